@@ -1,0 +1,104 @@
+/*
+ * TinyML.Sdk portable int8 kernels (C99, no allocation, no global state).
+ *
+ * Numerics follow the TFLite int8 specification bit for bit:
+ *   - activations: asymmetric int8 per tensor, real = scale * (q - zero_point)
+ *   - weights: symmetric int8 per output channel; bias int32 with scale s_in * s_w[c]
+ *   - requantization: q_out = clamp(MBQM(acc, multiplier, shift) + zp_out, act_min, act_max)
+ *     where MBQM = RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << max(shift,0), multiplier), max(-shift,0))
+ * The C# reference interpreter (TinyML.Reference) mirrors every function here; tests require byte equality.
+ *
+ * Layout: NCHW (the ONNX layout), batch 1, row-major. All parameter structs are const data in flash.
+ */
+#ifndef TML_KERNELS_H
+#define TML_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- fixed-point helpers (exposed for tests) ---- */
+int32_t tml_srdhm(int32_t a, int32_t b);
+int32_t tml_rdbpot(int32_t x, int32_t exponent);
+int32_t tml_mbqm(int32_t x, int32_t multiplier, int32_t shift);
+
+/* ---- Conv2D, grouped and depthwise (groups == in_c) ---- */
+typedef struct {
+    int16_t in_c, in_h, in_w;
+    int16_t out_c, out_h, out_w;
+    int16_t kernel_h, kernel_w;
+    int16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;
+    int16_t dilation_h, dilation_w;
+    int16_t groups;
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const int8_t *weights;          /* [out_c][in_c/groups][kernel_h][kernel_w] */
+    const int32_t *bias;            /* [out_c] */
+    const int32_t *output_multiplier; /* [out_c] */
+    const int32_t *output_shift;      /* [out_c] */
+} tml_conv2d_s8_params;
+
+void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Fully connected: out[o] = requant(sum_i (x[i] - zp_in) * w[o][i] + bias[o]) ---- */
+typedef struct {
+    int32_t in_features, out_features;
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const int8_t *weights;          /* [out_features][in_features] */
+    const int32_t *bias;            /* [out_features] */
+    const int32_t *output_multiplier;
+    const int32_t *output_shift;
+} tml_fully_connected_s8_params;
+
+void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Pooling (no requantization: input and output share scale and zero point) ---- */
+typedef struct {
+    int16_t channels, in_h, in_w, out_h, out_w;
+    int16_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+    int32_t act_min, act_max;
+} tml_pool_s8_params;
+
+void tml_maxpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output);
+/* Average over the non-padding elements of each window, rounding half away from zero. */
+void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Element-wise Add, TFLite 8-bit arithmetic ---- */
+typedef struct {
+    int32_t count;
+    int32_t input1_zero_point, input2_zero_point;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t left_shift;
+    int32_t output_multiplier, output_shift, output_zero_point;
+    int32_t act_min, act_max;
+} tml_add_s8_params;
+
+void tml_add_s8(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* ---- Softmax over the last axis, TFLite int8 (output scale 1/256, zero point -128) ---- */
+typedef struct {
+    int32_t rows, row_size;
+    int32_t input_multiplier, input_left_shift, diff_min;
+} tml_softmax_s8_params;
+
+void tml_softmax_s8(const tml_softmax_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Clamp (un-fused Relu/Clip); in place allowed ---- */
+void tml_clamp_s8(const int8_t *input, int8_t *output, int32_t count, int32_t min, int32_t max);
+
+/* ---- Float <-> int8 at the model boundary (used by the float convenience wrapper) ---- */
+/* q = clamp(round_half_away_from_zero(x / scale) + zero_point, -128, 127), computed in float32. */
+void tml_quantize_f32_s8(const float *input, int8_t *output, int32_t count, float scale, int32_t zero_point);
+/* x = scale * (q - zero_point), in float32. */
+void tml_dequantize_s8_f32(const int8_t *input, float *output, int32_t count, float scale, int32_t zero_point);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_KERNELS_H */

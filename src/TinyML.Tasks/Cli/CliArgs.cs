@@ -1,0 +1,93 @@
+using TinyML.Diagnostics;
+
+namespace TinyML.Cli;
+
+/// <summary>
+/// Minimal <c>--name value</c> / <c>--flag</c> parser. Arguments may also come from a response file
+/// (<c>@file</c>, one argument per line), which is how the MSBuild tasks call tinymlc.
+/// </summary>
+public sealed class CliArgs
+{
+    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
+
+    public CliArgs(IEnumerable<string> args)
+    {
+        string? pending = null;
+        foreach (var arg in Expand(args))
+        {
+            if (arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (pending is not null)
+                {
+                    Add(pending, "true");
+                }
+
+                pending = arg[2..];
+                var eq = pending.IndexOf('=');
+                if (eq > 0)
+                {
+                    Add(pending[..eq], pending[(eq + 1)..]);
+                    pending = null;
+                }
+            }
+            else if (pending is not null)
+            {
+                Add(pending, arg);
+                pending = null;
+            }
+            else
+            {
+                Positional.Add(arg);
+            }
+        }
+
+        if (pending is not null)
+        {
+            Add(pending, "true");
+        }
+    }
+
+    public List<string> Positional { get; } = [];
+
+    public string? Get(string name) => _values.TryGetValue(name, out var v) ? v[^1] : null;
+
+    public IReadOnlyList<string> GetAll(string name) => _values.TryGetValue(name, out var v) ? v : [];
+
+    public string Require(string name) =>
+        Get(name) ?? throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc: missing required option --{name}");
+
+    public int GetInt(string name, int fallback) => Get(name) is { } s && int.TryParse(s, out var v) ? v : fallback;
+
+    public bool GetBool(string name) => Get(name) is { } s && (s == "true" || s == "1");
+
+    private void Add(string name, string value)
+    {
+        if (!_values.TryGetValue(name, out var list))
+        {
+            _values[name] = list = [];
+        }
+
+        list.Add(value);
+    }
+
+    private static IEnumerable<string> Expand(IEnumerable<string> args)
+    {
+        foreach (var arg in args)
+        {
+            if (arg.StartsWith('@') && File.Exists(arg[1..]))
+            {
+                foreach (var line in File.ReadAllLines(arg[1..]))
+                {
+                    if (line.Length > 0)
+                    {
+                        yield return line;
+                    }
+                }
+            }
+            else
+            {
+                yield return arg;
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+namespace TinyML.Diagnostics;
+
+/// <summary>
+/// Every stable diagnostic code, by pipeline stage. Codes never change meaning once shipped; users can
+/// <c>NoWarn</c> or <c>WarningsAsErrors</c> them.
+/// </summary>
+public static class ErrorCodes
+{
+    // 1xxx Import
+    public const string ModelNotFound = "TML1000";
+    public const string MalformedModel = "TML1001";
+    public const string UnsupportedOp = "TML1002";
+    public const string DynamicShape = "TML1003";
+    public const string UnsupportedAttribute = "TML1004";
+    public const string UnsupportedOpset = "TML1005";
+
+    // 2xxx Quantize / calibration
+    public const string NoCalibrationData = "TML2001";
+    public const string BadCalibrationFile = "TML2002";
+    public const string CalibrationFailed = "TML2003";
+
+    // 3xxx Plan
+    public const string PlanFailed = "TML3001";
+
+    // 4xxx Emit
+    public const string EmitFailed = "TML4001";
+
+    // 5xxx Firmware build
+    public const string ToolchainMissing = "TML5001";
+    public const string FlashOverBudget = "TML5002";
+    public const string RamOverBudget = "TML5003";
+    public const string UnknownBoard = "TML5004";
+    public const string CompilerError = "TML5100";
+    public const string CompilerFatalError = "TML5101";
+    public const string LinkerError = "TML5102";
+    public const string CompilerWarning = "TML5103";
+
+    // 6xxx Run
+    public const string EmulatorMissing = "TML6001";
+    public const string EmulatorTimeout = "TML6002";
+    public const string FirmwareFailed = "TML6003";
+
+    // 9xxx Internal
+    public const string InternalError = "TML9999";
+}

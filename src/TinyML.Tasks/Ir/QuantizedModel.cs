@@ -1,0 +1,159 @@
+namespace TinyML.Ir;
+
+/// <summary>
+/// An int8 activation tensor of the lowered model. Layout is the ONNX layout (NCHW for images), row-major.
+/// Real value = Scale * (q - ZeroPoint) (TFLite int8 spec: asymmetric per-tensor activations).
+/// </summary>
+public sealed class QTensor
+{
+    public required int Id { get; init; }
+    public required string Name { get; init; }
+    public required int[] Shape { get; init; }
+    public required float Scale { get; init; }
+    public required int ZeroPoint { get; init; }
+
+    /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
+    public int? AliasOf { get; set; }
+
+    public int Bytes => Shape.Aggregate(1, (a, b) => a * b);
+}
+
+/// <summary>
+/// One lowered int8 operation. Every field the kernel needs is precomputed at build time, so the C kernel and
+/// the C# reference (<see cref="Reference.Int8Interpreter"/>) read the same numbers and can agree bit for bit.
+/// Multipliers/shifts follow TFLite: real multiplier = Multiplier * 2^(Shift - 31), Shift positive = left.
+/// </summary>
+public abstract class QOp
+{
+    /// <summary>ONNX node name this op came from (for diagnostics and reports).</summary>
+    public required string NodeName { get; init; }
+    public required int[] Inputs { get; init; }
+    public required int Output { get; init; }
+}
+
+/// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>
+public sealed class QConv2D : QOp
+{
+    public required int InC { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int OutC { get; init; }
+    public required int OutH { get; init; }
+    public required int OutW { get; init; }
+    public required int KernelH { get; init; }
+    public required int KernelW { get; init; }
+    public required int StrideH { get; init; }
+    public required int StrideW { get; init; }
+    public required int PadTop { get; init; }
+    public required int PadLeft { get; init; }
+    public required int DilationH { get; init; }
+    public required int DilationW { get; init; }
+    public required int Groups { get; init; }
+    /// <summary>[OutC, InC/Groups, KernelH, KernelW], symmetric per output channel.</summary>
+    public required sbyte[] Weights { get; init; }
+    /// <summary>[OutC], scale = s_in * s_w[c], zero point 0.</summary>
+    public required int[] Bias { get; init; }
+    public required int[] OutputMultiplier { get; init; }
+    public required int[] OutputShift { get; init; }
+    public required int InputZeroPoint { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    public required int ActivationMin { get; init; }
+    public required int ActivationMax { get; init; }
+}
+
+/// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o].</summary>
+public sealed class QFullyConnected : QOp
+{
+    public required int InFeatures { get; init; }
+    public required int OutFeatures { get; init; }
+    /// <summary>[OutFeatures, InFeatures], symmetric per output channel.</summary>
+    public required sbyte[] Weights { get; init; }
+    public required int[] Bias { get; init; }
+    public required int[] OutputMultiplier { get; init; }
+    public required int[] OutputShift { get; init; }
+    public required int InputZeroPoint { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    public required int ActivationMin { get; init; }
+    public required int ActivationMax { get; init; }
+}
+
+public enum PoolKind
+{
+    Max,
+    Average,
+}
+
+/// <summary>Max/average pooling over NCHW; input and output share scale and zero point (no requantization).
+/// Average divides by the number of non-padding elements in the window, rounding half away from zero.</summary>
+public sealed class QPool : QOp
+{
+    public required PoolKind Kind { get; init; }
+    public required int Channels { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int OutH { get; init; }
+    public required int OutW { get; init; }
+    public required int KernelH { get; init; }
+    public required int KernelW { get; init; }
+    public required int StrideH { get; init; }
+    public required int StrideW { get; init; }
+    public required int PadTop { get; init; }
+    public required int PadLeft { get; init; }
+    public required int ActivationMin { get; init; }
+    public required int ActivationMax { get; init; }
+}
+
+/// <summary>Element-wise Add of two same-shape tensors with TFLite 8-bit Add arithmetic (left shift 20).</summary>
+public sealed class QAdd : QOp
+{
+    public required int Count { get; init; }
+    public required int Input1ZeroPoint { get; init; }
+    public required int Input2ZeroPoint { get; init; }
+    public required int Input1Multiplier { get; init; }
+    public required int Input1Shift { get; init; }
+    public required int Input2Multiplier { get; init; }
+    public required int Input2Shift { get; init; }
+    public required int LeftShift { get; init; }
+    public required int OutputMultiplier { get; init; }
+    public required int OutputShift { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    public required int ActivationMin { get; init; }
+    public required int ActivationMax { get; init; }
+}
+
+/// <summary>Softmax over the last axis, TFLite int8 (gemmlowp fixed point); output scale 1/256, zero point -128.</summary>
+public sealed class QSoftmax : QOp
+{
+    public required int Rows { get; init; }
+    public required int RowSize { get; init; }
+    public required int InputMultiplier { get; init; }
+    public required int InputLeftShift { get; init; }
+    public required int DiffMin { get; init; }
+}
+
+/// <summary>Element-wise clamp (a Relu/Clip that could not be fused): same scale and zero point in and out.</summary>
+public sealed class QClamp : QOp
+{
+    public required int Count { get; init; }
+    public required int Min { get; init; }
+    public required int Max { get; init; }
+}
+
+/// <summary>Reshape/Flatten: no code, the output aliases the input bytes.</summary>
+public sealed class QReshape : QOp
+{
+}
+
+/// <summary>The lowered int8 model handed to the planner, the emitter and the reference interpreter.</summary>
+public sealed class QuantizedModel
+{
+    public required string Name { get; init; }
+    public List<QTensor> Tensors { get; } = [];
+    /// <summary>Ops in execution order.</summary>
+    public List<QOp> Ops { get; } = [];
+    public required int Input { get; set; }
+    public required int Output { get; set; }
+
+    public QTensor InputTensor => Tensors[Input];
+    public QTensor OutputTensor => Tensors[Output];
+}
