@@ -1,0 +1,53 @@
+using TinyML.Ir;
+
+namespace TinyML.Optimize;
+
+/// <summary>Small graph-surgery helpers shared by the passes.</summary>
+internal static class GraphEdit
+{
+    /// <summary>Every consumer of <paramref name="from"/> (and the graph outputs) reads <paramref name="to"/> instead.</summary>
+    public static void ReplaceUses(Graph graph, string from, string to)
+    {
+        foreach (var node in graph.Nodes)
+        {
+            for (var i = 0; i < node.Inputs.Count; i++)
+            {
+                if (node.Inputs[i] == from)
+                {
+                    node.Inputs[i] = to;
+                }
+            }
+        }
+
+        for (var i = 0; i < graph.Outputs.Count; i++)
+        {
+            if (graph.Outputs[i] == from)
+            {
+                graph.Outputs[i] = to;
+            }
+        }
+    }
+
+    /// <summary>True when <paramref name="tensor"/> feeds exactly one node and is not a graph output.</summary>
+    public static bool HasSingleConsumer(Graph graph, string tensor) =>
+        !graph.Outputs.Contains(tensor) && graph.Nodes.Sum(n => n.Inputs.Count(i => i == tensor)) == 1;
+
+    public static Tensor? Constant(Graph graph, string name) =>
+        name.Length > 0 && graph.Tensors.TryGetValue(name, out var t) && t.IsConstant ? t : null;
+
+    /// <summary>Removes tensors that no node or graph port mentions any more (dead initializers after folding).</summary>
+    public static void RemoveUnusedTensors(Graph graph)
+    {
+        var used = new HashSet<string>(graph.Inputs.Concat(graph.Outputs), StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            used.UnionWith(node.Inputs);
+            used.UnionWith(node.Outputs);
+        }
+
+        foreach (var name in graph.Tensors.Keys.Where(k => !used.Contains(k)).ToList())
+        {
+            graph.Tensors.Remove(name);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using TinyML.Ir;
+
+namespace TinyML.Optimize;
+
+/// <summary>Runs the rewrite passes in a fixed order, then shape inference. Returns what each pass did, for the build log.</summary>
+public static class GraphOptimizer
+{
+    public static IReadOnlyList<IGraphPass> DefaultPasses { get; } =
+    [
+        new RemoveIdentityPass(),
+        new MatMulAddToGemmPass(),
+        new FoldBatchNormPass(),
+        new FuseActivationPass(),
+    ];
+
+    public static IReadOnlyList<(string Pass, int Rewrites)> Run(Graph graph)
+    {
+        var log = new List<(string, int)>();
+        foreach (var pass in DefaultPasses)
+        {
+            log.Add((pass.Name, pass.Run(graph)));
+        }
+
+        ShapeInference.Run(graph);
+        return log;
+    }
+}

@@ -1,0 +1,418 @@
+using TinyML.Diagnostics;
+using TinyML.Ir;
+using TinyML.Optimize;
+
+namespace TinyML.Quantize;
+
+/// <summary>
+/// Lowers the optimized float graph to the int8 model, following the TFLite int8 specification:
+/// per-output-channel symmetric int8 weights, asymmetric per-tensor int8 activations from calibrated ranges,
+/// int32 biases with scale s_in * s_w[c], and fixed-point requantization multipliers computed here once.
+/// Ops that cannot change the scale (pooling, reshape, clamp) keep their input's parameters, as TFLite requires.
+/// </summary>
+public sealed class Quantizer
+{
+    private readonly Graph _graph;
+    private readonly IReadOnlyDictionary<string, ActivationRange> _ranges;
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly QuantizedModel _model;
+
+    private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges)
+    {
+        _graph = graph;
+        _ranges = ranges;
+        _model = new QuantizedModel { Name = graph.Name, Input = 0, Output = 0 };
+    }
+
+    private string File => _graph.SourcePath;
+
+    /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
+    public static QuantizedModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges)
+    {
+        var quantizer = new Quantizer(graph, ranges);
+        return quantizer.Lower();
+    }
+
+    /// <summary>TFLite-style asymmetric int8 parameters for a range; the range is widened to include 0 so zero is exact.</summary>
+    public static (float Scale, int ZeroPoint) ChooseActivationParams(ActivationRange range)
+    {
+        var min = Math.Min(range.Min, 0f);
+        var max = Math.Max(range.Max, 0f);
+        if (!float.IsFinite(min) || !float.IsFinite(max))
+        {
+            throw new TinyMLException(ErrorCodes.CalibrationFailed, $"calibration produced a non-finite range [{min}, {max}]");
+        }
+
+        if (max == min)
+        {
+            return (1f, -128); // an all-zero tensor: any scale represents it exactly
+        }
+
+        var scale = ((double)max - min) / 255.0;
+        var zeroPoint = (int)Math.Round(-128.0 - min / scale, MidpointRounding.AwayFromZero);
+        return ((float)scale, Math.Clamp(zeroPoint, -128, 127));
+    }
+
+    /// <summary>Symmetric per-channel int8 weights: scale[c] = max|w[c]| / 127, q = round(w / scale) in [-127, 127].</summary>
+    public static (sbyte[] Weights, float[] Scales) QuantizeWeightsPerChannel(float[] weights, int channels)
+    {
+        var perChannel = weights.Length / channels;
+        var q = new sbyte[weights.Length];
+        var scales = new float[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var maxAbs = 0f;
+            for (var i = 0; i < perChannel; i++)
+            {
+                maxAbs = Math.Max(maxAbs, Math.Abs(weights[c * perChannel + i]));
+            }
+
+            scales[c] = maxAbs > 0 ? maxAbs / 127f : 1f;
+            for (var i = 0; i < perChannel; i++)
+            {
+                var v = Math.Round(weights[c * perChannel + i] / (double)scales[c], MidpointRounding.AwayFromZero);
+                q[c * perChannel + i] = (sbyte)Math.Clamp(v, -127, 127);
+            }
+        }
+
+        return (q, scales);
+    }
+
+    private QuantizedModel Lower()
+    {
+        var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
+        if (inputs.Count != 1 || _graph.Outputs.Count != 1)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported yet (exactly one of each)", File);
+        }
+
+        var (inScale, inZp) = ChooseActivationParams(Range(inputs[0]));
+        _model.Input = AddTensor(inputs[0], inScale, inZp);
+
+        foreach (var node in _graph.Nodes)
+        {
+            LowerNode(node);
+        }
+
+        _model.Output = Id(_graph.Outputs[0], null);
+        return _model;
+    }
+
+    private void LowerNode(Node node)
+    {
+        switch (node.OpType)
+        {
+            case "Conv":
+                LowerConv(node);
+                break;
+            case "Gemm":
+                LowerGemm(node);
+                break;
+            case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
+                LowerPool(node);
+                break;
+            case "Relu" or "Clip":
+                LowerClamp(node);
+                break;
+            case "Flatten" or "Reshape":
+                LowerReshape(node);
+                break;
+            case "Add":
+                LowerAdd(node);
+                break;
+            case "Softmax":
+                LowerSoftmax(node);
+                break;
+            default:
+                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering yet", File);
+        }
+    }
+
+    private void LowerConv(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var x = _graph.Tensor(node.Inputs[0]).Shape;
+        var wTensor = Constant(node, 1);
+        var w = wTensor.Shape;
+        var groups = (int)node.GetInt("group", 1);
+        if (x[0] != 1 || w.Length != 4 || x[1] != w[1] * groups || w[0] % groups != 0)
+        {
+            throw Unsupported(node, $"Conv shapes input [{string.Join(",", x)}], weights [{string.Join(",", w)}], group {groups} are not supported (batch 1, 2-D)");
+        }
+
+        var geometry = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, w[0]);
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[w[0]];
+        var output = OutputTensor(node);
+        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QConv2D
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output.Id,
+            InC = x[1], InH = x[2], InW = x[3],
+            OutC = w[0], OutH = geometry.OutH, OutW = geometry.OutW,
+            KernelH = w[2], KernelW = w[3],
+            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
+            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
+            DilationH = geometry.DilationH, DilationW = geometry.DilationW,
+            Groups = groups,
+            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    private void LowerGemm(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var a = _graph.Tensor(node.Inputs[0]).Shape;
+        if (node.GetInt("transA", 0) != 0 || a.Aggregate(1, (p, d) => p * d) != a[^1])
+        {
+            throw Unsupported(node, "only a single input row (batch 1) without transA is supported");
+        }
+
+        var bTensor = Constant(node, 1);
+        var b = bTensor.FloatData!;
+        var transB = node.GetInt("transB", 0) != 0;
+        var k = a[^1];
+        var n = transB ? bTensor.Shape[0] : bTensor.Shape[1];
+        if ((transB ? bTensor.Shape[1] : bTensor.Shape[0]) != k)
+        {
+            throw Unsupported(node, $"weights [{string.Join(",", bTensor.Shape)}] do not match {k} input features");
+        }
+
+        var alpha = node.GetFloat("alpha", 1f);
+        var beta = node.GetFloat("beta", 1f);
+        var weights = new float[n * k];
+        for (var o = 0; o < n; o++)
+        {
+            for (var i = 0; i < k; i++)
+            {
+                weights[o * k + i] = alpha * (transB ? b[o * k + i] : b[i * n + o]);
+            }
+        }
+
+        var bias = new float[n];
+        if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0)
+        {
+            var c = Constant(node, 2).FloatData!;
+            if (c.Length != 1 && c.Length != n)
+            {
+                throw Unsupported(node, "bias must be a scalar or have one value per output");
+            }
+
+            for (var o = 0; o < n; o++)
+            {
+                bias[o] = beta * c[c.Length == 1 ? 0 : o];
+            }
+        }
+
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(weights, n);
+        var output = OutputTensor(node);
+        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QFullyConnected
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output.Id,
+            InFeatures = k,
+            OutFeatures = n,
+            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    private void LowerPool(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var x = _graph.Tensor(node.Inputs[0]).Shape;
+        var global = node.OpType.StartsWith("Global", StringComparison.Ordinal);
+        WindowGeometry geometry;
+        if (global)
+        {
+            geometry = new WindowGeometry(x[2], x[3], 1, 1, 1, 1, 0, 0, 0, 0, 1, 1);
+        }
+        else
+        {
+            var kernel = node.GetInts("kernel_shape")!;
+            geometry = WindowGeometry.Resolve(node, x[2], x[3], (int)kernel[0], (int)kernel[1], File);
+        }
+
+        if (geometry.DilationH != 1 || geometry.DilationW != 1)
+        {
+            throw Unsupported(node, "dilated pooling is not supported yet");
+        }
+
+        var hasPadding = geometry.PadTop + geometry.PadLeft + geometry.PadBottom + geometry.PadRight > 0;
+        if (node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0 && hasPadding)
+        {
+            throw Unsupported(node, "count_include_pad=1 with padding is not supported yet");
+        }
+
+        // Pooling cannot change scale: the output shares the input's parameters (TFLite requires this).
+        var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
+        _model.Ops.Add(new QPool
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output,
+            Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
+            Channels = x[1], InH = x[2], InW = x[3], OutH = geometry.OutH, OutW = geometry.OutW,
+            KernelH = geometry.KernelH, KernelW = geometry.KernelW,
+            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
+            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
+            ActivationMin = -128, ActivationMax = 127,
+        });
+    }
+
+    private void LowerClamp(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        if (!FuseActivationPass.TryRange(_graph, node, out var min, out var max))
+        {
+            throw Unsupported(node, "Clip bounds must be constants");
+        }
+
+        var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
+        var (lo, hi) = Bounds(min, max, input.Scale, input.ZeroPoint);
+        _model.Ops.Add(new QClamp { NodeName = node.Name, Inputs = [input.Id], Output = output, Count = input.Bytes, Min = lo, Max = hi });
+    }
+
+    private void LowerReshape(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
+        _model.Tensors[output].AliasOf = input.AliasOf ?? input.Id;
+        _model.Ops.Add(new QReshape { NodeName = node.Name, Inputs = [input.Id], Output = output });
+    }
+
+    private void LowerAdd(Node node)
+    {
+        if (GraphEdit.Constant(_graph, node.Inputs[0]) is not null || GraphEdit.Constant(_graph, node.Inputs[1]) is not null)
+        {
+            throw Unsupported(node, "Add with a constant operand has no int8 lowering yet");
+        }
+
+        var a = _model.Tensors[Id(node.Inputs[0], node)];
+        var b = _model.Tensors[Id(node.Inputs[1], node)];
+        if (!a.Shape.SequenceEqual(b.Shape))
+        {
+            throw Unsupported(node, "broadcasting Add has no int8 lowering yet");
+        }
+
+        var output = OutputTensor(node);
+        var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
+        _model.Ops.Add(new QAdd
+        {
+            NodeName = node.Name,
+            Inputs = [a.Id, b.Id],
+            Output = output.Id,
+            Count = a.Bytes,
+            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
+            Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
+            Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift,
+            LeftShift = p.LeftShift,
+            OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = -128, ActivationMax = 127,
+        });
+    }
+
+    private void LowerSoftmax(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var shape = input.Shape;
+        var axis = (int)node.GetInt("axis", _graph.OpsetVersion >= 13 ? -1 : 1);
+        if (axis < 0)
+        {
+            axis += shape.Length;
+        }
+
+        // Softmax over the last axis only; older opsets' "flatten from axis" equals it when the rest is 1-sized.
+        var rowSize = shape.Skip(axis).Aggregate(1, (p, d) => p * d);
+        if (axis != shape.Length - 1 && _graph.OpsetVersion >= 13)
+        {
+            throw Unsupported(node, "Softmax over an axis other than the last is not supported yet");
+        }
+
+        var (multiplier, leftShift, diffMin) = QuantizationMath.PrepareSoftmax(input.Scale);
+        var output = AddTensor(node.Outputs[0], 1f / 256f, -128);
+        _model.Ops.Add(new QSoftmax
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output,
+            Rows = input.Bytes / rowSize,
+            RowSize = rowSize,
+            InputMultiplier = multiplier,
+            InputLeftShift = leftShift,
+            DiffMin = diffMin,
+        });
+    }
+
+    private (int[] Multipliers, int[] Shifts, int[] Bias) Requantization(QTensor input, QTensor output, float[] weightScales, float[] bias)
+    {
+        var channels = weightScales.Length;
+        var multipliers = new int[channels];
+        var shifts = new int[channels];
+        var qBias = new int[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var biasScale = (double)input.Scale * weightScales[c];
+            qBias[c] = (int)Math.Clamp(Math.Round(bias[c] / biasScale, MidpointRounding.AwayFromZero), int.MinValue, int.MaxValue);
+            (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier(biasScale / output.Scale);
+        }
+
+        return (multipliers, shifts, qBias);
+    }
+
+    /// <summary>The int8 clamp range of a fused activation (TFLite CalculateActivationRangeQuantized).</summary>
+    private static (int Min, int Max) ActivationBounds(Node node, QTensor output)
+    {
+        var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
+        var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
+        return Bounds(min, max, output.Scale, output.ZeroPoint);
+    }
+
+    private static (int Min, int Max) Bounds(float min, float max, float scale, int zeroPoint)
+    {
+        var lo = float.IsNegativeInfinity(min) ? -128 : Math.Max(-128, zeroPoint + (int)Math.Round(min / (double)scale, MidpointRounding.AwayFromZero));
+        var hi = float.IsPositiveInfinity(max) ? 127 : Math.Min(127, zeroPoint + (int)Math.Round(max / (double)scale, MidpointRounding.AwayFromZero));
+        return (lo, hi);
+    }
+
+    private QTensor OutputTensor(Node node)
+    {
+        var (scale, zeroPoint) = ChooseActivationParams(Range(node.Outputs[0]));
+        return _model.Tensors[AddTensor(node.Outputs[0], scale, zeroPoint)];
+    }
+
+    private ActivationRange Range(string tensor) =>
+        _ranges.TryGetValue(tensor, out var r) ? r
+        : throw new TinyMLException(ErrorCodes.CalibrationFailed, $"no calibration range for tensor '{tensor}'", File);
+
+    private int AddTensor(string name, float scale, int zeroPoint)
+    {
+        var id = _model.Tensors.Count;
+        _model.Tensors.Add(new QTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
+        _ids[name] = id;
+        return id;
+    }
+
+    private int Id(string name, Node? consumer) =>
+        _ids.TryGetValue(name, out var id) ? id
+        : throw new TinyMLException(ErrorCodes.UnsupportedOp,
+            consumer is null ? $"graph output '{name}' is not produced by a supported int8 op"
+                : $"input '{name}' of node '{consumer.Name}' ({consumer.OpType}) is a constant or unsupported value; int8 ops take activations only", File);
+
+    private Tensor Constant(Node node, int input) =>
+        GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
+        : throw Unsupported(node, $"input {input} must be a constant float tensor");
+
+    private TinyMLException Unsupported(Node node, string what) =>
+        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
+}
