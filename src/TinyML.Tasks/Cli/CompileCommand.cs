@@ -1,3 +1,5 @@
+using TinyML.Pipeline;
+
 namespace TinyML.Cli;
 
 /// <summary><c>tinymlc compile</c>: ONNX model -> int8 C source + header (Import, Optimize, Quantize, Plan, Emit).</summary>
@@ -5,8 +7,17 @@ public static class CompileCommand
 {
     public static int Run(CliArgs args, TextWriter log)
     {
-        _ = args;
-        log.WriteLine("tinymlc compile: not implemented yet");
-        return 1;
+        var model = args.Require("model");
+        var options = new CompileOptions
+        {
+            ModelPath = Path.GetFullPath(model),
+            Name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(model)),
+            Board = args.Get("board") ?? "nrf52840",
+            CalibrationData = args.Get("calibration") is { Length: > 0 } c ? c : null,
+            CalibrationSamples = args.GetInt("calibration-samples", 0),
+            OutputDirectory = args.Require("out"),
+        };
+        ModelCompiler.Compile(options, log);
+        return 0;
     }
 }

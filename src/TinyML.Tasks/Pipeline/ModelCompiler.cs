@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TinyML.Diagnostics;
+using TinyML.Emit;
+using TinyML.Import;
+using TinyML.Ir;
+using TinyML.Optimize;
+using TinyML.Plan;
+using TinyML.Quantize;
+
+namespace TinyML.Pipeline;
+
+/// <summary>What to compile and how.</summary>
+public sealed record CompileOptions
+{
+    public required string ModelPath { get; init; }
+
+    /// <summary>C identifier used for file and symbol names (<c>tml_&lt;name&gt;_invoke</c>).</summary>
+    public required string Name { get; init; }
+
+    public string Board { get; init; } = "nrf52840";
+
+    /// <summary>Folder, glob or file of .npy calibration inputs; null = none (a TML2001 warning).</summary>
+    public string? CalibrationData { get; init; }
+
+    /// <summary>Upper bound on calibration samples used; 0 = all.</summary>
+    public int CalibrationSamples { get; init; }
+
+    /// <summary>Where the .c/.h/.report.json go; null = compile in memory only.</summary>
+    public string? OutputDirectory { get; init; }
+}
+
+/// <summary>Everything a compile produced, for the CLI, the tests and the reports.</summary>
+public sealed record CompileResult(
+    Graph Graph,
+    QuantizedModel Model,
+    ArenaPlan Plan,
+    EmittedModel Code,
+    int CalibrationSampleCount,
+    IReadOnlyList<(string Pass, int Rewrites)> Rewrites,
+    IReadOnlyList<Diagnostic> Warnings);
+
+/// <summary>
+/// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) -> Plan -> Emit.
+/// Each stage is its own type; this class only sequences them and reports progress in the build log.
+/// </summary>
+public static class ModelCompiler
+{
+    /// <summary>Samples drawn when the user gives no calibration data, so the build still produces firmware.</summary>
+    public const int SyntheticCalibrationSamples = 16;
+
+    public static CompileResult Compile(CompileOptions options, TextWriter log)
+    {
+        var diagnostics = new DiagnosticBag(log);
+        var name = options.Name;
+
+        var graph = OnnxImporter.Load(options.ModelPath);
+        graph.Name = name;
+        var importedNodes = graph.Nodes.Count;
+        var rewrites = GraphOptimizer.Run(graph);
+        log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
+
+        var input = graph.Tensor(graph.Inputs.First(i => !graph.Tensor(i).IsConstant));
+        var samples = LoadCalibration(options, input, diagnostics);
+        var tensorNames = graph.Nodes.SelectMany(n => n.Outputs).Append(input.Name).Distinct(StringComparer.Ordinal).ToList();
+        var ranges = OrtCalibrator.Collect(options.ModelPath, samples, tensorNames)
+            .ToDictionary(kv => kv.Key, kv => new ActivationRange(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
+        log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {samples.Count} sample(s) with ONNX Runtime (min/max)"));
+
+        var model = Quantizer.Quantize(graph, ranges);
+        var plan = ArenaPlanner.Plan(model);
+        var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath));
+        log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B)"));
+
+        if (options.OutputDirectory is { } outDir)
+        {
+            Directory.CreateDirectory(outDir);
+            WriteText(Path.Combine(outDir, code.HeaderFileName), code.Header);
+            WriteText(Path.Combine(outDir, code.SourceFileName), code.Source);
+            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, samples.Count));
+            log.WriteLine($"tinyml: {name}: wrote {Path.Combine(outDir, code.SourceFileName)} and {code.HeaderFileName}");
+        }
+
+        return new CompileResult(graph, model, plan, code, samples.Count, rewrites, diagnostics.Items);
+    }
+
+    /// <summary>A C identifier from a file name: lower case, [a-z0-9_], not starting with a digit.</summary>
+    public static string SanitizeName(string raw)
+    {
+        var sb = new StringBuilder();
+        foreach (var ch in raw.ToLowerInvariant())
+        {
+            sb.Append(ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? ch : '_');
+        }
+
+        if (sb.Length == 0 || char.IsDigit(sb[0]))
+        {
+            sb.Insert(0, "m_");
+        }
+
+        return sb.ToString();
+    }
+
+    private static IReadOnlyList<float[]> LoadCalibration(CompileOptions options, Tensor input, DiagnosticBag diagnostics)
+    {
+        if (!string.IsNullOrWhiteSpace(options.CalibrationData))
+        {
+            var samples = CalibrationData.Load(options.CalibrationData, input.Shape, options.CalibrationSamples);
+            if (samples.Count > 0)
+            {
+                return samples;
+            }
+
+            diagnostics.Warn(ErrorCodes.NoCalibrationData, $"CalibrationData '{options.CalibrationData}' holds no .npy samples", options.ModelPath);
+        }
+        else
+        {
+            diagnostics.Warn(ErrorCodes.NoCalibrationData,
+                $"no CalibrationData for model '{options.Name}': activation ranges come from {SyntheticCalibrationSamples} random inputs in [0, 1), " +
+                "so int8 accuracy may be poor; set CalibrationData=\"folder/\" on the TinyModel item", options.ModelPath);
+        }
+
+        // Deterministic synthetic data: same model, same firmware.
+        var random = new Random(0);
+        return Enumerable.Range(0, SyntheticCalibrationSamples)
+            .Select(_ => Enumerable.Range(0, input.ElementCount).Select(_ => (float)random.NextDouble()).ToArray())
+            .ToList();
+    }
+
+    private static string Report(CompileOptions options, QuantizedModel model, ArenaPlan plan, EmittedModel code, int samples)
+    {
+        var report = new JsonObject
+        {
+            ["model"] = options.Name,
+            ["source"] = Path.GetFileName(options.ModelPath),
+            ["board"] = options.Board,
+            ["calibrationSamples"] = samples,
+            ["input"] = TensorJson(model.InputTensor),
+            ["output"] = TensorJson(model.OutputTensor),
+            ["constantBytes"] = code.ConstantBytes,
+            ["arena"] = new JsonObject
+            {
+                ["bytes"] = plan.ArenaBytes,
+                ["lowerBound"] = plan.LowerBound,
+                ["noReuseBytes"] = plan.NaiveBytes,
+                ["alignment"] = plan.Alignment,
+            },
+            ["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
+            {
+                ["node"] = op.NodeName,
+                ["kind"] = op.GetType().Name[1..],
+                ["output"] = model.Tensors[op.Output].Name,
+                ["offset"] = plan.OffsetOf(model, op.Output),
+            }).ToArray()),
+        };
+        return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    private static JsonObject TensorJson(QTensor t) => new()
+    {
+        ["name"] = t.Name,
+        ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
+        ["scale"] = t.Scale,
+        ["zeroPoint"] = t.ZeroPoint,
+    };
+
+    private static double Ratio(ArenaPlan plan) => plan.LowerBound == 0 ? 1 : (double)plan.ArenaBytes / plan.LowerBound;
+
+    private static void WriteText(string path, string text) => File.WriteAllText(path, text, new UTF8Encoding(false));
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

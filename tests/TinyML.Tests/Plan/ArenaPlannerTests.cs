@@ -1,0 +1,95 @@
+using TinyML.Ir;
+using TinyML.Plan;
+
+namespace TinyML.Tests.Plan;
+
+[TestClass]
+public sealed class ArenaPlannerTests
+{
+    [TestMethod]
+    public void ChainReusesMemoryAndReachesTheLowerBound()
+    {
+        // in(100) -> a(50) -> b(100) -> out(10): at most two neighbours are live at once.
+        var model = Chain(100, 50, 100, 10);
+        var plan = ArenaPlanner.Plan(model);
+        Assert.AreEqual(152, plan.LowerBound, "in+a live at op 0, a+b at op 1: 100 + 52 (a padded to 4 bytes)");
+        Assert.AreEqual(plan.LowerBound, plan.ArenaBytes);
+        Assert.AreEqual(100 + 52 + 100 + 12, plan.NaiveBytes);
+    }
+
+    [TestMethod]
+    public void ReshapeAliasesItsInput()
+    {
+        var model = Chain(64, 32);
+        model.Tensors.Add(new QTensor { Id = 2, Name = "flat", Shape = [32], Scale = 1, ZeroPoint = 0, AliasOf = 1 });
+        model.Ops.Add(new QReshape { NodeName = "reshape", Inputs = [1], Output = 2 });
+        model.Output = 2;
+        var plan = ArenaPlanner.Plan(model);
+        Assert.AreEqual(plan.OffsetOf(model, 1), plan.OffsetOf(model, 2));
+        Assert.AreEqual(2, plan.Buffers.Count, "the alias has no buffer of its own");
+    }
+
+    /// <summary>Property test over random DAGs (fixed seeds): live buffers never overlap and arena >= bound.</summary>
+    [TestMethod]
+    public void RandomGraphsNeverOverlapLiveBuffers()
+    {
+        var worstRatio = 1.0;
+        for (var seed = 0; seed < 2000; seed++)
+        {
+            var random = new Random(seed);
+            var model = RandomDag(random);
+            var plan = ArenaPlanner.Plan(model);
+            Assert.IsTrue(plan.ArenaBytes >= plan.LowerBound, $"seed {seed}: arena below the lower bound");
+            Assert.IsTrue(plan.ArenaBytes <= plan.NaiveBytes, $"seed {seed}: arena above no-reuse size");
+            foreach (var a in plan.Buffers)
+            {
+                Assert.AreEqual(0, a.Offset % plan.Alignment, $"seed {seed}: misaligned buffer");
+                foreach (var b in plan.Buffers.Where(b => b.TensorId > a.TensorId))
+                {
+                    var live = a.FirstOp <= b.LastOp && b.FirstOp <= a.LastOp;
+                    var overlap = a.Offset < b.Offset + b.Bytes && b.Offset < a.Offset + a.Bytes;
+                    Assert.IsFalse(live && overlap, $"seed {seed}: tensors {a.TensorId} and {b.TensorId} overlap while both live");
+                }
+            }
+
+            worstRatio = Math.Max(worstRatio, (double)plan.ArenaBytes / plan.LowerBound);
+        }
+
+        Console.WriteLine($"2000 random DAGs: worst arena / lower bound = {worstRatio:0.000}");
+    }
+
+    private static QuantizedModel Chain(params int[] sizes)
+    {
+        var model = new QuantizedModel { Name = "chain", Input = 0, Output = sizes.Length - 1 };
+        for (var i = 0; i < sizes.Length; i++)
+        {
+            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [sizes[i]], Scale = 1, ZeroPoint = 0 });
+            if (i > 0)
+            {
+                model.Ops.Add(new QClamp { NodeName = $"op{i}", Inputs = [i - 1], Output = i, Count = sizes[i], Min = -128, Max = 127 });
+            }
+        }
+
+        return model;
+    }
+
+    private static QuantizedModel RandomDag(Random random)
+    {
+        var count = random.Next(2, 14);
+        var model = new QuantizedModel { Name = "dag", Input = 0, Output = count - 1 };
+        model.Tensors.Add(new QTensor { Id = 0, Name = "in", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
+        for (var i = 1; i < count; i++)
+        {
+            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
+            var inputs = random.Next(2) == 0 ? new[] { random.Next(i) } : [random.Next(i), random.Next(i)];
+            model.Ops.Add(new QAdd
+            {
+                NodeName = $"op{i}", Inputs = inputs, Output = i, Count = 1,
+                Input1ZeroPoint = 0, Input2ZeroPoint = 0, Input1Multiplier = 0, Input1Shift = 0, Input2Multiplier = 0, Input2Shift = 0,
+                LeftShift = 20, OutputMultiplier = 0, OutputShift = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+            });
+        }
+
+        return model;
+    }
+}
