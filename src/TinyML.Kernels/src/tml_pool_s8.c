@@ -1,0 +1,75 @@
+/*
+ * Max and average pooling over NCHW int8. Input and output share scale and zero point, so no requantization:
+ * the result is a raw int8 value clamped to the fused activation range.
+ */
+#include "tml_kernels.h"
+#include "tml_internal.h"
+
+/* Clip the window [origin, origin + kernel) to [0, extent). */
+static void tml_window(int32_t origin, int32_t kernel, int32_t extent, int32_t *begin, int32_t *end)
+{
+    *begin = origin < 0 ? 0 : origin;
+    *end = origin + kernel < extent ? origin + kernel : extent;
+}
+
+void tml_maxpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output)
+{
+    const int32_t in_plane = (int32_t)p->in_h * p->in_w;
+    int32_t c;
+    for (c = 0; c < p->channels; ++c) {
+        const int8_t *channel = input + c * in_plane;
+        int32_t oy;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            int32_t y0, y1;
+            int32_t ox;
+            tml_window(oy * p->stride_h - p->pad_top, p->kernel_h, p->in_h, &y0, &y1);
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int32_t x0, x1, y, x;
+                /* A window made only of padding has no element: it yields -128 before clamping. */
+                int32_t best = -128;
+                tml_window(ox * p->stride_w - p->pad_left, p->kernel_w, p->in_w, &x0, &x1);
+                for (y = y0; y < y1; ++y) {
+                    const int8_t *row = channel + y * p->in_w;
+                    for (x = x0; x < x1; ++x) {
+                        if (row[x] > best) {
+                            best = row[x];
+                        }
+                    }
+                }
+                *output++ = (int8_t)tml_clamp_i32(best, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output)
+{
+    const int32_t in_plane = (int32_t)p->in_h * p->in_w;
+    int32_t c;
+    for (c = 0; c < p->channels; ++c) {
+        const int8_t *channel = input + c * in_plane;
+        int32_t oy;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            int32_t y0, y1;
+            int32_t ox;
+            tml_window(oy * p->stride_h - p->pad_top, p->kernel_h, p->in_h, &y0, &y1);
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int32_t x0, x1, y, x, count, sum = 0, avg = 0;
+                tml_window(ox * p->stride_w - p->pad_left, p->kernel_w, p->in_w, &x0, &x1);
+                for (y = y0; y < y1; ++y) {
+                    const int8_t *row = channel + y * p->in_w;
+                    for (x = x0; x < x1; ++x) {
+                        sum += row[x];
+                    }
+                }
+                /* Only non-padding elements count (TFLite semantics). */
+                count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
+                if (count > 0) {
+                    /* Round half away from zero; C99 division truncates toward zero. */
+                    avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                }
+                *output++ = (int8_t)tml_clamp_i32(avg, p->act_min, p->act_max);
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+using TinyML.Diagnostics;
+using TinyML.Ir;
+using TinyML.Import.Onnx.Proto;
+using DataType = TinyML.Import.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace TinyML.Import;
+
+/// <summary>
+/// Converts ONNX TensorProtos (initializers, Constant values, TENSOR attributes) into constant IR tensors.
+/// Every size is validated against the bytes actually present before anything is allocated, so hostile dims
+/// cannot make us allocate gigabytes or overflow.
+/// </summary>
+internal static class OnnxTensorConverter
+{
+    /// <summary>Maps an ONNX element type to the IR type, or null when the IR cannot carry it.</summary>
+    public static ElementType? ToElementType(int onnxDataType) => (DataType)onnxDataType switch
+    {
+        DataType.Float => ElementType.Float32,
+        DataType.Int8 => ElementType.Int8,
+        DataType.Int32 => ElementType.Int32,
+        DataType.Int64 => ElementType.Int64,
+        // The IR has no uint8; Int32 holds every uint8 value exactly and keeps zero points of uint8 QDQ models intact.
+        DataType.Uint8 => ElementType.Int32,
+        _ => null,
+    };
+
+    public static string DataTypeName(int onnxDataType) =>
+        Enum.IsDefined(typeof(DataType), onnxDataType) ? ((DataType)onnxDataType).ToString().ToUpperInvariant() : $"data type {onnxDataType}";
+
+    /// <summary>Validates ONNX dims: non-negative, each fits an int, and the total element count fits an int.</summary>
+    public static (int[] Shape, int ElementCount) CheckedShape(IReadOnlyList<long> dims, string what, string sourcePath)
+    {
+        var shape = new int[dims.Count];
+        long count = 1;
+        for (var i = 0; i < dims.Count; i++)
+        {
+            var dim = dims[i];
+            if (dim < 0 || dim > int.MaxValue)
+            {
+                throw OnnxModelReader.Malformed(sourcePath, $"{what} has invalid dimension {dim} at index {i}");
+            }
+
+            shape[i] = (int)dim;
+            count *= dim;
+            if (count > int.MaxValue)
+            {
+                throw OnnxModelReader.Malformed(sourcePath, $"{what} has too many elements (shape [{string.Join(",", dims)}])");
+            }
+        }
+
+        return (shape, (int)count);
+    }
+
+    public static Tensor Convert(TensorProto proto, string tensorName, string sourcePath)
+    {
+        var what = $"tensor '{tensorName}'";
+        if (proto.HasDataLocation && proto.DataLocation == TensorProto.Types.DataLocation.External || proto.ExternalData.Count > 0)
+        {
+            throw OnnxModelReader.Malformed(sourcePath, $"{what} uses external data, which is not supported yet; save the model with all tensors inside the .onnx file");
+        }
+
+        if (proto.Segment is not null)
+        {
+            throw OnnxModelReader.Malformed(sourcePath, $"{what} is a segmented tensor, which is not supported");
+        }
+
+        var (shape, count) = CheckedShape(proto.Dims, what, sourcePath);
+        var dataType = (DataType)proto.DataType;
+        var elementType = ToElementType(proto.DataType) ?? throw new TinyMLException(
+            ErrorCodes.UnsupportedAttribute,
+            $"{what} has element type {DataTypeName(proto.DataType)}; supported constant types are FLOAT, INT64, INT32, INT8 and UINT8",
+            file: sourcePath);
+
+        var tensor = new Tensor(tensorName, shape, elementType);
+        var raw = proto.HasRawData ? proto.RawData.Span : ReadOnlySpan<byte>.Empty;
+        var useRaw = proto.HasRawData && (raw.Length > 0 || count == 0);
+
+        switch (dataType)
+        {
+            case DataType.Float:
+                tensor.FloatData = useRaw ? ReadRaw(raw, count, 4, what, sourcePath, b => BinaryPrimitives.ReadSingleLittleEndian(b))
+                    : Typed(proto.FloatData, count, "float_data", what, sourcePath, v => v);
+                break;
+            case DataType.Int64:
+                tensor.IntData = useRaw ? ReadRaw(raw, count, 8, what, sourcePath, b => BinaryPrimitives.ReadInt64LittleEndian(b))
+                    : Typed(proto.Int64Data, count, "int64_data", what, sourcePath, v => v);
+                break;
+            case DataType.Int32:
+                tensor.IntData = useRaw ? ReadRaw(raw, count, 4, what, sourcePath, b => (long)BinaryPrimitives.ReadInt32LittleEndian(b))
+                    : Typed(proto.Int32Data, count, "int32_data", what, sourcePath, v => (long)v);
+                break;
+            case DataType.Int8:
+                // ONNX stores typed int8 values widened into int32_data.
+                tensor.IntData = useRaw ? ReadRaw(raw, count, 1, what, sourcePath, b => (long)(sbyte)b[0])
+                    : Typed(proto.Int32Data, count, "int32_data", what, sourcePath, v => (long)(sbyte)v);
+                break;
+            case DataType.Uint8:
+                tensor.IntData = useRaw ? ReadRaw(raw, count, 1, what, sourcePath, b => (long)b[0])
+                    : Typed(proto.Int32Data, count, "int32_data", what, sourcePath, v => (long)(byte)v);
+                break;
+        }
+
+        return tensor;
+    }
+
+    private delegate T Decode<T>(ReadOnlySpan<byte> bytes);
+
+    private static T[] ReadRaw<T>(ReadOnlySpan<byte> raw, int count, int elementSize, string what, string sourcePath, Decode<T> decode)
+    {
+        if ((long)count * elementSize != raw.Length)
+        {
+            throw OnnxModelReader.Malformed(sourcePath,
+                $"{what} has raw_data of {raw.Length} bytes but its dims need {count} elements x {elementSize} bytes = {(long)count * elementSize} bytes");
+        }
+
+        var values = new T[count];
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = decode(raw.Slice(i * elementSize, elementSize));
+        }
+
+        return values;
+    }
+
+    private static TOut[] Typed<TIn, TOut>(IReadOnlyList<TIn> field, int count, string fieldName, string what, string sourcePath, Func<TIn, TOut> convert)
+    {
+        if (field.Count != count)
+        {
+            throw OnnxModelReader.Malformed(sourcePath, $"{what} has {field.Count} values in {fieldName} but its dims need {count}");
+        }
+
+        var values = new TOut[count];
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = convert(field[i]);
+        }
+
+        return values;
+    }
+}

@@ -1,0 +1,123 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TinyML.Diagnostics;
+using TinyML.Import;
+using TinyML.Import.Onnx.Proto;
+
+namespace TinyML.Quantize;
+
+/// <summary>
+/// Collects the float range of chosen tensors by running calibration samples through ONNX Runtime. Intermediate
+/// tensors are exposed by adding them as graph outputs, so the numbers come from exactly the float model the
+/// user shipped. Tensor names are ONNX value names, which the float IR keeps unchanged.
+/// </summary>
+public static class OrtCalibrator
+{
+    public static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
+        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames)
+    {
+        var bytes = OnnxModelReader.ReadBytes(onnxPath);
+        var model = OnnxModelReader.Parse(bytes, onnxPath);
+        var graph = model.Graph;
+        var initializers = new HashSet<string>(graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
+        var modelInputs = new HashSet<string>(graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)), StringComparer.Ordinal);
+        var produced = new HashSet<string>(graph.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
+        var existingOutputs = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
+
+        // Constants have exact ranges already; only activations (and the input) need observing.
+        var observed = tensorNames.Where(n => !initializers.Contains(n)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in observed)
+        {
+            if (!produced.Contains(name) && !modelInputs.Contains(name))
+            {
+                throw OrtSessions.Failed(onnxPath, $"tensor '{name}' is not produced by any node of the model");
+            }
+        }
+
+        var knownTypes = graph.ValueInfo.ToDictionary(v => v.Name, v => v, StringComparer.Ordinal);
+        foreach (var name in observed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
+        {
+            graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : FloatValueInfo(name));
+        }
+
+        if (samples.Count == 0)
+        {
+            throw new TinyMLException(ErrorCodes.NoCalibrationData,
+                $"no calibration samples for '{onnxPath}'", file: onnxPath);
+        }
+
+        using var session = OrtSessions.Create(model.ToByteArray(), onnxPath);
+        var (inputName, inputShape) = OrtSessions.SingleFloatInput(session, onnxPath);
+
+        // Only float outputs have a range to quantize; int64 shape values (if requested) are skipped.
+        var fetched = observed
+            .Where(n => n != inputName && session.OutputMetadata.TryGetValue(n, out var m) && m.ElementDataType == TensorElementType.Float)
+            .ToArray();
+        var observeInput = observed.Contains(inputName);
+
+        var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
+        using var runOptions = new RunOptions();
+        for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
+        {
+            var sample = samples[sampleIndex];
+            OrtSessions.CheckSampleLength(sample, inputShape, sampleIndex, onnxPath);
+            if (observeInput)
+            {
+                Accumulate(ranges, inputName, sample, sampleIndex, onnxPath);
+            }
+
+            if (fetched.Length == 0)
+            {
+                continue;
+            }
+
+            using var inputValue = OrtValue.CreateTensorValueFromMemory(sample, inputShape);
+            try
+            {
+                // Outputs are disposed right after folding them into the ranges: memory stays at one sample's worth.
+                using var outputs = session.Run(runOptions, [inputName], [inputValue], fetched);
+                for (var i = 0; i < fetched.Length; i++)
+                {
+                    Accumulate(ranges, fetched[i], outputs[i].GetTensorDataAsSpan<float>(), sampleIndex, onnxPath);
+                }
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw OrtSessions.Failed(onnxPath, $"ONNX Runtime failed on calibration sample {sampleIndex}: {e.Message}");
+            }
+        }
+
+        return ranges;
+    }
+
+    private static ValueInfoProto FloatValueInfo(string name) => new()
+    {
+        Name = name,
+        Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+    };
+
+    private static void Accumulate(Dictionary<string, (float Min, float Max)> ranges, string name, ReadOnlySpan<float> values, int sampleIndex, string onnxPath)
+    {
+        if (values.IsEmpty)
+        {
+            return;
+        }
+
+        var min = float.PositiveInfinity;
+        var max = float.NegativeInfinity;
+        foreach (var value in values)
+        {
+            if (!float.IsFinite(value))
+            {
+                // A NaN/Inf range would silently poison every scale computed from it.
+                throw OrtSessions.Failed(onnxPath, $"tensor '{name}' has a non-finite value ({value}) for calibration sample {sampleIndex}");
+            }
+
+            min = Math.Min(min, value);
+            max = Math.Max(max, value);
+        }
+
+        ranges[name] = ranges.TryGetValue(name, out var seen) ? (Math.Min(seen.Min, min), Math.Max(seen.Max, max)) : (min, max);
+    }
+}

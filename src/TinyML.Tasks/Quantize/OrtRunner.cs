@@ -1,0 +1,46 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TinyML.Import;
+
+namespace TinyML.Quantize;
+
+/// <summary>
+/// Runs the original float model in ONNX Runtime: the reference our compiled int8 code is verified against.
+/// </summary>
+public static class OrtRunner
+{
+    /// <summary>Runs one input (the model's single float input, batch 1) and returns the first graph output.</summary>
+    public static float[] Run(string onnxPath, float[] input) => RunMany(onnxPath, [input])[0];
+
+    /// <summary>Runs many inputs through one session; returns the first graph output of each, in order.</summary>
+    public static IReadOnlyList<float[]> RunMany(string onnxPath, IReadOnlyList<float[]> inputs)
+    {
+        var bytes = OnnxModelReader.ReadBytes(onnxPath);
+        using var session = OrtSessions.Create(bytes, onnxPath);
+        var (inputName, inputShape) = OrtSessions.SingleFloatInput(session, onnxPath);
+        var outputName = session.OutputMetadata.Keys.First();
+        if (session.OutputMetadata[outputName].ElementDataType != TensorElementType.Float)
+        {
+            throw OrtSessions.Failed(onnxPath, $"model output '{outputName}' is not a float32 tensor");
+        }
+
+        using var runOptions = new RunOptions();
+        var results = new List<float[]>(inputs.Count);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            OrtSessions.CheckSampleLength(inputs[i], inputShape, i, onnxPath);
+            using var inputValue = OrtValue.CreateTensorValueFromMemory(inputs[i], inputShape);
+            try
+            {
+                using var outputs = session.Run(runOptions, [inputName], [inputValue], [outputName]);
+                results.Add(outputs[0].GetTensorDataAsSpan<float>().ToArray());
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw OrtSessions.Failed(onnxPath, $"ONNX Runtime failed on input {i}: {e.Message}");
+            }
+        }
+
+        return results;
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TinyML.Diagnostics;
+
+namespace TinyML.Quantize;
+
+/// <summary>Session setup and input handling shared by <see cref="OrtCalibrator"/> and <see cref="OrtRunner"/>.</summary>
+internal static class OrtSessions
+{
+    /// <summary>
+    /// One thread, sequential execution: calibration ranges and reference outputs must be identical on every run
+    /// and machine (and the build machine's cores belong to the rest of the build).
+    /// </summary>
+    public static SessionOptions DeterministicOptions() => new()
+    {
+        IntraOpNumThreads = 1,
+        InterOpNumThreads = 1,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+    };
+
+    public static InferenceSession Create(byte[] modelBytes, string modelPath)
+    {
+        using var options = DeterministicOptions();
+        try
+        {
+            return new InferenceSession(modelBytes, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw Failed(modelPath, $"ONNX Runtime cannot load the model: {e.Message}");
+        }
+    }
+
+    /// <summary>The single float32 model input and its shape with a dynamic batch (index 0) fixed to 1.</summary>
+    public static (string Name, long[] Shape) SingleFloatInput(InferenceSession session, string modelPath)
+    {
+        if (session.InputMetadata.Count != 1)
+        {
+            throw Failed(modelPath, $"the model has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}); exactly one is supported");
+        }
+
+        var (name, metadata) = session.InputMetadata.First();
+        if (!metadata.IsTensor || metadata.ElementDataType != TensorElementType.Float)
+        {
+            throw Failed(modelPath, $"model input '{name}' is not a float32 tensor");
+        }
+
+        var shape = new long[metadata.Dimensions.Length];
+        for (var i = 0; i < shape.Length; i++)
+        {
+            var dim = metadata.Dimensions[i];
+            if (dim > 0)
+            {
+                shape[i] = dim;
+            }
+            else if (i == 0)
+            {
+                shape[i] = 1;
+            }
+            else
+            {
+                throw Failed(modelPath, $"model input '{name}' has dynamic dimension at index {i}");
+            }
+        }
+
+        return (name, shape);
+    }
+
+    public static void CheckSampleLength(float[] sample, long[] shape, int sampleIndex, string modelPath)
+    {
+        var expected = shape.Aggregate(1L, (a, b) => a * b);
+        if (sample.Length != expected)
+        {
+            throw new TinyMLException(ErrorCodes.BadCalibrationFile,
+                $"sample {sampleIndex} has {sample.Length} values but the input of '{modelPath}' has shape [{string.Join(",", shape)}] = {expected} values",
+                file: modelPath);
+        }
+    }
+
+    public static TinyMLException Failed(string modelPath, string what) =>
+        new(ErrorCodes.CalibrationFailed, $"{what} ('{modelPath}')", file: modelPath);
+}

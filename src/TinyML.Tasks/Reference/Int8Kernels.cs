@@ -1,0 +1,313 @@
+using TinyML.Ir;
+using TinyML.Quantize;
+
+namespace TinyML.Reference;
+
+/// <summary>
+/// C# mirror of the C kernels in src/TinyML.Kernels/src: same loops, same integer arithmetic, so the outputs are
+/// byte-identical (the kernel tests compile the C and compare). Written for clarity rather than speed.
+/// Layout NCHW, batch 1.
+/// </summary>
+public static class Int8Kernels
+{
+    /// <summary>tml_conv2d_s8: grouped/depthwise Conv2D; padded taps are skipped (they contribute zp_in - zp_in = 0).</summary>
+    public static void Conv2D(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        RequireLength(input, op.InC * op.InH * op.InW, nameof(input));
+        RequireLength(output, op.OutC * op.OutH * op.OutW, nameof(output));
+        int inChannelsPerGroup = op.InC / op.Groups;
+        int outChannelsPerGroup = op.OutC / op.Groups;
+        int inPlane = op.InH * op.InW;
+        int filterSize = inChannelsPerGroup * op.KernelH * op.KernelW;
+
+        for (int oc = 0; oc < op.OutC; oc++)
+        {
+            int group = oc / outChannelsPerGroup;
+            for (int oy = 0; oy < op.OutH; oy++)
+            {
+                for (int ox = 0; ox < op.OutW; ox++)
+                {
+                    int acc = op.Bias[oc];
+                    for (int icg = 0; icg < inChannelsPerGroup; icg++)
+                    {
+                        int ic = group * inChannelsPerGroup + icg;
+                        for (int ky = 0; ky < op.KernelH; ky++)
+                        {
+                            int iy = oy * op.StrideH - op.PadTop + ky * op.DilationH;
+                            if (iy < 0 || iy >= op.InH)
+                            {
+                                continue;
+                            }
+
+                            for (int kx = 0; kx < op.KernelW; kx++)
+                            {
+                                int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
+                                if (ix < 0 || ix >= op.InW)
+                                {
+                                    continue;
+                                }
+
+                                int x = input[ic * inPlane + iy * op.InW + ix];
+                                int w = op.Weights[oc * filterSize + (icg * op.KernelH + ky) * op.KernelW + kx];
+                                acc += (x - op.InputZeroPoint) * w;
+                            }
+                        }
+                    }
+
+                    output[(oc * op.OutH + oy) * op.OutW + ox] = Requantize(
+                        acc, op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                }
+            }
+        }
+    }
+
+    /// <summary>tml_fully_connected_s8.</summary>
+    public static void FullyConnected(QFullyConnected op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        RequireLength(input, op.InFeatures, nameof(input));
+        RequireLength(output, op.OutFeatures, nameof(output));
+        for (int o = 0; o < op.OutFeatures; o++)
+        {
+            int acc = op.Bias[o];
+            for (int i = 0; i < op.InFeatures; i++)
+            {
+                acc += (input[i] - op.InputZeroPoint) * op.Weights[o * op.InFeatures + i];
+            }
+
+            output[o] = Requantize(acc, op.OutputMultiplier[o], op.OutputShift[o], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+        }
+    }
+
+    /// <summary>tml_maxpool_s8 / tml_avgpool_s8 depending on <see cref="QPool.Kind"/>.</summary>
+    public static void Pool(QPool op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        RequireLength(input, op.Channels * op.InH * op.InW, nameof(input));
+        RequireLength(output, op.Channels * op.OutH * op.OutW, nameof(output));
+        int inPlane = op.InH * op.InW;
+        int o = 0;
+        for (int c = 0; c < op.Channels; c++)
+        {
+            for (int oy = 0; oy < op.OutH; oy++)
+            {
+                int y0 = Math.Max(oy * op.StrideH - op.PadTop, 0);
+                int y1 = Math.Min(oy * op.StrideH - op.PadTop + op.KernelH, op.InH);
+                for (int ox = 0; ox < op.OutW; ox++)
+                {
+                    int x0 = Math.Max(ox * op.StrideW - op.PadLeft, 0);
+                    int x1 = Math.Min(ox * op.StrideW - op.PadLeft + op.KernelW, op.InW);
+                    int value;
+                    if (op.Kind == PoolKind.Max)
+                    {
+                        // A window made only of padding has no element: -128 before clamping, as in C.
+                        value = -128;
+                        for (int y = y0; y < y1; y++)
+                        {
+                            for (int x = x0; x < x1; x++)
+                            {
+                                value = Math.Max(value, input[c * inPlane + y * op.InW + x]);
+                            }
+                        }
+                    }
+                    else
+                    {
+                        int sum = 0;
+                        for (int y = y0; y < y1; y++)
+                        {
+                            for (int x = x0; x < x1; x++)
+                            {
+                                sum += input[c * inPlane + y * op.InW + x];
+                            }
+                        }
+
+                        int count = y1 > y0 && x1 > x0 ? (y1 - y0) * (x1 - x0) : 0;
+                        value = count == 0 ? 0 : RoundedAverage(sum, count);
+                    }
+
+                    output[o++] = (sbyte)Math.Clamp(value, op.ActivationMin, op.ActivationMax);
+                }
+            }
+        }
+    }
+
+    /// <summary>Round half away from zero with truncating division: the AveragePool rule.</summary>
+    public static int RoundedAverage(int sum, int count) =>
+        sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+
+    /// <summary>tml_add_s8: TFLite 8-bit Add.</summary>
+    public static void Add(QAdd op, ReadOnlySpan<sbyte> input1, ReadOnlySpan<sbyte> input2, Span<sbyte> output)
+    {
+        RequireLength(input1, op.Count, nameof(input1));
+        RequireLength(input2, op.Count, nameof(input2));
+        RequireLength(output, op.Count, nameof(output));
+        for (int i = 0; i < op.Count; i++)
+        {
+            int shifted1 = FixedPoint.ShiftLeftWrapping(input1[i] - op.Input1ZeroPoint, op.LeftShift);
+            int shifted2 = FixedPoint.ShiftLeftWrapping(input2[i] - op.Input2ZeroPoint, op.LeftShift);
+            int scaled1 = FixedPoint.Mbqm(shifted1, op.Input1Multiplier, op.Input1Shift);
+            int scaled2 = FixedPoint.Mbqm(shifted2, op.Input2Multiplier, op.Input2Shift);
+            int result = FixedPoint.Mbqm(scaled1 + scaled2, op.OutputMultiplier, op.OutputShift) + op.OutputZeroPoint;
+            output[i] = (sbyte)Math.Clamp(result, op.ActivationMin, op.ActivationMax);
+        }
+    }
+
+    /// <summary>tml_softmax_s8: TFLite int8 reference softmax in gemmlowp fixed point (see <see cref="SoftmaxFixedPoint"/>).</summary>
+    public static void Softmax(QSoftmax op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        RequireLength(input, op.Rows * op.RowSize, nameof(input));
+        RequireLength(output, op.Rows * op.RowSize, nameof(output));
+        for (int r = 0; r < op.Rows; r++)
+        {
+            var row = input.Slice(r * op.RowSize, op.RowSize);
+            var outRow = output.Slice(r * op.RowSize, op.RowSize);
+            int maxInRow = -128;
+            foreach (sbyte v in row)
+            {
+                maxInRow = Math.Max(maxInRow, v);
+            }
+
+            int sumOfExps = 0; // Q12.19
+            foreach (sbyte v in row)
+            {
+                int diff = v - maxInRow;
+                if (diff >= op.DiffMin)
+                {
+                    int exp = SoftmaxFixedPoint.ExpOnNegativeValues(ScaleDiff(diff, op));
+                    sumOfExps += FixedPoint.Rdbpot(exp, 12);
+                }
+            }
+
+            int headroomPlusOne = System.Numerics.BitOperations.LeadingZeroCount((uint)sumOfExps);
+            int numBitsOverUnit = 12 - headroomPlusOne;
+            int shiftedSumMinusOne = (int)(((uint)sumOfExps << headroomPlusOne) - 0x80000000u);
+            int reciprocal = SoftmaxFixedPoint.OneOverOnePlusXForXIn01(shiftedSumMinusOne);
+
+            for (int c = 0; c < op.RowSize; c++)
+            {
+                int diff = row[c] - maxInRow;
+                int q = -128;
+                if (diff >= op.DiffMin)
+                {
+                    int exp = SoftmaxFixedPoint.ExpOnNegativeValues(ScaleDiff(diff, op));
+                    q = FixedPoint.Rdbpot(FixedPoint.Srdhm(reciprocal, exp), numBitsOverUnit + 31 - 8) - 128;
+                }
+
+                outRow[c] = (sbyte)Math.Clamp(q, -128, 127);
+            }
+        }
+    }
+
+    /// <summary>tml_clamp_s8.</summary>
+    public static void Clamp(QClamp op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        RequireLength(input, op.Count, nameof(input));
+        RequireLength(output, op.Count, nameof(output));
+        for (int i = 0; i < op.Count; i++)
+        {
+            output[i] = (sbyte)Math.Clamp(input[i], op.Min, op.Max);
+        }
+    }
+
+    /// <summary>tml_quantize_f32_s8.</summary>
+    public static void Quantize(ReadOnlySpan<float> input, Span<sbyte> output, float scale, int zeroPoint)
+    {
+        RequireLength(output, input.Length, nameof(output));
+        for (int i = 0; i < input.Length; i++)
+        {
+            output[i] = QuantizationMath.QuantizeFloat(input[i], scale, zeroPoint);
+        }
+    }
+
+    /// <summary>tml_dequantize_s8_f32.</summary>
+    public static void Dequantize(ReadOnlySpan<sbyte> input, Span<float> output, float scale, int zeroPoint)
+    {
+        if (output.Length < input.Length)
+        {
+            throw new ArgumentException($"output holds {output.Length} values, needs {input.Length}", nameof(output));
+        }
+
+        for (int i = 0; i < input.Length; i++)
+        {
+            output[i] = QuantizationMath.Dequantize(input[i], scale, zeroPoint);
+        }
+    }
+
+    private static int ScaleDiff(int diff, QSoftmax op) =>
+        FixedPoint.Srdhm(FixedPoint.ShiftLeftWrapping(diff, op.InputLeftShift), op.InputMultiplier);
+
+    private static sbyte Requantize(int acc, int multiplier, int shift, int outputZeroPoint, int min, int max) =>
+        (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, multiplier, shift) + outputZeroPoint, min, max);
+
+    private static void RequireLength<T>(ReadOnlySpan<T> span, int expected, string name)
+    {
+        if (span.Length < expected)
+        {
+            throw new ArgumentException($"{name} holds {span.Length} values, the op needs {expected}", name);
+        }
+    }
+
+    private static void RequireLength<T>(Span<T> span, int expected, string name) => RequireLength((ReadOnlySpan<T>)span, expected, name);
+}
+
+/// <summary>
+/// The gemmlowp fixed-point pieces of the int8 softmax, mirroring the static functions of tml_softmax_s8.c.
+/// Qm = 32-bit value with m integer bits; a product of Qa and Qb is SRDHM and lands in Q(a+b).
+/// </summary>
+public static class SoftmaxFixedPoint
+{
+    /// <summary>1.0 is not representable in Q0.31; gemmlowp uses the largest value.</summary>
+    private const int Q0One = int.MaxValue;
+
+    private static readonly int[] BarrelMultipliers = [1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242];
+
+    /// <summary>exp(a) for a &lt;= 0; a in Q5.26, result in Q0.31.</summary>
+    public static int ExpOnNegativeValues(int a)
+    {
+        const int oneQuarter = 1 << 24;
+        int aModQuarterMinusOneQuarter = (a & (oneQuarter - 1)) - oneQuarter;
+        int result = ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(FixedPoint.SaturatingShiftLeft(aModQuarterMinusOneQuarter, 5));
+        int remainder = aModQuarterMinusOneQuarter - a;
+        for (int k = 0; k < BarrelMultipliers.Length; k++)
+        {
+            // Bit 24 + k of the Q5.26 remainder stands for 2^(k - 2): multiply by exp(-2^(k - 2)).
+            if ((remainder & (1 << (24 + k))) != 0)
+            {
+                result = FixedPoint.Srdhm(result, BarrelMultipliers[k]);
+            }
+        }
+
+        return a == 0 ? Q0One : result;
+    }
+
+    /// <summary>exp(a) for a in [-1/4, 0), Q0.31 in and out: 4th-order Taylor expansion around -1/8.</summary>
+    public static int ExpOnIntervalBetweenNegativeOneQuarterAnd0Excl(int a)
+    {
+        const int expMinusOneEighth = 1895147668;
+        const int oneThird = 715827883;
+        int x = a + (1 << 28);
+        int x2 = FixedPoint.Srdhm(x, x);
+        int x3 = FixedPoint.Srdhm(x2, x);
+        int x4 = FixedPoint.Srdhm(x2, x2);
+        int x4Over4 = FixedPoint.Rdbpot(x4, 2);
+        int poly = FixedPoint.Rdbpot(FixedPoint.Srdhm(x4Over4 + x3, oneThird) + x2, 1);
+        return expMinusOneEighth + FixedPoint.Srdhm(expMinusOneEighth, x + poly);
+    }
+
+    /// <summary>1 / (1 + a) for a in [0, 1), Q0.31 in and out: three Newton-Raphson steps.</summary>
+    public static int OneOverOnePlusXForXIn01(int a)
+    {
+        long sum = (long)a + Q0One;
+        int halfDenominator = (int)((sum + (sum >= 0 ? 1 : -1)) / 2);
+        const int constant48Over17 = 1515870810;
+        const int constantNeg32Over17 = -1010580540;
+        const int oneQ2 = 1 << 29;
+        int x = constant48Over17 + FixedPoint.Srdhm(halfDenominator, constantNeg32Over17);
+        for (int i = 0; i < 3; i++)
+        {
+            int halfDenominatorTimesX = FixedPoint.Srdhm(halfDenominator, x);
+            int oneMinus = oneQ2 - halfDenominatorTimesX;
+            x += FixedPoint.SaturatingShiftLeft(FixedPoint.Srdhm(x, oneMinus), 2);
+        }
+
+        return FixedPoint.SaturatingShiftLeft(x, 1);
+    }
+}
