@@ -324,7 +324,7 @@ public static class CEmitter
         return text + "f";
     }
 
-    private static string Comment(string text) => text.Replace("*/", "* /", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+    private static string Comment(string text) => text.Replace("*/", "* /", StringComparison.Ordinal).Replace("/*", "/ *", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 
     /// <summary>Line endings are \n on every OS so output is byte-identical everywhere.</summary>
     private static string Normalize(StringBuilder sb) => sb.ToString().Replace("\r\n", "\n", StringComparison.Ordinal);

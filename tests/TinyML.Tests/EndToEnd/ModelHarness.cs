@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+using TinyML.Firmware;
+using TinyML.Pipeline;
+
+namespace TinyML.Tests.EndToEnd;
+
+/// <summary>What a harness firmware printed: one int8 output per input and the tick count of the first inference.</summary>
+internal sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log);
+
+/// <summary>
+/// Builds a compiled model's emitted C with a generated main() that runs it on fixed int8 inputs and prints every
+/// output byte, for any board (host gcc or Cortex-M in QEMU), so tests can compare the C with the C# reference.
+/// </summary>
+internal static class ModelHarness
+{
+    public static HarnessRun Run(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string workDirectory)
+    {
+        var name = compiled.Code.SourceFileName[..^2];
+        var upper = name.ToUpperInvariant();
+        Directory.CreateDirectory(workDirectory);
+        var inputsHeader = new StringBuilder();
+        inputsHeader.Append(CultureInfo.InvariantCulture, $"#define HARNESS_COUNT {inputs.Count}\nstatic const int8_t harness_inputs[HARNESS_COUNT][{inputs[0].Length}] = {{\n");
+        foreach (var input in inputs)
+        {
+            inputsHeader.Append("  { ").Append(string.Join(", ", input.Select(v => v.ToString(CultureInfo.InvariantCulture)))).Append(" },\n");
+        }
+
+        inputsHeader.Append("};\n");
+        File.WriteAllText(Path.Combine(workDirectory, "harness_inputs.h"), inputsHeader.ToString());
+        File.WriteAllText(Path.Combine(workDirectory, "harness_main.c"), $$"""
+            #include <stdio.h>
+            #include <stdint.h>
+            #include "{{name}}.h"
+            #include "tml_board.h"
+            #include "harness_inputs.h"
+
+            int main(void)
+            {
+                static int8_t output[TML_{{upper}}_OUTPUT_SIZE];
+                int i, j;
+                tml_board_init();
+                for (i = 0; i < HARNESS_COUNT; i++) {
+                    uint32_t start = tml_board_ticks();
+                    if (tml_{{name}}_invoke(harness_inputs[i], output) != 0) {
+                        return 2;
+                    }
+                    if (i == 0) {
+                        printf("ticks %lu\n", (unsigned long)tml_board_elapsed(start, tml_board_ticks()));
+                    }
+                    printf("out %d:", i);
+                    for (j = 0; j < TML_{{upper}}_OUTPUT_SIZE; j++) {
+                        printf(" %d", output[j]);
+                    }
+                    printf("\n");
+                }
+                return 0;
+            }
+
+            """);
+
+        var log = new StringWriter();
+        var board = Boards.Get(boardName);
+        var result = FirmwareBuilder.Build(new FirmwareRequest(
+            board, "harness",
+            [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
+            [codeDirectory, workDirectory], [], TestPaths.Kernels,
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+        var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
+        Assert.AreEqual(0, run.ExitCode, $"harness on {boardName} failed:\n{log}");
+
+        var outputs = new List<sbyte[]>();
+        long ticks = -1;
+        foreach (var line in run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("ticks ", StringComparison.Ordinal))
+            {
+                ticks = long.Parse(line[6..], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("out ", StringComparison.Ordinal))
+            {
+                var values = line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                outputs.Add(values.Select(v => sbyte.Parse(v, CultureInfo.InvariantCulture)).ToArray());
+            }
+        }
+
+        Assert.AreEqual(inputs.Count, outputs.Count, $"harness on {boardName} printed {outputs.Count} of {inputs.Count} outputs:\n{run.Output}");
+        return new HarnessRun(outputs, ticks, log.ToString());
+    }
+}
