@@ -1,12 +1,40 @@
+using TinyML.Diagnostics;
+using TinyML.Firmware;
+
 namespace TinyML.Cli;
 
-/// <summary><c>tinymlc firmware</c>: compile and link C sources for a board, write .elf/.hex/.bin and a size report.</summary>
+/// <summary>
+/// <c>tinymlc firmware</c>: compile and link C sources for a board, write .elf/.hex/.bin and a size report.
+/// <code>
+///   tinymlc firmware --board nrf52840 --name Demo --source main.c [--source model.c ...] [--include dir ...]
+///                    [--define X=1 ...] --kernels src/TinyML.Kernels --out bin/ --obj obj/ [--gcc-path dir]
+/// </code>
+/// </summary>
 public static class FirmwareCommand
 {
     public static int Run(CliArgs args, TextWriter log)
     {
-        _ = args;
-        log.WriteLine("tinymlc firmware: not implemented yet");
-        return 1;
+        var board = Boards.Get(args.Require("board"));
+        var name = args.Get("name") ?? args.Get("project")
+            ?? throw new TinyMLException(ErrorCodes.InternalError, "tinymlc: missing required option --name");
+        var sources = args.GetAll("source");
+        if (sources.Count == 0)
+        {
+            throw new TinyMLException(ErrorCodes.InternalError, "tinymlc firmware: give at least one --source");
+        }
+
+        var output = args.Require("out");
+        var request = new FirmwareRequest(
+            Board: board,
+            ProjectName: name,
+            Sources: sources,
+            IncludeDirs: args.GetAll("include"),
+            Defines: args.GetAll("define"),
+            KernelsRoot: args.Require("kernels"),
+            OutputDir: output,
+            IntermediateDir: args.Get("obj") ?? Path.Combine(output, "obj"),
+            ToolchainPath: args.Get("gcc-path"));
+        FirmwareBuilder.Build(request, log);
+        return 0;
     }
 }

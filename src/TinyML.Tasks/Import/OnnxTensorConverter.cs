@@ -57,7 +57,7 @@ internal static class OnnxTensorConverter
         var what = $"tensor '{tensorName}'";
         if (proto.HasDataLocation && proto.DataLocation == TensorProto.Types.DataLocation.External || proto.ExternalData.Count > 0)
         {
-            throw OnnxModelReader.Malformed(sourcePath, $"{what} uses external data, which is not supported yet; save the model with all tensors inside the .onnx file");
+            throw OnnxModelReader.Malformed(sourcePath, $"{what}: external data not supported yet; save the model with all tensors inside the .onnx file");
         }
 
         if (proto.Segment is not null)

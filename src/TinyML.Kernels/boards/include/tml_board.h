@@ -1,0 +1,36 @@
+/*
+ * TinyML.Sdk board support: the few things a firmware needs from the board besides the C library.
+ *
+ * Each board lives in boards/<name>/ with a tml_board.c and a tml_board_config.h. The firmware builder puts
+ * boards/include and boards/<name> on the include path, so this header picks up the right configuration:
+ *   TML_BOARD_NAME                   "nrf52840", "host", ...
+ *   TML_BOARD_INSTRUCTIONS_PER_TICK  instructions per tml_board_ticks() tick under the reference emulator
+ *                                    (nrf52840 on QEMU mps2-an386 with -icount shift=0: 40); 0 = unknown.
+ * printf comes from the C library: picolibc over semihosting on Arm, the system libc on the host.
+ */
+#ifndef TML_BOARD_H
+#define TML_BOARD_H
+
+#include <stdint.h>
+
+#include "tml_board_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Start the tick counter (and whatever else the board needs). Call once at the top of main(). */
+void tml_board_init(void);
+
+/* Monotonic up-counting tick counter. It may be narrower than 32 bits (SysTick is 24-bit), so always
+ * measure with tml_board_elapsed(), which handles one wrap between start and end. */
+uint32_t tml_board_ticks(void);
+
+/* Ticks between two tml_board_ticks() readings, correct across at most one counter wrap. */
+uint32_t tml_board_elapsed(uint32_t start, uint32_t end);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_BOARD_H */

@@ -1,0 +1,146 @@
+using TinyML.Diagnostics;
+
+namespace TinyML.Firmware;
+
+/// <summary>A memory region the linker must keep the image inside (origin and length in bytes).</summary>
+public sealed record MemoryRegion(ulong Origin, ulong Size)
+{
+    public bool Contains(ulong address) => address >= Origin && address - Origin < Size;
+}
+
+/// <summary>
+/// How to run a board's firmware in an emulator. <see cref="Arguments"/> may contain <c>{firmware}</c>, replaced by
+/// the firmware path. The emulator must send the firmware's console to its stdout and exit with the firmware's code.
+/// </summary>
+public sealed record EmulatorSpec(string Executable, IReadOnlyList<string> Arguments, string InstallPackage);
+
+/// <summary>
+/// Everything the firmware builder and the emulator runner need to know about a target, as data: adding a board
+/// (another Cortex-M, an ESP32-C3 on RISC-V, ...) means adding a <see cref="Board"/> value and a
+/// <c>boards/&lt;name&gt;/</c> folder with <c>tml_board.c</c> and <c>tml_board_config.h</c>, not new code paths.
+/// </summary>
+/// <param name="Name">The name users pass (<c>--board</c>, <c>TinyMLBoard</c>); also the board-support folder name.</param>
+/// <param name="Description">One line for listings.</param>
+/// <param name="ToolPrefix">Prefix of the GNU tools, e.g. <c>arm-none-eabi-</c>; empty for the host.</param>
+/// <param name="ToolchainEnvironmentVariables">Environment variables naming a toolchain folder, checked in order before PATH.</param>
+/// <param name="ToolchainInstallHint">The command that installs the toolchain, shown when it is missing.</param>
+/// <param name="ArchitectureFlags">CPU/ABI/C-library flags given to both compiler and linker.</param>
+/// <param name="CompileFlags">Further compiler flags (optimisation, warnings, sections).</param>
+/// <param name="LinkFlags">Further linker-driver flags (start-up files, garbage collection).</param>
+/// <param name="LinkLibraries">Libraries after the objects, e.g. <c>-lm</c>.</param>
+/// <param name="Flash">Flash budget enforced by the linker (picolibc.ld's <c>__flash</c>/<c>__flash_size</c>); null = none.</param>
+/// <param name="Ram">RAM budget enforced by the linker (<c>__ram</c>/<c>__ram_size</c>); null = none.</param>
+/// <param name="FirmwareExtension">Extension of the linked image (<c>.elf</c>; empty for a host executable).</param>
+/// <param name="ProducesFlashImages">Whether to write <c>.hex</c>/<c>.bin</c> and a size report.</param>
+/// <param name="Emulator">How to run the firmware; null = run the executable natively.</param>
+public sealed record Board(
+    string Name,
+    string Description,
+    string ToolPrefix,
+    IReadOnlyList<string> ToolchainEnvironmentVariables,
+    string ToolchainInstallHint,
+    IReadOnlyList<string> ArchitectureFlags,
+    IReadOnlyList<string> CompileFlags,
+    IReadOnlyList<string> LinkFlags,
+    IReadOnlyList<string> LinkLibraries,
+    MemoryRegion? Flash,
+    MemoryRegion? Ram,
+    string FirmwareExtension,
+    bool ProducesFlashImages,
+    EmulatorSpec? Emulator)
+{
+    /// <summary>Linker flags that turn the memory budget into hard link errors (picolibc.ld's symbols).</summary>
+    public IReadOnlyList<string> BudgetLinkFlags
+    {
+        get
+        {
+            var flags = new List<string>();
+            if (Flash is not null)
+            {
+                flags.Add($"-Wl,--defsym=__flash=0x{Flash.Origin:x}");
+                flags.Add($"-Wl,--defsym=__flash_size=0x{Flash.Size:x}");
+            }
+
+            if (Ram is not null)
+            {
+                flags.Add($"-Wl,--defsym=__ram=0x{Ram.Origin:x}");
+                flags.Add($"-Wl,--defsym=__ram_size=0x{Ram.Size:x}");
+            }
+
+            return flags;
+        }
+    }
+}
+
+/// <summary>The known boards.</summary>
+public static class Boards
+{
+    // Shared by every board so that code which builds for one builds for all (modulo the C library).
+    private static readonly string[] CommonCompileFlags =
+    [
+        "-O2", "-g", "-std=c99", "-Wall", "-Wextra", "-Werror", "-fdiagnostics-plain-output",
+        "-ffunction-sections", "-fdata-sections",
+    ];
+
+    private const string ArmGnuInstallHint =
+        "install the Arm GNU toolchain and picolibc (Debian/Ubuntu: sudo apt-get install gcc-arm-none-eabi picolibc-arm-none-eabi), "
+        + "or set TINYML_GCC_PATH to its bin folder";
+
+    /// <summary>
+    /// nRF52840: Cortex-M4F, 1 MB flash at 0x0, 256 KB RAM at 0x20000000. picolibc's semihosting crt0 enables the FPU,
+    /// copies .data and passes main's return value to the host. QEMU's mps2-an386 (Cortex-M4) has memory at both
+    /// addresses, so the same image runs there; <c>-icount shift=0</c> makes SysTick deterministic (40 instructions/tick).
+    /// </summary>
+    public static Board Nrf52840 { get; } = new(
+        Name: "nrf52840",
+        Description: "Nordic nRF52840 (Cortex-M4F, 1 MB flash, 256 KB RAM); emulated on QEMU mps2-an386",
+        ToolPrefix: "arm-none-eabi-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
+        ToolchainInstallHint: ArmGnuInstallHint,
+        ArchitectureFlags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"],
+        CompileFlags: CommonCompileFlags,
+        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x0, 1024 * 1024),
+        Ram: new MemoryRegion(0x2000_0000, 256 * 1024),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: new EmulatorSpec(
+            "qemu-system-arm",
+            [
+                "-M", "mps2-an386", "-cpu", "cortex-m4",
+                // Fixed virtual time: 1 ns per instruction, so tick counts are identical run to run.
+                "-icount", "shift=0,sleep=off",
+                // Semihosting (printf) to stdout; nothing else may claim stdio, and no monitor or display.
+                "-display", "none", "-serial", "null", "-monitor", "none",
+                "-chardev", "stdio,id=tml_console,signal=off",
+                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
+                "-kernel", "{firmware}",
+            ],
+            "qemu-system-arm"));
+
+    /// <summary>The build machine: its gcc, a native executable, no memory budget, the same C sources.</summary>
+    public static Board Host { get; } = new(
+        Name: "host",
+        Description: "the build machine (native executable, no memory budget)",
+        ToolPrefix: "",
+        ToolchainEnvironmentVariables: [],
+        ToolchainInstallHint: "install gcc (Debian/Ubuntu: sudo apt-get install gcc)",
+        ArchitectureFlags: [],
+        CompileFlags: CommonCompileFlags,
+        LinkFlags: ["-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: ["-lm"],
+        Flash: null,
+        Ram: null,
+        FirmwareExtension: OperatingSystem.IsWindows() ? ".exe" : "",
+        ProducesFlashImages: false,
+        Emulator: null);
+
+    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Host];
+
+    /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
+    public static Board Get(string name) =>
+        All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new TinyMLException(ErrorCodes.UnknownBoard,
+            $"unknown board '{name}'; known boards: {string.Join(", ", All.Select(b => b.Name))}");
+}

@@ -1,0 +1,47 @@
+namespace TinyML.Firmware;
+
+/// <summary>What to build.</summary>
+/// <param name="Board">Target board.</param>
+/// <param name="ProjectName">Base name of the outputs (<c>Demo</c> → <c>Demo.elf</c>, <c>Demo.hex</c>, ...).</param>
+/// <param name="Sources">User C files and generated model C files.</param>
+/// <param name="IncludeDirs">Extra include folders (the kernel and board folders are added automatically).</param>
+/// <param name="Defines">Preprocessor definitions, <c>NAME</c> or <c>NAME=VALUE</c>.</param>
+/// <param name="KernelsRoot">Folder holding include/, src/ and boards/; its src/*.c and the board's *.c are added.</param>
+/// <param name="OutputDir">Where the firmware and its size report go.</param>
+/// <param name="IntermediateDir">Where objects, dependency files and flag files go.</param>
+/// <param name="ToolchainPath">Folder of the compiler (or its parent); null = environment, then PATH.</param>
+public sealed record FirmwareRequest(
+    Board Board,
+    string ProjectName,
+    IReadOnlyList<string> Sources,
+    IReadOnlyList<string> IncludeDirs,
+    IReadOnlyList<string> Defines,
+    string KernelsRoot,
+    string OutputDir,
+    string IntermediateDir,
+    string? ToolchainPath = null);
+
+/// <summary>Flash and RAM use of a linked image against the board's budget.</summary>
+public sealed record MemoryUsage(ulong FlashUsed, ulong FlashBudget, ulong RamUsed, ulong RamBudget, IReadOnlyList<ElfSection> Sections)
+{
+    public double FlashPercent => FlashBudget == 0 ? 0 : 100.0 * FlashUsed / FlashBudget;
+
+    public double RamPercent => RamBudget == 0 ? 0 : 100.0 * RamUsed / RamBudget;
+}
+
+/// <summary>What was built.</summary>
+/// <param name="FirmwarePath">The .elf (or the host executable).</param>
+/// <param name="HexPath">Intel HEX image, or null for the host.</param>
+/// <param name="BinPath">Raw binary image, or null for the host.</param>
+/// <param name="Memory">Flash/RAM use, or null for boards without a budget.</param>
+/// <param name="Warnings">Compiler and linker warnings (already printed).</param>
+/// <param name="CompiledSources">Sources compiled in this run.</param>
+/// <param name="UpToDateSources">Sources whose objects were reused.</param>
+public sealed record FirmwareResult(
+    string FirmwarePath,
+    string? HexPath,
+    string? BinPath,
+    MemoryUsage? Memory,
+    IReadOnlyList<TinyML.Diagnostics.Diagnostic> Warnings,
+    int CompiledSources,
+    int UpToDateSources);

@@ -1,0 +1,82 @@
+using TinyML.Diagnostics;
+using TinyML.Import;
+
+namespace TinyML.Tests.Import;
+
+/// <summary>The importer on real published models from the shared corpus.</summary>
+[TestClass]
+public sealed class RealModelImportTests
+{
+    [TestMethod]
+    public void ImportsKwsDsCnn()
+    {
+        var path = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn/model.onnx");
+
+        var graph = OnnxImporter.Load(path);
+
+        Assert.AreEqual(13L, graph.OpsetVersion);
+        Assert.AreEqual(path, graph.SourcePath);
+        var opCounts = graph.Nodes.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
+        CollectionAssert.AreEquivalent(
+            new Dictionary<string, int> { ["AveragePool"] = 1, ["Conv"] = 9, ["Gemm"] = 1, ["Relu"] = 9, ["Reshape"] = 1, ["Softmax"] = 1 },
+            opCounts);
+        CollectionAssert.AreEqual(new[] { "input" }, graph.Inputs);
+        CollectionAssert.AreEqual(new[] { "output" }, graph.Outputs);
+        CollectionAssert.AreEqual(new[] { 1, 1, 49, 10 }, graph.Tensor("input").Shape);
+        CollectionAssert.AreEqual(new[] { 1, 12 }, graph.Tensor("output").Shape);
+
+        // README: 22,604 parameters (float weights and biases); plus the Reshape's int64 shape operand.
+        var floatParameters = graph.Tensors.Values.Where(t => t.FloatData is not null).Sum(t => t.FloatData!.Length);
+        Assert.AreEqual(22_604, floatParameters);
+        Assert.IsTrue(graph.Tensors.Values.Where(t => t.IsConstant).All(t => t.ElementCount == (t.FloatData?.Length ?? t.IntData!.Length)),
+            "every constant's payload matches its shape");
+        var reshape = graph.Nodes.Single(n => n.OpType == "Reshape");
+        Assert.IsNotNull(graph.Tensor(reshape.Inputs[1]).IntData, "the Reshape shape operand is an int constant");
+
+        var firstConv = graph.Nodes.First(n => n.OpType == "Conv");
+        Assert.AreEqual(4, graph.Tensor(firstConv.Inputs[1]).Shape.Length, "conv weights are OIHW");
+        Assert.IsNotNull(firstConv.GetInts("strides"));
+        Assert.IsTrue(graph.Nodes.All(n => n.Name.Length > 0));
+        Assert.AreEqual(graph.Nodes.Count, graph.Nodes.Select(n => n.Name).Distinct().Count(), "node names are unique");
+        Assert.IsTrue(graph.Nodes.SelectMany(n => n.Inputs.Concat(n.Outputs)).All(graph.Tensors.ContainsKey), "every value has a tensor entry");
+    }
+
+    [TestMethod]
+    public void OpenWakeWordEmbeddingAcceptsDynamicBatchThenNamesUnsupportedOp()
+    {
+        var path = TestPaths.SharedOrSkip("models/openwakeword_embedding/model.onnx");
+
+        // The input is ['unk__314', 76, 32, 1]: the symbolic batch must not be the problem; LeakyRelu/Max are.
+        var error = Assert.ThrowsExactly<TinyMLException>(() => OnnxImporter.Load(path));
+        Assert.AreEqual(ErrorCodes.UnsupportedOp, error.Code, error.Message);
+        Assert.AreEqual(path, error.File);
+
+        var graph = OnnxImporter.Load(File.ReadAllBytes(path), path, checkSupportedOps: false);
+        Assert.HasCount(1, graph.Inputs);
+        CollectionAssert.AreEqual(new[] { 1, 76, 32, 1 }, graph.Tensor(graph.Inputs[0]).Shape);
+    }
+
+    [TestMethod]
+    public void SileroVadGetsACodedErrorNotACrash()
+    {
+        var path = TestPaths.SharedOrSkip("models/silero_vad_v5/model.onnx");
+
+        var error = Assert.ThrowsExactly<TinyMLException>(() => OnnxImporter.Load(path));
+
+        StringAssert.StartsWith(error.Code, "TML1", error.Message);
+        Assert.AreEqual(path, error.File);
+    }
+
+    [TestMethod]
+    public void TruncatedKwsModelIsTML1001()
+    {
+        var path = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn/model.onnx");
+        var bytes = File.ReadAllBytes(path);
+
+        foreach (var length in new[] { 1, 100, bytes.Length / 3, bytes.Length / 2, bytes.Length - 1 })
+        {
+            var error = Assert.ThrowsExactly<TinyMLException>(() => OnnxImporter.Load(bytes[..length], path));
+            Assert.AreEqual(ErrorCodes.MalformedModel, error.Code, $"truncated to {length}: {error.Message}");
+        }
+    }
+}
