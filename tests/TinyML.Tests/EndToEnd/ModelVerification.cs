@@ -56,12 +56,11 @@ internal static class ModelVerification
 
         var snr = noise == 0 ? double.PositiveInfinity : 10 * Math.Log10(signal / noise);
         var figures = new Figures(floatInputs.Count, agree, snr, labels is null ? null : correct, instructions);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{compiled.Model.Name}: {figures.Samples} samples, C (host{(runQemu ? " + QEMU" : "")}) == C# reference byte for byte; " +
-            $"int8 vs ORT float top-1 agreement {agree}/{figures.Samples}, SNR {snr:0.0} dB" +
-            (labels is null ? "" : $", int8 accuracy {correct}/{figures.Samples}") +
-            $"; arena {compiled.Plan.ArenaBytes} B (lower bound {compiled.Plan.LowerBound} B)" +
-            (runQemu ? $"; instructions per inference (QEMU -icount) {instructions:N0}" : "")));
+        var qemuText = runQemu ? " + QEMU" : "";
+        var accuracyText = labels is null ? "" : FormattableString.Invariant($", int8 accuracy {correct}/{figures.Samples}");
+        var instructionText = runQemu ? FormattableString.Invariant($"; instructions per inference (QEMU -icount) {instructions:N0}") : "";
+        Console.WriteLine(FormattableString.Invariant(
+            $"{compiled.Model.Name}: {figures.Samples} samples, C (host{qemuText}) == C# reference byte for byte; int8 vs ORT float top-1 agreement {agree}/{figures.Samples}, SNR {snr:0.0} dB{accuracyText}; arena {compiled.Plan.ArenaBytes} B (lower bound {compiled.Plan.LowerBound} B){instructionText}"));
         return figures;
     }
 
