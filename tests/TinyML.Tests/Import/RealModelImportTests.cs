@@ -68,6 +68,32 @@ public sealed class RealModelImportTests
     }
 
     [TestMethod]
+    public void CorruptedKwsBytesNeverEscapeAsRawExceptions()
+    {
+        var path = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn/model.onnx");
+        var original = File.ReadAllBytes(path);
+        var random = new Random(20240611);
+
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (var flips = random.Next(1, 8); flips > 0; flips--)
+            {
+                bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            }
+
+            try
+            {
+                OnnxImporter.Load(bytes, path);
+            }
+            catch (TinyMLException error)
+            {
+                StringAssert.StartsWith(error.Code, "TML1", error.Message);
+            }
+        }
+    }
+
+    [TestMethod]
     public void TruncatedKwsModelIsTML1001()
     {
         var path = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn/model.onnx");
