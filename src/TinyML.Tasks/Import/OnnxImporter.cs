@@ -117,9 +117,9 @@ public static class OnnxImporter
             }
             else
             {
-                var symbol = dim.HasDimParam && dim.DimParam.Length > 0 ? $"'{dim.DimParam}'" : "unknown";
+                var symbol = dim.HasDimParam && dim.DimParam.Length > 0 ? $"'{dim.DimParam}'" : "(unnamed)";
                 throw new TinyMLException(ErrorCodes.DynamicShape,
-                    $"graph input '{input.Name}' has dynamic dimension {symbol} at index {i}; only the batch dimension (index 0) may be dynamic. Export the model with a fixed input shape",
+                    $"graph input '{input.Name}' has a dynamic dimension {symbol} at index {i}; only the batch dimension (index 0) may be dynamic. Export the model with a fixed input shape",
                     file: sourcePath);
             }
 

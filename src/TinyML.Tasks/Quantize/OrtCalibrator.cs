@@ -35,7 +35,13 @@ public static class OrtCalibrator
             }
         }
 
-        var knownTypes = graph.ValueInfo.ToDictionary(v => v.Name, v => v, StringComparer.Ordinal);
+        // First declaration wins; a file with duplicate value_info entries should not crash calibration.
+        var knownTypes = new Dictionary<string, ValueInfoProto>(StringComparer.Ordinal);
+        foreach (var info in graph.ValueInfo)
+        {
+            knownTypes.TryAdd(info.Name, info);
+        }
+
         foreach (var name in observed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
         {
             graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : FloatValueInfo(name));

@@ -42,6 +42,38 @@ public sealed class RealModelImportTests
     }
 
     [TestMethod]
+    [DataRow("mlperf_tiny_kws_dscnn_fp32ckpt")]
+    [DataRow("mlperf_tiny_vww_mobilenetv1_025")]
+    [DataRow("mlperf_tiny_ic_resnet8")]
+    [DataRow("mlperf_tiny_ad_fc_autoencoder")]
+    [DataRow("mlperf_tiny_sww_dscnn_1d")]
+    [DataRow("tflm_hello_world_sine")]
+    public void ImportsEveryFloatCorpusModel(string folder)
+    {
+        var path = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+
+        var graph = OnnxImporter.Load(path);
+
+        Assert.HasCount(1, graph.Inputs);
+        Assert.AreEqual(1, graph.Tensor(graph.Inputs[0]).Shape[0], "batch 1");
+        Assert.IsNotEmpty(graph.Nodes);
+        Assert.IsTrue(graph.Tensors.Values.Where(t => t.IsConstant).All(t => t.ElementCount == (t.FloatData?.Length ?? t.IntData!.Length)));
+    }
+
+    [TestMethod]
+    [DataRow("mlperf_tiny_kws_dscnn_int8_qdq")]
+    [DataRow("openwakeword_hello_deepa")]
+    public void ModelsWithOpsBeyondTheSupportedSetAreTML1002(string folder)
+    {
+        var path = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+
+        var error = Assert.ThrowsExactly<TinyMLException>(() => OnnxImporter.Load(path));
+
+        Assert.AreEqual(ErrorCodes.UnsupportedOp, error.Code, error.Message);
+        StringAssert.Contains(error.Message, "(node '");
+    }
+
+    [TestMethod]
     public void OpenWakeWordEmbeddingAcceptsDynamicBatchThenNamesUnsupportedOp()
     {
         var path = TestPaths.SharedOrSkip("models/openwakeword_embedding/model.onnx");
@@ -65,6 +97,32 @@ public sealed class RealModelImportTests
 
         StringAssert.StartsWith(error.Code, "TML1", error.Message);
         Assert.AreEqual(path, error.File);
+    }
+
+    [TestMethod]
+    public void CorruptedKwsBytesNeverEscapeAsRawExceptions()
+    {
+        var path = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn/model.onnx");
+        var original = File.ReadAllBytes(path);
+        var random = new Random(20240611);
+
+        for (var attempt = 0; attempt < 300; attempt++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (var flips = random.Next(1, 8); flips > 0; flips--)
+            {
+                bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            }
+
+            try
+            {
+                OnnxImporter.Load(bytes, path);
+            }
+            catch (TinyMLException error)
+            {
+                StringAssert.StartsWith(error.Code, "TML1", error.Message);
+            }
+        }
     }
 
     [TestMethod]
