@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the toolchains TinyML.Sdk needs on Debian/Ubuntu: the Arm GNU toolchain with picolibc (firmware),
+# QEMU (to run firmware without a board) and the host gcc (the `host` board and tests).
+# Installs only what is missing, so a rerun is fast. Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm gcc libc6-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "prerequisites: all present (${packages[*]})"
+  exit 0
+fi
+
+echo "prerequisites: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "error: not root and no sudo; install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
