@@ -32,17 +32,14 @@ public static class FirmwareBuilder
         var flagsTime = File.GetLastWriteTimeUtc(compileFlagsFile);
         var stale = jobs.Where(job => !IsUpToDate(job, flagsTime)).ToList();
         var outcomes = new ToolProcess.Outcome[stale.Count];
-        Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+        try
         {
-            var job = stale[i];
-            outcomes[i] = RunTool(toolchain.Gcc,
-                [.. compileFlags, "-MMD", "-MP", "-MF", job.DependencyPath, "-c", job.Source, "-o", job.ObjectPath]);
-            if (outcomes[i].ExitCode != 0)
-            {
-                // A half-written object must not look up to date next time.
-                File.Delete(job.ObjectPath);
-            }
-        });
+            CompileAll(toolchain, compileFlags, stale, outcomes);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions[0] is TinyMLException coded)
+        {
+            throw coded; // a coded failure (e.g. gcc vanished mid-build) must reach the user as itself
+        }
 
         var warnings = new List<Diagnostic>();
         var failed = new List<string>();
@@ -110,6 +107,21 @@ public static class FirmwareBuilder
     private sealed record CompileJob(string Source, string ObjectPath)
     {
         public string DependencyPath => Path.ChangeExtension(ObjectPath, ".d");
+    }
+
+    private static void CompileAll(Toolchain toolchain, List<string> compileFlags, List<CompileJob> stale, ToolProcess.Outcome[] outcomes)
+    {
+        Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+        {
+            var job = stale[i];
+            outcomes[i] = RunTool(toolchain.Gcc,
+                [.. compileFlags, "-MMD", "-MP", "-MF", job.DependencyPath, "-c", job.Source, "-o", job.ObjectPath]);
+            if (outcomes[i].ExitCode != 0)
+            {
+                // A half-written object must not look up to date next time.
+                File.Delete(job.ObjectPath);
+            }
+        });
     }
 
     private static List<string> CollectSources(FirmwareRequest r)

@@ -1,0 +1,276 @@
+using System.Text.Json;
+using TinyML.Diagnostics;
+using TinyML.Firmware;
+
+namespace TinyML.Tests.Firmware;
+
+/// <summary>Builds real firmware with FirmwareBuilder and runs it in QEMU (nrf52840) or natively (host).</summary>
+[TestClass]
+public sealed class FirmwareEndToEndTests
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
+
+    private const string HelloSource = """
+        #include <stdio.h>
+        #include "tml_board.h"
+
+        int main(void)
+        {
+            tml_board_init();
+            printf("hello from %s\n", TML_BOARD_NAME);
+            return 3;
+        }
+        """;
+
+    [TestMethod]
+    public void HelloRunsInQemuPrintsAndPropagatesExitCode()
+    {
+        RequireArmToolchain();
+        RequireQemu();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Hello", ("main.c", HelloSource));
+
+        var built = FirmwareBuilder.Build(request, log);
+
+        Assert.AreEqual(Path.Combine(Path.GetFullPath(request.OutputDir), "Hello.elf"), built.FirmwarePath);
+        Assert.IsTrue(File.Exists(built.HexPath) && File.Exists(built.BinPath));
+        Assert.IsNotNull(built.Memory);
+        Assert.IsGreaterThan(0UL, built.Memory.FlashUsed);
+        Assert.AreEqual(1024UL * 1024, built.Memory.FlashBudget);
+        Assert.AreEqual(256UL * 1024, built.Memory.RamBudget);
+        StringAssert.Contains(log.ToString(), "tinyml: Hello.elf (nrf52840): flash ");
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(request.OutputDir, "Hello.size.json"))))
+        {
+            Assert.AreEqual(built.Memory.FlashUsed, json.RootElement.GetProperty("flash").GetProperty("used").GetUInt64());
+        }
+
+        Assert.IsTrue(File.Exists(Path.Combine(request.OutputDir, "Hello.size.txt")));
+
+        var streamed = new StringWriter();
+        var run = EmulatorRunner.Run(Boards.Nrf52840, built.FirmwarePath, RunTimeout, streamed);
+
+        Assert.AreEqual(3, run.ExitCode, run.Output);
+        StringAssert.Contains(run.Output, "hello from nrf52840");
+        StringAssert.Contains(streamed.ToString(), "hello from nrf52840");
+    }
+
+    [TestMethod]
+    public void SecondBuildReusesObjectsUntilASourceChanges()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Incremental", ("main.c", HelloSource));
+
+        var first = FirmwareBuilder.Build(request, log);
+        var second = FirmwareBuilder.Build(request, log);
+        File.SetLastWriteTimeUtc(request.Sources[0], DateTime.UtcNow.AddSeconds(5));
+        var third = FirmwareBuilder.Build(request, log);
+
+        Assert.AreEqual(0, first.UpToDateSources);
+        Assert.AreEqual(0, second.CompiledSources);
+        Assert.AreEqual(1, third.CompiledSources);
+    }
+
+    [TestMethod]
+    public void BusyLoopTickCountIsIdenticalOnTwoRuns()
+    {
+        RequireArmToolchain();
+        RequireQemu();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Ticks", ("main.c", """
+            #include <stdio.h>
+            #include "tml_board.h"
+
+            static volatile uint32_t tml_test_sink;
+
+            int main(void)
+            {
+                tml_board_init();
+                uint32_t start = tml_board_ticks();
+                for (uint32_t i = 0; i < 200000u; i++) {
+                    tml_test_sink += i;
+                }
+                uint32_t ticks = tml_board_elapsed(start, tml_board_ticks());
+                printf("ticks=%lu per_tick=%d\n", (unsigned long)ticks, TML_BOARD_INSTRUCTIONS_PER_TICK);
+                return 0;
+            }
+            """));
+        var firmware = FirmwareBuilder.Build(request, log).FirmwarePath;
+
+        var first = EmulatorRunner.Run(Boards.Nrf52840, firmware, RunTimeout, TextWriter.Null);
+        var second = EmulatorRunner.Run(Boards.Nrf52840, firmware, RunTimeout, TextWriter.Null);
+
+        Assert.AreEqual(0, first.ExitCode, first.Output);
+        StringAssert.Contains(first.Output, "per_tick=40");
+        Assert.DoesNotContain("ticks=0 ", first.Output);
+        Assert.AreEqual(first.Output, second.Output);
+    }
+
+    [TestMethod]
+    public void TwoMegabyteConstArrayFailsWithFlashOverBudget()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "TooBig", ("main.c", """
+            const unsigned char tml_test_big[2u * 1024u * 1024u] = {1};
+
+            int main(void)
+            {
+                volatile unsigned index = 12345u; /* keeps the array from being folded away */
+                return tml_test_big[index];
+            }
+            """));
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
+
+        Assert.AreEqual(ErrorCodes.FlashOverBudget, ex.Code);
+        StringAssert.Contains(ex.Message, "overflowed by");
+        StringAssert.Contains(ex.Message, "1,048,576");
+        StringAssert.Contains(log.ToString(), "error TML5002:");
+        Assert.IsFalse(File.Exists(Path.Combine(request.OutputDir, "TooBig.elf")));
+    }
+
+    [TestMethod]
+    public void StaticBufferOverRamFailsWithRamOverBudget()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "TooMuchRam", ("main.c", """
+            static unsigned char tml_test_arena[300u * 1024u];
+
+            int main(void)
+            {
+                volatile unsigned index = 5u;
+                tml_test_arena[index] = 1u;
+                return tml_test_arena[index];
+            }
+            """));
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
+
+        Assert.AreEqual(ErrorCodes.RamOverBudget, ex.Code);
+        StringAssert.Contains(log.ToString(), "error TML5003:");
+    }
+
+    [TestMethod]
+    public void SyntaxErrorYieldsTml5100WithFileAndLine()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Syntax", ("main.c", """
+            int main(void)
+            {
+                int x = 1
+                return x;
+            }
+            """));
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
+
+        Assert.AreEqual(ErrorCodes.CompilerError, ex.Code);
+        StringAssert.Contains(log.ToString(), $"{request.Sources[0]}(4,5): error TML5100: expected ',' or ';' before 'return'");
+    }
+
+    [TestMethod]
+    public void MissingHeaderYieldsTml5101()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "NoHeader", ("main.c", """
+            #include "tml_no_such_header.h"
+            int main(void) { return 0; }
+            """));
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
+
+        Assert.AreEqual(ErrorCodes.CompilerFatalError, ex.Code);
+        StringAssert.Contains(log.ToString(), $"{request.Sources[0]}(1,10): error TML5101: tml_no_such_header.h: No such file or directory");
+    }
+
+    [TestMethod]
+    public void UndefinedFunctionYieldsTml5102WithFile()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Undefined", ("main.c", """
+            int tml_test_missing(int x);
+            int main(void) { return tml_test_missing(2); }
+            """));
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
+
+        Assert.AreEqual(ErrorCodes.LinkerError, ex.Code);
+        StringAssert.Contains(log.ToString(), $"{request.Sources[0]}(2,1): error TML5102: undefined reference to `tml_test_missing'");
+    }
+
+    [TestMethod]
+    public void MissingToolchainNamesTheInstallCommand()
+    {
+        var (request, log) = NewRequest(Boards.Nrf52840, "NoGcc", ("main.c", HelloSource));
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() =>
+            FirmwareBuilder.Build(request with { ToolchainPath = Path.Combine(request.OutputDir, "no-toolchain-here") }, log));
+
+        Assert.AreEqual(ErrorCodes.ToolchainMissing, ex.Code);
+        StringAssert.Contains(ex.Message, "sudo apt-get install gcc-arm-none-eabi picolibc-arm-none-eabi");
+    }
+
+    [TestMethod]
+    public void FirmwareThatNeverExitsIsStoppedAtTheTimeout()
+    {
+        RequireArmToolchain();
+        RequireQemu();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Forever", ("main.c", """
+            static volatile int tml_test_spin = 1;
+            int main(void) { while (tml_test_spin) { } return 0; }
+            """));
+        var firmware = FirmwareBuilder.Build(request, log).FirmwarePath;
+
+        var ex = Assert.ThrowsExactly<TinyMLException>(() =>
+            EmulatorRunner.Run(Boards.Nrf52840, firmware, TimeSpan.FromSeconds(2), TextWriter.Null));
+
+        Assert.AreEqual(ErrorCodes.EmulatorTimeout, ex.Code);
+    }
+
+    [TestMethod]
+    public void HostBoardBuildsAndRunsTheSameHello()
+    {
+        if (Toolchain.FindOnPath("gcc") is null)
+        {
+            Assert.Inconclusive("SKIPPED: gcc not installed");
+        }
+
+        var (request, log) = NewRequest(Boards.Host, "Hello", ("main.c", HelloSource));
+
+        var built = FirmwareBuilder.Build(request, log);
+        var run = EmulatorRunner.Run(Boards.Host, built.FirmwarePath, RunTimeout, TextWriter.Null);
+
+        Assert.IsNull(built.Memory);
+        Assert.AreEqual(3, run.ExitCode, run.Output);
+        StringAssert.Contains(run.Output, "hello from host");
+    }
+
+    private static (FirmwareRequest Request, StringWriter Log) NewRequest(Board board, string name, params (string File, string Text)[] sources)
+    {
+        var dir = TestPaths.NewTempDir("firmware-" + name);
+        var paths = new List<string>();
+        foreach (var (file, text) in sources)
+        {
+            var path = Path.Combine(dir, file);
+            File.WriteAllText(path, text + "\n");
+            paths.Add(path);
+        }
+
+        var request = new FirmwareRequest(board, name, paths, [], [], TestPaths.Kernels,
+            Path.Combine(dir, "bin"), Path.Combine(dir, "obj"));
+        return (request, new StringWriter());
+    }
+
+    private static void RequireArmToolchain()
+    {
+        if (Toolchain.FindOnPath("arm-none-eabi-gcc") is null)
+        {
+            Assert.Inconclusive("SKIPPED: arm-none-eabi-gcc not installed (sudo apt-get install gcc-arm-none-eabi picolibc-arm-none-eabi)");
+        }
+    }
+
+    private static void RequireQemu()
+    {
+        if (Toolchain.FindOnPath("qemu-system-arm") is null)
+        {
+            Assert.Inconclusive("SKIPPED: qemu-system-arm not installed (sudo apt-get install qemu-system-arm)");
+        }
+    }
+}
