@@ -1,0 +1,234 @@
+using TinyML.Ir;
+using TinyML.Quantize;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>Random but valid kernel parameters, covering edge cases on purpose (fixed seeds: failures reproduce).</summary>
+internal static class RandomOps
+{
+    public static sbyte[] Bytes(Random random, int count, int min = -128, int max = 127) =>
+        Enumerable.Range(0, count).Select(_ => (sbyte)random.Next(min, max + 1)).ToArray();
+
+    /// <summary>A requantization multiplier and shift: mostly realistic (QuantizeMultiplier of a small real),
+    /// sometimes extreme raw values (largest/smallest multipliers, shifts from -31 to +8).</summary>
+    public static (int Multiplier, int Shift) Requantization(Random random)
+    {
+        if (random.NextDouble() < 0.7)
+        {
+            double real = Math.Pow(10, -6 + random.NextDouble() * 6.3);
+            var quantized = QuantizationMath.QuantizeMultiplier(real);
+            return quantized;
+        }
+
+        int multiplier = random.Next(5) switch
+        {
+            0 => int.MaxValue,
+            1 => 1 << 30,
+            2 => 1,
+            3 => -random.Next(1 << 30, int.MaxValue),
+            _ => random.Next(1 << 30, int.MaxValue),
+        };
+        return (multiplier, random.Next(-31, 9));
+    }
+
+    public static (int Min, int Max) ActivationRange(Random random, int outputZeroPoint)
+    {
+        switch (random.Next(4))
+        {
+            case 0:
+                return (outputZeroPoint, 127); // fused Relu
+            case 1:
+                int lo = random.Next(-128, 100);
+                return (lo, random.Next(lo, 128)); // Clip-like
+            default:
+                return (-128, 127);
+        }
+    }
+
+    public static QConv2D Conv(Random random, string name)
+    {
+        while (true)
+        {
+            int mode = random.Next(3); // 0 dense, 1 grouped, 2 depthwise (with channel multiplier)
+            int groups, inC, outC;
+            switch (mode)
+            {
+                case 0:
+                    groups = 1;
+                    inC = random.Next(1, 5);
+                    outC = random.Next(1, 5);
+                    break;
+                case 1:
+                    groups = random.Next(2, 4);
+                    inC = groups * random.Next(1, 3);
+                    outC = groups * random.Next(1, 3);
+                    break;
+                default:
+                    inC = random.Next(1, 5);
+                    groups = inC;
+                    outC = inC * random.Next(1, 4);
+                    break;
+            }
+
+            int inH = random.Next(1, 10), inW = random.Next(1, 10);
+            int kh = random.Next(1, 5), kw = random.Next(1, 5);
+            int sh = random.Next(1, 4), sw = random.Next(1, 4);
+            int dh = random.Next(1, 4), dw = random.Next(1, 4);
+            int padTop = random.Next(0, 4), padBottom = random.Next(0, 4);
+            int padLeft = random.Next(0, 4), padRight = random.Next(0, 4);
+            int spanH = inH + padTop + padBottom - (dh * (kh - 1) + 1);
+            int spanW = inW + padLeft + padRight - (dw * (kw - 1) + 1);
+            if (spanH < 0 || spanW < 0)
+            {
+                continue;
+            }
+
+            int outH = spanH / sh + 1, outW = spanW / sw + 1;
+            int filterSize = inC / groups * kh * kw;
+            var requant = Enumerable.Range(0, outC).Select(_ => Requantization(random)).ToArray();
+            int zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = ActivationRange(random, zpOut);
+            return new QConv2D
+            {
+                NodeName = name,
+                Inputs = [0],
+                Output = 1,
+                InC = inC, InH = inH, InW = inW,
+                OutC = outC, OutH = outH, OutW = outW,
+                KernelH = kh, KernelW = kw,
+                StrideH = sh, StrideW = sw,
+                PadTop = padTop, PadLeft = padLeft,
+                DilationH = dh, DilationW = dw,
+                Groups = groups,
+                Weights = Bytes(random, outC * filterSize, -127, 127),
+                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 20), 1 << 20)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+                OutputShift = requant.Select(r => r.Shift).ToArray(),
+                InputZeroPoint = random.Next(-128, 128),
+                OutputZeroPoint = zpOut,
+                ActivationMin = actMin,
+                ActivationMax = actMax,
+            };
+        }
+    }
+
+    public static QFullyConnected FullyConnected(Random random, string name)
+    {
+        int inFeatures = random.Next(1, 80), outFeatures = random.Next(1, 20);
+        var requant = Enumerable.Range(0, outFeatures).Select(_ => Requantization(random)).ToArray();
+        int zpOut = random.Next(-128, 128);
+        var (actMin, actMax) = ActivationRange(random, zpOut);
+        return new QFullyConnected
+        {
+            NodeName = name,
+            Inputs = [0],
+            Output = 1,
+            InFeatures = inFeatures,
+            OutFeatures = outFeatures,
+            Weights = Bytes(random, inFeatures * outFeatures, -127, 127),
+            Bias = Enumerable.Range(0, outFeatures).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
+            OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+            OutputShift = requant.Select(r => r.Shift).ToArray(),
+            InputZeroPoint = random.Next(-128, 128),
+            OutputZeroPoint = zpOut,
+            ActivationMin = actMin,
+            ActivationMax = actMax,
+        };
+    }
+
+    public static QPool Pool(Random random, string name)
+    {
+        while (true)
+        {
+            int inH = random.Next(1, 10), inW = random.Next(1, 10);
+            int kh = random.Next(1, 5), kw = random.Next(1, 5);
+            int sh = random.Next(1, 4), sw = random.Next(1, 4);
+            // Pads smaller than the kernel (as ONNX requires), so no window is made only of padding.
+            int padTop = random.Next(0, kh), padBottom = random.Next(0, kh);
+            int padLeft = random.Next(0, kw), padRight = random.Next(0, kw);
+            int spanH = inH + padTop + padBottom - kh, spanW = inW + padLeft + padRight - kw;
+            if (spanH < 0 || spanW < 0)
+            {
+                continue;
+            }
+
+            var (actMin, actMax) = ActivationRange(random, random.Next(-128, 128));
+            return new QPool
+            {
+                NodeName = name,
+                Inputs = [0],
+                Output = 1,
+                Kind = random.Next(2) == 0 ? PoolKind.Max : PoolKind.Average,
+                Channels = random.Next(1, 4),
+                InH = inH, InW = inW,
+                OutH = spanH / sh + 1, OutW = spanW / sw + 1,
+                KernelH = kh, KernelW = kw,
+                StrideH = sh, StrideW = sw,
+                PadTop = padTop, PadLeft = padLeft,
+                ActivationMin = actMin,
+                ActivationMax = actMax,
+            };
+        }
+    }
+
+    public static QAdd Add(Random random, string name)
+    {
+        int zp1 = random.Next(-128, 128), zp2 = random.Next(-128, 128), zpOut = random.Next(-128, 128);
+        int m1, s1, m2, s2, mo, so;
+        if (random.NextDouble() < 0.7)
+        {
+            float scale1 = (float)Math.Pow(10, -4 + random.NextDouble() * 4);
+            float scale2 = random.Next(4) == 0 ? scale1 : (float)Math.Pow(10, -4 + random.NextDouble() * 4);
+            float outScale = (float)Math.Pow(10, -4 + random.NextDouble() * 4);
+            var p = QuantizationMath.PrepareAdd(scale1, zp1, scale2, zp2, outScale, zpOut);
+            (m1, s1, m2, s2, mo, so) = (p.Input1Multiplier, p.Input1Shift, p.Input2Multiplier, p.Input2Shift, p.OutputMultiplier, p.OutputShift);
+        }
+        else
+        {
+            // Extreme raw values; input shifts stay <= 0 as TFLite guarantees (multipliers below one),
+            // which also keeps the int32 sum of the two rescaled inputs from overflowing.
+            (m1, s1) = (random.Next(2) == 0 ? int.MaxValue : random.Next(1 << 30, int.MaxValue), -random.Next(0, 32));
+            (m2, s2) = (random.Next(2) == 0 ? 1 << 30 : random.Next(1, int.MaxValue), -random.Next(0, 32));
+            (mo, so) = Requantization(random);
+        }
+
+        var (actMin, actMax) = ActivationRange(random, zpOut);
+        return new QAdd
+        {
+            NodeName = name,
+            Inputs = [0, 1],
+            Output = 2,
+            Count = random.Next(1, 64),
+            Input1ZeroPoint = zp1,
+            Input2ZeroPoint = zp2,
+            Input1Multiplier = m1,
+            Input1Shift = s1,
+            Input2Multiplier = m2,
+            Input2Shift = s2,
+            LeftShift = QuantizationMath.AddLeftShift,
+            OutputMultiplier = mo,
+            OutputShift = so,
+            OutputZeroPoint = zpOut,
+            ActivationMin = actMin,
+            ActivationMax = actMax,
+        };
+    }
+
+    /// <summary>Softmax with input scales from 1e-4 to 40 (the multiplier saturates at 2^31 - 1 above 32).</summary>
+    public static QSoftmax Softmax(Random random, string name)
+    {
+        float scale = (float)Math.Pow(10, -4 + random.NextDouble() * 5.6);
+        var (multiplier, leftShift, diffMin) = QuantizationMath.PrepareSoftmax(scale);
+        return new QSoftmax
+        {
+            NodeName = name,
+            Inputs = [0],
+            Output = 1,
+            Rows = random.Next(1, 5),
+            RowSize = random.Next(1, 40),
+            InputMultiplier = multiplier,
+            InputLeftShift = leftShift,
+            DiffMin = diffMin,
+        };
+    }
+}
