@@ -2,6 +2,7 @@ using System.Globalization;
 using TinyML.Pipeline;
 using TinyML.Quantize;
 using TinyML.Reference;
+using TinyML.Verify;
 
 namespace TinyML.Tests.EndToEnd;
 
@@ -21,13 +22,13 @@ internal static class ModelVerification
         var quantized = floatInputs.Select(x => x.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray()).ToList();
         var reference = quantized.Select(q => Int8Interpreter.Run(model, q)).ToList();
 
-        var host = ModelHarness.Run(compiled, codeDirectory, quantized, "host", Path.Combine(workDirectory, "host"));
+        var host = HarnessFirmware.Run(compiled, codeDirectory, quantized, "host", TestPaths.Kernels, Path.Combine(workDirectory, "host"));
         AssertIdentical(reference, host.Outputs, "host C");
 
         long instructions = -1;
         if (runQemu)
         {
-            var qemu = ModelHarness.Run(compiled, codeDirectory, quantized, "nrf52840", Path.Combine(workDirectory, "qemu"));
+            var qemu = HarnessFirmware.Run(compiled, codeDirectory, quantized, "nrf52840", TestPaths.Kernels, Path.Combine(workDirectory, "qemu"));
             AssertIdentical(reference, qemu.Outputs, "QEMU Cortex-M4 firmware");
             instructions = qemu.TicksFirstInference * 40;
         }

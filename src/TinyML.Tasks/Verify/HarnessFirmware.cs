@@ -1,20 +1,21 @@
 using System.Globalization;
 using System.Text;
+using TinyML.Diagnostics;
 using TinyML.Firmware;
 using TinyML.Pipeline;
 
-namespace TinyML.Tests.EndToEnd;
+namespace TinyML.Verify;
 
 /// <summary>What a harness firmware printed: one int8 output per input and the tick count of the first inference.</summary>
-internal sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log);
+public sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
 
 /// <summary>
 /// Builds a compiled model's emitted C with a generated main() that runs it on fixed int8 inputs and prints every
 /// output byte, for any board (host gcc or Cortex-M in QEMU), so tests can compare the C with the C# reference.
 /// </summary>
-internal static class ModelHarness
+public static class HarnessFirmware
 {
-    public static HarnessRun Run(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string workDirectory)
+    public static HarnessRun Run(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory)
     {
         var name = compiled.Code.SourceFileName[..^2];
         var upper = name.ToUpperInvariant();
@@ -64,10 +65,13 @@ internal static class ModelHarness
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
-            [codeDirectory, workDirectory], [], TestPaths.Kernels,
+            [codeDirectory, workDirectory], [], kernelsRoot,
             Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
-        Assert.AreEqual(0, run.ExitCode, $"harness on {boardName} failed:\n{log}");
+        if (run.ExitCode != 0)
+        {
+            throw new TinyMLException(ErrorCodes.FirmwareFailed, $"harness on {boardName} exited with {run.ExitCode}:\n{log}");
+        }
 
         var outputs = new List<sbyte[]>();
         long ticks = -1;
@@ -84,7 +88,11 @@ internal static class ModelHarness
             }
         }
 
-        Assert.AreEqual(inputs.Count, outputs.Count, $"harness on {boardName} printed {outputs.Count} of {inputs.Count} outputs:\n{run.Output}");
-        return new HarnessRun(outputs, ticks, log.ToString());
+        if (outputs.Count != inputs.Count)
+        {
+            throw new TinyMLException(ErrorCodes.FirmwareFailed, $"harness on {boardName} printed {outputs.Count} of {inputs.Count} outputs:\n{run.Output}");
+        }
+
+        return new HarnessRun(outputs, ticks, log.ToString(), result);
     }
 }
