@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -15,7 +14,7 @@ namespace TinyML.MSBuild;
 /// gcc output through hashed <c>G…</c> codes; parsing here keeps every code stable so users can NoWarn them.
 /// Cancellation (Ctrl+C) comes from <see cref="ToolTask"/>, which implements ICancelableTask and kills the process.
 /// </remarks>
-public abstract partial class TinyMLToolTask : ToolTask
+public abstract class TinyMLToolTask : ToolTask
 {
     private const string SummaryPrefix = "tinyml:";
 
@@ -112,7 +111,7 @@ public abstract partial class TinyMLToolTask : ToolTask
 
     protected override void LogEventsFromTextOutput(string singleLine, MessageImportance messageImportance)
     {
-        if (TryParseDiagnostic(singleLine, out var diagnostic))
+        if (CanonicalDiagnosticParser.TryParse(singleLine, out var diagnostic))
         {
             var file = diagnostic.File ?? DiagnosticFile;
             switch (diagnostic.Severity)
@@ -150,43 +149,4 @@ public abstract partial class TinyMLToolTask : ToolTask
     protected virtual void LogExitCodeError() =>
         Log.LogError(null, TaskErrorCodes.ToolFailed, null, DiagnosticFile, 0, 0, 0, 0,
             $"tinymlc {Command} exited with code {ExitCode} without reporting an error (run with -v:n to see its output)");
-
-    /// <summary>One parsed <c>origin(line,col): severity CODE: message</c> line.</summary>
-    public sealed record ParsedDiagnostic(string Severity, string Code, string Message, string? File, int Line, int Column);
-
-    /// <summary>Parses tinymlc's canonical diagnostic format (see Diagnostic.ToCanonicalString); public for tests.</summary>
-    public static bool TryParseDiagnostic(string line, out ParsedDiagnostic diagnostic)
-    {
-        diagnostic = null!;
-        Match match;
-        try
-        {
-            match = CanonicalDiagnostic().Match(line);
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            // A pathological line is just output, never a reason to fail or hang the build.
-            return false;
-        }
-
-        if (!match.Success)
-        {
-            return false;
-        }
-
-        var origin = match.Groups["origin"].Value.Trim();
-        diagnostic = new ParsedDiagnostic(
-            match.Groups["severity"].Value,
-            match.Groups["code"].Value,
-            match.Groups["message"].Value,
-            origin is "" or "tinymlc" ? null : origin,
-            match.Groups["line"].Success ? int.Parse(match.Groups["line"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0,
-            match.Groups["column"].Success ? int.Parse(match.Groups["column"].Value, System.Globalization.CultureInfo.InvariantCulture) : 0);
-        return true;
-    }
-
-    // origin may be a Windows path (C:\x.c), hence the lazy origin anchored on ": <severity> <CODE>:".
-    [GeneratedRegex(@"^(?<origin>.*?)(?:\((?<line>\d+)(?:,(?<column>\d+))?\))?: (?<severity>error|warning|message) (?<code>[A-Z]+[0-9]+): (?<message>.*)$",
-        RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
-    private static partial Regex CanonicalDiagnostic();
 }
