@@ -1,0 +1,131 @@
+using System.Text.RegularExpressions;
+
+namespace TinyML.Tests.Integration;
+
+/// <summary>
+/// What a user does: pack, `dotnet new tinyml-nrf52840`, `dotnet build`, `dotnet build -t:Run`, read the output.
+/// Serial: the tests share one packed feed and each build uses both cores.
+/// </summary>
+[TestClass]
+[TestCategory("Integration")]
+[DoNotParallelize]
+public sealed class SdkIntegrationTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private CancellationToken Cancel => TestContext.CancellationToken;
+
+    [TestMethod]
+    public async Task Template_project_builds_firmware_runs_in_qemu_and_rebuilds_incrementally()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("Demo", Cancel);
+        StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "Demo.csproj"), Cancel), $"Sdk=\"TinyML.Sdk/{feed.Version}\"");
+        RequireTemplateData(project);
+
+        var build = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-v:n");
+        Assert.AreEqual(0, build.ExitCode, build.ToString());
+        var output = Path.Combine(project, "bin", "Debug", "nrf52840");
+        foreach (var extension in new[] { ".elf", ".hex", ".bin" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(output, "Demo" + extension)), $"missing Demo{extension} in {output}\n{build}");
+        }
+
+        Assert.IsTrue(File.Exists(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.c")), build.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.h")), build.ToString());
+
+        // Nothing changed: both heavy targets must be skipped by MSBuild's Inputs/Outputs check.
+        var again = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-v:n");
+        Assert.AreEqual(0, again.ExitCode, again.ToString());
+        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_CompileModelsCore\" because all output files are up-to-date", again.ToString());
+        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_BuildFirmwareCore\" because all output files are up-to-date", again.ToString());
+        Assert.DoesNotContain("tinyml: model digits", again.Output, again.ToString());
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: true);
+    }
+
+    [TestMethod]
+    public async Task Template_project_builds_and_runs_on_the_host_board()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("HostDemo", Cancel);
+        RequireTemplateData(project);
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-p:TinyMLBoard=host", "-nr:false");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "host", OperatingSystem.IsWindows() ? "HostDemo.exe" : "HostDemo")), run.ToString());
+        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: false);
+    }
+
+    [TestMethod]
+    public async Task Template_with_Board_host_sets_TinyMLBoard()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("HostTemplate", Cancel, "--Board", "host");
+        StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "HostTemplate.csproj"), Cancel), "<TinyMLBoard>host</TinyMLBoard>");
+    }
+
+    [TestMethod]
+    public async Task Malformed_model_fails_the_build_with_a_TML_import_error()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = Path.Combine(feed.Root, "projects", "Broken-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(project);
+        await File.WriteAllTextAsync(Path.Combine(project, "Broken.csproj"),
+            $"""<Project Sdk="TinyML.Sdk/{feed.Version}"><ItemGroup><TinyModel Include="broken.onnx" /></ItemGroup></Project>""", Cancel);
+        await File.WriteAllBytesAsync(Path.Combine(project, "broken.onnx"), [0xFF, 0xFF, 0xFF, 0x01, 0x02, 0x03], Cancel);
+        await File.WriteAllTextAsync(Path.Combine(project, "main.c"), "int main(void) { return 0; }\n", Cancel);
+
+        var build = await feed.DotNetAsync(project, Cancel, "build", "-nr:false");
+        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+        Assert.MatchesRegex(new Regex(@"broken\.onnx.*: error TML1\d{3}: "), build.Output, build.ToString());
+        Assert.DoesNotContain("MSB6006", build.Output, "the task must not add MSBuild's generic tool-exited error\n" + build);
+    }
+
+    [TestMethod]
+    public async Task Missing_toolchain_fails_the_build_with_TML5001()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("NoGcc", Cancel);
+        RequireTemplateData(project);
+
+        var build = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-p:TinyMLGccPath=/nonexistent/arm-none-eabi-gcc");
+        Assert.AreNotEqual(0, build.ExitCode, build.ToString());
+        StringAssert.Contains(build.Output, "error TML5001", build.ToString());
+    }
+
+    private static void RequireTemplateData(string project)
+    {
+        // The demo model and data are contributed to the template folder separately; say so plainly if absent.
+        foreach (var file in new[] { "digits.onnx", "samples.h" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(project, file)), $"the tinyml-nrf52840 template has no {file} (templates/content/tinyml-nrf52840/)");
+        }
+
+        Assert.IsTrue(Directory.Exists(Path.Combine(project, "calib")), "the tinyml-nrf52840 template has no calib/ folder");
+    }
+
+    private static void AssertDemoOutput(FirmwareOutput parsed, CliResult run, bool expectInstructions)
+    {
+        Assert.IsNotEmpty(parsed.Samples, run.ToString());
+        Assert.AreEqual(parsed.Samples.Count, parsed.Count, run.ToString());
+        Assert.AreEqual(parsed.Samples.Count(s => s.Label == s.Predicted), parsed.Correct, run.ToString());
+        CollectionAssert.AreEqual(Enumerable.Range(0, parsed.Samples.Count).ToList(), parsed.Samples.Select(s => s.Index).ToList(), run.ToString());
+        foreach (var sample in parsed.Samples)
+        {
+            Assert.HasCount(10, sample.Outputs, run.ToString());
+            Assert.AreEqual(sample.Outputs.Max(), sample.Outputs[sample.Predicted], $"predicted must be the argmax of the raw outputs\n{run}");
+        }
+
+        if (expectInstructions)
+        {
+            Assert.IsGreaterThan(0L, parsed.InstructionsPerInference ?? 0, run.ToString());
+        }
+        else
+        {
+            Assert.IsTrue(parsed.InstructionsPerInference is not null || parsed.TicksPerInference is not null, run.ToString());
+        }
+    }
+}
