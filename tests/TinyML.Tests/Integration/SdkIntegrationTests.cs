@@ -1,4 +1,8 @@
 using System.Text.RegularExpressions;
+using TinyML.Pipeline;
+using TinyML.Quantize;
+using TinyML.Reference;
+using TinyML.Tests.EndToEnd;
 
 namespace TinyML.Tests.Integration;
 
@@ -43,7 +47,9 @@ public sealed class SdkIntegrationTests
 
         var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
         Assert.AreEqual(0, run.ExitCode, run.ToString());
-        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: true);
+        var parsed = FirmwareOutput.Parse(run.Output);
+        AssertDemoOutput(parsed, run, expectInstructions: true);
+        AssertMatchesReferenceAndOnnxRuntime(project, parsed, run);
     }
 
     [TestMethod]
@@ -56,7 +62,9 @@ public sealed class SdkIntegrationTests
         var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-p:TinyMLBoard=host", "-nr:false");
         Assert.AreEqual(0, run.ExitCode, run.ToString());
         Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "host", OperatingSystem.IsWindows() ? "HostDemo.exe" : "HostDemo")), run.ToString());
-        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: false);
+        var parsed = FirmwareOutput.Parse(run.Output);
+        AssertDemoOutput(parsed, run, expectInstructions: false);
+        AssertMatchesReferenceAndOnnxRuntime(project, parsed, run);
     }
 
     [TestMethod]
@@ -105,6 +113,44 @@ public sealed class SdkIntegrationTests
         }
 
         Assert.IsTrue(Directory.Exists(Path.Combine(project, "calib")), "the tinyml-nrf52840 template has no calib/ folder");
+    }
+
+    /// <summary>
+    /// The firmware's raw int8 outputs equal the C# int8 reference interpreter's, byte for byte, and its predictions
+    /// equal ONNX Runtime's on the float model. The reference compiles the project's own model and calibration data
+    /// in-process; compilation is deterministic, so it is the same int8 model the build emitted.
+    /// </summary>
+    private static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run)
+    {
+        var modelPath = Path.Combine(project, "digits.onnx");
+        var compiled = ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, "calib"),
+        }, TextWriter.Null);
+        var samples = ParseSamplesHeader(Path.Combine(project, "samples.h"), compiled.Model.InputTensor.Bytes);
+        Assert.HasCount(parsed.Samples.Count, samples, run.ToString());
+        var floatOutputs = OrtRunner.RunMany(modelPath, samples);
+        var input = compiled.Model.InputTensor;
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var quantized = samples[i].Select(x => QuantizationMath.QuantizeFloat(x, input.Scale, input.ZeroPoint)).ToArray();
+            var reference = Int8Interpreter.Run(compiled.Model, quantized);
+            CollectionAssert.AreEqual(reference, parsed.Samples[i].Outputs.ToArray(), $"sample {i}: firmware output differs from the C# reference\n{run}");
+            Assert.AreEqual(ModelVerification.ArgMax(floatOutputs[i]), parsed.Samples[i].Predicted, $"sample {i}: firmware top-1 differs from ONNX Runtime\n{run}");
+        }
+    }
+
+    /// <summary>The float samples embedded in the template's samples.h, in order.</summary>
+    private static List<float[]> ParseSamplesHeader(string path, int sampleSize)
+    {
+        var text = File.ReadAllText(path);
+        var body = text[text.IndexOf("demo_samples", StringComparison.Ordinal)..text.IndexOf("demo_labels", StringComparison.Ordinal)];
+        body = Regex.Replace(body, @"/\*.*?\*/", " ", RegexOptions.Singleline);
+        var values = Regex.Matches(body, @"-?\d+(\.\d*)?([eE][-+]?\d+)?f")
+            .Select(m => float.Parse(m.Value.TrimEnd('f'), System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+        Assert.AreEqual(0, values.Count % sampleSize, $"{path}: {values.Count} floats is not a whole number of {sampleSize}-value samples");
+        return values.Chunk(sampleSize).Select(c => c.ToArray()).ToList();
     }
 
     private static void AssertDemoOutput(FirmwareOutput parsed, CliResult run, bool expectInstructions)
