@@ -157,6 +157,29 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     }
 }
 
+/* Border pixel of a one-input-channel conv: sum (x - zp_in) * w over the taps inside the input, with the row
+ * range [ky_begin, ky_end) precomputed per output row. */
+static int32_t tml_dw_border(const tml_conv2d_s8_params *p, const int8_t *channel, const int8_t *f,
+                             int32_t ky_begin, int32_t ky_end, int32_t oy, int32_t ox)
+{
+    const int32_t in_w = p->in_w, kw = p->kernel_w, dw = p->dilation_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t kx_begin = tml_first_tap(ix0, dw, kw);
+    const int32_t kx_end = tml_end_tap(ix0, dw, kw, in_w);
+    int32_t acc = 0, ky, kx;
+    for (ky = ky_begin; ky < ky_end; ++ky) {
+        /* Index arithmetic (not a pointer to ix0, which may lie before the array). */
+        const int32_t row_start = (iy0 + ky * p->dilation_h) * in_w + ix0;
+        const int8_t *fr = f + ky * kw;
+        for (kx = kx_begin; kx < kx_end; ++kx) {
+            acc += ((int32_t)channel[row_start + kx * dw] - zp_in) * (int32_t)fr[kx];
+        }
+    }
+    return acc;
+}
+
 /* Output range [lo, hi) whose windows lie entirely inside [0, extent) along one axis. */
 static void tml_interior(int32_t out, int32_t stride, int32_t pad, int32_t span, int32_t extent, int32_t *lo, int32_t *hi)
 {
@@ -208,9 +231,13 @@ static void tml_conv_depthwise(const tml_conv2d_s8_params *p, const int8_t *inpu
             const int row_interior = oy >= oy_lo && oy < oy_hi;
             const int32_t lo = row_interior ? ox_lo : out_w;
             const int32_t hi = row_interior ? ox_hi : out_w;
+            /* The valid tap rows depend only on oy: computed once per row for the border pixels. */
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t ky_begin = tml_first_tap(iy0, dh, kh);
+            const int32_t ky_end = tml_end_tap(iy0, dh, kh, p->in_h);
             int32_t ox;
             for (ox = 0; ox < lo; ++ox) {
-                out_row[ox] = tml_requant_s8(bias + tml_conv_pixel(p, channel, f, 1, oy, ox), multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
+                out_row[ox] = tml_requant_s8(bias + tml_dw_border(p, channel, f, ky_begin, ky_end, oy, ox), multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
             }
             if (lo < hi) {
                 /* Every tap of these windows is inside the input: pointer walk, no bounds logic. */
@@ -243,7 +270,7 @@ static void tml_conv_depthwise(const tml_conv2d_s8_params *p, const int8_t *inpu
                 }
             }
             for (ox = hi; ox < out_w; ++ox) {
-                out_row[ox] = tml_requant_s8(bias + tml_conv_pixel(p, channel, f, 1, oy, ox), multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
+                out_row[ox] = tml_requant_s8(bias + tml_dw_border(p, channel, f, ky_begin, ky_end, oy, ox), multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
             }
         }
     }
