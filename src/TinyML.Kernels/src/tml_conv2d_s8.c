@@ -1,7 +1,16 @@
 /*
  * Conv2D over NCHW int8, grouped and depthwise (groups == in_c, with any channel multiplier).
  * acc = bias[oc] + sum (x - zp_in) * w over the non-padding taps; padding would contribute (zp_in - zp_in) = 0,
- * so padded taps are skipped instead of being materialised.
+ * so padded taps are skipped (or stored as 0 in the im2col columns) instead of being materialised.
+ * All sums are int32 and wrap identically in any order, so the fast paths below are bit-exact with the direct one.
+ *
+ * Paths, chosen per op:
+ *   - im2col: when each input column is reused by >= 2 output channels (pointwise, general and first-layer convs),
+ *     two output pixels' columns of (x - zp_in) go into int16 stack buffers and are multiplied by two filters at a
+ *     time (tml_dot_2x2: SMLAD on Cortex-M with DSP, plain C elsewhere).
+ *   - depthwise (one input channel per output channel): per-channel direct convolution; interior windows have no
+ *     bounds logic and the input zero point folded into the bias (sum x*w - zp_in * sum w).
+ *   - direct: everything else (long reductions that do not fit the column buffer).
  */
 #include "tml_kernels.h"
 #include "tml_internal.h"
@@ -27,56 +36,275 @@ static int32_t tml_end_tap(int32_t origin, int32_t dilation, int32_t kernel, int
     return k < kernel ? k : kernel;
 }
 
+/* sum over the in-range taps of (x - zp_in) * w for one output pixel, any geometry (border pixels, fallback). */
+static int32_t tml_conv_pixel(const tml_conv2d_s8_params *p, const int8_t *group_input, const int8_t *filter,
+                              int32_t in_c_per_group, int32_t oy, int32_t ox)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t in_plane = in_h * in_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t ky_begin = tml_first_tap(iy0, p->dilation_h, kh);
+    const int32_t ky_end = tml_end_tap(iy0, p->dilation_h, kh, in_h);
+    const int32_t kx_begin = tml_first_tap(ix0, p->dilation_w, kw);
+    const int32_t kx_end = tml_end_tap(ix0, p->dilation_w, kw, in_w);
+    int32_t acc = 0;
+    int32_t icg;
+    for (icg = 0; icg < in_c_per_group; ++icg) {
+        const int8_t *channel = group_input + icg * in_plane;
+        const int8_t *channel_filter = filter + icg * kh * kw;
+        int32_t ky;
+        for (ky = ky_begin; ky < ky_end; ++ky) {
+            /* Index arithmetic (not a pointer to ix0, which may lie before the array). */
+            const int32_t row_start = (iy0 + ky * p->dilation_h) * in_w + ix0;
+            const int8_t *filter_row = channel_filter + ky * kw;
+            int32_t kx;
+            for (kx = kx_begin; kx < kx_end; ++kx) {
+                acc += ((int32_t)channel[row_start + kx * p->dilation_w] - zp_in) * (int32_t)filter_row[kx];
+            }
+        }
+    }
+    return acc;
+}
+
+/* Fills one im2col column (filter order [icg][ky][kx], tml_col_index layout) with x - zp_in, 0 for padding. */
+static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
+                            int32_t oy, int32_t ox, int16_t *col, int32_t len4)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t in_plane = in_h * in_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int32_t k = 0;
+    int32_t icg;
+    if (kh == 1 && kw == 1 && iy0 >= 0 && iy0 < in_h && ix0 >= 0 && ix0 < in_w) {
+        /* Pointwise: one strided gather down the channels. */
+        const int8_t *x = group_input + iy0 * in_w + ix0;
+        for (icg = 0; icg < in_c_per_group; ++icg) {
+            col[tml_col_index(icg, len4)] = (int16_t)((int32_t)x[icg * in_plane] - zp_in);
+        }
+        return;
+    }
+    for (icg = 0; icg < in_c_per_group; ++icg) {
+        const int8_t *channel = group_input + icg * in_plane;
+        int32_t ky;
+        for (ky = 0; ky < kh; ++ky) {
+            const int32_t iy = iy0 + ky * p->dilation_h;
+            const int row_inside = iy >= 0 && iy < in_h;
+            int32_t kx;
+            for (kx = 0; kx < kw; ++kx, ++k) {
+                const int32_t ix = ix0 + kx * p->dilation_w;
+                const int32_t v = (row_inside && ix >= 0 && ix < in_w) ? (int32_t)channel[iy * in_w + ix] - zp_in : 0;
+                col[tml_col_index(k, len4)] = (int16_t)v;
+            }
+        }
+    }
+}
+
+static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output,
+                            int32_t in_c_per_group, int32_t out_c_per_group, int32_t filter_size)
+{
+    const int32_t out_w = p->out_w;
+    const int32_t out_plane = (int32_t)p->out_h * out_w;
+    const int32_t in_plane = (int32_t)p->in_h * p->in_w;
+    const int32_t len4 = filter_size & ~3;
+    /* Two columns; int32 storage keeps them word aligned for the 32-bit loads of the DSP path. */
+    int32_t storage[TML_COL_MAX];
+    int16_t *col0 = (int16_t *)(void *)storage;
+    int16_t *col1 = col0 + TML_COL_MAX;
+    int32_t g;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *group_input = input + g * in_c_per_group * in_plane;
+        const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
+        int32_t pix;
+        for (pix = 0; pix < out_plane; pix += 2) {
+            const int has2 = pix + 1 < out_plane;
+            const int16_t *second = col0;
+            int32_t oc;
+            tml_conv_column(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, len4);
+            if (has2) {
+                tml_conv_column(p, group_input, in_c_per_group, (pix + 1) / out_w, (pix + 1) % out_w, col1, len4);
+                second = col1;
+            }
+            for (oc = oc_begin; oc < oc_end; oc += 2) {
+                const int has_oc2 = oc + 1 < oc_end;
+                const int8_t *w0 = p->weights + oc * filter_size;
+                const int8_t *w1 = has_oc2 ? w0 + filter_size : w0;
+                const int32_t b0 = p->bias != 0 ? p->bias[oc] : 0;
+                const int32_t b1 = p->bias != 0 && has_oc2 ? p->bias[oc + 1] : 0;
+                int32_t acc[4];
+                int8_t *out = output + oc * out_plane + pix;
+                acc[0] = b0;
+                acc[1] = b0;
+                acc[2] = b1;
+                acc[3] = b1;
+                tml_dot_2x2(w0, w1, col0, second, filter_size, acc);
+                out[0] = tml_requant_s8(acc[0], p->output_multiplier[oc], p->output_shift[oc], p->output_zero_point, p->act_min, p->act_max);
+                if (has2) {
+                    out[1] = tml_requant_s8(acc[1], p->output_multiplier[oc], p->output_shift[oc], p->output_zero_point, p->act_min, p->act_max);
+                }
+                if (has_oc2) {
+                    out += out_plane;
+                    out[0] = tml_requant_s8(acc[2], p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->output_zero_point, p->act_min, p->act_max);
+                    if (has2) {
+                        out[1] = tml_requant_s8(acc[3], p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->output_zero_point, p->act_min, p->act_max);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Border pixel of a one-input-channel conv: sum (x - zp_in) * w over the taps inside the input, with the row
+ * range [ky_begin, ky_end) precomputed per output row. */
+static int32_t tml_dw_border(const tml_conv2d_s8_params *p, const int8_t *channel, const int8_t *f,
+                             int32_t ky_begin, int32_t ky_end, int32_t oy, int32_t ox)
+{
+    const int32_t in_w = p->in_w, kw = p->kernel_w, dw = p->dilation_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int32_t kx_begin = tml_first_tap(ix0, dw, kw);
+    const int32_t kx_end = tml_end_tap(ix0, dw, kw, in_w);
+    int32_t acc = 0, ky, kx;
+    for (ky = ky_begin; ky < ky_end; ++ky) {
+        /* Index arithmetic (not a pointer to ix0, which may lie before the array). */
+        const int32_t row_start = (iy0 + ky * p->dilation_h) * in_w + ix0;
+        const int8_t *fr = f + ky * kw;
+        for (kx = kx_begin; kx < kx_end; ++kx) {
+            acc += ((int32_t)channel[row_start + kx * dw] - zp_in) * (int32_t)fr[kx];
+        }
+    }
+    return acc;
+}
+
+/* Output range [lo, hi) whose windows lie entirely inside [0, extent) along one axis. */
+static void tml_interior(int32_t out, int32_t stride, int32_t pad, int32_t span, int32_t extent, int32_t *lo, int32_t *hi)
+{
+    int32_t o = 0;
+    while (o < out && o * stride - pad < 0) {
+        ++o;
+    }
+    *lo = o;
+    while (o < out && o * stride - pad + span <= extent) {
+        ++o;
+    }
+    *hi = o;
+    if (*hi < *lo) {
+        *hi = *lo;
+    }
+}
+
+/* One input channel per output channel (depthwise, any multiplier; also out_c_per_group == 1 plain convs of in_c 1). */
+static void tml_conv_depthwise(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group)
+{
+    const int32_t in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, sw = p->stride_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t in_plane = (int32_t)p->in_h * in_w;
+    const int32_t taps = kh * kw;
+    const int32_t row_step = dh * in_w;
+    int32_t oy_lo, oy_hi, ox_lo, ox_hi;
+    int32_t oc;
+    tml_interior(out_h, p->stride_h, p->pad_top, (kh - 1) * dh + 1, p->in_h, &oy_lo, &oy_hi);
+    tml_interior(out_w, sw, p->pad_left, (kw - 1) * dw + 1, in_w, &ox_lo, &ox_hi);
+
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *channel = input + (oc / out_c_per_group) * in_plane;
+        const int8_t *f = p->weights + oc * taps;
+        const int32_t multiplier = p->output_multiplier[oc];
+        const int32_t shift = p->output_shift[oc];
+        const int32_t bias = p->bias != 0 ? p->bias[oc] : 0;
+        int8_t *out_plane = output + oc * out_h * out_w;
+        int32_t wsum = 0, t, oy;
+        int32_t folded;
+        for (t = 0; t < taps; ++t) {
+            wsum += f[t];
+        }
+        /* Interior windows: sum (x - zp) * w == sum x * w - zp * sum w (exact in wrapping int32). */
+        folded = bias - p->input_zero_point * wsum;
+
+        for (oy = 0; oy < out_h; ++oy) {
+            int8_t *out_row = out_plane + oy * out_w;
+            const int row_interior = oy >= oy_lo && oy < oy_hi;
+            const int32_t lo = row_interior ? ox_lo : out_w;
+            const int32_t hi = row_interior ? ox_hi : out_w;
+            /* The valid tap rows depend only on oy: computed once per row for the border pixels. */
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t ky_begin = tml_first_tap(iy0, dh, kh);
+            const int32_t ky_end = tml_end_tap(iy0, dh, kh, p->in_h);
+            int32_t ox;
+            for (ox = 0; ox < lo; ++ox) {
+                out_row[ox] = tml_requant_s8(bias + tml_dw_border(p, channel, f, ky_begin, ky_end, oy, ox), multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
+            }
+            if (lo < hi) {
+                /* Every tap of these windows is inside the input: pointer walk, no bounds logic. */
+                const int8_t *x = channel + (oy * p->stride_h - p->pad_top) * in_w + (lo * sw - p->pad_left);
+                if (kh == 3 && kw == 3) {
+                    const int32_t w0 = f[0], w1 = f[1], w2 = f[2], w3 = f[3], w4 = f[4], w5 = f[5], w6 = f[6], w7 = f[7], w8 = f[8];
+                    const int32_t dw2 = 2 * dw, rs2 = 2 * row_step;
+                    for (ox = lo; ox < hi; ++ox, x += sw) {
+                        const int8_t *r1 = x + row_step;
+                        const int8_t *r2 = x + rs2;
+                        int32_t acc = folded;
+                        acc += x[0] * w0 + x[dw] * w1 + x[dw2] * w2;
+                        acc += r1[0] * w3 + r1[dw] * w4 + r1[dw2] * w5;
+                        acc += r2[0] * w6 + r2[dw] * w7 + r2[dw2] * w8;
+                        out_row[ox] = tml_requant_s8(acc, multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
+                    }
+                } else {
+                    for (ox = lo; ox < hi; ++ox, x += sw) {
+                        int32_t acc = folded;
+                        int32_t ky, kx;
+                        for (ky = 0; ky < kh; ++ky) {
+                            const int8_t *r = x + ky * row_step;
+                            const int8_t *fr = f + ky * kw;
+                            for (kx = 0; kx < kw; ++kx) {
+                                acc += r[kx * dw] * fr[kx];
+                            }
+                        }
+                        out_row[ox] = tml_requant_s8(acc, multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
+                    }
+                }
+            }
+            for (ox = hi; ox < out_w; ++ox) {
+                out_row[ox] = tml_requant_s8(bias + tml_dw_border(p, channel, f, ky_begin, ky_end, oy, ox), multiplier, shift, p->output_zero_point, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
 void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output)
 {
-    const int32_t in_h = p->in_h, in_w = p->in_w;
     const int32_t out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
     const int32_t in_c_per_group = p->in_c / p->groups;
     const int32_t out_c_per_group = p->out_c / p->groups;
-    const int32_t in_plane = in_h * in_w;
+    const int32_t in_plane = (int32_t)p->in_h * p->in_w;
     const int32_t filter_size = in_c_per_group * kh * kw;
-    const int32_t zp_in = p->input_zero_point;
     int32_t oc;
 
+    if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
+        tml_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size);
+        return;
+    }
+    if (in_c_per_group == 1) {
+        tml_conv_depthwise(p, input, output, out_c_per_group);
+        return;
+    }
     for (oc = 0; oc < p->out_c; ++oc) {
         const int32_t group = oc / out_c_per_group;
-        const int8_t *group_input = input + (int32_t)group * in_c_per_group * in_plane;
+        const int8_t *group_input = input + group * in_c_per_group * in_plane;
         const int8_t *filter = p->weights + oc * filter_size;
         const int32_t bias = p->bias != 0 ? p->bias[oc] : 0;
-        const int32_t multiplier = p->output_multiplier[oc];
-        const int32_t shift = p->output_shift[oc];
         int8_t *out_plane = output + oc * out_h * out_w;
-        int32_t oy;
-
+        int32_t oy, ox;
         for (oy = 0; oy < out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            /* The valid tap range depends only on the output row/column: computed once, no per-tap bounds test. */
-            const int32_t ky_begin = tml_first_tap(iy0, p->dilation_h, kh);
-            const int32_t ky_end = tml_end_tap(iy0, p->dilation_h, kh, in_h);
-            int32_t ox;
             for (ox = 0; ox < out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx_begin = tml_first_tap(ix0, p->dilation_w, kw);
-                const int32_t kx_end = tml_end_tap(ix0, p->dilation_w, kw, in_w);
-                int32_t acc = bias;
-                int32_t icg;
-                for (icg = 0; icg < in_c_per_group; ++icg) {
-                    const int8_t *channel = group_input + icg * in_plane;
-                    const int8_t *channel_filter = filter + icg * kh * kw;
-                    int32_t ky;
-                    for (ky = ky_begin; ky < ky_end; ++ky) {
-                        /* Index arithmetic (not a pointer to ix0, which may lie before the array). */
-                        const int32_t row_start = (iy0 + ky * p->dilation_h) * in_w + ix0;
-                        const int8_t *filter_row = channel_filter + ky * kw;
-                        int32_t kx;
-                        for (kx = kx_begin; kx < kx_end; ++kx) {
-                            acc += ((int32_t)channel[row_start + kx * p->dilation_w] - zp_in) * (int32_t)filter_row[kx];
-                        }
-                    }
-                }
-                acc = tml_mbqm(acc, multiplier, shift) + p->output_zero_point;
-                out_plane[oy * out_w + ox] = (int8_t)tml_clamp_i32(acc, p->act_min, p->act_max);
+                const int32_t acc = bias + tml_conv_pixel(p, group_input, filter, in_c_per_group, oy, ox);
+                out_plane[oy * out_w + ox] = tml_requant_s8(acc, p->output_multiplier[oc], p->output_shift[oc], p->output_zero_point, p->act_min, p->act_max);
             }
         }
     }

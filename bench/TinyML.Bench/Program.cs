@@ -1,0 +1,234 @@
+using System.Globalization;
+using System.Text;
+using TinyML.Import;
+using TinyML.Ir;
+using TinyML.Pipeline;
+using TinyML.Quantize;
+using TinyML.Reference;
+using TinyML.Verify;
+
+namespace TinyML.Bench;
+
+/// <summary>One benchmarked model: where it is, how to calibrate it and which int8 input to time.</summary>
+internal sealed record BenchModel(string Key, string Name, string ModelPath, string? Calibration, int CalibrationSamples, string? InputsNpy, string InputNote, Anchor? Anchor);
+
+/// <summary>TFLM figures for the same network, instructions per inference (see /work/shared/docs/baselines.md).</summary>
+internal sealed record Anchor(double Cmsis8, double Reference);
+
+internal static class Program
+{
+    // Anchors copied from /work/shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2
+    // mps2-an386, -icount shift=0): rows `cmsis8` (state of the art) and `ref` (TFLM reference kernels).
+    private static readonly Anchor KwsAnchor = new(7.697e6, 43.023e6);
+    private static readonly Anchor VwwAnchor = new(24.102e6, 100.140e6);
+    private static readonly Anchor IcAnchor = new(29.863e6, 107.402e6);
+    private static readonly Anchor AdAnchor = new(0.583e6, 1.952e6);
+
+    private const string Board = "nrf52840";
+
+    /// <summary>Instructions per SysTick tick under -icount shift=0 (see docs/emulation.md §2).</summary>
+    private const long InstructionsPerTick = 40;
+
+    public static int Main(string[] args)
+    {
+        var repo = FindRepoRoot();
+        var shared = FindShared(repo);
+        var only = args.Length > 0 ? new HashSet<string>(args, StringComparer.OrdinalIgnoreCase) : null;
+        var work = Path.Combine(Path.GetTempPath(), "tinyml-bench");
+        var demo = Path.Combine(repo, "templates", "content", "tinyml-nrf52840");
+
+        var models = new List<BenchModel>
+        {
+            new("digits", "digits", Path.Combine(demo, "digits.onnx"), Path.Combine(demo, "calib"), 0, Path.Combine(repo, "demo", "digits", "test_inputs.npy"), "demo test input 0", null),
+        };
+        var skipped = new List<string>();
+        if (shared is null)
+        {
+            skipped.Add("shared models (mlperf_tiny_*, tflm_hello_world_sine): SKIPPED, ../shared not found beside the repo and $TINYML_SHARED_DIR not set");
+        }
+        else
+        {
+            string M(string folder) => Path.Combine(shared, "models", folder);
+            models.Add(new("kws", "kws", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"), Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), 200, Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), "test_data sample 0", KwsAnchor));
+            models.Add(new("ad", "ad", Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "model.onnx"), Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "test_data", "inputs.npy"), 0, Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "test_data", "inputs.npy"), "test_data sample 0", AdAnchor));
+            models.Add(new("sine", "sine", Path.Combine(M("tflm_hello_world_sine"), "model.onnx"), Path.Combine(M("tflm_hello_world_sine"), "test_data", "inputs.npy"), 0, Path.Combine(M("tflm_hello_world_sine"), "test_data", "inputs.npy"), "test_data sample 0", null));
+            // No test data in shared for these two: synthetic calibration (the compiler's own) and a synthetic input.
+            models.Add(new("ic", "ic", Path.Combine(M("mlperf_tiny_ic_resnet8"), "model.onnx"), null, 0, null, "synthetic (LCG) input, synthetic calibration", IcAnchor));
+            models.Add(new("vww", "vww", Path.Combine(M("mlperf_tiny_vww_mobilenetv1_025"), "model.onnx"), null, 0, null, "synthetic (LCG) input, synthetic calibration", VwwAnchor));
+        }
+
+        var rows = new List<string>();
+        var notes = new List<string>();
+        foreach (var model in models)
+        {
+            if (only is not null && !only.Contains(model.Key))
+            {
+                continue;
+            }
+
+            if (!File.Exists(model.ModelPath))
+            {
+                skipped.Add($"{model.Key}: SKIPPED, {model.ModelPath} not found");
+                continue;
+            }
+
+            try
+            {
+                rows.Add(Measure(model, repo, Path.Combine(work, model.Key)));
+                notes.Add($"{model.Key}: {model.InputNote}");
+            }
+            catch (Exception e) when (e is TinyML.Diagnostics.TinyMLException or InvalidOperationException or IOException)
+            {
+                skipped.Add($"{model.Key}: SKIPPED, does not compile or run: {e.Message.Split('\n')[0]}");
+            }
+        }
+
+        var table = new StringBuilder();
+        table.AppendLine("| model | MACs | arena B | live lower bound B | flash B | RAM B | instr / inference | instr / MAC | TFLM cmsis8 instr | TFLM ref instr |");
+        table.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in rows)
+        {
+            table.AppendLine(row);
+        }
+
+        var text = new StringBuilder();
+        text.Append(table);
+        text.AppendLine();
+        foreach (var note in notes)
+        {
+            text.AppendLine("- " + note);
+        }
+
+        foreach (var line in skipped)
+        {
+            text.AppendLine("- " + line);
+        }
+
+        Console.WriteLine();
+        Console.Write(text);
+
+        if (only is null)
+        {
+            var results = new StringBuilder();
+            results.AppendLine("# TinyML.Sdk benchmark results");
+            results.AppendLine();
+            results.AppendLine(Invariant($"Date: {DateTime.UtcNow:yyyy-MM-dd}. Command: `bench/run.sh` (= `dotnet run --project bench/TinyML.Bench -c Release`)."));
+            results.AppendLine();
+            results.AppendLine("Board nrf52840 harness firmware (-O2), QEMU Cortex-M4 `-icount shift=0`: one SysTick tick = 40 instructions,");
+            results.AppendLine("so counts are deterministic to +-40. Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
+            results.AppendLine("compiled int8 model (conv: out elements x kh x kw x in_c/groups; FC: in x out). Every run's output is");
+            results.AppendLine("checked byte for byte against the C# reference interpreter. TFLM anchors: /work/shared/docs/baselines.md.");
+            results.AppendLine();
+            results.Append(text);
+            File.WriteAllText(Path.Combine(repo, "bench", "results.md"), results.ToString());
+            Console.WriteLine("wrote bench/results.md");
+        }
+
+        return 0;
+    }
+
+    private static string Measure(BenchModel model, string repo, string work)
+    {
+        if (Directory.Exists(work))
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
+        var code = Path.Combine(work, "code");
+        var compiled = ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples, OutputDirectory = code,
+        }, Console.Out);
+
+        var input = compiled.Model.InputTensor;
+        var size = input.Bytes;
+        sbyte[] sample;
+        if (model.InputsNpy is { } npy)
+        {
+            var all = Npy.Read(npy).ToFloat32();
+            sample = all.AsSpan(0, size).ToArray().Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray();
+        }
+        else
+        {
+            // Deterministic LCG bytes: int8 kernels are (nearly) data independent, so any fixed pattern times them.
+            var state = 12345u;
+            sample = new sbyte[size];
+            for (var i = 0; i < size; i++)
+            {
+                state = state * 1664525u + 1013904223u;
+                sample[i] = (sbyte)(state >> 24);
+            }
+        }
+
+        var run = HarnessFirmware.Run(compiled, code, [sample], Board, Path.Combine(repo, "src", "TinyML.Kernels"), Path.Combine(work, "qemu"));
+        var expected = Int8Interpreter.Run(compiled.Model, sample);
+        if (!expected.AsSpan().SequenceEqual(run.Outputs[0]))
+        {
+            throw new InvalidOperationException($"{model.Key}: QEMU output differs from the C# reference");
+        }
+
+        var macs = CountMacs(compiled.Model);
+        var instructions = run.TicksFirstInference * InstructionsPerTick;
+        var memory = run.Firmware.Memory;
+        var flash = memory is null ? "-" : memory.FlashUsed.ToString("N0", CultureInfo.InvariantCulture);
+        var ram = memory is null ? "-" : memory.RamUsed.ToString("N0", CultureInfo.InvariantCulture);
+        var cmsis = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Cmsis8 / 1e6:0.000} M ({model.Anchor.Cmsis8 / macs:0.00}/MAC)");
+        var reference = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Reference / 1e6:0.000} M ({model.Anchor.Reference / macs:0.00}/MAC)");
+        var perMac = macs == 0 ? "-" : Invariant($"{(double)instructions / macs:0.00}");
+        return Invariant($"| {model.Key} | {macs:N0} | {compiled.Plan.ArenaBytes:N0} | {compiled.Plan.LowerBound:N0} | {flash} | {ram} | {instructions:N0} | {perMac} | {cmsis} | {reference} |");
+    }
+
+    private static long CountMacs(QuantizedModel model)
+    {
+        long macs = 0;
+        foreach (var op in model.Ops)
+        {
+            macs += op switch
+            {
+                QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+                QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
+                _ => 0,
+            };
+        }
+
+        return macs;
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static string FindRepoRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "TinyML.Sdk.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+
+        throw new InvalidOperationException("cannot find the repository root (TinyML.Sdk.sln)");
+    }
+
+    /// <summary>$TINYML_SHARED_DIR, else ../shared beside the repo or beside any parent (git worktrees).</summary>
+    private static string? FindShared(string repo)
+    {
+        if (Environment.GetEnvironmentVariable("TINYML_SHARED_DIR") is { Length: > 0 } env && Directory.Exists(env))
+        {
+            return env;
+        }
+
+        for (var dir = new DirectoryInfo(repo); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "..", "shared");
+            if (Directory.Exists(Path.Combine(candidate, "models")))
+            {
+                return Path.GetFullPath(candidate);
+            }
+        }
+
+        return null;
+    }
+}
