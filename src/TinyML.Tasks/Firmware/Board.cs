@@ -91,6 +91,9 @@ public static class Boards
     /// copies .data and passes main's return value to the host. QEMU's mps2-an386 (Cortex-M4) has memory at both
     /// addresses, so the same image runs there; <c>-icount shift=0</c> makes SysTick deterministic (40 instructions/tick).
     /// </summary>
+    /// <summary>Stack reserved on Cortex-M boards; kernels must stay well below it (see KernelStackUsageTests).</summary>
+    public const int StackBytes = 8 * 1024;
+
     public static Board Nrf52840 { get; } = new(
         Name: "nrf52840",
         Description: "Nordic nRF52840 (Cortex-M4F, 1 MB flash, 256 KB RAM); emulated on QEMU mps2-an386",
@@ -99,7 +102,10 @@ public static class Boards
         ToolchainInstallHint: ArmGnuInstallHint,
         ArchitectureFlags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"],
         CompileFlags: CommonCompileFlags,
-        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        // 8 KB of stack (picolibc's default is 2 KB): the conv/fully-connected fast paths keep up to ~2.3 KB of
+        // widened input on the stack (KernelStackUsageTests bounds it), plus printf and the user's main. The stack is a
+        // real section, so it counts in the RAM report and the linker's budget check.
+        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections", $"-Wl,--defsym=__stack_size=0x{StackBytes:x}"],
         LinkLibraries: [],
         Flash: new MemoryRegion(0x0, 1024 * 1024),
         Ram: new MemoryRegion(0x2000_0000, 256 * 1024),
