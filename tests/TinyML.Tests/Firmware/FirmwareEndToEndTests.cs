@@ -37,6 +37,8 @@ public sealed class FirmwareEndToEndTests
         Assert.IsGreaterThan(0UL, built.Memory.FlashUsed);
         Assert.AreEqual(1024UL * 1024, built.Memory.FlashBudget);
         Assert.AreEqual(256UL * 1024, built.Memory.RamBudget);
+        Assert.AreEqual((ulong)Boards.StackBytes, built.Memory.Sections.Single(s => s.Name == ".stack").Size,
+            "the reserved stack must be the board's, and it counts in RAM");
         StringAssert.Contains(log.ToString(), "tinyml: Hello.elf (nrf52840): flash ");
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(request.OutputDir, "Hello.size.json"))))
         {

@@ -7,6 +7,15 @@
 #define TML_SYST_RVR (*(volatile uint32_t *)0xE000E014u) /* reload value */
 #define TML_SYST_CVR (*(volatile uint32_t *)0xE000E018u) /* current value (counts down) */
 
+/* Stack reserved in the RAM budget, set by the build (Boards.StackBytes). picolibc.ld sizes its .stack section from
+ * __stack_size only when DEFINED() sees it, which a linker --defsym is not but an object-file symbol is. */
+#ifndef TML_BOARD_STACK_BYTES
+#define TML_BOARD_STACK_BYTES 8192
+#endif
+#define TML_BOARD_STR(x) #x
+#define TML_BOARD_XSTR(x) TML_BOARD_STR(x)
+__asm__(".global __stack_size\n.set __stack_size, " TML_BOARD_XSTR(TML_BOARD_STACK_BYTES));
+
 #define TML_SYST_CSR_ENABLE (1u << 0)
 #define TML_SYST_CSR_CLKSOURCE_CPU (1u << 2)
 
