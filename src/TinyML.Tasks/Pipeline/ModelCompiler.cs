@@ -80,6 +80,7 @@ public static class ModelCompiler
             WriteText(Path.Combine(outDir, code.HeaderFileName), code.Header);
             WriteText(Path.Combine(outDir, code.SourceFileName), code.Source);
             WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, samples.Count));
+            WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
             log.WriteLine($"tinyml: {name}: wrote {Path.Combine(outDir, code.SourceFileName)} and {code.HeaderFileName}");
         }
 

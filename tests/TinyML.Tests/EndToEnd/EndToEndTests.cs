@@ -69,7 +69,7 @@ public sealed class EndToEndTests
             }, TextWriter.Null);
         }
 
-        foreach (var file in new[] { "digits.c", "digits.h", "digits.report.json" })
+        foreach (var file in new[] { "digits.c", "digits.h", "digits.report.json", "digits.memory.svg" })
         {
             CollectionAssert.AreEqual(File.ReadAllBytes(Path.Combine(first, file)), File.ReadAllBytes(Path.Combine(second, file)), file);
         }

@@ -93,3 +93,25 @@ public sealed class ArenaPlannerTests
         return model;
     }
 }
+
+[TestClass]
+public sealed class MemoryTimelineSvgTests
+{
+    [TestMethod]
+    public void DrawsOneBoxPerBufferAndTheLowerBound()
+    {
+        var model = new QuantizedModel { Name = "m<&>", Input = 0, Output = 1 };
+        model.Tensors.Add(new QTensor { Id = 0, Name = "in", Shape = [64], Scale = 1, ZeroPoint = 0 });
+        model.Tensors.Add(new QTensor { Id = 1, Name = "out", Shape = [32], Scale = 1, ZeroPoint = 0 });
+        model.Ops.Add(new QClamp { NodeName = "relu", Inputs = [0], Output = 1, Count = 32, Min = 0, Max = 127 });
+        var plan = ArenaPlanner.Plan(model);
+
+        var svg = MemoryTimelineSvg.Render(model, plan);
+
+        var doc = System.Xml.Linq.XDocument.Parse(svg); // well-formed, names escaped
+        var ns = (System.Xml.Linq.XNamespace)"http://www.w3.org/2000/svg";
+        Assert.AreEqual(1 + plan.Buffers.Count, doc.Descendants(ns + "rect").Count(), "background + one box per buffer");
+        Assert.AreEqual(1, doc.Descendants(ns + "line").Count(), "the lower-bound line");
+        Assert.AreEqual(svg, MemoryTimelineSvg.Render(model, plan), "deterministic");
+    }
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using TinyML.Ir;
+
+namespace TinyML.Plan;
+
+/// <summary>
+/// Draws an arena plan as an SVG picture: time (op index) left to right, arena offset top to bottom, one box per
+/// buffer, so a user sees at a glance which tensors dominate RAM and where the peak is. Deterministic output.
+/// </summary>
+public static class MemoryTimelineSvg
+{
+    private const int OpWidth = 36;
+    private const int Height = 360;
+    private const int Margin = 48;
+
+    public static string Render(QuantizedModel model, ArenaPlan plan)
+    {
+        var I = CultureInfo.InvariantCulture;
+        var columns = model.Ops.Count + 2; // "before the first op" and "after the last op" hold input and output
+        var width = Margin * 2 + columns * OpWidth;
+        var scale = plan.ArenaBytes == 0 ? 1.0 : (double)Height / plan.ArenaBytes;
+        var sb = new StringBuilder();
+        sb.Append(I, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{Height + Margin * 2}\" font-family=\"sans-serif\" font-size=\"10\">\n");
+        sb.Append(I, $"  <title>{Escape(model.Name)}: arena {plan.ArenaBytes} B, live-tensor lower bound {plan.LowerBound} B</title>\n");
+        sb.Append(I, $"  <rect x=\"{Margin}\" y=\"{Margin}\" width=\"{columns * OpWidth}\" height=\"{Height}\" fill=\"#f7f7f7\" stroke=\"#999\"/>\n");
+        foreach (var buffer in plan.Buffers.OrderBy(b => b.TensorId))
+        {
+            var tensor = model.Tensors[buffer.TensorId];
+            var x = Margin + (buffer.FirstOp + 1) * OpWidth;
+            var w = (buffer.LastOp - buffer.FirstOp + 1) * OpWidth;
+            var y = Margin + buffer.Offset * scale;
+            var h = Math.Max(1.0, buffer.Bytes * scale);
+            var hue = buffer.TensorId * 47 % 360;
+            sb.Append(I, $"  <rect x=\"{x}\" y=\"{y:0.##}\" width=\"{w}\" height=\"{h:0.##}\" fill=\"hsl({hue},60%,70%)\" stroke=\"#333\" stroke-width=\"0.5\">");
+            sb.Append(I, $"<title>{Escape(tensor.Name)}: {buffer.Bytes} B at offset {buffer.Offset}, live ops {buffer.FirstOp}..{buffer.LastOp}</title></rect>\n");
+            if (h >= 12 && w >= 3 * OpWidth)
+            {
+                sb.Append(I, $"  <text x=\"{x + 3}\" y=\"{y + 10:0.##}\">{Escape(Shorten(tensor.Name))} ({buffer.Bytes} B)</text>\n");
+            }
+        }
+
+        var boundY = Margin + plan.LowerBound * scale;
+        sb.Append(I, $"  <line x1=\"{Margin}\" y1=\"{boundY:0.##}\" x2=\"{Margin + columns * OpWidth}\" y2=\"{boundY:0.##}\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/>\n");
+        sb.Append(I, $"  <text x=\"{Margin}\" y=\"{Margin - 8}\">{Escape(model.Name)}: arena {plan.ArenaBytes} B (top to bottom), lower bound {plan.LowerBound} B (dashed), ops left to right</text>\n");
+        for (var op = 0; op < model.Ops.Count; op++)
+        {
+            var x = Margin + (op + 1) * OpWidth + OpWidth / 2;
+            sb.Append(I, $"  <text x=\"{x}\" y=\"{Margin + Height + 14}\" text-anchor=\"middle\">{op}<title>{Escape(model.Ops[op].NodeName)}</title></text>\n");
+        }
+
+        sb.Append("</svg>\n");
+        return sb.ToString();
+    }
+
+    private static string Shorten(string name) => name.Length <= 24 ? name : "…" + name[^23..];
+
+    private static string Escape(string text) => WebUtility.HtmlEncode(text);
+}
