@@ -35,7 +35,7 @@ public static class MemoryTimelineSvg
             var hue = buffer.TensorId * 47 % 360;
             sb.Append(I, $"  <rect x=\"{x}\" y=\"{y:0.##}\" width=\"{w}\" height=\"{h:0.##}\" fill=\"hsl({hue},60%,70%)\" stroke=\"#333\" stroke-width=\"0.5\">");
             sb.Append(I, $"<title>{Escape(tensor.Name)}: {buffer.Bytes} B at offset {buffer.Offset}, live ops {buffer.FirstOp}..{buffer.LastOp}</title></rect>\n");
-            if (h >= 12 && w >= 3 * OpWidth)
+            if (h >= 12 && w >= 2 * OpWidth)
             {
                 sb.Append(I, $"  <text x=\"{x + 3}\" y=\"{y + 10:0.##}\">{Escape(Shorten(tensor.Name))} ({buffer.Bytes} B)</text>\n");
             }
@@ -54,7 +54,7 @@ public static class MemoryTimelineSvg
         return sb.ToString();
     }
 
-    private static string Shorten(string name) => name.Length <= 24 ? name : "…" + name[^23..];
+    private static string Shorten(string name) => name.Length <= 12 ? name : "…" + name[^11..];
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
 }
