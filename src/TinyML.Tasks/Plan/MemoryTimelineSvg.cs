@@ -37,7 +37,7 @@ public static class MemoryTimelineSvg
             sb.Append(I, $"<title>{Escape(tensor.Name)}: {buffer.Bytes} B at offset {buffer.Offset}, live ops {buffer.FirstOp}..{buffer.LastOp}</title></rect>\n");
             if (h >= 12 && w >= 2 * OpWidth)
             {
-                sb.Append(I, $"  <text x=\"{x + 3}\" y=\"{y + 10:0.##}\">{Escape(Shorten(tensor.Name))} ({buffer.Bytes} B)</text>\n");
+                sb.Append(I, $"  <text x=\"{x + 3}\" y=\"{y + 10:0.##}\">{buffer.Bytes} B</text>\n");
             }
         }
 
@@ -53,8 +53,6 @@ public static class MemoryTimelineSvg
         sb.Append("</svg>\n");
         return sb.ToString();
     }
-
-    private static string Shorten(string name) => name.Length <= 12 ? name : "…" + name[^11..];
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
 }
