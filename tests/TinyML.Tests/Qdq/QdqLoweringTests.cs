@@ -83,6 +83,41 @@ public sealed class QdqLoweringTests
         StringAssert.Contains(ex.Message, "q_out");
     }
 
+    [TestMethod]
+    public void MatMulWithPerColumnWeights_IsTransposedToOutputRows()
+    {
+        // ORT quantize_static layout: MatMul weights [in, out], per-channel on axis 1, no bias.
+        var graph = new GraphProto { Name = "matmul_qdq" };
+        graph.Input.Add(OnnxTestModels.FloatInput("x", 1, 2));
+        graph.Output.Add(OnnxTestModels.FloatInput("y", 1, 3));
+        graph.Initializer.Add(OnnxTestModels.FloatTensor("s_in", [], [InputScale]));
+        graph.Initializer.Add(IntTensor("zp_in", DataType.Int8, [], [0]));
+        graph.Initializer.Add(OnnxTestModels.FloatTensor("s_w", [3], [0.01f, 0.02f, 0.04f]));
+        graph.Initializer.Add(IntTensor("zp_w", DataType.Int8, [3], [0, 0, 0]));
+        graph.Initializer.Add(IntTensor("W", DataType.Int8, [2, 3], [1, 2, 3, 4, 5, 6]));
+        graph.Initializer.Add(OnnxTestModels.FloatTensor("s_out", [], [OutputScale]));
+        graph.Initializer.Add(IntTensor("zp_out", DataType.Int8, [], [5]));
+        graph.Node.Add(OnnxTestModels.Node("QuantizeLinear", "q_in", ["x", "s_in", "zp_in"], ["x_q"]));
+        graph.Node.Add(OnnxTestModels.Node("DequantizeLinear", "dq_in", ["x_q", "s_in", "zp_in"], ["x_dq"]));
+        var dequantizeWeights = OnnxTestModels.Node("DequantizeLinear", "dq_w", ["W", "s_w", "zp_w"], ["W_dq"]);
+        dequantizeWeights.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        graph.Node.Add(dequantizeWeights);
+        graph.Node.Add(OnnxTestModels.Node("MatMul", "matmul_1", ["x_dq", "W_dq"], ["h"]));
+        graph.Node.Add(OnnxTestModels.Node("QuantizeLinear", "q_out", ["h", "s_out", "zp_out"], ["y_q"]));
+        graph.Node.Add(OnnxTestModels.Node("DequantizeLinear", "dq_out", ["y_q", "s_out", "zp_out"], ["y"]));
+        var model = new ModelProto { IrVersion = 7, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+
+        var fc = (QFullyConnected)QdqLowering.Lower(OnnxImporter.Load(model.Bytes(), "matmul.onnx")).Model.Ops.Single();
+
+        CollectionAssert.AreEqual(new sbyte[] { 1, 4, 2, 5, 3, 6 }, fc.Weights);
+        CollectionAssert.AreEqual(new int[3], fc.Bias);
+        var expected = new[] { 0.01f, 0.02f, 0.04f }.Select(s => QuantizationMath.QuantizeMultiplier((double)InputScale * s / OutputScale)).ToArray();
+        CollectionAssert.AreEqual(expected.Select(e => e.Multiplier).ToArray(), fc.OutputMultiplier);
+        CollectionAssert.AreEqual(expected.Select(e => e.Shift).ToArray(), fc.OutputShift);
+        Assert.AreEqual(-128, fc.ActivationMin, "no Relu: full int8 range");
+    }
+
     /// <summary>x -> Q/DQ -> Gemm(DQ(int8 W, per-tensor), DQ(int32 B)) -> Relu -> Q/DQ -> y.</summary>
     private static ModelProto QdqGemm()
     {
