@@ -18,6 +18,7 @@ public static class ErrorCodes
     public const string NoCalibrationData = "TML2001";
     public const string BadCalibrationFile = "TML2002";
     public const string CalibrationFailed = "TML2003";
+    public const string CalibrationIgnored = "TML2004";
 
     // 3xxx Plan
     public const string PlanFailed = "TML3001";

@@ -20,6 +20,8 @@ public static class OnnxImporter
     [
         "Conv", "Gemm", "MatMul", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
         "Add", "Softmax", "BatchNormalization", "Identity", "Dropout", "Constant",
+        // Already quantized (QDQ) models: lowered with their own scales by Quantize/QdqLowering.
+        "QuantizeLinear", "DequantizeLinear",
     ];
 
     private static readonly HashSet<string> SupportedOpSet = new(SupportedOpList, StringComparer.Ordinal);

@@ -59,6 +59,11 @@ public static class ModelCompiler
         var graph = OnnxImporter.Load(options.ModelPath);
         graph.Name = name;
         var importedNodes = graph.Nodes.Count;
+        if (QdqAnnotations.IsQdqGraph(graph))
+        {
+            return CompileQdq(options, graph, diagnostics, log);
+        }
+
         var rewrites = GraphOptimizer.Run(graph);
         log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
 
@@ -70,6 +75,31 @@ public static class ModelCompiler
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {samples.Count} sample(s) with ONNX Runtime (min/max)"));
 
         var model = Quantizer.Quantize(graph, ranges);
+        return PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
+    }
+
+    /// <summary>An already quantized (QDQ) model keeps its own scales and zero points: no optimizer rewrites, no calibration.</summary>
+    private static CompileResult CompileQdq(CompileOptions options, Graph graph, DiagnosticBag diagnostics, TextWriter log)
+    {
+        var name = options.Name;
+        var importedNodes = graph.Nodes.Count;
+        if (!string.IsNullOrWhiteSpace(options.CalibrationData))
+        {
+            diagnostics.Warn(ErrorCodes.CalibrationIgnored,
+                $"CalibrationData '{options.CalibrationData}' is ignored: model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own scales",
+                options.ModelPath);
+        }
+
+        var lowered = QdqLowering.Lower(graph);
+        log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; {graph.Nodes.Count} after removing Q/DQ"));
+        log.WriteLine(Invariant($"tinyml: {name}: QDQ model: using its own scales ({lowered.QuantizedTensors} quantized tensors), no calibration"));
+        return PlanAndEmit(options, graph, lowered.Model, 0, [("fuse-activation", lowered.FusedActivations)], diagnostics, log);
+    }
+
+    private static CompileResult PlanAndEmit(CompileOptions options, Graph graph, QuantizedModel model, int sampleCount,
+        IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log)
+    {
+        var name = options.Name;
         var plan = ArenaPlanner.Plan(model);
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath));
         log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B)"));
@@ -79,12 +109,12 @@ public static class ModelCompiler
             Directory.CreateDirectory(outDir);
             WriteText(Path.Combine(outDir, code.HeaderFileName), code.Header);
             WriteText(Path.Combine(outDir, code.SourceFileName), code.Source);
-            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, samples.Count));
+            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount));
             WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
             log.WriteLine($"tinyml: {name}: wrote {Path.Combine(outDir, code.SourceFileName)} and {code.HeaderFileName}");
         }
 
-        return new CompileResult(graph, model, plan, code, samples.Count, rewrites, diagnostics.Items);
+        return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items);
     }
 
     /// <summary>A C identifier from a file name: lower case, [a-z0-9_], not starting with a digit.</summary>

@@ -137,8 +137,9 @@ public sealed class OnnxImporterTests
     [TestMethod]
     public void SupportedOpsAreExposed()
     {
-        Assert.HasCount(16, OnnxImporter.SupportedOps);
+        Assert.HasCount(18, OnnxImporter.SupportedOps);
         CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "BatchNormalization");
+        CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "DequantizeLinear");
     }
 
     [TestMethod]

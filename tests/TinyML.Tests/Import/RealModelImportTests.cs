@@ -1,5 +1,6 @@
 using TinyML.Diagnostics;
 using TinyML.Import;
+using TinyML.Ir;
 
 namespace TinyML.Tests.Import;
 
@@ -62,6 +63,21 @@ public sealed class RealModelImportTests
 
     [TestMethod]
     [DataRow("mlperf_tiny_kws_dscnn_int8_qdq")]
+    [DataRow("mlperf_tiny_vww_mobilenetv1_025_int8_qdq")]
+    [DataRow("mlperf_tiny_ic_resnet8_int8_qdq")]
+    [DataRow("mlperf_tiny_ad_fc_autoencoder_int8_qdq")]
+    public void ImportsEveryQdqCorpusModelWithItsIntegerPayloads(string folder)
+    {
+        var path = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+
+        var graph = OnnxImporter.Load(path);
+
+        Assert.IsTrue(graph.Nodes.Any(n => n.OpType == "QuantizeLinear"));
+        Assert.IsTrue(graph.Tensors.Values.Any(t => t.Type == ElementType.Int8 && t.IntData is not null), "int8 weights are kept as integers");
+        Assert.IsTrue(graph.Tensors.Values.Any(t => t.Type == ElementType.Int32 && t.IntData is not null), "int32 biases are kept as integers");
+    }
+
+    [TestMethod]
     [DataRow("openwakeword_hello_deepa")]
     public void ModelsWithOpsBeyondTheSupportedSetAreTML1002(string folder)
     {

@@ -1,0 +1,449 @@
+using TinyML.Diagnostics;
+using TinyML.Ir;
+using TinyML.Optimize;
+
+namespace TinyML.Quantize;
+
+/// <summary>What lowering a QDQ graph produced: the int8 model and how many activation tensors carried their own parameters.</summary>
+public sealed record QdqLoweringResult(QuantizedModel Model, int QuantizedTensors, int FusedActivations);
+
+/// <summary>
+/// Lowers an already quantized (QDQ) ONNX graph to the int8 model without calibration: every activation keeps the
+/// scale and zero point of its QuantizeLinear, weights and biases keep their int8/int32 initializers, and the
+/// requantization multipliers are derived from those float32 scales in double exactly as TFLite does
+/// (M = double(s_x) * double(s_w[c]) / double(s_y)), so the firmware's bytes equal TFLite Micro's.
+/// </summary>
+public sealed class QdqLowering
+{
+    private readonly Graph _graph;
+    private readonly QdqAnnotations _annotations;
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly QuantizedModel _model;
+
+    private QdqLowering(Graph graph, QdqAnnotations annotations)
+    {
+        _graph = graph;
+        _annotations = annotations;
+        _model = new QuantizedModel { Name = graph.Name, Input = 0, Output = 0 };
+    }
+
+    private string File => _graph.SourcePath;
+
+    /// <summary>
+    /// Strips the Q/DQ nodes of <paramref name="graph"/> into annotations (the graph is rewritten in place into the float
+    /// ops it quantizes) and lowers it op by op.
+    /// </summary>
+    public static QdqLoweringResult Lower(Graph graph)
+    {
+        var annotations = QdqAnnotations.Extract(graph);
+        var lowering = new QdqLowering(graph, annotations);
+        return new QdqLoweringResult(lowering.LowerGraph(), annotations.Activations.Count, annotations.FusedActivations);
+    }
+
+    private QuantizedModel LowerGraph()
+    {
+        var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
+        if (inputs.Count != 1 || _graph.Outputs.Count != 1)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported yet (exactly one of each)", File);
+        }
+
+        if (!_annotations.Activations.TryGetValue(inputs[0], out var inputParameters))
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"graph input '{inputs[0]}' is not followed by a QuantizeLinear/DequantizeLinear pair, so its int8 parameters are unknown", File);
+        }
+
+        _model.Input = AddTensor(inputs[0], inputParameters.Scale, inputParameters.ZeroPoint);
+        foreach (var node in _graph.Nodes)
+        {
+            LowerNode(node);
+        }
+
+        _model.Output = _ids.TryGetValue(_graph.Outputs[0], out var output) ? output
+            : throw new TinyMLException(ErrorCodes.UnsupportedOp, $"graph output '{_graph.Outputs[0]}' is not produced by a supported int8 op", File);
+        return _model;
+    }
+
+    private void LowerNode(Node node)
+    {
+        switch (node.OpType)
+        {
+            case "Conv":
+                LowerConv(node);
+                break;
+            case "Gemm" or "MatMul":
+                LowerFullyConnected(node);
+                break;
+            case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
+                LowerPool(node);
+                break;
+            case "Relu" or "Clip":
+                LowerClamp(node);
+                break;
+            case "Flatten" or "Reshape":
+                LowerReshape(node);
+                break;
+            case "Add":
+                LowerAdd(node);
+                break;
+            case "Softmax":
+                LowerSoftmax(node);
+                break;
+            default:
+                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering in a QDQ model", File);
+        }
+    }
+
+    private void LowerConv(Node node)
+    {
+        var input = Activation(node, 0);
+        var x = _graph.Tensor(node.Inputs[0]).Shape;
+        var weights = QuantizedWeights(node, 1);
+        var w = weights.Shape;
+        var groups = (int)node.GetInt("group", 1);
+        if (x.Length != 4 || x[0] != 1 || w.Length != 4 || x[1] != w[1] * groups || w[0] % groups != 0)
+        {
+            throw Unsupported(node, $"Conv shapes input [{string.Join(",", x)}], weights [{string.Join(",", w)}], group {groups} are not supported (batch 1, 2-D)");
+        }
+
+        if (!weights.PerTensor && weights.Axis != 0)
+        {
+            throw Unsupported(node, $"weights are quantized per axis {weights.Axis}; only per output channel (axis 0) is supported");
+        }
+
+        var geometry = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
+        var output = OutputTensor(node);
+        var weightScales = Enumerable.Range(0, w[0]).Select(weights.ScaleAt).ToArray();
+        var (multipliers, shifts) = Multipliers(input, output, weightScales);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QConv2D
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output.Id,
+            InC = x[1], InH = x[2], InW = x[3],
+            OutC = w[0], OutH = geometry.OutH, OutW = geometry.OutW,
+            KernelH = w[2], KernelW = w[3],
+            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
+            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
+            DilationH = geometry.DilationH, DilationW = geometry.DilationW,
+            Groups = groups,
+            Weights = weights.Values.Select(v => (sbyte)v).ToArray(),
+            Bias = Bias(node, 2, input, weightScales),
+            OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    /// <summary>Gemm (optionally transB) or MatMul with constant int8 weights: one input row, weights laid out [out, in].</summary>
+    private void LowerFullyConnected(Node node)
+    {
+        var input = Activation(node, 0);
+        var a = _graph.Tensor(node.Inputs[0]).Shape;
+        if (node.GetInt("transA", 0) != 0 || a.Length == 0 || a.Aggregate(1, (p, d) => p * d) != a[^1])
+        {
+            throw Unsupported(node, "only a single input row (batch 1) without transA is supported");
+        }
+
+        if (node.GetFloat("alpha", 1f) != 1f || node.GetFloat("beta", 1f) != 1f)
+        {
+            throw Unsupported(node, "alpha and beta must be 1 in a quantized Gemm");
+        }
+
+        var weights = QuantizedWeights(node, 1);
+        var transB = node.OpType == "Gemm" && node.GetInt("transB", 0) != 0;
+        if (weights.Shape.Length != 2)
+        {
+            throw Unsupported(node, $"weights [{string.Join(",", weights.Shape)}] must be 2-D");
+        }
+
+        var k = a[^1];
+        var n = transB ? weights.Shape[0] : weights.Shape[1];
+        if ((transB ? weights.Shape[1] : weights.Shape[0]) != k)
+        {
+            throw Unsupported(node, $"weights [{string.Join(",", weights.Shape)}] do not match {k} input features");
+        }
+
+        var outputAxis = transB ? 0 : 1;
+        if (!weights.PerTensor && weights.Axis != outputAxis)
+        {
+            throw Unsupported(node, $"weights are quantized per axis {weights.Axis}; only per output feature (axis {outputAxis}) is supported");
+        }
+
+        var rows = new sbyte[n * k];
+        for (var o = 0; o < n; o++)
+        {
+            for (var i = 0; i < k; i++)
+            {
+                rows[o * k + i] = (sbyte)(transB ? weights.Values[o * k + i] : weights.Values[i * n + o]);
+            }
+        }
+
+        var output = OutputTensor(node);
+        var weightScales = Enumerable.Range(0, n).Select(weights.ScaleAt).ToArray();
+        var (multipliers, shifts) = Multipliers(input, output, weightScales);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QFullyConnected
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output.Id,
+            InFeatures = k,
+            OutFeatures = n,
+            Weights = rows,
+            Bias = node.OpType == "Gemm" ? Bias(node, 2, input, weightScales) : new int[n],
+            OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    private void LowerPool(Node node)
+    {
+        var input = Activation(node, 0);
+        var x = _graph.Tensor(node.Inputs[0]).Shape;
+        var geometry = node.OpType.StartsWith("Global", StringComparison.Ordinal)
+            ? new WindowGeometry(x[2], x[3], 1, 1, 1, 1, 0, 0, 0, 0, 1, 1)
+            : WindowGeometry.Resolve(node, x[2], x[3], (int)node.GetInts("kernel_shape")![0], (int)node.GetInts("kernel_shape")![1], File);
+        if (geometry.DilationH != 1 || geometry.DilationW != 1)
+        {
+            throw Unsupported(node, "dilated pooling is not supported yet");
+        }
+
+        var hasPadding = geometry.PadTop + geometry.PadLeft + geometry.PadBottom + geometry.PadRight > 0;
+        if (node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0 && hasPadding)
+        {
+            throw Unsupported(node, "count_include_pad=1 with padding is not supported yet");
+        }
+
+        var output = PassThroughOutput(node, input);
+        _model.Ops.Add(new QPool
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output,
+            Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
+            Channels = x[1], InH = x[2], InW = x[3], OutH = geometry.OutH, OutW = geometry.OutW,
+            KernelH = geometry.KernelH, KernelW = geometry.KernelW,
+            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
+            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
+            ActivationMin = -128, ActivationMax = 127,
+        });
+    }
+
+    /// <summary>A Relu/Clip that did not fuse (its input has its own Q/DQ pair): a clamp in the input's parameters.</summary>
+    private void LowerClamp(Node node)
+    {
+        var input = Activation(node, 0);
+        if (!FuseActivationPass.TryRange(_graph, node, out var min, out var max))
+        {
+            throw Unsupported(node, "Clip bounds must be constants");
+        }
+
+        var output = PassThroughOutput(node, input);
+        var (lo, hi) = Bounds(min, max, input.Scale, input.ZeroPoint);
+        _model.Ops.Add(new QClamp { NodeName = node.Name, Inputs = [input.Id], Output = output, Count = input.Bytes, Min = lo, Max = hi });
+    }
+
+    private void LowerReshape(Node node)
+    {
+        var input = Activation(node, 0);
+        var output = PassThroughOutput(node, input);
+        _model.Tensors[output].AliasOf = input.AliasOf ?? input.Id;
+        _model.Ops.Add(new QReshape { NodeName = node.Name, Inputs = [input.Id], Output = output });
+    }
+
+    private void LowerAdd(Node node)
+    {
+        var a = Activation(node, 0);
+        var b = Activation(node, 1);
+        if (!a.Shape.SequenceEqual(b.Shape))
+        {
+            throw Unsupported(node, "broadcasting Add has no int8 lowering yet");
+        }
+
+        var output = OutputTensor(node);
+        var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QAdd
+        {
+            NodeName = node.Name,
+            Inputs = [a.Id, b.Id],
+            Output = output.Id,
+            Count = a.Bytes,
+            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
+            Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
+            Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift,
+            LeftShift = p.LeftShift,
+            OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    private void LowerSoftmax(Node node)
+    {
+        var input = Activation(node, 0);
+        var shape = input.Shape;
+        var axis = (int)node.GetInt("axis", _graph.OpsetVersion >= 13 ? -1 : 1);
+        if (axis < 0)
+        {
+            axis += shape.Length;
+        }
+
+        if (axis != shape.Length - 1 && _graph.OpsetVersion >= 13)
+        {
+            throw Unsupported(node, "Softmax over an axis other than the last is not supported yet");
+        }
+
+        // The int8 softmax kernel always writes scale 1/256, zero point -128 (TFLite requires these output parameters).
+        const float softmaxScale = 1f / 256f;
+        if (_annotations.Activations.TryGetValue(node.Outputs[0], out var declared) && (declared.Scale != softmaxScale || declared.ZeroPoint != -128))
+        {
+            throw Unsupported(node, $"output is quantized with scale {declared.Scale:R}, zero point {declared.ZeroPoint}; int8 Softmax needs scale 1/256, zero point -128");
+        }
+
+        var rowSize = shape.Skip(axis).Aggregate(1, (p, d) => p * d);
+        var (multiplier, leftShift, diffMin) = QuantizationMath.PrepareSoftmax(input.Scale);
+        var output = AddTensor(node.Outputs[0], softmaxScale, -128);
+        _model.Ops.Add(new QSoftmax
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output,
+            Rows = input.Bytes / rowSize,
+            RowSize = rowSize,
+            InputMultiplier = multiplier,
+            InputLeftShift = leftShift,
+            DiffMin = diffMin,
+        });
+    }
+
+    /// <summary>TFLite per-channel requantization: M_c = double(s_x) * double(s_w[c]) / double(s_y), then QuantizeMultiplier.</summary>
+    private static (int[] Multipliers, int[] Shifts) Multipliers(QTensor input, QTensor output, float[] weightScales)
+    {
+        var multipliers = new int[weightScales.Length];
+        var shifts = new int[weightScales.Length];
+        for (var c = 0; c < weightScales.Length; c++)
+        {
+            (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier((double)input.Scale * weightScales[c] / output.Scale);
+        }
+
+        return (multipliers, shifts);
+    }
+
+    /// <summary>
+    /// The int32 bias. When its DequantizeLinear scale is float32(s_x * s_w[c]) — what TFLite and ORT write — the
+    /// stored integers are used as they are; otherwise the real bias is requantized to that scale.
+    /// </summary>
+    private int[] Bias(Node node, int index, QTensor input, float[] weightScales)
+    {
+        var channels = weightScales.Length;
+        if (node.Inputs.Count <= index || node.Inputs[index].Length == 0)
+        {
+            return new int[channels];
+        }
+
+        if (!_annotations.Constants.TryGetValue(node.Inputs[index], out var bias) || bias.Type != ElementType.Int32)
+        {
+            throw Unsupported(node, $"bias '{node.Inputs[index]}' must be an int32 initializer behind a DequantizeLinear");
+        }
+
+        if (bias.Values.Length != channels && bias.Values.Length != 1)
+        {
+            throw Unsupported(node, $"bias has {bias.Values.Length} values for {channels} output channels");
+        }
+
+        var result = new int[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var element = bias.Values.Length == 1 ? 0 : c;
+            var stored = bias.Values[element] - bias.ZeroPointAt(element);
+            var expectedScale = (double)input.Scale * weightScales[c];
+            var storedScale = bias.ScaleAt(element);
+            var value = storedScale == (float)expectedScale
+                ? stored
+                : Math.Round(stored * (double)storedScale / expectedScale, MidpointRounding.AwayFromZero);
+            result[c] = (int)Math.Clamp(value, int.MinValue, int.MaxValue);
+        }
+
+        return result;
+    }
+
+    /// <summary>The int8 weights behind a DequantizeLinear; TFLite weights are symmetric (zero point 0).</summary>
+    private QuantizedConstant QuantizedWeights(Node node, int index)
+    {
+        if (!_annotations.Constants.TryGetValue(node.Inputs[index], out var weights) || weights.Type != ElementType.Int8)
+        {
+            throw Unsupported(node, $"weights '{node.Inputs[index]}' must be an int8 initializer behind a DequantizeLinear");
+        }
+
+        if (weights.ZeroPoints.Any(z => z != 0))
+        {
+            throw Unsupported(node, "weights must be symmetric (zero point 0)");
+        }
+
+        return weights;
+    }
+
+    /// <summary>The int8 clamp range of a fused Relu/Clip (TFLite CalculateActivationRangeQuantized).</summary>
+    private static (int Min, int Max) ActivationBounds(Node node, QTensor output)
+    {
+        var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
+        var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
+        return Bounds(min, max, output.Scale, output.ZeroPoint);
+    }
+
+    private static (int Min, int Max) Bounds(float min, float max, float scale, int zeroPoint)
+    {
+        var lo = float.IsNegativeInfinity(min) ? -128 : Math.Max(-128, zeroPoint + (int)Math.Round(min / (double)scale, MidpointRounding.AwayFromZero));
+        var hi = float.IsPositiveInfinity(max) ? 127 : Math.Min(127, zeroPoint + (int)Math.Round(max / (double)scale, MidpointRounding.AwayFromZero));
+        return (lo, hi);
+    }
+
+    /// <summary>Output of an op that requantizes (Conv, Gemm, Add): its parameters come from its QuantizeLinear.</summary>
+    private QTensor OutputTensor(Node node)
+    {
+        var name = node.Outputs[0];
+        if (!_annotations.Activations.TryGetValue(name, out var parameters))
+        {
+            throw Unsupported(node, $"output '{name}' is not followed by a QuantizeLinear/DequantizeLinear pair, so its int8 parameters are unknown");
+        }
+
+        return _model.Tensors[AddTensor(name, parameters.Scale, parameters.ZeroPoint)];
+    }
+
+    /// <summary>Pooling, reshape and clamp cannot rescale: the output shares the input's parameters (TFLite requires it).</summary>
+    private int PassThroughOutput(Node node, QTensor input)
+    {
+        var name = node.Outputs[0];
+        if (_annotations.Activations.TryGetValue(name, out var declared) && (declared.Scale != input.Scale || declared.ZeroPoint != input.ZeroPoint))
+        {
+            throw Unsupported(node, $"output is quantized with scale {declared.Scale:R}, zero point {declared.ZeroPoint} but its input with " +
+                $"scale {input.Scale:R}, zero point {input.ZeroPoint}; {node.OpType} cannot rescale in int8");
+        }
+
+        return AddTensor(name, input.Scale, input.ZeroPoint);
+    }
+
+    private QTensor Activation(Node node, int index)
+    {
+        var name = node.Inputs[index];
+        return _ids.TryGetValue(name, out var id) ? _model.Tensors[id]
+            : throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                $"input '{name}' of node '{node.Name}' ({node.OpType}) is a constant or an unquantized value; int8 ops take quantized activations only", File);
+    }
+
+    private int AddTensor(string name, float scale, int zeroPoint)
+    {
+        var id = _model.Tensors.Count;
+        _model.Tensors.Add(new QTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
+        _ids[name] = id;
+        return id;
+    }
+
+    private TinyMLException Unsupported(Node node, string what) =>
+        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
+}
