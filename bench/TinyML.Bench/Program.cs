@@ -55,6 +55,16 @@ internal static class Program
             // No test data in shared for these two: synthetic calibration (the compiler's own) and a synthetic input.
             models.Add(new("ic", "ic", Path.Combine(M("mlperf_tiny_ic_resnet8"), "model.onnx"), null, 0, null, "synthetic (LCG) input, synthetic calibration", IcAnchor));
             models.Add(new("vww", "vww", Path.Combine(M("mlperf_tiny_vww_mobilenetv1_025"), "model.onnx"), null, 0, null, "synthetic (LCG) input, synthetic calibration", VwwAnchor));
+            // TFLite's own int8 models as QDQ ONNX: the same weights and scales TFLM runs, so these rows compare
+            // instructions, arena and flash with TFLM on exactly equal terms (outputs are byte-identical with TFLM).
+            foreach (var (key, folder, anchor) in new[]
+            {
+                ("kws_qdq", "mlperf_tiny_kws_dscnn_int8_qdq", KwsAnchor), ("vww_qdq", "mlperf_tiny_vww_mobilenetv1_025_int8_qdq", VwwAnchor),
+                ("ic_qdq", "mlperf_tiny_ic_resnet8_int8_qdq", IcAnchor), ("ad_qdq", "mlperf_tiny_ad_fc_autoencoder_int8_qdq", AdAnchor),
+            })
+            {
+                models.Add(new(key, key, Path.Combine(M(folder), "model.onnx"), null, 0, Path.Combine(M(folder), "test_data", "input.npy"), "TFLM's int8 model (QDQ), test_data/input.npy sample 0", anchor));
+            }
         }
 
         var rows = new List<string>();
