@@ -35,7 +35,7 @@ public sealed class ArenaPlan
 /// Plans one static arena at build time. Input and output live in the arena too (the invoke API copies them
 /// in and out), so the figures compare with TFLM's arena on equal terms. An op's output never shares bytes with
 /// its inputs (kernels are not in-place), which the inclusive lifetimes guarantee. Offsets: greedy by size,
-/// best fit among the gaps left by already placed, time-overlapping buffers.
+/// the smallest of several orderings placed best-fit or first-fit (exhaustive on tiny problems).
 /// </summary>
 public static class ArenaPlanner
 {
@@ -43,23 +43,14 @@ public static class ArenaPlanner
     {
         var lifetimes = Lifetimes(model);
         var buffers = lifetimes
-            .Select(l => (l.TensorId, Bytes: Align(model.Tensors[l.TensorId].Bytes, alignment), l.FirstOp, l.LastOp))
+            .Select(l => new Buffer(l.TensorId, Align(model.Tensors[l.TensorId].Bytes, alignment), l.FirstOp, l.LastOp))
             .ToList();
 
-        var placed = new List<PlannedBuffer>();
-        foreach (var b in buffers.OrderByDescending(b => b.Bytes).ThenBy(b => b.FirstOp).ThenBy(b => b.TensorId))
-        {
-            var conflicts = placed.Where(p => p.FirstOp <= b.LastOp && b.FirstOp <= p.LastOp).OrderBy(p => p.Offset).ToList();
-            var offset = BestFit(conflicts, b.Bytes);
-            placed.Add(new PlannedBuffer(b.TensorId, b.Bytes, b.FirstOp, b.LastOp, offset));
-        }
-
-        var arena = placed.Count == 0 ? 0 : placed.Max(p => p.Offset + p.Bytes);
-        var lowerBound = 0;
-        for (var op = -1; op <= model.Ops.Count; op++)
-        {
-            lowerBound = Math.Max(lowerBound, buffers.Where(b => b.FirstOp <= op && op <= b.LastOp).Sum(b => b.Bytes));
-        }
+        // Offset assignment is NP-hard in general; several cheap orderings reach the live-tensor lower bound on
+        // real models, so try them all (plus an exhaustive search on tiny problems) and keep the smallest arena.
+        var placed = PlaceBest(buffers);
+        var arena = ArenaSize(placed);
+        var lowerBound = LowerBoundOf(buffers, model.Ops.Count);
 
         Verify(placed);
         return new ArenaPlan
@@ -111,6 +102,116 @@ public static class ArenaPlanner
         return first.Keys.OrderBy(k => k).Select(k => (k, first[k], last[k])).ToList();
     }
 
+    /// <summary>Orders in which buffers are placed; each is tried with best-fit and first-fit placement.</summary>
+    private static readonly Func<IEnumerable<Buffer>, IEnumerable<Buffer>>[] Orderings =
+    [
+        bs => bs.OrderByDescending(b => b.Bytes).ThenBy(b => b.FirstOp).ThenBy(b => b.TensorId),
+        bs => bs.OrderBy(b => b.FirstOp).ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId),
+        bs => bs.OrderByDescending(b => b.LastOp - b.FirstOp).ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId),
+        bs => bs.OrderByDescending(b => (long)b.Bytes * (b.LastOp - b.FirstOp + 1)).ThenBy(b => b.TensorId),
+    ];
+
+    /// <summary>Problems this small are also searched exhaustively (all placement orders, first fit).</summary>
+    private const int ExhaustiveSearchLimit = 7;
+
+    private static List<PlannedBuffer> PlaceBest(List<Buffer> buffers)
+    {
+        List<PlannedBuffer>? best = null;
+        var lowerBound = LowerBoundOf(buffers, buffers.Count == 0 ? 0 : buffers.Max(b => b.LastOp));
+        foreach (var ordering in Orderings)
+        {
+            foreach (var bestFit in new[] { true, false })
+            {
+                var candidate = Place(ordering(buffers), bestFit);
+                if (best is null || ArenaSize(candidate) < ArenaSize(best))
+                {
+                    best = candidate;
+                }
+
+                if (ArenaSize(best) == lowerBound)
+                {
+                    return best; // cannot do better
+                }
+            }
+        }
+
+        if (buffers.Count <= ExhaustiveSearchLimit)
+        {
+            foreach (var order in Permutations(buffers))
+            {
+                var candidate = Place(order, bestFit: false);
+                if (ArenaSize(candidate) < ArenaSize(best!))
+                {
+                    best = candidate;
+                }
+            }
+        }
+
+        return best!;
+    }
+
+    private static List<PlannedBuffer> Place(IEnumerable<Buffer> order, bool bestFit)
+    {
+        var placed = new List<PlannedBuffer>();
+        foreach (var b in order)
+        {
+            var conflicts = placed.Where(p => p.FirstOp <= b.LastOp && b.FirstOp <= p.LastOp).OrderBy(p => p.Offset).ToList();
+            var offset = bestFit ? BestFit(conflicts, b.Bytes) : FirstFit(conflicts, b.Bytes);
+            placed.Add(new PlannedBuffer(b.TensorId, b.Bytes, b.FirstOp, b.LastOp, offset));
+        }
+
+        return placed;
+    }
+
+    private static IEnumerable<List<Buffer>> Permutations(List<Buffer> items)
+    {
+        if (items.Count <= 1)
+        {
+            yield return items;
+            yield break;
+        }
+
+        for (var i = 0; i < items.Count; i++)
+        {
+            var rest = items.Where((_, j) => j != i).ToList();
+            foreach (var tail in Permutations(rest))
+            {
+                tail.Insert(0, items[i]);
+                yield return tail;
+            }
+        }
+    }
+
+    private static int ArenaSize(List<PlannedBuffer> placed) => placed.Count == 0 ? 0 : placed.Max(p => p.Offset + p.Bytes);
+
+    private static int LowerBoundOf(List<Buffer> buffers, int lastOp)
+    {
+        var bound = 0;
+        for (var op = -1; op <= lastOp; op++)
+        {
+            bound = Math.Max(bound, buffers.Where(b => b.FirstOp <= op && op <= b.LastOp).Sum(b => b.Bytes));
+        }
+
+        return bound;
+    }
+
+    /// <summary>Lowest offset where the buffer fits below, between or above the conflicting buffers.</summary>
+    private static int FirstFit(List<PlannedBuffer> conflictsByOffset, int bytes)
+    {
+        var cursor = 0;
+        foreach (var p in conflictsByOffset)
+        {
+            if (p.Offset - cursor >= bytes)
+            {
+                return cursor;
+            }
+
+            cursor = Math.Max(cursor, p.Offset + p.Bytes);
+        }
+
+        return cursor;
+    }
+
     /// <summary>Lowest offset of the smallest gap that fits, else the end of the conflicting buffers.</summary>
     private static int BestFit(List<PlannedBuffer> conflictsByOffset, int bytes)
     {
@@ -149,6 +250,8 @@ public static class ArenaPlanner
             }
         }
     }
+
+    private sealed record Buffer(int TensorId, int Bytes, int FirstOp, int LastOp);
 
     private static int Align(int bytes, int alignment) => (bytes + alignment - 1) / alignment * alignment;
 }
