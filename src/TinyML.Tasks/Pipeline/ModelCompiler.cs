@@ -102,7 +102,7 @@ public static class ModelCompiler
         var name = options.Name;
         var plan = ArenaPlanner.Plan(model);
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath));
-        log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B)"));
+        log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
 
         if (options.OutputDirectory is { } outDir)
         {
@@ -177,6 +177,7 @@ public static class ModelCompiler
                 ["lowerBound"] = plan.LowerBound,
                 ["noReuseBytes"] = plan.NaiveBytes,
                 ["alignment"] = plan.Alignment,
+                ["inPlaceOps"] = plan.InPlaceOps,
             },
             ["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
             {

@@ -21,27 +21,36 @@ public sealed class ArenaPlan
 
     public required IReadOnlyList<PlannedBuffer> Buffers { get; init; }
 
+    /// <summary>Every tensor's storage tensor: itself, the tensor a Reshape aliases, or the input an in-place op overwrites.</summary>
+    public required IReadOnlyDictionary<int, int> Storage { get; init; }
+
+    /// <summary>Ops whose output overwrites one of their inputs (element-wise kernels that allow it).</summary>
+    public required int InPlaceOps { get; init; }
+
     private Dictionary<int, int>? _offsets;
 
-    /// <summary>The arena offset of any tensor of the model (aliases map to their storage).</summary>
+    /// <summary>The arena offset of any tensor of the model.</summary>
     public int OffsetOf(QuantizedModel model, int tensorId)
     {
+        _ = model;
         _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
-        return _offsets[ArenaPlanner.StorageOf(model, tensorId)];
+        return _offsets[Storage[tensorId]];
     }
 }
 
 /// <summary>
 /// Plans one static arena at build time. Input and output live in the arena too (the invoke API copies them
-/// in and out), so the figures compare with TFLM's arena on equal terms. An op's output never shares bytes with
-/// its inputs (kernels are not in-place), which the inclusive lifetimes guarantee. Offsets: greedy by size,
-/// the smallest of several orderings placed best-fit or first-fit (exhaustive on tiny problems).
+/// in and out), so the figures compare with TFLM's arena on equal terms. Reshapes alias their input; element-wise
+/// ops whose kernels read and write the same index (Clamp, Add) overwrite an input that dies there; every other
+/// op's output is kept apart from its inputs by the inclusive lifetimes. Offsets: the smallest of several
+/// orderings placed best-fit or first-fit (exhaustive on tiny problems).
 /// </summary>
 public static class ArenaPlanner
 {
     public static ArenaPlan Plan(QuantizedModel model, int alignment = 4)
     {
-        var lifetimes = Lifetimes(model);
+        var storage = StorageMap(model, out var inPlaceOps);
+        var lifetimes = Lifetimes(model, storage);
         var buffers = lifetimes
             .Select(l => new Buffer(l.TensorId, Align(model.Tensors[l.TensorId].Bytes, alignment), l.FirstOp, l.LastOp))
             .ToList();
@@ -60,6 +69,8 @@ public static class ArenaPlanner
             NaiveBytes = buffers.Sum(b => b.Bytes),
             Alignment = alignment,
             Buffers = placed.OrderBy(p => p.TensorId).ToList(),
+            Storage = storage,
+            InPlaceOps = inPlaceOps,
         };
     }
 
@@ -75,14 +86,63 @@ public static class ArenaPlanner
         return id;
     }
 
+    /// <summary>
+    /// Resolves every tensor to the tensor that owns its bytes: Reshape aliases, then in-place reuse — a Clamp or
+    /// Add output takes over an input of the same size whose last reader is that op (its kernel reads index i
+    /// before writing index i, so overwriting is safe and the input's bytes are free afterwards anyway).
+    /// </summary>
+    private static Dictionary<int, int> StorageMap(QuantizedModel model, out int inPlaceOps)
+    {
+        var storage = model.Tensors.ToDictionary(t => t.Id, t => StorageOf(model, t.Id));
+        var lastUse = new Dictionary<int, int>();
+        void Use(int tensor, int op) => lastUse[storage[tensor]] = Math.Max(lastUse.GetValueOrDefault(storage[tensor], -1), op);
+        for (var i = 0; i < model.Ops.Count; i++)
+        {
+            foreach (var input in model.Ops[i].Inputs)
+            {
+                Use(input, i);
+            }
+        }
+
+        Use(model.Output, model.Ops.Count);
+
+        inPlaceOps = 0;
+        for (var i = 0; i < model.Ops.Count; i++)
+        {
+            var op = model.Ops[i];
+            if (op is not (QClamp or QAdd) || storage[op.Output] != op.Output)
+            {
+                continue;
+            }
+
+            var victim = op.Inputs.Select(t => storage[t])
+                .FirstOrDefault(s => lastUse.GetValueOrDefault(s, -1) == i && model.Tensors[s].Bytes == model.Tensors[op.Output].Bytes, -1);
+            if (victim < 0)
+            {
+                continue;
+            }
+
+            var output = op.Output;
+            foreach (var id in storage.Keys.Where(id => storage[id] == output).ToList())
+            {
+                storage[id] = victim; // the output and everything aliasing it
+            }
+
+            lastUse[victim] = lastUse.GetValueOrDefault(output, i);
+            inPlaceOps++;
+        }
+
+        return storage;
+    }
+
     /// <summary>First and last op index touching each storage tensor; -1 = before the first op, Ops.Count = after the last.</summary>
-    private static List<(int TensorId, int FirstOp, int LastOp)> Lifetimes(QuantizedModel model)
+    private static List<(int TensorId, int FirstOp, int LastOp)> Lifetimes(QuantizedModel model, Dictionary<int, int> storageMap)
     {
         var first = new Dictionary<int, int>();
         var last = new Dictionary<int, int>();
         void Touch(int tensor, int op)
         {
-            var storage = StorageOf(model, tensor);
+            var storage = storageMap[tensor];
             first[storage] = first.TryGetValue(storage, out var f) ? Math.Min(f, op) : op;
             last[storage] = last.TryGetValue(storage, out var l) ? Math.Max(l, op) : op;
         }

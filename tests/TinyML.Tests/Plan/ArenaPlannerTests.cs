@@ -115,3 +115,48 @@ public sealed class MemoryTimelineSvgTests
         Assert.AreEqual(svg, MemoryTimelineSvg.Render(model, plan), "deterministic");
     }
 }
+
+[TestClass]
+public sealed class InPlacePlanningTests
+{
+    [TestMethod]
+    public void ClampOverwritesAnInputThatDiesThere()
+    {
+        // in(64) -> clamp -> t1(64) -> clamp -> t2(64): one buffer serves all three.
+        var model = new QuantizedModel { Name = "inplace", Input = 0, Output = 2 };
+        for (var i = 0; i < 3; i++)
+        {
+            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [64], Scale = 1, ZeroPoint = 0 });
+        }
+
+        model.Ops.Add(new QClamp { NodeName = "a", Inputs = [0], Output = 1, Count = 64, Min = -128, Max = 127 });
+        model.Ops.Add(new QClamp { NodeName = "b", Inputs = [1], Output = 2, Count = 64, Min = 0, Max = 127 });
+        var plan = ArenaPlanner.Plan(model);
+        Assert.AreEqual(64, plan.ArenaBytes);
+        Assert.AreEqual(2, plan.InPlaceOps);
+        Assert.AreEqual(plan.OffsetOf(model, 0), plan.OffsetOf(model, 2));
+    }
+
+    [TestMethod]
+    public void AnInputStillNeededLaterIsNotOverwritten()
+    {
+        // in -> clamp -> t1; add(in, t1) -> t2: the clamp must not overwrite `in`, which the add still reads.
+        var model = new QuantizedModel { Name = "keep", Input = 0, Output = 2 };
+        for (var i = 0; i < 3; i++)
+        {
+            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [16], Scale = 1, ZeroPoint = 0 });
+        }
+
+        model.Ops.Add(new QClamp { NodeName = "clamp", Inputs = [0], Output = 1, Count = 16, Min = 0, Max = 127 });
+        model.Ops.Add(new QAdd
+        {
+            NodeName = "add", Inputs = [0, 1], Output = 2, Count = 16,
+            Input1ZeroPoint = 0, Input2ZeroPoint = 0, Input1Multiplier = 0, Input1Shift = 0, Input2Multiplier = 0, Input2Shift = 0,
+            LeftShift = 20, OutputMultiplier = 0, OutputShift = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+        });
+        var plan = ArenaPlanner.Plan(model);
+        Assert.AreNotEqual(plan.OffsetOf(model, 0), plan.OffsetOf(model, 1), "the clamp output must not overwrite a live input");
+        Assert.AreEqual(1, plan.InPlaceOps, "the add may overwrite one of its dying inputs");
+        Assert.AreEqual(32, plan.ArenaBytes);
+    }
+}
