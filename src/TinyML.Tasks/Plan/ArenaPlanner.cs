@@ -6,6 +6,45 @@ namespace TinyML.Plan;
 /// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp].</summary>
 public sealed record PlannedBuffer(int TensorId, int Bytes, int FirstOp, int LastOp, int Offset);
 
+/// <summary>
+/// What the planner needs to know about a lowered model, whatever its element type: each tensor's byte size and
+/// alias, and which tensors each op reads and writes. The int8 <see cref="QuantizedModel"/> and the float32
+/// <see cref="FloatModel"/> both describe themselves this way, so one planner serves both precisions.
+/// </summary>
+public sealed record PlanningProblem(
+    IReadOnlyList<int> TensorBytes,
+    IReadOnlyList<int?> AliasOf,
+    IReadOnlyList<(IReadOnlyList<int> Inputs, int Output)> Ops,
+    int Input,
+    int Output)
+{
+    public static PlanningProblem From(QuantizedModel model) => new(
+        model.Tensors.Select(t => t.Bytes).ToList(),
+        model.Tensors.Select(t => t.AliasOf).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output)).ToList(),
+        model.Input,
+        model.Output);
+
+    public static PlanningProblem From(FloatModel model) => new(
+        model.Tensors.Select(t => t.Bytes).ToList(),
+        model.Tensors.Select(t => t.AliasOf).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output)).ToList(),
+        model.Input,
+        model.Output);
+
+    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
+    public int StorageOf(int tensorId)
+    {
+        var id = tensorId;
+        while (AliasOf[id] is { } target)
+        {
+            id = target;
+        }
+
+        return id;
+    }
+}
+
 /// <summary>The static memory plan of one model: every activation's byte offset in one arena.</summary>
 public sealed class ArenaPlan
 {
@@ -24,10 +63,15 @@ public sealed class ArenaPlan
     private Dictionary<int, int>? _offsets;
 
     /// <summary>The arena offset of any tensor of the model (aliases map to their storage).</summary>
-    public int OffsetOf(QuantizedModel model, int tensorId)
+    public int OffsetOf(QuantizedModel model, int tensorId) => OffsetOfStorage(ArenaPlanner.StorageOf(model, tensorId));
+
+    /// <summary>The arena offset of any tensor of a float model (aliases map to their storage).</summary>
+    public int OffsetOf(FloatModel model, int tensorId) => OffsetOfStorage(model.StorageOf(tensorId));
+
+    private int OffsetOfStorage(int storageId)
     {
         _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
-        return _offsets[ArenaPlanner.StorageOf(model, tensorId)];
+        return _offsets[storageId];
     }
 }
 
@@ -39,11 +83,15 @@ public sealed class ArenaPlan
 /// </summary>
 public static class ArenaPlanner
 {
-    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4)
+    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+
+    public static ArenaPlan Plan(FloatModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+
+    public static ArenaPlan Plan(PlanningProblem model, int alignment = 4)
     {
         var lifetimes = Lifetimes(model);
         var buffers = lifetimes
-            .Select(l => (l.TensorId, Bytes: Align(model.Tensors[l.TensorId].Bytes, alignment), l.FirstOp, l.LastOp))
+            .Select(l => (l.TensorId, Bytes: Align(model.TensorBytes[l.TensorId], alignment), l.FirstOp, l.LastOp))
             .ToList();
 
         var placed = new List<PlannedBuffer>();
@@ -85,13 +133,13 @@ public static class ArenaPlanner
     }
 
     /// <summary>First and last op index touching each storage tensor; -1 = before the first op, Ops.Count = after the last.</summary>
-    private static List<(int TensorId, int FirstOp, int LastOp)> Lifetimes(QuantizedModel model)
+    private static List<(int TensorId, int FirstOp, int LastOp)> Lifetimes(PlanningProblem model)
     {
         var first = new Dictionary<int, int>();
         var last = new Dictionary<int, int>();
         void Touch(int tensor, int op)
         {
-            var storage = StorageOf(model, tensor);
+            var storage = model.StorageOf(tensor);
             first[storage] = first.TryGetValue(storage, out var f) ? Math.Min(f, op) : op;
             last[storage] = last.TryGetValue(storage, out var l) ? Math.Max(l, op) : op;
         }
