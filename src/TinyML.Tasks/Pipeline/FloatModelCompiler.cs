@@ -31,7 +31,7 @@ public static class ModelPrecisions
     {
         null or "" or "int8" => ModelPrecision.Int8,
         "none" => ModelPrecision.Float32,
-        _ => throw new TinyMLException(ErrorCodes.InternalError,
+        _ => throw new TinyMLException(ErrorCodes.UnsupportedQuantize,
             $"Quantize='{text}' is not supported (supported: {string.Join(", ", Names)})"),
     };
 }
