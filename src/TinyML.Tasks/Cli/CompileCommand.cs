@@ -2,7 +2,10 @@ using TinyML.Pipeline;
 
 namespace TinyML.Cli;
 
-/// <summary><c>tinymlc compile</c>: ONNX model -> int8 C source + header (Import, Optimize, Quantize, Plan, Emit).</summary>
+/// <summary>
+/// <c>tinymlc compile</c>: ONNX model -> C source + header (Import, Optimize, Quantize, Plan, Emit).
+/// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
+/// </summary>
 public static class CompileCommand
 {
     public static int Run(CliArgs args, TextWriter log)
@@ -16,7 +19,14 @@ public static class CompileCommand
             CalibrationData = args.Get("calibration") is { Length: > 0 } c ? c : null,
             CalibrationSamples = args.GetInt("calibration-samples", 0),
             OutputDirectory = args.Require("out"),
+            Precision = ModelPrecisions.Parse(args.Get("quantize")),
         };
+        if (options.Precision == ModelPrecision.Float32)
+        {
+            FloatModelCompiler.Compile(options, log);
+            return 0;
+        }
+
         ModelCompiler.Compile(options, log);
         return 0;
     }

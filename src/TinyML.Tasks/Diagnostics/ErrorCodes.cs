@@ -42,5 +42,7 @@ public static class ErrorCodes
     public const string FirmwareFailed = "TML6003";
 
     // 9xxx Internal
+    /// <summary>Quantize / --quantize names no known precision (the SDK targets raise the same code first).</summary>
+    public const string UnsupportedQuantize = "TML9003";
     public const string InternalError = "TML9999";
 }

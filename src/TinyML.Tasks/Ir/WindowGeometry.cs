@@ -73,6 +73,17 @@ public sealed record WindowGeometry(
 
         var outH = (ceil ? CeilDiv(spanH, sh) : spanH / sh) + 1;
         var outW = (ceil ? CeilDiv(spanW, sw) : spanW / sw) + 1;
+        // ceil_mode: a last window that would start in the right/bottom padding is dropped (ONNX, as PyTorch);
+        // otherwise it would cover padding only.
+        if (ceil && (outH - 1) * sh >= inH + top)
+        {
+            outH--;
+        }
+
+        if (ceil && (outW - 1) * sw >= inW + left)
+        {
+            outW--;
+        }
         return new WindowGeometry(kernelH, kernelW, sh, sw, dh, dw, top, left, bottom, right, outH, outW);
     }
 

@@ -12,6 +12,14 @@ namespace TinyML.Optimize;
 /// </summary>
 public sealed class FoldBatchNormPass : IGraphPass
 {
+    /// <param name="standaloneIsError">
+    /// True for the int8 path, which has no BatchNormalization kernel; the float32 path keeps a BatchNormalization
+    /// that cannot be folded and runs it as its own op.
+    /// </param>
+    public FoldBatchNormPass(bool standaloneIsError = true) => StandaloneIsError = standaloneIsError;
+
+    public bool StandaloneIsError { get; }
+
     public string Name => "fold-batchnorm";
 
     public int Run(Graph graph)
@@ -22,6 +30,11 @@ public sealed class FoldBatchNormPass : IGraphPass
             var producer = graph.Producer(bn.Inputs[0]);
             if (producer is null || producer.OpType is not ("Conv" or "Gemm") || !GraphEdit.HasSingleConsumer(graph, bn.Inputs[0]))
             {
+                if (!StandaloneIsError)
+                {
+                    continue;
+                }
+
                 throw new TinyMLException(ErrorCodes.UnsupportedOp,
                     $"BatchNormalization node '{bn.Name}' does not follow a Conv or Gemm, so it cannot be folded; standalone BatchNormalization is not supported yet",
                     graph.SourcePath);

@@ -13,10 +13,24 @@ public static class GraphOptimizer
         new FuseActivationPass(),
     ];
 
-    public static IReadOnlyList<(string Pass, int Rewrites)> Run(Graph graph)
+    /// <summary>
+    /// The float32 path (<c>Quantize="none"</c>): the same rewrites, except that a BatchNormalization which does not
+    /// follow a Conv/Gemm stays in the graph (the float path has a kernel for it; int8 has none).
+    /// </summary>
+    public static IReadOnlyList<IGraphPass> FloatPasses { get; } =
+    [
+        new RemoveIdentityPass(),
+        new MatMulAddToGemmPass(),
+        new FoldBatchNormPass(standaloneIsError: false),
+        new FuseActivationPass(),
+    ];
+
+    public static IReadOnlyList<(string Pass, int Rewrites)> Run(Graph graph) => Run(graph, DefaultPasses);
+
+    public static IReadOnlyList<(string Pass, int Rewrites)> Run(Graph graph, IReadOnlyList<IGraphPass> passes)
     {
         var log = new List<(string, int)>();
-        foreach (var pass in DefaultPasses)
+        foreach (var pass in passes)
         {
             log.Add((pass.Name, pass.Run(graph)));
         }

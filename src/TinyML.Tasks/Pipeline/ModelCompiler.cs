@@ -30,6 +30,9 @@ public sealed record CompileOptions
 
     /// <summary>Where the .c/.h/.report.json go; null = compile in memory only.</summary>
     public string? OutputDirectory { get; init; }
+
+    /// <summary><c>Quantize</c>: int8 (this class) or float32 (<see cref="FloatModelCompiler"/>, <c>Quantize="none"</c>).</summary>
+    public ModelPrecision Precision { get; init; } = ModelPrecision.Int8;
 }
 
 /// <summary>Everything a compile produced, for the CLI, the tests and the reports.</summary>
@@ -53,6 +56,11 @@ public static class ModelCompiler
 
     public static CompileResult Compile(CompileOptions options, TextWriter log)
     {
+        if (options.Precision != ModelPrecision.Int8)
+        {
+            throw new ArgumentException($"ModelCompiler compiles int8 only; use FloatModelCompiler for {options.Precision}", nameof(options));
+        }
+
         var diagnostics = new DiagnosticBag(log);
         var name = options.Name;
 

@@ -6,6 +6,46 @@ namespace TinyML.Plan;
 /// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp].</summary>
 public sealed record PlannedBuffer(int TensorId, int Bytes, int FirstOp, int LastOp, int Offset);
 
+/// <summary>
+/// What the planner needs to know about a lowered model, whatever its element type: each tensor's byte size and
+/// alias, which tensors each op reads and writes, and whether its kernel may write over an input (reads index i
+/// before writing index i). The int8 <see cref="QuantizedModel"/> and the float32
+/// <see cref="FloatModel"/> both describe themselves this way, so one planner serves both precisions.
+/// </summary>
+public sealed record PlanningProblem(
+    IReadOnlyList<int> TensorBytes,
+    IReadOnlyList<int?> AliasOf,
+    IReadOnlyList<(IReadOnlyList<int> Inputs, int Output, bool InPlace)> Ops,
+    int Input,
+    int Output)
+{
+    public static PlanningProblem From(QuantizedModel model) => new(
+        model.Tensors.Select(t => t.Bytes).ToList(),
+        model.Tensors.Select(t => t.AliasOf).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd)).ToList(),
+        model.Input,
+        model.Output);
+
+    public static PlanningProblem From(FloatModel model) => new(
+        model.Tensors.Select(t => t.Bytes).ToList(),
+        model.Tensors.Select(t => t.AliasOf).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, false)).ToList(),
+        model.Input,
+        model.Output);
+
+    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
+    public int StorageOf(int tensorId)
+    {
+        var id = tensorId;
+        while (AliasOf[id] is { } target)
+        {
+            id = target;
+        }
+
+        return id;
+    }
+}
+
 /// <summary>The static memory plan of one model: every activation's byte offset in one arena.</summary>
 public sealed class ArenaPlan
 {
@@ -30,9 +70,18 @@ public sealed class ArenaPlan
     private Dictionary<int, int>? _offsets;
 
     /// <summary>The arena offset of any tensor of the model.</summary>
-    public int OffsetOf(QuantizedModel model, int tensorId)
+    public int OffsetOf(QuantizedModel model, int tensorId) => OffsetOf(tensorId, model.Tensors.Count);
+
+    /// <summary>The arena offset of any tensor of a float model.</summary>
+    public int OffsetOf(FloatModel model, int tensorId) => OffsetOf(tensorId, model.Tensors.Count);
+
+    private int OffsetOf(int tensorId, int tensorCount)
     {
-        _ = model;
+        if (tensorCount != Storage.Count)
+        {
+            throw new ArgumentException("this plan was made for another model");
+        }
+
         _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
         return _offsets[Storage[tensorId]];
     }
@@ -47,12 +96,16 @@ public sealed class ArenaPlan
 /// </summary>
 public static class ArenaPlanner
 {
-    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4)
+    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+
+    public static ArenaPlan Plan(FloatModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+
+    public static ArenaPlan Plan(PlanningProblem model, int alignment = 4)
     {
         var storage = StorageMap(model, out var inPlaceOps);
         var lifetimes = Lifetimes(model, storage);
         var buffers = lifetimes
-            .Select(l => new Buffer(l.TensorId, Align(model.Tensors[l.TensorId].Bytes, alignment), l.FirstOp, l.LastOp))
+            .Select(l => new Buffer(l.TensorId, Align(model.TensorBytes[l.TensorId], alignment), l.FirstOp, l.LastOp))
             .ToList();
 
         // Offset assignment is NP-hard in general; several cheap orderings reach the live-tensor lower bound on
@@ -91,9 +144,9 @@ public static class ArenaPlanner
     /// Add output takes over an input of the same size whose last reader is that op (its kernel reads index i
     /// before writing index i, so overwriting is safe and the input's bytes are free afterwards anyway).
     /// </summary>
-    private static Dictionary<int, int> StorageMap(QuantizedModel model, out int inPlaceOps)
+    private static Dictionary<int, int> StorageMap(PlanningProblem model, out int inPlaceOps)
     {
-        var storage = model.Tensors.ToDictionary(t => t.Id, t => StorageOf(model, t.Id));
+        var storage = Enumerable.Range(0, model.TensorBytes.Count).ToDictionary(id => id, model.StorageOf);
         var lastUse = new Dictionary<int, int>();
         void Use(int tensor, int op) => lastUse[storage[tensor]] = Math.Max(lastUse.GetValueOrDefault(storage[tensor], -1), op);
         for (var i = 0; i < model.Ops.Count; i++)
@@ -110,13 +163,13 @@ public static class ArenaPlanner
         for (var i = 0; i < model.Ops.Count; i++)
         {
             var op = model.Ops[i];
-            if (op is not (QClamp or QAdd) || storage[op.Output] != op.Output)
+            if (!op.InPlace || storage[op.Output] != op.Output)
             {
                 continue;
             }
 
             var victim = op.Inputs.Select(t => storage[t])
-                .FirstOrDefault(s => lastUse.GetValueOrDefault(s, -1) == i && model.Tensors[s].Bytes == model.Tensors[op.Output].Bytes, -1);
+                .FirstOrDefault(s => lastUse.GetValueOrDefault(s, -1) == i && model.TensorBytes[s] == model.TensorBytes[op.Output], -1);
             if (victim < 0)
             {
                 continue;
@@ -136,7 +189,7 @@ public static class ArenaPlanner
     }
 
     /// <summary>First and last op index touching each storage tensor; -1 = before the first op, Ops.Count = after the last.</summary>
-    private static List<(int TensorId, int FirstOp, int LastOp)> Lifetimes(QuantizedModel model, Dictionary<int, int> storageMap)
+    private static List<(int TensorId, int FirstOp, int LastOp)> Lifetimes(PlanningProblem model, Dictionary<int, int> storageMap)
     {
         var first = new Dictionary<int, int>();
         var last = new Dictionary<int, int>();

@@ -6,6 +6,9 @@ using TinyML.Pipeline;
 
 namespace TinyML.Verify;
 
+/// <summary>What a float32 harness firmware printed: one float output per input (bit exact) and the ticks of the first inference.</summary>
+public sealed record FloatHarnessRun(IReadOnlyList<float[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
+
 /// <summary>What a harness firmware printed: one int8 output per input and the tick count of the first inference.</summary>
 public sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
 
@@ -94,5 +97,94 @@ public static class HarnessFirmware
         }
 
         return new HarnessRun(outputs, ticks, log.ToString(), result);
+    }
+
+    /// <summary>
+    /// The float32 (<c>Quantize="none"</c>) counterpart of <see cref="Run"/>: inputs are written as round-trip float
+    /// literals and outputs printed as their IEEE-754 bit patterns in hex, so nothing depends on the C library's
+    /// float formatting (picolibc's printf may be built without it) and the C# side sees the exact floats.
+    /// </summary>
+    public static FloatHarnessRun RunFloat(FloatCompileResult compiled, string codeDirectory, IReadOnlyList<float[]> inputs, string boardName, string kernelsRoot, string workDirectory)
+    {
+        var name = compiled.Code.SourceFileName[..^2];
+        var upper = name.ToUpperInvariant();
+        Directory.CreateDirectory(workDirectory);
+        var inputsHeader = new StringBuilder();
+        inputsHeader.Append(CultureInfo.InvariantCulture, $"#define HARNESS_COUNT {inputs.Count}\nstatic const float harness_inputs[HARNESS_COUNT][{inputs[0].Length}] = {{\n");
+        foreach (var input in inputs)
+        {
+            inputsHeader.Append("  { ").Append(string.Join(", ", input.Select(Emit.CEmitter.FloatLiteral))).Append(" },\n");
+        }
+
+        inputsHeader.Append("};\n");
+        File.WriteAllText(Path.Combine(workDirectory, "harness_inputs.h"), inputsHeader.ToString());
+        File.WriteAllText(Path.Combine(workDirectory, "harness_main.c"), $$"""
+            #include <stdio.h>
+            #include <stdint.h>
+            #include <string.h>
+            #include "{{name}}.h"
+            #include "tml_board.h"
+            #include "harness_inputs.h"
+
+            int main(void)
+            {
+                static float output[TML_{{upper}}_OUTPUT_SIZE];
+                int i, j;
+                tml_board_init();
+                for (i = 0; i < HARNESS_COUNT; i++) {
+                    uint32_t start = tml_board_ticks();
+                    if (tml_{{name}}_invoke_f32(harness_inputs[i], output) != 0) {
+                        return 2;
+                    }
+                    if (i == 0) {
+                        printf("ticks %lu\n", (unsigned long)tml_board_elapsed(start, tml_board_ticks()));
+                    }
+                    printf("out %d:", i);
+                    for (j = 0; j < TML_{{upper}}_OUTPUT_SIZE; j++) {
+                        uint32_t bits;
+                        memcpy(&bits, &output[j], sizeof bits);
+                        printf(" %08lx", (unsigned long)bits);
+                    }
+                    printf("\n");
+                }
+                return 0;
+            }
+
+            """);
+
+        var log = new StringWriter();
+        var board = Boards.Get(boardName);
+        var result = FirmwareBuilder.Build(new FirmwareRequest(
+            board, "harness",
+            [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
+            [codeDirectory, workDirectory], [], kernelsRoot,
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+        var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
+        if (run.ExitCode != 0)
+        {
+            throw new TinyMLException(ErrorCodes.FirmwareFailed, $"float harness on {boardName} exited with {run.ExitCode}:\n{log}");
+        }
+
+        var outputs = new List<float[]>();
+        long ticks = -1;
+        foreach (var line in run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("ticks ", StringComparison.Ordinal))
+            {
+                ticks = long.Parse(line[6..], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("out ", StringComparison.Ordinal))
+            {
+                var values = line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                outputs.Add(values.Select(v => BitConverter.UInt32BitsToSingle(uint.Parse(v, NumberStyles.HexNumber, CultureInfo.InvariantCulture))).ToArray());
+            }
+        }
+
+        if (outputs.Count != inputs.Count)
+        {
+            throw new TinyMLException(ErrorCodes.FirmwareFailed, $"float harness on {boardName} printed {outputs.Count} of {inputs.Count} outputs:\n{run.Output}");
+        }
+
+        return new FloatHarnessRun(outputs, ticks, log.ToString(), result);
     }
 }

@@ -1,0 +1,106 @@
+/*
+ * TinyML.Sdk portable float32 kernels (C99, no allocation, no global state, no libm).
+ *
+ * For cores with a single-precision FPU (Cortex-M4F/M7): every kernel accumulates in float32, the precision the
+ * FPU does in hardware (double would be software-emulated on an M4F and ~20x slower). The results match ONNX
+ * Runtime's float32 CPU kernels to float rounding, not bit for bit (summation order differs).
+ *
+ * Layout: NCHW, row-major, any batch. Parameter structs are const data in flash; weights are float32 arrays.
+ * act_min/act_max are the fused activation (Relu = [0, +inf), Clip = [min, max]); -INFINITY/INFINITY = none.
+ */
+#ifndef TML_KERNELS_F32_H
+#define TML_KERNELS_F32_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- exp(x) without libm: range reduction x = n*ln2 + r, |r| <= ln2/2, degree-7 Taylor polynomial for e^r,
+ * 2^n assembled in the exponent bits. Max relative error 1.0e-7 measured over [-87, 88.5] (FloatEndToEndTests
+ * asserts < 3e-7 against double exp); x < -87.33 returns 0 (flush, no subnormals), x > 88.7 returns +inf. ---- */
+float tml_expf(float x);
+
+/* ---- Conv2D, grouped and depthwise (groups == in_c), dilated, any batch ---- */
+typedef struct {
+    int32_t batch;
+    int32_t in_c, in_h, in_w;
+    int32_t out_c, out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
+    int32_t groups;
+    float act_min, act_max;
+    const float *weights; /* [out_c][in_c/groups][kernel_h][kernel_w] */
+    const float *bias;    /* [out_c] */
+} tml_conv2d_f32_params;
+
+void tml_conv2d_f32(const tml_conv2d_f32_params *p, const float *input, float *output);
+
+/* ---- Gemm with constant B: out[m][n] = alpha * sum_k A(m,k) * w[n][k] + bias[m * bias_row_stride + n],
+ * A(m,k) = a[m * a_row_stride + k * a_col_stride] (transA is just a different pair of strides). ---- */
+typedef struct {
+    int32_t m, k, n;
+    int32_t a_row_stride, a_col_stride;
+    int32_t bias_row_stride; /* 0: one bias row shared by all rows; n: a full [m][n] bias */
+    float alpha;
+    float act_min, act_max;
+    const float *weights; /* [n][k] (B transposed at build time) */
+    const float *bias;    /* beta * C, broadcast to [n] or [m][n] at build time */
+} tml_gemm_f32_params;
+
+void tml_gemm_f32(const tml_gemm_f32_params *p, const float *input, float *output);
+
+/* ---- Max / average pooling, any batch (planes = batch * channels) ---- */
+typedef struct {
+    int32_t planes, in_h, in_w, out_h, out_w;
+    int32_t kernel_h, kernel_w, stride_h, stride_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    int32_t dilation_h, dilation_w;
+    int32_t count_include_pad; /* average only: divide by the window clipped to the padded input, not the input */
+    float act_min, act_max;
+} tml_pool_f32_params;
+
+void tml_maxpool_f32(const tml_pool_f32_params *p, const float *input, float *output);
+void tml_avgpool_f32(const tml_pool_f32_params *p, const float *input, float *output);
+
+/* ---- Element-wise Add with numpy broadcasting, up to TML_F32_MAX_RANK dimensions. Shapes are right-aligned and
+ * padded to the full rank at build time; a broadcast dimension has stride 0. ---- */
+#define TML_F32_MAX_RANK 6
+typedef struct {
+    int32_t out_dims[TML_F32_MAX_RANK];
+    int32_t a_strides[TML_F32_MAX_RANK];
+    int32_t b_strides[TML_F32_MAX_RANK];
+    float act_min, act_max;
+} tml_add_f32_params;
+
+void tml_add_f32(const tml_add_f32_params *p, const float *a, const float *b, float *output);
+
+/* ---- Softmax along one axis: the tensor is viewed as [outer][axis_size][inner]. Opset < 13 (flatten from axis)
+ * is inner = 1 with axis_size = the flattened row. ---- */
+typedef struct {
+    int32_t outer, axis_size, inner;
+} tml_softmax_f32_params;
+
+void tml_softmax_f32(const tml_softmax_f32_params *p, const float *input, float *output);
+
+/* ---- Inference BatchNormalization folded at build time: y = x * multiplier[c] + offset[c] ---- */
+typedef struct {
+    int32_t batch, channels, spatial;
+    const float *multiplier; /* scale / sqrt(var + epsilon) */
+    const float *offset;     /* bias - mean * multiplier */
+} tml_batchnorm_f32_params;
+
+void tml_batchnorm_f32(const tml_batchnorm_f32_params *p, const float *input, float *output);
+
+/* ---- Clamp (un-fused Relu/Clip) and copy (Identity); in place allowed. NaN passes through unchanged. ---- */
+void tml_clamp_f32(const float *input, float *output, int32_t count, float min, float max);
+void tml_copy_f32(const float *input, float *output, int32_t count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_KERNELS_F32_H */

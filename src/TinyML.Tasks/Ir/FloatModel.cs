@@ -1,0 +1,165 @@
+namespace TinyML.Ir;
+
+/// <summary>A float32 activation tensor of the lowered float model. Layout is the ONNX layout, row-major.</summary>
+public sealed class FTensor
+{
+    public required int Id { get; init; }
+    public required string Name { get; init; }
+    public required int[] Shape { get; init; }
+
+    /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
+    public int? AliasOf { get; set; }
+
+    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
+
+    public int Bytes => ElementCount * sizeof(float);
+}
+
+/// <summary>
+/// One lowered float32 operation. Like <see cref="QOp"/>, everything the C kernel needs is resolved at build time
+/// (geometry, transposed weights, folded BatchNormalization, broadcast strides); Inputs are activations only,
+/// constant operands are carried as float arrays on the op.
+/// </summary>
+public abstract class FOp
+{
+    public required string NodeName { get; init; }
+    public required int[] Inputs { get; init; }
+    public required int Output { get; init; }
+}
+
+/// <summary>Conv2D over NCHW, any batch, grouped/depthwise and dilated, with a fused clamp.</summary>
+public sealed class FConv2D : FOp
+{
+    public required int Batch { get; init; }
+    public required int InC { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int OutC { get; init; }
+    public required int OutH { get; init; }
+    public required int OutW { get; init; }
+    public required int KernelH { get; init; }
+    public required int KernelW { get; init; }
+    public required int StrideH { get; init; }
+    public required int StrideW { get; init; }
+    public required int PadTop { get; init; }
+    public required int PadLeft { get; init; }
+    public required int DilationH { get; init; }
+    public required int DilationW { get; init; }
+    public required int Groups { get; init; }
+    /// <summary>[OutC, InC/Groups, KernelH, KernelW].</summary>
+    public required float[] Weights { get; init; }
+    /// <summary>[OutC].</summary>
+    public required float[] Bias { get; init; }
+    public required float ActivationMin { get; init; }
+    public required float ActivationMax { get; init; }
+}
+
+/// <summary>Gemm with constant B: out[m,n] = Alpha * sum_k A(m,k) * Weights[n,k] + Bias[m * BiasRowStride + n].</summary>
+public sealed class FGemm : FOp
+{
+    public required int M { get; init; }
+    public required int K { get; init; }
+    public required int N { get; init; }
+    /// <summary>A(m,k) = a[m * ARowStride + k * AColStride]; transA swaps the strides.</summary>
+    public required int ARowStride { get; init; }
+    public required int AColStride { get; init; }
+    public required float Alpha { get; init; }
+    /// <summary>[N, K]: B transposed at build time so each output reads contiguous weights.</summary>
+    public required float[] Weights { get; init; }
+    /// <summary>beta * C broadcast to [N] (BiasRowStride 0) or [M, N] (BiasRowStride N).</summary>
+    public required float[] Bias { get; init; }
+    public required int BiasRowStride { get; init; }
+    public required float ActivationMin { get; init; }
+    public required float ActivationMax { get; init; }
+}
+
+/// <summary>Max/average pooling over NCHW planes (batch * channels), with the full ONNX window geometry.</summary>
+public sealed class FPool : FOp
+{
+    public required PoolKind Kind { get; init; }
+    public required int Planes { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int OutH { get; init; }
+    public required int OutW { get; init; }
+    public required WindowGeometry Geometry { get; init; }
+    public required bool CountIncludePad { get; init; }
+}
+
+/// <summary>Broadcasting Add. Shapes are right-aligned into <see cref="MaxRank"/> dimensions; stride 0 = broadcast.
+/// A constant operand is carried in ConstantA/ConstantB instead of being an arena tensor.</summary>
+public sealed class FAdd : FOp
+{
+    public const int MaxRank = 6;
+    public required int[] OutDims { get; init; }
+    public required int[] AStrides { get; init; }
+    public required int[] BStrides { get; init; }
+    /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
+    public required int? A { get; init; }
+    public required int? B { get; init; }
+    public float[]? ConstantA { get; init; }
+    public float[]? ConstantB { get; init; }
+}
+
+/// <summary>Softmax along one axis of a tensor viewed as [Outer, AxisSize, Inner].</summary>
+public sealed class FSoftmax : FOp
+{
+    public required int Outer { get; init; }
+    public required int AxisSize { get; init; }
+    public required int Inner { get; init; }
+}
+
+/// <summary>Standalone inference BatchNormalization, folded at build time to y = x * Multiplier[c] + Offset[c].</summary>
+public sealed class FBatchNorm : FOp
+{
+    public required int Batch { get; init; }
+    public required int Channels { get; init; }
+    public required int Spatial { get; init; }
+    public required float[] Multiplier { get; init; }
+    public required float[] Offset { get; init; }
+}
+
+/// <summary>Element-wise clamp (a Relu/Clip that could not be fused).</summary>
+public sealed class FClamp : FOp
+{
+    public required int Count { get; init; }
+    public required float Min { get; init; }
+    public required float Max { get; init; }
+}
+
+/// <summary>Identity kept in the graph (a model that is only an Identity): a copy.</summary>
+public sealed class FCopy : FOp
+{
+    public required int Count { get; init; }
+}
+
+/// <summary>Reshape/Flatten: no code, the output aliases the input bytes.</summary>
+public sealed class FReshape : FOp
+{
+}
+
+/// <summary>The lowered float32 model handed to the planner and the float emitter (<c>Quantize="none"</c>).</summary>
+public sealed class FloatModel
+{
+    public required string Name { get; init; }
+    public List<FTensor> Tensors { get; } = [];
+    /// <summary>Ops in execution order.</summary>
+    public List<FOp> Ops { get; } = [];
+    public required int Input { get; set; }
+    public required int Output { get; set; }
+
+    public FTensor InputTensor => Tensors[Input];
+    public FTensor OutputTensor => Tensors[Output];
+
+    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/>.</summary>
+    public int StorageOf(int tensorId)
+    {
+        var id = tensorId;
+        while (Tensors[id].AliasOf is { } target)
+        {
+            id = target;
+        }
+
+        return id;
+    }
+}

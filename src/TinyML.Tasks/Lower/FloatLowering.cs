@@ -1,0 +1,406 @@
+using TinyML.Diagnostics;
+using TinyML.Ir;
+using TinyML.Optimize;
+
+namespace TinyML.Lower;
+
+/// <summary>
+/// Lowers the optimized float graph to the float32 model (<c>Quantize="none"</c>): the same graph the int8 path
+/// quantizes, but every op keeps float32 weights. Build-time work is done here once (window geometry, B transposed
+/// to [N, K], alpha kept, beta*C broadcast, BatchNormalization folded to a multiply-add, broadcast strides), so the
+/// C kernels are plain loops. Anything the float kernels cannot do is a coded error naming the node.
+/// </summary>
+public sealed class FloatLowering
+{
+    private readonly Graph _graph;
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly FloatModel _model;
+
+    private FloatLowering(Graph graph)
+    {
+        _graph = graph;
+        _model = new FloatModel { Name = graph.Name, Input = 0, Output = 0 };
+    }
+
+    private string File => _graph.SourcePath;
+
+    /// <summary>Lowers <paramref name="graph"/> (already optimized and shape-inferred).</summary>
+    public static FloatModel Lower(Graph graph) => new FloatLowering(graph).Run();
+
+    private FloatModel Run()
+    {
+        var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
+        if (inputs.Count != 1 || _graph.Outputs.Count != 1)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported yet (exactly one of each)", File);
+        }
+
+        _model.Input = AddTensor(inputs[0]);
+        foreach (var node in _graph.Nodes)
+        {
+            if (node.Outputs.Count(o => o.Length > 0) != 1)
+            {
+                throw Unsupported(node, "only single-output nodes are supported (no MaxPool Indices, no training-mode BatchNormalization)");
+            }
+
+            LowerNode(node);
+        }
+
+        _model.Output = Id(_graph.Outputs[0], null);
+        return _model;
+    }
+
+    private void LowerNode(Node node)
+    {
+        switch (node.OpType)
+        {
+            case "Conv":
+                LowerConv(node);
+                break;
+            case "Gemm":
+                LowerGemm(node);
+                break;
+            case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
+                LowerPool(node);
+                break;
+            case "Relu" or "Clip":
+                LowerClamp(node);
+                break;
+            case "Flatten" or "Reshape":
+                LowerReshape(node);
+                break;
+            case "Add":
+                LowerAdd(node);
+                break;
+            case "Softmax":
+                LowerSoftmax(node);
+                break;
+            case "BatchNormalization":
+                LowerBatchNorm(node);
+                break;
+            case "Identity" or "Dropout":
+                var input = Id(node.Inputs[0], node);
+                _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
+                break;
+            default:
+                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no float32 lowering yet", File);
+        }
+    }
+
+    private void LowerConv(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var x = _model.Tensors[input].Shape;
+        var wTensor = Constant(node, 1);
+        var w = wTensor.Shape;
+        var groups = (int)node.GetInt("group", 1);
+        if (x.Length != 4 || w.Length != 4 || groups <= 0 || x[1] != w[1] * groups || w[0] % groups != 0)
+        {
+            throw Unsupported(node, $"Conv shapes input [{string.Join(",", x)}], weights [{string.Join(",", w)}], group {groups} are not supported (2-D NCHW)");
+        }
+
+        var g = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[w[0]];
+        var (min, max) = FusedActivation(node);
+        _model.Ops.Add(new FConv2D
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Batch = x[0], InC = x[1], InH = x[2], InW = x[3],
+            OutC = w[0], OutH = g.OutH, OutW = g.OutW, KernelH = w[2], KernelW = w[3],
+            StrideH = g.StrideH, StrideW = g.StrideW, PadTop = g.PadTop, PadLeft = g.PadLeft,
+            DilationH = g.DilationH, DilationW = g.DilationW, Groups = groups,
+            Weights = wTensor.FloatData!, Bias = bias, ActivationMin = min, ActivationMax = max,
+        });
+    }
+
+    private void LowerGemm(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var a = _model.Tensors[input].Shape;
+        var bTensor = Constant(node, 1);
+        if (a.Length != 2 || bTensor.Shape.Length != 2)
+        {
+            throw Unsupported(node, "Gemm needs 2-D operands");
+        }
+
+        var transA = node.GetInt("transA", 0) != 0;
+        var transB = node.GetInt("transB", 0) != 0;
+        var (m, k) = transA ? (a[1], a[0]) : (a[0], a[1]);
+        var n = transB ? bTensor.Shape[0] : bTensor.Shape[1];
+        if ((transB ? bTensor.Shape[1] : bTensor.Shape[0]) != k)
+        {
+            throw Unsupported(node, $"B [{string.Join(",", bTensor.Shape)}] does not match A [{string.Join(",", a)}]");
+        }
+
+        var b = bTensor.FloatData!;
+        var weights = new float[n * k];
+        for (var o = 0; o < n; o++)
+        {
+            for (var i = 0; i < k; i++)
+            {
+                weights[o * k + i] = transB ? b[o * k + i] : b[i * n + o];
+            }
+        }
+
+        var (bias, biasRowStride) = GemmBias(node, m, n);
+        var (min, max) = FusedActivation(node);
+        _model.Ops.Add(new FGemm
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            M = m, K = k, N = n,
+            ARowStride = transA ? 1 : k, AColStride = transA ? m : 1,
+            Alpha = node.GetFloat("alpha", 1f), Weights = weights, Bias = bias, BiasRowStride = biasRowStride,
+            ActivationMin = min, ActivationMax = max,
+        });
+    }
+
+    /// <summary>beta * C, unidirectionally broadcast to [M, N]; one shared row when C does not vary by row.</summary>
+    private (float[] Bias, int RowStride) GemmBias(Node node, int m, int n)
+    {
+        if (node.Inputs.Count <= 2 || node.Inputs[2].Length == 0)
+        {
+            return (new float[n], 0);
+        }
+
+        var cTensor = Constant(node, 2);
+        var c = cTensor.FloatData!;
+        var beta = node.GetFloat("beta", 1f);
+        var shape = cTensor.Shape;
+        var rows = shape.Length == 2 ? shape[0] : 1;
+        var cols = shape.Length switch { 0 => 1, 1 => shape[0], 2 => shape[1], _ => -1 };
+        if (cols < 0 || (cols != 1 && cols != n) || (rows != 1 && rows != m))
+        {
+            throw Unsupported(node, $"C [{string.Join(",", shape)}] does not broadcast to [{m},{n}]");
+        }
+
+        var outRows = rows == 1 ? 1 : m;
+        var bias = new float[outRows * n];
+        for (var r = 0; r < outRows; r++)
+        {
+            for (var col = 0; col < n; col++)
+            {
+                bias[r * n + col] = beta * c[(rows == 1 ? 0 : r) * cols + (cols == 1 ? 0 : col)];
+            }
+        }
+
+        return (bias, outRows == 1 ? 0 : n);
+    }
+
+    private void LowerPool(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var x = _model.Tensors[input].Shape;
+        if (x.Length != 4)
+        {
+            throw Unsupported(node, $"only 2-D pooling (NCHW) is supported, input has rank {x.Length}");
+        }
+
+        WindowGeometry g;
+        if (node.OpType.StartsWith("Global", StringComparison.Ordinal))
+        {
+            g = new WindowGeometry(x[2], x[3], 1, 1, 1, 1, 0, 0, 0, 0, 1, 1);
+        }
+        else
+        {
+            var kernel = node.GetInts("kernel_shape") ?? throw Unsupported(node, "kernel_shape is required");
+            if (kernel.Length != 2)
+            {
+                throw Unsupported(node, "only 2-D pooling is supported");
+            }
+
+            g = WindowGeometry.Resolve(node, x[2], x[3], (int)kernel[0], (int)kernel[1], File);
+        }
+
+        _model.Ops.Add(new FPool
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
+            Planes = x[0] * x[1], InH = x[2], InW = x[3], OutH = g.OutH, OutW = g.OutW,
+            Geometry = g, CountIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0,
+        });
+    }
+
+    private void LowerClamp(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        if (!FuseActivationPass.TryRange(_graph, node, out var min, out var max))
+        {
+            throw Unsupported(node, "Clip bounds must be constants");
+        }
+
+        _model.Ops.Add(new FClamp
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Count = _model.Tensors[input].ElementCount, Min = min, Max = max,
+        });
+    }
+
+    private void LowerReshape(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var output = AddTensor(node.Outputs[0]);
+        _model.Tensors[output].AliasOf = _model.StorageOf(input);
+        _model.Ops.Add(new FReshape { NodeName = node.Name, Inputs = [input], Output = output });
+    }
+
+    private void LowerAdd(Node node)
+    {
+        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
+        if (outShape.Length > FAdd.MaxRank)
+        {
+            throw Unsupported(node, $"broadcasting Add supports rank <= {FAdd.MaxRank}");
+        }
+
+        var (a, constantA, aShape) = Operand(node, 0);
+        var (b, constantB, bShape) = Operand(node, 1);
+        if (a is null && b is null)
+        {
+            throw Unsupported(node, "Add of two constants should have been folded");
+        }
+
+        _model.Ops.Add(new FAdd
+        {
+            NodeName = node.Name,
+            Inputs = new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
+            Output = AddTensor(node.Outputs[0]),
+            OutDims = Pad(outShape),
+            AStrides = BroadcastStrides(aShape, outShape),
+            BStrides = BroadcastStrides(bShape, outShape),
+            A = a, B = b, ConstantA = constantA, ConstantB = constantB,
+        });
+    }
+
+    private (int? Id, float[]? Constant, int[] Shape) Operand(Node node, int index)
+    {
+        var name = node.Inputs[index];
+        if (GraphEdit.Constant(_graph, name) is { } constant)
+        {
+            return (null, constant.FloatData ?? throw Unsupported(node, $"input {index} is not a float32 constant"), constant.Shape);
+        }
+
+        var id = Id(name, node);
+        return (id, null, _model.Tensors[id].Shape);
+    }
+
+    private static int[] Pad(int[] shape) =>
+        Enumerable.Repeat(1, FAdd.MaxRank - shape.Length).Concat(shape).ToArray();
+
+    /// <summary>Element strides of <paramref name="shape"/> in the padded output rank; 0 where it is broadcast.</summary>
+    private static int[] BroadcastStrides(int[] shape, int[] outShape)
+    {
+        var padded = Pad(shape);
+        var outPadded = Pad(outShape);
+        var strides = new int[FAdd.MaxRank];
+        var stride = 1;
+        for (var d = FAdd.MaxRank - 1; d >= 0; d--)
+        {
+            strides[d] = padded[d] == 1 && outPadded[d] != 1 ? 0 : stride;
+            stride *= padded[d];
+        }
+
+        return strides;
+    }
+
+    private void LowerSoftmax(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var shape = _model.Tensors[input].Shape;
+        var (outer, axisSize, inner) = SoftmaxView(node, shape, _graph.OpsetVersion, File);
+        _model.Ops.Add(new FSoftmax
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Outer = outer, AxisSize = axisSize, Inner = inner,
+        });
+    }
+
+    /// <summary>
+    /// The [outer, axis, inner] view of a Softmax input. Opset 13 changed the meaning: before, the input is
+    /// flattened to 2-D at <c>axis</c> (default 1) and normalized per row; from 13 on, along the single axis (default -1).
+    /// </summary>
+    public static (int Outer, int AxisSize, int Inner) SoftmaxView(Node node, int[] shape, long opset, string file)
+    {
+        var legacy = opset < 13;
+        var axis = (int)node.GetInt("axis", legacy ? 1 : -1);
+        if (axis < 0)
+        {
+            axis += shape.Length;
+        }
+
+        if (axis < 0 || axis >= Math.Max(shape.Length, 1))
+        {
+            throw new TinyMLException(ErrorCodes.MalformedModel, $"Softmax '{node.Name}': axis out of range for rank {shape.Length}", file);
+        }
+
+        var outer = shape.Take(axis).Aggregate(1, (p, d) => p * d);
+        return legacy
+            ? (outer, shape.Skip(axis).Aggregate(1, (p, d) => p * d), 1)
+            : (outer, shape.Length == 0 ? 1 : shape[axis], shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d));
+    }
+
+    private void LowerBatchNorm(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var x = _model.Tensors[input].Shape;
+        if (node.GetInt("training_mode", 0) != 0 || x.Length < 2)
+        {
+            throw Unsupported(node, "only inference-mode BatchNormalization on [N, C, ...] is supported");
+        }
+
+        var scale = Constant(node, 1).FloatData!;
+        var bias = Constant(node, 2).FloatData!;
+        var mean = Constant(node, 3).FloatData!;
+        var variance = Constant(node, 4).FloatData!;
+        var epsilon = node.GetFloat("epsilon", 1e-5f);
+        var channels = x[1];
+        if (new[] { scale, bias, mean, variance }.Any(p => p.Length != channels))
+        {
+            throw Unsupported(node, $"scale, B, mean and var must have {channels} values");
+        }
+
+        // Folded in double and rounded once, as FoldBatchNormPass does for a BatchNormalization after a Conv.
+        var multiplier = new float[channels];
+        var offset = new float[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var factor = scale[c] / Math.Sqrt((double)variance[c] + epsilon);
+            multiplier[c] = (float)factor;
+            offset[c] = (float)(bias[c] - mean[c] * factor);
+        }
+
+        _model.Ops.Add(new FBatchNorm
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Batch = x[0], Channels = channels, Spatial = x.Skip(2).Aggregate(1, (p, d) => p * d),
+            Multiplier = multiplier, Offset = offset,
+        });
+    }
+
+    private static (float Min, float Max) FusedActivation(Node node)
+    {
+        var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
+        var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
+        return (min, max);
+    }
+
+    private int AddTensor(string name)
+    {
+        var id = _model.Tensors.Count;
+        _model.Tensors.Add(new FTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape });
+        _ids[name] = id;
+        return id;
+    }
+
+    private int Id(string name, Node? consumer) =>
+        _ids.TryGetValue(name, out var id) ? id
+        : throw new TinyMLException(ErrorCodes.UnsupportedOp,
+            consumer is null ? $"graph output '{name}' is not produced by a supported float op"
+                : $"input '{name}' of node '{consumer.Name}' ({consumer.OpType}) is a constant or unsupported value here; this input must be an activation", File);
+
+    private Tensor Constant(Node node, int input) =>
+        node.Inputs.Count > input && GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
+        : throw Unsupported(node, $"input {input} must be a constant float tensor");
+
+    private TinyMLException Unsupported(Node node, string what) =>
+        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
+}

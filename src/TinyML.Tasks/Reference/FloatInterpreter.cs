@@ -1,0 +1,497 @@
+using TinyML.Diagnostics;
+using TinyML.Ir;
+using TinyML.Lower;
+using TinyML.Optimize;
+
+namespace TinyML.Reference;
+
+/// <summary>A float32 tensor value during interpretation.</summary>
+public sealed record FloatValue(int[] Shape, float[] Data);
+
+/// <summary>
+/// Float reference: runs a float <see cref="Graph"/> (imported, or optimized — it understands the fused-activation
+/// attributes the passes add) node by node with ONNX semantics, independently of the lowering and the C kernels.
+/// Shapes are computed from the values, not read from the graph, so it also runs graphs shape inference never saw.
+/// Sums accumulate in double and round once to float32: the result is then the correctly rounded float32 value of
+/// the exact sum (to ~1e-16), a neutral yardstick for both ONNX Runtime and our float32-accumulating C kernels,
+/// whose summation orders differ from each other anyway.
+/// </summary>
+public static class FloatInterpreter
+{
+    /// <summary>Runs the graph on its single non-constant input; returns the first graph output.</summary>
+    public static FloatValue Run(Graph graph, float[] input)
+    {
+        var values = RunAll(graph, input);
+        return values[graph.Outputs[0]];
+    }
+
+    /// <summary>Every value computed, by tensor name (inputs and constants included).</summary>
+    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, float[] input)
+    {
+        var inputName = graph.Inputs.Single(n => !graph.Tensor(n).IsConstant);
+        var inputTensor = graph.Tensor(inputName);
+        if (input.Length != inputTensor.ElementCount)
+        {
+            throw new ArgumentException($"input has {input.Length} values, '{inputName}' needs {inputTensor.ElementCount}", nameof(input));
+        }
+
+        var values = new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [inputName] = new(inputTensor.Shape, input) };
+        foreach (var node in graph.Nodes)
+        {
+            var context = new NodeContext(graph, node, values);
+            values[node.Outputs[0]] = Evaluate(context);
+        }
+
+        return values;
+    }
+
+    private sealed class NodeContext(Graph graph, Node node, Dictionary<string, FloatValue> values)
+    {
+        public Graph Graph => graph;
+        public Node Node => node;
+
+        public bool Has(int index) => node.Inputs.Count > index && node.Inputs[index].Length > 0;
+
+        public FloatValue In(int index)
+        {
+            var name = node.Inputs[index];
+            if (values.TryGetValue(name, out var value))
+            {
+                return value;
+            }
+
+            var tensor = graph.Tensor(name);
+            return tensor.FloatData is { } data
+                ? new FloatValue(tensor.Shape, data)
+                : throw Unsupported(node, graph, $"input {index} ('{name}') is not a float32 value");
+        }
+
+        public long[] Ints(int index) => GraphEdit.Constant(graph, node.Inputs[index])?.IntData
+            ?? throw Unsupported(node, graph, $"input {index} must be a constant integer tensor");
+    }
+
+    private static FloatValue Evaluate(NodeContext c)
+    {
+        var node = c.Node;
+        return node.OpType switch
+        {
+            "Conv" => Conv(c),
+            "Gemm" => Gemm(c),
+            "MatMul" => MatMul(c.In(0), c.In(1)),
+            "Relu" or "Clip" => Clamp(c),
+            "MaxPool" or "AveragePool" => Pool(c, global: false),
+            "GlobalAveragePool" or "GlobalMaxPool" => Pool(c, global: true),
+            "Flatten" => Flatten(c),
+            "Reshape" => Reshape(c),
+            "Add" => Add(c.In(0), c.In(1), c),
+            "Softmax" => Softmax(c),
+            "BatchNormalization" => BatchNorm(c),
+            "Identity" or "Dropout" => c.In(0),
+            _ => throw new TinyMLException(ErrorCodes.UnsupportedOp, $"the float reference has no '{node.OpType}' (node '{node.Name}')", c.Graph.SourcePath),
+        };
+    }
+
+    private static FloatValue Conv(NodeContext c)
+    {
+        var (x, w) = (c.In(0), c.In(1));
+        var groups = (int)c.Node.GetInt("group", 1);
+        if (x.Shape.Length != 4 || w.Shape.Length != 4 || x.Shape[1] != w.Shape[1] * groups || w.Shape[0] % groups != 0)
+        {
+            throw Unsupported(c.Node, c.Graph, "only 2-D (NCHW) Conv with consistent group/channels is supported");
+        }
+
+        int n = x.Shape[0], inC = x.Shape[1], inH = x.Shape[2], inW = x.Shape[3], outC = w.Shape[0], kh = w.Shape[2], kw = w.Shape[3];
+        var g = WindowGeometry.Resolve(c.Node, inH, inW, kh, kw, c.Graph.SourcePath);
+        var bias = c.Has(2) ? c.In(2).Data : null;
+        var (min, max) = FusedRange(c.Node);
+        var cinPerGroup = inC / groups;
+        var coutPerGroup = outC / groups;
+        var output = new float[n * outC * g.OutH * g.OutW];
+        var o = 0;
+        for (var b = 0; b < n; b++)
+        {
+            for (var oc = 0; oc < outC; oc++)
+            {
+                var group = oc / coutPerGroup;
+                for (var oy = 0; oy < g.OutH; oy++)
+                {
+                    for (var ox = 0; ox < g.OutW; ox++)
+                    {
+                        double acc = bias?[oc] ?? 0;
+                        for (var ic = 0; ic < cinPerGroup; ic++)
+                        {
+                            var channel = group * cinPerGroup + ic;
+                            for (var ky = 0; ky < kh; ky++)
+                            {
+                                var y = oy * g.StrideH - g.PadTop + ky * g.DilationH;
+                                if (y < 0 || y >= inH)
+                                {
+                                    continue;
+                                }
+
+                                for (var kx = 0; kx < kw; kx++)
+                                {
+                                    var xx = ox * g.StrideW - g.PadLeft + kx * g.DilationW;
+                                    if (xx >= 0 && xx < inW)
+                                    {
+                                        acc += (double)x.Data[((b * inC + channel) * inH + y) * inW + xx]
+                                            * w.Data[((oc * cinPerGroup + ic) * kh + ky) * kw + kx];
+                                    }
+                                }
+                            }
+                        }
+
+                        output[o++] = ClampValue((float)acc, min, max);
+                    }
+                }
+            }
+        }
+
+        return new FloatValue([n, outC, g.OutH, g.OutW], output);
+    }
+
+    private static FloatValue Gemm(NodeContext c)
+    {
+        var (a, b) = (c.In(0), c.In(1));
+        if (a.Shape.Length != 2 || b.Shape.Length != 2)
+        {
+            throw Unsupported(c.Node, c.Graph, "Gemm needs 2-D A and B");
+        }
+
+        var transA = c.Node.GetInt("transA", 0) != 0;
+        var transB = c.Node.GetInt("transB", 0) != 0;
+        var alpha = c.Node.GetFloat("alpha", 1f);
+        var beta = c.Node.GetFloat("beta", 1f);
+        var (m, k) = transA ? (a.Shape[1], a.Shape[0]) : (a.Shape[0], a.Shape[1]);
+        var n = transB ? b.Shape[0] : b.Shape[1];
+        var cValue = c.Has(2) ? c.In(2) : null;
+        var (min, max) = FusedRange(c.Node);
+        var output = new float[m * n];
+        for (var i = 0; i < m; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                double acc = 0;
+                for (var p = 0; p < k; p++)
+                {
+                    var av = transA ? a.Data[p * m + i] : a.Data[i * k + p];
+                    var bv = transB ? b.Data[j * k + p] : b.Data[p * n + j];
+                    acc += (double)av * bv;
+                }
+
+                var value = alpha * acc;
+                if (cValue is not null)
+                {
+                    value += beta * (double)cValue.Data[BroadcastIndex(cValue.Shape, [m, n], [i, j])];
+                }
+
+                output[i * n + j] = ClampValue((float)value, min, max);
+            }
+        }
+
+        return new FloatValue([m, n], output);
+    }
+
+    /// <summary>numpy matmul: 1-D operands are promoted (and the added dimension dropped), batch dimensions broadcast.</summary>
+    private static FloatValue MatMul(FloatValue a, FloatValue b)
+    {
+        var aShape = a.Shape.Length == 1 ? [1, a.Shape[0]] : a.Shape;
+        var bShape = b.Shape.Length == 1 ? [b.Shape[0], 1] : b.Shape;
+        int m = aShape[^2], k = aShape[^1], n = bShape[^1];
+        if (bShape[^2] != k)
+        {
+            throw new ArgumentException($"MatMul inner dimensions differ: {k} vs {bShape[^2]}");
+        }
+
+        var batch = BroadcastShape(aShape[..^2], bShape[..^2]);
+        var batchCount = batch.Aggregate(1, (p, d) => p * d);
+        var output = new float[batchCount * m * n];
+        var index = new int[batch.Length];
+        for (var t = 0; t < batchCount; t++)
+        {
+            Unravel(t, batch, index);
+            var aBase = BroadcastIndex(aShape[..^2], batch, index) * m * k;
+            var bBase = BroadcastIndex(bShape[..^2], batch, index) * k * n;
+            for (var i = 0; i < m; i++)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    double acc = 0;
+                    for (var p = 0; p < k; p++)
+                    {
+                        acc += (double)a.Data[aBase + i * k + p] * b.Data[bBase + p * n + j];
+                    }
+
+                    output[(t * m + i) * n + j] = (float)acc;
+                }
+            }
+        }
+
+        var shape = new List<int>(batch);
+        if (a.Shape.Length > 1)
+        {
+            shape.Add(m);
+        }
+
+        if (b.Shape.Length > 1)
+        {
+            shape.Add(n);
+        }
+
+        return new FloatValue([.. shape], output);
+    }
+
+    private static FloatValue Clamp(NodeContext c)
+    {
+        if (!FuseActivationPass.TryRange(c.Graph, c.Node, out var min, out var max))
+        {
+            throw Unsupported(c.Node, c.Graph, "Clip bounds must be constants");
+        }
+
+        var x = c.In(0);
+        return new FloatValue(x.Shape, x.Data.Select(v => ClampValue(v, min, max)).ToArray());
+    }
+
+    private static FloatValue Pool(NodeContext c, bool global)
+    {
+        var x = c.In(0);
+        if (x.Shape.Length != 4)
+        {
+            throw Unsupported(c.Node, c.Graph, "only 2-D (NCHW) pooling is supported");
+        }
+
+        int planes = x.Shape[0] * x.Shape[1], inH = x.Shape[2], inW = x.Shape[3];
+        WindowGeometry g;
+        if (global)
+        {
+            g = new WindowGeometry(inH, inW, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1);
+        }
+        else
+        {
+            var kernel = c.Node.GetInts("kernel_shape") ?? throw Unsupported(c.Node, c.Graph, "kernel_shape is required");
+            if (kernel.Length != 2)
+            {
+                throw Unsupported(c.Node, c.Graph, "only 2-D pooling is supported");
+            }
+
+            g = WindowGeometry.Resolve(c.Node, inH, inW, (int)kernel[0], (int)kernel[1], c.Graph.SourcePath);
+        }
+
+        var max = c.Node.OpType.Contains("Max", StringComparison.Ordinal);
+        var includePad = c.Node.OpType == "AveragePool" && c.Node.GetInt("count_include_pad", 0) != 0;
+        var output = new float[planes * g.OutH * g.OutW];
+        var o = 0;
+        for (var p = 0; p < planes; p++)
+        {
+            for (var oy = 0; oy < g.OutH; oy++)
+            {
+                for (var ox = 0; ox < g.OutW; ox++)
+                {
+                    var best = float.NegativeInfinity;
+                    double sum = 0;
+                    var count = 0;
+                    for (var ky = 0; ky < g.KernelH; ky++)
+                    {
+                        var y = oy * g.StrideH - g.PadTop + ky * g.DilationH;
+                        for (var kx = 0; kx < g.KernelW; kx++)
+                        {
+                            var xx = ox * g.StrideW - g.PadLeft + kx * g.DilationW;
+                            if (y >= 0 && y < inH && xx >= 0 && xx < inW)
+                            {
+                                var v = x.Data[(p * inH + y) * inW + xx];
+                                best = Math.Max(best, v);
+                                sum += v;
+                                count++;
+                            }
+                            else if (includePad && y >= -g.PadTop && y < inH + g.PadBottom && xx >= -g.PadLeft && xx < inW + g.PadRight)
+                            {
+                                count++; // padding inside the padded input counts; taps past it (ceil_mode) never do
+                            }
+                        }
+                    }
+
+                    output[o++] = max ? best : count > 0 ? (float)(sum / count) : 0f;
+                }
+            }
+        }
+
+        return new FloatValue([x.Shape[0], x.Shape[1], g.OutH, g.OutW], output);
+    }
+
+    private static FloatValue Flatten(NodeContext c)
+    {
+        var x = c.In(0);
+        var axis = (int)c.Node.GetInt("axis", 1);
+        if (axis < 0)
+        {
+            axis += x.Shape.Length;
+        }
+
+        return new FloatValue([x.Shape.Take(axis).Aggregate(1, (p, d) => p * d), x.Shape.Skip(axis).Aggregate(1, (p, d) => p * d)], x.Data);
+    }
+
+    private static FloatValue Reshape(NodeContext c)
+    {
+        var x = c.In(0);
+        var target = c.Ints(1);
+        var allowZero = c.Node.GetInt("allowzero", 0) != 0;
+        var shape = new int[target.Length];
+        var inferred = -1;
+        var known = 1;
+        for (var i = 0; i < target.Length; i++)
+        {
+            if (target[i] == -1)
+            {
+                inferred = i;
+                continue;
+            }
+
+            shape[i] = target[i] == 0 && !allowZero ? x.Shape[i] : checked((int)target[i]);
+            known *= shape[i];
+        }
+
+        if (inferred >= 0)
+        {
+            shape[inferred] = x.Data.Length / known;
+        }
+
+        return new FloatValue(shape, x.Data);
+    }
+
+    private static FloatValue Add(FloatValue a, FloatValue b, NodeContext c)
+    {
+        var shape = BroadcastShape(a.Shape, b.Shape);
+        var count = shape.Aggregate(1, (p, d) => p * d);
+        var output = new float[count];
+        var index = new int[shape.Length];
+        var (min, max) = FusedRange(c.Node);
+        for (var i = 0; i < count; i++)
+        {
+            Unravel(i, shape, index);
+            output[i] = ClampValue(a.Data[BroadcastIndex(a.Shape, shape, index)] + b.Data[BroadcastIndex(b.Shape, shape, index)], min, max);
+        }
+
+        return new FloatValue(shape, output);
+    }
+
+    private static FloatValue Softmax(NodeContext c)
+    {
+        var x = c.In(0);
+        var (outer, axisSize, inner) = FloatLowering.SoftmaxView(c.Node, x.Shape, c.Graph.OpsetVersion, c.Graph.SourcePath);
+        var output = new float[x.Data.Length];
+        for (var o = 0; o < outer; o++)
+        {
+            for (var i = 0; i < inner; i++)
+            {
+                var max = double.NegativeInfinity;
+                for (var j = 0; j < axisSize; j++)
+                {
+                    max = Math.Max(max, x.Data[(o * axisSize + j) * inner + i]);
+                }
+
+                double sum = 0;
+                for (var j = 0; j < axisSize; j++)
+                {
+                    sum += Math.Exp(x.Data[(o * axisSize + j) * inner + i] - max);
+                }
+
+                for (var j = 0; j < axisSize; j++)
+                {
+                    var at = (o * axisSize + j) * inner + i;
+                    output[at] = (float)(Math.Exp(x.Data[at] - max) / sum);
+                }
+            }
+        }
+
+        return new FloatValue(x.Shape, output);
+    }
+
+    private static FloatValue BatchNorm(NodeContext c)
+    {
+        var x = c.In(0);
+        if (c.Node.GetInt("training_mode", 0) != 0 || c.Node.Outputs.Count(o => o.Length > 0) > 1 || x.Shape.Length < 2)
+        {
+            throw Unsupported(c.Node, c.Graph, "only inference-mode BatchNormalization is supported");
+        }
+
+        var (scale, bias, mean, variance) = (c.In(1).Data, c.In(2).Data, c.In(3).Data, c.In(4).Data);
+        var epsilon = c.Node.GetFloat("epsilon", 1e-5f);
+        var channels = x.Shape[1];
+        var spatial = x.Shape.Skip(2).Aggregate(1, (p, d) => p * d);
+        var output = new float[x.Data.Length];
+        for (var i = 0; i < output.Length; i++)
+        {
+            var ch = i / spatial % channels;
+            output[i] = (float)((x.Data[i] - (double)mean[ch]) / Math.Sqrt((double)variance[ch] + epsilon) * scale[ch] + bias[ch]);
+        }
+
+        return new FloatValue(x.Shape, output);
+    }
+
+    private static (float Min, float Max) FusedRange(Node node)
+    {
+        var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
+        var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
+        return (min, max);
+    }
+
+    /// <summary>max(x, min) then min(.., max), the ONNX Clip order (min &gt; max gives max); NaN passes through.</summary>
+    private static float ClampValue(float v, float min, float max)
+    {
+        if (v < min)
+        {
+            v = min;
+        }
+
+        if (v > max)
+        {
+            v = max;
+        }
+
+        return v;
+    }
+
+    private static int[] BroadcastShape(int[] a, int[] b)
+    {
+        var rank = Math.Max(a.Length, b.Length);
+        var result = new int[rank];
+        for (var i = 0; i < rank; i++)
+        {
+            var da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
+            var db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
+            if (da != db && da != 1 && db != 1)
+            {
+                throw new ArgumentException($"shapes [{string.Join(",", a)}] and [{string.Join(",", b)}] do not broadcast");
+            }
+
+            result[i] = Math.Max(da, db);
+        }
+
+        return result;
+    }
+
+    private static void Unravel(int flat, int[] shape, int[] index)
+    {
+        for (var d = shape.Length - 1; d >= 0; d--)
+        {
+            index[d] = flat % shape[d];
+            flat /= shape[d];
+        }
+    }
+
+    /// <summary>Flat index into an operand of <paramref name="shape"/> broadcast to <paramref name="outShape"/> at <paramref name="outIndex"/>.</summary>
+    private static int BroadcastIndex(int[] shape, int[] outShape, int[] outIndex)
+    {
+        var offset = outShape.Length - shape.Length;
+        var flat = 0;
+        for (var d = 0; d < shape.Length; d++)
+        {
+            flat = flat * shape[d] + (shape[d] == 1 ? 0 : outIndex[d + offset]);
+        }
+
+        return flat;
+    }
+
+    private static TinyMLException Unsupported(Node node, Graph graph, string what) =>
+        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", graph.SourcePath);
+}
