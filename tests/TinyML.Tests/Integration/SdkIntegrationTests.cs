@@ -68,6 +68,56 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task Float_model_with_Quantize_none_builds_and_matches_onnx_runtime()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("FloatDemo", Cancel, "--Board", "host");
+        RequireTemplateData(project);
+        var projectFile = Path.Combine(project, "FloatDemo.csproj");
+        var text = await File.ReadAllTextAsync(projectFile, Cancel);
+        await File.WriteAllTextAsync(projectFile, text.Replace("CalibrationData=\"calib/\"", "Quantize=\"none\""), Cancel);
+        // A float main: the float32 API has no int8 entry points.
+        await File.WriteAllTextAsync(Path.Combine(project, "main.c"), """
+            #include <stdio.h>
+            #include "digits.h"
+            #include "samples.h"
+            int main(void)
+            {
+                static float out[TML_DIGITS_OUTPUT_SIZE];
+                int i, j;
+                for (i = 0; i < DEMO_SAMPLE_COUNT; i++) {
+                    if (tml_digits_invoke_f32(demo_samples[i], out) != 0) {
+                        return 2;
+                    }
+                    printf("float %d:", i);
+                    for (j = 0; j < TML_DIGITS_OUTPUT_SIZE; j++) {
+                        printf(" %.9g", (double)out[j]);
+                    }
+                    printf("\n");
+                }
+                return 0;
+            }
+            """, Cancel);
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        var rows = run.Output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("float ", StringComparison.Ordinal))
+            .Select(l => l[(l.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray())
+            .ToList();
+        var samples = ParseSamplesHeader(Path.Combine(project, "samples.h"), 64);
+        Assert.HasCount(samples.Count, rows, run.ToString());
+        var expected = OrtRunner.RunMany(Path.Combine(project, "digits.onnx"), samples);
+        for (var i = 0; i < samples.Count; i++)
+        {
+            for (var j = 0; j < expected[i].Length; j++)
+            {
+                Assert.AreEqual(expected[i][j], rows[i][j], 1e-4f, $"sample {i} class {j}: float firmware vs ONNX Runtime\n{run}");
+            }
+        }
+    }
+
+    [TestMethod]
     public async Task Template_with_Board_host_sets_TinyMLBoard()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);
