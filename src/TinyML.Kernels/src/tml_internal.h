@@ -243,9 +243,9 @@ static inline void tml_dot_2x1(const int8_t *w0, const int8_t *w1, const int16_t
         const uint32_t wb = tml_read_u32(w1 + k);
         const int32_t x02 = (int32_t)tml_read_u32(c0 + k), x13 = (int32_t)tml_read_u32(c0 + k + 2);
         a0 = __smlad((int32_t)__sxtb16(wa), x02, a0);
-        a0 = __smlad((int32_t)__sxtb16(tml_ror8(wa)), x13, a0);
+        a0 = __smlad((int32_t)tml_sxtb16_ror8(wa), x13, a0);
         a1 = __smlad((int32_t)__sxtb16(wb), x02, a1);
-        a1 = __smlad((int32_t)__sxtb16(tml_ror8(wb)), x13, a1);
+        a1 = __smlad((int32_t)tml_sxtb16_ror8(wb), x13, a1);
     }
 #endif
     for (; k < len; ++k) {
