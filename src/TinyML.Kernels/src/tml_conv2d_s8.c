@@ -82,8 +82,18 @@ static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_i
     if (kh == 1 && kw == 1 && iy0 >= 0 && iy0 < in_h && ix0 >= 0 && ix0 < in_w) {
         /* Pointwise: one strided gather down the channels. */
         const int8_t *x = group_input + iy0 * in_w + ix0;
-        for (icg = 0; icg < in_c_per_group; ++icg) {
-            col[tml_col_index(icg, len4)] = (int16_t)((int32_t)x[icg * in_plane] - zp_in);
+        icg = 0;
+#if TML_USE_DSP
+        /* Groups of four in the (0, 2, 1, 3) order of tml_col_index, without its per-element index arithmetic. */
+        for (; icg < len4; icg += 4, x += 4 * in_plane) {
+            col[icg] = (int16_t)((int32_t)x[0] - zp_in);
+            col[icg + 1] = (int16_t)((int32_t)x[2 * in_plane] - zp_in);
+            col[icg + 2] = (int16_t)((int32_t)x[in_plane] - zp_in);
+            col[icg + 3] = (int16_t)((int32_t)x[3 * in_plane] - zp_in);
+        }
+#endif
+        for (; icg < in_c_per_group; ++icg, x += in_plane) {
+            col[tml_col_index(icg, len4)] = (int16_t)((int32_t)x[0] - zp_in);
         }
         return;
     }
@@ -103,6 +113,26 @@ static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_i
     }
 }
 
+/* Requantizes one or two adjacent outputs of channel oc (the fast path when exact, see tml_requant_fast_s8). */
+static inline void tml_conv_store(const tml_conv2d_s8_params *p, int32_t oc, int32_t bias, int32_t bias_limit,
+                                  int32_t a0, int32_t a1, int has2, int8_t *out)
+{
+    const int32_t m = p->output_multiplier[oc], shift = p->output_shift[oc];
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    if (tml_rq_fast_ok(m, shift, bias, bias_limit)) {
+        const int32_t r = -shift, half = (int32_t)1 << (r - 1);
+        out[0] = tml_requant_fast_s8(a0, m, r, half, zp, lo, hi);
+        if (has2) {
+            out[1] = tml_requant_fast_s8(a1, m, r, half, zp, lo, hi);
+        }
+    } else {
+        out[0] = tml_requant_s8(a0, m, shift, zp, lo, hi);
+        if (has2) {
+            out[1] = tml_requant_s8(a1, m, shift, zp, lo, hi);
+        }
+    }
+}
+
 static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output,
                             int32_t in_c_per_group, int32_t out_c_per_group, int32_t filter_size)
 {
@@ -114,6 +144,7 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     int32_t storage[TML_COL_MAX];
     int16_t *col0 = (int16_t *)(void *)storage;
     int16_t *col1 = col0 + TML_COL_MAX;
+    const int32_t bias_limit = tml_rq_bias_limit(filter_size);
     int32_t g;
     for (g = 0; g < p->groups; ++g) {
         const int8_t *group_input = input + g * in_c_per_group * in_plane;
@@ -121,13 +152,11 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
         int32_t pix;
         for (pix = 0; pix < out_plane; pix += 2) {
             const int has2 = pix + 1 < out_plane;
-            const int16_t *second = col0;
             int32_t oc;
             tml_conv_column(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, len4);
-            if (has2) {
-                tml_conv_column(p, group_input, in_c_per_group, (pix + 1) / out_w, (pix + 1) % out_w, col1, len4);
-                second = col1;
-            }
+            /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads it at a
+             * fixed offset from col0, which saves a register in its inner loop. */
+            tml_conv_column(p, group_input, in_c_per_group, (pix + has2) / out_w, (pix + has2) % out_w, col1, len4);
             for (oc = oc_begin; oc < oc_end; oc += 2) {
                 const int has_oc2 = oc + 1 < oc_end;
                 const int8_t *w0 = p->weights + oc * filter_size;
@@ -140,17 +169,10 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
                 acc[1] = b0;
                 acc[2] = b1;
                 acc[3] = b1;
-                tml_dot_2x2(w0, w1, col0, second, filter_size, acc);
-                out[0] = tml_requant_s8(acc[0], p->output_multiplier[oc], p->output_shift[oc], p->output_zero_point, p->act_min, p->act_max);
-                if (has2) {
-                    out[1] = tml_requant_s8(acc[1], p->output_multiplier[oc], p->output_shift[oc], p->output_zero_point, p->act_min, p->act_max);
-                }
+                tml_dot_2x2(w0, w1, col0, filter_size, acc);
+                tml_conv_store(p, oc, b0, bias_limit, acc[0], acc[1], has2, out);
                 if (has_oc2) {
-                    out += out_plane;
-                    out[0] = tml_requant_s8(acc[2], p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->output_zero_point, p->act_min, p->act_max);
-                    if (has2) {
-                        out[1] = tml_requant_s8(acc[3], p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->output_zero_point, p->act_min, p->act_max);
-                    }
+                    tml_conv_store(p, oc + 1, b1, bias_limit, acc[2], acc[3], has2, out + out_plane);
                 }
             }
         }
@@ -276,6 +298,181 @@ static void tml_conv_depthwise(const tml_conv2d_s8_params *p, const int8_t *inpu
     }
 }
 
+/* int16 elements of the padded-row buffer of the depthwise path (2 KB of stack). */
+#define TML_DW_BUF 1024
+/* Accumulators computed before a requantization pass (0.25 KB of stack). */
+#define TML_DW_CHUNK 64
+
+/* dst[i] = src[i] - zp for n elements (int8 -> int16). */
+static void tml_widen_row(const int8_t *src, int16_t *dst, int32_t n, int32_t zp)
+{
+    int32_t i = 0;
+#if TML_USE_DSP
+    /* Four bytes per step: SXTB16 gives (x0, x2) and (x1, x3); PKHBT/PKHTB restore the order (x0, x1), (x2, x3). */
+    const int32_t zp2 = tml_pack16(zp, zp);
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t w = tml_read_u32(src + i);
+        const int32_t e = (int32_t)__ssub16(__sxtb16(w), (uint32_t)zp2);
+        const int32_t o = (int32_t)__ssub16(__sxtb16(tml_ror8(w)), (uint32_t)zp2);
+        const uint32_t lo = ((uint32_t)e & 0xFFFFu) | ((uint32_t)o << 16);
+        const uint32_t hi = ((uint32_t)e >> 16) | ((uint32_t)o & 0xFFFF0000u);
+        memcpy(dst + i, &lo, sizeof lo);
+        memcpy(dst + i + 2, &hi, sizeof hi);
+    }
+#endif
+    for (; i < n; ++i) {
+        dst[i] = (int16_t)((int32_t)src[i] - zp);
+    }
+}
+
+/* acc[i] = bias + sum over the kh x kw taps of the all-inside window i (column step sw) of a padded row band. */
+static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int32_t kh, int32_t kw, int32_t dh,
+                           int32_t dw, int32_t sw, int32_t bias, int32_t n, int32_t *acc);
+
+/* tml_dw_acc_row over `rows` output rows of n outputs each (row step in the band: row_step elements), so narrow
+ * planes (KWS: 5 columns) pay the per-call overhead once per chunk rather than once per row. */
+static void tml_dw_acc_rows(const int16_t *x, int32_t width, const int8_t *f, int32_t kh, int32_t kw, int32_t dh,
+                            int32_t dw, int32_t sw, int32_t bias, int32_t rows, int32_t row_step, int32_t n, int32_t *acc)
+{
+    int32_t r;
+    for (r = 0; r < rows; ++r, x += row_step, acc += n) {
+        tml_dw_acc_row(x, width, f, kh, kw, dh, dw, sw, bias, n, acc);
+    }
+}
+
+static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int32_t kh, int32_t kw, int32_t dh,
+                           int32_t dw, int32_t sw, int32_t bias, int32_t n, int32_t *acc)
+{
+    int32_t i;
+#if TML_USE_DSP
+    if (kh == 3 && kw == 3 && dw == 1) {
+        /* (w0, w1) pairs against (x0, x1) loads, w2 against the low half of (x2, x3). */
+        const int32_t f01 = tml_pack16(f[0], f[1]), f25 = tml_pack16(f[2], f[5]);
+        const int32_t f34 = tml_pack16(f[3], f[4]), f67 = tml_pack16(f[6], f[7]), f8 = f[8];
+        const int16_t *x1 = x + dh * width, *x2 = x1 + dh * width;
+        for (i = 0; i < n; ++i, x += sw, x1 += sw, x2 += sw) {
+            int32_t a = __smlad(f01, (int32_t)tml_read_u32(x), bias);
+            a = __smlabb(f25, (int32_t)tml_read_u32(x + 2), a);
+            a = __smlad(f34, (int32_t)tml_read_u32(x1), a);
+            a = __smlatb(f25, (int32_t)tml_read_u32(x1 + 2), a);
+            a = __smlad(f67, (int32_t)tml_read_u32(x2), a);
+            acc[i] = __smlabb(f8, (int32_t)tml_read_u32(x2 + 2), a);
+        }
+        return;
+    }
+#endif
+    for (i = 0; i < n; ++i, x += sw) {
+        int32_t a = bias, ky, kx;
+        for (ky = 0; ky < kh; ++ky) {
+            const int16_t *xr = x + ky * dh * width;
+            const int8_t *fr = f + ky * kw;
+            for (kx = 0; kx < kw; ++kx) {
+                a += (int32_t)xr[kx * dw] * (int32_t)fr[kx];
+            }
+        }
+        acc[i] = a;
+    }
+}
+
+/* out[i] = requant(acc[i]) for one channel; a separate pass so neither loop runs out of registers. */
+static void tml_requant_row(const int32_t *acc, int8_t *out, int32_t n, int32_t mult, int32_t shift, int fast,
+                            int32_t zp, int32_t lo, int32_t hi)
+{
+    int32_t i;
+    if (fast) {
+        const int32_t rs = -shift, half = (int32_t)1 << (rs - 1);
+        for (i = 0; i < n; ++i) {
+            out[i] = tml_requant_fast_s8(acc[i], mult, rs, half, zp, lo, hi);
+        }
+    } else {
+        for (i = 0; i < n; ++i) {
+            out[i] = tml_requant_s8(acc[i], mult, shift, zp, lo, hi);
+        }
+    }
+}
+
+/*
+ * Depthwise through a zero-padded int16 copy of a band of input rows: (x - zp_in) with 0 for padding, so every
+ * window is an interior window (no border code, which cost more than the interior on narrow planes such as KWS's
+ * 25x5) and, on DSP targets, pairs of adjacent taps are one 32-bit load feeding SMLAD. Bands of output rows are
+ * sized to the buffer; the few input rows shared by two bands are converted twice.
+ * Returns 0 (nothing written) when even one output row's window rows do not fit the buffer.
+ */
+static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t span_h = (kh - 1) * dh + 1;
+    const int32_t width = (out_w - 1) * sw + (kw - 1) * dw + 1; /* padded row length */
+    const int32_t in_plane = in_h * in_w, out_plane = out_h * out_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t bias_limit = tml_rq_bias_limit(kh * kw);
+    /* Columns of a padded row: [0, left) and [left + copy, width) are padding, the rest is input columns. */
+    const int32_t left = p->pad_left < width ? p->pad_left : width;
+    const int32_t copy = in_w < width - left ? in_w : width - left;
+    int32_t band, ic;
+    /* int32 storage keeps the rows word aligned for the 32-bit pair loads. */
+    int32_t storage[TML_DW_BUF / 2];
+    int32_t acc[TML_DW_CHUNK];
+    int16_t *buf = (int16_t *)(void *)storage;
+    if (width > TML_DW_BUF / span_h || p->pad_left < 0 || p->pad_top < 0) {
+        return 0;
+    }
+    band = (TML_DW_BUF / width - span_h) / sh + 1; /* output rows per band */
+    for (ic = 0; ic < p->in_c; ++ic) {
+        const int8_t *channel = input + ic * in_plane;
+        int32_t oy0;
+        for (oy0 = 0; oy0 < out_h; oy0 += band) {
+            const int32_t oy1 = oy0 + band < out_h ? oy0 + band : out_h;
+            const int32_t iy_first = oy0 * sh - p->pad_top;
+            const int32_t rows = (oy1 - 1 - oy0) * sh + span_h;
+            int32_t r, m;
+            for (r = 0; r < rows; ++r) {
+                const int32_t iy = iy_first + r;
+                int16_t *row = buf + r * width;
+                if (iy >= 0 && iy < in_h && copy > 0) {
+                    memset(row, 0, (size_t)left * sizeof *row);
+                    tml_widen_row(channel + iy * in_w, row + left, copy, zp_in);
+                    memset(row + left + copy, 0, (size_t)(width - left - copy) * sizeof *row);
+                } else {
+                    memset(row, 0, (size_t)width * sizeof *row);
+                }
+            }
+            for (m = 0; m < out_c_per_group; ++m) {
+                const int32_t oc = ic * out_c_per_group + m;
+                const int8_t *f = p->weights + oc * kh * kw;
+                const int32_t bias = p->bias != 0 ? p->bias[oc] : 0;
+                const int32_t mult = p->output_multiplier[oc], shift = p->output_shift[oc];
+                const int fast = tml_rq_fast_ok(mult, shift, bias, bias_limit);
+                int32_t oy;
+                if (out_w <= TML_DW_CHUNK) {
+                    /* Whole output rows per chunk; they are contiguous in the output plane. */
+                    const int32_t rows_per_chunk = TML_DW_CHUNK / out_w;
+                    for (oy = oy0; oy < oy1; oy += rows_per_chunk) {
+                        const int32_t rows = oy1 - oy < rows_per_chunk ? oy1 - oy : rows_per_chunk;
+                        tml_dw_acc_rows(buf + (oy - oy0) * sh * width, width, f, kh, kw, dh, dw, sw, bias, rows, sh * width, out_w, acc);
+                        tml_requant_row(acc, output + oc * out_plane + oy * out_w, rows * out_w, mult, shift, fast,
+                                        p->output_zero_point, p->act_min, p->act_max);
+                    }
+                    continue;
+                }
+                for (oy = oy0; oy < oy1; ++oy) {
+                    const int16_t *x = buf + (oy - oy0) * sh * width;
+                    int8_t *out_row = output + oc * out_plane + oy * out_w;
+                    int32_t ox;
+                    for (ox = 0; ox < out_w; ox += TML_DW_CHUNK) {
+                        const int32_t n = out_w - ox < TML_DW_CHUNK ? out_w - ox : TML_DW_CHUNK;
+                        tml_dw_acc_row(x + ox * sw, width, f, kh, kw, dh, dw, sw, bias, n, acc);
+                        tml_requant_row(acc, out_row + ox, n, mult, shift, fast, p->output_zero_point, p->act_min, p->act_max);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output)
 {
     const int32_t out_h = p->out_h, out_w = p->out_w;
@@ -291,6 +488,9 @@ void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *o
         return;
     }
     if (in_c_per_group == 1) {
+        if (tml_conv_depthwise_padded(p, input, output, out_c_per_group)) {
+            return;
+        }
         tml_conv_depthwise(p, input, output, out_c_per_group);
         return;
     }

@@ -83,6 +83,47 @@ static inline int8_t tml_requant_s8(int32_t acc, int32_t multiplier, int32_t shi
     return (int8_t)tml_clamp_i32(tml_mbqm_inline(acc, multiplier, shift) + zp_out, act_min, act_max);
 }
 
+/*
+ * Fast requantization for the common case: multiplier > 0, shift in [-30, -1] (a pure right shift r = -shift) and
+ * |acc| < 2^30. Then SRDHM(acc, m) = floor((2 acc m + 2^31) / 2^32), and RoundingDivideByPOT(h, r) equals
+ * floor((h + 2^(r-1) - [h < 0]) / 2^r). Replacing [h < 0] by [acc < 0] only differs when acc < 0 and h == 0, where
+ * both give 0 for r >= 1. So the whole MBQM is one rounding high multiply with the accumulator
+ * 2^(r-1) - [acc < 0] (SMMLAR on Cortex-M4) and one arithmetic shift: about 4 instructions instead of about 25.
+ * |h| < 2^30 and 2^(r-1) <= 2^29 keep every intermediate inside int32.
+ */
+#define TML_RQ_TERM_MAX 32640 /* largest |(x - zp_in) * w|: 255 * 128 */
+
+/* Largest |bias| for which bias + terms products cannot reach 2^30 (<= 0: the fast path never applies). */
+static inline int32_t tml_rq_bias_limit(int32_t terms)
+{
+    const int64_t limit = ((int64_t)1 << 30) - (int64_t)terms * TML_RQ_TERM_MAX;
+    return limit > 0 ? (int32_t)limit : 0;
+}
+
+/* Whether tml_requant_fast_s8 is exact for a channel (bias_limit from tml_rq_bias_limit of its reduction length). */
+static inline int tml_rq_fast_ok(int32_t multiplier, int32_t shift, int32_t bias, int32_t bias_limit)
+{
+    return multiplier > 0 && (uint32_t)(-shift - 1) < 30u && bias < bias_limit && bias > -bias_limit;
+}
+
+/* half = 2^(right_shift - 1). */
+static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_t right_shift, int32_t half,
+                                         int32_t zp_out, int32_t act_min, int32_t act_max)
+{
+    const int32_t t = half - (int32_t)((uint32_t)acc >> 31);
+    const int32_t acc2 = tml_u32_to_i32((uint32_t)acc << 1);
+    int32_t h;
+#if TML_USE_DSP
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(acc2), "r"(multiplier), "r"(t));
+#else
+    {
+        const uint64_t u = (uint64_t)((int64_t)acc2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
+        h = tml_u32_to_i32((uint32_t)(u >> 32));
+    }
+#endif
+    return (int8_t)tml_clamp_i32(tml_asr(h, right_shift) + zp_out, act_min, act_max);
+}
+
 #if TML_USE_DSP
 /* Unaligned 32-bit load (Cortex-M4 LDR handles unaligned addresses; memcpy keeps it strict-aliasing clean). */
 static inline uint32_t tml_read_u32(const void *p)
@@ -90,6 +131,12 @@ static inline uint32_t tml_read_u32(const void *p)
     uint32_t v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+/* Two int16 values in one word, a in the low half (the operand layout of SMLAD). */
+static inline int32_t tml_pack16(int32_t a, int32_t b)
+{
+    return tml_u32_to_i32((uint32_t)(uint16_t)a | ((uint32_t)(uint16_t)b << 16));
 }
 
 /* Rotate right by 8 (gcc's arm_acle.h has no __ror; this pattern becomes the ROR operand of SXTB16). */
@@ -116,29 +163,60 @@ static inline int32_t tml_col_index(int32_t k, int32_t len4)
 #endif
 }
 
-/* Dot products of two int8 weight rows with two int16 columns: acc[2*f + c] += sum_k w_f[k] * col_c[k]. */
-static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c0, const int16_t *c1, int32_t len, int32_t acc[4])
+#if TML_USE_DSP
+/* SXTB16 of v rotated right by 8 (bytes 1 and 3) in one instruction; gcc does not fold a separate ROR into it. */
+static inline uint32_t tml_sxtb16_ror8(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+#endif
+
+/* Dot products of two int8 weight rows with two int16 columns, the second at c0 + TML_COL_MAX:
+ * acc[2*f + c] += sum_k w_f[k] * col_c[k]. */
+static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c0, int32_t len, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t k = 0;
+    const int16_t *c1 = c0 + TML_COL_MAX;
 #if TML_USE_DSP
-    const int32_t len4 = len & ~3;
-    for (; k < len4; k += 4) {
-        const uint32_t wa = tml_read_u32(w0 + k);
-        const uint32_t wb = tml_read_u32(w1 + k);
-        const int32_t wa02 = (int32_t)__sxtb16(wa), wa13 = (int32_t)__sxtb16(tml_ror8(wa));
-        const int32_t wb02 = (int32_t)__sxtb16(wb), wb13 = (int32_t)__sxtb16(tml_ror8(wb));
-        const int32_t x02 = (int32_t)tml_read_u32(c0 + k), x13 = (int32_t)tml_read_u32(c0 + k + 2);
-        const int32_t y02 = (int32_t)tml_read_u32(c1 + k), y13 = (int32_t)tml_read_u32(c1 + k + 2);
-        a00 = __smlad(wa02, x02, a00);
-        a00 = __smlad(wa13, x13, a00);
-        a01 = __smlad(wa02, y02, a01);
-        a01 = __smlad(wa13, y13, a01);
-        a10 = __smlad(wb02, x02, a10);
-        a10 = __smlad(wb13, x13, a10);
-        a11 = __smlad(wb02, y02, a11);
-        a11 = __smlad(wb13, y13, a11);
+    int32_t n4 = len >> 2;
+    if (n4 > 0) {
+        /* Hand-scheduled: gcc spills in this loop (14 live registers). Per 4 reduction steps: two weight words,
+         * an LDRD of col0's (k0, k2), (k1, k3) pairs and two LDR of col1's (LDRD's offset cannot reach it), four SXTB16 (ROR folded), eight SMLAD. */
+        uint32_t x02, x13, y02, y13, t, wv;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr    %[wv], [%[w0]], #4\n\t"
+            "ldr    %[y02], [%[c], #%c[off]]\n\t"
+            "ldr    %[y13], [%[c], #%c[off4]]\n\t"
+            "ldrd   %[x02], %[x13], [%[c]], #8\n\t"
+            "sxtb16 %[t], %[wv]\n\t"
+            "sxtb16 %[wv], %[wv], ror #8\n\t"
+            "smlad  %[a00], %[t], %[x02], %[a00]\n\t"
+            "smlad  %[a01], %[t], %[y02], %[a01]\n\t"
+            "smlad  %[a00], %[wv], %[x13], %[a00]\n\t"
+            "smlad  %[a01], %[wv], %[y13], %[a01]\n\t"
+            "ldr    %[wv], [%[w1]], #4\n\t"
+            "sxtb16 %[t], %[wv]\n\t"
+            "sxtb16 %[wv], %[wv], ror #8\n\t"
+            "smlad  %[a10], %[t], %[x02], %[a10]\n\t"
+            "smlad  %[a11], %[t], %[y02], %[a11]\n\t"
+            "smlad  %[a10], %[wv], %[x13], %[a10]\n\t"
+            "smlad  %[a11], %[wv], %[y13], %[a11]\n\t"
+            "subs   %[n], %[n], #1\n\t"
+            "bne    1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
+              [c] "+r"(c0), [n] "+r"(n4), [x02] "=&r"(x02), [x13] "=&r"(x13), [y02] "=&r"(y02), [y13] "=&r"(y13),
+              [t] "=&r"(t), [wv] "=&r"(wv)
+            : [off] "i"(TML_COL_MAX * 2), [off4] "i"(TML_COL_MAX * 2 + 4)
+            : "cc", "memory");
     }
+    k = len & ~3;
+    w0 -= k;
+    w1 -= k;
+    c0 -= k;
 #endif
     for (; k < len; ++k) {
         const int32_t wa = w0[k], wb = w1[k], x = c0[k], y = c1[k];
@@ -165,9 +243,9 @@ static inline void tml_dot_2x1(const int8_t *w0, const int8_t *w1, const int16_t
         const uint32_t wb = tml_read_u32(w1 + k);
         const int32_t x02 = (int32_t)tml_read_u32(c0 + k), x13 = (int32_t)tml_read_u32(c0 + k + 2);
         a0 = __smlad((int32_t)__sxtb16(wa), x02, a0);
-        a0 = __smlad((int32_t)__sxtb16(tml_ror8(wa)), x13, a0);
+        a0 = __smlad((int32_t)tml_sxtb16_ror8(wa), x13, a0);
         a1 = __smlad((int32_t)__sxtb16(wb), x02, a1);
-        a1 = __smlad((int32_t)__sxtb16(tml_ror8(wb)), x13, a1);
+        a1 = __smlad((int32_t)tml_sxtb16_ror8(wb), x13, a1);
     }
 #endif
     for (; k < len; ++k) {
