@@ -75,6 +75,12 @@ public static class FloatModelCompiler
         log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {sourceDescription}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
 
         var model = FloatLowering.Lower(graph);
+        var order = ExecutionOrder.Optimize(model);
+        if (order.Reordered)
+        {
+            log.WriteLine(Invariant($"tinyml: {name}: execution order changed ({order.Method} search): arena {order.OriginalArenaBytes:N0} B -> {order.ChosenArenaBytes:N0} B"));
+        }
+
         var plan = ArenaPlanner.Plan(model);
         var code = CFloatEmitter.Emit(model, plan, name, sourceDescription);
         log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)"));
