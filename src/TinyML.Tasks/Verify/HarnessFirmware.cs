@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TinyML.Diagnostics;
+using TinyML.Emit;
 using TinyML.Firmware;
 using TinyML.Pipeline;
 
@@ -18,8 +19,13 @@ public sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstI
 /// </summary>
 public static class HarnessFirmware
 {
-    public static HarnessRun Run(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory)
+    public static HarnessRun Run(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory) =>
+        Run(compiled.Code, codeDirectory, inputs, boardName, kernelsRoot, workDirectory);
+
+    /// <summary>Same, for emitted code that did not come from an ONNX file (planner and emitter tests).</summary>
+    public static HarnessRun Run(EmittedModel code, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory)
     {
+        var compiled = new { Code = code };
         var name = compiled.Code.SourceFileName[..^2];
         var upper = name.ToUpperInvariant();
         Directory.CreateDirectory(workDirectory);
