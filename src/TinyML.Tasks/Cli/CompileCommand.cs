@@ -1,3 +1,4 @@
+using TinyML.Import;
 using TinyML.Pipeline;
 
 namespace TinyML.Cli;
@@ -8,6 +9,8 @@ public static class CompileCommand
     public static int Run(CliArgs args, TextWriter log)
     {
         var model = args.Require("model");
+        // --input-shape name=1,3,96,96 and --constant-input name=value, each repeatable (or ';'-separated).
+        var pins = ImportOptions.FromStrings(args.GetAll("input-shape"), args.GetAll("constant-input"));
         var options = new CompileOptions
         {
             ModelPath = Path.GetFullPath(model),
@@ -16,6 +19,8 @@ public static class CompileCommand
             CalibrationData = args.Get("calibration") is { Length: > 0 } c ? c : null,
             CalibrationSamples = args.GetInt("calibration-samples", 0),
             OutputDirectory = args.Require("out"),
+            InputShapes = pins.InputShapes,
+            ConstantInputs = pins.ConstantInputs,
         };
         ModelCompiler.Compile(options, log);
         return 0;
