@@ -127,3 +127,25 @@ public sealed class InputPinningTests
         StringAssert.Contains(unknown.Message, "'rate'");
     }
 }
+
+/// <summary>The pins through <c>tinymlc compile</c>, as the MSBuild rsp passes them.</summary>
+[TestClass]
+public sealed class CompileCommandPinTests
+{
+    [TestMethod]
+    public void InputShapeOptionReachesTheCompiler()
+    {
+        var model = Path.Combine(TestPaths.RepoRoot, "tests", "models", "dynamic_dims.onnx");
+        var output = TestPaths.NewTempDir("cli-pin");
+        var log = new StringWriter();
+
+        var failure = Assert.ThrowsExactly<TinyMLException>(() =>
+            TinyML.Cli.CompileCommand.Run(new TinyML.Cli.CliArgs(["--model", model, "--out", output]), log));
+        Assert.AreEqual(ErrorCodes.DynamicShape, failure.Code);
+
+        var exitCode = TinyML.Cli.CompileCommand.Run(new TinyML.Cli.CliArgs(["--model", model, "--out", output, "--input-shape", "input=1,3,5,8"]), log);
+
+        Assert.AreEqual(0, exitCode);
+        StringAssert.Contains(File.ReadAllText(Path.Combine(output, "dynamic_dims.h")), "INPUT_SIZE 120");
+    }
+}
