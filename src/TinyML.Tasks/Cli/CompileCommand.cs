@@ -1,3 +1,4 @@
+using TinyML.Import;
 using TinyML.Pipeline;
 
 namespace TinyML.Cli;
@@ -11,6 +12,8 @@ public static class CompileCommand
     public static int Run(CliArgs args, TextWriter log)
     {
         var model = args.Require("model");
+        // --input-shape name=1,3,96,96 and --constant-input name=value, each repeatable (or ';'-separated).
+        var pins = ImportOptions.FromStrings(args.GetAll("input-shape"), args.GetAll("constant-input"));
         var options = new CompileOptions
         {
             ModelPath = Path.GetFullPath(model),
@@ -20,6 +23,8 @@ public static class CompileCommand
             CalibrationSamples = args.GetInt("calibration-samples", 0),
             OutputDirectory = args.Require("out"),
             Precision = ModelPrecisions.Parse(args.Get("quantize")),
+            InputShapes = pins.InputShapes,
+            ConstantInputs = pins.ConstantInputs,
         };
         if (options.Precision == ModelPrecision.Float32)
         {

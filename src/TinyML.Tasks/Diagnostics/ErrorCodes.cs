@@ -13,6 +13,10 @@ public static class ErrorCodes
     public const string DynamicShape = "TML1003";
     public const string UnsupportedAttribute = "TML1004";
     public const string UnsupportedOpset = "TML1005";
+    /// <summary>An initializer's external data path leaves the model's folder (absolute, <c>..</c>, or a symlink out).</summary>
+    public const string ExternalDataOutsideModelFolder = "TML1006";
+    /// <summary>If/Loop whose condition depends on a run-time input; pinning it with ConstantInputs lets it fold.</summary>
+    public const string ControlFlowOnRuntimeInput = "TML1007";
 
     // 2xxx Quantize / calibration
     public const string NoCalibrationData = "TML2001";

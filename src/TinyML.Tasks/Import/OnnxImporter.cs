@@ -13,40 +13,39 @@ namespace TinyML.Import;
 /// </summary>
 public static class OnnxImporter
 {
-    public const int MinOpset = 9;
-    // 22 and 25 (the newest ops in the ONNX node tests) only added data types (bfloat16, float8, int4, ...) to
-    // Conv, pooling, Reshape, Flatten and friends; their float32 semantics are those of the earlier opsets.
-    public const int MaxOpset = 25;
+    public const int MinOpset = OpSupport.MinOpset;
+    public const int MaxOpset = OpSupport.MaxOpset;
 
-    private static readonly string[] SupportedOpList =
-    [
-        "Conv", "Gemm", "MatMul", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape",
-        "Add", "Softmax", "BatchNormalization", "Identity", "Dropout", "Constant",
-        // Already quantized (QDQ) models: lowered with their own scales by Quantize/QdqLowering.
-        "QuantizeLinear", "DequantizeLinear",
-    ];
+    /// <summary>Derived from the support matrix: ops some backend lowers, plus ops constant folding removes.</summary>
+    private static readonly string[] SupportedOpList = OpSupport.Entries.Where(e => e.Imported).Select(e => e.OpType).ToArray();
 
     private static readonly HashSet<string> SupportedOpSet = new(SupportedOpList, StringComparer.Ordinal);
 
-    /// <summary>Default-domain ONNX operators the compiler can lower.</summary>
+    /// <summary>Default-domain ONNX operators the importer accepts (lowered, or removed by constant folding).</summary>
     public static IReadOnlyCollection<string> SupportedOps { get; } = Array.AsReadOnly(SupportedOpList);
 
-    public static Graph Load(string path)
+    public static Graph Load(string path) => Load(path, ImportOptions.Default);
+
+    /// <summary>Imports with user-pinned input shapes and constant inputs (see <see cref="ImportOptions"/>).</summary>
+    public static Graph Load(string path, ImportOptions options)
     {
         var bytes = OnnxModelReader.ReadBytes(path);
-        return Load(bytes, path);
+        return Load(bytes, path, options);
     }
 
-    public static Graph Load(byte[] bytes, string sourcePath) => Load(bytes, sourcePath, checkSupportedOps: true);
+    public static Graph Load(byte[] bytes, string sourcePath) => Load(bytes, sourcePath, ImportOptions.Default);
+
+    /// <summary>External data is resolved inside the folder of <paramref name="sourcePath"/>.</summary>
+    public static Graph Load(byte[] bytes, string sourcePath, ImportOptions options) => Load(bytes, sourcePath, checkSupportedOps: true, options);
 
     /// <summary>
     /// <paramref name="checkSupportedOps"/> = false imports graphs with operators we cannot compile yet, so tests can
     /// inspect what the importer makes of real models beyond the supported set.
     /// </summary>
-    internal static Graph Load(byte[] bytes, string sourcePath, bool checkSupportedOps)
+    internal static Graph Load(byte[] bytes, string sourcePath, bool checkSupportedOps, ImportOptions? options = null)
     {
         var model = OnnxModelReader.Parse(bytes, sourcePath);
-        return new Importer(model, sourcePath).Run(checkSupportedOps);
+        return new Importer(model, sourcePath, options ?? ImportOptions.Default).Run(checkSupportedOps);
     }
 
     /// <summary>The default-domain opset, validated to the supported range.</summary>
@@ -72,7 +71,7 @@ public static class OnnxImporter
     /// Static shape of a graph input. A symbolic or missing batch dimension (index 0) is taken as 1 because the
     /// compiled code always runs one sample; any other unknown dimension cannot be planned statically.
     /// </summary>
-    internal static int[] StaticInputShape(ValueInfoProto input, string sourcePath)
+    internal static int[] StaticInputShape(ValueInfoProto input, string sourcePath, int[]? pinned = null)
     {
         var type = input.Type;
         if (type is null || type.ValueCase != TypeProto.ValueOneofCase.TensorType)
@@ -90,13 +89,36 @@ public static class OnnxImporter
                 file: sourcePath);
         }
 
+        return ResolveShape(input, sourcePath, pinned);
+    }
+
+    /// <summary>
+    /// The declared shape with a user-pinned shape (InputShapes) applied: the pin replaces symbolic dimensions, fixed
+    /// ones must agree. Without a pin a symbolic batch dimension (index 0) is 1; any other one is TML1003 that says how
+    /// to pin it.
+    /// </summary>
+    private static int[] ResolveShape(ValueInfoProto input, string sourcePath, int[]? pinned)
+    {
+        var tensorType = input.Type.TensorType;
         if (tensorType.Shape is null)
         {
+            if (pinned is not null)
+            {
+                return pinned;
+            }
+
             throw new TinyMLException(ErrorCodes.DynamicShape,
-                $"graph input '{input.Name}' has no shape (unknown rank); a static shape is required", file: sourcePath);
+                $"graph input '{input.Name}' has no shape (unknown rank); a static shape is required. {PinAdvice(input.Name, null)}", file: sourcePath);
         }
 
         var dims = tensorType.Shape.Dim;
+        if (pinned is not null && pinned.Length != dims.Count)
+        {
+            throw new TinyMLException(ErrorCodes.DynamicShape,
+                $"InputShape for '{input.Name}' has rank {pinned.Length} ([{string.Join(",", pinned)}]) but the model declares rank {dims.Count} ({DescribeDims(dims)})",
+                file: sourcePath);
+        }
+
         var shape = new int[dims.Count];
         long count = 1;
         for (var i = 0; i < dims.Count; i++)
@@ -110,10 +132,20 @@ public static class OnnxImporter
                 }
 
                 shape[i] = (int)dim.DimValue;
+                if (pinned is not null && pinned[i] != shape[i])
+                {
+                    throw new TinyMLException(ErrorCodes.DynamicShape,
+                        $"InputShape for '{input.Name}' gives {pinned[i]} at index {i}, but the model fixes that dimension to {shape[i]} ({DescribeDims(dims)})",
+                        file: sourcePath);
+                }
             }
             else if (dim.HasDimValue)
             {
                 throw OnnxModelReader.Malformed(sourcePath, $"graph input '{input.Name}' has invalid dimension {dim.DimValue} at index {i}");
+            }
+            else if (pinned is not null)
+            {
+                shape[i] = pinned[i];
             }
             else if (i == 0)
             {
@@ -123,7 +155,7 @@ public static class OnnxImporter
             {
                 var symbol = dim.HasDimParam && dim.DimParam.Length > 0 ? $"'{dim.DimParam}'" : "(unnamed)";
                 throw new TinyMLException(ErrorCodes.DynamicShape,
-                    $"graph input '{input.Name}' has a dynamic dimension {symbol} at index {i}; only the batch dimension (index 0) may be dynamic. Export the model with a fixed input shape",
+                    $"graph input '{input.Name}' has a dynamic dimension {symbol} at index {i} ({DescribeDims(dims)}); only the batch dimension (index 0) may be dynamic. {PinAdvice(input.Name, dims)}",
                     file: sourcePath);
             }
 
@@ -137,11 +169,28 @@ public static class OnnxImporter
         return shape;
     }
 
+    private static string DescribeDims(IReadOnlyList<TensorShapeProto.Types.Dimension> dims) =>
+        "[" + string.Join(",", dims.Select(d => d.HasDimValue ? d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : d.HasDimParam && d.DimParam.Length > 0 ? d.DimParam : "?")) + "]";
+
+    /// <summary>How to pin a shape, with the declared dims filled in so only the symbolic ones need editing.</summary>
+    private static string PinAdvice(string inputName, IReadOnlyList<TensorShapeProto.Types.Dimension>? dims)
+    {
+        var example = dims is null ? "1x..." : string.Join("x", dims.Select((d, i) =>
+            d.HasDimValue ? d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : i == 0 ? "1" : $"<{(d.HasDimParam && d.DimParam.Length > 0 ? d.DimParam : "size")}>"));
+        return $"Pin the shape: InputShape=\"{inputName}={example}\" on the TinyModel item (CLI: --input-shape {inputName}={example.Replace('x', ',')})";
+    }
+
     /// <summary>One import run; holds the lookup tables so the steps stay small.</summary>
-    private sealed class Importer(ModelProto model, string sourcePath)
+    private sealed class Importer(ModelProto model, string sourcePath, ImportOptions options)
     {
         private readonly GraphProto _graph = model.Graph;
         private readonly Graph _result = new() { SourcePath = sourcePath };
+        private readonly HashSet<string> _usedNodeNames = new(StringComparer.Ordinal);
+
+        /// <summary>External tensor data is read only from inside this folder.</summary>
+        private readonly string _modelFolder = Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? Directory.GetCurrentDirectory();
 
         public Graph Run(bool checkSupportedOps)
         {
@@ -149,6 +198,7 @@ public static class OnnxImporter
             _result.OpsetVersion = DefaultOpset(model, sourcePath);
 
             var initializerNames = new HashSet<string>(_graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
+            CheckOptionNames(initializerNames);
             ImportInputs(initializerNames);
             if (checkSupportedOps)
             {
@@ -183,7 +233,14 @@ public static class OnnxImporter
                     throw OnnxModelReader.Malformed(sourcePath, "a graph input has an empty name");
                 }
 
-                _result.Tensors[input.Name] = new Tensor(input.Name, StaticInputShape(input, sourcePath));
+                options.InputShapes.TryGetValue(input.Name, out var pinned);
+                if (options.ConstantInputs.TryGetValue(input.Name, out var values))
+                {
+                    _result.Tensors[input.Name] = PinnedConstant(input, values, pinned);
+                    continue;
+                }
+
+                _result.Tensors[input.Name] = new Tensor(input.Name, StaticInputShape(input, sourcePath, pinned));
                 _result.Inputs.Add(input.Name);
             }
 
@@ -191,6 +248,76 @@ public static class OnnxImporter
             {
                 throw OnnxModelReader.Malformed(sourcePath, "the graph has no (non-initializer) inputs");
             }
+        }
+
+        /// <summary>A pin naming no input is a typo the user must hear about, not a silent no-op.</summary>
+        private void CheckOptionNames(HashSet<string> initializerNames)
+        {
+            var inputNames = _graph.Input.Select(i => i.Name).Where(n => !initializerNames.Contains(n)).ToList();
+            foreach (var name in options.InputShapes.Keys.Where(n => !inputNames.Contains(n)))
+            {
+                throw new TinyMLException(ErrorCodes.DynamicShape,
+                    $"InputShape names '{name}', which is not a graph input (inputs: {string.Join(", ", inputNames)})", file: sourcePath);
+            }
+
+            foreach (var name in options.ConstantInputs.Keys.Where(n => !inputNames.Contains(n)))
+            {
+                throw new TinyMLException(ErrorCodes.ControlFlowOnRuntimeInput,
+                    $"ConstantInputs names '{name}', which is not a graph input (inputs: {string.Join(", ", inputNames)})", file: sourcePath);
+            }
+        }
+
+        /// <summary>A graph input the user fixed with ConstantInputs: a constant of the declared element type.</summary>
+        private Tensor PinnedConstant(ValueInfoProto input, double[] values, int[]? pinned)
+        {
+            if (input.Type is not { ValueCase: TypeProto.ValueOneofCase.TensorType } type)
+            {
+                throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"graph input '{input.Name}' is not a tensor; it cannot be pinned", file: sourcePath);
+            }
+
+            var elementType = type.TensorType.ElemType == (int)TensorProto.Types.DataType.Bool ? ElementType.Int64
+                : OnnxTensorConverter.ToElementType(type.TensorType.ElemType)
+                ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                    $"graph input '{input.Name}' has element type {OnnxTensorConverter.DataTypeName(type.TensorType.ElemType)}, which ConstantInputs cannot pin", file: sourcePath);
+
+            int[] shape;
+            var dims = type.TensorType.Shape?.Dim;
+            if (pinned is not null)
+            {
+                shape = ResolveShape(input, sourcePath, pinned);
+            }
+            else if (dims is not null && dims.All(d => d.HasDimValue && d.DimValue > 0 && d.DimValue <= int.MaxValue))
+            {
+                shape = dims.Select(d => (int)d.DimValue).ToArray();
+            }
+            else if (dims is not null && dims.Count == 1)
+            {
+                shape = [values.Length];
+            }
+            else
+            {
+                throw new TinyMLException(ErrorCodes.DynamicShape,
+                    $"ConstantInputs pins '{input.Name}', whose shape is not static; give its shape too with InputShape=\"{input.Name}=...\"", file: sourcePath);
+            }
+
+            var count = shape.Aggregate(1L, (p, d) => p * d);
+            if (count != values.Length)
+            {
+                throw new TinyMLException(ErrorCodes.ControlFlowOnRuntimeInput,
+                    $"ConstantInputs gives {values.Length} value(s) for '{input.Name}', whose shape [{string.Join(",", shape)}] holds {count}", file: sourcePath);
+            }
+
+            var tensor = new Tensor(input.Name, shape, elementType);
+            if (elementType == ElementType.Float32)
+            {
+                tensor.FloatData = values.Select(v => (float)v).ToArray();
+            }
+            else
+            {
+                tensor.IntData = values.Select(v => (long)Math.Truncate(Math.Clamp(v, long.MinValue, long.MaxValue))).ToArray();
+            }
+
+            return tensor;
         }
 
         private void CheckSupportedOps()
@@ -224,29 +351,41 @@ public static class OnnxImporter
                     throw OnnxModelReader.Malformed(sourcePath, "an initializer has an empty name");
                 }
 
-                _result.Tensors[initializer.Name] = OnnxTensorConverter.Convert(initializer, initializer.Name, sourcePath);
+                _result.Tensors[initializer.Name] = OnnxTensorConverter.Convert(initializer, initializer.Name, sourcePath, _modelFolder);
             }
         }
 
         /// <summary>Maps ONNX nodes to IR nodes in file order; Constant nodes become constant tensors instead.</summary>
-        private List<Node> ImportNodes()
+        private List<Node> ImportNodes() => ImportNodes(_graph, _result.Tensors, depth: 0);
+
+        /// <summary>
+        /// Imports the nodes of the main graph or of a subgraph (If branch, Loop body); Constant nodes land in
+        /// <paramref name="constants"/>. Node names stay unique across all levels so diagnostics stay unambiguous.
+        /// </summary>
+        private List<Node> ImportNodes(GraphProto graph, Dictionary<string, Tensor> constants, int depth)
         {
-            var nodes = new List<Node>(_graph.Node.Count);
-            var usedNames = new HashSet<string>(_graph.Node.Where(n => !string.IsNullOrEmpty(n.Name)).Select(n => n.Name), StringComparer.Ordinal);
-            for (var index = 0; index < _graph.Node.Count; index++)
+            // Hostile nesting must end in a coded error, not a stack overflow.
+            if (depth > MaxSubgraphDepth)
             {
-                var proto = _graph.Node[index];
-                var name = string.IsNullOrEmpty(proto.Name) ? UniqueName($"{proto.OpType}_{index}", usedNames) : proto.Name;
+                throw OnnxModelReader.Malformed(sourcePath, $"subgraphs are nested more than {MaxSubgraphDepth} levels deep");
+            }
+
+            var nodes = new List<Node>(graph.Node.Count);
+            _usedNodeNames.UnionWith(graph.Node.Where(n => !string.IsNullOrEmpty(n.Name)).Select(n => n.Name));
+            for (var index = 0; index < graph.Node.Count; index++)
+            {
+                var proto = graph.Node[index];
+                var name = string.IsNullOrEmpty(proto.Name) ? UniqueName($"{proto.OpType}_{index}", _usedNodeNames) : proto.Name;
                 if (proto.OpType == "Constant" && OnnxModelReader.IsDefaultDomain(proto.Domain))
                 {
-                    ImportConstantNode(proto, name);
+                    ImportConstantNode(proto, name, constants);
                     continue;
                 }
 
                 var node = new Node(name, proto.OpType, proto.Input, proto.Output);
                 foreach (var attribute in proto.Attribute)
                 {
-                    node.Attributes[attribute.Name] = ConvertAttribute(attribute, name);
+                    node.Attributes[attribute.Name] = ConvertAttribute(attribute, name, depth);
                 }
 
                 nodes.Add(node);
@@ -266,7 +405,28 @@ public static class OnnxImporter
             return name;
         }
 
-        private void ImportConstantNode(NodeProto proto, string nodeName)
+        private const int MaxSubgraphDepth = 32;
+
+        private Subgraph ImportSubgraph(GraphProto graph, int depth)
+        {
+            var subgraph = new Subgraph();
+            foreach (var initializer in graph.Initializer)
+            {
+                if (string.IsNullOrEmpty(initializer.Name))
+                {
+                    throw OnnxModelReader.Malformed(sourcePath, "an initializer of a subgraph has an empty name");
+                }
+
+                subgraph.Constants[initializer.Name] = OnnxTensorConverter.Convert(initializer, initializer.Name, sourcePath, _modelFolder);
+            }
+
+            subgraph.Inputs.AddRange(graph.Input.Select(i => i.Name));
+            subgraph.Nodes.AddRange(ImportNodes(graph, subgraph.Constants, depth + 1));
+            subgraph.Outputs.AddRange(graph.Output.Select(o => o.Name));
+            return subgraph;
+        }
+
+        private void ImportConstantNode(NodeProto proto, string nodeName, Dictionary<string, Tensor> constants)
         {
             if (proto.Output.Count != 1 || string.IsNullOrEmpty(proto.Output[0]))
             {
@@ -282,7 +442,7 @@ public static class OnnxImporter
             var attribute = proto.Attribute[0];
             var tensor = attribute.Name switch
             {
-                "value" when attribute.T is not null => OnnxTensorConverter.Convert(attribute.T, outputName, sourcePath),
+                "value" when attribute.T is not null => OnnxTensorConverter.Convert(attribute.T, outputName, sourcePath, _modelFolder),
                 "value_float" => new Tensor(outputName, []) { FloatData = [attribute.F] },
                 "value_floats" => new Tensor(outputName, [attribute.Floats.Count]) { FloatData = attribute.Floats.ToArray() },
                 "value_int" => new Tensor(outputName, [], ElementType.Int64) { IntData = [attribute.I] },
@@ -291,10 +451,10 @@ public static class OnnxImporter
                     $"Constant node '{nodeName}' uses attribute '{attribute.Name}', which is not supported (use 'value' with a numeric tensor)",
                     file: sourcePath),
             };
-            _result.Tensors[outputName] = tensor;
+            constants[outputName] = tensor;
         }
 
-        private AttributeValue ConvertAttribute(AttributeProto attribute, string nodeName)
+        private AttributeValue ConvertAttribute(AttributeProto attribute, string nodeName, int depth)
         {
             var type = attribute.HasType && attribute.Type != AttributeType.Undefined ? attribute.Type : GuessAttributeType(attribute);
             return type switch
@@ -305,9 +465,10 @@ public static class OnnxImporter
                 AttributeType.Ints => new AttributeValue { Ints = attribute.Ints.ToArray() },
                 AttributeType.Floats => new AttributeValue { Floats = attribute.Floats.ToArray() },
                 AttributeType.Tensor when attribute.T is not null =>
-                    new AttributeValue { Tensor = OnnxTensorConverter.Convert(attribute.T, $"{nodeName}.{attribute.Name}", sourcePath) },
+                    new AttributeValue { Tensor = OnnxTensorConverter.Convert(attribute.T, $"{nodeName}.{attribute.Name}", sourcePath, _modelFolder) },
+                AttributeType.Graph when attribute.G is not null => new AttributeValue { Graph = ImportSubgraph(attribute.G, depth) },
                 _ => throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
-                    $"attribute '{attribute.Name}' of node '{nodeName}' has type {type}, which is not supported (INT, FLOAT, STRING, INTS, FLOATS, TENSOR are)",
+                    $"attribute '{attribute.Name}' of node '{nodeName}' has type {type}, which is not supported (INT, FLOAT, STRING, INTS, FLOATS, TENSOR, GRAPH are)",
                     file: sourcePath),
             };
         }
@@ -375,7 +536,8 @@ public static class OnnxImporter
                 }
 
                 var (shape, type) = known.TryGetValue(name, out var k) ? k : (null, null);
-                _result.Tensors[name] = new Tensor(name, shape ?? Array.Empty<int>(), type ?? ElementType.Float32);
+                // No stated shape: shape inference (interleaved with constant folding) derives it later.
+                _result.Tensors[name] = new Tensor(name, shape ?? Array.Empty<int>(), type ?? ElementType.Float32) { HasShape = shape is not null };
             }
         }
 
@@ -402,7 +564,7 @@ public static class OnnxImporter
 
             foreach (var node in nodes)
             {
-                foreach (var input in node.Inputs.Where(i => i.Length > 0))
+                foreach (var input in node.ReadValues().Where(i => i.Length > 0))
                 {
                     if (!available.Contains(input) && !producers.ContainsKey(input))
                     {
@@ -423,7 +585,7 @@ public static class OnnxImporter
             var pending = new List<Node>(nodes);
             while (pending.Count > 0)
             {
-                var ready = pending.FindIndex(n => n.Inputs.All(i => i.Length == 0 || available.Contains(i)));
+                var ready = pending.FindIndex(n => n.ReadValues().All(i => i.Length == 0 || available.Contains(i)));
                 if (ready < 0)
                 {
                     throw OnnxModelReader.Malformed(sourcePath, $"the graph has a cycle through node '{pending[0].Name}'");

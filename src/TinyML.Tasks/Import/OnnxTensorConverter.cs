@@ -22,6 +22,8 @@ internal static class OnnxTensorConverter
         DataType.Int64 => ElementType.Int64,
         // The IR has no uint8; Int32 holds every uint8 value exactly and keeps zero points of uint8 QDQ models intact.
         DataType.Uint8 => ElementType.Int32,
+        // Booleans only occur in build-time logic (If conditions, masks); 0/1 in an int64 folds like any integer.
+        DataType.Bool => ElementType.Int64,
         _ => null,
     };
 
@@ -52,12 +54,14 @@ internal static class OnnxTensorConverter
         return (shape, (int)count);
     }
 
-    public static Tensor Convert(TensorProto proto, string tensorName, string sourcePath)
+    /// <param name="modelFolder">Folder external data is resolved in (and confined to); null = external data is refused.</param>
+    public static Tensor Convert(TensorProto proto, string tensorName, string sourcePath, string? modelFolder = null)
     {
         var what = $"tensor '{tensorName}'";
-        if (proto.HasDataLocation && proto.DataLocation == TensorProto.Types.DataLocation.External || proto.ExternalData.Count > 0)
+        var external = proto.HasDataLocation && proto.DataLocation == TensorProto.Types.DataLocation.External;
+        if (!external && proto.ExternalData.Count > 0)
         {
-            throw OnnxModelReader.Malformed(sourcePath, $"{what}: external data not supported yet; save the model with all tensors inside the .onnx file");
+            throw OnnxModelReader.Malformed(sourcePath, $"{what} has external_data entries but data_location is not EXTERNAL");
         }
 
         if (proto.Segment is not null)
@@ -75,6 +79,16 @@ internal static class OnnxTensorConverter
         var tensor = new Tensor(tensorName, shape, elementType);
         var raw = proto.HasRawData ? proto.RawData.Span : ReadOnlySpan<byte>.Empty;
         var useRaw = proto.HasRawData && (raw.Length > 0 || count == 0);
+        if (external)
+        {
+            if (modelFolder is null)
+            {
+                throw OnnxModelReader.Malformed(sourcePath, $"{what} keeps its data in an external file, which needs the model loaded from its folder");
+            }
+
+            raw = ExternalData.Read(proto, count, ElementSize(dataType), what, sourcePath, modelFolder);
+            useRaw = true;
+        }
 
         switch (dataType)
         {
@@ -95,6 +109,10 @@ internal static class OnnxTensorConverter
                 tensor.IntData = useRaw ? ReadRaw(raw, count, 1, what, sourcePath, b => (long)(sbyte)b[0])
                     : Typed(proto.Int32Data, count, "int32_data", what, sourcePath, v => (long)(sbyte)v);
                 break;
+            case DataType.Bool:
+                tensor.IntData = useRaw ? ReadRaw(raw, count, 1, what, sourcePath, b => b[0] != 0 ? 1L : 0L)
+                    : Typed(proto.Int32Data, count, "int32_data", what, sourcePath, v => v != 0 ? 1L : 0L);
+                break;
             case DataType.Uint8:
                 tensor.IntData = useRaw ? ReadRaw(raw, count, 1, what, sourcePath, b => (long)b[0])
                     : Typed(proto.Int32Data, count, "int32_data", what, sourcePath, v => (long)(byte)v);
@@ -103,6 +121,14 @@ internal static class OnnxTensorConverter
 
         return tensor;
     }
+
+    /// <summary>Bytes per element of the types <see cref="Convert"/> accepts.</summary>
+    private static int ElementSize(DataType type) => type switch
+    {
+        DataType.Float or DataType.Int32 => 4,
+        DataType.Int64 => 8,
+        _ => 1,
+    };
 
     private delegate T Decode<T>(ReadOnlySpan<byte> bytes);
 

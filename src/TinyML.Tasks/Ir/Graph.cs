@@ -26,6 +26,10 @@ public sealed class Tensor
 
     public ElementType Type { get; set; }
 
+    /// <summary>False while the shape is not known yet (a value the file gave no static shape for, before shape
+    /// inference reached it); <see cref="Shape"/> is then meaningless.</summary>
+    public bool HasShape { get; set; } = true;
+
     /// <summary>Constant float payload (weights, biases), row-major in <see cref="Shape"/>.</summary>
     public float[]? FloatData { get; set; }
 
@@ -48,6 +52,42 @@ public sealed class AttributeValue
     public long[]? Ints { get; init; }
     public float[]? Floats { get; init; }
     public Tensor? Tensor { get; init; }
+
+    /// <summary>A GRAPH attribute (If branches, Loop body), imported like the main graph.</summary>
+    public Subgraph? Graph { get; init; }
+}
+
+/// <summary>
+/// The body of an If branch or Loop: nodes in order, its own constants, and the names of its outputs. Names it reads
+/// but does not define come from the enclosing graph (ONNX outer-scope capture).
+/// </summary>
+public sealed class Subgraph
+{
+    public List<Node> Nodes { get; } = [];
+
+    /// <summary>Constants defined inside the subgraph (initializers and Constant nodes).</summary>
+    public Dictionary<string, Tensor> Constants { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Formal inputs (Loop bodies have them; If branches none).</summary>
+    public List<string> Inputs { get; } = [];
+
+    public List<string> Outputs { get; } = [];
+
+    /// <summary>Values read from enclosing scopes, including those read by nested subgraphs.</summary>
+    public IEnumerable<string> CapturedNames()
+    {
+        var defined = new HashSet<string>(Constants.Keys.Concat(Inputs), StringComparer.Ordinal);
+        var captured = new List<string>();
+        foreach (var node in Nodes)
+        {
+            var reads = node.Inputs.Concat(node.Attributes.Values.Where(a => a.Graph is not null).SelectMany(a => a.Graph!.CapturedNames()));
+            captured.AddRange(reads.Where(name => name.Length > 0 && !defined.Contains(name)));
+            defined.UnionWith(node.Outputs);
+        }
+
+        captured.AddRange(Outputs.Where(name => !defined.Contains(name)));
+        return captured.Distinct(StringComparer.Ordinal);
+    }
 }
 
 /// <summary>An operator application, ONNX-shaped: op type, named inputs/outputs (tensor names), attributes.</summary>
@@ -73,6 +113,10 @@ public sealed class Node
     public float GetFloat(string name, float fallback) => Attributes.TryGetValue(name, out var a) && a.Float is { } v ? v : fallback;
     public string GetString(string name, string fallback) => Attributes.TryGetValue(name, out var a) && a.String is { } v ? v : fallback;
     public long[]? GetInts(string name) => Attributes.TryGetValue(name, out var a) ? a.Ints : null;
+
+    /// <summary>Every value the node reads: its inputs plus what its subgraphs capture from the enclosing scope.</summary>
+    public IEnumerable<string> ReadValues() =>
+        Inputs.Concat(Attributes.Values.Where(a => a.Graph is not null).SelectMany(a => a.Graph!.CapturedNames()));
 
     public override string ToString() => $"{OpType} '{Name}'";
 }

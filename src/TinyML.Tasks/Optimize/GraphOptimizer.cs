@@ -2,11 +2,16 @@ using TinyML.Ir;
 
 namespace TinyML.Optimize;
 
-/// <summary>Runs the rewrite passes in a fixed order, then shape inference. Returns what each pass did, for the build log.</summary>
+/// <summary>
+/// Runs the rewrite passes in a fixed order, then shape inference. Returns what each pass did, for the build log.
+/// Constant folding goes first: it removes the shape plumbing and resolved control flow the other passes do not
+/// understand. Shape inference stops at the first op it has no rule for; the lowering then names that op (TML1002).
+/// </summary>
 public static class GraphOptimizer
 {
     public static IReadOnlyList<IGraphPass> DefaultPasses { get; } =
     [
+        new ConstantFoldingPass(),
         new RemoveIdentityPass(),
         new MatMulAddToGemmPass(),
         new FoldBatchNormPass(),
@@ -19,6 +24,7 @@ public static class GraphOptimizer
     /// </summary>
     public static IReadOnlyList<IGraphPass> FloatPasses { get; } =
     [
+        new ConstantFoldingPass(),
         new RemoveIdentityPass(),
         new MatMulAddToGemmPass(),
         new FoldBatchNormPass(standaloneIsError: false),
@@ -35,7 +41,7 @@ public static class GraphOptimizer
             log.Add((pass.Name, pass.Run(graph)));
         }
 
-        ShapeInference.Run(graph);
+        ShapeInference.Run(graph, stopAtUnknownOp: true);
         return log;
     }
 }

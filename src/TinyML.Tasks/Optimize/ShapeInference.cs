@@ -9,21 +9,73 @@ namespace TinyML.Optimize;
 /// </summary>
 public static class ShapeInference
 {
-    public static void Run(Graph graph)
+    /// <summary>Ops this class derives output shapes for.</summary>
+    private static readonly HashSet<string> KnownOps = new(StringComparer.Ordinal)
+    {
+        "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "Conv", "MaxPool", "AveragePool",
+        "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Add",
+        // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
+        // lowering still names the op if it survives.
+        "Sigmoid", "Tanh", "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "LeakyRelu", "Cast", "Not",
+        "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal",
+        "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
+    };
+
+    public static void Run(Graph graph) => Run(graph, stopAtUnknownOp: false);
+
+    /// <summary>
+    /// <paramref name="stopAtUnknownOp"/> = true stops quietly at the first op without a shape rule, so the lowering
+    /// that runs next reports it as an unsupported operator (TML1002) in its own words.
+    /// </summary>
+    public static void Run(Graph graph, bool stopAtUnknownOp)
     {
         foreach (var node in graph.Nodes)
         {
-            var shape = Infer(graph, node);
-            foreach (var output in node.Outputs.Take(1))
+            if (stopAtUnknownOp && !KnownOps.Contains(node.OpType))
             {
-                if (!graph.Tensors.TryGetValue(output, out var tensor))
-                {
-                    graph.Tensors[output] = tensor = new Tensor(output, shape);
-                }
-
-                tensor.Shape = shape;
-                tensor.Type = ElementType.Float32;
+                return;
             }
+
+            Apply(graph, node, Infer(graph, node));
+        }
+    }
+
+    /// <summary>
+    /// Infers one node's output shape when its op has a rule and every input's shape is known; used by constant
+    /// folding, which interleaves with shape inference (a Shape op folds once its input's shape is known).
+    /// </summary>
+    internal static bool TryInferNode(Graph graph, Node node)
+    {
+        if (!KnownOps.Contains(node.OpType) ||
+            node.Inputs.Any(i => i.Length > 0 && (!graph.Tensors.TryGetValue(i, out var t) || !t.HasShape)))
+        {
+            return false;
+        }
+
+        try
+        {
+            Apply(graph, node, Infer(graph, node));
+            return true;
+        }
+        catch (TinyMLException)
+        {
+            // Folding only wants shapes it can be sure of; the final (strict) run reports what is wrong or unsupported.
+            return false;
+        }
+    }
+
+    private static void Apply(Graph graph, Node node, int[] shape)
+    {
+        foreach (var output in node.Outputs.Take(1))
+        {
+            if (!graph.Tensors.TryGetValue(output, out var tensor))
+            {
+                graph.Tensors[output] = tensor = new Tensor(output, shape);
+            }
+
+            tensor.Shape = shape;
+            tensor.HasShape = true;
+            tensor.Type = ElementType.Float32;
         }
     }
 
@@ -35,6 +87,8 @@ public static class ShapeInference
         {
             case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization":
                 return In(0);
+            case "Conv" when In(0).Length == 3:
+                return Conv1DShape(node, In(0), In(1), file);
             case "Conv":
             {
                 var x = Require4D(node, In(0), file);
@@ -104,8 +158,16 @@ public static class ShapeInference
 
             case "Reshape":
                 return ReshapeTarget(graph, node, In(0), file);
-            case "Add":
+            case "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Equal":
                 return Broadcast(node, In(0), In(1), file);
+            case "Max" or "Min":
+                return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
+            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Erf" or "LeakyRelu" or "Cast" or "Not":
+                return In(0);
+            case "Pad":
+                return PadShape(graph, node, In(0), file);
+            case "Unsqueeze" or "Squeeze" or "Slice" or "Transpose" or "Concat" or "Gather":
+                return ShapeByEvaluation(graph, node, file);
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"unsupported operator '{node.OpType}' (node '{node.Name}')", file);
         }
@@ -115,10 +177,16 @@ public static class ShapeInference
     {
         var target = GraphEdit.Constant(graph, node.Inputs[1])?.IntData
             ?? throw Bad(node, "the target shape must be a constant", file);
+        return ReshapeTarget(node, input, target, file);
+    }
+
+    /// <summary>ONNX Reshape semantics (0 copies, -1 infers); shared with constant folding.</summary>
+    internal static int[] ReshapeTarget(Node node, int[] input, long[] target, string file)
+    {
         var allowZero = node.GetInt("allowzero", 0) != 0;
         var shape = new int[target.Length];
         var inferred = -1;
-        var known = 1;
+        long known = 1;
         for (var i = 0; i < target.Length; i++)
         {
             if (target[i] == -1)
@@ -132,8 +200,17 @@ public static class ShapeInference
                 continue;
             }
 
-            shape[i] = target[i] == 0 && !allowZero ? input[i] : checked((int)target[i]);
+            if (target[i] < -1 || target[i] > int.MaxValue || (target[i] == 0 && !allowZero && i >= input.Length))
+            {
+                throw Bad(node, $"invalid target dimension {target[i]} at index {i}", file);
+            }
+
+            shape[i] = target[i] == 0 && !allowZero ? input[i] : (int)target[i];
             known *= shape[i];
+            if (known > int.MaxValue)
+            {
+                throw Bad(node, "target shape has too many elements", file);
+            }
         }
 
         var total = input.Aggregate(1, (p, d) => p * d);
@@ -144,7 +221,7 @@ public static class ShapeInference
                 throw Bad(node, "cannot infer the -1 dimension", file);
             }
 
-            shape[inferred] = total / known;
+            shape[inferred] = (int)(total / known);
         }
         else if (known != total)
         {
@@ -152,6 +229,91 @@ public static class ShapeInference
         }
 
         return shape;
+    }
+
+    /// <summary>
+    /// 1-D convolution [N, C, L] (audio front ends). Only the shape: there is no 1-D kernel yet, but knowing the shape
+    /// lets Shape/If logic behind it fold.
+    /// </summary>
+    private static int[] Conv1DShape(Node node, int[] x, int[] w, string file)
+    {
+        if (w.Length != 3)
+        {
+            throw Bad(node, "1-D Conv needs 3-D weights", file);
+        }
+
+        var stride = node.GetInts("strides")?.FirstOrDefault() ?? 1;
+        var dilation = node.GetInts("dilations")?.FirstOrDefault() ?? 1;
+        var pads = node.GetInts("pads") ?? [0, 0];
+        var autoPad = node.GetString("auto_pad", "NOTSET");
+        if (stride <= 0 || dilation <= 0 || pads.Length != 2)
+        {
+            throw Bad(node, "invalid strides, dilations or pads", file);
+        }
+
+        long length = autoPad is "SAME_UPPER" or "SAME_LOWER"
+            ? (x[2] + stride - 1) / stride
+            : autoPad == "VALID"
+                ? (x[2] - dilation * (w[2] - 1) - 1) / stride + 1
+                : (x[2] + pads[0] + pads[1] - dilation * (w[2] - 1) - 1) / stride + 1;
+        if (length <= 0 || length > int.MaxValue)
+        {
+            throw Bad(node, $"output length {length} is invalid", file);
+        }
+
+        return [x[0], w[0], (int)length];
+    }
+
+    /// <summary>Pad with constant pads: each axis grows by its begin and end pad.</summary>
+    private static int[] PadShape(Graph graph, Node node, int[] input, string file)
+    {
+        var pads = (node.Inputs.Count > 1 ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData : node.GetInts("pads"))
+            ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"Pad '{node.Name}': the pads must be build-time constants", file);
+        var axes = node.Inputs.Count > 3 ? GraphEdit.Constant(graph, node.Inputs[3])?.IntData : null;
+        axes ??= Enumerable.Range(0, input.Length).Select(i => (long)i).ToArray();
+        if (pads.Length != 2 * axes.Length)
+        {
+            throw Bad(node, $"{pads.Length} pads for {axes.Length} axes", file);
+        }
+
+        var shape = (int[])input.Clone();
+        for (var i = 0; i < axes.Length; i++)
+        {
+            var axis = axes[i] < 0 ? axes[i] + input.Length : axes[i];
+            if (axis < 0 || axis >= input.Length)
+            {
+                throw Bad(node, $"axis {axes[i]} is out of range", file);
+            }
+
+            var size = shape[axis] + pads[i] + pads[i + axes.Length];
+            shape[axis] = size is >= 0 and <= int.MaxValue ? (int)size : throw Bad(node, $"padded size {size} is invalid", file);
+        }
+
+        return shape;
+    }
+
+    /// <summary>
+    /// Output shape of a data-movement op on an activation: evaluate the op on zeros of the activation's shape (the
+    /// constant evaluator already implements every rule exactly, so the rules live in one place).
+    /// </summary>
+    private static int[] ShapeByEvaluation(Graph graph, Node node, string file)
+    {
+        var scratch = new Graph { SourcePath = file, OpsetVersion = graph.OpsetVersion };
+        foreach (var name in node.Inputs.Where(n => n.Length > 0))
+        {
+            var tensor = graph.Tensor(name);
+            if (!tensor.IsConstant && tensor.ElementCount > ConstantFoldingPass.MaxFoldedElements)
+            {
+                throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                    $"{node.OpType} '{node.Name}': input '{name}' has {tensor.ElementCount} elements, too many to infer shapes through", file);
+            }
+
+            scratch.Tensors[name] = tensor.IsConstant ? tensor
+                : new Tensor(name, tensor.Shape, tensor.Type) { FloatData = tensor.Type == ElementType.Float32 ? new float[tensor.ElementCount] : null, IntData = tensor.Type == ElementType.Float32 ? null : new long[tensor.ElementCount] };
+        }
+
+        return (ConstantEvaluator.TryEvaluate(scratch, node)
+            ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': its output shape cannot be derived (its parameters must be build-time constants)", file)).Shape;
     }
 
     private static int[] Broadcast(Node node, int[] a, int[] b, string file)

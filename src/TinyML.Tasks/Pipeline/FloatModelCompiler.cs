@@ -52,7 +52,7 @@ public static class FloatModelCompiler
 {
     public static FloatCompileResult Compile(CompileOptions options, TextWriter log)
     {
-        var graph = OnnxImporter.Load(options.ModelPath);
+        var graph = OnnxImporter.Load(options.ModelPath, new ImportOptions { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs });
         var result = CompileGraph(graph, options.Name, Path.GetFileName(options.ModelPath), log);
         if (options.OutputDirectory is { } outDir)
         {

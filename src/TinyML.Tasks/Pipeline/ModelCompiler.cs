@@ -33,6 +33,12 @@ public sealed record CompileOptions
 
     /// <summary><c>Quantize</c>: int8 (this class) or float32 (<see cref="FloatModelCompiler"/>, <c>Quantize="none"</c>).</summary>
     public ModelPrecision Precision { get; init; } = ModelPrecision.Int8;
+
+    /// <summary>Input name -> static shape, for inputs with dynamic dimensions (<c>InputShape="input=1x3x96x96"</c>).</summary>
+    public IReadOnlyDictionary<string, int[]> InputShapes { get; init; } = new Dictionary<string, int[]>(StringComparer.Ordinal);
+
+    /// <summary>Input name -> build-time values; the input becomes a constant (<c>ConstantInputs="sr=16000"</c>).</summary>
+    public IReadOnlyDictionary<string, double[]> ConstantInputs { get; init; } = new Dictionary<string, double[]>(StringComparer.Ordinal);
 }
 
 /// <summary>Everything a compile produced, for the CLI, the tests and the reports.</summary>
@@ -64,8 +70,16 @@ public static class ModelCompiler
         var diagnostics = new DiagnosticBag(log);
         var name = options.Name;
 
-        var graph = OnnxImporter.Load(options.ModelPath);
+        var pins = new ImportOptions { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs };
+        var graph = OnnxImporter.Load(options.ModelPath, pins);
         graph.Name = name;
+        // The pinned constants as imported; optimization may drop them from the graph once folded.
+        var pinnedGraph = new Graph();
+        foreach (var pinned in options.ConstantInputs.Keys.Where(graph.Tensors.ContainsKey))
+        {
+            pinnedGraph.Tensors[pinned] = graph.Tensors[pinned];
+        }
+
         var importedNodes = graph.Nodes.Count;
         if (QdqAnnotations.IsQdqGraph(graph))
         {
@@ -73,12 +87,15 @@ public static class ModelCompiler
         }
 
         var rewrites = GraphOptimizer.Run(graph);
+        // Before calibration: an op without a kernel should fail in seconds, not after ONNX Runtime ran the model.
+        Quantizer.EnsureLowerable(graph);
         log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
 
         var input = graph.Tensor(graph.Inputs.First(i => !graph.Tensor(i).IsConstant));
         var samples = LoadCalibration(options, input, diagnostics);
         var tensorNames = graph.Nodes.SelectMany(n => n.Outputs).Append(input.Name).Distinct(StringComparer.Ordinal).ToList();
-        var ranges = OrtCalibrator.Collect(options.ModelPath, samples, tensorNames)
+        var ranges = OrtCalibrator.Collect(options.ModelPath, samples, tensorNames,
+                model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph))
             .ToDictionary(kv => kv.Key, kv => new ActivationRange(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {samples.Count} sample(s) with ONNX Runtime (min/max)"));
 

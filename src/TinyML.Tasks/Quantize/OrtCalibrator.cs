@@ -15,10 +15,16 @@ namespace TinyML.Quantize;
 public static class OrtCalibrator
 {
     public static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
-        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames)
+        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames) =>
+        Collect(onnxPath, samples, tensorNames, prepareModel: null);
+
+    /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
+    internal static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
+        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel)
     {
         var bytes = OnnxModelReader.ReadBytes(onnxPath);
         var model = OnnxModelReader.Parse(bytes, onnxPath);
+        prepareModel?.Invoke(model);
         var graph = model.Graph;
         var initializers = new HashSet<string>(graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
         var modelInputs = new HashSet<string>(graph.Input.Select(i => i.Name).Where(n => !initializers.Contains(n)), StringComparer.Ordinal);

@@ -78,8 +78,33 @@ public sealed class Quantizer
         return (q, scales);
     }
 
+    /// <summary>Ops <see cref="LowerNode"/> handles; everything else left after optimization is TML1002.</summary>
+    private static readonly HashSet<string> LoweredOps = new(StringComparer.Ordinal)
+    {
+        "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
+    };
+
+    /// <summary>
+    /// Checks, before calibration spends time in ONNX Runtime, that every op left after optimization has an int8
+    /// lowering. Fold-only ops (Shape, Mul, ...) that survived folding because an input is a run-time value end here.
+    /// </summary>
+    public static void EnsureLowerable(Graph graph)
+    {
+        foreach (var node in graph.Nodes.Where(n => !LoweredOps.Contains(n.OpType)))
+        {
+            var foldOnly = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == TinyML.Import.Support.FoldOnly;
+            var why = foldOnly
+                ? "it is supported only when constant folding removes it, but an input here is a run-time value"
+                : "there is no int8 kernel for it";
+            throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                $"unsupported operator '{node.OpType}' (node '{node.Name}'): {why}; supported: {string.Join(", ", TinyML.Import.OnnxImporter.SupportedOps)}",
+                graph.SourcePath);
+        }
+    }
+
     private QuantizedModel Lower()
     {
+        EnsureLowerable(_graph);
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
         if (inputs.Count != 1 || _graph.Outputs.Count != 1)
         {

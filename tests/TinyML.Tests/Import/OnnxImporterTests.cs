@@ -110,6 +110,8 @@ public sealed class OnnxImporterTests
         StringAssert.Contains(error.Message, "'x'");
         StringAssert.Contains(error.Message, "index 1");
         StringAssert.Contains(error.Message, "'N'");
+        StringAssert.Contains(error.Message, "InputShape=\"x=1x<N>\"", "says how to pin it");
+        StringAssert.Contains(error.Message, "--input-shape x=1,<N>");
     }
 
     [TestMethod]
@@ -135,21 +137,35 @@ public sealed class OnnxImporterTests
     }
 
     [TestMethod]
-    public void SupportedOpsAreExposed()
+    public void SupportedOpsAreExposedAndDerivedFromTheSupportMatrix()
     {
-        Assert.HasCount(18, OnnxImporter.SupportedOps);
+        CollectionAssert.AreEqual(OpSupport.Entries.Where(e => e.Imported).Select(e => e.OpType).ToArray(), OnnxImporter.SupportedOps.ToArray());
         CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "BatchNormalization");
-        CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "DequantizeLinear");
+        CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "Shape", "fold-only ops are imported");
+        CollectionAssert.DoesNotContain(OnnxImporter.SupportedOps.ToArray(), "LSTM");
     }
 
     [TestMethod]
     [DataRow(8L)]
     [DataRow(26L)]
-    public void OpsetOutsideNineToTwentyFiveIsTML1005(long opset)
+    public void OpsetOutsideNineToTwentyFiveIsTML1005NamingTheOpset(long opset)
     {
         var error = LoadFails(GemmRelu(opset).Bytes(), ErrorCodes.UnsupportedOpset);
 
-        StringAssert.Contains(error.Message, opset.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        StringAssert.Contains(error.Message, $"opset {opset}");
+        StringAssert.Contains(error.Message, "9..25");
+    }
+
+    [TestMethod]
+    [DataRow(9L)]
+    [DataRow(21L)]
+    [DataRow(22L)]
+    [DataRow(25L)]
+    public void OpsetsNineToTwentyFiveAreAccepted(long opset)
+    {
+        var graph = OnnxImporter.Load(GemmRelu(opset).Bytes(), ModelPath);
+
+        Assert.AreEqual(opset, graph.OpsetVersion);
     }
 
     [TestMethod]
@@ -235,17 +251,18 @@ public sealed class OnnxImporterTests
     }
 
     [TestMethod]
-    public void ExternalDataIsTML1001NotSupportedYet()
+    public void ExternalDataWithoutItsFileIsTML1001()
     {
         var model = GemmRelu();
         var weights = model.Graph.Initializer[0];
         weights.FloatData.Clear();
         weights.DataLocation = TensorProto.Types.DataLocation.External;
-        weights.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
+        weights.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = $"missing-{Guid.NewGuid():N}.bin" });
 
         var error = LoadFails(model.Bytes(), ErrorCodes.MalformedModel);
 
-        StringAssert.Contains(error.Message, "external data not supported yet");
+        StringAssert.Contains(error.Message, "tensor 'W'");
+        StringAssert.Contains(error.Message, "not found");
     }
 
     [TestMethod]

@@ -57,5 +57,49 @@ internal static class OnnxTestModels
         return tensor;
     }
 
+    public static TensorProto Int64Tensor(string name, long[] dims, long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)DataType.Int64 };
+        tensor.Dims.AddRange(dims);
+        tensor.Int64Data.AddRange(values);
+        return tensor;
+    }
+
+    public static AttributeProto IntAttribute(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    public static AttributeProto IntsAttribute(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    public static AttributeProto GraphAttribute(string name, GraphProto graph) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = graph };
+
+    /// <summary>A tensor value of any element type with the given dims (null = symbolic <c>"N"</c>).</summary>
+    public static ValueInfoProto TypedValue(string name, DataType type, params long?[] dims)
+    {
+        var value = FloatInput(name, dims);
+        value.Type.TensorType.ElemType = (int)type;
+        return value;
+    }
+
+    public static ModelProto Model(GraphProto graph, long opset = 13)
+    {
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        return model;
+    }
+
+    /// <summary>Writes the model into <paramref name="folder"/> and returns its path.</summary>
+    public static string Save(this ModelProto model, string folder, string fileName = "model.onnx")
+    {
+        var path = Path.Combine(folder, fileName);
+        File.WriteAllBytes(path, model.ToByteArray());
+        return path;
+    }
+
     public static byte[] Bytes(this ModelProto model) => model.ToByteArray();
 }

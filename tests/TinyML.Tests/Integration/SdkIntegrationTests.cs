@@ -143,6 +143,31 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task InputShape_metadata_pins_a_dynamic_dimension()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = Path.Combine(feed.Root, "projects", "Pinned-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(project);
+        File.Copy(Path.Combine(TestPaths.RepoRoot, "tests", "models", "dynamic_dims.onnx"), Path.Combine(project, "dyn.onnx"));
+        async Task<string> Write(string metadata)
+        {
+            await File.WriteAllTextAsync(Path.Combine(project, "Pinned.csproj"),
+                $"""<Project Sdk="TinyML.Sdk/{feed.Version}"><PropertyGroup><TinyMLBuildFirmware>false</TinyMLBuildFirmware></PropertyGroup><ItemGroup><TinyModel Include="dyn.onnx" {metadata} /></ItemGroup></Project>""", Cancel);
+            return project;
+        }
+
+        var unpinned = await feed.DotNetAsync(await Write(""), Cancel, "build", "-nr:false");
+        Assert.AreNotEqual(0, unpinned.ExitCode, unpinned.ToString());
+        StringAssert.Contains(unpinned.Output, "error TML1003", unpinned.ToString());
+        StringAssert.Contains(unpinned.Output, "'height'", unpinned.ToString());
+
+        var pinned = await feed.DotNetAsync(await Write("InputShape=\"input=1x3x5x8\""), Cancel, "build", "-nr:false");
+        Assert.AreEqual(0, pinned.ExitCode, pinned.ToString());
+        var header = Directory.GetFiles(Path.Combine(project, "obj"), "dyn.h", SearchOption.AllDirectories).Single();
+        StringAssert.Contains(await File.ReadAllTextAsync(header, Cancel), "INPUT_SIZE 120");
+    }
+
+    [TestMethod]
     public async Task Missing_toolchain_fails_the_build_with_TML5001()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);

@@ -1,0 +1,90 @@
+using System.Globalization;
+using TinyML.Diagnostics;
+
+namespace TinyML.Import;
+
+/// <summary>
+/// What the user pins at build time because the model leaves it open: shapes of inputs with dynamic dimensions
+/// (<c>InputShape="input=1x3x96x96"</c>) and inputs that are really configuration (<c>ConstantInputs="sr=16000"</c>),
+/// which become constants so the control flow and shape logic depending on them fold away.
+/// </summary>
+public sealed record ImportOptions
+{
+    public static ImportOptions Default { get; } = new();
+
+    /// <summary>Input name -> full static shape; overrides symbolic dimensions (fixed ones must agree).</summary>
+    public IReadOnlyDictionary<string, int[]> InputShapes { get; init; } = new Dictionary<string, int[]>(StringComparer.Ordinal);
+
+    /// <summary>Input name -> values (one number, or a comma-separated list in row-major order).</summary>
+    public IReadOnlyDictionary<string, double[]> ConstantInputs { get; init; } = new Dictionary<string, double[]>(StringComparer.Ordinal);
+
+    /// <summary>Parses <c>name=1,3,96,96</c> or <c>name=1x3x96x96</c> (CLI and MSBuild spellings).</summary>
+    public static (string Name, int[] Shape) ParseInputShape(string text)
+    {
+        var (name, value) = SplitAssignment(text, ErrorCodes.DynamicShape, "input shape", "input=1,3,96,96");
+        var parts = value.Split([',', 'x', 'X'], StringSplitOptions.TrimEntries);
+        var shape = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]) || shape[i] <= 0)
+            {
+                throw new TinyMLException(ErrorCodes.DynamicShape,
+                    $"input shape '{text}': dimension '{parts[i]}' is not a positive integer (expected e.g. input=1,3,96,96)");
+            }
+        }
+
+        return (name, shape);
+    }
+
+    /// <summary>Parses <c>name=16000</c> or <c>name=0.5,1,2</c>.</summary>
+    public static (string Name, double[] Values) ParseConstantInput(string text)
+    {
+        var (name, value) = SplitAssignment(text, ErrorCodes.ControlFlowOnRuntimeInput, "constant input", "sr=16000");
+        var parts = value.Split(',', StringSplitOptions.TrimEntries);
+        var values = new double[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
+            {
+                throw new TinyMLException(ErrorCodes.ControlFlowOnRuntimeInput,
+                    $"constant input '{text}': '{parts[i]}' is not a finite number (expected e.g. sr=16000)");
+            }
+        }
+
+        return (name, values);
+    }
+
+    /// <summary>Builds the options from repeated CLI values / semicolon-separated MSBuild metadata.</summary>
+    public static ImportOptions FromStrings(IEnumerable<string> inputShapes, IEnumerable<string> constantInputs)
+    {
+        var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var text in inputShapes.SelectMany(SplitList))
+        {
+            var (name, shape) = ParseInputShape(text);
+            shapes[name] = shape;
+        }
+
+        var constants = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var text in constantInputs.SelectMany(SplitList))
+        {
+            var (name, values) = ParseConstantInput(text);
+            constants[name] = values;
+        }
+
+        return new ImportOptions { InputShapes = shapes, ConstantInputs = constants };
+    }
+
+    private static IEnumerable<string> SplitList(string text) =>
+        text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static (string Name, string Value) SplitAssignment(string text, string code, string what, string example)
+    {
+        var eq = text.IndexOf('=');
+        if (eq <= 0 || eq == text.Length - 1)
+        {
+            throw new TinyMLException(code, $"{what} '{text}' must look like {example}");
+        }
+
+        return (text[..eq].Trim(), text[(eq + 1)..].Trim());
+    }
+}

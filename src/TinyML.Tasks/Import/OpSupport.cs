@@ -1,0 +1,120 @@
+using System.Text;
+
+namespace TinyML.Import;
+
+/// <summary>How a backend handles an operator.</summary>
+public enum Support
+{
+    /// <summary>Not supported; a model that keeps this op after folding is refused with TML1002.</summary>
+    No,
+
+    /// <summary>Lowered to a kernel.</summary>
+    Yes,
+
+    /// <summary>Accepted only when its inputs are build-time constants, so constant folding removes it.</summary>
+    FoldOnly,
+}
+
+/// <summary>One row of the operator support matrix.</summary>
+/// <param name="OpType">Default-domain ONNX operator.</param>
+/// <param name="MinOpset">Lowest default-domain opset the importer accepts for it.</param>
+/// <param name="MaxOpset">Highest such opset.</param>
+/// <param name="Float">The float32 path (<c>Quantize="none"</c>).</param>
+/// <param name="Int8">The int8 path (<c>Quantize="int8"</c>).</param>
+/// <param name="Notes">What users need to know, one short phrase.</param>
+public sealed record OpSupportEntry(string OpType, int MinOpset, int MaxOpset, Support Float, Support Int8, string Notes)
+{
+    /// <summary>The importer accepts the op when some backend can handle it or folding can remove it.</summary>
+    public bool Imported => Int8 is Support.Yes or Support.FoldOnly || Float is Support.Yes or Support.FoldOnly;
+}
+
+/// <summary>
+/// The operator support matrix: the single source of truth for what the importer accepts
+/// (<see cref="OnnxImporter.SupportedOps"/>) and for the table in README.md ("Supported operators"; a test keeps them
+/// equal). One line per op, so adding an op touches only its own line.
+/// </summary>
+public static class OpSupport
+{
+    /// <summary>Default-domain opsets accepted. ONNX node tests are stamped up to 25; the float32 semantics of every op
+    /// listed here did not change after opset 21 (22-25 only added types such as bfloat16/int4/float8), so 22..25
+    /// import exactly like 21.</summary>
+    public const int MinOpset = 9;
+    public const int MaxOpset = 25;
+
+    private const Support Y = Support.Yes;
+    private const Support N = Support.No;
+    private const Support F = Support.FoldOnly;
+
+    public static IReadOnlyList<OpSupportEntry> Entries { get; } =
+    [
+        // Ops with kernels: float32 (Quantize="none") and int8.
+        new("Conv", MinOpset, MaxOpset, Y, Y, "2-D, NCHW; grouped and depthwise"),
+        new("Gemm", MinOpset, MaxOpset, Y, Y, "constant B; transB either way"),
+        new("MatMul", MinOpset, MaxOpset, Y, Y, "constant 2-D B; fused with a following Add into Gemm"),
+        new("Relu", MinOpset, MaxOpset, Y, Y, "fused into the producing Conv/Gemm when possible"),
+        new("Clip", MinOpset, MaxOpset, Y, Y, "constant min/max; fused like Relu"),
+        new("MaxPool", MinOpset, MaxOpset, Y, Y, "2-D"),
+        new("AveragePool", MinOpset, MaxOpset, Y, Y, "2-D"),
+        new("GlobalAveragePool", MinOpset, MaxOpset, Y, Y, ""),
+        new("Flatten", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
+        new("Reshape", MinOpset, MaxOpset, Y, Y, "constant shape (after folding); aliases its input"),
+        new("Add", MinOpset, MaxOpset, Y, Y, "int8: two same-shape activations; float32: broadcasting; folds on constants"),
+        new("Softmax", MinOpset, MaxOpset, Y, Y, "output scale 1/256"),
+        new("BatchNormalization", MinOpset, MaxOpset, Y, Y, "folded into the preceding Conv/Gemm; float32 also standalone"),
+        new("Identity", MinOpset, MaxOpset, Y, Y, "removed"),
+        new("Dropout", MinOpset, MaxOpset, Y, Y, "removed (inference)"),
+        new("Constant", MinOpset, MaxOpset, Y, Y, "becomes a constant tensor"),
+
+        // QDQ (already quantized) models: int8 only, the scales come from the model instead of calibration.
+        new("QuantizeLinear", 10, MaxOpset, N, Y, "QDQ models: int8 per-tensor activations, scales kept exactly"),
+        new("DequantizeLinear", 10, MaxOpset, N, Y, "QDQ models: int8 weights (per-channel or per-tensor), int32 biases"),
+
+        // Shape plumbing exporters emit: evaluated at build time by constant folding, never run on the device.
+        new("Shape", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
+        new("Size", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
+        new("Gather", MinOpset, MaxOpset, F, F, "constant data and indices"),
+        new("Unsqueeze", MinOpset, MaxOpset, F, F, "constant input"),
+        new("Squeeze", MinOpset, MaxOpset, F, F, "constant input"),
+        new("Concat", MinOpset, MaxOpset, F, F, "constant inputs"),
+        new("Cast", MinOpset, MaxOpset, F, F, "constant input; to float, int32, int64, bool"),
+        new("Slice", MinOpset, MaxOpset, F, F, "constant input, starts/ends/axes/steps"),
+        new("ConstantOfShape", MinOpset, MaxOpset, F, F, "constant shape"),
+        new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),
+        new("Transpose", MinOpset, MaxOpset, F, F, "constant input (weights)"),
+        new("Sub", MinOpset, MaxOpset, F, F, "constant inputs"),
+        new("Mul", MinOpset, MaxOpset, F, F, "constant inputs"),
+        new("Div", MinOpset, MaxOpset, F, F, "constant inputs"),
+        new("Equal", MinOpset, MaxOpset, F, F, "constant inputs (If conditions)"),
+        new("Not", MinOpset, MaxOpset, F, F, "constant input (If conditions)"),
+        new("If", MinOpset, MaxOpset, F, F, "constant condition: the taken branch is inlined; pin run-time inputs with ConstantInputs"),
+    ];
+
+    /// <summary>Rows by op type.</summary>
+    public static IReadOnlyDictionary<string, OpSupportEntry> ByOpType { get; } =
+        Entries.ToDictionary(e => e.OpType, StringComparer.Ordinal);
+
+    public const string MarkdownBeginMarker = "<!-- op-matrix:begin -->";
+    public const string MarkdownEndMarker = "<!-- op-matrix:end -->";
+
+    /// <summary>The matrix as the Markdown table README.md carries between the markers.</summary>
+    public static string ToMarkdown()
+    {
+        var text = new StringBuilder();
+        text.Append("| operator | opsets | float32 | int8 | notes |\n");
+        text.Append("|---|---|---|---|---|\n");
+        foreach (var e in Entries)
+        {
+            text.Append($"| {e.OpType} | {e.MinOpset}–{e.MaxOpset} | {Label(e.Float)} | {Label(e.Int8)} | {e.Notes} |\n");
+        }
+
+        return text.ToString();
+    }
+
+    public static string Label(Support support) => support switch
+    {
+        Support.Yes => "yes",
+        Support.No => "no",
+        Support.FoldOnly => "fold-only",
+        _ => support.ToString(),
+    };
+}
