@@ -25,9 +25,11 @@ public static class CompileCommand
             Precision = ModelPrecisions.Parse(args.Get("quantize")),
             InputShapes = pins.InputShapes,
             ConstantInputs = pins.ConstantInputs,
+            ArenaGroup = args.Get("arena-group") is { Length: > 0 } g ? g : null,
         };
         if (options.Precision == ModelPrecision.Float32)
         {
+            ModelCompiler.CheckArenaGroup(options);
             FloatModelCompiler.Compile(options, log);
             return 0;
         }

@@ -26,6 +26,7 @@ public static class ErrorCodes
 
     // 3xxx Plan
     public const string PlanFailed = "TML3001";
+    public const string InvalidArenaGroup = "TML3002";
 
     // 4xxx Emit
     public const string EmitFailed = "TML4001";

@@ -17,11 +17,11 @@ public static class CEmitter
 {
     private const int ValuesPerLine = 16;
 
-    public static EmittedModel Emit(QuantizedModel model, ArenaPlan plan, string name, string sourceDescription)
+    public static EmittedModel Emit(QuantizedModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null)
     {
         var upper = name.ToUpperInvariant();
         var header = EmitHeader(model, plan, name, upper, sourceDescription);
-        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription);
+        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t"));
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
@@ -81,7 +81,7 @@ public static class CEmitter
         return Normalize(sb);
     }
 
-    private static (string Source, int ConstantBytes) EmitSource(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
+    private static (string Source, int ConstantBytes) EmitSource(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena)
     {
         var sb = new StringBuilder();
         var constantBytes = 0;
@@ -101,11 +101,7 @@ public static class CEmitter
         }
 
         sb.Append(CultureInfo.InvariantCulture, $$"""
-            /* The model's only RAM: every activation lives at a fixed offset planned at build time. */
-            static union {
-                uint8_t bytes[TML_{{upper}}_ARENA_SIZE];
-                int32_t alignment;
-            } tml_{{name}}_arena;
+            {{arena.Declaration}}
 
             static void tml_{{name}}_run(int8_t *arena)
             {
@@ -141,7 +137,7 @@ public static class CEmitter
 
             int tml_{{name}}_invoke(const int8_t *input, int8_t *output)
             {
-                return tml_{{name}}_invoke_with_arena(tml_{{name}}_arena.bytes, input, output);
+                return tml_{{name}}_invoke_with_arena({{arena.BytesExpression}}, input, output);
             }
 
             void tml_{{name}}_quantize_input(const float *x, int8_t *q)
@@ -157,7 +153,7 @@ public static class CEmitter
             int tml_{{name}}_invoke_f32(const float *input, float *output)
             {
                 /* Quantize straight into the arena's input slot: no extra RAM for the float path. */
-                int8_t *const a = (int8_t *)tml_{{name}}_arena.bytes;
+                int8_t *const a = (int8_t *){{arena.BytesExpression}};
                 if (input == NULL || output == NULL) {
                     return -1;
                 }

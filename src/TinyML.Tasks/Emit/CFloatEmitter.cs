@@ -16,11 +16,11 @@ public static class CFloatEmitter
 {
     private const int ValuesPerLine = 8;
 
-    public static EmittedModel Emit(FloatModel model, ArenaPlan plan, string name, string sourceDescription)
+    public static EmittedModel Emit(FloatModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null)
     {
         var upper = name.ToUpperInvariant();
         var header = EmitHeader(model, plan, name, upper, sourceDescription);
-        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription);
+        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "float"));
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
@@ -70,7 +70,7 @@ public static class CFloatEmitter
         return Normalize(sb);
     }
 
-    private static (string Source, int ConstantBytes) EmitSource(FloatModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
+    private static (string Source, int ConstantBytes) EmitSource(FloatModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena)
     {
         var sb = new StringBuilder();
         var constantBytes = 0;
@@ -91,11 +91,7 @@ public static class CFloatEmitter
         }
 
         sb.Append(CultureInfo.InvariantCulture, $$"""
-            /* The model's only RAM: every activation lives at a fixed offset planned at build time. */
-            static union {
-                uint8_t bytes[TML_{{upper}}_ARENA_SIZE];
-                float alignment;
-            } tml_{{name}}_arena;
+            {{arena.Declaration}}
 
             static void tml_{{name}}_run(float *arena)
             {
@@ -130,7 +126,7 @@ public static class CFloatEmitter
 
             int tml_{{name}}_invoke_f32(const float *input, float *output)
             {
-                return tml_{{name}}_invoke_f32_with_arena(tml_{{name}}_arena.bytes, input, output);
+                return tml_{{name}}_invoke_f32_with_arena({{arena.BytesExpression}}, input, output);
             }
 
             """);

@@ -53,7 +53,7 @@ public static class FloatModelCompiler
     public static FloatCompileResult Compile(CompileOptions options, TextWriter log)
     {
         var graph = OnnxImporter.Load(options.ModelPath, new ImportOptions { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs });
-        var result = CompileGraph(graph, options.Name, Path.GetFileName(options.ModelPath), log);
+        var result = CompileGraph(graph, options.Name, Path.GetFileName(options.ModelPath), log, options.ArenaGroup);
         if (options.OutputDirectory is { } outDir)
         {
             Directory.CreateDirectory(outDir);
@@ -67,7 +67,7 @@ public static class FloatModelCompiler
     }
 
     /// <summary>Compiles an already imported graph (tests feed graphs whose extra inputs were folded into constants).</summary>
-    public static FloatCompileResult CompileGraph(Graph graph, string name, string sourceDescription, TextWriter log)
+    public static FloatCompileResult CompileGraph(Graph graph, string name, string sourceDescription, TextWriter log, string? arenaGroup = null)
     {
         graph.Name = name;
         var importedNodes = graph.Nodes.Count;
@@ -82,7 +82,7 @@ public static class FloatModelCompiler
         }
 
         var plan = ArenaPlanner.Plan(model);
-        var code = CFloatEmitter.Emit(model, plan, name, sourceDescription);
+        var code = CFloatEmitter.Emit(model, plan, name, sourceDescription, arenaGroup);
         log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)"));
         return new FloatCompileResult(graph, model, plan, code, rewrites);
     }
@@ -93,6 +93,7 @@ public static class FloatModelCompiler
         var report = new JsonObject
         {
             ["model"] = options.Name,
+            ["arenaGroup"] = options.ArenaGroup,
             ["source"] = Path.GetFileName(options.ModelPath),
             ["board"] = options.Board,
             ["precision"] = "float32",

@@ -25,6 +25,12 @@ public sealed record CompileOptions
     /// <summary>Folder, glob or file of .npy calibration inputs; null = none (a TML2001 warning).</summary>
     public string? CalibrationData { get; init; }
 
+    /// <summary>
+    /// Models of one arena group never run at the same time and share one arena (<c>ArenaGroup</c> metadata); the group's
+    /// buffer is defined by <c>tinymlc arena-group</c>. Null = the model has its own arena.
+    /// </summary>
+    public string? ArenaGroup { get; init; }
+
     /// <summary>Upper bound on calibration samples used; 0 = all.</summary>
     public int CalibrationSamples { get; init; }
 
@@ -62,6 +68,7 @@ public static class ModelCompiler
 
     public static CompileResult Compile(CompileOptions options, TextWriter log)
     {
+        CheckArenaGroup(options);
         if (options.Precision != ModelPrecision.Int8)
         {
             throw new ArgumentException($"ModelCompiler compiles int8 only; use FloatModelCompiler for {options.Precision}", nameof(options));
@@ -132,7 +139,7 @@ public static class ModelCompiler
         }
 
         var plan = ArenaPlanner.Plan(model);
-        var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath));
+        var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
 
         if (options.OutputDirectory is { } outDir)
@@ -146,6 +153,16 @@ public static class ModelCompiler
         }
 
         return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items);
+    }
+
+    /// <summary>Arena group names become C symbols; refuse anything else before any work is done.</summary>
+    public static void CheckArenaGroup(CompileOptions options)
+    {
+        if (options.ArenaGroup is { } group && !ArenaGroupSource.IsValidName(group))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidArenaGroup,
+                $"ArenaGroup '{group}' of model '{options.Name}' is not a C identifier (letters, digits, '_', not starting with a digit)", options.ModelPath);
+        }
     }
 
     /// <summary>A C identifier from a file name: lower case, [a-z0-9_], not starting with a digit.</summary>
@@ -196,6 +213,7 @@ public static class ModelCompiler
         var report = new JsonObject
         {
             ["model"] = options.Name,
+            ["arenaGroup"] = options.ArenaGroup,
             ["source"] = Path.GetFileName(options.ModelPath),
             ["board"] = options.Board,
             ["calibrationSamples"] = samples,

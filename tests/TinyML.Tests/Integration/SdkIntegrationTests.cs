@@ -118,6 +118,27 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task Models_in_one_ArenaGroup_share_one_arena()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("GroupDemo", Cancel, "--Board", "host");
+        RequireTemplateData(project);
+        File.Copy(Path.Combine(project, "digits.onnx"), Path.Combine(project, "second.onnx"));
+        var projectFile = Path.Combine(project, "GroupDemo.csproj");
+        var text = await File.ReadAllTextAsync(projectFile, Cancel);
+        text = text.Replace("<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" />",
+            "<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" ArenaGroup=\"main\" />\n    <TinyModel Include=\"second.onnx\" CalibrationData=\"calib/\" ArenaGroup=\"main\" />");
+        StringAssert.Contains(text, "second.onnx", "the template's TinyModel line changed; update this test");
+        await File.WriteAllTextAsync(projectFile, text, Cancel);
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        StringAssert.Contains(run.Output, "tinyml: arena group 'main': 640 B shared by digits (640 B), second (640 B); separate arenas would need 1,280 B", run.ToString());
+        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: false);
+        Assert.IsTrue(File.Exists(Path.Combine(project, "obj", "Debug", "host", "tinyml", "tml_arena_group_main.c")), run.ToString());
+    }
+
+    [TestMethod]
     public async Task Template_with_Board_host_sets_TinyMLBoard()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);
