@@ -10,7 +10,11 @@ using TinyML.Verify;
 namespace TinyML.Bench;
 
 /// <summary>One benchmarked model: where it is, how to calibrate it and which int8 input to time.</summary>
-internal sealed record BenchModel(string Key, string Name, string ModelPath, string? Calibration, int CalibrationSamples, string? InputsNpy, string InputNote, Anchor? Anchor);
+internal sealed record BenchModel(string Key, string Name, string ModelPath, string? Calibration, int CalibrationSamples, string? InputsNpy, string InputNote, Anchor? Anchor)
+{
+    /// <summary>Compiled with <c>Quantize="none"</c> (float32 kernels, FPU) instead of int8.</summary>
+    public bool Float { get; init; }
+}
 
 /// <summary>TFLM figures for the same network, instructions per inference (see /work/shared/docs/baselines.md).</summary>
 internal sealed record Anchor(double Cmsis8, double Reference, int Cmsis8Arena, int Cmsis8Flash);
@@ -41,6 +45,11 @@ internal static class Program
         {
             new("digits", "digits", Path.Combine(demo, "digits.onnx"), Path.Combine(demo, "calib"), 0, Path.Combine(repo, "demo", "digits", "test_inputs.npy"), "demo test input 0", null),
         };
+        // Float32 rows (Quantize="none") come after the int8 ones so the existing rows keep their order.
+        var floatModels = new List<BenchModel>
+        {
+            new("digits_f32", "digits", Path.Combine(demo, "digits.onnx"), null, 0, Path.Combine(repo, "demo", "digits", "test_inputs.npy"), "float32 (Quantize=none), demo test input 0", null) { Float = true },
+        };
         var skipped = new List<string>();
         if (shared is null)
         {
@@ -65,7 +74,11 @@ internal static class Program
             {
                 models.Add(new(key, key, Path.Combine(M(folder), "model.onnx"), null, 0, Path.Combine(M(folder), "test_data", "input.npy"), "TFLM's int8 model (QDQ), test_data/input.npy sample 0", anchor));
             }
+
+            floatModels.Add(new("kws_f32", "kws", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"), null, 0, Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), "float32 (Quantize=none), test_data sample 0", null) { Float = true });
         }
+
+        models.AddRange(floatModels);
 
         var rows = new List<string>();
         var notes = new List<string>();
@@ -84,7 +97,7 @@ internal static class Program
 
             try
             {
-                rows.Add(Measure(model, repo, Path.Combine(work, model.Key)));
+                rows.Add(model.Float ? MeasureFloat(model, repo, Path.Combine(work, model.Key)) : Measure(model, repo, Path.Combine(work, model.Key)));
                 notes.Add($"{model.Key}: {model.InputNote}");
             }
             catch (Exception e) when (e is TinyML.Diagnostics.TinyMLException or InvalidOperationException or IOException)
@@ -127,7 +140,8 @@ internal static class Program
             results.AppendLine("Board nrf52840 harness firmware (-O2), QEMU Cortex-M4 `-icount shift=0`: one SysTick tick = 40 instructions,");
             results.AppendLine("so counts are deterministic to +-40. Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
             results.AppendLine("compiled int8 model (conv: out elements x kh x kw x in_c/groups; FC: in x out). Every run's output is");
-            results.AppendLine("checked byte for byte against the C# reference interpreter. TFLM anchors: /work/shared/docs/baselines.md.");
+            results.AppendLine("checked byte for byte against the C# reference interpreter (`_f32` rows, float32 `Quantize=none` on the FPU: within");
+            results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: /work/shared/docs/baselines.md."));
             results.AppendLine("Flash and RAM are the whole firmware (harness main, printf, kernels, model); RAM includes the 8 KB stack the");
             results.AppendLine("board reserves, where TFLM's RAM total counts its measured stack high-water (0.7-1 KB).");
             results.AppendLine();
@@ -190,6 +204,69 @@ internal static class Program
         var tflmArena = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Cmsis8Arena:N0}");
         var tflmFlash = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Cmsis8Flash:N0}");
         return Invariant($"| {model.Key} | {macs:N0} | {compiled.Plan.ArenaBytes:N0} | {compiled.Plan.LowerBound:N0} | {tflmArena} | {flash} | {tflmFlash} | {ram} | {instructions:N0} | {perMac} | {cmsis} | {reference} |");
+    }
+
+    /// <summary>The float C may sum in another order (and fuse multiply-adds) than the C# reference: the node
+    /// conformance tests' tolerance, rtol 1e-3 and atol 1e-7.</summary>
+    private const double FloatRelativeTolerance = 1e-3;
+    private const double FloatAbsoluteTolerance = 1e-7;
+
+    private static string MeasureFloat(BenchModel model, string repo, string work)
+    {
+        if (Directory.Exists(work))
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
+        var code = Path.Combine(work, "code");
+        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = model.ModelPath, Name = model.Name, OutputDirectory = code, Precision = ModelPrecision.Float32,
+        }, Console.Out);
+
+        var size = compiled.Model.InputTensor.ElementCount;
+        var npy = model.InputsNpy ?? throw new InvalidOperationException($"{model.Key}: float rows need test data");
+        var sample = Npy.Read(npy).ToFloat32().AsSpan(0, size).ToArray();
+        var run = HarnessFirmware.RunFloat(compiled, code, [sample], Board, Path.Combine(repo, "src", "TinyML.Kernels"), Path.Combine(work, "qemu"));
+        var expected = FloatInterpreter.Run(compiled.Graph, sample).Data;
+        var actual = run.Outputs[0];
+        if (actual.Length != expected.Length)
+        {
+            throw new InvalidOperationException($"{model.Key}: QEMU printed {actual.Length} outputs, the C# reference has {expected.Length}");
+        }
+
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var error = Math.Abs((double)actual[i] - expected[i]);
+            if (!(error <= FloatRelativeTolerance * Math.Abs(expected[i]) + FloatAbsoluteTolerance))
+            {
+                throw new InvalidOperationException(Invariant($"{model.Key}: QEMU output {i} = {actual[i]} differs from the C# reference {expected[i]}"));
+            }
+        }
+
+        var macs = CountMacs(compiled.Model);
+        var instructions = run.TicksFirstInference * InstructionsPerTick;
+        var memory = run.Firmware.Memory;
+        var flash = memory is null ? "-" : memory.FlashUsed.ToString("N0", CultureInfo.InvariantCulture);
+        var ram = memory is null ? "-" : memory.RamUsed.ToString("N0", CultureInfo.InvariantCulture);
+        var perMac = macs == 0 ? "-" : Invariant($"{(double)instructions / macs:0.00}");
+        return Invariant($"| {model.Key} | {macs:N0} | {compiled.Plan.ArenaBytes:N0} | {compiled.Plan.LowerBound:N0} | - | {flash} | - | {ram} | {instructions:N0} | {perMac} | - | - |");
+    }
+
+    private static long CountMacs(FloatModel model)
+    {
+        long macs = 0;
+        foreach (var op in model.Ops)
+        {
+            macs += op switch
+            {
+                FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+                FGemm g => (long)g.M * g.K * g.N,
+                _ => 0,
+            };
+        }
+
+        return macs;
     }
 
     private static long CountMacs(QuantizedModel model)
