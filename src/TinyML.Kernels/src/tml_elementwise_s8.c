@@ -4,9 +4,27 @@
 
 void tml_clamp_s8(const int8_t *input, int8_t *output, int32_t count, int32_t min, int32_t max)
 {
-    int32_t i;
+    int32_t i = 0;
+#if TML_USE_DSP
+    if (min >= -128 && min <= max && max <= 127) {
+        /* Four lanes per step: SSUB8 sets a byte's GE flag where x >= min and SEL keeps x there (min elsewhere);
+         * the same against max. Each word is read before it is written, so in place still works. */
+        const uint32_t lo4 = 0x01010101u * (uint8_t)min, hi4 = 0x01010101u * (uint8_t)max;
+        for (; i + 4 <= count; i += 4) {
+            uint32_t v = tml_read_u32(input + i), d;
+            __asm__("ssub8 %[d], %[v], %[lo]\n\t"
+                    "sel   %[v], %[v], %[lo]\n\t"
+                    "ssub8 %[d], %[hi], %[v]\n\t"
+                    "sel   %[v], %[v], %[hi]"
+                    : [v] "+r"(v), [d] "=&r"(d)
+                    : [lo] "r"(lo4), [hi] "r"(hi4)
+                    : "cc");
+            memcpy(output + i, &v, sizeof v);
+        }
+    }
+#endif
     /* Reads input[i] before writing output[i], so input == output (in place) is fine. */
-    for (i = 0; i < count; ++i) {
+    for (; i < count; ++i) {
         output[i] = (int8_t)tml_clamp_i32(input[i], min, max);
     }
 }

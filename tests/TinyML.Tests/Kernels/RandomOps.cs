@@ -171,7 +171,7 @@ internal static class RandomOps
         }
     }
 
-    public static QAdd Add(Random random, string name)
+    public static QAdd Add(Random random, string name, int minCount = 1, int maxCount = 64)
     {
         int zp1 = random.Next(-128, 128), zp2 = random.Next(-128, 128), zpOut = random.Next(-128, 128);
         int m1, s1, m2, s2, mo, so;
@@ -198,7 +198,7 @@ internal static class RandomOps
             NodeName = name,
             Inputs = [0, 1],
             Output = 2,
-            Count = random.Next(1, 64),
+            Count = random.Next(minCount, maxCount),
             Input1ZeroPoint = zp1,
             Input2ZeroPoint = zp2,
             Input1Multiplier = m1,
