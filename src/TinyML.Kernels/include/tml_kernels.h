@@ -97,6 +97,42 @@ void tml_quantize_f32_s8(const float *input, int8_t *output, int32_t count, floa
 /* x = scale * (q - zero_point), in float32. */
 void tml_dequantize_s8_f32(const int8_t *input, float *output, int32_t count, float scale, int32_t zero_point);
 
+/* ---- Data movement (Transpose, Slice, Concat, Split, Pad, nearest Resize): the gather of tml_kernels_f32.h on
+ * int8. offsets[d][i] = -1 marks constant padding, written as pad_value (the quantized pad constant). multiplier 0
+ * copies bytes; otherwise each value is requantized (a Concat input whose scale differs from the output's):
+ * q_out = clamp(MBQM(q - input_zero_point, multiplier, shift) + output_zero_point, -128, 127). ---- */
+#define TML_GATHER_RANK 6
+typedef struct {
+    int32_t dims[TML_GATHER_RANK];
+    const int32_t *offsets[TML_GATHER_RANK];
+    int32_t out_strides[TML_GATHER_RANK];
+    int32_t out_offset;
+    int32_t pad_value;
+    int32_t multiplier, shift, input_zero_point, output_zero_point;
+} tml_gather_s8_params;
+
+void tml_gather_s8(const tml_gather_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- 2-D bilinear Resize, same scale in and out. Weights are Q10 (0..1024, weight of the second neighbour); the
+ * Q20 blend is rounded half away from zero. ---- */
+typedef struct {
+    int32_t planes, in_h, in_w, out_h, out_w;
+    const int32_t *y0, *y1, *wy;
+    const int32_t *x0, *x1, *wx;
+} tml_resize_bilinear_s8_params;
+
+void tml_resize_bilinear_s8(const tml_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Mean over [outer][reduce][inner] (TFLite-style): acc = sum(q - input_zero_point),
+ * q_out = clamp(MBQM(acc, multiplier, shift) + output_zero_point, -128, 127), multiplier = s_in / (s_out * reduce). ---- */
+typedef struct {
+    int32_t outer, reduce, inner;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+} tml_reduce_mean_s8_params;
+
+void tml_reduce_mean_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

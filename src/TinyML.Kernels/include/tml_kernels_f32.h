@@ -99,6 +99,48 @@ void tml_batchnorm_f32(const tml_batchnorm_f32_params *p, const float *input, fl
 void tml_clamp_f32(const float *input, float *output, int32_t count, float min, float max);
 void tml_copy_f32(const float *input, float *output, int32_t count);
 
+/* ---- Data movement (Transpose, Slice, Concat, Split, Pad, nearest Resize): a gather over up to TML_GATHER_RANK
+ * axes. Each output axis has a table built at build time: offsets[d][i] is the input element offset contributed by
+ * index i of axis d (the permutation, slice start/step, pad mode or nearest-neighbour rule is folded into it), or -1
+ * when that index lies in constant padding. The output is written at out_offset + sum(i_d * out_strides[d]), so a
+ * Concat input lands in its own region of the output. Leading unused axes have dims 1 and a table {0}. ---- */
+#define TML_GATHER_RANK 6
+typedef struct {
+    int32_t dims[TML_GATHER_RANK];
+    const int32_t *offsets[TML_GATHER_RANK];
+    int32_t out_strides[TML_GATHER_RANK];
+    int32_t out_offset;
+    float pad_value;
+} tml_gather_f32_params;
+
+void tml_gather_f32(const tml_gather_f32_params *p, const float *input, float *output);
+
+/* ---- 2-D bilinear Resize over planes = batch * channels: per output row/column, the two input neighbours and the
+ * weight of the second (the coordinate transformation mode is resolved into these tables at build time). ---- */
+typedef struct {
+    int32_t planes, in_h, in_w, out_h, out_w;
+    const int32_t *y0, *y1;
+    const float *wy;
+    const int32_t *x0, *x1;
+    const float *wx;
+} tml_resize_bilinear_f32_params;
+
+void tml_resize_bilinear_f32(const tml_resize_bilinear_f32_params *p, const float *input, float *output);
+
+/* ---- Mean over a contiguous run of axes: the tensor is viewed as [outer][reduce][inner]. ---- */
+typedef struct {
+    int32_t outer, reduce, inner;
+} tml_reduce_mean_f32_params;
+
+void tml_reduce_mean_f32(const tml_reduce_mean_f32_params *p, const float *input, float *output);
+
+/* ---- LogSoftmax along one axis, viewed as [outer][axis_size][inner]: x - max - log(sum(exp(x - max))). ---- */
+void tml_log_softmax_f32(const tml_softmax_f32_params *p, const float *input, float *output);
+
+/* ---- natural log without libm: x = m * 2^e with m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh((m-1)/(m+1)) as an odd
+ * series. x <= 0 gives -inf (0) or NaN (negative), +inf stays +inf. ---- */
+float tml_logf(float x);
+
 #ifdef __cplusplus
 }
 #endif

@@ -239,6 +239,60 @@ public static class CEmitter
 
                     """);
                 return 0;
+            case QGather g:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: gather (data movement), {g.Parts.Count} part(s) */\n");
+                var gatherBytes = 0;
+                for (var k = 0; k < g.Parts.Count; k++)
+                {
+                    var part = g.Parts[k];
+                    if (part.Constant is not null)
+                    {
+                        EmitArray(sb, "int8_t", $"{id}_p{k}_src", part.Constant.Select(v => Int(v)));
+                        gatherBytes += part.Constant.Length;
+                    }
+
+                    gatherBytes += CFloatEmitter.EmitGatherTables(sb, $"{id}_p{k}", part.Plan);
+                    sb.Append(I, $$"""
+                        static const tml_gather_s8_params {{id}}_p{{k}} = {
+                            { {{string.Join(", ", part.Plan.Dims)}} }, /* dims */
+                            { {{string.Join(", ", Enumerable.Range(0, Lower.GatherPlan.Rank).Select(d => $"{id}_p{k}_t{d}"))}} },
+                            { {{string.Join(", ", part.Plan.OutStrides)}} }, /* out_strides */
+                            {{part.Plan.OutOffset}}, {{Int(g.PadValue)}}, /* out_offset, pad_value */
+                            {{Int(part.Multiplier)}}, {{Int(part.Shift)}}, {{Int(part.InputZeroPoint)}}, {{Int(part.OutputZeroPoint)}} /* requantization */
+                        };
+
+
+                        """);
+                }
+
+                return gatherBytes;
+            case QResizeBilinear r:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: bilinear Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.Y0.Length}x{r.X0.Length} */\n");
+                CFloatEmitter.EmitIntArray(sb, $"{id}_y0", r.Y0);
+                CFloatEmitter.EmitIntArray(sb, $"{id}_y1", r.Y1);
+                CFloatEmitter.EmitIntArray(sb, $"{id}_wy", r.WeightY);
+                CFloatEmitter.EmitIntArray(sb, $"{id}_x0", r.X0);
+                CFloatEmitter.EmitIntArray(sb, $"{id}_x1", r.X1);
+                CFloatEmitter.EmitIntArray(sb, $"{id}_wx", r.WeightX);
+                sb.Append(I, $$"""
+                    static const tml_resize_bilinear_s8_params {{id}} = {
+                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.Y0.Length}}, {{r.X0.Length}},
+                        {{id}}_y0, {{id}}_y1, {{id}}_wy, {{id}}_x0, {{id}}_x1, {{id}}_wx
+                    };
+
+
+                    """);
+                return 12 * (r.Y0.Length + r.X0.Length);
+            case QReduceMean m:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
+                    static const tml_reduce_mean_s8_params {{id}} = {
+                        {{m.Outer}}, {{m.Reduce}}, {{m.Inner}}, {{Int(m.InputZeroPoint)}}, {{Int(m.OutputZeroPoint)}}, {{Int(m.Multiplier)}}, {{Int(m.Shift)}}
+                    };
+
+
+                    """);
+                return 0;
             case QClamp or QReshape:
                 return 0;
             default:
@@ -269,6 +323,20 @@ public static class CEmitter
                 break;
             case QClamp c:
                 sb.Append(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n");
+                break;
+            case QGather g:
+                for (var k = 0; k < g.Parts.Count; k++)
+                {
+                    var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
+                    sb.Append(I, $"    tml_gather_s8(&{id}_p{k}, {source}, {At(op.Output)});\n");
+                }
+
+                break;
+            case QResizeBilinear:
+                sb.Append(I, $"    tml_resize_bilinear_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QReduceMean:
+                sb.Append(I, $"    tml_reduce_mean_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QReshape:
                 sb.Append(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using TinyML.Ir;
+using TinyML.Lower;
 using TinyML.Plan;
 
 namespace TinyML.Emit;
@@ -231,6 +232,65 @@ public static class CFloatEmitter
 
                     """);
                 return 8 * b.Channels;
+            case FGather g:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: gather (data movement), {g.Parts.Count} part(s) */\n");
+                var gatherBytes = 0;
+                for (var k = 0; k < g.Parts.Count; k++)
+                {
+                    var part = g.Parts[k];
+                    if (part.Constant is not null)
+                    {
+                        EmitArray(sb, $"{id}_p{k}_src", part.Constant);
+                        gatherBytes += 4 * part.Constant.Length;
+                    }
+
+                    gatherBytes += EmitGatherTables(sb, $"{id}_p{k}", part.Plan);
+                    sb.Append(I, $$"""
+                        static const tml_gather_f32_params {{id}}_p{{k}} = {
+                            { {{string.Join(", ", part.Plan.Dims)}} }, /* dims */
+                            { {{string.Join(", ", Enumerable.Range(0, GatherPlan.Rank).Select(d => $"{id}_p{k}_t{d}"))}} },
+                            { {{string.Join(", ", part.Plan.OutStrides)}} }, /* out_strides */
+                            {{part.Plan.OutOffset}}, {{Float(g.PadValue)}} /* out_offset, pad_value */
+                        };
+
+
+                        """);
+                }
+
+                return gatherBytes;
+            case FResizeBilinear r:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: bilinear Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.Y0.Length}x{r.X0.Length} */\n");
+                EmitIntArray(sb, $"{id}_y0", r.Y0);
+                EmitIntArray(sb, $"{id}_y1", r.Y1);
+                EmitArray(sb, $"{id}_wy", r.WeightY);
+                EmitIntArray(sb, $"{id}_x0", r.X0);
+                EmitIntArray(sb, $"{id}_x1", r.X1);
+                EmitArray(sb, $"{id}_wx", r.WeightX);
+                sb.Append(I, $$"""
+                    static const tml_resize_bilinear_f32_params {{id}} = {
+                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.Y0.Length}}, {{r.X0.Length}},
+                        {{id}}_y0, {{id}}_y1, {{id}}_wy, {{id}}_x0, {{id}}_x1, {{id}}_wx
+                    };
+
+
+                    """);
+                return 12 * (r.Y0.Length + r.X0.Length);
+            case FReduceMean m:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
+                    static const tml_reduce_mean_f32_params {{id}} = { {{m.Outer}}, {{m.Reduce}}, {{m.Inner}} };
+
+
+                    """);
+                return 0;
+            case FLogSoftmax l:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: LogSoftmax over [{{l.Outer}}][{{l.AxisSize}}][{{l.Inner}}] */
+                    static const tml_softmax_f32_params {{id}} = { {{l.Outer}}, {{l.AxisSize}}, {{l.Inner}} };
+
+
+                    """);
+                return 0;
             case FClamp or FCopy or FReshape:
                 return 0;
             default:
@@ -270,6 +330,23 @@ public static class CFloatEmitter
             case FCopy c:
                 sb.Append(I, $"    tml_copy_f32({At(op.Inputs[0])}, {At(op.Output)}, {c.Count});\n");
                 break;
+            case FGather g:
+                for (var k = 0; k < g.Parts.Count; k++)
+                {
+                    var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
+                    sb.Append(I, $"    tml_gather_f32(&{id}_p{k}, {source}, {At(op.Output)});\n");
+                }
+
+                break;
+            case FResizeBilinear:
+                sb.Append(I, $"    tml_resize_bilinear_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FReduceMean:
+                sb.Append(I, $"    tml_reduce_mean_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FLogSoftmax:
+                sb.Append(I, $"    tml_log_softmax_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
             case FReshape:
                 sb.Append(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n");
                 break;
@@ -281,6 +358,28 @@ public static class CFloatEmitter
     /// <summary>Arena byte offsets are multiples of 4 (planner alignment), so they index the float view exactly.</summary>
     private static int Slot(int byteOffset) =>
         byteOffset % sizeof(float) == 0 ? byteOffset / sizeof(float) : throw new InvalidOperationException($"arena offset {byteOffset} is not float-aligned");
+
+    /// <summary>The six per-axis offset tables of a gather; returns their flash bytes.</summary>
+    internal static int EmitGatherTables(StringBuilder sb, string prefix, GatherPlan plan)
+    {
+        for (var d = 0; d < GatherPlan.Rank; d++)
+        {
+            EmitIntArray(sb, $"{prefix}_t{d}", plan.Offsets[d]);
+        }
+
+        return 4 * plan.Offsets.Sum(t => t.Length);
+    }
+
+    internal static void EmitIntArray(StringBuilder sb, string name, int[] values)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"static const int32_t {name}[{values.Length}] = {{\n");
+        for (var i = 0; i < values.Length; i += ValuesPerLine)
+        {
+            sb.Append("    ").Append(string.Join(", ", values.Skip(i).Take(ValuesPerLine).Select(v => v.ToString(CultureInfo.InvariantCulture)))).Append(",\n");
+        }
+
+        sb.Append("};\n");
+    }
 
     private static void EmitArray(StringBuilder sb, string name, float[] values)
     {

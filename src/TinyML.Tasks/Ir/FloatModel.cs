@@ -138,6 +138,47 @@ public sealed class FReshape : FOp
 {
 }
 
+/// <summary>One region a gather writes: read from an arena tensor (Source) or a constant array.</summary>
+public sealed record FGatherPart(int? Source, float[]? Constant, Lower.GatherPlan Plan);
+
+/// <summary>Data movement (Transpose, Slice, Concat, a Split output, Pad, nearest Resize): one tml_gather_f32 call per
+/// part, in order; elements whose table entry is -1 get PadValue.</summary>
+public sealed class FGather : FOp
+{
+    public required IReadOnlyList<FGatherPart> Parts { get; init; }
+    public float PadValue { get; init; }
+}
+
+/// <summary>2-D bilinear Resize over Planes = product of the leading axes; per output row/column taps.</summary>
+public sealed class FResizeBilinear : FOp
+{
+    public required int Planes { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int[] Y0 { get; init; }
+    public required int[] Y1 { get; init; }
+    public required float[] WeightY { get; init; }
+    public required int[] X0 { get; init; }
+    public required int[] X1 { get; init; }
+    public required float[] WeightX { get; init; }
+}
+
+/// <summary>ReduceMean over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>
+public sealed class FReduceMean : FOp
+{
+    public required int Outer { get; init; }
+    public required int Reduce { get; init; }
+    public required int Inner { get; init; }
+}
+
+/// <summary>LogSoftmax along one axis, viewed like <see cref="FSoftmax"/>.</summary>
+public sealed class FLogSoftmax : FOp
+{
+    public required int Outer { get; init; }
+    public required int AxisSize { get; init; }
+    public required int Inner { get; init; }
+}
+
 /// <summary>The lowered float32 model handed to the planner and the float emitter (<c>Quantize="none"</c>).</summary>
 public sealed class FloatModel
 {

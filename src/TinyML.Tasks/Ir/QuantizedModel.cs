@@ -144,6 +144,45 @@ public sealed class QReshape : QOp
 {
 }
 
+/// <summary>One region a gather writes: from an arena tensor (Source) or a constant already quantized to the output's
+/// parameters. Multiplier 0 copies bytes; otherwise q_out = clamp(MBQM(q - InputZeroPoint, Multiplier, Shift) +
+/// OutputZeroPoint, -128, 127) (a Concat input whose scale differs from the output's).</summary>
+public sealed record QGatherPart(int? Source, sbyte[]? Constant, Lower.GatherPlan Plan, int Multiplier, int Shift, int InputZeroPoint, int OutputZeroPoint);
+
+/// <summary>Data movement (Transpose, Slice, Concat, a Split output, Pad, nearest Resize): one tml_gather_s8 per part.</summary>
+public sealed class QGather : QOp
+{
+    public required IReadOnlyList<QGatherPart> Parts { get; init; }
+    /// <summary>The quantized pad constant (Pad), written where a table entry is -1.</summary>
+    public int PadValue { get; init; }
+}
+
+/// <summary>2-D bilinear Resize, same scale and zero point in and out; Q10 weights of the second neighbour.</summary>
+public sealed class QResizeBilinear : QOp
+{
+    public required int Planes { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int[] Y0 { get; init; }
+    public required int[] Y1 { get; init; }
+    public required int[] WeightY { get; init; }
+    public required int[] X0 { get; init; }
+    public required int[] X1 { get; init; }
+    public required int[] WeightX { get; init; }
+}
+
+/// <summary>ReduceMean over [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by s_in / (s_out * Reduce).</summary>
+public sealed class QReduceMean : QOp
+{
+    public required int Outer { get; init; }
+    public required int Reduce { get; init; }
+    public required int Inner { get; init; }
+    public required int InputZeroPoint { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    public required int Multiplier { get; init; }
+    public required int Shift { get; init; }
+}
+
 /// <summary>The lowered int8 model handed to the planner, the emitter and the reference interpreter.</summary>
 public sealed class QuantizedModel
 {

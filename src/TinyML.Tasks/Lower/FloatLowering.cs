@@ -39,7 +39,7 @@ public sealed class FloatLowering
         _model.Input = AddTensor(inputs[0]);
         foreach (var node in _graph.Nodes)
         {
-            if (node.Outputs.Count(o => o.Length > 0) != 1)
+            if (node.OpType != "Split" && node.Outputs.Count(o => o.Length > 0) != 1)
             {
                 throw Unsupported(node, "only single-output nodes are supported (no MaxPool Indices, no training-mode BatchNormalization)");
             }
@@ -67,8 +67,37 @@ public sealed class FloatLowering
             case "Relu" or "Clip":
                 LowerClamp(node);
                 break;
-            case "Flatten" or "Reshape":
+            case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
                 LowerReshape(node);
+                break;
+            case "Transpose":
+                LowerGather(node, [DataMovement.Transpose(_graph, node)], 0f);
+                break;
+            case "Slice":
+                LowerGather(node, [DataMovement.Slice(_graph, node)], 0f);
+                break;
+            case "Pad":
+                var (padPlan, padValue) = DataMovement.Pad(_graph, node);
+                LowerGather(node, [padPlan], padValue);
+                break;
+            case "Concat":
+                LowerGather(node, DataMovement.Concat(_graph, node), 0f);
+                break;
+            case "Split":
+                LowerSplit(node);
+                break;
+            case "Resize":
+                LowerResize(node);
+                break;
+            case "ReduceMean":
+                var x = _model.Tensors[Id(node.Inputs[0], node)].Shape;
+                var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, x);
+                _model.Ops.Add(new FReduceMean { NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]), Outer = outer, Reduce = reduce, Inner = inner });
+                break;
+            case "LogSoftmax":
+                var logInput = Id(node.Inputs[0], node);
+                var view = SoftmaxView(node, _model.Tensors[logInput].Shape, _graph.OpsetVersion, File);
+                _model.Ops.Add(new FLogSoftmax { NodeName = node.Name, Inputs = [logInput], Output = AddTensor(node.Outputs[0]), Outer = view.Outer, AxisSize = view.AxisSize, Inner = view.Inner });
                 break;
             case "Add":
                 LowerAdd(node);
@@ -242,6 +271,67 @@ public sealed class FloatLowering
         var output = AddTensor(node.Outputs[0]);
         _model.Tensors[output].AliasOf = _model.StorageOf(input);
         _model.Ops.Add(new FReshape { NodeName = node.Name, Inputs = [input], Output = output });
+    }
+
+    /// <summary>One gather per plan; plan i reads data input i (Concat), which may be a constant.</summary>
+    private void LowerGather(Node node, List<GatherPlan> plans, float padValue)
+    {
+        var sources = node.Inputs.Where(n => n.Length > 0).Take(plans.Count).ToList();
+        var parts = new List<FGatherPart>();
+        for (var i = 0; i < plans.Count; i++)
+        {
+            parts.Add(GraphEdit.Constant(_graph, sources[i]) is { } constant
+                ? new FGatherPart(null, constant.FloatData ?? throw Unsupported(node, $"input {i} is not float32"), plans[i])
+                : new FGatherPart(Id(sources[i], node), null, plans[i]));
+        }
+
+        if (parts.All(p => p.Source is null))
+        {
+            throw Unsupported(node, "all inputs are constants; it should have been folded");
+        }
+
+        _model.Ops.Add(new FGather
+        {
+            NodeName = node.Name, Inputs = parts.Where(p => p.Source is not null).Select(p => p.Source!.Value).Distinct().ToArray(),
+            Output = AddTensor(node.Outputs[0]), Parts = parts, PadValue = padValue,
+        });
+    }
+
+    /// <summary>Split: one single-output gather per output, all reading the same input.</summary>
+    private void LowerSplit(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var plans = DataMovement.Split(_graph, node);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            _model.Ops.Add(new FGather
+            {
+                NodeName = node.Outputs.Count > 1 ? $"{node.Name}:{i}" : node.Name, Inputs = [input], Output = AddTensor(node.Outputs[i]),
+                Parts = [new FGatherPart(input, null, plans[i])],
+            });
+        }
+    }
+
+    private void LowerResize(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var geometry = ResizeGeometry.Resolve(_graph, node, _model.Tensors[input].Shape);
+        if (!geometry.Linear)
+        {
+            LowerGather(node, [DataMovement.ResizeNearest(_graph, node, geometry)], 0f);
+            return;
+        }
+
+        var (planes, inH, inW) = Reference.FloatInterpreter.LinearResizeView(node, _graph, geometry);
+        var rank = geometry.InShape.Length;
+        var (y0, y1, wy) = geometry.LinearTaps(rank - 2);
+        var (x0, x1, wx) = geometry.LinearTaps(rank - 1);
+        _model.Ops.Add(new FResizeBilinear
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Planes = planes, InH = inH, InW = inW, Y0 = y0, Y1 = y1, WeightY = wy.Select(w => (float)w).ToArray(),
+            X0 = x0, X1 = x1, WeightX = wx.Select(w => (float)w).ToArray(),
+        });
     }
 
     private void LowerAdd(Node node)

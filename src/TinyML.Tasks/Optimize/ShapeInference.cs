@@ -19,6 +19,7 @@ public static class ShapeInference
         "Sigmoid", "Tanh", "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "LeakyRelu", "Cast", "Not",
         "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
+        "Split", "Resize", "ReduceMean", "LogSoftmax",
     };
 
     public static void Run(Graph graph) => Run(graph, stopAtUnknownOp: false);
@@ -66,8 +67,11 @@ public static class ShapeInference
 
     private static void Apply(Graph graph, Node node, int[] shape)
     {
-        foreach (var output in node.Outputs.Take(1))
+        // Split is the one op with several outputs: each gets its own length along the axis.
+        var shapes = node.OpType == "Split" ? SplitShapes(graph, node, shape) : [shape];
+        foreach (var (output, outputShape) in node.Outputs.Take(shapes.Length).Zip(shapes))
         {
+            shape = outputShape;
             if (!graph.Tensors.TryGetValue(output, out var tensor))
             {
                 graph.Tensors[output] = tensor = new Tensor(output, shape);
@@ -85,7 +89,8 @@ public static class ShapeInference
         int[] In(int i) => graph.Tensor(node.Inputs[i]).Shape;
         switch (node.OpType)
         {
-            case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization":
+            case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization" or "LogSoftmax" or "Split":
+                // Split: the input shape here; Apply gives each output its part.
                 return In(0);
             case "Conv" when In(0).Length == 3:
                 return Conv1DShape(node, In(0), In(1), file);
@@ -168,6 +173,10 @@ public static class ShapeInference
                 return PadShape(graph, node, In(0), file);
             case "Unsqueeze" or "Squeeze" or "Slice" or "Transpose" or "Concat" or "Gather":
                 return ShapeByEvaluation(graph, node, file);
+            case "Resize":
+                return Lower.ResizeGeometry.Resolve(graph, node, In(0)).OutShape;
+            case "ReduceMean":
+                return ReduceShape(graph, node, In(0));
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"unsupported operator '{node.OpType}' (node '{node.Name}')", file);
         }
@@ -314,6 +323,43 @@ public static class ShapeInference
 
         return (ConstantEvaluator.TryEvaluate(scratch, node)
             ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': its output shape cannot be derived (its parameters must be build-time constants)", file)).Shape;
+    }
+
+    private static int[][] SplitShapes(Graph graph, Node node, int[] input)
+    {
+        var axis = (int)node.GetInt("axis", 0);
+        axis = axis < 0 ? axis + input.Length : axis;
+        return Lower.DataMovement.SplitLengths(graph, node, input).Select(length =>
+        {
+            var shape = (int[])input.Clone();
+            shape[axis] = length;
+            return shape;
+        }).ToArray();
+    }
+
+    /// <summary>Normalized, sorted reduction axes of a ReduceMean (attribute before opset 18, input after); all axes
+    /// when none are given (unless noop_with_empty_axes, which reduces nothing).</summary>
+    internal static int[] ReduceAxes(Graph graph, Node node, int rank)
+    {
+        var axes = graph.OpsetVersion < 18 ? node.GetInts("axes")
+            : node.Inputs.Count > 1 && node.Inputs[1].Length > 0
+                ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"ReduceMean '{node.Name}': axes must be a build-time constant", graph.SourcePath)
+                : null;
+        if (axes is null || axes.Length == 0)
+        {
+            return node.GetInt("noop_with_empty_axes", 0) != 0 ? [] : Enumerable.Range(0, rank).ToArray();
+        }
+
+        var normalized = axes.Select(a => (int)(a < 0 ? a + rank : a)).Distinct().Order().ToArray();
+        return normalized.All(a => a >= 0 && a < rank) ? normalized
+            : throw Bad(node, $"axes [{string.Join(",", axes)}] out of range for rank {rank}", graph.SourcePath);
+    }
+
+    private static int[] ReduceShape(Graph graph, Node node, int[] input)
+    {
+        var axes = ReduceAxes(graph, node, input.Length);
+        var keep = node.GetInt("keepdims", 1) != 0;
+        return input.Select((d, i) => axes.Contains(i) ? (keep ? 1 : -1) : d).Where(d => d >= 0).ToArray();
     }
 
     private static int[] Broadcast(Node node, int[] a, int[] b, string file)

@@ -39,6 +39,16 @@ public static class FloatInterpreter
         foreach (var node in graph.Nodes)
         {
             var context = new NodeContext(graph, node, values);
+            if (node.OpType == "Split")
+            {
+                foreach (var (name, value) in Split(context))
+                {
+                    values[name] = value;
+                }
+
+                continue;
+            }
+
             values[node.Outputs[0]] = Evaluate(context);
         }
 
@@ -87,6 +97,11 @@ public static class FloatInterpreter
             "Softmax" => Softmax(c),
             "BatchNormalization" => BatchNorm(c),
             "Identity" or "Dropout" => c.In(0),
+            "Transpose" or "Slice" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
+            "Pad" => Pad(c),
+            "Resize" => Resize(c),
+            "ReduceMean" => ReduceMean(c),
+            "LogSoftmax" => LogSoftmax(c),
             _ => throw new TinyMLException(ErrorCodes.UnsupportedOp, $"the float reference has no '{node.OpType}' (node '{node.Name}')", c.Graph.SourcePath),
         };
     }
@@ -399,6 +414,197 @@ public static class FloatInterpreter
                 {
                     var at = (o * axisSize + j) * inner + i;
                     output[at] = (float)(Math.Exp(x.Data[at] - max) / sum);
+                }
+            }
+        }
+
+        return new FloatValue(x.Shape, output);
+    }
+
+    /// <summary>
+    /// The node alone in a scratch graph whose inputs are the current values as constants, with its output shapes
+    /// inferred: the data-movement ops then resolve exactly as at build time.
+    /// </summary>
+    private static Graph Scratch(NodeContext c)
+    {
+        var scratch = new Graph { SourcePath = c.Graph.SourcePath, OpsetVersion = c.Graph.OpsetVersion };
+        for (var i = 0; i < c.Node.Inputs.Count; i++)
+        {
+            var name = c.Node.Inputs[i];
+            if (name.Length == 0)
+            {
+                continue;
+            }
+
+            var constant = GraphEdit.Constant(c.Graph, name);
+            scratch.Tensors[name] = constant is not null && constant.FloatData is null ? constant
+                : new Tensor(name, c.In(i).Shape) { FloatData = c.In(i).Data };
+        }
+
+        scratch.Nodes.Add(c.Node);
+        if (!ShapeInference.TryInferNode(scratch, c.Node))
+        {
+            ShapeInference.Run(scratch);
+        }
+
+        return scratch;
+    }
+
+    /// <summary>Transpose, Slice, Squeeze, Unsqueeze and Concat: the build-time constant evaluator implements their
+    /// ONNX rules element by element, independently of the gather tables the lowering builds.</summary>
+    private static FloatValue ByConstantEvaluation(NodeContext c)
+    {
+        var scratch = new Graph { SourcePath = c.Graph.SourcePath, OpsetVersion = c.Graph.OpsetVersion };
+        for (var i = 0; i < c.Node.Inputs.Count; i++)
+        {
+            var name = c.Node.Inputs[i];
+            if (name.Length > 0)
+            {
+                var constant = GraphEdit.Constant(c.Graph, name);
+                scratch.Tensors[name] = constant is not null && constant.FloatData is null ? constant : new Tensor(name, c.In(i).Shape) { FloatData = c.In(i).Data };
+            }
+        }
+
+        var result = ConstantEvaluator.TryEvaluate(scratch, c.Node) ?? throw Unsupported(c.Node, c.Graph, "its parameters must be constants");
+        return new FloatValue(result.Shape, result.FloatData ?? throw Unsupported(c.Node, c.Graph, "not a float32 result"));
+    }
+
+    private static float[] Gather(GatherPlan plan, float[] input, float[] output, float pad)
+    {
+        plan.ForEach((target, source) => output[target] = source < 0 ? pad : input[source]);
+        return output;
+    }
+
+    private static FloatValue Pad(NodeContext c)
+    {
+        var scratch = Scratch(c);
+        var (plan, value) = DataMovement.Pad(scratch, c.Node);
+        var shape = scratch.Tensor(c.Node.Outputs[0]).Shape;
+        return new FloatValue(shape, Gather(plan, c.In(0).Data, new float[plan.ElementCount], value));
+    }
+
+    private static IEnumerable<(string Name, FloatValue Value)> Split(NodeContext c)
+    {
+        var scratch = Scratch(c);
+        var plans = DataMovement.Split(scratch, c.Node);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var name = c.Node.Outputs[i];
+            yield return (name, new FloatValue(scratch.Tensor(name).Shape, Gather(plans[i], c.In(0).Data, new float[plans[i].ElementCount], 0f)));
+        }
+    }
+
+    private static FloatValue Resize(NodeContext c)
+    {
+        var x = c.In(0);
+        var scratch = Scratch(c);
+        var geometry = ResizeGeometry.Resolve(scratch, c.Node, x.Shape);
+        var output = new float[geometry.OutShape.Aggregate(1, (p, d) => p * d)];
+        if (!geometry.Linear)
+        {
+            return new FloatValue(geometry.OutShape, Gather(DataMovement.ResizeNearest(scratch, c.Node, geometry), x.Data, output, 0f));
+        }
+
+        var (planes, inH, inW) = LinearResizeView(c.Node, c.Graph, geometry);
+        var (y0, y1, wy) = geometry.LinearTaps(x.Shape.Length - 2);
+        var (x0, x1, wx) = geometry.LinearTaps(x.Shape.Length - 1);
+        int outH = wy.Length, outW = wx.Length;
+        for (var p = 0; p < planes; p++)
+        {
+            for (var oy = 0; oy < outH; oy++)
+            {
+                for (var ox = 0; ox < outW; ox++)
+                {
+                    double At(int yy, int xx) => x.Data[(p * inH + yy) * inW + xx];
+                    var upper = At(y0[oy], x0[ox]) * (1 - wx[ox]) + At(y0[oy], x1[ox]) * wx[ox];
+                    var lower = At(y1[oy], x0[ox]) * (1 - wx[ox]) + At(y1[oy], x1[ox]) * wx[ox];
+                    output[(p * outH + oy) * outW + ox] = (float)(upper * (1 - wy[oy]) + lower * wy[oy]);
+                }
+            }
+        }
+
+        return new FloatValue(geometry.OutShape, output);
+    }
+
+    /// <summary>Linear Resize is 2-D: only the last two axes may change size.</summary>
+    internal static (int Planes, int InH, int InW) LinearResizeView(Node node, Graph graph, ResizeGeometry geometry)
+    {
+        var x = geometry.InShape;
+        if (x.Length < 2 || Enumerable.Range(0, x.Length - 2).Any(a => geometry.OutShape[a] != x[a]))
+        {
+            throw Unsupported(node, graph, "linear Resize is supported on the last two axes only");
+        }
+
+        return (x[..^2].Aggregate(1, (p, d) => p * d), x[^2], x[^1]);
+    }
+
+    /// <summary>ReduceMean over a contiguous run of axes, viewed as [outer, reduce, inner].</summary>
+    internal static (int Outer, int Reduce, int Inner) ReduceView(Node node, Graph graph, int[] shape)
+    {
+        var axes = ShapeInference.ReduceAxes(graph, node, shape.Length);
+        if (axes.Length == 0)
+        {
+            return (shape.Aggregate(1, (p, d) => p * d), 1, 1);
+        }
+
+        if (axes[^1] - axes[0] != axes.Length - 1)
+        {
+            throw Unsupported(node, graph, $"ReduceMean over non-adjacent axes [{string.Join(",", axes)}] is not supported");
+        }
+
+        int Product(IEnumerable<int> dims) => dims.Aggregate(1, (p, d) => p * d);
+        return (Product(shape.Take(axes[0])), Product(shape.Skip(axes[0]).Take(axes.Length)), Product(shape.Skip(axes[^1] + 1)));
+    }
+
+    private static FloatValue ReduceMean(NodeContext c)
+    {
+        var x = c.In(0);
+        var scratch = Scratch(c);
+        var (outer, reduce, inner) = ReduceView(c.Node, c.Graph, x.Shape);
+        var output = new float[outer * inner];
+        for (var o = 0; o < outer; o++)
+        {
+            for (var i = 0; i < inner; i++)
+            {
+                double sum = 0;
+                for (var r = 0; r < reduce; r++)
+                {
+                    sum += x.Data[(o * reduce + r) * inner + i];
+                }
+
+                output[o * inner + i] = (float)(sum / reduce);
+            }
+        }
+
+        return new FloatValue(scratch.Tensor(c.Node.Outputs[0]).Shape, output);
+    }
+
+    private static FloatValue LogSoftmax(NodeContext c)
+    {
+        var x = c.In(0);
+        var (outer, axisSize, inner) = FloatLowering.SoftmaxView(c.Node, x.Shape, c.Graph.OpsetVersion, c.Graph.SourcePath);
+        var output = new float[x.Data.Length];
+        for (var o = 0; o < outer; o++)
+        {
+            for (var i = 0; i < inner; i++)
+            {
+                var max = double.NegativeInfinity;
+                for (var j = 0; j < axisSize; j++)
+                {
+                    max = Math.Max(max, x.Data[(o * axisSize + j) * inner + i]);
+                }
+
+                double sum = 0;
+                for (var j = 0; j < axisSize; j++)
+                {
+                    sum += Math.Exp(x.Data[(o * axisSize + j) * inner + i] - max);
+                }
+
+                var logSum = Math.Log(sum);
+                for (var j = 0; j < axisSize; j++)
+                {
+                    var at = (o * axisSize + j) * inner + i;
+                    output[at] = (float)(x.Data[at] - max - logSum);
                 }
             }
         }

@@ -85,6 +85,19 @@ public static class Int8Interpreter
             case QClamp clamp:
                 Int8Kernels.Clamp(clamp, tensor(clamp.Inputs[0]), tensor(clamp.Output));
                 break;
+            case QGather gather:
+                foreach (var part in gather.Parts)
+                {
+                    Int8Kernels.Gather(part, gather.PadValue, part.Source is { } sourceId ? tensor(sourceId) : part.Constant, tensor(gather.Output));
+                }
+
+                break;
+            case QResizeBilinear resize:
+                Int8Kernels.ResizeBilinear(resize, tensor(resize.Inputs[0]), tensor(resize.Output));
+                break;
+            case QReduceMean mean:
+                Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
+                break;
             case QReshape reshape:
                 // Zero-copy when the output aliases the input; otherwise the bytes are copied unchanged.
                 var source = tensor(reshape.Inputs[0]);

@@ -129,6 +129,58 @@ public static class Int8Kernels
         }
     }
 
+    /// <summary>tml_gather_s8: one part of a data-movement op (a byte copy, or a requantizing Concat input).</summary>
+    public static void Gather(QGatherPart part, int padValue, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        var source = input.ToArray();
+        var target = new sbyte[output.Length];
+        output.CopyTo(target);
+        part.Plan.ForEach((at, from) => target[at] = from < 0 ? (sbyte)padValue
+            : part.Multiplier == 0 ? source[from]
+            : (sbyte)Math.Clamp(FixedPoint.Mbqm(source[from] - part.InputZeroPoint, part.Multiplier, part.Shift) + part.OutputZeroPoint, -128, 127));
+        target.CopyTo(output);
+    }
+
+    /// <summary>tml_resize_bilinear_s8: Q10 x Q10 blend in int32, rounded half away from zero.</summary>
+    public static void ResizeBilinear(QResizeBilinear op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        int outH = op.Y0.Length, outW = op.X0.Length;
+        for (var p = 0; p < op.Planes; p++)
+        {
+            var plane = input.Slice(p * op.InH * op.InW, op.InH * op.InW);
+            for (var oy = 0; oy < outH; oy++)
+            {
+                for (var ox = 0; ox < outW; ox++)
+                {
+                    int wx = op.WeightX[ox], wy = op.WeightY[oy];
+                    var upper = plane[op.Y0[oy] * op.InW + op.X0[ox]] * (1024 - wx) + plane[op.Y0[oy] * op.InW + op.X1[ox]] * wx;
+                    var lower = plane[op.Y1[oy] * op.InW + op.X0[ox]] * (1024 - wx) + plane[op.Y1[oy] * op.InW + op.X1[ox]] * wx;
+                    var acc = upper * (1024 - wy) + lower * wy;
+                    var rounded = acc >= 0 ? (acc + (1 << 19)) >> 20 : -((-acc + (1 << 19)) >> 20);
+                    output[(p * outH + oy) * outW + ox] = (sbyte)Math.Clamp(rounded, -128, 127);
+                }
+            }
+        }
+    }
+
+    /// <summary>tml_reduce_mean_s8: integer sum, one requantization.</summary>
+    public static void ReduceMean(QReduceMean op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        for (var o = 0; o < op.Outer; o++)
+        {
+            for (var i = 0; i < op.Inner; i++)
+            {
+                var acc = 0;
+                for (var r = 0; r < op.Reduce; r++)
+                {
+                    acc += input[(o * op.Reduce + r) * op.Inner + i] - op.InputZeroPoint;
+                }
+
+                output[o * op.Inner + i] = (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint, -128, 127);
+            }
+        }
+    }
+
     /// <summary>Round half away from zero with truncating division: the AveragePool rule.</summary>
     public static int RoundedAverage(int sum, int count) =>
         sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;

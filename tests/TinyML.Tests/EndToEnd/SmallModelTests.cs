@@ -20,6 +20,7 @@ public sealed class SmallModelTests
     [DataRow("mlp_gemm", 20.0)]
     [DataRow("matmul_add", 25.0)]
     [DataRow("residual_add", 20.0)]
+    [DataRow("data_movement", 20.0)]
     public void SmallModelMatchesReferenceAndOnnxRuntime(string name, double minimumSnrDb)
     {
         var work = TestPaths.NewTempDir(name);
