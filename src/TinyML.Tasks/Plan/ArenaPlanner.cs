@@ -22,7 +22,7 @@ public sealed record PlanningProblem(
     public static PlanningProblem From(QuantizedModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
-        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd)).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd or QLut or QBinary)).ToList(),
         model.Input,
         model.Output);
 
