@@ -102,6 +102,7 @@ public sealed class ElementwiseOpTests
         var error = Assert.ThrowsExactly<TinyMLException>(() => CompileInt8(Model(graph), "div_act"));
         Assert.AreEqual(ErrorCodes.UnsupportedOp, error.Code);
         StringAssert.Contains(error.Message, "my_divide");
+        StringAssert.Contains(error.Message, "constant divisor");
     }
 
     [TestMethod]
