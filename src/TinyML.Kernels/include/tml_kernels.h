@@ -91,6 +91,40 @@ void tml_softmax_s8(const tml_softmax_s8_params *p, const int8_t *input, int8_t 
 /* ---- Clamp (un-fused Relu/Clip); in place allowed ---- */
 void tml_clamp_s8(const int8_t *input, int8_t *output, int32_t count, int32_t min, int32_t max);
 
+/* ---- Lookup-table activations: q_out = table[q_in + 128], the 256 outputs precomputed at build time as
+ * quantize(f(dequantize(q))) with the op's float function (Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish,
+ * Elu, PRelu, and binary ops with a scalar constant). This is how TFLite-style int8 activations are done on MCUs:
+ * exact by construction (the correctly rounded result for every possible input), one load per element.
+ * The tensor is viewed as [outer][channels][inner]; channel c uses tables[c * 256 .. c * 256 + 255]
+ * (per-channel PRelu slopes); channels = 1 is one shared table. In place allowed. ---- */
+typedef struct {
+    int32_t outer, channels, inner;
+    const int8_t *tables; /* [channels][256] */
+} tml_lut_s8_params;
+
+void tml_lut_s8(const tml_lut_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Broadcasting Add/Sub/Mul, up to TML_S8_MAX_RANK dimensions (right-aligned, padded at build time; a
+ * broadcast dimension has stride 0; a constant operand is a const int8 array).
+ * Add/Sub: TFLite 8-bit Add (left_shift 20, both inputs rescaled); Sub is Add with input2_multiplier negated.
+ * Mul: TFLite int8 Mul: MBQM((a - zp1) * (b - zp2), output_multiplier, output_shift) + zp_out (the input
+ * multipliers and left_shift are unused). In place allowed when an operand has the output's shape. ---- */
+#define TML_S8_MAX_RANK 6
+typedef struct {
+    int32_t out_dims[TML_S8_MAX_RANK];
+    int32_t a_strides[TML_S8_MAX_RANK];
+    int32_t b_strides[TML_S8_MAX_RANK];
+    int32_t input1_zero_point, input2_zero_point;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t left_shift;
+    int32_t output_multiplier, output_shift, output_zero_point;
+    int32_t act_min, act_max;
+} tml_binary_s8_params;
+
+void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+
 /* ---- Float <-> int8 at the model boundary (used by the float convenience wrapper) ---- */
 /* q = clamp(round_half_away_from_zero(x / scale) + zero_point, -128, 127), computed in float32. */
 void tml_quantize_f32_s8(const float *input, int8_t *output, int32_t count, float scale, int32_t zero_point);

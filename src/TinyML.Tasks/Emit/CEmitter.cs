@@ -293,6 +293,46 @@ public static class CEmitter
 
                     """);
                 return 0;
+            case QLut l:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: lookup table, [{l.Outer}][{l.Channels}][{l.Inner}], {l.Channels} table(s) of 256 */\n");
+                EmitArray(sb, "int8_t", $"{id}_tables", l.Tables.Select(v => Int(v)));
+                sb.Append(I, $$"""
+                    static const tml_lut_s8_params {{id}} = { {{l.Outer}}, {{l.Channels}}, {{l.Inner}}, {{id}}_tables };
+
+
+                    """);
+                return l.Tables.Length;
+            case QBinary b:
+                var binaryBytes = 0;
+                if (b.ConstantA is not null)
+                {
+                    EmitArray(sb, "int8_t", $"{id}_a", b.ConstantA.Select(v => Int(v)));
+                    binaryBytes += b.ConstantA.Length;
+                }
+
+                if (b.ConstantB is not null)
+                {
+                    EmitArray(sb, "int8_t", $"{id}_b", b.ConstantB.Select(v => Int(v)));
+                    binaryBytes += b.ConstantB.Length;
+                }
+
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: broadcasting {{b.Kind}}, output [{{string.Join(",", b.OutDims)}}] */
+                    static const tml_binary_s8_params {{id}} = {
+                        { {{string.Join(", ", b.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", b.AStrides)}} }, /* a_strides */
+                        { {{string.Join(", ", b.BStrides)}} }, /* b_strides */
+                        {{Int(b.Input1ZeroPoint)}}, {{Int(b.Input2ZeroPoint)}},
+                        {{Int(b.Input1Multiplier)}}, {{Int(b.Input1Shift)}},
+                        {{Int(b.Input2Multiplier)}}, {{Int(b.Input2Shift)}},
+                        {{Int(b.LeftShift)}},
+                        {{Int(b.OutputMultiplier)}}, {{Int(b.OutputShift)}}, {{Int(b.OutputZeroPoint)}},
+                        {{Int(b.ActivationMin)}}, {{Int(b.ActivationMax)}}
+                    };
+
+
+                    """);
+                return binaryBytes;
             case QClamp or QReshape:
                 return 0;
             default:
@@ -320,6 +360,14 @@ public static class CEmitter
                 break;
             case QSoftmax:
                 sb.Append(I, $"    tml_softmax_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QLut:
+                sb.Append(I, $"    tml_lut_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QBinary b:
+                var left = b.A is { } ai ? At(ai) : $"{id}_a";
+                var right = b.B is { } bi ? At(bi) : $"{id}_b";
+                sb.Append(I, $"    tml_{(b.Kind == QBinaryKind.Mul ? "mul" : "add")}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
                 break;
             case QClamp c:
                 sb.Append(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n");

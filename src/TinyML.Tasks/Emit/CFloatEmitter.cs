@@ -212,6 +212,34 @@ public static class CFloatEmitter
 
                     """);
                 return bytes;
+            case FBinary bin:
+                var binaryBytes = 0;
+                if (bin.ConstantA is not null)
+                {
+                    EmitArray(sb, $"{id}_a", bin.ConstantA);
+                    binaryBytes += 4 * bin.ConstantA.Length;
+                }
+
+                if (bin.ConstantB is not null)
+                {
+                    EmitArray(sb, $"{id}_b", bin.ConstantB);
+                    binaryBytes += 4 * bin.ConstantB.Length;
+                }
+
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: {{bin.Kind}}, output [{{string.Join(",", bin.OutDims)}}] */
+                    static const tml_binary_f32_params {{id}} = {
+                        { {{string.Join(", ", bin.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", bin.AStrides)}} }, /* a_strides */
+                        { {{string.Join(", ", bin.BStrides)}} }, /* b_strides */
+                        -INFINITY, INFINITY
+                    };
+
+
+                    """);
+                return binaryBytes;
+            case FUnary:
+                return 0;
             case FSoftmax s:
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: Softmax over [{{s.Outer}}][{{s.AxisSize}}][{{s.Inner}}] */
@@ -317,6 +345,30 @@ public static class CFloatEmitter
                 var left = a.A is { } ai ? At(ai) : $"{id}_a";
                 var right = a.B is { } bi ? At(bi) : $"{id}_b";
                 sb.Append(I, $"    tml_add_f32(&{id}, {left}, {right}, {At(op.Output)});\n");
+                break;
+            case FBinary bin:
+                var x = bin.A is { } xi ? At(xi) : $"{id}_a";
+                var y = bin.B is { } yi ? At(yi) : $"{id}_b";
+                var kernel = bin.Kind switch
+                {
+                    BinaryKind.Sub => "tml_sub_f32",
+                    BinaryKind.Mul => "tml_mul_f32",
+                    BinaryKind.Div => "tml_div_f32",
+                    _ => "tml_prelu_f32",
+                };
+                sb.Append(I, $"    {kernel}(&{id}, {x}, {y}, {At(op.Output)});\n");
+                break;
+            case FUnary u:
+                var io = string.Create(I, $"{At(op.Inputs[0])}, {At(op.Output)}, {u.Count}");
+                sb.Append(u.Kind switch
+                {
+                    UnaryKind.Sigmoid => $"    tml_sigmoid_f32({io});\n",
+                    UnaryKind.Tanh => $"    tml_tanh_f32({io});\n",
+                    UnaryKind.LeakyRelu => $"    tml_leaky_relu_f32({io}, {Float(u.Alpha)});\n",
+                    UnaryKind.HardSigmoid => $"    tml_hard_sigmoid_f32({io}, {Float(u.Alpha)}, {Float(u.Beta)});\n",
+                    UnaryKind.HardSwish => $"    tml_hard_swish_f32({io});\n",
+                    _ => $"    tml_elu_f32({io}, {Float(u.Alpha)});\n",
+                });
                 break;
             case FSoftmax:
                 sb.Append(I, $"    tml_softmax_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

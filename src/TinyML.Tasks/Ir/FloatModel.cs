@@ -101,6 +101,29 @@ public sealed class FAdd : FOp
     public float[]? ConstantB { get; init; }
 }
 
+/// <summary>Broadcasting Sub/Mul/Div/PRelu: the strides and constant operands of <see cref="FAdd"/>, plus the op.</summary>
+public sealed class FBinary : FOp
+{
+    public required BinaryKind Kind { get; init; }
+    public required int[] OutDims { get; init; }
+    public required int[] AStrides { get; init; }
+    public required int[] BStrides { get; init; }
+    /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
+    public required int? A { get; init; }
+    public required int? B { get; init; }
+    public float[]? ConstantA { get; init; }
+    public float[]? ConstantB { get; init; }
+}
+
+/// <summary>Element-wise activation (Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Elu) with its attributes.</summary>
+public sealed class FUnary : FOp
+{
+    public required UnaryKind Kind { get; init; }
+    public required int Count { get; init; }
+    public required float Alpha { get; init; }
+    public required float Beta { get; init; }
+}
+
 /// <summary>Softmax along one axis of a tensor viewed as [Outer, AxisSize, Inner].</summary>
 public sealed class FSoftmax : FOp
 {

@@ -121,6 +121,58 @@ public sealed class QAdd : QOp
     public required int ActivationMax { get; init; }
 }
 
+/// <summary>
+/// Lookup-table activation: q_out = Tables[c * 256 + q_in + 128] over the tensor viewed as [Outer, Channels, Inner].
+/// The tables hold quantize(f(dequantize(q))) for all 256 inputs, computed at build time (exact by construction).
+/// </summary>
+public sealed class QLut : QOp
+{
+    public required int Outer { get; init; }
+    public required int Channels { get; init; }
+    public required int Inner { get; init; }
+    /// <summary>[Channels, 256]; entry q + 128 is the output for input q.</summary>
+    public required sbyte[] Tables { get; init; }
+}
+
+/// <summary>The arithmetic of <see cref="QBinary"/>: TFLite Add (Sub = Add with input 2's multiplier negated) or Mul.</summary>
+public enum QBinaryKind
+{
+    Add,
+    Mul,
+}
+
+/// <summary>
+/// Broadcasting Add/Sub/Mul over up to <see cref="MaxRank"/> dimensions (right-aligned; stride 0 = broadcast).
+/// A constant operand is carried as int8 data (symmetric per tensor) in ConstantA/ConstantB.
+/// </summary>
+public sealed class QBinary : QOp
+{
+    public const int MaxRank = 6;
+    public required QBinaryKind Kind { get; init; }
+    public required int[] OutDims { get; init; }
+    public required int[] AStrides { get; init; }
+    public required int[] BStrides { get; init; }
+    /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
+    public required int? A { get; init; }
+    public required int? B { get; init; }
+    public sbyte[]? ConstantA { get; init; }
+    public sbyte[]? ConstantB { get; init; }
+    public required int Input1ZeroPoint { get; init; }
+    public required int Input2ZeroPoint { get; init; }
+    public required int Input1Multiplier { get; init; }
+    public required int Input1Shift { get; init; }
+    public required int Input2Multiplier { get; init; }
+    public required int Input2Shift { get; init; }
+    public required int LeftShift { get; init; }
+    public required int OutputMultiplier { get; init; }
+    public required int OutputShift { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    public required int ActivationMin { get; init; }
+    public required int ActivationMax { get; init; }
+
+    public int Count => OutDims.Aggregate(1, (p, d) => p * d);
+}
+
 /// <summary>Softmax over the last axis, TFLite int8 (gemmlowp fixed point); output scale 1/256, zero point -128.</summary>
 public sealed class QSoftmax : QOp
 {

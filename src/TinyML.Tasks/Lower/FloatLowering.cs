@@ -102,6 +102,12 @@ public sealed class FloatLowering
             case "Add":
                 LowerAdd(node);
                 break;
+            case "Sub" or "Mul" or "Div" or "PRelu":
+                LowerBinary(node);
+                break;
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
+                LowerUnary(node);
+                break;
             case "Softmax":
                 LowerSoftmax(node);
                 break;
@@ -358,6 +364,45 @@ public sealed class FloatLowering
             AStrides = BroadcastStrides(aShape, outShape),
             BStrides = BroadcastStrides(bShape, outShape),
             A = a, B = b, ConstantA = constantA, ConstantB = constantB,
+        });
+    }
+
+    private void LowerBinary(Node node)
+    {
+        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
+        if (outShape.Length > FAdd.MaxRank)
+        {
+            throw Unsupported(node, $"broadcasting {node.OpType} supports rank <= {FAdd.MaxRank}");
+        }
+
+        var (a, constantA, aShape) = Operand(node, 0);
+        var (b, constantB, bShape) = Operand(node, 1);
+        if (a is null && b is null)
+        {
+            throw Unsupported(node, $"{node.OpType} of two constants should have been folded");
+        }
+
+        _model.Ops.Add(new FBinary
+        {
+            NodeName = node.Name,
+            Kind = ElementwiseMath.BinaryOps[node.OpType],
+            Inputs = new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
+            Output = AddTensor(node.Outputs[0]),
+            OutDims = Pad(outShape),
+            AStrides = BroadcastStrides(aShape, outShape),
+            BStrides = BroadcastStrides(bShape, outShape),
+            A = a, B = b, ConstantA = constantA, ConstantB = constantB,
+        });
+    }
+
+    private void LowerUnary(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var (kind, alpha, beta) = ElementwiseMath.Unary(node);
+        _model.Ops.Add(new FUnary
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            Kind = kind, Count = _model.Tensors[input].ElementCount, Alpha = alpha, Beta = beta,
         });
     }
 

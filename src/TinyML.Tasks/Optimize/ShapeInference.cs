@@ -14,10 +14,10 @@ public static class ShapeInference
     {
         "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "Conv", "MaxPool", "AveragePool",
         "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Add",
+        "Sub", "Mul", "Div", "PRelu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sigmoid", "Tanh", "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "LeakyRelu", "Cast", "Not",
-        "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Max", "Min", "Equal",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
         "Split", "Resize", "ReduceMean", "LogSoftmax",
     };
@@ -163,11 +163,12 @@ public static class ShapeInference
 
             case "Reshape":
                 return ReshapeTarget(graph, node, In(0), file);
-            case "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Equal":
+            case "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Equal" or "PRelu":
                 return Broadcast(node, In(0), In(1), file);
             case "Max" or "Min":
                 return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
-            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Erf" or "LeakyRelu" or "Cast" or "Not":
+            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Erf" or "LeakyRelu" or "Cast" or "Not"
+                or "HardSigmoid" or "HardSwish" or "Elu":
                 return In(0);
             case "Pad":
                 return PadShape(graph, node, In(0), file);

@@ -22,14 +22,16 @@ public sealed record PlanningProblem(
     public static PlanningProblem From(QuantizedModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
-        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd)).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd or QLut or QBinary)).ToList(),
         model.Input,
         model.Output);
 
     public static PlanningProblem From(FloatModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
-        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, false)).ToList(),
+        // Element-wise kernels that read index i before writing it (an operand the size of the output is never
+        // broadcast, so it is read at the same index) may overwrite their input.
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is FUnary or FBinary)).ToList(),
         model.Input,
         model.Output);
 

@@ -84,6 +84,7 @@ public sealed class Quantizer
     {
         "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean",
+        "Sub", "Mul", "Div", "PRelu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
     };
 
     /// <summary>
@@ -172,6 +173,12 @@ public sealed class Quantizer
                 break;
             case "Softmax":
                 LowerSoftmax(node);
+                break;
+            case "Sub" or "Mul" or "Div" or "PRelu":
+                LowerBinary(node);
+                break;
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
+                LowerUnary(node);
                 break;
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering yet", File);
@@ -449,17 +456,15 @@ public sealed class Quantizer
 
     private void LowerAdd(Node node)
     {
-        if (GraphEdit.Constant(_graph, node.Inputs[0]) is not null || GraphEdit.Constant(_graph, node.Inputs[1]) is not null)
+        if (GraphEdit.Constant(_graph, node.Inputs[0]) is not null || GraphEdit.Constant(_graph, node.Inputs[1]) is not null
+            || !_graph.Tensor(node.Inputs[0]).Shape.SequenceEqual(_graph.Tensor(node.Inputs[1]).Shape))
         {
-            throw Unsupported(node, "Add with a constant operand has no int8 lowering yet");
+            LowerBinary(node); // a constant operand or broadcasting: the strided kernel (or a lookup table)
+            return;
         }
 
         var a = _model.Tensors[Id(node.Inputs[0], node)];
         var b = _model.Tensors[Id(node.Inputs[1], node)];
-        if (!a.Shape.SequenceEqual(b.Shape))
-        {
-            throw Unsupported(node, "broadcasting Add has no int8 lowering yet");
-        }
 
         var output = OutputTensor(node);
         var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
@@ -477,6 +482,210 @@ public sealed class Quantizer
             ActivationMin = -128, ActivationMax = 127,
         });
     }
+
+    /// <summary>
+    /// Activations as a 256-entry lookup table: every int8 input is dequantized, run through the op's float function
+    /// and quantized with the calibrated output parameters, at build time. This is how TFLite-style int8 activations
+    /// (Sigmoid, Tanh, HardSwish, ...) run on MCUs: one load per element and the correctly rounded result for every
+    /// input, whatever the function.
+    /// </summary>
+    private void LowerUnary(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var (kind, alpha, beta) = ElementwiseMath.Unary(node);
+        var output = OutputTensor(node);
+        var table = LookupTable(input, output, x => (float)ElementwiseMath.Apply(kind, x, alpha, beta));
+        AddLut(node, input, output, 1, 1, input.Bytes, table);
+    }
+
+    /// <summary>
+    /// Add (broadcasting or with a constant), Sub, Mul, Div, PRelu. A scalar constant operand makes the op a function of
+    /// the other operand alone: a lookup table, exact. PRelu with a per-channel slope: one table per channel (256 bytes
+    /// of flash each) rather than TFLite's two-multiplier kernel, because the table is exact where the kernel rounds
+    /// the slope to int8 and requantizes twice, and PRelu slopes sit on small channel counts (tens of channels = a few
+    /// KB). Everything else runs the strided broadcasting kernel with TFLite Add/Sub/Mul arithmetic; Div only with a
+    /// constant divisor, as a Mul by its reciprocal.
+    /// </summary>
+    private void LowerBinary(Node node)
+    {
+        var constantA = GraphEdit.Constant(_graph, node.Inputs[0]);
+        var constantB = GraphEdit.Constant(_graph, node.Inputs[1]);
+        if (constantA is not null && constantB is not null)
+        {
+            throw Unsupported(node, "both operands are constants; constant folding should have removed it");
+        }
+
+        if ((constantA ?? constantB) is { FloatData: null })
+        {
+            throw Unsupported(node, "the constant operand must be float32");
+        }
+
+        Func<float, float, float> apply = node.OpType == "Add"
+            ? (a, b) => a + b
+            : (a, b) => ElementwiseMath.Apply(ElementwiseMath.BinaryOps[node.OpType], a, b);
+        if ((constantA ?? constantB) is { ElementCount: 1 } scalar)
+        {
+            var input = _model.Tensors[Id(node.Inputs[constantA is null ? 0 : 1], node)];
+            var output = OutputTensor(node);
+            if (output.Bytes != input.Bytes)
+            {
+                throw Unsupported(node, "a scalar operand that changes the element count is not supported in int8");
+            }
+
+            var c = scalar.FloatData![0];
+            var table = LookupTable(input, output, x => constantA is null ? apply(x, c) : apply(c, x));
+            AddLut(node, input, output, 1, 1, input.Bytes, table);
+            return;
+        }
+
+        switch (node.OpType)
+        {
+            case "PRelu":
+                LowerPerChannelPRelu(node, constantB);
+                return;
+            case "Div" when constantB is null:
+                throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                    $"Div '{node.Name}': int8 Div needs a constant divisor (it becomes a Mul by the reciprocal); here the divisor is a run-time value (Quantize=\"none\" supports it)", File);
+            case "Div":
+                var divisor = constantB!.FloatData!;
+                if (divisor.Any(d => d == 0f))
+                {
+                    throw Unsupported(node, "the constant divisor contains zero");
+                }
+
+                var reciprocal = new Tensor(constantB.Name, constantB.Shape) { FloatData = divisor.Select(d => (float)(1.0 / d)).ToArray() };
+                LowerBroadcast(node, QBinaryKind.Mul, negateSecond: false, null, reciprocal);
+                return;
+            default:
+                LowerBroadcast(node, node.OpType == "Mul" ? QBinaryKind.Mul : QBinaryKind.Add, negateSecond: node.OpType == "Sub", constantA, constantB);
+                return;
+        }
+    }
+
+    private void LowerPerChannelPRelu(Node node, Tensor? slope)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        if (slope is null)
+        {
+            throw Unsupported(node, "int8 PRelu needs a constant slope");
+        }
+
+        // Right-align the slope to X (it broadcasts unidirectionally); exactly one axis may vary.
+        var x = input.Shape;
+        var aligned = Enumerable.Repeat(1, Math.Max(0, x.Length - slope.Shape.Length)).Concat(slope.Shape).ToArray();
+        var varying = Enumerable.Range(0, aligned.Length).Where(d => aligned[d] != 1).ToList();
+        if (aligned.Length != x.Length || varying.Count != 1 || aligned[varying[0]] != x[varying[0]])
+        {
+            throw Unsupported(node, $"int8 PRelu supports a scalar or per-channel slope (one axis), not [{string.Join(",", slope.Shape)}] on [{string.Join(",", x)}]");
+        }
+
+        var axis = varying[0];
+        var channels = x[axis];
+        var output = OutputTensor(node);
+        var tables = new sbyte[channels * 256];
+        for (var c = 0; c < channels; c++)
+        {
+            var alpha = slope.FloatData![c];
+            LookupTable(input, output, v => v < 0 ? v * alpha : v).CopyTo(tables, c * 256);
+        }
+
+        AddLut(node, input, output, x.Take(axis).Aggregate(1, (p, d) => p * d), channels, x.Skip(axis + 1).Aggregate(1, (p, d) => p * d), tables);
+    }
+
+    private void LowerBroadcast(Node node, QBinaryKind kind, bool negateSecond, Tensor? constantA, Tensor? constantB)
+    {
+        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
+        if (outShape.Length > QBinary.MaxRank)
+        {
+            throw Unsupported(node, $"int8 broadcasting supports rank <= {QBinary.MaxRank}, the output has rank {outShape.Length}");
+        }
+
+        var a = BroadcastOperand(node, 0, constantA);
+        var b = BroadcastOperand(node, 1, constantB);
+        var output = OutputTensor(node);
+        int m1 = 0, s1 = 0, m2 = 0, s2 = 0, mo, so, leftShift = 0;
+        if (kind == QBinaryKind.Mul)
+        {
+            (mo, so) = QuantizationMath.QuantizeMultiplier((double)a.Scale * b.Scale / output.Scale);
+        }
+        else
+        {
+            var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
+            // TFLite Sub is Add with the second input's multiplier negated.
+            (m1, s1, m2, s2, mo, so, leftShift) = (p.Input1Multiplier, p.Input1Shift, negateSecond ? -p.Input2Multiplier : p.Input2Multiplier, p.Input2Shift, p.OutputMultiplier, p.OutputShift, p.LeftShift);
+        }
+
+        _model.Ops.Add(new QBinary
+        {
+            NodeName = node.Name,
+            Kind = kind,
+            Inputs = new[] { a.Id, b.Id }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
+            Output = output.Id,
+            OutDims = PadShape(outShape),
+            AStrides = BroadcastStrides(a.Shape, outShape),
+            BStrides = BroadcastStrides(b.Shape, outShape),
+            A = a.Id, B = b.Id, ConstantA = a.Constant, ConstantB = b.Constant,
+            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
+            Input1Multiplier = m1, Input1Shift = s1, Input2Multiplier = m2, Input2Shift = s2, LeftShift = leftShift,
+            OutputMultiplier = mo, OutputShift = so, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = -128, ActivationMax = 127,
+        });
+    }
+
+    /// <summary>An activation operand, or a constant quantized symmetric per tensor (zero point 0, scale max|c|/127).</summary>
+    private (int? Id, sbyte[]? Constant, int[] Shape, float Scale, int ZeroPoint) BroadcastOperand(Node node, int index, Tensor? constant)
+    {
+        if (constant is null)
+        {
+            var tensor = _model.Tensors[Id(node.Inputs[index], node)];
+            return (tensor.Id, null, tensor.Shape, tensor.Scale, tensor.ZeroPoint);
+        }
+
+        var values = constant.FloatData!;
+        var maxAbs = values.Max(v => Math.Abs(v));
+        var scale = maxAbs > 0 ? maxAbs / 127f : 1f;
+        var q = values.Select(v => (sbyte)Math.Clamp(Math.Round(v / (double)scale, MidpointRounding.AwayFromZero), -127, 127)).ToArray();
+        return (null, q, constant.Shape, scale, 0);
+    }
+
+    private static int[] PadShape(int[] shape) =>
+        Enumerable.Repeat(1, QBinary.MaxRank - shape.Length).Concat(shape).ToArray();
+
+    /// <summary>Element strides of <paramref name="shape"/> in the padded output rank; 0 where it is broadcast.</summary>
+    private static int[] BroadcastStrides(int[] shape, int[] outShape)
+    {
+        var padded = PadShape(shape);
+        var outPadded = PadShape(outShape);
+        var strides = new int[QBinary.MaxRank];
+        var stride = 1;
+        for (var d = QBinary.MaxRank - 1; d >= 0; d--)
+        {
+            strides[d] = padded[d] == 1 && outPadded[d] != 1 ? 0 : stride;
+            stride *= padded[d];
+        }
+
+        return strides;
+    }
+
+    /// <summary>table[q + 128] = quantize(f(dequantize(q))) with the tensors' own parameters, as the C kernel reads it.</summary>
+    private static sbyte[] LookupTable(QTensor input, QTensor output, Func<float, float> function)
+    {
+        var table = new sbyte[256];
+        for (var q = -128; q <= 127; q++)
+        {
+            var x = QuantizationMath.Dequantize((sbyte)q, input.Scale, input.ZeroPoint);
+            table[q + 128] = QuantizationMath.QuantizeFloat(function(x), output.Scale, output.ZeroPoint);
+        }
+
+        return table;
+    }
+
+    private void AddLut(Node node, QTensor input, QTensor output, int outer, int channels, int inner, sbyte[] tables) =>
+        _model.Ops.Add(new QLut
+        {
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id,
+            Outer = outer, Channels = channels, Inner = inner, Tables = tables,
+        });
 
     private void LowerSoftmax(Node node)
     {

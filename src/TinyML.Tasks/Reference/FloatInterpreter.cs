@@ -94,6 +94,8 @@ public static class FloatInterpreter
             "Flatten" => Flatten(c),
             "Reshape" => Reshape(c),
             "Add" => Add(c.In(0), c.In(1), c),
+            "Sub" or "Mul" or "Div" or "PRelu" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
+            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" => Unary(c),
             "Softmax" => Softmax(c),
             "BatchNormalization" => BatchNorm(c),
             "Identity" or "Dropout" => c.In(0),
@@ -387,6 +389,30 @@ public static class FloatInterpreter
         }
 
         return new FloatValue(shape, output);
+    }
+
+    /// <summary>Sub/Mul/Div/PRelu with numpy broadcasting (PRelu's slope broadcasts to X), one float32 rounding.</summary>
+    private static FloatValue Binary(BinaryKind kind, FloatValue a, FloatValue b)
+    {
+        var shape = BroadcastShape(a.Shape, b.Shape);
+        var count = shape.Aggregate(1, (p, d) => p * d);
+        var output = new float[count];
+        var index = new int[shape.Length];
+        for (var i = 0; i < count; i++)
+        {
+            Unravel(i, shape, index);
+            output[i] = ElementwiseMath.Apply(kind, a.Data[BroadcastIndex(a.Shape, shape, index)], b.Data[BroadcastIndex(b.Shape, shape, index)]);
+        }
+
+        return new FloatValue(shape, output);
+    }
+
+    /// <summary>The activations, evaluated in double and rounded once to float32.</summary>
+    private static FloatValue Unary(NodeContext c)
+    {
+        var x = c.In(0);
+        var (kind, alpha, beta) = ElementwiseMath.Unary(c.Node);
+        return new FloatValue(x.Shape, x.Data.Select(v => (float)ElementwiseMath.Apply(kind, v, alpha, beta)).ToArray());
     }
 
     private static FloatValue Softmax(NodeContext c)

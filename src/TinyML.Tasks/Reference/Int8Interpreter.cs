@@ -82,6 +82,16 @@ public static class Int8Interpreter
             case QSoftmax softmax:
                 Int8Kernels.Softmax(softmax, tensor(softmax.Inputs[0]), tensor(softmax.Output));
                 break;
+            case QLut lut:
+                Int8ElementwiseKernels.Lut(lut, tensor(lut.Inputs[0]), tensor(lut.Output));
+                break;
+            case QBinary binary:
+                Int8ElementwiseKernels.Binary(
+                    binary,
+                    binary.A is { } a ? (ReadOnlySpan<sbyte>)tensor(a) : binary.ConstantA,
+                    binary.B is { } b ? (ReadOnlySpan<sbyte>)tensor(b) : binary.ConstantB,
+                    tensor(binary.Output));
+                break;
             case QClamp clamp:
                 Int8Kernels.Clamp(clamp, tensor(clamp.Inputs[0]), tensor(clamp.Output));
                 break;

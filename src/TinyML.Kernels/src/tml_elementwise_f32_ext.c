@@ -1,0 +1,169 @@
+/* Float32 element-wise kernels beyond Add: broadcast Sub/Mul/Div/PRelu and the activations (Sigmoid, Tanh,
+ * LeakyRelu, HardSigmoid, HardSwish, Elu). No libm: exponentials come from tml_expf and tml_expm1f below. */
+#include "tml_kernels_f32.h"
+
+enum tml_binary_f32_kind {
+    TML_BINARY_F32_SUB,
+    TML_BINARY_F32_MUL,
+    TML_BINARY_F32_DIV,
+    TML_BINARY_F32_PRELU
+};
+
+static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float b)
+{
+    switch (kind) {
+    case TML_BINARY_F32_SUB:
+        return a - b;
+    case TML_BINARY_F32_MUL:
+        return a * b;
+    case TML_BINARY_F32_DIV:
+        return a / b;
+    default:
+        return a < 0.0f ? a * b : a;
+    }
+}
+
+/* The odometer of tml_add_f32: each operand advances by its stride (0 where it is broadcast). The kind is a
+ * compile-time constant at every call site below, so the switch folds away when the compiler inlines. */
+static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_params *p, const float *a,
+                           const float *b, float *output)
+{
+    int32_t index[TML_F32_MAX_RANK] = {0, 0, 0, 0, 0, 0};
+    int32_t total = 1;
+    int32_t a_offset = 0, b_offset = 0;
+    int32_t i, d;
+    for (d = 0; d < TML_F32_MAX_RANK; ++d) {
+        total *= p->out_dims[d];
+    }
+    for (i = 0; i < total; ++i) {
+        float value = tml_binary_f32_apply(kind, a[a_offset], b[b_offset]);
+        if (value < p->act_min) {
+            value = p->act_min;
+        }
+        if (value > p->act_max) {
+            value = p->act_max;
+        }
+        output[i] = value;
+        for (d = TML_F32_MAX_RANK - 1; d >= 0; --d) {
+            a_offset += p->a_strides[d];
+            b_offset += p->b_strides[d];
+            if (++index[d] < p->out_dims[d]) {
+                break;
+            }
+            a_offset -= p->a_strides[d] * p->out_dims[d];
+            b_offset -= p->b_strides[d] * p->out_dims[d];
+            index[d] = 0;
+        }
+    }
+}
+
+void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_SUB, p, a, b, output);
+}
+
+void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_MUL, p, a, b, output);
+}
+
+void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_DIV, p, a, b, output);
+}
+
+void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_PRELU, p, x, slope, output);
+}
+
+/* e^x - 1 without cancellation near 0: for |x| <= ln2/2 the Taylor polynomial of tml_expf without its leading 1
+ * (truncation r^9/9! < 2e-10 relative); beyond, e^x - 1 loses at most a couple of ulps since |e^x - 1| > 0.29. */
+static float tml_expm1f(float x)
+{
+    if (x > -0.34657359f && x < 0.34657359f) {
+        return x * (1.0f + x * (0.5f + x * (1.0f / 6.0f + x * (1.0f / 24.0f + x * (1.0f / 120.0f
+            + x * (1.0f / 720.0f + x * (1.0f / 5040.0f + x * (1.0f / 40320.0f))))))));
+    }
+    return tml_expf(x) - 1.0f;
+}
+
+void tml_sigmoid_f32(const float *input, float *output, int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        const float x = input[i];
+        /* e^-|x| never overflows; for x < 0 the e^x / (1 + e^x) form keeps full relative precision. */
+        const float e = tml_expf(x >= 0.0f ? -x : x);
+        output[i] = x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    }
+}
+
+void tml_tanh_f32(const float *input, float *output, int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        const float x = input[i];
+        const float ax = x < 0.0f ? -x : x;
+        float t;
+        if (x != x) {
+            t = x;
+        } else if (ax > 9.1f) {
+            t = 1.0f; /* 1 - tanh(9.1) < 2^-25: rounds to 1 */
+        } else {
+            /* tanh|x| = -m / (2 + m) with m = e^(-2|x|) - 1 in (-1, 0]: no cancellation at small |x|. */
+            const float m = tml_expm1f(-2.0f * ax);
+            t = -m / (2.0f + m);
+        }
+        output[i] = x < 0.0f ? -t : t;
+    }
+}
+
+void tml_leaky_relu_f32(const float *input, float *output, int32_t count, float alpha)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        const float x = input[i];
+        output[i] = x < 0.0f ? alpha * x : x;
+    }
+}
+
+void tml_hard_sigmoid_f32(const float *input, float *output, int32_t count, float alpha, float beta)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        float y = alpha * input[i] + beta;
+        if (y < 0.0f) {
+            y = 0.0f;
+        }
+        if (y > 1.0f) {
+            y = 1.0f;
+        }
+        output[i] = y;
+    }
+}
+
+void tml_hard_swish_f32(const float *input, float *output, int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        const float x = input[i];
+        float gate = x * (1.0f / 6.0f) + 0.5f;
+        if (gate < 0.0f) {
+            gate = 0.0f;
+        }
+        if (gate > 1.0f) {
+            gate = 1.0f;
+        }
+        output[i] = x * gate;
+    }
+}
+
+void tml_elu_f32(const float *input, float *output, int32_t count, float alpha)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        const float x = input[i];
+        output[i] = x < 0.0f ? alpha * tml_expm1f(x) : x;
+    }
+}

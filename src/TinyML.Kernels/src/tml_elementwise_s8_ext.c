@@ -1,0 +1,85 @@
+/* Int8 element-wise kernels beyond Add/clamp: lookup-table activations (also per channel) and broadcasting
+ * Add/Sub/Mul with TFLite arithmetic. Self-contained helpers (only tml_mbqm from the public header), so this file
+ * does not depend on the internals other kernels are tuned with. */
+#include "tml_kernels.h"
+
+static int32_t tml_ext_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : (x > hi ? hi : x);
+}
+
+/* x << n with two's-complement wrap-around (as TFLite's int32 shift), without signed-overflow UB. */
+static int32_t tml_ext_shl(int32_t x, int32_t n)
+{
+    const uint32_t shifted = (uint32_t)x << n;
+    return shifted <= 0x7FFFFFFFu ? (int32_t)shifted : -(int32_t)(~shifted) - 1;
+}
+
+void tml_lut_s8(const tml_lut_s8_params *p, const int8_t *input, int8_t *output)
+{
+    int32_t o, c, i;
+    for (o = 0; o < p->outer; ++o) {
+        for (c = 0; c < p->channels; ++c) {
+            /* Offset by 128 once, so the index is the raw byte reinterpreted as 0..255. */
+            const int8_t *table = p->tables + c * 256 + 128;
+            for (i = 0; i < p->inner; ++i) {
+                *output++ = table[*input++];
+            }
+        }
+    }
+}
+
+enum tml_binary_s8_kind {
+    TML_BINARY_S8_ADD,
+    TML_BINARY_S8_MUL
+};
+
+static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, int32_t a, int32_t b)
+{
+    int32_t out;
+    if (kind == TML_BINARY_S8_MUL) {
+        /* |(a - zp1) * (b - zp2)| <= 255 * 255: no overflow before the requantization. */
+        out = tml_mbqm((a - p->input1_zero_point) * (b - p->input2_zero_point), p->output_multiplier, p->output_shift);
+    } else {
+        const int32_t scaled1 = tml_mbqm(tml_ext_shl(a - p->input1_zero_point, p->left_shift), p->input1_multiplier, p->input1_shift);
+        const int32_t scaled2 = tml_mbqm(tml_ext_shl(b - p->input2_zero_point, p->left_shift), p->input2_multiplier, p->input2_shift);
+        out = tml_mbqm(scaled1 + scaled2, p->output_multiplier, p->output_shift);
+    }
+    return (int8_t)tml_ext_clamp(out + p->output_zero_point, p->act_min, p->act_max);
+}
+
+/* Odometer over the output index; each operand advances by its stride (0 where it is broadcast). */
+static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, const int8_t *a,
+                          const int8_t *b, int8_t *output)
+{
+    int32_t index[TML_S8_MAX_RANK] = {0, 0, 0, 0, 0, 0};
+    int32_t total = 1;
+    int32_t a_offset = 0, b_offset = 0;
+    int32_t i, d;
+    for (d = 0; d < TML_S8_MAX_RANK; ++d) {
+        total *= p->out_dims[d];
+    }
+    for (i = 0; i < total; ++i) {
+        output[i] = tml_binary_s8_apply(kind, p, a[a_offset], b[b_offset]);
+        for (d = TML_S8_MAX_RANK - 1; d >= 0; --d) {
+            a_offset += p->a_strides[d];
+            b_offset += p->b_strides[d];
+            if (++index[d] < p->out_dims[d]) {
+                break;
+            }
+            a_offset -= p->a_strides[d] * p->out_dims[d];
+            b_offset -= p->b_strides[d] * p->out_dims[d];
+            index[d] = 0;
+        }
+    }
+}
+
+void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_ADD, p, a, b, output);
+}
+
+void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_MUL, p, a, b, output);
+}
