@@ -319,6 +319,23 @@ public static class CFloatEmitter
 
                     """);
                 return 0;
+            case FRecurrent rnn:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: {rnn.Kind} seq {rnn.Seq}, input {rnn.InputSize}, hidden {rnn.Hidden}{(rnn.Reverse ? ", reverse" : "")} */\n");
+                EmitArray(sb, $"{id}_w", rnn.W);
+                EmitArray(sb, $"{id}_r", rnn.R);
+                EmitArray(sb, $"{id}_wb", rnn.WBias);
+                EmitArray(sb, $"{id}_rb", rnn.RBias);
+                EmitArray(sb, $"{id}_h0", rnn.InitialH);
+                EmitArray(sb, $"{id}_c0", rnn.InitialC);
+                sb.Append(I, $$"""
+                    static const tml_rnn_f32_params {{id}} = {
+                        {{rnn.Seq}}, {{rnn.InputSize}}, {{rnn.Hidden}}, {{(rnn.Reverse ? 1 : 0)}}, {{(rnn.LinearBeforeReset ? 1 : 0)}}, /* seq, input_size, hidden, reverse, linear_before_reset */
+                        {{id}}_w, {{id}}_r, {{id}}_wb, {{id}}_rb, {{id}}_h0, {{id}}_c0
+                    };
+
+
+                    """);
+                return 4 * (rnn.W.Length + rnn.R.Length + rnn.WBias.Length + rnn.RBias.Length + rnn.InitialH.Length + rnn.InitialC.Length);
             case FClamp or FCopy or FReshape:
                 return 0;
             default:
@@ -380,7 +397,11 @@ public static class CFloatEmitter
                 sb.Append(I, $"    tml_clamp_f32({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Float(c.Min)}, {Float(c.Max)});\n");
                 break;
             case FCopy c:
-                sb.Append(I, $"    tml_copy_f32({At(op.Inputs[0])}, {At(op.Output)}, {c.Count});\n");
+                var copySource = c.SourceOffset == 0 ? At(op.Inputs[0]) : $"{At(op.Inputs[0])} + {c.SourceOffset}";
+                sb.Append(I, $"    tml_copy_f32({copySource}, {At(op.Output)}, {c.Count});\n");
+                break;
+            case FRecurrent rnn:
+                sb.Append(I, $"    tml_{(rnn.Kind == RecurrentKind.Lstm ? "lstm" : "gru")}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FGather g:
                 for (var k = 0; k < g.Parts.Count; k++)

@@ -39,7 +39,7 @@ public sealed class FloatLowering
         _model.Input = AddTensor(inputs[0]);
         foreach (var node in _graph.Nodes)
         {
-            if (node.OpType != "Split" && node.Outputs.Count(o => o.Length > 0) != 1)
+            if (node.OpType is not ("Split" or "LSTM" or "GRU") && node.Outputs.Count(o => o.Length > 0) != 1)
             {
                 throw Unsupported(node, "only single-output nodes are supported (no MaxPool Indices, no training-mode BatchNormalization)");
             }
@@ -114,12 +114,58 @@ public sealed class FloatLowering
             case "BatchNormalization":
                 LowerBatchNorm(node);
                 break;
+            case "LSTM" or "GRU":
+                LowerRecurrent(node);
+                break;
             case "Identity" or "Dropout":
                 var input = Id(node.Inputs[0], node);
                 _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
                 break;
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no float32 lowering yet", File);
+        }
+    }
+
+    /// <summary>
+    /// LSTM/GRU as one packed-output op (see <see cref="FRecurrent"/>): Y aliases the packed tensor's start, Y_h and
+    /// Y_c are copies of the last hidden row and of the cell state.
+    /// </summary>
+    private void LowerRecurrent(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var cell = RecurrentCell.Resolve(_graph, node);
+        var packedName = node.Name + ":packed";
+        var packed = AddTensor(packedName, [FRecurrent.PackedCount(cell.Kind, cell.Seq, cell.Hidden)]);
+        _model.Ops.Add(new FRecurrent
+        {
+            NodeName = node.Name, Inputs = [input], Output = packed,
+            Kind = cell.Kind, Seq = cell.Seq, InputSize = cell.InputSize, Hidden = cell.Hidden, Reverse = cell.Reverse,
+            LinearBeforeReset = cell.LinearBeforeReset, W = cell.W, R = cell.R, WBias = cell.WBias, RBias = cell.RBias,
+            InitialH = cell.InitialH, InitialC = cell.InitialC,
+        });
+
+        if (node.Outputs.Count > 0 && node.Outputs[0].Length > 0)
+        {
+            var y = AddTensor(node.Outputs[0]);
+            _model.Tensors[y].AliasOf = packed;
+            _model.Ops.Add(new FReshape { NodeName = node.Name + ":Y", Inputs = [packed], Output = y });
+        }
+
+        // The last hidden state is the row of the last time step processed: t = Seq-1 forward, t = 0 in reverse.
+        var lastRow = cell.Reverse ? 0 : (cell.Seq - 1) * cell.Hidden;
+        var stateOffsets = new[] { lastRow, cell.Seq * cell.Hidden };
+        for (var k = 1; k < Math.Min(node.Outputs.Count, cell.Kind == RecurrentKind.Lstm ? 3 : 2); k++)
+        {
+            if (node.Outputs[k].Length == 0)
+            {
+                continue;
+            }
+
+            _model.Ops.Add(new FCopy
+            {
+                NodeName = node.Name + (k == 1 ? ":Y_h" : ":Y_c"), Inputs = [packed], Output = AddTensor(node.Outputs[k]),
+                Count = cell.Hidden, SourceOffset = stateOffsets[k - 1],
+            });
         }
     }
 
@@ -518,10 +564,10 @@ public sealed class FloatLowering
         return (min, max);
     }
 
-    private int AddTensor(string name)
+    private int AddTensor(string name, int[]? shape = null)
     {
         var id = _model.Tensors.Count;
-        _model.Tensors.Add(new FTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape });
+        _model.Tensors.Add(new FTensor { Id = id, Name = name, Shape = shape ?? _graph.Tensor(name).Shape });
         _ids[name] = id;
         return id;
     }
