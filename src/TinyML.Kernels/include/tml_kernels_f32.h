@@ -175,12 +175,11 @@ typedef struct {
     int32_t linear_before_reset; /* GRU only */
     const float *w, *r;          /* see above */
     const float *w_bias, *r_bias; /* [gates*hidden] each */
-    const float *initial_h;       /* [hidden] */
-    const float *initial_c;       /* [hidden] (LSTM) */
 } tml_rnn_f32_params;
 
-void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, float *state);
-void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, float *state);
+/* initial_h / initial_c [hidden]: constants or arena values (a state input); they may not overlap state. */
+void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, const float *initial_c, float *state);
+void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, float *state);
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,7 @@ static float tml_rnn_tanh(float v)
     return out;
 }
 
-void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, float *state)
+void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, const float *initial_c, float *state)
 {
     const int32_t h = p->hidden;
     float *const y = state;
@@ -34,11 +34,11 @@ void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, float *state)
     float *const gates = c + h;
     int32_t step, j, g;
     for (j = 0; j < h; ++j) {
-        c[j] = p->initial_c[j];
+        c[j] = initial_c[j];
     }
     for (step = 0; step < p->seq; ++step) {
         const int32_t t = p->reverse ? p->seq - 1 - step : step;
-        const float *h_prev = step == 0 ? p->initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
+        const float *h_prev = step == 0 ? initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
         const float *xt = x + t * p->input_size;
         float *ht = y + t * h;
         /* all gate pre-activations first: h_prev is read by every gate and ht may not be written before */
@@ -58,7 +58,7 @@ void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, float *state)
     }
 }
 
-void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, float *state)
+void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, float *state)
 {
     const int32_t h = p->hidden;
     float *const y = state;
@@ -67,7 +67,7 @@ void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, float *state)
     int32_t step, j, g;
     for (step = 0; step < p->seq; ++step) {
         const int32_t t = p->reverse ? p->seq - 1 - step : step;
-        const float *h_prev = step == 0 ? p->initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
+        const float *h_prev = step == 0 ? initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
         const float *xt = x + t * p->input_size;
         float *ht = y + t * h;
         for (g = 0; g < 3 * h; ++g) {

@@ -193,6 +193,9 @@ public sealed class FRecurrent : FOp
     public required float[] InitialH { get; init; }
     /// <summary>[Hidden] (LSTM); zeros when absent.</summary>
     public required float[] InitialC { get; init; }
+    /// <summary>Arena tensors holding the initial states when they are run-time values (then InitialH/InitialC are unused).</summary>
+    public int? InitialHInput { get; init; }
+    public int? InitialCInput { get; init; }
 
     public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
 
@@ -256,6 +259,12 @@ public sealed class FloatModel
     public List<FOp> Ops { get; } = [];
     public required int Input { get; set; }
     public required int Output { get; set; }
+
+    /// <summary>Every model input in graph order (Inputs[0] == Input); more than one for e.g. a recurrent state input.</summary>
+    public List<int> Inputs { get; } = [];
+
+    /// <summary>Every model output in graph order (Outputs[0] == Output).</summary>
+    public List<int> Outputs { get; } = [];
 
     public FTensor InputTensor => Tensors[Input];
     public FTensor OutputTensor => Tensors[Output];

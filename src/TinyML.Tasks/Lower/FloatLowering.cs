@@ -30,13 +30,15 @@ public sealed class FloatLowering
     private FloatModel Run()
     {
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
-        if (inputs.Count != 1 || _graph.Outputs.Count != 1)
+        if (inputs.Count == 0 || _graph.Outputs.Count == 0)
         {
             throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
-                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported yet (exactly one of each)", File);
+                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported (at least one of each)", File);
         }
 
-        _model.Input = AddTensor(inputs[0]);
+        // Several inputs/outputs (e.g. a recurrent state fed back by the caller): the first is Input/Output as before.
+        _model.Inputs.AddRange(inputs.Select(name => AddTensor(name)));
+        _model.Input = _model.Inputs[0];
         foreach (var node in _graph.Nodes)
         {
             if (node.OpType is not ("Split" or "LSTM" or "GRU") && node.Outputs.Count(o => o.Length > 0) != 1)
@@ -47,7 +49,13 @@ public sealed class FloatLowering
             LowerNode(node);
         }
 
-        _model.Output = Id(_graph.Outputs[0], null);
+        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
+        if (_model.Outputs.Distinct().Count() != _model.Outputs.Count || _model.Outputs.Any(_model.Inputs.Contains))
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute, "a graph output that repeats another output or an input is not supported", File);
+        }
+
+        _model.Output = _model.Outputs[0];
         return _model;
     }
 
@@ -135,10 +143,13 @@ public sealed class FloatLowering
         var input = Id(node.Inputs[0], node);
         var cell = RecurrentCell.Resolve(_graph, node);
         var packedName = node.Name + ":packed";
+        int? initialH = cell.InitialHValue is { } hName ? Id(hName, node) : null;
+        int? initialC = cell.InitialCValue is { } cName ? Id(cName, node) : null;
         var packed = AddTensor(packedName, [FRecurrent.PackedCount(cell.Kind, cell.Seq, cell.Hidden)]);
         _model.Ops.Add(new FRecurrent
         {
-            NodeName = node.Name, Inputs = [input], Output = packed,
+            NodeName = node.Name, Inputs = new int?[] { input, initialH, initialC }.Where(i => i is not null).Select(i => i!.Value).ToArray(), Output = packed,
+            InitialHInput = initialH, InitialCInput = initialC,
             Kind = cell.Kind, Seq = cell.Seq, InputSize = cell.InputSize, Hidden = cell.Hidden, Reverse = cell.Reverse,
             LinearBeforeReset = cell.LinearBeforeReset, W = cell.W, R = cell.R, WBias = cell.WBias, RBias = cell.RBias,
             InitialH = cell.InitialH, InitialC = cell.InitialC,

@@ -12,7 +12,8 @@ namespace TinyML.Lower;
 /// </summary>
 public sealed record RecurrentCell(
     RecurrentKind Kind, int Seq, int InputSize, int Hidden, bool Reverse, bool LinearBeforeReset,
-    float[] W, float[] R, float[] WBias, float[] RBias, float[] InitialH, float[] InitialC)
+    float[] W, float[] R, float[] WBias, float[] RBias, float[] InitialH, float[] InitialC,
+    string? InitialHValue = null, string? InitialCValue = null)
 {
     public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
 
@@ -105,6 +106,12 @@ public sealed record RecurrentCell(
                 return new float[hidden];
             }
 
+            if (GraphEdit.Constant(graph, node.Inputs[i]) is null)
+            {
+                var count = graph.Tensor(node.Inputs[i]).ElementCount;
+                return count == hidden ? new float[hidden] : throw Unsupported($"{what} has {count} values, expected {hidden}");
+            }
+
             var data = Constant(i, what).FloatData!;
             return data.Length == hidden ? data : throw Unsupported($"{what} has {data.Length} values, expected {hidden}");
         }
@@ -118,6 +125,9 @@ public sealed record RecurrentCell(
 
         return new RecurrentCell(kind, seq, inputSize, hidden, direction == "reverse",
             kind == RecurrentKind.Gru && node.GetInt("linear_before_reset", 0) != 0,
-            w.FloatData!, r.FloatData!, wBias, rBias, initialH, initialC);
+            w.FloatData!, r.FloatData!, wBias, rBias, initialH, initialC,
+            RunTime(5), kind == RecurrentKind.Lstm ? RunTime(6) : null);
+
+        string? RunTime(int i) => Has(i) && GraphEdit.Constant(graph, node.Inputs[i]) is null ? node.Inputs[i] : null;
     }
 }

@@ -26,16 +26,25 @@ public static class FloatInterpreter
     }
 
     /// <summary>Every value computed, by tensor name (inputs and constants included).</summary>
-    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, float[] input)
+    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, float[] input) =>
+        RunAll(graph, new Dictionary<string, float[]> { [graph.Inputs.Single(n => !graph.Tensor(n).IsConstant)] = input });
+
+    /// <summary>Runs a graph with several inputs (by name); returns every value computed.</summary>
+    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, IReadOnlyDictionary<string, float[]> inputs)
     {
-        var inputName = graph.Inputs.Single(n => !graph.Tensor(n).IsConstant);
-        var inputTensor = graph.Tensor(inputName);
-        if (input.Length != inputTensor.ElementCount)
+        var values = new Dictionary<string, FloatValue>(StringComparer.Ordinal);
+        foreach (var inputName in graph.Inputs.Where(n => !graph.Tensor(n).IsConstant))
         {
-            throw new ArgumentException($"input has {input.Length} values, '{inputName}' needs {inputTensor.ElementCount}", nameof(input));
+            var inputTensor = graph.Tensor(inputName);
+            var input = inputs.TryGetValue(inputName, out var data) ? data : throw new ArgumentException($"no value for input '{inputName}'", nameof(inputs));
+            if (input.Length != inputTensor.ElementCount)
+            {
+                throw new ArgumentException($"input has {input.Length} values, '{inputName}' needs {inputTensor.ElementCount}", nameof(inputs));
+            }
+
+            values[inputName] = new(inputTensor.Shape, input);
         }
 
-        var values = new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [inputName] = new(inputTensor.Shape, input) };
         foreach (var node in graph.Nodes)
         {
             var context = new NodeContext(graph, node, values);
@@ -131,8 +140,8 @@ public static class FloatInterpreter
         var cell = RecurrentCell.Resolve(c.Graph, c.Node);
         int seq = cell.Seq, inputSize = cell.InputSize, hidden = cell.Hidden, gates = cell.Gates;
         var x = c.In(0).Data;
-        var h = cell.InitialH.Select(v => (double)v).ToArray();
-        var cellState = cell.InitialC.Select(v => (double)v).ToArray();
+        var h = (cell.InitialHValue is null ? cell.InitialH : c.In(5).Data).Select(v => (double)v).ToArray();
+        var cellState = (cell.InitialCValue is null ? cell.InitialC : c.In(6).Data).Select(v => (double)v).ToArray();
         var y = new float[seq * hidden];
         static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
         double Dot(float[] matrix, int row, int width, Func<int, double> vector)

@@ -149,3 +149,75 @@ public sealed class RecurrentOpTests
         return Model(graph, 14);
     }
 }
+
+/// <summary>
+/// A model with three inputs (x and the LSTM state h, c) and two outputs (the new state): the float32 pipeline's
+/// multi-input/multi-output API (tml_&lt;name&gt;_invoke_f32_multi) on the host against ONNX Runtime and the C# reference.
+/// </summary>
+[TestClass]
+public sealed class RecurrentStateInputTests
+{
+    [TestMethod]
+    public void LstmWithStateInputsAndOutputsMatchesOnnxRuntime()
+    {
+        const int seq = 4, inputSize = 3, hidden = 5;
+        var random = new Random(5);
+        float[] Values(int count, double scale) => Enumerable.Range(0, count).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
+        var graph = new GraphProto { Name = "lstm_state_io" };
+        graph.Input.Add(FloatInput("x", seq, 1, inputSize));
+        graph.Input.Add(FloatInput("h", 1, 1, hidden));
+        graph.Input.Add(FloatInput("c", 1, 1, hidden));
+        graph.Initializer.Add(FloatTensor("W", [1, 4 * hidden, inputSize], Values(4 * hidden * inputSize, 0.8)));
+        graph.Initializer.Add(FloatTensor("R", [1, 4 * hidden, hidden], Values(4 * hidden * hidden, 0.6)));
+        graph.Initializer.Add(FloatTensor("B", [1, 8 * hidden], Values(8 * hidden, 0.5)));
+        var node = Node("LSTM", "cell", ["x", "W", "R", "B", "", "h", "c"], ["", "h_out", "c_out"]);
+        node.Attribute.Add(IntAttribute("hidden_size", hidden));
+        graph.Node.Add(node);
+        graph.Output.Add(FloatInput("h_out", 1, 1, hidden));
+        graph.Output.Add(FloatInput("c_out", 1, 1, hidden));
+        var work = TestPaths.NewTempDir("rnn-state-io");
+        var modelPath = Model(graph, 14).Save(work);
+
+        var (x, h, c) = (Values(seq * inputSize, 2), Values(hidden, 1), Values(hidden, 1));
+        var expected = OrtRunner.RunMulti(modelPath, [("x", x, [seq, 1, inputSize]), ("h", h, [1, 1, hidden]), ("c", c, [1, 1, hidden])]);
+        var code = Path.Combine(work, "code");
+        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = modelPath, Name = "lstm_state_io", OutputDirectory = code, Precision = ModelPrecision.Float32,
+        }, TextWriter.Null);
+        Assert.HasCount(3, compiled.Model.Inputs);
+        StringAssert.Contains(compiled.Code.Header, "tml_lstm_state_io_invoke_f32_multi(const float *const *inputs, float *const *outputs)");
+        Assert.IsFalse(compiled.Code.Header.Contains("int tml_lstm_state_io_invoke_f32(", StringComparison.Ordinal), "single entry points only for one input and one output");
+
+        var values = FloatInterpreter.RunAll(compiled.Graph, new Dictionary<string, float[]> { ["x"] = x, ["h"] = h, ["c"] = c });
+        var reference = new[] { values["h_out"].Data, values["c_out"].Data };
+
+        static string Array(string name, float[] data) =>
+            $"static const float {name}[{data.Length}] = {{ {string.Join(", ", data.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "f"))} }};";
+        var harness = Infrastructure.HostC.WriteSource($$"""
+            #include <stdio.h>
+            #include "lstm_state_io.h"
+            {{Array("x", x)}}
+            {{Array("h", h)}}
+            {{Array("c", c)}}
+            int main(void)
+            {
+                const float *inputs[3] = { x, h, c };
+                float h_out[TML_LSTM_STATE_IO_OUTPUT0_SIZE], c_out[TML_LSTM_STATE_IO_OUTPUT1_SIZE];
+                float *outputs[2] = { h_out, c_out };
+                int i;
+                if (tml_lstm_state_io_invoke_f32_multi(inputs, outputs) != 0) return 1;
+                for (i = 0; i < TML_LSTM_STATE_IO_OUTPUT0_SIZE; i++) printf("%.9g\n", h_out[i]);
+                for (i = 0; i < TML_LSTM_STATE_IO_OUTPUT1_SIZE; i++) printf("%.9g\n", c_out[i]);
+                return 0;
+            }
+            """);
+        var run = Infrastructure.HostC.CompileAndRun([harness, Path.Combine(code, "lstm_state_io.c"), .. Infrastructure.HostC.KernelSources()], [Infrastructure.HostC.KernelInclude, code]);
+        var printed = run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var host = new[] { printed[..hidden], printed[hidden..] };
+        var (cError, referenceError) = (RecurrentOpTests.RelativeError(host, expected), RecurrentOpTests.RelativeError(reference, expected));
+        Console.WriteLine(FormattableString.Invariant($"lstm state in/out float32: max |C - ORT| / (1 + |ORT|) = {cError:0.##e0}, reference {referenceError:0.##e0}"));
+        Assert.IsLessThan(1e-4, cError);
+        Assert.IsLessThan(1e-4, referenceError);
+    }
+}
