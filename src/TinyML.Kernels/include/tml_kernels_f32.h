@@ -164,6 +164,23 @@ void tml_hard_swish_f32(const float *input, float *output, int32_t count);
 /* x < 0 ? alpha * (e^x - 1) : x */
 void tml_elu_f32(const float *input, float *output, int32_t count, float alpha);
 
+/* ---- LSTM and GRU, one direction, batch 1, static sequence (ONNX semantics, default activations) ----
+ * weights keep ONNX gate order (LSTM i, o, f, c; GRU z, r, h); gate g, unit j is row g * hidden + j of w
+ * [gates*hidden][input_size] and r [gates*hidden][hidden]. state is one buffer: y [seq][hidden] in time order, then
+ * c [hidden] (LSTM only), then the gate workspace (LSTM 4 * hidden, GRU 6 * hidden) floats.
+ * x is [seq][input_size]; it must not overlap state. Sigmoid and tanh are tml_sigmoid_f32/tml_tanh_f32. */
+typedef struct {
+    int32_t seq, input_size, hidden;
+    int32_t reverse;             /* 1: process t = seq-1 .. 0 */
+    int32_t linear_before_reset; /* GRU only */
+    const float *w, *r;          /* see above */
+    const float *w_bias, *r_bias; /* [gates*hidden] each */
+} tml_rnn_f32_params;
+
+/* initial_h / initial_c [hidden]: constants or arena values (a state input); they may not overlap state. */
+void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, const float *initial_c, float *state);
+void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, float *state);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,15 +51,18 @@ public static class CFloatEmitter
             #endif
 
             #define TML_{{upper}}_FLOAT32 1
-            #define TML_{{upper}}_INPUT_SIZE {{input.ElementCount}} /* float elements */
-            #define TML_{{upper}}_OUTPUT_SIZE {{output.ElementCount}} /* float elements */
+            #define TML_{{upper}}_INPUT_SIZE {{input.ElementCount}} /* float elements (input 0) */
+            #define TML_{{upper}}_OUTPUT_SIZE {{output.ElementCount}} /* float elements (output 0) */
             #define TML_{{upper}}_ARENA_SIZE {{plan.ArenaBytes}} /* bytes */
 
-            /* Runs the model on TML_{{upper}}_INPUT_SIZE floats into TML_{{upper}}_OUTPUT_SIZE floats. Returns 0 on success. */
-            int tml_{{name}}_invoke_f32(const float *input, float *output);
-
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
-            int tml_{{name}}_invoke_f32_with_arena(uint8_t *arena, const float *input, float *output);
+            {{SingleApiDeclarations(model, name, upper)}}
+            /* Every input and output, in graph order (sizes in floats):
+            {{string.Join("\n", MultiSizeLines(model, upper))}}
+             * inputs[i] / outputs[j] point at those many floats (a NULL output is skipped). Returns 0 on success. */
+            #define TML_{{upper}}_NUM_INPUTS {{InputsOf(model).Count}}
+            #define TML_{{upper}}_NUM_OUTPUTS {{OutputsOf(model).Count}}
+            int tml_{{name}}_invoke_f32_multi(const float *const *inputs, float *const *outputs);
+            int tml_{{name}}_invoke_f32_multi_with_arena(uint8_t *arena, const float *const *inputs, float *const *outputs);
 
             #ifdef __cplusplus
             }
@@ -69,6 +72,68 @@ public static class CFloatEmitter
 
             """);
         return Normalize(sb);
+    }
+
+    private static IReadOnlyList<int> InputsOf(FloatModel model) => model.Inputs.Count > 0 ? model.Inputs : [model.Input];
+
+    private static IReadOnlyList<int> OutputsOf(FloatModel model) => model.Outputs.Count > 0 ? model.Outputs : [model.Output];
+
+    private static bool SingleInputOutput(FloatModel model) => InputsOf(model).Count == 1 && OutputsOf(model).Count == 1;
+
+    private static IEnumerable<string> MultiSizeLines(FloatModel model, string upper) =>
+        InputsOf(model).Select((t, i) => $" *   input {i} '{Comment(model.Tensors[t].Name)}' [{string.Join(",", model.Tensors[t].Shape)}]: TML_{upper}_INPUT{i}_SIZE")
+            .Concat(OutputsOf(model).Select((t, j) => $" *   output {j} '{Comment(model.Tensors[t].Name)}' [{string.Join(",", model.Tensors[t].Shape)}]: TML_{upper}_OUTPUT{j}_SIZE"));
+
+    /// <summary>Per-index sizes always; the single-input/single-output entry points (unchanged) only for N = M = 1.</summary>
+    private static string SingleApiDeclarations(FloatModel model, string name, string upper)
+    {
+        var sb = new StringBuilder();
+        var inputs = InputsOf(model);
+        var outputs = OutputsOf(model);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"#define TML_{upper}_INPUT{i}_SIZE {model.Tensors[inputs[i]].ElementCount}\n");
+        }
+
+        for (var j = 0; j < outputs.Count; j++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"#define TML_{upper}_OUTPUT{j}_SIZE {model.Tensors[outputs[j]].ElementCount}\n");
+        }
+
+        if (SingleInputOutput(model))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $$"""
+
+                /* Runs the model on TML_{{upper}}_INPUT_SIZE floats into TML_{{upper}}_OUTPUT_SIZE floats. Returns 0 on success. */
+                int tml_{{name}}_invoke_f32(const float *input, float *output);
+
+                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
+                int tml_{{name}}_invoke_f32_with_arena(uint8_t *arena, const float *input, float *output);
+
+                """);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>The multi entry point's body: copy each input in, run, copy each output out.</summary>
+    private static string MultiCopies(FloatModel model, ArenaPlan plan, string upper)
+    {
+        var sb = new StringBuilder();
+        var inputs = InputsOf(model);
+        var outputs = OutputsOf(model);
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"    if (inputs[{i}] == NULL) {{\n        return -1;\n    }}\n    for (i = 0; i < TML_{upper}_INPUT{i}_SIZE; i++) {{\n        a[{Slot(plan.OffsetOf(model, inputs[i]))} + i] = inputs[{i}][i];\n    }}\n");
+        }
+
+        sb.Append(CultureInfo.InvariantCulture, $"    tml_{model.Name}_run(a);\n");
+        for (var j = 0; j < outputs.Count; j++)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"    if (outputs[{j}] != NULL) {{\n        for (i = 0; i < TML_{upper}_OUTPUT{j}_SIZE; i++) {{\n            outputs[{j}][i] = a[{Slot(plan.OffsetOf(model, outputs[j]))} + i];\n        }}\n    }}\n");
+        }
+
+        return sb.ToString().TrimEnd('\n');
     }
 
     private static (string Source, int ConstantBytes) EmitSource(FloatModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena)
@@ -105,9 +170,7 @@ public static class CFloatEmitter
             EmitCall(sb, model, plan, model.Ops[i], $"tml_{name}_op{i}", i);
         }
 
-        sb.Append(CultureInfo.InvariantCulture, $$"""
-            }
-
+        var singleBody = !SingleInputOutput(model) ? "" : string.Create(CultureInfo.InvariantCulture, $$"""
             int tml_{{name}}_invoke_f32_with_arena(uint8_t *arena, const float *input, float *output)
             {
                 float *const a = (float *)(void *)arena;
@@ -128,6 +191,26 @@ public static class CFloatEmitter
             int tml_{{name}}_invoke_f32(const float *input, float *output)
             {
                 return tml_{{name}}_invoke_f32_with_arena({{arena.BytesExpression}}, input, output);
+            }
+
+            """);
+        sb.Append(CultureInfo.InvariantCulture, $$"""
+            }
+
+            {{singleBody}}            int tml_{{name}}_invoke_f32_multi_with_arena(uint8_t *arena, const float *const *inputs, float *const *outputs)
+            {
+                float *const a = (float *)(void *)arena;
+                int32_t i;
+                if (arena == NULL || inputs == NULL || outputs == NULL) {
+                    return -1;
+                }
+            {{MultiCopies(model, plan, upper)}}
+                return 0;
+            }
+
+            int tml_{{name}}_invoke_f32_multi(const float *const *inputs, float *const *outputs)
+            {
+                return tml_{{name}}_invoke_f32_multi_with_arena({{arena.BytesExpression}}, inputs, outputs);
             }
 
             """);
@@ -319,6 +402,34 @@ public static class CFloatEmitter
 
                     """);
                 return 0;
+            case FRecurrent rnn:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: {rnn.Kind} seq {rnn.Seq}, input {rnn.InputSize}, hidden {rnn.Hidden}{(rnn.Reverse ? ", reverse" : "")} */\n");
+                EmitArray(sb, $"{id}_w", rnn.W);
+                EmitArray(sb, $"{id}_r", rnn.R);
+                EmitArray(sb, $"{id}_wb", rnn.WBias);
+                EmitArray(sb, $"{id}_rb", rnn.RBias);
+                var stateBytes = 0;
+                if (rnn.InitialHInput is null)
+                {
+                    EmitArray(sb, $"{id}_h0", rnn.InitialH);
+                    stateBytes += 4 * rnn.Hidden;
+                }
+
+                if (rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null)
+                {
+                    EmitArray(sb, $"{id}_c0", rnn.InitialC);
+                    stateBytes += 4 * rnn.Hidden;
+                }
+
+                sb.Append(I, $$"""
+                    static const tml_rnn_f32_params {{id}} = {
+                        {{rnn.Seq}}, {{rnn.InputSize}}, {{rnn.Hidden}}, {{(rnn.Reverse ? 1 : 0)}}, {{(rnn.LinearBeforeReset ? 1 : 0)}}, /* seq, input_size, hidden, reverse, linear_before_reset */
+                        {{id}}_w, {{id}}_r, {{id}}_wb, {{id}}_rb
+                    };
+
+
+                    """);
+                return 4 * (rnn.W.Length + rnn.R.Length + rnn.WBias.Length + rnn.RBias.Length) + stateBytes;
             case FClamp or FCopy or FReshape:
                 return 0;
             default:
@@ -380,7 +491,15 @@ public static class CFloatEmitter
                 sb.Append(I, $"    tml_clamp_f32({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Float(c.Min)}, {Float(c.Max)});\n");
                 break;
             case FCopy c:
-                sb.Append(I, $"    tml_copy_f32({At(op.Inputs[0])}, {At(op.Output)}, {c.Count});\n");
+                var copySource = c.SourceOffset == 0 ? At(op.Inputs[0]) : $"{At(op.Inputs[0])} + {c.SourceOffset}";
+                sb.Append(I, $"    tml_copy_f32({copySource}, {At(op.Output)}, {c.Count});\n");
+                break;
+            case FRecurrent rnn:
+                var h0 = rnn.InitialHInput is { } hi ? At(hi) : $"{id}_h0";
+                var c0 = rnn.InitialCInput is { } ci ? At(ci) : $"{id}_c0";
+                sb.Append(rnn.Kind == RecurrentKind.Lstm
+                    ? $"    tml_lstm_f32(&{id}, {At(op.Inputs[0])}, {h0}, {c0}, {At(op.Output)});\n"
+                    : $"    tml_gru_f32(&{id}, {At(op.Inputs[0])}, {h0}, {At(op.Output)});\n");
                 break;
             case FGather g:
                 for (var k = 0; k < g.Parts.Count; k++)

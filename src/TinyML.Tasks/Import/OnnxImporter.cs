@@ -464,11 +464,12 @@ public static class OnnxImporter
                 AttributeType.String => new AttributeValue { String = DecodeString(attribute, nodeName) },
                 AttributeType.Ints => new AttributeValue { Ints = attribute.Ints.ToArray() },
                 AttributeType.Floats => new AttributeValue { Floats = attribute.Floats.ToArray() },
+                AttributeType.Strings => new AttributeValue { Strings = attribute.Strings.Select(b => b.ToStringUtf8()).ToArray() },
                 AttributeType.Tensor when attribute.T is not null =>
                     new AttributeValue { Tensor = OnnxTensorConverter.Convert(attribute.T, $"{nodeName}.{attribute.Name}", sourcePath, _modelFolder) },
                 AttributeType.Graph when attribute.G is not null => new AttributeValue { Graph = ImportSubgraph(attribute.G, depth) },
                 _ => throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
-                    $"attribute '{attribute.Name}' of node '{nodeName}' has type {type}, which is not supported (INT, FLOAT, STRING, INTS, FLOATS, TENSOR, GRAPH are)",
+                    $"attribute '{attribute.Name}' of node '{nodeName}' has type {type}, which is not supported (INT, FLOAT, STRING, INTS, FLOATS, STRINGS, TENSOR, GRAPH are)",
                     file: sourcePath),
             };
         }

@@ -154,6 +154,54 @@ public sealed class FClamp : FOp
 public sealed class FCopy : FOp
 {
     public required int Count { get; init; }
+
+    /// <summary>First element read from the input: a recurrent op's final state is a copy out of its packed output.</summary>
+    public int SourceOffset { get; init; }
+}
+
+/// <summary>Which recurrent cell an <see cref="FRecurrent"/> runs.</summary>
+public enum RecurrentKind
+{
+    Lstm,
+    Gru,
+}
+
+/// <summary>
+/// LSTM or GRU, one direction, batch 1, over a static sequence. The op writes one packed tensor: Y [Seq, Hidden]
+/// (in time order), then the cell state c [Hidden] (LSTM), then the gate workspace (4 * Hidden for LSTM, 6 * Hidden
+/// for GRU). Y aliases the start of it; Y_h and Y_c are small copies out of it. Packing keeps the op single-output,
+/// so the planner and the emitters need nothing new, and the workspace lives in the arena (kernels own no memory).
+/// Weights keep the ONNX gate order (LSTM i, o, f, c; GRU z, r, h); gate g, unit j is row g * Hidden + j.
+/// </summary>
+public sealed class FRecurrent : FOp
+{
+    public required RecurrentKind Kind { get; init; }
+    public required int Seq { get; init; }
+    public required int InputSize { get; init; }
+    public required int Hidden { get; init; }
+    public required bool Reverse { get; init; }
+    /// <summary>GRU: apply the reset gate after the recurrent matrix product (ONNX linear_before_reset = 1).</summary>
+    public required bool LinearBeforeReset { get; init; }
+    /// <summary>[Gates * Hidden, InputSize].</summary>
+    public required float[] W { get; init; }
+    /// <summary>[Gates * Hidden, Hidden].</summary>
+    public required float[] R { get; init; }
+    /// <summary>[Gates * Hidden] each; zeros when the model has no B.</summary>
+    public required float[] WBias { get; init; }
+    public required float[] RBias { get; init; }
+    /// <summary>[Hidden]; zeros when absent.</summary>
+    public required float[] InitialH { get; init; }
+    /// <summary>[Hidden] (LSTM); zeros when absent.</summary>
+    public required float[] InitialC { get; init; }
+    /// <summary>Arena tensors holding the initial states when they are run-time values (then InitialH/InitialC are unused).</summary>
+    public int? InitialHInput { get; init; }
+    public int? InitialCInput { get; init; }
+
+    public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
+
+    /// <summary>Floats of the packed output: Y, then c (LSTM), then the gate workspace.</summary>
+    public static int PackedCount(RecurrentKind kind, int seq, int hidden) =>
+        kind == RecurrentKind.Lstm ? seq * hidden + hidden + 4 * hidden : seq * hidden + 6 * hidden;
 }
 
 /// <summary>Reshape/Flatten: no code, the output aliases the input bytes.</summary>
@@ -211,6 +259,12 @@ public sealed class FloatModel
     public List<FOp> Ops { get; } = [];
     public required int Input { get; set; }
     public required int Output { get; set; }
+
+    /// <summary>Every model input in graph order (Inputs[0] == Input); more than one for e.g. a recurrent state input.</summary>
+    public List<int> Inputs { get; } = [];
+
+    /// <summary>Every model output in graph order (Outputs[0] == Output).</summary>
+    public List<int> Outputs { get; } = [];
 
     public FTensor InputTensor => Tensors[Input];
     public FTensor OutputTensor => Tensors[Output];

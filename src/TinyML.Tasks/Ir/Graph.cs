@@ -51,6 +51,8 @@ public sealed class AttributeValue
     public string? String { get; init; }
     public long[]? Ints { get; init; }
     public float[]? Floats { get; init; }
+    /// <summary>STRINGS (e.g. LSTM/GRU activations).</summary>
+    public string[]? Strings { get; init; }
     public Tensor? Tensor { get; init; }
 
     /// <summary>A GRAPH attribute (If branches, Loop body), imported like the main graph.</summary>

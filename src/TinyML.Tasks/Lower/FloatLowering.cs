@@ -30,16 +30,18 @@ public sealed class FloatLowering
     private FloatModel Run()
     {
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
-        if (inputs.Count != 1 || _graph.Outputs.Count != 1)
+        if (inputs.Count == 0 || _graph.Outputs.Count == 0)
         {
             throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
-                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported yet (exactly one of each)", File);
+                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported (at least one of each)", File);
         }
 
-        _model.Input = AddTensor(inputs[0]);
+        // Several inputs/outputs (e.g. a recurrent state fed back by the caller): the first is Input/Output as before.
+        _model.Inputs.AddRange(inputs.Select(name => AddTensor(name)));
+        _model.Input = _model.Inputs[0];
         foreach (var node in _graph.Nodes)
         {
-            if (node.OpType != "Split" && node.Outputs.Count(o => o.Length > 0) != 1)
+            if (node.OpType is not ("Split" or "LSTM" or "GRU") && node.Outputs.Count(o => o.Length > 0) != 1)
             {
                 throw Unsupported(node, "only single-output nodes are supported (no MaxPool Indices, no training-mode BatchNormalization)");
             }
@@ -47,7 +49,13 @@ public sealed class FloatLowering
             LowerNode(node);
         }
 
-        _model.Output = Id(_graph.Outputs[0], null);
+        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
+        if (_model.Outputs.Distinct().Count() != _model.Outputs.Count || _model.Outputs.Any(_model.Inputs.Contains))
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute, "a graph output that repeats another output or an input is not supported", File);
+        }
+
+        _model.Output = _model.Outputs[0];
         return _model;
     }
 
@@ -114,12 +122,61 @@ public sealed class FloatLowering
             case "BatchNormalization":
                 LowerBatchNorm(node);
                 break;
+            case "LSTM" or "GRU":
+                LowerRecurrent(node);
+                break;
             case "Identity" or "Dropout":
                 var input = Id(node.Inputs[0], node);
                 _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
                 break;
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no float32 lowering yet", File);
+        }
+    }
+
+    /// <summary>
+    /// LSTM/GRU as one packed-output op (see <see cref="FRecurrent"/>): Y aliases the packed tensor's start, Y_h and
+    /// Y_c are copies of the last hidden row and of the cell state.
+    /// </summary>
+    private void LowerRecurrent(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var cell = RecurrentCell.Resolve(_graph, node);
+        var packedName = node.Name + ":packed";
+        int? initialH = cell.InitialHValue is { } hName ? Id(hName, node) : null;
+        int? initialC = cell.InitialCValue is { } cName ? Id(cName, node) : null;
+        var packed = AddTensor(packedName, [FRecurrent.PackedCount(cell.Kind, cell.Seq, cell.Hidden)]);
+        _model.Ops.Add(new FRecurrent
+        {
+            NodeName = node.Name, Inputs = new int?[] { input, initialH, initialC }.Where(i => i is not null).Select(i => i!.Value).ToArray(), Output = packed,
+            InitialHInput = initialH, InitialCInput = initialC,
+            Kind = cell.Kind, Seq = cell.Seq, InputSize = cell.InputSize, Hidden = cell.Hidden, Reverse = cell.Reverse,
+            LinearBeforeReset = cell.LinearBeforeReset, W = cell.W, R = cell.R, WBias = cell.WBias, RBias = cell.RBias,
+            InitialH = cell.InitialH, InitialC = cell.InitialC,
+        });
+
+        if (node.Outputs.Count > 0 && node.Outputs[0].Length > 0)
+        {
+            var y = AddTensor(node.Outputs[0]);
+            _model.Tensors[y].AliasOf = packed;
+            _model.Ops.Add(new FReshape { NodeName = node.Name + ":Y", Inputs = [packed], Output = y });
+        }
+
+        // The last hidden state is the row of the last time step processed: t = Seq-1 forward, t = 0 in reverse.
+        var lastRow = cell.Reverse ? 0 : (cell.Seq - 1) * cell.Hidden;
+        var stateOffsets = new[] { lastRow, cell.Seq * cell.Hidden };
+        for (var k = 1; k < Math.Min(node.Outputs.Count, cell.Kind == RecurrentKind.Lstm ? 3 : 2); k++)
+        {
+            if (node.Outputs[k].Length == 0)
+            {
+                continue;
+            }
+
+            _model.Ops.Add(new FCopy
+            {
+                NodeName = node.Name + (k == 1 ? ":Y_h" : ":Y_c"), Inputs = [packed], Output = AddTensor(node.Outputs[k]),
+                Count = cell.Hidden, SourceOffset = stateOffsets[k - 1],
+            });
         }
     }
 
@@ -518,10 +575,10 @@ public sealed class FloatLowering
         return (min, max);
     }
 
-    private int AddTensor(string name)
+    private int AddTensor(string name, int[]? shape = null)
     {
         var id = _model.Tensors.Count;
-        _model.Tensors.Add(new FTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape });
+        _model.Tensors.Add(new FTensor { Id = id, Name = name, Shape = shape ?? _graph.Tensor(name).Shape });
         _ids[name] = id;
         return id;
     }

@@ -19,7 +19,7 @@ public static class ShapeInference
         // lowering still names the op if it survives.
         "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Max", "Min", "Equal",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
-        "Split", "Resize", "ReduceMean", "LogSoftmax",
+        "Split", "Resize", "ReduceMean", "LogSoftmax", "LSTM", "GRU",
     };
 
     public static void Run(Graph graph) => Run(graph, stopAtUnknownOp: false);
@@ -68,10 +68,17 @@ public static class ShapeInference
     private static void Apply(Graph graph, Node node, int[] shape)
     {
         // Split is the one op with several outputs: each gets its own length along the axis.
-        var shapes = node.OpType == "Split" ? SplitShapes(graph, node, shape) : [shape];
+        // LSTM/GRU also have several: Y, Y_h (and Y_c).
+        var shapes = node.OpType == "Split" ? SplitShapes(graph, node, shape)
+            : node.OpType is "LSTM" or "GRU" ? RecurrentShapes(node, shape) : [shape];
         foreach (var (output, outputShape) in node.Outputs.Take(shapes.Length).Zip(shapes))
         {
             shape = outputShape;
+            if (output.Length == 0)
+            {
+                continue; // an omitted optional output (LSTM without Y)
+            }
+
             if (!graph.Tensors.TryGetValue(output, out var tensor))
             {
                 graph.Tensors[output] = tensor = new Tensor(output, shape);
@@ -92,6 +99,8 @@ public static class ShapeInference
             case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization" or "LogSoftmax" or "Split":
                 // Split: the input shape here; Apply gives each output its part.
                 return In(0);
+            case "LSTM" or "GRU":
+                return RecurrentYShape(graph, node, In(0));
             case "Conv" when In(0).Length == 3:
                 return Conv1DShape(node, In(0), In(1), file);
             case "Conv":
@@ -324,6 +333,26 @@ public static class ShapeInference
 
         return (ConstantEvaluator.TryEvaluate(scratch, node)
             ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': its output shape cannot be derived (its parameters must be build-time constants)", file)).Shape;
+    }
+
+    /// <summary>Y of an LSTM/GRU: [seq, directions, batch, hidden], or [batch, seq, directions, hidden] when layout = 1.</summary>
+    private static int[] RecurrentYShape(Graph graph, Node node, int[] x)
+    {
+        if (x.Length != 3)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': X must be 3-D, has rank {x.Length}", graph.SourcePath);
+        }
+
+        var hidden = (int)node.GetInt("hidden_size", graph.Tensor(node.Inputs[2]).Shape is [_, var h, _] ? h : 0);
+        var directions = node.GetString("direction", "forward") == "bidirectional" ? 2 : 1;
+        return node.GetInt("layout", 0) == 0 ? [x[0], directions, x[1], hidden] : [x[0], x[1], directions, hidden];
+    }
+
+    /// <summary>Y, then Y_h and Y_c: [directions, batch, hidden] ([batch, directions, hidden] when layout = 1).</summary>
+    private static int[][] RecurrentShapes(Node node, int[] y)
+    {
+        var state = node.GetInt("layout", 0) == 0 ? new[] { y[1], y[2], y[3] } : [y[0], y[2], y[3]];
+        return [y, state, (int[])state.Clone()];
     }
 
     private static int[][] SplitShapes(Graph graph, Node node, int[] input)

@@ -17,8 +17,16 @@ public sealed record PlanningProblem(
     IReadOnlyList<int?> AliasOf,
     IReadOnlyList<(IReadOnlyList<int> Inputs, int Output, bool InPlace)> Ops,
     int Input,
-    int Output)
+    int Output,
+    IReadOnlyList<int>? ExtraInputs = null,
+    IReadOnlyList<int>? ExtraOutputs = null)
 {
+    /// <summary>Every model input: <see cref="Input"/> then the further inputs of a multi-input model.</summary>
+    public IEnumerable<int> AllInputs => ExtraInputs is null ? [Input] : [Input, .. ExtraInputs];
+
+    /// <summary>Every model output: <see cref="Output"/> then the further outputs of a multi-output model.</summary>
+    public IEnumerable<int> AllOutputs => ExtraOutputs is null ? [Output] : [Output, .. ExtraOutputs];
+
     public static PlanningProblem From(QuantizedModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
@@ -33,7 +41,9 @@ public sealed record PlanningProblem(
         // broadcast, so it is read at the same index) may overwrite their input.
         model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is FUnary or FBinary)).ToList(),
         model.Input,
-        model.Output);
+        model.Output,
+        model.Inputs.Skip(1).ToList(),
+        model.Outputs.Skip(1).ToList());
 
     /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
     public int StorageOf(int tensorId)
@@ -159,7 +169,10 @@ public static class ArenaPlanner
             }
         }
 
-        Use(model.Output, model.Ops.Count);
+        foreach (var output in model.AllOutputs)
+        {
+            Use(output, model.Ops.Count);
+        }
 
         inPlaceOps = 0;
         for (var i = 0; i < model.Ops.Count; i++)
@@ -202,7 +215,11 @@ public static class ArenaPlanner
             last[storage] = last.TryGetValue(storage, out var l) ? Math.Max(l, op) : op;
         }
 
-        Touch(model.Input, -1);
+        foreach (var input in model.AllInputs)
+        {
+            Touch(input, -1);
+        }
+
         for (var i = 0; i < model.Ops.Count; i++)
         {
             foreach (var input in model.Ops[i].Inputs)
@@ -213,7 +230,11 @@ public static class ArenaPlanner
             Touch(model.Ops[i].Output, i);
         }
 
-        Touch(model.Output, model.Ops.Count);
+        foreach (var output in model.AllOutputs)
+        {
+            Touch(output, model.Ops.Count);
+        }
+
         return first.Keys.OrderBy(k => k).Select(k => (k, first[k], last[k])).ToList();
     }
 

@@ -97,8 +97,10 @@ public static class ExecutionOrder
             _bytes = problem.TensorBytes.Select(b => (b + alignment - 1) / alignment * alignment).ToArray();
             _usesOfRoot = new int[tensors];
             _pinned = new bool[tensors];
-            _pinned[_root[problem.Input]] = true;
-            _pinned[_root[problem.Output]] = true;
+            foreach (var pinned in problem.AllInputs.Concat(problem.AllOutputs))
+            {
+                _pinned[_root[pinned]] = true;
+            }
 
             var producerOfRoot = _producerOfRoot = new int[tensors];
             Array.Fill(producerOfRoot, -1);

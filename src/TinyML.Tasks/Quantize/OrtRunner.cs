@@ -12,6 +12,29 @@ public static class OrtRunner
     /// <summary>Runs one input (the model's single float input, batch 1) and returns the first graph output.</summary>
     public static float[] Run(string onnxPath, float[] input) => RunMany(onnxPath, [input])[0];
 
+    /// <summary>One run of a model with several float inputs (by name, with their shapes); every output in graph order.</summary>
+    public static IReadOnlyList<float[]> RunMulti(string onnxPath, IReadOnlyList<(string Name, float[] Data, long[] Shape)> inputs)
+    {
+        var bytes = OnnxModelReader.ReadBytes(onnxPath);
+        using var session = OrtSessions.Create(bytes, onnxPath);
+        using var runOptions = new RunOptions();
+        var values = inputs.Select(i => OrtValue.CreateTensorValueFromMemory(i.Data, i.Shape)).ToList();
+        try
+        {
+            var outputNames = session.OutputMetadata.Keys.ToList();
+            using var outputs = session.Run(runOptions, inputs.Select(i => i.Name).ToList(), values, outputNames);
+            return outputs.Select(o => o.GetTensorDataAsSpan<float>().ToArray()).ToList();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw OrtSessions.Failed(onnxPath, $"ONNX Runtime failed: {e.Message}");
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
+    }
+
     /// <summary>Runs many inputs through one session; returns the first graph output of each, in order.</summary>
     public static IReadOnlyList<float[]> RunMany(string onnxPath, IReadOnlyList<float[]> inputs)
     {

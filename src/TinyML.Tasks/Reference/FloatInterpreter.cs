@@ -26,16 +26,25 @@ public static class FloatInterpreter
     }
 
     /// <summary>Every value computed, by tensor name (inputs and constants included).</summary>
-    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, float[] input)
+    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, float[] input) =>
+        RunAll(graph, new Dictionary<string, float[]> { [graph.Inputs.Single(n => !graph.Tensor(n).IsConstant)] = input });
+
+    /// <summary>Runs a graph with several inputs (by name); returns every value computed.</summary>
+    public static IReadOnlyDictionary<string, FloatValue> RunAll(Graph graph, IReadOnlyDictionary<string, float[]> inputs)
     {
-        var inputName = graph.Inputs.Single(n => !graph.Tensor(n).IsConstant);
-        var inputTensor = graph.Tensor(inputName);
-        if (input.Length != inputTensor.ElementCount)
+        var values = new Dictionary<string, FloatValue>(StringComparer.Ordinal);
+        foreach (var inputName in graph.Inputs.Where(n => !graph.Tensor(n).IsConstant))
         {
-            throw new ArgumentException($"input has {input.Length} values, '{inputName}' needs {inputTensor.ElementCount}", nameof(input));
+            var inputTensor = graph.Tensor(inputName);
+            var input = inputs.TryGetValue(inputName, out var data) ? data : throw new ArgumentException($"no value for input '{inputName}'", nameof(inputs));
+            if (input.Length != inputTensor.ElementCount)
+            {
+                throw new ArgumentException($"input has {input.Length} values, '{inputName}' needs {inputTensor.ElementCount}", nameof(inputs));
+            }
+
+            values[inputName] = new(inputTensor.Shape, input);
         }
 
-        var values = new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [inputName] = new(inputTensor.Shape, input) };
         foreach (var node in graph.Nodes)
         {
             var context = new NodeContext(graph, node, values);
@@ -44,6 +53,20 @@ public static class FloatInterpreter
                 foreach (var (name, value) in Split(context))
                 {
                     values[name] = value;
+                }
+
+                continue;
+            }
+
+            if (node.OpType is "LSTM" or "GRU")
+            {
+                var outputs = Recurrent(context);
+                for (var k = 0; k < Math.Min(node.Outputs.Count, outputs.Length); k++)
+                {
+                    if (node.Outputs[k].Length > 0)
+                    {
+                        values[node.Outputs[k]] = outputs[k];
+                    }
                 }
 
                 continue;
@@ -106,6 +129,82 @@ public static class FloatInterpreter
             "LogSoftmax" => LogSoftmax(c),
             _ => throw new TinyMLException(ErrorCodes.UnsupportedOp, $"the float reference has no '{node.OpType}' (node '{node.Name}')", c.Graph.SourcePath),
         };
+    }
+
+    /// <summary>
+    /// LSTM/GRU by the ONNX equations, in double, rounded to float once per output (the cell state and hidden state
+    /// carried between steps stay double): Y, Y_h, Y_c with the node's declared shapes.
+    /// </summary>
+    private static FloatValue[] Recurrent(NodeContext c)
+    {
+        var cell = RecurrentCell.Resolve(c.Graph, c.Node);
+        int seq = cell.Seq, inputSize = cell.InputSize, hidden = cell.Hidden, gates = cell.Gates;
+        var x = c.In(0).Data;
+        var h = (cell.InitialHValue is null ? cell.InitialH : c.In(5).Data).Select(v => (double)v).ToArray();
+        var cellState = (cell.InitialCValue is null ? cell.InitialC : c.In(6).Data).Select(v => (double)v).ToArray();
+        var y = new float[seq * hidden];
+        static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+        double Dot(float[] matrix, int row, int width, Func<int, double> vector)
+        {
+            var acc = 0.0;
+            for (var k = 0; k < width; k++)
+            {
+                acc += matrix[row * width + k] * vector(k);
+            }
+
+            return acc;
+        }
+
+        for (var step = 0; step < seq; step++)
+        {
+            var t = cell.Reverse ? seq - 1 - step : step;
+            var hPrev = h;
+            var xg = new double[gates * hidden];
+            var hg = new double[gates * hidden];
+            for (var g = 0; g < gates * hidden; g++)
+            {
+                xg[g] = cell.WBias[g] + Dot(cell.W, g, inputSize, k => x[t * inputSize + k]);
+                hg[g] = cell.RBias[g] + Dot(cell.R, g, hidden, k => hPrev[k]);
+            }
+
+            h = new double[hidden];
+            if (cell.Kind == RecurrentKind.Lstm)
+            {
+                for (var j = 0; j < hidden; j++)
+                {
+                    double Gate(int g) => xg[g * hidden + j] + hg[g * hidden + j];
+                    var (i, o, f, candidate) = (Sigmoid(Gate(0)), Sigmoid(Gate(1)), Sigmoid(Gate(2)), Math.Tanh(Gate(3)));
+                    cellState[j] = f * cellState[j] + i * candidate;
+                    h[j] = o * Math.Tanh(cellState[j]);
+                }
+            }
+            else
+            {
+                var r = Enumerable.Range(0, hidden).Select(j => Sigmoid(xg[hidden + j] + hg[hidden + j])).ToArray();
+                for (var j = 0; j < hidden; j++)
+                {
+                    var z = Sigmoid(xg[j] + hg[j]);
+                    var recurrent = cell.LinearBeforeReset
+                        ? r[j] * hg[2 * hidden + j]
+                        : cell.RBias[2 * hidden + j] + Dot(cell.R, 2 * hidden + j, hidden, k => r[k] * hPrev[k]);
+                    var candidate = Math.Tanh(xg[2 * hidden + j] + recurrent);
+                    h[j] = (1 - z) * candidate + z * hPrev[j];
+                }
+            }
+
+            for (var j = 0; j < hidden; j++)
+            {
+                y[t * hidden + j] = (float)h[j];
+            }
+        }
+
+        int[] ShapeOf(int k) => c.Node.Outputs.Count > k && c.Node.Outputs[k].Length > 0 ? c.Graph.Tensor(c.Node.Outputs[k]).Shape : [];
+        return
+        [
+            new FloatValue(ShapeOf(0), y),
+            new FloatValue(ShapeOf(1), h.Select(v => (float)v).ToArray()),
+            new FloatValue(ShapeOf(2), cellState.Select(v => (float)v).ToArray()),
+        ];
     }
 
     private static FloatValue Conv(NodeContext c)

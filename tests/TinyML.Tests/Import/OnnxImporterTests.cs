@@ -118,11 +118,11 @@ public sealed class OnnxImporterTests
     public void UnsupportedOpIsTML1002NamingOpAndNode()
     {
         var model = GemmRelu();
-        model.Graph.Node[1] = Node("LSTM", "lstm_1", ["h"], ["y"]);
+        model.Graph.Node[1] = Node("RNN", "rnn_1", ["h"], ["y"]);
 
         var error = LoadFails(model.Bytes(), ErrorCodes.UnsupportedOp);
 
-        StringAssert.StartsWith(error.Message, "unsupported operator 'LSTM' (node 'lstm_1'); supported: Conv, Gemm");
+        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'); supported: Conv, Gemm");
     }
 
     [TestMethod]
@@ -142,7 +142,7 @@ public sealed class OnnxImporterTests
         CollectionAssert.AreEqual(OpSupport.Entries.Where(e => e.Imported).Select(e => e.OpType).ToArray(), OnnxImporter.SupportedOps.ToArray());
         CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "BatchNormalization");
         CollectionAssert.Contains(OnnxImporter.SupportedOps.ToArray(), "Shape", "fold-only ops are imported");
-        CollectionAssert.DoesNotContain(OnnxImporter.SupportedOps.ToArray(), "LSTM");
+        CollectionAssert.DoesNotContain(OnnxImporter.SupportedOps.ToArray(), "RNN");
     }
 
     [TestMethod]
