@@ -149,6 +149,9 @@ void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b,
 void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
 void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
 void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output);
+/* Two-input ONNX Max / Min (NaN inputs are not given special treatment). */
+void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
 
 /* ---- Element-wise activations; in place allowed (each reads input[i] before writing output[i]). No libm:
  * sigmoid, tanh and elu are built on tml_expf and a matching expm1 (exact near 0, where e^x - 1 cancels).

@@ -354,6 +354,8 @@ public static class CFloatEmitter
                     BinaryKind.Sub => "tml_sub_f32",
                     BinaryKind.Mul => "tml_mul_f32",
                     BinaryKind.Div => "tml_div_f32",
+                    BinaryKind.Max => "tml_max_f32",
+                    BinaryKind.Min => "tml_min_f32",
                     _ => "tml_prelu_f32",
                 };
                 sb.Append(I, $"    {kernel}(&{id}, {x}, {y}, {At(op.Output)});\n");

@@ -62,6 +62,8 @@ public static class OpSupport
         new("Sub", MinOpset, MaxOpset, Y, Y, "broadcasting; int8: TFLite Sub (Add with the second multiplier negated), scalar constant as a lookup table; folds on constants"),
         new("Mul", MinOpset, MaxOpset, Y, Y, "broadcasting; int8: TFLite Mul, scalar constant as a lookup table; folds on constants"),
         new("Div", MinOpset, MaxOpset, Y, Y, "broadcasting; int8: constant divisor only (a Mul by the reciprocal; scalar constants as a lookup table); folds on constants"),
+        new("Max", MinOpset, MaxOpset, Y, Y, "two inputs, broadcasting; int8: both rescaled as in TFLite Add, then requantized (scalar constant as a lookup table)"),
+        new("Min", MinOpset, MaxOpset, Y, Y, "two inputs, broadcasting; int8: both rescaled as in TFLite Add, then requantized (scalar constant as a lookup table)"),
         new("PRelu", MinOpset, MaxOpset, Y, Y, "int8: constant slope; scalar = lookup table, per-channel = one 256-byte table per channel"),
         new("LeakyRelu", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Sigmoid", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),

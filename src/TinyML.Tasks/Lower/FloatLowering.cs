@@ -102,7 +102,7 @@ public sealed class FloatLowering
             case "Add":
                 LowerAdd(node);
                 break;
-            case "Sub" or "Mul" or "Div" or "PRelu":
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
@@ -369,6 +369,11 @@ public sealed class FloatLowering
 
     private void LowerBinary(Node node)
     {
+        if (node.Inputs.Count != 2)
+        {
+            throw Unsupported(node, $"{node.OpType} with {node.Inputs.Count} inputs (two are supported)");
+        }
+
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > FAdd.MaxRank)
         {

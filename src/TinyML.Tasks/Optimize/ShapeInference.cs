@@ -14,10 +14,10 @@ public static class ShapeInference
     {
         "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "Conv", "MaxPool", "AveragePool",
         "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Add",
-        "Sub", "Mul", "Div", "PRelu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
+        "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Max", "Min", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Equal",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
         "Split", "Resize", "ReduceMean", "LogSoftmax",
     };

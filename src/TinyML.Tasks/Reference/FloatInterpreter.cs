@@ -94,7 +94,7 @@ public static class FloatInterpreter
             "Flatten" => Flatten(c),
             "Reshape" => Reshape(c),
             "Add" => Add(c.In(0), c.In(1), c),
-            "Sub" or "Mul" or "Div" or "PRelu" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
+            "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
             "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" => Unary(c),
             "Softmax" => Softmax(c),
             "BatchNormalization" => BatchNorm(c),

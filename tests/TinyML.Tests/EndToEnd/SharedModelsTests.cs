@@ -55,7 +55,7 @@ public sealed class SharedModelsTests
     [DataRow("mlperf_tiny_ad_fc_autoencoder")]
     [DataRow("mlperf_tiny_sww_dscnn_1d")]
     [DataRow("tflm_hello_world_sine")]
-    // [DataRow("openwakeword_embedding")] (ops not yet supported)
+    [DataRow("openwakeword_embedding")]
     // [DataRow("openwakeword_hello_deepa")] (ops not yet supported)
     public void FloatCOnHostAndReferenceMatchOnnxRuntime(string folder)
     {
@@ -98,7 +98,7 @@ public sealed class SharedModelsTests
     [DataRow("mlperf_tiny_ic_resnet8_int8_qdq")]
     [DataRow("mlperf_tiny_ad_fc_autoencoder_int8_qdq")]
     [DataRow("tflm_hello_world_sine")]
-    // [DataRow("openwakeword_embedding")] (ops not yet supported)
+    [DataRow("openwakeword_embedding")]
     // [DataRow("openwakeword_hello_deepa")] (ops not yet supported)
     public void Int8FirmwareInQemuIsByteIdenticalToReference(string folder)
     {
