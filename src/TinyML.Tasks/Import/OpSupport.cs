@@ -73,6 +73,7 @@ public static class OpSupport
         new("Elu", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Softmax", MinOpset, MaxOpset, Y, Y, "output scale 1/256"),
         new("BatchNormalization", MinOpset, MaxOpset, Y, Y, "folded into the preceding Conv/Gemm; float32 also standalone"),
+        new("LayerNormalization", 17, MaxOpset, Y, N, "constant scale/bias, normalized axes [axis, rank); also fused from the decomposed ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add pattern; float32 only for now"),
         new("Identity", MinOpset, MaxOpset, Y, Y, "removed"),
         new("Dropout", MinOpset, MaxOpset, Y, Y, "removed (inference)"),
         new("Constant", MinOpset, MaxOpset, Y, Y, "becomes a constant tensor"),
@@ -101,6 +102,8 @@ public static class OpSupport
         new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),
         new("Equal", MinOpset, MaxOpset, F, F, "constant inputs (If conditions)"),
         new("Not", MinOpset, MaxOpset, F, F, "constant input (If conditions)"),
+        new("Pow", MinOpset, MaxOpset, F, F, "constant inputs; exponent 2 inside a decomposed LayerNorm is fused"),
+        new("Sqrt", MinOpset, MaxOpset, F, F, "constant input; inside a decomposed LayerNorm it is fused"),
         new("If", MinOpset, MaxOpset, F, F, "constant condition: the taken branch is inlined; pin run-time inputs with ConstantInputs"),
     ];
 
