@@ -103,7 +103,7 @@ public static class OpSupport
         new("Equal", MinOpset, MaxOpset, F, F, "constant inputs (If conditions)"),
         new("Not", MinOpset, MaxOpset, F, F, "constant input (If conditions)"),
         new("Pow", MinOpset, MaxOpset, F, F, "constant inputs; exponent 2 inside a decomposed LayerNorm is fused"),
-        new("Sqrt", MinOpset, MaxOpset, F, F, "constant input; inside a decomposed LayerNorm it is fused"),
+        new("Sqrt", MinOpset, MaxOpset, F, F, "only inside a decomposed LayerNorm (fused); not folded on its own yet"),
         new("If", MinOpset, MaxOpset, F, F, "constant condition: the taken branch is inlined; pin run-time inputs with ConstantInputs"),
     ];
 
