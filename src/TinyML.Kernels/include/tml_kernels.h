@@ -124,6 +124,10 @@ typedef struct {
 
 void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+/* Max/Min: both inputs rescaled exactly as in Add (same parameters), the larger/smaller rescaled value is then
+ * requantized with the output multiplier; the rescaling is monotonic, so this is max/min at the output scale. */
+void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 
 /* ---- Float <-> int8 at the model boundary (used by the float convenience wrapper) ---- */
 /* q = clamp(round_half_away_from_zero(x / scale) + zero_point, -128, 127), computed in float32. */

@@ -95,6 +95,20 @@ typedef struct {
 
 void tml_batchnorm_f32(const tml_batchnorm_f32_params *p, const float *input, float *output);
 
+/* ---- LayerNormalization over rows of `inner` values: (x - mean) / sqrt(var + epsilon) * scale[i] + bias[i];
+ * mean and variance in float (two passes), 1/sqrt by tml_rsqrtf (Newton, no libm). In place allowed. ---- */
+typedef struct {
+    int32_t outer;
+    int32_t inner;
+    float epsilon;
+    const float *scale;
+    const float *bias;
+} tml_layernorm_f32_params;
+
+void tml_layernorm_f32(const tml_layernorm_f32_params *p, const float *input, float *output);
+/* 1/sqrt(x) for x > 0 normal: bit-level first guess then three Newton steps (relative error ~1e-7). */
+float tml_rsqrtf(float x);
+
 /* ---- Clamp (un-fused Relu/Clip) and copy (Identity); in place allowed. NaN passes through unchanged. ---- */
 void tml_clamp_f32(const float *input, float *output, int32_t count, float min, float max);
 void tml_copy_f32(const float *input, float *output, int32_t count);
@@ -149,6 +163,9 @@ void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b,
 void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
 void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
 void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output);
+/* Two-input ONNX Max / Min (NaN inputs are not given special treatment). */
+void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
 
 /* ---- Element-wise activations; in place allowed (each reads input[i] before writing output[i]). No libm:
  * sigmoid, tanh and elu are built on tml_expf and a matching expm1 (exact near 0, where e^x - 1 cancels).

@@ -6,7 +6,9 @@ enum tml_binary_f32_kind {
     TML_BINARY_F32_SUB,
     TML_BINARY_F32_MUL,
     TML_BINARY_F32_DIV,
-    TML_BINARY_F32_PRELU
+    TML_BINARY_F32_PRELU,
+    TML_BINARY_F32_MAX,
+    TML_BINARY_F32_MIN
 };
 
 static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float b)
@@ -18,6 +20,10 @@ static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float 
         return a * b;
     case TML_BINARY_F32_DIV:
         return a / b;
+    case TML_BINARY_F32_MAX:
+        return a > b ? a : b;
+    case TML_BINARY_F32_MIN:
+        return a < b ? a : b;
     default:
         return a < 0.0f ? a * b : a;
     }
@@ -70,6 +76,16 @@ void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b,
 void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
 {
     tml_binary_f32(TML_BINARY_F32_DIV, p, a, b, output);
+}
+
+void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_MAX, p, a, b, output);
+}
+
+void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_MIN, p, a, b, output);
 }
 
 void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output)

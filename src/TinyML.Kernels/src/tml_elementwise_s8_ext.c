@@ -31,7 +31,9 @@ void tml_lut_s8(const tml_lut_s8_params *p, const int8_t *input, int8_t *output)
 
 enum tml_binary_s8_kind {
     TML_BINARY_S8_ADD,
-    TML_BINARY_S8_MUL
+    TML_BINARY_S8_MUL,
+    TML_BINARY_S8_MAX,
+    TML_BINARY_S8_MIN
 };
 
 static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, int32_t a, int32_t b)
@@ -43,7 +45,15 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
     } else {
         const int32_t scaled1 = tml_mbqm(tml_ext_shl(a - p->input1_zero_point, p->left_shift), p->input1_multiplier, p->input1_shift);
         const int32_t scaled2 = tml_mbqm(tml_ext_shl(b - p->input2_zero_point, p->left_shift), p->input2_multiplier, p->input2_shift);
-        out = tml_mbqm(scaled1 + scaled2, p->output_multiplier, p->output_shift);
+        int32_t combined;
+        if (kind == TML_BINARY_S8_MAX) {
+            combined = scaled1 > scaled2 ? scaled1 : scaled2;
+        } else if (kind == TML_BINARY_S8_MIN) {
+            combined = scaled1 < scaled2 ? scaled1 : scaled2;
+        } else {
+            combined = scaled1 + scaled2;
+        }
+        out = tml_mbqm(combined, p->output_multiplier, p->output_shift);
     }
     return (int8_t)tml_ext_clamp(out + p->output_zero_point, p->act_min, p->act_max);
 }
@@ -82,4 +92,14 @@ void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const 
 void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
 {
     tml_binary_s8(TML_BINARY_S8_MUL, p, a, b, output);
+}
+
+void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_MAX, p, a, b, output);
+}
+
+void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_MIN, p, a, b, output);
 }

@@ -367,7 +367,7 @@ public static class CEmitter
             case QBinary b:
                 var left = b.A is { } ai ? At(ai) : $"{id}_a";
                 var right = b.B is { } bi ? At(bi) : $"{id}_b";
-                sb.Append(I, $"    tml_{(b.Kind == QBinaryKind.Mul ? "mul" : "add")}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_{b.Kind switch { QBinaryKind.Mul => "mul", QBinaryKind.Max => "max", QBinaryKind.Min => "min", _ => "add" }}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
                 break;
             case QClamp c:
                 sb.Append(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n");

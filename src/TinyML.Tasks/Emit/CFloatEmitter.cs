@@ -331,6 +331,18 @@ public static class CFloatEmitter
 
                     """);
                 return 0;
+            case FLayerNorm ln:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: LayerNormalization {ln.Outer} rows of {ln.Inner} */\n");
+                EmitArray(sb, $"{id}_scale", ln.Scale);
+                EmitArray(sb, $"{id}_bias", ln.Bias);
+                sb.Append(I, $$"""
+                    static const tml_layernorm_f32_params {{id}} = {
+                        {{ln.Outer}}, {{ln.Inner}}, {{Float(ln.Epsilon)}}, {{id}}_scale, {{id}}_bias
+                    };
+
+
+                    """);
+                return 8 * ln.Inner;
             case FBatchNorm b:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: BatchNormalization {b.Batch}x{b.Channels}x{b.Spatial} */\n");
                 EmitArray(sb, $"{id}_multiplier", b.Multiplier);
@@ -465,6 +477,8 @@ public static class CFloatEmitter
                     BinaryKind.Sub => "tml_sub_f32",
                     BinaryKind.Mul => "tml_mul_f32",
                     BinaryKind.Div => "tml_div_f32",
+                    BinaryKind.Max => "tml_max_f32",
+                    BinaryKind.Min => "tml_min_f32",
                     _ => "tml_prelu_f32",
                 };
                 sb.Append(I, $"    {kernel}(&{id}, {x}, {y}, {At(op.Output)});\n");
@@ -483,6 +497,9 @@ public static class CFloatEmitter
                 break;
             case FSoftmax:
                 sb.Append(I, $"    tml_softmax_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FLayerNorm:
+                sb.Append(I, $"    tml_layernorm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FBatchNorm:
                 sb.Append(I, $"    tml_batchnorm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

@@ -62,6 +62,8 @@ public static class OpSupport
         new("Sub", MinOpset, MaxOpset, Y, Y, "broadcasting; int8: TFLite Sub (Add with the second multiplier negated), scalar constant as a lookup table; folds on constants"),
         new("Mul", MinOpset, MaxOpset, Y, Y, "broadcasting; int8: TFLite Mul, scalar constant as a lookup table; folds on constants"),
         new("Div", MinOpset, MaxOpset, Y, Y, "broadcasting; int8: constant divisor only (a Mul by the reciprocal; scalar constants as a lookup table); folds on constants"),
+        new("Max", MinOpset, MaxOpset, Y, Y, "two inputs, broadcasting; int8: both rescaled as in TFLite Add, then requantized (scalar constant as a lookup table)"),
+        new("Min", MinOpset, MaxOpset, Y, Y, "two inputs, broadcasting; int8: both rescaled as in TFLite Add, then requantized (scalar constant as a lookup table)"),
         new("PRelu", MinOpset, MaxOpset, Y, Y, "int8: constant slope; scalar = lookup table, per-channel = one 256-byte table per channel"),
         new("LeakyRelu", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Sigmoid", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
@@ -71,6 +73,7 @@ public static class OpSupport
         new("Elu", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Softmax", MinOpset, MaxOpset, Y, Y, "output scale 1/256"),
         new("BatchNormalization", MinOpset, MaxOpset, Y, Y, "folded into the preceding Conv/Gemm; float32 also standalone"),
+        new("LayerNormalization", 17, MaxOpset, Y, N, "constant scale/bias, normalized axes [axis, rank); also fused from the decomposed ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add pattern; float32 only for now"),
         new("Identity", MinOpset, MaxOpset, Y, Y, "removed"),
         new("Dropout", MinOpset, MaxOpset, Y, Y, "removed (inference)"),
         new("Constant", MinOpset, MaxOpset, Y, Y, "becomes a constant tensor"),
@@ -101,6 +104,8 @@ public static class OpSupport
         new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),
         new("Equal", MinOpset, MaxOpset, F, F, "constant inputs (If conditions)"),
         new("Not", MinOpset, MaxOpset, F, F, "constant input (If conditions)"),
+        new("Pow", MinOpset, MaxOpset, F, F, "constant inputs; exponent 2 inside a decomposed LayerNorm is fused"),
+        new("Sqrt", MinOpset, MaxOpset, F, F, "only inside a decomposed LayerNorm (fused); not folded on its own yet"),
         new("If", MinOpset, MaxOpset, F, F, "constant condition: the taken branch is inlined; pin run-time inputs with ConstantInputs"),
     ];
 

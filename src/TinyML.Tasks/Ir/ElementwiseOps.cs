@@ -13,13 +13,15 @@ public enum UnaryKind
     Elu,
 }
 
-/// <summary>Broadcasting binary ops besides Add. PRelu is x &lt; 0 ? x * slope : x, with the slope as operand B.</summary>
+/// <summary>Broadcasting binary ops besides Add (Max/Min: the two-input form). PRelu is x &lt; 0 ? x * slope : x, with the slope as operand B.</summary>
 public enum BinaryKind
 {
     Sub,
     Mul,
     Div,
     PRelu,
+    Max,
+    Min,
 }
 
 /// <summary>
@@ -44,6 +46,8 @@ public static class ElementwiseMath
         ["Mul"] = BinaryKind.Mul,
         ["Div"] = BinaryKind.Div,
         ["PRelu"] = BinaryKind.PRelu,
+        ["Max"] = BinaryKind.Max,
+        ["Min"] = BinaryKind.Min,
     };
 
     /// <summary>The unary op of <paramref name="node"/> with its attributes resolved (ONNX defaults).</summary>
@@ -78,6 +82,8 @@ public static class ElementwiseMath
         BinaryKind.Mul => a * b,
         BinaryKind.Div => a / b,
         BinaryKind.PRelu => a < 0 ? a * b : a,
+        BinaryKind.Max => Math.Max(a, b),
+        BinaryKind.Min => Math.Min(a, b),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

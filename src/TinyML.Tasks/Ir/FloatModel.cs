@@ -142,6 +142,16 @@ public sealed class FBatchNorm : FOp
     public required float[] Offset { get; init; }
 }
 
+/// <summary>LayerNormalization: each of Outer rows of Inner values normalized, then * Scale[i] + Bias[i].</summary>
+public sealed class FLayerNorm : FOp
+{
+    public required int Outer { get; init; }
+    public required int Inner { get; init; }
+    public required float Epsilon { get; init; }
+    public required float[] Scale { get; init; }
+    public required float[] Bias { get; init; }
+}
+
 /// <summary>Element-wise clamp (a Relu/Clip that could not be fused).</summary>
 public sealed class FClamp : FOp
 {

@@ -139,6 +139,10 @@ public enum QBinaryKind
 {
     Add,
     Mul,
+
+    /// <summary>Both inputs rescaled as in Add; the larger (smaller) rescaled value is requantized to the output.</summary>
+    Max,
+    Min,
 }
 
 /// <summary>

@@ -110,7 +110,7 @@ public sealed class FloatLowering
             case "Add":
                 LowerAdd(node);
                 break;
-            case "Sub" or "Mul" or "Div" or "PRelu":
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
@@ -124,6 +124,14 @@ public sealed class FloatLowering
                 break;
             case "LSTM" or "GRU":
                 LowerRecurrent(node);
+                break;
+            case "LayerNormalization":
+                var (lnOuter, lnInner, lnScale, lnBias) = LayerNormView(node, _graph, File);
+                _model.Ops.Add(new FLayerNorm
+                {
+                    NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
+                    Outer = lnOuter, Inner = lnInner, Epsilon = node.GetFloat("epsilon", 1e-5f), Scale = lnScale, Bias = lnBias,
+                });
                 break;
             case "Identity" or "Dropout":
                 var input = Id(node.Inputs[0], node);
@@ -426,6 +434,11 @@ public sealed class FloatLowering
 
     private void LowerBinary(Node node)
     {
+        if (node.Inputs.Count != 2)
+        {
+            throw Unsupported(node, $"{node.OpType} with {node.Inputs.Count} inputs (two are supported)");
+        }
+
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > FAdd.MaxRank)
         {
@@ -566,6 +579,41 @@ public sealed class FloatLowering
             Batch = x[0], Channels = channels, Spatial = x.Skip(2).Aggregate(1, (p, d) => p * d),
             Multiplier = multiplier, Offset = offset,
         });
+    }
+
+    /// <summary>
+    /// LayerNormalization as rows: ONNX normalizes over axes [axis, rank); Scale (and the optional B) must be constants
+    /// covering those axes. Shared by the float and int8 lowerings and the float reference.
+    /// </summary>
+    public static (int Outer, int Inner, float[] Scale, float[] Bias) LayerNormView(Node node, Graph graph, string file)
+    {
+        var shape = graph.Tensor(node.Inputs[0]).Shape;
+        var axis = (int)node.GetInt("axis", -1);
+        axis = axis < 0 ? axis + shape.Length : axis;
+        if (axis < 0 || axis >= shape.Length || node.Outputs.Count(o => o.Length > 0) > 1)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedOp, $"LayerNormalization '{node.Name}': axis {axis} of rank {shape.Length}, or Mean/InvStdDev outputs, are not supported", file);
+        }
+
+        var inner = shape.Skip(axis).Aggregate(1, (p, d) => p * d);
+        var outer = shape.Take(axis).Aggregate(1, (p, d) => p * d);
+        float[] Parameter(int index, float fill)
+        {
+            if (node.Inputs.Count <= index || node.Inputs[index].Length == 0)
+            {
+                return Enumerable.Repeat(fill, inner).ToArray();
+            }
+
+            var data = GraphEdit.Constant(graph, node.Inputs[index])?.FloatData;
+            return data switch
+            {
+                { Length: 1 } => Enumerable.Repeat(data[0], inner).ToArray(),
+                _ when data?.Length == inner => data,
+                _ => throw new TinyMLException(ErrorCodes.UnsupportedOp, $"LayerNormalization '{node.Name}': Scale/B must be constants of {inner} values", file),
+            };
+        }
+
+        return (outer, inner, Parameter(1, 1f), Parameter(2, 0f));
     }
 
     private static (float Min, float Max) FusedActivation(Node node)

@@ -40,6 +40,7 @@ internal static class ConstantEvaluator
             "Sub" => context.Binary((a, b) => a - b, (a, b) => a - b),
             "Mul" => context.Binary((a, b) => a * b, (a, b) => a * b),
             "Div" => context.Binary((a, b) => a / b, context.IntegerDivide),
+            "Pow" => context.Binary(Math.Pow, (a, b) => (long)Math.Pow(a, b)),
             "Equal" => context.Binary((a, b) => a == b ? 1 : 0, (a, b) => a == b ? 1 : 0, resultIsBool: true),
             "Not" => context.Not(),
             _ => null,

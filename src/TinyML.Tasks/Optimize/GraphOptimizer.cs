@@ -14,6 +14,7 @@ public static class GraphOptimizer
         new ConstantFoldingPass(),
         new RemoveIdentityPass(),
         new MatMulAddToGemmPass(),
+        new LayerNormFusionPass(),
         new FoldBatchNormPass(),
         new FuseActivationPass(),
     ];
@@ -27,6 +28,7 @@ public static class GraphOptimizer
         new ConstantFoldingPass(),
         new RemoveIdentityPass(),
         new MatMulAddToGemmPass(),
+        new LayerNormFusionPass(),
         new FoldBatchNormPass(standaloneIsError: false),
         new FuseActivationPass(),
     ];

@@ -12,12 +12,12 @@ public static class ShapeInference
     /// <summary>Ops this class derives output shapes for.</summary>
     private static readonly HashSet<string> KnownOps = new(StringComparer.Ordinal)
     {
-        "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "Conv", "MaxPool", "AveragePool",
+        "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "LayerNormalization", "Conv", "MaxPool", "AveragePool",
         "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Add",
-        "Sub", "Mul", "Div", "PRelu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
+        "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Max", "Min", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Equal",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
         "Split", "Resize", "ReduceMean", "LogSoftmax", "LSTM", "GRU",
     };
@@ -96,7 +96,7 @@ public static class ShapeInference
         int[] In(int i) => graph.Tensor(node.Inputs[i]).Shape;
         switch (node.OpType)
         {
-            case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization" or "LogSoftmax" or "Split":
+            case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization" or "LayerNormalization" or "LogSoftmax" or "Split":
                 // Split: the input shape here; Apply gives each output its part.
                 return In(0);
             case "LSTM" or "GRU":

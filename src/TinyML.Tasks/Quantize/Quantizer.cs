@@ -84,7 +84,7 @@ public sealed class Quantizer
     {
         "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean",
-        "Sub", "Mul", "Div", "PRelu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
+        "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
     };
 
     /// <summary>
@@ -174,7 +174,7 @@ public sealed class Quantizer
             case "Softmax":
                 LowerSoftmax(node);
                 break;
-            case "Sub" or "Mul" or "Div" or "PRelu":
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
@@ -508,6 +508,11 @@ public sealed class Quantizer
     /// </summary>
     private void LowerBinary(Node node)
     {
+        if (node.Inputs.Count != 2)
+        {
+            throw Unsupported(node, $"{node.OpType} with {node.Inputs.Count} inputs (two are supported)");
+        }
+
         var constantA = GraphEdit.Constant(_graph, node.Inputs[0]);
         var constantB = GraphEdit.Constant(_graph, node.Inputs[1]);
         if (constantA is not null && constantB is not null)
@@ -555,6 +560,11 @@ public sealed class Quantizer
 
                 var reciprocal = new Tensor(constantB.Name, constantB.Shape) { FloatData = divisor.Select(d => (float)(1.0 / d)).ToArray() };
                 LowerBroadcast(node, QBinaryKind.Mul, negateSecond: false, null, reciprocal);
+                return;
+            case "Max" or "Min":
+                // Both operands rescaled to a common scale exactly as TFLite Add does, compared there, then
+                // requantized to the output scale: the rescaling is monotonic, so the larger (smaller) input wins.
+                LowerBroadcast(node, node.OpType == "Max" ? QBinaryKind.Max : QBinaryKind.Min, negateSecond: false, constantA, constantB);
                 return;
             default:
                 LowerBroadcast(node, node.OpType == "Mul" ? QBinaryKind.Mul : QBinaryKind.Add, negateSecond: node.OpType == "Sub", constantA, constantB);

@@ -117,10 +117,11 @@ public static class FloatInterpreter
             "Flatten" => Flatten(c),
             "Reshape" => Reshape(c),
             "Add" => Add(c.In(0), c.In(1), c),
-            "Sub" or "Mul" or "Div" or "PRelu" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
+            "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
             "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" => Unary(c),
             "Softmax" => Softmax(c),
             "BatchNormalization" => BatchNorm(c),
+            "LayerNormalization" => LayerNorm(c),
             "Identity" or "Dropout" => c.In(0),
             "Transpose" or "Slice" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
             "Pad" => Pad(c),
@@ -754,6 +755,39 @@ public static class FloatInterpreter
         {
             var ch = i / spatial % channels;
             output[i] = (float)((x.Data[i] - (double)mean[ch]) / Math.Sqrt((double)variance[ch] + epsilon) * scale[ch] + bias[ch]);
+        }
+
+        return new FloatValue(x.Shape, output);
+    }
+
+    /// <summary>Row statistics in double (two passes, as the kernel does), one float32 rounding at the end.</summary>
+    private static FloatValue LayerNorm(NodeContext c)
+    {
+        var x = c.In(0);
+        var (outer, inner, scale, bias) = FloatLowering.LayerNormView(c.Node, c.Graph, c.Graph.SourcePath);
+        var epsilon = c.Node.GetFloat("epsilon", 1e-5f);
+        var output = new float[x.Data.Length];
+        for (var o = 0; o < outer; o++)
+        {
+            var row = x.Data.AsSpan(o * inner, inner);
+            var mean = 0.0;
+            foreach (var v in row)
+            {
+                mean += v;
+            }
+
+            mean /= inner;
+            var variance = 0.0;
+            foreach (var v in row)
+            {
+                variance += (v - mean) * (v - mean);
+            }
+
+            var inverse = 1 / Math.Sqrt(variance / inner + epsilon);
+            for (var i = 0; i < inner; i++)
+            {
+                output[o * inner + i] = (float)((row[i] - mean) * inverse * scale[i] + bias[i]);
+            }
         }
 
         return new FloatValue(x.Shape, output);

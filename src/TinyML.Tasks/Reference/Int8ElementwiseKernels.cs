@@ -69,7 +69,13 @@ public static class Int8ElementwiseKernels
         {
             var scaled1 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(a - op.Input1ZeroPoint, op.LeftShift), op.Input1Multiplier, op.Input1Shift);
             var scaled2 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(b - op.Input2ZeroPoint, op.LeftShift), op.Input2Multiplier, op.Input2Shift);
-            result = FixedPoint.Mbqm(scaled1 + scaled2, op.OutputMultiplier, op.OutputShift);
+            var combined = op.Kind switch
+            {
+                QBinaryKind.Max => Math.Max(scaled1, scaled2),
+                QBinaryKind.Min => Math.Min(scaled1, scaled2),
+                _ => scaled1 + scaled2,
+            };
+            result = FixedPoint.Mbqm(combined, op.OutputMultiplier, op.OutputShift);
         }
 
         return (sbyte)Math.Clamp(result + op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);

@@ -42,6 +42,10 @@ public sealed class ElementwiseOpTests
     [DataRow("swish_mul")]
     [DataRow("se_mul_broadcast")]
     [DataRow("sub_broadcast")]
+    [DataRow("max_scalar")]
+    [DataRow("min_const_channel")]
+    [DataRow("max_broadcast")]
+    [DataRow("min_activations")]
     public void ModelMatchesOnnxRuntimeInInt8AndFloat32(string name)
     {
         var work = TestPaths.NewTempDir("ew-" + name);
@@ -233,6 +237,13 @@ public sealed class ElementwiseOpTests
                 Add("GlobalAveragePool", ["x"], "g");
                 Add("Sub", ["x", "g"], "y");
                 break;
+            case "max_scalar": Constant("c", [1, 1, 1, 1], [-0.4f]); Add("Max", ["x", "c"], "y"); break;
+            case "min_const_channel": Constant("c", [4, 1, 1], PerChannel); Add("Min", ["x", "c"], "y"); break;
+            case "max_broadcast":
+                Add("GlobalAveragePool", ["x"], "g");
+                Add("Max", ["g", "x"], "y");
+                break;
+            case "min_activations": Add("Tanh", ["x"], "t"); Add("Min", ["x", "t"], "y"); break;
             default: throw new ArgumentException(name);
         }
 

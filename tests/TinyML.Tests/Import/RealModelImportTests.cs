@@ -78,30 +78,28 @@ public sealed class RealModelImportTests
     }
 
     [TestMethod]
-    [DataRow("openwakeword_hello_deepa")]
-    public void ModelsWithOpsBeyondTheSupportedSetAreTML1002(string folder)
+    public void HelloDeepaDecomposedLayerNormsAreFusedIntoLayerNormalization()
     {
-        var path = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+        var path = TestPaths.SharedOrSkip("models/openwakeword_hello_deepa/model.onnx");
 
-        var error = Assert.ThrowsExactly<TinyMLException>(() => OnnxImporter.Load(path));
+        var graph = OnnxImporter.Load(path);
+        TinyML.Optimize.GraphOptimizer.Run(graph, TinyML.Optimize.GraphOptimizer.FloatPasses);
 
-        Assert.AreEqual(ErrorCodes.UnsupportedOp, error.Code, error.Message);
-        StringAssert.Contains(error.Message, "(node '");
+        Assert.AreEqual(2, graph.Nodes.Count(n => n.OpType == "LayerNormalization"));
+        Assert.IsFalse(graph.Nodes.Any(n => n.OpType is "Pow" or "Sqrt" or "Div" or "ReduceMean"), string.Join(", ", graph.Nodes.Select(n => n.OpType)));
     }
 
     [TestMethod]
-    public void OpenWakeWordEmbeddingAcceptsDynamicBatchThenNamesUnsupportedOp()
+    public void OpenWakeWordEmbeddingImportsWithItsDynamicBatchPinnedToOne()
     {
         var path = TestPaths.SharedOrSkip("models/openwakeword_embedding/model.onnx");
 
-        // The input is ['unk__314', 76, 32, 1]: the symbolic batch must not be the problem; LeakyRelu/Max are.
-        var error = Assert.ThrowsExactly<TinyMLException>(() => OnnxImporter.Load(path));
-        Assert.AreEqual(ErrorCodes.UnsupportedOp, error.Code, error.Message);
-        Assert.AreEqual(path, error.File);
+        // The input is ['unk__314', 76, 32, 1]: the symbolic batch becomes 1; LeakyRelu and Max have kernels.
+        var graph = OnnxImporter.Load(path);
 
-        var graph = OnnxImporter.Load(File.ReadAllBytes(path), path, checkSupportedOps: false);
         Assert.HasCount(1, graph.Inputs);
         CollectionAssert.AreEqual(new[] { 1, 76, 32, 1 }, graph.Tensor(graph.Inputs[0]).Shape);
+        Assert.IsTrue(graph.Nodes.Any(n => n.OpType == "Max"));
     }
 
     [TestMethod]
