@@ -1,11 +1,16 @@
 using TinyML.Import;
+using System.Globalization;
+using TinyML.Diagnostics;
 using TinyML.Pipeline;
+using TinyML.Quantize;
 
 namespace TinyML.Cli;
 
 /// <summary>
 /// <c>tinymlc compile</c>: ONNX model -> C source + header (Import, Optimize, Quantize, Plan, Emit).
 /// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
+/// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
+/// <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
 /// </summary>
 public static class CompileCommand
 {
@@ -26,6 +31,14 @@ public static class CompileCommand
             InputShapes = pins.InputShapes,
             ConstantInputs = pins.ConstantInputs,
             ArenaGroup = args.Get("arena-group") is { Length: > 0 } g ? g : null,
+            Calibration = new CalibrationSettings
+            {
+                Method = CalibrationSettings.ParseMethod(args.Get("calibration-method")),
+                Percentile = CalibrationSettings.ParsePercentile(args.Get("calibration-percentile")),
+            },
+            ValidationData = args.Get("validation-data") is { Length: > 0 } v ? v : null,
+            ValidationLabels = args.Get("validation-labels") is { Length: > 0 } l ? l : null,
+            MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
         };
         if (options.Precision == ModelPrecision.Float32)
         {
@@ -36,5 +49,20 @@ public static class CompileCommand
 
         ModelCompiler.Compile(options, log);
         return 0;
+    }
+
+    private static double ParseMaxAccuracyDrop(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return CompileOptions.DefaultMaxAccuracyDrop;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var points) || points < 0 || !double.IsFinite(points))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting, $"MaxAccuracyDrop '{text}' must be a number of percentage points >= 0, e.g. 1.0");
+        }
+
+        return points;
     }
 }

@@ -9,6 +9,7 @@ using TinyML.Ir;
 using TinyML.Optimize;
 using TinyML.Plan;
 using TinyML.Quantize;
+using TinyML.Verify;
 
 namespace TinyML.Pipeline;
 
@@ -34,6 +35,23 @@ public sealed record CompileOptions
     /// <summary>Upper bound on calibration samples used; 0 = all.</summary>
     public int CalibrationSamples { get; init; }
 
+    /// <summary>How activation ranges are chosen from the calibration data (<c>CalibrationMethod</c>, <c>CalibrationPercentile</c>).</summary>
+    public CalibrationSettings Calibration { get; init; } = new();
+
+    /// <summary>
+    /// Folder, glob or file of held-out inputs the accuracy report is measured on; null = the calibration samples
+    /// (<c>ValidationData</c>).
+    /// </summary>
+    public string? ValidationData { get; init; }
+
+    /// <summary>One class index per validation sample: an .npy of integers or a text file, one per line (<c>ValidationLabels</c>).</summary>
+    public string? ValidationLabels { get; init; }
+
+    /// <summary>Warning TML2005 when int8 accuracy is below float accuracy by more than this many points (<c>MaxAccuracyDrop</c>).</summary>
+    public double MaxAccuracyDrop { get; init; } = DefaultMaxAccuracyDrop;
+
+    public const double DefaultMaxAccuracyDrop = 1.0;
+
     /// <summary>Where the .c/.h/.report.json go; null = compile in memory only.</summary>
     public string? OutputDirectory { get; init; }
 
@@ -55,7 +73,8 @@ public sealed record CompileResult(
     EmittedModel Code,
     int CalibrationSampleCount,
     IReadOnlyList<(string Pass, int Rewrites)> Rewrites,
-    IReadOnlyList<Diagnostic> Warnings);
+    IReadOnlyList<Diagnostic> Warnings,
+    AccuracyReport? Accuracy = null);
 
 /// <summary>
 /// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) -> Plan -> Emit.
@@ -101,13 +120,91 @@ public static class ModelCompiler
         var input = graph.Tensor(graph.Inputs.First(i => !graph.Tensor(i).IsConstant));
         var samples = LoadCalibration(options, input, diagnostics);
         var tensorNames = graph.Nodes.SelectMany(n => n.Outputs).Append(input.Name).Distinct(StringComparer.Ordinal).ToList();
-        var ranges = OrtCalibrator.Collect(options.ModelPath, samples, tensorNames,
-                model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph))
-            .ToDictionary(kv => kv.Key, kv => new ActivationRange(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
-        log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {samples.Count} sample(s) with ONNX Runtime (min/max)"));
+        Action<Import.Onnx.Proto.ModelProto> prepare = model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph);
+        var ranges = HistogramCalibrator.Collect(options.ModelPath, samples, tensorNames, prepare, options.Calibration);
+        var calibration = CalibrationDescription(options.Calibration, samples.Count);
+        log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with ONNX Runtime"));
 
         var model = Quantizer.Quantize(graph, ranges);
-        return PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
+        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
+        if (options.OutputDirectory is null && options.ValidationData is null)
+        {
+            return result;
+        }
+
+        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log);
+        return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
+    }
+
+    private static string CalibrationDescription(CalibrationSettings settings, int sampleCount) => settings.Method switch
+    {
+        CalibrationMethod.Percentile => Invariant($"{sampleCount} sample(s), method Percentile ({settings.Percentile} %)"),
+        CalibrationMethod.Mse => Invariant($"{sampleCount} sample(s), method MSE"),
+        _ => Invariant($"{sampleCount} sample(s), method {settings.Method}"),
+    };
+
+    /// <summary>
+    /// The accuracy report: on the validation data when given (with labels: float vs int8 accuracy and the TML2005
+    /// check), else on the calibration samples. The int8 side is the C# reference, so this costs seconds, not a firmware run.
+    /// </summary>
+    private static AccuracyReport MeasureAccuracy(CompileOptions options, QuantizedModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
+        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log)
+    {
+        var name = options.Name;
+        IReadOnlyList<float[]> samples = calibrationSamples;
+        IReadOnlyList<long>? labels = null;
+        var evaluatedOn = "the calibration samples";
+        if (!string.IsNullOrWhiteSpace(options.ValidationData))
+        {
+            samples = CalibrationData.Load(options.ValidationData, input.Shape, maxSamples: 0);
+            if (samples.Count == 0)
+            {
+                throw new TinyMLException(ErrorCodes.BadValidationData, $"ValidationData '{options.ValidationData}' holds no samples", options.ModelPath);
+            }
+
+            evaluatedOn = $"validation data {Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ValidationData))}";
+            if (!string.IsNullOrWhiteSpace(options.ValidationLabels))
+            {
+                labels = AccuracyReport.LoadLabels(options.ValidationLabels);
+                evaluatedOn += $" with labels {Path.GetFileName(options.ValidationLabels)}";
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(options.ValidationLabels))
+        {
+            throw new TinyMLException(ErrorCodes.BadValidationData,
+                $"ValidationLabels '{options.ValidationLabels}' given without ValidationData: labels need their validation inputs", options.ModelPath);
+        }
+
+        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare);
+        var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
+        if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
+        {
+            summary += Invariant($", accuracy float {floatAccuracy:0.00} % int8 {int8Accuracy:0.00} % (drop {report.DropPoints:0.00} points)");
+        }
+
+        if (report.Layers.Count > 0)
+        {
+            var worst = report.Layers.MinBy(l => l.SnrDb)!;
+            summary += Invariant($", lowest layer SNR {worst.SnrDb:0.0} dB ({worst.Node})");
+        }
+
+        log.WriteLine(summary);
+        if (report.DropPoints is { } drop && drop > options.MaxAccuracyDrop)
+        {
+            diagnostics.Warn(ErrorCodes.AccuracyDropExceeded,
+                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", or more representative CalibrationData"),
+                options.ModelPath);
+        }
+
+        if (options.OutputDirectory is { } outDir)
+        {
+            var markdownPath = Path.Combine(outDir, name + ".accuracy.md");
+            WriteText(markdownPath, report.ToMarkdown());
+            WriteText(Path.Combine(outDir, name + ".accuracy.json"), report.ToJson());
+            log.WriteLine($"tinyml: {name}: accuracy report: {markdownPath}");
+        }
+
+        return report;
     }
 
     /// <summary>An already quantized (QDQ) model keeps its own scales and zero points: no optimizer rewrites, no calibration.</summary>

@@ -1,11 +1,19 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
 using TinyML.Diagnostics;
 using TinyML.Import;
 
 namespace TinyML.Quantize;
 
 /// <summary>
-/// Loads float calibration samples from .npy files: a folder (every *.npy in it), a single file, or a file pattern
-/// with * / ? in the last path segment. Files are read in ordinal file-name order so calibration is reproducible.
+/// Loads float samples (calibration or validation inputs) from a folder (every .npy, .npz and .bin in it), a single
+/// file, or a file pattern with * / ? in the last path segment. Files are read in ordinal file-name order (and the
+/// arrays of an .npz in ordinal entry-name order) so calibration is reproducible. Formats:
+/// <list type="bullet">
+/// <item>.npy: one sample (with or without the batch dimension) or a batch [N, ...];</item>
+/// <item>.npz: a zip of such .npy arrays (numpy.savez);</item>
+/// <item>.bin: raw little-endian float32, a whole number of samples back to back (the shape comes from the model).</item>
+/// </list>
 /// </summary>
 public static class CalibrationData
 {
@@ -15,7 +23,7 @@ public static class CalibrationData
         if (files.Count == 0)
         {
             throw new TinyMLException(ErrorCodes.NoCalibrationData,
-                $"no .npy calibration files found at '{folderOrGlobOrFile}'", file: folderOrGlobOrFile);
+                $"no .npy/.npz/.bin calibration files found at '{folderOrGlobOrFile}'", file: folderOrGlobOrFile);
         }
 
         // The batch dimension is optional in files: a sample of [1,1,49,10] may be saved as [1,49,10].
@@ -29,25 +37,97 @@ public static class CalibrationData
                 break;
             }
 
-            var array = Npy.Read(file);
-            if (array.Dtype is not ("<f4" or "<f8"))
+            foreach (var (_, values, sampleCount) in ReadFile(file, inputShape, sampleShape, sampleSize))
             {
-                throw new TinyMLException(ErrorCodes.BadCalibrationFile,
-                    $"calibration file '{file}' has dtype {array.Dtype}; calibration samples must be float32 (or float64)", file: file);
-            }
-
-            var sampleCount = SamplesIn(array.Shape, inputShape, sampleShape) ?? throw new TinyMLException(ErrorCodes.BadCalibrationFile,
-                $"calibration file '{file}' has shape {Format(array.Shape)}; expected {Format(inputShape)} (one sample) or [N,{string.Join(",", sampleShape)}] (a batch of N samples)",
-                file: file);
-
-            var values = array.ToFloat32();
-            for (var i = 0; i < sampleCount && (maxSamples <= 0 || samples.Count < maxSamples); i++)
-            {
-                samples.Add(values.AsSpan(i * sampleSize, sampleSize).ToArray());
+                for (var i = 0; i < sampleCount && (maxSamples <= 0 || samples.Count < maxSamples); i++)
+                {
+                    samples.Add(values.AsSpan(i * sampleSize, sampleSize).ToArray());
+                }
             }
         }
 
         return samples;
+    }
+
+    /// <summary>The arrays of one file, each with the samples it holds; the shape and dtype are checked here.</summary>
+    private static IEnumerable<(string Source, float[] Values, int SampleCount)> ReadFile(string file, int[] inputShape, int[] sampleShape, int sampleSize)
+    {
+        if (file.EndsWith(".bin", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return ReadRawFloat32(file, sampleSize);
+            yield break;
+        }
+
+        if (file.EndsWith(".npz", StringComparison.OrdinalIgnoreCase))
+        {
+            foreach (var (entryName, bytes) in NpzEntries(file))
+            {
+                var source = $"{file}:{entryName}";
+                yield return Checked(source, Npy.Read(bytes, source), inputShape, sampleShape);
+            }
+
+            yield break;
+        }
+
+        yield return Checked(file, Npy.Read(file), inputShape, sampleShape);
+    }
+
+    private static (string, float[], int) Checked(string source, NpyArray array, int[] inputShape, int[] sampleShape)
+    {
+        if (array.Dtype is not ("<f4" or "<f8"))
+        {
+            throw new TinyMLException(ErrorCodes.BadCalibrationFile,
+                $"calibration file '{source}' has dtype {array.Dtype}; calibration samples must be float32 (or float64)", file: source);
+        }
+
+        var sampleCount = SamplesIn(array.Shape, inputShape, sampleShape) ?? throw new TinyMLException(ErrorCodes.BadCalibrationFile,
+            $"calibration file '{source}' has shape {Format(array.Shape)}; expected {Format(inputShape)} (one sample) or [N,{string.Join(",", sampleShape)}] (a batch of N samples)",
+            file: source);
+        return (source, array.ToFloat32(), sampleCount);
+    }
+
+    /// <summary>Raw float32 has no header, so the only check possible is that the size is a whole number of samples.</summary>
+    private static (string, float[], int) ReadRawFloat32(string file, int sampleSize)
+    {
+        var bytes = File.ReadAllBytes(file);
+        var sampleBytes = (long)sampleSize * sizeof(float);
+        if (bytes.Length == 0 || bytes.Length % sampleBytes != 0)
+        {
+            throw new TinyMLException(ErrorCodes.BadCalibrationFile,
+                $"calibration file '{file}' has {bytes.Length} bytes; raw float32 input must be a whole number of samples of {sampleSize} floats ({sampleBytes} bytes each)",
+                file: file);
+        }
+
+        var values = new float[bytes.Length / sizeof(float)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(i * sizeof(float), sizeof(float)));
+        }
+
+        return (file, values, (int)(bytes.Length / sampleBytes));
+    }
+
+    /// <summary>The .npy members of an .npz archive in ordinal name order (the order numpy.savez wrote them is not kept by every tool).</summary>
+    private static List<(string Name, byte[] Bytes)> NpzEntries(string file)
+    {
+        try
+        {
+            using var archive = ZipFile.OpenRead(file);
+            var entries = new List<(string, byte[])>();
+            foreach (var entry in archive.Entries.Where(e => e.FullName.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)).OrderBy(e => e.FullName, StringComparer.Ordinal))
+            {
+                using var stream = entry.Open();
+                using var buffer = new MemoryStream();
+                stream.CopyTo(buffer);
+                entries.Add((entry.FullName, buffer.ToArray()));
+            }
+
+            return entries;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TinyMLException(ErrorCodes.BadCalibrationFile, $"calibration file '{file}' is not a valid .npz (zip) archive: {e.Message}", file: file);
+        }
     }
 
     /// <summary>How many samples an array of <paramref name="fileShape"/> holds, or null when it does not fit.</summary>
@@ -76,7 +156,7 @@ public static class CalibrationData
         if (Directory.Exists(folderOrGlobOrFile))
         {
             // Filter again: some platforms let "*.npy" also match longer extensions.
-            return Sorted(Directory.GetFiles(folderOrGlobOrFile, "*.npy").Where(f => f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)));
+            return Sorted(Directory.GetFiles(folderOrGlobOrFile).Where(IsSampleFile));
         }
 
         if (File.Exists(folderOrGlobOrFile))
@@ -94,6 +174,11 @@ public static class CalibrationData
         directory = string.IsNullOrEmpty(directory) ? "." : directory;
         return Directory.Exists(directory) ? Sorted(Directory.GetFiles(directory, fileNamePattern)) : [];
     }
+
+    private static bool IsSampleFile(string path) =>
+        SampleExtensions.Any(extension => path.EndsWith(extension, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly string[] SampleExtensions = [".npy", ".npz", ".bin"];
 
     /// <summary>Ordinal by file name, so the order never depends on the file system or culture.</summary>
     private static List<string> Sorted(IEnumerable<string> files) =>

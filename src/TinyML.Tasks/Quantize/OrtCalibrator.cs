@@ -22,6 +22,25 @@ public static class OrtCalibrator
     internal static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
         string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel)
     {
+        var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
+        Stream(onnxPath, samples, tensorNames, prepareModel,
+            (sampleIndex, name, values) => Accumulate(ranges, name, values, sampleIndex, onnxPath));
+        return ranges;
+    }
+
+    /// <summary>Receives one float tensor of one sample; the span is only valid during the call.</summary>
+    internal delegate void TensorVisitor(int sampleIndex, string tensorName, ReadOnlySpan<float> values);
+
+    /// <summary>
+    /// Runs every sample once through ONNX Runtime with the chosen tensors exposed as outputs and hands each float
+    /// tensor to <paramref name="visit"/>, sample by sample, in a fixed order (the input first, then the requested
+    /// order). Outputs are disposed right after the visit: memory stays at one sample's worth of intermediates.
+    /// </summary>
+    /// <param name="skipUnknown">Names no node of the ONNX model produces are skipped instead of failing (tensors the optimizer made).</param>
+    internal static void Stream(
+        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel, TensorVisitor visit,
+        bool skipUnknown = false)
+    {
         var bytes = OnnxModelReader.ReadBytes(onnxPath);
         var model = OnnxModelReader.Parse(bytes, onnxPath);
         prepareModel?.Invoke(model);
@@ -32,7 +51,8 @@ public static class OrtCalibrator
         var existingOutputs = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
 
         // Constants have exact ranges already; only activations (and the input) need observing.
-        var observed = tensorNames.Where(n => !initializers.Contains(n)).Distinct(StringComparer.Ordinal).ToList();
+        var observed = tensorNames.Where(n => !initializers.Contains(n)).Distinct(StringComparer.Ordinal)
+            .Where(n => !skipUnknown || produced.Contains(n) || modelInputs.Contains(n)).ToList();
         foreach (var name in observed)
         {
             if (!produced.Contains(name) && !modelInputs.Contains(name))
@@ -68,7 +88,6 @@ public static class OrtCalibrator
             .ToArray();
         var observeInput = observed.Contains(inputName);
 
-        var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
         using var runOptions = new RunOptions();
         for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
         {
@@ -76,7 +95,7 @@ public static class OrtCalibrator
             OrtSessions.CheckSampleLength(sample, inputShape, sampleIndex, onnxPath);
             if (observeInput)
             {
-                Accumulate(ranges, inputName, sample, sampleIndex, onnxPath);
+                visit(sampleIndex, inputName, sample);
             }
 
             if (fetched.Length == 0)
@@ -85,22 +104,24 @@ public static class OrtCalibrator
             }
 
             using var inputValue = OrtValue.CreateTensorValueFromMemory(sample, inputShape);
+            IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                // Outputs are disposed right after folding them into the ranges: memory stays at one sample's worth.
-                using var outputs = session.Run(runOptions, [inputName], [inputValue], fetched);
-                for (var i = 0; i < fetched.Length; i++)
-                {
-                    Accumulate(ranges, fetched[i], outputs[i].GetTensorDataAsSpan<float>(), sampleIndex, onnxPath);
-                }
+                outputs = session.Run(runOptions, [inputName], [inputValue], fetched);
             }
             catch (OnnxRuntimeException e)
             {
                 throw OrtSessions.Failed(onnxPath, $"ONNX Runtime failed on calibration sample {sampleIndex}: {e.Message}");
             }
-        }
 
-        return ranges;
+            using (outputs)
+            {
+                for (var i = 0; i < fetched.Length; i++)
+                {
+                    visit(sampleIndex, fetched[i], outputs[i].GetTensorDataAsSpan<float>());
+                }
+            }
+        }
     }
 
     private static ValueInfoProto FloatValueInfo(string name) => new()

@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TinyML.Diagnostics;
+using TinyML.Import;
+using TinyML.Import.Onnx.Proto;
+using TinyML.Ir;
+using TinyML.Quantize;
+using TinyML.Reference;
+
+namespace TinyML.Verify;
+
+/// <summary>How far one lowered op's int8 output (dequantized) is from ONNX Runtime's float value of the same tensor.</summary>
+public sealed record LayerAccuracy(string Node, string Kind, string Tensor, long Elements, double SnrDb, double Cosine, double MaxAbsError, float Scale, int ZeroPoint);
+
+/// <summary>
+/// What int8 costs in accuracy: per layer error figures and top-1 agreement over the evaluation samples, and, when
+/// labels are given, float and int8 accuracy and the drop in percentage points.
+/// </summary>
+public sealed record AccuracyReport(
+    string Model,
+    string Calibration,
+    string EvaluatedOn,
+    int Samples,
+    IReadOnlyList<LayerAccuracy> Layers,
+    int Top1Agreement,
+    int? FloatCorrect,
+    int? Int8Correct)
+{
+    public double Top1AgreementPercent => Percent(Top1Agreement);
+
+    public double? FloatAccuracyPercent => FloatCorrect is { } c ? Percent(c) : null;
+
+    public double? Int8AccuracyPercent => Int8Correct is { } c ? Percent(c) : null;
+
+    /// <summary>Float minus int8 accuracy in percentage points (negative when int8 happens to do better).</summary>
+    public double? DropPoints => FloatAccuracyPercent - Int8AccuracyPercent;
+
+    private double Percent(int count) => Samples == 0 ? 0 : 100.0 * count / Samples;
+
+    /// <summary>
+    /// Runs every sample once through ONNX Runtime (all lowered tensors exposed, streamed) and through the C# int8
+    /// reference, folding the differences into running sums, so memory stays at one sample's tensors.
+    /// </summary>
+    public static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
+        string calibration, string evaluatedOn) =>
+        Evaluate(model, onnxPath, samples, labels, calibration, evaluatedOn, prepareModel: null);
+
+    /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
+    internal static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
+        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel)
+    {
+        if (labels is not null && labels.Count != samples.Count)
+        {
+            throw new TinyMLException(ErrorCodes.BadValidationData,
+                $"{labels.Count} validation label(s) for {samples.Count} validation sample(s); they must match one to one", onnxPath);
+        }
+
+        var tensors = model.Tensors.ToDictionary(t => t.Id);
+        var output = model.OutputTensor;
+        // One entry per distinct tensor name, in op order; the first op producing a name owns it.
+        var layers = new List<(QOp Op, QTensor Tensor, ErrorSums Sums)>();
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var op in model.Ops)
+        {
+            var tensor = tensors[op.Output];
+            if (byName.TryAdd(tensor.Name, layers.Count))
+            {
+                layers.Add((op, tensor, new ErrorSums()));
+            }
+        }
+
+        var input = model.InputTensor;
+        var currentSample = -1;
+        IReadOnlyDictionary<int, sbyte[]> int8 = new Dictionary<int, sbyte[]>();
+        int agree = 0, floatCorrect = 0, int8Correct = 0;
+        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.ToList(), prepareModel, (sampleIndex, name, values) =>
+        {
+            if (sampleIndex != currentSample)
+            {
+                currentSample = sampleIndex;
+                var quantizedInput = samples[sampleIndex].Select(x => QuantizationMath.QuantizeFloat(x, input.Scale, input.ZeroPoint)).ToArray();
+                int8 = Int8Interpreter.RunAll(model, quantizedInput);
+            }
+
+            var (_, tensor, sums) = layers[byName[name]];
+            var bytes = int8[tensor.Id];
+            sums.Add(values, bytes, tensor.Scale, tensor.ZeroPoint);
+            if (tensor.Id == output.Id)
+            {
+                var floatTop = ArgMax(values);
+                var int8Top = ArgMax(bytes);
+                agree += floatTop == int8Top ? 1 : 0;
+                if (labels is not null)
+                {
+                    floatCorrect += floatTop == labels[sampleIndex] ? 1 : 0;
+                    int8Correct += int8Top == labels[sampleIndex] ? 1 : 0;
+                }
+            }
+        }, skipUnknown: true);
+
+        var figures = layers.Where(l => l.Sums.Elements > 0)
+            .Select(l => new LayerAccuracy(l.Op.NodeName, l.Op.GetType().Name[1..], l.Tensor.Name, l.Sums.Elements,
+                l.Sums.SnrDb, l.Sums.Cosine, l.Sums.MaxAbsError, l.Tensor.Scale, l.Tensor.ZeroPoint))
+            .ToList();
+        return new AccuracyReport(model.Name, calibration, evaluatedOn, samples.Count, figures, agree,
+            labels is null ? null : floatCorrect, labels is null ? null : int8Correct);
+    }
+
+    /// <summary>Labels from an .npy of integers, or a text file with one integer label per line (blank lines ignored).</summary>
+    public static IReadOnlyList<long> LoadLabels(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new TinyMLException(ErrorCodes.BadValidationData, $"validation labels '{path}' not found", path);
+        }
+
+        if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        {
+            var array = Npy.Read(path);
+            if (array.Dtype is "<f4" or "<f8")
+            {
+                throw new TinyMLException(ErrorCodes.BadValidationData, $"validation labels '{path}' have dtype {array.Dtype}; class indices must be integers", path);
+            }
+
+            return array.ToInt64();
+        }
+
+        var labels = new List<long>();
+        var lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            if (!long.TryParse(line.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var label))
+            {
+                throw new TinyMLException(ErrorCodes.BadValidationData, $"validation labels '{path}' line {lineNumber}: '{line.Trim()}' is not an integer class index", path);
+            }
+
+            labels.Add(label);
+        }
+
+        return labels;
+    }
+
+    public string ToJson()
+    {
+        var json = new JsonObject
+        {
+            ["model"] = Model,
+            ["calibration"] = Calibration,
+            ["evaluatedOn"] = EvaluatedOn,
+            ["samples"] = Samples,
+            ["top1Agreement"] = Top1Agreement,
+            ["top1AgreementPercent"] = Round(Top1AgreementPercent),
+            ["floatAccuracyPercent"] = FloatAccuracyPercent is { } f ? Round(f) : null,
+            ["int8AccuracyPercent"] = Int8AccuracyPercent is { } q ? Round(q) : null,
+            ["accuracyDropPoints"] = DropPoints is { } d ? Round(d) : null,
+            ["layers"] = new JsonArray(Layers.Select(l => (JsonNode)new JsonObject
+            {
+                ["node"] = l.Node,
+                ["kind"] = l.Kind,
+                ["tensor"] = l.Tensor,
+                ["elements"] = l.Elements,
+                ["snrDb"] = double.IsFinite(l.SnrDb) ? Round(l.SnrDb) : null,
+                ["cosine"] = Math.Round(l.Cosine, 6),
+                ["maxAbsError"] = Math.Round(l.MaxAbsError, 6),
+                ["scale"] = l.Scale,
+                ["zeroPoint"] = l.ZeroPoint,
+            }).ToArray()),
+        };
+        return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    public string ToMarkdown()
+    {
+        var md = new StringBuilder();
+        md.Append(Invariant($"# {Model}: int8 vs float accuracy\n\n"));
+        md.Append(Invariant($"- calibration: {Calibration}\n"));
+        md.Append(Invariant($"- evaluated on: {EvaluatedOn} ({Samples} sample(s)); float = ONNX Runtime, int8 = the bit-exact C# reference of the generated C\n"));
+        md.Append(Invariant($"- top-1 agreement int8 vs float: {Top1Agreement}/{Samples} ({Top1AgreementPercent:0.00} %)\n"));
+        if (FloatAccuracyPercent is { } floatAccuracy && Int8AccuracyPercent is { } int8Accuracy)
+        {
+            md.Append(Invariant($"- accuracy: float {floatAccuracy:0.00} %, int8 {int8Accuracy:0.00} %, drop {DropPoints:0.00} points\n"));
+        }
+
+        md.Append("\n## Per layer\n\n");
+        md.Append("SNR = 10 log10(sum float^2 / sum (float - int8)^2) over all samples; the lowest SNR shows where precision is lost.\n\n");
+        md.Append("| # | node | op | tensor | SNR (dB) | cosine | max abs error | scale | zero point |\n");
+        md.Append("|---:|---|---|---|---:|---:|---:|---:|---:|\n");
+        for (var i = 0; i < Layers.Count; i++)
+        {
+            var l = Layers[i];
+            var snr = double.IsFinite(l.SnrDb) ? l.SnrDb.ToString("0.00", CultureInfo.InvariantCulture) : "exact";
+            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor} | {snr} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
+        }
+
+        return md.ToString();
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            best = values[i] > values[best] ? i : best;
+        }
+
+        return best;
+    }
+
+    /// <summary>Scale is positive, so the largest int8 value is the largest dequantized one; the first wins ties.</summary>
+    private static int ArgMax(sbyte[] values)
+    {
+        var best = 0;
+        for (var i = 1; i < values.Length; i++)
+        {
+            best = values[i] > values[best] ? i : best;
+        }
+
+        return best;
+    }
+
+    private static double Round(double value) => Math.Round(value, 4);
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Running sums over all samples of one tensor.</summary>
+    private sealed class ErrorSums
+    {
+        private double _signal, _noise, _dot, _int8Energy;
+
+        public long Elements { get; private set; }
+
+        public double MaxAbsError { get; private set; }
+
+        public double SnrDb => _noise == 0 ? double.PositiveInfinity : _signal == 0 ? double.NegativeInfinity : 10 * Math.Log10(_signal / _noise);
+
+        public double Cosine => _signal == 0 || _int8Energy == 0 ? (_signal == _int8Energy ? 1 : 0) : _dot / Math.Sqrt(_signal * _int8Energy);
+
+        public void Add(ReadOnlySpan<float> reference, sbyte[] quantized, float scale, int zeroPoint)
+        {
+            var count = Math.Min(reference.Length, quantized.Length);
+            for (var i = 0; i < count; i++)
+            {
+                double expected = reference[i];
+                double actual = QuantizationMath.Dequantize(quantized[i], scale, zeroPoint);
+                var error = expected - actual;
+                _signal += expected * expected;
+                _noise += error * error;
+                _dot += expected * actual;
+                _int8Energy += actual * actual;
+                MaxAbsError = Math.Max(MaxAbsError, Math.Abs(error));
+            }
+
+            Elements += count;
+        }
+    }
+}
