@@ -48,13 +48,13 @@ public static class OpSupport
     public static IReadOnlyList<OpSupportEntry> Entries { get; } =
     [
         // Ops with kernels: float32 (Quantize="none") and int8.
-        new("Conv", MinOpset, MaxOpset, Y, Y, "2-D, NCHW; grouped and depthwise"),
+        new("Conv", MinOpset, MaxOpset, Y, Y, "1-D (NCW, run as 2-D with H = 1) and 2-D (NCHW); grouped and depthwise"),
         new("Gemm", MinOpset, MaxOpset, Y, Y, "constant B; transB either way"),
         new("MatMul", MinOpset, MaxOpset, Y, Y, "constant 2-D B; fused with a following Add into Gemm"),
         new("Relu", MinOpset, MaxOpset, Y, Y, "fused into the producing Conv/Gemm when possible"),
         new("Clip", MinOpset, MaxOpset, Y, Y, "constant min/max; fused like Relu"),
-        new("MaxPool", MinOpset, MaxOpset, Y, Y, "2-D"),
-        new("AveragePool", MinOpset, MaxOpset, Y, Y, "2-D"),
+        new("MaxPool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1) and 2-D"),
+        new("AveragePool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1) and 2-D"),
         new("GlobalAveragePool", MinOpset, MaxOpset, Y, Y, ""),
         new("Flatten", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Reshape", MinOpset, MaxOpset, Y, Y, "constant shape (after folding); aliases its input"),

@@ -194,6 +194,12 @@ public sealed class FloatLowering
         var x = _model.Tensors[input].Shape;
         var wTensor = Constant(node, 1);
         var w = wTensor.Shape;
+        if (Window1D.IsNcw(x) && Window1D.IsNcw(w))
+        {
+            // 1-D Conv: the 2-D kernel with H = 1 (same memory layout for activations and weights).
+            (node, x, w) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x), Window1D.AsNchw(w));
+        }
+
         var groups = (int)node.GetInt("group", 1);
         if (x.Length != 4 || w.Length != 4 || groups <= 0 || x[1] != w[1] * groups || w[0] % groups != 0)
         {
@@ -291,9 +297,14 @@ public sealed class FloatLowering
     {
         var input = Id(node.Inputs[0], node);
         var x = _model.Tensors[input].Shape;
+        if (Window1D.IsNcw(x) && !node.OpType.StartsWith("Global", StringComparison.Ordinal))
+        {
+            (node, x) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x));
+        }
+
         if (x.Length != 4)
         {
-            throw Unsupported(node, $"only 2-D pooling (NCHW) is supported, input has rank {x.Length}");
+            throw Unsupported(node, $"only 1-D and 2-D pooling (NCW, NCHW) is supported, input has rank {x.Length}");
         }
 
         WindowGeometry g;

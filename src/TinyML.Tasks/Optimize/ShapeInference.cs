@@ -101,8 +101,33 @@ public static class ShapeInference
                 return In(0);
             case "LSTM" or "GRU":
                 return RecurrentYShape(graph, node, In(0));
-            case "Conv" when In(0).Length == 3:
-                return Conv1DShape(node, In(0), In(1), file);
+            case "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(In(0)):
+            {
+                // 1-D: the 2-D rule with H = 1, the H axis dropped again.
+                var lifted = Window1D.AsNchwNode(node);
+                var x = Window1D.AsNchw(In(0));
+                if (node.OpType == "Conv")
+                {
+                    var w = In(1);
+                    if (w.Length != 3)
+                    {
+                        throw Bad(node, "1-D Conv needs 3-D weights", file);
+                    }
+
+                    var cg = WindowGeometry.Resolve(lifted, x[2], x[3], 1, w[2], file);
+                    return [x[0], w[0], cg.OutW];
+                }
+
+                var kernel = lifted.GetInts("kernel_shape") ?? throw Bad(node, "kernel_shape is required", file);
+                if (kernel.Length != 2)
+                {
+                    throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': kernel_shape must have 1 value for a 1-D input", file);
+                }
+
+                var pg = WindowGeometry.Resolve(lifted, x[2], x[3], 1, (int)kernel[1], file);
+                return [x[0], x[1], pg.OutW];
+            }
+
             case "Conv":
             {
                 var x = Require4D(node, In(0), file);
@@ -248,39 +273,6 @@ public static class ShapeInference
         }
 
         return shape;
-    }
-
-    /// <summary>
-    /// 1-D convolution [N, C, L] (audio front ends). Only the shape: there is no 1-D kernel yet, but knowing the shape
-    /// lets Shape/If logic behind it fold.
-    /// </summary>
-    private static int[] Conv1DShape(Node node, int[] x, int[] w, string file)
-    {
-        if (w.Length != 3)
-        {
-            throw Bad(node, "1-D Conv needs 3-D weights", file);
-        }
-
-        var stride = node.GetInts("strides")?.FirstOrDefault() ?? 1;
-        var dilation = node.GetInts("dilations")?.FirstOrDefault() ?? 1;
-        var pads = node.GetInts("pads") ?? [0, 0];
-        var autoPad = node.GetString("auto_pad", "NOTSET");
-        if (stride <= 0 || dilation <= 0 || pads.Length != 2)
-        {
-            throw Bad(node, "invalid strides, dilations or pads", file);
-        }
-
-        long length = autoPad is "SAME_UPPER" or "SAME_LOWER"
-            ? (x[2] + stride - 1) / stride
-            : autoPad == "VALID"
-                ? (x[2] - dilation * (w[2] - 1) - 1) / stride + 1
-                : (x[2] + pads[0] + pads[1] - dilation * (w[2] - 1) - 1) / stride + 1;
-        if (length <= 0 || length > int.MaxValue)
-        {
-            throw Bad(node, $"output length {length} is invalid", file);
-        }
-
-        return [x[0], w[0], (int)length];
     }
 
     /// <summary>Pad with constant pads: each axis grows by its begin and end pad.</summary>

@@ -191,6 +191,12 @@ public sealed class Quantizer
         var x = _graph.Tensor(node.Inputs[0]).Shape;
         var wTensor = Constant(node, 1);
         var w = wTensor.Shape;
+        if (Window1D.IsNcw(x) && Window1D.IsNcw(w))
+        {
+            // 1-D Conv: the 2-D kernel with H = 1 (same memory layout for activations and weights).
+            (node, x, w) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x), Window1D.AsNchw(w));
+        }
+
         var groups = (int)node.GetInt("group", 1);
         if (x[0] != 1 || w.Length != 4 || x[1] != w[1] * groups || w[0] % groups != 0)
         {
@@ -288,6 +294,11 @@ public sealed class Quantizer
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var x = _graph.Tensor(node.Inputs[0]).Shape;
         var global = node.OpType.StartsWith("Global", StringComparison.Ordinal);
+        if (Window1D.IsNcw(x) && !global)
+        {
+            (node, x) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x));
+        }
+
         WindowGeometry geometry;
         if (global)
         {

@@ -108,6 +108,7 @@ public static class FloatInterpreter
         var node = c.Node;
         return node.OpType switch
         {
+            "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(c.In(0).Shape) => Window1DAs2D(c),
             "Conv" => Conv(c),
             "Gemm" => Gemm(c),
             "MatMul" => MatMul(c.In(0), c.In(1)),
@@ -206,6 +207,26 @@ public static class FloatInterpreter
             new FloatValue(ShapeOf(1), h.Select(v => (float)v).ToArray()),
             new FloatValue(ShapeOf(2), cellState.Select(v => (float)v).ToArray()),
         ];
+    }
+
+    /// <summary>1-D Conv/MaxPool/AveragePool: the 2-D op on [N, C, 1, W] views, the H axis dropped from the result.</summary>
+    private static FloatValue Window1DAs2D(NodeContext c)
+    {
+        var lifted = Window1D.AsNchwNode(c.Node);
+        var views = new Dictionary<string, FloatValue>(StringComparer.Ordinal);
+        for (var i = 0; i < c.Node.Inputs.Count; i++)
+        {
+            if (c.Has(i))
+            {
+                var value = c.In(i);
+                var liftable = i == 0 || (i == 1 && c.Node.OpType == "Conv");
+                views[c.Node.Inputs[i]] = liftable && Window1D.IsNcw(value.Shape) ? value with { Shape = Window1D.AsNchw(value.Shape) } : value;
+            }
+        }
+
+        var context = new NodeContext(c.Graph, lifted, views);
+        var result = lifted.OpType == "Conv" ? Conv(context) : Pool(context, global: false);
+        return result with { Shape = [result.Shape[0], result.Shape[1], result.Shape[3]] };
     }
 
     private static FloatValue Conv(NodeContext c)

@@ -20,7 +20,7 @@ namespace TinyML.Tests.Conformance;
 /// Reshape's shape, Clip's bounds, Add's second operand, ...) is folded into an initializer from its input_N.pb,
 /// because the compiler needs constant weights and static shapes. Cases are skipped, with the reason printed, when an
 /// op is outside the supported set, a tensor is not float32, the model has several outputs, or the importer, the
-/// reference or the lowering refuses the model with a coded TML error (e.g. 1-D/3-D windows, batched MatMul).
+/// reference or the lowering refuses the model with a coded TML error (e.g. 3-D windows, batched MatMul).
 /// The pytorch-converted models are stamped opset 6, below the importer's minimum 9; they are re-stamped to 9,
 /// which defines the same float32 semantics for every op they use that we support (Conv, MaxPool, Relu, Softmax).
 /// </summary>
