@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "tml_layernorm_s8.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

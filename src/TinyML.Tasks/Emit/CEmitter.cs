@@ -293,6 +293,19 @@ public static class CEmitter
 
                     """);
                 return 0;
+            case QLayerNorm ln:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: int8 LayerNormalization, {ln.Rows} rows of {ln.RowSize} */\n");
+                EmitArray(sb, "int32_t", $"{id}_multiplier", ln.Multiplier.Select(Int));
+                EmitArray(sb, "int64_t", $"{id}_offset", ln.Offset.Select(Long));
+                sb.Append(I, $$"""
+                    static const tml_layernorm_s8_params {{id}} = {
+                        {{ln.Rows}}, {{ln.RowSize}}, {{Int(ln.InputZeroPoint)}}, {{Int(ln.OutputZeroPoint)}}, {{ln.OutputShift}}, {{ln.VarianceShift}}, {{Long(ln.EpsilonTerm)}},
+                        {{id}}_multiplier, {{id}}_offset
+                    };
+
+
+                    """);
+                return 12 * ln.RowSize;
             case QLut l:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: lookup table, [{l.Outer}][{l.Channels}][{l.Inner}], {l.Channels} table(s) of 256 */\n");
                 EmitArray(sb, "int8_t", $"{id}_tables", l.Tables.Select(v => Int(v)));
@@ -383,6 +396,9 @@ public static class CEmitter
             case QResizeBilinear:
                 sb.Append(I, $"    tml_resize_bilinear_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
+            case QLayerNorm:
+                sb.Append(I, $"    tml_layernorm_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
             case QReduceMean:
                 sb.Append(I, $"    tml_reduce_mean_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
@@ -418,6 +434,10 @@ public static class CEmitter
     /// <summary>C integer literal; INT32_MIN cannot be written directly (2147483648 does not fit an int).</summary>
     private static string Int(int value) =>
         value == int.MinValue ? "(-2147483647 - 1)" : value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>C int64_t literal (INT64_MIN cannot be written directly either).</summary>
+    private static string Long(long value) =>
+        value == long.MinValue ? "(-9223372036854775807LL - 1)" : value.ToString(CultureInfo.InvariantCulture) + "LL";
 
     /// <summary>Shortest round-trip float32 literal, always with a decimal point or exponent and an f suffix.</summary>
     public static string FloatLiteral(float value)

@@ -73,7 +73,7 @@ public static class OpSupport
         new("Elu", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Softmax", MinOpset, MaxOpset, Y, Y, "output scale 1/256"),
         new("BatchNormalization", MinOpset, MaxOpset, Y, Y, "folded into the preceding Conv/Gemm; float32 also standalone"),
-        new("LayerNormalization", 17, MaxOpset, Y, N, "constant scale/bias, normalized axes [axis, rank); also fused from the decomposed ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add pattern; float32 only for now"),
+        new("LayerNormalization", 17, MaxOpset, Y, Y, "constant scale/bias, normalized axes [axis, rank); also fused from the decomposed ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add pattern; int8: integer-only (exact integer square root), rows up to 65536"),
         new("Identity", MinOpset, MaxOpset, Y, Y, "removed"),
         new("Dropout", MinOpset, MaxOpset, Y, Y, "removed (inference)"),
         new("Constant", MinOpset, MaxOpset, Y, Y, "becomes a constant tensor"),

@@ -239,6 +239,29 @@ public sealed class QReduceMean : QOp
     public required int Shift { get; init; }
 }
 
+/// <summary>
+/// LayerNormalization over rows of RowSize values, integer-only (tml_layernorm_s8; the arithmetic is documented in
+/// tml_layernorm_s8.h): int64 row sums, an exact integer square root, a Q16 normalized value and a per-channel
+/// int32 multiplier / int64 offset with gamma, beta and the output scale folded in.
+/// </summary>
+public sealed class QLayerNorm : QOp
+{
+    public required int Rows { get; init; }
+    public required int RowSize { get; init; }
+    public required int InputZeroPoint { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    /// <summary>16 + K: the multipliers carry K fractional bits, the normalized value 16.</summary>
+    public required int OutputShift { get; init; }
+    /// <summary>f: fractional bits of the integer variance, 44 - 2 * ceil(log2 RowSize).</summary>
+    public required int VarianceShift { get; init; }
+    /// <summary>round(RowSize^2 * epsilon / s_in^2 * 2^f).</summary>
+    public required long EpsilonTerm { get; init; }
+    /// <summary>[RowSize] round(gamma / s_out * 2^K).</summary>
+    public required int[] Multiplier { get; init; }
+    /// <summary>[RowSize] round(beta / s_out * 2^OutputShift).</summary>
+    public required long[] Offset { get; init; }
+}
+
 /// <summary>The lowered int8 model handed to the planner, the emitter and the reference interpreter.</summary>
 public sealed class QuantizedModel
 {

@@ -83,7 +83,7 @@ public sealed class Quantizer
     private static readonly HashSet<string> LoweredOps = new(StringComparer.Ordinal)
     {
         "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
-        "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean",
+        "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
     };
 
@@ -167,6 +167,9 @@ public sealed class Quantizer
                 break;
             case "ReduceMean":
                 LowerReduceMean(node);
+                break;
+            case "LayerNormalization":
+                LowerLayerNorm(node);
                 break;
             case "Add":
                 LowerAdd(node);
@@ -463,6 +466,14 @@ public sealed class Quantizer
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Outer = outer, Reduce = reduce, Inner = inner,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Multiplier = multiplier, Shift = shift,
         });
+    }
+
+    private void LowerLayerNorm(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var (rows, rowSize, gamma, beta) = FloatLowering.LayerNormView(node, _graph, File);
+        var output = OutputTensor(node);
+        _model.Ops.Add(LayerNormQuantization.Build(node.Name, input, output, rows, rowSize, node.GetFloat("epsilon", 1e-5f), gamma, beta, File));
     }
 
     private void LowerAdd(Node node)

@@ -105,6 +105,9 @@ public static class Int8Interpreter
             case QResizeBilinear resize:
                 Int8Kernels.ResizeBilinear(resize, tensor(resize.Inputs[0]), tensor(resize.Output));
                 break;
+            case QLayerNorm layerNorm:
+                Int8Kernels.LayerNorm(layerNorm, tensor(layerNorm.Inputs[0]), tensor(layerNorm.Output));
+                break;
             case QReduceMean mean:
                 Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
                 break;

@@ -99,7 +99,7 @@ public sealed class SharedModelsTests
     [DataRow("mlperf_tiny_ad_fc_autoencoder_int8_qdq")]
     [DataRow("tflm_hello_world_sine")]
     [DataRow("openwakeword_embedding")]
-    // openwakeword_hello_deepa: its LayerNormalization has no int8 kernel yet (float32 only).
+    [DataRow("openwakeword_hello_deepa")]
     public void Int8FirmwareInQemuIsByteIdenticalToReference(string folder)
     {
         var model = Models[folder];
