@@ -11,12 +11,14 @@ namespace TinyML.Reference;
 /// </summary>
 public static class Int8Recurrent
 {
+    /// <summary>tml_lstm_s8; <paramref name="scratch"/> holds <see cref="QRecurrent.ScratchFloats"/> values, laid out
+    /// as in C (c, then the gates) so a packed arena buffer ends up with the same bytes too.</summary>
     public static void Lstm(QRecurrent op, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> initialH, ReadOnlySpan<sbyte> initialC,
-        Span<sbyte> y, Span<sbyte> yC)
+        Span<sbyte> y, Span<sbyte> yC, Span<float> scratch)
     {
         int h = op.Hidden;
-        var c = new float[h];
-        var gates = new float[4 * h];
+        var c = scratch[..h];
+        var gates = scratch.Slice(h, 4 * h);
         for (int j = 0; j < h; j++)
         {
             c[j] = Dequantize(initialC[j], op.CScale, op.CZeroPoint);
@@ -53,12 +55,13 @@ public static class Int8Recurrent
         }
     }
 
-    public static void Gru(QRecurrent op, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> initialH, Span<sbyte> y)
+    /// <summary>tml_gru_s8; scratch layout as in C: W x rows, R h rows, dequantized h_prev.</summary>
+    public static void Gru(QRecurrent op, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> initialH, Span<sbyte> y, Span<float> scratch)
     {
         int h = op.Hidden;
-        var xg = new float[3 * h];
-        var hg = new float[3 * h];
-        var hPrevF = new float[h];
+        var xg = scratch[..(3 * h)];
+        var hg = scratch.Slice(3 * h, 3 * h);
+        var hPrevF = scratch.Slice(6 * h, h);
         for (int step = 0; step < op.Seq; step++)
         {
             int t = op.Reverse ? op.Seq - 1 - step : step;

@@ -60,11 +60,11 @@ public sealed class RecurrentS8EquivalenceTests
                 var yC = new sbyte[op.Hidden];
                 if (kind == RecurrentKind.Lstm)
                 {
-                    Int8Recurrent.Lstm(op, x, op.InitialH, op.InitialC, y, yC);
+                    Int8Recurrent.Lstm(op, x, op.InitialH, op.InitialC, y, yC, new float[op.ScratchFloats]);
                 }
                 else
                 {
-                    Int8Recurrent.Gru(op, x, op.InitialH, y);
+                    Int8Recurrent.Gru(op, x, op.InitialH, y, new float[op.ScratchFloats]);
                 }
 
                 string p = harness.NewName("p");
