@@ -88,8 +88,8 @@ public static class OpSupport
         new("GlobalMaxPool", MinOpset, MaxOpset, Y, Y, ""),
         new("ReduceMean", MinOpset, MaxOpset, Y, Y, "adjacent axes (e.g. spatial or last), keepdims either way; int8 requantized mean"),
         new("LogSoftmax", MinOpset, MaxOpset, Y, N, "float32 only"),
-        new("LSTM", MinOpset, MaxOpset, Y, N, "one direction (forward/reverse), batch 1, default activations, constant weights and initial state; outputs Y, Y_h, Y_c"),
-        new("GRU", MinOpset, MaxOpset, Y, N, "one direction (forward/reverse), batch 1, default activations, linear_before_reset 0 or 1, constant weights and initial state"),
+        new("LSTM", MinOpset, MaxOpset, Y, Y, "one direction (forward/reverse), batch 1, default activations, constant weights and initial state; outputs Y, Y_h, Y_c; int8: per-row int8 weights, float32 cell"),
+        new("GRU", MinOpset, MaxOpset, Y, Y, "one direction (forward/reverse), batch 1, default activations, linear_before_reset 0 or 1, constant weights and initial state; int8: per-row int8 weights, float32 cell"),
 
         // QDQ (already quantized) models: int8 only, the scales come from the model instead of calibration.
         new("QuantizeLinear", 10, MaxOpset, N, Y, "QDQ models: int8 per-tensor activations, scales kept exactly"),

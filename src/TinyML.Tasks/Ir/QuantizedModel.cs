@@ -269,8 +269,17 @@ public sealed class QuantizedModel
     public List<QTensor> Tensors { get; } = [];
     /// <summary>Ops in execution order.</summary>
     public List<QOp> Ops { get; } = [];
+    /// <summary>The first model input; <see cref="Inputs"/> lists them all.</summary>
     public required int Input { get; set; }
+    /// <summary>The first model output; <see cref="Outputs"/> lists them all.</summary>
     public required int Output { get; set; }
+    /// <summary>Inputs after the first, in graph order (e.g. an RNN's state in).</summary>
+    public List<int> ExtraInputs { get; } = [];
+    /// <summary>Outputs after the first, in graph order (e.g. an RNN's state out).</summary>
+    public List<int> ExtraOutputs { get; } = [];
+
+    public IReadOnlyList<int> Inputs => [Input, .. ExtraInputs];
+    public IReadOnlyList<int> Outputs => [Output, .. ExtraOutputs];
 
     public QTensor InputTensor => Tensors[Input];
     public QTensor OutputTensor => Tensors[Output];

@@ -32,7 +32,9 @@ public sealed record PlanningProblem(
         model.Tensors.Select(t => t.AliasOf).ToList(),
         model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd or QLut or QBinary)).ToList(),
         model.Input,
-        model.Output);
+        model.Output,
+        model.ExtraInputs.Count > 0 ? model.ExtraInputs : null,
+        model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null);
 
     public static PlanningProblem From(FloatModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),

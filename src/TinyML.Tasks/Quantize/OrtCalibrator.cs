@@ -50,8 +50,9 @@ public static class OrtCalibrator
         var produced = new HashSet<string>(graph.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
         var existingOutputs = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
 
-        // Constants have exact ranges already; only activations (and the input) need observing.
-        var observed = tensorNames.Where(n => !initializers.Contains(n)).Distinct(StringComparer.Ordinal)
+        // Constants have exact ranges already; only activations (and the input) need observing. An empty name is an
+        // omitted optional input/output (an LSTM's unused Y): nothing to observe.
+        var observed = tensorNames.Where(n => n.Length > 0 && !initializers.Contains(n)).Distinct(StringComparer.Ordinal)
             .Where(n => !skipUnknown || produced.Contains(n) || modelInputs.Contains(n)).ToList();
         foreach (var name in observed)
         {
@@ -80,14 +81,19 @@ public static class OrtCalibrator
         }
 
         using var session = OrtSessions.Create(model.ToByteArray(), onnxPath);
-        var (inputName, inputShape) = OrtSessions.SingleFloatInput(session, onnxPath);
+        // Samples feed the first input. Further inputs (an RNN's state in) are fed zeros, the usual initial state: their
+        // calibrated range is then [0, 0] and the state they feed sets their scale (see Quantizer.LowerRecurrent).
+        var allInputs = OrtSessions.FloatInputs(session, onnxPath);
+        var (inputName, inputShape) = allInputs[0];
+        var extraInputs = allInputs.Skip(1).ToList();
 
         // Only float outputs have a range to quantize; int64 shape values (if requested) are skipped.
         var fetched = observed
-            .Where(n => n != inputName && session.OutputMetadata.TryGetValue(n, out var m) && m.ElementDataType == TensorElementType.Float)
+            .Where(n => allInputs.All(i => i.Name != n) && session.OutputMetadata.TryGetValue(n, out var m) && m.ElementDataType == TensorElementType.Float)
             .ToArray();
         var observeInput = observed.Contains(inputName);
 
+        var zeros = extraInputs.Select(i => new float[i.Shape.Aggregate(1L, (a, b) => a * b)]).ToList();
         using var runOptions = new RunOptions();
         for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
         {
@@ -98,20 +104,33 @@ public static class OrtCalibrator
                 visit(sampleIndex, inputName, sample);
             }
 
+            for (var k = 0; k < extraInputs.Count; k++)
+            {
+                if (observed.Contains(extraInputs[k].Name))
+                {
+                    visit(sampleIndex, extraInputs[k].Name, zeros[k]);
+                }
+            }
+
             if (fetched.Length == 0)
             {
                 continue;
             }
 
-            using var inputValue = OrtValue.CreateTensorValueFromMemory(sample, inputShape);
+            var inputValues = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(sample, inputShape) };
+            inputValues.AddRange(extraInputs.Select((input, k) => OrtValue.CreateTensorValueFromMemory(zeros[k], input.Shape)));
             IDisposableReadOnlyCollection<OrtValue> outputs;
             try
             {
-                outputs = session.Run(runOptions, [inputName], [inputValue], fetched);
+                outputs = session.Run(runOptions, allInputs.Select(i => i.Name).ToList(), inputValues, fetched);
             }
             catch (OnnxRuntimeException e)
             {
                 throw OrtSessions.Failed(onnxPath, $"ONNX Runtime failed on calibration sample {sampleIndex}: {e.Message}");
+            }
+            finally
+            {
+                inputValues.ForEach(v => v.Dispose());
             }
 
             using (outputs)

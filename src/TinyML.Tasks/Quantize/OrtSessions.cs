@@ -41,7 +41,16 @@ internal static class OrtSessions
             throw Failed(modelPath, $"the model has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}); exactly one is supported");
         }
 
-        var (name, metadata) = session.InputMetadata.First();
+        return FloatInput(session, session.InputNames[0], modelPath);
+    }
+
+    /// <summary>Every model input in graph order (e.g. x, then RNN state), each float32 with a dynamic batch fixed to 1.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> FloatInputs(InferenceSession session, string modelPath) =>
+        session.InputNames.Select(n => FloatInput(session, n, modelPath)).ToList();
+
+    private static (string Name, long[] Shape) FloatInput(InferenceSession session, string name, string modelPath)
+    {
+        var metadata = session.InputMetadata[name];
         if (!metadata.IsTensor || metadata.ElementDataType != TensorElementType.Float)
         {
             throw Failed(modelPath, $"model input '{name}' is not a float32 tensor");

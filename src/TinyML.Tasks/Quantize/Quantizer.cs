@@ -85,6 +85,7 @@ public sealed class Quantizer
         "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
+        "LSTM", "GRU",
     };
 
     /// <summary>
@@ -109,14 +110,42 @@ public sealed class Quantizer
     {
         EnsureLowerable(_graph);
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
-        if (inputs.Count != 1 || _graph.Outputs.Count != 1)
+        if (inputs.Count == 0 || _graph.Outputs.Count == 0)
         {
             throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
-                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported yet (exactly one of each)", File);
+                $"models with {inputs.Count} inputs and {_graph.Outputs.Count} outputs are not supported (at least one of each)", File);
         }
 
-        var (inScale, inZp) = ChooseActivationParams(Range(inputs[0]));
-        _model.Input = AddTensor(inputs[0], inScale, inZp);
+        // An input that is an LSTM/GRU initial state must be quantized exactly like the state it feeds (the kernel
+        // reads it as the previous step's int8 h or c), so it takes that state's parameters, not its own range.
+        var stateParams = new Dictionary<string, (float Scale, int ZeroPoint)>(StringComparer.Ordinal);
+        foreach (var node in _graph.Nodes.Where(n => n.OpType is "LSTM" or "GRU"))
+        {
+            var cell = RecurrentCell.Resolve(_graph, node);
+            if (cell.InitialHValue is { } h)
+            {
+                stateParams[h] = HiddenStateParams(node, cell);
+            }
+
+            if (cell.InitialCValue is { } c)
+            {
+                stateParams[c] = CellStateParams(node, cell);
+            }
+        }
+
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var (inScale, inZp) = stateParams.TryGetValue(inputs[i], out var tied) ? tied : ChooseActivationParams(Range(inputs[i]));
+            var id = AddTensor(inputs[i], inScale, inZp);
+            if (i == 0)
+            {
+                _model.Input = id;
+            }
+            else
+            {
+                _model.ExtraInputs.Add(id);
+            }
+        }
 
         foreach (var node in _graph.Nodes)
         {
@@ -124,6 +153,7 @@ public sealed class Quantizer
         }
 
         _model.Output = Id(_graph.Outputs[0], null);
+        _model.ExtraOutputs.AddRange(_graph.Outputs.Skip(1).Select(o => Id(o, null)));
         return _model;
     }
 
@@ -183,10 +213,113 @@ public sealed class Quantizer
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
                 LowerUnary(node);
                 break;
+            case "LSTM" or "GRU":
+                LowerRecurrent(node);
+                break;
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering yet", File);
         }
     }
+
+    /// <summary>
+    /// LSTM/GRU as one tml_lstm_s8/tml_gru_s8 op writing a packed buffer (see <see cref="QRecurrent"/>): Y aliases
+    /// its start, Y_h and Y_c are byte copies. Y, Y_h and initial_h share one scale (the union of the calibrated Y
+    /// and Y_h ranges), since the kernel feeds Y back as the next step's h; c gets the Y_c range widened to the
+    /// constant initial_c. Weights are per-row symmetric int8; the activation scales are folded into per-row float
+    /// scales here so the C and the C# reference multiply by the very same numbers.
+    /// </summary>
+    private void LowerRecurrent(Node node)
+    {
+        var cell = RecurrentCell.Resolve(_graph, node);
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        string? Output(int k) => RecurrentOutput(node, k);
+
+        var (hScale, hZeroPoint) = HiddenStateParams(node, cell);
+        var (cScale, cZeroPoint) = CellStateParams(node, cell);
+
+        int? StateInput(string? name, float scale, int zeroPoint, string what)
+        {
+            if (name is null)
+            {
+                return null;
+            }
+
+            var state = _model.Tensors[Id(name, node)];
+            return state.Scale == scale && state.ZeroPoint == zeroPoint ? state.Id
+                : throw Unsupported(node, $"{what} '{name}' must be quantized like the {(what == "initial_h" ? "hidden" : "cell")} state it feeds");
+        }
+
+        var initialHInput = StateInput(cell.InitialHValue, hScale, hZeroPoint, "initial_h");
+        var initialCInput = StateInput(cell.InitialCValue, cScale, cZeroPoint, "initial_c");
+
+        var rows = cell.Gates * cell.Hidden;
+        var (w, wRowScales) = QuantizeWeightsPerChannel(cell.W, rows);
+        var (r, rRowScales) = QuantizeWeightsPerChannel(cell.R, rows);
+        var packedBytes = QRecurrent.PackedBytes(cell.Kind, cell.Seq, cell.Hidden);
+        var packed = _model.Tensors.Count;
+        _model.Tensors.Add(new QTensor { Id = packed, Name = node.Name + ":packed", Shape = [packedBytes], Scale = hScale, ZeroPoint = hZeroPoint });
+        var op = new QRecurrent
+        {
+            NodeName = node.Name,
+            Inputs = new int?[] { input.Id, initialHInput, initialCInput }.OfType<int>().ToArray(),
+            Output = packed,
+            Kind = cell.Kind, Seq = cell.Seq, InputSize = cell.InputSize, Hidden = cell.Hidden, Reverse = cell.Reverse,
+            LinearBeforeReset = cell.LinearBeforeReset,
+            W = w, R = r,
+            WScale = wRowScales.Select(s => input.Scale * s).ToArray(),
+            RScale = rRowScales.Select(s => hScale * s).ToArray(),
+            WBias = cell.WBias, RBias = cell.RBias,
+            XZeroPoint = input.ZeroPoint, HScale = hScale, HZeroPoint = hZeroPoint, CScale = cScale, CZeroPoint = cZeroPoint,
+            InitialH = cell.InitialH.Select(v => QuantizationMath.QuantizeFloat(v, hScale, hZeroPoint)).ToArray(),
+            InitialC = cell.InitialC.Select(v => QuantizationMath.QuantizeFloat(v, cScale, cZeroPoint)).ToArray(),
+            InitialHInput = initialHInput, InitialCInput = initialCInput,
+        };
+        _model.Ops.Add(op);
+
+        if (Output(0) is { } yName)
+        {
+            var y = AddTensor(yName, hScale, hZeroPoint);
+            _model.Tensors[y].AliasOf = packed;
+            _model.Ops.Add(new QReshape { NodeName = node.Name + ":Y", Inputs = [packed], Output = y });
+        }
+
+        // The last hidden state is the row of the last time step processed: t = Seq-1 forward, t = 0 in reverse.
+        var lastRow = cell.Reverse ? 0 : (cell.Seq - 1) * cell.Hidden;
+        void CopyOut(string name, int offset, float scale, int zeroPoint, string suffix)
+        {
+            var plan = GatherPlan.Build([packedBytes], [0], [Enumerable.Range(offset, cell.Hidden).ToArray()], [1], 0);
+            _model.Ops.Add(new QGather
+            {
+                NodeName = node.Name + suffix, Inputs = [packed], Output = AddTensor(name, scale, zeroPoint),
+                Parts = [new QGatherPart(packed, null, plan, 0, 0, zeroPoint, zeroPoint)], PadValue = 0,
+            });
+        }
+
+        if (Output(1) is { } hName)
+        {
+            CopyOut(hName, lastRow, hScale, hZeroPoint, ":Y_h");
+        }
+
+        if (cell.Kind == RecurrentKind.Lstm && Output(2) is { } cName)
+        {
+            CopyOut(cName, op.CellOffset, cScale, cZeroPoint, ":Y_c");
+        }
+    }
+
+    private static string? RecurrentOutput(Node node, int k) => node.Outputs.Count > k && node.Outputs[k].Length > 0 ? node.Outputs[k] : null;
+
+    private static ActivationRange Union(IEnumerable<ActivationRange> ranges) =>
+        ranges.Aggregate(new ActivationRange(0f, 0f), (a, b) => new ActivationRange(Math.Min(a.Min, b.Min), Math.Max(a.Max, b.Max)));
+
+    /// <summary>Y, Y_h and initial_h of an LSTM/GRU share one scale: calibrated Y and Y_h, widened to a run-time initial_h's range.</summary>
+    private (float Scale, int ZeroPoint) HiddenStateParams(Node node, RecurrentCell cell) =>
+        ChooseActivationParams(Union(new[] { RecurrentOutput(node, 0), RecurrentOutput(node, 1), cell.InitialHValue }.OfType<string>().Select(Range)
+            .Append(new ActivationRange(cell.InitialH.DefaultIfEmpty(0f).Min(), cell.InitialH.DefaultIfEmpty(0f).Max()))));
+
+    /// <summary>Y_c and initial_c of an LSTM: the calibrated Y_c, a run-time initial_c's range and a constant initial_c.</summary>
+    private (float Scale, int ZeroPoint) CellStateParams(Node node, RecurrentCell cell) =>
+        ChooseActivationParams(Union(new[] { cell.Kind == RecurrentKind.Lstm ? RecurrentOutput(node, 2) : null, cell.InitialCValue }.OfType<string>().Select(Range)
+            .Append(new ActivationRange(cell.InitialC.DefaultIfEmpty(0f).Min(), cell.InitialC.DefaultIfEmpty(0f).Max()))));
 
     private void LowerConv(Node node)
     {
@@ -788,8 +921,11 @@ public sealed class Quantizer
         return _model.Tensors[AddTensor(node.Outputs[0], scale, zeroPoint)];
     }
 
+    /// <remarks>Inputs after the first (an RNN's state in) are fed zeros during calibration; when the calibrator did not
+    /// observe them at all their range is that: [0, 0].</remarks>
     private ActivationRange Range(string tensor) =>
         _ranges.TryGetValue(tensor, out var r) ? r
+        : _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).Skip(1).Contains(tensor) ? new ActivationRange(0f, 0f)
         : throw new TinyMLException(ErrorCodes.CalibrationFailed, $"no calibration range for tensor '{tensor}'", File);
 
     private int AddTensor(string name, float scale, int zeroPoint)

@@ -11,14 +11,34 @@ public static class Int8Interpreter
     /// <summary>Runs the model and returns the bytes of its output tensor.</summary>
     public static sbyte[] Run(QuantizedModel model, ReadOnlySpan<sbyte> input) => RunAll(model, input)[model.Output];
 
+    /// <summary>Runs a model with several inputs (<see cref="QuantizedModel.Inputs"/> order); returns every output in
+    /// <see cref="QuantizedModel.Outputs"/> order.</summary>
+    public static IReadOnlyList<sbyte[]> RunMulti(QuantizedModel model, IReadOnlyList<sbyte[]> inputs)
+    {
+        var all = RunAll(model, inputs);
+        return model.Outputs.Select(o => all[o]).ToList();
+    }
+
     /// <summary>
     /// Runs the model and returns every tensor's bytes by <see cref="QTensor.Id"/>, each as it was right after the
     /// op that produced it (so an in-place op later on does not rewrite what an earlier tensor held).
     /// Tensors with <see cref="QTensor.AliasOf"/> share storage with their alias root, as they will in C.
     /// </summary>
+    /// <remarks>Further inputs of a multi-input model (an RNN's state in) get their zero point, i.e. real 0 - the
+    /// same default calibration feeds them.</remarks>
     public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, ReadOnlySpan<sbyte> input)
     {
         ArgumentNullException.ThrowIfNull(model);
+        var inputs = new List<sbyte[]> { input.ToArray() };
+        inputs.AddRange(model.ExtraInputs.Select(id => Enumerable.Repeat((sbyte)model.Tensors[id].ZeroPoint, model.Tensors[id].Bytes).ToArray()));
+        return RunAll(model, inputs);
+    }
+
+    /// <summary>As <see cref="RunAll(QuantizedModel, ReadOnlySpan{sbyte})"/> with one byte array per model input.</summary>
+    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, IReadOnlyList<sbyte[]> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputs);
         var tensors = model.Tensors.ToDictionary(t => t.Id);
         var storage = new Dictionary<int, sbyte[]>();
 
@@ -42,15 +62,23 @@ public static class Int8Interpreter
 
         Span<sbyte> Tensor(int id) => StorageOf(id).AsSpan(0, tensors[id].Bytes);
 
-        var inputTensor = tensors[model.Input];
-        if (input.Length != inputTensor.Bytes)
+        if (inputs.Count != model.Inputs.Count)
         {
-            throw new ArgumentException($"input holds {input.Length} bytes, model input '{inputTensor.Name}' needs {inputTensor.Bytes}", nameof(input));
+            throw new ArgumentException($"{inputs.Count} inputs given, the model has {model.Inputs.Count}", nameof(inputs));
         }
 
         var results = new Dictionary<int, sbyte[]>();
-        input.CopyTo(Tensor(model.Input));
-        results[model.Input] = input.ToArray();
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var inputTensor = tensors[model.Inputs[i]];
+            if (inputs[i].Length != inputTensor.Bytes)
+            {
+                throw new ArgumentException($"input {i} holds {inputs[i].Length} bytes, model input '{inputTensor.Name}' needs {inputTensor.Bytes}", nameof(inputs));
+            }
+
+            inputs[i].CopyTo(Tensor(model.Inputs[i]));
+            results[model.Inputs[i]] = inputs[i].ToArray();
+        }
 
         foreach (var op in model.Ops)
         {
@@ -108,6 +136,9 @@ public static class Int8Interpreter
             case QLayerNorm layerNorm:
                 Int8Kernels.LayerNorm(layerNorm, tensor(layerNorm.Inputs[0]), tensor(layerNorm.Output));
                 break;
+            case QRecurrent rnn:
+                ExecuteRecurrent(rnn, tensor);
+                break;
             case QReduceMean mean:
                 Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
                 break;
@@ -115,15 +146,38 @@ public static class Int8Interpreter
                 // Zero-copy when the output aliases the input; otherwise the bytes are copied unchanged.
                 var source = tensor(reshape.Inputs[0]);
                 var destination = tensor(reshape.Output);
-                if (source.Length != destination.Length)
+                // An LSTM/GRU Y is the head of a larger packed buffer (QRecurrent), so the source may be longer.
+                if (source.Length < destination.Length || !IsPackedHead(source, destination))
                 {
                     throw new InvalidOperationException($"reshape '{op.NodeName}' changes the size from {source.Length} to {destination.Length} bytes");
                 }
 
-                source.CopyTo(destination);
+                source[..destination.Length].CopyTo(destination);
                 break;
             default:
                 throw new NotSupportedException($"op '{op.NodeName}' of type {op.GetType().Name} has no reference kernel");
+        }
+    }
+
+    /// <summary>Same size, or the destination is the aliased start of the source (a recurrent op's Y).</summary>
+    private static bool IsPackedHead(Span<sbyte> source, Span<sbyte> destination) =>
+        source.Length == destination.Length || source.Overlaps(destination, out var offset) && offset == 0;
+
+    /// <summary>tml_lstm_s8/tml_gru_s8 on the packed output: Y, final c, then the float scratch (host byte order, as in C).</summary>
+    private static void ExecuteRecurrent(QRecurrent rnn, TensorAccessor tensor)
+    {
+        var packed = tensor(rnn.Output);
+        var y = packed[..(rnn.Seq * rnn.Hidden)];
+        var scratch = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, float>(packed.Slice(rnn.ScratchOffset, 4 * rnn.ScratchFloats));
+        ReadOnlySpan<sbyte> initialH = rnn.InitialHInput is { } h ? tensor(h) : rnn.InitialH;
+        if (rnn.Kind == RecurrentKind.Lstm)
+        {
+            ReadOnlySpan<sbyte> initialC = rnn.InitialCInput is { } c ? tensor(c) : rnn.InitialC;
+            Int8Recurrent.Lstm(rnn, tensor(rnn.Inputs[0]), initialH, initialC, y, packed.Slice(rnn.CellOffset, rnn.Hidden), scratch);
+        }
+        else
+        {
+            Int8Recurrent.Gru(rnn, tensor(rnn.Inputs[0]), initialH, y, scratch);
         }
     }
 
