@@ -2,7 +2,10 @@ using TinyML.Ir;
 
 namespace TinyML.Optimize;
 
-/// <summary>Identity and inference-mode Dropout copy their input: drop them and rewire their consumers.</summary>
+/// <summary>
+/// Identity, inference-mode Dropout and a Cast of a float tensor to float (exporters emit it around STFTs and
+/// masks) copy their input: drop them and rewire their consumers.
+/// </summary>
 public sealed class RemoveIdentityPass : IGraphPass
 {
     public string Name => "remove-identity";
@@ -10,7 +13,7 @@ public sealed class RemoveIdentityPass : IGraphPass
     public int Run(Graph graph)
     {
         var removed = 0;
-        foreach (var node in graph.Nodes.Where(n => n.OpType is "Identity" or "Dropout").ToList())
+        foreach (var node in graph.Nodes.Where(n => n.OpType is "Identity" or "Dropout" || IsFloatToFloatCast(graph, n)).ToList())
         {
             var input = node.Inputs[0];
             var output = node.Outputs[0];
@@ -39,4 +42,9 @@ public sealed class RemoveIdentityPass : IGraphPass
         GraphEdit.RemoveUnusedTensors(graph);
         return removed;
     }
+
+    /// <summary>ONNX TensorProto.DataType FLOAT = 1; a Cast whose input is already float32 changes nothing.</summary>
+    private static bool IsFloatToFloatCast(Graph graph, Node node) =>
+        node.OpType == "Cast" && node.GetInt("to", 0) == 1 && node.Inputs.Count == 1
+        && graph.Tensors.TryGetValue(node.Inputs[0], out var input) && !input.IsConstant && input.Type == ElementType.Float32;
 }

@@ -159,7 +159,7 @@ public sealed class SharedModelsTests
     public void SileroVadIsExcludedUntilLstmLands()
     {
         TestPaths.SharedOrSkip("models/silero_vad_v5/model.onnx");
-        Assert.Inconclusive("SKIPPED: silero_vad_v5 needs LSTM and several inputs (state, sr); it is covered by the LSTM/GRU work, not by this class");
+        Assert.Inconclusive("SKIPPED: silero_vad_v5 does not compile yet: with its inputs pinned (input=1,512 state=2,1,128 sr=16000) the float lowering stops at the STFT magnitude's Pow (no run-time Pow/Sqrt kernel yet); RealModelImportTests tracks how far it gets");
     }
 
     /// <summary>The model's test inputs (first <paramref name="count"/>), or deterministic uniform noise in its documented range.</summary>
