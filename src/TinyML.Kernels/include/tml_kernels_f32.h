@@ -109,6 +109,9 @@ void tml_layernorm_f32(const tml_layernorm_f32_params *p, const float *input, fl
 /* 1/sqrt(x) for x > 0 normal: bit-level first guess then three Newton steps (relative error ~1e-7). */
 float tml_rsqrtf(float x);
 
+/* ---- Element-wise square root (Sqrt, Pow(x, 0.5)) without libm; negative inputs give NaN. In place allowed. ---- */
+void tml_sqrt_f32(const float *input, float *output, int32_t count);
+
 /* ---- Clamp (un-fused Relu/Clip) and copy (Identity); in place allowed. NaN passes through unchanged. ---- */
 void tml_clamp_f32(const float *input, float *output, int32_t count, float min, float max);
 void tml_copy_f32(const float *input, float *output, int32_t count);

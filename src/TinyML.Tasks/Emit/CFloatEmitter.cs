@@ -492,6 +492,7 @@ public static class CFloatEmitter
                     UnaryKind.LeakyRelu => $"    tml_leaky_relu_f32({io}, {Float(u.Alpha)});\n",
                     UnaryKind.HardSigmoid => $"    tml_hard_sigmoid_f32({io}, {Float(u.Alpha)}, {Float(u.Beta)});\n",
                     UnaryKind.HardSwish => $"    tml_hard_swish_f32({io});\n",
+                    UnaryKind.Sqrt => $"    tml_sqrt_f32({io});\n",
                     _ => $"    tml_elu_f32({io}, {Float(u.Alpha)});\n",
                 });
                 break;

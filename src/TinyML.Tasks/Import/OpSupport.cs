@@ -104,8 +104,8 @@ public static class OpSupport
         new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),
         new("Equal", MinOpset, MaxOpset, F, F, "constant inputs (If conditions)"),
         new("Not", MinOpset, MaxOpset, F, F, "constant input (If conditions)"),
-        new("Pow", MinOpset, MaxOpset, F, F, "constant inputs; exponent 2 inside a decomposed LayerNorm is fused"),
-        new("Sqrt", MinOpset, MaxOpset, F, F, "only inside a decomposed LayerNorm (fused); not folded on its own yet"),
+        new("Pow", MinOpset, MaxOpset, Y, Y, "constant exponent 2 (as x*x), 0.5 (as Sqrt) or 1 on activations; fused inside a decomposed LayerNorm; any exponent folds on constants"),
+        new("Sqrt", MinOpset, MaxOpset, Y, Y, "int8: lookup table; float32: tml_sqrt_f32 (no libm)"),
         new("If", MinOpset, MaxOpset, F, F, "constant condition: the taken branch is inlined; pin run-time inputs with ConstantInputs"),
     ];
 

@@ -11,6 +11,7 @@ public enum UnaryKind
     HardSigmoid,
     HardSwish,
     Elu,
+    Sqrt,
 }
 
 /// <summary>Broadcasting binary ops besides Add (Max/Min: the two-input form). PRelu is x &lt; 0 ? x * slope : x, with the slope as operand B.</summary>
@@ -38,6 +39,7 @@ public static class ElementwiseMath
         ["HardSigmoid"] = UnaryKind.HardSigmoid,
         ["HardSwish"] = UnaryKind.HardSwish,
         ["Elu"] = UnaryKind.Elu,
+        ["Sqrt"] = UnaryKind.Sqrt,
     };
 
     public static readonly IReadOnlyDictionary<string, BinaryKind> BinaryOps = new Dictionary<string, BinaryKind>(StringComparer.Ordinal)
@@ -72,6 +74,7 @@ public static class ElementwiseMath
         UnaryKind.HardSigmoid => Math.Clamp(alpha * x + beta, 0, 1),
         UnaryKind.HardSwish => x * Math.Clamp(x / 6 + 0.5, 0, 1),
         UnaryKind.Elu => x < 0 ? alpha * (Math.Exp(x) - 1) : x,
+        UnaryKind.Sqrt => Math.Sqrt(x), // NaN below 0, as ONNX
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

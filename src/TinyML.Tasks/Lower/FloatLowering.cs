@@ -113,7 +113,7 @@ public sealed class FloatLowering
             case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
                 LowerBinary(node);
                 break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt":
                 LowerUnary(node);
                 break;
             case "Softmax":

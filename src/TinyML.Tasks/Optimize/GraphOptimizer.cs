@@ -15,6 +15,7 @@ public static class GraphOptimizer
         new RemoveIdentityPass(),
         new MatMulAddToGemmPass(),
         new LayerNormFusionPass(),
+        new PowRewritePass(),
         new FoldBatchNormPass(),
         new FuseActivationPass(),
     ];
@@ -29,6 +30,7 @@ public static class GraphOptimizer
         new RemoveIdentityPass(),
         new MatMulAddToGemmPass(),
         new LayerNormFusionPass(),
+        new PowRewritePass(),
         new FoldBatchNormPass(standaloneIsError: false),
         new FuseActivationPass(),
     ];

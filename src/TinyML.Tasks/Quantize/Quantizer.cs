@@ -84,7 +84,7 @@ public sealed class Quantizer
     {
         "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
-        "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
+        "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
         "LSTM", "GRU",
     };
 
@@ -210,7 +210,7 @@ public sealed class Quantizer
             case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
                 LowerBinary(node);
                 break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu":
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt":
                 LowerUnary(node);
                 break;
             case "LSTM" or "GRU":

@@ -119,7 +119,7 @@ public static class FloatInterpreter
             "Reshape" => Reshape(c),
             "Add" => Add(c.In(0), c.In(1), c),
             "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
-            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" => Unary(c),
+            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt" => Unary(c),
             "Softmax" => Softmax(c),
             "BatchNormalization" => BatchNorm(c),
             "LayerNormalization" => LayerNorm(c),

@@ -46,6 +46,8 @@ public sealed class ElementwiseOpTests
     [DataRow("min_const_channel")]
     [DataRow("max_broadcast")]
     [DataRow("min_activations")]
+    [DataRow("pow_square")]
+    [DataRow("magnitude")]
     public void ModelMatchesOnnxRuntimeInInt8AndFloat32(string name)
     {
         var work = TestPaths.NewTempDir("ew-" + name);
@@ -244,6 +246,14 @@ public sealed class ElementwiseOpTests
                 Add("Max", ["g", "x"], "y");
                 break;
             case "min_activations": Add("Tanh", ["x"], "t"); Add("Min", ["x", "t"], "y"); break;
+            case "pow_square": Constant("e", [], [2f]); Add("Pow", ["x", "e"], "y"); break;
+            case "magnitude": // an STFT magnitude: sqrt(x^2 + eps)
+                Constant("e", [], [2f]);
+                Constant("eps", [], [1e-3f]);
+                Add("Pow", ["x", "e"], "p");
+                Add("Add", ["p", "eps"], "q");
+                Add("Sqrt", ["q"], "y");
+                break;
             default: throw new ArgumentException(name);
         }
 
