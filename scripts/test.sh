@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The firmware tests need the Arm toolchain and QEMU; installs only what is missing (a no-op when present).
+bash scripts/install-prereqs.sh || exit 1
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
 log=$(mktemp)
 dotnet test --solution TinyML.Sdk.sln -c Release "$@" 2>&1 | tee "$log"
