@@ -220,18 +220,7 @@ public sealed class QdqLowering
         }
 
         var output = PassThroughOutput(node, input);
-        _model.Ops.Add(new QPool
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output,
-            Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
-            Channels = x[1], InH = x[2], InW = x[3], OutH = geometry.OutH, OutW = geometry.OutW,
-            KernelH = geometry.KernelH, KernelW = geometry.KernelW,
-            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
-            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
-            ActivationMin = -128, ActivationMax = 127,
-        });
+        _model.Ops.Add(Quantizer.PoolOp(node, input.Id, output, x, geometry));
     }
 
     /// <summary>A Relu/Clip that did not fuse (its input has its own Q/DQ pair): a clamp in the input's parameters.</summary>

@@ -459,19 +459,22 @@ public sealed class Quantizer
 
         // Pooling cannot change scale: the output shares the input's parameters (TFLite requires this).
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
-        _model.Ops.Add(new QPool
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output,
-            Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
-            Channels = x[1], InH = x[2], InW = x[3], OutH = geometry.OutH, OutW = geometry.OutW,
-            KernelH = geometry.KernelH, KernelW = geometry.KernelW,
-            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
-            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
-            ActivationMin = -128, ActivationMax = 127,
-        });
+        _model.Ops.Add(Quantizer.PoolOp(node, input.Id, output, x, geometry));
     }
+
+    /// <summary>The int8 pooling op of a Max/Average(Global)Pool node; shared with the QDQ lowering.</summary>
+    internal static QPool PoolOp(Node node, int input, int output, int[] x, WindowGeometry geometry) => new()
+    {
+        NodeName = node.Name,
+        Inputs = [input],
+        Output = output,
+        Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
+        Channels = x[1], InH = x[2], InW = x[3], OutH = geometry.OutH, OutW = geometry.OutW,
+        KernelH = geometry.KernelH, KernelW = geometry.KernelW,
+        StrideH = geometry.StrideH, StrideW = geometry.StrideW,
+        PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
+        ActivationMin = -128, ActivationMax = 127,
+    };
 
     private void LowerClamp(Node node)
     {
