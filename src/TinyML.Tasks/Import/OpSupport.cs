@@ -98,7 +98,7 @@ public static class OpSupport
         // Shape plumbing exporters emit: evaluated at build time by constant folding, never run on the device.
         new("Shape", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
         new("Size", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
-        new("Gather", MinOpset, MaxOpset, F, F, "constant data and indices"),
+        new("Gather", MinOpset, MaxOpset, Y, Y, "constant indices, any axis (a gather along the axis); int8 keeps the input's scale; folds on constant data"),
         new("Cast", MinOpset, MaxOpset, F, F, "constant input; to float, int32, int64, bool"),
         new("ConstantOfShape", MinOpset, MaxOpset, F, F, "constant shape"),
         new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),

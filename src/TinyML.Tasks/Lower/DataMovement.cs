@@ -93,7 +93,7 @@ public sealed record GatherPlan(int[] Dims, int[][] Offsets, int[] OutStrides, i
 }
 
 /// <summary>
-/// Resolves the data-movement ops (Transpose, Slice, Pad, Concat, Split, nearest Resize) of one node into gathers, for
+/// Resolves the data-movement ops (Transpose, Slice, Gather, Pad, Concat, Split, nearest Resize) of one node into gathers, for
 /// both the float32 lowering and the int8 quantizer: the ONNX rules live here once. Shapes are the graph's (shape
 /// inference ran first).
 /// </summary>
@@ -130,6 +130,28 @@ public static class DataMovement
         var perm = (node.GetInts("perm") ?? Enumerable.Range(0, x.Length).Reverse().Select(i => (long)i).ToArray()).Select(p => (int)p).ToArray();
         var outShape = perm.Select(p => x[p]).ToArray();
         return GatherPlan.Build(x, perm, outShape.Select(GatherPlan.Identity).ToArray(), GatherPlan.ContiguousStrides(outShape), 0);
+    }
+
+    /// <summary>
+    /// ONNX Gather with build-time indices: a gather along one axis. The index dimensions of the output are laid out
+    /// contiguously, so they are one plan axis of all indices in order (a scalar index is an axis of size 1); the
+    /// output bytes are the same as with the ONNX output shape.
+    /// </summary>
+    public static GatherPlan Gather(Graph graph, Node node)
+    {
+        var x = ShapeOf(graph, node.Inputs[0]);
+        RequireRank(graph, node, x.Length);
+        var axis = Normalize(graph, node, node.GetInt("axis", 0), x.Length);
+        var indices = Ints(graph, node, 1) ?? throw Unsupported(graph, node, "indices are required");
+        var picked = indices.Select(i =>
+        {
+            var index = i < 0 ? i + x[axis] : i;
+            return index >= 0 && index < x[axis] ? (int)index : throw Unsupported(graph, node, $"index {i} is out of range for axis {axis} of size {x[axis]}");
+        }).ToArray();
+        var source = x.Select(GatherPlan.Identity).ToArray();
+        source[axis] = picked;
+        var outShape = source.Select(s => s.Length).ToArray();
+        return GatherPlan.Build(x, GatherPlan.Identity(x.Length), source, GatherPlan.ContiguousStrides(outShape), 0);
     }
 
     /// <summary>ONNX Slice: per axis start, step and count after clamping (opset &lt; 10 takes attributes).</summary>

@@ -84,6 +84,9 @@ public sealed class FloatLowering
             case "Slice":
                 LowerGather(node, [DataMovement.Slice(_graph, node)], 0f);
                 break;
+            case "Gather":
+                LowerGather(node, [DataMovement.Gather(_graph, node)], 0f);
+                break;
             case "Pad":
                 var (padPlan, padValue) = DataMovement.Pad(_graph, node);
                 LowerGather(node, [padPlan], padValue);

@@ -112,6 +112,8 @@ public static class ModelCompiler
             return CompileQdq(options, graph, diagnostics, log);
         }
 
+        // ONNX Runtime cannot expose values computed inside If branches: such a model calibrates on the C# float reference.
+        var controlFlow = graph.Nodes.Any(n => n.OpType is "If" or "Loop" or "Scan");
         var rewrites = GraphOptimizer.Run(graph);
         // Before calibration: an op without a kernel should fail in seconds, not after ONNX Runtime ran the model.
         Quantizer.EnsureLowerable(graph);
@@ -121,9 +123,9 @@ public static class ModelCompiler
         var samples = LoadCalibration(options, input, diagnostics);
         var tensorNames = graph.Nodes.SelectMany(n => n.Outputs).Append(input.Name).Distinct(StringComparer.Ordinal).ToList();
         Action<Import.Onnx.Proto.ModelProto> prepare = model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph);
-        var ranges = HistogramCalibrator.Collect(options.ModelPath, samples, tensorNames, prepare, options.Calibration);
+        var ranges = HistogramCalibrator.Collect(options.ModelPath, samples, tensorNames, prepare, options.Calibration, controlFlow ? graph : null);
         var calibration = CalibrationDescription(options.Calibration, samples.Count);
-        log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with ONNX Runtime"));
+        log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with {(controlFlow ? "the C# float reference (the model has control flow)" : "ONNX Runtime")}"));
 
         var model = Quantizer.Quantize(graph, ranges);
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
@@ -132,7 +134,7 @@ public static class ModelCompiler
             return result;
         }
 
-        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log);
+        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
     }
 
@@ -148,7 +150,7 @@ public static class ModelCompiler
     /// check), else on the calibration samples. The int8 side is the C# reference, so this costs seconds, not a firmware run.
     /// </summary>
     private static AccuracyReport MeasureAccuracy(CompileOptions options, QuantizedModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
-        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log)
+        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, Graph? referenceGraph)
     {
         var name = options.Name;
         IReadOnlyList<float[]> samples = calibrationSamples;
@@ -175,7 +177,7 @@ public static class ModelCompiler
                 $"ValidationLabels '{options.ValidationLabels}' given without ValidationData: labels need their validation inputs", options.ModelPath);
         }
 
-        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare);
+        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph);
         var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
         if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
         {

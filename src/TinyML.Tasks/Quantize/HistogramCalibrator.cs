@@ -59,16 +59,16 @@ public static class HistogramCalibrator
     /// second one over the same samples.
     /// </summary>
     internal static Dictionary<string, ActivationRange> Collect(string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames,
-        Action<ModelProto>? prepareModel, CalibrationSettings settings)
+        Action<ModelProto>? prepareModel, CalibrationSettings settings, Ir.Graph? referenceGraph = null)
     {
-        var minMax = OrtCalibrator.Collect(onnxPath, samples, tensorNames, prepareModel);
+        var minMax = OrtCalibrator.Collect(onnxPath, samples, tensorNames, prepareModel, referenceGraph);
         if (settings.Method == CalibrationMethod.MinMax)
         {
             return minMax.ToDictionary(kv => kv.Key, kv => new ActivationRange(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
         }
 
         var histograms = minMax.ToDictionary(kv => kv.Key, kv => new Histogram(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
-        OrtCalibrator.Stream(onnxPath, samples, histograms.Keys, prepareModel, (_, name, values) => histograms[name].Add(values));
+        OrtCalibrator.Stream(onnxPath, samples, histograms.Keys, prepareModel, (_, name, values) => histograms[name].Add(values), referenceGraph: referenceGraph);
         return histograms.ToDictionary(kv => kv.Key, kv => Choose(kv.Value, settings), StringComparer.Ordinal);
     }
 

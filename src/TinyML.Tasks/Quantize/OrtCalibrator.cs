@@ -19,12 +19,14 @@ public static class OrtCalibrator
         Collect(onnxPath, samples, tensorNames, prepareModel: null);
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
+    /// <param name="referenceGraph">When set, the samples run through the C# float reference on this graph instead (see <see cref="Stream"/>).</param>
     internal static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
-        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel)
+        string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel,
+        Ir.Graph? referenceGraph = null)
     {
         var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
         Stream(onnxPath, samples, tensorNames, prepareModel,
-            (sampleIndex, name, values) => Accumulate(ranges, name, values, sampleIndex, onnxPath));
+            (sampleIndex, name, values) => Accumulate(ranges, name, values, sampleIndex, onnxPath), referenceGraph: referenceGraph);
         return ranges;
     }
 
@@ -37,10 +39,22 @@ public static class OrtCalibrator
     /// order). Outputs are disposed right after the visit: memory stays at one sample's worth of intermediates.
     /// </summary>
     /// <param name="skipUnknown">Names no node of the ONNX model produces are skipped instead of failing (tensors the optimizer made).</param>
+    /// <param name="referenceGraph">
+    /// A model with control flow (If) computes most tensors inside subgraphs, which ONNX Runtime cannot expose as
+    /// outputs. Then the samples run through the C# float reference (<see cref="Reference.FloatInterpreter"/>) on this
+    /// graph, the optimized graph the quantizer lowers (checked against ONNX Runtime by the shared-model tests); the
+    /// extra inputs are fed zeros as below.
+    /// </param>
     internal static void Stream(
         string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel, TensorVisitor visit,
-        bool skipUnknown = false)
+        bool skipUnknown = false, Ir.Graph? referenceGraph = null)
     {
+        if (referenceGraph is not null)
+        {
+            StreamReference(referenceGraph, samples, tensorNames, visit, onnxPath);
+            return;
+        }
+
         var bytes = OnnxModelReader.ReadBytes(onnxPath);
         var model = OnnxModelReader.Parse(bytes, onnxPath);
         prepareModel?.Invoke(model);
@@ -138,6 +152,32 @@ public static class OrtCalibrator
                 for (var i = 0; i < fetched.Length; i++)
                 {
                     visit(sampleIndex, fetched[i], outputs[i].GetTensorDataAsSpan<float>());
+                }
+            }
+        }
+    }
+
+    private static void StreamReference(Ir.Graph graph, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, TensorVisitor visit, string onnxPath)
+    {
+        if (samples.Count == 0)
+        {
+            throw new TinyMLException(ErrorCodes.NoCalibrationData, $"no calibration samples for '{onnxPath}'", file: onnxPath);
+        }
+
+        var inputs = graph.Inputs.Where(n => !graph.Tensor(n).IsConstant).ToList();
+        var observed = tensorNames.Where(n => n.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+        for (var sampleIndex = 0; sampleIndex < samples.Count; sampleIndex++)
+        {
+            OrtSessions.CheckSampleLength(samples[sampleIndex], [.. graph.Tensor(inputs[0]).Shape.Select(d => (long)d)], sampleIndex, onnxPath);
+            var feeds = inputs.Skip(1).ToDictionary(n => n, n => new float[graph.Tensor(n).ElementCount], StringComparer.Ordinal);
+            feeds[inputs[0]] = samples[sampleIndex];
+            var values = Reference.FloatInterpreter.RunAll(graph, feeds);
+            foreach (var name in observed)
+            {
+                // Constants (and int64 shape values) have no activation range to observe.
+                if (values.TryGetValue(name, out var value) && !graph.Tensor(name).IsConstant)
+                {
+                    visit(sampleIndex, name, value.Data);
                 }
             }
         }

@@ -35,6 +35,43 @@ public static class OrtRunner
         }
     }
 
+    /// <summary>
+    /// A stream of runs through one session (a recurrent model carrying its state): <paramref name="feeds"/> gets the
+    /// run index and the previous run's outputs (null for the first) and returns the float inputs; int64 inputs (a
+    /// sample rate) stay the same for every run. Returns every output of every run, in graph order.
+    /// </summary>
+    public static IReadOnlyList<float[][]> RunStream(string onnxPath, int runs,
+        Func<int, float[][]?, IReadOnlyList<(string Name, float[] Data, long[] Shape)>> feeds,
+        IReadOnlyList<(string Name, long[] Data, long[] Shape)> int64Inputs)
+    {
+        var bytes = OnnxModelReader.ReadBytes(onnxPath);
+        using var session = OrtSessions.Create(bytes, onnxPath);
+        using var runOptions = new RunOptions();
+        var outputNames = session.OutputMetadata.Keys.ToList();
+        var results = new List<float[][]>();
+        for (var run = 0; run < runs; run++)
+        {
+            var floats = feeds(run, run == 0 ? null : results[^1]);
+            var values = floats.Select(i => OrtValue.CreateTensorValueFromMemory(i.Data, i.Shape))
+                .Concat(int64Inputs.Select(i => OrtValue.CreateTensorValueFromMemory(i.Data, i.Shape))).ToList();
+            try
+            {
+                using var outputs = session.Run(runOptions, floats.Select(i => i.Name).Concat(int64Inputs.Select(i => i.Name)).ToList(), values, outputNames);
+                results.Add(outputs.Select(o => o.GetTensorDataAsSpan<float>().ToArray()).ToArray());
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw OrtSessions.Failed(onnxPath, $"ONNX Runtime failed on run {run}: {e.Message}");
+            }
+            finally
+            {
+                values.ForEach(v => v.Dispose());
+            }
+        }
+
+        return results;
+    }
+
     /// <summary>Runs many inputs through one session; returns the first graph output of each, in order.</summary>
     public static IReadOnlyList<float[]> RunMany(string onnxPath, IReadOnlyList<float[]> inputs)
     {

@@ -83,7 +83,7 @@ public sealed class Quantizer
     private static readonly HashSet<string> LoweredOps = new(StringComparer.Ordinal)
     {
         "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
-        "Squeeze", "Unsqueeze", "Transpose", "Slice", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
+        "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
         "LSTM", "GRU",
     };
@@ -130,6 +130,18 @@ public sealed class Quantizer
             if (cell.InitialCValue is { } c)
             {
                 stateParams[c] = CellStateParams(node, cell);
+            }
+        }
+
+        // An input that reaches recurrent states only through data movement (silero: one [2,1,128] input whose Gathers
+        // pick h and c) covers all of them; LowerRecurrent requantizes each state from it.
+        foreach (var name in inputs.Skip(1).Where(n => !stateParams.ContainsKey(n)))
+        {
+            var reached = ReachedByDataMovement(name);
+            var fed = stateParams.Where(kv => reached.Contains(kv.Key)).Select(kv => ParamsRange(kv.Value)).ToList();
+            if (fed.Count > 0)
+            {
+                stateParams[name] = ChooseActivationParams(Union(fed.Append(Range(name))));
             }
         }
 
@@ -181,6 +193,9 @@ public sealed class Quantizer
                 break;
             case "Slice":
                 LowerMove(node, DataMovement.Slice(_graph, node));
+                break;
+            case "Gather":
+                LowerMove(node, DataMovement.Gather(_graph, node));
                 break;
             case "Pad":
                 var (padPlan, padValue) = DataMovement.Pad(_graph, node);
@@ -245,8 +260,27 @@ public sealed class Quantizer
             }
 
             var state = _model.Tensors[Id(name, node)];
-            return state.Scale == scale && state.ZeroPoint == zeroPoint ? state.Id
-                : throw Unsupported(node, $"{what} '{name}' must be quantized like the {(what == "initial_h" ? "hidden" : "cell")} state it feeds");
+            if (state.Scale == scale && state.ZeroPoint == zeroPoint)
+            {
+                return state.Id;
+            }
+
+            // A state taken out of a wider input (see Lower) is requantized to the state's parameters first.
+            var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)state.Scale / scale);
+            if (multiplier == 0)
+            {
+                (multiplier, shift) = (1, -31);
+            }
+
+            var requantized = _model.Tensors.Count;
+            _model.Tensors.Add(new QTensor { Id = requantized, Name = $"{node.Name}:{what}", Shape = state.Shape, Scale = scale, ZeroPoint = zeroPoint });
+            _model.Ops.Add(new QGather
+            {
+                NodeName = $"{node.Name}:{what}", Inputs = [state.Id], Output = requantized,
+                Parts = [new QGatherPart(state.Id, null, GatherPlan.Region(state.Shape, GatherPlan.ContiguousStrides(state.Shape), 0), multiplier, shift, state.ZeroPoint, zeroPoint)],
+                PadValue = 0,
+            });
+            return requantized;
         }
 
         var initialHInput = StateInput(cell.InitialHValue, hScale, hZeroPoint, "initial_h");
@@ -305,6 +339,24 @@ public sealed class Quantizer
             CopyOut(cName, op.CellOffset, cScale, cZeroPoint, ":Y_c");
         }
     }
+
+    /// <summary>Values computed from <paramref name="name"/> by data movement alone (Gather, Slice, reshapes), itself included.</summary>
+    private HashSet<string> ReachedByDataMovement(string name)
+    {
+        var reached = new HashSet<string>(StringComparer.Ordinal) { name };
+        foreach (var node in _graph.Nodes)
+        {
+            if (node.OpType is "Gather" or "Slice" or "Reshape" or "Squeeze" or "Unsqueeze" or "Flatten" or "Identity" && node.Inputs.Count > 0 && reached.Contains(node.Inputs[0]))
+            {
+                reached.Add(node.Outputs[0]);
+            }
+        }
+
+        return reached;
+    }
+
+    /// <summary>The float range an int8 scale and zero point represent.</summary>
+    private static ActivationRange ParamsRange((float Scale, int ZeroPoint) p) => new((-128 - p.ZeroPoint) * p.Scale, (127 - p.ZeroPoint) * p.Scale);
 
     private static string? RecurrentOutput(Node node, int k) => node.Outputs.Count > k && node.Outputs[k].Length > 0 ? node.Outputs[k] : null;
 

@@ -48,8 +48,9 @@ public sealed record AccuracyReport(
         Evaluate(model, onnxPath, samples, labels, calibration, evaluatedOn, prepareModel: null);
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
+    /// <param name="referenceGraph">For a model with control flow: the float side comes from the C# float reference on this graph (see OrtCalibrator.Stream).</param>
     internal static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
-        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel)
+        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null)
     {
         if (labels is not null && labels.Count != samples.Count)
         {
@@ -98,7 +99,7 @@ public sealed record AccuracyReport(
                     int8Correct += int8Top == labels[sampleIndex] ? 1 : 0;
                 }
             }
-        }, skipUnknown: true);
+        }, skipUnknown: true, referenceGraph: referenceGraph);
 
         var figures = layers.Where(l => l.Sums.Elements > 0)
             .Select(l => new LayerAccuracy(l.Op.NodeName, l.Op.GetType().Name[1..], l.Tensor.Name, l.Sums.Elements,

@@ -13,6 +13,9 @@ public sealed record FloatHarnessRun(IReadOnlyList<float[]> Outputs, long TicksF
 /// <summary>What a harness firmware printed: one int8 output per input and the tick count of the first inference.</summary>
 public sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
 
+/// <summary>What a multi-input harness printed: per sample, one array per model output (int8 bytes or float32 bits).</summary>
+public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
+
 /// <summary>
 /// Builds a compiled model's emitted C with a generated main() that runs it on fixed int8 inputs and prints every
 /// output byte, for any board (host gcc or Cortex-M in QEMU), so tests can compare the C with the C# reference.
@@ -192,5 +195,128 @@ public static class HarnessFirmware
         }
 
         return new FloatHarnessRun(outputs, ticks, log.ToString(), result);
+    }
+
+    /// <summary>
+    /// <see cref="Run(CompileResult, string, IReadOnlyList{sbyte[]}, string, string, string)"/> for a model with several
+    /// inputs and outputs (tml_&lt;name&gt;_invoke_multi): each sample gives one array per input; every output is printed.
+    /// </summary>
+    public static MultiHarnessRun<sbyte> RunMulti(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[][]> samples, string boardName, string kernelsRoot, string workDirectory) =>
+        RunMultiCore(compiled.Code, codeDirectory, samples, "int8_t", "invoke_multi", v => v.ToString(CultureInfo.InvariantCulture), "%d", "(int)",
+            v => sbyte.Parse(v, CultureInfo.InvariantCulture), boardName, kernelsRoot, workDirectory);
+
+    /// <summary>The float32 form of <see cref="RunMulti(CompileResult, string, IReadOnlyList{sbyte[][]}, string, string, string)"/>; outputs travel as IEEE-754 bits.</summary>
+    public static MultiHarnessRun<float> RunFloatMulti(FloatCompileResult compiled, string codeDirectory, IReadOnlyList<float[][]> samples, string boardName, string kernelsRoot, string workDirectory) =>
+        RunMultiCore(compiled.Code, codeDirectory, samples, "float", "invoke_f32_multi", Emit.CEmitter.FloatLiteral, "%08lx", "(unsigned long)float_bits",
+            v => BitConverter.UInt32BitsToSingle(uint.Parse(v, NumberStyles.HexNumber, CultureInfo.InvariantCulture)), boardName, kernelsRoot, workDirectory);
+
+    private static MultiHarnessRun<T> RunMultiCore<T>(EmittedModel code, string codeDirectory, IReadOnlyList<T[][]> samples, string cType, string entry,
+        Func<T, string> literal, string format, string cast, Func<string, T> parse, string boardName, string kernelsRoot, string workDirectory)
+    {
+        var name = code.SourceFileName[..^2];
+        var upper = name.ToUpperInvariant();
+        var inputCount = samples[0].Length;
+        Directory.CreateDirectory(workDirectory);
+        var header = new StringBuilder();
+        header.Append(CultureInfo.InvariantCulture, $"#define HARNESS_COUNT {samples.Count}\n");
+        for (var k = 0; k < inputCount; k++)
+        {
+            header.Append(CultureInfo.InvariantCulture, $"static const {cType} harness_in{k}[HARNESS_COUNT][{samples[0][k].Length}] = {{\n");
+            foreach (var sample in samples)
+            {
+                header.Append("  { ").Append(string.Join(", ", sample[k].Select(literal))).Append(" },\n");
+            }
+
+            header.Append("};\n");
+        }
+
+        File.WriteAllText(Path.Combine(workDirectory, "harness_inputs.h"), header.ToString());
+        var bits = cType == "float"
+            ? "static unsigned long float_bits(float v) { uint32_t b; memcpy(&b, &v, sizeof b); return (unsigned long)b; }"
+            : "";
+        var outputs = string.Join("\n", Enumerable.Range(0, 16).Select(j => $"#if TML_{upper}_NUM_OUTPUTS > {j}\n    static {cType} out{j}[TML_{upper}_OUTPUT{j}_SIZE];\n#endif"));
+        var pointers = string.Join("\n", Enumerable.Range(0, 16).Select(j => $"#if TML_{upper}_NUM_OUTPUTS > {j}\n        outputs[{j}] = out{j}; sizes[{j}] = TML_{upper}_OUTPUT{j}_SIZE;\n#endif"));
+        File.WriteAllText(Path.Combine(workDirectory, "harness_main.c"), $$"""
+            #include <stdio.h>
+            #include <stdint.h>
+            #include <string.h>
+            #include "{{name}}.h"
+            #include "tml_board.h"
+            #include "harness_inputs.h"
+
+            {{bits}}
+            {{outputs}}
+
+            int main(void)
+            {
+                const {{cType}} *inputs[{{inputCount}}];
+                {{cType}} *outputs[TML_{{upper}}_NUM_OUTPUTS];
+                int sizes[TML_{{upper}}_NUM_OUTPUTS];
+                int i, j, k;
+                tml_board_init();
+            {{pointers}}
+                for (i = 0; i < HARNESS_COUNT; i++) {
+                    uint32_t start;
+            {{string.Join("\n", Enumerable.Range(0, inputCount).Select(k => $"        inputs[{k}] = harness_in{k}[i];"))}}
+                    start = tml_board_ticks();
+                    if (tml_{{name}}_{{entry}}(inputs, outputs) != 0) {
+                        return 2;
+                    }
+                    if (i == 0) {
+                        printf("ticks %lu\n", (unsigned long)tml_board_elapsed(start, tml_board_ticks()));
+                    }
+                    for (k = 0; k < TML_{{upper}}_NUM_OUTPUTS; k++) {
+                        printf("out %d %d:", i, k);
+                        for (j = 0; j < sizes[k]; j++) {
+                            printf(" {{format}}", {{cast}}(outputs[k][j]));
+                        }
+                        printf("\n");
+                    }
+                }
+                return 0;
+            }
+
+            """);
+
+        var log = new StringWriter();
+        var board = Boards.Get(boardName);
+        var result = FirmwareBuilder.Build(new FirmwareRequest(
+            board, "harness",
+            [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, code.SourceFileName)],
+            [codeDirectory, workDirectory], [], kernelsRoot,
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+        var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
+        if (run.ExitCode != 0)
+        {
+            throw new TinyMLException(ErrorCodes.FirmwareFailed, $"multi-input harness on {boardName} exited with {run.ExitCode}:\n{log}");
+        }
+
+        var printed = new List<List<T[]>>();
+        long ticks = -1;
+        foreach (var line in run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith("ticks ", StringComparison.Ordinal))
+            {
+                ticks = long.Parse(line[6..], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("out ", StringComparison.Ordinal))
+            {
+                var head = line[4..line.IndexOf(':')].Split(' ');
+                var sample = int.Parse(head[0], CultureInfo.InvariantCulture);
+                if (sample == printed.Count)
+                {
+                    printed.Add([]);
+                }
+
+                printed[sample].Add(line[(line.IndexOf(':') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(parse).ToArray());
+            }
+        }
+
+        if (printed.Count != samples.Count)
+        {
+            throw new TinyMLException(ErrorCodes.FirmwareFailed, $"multi-input harness on {boardName} printed {printed.Count} of {samples.Count} samples:\n{run.Output}");
+        }
+
+        return new MultiHarnessRun<T>(printed.Select(p => p.ToArray()).ToList(), ticks, log.ToString(), result);
     }
 }

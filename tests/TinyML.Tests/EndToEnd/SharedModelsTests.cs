@@ -12,7 +12,8 @@ namespace TinyML.Tests.EndToEnd;
 /// float32 — emitted C on the host and the C# float reference vs ONNX Runtime (max abs error &lt;= 1e-4 of the output
 /// range); int8 — the firmware in QEMU (nRF52840) byte-identical to the C# int8 reference.
 /// Samples are few on purpose: the class runs in CI on two cores and must stay within about two minutes.
-/// silero_vad_v5 is excluded here: it needs LSTM (and multiple inputs), which another branch adds.
+/// silero_vad_v5 (two inputs, two outputs, recurrent state) has its own pair of tests: a stream over its test data with
+/// the state carried from chunk to chunk.
 /// </summary>
 [TestClass]
 public sealed class SharedModelsTests
@@ -155,11 +156,120 @@ public sealed class SharedModelsTests
         Assert.IsGreaterThan(0L, qemu.TicksFirstInference, "the firmware reported no tick count");
     }
 
-    [TestMethod]
-    public void SileroVadIsExcludedUntilLstmLands()
+    private const string Silero = "silero_vad_v5";
+    private const int SileroChunk = 512, SileroState = 2 * 128;
+
+    /// <summary>The project metadata of silero (docs/sdk.md): the 16 kHz branch with batch 1.</summary>
+    private static CompileOptions SileroOptions(string modelPath, string code, ModelPrecision precision, string? calibration = null) => new()
     {
-        TestPaths.SharedOrSkip("models/silero_vad_v5/model.onnx");
-        Assert.Inconclusive("SKIPPED: silero_vad_v5 does not compile yet: with its inputs pinned (input=1,512 state=2,1,128 sr=16000) the float lowering stops at the decoder's Gather of the run-time state (Gather runs on constants only so far); RealModelImportTests tracks how far it gets");
+        ModelPath = modelPath, Name = "silero_vad", OutputDirectory = code, Precision = precision, CalibrationData = calibration,
+        InputShapes = new Dictionary<string, int[]>(StringComparer.Ordinal) { ["input"] = [1, SileroChunk], ["state"] = [2, 1, 128] },
+        ConstantInputs = new Dictionary<string, double[]>(StringComparer.Ordinal) { ["sr"] = [16000] },
+    };
+
+    /// <summary>The test-data chunks; the state restarts from zeros at the start of each of the three clips (README).</summary>
+    private static (float[][] Chunks, HashSet<int> Resets) SileroChunks()
+    {
+        var all = Npy.Read(TestPaths.SharedOrSkip($"models/{Silero}/test_data/chunks_marvin_yes_silence.npy")).ToFloat32();
+        var chunks = Enumerable.Range(0, all.Length / SileroChunk).Select(i => all.AsSpan(i * SileroChunk, SileroChunk).ToArray()).ToArray();
+        return (chunks, [0, 35, 70]);
+    }
+
+    /// <summary>ONNX Runtime over the whole stream, carrying stateN into state: per chunk its state input and its outputs.</summary>
+    private static (float[][] States, float[][][] Outputs) SileroOrtStream(string modelPath, float[][] chunks, HashSet<int> resets)
+    {
+        var states = new float[chunks.Length][];
+        var outputs = OrtRunner.RunStream(modelPath, chunks.Length, (i, previous) =>
+        {
+            states[i] = resets.Contains(i) || previous is null ? new float[SileroState] : previous[1];
+            return [("input", chunks[i], [1, SileroChunk]), ("state", states[i], [2, 1, 128])];
+        }, [("sr", [16000L], [])]);
+        return (states, outputs.ToArray());
+    }
+
+    [TestMethod]
+    public void SileroVadFloatCOnHostAndReferenceMatchOnnxRuntime()
+    {
+        var modelPath = TestPaths.SharedOrSkip($"models/{Silero}/model.onnx");
+        var work = TestPaths.NewTempDir("shared-f32-silero");
+        var code = Path.Combine(work, "code");
+        var compiled = FloatModelCompiler.Compile(SileroOptions(modelPath, code, ModelPrecision.Float32), Console.Out);
+        var (chunks, resets) = SileroChunks();
+        var (states, expected) = SileroOrtStream(modelPath, chunks, resets);
+
+        // ONNX Runtime reproduces the probabilities the model folder ships (sanity of the stream set-up).
+        var shipped = Npy.Read(TestPaths.SharedOrSkip($"models/{Silero}/test_data/expected_speech_prob.npy")).ToFloat32();
+        Assert.IsLessThan(1e-4, Enumerable.Range(0, chunks.Length).Max(i => Math.Abs(expected[i][0][0] - shipped[i])), "ORT stream vs expected_speech_prob.npy");
+
+        // The C# reference over the whole stream, the emitted C on a spread of chunks (each with ORT's state in).
+        var reference = Enumerable.Range(0, chunks.Length).Select(i =>
+        {
+            var values = FloatInterpreter.RunAll(compiled.Graph, new Dictionary<string, float[]> { ["input"] = chunks[i], ["state"] = states[i] });
+            return compiled.Graph.Outputs.Select(o => values[o].Data).ToArray();
+        }).ToList();
+        int[] picked = [0, 3, 8, 20, 36, 45, 71, 104];
+        var host = HarnessFirmware.RunFloatMulti(compiled, code, picked.Select(i => new[] { chunks[i], states[i] }).ToList(), "host", TestPaths.Kernels, Path.Combine(work, "host"));
+
+        string[] names = ["output", "stateN"];
+        for (var k = 0; k < names.Length; k++)
+        {
+            var all = expected.SelectMany(e => e[k]).ToList();
+            var range = Math.Max(all.Max() - all.Min(), all.Max(v => Math.Abs(v)));
+            var cError = MaxError(host.Outputs.Select(o => o[k]).ToList(), picked.Select(i => expected[i][k]).ToList());
+            var referenceError = MaxError(reference.Select(r => r[k]).ToList(), expected.Select(e => e[k]).ToList());
+            Console.WriteLine(FormattableString.Invariant(
+                $"{Silero} float32 {names[k]}: range {range:0.####}; max |C - ORT| = {cError:0.###e0} on {picked.Length} chunks ({cError / range:0.###e0} of range), max |reference - ORT| = {referenceError:0.###e0} over the {chunks.Length}-chunk stream"));
+            Assert.IsLessThanOrEqualTo(RangeTolerance * range, cError, $"{names[k]}: float C on the host vs ONNX Runtime");
+            Assert.IsLessThanOrEqualTo(RangeTolerance * range, referenceError, $"{names[k]}: float reference vs ONNX Runtime");
+        }
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"{Silero} float32: weights {compiled.Code.ConstantBytes:N0} B, arena {compiled.Plan.ArenaBytes:N0} B (lower bound {compiled.Plan.LowerBound:N0} B)"));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void SileroVadInt8FirmwareInQemuIsByteIdenticalToReference()
+    {
+        var modelPath = TestPaths.SharedOrSkip($"models/{Silero}/model.onnx");
+        var work = TestPaths.NewTempDir("shared-i8-silero");
+        var code = Path.Combine(work, "code");
+        var calibration = TestPaths.SharedOrSkip($"models/{Silero}/test_data/chunks_marvin_yes_silence.npy");
+        var compiled = ModelCompiler.Compile(SileroOptions(modelPath, code, ModelPrecision.Int8, calibration), Console.Out);
+        var model = compiled.Model;
+        var (input, stateIn) = (model.Tensors[model.Inputs[0]], model.Tensors[model.Inputs[1]]);
+        var (probability, stateOut) = (model.Tensors[model.Outputs[0]], model.Tensors[model.Outputs[1]]);
+        Assert.AreEqual(stateOut.Scale, stateIn.Scale, "stateN feeds state unchanged: same scale");
+        Assert.AreEqual(stateOut.ZeroPoint, stateIn.ZeroPoint, "stateN feeds state unchanged: same zero point");
+
+        // The C# int8 reference over the whole stream, carrying its own stateN bytes; QEMU on a few of those calls.
+        var (chunks, resets) = SileroChunks();
+        var (_, expected) = SileroOrtStream(modelPath, chunks, resets);
+        var calls = new List<sbyte[][]>();
+        var outputs = new List<IReadOnlyList<sbyte[]>>();
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            var state = resets.Contains(i) ? Enumerable.Repeat((sbyte)stateIn.ZeroPoint, SileroState).ToArray() : outputs[^1][1];
+            calls.Add([chunks[i].Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray(), state]);
+            outputs.Add(Int8Interpreter.RunMulti(model, calls[^1]));
+        }
+
+        int[] picked = [8, 40, 75];
+        var qemu = HarnessFirmware.RunMulti(compiled, code, picked.Select(i => calls[i]).ToList(), "nrf52840", TestPaths.Kernels, Path.Combine(work, "qemu"));
+        for (var n = 0; n < picked.Length; n++)
+        {
+            for (var k = 0; k < 2; k++)
+            {
+                CollectionAssert.AreEqual(outputs[picked[n]][k], qemu.Outputs[n][k], $"QEMU firmware differs from the C# int8 reference on chunk {picked[n]}, output {k}");
+            }
+        }
+
+        // Informational: the int8 stream's speech probability against ONNX Runtime's float stream.
+        var errors = Enumerable.Range(0, chunks.Length)
+            .Select(i => Math.Abs(QuantizationMath.Dequantize(outputs[i][0][0], probability.Scale, probability.ZeroPoint) - expected[i][0][0])).ToList();
+        Console.WriteLine(FormattableString.Invariant(
+            $"{Silero} int8: {picked.Length} calls in QEMU == C# reference byte for byte; speech probability over the {chunks.Length}-chunk stream vs ORT float: max |error| {errors.Max():0.###}, mean {errors.Average():0.####}; weights {compiled.Code.ConstantBytes:N0} B, arena {compiled.Plan.ArenaBytes:N0} B (lower bound {compiled.Plan.LowerBound:N0} B); instructions per inference {qemu.TicksFirstInference * InstructionsPerTick:N0}"));
+        Assert.IsGreaterThan(0L, qemu.TicksFirstInference, "the firmware reported no tick count");
     }
 
     /// <summary>The model's test inputs (first <paramref name="count"/>), or deterministic uniform noise in its documented range.</summary>
