@@ -79,6 +79,7 @@ public static class OpSupport
         new("Constant", MinOpset, MaxOpset, Y, Y, "becomes a constant tensor"),
         new("Transpose", MinOpset, MaxOpset, Y, Y, "any permutation, rank <= 6"),
         new("Slice", MinOpset, MaxOpset, Y, Y, "constant starts/ends/axes/steps"),
+        new("Gather", MinOpset, MaxOpset, Y, Y, "constant indices, any axis (a gather along the axis); int8 keeps the input's scale; folds on constant data"),
         new("Concat", MinOpset, MaxOpset, Y, Y, "any axis; constant inputs allowed; int8 requantizes inputs whose scale differs"),
         new("Split", MinOpset, MaxOpset, Y, Y, "constant splits; one gather per output"),
         new("Squeeze", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
@@ -98,7 +99,6 @@ public static class OpSupport
         // Shape plumbing exporters emit: evaluated at build time by constant folding, never run on the device.
         new("Shape", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
         new("Size", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
-        new("Gather", MinOpset, MaxOpset, Y, Y, "constant indices, any axis (a gather along the axis); int8 keeps the input's scale; folds on constant data"),
         new("Cast", MinOpset, MaxOpset, F, F, "constant input; to float, int32, int64, bool"),
         new("ConstantOfShape", MinOpset, MaxOpset, F, F, "constant shape"),
         new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),

@@ -13,6 +13,7 @@ public static class GraphOptimizer
     [
         new ConstantFoldingPass(),
         new RemoveIdentityPass(),
+        new ReshapeTransposeChainPass(),
         new MatMulAddToGemmPass(),
         new LayerNormFusionPass(),
         new PowRewritePass(),
@@ -28,6 +29,7 @@ public static class GraphOptimizer
     [
         new ConstantFoldingPass(),
         new RemoveIdentityPass(),
+        new ReshapeTransposeChainPass(),
         new MatMulAddToGemmPass(),
         new LayerNormFusionPass(),
         new PowRewritePass(),

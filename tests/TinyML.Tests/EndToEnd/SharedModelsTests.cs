@@ -272,6 +272,69 @@ public sealed class SharedModelsTests
         Assert.IsGreaterThan(0L, qemu.TicksFirstInference, "the firmware reported no tick count");
     }
 
+    /// <summary>
+    /// Every shared model, float32 (where it is a float model) and int8, compiled to C: no Transpose is left in the
+    /// graph that is lowered, so none reaches the emitted code (chains cancel, unit-axis moves become aliases,
+    /// constant ones fold). Calibration uses one sample: only the graph matters here.
+    /// </summary>
+    [TestMethod]
+    public void NoTransposeSurvivesInTheEmittedCodeOfAnySharedModel()
+    {
+        TestPaths.SharedOrSkip($"models/{Silero}/model.onnx");
+        var report = new List<string>();
+        foreach (var folder in Models.Keys.Append(Silero).Order(StringComparer.Ordinal))
+        {
+            var modelPath = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+            var work = TestPaths.NewTempDir($"no-transpose-{folder}");
+            var graphs = new List<(string Precision, TinyML.Ir.Graph Graph)>();
+            if (folder == Silero)
+            {
+                var f32 = FloatModelCompiler.Compile(SileroOptions(modelPath, Path.Combine(work, "f32"), ModelPrecision.Float32), TextWriter.Null);
+                graphs.Add(("float32", f32.Graph));
+                var calibration = TestPaths.SharedOrSkip($"models/{Silero}/test_data/chunks_marvin_yes_silence.npy");
+                var s8 = ModelCompiler.Compile(SileroOptions(modelPath, Path.Combine(work, "s8"), ModelPrecision.Int8, calibration) with { CalibrationSamples = 2 }, TextWriter.Null);
+                graphs.Add(("int8", s8.Graph));
+            }
+            else
+            {
+                var model = Models[folder];
+                var name = ModelCompiler.SanitizeName(folder);
+                if (model.FloatSamples > 0)
+                {
+                    var f32 = FloatModelCompiler.Compile(new CompileOptions
+                    {
+                        ModelPath = modelPath, Name = name, OutputDirectory = Path.Combine(work, "f32"), Precision = ModelPrecision.Float32,
+                    }, TextWriter.Null);
+                    graphs.Add(("float32", f32.Graph));
+                }
+
+                string? calibration = null;
+                if (model.CalibrationSamples > 0)
+                {
+                    var imported = OnnxImporter.Load(modelPath);
+                    var input = imported.Tensor(imported.Inputs[0]);
+                    calibration = Path.Combine(work, "calibration.npy");
+                    Npy.Write(calibration, [1, .. input.Shape[1..]], Samples(model, input.ElementCount, 1)[0]);
+                }
+
+                var s8 = ModelCompiler.Compile(new CompileOptions
+                {
+                    ModelPath = modelPath, Name = name, OutputDirectory = Path.Combine(work, "s8"), CalibrationData = calibration, CalibrationSamples = 1,
+                }, TextWriter.Null);
+                graphs.Add(("int8", s8.Graph));
+            }
+
+            foreach (var (precision, graph) in graphs)
+            {
+                var transposes = graph.Nodes.Where(n => n.OpType == "Transpose").Select(n => n.Name).ToList();
+                Assert.IsEmpty(transposes, $"{folder} {precision}: Transpose left in the lowered graph: {string.Join(", ", transposes)}");
+                report.Add($"{folder} {precision}: {graph.Nodes.Count} nodes lowered, no Transpose");
+            }
+        }
+
+        Console.WriteLine(string.Join("\n", report));
+    }
+
     /// <summary>The model's test inputs (first <paramref name="count"/>), or deterministic uniform noise in its documented range.</summary>
     private static List<float[]> Samples(SharedModel model, int inputSize, int count)
     {
