@@ -30,6 +30,9 @@ public sealed record AccuracyReport(
 {
     public double Top1AgreementPercent => Percent(Top1Agreement);
 
+    /// <summary>What computed the float side: ONNX Runtime, or the C# float reference for a model with control flow.</summary>
+    public string FloatSource { get; init; } = "ONNX Runtime";
+
     public double? FloatAccuracyPercent => FloatCorrect is { } c ? Percent(c) : null;
 
     public double? Int8AccuracyPercent => Int8Correct is { } c ? Percent(c) : null;
@@ -106,7 +109,10 @@ public sealed record AccuracyReport(
                 l.Sums.SnrDb, l.Sums.Cosine, l.Sums.MaxAbsError, l.Tensor.Scale, l.Tensor.ZeroPoint))
             .ToList();
         return new AccuracyReport(model.Name, calibration, evaluatedOn, samples.Count, figures, agree,
-            labels is null ? null : floatCorrect, labels is null ? null : int8Correct);
+            labels is null ? null : floatCorrect, labels is null ? null : int8Correct)
+        {
+            FloatSource = referenceGraph is null ? "ONNX Runtime" : "the C# float reference (the model has control flow)",
+        };
     }
 
     /// <summary>Labels from an .npy of integers, or a text file with one integer label per line (blank lines ignored).</summary>
@@ -183,7 +189,7 @@ public sealed record AccuracyReport(
         var md = new StringBuilder();
         md.Append(Invariant($"# {Model}: int8 vs float accuracy\n\n"));
         md.Append(Invariant($"- calibration: {Calibration}\n"));
-        md.Append(Invariant($"- evaluated on: {EvaluatedOn} ({Samples} sample(s)); float = ONNX Runtime, int8 = the bit-exact C# reference of the generated C\n"));
+        md.Append(Invariant($"- evaluated on: {EvaluatedOn} ({Samples} sample(s)); float = {FloatSource}, int8 = the bit-exact C# reference of the generated C\n"));
         md.Append(Invariant($"- top-1 agreement int8 vs float: {Top1Agreement}/{Samples} ({Top1AgreementPercent:0.00} %)\n"));
         if (FloatAccuracyPercent is { } floatAccuracy && Int8AccuracyPercent is { } int8Accuracy)
         {
