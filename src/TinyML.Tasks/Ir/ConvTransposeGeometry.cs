@@ -116,12 +116,12 @@ public sealed record ConvTransposeGeometry(
     /// ONNX weights [C_in, C_out / group, kH, kW] re-laid as [C_out, C_in / group, kH, kW]: the same order as Conv, so
     /// each output channel reads one contiguous filter and int8 quantizes it per output channel.
     /// </summary>
-    public float[] FilterPerOutputChannel(float[] onnxWeights)
+    public T[] FilterPerOutputChannel<T>(T[] onnxWeights)
     {
         var inPerGroup = InC / Groups;
         var outPerGroup = OutC / Groups;
         var taps = KernelH * KernelW;
-        var filters = new float[onnxWeights.Length];
+        var filters = new T[onnxWeights.Length];
         for (var ic = 0; ic < InC; ic++)
         {
             var group = ic / inPerGroup;
