@@ -135,6 +135,12 @@ public sealed record ConvTransposeGeometry(
         return filters;
     }
 
+    /// <summary>The bias B ([C_out]) or zeros when the node has none; any other length is a malformed model.</summary>
+    public float[] BiasOrZeros(Node node, float[]? bias, string file) =>
+        bias is null ? new float[OutC]
+        : bias.Length == OutC ? bias
+        : throw new TinyMLException(ErrorCodes.MalformedModel, $"ConvTranspose '{node.Name}': bias has {bias.Length} values for {OutC} output channels", file);
+
     private static int[] Ints(Node node, string attribute, int rank, int fallback, string file)
     {
         var values = node.GetInts(attribute);

@@ -228,7 +228,7 @@ public sealed class FloatLowering
         var input = Id(node.Inputs[0], node);
         var wTensor = Constant(node, 1);
         var g = ConvTransposeGeometry.Resolve(node, _model.Tensors[input].Shape, wTensor.Shape, File);
-        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[g.OutC];
+        var bias = g.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
         var (min, max) = FusedActivation(node);
         _model.Ops.Add(new FConvTranspose2D
         {

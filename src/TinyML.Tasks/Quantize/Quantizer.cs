@@ -377,7 +377,7 @@ public sealed class Quantizer
         }
 
         var (qWeights, wScales) = QuantizeWeightsPerChannel(geometry.FilterPerOutputChannel(wTensor.FloatData!), geometry.OutC);
-        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
+        var bias = geometry.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
         var output = OutputTensor(node);
         var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
         var (actMin, actMax) = ActivationBounds(node, output);

@@ -238,7 +238,7 @@ public static class FloatInterpreter
     {
         var (x, w) = (c.In(0), c.In(1));
         var g = ConvTransposeGeometry.Resolve(c.Node, x.Shape, w.Shape, c.Graph.SourcePath);
-        var bias = c.Has(2) ? c.In(2).Data : null;
+        var bias = g.BiasOrZeros(c.Node, c.Has(2) ? c.In(2).Data : null, c.Graph.SourcePath);
         var (min, max) = FusedRange(c.Node);
         int inPerGroup = g.InC / g.Groups, outPerGroup = g.OutC / g.Groups, taps = g.KernelH * g.KernelW;
         var sums = new double[g.Batch * g.OutC * g.OutH * g.OutW];
@@ -283,7 +283,7 @@ public static class FloatInterpreter
         var output = new float[sums.Length];
         for (var i = 0; i < sums.Length; i++)
         {
-            output[i] = ClampValue((float)(sums[i] + (bias?[i / plane % g.OutC] ?? 0)), min, max);
+            output[i] = ClampValue((float)(sums[i] + bias[i / plane % g.OutC]), min, max);
         }
 
         return new FloatValue(g.OutputShape(x.Shape.Length == 3), output);
