@@ -45,6 +45,26 @@ typedef struct {
 
 void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output);
 
+/* ---- ConvTranspose, grouped and depthwise, dilated (1-D as H = 1): per-output-channel requantization as Conv2D.
+ * Gathers per output element; the int32 sums equal TFLite TRANSPOSE_CONV's scatter, so the bytes are identical. ---- */
+typedef struct {
+    int16_t in_c, in_h, in_w;
+    int16_t out_c, out_h, out_w;
+    int16_t kernel_h, kernel_w;
+    int16_t stride_h, stride_w;
+    int16_t pad_top, pad_left;      /* may be negative */
+    int16_t dilation_h, dilation_w;
+    int16_t groups;
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const int8_t *weights;          /* [out_c][in_c/groups][kernel_h][kernel_w] (re-laid from ONNX's layout) */
+    const int32_t *bias;            /* [out_c] */
+    const int32_t *output_multiplier; /* [out_c] */
+    const int32_t *output_shift;      /* [out_c] */
+} tml_conv_transpose2d_s8_params;
+
+void tml_conv_transpose2d_s8(const tml_conv_transpose2d_s8_params *p, const int8_t *input, int8_t *output);
+
 /* ---- Fully connected: out[o] = requant(sum_i (x[i] - zp_in) * w[o][i] + bias[o]) ---- */
 typedef struct {
     int32_t in_features, out_features;

@@ -39,6 +39,23 @@ typedef struct {
 
 void tml_conv2d_f32(const tml_conv2d_f32_params *p, const float *input, float *output);
 
+/* ---- ConvTranspose, grouped and depthwise, dilated, any batch (1-D as H = 1); gathers per output element ---- */
+typedef struct {
+    int32_t batch;
+    int32_t in_c, in_h, in_w;
+    int32_t out_c, out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left; /* may be negative */
+    int32_t dilation_h, dilation_w;
+    int32_t groups;
+    float act_min, act_max;
+    const float *weights; /* [out_c][in_c/groups][kernel_h][kernel_w] (re-laid from ONNX's [in_c][out_c/groups]...) */
+    const float *bias;    /* [out_c] */
+} tml_conv_transpose2d_f32_params;
+
+void tml_conv_transpose2d_f32(const tml_conv_transpose2d_f32_params *p, const float *input, float *output);
+
 /* ---- Gemm with constant B: out[m][n] = alpha * sum_k A(m,k) * w[n][k] + bias[m * bias_row_stride + n],
  * A(m,k) = a[m * a_row_stride + k * a_col_stride] (transA is just a different pair of strides). ---- */
 typedef struct {

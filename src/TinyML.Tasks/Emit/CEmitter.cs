@@ -303,6 +303,26 @@ public static class CEmitter
 
                     """);
                 return bytes;
+            case QConvTranspose2D t:
+            {
+                var g = t.Geometry;
+                sb.Append(I, $"/* {Comment(op.NodeName)}: ConvTranspose {g.InC}x{g.InH}x{g.InW} -> {g.OutC}x{g.OutH}x{g.OutW}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups} */\n");
+                var transposeBytes = EmitArrays(sb, id, t.Weights, t.Bias, t.OutputMultiplier, t.OutputShift);
+                sb.Append(I, $$"""
+                    static const tml_conv_transpose2d_s8_params {{id}} = {
+                        {{g.InC}}, {{g.InH}}, {{g.InW}}, /* in_c, in_h, in_w */
+                        {{g.OutC}}, {{g.OutH}}, {{g.OutW}}, /* out_c, out_h, out_w */
+                        {{g.KernelH}}, {{g.KernelW}}, {{g.StrideH}}, {{g.StrideW}}, /* kernel, stride */
+                        {{g.PadTop}}, {{g.PadLeft}}, {{g.DilationH}}, {{g.DilationW}}, {{g.Groups}}, /* pad_top, pad_left, dilation, groups */
+                        {{Int(t.InputZeroPoint)}}, {{Int(t.OutputZeroPoint)}}, {{Int(t.ActivationMin)}}, {{Int(t.ActivationMax)}}, /* zero points, activation range */
+                        {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+                    };
+
+
+                    """);
+                return transposeBytes;
+            }
+
             case QFullyConnected f:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures} */\n");
                 var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift);
@@ -478,6 +498,9 @@ public static class CEmitter
         {
             case QConv2D:
                 sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QConvTranspose2D:
+                sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QFullyConnected:
                 sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

@@ -239,6 +239,27 @@ public static class CFloatEmitter
 
                     """);
                 return 4 * (c.Weights.Length + c.Bias.Length);
+            case FConvTranspose2D t:
+            {
+                var g = t.Geometry;
+                sb.Append(I, $"/* {Comment(op.NodeName)}: ConvTranspose {g.Batch}x{g.InC}x{g.InH}x{g.InW} -> {g.OutC}x{g.OutH}x{g.OutW}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups} */\n");
+                EmitArray(sb, $"{id}_weights", t.Weights);
+                EmitArray(sb, $"{id}_bias", t.Bias);
+                sb.Append(I, $$"""
+                    static const tml_conv_transpose2d_f32_params {{id}} = {
+                        {{g.Batch}}, {{g.InC}}, {{g.InH}}, {{g.InW}}, /* batch, in_c, in_h, in_w */
+                        {{g.OutC}}, {{g.OutH}}, {{g.OutW}}, /* out_c, out_h, out_w */
+                        {{g.KernelH}}, {{g.KernelW}}, {{g.StrideH}}, {{g.StrideW}}, /* kernel, stride */
+                        {{g.PadTop}}, {{g.PadLeft}}, {{g.DilationH}}, {{g.DilationW}}, {{g.Groups}}, /* pad_top, pad_left, dilation, groups */
+                        {{Float(t.ActivationMin)}}, {{Float(t.ActivationMax)}}, /* activation range */
+                        {{id}}_weights, {{id}}_bias
+                    };
+
+
+                    """);
+                return 4 * (t.Weights.Length + t.Bias.Length);
+            }
+
             case FGemm g:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: Gemm [{g.M}x{g.K}] x [{g.K}x{g.N}] */\n");
                 EmitArray(sb, $"{id}_weights", g.Weights);
@@ -457,6 +478,9 @@ public static class CFloatEmitter
         {
             case FConv2D:
                 sb.Append(I, $"    tml_conv2d_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FConvTranspose2D:
+                sb.Append(I, $"    tml_conv_transpose2d_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FGemm:
                 sb.Append(I, $"    tml_gemm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

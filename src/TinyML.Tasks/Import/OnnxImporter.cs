@@ -205,6 +205,7 @@ public static class OnnxImporter
                 CheckSupportedOps();
             }
 
+            _checkOpsetRanges = checkSupportedOps;
             ImportInitializers();
             var nodes = ImportNodes();
             var knownShapes = CollectKnownValueInfo();
@@ -376,6 +377,7 @@ public static class OnnxImporter
             {
                 var proto = graph.Node[index];
                 var name = string.IsNullOrEmpty(proto.Name) ? UniqueName($"{proto.OpType}_{index}", _usedNodeNames) : proto.Name;
+                CheckOpsetRange(proto, name);
                 if (proto.OpType == "Constant" && OnnxModelReader.IsDefaultDomain(proto.Domain))
                 {
                     ImportConstantNode(proto, name, constants);
@@ -392,6 +394,30 @@ public static class OnnxImporter
             }
 
             return nodes;
+        }
+
+        /// <summary>Set with the supported-op check: graphs imported for inspection only skip it too.</summary>
+        private bool _checkOpsetRanges;
+
+        /// <summary>
+        /// An op is imported only within the opsets its support-matrix row names: outside them its ONNX semantics differ
+        /// from what the lowering implements (ConvTranspose before 11 split odd output_shape padding the other way) or
+        /// the op did not exist yet. Subgraph nodes are checked too (they run under the model's opset).
+        /// </summary>
+        private void CheckOpsetRange(NodeProto proto, string name)
+        {
+            if (!_checkOpsetRanges || !OnnxModelReader.IsDefaultDomain(proto.Domain) || !OpSupport.ByOpType.TryGetValue(proto.OpType, out var entry))
+            {
+                return;
+            }
+
+            var opset = _result.OpsetVersion;
+            if (opset < entry.MinOpset || opset > entry.MaxOpset)
+            {
+                throw new TinyMLException(ErrorCodes.UnsupportedOpset,
+                    $"operator '{proto.OpType}' (node '{name}') is supported for opsets {entry.MinOpset}..{entry.MaxOpset}, but the model imports opset {opset}; re-export the model with a supported opset",
+                    file: sourcePath);
+            }
         }
 
         private static string UniqueName(string candidate, HashSet<string> usedNames)

@@ -49,9 +49,10 @@ public static class OpSupport
     [
         // Ops with kernels: float32 (Quantize="none") and int8.
         new("Conv", MinOpset, MaxOpset, Y, Y, "1-D (NCW, run as 2-D with H = 1) and 2-D (NCHW); grouped and depthwise"),
+        new("ConvTranspose", 11, MaxOpset, Y, Y, "1-D and 2-D; grouped and depthwise, dilations, pads, output_padding, output_shape, auto_pad; int8 as TFLite TRANSPOSE_CONV (per-channel weights)"),
         new("Gemm", MinOpset, MaxOpset, Y, Y, "constant B; transB either way"),
         new("MatMul", MinOpset, MaxOpset, Y, Y, "constant 2-D B; fused with a following Add into Gemm"),
-        new("Relu", MinOpset, MaxOpset, Y, Y, "fused into the producing Conv/Gemm when possible"),
+        new("Relu", MinOpset, MaxOpset, Y, Y, "fused into the producing Conv/ConvTranspose/Gemm when possible"),
         new("Clip", MinOpset, MaxOpset, Y, Y, "constant min/max; fused like Relu"),
         new("MaxPool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1) and 2-D"),
         new("AveragePool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1) and 2-D"),

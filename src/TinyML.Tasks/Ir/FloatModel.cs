@@ -54,6 +54,21 @@ public sealed class FConv2D : FOp
     public required float ActivationMax { get; init; }
 }
 
+/// <summary>
+/// ConvTranspose over NCHW (1-D as H = 1), gathered per output element (see <see cref="ConvTransposeGeometry"/>);
+/// PadTop/PadLeft may be negative.
+/// </summary>
+public sealed class FConvTranspose2D : FOp
+{
+    public required ConvTransposeGeometry Geometry { get; init; }
+    /// <summary>[OutC, InC/Groups, KernelH, KernelW] (re-laid from ONNX's [InC, OutC/Groups, ...]).</summary>
+    public required float[] Weights { get; init; }
+    /// <summary>[OutC].</summary>
+    public required float[] Bias { get; init; }
+    public required float ActivationMin { get; init; }
+    public required float ActivationMax { get; init; }
+}
+
 /// <summary>Gemm with constant B: out[m,n] = Alpha * sum_k A(m,k) * Weights[n,k] + Bias[m * BiasRowStride + n].</summary>
 public sealed class FGemm : FOp
 {

@@ -61,6 +61,25 @@ public sealed class QConv2D : QOp
     public required int ActivationMax { get; init; }
 }
 
+/// <summary>
+/// ConvTranspose over NCHW (1-D as H = 1), batch 1: int32 accumulators gathered per output element (the same sums as
+/// TFLite TRANSPOSE_CONV's scatter), then per-output-channel requantization like <see cref="QConv2D"/>.
+/// </summary>
+public sealed class QConvTranspose2D : QOp
+{
+    public required ConvTransposeGeometry Geometry { get; init; }
+    /// <summary>[OutC, InC/Groups, KernelH, KernelW], symmetric per output channel.</summary>
+    public required sbyte[] Weights { get; init; }
+    /// <summary>[OutC], scale = s_in * s_w[c], zero point 0.</summary>
+    public required int[] Bias { get; init; }
+    public required int[] OutputMultiplier { get; init; }
+    public required int[] OutputShift { get; init; }
+    public required int InputZeroPoint { get; init; }
+    public required int OutputZeroPoint { get; init; }
+    public required int ActivationMin { get; init; }
+    public required int ActivationMax { get; init; }
+}
+
 /// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o].</summary>
 public sealed class QFullyConnected : QOp
 {

@@ -66,6 +66,9 @@ public sealed class FloatLowering
             case "Conv":
                 LowerConv(node);
                 break;
+            case "ConvTranspose":
+                LowerConvTranspose(node);
+                break;
             case "Gemm":
                 LowerGemm(node);
                 break;
@@ -220,6 +223,20 @@ public sealed class FloatLowering
             StrideH = g.StrideH, StrideW = g.StrideW, PadTop = g.PadTop, PadLeft = g.PadLeft,
             DilationH = g.DilationH, DilationW = g.DilationW, Groups = groups,
             Weights = wTensor.FloatData!, Bias = bias, ActivationMin = min, ActivationMax = max,
+        });
+    }
+
+    private void LowerConvTranspose(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var wTensor = Constant(node, 1);
+        var g = ConvTransposeGeometry.Resolve(node, _model.Tensors[input].Shape, wTensor.Shape, File);
+        var bias = g.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
+        var (min, max) = FusedActivation(node);
+        _model.Ops.Add(new FConvTranspose2D
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Geometry = g,
+            Weights = g.FilterPerOutputChannel(wTensor.FloatData!), Bias = bias, ActivationMin = min, ActivationMax = max,
         });
     }
 

@@ -3,7 +3,7 @@ using TinyML.Ir;
 namespace TinyML.Optimize;
 
 /// <summary>
-/// Fuses Relu / Clip(min, max) into the Conv or Gemm before it. In int8 the activation then costs nothing:
+/// Fuses Relu / Clip(min, max) into the Conv, ConvTranspose or Gemm before it. In int8 the activation then costs nothing:
 /// it is the clamp range of the requantization (TFLite's fused activation), and the layer's output takes the
 /// activation's calibrated range. The fused range is kept in attributes <c>tml_act_min</c>/<c>tml_act_max</c>.
 /// </summary>
@@ -20,7 +20,7 @@ public sealed class FuseActivationPass : IGraphPass
         foreach (var activation in graph.Nodes.Where(n => n.OpType is "Relu" or "Clip").ToList())
         {
             var producer = graph.Producer(activation.Inputs[0]);
-            if (producer is null || producer.OpType is not ("Conv" or "Gemm") || producer.Attributes.ContainsKey(MinAttribute)
+            if (producer is null || producer.OpType is not ("Conv" or "ConvTranspose" or "Gemm") || producer.Attributes.ContainsKey(MinAttribute)
                 || !GraphEdit.HasSingleConsumer(graph, activation.Inputs[0]) || !TryRange(graph, activation, out var min, out var max))
             {
                 continue;

@@ -19,11 +19,13 @@ public static class GraphOptimizer
         new PowRewritePass(),
         new FoldBatchNormPass(),
         new FuseActivationPass(),
+        new FoldPadPass(foldIntoAveragePool: false),
     ];
 
     /// <summary>
     /// The float32 path (<c>Quantize="none"</c>): the same rewrites, except that a BatchNormalization which does not
-    /// follow a Conv/Gemm stays in the graph (the float path has a kernel for it; int8 has none).
+    /// follow a Conv/Gemm stays in the graph (the float path has a kernel for it; int8 has none), and a zero Pad also
+    /// folds into an AveragePool (as count_include_pad = 1, which only the float32 pool implements).
     /// </summary>
     public static IReadOnlyList<IGraphPass> FloatPasses { get; } =
     [
@@ -35,6 +37,7 @@ public static class GraphOptimizer
         new PowRewritePass(),
         new FoldBatchNormPass(standaloneIsError: false),
         new FuseActivationPass(),
+        new FoldPadPass(foldIntoAveragePool: true),
     ];
 
     public static IReadOnlyList<(string Pass, int Rewrites)> Run(Graph graph) => Run(graph, DefaultPasses);

@@ -12,7 +12,7 @@ public static class ShapeInference
     /// <summary>Ops this class derives output shapes for.</summary>
     private static readonly HashSet<string> KnownOps = new(StringComparer.Ordinal)
     {
-        "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "LayerNormalization", "Conv", "MaxPool", "AveragePool",
+        "Relu", "Clip", "Identity", "Dropout", "Softmax", "BatchNormalization", "LayerNormalization", "Conv", "ConvTranspose", "MaxPool", "AveragePool",
         "GlobalAveragePool", "GlobalMaxPool", "Gemm", "MatMul", "Flatten", "Reshape", "Add",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
@@ -128,6 +128,8 @@ public static class ShapeInference
                 return [x[0], x[1], pg.OutW];
             }
 
+            case "ConvTranspose":
+                return ConvTransposeGeometry.Resolve(node, In(0), In(1), file).OutputShape(In(0).Length == 3);
             case "Conv":
             {
                 var x = Require4D(node, In(0), file);

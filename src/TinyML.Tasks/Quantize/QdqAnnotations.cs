@@ -179,7 +179,7 @@ public sealed class QdqAnnotations
     }
 
     /// <summary>
-    /// TFLite fuses Relu/Clip into the op (Conv, Gemm, Add) and quantizes only the activation's output, so a QDQ graph
+    /// TFLite fuses Relu/Clip into the op (Conv, ConvTranspose, Gemm, Add) and quantizes only the activation's output, so a QDQ graph
     /// has op -> Relu -> Q/DQ with no Q/DQ in between. The Relu becomes the clamp range of the op's requantization.
     /// </summary>
     private void FuseActivations()
@@ -188,7 +188,7 @@ public sealed class QdqAnnotations
         {
             var between = activation.Inputs[0];
             var producer = _graph.Producer(between);
-            if (producer is null || producer.OpType is not ("Conv" or "Gemm" or "MatMul" or "Add") || Activations.ContainsKey(between)
+            if (producer is null || producer.OpType is not ("Conv" or "ConvTranspose" or "Gemm" or "MatMul" or "Add") || Activations.ContainsKey(between)
                 || producer.Attributes.ContainsKey(FuseActivationPass.MinAttribute) || !GraphEdit.HasSingleConsumer(_graph, between))
             {
                 continue;

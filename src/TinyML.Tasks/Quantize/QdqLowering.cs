@@ -73,6 +73,9 @@ public sealed class QdqLowering
             case "Conv":
                 LowerConv(node);
                 break;
+            case "ConvTranspose":
+                LowerConvTranspose(node);
+                break;
             case "Gemm" or "MatMul":
                 LowerFullyConnected(node);
                 break;
@@ -131,6 +134,41 @@ public sealed class QdqLowering
             DilationH = geometry.DilationH, DilationW = geometry.DilationW,
             Groups = groups,
             Weights = weights.Values.Select(v => (sbyte)v).ToArray(),
+            Bias = Bias(node, 2, input, weightScales),
+            OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    /// <summary>
+    /// ConvTranspose with int8 weights [C_in, C_out / group, kH, kW]: per tensor, or per output channel (axis 1, the
+    /// layout ONNX Runtime's quantizer writes) when group is 1. The weights are re-laid per output channel as in the
+    /// calibrated lowering.
+    /// </summary>
+    private void LowerConvTranspose(Node node)
+    {
+        var input = Activation(node, 0);
+        var weights = QuantizedWeights(node, 1);
+        var geometry = ConvTransposeGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, weights.Shape, File);
+        if (geometry.Batch != 1)
+        {
+            throw Unsupported(node, $"ConvTranspose with batch {geometry.Batch} is not supported (batch 1)");
+        }
+
+        if (!weights.PerTensor && (weights.Axis != 1 || geometry.Groups != 1))
+        {
+            throw Unsupported(node, $"weights are quantized per axis {weights.Axis} with group {geometry.Groups}; only per tensor or per output channel (axis 1, group 1) is supported");
+        }
+
+        var output = OutputTensor(node);
+        var weightScales = Enumerable.Range(0, geometry.OutC).Select(weights.ScaleAt).ToArray();
+        var (multipliers, shifts) = Multipliers(input, output, weightScales);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QConvTranspose2D
+        {
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
+            Weights = geometry.FilterPerOutputChannel(weights.Values.Select(v => (sbyte)v).ToArray()),
             Bias = Bias(node, 2, input, weightScales),
             OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,

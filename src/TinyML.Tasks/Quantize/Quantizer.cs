@@ -82,7 +82,7 @@ public sealed class Quantizer
     /// <summary>Ops <see cref="LowerNode"/> handles; everything else left after optimization is TML1002.</summary>
     private static readonly HashSet<string> LoweredOps = new(StringComparer.Ordinal)
     {
-        "Conv", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
+        "Conv", "ConvTranspose", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
         "LSTM", "GRU",
@@ -175,6 +175,9 @@ public sealed class Quantizer
         {
             case "Conv":
                 LowerConv(node);
+                break;
+            case "ConvTranspose":
+                LowerConvTranspose(node);
                 break;
             case "Gemm":
                 LowerGemm(node);
@@ -409,6 +412,30 @@ public sealed class Quantizer
             PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
             DilationH = geometry.DilationH, DilationW = geometry.DilationW,
             Groups = groups,
+            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    private void LowerConvTranspose(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var wTensor = Constant(node, 1);
+        var geometry = ConvTransposeGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
+        if (geometry.Batch != 1)
+        {
+            throw Unsupported(node, $"ConvTranspose with batch {geometry.Batch} is not supported (batch 1)");
+        }
+
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(geometry.FilterPerOutputChannel(wTensor.FloatData!), geometry.OutC);
+        var bias = geometry.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
+        var output = OutputTensor(node);
+        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
+        var (actMin, actMax) = ActivationBounds(node, output);
+        _model.Ops.Add(new QConvTranspose2D
+        {
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
             Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             ActivationMin = actMin, ActivationMax = actMax,

@@ -110,6 +110,7 @@ public static class FloatInterpreter
         {
             "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(c.In(0).Shape) => Window1DAs2D(c),
             "Conv" => Conv(c),
+            "ConvTranspose" => ConvTranspose(c),
             "Gemm" => Gemm(c),
             "MatMul" => MatMul(c.In(0), c.In(1)),
             "Relu" or "Clip" => Clamp(c),
@@ -227,6 +228,65 @@ public static class FloatInterpreter
         var context = new NodeContext(c.Graph, lifted, views);
         var result = lifted.OpType == "Conv" ? Conv(context) : Pool(context, global: false);
         return result with { Shape = [result.Shape[0], result.Shape[1], result.Shape[3]] };
+    }
+
+    /// <summary>
+    /// ConvTranspose as ONNX defines it: every input pixel scatters its weighted kernel into the output (the C kernels
+    /// gather instead; this independent formulation cross-checks them). 1-D inputs run with H = 1.
+    /// </summary>
+    private static FloatValue ConvTranspose(NodeContext c)
+    {
+        var (x, w) = (c.In(0), c.In(1));
+        var g = ConvTransposeGeometry.Resolve(c.Node, x.Shape, w.Shape, c.Graph.SourcePath);
+        var bias = g.BiasOrZeros(c.Node, c.Has(2) ? c.In(2).Data : null, c.Graph.SourcePath);
+        var (min, max) = FusedRange(c.Node);
+        int inPerGroup = g.InC / g.Groups, outPerGroup = g.OutC / g.Groups, taps = g.KernelH * g.KernelW;
+        var sums = new double[g.Batch * g.OutC * g.OutH * g.OutW];
+        for (var b = 0; b < g.Batch; b++)
+        {
+            for (var ic = 0; ic < g.InC; ic++)
+            {
+                var group = ic / inPerGroup;
+                for (var iy = 0; iy < g.InH; iy++)
+                {
+                    for (var ix = 0; ix < g.InW; ix++)
+                    {
+                        double value = x.Data[((b * g.InC + ic) * g.InH + iy) * g.InW + ix];
+                        for (var ocg = 0; ocg < outPerGroup; ocg++)
+                        {
+                            var oc = group * outPerGroup + ocg;
+                            for (var ky = 0; ky < g.KernelH; ky++)
+                            {
+                                var oy = iy * g.StrideH + ky * g.DilationH - g.PadTop;
+                                if (oy < 0 || oy >= g.OutH)
+                                {
+                                    continue;
+                                }
+
+                                for (var kx = 0; kx < g.KernelW; kx++)
+                                {
+                                    var ox = ix * g.StrideW + kx * g.DilationW - g.PadLeft;
+                                    if (ox >= 0 && ox < g.OutW)
+                                    {
+                                        sums[((b * g.OutC + oc) * g.OutH + oy) * g.OutW + ox] +=
+                                            value * w.Data[(ic * outPerGroup + ocg) * taps + ky * g.KernelW + kx];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var plane = g.OutH * g.OutW;
+        var output = new float[sums.Length];
+        for (var i = 0; i < sums.Length; i++)
+        {
+            output[i] = ClampValue((float)(sums[i] + bias[i / plane % g.OutC]), min, max);
+        }
+
+        return new FloatValue(g.OutputShape(x.Shape.Length == 3), output);
     }
 
     private static FloatValue Conv(NodeContext c)

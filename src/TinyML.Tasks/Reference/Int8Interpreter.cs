@@ -98,6 +98,9 @@ public static class Int8Interpreter
             case QConv2D conv:
                 Int8Kernels.Conv2D(conv, tensor(conv.Inputs[0]), tensor(conv.Output));
                 break;
+            case QConvTranspose2D transpose:
+                Int8Kernels.ConvTranspose2D(transpose, tensor(transpose.Inputs[0]), tensor(transpose.Output));
+                break;
             case QFullyConnected fc:
                 Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]), tensor(fc.Output));
                 break;

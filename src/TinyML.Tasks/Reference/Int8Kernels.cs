@@ -61,6 +61,61 @@ public static class Int8Kernels
         }
     }
 
+    /// <summary>
+    /// tml_conv_transpose2d_s8, written as TFLite's TRANSPOSE_CONV reference kernel computes it: every input pixel
+    /// scatters (x - zp_in) * w into int32 accumulators, then bias and per-output-channel requantization. The C kernel
+    /// gathers per output element instead; int32 sums do not depend on the order, so the bytes are identical.
+    /// </summary>
+    public static void ConvTranspose2D(QConvTranspose2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        var g = op.Geometry;
+        RequireLength(input, g.InC * g.InH * g.InW, nameof(input));
+        RequireLength(output, g.OutC * g.OutH * g.OutW, nameof(output));
+        int inPerGroup = g.InC / g.Groups, outPerGroup = g.OutC / g.Groups, taps = g.KernelH * g.KernelW;
+        var accumulators = new int[g.OutC * g.OutH * g.OutW];
+        for (int ic = 0; ic < g.InC; ic++)
+        {
+            int group = ic / inPerGroup;
+            for (int iy = 0; iy < g.InH; iy++)
+            {
+                for (int ix = 0; ix < g.InW; ix++)
+                {
+                    int x = input[(ic * g.InH + iy) * g.InW + ix] - op.InputZeroPoint;
+                    for (int ocg = 0; ocg < outPerGroup; ocg++)
+                    {
+                        int oc = group * outPerGroup + ocg;
+                        for (int ky = 0; ky < g.KernelH; ky++)
+                        {
+                            int oy = iy * g.StrideH + ky * g.DilationH - g.PadTop;
+                            if (oy < 0 || oy >= g.OutH)
+                            {
+                                continue;
+                            }
+
+                            for (int kx = 0; kx < g.KernelW; kx++)
+                            {
+                                int ox = ix * g.StrideW + kx * g.DilationW - g.PadLeft;
+                                if (ox >= 0 && ox < g.OutW)
+                                {
+                                    int w = op.Weights[(oc * inPerGroup + ic % inPerGroup) * taps + ky * g.KernelW + kx];
+                                    accumulators[(oc * g.OutH + oy) * g.OutW + ox] += x * w;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        int plane = g.OutH * g.OutW;
+        for (int i = 0; i < accumulators.Length; i++)
+        {
+            int oc = i / plane;
+            output[i] = Requantize(unchecked(accumulators[i] + op.Bias[oc]), op.OutputMultiplier[oc], op.OutputShift[oc],
+                op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+        }
+    }
+
     /// <summary>tml_fully_connected_s8.</summary>
     public static void FullyConnected(QFullyConnected op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {

@@ -122,7 +122,7 @@ public sealed class OnnxImporterTests
 
         var error = LoadFails(model.Bytes(), ErrorCodes.UnsupportedOp);
 
-        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'); supported: Conv, Gemm");
+        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'); supported: Conv, ConvTranspose, Gemm");
     }
 
     [TestMethod]
@@ -154,6 +154,65 @@ public sealed class OnnxImporterTests
 
         StringAssert.Contains(error.Message, $"opset {opset}");
         StringAssert.Contains(error.Message, "9..25");
+    }
+
+    [TestMethod]
+    [DataRow("HardSwish", 13L, "14..25")]
+    [DataRow("ConvTranspose", 10L, "11..25")]
+    [DataRow("LayerNormalization", 16L, "17..25")]
+    public void OpBelowItsOwnOpsetRangeIsTML1005NamingNodeOpOpsetAndRange(string op, long opset, string range)
+    {
+        // The model opset is inside 9..25, but this op's row in the support matrix starts later.
+        var graph = new GraphProto { Name = "op_opset" };
+        graph.Input.Add(FloatInput("x", 1, 2, 3, 3));
+        graph.Output.Add(FloatInput("y", 1, 2, 3, 3));
+        var inputs = op switch
+        {
+            "ConvTranspose" => new[] { "x", "w" },
+            "LayerNormalization" => ["x", "scale"],
+            _ => ["x"],
+        };
+        graph.Initializer.Add(FloatTensor("w", [2, 1, 1, 1], [1f, 1f]));
+        graph.Initializer.Add(FloatTensor("scale", [3], [1f, 1f, 1f]));
+        graph.Node.Add(Node(op, "the_node", inputs, ["y"]));
+
+        var error = LoadFails(Model(graph, opset).Bytes(), ErrorCodes.UnsupportedOpset);
+
+        StringAssert.Contains(error.Message, $"'{op}'");
+        StringAssert.Contains(error.Message, "the_node");
+        StringAssert.Contains(error.Message, $"opset {opset}");
+        StringAssert.Contains(error.Message, range);
+    }
+
+    [TestMethod]
+    public void OpAtTheFirstOpsetOfItsRangeIsAccepted()
+    {
+        var graph = new GraphProto { Name = "op_opset" };
+        graph.Input.Add(FloatInput("x", 1, 2, 3, 3));
+        graph.Output.Add(FloatInput("y", 1, 2, 3, 3));
+        graph.Node.Add(Node("HardSwish", "the_node", ["x"], ["y"]));
+
+        Assert.AreEqual(14L, OnnxImporter.Load(Model(graph, 14).Bytes(), ModelPath).OpsetVersion);
+    }
+
+    [TestMethod]
+    public void OpInsideAnIfBranchIsCheckedAgainstItsOpsetRangeToo()
+    {
+        var branch = new GraphProto { Name = "then" };
+        branch.Output.Add(FloatInput("b", 1, 2, 3, 3));
+        branch.Node.Add(Node("HardSwish", "branch_hardswish", ["x"], ["b"]));
+        var graph = new GraphProto { Name = "if_opset" };
+        graph.Input.Add(FloatInput("x", 1, 2, 3, 3));
+        graph.Output.Add(FloatInput("y", 1, 2, 3, 3));
+        graph.Initializer.Add(new TensorProto { Name = "cond", DataType = (int)DataType.Bool, Int32Data = { 1 } });
+        var ifNode = Node("If", "the_if", ["cond"], ["y"]);
+        ifNode.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = branch });
+        ifNode.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = branch });
+        graph.Node.Add(ifNode);
+
+        var error = LoadFails(Model(graph, 13).Bytes(), ErrorCodes.UnsupportedOpset);
+
+        StringAssert.Contains(error.Message, "branch_hardswish");
     }
 
     [TestMethod]

@@ -61,6 +61,48 @@ public sealed class KernelEquivalenceTests
     }
 
     [TestMethod]
+    public void ConvTranspose2D_RandomCases_CMatchesReference()
+    {
+        // The C kernel gathers per output element, the C# reference scatters as TFLite's TRANSPOSE_CONV does.
+        var random = new Random(1101);
+        var harness = new CHarness();
+        var expected = new List<sbyte[]>();
+        var ops = new List<QConvTranspose2D>();
+        for (int i = 0; i < 200; i++)
+        {
+            var op = RandomOps.ConvTranspose(random, $"convt{i}");
+            var g = op.Geometry;
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, g.InC * g.InH * g.InW);
+            var output = new sbyte[g.OutC * g.OutH * g.OutW];
+            Int8Kernels.ConvTranspose2D(op, input, output);
+            expected.Add(output);
+
+            string p = harness.NewName("p");
+            harness.Global(
+                $"static const tml_conv_transpose2d_s8_params {p} = {{ .in_c = {g.InC}, .in_h = {g.InH}, .in_w = {g.InW}, " +
+                $".out_c = {g.OutC}, .out_h = {g.OutH}, .out_w = {g.OutW}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, " +
+                $".stride_h = {g.StrideH}, .stride_w = {g.StrideW}, .pad_top = {g.PadTop}, .pad_left = {g.PadLeft}, " +
+                $".dilation_h = {g.DilationH}, .dilation_w = {g.DilationW}, .groups = {g.Groups}, " +
+                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+            string buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.Statement($"tml_conv_transpose2d_s8(&{p}, {harness.ConstArray(input)}, {buffer});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        AssertSameBytes(expected, harness.Run(), "conv transpose");
+        // The generator must really produce the interesting shapes (not only dense stride-1 cases).
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups == o.Geometry.InC && o.Geometry.OutC > o.Geometry.InC && o.Geometry.InC > 1), "depthwise with multiplier");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups > 1 && o.Geometry.Groups < o.Geometry.InC), "grouped");
+        Assert.IsTrue(ops.Any(o => o.Geometry.PadTop < 0) && ops.Any(o => o.Geometry.StrideH > 1 && o.Geometry.DilationW > 1), "negative pads, stride and dilation");
+        Assert.IsTrue(expected.Sum(e => e.Length) > 5000, "the random cases should produce a meaningful number of bytes");
+        Assert.IsTrue(expected.Sum(e => e.Count(v => v != e[0])) > 1000, "outputs should not be constant");
+    }
+
+    [TestMethod]
     public void FullyConnected_RandomCases_CMatchesReference()
     {
         var random = new Random(2002);

@@ -112,6 +112,46 @@ internal static class RandomOps
         }
     }
 
+    /// <summary>A random ConvTranspose: dense, grouped or depthwise (with multiplier), strides/dilations up to 3,
+    /// pads from -1 (an output extended past the full one) to 3, output padding below the stride.</summary>
+    public static QConvTranspose2D ConvTranspose(Random random, string name)
+    {
+        while (true)
+        {
+            int mode = random.Next(3);
+            int groups = mode switch { 0 => 1, 1 => random.Next(2, 4), _ => random.Next(1, 5) };
+            int inC = mode switch { 0 => random.Next(1, 5), 1 => groups * random.Next(1, 3), _ => groups };
+            int outC = groups * random.Next(1, mode == 0 ? 5 : 3);
+            int inH = random.Next(1, 7), inW = random.Next(1, 7);
+            int kh = random.Next(1, 5), kw = random.Next(1, 5);
+            int sh = random.Next(1, 4), sw = random.Next(1, 4), dh = random.Next(1, 4), dw = random.Next(1, 4);
+            int padTop = random.Next(-1, 4), padLeft = random.Next(-1, 4), padBottom = random.Next(-1, 4), padRight = random.Next(-1, 4);
+            int outH = sh * (inH - 1) + random.Next(0, sh) + (kh - 1) * dh + 1 - padTop - padBottom;
+            int outW = sw * (inW - 1) + random.Next(0, sw) + (kw - 1) * dw + 1 - padLeft - padRight;
+            if (outH <= 0 || outW <= 0)
+            {
+                continue;
+            }
+
+            var requant = Enumerable.Range(0, outC).Select(_ => Requantization(random)).ToArray();
+            int zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = ActivationRange(random, zpOut);
+            return new QConvTranspose2D
+            {
+                NodeName = name, Inputs = [0], Output = 1,
+                Geometry = new ConvTransposeGeometry(1, inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, dh, dw, padTop, padLeft, groups),
+                Weights = Bytes(random, outC * (inC / groups) * kh * kw, -127, 127),
+                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 20), 1 << 20)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+                OutputShift = requant.Select(r => r.Shift).ToArray(),
+                InputZeroPoint = random.Next(-128, 128),
+                OutputZeroPoint = zpOut,
+                ActivationMin = actMin,
+                ActivationMax = actMax,
+            };
+        }
+    }
+
     public static QFullyConnected FullyConnected(Random random, string name)
     {
         int inFeatures = random.Next(1, 80), outFeatures = random.Next(1, 20);

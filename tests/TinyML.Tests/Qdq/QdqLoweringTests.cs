@@ -84,6 +84,48 @@ public sealed class QdqLoweringTests
     }
 
     [TestMethod]
+    public void ConvTransposeWithPerOutputChannelWeights_IsReLaidPerOutputChannelAndFusesTheRelu()
+    {
+        // ORT quantize_static layout for ConvTranspose: weights [C_in, C_out, kH, kW], per-channel on axis 1.
+        var graph = new GraphProto { Name = "convt_qdq" };
+        graph.Input.Add(OnnxTestModels.FloatInput("x", 1, 2, 2, 2));
+        graph.Output.Add(OnnxTestModels.FloatInput("y", 1, 3, 4, 4));
+        graph.Initializer.Add(OnnxTestModels.FloatTensor("s_in", [], [InputScale]));
+        graph.Initializer.Add(IntTensor("zp_in", DataType.Int8, [], [2]));
+        graph.Initializer.Add(OnnxTestModels.FloatTensor("s_w", [3], [0.01f, 0.02f, 0.04f]));
+        graph.Initializer.Add(IntTensor("zp_w", DataType.Int8, [3], [0, 0, 0]));
+        graph.Initializer.Add(IntTensor("W", DataType.Int8, [2, 3, 2, 2], Enumerable.Range(1, 24).ToArray()));
+        graph.Initializer.Add(OnnxTestModels.FloatTensor("s_out", [], [OutputScale]));
+        graph.Initializer.Add(IntTensor("zp_out", DataType.Int8, [], [-4]));
+        graph.Node.Add(OnnxTestModels.Node("QuantizeLinear", "q_in", ["x", "s_in", "zp_in"], ["x_q"]));
+        graph.Node.Add(OnnxTestModels.Node("DequantizeLinear", "dq_in", ["x_q", "s_in", "zp_in"], ["x_dq"]));
+        var dequantizeWeights = OnnxTestModels.Node("DequantizeLinear", "dq_w", ["W", "s_w", "zp_w"], ["W_dq"]);
+        dequantizeWeights.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        graph.Node.Add(dequantizeWeights);
+        var convTranspose = OnnxTestModels.Node("ConvTranspose", "convt_1", ["x_dq", "W_dq"], ["h"]);
+        convTranspose.Attribute.Add(OnnxTestModels.IntsAttribute("strides", 2, 2));
+        graph.Node.Add(convTranspose);
+        graph.Node.Add(OnnxTestModels.Node("Relu", "relu_1", ["h"], ["r"]));
+        graph.Node.Add(OnnxTestModels.Node("QuantizeLinear", "q_out", ["r", "s_out", "zp_out"], ["y_q"]));
+        graph.Node.Add(OnnxTestModels.Node("DequantizeLinear", "dq_out", ["y_q", "s_out", "zp_out"], ["y"]));
+        var model = new ModelProto { IrVersion = 7, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+
+        var result = QdqLowering.Lower(OnnxImporter.Load(model.Bytes(), "convt.onnx"));
+        var op = (QConvTranspose2D)result.Model.Ops.Single();
+
+        Assert.AreEqual(1, result.FusedActivations);
+        Assert.AreEqual((3, 4, 4), (op.Geometry.OutC, op.Geometry.OutH, op.Geometry.OutW));
+        // Output channel c's filter: input channel 0's taps W[0, c], then input channel 1's W[1, c].
+        CollectionAssert.AreEqual(
+            new sbyte[] { 1, 2, 3, 4, 13, 14, 15, 16, 5, 6, 7, 8, 17, 18, 19, 20, 9, 10, 11, 12, 21, 22, 23, 24 }, op.Weights);
+        var expected = new[] { 0.01f, 0.02f, 0.04f }.Select(s => QuantizationMath.QuantizeMultiplier((double)InputScale * s / OutputScale)).ToArray();
+        CollectionAssert.AreEqual(expected.Select(e => e.Multiplier).ToArray(), op.OutputMultiplier);
+        CollectionAssert.AreEqual(expected.Select(e => e.Shift).ToArray(), op.OutputShift);
+        Assert.AreEqual((2, -4, -4), (op.InputZeroPoint, op.OutputZeroPoint, op.ActivationMin), "the fused Relu clamps at the output zero point");
+    }
+
+    [TestMethod]
     public void MatMulWithPerColumnWeights_IsTransposedToOutputRows()
     {
         // ORT quantize_static layout: MatMul weights [in, out], per-channel on axis 1, no bias.
