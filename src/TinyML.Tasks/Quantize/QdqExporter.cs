@@ -107,9 +107,16 @@ public sealed class QdqExporter
             throw Unsupported(node, "its int8 kernel keeps internal state (LSTM/GRU) or subgraphs that a QDQ graph cannot express");
         }
 
-        if (_graph.OpsetVersion < 13 && node.OpType is "Squeeze" or "Unsqueeze" or "Split" or "Pad" or "Resize" or "Upsample" or "Softmax" or "Clip" or "ReduceMean")
+        // The file is written at opset 13 or newer; these ops changed their inputs or semantics since older opsets.
+        var changedSince = node.OpType switch
         {
-            throw Unsupported(node, $"the model's opset {_graph.OpsetVersion} is older than 13 and this op changed its signature since; re-export the model with opset 13 or newer");
+            "Squeeze" or "Unsqueeze" or "Split" or "Softmax" => 13,
+            "Pad" or "Resize" or "Upsample" or "Clip" => 11,
+            _ => 0,
+        };
+        if (_graph.OpsetVersion < changedSince)
+        {
+            throw Unsupported(node, $"the model's opset {_graph.OpsetVersion} predates this op's opset-{changedSince} signature, which the opset-13 export uses; re-export the model with opset 13 or newer");
         }
 
         switch (node.OpType)

@@ -5,6 +5,7 @@ using TinyML.Ir;
 using TinyML.Pipeline;
 using TinyML.Quantize;
 using TinyML.Reference;
+using TinyML.Tests.Import;
 
 namespace TinyML.Tests.Qdq;
 
@@ -154,6 +155,21 @@ public sealed class QdqExportOrtTests
         var sample = Npy.Read(Directory.GetFiles(Path.Combine(template, "calib"), "*.npy").Order(StringComparer.Ordinal).First()).ToFloat32();
         var q = sample.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray();
         CollectionAssert.AreEqual(Int8Interpreter.Run(original, q), Int8Interpreter.Run(reimported, q));
+    }
+
+    [TestMethod]
+    public void LstmModel_ExportIsRefusedWithTml2008()
+    {
+        var work = TestPaths.NewTempDir("qdq-export-lstm");
+        var modelPath = TinyML.Tests.EndToEnd.RecurrentOpTests.Build("lstm_y").Save(work);
+        var calibration = Path.Combine(work, "calibration.npy");
+        Npy.Write(calibration, [4, 7, 1, 3], TinyML.Tests.EndToEnd.RecurrentOpTests.Samples(4, 11).SelectMany(x => x).ToArray());
+        var ex = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = modelPath, Name = "lstm", CalibrationData = calibration, OutputDirectory = Path.Combine(work, "code"), ExportQdq = true,
+        }, TextWriter.Null));
+        Assert.AreEqual(TinyML.Diagnostics.ErrorCodes.QdqExportFailed, ex.Code);
+        StringAssert.Contains(ex.Message, "LSTM");
     }
 
     /// <summary>Per model: elements compared, max |ORT - reference| in output LSB, and how many elements differ at all.</summary>
