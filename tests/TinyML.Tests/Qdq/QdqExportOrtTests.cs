@@ -232,7 +232,7 @@ public sealed class QdqExportOrtTests
 
         var stats = new LsbStats(elements, maxLsb, differing, histogram);
         Console.WriteLine($"{c.Name}: ORT on exported QDQ vs C# int8 reference: {stats.Describe()}");
-        var isolatedInputs = c.Samples.Take(4).Select(s => s.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray()).ToList();
+        var isolatedInputs = c.Samples.Take(10).Select(s => s.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray()).ToList();
         var isolated = PerOpIsolated(qdqPath, model, isolatedInputs);
         foreach (var (op, (n, max, count)) in isolated.OrderBy(o => o.Key, StringComparer.Ordinal))
         {
