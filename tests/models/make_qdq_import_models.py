@@ -101,7 +101,6 @@ def choose_uint8(values: np.ndarray) -> tuple[np.float32, int]:
 
 
 def ort_static_model(inputs: torch.Tensor, second_weight_zero_point: int, name: str) -> None:
-    rng = np.random.RandomState(1)
     net = ConvNet(quantized=False).eval()
     ranges = {}
 
@@ -192,7 +191,6 @@ def ort_static_model(inputs: torch.Tensor, second_weight_zero_point: int, name: 
     model.ir_version = 7
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, os.path.join(OUT, name))
-    _ = rng
 
 
 def main() -> None:
