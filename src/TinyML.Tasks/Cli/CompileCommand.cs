@@ -11,6 +11,7 @@ namespace TinyML.Cli;
 /// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
 /// <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
+/// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
 /// </summary>
 public static class CompileCommand
 {
@@ -39,6 +40,7 @@ public static class CompileCommand
             ValidationData = args.Get("validation-data") is { Length: > 0 } v ? v : null,
             ValidationLabels = args.Get("validation-labels") is { Length: > 0 } l ? l : null,
             MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
+            ExportQdq = args.GetBool("export-qdq"),
         };
         if (options.Precision == ModelPrecision.Float32)
         {

@@ -29,6 +29,8 @@ public static class ErrorCodes
     public const string InvalidCalibrationSetting = "TML2006";
     /// <summary>ValidationData / ValidationLabels cannot be read or do not match each other.</summary>
     public const string BadValidationData = "TML2007";
+    /// <summary><c>TinyExportQdq</c>: the compiled model has an op the QDQ ONNX export cannot express (LSTM/GRU, subgraphs).</summary>
+    public const string QdqExportFailed = "TML2008";
 
     // 3xxx Plan
     public const string PlanFailed = "TML3001";

@@ -20,8 +20,8 @@ internal static class OnnxTensorConverter
         DataType.Int8 => ElementType.Int8,
         DataType.Int32 => ElementType.Int32,
         DataType.Int64 => ElementType.Int64,
-        // The IR has no uint8; Int32 holds every uint8 value exactly and keeps zero points of uint8 QDQ models intact.
-        DataType.Uint8 => ElementType.Int32,
+        // Kept apart from int8/int32 so a uint8 QDQ model's zero points and payloads can be mapped to int8 exactly.
+        DataType.Uint8 => ElementType.UInt8,
         // Booleans only occur in build-time logic (If conditions, masks); 0/1 in an int64 folds like any integer.
         DataType.Bool => ElementType.Int64,
         _ => null,

@@ -7,6 +7,9 @@ public enum ElementType
     Int8,
     Int32,
     Int64,
+
+    /// <summary>ONNX UINT8: the zero points and payloads of uint8 QDQ models (ORT quantize_static's old default).</summary>
+    UInt8,
 }
 
 /// <summary>A value in the float graph: an activation, a graph input/output, or a constant (initializer).</summary>

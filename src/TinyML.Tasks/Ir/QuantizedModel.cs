@@ -53,6 +53,9 @@ public sealed class QConv2D : QOp
     public required sbyte[] Weights { get; init; }
     /// <summary>[OutC], scale = s_in * s_w[c], zero point 0.</summary>
     public required int[] Bias { get; init; }
+    /// <summary>[OutC] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
+    public float[]? WeightScales { get; init; }
+
     public required int[] OutputMultiplier { get; init; }
     public required int[] OutputShift { get; init; }
     public required int InputZeroPoint { get; init; }
@@ -88,6 +91,9 @@ public sealed class QFullyConnected : QOp
     /// <summary>[OutFeatures, InFeatures], symmetric per output channel.</summary>
     public required sbyte[] Weights { get; init; }
     public required int[] Bias { get; init; }
+    /// <summary>[OutFeatures] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
+    public float[]? WeightScales { get; init; }
+
     public required int[] OutputMultiplier { get; init; }
     public required int[] OutputShift { get; init; }
     public required int InputZeroPoint { get; init; }

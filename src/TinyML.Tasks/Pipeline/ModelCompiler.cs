@@ -63,6 +63,9 @@ public sealed record CompileOptions
 
     /// <summary>Input name -> build-time values; the input becomes a constant (<c>ConstantInputs="sr=16000"</c>).</summary>
     public IReadOnlyDictionary<string, double[]> ConstantInputs { get; init; } = new Dictionary<string, double[]>(StringComparer.Ordinal);
+
+    /// <summary>Also write <c>&lt;name&gt;.qdq.onnx</c>: the int8 model as an ONNX QDQ graph with our scales (<c>TinyExportQdq</c>).</summary>
+    public bool ExportQdq { get; init; }
 }
 
 /// <summary>Everything a compile produced, for the CLI, the tests and the reports.</summary>
@@ -249,6 +252,12 @@ public static class ModelCompiler
             WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount));
             WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
             log.WriteLine($"tinyml: {name}: wrote {Path.Combine(outDir, code.SourceFileName)} and {code.HeaderFileName}");
+            if (options.ExportQdq)
+            {
+                var qdqPath = Path.Combine(outDir, name + ".qdq.onnx");
+                QdqExporter.Write(graph, model, qdqPath);
+                log.WriteLine($"tinyml: {name}: wrote {qdqPath} (QDQ ONNX with the firmware's scales and zero points)");
+            }
         }
 
         return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items);

@@ -61,6 +61,11 @@ public sealed class QdqAnnotations
     {
         var annotations = new QdqAnnotations(graph);
         new RemoveIdentityPass().Run(graph);
+        foreach (var node in graph.Nodes.Where(n => n.OpType == "QuantizeLinear" && GraphEdit.Constant(graph, n.Inputs[0]) is { FloatData: not null }).ToList())
+        {
+            annotations.FoldConstantQuantize(node);
+        }
+
         foreach (var node in graph.Nodes.Where(n => n.OpType == "DequantizeLinear" && GraphEdit.Constant(graph, n.Inputs[0]) is not null).ToList())
         {
             annotations.FoldConstantDequantize(node);
@@ -86,12 +91,21 @@ public sealed class QdqAnnotations
     private void FoldConstantDequantize(Node node)
     {
         var payload = _graph.Tensor(node.Inputs[0]);
-        if (payload.Type is not (ElementType.Int8 or ElementType.Int32) || payload.IntData is null)
+        if (payload.Type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int32) || payload.IntData is null)
         {
-            throw Unsupported(node, $"dequantizes '{payload.Name}' of type {payload.Type}; only int8 weights and int32 biases are supported");
+            throw Unsupported(node, $"dequantizes '{payload.Name}' of type {payload.Type}; only int8/uint8 weights and int32 biases are supported");
         }
 
         var (scales, zeroPoints) = Parameters(node, payload.Type);
+        var values = payload.IntData;
+        var type = payload.Type;
+        if (type == ElementType.UInt8)
+        {
+            // (q - z) is unchanged when both move by -128: uint8 weights become int8 weights exactly.
+            values = values.Select(v => v - 128).ToArray();
+            zeroPoints = zeroPoints.Select(z => z - 128).ToArray();
+            type = ElementType.Int8;
+        }
         if (node.GetInt("block_size", 0) != 0)
         {
             throw Unsupported(node, "blocked quantization (block_size) is not supported");
@@ -108,14 +122,14 @@ public sealed class QdqAnnotations
             throw Unsupported(node, $"per-axis scales ({scales.Length}) do not match axis {axis} of [{string.Join(",", payload.Shape)}]");
         }
 
-        var constant = new QuantizedConstant(payload.Type, payload.Shape, payload.IntData, scales, zeroPoints, scales.Length == 1 ? 0 : axis);
+        var constant = new QuantizedConstant(type, payload.Shape, values, scales, zeroPoints, scales.Length == 1 ? 0 : axis);
         var inner = payload.Shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d);
         var axisLength = scales.Length == 1 ? 1 : payload.Shape[axis];
-        var floats = new float[payload.IntData.Length];
+        var floats = new float[values.Length];
         for (var i = 0; i < floats.Length; i++)
         {
             var channel = scales.Length == 1 ? 0 : i / inner % axisLength;
-            floats[i] = (float)((payload.IntData[i] - zeroPoints[channel]) * (double)scales[channel]);
+            floats[i] = (float)((values[i] - zeroPoints[channel]) * (double)scales[channel]);
         }
 
         var output = node.Outputs[0];
@@ -127,7 +141,7 @@ public sealed class QdqAnnotations
     /// <summary>x -> QuantizeLinear -> DequantizeLinear(s) -> consumers becomes x -> consumers, with x annotated.</summary>
     private void RemoveActivationPair(Node quantize)
     {
-        var (scales, zeroPoints) = Parameters(quantize, ElementType.Int8);
+        var (scales, zeroPoints) = ActivationParameters(quantize, unsignedWithoutZeroPoint: quantize.GetInt("output_dtype", 0) != OnnxInt8);
         if (scales.Length != 1)
         {
             throw Unsupported(quantize, "per-axis quantization of an activation is not supported (activations are per-tensor int8)");
@@ -143,10 +157,10 @@ public sealed class QdqAnnotations
         var parameters = new ActivationQuantization(scales[0], checked((int)zeroPoints[0]));
         foreach (var dequantize in dequantizers)
         {
-            var (dqScales, dqZeroPoints) = Parameters(dequantize, ElementType.Int8);
+            var (dqScales, dqZeroPoints) = ActivationParameters(dequantize, unsignedWithoutZeroPoint: _unsignedQuantize.Contains(quantize));
             if (dqScales.Length != 1 || dqScales[0] != parameters.Scale || dqZeroPoints[0] != parameters.ZeroPoint)
             {
-                throw Unsupported(dequantize, $"its scale/zero point differ from those of QuantizeLinear '{quantize.Name}'; a Q/DQ pair must round-trip");
+                throw Unsupported(dequantize, $"its scale/zero point differ from those of QuantizeLinear '{quantize.Name}' (a uint8 zero point z counts as int8 z - 128); a Q/DQ pair must round-trip");
             }
         }
 
@@ -207,6 +221,93 @@ public sealed class QdqAnnotations
         }
     }
 
+    /// <summary>QuantizeLinear nodes whose output is uint8 (their DequantizeLinear without a zero point is uint8 too).</summary>
+    private readonly HashSet<Node> _unsignedQuantize = [];
+
+    /// <summary>
+    /// The per-tensor parameters of an activation Q/DQ node as int8: a uint8 zero point z becomes z - 128 with the same
+    /// scale. Exact for the TFLite arithmetic, which only ever sees q - z: clamp(round(x/s) + z, 0, 255) - 128 equals
+    /// clamp(round(x/s) + z - 128, -128, 127). Without a zero point the type is uint8 (zero point 0, so -128) unless
+    /// opset 21's output_dtype says int8.
+    /// </summary>
+    private (float[] Scales, long[] ZeroPoints) ActivationParameters(Node node, bool unsignedWithoutZeroPoint)
+    {
+        var zeroPoint = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? GraphEdit.Constant(_graph, node.Inputs[2]) : null;
+        var unsigned = zeroPoint is null ? unsignedWithoutZeroPoint : zeroPoint.Type == ElementType.UInt8;
+        if (zeroPoint is null && unsigned)
+        {
+            var scale = GraphEdit.Constant(_graph, node.Inputs[1]);
+            if (scale?.FloatData is not { Length: > 0 } s || s.Any(v => !(v > 0) || !float.IsFinite(v)))
+            {
+                throw Unsupported(node, "the scale must be a constant, positive and finite float32 tensor");
+            }
+
+            MarkUnsigned(node);
+            return (s, new long[s.Length].Select(_ => -128L).ToArray());
+        }
+
+        var (scales, zeroPoints) = Parameters(node, unsigned ? ElementType.UInt8 : ElementType.Int8);
+        if (!unsigned)
+        {
+            return (scales, zeroPoints);
+        }
+
+        MarkUnsigned(node);
+        return (scales, zeroPoints.Select(z => z - 128).ToArray());
+    }
+
+    private void MarkUnsigned(Node node)
+    {
+        if (node.OpType == "QuantizeLinear")
+        {
+            _unsignedQuantize.Add(node);
+        }
+    }
+
+    /// <summary>
+    /// QuantizeLinear of a float initializer (QAT exports: weight -> QuantizeLinear -> DequantizeLinear) becomes the
+    /// integer initializer it computes, by the ONNX definition: saturate(round_half_to_even(x / scale) + zero point),
+    /// x / scale in float32. The DequantizeLinear after it then folds like any quantized weight.
+    /// </summary>
+    private void FoldConstantQuantize(Node node)
+    {
+        var input = GraphEdit.Constant(_graph, node.Inputs[0])!;
+        var zeroPointTensor = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? GraphEdit.Constant(_graph, node.Inputs[2]) : null;
+        var type = zeroPointTensor?.Type ?? (node.GetInt("output_dtype", 0) == OnnxInt8 ? ElementType.Int8 : ElementType.UInt8);
+        if (type is not (ElementType.Int8 or ElementType.UInt8))
+        {
+            throw Unsupported(node, $"quantizes a constant to {TypeName(type)}; only int8 and uint8 are supported");
+        }
+
+        var (scales, zeroPoints) = Parameters(node, type);
+        var axis = (int)node.GetInt("axis", 1);
+        if (axis < 0)
+        {
+            axis += input.Shape.Length;
+        }
+
+        if (scales.Length != 1 && (axis < 0 || axis >= input.Shape.Length || input.Shape[axis] != scales.Length))
+        {
+            throw Unsupported(node, $"per-axis scales ({scales.Length}) do not match axis {axis} of [{string.Join(",", input.Shape)}]");
+        }
+
+        var (lo, hi) = type == ElementType.Int8 ? (-128L, 127L) : (0L, 255L);
+        var inner = input.Shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d);
+        var axisLength = scales.Length == 1 ? 1 : input.Shape[axis];
+        var floats = input.FloatData!;
+        var values = new long[floats.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            var channel = scales.Length == 1 ? 0 : i / inner % axisLength;
+            var scaled = floats[i] / scales[channel];
+            values[i] = Math.Clamp((long)Math.Round((double)scaled, MidpointRounding.ToEven) + zeroPoints[channel], lo, hi);
+        }
+
+        var output = node.Outputs[0];
+        _graph.Tensors[output] = new Tensor(output, input.Shape, type) { IntData = values };
+        _graph.Nodes.Remove(node);
+    }
+
     /// <summary>Scale (float32) and zero point of a Q/DQ node; the zero point's type must be <paramref name="zeroPointType"/>.</summary>
     private (float[] Scales, long[] ZeroPoints) Parameters(Node node, ElementType zeroPointType)
     {
@@ -227,20 +328,14 @@ public sealed class QdqAnnotations
             if (zeroPoint?.IntData is not { } zeroPoints || zeroPoint.Type != zeroPointType || zeroPoints.Length != scales.Length)
             {
                 throw Unsupported(node, $"the zero point must be a constant {TypeName(zeroPointType)} tensor with one value per scale " +
-                    $"(got {(zeroPoint is null ? "a non-constant" : TypeName(zeroPoint.Type))}); only int8 activations/weights and int32 biases are supported");
+                    $"(got {(zeroPoint is null ? "a non-constant" : TypeName(zeroPoint.Type))}); only int8/uint8 activations and weights and int32 biases are supported");
             }
 
             return (scales, zeroPoints);
         }
 
-        // Without a zero point it is 0. DequantizeLinear then takes its type from its input; QuantizeLinear produces
-        // uint8 unless opset 21's output_dtype says int8.
-        if (node.OpType == "DequantizeLinear" || node.GetInt("output_dtype", 0) == OnnxInt8)
-        {
-            return (scales, new long[scales.Length]);
-        }
-
-        throw Unsupported(node, "has no zero point, which means uint8; only int8 quantization is supported");
+        // Without a zero point it is 0 (activations without one are handled by ActivationParameters).
+        return (scales, new long[scales.Length]);
     }
 
     private static string TypeName(ElementType type) => type.ToString().ToLowerInvariant();

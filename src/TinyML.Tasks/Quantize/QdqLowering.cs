@@ -135,6 +135,7 @@ public sealed class QdqLowering
             Groups = groups,
             Weights = weights.Values.Select(v => (sbyte)v).ToArray(),
             Bias = Bias(node, 2, input, weightScales),
+            WeightScales = weightScales,
             OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             ActivationMin = actMin, ActivationMax = actMax,
@@ -233,6 +234,7 @@ public sealed class QdqLowering
             OutFeatures = n,
             Weights = rows,
             Bias = node.OpType == "Gemm" ? Bias(node, 2, input, weightScales) : new int[n],
+            WeightScales = weightScales,
             OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             ActivationMin = actMin, ActivationMax = actMax,
@@ -373,9 +375,23 @@ public sealed class QdqLowering
             return new int[channels];
         }
 
+        if (!_annotations.Constants.ContainsKey(node.Inputs[index]) && GraphEdit.Constant(_graph, node.Inputs[index]) is { FloatData: { } floatBias })
+        {
+            // QAT exports (torch fake-quant) keep the bias in float: it is quantized to int32 with scale s_x * s_w[c],
+            // as the TFLite converter does.
+            if (floatBias.Length != channels && floatBias.Length != 1)
+            {
+                throw Unsupported(node, $"bias has {floatBias.Length} values for {channels} output channels");
+            }
+
+            return Enumerable.Range(0, channels).Select(c => (int)Math.Clamp(
+                Math.Round(floatBias[floatBias.Length == 1 ? 0 : c] / ((double)input.Scale * weightScales[c]), MidpointRounding.AwayFromZero),
+                int.MinValue, int.MaxValue)).ToArray();
+        }
+
         if (!_annotations.Constants.TryGetValue(node.Inputs[index], out var bias) || bias.Type != ElementType.Int32)
         {
-            throw Unsupported(node, $"bias '{node.Inputs[index]}' must be an int32 initializer behind a DequantizeLinear");
+            throw Unsupported(node, $"bias '{node.Inputs[index]}' must be an int32 initializer behind a DequantizeLinear or a float32 initializer");
         }
 
         if (bias.Values.Length != channels && bias.Values.Length != 1)

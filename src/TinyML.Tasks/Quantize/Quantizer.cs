@@ -412,7 +412,7 @@ public sealed class Quantizer
             PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
             DilationH = geometry.DilationH, DilationW = geometry.DilationW,
             Groups = groups,
-            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
+            Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             ActivationMin = actMin, ActivationMax = actMax,
         });
@@ -498,7 +498,7 @@ public sealed class Quantizer
             Output = output.Id,
             InFeatures = k,
             OutFeatures = n,
-            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
+            Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             ActivationMin = actMin, ActivationMax = actMax,
         });

@@ -189,6 +189,29 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task TinyExportQdq_property_writes_the_qdq_model_beside_the_generated_code()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = Path.Combine(feed.Root, "projects", "Qdq-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(project);
+        File.Copy(Path.Combine(TestPaths.RepoRoot, "tests", "models", "residual_add.onnx"), Path.Combine(project, "residual.onnx"));
+        await File.WriteAllTextAsync(Path.Combine(project, "Qdq.csproj"),
+            $"""<Project Sdk="TinyML.Sdk/{feed.Version}"><PropertyGroup><TinyMLBuildFirmware>false</TinyMLBuildFirmware></PropertyGroup><ItemGroup><TinyModel Include="residual.onnx" /></ItemGroup></Project>""", Cancel);
+        var qdq = Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "residual.qdq.onnx");
+
+        var plain = await feed.DotNetAsync(project, Cancel, "build", "-nr:false");
+        Assert.AreEqual(0, plain.ExitCode, plain.ToString());
+        Assert.IsFalse(File.Exists(qdq), "no QDQ export unless asked for");
+
+        // The option changes the model's response file, so the model recompiles and the export appears.
+        var exported = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-p:TinyExportQdq=true");
+        Assert.AreEqual(0, exported.ExitCode, exported.ToString());
+        Assert.IsTrue(File.Exists(qdq), exported.ToString());
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(qdq);
+        Assert.AreEqual(1, session.InputNames.Count);
+    }
+
+    [TestMethod]
     public async Task Missing_toolchain_fails_the_build_with_TML5001()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);

@@ -41,11 +41,11 @@ public sealed class QdqLoweringTests
     }
 
     [TestMethod]
-    public void Uint8Activation_IsRejectedNamingTheNode()
+    public void Uint8QuantizeWithInt8Dequantize_IsRejectedNamingTheNode()
     {
         var model = QdqGemm();
         var quantize = model.Graph.Node.Single(n => n.Name == "q_out");
-        quantize.Input.RemoveAt(2); // no zero point = uint8
+        quantize.Input.RemoveAt(2); // no zero point = uint8 (int8 -128), while its DequantizeLinear says int8 -7
         var graph = OnnxImporter.Load(model.Bytes(), "tiny.onnx");
 
         var ex = Assert.ThrowsExactly<TinyMLException>(() => QdqLowering.Lower(graph));
@@ -53,6 +53,19 @@ public sealed class QdqLoweringTests
         Assert.AreEqual(ErrorCodes.UnsupportedAttribute, ex.Code);
         StringAssert.Contains(ex.Message, "q_out");
         StringAssert.Contains(ex.Message, "uint8");
+    }
+
+    [TestMethod]
+    public void Uint8ActivationPairWithoutZeroPoints_IsInt8WithZeroPointMinus128()
+    {
+        var model = QdqGemm();
+        model.Graph.Node.Single(n => n.Name == "q_out").Input.RemoveAt(2); // no zero point = uint8, zero point 0
+        model.Graph.Node.Single(n => n.Name == "dq_out").Input.RemoveAt(2);
+
+        var result = QdqLowering.Lower(OnnxImporter.Load(model.Bytes(), "tiny.onnx"));
+
+        Assert.AreEqual(-128, result.Model.OutputTensor.ZeroPoint, "uint8 0 is int8 -128 with the same scale");
+        Assert.AreEqual(OutputScale, result.Model.OutputTensor.Scale);
     }
 
     [TestMethod]
