@@ -11,6 +11,8 @@ namespace TinyML.Cli;
 /// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
 /// <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
+/// Mixed precision: <c>--precision int8|float|auto</c>, <c>--layer-precision node=float</c> (repeatable, ';'-separated, or
+/// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
 /// </summary>
 public static class CompileCommand
 {
@@ -40,8 +42,24 @@ public static class CompileCommand
             ValidationLabels = args.Get("validation-labels") is { Length: > 0 } l ? l : null,
             MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
         };
+        var name = options.Name;
+        options = options with
+        {
+            MixedPrecision = new PrecisionSettings
+            {
+                Mode = PrecisionSettings.ParseMode(args.Get("precision")),
+                Layers = PrecisionSettings.ParseLayers(args.GetAll("layer-precision"), name),
+                AutoThresholdDb = PrecisionSettings.ParseThreshold(args.Get("auto-precision-threshold-db")),
+            },
+        };
         if (options.Precision == ModelPrecision.Float32)
         {
+            if (!options.MixedPrecision.AllInt8)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                    $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
+            }
+
             ModelCompiler.CheckArenaGroup(options);
             FloatModelCompiler.Compile(options, log);
             return 0;

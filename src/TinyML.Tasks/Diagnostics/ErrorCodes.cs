@@ -29,6 +29,11 @@ public static class ErrorCodes
     public const string InvalidCalibrationSetting = "TML2006";
     /// <summary>ValidationData / ValidationLabels cannot be read or do not match each other.</summary>
     public const string BadValidationData = "TML2007";
+    /// <summary>Precision / LayerPrecision / AutoPrecisionThresholdDb has a value tinymlc does not know, or a layer
+    /// cannot run in the precision asked for.</summary>
+    public const string InvalidPrecision = "TML2020";
+    /// <summary>A per-layer precision names a node that is not a layer of the optimized model.</summary>
+    public const string UnknownPrecisionLayer = "TML2021";
 
     // 3xxx Plan
     public const string PlanFailed = "TML3001";

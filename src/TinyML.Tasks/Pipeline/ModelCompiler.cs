@@ -58,6 +58,9 @@ public sealed record CompileOptions
     /// <summary><c>Quantize</c>: int8 (this class) or float32 (<see cref="FloatModelCompiler"/>, <c>Quantize="none"</c>).</summary>
     public ModelPrecision Precision { get; init; } = ModelPrecision.Int8;
 
+    /// <summary>Mixed precision: <c>Precision</c>, <c>LayerPrecision</c> / <c>TinyLayerPrecision</c>, <c>AutoPrecisionThresholdDb</c>.</summary>
+    public PrecisionSettings MixedPrecision { get; init; } = new();
+
     /// <summary>Input name -> static shape, for inputs with dynamic dimensions (<c>InputShape="input=1x3x96x96"</c>).</summary>
     public IReadOnlyDictionary<string, int[]> InputShapes { get; init; } = new Dictionary<string, int[]>(StringComparer.Ordinal);
 
@@ -74,7 +77,8 @@ public sealed record CompileResult(
     int CalibrationSampleCount,
     IReadOnlyList<(string Pass, int Rewrites)> Rewrites,
     IReadOnlyList<Diagnostic> Warnings,
-    AccuracyReport? Accuracy = null);
+    AccuracyReport? Accuracy = null,
+    IReadOnlyList<PrecisionChoice>? PrecisionChoices = null);
 
 /// <summary>
 /// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) -> Plan -> Emit.
@@ -126,13 +130,19 @@ public static class ModelCompiler
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with ONNX Runtime"));
 
         var model = Quantizer.Quantize(graph, ranges);
-        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
+        IReadOnlyList<PrecisionChoice> precisionChoices = [];
+        if (!options.MixedPrecision.AllInt8)
+        {
+            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, samples, calibration, prepare, log);
+        }
+
+        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices };
         if (options.OutputDirectory is null && options.ValidationData is null)
         {
             return result;
         }
 
-        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log);
+        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, precisionChoices);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
     }
 
@@ -148,7 +158,7 @@ public static class ModelCompiler
     /// check), else on the calibration samples. The int8 side is the C# reference, so this costs seconds, not a firmware run.
     /// </summary>
     private static AccuracyReport MeasureAccuracy(CompileOptions options, QuantizedModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
-        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log)
+        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, IReadOnlyList<PrecisionChoice> precisionChoices)
     {
         var name = options.Name;
         IReadOnlyList<float[]> samples = calibrationSamples;
@@ -175,7 +185,7 @@ public static class ModelCompiler
                 $"ValidationLabels '{options.ValidationLabels}' given without ValidationData: labels need their validation inputs", options.ModelPath);
         }
 
-        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare);
+        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare) with { PrecisionChoices = precisionChoices };
         var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
         if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
         {
@@ -216,6 +226,13 @@ public static class ModelCompiler
         {
             diagnostics.Warn(ErrorCodes.CalibrationIgnored,
                 $"CalibrationData '{options.CalibrationData}' is ignored: model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own scales",
+                options.ModelPath);
+        }
+
+        if (!options.MixedPrecision.AllInt8)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                $"Precision/LayerPrecision apply to calibrated models; model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own precision",
                 options.ModelPath);
         }
 

@@ -39,6 +39,12 @@ public sealed record AccuracyReport(
 
     private double Percent(int count) => Samples == 0 ? 0 : 100.0 * count / Samples;
 
+    /// <summary>Layers not in int8 (mixed precision) and why; empty for an all-int8 model.</summary>
+    public IReadOnlyList<PrecisionChoice> PrecisionChoices { get; init; } = [];
+
+    /// <summary>The op kind as the report prints it; a float32 layer of a mixed-precision model says so.</summary>
+    private static string KindOf(QOp op) => op is QFloatLayer layer ? layer.Op.GetType().Name[1..] + " (float32)" : op.GetType().Name[1..];
+
     /// <summary>
     /// Runs every sample once through ONNX Runtime (all lowered tensors exposed, streamed) and through the C# int8
     /// reference, folding the differences into running sums, so memory stays at one sample's tensors.
@@ -62,7 +68,8 @@ public sealed record AccuracyReport(
         // One entry per distinct tensor name, in op order; the first op producing a name owns it.
         var layers = new List<(QOp Op, QTensor Tensor, ErrorSums Sums)>();
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var op in model.Ops)
+        // The int8/float32 conversions of a mixed-precision model are not layers: the float32 layer's output owns its name.
+        foreach (var op in model.Ops.Where(op => op is not (QDequantize or QQuantize)))
         {
             var tensor = tensors[op.Output];
             if (byName.TryAdd(tensor.Name, layers.Count))
@@ -85,12 +92,12 @@ public sealed record AccuracyReport(
             }
 
             var (_, tensor, sums) = layers[byName[name]];
-            var bytes = int8[tensor.Id];
-            sums.Add(values, bytes, tensor.Scale, tensor.ZeroPoint);
-            if (tensor.Id == output.Id)
+            var actual = Dequantized(tensor, int8[tensor.Id]);
+            sums.Add(values, actual);
+            if (tensor.Name == output.Name)
             {
                 var floatTop = ArgMax(values);
-                var int8Top = ArgMax(bytes);
+                var int8Top = ArgMax(actual);
                 agree += floatTop == int8Top ? 1 : 0;
                 if (labels is not null)
                 {
@@ -101,7 +108,7 @@ public sealed record AccuracyReport(
         }, skipUnknown: true);
 
         var figures = layers.Where(l => l.Sums.Elements > 0)
-            .Select(l => new LayerAccuracy(l.Op.NodeName, l.Op.GetType().Name[1..], l.Tensor.Name, l.Sums.Elements,
+            .Select(l => new LayerAccuracy(l.Op.NodeName, KindOf(l.Op), l.Tensor.Name, l.Sums.Elements,
                 l.Sums.SnrDb, l.Sums.Cosine, l.Sums.MaxAbsError, l.Tensor.Scale, l.Tensor.ZeroPoint))
             .ToList();
         return new AccuracyReport(model.Name, calibration, evaluatedOn, samples.Count, figures, agree,
@@ -174,6 +181,17 @@ public sealed record AccuracyReport(
                 ["zeroPoint"] = l.ZeroPoint,
             }).ToArray()),
         };
+        if (PrecisionChoices.Count > 0)
+        {
+            json["precisionChoices"] = new JsonArray(PrecisionChoices.Select(c => (JsonNode)new JsonObject
+            {
+                ["node"] = c.Node,
+                ["kind"] = c.Kind,
+                ["precision"] = c.Precision.ToString().ToLowerInvariant(),
+                ["reason"] = c.Reason,
+            }).ToArray());
+        }
+
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
@@ -187,6 +205,16 @@ public sealed record AccuracyReport(
         if (FloatAccuracyPercent is { } floatAccuracy && Int8AccuracyPercent is { } int8Accuracy)
         {
             md.Append(Invariant($"- accuracy: float {floatAccuracy:0.00} %, int8 {int8Accuracy:0.00} %, drop {DropPoints:0.00} points\n"));
+        }
+
+        if (PrecisionChoices.Count > 0)
+        {
+            md.Append("\n## Mixed precision\n\n");
+            md.Append("| node | op | precision | why |\n|---|---|---|---|\n");
+            foreach (var c in PrecisionChoices)
+            {
+                md.Append(Invariant($"| {c.Node} | {c.Kind} | {c.Precision.ToString().ToLowerInvariant()} | {c.Reason} |\n"));
+            }
         }
 
         md.Append("\n## Per layer\n\n");
@@ -214,8 +242,26 @@ public sealed record AccuracyReport(
         return best;
     }
 
-    /// <summary>Scale is positive, so the largest int8 value is the largest dequantized one; the first wins ties.</summary>
-    private static int ArgMax(sbyte[] values)
+    /// <summary>Real values of a tensor: int8 dequantized with its scale and zero point, float32 as is.</summary>
+    private static double[] Dequantized(QTensor tensor, sbyte[] bytes)
+    {
+        if (tensor.ElementType == TensorElementType.Float32)
+        {
+            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, float>(bytes);
+            var values = new double[floats.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = floats[i];
+            }
+
+            return values;
+        }
+
+        return bytes.Select(q => (double)QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+    }
+
+    /// <summary>The first wins ties (for int8, scale is positive, so this is the largest int8 value's index).</summary>
+    private static int ArgMax(double[] values)
     {
         var best = 0;
         for (var i = 1; i < values.Length; i++)
@@ -243,13 +289,13 @@ public sealed record AccuracyReport(
 
         public double Cosine => _signal == 0 || _int8Energy == 0 ? (_signal == _int8Energy ? 1 : 0) : _dot / Math.Sqrt(_signal * _int8Energy);
 
-        public void Add(ReadOnlySpan<float> reference, sbyte[] quantized, float scale, int zeroPoint)
+        public void Add(ReadOnlySpan<float> reference, double[] values)
         {
-            var count = Math.Min(reference.Length, quantized.Length);
+            var count = Math.Min(reference.Length, values.Length);
             for (var i = 0; i < count; i++)
             {
                 double expected = reference[i];
-                double actual = QuantizationMath.Dequantize(quantized[i], scale, zeroPoint);
+                double actual = values[i];
                 var error = expected - actual;
                 _signal += expected * expected;
                 _noise += error * error;
