@@ -17,7 +17,7 @@ public enum LayerPrecision
     Float,
 }
 
-/// <summary>int8 to float32 at the entry of a float layer: out[i] = (float)(in[i] - ZeroPoint) * Scale.</summary>
+/// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint).</summary>
 public sealed class QDequantize : QOp
 {
     public required int Count { get; init; }
@@ -26,8 +26,8 @@ public sealed class QDequantize : QOp
 }
 
 /// <summary>
-/// float32 to int8 after a float layer, into the int8 tensor the rest of the model reads: q = clamp(round(in / Scale)
-/// + ZeroPoint, -128, 127), rounding half away from zero (TFLite's Quantize).
+/// float32 to int8 after a float layer, into the int8 tensor the rest of the model reads (tml_quantize_f32_s8):
+/// q = clamp(round(in / Scale) + ZeroPoint, -128, 127), rounding half away from zero.
 /// </summary>
 public sealed class QQuantize : QOp
 {

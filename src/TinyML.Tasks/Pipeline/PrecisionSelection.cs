@@ -7,8 +7,8 @@ namespace TinyML.Pipeline;
 
 /// <summary>
 /// Chooses each layer's precision (<see cref="PrecisionSettings"/>) and builds the mixed-precision model. Automatic mode
-/// measures the int8 model on the calibration samples (the accuracy report's per-layer SNR against ONNX Runtime) and
-/// moves every layer below the threshold that has a float32 fallback to float32; each choice, its reason and, in
+/// measures the int8 model on the calibration samples (the accuracy report's own SNR of each layer: the error it adds
+/// by itself, against ONNX Runtime) and moves every layer below the threshold that has a float32 fallback to float32; each choice, its reason and, in
 /// automatic mode, the layer's SNR after the change go to the build log and the accuracy report.
 /// </summary>
 internal static class PrecisionSelection
@@ -38,11 +38,11 @@ internal static class PrecisionSelection
                 if (MixedPrecision.HasFloatFallback(op))
                 {
                     automatic.Add(new PrecisionChoice(node, kind, LayerPrecision.Float,
-                        Invariant($"auto: int8 SNR {db:0.0} dB < AutoPrecisionThresholdDb {settings.AutoThresholdDb:0.#} dB on {samples.Count} calibration sample(s)")));
+                        Invariant($"auto: int8 own SNR {db:0.0} dB < AutoPrecisionThresholdDb {settings.AutoThresholdDb:0.#} dB on {samples.Count} calibration sample(s)")));
                 }
                 else
                 {
-                    log.WriteLine(Invariant($"tinyml: {name}: auto precision: {node} ({kind}) int8 SNR {db:0.0} dB < {settings.AutoThresholdDb:0.#} dB but stays int8: no float32 fallback for {kind} yet"));
+                    log.WriteLine(Invariant($"tinyml: {name}: auto precision: {node} ({kind}) int8 own SNR {db:0.0} dB < {settings.AutoThresholdDb:0.#} dB but stays int8: no float32 fallback for {kind} yet"));
                 }
             }
 
@@ -51,12 +51,12 @@ internal static class PrecisionSelection
                 model = MixedPrecision.Apply(int8, graph, FloatNodes(choices.Concat(automatic)));
                 var after = SnrByNode(AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare));
                 automatic = automatic
-                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; float32: {Db(now)}") : "") })
+                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; float32: own {Db(now)}") : "") })
                     .ToList();
             }
             else
             {
-                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every layer's int8 SNR is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before)}): all int8"));
+                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every layer's int8 own SNR is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before)}): all int8"));
             }
 
             choices.AddRange(automatic);
@@ -77,20 +77,20 @@ internal static class PrecisionSelection
     private static HashSet<string> FloatNodes(IEnumerable<PrecisionChoice> choices) =>
         choices.Where(c => c.Precision == LayerPrecision.Float).Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
 
-    /// <summary>The report has one row per tensor; a node's first row is its layer output.</summary>
+    /// <summary>Own SNR per node (the report has one row per tensor; a node's first row is its layer output).</summary>
     private static Dictionary<string, double> SnrByNode(AccuracyReport report)
     {
         var snr = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var layer in report.Layers)
         {
-            snr.TryAdd(layer.Node, layer.SnrDb);
+            snr.TryAdd(layer.Node, layer.OwnSnrDb);
         }
 
         return snr;
     }
 
     private static string Lowest(AccuracyReport report) =>
-        report.Layers.Where(l => double.IsFinite(l.SnrDb)).MinBy(l => l.SnrDb) is { } worst ? Invariant($"{worst.SnrDb:0.0} dB at {worst.Node}") : "none measured";
+        report.Layers.Where(l => double.IsFinite(l.OwnSnrDb)).MinBy(l => l.OwnSnrDb) is { } worst ? Invariant($"{worst.OwnSnrDb:0.0} dB at {worst.Node}") : "none measured";
 
     private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : Invariant($"SNR {db:0.0} dB");
 

@@ -1,61 +1,34 @@
 using System.Runtime.InteropServices;
 using TinyML.Ir;
+using TinyML.Quantize;
 
 namespace TinyML.Reference;
 
 /// <summary>
-/// The float32 fallback of a mixed-precision model, in the exact arithmetic of the C kernels (tml_mixed_precision.c,
-/// tml_conv2d_f32.c, tml_gemm_f32.c, tml_add_f32): every output's products are summed in one fixed order (input channel,
+/// The float32 fallback of a mixed-precision model, in the exact arithmetic of the C kernels (tml_quantize_f32_s8 and
+/// tml_dequantize_s8_f32 of tml_elementwise_s8.c, tml_conv2d_f32.c, tml_gemm_f32.c, tml_add_f32): every output's products are summed in one fixed order (input channel,
 /// kernel row, kernel column; k for Gemm) starting from 0.0f, so the C# and the C results are the same floats.
 /// <paramref name="fusedMultiplyAdd"/> selects the Cortex-M4F form (TML_F32_MADD = vfma.f32, rounded once) over the
 /// host form (a multiply, then an add).
 /// </summary>
 public static class MixedPrecisionKernels
 {
+    /// <summary>tml_dequantize_s8_f32 (the same kernel the float invoke API uses).</summary>
     public static void Dequantize(QDequantize op, ReadOnlySpan<sbyte> input, Span<float> output)
     {
         for (var i = 0; i < op.Count; i++)
         {
-            output[i] = (float)(input[i] - op.ZeroPoint) * op.Scale;
+            output[i] = QuantizationMath.Dequantize(input[i], op.Scale, op.ZeroPoint);
         }
     }
 
+    /// <summary>tml_quantize_f32_s8: round half away from zero, saturated to int8.</summary>
     public static void Quantize(QQuantize op, ReadOnlySpan<float> input, Span<sbyte> output)
     {
         for (var i = 0; i < op.Count; i++)
         {
-            output[i] = QuantizeOne(input[i], op.Scale, op.ZeroPoint);
+            output[i] = QuantizationMath.QuantizeFloat(input[i], op.Scale, op.ZeroPoint);
         }
-    }
-
-    /// <summary>round(x / scale) half away from zero, + zero point, saturated; NaN goes to -128 (as in C).</summary>
-    public static sbyte QuantizeOne(float x, float scale, int zeroPoint)
-    {
-        var v = x / scale;
-        int q;
-        if (!(v > -256f))
-        {
-            q = -256;
-        }
-        else if (v > 256f)
-        {
-            q = 256;
-        }
-        else
-        {
-            q = (int)v; // truncates toward zero, like the C cast
-            var fraction = v - q; // exact: |v| < 2^8
-            if (fraction >= 0.5f)
-            {
-                q++;
-            }
-            else if (fraction <= -0.5f)
-            {
-                q--;
-            }
-        }
-
-        return (sbyte)Math.Clamp(q + zeroPoint, -128, 127);
     }
 
     public static void Run(QFloatLayer layer, Func<int, Span<float>> tensor, bool fusedMultiplyAdd)

@@ -12,7 +12,11 @@ using TinyML.Reference;
 namespace TinyML.Verify;
 
 /// <summary>How far one lowered op's int8 output (dequantized) is from ONNX Runtime's float value of the same tensor.</summary>
-public sealed record LayerAccuracy(string Node, string Kind, string Tensor, long Elements, double SnrDb, double Cosine, double MaxAbsError, float Scale, int ZeroPoint);
+public sealed record LayerAccuracy(string Node, string Kind, string Tensor, long Elements, double SnrDb, double Cosine, double MaxAbsError, float Scale, int ZeroPoint)
+{
+    /// <summary>The SNR of the layer alone, on exact inputs (<see cref="LayerOwnError"/>); NaN where not measured.</summary>
+    public double OwnSnrDb { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// What int8 costs in accuracy: per layer error figures and top-1 agreement over the evaluation samples, and, when
@@ -78,12 +82,19 @@ public sealed record AccuracyReport(
             }
         }
 
+        var own = new LayerOwnError(model, layers.Select(l => (l.Op, l.Tensor)).ToList());
         var input = model.InputTensor;
         var currentSample = -1;
         IReadOnlyDictionary<int, sbyte[]> int8 = new Dictionary<int, sbyte[]>();
         int agree = 0, floatCorrect = 0, int8Correct = 0;
-        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.ToList(), prepareModel, (sampleIndex, name, values) =>
+        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.Concat(own.ExtraNames).Distinct(StringComparer.Ordinal).ToList(), prepareModel, (sampleIndex, name, values) =>
         {
+            own.Observe(sampleIndex, name, values, samples[sampleIndex]);
+            if (!byName.ContainsKey(name))
+            {
+                return;
+            }
+
             if (sampleIndex != currentSample)
             {
                 currentSample = sampleIndex;
@@ -106,10 +117,11 @@ public sealed record AccuracyReport(
                 }
             }
         }, skipUnknown: true);
+        own.Flush();
 
-        var figures = layers.Where(l => l.Sums.Elements > 0)
-            .Select(l => new LayerAccuracy(l.Op.NodeName, KindOf(l.Op), l.Tensor.Name, l.Sums.Elements,
-                l.Sums.SnrDb, l.Sums.Cosine, l.Sums.MaxAbsError, l.Tensor.Scale, l.Tensor.ZeroPoint))
+        var figures = layers.Select((l, index) => (l, index)).Where(x => x.l.Sums.Elements > 0)
+            .Select(x => new LayerAccuracy(x.l.Op.NodeName, KindOf(x.l.Op), x.l.Tensor.Name, x.l.Sums.Elements,
+                x.l.Sums.SnrDb, x.l.Sums.Cosine, x.l.Sums.MaxAbsError, x.l.Tensor.Scale, x.l.Tensor.ZeroPoint) { OwnSnrDb = own.SnrDb(x.index) })
             .ToList();
         return new AccuracyReport(model.Name, calibration, evaluatedOn, samples.Count, figures, agree,
             labels is null ? null : floatCorrect, labels is null ? null : int8Correct);
@@ -175,6 +187,7 @@ public sealed record AccuracyReport(
                 ["tensor"] = l.Tensor,
                 ["elements"] = l.Elements,
                 ["snrDb"] = double.IsFinite(l.SnrDb) ? Round(l.SnrDb) : null,
+                ["ownSnrDb"] = double.IsFinite(l.OwnSnrDb) ? Round(l.OwnSnrDb) : null,
                 ["cosine"] = Math.Round(l.Cosine, 6),
                 ["maxAbsError"] = Math.Round(l.MaxAbsError, 6),
                 ["scale"] = l.Scale,
@@ -218,18 +231,21 @@ public sealed record AccuracyReport(
         }
 
         md.Append("\n## Per layer\n\n");
-        md.Append("SNR = 10 log10(sum float^2 / sum (float - int8)^2) over all samples; the lowest SNR shows where precision is lost.\n\n");
-        md.Append("| # | node | op | tensor | SNR (dB) | cosine | max abs error | scale | zero point |\n");
-        md.Append("|---:|---|---|---|---:|---:|---:|---:|---:|\n");
+        md.Append("SNR = 10 log10(sum float^2 / sum (float - int8)^2) over all samples; the lowest SNR shows where precision is lost.\n");
+        md.Append("Own SNR = the same for the layer alone, fed ONNX Runtime's values of its inputs (as the model represents them): the error the layer adds by itself, which AutoPrecisionThresholdDb is compared with.\n\n");
+        md.Append("| # | node | op | tensor | SNR (dB) | own SNR (dB) | cosine | max abs error | scale | zero point |\n");
+        md.Append("|---:|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (var i = 0; i < Layers.Count; i++)
         {
             var l = Layers[i];
-            var snr = double.IsFinite(l.SnrDb) ? l.SnrDb.ToString("0.00", CultureInfo.InvariantCulture) : "exact";
-            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor} | {snr} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
+            var snr = Db(l.SnrDb);
+            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor} | {snr} | {Db(l.OwnSnrDb)} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
         }
 
         return md.ToString();
     }
+
+    private static string Db(double db) => double.IsNaN(db) ? "-" : double.IsFinite(db) ? db.ToString("0.00", CultureInfo.InvariantCulture) : "exact";
 
     private static int ArgMax(ReadOnlySpan<float> values)
     {
