@@ -12,6 +12,8 @@ namespace TinyML.Cli;
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
 /// <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
+/// Mixed precision: <c>--precision int8|float|auto</c>, <c>--layer-precision node=float</c> (repeatable, ';'-separated, or
+/// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
 /// </summary>
 public static class CompileCommand
 {
@@ -42,8 +44,24 @@ public static class CompileCommand
             MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
             ExportQdq = args.GetBool("export-qdq"),
         };
+        var name = options.Name;
+        options = options with
+        {
+            MixedPrecision = new PrecisionSettings
+            {
+                Mode = PrecisionSettings.ParseMode(args.Get("precision")),
+                Layers = PrecisionSettings.ParseLayers(args.GetAll("layer-precision"), name),
+                AutoThresholdDb = PrecisionSettings.ParseThreshold(args.Get("auto-precision-threshold-db")),
+            },
+        };
         if (options.Precision == ModelPrecision.Float32)
         {
+            if (!options.MixedPrecision.AllInt8)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                    $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
+            }
+
             ModelCompiler.CheckArenaGroup(options);
             FloatModelCompiler.Compile(options, log);
             return 0;

@@ -31,6 +31,11 @@ public static class ErrorCodes
     public const string BadValidationData = "TML2007";
     /// <summary><c>TinyExportQdq</c>: the compiled model has an op the QDQ ONNX export cannot express (LSTM/GRU, subgraphs).</summary>
     public const string QdqExportFailed = "TML2008";
+    /// <summary>Precision / LayerPrecision / AutoPrecisionThresholdDb has a value tinymlc does not know, or a layer
+    /// cannot run in the precision asked for.</summary>
+    public const string InvalidPrecision = "TML2020";
+    /// <summary>A per-layer precision names a node that is not a layer of the optimized model.</summary>
+    public const string UnknownPrecisionLayer = "TML2021";
 
     // 3xxx Plan
     public const string PlanFailed = "TML3001";

@@ -217,7 +217,7 @@ public static class CFloatEmitter
         return (Normalize(sb), constantBytes);
     }
 
-    private static int EmitOpData(StringBuilder sb, FOp op, string id)
+    internal static int EmitOpData(StringBuilder sb, FOp op, string id)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)
@@ -470,9 +470,13 @@ public static class CFloatEmitter
         }
     }
 
-    private static void EmitCall(StringBuilder sb, FloatModel model, ArenaPlan plan, FOp op, string id, int index)
+    private static void EmitCall(StringBuilder sb, FloatModel model, ArenaPlan plan, FOp op, string id, int index) =>
+        EmitCall(sb, tensor => $"arena + {Slot(plan.OffsetOf(model, tensor))}", op, id, index);
+
+    /// <summary>One op's kernel call; <paramref name="At"/> gives a tensor's float pointer expression (the int8 emitter
+    /// passes its own for the float32 layers of a mixed-precision model).</summary>
+    internal static void EmitCall(StringBuilder sb, Func<int, string> At, FOp op, string id, int index)
     {
-        string At(int tensor) => $"arena + {Slot(plan.OffsetOf(model, tensor))}";
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {

@@ -15,7 +15,13 @@ public sealed class QTensor
     /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
     public int? AliasOf { get; set; }
 
-    public int Bytes => Shape.Aggregate(1, (a, b) => a * b);
+    /// <summary>Int8 except the float32 tensors of a layer kept in float (<see cref="QFloatLayer"/>); Scale and ZeroPoint
+    /// of a float32 tensor are those of the int8 tensor it stands for (the accuracy report ignores them).</summary>
+    public TensorElementType ElementType { get; init; } = TensorElementType.Int8;
+
+    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
+
+    public int Bytes => ElementCount * (ElementType == TensorElementType.Float32 ? sizeof(float) : 1);
 }
 
 /// <summary>

@@ -58,6 +58,9 @@ public sealed record CompileOptions
     /// <summary><c>Quantize</c>: int8 (this class) or float32 (<see cref="FloatModelCompiler"/>, <c>Quantize="none"</c>).</summary>
     public ModelPrecision Precision { get; init; } = ModelPrecision.Int8;
 
+    /// <summary>Mixed precision: <c>Precision</c>, <c>LayerPrecision</c> / <c>TinyLayerPrecision</c>, <c>AutoPrecisionThresholdDb</c>.</summary>
+    public PrecisionSettings MixedPrecision { get; init; } = new();
+
     /// <summary>Input name -> static shape, for inputs with dynamic dimensions (<c>InputShape="input=1x3x96x96"</c>).</summary>
     public IReadOnlyDictionary<string, int[]> InputShapes { get; init; } = new Dictionary<string, int[]>(StringComparer.Ordinal);
 
@@ -77,7 +80,8 @@ public sealed record CompileResult(
     int CalibrationSampleCount,
     IReadOnlyList<(string Pass, int Rewrites)> Rewrites,
     IReadOnlyList<Diagnostic> Warnings,
-    AccuracyReport? Accuracy = null);
+    AccuracyReport? Accuracy = null,
+    IReadOnlyList<PrecisionChoice>? PrecisionChoices = null);
 
 /// <summary>
 /// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) -> Plan -> Emit.
@@ -131,13 +135,19 @@ public static class ModelCompiler
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with {(controlFlow ? "the C# float reference (the model has control flow)" : "ONNX Runtime")}"));
 
         var model = Quantizer.Quantize(graph, ranges);
-        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
+        IReadOnlyList<PrecisionChoice> precisionChoices = [];
+        if (!options.MixedPrecision.AllInt8)
+        {
+            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, samples, calibration, prepare, log);
+        }
+
+        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices };
         if (options.OutputDirectory is null && options.ValidationData is null)
         {
             return result;
         }
 
-        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null);
+        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
     }
 
@@ -153,7 +163,8 @@ public static class ModelCompiler
     /// check), else on the calibration samples. The int8 side is the C# reference, so this costs seconds, not a firmware run.
     /// </summary>
     private static AccuracyReport MeasureAccuracy(CompileOptions options, QuantizedModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
-        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, Graph? referenceGraph)
+        string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, Graph? referenceGraph,
+        IReadOnlyList<PrecisionChoice> precisionChoices)
     {
         var name = options.Name;
         IReadOnlyList<float[]> samples = calibrationSamples;
@@ -180,7 +191,7 @@ public static class ModelCompiler
                 $"ValidationLabels '{options.ValidationLabels}' given without ValidationData: labels need their validation inputs", options.ModelPath);
         }
 
-        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph);
+        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph) with { PrecisionChoices = precisionChoices };
         var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
         if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
         {
@@ -224,6 +235,13 @@ public static class ModelCompiler
                 options.ModelPath);
         }
 
+        if (!options.MixedPrecision.AllInt8)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                $"Precision/LayerPrecision apply to calibrated models; model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own precision",
+                options.ModelPath);
+        }
+
         var lowered = QdqLowering.Lower(graph);
         log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; {graph.Nodes.Count} after removing Q/DQ"));
         log.WriteLine(Invariant($"tinyml: {name}: QDQ model: using its own scales ({lowered.QuantizedTensors} quantized tensors), no calibration"));
@@ -242,7 +260,9 @@ public static class ModelCompiler
 
         var plan = ArenaPlanner.Plan(model);
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
-        log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
+        var floatLayers = model.Ops.Count(op => op is QFloatLayer);
+        var opCount = floatLayers == 0 ? Invariant($"{model.Ops.Count} int8 ops") : Invariant($"{model.Ops.Count} ops ({floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
+        log.WriteLine(Invariant($"tinyml: {name}: {opCount}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
 
         if (options.OutputDirectory is { } outDir)
         {

@@ -35,7 +35,14 @@ public static class Int8Interpreter
     }
 
     /// <summary>As <see cref="RunAll(QuantizedModel, ReadOnlySpan{sbyte})"/> with one byte array per model input.</summary>
-    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, IReadOnlyList<sbyte[]> inputs)
+    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, IReadOnlyList<sbyte[]> inputs) => RunAll(model, inputs, fusedMultiplyAdd: false);
+
+    /// <summary>
+    /// As <see cref="RunAll(QuantizedModel, IReadOnlyList{sbyte[]})"/>; <paramref name="fusedMultiplyAdd"/> runs the
+    /// float32 layers of a mixed-precision model as a Cortex-M4F does (vfma.f32) instead of as the host C does. A float32
+    /// tensor's entry holds its bytes in host order.
+    /// </summary>
+    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, IReadOnlyList<sbyte[]> inputs, bool fusedMultiplyAdd)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -82,7 +89,7 @@ public static class Int8Interpreter
 
         foreach (var op in model.Ops)
         {
-            Execute(op, Tensor);
+            Execute(op, Tensor, fusedMultiplyAdd);
             results[op.Output] = Tensor(op.Output).ToArray();
         }
 
@@ -91,10 +98,19 @@ public static class Int8Interpreter
 
     private delegate Span<sbyte> TensorAccessor(int id);
 
-    private static void Execute(QOp op, TensorAccessor tensor)
+    private static void Execute(QOp op, TensorAccessor tensor, bool fusedMultiplyAdd)
     {
         switch (op)
         {
+            case QDequantize dequantize:
+                MixedPrecisionKernels.Dequantize(dequantize, tensor(dequantize.Inputs[0]), MixedPrecisionKernels.AsFloat(tensor(dequantize.Output)));
+                break;
+            case QQuantize quantize:
+                MixedPrecisionKernels.Quantize(quantize, MixedPrecisionKernels.AsFloat(tensor(quantize.Inputs[0])), tensor(quantize.Output));
+                break;
+            case QFloatLayer layer:
+                MixedPrecisionKernels.Run(layer, id => MixedPrecisionKernels.AsFloat(tensor(layer.TensorMap[id])), fusedMultiplyAdd);
+                break;
             case QConv2D conv:
                 Int8Kernels.Conv2D(conv, tensor(conv.Inputs[0]), tensor(conv.Output));
                 break;

@@ -12,7 +12,11 @@ using TinyML.Reference;
 namespace TinyML.Verify;
 
 /// <summary>How far one lowered op's int8 output (dequantized) is from ONNX Runtime's float value of the same tensor.</summary>
-public sealed record LayerAccuracy(string Node, string Kind, string Tensor, long Elements, double SnrDb, double Cosine, double MaxAbsError, float Scale, int ZeroPoint);
+public sealed record LayerAccuracy(string Node, string Kind, string Tensor, long Elements, double SnrDb, double Cosine, double MaxAbsError, float Scale, int ZeroPoint)
+{
+    /// <summary>The SNR of the layer alone, on exact inputs (<see cref="LayerOwnError"/>); NaN where not measured.</summary>
+    public double OwnSnrDb { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// What int8 costs in accuracy: per layer error figures and top-1 agreement over the evaluation samples, and, when
@@ -42,6 +46,12 @@ public sealed record AccuracyReport(
 
     private double Percent(int count) => Samples == 0 ? 0 : 100.0 * count / Samples;
 
+    /// <summary>Layers not in int8 (mixed precision) and why; empty for an all-int8 model.</summary>
+    public IReadOnlyList<PrecisionChoice> PrecisionChoices { get; init; } = [];
+
+    /// <summary>The op kind as the report prints it; a float32 layer of a mixed-precision model says so.</summary>
+    private static string KindOf(QOp op) => op is QFloatLayer layer ? layer.Op.GetType().Name[1..] + " (float32)" : op.GetType().Name[1..];
+
     /// <summary>
     /// Runs every sample once through ONNX Runtime (all lowered tensors exposed, streamed) and through the C# int8
     /// reference, folding the differences into running sums, so memory stays at one sample's tensors.
@@ -66,7 +76,8 @@ public sealed record AccuracyReport(
         // One entry per distinct tensor name, in op order; the first op producing a name owns it.
         var layers = new List<(QOp Op, QTensor Tensor, ErrorSums Sums)>();
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var op in model.Ops)
+        // The int8/float32 conversions of a mixed-precision model are not layers: the float32 layer's output owns its name.
+        foreach (var op in model.Ops.Where(op => op is not (QDequantize or QQuantize)))
         {
             var tensor = tensors[op.Output];
             if (byName.TryAdd(tensor.Name, layers.Count))
@@ -75,12 +86,19 @@ public sealed record AccuracyReport(
             }
         }
 
+        var own = new LayerOwnError(model, layers.Select(l => (l.Op, l.Tensor)).ToList());
         var input = model.InputTensor;
         var currentSample = -1;
         IReadOnlyDictionary<int, sbyte[]> int8 = new Dictionary<int, sbyte[]>();
         int agree = 0, floatCorrect = 0, int8Correct = 0;
-        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.ToList(), prepareModel, (sampleIndex, name, values) =>
+        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.Concat(own.ExtraNames).Distinct(StringComparer.Ordinal).ToList(), prepareModel, (sampleIndex, name, values) =>
         {
+            own.Observe(sampleIndex, name, values, samples[sampleIndex]);
+            if (!byName.ContainsKey(name))
+            {
+                return;
+            }
+
             if (sampleIndex != currentSample)
             {
                 currentSample = sampleIndex;
@@ -89,12 +107,12 @@ public sealed record AccuracyReport(
             }
 
             var (_, tensor, sums) = layers[byName[name]];
-            var bytes = int8[tensor.Id];
-            sums.Add(values, bytes, tensor.Scale, tensor.ZeroPoint);
-            if (tensor.Id == output.Id)
+            var actual = Dequantized(tensor, int8[tensor.Id]);
+            sums.Add(values, actual);
+            if (tensor.Name == output.Name)
             {
                 var floatTop = ArgMax(values);
-                var int8Top = ArgMax(bytes);
+                var int8Top = ArgMax(actual);
                 agree += floatTop == int8Top ? 1 : 0;
                 if (labels is not null)
                 {
@@ -103,10 +121,11 @@ public sealed record AccuracyReport(
                 }
             }
         }, skipUnknown: true, referenceGraph: referenceGraph);
+        own.Flush();
 
-        var figures = layers.Where(l => l.Sums.Elements > 0)
-            .Select(l => new LayerAccuracy(l.Op.NodeName, l.Op.GetType().Name[1..], l.Tensor.Name, l.Sums.Elements,
-                l.Sums.SnrDb, l.Sums.Cosine, l.Sums.MaxAbsError, l.Tensor.Scale, l.Tensor.ZeroPoint))
+        var figures = layers.Select((l, index) => (l, index)).Where(x => x.l.Sums.Elements > 0)
+            .Select(x => new LayerAccuracy(x.l.Op.NodeName, KindOf(x.l.Op), x.l.Tensor.Name, x.l.Sums.Elements,
+                x.l.Sums.SnrDb, x.l.Sums.Cosine, x.l.Sums.MaxAbsError, x.l.Tensor.Scale, x.l.Tensor.ZeroPoint) { OwnSnrDb = own.SnrDb(x.index) })
             .ToList();
         return new AccuracyReport(model.Name, calibration, evaluatedOn, samples.Count, figures, agree,
             labels is null ? null : floatCorrect, labels is null ? null : int8Correct)
@@ -175,12 +194,24 @@ public sealed record AccuracyReport(
                 ["tensor"] = l.Tensor,
                 ["elements"] = l.Elements,
                 ["snrDb"] = double.IsFinite(l.SnrDb) ? Round(l.SnrDb) : null,
+                ["ownSnrDb"] = double.IsFinite(l.OwnSnrDb) ? Round(l.OwnSnrDb) : null,
                 ["cosine"] = Math.Round(l.Cosine, 6),
                 ["maxAbsError"] = Math.Round(l.MaxAbsError, 6),
                 ["scale"] = l.Scale,
                 ["zeroPoint"] = l.ZeroPoint,
             }).ToArray()),
         };
+        if (PrecisionChoices.Count > 0)
+        {
+            json["precisionChoices"] = new JsonArray(PrecisionChoices.Select(c => (JsonNode)new JsonObject
+            {
+                ["node"] = c.Node,
+                ["kind"] = c.Kind,
+                ["precision"] = c.Precision.ToString().ToLowerInvariant(),
+                ["reason"] = c.Reason,
+            }).ToArray());
+        }
+
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
@@ -196,19 +227,32 @@ public sealed record AccuracyReport(
             md.Append(Invariant($"- accuracy: float {floatAccuracy:0.00} %, int8 {int8Accuracy:0.00} %, drop {DropPoints:0.00} points\n"));
         }
 
+        if (PrecisionChoices.Count > 0)
+        {
+            md.Append("\n## Mixed precision\n\n");
+            md.Append("| node | op | precision | why |\n|---|---|---|---|\n");
+            foreach (var c in PrecisionChoices)
+            {
+                md.Append(Invariant($"| {c.Node} | {c.Kind} | {c.Precision.ToString().ToLowerInvariant()} | {c.Reason} |\n"));
+            }
+        }
+
         md.Append("\n## Per layer\n\n");
-        md.Append("SNR = 10 log10(sum float^2 / sum (float - int8)^2) over all samples; the lowest SNR shows where precision is lost.\n\n");
-        md.Append("| # | node | op | tensor | SNR (dB) | cosine | max abs error | scale | zero point |\n");
-        md.Append("|---:|---|---|---|---:|---:|---:|---:|---:|\n");
+        md.Append("SNR = 10 log10(sum float^2 / sum (float - int8)^2) over all samples; the lowest SNR shows where precision is lost.\n");
+        md.Append("Own SNR = the same for the layer alone, fed ONNX Runtime's values of its inputs (as the model represents them): the error the layer adds by itself, which AutoPrecisionThresholdDb is compared with.\n\n");
+        md.Append("| # | node | op | tensor | SNR (dB) | own SNR (dB) | cosine | max abs error | scale | zero point |\n");
+        md.Append("|---:|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (var i = 0; i < Layers.Count; i++)
         {
             var l = Layers[i];
-            var snr = double.IsFinite(l.SnrDb) ? l.SnrDb.ToString("0.00", CultureInfo.InvariantCulture) : "exact";
-            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor} | {snr} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
+            var snr = Db(l.SnrDb);
+            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor} | {snr} | {Db(l.OwnSnrDb)} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
         }
 
         return md.ToString();
     }
+
+    private static string Db(double db) => double.IsNaN(db) ? "-" : double.IsFinite(db) ? db.ToString("0.00", CultureInfo.InvariantCulture) : "exact";
 
     private static int ArgMax(ReadOnlySpan<float> values)
     {
@@ -221,8 +265,26 @@ public sealed record AccuracyReport(
         return best;
     }
 
-    /// <summary>Scale is positive, so the largest int8 value is the largest dequantized one; the first wins ties.</summary>
-    private static int ArgMax(sbyte[] values)
+    /// <summary>Real values of a tensor: int8 dequantized with its scale and zero point, float32 as is.</summary>
+    private static double[] Dequantized(QTensor tensor, sbyte[] bytes)
+    {
+        if (tensor.ElementType == TensorElementType.Float32)
+        {
+            var floats = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, float>(bytes);
+            var values = new double[floats.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = floats[i];
+            }
+
+            return values;
+        }
+
+        return bytes.Select(q => (double)QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+    }
+
+    /// <summary>The first wins ties (for int8, scale is positive, so this is the largest int8 value's index).</summary>
+    private static int ArgMax(double[] values)
     {
         var best = 0;
         for (var i = 1; i < values.Length; i++)
@@ -250,13 +312,13 @@ public sealed record AccuracyReport(
 
         public double Cosine => _signal == 0 || _int8Energy == 0 ? (_signal == _int8Energy ? 1 : 0) : _dot / Math.Sqrt(_signal * _int8Energy);
 
-        public void Add(ReadOnlySpan<float> reference, sbyte[] quantized, float scale, int zeroPoint)
+        public void Add(ReadOnlySpan<float> reference, double[] values)
         {
-            var count = Math.Min(reference.Length, quantized.Length);
+            var count = Math.Min(reference.Length, values.Length);
             for (var i = 0; i < count; i++)
             {
                 double expected = reference[i];
-                double actual = QuantizationMath.Dequantize(quantized[i], scale, zeroPoint);
+                double actual = values[i];
                 var error = expected - actual;
                 _signal += expected * expected;
                 _noise += error * error;

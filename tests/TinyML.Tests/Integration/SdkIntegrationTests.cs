@@ -118,6 +118,45 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task LayerPrecision_metadata_and_TinyLayerPrecision_items_reach_each_model()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("MixedDemo", Cancel, "--Board", "host");
+        RequireTemplateData(project);
+        File.Copy(Path.Combine(project, "digits.onnx"), Path.Combine(project, "second.onnx"));
+        var projectFile = Path.Combine(project, "MixedDemo.csproj");
+        var original = await File.ReadAllTextAsync(projectFile, Cancel);
+        var text = original.Replace("<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" />",
+            "<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" LayerPrecision=\"/net/fc/Gemm=float\" />\n" +
+            "    <TinyModel Include=\"second.onnx\" CalibrationData=\"calib/\" />\n" +
+            "    <TinyLayerPrecision Include=\"/net/Add\" Model=\"digits\" />\n" +
+            "    <TinyLayerPrecision Include=\"/net/dw/dw.0/Conv\" Model=\"second\" />");
+        StringAssert.Contains(text, "TinyLayerPrecision", "the template's TinyModel line changed; update this test");
+        await File.WriteAllTextAsync(projectFile, text, Cancel);
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false", "-v:n");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: false);
+        StringAssert.Contains(run.Output, "precision: /net/fc/Gemm (FullyConnected) -> float", run.ToString());
+        StringAssert.Contains(run.Output, "precision: /net/Add (Add) -> float", run.ToString());
+        var generated = Path.Combine(project, "obj", "Debug", "host", "tinyml");
+        var digits = await File.ReadAllTextAsync(Path.Combine(generated, "digits.c"), Cancel);
+        var second = await File.ReadAllTextAsync(Path.Combine(generated, "second.c"), Cancel);
+        StringAssert.Contains(digits, "tml_gemm_f32(");
+        StringAssert.Contains(digits, "tml_add_f32(");
+        Assert.DoesNotContain("tml_conv2d_f32(", digits, "the Conv item is for the other model");
+        StringAssert.Contains(second, "tml_conv2d_f32(");
+        Assert.DoesNotContain("tml_gemm_f32(", second, "LayerPrecision metadata is for its own model only");
+
+        // An unknown node is a coded error naming it, not a silently int8 layer.
+        await File.WriteAllTextAsync(projectFile, text.Replace("Include=\"/net/Add\"", "Include=\"/net/Typo\""), Cancel);
+        var failed = await feed.DotNetAsync(project, Cancel, "build", "-nr:false");
+        Assert.AreNotEqual(0, failed.ExitCode, failed.ToString());
+        StringAssert.Contains(failed.Output, "TML2021", failed.ToString());
+        StringAssert.Contains(failed.Output, "'/net/Typo'", failed.ToString());
+    }
+
+    [TestMethod]
     public async Task Models_in_one_ArenaGroup_share_one_arena()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);

@@ -1,0 +1,98 @@
+using System.Globalization;
+using TinyML.Ir;
+using TinyML.Quantize;
+using TinyML.Verify;
+
+namespace TinyML.Pipeline;
+
+/// <summary>
+/// Chooses each layer's precision (<see cref="PrecisionSettings"/>) and builds the mixed-precision model. Automatic mode
+/// measures the int8 model on the calibration samples (the accuracy report's own SNR of each layer: the error it adds
+/// by itself, against ONNX Runtime) and moves every layer below the threshold that has a float32 fallback to float32; each choice, its reason and, in
+/// automatic mode, the layer's SNR after the change go to the build log and the accuracy report.
+/// </summary>
+internal static class PrecisionSelection
+{
+    public static (QuantizedModel Model, IReadOnlyList<PrecisionChoice> Choices) Apply(CompileOptions options, Graph graph, QuantizedModel int8,
+        IReadOnlyList<float[]> samples, string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, TextWriter log)
+    {
+        var settings = options.MixedPrecision;
+        var name = options.Name;
+        var layers = MixedPrecision.Layers(int8);
+        var choices = MixedPrecision.Resolve(int8, settings, options.ModelPath).ToList();
+        var model = MixedPrecision.Apply(int8, graph, FloatNodes(choices));
+        if (settings.Mode == PrecisionMode.Auto)
+        {
+            var before = AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare);
+            var snr = SnrByNode(before);
+            var decided = choices.Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
+            var automatic = new List<PrecisionChoice>();
+            foreach (var (node, op) in layers.Where(l => !decided.Contains(l.Node)))
+            {
+                if (!snr.TryGetValue(node, out var db) || !double.IsFinite(db) || db >= settings.AutoThresholdDb)
+                {
+                    continue;
+                }
+
+                var kind = op.GetType().Name[1..];
+                if (MixedPrecision.HasFloatFallback(op))
+                {
+                    automatic.Add(new PrecisionChoice(node, kind, LayerPrecision.Float,
+                        Invariant($"auto: int8 own SNR {db:0.0} dB < AutoPrecisionThresholdDb {settings.AutoThresholdDb:0.#} dB on {samples.Count} calibration sample(s)")));
+                }
+                else
+                {
+                    log.WriteLine(Invariant($"tinyml: {name}: auto precision: {node} ({kind}) int8 own SNR {db:0.0} dB < {settings.AutoThresholdDb:0.#} dB but stays int8: no float32 fallback for {kind} yet"));
+                }
+            }
+
+            if (automatic.Count > 0)
+            {
+                model = MixedPrecision.Apply(int8, graph, FloatNodes(choices.Concat(automatic)));
+                var after = SnrByNode(AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare));
+                automatic = automatic
+                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; float32: own {Db(now)}") : "") })
+                    .ToList();
+            }
+            else
+            {
+                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every layer's int8 own SNR is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before)}): all int8"));
+            }
+
+            choices.AddRange(automatic);
+        }
+
+        var order = layers.Select((l, i) => (l.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
+        choices = choices.OrderBy(c => order[c.Node]).ToList();
+        foreach (var c in choices)
+        {
+            log.WriteLine(Invariant($"tinyml: {name}: precision: {c.Node} ({c.Kind}) -> {c.Precision.ToString().ToLowerInvariant()}: {c.Reason}"));
+        }
+
+        var floatLayers = choices.Count(c => c.Precision == LayerPrecision.Float);
+        log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {floatLayers} of {layers.Count} layer(s) in float32, the rest int8"));
+        return (model, choices);
+    }
+
+    private static HashSet<string> FloatNodes(IEnumerable<PrecisionChoice> choices) =>
+        choices.Where(c => c.Precision == LayerPrecision.Float).Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Own SNR per node (the report has one row per tensor; a node's first row is its layer output).</summary>
+    private static Dictionary<string, double> SnrByNode(AccuracyReport report)
+    {
+        var snr = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var layer in report.Layers)
+        {
+            snr.TryAdd(layer.Node, layer.OwnSnrDb);
+        }
+
+        return snr;
+    }
+
+    private static string Lowest(AccuracyReport report) =>
+        report.Layers.Where(l => double.IsFinite(l.OwnSnrDb)).MinBy(l => l.OwnSnrDb) is { } worst ? Invariant($"{worst.OwnSnrDb:0.0} dB at {worst.Node}") : "none measured";
+
+    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : Invariant($"SNR {db:0.0} dB");
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

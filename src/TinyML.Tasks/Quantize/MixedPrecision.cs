@@ -1,0 +1,267 @@
+using System.Globalization;
+using TinyML.Diagnostics;
+using TinyML.Ir;
+using TinyML.Lower;
+
+namespace TinyML.Quantize;
+
+/// <summary>The model-wide <c>Precision</c>: the precision of every layer not named in <c>LayerPrecision</c>.</summary>
+public enum PrecisionMode
+{
+    /// <summary>All layers int8 (the default).</summary>
+    Int8,
+
+    /// <summary>Every layer that has a float fallback (Conv, Gemm, Add) runs in float32; the rest stays int8.</summary>
+    Float,
+
+    /// <summary>All int8, then the layers whose own int8 SNR on the calibration data is below the threshold go to float32.</summary>
+    Auto,
+}
+
+/// <summary><c>Precision</c>, <c>LayerPrecision</c> / <c>TinyLayerPrecision</c> and <c>AutoPrecisionThresholdDb</c>.</summary>
+public sealed record PrecisionSettings
+{
+    /// <summary>
+    /// Default threshold of the automatic mode, compared with each layer's own SNR (the error it adds by itself, fed
+    /// exact inputs). An int8 tensor whose values fill its range is about 40 dB from its float value (6 dB per bit,
+    /// less the crest factor of real activations), and a healthy int8 layer measures 35-45 dB (digits: 38-49 dB; KWS
+    /// DS-CNN: 27-44 dB). 30 dB is three times the error amplitude of a healthy layer: a layer below it is an outlier
+    /// int8 ruins (a depthwise Conv with a folded BatchNormalization whose channels differ widely), worth the fallback.
+    /// </summary>
+    public const double DefaultAutoThresholdDb = 30.0;
+
+    public PrecisionMode Mode { get; init; } = PrecisionMode.Int8;
+
+    /// <summary>Node name -> precision, from <c>LayerPrecision</c> and <c>TinyLayerPrecision</c> items; wins over <see cref="Mode"/>.</summary>
+    public IReadOnlyDictionary<string, LayerPrecision> Layers { get; init; } = new Dictionary<string, LayerPrecision>(StringComparer.Ordinal);
+
+    public double AutoThresholdDb { get; init; } = DefaultAutoThresholdDb;
+
+    /// <summary>Nothing asked for but int8: the compile is exactly the int8 one.</summary>
+    public bool AllInt8 => Mode == PrecisionMode.Int8 && Layers.Values.All(p => p == LayerPrecision.Int8);
+
+    public static IReadOnlyList<string> ModeNames { get; } = ["int8", "float", "auto"];
+
+    public static PrecisionMode ParseMode(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "int8" => PrecisionMode.Int8,
+        "float" or "float32" => PrecisionMode.Float,
+        "auto" => PrecisionMode.Auto,
+        "int16x8" => throw NotYet("Precision='int16x8'"),
+        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"Precision='{text}' is not supported (supported: {string.Join(", ", ModeNames)})"),
+    };
+
+    public static LayerPrecision ParseLayerPrecision(string text, string node) => text.Trim().ToLowerInvariant() switch
+    {
+        "int8" => LayerPrecision.Int8,
+        "float" or "float32" => LayerPrecision.Float,
+        "int16x8" => throw NotYet($"precision 'int16x8' of layer '{node}'"),
+        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"precision '{text}' of layer '{node}' is not supported (supported: int8, float)"),
+    };
+
+    /// <summary>
+    /// Entries <c>node=precision</c> (this model) or <c>model|node=precision</c> (a <c>TinyLayerPrecision</c> item with
+    /// <c>Model</c> metadata; entries for other models are skipped, an empty model means every model).
+    /// </summary>
+    public static IReadOnlyDictionary<string, LayerPrecision> ParseLayers(IEnumerable<string> entries, string modelName)
+    {
+        var layers = new Dictionary<string, LayerPrecision>(StringComparer.Ordinal);
+        foreach (var raw in entries.SelectMany(e => e.Split(';')).Select(e => e.Trim()).Where(e => e.Length > 0))
+        {
+            var entry = raw;
+            var bar = entry.IndexOf('|', StringComparison.Ordinal);
+            if (bar >= 0)
+            {
+                var model = entry[..bar].Trim();
+                entry = entry[(bar + 1)..];
+                if (model.Length > 0 && !string.Equals(model, modelName, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+            }
+
+            var equals = entry.LastIndexOf('=');
+            if (equals <= 0 || equals == entry.Length - 1)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                    $"layer precision '{raw}' is not of the form node=precision (e.g. LayerPrecision=\"conv1=float\")");
+            }
+
+            var node = entry[..equals].Trim();
+            var precision = ParseLayerPrecision(entry[(equals + 1)..], node);
+            if (layers.TryGetValue(node, out var earlier) && earlier != precision)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision, $"layer '{node}' is given two precisions ({earlier} and {precision})");
+            }
+
+            layers[node] = precision;
+        }
+
+        return layers;
+    }
+
+    public static double ParseThreshold(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return DefaultAutoThresholdDb;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var db) || !double.IsFinite(db))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidPrecision, $"AutoPrecisionThresholdDb '{text}' must be a number of decibels, e.g. 20");
+        }
+
+        return db;
+    }
+
+    private static TinyMLException NotYet(string what) => new(ErrorCodes.InvalidPrecision,
+        $"{what} is not implemented yet: the int16x8 kernels do not exist; use 'float' (the float32 fallback) for layers int8 ruins");
+}
+
+/// <summary>One layer's precision and why (the build log and the accuracy report print these).</summary>
+public sealed record PrecisionChoice(string Node, string Kind, LayerPrecision Precision, string Reason);
+
+/// <summary>
+/// Puts chosen layers of the int8 model into float32: each such op is replaced by its float32 kernel
+/// (<see cref="FloatLowering"/> of the same graph) reading float32 copies of its inputs (one <see cref="QDequantize"/>
+/// per int8 input, shared by every float layer that reads it; a float layer's own output is read directly) and
+/// writing a float32 tensor, which a <see cref="QQuantize"/> turns back into the int8 tensor the rest of the model
+/// already reads with the calibrated scale. The planner sizes the float32 tensors by their element size.
+/// </summary>
+public static class MixedPrecision
+{
+    /// <summary>Kinds of int8 op with a float32 fallback (their C kernels have an exact C# reference).</summary>
+    public static bool HasFloatFallback(QOp op) => op is QConv2D or QFullyConnected or QAdd
+        || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
+
+    /// <summary>The layers (ops that came from one node) of <paramref name="model"/>, in execution order.</summary>
+    public static IReadOnlyList<(string Node, QOp Op)> Layers(QuantizedModel model) =>
+        model.Ops.Where(op => !op.NodeName.Contains(':', StringComparison.Ordinal)).Select(op => (op.NodeName, op)).ToList();
+
+    /// <summary>
+    /// The explicit choices of <paramref name="settings"/> (Precision int8/float plus per-layer entries) resolved
+    /// against the model's layers; unknown nodes are TML2021, layers without a float kernel asked for float TML2020.
+    /// </summary>
+    public static IReadOnlyList<PrecisionChoice> Resolve(QuantizedModel model, PrecisionSettings settings, string sourcePath)
+    {
+        var layers = Layers(model);
+        var known = layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
+        foreach (var node in settings.Layers.Keys.Where(n => !known.Contains(n)))
+        {
+            throw new TinyMLException(ErrorCodes.UnknownPrecisionLayer,
+                $"layer precision names node '{node}', which is not a layer of model '{model.Name}' after optimization (a Relu fused into its Conv or a folded BatchNormalization takes the precision of the layer it joined); layers: {string.Join(", ", layers.Select(l => l.Node).Take(40))}{(layers.Count > 40 ? ", ..." : "")}",
+                sourcePath);
+        }
+
+        var choices = new List<PrecisionChoice>();
+        foreach (var (node, op) in layers)
+        {
+            var kind = op.GetType().Name[1..];
+            if (settings.Layers.TryGetValue(node, out var explicitPrecision))
+            {
+                if (explicitPrecision == LayerPrecision.Float && !HasFloatFallback(op))
+                {
+                    throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul and Add of two tensors",
+                        sourcePath);
+                }
+
+                choices.Add(new PrecisionChoice(node, kind, explicitPrecision, "set by LayerPrecision / TinyLayerPrecision"));
+            }
+            else if (settings.Mode == PrecisionMode.Float && HasFloatFallback(op))
+            {
+                choices.Add(new PrecisionChoice(node, kind, LayerPrecision.Float, "Precision=\"float\""));
+            }
+        }
+
+        return choices;
+    }
+
+    /// <summary>A copy of <paramref name="model"/> with the <paramref name="floatNodes"/> layers in float32.</summary>
+    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> floatNodes)
+    {
+        var result = new QuantizedModel { Name = model.Name, Input = model.Input, Output = model.Output };
+        result.Tensors.AddRange(model.Tensors);
+        result.ExtraInputs.AddRange(model.ExtraInputs);
+        result.ExtraOutputs.AddRange(model.ExtraOutputs);
+        if (floatNodes.Count == 0)
+        {
+            result.Ops.AddRange(model.Ops);
+            return result;
+        }
+
+        var floatModel = FloatLowering.Lower(graph);
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var t in model.Tensors)
+        {
+            byName.TryAdd(t.Name, t.Id);
+        }
+
+        // int8 tensor id -> its float32 version (a dequantized copy, or the output of a float layer).
+        var floatVersion = new Dictionary<int, int>();
+        int AddFloatTensor(QTensor like, string name)
+        {
+            var id = result.Tensors.Count;
+            result.Tensors.Add(new QTensor
+            {
+                Id = id, Name = name, Shape = like.Shape, Scale = like.Scale, ZeroPoint = like.ZeroPoint, ElementType = TensorElementType.Float32,
+            });
+            return id;
+        }
+
+        foreach (var op in model.Ops)
+        {
+            if (!floatNodes.Contains(op.NodeName))
+            {
+                result.Ops.Add(op);
+                continue;
+            }
+
+            var floatOps = floatModel.Ops.Where(f => f.NodeName == op.NodeName).ToList();
+            if (floatOps is not [var fop] || fop is not (FConv2D or FGemm or FAdd) || !HasFloatFallback(op))
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                    $"layer '{op.NodeName}' ({op.GetType().Name[1..]}) has no single float32 kernel to fall back to", graph.SourcePath);
+            }
+
+            var map = new Dictionary<int, int>();
+            foreach (var floatInput in fop.Inputs.Distinct())
+            {
+                var name = floatModel.Tensors[floatInput].Name;
+                if (!byName.TryGetValue(name, out var int8Id))
+                {
+                    throw new TinyMLException(ErrorCodes.InternalError, $"float layer '{op.NodeName}' reads '{name}', which the int8 model does not have", graph.SourcePath);
+                }
+
+                if (!floatVersion.TryGetValue(int8Id, out var f32Id))
+                {
+                    var int8Tensor = model.Tensors[int8Id];
+                    f32Id = AddFloatTensor(int8Tensor, name + ":f32");
+                    result.Ops.Add(new QDequantize
+                    {
+                        NodeName = op.NodeName + ":dequantize", Inputs = [int8Id], Output = f32Id,
+                        Count = int8Tensor.ElementCount, Scale = int8Tensor.Scale, ZeroPoint = int8Tensor.ZeroPoint,
+                    });
+                    floatVersion[int8Id] = f32Id;
+                }
+
+                map[floatInput] = f32Id;
+            }
+
+            var output = model.Tensors[op.Output];
+            // Same name as the int8 tensor: the accuracy report measures the layer at its float32 output.
+            var floatOutput = AddFloatTensor(output, output.Name);
+            map[fop.Output] = floatOutput;
+            floatVersion[output.Id] = floatOutput;
+            result.Ops.Add(new QFloatLayer { NodeName = op.NodeName, Inputs = map.Where(kv => kv.Key != fop.Output).Select(kv => kv.Value).ToArray(), Output = floatOutput, Op = fop, TensorMap = map });
+            result.Ops.Add(new QQuantize
+            {
+                NodeName = op.NodeName + ":quantize", Inputs = [floatOutput], Output = output.Id,
+                Count = output.ElementCount, Scale = output.Scale, ZeroPoint = output.ZeroPoint,
+            });
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Runtime.InteropServices;
+using TinyML.Ir;
+using TinyML.Quantize;
+using TinyML.Reference;
+
+namespace TinyML.Verify;
+
+/// <summary>
+/// The error one layer adds by itself: its op run alone on ONNX Runtime's float values of its inputs, represented as
+/// the model represents them (quantized to the input's int8 parameters; a float32 layer's dequantize of them; another
+/// float32 layer's output as is), against ONNX Runtime's value of its output. Unlike the end-to-end SNR of a tensor,
+/// this does not inherit the error of the layers before, so it shows which layer int8 ruins and what float32 fixes.
+/// </summary>
+internal sealed class LayerOwnError
+{
+    private readonly QuantizedModel _model;
+    private readonly IReadOnlyList<(QOp Op, QTensor Tensor)> _layers;
+    private readonly Dictionary<int, QOp> _producers = new();
+    private readonly Dictionary<string, float[]> _current = new(StringComparer.Ordinal);
+    private readonly (double Signal, double Noise)[] _sums;
+    private int _sample = -1;
+
+    public LayerOwnError(QuantizedModel model, IReadOnlyList<(QOp Op, QTensor Tensor)> layers)
+    {
+        _model = model;
+        _layers = layers;
+        _sums = new (double, double)[layers.Count];
+        foreach (var op in model.Ops)
+        {
+            _producers.TryAdd(op.Output, op);
+        }
+    }
+
+    /// <summary>ONNX Runtime values the computation needs besides the layer outputs (the model input, by name).</summary>
+    public IEnumerable<string> ExtraNames => [_model.InputTensor.Name];
+
+    /// <summary>Own SNR of layer <paramref name="index"/>; NaN when it could not be measured (no ONNX value of an input, a reshape, a recurrent op).</summary>
+    public double SnrDb(int index) => _sums[index] switch
+    {
+        (0, 0) => double.NaN,
+        (_, 0) => double.PositiveInfinity,
+        var (signal, noise) => 10 * Math.Log10(signal / noise),
+    };
+
+    public void Observe(int sample, string name, ReadOnlySpan<float> values, float[] sampleInput)
+    {
+        if (sample != _sample)
+        {
+            Flush();
+            _sample = sample;
+            _current[_model.InputTensor.Name] = sampleInput;
+        }
+
+        _current[name] = values.ToArray();
+    }
+
+    /// <summary>Folds the buffered sample into the sums; call once more after the last sample.</summary>
+    public void Flush()
+    {
+        if (_sample < 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < _layers.Count; i++)
+        {
+            var (op, tensor) = _layers[i];
+            if (op is QReshape or QRecurrent || op.Inputs.Length == 0 || !_current.TryGetValue(tensor.Name, out var expected))
+            {
+                continue;
+            }
+
+            var inputIds = op.Inputs.Distinct().ToList();
+            var inputs = inputIds.Select(InputBytes).ToList();
+            if (inputs.Any(b => b is null))
+            {
+                continue;
+            }
+
+            var single = new QuantizedModel { Name = _model.Name, Input = inputIds[0], Output = op.Output };
+            single.Tensors.AddRange(_model.Tensors);
+            single.ExtraInputs.AddRange(inputIds.Skip(1));
+            single.Ops.Add(op);
+            var bytes = Int8Interpreter.RunAll(single, inputs.Select(b => b!).ToList())[op.Output];
+            var actual = tensor.ElementType == TensorElementType.Float32
+                ? MemoryMarshal.Cast<sbyte, float>(bytes).ToArray()
+                : bytes.Select(q => QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+            var (signal, noise) = _sums[i];
+            for (var k = 0; k < Math.Min(expected.Length, actual.Length); k++)
+            {
+                double e = expected[k], a = actual[k];
+                signal += e * e;
+                noise += (e - a) * (e - a);
+            }
+
+            _sums[i] = (signal, noise);
+        }
+
+        _current.Clear();
+    }
+
+    /// <summary>The bytes one input tensor holds when the layer's inputs are exact: null when ONNX Runtime has no value for it.</summary>
+    private sbyte[]? InputBytes(int id)
+    {
+        var tensor = _model.Tensors[id];
+        if (tensor.ElementType == TensorElementType.Int8)
+        {
+            return _current.TryGetValue(tensor.Name, out var v) ? v.Select(x => QuantizationMath.QuantizeFloat(x, tensor.Scale, tensor.ZeroPoint)).ToArray() : null;
+        }
+
+        float[] floats;
+        if (_producers.TryGetValue(id, out var producer) && producer is QDequantize dequantize)
+        {
+            var source = _model.Tensors[dequantize.Inputs[0]];
+            if (!_current.TryGetValue(source.Name, out var v))
+            {
+                return null;
+            }
+
+            floats = v.Select(x => QuantizationMath.Dequantize(QuantizationMath.QuantizeFloat(x, source.Scale, source.ZeroPoint), source.Scale, source.ZeroPoint)).ToArray();
+        }
+        else if (!_current.TryGetValue(tensor.Name, out floats!))
+        {
+            return null;
+        }
+
+        return MemoryMarshal.Cast<float, sbyte>(floats.AsSpan()).ToArray();
+    }
+}
