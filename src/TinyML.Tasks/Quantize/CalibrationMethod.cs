@@ -29,6 +29,12 @@ public sealed record CalibrationSettings
     /// <summary>Percent of the values kept inside the range by <see cref="CalibrationMethod.Percentile"/> (the rest is split between both tails).</summary>
     public double Percentile { get; init; } = DefaultPercentile;
 
+    /// <summary>
+    /// Empirical bias correction (<c>BiasCorrection</c>): each Conv/Gemm output channel's bias absorbs the mean shift
+    /// that rounding its weights to int8 causes on the calibration data (see <see cref="BiasCorrection"/>).
+    /// </summary>
+    public bool BiasCorrection { get; init; }
+
     public static CalibrationMethod ParseMethod(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         null or "" or "minmax" or "min-max" => CalibrationMethod.MinMax,
