@@ -125,7 +125,8 @@ public static class ModelCompiler
         var calibration = CalibrationDescription(options.Calibration, samples.Count);
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with ONNX Runtime"));
 
-        var model = Quantizer.Quantize(graph, ranges);
+        var meanInputs = options.Calibration.BiasCorrection ? BiasCorrection.MeanInputs(options.ModelPath, graph, samples, prepare) : null;
+        var model = Quantizer.Quantize(graph, ranges, meanInputs);
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log);
         if (options.OutputDirectory is null && options.ValidationData is null)
         {
@@ -141,7 +142,7 @@ public static class ModelCompiler
         CalibrationMethod.Percentile => Invariant($"{sampleCount} sample(s), method Percentile ({settings.Percentile} %)"),
         CalibrationMethod.Mse => Invariant($"{sampleCount} sample(s), method MSE"),
         _ => Invariant($"{sampleCount} sample(s), method {settings.Method}"),
-    };
+    } + (settings.BiasCorrection ? ", bias correction" : "");
 
     /// <summary>
     /// The accuracy report: on the validation data when given (with labels: float vs int8 accuracy and the TML2005

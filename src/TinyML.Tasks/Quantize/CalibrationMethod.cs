@@ -45,6 +45,14 @@ public sealed record CalibrationSettings
             $"CalibrationMethod '{text}' is not supported (supported: MinMax, Percentile, Entropy, MSE)"),
     };
 
+    /// <summary><c>BiasCorrection</c> metadata / <c>--bias-correction</c>: true or false (empty = false).</summary>
+    public static bool ParseBiasCorrection(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "false" or "0" => false,
+        "true" or "1" => true,
+        _ => throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting, $"BiasCorrection '{text}' must be true or false"),
+    };
+
     public static double ParsePercentile(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
