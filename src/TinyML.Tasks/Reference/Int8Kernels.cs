@@ -28,6 +28,11 @@ public static class Int8Kernels
         int filterSize = inChannelsPerGroup * kernelH * kernelW;
         int inputZeroPoint = op.InputZeroPoint;
         var weights = op.Weights;
+        if (kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && op.PadTop == 0 && op.PadLeft == 0 && outH == inH && outW == inW)
+        {
+            Pointwise(op, input, output, inChannelsPerGroup, outChannelsPerGroup);
+            return;
+        }
 
         for (int oc = 0; oc < op.OutC; oc++)
         {
@@ -63,6 +68,44 @@ public static class Int8Kernels
                     output[(oc * outH + oy) * outW + ox] = Requantize(
                         acc, multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A 1x1 Conv without stride or padding, accumulated one input channel at a time over the whole plane (contiguous
+    /// loops). Each output gets the same integer products as in the C loop; only their order differs, and int32
+    /// wrap-around addition does not depend on order, so the bytes are the same.
+    /// </summary>
+    private static void Pointwise(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output, int inChannelsPerGroup, int outChannelsPerGroup)
+    {
+        int plane = op.InH * op.InW;
+        int inputZeroPoint = op.InputZeroPoint;
+        var weights = op.Weights;
+        Span<int> acc = plane <= 1024 ? stackalloc int[plane] : new int[plane];
+        for (int oc = 0; oc < op.OutC; oc++)
+        {
+            acc.Fill(op.Bias[oc]);
+            int groupBase = oc / outChannelsPerGroup * inChannelsPerGroup;
+            for (int icg = 0; icg < inChannelsPerGroup; icg++)
+            {
+                int w = weights[oc * inChannelsPerGroup + icg];
+                if (w == 0)
+                {
+                    continue;
+                }
+
+                var channel = input.Slice((groupBase + icg) * plane, plane);
+                for (int p = 0; p < plane; p++)
+                {
+                    acc[p] += (channel[p] - inputZeroPoint) * w;
+                }
+            }
+
+            var outPlane = output.Slice(oc * plane, plane);
+            for (int p = 0; p < plane; p++)
+            {
+                outPlane[p] = Requantize(acc[p], op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
             }
         }
     }
