@@ -1,3 +1,4 @@
+using TinyML.Cli;
 using TinyML.Diagnostics;
 using TinyML.Ir;
 using TinyML.Quantize;
@@ -107,6 +108,27 @@ public sealed class EntropyAndBiasCorrectionTests
         }
 
         Assert.AreNotEqual(0f, shift[1], "0.01 next to 2 rounds to 0 in int8: a visible shift");
+    }
+
+    /// <summary>--bias-correction true changes the generated digits model (its int32 biases) and says so in the log; other values are TML2006.</summary>
+    [TestMethod]
+    public void CliBiasCorrectionChangesTheGeneratedCode()
+    {
+        var demo = Path.Combine(TestPaths.RepoRoot, "templates", "content", "tinyml-nrf52840");
+        string[] common = ["--model", Path.Combine(demo, "digits.onnx"), "--calibration", Path.Combine(demo, "calib")];
+        var plainDir = TestPaths.NewTempDir("bias-off");
+        var correctedDir = TestPaths.NewTempDir("bias-on");
+        var log = new StringWriter();
+
+        Assert.AreEqual(0, CompileCommand.Run(new CliArgs([.. common, "--out", plainDir]), TextWriter.Null));
+        Assert.AreEqual(0, CompileCommand.Run(new CliArgs([.. common, "--out", correctedDir, "--bias-correction", "true"]), log));
+
+        StringAssert.Contains(log.ToString(), "method MinMax, bias correction");
+        var plain = File.ReadAllText(Path.Combine(plainDir, "digits.c"));
+        var corrected = File.ReadAllText(Path.Combine(correctedDir, "digits.c"));
+        Assert.AreNotEqual(plain, corrected, "bias correction left the generated code unchanged");
+        Assert.AreEqual(ErrorCodes.InvalidCalibrationSetting, Assert.ThrowsExactly<TinyMLException>(() =>
+            CompileCommand.Run(new CliArgs([.. common, "--out", correctedDir, "--bias-correction", "maybe"]), TextWriter.Null)).Code);
     }
 
     [TestMethod]
