@@ -10,7 +10,7 @@ namespace TinyML.Cli;
 /// <c>tinymlc compile</c>: ONNX model -> C source + header (Import, Optimize, Quantize, Plan, Emit).
 /// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
-/// <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
+/// <c>--bias-correction true|false</c>, <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
 /// Mixed precision: <c>--precision int8|float|auto</c>, <c>--layer-precision node=float</c> (repeatable, ';'-separated, or
 /// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
@@ -38,6 +38,7 @@ public static class CompileCommand
             {
                 Method = CalibrationSettings.ParseMethod(args.Get("calibration-method")),
                 Percentile = CalibrationSettings.ParsePercentile(args.Get("calibration-percentile")),
+                BiasCorrection = CalibrationSettings.ParseBiasCorrection(args.Get("bias-correction")),
             },
             ValidationData = args.Get("validation-data") is { Length: > 0 } v ? v : null,
             ValidationLabels = args.Get("validation-labels") is { Length: > 0 } l ? l : null,

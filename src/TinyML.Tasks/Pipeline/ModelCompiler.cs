@@ -134,7 +134,8 @@ public static class ModelCompiler
         var calibration = CalibrationDescription(options.Calibration, samples.Count);
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with {(controlFlow ? "the C# float reference (the model has control flow)" : "ONNX Runtime")}"));
 
-        var model = Quantizer.Quantize(graph, ranges);
+        var meanInputs = options.Calibration.BiasCorrection ? BiasCorrection.MeanInputs(options.ModelPath, graph, samples, prepare) : null;
+        var model = Quantizer.Quantize(graph, ranges, meanInputs);
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
@@ -156,7 +157,7 @@ public static class ModelCompiler
         CalibrationMethod.Percentile => Invariant($"{sampleCount} sample(s), method Percentile ({settings.Percentile} %)"),
         CalibrationMethod.Mse => Invariant($"{sampleCount} sample(s), method MSE"),
         _ => Invariant($"{sampleCount} sample(s), method {settings.Method}"),
-    };
+    } + (settings.BiasCorrection ? ", bias correction" : "");
 
     /// <summary>
     /// The accuracy report: on the validation data when given (with labels: float vs int8 accuracy and the TML2005
@@ -208,7 +209,7 @@ public static class ModelCompiler
         if (report.DropPoints is { } drop && drop > options.MaxAccuracyDrop)
         {
             diagnostics.Warn(ErrorCodes.AccuracyDropExceeded,
-                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", or more representative CalibrationData"),
+                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", BiasCorrection=\"true\", or more representative CalibrationData"),
                 options.ModelPath);
         }
 

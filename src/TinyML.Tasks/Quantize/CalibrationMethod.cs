@@ -29,6 +29,12 @@ public sealed record CalibrationSettings
     /// <summary>Percent of the values kept inside the range by <see cref="CalibrationMethod.Percentile"/> (the rest is split between both tails).</summary>
     public double Percentile { get; init; } = DefaultPercentile;
 
+    /// <summary>
+    /// Empirical bias correction (<c>BiasCorrection</c>): each Conv/Gemm output channel's bias absorbs the mean shift
+    /// that rounding its weights to int8 causes on the calibration data (see <see cref="BiasCorrection"/>).
+    /// </summary>
+    public bool BiasCorrection { get; init; }
+
     public static CalibrationMethod ParseMethod(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         null or "" or "minmax" or "min-max" => CalibrationMethod.MinMax,
@@ -37,6 +43,14 @@ public sealed record CalibrationSettings
         "mse" => CalibrationMethod.Mse,
         _ => throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting,
             $"CalibrationMethod '{text}' is not supported (supported: MinMax, Percentile, Entropy, MSE)"),
+    };
+
+    /// <summary><c>BiasCorrection</c> metadata / <c>--bias-correction</c>: true or false (empty = false).</summary>
+    public static bool ParseBiasCorrection(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "false" or "0" => false,
+        "true" or "1" => true,
+        _ => throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting, $"BiasCorrection '{text}' must be true or false"),
     };
 
     public static double ParsePercentile(string? text)

@@ -34,6 +34,19 @@ public static class HistogramCalibrator
         public long[] Counts { get; } = new long[Bins];
         public long Total { get; private set; }
 
+        /// <summary>
+        /// How many of the values were exactly 0 (also counted in <see cref="Counts"/>, in <see cref="ZeroBin"/>).
+        /// Zero is always exact in int8 (the zero point), so the error measures leave this spike out: after a ReLU it
+        /// is often half of all values, and spreading it over the zero level's neighbouring bins made KL divergence
+        /// prefer ranges narrow enough to give bin 0 a level of its own - clipping far too much.
+        /// </summary>
+        public long Zeros { get; private set; }
+
+        public int ZeroBin => Width == 0 ? 0 : Math.Clamp((int)((0 - Low) / Width), 0, Bins - 1);
+
+        /// <summary>The count of one bin without the exact zeros: the values whose int8 image has rounding error.</summary>
+        public long Inexact(int bin) => bin == ZeroBin ? Counts[bin] - Zeros : Counts[bin];
+
         public void Add(ReadOnlySpan<float> values)
         {
             if (Width == 0)
@@ -44,6 +57,7 @@ public static class HistogramCalibrator
 
             foreach (var value in values)
             {
+                Zeros += value == 0 ? 1 : 0;
                 var bin = (int)((value - Low) / Width);
                 Counts[Math.Clamp(bin, 0, Bins - 1)]++;
             }
@@ -142,14 +156,15 @@ public static class HistogramCalibrator
         double error = 0;
         for (var bin = 0; bin < Bins; bin++)
         {
-            if (histogram.Counts[bin] == 0)
+            var count = histogram.Inexact(bin);
+            if (count == 0)
             {
                 continue;
             }
 
             var center = histogram.Center(bin);
             var dequantized = (Level(center, scale, zeroPoint) - zeroPoint) * (double)scale;
-            error += histogram.Counts[bin] * (center - dequantized) * (center - dequantized);
+            error += count * (center - dequantized) * (center - dequantized);
         }
 
         return error;
@@ -171,17 +186,17 @@ public static class HistogramCalibrator
         var reference = new double[length];
         for (var i = 0; i < length; i++)
         {
-            reference[i] = histogram.Counts[first + i];
+            reference[i] = histogram.Inexact(first + i);
         }
 
         for (var bin = 0; bin < first; bin++)
         {
-            reference[0] += histogram.Counts[bin];
+            reference[0] += histogram.Inexact(bin);
         }
 
         for (var bin = last + 1; bin < Bins; bin++)
         {
-            reference[length - 1] += histogram.Counts[bin];
+            reference[length - 1] += histogram.Inexact(bin);
         }
 
         // Q: per int8 level, the in-range mass spread over the level's non-empty bins.
@@ -191,7 +206,7 @@ public static class HistogramCalibrator
         for (var i = 0; i < length; i++)
         {
             levels[i] = Level(histogram.Center(first + i), scale, zeroPoint) + 128;
-            var count = histogram.Counts[first + i];
+            var count = histogram.Inexact(first + i);
             levelMass[levels[i]] += count;
             levelBins[levels[i]] += count > 0 ? 1 : 0;
         }
@@ -214,7 +229,7 @@ public static class HistogramCalibrator
             }
 
             var p = reference[i] / referenceTotal;
-            var q = histogram.Counts[first + i] > 0 ? levelMass[levels[i]] / levelBins[levels[i]] / quantizedTotal : 0;
+            var q = histogram.Inexact(first + i) > 0 ? levelMass[levels[i]] / levelBins[levels[i]] / quantizedTotal : 0;
             divergence += p * Math.Log(p / Math.Max(q, floor));
         }
 

@@ -18,19 +18,25 @@ public sealed class Quantizer
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly QuantizedModel _model;
 
-    private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges)
+    /// <summary>Mean float input of each Conv/Gemm over the calibration data, when bias correction is on (else empty).</summary>
+    private readonly IReadOnlyDictionary<string, float[]> _meanInputs;
+
+    private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs)
     {
         _graph = graph;
         _ranges = ranges;
+        _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
         _model = new QuantizedModel { Name = graph.Name, Input = 0, Output = 0 };
     }
 
     private string File => _graph.SourcePath;
 
     /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
-    public static QuantizedModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges)
+    /// <param name="meanInputs">Conv/Gemm input tensor -> its element-wise mean on the calibration data: those layers get
+    /// <see cref="BiasCorrection"/>. Null = no bias correction.</param>
+    public static QuantizedModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null)
     {
-        var quantizer = new Quantizer(graph, ranges);
+        var quantizer = new Quantizer(graph, ranges, meanInputs);
         return quantizer.Lower();
     }
 
@@ -397,6 +403,11 @@ public sealed class Quantizer
         var geometry = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
         var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, w[0]);
         var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[w[0]];
+        if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == x[1] * x[2] * x[3])
+        {
+            bias = BiasCorrection.Apply(bias, BiasCorrection.ConvShift(wTensor.FloatData!, qWeights, wScales, x, w, groups, geometry, meanInput));
+        }
+
         var output = OutputTensor(node);
         var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
         var (actMin, actMax) = ActivationBounds(node, output);
@@ -488,6 +499,11 @@ public sealed class Quantizer
         }
 
         var (qWeights, wScales) = QuantizeWeightsPerChannel(weights, n);
+        if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == k)
+        {
+            bias = BiasCorrection.Apply(bias, BiasCorrection.GemmShift(weights, qWeights, wScales, n, k, meanInput));
+        }
+
         var output = OutputTensor(node);
         var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
         var (actMin, actMax) = ActivationBounds(node, output);

@@ -11,51 +11,62 @@ namespace TinyML.Reference;
 public static class Int8Kernels
 {
     /// <summary>tml_conv2d_s8: grouped/depthwise Conv2D; padded taps are skipped (they contribute zp_in - zp_in = 0).</summary>
+    /// <remarks>
+    /// The same taps in the same order as the C; only the bounds are hoisted (each output's in-range kernel rows and
+    /// columns are computed once instead of testing every tap), since accuracy measurements run thousands of samples.
+    /// </remarks>
     public static void Conv2D(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
         RequireLength(input, op.InC * op.InH * op.InW, nameof(input));
         RequireLength(output, op.OutC * op.OutH * op.OutW, nameof(output));
         int inChannelsPerGroup = op.InC / op.Groups;
         int outChannelsPerGroup = op.OutC / op.Groups;
-        int inPlane = op.InH * op.InW;
-        int filterSize = inChannelsPerGroup * op.KernelH * op.KernelW;
+        int inH = op.InH, inW = op.InW, outH = op.OutH, outW = op.OutW;
+        int kernelH = op.KernelH, kernelW = op.KernelW;
+        int strideH = op.StrideH, strideW = op.StrideW, dilationH = op.DilationH, dilationW = op.DilationW;
+        int inPlane = inH * inW;
+        int filterSize = inChannelsPerGroup * kernelH * kernelW;
+        int inputZeroPoint = op.InputZeroPoint;
+        var weights = op.Weights;
+        if (kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && op.PadTop == 0 && op.PadLeft == 0 && outH == inH && outW == inW)
+        {
+            Pointwise(op, input, output, inChannelsPerGroup, outChannelsPerGroup);
+            return;
+        }
 
         for (int oc = 0; oc < op.OutC; oc++)
         {
-            int group = oc / outChannelsPerGroup;
-            for (int oy = 0; oy < op.OutH; oy++)
+            int groupBase = oc / outChannelsPerGroup * inChannelsPerGroup * inPlane;
+            int filterBase = oc * filterSize;
+            int multiplier = op.OutputMultiplier[oc], shift = op.OutputShift[oc], bias = op.Bias[oc];
+            for (int oy = 0; oy < outH; oy++)
             {
-                for (int ox = 0; ox < op.OutW; ox++)
+                int iy0 = oy * strideH - op.PadTop;
+                int kyStart = FirstInside(iy0, dilationH);
+                int kyEnd = EndInside(iy0, dilationH, inH, kernelH);
+                for (int ox = 0; ox < outW; ox++)
                 {
-                    int acc = op.Bias[oc];
+                    int ix0 = ox * strideW - op.PadLeft;
+                    int kxStart = FirstInside(ix0, dilationW);
+                    int kxEnd = EndInside(ix0, dilationW, inW, kernelW);
+                    int acc = bias;
                     for (int icg = 0; icg < inChannelsPerGroup; icg++)
                     {
-                        int ic = group * inChannelsPerGroup + icg;
-                        for (int ky = 0; ky < op.KernelH; ky++)
+                        int channelBase = groupBase + icg * inPlane;
+                        int filterChannel = filterBase + icg * kernelH * kernelW;
+                        for (int ky = kyStart; ky < kyEnd; ky++)
                         {
-                            int iy = oy * op.StrideH - op.PadTop + ky * op.DilationH;
-                            if (iy < 0 || iy >= op.InH)
+                            int row = channelBase + (iy0 + ky * dilationH) * inW + ix0;
+                            int filterRow = filterChannel + ky * kernelW;
+                            for (int kx = kxStart; kx < kxEnd; kx++)
                             {
-                                continue;
-                            }
-
-                            for (int kx = 0; kx < op.KernelW; kx++)
-                            {
-                                int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
-                                if (ix < 0 || ix >= op.InW)
-                                {
-                                    continue;
-                                }
-
-                                int x = input[ic * inPlane + iy * op.InW + ix];
-                                int w = op.Weights[oc * filterSize + (icg * op.KernelH + ky) * op.KernelW + kx];
-                                acc += (x - op.InputZeroPoint) * w;
+                                acc += (input[row + kx * dilationW] - inputZeroPoint) * weights[filterRow + kx];
                             }
                         }
                     }
 
-                    output[(oc * op.OutH + oy) * op.OutW + ox] = Requantize(
-                        acc, op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                    output[(oc * outH + oy) * outW + ox] = Requantize(
+                        acc, multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
                 }
             }
         }
@@ -116,17 +127,65 @@ public static class Int8Kernels
         }
     }
 
+    /// <summary>
+    /// A 1x1 Conv without stride or padding, accumulated one input channel at a time over the whole plane (contiguous
+    /// loops). Each output gets the same integer products as in the C loop; only their order differs, and int32
+    /// wrap-around addition does not depend on order, so the bytes are the same.
+    /// </summary>
+    private static void Pointwise(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output, int inChannelsPerGroup, int outChannelsPerGroup)
+    {
+        int plane = op.InH * op.InW;
+        int inputZeroPoint = op.InputZeroPoint;
+        var weights = op.Weights;
+        Span<int> acc = plane <= 1024 ? stackalloc int[plane] : new int[plane];
+        for (int oc = 0; oc < op.OutC; oc++)
+        {
+            acc.Fill(op.Bias[oc]);
+            int groupBase = oc / outChannelsPerGroup * inChannelsPerGroup;
+            for (int icg = 0; icg < inChannelsPerGroup; icg++)
+            {
+                int w = weights[oc * inChannelsPerGroup + icg];
+                if (w == 0)
+                {
+                    continue;
+                }
+
+                var channel = input.Slice((groupBase + icg) * plane, plane);
+                for (int p = 0; p < plane; p++)
+                {
+                    acc[p] += (channel[p] - inputZeroPoint) * w;
+                }
+            }
+
+            var outPlane = output.Slice(oc * plane, plane);
+            for (int p = 0; p < plane; p++)
+            {
+                outPlane[p] = Requantize(acc[p], op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+            }
+        }
+    }
+
+    /// <summary>The first kernel tap k with start + k * dilation >= 0.</summary>
+    private static int FirstInside(int start, int dilation) => start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+
+    /// <summary>One past the last kernel tap k (below <paramref name="kernel"/>) with start + k * dilation &lt; size.</summary>
+    private static int EndInside(int start, int dilation, int size, int kernel) =>
+        start >= size ? 0 : Math.Min(kernel, (size - 1 - start) / dilation + 1);
+
     /// <summary>tml_fully_connected_s8.</summary>
     public static void FullyConnected(QFullyConnected op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
         RequireLength(input, op.InFeatures, nameof(input));
         RequireLength(output, op.OutFeatures, nameof(output));
+        int inFeatures = op.InFeatures, inputZeroPoint = op.InputZeroPoint;
+        var weights = op.Weights;
         for (int o = 0; o < op.OutFeatures; o++)
         {
             int acc = op.Bias[o];
-            for (int i = 0; i < op.InFeatures; i++)
+            var row = weights.AsSpan(o * inFeatures, inFeatures);
+            for (int i = 0; i < inFeatures; i++)
             {
-                acc += (input[i] - op.InputZeroPoint) * op.Weights[o * op.InFeatures + i];
+                acc += (input[i] - inputZeroPoint) * row[i];
             }
 
             output[o] = Requantize(acc, op.OutputMultiplier[o], op.OutputShift[o], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);

@@ -4,8 +4,8 @@ using TinyML.Quantize;
 namespace TinyML.Tests.Quantization;
 
 /// <summary>
-/// The measurement behind the default calibration method: float vs int8 accuracy on held-out labelled data, per
-/// model and method. The best method must lose at most one point on the demo digits and the shared KWS model.
+/// The accuracy report of a compile with labelled <c>ValidationData</c> (ONNX Runtime float vs the int8 reference, per
+/// method) on the demo digits. The per-model tables over all shared models are <see cref="QuantizationAccuracyTableTests"/>.
 /// </summary>
 [TestClass]
 public sealed class CalibrationMethodAccuracyTests
@@ -24,35 +24,6 @@ public sealed class CalibrationMethodAccuracyTests
 
         Report(rows);
         Assert.IsLessThanOrEqualTo(1.0, rows.Min(r => r.Drop), "best calibration method loses more than 1 point on digits");
-    }
-
-    [TestMethod]
-    public void SharedKeywordSpottingBestMethodLosesAtMostOnePoint()
-    {
-        var folder = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn");
-        var rows = MeasureShared(folder, "kws", calibrationSamples: 200);
-        Assert.IsLessThanOrEqualTo(1.0, rows.Min(r => r.Drop), "best calibration method loses more than 1 point on KWS");
-    }
-
-    [TestMethod]
-    public void SharedSmartWakeWordIsMeasured()
-    {
-        var folder = TestPaths.SharedOrSkip("models/mlperf_tiny_sww_dscnn_1d");
-        // 45 labelled samples only: calibrate on the first 15, validate on the other 30; too few for an accuracy bound.
-        var rows = MeasureShared(folder, "sww", calibrationSamples: 15);
-        Assert.IsTrue(rows.All(r => r.Samples > 0));
-    }
-
-    private List<MeasuredAccuracy.Row> MeasureShared(string folder, string name, int calibrationSamples)
-    {
-        var inputs = Path.Combine(folder, "test_data", "inputs.npy");
-        var labels = Npy.Read(Path.Combine(folder, "test_data", "labels.npy")).ToInt64();
-        var work = TestPaths.NewTempDir(name + "-accuracy");
-        var (validation, validationLabels) = MeasuredAccuracy.Slice(inputs, labels, calibrationSamples, labels.Length - calibrationSamples, work);
-        var rows = Methods.Select(method => MeasuredAccuracy.Measure(name, Path.Combine(folder, "model.onnx"), inputs, calibrationSamples,
-            validation, validationLabels, method)).ToList();
-        Report(rows);
-        return rows;
     }
 
     private void Report(IEnumerable<MeasuredAccuracy.Row> rows)

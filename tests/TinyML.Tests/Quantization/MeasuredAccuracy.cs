@@ -27,19 +27,6 @@ internal static class MeasuredAccuracy
         return new Row(model, method, report.Samples, report.FloatAccuracyPercent!.Value, report.Int8AccuracyPercent!.Value, report.DropPoints!.Value, report.Top1AgreementPercent);
     }
 
-    /// <summary>Writes samples [first, first + count) of a batch .npy and their labels (text, one per line) to <paramref name="directory"/>.</summary>
-    public static (string Inputs, string Labels) Slice(string inputsNpy, IReadOnlyList<long> labels, int first, int count, string directory)
-    {
-        var array = Npy.Read(inputsNpy);
-        var values = array.ToFloat32();
-        var sampleSize = values.Length / array.Shape[0];
-        var inputs = Path.Combine(directory, "validation.npy");
-        Npy.Write(inputs, [count, .. array.Shape[1..]], values.AsSpan(first * sampleSize, count * sampleSize).ToArray());
-        var labelsPath = Path.Combine(directory, "validation_labels.txt");
-        File.WriteAllLines(labelsPath, labels.Skip(first).Take(count).Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return (inputs, labelsPath);
-    }
-
     public static string Table(IEnumerable<Row> rows) =>
         "| model | method | samples | float % | int8 % | drop (points) | top-1 agreement % |\n|---|---|---:|---:|---:|---:|---:|\n" +
         string.Concat(rows.Select(r => FormattableString.Invariant($"| {r.Model} | {r.Method} | {r.Samples} | {r.FloatAccuracy:0.00} | {r.Int8Accuracy:0.00} | {r.Drop:0.00} | {r.Agreement:0.00} |\n")));
