@@ -6,7 +6,8 @@
  *
  * Paths, chosen per op:
  *   - im2col: when each input column is reused by >= 2 output channels (pointwise, general and first-layer convs),
- *     two output pixels' columns of (x - zp_in) go into int16 stack buffers and are multiplied by two filters at a
+ *     two output pixels' columns of (x - zp_in) go into int16 buffers in the arena scratch (planned per op at build
+ *     time, tml_conv2d_s8_scratch_size; the kernel itself keeps only a small stack frame) and are multiplied by two filters at a
  *     time (tml_dot_2x2: SMLAD on Cortex-M with DSP, plain C elsewhere).
  *   - depthwise (one input channel per output channel): per-channel direct convolution; interior windows have no
  *     bounds logic and the input zero point folded into the bias (sum x*w - zp_in * sum w).
@@ -188,19 +189,19 @@ static inline void tml_conv_store(const tml_conv2d_s8_params *p, int32_t oc, int
 }
 
 static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output,
-                            int32_t in_c_per_group, int32_t out_c_per_group, int32_t filter_size)
+                            int32_t in_c_per_group, int32_t out_c_per_group, int32_t filter_size, int16_t *scratch)
 {
     const int32_t out_w = p->out_w;
     const int32_t out_plane = (int32_t)p->out_h * out_w;
     const int32_t in_plane = (int32_t)p->in_h * p->in_w;
     const int32_t len4 = filter_size & ~3;
-    /* Two columns; int32 storage keeps them word aligned for the 32-bit loads of the DSP path. */
-    int32_t storage[TML_COL_MAX];
-    int16_t *col0 = (int16_t *)(void *)storage;
+    /* Two columns in the arena scratch (word aligned for the 32-bit loads of the DSP path); the second starts
+     * TML_COL_MAX elements after the first, the fixed offset tml_dot_2x2 reads it at (see tml_conv2d_s8_scratch_size). */
+    int16_t *col0 = scratch;
     int16_t *col1 = col0 + TML_COL_MAX;
     const int32_t bias_limit = tml_rq_bias_limit(filter_size);
     /* Gather offsets of the all-inside windows (not for 1x1, whose strided copy in tml_conv_column is as fast). */
-    int16_t off_storage[TML_COL_MAX];
+    int16_t *off_storage = col1 + filter_size;
     const int16_t *off = 0;
     int32_t interior[4];
     int32_t g;
@@ -361,10 +362,31 @@ static void tml_conv_depthwise(const tml_conv2d_s8_params *p, const int8_t *inpu
     }
 }
 
-/* int16 elements of the padded-row buffer of the depthwise path (2 KB of stack). */
+/* Largest int16 padded-row buffer of the depthwise path (2 KB of arena scratch). */
 #define TML_DW_BUF 1024
-/* Accumulators computed before a requantization pass (0.25 KB of stack). */
+/* Accumulators computed before a requantization pass (0.25 KB of arena scratch). */
 #define TML_DW_CHUNK 64
+
+/* Padded row length of the depthwise band buffer. */
+static int32_t tml_dw_width(const tml_conv2d_s8_params *p)
+{
+    return (p->out_w - 1) * p->stride_w + (p->kernel_w - 1) * p->dilation_w + 1;
+}
+
+/* Whether tml_conv_depthwise_padded handles this op (one output row's window rows fit the buffer). */
+static int tml_dw_padded_fits(const tml_conv2d_s8_params *p)
+{
+    const int32_t span_h = (p->kernel_h - 1) * p->dilation_h + 1;
+    return tml_dw_width(p) <= TML_DW_BUF / span_h && p->pad_left >= 0 && p->pad_top >= 0;
+}
+
+/* int16 elements of the band buffer: TML_DW_BUF, or just the whole padded plane when that is smaller (the
+ * band then covers all output rows, exactly as with the full buffer). */
+static int32_t tml_dw_buf_elements(const tml_conv2d_s8_params *p)
+{
+    const int32_t plane = tml_dw_width(p) * ((p->out_h - 1) * p->stride_h + (p->kernel_h - 1) * p->dilation_h + 1);
+    return plane < TML_DW_BUF ? plane : TML_DW_BUF;
+}
 
 /* dst[i] = src[i] - zp for n elements (int8 -> int16). */
 static void tml_widen_row(const int8_t *src, int16_t *dst, int32_t n, int32_t zp)
@@ -461,7 +483,8 @@ static void tml_requant_row(const int32_t *acc, int8_t *out, int32_t n, int32_t 
  * sized to the buffer; the few input rows shared by two bands are converted twice.
  * Returns 0 (nothing written) when even one output row's window rows do not fit the buffer.
  */
-static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group)
+static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group,
+                                     int32_t *scratch)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
@@ -475,14 +498,13 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     const int32_t left = p->pad_left < width ? p->pad_left : width;
     const int32_t copy = in_w < width - left ? in_w : width - left;
     int32_t band, ic;
-    /* int32 storage keeps the rows word aligned for the 32-bit pair loads. */
-    int32_t storage[TML_DW_BUF / 2];
-    int32_t acc[TML_DW_CHUNK];
-    int16_t *buf = (int16_t *)(void *)storage;
-    if (width > TML_DW_BUF / span_h || p->pad_left < 0 || p->pad_top < 0) {
+    /* Arena scratch: the accumulators, then the padded rows (word aligned for the 32-bit pair loads). */
+    int32_t *acc = scratch;
+    int16_t *buf = (int16_t *)(void *)(scratch + TML_DW_CHUNK);
+    if (!tml_dw_padded_fits(p)) {
         return 0;
     }
-    band = (TML_DW_BUF / width - span_h) / sh + 1; /* output rows per band */
+    band = (tml_dw_buf_elements(p) / width - span_h) / sh + 1; /* output rows per band */
     for (ic = 0; ic < p->in_c; ++ic) {
         const int8_t *channel = input + ic * in_plane;
         int32_t oy0;
@@ -536,7 +558,23 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     return 1;
 }
 
-void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output)
+int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p)
+{
+    const int32_t in_c_per_group = p->in_c / p->groups;
+    const int32_t out_c_per_group = p->out_c / p->groups;
+    const int32_t filter_size = in_c_per_group * p->kernel_h * p->kernel_w;
+    if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
+        /* col0 [0, filter_size), col1 [TML_COL_MAX, TML_COL_MAX + filter_size), then the gather offsets (int16 each). */
+        const int32_t elements = TML_COL_MAX + filter_size + filter_size;
+        return (elements * 2 + 3) & ~3;
+    }
+    if (in_c_per_group == 1 && tml_dw_padded_fits(p)) {
+        return TML_DW_CHUNK * 4 + ((tml_dw_buf_elements(p) * 2 + 3) & ~3);
+    }
+    return 0;
+}
+
+void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
@@ -547,11 +585,11 @@ void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *o
     int32_t oc;
 
     if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
-        tml_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size);
+        tml_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size, (int16_t *)scratch);
         return;
     }
     if (in_c_per_group == 1) {
-        if (tml_conv_depthwise_padded(p, input, output, out_c_per_group)) {
+        if (tml_conv_depthwise_padded(p, input, output, out_c_per_group, (int32_t *)scratch)) {
             return;
         }
         tml_conv_depthwise(p, input, output, out_c_per_group);

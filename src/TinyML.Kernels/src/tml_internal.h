@@ -13,8 +13,8 @@
 #define TML_USE_DSP 0
 #endif
 
-/* Largest reduction length (in_c/groups * kernel_h * kernel_w, or FC in_features) of the im2col fast paths.
- * Two int16 columns of this length live on the stack (2.3 KB); longer reductions take the direct paths. */
+/* Largest reduction length (in_c/groups * kernel_h * kernel_w) of the im2col fast path.
+ * Its second int16 column starts this many elements after the first (arena scratch); longer reductions take the direct paths. */
 #define TML_COL_MAX 576
 
 /* Arithmetic shift right (floor division by 2^n) with defined behaviour for negative x:

@@ -473,20 +473,21 @@ public static class CEmitter
     private static void EmitCall(StringBuilder sb, QuantizedModel model, ArenaPlan plan, QOp op, string id, int index)
     {
         string At(int tensor) => $"arena + {plan.OffsetOf(model, tensor)}";
+        var scratch = plan.ScratchOffsetOf(index) is { } scratchOffset ? $"arena + {scratchOffset}" : "NULL";
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
             case QConv2D:
-                sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QFullyConnected:
-                sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QPool p:
                 sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QAdd:
-                sb.Append(I, $"    tml_add_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_add_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QSoftmax:
                 sb.Append(I, $"    tml_softmax_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
@@ -522,15 +523,15 @@ public static class CEmitter
             case QRecurrent rnn:
                 var packedAt = At(rnn.Output);
                 var initialH = rnn.InitialHInput is { } h ? At(h) : $"{id}_h0";
-                var scratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
+                var rnnScratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
                 if (rnn.Kind == RecurrentKind.Lstm)
                 {
                     var initialC = rnn.InitialCInput is { } c0 ? At(c0) : $"{id}_c0";
-                    sb.Append(I, $"    tml_lstm_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {initialC}, {packedAt}, {packedAt} + {rnn.CellOffset}, {scratch});\n");
+                    sb.Append(I, $"    tml_lstm_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {initialC}, {packedAt}, {packedAt} + {rnn.CellOffset}, {rnnScratch});\n");
                 }
                 else
                 {
-                    sb.Append(I, $"    tml_gru_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {packedAt}, {scratch});\n");
+                    sb.Append(I, $"    tml_gru_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {packedAt}, {rnnScratch});\n");
                 }
 
                 break;

@@ -102,9 +102,9 @@ public static class Boards
         ToolchainInstallHint: ArmGnuInstallHint,
         ArchitectureFlags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"],
         CompileFlags: [.. CommonCompileFlags, $"-DTML_BOARD_STACK_BYTES={StackBytes}"],
-        // 8 KB of stack (picolibc's default is 2 KB): the conv/fully-connected fast paths keep up to ~2.3 KB of
-        // widened input on the stack (KernelStackUsageTests bounds it), plus printf and the user's main. The stack is a
-        // real section (sized in boards/nrf52840/tml_board.c), so it counts in the RAM report and the linker's budget check.
+        // 8 KB of stack (picolibc's default is 2 KB) for printf and the user's main; kernel frames are small (their
+        // scratch is planned in the arena, KernelStackUsageTests bounds the frames). The stack is a real section (sized
+        // in boards/nrf52840/tml_board.c), so it counts in the RAM report and the linker's budget check.
         LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
         LinkLibraries: [],
         Flash: new MemoryRegion(0x0, 1024 * 1024),

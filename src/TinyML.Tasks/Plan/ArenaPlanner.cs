@@ -3,7 +3,8 @@ using TinyML.Ir;
 
 namespace TinyML.Plan;
 
-/// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp].</summary>
+/// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp], or — when
+/// <see cref="TensorId"/> is the model's tensor count plus an op index — that op's kernel scratch (live during the op only).</summary>
 public sealed record PlannedBuffer(int TensorId, int Bytes, int FirstOp, int LastOp, int Offset);
 
 /// <summary>
@@ -19,8 +20,12 @@ public sealed record PlanningProblem(
     int Input,
     int Output,
     IReadOnlyList<int>? ExtraInputs = null,
-    IReadOnlyList<int>? ExtraOutputs = null)
+    IReadOnlyList<int>? ExtraOutputs = null,
+    IReadOnlyList<int>? OpScratch = null)
 {
+    /// <summary>Bytes of kernel scratch op <paramref name="op"/> needs in the arena during its call (0 = none).</summary>
+    public int ScratchOf(int op) => OpScratch is null ? 0 : OpScratch[op];
+
     /// <summary>Every model input: <see cref="Input"/> then the further inputs of a multi-input model.</summary>
     public IEnumerable<int> AllInputs => ExtraInputs is null ? [Input] : [Input, .. ExtraInputs];
 
@@ -34,7 +39,8 @@ public sealed record PlanningProblem(
         model.Input,
         model.Output,
         model.ExtraInputs.Count > 0 ? model.ExtraInputs : null,
-        model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null);
+        model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null,
+        model.Ops.Select(KernelScratch.BytesOf).ToList());
 
     public static PlanningProblem From(FloatModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
@@ -81,6 +87,22 @@ public sealed class ArenaPlan
     /// <summary>Ops whose output overwrites one of their inputs (element-wise kernels that allow it).</summary>
     public required int InPlaceOps { get; init; }
 
+    /// <summary>Whether <paramref name="buffer"/> is an op's kernel scratch rather than a tensor.</summary>
+    public bool IsScratch(PlannedBuffer buffer) => buffer.TensorId >= Storage.Count;
+
+    /// <summary>The op whose scratch <paramref name="buffer"/> is (only for <see cref="IsScratch"/> buffers).</summary>
+    public int ScratchOp(PlannedBuffer buffer) => buffer.TensorId - Storage.Count;
+
+    /// <summary>The largest kernel scratch buffer (each lives during its op only).</summary>
+    public int LargestScratchBytes => Buffers.Where(IsScratch).Select(b => b.Bytes).DefaultIfEmpty(0).Max();
+
+    /// <summary>The arena offset of op <paramref name="op"/>'s kernel scratch, or null when the op needs none.</summary>
+    public int? ScratchOffsetOf(int op)
+    {
+        _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
+        return _offsets.TryGetValue(Storage.Count + op, out var offset) ? offset : null;
+    }
+
     private Dictionary<int, int>? _offsets;
 
     /// <summary>The arena offset of any tensor of the model.</summary>
@@ -121,6 +143,16 @@ public static class ArenaPlanner
         var buffers = lifetimes
             .Select(l => new Buffer(l.TensorId, Align(model.TensorBytes[l.TensorId], alignment), l.FirstOp, l.LastOp))
             .ToList();
+
+        // Kernel scratch is a tensor of its own, live during its op only: it counts in the lower bound and is
+        // placed like any activation, so the kernels need no large stack frames.
+        for (var op = 0; op < model.Ops.Count; op++)
+        {
+            if (model.ScratchOf(op) > 0)
+            {
+                buffers.Add(new Buffer(model.TensorBytes.Count + op, Align(model.ScratchOf(op), alignment), op, op));
+            }
+        }
 
         // Offset assignment is NP-hard in general; several cheap orderings reach the live-tensor lower bound on
         // real models, so try them all (plus an exhaustive search on tiny problems) and keep the smallest arena.

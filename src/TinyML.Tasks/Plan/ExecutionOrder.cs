@@ -75,7 +75,11 @@ public static class ExecutionOrder
     }
 
     public static PlanningProblem Reorder(PlanningProblem problem, int[] order) =>
-        problem with { Ops = order.Select(i => problem.Ops[i]).ToList() };
+        problem with
+        {
+            Ops = order.Select(i => problem.Ops[i]).ToList(),
+            OpScratch = problem.OpScratch is null ? null : order.Select(i => problem.OpScratch[i]).ToList(),
+        };
 
     /// <summary>Ops, their dependencies, and the bytes each one adds to and frees from the live set.</summary>
     private sealed class DependencyGraph
