@@ -21,7 +21,7 @@ public static class CEmitter
     {
         var upper = name.ToUpperInvariant();
         var header = IsMulti(model) ? EmitMultiHeader(model, plan, name, upper, sourceDescription) : EmitHeader(model, plan, name, upper, sourceDescription);
-        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t"));
+        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t", plan.Alignment));
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
@@ -82,7 +82,7 @@ public static class CEmitter
              * TML_{{upper}}_OUTPUT<j>_SIZE (a NULL output is skipped). Returns 0 on success, -1 on a NULL input. */
             int tml_{{name}}_invoke_multi(const int8_t *const *inputs, int8_t *const *outputs);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
             int tml_{{name}}_invoke_multi_with_arena(uint8_t *arena, const int8_t *const *inputs, int8_t *const *outputs);
 
             #ifdef __cplusplus
@@ -170,7 +170,7 @@ public static class CEmitter
             /* Runs the model on int8 input (TML_{{upper}}_INPUT_SIZE bytes) into int8 output. Returns 0 on success. */
             int tml_{{name}}_invoke(const int8_t *input, int8_t *output);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
             int tml_{{name}}_invoke_with_arena(uint8_t *arena, const int8_t *input, int8_t *output);
 
             /* Float convenience: quantizes the input, runs, dequantizes the output. Returns 0 on success. */
@@ -206,7 +206,7 @@ public static class CEmitter
 
         for (var i = 0; i < model.Ops.Count; i++)
         {
-            constantBytes += EmitOpData(sb, model.Ops[i], $"tml_{name}_op{i}");
+            constantBytes += EmitOpData(sb, plan, model.Ops[i], $"tml_{name}_op{i}");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $$"""
@@ -282,7 +282,12 @@ public static class CEmitter
         return (Normalize(sb), constantBytes);
     }
 
-    private static int EmitOpData(StringBuilder sb, QOp op, string id)
+    /// <summary>A Concat input its producer already wrote into this slice of the gather's output: nothing to copy.</summary>
+    private static bool WrittenInPlace(ArenaPlan plan, QGather gather, QGatherPart part) =>
+        part.Source is { } source && plan.Slices.TryGetValue(source, out var slice)
+        && slice.Target == gather.Output && slice.Offset == part.Plan.OutOffset;
+
+    private static int EmitOpData(StringBuilder sb, ArenaPlan plan, QOp op, string id)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)
@@ -360,6 +365,12 @@ public static class CEmitter
                 for (var k = 0; k < g.Parts.Count; k++)
                 {
                     var part = g.Parts[k];
+                    if (WrittenInPlace(plan, g, part))
+                    {
+                        sb.Append(I, $"/* part {k}: a slice its producer writes directly (no copy) */\n");
+                        continue;
+                    }
+
                     if (part.Constant is not null)
                     {
                         EmitArray(sb, "int8_t", $"{id}_p{k}_src", part.Constant.Select(v => Int(v)));
@@ -506,6 +517,12 @@ public static class CEmitter
             case QGather g:
                 for (var k = 0; k < g.Parts.Count; k++)
                 {
+                    if (WrittenInPlace(plan, g, g.Parts[k]))
+                    {
+                        sb.Append(I, $"    /* op {index} part {k}: already in place (its producer wrote into this slice) */\n");
+                        continue;
+                    }
+
                     var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
                     sb.Append(I, $"    tml_gather_s8(&{id}_p{k}, {source}, {At(op.Output)});\n");
                 }

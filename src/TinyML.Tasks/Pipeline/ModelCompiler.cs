@@ -229,13 +229,14 @@ public static class ModelCompiler
         IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log)
     {
         var name = options.Name;
-        var order = ExecutionOrder.Optimize(model);
+        var alignment = Firmware.Boards.ArenaAlignmentOf(options.Board);
+        var order = ExecutionOrder.Optimize(model, alignment);
         if (order.Reordered)
         {
             log.WriteLine(Invariant($"tinyml: {options.Name}: execution order changed ({order.Method} search): arena {order.OriginalArenaBytes:N0} B -> {order.ChosenArenaBytes:N0} B"));
         }
 
-        var plan = ArenaPlanner.Plan(model);
+        var plan = ArenaPlanner.Plan(model, alignment);
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} int8 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
 

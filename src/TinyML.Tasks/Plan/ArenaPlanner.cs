@@ -21,7 +21,8 @@ public sealed record PlanningProblem(
     int Output,
     IReadOnlyList<int>? ExtraInputs = null,
     IReadOnlyList<int>? ExtraOutputs = null,
-    IReadOnlyList<int>? OpScratch = null)
+    IReadOnlyList<int>? OpScratch = null,
+    IReadOnlyList<(int Target, int Offset)?>? Slices = null)
 {
     /// <summary>Bytes of kernel scratch op <paramref name="op"/> needs in the arena during its call (0 = none).</summary>
     public int ScratchOf(int op) => OpScratch is null ? 0 : OpScratch[op];
@@ -32,7 +33,9 @@ public sealed record PlanningProblem(
     /// <summary>Every model output: <see cref="Output"/> then the further outputs of a multi-output model.</summary>
     public IEnumerable<int> AllOutputs => ExtraOutputs is null ? [Output] : [Output, .. ExtraOutputs];
 
-    public static PlanningProblem From(QuantizedModel model) => new(
+    /// <summary>The int8 model as a planning problem; Concat inputs that can be written straight into their slice of
+    /// the output become slices (<see cref="ConcatSlices"/>) unless <paramref name="alignment"/> is null.</summary>
+    public static PlanningProblem From(QuantizedModel model, int? alignment = null) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
         model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd or QLut or QBinary)).ToList(),
@@ -40,7 +43,8 @@ public sealed record PlanningProblem(
         model.Output,
         model.ExtraInputs.Count > 0 ? model.ExtraInputs : null,
         model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null,
-        model.Ops.Select(KernelScratch.BytesOf).ToList());
+        model.Ops.Select(KernelScratch.BytesOf).ToList(),
+        alignment is { } a ? ConcatSlices.Find(model, a) : null);
 
     public static PlanningProblem From(FloatModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
@@ -53,17 +57,33 @@ public sealed record PlanningProblem(
         model.Inputs.Skip(1).ToList(),
         model.Outputs.Skip(1).ToList());
 
-    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
+    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input, a
+    /// Concat input written in place lives in the Concat output).</summary>
     public int StorageOf(int tensorId)
     {
         var id = tensorId;
-        while (AliasOf[id] is { } target)
+        while (Next(id) is { } next)
         {
-            id = target;
+            id = next.Target;
         }
 
         return id;
     }
+
+    /// <summary>Byte offset of <paramref name="tensorId"/> inside the bytes of <see cref="StorageOf"/>.</summary>
+    public int OffsetInStorage(int tensorId)
+    {
+        var (id, offset) = (tensorId, 0);
+        while (Next(id) is { } next)
+        {
+            (id, offset) = (next.Target, offset + next.Offset);
+        }
+
+        return offset;
+    }
+
+    private (int Target, int Offset)? Next(int id) =>
+        AliasOf[id] is { } alias ? (alias, 0) : Slices?[id];
 }
 
 /// <summary>The static memory plan of one model: every activation's byte offset in one arena.</summary>
@@ -86,6 +106,13 @@ public sealed class ArenaPlan
 
     /// <summary>Ops whose output overwrites one of their inputs (element-wise kernels that allow it).</summary>
     public required int InPlaceOps { get; init; }
+
+    /// <summary>Every tensor's byte offset inside its storage tensor's buffer (non-zero for Concat inputs written in place).</summary>
+    public required IReadOnlyDictionary<int, int> OffsetInStorage { get; init; }
+
+    /// <summary>Concat inputs their producers write straight into the Concat output: tensor -> (Concat output, byte offset).
+    /// The Concat copies nothing for them.</summary>
+    public required IReadOnlyDictionary<int, (int Target, int Offset)> Slices { get; init; }
 
     /// <summary>Whether <paramref name="buffer"/> is an op's kernel scratch rather than a tensor.</summary>
     public bool IsScratch(PlannedBuffer buffer) => buffer.TensorId >= Storage.Count;
@@ -119,7 +146,7 @@ public sealed class ArenaPlan
         }
 
         _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
-        return _offsets[Storage[tensorId]];
+        return _offsets[Storage[tensorId]] + OffsetInStorage[tensorId];
     }
 }
 
@@ -132,7 +159,7 @@ public sealed class ArenaPlan
 /// </summary>
 public static class ArenaPlanner
 {
-    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model, alignment), alignment);
 
     public static ArenaPlan Plan(FloatModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
 
@@ -170,6 +197,10 @@ public static class ArenaPlanner
             Buffers = placed.OrderBy(p => p.TensorId).ToList(),
             Storage = storage,
             InPlaceOps = inPlaceOps,
+            OffsetInStorage = storage.Keys.ToDictionary(id => id, model.OffsetInStorage),
+            Slices = Enumerable.Range(0, model.TensorBytes.Count)
+                .Where(id => model.Slices?[id] is not null)
+                .ToDictionary(id => id, id => model.Slices![id]!.Value),
         };
     }
 
@@ -217,7 +248,8 @@ public static class ArenaPlanner
                 continue;
             }
 
-            var victim = op.Inputs.Select(t => storage[t])
+            // Only an input at the start of its storage: the kernel writes output index k where it reads input index k.
+            var victim = op.Inputs.Where(t => model.OffsetInStorage(t) == 0).Select(t => storage[t])
                 .FirstOrDefault(s => lastUse.GetValueOrDefault(s, -1) == i && model.TensorBytes[s] == model.TensorBytes[op.Output], -1);
             if (victim < 0)
             {

@@ -19,7 +19,7 @@ public static class ExecutionOrder
     /// <summary>Reorders <paramref name="model"/>'s ops in place when that shrinks the arena.</summary>
     public static Outcome Optimize(QuantizedModel model, int alignment = 4)
     {
-        var problem = PlanningProblem.From(model);
+        var problem = PlanningProblem.From(model, alignment);
         var (order, outcome) = Choose(problem, alignment);
         if (outcome.Reordered)
         {
