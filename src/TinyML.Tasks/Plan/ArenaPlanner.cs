@@ -311,7 +311,35 @@ public static class ArenaPlanner
         bs => bs.OrderBy(b => b.FirstOp).ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId),
         bs => bs.OrderByDescending(b => b.LastOp - b.FirstOp).ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId),
         bs => bs.OrderByDescending(b => (long)b.Bytes * (b.LastOp - b.FirstOp + 1)).ThenBy(b => b.TensorId),
+        PeakFirst,
     ];
+
+    /// <summary>
+    /// Buffers live at the most crowded op first (by the largest live sum over their lifetime), so the peak's
+    /// buffers are packed tightly before anything else constrains them; then by size. Reaches the bound on chains of
+    /// convolutions whose short-lived kernel scratch sits between long-lived activations.
+    /// </summary>
+    private static IEnumerable<Buffer> PeakFirst(IEnumerable<Buffer> buffers)
+    {
+        var list = buffers.ToList();
+        if (list.Count == 0)
+        {
+            return list;
+        }
+
+        var first = list.Min(b => b.FirstOp);
+        var live = new long[list.Max(b => b.LastOp) - first + 1];
+        foreach (var b in list)
+        {
+            for (var op = b.FirstOp; op <= b.LastOp; op++)
+            {
+                live[op - first] += b.Bytes;
+            }
+        }
+
+        return list.OrderByDescending(b => Enumerable.Range(b.FirstOp, b.LastOp - b.FirstOp + 1).Max(op => live[op - first]))
+            .ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId);
+    }
 
     /// <summary>Problems this small are also searched exhaustively (all placement orders, first fit).</summary>
     private const int ExhaustiveSearchLimit = 7;
