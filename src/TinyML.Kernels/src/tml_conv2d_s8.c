@@ -69,7 +69,8 @@ static int32_t tml_conv_pixel(const tml_conv2d_s8_params *p, const int8_t *group
     return acc;
 }
 
-/* Fills one im2col column (filter order [icg][ky][kx], tml_col_index layout) with x - zp_in, 0 for padding. */
+/* Fills one im2col column (filter order [icg][ky][kx], tml_col_index order, tml_pair_index positions from `col`,
+ * which points at column 0 or 1 of the pair) with x - zp_in, 0 for padding. */
 static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
                             int32_t oy, int32_t ox, int16_t *col, int32_t len4)
 {
@@ -87,14 +88,15 @@ static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_i
 #if TML_USE_DSP
         /* Groups of four in the (0, 2, 1, 3) order of tml_col_index, without its per-element index arithmetic. */
         for (; icg < len4; icg += 4, x += 4 * in_plane) {
-            col[icg] = (int16_t)((int32_t)x[0] - zp_in);
-            col[icg + 1] = (int16_t)((int32_t)x[2 * in_plane] - zp_in);
-            col[icg + 2] = (int16_t)((int32_t)x[in_plane] - zp_in);
-            col[icg + 3] = (int16_t)((int32_t)x[3 * in_plane] - zp_in);
+            int16_t *block = col + 2 * icg;
+            block[0] = (int16_t)((int32_t)x[0] - zp_in);
+            block[1] = (int16_t)((int32_t)x[2 * in_plane] - zp_in);
+            block[2] = (int16_t)((int32_t)x[in_plane] - zp_in);
+            block[3] = (int16_t)((int32_t)x[3 * in_plane] - zp_in);
         }
 #endif
         for (; icg < in_c_per_group; ++icg, x += in_plane) {
-            col[tml_col_index(icg, len4)] = (int16_t)((int32_t)x[0] - zp_in);
+            col[tml_pair_index(tml_col_index(icg, len4))] = (int16_t)((int32_t)x[0] - zp_in);
         }
         return;
     }
@@ -108,7 +110,7 @@ static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_i
             for (kx = 0; kx < kw; ++kx, ++k) {
                 const int32_t ix = ix0 + kx * p->dilation_w;
                 const int32_t v = (row_inside && ix >= 0 && ix < in_w) ? (int32_t)channel[iy * in_w + ix] - zp_in : 0;
-                col[tml_col_index(k, len4)] = (int16_t)v;
+                col[tml_pair_index(tml_col_index(k, len4))] = (int16_t)v;
             }
         }
     }
@@ -136,20 +138,21 @@ static int tml_conv_offsets(const tml_conv2d_s8_params *p, int32_t in_c_per_grou
     return 1;
 }
 
-/* Column of an all-inside window: col[j] = x[off[j]] - zp_in. A table walk instead of per-element bounds checks
- * and index swizzling (which cost ~35 instructions per element, 43 % of ResNet-8). */
+/* Column of an all-inside window: element j (tml_col_index order) = x[off[j]] - zp_in, stored at tml_pair_index(j)
+ * from `col`. A table walk instead of per-element bounds checks and index swizzling (which cost ~35 instructions per
+ * element, 43 % of ResNet-8). */
 static void tml_conv_gather(const int8_t *x, const int16_t *off, int32_t len, int32_t zp_in, int16_t *col)
 {
     int32_t j = 0;
-    for (; j + 4 <= len; j += 4) {
+    for (; j + 4 <= len; j += 4, col += 8) {
         const int32_t a = x[off[j]], b = x[off[j + 1]], c = x[off[j + 2]], d = x[off[j + 3]];
-        col[j] = (int16_t)(a - zp_in);
-        col[j + 1] = (int16_t)(b - zp_in);
-        col[j + 2] = (int16_t)(c - zp_in);
-        col[j + 3] = (int16_t)(d - zp_in);
+        col[0] = (int16_t)(a - zp_in);
+        col[1] = (int16_t)(b - zp_in);
+        col[2] = (int16_t)(c - zp_in);
+        col[3] = (int16_t)(d - zp_in);
     }
     for (; j < len; ++j) {
-        col[j] = (int16_t)((int32_t)x[off[j]] - zp_in);
+        col[j & 3] = (int16_t)((int32_t)x[off[j]] - zp_in);
     }
 }
 
@@ -195,13 +198,13 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     const int32_t out_plane = (int32_t)p->out_h * out_w;
     const int32_t in_plane = (int32_t)p->in_h * p->in_w;
     const int32_t len4 = filter_size & ~3;
-    /* Two columns in the arena scratch (word aligned for the 32-bit loads of the DSP path); the second starts
-     * TML_COL_MAX elements after the first, the fixed offset tml_dot_2x2 reads it at (see tml_conv2d_s8_scratch_size). */
+    /* Two interleaved columns in the arena scratch (tml_pair_index; word aligned for the 64-bit loads of the DSP
+     * path), then the gather offsets (see tml_conv2d_s8_scratch_size). */
     int16_t *col0 = scratch;
-    int16_t *col1 = col0 + TML_COL_MAX;
+    int16_t *col1 = col0 + 4;
     const int32_t bias_limit = tml_rq_bias_limit(filter_size);
     /* Gather offsets of the all-inside windows (not for 1x1, whose strided copy in tml_conv_column is as fast). */
-    int16_t *off_storage = col1 + filter_size;
+    int16_t *off_storage = col0 + 8 * ((filter_size + 3) >> 2);
     const int16_t *off = 0;
     int32_t interior[4];
     int32_t g;
@@ -218,8 +221,7 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
             const int has2 = pix + 1 < out_plane;
             int32_t oc;
             tml_conv_fill(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, filter_size, len4, off, interior);
-            /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads it at a
-             * fixed offset from col0, which saves a register in its inner loop. */
+            /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads both. */
             tml_conv_fill(p, group_input, in_c_per_group, (pix + has2) / out_w, (pix + has2) % out_w, col1, filter_size, len4, off, interior);
             for (oc = oc_begin; oc < oc_end; oc += 2) {
                 const int has_oc2 = oc + 1 < oc_end;
@@ -564,9 +566,11 @@ int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p)
     const int32_t out_c_per_group = p->out_c / p->groups;
     const int32_t filter_size = in_c_per_group * p->kernel_h * p->kernel_w;
     if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
-        /* col0 [0, filter_size), col1 [TML_COL_MAX, TML_COL_MAX + filter_size), then the gather offsets (int16 each). */
-        const int32_t elements = TML_COL_MAX + filter_size + filter_size;
-        return (elements * 2 + 3) & ~3;
+        /* Two interleaved int16 columns padded to whole blocks of four, then (not for 1x1) one int16 gather offset
+         * per reduction step. */
+        const int32_t columns = 8 * ((filter_size + 3) >> 2);
+        const int32_t offsets = p->kernel_h != 1 || p->kernel_w != 1 ? filter_size : 0;
+        return ((columns + offsets) * 2 + 3) & ~3;
     }
     if (in_c_per_group == 1 && tml_dw_padded_fits(p)) {
         return TML_DW_CHUNK * 4 + ((tml_dw_buf_elements(p) * 2 + 3) & ~3);

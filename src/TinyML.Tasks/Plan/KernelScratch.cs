@@ -7,12 +7,12 @@ namespace TinyML.Plan;
 /// src/TinyML.Kernels (KernelScratchTests compiles both and compares). The fast paths keep widened input columns,
 /// padded rows, accumulators or rescaling tables there instead of on the stack, so the planner counts them as a
 /// tensor live only during the op. The layout is the same on every target: the Cortex-M DSP path and the portable
-/// path choose the same path per op and share the buffers (the DSP loop reads the second im2col column at a fixed
-/// offset, which the portable loop uses too), so one plan is valid on every board.
+/// path choose the same path per op and share the buffer layout (two im2col columns interleaved in blocks of four,
+/// which one LDRD per column reads on Cortex-M), so one plan is valid on every board.
 /// </summary>
 public static class KernelScratch
 {
-    /// <summary>Reduction length limit of the im2col path (<c>TML_COL_MAX</c>); its second column starts this many int16 after the first.</summary>
+    /// <summary>Reduction length limit of the im2col path (<c>TML_COL_MAX</c>).</summary>
     public const int ColumnMax = 576;
 
     /// <summary>Largest padded-row buffer of the depthwise path in int16 (<c>TML_DW_BUF</c>).</summary>
@@ -42,8 +42,10 @@ public static class KernelScratch
         var filterSize = inPerGroup * c.KernelH * c.KernelW;
         if (outPerGroup >= 2 && filterSize <= ColumnMax)
         {
-            // col0 [0, n), col1 [ColumnMax, ColumnMax + n), then the gather offsets: int16 each.
-            return Align4(2 * (ColumnMax + 2 * filterSize));
+            // Two int16 columns interleaved in blocks of four (tml_pair_index), then the gather offsets (not for 1x1).
+            var columns = 8 * ((filterSize + 3) / 4);
+            var offsets = c.KernelH != 1 || c.KernelW != 1 ? filterSize : 0;
+            return Align4(2 * (columns + offsets));
         }
 
         if (inPerGroup == 1)
