@@ -43,7 +43,11 @@ typedef struct {
     const int32_t *output_shift;      /* [out_c] */
 } tml_conv2d_s8_params;
 
-void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output);
+/* Kernels with a fast path take a scratch buffer instead of using the stack: the generated code passes a slice of
+ * the model's arena, planned like a tensor that lives only during the call. `scratch` must hold
+ * tml_<kernel>_scratch_size(p) bytes, 4-byte aligned (the same on every target; NULL when the size is 0). */
+int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p);
+void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /* ---- ConvTranspose, grouped and depthwise, dilated (1-D as H = 1): per-output-channel requantization as Conv2D.
  * Gathers per output element; the int32 sums equal TFLite TRANSPOSE_CONV's scatter, so the bytes are identical. ---- */
@@ -76,7 +80,8 @@ typedef struct {
     const int32_t *output_shift;
 } tml_fully_connected_s8_params;
 
-void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
+int32_t tml_fully_connected_s8_scratch_size(const tml_fully_connected_s8_params *p);
+void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /* ---- Pooling (no requantization: input and output share scale and zero point) ---- */
 typedef struct {
@@ -100,7 +105,8 @@ typedef struct {
     int32_t act_min, act_max;
 } tml_add_s8_params;
 
-void tml_add_s8(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+int32_t tml_add_s8_scratch_size(const tml_add_s8_params *p);
+void tml_add_s8(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output, void *scratch);
 
 /* ---- Softmax over the last axis, TFLite int8 (output scale 1/256, zero point -128) ---- */
 typedef struct {

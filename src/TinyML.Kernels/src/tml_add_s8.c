@@ -20,11 +20,17 @@ static int32_t tml_abs_sat(int32_t v)
     return v == INT32_MIN ? INT32_MAX : (v < 0 ? -v : v);
 }
 
-void tml_add_s8(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output)
+int32_t tml_add_s8_scratch_size(const tml_add_s8_params *p)
+{
+    return p->count >= TML_ADD_TABLE_MIN ? 2 * 256 * 4 : 0;
+}
+
+void tml_add_s8(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output, void *scratch)
 {
     int32_t i;
     if (p->count >= TML_ADD_TABLE_MIN) {
-        int32_t table1[256], table2[256];
+        /* The two tables live in the arena scratch (the output may overwrite an input, never the scratch). */
+        int32_t *const table1 = (int32_t *)scratch, *const table2 = table1 + 256;
         const int32_t *t1 = table1 + 128, *t2 = table2 + 128;
         const int32_t om = p->output_multiplier, os = p->output_shift, zp = p->output_zero_point;
         const int32_t lo = p->act_min, hi = p->act_max;

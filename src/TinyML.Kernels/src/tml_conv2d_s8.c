@@ -6,7 +6,8 @@
  *
  * Paths, chosen per op:
  *   - im2col: when each input column is reused by >= 2 output channels (pointwise, general and first-layer convs),
- *     two output pixels' columns of (x - zp_in) go into int16 stack buffers and are multiplied by two filters at a
+ *     two output pixels' columns of (x - zp_in) go into int16 buffers in the arena scratch (planned per op at build
+ *     time, tml_conv2d_s8_scratch_size; the kernel itself keeps only a small stack frame) and are multiplied by two filters at a
  *     time (tml_dot_2x2: SMLAD on Cortex-M with DSP, plain C elsewhere).
  *   - depthwise (one input channel per output channel): per-channel direct convolution; interior windows have no
  *     bounds logic and the input zero point folded into the bias (sum x*w - zp_in * sum w).
@@ -68,7 +69,8 @@ static int32_t tml_conv_pixel(const tml_conv2d_s8_params *p, const int8_t *group
     return acc;
 }
 
-/* Fills one im2col column (filter order [icg][ky][kx], tml_col_index layout) with x - zp_in, 0 for padding. */
+/* Fills one im2col column (filter order [icg][ky][kx], tml_col_index order, tml_pair_index positions from `col`,
+ * which points at column 0 or 1 of the pair) with x - zp_in, 0 for padding. */
 static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
                             int32_t oy, int32_t ox, int16_t *col, int32_t len4)
 {
@@ -86,14 +88,15 @@ static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_i
 #if TML_USE_DSP
         /* Groups of four in the (0, 2, 1, 3) order of tml_col_index, without its per-element index arithmetic. */
         for (; icg < len4; icg += 4, x += 4 * in_plane) {
-            col[icg] = (int16_t)((int32_t)x[0] - zp_in);
-            col[icg + 1] = (int16_t)((int32_t)x[2 * in_plane] - zp_in);
-            col[icg + 2] = (int16_t)((int32_t)x[in_plane] - zp_in);
-            col[icg + 3] = (int16_t)((int32_t)x[3 * in_plane] - zp_in);
+            int16_t *block = col + 2 * icg;
+            block[0] = (int16_t)((int32_t)x[0] - zp_in);
+            block[1] = (int16_t)((int32_t)x[2 * in_plane] - zp_in);
+            block[2] = (int16_t)((int32_t)x[in_plane] - zp_in);
+            block[3] = (int16_t)((int32_t)x[3 * in_plane] - zp_in);
         }
 #endif
         for (; icg < in_c_per_group; ++icg, x += in_plane) {
-            col[tml_col_index(icg, len4)] = (int16_t)((int32_t)x[0] - zp_in);
+            col[tml_pair_index(tml_col_index(icg, len4))] = (int16_t)((int32_t)x[0] - zp_in);
         }
         return;
     }
@@ -107,7 +110,7 @@ static void tml_conv_column(const tml_conv2d_s8_params *p, const int8_t *group_i
             for (kx = 0; kx < kw; ++kx, ++k) {
                 const int32_t ix = ix0 + kx * p->dilation_w;
                 const int32_t v = (row_inside && ix >= 0 && ix < in_w) ? (int32_t)channel[iy * in_w + ix] - zp_in : 0;
-                col[tml_col_index(k, len4)] = (int16_t)v;
+                col[tml_pair_index(tml_col_index(k, len4))] = (int16_t)v;
             }
         }
     }
@@ -135,20 +138,21 @@ static int tml_conv_offsets(const tml_conv2d_s8_params *p, int32_t in_c_per_grou
     return 1;
 }
 
-/* Column of an all-inside window: col[j] = x[off[j]] - zp_in. A table walk instead of per-element bounds checks
- * and index swizzling (which cost ~35 instructions per element, 43 % of ResNet-8). */
+/* Column of an all-inside window: element j (tml_col_index order) = x[off[j]] - zp_in, stored at tml_pair_index(j)
+ * from `col`. A table walk instead of per-element bounds checks and index swizzling (which cost ~35 instructions per
+ * element, 43 % of ResNet-8). */
 static void tml_conv_gather(const int8_t *x, const int16_t *off, int32_t len, int32_t zp_in, int16_t *col)
 {
     int32_t j = 0;
-    for (; j + 4 <= len; j += 4) {
+    for (; j + 4 <= len; j += 4, col += 8) {
         const int32_t a = x[off[j]], b = x[off[j + 1]], c = x[off[j + 2]], d = x[off[j + 3]];
-        col[j] = (int16_t)(a - zp_in);
-        col[j + 1] = (int16_t)(b - zp_in);
-        col[j + 2] = (int16_t)(c - zp_in);
-        col[j + 3] = (int16_t)(d - zp_in);
+        col[0] = (int16_t)(a - zp_in);
+        col[1] = (int16_t)(b - zp_in);
+        col[2] = (int16_t)(c - zp_in);
+        col[3] = (int16_t)(d - zp_in);
     }
     for (; j < len; ++j) {
-        col[j] = (int16_t)((int32_t)x[off[j]] - zp_in);
+        col[j & 3] = (int16_t)((int32_t)x[off[j]] - zp_in);
     }
 }
 
@@ -188,19 +192,19 @@ static inline void tml_conv_store(const tml_conv2d_s8_params *p, int32_t oc, int
 }
 
 static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output,
-                            int32_t in_c_per_group, int32_t out_c_per_group, int32_t filter_size)
+                            int32_t in_c_per_group, int32_t out_c_per_group, int32_t filter_size, int16_t *scratch)
 {
     const int32_t out_w = p->out_w;
     const int32_t out_plane = (int32_t)p->out_h * out_w;
     const int32_t in_plane = (int32_t)p->in_h * p->in_w;
     const int32_t len4 = filter_size & ~3;
-    /* Two columns; int32 storage keeps them word aligned for the 32-bit loads of the DSP path. */
-    int32_t storage[TML_COL_MAX];
-    int16_t *col0 = (int16_t *)(void *)storage;
-    int16_t *col1 = col0 + TML_COL_MAX;
+    /* Two interleaved columns in the arena scratch (tml_pair_index; word aligned for the 64-bit loads of the DSP
+     * path), then the gather offsets (see tml_conv2d_s8_scratch_size). */
+    int16_t *col0 = scratch;
+    int16_t *col1 = col0 + 4;
     const int32_t bias_limit = tml_rq_bias_limit(filter_size);
     /* Gather offsets of the all-inside windows (not for 1x1, whose strided copy in tml_conv_column is as fast). */
-    int16_t off_storage[TML_COL_MAX];
+    int16_t *off_storage = col0 + 8 * ((filter_size + 3) >> 2);
     const int16_t *off = 0;
     int32_t interior[4];
     int32_t g;
@@ -217,8 +221,7 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
             const int has2 = pix + 1 < out_plane;
             int32_t oc;
             tml_conv_fill(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, filter_size, len4, off, interior);
-            /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads it at a
-             * fixed offset from col0, which saves a register in its inner loop. */
+            /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads both. */
             tml_conv_fill(p, group_input, in_c_per_group, (pix + has2) / out_w, (pix + has2) % out_w, col1, filter_size, len4, off, interior);
             for (oc = oc_begin; oc < oc_end; oc += 2) {
                 const int has_oc2 = oc + 1 < oc_end;
@@ -361,10 +364,31 @@ static void tml_conv_depthwise(const tml_conv2d_s8_params *p, const int8_t *inpu
     }
 }
 
-/* int16 elements of the padded-row buffer of the depthwise path (2 KB of stack). */
+/* Largest int16 padded-row buffer of the depthwise path (2 KB of arena scratch). */
 #define TML_DW_BUF 1024
-/* Accumulators computed before a requantization pass (0.25 KB of stack). */
+/* Accumulators computed before a requantization pass (0.25 KB of arena scratch). */
 #define TML_DW_CHUNK 64
+
+/* Padded row length of the depthwise band buffer. */
+static int32_t tml_dw_width(const tml_conv2d_s8_params *p)
+{
+    return (p->out_w - 1) * p->stride_w + (p->kernel_w - 1) * p->dilation_w + 1;
+}
+
+/* Whether tml_conv_depthwise_padded handles this op (one output row's window rows fit the buffer). */
+static int tml_dw_padded_fits(const tml_conv2d_s8_params *p)
+{
+    const int32_t span_h = (p->kernel_h - 1) * p->dilation_h + 1;
+    return tml_dw_width(p) <= TML_DW_BUF / span_h && p->pad_left >= 0 && p->pad_top >= 0;
+}
+
+/* int16 elements of the band buffer: TML_DW_BUF, or just the whole padded plane when that is smaller (the
+ * band then covers all output rows, exactly as with the full buffer). */
+static int32_t tml_dw_buf_elements(const tml_conv2d_s8_params *p)
+{
+    const int32_t plane = tml_dw_width(p) * ((p->out_h - 1) * p->stride_h + (p->kernel_h - 1) * p->dilation_h + 1);
+    return plane < TML_DW_BUF ? plane : TML_DW_BUF;
+}
 
 /* dst[i] = src[i] - zp for n elements (int8 -> int16). */
 static void tml_widen_row(const int8_t *src, int16_t *dst, int32_t n, int32_t zp)
@@ -461,7 +485,8 @@ static void tml_requant_row(const int32_t *acc, int8_t *out, int32_t n, int32_t 
  * sized to the buffer; the few input rows shared by two bands are converted twice.
  * Returns 0 (nothing written) when even one output row's window rows do not fit the buffer.
  */
-static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group)
+static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group,
+                                     int32_t *scratch)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
@@ -475,14 +500,13 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     const int32_t left = p->pad_left < width ? p->pad_left : width;
     const int32_t copy = in_w < width - left ? in_w : width - left;
     int32_t band, ic;
-    /* int32 storage keeps the rows word aligned for the 32-bit pair loads. */
-    int32_t storage[TML_DW_BUF / 2];
-    int32_t acc[TML_DW_CHUNK];
-    int16_t *buf = (int16_t *)(void *)storage;
-    if (width > TML_DW_BUF / span_h || p->pad_left < 0 || p->pad_top < 0) {
+    /* Arena scratch: the accumulators, then the padded rows (word aligned for the 32-bit pair loads). */
+    int32_t *acc = scratch;
+    int16_t *buf = (int16_t *)(void *)(scratch + TML_DW_CHUNK);
+    if (!tml_dw_padded_fits(p)) {
         return 0;
     }
-    band = (TML_DW_BUF / width - span_h) / sh + 1; /* output rows per band */
+    band = (tml_dw_buf_elements(p) / width - span_h) / sh + 1; /* output rows per band */
     for (ic = 0; ic < p->in_c; ++ic) {
         const int8_t *channel = input + ic * in_plane;
         int32_t oy0;
@@ -536,7 +560,25 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     return 1;
 }
 
-void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output)
+int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p)
+{
+    const int32_t in_c_per_group = p->in_c / p->groups;
+    const int32_t out_c_per_group = p->out_c / p->groups;
+    const int32_t filter_size = in_c_per_group * p->kernel_h * p->kernel_w;
+    if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
+        /* Two interleaved int16 columns padded to whole blocks of four, then (not for 1x1) one int16 gather offset
+         * per reduction step. */
+        const int32_t columns = 8 * ((filter_size + 3) >> 2);
+        const int32_t offsets = p->kernel_h != 1 || p->kernel_w != 1 ? filter_size : 0;
+        return ((columns + offsets) * 2 + 3) & ~3;
+    }
+    if (in_c_per_group == 1 && tml_dw_padded_fits(p)) {
+        return TML_DW_CHUNK * 4 + ((tml_dw_buf_elements(p) * 2 + 3) & ~3);
+    }
+    return 0;
+}
+
+void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
@@ -547,11 +589,11 @@ void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *o
     int32_t oc;
 
     if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
-        tml_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size);
+        tml_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size, (int16_t *)scratch);
         return;
     }
     if (in_c_per_group == 1) {
-        if (tml_conv_depthwise_padded(p, input, output, out_c_per_group)) {
+        if (tml_conv_depthwise_padded(p, input, output, out_c_per_group, (int32_t *)scratch)) {
             return;
         }
         tml_conv_depthwise(p, input, output, out_c_per_group);

@@ -2,8 +2,8 @@
 #include "tml_kernels.h"
 #include "tml_internal.h"
 
-/* Longest input of the column path: one int16 column of 2 KB on the stack (the kernel frame limit is 4 KB), enough
- * for the 640-input layers of the MLPerf Tiny autoencoder. */
+/* Longest input of the column path: one int16 column of up to 2 KB in the arena scratch, enough for the 640-input
+ * layers of the MLPerf Tiny autoencoder. */
 #define TML_FC_COL_MAX 1024
 
 /* Requantizes output o (the fast path when exact for its bias and reduction length, see tml_requant_fast_s8). */
@@ -82,15 +82,19 @@ static inline void tml_fc_dot_4x1(const int8_t *w0, const int16_t *col, int32_t 
     acc[3] = a3;
 }
 
-void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output)
+int32_t tml_fully_connected_s8_scratch_size(const tml_fully_connected_s8_params *p)
+{
+    return p->in_features <= TML_FC_COL_MAX ? (p->in_features * 2 + 3) & ~3 : 0;
+}
+
+void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t in_features = p->in_features, out_features = p->out_features;
     const int32_t zp_in = p->input_zero_point;
     int32_t o;
     if (in_features <= TML_FC_COL_MAX) {
         /* x - zp_in once into an int16 column, then two weight rows per pass share its loads (tml_dot_2x1). */
-        int32_t storage[TML_FC_COL_MAX / 2];
-        int16_t *col = (int16_t *)(void *)storage;
+        int16_t *col = (int16_t *)scratch;
         const int32_t len4 = in_features & ~3;
         const int32_t bias_limit = tml_rq_bias_limit(in_features);
         int32_t i;

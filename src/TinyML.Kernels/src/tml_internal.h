@@ -13,9 +13,17 @@
 #define TML_USE_DSP 0
 #endif
 
-/* Largest reduction length (in_c/groups * kernel_h * kernel_w, or FC in_features) of the im2col fast paths.
- * Two int16 columns of this length live on the stack (2.3 KB); longer reductions take the direct paths. */
+/* Largest reduction length (in_c/groups * kernel_h * kernel_w) of the im2col fast path (its columns and gather
+ * offsets live in the arena scratch); longer reductions take the direct paths. */
 #define TML_COL_MAX 576
+
+/* The two im2col columns of tml_dot_2x2 are interleaved in blocks of four: column c's element at position q
+ * (tml_col_index order) is at ((q >> 2) << 3) + 4 * c + (q & 3), so one LDRD fetches four elements of each column
+ * and the pair needs 16 bytes per four reduction steps, whatever the reduction length. */
+static inline int32_t tml_pair_index(int32_t q)
+{
+    return ((q >> 2) << 3) + (q & 3);
+}
 
 /* Arithmetic shift right (floor division by 2^n) with defined behaviour for negative x:
  * for x < 0, ~x is non-negative, so ~(~x >> n) == floor(x / 2^n) without relying on implementation-defined >>. */
@@ -173,25 +181,24 @@ static inline uint32_t tml_sxtb16_ror8(uint32_t v)
 }
 #endif
 
-/* Dot products of two int8 weight rows with two int16 columns, the second at c0 + TML_COL_MAX:
- * acc[2*f + c] += sum_k w_f[k] * col_c[k]. */
-static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *c0, int32_t len, int32_t acc[4])
+/* Dot products of two int8 weight rows with two int16 columns interleaved at `cols` (tml_pair_index layout; the
+ * second column is the first shifted by 4 elements): acc[2*f + c] += sum_k w_f[k] * col_c[k]. */
+static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *cols, int32_t len, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t k = 0;
-    const int16_t *c1 = c0 + TML_COL_MAX;
 #if TML_USE_DSP
+    const int16_t *c0 = cols;
     int32_t n4 = len >> 2;
     if (n4 > 0) {
         /* Hand-scheduled: gcc spills in this loop (14 live registers). Per 4 reduction steps: two weight words,
-         * an LDRD of col0's (k0, k2), (k1, k3) pairs and two LDR of col1's (LDRD's offset cannot reach it), four SXTB16 (ROR folded), eight SMLAD. */
+         * one LDRD of each column's (k0, k2), (k1, k3) pairs, four SXTB16 (ROR folded), eight SMLAD. */
         uint32_t x02, x13, y02, y13, t, wv;
         __asm__ volatile(
             "1:\n\t"
             "ldr    %[wv], [%[w0]], #4\n\t"
-            "ldr    %[y02], [%[c], #%c[off]]\n\t"
-            "ldr    %[y13], [%[c], #%c[off4]]\n\t"
-            "ldrd   %[x02], %[x13], [%[c]], #8\n\t"
+            "ldrd   %[y02], %[y13], [%[c], #8]\n\t"
+            "ldrd   %[x02], %[x13], [%[c]], #16\n\t"
             "sxtb16 %[t], %[wv]\n\t"
             "sxtb16 %[wv], %[wv], ror #8\n\t"
             "smlad  %[a00], %[t], %[x02], %[a00]\n\t"
@@ -210,16 +217,16 @@ static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t
             : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
               [c] "+r"(c0), [n] "+r"(n4), [x02] "=&r"(x02), [x13] "=&r"(x13), [y02] "=&r"(y02), [y13] "=&r"(y13),
               [t] "=&r"(t), [wv] "=&r"(wv)
-            : [off] "i"(TML_COL_MAX * 2), [off4] "i"(TML_COL_MAX * 2 + 4)
+            :
             : "cc", "memory");
     }
     k = len & ~3;
     w0 -= k;
     w1 -= k;
-    c0 -= k;
 #endif
     for (; k < len; ++k) {
-        const int32_t wa = w0[k], wb = w1[k], x = c0[k], y = c1[k];
+        const int32_t q = tml_pair_index(k);
+        const int32_t wa = w0[k], wb = w1[k], x = cols[q], y = cols[q + 4];
         a00 += wa * x;
         a01 += wa * y;
         a10 += wb * x;

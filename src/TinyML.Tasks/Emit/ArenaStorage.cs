@@ -9,8 +9,11 @@ namespace TinyML.Emit;
 /// </summary>
 internal sealed record ArenaStorage(string Declaration, string BytesExpression)
 {
-    public static ArenaStorage For(string name, string upper, string? group, string alignmentType)
+    public static ArenaStorage For(string name, string upper, string? group, string alignmentType, int alignment = 4)
     {
+        // C99 has no alignment specifier: the union with a word type gives 4 bytes everywhere; a board that wants more
+        // (16 for Helium) gets the GCC/Clang attribute, which every toolchain the SDK drives understands.
+        var attribute = alignment > 4 ? $" __attribute__((aligned({alignment})))" : "";
         if (group is null)
         {
             return new ArenaStorage(
@@ -19,7 +22,7 @@ internal sealed record ArenaStorage(string Declaration, string BytesExpression)
                     static union {
                         uint8_t bytes[TML_{{upper}}_ARENA_SIZE];
                         {{alignmentType}} alignment;
-                    } tml_{{name}}_arena;
+                    }{{attribute}} tml_{{name}}_arena;
                     """),
                 $"tml_{name}_arena.bytes");
         }

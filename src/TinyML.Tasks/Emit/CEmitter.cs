@@ -21,7 +21,7 @@ public static class CEmitter
     {
         var upper = name.ToUpperInvariant();
         var header = IsMulti(model) ? EmitMultiHeader(model, plan, name, upper, sourceDescription) : EmitHeader(model, plan, name, upper, sourceDescription);
-        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t"));
+        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t", plan.Alignment));
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
@@ -82,7 +82,7 @@ public static class CEmitter
              * TML_{{upper}}_OUTPUT<j>_SIZE (a NULL output is skipped). Returns 0 on success, -1 on a NULL input. */
             int tml_{{name}}_invoke_multi(const int8_t *const *inputs, int8_t *const *outputs);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
             int tml_{{name}}_invoke_multi_with_arena(uint8_t *arena, const int8_t *const *inputs, int8_t *const *outputs);
 
             #ifdef __cplusplus
@@ -170,7 +170,7 @@ public static class CEmitter
             /* Runs the model on int8 input (TML_{{upper}}_INPUT_SIZE bytes) into int8 output. Returns 0 on success. */
             int tml_{{name}}_invoke(const int8_t *input, int8_t *output);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
             int tml_{{name}}_invoke_with_arena(uint8_t *arena, const int8_t *input, int8_t *output);
 
             /* Float convenience: quantizes the input, runs, dequantizes the output. Returns 0 on success. */
@@ -206,7 +206,7 @@ public static class CEmitter
 
         for (var i = 0; i < model.Ops.Count; i++)
         {
-            constantBytes += EmitOpData(sb, model.Ops[i], $"tml_{name}_op{i}");
+            constantBytes += EmitOpData(sb, plan, model.Ops[i], $"tml_{name}_op{i}");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $$"""
@@ -282,7 +282,12 @@ public static class CEmitter
         return (Normalize(sb), constantBytes);
     }
 
-    private static int EmitOpData(StringBuilder sb, QOp op, string id)
+    /// <summary>A Concat input its producer already wrote into this slice of the gather's output: nothing to copy.</summary>
+    private static bool WrittenInPlace(ArenaPlan plan, QGather gather, QGatherPart part) =>
+        part.Source is { } source && plan.Slices.TryGetValue(source, out var slice)
+        && slice.Target == gather.Output && slice.Offset == part.Plan.OutOffset;
+
+    private static int EmitOpData(StringBuilder sb, ArenaPlan plan, QOp op, string id)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)
@@ -380,6 +385,12 @@ public static class CEmitter
                 for (var k = 0; k < g.Parts.Count; k++)
                 {
                     var part = g.Parts[k];
+                    if (WrittenInPlace(plan, g, part))
+                    {
+                        sb.Append(I, $"/* part {k}: a slice its producer writes directly (no copy) */\n");
+                        continue;
+                    }
+
                     if (part.Constant is not null)
                     {
                         EmitArray(sb, "int8_t", $"{id}_p{k}_src", part.Constant.Select(v => Int(v)));
@@ -498,23 +509,24 @@ public static class CEmitter
         string At(int tensor) => $"arena + {plan.OffsetOf(model, tensor)}";
         // Arena offsets are multiples of 4 (planner alignment), so a float32 tensor's address is float-aligned.
         string FloatAt(int tensor) => $"(float *)(void *)(arena + {plan.OffsetOf(model, tensor)})";
+        var scratch = plan.ScratchOffsetOf(index) is { } scratchOffset ? $"arena + {scratchOffset}" : "NULL";
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
             case QConv2D:
-                sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConvTranspose2D:
                 sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QFullyConnected:
-                sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QPool p:
                 sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QAdd:
-                sb.Append(I, $"    tml_add_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_add_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QSoftmax:
                 sb.Append(I, $"    tml_softmax_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
@@ -533,6 +545,12 @@ public static class CEmitter
             case QGather g:
                 for (var k = 0; k < g.Parts.Count; k++)
                 {
+                    if (WrittenInPlace(plan, g, g.Parts[k]))
+                    {
+                        sb.Append(I, $"    /* op {index} part {k}: already in place (its producer wrote into this slice) */\n");
+                        continue;
+                    }
+
                     var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
                     sb.Append(I, $"    tml_gather_s8(&{id}_p{k}, {source}, {At(op.Output)});\n");
                 }
@@ -550,15 +568,15 @@ public static class CEmitter
             case QRecurrent rnn:
                 var packedAt = At(rnn.Output);
                 var initialH = rnn.InitialHInput is { } h ? At(h) : $"{id}_h0";
-                var scratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
+                var rnnScratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
                 if (rnn.Kind == RecurrentKind.Lstm)
                 {
                     var initialC = rnn.InitialCInput is { } c0 ? At(c0) : $"{id}_c0";
-                    sb.Append(I, $"    tml_lstm_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {initialC}, {packedAt}, {packedAt} + {rnn.CellOffset}, {scratch});\n");
+                    sb.Append(I, $"    tml_lstm_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {initialC}, {packedAt}, {packedAt} + {rnn.CellOffset}, {rnnScratch});\n");
                 }
                 else
                 {
-                    sb.Append(I, $"    tml_gru_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {packedAt}, {scratch});\n");
+                    sb.Append(I, $"    tml_gru_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {packedAt}, {rnnScratch});\n");
                 }
 
                 break;

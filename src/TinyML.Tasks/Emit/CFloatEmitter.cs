@@ -21,7 +21,7 @@ public static class CFloatEmitter
     {
         var upper = name.ToUpperInvariant();
         var header = EmitHeader(model, plan, name, upper, sourceDescription);
-        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "float"));
+        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "float", plan.Alignment));
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
@@ -55,7 +55,7 @@ public static class CFloatEmitter
             #define TML_{{upper}}_OUTPUT_SIZE {{output.ElementCount}} /* float elements (output 0) */
             #define TML_{{upper}}_ARENA_SIZE {{plan.ArenaBytes}} /* bytes */
 
-            {{SingleApiDeclarations(model, name, upper)}}
+            {{SingleApiDeclarations(model, name, upper, plan.Alignment)}}
             /* Every input and output, in graph order (sizes in floats):
             {{string.Join("\n", MultiSizeLines(model, upper))}}
              * inputs[i] / outputs[j] point at those many floats (a NULL output is skipped). Returns 0 on success. */
@@ -85,7 +85,7 @@ public static class CFloatEmitter
             .Concat(OutputsOf(model).Select((t, j) => $" *   output {j} '{Comment(model.Tensors[t].Name)}' [{string.Join(",", model.Tensors[t].Shape)}]: TML_{upper}_OUTPUT{j}_SIZE"));
 
     /// <summary>Per-index sizes always; the single-input/single-output entry points (unchanged) only for N = M = 1.</summary>
-    private static string SingleApiDeclarations(FloatModel model, string name, string upper)
+    private static string SingleApiDeclarations(FloatModel model, string name, string upper, int alignment)
     {
         var sb = new StringBuilder();
         var inputs = InputsOf(model);
@@ -107,7 +107,7 @@ public static class CFloatEmitter
                 /* Runs the model on TML_{{upper}}_INPUT_SIZE floats into TML_{{upper}}_OUTPUT_SIZE floats. Returns 0 on success. */
                 int tml_{{name}}_invoke_f32(const float *input, float *output);
 
-                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, 4-byte aligned. */
+                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{alignment}}-byte aligned. */
                 int tml_{{name}}_invoke_f32_with_arena(uint8_t *arena, const float *input, float *output);
 
                 """);

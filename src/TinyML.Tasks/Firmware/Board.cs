@@ -49,6 +49,19 @@ public sealed record Board(
     bool ProducesFlashImages,
     EmulatorSpec? Emulator)
 {
+    /// <summary>
+    /// Byte alignment of every buffer in the model's arena (and of the arena itself): 4 for Cortex-M0..M7/M33 and the
+    /// host (the kernels' widest accesses are 32-bit words, LDRD needs word alignment); 16 for a Cortex-M55/M85 class
+    /// board with Helium (MVE), whose 128-bit vector loads want 16-byte aligned rows. The planner rounds every buffer
+    /// up to it, so all offsets are multiples of it.
+    /// </summary>
+    public int ArenaAlignment { get; init; } = DefaultArenaAlignment;
+
+    public const int DefaultArenaAlignment = 4;
+
+    /// <summary>Arena alignment of a Helium (Cortex-M55/M85, MVE) board: one 128-bit vector.</summary>
+    public const int HeliumArenaAlignment = 16;
+
     /// <summary>Linker flags that turn the memory budget into hard link errors (picolibc.ld's symbols).</summary>
     public IReadOnlyList<string> BudgetLinkFlags
     {
@@ -102,9 +115,9 @@ public static class Boards
         ToolchainInstallHint: ArmGnuInstallHint,
         ArchitectureFlags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"],
         CompileFlags: [.. CommonCompileFlags, $"-DTML_BOARD_STACK_BYTES={StackBytes}"],
-        // 8 KB of stack (picolibc's default is 2 KB): the conv/fully-connected fast paths keep up to ~2.3 KB of
-        // widened input on the stack (KernelStackUsageTests bounds it), plus printf and the user's main. The stack is a
-        // real section (sized in boards/nrf52840/tml_board.c), so it counts in the RAM report and the linker's budget check.
+        // 8 KB of stack (picolibc's default is 2 KB) for printf and the user's main; kernel frames are small (their
+        // scratch is planned in the arena, KernelStackUsageTests bounds the frames). The stack is a real section (sized
+        // in boards/nrf52840/tml_board.c), so it counts in the RAM report and the linker's budget check.
         LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
         LinkLibraries: [],
         Flash: new MemoryRegion(0x0, 1024 * 1024),
@@ -145,6 +158,11 @@ public static class Boards
     public static IReadOnlyList<Board> All { get; } = [Nrf52840, Host];
 
     /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
+    /// <summary>The arena alignment of board <paramref name="name"/>; the default for a name that is not a known board
+    /// (compiles without a firmware build accept any board name and report it).</summary>
+    public static int ArenaAlignmentOf(string? name) =>
+        All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))?.ArenaAlignment ?? Board.DefaultArenaAlignment;
+
     public static Board Get(string name) =>
         All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new TinyMLException(ErrorCodes.UnknownBoard,

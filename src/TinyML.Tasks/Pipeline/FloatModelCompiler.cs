@@ -53,7 +53,7 @@ public static class FloatModelCompiler
     public static FloatCompileResult Compile(CompileOptions options, TextWriter log)
     {
         var graph = OnnxImporter.Load(options.ModelPath, new ImportOptions { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs });
-        var result = CompileGraph(graph, options.Name, Path.GetFileName(options.ModelPath), log, options.ArenaGroup);
+        var result = CompileGraph(graph, options.Name, Path.GetFileName(options.ModelPath), log, options.ArenaGroup, Firmware.Boards.ArenaAlignmentOf(options.Board));
         if (options.OutputDirectory is { } outDir)
         {
             Directory.CreateDirectory(outDir);
@@ -67,7 +67,8 @@ public static class FloatModelCompiler
     }
 
     /// <summary>Compiles an already imported graph (tests feed graphs whose extra inputs were folded into constants).</summary>
-    public static FloatCompileResult CompileGraph(Graph graph, string name, string sourceDescription, TextWriter log, string? arenaGroup = null)
+    public static FloatCompileResult CompileGraph(Graph graph, string name, string sourceDescription, TextWriter log, string? arenaGroup = null,
+        int alignment = Firmware.Board.DefaultArenaAlignment)
     {
         graph.Name = name;
         var importedNodes = graph.Nodes.Count;
@@ -75,13 +76,13 @@ public static class FloatModelCompiler
         log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {sourceDescription}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
 
         var model = FloatLowering.Lower(graph);
-        var order = ExecutionOrder.Optimize(model);
+        var order = ExecutionOrder.Optimize(model, alignment);
         if (order.Reordered)
         {
             log.WriteLine(Invariant($"tinyml: {name}: execution order changed ({order.Method} search): arena {order.OriginalArenaBytes:N0} B -> {order.ChosenArenaBytes:N0} B"));
         }
 
-        var plan = ArenaPlanner.Plan(model);
+        var plan = ArenaPlanner.Plan(model, alignment);
         var code = CFloatEmitter.Emit(model, plan, name, sourceDescription, arenaGroup);
         log.WriteLine(Invariant($"tinyml: {name}: {model.Ops.Count} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)"));
         return new FloatCompileResult(graph, model, plan, code, rewrites);

@@ -253,13 +253,14 @@ public static class ModelCompiler
         IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log)
     {
         var name = options.Name;
-        var order = ExecutionOrder.Optimize(model);
+        var alignment = Firmware.Boards.ArenaAlignmentOf(options.Board);
+        var order = ExecutionOrder.Optimize(model, alignment);
         if (order.Reordered)
         {
             log.WriteLine(Invariant($"tinyml: {options.Name}: execution order changed ({order.Method} search): arena {order.OriginalArenaBytes:N0} B -> {order.ChosenArenaBytes:N0} B"));
         }
 
-        var plan = ArenaPlanner.Plan(model);
+        var plan = ArenaPlanner.Plan(model, alignment);
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         var floatLayers = model.Ops.Count(op => op is QFloatLayer);
         var opCount = floatLayers == 0 ? Invariant($"{model.Ops.Count} int8 ops") : Invariant($"{model.Ops.Count} ops ({floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");

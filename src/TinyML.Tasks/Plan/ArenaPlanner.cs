@@ -3,7 +3,8 @@ using TinyML.Ir;
 
 namespace TinyML.Plan;
 
-/// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp].</summary>
+/// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp], or — when
+/// <see cref="TensorId"/> is the model's tensor count plus an op index — that op's kernel scratch (live during the op only).</summary>
 public sealed record PlannedBuffer(int TensorId, int Bytes, int FirstOp, int LastOp, int Offset);
 
 /// <summary>
@@ -19,22 +20,31 @@ public sealed record PlanningProblem(
     int Input,
     int Output,
     IReadOnlyList<int>? ExtraInputs = null,
-    IReadOnlyList<int>? ExtraOutputs = null)
+    IReadOnlyList<int>? ExtraOutputs = null,
+    IReadOnlyList<int>? OpScratch = null,
+    IReadOnlyList<(int Target, int Offset)?>? Slices = null)
 {
+    /// <summary>Bytes of kernel scratch op <paramref name="op"/> needs in the arena during its call (0 = none).</summary>
+    public int ScratchOf(int op) => OpScratch is null ? 0 : OpScratch[op];
+
     /// <summary>Every model input: <see cref="Input"/> then the further inputs of a multi-input model.</summary>
     public IEnumerable<int> AllInputs => ExtraInputs is null ? [Input] : [Input, .. ExtraInputs];
 
     /// <summary>Every model output: <see cref="Output"/> then the further outputs of a multi-output model.</summary>
     public IEnumerable<int> AllOutputs => ExtraOutputs is null ? [Output] : [Output, .. ExtraOutputs];
 
-    public static PlanningProblem From(QuantizedModel model) => new(
+    /// <summary>The int8 model as a planning problem; Concat inputs that can be written straight into their slice of
+    /// the output become slices (<see cref="ConcatSlices"/>) unless <paramref name="alignment"/> is null.</summary>
+    public static PlanningProblem From(QuantizedModel model, int? alignment = null) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
         model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd or QLut or QBinary)).ToList(),
         model.Input,
         model.Output,
         model.ExtraInputs.Count > 0 ? model.ExtraInputs : null,
-        model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null);
+        model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null,
+        model.Ops.Select(KernelScratch.BytesOf).ToList(),
+        alignment is { } a ? ConcatSlices.Find(model, a) : null);
 
     public static PlanningProblem From(FloatModel model) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
@@ -47,17 +57,33 @@ public sealed record PlanningProblem(
         model.Inputs.Skip(1).ToList(),
         model.Outputs.Skip(1).ToList());
 
-    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
+    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input, a
+    /// Concat input written in place lives in the Concat output).</summary>
     public int StorageOf(int tensorId)
     {
         var id = tensorId;
-        while (AliasOf[id] is { } target)
+        while (Next(id) is { } next)
         {
-            id = target;
+            id = next.Target;
         }
 
         return id;
     }
+
+    /// <summary>Byte offset of <paramref name="tensorId"/> inside the bytes of <see cref="StorageOf"/>.</summary>
+    public int OffsetInStorage(int tensorId)
+    {
+        var (id, offset) = (tensorId, 0);
+        while (Next(id) is { } next)
+        {
+            (id, offset) = (next.Target, offset + next.Offset);
+        }
+
+        return offset;
+    }
+
+    private (int Target, int Offset)? Next(int id) =>
+        AliasOf[id] is { } alias ? (alias, 0) : Slices?[id];
 }
 
 /// <summary>The static memory plan of one model: every activation's byte offset in one arena.</summary>
@@ -81,6 +107,29 @@ public sealed class ArenaPlan
     /// <summary>Ops whose output overwrites one of their inputs (element-wise kernels that allow it).</summary>
     public required int InPlaceOps { get; init; }
 
+    /// <summary>Every tensor's byte offset inside its storage tensor's buffer (non-zero for Concat inputs written in place).</summary>
+    public required IReadOnlyDictionary<int, int> OffsetInStorage { get; init; }
+
+    /// <summary>Concat inputs their producers write straight into the Concat output: tensor -> (Concat output, byte offset).
+    /// The Concat copies nothing for them.</summary>
+    public required IReadOnlyDictionary<int, (int Target, int Offset)> Slices { get; init; }
+
+    /// <summary>Whether <paramref name="buffer"/> is an op's kernel scratch rather than a tensor.</summary>
+    public bool IsScratch(PlannedBuffer buffer) => buffer.TensorId >= Storage.Count;
+
+    /// <summary>The op whose scratch <paramref name="buffer"/> is (only for <see cref="IsScratch"/> buffers).</summary>
+    public int ScratchOp(PlannedBuffer buffer) => buffer.TensorId - Storage.Count;
+
+    /// <summary>The largest kernel scratch buffer (each lives during its op only).</summary>
+    public int LargestScratchBytes => Buffers.Where(IsScratch).Select(b => b.Bytes).DefaultIfEmpty(0).Max();
+
+    /// <summary>The arena offset of op <paramref name="op"/>'s kernel scratch, or null when the op needs none.</summary>
+    public int? ScratchOffsetOf(int op)
+    {
+        _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
+        return _offsets.TryGetValue(Storage.Count + op, out var offset) ? offset : null;
+    }
+
     private Dictionary<int, int>? _offsets;
 
     /// <summary>The arena offset of any tensor of the model.</summary>
@@ -97,7 +146,7 @@ public sealed class ArenaPlan
         }
 
         _offsets ??= Buffers.ToDictionary(b => b.TensorId, b => b.Offset);
-        return _offsets[Storage[tensorId]];
+        return _offsets[Storage[tensorId]] + OffsetInStorage[tensorId];
     }
 }
 
@@ -110,7 +159,7 @@ public sealed class ArenaPlan
 /// </summary>
 public static class ArenaPlanner
 {
-    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model, alignment), alignment);
 
     public static ArenaPlan Plan(FloatModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
 
@@ -121,6 +170,16 @@ public static class ArenaPlanner
         var buffers = lifetimes
             .Select(l => new Buffer(l.TensorId, Align(model.TensorBytes[l.TensorId], alignment), l.FirstOp, l.LastOp))
             .ToList();
+
+        // Kernel scratch is a tensor of its own, live during its op only: it counts in the lower bound and is
+        // placed like any activation, so the kernels need no large stack frames.
+        for (var op = 0; op < model.Ops.Count; op++)
+        {
+            if (model.ScratchOf(op) > 0)
+            {
+                buffers.Add(new Buffer(model.TensorBytes.Count + op, Align(model.ScratchOf(op), alignment), op, op));
+            }
+        }
 
         // Offset assignment is NP-hard in general; several cheap orderings reach the live-tensor lower bound on
         // real models, so try them all (plus an exhaustive search on tiny problems) and keep the smallest arena.
@@ -138,6 +197,10 @@ public static class ArenaPlanner
             Buffers = placed.OrderBy(p => p.TensorId).ToList(),
             Storage = storage,
             InPlaceOps = inPlaceOps,
+            OffsetInStorage = storage.Keys.ToDictionary(id => id, model.OffsetInStorage),
+            Slices = Enumerable.Range(0, model.TensorBytes.Count)
+                .Where(id => model.Slices?[id] is not null)
+                .ToDictionary(id => id, id => model.Slices![id]!.Value),
         };
     }
 
@@ -185,7 +248,8 @@ public static class ArenaPlanner
                 continue;
             }
 
-            var victim = op.Inputs.Select(t => storage[t])
+            // Only an input at the start of its storage: the kernel writes output index k where it reads input index k.
+            var victim = op.Inputs.Where(t => model.OffsetInStorage(t) == 0).Select(t => storage[t])
                 .FirstOrDefault(s => lastUse.GetValueOrDefault(s, -1) == i && model.TensorBytes[s] == model.TensorBytes[op.Output], -1);
             if (victim < 0)
             {
@@ -247,7 +311,35 @@ public static class ArenaPlanner
         bs => bs.OrderBy(b => b.FirstOp).ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId),
         bs => bs.OrderByDescending(b => b.LastOp - b.FirstOp).ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId),
         bs => bs.OrderByDescending(b => (long)b.Bytes * (b.LastOp - b.FirstOp + 1)).ThenBy(b => b.TensorId),
+        PeakFirst,
     ];
+
+    /// <summary>
+    /// Buffers live at the most crowded op first (by the largest live sum over their lifetime), so the peak's
+    /// buffers are packed tightly before anything else constrains them; then by size. Reaches the bound on chains of
+    /// convolutions whose short-lived kernel scratch sits between long-lived activations.
+    /// </summary>
+    private static IEnumerable<Buffer> PeakFirst(IEnumerable<Buffer> buffers)
+    {
+        var list = buffers.ToList();
+        if (list.Count == 0)
+        {
+            return list;
+        }
+
+        var first = list.Min(b => b.FirstOp);
+        var live = new long[list.Max(b => b.LastOp) - first + 1];
+        foreach (var b in list)
+        {
+            for (var op = b.FirstOp; op <= b.LastOp; op++)
+            {
+                live[op - first] += b.Bytes;
+            }
+        }
+
+        return list.OrderByDescending(b => Enumerable.Range(b.FirstOp, b.LastOp - b.FirstOp + 1).Max(op => live[op - first]))
+            .ThenByDescending(b => b.Bytes).ThenBy(b => b.TensorId);
+    }
 
     /// <summary>Problems this small are also searched exhaustively (all placement orders, first fit).</summary>
     private const int ExhaustiveSearchLimit = 7;

@@ -19,7 +19,7 @@ public static class ExecutionOrder
     /// <summary>Reorders <paramref name="model"/>'s ops in place when that shrinks the arena.</summary>
     public static Outcome Optimize(QuantizedModel model, int alignment = 4)
     {
-        var problem = PlanningProblem.From(model);
+        var problem = PlanningProblem.From(model, alignment);
         var (order, outcome) = Choose(problem, alignment);
         if (outcome.Reordered)
         {
@@ -75,7 +75,11 @@ public static class ExecutionOrder
     }
 
     public static PlanningProblem Reorder(PlanningProblem problem, int[] order) =>
-        problem with { Ops = order.Select(i => problem.Ops[i]).ToList() };
+        problem with
+        {
+            Ops = order.Select(i => problem.Ops[i]).ToList(),
+            OpScratch = problem.OpScratch is null ? null : order.Select(i => problem.OpScratch[i]).ToList(),
+        };
 
     /// <summary>Ops, their dependencies, and the bytes each one adds to and frees from the live set.</summary>
     private sealed class DependencyGraph

@@ -27,14 +27,14 @@ public static class MemoryTimelineSvg
         sb.Append(I, $"  <rect x=\"{Margin}\" y=\"{Margin}\" width=\"{columns * OpWidth}\" height=\"{Height}\" fill=\"#f7f7f7\" stroke=\"#999\"/>\n");
         foreach (var buffer in plan.Buffers.OrderBy(b => b.TensorId))
         {
-            var tensor = model.Tensors[buffer.TensorId];
+            var label = plan.IsScratch(buffer) ? $"scratch of op {plan.ScratchOp(buffer)}" : model.Tensors[buffer.TensorId].Name;
             var x = Margin + (buffer.FirstOp + 1) * OpWidth;
             var w = (buffer.LastOp - buffer.FirstOp + 1) * OpWidth;
             var y = Margin + buffer.Offset * scale;
             var h = Math.Max(1.0, buffer.Bytes * scale);
             var hue = buffer.TensorId * 47 % 360;
             sb.Append(I, $"  <rect x=\"{x}\" y=\"{y:0.##}\" width=\"{w}\" height=\"{h:0.##}\" fill=\"hsl({hue},60%,70%)\" stroke=\"#333\" stroke-width=\"0.5\">");
-            sb.Append(I, $"<title>{Escape(tensor.Name)}: {buffer.Bytes} B at offset {buffer.Offset}, live ops {buffer.FirstOp}..{buffer.LastOp}</title></rect>\n");
+            sb.Append(I, $"<title>{Escape(label)}: {buffer.Bytes} B at offset {buffer.Offset}, live ops {buffer.FirstOp}..{buffer.LastOp}</title></rect>\n");
             if (h >= 12 && w >= 2 * OpWidth)
             {
                 sb.Append(I, $"  <text x=\"{x + 3}\" y=\"{y + 10:0.##}\">{buffer.Bytes} B</text>\n");

@@ -172,7 +172,7 @@ public sealed class SdkIntegrationTests
 
         var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
         Assert.AreEqual(0, run.ExitCode, run.ToString());
-        StringAssert.Contains(run.Output, "tinyml: arena group 'main': 640 B shared by digits (640 B), second (640 B); separate arenas would need 1,280 B", run.ToString());
+        StringAssert.Contains(run.Output, "tinyml: arena group 'main': 1,376 B shared by digits (1,376 B), second (1,376 B); separate arenas would need 2,752 B", run.ToString());
         AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: false);
         Assert.IsTrue(File.Exists(Path.Combine(project, "obj", "Debug", "host", "tinyml", "tml_arena_group_main.c")), run.ToString());
     }

@@ -1,4 +1,5 @@
 using TinyML.Ir;
+using TinyML.Plan;
 using TinyML.Quantize;
 using TinyML.Reference;
 
@@ -12,6 +13,11 @@ namespace TinyML.Tests.Kernels;
 public sealed class KernelEquivalenceTests
 {
     public TestContext TestContext { get; set; } = null!;
+
+    /// <summary>A scratch buffer of exactly the bytes the planner reserves for <paramref name="op"/> (NULL when none),
+    /// so a kernel that used more than <see cref="KernelScratch"/> says would write past it.</summary>
+    private static string Scratch(CHarness harness, QOp op) =>
+        KernelScratch.BytesOf(op) is var bytes and > 0 ? harness.OutputBuffer("int32_t", bytes / 4) : "NULL";
 
     [TestMethod]
     public void Conv2D_RandomCases_CMatchesReference()
@@ -38,7 +44,7 @@ public sealed class KernelEquivalenceTests
                 $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
                 $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
             string output_ = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {output_});");
+            harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {output_}, {Scratch(harness, op)});");
             harness.PrintS8(output_, output.Length);
         }
 
@@ -124,7 +130,7 @@ public sealed class KernelEquivalenceTests
                 $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
                 $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer});");
+            harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
             harness.PrintS8(buffer, output.Length);
         }
 
@@ -184,7 +190,7 @@ public sealed class KernelEquivalenceTests
                 $".output_shift = {op.OutputShift}, .output_zero_point = {op.OutputZeroPoint}, " +
                 $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer});");
+            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer}, {Scratch(harness, op)});");
             harness.PrintS8(buffer, output.Length);
         }
 
@@ -217,7 +223,7 @@ public sealed class KernelEquivalenceTests
                 $".output_shift = {op.OutputShift}, .output_zero_point = {op.OutputZeroPoint}, " +
                 $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer});");
+            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer}, {Scratch(harness, op)});");
             harness.PrintS8(buffer, output.Length);
         }
 

@@ -5,13 +5,16 @@ using TinyML.Firmware;
 namespace TinyML.Tests.Kernels;
 
 /// <summary>
-/// Kernels keep scratch on the stack (no malloc, no globals). A stack overflow on a Cortex-M without an MPU
-/// silently corrupts RAM, so the largest kernel frame, measured by gcc itself (-fstack-usage) for the real
-/// target, must stay well inside the stack the boards reserve.
+/// Kernels keep their scratch in the arena (planned per op, see KernelScratch) and only small locals on the stack
+/// (no malloc, no globals). A stack overflow on a Cortex-M without an MPU silently corrupts RAM, so the largest kernel
+/// frame, measured by gcc itself (-fstack-usage) for the real target, must stay small.
 /// </summary>
 [TestClass]
 public sealed class KernelStackUsageTests
 {
+    /// <summary>Largest stack frame any kernel function may have on Cortex-M4 (it was ~3.7 KB before scratch moved to the arena).</summary>
+    private const int MaxKernelFrameBytes = 512;
+
     [TestMethod]
     public void LargestKernelFrameOnCortexM4FitsTheReservedStack()
     {
@@ -46,6 +49,8 @@ public sealed class KernelStackUsageTests
 
         var largest = frames.MaxBy(f => f.Bytes);
         Console.WriteLine($"largest kernel frame: {largest.Function} {largest.Bytes} B of {Boards.StackBytes} B reserved");
-        Assert.IsTrue(largest.Bytes <= Boards.StackBytes / 2, $"{largest.Function} uses {largest.Bytes} B of stack; boards reserve {Boards.StackBytes} B");
+        // Kernel scratch (im2col columns, padded rows, Add tables) lives in the arena (KernelScratch): no kernel frame
+        // needs more than a few hundred bytes; today the largest are the conv dispatchers (~360 B).
+        Assert.IsTrue(largest.Bytes <= MaxKernelFrameBytes, $"{largest.Function} uses {largest.Bytes} B of stack; kernels must stay within {MaxKernelFrameBytes} B (scratch belongs in the arena, see KernelScratch)");
     }
 }

@@ -58,6 +58,49 @@ public sealed class ArenaPlannerTests
         Console.WriteLine($"2000 random DAGs: worst arena / lower bound = {worstRatio:0.000}");
     }
 
+    /// <summary>Per-board alignment (16 for Helium): every buffer and every tensor, Concat slices included, starts at a
+    /// multiple of it, and no two live buffers overlap.</summary>
+    [TestMethod]
+    public void SixteenByteAlignmentKeepsEveryOffsetAlignedAndLiveBuffersApart()
+    {
+        var slices = 0;
+        for (var seed = 0; seed < 400; seed++)
+        {
+            var model = PlanExecutionTests.RandomPlanModel(new Random(seed), out _);
+            ExecutionOrder.Optimize(model, 16);
+            var plan = ArenaPlanner.Plan(model, 16);
+            Assert.AreEqual(16, plan.Alignment);
+            Assert.AreEqual(0, plan.ArenaBytes % 16, $"seed {seed}: arena size");
+            slices += plan.Slices.Count;
+            foreach (var tensor in model.Tensors)
+            {
+                Assert.AreEqual(0, plan.OffsetOf(model, tensor.Id) % 16, $"seed {seed}: tensor {tensor.Id} at {plan.OffsetOf(model, tensor.Id)}");
+            }
+
+            foreach (var a in plan.Buffers)
+            {
+                Assert.AreEqual(0, a.Offset % 16, $"seed {seed}: buffer {a.TensorId}");
+                Assert.AreEqual(0, a.Bytes % 16, $"seed {seed}: buffer {a.TensorId} size");
+                foreach (var b in plan.Buffers.Where(b => b.TensorId > a.TensorId))
+                {
+                    var live = a.FirstOp <= b.LastOp && b.FirstOp <= a.LastOp;
+                    var overlap = a.Offset < b.Offset + b.Bytes && b.Offset < a.Offset + a.Bytes;
+                    Assert.IsFalse(live && overlap, $"seed {seed}: buffers {a.TensorId} and {b.TensorId} overlap while both live");
+                }
+            }
+        }
+
+        Assert.IsTrue(slices > 0, "some Concat inputs should still be written in place at 16-byte offsets");
+    }
+
+    [TestMethod]
+    public void BoardsDeclareTheirArenaAlignment()
+    {
+        Assert.AreEqual(4, TinyML.Firmware.Boards.Nrf52840.ArenaAlignment);
+        Assert.AreEqual(4, TinyML.Firmware.Boards.Host.ArenaAlignment);
+        Assert.AreEqual(4, TinyML.Firmware.Boards.ArenaAlignmentOf("no-such-board"));
+    }
+
     private static QuantizedModel Chain(params int[] sizes)
     {
         var model = new QuantizedModel { Name = "chain", Input = 0, Output = sizes.Length - 1 };

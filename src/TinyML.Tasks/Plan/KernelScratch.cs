@@ -1,0 +1,66 @@
+using TinyML.Ir;
+
+namespace TinyML.Plan;
+
+/// <summary>
+/// Bytes of arena scratch each int8 kernel call needs, mirroring <c>tml_&lt;kernel&gt;_scratch_size</c> in
+/// src/TinyML.Kernels (KernelScratchTests compiles both and compares). The fast paths keep widened input columns,
+/// padded rows, accumulators or rescaling tables there instead of on the stack, so the planner counts them as a
+/// tensor live only during the op. The layout is the same on every target: the Cortex-M DSP path and the portable
+/// path choose the same path per op and share the buffer layout (two im2col columns interleaved in blocks of four,
+/// which one LDRD per column reads on Cortex-M), so one plan is valid on every board.
+/// </summary>
+public static class KernelScratch
+{
+    /// <summary>Reduction length limit of the im2col path (<c>TML_COL_MAX</c>).</summary>
+    public const int ColumnMax = 576;
+
+    /// <summary>Largest padded-row buffer of the depthwise path in int16 (<c>TML_DW_BUF</c>).</summary>
+    public const int DepthwiseBufferElements = 1024;
+
+    /// <summary>Accumulators of the depthwise path (<c>TML_DW_CHUNK</c>, int32).</summary>
+    public const int DepthwiseChunk = 64;
+
+    /// <summary>Longest input of the fully connected column path (<c>TML_FC_COL_MAX</c>).</summary>
+    public const int FullyConnectedColumnMax = 1024;
+
+    /// <summary>From this many elements on, Add tabulates each input's rescaling (<c>TML_ADD_TABLE_MIN</c>).</summary>
+    public const int AddTableMin = 512;
+
+    public static int BytesOf(QOp op) => op switch
+    {
+        QConv2D c => Conv2D(c),
+        QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 0,
+        QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,
+        _ => 0,
+    };
+
+    private static int Conv2D(QConv2D c)
+    {
+        var inPerGroup = c.InC / c.Groups;
+        var outPerGroup = c.OutC / c.Groups;
+        var filterSize = inPerGroup * c.KernelH * c.KernelW;
+        if (outPerGroup >= 2 && filterSize <= ColumnMax)
+        {
+            // Two int16 columns interleaved in blocks of four (tml_pair_index), then the gather offsets (not for 1x1).
+            var columns = 8 * ((filterSize + 3) / 4);
+            var offsets = c.KernelH != 1 || c.KernelW != 1 ? filterSize : 0;
+            return Align4(2 * (columns + offsets));
+        }
+
+        if (inPerGroup == 1)
+        {
+            var width = (c.OutW - 1) * c.StrideW + (c.KernelW - 1) * c.DilationW + 1;
+            var spanH = (c.KernelH - 1) * c.DilationH + 1;
+            if (width <= DepthwiseBufferElements / spanH && c.PadLeft >= 0 && c.PadTop >= 0)
+            {
+                var plane = width * ((c.OutH - 1) * c.StrideH + spanH);
+                return DepthwiseChunk * 4 + Align4(2 * Math.Min(plane, DepthwiseBufferElements));
+            }
+        }
+
+        return 0;
+    }
+
+    private static int Align4(int bytes) => (bytes + 3) & ~3;
+}
