@@ -86,6 +86,14 @@ public sealed class FGemm : FOp
     public required int BiasRowStride { get; init; }
     public required float ActivationMin { get; init; }
     public required float ActivationMax { get; init; }
+
+    /// <summary>
+    /// Batched MatMul (batch dimensions broadcast): the Gemm runs once per output batch t, reading A from element
+    /// AOffsets[t], weights from WeightOffsets[t] (each a [N, K] block of Weights) and writing output block t of
+    /// M*N floats. Null for a plain Gemm.
+    /// </summary>
+    public int[]? AOffsets { get; init; }
+    public int[]? WeightOffsets { get; init; }
 }
 
 /// <summary>Max/average pooling over NCHW planes (batch * channels), with the full ONNX window geometry.</summary>

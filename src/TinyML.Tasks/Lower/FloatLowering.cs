@@ -72,6 +72,9 @@ public sealed class FloatLowering
             case "Gemm":
                 LowerGemm(node);
                 break;
+            case "MatMul":
+                LowerBatchedMatMul(node);
+                break;
             case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
                 LowerPool(node);
                 break;
@@ -278,6 +281,75 @@ public sealed class FloatLowering
             ARowStride = transA ? 1 : k, AColStride = transA ? m : 1,
             Alpha = node.GetFloat("alpha", 1f), Weights = weights, Bias = bias, BiasRowStride = biasRowStride,
             ActivationMin = min, ActivationMax = max,
+        });
+    }
+
+    /// <summary>
+    /// A MatMul the Gemm rewrite left (B constant but not 2-D, or A 1-D): numpy semantics, 1-D operands promoted and
+    /// batch dimensions broadcast. Each output batch is one Gemm over its own [N, K] block of B transposed.
+    /// </summary>
+    private void LowerBatchedMatMul(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var aShape = _model.Tensors[input].Shape;
+        var bTensor = Constant(node, 1);
+        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
+        var bMatrix = bTensor.Shape.Length == 1 ? [bTensor.Shape[0], 1] : bTensor.Shape;
+        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
+        if (bMatrix[^2] != k)
+        {
+            throw Unsupported(node, $"B [{string.Join(",", bTensor.Shape)}] does not match A [{string.Join(",", aShape)}]");
+        }
+
+        var aBatch = aMatrix[..^2];
+        var bBatch = bMatrix[..^2];
+        var rank = Math.Max(aBatch.Length, bBatch.Length);
+        int[] Padded(int[] shape) => [.. Enumerable.Repeat(1, rank - shape.Length), .. shape];
+        var (aPadded, bPadded) = (Padded(aBatch), Padded(bBatch));
+        var batch = aPadded.Zip(bPadded, Math.Max).ToArray();
+        var batchCount = batch.Aggregate(1, (p, d) => p * d);
+        var bBlocks = bBatch.Aggregate(1, (p, d) => p * d);
+        var b = bTensor.FloatData!;
+        var weights = new float[bBlocks * n * k];
+        for (var block = 0; block < bBlocks; block++)
+        {
+            for (var o = 0; o < n; o++)
+            {
+                for (var i = 0; i < k; i++)
+                {
+                    weights[(block * n + o) * k + i] = b[(block * k + i) * n + o];
+                }
+            }
+        }
+
+        var aOffsets = new int[batchCount];
+        var weightOffsets = new int[batchCount];
+        for (var t = 0; t < batchCount; t++)
+        {
+            // Row-major index of batch t in A's and B's own batch shapes (size-1 dimensions broadcast).
+            int rest = t, aIndex = 0, bIndex = 0, aStride = 1, bStride = 1;
+            for (var d = rank - 1; d >= 0; d--)
+            {
+                var coordinate = rest % batch[d];
+                rest /= batch[d];
+                aIndex += (aPadded[d] == 1 ? 0 : coordinate) * aStride;
+                bIndex += (bPadded[d] == 1 ? 0 : coordinate) * bStride;
+                aStride *= aPadded[d];
+                bStride *= bPadded[d];
+            }
+
+            aOffsets[t] = aIndex * m * k;
+            weightOffsets[t] = bIndex * n * k;
+        }
+
+        var (min, max) = FusedActivation(node);
+        _model.Ops.Add(new FGemm
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            M = m, K = k, N = n, ARowStride = k, AColStride = 1,
+            Alpha = 1f, Weights = weights, Bias = new float[n], BiasRowStride = 0,
+            ActivationMin = min, ActivationMax = max,
+            AOffsets = aOffsets, WeightOffsets = weightOffsets,
         });
     }
 

@@ -453,6 +453,11 @@ public static class FloatInterpreter
     private static FloatValue Pool(NodeContext c, bool global)
     {
         var x = c.In(0);
+        if (c.Node.OpType == "MaxPool" && ShapeInference.HasIndicesOutput(c.Node))
+        {
+            throw Unsupported(c.Node, c.Graph, ShapeInference.MaxPoolIndicesUnsupported);
+        }
+
         if (x.Shape.Length != 4)
         {
             throw Unsupported(c.Node, c.Graph, "only 2-D (NCHW) pooling is supported");
