@@ -425,6 +425,21 @@ public static class CFloatEmitter
 
                     """);
                 return 12 * (r.Y0.Length + r.X0.Length);
+            case FResizeTaps r:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.OutH}x{r.OutW}, {r.TapsY}x{r.TapsX} taps */\n");
+                EmitIntArray(sb, $"{id}_iy", r.IndexY);
+                EmitArray(sb, $"{id}_wy", r.WeightY);
+                EmitIntArray(sb, $"{id}_ix", r.IndexX);
+                EmitArray(sb, $"{id}_wx", r.WeightX);
+                sb.Append(I, $$"""
+                    static const tml_resize_taps_f32_params {{id}} = {
+                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.OutH}}, {{r.OutW}}, {{r.TapsY}}, {{r.TapsX}},
+                        {{id}}_iy, {{id}}_wy, {{id}}_ix, {{id}}_wx, {{Float(r.ExtrapolationValue)}}
+                    };
+
+
+                    """);
+                return 8 * (r.IndexY.Length + r.IndexX.Length);
             case FReduceMean m:
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
@@ -573,6 +588,9 @@ public static class CFloatEmitter
                 break;
             case FResizeBilinear:
                 sb.Append(I, $"    tml_resize_bilinear_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FResizeTaps:
+                sb.Append(I, $"    tml_resize_taps_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FReduceMean:
                 sb.Append(I, $"    tml_reduce_mean_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

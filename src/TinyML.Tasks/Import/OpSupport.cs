@@ -86,7 +86,7 @@ public static class OpSupport
         new("Squeeze", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Unsqueeze", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Pad", MinOpset, MaxOpset, Y, Y, "constant pads; constant, reflect, edge and wrap modes; int8 pads with the quantized value"),
-        new("Resize", 10, MaxOpset, Y, Y, "nearest and 2-D linear; no cubic, antialias or tf_crop_and_resize; int8 linear in Q10 fixed point"),
+        new("Resize", 10, MaxOpset, Y, Y, "nearest; linear and cubic on the last two axes; float32 also antialias, exclude_outside and tf_crop_and_resize (linear/cubic); int8: nearest and linear only, linear in Q10 fixed point"),
         new("GlobalMaxPool", MinOpset, MaxOpset, Y, Y, ""),
         new("ReduceMean", MinOpset, MaxOpset, Y, Y, "adjacent axes (e.g. spatial or last), keepdims either way; int8 requantized mean"),
         new("LogSoftmax", MinOpset, MaxOpset, Y, N, "float32 only"),

@@ -267,6 +267,27 @@ public sealed class FResizeBilinear : FOp
     public required float[] WeightX { get; init; }
 }
 
+/// <summary>
+/// 2-D Resize with per-axis tap tables (cubic, antialias, tf_crop_and_resize): out[p,oy,ox] =
+/// sum_i WeightY[oy,i] * sum_j WeightX[ox,j] * in[p, IndexY[oy,i], IndexX[ox,j]]; a row or column whose first index
+/// is -1 lies outside the crop and outputs ExtrapolationValue.
+/// </summary>
+public sealed class FResizeTaps : FOp
+{
+    public required int Planes { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int OutH { get; init; }
+    public required int OutW { get; init; }
+    public required int TapsY { get; init; }
+    public required int TapsX { get; init; }
+    public required int[] IndexY { get; init; }
+    public required float[] WeightY { get; init; }
+    public required int[] IndexX { get; init; }
+    public required float[] WeightX { get; init; }
+    public required float ExtrapolationValue { get; init; }
+}
+
 /// <summary>ReduceMean over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>
 public sealed class FReduceMean : FOp
 {

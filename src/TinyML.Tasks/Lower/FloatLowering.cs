@@ -490,9 +490,28 @@ public sealed class FloatLowering
     {
         var input = Id(node.Inputs[0], node);
         var geometry = ResizeGeometry.Resolve(_graph, node, _model.Tensors[input].Shape);
-        if (!geometry.Linear)
+        if (geometry.Mode == "nearest")
         {
             LowerGather(node, [DataMovement.ResizeNearest(_graph, node, geometry)], 0f);
+            return;
+        }
+
+        if (geometry.NeedsGeneralTaps)
+        {
+            var (tapPlanes, tapInH, tapInW) = Reference.FloatInterpreter.GeneralResizeView(node, _graph, geometry);
+            var tapRank = geometry.InShape.Length;
+            var (ty, yIndex, yWeight, yOutside) = geometry.GeneralTaps(tapRank - 2);
+            var (tx, xIndex, xWeight, xOutside) = geometry.GeneralTaps(tapRank - 1);
+            static int[] Marked(int[] index, bool[] outside, int taps) =>
+                index.Select((v, k) => k % taps == 0 && outside[k / taps] ? -1 : v).ToArray();
+            _model.Ops.Add(new FResizeTaps
+            {
+                NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+                Planes = tapPlanes, InH = tapInH, InW = tapInW, OutH = yOutside.Length, OutW = xOutside.Length, TapsY = ty, TapsX = tx,
+                IndexY = Marked(yIndex, yOutside, ty), WeightY = yWeight.Select(w => (float)w).ToArray(),
+                IndexX = Marked(xIndex, xOutside, tx), WeightX = xWeight.Select(w => (float)w).ToArray(),
+                ExtrapolationValue = geometry.ExtrapolationValue,
+            });
             return;
         }
 

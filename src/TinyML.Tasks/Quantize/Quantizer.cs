@@ -652,7 +652,12 @@ public sealed class Quantizer
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var geometry = ResizeGeometry.Resolve(_graph, node, input.Shape);
-        if (!geometry.Linear)
+        if (geometry.NeedsGeneralTaps)
+        {
+            throw Unsupported(node, "int8 Resize supports nearest and linear only (no cubic, antialias or tf_crop_and_resize; the float32 path has them)");
+        }
+
+        if (geometry.Mode == "nearest")
         {
             LowerMove(node, DataMovement.ResizeNearest(_graph, node, geometry));
             return;

@@ -712,9 +712,41 @@ public static class FloatInterpreter
         var scratch = Scratch(c);
         var geometry = ResizeGeometry.Resolve(scratch, c.Node, x.Shape);
         var output = new float[geometry.OutShape.Aggregate(1, (p, d) => p * d)];
-        if (!geometry.Linear)
+        if (geometry.Mode == "nearest")
         {
             return new FloatValue(geometry.OutShape, Gather(DataMovement.ResizeNearest(scratch, c.Node, geometry), x.Data, output, 0f));
+        }
+
+        if (geometry.NeedsGeneralTaps)
+        {
+            var (tapPlanes, tapInH, tapInW) = GeneralResizeView(c.Node, c.Graph, geometry);
+            var (ty, yIndex, yWeight, yOutside) = geometry.GeneralTaps(x.Shape.Length - 2);
+            var (tx, xIndex, xWeight, xOutside) = geometry.GeneralTaps(x.Shape.Length - 1);
+            int tapOutH = yOutside.Length, tapOutW = xOutside.Length;
+            for (var p = 0; p < tapPlanes; p++)
+            {
+                for (var oy = 0; oy < tapOutH; oy++)
+                {
+                    for (var ox = 0; ox < tapOutW; ox++)
+                    {
+                        double sum = 0;
+                        for (var i = 0; i < ty; i++)
+                        {
+                            double row = 0;
+                            for (var j = 0; j < tx; j++)
+                            {
+                                row += xWeight[ox * tx + j] * x.Data[(p * tapInH + yIndex[oy * ty + i]) * tapInW + xIndex[ox * tx + j]];
+                            }
+
+                            sum += yWeight[oy * ty + i] * row;
+                        }
+
+                        output[(p * tapOutH + oy) * tapOutW + ox] = yOutside[oy] || xOutside[ox] ? geometry.ExtrapolationValue : (float)sum;
+                    }
+                }
+            }
+
+            return new FloatValue(geometry.OutShape, output);
         }
 
         var (planes, inH, inW) = LinearResizeView(c.Node, c.Graph, geometry);
@@ -738,13 +770,26 @@ public static class FloatInterpreter
         return new FloatValue(geometry.OutShape, output);
     }
 
+    /// <summary>Cubic/antialias/tf_crop_and_resize Resize is 2-D too; a crop region on a leading axis is not supported.</summary>
+    internal static (int Planes, int InH, int InW) GeneralResizeView(Node node, Graph graph, ResizeGeometry geometry)
+    {
+        var view = LinearResizeView(node, graph, geometry);
+        var leading = geometry.InShape.Length - 2;
+        if (geometry.RoiStart is { } start && Enumerable.Range(0, leading).Any(a => start[a] != 0 || geometry.RoiEnd![a] != 1))
+        {
+            throw Unsupported(node, graph, "tf_crop_and_resize crops the last two axes only");
+        }
+
+        return view;
+    }
+
     /// <summary>Linear Resize is 2-D: only the last two axes may change size.</summary>
     internal static (int Planes, int InH, int InW) LinearResizeView(Node node, Graph graph, ResizeGeometry geometry)
     {
         var x = geometry.InShape;
         if (x.Length < 2 || Enumerable.Range(0, x.Length - 2).Any(a => geometry.OutShape[a] != x[a]))
         {
-            throw Unsupported(node, graph, "linear Resize is supported on the last two axes only");
+            throw Unsupported(node, graph, "linear and cubic Resize change the last two axes only");
         }
 
         return (x[..^2].Aggregate(1, (p, d) => p * d), x[^2], x[^1]);

@@ -107,9 +107,6 @@ public sealed class OnnxNodeConformanceTests
         ("MaxPool", ErrorCodes.UnsupportedAttribute, "the Indices output (argmax, int64) is not supported", "no Indices output"),
         ("ConvTranspose", ErrorCodes.UnsupportedAttribute, "only 1-D (NCW) and 2-D (NCHW) ConvTranspose is supported", "(no 3-D)"),
         ("BatchNormalization", ErrorCodes.UnsupportedAttribute, "only inference-mode BatchNormalization is supported", "inference mode only (no training_mode)"),
-        ("Resize", ErrorCodes.UnsupportedAttribute, "mode 'cubic' is not supported", "no cubic"),
-        ("Resize", ErrorCodes.UnsupportedAttribute, "antialias is not supported", "antialias"),
-        ("Resize", ErrorCodes.UnsupportedAttribute, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported", "tf_crop_and_resize"),
     ];
 
     /// <summary>Null when <paramref name="c"/>'s skip is a documented refusal; otherwise why it is not.</summary>
@@ -144,6 +141,44 @@ public sealed class OnnxNodeConformanceTests
         }
 
         return $"no documented refusal matches: {reason}";
+    }
+
+    /// <summary>
+    /// The float32 path runs cubic, antialiased and tf_crop_and_resize Resize and batched MatMul; the int8 path does
+    /// not, and must say so with a coded error rather than mis-lower them.
+    /// </summary>
+    [TestMethod]
+    public void TheInt8PathRefusesTheFloatOnlyResizeAndMatMulForms()
+    {
+        var root = TestPaths.SharedOrSkip("onnx-node-tests");
+        (string Test, string Code, string Message)[] expectations =
+        [
+            ("test_resize_upsample_scales_cubic", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
+            ("test_resize_downsample_scales_linear_antialias", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
+            ("test_resize_tf_crop_and_resize", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
+            ("test_matmul_3d", ErrorCodes.UnsupportedOp, "MatMul"),
+        ];
+        foreach (var (test, code, message) in expectations)
+        {
+            var path = Path.Combine(root, test, "model.onnx");
+            var model = OnnxModelReader.Parse(File.ReadAllBytes(path), path);
+            var initializers = new HashSet<string>(model.Graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
+            var graphInputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+            for (var i = 1; i < graphInputs.Count; i++)
+            {
+                var constant = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(root, test, "test_data_set_0", $"input_{i}.pb")));
+                constant.Name = graphInputs[i].Name;
+                model.Graph.Initializer.Add(constant);
+                model.Graph.Input.Remove(graphInputs[i]);
+            }
+
+            var graph = OnnxImporter.Load(model.ToByteArray(), path);
+            TinyML.Optimize.GraphOptimizer.Run(graph);
+            var ranges = graph.Tensors.Keys.ToDictionary(k => k, _ => new TinyML.Quantize.ActivationRange(-1f, 1f), StringComparer.Ordinal);
+            var error = Assert.ThrowsExactly<TinyMLException>(() => TinyML.Quantize.Quantizer.Quantize(graph, ranges), test);
+            Assert.AreEqual(code, error.Code, $"{test}: {error.Message}");
+            Assert.Contains(message, error.Message, test);
+        }
     }
 
     private static string ConvTransposeCases => Path.Combine(TestPaths.RepoRoot, "tests", "models", "onnx-node-convtranspose");
