@@ -394,9 +394,15 @@ public sealed class FloatLowering
             (node, x) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x));
         }
 
+        if (Window3D.IsNcdhw(x) && node.OpType is ("MaxPool" or "AveragePool") && Window3D.Split(node) is { } steps)
+        {
+            LowerPool3D(node, input, x, steps);
+            return;
+        }
+
         if (x.Length != 4)
         {
-            throw Unsupported(node, $"only 1-D and 2-D pooling (NCW, NCHW) is supported, input has rank {x.Length}");
+            throw Unsupported(node, $"only 1-D, 2-D and 3-D pooling (NCW, NCHW, NCDHW) is supported, input has rank {x.Length}");
         }
 
         WindowGeometry g;
@@ -421,6 +427,30 @@ public sealed class FloatLowering
             Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
             Planes = x[0] * x[1], InH = x[2], InW = x[3], OutH = g.OutH, OutW = g.OutW,
             Geometry = g, CountIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0,
+        });
+    }
+
+    /// <summary>3-D pooling: the (H, W) pool into an intermediate tensor, then the D pool (see <see cref="Window3D"/>).</summary>
+    private void LowerPool3D(Node node, int input, int[] x, (Node Spatial, Node Depth) steps)
+    {
+        var kind = node.OpType == "MaxPool" ? PoolKind.Max : PoolKind.Average;
+        var countIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0;
+        var spatialKernel = steps.Spatial.GetInts("kernel_shape")!;
+        var spatial = WindowGeometry.Resolve(steps.Spatial, x[3], x[4], (int)spatialKernel[0], (int)spatialKernel[1], File);
+        var intermediate = AddTensor(node.Outputs[0] + "/hw_pool", [x[0], x[1], x[2], spatial.OutH, spatial.OutW]);
+        _model.Ops.Add(new FPool
+        {
+            NodeName = node.Name, Inputs = [input], Output = intermediate, Kind = kind,
+            Planes = x[0] * x[1] * x[2], InH = x[3], InW = x[4], OutH = spatial.OutH, OutW = spatial.OutW,
+            Geometry = spatial, CountIncludePad = countIncludePad,
+        });
+        var depthW = spatial.OutH * spatial.OutW;
+        var depth = WindowGeometry.Resolve(steps.Depth, x[2], depthW, (int)steps.Depth.GetInts("kernel_shape")![0], 1, File);
+        _model.Ops.Add(new FPool
+        {
+            NodeName = node.Name, Inputs = [intermediate], Output = AddTensor(node.Outputs[0]), Kind = kind,
+            Planes = x[0] * x[1], InH = x[2], InW = depthW, OutH = depth.OutH, OutW = depth.OutW,
+            Geometry = depth, CountIncludePad = countIncludePad,
         });
     }
 

@@ -112,6 +112,14 @@ public static class ShapeInference
                 return In(0);
             case "LSTM" or "GRU":
                 return RecurrentYShape(graph, node, In(0));
+            case "MaxPool" or "AveragePool" when Window3D.IsNcdhw(In(0)) && Window3D.Split(node) is { } steps:
+            {
+                var x = In(0);
+                var spatial = WindowGeometry.Resolve(steps.Spatial, x[3], x[4], (int)steps.Spatial.GetInts("kernel_shape")![0], (int)steps.Spatial.GetInts("kernel_shape")![1], file);
+                var depth = WindowGeometry.Resolve(steps.Depth, x[2], spatial.OutH * spatial.OutW, (int)steps.Depth.GetInts("kernel_shape")![0], 1, file);
+                return [x[0], x[1], depth.OutH, spatial.OutH, spatial.OutW];
+            }
+
             case "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(In(0)):
             {
                 // 1-D: the 2-D rule with H = 1, the H axis dropped again.

@@ -514,6 +514,11 @@ public sealed class Quantizer
             (node, x) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x));
         }
 
+        if (x.Length != 4)
+        {
+            throw Unsupported(node, $"int8 pooling is 1-D or 2-D only (input rank {x.Length}; the float32 path also pools 3-D)");
+        }
+
         WindowGeometry geometry;
         if (global)
         {

@@ -109,6 +109,7 @@ public static class FloatInterpreter
         return node.OpType switch
         {
             "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(c.In(0).Shape) => Window1DAs2D(c),
+            "MaxPool" or "AveragePool" when Window3D.IsNcdhw(c.In(0).Shape) && !ShapeInference.HasIndicesOutput(c.Node) && Window3D.Split(c.Node) is { } steps => Pool3D(c, steps),
             "Conv" => Conv(c),
             "ConvTranspose" => ConvTranspose(c),
             "Gemm" => Gemm(c),
@@ -211,6 +212,17 @@ public static class FloatInterpreter
     }
 
     /// <summary>1-D Conv/MaxPool/AveragePool: the 2-D op on [N, C, 1, W] views, the H axis dropped from the result.</summary>
+    /// <summary>3-D pooling as the two separable 2-D pools of <see cref="Window3D"/>.</summary>
+    private static FloatValue Pool3D(NodeContext c, (Node Spatial, Node Depth) steps)
+    {
+        var x = c.In(0);
+        var name = c.Node.Inputs[0];
+        var spatial = Pool(new NodeContext(c.Graph, steps.Spatial, new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [name] = x with { Shape = Window3D.SpatialView(x.Shape) } }), global: false);
+        var depthInput = spatial with { Shape = Window3D.DepthView(x.Shape, spatial.Shape[2], spatial.Shape[3]) };
+        var depth = Pool(new NodeContext(c.Graph, steps.Depth, new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [name] = depthInput }), global: false);
+        return depth with { Shape = [x.Shape[0], x.Shape[1], depth.Shape[2], spatial.Shape[2], spatial.Shape[3]] };
+    }
+
     private static FloatValue Window1DAs2D(NodeContext c)
     {
         var lifted = Window1D.AsNchwNode(c.Node);
@@ -460,7 +472,7 @@ public static class FloatInterpreter
 
         if (x.Shape.Length != 4)
         {
-            throw Unsupported(c.Node, c.Graph, "only 2-D (NCHW) pooling is supported");
+            throw Unsupported(c.Node, c.Graph, "only 1-D, 2-D and 3-D (NCW, NCHW, NCDHW) pooling is supported");
         }
 
         int planes = x.Shape[0] * x.Shape[1], inH = x.Shape[2], inW = x.Shape[3];

@@ -102,8 +102,6 @@ public sealed class OnnxNodeConformanceTests
     [
         ("*", ErrorCodes.UnsupportedAttribute, "only float32 inputs are supported", "a graph input of another element type"),
         ("*", ErrorCodes.UnsupportedAttribute, "empty (zero-size) tensors are not supported", "empty (zero-size) tensors are refused"),
-        ("AveragePool", ErrorCodes.UnsupportedAttribute, "only 2-D (NCHW) pooling is supported", "no 3-D"),
-        ("MaxPool", ErrorCodes.UnsupportedAttribute, "only 2-D (NCHW) pooling is supported", "no 3-D"),
         ("MaxPool", ErrorCodes.UnsupportedAttribute, "the Indices output (argmax, int64) is not supported", "no Indices output"),
         ("ConvTranspose", ErrorCodes.UnsupportedAttribute, "only 1-D (NCW) and 2-D (NCHW) ConvTranspose is supported", "(no 3-D)"),
         ("BatchNormalization", ErrorCodes.UnsupportedAttribute, "only inference-mode BatchNormalization is supported", "inference mode only (no training_mode)"),
@@ -144,8 +142,8 @@ public sealed class OnnxNodeConformanceTests
     }
 
     /// <summary>
-    /// The float32 path runs cubic, antialiased and tf_crop_and_resize Resize and batched MatMul; the int8 path does
-    /// not, and must say so with a coded error rather than mis-lower them.
+    /// The float32 path runs cubic, antialiased and tf_crop_and_resize Resize, batched MatMul and 3-D pooling; the int8
+    /// path does not, and must say so with a coded error rather than mis-lower them.
     /// </summary>
     [TestMethod]
     public void TheInt8PathRefusesTheFloatOnlyResizeAndMatMulForms()
@@ -157,6 +155,8 @@ public sealed class OnnxNodeConformanceTests
             ("test_resize_downsample_scales_linear_antialias", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
             ("test_resize_tf_crop_and_resize", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
             ("test_matmul_3d", ErrorCodes.UnsupportedOp, "MatMul"),
+            ("test_maxpool_3d_default", ErrorCodes.UnsupportedAttribute, "int8 pooling is 1-D or 2-D only"),
+            ("test_averagepool_3d_default", ErrorCodes.UnsupportedAttribute, "int8 pooling is 1-D or 2-D only"),
         ];
         foreach (var (test, code, message) in expectations)
         {
