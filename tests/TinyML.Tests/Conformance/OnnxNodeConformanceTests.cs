@@ -17,11 +17,14 @@ namespace TinyML.Tests.Conformance;
 /// emits (<c>Quantize="none"</c>), compiled for the host in one gcc invocation. Tolerance is the ONNX backend test
 /// runner's default: |actual - expected| &lt;= atol + rtol * |expected| with rtol = 1e-3, atol = 1e-7.
 ///
-/// How a node test becomes one of our models: input 0 is the runtime input; every other graph input (Conv weights,
-/// Reshape's shape, Clip's bounds, Add's second operand, ...) is folded into an initializer from its input_N.pb,
-/// because the compiler needs constant weights and static shapes. Cases are skipped, with the reason printed, when an
-/// op is outside the supported set, a tensor is not float32, the model has several outputs, or the importer, the
-/// reference or the lowering refuses the model with a coded TML error (e.g. 3-D windows, batched MatMul).
+/// How a node test becomes one of our models: every float32 graph input first stays a run-time input (the C runs
+/// through tml_&lt;case&gt;_invoke_f32_multi, every output is compared); when the importer, the reference or the
+/// compiler needs an input constant (Conv weights, Reshape's shape, Clip's bounds, Resize's scales, int64 indices,
+/// ...), the case runs again with every input but the first folded into an initializer from its input_N.pb.
+/// A case is skipped only when the importer, the reference or the float32 compiler refuses it with a coded TML error,
+/// and the test fails unless that refusal is documented: an operator the float32 path does not have (absent from
+/// <see cref="OpSupport"/> or "no" under float32), or a message listed in <see cref="DocumentedRefusals"/> whose
+/// op notes (the README table) say so. A model the reference refuses must be refused by the compiler too.
 /// The pytorch-converted models are stamped opset 6, below the importer's minimum 9; they are re-stamped to 9,
 /// which defines the same float32 semantics for every op they use that we support (Conv, MaxPool, Relu, Softmax).
 /// </summary>
@@ -238,12 +241,13 @@ public sealed class OnnxNodeConformanceTests
                 continue;
             }
 
-            if (chosen?.Compiled is null)
+            // A reference mismatch in any configuration is kept (reported), never replaced by a later passing one.
+            if (chosen is null || (chosen.Compiled is null && chosen.ReferenceFailure is null))
             {
                 chosen = attempt;
             }
 
-            if (attempt.Compiled is not null)
+            if (attempt.Compiled is not null || chosen.ReferenceFailure is not null)
             {
                 break; // both paths run; otherwise the next configuration may compile (more inputs constant)
             }
