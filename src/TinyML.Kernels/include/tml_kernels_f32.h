@@ -161,6 +161,21 @@ typedef struct {
 
 void tml_resize_bilinear_f32(const tml_resize_bilinear_f32_params *p, const float *input, float *output);
 
+/* ---- 2-D Resize with per-axis tap tables (cubic, antialias, tf_crop_and_resize), resolved at build time:
+ * out[p][oy][ox] = sum_i wy[oy][i] * sum_j wx[ox][j] * in[p][iy[oy][i]][ix[ox][j]]. A row (column) whose first
+ * index is -1 lies outside the crop region and outputs extrapolation_value. ---- */
+typedef struct {
+    int32_t planes, in_h, in_w, out_h, out_w;
+    int32_t taps_y, taps_x;
+    const int32_t *iy; /* [out_h][taps_y] */
+    const float *wy;
+    const int32_t *ix; /* [out_w][taps_x] */
+    const float *wx;
+    float extrapolation_value;
+} tml_resize_taps_f32_params;
+
+void tml_resize_taps_f32(const tml_resize_taps_f32_params *p, const float *input, float *output);
+
 /* ---- Mean over a contiguous run of axes: the tensor is viewed as [outer][reduce][inner]. ---- */
 typedef struct {
     int32_t outer, reduce, inner;

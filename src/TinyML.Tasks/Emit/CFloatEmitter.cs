@@ -261,9 +261,15 @@ public static class CFloatEmitter
             }
 
             case FGemm g:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Gemm [{g.M}x{g.K}] x [{g.K}x{g.N}] */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Gemm [{g.M}x{g.K}] x [{g.K}x{g.N}]{(g.AOffsets is null ? "" : $", {g.AOffsets.Length} batches")} */\n");
                 EmitArray(sb, $"{id}_weights", g.Weights);
                 EmitArray(sb, $"{id}_bias", g.Bias);
+                if (g.AOffsets is not null)
+                {
+                    EmitIntArray(sb, $"{id}_a_offsets", g.AOffsets);
+                    EmitIntArray(sb, $"{id}_w_offsets", g.WeightOffsets!);
+                }
+
                 sb.Append(I, $$"""
                     static const tml_gemm_f32_params {{id}} = {
                         {{g.M}}, {{g.K}}, {{g.N}}, /* m, k, n */
@@ -419,6 +425,21 @@ public static class CFloatEmitter
 
                     """);
                 return 12 * (r.Y0.Length + r.X0.Length);
+            case FResizeTaps r:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.OutH}x{r.OutW}, {r.TapsY}x{r.TapsX} taps */\n");
+                EmitIntArray(sb, $"{id}_iy", r.IndexY);
+                EmitArray(sb, $"{id}_wy", r.WeightY);
+                EmitIntArray(sb, $"{id}_ix", r.IndexX);
+                EmitArray(sb, $"{id}_wx", r.WeightX);
+                sb.Append(I, $$"""
+                    static const tml_resize_taps_f32_params {{id}} = {
+                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.OutH}}, {{r.OutW}}, {{r.TapsY}}, {{r.TapsX}},
+                        {{id}}_iy, {{id}}_wy, {{id}}_ix, {{id}}_wx, {{Float(r.ExtrapolationValue)}}
+                    };
+
+
+                    """);
+                return 8 * (r.IndexY.Length + r.IndexX.Length);
             case FReduceMean m:
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
@@ -485,6 +506,20 @@ public static class CFloatEmitter
                 break;
             case FConvTranspose2D:
                 sb.Append(I, $"    tml_conv_transpose2d_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FGemm { AOffsets: { } offsets } g:
+                // Batched MatMul: one Gemm per output batch, each with its own block of A and of the weights.
+                sb.Append(I, $$"""
+                        {
+                            tml_gemm_f32_params batch_params = {{id}};
+                            int32_t t;
+                            for (t = 0; t < {{offsets.Length}}; ++t) {
+                                batch_params.weights = {{id}}_weights + {{id}}_w_offsets[t];
+                                tml_gemm_f32(&batch_params, (const float *)({{At(op.Inputs[0])}}) + {{id}}_a_offsets[t], (float *)({{At(op.Output)}}) + t * {{g.M * g.N}});
+                            }
+                        }
+
+                    """);
                 break;
             case FGemm:
                 sb.Append(I, $"    tml_gemm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
@@ -557,6 +592,9 @@ public static class CFloatEmitter
                 break;
             case FResizeBilinear:
                 sb.Append(I, $"    tml_resize_bilinear_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FResizeTaps:
+                sb.Append(I, $"    tml_resize_taps_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FReduceMean:
                 sb.Append(I, $"    tml_reduce_mean_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

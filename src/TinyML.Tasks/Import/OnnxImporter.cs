@@ -139,6 +139,13 @@ public static class OnnxImporter
                         file: sourcePath);
                 }
             }
+            else if (dim.HasDimValue && dim.DimValue == 0)
+            {
+                // Legal ONNX (an empty tensor), but nothing to compute or plan; OpSupport.GeneralNotes documents it.
+                throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                    $"graph input '{input.Name}' has dimension 0 at index {i} ({DescribeDims(dims)}); empty (zero-size) tensors are not supported",
+                    file: sourcePath);
+            }
             else if (dim.HasDimValue)
             {
                 throw OnnxModelReader.Malformed(sourcePath, $"graph input '{input.Name}' has invalid dimension {dim.DimValue} at index {i}");

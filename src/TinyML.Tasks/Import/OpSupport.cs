@@ -49,13 +49,13 @@ public static class OpSupport
     [
         // Ops with kernels: float32 (Quantize="none") and int8.
         new("Conv", MinOpset, MaxOpset, Y, Y, "1-D (NCW, run as 2-D with H = 1) and 2-D (NCHW); grouped and depthwise"),
-        new("ConvTranspose", 11, MaxOpset, Y, Y, "1-D and 2-D; grouped and depthwise, dilations, pads, output_padding, output_shape, auto_pad; int8 as TFLite TRANSPOSE_CONV (per-channel weights)"),
+        new("ConvTranspose", 11, MaxOpset, Y, Y, "1-D and 2-D (no 3-D); grouped and depthwise, dilations, pads, output_padding, output_shape, auto_pad; int8 as TFLite TRANSPOSE_CONV (per-channel weights)"),
         new("Gemm", MinOpset, MaxOpset, Y, Y, "constant B; transB either way"),
-        new("MatMul", MinOpset, MaxOpset, Y, Y, "constant 2-D B; fused with a following Add into Gemm"),
+        new("MatMul", MinOpset, MaxOpset, Y, Y, "constant B; 2-D B fused with a following Add into Gemm; float32 also 1-D operands and batched B (batch dimensions broadcast); int8: 2-D B only"),
         new("Relu", MinOpset, MaxOpset, Y, Y, "fused into the producing Conv/ConvTranspose/Gemm when possible"),
         new("Clip", MinOpset, MaxOpset, Y, Y, "constant min/max; fused like Relu"),
-        new("MaxPool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1) and 2-D"),
-        new("AveragePool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1) and 2-D"),
+        new("MaxPool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1), 2-D, and float32 3-D (two separable 2-D pools); no Indices output (argmax); int8: 1-D and 2-D"),
+        new("AveragePool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1), 2-D, and float32 3-D (two separable 2-D pools); int8: 1-D and 2-D"),
         new("GlobalAveragePool", MinOpset, MaxOpset, Y, Y, ""),
         new("Flatten", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Reshape", MinOpset, MaxOpset, Y, Y, "constant shape (after folding); aliases its input"),
@@ -73,7 +73,7 @@ public static class OpSupport
         new("HardSwish", 14, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Elu", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table"),
         new("Softmax", MinOpset, MaxOpset, Y, Y, "output scale 1/256"),
-        new("BatchNormalization", MinOpset, MaxOpset, Y, Y, "folded into the preceding Conv/Gemm; float32 also standalone"),
+        new("BatchNormalization", MinOpset, MaxOpset, Y, Y, "inference mode only (no training_mode); folded into the preceding Conv/Gemm; float32 also standalone"),
         new("LayerNormalization", 17, MaxOpset, Y, Y, "constant scale/bias, normalized axes [axis, rank); also fused from the decomposed ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add pattern; int8: integer-only (exact integer square root), rows up to 65536"),
         new("Identity", MinOpset, MaxOpset, Y, Y, "removed"),
         new("Dropout", MinOpset, MaxOpset, Y, Y, "removed (inference)"),
@@ -86,7 +86,7 @@ public static class OpSupport
         new("Squeeze", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Unsqueeze", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Pad", MinOpset, MaxOpset, Y, Y, "constant pads; constant, reflect, edge and wrap modes; int8 pads with the quantized value"),
-        new("Resize", 10, MaxOpset, Y, Y, "nearest and 2-D linear; no cubic, antialias or tf_crop_and_resize; int8 linear in Q10 fixed point"),
+        new("Resize", 10, MaxOpset, Y, Y, "nearest; linear and cubic on the last two axes; float32 also antialias, exclude_outside and tf_crop_and_resize (linear/cubic); int8: nearest and linear only, linear in Q10 fixed point"),
         new("GlobalMaxPool", MinOpset, MaxOpset, Y, Y, ""),
         new("ReduceMean", MinOpset, MaxOpset, Y, Y, "adjacent axes (e.g. spatial or last), keepdims either way; int8 requantized mean"),
         new("LogSoftmax", MinOpset, MaxOpset, Y, N, "float32 only"),
@@ -114,6 +114,11 @@ public static class OpSupport
     public static IReadOnlyDictionary<string, OpSupportEntry> ByOpType { get; } =
         Entries.ToDictionary(e => e.OpType, StringComparer.Ordinal);
 
+    /// <summary>Limits that hold for every operator; printed under the table (README.md carries it too).</summary>
+    public const string GeneralNotes =
+        "All operators: tensors are float32 (the int8 path quantizes them); a graph input of another element type " +
+        "(integer, float16, ...) and empty (zero-size) tensors are refused with TML1004. Operators not listed are refused with TML1002.";
+
     public const string MarkdownBeginMarker = "<!-- op-matrix:begin -->";
     public const string MarkdownEndMarker = "<!-- op-matrix:end -->";
 
@@ -127,6 +132,8 @@ public static class OpSupport
         {
             text.Append($"| {e.OpType} | {e.MinOpset}–{e.MaxOpset} | {Label(e.Float)} | {Label(e.Int8)} | {e.Notes} |\n");
         }
+
+        text.Append('\n').Append(GeneralNotes).Append('\n');
 
         return text.ToString();
     }

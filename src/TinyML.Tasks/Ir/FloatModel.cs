@@ -86,6 +86,14 @@ public sealed class FGemm : FOp
     public required int BiasRowStride { get; init; }
     public required float ActivationMin { get; init; }
     public required float ActivationMax { get; init; }
+
+    /// <summary>
+    /// Batched MatMul (batch dimensions broadcast): the Gemm runs once per output batch t, reading A from element
+    /// AOffsets[t], weights from WeightOffsets[t] (each a [N, K] block of Weights) and writing output block t of
+    /// M*N floats. Null for a plain Gemm.
+    /// </summary>
+    public int[]? AOffsets { get; init; }
+    public int[]? WeightOffsets { get; init; }
 }
 
 /// <summary>Max/average pooling over NCHW planes (batch * channels), with the full ONNX window geometry.</summary>
@@ -257,6 +265,27 @@ public sealed class FResizeBilinear : FOp
     public required int[] X0 { get; init; }
     public required int[] X1 { get; init; }
     public required float[] WeightX { get; init; }
+}
+
+/// <summary>
+/// 2-D Resize with per-axis tap tables (cubic, antialias, tf_crop_and_resize): out[p,oy,ox] =
+/// sum_i WeightY[oy,i] * sum_j WeightX[ox,j] * in[p, IndexY[oy,i], IndexX[ox,j]]; a row or column whose first index
+/// is -1 lies outside the crop and outputs ExtrapolationValue.
+/// </summary>
+public sealed class FResizeTaps : FOp
+{
+    public required int Planes { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required int OutH { get; init; }
+    public required int OutW { get; init; }
+    public required int TapsY { get; init; }
+    public required int TapsX { get; init; }
+    public required int[] IndexY { get; init; }
+    public required float[] WeightY { get; init; }
+    public required int[] IndexX { get; init; }
+    public required float[] WeightX { get; init; }
+    public required float ExtrapolationValue { get; init; }
 }
 
 /// <summary>ReduceMean over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>

@@ -72,6 +72,9 @@ public sealed class FloatLowering
             case "Gemm":
                 LowerGemm(node);
                 break;
+            case "MatMul":
+                LowerBatchedMatMul(node);
+                break;
             case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
                 LowerPool(node);
                 break;
@@ -281,6 +284,75 @@ public sealed class FloatLowering
         });
     }
 
+    /// <summary>
+    /// A MatMul the Gemm rewrite left (B constant but not 2-D, or A 1-D): numpy semantics, 1-D operands promoted and
+    /// batch dimensions broadcast. Each output batch is one Gemm over its own [N, K] block of B transposed.
+    /// </summary>
+    private void LowerBatchedMatMul(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var aShape = _model.Tensors[input].Shape;
+        var bTensor = Constant(node, 1);
+        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
+        var bMatrix = bTensor.Shape.Length == 1 ? [bTensor.Shape[0], 1] : bTensor.Shape;
+        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
+        if (bMatrix[^2] != k)
+        {
+            throw Unsupported(node, $"B [{string.Join(",", bTensor.Shape)}] does not match A [{string.Join(",", aShape)}]");
+        }
+
+        var aBatch = aMatrix[..^2];
+        var bBatch = bMatrix[..^2];
+        var rank = Math.Max(aBatch.Length, bBatch.Length);
+        int[] Padded(int[] shape) => [.. Enumerable.Repeat(1, rank - shape.Length), .. shape];
+        var (aPadded, bPadded) = (Padded(aBatch), Padded(bBatch));
+        var batch = aPadded.Zip(bPadded, Math.Max).ToArray();
+        var batchCount = batch.Aggregate(1, (p, d) => p * d);
+        var bBlocks = bBatch.Aggregate(1, (p, d) => p * d);
+        var b = bTensor.FloatData!;
+        var weights = new float[bBlocks * n * k];
+        for (var block = 0; block < bBlocks; block++)
+        {
+            for (var o = 0; o < n; o++)
+            {
+                for (var i = 0; i < k; i++)
+                {
+                    weights[(block * n + o) * k + i] = b[(block * k + i) * n + o];
+                }
+            }
+        }
+
+        var aOffsets = new int[batchCount];
+        var weightOffsets = new int[batchCount];
+        for (var t = 0; t < batchCount; t++)
+        {
+            // Row-major index of batch t in A's and B's own batch shapes (size-1 dimensions broadcast).
+            int rest = t, aIndex = 0, bIndex = 0, aStride = 1, bStride = 1;
+            for (var d = rank - 1; d >= 0; d--)
+            {
+                var coordinate = rest % batch[d];
+                rest /= batch[d];
+                aIndex += (aPadded[d] == 1 ? 0 : coordinate) * aStride;
+                bIndex += (bPadded[d] == 1 ? 0 : coordinate) * bStride;
+                aStride *= aPadded[d];
+                bStride *= bPadded[d];
+            }
+
+            aOffsets[t] = aIndex * m * k;
+            weightOffsets[t] = bIndex * n * k;
+        }
+
+        var (min, max) = FusedActivation(node);
+        _model.Ops.Add(new FGemm
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            M = m, K = k, N = n, ARowStride = k, AColStride = 1,
+            Alpha = 1f, Weights = weights, Bias = new float[n], BiasRowStride = 0,
+            ActivationMin = min, ActivationMax = max,
+            AOffsets = aOffsets, WeightOffsets = weightOffsets,
+        });
+    }
+
     /// <summary>beta * C, unidirectionally broadcast to [M, N]; one shared row when C does not vary by row.</summary>
     private (float[] Bias, int RowStride) GemmBias(Node node, int m, int n)
     {
@@ -322,9 +394,15 @@ public sealed class FloatLowering
             (node, x) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x));
         }
 
+        if (Window3D.IsNcdhw(x) && node.OpType is ("MaxPool" or "AveragePool") && Window3D.Split(node) is { } steps)
+        {
+            LowerPool3D(node, input, x, steps);
+            return;
+        }
+
         if (x.Length != 4)
         {
-            throw Unsupported(node, $"only 1-D and 2-D pooling (NCW, NCHW) is supported, input has rank {x.Length}");
+            throw Unsupported(node, $"only 1-D, 2-D and 3-D pooling (NCW, NCHW, NCDHW) is supported, input has rank {x.Length}");
         }
 
         WindowGeometry g;
@@ -349,6 +427,30 @@ public sealed class FloatLowering
             Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
             Planes = x[0] * x[1], InH = x[2], InW = x[3], OutH = g.OutH, OutW = g.OutW,
             Geometry = g, CountIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0,
+        });
+    }
+
+    /// <summary>3-D pooling: the (H, W) pool into an intermediate tensor, then the D pool (see <see cref="Window3D"/>).</summary>
+    private void LowerPool3D(Node node, int input, int[] x, (Node Spatial, Node Depth) steps)
+    {
+        var kind = node.OpType == "MaxPool" ? PoolKind.Max : PoolKind.Average;
+        var countIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0;
+        var spatialKernel = steps.Spatial.GetInts("kernel_shape")!;
+        var spatial = WindowGeometry.Resolve(steps.Spatial, x[3], x[4], (int)spatialKernel[0], (int)spatialKernel[1], File);
+        var intermediate = AddTensor(node.Outputs[0] + "/hw_pool", [x[0], x[1], x[2], spatial.OutH, spatial.OutW]);
+        _model.Ops.Add(new FPool
+        {
+            NodeName = node.Name, Inputs = [input], Output = intermediate, Kind = kind,
+            Planes = x[0] * x[1] * x[2], InH = x[3], InW = x[4], OutH = spatial.OutH, OutW = spatial.OutW,
+            Geometry = spatial, CountIncludePad = countIncludePad,
+        });
+        var depthW = spatial.OutH * spatial.OutW;
+        var depth = WindowGeometry.Resolve(steps.Depth, x[2], depthW, (int)steps.Depth.GetInts("kernel_shape")![0], 1, File);
+        _model.Ops.Add(new FPool
+        {
+            NodeName = node.Name, Inputs = [intermediate], Output = AddTensor(node.Outputs[0]), Kind = kind,
+            Planes = x[0] * x[1], InH = x[2], InW = depthW, OutH = depth.OutH, OutW = depth.OutW,
+            Geometry = depth, CountIncludePad = countIncludePad,
         });
     }
 
@@ -418,9 +520,28 @@ public sealed class FloatLowering
     {
         var input = Id(node.Inputs[0], node);
         var geometry = ResizeGeometry.Resolve(_graph, node, _model.Tensors[input].Shape);
-        if (!geometry.Linear)
+        if (geometry.Mode == "nearest")
         {
             LowerGather(node, [DataMovement.ResizeNearest(_graph, node, geometry)], 0f);
+            return;
+        }
+
+        if (geometry.NeedsGeneralTaps)
+        {
+            var (tapPlanes, tapInH, tapInW) = Reference.FloatInterpreter.GeneralResizeView(node, _graph, geometry);
+            var tapRank = geometry.InShape.Length;
+            var (ty, yIndex, yWeight, yOutside) = geometry.GeneralTaps(tapRank - 2);
+            var (tx, xIndex, xWeight, xOutside) = geometry.GeneralTaps(tapRank - 1);
+            static int[] Marked(int[] index, bool[] outside, int taps) =>
+                index.Select((v, k) => k % taps == 0 && outside[k / taps] ? -1 : v).ToArray();
+            _model.Ops.Add(new FResizeTaps
+            {
+                NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+                Planes = tapPlanes, InH = tapInH, InW = tapInW, OutH = yOutside.Length, OutW = xOutside.Length, TapsY = ty, TapsX = tx,
+                IndexY = Marked(yIndex, yOutside, ty), WeightY = yWeight.Select(w => (float)w).ToArray(),
+                IndexX = Marked(xIndex, xOutside, tx), WeightX = xWeight.Select(w => (float)w).ToArray(),
+                ExtrapolationValue = geometry.ExtrapolationValue,
+            });
             return;
         }
 

@@ -90,10 +90,21 @@ public static class ShapeInference
         }
     }
 
+    /// <summary>Why a MaxPool with its second output is refused (the int64 argmax tensor has no float32 form).</summary>
+    internal const string MaxPoolIndicesUnsupported = "the Indices output (argmax, int64) is not supported";
+
+    /// <summary>MaxPool's optional second output (Indices) is requested.</summary>
+    internal static bool HasIndicesOutput(Node node) => node.Outputs.Count > 1 && node.Outputs[1].Length > 0;
+
     private static int[] Infer(Graph graph, Node node)
     {
         var file = graph.SourcePath;
         int[] In(int i) => graph.Tensor(node.Inputs[i]).Shape;
+        if (node.OpType == "MaxPool" && HasIndicesOutput(node))
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"MaxPool '{node.Name}': {MaxPoolIndicesUnsupported}", file);
+        }
+
         switch (node.OpType)
         {
             case "Relu" or "Clip" or "Identity" or "Dropout" or "Softmax" or "BatchNormalization" or "LayerNormalization" or "LogSoftmax" or "Split":
@@ -101,6 +112,14 @@ public static class ShapeInference
                 return In(0);
             case "LSTM" or "GRU":
                 return RecurrentYShape(graph, node, In(0));
+            case "MaxPool" or "AveragePool" when Window3D.IsNcdhw(In(0)) && Window3D.Split(node) is { } steps:
+            {
+                var x = In(0);
+                var spatial = WindowGeometry.Resolve(steps.Spatial, x[3], x[4], (int)steps.Spatial.GetInts("kernel_shape")![0], (int)steps.Spatial.GetInts("kernel_shape")![1], file);
+                var depth = WindowGeometry.Resolve(steps.Depth, x[2], spatial.OutH * spatial.OutW, (int)steps.Depth.GetInts("kernel_shape")![0], 1, file);
+                return [x[0], x[1], depth.OutH, spatial.OutH, spatial.OutW];
+            }
+
             case "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(In(0)):
             {
                 // 1-D: the 2-D rule with H = 1, the H axis dropped again.
@@ -173,14 +192,19 @@ public static class ShapeInference
 
             case "MatMul":
             {
+                // numpy matmul: a 1-D operand is promoted to a matrix (the added dimension dropped again), batch
+                // dimensions broadcast.
                 var a = In(0);
                 var b = In(1);
-                if (b.Length != 2 || a.Length < 1 || a[^1] != b[0])
+                var aMatrix = a.Length == 1 ? [1, a[0]] : a;
+                var bMatrix = b.Length == 1 ? [b[0], 1] : b;
+                if (a.Length < 1 || b.Length < 1 || aMatrix[^1] != bMatrix[^2])
                 {
-                    throw Bad(node, $"MatMul shapes [{string.Join(",", a)}] x [{string.Join(",", b)}] are not supported", file);
+                    throw Bad(node, $"MatMul shapes [{string.Join(",", a)}] x [{string.Join(",", b)}] do not match", file);
                 }
 
-                return [.. a[..^1], b[1]];
+                var batch = Broadcast(node, aMatrix[..^2], bMatrix[..^2], file);
+                return [.. batch, .. a.Length > 1 ? [aMatrix[^2]] : Array.Empty<int>(), .. b.Length > 1 ? [bMatrix[^1]] : Array.Empty<int>()];
             }
 
             case "Flatten":

@@ -530,6 +530,11 @@ public sealed class Quantizer
             (node, x) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x));
         }
 
+        if (x.Length != 4)
+        {
+            throw Unsupported(node, $"int8 pooling is 1-D or 2-D only (input rank {x.Length}; the float32 path also pools 3-D)");
+        }
+
         WindowGeometry geometry;
         if (global)
         {
@@ -668,7 +673,12 @@ public sealed class Quantizer
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var geometry = ResizeGeometry.Resolve(_graph, node, input.Shape);
-        if (!geometry.Linear)
+        if (geometry.NeedsGeneralTaps)
+        {
+            throw Unsupported(node, "int8 Resize supports nearest and linear only (no cubic, antialias or tf_crop_and_resize; the float32 path has them)");
+        }
+
+        if (geometry.Mode == "nearest")
         {
             LowerMove(node, DataMovement.ResizeNearest(_graph, node, geometry));
             return;

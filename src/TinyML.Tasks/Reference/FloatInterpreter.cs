@@ -109,6 +109,7 @@ public static class FloatInterpreter
         return node.OpType switch
         {
             "Conv" or "MaxPool" or "AveragePool" when Window1D.IsNcw(c.In(0).Shape) => Window1DAs2D(c),
+            "MaxPool" or "AveragePool" when Window3D.IsNcdhw(c.In(0).Shape) && !ShapeInference.HasIndicesOutput(c.Node) && Window3D.Split(c.Node) is { } steps => Pool3D(c, steps),
             "Conv" => Conv(c),
             "ConvTranspose" => ConvTranspose(c),
             "Gemm" => Gemm(c),
@@ -211,6 +212,17 @@ public static class FloatInterpreter
     }
 
     /// <summary>1-D Conv/MaxPool/AveragePool: the 2-D op on [N, C, 1, W] views, the H axis dropped from the result.</summary>
+    /// <summary>3-D pooling as the two separable 2-D pools of <see cref="Window3D"/>.</summary>
+    private static FloatValue Pool3D(NodeContext c, (Node Spatial, Node Depth) steps)
+    {
+        var x = c.In(0);
+        var name = c.Node.Inputs[0];
+        var spatial = Pool(new NodeContext(c.Graph, steps.Spatial, new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [name] = x with { Shape = Window3D.SpatialView(x.Shape) } }), global: false);
+        var depthInput = spatial with { Shape = Window3D.DepthView(x.Shape, spatial.Shape[2], spatial.Shape[3]) };
+        var depth = Pool(new NodeContext(c.Graph, steps.Depth, new Dictionary<string, FloatValue>(StringComparer.Ordinal) { [name] = depthInput }), global: false);
+        return depth with { Shape = [x.Shape[0], x.Shape[1], depth.Shape[2], spatial.Shape[2], spatial.Shape[3]] };
+    }
+
     private static FloatValue Window1DAs2D(NodeContext c)
     {
         var lifted = Window1D.AsNchwNode(c.Node);
@@ -453,9 +465,14 @@ public static class FloatInterpreter
     private static FloatValue Pool(NodeContext c, bool global)
     {
         var x = c.In(0);
+        if (c.Node.OpType == "MaxPool" && ShapeInference.HasIndicesOutput(c.Node))
+        {
+            throw Unsupported(c.Node, c.Graph, ShapeInference.MaxPoolIndicesUnsupported);
+        }
+
         if (x.Shape.Length != 4)
         {
-            throw Unsupported(c.Node, c.Graph, "only 2-D (NCHW) pooling is supported");
+            throw Unsupported(c.Node, c.Graph, "only 1-D, 2-D and 3-D (NCW, NCHW, NCDHW) pooling is supported");
         }
 
         int planes = x.Shape[0] * x.Shape[1], inH = x.Shape[2], inW = x.Shape[3];
@@ -707,9 +724,41 @@ public static class FloatInterpreter
         var scratch = Scratch(c);
         var geometry = ResizeGeometry.Resolve(scratch, c.Node, x.Shape);
         var output = new float[geometry.OutShape.Aggregate(1, (p, d) => p * d)];
-        if (!geometry.Linear)
+        if (geometry.Mode == "nearest")
         {
             return new FloatValue(geometry.OutShape, Gather(DataMovement.ResizeNearest(scratch, c.Node, geometry), x.Data, output, 0f));
+        }
+
+        if (geometry.NeedsGeneralTaps)
+        {
+            var (tapPlanes, tapInH, tapInW) = GeneralResizeView(c.Node, c.Graph, geometry);
+            var (ty, yIndex, yWeight, yOutside) = geometry.GeneralTaps(x.Shape.Length - 2);
+            var (tx, xIndex, xWeight, xOutside) = geometry.GeneralTaps(x.Shape.Length - 1);
+            int tapOutH = yOutside.Length, tapOutW = xOutside.Length;
+            for (var p = 0; p < tapPlanes; p++)
+            {
+                for (var oy = 0; oy < tapOutH; oy++)
+                {
+                    for (var ox = 0; ox < tapOutW; ox++)
+                    {
+                        double sum = 0;
+                        for (var i = 0; i < ty; i++)
+                        {
+                            double row = 0;
+                            for (var j = 0; j < tx; j++)
+                            {
+                                row += xWeight[ox * tx + j] * x.Data[(p * tapInH + yIndex[oy * ty + i]) * tapInW + xIndex[ox * tx + j]];
+                            }
+
+                            sum += yWeight[oy * ty + i] * row;
+                        }
+
+                        output[(p * tapOutH + oy) * tapOutW + ox] = yOutside[oy] || xOutside[ox] ? geometry.ExtrapolationValue : (float)sum;
+                    }
+                }
+            }
+
+            return new FloatValue(geometry.OutShape, output);
         }
 
         var (planes, inH, inW) = LinearResizeView(c.Node, c.Graph, geometry);
@@ -733,13 +782,26 @@ public static class FloatInterpreter
         return new FloatValue(geometry.OutShape, output);
     }
 
+    /// <summary>Cubic/antialias/tf_crop_and_resize Resize is 2-D too; a crop region on a leading axis is not supported.</summary>
+    internal static (int Planes, int InH, int InW) GeneralResizeView(Node node, Graph graph, ResizeGeometry geometry)
+    {
+        var view = LinearResizeView(node, graph, geometry);
+        var leading = geometry.InShape.Length - 2;
+        if (geometry.RoiStart is { } start && Enumerable.Range(0, leading).Any(a => start[a] != 0 || geometry.RoiEnd![a] != 1))
+        {
+            throw Unsupported(node, graph, "tf_crop_and_resize crops the last two axes only");
+        }
+
+        return view;
+    }
+
     /// <summary>Linear Resize is 2-D: only the last two axes may change size.</summary>
     internal static (int Planes, int InH, int InW) LinearResizeView(Node node, Graph graph, ResizeGeometry geometry)
     {
         var x = geometry.InShape;
         if (x.Length < 2 || Enumerable.Range(0, x.Length - 2).Any(a => geometry.OutShape[a] != x[a]))
         {
-            throw Unsupported(node, graph, "linear Resize is supported on the last two axes only");
+            throw Unsupported(node, graph, "linear and cubic Resize change the last two axes only");
         }
 
         return (x[..^2].Aggregate(1, (p, d) => p * d), x[^2], x[^1]);

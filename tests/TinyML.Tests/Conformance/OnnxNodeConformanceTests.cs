@@ -3,6 +3,7 @@ using System.Text;
 using Google.Protobuf;
 using TinyML.Diagnostics;
 using TinyML.Import;
+using TinyML.Ir;
 using TinyML.Import.Onnx.Proto;
 using TinyML.Pipeline;
 using TinyML.Reference;
@@ -16,11 +17,14 @@ namespace TinyML.Tests.Conformance;
 /// emits (<c>Quantize="none"</c>), compiled for the host in one gcc invocation. Tolerance is the ONNX backend test
 /// runner's default: |actual - expected| &lt;= atol + rtol * |expected| with rtol = 1e-3, atol = 1e-7.
 ///
-/// How a node test becomes one of our models: input 0 is the runtime input; every other graph input (Conv weights,
-/// Reshape's shape, Clip's bounds, Add's second operand, ...) is folded into an initializer from its input_N.pb,
-/// because the compiler needs constant weights and static shapes. Cases are skipped, with the reason printed, when an
-/// op is outside the supported set, a tensor is not float32, the model has several outputs, or the importer, the
-/// reference or the lowering refuses the model with a coded TML error (e.g. 3-D windows, batched MatMul).
+/// How a node test becomes one of our models: every float32 graph input first stays a run-time input (the C runs
+/// through tml_&lt;case&gt;_invoke_f32_multi, every output is compared); when the importer, the reference or the
+/// compiler needs an input constant (Conv weights, Reshape's shape, Clip's bounds, Resize's scales, int64 indices,
+/// ...), the case runs again with every input but the first folded into an initializer from its input_N.pb.
+/// A case is skipped only when the importer, the reference or the float32 compiler refuses it with a coded TML error,
+/// and the test fails unless that refusal is documented: an operator the float32 path does not have (absent from
+/// <see cref="OpSupport"/> or "no" under float32), or a message listed in <see cref="DocumentedRefusals"/> whose
+/// op notes (the README table) say so. A model the reference refuses must be refused by the compiler too.
 /// The pytorch-converted models are stamped opset 6, below the importer's minimum 9; they are re-stamped to 9,
 /// which defines the same float32 semantics for every op they use that we support (Conv, MaxPool, Relu, Softmax).
 /// </summary>
@@ -32,17 +36,24 @@ public sealed class OnnxNodeConformanceTests
 
     private sealed record Case(string Name, string Op, string Directory)
     {
+        /// <summary>Coded error that keeps the case out of both paths (importer or reference refused it).</summary>
         public string? Skip { get; set; }
-        public float[]? Input { get; set; }
-        public float[]? Expected { get; set; }
-        public int[]? ExpectedShape { get; set; }
+        /// <summary>For a skipped case the importer accepted: what the float32 compiler said (it must refuse too).</summary>
+        public string? RefusedByCompiler { get; set; }
+        public List<float[]> Inputs { get; set; } = [];
+        public List<(float[] Data, int[] Shape)> Expected { get; set; } = [];
+        public int RuntimeInputs { get; set; }
+        public int FoldedInputs { get; set; }
         public string? ReferenceFailure { get; set; }
         public bool ReferencePassed { get; set; }
+        /// <summary>Coded error from the float32 compiler (lowering/planning) while the reference ran the case.</summary>
         public string? CSkip { get; set; }
         public string? CFailure { get; set; }
         public bool CPassed { get; set; }
         public FloatCompileResult? Compiled { get; set; }
         public string CName { get; set; } = "";
+        public bool ReferenceSkipped => Skip is not null;
+        public bool CSkipped => Skip is not null || CSkip is not null;
     }
 
     [TestMethod]
@@ -77,7 +88,100 @@ public sealed class OnnxNodeConformanceTests
 
         var failures = cases.Where(c => c.ReferenceFailure is not null || c.CFailure is not null).ToList();
         Assert.IsEmpty(failures, "failed node tests:\n" + string.Join("\n", failures.Select(f => $"{f.Name}: {f.ReferenceFailure ?? ""} {f.CFailure ?? ""}")));
-        Assert.IsTrue(cases.Count(c => c.ReferencePassed && c.CPassed) >= 60, "suspiciously few node tests ran");
+        var undocumented = cases.Where(c => c.CSkipped).Select(c => (c, Why: UndocumentedSkip(c))).Where(x => x.Why is not null).ToList();
+        Assert.IsEmpty(undocumented, "skips that OpSupport does not document as unsupported (fix the op, or refuse it with a coded error and say so in its notes):\n"
+            + string.Join("\n", undocumented.Select(x => $"{x.c.Name} ({x.c.Op}): {x.Why}")));
+        Assert.IsEmpty(cases.Where(c => c.Skip is null && c.CSkip is not null).Select(c => c.Name), "the C path skips cases the reference runs");
+        Assert.IsTrue(cases.Count(c => c.ReferencePassed && c.CPassed) >= 200, "suspiciously few node tests ran");
+        Assert.IsTrue(cases.Count(c => c.Inputs.Count > 1 && c.CPassed) >= 10, "cases with several run-time inputs should run through the multi-input entry point");
+    }
+
+    /// <summary>
+    /// The refusals a node test may be skipped for: (op, or "*" for every op; coded error; fragment of its message;
+    /// fragment that op's notes in <see cref="OpSupport"/> (the README table) must contain, or for "*" the general
+    /// notes). A skip matching none of them is an undocumented gap and fails the test.
+    /// </summary>
+    private static readonly (string Op, string Code, string Message, string Notes)[] DocumentedRefusals =
+    [
+        ("*", ErrorCodes.UnsupportedAttribute, "only float32 inputs are supported", "a graph input of another element type"),
+        ("*", ErrorCodes.UnsupportedAttribute, "empty (zero-size) tensors are not supported", "empty (zero-size) tensors are refused"),
+        ("MaxPool", ErrorCodes.UnsupportedAttribute, "the Indices output (argmax, int64) is not supported", "no Indices output"),
+        ("ConvTranspose", ErrorCodes.UnsupportedAttribute, "only 1-D (NCW) and 2-D (NCHW) ConvTranspose is supported", "(no 3-D)"),
+        ("BatchNormalization", ErrorCodes.UnsupportedAttribute, "only inference-mode BatchNormalization is supported", "inference mode only (no training_mode)"),
+    ];
+
+    /// <summary>Null when <paramref name="c"/>'s skip is a documented refusal; otherwise why it is not.</summary>
+    private static string? UndocumentedSkip(Case c)
+    {
+        var reason = c.Skip ?? c.CSkip!;
+        if (c.RefusedByCompiler is { } compiler && !compiler.StartsWith("TML", StringComparison.Ordinal))
+        {
+            return $"{reason}; but {compiler}";
+        }
+
+        var code = reason.Length > 7 && reason.StartsWith("TML", StringComparison.Ordinal) && reason[7] == ':' ? reason[..7] : null;
+        if (code is null)
+        {
+            return $"not a coded error: {reason}";
+        }
+
+        // An operator the float32 path does not have at all: the table says so (absent, or "no" under float32).
+        var ops = c.Op.Split(',');
+        if (ops.Any(op => !OpSupport.ByOpType.TryGetValue(op, out var entry) || entry.Float == Support.No))
+        {
+            return null;
+        }
+
+        foreach (var (op, refusalCode, message, notes) in DocumentedRefusals)
+        {
+            if ((op == "*" || ops.Contains(op)) && code == refusalCode && reason.Contains(message, StringComparison.Ordinal))
+            {
+                var documented = op == "*" ? OpSupport.GeneralNotes : OpSupport.ByOpType[op].Notes;
+                return documented.Contains(notes, StringComparison.Ordinal) ? null : $"{reason}; but {op}'s notes do not say \"{notes}\"";
+            }
+        }
+
+        return $"no documented refusal matches: {reason}";
+    }
+
+    /// <summary>
+    /// The float32 path runs cubic, antialiased and tf_crop_and_resize Resize, batched MatMul and 3-D pooling; the int8
+    /// path does not, and must say so with a coded error rather than mis-lower them.
+    /// </summary>
+    [TestMethod]
+    public void TheInt8PathRefusesTheFloatOnlyResizeAndMatMulForms()
+    {
+        var root = TestPaths.SharedOrSkip("onnx-node-tests");
+        (string Test, string Code, string Message)[] expectations =
+        [
+            ("test_resize_upsample_scales_cubic", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
+            ("test_resize_downsample_scales_linear_antialias", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
+            ("test_resize_tf_crop_and_resize", ErrorCodes.UnsupportedAttribute, "int8 Resize supports nearest and linear only"),
+            ("test_matmul_3d", ErrorCodes.UnsupportedOp, "MatMul"),
+            ("test_maxpool_3d_default", ErrorCodes.UnsupportedAttribute, "int8 pooling is 1-D or 2-D only"),
+            ("test_averagepool_3d_default", ErrorCodes.UnsupportedAttribute, "int8 pooling is 1-D or 2-D only"),
+        ];
+        foreach (var (test, code, message) in expectations)
+        {
+            var path = Path.Combine(root, test, "model.onnx");
+            var model = OnnxModelReader.Parse(File.ReadAllBytes(path), path);
+            var initializers = new HashSet<string>(model.Graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
+            var graphInputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+            for (var i = 1; i < graphInputs.Count; i++)
+            {
+                var constant = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(root, test, "test_data_set_0", $"input_{i}.pb")));
+                constant.Name = graphInputs[i].Name;
+                model.Graph.Initializer.Add(constant);
+                model.Graph.Input.Remove(graphInputs[i]);
+            }
+
+            var graph = OnnxImporter.Load(model.ToByteArray(), path);
+            TinyML.Optimize.GraphOptimizer.Run(graph);
+            var ranges = graph.Tensors.Keys.ToDictionary(k => k, _ => new TinyML.Quantize.ActivationRange(-1f, 1f), StringComparer.Ordinal);
+            var error = Assert.ThrowsExactly<TinyMLException>(() => TinyML.Quantize.Quantizer.Quantize(graph, ranges), test);
+            Assert.AreEqual(code, error.Code, $"{test}: {error.Message}");
+            Assert.Contains(message, error.Message, test);
+        }
     }
 
     private static string ConvTransposeCases => Path.Combine(TestPaths.RepoRoot, "tests", "models", "onnx-node-convtranspose");
@@ -101,40 +205,91 @@ public sealed class OnnxNodeConformanceTests
 
     private static Case Prepare(string name, string directory, int index)
     {
-        var model = OnnxModelReader.Parse(File.ReadAllBytes(Path.Combine(directory, "model.onnx")), Path.Combine(directory, "model.onnx"));
+        var modelPath = Path.Combine(directory, "model.onnx");
+        var model = OnnxModelReader.Parse(File.ReadAllBytes(modelPath), modelPath);
         var ops = model.Graph.Node.Select(n => n.OpType).Where(o => o != "Constant").Distinct().ToList();
         var @case = new Case(name, string.Join(",", ops), directory) { CName = $"t{index:000}" };
-        var unsupported = ops.Where(o => !OnnxImporter.SupportedOps.Contains(o)).ToList();
-        if (unsupported.Count > 0)
-        {
-            @case.Skip = $"operator {string.Join(",", unsupported)} not supported";
-            return @case;
-        }
-
-        if (model.Graph.Output.Count != 1)
-        {
-            @case.Skip = $"{model.Graph.Output.Count} outputs (single-output models only)";
-            return @case;
-        }
 
         var dataDir = Path.Combine(directory, "test_data_set_0");
         var initializers = new HashSet<string>(model.Graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
         var graphInputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
         var inputs = graphInputs.Select((_, i) => TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dataDir, $"input_{i}.pb")))).ToList();
-        var output = TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dataDir, "output_0.pb")));
-        if (inputs[0].DataType != (int)TensorProto.Types.DataType.Float || output.DataType != (int)TensorProto.Types.DataType.Float)
+        var outputs = model.Graph.Output.Select((_, i) => TensorProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(dataDir, $"output_{i}.pb")))).ToList();
+
+        // Which graph inputs stay run-time inputs: first every float32 input (so Add/Concat/MatMul/... also run with
+        // several live operands), then only input 0 with the others folded into constants (Conv weights, Clip bounds,
+        // Reshape shapes, Resize scales, Pad pads: the compiler needs those constant). Non-float inputs are always
+        // folded except input 0, which stays so that a non-float model reaches the importer's own dtype check.
+        var isFloat = inputs.Select(t => t.DataType == (int)TensorProto.Types.DataType.Float).ToList();
+        var configurations = new List<bool[]>();
+        var allFloat = isFloat.ToArray();
+        if (allFloat.Count(f => f) > 1)
         {
-            @case.Skip = $"data type {OnnxTensorConverter.DataTypeName(inputs[0].DataType)} -> {OnnxTensorConverter.DataTypeName(output.DataType)} (float32 only)";
+            configurations.Add(allFloat);
+        }
+
+        configurations.Add(graphInputs.Select((_, i) => i == 0).ToArray());
+
+        AttemptResult? chosen = null;
+        AttemptResult? lastRefused = null;
+        foreach (var runtime in configurations)
+        {
+            var attempt = Attempt(model, graphInputs, inputs, outputs, runtime, modelPath, @case.CName, name);
+            if (attempt.ImportError is not null)
+            {
+                lastRefused = attempt;
+                continue;
+            }
+
+            // A reference mismatch in any configuration is kept (reported), never replaced by a later passing one.
+            if (chosen is null || (chosen.Compiled is null && chosen.ReferenceFailure is null))
+            {
+                chosen = attempt;
+            }
+
+            if (attempt.Compiled is not null || chosen.ReferenceFailure is not null)
+            {
+                break; // both paths run; otherwise the next configuration may compile (more inputs constant)
+            }
+        }
+
+        if (chosen is null)
+        {
+            // Refused in every configuration: the last one (every input but the first constant) gives the reason.
+            @case.Skip = lastRefused!.ImportError;
+            @case.RefusedByCompiler = lastRefused.CompileError;
             return @case;
         }
 
-        // Every input but the first is a constant of the compiled model: fold its .pb data into an initializer.
-        for (var i = 1; i < graphInputs.Count; i++)
+        @case.Inputs = chosen.Inputs;
+        @case.Expected = chosen.Expected;
+        @case.RuntimeInputs = chosen.Runtime.Count(r => r);
+        @case.FoldedInputs = chosen.Runtime.Length - @case.RuntimeInputs;
+        @case.ReferenceFailure = chosen.ReferenceFailure;
+        @case.ReferencePassed = chosen.ReferenceFailure is null;
+        @case.Compiled = chosen.Compiled;
+        @case.CSkip = chosen.CompileError;
+        return @case;
+    }
+
+    private sealed record AttemptResult(bool[] Runtime, string? ImportError, List<float[]> Inputs, List<(float[] Data, int[] Shape)> Expected,
+        string? ReferenceFailure, FloatCompileResult? Compiled, string? CompileError);
+
+    /// <summary>Imports, runs the reference and compiles with the inputs flagged in <paramref name="runtime"/> live and
+    /// the rest folded into initializers. A coded error from the importer or the reference is the skip reason.</summary>
+    private static AttemptResult Attempt(ModelProto original, List<ValueInfoProto> graphInputs, List<TensorProto> inputs, List<TensorProto> outputs,
+        bool[] runtime, string path, string cName, string name)
+    {
+        var model = original.Clone();
+        for (var i = 0; i < graphInputs.Count; i++)
         {
-            var constant = inputs[i].Clone();
-            constant.Name = graphInputs[i].Name;
-            model.Graph.Initializer.Add(constant);
-            model.Graph.Input.Remove(graphInputs[i]);
+            if (!runtime[i])
+            {
+                var constant = inputs[i].Clone();
+                constant.Name = graphInputs[i].Name;
+                model.Graph.Initializer.Add(constant);
+                model.Graph.Input.Remove(model.Graph.Input.Single(v => v.Name == graphInputs[i].Name));
+            }
         }
 
         foreach (var opset in model.OpsetImport.Where(o => OnnxModelReader.IsDefaultDomain(o.Domain) && o.Version < OnnxImporter.MinOpset))
@@ -143,36 +298,75 @@ public sealed class OnnxNodeConformanceTests
         }
 
         var bytes = model.ToByteArray();
-        var path = Path.Combine(directory, "model.onnx");
-        @case.Input = OnnxTensorConverter.Convert(inputs[0], "input", path).FloatData!;
-        var expected = OnnxTensorConverter.Convert(output, "output", path);
-        (@case.Expected, @case.ExpectedShape) = (expected.FloatData!, expected.Shape);
-
+        var liveInputs = new List<float[]>();
+        var expected = new List<(float[] Data, int[] Shape)>();
+        string? referenceFailure;
+        Graph graph;
         try
         {
-            var reference = FloatInterpreter.Run(OnnxImporter.Load(bytes, path), @case.Input);
-            @case.ReferenceFailure = Compare(reference.Data, reference.Shape, @case);
-            @case.ReferencePassed = @case.ReferenceFailure is null;
+            graph = OnnxImporter.Load(bytes, path);
         }
         catch (TinyMLException e)
         {
-            @case.Skip = $"{e.Code}: {e.Message}";
-            return @case;
+            return new AttemptResult(runtime, $"{e.Code}: {e.Message}", liveInputs, expected, null, null, null);
         }
 
         try
         {
-            @case.Compiled = FloatModelCompiler.CompileGraph(OnnxImporter.Load(bytes, path), @case.CName, name, TextWriter.Null);
+            var live = Enumerable.Range(0, graphInputs.Count).Where(i => runtime[i]).ToList();
+            var feed = new Dictionary<string, float[]>(StringComparer.Ordinal);
+            foreach (var i in live)
+            {
+                // The importer has accepted the model, so every live input is float32.
+                var data = OnnxTensorConverter.Convert(inputs[i], graphInputs[i].Name, path).FloatData!;
+                liveInputs.Add(data);
+                feed[graphInputs[i].Name] = data;
+            }
+
+            var values = FloatInterpreter.RunAll(graph, feed);
+            foreach (var output in outputs)
+            {
+                var tensor = OnnxTensorConverter.Convert(output, "output", path);
+                expected.Add((tensor.FloatData ?? throw new InvalidOperationException($"{name}: output is {OnnxTensorConverter.DataTypeName(output.DataType)} but the reference ran the model"), tensor.Shape));
+            }
+
+            if (graph.Outputs.Count != expected.Count)
+            {
+                throw new InvalidOperationException($"{name}: the imported graph has {graph.Outputs.Count} outputs, the test {expected.Count}");
+            }
+
+            referenceFailure = CompareAll(graph.Outputs.Select(o => (values[o].Data, values[o].Shape)).ToList(), expected);
         }
         catch (TinyMLException e)
         {
-            @case.CSkip = $"{e.Code}: {e.Message}";
+            // The reference refused the model: the compiler has to refuse it too, with a coded error (not a crash).
+            string compiler;
+            try
+            {
+                FloatModelCompiler.CompileGraph(OnnxImporter.Load(bytes, path), cName, name, TextWriter.Null);
+                compiler = "the float32 compiler accepted the model the reference refused";
+            }
+            catch (TinyMLException compileError)
+            {
+                compiler = $"{compileError.Code}: {compileError.Message}";
+            }
+
+            return new AttemptResult(runtime, $"{e.Code}: {e.Message}", liveInputs, expected, null, null, compiler);
         }
 
-        return @case;
+        try
+        {
+            var compiled = FloatModelCompiler.CompileGraph(OnnxImporter.Load(bytes, path), cName, name, TextWriter.Null);
+            return new AttemptResult(runtime, null, liveInputs, expected, referenceFailure, compiled, null);
+        }
+        catch (TinyMLException e)
+        {
+            return new AttemptResult(runtime, null, liveInputs, expected, referenceFailure, null, $"{e.Code}: {e.Message}");
+        }
     }
 
-    /// <summary>All compiled cases in one host program: one gcc run, each case prints its output as float bit patterns.</summary>
+    /// <summary>All compiled cases in one host program: one gcc run, each case runs tml_&lt;case&gt;_invoke_f32_multi and
+    /// prints every output as float bit patterns.</summary>
     private static void RunCompiledC(List<Case> cases)
     {
         if (cases.Count == 0)
@@ -191,16 +385,19 @@ public sealed class OnnxNodeConformanceTests
 
         foreach (var c in cases)
         {
-            var bits = c.Input!.Select(v => "0x" + BitConverter.SingleToUInt32Bits(v).ToString("x8", CultureInfo.InvariantCulture) + "u");
-            main.Append(CultureInfo.InvariantCulture, $"static const uint32_t {c.CName}_input_bits[] = {{ {string.Join(", ", bits)} }};\n");
+            for (var k = 0; k < c.Inputs.Count; k++)
+            {
+                var bits = c.Inputs[k].Select(v => "0x" + BitConverter.SingleToUInt32Bits(v).ToString("x8", CultureInfo.InvariantCulture) + "u");
+                main.Append(CultureInfo.InvariantCulture, $"static const uint32_t {c.CName}_input{k}_bits[] = {{ {string.Join(", ", bits)} }};\n");
+            }
         }
 
         main.Append("""
 
-            static void print_output(const char *name, const float *output, int count)
+            static void print_output(const char *name, int index, const float *output, int count)
             {
                 int i;
-                printf("%s:", name);
+                printf("%s/%d:", name, index);
                 for (i = 0; i < count; i++) {
                     uint32_t bits;
                     memcpy(&bits, &output[i], sizeof bits);
@@ -216,18 +413,36 @@ public sealed class OnnxNodeConformanceTests
         foreach (var c in cases)
         {
             var upper = c.CName.ToUpperInvariant();
-            main.Append(CultureInfo.InvariantCulture, $$"""
-                    {
-                        static float input[TML_{{upper}}_INPUT_SIZE];
-                        static float output[TML_{{upper}}_OUTPUT_SIZE];
-                        memcpy(input, {{c.CName}}_input_bits, sizeof input);
-                        if (tml_{{c.CName}}_invoke_f32(input, output) != 0) {
-                            return 2;
-                        }
-                        print_output("{{c.CName}}", output, TML_{{upper}}_OUTPUT_SIZE);
-                    }
+            var outputCount = c.Expected.Count;
+            main.Append("    {\n");
+            for (var k = 0; k < c.Inputs.Count; k++)
+            {
+                main.Append(CultureInfo.InvariantCulture, $"        static float in{k}[TML_{upper}_INPUT{k}_SIZE];\n");
+            }
 
-                """);
+            for (var j = 0; j < outputCount; j++)
+            {
+                main.Append(CultureInfo.InvariantCulture, $"        static float out{j}[TML_{upper}_OUTPUT{j}_SIZE];\n");
+            }
+
+            main.Append(CultureInfo.InvariantCulture, $"        const float *inputs[{c.Inputs.Count}];\n        float *outputs[{outputCount}];\n");
+            for (var k = 0; k < c.Inputs.Count; k++)
+            {
+                main.Append(CultureInfo.InvariantCulture, $"        memcpy(in{k}, {c.CName}_input{k}_bits, sizeof in{k});\n        inputs[{k}] = in{k};\n");
+            }
+
+            for (var j = 0; j < outputCount; j++)
+            {
+                main.Append(CultureInfo.InvariantCulture, $"        outputs[{j}] = out{j};\n");
+            }
+
+            main.Append(CultureInfo.InvariantCulture, $"        if (TML_{upper}_NUM_INPUTS != {c.Inputs.Count} || TML_{upper}_NUM_OUTPUTS != {outputCount} || tml_{c.CName}_invoke_f32_multi(inputs, outputs) != 0) {{\n            return 2;\n        }}\n");
+            for (var j = 0; j < outputCount; j++)
+            {
+                main.Append(CultureInfo.InvariantCulture, $"        print_output(\"{c.CName}\", {j}, out{j}, TML_{upper}_OUTPUT{j}_SIZE);\n");
+            }
+
+            main.Append("    }\n");
         }
 
         main.Append("    return 0;\n}\n");
@@ -243,24 +458,49 @@ public sealed class OnnxNodeConformanceTests
                 .Select(v => BitConverter.UInt32BitsToSingle(uint.Parse(v, NumberStyles.HexNumber, CultureInfo.InvariantCulture))).ToArray());
         foreach (var c in cases)
         {
-            c.CFailure = printed.TryGetValue(c.CName, out var output)
-                ? Compare(output, c.Compiled!.Model.OutputTensor.Shape, c)
-                : "the C program printed no output";
+            var model = c.Compiled!.Model;
+            var outputTensors = model.Outputs.Count > 0 ? model.Outputs : [model.Output];
+            var actual = new List<(float[] Data, int[] Shape)>();
+            for (var j = 0; j < c.Expected.Count; j++)
+            {
+                if (!printed.TryGetValue($"{c.CName}/{j}", out var output))
+                {
+                    break;
+                }
+
+                actual.Add((output, model.Tensors[outputTensors[j]].Shape));
+            }
+
+            c.CFailure = actual.Count == c.Expected.Count ? CompareAll(actual, c.Expected) : "the C program printed no output";
             c.CPassed = c.CFailure is null;
         }
     }
 
-    /// <summary>numpy.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-7) plus an exact shape check; null = pass.</summary>
-    private static string? Compare(float[] actual, int[] shape, Case c)
+    /// <summary>Every output: numpy.testing.assert_allclose(actual, expected, rtol=1e-3, atol=1e-7) plus an exact shape check; null = pass.</summary>
+    private static string? CompareAll(List<(float[] Data, int[] Shape)> actual, List<(float[] Data, int[] Shape)> expected)
     {
-        if (!shape.SequenceEqual(c.ExpectedShape!))
+        for (var j = 0; j < expected.Count; j++)
         {
-            return $"shape [{string.Join(",", shape)}] != expected [{string.Join(",", c.ExpectedShape!)}]";
+            var failure = Compare(actual[j].Data, actual[j].Shape, expected[j].Data, expected[j].Shape);
+            if (failure is not null)
+            {
+                return expected.Count == 1 ? failure : $"output {j}: {failure}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? Compare(float[] actual, int[] shape, float[] expected, int[] expectedShape)
+    {
+        if (!shape.SequenceEqual(expectedShape))
+        {
+            return $"shape [{string.Join(",", shape)}] != expected [{string.Join(",", expectedShape)}]";
         }
 
         for (var i = 0; i < actual.Length; i++)
         {
-            double a = actual[i], e = c.Expected![i];
+            double a = actual[i], e = expected[i];
             var same = (double.IsNaN(a) && double.IsNaN(e)) || a == e || Math.Abs(a - e) <= AbsoluteTolerance + RelativeTolerance * Math.Abs(e);
             if (!same)
             {
@@ -275,20 +515,19 @@ public sealed class OnnxNodeConformanceTests
     {
         var sb = new StringBuilder();
         sb.AppendLine(FormattableString.Invariant($"ONNX node conformance, float32 (rtol {RelativeTolerance}, atol {AbsoluteTolerance}): reference = C# FloatInterpreter, C = emitted float32 C on the host"));
-        sb.AppendLine("| op | cases | reference passed | reference failed | C passed | C failed | skipped |");
-        sb.AppendLine("|---|---|---|---|---|---|---|");
+        sb.AppendLine("| op | cases | reference passed | reference failed | reference skipped | C passed | C failed | C skipped |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var group in cases.GroupBy(c => c.Op).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var g = group.ToList();
-            sb.AppendLine(FormattableString.Invariant(
-                $"| {group.Key} | {g.Count} | {g.Count(c => c.ReferencePassed)} | {g.Count(c => c.ReferenceFailure is not null)} | {g.Count(c => c.CPassed)} | {g.Count(c => c.CFailure is not null)} | {g.Count(c => c.Skip is not null || c.CSkip is not null)} |"));
+            sb.AppendLine(Row(group.Key, group.ToList()));
         }
 
-        sb.AppendLine(FormattableString.Invariant(
-            $"| total | {cases.Count} | {cases.Count(c => c.ReferencePassed)} | {cases.Count(c => c.ReferenceFailure is not null)} | {cases.Count(c => c.CPassed)} | {cases.Count(c => c.CFailure is not null)} | {cases.Count(c => c.Skip is not null || c.CSkip is not null)} |"));
+        sb.AppendLine(Row("total", cases));
         sb.AppendLine();
+        sb.AppendLine(FormattableString.Invariant($"Run with several live inputs (invoke_f32_multi): {cases.Count(c => c.Inputs.Count > 1)}; several outputs: {cases.Count(c => c.Expected.Count > 1)}; inputs folded into constants: {cases.Sum(c => c.FoldedInputs)}"));
+        sb.AppendLine("Operators the float32 path does not have (absent from OpSupport, or float32 \"no\") are listed with the importer's refusal.");
         sb.AppendLine("Skipped (reason):");
-        foreach (var c in cases.Where(c => c.Skip is not null || c.CSkip is not null))
+        foreach (var c in cases.Where(c => c.CSkipped))
         {
             sb.AppendLine(c.Skip is not null ? $"  {c.Name}: {c.Skip}" : $"  {c.Name}: C path only (reference passed: {c.ReferencePassed}): {c.CSkip}");
         }
@@ -299,5 +538,8 @@ public sealed class OnnxNodeConformanceTests
         }
 
         return sb.ToString();
+
+        static string Row(string label, List<Case> g) => FormattableString.Invariant(
+            $"| {label} | {g.Count} | {g.Count(c => c.ReferencePassed)} | {g.Count(c => c.ReferenceFailure is not null)} | {g.Count(c => c.ReferenceSkipped)} | {g.Count(c => c.CPassed)} | {g.Count(c => c.CFailure is not null)} | {g.Count(c => c.CSkipped)} |");
     }
 }
