@@ -21,6 +21,7 @@ public static class ArenaGroupCommand
         }
 
         var members = new List<(string Model, int ArenaBytes)>();
+        var alignment = 4;
         foreach (var reportPath in args.GetAll("report").Concat(args.Positional))
         {
             JsonNode? report;
@@ -46,13 +47,15 @@ public static class ArenaGroupCommand
             }
 
             members.Add((model, bytes.Value));
+            // The shared buffer must satisfy the strictest member (16 on a Helium board); older reports have no field: 4.
+            alignment = Math.Max(alignment, report?["arena"]?["alignment"]?.GetValue<int>() ?? 4);
         }
 
         members.Sort((a, b) => string.CompareOrdinal(a.Model, b.Model)); // deterministic output whatever the order given
         var outDir = args.Require("out");
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, ArenaGroupSource.FileName(group));
-        File.WriteAllText(path, ArenaGroupSource.Emit(group, members), new UTF8Encoding(false));
+        File.WriteAllText(path, ArenaGroupSource.Emit(group, members, alignment), new UTF8Encoding(false));
         var shared = members.Count == 0 ? 0 : members.Max(m => m.ArenaBytes);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"tinyml: arena group '{group}': {shared:N0} B shared by {string.Join(", ", members.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Model} ({m.ArenaBytes:N0} B)")))}; separate arenas would need {members.Sum(m => m.ArenaBytes):N0} B"));

@@ -48,8 +48,10 @@ public static class ArenaGroupSource
     public static bool IsValidName(string group) =>
         group.Length > 0 && group.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_') && !char.IsDigit(group[0]);
 
-    public static string Emit(string group, IReadOnlyList<(string Model, int ArenaBytes)> members)
+    public static string Emit(string group, IReadOnlyList<(string Model, int ArenaBytes)> members, int alignment = 4)
     {
+        // Same rule as a model's own arena: int32_t gives 4 bytes; more needs the GCC/Clang attribute.
+        var attribute = alignment > 4 ? $" __attribute__((aligned({alignment})))" : "";
         var largest = members.Count == 0 ? 0 : members.Max(m => m.ArenaBytes);
         var list = string.Join(", ", members.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Model} ({m.ArenaBytes} B)")));
         return string.Create(CultureInfo.InvariantCulture, $$"""
@@ -58,7 +60,7 @@ public static class ArenaGroupSource
              * ({{largest}} B instead of {{members.Sum(m => m.ArenaBytes)}} B for separate arenas). */
             #include <stdint.h>
 
-            int32_t {{Symbol(group)}}[{{(largest + 3) / 4}}];
+            int32_t {{Symbol(group)}}[{{(largest + 3) / 4}}]{{attribute}};
 
             """).Replace("\r\n", "\n", StringComparison.Ordinal);
     }

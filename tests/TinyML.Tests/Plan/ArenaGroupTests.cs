@@ -18,6 +18,30 @@ public sealed class ArenaGroupTests
     private static string Models => Path.Combine(TestPaths.RepoRoot, "tests", "models");
 
     [TestMethod]
+    public void TheSharedBufferTakesTheStrictestMembersAlignment()
+    {
+        var work = TestPaths.NewTempDir("arena-group-align");
+        string Report(string model, int bytes, int? alignment)
+        {
+            var path = Path.Combine(work, model + ".report.json");
+            var field = alignment is null ? "" : string.Create(CultureInfo.InvariantCulture, $", \"alignment\": {alignment}");
+            File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture,
+                $"{{\"model\": \"{model}\", \"arenaGroup\": \"g\", \"arena\": {{\"bytes\": {bytes}{field}}}}}"));
+            return path;
+        }
+
+        var plain = Path.Combine(work, "plain");
+        Assert.AreEqual(0, ArenaGroupCommand.Run(new CliArgs(["--group", "g", "--report", Report("a", 100, 4), "--report", Report("b", 60, null), "--out", plain]), TextWriter.Null));
+        var plainSource = File.ReadAllText(Path.Combine(plain, "tml_arena_group_g.c"));
+        StringAssert.Contains(plainSource, "int32_t tml_arena_group_g[25];");
+        Assert.DoesNotContain("aligned", plainSource, "4 bytes come from int32_t; no attribute needed");
+
+        var helium = Path.Combine(work, "helium");
+        Assert.AreEqual(0, ArenaGroupCommand.Run(new CliArgs(["--group", "g", "--report", Report("a", 100, 4), "--report", Report("c", 64, 16), "--out", helium]), TextWriter.Null));
+        StringAssert.Contains(File.ReadAllText(Path.Combine(helium, "tml_arena_group_g.c")), "int32_t tml_arena_group_g[25] __attribute__((aligned(16)));");
+    }
+
+    [TestMethod]
     public void TwoModelsShareOneArenaAndBothStayExact()
     {
         var work = TestPaths.NewTempDir("arena-group");
