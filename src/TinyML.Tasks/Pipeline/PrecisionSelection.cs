@@ -57,7 +57,7 @@ internal static class PrecisionSelection
                 model = MixedPrecision.Apply(int8, graph, FloatNodes(choices.Concat(automatic)), Int16Nodes(choices.Concat(automatic)));
                 var after = SnrByNode(AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare));
                 automatic = automatic
-                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; {Name(c.Precision)}: own {Db(now)}") : "") })
+                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; {(c.Precision == LayerPrecision.Float ? "float32" : "int16x8")}: own {Db(now)}") : "") })
                     .ToList();
             }
             else
