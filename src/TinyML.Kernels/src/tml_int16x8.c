@@ -29,10 +29,31 @@ static int16_t tml_store_s16(int64_t acc, int32_t multiplier, int32_t shift, int
     return (int16_t)v;
 }
 
+/* First tap k in [0, kernel) with 0 <= origin + k * dilation. */
+static int32_t tml_s16_first_tap(int32_t origin, int32_t dilation, int32_t kernel)
+{
+    int32_t k = 0;
+    if (origin < 0) {
+        k = (-origin + dilation - 1) / dilation;
+    }
+    return k < kernel ? k : kernel;
+}
+
+/* One past the last tap k with origin + k * dilation < extent. */
+static int32_t tml_s16_end_tap(int32_t origin, int32_t dilation, int32_t kernel, int32_t extent)
+{
+    int32_t k;
+    if (origin >= extent) {
+        return 0;
+    }
+    k = (extent - origin + dilation - 1) / dilation;
+    return k < kernel ? k : kernel;
+}
+
 void tml_conv2d_s16(const tml_conv2d_s16_params *p, const int16_t *input, int16_t *output)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
-    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, dh = p->dilation_h, dw = p->dilation_w;
     const int32_t in_c_per_group = p->in_c / p->groups, out_c_per_group = p->out_c / p->groups;
     const int32_t in_plane = in_h * in_w, taps = kh * kw;
     int32_t oc;
@@ -40,37 +61,68 @@ void tml_conv2d_s16(const tml_conv2d_s16_params *p, const int16_t *input, int16_
         const int16_t *group_input = input + (oc / out_c_per_group) * in_c_per_group * in_plane;
         const int8_t *filter = p->weights + oc * in_c_per_group * taps;
         const int64_t bias = p->bias != 0 ? p->bias[oc] : 0;
+        const int32_t multiplier = p->output_multiplier[oc], shift = p->output_shift[oc];
         int16_t *out_plane = output + oc * out_h * out_w;
         int32_t oy;
         for (oy = 0; oy < out_h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            const int32_t ky_begin = tml_s16_first_tap(iy0, dh, kh), ky_end = tml_s16_end_tap(iy0, dh, kh, in_h);
             int32_t ox;
             for (ox = 0; ox < out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                const int32_t kx_begin = tml_s16_first_tap(ix0, dw, kw), kx_end = tml_s16_end_tap(ix0, dw, kw, in_w);
                 int64_t acc = bias;
-                int32_t icg;
-                for (icg = 0; icg < in_c_per_group; ++icg) {
+                int32_t icg = 0;
+                if (taps == 1) {
+                    /* Pointwise: one strided walk down the channels (no per-channel row bookkeeping). */
+                    if (ky_end > ky_begin && kx_end > kx_begin) {
+                        const int16_t *x = group_input + iy0 * in_w + ix0;
+                        while (icg < in_c_per_group) {
+                            const int32_t chunk_end = in_c_per_group - icg > 256 ? icg + 256 : in_c_per_group;
+                            int32_t part = 0;
+                            for (; icg < chunk_end; ++icg) {
+                                part += (int32_t)x[icg * in_plane] * (int32_t)filter[icg];
+                            }
+                            acc += part;
+                        }
+                    }
+                    icg = in_c_per_group;
+                }
+                for (; icg < in_c_per_group; ++icg) {
                     const int16_t *channel = group_input + icg * in_plane;
                     const int8_t *channel_filter = filter + icg * taps;
                     int32_t ky;
-                    for (ky = 0; ky < kh; ++ky) {
-                        const int32_t iy = iy0 + ky * p->dilation_h;
-                        int32_t row = 0;
-                        int32_t kx;
-                        if (iy < 0 || iy >= in_h) {
-                            continue;
-                        }
-                        /* int32 partial sum per kernel row: at most 32767 * 128 * kernel_w, far from overflow. */
-                        for (kx = 0; kx < kw; ++kx) {
-                            const int32_t ix = ix0 + kx * p->dilation_w;
-                            if (ix >= 0 && ix < in_w) {
-                                row += (int32_t)channel[iy * in_w + ix] * (int32_t)channel_filter[ky * kw + kx];
+                    if (taps <= 256) {
+                        /* One int32 partial sum per channel: at most 256 products of |x * w| <= 2^22 cannot overflow. */
+                        int32_t part = 0;
+                        for (ky = ky_begin; ky < ky_end; ++ky) {
+                            /* Index arithmetic (not a pointer to ix0, which may lie before the array). */
+                            const int16_t *x = channel + (iy0 + ky * dh) * in_w;
+                            const int8_t *filter_row = channel_filter + ky * kw;
+                            int32_t kx;
+                            for (kx = kx_begin; kx < kx_end; ++kx) {
+                                part += (int32_t)x[ix0 + kx * dw] * (int32_t)filter_row[kx];
                             }
                         }
-                        acc += row;
+                        acc += part;
+                        continue;
+                    }
+                    for (ky = ky_begin; ky < ky_end; ++ky) {
+                        const int32_t row_start = (iy0 + ky * dh) * in_w + ix0;
+                        const int8_t *filter_row = channel_filter + ky * kw;
+                        int32_t kx = kx_begin;
+                        /* Long rows: int32 partial sums of at most 256 products. */
+                        while (kx < kx_end) {
+                            const int32_t chunk_end = kx_end - kx > 256 ? kx + 256 : kx_end;
+                            int32_t part = 0;
+                            for (; kx < chunk_end; ++kx) {
+                                part += (int32_t)channel[row_start + kx * dw] * (int32_t)filter_row[kx];
+                            }
+                            acc += part;
+                        }
                     }
                 }
-                out_plane[oy * out_w + ox] = tml_store_s16(acc, p->output_multiplier[oc], p->output_shift[oc], p->act_min, p->act_max);
+                out_plane[oy * out_w + ox] = tml_store_s16(acc, multiplier, shift, p->act_min, p->act_max);
             }
         }
     }
@@ -82,9 +134,15 @@ void tml_fully_connected_s16(const tml_fully_connected_s16_params *p, const int1
     for (o = 0; o < p->out_features; ++o) {
         const int8_t *row = p->weights + o * p->in_features;
         int64_t acc = p->bias != 0 ? p->bias[o] : 0;
-        int32_t i;
-        for (i = 0; i < p->in_features; ++i) {
-            acc += (int32_t)input[i] * (int32_t)row[i];
+        int32_t i = 0;
+        /* int32 partial sums of 256 products (each |x * w| <= 2^22) cannot overflow. */
+        while (i < p->in_features) {
+            const int32_t end = p->in_features - i > 256 ? i + 256 : p->in_features;
+            int32_t part = 0;
+            for (; i < end; ++i) {
+                part += (int32_t)input[i] * (int32_t)row[i];
+            }
+            acc += part;
         }
         output[o] = tml_store_s16(acc, p->output_multiplier[o], p->output_shift[o], p->act_min, p->act_max);
     }
