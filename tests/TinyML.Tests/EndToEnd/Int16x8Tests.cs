@@ -55,6 +55,25 @@ public sealed class Int16x8Tests
     }
 
     [TestMethod]
+    public void Int16x8AndFloatLayersMixInOneModel()
+    {
+        // pw in int16x8 feeds res (float32) and the Add (float32) through its narrowed int8 output.
+        var work = TestPaths.NewTempDir("int16-float");
+        var compiled = MixedPrecisionTests.CompileDigits(Path.Combine(work, "code"), TextWriter.Null,
+            "/net/pw/pw.0/Conv=int16x8;/net/res/res.0/Conv=float;/net/Add=float;/net/fc/Gemm=int16x8");
+        Assert.AreEqual(2, compiled.Model.Ops.OfType<QInt16x8Layer>().Count());
+        Assert.AreEqual(2, compiled.Model.Ops.OfType<QFloatLayer>().Count());
+        var inputs = MixedPrecisionTests.DigitsInputs(compiled.Model, 20);
+        var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), inputs, "host", TestPaths.Kernels, Path.Combine(work, "host"));
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            CollectionAssert.AreEqual(Int8Interpreter.Run(compiled.Model, inputs[i]), run.Outputs[i], $"host C differs from the C# reference on input {i}");
+        }
+
+        Assert.IsGreaterThan(90.0, compiled.Accuracy!.Top1AgreementPercent, "the mixed model must still agree with float");
+    }
+
+    [TestMethod]
     public void Int16x8LayersAddLessErrorThanInt8()
     {
         var work = TestPaths.NewTempDir("int16-snr");
