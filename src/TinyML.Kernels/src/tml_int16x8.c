@@ -50,14 +50,103 @@ static int32_t tml_s16_end_tap(int32_t origin, int32_t dilation, int32_t kernel,
     return k < kernel ? k : kernel;
 }
 
+/*
+ * Four output channels at a time (oc .. oc + 3, in one group; in_step = 0 when they read the same input channels,
+ * in_plane for depthwise, where channel oc + k reads input channel + k): each input load feeds four products. Needs
+ * taps <= 256 so each channel's int32 partial sum cannot overflow.
+ */
+static void tml_conv_s16_channels4(const tml_conv2d_s16_params *p, const int16_t *in, int32_t in_step, int32_t oc, int16_t *output)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t in_c_per_group = p->in_c / p->groups;
+    const int32_t in_plane = in_h * in_w, taps = kh * kw, filter_size = in_c_per_group * taps;
+    const int32_t out_plane = out_h * out_w;
+    const int8_t *filter = p->weights + oc * filter_size;
+    int64_t bias[4];
+    int32_t k, oy;
+    for (k = 0; k < 4; ++k) {
+        bias[k] = p->bias != 0 ? p->bias[oc + k] : 0;
+    }
+    for (oy = 0; oy < out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+        const int32_t ky_begin = tml_s16_first_tap(iy0, dh, kh), ky_end = tml_s16_end_tap(iy0, dh, kh, in_h);
+        int32_t ox;
+        for (ox = 0; ox < out_w; ++ox) {
+            const int32_t ix0 = ox * p->stride_w - p->pad_left;
+            const int32_t kx_begin = tml_s16_first_tap(ix0, dw, kw), kx_end = tml_s16_end_tap(ix0, dw, kw, in_w);
+            int64_t acc0 = bias[0], acc1 = bias[1], acc2 = bias[2], acc3 = bias[3];
+            int32_t icg;
+            for (icg = 0; icg < in_c_per_group; ++icg) {
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                int32_t ky;
+                for (ky = ky_begin; ky < ky_end; ++ky) {
+                    const int32_t offset = icg * in_plane + (iy0 + ky * dh) * in_w + ix0 + kx_begin * dw;
+                    const int16_t *x0 = in + offset;
+                    const int8_t *w0 = filter + icg * taps + ky * kw + kx_begin;
+                    const int8_t *w1 = w0 + filter_size, *w2 = w1 + filter_size, *w3 = w2 + filter_size;
+                    int32_t kx;
+                    if (in_step == 0) {
+                        for (kx = kx_begin; kx < kx_end; ++kx) {
+                            const int32_t xv = *x0;
+                            a0 += xv * *w0++;
+                            a1 += xv * *w1++;
+                            a2 += xv * *w2++;
+                            a3 += xv * *w3++;
+                            x0 += dw;
+                        }
+                    } else {
+                        const int16_t *x1 = x0 + in_step, *x2 = x1 + in_step, *x3 = x2 + in_step;
+                        for (kx = kx_begin; kx < kx_end; ++kx) {
+                            a0 += (int32_t)*x0 * *w0++;
+                            a1 += (int32_t)*x1 * *w1++;
+                            a2 += (int32_t)*x2 * *w2++;
+                            a3 += (int32_t)*x3 * *w3++;
+                            x0 += dw;
+                            x1 += dw;
+                            x2 += dw;
+                            x3 += dw;
+                        }
+                    }
+                }
+                acc0 += a0;
+                acc1 += a1;
+                acc2 += a2;
+                acc3 += a3;
+            }
+            {
+                int16_t *out = output + oc * out_plane + oy * out_w + ox;
+                out[0] = tml_store_s16(acc0, p->output_multiplier[oc], p->output_shift[oc], p->act_min, p->act_max);
+                out[out_plane] = tml_store_s16(acc1, p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->act_min, p->act_max);
+                out[2 * out_plane] = tml_store_s16(acc2, p->output_multiplier[oc + 2], p->output_shift[oc + 2], p->act_min, p->act_max);
+                out[3 * out_plane] = tml_store_s16(acc3, p->output_multiplier[oc + 3], p->output_shift[oc + 3], p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
 void tml_conv2d_s16(const tml_conv2d_s16_params *p, const int16_t *input, int16_t *output)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w, dh = p->dilation_h, dw = p->dilation_w;
     const int32_t in_c_per_group = p->in_c / p->groups, out_c_per_group = p->out_c / p->groups;
     const int32_t in_plane = in_h * in_w, taps = kh * kw;
-    int32_t oc;
-    for (oc = 0; oc < p->out_c; ++oc) {
+    const int depthwise = in_c_per_group == 1 && out_c_per_group == 1;
+    int32_t oc = 0;
+    while (taps <= 256 && oc + 4 <= p->out_c) {
+        const int32_t group = oc / out_c_per_group;
+        const int16_t *group_input = input + group * in_c_per_group * in_plane;
+        if (depthwise) {
+            tml_conv_s16_channels4(p, group_input, in_plane, oc, output);
+        } else if (oc + 4 <= (group + 1) * out_c_per_group) {
+            tml_conv_s16_channels4(p, group_input, 0, oc, output);
+        } else {
+            break;
+        }
+        oc += 4;
+    }
+    /* The remaining channels (and everything of a conv with more than 256 taps): one channel at a time. */
+    for (; oc < p->out_c; ++oc) {
         const int16_t *group_input = input + (oc / out_c_per_group) * in_c_per_group * in_plane;
         const int8_t *filter = p->weights + oc * in_c_per_group * taps;
         const int64_t bias = p->bias != 0 ? p->bias[oc] : 0;

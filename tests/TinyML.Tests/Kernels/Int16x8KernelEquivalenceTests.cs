@@ -93,6 +93,10 @@ public sealed class Int16x8KernelEquivalenceTests
         AssertSame(expected, harness.Run(), "conv2d_s16");
         Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC > o.InC && o.InC > 1), "depthwise with channel multiplier");
         Assert.IsTrue(ops.Any(o => o.PadTop > 0 && o.DilationH > 1 && o.StrideW > 1), "padding, dilation, stride");
+        // Both four-channel paths of tml_conv2d_s16 (shared input; depthwise, one input channel each) and the tail.
+        Assert.IsTrue(ops.Any(o => o.Groups == 1 && o.OutC >= 4), "four output channels over the same input");
+        Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC == o.InC && o.OutC >= 4), "four depthwise channels");
+        Assert.IsTrue(ops.Any(o => o.OutC % 4 != 0 && o.OutC > 4), "channels left after the groups of four");
         // Not vacuous: outputs span the int16 range, not just the clamps.
         var values = expected.SelectMany(e => e).ToList();
         Assert.IsGreaterThan(1000, values.Distinct().Count(), "the random cases should produce many distinct int16 values");
