@@ -125,6 +125,49 @@ static void tml_conv_s16_channels4(const tml_conv2d_s16_params *p, const int16_t
     }
 }
 
+/* 1x1, stride 1, no padding, one group: output pixel px of channel oc is sum over ic of in[ic][px] * w[oc][ic]. Four
+ * output channels share each input load; int32 partial sums over at most 256 input channels cannot overflow. */
+static void tml_conv_s16_pointwise(const tml_conv2d_s16_params *p, const int16_t *input, int16_t *output)
+{
+    const int32_t in_c = p->in_c, plane = (int32_t)p->out_h * p->out_w;
+    int32_t oc = 0;
+    for (; oc < p->out_c; oc += 4) {
+        /* A tail of fewer than four channels repeats the last one (computed, not stored). */
+        const int32_t n = p->out_c - oc < 4 ? p->out_c - oc : 4;
+        const int8_t *w0 = p->weights + oc * in_c;
+        const int8_t *w1 = n > 1 ? w0 + in_c : w0;
+        const int8_t *w2 = n > 2 ? w0 + 2 * in_c : w1;
+        const int8_t *w3 = n > 3 ? w0 + 3 * in_c : w2;
+        int32_t px;
+        for (px = 0; px < plane; ++px) {
+            int64_t acc[4];
+            const int16_t *x = input + px;
+            int32_t ic = 0, k;
+            for (k = 0; k < 4; ++k) {
+                acc[k] = p->bias != 0 && k < n ? p->bias[oc + k] : 0;
+            }
+            while (ic < in_c) {
+                const int32_t chunk_end = in_c - ic > 256 ? ic + 256 : in_c;
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                for (; ic < chunk_end; ++ic, x += plane) {
+                    const int32_t xv = *x;
+                    a0 += xv * w0[ic];
+                    a1 += xv * w1[ic];
+                    a2 += xv * w2[ic];
+                    a3 += xv * w3[ic];
+                }
+                acc[0] += a0;
+                acc[1] += a1;
+                acc[2] += a2;
+                acc[3] += a3;
+            }
+            for (k = 0; k < n; ++k) {
+                output[(oc + k) * plane + px] = tml_store_s16(acc[k], p->output_multiplier[oc + k], p->output_shift[oc + k], p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
 void tml_conv2d_s16(const tml_conv2d_s16_params *p, const int16_t *input, int16_t *output)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
@@ -133,6 +176,12 @@ void tml_conv2d_s16(const tml_conv2d_s16_params *p, const int16_t *input, int16_
     const int32_t in_plane = in_h * in_w, taps = kh * kw;
     const int depthwise = in_c_per_group == 1 && out_c_per_group == 1;
     int32_t oc = 0;
+    /* out_h == in_h also rules out bottom/right padding, which the parameters do not carry. */
+    if (taps == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0 && p->groups == 1
+        && out_h == in_h && out_w == in_w) {
+        tml_conv_s16_pointwise(p, input, output);
+        return;
+    }
     while (taps <= 256 && oc + 4 <= p->out_c) {
         const int32_t group = oc / out_c_per_group;
         const int16_t *group_input = input + group * in_c_per_group * in_plane;

@@ -55,9 +55,11 @@ public sealed class Int16x8KernelEquivalenceTests
         harness.Global("#include \"tml_int16x8.h\"");
         var expected = new List<long[]>();
         var ops = new List<QConv2D>();
-        for (var i = 0; i < 150; i++)
+        for (var i = 0; i < 190; i++)
         {
-            var shape = RandomOps.Conv(random, $"conv{i}");
+            // The last 40: pointwise (1x1, stride 1, no padding, one group), the kernel's dedicated path, with up to
+            // 300 input channels (more than one int32 partial sum of 256).
+            var shape = i < 150 ? RandomOps.Conv(random, $"conv{i}") : Pointwise(random, $"pw{i}");
             var requant = Enumerable.Range(0, shape.OutC).Select(_ => Requantization(random)).ToArray();
             var (lo, hi) = Activation(random);
             var op = new QConv2D
@@ -97,9 +99,22 @@ public sealed class Int16x8KernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.Groups == 1 && o.OutC >= 4), "four output channels over the same input");
         Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC == o.InC && o.OutC >= 4), "four depthwise channels");
         Assert.IsTrue(ops.Any(o => o.OutC % 4 != 0 && o.OutC > 4), "channels left after the groups of four");
+        Assert.IsTrue(ops.Any(o => o.KernelH * o.KernelW == 1 && o.InC > 256 && o.OutC % 4 != 0), "pointwise with chunked sums and a channel tail");
         // Not vacuous: outputs span the int16 range, not just the clamps.
         var values = expected.SelectMany(e => e).ToList();
         Assert.IsGreaterThan(1000, values.Distinct().Count(), "the random cases should produce many distinct int16 values");
+    }
+
+    private static QConv2D Pointwise(Random random, string name)
+    {
+        int inC = random.Next(1, 301), outC = random.Next(1, 10), h = random.Next(1, 5), w = random.Next(1, 5);
+        return new QConv2D
+        {
+            NodeName = name, Inputs = [0], Output = 1, InC = inC, InH = h, InW = w, OutC = outC, OutH = h, OutW = w,
+            KernelH = 1, KernelW = 1, StrideH = 1, StrideW = 1, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1, Groups = 1,
+            Weights = RandomOps.Bytes(random, outC * inC, -127, 127), Bias = [], OutputMultiplier = [], OutputShift = [],
+            InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+        };
     }
 
     [TestMethod]
