@@ -12,7 +12,7 @@ namespace TinyML.Cli;
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
 /// <c>--bias-correction true|false</c>, <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
-/// Mixed precision: <c>--precision int8|float|auto</c>, <c>--layer-precision node=float</c> (repeatable, ';'-separated, or
+/// Mixed precision: <c>--precision int8|int16x8|float|auto</c>, <c>--layer-precision node=float</c> or <c>node=int16x8</c> (repeatable, ';'-separated, or
 /// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
 /// </summary>
 public static class CompileCommand

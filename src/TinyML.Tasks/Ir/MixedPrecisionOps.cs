@@ -5,6 +5,9 @@ public enum TensorElementType
 {
     Int8,
     Float32,
+
+    /// <summary>int16, symmetric (zero point 0): the activations of an int16x8 layer (<see cref="QInt16x8Layer"/>).</summary>
+    Int16,
 }
 
 /// <summary>Numeric precision one layer runs in (<c>Precision</c> / <c>TinyLayerPrecision</c>).</summary>
@@ -15,6 +18,9 @@ public enum LayerPrecision
 
     /// <summary>The float32 kernel between a dequantize and a quantize: the CPU fallback for a layer int8 ruins.</summary>
     Float,
+
+    /// <summary>TFLite 16x8: int16 activations (symmetric), int8 per-channel weights, int64 bias (<see cref="QInt16x8Layer"/>).</summary>
+    Int16x8,
 }
 
 /// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint).</summary>
@@ -44,4 +50,40 @@ public sealed class QFloatLayer : QOp
 {
     public required FOp Op { get; init; }
     public required IReadOnlyDictionary<int, int> TensorMap { get; init; }
+}
+
+/// <summary>
+/// int8 to int16 at the entry of an int16x8 layer (tml_requantize_s8_s16):
+/// out = clamp(MultiplyByQuantizedMultiplier(in - InputZeroPoint, Multiplier, Shift), -32768, 32767).
+/// </summary>
+public sealed class QRequantizeS8S16 : QOp
+{
+    public required int Count { get; init; }
+    public required int InputZeroPoint { get; init; }
+    public required int Multiplier { get; init; }
+    public required int Shift { get; init; }
+}
+
+/// <summary>
+/// int16 to int8 after an int16x8 layer, into the int8 tensor the rest of the model reads (tml_requantize_s16_s8):
+/// out = clamp(MultiplyByQuantizedMultiplier(in, Multiplier, Shift) + OutputZeroPoint, -128, 127).
+/// </summary>
+public sealed class QRequantizeS16S8 : QOp
+{
+    public required int Count { get; init; }
+    public required int Multiplier { get; init; }
+    public required int Shift { get; init; }
+    public required int OutputZeroPoint { get; init; }
+}
+
+/// <summary>
+/// One layer in int16x8 (TFLite 16x8) inside an int8 model: <see cref="Op"/> is a <see cref="QConv2D"/> or
+/// <see cref="QFullyConnected"/> whose input and output are int16 tensors of this model (zero points 0, activation
+/// range in int16, multipliers for s_in16 * s_w[c] / s_out16, the int8 weights of the int8 layer, an unused empty
+/// int32 bias); <see cref="Bias"/> is the int64 bias with scale s_in16 * s_w[c] (tml_conv2d_s16 / tml_fully_connected_s16).
+/// </summary>
+public sealed class QInt16x8Layer : QOp
+{
+    public required QOp Op { get; init; }
+    public required long[] Bias { get; init; }
 }

@@ -21,7 +21,7 @@ public sealed class QTensor
 
     public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
 
-    public int Bytes => ElementCount * (ElementType == TensorElementType.Float32 ? sizeof(float) : 1);
+    public int Bytes => ElementCount * ElementType switch { TensorElementType.Float32 => sizeof(float), TensorElementType.Int16 => sizeof(short), _ => 1 };
 }
 
 /// <summary>

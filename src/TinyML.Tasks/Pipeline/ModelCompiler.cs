@@ -263,7 +263,9 @@ public static class ModelCompiler
         var plan = ArenaPlanner.Plan(model, alignment);
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         var floatLayers = model.Ops.Count(op => op is QFloatLayer);
-        var opCount = floatLayers == 0 ? Invariant($"{model.Ops.Count} int8 ops") : Invariant($"{model.Ops.Count} ops ({floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
+        var int16Layers = model.Ops.Count(op => op is QInt16x8Layer);
+        var opCount = floatLayers + int16Layers == 0 ? Invariant($"{model.Ops.Count} int8 ops")
+            : Invariant($"{model.Ops.Count} ops ({(int16Layers > 0 ? $"{int16Layers} int16x8 layer(s), " : "")}{floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
         log.WriteLine(Invariant($"tinyml: {name}: {opCount}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
 
         if (options.OutputDirectory is { } outDir)

@@ -8,7 +8,8 @@ namespace TinyML.Pipeline;
 /// <summary>
 /// Chooses each layer's precision (<see cref="PrecisionSettings"/>) and builds the mixed-precision model. Automatic mode
 /// measures the int8 model on the calibration samples (the accuracy report's own SNR of each layer: the error it adds
-/// by itself, against ONNX Runtime) and moves every layer below the threshold that has a float32 fallback to float32; each choice, its reason and, in
+/// by itself, against ONNX Runtime) and moves every layer below the threshold to int16x8 when it has an int16x8 kernel
+/// (Conv, Gemm: int8 weights, so no weight growth) or else to float32 when it has a float32 fallback (Add); each choice, its reason and, in
 /// automatic mode, the layer's SNR after the change go to the build log and the accuracy report.
 /// </summary>
 internal static class PrecisionSelection
@@ -20,7 +21,7 @@ internal static class PrecisionSelection
         var name = options.Name;
         var layers = MixedPrecision.Layers(int8);
         var choices = MixedPrecision.Resolve(int8, settings, options.ModelPath).ToList();
-        var model = MixedPrecision.Apply(int8, graph, FloatNodes(choices));
+        var model = MixedPrecision.Apply(int8, graph, FloatNodes(choices), Int16Nodes(choices));
         if (settings.Mode == PrecisionMode.Auto)
         {
             var before = AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare);
@@ -35,23 +36,28 @@ internal static class PrecisionSelection
                 }
 
                 var kind = op.GetType().Name[1..];
-                if (MixedPrecision.HasFloatFallback(op))
+                if (MixedPrecision.HasInt16x8Kernel(op))
+                {
+                    automatic.Add(new PrecisionChoice(node, kind, LayerPrecision.Int16x8,
+                        Invariant($"auto: int8 own SNR {db:0.0} dB < AutoPrecisionThresholdDb {settings.AutoThresholdDb:0.#} dB on {samples.Count} calibration sample(s)")));
+                }
+                else if (MixedPrecision.HasFloatFallback(op))
                 {
                     automatic.Add(new PrecisionChoice(node, kind, LayerPrecision.Float,
                         Invariant($"auto: int8 own SNR {db:0.0} dB < AutoPrecisionThresholdDb {settings.AutoThresholdDb:0.#} dB on {samples.Count} calibration sample(s)")));
                 }
                 else
                 {
-                    log.WriteLine(Invariant($"tinyml: {name}: auto precision: {node} ({kind}) int8 own SNR {db:0.0} dB < {settings.AutoThresholdDb:0.#} dB but stays int8: no float32 fallback for {kind} yet"));
+                    log.WriteLine(Invariant($"tinyml: {name}: auto precision: {node} ({kind}) int8 own SNR {db:0.0} dB < {settings.AutoThresholdDb:0.#} dB but stays int8: no int16x8 kernel or float32 fallback for {kind} yet"));
                 }
             }
 
             if (automatic.Count > 0)
             {
-                model = MixedPrecision.Apply(int8, graph, FloatNodes(choices.Concat(automatic)));
+                model = MixedPrecision.Apply(int8, graph, FloatNodes(choices.Concat(automatic)), Int16Nodes(choices.Concat(automatic)));
                 var after = SnrByNode(AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare));
                 automatic = automatic
-                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; float32: own {Db(now)}") : "") })
+                    .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; {(c.Precision == LayerPrecision.Float ? "float32" : "int16x8")}: own {Db(now)}") : "") })
                     .ToList();
             }
             else
@@ -66,16 +72,29 @@ internal static class PrecisionSelection
         choices = choices.OrderBy(c => order[c.Node]).ToList();
         foreach (var c in choices)
         {
-            log.WriteLine(Invariant($"tinyml: {name}: precision: {c.Node} ({c.Kind}) -> {c.Precision.ToString().ToLowerInvariant()}: {c.Reason}"));
+            log.WriteLine(Invariant($"tinyml: {name}: precision: {c.Node} ({c.Kind}) -> {Name(c.Precision)}: {c.Reason}"));
         }
 
         var floatLayers = choices.Count(c => c.Precision == LayerPrecision.Float);
-        log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {floatLayers} of {layers.Count} layer(s) in float32, the rest int8"));
+        var int16Layers = choices.Count(c => c.Precision == LayerPrecision.Int16x8);
+        var int16Part = int16Layers > 0 ? Invariant($"{int16Layers} in int16x8, ") : "";
+        log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {int16Part}{floatLayers} of {layers.Count} layer(s) in float32, the rest int8"));
         return (model, choices);
     }
 
     private static HashSet<string> FloatNodes(IEnumerable<PrecisionChoice> choices) =>
         choices.Where(c => c.Precision == LayerPrecision.Float).Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
+
+    private static HashSet<string> Int16Nodes(IEnumerable<PrecisionChoice> choices) =>
+        choices.Where(c => c.Precision == LayerPrecision.Int16x8).Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The precision as written in <c>Precision</c> / <c>LayerPrecision</c>.</summary>
+    public static string Name(LayerPrecision precision) => precision switch
+    {
+        LayerPrecision.Int16x8 => "int16x8",
+        LayerPrecision.Float => "float",
+        _ => "int8",
+    };
 
     /// <summary>Own SNR per node (the report has one row per tensor; a node's first row is its layer output).</summary>
     private static Dictionary<string, double> SnrByNode(AccuracyReport report)

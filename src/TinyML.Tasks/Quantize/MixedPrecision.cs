@@ -14,8 +14,11 @@ public enum PrecisionMode
     /// <summary>Every layer that has a float fallback (Conv, Gemm, Add) runs in float32; the rest stays int8.</summary>
     Float,
 
-    /// <summary>All int8, then the layers whose own int8 SNR on the calibration data is below the threshold go to float32.</summary>
+    /// <summary>All int8, then the layers whose own int8 SNR on the calibration data is below the threshold go to int16x8 (Conv, Gemm) or float32 (Add).</summary>
     Auto,
+
+    /// <summary>Every Conv and Gemm/MatMul layer runs in int16x8 (TFLite 16x8); the rest stays int8.</summary>
+    Int16x8,
 }
 
 /// <summary><c>Precision</c>, <c>LayerPrecision</c> / <c>TinyLayerPrecision</c> and <c>AutoPrecisionThresholdDb</c>.</summary>
@@ -40,14 +43,14 @@ public sealed record PrecisionSettings
     /// <summary>Nothing asked for but int8: the compile is exactly the int8 one.</summary>
     public bool AllInt8 => Mode == PrecisionMode.Int8 && Layers.Values.All(p => p == LayerPrecision.Int8);
 
-    public static IReadOnlyList<string> ModeNames { get; } = ["int8", "float", "auto"];
+    public static IReadOnlyList<string> ModeNames { get; } = ["int8", "int16x8", "float", "auto"];
 
     public static PrecisionMode ParseMode(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         null or "" or "int8" => PrecisionMode.Int8,
         "float" or "float32" => PrecisionMode.Float,
         "auto" => PrecisionMode.Auto,
-        "int16x8" => throw NotYet("Precision='int16x8'"),
+        "int16x8" => PrecisionMode.Int16x8,
         _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"Precision='{text}' is not supported (supported: {string.Join(", ", ModeNames)})"),
     };
 
@@ -55,8 +58,8 @@ public sealed record PrecisionSettings
     {
         "int8" => LayerPrecision.Int8,
         "float" or "float32" => LayerPrecision.Float,
-        "int16x8" => throw NotYet($"precision 'int16x8' of layer '{node}'"),
-        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"precision '{text}' of layer '{node}' is not supported (supported: int8, float)"),
+        "int16x8" => LayerPrecision.Int16x8,
+        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"precision '{text}' of layer '{node}' is not supported (supported: int8, int16x8, float)"),
     };
 
     /// <summary>
@@ -114,9 +117,6 @@ public sealed record PrecisionSettings
 
         return db;
     }
-
-    private static TinyMLException NotYet(string what) => new(ErrorCodes.InvalidPrecision,
-        $"{what} is not implemented yet: the int16x8 kernels do not exist; use 'float' (the float32 fallback) for layers int8 ruins");
 }
 
 /// <summary>One layer's precision and why (the build log and the accuracy report print these).</summary>
@@ -134,6 +134,9 @@ public static class MixedPrecision
     /// <summary>Kinds of int8 op with a float32 fallback (their C kernels have an exact C# reference).</summary>
     public static bool HasFloatFallback(QOp op) => op is QConv2D or QFullyConnected or QAdd
         || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
+
+    /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
+    public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected;
 
     /// <summary>The layers (ops that came from one node) of <paramref name="model"/>, in execution order.</summary>
     public static IReadOnlyList<(string Node, QOp Op)> Layers(QuantizedModel model) =>
@@ -167,7 +170,18 @@ public static class MixedPrecision
                         sourcePath);
                 }
 
+                if (explicitPrecision == LayerPrecision.Int16x8 && !HasInt16x8Kernel(op))
+                {
+                    throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                        $"layer '{node}' ({kind}) has no int16x8 kernel: int16x8 covers Conv (including depthwise/grouped) and Gemm/MatMul; use 'float' for Add",
+                        sourcePath);
+                }
+
                 choices.Add(new PrecisionChoice(node, kind, explicitPrecision, "set by LayerPrecision / TinyLayerPrecision"));
+            }
+            else if (settings.Mode == PrecisionMode.Int16x8 && HasInt16x8Kernel(op))
+            {
+                choices.Add(new PrecisionChoice(node, kind, LayerPrecision.Int16x8, "Precision=\"int16x8\""));
             }
             else if (settings.Mode == PrecisionMode.Float && HasFloatFallback(op))
             {
@@ -179,8 +193,20 @@ public static class MixedPrecision
     }
 
     /// <summary>A copy of <paramref name="model"/> with the <paramref name="floatNodes"/> layers in float32.</summary>
-    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> floatNodes)
+    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> floatNodes) =>
+        Apply(model, graph, floatNodes, new HashSet<string>(StringComparer.Ordinal));
+
+    /// <summary>
+    /// A copy of <paramref name="model"/> with the <paramref name="floatNodes"/> layers in float32 and the
+    /// <paramref name="int16Nodes"/> layers in int16x8 (<see cref="Int16x8"/>).
+    /// </summary>
+    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> floatNodes, IReadOnlySet<string> int16Nodes)
     {
+        if (int16Nodes.Count > 0)
+        {
+            model = Int16x8.Apply(model, graph, int16Nodes);
+        }
+
         var result = new QuantizedModel { Name = model.Name, Input = model.Input, Output = model.Output };
         result.Tensors.AddRange(model.Tensors);
         result.ExtraInputs.AddRange(model.ExtraInputs);

@@ -108,6 +108,15 @@ public static class Int8Interpreter
             case QQuantize quantize:
                 MixedPrecisionKernels.Quantize(quantize, MixedPrecisionKernels.AsFloat(tensor(quantize.Inputs[0])), tensor(quantize.Output));
                 break;
+            case QRequantizeS8S16 widen:
+                Int16x8Kernels.Widen(widen, tensor(widen.Inputs[0]), Int16x8Kernels.AsInt16(tensor(widen.Output)));
+                break;
+            case QRequantizeS16S8 narrow:
+                Int16x8Kernels.Narrow(narrow, Int16x8Kernels.AsInt16(tensor(narrow.Inputs[0])), tensor(narrow.Output));
+                break;
+            case QInt16x8Layer int16Layer:
+                Int16x8Kernels.Run(int16Layer, Int16x8Kernels.AsInt16(tensor(int16Layer.Inputs[0])), Int16x8Kernels.AsInt16(tensor(int16Layer.Output)));
+                break;
             case QFloatLayer layer:
                 MixedPrecisionKernels.Run(layer, id => MixedPrecisionKernels.AsFloat(tensor(layer.TensorMap[id])), fusedMultiplyAdd);
                 break;

@@ -50,7 +50,12 @@ public sealed record AccuracyReport(
     public IReadOnlyList<PrecisionChoice> PrecisionChoices { get; init; } = [];
 
     /// <summary>The op kind as the report prints it; a float32 layer of a mixed-precision model says so.</summary>
-    private static string KindOf(QOp op) => op is QFloatLayer layer ? layer.Op.GetType().Name[1..] + " (float32)" : op.GetType().Name[1..];
+    private static string KindOf(QOp op) => op switch
+    {
+        QFloatLayer layer => layer.Op.GetType().Name[1..] + " (float32)",
+        QInt16x8Layer layer => layer.Op.GetType().Name[1..] + " (int16x8)",
+        _ => op.GetType().Name[1..],
+    };
 
     /// <summary>
     /// Runs every sample once through ONNX Runtime (all lowered tensors exposed, streamed) and through the C# int8
@@ -77,7 +82,7 @@ public sealed record AccuracyReport(
         var layers = new List<(QOp Op, QTensor Tensor, ErrorSums Sums)>();
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         // The int8/float32 conversions of a mixed-precision model are not layers: the float32 layer's output owns its name.
-        foreach (var op in model.Ops.Where(op => op is not (QDequantize or QQuantize)))
+        foreach (var op in model.Ops.Where(op => op is not (QDequantize or QQuantize or QRequantizeS8S16 or QRequantizeS16S8)))
         {
             var tensor = tensors[op.Output];
             if (byName.TryAdd(tensor.Name, layers.Count))
@@ -275,6 +280,18 @@ public sealed record AccuracyReport(
             for (var i = 0; i < values.Length; i++)
             {
                 values[i] = floats[i];
+            }
+
+            return values;
+        }
+
+        if (tensor.ElementType == TensorElementType.Int16)
+        {
+            var shorts = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, short>(bytes);
+            var values = new double[shorts.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = tensor.Scale * (float)shorts[i];
             }
 
             return values;

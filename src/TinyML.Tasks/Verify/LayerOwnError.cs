@@ -82,9 +82,12 @@ internal sealed class LayerOwnError
             single.ExtraInputs.AddRange(inputIds.Skip(1));
             single.Ops.Add(op);
             var bytes = Int8Interpreter.RunAll(single, inputs.Select(b => b!).ToList())[op.Output];
-            var actual = tensor.ElementType == TensorElementType.Float32
-                ? MemoryMarshal.Cast<sbyte, float>(bytes).ToArray()
-                : bytes.Select(q => QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+            var actual = tensor.ElementType switch
+            {
+                TensorElementType.Float32 => MemoryMarshal.Cast<sbyte, float>(bytes).ToArray(),
+                TensorElementType.Int16 => MemoryMarshal.Cast<sbyte, short>(bytes).ToArray().Select(q => tensor.Scale * (float)q).ToArray(),
+                _ => bytes.Select(q => QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray(),
+            };
             var (signal, noise) = _sums[i];
             for (var k = 0; k < Math.Min(expected.Length, actual.Length); k++)
             {
@@ -108,6 +111,11 @@ internal sealed class LayerOwnError
             return _current.TryGetValue(tensor.Name, out var v) ? v.Select(x => QuantizationMath.QuantizeFloat(x, tensor.Scale, tensor.ZeroPoint)).ToArray() : null;
         }
 
+        if (tensor.ElementType == TensorElementType.Int16)
+        {
+            return Int16InputBytes(id, tensor);
+        }
+
         float[] floats;
         if (_producers.TryGetValue(id, out var producer) && producer is QDequantize dequantize)
         {
@@ -125,5 +133,36 @@ internal sealed class LayerOwnError
         }
 
         return MemoryMarshal.Cast<float, sbyte>(floats.AsSpan()).ToArray();
+    }
+
+    /// <summary>
+    /// An int16 input: an int8 tensor widened (its exact value quantized to int8, then the widening kernel), or another
+    /// int16x8 layer's output (the exact value quantized to int16, zero point 0).
+    /// </summary>
+    private sbyte[]? Int16InputBytes(int id, QTensor tensor)
+    {
+        short[] values;
+        if (_producers.TryGetValue(id, out var producer) && producer is QRequantizeS8S16 widen)
+        {
+            var source = _model.Tensors[widen.Inputs[0]];
+            if (!_current.TryGetValue(source.Name, out var v))
+            {
+                return null;
+            }
+
+            var int8 = v.Select(x => QuantizationMath.QuantizeFloat(x, source.Scale, source.ZeroPoint)).ToArray();
+            values = new short[int8.Length];
+            Int16x8Kernels.Widen(widen, int8, values);
+        }
+        else if (_current.TryGetValue(tensor.Name, out var v))
+        {
+            values = v.Select(x => (short)Math.Clamp(Math.Round(x / (double)tensor.Scale, MidpointRounding.AwayFromZero), short.MinValue, short.MaxValue)).ToArray();
+        }
+        else
+        {
+            return null;
+        }
+
+        return MemoryMarshal.Cast<short, sbyte>(values.AsSpan()).ToArray();
     }
 }

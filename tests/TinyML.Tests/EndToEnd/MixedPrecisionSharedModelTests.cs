@@ -8,9 +8,9 @@ using TinyML.Verify;
 namespace TinyML.Tests.EndToEnd;
 
 /// <summary>
-/// Mixed precision on the shared MLPerf Tiny KWS DS-CNN: the worst int8 layer forced to float32 adds less error than in
-/// int8 (own SNR, printed), and the automatic mode's model (a run of depthwise and pointwise Convs in float32, the first
-/// reading the dequantized model input) is byte-identical between host C and the C# reference.
+/// Mixed precision on the shared MLPerf Tiny KWS DS-CNN: the worst int8 layer forced to float32 or int16x8 adds less
+/// error than in int8 (own SNR, printed), and the automatic mode's model (a run of depthwise and pointwise Convs in
+/// int16x8, the first reading the widened model input) is byte-identical between host C and the C# reference.
 /// </summary>
 [TestClass]
 public sealed class MixedPrecisionSharedModelTests
@@ -39,11 +39,24 @@ public sealed class MixedPrecisionSharedModelTests
         Assert.IsGreaterThan(worst.OwnSnrDb + 1, after.OwnSnrDb, "float32 must remove the layer's own weight and output rounding");
         Assert.IsGreaterThan(worst.SnrDb, after.SnrDb);
 
+        var int16 = Compile(Path.Combine(work, "int16"), inputs,
+            new PrecisionSettings { Layers = new Dictionary<string, LayerPrecision> { [worst.Node] = LayerPrecision.Int16x8 } });
+        var int16Layer = int16.Accuracy!.Layers.Single(l => l.Node == worst.Node);
+        Console.WriteLine(FormattableString.Invariant(
+            $"KWS worst int8 layer {worst.Node}: own SNR int16x8 {int16Layer.OwnSnrDb:0.00} dB; end to end {int16Layer.SnrDb:0.00} dB; arena {int16.Plan.ArenaBytes:N0} B"));
+        Assert.IsGreaterThan(worst.OwnSnrDb, int16Layer.OwnSnrDb, "int16x8 must remove the layer's own output rounding");
+
+        // Auto mode: Conv layers below the threshold go to int16x8 (their int8 weights stay int8).
         var auto = Compile(Path.Combine(work, "auto"), inputs, new PrecisionSettings { Mode = PrecisionMode.Auto });
-        var chosen = auto.PrecisionChoices!.Where(c => c.Precision == LayerPrecision.Float).Select(c => c.Node).ToList();
-        Console.WriteLine($"KWS auto ({PrecisionSettings.DefaultAutoThresholdDb} dB): float32 = {string.Join(", ", chosen)}; lowest layer SNR {int8.Accuracy.Layers.Min(l => l.SnrDb):0.0} -> {auto.Accuracy!.Layers.Min(l => l.SnrDb):0.0} dB");
+        var chosen = auto.PrecisionChoices!.Where(c => c.Precision == LayerPrecision.Int16x8).Select(c => c.Node).ToList();
+        Console.WriteLine($"KWS auto ({PrecisionSettings.DefaultAutoThresholdDb} dB): int16x8 = {string.Join(", ", chosen)}; lowest layer SNR {int8.Accuracy.Layers.Min(l => l.SnrDb):0.0} -> {auto.Accuracy!.Layers.Min(l => l.SnrDb):0.0} dB; own SNR of {worst.Node} {auto.Accuracy.Layers.Single(l => l.Node == worst.Node).OwnSnrDb:0.00} dB; arena {auto.Plan.ArenaBytes:N0} B");
+        foreach (var c in auto.Accuracy.Layers.Where(l => chosen.Contains(l.Node)))
+        {
+            Console.WriteLine(FormattableString.Invariant($"  {c.Node}: own SNR {int8.Accuracy.Layers.Single(l => l.Node == c.Node).OwnSnrDb:0.00} -> {c.OwnSnrDb:0.00} dB, end to end {int8.Accuracy.Layers.Single(l => l.Node == c.Node).SnrDb:0.00} -> {c.SnrDb:0.00} dB"));
+        }
+
         CollectionAssert.Contains(chosen, worst.Node);
-        Assert.IsTrue(auto.Model.Ops.OfType<QDequantize>().Any(d => d.Inputs[0] == auto.Model.Input), "the first float layer reads the dequantized model input");
+        Assert.IsTrue(auto.Model.Ops.OfType<QRequantizeS8S16>().Any(d => d.Inputs[0] == auto.Model.Input), "the first int16x8 layer reads the widened model input");
 
         var all = Npy.Read(inputs).ToFloat32();
         var size = auto.Model.InputTensor.ElementCount;

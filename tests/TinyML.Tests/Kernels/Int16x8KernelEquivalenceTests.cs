@@ -1,0 +1,193 @@
+using TinyML.Ir;
+using TinyML.Quantize;
+using TinyML.Reference;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// The int16x8 C kernels (tml_int16x8.c) and their C# reference (<see cref="Int16x8Kernels"/>) must agree value for
+/// value on random cases: Conv (dense, grouped, depthwise with multiplier, padded, strided, dilated), FullyConnected,
+/// and the int8 &lt;-&gt; int16 conversions, with int64 biases beyond int32 and the extreme multipliers of the 64-bit
+/// MultiplyByQuantizedMultiplier (reduced multiplier 0x7FFF, shifts -31 and +7).
+/// </summary>
+[TestClass]
+public sealed class Int16x8KernelEquivalenceTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private static short[] Shorts(Random random, int count) =>
+        Enumerable.Range(0, count).Select(_ => (short)random.Next(short.MinValue, short.MaxValue + 1)).ToArray();
+
+    /// <summary>A 16x8 output multiplier: mostly QuantizeMultiplier of a realistic small real, sometimes the extremes.</summary>
+    private static (int Multiplier, int Shift) Requantization(Random random) => random.Next(8) switch
+    {
+        0 => (0x7FFFFFFF, random.Next(-31, 8)),
+        1 => (0x7FFF0000 - random.Next(0, 3), -31),
+        2 => (1 << 30, 7),
+        _ => QuantizationMath.QuantizeMultiplier(Math.Pow(10, -1 - 4 * random.NextDouble())),
+    };
+
+    private static long[] Bias(Random random, int count) =>
+        Enumerable.Range(0, count).Select(_ => random.Next(4) == 0 ? 0L : (long)((random.NextDouble() * 2 - 1) * (1L << random.Next(10, 41)))).ToArray();
+
+    private static (int Min, int Max) Activation(Random random) => random.Next(3) switch
+    {
+        0 => (0, short.MaxValue),
+        1 => (random.Next(-2000, 0), random.Next(0, 3000)),
+        _ => (short.MinValue, short.MaxValue),
+    };
+
+    private static string LongArray(CHarness harness, IEnumerable<long> values) => harness.ConstArray("int64_t", values);
+
+    private static string ShortArray(CHarness harness, IEnumerable<short> values) => harness.ConstArray("int16_t", values.Select(v => (long)v));
+
+    private static void PrintS16(CHarness harness, string buffer, int count)
+    {
+        harness.Statement($"{{ int i; for (i = 0; i < {count}; ++i) printf(\"%d \", (int){buffer}[i]); printf(\"\\n\"); }}");
+        harness.PrintedLinesExpected();
+    }
+
+    [TestMethod]
+    public void Conv2DS16_RandomCases_CMatchesReference()
+    {
+        var random = new Random(1601);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_int16x8.h\"");
+        var expected = new List<long[]>();
+        var ops = new List<QConv2D>();
+        for (var i = 0; i < 190; i++)
+        {
+            // The last 40: pointwise (1x1, stride 1, no padding, one group), the kernel's dedicated path, with up to
+            // 300 input channels (more than one int32 partial sum of 256).
+            var shape = i < 150 ? RandomOps.Conv(random, $"conv{i}") : Pointwise(random, $"pw{i}");
+            var requant = Enumerable.Range(0, shape.OutC).Select(_ => Requantization(random)).ToArray();
+            var (lo, hi) = Activation(random);
+            var op = new QConv2D
+            {
+                NodeName = shape.NodeName, Inputs = [0], Output = 1,
+                InC = shape.InC, InH = shape.InH, InW = shape.InW, OutC = shape.OutC, OutH = shape.OutH, OutW = shape.OutW,
+                KernelH = shape.KernelH, KernelW = shape.KernelW, StrideH = shape.StrideH, StrideW = shape.StrideW,
+                PadTop = shape.PadTop, PadLeft = shape.PadLeft, DilationH = shape.DilationH, DilationW = shape.DilationW, Groups = shape.Groups,
+                Weights = shape.Weights, Bias = [], OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(), OutputShift = requant.Select(r => r.Shift).ToArray(),
+                InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
+            };
+            ops.Add(op);
+            var bias = Bias(random, op.OutC);
+            var input = Shorts(random, op.InC * op.InH * op.InW);
+            var output = new short[op.OutC * op.OutH * op.OutW];
+            Int16x8Kernels.Conv2D(op, bias, input, output);
+            expected.Add(output.Select(v => (long)v).ToArray());
+
+            var p = harness.NewName("p");
+            harness.Global(
+                $"static const tml_conv2d_s16_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
+                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups}, " +
+                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".bias = {LongArray(harness, bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+            var outName = harness.OutputBuffer("int16_t", output.Length);
+            harness.Statement($"tml_conv2d_s16(&{p}, {ShortArray(harness, input)}, {outName});");
+            PrintS16(harness, outName, output.Length);
+        }
+
+        AssertSame(expected, harness.Run(), "conv2d_s16");
+        Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC > o.InC && o.InC > 1), "depthwise with channel multiplier");
+        Assert.IsTrue(ops.Any(o => o.PadTop > 0 && o.DilationH > 1 && o.StrideW > 1), "padding, dilation, stride");
+        // Both four-channel paths of tml_conv2d_s16 (shared input; depthwise, one input channel each) and the tail.
+        Assert.IsTrue(ops.Any(o => o.Groups == 1 && o.OutC >= 4), "four output channels over the same input");
+        Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC == o.InC && o.OutC >= 4), "four depthwise channels");
+        Assert.IsTrue(ops.Any(o => o.OutC % 4 != 0 && o.OutC > 4), "channels left after the groups of four");
+        Assert.IsTrue(ops.Any(o => o.KernelH * o.KernelW == 1 && o.InC > 256 && o.OutC % 4 != 0), "pointwise with chunked sums and a channel tail");
+        // Not vacuous: outputs span the int16 range, not just the clamps.
+        var values = expected.SelectMany(e => e).ToList();
+        Assert.IsGreaterThan(1000, values.Distinct().Count(), "the random cases should produce many distinct int16 values");
+    }
+
+    private static QConv2D Pointwise(Random random, string name)
+    {
+        int inC = random.Next(1, 301), outC = random.Next(1, 10), h = random.Next(1, 5), w = random.Next(1, 5);
+        return new QConv2D
+        {
+            NodeName = name, Inputs = [0], Output = 1, InC = inC, InH = h, InW = w, OutC = outC, OutH = h, OutW = w,
+            KernelH = 1, KernelW = 1, StrideH = 1, StrideW = 1, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1, Groups = 1,
+            Weights = RandomOps.Bytes(random, outC * inC, -127, 127), Bias = [], OutputMultiplier = [], OutputShift = [],
+            InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+        };
+    }
+
+    [TestMethod]
+    public void FullyConnectedS16AndConversions_RandomCases_CMatchReference()
+    {
+        var random = new Random(1602);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_int16x8.h\"");
+        var expected = new List<long[]>();
+        for (var i = 0; i < 100; i++)
+        {
+            var shape = RandomOps.FullyConnected(random, $"fc{i}");
+            var requant = Enumerable.Range(0, shape.OutFeatures).Select(_ => Requantization(random)).ToArray();
+            var (lo, hi) = Activation(random);
+            var op = new QFullyConnected
+            {
+                NodeName = shape.NodeName, Inputs = [0], Output = 1, InFeatures = shape.InFeatures, OutFeatures = shape.OutFeatures,
+                Weights = shape.Weights, Bias = [], OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(), OutputShift = requant.Select(r => r.Shift).ToArray(),
+                InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
+            };
+            var bias = Bias(random, op.OutFeatures);
+            var input = Shorts(random, op.InFeatures);
+            var output = new short[op.OutFeatures];
+            Int16x8Kernels.FullyConnected(op, bias, input, output);
+            expected.Add(output.Select(v => (long)v).ToArray());
+            var p = harness.NewName("p");
+            harness.Global(
+                $"static const tml_fully_connected_s16_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
+                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".bias = {LongArray(harness, bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+            var outName = harness.OutputBuffer("int16_t", output.Length);
+            harness.Statement($"tml_fully_connected_s16(&{p}, {ShortArray(harness, input)}, {outName});");
+            PrintS16(harness, outName, output.Length);
+        }
+
+        for (var i = 0; i < 60; i++)
+        {
+            // Widening: int8 scale over int16 scale is up to ~258 (shift up to +9); narrowing: its inverse.
+            var ratio = Math.Pow(2, 9 * random.NextDouble());
+            var (wm, ws) = QuantizationMath.QuantizeMultiplier(ratio);
+            var (nm, ns) = QuantizationMath.QuantizeMultiplier(1 / ratio);
+            var zp = random.Next(-128, 128);
+            var count = random.Next(1, 64);
+            var widen = new QRequantizeS8S16 { NodeName = "w", Inputs = [0], Output = 1, Count = count, InputZeroPoint = zp, Multiplier = wm, Shift = ws };
+            var narrow = new QRequantizeS16S8 { NodeName = "n", Inputs = [0], Output = 1, Count = count, Multiplier = nm, Shift = ns, OutputZeroPoint = zp };
+            var bytes = RandomOps.Bytes(random, count);
+            var shorts = Shorts(random, count);
+            var wide = new short[count];
+            var narrowed = new sbyte[count];
+            Int16x8Kernels.Widen(widen, bytes, wide);
+            Int16x8Kernels.Narrow(narrow, shorts, narrowed);
+            expected.Add(wide.Select(v => (long)v).ToArray());
+            expected.Add(narrowed.Select(v => (long)v).ToArray());
+            var wideName = harness.OutputBuffer("int16_t", count);
+            harness.Statement($"tml_requantize_s8_s16({harness.ConstArray(bytes)}, {wideName}, {count}, {zp}, {wm}, {ws});");
+            PrintS16(harness, wideName, count);
+            var narrowName = harness.OutputBuffer("int8_t", count);
+            harness.Statement($"tml_requantize_s16_s8({ShortArray(harness, shorts)}, {narrowName}, {count}, {nm}, {ns}, {zp});");
+            harness.PrintS8(narrowName, count);
+        }
+
+        AssertSame(expected, harness.Run(), "fully_connected_s16 + requantize");
+    }
+
+    private void AssertSame(List<long[]> expected, List<long[]> actual, string kernel)
+    {
+        Assert.HasCount(expected.Count, actual);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            CollectionAssert.AreEqual(expected[i], actual[i], $"{kernel} case {i}: C and C# differ");
+        }
+
+        TestContext.WriteLine($"{kernel}: {expected.Count} random cases, {expected.Sum(e => e.Length)} output values identical in C and C#");
+    }
+}
