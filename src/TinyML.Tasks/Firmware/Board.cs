@@ -59,6 +59,13 @@ public sealed record Board(
 
     public const int DefaultArenaAlignment = 4;
 
+    /// <summary>
+    /// Stack reserved for the firmware (a real <c>.stack</c> section, so it counts in the RAM report and the linker's
+    /// budget check), passed to the board code as <c>TML_BOARD_STACK_BYTES</c>; a project may override it
+    /// (<see cref="FirmwareRequest.StackBytes"/>). Null for boards whose stack the operating system owns (host).
+    /// </summary>
+    public int? StackBytes { get; init; }
+
     /// <summary>Arena alignment of a Helium (Cortex-M55/M85, MVE) board: one 128-bit vector.</summary>
     public const int HeliumArenaAlignment = 16;
 
@@ -114,10 +121,7 @@ public static class Boards
         ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
         ToolchainInstallHint: ArmGnuInstallHint,
         ArchitectureFlags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"],
-        CompileFlags: [.. CommonCompileFlags, $"-DTML_BOARD_STACK_BYTES={StackBytes}"],
-        // 8 KB of stack (picolibc's default is 2 KB) for printf and the user's main; kernel frames are small (their
-        // scratch is planned in the arena, KernelStackUsageTests bounds the frames). The stack is a real section (sized
-        // in boards/nrf52840/tml_board.c), so it counts in the RAM report and the linker's budget check.
+        CompileFlags: CommonCompileFlags,
         LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
         LinkLibraries: [],
         Flash: new MemoryRegion(0x0, 1024 * 1024),
@@ -136,7 +140,10 @@ public static class Boards
                 "-semihosting-config", "enable=on,target=native,chardev=tml_console",
                 "-kernel", "{firmware}",
             ],
-            "qemu-system-arm"));
+            "qemu-system-arm"))
+    {
+        StackBytes = Boards.StackBytes,
+    };
 
     /// <summary>The build machine: its gcc, a native executable, no memory budget, the same C sources.</summary>
     public static Board Host { get; } = new(
