@@ -89,10 +89,12 @@ public sealed class StackHighWaterTests
         var request = new FirmwareRequest(Boards.Nrf52840, "Override", [main], [], [], TestPaths.Kernels,
             Path.Combine(work, "bin"), Path.Combine(work, "obj"), StackBytes: Override);
 
-        var built = FirmwareBuilder.Build(request, TextWriter.Null);
+        var log = new StringWriter();
+        var built = FirmwareBuilder.Build(request, log);
         var run = EmulatorRunner.Run(Boards.Nrf52840, built.FirmwarePath, TimeSpan.FromSeconds(60), TextWriter.Null);
 
         Assert.AreEqual((ulong)Override, built.Memory!.Sections.Single(s => s.Name == ".stack").Size);
+        StringAssert.Contains(log.ToString(), "incl. 1,536 B stack", "the size summary names the reserved stack");
         Assert.AreEqual(0, run.ExitCode, run.Output);
         var line = run.Output.Split('\n').Single(l => l.StartsWith(HarnessFirmware.StackHighWaterPrefix, StringComparison.Ordinal));
         var used = HarnessFirmware.ParseStackHighWater(line);

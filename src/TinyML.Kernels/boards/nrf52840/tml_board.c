@@ -10,7 +10,7 @@
 /* Stack reserved in the RAM budget, set by the build (Boards.StackBytes). picolibc.ld sizes its .stack section from
  * __stack_size only when DEFINED() sees it, which a linker --defsym is not but an object-file symbol is. */
 #ifndef TML_BOARD_STACK_BYTES
-#define TML_BOARD_STACK_BYTES 8192
+#define TML_BOARD_STACK_BYTES 2048
 #endif
 #define TML_BOARD_STR(x) #x
 #define TML_BOARD_XSTR(x) TML_BOARD_STR(x)
