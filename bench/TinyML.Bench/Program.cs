@@ -142,8 +142,9 @@ internal static class Program
             results.AppendLine("compiled int8 model (conv: out elements x kh x kw x in_c/groups; FC: in x out). Every run's output is");
             results.AppendLine("checked byte for byte against the C# reference interpreter (`_f32` rows, float32 `Quantize=none` on the FPU: within");
             results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: /work/shared/docs/baselines.md."));
-            results.AppendLine("Flash and RAM are the whole firmware (harness main, printf, kernels, model); RAM includes the 8 KB stack the");
-            results.AppendLine("board reserves, where TFLM's RAM total counts its measured stack high-water (0.7-1 KB).");
+            results.AppendLine(Invariant($"Flash and RAM are the whole firmware (harness main, printf, kernels, model); RAM includes the {TinyML.Firmware.Boards.StackBytes:N0} B stack the"));
+            results.AppendLine("board reserves (measured high-water of every model: 0.25-0.7 KB), where TFLM's RAM total counts its measured stack");
+            results.AppendLine("high-water (0.7-1 KB).");
             results.AppendLine();
             results.Append(text);
             File.WriteAllText(Path.Combine(repo, "bench", "results.md"), results.ToString());

@@ -8,6 +8,7 @@ namespace TinyML.Cli;
 /// <code>
 ///   tinymlc firmware --board nrf52840 --name Demo --source main.c [--source model.c ...] [--include dir ...]
 ///                    [--define X=1 ...] --kernels src/TinyML.Kernels --out bin/ --obj obj/ [--gcc-path dir]
+///                    [--stack-bytes N]
 /// </code>
 /// </summary>
 public static class FirmwareCommand
@@ -33,8 +34,14 @@ public static class FirmwareCommand
             KernelsRoot: args.Require("kernels"),
             OutputDir: output,
             IntermediateDir: args.Get("obj") ?? Path.Combine(output, "obj"),
-            ToolchainPath: args.Get("gcc-path"));
+            ToolchainPath: args.Get("gcc-path"),
+            StackBytes: args.Get("stack-bytes") is { } stack ? ParseStackBytes(stack) : null);
         FirmwareBuilder.Build(request, log);
         return 0;
     }
+
+    private static int ParseStackBytes(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes)
+            ? bytes
+            : throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc firmware: --stack-bytes '{text}' is not a whole number of bytes");
 }

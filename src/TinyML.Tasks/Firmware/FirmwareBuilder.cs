@@ -13,9 +13,19 @@ namespace TinyML.Firmware;
 /// </summary>
 public static class FirmwareBuilder
 {
+    /// <summary>Smallest stack a project may ask for.</summary>
+    public const int MinimumStackBytes = 256;
+
     public static FirmwareResult Build(FirmwareRequest r, TextWriter log)
     {
         var board = r.Board;
+        if (r.StackBytes is { } stack && (stack < MinimumStackBytes || stack % 8 != 0))
+        {
+            // AAPCS keeps the stack pointer 8-byte aligned; below a few hundred bytes not even printf fits.
+            throw new TinyMLException(ErrorCodes.InternalError,
+                $"stack size {stack} bytes is invalid: give a multiple of 8 of at least {MinimumStackBytes} (TinyMLStackBytes / --stack-bytes)");
+        }
+
         var toolchain = Toolchain.Resolve(board, r.ToolchainPath);
         var objectDir = Path.GetFullPath(Path.Combine(r.IntermediateDir, board.Name));
         var outputDir = Path.GetFullPath(r.OutputDir);
@@ -160,6 +170,11 @@ public static class FirmwareBuilder
         var flags = new List<string>();
         flags.AddRange(r.Board.ArchitectureFlags);
         flags.AddRange(r.Board.CompileFlags);
+        if (r.Board.StackBytes is { } boardStack)
+        {
+            flags.Add($"-DTML_BOARD_STACK_BYTES={r.StackBytes ?? boardStack}");
+        }
+
         flags.AddRange(r.Defines.Select(d => "-D" + d));
         var includes = r.IncludeDirs.Concat(
         [

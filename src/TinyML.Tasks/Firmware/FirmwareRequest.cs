@@ -10,6 +10,8 @@ namespace TinyML.Firmware;
 /// <param name="OutputDir">Where the firmware and its size report go.</param>
 /// <param name="IntermediateDir">Where objects, dependency files and flag files go.</param>
 /// <param name="ToolchainPath">Folder of the compiler (or its parent); null = environment, then PATH.</param>
+/// <param name="StackBytes">Stack to reserve instead of the board's <see cref="Board.StackBytes"/>; null = the board's.
+/// Ignored by boards without a stack of their own (host).</param>
 public sealed record FirmwareRequest(
     Board Board,
     string ProjectName,
@@ -19,7 +21,8 @@ public sealed record FirmwareRequest(
     string KernelsRoot,
     string OutputDir,
     string IntermediateDir,
-    string? ToolchainPath = null);
+    string? ToolchainPath = null,
+    int? StackBytes = null);
 
 /// <summary>Flash and RAM use of a linked image against the board's budget.</summary>
 public sealed record MemoryUsage(ulong FlashUsed, ulong FlashBudget, ulong RamUsed, ulong RamBudget, IReadOnlyList<ElfSection> Sections)

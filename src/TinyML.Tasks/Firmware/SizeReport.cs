@@ -9,10 +9,17 @@ public static class SizeReport
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
-    /// <summary><c>tinyml: Demo.elf (nrf52840): flash 23,456 / 1,048,576 B (2.2 %), RAM 12,345 / 262,144 B (4.7 %)</c></summary>
-    public static string SummaryLine(Board board, string firmwarePath, MemoryUsage m) =>
-        string.Create(Invariant,
-            $"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): flash {m.FlashUsed:N0} / {m.FlashBudget:N0} B ({m.FlashPercent:F1} %), RAM {m.RamUsed:N0} / {m.RamBudget:N0} B ({m.RamPercent:F1} %)");
+    /// <summary>
+    /// <c>tinyml: Demo.elf (nrf52840): flash 23,456 / 1,048,576 B (2.2 %), RAM 12,345 / 262,144 B (4.7 %) incl. 2,048 B stack</c>.
+    /// The stack is named because it is a reserve, not a measurement: the firmware prints its real high-water when run.
+    /// </summary>
+    public static string SummaryLine(Board board, string firmwarePath, MemoryUsage m)
+    {
+        var stack = m.Sections.FirstOrDefault(s => s.Name == ".stack" && (board.Ram?.Contains(s.Address) ?? false));
+        var stackText = stack is null ? "" : string.Create(Invariant, $" incl. {stack.Size:N0} B stack");
+        return string.Create(Invariant,
+            $"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): flash {m.FlashUsed:N0} / {m.FlashBudget:N0} B ({m.FlashPercent:F1} %), RAM {m.RamUsed:N0} / {m.RamBudget:N0} B ({m.RamPercent:F1} %){stackText}");
+    }
 
     public static void Write(Board board, string firmwarePath, MemoryUsage m, IReadOnlyList<string> sizeToolOutput)
     {

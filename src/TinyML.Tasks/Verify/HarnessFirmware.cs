@@ -8,13 +8,25 @@ using TinyML.Pipeline;
 namespace TinyML.Verify;
 
 /// <summary>What a float32 harness firmware printed: one float output per input (bit exact) and the ticks of the first inference.</summary>
-public sealed record FloatHarnessRun(IReadOnlyList<float[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
+public sealed record FloatHarnessRun(IReadOnlyList<float[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware)
+{
+    /// <summary>Bytes of stack the firmware ever used (<c>tml_board_stack_high_water</c>); 0 = not measurable (host).</summary>
+    public long StackHighWaterBytes { get; init; }
+}
 
 /// <summary>What a harness firmware printed: one int8 output per input and the tick count of the first inference.</summary>
-public sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
+public sealed record HarnessRun(IReadOnlyList<sbyte[]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware)
+{
+    /// <summary>Bytes of stack the firmware ever used (<c>tml_board_stack_high_water</c>); 0 = not measurable (host).</summary>
+    public long StackHighWaterBytes { get; init; }
+}
 
 /// <summary>What a multi-input harness printed: per sample, one array per model output (int8 bytes or float32 bits).</summary>
-public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware);
+public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long TicksFirstInference, string Log, FirmwareResult Firmware)
+{
+    /// <summary>Bytes of stack the firmware ever used (<c>tml_board_stack_high_water</c>); 0 = not measurable (host).</summary>
+    public long StackHighWaterBytes { get; init; }
+}
 
 /// <summary>
 /// Builds a compiled model's emitted C with a generated main() that runs it on fixed int8 inputs and prints every
@@ -22,6 +34,13 @@ public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long Ticks
 /// </summary>
 public static class HarnessFirmware
 {
+    /// <summary>The line every harness (and the template's main.c) prints after its inferences.</summary>
+    public const string StackHighWaterPrefix = "stack high-water: ";
+
+    /// <summary>The byte count of a <c>stack high-water: N bytes</c> line.</summary>
+    public static long ParseStackHighWater(string line) =>
+        long.Parse(line[StackHighWaterPrefix.Length..].Split(' ')[0], CultureInfo.InvariantCulture);
+
     public static HarnessRun Run(CompileResult compiled, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory) =>
         Run(compiled.Code, codeDirectory, inputs, boardName, kernelsRoot, workDirectory);
 
@@ -67,6 +86,9 @@ public static class HarnessFirmware
                     }
                     printf("\n");
                 }
+                if (tml_board_stack_high_water() > 0u) {
+                    printf("stack high-water: %lu bytes\n", (unsigned long)tml_board_stack_high_water());
+                }
                 return 0;
             }
 
@@ -87,11 +109,16 @@ public static class HarnessFirmware
 
         var outputs = new List<sbyte[]>();
         long ticks = -1;
+        long stackHighWater = 0;
         foreach (var line in run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (line.StartsWith("ticks ", StringComparison.Ordinal))
             {
                 ticks = long.Parse(line[6..], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith(StackHighWaterPrefix, StringComparison.Ordinal))
+            {
+                stackHighWater = ParseStackHighWater(line);
             }
             else if (line.StartsWith("out ", StringComparison.Ordinal))
             {
@@ -105,7 +132,7 @@ public static class HarnessFirmware
             throw new TinyMLException(ErrorCodes.FirmwareFailed, $"harness on {boardName} printed {outputs.Count} of {inputs.Count} outputs:\n{run.Output}");
         }
 
-        return new HarnessRun(outputs, ticks, log.ToString(), result);
+        return new HarnessRun(outputs, ticks, log.ToString(), result) { StackHighWaterBytes = stackHighWater };
     }
 
     /// <summary>
@@ -156,6 +183,9 @@ public static class HarnessFirmware
                     }
                     printf("\n");
                 }
+                if (tml_board_stack_high_water() > 0u) {
+                    printf("stack high-water: %lu bytes\n", (unsigned long)tml_board_stack_high_water());
+                }
                 return 0;
             }
 
@@ -176,11 +206,16 @@ public static class HarnessFirmware
 
         var outputs = new List<float[]>();
         long ticks = -1;
+        long stackHighWater = 0;
         foreach (var line in run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (line.StartsWith("ticks ", StringComparison.Ordinal))
             {
                 ticks = long.Parse(line[6..], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith(StackHighWaterPrefix, StringComparison.Ordinal))
+            {
+                stackHighWater = ParseStackHighWater(line);
             }
             else if (line.StartsWith("out ", StringComparison.Ordinal))
             {
@@ -194,7 +229,7 @@ public static class HarnessFirmware
             throw new TinyMLException(ErrorCodes.FirmwareFailed, $"float harness on {boardName} printed {outputs.Count} of {inputs.Count} outputs:\n{run.Output}");
         }
 
-        return new FloatHarnessRun(outputs, ticks, log.ToString(), result);
+        return new FloatHarnessRun(outputs, ticks, log.ToString(), result) { StackHighWaterBytes = stackHighWater };
     }
 
     /// <summary>
@@ -273,6 +308,9 @@ public static class HarnessFirmware
                         printf("\n");
                     }
                 }
+                if (tml_board_stack_high_water() > 0u) {
+                    printf("stack high-water: %lu bytes\n", (unsigned long)tml_board_stack_high_water());
+                }
                 return 0;
             }
 
@@ -293,11 +331,16 @@ public static class HarnessFirmware
 
         var printed = new List<List<T[]>>();
         long ticks = -1;
+        long stackHighWater = 0;
         foreach (var line in run.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (line.StartsWith("ticks ", StringComparison.Ordinal))
             {
                 ticks = long.Parse(line[6..], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith(StackHighWaterPrefix, StringComparison.Ordinal))
+            {
+                stackHighWater = ParseStackHighWater(line);
             }
             else if (line.StartsWith("out ", StringComparison.Ordinal))
             {
@@ -317,6 +360,6 @@ public static class HarnessFirmware
             throw new TinyMLException(ErrorCodes.FirmwareFailed, $"multi-input harness on {boardName} printed {printed.Count} of {samples.Count} samples:\n{run.Output}");
         }
 
-        return new MultiHarnessRun<T>(printed.Select(p => p.ToArray()).ToList(), ticks, log.ToString(), result);
+        return new MultiHarnessRun<T>(printed.Select(p => p.ToArray()).ToList(), ticks, log.ToString(), result) { StackHighWaterBytes = stackHighWater };
     }
 }

@@ -1,7 +1,8 @@
 /*
  * Classifies the demo digits with the int8 model generated from digits.onnx and prints one line per sample:
  *   sample <i>: label <l> predicted <p> score <0.000> out <q0>,...,<q9>
- * followed by the accuracy and the cost of one inference. The line format is parsed by tests: keep it stable.
+ * followed by the accuracy, the cost of one inference and the stack high-water (bytes of stack ever used; boards that
+ * cannot measure it, such as host, print n/a). The line format is parsed by tests: keep it stable.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -79,5 +80,10 @@ int main(void)
 #else
     printf("ticks per inference: %lu\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT));
 #endif
+    if (tml_board_stack_high_water() > 0u) {
+        printf("stack high-water: %lu bytes\n", (unsigned long)tml_board_stack_high_water());
+    } else {
+        printf("stack high-water: n/a\n");
+    }
     return 0;
 }

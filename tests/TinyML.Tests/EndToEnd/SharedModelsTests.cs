@@ -132,6 +132,8 @@ public sealed class SharedModelsTests
         var quantized = samples.Select(x => x.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray()).ToList();
         var reference = quantized.Select(q => Int8Interpreter.Run(compiled.Model, q)).ToList();
         var qemu = HarnessFirmware.Run(compiled, code, quantized, "nrf52840", TestPaths.Kernels, Path.Combine(work, "qemu"));
+        Console.WriteLine($"{folder} int8: stack high-water {qemu.StackHighWaterBytes} B of {TinyML.Firmware.Boards.StackBytes} B reserved");
+        Assert.IsTrue(qemu.StackHighWaterBytes > 0 && qemu.StackHighWaterBytes < TinyML.Firmware.Boards.StackBytes, "stack high-water within the reserved stack");
         for (var i = 0; i < reference.Count; i++)
         {
             CollectionAssert.AreEqual(reference[i], qemu.Outputs[i], $"QEMU firmware differs from the C# int8 reference on input {i}");
@@ -256,6 +258,8 @@ public sealed class SharedModelsTests
 
         int[] picked = [8, 40, 75];
         var qemu = HarnessFirmware.RunMulti(compiled, code, picked.Select(i => calls[i]).ToList(), "nrf52840", TestPaths.Kernels, Path.Combine(work, "qemu"));
+        Console.WriteLine($"silero_vad_v5 int8: stack high-water {qemu.StackHighWaterBytes} B of {TinyML.Firmware.Boards.StackBytes} B reserved");
+        Assert.IsTrue(qemu.StackHighWaterBytes > 0 && qemu.StackHighWaterBytes < TinyML.Firmware.Boards.StackBytes, "stack high-water within the reserved stack");
         for (var n = 0; n < picked.Length; n++)
         {
             for (var k = 0; k < 2; k++)

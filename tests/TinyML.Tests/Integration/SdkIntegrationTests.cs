@@ -50,6 +50,14 @@ public sealed class SdkIntegrationTests
         var parsed = FirmwareOutput.Parse(run.Output);
         AssertDemoOutput(parsed, run, expectInstructions: true);
         AssertMatchesReferenceAndOnnxRuntime(project, parsed, run);
+        var used = TinyML.Verify.HarnessFirmware.ParseStackHighWater(run.Output.Split('\n').Select(l => l.Trim())
+            .Single(l => l.StartsWith(TinyML.Verify.HarnessFirmware.StackHighWaterPrefix, StringComparison.Ordinal)));
+        Assert.IsTrue(used > 0 && used < TinyML.Firmware.Boards.StackBytes, $"template stack high-water {used} B\n{run}");
+
+        // TinyMLStackBytes reaches the image: the .stack section (and so the RAM figure) follows it.
+        var bigger = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-p:TinyMLStackBytes=3072");
+        Assert.AreEqual(0, bigger.ExitCode, bigger.ToString());
+        StringAssert.Contains(bigger.Output, "incl. 3,072 B stack", bigger.ToString());
     }
 
     [TestMethod]
@@ -65,6 +73,7 @@ public sealed class SdkIntegrationTests
         var parsed = FirmwareOutput.Parse(run.Output);
         AssertDemoOutput(parsed, run, expectInstructions: false);
         AssertMatchesReferenceAndOnnxRuntime(project, parsed, run);
+        StringAssert.Contains(run.Output, "stack high-water: n/a", "the host cannot measure its stack");
     }
 
     [TestMethod]

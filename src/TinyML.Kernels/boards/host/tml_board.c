@@ -18,3 +18,9 @@ uint32_t tml_board_elapsed(uint32_t start, uint32_t end)
 {
     return (end - start) & TML_BOARD_TICK_MASK;
 }
+
+uint32_t tml_board_stack_high_water(void)
+{
+    /* The host's stack belongs to the operating system; there is nothing meaningful to paint. */
+    return 0u;
+}

@@ -29,6 +29,11 @@ uint32_t tml_board_ticks(void);
 /* Ticks between two tml_board_ticks() readings, correct across at most one counter wrap. */
 uint32_t tml_board_elapsed(uint32_t start, uint32_t end);
 
+/* Bytes of the stack ever used since tml_board_init() (which paints the unused stack with a pattern): the distance
+ * from the stack top to the deepest word that no longer holds the pattern. 0 = not measurable on this board (host).
+ * Call it after the work to measure, e.g. after the inferences. */
+uint32_t tml_board_stack_high_water(void);
+
 #ifdef __cplusplus
 }
 #endif
