@@ -43,5 +43,5 @@ public static class FirmwareCommand
     private static int ParseStackBytes(string text) =>
         int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes)
             ? bytes
-            : throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc firmware: --stack-bytes '{text}' is not a whole number of bytes");
+            : throw new TinyMLException(ErrorCodes.InvalidStackSize, $"tinymlc firmware: --stack-bytes '{text}' is not a whole number of bytes");
 }

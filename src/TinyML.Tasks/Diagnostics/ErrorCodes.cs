@@ -49,6 +49,8 @@ public static class ErrorCodes
     public const string FlashOverBudget = "TML5002";
     public const string RamOverBudget = "TML5003";
     public const string UnknownBoard = "TML5004";
+    /// <summary>TinyMLStackBytes / --stack-bytes is not a multiple of 8 of at least 256 bytes.</summary>
+    public const string InvalidStackSize = "TML5005";
     public const string CompilerError = "TML5100";
     public const string CompilerFatalError = "TML5101";
     public const string LinkerError = "TML5102";

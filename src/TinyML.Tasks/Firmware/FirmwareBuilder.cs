@@ -22,7 +22,7 @@ public static class FirmwareBuilder
         if (r.StackBytes is { } stack && (stack < MinimumStackBytes || stack % 8 != 0))
         {
             // AAPCS keeps the stack pointer 8-byte aligned; below a few hundred bytes not even printf fits.
-            throw new TinyMLException(ErrorCodes.InternalError,
+            throw new TinyMLException(ErrorCodes.InvalidStackSize,
                 $"stack size {stack} bytes is invalid: give a multiple of 8 of at least {MinimumStackBytes} (TinyMLStackBytes / --stack-bytes)");
         }
 

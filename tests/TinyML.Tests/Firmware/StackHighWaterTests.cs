@@ -99,7 +99,8 @@ public sealed class StackHighWaterTests
         var line = run.Output.Split('\n').Single(l => l.StartsWith(HarnessFirmware.StackHighWaterPrefix, StringComparison.Ordinal));
         var used = HarnessFirmware.ParseStackHighWater(line);
         Assert.IsTrue(used > 0 && used < Override, $"high-water {used} B of {Override} B");
-        Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => FirmwareBuilder.Build(request with { StackBytes = 1000 + 2 }, TextWriter.Null));
+        var invalid = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => FirmwareBuilder.Build(request with { StackBytes = 1000 + 2 }, TextWriter.Null));
+        Assert.AreEqual(TinyML.Diagnostics.ErrorCodes.InvalidStackSize, invalid.Code);
     }
 
     private static void AssertBelowDefault(string what, long used)
