@@ -236,6 +236,14 @@ public static class ModelCompiler
                 options.ModelPath);
         }
 
+        if (options.Calibration.BiasCorrection)
+        {
+            // Bias correction re-derives biases from calibration data; a QDQ model's int32 biases are its own.
+            diagnostics.Warn(ErrorCodes.CalibrationIgnored,
+                $"BiasCorrection is ignored: model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own biases",
+                options.ModelPath);
+        }
+
         if (!options.MixedPrecision.AllInt8)
         {
             throw new TinyMLException(ErrorCodes.InvalidPrecision,

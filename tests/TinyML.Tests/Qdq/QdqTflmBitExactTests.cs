@@ -82,6 +82,19 @@ public sealed class QdqTflmBitExactTests
         Assert.IsTrue(compiled.Warnings.Any(w => w.Code == ErrorCodes.CalibrationIgnored), "expected warning " + ErrorCodes.CalibrationIgnored);
     }
 
+    [TestMethod]
+    public void BiasCorrectionForAQdqModelIsIgnoredWithAWarning()
+    {
+        var oracle = TflmQdqOracle.Load("ad_fc_autoencoder");
+        var options = new CompileOptions { ModelPath = oracle.ModelPath, Name = "ad_qdq" };
+        var plain = ModelCompiler.Compile(options, TextWriter.Null);
+        var corrected = ModelCompiler.Compile(options with { Calibration = options.Calibration with { BiasCorrection = true } }, TextWriter.Null);
+
+        Assert.IsFalse(plain.Warnings.Any(w => w.Code == ErrorCodes.CalibrationIgnored));
+        var warning = corrected.Warnings.Single(w => w.Code == ErrorCodes.CalibrationIgnored);
+        StringAssert.Contains(warning.Message, "BiasCorrection is ignored");
+    }
+
     private static int CountIdentical(IReadOnlyList<sbyte[]> expected, IReadOnlyList<sbyte[]> actual, out string firstDifference)
     {
         Assert.HasCount(expected.Count, actual);
