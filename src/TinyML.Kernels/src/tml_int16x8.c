@@ -29,6 +29,95 @@ static int16_t tml_store_s16(int64_t acc, int32_t multiplier, int32_t shift, int
     return (int16_t)v;
 }
 
+#if TML_USE_DSP
+/* (low half of a, low half of b) and (high half of a, high half of b) as one SMLAD operand each; gcc does not emit
+ * PKHBT / PKHTB for the equivalent C. */
+static inline uint32_t tml_pkhbt16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline uint32_t tml_pkhtb16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* part + sum_{k < n} x[k] * w[k], n a multiple of 4 and at most 256 (the int32 cannot overflow): one weight word gives
+ * (w0, w2) by SXTB16 and (w1, w3) by SXTB16 ROR 8, so the input words (x0, x1), (x2, x3) are regrouped into (x0, x2)
+ * and (x1, x3) for two SMLADs. */
+static inline int32_t tml_s16_dot4(const int16_t *x, const int8_t *w, int32_t n, int32_t part)
+{
+    int32_t k;
+    for (k = 0; k < n; k += 4) {
+        const uint32_t wv = tml_read_u32(w + k);
+        const uint32_t x01 = tml_read_u32(x + k), x23 = tml_read_u32(x + k + 2);
+        part = __smlad((int32_t)__sxtb16(wv), (int32_t)tml_pkhbt16(x01, x23), part);
+        part = __smlad((int32_t)tml_sxtb16_ror8(wv), (int32_t)tml_pkhtb16(x01, x23), part);
+    }
+    return part;
+}
+
+/* Pointwise conv, four output channels (weight rows w0, w0 + in_c, w0 + 2 in_c, w0 + 3 in_c) at one pixel over n input
+ * channels (n a multiple of 4, at most 256) read at x with a stride of `plane` elements: acc[f] += sum_k w_f[k] * x_k.
+ * Per four channels: the strided inputs packed as (x0, x2), (x1, x3), then per output channel one weight word, two
+ * SXTB16 and two SMLAD. Hand-scheduled (14 live registers; gcc spills). */
+static inline void tml_s16_pointwise4(const int16_t *x, int32_t plane, const int8_t *w0, int32_t in_c, int32_t n, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t n4 = n >> 2;
+    const int8_t *w2 = w0 + 2 * in_c;
+    const int32_t stride = plane * (int32_t)sizeof(int16_t);
+    uint32_t x02, x13, t, wv;
+    if (n4 <= 0) {
+        return;
+    }
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrh   %[x02], [%[x]]\n\t"
+        "ldrh   %[x13], [%[x], %[s]]\n\t"
+        "add    %[x], %[x], %[s], lsl #1\n\t"
+        "ldrh   %[t], [%[x]]\n\t"
+        "ldrh   %[wv], [%[x], %[s]]\n\t"
+        "add    %[x], %[x], %[s], lsl #1\n\t"
+        "pkhbt  %[x02], %[x02], %[t], lsl #16\n\t"
+        "pkhbt  %[x13], %[x13], %[wv], lsl #16\n\t"
+        "ldr    %[wv], [%[w0], %[ic]]\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a1], %[t], %[x02], %[a1]\n\t"
+        "smlad  %[a1], %[wv], %[x13], %[a1]\n\t"
+        "ldr    %[wv], [%[w0]], #4\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a0], %[t], %[x02], %[a0]\n\t"
+        "smlad  %[a0], %[wv], %[x13], %[a0]\n\t"
+        "ldr    %[wv], [%[w2], %[ic]]\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a3], %[t], %[x02], %[a3]\n\t"
+        "smlad  %[a3], %[wv], %[x13], %[a3]\n\t"
+        "ldr    %[wv], [%[w2]], #4\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a2], %[t], %[x02], %[a2]\n\t"
+        "smlad  %[a2], %[wv], %[x13], %[a2]\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w0), [w2] "+r"(w2),
+          [n] "+r"(n4), [x02] "=&r"(x02), [x13] "=&r"(x13), [t] "=&r"(t), [wv] "=&r"(wv)
+        : [s] "r"(stride), [ic] "r"(in_c)
+        : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
+
 /* First tap k in [0, kernel) with 0 <= origin + k * dilation. */
 static int32_t tml_s16_first_tap(int32_t origin, int32_t dilation, int32_t kernel)
 {
@@ -149,6 +238,21 @@ static void tml_conv_s16_pointwise(const tml_conv2d_s16_params *p, const int16_t
             while (ic < in_c) {
                 const int32_t chunk_end = in_c - ic > 256 ? ic + 256 : in_c;
                 int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#if TML_USE_DSP
+                if (n == 4) {
+                    /* Four input channels per step (chunks stay <= 256 products per int32); the tail group of fewer
+                     * than four output channels (repeated rows) takes the C loop. */
+                    const int32_t n4 = (chunk_end - ic) & ~3;
+                    int32_t part[4] = { 0, 0, 0, 0 };
+                    tml_s16_pointwise4(x, plane, w0 + ic, in_c, n4, part);
+                    a0 = part[0];
+                    a1 = part[1];
+                    a2 = part[2];
+                    a3 = part[3];
+                    ic += n4;
+                    x += n4 * plane;
+                }
+#endif
                 for (; ic < chunk_end; ++ic, x += plane) {
                     const int32_t xv = *x;
                     a0 += xv * w0[ic];
@@ -277,6 +381,13 @@ void tml_fully_connected_s16(const tml_fully_connected_s16_params *p, const int1
         while (i < p->in_features) {
             const int32_t end = p->in_features - i > 256 ? i + 256 : p->in_features;
             int32_t part = 0;
+#if TML_USE_DSP
+            {
+                const int32_t n4 = (end - i) & ~3;
+                part = tml_s16_dot4(input + i, row + i, n4, part);
+                i += n4;
+            }
+#endif
             for (; i < end; ++i) {
                 part += (int32_t)input[i] * (int32_t)row[i];
             }
