@@ -135,6 +135,16 @@ public static class MixedPrecision
     public static bool HasFloatFallback(QOp op) => op is QConv2D or QFullyConnected or QAdd
         || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
 
+    /// <summary>
+    /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: Mul of two tensors and a
+    /// lookup table from Sqrt (<see cref="Apply(QuantizedModel, Graph, IReadOnlySet{string}, IReadOnlySet{string})"/>
+    /// rejects a table from any other op). They exist for a magnitude |z| = sqrt(re*re + im*im) (silero's STFT), whose
+    /// int8 power re*re + im*im keeps only the loudest bins: a linear int8 scale over a squared range drops every value
+    /// below a tenth of the largest magnitude to zero.
+    /// </summary>
+    public static bool HasRequestedFloatFallback(QOp op) => HasFloatFallback(op) || op is QLut
+        || op is QBinary { Kind: QBinaryKind.Mul, A: not null, B: not null };
+
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
     public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected;
 
@@ -163,10 +173,10 @@ public static class MixedPrecision
             var kind = op.GetType().Name[1..];
             if (settings.Layers.TryGetValue(node, out var explicitPrecision))
             {
-                if (explicitPrecision == LayerPrecision.Float && !HasFloatFallback(op))
+                if (explicitPrecision == LayerPrecision.Float && !HasRequestedFloatFallback(op))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul and Add of two tensors",
+                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul, Add and Mul of two tensors, and Sqrt",
                         sourcePath);
                 }
 
@@ -245,7 +255,7 @@ public static class MixedPrecision
             }
 
             var floatOps = floatModel.Ops.Where(f => f.NodeName == op.NodeName).ToList();
-            if (floatOps is not [var fop] || fop is not (FConv2D or FGemm or FAdd) || !HasFloatFallback(op))
+            if (floatOps is not [var fop] || fop is not (FConv2D or FGemm or FAdd or FBinary { Kind: BinaryKind.Mul, A: not null, B: not null } or FUnary { Kind: UnaryKind.Sqrt }) || !HasRequestedFloatFallback(op))
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,
                     $"layer '{op.NodeName}' ({op.GetType().Name[1..]}) has no single float32 kernel to fall back to", graph.SourcePath);

@@ -44,6 +44,12 @@ public static class MixedPrecisionKernels
             case FAdd add when add.A is { } a && add.B is { } b:
                 Add(add, tensor(a), tensor(b), tensor(add.Output));
                 break;
+            case FBinary { Kind: BinaryKind.Mul } mul when mul.A is { } a && mul.B is { } b:
+                Multiply(mul, tensor(a), tensor(b), tensor(mul.Output));
+                break;
+            case FUnary { Kind: UnaryKind.Sqrt } sqrt:
+                Sqrt(tensor(sqrt.Inputs[0]), tensor(sqrt.Output), sqrt.Count);
+                break;
             default:
                 throw new NotSupportedException($"float layer '{layer.NodeName}' of type {layer.Op.GetType().Name} has no reference kernel");
         }
@@ -161,6 +167,55 @@ public static class MixedPrecisionKernels
                 index[d] = 0;
             }
         }
+    }
+
+    /// <summary>tml_mul_f32: one IEEE product per element (the kernels build with -std=c99, so no contraction).</summary>
+    public static void Multiply(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
+    {
+        var rank = FAdd.MaxRank;
+        var index = new int[rank];
+        var total = p.OutDims.Aggregate(1, (x, d) => x * d);
+        int aOffset = 0, bOffset = 0;
+        for (var i = 0; i < total; i++)
+        {
+            output[i] = a[aOffset] * b[bOffset];
+            for (var d = rank - 1; d >= 0; d--)
+            {
+                aOffset += p.AStrides[d];
+                bOffset += p.BStrides[d];
+                if (++index[d] < p.OutDims[d])
+                {
+                    break;
+                }
+
+                aOffset -= p.AStrides[d] * p.OutDims[d];
+                bOffset -= p.BStrides[d] * p.OutDims[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>tml_sqrt_f32 step for step: x * tml_rsqrtf(x) (bit-trick guess, four Newton steps), IEEE special cases first.</summary>
+    public static void Sqrt(ReadOnlySpan<float> input, Span<float> output, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var x = input[i];
+            output[i] = x > 0f && x <= float.MaxValue ? x * ReciprocalSqrt(x) : x < 0f ? float.NaN : x;
+        }
+    }
+
+    /// <summary>tml_rsqrtf.</summary>
+    public static float ReciprocalSqrt(float x)
+    {
+        var half = 0.5f * x;
+        var y = BitConverter.UInt32BitsToSingle(0x5F375A86u - (BitConverter.SingleToUInt32Bits(x) >> 1));
+        for (var step = 0; step < 4; step++)
+        {
+            y = y * (1.5f - half * y * y);
+        }
+
+        return y;
     }
 
     /// <summary>The float32 view of a float32 tensor's arena bytes (host byte order, as in C).</summary>
