@@ -167,47 +167,21 @@ public sealed class KernelEquivalenceTests
     }
 
     [TestMethod]
-    public void Add_RandomCases_CMatchesReference()
-    {
-        var random = new Random(4004);
-        var harness = new CHarness();
-        var expected = new List<sbyte[]>();
-        for (int i = 0; i < 200; i++)
-        {
-            var op = RandomOps.Add(random, $"add{i}");
-            var input1 = RandomOps.Bytes(random, op.Count);
-            var input2 = RandomOps.Bytes(random, op.Count);
-            var output = new sbyte[op.Count];
-            Int8Kernels.Add(op, input1, input2, output);
-            expected.Add(output);
-
-            string p = harness.NewName("p");
-            harness.Global(
-                $"static const tml_add_s8_params {p} = {{ .count = {op.Count}, .input1_zero_point = {op.Input1ZeroPoint}, " +
-                $".input2_zero_point = {op.Input2ZeroPoint}, .input1_multiplier = {CHarness.Literal(op.Input1Multiplier)}, " +
-                $".input1_shift = {op.Input1Shift}, .input2_multiplier = {CHarness.Literal(op.Input2Multiplier)}, " +
-                $".input2_shift = {op.Input2Shift}, .left_shift = {op.LeftShift}, .output_multiplier = {CHarness.Literal(op.OutputMultiplier)}, " +
-                $".output_shift = {op.OutputShift}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
-            string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer}, {Scratch(harness, op)});");
-            harness.PrintS8(buffer, output.Length);
-        }
-
-        AssertSameBytes(expected, harness.Run(), "add");
-    }
+    public void Add_RandomCases_CMatchesReference() => AddCasesMatchReference(new Random(4004), 200, 1, 64, "add");
 
     [TestMethod]
-    public void Add_LongInputs_TabulatedPathMatchesReference()
-    {
+    public void Add_LongInputs_TabulatedPathMatchesReference() =>
         // From 512 elements on, tml_add_s8 tabulates each input's rescaling (256 values) instead of computing it per
         // element; the short random cases above never reach that path.
-        var random = new Random(4005);
+        AddCasesMatchReference(new Random(4005), 24, 512, 700, "add (tabulated)");
+
+    private void AddCasesMatchReference(Random random, int cases, int minCount, int maxCount, string label)
+    {
         var harness = new CHarness();
         var expected = new List<sbyte[]>();
-        for (int i = 0; i < 24; i++)
+        for (int i = 0; i < cases; i++)
         {
-            var op = RandomOps.Add(random, $"add{i}", 512, 700);
+            var op = RandomOps.Add(random, $"add{i}", minCount, maxCount);
             var input1 = RandomOps.Bytes(random, op.Count);
             var input2 = RandomOps.Bytes(random, op.Count);
             var output = new sbyte[op.Count];
@@ -227,7 +201,7 @@ public sealed class KernelEquivalenceTests
             harness.PrintS8(buffer, output.Length);
         }
 
-        AssertSameBytes(expected, harness.Run(), "add (tabulated)");
+        AssertSameBytes(expected, harness.Run(), label);
     }
 
     [TestMethod]
