@@ -6,9 +6,12 @@ namespace TinyML.MSBuild;
 /// </summary>
 public static class TaskErrorCodes
 {
-    /// <summary>The compiler assembly or its response file is missing (broken package, wrong TinyMLCompilerPath).</summary>
+    /// <summary>The compiler assembly is missing (broken package, wrong TinyMLCompilerPath).</summary>
     public const string CompilerNotFound = "TML9001";
 
     /// <summary>tinymlc failed but printed no coded error (should not happen; the exit code is all we have).</summary>
     public const string ToolFailed = "TML9002";
+
+    /// <summary>The response file the targets wrote is gone (same code as tinymlc's own check of an <c>@file</c>).</summary>
+    public const string ResponseFileMissing = TinyML.Diagnostics.ErrorCodes.ResponseFileMissing;
 }

@@ -81,7 +81,7 @@ public abstract class TinyMLToolTask : ToolTask
 
         if (!string.IsNullOrEmpty(ResponseFile) && !File.Exists(ResponseFile))
         {
-            Log.LogError(null, TaskErrorCodes.CompilerNotFound, null, DiagnosticFile, 0, 0, 0, 0,
+            Log.LogError(null, TaskErrorCodes.ResponseFileMissing, null, DiagnosticFile, 0, 0, 0, 0,
                 $"the response file '{ResponseFile}' does not exist");
             return false;
         }
@@ -89,15 +89,22 @@ public abstract class TinyMLToolTask : ToolTask
         return base.ValidateParameters();
     }
 
-    protected override string GenerateCommandLineCommands()
+    protected override string GenerateCommandLineCommands() => CommandLine(CompilerPath, Command, ResponseFile);
+
+    /// <summary>
+    /// <c>exec "&lt;compiler&gt;" &lt;command&gt; "@&lt;rsp&gt;"</c>. The response file path is quoted like any file name: it lives
+    /// in the project's obj/ folder, so it has whatever the project path has (spaces, parentheses, ';', '%', '#',
+    /// non-ASCII). Unquoted, a space split it into two arguments and the compiler saw no options at all.
+    /// </summary>
+    internal static string CommandLine(string compilerPath, string command, string? responseFile)
     {
         var builder = new CommandLineBuilder();
         builder.AppendSwitch("exec");
-        builder.AppendFileNameIfNotNull(CompilerPath);
-        builder.AppendSwitch(Command);
-        if (!string.IsNullOrEmpty(ResponseFile))
+        builder.AppendFileNameIfNotNull(compilerPath);
+        builder.AppendSwitch(command);
+        if (!string.IsNullOrEmpty(responseFile))
         {
-            builder.AppendSwitch("@" + ResponseFile);
+            builder.AppendFileNameIfNotNull("@" + responseFile);
         }
 
         return builder.ToString();
