@@ -89,26 +89,7 @@ public abstract class TinyMLToolTask : ToolTask
         return base.ValidateParameters();
     }
 
-    protected override string GenerateCommandLineCommands() => CommandLine(CompilerPath, Command, ResponseFile);
-
-    /// <summary>
-    /// <c>exec "&lt;compiler&gt;" &lt;command&gt; "@&lt;rsp&gt;"</c>. The response file path is quoted like any file name: it lives
-    /// in the project's obj/ folder, so it has whatever the project path has (spaces, parentheses, ';', '%', '#',
-    /// non-ASCII). Unquoted, a space split it into two arguments and the compiler saw no options at all.
-    /// </summary>
-    internal static string CommandLine(string compilerPath, string command, string? responseFile)
-    {
-        var builder = new CommandLineBuilder();
-        builder.AppendSwitch("exec");
-        builder.AppendFileNameIfNotNull(compilerPath);
-        builder.AppendSwitch(command);
-        if (!string.IsNullOrEmpty(responseFile))
-        {
-            builder.AppendFileNameIfNotNull("@" + responseFile);
-        }
-
-        return builder.ToString();
-    }
+    protected override string GenerateCommandLineCommands() => ToolCommandLine.For(CompilerPath, Command, ResponseFile);
 
     /// <summary>Typed parameters as one argument per line (tinymlc's response file format, no quoting).</summary>
     protected virtual IEnumerable<string> GenerateArguments() => [];
