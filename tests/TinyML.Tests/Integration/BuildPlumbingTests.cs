@@ -136,7 +136,8 @@ public sealed class BuildPlumbingTests
         File.SetLastWriteTimeUtc(model, new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc));
         var replaced = await Build();
         StringAssert.Contains(replaced.Output, "tinyml: model digits (nrf52840)", "an older but different model must recompile\n" + replaced);
-        Assert.IsFalse(elfBytes.AsSpan().SequenceEqual(await File.ReadAllBytesAsync(elf, Cancel)), "the firmware must follow the new model");
+        var newElf = await File.ReadAllBytesAsync(elf, Cancel);
+        Assert.IsFalse(elfBytes.SequenceEqual(newElf), "the firmware must follow the new model");
 
         var calibration = Directory.GetFiles(Path.Combine(project, "calib")).Order(StringComparer.Ordinal).ToArray();
         var moved = Path.Combine(project, "..", Path.GetFileName(calibration[0]));
