@@ -45,6 +45,10 @@ public sealed class BuildPlumbingTests
         var parsed = FirmwareOutput.Parse(run.Output);
         SdkIntegrationTests.AssertDemoOutput(parsed, run, expectInstructions: true);
         SdkIntegrationTests.AssertMatchesReferenceAndOnnxRuntime(hostile, parsed, run, HostileModel, "calib data (x);%#ß");
+        var again = await feed.DotNetAsync(hostile, Cancel, "build", "-nr:false", "-v:n");
+        Assert.AreEqual(0, again.ExitCode, again.ToString());
+        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_CompileModelsCore\" because all output files are up-to-date", again.ToString());
+        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_BuildFirmwareCore\" because all output files are up-to-date", again.ToString());
 
         var other = await feed.DotNetAsync(longProject, Cancel, "build", "-nr:false");
         Assert.AreEqual(0, other.ExitCode, other.ToString());
@@ -68,11 +72,6 @@ public sealed class BuildPlumbingTests
         var touched = await feed.DotNetAsync(hostile, Cancel, "build", "-nr:false", "-p:TinyMLBoard=host");
         Assert.AreEqual(0, touched.ExitCode, touched.ToString());
         StringAssert.Contains(touched.Output, "(1 compiled,", touched.ToString());
-
-        var again = await feed.DotNetAsync(hostile, Cancel, "build", "-nr:false", "-v:n");
-        Assert.AreEqual(0, again.ExitCode, again.ToString());
-        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_CompileModelsCore\" because all output files are up-to-date", again.ToString());
-        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_BuildFirmwareCore\" because all output files are up-to-date", again.ToString());
     }
 
     /// <summary>
