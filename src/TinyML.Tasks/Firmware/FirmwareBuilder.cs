@@ -33,7 +33,16 @@ public static class FirmwareBuilder
         Directory.CreateDirectory(outputDir);
 
         var sources = CollectSources(r);
-        var compileFlags = CompileFlags(r);
+        var places = new Placeholders(Path.GetFullPath(Path.Combine(r.KernelsRoot, "boards", board.Name)), toolchain.Root, "");
+        if (board.Helpers is { } helpers)
+        {
+            places = places with
+            {
+                HelperArchive = helpers.Ensure(board, toolchain, r.HelperCacheDirectory ?? Path.Combine(objectDir, "helpers"), [.. places.Expand(board.ArchitectureFlags)]),
+            };
+        }
+
+        var compileFlags = CompileFlags(r, places);
         var compileFlagsFile = Path.Combine(objectDir, r.ProjectName + ".compile.flags");
         WriteIfChanged(compileFlagsFile, string.Join('\n', compileFlags.Prepend(toolchain.Gcc)) + "\n");
 
@@ -72,10 +81,10 @@ public static class FirmwareBuilder
 
         // Link.
         var firmwarePath = Path.Combine(outputDir, r.ProjectName + board.FirmwareExtension);
-        var linkArguments = LinkArguments(r, firmwarePath, jobs.Select(j => j.ObjectPath));
+        var linkArguments = LinkArguments(r, places, firmwarePath, jobs.Select(j => j.ObjectPath));
         var linkFlagsFile = Path.Combine(objectDir, r.ProjectName + ".link.flags");
         WriteIfChanged(linkFlagsFile, string.Join('\n', linkArguments.Prepend(toolchain.Gcc)) + "\n");
-        if (NeedsLink(firmwarePath, jobs, linkFlagsFile))
+        if (NeedsLink(firmwarePath, jobs, linkFlagsFile, places.BoardDirectory))
         {
             var link = RunTool(toolchain.Gcc, linkArguments);
             var diagnostics = Report(link, log, warnings);
@@ -165,11 +174,22 @@ public static class FirmwareBuilder
         return all;
     }
 
-    private static List<string> CompileFlags(FirmwareRequest r)
+    /// <summary>The build-time places a board's flags may name (see <see cref="Board"/>'s remarks).</summary>
+    private sealed record Placeholders(string BoardDirectory, string ToolchainRoot, string HelperArchive)
+    {
+        public string Expand(string flag) => flag
+            .Replace("{board-dir}", BoardDirectory, StringComparison.Ordinal)
+            .Replace("{toolchain-root}", ToolchainRoot, StringComparison.Ordinal)
+            .Replace("{helpers}", HelperArchive, StringComparison.Ordinal);
+
+        public IEnumerable<string> Expand(IEnumerable<string> flags) => flags.Select(Expand);
+    }
+
+    private static List<string> CompileFlags(FirmwareRequest r, Placeholders places)
     {
         var flags = new List<string>();
-        flags.AddRange(r.Board.ArchitectureFlags);
-        flags.AddRange(r.Board.CompileFlags);
+        flags.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        flags.AddRange(places.Expand(r.Board.CompileFlags));
         if (r.Board.StackBytes is { } boardStack)
         {
             flags.Add($"-DTML_BOARD_STACK_BYTES={r.StackBytes ?? boardStack}");
@@ -186,18 +206,18 @@ public static class FirmwareBuilder
         return flags;
     }
 
-    private static List<string> LinkArguments(FirmwareRequest r, string firmwarePath, IEnumerable<string> objects)
+    private static List<string> LinkArguments(FirmwareRequest r, Placeholders places, string firmwarePath, IEnumerable<string> objects)
     {
         var args = new List<string>();
-        args.AddRange(r.Board.ArchitectureFlags);
-        args.AddRange(r.Board.LinkFlags);
+        args.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        args.AddRange(places.Expand(r.Board.LinkFlags));
         args.AddRange(r.Board.BudgetLinkFlags);
         // picolibc's specs choose the printf variant from -DPICOLIBC_*_PRINTF_SCANF at link time.
         args.AddRange(r.Defines.Select(d => "-D" + d));
         args.Add("-o");
         args.Add(firmwarePath);
         args.AddRange(objects);
-        args.AddRange(r.Board.LinkLibraries);
+        args.AddRange(places.Expand(r.Board.LinkLibraries));
         return args;
     }
 
@@ -272,7 +292,7 @@ public static class FirmwareBuilder
         return result.Distinct(StringComparer.Ordinal);
     }
 
-    private static bool NeedsLink(string firmwarePath, List<CompileJob> jobs, string linkFlagsFile)
+    private static bool NeedsLink(string firmwarePath, List<CompileJob> jobs, string linkFlagsFile, string boardDirectory)
     {
         if (!File.Exists(firmwarePath))
         {
@@ -281,7 +301,9 @@ public static class FirmwareBuilder
 
         var firmwareTime = File.GetLastWriteTimeUtc(firmwarePath);
         return File.GetLastWriteTimeUtc(linkFlagsFile) > firmwareTime
-            || jobs.Any(j => File.GetLastWriteTimeUtc(j.ObjectPath) > firmwareTime);
+            || jobs.Any(j => File.GetLastWriteTimeUtc(j.ObjectPath) > firmwareTime)
+            // A board's linker script is an input of the link too.
+            || Directory.GetFiles(boardDirectory, "*.ld").Any(script => File.GetLastWriteTimeUtc(script) > firmwareTime);
     }
 
     private static TinyMLException LinkFailure(FirmwareRequest r, IReadOnlyList<Diagnostic> diagnostics)
