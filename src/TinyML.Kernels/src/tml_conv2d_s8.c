@@ -207,6 +207,7 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     int16_t *off_storage = col0 + 8 * ((filter_size + 3) >> 2);
     const int16_t *off = 0;
     int32_t interior[4];
+    int32_t block_sums[2] = { 0, 0 };
     int32_t g;
     tml_interior(p->out_h, p->stride_h, p->pad_top, (p->kernel_h - 1) * p->dilation_h + 1, p->in_h, &interior[0], &interior[1]);
     tml_interior(out_w, p->stride_w, p->pad_left, (p->kernel_w - 1) * p->dilation_w + 1, p->in_w, &interior[2], &interior[3]);
@@ -223,6 +224,9 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
             tml_conv_fill(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, filter_size, len4, off, interior);
             /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads both. */
             tml_conv_fill(p, group_input, in_c_per_group, (pix + has2) / out_w, (pix + has2) % out_w, col1, filter_size, len4, off, interior);
+#if TML_BIASED_WEIGHTS
+            tml_pair_block_sums(col0, filter_size, block_sums);
+#endif
             for (oc = oc_begin; oc < oc_end; oc += 2) {
                 const int has_oc2 = oc + 1 < oc_end;
                 const int8_t *w0 = p->weights + oc * filter_size;
@@ -235,7 +239,7 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
                 acc[1] = b0;
                 acc[2] = b1;
                 acc[3] = b1;
-                tml_dot_2x2(w0, w1, col0, filter_size, acc);
+                tml_dot_2x2(w0, w1, col0, filter_size, block_sums, acc);
                 tml_conv_store(p, oc, b0, bias_limit, acc[0], acc[1], has2, out);
                 if (has_oc2) {
                     tml_conv_store(p, oc + 1, b1, bias_limit, acc[2], acc[3], has2, out + out_plane);
@@ -427,6 +431,38 @@ static void tml_dw_acc_rows(const int16_t *x, int32_t width, const int8_t *f, in
     }
 }
 
+#if !TML_USE_DSP
+/*
+ * acc[i] += f0 x[i sw] + f1 x[i sw + 1] + f2 x[i sw + 2]: one kernel row of a depthwise window for n outputs. A pass
+ * per kernel row keeps 3 weights, 3 window values and 3 pointers live, which fits a 16-register core (Xtensa)
+ * without spills; at stride 1 the window slides, so each output loads one new value (written out for two outputs
+ * per step so that no register moves are needed).
+ */
+static TML_NOINLINE void tml_dw_row3(const int16_t *x, const int8_t *f, int32_t sw, int32_t n, int32_t *acc)
+{
+    const int32_t f0 = f[0], f1 = f[1], f2 = f[2];
+    int32_t *const end = acc + n;
+    if (sw == 1) {
+        int32_t x0 = x[0], x1 = x[1];
+        int32_t *const end2 = acc + (n & ~1);
+        for (; acc < end2; acc += 2, x += 2) {
+            const int32_t x2 = x[2], x3 = x[3];
+            acc[0] += f0 * x0 + f1 * x1 + f2 * x2;
+            acc[1] += f0 * x1 + f1 * x2 + f2 * x3;
+            x0 = x2;
+            x1 = x3;
+        }
+        if (acc < end) {
+            acc[0] += f0 * x0 + f1 * x1 + f2 * x[2];
+        }
+        return;
+    }
+    for (; acc < end; ++acc, x += sw) {
+        acc[0] += f0 * x[0] + f1 * x[1] + f2 * x[2];
+    }
+}
+#endif
+
 static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int32_t kh, int32_t kw, int32_t dh,
                            int32_t dw, int32_t sw, int32_t bias, int32_t n, int32_t *acc)
 {
@@ -444,6 +480,18 @@ static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int
             a = __smlatb(f25, (int32_t)tml_read_u32(x1 + 2), a);
             a = __smlad(f67, (int32_t)tml_read_u32(x2), a);
             acc[i] = __smlabb(f8, (int32_t)tml_read_u32(x2 + 2), a);
+        }
+        return;
+    }
+#else
+    if (kw == 3 && dw == 1) {
+        /* Portable: one pass per kernel row over the accumulators, three taps each (see tml_dw_row3). */
+        int32_t ky;
+        for (i = 0; i < n; ++i) {
+            acc[i] = bias;
+        }
+        for (ky = 0; ky < kh; ++ky) {
+            tml_dw_row3(x + ky * dh * width, f + 3 * ky, sw, n, acc);
         }
         return;
     }
@@ -533,6 +581,26 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
                 const int32_t mult = p->output_multiplier[oc], shift = p->output_shift[oc];
                 const int fast = tml_rq_fast_ok(mult, shift, bias, bias_limit);
                 int32_t oy;
+#if !TML_USE_DSP
+                if (kw == 3 && dw == 1 && (sh * width) % sw == 0 && sh * width / sw <= TML_DW_CHUNK) {
+                    /* Portable: the band's rows are contiguous, so output row r + 1 starts row_positions window
+                     * positions after row r and one tml_dw_row3 pass covers several output rows as one long row (the
+                     * positions between two rows are computed and dropped). Narrow planes (KWS: 5 columns) then pay
+                     * the per-pass set-up once per chunk instead of once per row. */
+                    const int32_t row_positions = sh * width / sw;
+                    const int32_t rows_per_chunk = (TML_DW_CHUNK - out_w) / row_positions + 1;
+                    for (oy = oy0; oy < oy1; oy += rows_per_chunk) {
+                        const int32_t rows = oy1 - oy < rows_per_chunk ? oy1 - oy : rows_per_chunk;
+                        int32_t r;
+                        tml_dw_acc_row(buf + (oy - oy0) * sh * width, width, f, kh, kw, dh, dw, sw, bias, (rows - 1) * row_positions + out_w, acc);
+                        for (r = 0; r < rows; ++r) {
+                            tml_requant_row(acc + r * row_positions, output + oc * out_plane + (oy + r) * out_w, out_w, mult, shift, fast,
+                                            p->output_zero_point, p->act_min, p->act_max);
+                        }
+                    }
+                    continue;
+                }
+#endif
                 if (out_w <= TML_DW_CHUNK) {
                     /* Whole output rows per chunk; they are contiguous in the output plane. */
                     const int32_t rows_per_chunk = TML_DW_CHUNK / out_w;
