@@ -92,6 +92,43 @@ public sealed class KernelAlignmentTests
         StringAssert.Contains(result.StdErr, "misaligned address");
     }
 
+    [TestMethod]
+    public void GeneratedEntryPointsRejectAMisalignedCallerArena()
+    {
+        // The one way generated code could still make a misaligned access: a caller arena that is not aligned (the
+        // kernels keep int16/int32 scratch and float tensors in it). The *_with_arena entry points refuse it.
+        var demo = Path.Combine(TestPaths.RepoRoot, "templates", "content", "tinyml-nrf52840");
+        var work = TestPaths.NewTempDir("misaligned-arena");
+        var code = Path.Combine(work, "code");
+        var int8 = TinyML.Pipeline.ModelCompiler.Compile(new TinyML.Pipeline.CompileOptions
+        {
+            ModelPath = Path.Combine(demo, "digits.onnx"), Name = "digits", OutputDirectory = code, CalibrationData = Path.Combine(demo, "calib"),
+        }, TextWriter.Null);
+        var f32 = TinyML.Pipeline.FloatModelCompiler.Compile(new TinyML.Pipeline.CompileOptions
+        {
+            ModelPath = Path.Combine(demo, "digits.onnx"), Name = "digits_f32", OutputDirectory = code, Precision = TinyML.Pipeline.ModelPrecision.Float32,
+        }, TextWriter.Null);
+        var main = HostC.WriteSource("""
+            #include <stdio.h>
+            #include "digits.h"
+            #include "digits_f32.h"
+            static union { int32_t word; uint8_t bytes[TML_DIGITS_ARENA_SIZE + TML_DIGITS_F32_ARENA_SIZE + 8]; } arena;
+            int main(void)
+            {
+                static int8_t in[TML_DIGITS_INPUT_SIZE], out[TML_DIGITS_OUTPUT_SIZE];
+                static float fin[TML_DIGITS_F32_INPUT_SIZE], fout[TML_DIGITS_F32_OUTPUT_SIZE];
+                printf("%d %d %d %d\n",
+                       tml_digits_invoke_with_arena(arena.bytes + 1, in, out), tml_digits_invoke_with_arena(arena.bytes, in, out),
+                       tml_digits_f32_invoke_f32_with_arena(arena.bytes + 2, fin, fout), tml_digits_f32_invoke_f32_with_arena(arena.bytes + 4, fin, fout));
+                return 0;
+            }
+            """);
+        var result = HostC.CompileAndRun([main, Path.Combine(code, int8.Code.SourceFileName), Path.Combine(code, f32.Code.SourceFileName), .. HostC.KernelSources()],
+            [code, HostC.KernelInclude]);
+
+        Assert.AreEqual("-1 0 -1 0", result.StdOut.Trim(), "misaligned arenas are refused, aligned ones run");
+    }
+
     private Action Test(string kernel)
     {
         var equivalence = new KernelEquivalenceTests { TestContext = TestContext };
