@@ -24,6 +24,10 @@ public sealed class XtensaLx106Tests
     /// <summary>CCOUNT under -icount shift=0: one count per 25 instructions (tml_board_config.h).</summary>
     private const long InstructionsPerTick = 25;
 
+    /// <summary>picolibc's specs file for lx106, beside the toolchain (Debian: /usr/lib/xtensa-lx106-elf/).</summary>
+    internal static string PicolibcSpecs =>
+        Path.Combine(Toolchain.Resolve(Boards.Lx106Qemu, null).Root, "lib", "xtensa-lx106-elf", "picolibc.specs");
+
     internal static void RequireXtensa()
     {
         if (!HostC.IsOnPath("xtensa-lx106-elf-gcc"))
@@ -36,13 +40,13 @@ public sealed class XtensaLx106Tests
             Assert.Inconclusive("SKIPPED: qemu-system-xtensa is not on PATH (apt-get install qemu-system-misc)");
         }
 
-        if (!File.Exists("/usr/lib/xtensa-lx106-elf/picolibc.specs"))
+        if (!File.Exists(PicolibcSpecs))
         {
             Assert.Inconclusive("SKIPPED: picolibc for xtensa-lx106 is not installed (apt-get install picolibc-xtensa-lx106-elf)");
         }
 
         if (Environment.GetEnvironmentVariable(HelperLibrary.SourceEnvironmentVariable) is null
-            && !Directory.Exists("/usr/src/gcc-12"))
+            && !Directory.Exists(Boards.Lx106Qemu.Helpers!.SourceDirectory))
         {
             Assert.Inconclusive("SKIPPED: gcc's libgcc sources are not installed (apt-get install gcc-12-source)");
         }

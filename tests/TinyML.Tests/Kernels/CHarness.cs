@@ -157,8 +157,9 @@ internal sealed class CHarness
         }
         else
         {
+            var kernels = _target is { HostFlags.Count: > 0 } ? HostKernelObjects(_target.HostFlags) : Infrastructure.HostC.KernelSources();
             var result = Infrastructure.HostC.CompileAndRun(
-                [harness, .. Infrastructure.HostC.KernelSources()], [Infrastructure.HostC.KernelInclude], _target?.HostFlags);
+                [harness, .. kernels], [Infrastructure.HostC.KernelInclude], _target?.HostFlags);
             Assert.AreEqual(0, result.ExitCode, $"harness exited with {result.ExitCode}: {result.StdErr}");
             Assert.AreEqual("", result.StdErr.Trim(), "the harness wrote to stderr (a sanitizer report?)");
             stdout = result.StdOut;
@@ -169,6 +170,38 @@ internal sealed class CHarness
         return lines
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray())
             .ToList();
+    }
+
+    private static readonly Dictionary<string, string[]> KernelObjectsByFlags = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The kernels compiled once per set of extra host flags (instrumented builds are slow to compile; every harness of a
+    /// sanitizer run links the same objects). Thread-safe: test classes run in parallel.
+    /// </summary>
+    private static string[] HostKernelObjects(IReadOnlyList<string> flags)
+    {
+        var key = string.Join(' ', flags);
+        lock (KernelObjectsByFlags)
+        {
+            if (KernelObjectsByFlags.TryGetValue(key, out var cached) && cached.All(File.Exists))
+            {
+                return cached;
+            }
+
+            var dir = TestPaths.NewTempDir("host-kernel-objects");
+            var objects = new List<string>();
+            foreach (var source in Infrastructure.HostC.KernelSources())
+            {
+                var obj = Path.Combine(dir, Path.GetFileNameWithoutExtension(source) + ".o");
+                var result = Infrastructure.HostC.Run("gcc",
+                    [.. Infrastructure.HostC.HostFlags, .. flags, "-I" + Infrastructure.HostC.KernelInclude, "-c", source, "-o", obj], TimeSpan.FromMinutes(3));
+                Assert.AreEqual(0, result.ExitCode, $"gcc failed on {source}:\n{result.StdErr}");
+                objects.Add(obj);
+            }
+
+            KernelObjectsByFlags[key] = [.. objects];
+            return [.. objects];
+        }
     }
 
     /// <summary>Builds the harness with the kernels for a board (gcc -Werror, its C library) and runs it in the board's emulator.</summary>
