@@ -75,6 +75,27 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
 }
 
 /*
+ * Cores whose 32x32->64 multiply is a library call (Xtensa without MUL32_HIGH, e.g. the lx106: gcc calls __muldi3,
+ * about 45 instructions) take the rounding high product from four 16x16 products instead (about 16 instructions).
+ * Other Xtensa cores (ESP32's LX6, ESP32-S3's LX7) have MULSH/MULUH, and RISC-V has MULH: for them the 64-bit C
+ * expression is two multiplies.
+ */
+#if !defined(TML_SLOW_MUL64)
+#if defined(__XTENSA__) && defined(__has_include)
+#if __has_include(<xtensa/config/core-isa.h>)
+#include <xtensa/config/core-isa.h>
+#elif __has_include(<machine/core-isa.h>)
+#include <machine/core-isa.h>
+#endif
+#endif
+#if defined(__XTENSA__) && !(defined(XCHAL_HAVE_MUL32_HIGH) && XCHAL_HAVE_MUL32_HIGH)
+#define TML_SLOW_MUL64 1
+#else
+#define TML_SLOW_MUL64 0
+#endif
+#endif
+
+/*
  * SaturatingRoundingDoublingHighMul. gemmlowp computes trunc((ab + nudge) / 2^31) with nudge = 2^30 for ab >= 0
  * and 1 - 2^30 for ab < 0. For ab < 0 the dividend is negative, and trunc(v / 2^31) == floor((v + 2^31 - 1) / 2^31),
  * which is floor((ab + 2^30) / 2^31) -- the same expression as the ab >= 0 case. So the result is one floor shift of
@@ -84,12 +105,27 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
  */
 static inline int32_t tml_srdhm_inline(int32_t a, int32_t b)
 {
-    uint64_t u;
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    u = (uint64_t)((int64_t)a * (int64_t)b) + ((uint64_t)1 << 30);
-    return tml_u32_to_i32((uint32_t)(u >> 31));
+#if TML_SLOW_MUL64
+    {
+        /* The same floor((ab + 2^30) / 2^31) from 16x16-bit products (see TML_SLOW_MUL64): with a = ah 2^16 + al and
+         * b = bh 2^16 + bl (al, bl unsigned), ab + 2^30 = 2^31 (2 ah bh) + 2^16 (ah bl + al bh) + al bl + 2^30; each
+         * cross product splits at bit 15, and the low parts with the top half of al bl and 2^14 stay below 2^17.
+         * Summed modulo 2^32: the result fits int32, the partial sums need not. */
+        const int32_t ah = tml_asr(a, 16), bh = tml_asr(b, 16);
+        const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+        const int32_t hl = ah * (int32_t)bl, lh = (int32_t)al * bh;
+        const uint32_t low = ((uint32_t)hl & 0x7FFFu) + ((uint32_t)lh & 0x7FFFu) + ((al * bl) >> 16) + 0x4000u;
+        return tml_u32_to_i32(2u * (uint32_t)(ah * bh) + (uint32_t)tml_asr(hl, 15) + (uint32_t)tml_asr(lh, 15) + (low >> 15));
+    }
+#else
+    {
+        const uint64_t u = (uint64_t)((int64_t)a * (int64_t)b) + ((uint64_t)1 << 30);
+        return tml_u32_to_i32((uint32_t)(u >> 31));
+    }
+#endif
 }
 
 /* RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero. */
@@ -137,27 +173,6 @@ static inline int tml_rq_fast_ok(int32_t multiplier, int32_t shift, int32_t bias
 {
     return multiplier > 0 && (uint32_t)(-shift - 1) < 30u && bias < bias_limit && bias > -bias_limit;
 }
-
-/*
- * Cores whose 32x32->64 multiply is a library call (Xtensa without MUL32_HIGH, e.g. the lx106: gcc calls __muldi3,
- * about 45 instructions) take the rounding high product from four 16x16 products instead (about 16 instructions).
- * Other Xtensa cores (ESP32's LX6, ESP32-S3's LX7) have MULSH/MULUH, and RISC-V has MULH: for them the 64-bit C
- * expression is two multiplies.
- */
-#if !defined(TML_SLOW_MUL64)
-#if defined(__XTENSA__) && defined(__has_include)
-#if __has_include(<xtensa/config/core-isa.h>)
-#include <xtensa/config/core-isa.h>
-#elif __has_include(<machine/core-isa.h>)
-#include <machine/core-isa.h>
-#endif
-#endif
-#if defined(__XTENSA__) && !(defined(XCHAL_HAVE_MUL32_HIGH) && XCHAL_HAVE_MUL32_HIGH)
-#define TML_SLOW_MUL64 1
-#else
-#define TML_SLOW_MUL64 0
-#endif
-#endif
 
 #if TML_SLOW_MUL64
 /* floor((a * m + 2^31) / 2^32) for |a| < 2^31 and 0 < m < 2^31, exactly, with 32-bit multiplies: a = ah 2^16 + al
