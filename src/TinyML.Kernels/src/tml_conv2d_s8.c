@@ -227,7 +227,21 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
 #if TML_BIASED_WEIGHTS
             tml_pair_block_sums(col0, filter_size, block_sums);
 #endif
-            for (oc = oc_begin; oc < oc_end; oc += 2) {
+            oc = oc_begin;
+#if !TML_USE_DSP && TML_DOT_4X2
+            for (; oc + 4 <= oc_end; oc += 4) {
+                int32_t acc[8], f;
+                for (f = 0; f < 4; ++f) {
+                    acc[2 * f] = acc[2 * f + 1] = p->bias != 0 ? p->bias[oc + f] : 0;
+                }
+                tml_dot_4x2(p->weights + oc * filter_size, col0, filter_size, acc);
+                for (f = 0; f < 4; ++f) {
+                    tml_conv_store(p, oc + f, p->bias != 0 ? p->bias[oc + f] : 0, bias_limit, acc[2 * f], acc[2 * f + 1], has2,
+                                   output + (oc + f) * out_plane + pix);
+                }
+            }
+#endif
+            for (; oc < oc_end; oc += 2) {
                 const int has_oc2 = oc + 1 < oc_end;
                 const int8_t *w0 = p->weights + oc * filter_size;
                 const int8_t *w1 = has_oc2 ? w0 + filter_size : w0;
