@@ -21,7 +21,7 @@ static int32_t tml_first_tap(int32_t origin, int32_t dilation, int32_t kernel)
 {
     int32_t k = 0;
     if (origin < 0) {
-        k = (-origin + dilation - 1) / dilation;
+        k = dilation == 1 ? -origin : (-origin + dilation - 1) / dilation;
     }
     return k < kernel ? k : kernel;
 }
@@ -33,7 +33,7 @@ static int32_t tml_end_tap(int32_t origin, int32_t dilation, int32_t kernel, int
     if (origin >= extent) {
         return 0;
     }
-    k = (extent - origin + dilation - 1) / dilation;
+    k = dilation == 1 ? extent - origin : (extent - origin + dilation - 1) / dilation;
     return k < kernel ? k : kernel;
 }
 
@@ -217,13 +217,23 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     for (g = 0; g < p->groups; ++g) {
         const int8_t *group_input = input + g * in_c_per_group * in_plane;
         const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
-        int32_t pix;
+        int32_t pix, oy = 0, ox = 0; /* (oy, ox) of pixel pix, stepped along (no division per pixel) */
         for (pix = 0; pix < out_plane; pix += 2) {
             const int has2 = pix + 1 < out_plane;
-            int32_t oc;
-            tml_conv_fill(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, filter_size, len4, off, interior);
+            int32_t oc, oy1 = oy, ox1 = ox + has2;
+            if (ox1 == out_w) {
+                ox1 = 0;
+                ++oy1;
+            }
+            tml_conv_fill(p, group_input, in_c_per_group, oy, ox, col0, filter_size, len4, off, interior);
             /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads both. */
-            tml_conv_fill(p, group_input, in_c_per_group, (pix + has2) / out_w, (pix + has2) % out_w, col1, filter_size, len4, off, interior);
+            tml_conv_fill(p, group_input, in_c_per_group, oy1, ox1, col1, filter_size, len4, off, interior);
+            oy = oy1;
+            ox = ox1 + 1;
+            if (ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
 #if TML_BIASED_WEIGHTS
             tml_pair_block_sums(col0, filter_size, block_sums);
 #endif

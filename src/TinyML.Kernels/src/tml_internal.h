@@ -52,6 +52,37 @@ static inline int32_t tml_pair_index(int32_t q)
     return ((q >> 2) << 3) + (q & 3);
 }
 
+/*
+ * t / d as one multiply and one shift, for 0 <= t < 2^15 and 1 <= d <= 2^15 (TML_DIVIDE_LIMIT): m = ceil(2^s / d)
+ * with s = 15 + ceil(log2 d) is at most 2^16, so t m stays below 2^31; and since m d - 2^s < d <= 2^(s - 15),
+ * t (m d - 2^s) < 2^s, which makes floor(t m / 2^s) exactly floor(t / d). Index arithmetic per output element
+ * (strides, window sizes) uses it: cores without a divider (Xtensa lx106) call __divsi3, about 40 instructions, for
+ * every `/` and `%`.
+ */
+#define TML_DIVIDE_LIMIT 32768
+
+typedef struct {
+    uint32_t multiplier;
+    int32_t shift;
+} tml_divider;
+
+static inline tml_divider tml_divider_for(int32_t d)
+{
+    tml_divider v;
+    int32_t log2 = 0;
+    while (((int32_t)1 << log2) < d) {
+        ++log2;
+    }
+    v.shift = 15 + log2;
+    v.multiplier = (((uint32_t)1 << v.shift) + (uint32_t)d - 1u) / (uint32_t)d; /* 2^s + d - 1 < 2^31 */
+    return v;
+}
+
+static inline int32_t tml_divide(tml_divider v, int32_t t)
+{
+    return (int32_t)(((uint32_t)t * v.multiplier) >> v.shift);
+}
+
 /* Arithmetic shift right (floor division by 2^n) with defined behaviour for negative x:
  * for x < 0, ~x is non-negative, so ~(~x >> n) == floor(x / 2^n) without relying on implementation-defined >>. */
 static inline int32_t tml_asr(int32_t x, int32_t n)

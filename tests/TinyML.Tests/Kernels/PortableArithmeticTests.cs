@@ -83,4 +83,37 @@ public sealed class PortableArithmeticTests
         Assert.IsGreaterThan(4_000_000L, parts[0], "the cases ran");
         Assert.AreEqual(0L, parts[1], "16-bit-piece results that differ from the 64-bit expressions");
     }
+
+    [TestMethod]
+    public void MultiplyShiftDivisionIsExactOverItsWholeDomain()
+    {
+        // tml_divide replaces / and % in per-element index arithmetic (strides, pooling windows): every dividend below
+        // TML_DIVIDE_LIMIT (2^15) for the divisors 1..1024 and a spread of larger ones up to 2^15.
+        var source = HostC.WriteSource("""
+            #include <stdint.h>
+            #include <stdio.h>
+            #include "tml_internal.h"
+            int main(void)
+            {
+                long checked = 0, wrong = 0;
+                int32_t d, t;
+                for (d = 1; d <= 32768; d = d < 1024 ? d + 1 : d * 2 - 1) {
+                    const tml_divider v = tml_divider_for(d);
+                    for (t = 0; t < TML_DIVIDE_LIMIT; ++t) {
+                        checked++;
+                        wrong += tml_divide(v, t) != t / d;
+                    }
+                }
+                printf("%ld %ld\n", checked, wrong);
+                return 0;
+            }
+            """);
+
+        var result = HostC.CompileAndRun([source], [HostC.KernelInclude, Path.Combine(TestPaths.Kernels, "src")]);
+
+        Assert.AreEqual(0, result.ExitCode, result.StdErr);
+        var parts = result.StdOut.Trim().Split(' ').Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        Assert.IsGreaterThan(1024L * 32768, parts[0], "the cases ran");
+        Assert.AreEqual(0L, parts[1], "quotients that differ from t / d");
+    }
 }
