@@ -606,7 +606,7 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
                 const int fast = tml_rq_fast_ok(mult, shift, bias, bias_limit);
                 int32_t oy;
 #if !TML_USE_DSP
-                if (kw == 3 && dw == 1 && (sh * width) % sw == 0 && sh * width / sw <= TML_DW_CHUNK) {
+                if (kw == 3 && dw == 1 && (sh * width) % sw == 0 && sh * width / sw <= TML_DW_CHUNK && 3 * (sh * width / sw - out_w) <= sh * width / sw) {
                     /* Portable: the band's rows are contiguous, so output row r + 1 starts row_positions window
                      * positions after row r and one tml_dw_row3 pass covers several output rows as one long row (the
                      * positions between two rows are computed and dropped). Narrow planes (KWS: 5 columns) then pay
