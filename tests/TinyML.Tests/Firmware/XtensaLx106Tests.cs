@@ -162,6 +162,55 @@ public sealed class XtensaLx106Tests
     }
 
     [TestMethod]
+    public void HelperArchiveIsBuiltOnceAndHasExactlyTheMissingHelpers()
+    {
+        RequireXtensa();
+        var board = Boards.Lx106Qemu;
+        var toolchain = Toolchain.Resolve(board, null);
+        var cache = TestPaths.NewTempDir("helper-cache");
+        string[] flags = ["-mlongcalls", "--specs=" + PicolibcSpecs];
+
+        var archive = board.Helpers!.Ensure(board, toolchain, cache, flags);
+        var built = File.GetLastWriteTimeUtc(archive);
+        var again = board.Helpers.Ensure(board, toolchain, cache, flags);
+
+        Assert.AreEqual(archive, again, "the second build reuses the cached archive");
+        Assert.AreEqual(built, File.GetLastWriteTimeUtc(again));
+        var symbols = HostC.Run(Path.Combine(Path.GetDirectoryName(toolchain.Gcc)!, "xtensa-lx106-elf-nm"), ["-g", "--defined-only", archive], TimeSpan.FromMinutes(1)).StdOut;
+        foreach (var helper in new[] { "__divsi3", "__udivsi3", "__umodsi3", "__umulsidi3", "__addsf3", "__mulsf3", "__floatsisf", "__adddf3", "__muldf3", "__divdf3", "__truncdfsf2", "__extendsfdf2" })
+        {
+            StringAssert.Contains(symbols, " T " + helper + "\n", $"{helper} in {archive}");
+        }
+
+        // Nothing libgcc already has (the archive would silently shadow it).
+        var libgcc = HostC.Run(toolchain.Gcc, ["-print-libgcc-file-name"], TimeSpan.FromMinutes(1)).StdOut.Trim();
+        var present = HostC.Run(Path.Combine(Path.GetDirectoryName(toolchain.Gcc)!, "xtensa-lx106-elf-nm"), ["-g", "--defined-only", libgcc], TimeSpan.FromMinutes(1)).StdOut
+            .Split('\n').Select(l => l.Split(' ')).Where(p => p.Length == 3).Select(p => p[2].Trim()).ToHashSet(StringComparer.Ordinal);
+        var duplicated = symbols.Split('\n').Select(l => l.Split(' ')).Where(p => p.Length == 3 && p[1] == "T").Select(p => p[2].Trim()).Where(present.Contains).ToList();
+        Assert.IsEmpty(duplicated, "helpers that Debian's libgcc already provides");
+    }
+
+    [TestMethod]
+    public void MissingGccSourcesAreTheToolchainErrorNamingThePackage()
+    {
+        RequireXtensa();
+        if (Environment.GetEnvironmentVariable(HelperLibrary.SourceEnvironmentVariable) is not null)
+        {
+            Assert.Inconclusive($"SKIPPED: ${HelperLibrary.SourceEnvironmentVariable} overrides the source location");
+        }
+
+        var helpers = Boards.Lx106Qemu.Helpers! with { SourceDirectory = Path.Combine(TestPaths.NewTempDir("no-gcc-source"), "missing") };
+        var board = Boards.Lx106Qemu with { Helpers = helpers };
+
+        var error = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() =>
+            helpers.Ensure(board, Toolchain.Resolve(board, null), TestPaths.NewTempDir("helper-cache"), []));
+
+        Assert.AreEqual(TinyML.Diagnostics.ErrorCodes.ToolchainMissing, error.Code);
+        StringAssert.Contains(error.Message, "apt-get install gcc-12-source");
+        StringAssert.Contains(error.Message, HelperLibrary.SourceEnvironmentVariable);
+    }
+
+    [TestMethod]
     public void VerificationBoardIsNotAUserBoard()
     {
         var error = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => Boards.Get(Board));
