@@ -207,7 +207,11 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     int16_t *off_storage = col0 + 8 * ((filter_size + 3) >> 2);
     const int16_t *off = 0;
     int32_t interior[4];
-    int32_t block_sums[2] = { 0, 0 };
+#if !TML_USE_DSP && TML_BIASED_WEIGHTS
+    int32_t block_sums[2];
+#else
+    int32_t *const block_sums = 0; /* unused: only the biased-weights path needs the column sums */
+#endif
     int32_t g;
     tml_interior(p->out_h, p->stride_h, p->pad_top, (p->kernel_h - 1) * p->dilation_h + 1, p->in_h, &interior[0], &interior[1]);
     tml_interior(out_w, p->stride_w, p->pad_left, (p->kernel_w - 1) * p->dilation_w + 1, p->in_w, &interior[2], &interior[3]);
@@ -217,23 +221,34 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     for (g = 0; g < p->groups; ++g) {
         const int8_t *group_input = input + g * in_c_per_group * in_plane;
         const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
-        int32_t pix, oy = 0, ox = 0; /* (oy, ox) of pixel pix, stepped along (no division per pixel) */
+        int32_t pix, oy = 0, ox = 0; /* (oy, ox) of pixel pix, stepped along where `/` is slow (TML_FAST_DIVIDE) */
         for (pix = 0; pix < out_plane; pix += 2) {
             const int has2 = pix + 1 < out_plane;
-            int32_t oc, oy1 = oy, ox1 = ox + has2;
+            int32_t oc, oy1, ox1;
+#if TML_FAST_DIVIDE
+            oy = pix / out_w;
+            ox = pix % out_w;
+            oy1 = (pix + has2) / out_w;
+            ox1 = (pix + has2) % out_w;
+#else
+            oy1 = oy;
+            ox1 = ox + has2;
             if (ox1 == out_w) {
                 ox1 = 0;
                 ++oy1;
             }
+#endif
             tml_conv_fill(p, group_input, in_c_per_group, oy, ox, col0, filter_size, len4, off, interior);
             /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads both. */
             tml_conv_fill(p, group_input, in_c_per_group, oy1, ox1, col1, filter_size, len4, off, interior);
+#if !TML_FAST_DIVIDE
             oy = oy1;
             ox = ox1 + 1;
             if (ox == out_w) {
                 ox = 0;
                 ++oy;
             }
+#endif
 #if TML_BIASED_WEIGHTS
             tml_pair_block_sums(col0, filter_size, block_sums);
 #endif

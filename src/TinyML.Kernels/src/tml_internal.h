@@ -52,6 +52,15 @@ static inline int32_t tml_pair_index(int32_t q)
     return ((q >> 2) << 3) + (q & 3);
 }
 
+/* Cores whose `/` is one quick instruction (ARMv7-M and up: SDIV/UDIV, 2-12 cycles) keep it in per-pixel index
+ * arithmetic; elsewhere the kernels step indices along or use tml_divide (Xtensa lx106: `/` is a __divsi3 call of
+ * about 40 instructions; RISC-V rv32imc: DIV exists but takes up to a cycle per quotient bit on small cores). */
+#if defined(__ARM_FEATURE_IDIV)
+#define TML_FAST_DIVIDE 1
+#else
+#define TML_FAST_DIVIDE 0
+#endif
+
 /*
  * t / d as one multiply and one shift, for 0 <= t < 2^15 and 1 <= d <= 2^15 (TML_DIVIDE_LIMIT): m = ceil(2^s / d)
  * with s = 15 + ceil(log2 d) is at most 2^16, so t m stays below 2^31; and since m d - 2^s < d <= 2^(s - 15),

@@ -73,7 +73,7 @@ void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
                      * divide. */
                     const int32_t magnitude = (sum < 0 ? -sum : sum) + (count >> 1);
                     int32_t quotient;
-                    if (count < 255) {
+                    if (!TML_FAST_DIVIDE && count < 255) {
                         if (count != divider_count) {
                             divider = tml_divider_for(count);
                             divider_count = count;
