@@ -56,6 +56,7 @@ public sealed class XtensaLx106Tests
     [DataRow("mlperf_tiny_kws_dscnn", "mlperf_tiny_kws_dscnn/test_data/inputs.npy", 2)]
     [DataRow("mlperf_tiny_vww_mobilenetv1_025", null, 1)]
     [DataRow("mlperf_tiny_ic_resnet8_int8_qdq", "mlperf_tiny_ic_resnet8_int8_qdq/test_data/input.npy", 1)]
+    [DataRow("mlperf_tiny_ad_fc_autoencoder_int8_qdq", "mlperf_tiny_ad_fc_autoencoder_int8_qdq/test_data/input.npy", 1)]
     public void Int8ModelOnLx106IsByteIdenticalToReference(string folder, string? inputs, int samples)
     {
         RequireXtensa();
