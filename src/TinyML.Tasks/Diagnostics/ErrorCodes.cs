@@ -17,8 +17,11 @@ public static class ErrorCodes
     public const string ExternalDataOutsideModelFolder = "TML1006";
     /// <summary>If/Loop whose condition depends on a run-time input; pinning it with ConstantInputs lets it fold.</summary>
     public const string ControlFlowOnRuntimeInput = "TML1007";
+    /// <summary>A constant holds NaN, or a layer's weights hold an infinity; names the initializer, element and node.</summary>
+    public const string NonFiniteConstant = "TML1008";
 
     // 2xxx Quantize / calibration
+    /// <summary>Warning: the model has no CalibrationData at all, so activation ranges come from random inputs.</summary>
     public const string NoCalibrationData = "TML2001";
     public const string BadCalibrationFile = "TML2002";
     public const string CalibrationFailed = "TML2003";
@@ -34,6 +37,10 @@ public static class ErrorCodes
     /// <summary>Precision / LayerPrecision / AutoPrecisionThresholdDb has a value tinymlc does not know, or a layer
     /// cannot run in the precision asked for.</summary>
     public const string InvalidPrecision = "TML2020";
+    /// <summary>CalibrationData names a folder, file or glob folder that does not exist.</summary>
+    public const string CalibrationDataNotFound = "TML2011";
+    /// <summary>CalibrationData exists but holds no usable sample (no .npy/.npz/.bin file, or only empty arrays).</summary>
+    public const string CalibrationDataEmpty = "TML2012";
     /// <summary>A per-layer precision names a node that is not a layer of the optimized model.</summary>
     public const string UnknownPrecisionLayer = "TML2021";
 

@@ -173,11 +173,7 @@ public static class ModelCompiler
         var evaluatedOn = "the calibration samples";
         if (!string.IsNullOrWhiteSpace(options.ValidationData))
         {
-            samples = CalibrationData.Load(options.ValidationData, input.Shape, maxSamples: 0);
-            if (samples.Count == 0)
-            {
-                throw new TinyMLException(ErrorCodes.BadValidationData, $"ValidationData '{options.ValidationData}' holds no samples", options.ModelPath);
-            }
+            samples = CalibrationData.Load(options.ValidationData, input.Shape, maxSamples: 0, SampleSet.Validation);
 
             evaluatedOn = $"validation data {Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ValidationData))}";
             if (!string.IsNullOrWhiteSpace(options.ValidationLabels))
@@ -324,22 +320,15 @@ public static class ModelCompiler
 
     private static IReadOnlyList<float[]> LoadCalibration(CompileOptions options, Tensor input, DiagnosticBag diagnostics)
     {
+        // Given but missing or empty is an error (TML2011/TML2012): a typo must not silently fall back to random ranges.
         if (!string.IsNullOrWhiteSpace(options.CalibrationData))
         {
-            var samples = CalibrationData.Load(options.CalibrationData, input.Shape, options.CalibrationSamples);
-            if (samples.Count > 0)
-            {
-                return samples;
-            }
+            return CalibrationData.Load(options.CalibrationData, input.Shape, options.CalibrationSamples);
+        }
 
-            diagnostics.Warn(ErrorCodes.NoCalibrationData, $"CalibrationData '{options.CalibrationData}' holds no .npy samples", options.ModelPath);
-        }
-        else
-        {
-            diagnostics.Warn(ErrorCodes.NoCalibrationData,
-                $"no CalibrationData for model '{options.Name}': activation ranges come from {SyntheticCalibrationSamples} random inputs in [0, 1), " +
-                "so int8 accuracy may be poor; set CalibrationData=\"folder/\" on the TinyModel item", options.ModelPath);
-        }
+        diagnostics.Warn(ErrorCodes.NoCalibrationData,
+            $"no CalibrationData for model '{options.Name}': activation ranges come from {SyntheticCalibrationSamples} random inputs in [0, 1), " +
+            "so int8 accuracy may be poor; set CalibrationData=\"folder/\" on the TinyModel item", options.ModelPath);
 
         // Deterministic synthetic data: same model, same firmware.
         var random = new Random(0);
