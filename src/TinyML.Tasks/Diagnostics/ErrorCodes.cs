@@ -58,6 +58,8 @@ public static class ErrorCodes
     public const string UnknownBoard = "TML5004";
     /// <summary>TinyMLStackBytes / --stack-bytes is not a multiple of 8 of at least 256 bytes.</summary>
     public const string InvalidStackSize = "TML5005";
+    /// <summary>Warning: the firmware fills more than 90 % of the board's flash or RAM (with what it is made of).</summary>
+    public const string NearMemoryBudget = "TML5006";
     public const string CompilerError = "TML5100";
     public const string CompilerFatalError = "TML5101";
     public const string LinkerError = "TML5102";

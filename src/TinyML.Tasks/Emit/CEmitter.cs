@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TinyML.Diagnostics;
 using TinyML.Ir;
 using TinyML.Plan;
 
@@ -735,7 +736,8 @@ public static class CEmitter
     {
         if (!float.IsFinite(value))
         {
-            throw new ArgumentOutOfRangeException(nameof(value), "non-finite constant in a model");
+            // Model constants were checked at import (TML1008); this is a value computed at build time.
+            throw new TinyMLException(ErrorCodes.NonFiniteConstant, $"a value computed at build time (folded constant, scale or multiplier) is {value}; C cannot hold it as a literal");
         }
 
         var text = value.ToString("R", CultureInfo.InvariantCulture);

@@ -206,9 +206,9 @@ public static class OrtCalibrator
             if (!float.IsFinite(value))
             {
                 // A NaN/Inf range would silently poison every scale computed from it. Inputs and weights were checked
-                // to be finite when loaded (TML2002, TML1008), so it is the model's arithmetic on this sample.
+                // to be finite when loaded (TML2002, TML1008), so it is the model's arithmetic on this sample (or a mask).
                 throw OrtSessions.Failed(onnxPath,
-                    $"tensor '{name}' becomes {value} on {LoadedSamples.Describe(samples, sampleIndex)}, although that input and the model's weights are finite: the float model overflows (or divides by zero) on it");
+                    $"tensor '{name}' becomes {value} on {LoadedSamples.Describe(samples, sampleIndex)}, although that input is finite: the float model computes it (an overflow, a division by zero, or an infinite constant such as a mask, which int8 cannot represent)");
             }
 
             min = Math.Min(min, value);
