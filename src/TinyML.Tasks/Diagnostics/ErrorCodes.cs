@@ -34,13 +34,17 @@ public static class ErrorCodes
     public const string BadValidationData = "TML2007";
     /// <summary><c>TinyExportQdq</c>: the compiled model has an op the QDQ ONNX export cannot express (LSTM/GRU, subgraphs).</summary>
     public const string QdqExportFailed = "TML2008";
-    /// <summary>Precision / LayerPrecision / AutoPrecisionThresholdDb has a value tinymlc does not know, or a layer
-    /// cannot run in the precision asked for.</summary>
-    public const string InvalidPrecision = "TML2020";
     /// <summary>CalibrationData names a folder, file or glob folder that does not exist.</summary>
     public const string CalibrationDataNotFound = "TML2011";
     /// <summary>CalibrationData exists but holds no usable sample (no .npy/.npz/.bin file, or only empty arrays).</summary>
     public const string CalibrationDataEmpty = "TML2012";
+    /// <summary>Warning: an int8 output's SNR against the float model is below the documented floor (Int8HealthCheck).</summary>
+    public const string Int8OutputBelowSnrFloor = "TML2013";
+    /// <summary>Warning: a Sigmoid/Tanh output was calibrated on a sliver of its range, so larger values saturate in int8.</summary>
+    public const string Int8OutputSaturates = "TML2014";
+    /// <summary>Precision / LayerPrecision / AutoPrecisionThresholdDb has a value tinymlc does not know, or a layer
+    /// cannot run in the precision asked for.</summary>
+    public const string InvalidPrecision = "TML2020";
     /// <summary>A per-layer precision names a node that is not a layer of the optimized model.</summary>
     public const string UnknownPrecisionLayer = "TML2021";
 

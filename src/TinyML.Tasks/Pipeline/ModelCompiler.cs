@@ -136,6 +136,7 @@ public static class ModelCompiler
 
         var meanInputs = options.Calibration.BiasCorrection ? BiasCorrection.MeanInputs(options.ModelPath, graph, samples, prepare) : null;
         var model = Quantizer.Quantize(graph, ranges, meanInputs);
+        Int8HealthCheck.CheckSaturatedOutputs(model, graph, name, options.ModelPath, diagnostics);
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
@@ -189,7 +190,11 @@ public static class ModelCompiler
         }
 
         var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph) with { PrecisionChoices = precisionChoices };
-        var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
+        // A single value (a detector's score) has no top-1 to agree on; its SNR says how close int8 is.
+        var top1 = model.OutputTensor.Shape.Aggregate(1L, (p, d) => p * d) > 1 ? Invariant($"top-1 agreement {report.Top1AgreementPercent:0.0} %") : "one output value (no top-1)";
+        var outputRow = report.Layers.FirstOrDefault(l => l.Tensor == model.OutputTensor.Name);
+        var outputSnr = outputRow is null ? "" : double.IsPositiveInfinity(outputRow.SnrDb) ? ", output exact" : Invariant($", output SNR {outputRow.SnrDb:0.0} dB");
+        var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): {top1}{outputSnr}");
         if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
         {
             summary += Invariant($", accuracy float {floatAccuracy:0.00} % int8 {int8Accuracy:0.00} % (drop {report.DropPoints:0.00} points)");
@@ -202,6 +207,7 @@ public static class ModelCompiler
         }
 
         log.WriteLine(summary);
+        Int8HealthCheck.CheckOutputSnr(model, report, name, options.ModelPath, diagnostics);
         if (report.DropPoints is { } drop && drop > options.MaxAccuracyDrop)
         {
             diagnostics.Warn(ErrorCodes.AccuracyDropExceeded,
