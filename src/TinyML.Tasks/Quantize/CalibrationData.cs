@@ -30,7 +30,7 @@ public static class CalibrationData
         if (files.Count == 0)
         {
             throw new TinyMLException(set.EmptyCode,
-                $"{set.Setting} '{folderOrGlobOrFile}' holds no .npy/.npz/.bin sample files ({Path.GetFullPath(folderOrGlobOrFile)}); {set.Advice}",
+                $"{set.Setting} '{folderOrGlobOrFile}'{Resolved(folderOrGlobOrFile)} holds no .npy/.npz/.bin sample files; {set.Advice}",
                 file: folderOrGlobOrFile);
         }
 
@@ -65,6 +65,10 @@ public static class CalibrationData
 
         return samples;
     }
+
+    /// <summary>" (= /full/path)" when the path as given is relative, so the user sees where it was looked for.</summary>
+    private static string Resolved(string path) =>
+        Path.IsPathFullyQualified(path) ? "" : $" (= {Path.GetFullPath(path)})";
 
     /// <summary>A NaN or infinity in an input makes every range (or accuracy figure) computed from it meaningless.</summary>
     private static void CheckFinite(float[] sample, string origin, string file, SampleSet set)
@@ -199,7 +203,7 @@ public static class CalibrationData
         if (fileNamePattern.IndexOfAny(['*', '?']) < 0 || !Directory.Exists(directory))
         {
             throw new TinyMLException(set.NotFoundCode,
-                $"{set.Setting} '{folderOrGlobOrFile}' does not exist ({Path.GetFullPath(folderOrGlobOrFile)}): name a folder, a file or a glob of .npy/.npz/.bin samples",
+                $"{set.Setting} '{folderOrGlobOrFile}'{Resolved(folderOrGlobOrFile)} does not exist: name a folder, a file or a glob of .npy/.npz/.bin samples",
                 file: folderOrGlobOrFile);
         }
 
