@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TinyML.Diagnostics;
 using TinyML.Ir;
 using TinyML.Plan;
 
@@ -217,9 +218,16 @@ public static class CEmitter
 
             """);
 
+        var bodyStart = sb.Length;
         for (var i = 0; i < model.Ops.Count; i++)
         {
             EmitCall(sb, model, plan, model.Ops[i], $"tml_{name}_op{i}", i);
+        }
+
+        if (sb.ToString(bodyStart, sb.Length - bodyStart).IndexOf("arena", StringComparison.Ordinal) < 0)
+        {
+            // A graph whose output is its input, or of reshapes only, calls no kernel: keep -Wunused-parameter quiet.
+            sb.Insert(bodyStart, "    (void)arena; /* no kernel call: the output is the input or an alias of it */\n");
         }
 
         if (IsMulti(model))
@@ -728,7 +736,8 @@ public static class CEmitter
     {
         if (!float.IsFinite(value))
         {
-            throw new ArgumentOutOfRangeException(nameof(value), "non-finite constant in a model");
+            // Model constants were checked at import (TML1008); this is a value computed at build time.
+            throw new TinyMLException(ErrorCodes.NonFiniteConstant, $"a value computed at build time (folded constant, scale or multiplier) is {value}; C cannot hold it as a literal");
         }
 
         var text = value.ToString("R", CultureInfo.InvariantCulture);

@@ -641,13 +641,13 @@ public static class CFloatEmitter
         sb.Append(CultureInfo.InvariantCulture, $"static const float {name}[{values.Length}] = {{\n");
         for (var i = 0; i < values.Length; i += ValuesPerLine)
         {
-            sb.Append("    ").Append(string.Join(", ", values.Skip(i).Take(ValuesPerLine).Select(CEmitter.FloatLiteral))).Append(",\n");
+            sb.Append("    ").Append(string.Join(", ", values.Skip(i).Take(ValuesPerLine).Select(Float))).Append(",\n");
         }
 
         sb.Append("};\n");
     }
 
-    /// <summary>A float literal that may be infinite (activation bounds: Relu has no upper bound).</summary>
+    /// <summary>A float literal that may be infinite (activation bounds: Relu has no upper bound; an additive -inf mask).</summary>
     private static string Float(float value) => value switch
     {
         float.PositiveInfinity => "INFINITY",

@@ -204,7 +204,8 @@ public static class OnnxImporter
             _result.Name = string.IsNullOrEmpty(_graph.Name) ? "model" : _graph.Name;
             _result.OpsetVersion = DefaultOpset(model, sourcePath);
 
-            var initializerNames = new HashSet<string>(_graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
+            var initializerNames = UniqueNames(_graph.Initializer.Select(i => i.Name), "initializer");
+            UniqueNames(_graph.Input.Select(i => i.Name), "graph input");
             CheckOptionNames(initializerNames);
             ImportInputs(initializerNames);
             if (checkSupportedOps)
@@ -223,7 +224,31 @@ public static class OnnxImporter
                 _result.Outputs.Add(output.Name);
             }
 
+            if (checkSupportedOps)
+            {
+                FiniteConstants.Check(_result, sourcePath);
+            }
+
             return _result;
+        }
+
+        /// <summary>
+        /// ONNX names every value once (SSA): two initializers or two graph inputs of one name would make one silently
+        /// replace the other (the last one winning), so they are a malformed model naming the value. An initializer
+        /// that is also listed as a graph input is legal (its default value) and stays a constant.
+        /// </summary>
+        private HashSet<string> UniqueNames(IEnumerable<string> names, string what)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var name in names.Where(n => !string.IsNullOrEmpty(n)))
+            {
+                if (!seen.Add(name))
+                {
+                    throw OnnxModelReader.Malformed(sourcePath, $"{what} '{name}' is defined more than once (ONNX names every value once)");
+                }
+            }
+
+            return seen;
         }
 
         private void ImportInputs(HashSet<string> initializerNames)
@@ -337,14 +362,14 @@ public static class OnnxImporter
                 if (!OnnxModelReader.IsDefaultDomain(node.Domain))
                 {
                     throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                        $"unsupported operator '{node.Domain}.{node.OpType}' (node '{name}'): only the default ONNX domain is supported; supported: {string.Join(", ", SupportedOpList)}",
+                        $"unsupported operator '{node.Domain}.{node.OpType}' (node '{name}'): only the default ONNX domain is supported ({OpSupport.TableReference})",
                         file: sourcePath);
                 }
 
                 if (!SupportedOpSet.Contains(node.OpType))
                 {
                     throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                        $"unsupported operator '{node.OpType}' (node '{name}'); supported: {string.Join(", ", SupportedOpList)}",
+                        $"unsupported operator '{node.OpType}' (node '{name}'): TinyML.Sdk has no kernel for it ({OpSupport.TableReference})",
                         file: sourcePath);
                 }
             }
@@ -443,6 +468,8 @@ public static class OnnxImporter
         private Subgraph ImportSubgraph(GraphProto graph, int depth)
         {
             var subgraph = new Subgraph();
+            UniqueNames(graph.Initializer.Select(i => i.Name), "initializer of a subgraph");
+            UniqueNames(graph.Input.Select(i => i.Name), "input of a subgraph");
             foreach (var initializer in graph.Initializer)
             {
                 if (string.IsNullOrEmpty(initializer.Name))
@@ -472,6 +499,12 @@ public static class OnnxImporter
             }
 
             var outputName = proto.Output[0];
+            if (constants.ContainsKey(outputName))
+            {
+                // Another Constant, an initializer or a graph input already has this name: ONNX names every value once.
+                throw OnnxModelReader.Malformed(sourcePath, $"Constant node '{nodeName}' produces '{outputName}', which is already defined (by an initializer, a graph input or another Constant)");
+            }
+
             var attribute = proto.Attribute[0];
             var tensor = attribute.Name switch
             {

@@ -119,6 +119,12 @@ public static class OpSupport
         "All operators: tensors are float32 (the int8 path quantizes them); a graph input of another element type " +
         "(integer, float16, ...) and empty (zero-size) tensors are refused with TML1004. Operators not listed are refused with TML1002.";
 
+    /// <summary>
+    /// Where a TML1002 sends the user instead of listing every supported operator on one line: the table above,
+    /// which README.md carries (a test keeps them equal).
+    /// </summary>
+    public const string TableReference = "supported operators and their limits: README.md, section \"Supported operators\"";
+
     public const string MarkdownBeginMarker = "<!-- op-matrix:begin -->";
     public const string MarkdownEndMarker = "<!-- op-matrix:end -->";
 

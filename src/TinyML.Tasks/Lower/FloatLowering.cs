@@ -49,14 +49,36 @@ public sealed class FloatLowering
             LowerNode(node);
         }
 
-        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
-        if (_model.Outputs.Distinct().Count() != _model.Outputs.Count || _model.Outputs.Any(_model.Inputs.Contains))
+        foreach (var name in _graph.Outputs.Where(o => !_ids.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList())
         {
-            throw new TinyMLException(ErrorCodes.UnsupportedAttribute, "a graph output that repeats another output or an input is not supported", File);
+            if (GraphEdit.Constant(_graph, name) is { } constant)
+            {
+                LowerConstantOutput(constant);
+            }
         }
 
+        // An output may be an input or repeat another output: the entry points copy each one out of the arena.
+        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
         _model.Output = _model.Outputs[0];
         return _model;
+    }
+
+    /// <summary>A graph output that is a constant (an initializer, or a value constant folding computed): copied from
+    /// flash into the arena each run.</summary>
+    private void LowerConstantOutput(Tensor constant)
+    {
+        var values = constant.FloatData;
+        if (values is null || values.Length == 0)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"graph output '{constant.Name}' is a constant of type {constant.Type} with {values?.Length ?? 0} element(s); only non-empty float32 outputs are supported", File);
+        }
+
+        _model.Ops.Add(new FGather
+        {
+            NodeName = constant.Name, Inputs = [], Output = AddTensor(constant.Name),
+            Parts = [new FGatherPart(null, values, GatherPlan.Region([values.Length], [1], 0))],
+        });
     }
 
     private void LowerNode(Node node)
@@ -147,7 +169,9 @@ public sealed class FloatLowering
                 _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
                 break;
             default:
-                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no float32 lowering yet", File);
+                var int8Only = Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == Import.Support.Yes;
+                throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                    $"unsupported operator '{node.OpType}' (node '{node.Name}'): there is no float32 kernel for it{(int8Only ? " (it has an int8 kernel: Quantize=\"int8\")" : "")} ({Import.OpSupport.TableReference})", File);
         }
     }
 

@@ -133,6 +133,8 @@ public static class ShapeInference
                         throw Bad(node, "1-D Conv needs 3-D weights", file);
                     }
 
+                    CheckConvChannels(node, x[1], w, file);
+
                     var cg = WindowGeometry.Resolve(lifted, x[2], x[3], 1, w[2], file);
                     return [x[0], w[0], cg.OutW];
                 }
@@ -153,6 +155,12 @@ public static class ShapeInference
             {
                 var x = Require4D(node, In(0), file);
                 var w = In(1);
+                if (w.Length != 4)
+                {
+                    throw Bad(node, $"2-D Conv needs 4-D weights, not [{string.Join(",", w)}]", file);
+                }
+
+                CheckConvChannels(node, x[1], w, file);
                 var g = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], file);
                 return [x[0], w[0], g.OutH, g.OutW];
             }
@@ -187,6 +195,14 @@ public static class ShapeInference
 
                 var m = node.GetInt("transA", 0) != 0 ? a[1] : a[0];
                 var n = node.GetInt("transB", 0) != 0 ? b[0] : b[1];
+                var kA = node.GetInt("transA", 0) != 0 ? a[0] : a[1];
+                var kB = node.GetInt("transB", 0) != 0 ? b[1] : b[0];
+                if (kA != kB)
+                {
+                    // Checked here, for both precisions, so a broken model is TML1001 before ONNX Runtime runs it.
+                    throw Bad(node, $"A [{string.Join(",", a)}] (transA {node.GetInt("transA", 0)}) and B [{string.Join(",", b)}] (transB {node.GetInt("transB", 0)}) disagree on the inner dimension ({kA} vs {kB})", file);
+                }
+
                 return [m, n];
             }
 
@@ -223,9 +239,14 @@ public static class ShapeInference
 
             case "Reshape":
                 return ReshapeTarget(graph, node, In(0), file);
-            case "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Equal" or "PRelu":
+            case "Add" or "Sub" or "Mul" or "Div" or "Equal" or "PRelu":
+                CheckSameElementType(graph, node, file);
+                return Broadcast(node, In(0), In(1), file);
+            case "Pow":
+                // Pow alone may mix types (T for the base, T1 for the exponent).
                 return Broadcast(node, In(0), In(1), file);
             case "Max" or "Min":
+                CheckSameElementType(graph, node, file);
                 return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
             case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Erf" or "LeakyRelu" or "Cast" or "Not"
                 or "HardSigmoid" or "HardSwish" or "Elu":
@@ -432,6 +453,32 @@ public static class ShapeInference
     private static int[] Require4D(Node node, int[] shape, string file) =>
         shape.Length == 4 ? shape : throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
             $"{node.OpType} '{node.Name}': only 2-D spatial (NCHW) inputs are supported, got rank {shape.Length}", file);
+
+    /// <summary>
+    /// ONNX binds every input of these ops to one type T: a float32 activation combined with an integer constant is a
+    /// type error in the model (ONNX Runtime refuses to load it), reported as such in both precisions. Only constants
+    /// carry a trusted element type here; activations are float32.
+    /// </summary>
+    private static void CheckSameElementType(Graph graph, Node node, string file)
+    {
+        var inputs = node.Inputs.Where(i => i.Length > 0).Select(graph.Tensor).ToList();
+        var activation = inputs.FirstOrDefault(t => !t.IsConstant);
+        var mismatch = inputs.FirstOrDefault(t => t.IsConstant && t.Type != ElementType.Float32);
+        if (activation is not null && mismatch is not null)
+        {
+            throw Bad(node, $"inputs '{activation.Name}' (float32) and '{mismatch.Name}' ({mismatch.Type.ToString().ToLowerInvariant()}) must have the same element type", file);
+        }
+    }
+
+    /// <summary>ONNX Conv: input channels = weight channels x group, and the output channels split evenly into groups.</summary>
+    private static void CheckConvChannels(Node node, int inChannels, int[] w, string file)
+    {
+        var group = node.GetInt("group", 1);
+        if (group < 1 || inChannels != w[1] * group || w[0] % group != 0)
+        {
+            throw Bad(node, $"input channels {inChannels} do not match weights [{string.Join(",", w)}] with group {group} (ONNX needs input channels = weights[1] x group, weights[0] divisible by group)", file);
+        }
+    }
 
     private static TinyMLException Bad(Node node, string what, string file) =>
         new(ErrorCodes.MalformedModel, $"{node.OpType} '{node.Name}': {what}", file);

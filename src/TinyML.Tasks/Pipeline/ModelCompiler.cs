@@ -136,6 +136,7 @@ public static class ModelCompiler
 
         var meanInputs = options.Calibration.BiasCorrection ? BiasCorrection.MeanInputs(options.ModelPath, graph, samples, prepare) : null;
         var model = Quantizer.Quantize(graph, ranges, meanInputs);
+        Int8HealthCheck.CheckSaturatedOutputs(model, graph, name, options.ModelPath, diagnostics);
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
@@ -173,11 +174,7 @@ public static class ModelCompiler
         var evaluatedOn = "the calibration samples";
         if (!string.IsNullOrWhiteSpace(options.ValidationData))
         {
-            samples = CalibrationData.Load(options.ValidationData, input.Shape, maxSamples: 0);
-            if (samples.Count == 0)
-            {
-                throw new TinyMLException(ErrorCodes.BadValidationData, $"ValidationData '{options.ValidationData}' holds no samples", options.ModelPath);
-            }
+            samples = CalibrationData.Load(options.ValidationData, input.Shape, maxSamples: 0, SampleSet.Validation);
 
             evaluatedOn = $"validation data {Path.GetFileName(Path.TrimEndingDirectorySeparator(options.ValidationData))}";
             if (!string.IsNullOrWhiteSpace(options.ValidationLabels))
@@ -193,7 +190,11 @@ public static class ModelCompiler
         }
 
         var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph) with { PrecisionChoices = precisionChoices };
-        var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
+        // A single value (a detector's score) has no top-1 to agree on; its SNR says how close int8 is.
+        var top1 = model.OutputTensor.Shape.Aggregate(1L, (p, d) => p * d) > 1 ? Invariant($"top-1 agreement {report.Top1AgreementPercent:0.0} %") : "one output value (no top-1)";
+        var outputRow = report.Layers.FirstOrDefault(l => l.Tensor == model.OutputTensor.Name);
+        var outputSnr = outputRow is null ? "" : double.IsPositiveInfinity(outputRow.SnrDb) ? ", output exact" : Invariant($", output SNR {outputRow.SnrDb:0.0} dB");
+        var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): {top1}{outputSnr}");
         if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
         {
             summary += Invariant($", accuracy float {floatAccuracy:0.00} % int8 {int8Accuracy:0.00} % (drop {report.DropPoints:0.00} points)");
@@ -206,6 +207,7 @@ public static class ModelCompiler
         }
 
         log.WriteLine(summary);
+        Int8HealthCheck.CheckOutputSnr(model, report, name, options.ModelPath, diagnostics);
         if (report.DropPoints is { } drop && drop > options.MaxAccuracyDrop)
         {
             diagnostics.Warn(ErrorCodes.AccuracyDropExceeded,
@@ -324,22 +326,15 @@ public static class ModelCompiler
 
     private static IReadOnlyList<float[]> LoadCalibration(CompileOptions options, Tensor input, DiagnosticBag diagnostics)
     {
+        // Given but missing or empty is an error (TML2011/TML2012): a typo must not silently fall back to random ranges.
         if (!string.IsNullOrWhiteSpace(options.CalibrationData))
         {
-            var samples = CalibrationData.Load(options.CalibrationData, input.Shape, options.CalibrationSamples);
-            if (samples.Count > 0)
-            {
-                return samples;
-            }
+            return CalibrationData.Load(options.CalibrationData, input.Shape, options.CalibrationSamples);
+        }
 
-            diagnostics.Warn(ErrorCodes.NoCalibrationData, $"CalibrationData '{options.CalibrationData}' holds no .npy samples", options.ModelPath);
-        }
-        else
-        {
-            diagnostics.Warn(ErrorCodes.NoCalibrationData,
-                $"no CalibrationData for model '{options.Name}': activation ranges come from {SyntheticCalibrationSamples} random inputs in [0, 1), " +
-                "so int8 accuracy may be poor; set CalibrationData=\"folder/\" on the TinyModel item", options.ModelPath);
-        }
+        diagnostics.Warn(ErrorCodes.NoCalibrationData,
+            $"no CalibrationData for model '{options.Name}': activation ranges come from {SyntheticCalibrationSamples} random inputs in [0, 1), " +
+            "so int8 accuracy may be poor; set CalibrationData=\"folder/\" on the TinyModel item", options.ModelPath);
 
         // Deterministic synthetic data: same model, same firmware.
         var random = new Random(0);

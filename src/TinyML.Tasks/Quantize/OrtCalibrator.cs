@@ -26,7 +26,7 @@ public static class OrtCalibrator
     {
         var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
         Stream(onnxPath, samples, tensorNames, prepareModel,
-            (sampleIndex, name, values) => Accumulate(ranges, name, values, sampleIndex, onnxPath), referenceGraph: referenceGraph);
+            (sampleIndex, name, values) => Accumulate(ranges, name, values, samples, sampleIndex, onnxPath), referenceGraph: referenceGraph);
         return ranges;
     }
 
@@ -64,13 +64,15 @@ public static class OrtCalibrator
         var produced = new HashSet<string>(graph.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
         var existingOutputs = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
 
-        // Constants have exact ranges already; only activations (and the input) need observing. An empty name is an
-        // omitted optional input/output (an LSTM's unused Y): nothing to observe.
-        var observed = tensorNames.Where(n => n.Length > 0 && !initializers.Contains(n)).Distinct(StringComparer.Ordinal)
-            .Where(n => !skipUnknown || produced.Contains(n) || modelInputs.Contains(n)).ToList();
+        // Constants have exact ranges already; only activations (and the input) need observing, and a graph output that
+        // is a constant (the accuracy report compares it). An empty name is an omitted optional input/output (an LSTM's
+        // unused Y): nothing to observe.
+        var constantOutputs = new HashSet<string>(existingOutputs.Where(initializers.Contains), StringComparer.Ordinal);
+        var observed = tensorNames.Where(n => n.Length > 0 && (!initializers.Contains(n) || constantOutputs.Contains(n))).Distinct(StringComparer.Ordinal)
+            .Where(n => !skipUnknown || produced.Contains(n) || modelInputs.Contains(n) || constantOutputs.Contains(n)).ToList();
         foreach (var name in observed)
         {
-            if (!produced.Contains(name) && !modelInputs.Contains(name))
+            if (!produced.Contains(name) && !modelInputs.Contains(name) && !constantOutputs.Contains(name))
             {
                 throw OrtSessions.Failed(onnxPath, $"tensor '{name}' is not produced by any node of the model");
             }
@@ -90,7 +92,7 @@ public static class OrtCalibrator
 
         if (samples.Count == 0)
         {
-            throw new TinyMLException(ErrorCodes.NoCalibrationData,
+            throw new TinyMLException(ErrorCodes.CalibrationDataEmpty,
                 $"no calibration samples for '{onnxPath}'", file: onnxPath);
         }
 
@@ -161,7 +163,7 @@ public static class OrtCalibrator
     {
         if (samples.Count == 0)
         {
-            throw new TinyMLException(ErrorCodes.NoCalibrationData, $"no calibration samples for '{onnxPath}'", file: onnxPath);
+            throw new TinyMLException(ErrorCodes.CalibrationDataEmpty, $"no calibration samples for '{onnxPath}'", file: onnxPath);
         }
 
         var inputs = graph.Inputs.Where(n => !graph.Tensor(n).IsConstant).ToList();
@@ -189,7 +191,8 @@ public static class OrtCalibrator
         Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
     };
 
-    private static void Accumulate(Dictionary<string, (float Min, float Max)> ranges, string name, ReadOnlySpan<float> values, int sampleIndex, string onnxPath)
+    private static void Accumulate(Dictionary<string, (float Min, float Max)> ranges, string name, ReadOnlySpan<float> values, IReadOnlyList<float[]> samples,
+        int sampleIndex, string onnxPath)
     {
         if (values.IsEmpty)
         {
@@ -202,8 +205,10 @@ public static class OrtCalibrator
         {
             if (!float.IsFinite(value))
             {
-                // A NaN/Inf range would silently poison every scale computed from it.
-                throw OrtSessions.Failed(onnxPath, $"tensor '{name}' has a non-finite value ({value}) for calibration sample {sampleIndex}");
+                // A NaN/Inf range would silently poison every scale computed from it. Inputs and weights were checked
+                // to be finite when loaded (TML2002, TML1008), so it is the model's arithmetic on this sample (or a mask).
+                throw OrtSessions.Failed(onnxPath,
+                    $"tensor '{name}' becomes {value} on {LoadedSamples.Describe(samples, sampleIndex)}, although that input is finite: the float model computes it (an overflow, a division by zero, or an infinite constant such as a mask, which int8 cannot represent)");
             }
 
             min = Math.Min(min, value);

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TinyML.Diagnostics;
+using TinyML.Import;
 
 namespace TinyML.Quantize;
 
@@ -26,6 +27,12 @@ internal static class OrtSessions
         try
         {
             return new InferenceSession(modelBytes, options);
+        }
+        catch (OnnxRuntimeException e) when (IsInvalidModel(e.Message))
+        {
+            // The importer accepted it, but ONNX's own type/shape checks do not: the model itself is broken, the same
+            // TML1001 whichever precision (the float32 path never runs ONNX Runtime).
+            throw OnnxModelReader.Malformed(modelPath, $"ONNX Runtime rejects it: {e.Message}");
         }
         catch (OnnxRuntimeException e)
         {
@@ -87,6 +94,12 @@ internal static class OrtSessions
                 file: modelPath);
         }
     }
+
+    /// <summary>ONNX Runtime's wording for a graph that fails ONNX type/shape inference or graph validation.</summary>
+    private static bool IsInvalidModel(string message) =>
+        message.Contains("ShapeInferenceError", StringComparison.Ordinal) || message.Contains("TypeInferenceError", StringComparison.Ordinal)
+        || message.Contains("Type Error:", StringComparison.Ordinal)
+        || message.Contains("[ErrorCode:InvalidGraph]", StringComparison.Ordinal);
 
     public static TinyMLException Failed(string modelPath, string what) =>
         new(ErrorCodes.CalibrationFailed, $"{what} ('{modelPath}')", file: modelPath);

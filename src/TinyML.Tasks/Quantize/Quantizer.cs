@@ -91,7 +91,7 @@ public sealed class Quantizer
         "Conv", "ConvTranspose", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
-        "LSTM", "GRU",
+        "LSTM", "GRU", "Identity", "Dropout",
     };
 
     /// <summary>
@@ -102,12 +102,14 @@ public sealed class Quantizer
     {
         foreach (var node in graph.Nodes.Where(n => !LoweredOps.Contains(n.OpType)))
         {
-            var foldOnly = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == TinyML.Import.Support.FoldOnly;
-            var why = foldOnly
+            var known = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry);
+            var why = known && entry!.Int8 == TinyML.Import.Support.FoldOnly
                 ? "it is supported only when constant folding removes it, but an input here is a run-time value"
-                : "there is no int8 kernel for it";
+                : known && entry!.Float == TinyML.Import.Support.Yes
+                    ? "there is no int8 kernel for it (it has a float32 kernel: Quantize=\"none\")"
+                    : "there is no int8 kernel for it";
             throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                $"unsupported operator '{node.OpType}' (node '{node.Name}'): {why}; supported: {string.Join(", ", TinyML.Import.OnnxImporter.SupportedOps)}",
+                $"unsupported operator '{node.OpType}' (node '{node.Name}'): {why} ({TinyML.Import.OpSupport.TableReference})",
                 graph.SourcePath);
         }
     }
@@ -170,6 +172,14 @@ public sealed class Quantizer
             LowerNode(node);
         }
 
+        foreach (var name in _graph.Outputs.Where(o => !_ids.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList())
+        {
+            if (GraphEdit.Constant(_graph, name) is { } constant)
+            {
+                LowerConstantOutput(constant);
+            }
+        }
+
         _model.Output = Id(_graph.Outputs[0], null);
         _model.ExtraOutputs.AddRange(_graph.Outputs.Skip(1).Select(o => Id(o, null)));
         return _model;
@@ -196,6 +206,11 @@ public sealed class Quantizer
                 break;
             case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
                 LowerReshape(node);
+                break;
+            case "Identity" or "Dropout":
+                // Only a graph input passed straight to a graph output survives RemoveIdentityPass: a byte copy.
+                var copied = _graph.Tensor(node.Inputs[0]).Shape;
+                LowerMove(node, GatherPlan.Region(copied, GatherPlan.ContiguousStrides(copied), 0));
                 break;
             case "Transpose":
                 LowerMove(node, DataMovement.Transpose(_graph, node));
@@ -595,6 +610,28 @@ public sealed class Quantizer
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
         _model.Tensors[output].AliasOf = input.AliasOf ?? input.Id;
         _model.Ops.Add(new QReshape { NodeName = node.Name, Inputs = [input.Id], Output = output });
+    }
+
+    /// <summary>
+    /// A graph output that is a constant (an initializer, or a value constant folding computed): copied from flash into
+    /// the arena each run, quantized with its own range so it is represented as exactly as int8 allows.
+    /// </summary>
+    private void LowerConstantOutput(Tensor constant)
+    {
+        var values = constant.FloatData;
+        if (values is null || values.Length == 0)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"graph output '{constant.Name}' is a constant of type {constant.Type} with {values?.Length ?? 0} element(s); only non-empty float32 outputs are supported", File);
+        }
+
+        var (scale, zeroPoint) = ChooseActivationParams(new ActivationRange(values.Min(), values.Max()));
+        var output = AddTensor(constant.Name, scale, zeroPoint);
+        _model.Ops.Add(new QGather
+        {
+            NodeName = constant.Name, Inputs = [], Output = output,
+            Parts = [new QGatherPart(null, values.Select(v => QuantizationMath.QuantizeFloat(v, scale, zeroPoint)).ToArray(), GatherPlan.Region([values.Length], [1], 0), 0, 0, zeroPoint, zeroPoint)],
+        });
     }
 
     /// <summary>Data movement that cannot change values: the output keeps the input's scale and zero point, and the

@@ -96,10 +96,12 @@ public sealed record AccuracyReport(
         var currentSample = -1;
         IReadOnlyDictionary<int, sbyte[]> int8 = new Dictionary<int, sbyte[]>();
         int agree = 0, floatCorrect = 0, int8Correct = 0;
-        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.Concat(own.ExtraNames).Distinct(StringComparer.Ordinal).ToList(), prepareModel, (sampleIndex, name, values) =>
+        // The output is requested even when no layer computes it (a graph whose output is its input or a constant).
+        var requested = byName.Keys.Concat(own.ExtraNames).Append(output.Name).Distinct(StringComparer.Ordinal).ToList();
+        OrtCalibrator.Stream(onnxPath, samples, requested, prepareModel, (sampleIndex, name, values) =>
         {
             own.Observe(sampleIndex, name, values, samples[sampleIndex]);
-            if (!byName.ContainsKey(name))
+            if (!byName.ContainsKey(name) && name != output.Name)
             {
                 return;
             }
@@ -111,13 +113,16 @@ public sealed record AccuracyReport(
                 int8 = Int8Interpreter.RunAll(model, quantizedInput);
             }
 
-            var (_, tensor, sums) = layers[byName[name]];
-            var actual = Dequantized(tensor, int8[tensor.Id]);
-            sums.Add(values, actual);
-            if (tensor.Name == output.Name)
+            if (byName.TryGetValue(name, out var layer))
+            {
+                var (_, tensor, sums) = layers[layer];
+                sums.Add(values, Dequantized(tensor, int8[tensor.Id]));
+            }
+
+            if (name == output.Name)
             {
                 var floatTop = ArgMax(values);
-                var int8Top = ArgMax(actual);
+                var int8Top = ArgMax(Dequantized(output, int8[output.Id]));
                 agree += floatTop == int8Top ? 1 : 0;
                 if (labels is not null)
                 {

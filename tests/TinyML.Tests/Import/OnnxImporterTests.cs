@@ -122,7 +122,9 @@ public sealed class OnnxImporterTests
 
         var error = LoadFails(model.Bytes(), ErrorCodes.UnsupportedOp);
 
-        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'); supported: Conv, ConvTranspose, Gemm");
+        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'): TinyML.Sdk has no kernel for it");
+        StringAssert.Contains(error.Message, "README.md, section \"Supported operators\"", "points to the support table");
+        Assert.IsFalse(error.Message.Contains("ConvTranspose", StringComparison.Ordinal), "does not list every supported operator");
     }
 
     [TestMethod]
