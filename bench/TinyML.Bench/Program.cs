@@ -35,6 +35,15 @@ internal static class Program
 
     public static int Main(string[] args)
     {
+        if (args is ["--chain-model", var kind, var nodes, var path])
+        {
+            // bench/build-times.sh: the long chains the scaling tests compile, written as .onnx for tinymlc.
+            var count = int.Parse(nodes, CultureInfo.InvariantCulture);
+            TinyML.Tests.Import.ChainModels.Save(kind == "elementwise" ? TinyML.Tests.Import.ChainModels.Elementwise(count) : TinyML.Tests.Import.ChainModels.GemmRelu(count), path);
+            Console.WriteLine(Invariant($"wrote {path}: {kind} chain of {count} nodes"));
+            return 0;
+        }
+
         var repo = FindRepoRoot();
         var shared = FindShared(repo);
         var only = args.Length > 0 ? new HashSet<string>(args, StringComparer.OrdinalIgnoreCase) : null;

@@ -297,7 +297,26 @@ public sealed record AccuracyReport(
             return values;
         }
 
-        return bytes.Select(q => (double)QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+        var table = DequantizationTable(tensor);
+        var dequantized = new double[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            dequantized[i] = table[bytes[i] + 128];
+        }
+
+        return dequantized;
+    }
+
+    /// <summary>The real value of each of the 256 int8 codes of a tensor (<see cref="QuantizationMath.Dequantize"/>, exactly).</summary>
+    internal static float[] DequantizationTable(QTensor tensor)
+    {
+        var table = new float[256];
+        for (var q = -128; q <= 127; q++)
+        {
+            table[q + 128] = QuantizationMath.Dequantize((sbyte)q, tensor.Scale, tensor.ZeroPoint);
+        }
+
+        return table;
     }
 
     /// <summary>The first wins ties (for int8, scale is positive, so this is the largest int8 value's index).</summary>
