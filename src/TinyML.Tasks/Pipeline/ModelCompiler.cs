@@ -94,6 +94,8 @@ public static class ModelCompiler
 
     public static CompileResult Compile(CompileOptions options, TextWriter log)
     {
+        // Calibration and the accuracy report run the same model with the same tensors exposed: one ONNX Runtime session.
+        using var sessions = Quantize.OrtSessions.ReuseSessions();
         CheckArenaGroup(options);
         if (options.Precision != ModelPrecision.Int8)
         {
@@ -148,7 +150,7 @@ public static class ModelCompiler
             return result;
         }
 
-        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices);
+        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices, tensorNames);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
     }
 
@@ -165,7 +167,7 @@ public static class ModelCompiler
     /// </summary>
     private static AccuracyReport MeasureAccuracy(CompileOptions options, QuantizedModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
         string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, Graph? referenceGraph,
-        IReadOnlyList<PrecisionChoice> precisionChoices)
+        IReadOnlyList<PrecisionChoice> precisionChoices, IReadOnlyCollection<string> calibratedTensors)
     {
         var name = options.Name;
         IReadOnlyList<float[]> samples = calibrationSamples;
@@ -192,7 +194,7 @@ public static class ModelCompiler
                 $"ValidationLabels '{options.ValidationLabels}' given without ValidationData: labels need their validation inputs", options.ModelPath);
         }
 
-        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph) with { PrecisionChoices = precisionChoices };
+        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph, calibratedTensors) with { PrecisionChoices = precisionChoices };
         var summary = Invariant($"tinyml: {name}: int8 vs float on {report.Samples} {(labels is null ? (options.ValidationData is null ? "calibration" : "validation") : "labelled validation")} sample(s): top-1 agreement {report.Top1AgreementPercent:0.0} %");
         if (report.FloatAccuracyPercent is { } floatAccuracy && report.Int8AccuracyPercent is { } int8Accuracy)
         {

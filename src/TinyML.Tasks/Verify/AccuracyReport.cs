@@ -67,8 +67,9 @@ public sealed record AccuracyReport(
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
     /// <param name="referenceGraph">For a model with control flow: the float side comes from the C# float reference on this graph (see OrtCalibrator.Stream).</param>
+    /// <param name="exposeAlso">The tensors calibration exposed, so ONNX Runtime's session of calibration serves here too (see OrtCalibrator.Stream).</param>
     internal static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
-        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null)
+        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null, IReadOnlyCollection<string>? exposeAlso = null)
     {
         if (labels is not null && labels.Count != samples.Count)
         {
@@ -125,7 +126,7 @@ public sealed record AccuracyReport(
                     int8Correct += int8Top == labels[sampleIndex] ? 1 : 0;
                 }
             }
-        }, skipUnknown: true, referenceGraph: referenceGraph);
+        }, skipUnknown: true, referenceGraph: referenceGraph, exposeAlso: exposeAlso);
         own.Flush();
 
         var figures = layers.Select((l, index) => (l, index)).Where(x => x.l.Sums.Elements > 0)
