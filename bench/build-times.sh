@@ -5,7 +5,9 @@
 #   2. no-op rebuild of the same project (`dotnet build` again, nothing changed);
 #   3. `tinymlc compile` of two 10,000-node chains (Gemm/Relu pairs, and Add/Relu/Mul/Sigmoid element-wise ops; the
 #      models the scaling tests compile, written by bench/TinyML.Bench --chain-model).
-# Each figure is the median of RUNS runs (default 3). Usage: bench/build-times.sh [runs]
+# Each figure is the median of RUNS runs (default 3), wall clock and CPU (user + system, children included).
+# Usage: bench/build-times.sh [runs]. TINYML_BUILD_TIMES_SDK=<another checkout> packs and measures that one instead
+# (the same project and chain models, made by this checkout), for before/after comparisons.
 # Work folder: artifacts/build-times (override with TINYML_BUILD_TIMES_DIR). Needs ../shared (or $TINYML_SHARED_DIR),
 # the Arm toolchain and the .NET SDK. The machine's load is printed with the figures: they are only comparable on
 # the same machine under the same load.
@@ -33,24 +35,29 @@ out=${TINYML_BUILD_TIMES_DIR:-$root/artifacts/build-times}
 rm -rf "$out"
 mkdir -p "$out"
 
-# Wall-clock seconds of a command (output to a log); fails the script when the command fails.
+# "wall cpu" seconds of a command (cpu = user + system of it and its children: gcc, tinymlc, MSBuild nodes), its
+# output to a log; fails the script when the command fails. On a busy machine the CPU figure is the steadier one.
 seconds() {
   local log=$1; shift
-  local start end
-  start=$(date +%s.%N)
-  if ! "$@" >"$log" 2>&1; then
+  if ! /usr/bin/time -f "%e %U %S" -o "$log.time" "$@" >"$log" 2>&1; then
     echo "FAILED: $* (log: $log)" >&2
     tail -n 30 "$log" >&2
     exit 1
   fi
-  end=$(date +%s.%N)
-  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
+  awk '{ printf "%.2f %.2f", $1, $2 + $3 }' "$log.time"
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# Median of "wall cpu" pairs, per column.
+median() {
+  local wall cpu
+  wall=$(printf '%s\n' "$@" | awk '{ print $1 }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  cpu=$(printf '%s\n' "$@" | awk '{ print $2 }' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  echo "$wall | $cpu"
+}
 
-echo "== packing the SDK into $out/packages"
-dotnet pack TinyML.Sdk.sln -c Release -o "$out/packages" -nologo -v:q >"$out/pack.log" 2>&1 || { tail -n 30 "$out/pack.log"; exit 1; }
+sdk=$(cd "${TINYML_BUILD_TIMES_SDK:-$root}" && pwd)
+echo "== packing the SDK of $sdk into $out/packages"
+dotnet pack "$sdk/TinyML.Sdk.sln" -c Release -o "$out/packages" -nologo -v:q >"$out/pack.log" 2>&1 || { tail -n 30 "$out/pack.log"; exit 1; }
 version=$(ls "$out"/packages/TinyML.Sdk.*.nupkg | sed -E 's/.*TinyML\.Sdk\.(.*)\.nupkg/\1/')
 # NuGet caches a package by id and version: a private cache keeps every run on the SDK just packed.
 export NUGET_PACKAGES="$out/.nuget"
@@ -113,7 +120,7 @@ for run in $(seq 1 "$runs"); do
   rm -rf bin obj
   cold+=("$(seconds "$out/cold-$run.log" dotnet build -nologo)")
   noop+=("$(seconds "$out/noop-$run.log" dotnet build -nologo)")
-  echo "   run $run: cold ${cold[-1]} s, no-op ${noop[-1]} s"
+  echo "   run $run: cold ${cold[-1]} s, no-op ${noop[-1]} s (wall cpu)"
 done
 grep -h "^ *tinyml:\|Kws\.elf" "$out/cold-1.log" | sed 's/^ */   /' || true
 cd "$root"
@@ -128,7 +135,7 @@ for kind in gemm elementwise; do
   for run in $(seq 1 "$runs"); do
     rm -rf "$out/chain_$kind"
     times+=("$(seconds "$out/chain-$kind-$run.log" dotnet exec "$tinymlc" compile --model "$out/chain_$kind.onnx" --name chain_$kind --out "$out/chain_$kind")")
-    echo "   $kind run $run: ${times[-1]} s"
+    echo "   $kind run $run: ${times[-1]} s (wall cpu)"
   done
   chain[$kind]=$(median "${times[@]}")
   grep -h "tinyml:" "$out/chain-$kind-1.log" | sed 's/^ */   /' | cut -c1-220 || true
@@ -136,8 +143,8 @@ done
 
 echo
 echo "build times, median of $runs run(s) ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end):"
-echo "| what | seconds |"
-echo "|---|---:|"
+echo "| what | wall s | cpu s |"
+echo "|---|---:|---:|"
 echo "| KWS nrf52840, 1,000 calibration samples: cold build | $(median "${cold[@]}") |"
 echo "| KWS nrf52840: no-op rebuild | $(median "${noop[@]}") |"
 echo "| tinymlc compile, 10,000-node Gemm/Relu chain | ${chain[gemm]} |"

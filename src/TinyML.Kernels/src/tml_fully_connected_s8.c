@@ -112,78 +112,70 @@ static void tml_fc_column(const int8_t *input, int32_t len, int32_t zp_in, int16
     }
 }
 
-/* acc[o] += row o of the weights (from column `first`, `len` values) . col, for every output o. */
-static void tml_fc_accumulate(const tml_fully_connected_s8_params *p, int32_t first, const int16_t *col, int32_t len, int32_t *acc)
+/* Where output o's sum starts: its bias (first chunk) or what the previous chunks left in acc. */
+static inline int32_t tml_fc_start(const tml_fully_connected_s8_params *p, int32_t first, const int32_t *acc, int32_t o)
+{
+    return first > 0 ? acc[o] : (p->bias != 0 ? p->bias[o] : 0);
+}
+
+/* Output o's sum after a chunk: requantized after the last chunk, else kept in acc for the next. */
+static inline void tml_fc_finish(const tml_fully_connected_s8_params *p, int last, int32_t *acc, int32_t o, int32_t sum,
+                                 int32_t bias_limit, int8_t *output)
+{
+    if (last) {
+        tml_fc_store(p, o, sum, bias_limit, output);
+    } else {
+        acc[o] = sum;
+    }
+}
+
+/* The outputs' sums over inputs [first, first + len), whose centered values are in col. Four weight rows per pass
+ * share the column loads (tml_fc_dot_4x1); the last one to three rows go in pairs (tml_dot_2x1). */
+static void tml_fc_rows(const tml_fully_connected_s8_params *p, int32_t first, int32_t len, const int16_t *col, int32_t *acc,
+                        int32_t bias_limit, int8_t *output)
 {
     const int32_t in_features = p->in_features, out_features = p->out_features;
+    const int last = first + len == in_features;
     int32_t o;
     for (o = 0; o + 4 <= out_features; o += 4) {
-        tml_fc_dot_4x1(p->weights + o * in_features + first, in_features, col, len, acc + o);
+        int32_t sums[4];
+        sums[0] = tml_fc_start(p, first, acc, o);
+        sums[1] = tml_fc_start(p, first, acc, o + 1);
+        sums[2] = tml_fc_start(p, first, acc, o + 2);
+        sums[3] = tml_fc_start(p, first, acc, o + 3);
+        tml_fc_dot_4x1(p->weights + o * in_features + first, in_features, col, len, sums);
+        tml_fc_finish(p, last, acc, o, sums[0], bias_limit, output);
+        tml_fc_finish(p, last, acc, o + 1, sums[1], bias_limit, output);
+        tml_fc_finish(p, last, acc, o + 2, sums[2], bias_limit, output);
+        tml_fc_finish(p, last, acc, o + 3, sums[3], bias_limit, output);
     }
     for (; o < out_features; o += 2) {
         const int has2 = o + 1 < out_features;
         const int8_t *w0 = p->weights + o * in_features + first;
-        int32_t pair[2];
-        pair[0] = acc[o];
-        pair[1] = has2 ? acc[o + 1] : 0;
-        tml_dot_2x1(w0, has2 ? w0 + in_features : w0, col, len, pair);
-        acc[o] = pair[0];
+        int32_t sums[2];
+        sums[0] = tml_fc_start(p, first, acc, o);
+        sums[1] = has2 ? tml_fc_start(p, first, acc, o + 1) : 0;
+        tml_dot_2x1(w0, has2 ? w0 + in_features : w0, col, len, sums);
+        tml_fc_finish(p, last, acc, o, sums[0], bias_limit, output);
         if (has2) {
-            acc[o + 1] = pair[1];
+            tml_fc_finish(p, last, acc, o + 1, sums[1], bias_limit, output);
         }
     }
 }
 
 void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    const int32_t in_features = p->in_features, out_features = p->out_features;
-    const int32_t zp_in = p->input_zero_point;
+    const int32_t in_features = p->in_features;
     const int32_t bias_limit = tml_rq_bias_limit(in_features);
     int16_t *col = (int16_t *)scratch;
-    int32_t o;
-    if (in_features <= TML_FC_COL_MAX) {
-        /* x - zp_in once into an int16 column, then four weight rows per pass share its loads (tml_fc_dot_4x1). */
-        tml_fc_column(input, in_features, zp_in, col);
-        for (o = 0; o + 4 <= out_features; o += 4) {
-            int32_t acc[4], f;
-            for (f = 0; f < 4; ++f) {
-                acc[f] = p->bias != 0 ? p->bias[o + f] : 0;
-            }
-            tml_fc_dot_4x1(p->weights + o * in_features, in_features, col, in_features, acc);
-            for (f = 0; f < 4; ++f) {
-                tml_fc_store(p, o + f, acc[f], bias_limit, output);
-            }
-        }
-        for (; o < out_features; o += 2) {
-            const int has2 = o + 1 < out_features;
-            const int8_t *w0 = p->weights + o * in_features;
-            const int8_t *w1 = has2 ? w0 + in_features : w0;
-            int32_t acc[2];
-            acc[0] = p->bias != 0 ? p->bias[o] : 0;
-            acc[1] = p->bias != 0 && has2 ? p->bias[o + 1] : 0;
-            tml_dot_2x1(w0, w1, col, in_features, acc);
-            tml_fc_store(p, o, acc[0], bias_limit, output);
-            if (has2) {
-                tml_fc_store(p, o + 1, acc[1], bias_limit, output);
-            }
-        }
-        return;
-    }
-    {
-        /* Longer rows: the same column path over chunks of the input, the sums of every output after the column.
-         * int32 sums wrap, so adding the chunks' partial sums gives the single pass's value exactly. */
-        int32_t *acc = (int32_t *)(void *)((uint8_t *)scratch + TML_FC_COL_MAX * 2);
-        int32_t first;
-        for (o = 0; o < out_features; ++o) {
-            acc[o] = p->bias != 0 ? p->bias[o] : 0;
-        }
-        for (first = 0; first < in_features; first += TML_FC_COL_MAX) {
-            const int32_t len = in_features - first < TML_FC_COL_MAX ? in_features - first : TML_FC_COL_MAX;
-            tml_fc_column(input + first, len, zp_in, col);
-            tml_fc_accumulate(p, first, col, len, acc);
-        }
-        for (o = 0; o < out_features; ++o) {
-            tml_fc_store(p, o, acc[o], bias_limit, output);
-        }
+    /* Rows longer than one column: the sums of every output wait after the column between chunks (int32 sums wrap, so
+     * the chunks' partial sums add up to the single pass's value exactly). Unused with a single chunk. */
+    int32_t *acc = (int32_t *)(void *)((uint8_t *)scratch + TML_FC_COL_MAX * 2);
+    int32_t first;
+    for (first = 0; first < in_features; first += TML_FC_COL_MAX) {
+        const int32_t len = in_features - first < TML_FC_COL_MAX ? in_features - first : TML_FC_COL_MAX;
+        /* x - zp_in once into an int16 column, then every weight row reads it. */
+        tml_fc_column(input + first, len, p->input_zero_point, col);
+        tml_fc_rows(p, first, len, col, acc, bias_limit, output);
     }
 }
