@@ -28,7 +28,7 @@ public static class ErrorCodes
     public const string CalibrationIgnored = "TML2004";
     /// <summary>Int8 accuracy on the validation data is lower than float by more than <c>MaxAccuracyDrop</c> points.</summary>
     public const string AccuracyDropExceeded = "TML2005";
-    /// <summary>CalibrationMethod / CalibrationPercentile / MaxAccuracyDrop has a value tinymlc does not know.</summary>
+    /// <summary>CalibrationMethod / CalibrationPercentile / MaxAccuracyDrop / AccuracySamples has a value tinymlc does not know.</summary>
     public const string InvalidCalibrationSetting = "TML2006";
     /// <summary>ValidationData / ValidationLabels cannot be read or do not match each other.</summary>
     public const string BadValidationData = "TML2007";

@@ -32,53 +32,50 @@ public static class FirmwareBuilder
         Directory.CreateDirectory(objectDir);
         Directory.CreateDirectory(outputDir);
 
-        var sources = CollectSources(r);
+        // Kernels an earlier link found missing (named in no text the selection reads): compiled from the start now.
+        var linkFoundKernelsFile = Path.Combine(objectDir, r.ProjectName + ".link-kernels");
+        var linkFoundKernels = File.Exists(linkFoundKernelsFile) ? File.ReadAllLines(linkFoundKernelsFile).Where(l => l.Length > 0).ToList() : [];
+        var (own, kernels, boardSources, library) = CollectSources(r, linkFoundKernels);
         var compileFlags = CompileFlags(r);
         var compileFlagsFile = Path.Combine(objectDir, r.ProjectName + ".compile.flags");
         WriteIfChanged(compileFlagsFile, string.Join('\n', compileFlags.Prepend(toolchain.Gcc)) + "\n");
+        var flagsTime = File.GetLastWriteTimeUtc(compileFlagsFile);
 
         // Compile.
-        var jobs = sources.Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
-        var flagsTime = File.GetLastWriteTimeUtc(compileFlagsFile);
-        var stale = jobs.Where(job => !IsUpToDate(job, flagsTime)).ToList();
-        var outcomes = new ToolProcess.Outcome[stale.Count];
-        try
-        {
-            CompileAll(toolchain, compileFlags, stale, outcomes);
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions[0] is TinyMLException coded)
-        {
-            throw coded; // a coded failure (e.g. gcc vanished mid-build) must reach the user as itself
-        }
-
+        var jobs = Arrange(own, kernels, boardSources).Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
         var warnings = new List<Diagnostic>();
-        var failed = new List<string>();
-        Diagnostic? firstError = null;
-        for (var i = 0; i < stale.Count; i++)
-        {
-            var diagnostics = Report(outcomes[i], log, warnings);
-            if (outcomes[i].ExitCode != 0)
-            {
-                failed.Add(Path.GetFileName(stale[i].Source));
-                firstError ??= diagnostics.FirstOrDefault(d => d.Severity == Severity.Error);
-            }
-        }
-
-        if (failed.Count > 0)
-        {
-            throw new TinyMLException(firstError?.Code ?? ErrorCodes.CompilerError,
-                $"firmware '{r.ProjectName}' for {board.Name}: compilation failed ({string.Join(", ", failed)})");
-        }
+        var compiled = Compile(r, toolchain, compileFlags, flagsTime, jobs, log, warnings);
 
         // Link.
         var firmwarePath = Path.Combine(outputDir, r.ProjectName + board.FirmwareExtension);
         var mapPath = HasBudget(board) ? Path.Combine(objectDir, r.ProjectName + ".map") : null;
-        var linkArguments = LinkArguments(r, firmwarePath, jobs.Select(j => j.ObjectPath), mapPath);
         var linkFlagsFile = Path.Combine(objectDir, r.ProjectName + ".link.flags");
-        WriteIfChanged(linkFlagsFile, string.Join('\n', linkArguments.Prepend(toolchain.Gcc)) + "\n");
-        if (NeedsLink(firmwarePath, jobs, linkFlagsFile))
+        while (true)
         {
+            var linkArguments = LinkArguments(r, firmwarePath, jobs.Select(j => j.ObjectPath), mapPath);
+            WriteIfChanged(linkFlagsFile, string.Join('\n', linkArguments.Prepend(toolchain.Gcc)) + "\n");
+            if (!NeedsLink(firmwarePath, jobs, linkFlagsFile))
+            {
+                break;
+            }
+
             var link = RunTool(toolchain.Gcc, linkArguments);
+            if (link.ExitCode != 0)
+            {
+                // A kernel only a project header's macro names (no text the selection reads shows it): compile it, link again.
+                var missing = library.ForUndefinedSymbols(link.Lines, jobs.Select(j => j.Source).ToList());
+                if (missing.Count > 0)
+                {
+                    var more = missing.Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
+                    compiled += Compile(r, toolchain, compileFlags, flagsTime, more, log, warnings);
+                    kernels = [.. kernels.Concat(missing).Order(StringComparer.Ordinal)];
+                    jobs = Arrange(own, kernels, boardSources).Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
+                    linkFoundKernels.AddRange(missing);
+                    WriteIfChanged(linkFoundKernelsFile, string.Join('\n', linkFoundKernels) + "\n");
+                    continue;
+                }
+            }
+
             var diagnostics = GccDiagnostics.Parse(link.Lines);
             if (link.ExitCode != 0 && diagnostics.Any(d => d.Code is ErrorCodes.FlashOverBudget or ErrorCodes.RamOverBudget))
             {
@@ -100,12 +97,14 @@ public static class FirmwareBuilder
                 File.Delete(firmwarePath);
                 throw LinkFailure(r, diagnostics);
             }
+
+            break;
         }
 
         if (!board.ProducesFlashImages)
         {
-            log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({stale.Count} compiled, {jobs.Count - stale.Count} up to date)");
-            return new FirmwareResult(firmwarePath, null, null, null, warnings, stale.Count, jobs.Count - stale.Count);
+            log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({compiled} compiled, {jobs.Count - compiled} up to date)");
+            return new FirmwareResult(firmwarePath, null, null, null, warnings, compiled, jobs.Count - compiled);
         }
 
         var hexPath = Path.ChangeExtension(firmwarePath, ".hex");
@@ -122,7 +121,8 @@ public static class FirmwareBuilder
             log.WriteLine(nearBudget.ToCanonicalString());
             warnings.Add(nearBudget);
         }
-        return new FirmwareResult(firmwarePath, hexPath, binPath, memory, warnings, stale.Count, jobs.Count - stale.Count);
+
+        return new FirmwareResult(firmwarePath, hexPath, binPath, memory, warnings, compiled, jobs.Count - compiled);
     }
 
     /// <summary>Flash = every allocated section with bytes in the image (code, constants, .data's initial values);
@@ -140,6 +140,42 @@ public static class FirmwareBuilder
         public string DependencyPath => Path.ChangeExtension(ObjectPath, ".d");
     }
 
+    /// <summary>Compiles the jobs whose objects are out of date (in parallel) and prints their diagnostics; returns how many ran.</summary>
+    private static int Compile(FirmwareRequest r, Toolchain toolchain, List<string> compileFlags, DateTime flagsTime, List<CompileJob> jobs,
+        TextWriter log, List<Diagnostic> warnings)
+    {
+        var stale = jobs.Where(job => !IsUpToDate(job, flagsTime)).ToList();
+        var outcomes = new ToolProcess.Outcome[stale.Count];
+        try
+        {
+            CompileAll(toolchain, compileFlags, stale, outcomes);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions[0] is TinyMLException coded)
+        {
+            throw coded; // a coded failure (e.g. gcc vanished mid-build) must reach the user as itself
+        }
+
+        var failed = new List<string>();
+        Diagnostic? firstError = null;
+        for (var i = 0; i < stale.Count; i++)
+        {
+            var diagnostics = Report(outcomes[i], log, warnings);
+            if (outcomes[i].ExitCode != 0)
+            {
+                failed.Add(Path.GetFileName(stale[i].Source));
+                firstError ??= diagnostics.FirstOrDefault(d => d.Severity == Severity.Error);
+            }
+        }
+
+        if (failed.Count > 0)
+        {
+            throw new TinyMLException(firstError?.Code ?? ErrorCodes.CompilerError,
+                $"firmware '{r.ProjectName}' for {r.Board.Name}: compilation failed ({string.Join(", ", failed)})");
+        }
+
+        return stale.Count;
+    }
+
     private static void CompileAll(Toolchain toolchain, List<string> compileFlags, List<CompileJob> stale, ToolProcess.Outcome[] outcomes)
     {
         Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
@@ -155,7 +191,12 @@ public static class FirmwareBuilder
         });
     }
 
-    private static List<string> CollectSources(FirmwareRequest r)
+    /// <summary>
+    /// The project's and the generated sources, the kernel sources they need (<see cref="KernelSelection"/>, with those
+    /// an earlier link found) and the board's sources; and the kernel library's index, for kernels a link finds missing.
+    /// </summary>
+    private static (List<string> Own, List<string> Kernels, List<string> Board, KernelSelection Library) CollectSources(
+        FirmwareRequest r, IReadOnlyList<string> linkFoundKernels)
     {
         var boardDir = Path.Combine(r.KernelsRoot, "boards", r.Board.Name);
         if (!Directory.Exists(boardDir))
@@ -165,11 +206,10 @@ public static class FirmwareBuilder
 
         var kernelDir = Path.Combine(r.KernelsRoot, "src");
         // Kernel sources may legitimately be absent (a board-only firmware, or kernels not written yet).
-        var kernels = Directory.Exists(kernelDir) ? Directory.GetFiles(kernelDir, "*.c") : [];
-        var all = new List<string>();
-        foreach (var source in r.Sources
-                     .Concat(kernels.Order(StringComparer.Ordinal))
-                     .Concat(Directory.GetFiles(boardDir, "*.c").Order(StringComparer.Ordinal)))
+        var library = Directory.Exists(kernelDir) ? Directory.GetFiles(kernelDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList() : [];
+        var board = Directory.GetFiles(boardDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
+        var own = new List<string>();
+        foreach (var source in r.Sources)
         {
             var full = Path.GetFullPath(source);
             if (!File.Exists(full))
@@ -177,9 +217,24 @@ public static class FirmwareBuilder
                 throw new TinyMLException(ErrorCodes.CompilerFatalError, $"source file not found: {full}", full);
             }
 
-            if (!all.Contains(full, StringComparer.Ordinal))
+            own.Add(full);
+        }
+
+        var index = KernelSelection.Index(library, r.KernelsRoot);
+        var kernels = index.For(own.Concat(board)).Concat(linkFoundKernels.Where(library.Contains)).Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal).ToList();
+        return (own, kernels, board, index);
+    }
+
+    /// <summary>Compile and link order: the project's sources, the kernels, the board's; each file once.</summary>
+    private static List<string> Arrange(List<string> own, List<string> kernels, List<string> board)
+    {
+        var all = new List<string>();
+        foreach (var source in own.Concat(kernels).Concat(board))
+        {
+            if (!all.Contains(source, StringComparer.Ordinal))
             {
-                all.Add(full);
+                all.Add(source);
             }
         }
 

@@ -648,20 +648,57 @@ public static class OnnxImporter
                 }
             }
 
-            var ordered = new List<Node>(nodes.Count);
-            var pending = new List<Node>(nodes);
-            while (pending.Count > 0)
+            // Repeatedly the first node (in file order) whose inputs are all available: a node waits for the distinct
+            // nodes producing what it reads, and the ready ones wait in a queue by file position (linear-logarithmic,
+            // where rescanning the pending nodes for each step was quadratic on long chains).
+            var index = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < nodes.Count; i++)
             {
-                var ready = pending.FindIndex(n => n.ReadValues().All(i => i.Length == 0 || available.Contains(i)));
-                if (ready < 0)
+                index[nodes[i]] = i;
+            }
+
+            var waitingFor = new int[nodes.Count];
+            var dependents = new List<int>[nodes.Count];
+            var ready = new PriorityQueue<int, int>();
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                dependents[i] = [];
+            }
+
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                var producedBy = nodes[i].ReadValues().Where(v => v.Length > 0 && !available.Contains(v))
+                    .Select(v => index[producers[v]]).Distinct().ToList();
+                waitingFor[i] = producedBy.Count;
+                foreach (var producer in producedBy)
                 {
-                    throw OnnxModelReader.Malformed(sourcePath, $"the graph has a cycle through node '{pending[0].Name}'");
+                    dependents[producer].Add(i);
                 }
 
-                var node = pending[ready];
-                pending.RemoveAt(ready);
-                ordered.Add(node);
-                available.UnionWith(node.Outputs.Where(o => o.Length > 0));
+                if (producedBy.Count == 0)
+                {
+                    ready.Enqueue(i, i);
+                }
+            }
+
+            var ordered = new List<Node>(nodes.Count);
+            var placed = new bool[nodes.Count];
+            while (ready.TryDequeue(out var next, out _))
+            {
+                placed[next] = true;
+                ordered.Add(nodes[next]);
+                foreach (var dependent in dependents[next])
+                {
+                    if (--waitingFor[dependent] == 0)
+                    {
+                        ready.Enqueue(dependent, dependent);
+                    }
+                }
+            }
+
+            if (ordered.Count < nodes.Count)
+            {
+                throw OnnxModelReader.Malformed(sourcePath, $"the graph has a cycle through node '{nodes[Array.IndexOf(placed, false)].Name}'");
             }
 
             return ordered;

@@ -14,6 +14,7 @@ public sealed class MatMulAddToGemmPass : IGraphPass
     public int Run(Graph graph)
     {
         var rewrites = 0;
+        var index = new GraphIndex(graph);
         foreach (var matmul in graph.Nodes.Where(n => n.OpType == "MatMul").ToList())
         {
             var weights = GraphEdit.Constant(graph, matmul.Inputs[1]);
@@ -24,8 +25,8 @@ public sealed class MatMulAddToGemmPass : IGraphPass
 
             var gemm = new Node(matmul.Name, "Gemm", [matmul.Inputs[0], matmul.Inputs[1]], matmul.Outputs);
             var output = matmul.Outputs[0];
-            var add = graph.Consumers(output).FirstOrDefault(n => n.OpType == "Add");
-            if (add is not null && GraphEdit.HasSingleConsumer(graph, output))
+            var add = index.Consumers(output).FirstOrDefault(n => n.OpType == "Add");
+            if (add is not null && index.HasSingleConsumer(output))
             {
                 var biasName = add.Inputs[0] == output ? add.Inputs[1] : add.Inputs[0];
                 var bias = GraphEdit.Constant(graph, biasName);
@@ -33,13 +34,15 @@ public sealed class MatMulAddToGemmPass : IGraphPass
                 {
                     gemm.Inputs.Add(biasName);
                     gemm.Outputs[0] = add.Outputs[0];
-                    graph.Nodes.Remove(add);
+                    index.Remove(add);
                 }
             }
 
-            graph.Nodes[graph.Nodes.IndexOf(matmul)] = gemm;
+            index.Replace(matmul, gemm);
             rewrites++;
         }
+
+        index.Apply();
 
         GraphEdit.RemoveUnusedTensors(graph);
         return rewrites;

@@ -82,7 +82,8 @@ public static class HistogramCalibrator
         }
 
         var histograms = minMax.ToDictionary(kv => kv.Key, kv => new Histogram(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
-        OrtCalibrator.Stream(onnxPath, samples, histograms.Keys, prepareModel, (_, name, values) => histograms[name].Add(values), referenceGraph: referenceGraph);
+        OrtCalibrator.Stream(onnxPath, samples, histograms.Keys, prepareModel, (_, name, values) => histograms[name].Add(values), referenceGraph: referenceGraph,
+            exposeAlso: tensorNames);
         return histograms.ToDictionary(kv => kv.Key, kv => Choose(kv.Value, settings), StringComparer.Ordinal);
     }
 

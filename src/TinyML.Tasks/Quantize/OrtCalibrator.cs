@@ -45,9 +45,14 @@ public static class OrtCalibrator
     /// graph, the optimized graph the quantizer lowers (checked against ONNX Runtime by the shared-model tests); the
     /// extra inputs are fed zeros as below.
     /// </param>
+    /// <param name="exposeAlso">
+    /// Further tensors to expose as outputs without visiting them, in this order before the visited ones: a pass that
+    /// exposes what an earlier pass exposed loads the same model bytes, so it reuses the earlier session
+    /// (<see cref="OrtSessions.ReuseSessions"/>).
+    /// </param>
     internal static void Stream(
         string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel, TensorVisitor visit,
-        bool skipUnknown = false, Ir.Graph? referenceGraph = null)
+        bool skipUnknown = false, Ir.Graph? referenceGraph = null, IReadOnlyCollection<string>? exposeAlso = null)
     {
         if (referenceGraph is not null)
         {
@@ -85,7 +90,9 @@ public static class OrtCalibrator
             knownTypes.TryAdd(info.Name, info);
         }
 
-        foreach (var name in observed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
+        var exposed = exposeAlso is null ? observed
+            : exposeAlso.Where(n => n.Length > 0 && !initializers.Contains(n) && produced.Contains(n)).Concat(observed).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in exposed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
         {
             graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : FloatValueInfo(name));
         }
@@ -96,7 +103,8 @@ public static class OrtCalibrator
                 $"no calibration samples for '{onnxPath}'", file: onnxPath);
         }
 
-        using var session = OrtSessions.Create(model.ToByteArray(), onnxPath);
+        using var lease = OrtSessions.Acquire(model.ToByteArray(), onnxPath);
+        var session = lease.Session;
         // Samples feed the first input. Further inputs (an RNN's state in) are fed zeros, the usual initial state: their
         // calibrated range is then [0, 0] and the state they feed sets their scale (see Quantizer.LowerRecurrent).
         var allInputs = OrtSessions.FloatInputs(session, onnxPath);

@@ -67,8 +67,9 @@ public sealed record AccuracyReport(
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
     /// <param name="referenceGraph">For a model with control flow: the float side comes from the C# float reference on this graph (see OrtCalibrator.Stream).</param>
+    /// <param name="exposeAlso">The tensors calibration exposed, so ONNX Runtime's session of calibration serves here too (see OrtCalibrator.Stream).</param>
     internal static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
-        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null)
+        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null, IReadOnlyCollection<string>? exposeAlso = null)
     {
         if (labels is not null && labels.Count != samples.Count)
         {
@@ -130,7 +131,7 @@ public sealed record AccuracyReport(
                     int8Correct += int8Top == labels[sampleIndex] ? 1 : 0;
                 }
             }
-        }, skipUnknown: true, referenceGraph: referenceGraph);
+        }, skipUnknown: true, referenceGraph: referenceGraph, exposeAlso: exposeAlso);
         own.Flush();
 
         var figures = layers.Select((l, index) => (l, index)).Where(x => x.l.Sums.Elements > 0)
@@ -302,7 +303,26 @@ public sealed record AccuracyReport(
             return values;
         }
 
-        return bytes.Select(q => (double)QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+        var table = DequantizationTable(tensor);
+        var dequantized = new double[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            dequantized[i] = table[bytes[i] + 128];
+        }
+
+        return dequantized;
+    }
+
+    /// <summary>The real value of each of the 256 int8 codes of a tensor (<see cref="QuantizationMath.Dequantize"/>, exactly).</summary>
+    internal static float[] DequantizationTable(QTensor tensor)
+    {
+        var table = new float[256];
+        for (var q = -128; q <= 127; q++)
+        {
+            table[q + 128] = QuantizationMath.Dequantize((sbyte)q, tensor.Scale, tensor.ZeroPoint);
+        }
+
+        return table;
     }
 
     /// <summary>The first wins ties (for int8, scale is positive, so this is the largest int8 value's index).</summary>
