@@ -146,7 +146,7 @@ public static class MixedPrecision
         || op is QBinary { Kind: QBinaryKind.Mul, A: not null, B: not null };
 
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
-    public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected;
+    public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected { Rows: 1 };
 
     /// <summary>The layers (ops that came from one node) of <paramref name="model"/>, in execution order.</summary>
     public static IReadOnlyList<(string Node, QOp Op)> Layers(QuantizedModel model) =>
