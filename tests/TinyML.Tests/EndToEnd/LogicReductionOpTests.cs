@@ -148,6 +148,53 @@ public sealed class LogicReductionOpTests
         CollectionAssert.AreEqual(new[] { 1f, MathF.Log(2f), 3f, MathF.Log(4f) }, op.ConstantB!);
     }
 
+    /// <summary>ReduceSum/ReduceMax of shapes and constants, comparisons and logic on integers, Exp/Reciprocal/Neg fold:
+    /// the values are the ONNX ones and nothing but the Mul with the activation is left.</summary>
+    [TestMethod]
+    public void ReductionsComparisonsAndUnaryOpsOfConstantsFold()
+    {
+        var graph = new GraphProto { Name = "fold2" };
+        graph.Input.Add(FloatInput("x", XShape.Select(d => (long?)d).ToArray()));
+        graph.Output.Add(new ValueInfoProto { Name = "y" });
+        static NodeProto N(string op, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+        {
+            var node = Node(op, name, inputs, outputs);
+            node.Attribute.AddRange(attributes);
+            return node;
+        }
+
+        graph.Initializer.Add(FloatTensor("a", [2, 4], [1f, -2f, 3f, -4f, 0.5f, 2f, -1f, 4f]));
+        graph.Initializer.Add(Int64Tensor("axes0", [1], [0]));
+        graph.Initializer.Add(Int64Tensor("two", [], [2]));
+        graph.Node.Add(N("Shape", "shape", ["x"], ["dims"]));
+        graph.Node.Add(N("ReduceSum", "dims_sum", ["dims", "axes0"], ["dims_total"])); // 1 + 4 + 6 + 6 = 17
+        graph.Node.Add(N("Greater", "big", ["dims", "two"], ["dims_big"])); // [0, 1, 1, 1]
+        graph.Node.Add(N("Xor", "flip", ["dims_big", "dims_big"], ["none"])); // all false
+        graph.Node.Add(N("Or", "any", ["none", "dims_big"], ["again"])); // [0, 1, 1, 1]
+        graph.Node.Add(N("Cast", "as_float", ["again"], ["again_f"], IntAttribute("to", (long)DataType.Float)));
+        graph.Node.Add(N("ReduceMax", "column_max", ["a"], ["peak"], IntsAttribute("axes", 0), IntAttribute("keepdims", 0))); // [1, 2, 3, 4]
+        graph.Node.Add(N("Neg", "negate", ["peak"], ["minus"]));
+        graph.Node.Add(N("Exp", "exp", ["minus"], ["e"]));
+        graph.Node.Add(N("Reciprocal", "inverse", ["e"], ["back"])); // e^[1, 2, 3, 4]
+        graph.Node.Add(N("Mul", "mask", ["back", "again_f"], ["w"]));
+        graph.Node.Add(N("Cast", "total_f", ["dims_total"], ["total"], IntAttribute("to", (long)DataType.Float)));
+        graph.Node.Add(N("Div", "scale", ["w", "total"], ["w2"]));
+        graph.Node.Add(N("Reshape", "to_channels", ["w2", "channel_shape"], ["w3"]));
+        graph.Initializer.Add(Int64Tensor("channel_shape", [3], [4, 1, 1]));
+        graph.Node.Add(N("Mul", "apply", ["x", "w3"], ["y"]));
+        var work = TestPaths.NewTempDir("fold-reductions");
+        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = Model(graph).Save(work), Name = "fold2", OutputDirectory = work, Precision = ModelPrecision.Float32,
+        }, TextWriter.Null);
+        var op = (FBinary)compiled.Model.Ops.Single();
+        var expected = new[] { 0f, MathF.Exp(2f) / 17f, MathF.Exp(3f) / 17f, MathF.Exp(4f) / 17f };
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.AreEqual(expected[i], op.ConstantB![i], expected[i] * 1e-6f, $"folded weight {i}");
+        }
+    }
+
     private static CompileResult CompileInt8(string name)
     {
         var work = TestPaths.NewTempDir("logic-int8-" + name);
