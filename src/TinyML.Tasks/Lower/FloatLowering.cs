@@ -128,10 +128,14 @@ public sealed class FloatLowering
             case "Resize":
                 LowerResize(node);
                 break;
-            case "ReduceMean":
+            case "ReduceMean" or "ReduceSum" or "ReduceMax":
                 var x = _model.Tensors[Id(node.Inputs[0], node)].Shape;
                 var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, x);
-                _model.Ops.Add(new FReduceMean { NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]), Outer = outer, Reduce = reduce, Inner = inner });
+                _model.Ops.Add(new FReduce
+                {
+                    NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
+                    Kind = ReduceKindOf(node), Outer = outer, Reduce = reduce, Inner = inner,
+                });
                 break;
             case "LogSoftmax":
                 var logInput = Id(node.Inputs[0], node);
@@ -141,11 +145,22 @@ public sealed class FloatLowering
             case "Add":
                 LowerAdd(node);
                 break;
-            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min"
+                or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
                 LowerBinary(node);
                 break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt":
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not":
                 LowerUnary(node);
+                break;
+            case "Cast" when ElementwiseMath.Cast(node, File) is null:
+                LowerReshape(node); // to float/double: the value is already float32
+                break;
+            case "Cast":
+                LowerUnary(node);
+                break;
+            case "Where":
+                LowerWhere(node);
                 break;
             case "Softmax":
                 LowerSoftmax(node);
@@ -652,12 +667,52 @@ public sealed class FloatLowering
         });
     }
 
+    /// <summary>ReduceMean, ReduceSum or ReduceMax.</summary>
+    public static ReduceKind ReduceKindOf(Node node) => node.OpType switch
+    {
+        "ReduceSum" => ReduceKind.Sum,
+        "ReduceMax" => ReduceKind.Max,
+        _ => ReduceKind.Mean,
+    };
+
+    /// <summary>Where: three broadcast operands, any of them a constant (a bool condition becomes 0/1).</summary>
+    private void LowerWhere(Node node)
+    {
+        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
+        if (outShape.Length > FAdd.MaxRank || node.Inputs.Count != 3)
+        {
+            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {FAdd.MaxRank}");
+        }
+
+        var (c, constantC, cShape) = Operand(node, 0);
+        var (x, constantX, xShape) = Operand(node, 1);
+        var (y, constantY, yShape) = Operand(node, 2);
+        if (c is null && x is null && y is null)
+        {
+            throw Unsupported(node, "Where of three constants should have been folded");
+        }
+
+        _model.Ops.Add(new FWhere
+        {
+            NodeName = node.Name,
+            Inputs = new[] { c, x, y }.Where(i => i is not null).Select(i => i!.Value).Distinct().ToArray(),
+            Output = AddTensor(node.Outputs[0]),
+            OutDims = Pad(outShape),
+            CStrides = BroadcastStrides(cShape, outShape),
+            XStrides = BroadcastStrides(xShape, outShape),
+            YStrides = BroadcastStrides(yShape, outShape),
+            C = c, X = x, Y = y, ConstantC = constantC, ConstantX = constantX, ConstantY = constantY,
+        });
+    }
+
+    /// <summary>An activation, or a constant as floats (integer and bool constants converted: the float32 path carries
+    /// integers and masks as float values).</summary>
     private (int? Id, float[]? Constant, int[] Shape) Operand(Node node, int index)
     {
         var name = node.Inputs[index];
         if (GraphEdit.Constant(_graph, name) is { } constant)
         {
-            return (null, constant.FloatData ?? throw Unsupported(node, $"input {index} is not a float32 constant"), constant.Shape);
+            return (null, constant.FloatData ?? constant.IntData?.Select(v => (float)v).ToArray() ?? throw Unsupported(node, $"input {index} is not a numeric constant"), constant.Shape);
         }
 
         var id = Id(name, node);

@@ -16,6 +16,7 @@ internal sealed class GraphIndex
     private readonly Dictionary<string, List<Node>> _uses = new(StringComparer.Ordinal); // one entry per input slot
     private readonly Dictionary<Node, int> _position = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Node, Node?> _edits = new(ReferenceEqualityComparer.Instance); // removed (null) or replaced
+    private readonly Dictionary<Node, IReadOnlyList<Node>> _expansions = new(ReferenceEqualityComparer.Instance); // replaced by several
     private readonly HashSet<string> _graphOutputs;
 
     public GraphIndex(Graph graph)
@@ -57,6 +58,19 @@ internal sealed class GraphIndex
         Add(replacement, position);
     }
 
+    /// <summary><paramref name="replacements"/>, in this order, take <paramref name="node"/>'s place in the node order.</summary>
+    public void Replace(Node node, IReadOnlyList<Node> replacements)
+    {
+        var position = _position[node];
+        Forget(node);
+        _edits[node] = null;
+        _expansions[node] = replacements;
+        foreach (var replacement in replacements)
+        {
+            Add(replacement, position);
+        }
+    }
+
     /// <summary>Renames output <paramref name="index"/> of <paramref name="node"/> (e.g. a fused activation's output).</summary>
     public void SetOutput(Node node, int index, string value)
     {
@@ -80,21 +94,40 @@ internal sealed class GraphIndex
         var nodes = new List<Node>(_graph.Nodes.Count);
         foreach (var node in _graph.Nodes)
         {
-            var current = node;
-            while (current is not null && _edits.TryGetValue(current, out var edit))
-            {
-                current = edit;
-            }
-
-            if (current is not null)
-            {
-                nodes.Add(current);
-            }
+            Emit(node, nodes);
         }
 
         _graph.Nodes.Clear();
         _graph.Nodes.AddRange(nodes);
         _edits.Clear();
+        _expansions.Clear();
+    }
+
+    /// <summary>Appends what <paramref name="node"/> became after every edit (nothing, itself, or its replacements).</summary>
+    private void Emit(Node node, List<Node> nodes)
+    {
+        var current = node;
+        while (_edits.TryGetValue(current, out var edit))
+        {
+            if (_expansions.TryGetValue(current, out var replacements))
+            {
+                foreach (var replacement in replacements)
+                {
+                    Emit(replacement, nodes);
+                }
+
+                return;
+            }
+
+            if (edit is null)
+            {
+                return;
+            }
+
+            current = edit;
+        }
+
+        nodes.Add(current);
     }
 
     private void Add(Node node, int position)

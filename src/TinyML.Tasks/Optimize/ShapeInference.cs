@@ -17,9 +17,10 @@ public static class ShapeInference
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Cast", "Not", "Pow", "Equal",
+        "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Where",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
-        "Split", "Resize", "ReduceMean", "LogSoftmax", "LSTM", "GRU",
+        "Split", "Resize", "ReduceMean", "ReduceSum", "ReduceMax", "LogSoftmax", "LSTM", "GRU",
     };
 
     public static void Run(Graph graph) => Run(graph, stopAtUnknownOp: false);
@@ -239,16 +240,19 @@ public static class ShapeInference
 
             case "Reshape":
                 return ReshapeTarget(graph, node, In(0), file);
-            case "Add" or "Sub" or "Mul" or "Div" or "Equal" or "PRelu":
+            case "Add" or "Sub" or "Mul" or "Div" or "Equal" or "PRelu"
+                or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
                 CheckSameElementType(graph, node, file);
                 return Broadcast(node, In(0), In(1), file);
             case "Pow":
                 // Pow alone may mix types (T for the base, T1 for the exponent).
                 return Broadcast(node, In(0), In(1), file);
+            case "Where":
+                return Broadcast(node, Broadcast(node, In(0), In(1), file), In(2), file);
             case "Max" or "Min":
                 CheckSameElementType(graph, node, file);
                 return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
-            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Erf" or "LeakyRelu" or "Cast" or "Not"
+            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Erf" or "LeakyRelu" or "Cast" or "Not"
                 or "HardSigmoid" or "HardSwish" or "Elu":
                 return In(0);
             case "Pad":
@@ -257,7 +261,7 @@ public static class ShapeInference
                 return ShapeByEvaluation(graph, node, file);
             case "Resize":
                 return Lower.ResizeGeometry.Resolve(graph, node, In(0)).OutShape;
-            case "ReduceMean":
+            case "ReduceMean" or "ReduceSum" or "ReduceMax":
                 return ReduceShape(graph, node, In(0));
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"unsupported operator '{node.OpType}' (node '{node.Name}')", file);
@@ -406,13 +410,14 @@ public static class ShapeInference
         }).ToArray();
     }
 
-    /// <summary>Normalized, sorted reduction axes of a ReduceMean (attribute before opset 18, input after); all axes
-    /// when none are given (unless noop_with_empty_axes, which reduces nothing).</summary>
+    /// <summary>Normalized, sorted reduction axes of a ReduceMean/ReduceMax (attribute before opset 18, input after) or
+    /// ReduceSum (input from opset 13); all axes when none are given (unless noop_with_empty_axes, which reduces nothing).</summary>
     internal static int[] ReduceAxes(Graph graph, Node node, int rank)
     {
-        var axes = graph.OpsetVersion < 18 ? node.GetInts("axes")
+        var axesBecameInput = node.OpType == "ReduceSum" ? 13 : 18;
+        var axes = graph.OpsetVersion < axesBecameInput ? node.GetInts("axes")
             : node.Inputs.Count > 1 && node.Inputs[1].Length > 0
-                ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"ReduceMean '{node.Name}': axes must be a build-time constant", graph.SourcePath)
+                ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': axes must be a build-time constant", graph.SourcePath)
                 : null;
         if (axes is null || axes.Length == 0)
         {

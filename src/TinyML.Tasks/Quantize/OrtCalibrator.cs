@@ -20,13 +20,16 @@ public static class OrtCalibrator
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
     /// <param name="referenceGraph">When set, the samples run through the C# float reference on this graph instead (see <see cref="Stream"/>).</param>
+    /// <param name="skipUnknown">Skip names no node of the ONNX model produces (tensors the optimizer made, such as the
+    /// reshaped rows of a MatMul it turned into a Gemm: the quantizer takes their ranges from the values they are views
+    /// of, and reports any tensor still without one).</param>
     internal static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
         string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel,
-        Ir.Graph? referenceGraph = null)
+        Ir.Graph? referenceGraph = null, bool skipUnknown = false)
     {
         var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
         Stream(onnxPath, samples, tensorNames, prepareModel,
-            (sampleIndex, name, values) => Accumulate(ranges, name, values, samples, sampleIndex, onnxPath), referenceGraph: referenceGraph);
+            (sampleIndex, name, values) => Accumulate(ranges, name, values, samples, sampleIndex, onnxPath), skipUnknown, referenceGraph);
         return ranges;
     }
 
@@ -94,7 +97,9 @@ public static class OrtCalibrator
             : exposeAlso.Where(n => n.Length > 0 && !initializers.Contains(n) && produced.Contains(n)).Concat(observed).Distinct(StringComparer.Ordinal).ToList();
         foreach (var name in exposed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
         {
-            graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : FloatValueInfo(name));
+            // Without a declared type ONNX Runtime takes the one it infers: a mask (bool) or integer tensor is fetched
+            // as such instead of failing the session on a float declaration.
+            graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : new ValueInfoProto { Name = name });
         }
 
         if (samples.Count == 0)
@@ -111,9 +116,10 @@ public static class OrtCalibrator
         var (inputName, inputShape) = allInputs[0];
         var extraInputs = allInputs.Skip(1).ToList();
 
-        // Only float outputs have a range to quantize; int64 shape values (if requested) are skipped.
+        // Float outputs have a range to quantize, and so do masks (bool, read as 0/1) and integer values from a Cast of
+        // an activation (read as floats); int64 shape values are constants and never requested.
         var fetched = observed
-            .Where(n => allInputs.All(i => i.Name != n) && session.OutputMetadata.TryGetValue(n, out var m) && m.ElementDataType == TensorElementType.Float)
+            .Where(n => allInputs.All(i => i.Name != n) && session.OutputMetadata.TryGetValue(n, out var m) && ObservableTypes.Contains(m.ElementDataType))
             .ToArray();
         var observeInput = observed.Contains(inputName);
 
@@ -161,7 +167,7 @@ public static class OrtCalibrator
             {
                 for (var i = 0; i < fetched.Length; i++)
                 {
-                    visit(sampleIndex, fetched[i], outputs[i].GetTensorDataAsSpan<float>());
+                    visit(sampleIndex, fetched[i], AsFloats(outputs[i]));
                 }
             }
         }
@@ -193,10 +199,23 @@ public static class OrtCalibrator
         }
     }
 
-    private static ValueInfoProto FloatValueInfo(string name) => new()
+    private static readonly HashSet<TensorElementType> ObservableTypes =
+    [
+        TensorElementType.Float, TensorElementType.Bool, TensorElementType.Int8, TensorElementType.UInt8, TensorElementType.Int16,
+        TensorElementType.UInt16, TensorElementType.Int32, TensorElementType.Int64,
+    ];
+
+    /// <summary>A fetched tensor's values as floats (a float tensor without a copy).</summary>
+    private static ReadOnlySpan<float> AsFloats(OrtValue value) => value.GetTensorTypeAndShape().ElementDataType switch
     {
-        Name = name,
-        Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+        TensorElementType.Float => value.GetTensorDataAsSpan<float>(),
+        TensorElementType.Bool => value.GetTensorDataAsSpan<bool>().ToArray().Select(b => b ? 1f : 0f).ToArray(),
+        TensorElementType.Int8 => value.GetTensorDataAsSpan<sbyte>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.Int16 => value.GetTensorDataAsSpan<short>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.UInt16 => value.GetTensorDataAsSpan<ushort>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.Int32 => value.GetTensorDataAsSpan<int>().ToArray().Select(v => (float)v).ToArray(),
+        _ => value.GetTensorDataAsSpan<long>().ToArray().Select(v => (float)v).ToArray(),
     };
 
     private static void Accumulate(Dictionary<string, (float Min, float Max)> ranges, string name, ReadOnlySpan<float> values, IReadOnlyList<float[]> samples,

@@ -163,7 +163,11 @@ public static class Int8Interpreter
                 Int8Kernels.ConvTranspose2D(transpose, tensor(transpose.Inputs[0]), tensor(transpose.Output));
                 break;
             case QFullyConnected fc:
-                Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]), tensor(fc.Output));
+                for (var row = 0; row < fc.Rows; row++)
+                {
+                    Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]).Slice(row * fc.InFeatures, fc.InFeatures), tensor(fc.Output).Slice(row * fc.OutFeatures, fc.OutFeatures));
+                }
+
                 break;
             case QPool pool:
                 Int8Kernels.Pool(pool, tensor(pool.Inputs[0]), tensor(pool.Output));
@@ -205,6 +209,17 @@ public static class Int8Interpreter
                 break;
             case QReduceMean mean:
                 Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
+                break;
+            case QReduceMax max:
+                Int8ElementwiseKernels.ReduceMax(max, tensor(max.Inputs[0]), tensor(max.Output));
+                break;
+            case QWhere where:
+                Int8ElementwiseKernels.Where(
+                    where,
+                    where.C is { } c ? (ReadOnlySpan<sbyte>)tensor(c) : where.ConstantC,
+                    where.X is { } x ? (ReadOnlySpan<sbyte>)tensor(x) : where.ConstantX,
+                    where.Y is { } y ? (ReadOnlySpan<sbyte>)tensor(y) : where.ConstantY,
+                    tensor(where.Output));
                 break;
             case QReshape reshape:
                 // Zero-copy when the output aliases the input; otherwise the bytes are copied unchanged.
