@@ -32,7 +32,8 @@ public sealed class KernelAlignmentTests
     [
         ["conv2d"], ["conv_transpose2d"], ["fully_connected"], ["pool"], ["add"], ["add_tabulated"], ["softmax"],
         ["softmax_tflm"], ["clamp"], ["quantize"], ["fixed_point"], ["lut"], ["binary_broadcast"], ["conv2d_s16"],
-        ["fully_connected_s16"], ["exp_sigmoid_tanh"], ["lstm_gru"], ["layernorm"], ["isqrt"],
+        ["fully_connected_s16"], ["exp_sigmoid_tanh"], ["lstm_gru"], ["layernorm"], ["isqrt"], ["fully_connected_long"],
+        ["comparisons_logic"], ["where"], ["reduce_max"],
     ];
 
     [TestMethod]
@@ -134,6 +135,7 @@ public sealed class KernelAlignmentTests
         var equivalence = new KernelEquivalenceTests { TestContext = TestContext };
         var elementwise = new ElementwiseKernelEquivalenceTests { TestContext = TestContext };
         var int16x8 = new Int16x8KernelEquivalenceTests { TestContext = TestContext };
+        var logic = new LogicKernelEquivalenceTests { TestContext = TestContext };
         return kernel switch
         {
             "conv2d" => equivalence.Conv2D_RandomCases_CMatchesReference,
@@ -155,6 +157,10 @@ public sealed class KernelAlignmentTests
             "lstm_gru" => new RecurrentS8EquivalenceTests().LstmAndGru_RandomCases_CMatchesReference,
             "layernorm" => new LayerNormKernelTests().CKernelEqualsTheReferenceOnRandomParametersAndIsWithinOneStepOfFloat,
             "isqrt" => new LayerNormKernelTests().IntegerSquareRootIsExactInCAndCSharp,
+            "fully_connected_long" => equivalence.FullyConnected_LongRows_ChunkedPathMatchesReference,
+            "comparisons_logic" => logic.ComparisonsAndLogicalOps_RandomShapesAndScales_CMatchesReference,
+            "where" => logic.Where_RandomBroadcastAndRequantization_CMatchesReference,
+            "reduce_max" => logic.ReduceMax_RandomViews_CMatchesReference,
             _ => throw new ArgumentException($"unknown kernel case {kernel}", nameof(kernel)),
         };
     }
