@@ -83,7 +83,8 @@ public static class CEmitter
              * TML_{{upper}}_OUTPUT<j>_SIZE (a NULL output is skipped). Returns 0 on success, -1 on a NULL input. */
             int tml_{{name}}_invoke_multi(const int8_t *const *inputs, int8_t *const *outputs);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned (-1 when it is not:
+             * the kernels read their int16/int32 scratch and float tensors in it with aligned loads). */
             int tml_{{name}}_invoke_multi_with_arena(uint8_t *arena, const int8_t *const *inputs, int8_t *const *outputs);
 
             #ifdef __cplusplus
@@ -106,7 +107,7 @@ public static class CEmitter
             {
                 int8_t *const a = (int8_t *)arena;
                 int32_t i;
-                if (arena == NULL || inputs == NULL || outputs == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || inputs == NULL || outputs == NULL) {
                     return -1;
                 }
 
@@ -171,7 +172,8 @@ public static class CEmitter
             /* Runs the model on int8 input (TML_{{upper}}_INPUT_SIZE bytes) into int8 output. Returns 0 on success. */
             int tml_{{name}}_invoke(const int8_t *input, int8_t *output);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned (-1 when it is not:
+             * the kernels read their int16/int32 scratch and float tensors in it with aligned loads). */
             int tml_{{name}}_invoke_with_arena(uint8_t *arena, const int8_t *input, int8_t *output);
 
             /* Float convenience: quantizes the input, runs, dequantizes the output. Returns 0 on success. */
@@ -245,7 +247,7 @@ public static class CEmitter
             {
                 int8_t *const a = (int8_t *)arena;
                 int32_t i;
-                if (arena == NULL || input == NULL || output == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || input == NULL || output == NULL) {
                     return -1;
                 }
                 for (i = 0; i < TML_{{upper}}_INPUT_SIZE; i++) {

@@ -107,7 +107,8 @@ public static class CFloatEmitter
                 /* Runs the model on TML_{{upper}}_INPUT_SIZE floats into TML_{{upper}}_OUTPUT_SIZE floats. Returns 0 on success. */
                 int tml_{{name}}_invoke_f32(const float *input, float *output);
 
-                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{alignment}}-byte aligned. */
+                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{alignment}}-byte aligned (-1 when it is
+                 * not: the float tensors in it are read with aligned loads). */
                 int tml_{{name}}_invoke_f32_with_arena(uint8_t *arena, const float *input, float *output);
 
                 """);
@@ -175,7 +176,7 @@ public static class CFloatEmitter
             {
                 float *const a = (float *)(void *)arena;
                 int32_t i;
-                if (arena == NULL || input == NULL || output == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || input == NULL || output == NULL) {
                     return -1;
                 }
                 for (i = 0; i < TML_{{upper}}_INPUT_SIZE; i++) {
@@ -201,7 +202,7 @@ public static class CFloatEmitter
             {
                 float *const a = (float *)(void *)arena;
                 int32_t i;
-                if (arena == NULL || inputs == NULL || outputs == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || inputs == NULL || outputs == NULL) {
                     return -1;
                 }
             {{MultiCopies(model, plan, upper)}}

@@ -36,7 +36,16 @@ public static class FirmwareBuilder
         var linkFoundKernelsFile = Path.Combine(objectDir, r.ProjectName + ".link-kernels");
         var linkFoundKernels = File.Exists(linkFoundKernelsFile) ? File.ReadAllLines(linkFoundKernelsFile).Where(l => l.Length > 0).ToList() : [];
         var (own, kernels, boardSources, library) = CollectSources(r, linkFoundKernels);
-        var compileFlags = CompileFlags(r);
+        var places = new Placeholders(Path.GetFullPath(Path.Combine(r.KernelsRoot, "boards", board.Name)), toolchain.Root, "");
+        if (board.Helpers is { } helpers)
+        {
+            places = places with
+            {
+                HelperArchive = helpers.Ensure(board, toolchain, r.HelperCacheDirectory ?? Path.Combine(objectDir, "helpers"), [.. places.Expand(board.ArchitectureFlags)]),
+            };
+        }
+
+        var compileFlags = CompileFlags(r, places);
         var compileFlagsFile = Path.Combine(objectDir, r.ProjectName + ".compile.flags");
         WriteIfChanged(compileFlagsFile, string.Join('\n', compileFlags.Prepend(toolchain.Gcc)) + "\n");
         var flagsTime = File.GetLastWriteTimeUtc(compileFlagsFile);
@@ -52,9 +61,9 @@ public static class FirmwareBuilder
         var linkFlagsFile = Path.Combine(objectDir, r.ProjectName + ".link.flags");
         while (true)
         {
-            var linkArguments = LinkArguments(r, firmwarePath, jobs.Select(j => j.ObjectPath), mapPath);
+            var linkArguments = LinkArguments(r, places, firmwarePath, jobs.Select(j => j.ObjectPath), mapPath);
             WriteIfChanged(linkFlagsFile, string.Join('\n', linkArguments.Prepend(toolchain.Gcc)) + "\n");
-            if (!NeedsLink(firmwarePath, jobs, linkFlagsFile))
+            if (!NeedsLink(firmwarePath, jobs, linkFlagsFile, places.BoardDirectory))
             {
                 break;
             }
@@ -88,7 +97,7 @@ public static class FirmwareBuilder
                     warnings.Add(warning);
                 }
 
-                throw OverBudget(r, toolchain, jobs, objectDir, diagnostics);
+                throw OverBudget(r, places, toolchain, jobs, objectDir, diagnostics);
             }
 
             Report(diagnostics, link, log, warnings);
@@ -241,11 +250,22 @@ public static class FirmwareBuilder
         return all;
     }
 
-    private static List<string> CompileFlags(FirmwareRequest r)
+    /// <summary>The build-time places a board's flags may name (see <see cref="Board"/>'s remarks).</summary>
+    private sealed record Placeholders(string BoardDirectory, string ToolchainRoot, string HelperArchive)
+    {
+        public string Expand(string flag) => flag
+            .Replace("{board-dir}", BoardDirectory, StringComparison.Ordinal)
+            .Replace("{toolchain-root}", ToolchainRoot, StringComparison.Ordinal)
+            .Replace("{helpers}", HelperArchive, StringComparison.Ordinal);
+
+        public IEnumerable<string> Expand(IEnumerable<string> flags) => flags.Select(Expand);
+    }
+
+    private static List<string> CompileFlags(FirmwareRequest r, Placeholders places)
     {
         var flags = new List<string>();
-        flags.AddRange(r.Board.ArchitectureFlags);
-        flags.AddRange(r.Board.CompileFlags);
+        flags.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        flags.AddRange(places.Expand(r.Board.CompileFlags));
         if (r.Board.StackBytes is { } boardStack)
         {
             flags.Add($"-DTML_BOARD_STACK_BYTES={r.StackBytes ?? boardStack}");
@@ -262,11 +282,11 @@ public static class FirmwareBuilder
         return flags;
     }
 
-    private static List<string> LinkArguments(FirmwareRequest r, string firmwarePath, IEnumerable<string> objects, string? mapPath)
+    private static List<string> LinkArguments(FirmwareRequest r, Placeholders places, string firmwarePath, IEnumerable<string> objects, string? mapPath)
     {
         var args = new List<string>();
-        args.AddRange(r.Board.ArchitectureFlags);
-        args.AddRange(r.Board.LinkFlags);
+        args.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        args.AddRange(places.Expand(r.Board.LinkFlags));
         args.AddRange(r.Board.BudgetLinkFlags);
         if (mapPath is not null)
         {
@@ -279,7 +299,7 @@ public static class FirmwareBuilder
         args.Add("-o");
         args.Add(firmwarePath);
         args.AddRange(objects);
-        args.AddRange(r.Board.LinkLibraries);
+        args.AddRange(places.Expand(r.Board.LinkLibraries));
         return args;
     }
 
@@ -354,7 +374,7 @@ public static class FirmwareBuilder
         return result.Distinct(StringComparer.Ordinal);
     }
 
-    private static bool NeedsLink(string firmwarePath, List<CompileJob> jobs, string linkFlagsFile)
+    private static bool NeedsLink(string firmwarePath, List<CompileJob> jobs, string linkFlagsFile, string boardDirectory)
     {
         if (!File.Exists(firmwarePath))
         {
@@ -363,7 +383,9 @@ public static class FirmwareBuilder
 
         var firmwareTime = File.GetLastWriteTimeUtc(firmwarePath);
         return File.GetLastWriteTimeUtc(linkFlagsFile) > firmwareTime
-            || jobs.Any(j => File.GetLastWriteTimeUtc(j.ObjectPath) > firmwareTime);
+            || jobs.Any(j => File.GetLastWriteTimeUtc(j.ObjectPath) > firmwareTime)
+            // A board's linker script is an input of the link too.
+            || Directory.GetFiles(boardDirectory, "*.ld").Any(script => File.GetLastWriteTimeUtc(script) > firmwareTime);
     }
 
     private static bool HasBudget(Board board) => board.Flash is not null || board.Ram is not null;
@@ -377,7 +399,7 @@ public static class FirmwareBuilder
     /// kernels, arena, stack, application) of each region that overflows. If even that link fails, the linker's own
     /// words are the error.
     /// </summary>
-    private static TinyMLException OverBudget(FirmwareRequest r, Toolchain toolchain, List<CompileJob> jobs, string objectDir, IReadOnlyList<Diagnostic> diagnostics)
+    private static TinyMLException OverBudget(FirmwareRequest r, Placeholders places, Toolchain toolchain, List<CompileJob> jobs, string objectDir, IReadOnlyList<Diagnostic> diagnostics)
     {
         var board = r.Board;
         var measuredElf = Path.Combine(objectDir, r.ProjectName + ".measure" + board.FirmwareExtension);
@@ -387,7 +409,7 @@ public static class FirmwareBuilder
             Flash = board.Flash is { } flash ? flash with { Size = Roomier(flash, board.Ram) } : null,
             Ram = board.Ram is { } ram ? ram with { Size = Roomier(ram, board.Flash) } : null,
         };
-        var measure = RunTool(toolchain.Gcc, LinkArguments(r with { Board = roomy }, measuredElf, jobs.Select(j => j.ObjectPath), measuredMap));
+        var measure = RunTool(toolchain.Gcc, LinkArguments(r with { Board = roomy }, places, measuredElf, jobs.Select(j => j.ObjectPath), measuredMap));
         if (measure.ExitCode != 0 || !File.Exists(measuredElf))
         {
             return LinkFailure(r, diagnostics);
