@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the toolchains TinyML.Sdk needs on Debian/Ubuntu: the Arm GNU toolchain with picolibc (firmware),
-# QEMU (to run firmware without a board) and the host gcc (the `host` board and tests).
+# QEMU (to run firmware without a board), the host gcc (the `host` board and tests) and the Xtensa lx106 toolchain
+# the kernels are verified with.
 # Installs only what is missing, so a rerun is fast. Needs root (or sudo) when something is missing.
 set -euo pipefail
 
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm gcc libc6-dev)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm gcc libc6-dev
+  # Xtensa verification (lx106-qemu): compiler, C library, gcc's libgcc sources for the helpers Debian leaves out, QEMU.
+  gcc-xtensa-lx106 binutils-xtensa-lx106 picolibc-xtensa-lx106-elf gcc-12-source qemu-system-misc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,7 +12,8 @@ namespace TinyML.Cli;
 /// <c>tinymlc compile</c>: ONNX model -> C source + header (Import, Optimize, Quantize, Plan, Emit).
 /// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
-/// <c>--bias-correction true|false</c>, <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
+/// <c>--bias-correction true|false</c>, <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005),
+/// <c>--accuracy-samples N|all</c> (samples of the accuracy report; default 256 of the calibration data, all validation data).
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
 /// Mixed precision: <c>--precision int8|int16x8|float|auto</c>, <c>--layer-precision node=float</c> or <c>node=int16x8</c> (repeatable, ';'-separated, or
 /// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
@@ -72,6 +73,7 @@ public static class CompileCommand
             ValidationData = args.Get("validation-data") is { Length: > 0 } v ? v : null,
             ValidationLabels = args.Get("validation-labels") is { Length: > 0 } l ? l : null,
             MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
+            AccuracySamples = ParseAccuracySamples(args.Get("accuracy-samples")),
             ExportQdq = args.GetBool("export-qdq"),
         };
         options = options with
@@ -144,6 +146,27 @@ public static class CompileCommand
         {
             throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting,
                 $"{(spelling == OptionSpelling.MSBuild ? "CalibrationSamples" : "--calibration-samples")} '{text}' must be a positive whole number of samples (leave it empty to use all of them)");
+        }
+
+        return samples;
+    }
+
+    /// <summary><c>--accuracy-samples N</c> (at most N, N >= 1) or <c>all</c>; absent = the default (null).</summary>
+    internal static int? ParseAccuracySamples(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (string.Equals(text.Trim(), "all", StringComparison.OrdinalIgnoreCase))
+        {
+            return 0;
+        }
+
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var samples) || samples < 1)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting, $"AccuracySamples '{text}' must be a number of samples >= 1, or 'all'");
         }
 
         return samples;

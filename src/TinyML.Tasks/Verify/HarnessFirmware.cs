@@ -34,6 +34,12 @@ public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long Ticks
 /// </summary>
 public static class HarnessFirmware
 {
+    /// <summary>
+    /// One cache of board helper archives (<see cref="Board.Helpers"/>) for every harness build on the machine, in the
+    /// temp folder: harness work folders are throw-away, and the archive only depends on the toolchain and gcc's sources.
+    /// </summary>
+    public static string HelperCache => Path.Combine(Path.GetTempPath(), "tinyml-helper-libraries");
+
     /// <summary>The line every harness (and the template's main.c) prints after its inferences.</summary>
     public const string StackHighWaterPrefix = "stack high-water: ";
 
@@ -95,12 +101,12 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.Get(boardName);
+        var board = Boards.GetForVerification(boardName);
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {
@@ -192,12 +198,12 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.Get(boardName);
+        var board = Boards.GetForVerification(boardName);
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {
@@ -317,12 +323,12 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.Get(boardName);
+        var board = Boards.GetForVerification(boardName);
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {
