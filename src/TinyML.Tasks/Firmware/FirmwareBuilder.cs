@@ -96,7 +96,7 @@ public static class FirmwareBuilder
 
         // Link.
         var firmwarePath = Path.Combine(outputDir, r.ProjectName + board.FirmwareExtension);
-        var mapPath = HasBudget(board) ? Path.Combine(objectDir, r.ProjectName + ".map") : null;
+        var mapPath = HasBudget(board) ? Path.Combine(objectDir, MapFileName(r.ProjectName, ".map")) : null;
         var linkFlagsFile = Path.Combine(objectDir, r.ProjectName + ".link.flags");
         var linked = false;
         while (true)
@@ -329,6 +329,9 @@ public static class FirmwareBuilder
         return flags;
     }
 
+    /// <summary>The linker map's file name: the project's, without the '%' ld would expand (see <see cref="LinkArguments"/>).</summary>
+    private static string MapFileName(string projectName, string extension) => projectName.Replace('%', '_') + extension;
+
     /// <summary>Where the SDK's kernels appear in the debug info and <c>__FILE__</c>, whatever folder the package is in.</summary>
     public const string KernelsPrefix = "/tinyml/kernels";
 
@@ -360,7 +363,9 @@ public static class FirmwareBuilder
         if (mapPath is not null)
         {
             // What every byte is (weights, kernels, arena, ...) for the over-budget error and the near-budget warning.
-            args.Add("-Wl,-Map=" + mapPath);
+            // ld replaces '%' in a map file name by the output's name, and there is no escape: the link runs in the map's
+            // folder (the object folder), so its plain file name (MapFileName keeps '%' out of it) is enough.
+            args.Add("-Wl,-Map=" + Path.GetFileName(mapPath));
         }
 
         // picolibc's specs choose the printf variant from -DPICOLIBC_*_PRINTF_SCANF at link time.
@@ -478,7 +483,7 @@ public static class FirmwareBuilder
     {
         var board = r.Board;
         var measuredElf = Path.Combine(objectDir, r.ProjectName + ".measure" + board.FirmwareExtension);
-        var measuredMap = Path.Combine(objectDir, r.ProjectName + ".measure.map");
+        var measuredMap = Path.Combine(objectDir, MapFileName(r.ProjectName, ".measure.map"));
         var roomy = board with
         {
             Flash = board.Flash is { } flash ? flash with { Size = Roomier(flash, board.Ram) } : null,

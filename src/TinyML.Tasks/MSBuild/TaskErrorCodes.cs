@@ -11,7 +11,4 @@ public static class TaskErrorCodes
 
     /// <summary>tinymlc failed but printed no coded error (should not happen; the exit code is all we have).</summary>
     public const string ToolFailed = "TML9002";
-
-    /// <summary>The response file the targets wrote is gone (same code as tinymlc's own check of an <c>@file</c>).</summary>
-    public const string ResponseFileMissing = TinyML.Diagnostics.ErrorCodes.ResponseFileMissing;
 }

@@ -81,7 +81,8 @@ public abstract class TinyMLToolTask : ToolTask
 
         if (!string.IsNullOrEmpty(ResponseFile) && !File.Exists(ResponseFile))
         {
-            Log.LogError(null, TaskErrorCodes.ResponseFileMissing, null, DiagnosticFile, 0, 0, 0, 0,
+            // The same code as tinymlc's own check of an @file: one meaning, one code.
+            Log.LogError(null, TinyML.Diagnostics.ErrorCodes.ResponseFileMissing, null, DiagnosticFile, 0, 0, 0, 0,
                 $"the response file '{ResponseFile}' does not exist");
             return false;
         }
