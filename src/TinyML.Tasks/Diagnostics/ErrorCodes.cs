@@ -77,5 +77,11 @@ public static class ErrorCodes
     // 9xxx Internal
     /// <summary>Quantize / --quantize names no known precision (the SDK targets raise the same code first).</summary>
     public const string UnsupportedQuantize = "TML9003";
+    /// <summary>A response file named on the command line (<c>@file</c>) does not exist or cannot be read.</summary>
+    public const string ResponseFileMissing = "TML9006";
+    /// <summary><c>ModelName</c> / <c>--name</c> is not a C identifier (it names files and C symbols).</summary>
+    public const string InvalidModelName = "TML9007";
+    /// <summary><c>TinyMLProjectName</c> / firmware <c>--name</c> is not a plain file name (it names the firmware files).</summary>
+    public const string InvalidProjectName = "TML9008";
     public const string InternalError = "TML9999";
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using TinyML.Diagnostics;
+using TinyML.Emit;
 
 namespace TinyML.Firmware;
 
@@ -17,6 +18,44 @@ public static class FirmwareBuilder
     public const int MinimumStackBytes = 256;
 
     public static FirmwareResult Build(FirmwareRequest r, TextWriter log)
+    {
+        if (!IsPlainFileName(r.ProjectName))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidProjectName,
+                $"firmware name '{r.ProjectName}' must be a plain file name (no folder, not '.' or '..'): it names {r.ProjectName}{r.Board.FirmwareExtension} in the output folder (TinyMLProjectName / --name)");
+        }
+
+        try
+        {
+            return BuildCore(r, log);
+        }
+        catch
+        {
+            // Never leave the previous build's image behind a failed build: a user or a flashing script would take it for fresh.
+            OutputFile.DeleteAll(OutputFiles(r));
+            throw;
+        }
+    }
+
+    /// <summary>Every file a build writes into the output folder: the image, and for flash boards .hex, .bin and the size reports.</summary>
+    public static IEnumerable<string> OutputFiles(FirmwareRequest r)
+    {
+        var firmwarePath = Path.Combine(Path.GetFullPath(r.OutputDir), r.ProjectName + r.Board.FirmwareExtension);
+        yield return firmwarePath;
+        if (r.Board.ProducesFlashImages)
+        {
+            foreach (var extension in new[] { ".hex", ".bin", ".size.txt", ".size.json" })
+            {
+                yield return Path.ChangeExtension(firmwarePath, extension);
+            }
+        }
+    }
+
+    internal static bool IsPlainFileName(string name) =>
+        name.Length is > 0 and <= 200 && name is not "." and not ".."
+        && name.IndexOfAny(['/', '\\']) < 0 && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
+
+    private static FirmwareResult BuildCore(FirmwareRequest r, TextWriter log)
     {
         var board = r.Board;
         if (r.StackBytes is { } stack && (stack < MinimumStackBytes || stack % 8 != 0))
@@ -57,8 +96,9 @@ public static class FirmwareBuilder
 
         // Link.
         var firmwarePath = Path.Combine(outputDir, r.ProjectName + board.FirmwareExtension);
-        var mapPath = HasBudget(board) ? Path.Combine(objectDir, r.ProjectName + ".map") : null;
+        var mapPath = HasBudget(board) ? Path.Combine(objectDir, MapFileName(r.ProjectName, ".map")) : null;
         var linkFlagsFile = Path.Combine(objectDir, r.ProjectName + ".link.flags");
+        var linked = false;
         while (true)
         {
             var linkArguments = LinkArguments(r, places, firmwarePath, jobs.Select(j => j.ObjectPath), mapPath);
@@ -68,7 +108,7 @@ public static class FirmwareBuilder
                 break;
             }
 
-            var link = RunTool(toolchain.Gcc, linkArguments);
+            var link = RunTool(toolchain.Gcc, linkArguments, objectDir);
             if (link.ExitCode != 0)
             {
                 // A kernel only a project header's macro names (no text the selection reads shows it): compile it, link again.
@@ -107,6 +147,7 @@ public static class FirmwareBuilder
                 throw LinkFailure(r, diagnostics);
             }
 
+            linked = true;
             break;
         }
 
@@ -118,12 +159,17 @@ public static class FirmwareBuilder
 
         var hexPath = Path.ChangeExtension(firmwarePath, ".hex");
         var binPath = Path.ChangeExtension(firmwarePath, ".bin");
-        RunOrThrow(toolchain.Objcopy, ["-O", "ihex", firmwarePath, hexPath]);
-        RunOrThrow(toolchain.Objcopy, ["-O", "binary", firmwarePath, binPath]);
-
         var memory = MeasureMemory(board, firmwarePath);
-        var sizeTable = RunTool(toolchain.Size, ["-A", "-d", firmwarePath]);
-        SizeReport.Write(board, firmwarePath, memory, sizeTable.ExitCode == 0 ? sizeTable.Lines : []);
+        // The images and reports follow the .elf: rewritten when it was relinked or when one of them is missing
+        // (deleting the .hex regenerates it), otherwise left alone so their timestamps mean "the image changed".
+        if (linked || OutputFiles(r).Any(path => !File.Exists(path) || File.GetLastWriteTimeUtc(path) < File.GetLastWriteTimeUtc(firmwarePath)))
+        {
+            RunOrThrow(toolchain.Objcopy, ["-O", "ihex", firmwarePath, hexPath]);
+            RunOrThrow(toolchain.Objcopy, ["-O", "binary", firmwarePath, binPath]);
+            var sizeTable = RunTool(toolchain.Size, ["-A", "-d", firmwarePath]);
+            SizeReport.Write(board, firmwarePath, memory, sizeTable.ExitCode == 0 ? sizeTable.Lines : []);
+        }
+
         log.WriteLine(SizeReport.SummaryLine(board, firmwarePath, memory));
         if (NearBudgetWarning(r, memory, mapPath, jobs) is { } nearBudget)
         {
@@ -157,7 +203,7 @@ public static class FirmwareBuilder
         var outcomes = new ToolProcess.Outcome[stale.Count];
         try
         {
-            CompileAll(toolchain, compileFlags, stale, outcomes);
+            CompileAll(toolchain, compileFlags, stale, outcomes, Path.GetFullPath(Path.Combine(r.IntermediateDir, r.Board.Name)));
         }
         catch (AggregateException ex) when (ex.InnerExceptions[0] is TinyMLException coded)
         {
@@ -185,13 +231,13 @@ public static class FirmwareBuilder
         return stale.Count;
     }
 
-    private static void CompileAll(Toolchain toolchain, List<string> compileFlags, List<CompileJob> stale, ToolProcess.Outcome[] outcomes)
+    private static void CompileAll(Toolchain toolchain, List<string> compileFlags, List<CompileJob> stale, ToolProcess.Outcome[] outcomes, string objectDir)
     {
         Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
         {
             var job = stale[i];
             outcomes[i] = RunTool(toolchain.Gcc,
-                [.. compileFlags, "-MMD", "-MP", "-MF", job.DependencyPath, "-c", job.Source, "-o", job.ObjectPath]);
+                [.. compileFlags, "-MMD", "-MP", "-MF", job.DependencyPath, "-c", job.Source, "-o", job.ObjectPath], objectDir);
             if (outcomes[i].ExitCode != 0)
             {
                 // A half-written object must not look up to date next time.
@@ -279,7 +325,33 @@ public static class FirmwareBuilder
             Path.Combine(r.KernelsRoot, "boards", r.Board.Name),
         ]);
         flags.AddRange(includes.Select(i => "-I" + Path.GetFullPath(i)));
+        flags.AddRange(PrefixMapFlags(r));
         return flags;
+    }
+
+    /// <summary>The linker map's file name: the project's, without the '%' ld would expand (see <see cref="LinkArguments"/>).</summary>
+    private static string MapFileName(string projectName, string extension) => projectName.Replace('%', '_') + extension;
+
+    /// <summary>Where the SDK's kernels appear in the debug info and <c>__FILE__</c>, whatever folder the package is in.</summary>
+    public const string KernelsPrefix = "/tinyml/kernels";
+
+    /// <summary>
+    /// <c>-ffile-prefix-map</c> (debug info, <c>__FILE__</c>, the compilation directory) for the request's maps (the
+    /// project folder -> "."), the kernels (-> <see cref="KernelsPrefix"/>) and the object folder (-> /tinyml/obj), so the
+    /// same project built in two folders or on two machines gives byte-identical images. gcc uses the last matching
+    /// option, hence shortest first: a folder inside the project keeps its own mapping.
+    /// </summary>
+    internal static IEnumerable<string> PrefixMapFlags(FirmwareRequest r)
+    {
+        var maps = (r.PrefixMaps ?? [])
+            .Append(new KeyValuePair<string, string>(r.KernelsRoot, KernelsPrefix))
+            .Append(new KeyValuePair<string, string>(Path.Combine(r.IntermediateDir, r.Board.Name), "/tinyml/obj"))
+            .Select(m => (Old: Path.TrimEndingDirectorySeparator(Path.GetFullPath(m.Key)), New: m.Value))
+            // gcc splits OLD=NEW at the first '=': a folder with '=' in its name cannot be mapped (it stays as is).
+            .Where(m => !m.Old.Contains('=', StringComparison.Ordinal))
+            .DistinctBy(m => m.Old, StringComparer.Ordinal)
+            .OrderBy(m => m.Old.Length);
+        return maps.Select(m => $"-ffile-prefix-map={m.Old}={m.New}");
     }
 
     private static List<string> LinkArguments(FirmwareRequest r, Placeholders places, string firmwarePath, IEnumerable<string> objects, string? mapPath)
@@ -291,7 +363,9 @@ public static class FirmwareBuilder
         if (mapPath is not null)
         {
             // What every byte is (weights, kernels, arena, ...) for the over-budget error and the near-budget warning.
-            args.Add("-Wl,-Map=" + mapPath);
+            // ld replaces '%' in a map file name by the output's name, and there is no escape: the link runs in the map's
+            // folder (the object folder), so its plain file name (MapFileName keeps '%' out of it) is enough.
+            args.Add("-Wl,-Map=" + Path.GetFileName(mapPath));
         }
 
         // picolibc's specs choose the printf variant from -DPICOLIBC_*_PRINTF_SCANF at link time.
@@ -327,7 +401,8 @@ public static class FirmwareBuilder
         return inputs.All(input => File.Exists(input) && File.GetLastWriteTimeUtc(input) <= objectTime);
     }
 
-    /// <summary>The prerequisites in a gcc <c>-MMD</c> file (<c>obj.o: a.c b.h \</c> ...; spaces escaped as <c>\ </c>).</summary>
+    /// <summary>The prerequisites in a gcc <c>-MMD</c> file (<c>obj.o: a.c b.h \</c> ...; make's escapes: <c>\ </c> for a
+    /// space, <c>\#</c> for '#', <c>$$</c> for '$').</summary>
     internal static IEnumerable<string> ReadDependencies(string dependencyFile)
     {
         var text = File.ReadAllText(dependencyFile).Replace("\\\r\n", " ").Replace("\\\n", " ");
@@ -344,9 +419,14 @@ public static class FirmwareBuilder
             var prerequisites = rule[(colon + 2)..];
             for (var i = 0; i < prerequisites.Length; i++)
             {
-                if (prerequisites[i] == '\\' && i + 1 < prerequisites.Length && prerequisites[i + 1] == ' ')
+                if (prerequisites[i] == '\\' && i + 1 < prerequisites.Length && prerequisites[i + 1] is ' ' or '#')
                 {
-                    current.Append(' ');
+                    current.Append(prerequisites[i + 1]);
+                    i++;
+                }
+                else if (prerequisites[i] == '$' && i + 1 < prerequisites.Length && prerequisites[i + 1] == '$')
+                {
+                    current.Append('$');
                     i++;
                 }
                 else if (char.IsWhiteSpace(prerequisites[i]))
@@ -403,13 +483,13 @@ public static class FirmwareBuilder
     {
         var board = r.Board;
         var measuredElf = Path.Combine(objectDir, r.ProjectName + ".measure" + board.FirmwareExtension);
-        var measuredMap = Path.Combine(objectDir, r.ProjectName + ".measure.map");
+        var measuredMap = Path.Combine(objectDir, MapFileName(r.ProjectName, ".measure.map"));
         var roomy = board with
         {
             Flash = board.Flash is { } flash ? flash with { Size = Roomier(flash, board.Ram) } : null,
             Ram = board.Ram is { } ram ? ram with { Size = Roomier(ram, board.Flash) } : null,
         };
-        var measure = RunTool(toolchain.Gcc, LinkArguments(r with { Board = roomy }, places, measuredElf, jobs.Select(j => j.ObjectPath), measuredMap));
+        var measure = RunTool(toolchain.Gcc, LinkArguments(r with { Board = roomy }, places, measuredElf, jobs.Select(j => j.ObjectPath), measuredMap), objectDir);
         if (measure.ExitCode != 0 || !File.Exists(measuredElf))
         {
             return LinkFailure(r, diagnostics);
@@ -567,11 +647,11 @@ public static class FirmwareBuilder
         return diagnostics;
     }
 
-    private static ToolProcess.Outcome RunTool(string executable, IEnumerable<string> arguments)
+    private static ToolProcess.Outcome RunTool(string executable, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         try
         {
-            return ToolProcess.Run(executable, arguments);
+            return ToolProcess.Run(executable, arguments, workingDirectory);
         }
         catch (Win32Exception ex)
         {
@@ -590,11 +670,5 @@ public static class FirmwareBuilder
     }
 
     /// <summary>Rewrites a flags file only when its content changes, so its timestamp means "flags changed".</summary>
-    private static void WriteIfChanged(string path, string content)
-    {
-        if (!File.Exists(path) || File.ReadAllText(path) != content)
-        {
-            File.WriteAllText(path, content);
-        }
-    }
+    private static void WriteIfChanged(string path, string content) => OutputFile.WriteTextIfChanged(path, content);
 }

@@ -326,6 +326,14 @@ public static class ModelCompiler
         return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items);
     }
 
+    /// <summary>
+    /// Every file a compile of model <paramref name="name"/> may write into <paramref name="outputDirectory"/> (the C,
+    /// the reports, the QDQ export): what a failed compile deletes so nothing stale looks fresh.
+    /// </summary>
+    public static IEnumerable<string> OutputFiles(string outputDirectory, string name) =>
+        new[] { ".c", ".h", ".report.json", ".memory.svg", ".accuracy.md", ".accuracy.json", ".qdq.onnx" }
+            .Select(suffix => Path.Combine(outputDirectory, name + suffix));
+
     /// <summary>Arena group names become C symbols; refuse anything else before any work is done.</summary>
     public static void CheckArenaGroup(CompileOptions options)
     {
@@ -413,7 +421,8 @@ public static class ModelCompiler
 
     private static double Ratio(ArenaPlan plan) => plan.LowerBound == 0 ? 1 : (double)plan.ArenaBytes / plan.LowerBound;
 
-    private static void WriteText(string path, string text) => File.WriteAllText(path, text, new UTF8Encoding(false));
+    // Only when the bytes change: an identical recompile keeps the timestamps, so the firmware does not relink.
+    private static void WriteText(string path, string text) => OutputFile.WriteTextIfChanged(path, text);
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

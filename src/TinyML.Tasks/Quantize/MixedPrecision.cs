@@ -66,7 +66,8 @@ public sealed record PrecisionSettings
     /// Entries <c>node=precision</c> (this model) or <c>model|node=precision</c> (a <c>TinyLayerPrecision</c> item with
     /// <c>Model</c> metadata; entries for other models are skipped, an empty model means every model).
     /// </summary>
-    public static IReadOnlyDictionary<string, LayerPrecision> ParseLayers(IEnumerable<string> entries, string modelName)
+    public static IReadOnlyDictionary<string, LayerPrecision> ParseLayers(IEnumerable<string> entries, string modelName,
+        OptionSpelling spelling = OptionSpelling.MSBuild)
     {
         var layers = new Dictionary<string, LayerPrecision>(StringComparer.Ordinal);
         foreach (var raw in entries.SelectMany(e => e.Split(';')).Select(e => e.Trim()).Where(e => e.Length > 0))
@@ -87,7 +88,8 @@ public sealed record PrecisionSettings
             if (equals <= 0 || equals == entry.Length - 1)
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                    $"layer precision '{raw}' is not of the form node=precision (e.g. LayerPrecision=\"conv1=float\")");
+                    $"layer precision '{raw}' is not of the form node=precision (e.g. {(spelling == OptionSpelling.MSBuild
+                        ? "LayerPrecision=\"conv1=float;conv2=int16x8\"" : "--layer-precision conv1=float")})");
             }
 
             var node = entry[..equals].Trim();

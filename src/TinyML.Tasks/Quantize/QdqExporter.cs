@@ -55,7 +55,7 @@ public sealed class QdqExporter
     private string File => _graph.SourcePath;
 
     /// <summary>Writes <paramref name="path"/>; the bytes are deterministic for the same graph and model.</summary>
-    public static void Write(Graph graph, QuantizedModel model, string path) => System.IO.File.WriteAllBytes(path, Export(graph, model));
+    public static void Write(Graph graph, QuantizedModel model, string path) => TinyML.Emit.OutputFile.WriteIfChanged(path, Export(graph, model));
 
     /// <summary>
     /// The serialized ONNX model. <paramref name="graph"/> is the float graph the int8 model was lowered from (after

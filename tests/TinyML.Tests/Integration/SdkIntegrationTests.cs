@@ -271,7 +271,7 @@ public sealed class SdkIntegrationTests
         StringAssert.Contains(build.Output, "error TML5001", build.ToString());
     }
 
-    private static void RequireTemplateData(string project)
+    internal static void RequireTemplateData(string project)
     {
         // The demo model and data are contributed to the template folder separately; say so plainly if absent.
         foreach (var file in new[] { "digits.onnx", "samples.h" })
@@ -287,12 +287,13 @@ public sealed class SdkIntegrationTests
     /// equal ONNX Runtime's on the float model. The reference compiles the project's own model and calibration data
     /// in-process; compilation is deterministic, so it is the same int8 model the build emitted.
     /// </summary>
-    private static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run)
+    internal static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run,
+        string modelFile = "digits.onnx", string calibrationFolder = "calib")
     {
-        var modelPath = Path.Combine(project, "digits.onnx");
+        var modelPath = Path.Combine(project, modelFile);
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
-            ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, "calib"),
+            ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, calibrationFolder),
         }, TextWriter.Null);
         var samples = ParseSamplesHeader(Path.Combine(project, "samples.h"), compiled.Model.InputTensor.Bytes);
         Assert.HasCount(parsed.Samples.Count, samples, run.ToString());
@@ -320,7 +321,7 @@ public sealed class SdkIntegrationTests
         return values.Chunk(sampleSize).Select(c => c.ToArray()).ToList();
     }
 
-    private static void AssertDemoOutput(FirmwareOutput parsed, CliResult run, bool expectInstructions)
+    internal static void AssertDemoOutput(FirmwareOutput parsed, CliResult run, bool expectInstructions)
     {
         Assert.IsNotEmpty(parsed.Samples, run.ToString());
         Assert.AreEqual(parsed.Samples.Count, parsed.Count, run.ToString());
