@@ -72,6 +72,48 @@ public sealed class BadInputTests
                 StringAssert.Contains(header, "512");
                 StringAssert.Contains(header, "128");
             }),
+        // Hostile or broken model files (each made here, no blobs): one coded error each, never a stack trace.
+        new("ModelTruncated", "TML1001", Setup: dir => TruncateModel(dir)),
+        new("ModelRandomBytes", "TML1001", Setup: dir => WriteFile(Path.Combine(dir, "model.onnx"), RandomBytes(4096))),
+        new("ModelEmptyFile", "TML1001", Setup: dir => WriteFile(Path.Combine(dir, "model.onnx"), [])),
+        new("ModelIsADirectory", "TML1000", Setup: dir => { File.Delete(Path.Combine(dir, "model.onnx")); Directory.CreateDirectory(Path.Combine(dir, "model.onnx")); }),
+        new("ModelMissing", "TML1000", Setup: dir => File.Delete(Path.Combine(dir, "model.onnx"))),
+        new("InitializerTwice", "TML1001", Model: () => Edit(m => m.Graph.Initializer.Add(m.Graph.Initializer[0].Clone())), Contains: ["'W'"]),
+        new("NaNWeight", "TML1008", Model: () => Edit(m => m.Graph.Initializer[0].FloatData[5] = float.NaN), Contains: ["'W'"]),
+        new("UnsupportedOperator", "TML1002", Model: () => Edit(m => m.Graph.Node[1].OpType = "Hardmax"), Contains: ["Hardmax"]),
+        new("OpsetFromTheFuture", "TML1005", Model: () => OnnxTestModels.GemmRelu(opset: 99)),
+        new("OpsetTooOld", "TML1005", Model: () => OnnxTestModels.GemmRelu(opset: 7)),
+        new("ExternalDataOutsideTheModelFolder", "TML1006", Model: () => Edit(m => MakeExternal(m.Graph.Initializer[0], "../../../../../etc/passwd"))),
+        new("ExternalDataMissing", "TML1001", Model: () => Edit(m => MakeExternal(m.Graph.Initializer[0], "weights.bin"))),
+        new("CycleInTheGraph", "TML1001", Model: () => Edit(m => m.Graph.Node[0].Input[0] = "y")),
+        new("NodeReadsAnUndefinedValue", "TML1001", Model: () => Edit(m => m.Graph.Node[1].Input[0] = "nothing")),
+        new("GemmInnerDimensionsDisagree", "TML1001", Model: () => Edit(m =>
+        {
+            m.Graph.Initializer[0] = OnnxTestModels.FloatTensor("W", [3, 5], new float[15]);
+        })),
+        new("NegativeDimension", "TML1001", Model: () => Edit(m => m.Graph.Input[0].Type.TensorType.Shape.Dim[1].DimValue = -4)),
+        new("DynamicNonBatchDimension", "TML1003", Model: () => Edit(m =>
+        {
+            var dim = m.Graph.Input[0].Type.TensorType.Shape.Dim[1];
+            dim.ClearValue();
+            dim.DimParam = "features";
+        })),
+        // Calibration data that is missing, empty or broken.
+        new("CalibrationFolderMissing", "TML2011", Metadata: """CalibrationData="no-such-folder/" """),
+        new("CalibrationFolderEmpty", "TML2012", Metadata: """CalibrationData="calib/" """,
+            Setup: dir => WriteFile(Path.Combine(dir, "calib", "README.txt"), "not a sample"u8.ToArray())),
+        new("CalibrationNpyGarbage", "TML2002", Metadata: """CalibrationData="calib/" """,
+            Setup: dir => WriteFile(Path.Combine(dir, "calib", "sample.npy"), RandomBytes(200)), Contains: ["sample.npy"]),
+        new("CalibrationBinWrongSize", "TML2002", Metadata: """CalibrationData="calib/" """,
+            Setup: dir => WriteFile(Path.Combine(dir, "calib", "sample.bin"), new byte[12]), Contains: ["sample.bin"]),
+        new("CalibrationSampleNaN", "TML2002", Metadata: """CalibrationData="calib/" """,
+            Setup: dir => WriteFile(Path.Combine(dir, "calib", "sample.bin"), [.. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(float.NaN), .. new byte[8]]),
+            Contains: ["sample.bin"]),
+        // Settings with values that mean nothing.
+        new("CalibrationMethodUnknown", "TML2006", Metadata: """CalibrationMethod="Magic" """),
+        new("MaxAccuracyDropNegative", "TML2006", Metadata: """MaxAccuracyDrop="-1" """),
+        new("PrecisionUnknown", "TML2020", Metadata: """Precision="int3" """),
+        new("StackTooSmall", "TML5005", Properties: "<TinyMLBuildFirmware>true</TinyMLBuildFirmware><TinyMLStackBytes>100</TinyMLStackBytes>"),
     ];
 
     public static IEnumerable<object[]> CaseNames => Cases.Select(c => new object[] { c.Name });
@@ -146,6 +188,36 @@ public sealed class BadInputTests
         }
 
         return OnnxTestModels.Model(graph);
+    }
+
+    /// <summary>The default model (<see cref="OnnxTestModels.GemmRelu"/>) with one thing broken.</summary>
+    private static IMessage Edit(Action<ModelProto> breakIt)
+    {
+        var model = OnnxTestModels.GemmRelu();
+        breakIt(model);
+        return model;
+    }
+
+    private static void MakeExternal(TensorProto tensor, string location)
+    {
+        tensor.FloatData.Clear();
+        tensor.DataLocation = TensorProto.Types.DataLocation.External;
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
+    }
+
+    private static void TruncateModel(string dir)
+    {
+        var path = Path.Combine(dir, "model.onnx");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+    }
+
+    /// <summary>Deterministic noise (a fixed seed: a failure reproduces).</summary>
+    private static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        new Random(20261204).NextBytes(bytes);
+        return bytes;
     }
 
     private static void WriteFile(string path, byte[] bytes)

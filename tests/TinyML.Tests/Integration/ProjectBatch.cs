@@ -37,7 +37,8 @@ internal sealed record BatchDiagnostic(string Severity, string Code, string Mess
 internal static class ProjectBatch
 {
     private static readonly Regex DiagnosticLine = new(
-        @"^(?<origin>.*?): (?<severity>error|warning) (?<code>[A-Z]+[0-9]+): (?<message>.*) \[(?<project>[^\[\]]+\.csproj)(?:::[^\]]*)?\]$",
+        // MSBuild appends " [project]" unless the diagnostic's file is the project itself (then the origin names it).
+        @"^(?:(?<origin>.*?): (?<severity>error|warning) (?<code>[A-Z]+[0-9]+): (?<message>.*) \[(?<project>[^\[\]]+\.csproj)(?:::[^\]]*)?\]|(?<project>[^\[\]]+\.csproj)(?:\([0-9,]+\))? : (?<severity>error|warning) (?<code>[A-Z]+[0-9]+): (?<message>.*))$",
         RegexOptions.CultureInvariant);
 
     public static async Task<IReadOnlyDictionary<string, BatchOutcome>> BuildAsync(LocalSdkFeed feed, IReadOnlyList<BatchProject> projects,
