@@ -19,6 +19,15 @@ public static class FirmwareBuilder
     public static FirmwareResult Build(FirmwareRequest r, TextWriter log)
     {
         var board = r.Board;
+        if (board.BuildSystem != FirmwareBuildSystem.Gnu)
+        {
+            // ESP-IDF links its boards' images itself (EspIdfProject); compiling for them with a GNU toolchain of
+            // the build machine's choosing would produce something that is not the board's firmware.
+            throw new TinyMLException(ErrorCodes.EspIdfProjectInvalid,
+                $"board '{board.Name}' is built by {board.BuildSystem}, not by the SDK's GNU firmware builder"
+                + (board.EmulatorImage is { } image ? $"; its emulator image is board '{image.Name}'" : ""));
+        }
+
         if (r.StackBytes is { } stack && (stack < MinimumStackBytes || stack % 8 != 0))
         {
             // AAPCS keeps the stack pointer 8-byte aligned; below a few hundred bytes not even printf fits.
@@ -136,7 +145,7 @@ public static class FirmwareBuilder
 
     private static List<string> CollectSources(FirmwareRequest r)
     {
-        var boardDir = Path.Combine(r.KernelsRoot, "boards", r.Board.Name);
+        var boardDir = Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder);
         if (!Directory.Exists(boardDir))
         {
             throw new TinyMLException(ErrorCodes.UnknownBoard, $"no board support for '{r.Board.Name}' in {Path.GetFullPath(boardDir)}");
@@ -169,6 +178,7 @@ public static class FirmwareBuilder
     {
         var flags = new List<string>();
         flags.AddRange(r.Board.ArchitectureFlags);
+        flags.AddRange(r.Board.CompileArchitectureFlags);
         flags.AddRange(r.Board.CompileFlags);
         if (r.Board.StackBytes is { } boardStack)
         {
@@ -180,7 +190,7 @@ public static class FirmwareBuilder
         [
             Path.Combine(r.KernelsRoot, "include"),
             Path.Combine(r.KernelsRoot, "boards", "include"),
-            Path.Combine(r.KernelsRoot, "boards", r.Board.Name),
+            Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder),
         ]);
         flags.AddRange(includes.Select(i => "-I" + Path.GetFullPath(i)));
         return flags;
@@ -190,6 +200,7 @@ public static class FirmwareBuilder
     {
         var args = new List<string>();
         args.AddRange(r.Board.ArchitectureFlags);
+        args.AddRange(r.Board.LinkArchitectureFlags);
         args.AddRange(r.Board.LinkFlags);
         args.AddRange(r.Board.BudgetLinkFlags);
         // picolibc's specs choose the printf variant from -DPICOLIBC_*_PRINTF_SCANF at link time.
