@@ -287,14 +287,14 @@ public sealed class SdkIntegrationTests
     /// equal ONNX Runtime's on the float model. The reference compiles the project's own model and calibration data
     /// in-process; compilation is deterministic, so it is the same int8 model the build emitted.
     /// </summary>
-    private static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run)
+    internal static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run, string samplesHeader = "samples.h")
     {
         var modelPath = Path.Combine(project, "digits.onnx");
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, "calib"),
         }, TextWriter.Null);
-        var samples = ParseSamplesHeader(Path.Combine(project, "samples.h"), compiled.Model.InputTensor.Bytes);
+        var samples = ParseSamplesHeader(Path.Combine(project, samplesHeader), compiled.Model.InputTensor.Bytes);
         Assert.HasCount(parsed.Samples.Count, samples, run.ToString());
         var floatOutputs = OrtRunner.RunMany(modelPath, samples);
         var input = compiled.Model.InputTensor;
@@ -308,7 +308,7 @@ public sealed class SdkIntegrationTests
     }
 
     /// <summary>The float samples embedded in the template's samples.h, in order.</summary>
-    private static List<float[]> ParseSamplesHeader(string path, int sampleSize)
+    internal static List<float[]> ParseSamplesHeader(string path, int sampleSize)
     {
         var text = File.ReadAllText(path);
         var body = text[text.IndexOf("demo_samples", StringComparison.Ordinal)..text.IndexOf("demo_labels", StringComparison.Ordinal)];
@@ -320,7 +320,7 @@ public sealed class SdkIntegrationTests
         return values.Chunk(sampleSize).Select(c => c.ToArray()).ToList();
     }
 
-    private static void AssertDemoOutput(FirmwareOutput parsed, CliResult run, bool expectInstructions)
+    internal static void AssertDemoOutput(FirmwareOutput parsed, CliResult run, bool expectInstructions)
     {
         Assert.IsNotEmpty(parsed.Samples, run.ToString());
         Assert.AreEqual(parsed.Samples.Count, parsed.Count, run.ToString());
