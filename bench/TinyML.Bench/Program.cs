@@ -37,6 +37,15 @@ internal static class Program
 
     public static int Main(string[] args)
     {
+        if (args is ["--chain-model", var kind, var nodes, var path])
+        {
+            // bench/build-times.sh: the long chains the scaling tests compile, written as .onnx for tinymlc.
+            var count = int.Parse(nodes, CultureInfo.InvariantCulture);
+            TinyML.Tests.Import.ChainModels.Save(kind == "elementwise" ? TinyML.Tests.Import.ChainModels.Elementwise(count) : TinyML.Tests.Import.ChainModels.GemmRelu(count), path);
+            Console.WriteLine(Invariant($"wrote {path}: {kind} chain of {count} nodes"));
+            return 0;
+        }
+
         var boardArgument = Array.IndexOf(args, "--board");
         if (boardArgument >= 0)
         {
@@ -96,6 +105,10 @@ internal static class Program
                 models.Add(new(key, key, Path.Combine(M(folder), "model.onnx"), null, 0, Path.Combine(M(folder), "test_data", "input.npy"), "TFLM's int8 model (QDQ), test_data/input.npy sample 0", anchor));
             }
 
+            // openWakeWord head (Flatten, Gemm 2400->32, LayerNorm, ReLU, Gemm, LayerNorm, ReLU, Gemm, Sigmoid): int8 and
+            // float32 side by side, since int8 must not be the slower of the two on a wake-word head.
+            models.Add(new("hello_deepa", "hello_deepa", Path.Combine(M("openwakeword_hello_deepa"), "model.onnx"), Path.Combine(M("openwakeword_hello_deepa"), "test_data", "inputs.npy"), 0, Path.Combine(M("openwakeword_hello_deepa"), "test_data", "inputs.npy"), "test_data sample 0 (also its only calibration sample)", null));
+            floatModels.Add(new("hello_deepa_f32", "hello_deepa", Path.Combine(M("openwakeword_hello_deepa"), "model.onnx"), null, 0, Path.Combine(M("openwakeword_hello_deepa"), "test_data", "inputs.npy"), "float32 (Quantize=none), test_data sample 0", null) { Float = true });
             floatModels.Add(new("kws_f32", "kws", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"), null, 0, Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), "float32 (Quantize=none), test_data sample 0", null) { Float = true });
         }
 

@@ -157,6 +157,34 @@ void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const 
 void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 
+/* Comparisons: both inputs rescaled exactly as in Add (the rescaling is monotonic), then compared; the output byte
+ * is the mask value 1 or 0 (a mask's scale is 1 and its zero point 0; the output multiplier and act range are not
+ * used). Logical ops: an input is true where its byte differs from its zero point (real value != 0); output 1/0. */
+void tml_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_less_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_less_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_greater_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_greater_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_and_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_or_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tml_xor_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+
+/* ---- Where(condition, x, y) with the broadcasting of tml_binary_s8_params over three operands: the condition is true
+ * where its byte differs from condition_zero_point; the chosen x or y byte is requantized to the output
+ * (multiplier 0: copied as is): clamp(MBQM(q - zero_point, multiplier, shift) + output_zero_point, -128, 127). ---- */
+typedef struct {
+    int32_t out_dims[TML_S8_MAX_RANK];
+    int32_t c_strides[TML_S8_MAX_RANK];
+    int32_t x_strides[TML_S8_MAX_RANK];
+    int32_t y_strides[TML_S8_MAX_RANK];
+    int32_t condition_zero_point;
+    int32_t x_zero_point, x_multiplier, x_shift;
+    int32_t y_zero_point, y_multiplier, y_shift;
+    int32_t output_zero_point;
+} tml_where_s8_params;
+
+void tml_where_s8(const tml_where_s8_params *p, const int8_t *condition, const int8_t *x, const int8_t *y, int8_t *output);
+
 /* ---- Float <-> int8 at the model boundary (used by the float convenience wrapper) ---- */
 /* q = clamp(round_half_away_from_zero(x / scale) + zero_point, -128, 127), computed in float32. */
 void tml_quantize_f32_s8(const float *input, int8_t *output, int32_t count, float scale, int32_t zero_point);
@@ -198,6 +226,10 @@ typedef struct {
 } tml_reduce_mean_s8_params;
 
 void tml_reduce_mean_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output);
+
+/* ---- Maximum over [outer][reduce][inner] (ReduceMax, TFLite): the output keeps the input's scale and zero point, so
+ * it is the largest byte; the zero points and multiplier of the params are not used. ---- */
+void tml_reduce_max_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output);
 
 #ifdef __cplusplus
 }

@@ -216,6 +216,48 @@ void tml_hard_swish_f32(const float *input, float *output, int32_t count);
 /* x < 0 ? alpha * (e^x - 1) : x */
 void tml_elu_f32(const float *input, float *output, int32_t count, float alpha);
 
+/* ---- Element-wise unary ops (tml_unary_f32.c); in place allowed, no libm. exp and log are tml_expf and tml_logf
+ * (log: 0 gives -inf, negative values and NaN give NaN); reciprocal is one IEEE division. Masks (ONNX bool tensors)
+ * are 0.0f/1.0f: not gives x == 0 ? 1 : 0, cast_bool x != 0 ? 1 : 0 (NaN is true). cast_int is Cast to an integer
+ * type with the value kept as a float: truncated toward zero, then wrapped into the bits-bit range (signed, or
+ * unsigned when is_unsigned); bits = 64 only truncates; NaN gives 0. ---- */
+void tml_exp_f32(const float *input, float *output, int32_t count);
+void tml_log_f32(const float *input, float *output, int32_t count);
+void tml_neg_f32(const float *input, float *output, int32_t count);
+void tml_abs_f32(const float *input, float *output, int32_t count);
+void tml_reciprocal_f32(const float *input, float *output, int32_t count);
+void tml_not_f32(const float *input, float *output, int32_t count);
+void tml_cast_bool_f32(const float *input, float *output, int32_t count);
+void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t bits, int32_t is_unsigned);
+
+/* ---- Comparisons and logical ops with the broadcasting of tml_add_f32: output 1.0f where true, 0.0f where false
+ * (an ONNX bool tensor as a mask); and/or/xor read any non-zero value as true. ---- */
+void tml_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_less_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_less_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_greater_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_greater_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_and_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_or_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+void tml_xor_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+
+/* ---- Where(condition, x, y): x where condition != 0, else y; the three operands broadcast like tml_add_f32's. ---- */
+typedef struct {
+    int32_t out_dims[TML_F32_MAX_RANK];
+    int32_t c_strides[TML_F32_MAX_RANK];
+    int32_t x_strides[TML_F32_MAX_RANK];
+    int32_t y_strides[TML_F32_MAX_RANK];
+} tml_where_f32_params;
+
+void tml_where_f32(const tml_where_f32_params *p, const float *condition, const float *x, const float *y, float *output);
+
+/* ---- Sum and maximum over [outer][reduce][inner] (ReduceSum, ReduceMax), the view of tml_reduce_mean_f32; sums in
+ * float32 in reduce order; max propagates NaN. ---- */
+typedef tml_reduce_mean_f32_params tml_reduce_f32_params;
+
+void tml_reduce_sum_f32(const tml_reduce_f32_params *p, const float *input, float *output);
+void tml_reduce_max_f32(const tml_reduce_f32_params *p, const float *input, float *output);
+
 /* ---- LSTM and GRU, one direction, batch 1, static sequence (ONNX semantics, default activations) ----
  * weights keep ONNX gate order (LSTM i, o, f, c; GRU z, r, h); gate g, unit j is row g * hidden + j of w
  * [gates*hidden][input_size] and r [gates*hidden][hidden]. state is one buffer: y [seq][hidden] in time order, then

@@ -21,7 +21,7 @@ static int32_t tml_first_tap(int32_t origin, int32_t dilation, int32_t kernel)
 {
     int32_t k = 0;
     if (origin < 0) {
-        k = (-origin + dilation - 1) / dilation;
+        k = dilation == 1 ? -origin : (-origin + dilation - 1) / dilation;
     }
     return k < kernel ? k : kernel;
 }
@@ -33,7 +33,7 @@ static int32_t tml_end_tap(int32_t origin, int32_t dilation, int32_t kernel, int
     if (origin >= extent) {
         return 0;
     }
-    k = (extent - origin + dilation - 1) / dilation;
+    k = dilation == 1 ? extent - origin : (extent - origin + dilation - 1) / dilation;
     return k < kernel ? k : kernel;
 }
 
@@ -207,6 +207,11 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     int16_t *off_storage = col0 + 8 * ((filter_size + 3) >> 2);
     const int16_t *off = 0;
     int32_t interior[4];
+#if !TML_USE_DSP && TML_BIASED_WEIGHTS
+    int32_t block_sums[2];
+#else
+    int32_t *const block_sums = 0; /* unused: only the biased-weights path needs the column sums */
+#endif
     int32_t g;
     tml_interior(p->out_h, p->stride_h, p->pad_top, (p->kernel_h - 1) * p->dilation_h + 1, p->in_h, &interior[0], &interior[1]);
     tml_interior(out_w, p->stride_w, p->pad_left, (p->kernel_w - 1) * p->dilation_w + 1, p->in_w, &interior[2], &interior[3]);
@@ -216,14 +221,52 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
     for (g = 0; g < p->groups; ++g) {
         const int8_t *group_input = input + g * in_c_per_group * in_plane;
         const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
-        int32_t pix;
+        int32_t pix, oy = 0, ox = 0; /* (oy, ox) of pixel pix, stepped along where `/` is slow (TML_FAST_DIVIDE) */
         for (pix = 0; pix < out_plane; pix += 2) {
             const int has2 = pix + 1 < out_plane;
-            int32_t oc;
-            tml_conv_fill(p, group_input, in_c_per_group, pix / out_w, pix % out_w, col0, filter_size, len4, off, interior);
+            int32_t oc, oy1, ox1;
+#if TML_FAST_DIVIDE
+            oy = pix / out_w;
+            ox = pix % out_w;
+            oy1 = (pix + has2) / out_w;
+            ox1 = (pix + has2) % out_w;
+#else
+            oy1 = oy;
+            ox1 = ox + has2;
+            if (ox1 == out_w) {
+                ox1 = 0;
+                ++oy1;
+            }
+#endif
+            tml_conv_fill(p, group_input, in_c_per_group, oy, ox, col0, filter_size, len4, off, interior);
             /* col1 is always filled (a copy of the last pixel when out_plane is odd): tml_dot_2x2 reads both. */
-            tml_conv_fill(p, group_input, in_c_per_group, (pix + has2) / out_w, (pix + has2) % out_w, col1, filter_size, len4, off, interior);
-            for (oc = oc_begin; oc < oc_end; oc += 2) {
+            tml_conv_fill(p, group_input, in_c_per_group, oy1, ox1, col1, filter_size, len4, off, interior);
+#if !TML_FAST_DIVIDE
+            oy = oy1;
+            ox = ox1 + 1;
+            if (ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
+#endif
+#if TML_BIASED_WEIGHTS
+            tml_pair_block_sums(col0, filter_size, block_sums);
+#endif
+            oc = oc_begin;
+#if !TML_USE_DSP && TML_DOT_4X2
+            for (; oc + 4 <= oc_end; oc += 4) {
+                int32_t acc[8], f;
+                for (f = 0; f < 4; ++f) {
+                    acc[2 * f] = acc[2 * f + 1] = p->bias != 0 ? p->bias[oc + f] : 0;
+                }
+                tml_dot_4x2(p->weights + oc * filter_size, col0, filter_size, acc);
+                for (f = 0; f < 4; ++f) {
+                    tml_conv_store(p, oc + f, p->bias != 0 ? p->bias[oc + f] : 0, bias_limit, acc[2 * f], acc[2 * f + 1], has2,
+                                   output + (oc + f) * out_plane + pix);
+                }
+            }
+#endif
+            for (; oc < oc_end; oc += 2) {
                 const int has_oc2 = oc + 1 < oc_end;
                 const int8_t *w0 = p->weights + oc * filter_size;
                 const int8_t *w1 = has_oc2 ? w0 + filter_size : w0;
@@ -235,7 +278,7 @@ static void tml_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, 
                 acc[1] = b0;
                 acc[2] = b1;
                 acc[3] = b1;
-                tml_dot_2x2(w0, w1, col0, filter_size, acc);
+                tml_dot_2x2(w0, w1, col0, filter_size, block_sums, acc);
                 tml_conv_store(p, oc, b0, bias_limit, acc[0], acc[1], has2, out);
                 if (has_oc2) {
                     tml_conv_store(p, oc + 1, b1, bias_limit, acc[2], acc[3], has2, out + out_plane);
@@ -427,6 +470,38 @@ static void tml_dw_acc_rows(const int16_t *x, int32_t width, const int8_t *f, in
     }
 }
 
+#if !TML_USE_DSP
+/*
+ * acc[i] += f0 x[i sw] + f1 x[i sw + 1] + f2 x[i sw + 2]: one kernel row of a depthwise window for n outputs. A pass
+ * per kernel row keeps 3 weights, 3 window values and 3 pointers live, which fits a 16-register core (Xtensa)
+ * without spills; at stride 1 the window slides, so each output loads one new value (written out for two outputs
+ * per step so that no register moves are needed).
+ */
+static TML_NOINLINE void tml_dw_row3(const int16_t *x, const int8_t *f, int32_t sw, int32_t n, int32_t *acc)
+{
+    const int32_t f0 = f[0], f1 = f[1], f2 = f[2];
+    int32_t *const end = acc + n;
+    if (sw == 1) {
+        int32_t x0 = x[0], x1 = x[1];
+        int32_t *const end2 = acc + (n & ~1);
+        for (; acc < end2; acc += 2, x += 2) {
+            const int32_t x2 = x[2], x3 = x[3];
+            acc[0] += f0 * x0 + f1 * x1 + f2 * x2;
+            acc[1] += f0 * x1 + f1 * x2 + f2 * x3;
+            x0 = x2;
+            x1 = x3;
+        }
+        if (acc < end) {
+            acc[0] += f0 * x0 + f1 * x1 + f2 * x[2];
+        }
+        return;
+    }
+    for (; acc < end; ++acc, x += sw) {
+        acc[0] += f0 * x[0] + f1 * x[1] + f2 * x[2];
+    }
+}
+#endif
+
 static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int32_t kh, int32_t kw, int32_t dh,
                            int32_t dw, int32_t sw, int32_t bias, int32_t n, int32_t *acc)
 {
@@ -444,6 +519,18 @@ static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int
             a = __smlatb(f25, (int32_t)tml_read_u32(x1 + 2), a);
             a = __smlad(f67, (int32_t)tml_read_u32(x2), a);
             acc[i] = __smlabb(f8, (int32_t)tml_read_u32(x2 + 2), a);
+        }
+        return;
+    }
+#else
+    if (kw == 3 && dw == 1) {
+        /* Portable: one pass per kernel row over the accumulators, three taps each (see tml_dw_row3). */
+        int32_t ky;
+        for (i = 0; i < n; ++i) {
+            acc[i] = bias;
+        }
+        for (ky = 0; ky < kh; ++ky) {
+            tml_dw_row3(x + ky * dh * width, f + 3 * ky, sw, n, acc);
         }
         return;
     }
@@ -533,6 +620,26 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
                 const int32_t mult = p->output_multiplier[oc], shift = p->output_shift[oc];
                 const int fast = tml_rq_fast_ok(mult, shift, bias, bias_limit);
                 int32_t oy;
+#if !TML_USE_DSP
+                if (kw == 3 && dw == 1 && (sh * width) % sw == 0 && sh * width / sw <= TML_DW_CHUNK && 3 * (sh * width / sw - out_w) <= sh * width / sw) {
+                    /* Portable: the band's rows are contiguous, so output row r + 1 starts row_positions window
+                     * positions after row r and one tml_dw_row3 pass covers several output rows as one long row (the
+                     * positions between two rows are computed and dropped). Narrow planes (KWS: 5 columns) then pay
+                     * the per-pass set-up once per chunk instead of once per row. */
+                    const int32_t row_positions = sh * width / sw;
+                    const int32_t rows_per_chunk = (TML_DW_CHUNK - out_w) / row_positions + 1;
+                    for (oy = oy0; oy < oy1; oy += rows_per_chunk) {
+                        const int32_t rows = oy1 - oy < rows_per_chunk ? oy1 - oy : rows_per_chunk;
+                        int32_t r;
+                        tml_dw_acc_row(buf + (oy - oy0) * sh * width, width, f, kh, kw, dh, dw, sw, bias, (rows - 1) * row_positions + out_w, acc);
+                        for (r = 0; r < rows; ++r) {
+                            tml_requant_row(acc + r * row_positions, output + oc * out_plane + (oy + r) * out_w, out_w, mult, shift, fast,
+                                            p->output_zero_point, p->act_min, p->act_max);
+                        }
+                    }
+                    continue;
+                }
+#endif
                 if (out_w <= TML_DW_CHUNK) {
                     /* Whole output rows per chunk; they are contiguous in the output plane. */
                     const int32_t rows_per_chunk = TML_DW_CHUNK / out_w;

@@ -9,15 +9,19 @@
 #include "tml_kernels.h"
 #include "tml_internal.h"
 
-/* The input index feeding full-output position pos through tap k, or -1 when no input pixel does. */
-static int32_t tml_ct_source_s8(int32_t pos, int32_t k, int32_t dilation, int32_t stride, int32_t extent)
+/* The input index feeding full-output position pos through tap k, or -1 when no input pixel does (stride_div:
+ * tml_divider_for(stride); exact below TML_DIVIDE_LIMIT, beyond which the position is divided). */
+static int32_t tml_ct_source_s8(int32_t pos, int32_t k, int32_t dilation, int32_t stride, tml_divider stride_div, int32_t extent)
 {
     const int32_t t = pos - k * dilation;
     int32_t i;
-    if (t < 0 || t % stride != 0) {
+    if (t < 0) {
         return -1;
     }
-    i = t / stride;
+    i = t < TML_DIVIDE_LIMIT ? tml_divide(stride_div, t) : t / stride;
+    if (i * stride != t) {
+        return -1;
+    }
     return i < extent ? i : -1;
 }
 
@@ -28,6 +32,7 @@ void tml_conv_transpose2d_s8(const tml_conv_transpose2d_s8_params *p, const int8
     const int32_t in_plane = (int32_t)p->in_h * p->in_w;
     const int32_t taps = (int32_t)p->kernel_h * p->kernel_w;
     const int32_t zp_in = p->input_zero_point;
+    const tml_divider stride_h = tml_divider_for(p->stride_h), stride_w = tml_divider_for(p->stride_w);
     int32_t oc, oy, ox, ky, kx, ic;
     for (oc = 0; oc < p->out_c; ++oc) {
         const int8_t *group_input = input + (oc / out_per_group) * in_per_group * in_plane;
@@ -37,12 +42,12 @@ void tml_conv_transpose2d_s8(const tml_conv_transpose2d_s8_params *p, const int8
             for (ox = 0; ox < p->out_w; ++ox) {
                 int32_t acc = bias;
                 for (ky = 0; ky < p->kernel_h; ++ky) {
-                    const int32_t iy = tml_ct_source_s8(oy + p->pad_top, ky, p->dilation_h, p->stride_h, p->in_h);
+                    const int32_t iy = tml_ct_source_s8(oy + p->pad_top, ky, p->dilation_h, p->stride_h, stride_h, p->in_h);
                     if (iy < 0) {
                         continue;
                     }
                     for (kx = 0; kx < p->kernel_w; ++kx) {
-                        const int32_t ix = tml_ct_source_s8(ox + p->pad_left, kx, p->dilation_w, p->stride_w, p->in_w);
+                        const int32_t ix = tml_ct_source_s8(ox + p->pad_left, kx, p->dilation_w, p->stride_w, stride_w, p->in_w);
                         const int8_t *x;
                         const int8_t *w;
                         if (ix < 0) {

@@ -8,7 +8,15 @@ enum tml_binary_f32_kind {
     TML_BINARY_F32_DIV,
     TML_BINARY_F32_PRELU,
     TML_BINARY_F32_MAX,
-    TML_BINARY_F32_MIN
+    TML_BINARY_F32_MIN,
+    TML_BINARY_F32_EQUAL,
+    TML_BINARY_F32_LESS,
+    TML_BINARY_F32_LESS_EQUAL,
+    TML_BINARY_F32_GREATER,
+    TML_BINARY_F32_GREATER_EQUAL,
+    TML_BINARY_F32_AND,
+    TML_BINARY_F32_OR,
+    TML_BINARY_F32_XOR
 };
 
 static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float b)
@@ -24,6 +32,22 @@ static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float 
         return a > b ? a : b;
     case TML_BINARY_F32_MIN:
         return a < b ? a : b;
+    case TML_BINARY_F32_EQUAL:
+        return a == b ? 1.0f : 0.0f;
+    case TML_BINARY_F32_LESS:
+        return a < b ? 1.0f : 0.0f;
+    case TML_BINARY_F32_LESS_EQUAL:
+        return a <= b ? 1.0f : 0.0f;
+    case TML_BINARY_F32_GREATER:
+        return a > b ? 1.0f : 0.0f;
+    case TML_BINARY_F32_GREATER_EQUAL:
+        return a >= b ? 1.0f : 0.0f;
+    case TML_BINARY_F32_AND:
+        return (a != 0.0f && b != 0.0f) ? 1.0f : 0.0f;
+    case TML_BINARY_F32_OR:
+        return (a != 0.0f || b != 0.0f) ? 1.0f : 0.0f;
+    case TML_BINARY_F32_XOR:
+        return ((a != 0.0f) != (b != 0.0f)) ? 1.0f : 0.0f;
     default:
         return a < 0.0f ? a * b : a;
     }
@@ -91,6 +115,46 @@ void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b,
 void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output)
 {
     tml_binary_f32(TML_BINARY_F32_PRELU, p, x, slope, output);
+}
+
+void tml_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_EQUAL, p, a, b, output);
+}
+
+void tml_less_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_LESS, p, a, b, output);
+}
+
+void tml_less_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_LESS_EQUAL, p, a, b, output);
+}
+
+void tml_greater_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_GREATER, p, a, b, output);
+}
+
+void tml_greater_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_GREATER_EQUAL, p, a, b, output);
+}
+
+void tml_and_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_AND, p, a, b, output);
+}
+
+void tml_or_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_OR, p, a, b, output);
+}
+
+void tml_xor_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_XOR, p, a, b, output);
 }
 
 /* e^x - 1 without cancellation near 0: for |x| <= ln2/2 the Taylor polynomial of tml_expf without its leading 1

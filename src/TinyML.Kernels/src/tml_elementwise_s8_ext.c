@@ -33,12 +33,29 @@ enum tml_binary_s8_kind {
     TML_BINARY_S8_ADD,
     TML_BINARY_S8_MUL,
     TML_BINARY_S8_MAX,
-    TML_BINARY_S8_MIN
+    TML_BINARY_S8_MIN,
+    TML_BINARY_S8_EQUAL,
+    TML_BINARY_S8_LESS,
+    TML_BINARY_S8_LESS_EQUAL,
+    TML_BINARY_S8_GREATER,
+    TML_BINARY_S8_GREATER_EQUAL,
+    TML_BINARY_S8_AND,
+    TML_BINARY_S8_OR,
+    TML_BINARY_S8_XOR
 };
 
 static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, int32_t a, int32_t b)
 {
     int32_t out;
+    if (kind == TML_BINARY_S8_AND) {
+        return (int8_t)((a != p->input1_zero_point && b != p->input2_zero_point) ? 1 : 0);
+    }
+    if (kind == TML_BINARY_S8_OR) {
+        return (int8_t)((a != p->input1_zero_point || b != p->input2_zero_point) ? 1 : 0);
+    }
+    if (kind == TML_BINARY_S8_XOR) {
+        return (int8_t)(((a != p->input1_zero_point) != (b != p->input2_zero_point)) ? 1 : 0);
+    }
     if (kind == TML_BINARY_S8_MUL) {
         /* |(a - zp1) * (b - zp2)| <= 255 * 255: no overflow before the requantization. */
         out = tml_mbqm((a - p->input1_zero_point) * (b - p->input2_zero_point), p->output_multiplier, p->output_shift);
@@ -46,6 +63,20 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
         const int32_t scaled1 = tml_mbqm(tml_ext_shl(a - p->input1_zero_point, p->left_shift), p->input1_multiplier, p->input1_shift);
         const int32_t scaled2 = tml_mbqm(tml_ext_shl(b - p->input2_zero_point, p->left_shift), p->input2_multiplier, p->input2_shift);
         int32_t combined;
+        switch (kind) {
+        case TML_BINARY_S8_EQUAL:
+            return (int8_t)(scaled1 == scaled2 ? 1 : 0);
+        case TML_BINARY_S8_LESS:
+            return (int8_t)(scaled1 < scaled2 ? 1 : 0);
+        case TML_BINARY_S8_LESS_EQUAL:
+            return (int8_t)(scaled1 <= scaled2 ? 1 : 0);
+        case TML_BINARY_S8_GREATER:
+            return (int8_t)(scaled1 > scaled2 ? 1 : 0);
+        case TML_BINARY_S8_GREATER_EQUAL:
+            return (int8_t)(scaled1 >= scaled2 ? 1 : 0);
+        default:
+            break;
+        }
         if (kind == TML_BINARY_S8_MAX) {
             combined = scaled1 > scaled2 ? scaled1 : scaled2;
         } else if (kind == TML_BINARY_S8_MIN) {
@@ -102,4 +133,44 @@ void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const 
 void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
 {
     tml_binary_s8(TML_BINARY_S8_MIN, p, a, b, output);
+}
+
+void tml_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_EQUAL, p, a, b, output);
+}
+
+void tml_less_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_LESS, p, a, b, output);
+}
+
+void tml_less_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_LESS_EQUAL, p, a, b, output);
+}
+
+void tml_greater_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_GREATER, p, a, b, output);
+}
+
+void tml_greater_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_GREATER_EQUAL, p, a, b, output);
+}
+
+void tml_and_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_AND, p, a, b, output);
+}
+
+void tml_or_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_OR, p, a, b, output);
+}
+
+void tml_xor_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_XOR, p, a, b, output);
 }

@@ -13,6 +13,33 @@
 #define TML_USE_DSP 0
 #endif
 
+/* Keeps a hot loop out of its caller so that the caller's variables do not compete for its registers. */
+#if defined(__GNUC__)
+#define TML_NOINLINE __attribute__((noinline))
+#else
+#define TML_NOINLINE
+#endif
+
+/* Ends one step of an unrolled multiply-add loop for gcc: the next step's loads (through p, q, r) depend on this step's
+ * sums. Without it gcc hoists every load of the unrolled body above the first multiply and re-associates the sums
+ * into trees, which needs more registers than a 16-register core (Xtensa) has: the spills cost more than the
+ * overlap gains (lx106: 9.3 -> 4.6 instructions per MAC in the pointwise loop). No instruction is emitted. */
+#if defined(__GNUC__)
+#define TML_STEP_BARRIER(p, q, r, a, b, c, d) __asm__("" : "+r"(p), "+r"(q), "+r"(r) : "r"(a), "r"(b), "r"(c), "r"(d))
+#define TML_STEP_BARRIER_4X2() \
+    __asm__("" : "+r"(w0), "+r"(w1), "+r"(w2), "+r"(w3), "+r"(c) : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a6), "r"(a7))
+#else
+#define TML_STEP_BARRIER(p, q, r, a, b, c, d) ((void)0)
+#define TML_STEP_BARRIER_4X2() ((void)0)
+#endif
+
+/* A pointer the code has just checked to be 4-byte aligned, so that memcpy of 4 bytes from it is one aligned load. */
+#if defined(__GNUC__)
+#define TML_ASSUME_ALIGNED4(p) __builtin_assume_aligned((p), 4)
+#else
+#define TML_ASSUME_ALIGNED4(p) (p)
+#endif
+
 /* Largest reduction length (in_c/groups * kernel_h * kernel_w) of the im2col fast path (its columns and gather
  * offsets live in the arena scratch); longer reductions take the direct paths. */
 #define TML_COL_MAX 576
@@ -23,6 +50,46 @@
 static inline int32_t tml_pair_index(int32_t q)
 {
     return ((q >> 2) << 3) + (q & 3);
+}
+
+/* Cores whose `/` is one quick instruction (ARMv7-M and up: SDIV/UDIV, 2-12 cycles) keep it in per-pixel index
+ * arithmetic; elsewhere the kernels step indices along or use tml_divide (Xtensa lx106: `/` is a __divsi3 call of
+ * about 40 instructions; RISC-V rv32imc: DIV exists but takes up to a cycle per quotient bit on small cores). */
+#if defined(__ARM_FEATURE_IDIV)
+#define TML_FAST_DIVIDE 1
+#else
+#define TML_FAST_DIVIDE 0
+#endif
+
+/*
+ * t / d as one multiply and one shift, for 0 <= t < 2^15 and 1 <= d <= 2^15 (TML_DIVIDE_LIMIT): m = ceil(2^s / d)
+ * with s = 15 + ceil(log2 d) is at most 2^16, so t m stays below 2^31; and since m d - 2^s < d <= 2^(s - 15),
+ * t (m d - 2^s) < 2^s, which makes floor(t m / 2^s) exactly floor(t / d). Index arithmetic per output element
+ * (strides, window sizes) uses it: cores without a divider (Xtensa lx106) call __divsi3, about 40 instructions, for
+ * every `/` and `%`.
+ */
+#define TML_DIVIDE_LIMIT 32768
+
+typedef struct {
+    uint32_t multiplier;
+    int32_t shift;
+} tml_divider;
+
+static inline tml_divider tml_divider_for(int32_t d)
+{
+    tml_divider v;
+    int32_t log2 = 0;
+    while (((int32_t)1 << log2) < d) {
+        ++log2;
+    }
+    v.shift = 15 + log2;
+    v.multiplier = (((uint32_t)1 << v.shift) + (uint32_t)d - 1u) / (uint32_t)d; /* 2^s + d - 1 < 2^31 */
+    return v;
+}
+
+static inline int32_t tml_divide(tml_divider v, int32_t t)
+{
+    return (int32_t)(((uint32_t)t * v.multiplier) >> v.shift);
 }
 
 /* Arithmetic shift right (floor division by 2^n) with defined behaviour for negative x:
@@ -51,6 +118,27 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
 }
 
 /*
+ * Cores whose 32x32->64 multiply is a library call (Xtensa without MUL32_HIGH, e.g. the lx106: gcc calls __muldi3,
+ * about 45 instructions) take the rounding high product from four 16x16 products instead (about 16 instructions).
+ * Other Xtensa cores (ESP32's LX6, ESP32-S3's LX7) have MULSH/MULUH, and RISC-V has MULH: for them the 64-bit C
+ * expression is two multiplies.
+ */
+#if !defined(TML_SLOW_MUL64)
+#if defined(__XTENSA__) && defined(__has_include)
+#if __has_include(<xtensa/config/core-isa.h>)
+#include <xtensa/config/core-isa.h>
+#elif __has_include(<machine/core-isa.h>)
+#include <machine/core-isa.h>
+#endif
+#endif
+#if defined(__XTENSA__) && !(defined(XCHAL_HAVE_MUL32_HIGH) && XCHAL_HAVE_MUL32_HIGH)
+#define TML_SLOW_MUL64 1
+#else
+#define TML_SLOW_MUL64 0
+#endif
+#endif
+
+/*
  * SaturatingRoundingDoublingHighMul. gemmlowp computes trunc((ab + nudge) / 2^31) with nudge = 2^30 for ab >= 0
  * and 1 - 2^30 for ab < 0. For ab < 0 the dividend is negative, and trunc(v / 2^31) == floor((v + 2^31 - 1) / 2^31),
  * which is floor((ab + 2^30) / 2^31) -- the same expression as the ab >= 0 case. So the result is one floor shift of
@@ -60,12 +148,27 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
  */
 static inline int32_t tml_srdhm_inline(int32_t a, int32_t b)
 {
-    uint64_t u;
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    u = (uint64_t)((int64_t)a * (int64_t)b) + ((uint64_t)1 << 30);
-    return tml_u32_to_i32((uint32_t)(u >> 31));
+#if TML_SLOW_MUL64
+    {
+        /* The same floor((ab + 2^30) / 2^31) from 16x16-bit products (see TML_SLOW_MUL64): with a = ah 2^16 + al and
+         * b = bh 2^16 + bl (al, bl unsigned), ab + 2^30 = 2^31 (2 ah bh) + 2^16 (ah bl + al bh) + al bl + 2^30; each
+         * cross product splits at bit 15, and the low parts with the top half of al bl and 2^14 stay below 2^17.
+         * Summed modulo 2^32: the result fits int32, the partial sums need not. */
+        const int32_t ah = tml_asr(a, 16), bh = tml_asr(b, 16);
+        const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+        const int32_t hl = ah * (int32_t)bl, lh = (int32_t)al * bh;
+        const uint32_t low = ((uint32_t)hl & 0x7FFFu) + ((uint32_t)lh & 0x7FFFu) + ((al * bl) >> 16) + 0x4000u;
+        return tml_u32_to_i32(2u * (uint32_t)(ah * bh) + (uint32_t)tml_asr(hl, 15) + (uint32_t)tml_asr(lh, 15) + (low >> 15));
+    }
+#else
+    {
+        const uint64_t u = (uint64_t)((int64_t)a * (int64_t)b) + ((uint64_t)1 << 30);
+        return tml_u32_to_i32((uint32_t)(u >> 31));
+    }
+#endif
 }
 
 /* RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero. */
@@ -114,6 +217,22 @@ static inline int tml_rq_fast_ok(int32_t multiplier, int32_t shift, int32_t bias
     return multiplier > 0 && (uint32_t)(-shift - 1) < 30u && bias < bias_limit && bias > -bias_limit;
 }
 
+#if TML_SLOW_MUL64
+/* floor((a * m + 2^31) / 2^32) for |a| < 2^31 and 0 < m < 2^31, exactly, with 32-bit multiplies: a = ah 2^16 + al
+ * and m = mh 2^16 + ml (al, ml the unsigned low halves), so a m + 2^31 = ah mh 2^32 + (ah ml + al mh) 2^16
+ * + al ml + 2^31; each cross product splits into its part above bit 16 (arithmetic shift) and its low 16 bits, and
+ * the low parts, the top half of al ml and the rounding 2^15 sum to less than 2^18 before the final shift. */
+static inline int32_t tml_mulhi_round_pos(int32_t a, int32_t m)
+{
+    const int32_t ah = tml_asr(a, 16), mh = m >> 16;
+    const uint32_t al = (uint32_t)a & 0xFFFFu, ml = (uint32_t)m & 0xFFFFu;
+    const int32_t hl = ah * (int32_t)ml;
+    const uint32_t lh = al * (uint32_t)mh, ll = al * ml;
+    const uint32_t low = ((uint32_t)hl & 0xFFFFu) + (lh & 0xFFFFu) + (ll >> 16) + 0x8000u;
+    return ah * mh + tml_asr(hl, 16) + (int32_t)(lh >> 16) + (int32_t)(low >> 16);
+}
+#endif
+
 /* half = 2^(right_shift - 1). */
 static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_t right_shift, int32_t half,
                                          int32_t zp_out, int32_t act_min, int32_t act_max)
@@ -123,6 +242,8 @@ static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_
     int32_t h;
 #if TML_USE_DSP
     __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(acc2), "r"(multiplier), "r"(t));
+#elif TML_SLOW_MUL64
+    h = t + tml_mulhi_round_pos(acc2, multiplier);
 #else
     {
         const uint64_t u = (uint64_t)((int64_t)acc2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
@@ -181,12 +302,166 @@ static inline uint32_t tml_sxtb16_ror8(uint32_t v)
 }
 #endif
 
+#if !TML_USE_DSP
+/*
+ * Xtensa has no sign-extending byte load: a signed int8 costs l8ui + slli + srai. Loaded as its biased value
+ * w + 128 = (byte ^ 0x80) instead (l8ui + xor, or one l32i + xor for four weights and one extui each), a dot product
+ * with x is sum (w + 128) x = sum w x + 128 sum x, and the excess 128 sum x depends only on the column: the caller
+ * computes the column's sum once per pixel and subtracts it, for every output channel at once.
+ */
+#if defined(__XTENSA__)
+#define TML_BIASED_WEIGHTS 1
+#else
+#define TML_BIASED_WEIGHTS 0
+#endif
+
+/* One step of tml_dot_2x2_blocks: weights wa, wb against column values c[j] and c[j + 4]. */
+#define TML_DOT_2X2_STEP(wa_expr, wb_expr, j) \
+    do { \
+        const int32_t wa = (wa_expr), wb = (wb_expr), x = c[j], y = c[(j) + 4]; \
+        a00 += wa * x; \
+        a01 += wa * y; \
+        a10 += wb * x; \
+        a11 += wb * y; \
+        TML_STEP_BARRIER(w0, w1, c, a00, a01, a10, a11); \
+    } while (0)
+
+/*
+ * Portable core of tml_dot_2x2 (RISC-V, Xtensa, Cortex-M0): `blocks` blocks of four reduction steps, the pair's
+ * columns at c[0..3] and c[4..7]. Each step loads one weight per row and one value per column just before its four
+ * multiply-adds, so only 4 accumulators, 3 pointers and 4 operands are live: on a 16-register core (Xtensa) the loop
+ * then runs without spills. Out of line (TML_NOINLINE) for the same reason: inlined into the im2col loop nest,
+ * that loop's own variables pushed two accumulators to the stack. With TML_BIASED_WEIGHTS the sums include
+ * 128 * (sum of the columns' first 4 * blocks values), which the caller removes.
+ */
+static TML_NOINLINE void tml_dot_2x2_blocks(const int8_t *w0, const int8_t *w1, const int16_t *c, int32_t blocks, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int8_t *const w0_end = w0 + 4 * blocks;
+#if TML_BIASED_WEIGHTS
+    if ((((uintptr_t)w0 | (uintptr_t)w1) & 3u) == 0u) {
+        /* Word-aligned rows: four biased weights per aligned 32-bit load (the address is checked, so the access is
+         * aligned on every target; memcpy keeps it free of aliasing questions and compiles to one load). */
+        for (; w0 < w0_end; w0 += 4, w1 += 4, c += 8) {
+            uint32_t va, vb;
+            memcpy(&va, TML_ASSUME_ALIGNED4(w0), sizeof va);
+            memcpy(&vb, TML_ASSUME_ALIGNED4(w1), sizeof vb);
+            va ^= 0x80808080u;
+            vb ^= 0x80808080u;
+            TML_DOT_2X2_STEP((int32_t)(va & 0xFFu), (int32_t)(vb & 0xFFu), 0);
+            TML_DOT_2X2_STEP((int32_t)((va >> 8) & 0xFFu), (int32_t)((vb >> 8) & 0xFFu), 1);
+            TML_DOT_2X2_STEP((int32_t)((va >> 16) & 0xFFu), (int32_t)((vb >> 16) & 0xFFu), 2);
+            TML_DOT_2X2_STEP((int32_t)(va >> 24), (int32_t)(vb >> 24), 3);
+        }
+    }
+    for (; w0 < w0_end; w0 += 4, w1 += 4, c += 8) {
+        const uint8_t *u0 = (const uint8_t *)w0, *u1 = (const uint8_t *)w1;
+        TML_DOT_2X2_STEP((int32_t)(u0[0] ^ 0x80u), (int32_t)(u1[0] ^ 0x80u), 0);
+        TML_DOT_2X2_STEP((int32_t)(u0[1] ^ 0x80u), (int32_t)(u1[1] ^ 0x80u), 1);
+        TML_DOT_2X2_STEP((int32_t)(u0[2] ^ 0x80u), (int32_t)(u1[2] ^ 0x80u), 2);
+        TML_DOT_2X2_STEP((int32_t)(u0[3] ^ 0x80u), (int32_t)(u1[3] ^ 0x80u), 3);
+    }
+#else
+    for (; w0 < w0_end; w0 += 4, w1 += 4, c += 8) {
+        /* Written out (gcc -O2 does not unroll a constant 4-trip loop here). */
+        TML_DOT_2X2_STEP(w0[0], w1[0], 0);
+        TML_DOT_2X2_STEP(w0[1], w1[1], 1);
+        TML_DOT_2X2_STEP(w0[2], w1[2], 2);
+        TML_DOT_2X2_STEP(w0[3], w1[3], 3);
+    }
+#endif
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+#undef TML_DOT_2X2_STEP
+
+/*
+ * Cores with 32 registers (RISC-V) keep four weight rows against the column pair in registers: per reduction step
+ * four weight and two column loads feed eight multiply-adds (2.75 instructions per MAC against 3 for two rows).
+ * Xtensa's 16 registers would spill, so it keeps the two-row loop.
+ */
+#define TML_DOT_4X2 (!TML_BIASED_WEIGHTS)
+
+#if TML_DOT_4X2
+/* acc[2*f + c] += sum_k w_f[k] * col_c[k] for the four rows w0 + f * stride, over `blocks` blocks of four steps. */
+static TML_NOINLINE void tml_dot_4x2_blocks(const int8_t *w0, int32_t stride, const int16_t *c, int32_t blocks, int32_t acc[8])
+{
+    const int8_t *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    const int8_t *const w0_end = w0 + 4 * blocks;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];
+    for (; w0 < w0_end; w0 += 4, w1 += 4, w2 += 4, w3 += 4, c += 8) {
+        /* Written out (gcc -O2 does not unroll a constant 4-trip loop here). */
+#define TML_DOT_4X2_STEP(j) \
+    do { \
+        const int32_t x = c[j], y = c[(j) + 4]; \
+        const int32_t wa = w0[j], wb = w1[j], wc = w2[j], wd = w3[j]; \
+        a0 += wa * x; \
+        a1 += wa * y; \
+        a2 += wb * x; \
+        a3 += wb * y; \
+        a4 += wc * x; \
+        a5 += wc * y; \
+        a6 += wd * x; \
+        a7 += wd * y; \
+        TML_STEP_BARRIER_4X2(); \
+    } while (0)
+        TML_DOT_4X2_STEP(0);
+        TML_DOT_4X2_STEP(1);
+        TML_DOT_4X2_STEP(2);
+        TML_DOT_4X2_STEP(3);
+#undef TML_DOT_4X2_STEP
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = a4;
+    acc[5] = a5;
+    acc[6] = a6;
+    acc[7] = a7;
+}
+
+/* Four rows (w0 + f * len) against a column pair: the blocks above, then the tail in tml_pair_index order. */
+static inline void tml_dot_4x2(const int8_t *w0, const int16_t *cols, int32_t len, int32_t acc[8])
+{
+    int32_t k;
+    tml_dot_4x2_blocks(w0, len, cols, len >> 2, acc);
+    for (k = len & ~3; k < len; ++k) {
+        const int32_t q = tml_pair_index(k), x = cols[q], y = cols[q + 4];
+        int32_t f;
+        for (f = 0; f < 4; ++f) {
+            const int32_t w = w0[f * len + k];
+            acc[2 * f] += w * x;
+            acc[2 * f + 1] += w * y;
+        }
+    }
+}
+#endif
+
+/* Sums of the two columns of a pair over their first 4 * (len / 4) values (what TML_BIASED_WEIGHTS removes). */
+static inline void tml_pair_block_sums(const int16_t *c, int32_t len, int32_t sums[2])
+{
+    const int16_t *const end = c + 2 * (len & ~3);
+    int32_t s0 = 0, s1 = 0;
+    for (; c < end; c += 8) {
+        s0 += (int32_t)c[0] + c[1] + c[2] + c[3];
+        s1 += (int32_t)c[4] + c[5] + c[6] + c[7];
+    }
+    sums[0] = s0;
+    sums[1] = s1;
+}
+#endif
+
 /* Dot products of two int8 weight rows with two int16 columns interleaved at `cols` (tml_pair_index layout; the
- * second column is the first shifted by 4 elements): acc[2*f + c] += sum_k w_f[k] * col_c[k]. */
-static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *cols, int32_t len, int32_t acc[4])
+ * second column is the first shifted by 4 elements): acc[2*f + c] += sum_k w_f[k] * col_c[k]. block_sums: the
+ * columns' tml_pair_block_sums where TML_BIASED_WEIGHTS, else unused (may be NULL). */
+static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t *cols, int32_t len, const int32_t *block_sums, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t k = 0;
+    (void)block_sums;
 #if TML_USE_DSP
     const int16_t *c0 = cols;
     int32_t n4 = len >> 2;
@@ -223,6 +498,26 @@ static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t
     k = len & ~3;
     w0 -= k;
     w1 -= k;
+#else
+    if (len >= 4) {
+        int32_t sums[4];
+        sums[0] = a00;
+        sums[1] = a01;
+        sums[2] = a10;
+        sums[3] = a11;
+        tml_dot_2x2_blocks(w0, w1, cols, len >> 2, sums);
+#if TML_BIASED_WEIGHTS
+        sums[0] -= 128 * block_sums[0];
+        sums[1] -= 128 * block_sums[1];
+        sums[2] -= 128 * block_sums[0];
+        sums[3] -= 128 * block_sums[1];
+#endif
+        a00 = sums[0];
+        a01 = sums[1];
+        a10 = sums[2];
+        a11 = sums[3];
+        k = len & ~3;
+    }
 #endif
     for (; k < len; ++k) {
         const int32_t q = tml_pair_index(k);

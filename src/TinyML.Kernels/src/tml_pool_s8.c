@@ -45,6 +45,9 @@ void tml_maxpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
 void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output)
 {
     const int32_t in_plane = (int32_t)p->in_h * p->in_w;
+    /* Divider of the last window size seen (interior windows share one; borders change it a few times per row). */
+    int32_t divider_count = 0;
+    tml_divider divider = tml_divider_for(1);
     int32_t c;
     for (c = 0; c < p->channels; ++c) {
         const int8_t *channel = input + c * in_plane;
@@ -65,8 +68,21 @@ void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
                 /* Only non-padding elements count (TFLite semantics). */
                 count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
                 if (count > 0) {
-                    /* Round half away from zero; C99 division truncates toward zero. */
-                    avg = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                    /* Round half away from zero: |avg| = (|sum| + count / 2) / count, truncated. Below 255 elements the
+                     * dividend is below TML_DIVIDE_LIMIT (|sum| <= 128 count), so tml_divide is exact; larger windows
+                     * divide. */
+                    const int32_t magnitude = (sum < 0 ? -sum : sum) + (count >> 1);
+                    int32_t quotient;
+                    if (!TML_FAST_DIVIDE && count < 255) {
+                        if (count != divider_count) {
+                            divider = tml_divider_for(count);
+                            divider_count = count;
+                        }
+                        quotient = tml_divide(divider, magnitude);
+                    } else {
+                        quotient = magnitude / count;
+                    }
+                    avg = sum < 0 ? -quotient : quotient;
                 }
                 *output++ = (int8_t)tml_clamp_i32(avg, p->act_min, p->act_max);
             }

@@ -55,7 +55,7 @@ public static class ArenaGroupCommand
         var outDir = args.Require("out");
         Directory.CreateDirectory(outDir);
         var path = Path.Combine(outDir, ArenaGroupSource.FileName(group));
-        File.WriteAllText(path, ArenaGroupSource.Emit(group, members, alignment), new UTF8Encoding(false));
+        OutputFile.WriteTextIfChanged(path, ArenaGroupSource.Emit(group, members, alignment));
         var shared = members.Count == 0 ? 0 : members.Max(m => m.ArenaBytes);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"tinyml: arena group '{group}': {shared:N0} B shared by {string.Join(", ", members.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Model} ({m.ArenaBytes:N0} B)")))}; separate arenas would need {members.Sum(m => m.ArenaBytes):N0} B"));

@@ -70,13 +70,40 @@ public sealed class CliArgs
         list.Add(value);
     }
 
+    /// <summary>
+    /// An <c>@file</c> that cannot be read is an error, never an empty argument list: silently skipping it once turned a
+    /// project path with a space (an unquoted <c>@path</c> split in two) into "missing required option --model".
+    /// </summary>
+    private static string[] ReadResponseFile(string path)
+    {
+        if (path.Length == 0)
+        {
+            throw new TinyMLException(ErrorCodes.ResponseFileMissing, "tinymlc: '@' must be followed by the path of a response file");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new TinyMLException(ErrorCodes.ResponseFileMissing,
+                $"tinymlc: the response file '{path}' does not exist{(Directory.Exists(path) ? " (it is a folder)" : "")}");
+        }
+
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TinyMLException(ErrorCodes.ResponseFileMissing, $"tinymlc: cannot read the response file '{path}': {e.Message}");
+        }
+    }
+
     private static IEnumerable<string> Expand(IEnumerable<string> args)
     {
         foreach (var arg in args)
         {
-            if (arg.StartsWith('@') && File.Exists(arg[1..]))
+            if (arg.StartsWith('@'))
             {
-                foreach (var line in File.ReadAllLines(arg[1..]))
+                foreach (var line in ReadResponseFile(arg[1..]))
                 {
                     if (line.Length > 0)
                     {

@@ -1,6 +1,8 @@
-using TinyML.Import;
 using System.Globalization;
 using TinyML.Diagnostics;
+using TinyML.Emit;
+using TinyML.Firmware;
+using TinyML.Import;
 using TinyML.Pipeline;
 using TinyML.Quantize;
 
@@ -10,7 +12,8 @@ namespace TinyML.Cli;
 /// <c>tinymlc compile</c>: ONNX model -> C source + header (Import, Optimize, Quantize, Plan, Emit).
 /// <c>--quantize int8</c> (default) or <c>--quantize none</c> (float32, no calibration).
 /// Quantization control: <c>--calibration-method minmax|percentile|entropy|mse</c>, <c>--calibration-percentile 99.99</c>,
-/// <c>--bias-correction true|false</c>, <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005).
+/// <c>--bias-correction true|false</c>, <c>--validation-data</c>, <c>--validation-labels</c>, <c>--max-accuracy-drop 1.0</c> (percentage points, warning TML2005),
+/// <c>--accuracy-samples N|all</c> (samples of the accuracy report; default 256 of the calibration data, all validation data).
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
 /// Mixed precision: <c>--precision int8|int16x8|float|auto</c>, <c>--layer-precision node=float</c> or <c>node=int16x8</c> (repeatable, ';'-separated, or
 /// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
@@ -19,17 +22,44 @@ public static class CompileCommand
 {
     public static int Run(CliArgs args, TextWriter log)
     {
+        // --from-msbuild: the SDK's targets wrote the options, so messages quote the TinyModel metadata the user wrote.
+        var spelling = args.GetBool("from-msbuild") ? OptionSpelling.MSBuild : OptionSpelling.Cli;
         var model = args.Require("model");
+        var name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(model));
+        if (!CIdentifier.IsValid(name))
+        {
+            // The name becomes file names in --out and C symbols: anything else could write outside the output folder.
+            throw new TinyMLException(ErrorCodes.InvalidModelName,
+                $"{(spelling == OptionSpelling.MSBuild ? "ModelName" : "--name")} '{name}' must be {CIdentifier.Rule}", Path.GetFullPath(model));
+        }
+
+        var outputDirectory = args.Require("out");
+        try
+        {
+            Compile(args, log, spelling, model, name, outputDirectory);
+            return 0;
+        }
+        catch
+        {
+            // A failed compile must not leave the previous build's C behind, looking fresh.
+            OutputFile.DeleteAll(ModelCompiler.OutputFiles(outputDirectory, name));
+            throw;
+        }
+    }
+
+    private static void Compile(CliArgs args, TextWriter log, OptionSpelling spelling, string model, string name, string outputDirectory)
+    {
+        var board = Boards.Get(args.Get("board") ?? "nrf52840"); // an unknown board is TML5004 before any work
         // --input-shape name=1,3,96,96 and --constant-input name=value, each repeatable (or ';'-separated).
-        var pins = ImportOptions.FromStrings(args.GetAll("input-shape"), args.GetAll("constant-input"));
+        var pins = ImportOptions.FromStrings(args.GetAll("input-shape"), args.GetAll("constant-input"), spelling);
         var options = new CompileOptions
         {
             ModelPath = Path.GetFullPath(model),
-            Name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(model)),
-            Board = args.Get("board") ?? "nrf52840",
+            Name = name,
+            Board = board.Name,
             CalibrationData = args.Get("calibration") is { Length: > 0 } c ? c : null,
-            CalibrationSamples = args.GetInt("calibration-samples", 0),
-            OutputDirectory = args.Require("out"),
+            CalibrationSamples = ParseCalibrationSamples(args.Get("calibration-samples"), spelling),
+            OutputDirectory = outputDirectory,
             Precision = ModelPrecisions.Parse(args.Get("quantize")),
             InputShapes = pins.InputShapes,
             ConstantInputs = pins.ConstantInputs,
@@ -43,15 +73,15 @@ public static class CompileCommand
             ValidationData = args.Get("validation-data") is { Length: > 0 } v ? v : null,
             ValidationLabels = args.Get("validation-labels") is { Length: > 0 } l ? l : null,
             MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
+            AccuracySamples = ParseAccuracySamples(args.Get("accuracy-samples")),
             ExportQdq = args.GetBool("export-qdq"),
         };
-        var name = options.Name;
         options = options with
         {
             MixedPrecision = new PrecisionSettings
             {
                 Mode = PrecisionSettings.ParseMode(args.Get("precision")),
-                Layers = PrecisionSettings.ParseLayers(args.GetAll("layer-precision"), name),
+                Layers = PrecisionSettings.ParseLayers(args.GetAll("layer-precision"), name, spelling),
                 AutoThresholdDb = PrecisionSettings.ParseThreshold(args.Get("auto-precision-threshold-db")),
             },
         };
@@ -63,13 +93,83 @@ public static class CompileCommand
                     $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
             }
 
+            WarnIgnoredCalibration(args, log, spelling, options);
             ModelCompiler.CheckArenaGroup(options);
             FloatModelCompiler.Compile(options, log);
-            return 0;
+            return;
         }
 
         ModelCompiler.Compile(options, log);
-        return 0;
+    }
+
+    /// <summary>Calibration and validation settings mean nothing to a float32 model: say so instead of ignoring them.</summary>
+    private static void WarnIgnoredCalibration(CliArgs args, TextWriter log, OptionSpelling spelling, CompileOptions options)
+    {
+        var msbuild = spelling == OptionSpelling.MSBuild;
+        var ignored = new List<string>();
+        void Note(string option, string metadata)
+        {
+            if (args.Get(option) is { } value && value.Trim().Length > 0)
+            {
+                ignored.Add(msbuild ? $"{metadata}=\"{value}\"" : $"--{option} {value}");
+            }
+        }
+
+        Note("calibration", "CalibrationData");
+        Note("calibration-samples", "CalibrationSamples");
+        Note("calibration-method", "CalibrationMethod");
+        Note("calibration-percentile", "CalibrationPercentile");
+        if (options.Calibration.BiasCorrection)
+        {
+            ignored.Add(msbuild ? "BiasCorrection=\"true\"" : "--bias-correction true");
+        }
+
+        Note("validation-data", "ValidationData");
+        Note("validation-labels", "ValidationLabels");
+        if (ignored.Count > 0)
+        {
+            log.WriteLine(new Diagnostic(Severity.Warning, ErrorCodes.CalibrationIgnored,
+                $"{string.Join(", ", ignored)} {(ignored.Count == 1 ? "is" : "are")} ignored: model '{options.Name}' has {(msbuild ? "Quantize=\"none\"" : "--quantize none")} (float32, no calibration and no int8 accuracy report)",
+                options.ModelPath).ToCanonicalString());
+        }
+    }
+
+    /// <summary>Empty = all samples; otherwise a positive whole number (0, -3 or "ten" used to mean "all" silently).</summary>
+    private static int ParseCalibrationSamples(string? text, OptionSpelling spelling)
+    {
+        if (text is null)
+        {
+            return 0;
+        }
+
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var samples) || samples <= 0)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting,
+                $"{(spelling == OptionSpelling.MSBuild ? "CalibrationSamples" : "--calibration-samples")} '{text}' must be a positive whole number of samples (leave it empty to use all of them)");
+        }
+
+        return samples;
+    }
+
+    /// <summary><c>--accuracy-samples N</c> (at most N, N >= 1) or <c>all</c>; absent = the default (null).</summary>
+    internal static int? ParseAccuracySamples(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        if (string.Equals(text.Trim(), "all", StringComparison.OrdinalIgnoreCase))
+        {
+            return 0;
+        }
+
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var samples) || samples < 1)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidCalibrationSetting, $"AccuracySamples '{text}' must be a number of samples >= 1, or 'all'");
+        }
+
+        return samples;
     }
 
     private static double ParseMaxAccuracyDrop(string? text)

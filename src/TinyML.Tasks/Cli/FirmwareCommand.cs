@@ -8,7 +8,7 @@ namespace TinyML.Cli;
 /// <code>
 ///   tinymlc firmware --board nrf52840 --name Demo --source main.c [--source model.c ...] [--include dir ...]
 ///                    [--define X=1 ...] --kernels src/TinyML.Kernels --out bin/ --obj obj/ [--gcc-path dir]
-///                    [--stack-bytes N]
+///                    [--stack-bytes N] [--prefix-map FOLDER=NAME ...]
 /// </code>
 /// </summary>
 public static class FirmwareCommand
@@ -35,9 +35,19 @@ public static class FirmwareCommand
             OutputDir: output,
             IntermediateDir: args.Get("obj") ?? Path.Combine(output, "obj"),
             ToolchainPath: args.Get("gcc-path"),
-            StackBytes: args.Get("stack-bytes") is { } stack ? ParseStackBytes(stack) : null);
+            StackBytes: args.Get("stack-bytes") is { } stack ? ParseStackBytes(stack) : null,
+            PrefixMaps: args.GetAll("prefix-map").Select(ParsePrefixMap).ToList());
         FirmwareBuilder.Build(request, log);
         return 0;
+    }
+
+    /// <summary><c>--prefix-map OLD=NEW</c>: OLD is a folder, which may itself contain '=' only before the last one.</summary>
+    private static KeyValuePair<string, string> ParsePrefixMap(string text)
+    {
+        var eq = text.LastIndexOf('=');
+        return eq > 0
+            ? new KeyValuePair<string, string>(text[..eq], text[(eq + 1)..])
+            : throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc firmware: --prefix-map '{text}' must look like FOLDER=NAME");
     }
 
     private static int ParseStackBytes(string text) =>

@@ -21,9 +21,10 @@ public static class Program
             return args.Length == 0 ? 2 : 0;
         }
 
-        var options = new CliArgs(args.Skip(1));
         try
         {
+            // Inside the try: reading a response file can fail with a coded error too.
+            var options = new CliArgs(args.Skip(1));
             return args[0] switch
             {
                 "compile" => CompileCommand.Run(options, Console.Out),

@@ -17,20 +17,31 @@ public static class ErrorCodes
     public const string ExternalDataOutsideModelFolder = "TML1006";
     /// <summary>If/Loop whose condition depends on a run-time input; pinning it with ConstantInputs lets it fold.</summary>
     public const string ControlFlowOnRuntimeInput = "TML1007";
+    /// <summary>A constant holds NaN, or a layer's weights hold an infinity; names the initializer, element and node.</summary>
+    public const string NonFiniteConstant = "TML1008";
 
     // 2xxx Quantize / calibration
+    /// <summary>Warning: the model has no CalibrationData at all, so activation ranges come from random inputs.</summary>
     public const string NoCalibrationData = "TML2001";
     public const string BadCalibrationFile = "TML2002";
     public const string CalibrationFailed = "TML2003";
     public const string CalibrationIgnored = "TML2004";
     /// <summary>Int8 accuracy on the validation data is lower than float by more than <c>MaxAccuracyDrop</c> points.</summary>
     public const string AccuracyDropExceeded = "TML2005";
-    /// <summary>CalibrationMethod / CalibrationPercentile / MaxAccuracyDrop has a value tinymlc does not know.</summary>
+    /// <summary>CalibrationMethod / CalibrationPercentile / MaxAccuracyDrop / AccuracySamples has a value tinymlc does not know.</summary>
     public const string InvalidCalibrationSetting = "TML2006";
     /// <summary>ValidationData / ValidationLabels cannot be read or do not match each other.</summary>
     public const string BadValidationData = "TML2007";
     /// <summary><c>TinyExportQdq</c>: the compiled model has an op the QDQ ONNX export cannot express (LSTM/GRU, subgraphs).</summary>
     public const string QdqExportFailed = "TML2008";
+    /// <summary>CalibrationData names a folder, file or glob folder that does not exist.</summary>
+    public const string CalibrationDataNotFound = "TML2011";
+    /// <summary>CalibrationData exists but holds no usable sample (no .npy/.npz/.bin file, or only empty arrays).</summary>
+    public const string CalibrationDataEmpty = "TML2012";
+    /// <summary>Warning: an int8 output's SNR against the float model is below the documented floor (Int8HealthCheck).</summary>
+    public const string Int8OutputBelowSnrFloor = "TML2013";
+    /// <summary>Warning: a Sigmoid/Tanh output was calibrated on a sliver of its range, so larger values saturate in int8.</summary>
+    public const string Int8OutputSaturates = "TML2014";
     /// <summary>Precision / LayerPrecision / AutoPrecisionThresholdDb has a value tinymlc does not know, or a layer
     /// cannot run in the precision asked for.</summary>
     public const string InvalidPrecision = "TML2020";
@@ -51,6 +62,8 @@ public static class ErrorCodes
     public const string UnknownBoard = "TML5004";
     /// <summary>TinyMLStackBytes / --stack-bytes is not a multiple of 8 of at least 256 bytes.</summary>
     public const string InvalidStackSize = "TML5005";
+    /// <summary>Warning: the firmware fills more than 90 % of the board's flash or RAM (with what it is made of).</summary>
+    public const string NearMemoryBudget = "TML5006";
     /// <summary>idf.py build failed (the ESP-IDF build's own errors are reported above it where recognised).</summary>
     public const string EspIdfBuildFailed = "TML5010";
     /// <summary>An ESP-IDF board's project folder is not an ESP-IDF project: no top-level CMakeLists.txt calling
@@ -72,5 +85,11 @@ public static class ErrorCodes
     // 9xxx Internal
     /// <summary>Quantize / --quantize names no known precision (the SDK targets raise the same code first).</summary>
     public const string UnsupportedQuantize = "TML9003";
+    /// <summary>A response file named on the command line (<c>@file</c>) does not exist or cannot be read.</summary>
+    public const string ResponseFileMissing = "TML9006";
+    /// <summary><c>ModelName</c> / <c>--name</c> is not a C identifier (it names files and C symbols).</summary>
+    public const string InvalidModelName = "TML9007";
+    /// <summary><c>TinyMLProjectName</c> / firmware <c>--name</c> is not a plain file name (it names the firmware files).</summary>
+    public const string InvalidProjectName = "TML9008";
     public const string InternalError = "TML9999";
 }

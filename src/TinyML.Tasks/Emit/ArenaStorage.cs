@@ -45,8 +45,7 @@ public static class ArenaGroupSource
     public static string FileName(string group) => $"tml_arena_group_{group}.c";
 
     /// <summary>Arena group names become C identifiers: the same rule as model names.</summary>
-    public static bool IsValidName(string group) =>
-        group.Length > 0 && group.All(c => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_') && !char.IsDigit(group[0]);
+    public static bool IsValidName(string group) => CIdentifier.IsValid(group);
 
     public static string Emit(string group, IReadOnlyList<(string Model, int ArenaBytes)> members, int alignment = 4)
     {

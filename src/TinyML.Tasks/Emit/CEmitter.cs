@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TinyML.Diagnostics;
 using TinyML.Ir;
 using TinyML.Plan;
 
@@ -82,7 +83,8 @@ public static class CEmitter
              * TML_{{upper}}_OUTPUT<j>_SIZE (a NULL output is skipped). Returns 0 on success, -1 on a NULL input. */
             int tml_{{name}}_invoke_multi(const int8_t *const *inputs, int8_t *const *outputs);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned (-1 when it is not:
+             * the kernels read their int16/int32 scratch and float tensors in it with aligned loads). */
             int tml_{{name}}_invoke_multi_with_arena(uint8_t *arena, const int8_t *const *inputs, int8_t *const *outputs);
 
             #ifdef __cplusplus
@@ -105,7 +107,7 @@ public static class CEmitter
             {
                 int8_t *const a = (int8_t *)arena;
                 int32_t i;
-                if (arena == NULL || inputs == NULL || outputs == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || inputs == NULL || outputs == NULL) {
                     return -1;
                 }
 
@@ -170,7 +172,8 @@ public static class CEmitter
             /* Runs the model on int8 input (TML_{{upper}}_INPUT_SIZE bytes) into int8 output. Returns 0 on success. */
             int tml_{{name}}_invoke(const int8_t *input, int8_t *output);
 
-            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned. */
+            /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{plan.Alignment}}-byte aligned (-1 when it is not:
+             * the kernels read their int16/int32 scratch and float tensors in it with aligned loads). */
             int tml_{{name}}_invoke_with_arena(uint8_t *arena, const int8_t *input, int8_t *output);
 
             /* Float convenience: quantizes the input, runs, dequantizes the output. Returns 0 on success. */
@@ -217,9 +220,16 @@ public static class CEmitter
 
             """);
 
+        var bodyStart = sb.Length;
         for (var i = 0; i < model.Ops.Count; i++)
         {
             EmitCall(sb, model, plan, model.Ops[i], $"tml_{name}_op{i}", i);
+        }
+
+        if (sb.ToString(bodyStart, sb.Length - bodyStart).IndexOf("arena", StringComparison.Ordinal) < 0)
+        {
+            // A graph whose output is its input, or of reshapes only, calls no kernel: keep -Wunused-parameter quiet.
+            sb.Insert(bodyStart, "    (void)arena; /* no kernel call: the output is the input or an alias of it */\n");
         }
 
         if (IsMulti(model))
@@ -237,7 +247,7 @@ public static class CEmitter
             {
                 int8_t *const a = (int8_t *)arena;
                 int32_t i;
-                if (arena == NULL || input == NULL || output == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || input == NULL || output == NULL) {
                     return -1;
                 }
                 for (i = 0; i < TML_{{upper}}_INPUT_SIZE; i++) {
@@ -329,7 +339,7 @@ public static class CEmitter
             }
 
             case QFullyConnected f:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")} */\n");
                 var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift);
                 sb.Append(I, $$"""
                     static const tml_fully_connected_s8_params {{id}} = {
@@ -439,6 +449,41 @@ public static class CEmitter
 
                     """);
                 return 0;
+            case QReduceMax m:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: ReduceMax over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] (scale kept) */
+                    static const tml_reduce_mean_s8_params {{id}} = { {{m.Outer}}, {{m.Reduce}}, {{m.Inner}}, 0, 0, 0, 0 };
+
+
+                    """);
+                return 0;
+            case QWhere w:
+                var whereBytes = 0;
+                foreach (var (suffix, constant) in new[] { ("c", w.ConstantC), ("x", w.ConstantX), ("y", w.ConstantY) })
+                {
+                    if (constant is not null)
+                    {
+                        EmitArray(sb, "int8_t", $"{id}_{suffix}", constant.Select(v => Int(v)));
+                        whereBytes += constant.Length;
+                    }
+                }
+
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", w.OutDims)}}] */
+                    static const tml_where_s8_params {{id}} = {
+                        { {{string.Join(", ", w.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", w.CStrides)}} }, /* c_strides */
+                        { {{string.Join(", ", w.XStrides)}} }, /* x_strides */
+                        { {{string.Join(", ", w.YStrides)}} }, /* y_strides */
+                        {{Int(w.ConditionZeroPoint)}}, /* condition_zero_point */
+                        {{Int(w.XZeroPoint)}}, {{Int(w.XMultiplier)}}, {{Int(w.XShift)}}, /* x requantization */
+                        {{Int(w.YZeroPoint)}}, {{Int(w.YMultiplier)}}, {{Int(w.YShift)}}, /* y requantization */
+                        {{Int(w.OutputZeroPoint)}}
+                    };
+
+
+                    """);
+                return whereBytes;
             case QLayerNorm ln:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: int8 LayerNormalization, {ln.Rows} rows of {ln.RowSize} */\n");
                 EmitArray(sb, "int32_t", $"{id}_multiplier", ln.Multiplier.Select(Int));
@@ -506,6 +551,23 @@ public static class CEmitter
         }
     }
 
+    /// <summary>The tml_&lt;kind&gt;_broadcast_s8 kernel of a <see cref="QBinary"/>.</summary>
+    private static string BinaryKernel(QBinaryKind kind) => kind switch
+    {
+        QBinaryKind.Mul => "mul",
+        QBinaryKind.Max => "max",
+        QBinaryKind.Min => "min",
+        QBinaryKind.Equal => "equal",
+        QBinaryKind.Less => "less",
+        QBinaryKind.LessOrEqual => "less_equal",
+        QBinaryKind.Greater => "greater",
+        QBinaryKind.GreaterOrEqual => "greater_equal",
+        QBinaryKind.And => "and",
+        QBinaryKind.Or => "or",
+        QBinaryKind.Xor => "xor",
+        _ => "add",
+    };
+
     private static void EmitCall(StringBuilder sb, QuantizedModel model, ArenaPlan plan, QOp op, string id, int index)
     {
         string At(int tensor) => $"arena + {plan.OffsetOf(model, tensor)}";
@@ -521,6 +583,18 @@ public static class CEmitter
                 break;
             case QConvTranspose2D:
                 sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QFullyConnected { Rows: > 1 } rowsFc:
+                // TFLite FULLY_CONNECTED's batch: the same weights over each input row.
+                sb.Append(I, $$"""
+                        {
+                            int32_t row;
+                            for (row = 0; row < {{rowsFc.Rows}}; ++row) {
+                                tml_fully_connected_s8(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.OutFeatures}}, {{scratch}});
+                            }
+                        }
+
+                    """);
                 break;
             case QFullyConnected:
                 sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
@@ -540,7 +614,16 @@ public static class CEmitter
             case QBinary b:
                 var left = b.A is { } ai ? At(ai) : $"{id}_a";
                 var right = b.B is { } bi ? At(bi) : $"{id}_b";
-                sb.Append(I, $"    tml_{b.Kind switch { QBinaryKind.Mul => "mul", QBinaryKind.Max => "max", QBinaryKind.Min => "min", _ => "add" }}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
+                sb.Append(I, $"    tml_{BinaryKernel(b.Kind)}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
+                break;
+            case QWhere w:
+                var condition = w.C is { } wc ? At(wc) : $"{id}_c";
+                var whenTrue = w.X is { } wx ? At(wx) : $"{id}_x";
+                var whenFalse = w.Y is { } wy ? At(wy) : $"{id}_y";
+                sb.Append(I, $"    tml_where_s8(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
+                break;
+            case QReduceMax:
+                sb.Append(I, $"    tml_reduce_max_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QClamp c:
                 sb.Append(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n");
@@ -728,7 +811,8 @@ public static class CEmitter
     {
         if (!float.IsFinite(value))
         {
-            throw new ArgumentOutOfRangeException(nameof(value), "non-finite constant in a model");
+            // Model constants were checked at import (TML1008); this is a value computed at build time.
+            throw new TinyMLException(ErrorCodes.NonFiniteConstant, $"a value computed at build time (folded constant, scale or multiplier) is {value}; C cannot hold it as a literal");
         }
 
         var text = value.ToString("R", CultureInfo.InvariantCulture);

@@ -107,7 +107,8 @@ public static class CFloatEmitter
                 /* Runs the model on TML_{{upper}}_INPUT_SIZE floats into TML_{{upper}}_OUTPUT_SIZE floats. Returns 0 on success. */
                 int tml_{{name}}_invoke_f32(const float *input, float *output);
 
-                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{alignment}}-byte aligned. */
+                /* Same, with a caller-provided arena of TML_{{upper}}_ARENA_SIZE bytes, {{alignment}}-byte aligned (-1 when it is
+                 * not: the float tensors in it are read with aligned loads). */
                 int tml_{{name}}_invoke_f32_with_arena(uint8_t *arena, const float *input, float *output);
 
                 """);
@@ -175,7 +176,7 @@ public static class CFloatEmitter
             {
                 float *const a = (float *)(void *)arena;
                 int32_t i;
-                if (arena == NULL || input == NULL || output == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || input == NULL || output == NULL) {
                     return -1;
                 }
                 for (i = 0; i < TML_{{upper}}_INPUT_SIZE; i++) {
@@ -201,7 +202,7 @@ public static class CFloatEmitter
             {
                 float *const a = (float *)(void *)arena;
                 int32_t i;
-                if (arena == NULL || inputs == NULL || outputs == NULL) {
+                if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || inputs == NULL || outputs == NULL) {
                     return -1;
                 }
             {{MultiCopies(model, plan, upper)}}
@@ -440,14 +441,37 @@ public static class CFloatEmitter
 
                     """);
                 return 8 * (r.IndexY.Length + r.IndexX.Length);
-            case FReduceMean m:
+            case FReduce m:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
+                    /* {{Comment(op.NodeName)}}: Reduce{{m.Kind}} over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
                     static const tml_reduce_mean_f32_params {{id}} = { {{m.Outer}}, {{m.Reduce}}, {{m.Inner}} };
 
 
                     """);
                 return 0;
+            case FWhere where:
+                var whereBytes = 0;
+                foreach (var (suffix, constant) in new[] { ("c", where.ConstantC), ("x", where.ConstantX), ("y", where.ConstantY) })
+                {
+                    if (constant is not null)
+                    {
+                        EmitArray(sb, $"{id}_{suffix}", constant);
+                        whereBytes += 4 * constant.Length;
+                    }
+                }
+
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", where.OutDims)}}] */
+                    static const tml_where_f32_params {{id}} = {
+                        { {{string.Join(", ", where.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", where.CStrides)}} }, /* c_strides */
+                        { {{string.Join(", ", where.XStrides)}} }, /* x_strides */
+                        { {{string.Join(", ", where.YStrides)}} } /* y_strides */
+                    };
+
+
+                    """);
+                return whereBytes;
             case FLogSoftmax l:
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: LogSoftmax over [{{l.Outer}}][{{l.AxisSize}}][{{l.Inner}}] */
@@ -542,6 +566,14 @@ public static class CFloatEmitter
                     BinaryKind.Div => "tml_div_f32",
                     BinaryKind.Max => "tml_max_f32",
                     BinaryKind.Min => "tml_min_f32",
+                    BinaryKind.Equal => "tml_equal_f32",
+                    BinaryKind.Less => "tml_less_f32",
+                    BinaryKind.LessOrEqual => "tml_less_equal_f32",
+                    BinaryKind.Greater => "tml_greater_f32",
+                    BinaryKind.GreaterOrEqual => "tml_greater_equal_f32",
+                    BinaryKind.And => "tml_and_f32",
+                    BinaryKind.Or => "tml_or_f32",
+                    BinaryKind.Xor => "tml_xor_f32",
                     _ => "tml_prelu_f32",
                 };
                 sb.Append(I, $"    {kernel}(&{id}, {x}, {y}, {At(op.Output)});\n");
@@ -556,6 +588,14 @@ public static class CFloatEmitter
                     UnaryKind.HardSigmoid => $"    tml_hard_sigmoid_f32({io}, {Float(u.Alpha)}, {Float(u.Beta)});\n",
                     UnaryKind.HardSwish => $"    tml_hard_swish_f32({io});\n",
                     UnaryKind.Sqrt => $"    tml_sqrt_f32({io});\n",
+                    UnaryKind.Exp => $"    tml_exp_f32({io});\n",
+                    UnaryKind.Log => $"    tml_log_f32({io});\n",
+                    UnaryKind.Neg => $"    tml_neg_f32({io});\n",
+                    UnaryKind.Abs => $"    tml_abs_f32({io});\n",
+                    UnaryKind.Reciprocal => $"    tml_reciprocal_f32({io});\n",
+                    UnaryKind.Not => $"    tml_not_f32({io});\n",
+                    UnaryKind.CastToBool => $"    tml_cast_bool_f32({io});\n",
+                    UnaryKind.CastToInteger => string.Create(I, $"    tml_cast_int_f32({io}, {(int)u.Alpha}, {(u.Beta != 0 ? 1 : 0)});\n"),
                     _ => $"    tml_elu_f32({io}, {Float(u.Alpha)});\n",
                 });
                 break;
@@ -596,8 +636,14 @@ public static class CFloatEmitter
             case FResizeTaps:
                 sb.Append(I, $"    tml_resize_taps_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
-            case FReduceMean:
-                sb.Append(I, $"    tml_reduce_mean_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+            case FReduce r:
+                sb.Append(I, $"    tml_reduce_{r.Kind.ToString().ToLowerInvariant()}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FWhere w:
+                var condition = w.C is { } wc ? At(wc) : $"{id}_c";
+                var whenTrue = w.X is { } wx ? At(wx) : $"{id}_x";
+                var whenFalse = w.Y is { } wy ? At(wy) : $"{id}_y";
+                sb.Append(I, $"    tml_where_f32(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
                 break;
             case FLogSoftmax:
                 sb.Append(I, $"    tml_log_softmax_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
@@ -641,13 +687,13 @@ public static class CFloatEmitter
         sb.Append(CultureInfo.InvariantCulture, $"static const float {name}[{values.Length}] = {{\n");
         for (var i = 0; i < values.Length; i += ValuesPerLine)
         {
-            sb.Append("    ").Append(string.Join(", ", values.Skip(i).Take(ValuesPerLine).Select(CEmitter.FloatLiteral))).Append(",\n");
+            sb.Append("    ").Append(string.Join(", ", values.Skip(i).Take(ValuesPerLine).Select(Float))).Append(",\n");
         }
 
         sb.Append("};\n");
     }
 
-    /// <summary>A float literal that may be infinite (activation bounds: Relu has no upper bound).</summary>
+    /// <summary>A float literal that may be infinite (activation bounds: Relu has no upper bound; an additive -inf mask).</summary>
     private static string Float(float value) => value switch
     {
         float.PositiveInfinity => "INFINITY",

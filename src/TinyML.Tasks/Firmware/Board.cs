@@ -46,6 +46,11 @@ public enum FirmwareBuildSystem
 /// <param name="FirmwareExtension">Extension of the linked image (<c>.elf</c>; empty for a host executable).</param>
 /// <param name="ProducesFlashImages">Whether to write <c>.hex</c>/<c>.bin</c> and a size report.</param>
 /// <param name="Emulator">How to run the firmware; null = run the executable natively.</param>
+/// <remarks>
+/// Flags and libraries may name three places known only at build time: <c>{board-dir}</c> (the board's support
+/// folder, e.g. for its linker script), <c>{toolchain-root}</c> (the prefix above the compiler's <c>bin/</c>, e.g. for
+/// a C library's specs file) and <c>{helpers}</c> (the archive of <see cref="Helpers"/>).
+/// </remarks>
 public sealed record Board(
     string Name,
     string Description,
@@ -130,6 +135,16 @@ public sealed record Board(
         : EmulatorImage ?? throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
             $"board '{Name}' cannot run here: there is no emulator for its core in this SDK. {HardwareRunHint}");
 
+    /// <summary>Compiler helpers the board's packaged libgcc lacks, assembled at build time (<c>{helpers}</c>); null = none.</summary>
+    public HelperLibrary? Helpers { get; init; }
+
+    /// <summary>
+    /// True for a board that exists to verify the kernels and generated C on a CPU in an emulator, not to be flashed
+    /// (no chip has its memory map or console): tests, the harness and the benchmark use it; <c>TinyMLBoard</c> and
+    /// <c>--board</c> do not accept it (<see cref="Boards.Get"/>).
+    /// </summary>
+    public bool VerificationOnly { get; init; }
+
     /// <summary>Arena alignment of a Helium (Cortex-M55/M85, MVE) board: one 128-bit vector.</summary>
     public const int HeliumArenaAlignment = 16;
 
@@ -157,7 +172,7 @@ public sealed record Board(
 }
 
 /// <summary>The known boards.</summary>
-public static class Boards
+public static partial class Boards
 {
     // Shared by every board so that code which builds for one builds for all (modulo the C library).
     private static readonly string[] CommonCompileFlags =
@@ -349,14 +364,24 @@ public static class Boards
 
     public static IReadOnlyList<Board> All { get; } = [Nrf52840, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
+    /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
+    public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];
+
     /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
     /// <summary>The arena alignment of board <paramref name="name"/>; the default for a name that is not a known board
     /// (compiles without a firmware build accept any board name and report it).</summary>
     public static int ArenaAlignmentOf(string? name) =>
-        All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))?.ArenaAlignment ?? Board.DefaultArenaAlignment;
+        AllWithVerification.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))?.ArenaAlignment ?? Board.DefaultArenaAlignment;
 
     public static Board Get(string name) =>
         All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new TinyMLException(ErrorCodes.UnknownBoard,
-            $"unknown board '{name}'; known boards: {string.Join(", ", All.Select(b => b.Name))}");
+            $"unknown board '{name}'; known boards: {string.Join(", ", All.Select(b => b.Name))}"
+            + (Verification.Any(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
+                ? $" ('{name?.Trim()}' is a verification-only emulator board, used by the SDK's own tests and benchmark)"
+                : ""));
+
+    /// <summary>Like <see cref="Get"/>, also accepting the verification-only boards (harness, tests, benchmark).</summary>
+    public static Board GetForVerification(string name) =>
+        Verification.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase)) ?? Get(name);
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using TinyML.Diagnostics;
+using TinyML.Emit;
 
 namespace TinyML.Firmware;
 
@@ -17,6 +18,44 @@ public static class FirmwareBuilder
     public const int MinimumStackBytes = 256;
 
     public static FirmwareResult Build(FirmwareRequest r, TextWriter log)
+    {
+        if (!IsPlainFileName(r.ProjectName))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidProjectName,
+                $"firmware name '{r.ProjectName}' must be a plain file name (no folder, not '.' or '..'): it names {r.ProjectName}{r.Board.FirmwareExtension} in the output folder (TinyMLProjectName / --name)");
+        }
+
+        try
+        {
+            return BuildCore(r, log);
+        }
+        catch
+        {
+            // Never leave the previous build's image behind a failed build: a user or a flashing script would take it for fresh.
+            OutputFile.DeleteAll(OutputFiles(r));
+            throw;
+        }
+    }
+
+    /// <summary>Every file a build writes into the output folder: the image, and for flash boards .hex, .bin and the size reports.</summary>
+    public static IEnumerable<string> OutputFiles(FirmwareRequest r)
+    {
+        var firmwarePath = Path.Combine(Path.GetFullPath(r.OutputDir), r.ProjectName + r.Board.FirmwareExtension);
+        yield return firmwarePath;
+        if (r.Board.ProducesFlashImages)
+        {
+            foreach (var extension in new[] { ".hex", ".bin", ".size.txt", ".size.json" })
+            {
+                yield return Path.ChangeExtension(firmwarePath, extension);
+            }
+        }
+    }
+
+    internal static bool IsPlainFileName(string name) =>
+        name.Length is > 0 and <= 200 && name is not "." and not ".."
+        && name.IndexOfAny(['/', '\\']) < 0 && name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0;
+
+    private static FirmwareResult BuildCore(FirmwareRequest r, TextWriter log)
     {
         var board = r.Board;
         if (board.BuildSystem != FirmwareBuildSystem.Gnu)
@@ -41,76 +80,113 @@ public static class FirmwareBuilder
         Directory.CreateDirectory(objectDir);
         Directory.CreateDirectory(outputDir);
 
-        var sources = CollectSources(r);
-        var compileFlags = CompileFlags(r);
+        // Kernels an earlier link found missing (named in no text the selection reads): compiled from the start now.
+        var linkFoundKernelsFile = Path.Combine(objectDir, r.ProjectName + ".link-kernels");
+        var linkFoundKernels = File.Exists(linkFoundKernelsFile) ? File.ReadAllLines(linkFoundKernelsFile).Where(l => l.Length > 0).ToList() : [];
+        var (own, kernels, boardSources, library) = CollectSources(r, linkFoundKernels);
+        var places = new Placeholders(Path.GetFullPath(Path.Combine(r.KernelsRoot, "boards", board.SupportFolder)), toolchain.Root, "");
+        if (board.Helpers is { } helpers)
+        {
+            places = places with
+            {
+                HelperArchive = helpers.Ensure(board, toolchain, r.HelperCacheDirectory ?? Path.Combine(objectDir, "helpers"), [.. places.Expand(board.ArchitectureFlags)]),
+            };
+        }
+
+        var compileFlags = CompileFlags(r, places);
         var compileFlagsFile = Path.Combine(objectDir, r.ProjectName + ".compile.flags");
         WriteIfChanged(compileFlagsFile, string.Join('\n', compileFlags.Prepend(toolchain.Gcc)) + "\n");
+        var flagsTime = File.GetLastWriteTimeUtc(compileFlagsFile);
 
         // Compile.
-        var jobs = sources.Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
-        var flagsTime = File.GetLastWriteTimeUtc(compileFlagsFile);
-        var stale = jobs.Where(job => !IsUpToDate(job, flagsTime)).ToList();
-        var outcomes = new ToolProcess.Outcome[stale.Count];
-        try
-        {
-            CompileAll(toolchain, compileFlags, stale, outcomes);
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions[0] is TinyMLException coded)
-        {
-            throw coded; // a coded failure (e.g. gcc vanished mid-build) must reach the user as itself
-        }
-
+        var jobs = Arrange(own, kernels, boardSources).Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
         var warnings = new List<Diagnostic>();
-        var failed = new List<string>();
-        Diagnostic? firstError = null;
-        for (var i = 0; i < stale.Count; i++)
-        {
-            var diagnostics = Report(outcomes[i], log, warnings);
-            if (outcomes[i].ExitCode != 0)
-            {
-                failed.Add(Path.GetFileName(stale[i].Source));
-                firstError ??= diagnostics.FirstOrDefault(d => d.Severity == Severity.Error);
-            }
-        }
-
-        if (failed.Count > 0)
-        {
-            throw new TinyMLException(firstError?.Code ?? ErrorCodes.CompilerError,
-                $"firmware '{r.ProjectName}' for {board.Name}: compilation failed ({string.Join(", ", failed)})");
-        }
+        var compiled = Compile(r, toolchain, compileFlags, flagsTime, jobs, log, warnings);
 
         // Link.
         var firmwarePath = Path.Combine(outputDir, r.ProjectName + board.FirmwareExtension);
-        var linkArguments = LinkArguments(r, firmwarePath, jobs.Select(j => j.ObjectPath));
+        var mapPath = HasBudget(board) ? Path.Combine(objectDir, MapFileName(r.ProjectName, ".map")) : null;
         var linkFlagsFile = Path.Combine(objectDir, r.ProjectName + ".link.flags");
-        WriteIfChanged(linkFlagsFile, string.Join('\n', linkArguments.Prepend(toolchain.Gcc)) + "\n");
-        if (NeedsLink(firmwarePath, jobs, linkFlagsFile))
+        var linked = false;
+        while (true)
         {
-            var link = RunTool(toolchain.Gcc, linkArguments);
-            var diagnostics = Report(link, log, warnings);
+            var linkArguments = LinkArguments(r, places, firmwarePath, jobs.Select(j => j.ObjectPath), mapPath);
+            WriteIfChanged(linkFlagsFile, string.Join('\n', linkArguments.Prepend(toolchain.Gcc)) + "\n");
+            if (!NeedsLink(firmwarePath, jobs, linkFlagsFile, places.BoardDirectory))
+            {
+                break;
+            }
+
+            var link = RunTool(toolchain.Gcc, linkArguments, objectDir);
+            if (link.ExitCode != 0)
+            {
+                // A kernel only a project header's macro names (no text the selection reads shows it): compile it, link again.
+                var missing = library.ForUndefinedSymbols(link.Lines, jobs.Select(j => j.Source).ToList());
+                if (missing.Count > 0)
+                {
+                    var more = missing.Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
+                    compiled += Compile(r, toolchain, compileFlags, flagsTime, more, log, warnings);
+                    kernels = [.. kernels.Concat(missing).Order(StringComparer.Ordinal)];
+                    jobs = Arrange(own, kernels, boardSources).Select(source => new CompileJob(source, ObjectPathFor(objectDir, source))).ToList();
+                    linkFoundKernels.AddRange(missing);
+                    WriteIfChanged(linkFoundKernelsFile, string.Join('\n', linkFoundKernels) + "\n");
+                    continue;
+                }
+            }
+
+            var diagnostics = GccDiagnostics.Parse(link.Lines);
+            if (link.ExitCode != 0 && diagnostics.Any(d => d.Code is ErrorCodes.FlashOverBudget or ErrorCodes.RamOverBudget))
+            {
+                // ld reports one overflow several times ("section will not fit", "region overflowed", per region): the
+                // user gets one error that says what is too big and by how much, measured by a link without the budget.
+                File.Delete(firmwarePath);
+                foreach (var warning in diagnostics.Where(d => d.Severity == Severity.Warning))
+                {
+                    log.WriteLine(warning.ToCanonicalString());
+                    warnings.Add(warning);
+                }
+
+                throw OverBudget(r, places, toolchain, jobs, objectDir, diagnostics);
+            }
+
+            Report(diagnostics, link, log, warnings);
             if (link.ExitCode != 0)
             {
                 File.Delete(firmwarePath);
                 throw LinkFailure(r, diagnostics);
             }
+
+            linked = true;
+            break;
         }
 
         if (!board.ProducesFlashImages)
         {
-            log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({stale.Count} compiled, {jobs.Count - stale.Count} up to date)");
-            return new FirmwareResult(firmwarePath, null, null, null, warnings, stale.Count, jobs.Count - stale.Count);
+            log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({compiled} compiled, {jobs.Count - compiled} up to date)");
+            return new FirmwareResult(firmwarePath, null, null, null, warnings, compiled, jobs.Count - compiled);
         }
 
         var hexPath = Path.ChangeExtension(firmwarePath, ".hex");
         var binPath = Path.ChangeExtension(firmwarePath, ".bin");
-        RunOrThrow(toolchain.Objcopy, ["-O", "ihex", firmwarePath, hexPath]);
-        RunOrThrow(toolchain.Objcopy, ["-O", "binary", firmwarePath, binPath]);
-
         var memory = MeasureMemory(board, firmwarePath);
-        var sizeTable = RunTool(toolchain.Size, ["-A", "-d", firmwarePath]);
-        SizeReport.Write(board, firmwarePath, memory, sizeTable.ExitCode == 0 ? sizeTable.Lines : []);
+        // The images and reports follow the .elf: rewritten when it was relinked or when one of them is missing
+        // (deleting the .hex regenerates it), otherwise left alone so their timestamps mean "the image changed".
+        if (linked || OutputFiles(r).Any(path => !File.Exists(path) || File.GetLastWriteTimeUtc(path) < File.GetLastWriteTimeUtc(firmwarePath)))
+        {
+            RunOrThrow(toolchain.Objcopy, ["-O", "ihex", firmwarePath, hexPath]);
+            RunOrThrow(toolchain.Objcopy, ["-O", "binary", firmwarePath, binPath]);
+            var sizeTable = RunTool(toolchain.Size, ["-A", "-d", firmwarePath]);
+            SizeReport.Write(board, firmwarePath, memory, sizeTable.ExitCode == 0 ? sizeTable.Lines : []);
+        }
+
         log.WriteLine(SizeReport.SummaryLine(board, firmwarePath, memory));
-        return new FirmwareResult(firmwarePath, hexPath, binPath, memory, warnings, stale.Count, jobs.Count - stale.Count);
+        if (NearBudgetWarning(r, memory, mapPath, jobs) is { } nearBudget)
+        {
+            log.WriteLine(nearBudget.ToCanonicalString());
+            warnings.Add(nearBudget);
+        }
+
+        return new FirmwareResult(firmwarePath, hexPath, binPath, memory, warnings, compiled, jobs.Count - compiled);
     }
 
     /// <summary>Flash = every allocated section with bytes in the image (code, constants, .data's initial values);
@@ -128,13 +204,49 @@ public static class FirmwareBuilder
         public string DependencyPath => Path.ChangeExtension(ObjectPath, ".d");
     }
 
-    private static void CompileAll(Toolchain toolchain, List<string> compileFlags, List<CompileJob> stale, ToolProcess.Outcome[] outcomes)
+    /// <summary>Compiles the jobs whose objects are out of date (in parallel) and prints their diagnostics; returns how many ran.</summary>
+    private static int Compile(FirmwareRequest r, Toolchain toolchain, List<string> compileFlags, DateTime flagsTime, List<CompileJob> jobs,
+        TextWriter log, List<Diagnostic> warnings)
+    {
+        var stale = jobs.Where(job => !IsUpToDate(job, flagsTime)).ToList();
+        var outcomes = new ToolProcess.Outcome[stale.Count];
+        try
+        {
+            CompileAll(toolchain, compileFlags, stale, outcomes, Path.GetFullPath(Path.Combine(r.IntermediateDir, r.Board.Name)));
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions[0] is TinyMLException coded)
+        {
+            throw coded; // a coded failure (e.g. gcc vanished mid-build) must reach the user as itself
+        }
+
+        var failed = new List<string>();
+        Diagnostic? firstError = null;
+        for (var i = 0; i < stale.Count; i++)
+        {
+            var diagnostics = Report(outcomes[i], log, warnings);
+            if (outcomes[i].ExitCode != 0)
+            {
+                failed.Add(Path.GetFileName(stale[i].Source));
+                firstError ??= diagnostics.FirstOrDefault(d => d.Severity == Severity.Error);
+            }
+        }
+
+        if (failed.Count > 0)
+        {
+            throw new TinyMLException(firstError?.Code ?? ErrorCodes.CompilerError,
+                $"firmware '{r.ProjectName}' for {r.Board.Name}: compilation failed ({string.Join(", ", failed)})");
+        }
+
+        return stale.Count;
+    }
+
+    private static void CompileAll(Toolchain toolchain, List<string> compileFlags, List<CompileJob> stale, ToolProcess.Outcome[] outcomes, string objectDir)
     {
         Parallel.For(0, stale.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
         {
             var job = stale[i];
             outcomes[i] = RunTool(toolchain.Gcc,
-                [.. compileFlags, "-MMD", "-MP", "-MF", job.DependencyPath, "-c", job.Source, "-o", job.ObjectPath]);
+                [.. compileFlags, "-MMD", "-MP", "-MF", job.DependencyPath, "-c", job.Source, "-o", job.ObjectPath], objectDir);
             if (outcomes[i].ExitCode != 0)
             {
                 // A half-written object must not look up to date next time.
@@ -143,7 +255,12 @@ public static class FirmwareBuilder
         });
     }
 
-    private static List<string> CollectSources(FirmwareRequest r)
+    /// <summary>
+    /// The project's and the generated sources, the kernel sources they need (<see cref="KernelSelection"/>, with those
+    /// an earlier link found) and the board's sources; and the kernel library's index, for kernels a link finds missing.
+    /// </summary>
+    private static (List<string> Own, List<string> Kernels, List<string> Board, KernelSelection Library) CollectSources(
+        FirmwareRequest r, IReadOnlyList<string> linkFoundKernels)
     {
         var boardDir = Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder);
         if (!Directory.Exists(boardDir))
@@ -153,11 +270,10 @@ public static class FirmwareBuilder
 
         var kernelDir = Path.Combine(r.KernelsRoot, "src");
         // Kernel sources may legitimately be absent (a board-only firmware, or kernels not written yet).
-        var kernels = Directory.Exists(kernelDir) ? Directory.GetFiles(kernelDir, "*.c") : [];
-        var all = new List<string>();
-        foreach (var source in r.Sources
-                     .Concat(kernels.Order(StringComparer.Ordinal))
-                     .Concat(Directory.GetFiles(boardDir, "*.c").Order(StringComparer.Ordinal)))
+        var library = Directory.Exists(kernelDir) ? Directory.GetFiles(kernelDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList() : [];
+        var board = Directory.GetFiles(boardDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
+        var own = new List<string>();
+        foreach (var source in r.Sources)
         {
             var full = Path.GetFullPath(source);
             if (!File.Exists(full))
@@ -165,21 +281,47 @@ public static class FirmwareBuilder
                 throw new TinyMLException(ErrorCodes.CompilerFatalError, $"source file not found: {full}", full);
             }
 
-            if (!all.Contains(full, StringComparer.Ordinal))
+            own.Add(full);
+        }
+
+        var index = KernelSelection.Index(library, r.KernelsRoot);
+        var kernels = index.For(own.Concat(board)).Concat(linkFoundKernels.Where(library.Contains)).Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal).ToList();
+        return (own, kernels, board, index);
+    }
+
+    /// <summary>Compile and link order: the project's sources, the kernels, the board's; each file once.</summary>
+    private static List<string> Arrange(List<string> own, List<string> kernels, List<string> board)
+    {
+        var all = new List<string>();
+        foreach (var source in own.Concat(kernels).Concat(board))
+        {
+            if (!all.Contains(source, StringComparer.Ordinal))
             {
-                all.Add(full);
+                all.Add(source);
             }
         }
 
         return all;
     }
 
-    private static List<string> CompileFlags(FirmwareRequest r)
+    /// <summary>The build-time places a board's flags may name (see <see cref="Board"/>'s remarks).</summary>
+    private sealed record Placeholders(string BoardDirectory, string ToolchainRoot, string HelperArchive)
+    {
+        public string Expand(string flag) => flag
+            .Replace("{board-dir}", BoardDirectory, StringComparison.Ordinal)
+            .Replace("{toolchain-root}", ToolchainRoot, StringComparison.Ordinal)
+            .Replace("{helpers}", HelperArchive, StringComparison.Ordinal);
+
+        public IEnumerable<string> Expand(IEnumerable<string> flags) => flags.Select(Expand);
+    }
+
+    private static List<string> CompileFlags(FirmwareRequest r, Placeholders places)
     {
         var flags = new List<string>();
-        flags.AddRange(r.Board.ArchitectureFlags);
-        flags.AddRange(r.Board.CompileArchitectureFlags);
-        flags.AddRange(r.Board.CompileFlags);
+        flags.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        flags.AddRange(places.Expand(r.Board.CompileArchitectureFlags));
+        flags.AddRange(places.Expand(r.Board.CompileFlags));
         if (r.Board.StackBytes is { } boardStack)
         {
             flags.Add($"-DTML_BOARD_STACK_BYTES={r.StackBytes ?? boardStack}");
@@ -193,22 +335,56 @@ public static class FirmwareBuilder
             Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder),
         ]);
         flags.AddRange(includes.Select(i => "-I" + Path.GetFullPath(i)));
+        flags.AddRange(PrefixMapFlags(r));
         return flags;
     }
 
-    private static List<string> LinkArguments(FirmwareRequest r, string firmwarePath, IEnumerable<string> objects)
+    /// <summary>The linker map's file name: the project's, without the '%' ld would expand (see <see cref="LinkArguments"/>).</summary>
+    private static string MapFileName(string projectName, string extension) => projectName.Replace('%', '_') + extension;
+
+    /// <summary>Where the SDK's kernels appear in the debug info and <c>__FILE__</c>, whatever folder the package is in.</summary>
+    public const string KernelsPrefix = "/tinyml/kernels";
+
+    /// <summary>
+    /// <c>-ffile-prefix-map</c> (debug info, <c>__FILE__</c>, the compilation directory) for the request's maps (the
+    /// project folder -> "."), the kernels (-> <see cref="KernelsPrefix"/>) and the object folder (-> /tinyml/obj), so the
+    /// same project built in two folders or on two machines gives byte-identical images. gcc uses the last matching
+    /// option, hence shortest first: a folder inside the project keeps its own mapping.
+    /// </summary>
+    internal static IEnumerable<string> PrefixMapFlags(FirmwareRequest r)
+    {
+        var maps = (r.PrefixMaps ?? [])
+            .Append(new KeyValuePair<string, string>(r.KernelsRoot, KernelsPrefix))
+            .Append(new KeyValuePair<string, string>(Path.Combine(r.IntermediateDir, r.Board.Name), "/tinyml/obj"))
+            .Select(m => (Old: Path.TrimEndingDirectorySeparator(Path.GetFullPath(m.Key)), New: m.Value))
+            // gcc splits OLD=NEW at the first '=': a folder with '=' in its name cannot be mapped (it stays as is).
+            .Where(m => !m.Old.Contains('=', StringComparison.Ordinal))
+            .DistinctBy(m => m.Old, StringComparer.Ordinal)
+            .OrderBy(m => m.Old.Length);
+        return maps.Select(m => $"-ffile-prefix-map={m.Old}={m.New}");
+    }
+
+    private static List<string> LinkArguments(FirmwareRequest r, Placeholders places, string firmwarePath, IEnumerable<string> objects, string? mapPath)
     {
         var args = new List<string>();
-        args.AddRange(r.Board.ArchitectureFlags);
-        args.AddRange(r.Board.LinkArchitectureFlags);
-        args.AddRange(r.Board.LinkFlags);
+        args.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        args.AddRange(places.Expand(r.Board.LinkArchitectureFlags));
+        args.AddRange(places.Expand(r.Board.LinkFlags));
         args.AddRange(r.Board.BudgetLinkFlags);
+        if (mapPath is not null)
+        {
+            // What every byte is (weights, kernels, arena, ...) for the over-budget error and the near-budget warning.
+            // ld replaces '%' in a map file name by the output's name, and there is no escape: the link runs in the map's
+            // folder (the object folder), so its plain file name (MapFileName keeps '%' out of it) is enough.
+            args.Add("-Wl,-Map=" + Path.GetFileName(mapPath));
+        }
+
         // picolibc's specs choose the printf variant from -DPICOLIBC_*_PRINTF_SCANF at link time.
         args.AddRange(r.Defines.Select(d => "-D" + d));
         args.Add("-o");
         args.Add(firmwarePath);
         args.AddRange(objects);
-        args.AddRange(r.Board.LinkLibraries);
+        args.AddRange(places.Expand(r.Board.LinkLibraries));
         return args;
     }
 
@@ -236,7 +412,8 @@ public static class FirmwareBuilder
         return inputs.All(input => File.Exists(input) && File.GetLastWriteTimeUtc(input) <= objectTime);
     }
 
-    /// <summary>The prerequisites in a gcc <c>-MMD</c> file (<c>obj.o: a.c b.h \</c> ...; spaces escaped as <c>\ </c>).</summary>
+    /// <summary>The prerequisites in a gcc <c>-MMD</c> file (<c>obj.o: a.c b.h \</c> ...; make's escapes: <c>\ </c> for a
+    /// space, <c>\#</c> for '#', <c>$$</c> for '$').</summary>
     internal static IEnumerable<string> ReadDependencies(string dependencyFile)
     {
         var text = File.ReadAllText(dependencyFile).Replace("\\\r\n", " ").Replace("\\\n", " ");
@@ -253,9 +430,14 @@ public static class FirmwareBuilder
             var prerequisites = rule[(colon + 2)..];
             for (var i = 0; i < prerequisites.Length; i++)
             {
-                if (prerequisites[i] == '\\' && i + 1 < prerequisites.Length && prerequisites[i + 1] == ' ')
+                if (prerequisites[i] == '\\' && i + 1 < prerequisites.Length && prerequisites[i + 1] is ' ' or '#')
                 {
-                    current.Append(' ');
+                    current.Append(prerequisites[i + 1]);
+                    i++;
+                }
+                else if (prerequisites[i] == '$' && i + 1 < prerequisites.Length && prerequisites[i + 1] == '$')
+                {
+                    current.Append('$');
                     i++;
                 }
                 else if (char.IsWhiteSpace(prerequisites[i]))
@@ -283,7 +465,7 @@ public static class FirmwareBuilder
         return result.Distinct(StringComparer.Ordinal);
     }
 
-    private static bool NeedsLink(string firmwarePath, List<CompileJob> jobs, string linkFlagsFile)
+    private static bool NeedsLink(string firmwarePath, List<CompileJob> jobs, string linkFlagsFile, string boardDirectory)
     {
         if (!File.Exists(firmwarePath))
         {
@@ -292,7 +474,142 @@ public static class FirmwareBuilder
 
         var firmwareTime = File.GetLastWriteTimeUtc(firmwarePath);
         return File.GetLastWriteTimeUtc(linkFlagsFile) > firmwareTime
-            || jobs.Any(j => File.GetLastWriteTimeUtc(j.ObjectPath) > firmwareTime);
+            || jobs.Any(j => File.GetLastWriteTimeUtc(j.ObjectPath) > firmwareTime)
+            // A board's linker script is an input of the link too.
+            || Directory.GetFiles(boardDirectory, "*.ld").Any(script => File.GetLastWriteTimeUtc(script) > firmwareTime);
+    }
+
+    private static bool HasBudget(Board board) => board.Flash is not null || board.Ram is not null;
+
+    /// <summary>Share of a region above which a successful build warns (TML5006): the next feature may not fit.</summary>
+    public const double NearBudgetPercent = 90.0;
+
+    /// <summary>
+    /// Links once more into obj/ with the board's regions made large enough, to measure what the image would need, and
+    /// returns the one over-budget error: bytes needed, budget, bytes over, and the breakdown (weights, model code,
+    /// kernels, arena, stack, application) of each region that overflows. If even that link fails, the linker's own
+    /// words are the error.
+    /// </summary>
+    private static TinyMLException OverBudget(FirmwareRequest r, Placeholders places, Toolchain toolchain, List<CompileJob> jobs, string objectDir, IReadOnlyList<Diagnostic> diagnostics)
+    {
+        var board = r.Board;
+        var measuredElf = Path.Combine(objectDir, r.ProjectName + ".measure" + board.FirmwareExtension);
+        var measuredMap = Path.Combine(objectDir, MapFileName(r.ProjectName, ".measure.map"));
+        var roomy = board with
+        {
+            Flash = board.Flash is { } flash ? flash with { Size = Roomier(flash, board.Ram) } : null,
+            Ram = board.Ram is { } ram ? ram with { Size = Roomier(ram, board.Flash) } : null,
+        };
+        var measure = RunTool(toolchain.Gcc, LinkArguments(r with { Board = roomy }, places, measuredElf, jobs.Select(j => j.ObjectPath), measuredMap), objectDir);
+        if (measure.ExitCode != 0 || !File.Exists(measuredElf))
+        {
+            return LinkFailure(r, diagnostics);
+        }
+
+        // The enlarged regions classify the sections (the stack sits at the top of the enlarged RAM).
+        var memory = MeasureMemory(roomy, measuredElf);
+        var breakdown = MemoryBreakdown.Measure(measuredMap, memory.Sections, roomy, ObjectKinds(r, jobs));
+        var name = r.ProjectName + board.FirmwareExtension;
+        var flashOver = board.Flash is not null && memory.FlashUsed > board.Flash.Size;
+        var ramOver = board.Ram is not null && memory.RamUsed > board.Ram.Size;
+        if (!flashOver && !ramOver)
+        {
+            return LinkFailure(r, diagnostics);
+        }
+
+        var regions = new List<string>();
+        if (flashOver)
+        {
+            regions.Add(Region("flash", memory.FlashUsed, board.Flash!.Size, breakdown.Flash));
+        }
+
+        if (ramOver)
+        {
+            regions.Add(Region("RAM", memory.RamUsed, board.Ram!.Size, breakdown.Ram));
+        }
+
+        return new TinyMLException(flashOver ? ErrorCodes.FlashOverBudget : ErrorCodes.RamOverBudget,
+            $"{name} does not fit board '{board.Name}': {string.Join("; ", regions)}{Advice(flashOver ? breakdown.Flash : breakdown.Ram, flashOver)}");
+    }
+
+    /// <summary>A region grown 16-fold, kept clear of the other region and of the 32-bit address space's end.</summary>
+    private static ulong Roomier(MemoryRegion region, MemoryRegion? other)
+    {
+        var limit = other is not null && other.Origin > region.Origin ? other.Origin - region.Origin : (1UL << 32) - region.Origin;
+        return Math.Max(region.Size, Math.Min(region.Size * 16, limit));
+    }
+
+    private static string Region(string what, ulong used, ulong budget, IReadOnlyDictionary<MemoryPart, ulong> parts) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{what} needs {used:N0} B of {budget:N0} B ({used - budget:N0} B over): {MemoryBreakdown.Describe(parts)}");
+
+    /// <summary>What to try, for the part that dominates the overflowing region.</summary>
+    private static string Advice(IReadOnlyDictionary<MemoryPart, ulong> parts, bool flash)
+    {
+        var largest = parts.OrderByDescending(p => p.Value).FirstOrDefault();
+        return largest.Key switch
+        {
+            MemoryPart.Weights when flash => "; the model's weights are the largest part: use a smaller model (fewer or narrower layers), int8 rather than float32 weights (Quantize=\"int8\"), or a board with more flash",
+            MemoryPart.Arena => "; the model's arena is the largest part: a smaller input or narrower layers shrink it, and models that never run at the same time can share one (ArenaGroup)",
+            MemoryPart.Stack => "; the reserved stack is the largest part: lower TinyMLStackBytes",
+            MemoryPart.Application => "; your own code and data are the largest part",
+            _ => "",
+        };
+    }
+
+    /// <summary>Warning TML5006 when a successful image fills more than <see cref="NearBudgetPercent"/> of flash or RAM.</summary>
+    private static Diagnostic? NearBudgetWarning(FirmwareRequest r, MemoryUsage memory, string? mapPath, List<CompileJob> jobs)
+    {
+        var full = new List<string>();
+        var breakdown = mapPath is not null && File.Exists(mapPath)
+            ? MemoryBreakdown.Measure(mapPath, memory.Sections, r.Board, ObjectKinds(r, jobs))
+            : null;
+        if (memory.FlashBudget > 0 && memory.FlashPercent > NearBudgetPercent)
+        {
+            full.Add(string.Create(CultureInfo.InvariantCulture, $"flash {memory.FlashUsed:N0} of {memory.FlashBudget:N0} B ({memory.FlashPercent:F1} %{(breakdown is null ? "" : ": " + MemoryBreakdown.Describe(breakdown.Flash))})"));
+        }
+
+        if (memory.RamBudget > 0 && memory.RamPercent > NearBudgetPercent)
+        {
+            full.Add(string.Create(CultureInfo.InvariantCulture, $"RAM {memory.RamUsed:N0} of {memory.RamBudget:N0} B ({memory.RamPercent:F1} %{(breakdown is null ? "" : ": " + MemoryBreakdown.Describe(breakdown.Ram))})"));
+        }
+
+        return full.Count == 0 ? null : new Diagnostic(Severity.Warning, ErrorCodes.NearMemoryBudget,
+            string.Create(CultureInfo.InvariantCulture, $"{r.ProjectName + r.Board.FirmwareExtension} uses more than {NearBudgetPercent:0} % of board '{r.Board.Name}': {string.Join("; ", full)}"));
+    }
+
+    /// <summary>Which objects are generated model code and which are the SDK's kernels (the rest is the application).</summary>
+    private static Dictionary<string, MemoryBreakdown.ObjectKind> ObjectKinds(FirmwareRequest r, List<CompileJob> jobs)
+    {
+        var kernelDir = Path.GetFullPath(Path.Combine(r.KernelsRoot, "src")) + Path.DirectorySeparatorChar;
+        var kinds = new Dictionary<string, MemoryBreakdown.ObjectKind>(StringComparer.Ordinal);
+        foreach (var job in jobs)
+        {
+            if (job.Source.StartsWith(kernelDir, StringComparison.Ordinal))
+            {
+                kinds[job.ObjectPath] = MemoryBreakdown.ObjectKind.Kernel;
+            }
+            else if (IsGenerated(job.Source))
+            {
+                kinds[job.ObjectPath] = MemoryBreakdown.ObjectKind.GeneratedModel;
+            }
+        }
+
+        return kinds;
+    }
+
+    /// <summary>The emitters start every generated file with "/* name.c - generated by TinyML.Sdk ...".</summary>
+    private static bool IsGenerated(string source)
+    {
+        try
+        {
+            using var reader = new StreamReader(source);
+            return reader.ReadLine() is { } first && first.Contains("- generated by TinyML.Sdk", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static TinyMLException LinkFailure(FirmwareRequest r, IReadOnlyList<Diagnostic> diagnostics)
@@ -313,9 +630,12 @@ public static class FirmwareBuilder
     }
 
     /// <summary>Prints a tool's messages as canonical diagnostics; falls back to the raw text when none were recognised.</summary>
-    private static IReadOnlyList<Diagnostic> Report(ToolProcess.Outcome outcome, TextWriter log, List<Diagnostic> warnings)
+    private static IReadOnlyList<Diagnostic> Report(ToolProcess.Outcome outcome, TextWriter log, List<Diagnostic> warnings) =>
+        Report(GccDiagnostics.Parse(outcome.Lines), outcome, log, warnings);
+
+    /// <summary>As above, with the tool's messages already parsed.</summary>
+    private static IReadOnlyList<Diagnostic> Report(IReadOnlyList<Diagnostic> diagnostics, ToolProcess.Outcome outcome, TextWriter log, List<Diagnostic> warnings)
     {
-        var diagnostics = GccDiagnostics.Parse(outcome.Lines);
         foreach (var d in diagnostics)
         {
             log.WriteLine(d.ToCanonicalString());
@@ -338,11 +658,11 @@ public static class FirmwareBuilder
         return diagnostics;
     }
 
-    private static ToolProcess.Outcome RunTool(string executable, IEnumerable<string> arguments)
+    private static ToolProcess.Outcome RunTool(string executable, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         try
         {
-            return ToolProcess.Run(executable, arguments);
+            return ToolProcess.Run(executable, arguments, workingDirectory);
         }
         catch (Win32Exception ex)
         {
@@ -361,11 +681,5 @@ public static class FirmwareBuilder
     }
 
     /// <summary>Rewrites a flags file only when its content changes, so its timestamp means "flags changed".</summary>
-    private static void WriteIfChanged(string path, string content)
-    {
-        if (!File.Exists(path) || File.ReadAllText(path) != content)
-        {
-            File.WriteAllText(path, content);
-        }
-    }
+    private static void WriteIfChanged(string path, string content) => OutputFile.WriteTextIfChanged(path, content);
 }

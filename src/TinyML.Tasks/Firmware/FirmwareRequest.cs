@@ -12,6 +12,10 @@ namespace TinyML.Firmware;
 /// <param name="ToolchainPath">Folder of the compiler (or its parent); null = environment, then PATH.</param>
 /// <param name="StackBytes">Stack to reserve instead of the board's <see cref="Board.StackBytes"/>; null = the board's.
 /// Ignored by boards without a stack of their own (host).</param>
+/// <param name="PrefixMaps">Folder -> name pairs for <c>-ffile-prefix-map</c> (e.g. the project folder -> "."), so the
+/// image does not depend on where the project is; the kernels and object folders are always mapped.</param>
+/// <param name="HelperCacheDirectory">Where a board's <see cref="Board.Helpers"/> archive is cached; null =
+/// <paramref name="IntermediateDir"/>. Tests share one folder so the archive is built once per run.</param>
 public sealed record FirmwareRequest(
     Board Board,
     string ProjectName,
@@ -22,7 +26,9 @@ public sealed record FirmwareRequest(
     string OutputDir,
     string IntermediateDir,
     string? ToolchainPath = null,
-    int? StackBytes = null);
+    int? StackBytes = null,
+    string? HelperCacheDirectory = null,
+    IReadOnlyList<KeyValuePair<string, string>>? PrefixMaps = null);
 
 /// <summary>Flash and RAM use of a linked image against the board's budget.</summary>
 public sealed record MemoryUsage(ulong FlashUsed, ulong FlashBudget, ulong RamUsed, ulong RamBudget, IReadOnlyList<ElfSection> Sections)

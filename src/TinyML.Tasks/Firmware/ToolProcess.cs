@@ -7,10 +7,11 @@ internal static class ToolProcess
 {
     public sealed record Outcome(int ExitCode, IReadOnlyList<string> Lines);
 
-    public static Outcome Run(string executable, IEnumerable<string> arguments)
+    public static Outcome Run(string executable, IEnumerable<string> arguments, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(executable)
         {
+            WorkingDirectory = workingDirectory ?? string.Empty,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,

@@ -5,6 +5,12 @@ namespace TinyML.Firmware;
 /// <summary>The GNU tools for one board, resolved to full paths.</summary>
 public sealed record Toolchain(string Gcc, string Objcopy, string Size)
 {
+    /// <summary>The archiver (board helper libraries, see <see cref="HelperLibrary"/>).</summary>
+    public string Ar { get; init; } = "ar";
+
+    /// <summary>The installation prefix above gcc's <c>bin/</c> folder (<c>/usr</c> for Debian's packages).</summary>
+    public string Root => Path.GetDirectoryName(Path.GetDirectoryName(Gcc)!) ?? "/";
+
     /// <summary>
     /// Finds <c>{prefix}gcc</c> (and objcopy/size next to it) in: <paramref name="explicitDirectory"/> (or its bin/),
     /// then the folders named by the board's environment variables (TINYML_GCC_PATH, ARM_GCC_PATH), then PATH.
@@ -23,7 +29,10 @@ public sealed record Toolchain(string Gcc, string Objcopy, string Size)
                 // objcopy/size normally sit beside gcc; fall back to PATH for split installs.
                 return new Toolchain(gcc,
                     FindExecutable(binDir, board.ToolPrefix + "objcopy") ?? FindOnPath(board.ToolPrefix + "objcopy") ?? board.ToolPrefix + "objcopy",
-                    FindExecutable(binDir, board.ToolPrefix + "size") ?? FindOnPath(board.ToolPrefix + "size") ?? board.ToolPrefix + "size");
+                    FindExecutable(binDir, board.ToolPrefix + "size") ?? FindOnPath(board.ToolPrefix + "size") ?? board.ToolPrefix + "size")
+                {
+                    Ar = FindExecutable(binDir, board.ToolPrefix + "ar") ?? FindOnPath(board.ToolPrefix + "ar") ?? board.ToolPrefix + "ar",
+                };
             }
         }
 

@@ -54,6 +54,11 @@ internal static class ExternalData
             throw OnnxModelReader.Malformed(sourcePath, $"{what}: external data of {expected} bytes is too large");
         }
 
+        if (Directory.Exists(path))
+        {
+            throw OnnxModelReader.Malformed(sourcePath, $"{what}: external data location '{location}' is a directory ({path}), not a file");
+        }
+
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);

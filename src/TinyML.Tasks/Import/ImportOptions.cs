@@ -19,9 +19,12 @@ public sealed record ImportOptions
     public IReadOnlyDictionary<string, double[]> ConstantInputs { get; init; } = new Dictionary<string, double[]>(StringComparer.Ordinal);
 
     /// <summary>Parses <c>name=1,3,96,96</c> or <c>name=1x3x96x96</c> (CLI and MSBuild spellings).</summary>
-    public static (string Name, int[] Shape) ParseInputShape(string text)
+    public static (string Name, int[] Shape) ParseInputShape(string text, OptionSpelling spelling = OptionSpelling.Cli)
     {
-        var (name, value) = SplitAssignment(text, ErrorCodes.DynamicShape, "input shape", "input=1,3,96,96");
+        var example = spelling == OptionSpelling.MSBuild ? "InputShape=\"input=1x3x96x96\" (';' between inputs: \"input=1x512;h=2x1x64\")"
+            : "--input-shape input=1,3,96,96 (repeated for each input)";
+        var what = spelling == OptionSpelling.MSBuild ? "InputShape entry" : "--input-shape";
+        var (name, value) = SplitAssignment(text, ErrorCodes.DynamicShape, $"{what} '{text}' must look like name=dimensions, e.g. {example}");
         var parts = value.Split([',', 'x', 'X'], StringSplitOptions.TrimEntries);
         var shape = new int[parts.Length];
         for (var i = 0; i < parts.Length; i++)
@@ -29,7 +32,7 @@ public sealed record ImportOptions
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]) || shape[i] <= 0)
             {
                 throw new TinyMLException(ErrorCodes.DynamicShape,
-                    $"input shape '{text}': dimension '{parts[i]}' is not a positive integer (expected e.g. input=1,3,96,96)");
+                    $"{what} '{text}': dimension '{parts[i]}' is not a positive integer (expected e.g. {example})");
             }
         }
 
@@ -37,9 +40,12 @@ public sealed record ImportOptions
     }
 
     /// <summary>Parses <c>name=16000</c> or <c>name=0.5,1,2</c>.</summary>
-    public static (string Name, double[] Values) ParseConstantInput(string text)
+    public static (string Name, double[] Values) ParseConstantInput(string text, OptionSpelling spelling = OptionSpelling.Cli)
     {
-        var (name, value) = SplitAssignment(text, ErrorCodes.ControlFlowOnRuntimeInput, "constant input", "sr=16000");
+        var example = spelling == OptionSpelling.MSBuild ? "ConstantInputs=\"sr=16000\" (a list is name=1,2,3; ';' between inputs)"
+            : "--constant-input sr=16000 (a list is name=1,2,3; repeated for each input)";
+        var what = spelling == OptionSpelling.MSBuild ? "ConstantInputs entry" : "--constant-input";
+        var (name, value) = SplitAssignment(text, ErrorCodes.ControlFlowOnRuntimeInput, $"{what} '{text}' must look like name=value, e.g. {example}");
         var parts = value.Split(',', StringSplitOptions.TrimEntries);
         var values = new double[parts.Length];
         for (var i = 0; i < parts.Length; i++)
@@ -47,28 +53,39 @@ public sealed record ImportOptions
             if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
             {
                 throw new TinyMLException(ErrorCodes.ControlFlowOnRuntimeInput,
-                    $"constant input '{text}': '{parts[i]}' is not a finite number (expected e.g. sr=16000)");
+                    $"{what} '{text}': '{parts[i]}' is not a finite number (expected e.g. {example})");
             }
         }
 
         return (name, values);
     }
 
-    /// <summary>Builds the options from repeated CLI values / semicolon-separated MSBuild metadata.</summary>
-    public static ImportOptions FromStrings(IEnumerable<string> inputShapes, IEnumerable<string> constantInputs)
+    /// <summary>
+    /// Builds the options from repeated CLI values and/or semicolon-separated lists (MSBuild metadata reaches tinymlc
+    /// as one argument holding the whole list). Naming one input twice is an error, not "the last one wins".
+    /// </summary>
+    public static ImportOptions FromStrings(IEnumerable<string> inputShapes, IEnumerable<string> constantInputs, OptionSpelling spelling = OptionSpelling.Cli)
     {
         var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
         foreach (var text in inputShapes.SelectMany(SplitList))
         {
-            var (name, shape) = ParseInputShape(text);
-            shapes[name] = shape;
+            var (name, shape) = ParseInputShape(text, spelling);
+            if (!shapes.TryAdd(name, shape))
+            {
+                throw new TinyMLException(ErrorCodes.DynamicShape,
+                    $"{(spelling == OptionSpelling.MSBuild ? "InputShape" : "--input-shape")} gives input '{name}' twice");
+            }
         }
 
         var constants = new Dictionary<string, double[]>(StringComparer.Ordinal);
         foreach (var text in constantInputs.SelectMany(SplitList))
         {
-            var (name, values) = ParseConstantInput(text);
-            constants[name] = values;
+            var (name, values) = ParseConstantInput(text, spelling);
+            if (!constants.TryAdd(name, values))
+            {
+                throw new TinyMLException(ErrorCodes.ControlFlowOnRuntimeInput,
+                    $"{(spelling == OptionSpelling.MSBuild ? "ConstantInputs" : "--constant-input")} gives input '{name}' twice");
+            }
         }
 
         return new ImportOptions { InputShapes = shapes, ConstantInputs = constants };
@@ -77,12 +94,12 @@ public sealed record ImportOptions
     private static IEnumerable<string> SplitList(string text) =>
         text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static (string Name, string Value) SplitAssignment(string text, string code, string what, string example)
+    private static (string Name, string Value) SplitAssignment(string text, string code, string message)
     {
         var eq = text.IndexOf('=');
-        if (eq <= 0 || eq == text.Length - 1)
+        if (eq <= 0 || eq == text.Length - 1 || text[..eq].Trim().Length == 0)
         {
-            throw new TinyMLException(code, $"{what} '{text}' must look like {example}");
+            throw new TinyMLException(code, message);
         }
 
         return (text[..eq].Trim(), text[(eq + 1)..].Trim());

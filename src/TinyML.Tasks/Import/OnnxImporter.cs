@@ -204,7 +204,8 @@ public static class OnnxImporter
             _result.Name = string.IsNullOrEmpty(_graph.Name) ? "model" : _graph.Name;
             _result.OpsetVersion = DefaultOpset(model, sourcePath);
 
-            var initializerNames = new HashSet<string>(_graph.Initializer.Select(i => i.Name), StringComparer.Ordinal);
+            var initializerNames = UniqueNames(_graph.Initializer.Select(i => i.Name), "initializer");
+            UniqueNames(_graph.Input.Select(i => i.Name), "graph input");
             CheckOptionNames(initializerNames);
             ImportInputs(initializerNames);
             if (checkSupportedOps)
@@ -223,7 +224,31 @@ public static class OnnxImporter
                 _result.Outputs.Add(output.Name);
             }
 
+            if (checkSupportedOps)
+            {
+                FiniteConstants.Check(_result, sourcePath);
+            }
+
             return _result;
+        }
+
+        /// <summary>
+        /// ONNX names every value once (SSA): two initializers or two graph inputs of one name would make one silently
+        /// replace the other (the last one winning), so they are a malformed model naming the value. An initializer
+        /// that is also listed as a graph input is legal (its default value) and stays a constant.
+        /// </summary>
+        private HashSet<string> UniqueNames(IEnumerable<string> names, string what)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var name in names.Where(n => !string.IsNullOrEmpty(n)))
+            {
+                if (!seen.Add(name))
+                {
+                    throw OnnxModelReader.Malformed(sourcePath, $"{what} '{name}' is defined more than once (ONNX names every value once)");
+                }
+            }
+
+            return seen;
         }
 
         private void ImportInputs(HashSet<string> initializerNames)
@@ -337,14 +362,14 @@ public static class OnnxImporter
                 if (!OnnxModelReader.IsDefaultDomain(node.Domain))
                 {
                     throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                        $"unsupported operator '{node.Domain}.{node.OpType}' (node '{name}'): only the default ONNX domain is supported; supported: {string.Join(", ", SupportedOpList)}",
+                        $"unsupported operator '{node.Domain}.{node.OpType}' (node '{name}'): only the default ONNX domain is supported ({OpSupport.TableReference})",
                         file: sourcePath);
                 }
 
                 if (!SupportedOpSet.Contains(node.OpType))
                 {
                     throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                        $"unsupported operator '{node.OpType}' (node '{name}'); supported: {string.Join(", ", SupportedOpList)}",
+                        $"unsupported operator '{node.OpType}' (node '{name}'): TinyML.Sdk has no kernel for it ({OpSupport.TableReference})",
                         file: sourcePath);
                 }
             }
@@ -443,6 +468,8 @@ public static class OnnxImporter
         private Subgraph ImportSubgraph(GraphProto graph, int depth)
         {
             var subgraph = new Subgraph();
+            UniqueNames(graph.Initializer.Select(i => i.Name), "initializer of a subgraph");
+            UniqueNames(graph.Input.Select(i => i.Name), "input of a subgraph");
             foreach (var initializer in graph.Initializer)
             {
                 if (string.IsNullOrEmpty(initializer.Name))
@@ -472,6 +499,12 @@ public static class OnnxImporter
             }
 
             var outputName = proto.Output[0];
+            if (constants.ContainsKey(outputName))
+            {
+                // Another Constant, an initializer or a graph input already has this name: ONNX names every value once.
+                throw OnnxModelReader.Malformed(sourcePath, $"Constant node '{nodeName}' produces '{outputName}', which is already defined (by an initializer, a graph input or another Constant)");
+            }
+
             var attribute = proto.Attribute[0];
             var tensor = attribute.Name switch
             {
@@ -615,20 +648,57 @@ public static class OnnxImporter
                 }
             }
 
-            var ordered = new List<Node>(nodes.Count);
-            var pending = new List<Node>(nodes);
-            while (pending.Count > 0)
+            // Repeatedly the first node (in file order) whose inputs are all available: a node waits for the distinct
+            // nodes producing what it reads, and the ready ones wait in a queue by file position (linear-logarithmic,
+            // where rescanning the pending nodes for each step was quadratic on long chains).
+            var index = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < nodes.Count; i++)
             {
-                var ready = pending.FindIndex(n => n.ReadValues().All(i => i.Length == 0 || available.Contains(i)));
-                if (ready < 0)
+                index[nodes[i]] = i;
+            }
+
+            var waitingFor = new int[nodes.Count];
+            var dependents = new List<int>[nodes.Count];
+            var ready = new PriorityQueue<int, int>();
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                dependents[i] = [];
+            }
+
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                var producedBy = nodes[i].ReadValues().Where(v => v.Length > 0 && !available.Contains(v))
+                    .Select(v => index[producers[v]]).Distinct().ToList();
+                waitingFor[i] = producedBy.Count;
+                foreach (var producer in producedBy)
                 {
-                    throw OnnxModelReader.Malformed(sourcePath, $"the graph has a cycle through node '{pending[0].Name}'");
+                    dependents[producer].Add(i);
                 }
 
-                var node = pending[ready];
-                pending.RemoveAt(ready);
-                ordered.Add(node);
-                available.UnionWith(node.Outputs.Where(o => o.Length > 0));
+                if (producedBy.Count == 0)
+                {
+                    ready.Enqueue(i, i);
+                }
+            }
+
+            var ordered = new List<Node>(nodes.Count);
+            var placed = new bool[nodes.Count];
+            while (ready.TryDequeue(out var next, out _))
+            {
+                placed[next] = true;
+                ordered.Add(nodes[next]);
+                foreach (var dependent in dependents[next])
+                {
+                    if (--waitingFor[dependent] == 0)
+                    {
+                        ready.Enqueue(dependent, dependent);
+                    }
+                }
+            }
+
+            if (ordered.Count < nodes.Count)
+            {
+                throw OnnxModelReader.Malformed(sourcePath, $"the graph has a cycle through node '{nodes[Array.IndexOf(placed, false)].Name}'");
             }
 
             return ordered;

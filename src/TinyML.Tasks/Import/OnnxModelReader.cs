@@ -17,6 +17,11 @@ internal static class OnnxModelReader
 
     public static byte[] ReadBytes(string path)
     {
+        if (Directory.Exists(path))
+        {
+            throw new TinyMLException(ErrorCodes.ModelNotFound, $"ONNX model '{path}' is a directory, not a file; name the .onnx file itself", file: path);
+        }
+
         if (!File.Exists(path))
         {
             throw new TinyMLException(ErrorCodes.ModelNotFound, $"ONNX model '{path}' not found", file: path);

@@ -89,6 +89,24 @@ public static class OpSupport
         new("Resize", 10, MaxOpset, Y, Y, "nearest; linear and cubic on the last two axes; float32 also antialias, exclude_outside and tf_crop_and_resize (linear/cubic); int8: nearest and linear only, linear in Q10 fixed point"),
         new("GlobalMaxPool", MinOpset, MaxOpset, Y, Y, ""),
         new("ReduceMean", MinOpset, MaxOpset, Y, Y, "adjacent axes (e.g. spatial or last), keepdims either way; int8 requantized mean"),
+        new("ReduceSum", MinOpset, MaxOpset, Y, Y, "adjacent axes, axes as attribute (< 13) or constant input, keepdims and noop_with_empty_axes; int8: TFLite-style requantized sum; folds on constants"),
+        new("ReduceMax", MinOpset, MaxOpset, Y, Y, "adjacent axes, keepdims either way; int8: output keeps the input's scale (TFLite), no requantization; folds on constants"),
+        new("Exp", MinOpset, MaxOpset, Y, Y, "float32: tml_expf (no libm); int8: 256-entry lookup table; folds on constants"),
+        new("Log", MinOpset, MaxOpset, Y, Y, "float32: tml_logf (no libm; log 0 = -inf, negative = NaN); int8: 256-entry lookup table, inputs <= 0 give the lowest output code (calibrate on the clamped input, e.g. Max(x, eps)); folds on constants"),
+        new("Neg", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table; folds on constants"),
+        new("Abs", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table; folds on constants"),
+        new("Reciprocal", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table (1/0 saturates); folds on constants"),
+        new("Equal", MinOpset, MaxOpset, Y, Y, "float32: exact; int8: both inputs rescaled as in TFLite Add, then compared (a scalar constant: an exact lookup table); folds on constants (If conditions)"),
+        new("Less", MinOpset, MaxOpset, Y, Y, "like Equal"),
+        new("LessOrEqual", 12, MaxOpset, Y, Y, "like Equal"),
+        new("Greater", MinOpset, MaxOpset, Y, Y, "like Equal"),
+        new("GreaterOrEqual", 12, MaxOpset, Y, Y, "like Equal"),
+        new("Not", MinOpset, MaxOpset, Y, Y, "int8: lookup table; folds on constants (If conditions)"),
+        new("And", MinOpset, MaxOpset, Y, Y, "broadcasting; folds on constants"),
+        new("Or", MinOpset, MaxOpset, Y, Y, "broadcasting; folds on constants"),
+        new("Xor", MinOpset, MaxOpset, Y, Y, "broadcasting; folds on constants"),
+        new("Where", MinOpset, MaxOpset, Y, Y, "three-way broadcasting, constant operands allowed; int8: X and Y requantized to the output's scale; folds on constants"),
+        new("Cast", MinOpset, MaxOpset, Y, Y, "to float/double: no operation; to bool: a mask (x != 0); to an integer type: truncated toward zero and wrapped to the type, the value kept as a float (exact below 2^24 in magnitude); int8: lookup table; Cast to float16/bfloat16/string/float8 of a run-time value is refused; folds on constants (also to float16 and double, as float32)"),
         new("LogSoftmax", MinOpset, MaxOpset, Y, N, "float32 only"),
         new("LSTM", MinOpset, MaxOpset, Y, Y, "one direction (forward/reverse), batch 1, default activations, constant weights and initial state; outputs Y, Y_h, Y_c; int8: per-row int8 weights, float32 cell"),
         new("GRU", MinOpset, MaxOpset, Y, Y, "one direction (forward/reverse), batch 1, default activations, linear_before_reset 0 or 1, constant weights and initial state; int8: per-row int8 weights, float32 cell"),
@@ -100,11 +118,8 @@ public static class OpSupport
         // Shape plumbing exporters emit: evaluated at build time by constant folding, never run on the device.
         new("Shape", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
         new("Size", MinOpset, MaxOpset, F, F, "folds once the input's static shape is known"),
-        new("Cast", MinOpset, MaxOpset, F, F, "constant input; to float, int32, int64, bool"),
         new("ConstantOfShape", MinOpset, MaxOpset, F, F, "constant shape"),
         new("Range", 11, MaxOpset, F, F, "constant start/limit/delta"),
-        new("Equal", MinOpset, MaxOpset, F, F, "constant inputs (If conditions)"),
-        new("Not", MinOpset, MaxOpset, F, F, "constant input (If conditions)"),
         new("Pow", MinOpset, MaxOpset, Y, Y, "constant exponent 2 (as x*x), 0.5 (as Sqrt) or 1 on activations; fused inside a decomposed LayerNorm; any exponent folds on constants"),
         new("Sqrt", MinOpset, MaxOpset, Y, Y, "int8: lookup table; float32: tml_sqrt_f32 (no libm)"),
         new("If", MinOpset, MaxOpset, F, F, "constant condition: the taken branch is inlined; pin run-time inputs with ConstantInputs"),
@@ -117,7 +132,17 @@ public static class OpSupport
     /// <summary>Limits that hold for every operator; printed under the table (README.md carries it too).</summary>
     public const string GeneralNotes =
         "All operators: tensors are float32 (the int8 path quantizes them); a graph input of another element type " +
-        "(integer, float16, ...) and empty (zero-size) tensors are refused with TML1004. Operators not listed are refused with TML1002.";
+        "(integer, float16, ...) and empty (zero-size) tensors are refused with TML1004. Operators not listed are refused with TML1002. " +
+        "Masks (bool tensors: the results of comparisons, Not/And/Or/Xor and Cast to bool) computed from run-time values are " +
+        "0.0/1.0 floats in the float32 path and int8 0/1 bytes with scale 1, zero point 0 in the int8 path (a graph output that is " +
+        "a mask reads 0/1); integer tensors (Cast to an integer type) are carried as float values; masks and integers computed " +
+        "from constants or shapes fold at build time.";
+
+    /// <summary>
+    /// Where a TML1002 sends the user instead of listing every supported operator on one line: the table above,
+    /// which README.md carries (a test keeps them equal).
+    /// </summary>
+    public const string TableReference = "supported operators and their limits: README.md, section \"Supported operators\"";
 
     public const string MarkdownBeginMarker = "<!-- op-matrix:begin -->";
     public const string MarkdownEndMarker = "<!-- op-matrix:end -->";

@@ -12,6 +12,24 @@ public enum UnaryKind
     HardSwish,
     Elu,
     Sqrt,
+    Exp,
+    Log,
+    Neg,
+    Abs,
+    Reciprocal,
+
+    /// <summary>Logical Not of a mask (0/1 floats): x == 0 ? 1 : 0.</summary>
+    Not,
+
+    /// <summary>Cast to bool: x != 0 ? 1 : 0 (the float32 path carries masks as 0/1).</summary>
+    CastToBool,
+
+    /// <summary>
+    /// Cast to an integer type, the value kept as a float: truncated toward zero, then wrapped into the type's range
+    /// (Alpha = its bit count, 8..64; Beta = 1 for an unsigned type). Exact while the result fits a float's 24-bit
+    /// significand; NaN gives 0.
+    /// </summary>
+    CastToInteger,
 }
 
 /// <summary>Broadcasting binary ops besides Add (Max/Min: the two-input form). PRelu is x &lt; 0 ? x * slope : x, with the slope as operand B.</summary>
@@ -23,6 +41,17 @@ public enum BinaryKind
     PRelu,
     Max,
     Min,
+
+    // Comparisons and logical ops: the result is a mask, 1 where true and 0 where false (bool carried as float32 in
+    // the float path, as int8 with scale 1 and zero point 0 in the int8 path). And/Or/Xor read any non-zero as true.
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    And,
+    Or,
+    Xor,
 }
 
 /// <summary>
@@ -40,6 +69,12 @@ public static class ElementwiseMath
         ["HardSwish"] = UnaryKind.HardSwish,
         ["Elu"] = UnaryKind.Elu,
         ["Sqrt"] = UnaryKind.Sqrt,
+        ["Exp"] = UnaryKind.Exp,
+        ["Log"] = UnaryKind.Log,
+        ["Neg"] = UnaryKind.Neg,
+        ["Abs"] = UnaryKind.Abs,
+        ["Reciprocal"] = UnaryKind.Reciprocal,
+        ["Not"] = UnaryKind.Not,
     };
 
     public static readonly IReadOnlyDictionary<string, BinaryKind> BinaryOps = new Dictionary<string, BinaryKind>(StringComparer.Ordinal)
@@ -50,11 +85,96 @@ public static class ElementwiseMath
         ["PRelu"] = BinaryKind.PRelu,
         ["Max"] = BinaryKind.Max,
         ["Min"] = BinaryKind.Min,
+        ["Equal"] = BinaryKind.Equal,
+        ["Less"] = BinaryKind.Less,
+        ["LessOrEqual"] = BinaryKind.LessOrEqual,
+        ["Greater"] = BinaryKind.Greater,
+        ["GreaterOrEqual"] = BinaryKind.GreaterOrEqual,
+        ["And"] = BinaryKind.And,
+        ["Or"] = BinaryKind.Or,
+        ["Xor"] = BinaryKind.Xor,
     };
+
+    /// <summary>Binary kinds whose result is a mask (0/1).</summary>
+    public static bool IsMask(BinaryKind kind) => kind >= BinaryKind.Equal;
+
+    /// <summary>
+    /// True when <paramref name="node"/>'s output is an ONNX bool tensor: a comparison, a logical op, Not, or a Cast to
+    /// bool. The float32 path carries it as 0/1 floats; the int8 path as int8 0/1 with scale 1 and zero point 0.
+    /// </summary>
+    public static bool ProducesMask(Node node) =>
+        node.OpType is "Not" || (BinaryOps.TryGetValue(node.OpType, out var kind) && IsMask(kind))
+        || (node.OpType == "Cast" && node.GetInt("to", 0) == OnnxBool);
+
+    private const long OnnxBool = 9;
+
+    /// <summary>
+    /// A Cast as an element-wise op on a run-time value: to float/double it is no operation (null), to bool
+    /// <see cref="UnaryKind.CastToBool"/>, to an integer type <see cref="UnaryKind.CastToInteger"/> with the type's
+    /// bit count (Alpha) and signedness (Beta = 1 unsigned). Other targets (float16, bfloat16, string, float8, int4)
+    /// would change values in ways the float32 kernels do not model: a coded error naming the node.
+    /// </summary>
+    public static (UnaryKind Kind, float Alpha, float Beta)? Cast(Node node, string file)
+    {
+        var to = node.GetInt("to", 0);
+        return to switch
+        {
+            1 or 11 => null, // FLOAT, DOUBLE: the IR carries float32
+            9 => (UnaryKind.CastToBool, 0f, 0f),
+            3 => (UnaryKind.CastToInteger, 8f, 0f), // INT8
+            2 => (UnaryKind.CastToInteger, 8f, 1f), // UINT8
+            5 => (UnaryKind.CastToInteger, 16f, 0f), // INT16
+            4 => (UnaryKind.CastToInteger, 16f, 1f), // UINT16
+            6 => (UnaryKind.CastToInteger, 32f, 0f), // INT32
+            12 => (UnaryKind.CastToInteger, 32f, 1f), // UINT32
+            7 => (UnaryKind.CastToInteger, 64f, 0f), // INT64
+            13 => (UnaryKind.CastToInteger, 64f, 1f), // UINT64
+            _ => throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"Cast '{node.Name}': Cast to {CastTargetName(to)} on a run-time value is not supported (only to float, double, bool and the integer types)", file),
+        };
+    }
+
+    private static string CastTargetName(long to) => to switch
+    {
+        8 => "STRING",
+        10 => "FLOAT16",
+        16 => "BFLOAT16",
+        _ => $"ONNX data type {to}",
+    };
+
+    /// <summary>Truncation toward zero, then wrap-around into a <paramref name="bits"/>-bit integer (NaN gives 0).</summary>
+    public static double CastToInteger(double x, int bits, bool unsigned)
+    {
+        if (double.IsNaN(x))
+        {
+            return 0;
+        }
+
+        var t = Math.Truncate(x);
+        if (bits >= 64)
+        {
+            return t; // float32 cannot tell a wrapped 64-bit value from the truncated one (ONNX leaves overflow undefined)
+        }
+
+        if (Math.Abs(t) >= 9.2e18)
+        {
+            return 0; // a float this large is a multiple of 2^40: nothing is left after wrapping to 32 bits or fewer
+        }
+
+        var v = (long)t;
+        var modulus = 1L << bits;
+        var wrapped = ((v % modulus) + modulus) % modulus;
+        return unsigned || wrapped < modulus / 2 ? wrapped : wrapped - modulus;
+    }
 
     /// <summary>The unary op of <paramref name="node"/> with its attributes resolved (ONNX defaults).</summary>
     public static (UnaryKind Kind, float Alpha, float Beta) Unary(Node node)
     {
+        if (node.OpType == "Cast")
+        {
+            return Cast(node, "") ?? throw new TinyMLException(ErrorCodes.UnsupportedOp, $"Cast '{node.Name}' to float is no operation, not an element-wise op");
+        }
+
         var kind = UnaryOps.TryGetValue(node.OpType, out var k) ? k
             : throw new TinyMLException(ErrorCodes.UnsupportedOp, $"'{node.OpType}' (node '{node.Name}') is not an element-wise activation");
         return kind switch
@@ -75,6 +195,14 @@ public static class ElementwiseMath
         UnaryKind.HardSwish => x * Math.Clamp(x / 6 + 0.5, 0, 1),
         UnaryKind.Elu => x < 0 ? alpha * (Math.Exp(x) - 1) : x,
         UnaryKind.Sqrt => Math.Sqrt(x), // NaN below 0, as ONNX
+        UnaryKind.Exp => Math.Exp(x),
+        UnaryKind.Log => Math.Log(x), // -inf at 0, NaN below, as ONNX
+        UnaryKind.Neg => -x,
+        UnaryKind.Abs => Math.Abs(x),
+        UnaryKind.Reciprocal => 1 / x,
+        UnaryKind.Not => x == 0 ? 1 : 0,
+        UnaryKind.CastToBool => x != 0 ? 1 : 0, // NaN is true
+        UnaryKind.CastToInteger => CastToInteger(x, (int)alpha, beta != 0),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -87,6 +215,14 @@ public static class ElementwiseMath
         BinaryKind.PRelu => a < 0 ? a * b : a,
         BinaryKind.Max => Math.Max(a, b),
         BinaryKind.Min => Math.Min(a, b),
+        BinaryKind.Equal => a == b ? 1f : 0f,
+        BinaryKind.Less => a < b ? 1f : 0f,
+        BinaryKind.LessOrEqual => a <= b ? 1f : 0f,
+        BinaryKind.Greater => a > b ? 1f : 0f,
+        BinaryKind.GreaterOrEqual => a >= b ? 1f : 0f,
+        BinaryKind.And => a != 0 && b != 0 ? 1f : 0f,
+        BinaryKind.Or => a != 0 || b != 0 ? 1f : 0f,
+        BinaryKind.Xor => (a != 0) != (b != 0) ? 1f : 0f,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

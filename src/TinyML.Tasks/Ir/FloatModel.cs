@@ -138,7 +138,7 @@ public sealed class FBinary : FOp
     public float[]? ConstantB { get; init; }
 }
 
-/// <summary>Element-wise activation (Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Elu) with its attributes.</summary>
+/// <summary>Element-wise unary op (the activations, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Not, Cast) with its attributes.</summary>
 public sealed class FUnary : FOp
 {
     public required UnaryKind Kind { get; init; }
@@ -288,12 +288,40 @@ public sealed class FResizeTaps : FOp
     public required float ExtrapolationValue { get; init; }
 }
 
-/// <summary>ReduceMean over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>
-public sealed class FReduceMean : FOp
+/// <summary>The reduction an <see cref="FReduce"/> computes.</summary>
+public enum ReduceKind
 {
+    Mean,
+    Sum,
+    Max,
+}
+
+/// <summary>ReduceMean/ReduceSum/ReduceMax over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>
+public sealed class FReduce : FOp
+{
+    public ReduceKind Kind { get; init; } = ReduceKind.Mean;
     public required int Outer { get; init; }
     public required int Reduce { get; init; }
     public required int Inner { get; init; }
+}
+
+/// <summary>
+/// Where(condition, X, Y) with broadcasting over all three (right-aligned into <see cref="FAdd.MaxRank"/> dimensions;
+/// stride 0 = broadcast): X where the condition is non-zero, else Y. Any operand may be a constant (a bool condition
+/// as 0/1); C, X and Y are arena tensor ids, null where the operand is the constant beside it.
+/// </summary>
+public sealed class FWhere : FOp
+{
+    public required int[] OutDims { get; init; }
+    public required int[] CStrides { get; init; }
+    public required int[] XStrides { get; init; }
+    public required int[] YStrides { get; init; }
+    public required int? C { get; init; }
+    public required int? X { get; init; }
+    public required int? Y { get; init; }
+    public float[]? ConstantC { get; init; }
+    public float[]? ConstantX { get; init; }
+    public float[]? ConstantY { get; init; }
 }
 
 /// <summary>LogSoftmax along one axis, viewed like <see cref="FSoftmax"/>.</summary>

@@ -89,9 +89,12 @@ public sealed class QConvTranspose2D : QOp
     public required int ActivationMax { get; init; }
 }
 
-/// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o].</summary>
+/// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o],
+/// for each of <see cref="Rows"/> input rows (TFLite FULLY_CONNECTED's batch: row r reads InFeatures bytes at
+/// r * InFeatures and writes OutFeatures at r * OutFeatures).</summary>
 public sealed class QFullyConnected : QOp
 {
+    public int Rows { get; init; } = 1;
     public required int InFeatures { get; init; }
     public required int OutFeatures { get; init; }
     /// <summary>[OutFeatures, InFeatures], symmetric per output channel.</summary>
@@ -174,6 +177,20 @@ public enum QBinaryKind
     /// <summary>Both inputs rescaled as in Add; the larger (smaller) rescaled value is requantized to the output.</summary>
     Max,
     Min,
+
+    /// <summary>Comparisons: both inputs rescaled as in Add (the rescaling is monotonic), compared; the output is the
+    /// mask value 1 or 0 written as is (output scale 1, zero point 0; the output multiplier is unused).</summary>
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+
+    /// <summary>Logical ops: an input is true where its raw value differs from its zero point (real value != 0); the
+    /// output is 1 or 0 (no multipliers).</summary>
+    And,
+    Or,
+    Xor,
 }
 
 /// <summary>
@@ -258,7 +275,8 @@ public sealed class QResizeBilinear : QOp
     public required int[] WeightX { get; init; }
 }
 
-/// <summary>ReduceMean over [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by s_in / (s_out * Reduce).</summary>
+/// <summary>ReduceMean (and ReduceSum) over [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by
+/// s_in / (s_out * Reduce) for a mean, s_in / s_out for a sum (TFLite MEAN / SUM).</summary>
 public sealed class QReduceMean : QOp
 {
     public required int Outer { get; init; }
@@ -268,6 +286,45 @@ public sealed class QReduceMean : QOp
     public required int OutputZeroPoint { get; init; }
     public required int Multiplier { get; init; }
     public required int Shift { get; init; }
+}
+
+/// <summary>ReduceMax over [Outer, Reduce, Inner]: the largest byte; the output keeps the input's scale and zero point
+/// (TFLite REDUCE_MAX), so nothing is requantized.</summary>
+public sealed class QReduceMax : QOp
+{
+    public required int Outer { get; init; }
+    public required int Reduce { get; init; }
+    public required int Inner { get; init; }
+}
+
+/// <summary>
+/// Where(condition, X, Y) with broadcasting over all three (strides as in <see cref="QBinary"/>): the condition is
+/// true where its byte differs from ConditionZeroPoint; X and Y are requantized to the output (multiplier 0 = the same
+/// parameters, copied): q_out = clamp(MBQM(q - zp, Multiplier, Shift) + OutputZeroPoint, -128, 127). Constant
+/// operands are int8 arrays (a constant X or Y already quantized to the output's parameters, multiplier 0).
+/// </summary>
+public sealed class QWhere : QOp
+{
+    public required int[] OutDims { get; init; }
+    public required int[] CStrides { get; init; }
+    public required int[] XStrides { get; init; }
+    public required int[] YStrides { get; init; }
+    public required int? C { get; init; }
+    public required int? X { get; init; }
+    public required int? Y { get; init; }
+    public sbyte[]? ConstantC { get; init; }
+    public sbyte[]? ConstantX { get; init; }
+    public sbyte[]? ConstantY { get; init; }
+    public required int ConditionZeroPoint { get; init; }
+    public required int XZeroPoint { get; init; }
+    public required int XMultiplier { get; init; }
+    public required int XShift { get; init; }
+    public required int YZeroPoint { get; init; }
+    public required int YMultiplier { get; init; }
+    public required int YShift { get; init; }
+    public required int OutputZeroPoint { get; init; }
+
+    public int Count => OutDims.Aggregate(1, (p, d) => p * d);
 }
 
 /// <summary>

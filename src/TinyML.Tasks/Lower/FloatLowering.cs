@@ -49,14 +49,36 @@ public sealed class FloatLowering
             LowerNode(node);
         }
 
-        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
-        if (_model.Outputs.Distinct().Count() != _model.Outputs.Count || _model.Outputs.Any(_model.Inputs.Contains))
+        foreach (var name in _graph.Outputs.Where(o => !_ids.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList())
         {
-            throw new TinyMLException(ErrorCodes.UnsupportedAttribute, "a graph output that repeats another output or an input is not supported", File);
+            if (GraphEdit.Constant(_graph, name) is { } constant)
+            {
+                LowerConstantOutput(constant);
+            }
         }
 
+        // An output may be an input or repeat another output: the entry points copy each one out of the arena.
+        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
         _model.Output = _model.Outputs[0];
         return _model;
+    }
+
+    /// <summary>A graph output that is a constant (an initializer, or a value constant folding computed): copied from
+    /// flash into the arena each run.</summary>
+    private void LowerConstantOutput(Tensor constant)
+    {
+        var values = constant.FloatData;
+        if (values is null || values.Length == 0)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"graph output '{constant.Name}' is a constant of type {constant.Type} with {values?.Length ?? 0} element(s); only non-empty float32 outputs are supported", File);
+        }
+
+        _model.Ops.Add(new FGather
+        {
+            NodeName = constant.Name, Inputs = [], Output = AddTensor(constant.Name),
+            Parts = [new FGatherPart(null, values, GatherPlan.Region([values.Length], [1], 0))],
+        });
     }
 
     private void LowerNode(Node node)
@@ -106,10 +128,14 @@ public sealed class FloatLowering
             case "Resize":
                 LowerResize(node);
                 break;
-            case "ReduceMean":
+            case "ReduceMean" or "ReduceSum" or "ReduceMax":
                 var x = _model.Tensors[Id(node.Inputs[0], node)].Shape;
                 var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, x);
-                _model.Ops.Add(new FReduceMean { NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]), Outer = outer, Reduce = reduce, Inner = inner });
+                _model.Ops.Add(new FReduce
+                {
+                    NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
+                    Kind = ReduceKindOf(node), Outer = outer, Reduce = reduce, Inner = inner,
+                });
                 break;
             case "LogSoftmax":
                 var logInput = Id(node.Inputs[0], node);
@@ -119,11 +145,22 @@ public sealed class FloatLowering
             case "Add":
                 LowerAdd(node);
                 break;
-            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min"
+                or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
                 LowerBinary(node);
                 break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt":
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not":
                 LowerUnary(node);
+                break;
+            case "Cast" when ElementwiseMath.Cast(node, File) is null:
+                LowerReshape(node); // to float/double: the value is already float32
+                break;
+            case "Cast":
+                LowerUnary(node);
+                break;
+            case "Where":
+                LowerWhere(node);
                 break;
             case "Softmax":
                 LowerSoftmax(node);
@@ -147,7 +184,9 @@ public sealed class FloatLowering
                 _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
                 break;
             default:
-                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no float32 lowering yet", File);
+                var int8Only = Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == Import.Support.Yes;
+                throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                    $"unsupported operator '{node.OpType}' (node '{node.Name}'): there is no float32 kernel for it{(int8Only ? " (it has an int8 kernel: Quantize=\"int8\")" : "")} ({Import.OpSupport.TableReference})", File);
         }
     }
 
@@ -628,12 +667,52 @@ public sealed class FloatLowering
         });
     }
 
+    /// <summary>ReduceMean, ReduceSum or ReduceMax.</summary>
+    public static ReduceKind ReduceKindOf(Node node) => node.OpType switch
+    {
+        "ReduceSum" => ReduceKind.Sum,
+        "ReduceMax" => ReduceKind.Max,
+        _ => ReduceKind.Mean,
+    };
+
+    /// <summary>Where: three broadcast operands, any of them a constant (a bool condition becomes 0/1).</summary>
+    private void LowerWhere(Node node)
+    {
+        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
+        if (outShape.Length > FAdd.MaxRank || node.Inputs.Count != 3)
+        {
+            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {FAdd.MaxRank}");
+        }
+
+        var (c, constantC, cShape) = Operand(node, 0);
+        var (x, constantX, xShape) = Operand(node, 1);
+        var (y, constantY, yShape) = Operand(node, 2);
+        if (c is null && x is null && y is null)
+        {
+            throw Unsupported(node, "Where of three constants should have been folded");
+        }
+
+        _model.Ops.Add(new FWhere
+        {
+            NodeName = node.Name,
+            Inputs = new[] { c, x, y }.Where(i => i is not null).Select(i => i!.Value).Distinct().ToArray(),
+            Output = AddTensor(node.Outputs[0]),
+            OutDims = Pad(outShape),
+            CStrides = BroadcastStrides(cShape, outShape),
+            XStrides = BroadcastStrides(xShape, outShape),
+            YStrides = BroadcastStrides(yShape, outShape),
+            C = c, X = x, Y = y, ConstantC = constantC, ConstantX = constantX, ConstantY = constantY,
+        });
+    }
+
+    /// <summary>An activation, or a constant as floats (integer and bool constants converted: the float32 path carries
+    /// integers and masks as float values).</summary>
     private (int? Id, float[]? Constant, int[] Shape) Operand(Node node, int index)
     {
         var name = node.Inputs[index];
         if (GraphEdit.Constant(_graph, name) is { } constant)
         {
-            return (null, constant.FloatData ?? throw Unsupported(node, $"input {index} is not a float32 constant"), constant.Shape);
+            return (null, constant.FloatData ?? constant.IntData?.Select(v => (float)v).ToArray() ?? throw Unsupported(node, $"input {index} is not a numeric constant"), constant.Shape);
         }
 
         var id = Id(name, node);

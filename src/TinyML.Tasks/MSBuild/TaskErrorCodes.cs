@@ -6,7 +6,7 @@ namespace TinyML.MSBuild;
 /// </summary>
 public static class TaskErrorCodes
 {
-    /// <summary>The compiler assembly or its response file is missing (broken package, wrong TinyMLCompilerPath).</summary>
+    /// <summary>The compiler assembly is missing (broken package, wrong TinyMLCompilerPath).</summary>
     public const string CompilerNotFound = "TML9001";
 
     /// <summary>tinymlc failed but printed no coded error (should not happen; the exit code is all we have).</summary>

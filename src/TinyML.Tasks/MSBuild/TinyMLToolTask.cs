@@ -81,7 +81,8 @@ public abstract class TinyMLToolTask : ToolTask
 
         if (!string.IsNullOrEmpty(ResponseFile) && !File.Exists(ResponseFile))
         {
-            Log.LogError(null, TaskErrorCodes.CompilerNotFound, null, DiagnosticFile, 0, 0, 0, 0,
+            // The same code as tinymlc's own check of an @file: one meaning, one code.
+            Log.LogError(null, TinyML.Diagnostics.ErrorCodes.ResponseFileMissing, null, DiagnosticFile, 0, 0, 0, 0,
                 $"the response file '{ResponseFile}' does not exist");
             return false;
         }
@@ -89,19 +90,7 @@ public abstract class TinyMLToolTask : ToolTask
         return base.ValidateParameters();
     }
 
-    protected override string GenerateCommandLineCommands()
-    {
-        var builder = new CommandLineBuilder();
-        builder.AppendSwitch("exec");
-        builder.AppendFileNameIfNotNull(CompilerPath);
-        builder.AppendSwitch(Command);
-        if (!string.IsNullOrEmpty(ResponseFile))
-        {
-            builder.AppendSwitch("@" + ResponseFile);
-        }
-
-        return builder.ToString();
-    }
+    protected override string GenerateCommandLineCommands() => ToolCommandLine.For(CompilerPath, Command, ResponseFile);
 
     /// <summary>Typed parameters as one argument per line (tinymlc's response file format, no quoting).</summary>
     protected virtual IEnumerable<string> GenerateArguments() => [];

@@ -42,7 +42,21 @@ internal static class ConstantEvaluator
             "Div" => context.Binary((a, b) => a / b, context.IntegerDivide),
             "Pow" => context.Binary(Math.Pow, (a, b) => (long)Math.Pow(a, b)),
             "Equal" => context.Binary((a, b) => a == b ? 1 : 0, (a, b) => a == b ? 1 : 0, resultIsBool: true),
+            "Less" => context.Binary((a, b) => a < b ? 1 : 0, (a, b) => a < b ? 1 : 0, resultIsBool: true),
+            "LessOrEqual" => context.Binary((a, b) => a <= b ? 1 : 0, (a, b) => a <= b ? 1 : 0, resultIsBool: true),
+            "Greater" => context.Binary((a, b) => a > b ? 1 : 0, (a, b) => a > b ? 1 : 0, resultIsBool: true),
+            "GreaterOrEqual" => context.Binary((a, b) => a >= b ? 1 : 0, (a, b) => a >= b ? 1 : 0, resultIsBool: true),
+            "And" => context.Binary((a, b) => a != 0 && b != 0 ? 1 : 0, (a, b) => a != 0 && b != 0 ? 1 : 0, resultIsBool: true),
+            "Or" => context.Binary((a, b) => a != 0 || b != 0 ? 1 : 0, (a, b) => a != 0 || b != 0 ? 1 : 0, resultIsBool: true),
+            "Xor" => context.Binary((a, b) => (a != 0) != (b != 0) ? 1 : 0, (a, b) => (a != 0) != (b != 0) ? 1 : 0, resultIsBool: true),
+            "Max" when node.Inputs.Count == 2 => context.Binary(Math.Max, Math.Max),
+            "Min" when node.Inputs.Count == 2 => context.Binary(Math.Min, Math.Min),
             "Not" => context.Not(),
+            "Neg" => context.Unary(v => -v, v => -v),
+            "Abs" => context.Unary(Math.Abs, v => v == long.MinValue ? v : Math.Abs(v)),
+            "Sqrt" or "Exp" or "Log" or "Reciprocal" or "Sigmoid" or "Tanh" or "Elu" or "LeakyRelu" or "HardSigmoid" or "HardSwish" => context.Activation(),
+            "Where" => context.Where(),
+            "ReduceSum" or "ReduceMax" or "ReduceMean" => context.Reduce(),
             _ => null,
         };
     }
@@ -421,6 +435,85 @@ internal static class ConstantEvaluator
         /// <summary>ONNX integer Div truncates toward zero (C semantics); dividing by zero has no value to fold to.</summary>
         public long IntegerDivide(long a, long b) =>
             b == 0 ? throw Bad("integer division by zero") : a == long.MinValue && b == -1 ? long.MinValue : a / b;
+
+        /// <summary>An element-wise op on a float (or, where <paramref name="onIntegers"/> is given, integer) constant;
+        /// floats are computed in double and rounded once, as the float reference does.</summary>
+        public Tensor? Unary(Func<double, double> onFloats, Func<long, long>? onIntegers)
+        {
+            var x = Input(0);
+            if (x.FloatData is { } floats)
+            {
+                return Floats(x.Shape, floats.Select(v => (float)onFloats(v)).ToArray());
+            }
+
+            return onIntegers is null ? null : Ints(x.Shape, x.IntData!.Select(onIntegers).ToArray(), x.Type);
+        }
+
+        /// <summary>A float activation (Sqrt, Exp, Log, Reciprocal, Sigmoid, ...) with its ONNX attributes.</summary>
+        public Tensor? Activation()
+        {
+            var (kind, alpha, beta) = ElementwiseMath.Unary(node);
+            return Unary(v => ElementwiseMath.Apply(kind, v, alpha, beta), null);
+        }
+
+        /// <summary>Where(condition, X, Y), all broadcast; X and Y must both be float or both integer.</summary>
+        public Tensor Where()
+        {
+            var (condition, x, y) = (Input(0), Input(1), Input(2));
+            var shape = BroadcastShape(BroadcastShape(condition.Shape, x.Shape), y.Shape);
+            var count = CheckedCount(shape.Aggregate(1L, (p, d) => p * d));
+            var (cIndex, xIndex, yIndex) = (BroadcastPositions(condition.Shape, shape, count), BroadcastPositions(x.Shape, shape, count), BroadcastPositions(y.Shape, shape, count));
+            bool Taken(int i) => condition.IntData is { } ints ? ints[cIndex[i]] != 0 : condition.FloatData![cIndex[i]] != 0;
+            if ((x.FloatData is null) != (y.FloatData is null))
+            {
+                throw Bad("X and Y have different element types");
+            }
+
+            return x.FloatData is not null
+                ? Floats(shape, Enumerable.Range(0, count).Select(i => Taken(i) ? x.FloatData[xIndex[i]] : y.FloatData![yIndex[i]]).ToArray())
+                : Ints(shape, Enumerable.Range(0, count).Select(i => Taken(i) ? x.IntData![xIndex[i]] : y.IntData![yIndex[i]]).ToArray(), x.Type);
+        }
+
+        /// <summary>ReduceSum/ReduceMax/ReduceMean over any set of axes (sums in double, rounded once).</summary>
+        public Tensor Reduce()
+        {
+            var x = Input(0);
+            var rank = x.Shape.Length;
+            var axes = ShapeInference.ReduceAxes(graph, node, rank).ToHashSet();
+            var keep = node.GetInt("keepdims", 1) != 0;
+            var outShape = x.Shape.Select((d, i) => axes.Contains(i) ? 1 : d).ToArray();
+            var outCount = outShape.Aggregate(1, (p, d) => p * d);
+            var outStrides = Strides(outShape);
+            var sums = new double[outCount];
+            var counts = new int[outCount];
+            var maxima = Enumerable.Repeat(double.NegativeInfinity, outCount).ToArray();
+            var coordinate = new int[rank];
+            for (var n = 0; n < x.ElementCount; n++)
+            {
+                long target = 0;
+                for (var d = 0; d < rank; d++)
+                {
+                    target += (axes.Contains(d) ? 0 : coordinate[d]) * outStrides[d];
+                }
+
+                double v = x.FloatData is { } f ? f[n] : x.IntData![n];
+                sums[target] += v;
+                counts[target]++;
+                maxima[target] = v > maxima[target] || double.IsNaN(v) ? v : maxima[target];
+                Advance(coordinate, x.Shape);
+            }
+
+            var values = node.OpType switch
+            {
+                "ReduceSum" => sums,
+                "ReduceMax" => maxima,
+                _ => sums.Select((s, i) => s / Math.Max(counts[i], 1)).ToArray(),
+            };
+            var shape = keep ? outShape : x.Shape.Where((_, i) => !axes.Contains(i)).ToArray();
+            return x.FloatData is not null || node.OpType == "ReduceMean"
+                ? Floats(shape, values.Select(v => (float)v).ToArray())
+                : Ints(shape, values.Select(v => (long)v).ToArray(), x.Type);
+        }
 
         public Tensor Not()
         {

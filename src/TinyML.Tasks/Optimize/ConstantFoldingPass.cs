@@ -31,7 +31,8 @@ public sealed class ConstantFoldingPass : IGraphPass
                 continue; // the branch's nodes now start at this index
             }
 
-            if (!node.Outputs.Any(graph.Outputs.Contains) && ConstantEvaluator.TryEvaluate(graph, node) is { } result)
+            // A graph output may fold too: the lowerings copy a constant output from flash into the arena.
+            if (ConstantEvaluator.TryEvaluate(graph, node) is { } result)
             {
                 graph.Tensors[node.Outputs[0]] = result;
                 graph.Nodes.RemoveAt(index);

@@ -17,22 +17,24 @@ public sealed class FuseActivationPass : IGraphPass
     public int Run(Graph graph)
     {
         var fused = 0;
+        var index = new GraphIndex(graph);
         foreach (var activation in graph.Nodes.Where(n => n.OpType is "Relu" or "Clip").ToList())
         {
-            var producer = graph.Producer(activation.Inputs[0]);
+            var producer = index.Producer(activation.Inputs[0]);
             if (producer is null || producer.OpType is not ("Conv" or "ConvTranspose" or "Gemm") || producer.Attributes.ContainsKey(MinAttribute)
-                || !GraphEdit.HasSingleConsumer(graph, activation.Inputs[0]) || !TryRange(graph, activation, out var min, out var max))
+                || !index.HasSingleConsumer(activation.Inputs[0]) || !TryRange(graph, activation, out var min, out var max))
             {
                 continue;
             }
 
             producer.Attributes[MinAttribute] = new AttributeValue { Float = min };
             producer.Attributes[MaxAttribute] = new AttributeValue { Float = max };
-            producer.Outputs[0] = activation.Outputs[0];
-            graph.Nodes.Remove(activation);
+            index.Remove(activation);
+            index.SetOutput(producer, 0, activation.Outputs[0]);
             fused++;
         }
 
+        index.Apply();
         GraphEdit.RemoveUnusedTensors(graph);
         return fused;
     }

@@ -26,9 +26,11 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
         for (var changed = true; changed;)
         {
             changed = false;
+            // Rewrites remove the node or its producer; remembering which spares a scan of the node list per node.
+            var present = new HashSet<Node>(graph.Nodes, ReferenceEqualityComparer.Instance);
             foreach (var node in graph.Nodes.ToList())
             {
-                if (graph.Nodes.Contains(node) && RewriteOne(graph, node))
+                if (present.Contains(node) && RewriteOne(graph, node, present))
                 {
                     rewrites++;
                     changed = true;
@@ -40,7 +42,7 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
         return rewrites;
     }
 
-    private static bool RewriteOne(Graph graph, Node node)
+    private static bool RewriteOne(Graph graph, Node node, HashSet<Node> present)
     {
         if (node.Inputs.Count == 0 || GraphEdit.Constant(graph, node.Inputs[0]) is not null || !graph.Tensors.ContainsKey(node.Inputs[0]))
         {
@@ -50,13 +52,13 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
         ShapeInference.TryInferNode(graph, node);
         return node.OpType switch
         {
-            "Transpose" => RewriteTranspose(graph, node),
-            _ when IsReshape(node) => RewriteReshape(graph, node),
+            "Transpose" => RewriteTranspose(graph, node, present),
+            _ when IsReshape(node) => RewriteReshape(graph, node, present),
             _ => false,
         };
     }
 
-    private static bool RewriteTranspose(Graph graph, Node node)
+    private static bool RewriteTranspose(Graph graph, Node node, HashSet<Node> present)
     {
         var input = graph.Tensor(node.Inputs[0]);
         if (!input.HasShape)
@@ -73,12 +75,13 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
             node.Attributes["perm"] = new AttributeValue { Ints = perm.Select(p => (long)innerPerm[p]).ToArray() };
             node.Inputs[0] = inner.Inputs[0];
             graph.Nodes.Remove(inner);
+            present.Remove(inner);
             return true;
         }
 
         if (perm.Select((p, i) => p == i).All(same => same))
         {
-            return RemovePassThrough(graph, node);
+            return RemovePassThrough(graph, node, present);
         }
 
         // Only the order of the non-unit axes matters for the bytes: if it is unchanged the Transpose is a reshape.
@@ -92,7 +95,7 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
         return false;
     }
 
-    private static bool RewriteReshape(Graph graph, Node node)
+    private static bool RewriteReshape(Graph graph, Node node, HashSet<Node> present)
     {
         var output = graph.Tensors.TryGetValue(node.Outputs[0], out var o) ? o : null;
         var input = graph.Tensor(node.Inputs[0]);
@@ -105,11 +108,12 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
         {
             node.Inputs[0] = inner.Inputs[0];
             graph.Nodes.Remove(inner);
+            present.Remove(inner);
             ToReshape(graph, node, output.Shape);
             return true;
         }
 
-        return input.Shape.SequenceEqual(output.Shape) && RemovePassThrough(graph, node);
+        return input.Shape.SequenceEqual(output.Shape) && RemovePassThrough(graph, node, present);
     }
 
     /// <summary>
@@ -136,7 +140,7 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
     }
 
     /// <summary>Removes a node that passes its input through unchanged; a graph output keeps its name (and the node when it must).</summary>
-    private static bool RemovePassThrough(Graph graph, Node node)
+    private static bool RemovePassThrough(Graph graph, Node node, HashSet<Node> present)
     {
         var (input, output) = (node.Inputs[0], node.Outputs[0]);
         if (graph.Outputs.Contains(output))
@@ -148,11 +152,13 @@ public sealed class ReshapeTransposeChainPass : IGraphPass
             }
 
             graph.Nodes.Remove(node);
+            present.Remove(node);
             producer.Outputs[producer.Outputs.IndexOf(input)] = output;
             return true;
         }
 
         graph.Nodes.Remove(node);
+        present.Remove(node);
         GraphEdit.ReplaceUses(graph, output, input);
         return true;
     }

@@ -17,9 +17,10 @@ public static class ShapeInference
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sqrt", "Exp", "Log", "Neg", "Abs", "Erf", "Cast", "Not", "Pow", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Cast", "Not", "Pow", "Equal",
+        "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Where",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
-        "Split", "Resize", "ReduceMean", "LogSoftmax", "LSTM", "GRU",
+        "Split", "Resize", "ReduceMean", "ReduceSum", "ReduceMax", "LogSoftmax", "LSTM", "GRU",
     };
 
     public static void Run(Graph graph) => Run(graph, stopAtUnknownOp: false);
@@ -133,6 +134,8 @@ public static class ShapeInference
                         throw Bad(node, "1-D Conv needs 3-D weights", file);
                     }
 
+                    CheckConvChannels(node, x[1], w, file);
+
                     var cg = WindowGeometry.Resolve(lifted, x[2], x[3], 1, w[2], file);
                     return [x[0], w[0], cg.OutW];
                 }
@@ -153,6 +156,12 @@ public static class ShapeInference
             {
                 var x = Require4D(node, In(0), file);
                 var w = In(1);
+                if (w.Length != 4)
+                {
+                    throw Bad(node, $"2-D Conv needs 4-D weights, not [{string.Join(",", w)}]", file);
+                }
+
+                CheckConvChannels(node, x[1], w, file);
                 var g = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], file);
                 return [x[0], w[0], g.OutH, g.OutW];
             }
@@ -187,6 +196,14 @@ public static class ShapeInference
 
                 var m = node.GetInt("transA", 0) != 0 ? a[1] : a[0];
                 var n = node.GetInt("transB", 0) != 0 ? b[0] : b[1];
+                var kA = node.GetInt("transA", 0) != 0 ? a[0] : a[1];
+                var kB = node.GetInt("transB", 0) != 0 ? b[1] : b[0];
+                if (kA != kB)
+                {
+                    // Checked here, for both precisions, so a broken model is TML1001 before ONNX Runtime runs it.
+                    throw Bad(node, $"A [{string.Join(",", a)}] (transA {node.GetInt("transA", 0)}) and B [{string.Join(",", b)}] (transB {node.GetInt("transB", 0)}) disagree on the inner dimension ({kA} vs {kB})", file);
+                }
+
                 return [m, n];
             }
 
@@ -223,11 +240,19 @@ public static class ShapeInference
 
             case "Reshape":
                 return ReshapeTarget(graph, node, In(0), file);
-            case "Add" or "Sub" or "Mul" or "Div" or "Pow" or "Equal" or "PRelu":
+            case "Add" or "Sub" or "Mul" or "Div" or "Equal" or "PRelu"
+                or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
+                CheckSameElementType(graph, node, file);
                 return Broadcast(node, In(0), In(1), file);
+            case "Pow":
+                // Pow alone may mix types (T for the base, T1 for the exponent).
+                return Broadcast(node, In(0), In(1), file);
+            case "Where":
+                return Broadcast(node, Broadcast(node, In(0), In(1), file), In(2), file);
             case "Max" or "Min":
+                CheckSameElementType(graph, node, file);
                 return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
-            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Erf" or "LeakyRelu" or "Cast" or "Not"
+            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Erf" or "LeakyRelu" or "Cast" or "Not"
                 or "HardSigmoid" or "HardSwish" or "Elu":
                 return In(0);
             case "Pad":
@@ -236,7 +261,7 @@ public static class ShapeInference
                 return ShapeByEvaluation(graph, node, file);
             case "Resize":
                 return Lower.ResizeGeometry.Resolve(graph, node, In(0)).OutShape;
-            case "ReduceMean":
+            case "ReduceMean" or "ReduceSum" or "ReduceMax":
                 return ReduceShape(graph, node, In(0));
             default:
                 throw new TinyMLException(ErrorCodes.UnsupportedOp, $"unsupported operator '{node.OpType}' (node '{node.Name}')", file);
@@ -385,13 +410,14 @@ public static class ShapeInference
         }).ToArray();
     }
 
-    /// <summary>Normalized, sorted reduction axes of a ReduceMean (attribute before opset 18, input after); all axes
-    /// when none are given (unless noop_with_empty_axes, which reduces nothing).</summary>
+    /// <summary>Normalized, sorted reduction axes of a ReduceMean/ReduceMax (attribute before opset 18, input after) or
+    /// ReduceSum (input from opset 13); all axes when none are given (unless noop_with_empty_axes, which reduces nothing).</summary>
     internal static int[] ReduceAxes(Graph graph, Node node, int rank)
     {
-        var axes = graph.OpsetVersion < 18 ? node.GetInts("axes")
+        var axesBecameInput = node.OpType == "ReduceSum" ? 13 : 18;
+        var axes = graph.OpsetVersion < axesBecameInput ? node.GetInts("axes")
             : node.Inputs.Count > 1 && node.Inputs[1].Length > 0
-                ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"ReduceMean '{node.Name}': axes must be a build-time constant", graph.SourcePath)
+                ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': axes must be a build-time constant", graph.SourcePath)
                 : null;
         if (axes is null || axes.Length == 0)
         {
@@ -432,6 +458,32 @@ public static class ShapeInference
     private static int[] Require4D(Node node, int[] shape, string file) =>
         shape.Length == 4 ? shape : throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
             $"{node.OpType} '{node.Name}': only 2-D spatial (NCHW) inputs are supported, got rank {shape.Length}", file);
+
+    /// <summary>
+    /// ONNX binds every input of these ops to one type T: a float32 activation combined with an integer constant is a
+    /// type error in the model (ONNX Runtime refuses to load it), reported as such in both precisions. Only constants
+    /// carry a trusted element type here; activations are float32.
+    /// </summary>
+    private static void CheckSameElementType(Graph graph, Node node, string file)
+    {
+        var inputs = node.Inputs.Where(i => i.Length > 0).Select(graph.Tensor).ToList();
+        var activation = inputs.FirstOrDefault(t => !t.IsConstant);
+        var mismatch = inputs.FirstOrDefault(t => t.IsConstant && t.Type != ElementType.Float32);
+        if (activation is not null && mismatch is not null)
+        {
+            throw Bad(node, $"inputs '{activation.Name}' (float32) and '{mismatch.Name}' ({mismatch.Type.ToString().ToLowerInvariant()}) must have the same element type", file);
+        }
+    }
+
+    /// <summary>ONNX Conv: input channels = weight channels x group, and the output channels split evenly into groups.</summary>
+    private static void CheckConvChannels(Node node, int inChannels, int[] w, string file)
+    {
+        var group = node.GetInt("group", 1);
+        if (group < 1 || inChannels != w[1] * group || w[0] % group != 0)
+        {
+            throw Bad(node, $"input channels {inChannels} do not match weights [{string.Join(",", w)}] with group {group} (ONNX needs input channels = weights[1] x group, weights[0] divisible by group)", file);
+        }
+    }
 
     private static TinyMLException Bad(Node node, string what, string file) =>
         new(ErrorCodes.MalformedModel, $"{node.OpType} '{node.Name}': {what}", file);

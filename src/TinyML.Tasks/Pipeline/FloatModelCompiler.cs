@@ -126,7 +126,8 @@ public static class FloatModelCompiler
         ["type"] = "float32",
     };
 
-    private static void WriteText(string path, string text) => File.WriteAllText(path, text, new UTF8Encoding(false));
+    // Only when the bytes change: an identical recompile keeps the timestamps, so the firmware does not relink.
+    private static void WriteText(string path, string text) => OutputFile.WriteTextIfChanged(path, text);
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

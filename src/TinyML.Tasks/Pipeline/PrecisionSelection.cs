@@ -22,12 +22,14 @@ internal static class PrecisionSelection
         var layers = MixedPrecision.Layers(int8);
         var choices = MixedPrecision.Resolve(int8, settings, options.ModelPath).ToList();
         var model = MixedPrecision.Apply(int8, graph, FloatNodes(choices), Int16Nodes(choices));
+        var stuckLayers = 0;
         if (settings.Mode == PrecisionMode.Auto)
         {
             var before = AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare);
             var snr = SnrByNode(before);
             var decided = choices.Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
             var automatic = new List<PrecisionChoice>();
+            var stuck = new List<string>();
             foreach (var (node, op) in layers.Where(l => !decided.Contains(l.Node)))
             {
                 if (!snr.TryGetValue(node, out var db) || !double.IsFinite(db) || db >= settings.AutoThresholdDb)
@@ -48,6 +50,7 @@ internal static class PrecisionSelection
                 }
                 else
                 {
+                    stuck.Add(Invariant($"{node} ({kind}, {db:0.0} dB)"));
                     log.WriteLine(Invariant($"tinyml: {name}: auto precision: {node} ({kind}) int8 own SNR {db:0.0} dB < {settings.AutoThresholdDb:0.#} dB but stays int8: no int16x8 kernel or float32 fallback for {kind} yet"));
                 }
             }
@@ -60,12 +63,18 @@ internal static class PrecisionSelection
                     .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; {(c.Precision == LayerPrecision.Float ? "float32" : "int16x8")}: own {Db(now)}") : "") })
                     .ToList();
             }
+            else if (stuck.Count > 0)
+            {
+                // Layers below the threshold exist, but none has a kernel to move to: say so, not "every layer is fine".
+                log.WriteLine(Invariant($"tinyml: {name}: auto precision: all int8: {stuck.Count} layer(s) below {settings.AutoThresholdDb:0.#} dB have no int16x8 kernel or float32 fallback ({string.Join(", ", stuck)})"));
+            }
             else
             {
-                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every layer's int8 own SNR is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before)}): all int8"));
+                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every measured layer's int8 own SNR is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before)}): all int8"));
             }
 
             choices.AddRange(automatic);
+            stuckLayers = stuck.Count;
         }
 
         var order = layers.Select((l, i) => (l.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
@@ -78,7 +87,8 @@ internal static class PrecisionSelection
         var floatLayers = choices.Count(c => c.Precision == LayerPrecision.Float);
         var int16Layers = choices.Count(c => c.Precision == LayerPrecision.Int16x8);
         var int16Part = int16Layers > 0 ? Invariant($"{int16Layers} in int16x8, ") : "";
-        log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {int16Part}{floatLayers} of {layers.Count} layer(s) in float32, the rest int8"));
+        var stuckPart = settings.Mode == PrecisionMode.Auto && stuckLayers > 0 ? Invariant($" ({stuckLayers} of them below the threshold without a kernel to move to)") : "";
+        log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {int16Part}{floatLayers} of {layers.Count} layer(s) in float32, the rest int8{stuckPart}"));
         return (model, choices);
     }
 

@@ -164,48 +164,106 @@ public static class ExecutionOrder
         }
 
         /// <summary>Greedy: among ready ops, run the one after which the fewest bytes are live (ties: original order).</summary>
+        /// <remarks>
+        /// The live bytes after a candidate are the current live bytes plus what it changes (its output, the inputs it
+        /// reads for the last time), so each step costs the ready ops' inputs rather than a pass over every tensor; ops
+        /// become ready by counting their finished predecessors. Same choices as recomputing the live set each time.
+        /// </remarks>
         public int[] Greedy()
         {
             var n = _problem.Ops.Count;
             var done = new bool[n];
             var remaining = (int[])_usesOfRoot.Clone();
-            var order = new List<int>();
+            var successors = new List<int>[n];
+            var waitingFor = new int[n];
+            for (var i = 0; i < n; i++)
+            {
+                successors[i] = [];
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                waitingFor[i] = _predecessorList[i].Count;
+                foreach (var p in _predecessorList[i])
+                {
+                    successors[p].Add(i);
+                }
+            }
+
+            var ready = new SortedSet<int>(Enumerable.Range(0, n).Where(i => waitingFor[i] == 0));
+            var order = new List<int>(n);
+            var reads = new Dictionary<int, int>();
             for (var step = 0; step < n; step++)
             {
                 var best = -1;
-                var bestLive = int.MaxValue;
-                for (var i = 0; i < n; i++)
+                var bestChange = long.MaxValue;
+                foreach (var i in ready)
                 {
-                    if (done[i] || _predecessorList[i].Any(p => !done[p]))
+                    var change = LiveChange(i, done, remaining, reads);
+                    if (change < bestChange)
                     {
-                        continue;
-                    }
-
-                    var after = (int[])remaining.Clone();
-                    foreach (var input in _problem.Ops[i].Inputs)
-                    {
-                        after[_root[input]]--;
-                    }
-
-                    done[i] = true;
-                    var live = LiveAfter(j => done[j], after);
-                    done[i] = false;
-                    if (live < bestLive)
-                    {
-                        (best, bestLive) = (i, live);
+                        (best, bestChange) = (i, change);
                     }
                 }
 
+                ready.Remove(best);
                 done[best] = true;
                 foreach (var input in _problem.Ops[best].Inputs)
                 {
                     remaining[_root[input]]--;
                 }
 
+                foreach (var next in successors[best])
+                {
+                    if (--waitingFor[next] == 0)
+                    {
+                        ready.Add(next);
+                    }
+                }
+
                 order.Add(best);
             }
 
             return [.. order];
+        }
+
+        /// <summary>
+        /// How the live bytes (<see cref="LiveAfter"/>: unpinned storage roots already produced and still to be read)
+        /// change when op <paramref name="op"/> runs next: its output root joins if something still reads it, and each
+        /// root it reads for the last time leaves.
+        /// </summary>
+        private long LiveChange(int op, bool[] done, int[] remaining, Dictionary<int, int> reads)
+        {
+            reads.Clear();
+            foreach (var input in _problem.Ops[op].Inputs)
+            {
+                var root = _root[input];
+                reads[root] = reads.GetValueOrDefault(root) + 1;
+            }
+
+            long change = 0;
+            foreach (var (root, count) in reads)
+            {
+                var producer = _producerOfRoot[root];
+                if (_pinned[root] || producer < 0 || producer == op || !done[producer])
+                {
+                    continue;
+                }
+
+                if (remaining[root] > 0 && remaining[root] - count <= 0)
+                {
+                    change -= _bytes[root];
+                }
+            }
+
+            var output = _problem.Ops[op].Output;
+            if (_root[output] == output && !_pinned[output] && _producerOfRoot[output] == op
+                && remaining[output] - reads.GetValueOrDefault(output) > 0)
+            {
+                change += _bytes[output];
+            }
+
+            return change;
         }
 
         /// <summary>

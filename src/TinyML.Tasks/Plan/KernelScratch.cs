@@ -21,7 +21,7 @@ public static class KernelScratch
     /// <summary>Accumulators of the depthwise path (<c>TML_DW_CHUNK</c>, int32).</summary>
     public const int DepthwiseChunk = 64;
 
-    /// <summary>Longest input of the fully connected column path (<c>TML_FC_COL_MAX</c>).</summary>
+    /// <summary>Longest int16 column of the fully connected kernel (<c>TML_FC_COL_MAX</c>); longer inputs run in chunks of it.</summary>
     public const int FullyConnectedColumnMax = 1024;
 
     /// <summary>From this many elements on, Add tabulates each input's rescaling (<c>TML_ADD_TABLE_MIN</c>).</summary>
@@ -30,7 +30,8 @@ public static class KernelScratch
     public static int BytesOf(QOp op) => op switch
     {
         QConv2D c => Conv2D(c),
-        QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 0,
+        // One int16 column of the inputs; longer rows go in chunks of FullyConnectedColumnMax, their int32 sums after it.
+        QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.OutFeatures,
         QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,
         _ => 0,
     };

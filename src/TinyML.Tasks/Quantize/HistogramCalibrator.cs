@@ -75,14 +75,16 @@ public static class HistogramCalibrator
     internal static Dictionary<string, ActivationRange> Collect(string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames,
         Action<ModelProto>? prepareModel, CalibrationSettings settings, Ir.Graph? referenceGraph = null)
     {
-        var minMax = OrtCalibrator.Collect(onnxPath, samples, tensorNames, prepareModel, referenceGraph);
+        // Names the optimizer made are skipped (the quantizer derives or reports their ranges).
+        var minMax = OrtCalibrator.Collect(onnxPath, samples, tensorNames, prepareModel, referenceGraph, skipUnknown: true);
         if (settings.Method == CalibrationMethod.MinMax)
         {
             return minMax.ToDictionary(kv => kv.Key, kv => new ActivationRange(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
         }
 
         var histograms = minMax.ToDictionary(kv => kv.Key, kv => new Histogram(kv.Value.Min, kv.Value.Max), StringComparer.Ordinal);
-        OrtCalibrator.Stream(onnxPath, samples, histograms.Keys, prepareModel, (_, name, values) => histograms[name].Add(values), referenceGraph: referenceGraph);
+        OrtCalibrator.Stream(onnxPath, samples, histograms.Keys, prepareModel, (_, name, values) => histograms[name].Add(values), referenceGraph: referenceGraph,
+            exposeAlso: tensorNames);
         return histograms.ToDictionary(kv => kv.Key, kv => Choose(kv.Value, settings), StringComparer.Ordinal);
     }
 

@@ -66,7 +66,8 @@ public sealed record PrecisionSettings
     /// Entries <c>node=precision</c> (this model) or <c>model|node=precision</c> (a <c>TinyLayerPrecision</c> item with
     /// <c>Model</c> metadata; entries for other models are skipped, an empty model means every model).
     /// </summary>
-    public static IReadOnlyDictionary<string, LayerPrecision> ParseLayers(IEnumerable<string> entries, string modelName)
+    public static IReadOnlyDictionary<string, LayerPrecision> ParseLayers(IEnumerable<string> entries, string modelName,
+        OptionSpelling spelling = OptionSpelling.MSBuild)
     {
         var layers = new Dictionary<string, LayerPrecision>(StringComparer.Ordinal);
         foreach (var raw in entries.SelectMany(e => e.Split(';')).Select(e => e.Trim()).Where(e => e.Length > 0))
@@ -87,7 +88,8 @@ public sealed record PrecisionSettings
             if (equals <= 0 || equals == entry.Length - 1)
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                    $"layer precision '{raw}' is not of the form node=precision (e.g. LayerPrecision=\"conv1=float\")");
+                    $"layer precision '{raw}' is not of the form node=precision (e.g. {(spelling == OptionSpelling.MSBuild
+                        ? "LayerPrecision=\"conv1=float;conv2=int16x8\"" : "--layer-precision conv1=float")})");
             }
 
             var node = entry[..equals].Trim();
@@ -136,17 +138,30 @@ public static class MixedPrecision
         || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
 
     /// <summary>
-    /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: Mul of two tensors and a
-    /// lookup table from Sqrt (<see cref="Apply(QuantizedModel, Graph, IReadOnlySet{string}, IReadOnlySet{string})"/>
-    /// rejects a table from any other op). They exist for a magnitude |z| = sqrt(re*re + im*im) (silero's STFT), whose
-    /// int8 power re*re + im*im keeps only the loudest bins: a linear int8 scale over a squared range drops every value
-    /// below a tenth of the largest magnitude to zero.
+    /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: the element-wise ops
+    /// (lookup tables from Sqrt, Exp, Log, Neg, Abs, Reciprocal or a binary op with a scalar constant; Sub, Mul, Div,
+    /// Max, Min with a constant or of two tensors), a clamp, ReduceMean/ReduceSum/ReduceMax
+    /// (<see cref="Apply(QuantizedModel, Graph, IReadOnlySet{string}, IReadOnlySet{string})"/> rejects a table or op
+    /// whose float32 kernel has no exact C# mirror). They exist for spectral front ends: a magnitude
+    /// sqrt(re*re + im*im) (silero's STFT) or a log-mel spectrogram log(max(mel(re*re + im*im), eps)), whose int8
+    /// power keeps only the loudest bins (a linear int8 scale over a squared range drops every value below a tenth of
+    /// the largest magnitude to zero) and whose int8 log sees only that.
     /// </summary>
-    public static bool HasRequestedFloatFallback(QOp op) => HasFloatFallback(op) || op is QLut
-        || op is QBinary { Kind: QBinaryKind.Mul, A: not null, B: not null };
+    public static bool HasRequestedFloatFallback(QOp op) => HasFloatFallback(op)
+        || op is QLut or QClamp or QReduceMean or QReduceMax
+        || op is QBinary { Kind: QBinaryKind.Add or QBinaryKind.Mul or QBinaryKind.Max or QBinaryKind.Min };
+
+    /// <summary>Float32 ops whose C kernel the C# reference repeats operation for operation (<see cref="MixedPrecisionKernels"/>).</summary>
+    public static bool HasExactMirror(FOp op) => op switch
+    {
+        FConv2D or FGemm or FAdd or FClamp or FReduce or FGather or FReshape => true,
+        FBinary b => b.Kind is BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div or BinaryKind.Max or BinaryKind.Min or BinaryKind.PRelu,
+        FUnary u => u.Kind is UnaryKind.Sqrt or UnaryKind.Exp or UnaryKind.Log or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Reciprocal,
+        _ => false,
+    };
 
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
-    public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected;
+    public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected { Rows: 1 };
 
     /// <summary>The layers (ops that came from one node) of <paramref name="model"/>, in execution order.</summary>
     public static IReadOnlyList<(string Node, QOp Op)> Layers(QuantizedModel model) =>
@@ -176,7 +191,7 @@ public static class MixedPrecision
                 if (explicitPrecision == LayerPrecision.Float && !HasRequestedFloatFallback(op))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul, Add and Mul of two tensors, and Sqrt",
+                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul, Add, Sub, Mul, Div, Max, Min, Clip/Relu, ReduceMean/ReduceSum/ReduceMax and Sqrt, Exp, Log, Neg, Abs, Reciprocal",
                         sourcePath);
                 }
 
@@ -200,6 +215,45 @@ public static class MixedPrecision
         }
 
         return choices;
+    }
+
+    /// <summary>
+    /// The int8 data-movement ops (reshapes, and Transpose/Slice/Gather gathers of one input) between float32 layers:
+    /// each gets a float32 twin so that a run of float layers with a Transpose or a Slice between them (a spectrogram's
+    /// real and imaginary halves, frames transposed for the mel MatMul) stays float32 instead of passing through int8.
+    /// A twin is made only where a float layer reads, directly or through further data movement, a value a float layer
+    /// wrote.
+    /// </summary>
+    private static HashSet<QOp> DataMovementBetweenFloatLayers(QuantizedModel model, FloatModel floatModel, IReadOnlySet<string> floatNodes)
+    {
+        bool Movable(QOp op) => op is QReshape && op.Inputs.Length == 1
+            || op is QGather { Parts: [{ Source: not null, Multiplier: 0 }] } && floatModel.Ops.OfType<FGather>().Count(f => f.NodeName == op.NodeName) == 1;
+
+        // Backward: tensors float layers want in float32, through data movement.
+        var floatOps = model.Ops.Where(op => floatNodes.Contains(op.NodeName)).ToList();
+        var wanted = floatOps.SelectMany(op => op.Inputs).ToHashSet();
+        for (var i = model.Ops.Count - 1; i >= 0; i--)
+        {
+            var op = model.Ops[i];
+            if (Movable(op) && wanted.Contains(op.Output))
+            {
+                wanted.Add(op.Inputs[0]);
+            }
+        }
+
+        // Forward: twins where the source has (or will have) a float32 version.
+        var available = floatOps.Select(op => op.Output).ToHashSet();
+        var twins = new HashSet<QOp>();
+        foreach (var op in model.Ops)
+        {
+            if (!floatNodes.Contains(op.NodeName) && Movable(op) && available.Contains(op.Inputs[0]) && wanted.Contains(op.Output))
+            {
+                twins.Add(op);
+                available.Add(op.Output);
+            }
+        }
+
+        return twins;
     }
 
     /// <summary>A copy of <paramref name="model"/> with the <paramref name="floatNodes"/> layers in float32.</summary>
@@ -234,6 +288,8 @@ public static class MixedPrecision
             byName.TryAdd(t.Name, t.Id);
         }
 
+        var floatTwins = DataMovementBetweenFloatLayers(model, floatModel, floatNodes);
+
         // int8 tensor id -> its float32 version (a dequantized copy, or the output of a float layer).
         var floatVersion = new Dictionary<int, int>();
         int AddFloatTensor(QTensor like, string name)
@@ -248,6 +304,34 @@ public static class MixedPrecision
 
         foreach (var op in model.Ops)
         {
+            if (floatTwins.Contains(op))
+            {
+                // The int8 op stays for int8 consumers; its float32 twin moves the float32 values for float layers.
+                result.Ops.Add(op);
+                var source = floatVersion[op.Inputs[0]];
+                var int8Output = model.Tensors[op.Output];
+                if (op is QReshape)
+                {
+                    var alias = AddFloatTensor(int8Output, int8Output.Name + ":f32");
+                    result.Tensors[alias].AliasOf = result.Tensors[source].AliasOf ?? source;
+                    result.Ops.Add(new QReshape { NodeName = op.NodeName + ":f32", Inputs = [source], Output = alias });
+                    floatVersion[op.Output] = alias;
+                }
+                else
+                {
+                    var gather = floatModel.Ops.OfType<FGather>().Single(f => f.NodeName == op.NodeName);
+                    var moved = AddFloatTensor(int8Output, int8Output.Name + ":f32");
+                    result.Ops.Add(new QFloatLayer
+                    {
+                        NodeName = op.NodeName + ":f32", Inputs = [source], Output = moved, Op = gather,
+                        TensorMap = new Dictionary<int, int> { [gather.Inputs[0]] = source, [gather.Output] = moved },
+                    });
+                    floatVersion[op.Output] = moved;
+                }
+
+                continue;
+            }
+
             if (!floatNodes.Contains(op.NodeName))
             {
                 result.Ops.Add(op);
@@ -255,7 +339,7 @@ public static class MixedPrecision
             }
 
             var floatOps = floatModel.Ops.Where(f => f.NodeName == op.NodeName).ToList();
-            if (floatOps is not [var fop] || fop is not (FConv2D or FGemm or FAdd or FBinary { Kind: BinaryKind.Mul, A: not null, B: not null } or FUnary { Kind: UnaryKind.Sqrt }) || !HasRequestedFloatFallback(op))
+            if (floatOps is not [var fop] || !HasExactMirror(fop) || fop is FGather or FReshape || !HasRequestedFloatFallback(op))
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,
                     $"layer '{op.NodeName}' ({op.GetType().Name[1..]}) has no single float32 kernel to fall back to", graph.SourcePath);

@@ -20,13 +20,16 @@ public static class OrtCalibrator
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
     /// <param name="referenceGraph">When set, the samples run through the C# float reference on this graph instead (see <see cref="Stream"/>).</param>
+    /// <param name="skipUnknown">Skip names no node of the ONNX model produces (tensors the optimizer made, such as the
+    /// reshaped rows of a MatMul it turned into a Gemm: the quantizer takes their ranges from the values they are views
+    /// of, and reports any tensor still without one).</param>
     internal static IReadOnlyDictionary<string, (float Min, float Max)> Collect(
         string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel,
-        Ir.Graph? referenceGraph = null)
+        Ir.Graph? referenceGraph = null, bool skipUnknown = false)
     {
         var ranges = new Dictionary<string, (float Min, float Max)>(StringComparer.Ordinal);
         Stream(onnxPath, samples, tensorNames, prepareModel,
-            (sampleIndex, name, values) => Accumulate(ranges, name, values, sampleIndex, onnxPath), referenceGraph: referenceGraph);
+            (sampleIndex, name, values) => Accumulate(ranges, name, values, samples, sampleIndex, onnxPath), skipUnknown, referenceGraph);
         return ranges;
     }
 
@@ -45,9 +48,14 @@ public static class OrtCalibrator
     /// graph, the optimized graph the quantizer lowers (checked against ONNX Runtime by the shared-model tests); the
     /// extra inputs are fed zeros as below.
     /// </param>
+    /// <param name="exposeAlso">
+    /// Further tensors to expose as outputs without visiting them, in this order before the visited ones: a pass that
+    /// exposes what an earlier pass exposed loads the same model bytes, so it reuses the earlier session
+    /// (<see cref="OrtSessions.ReuseSessions"/>).
+    /// </param>
     internal static void Stream(
         string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyCollection<string> tensorNames, Action<ModelProto>? prepareModel, TensorVisitor visit,
-        bool skipUnknown = false, Ir.Graph? referenceGraph = null)
+        bool skipUnknown = false, Ir.Graph? referenceGraph = null, IReadOnlyCollection<string>? exposeAlso = null)
     {
         if (referenceGraph is not null)
         {
@@ -64,13 +72,15 @@ public static class OrtCalibrator
         var produced = new HashSet<string>(graph.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
         var existingOutputs = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
 
-        // Constants have exact ranges already; only activations (and the input) need observing. An empty name is an
-        // omitted optional input/output (an LSTM's unused Y): nothing to observe.
-        var observed = tensorNames.Where(n => n.Length > 0 && !initializers.Contains(n)).Distinct(StringComparer.Ordinal)
-            .Where(n => !skipUnknown || produced.Contains(n) || modelInputs.Contains(n)).ToList();
+        // Constants have exact ranges already; only activations (and the input) need observing, and a graph output that
+        // is a constant (the accuracy report compares it). An empty name is an omitted optional input/output (an LSTM's
+        // unused Y): nothing to observe.
+        var constantOutputs = new HashSet<string>(existingOutputs.Where(initializers.Contains), StringComparer.Ordinal);
+        var observed = tensorNames.Where(n => n.Length > 0 && (!initializers.Contains(n) || constantOutputs.Contains(n))).Distinct(StringComparer.Ordinal)
+            .Where(n => !skipUnknown || produced.Contains(n) || modelInputs.Contains(n) || constantOutputs.Contains(n)).ToList();
         foreach (var name in observed)
         {
-            if (!produced.Contains(name) && !modelInputs.Contains(name))
+            if (!produced.Contains(name) && !modelInputs.Contains(name) && !constantOutputs.Contains(name))
             {
                 throw OrtSessions.Failed(onnxPath, $"tensor '{name}' is not produced by any node of the model");
             }
@@ -83,27 +93,33 @@ public static class OrtCalibrator
             knownTypes.TryAdd(info.Name, info);
         }
 
-        foreach (var name in observed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
+        var exposed = exposeAlso is null ? observed
+            : exposeAlso.Where(n => n.Length > 0 && !initializers.Contains(n) && produced.Contains(n)).Concat(observed).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var name in exposed.Where(n => produced.Contains(n) && !existingOutputs.Contains(n)))
         {
-            graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : FloatValueInfo(name));
+            // Without a declared type ONNX Runtime takes the one it infers: a mask (bool) or integer tensor is fetched
+            // as such instead of failing the session on a float declaration.
+            graph.Output.Add(knownTypes.TryGetValue(name, out var info) ? info.Clone() : new ValueInfoProto { Name = name });
         }
 
         if (samples.Count == 0)
         {
-            throw new TinyMLException(ErrorCodes.NoCalibrationData,
+            throw new TinyMLException(ErrorCodes.CalibrationDataEmpty,
                 $"no calibration samples for '{onnxPath}'", file: onnxPath);
         }
 
-        using var session = OrtSessions.Create(model.ToByteArray(), onnxPath);
+        using var lease = OrtSessions.Acquire(model.ToByteArray(), onnxPath);
+        var session = lease.Session;
         // Samples feed the first input. Further inputs (an RNN's state in) are fed zeros, the usual initial state: their
         // calibrated range is then [0, 0] and the state they feed sets their scale (see Quantizer.LowerRecurrent).
         var allInputs = OrtSessions.FloatInputs(session, onnxPath);
         var (inputName, inputShape) = allInputs[0];
         var extraInputs = allInputs.Skip(1).ToList();
 
-        // Only float outputs have a range to quantize; int64 shape values (if requested) are skipped.
+        // Float outputs have a range to quantize, and so do masks (bool, read as 0/1) and integer values from a Cast of
+        // an activation (read as floats); int64 shape values are constants and never requested.
         var fetched = observed
-            .Where(n => allInputs.All(i => i.Name != n) && session.OutputMetadata.TryGetValue(n, out var m) && m.ElementDataType == TensorElementType.Float)
+            .Where(n => allInputs.All(i => i.Name != n) && session.OutputMetadata.TryGetValue(n, out var m) && ObservableTypes.Contains(m.ElementDataType))
             .ToArray();
         var observeInput = observed.Contains(inputName);
 
@@ -151,7 +167,7 @@ public static class OrtCalibrator
             {
                 for (var i = 0; i < fetched.Length; i++)
                 {
-                    visit(sampleIndex, fetched[i], outputs[i].GetTensorDataAsSpan<float>());
+                    visit(sampleIndex, fetched[i], AsFloats(outputs[i]));
                 }
             }
         }
@@ -161,7 +177,7 @@ public static class OrtCalibrator
     {
         if (samples.Count == 0)
         {
-            throw new TinyMLException(ErrorCodes.NoCalibrationData, $"no calibration samples for '{onnxPath}'", file: onnxPath);
+            throw new TinyMLException(ErrorCodes.CalibrationDataEmpty, $"no calibration samples for '{onnxPath}'", file: onnxPath);
         }
 
         var inputs = graph.Inputs.Where(n => !graph.Tensor(n).IsConstant).ToList();
@@ -183,13 +199,27 @@ public static class OrtCalibrator
         }
     }
 
-    private static ValueInfoProto FloatValueInfo(string name) => new()
+    private static readonly HashSet<TensorElementType> ObservableTypes =
+    [
+        TensorElementType.Float, TensorElementType.Bool, TensorElementType.Int8, TensorElementType.UInt8, TensorElementType.Int16,
+        TensorElementType.UInt16, TensorElementType.Int32, TensorElementType.Int64,
+    ];
+
+    /// <summary>A fetched tensor's values as floats (a float tensor without a copy).</summary>
+    private static ReadOnlySpan<float> AsFloats(OrtValue value) => value.GetTensorTypeAndShape().ElementDataType switch
     {
-        Name = name,
-        Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+        TensorElementType.Float => value.GetTensorDataAsSpan<float>(),
+        TensorElementType.Bool => value.GetTensorDataAsSpan<bool>().ToArray().Select(b => b ? 1f : 0f).ToArray(),
+        TensorElementType.Int8 => value.GetTensorDataAsSpan<sbyte>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.Int16 => value.GetTensorDataAsSpan<short>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.UInt16 => value.GetTensorDataAsSpan<ushort>().ToArray().Select(v => (float)v).ToArray(),
+        TensorElementType.Int32 => value.GetTensorDataAsSpan<int>().ToArray().Select(v => (float)v).ToArray(),
+        _ => value.GetTensorDataAsSpan<long>().ToArray().Select(v => (float)v).ToArray(),
     };
 
-    private static void Accumulate(Dictionary<string, (float Min, float Max)> ranges, string name, ReadOnlySpan<float> values, int sampleIndex, string onnxPath)
+    private static void Accumulate(Dictionary<string, (float Min, float Max)> ranges, string name, ReadOnlySpan<float> values, IReadOnlyList<float[]> samples,
+        int sampleIndex, string onnxPath)
     {
         if (values.IsEmpty)
         {
@@ -202,8 +232,10 @@ public static class OrtCalibrator
         {
             if (!float.IsFinite(value))
             {
-                // A NaN/Inf range would silently poison every scale computed from it.
-                throw OrtSessions.Failed(onnxPath, $"tensor '{name}' has a non-finite value ({value}) for calibration sample {sampleIndex}");
+                // A NaN/Inf range would silently poison every scale computed from it. Inputs and weights were checked
+                // to be finite when loaded (TML2002, TML1008), so it is the model's arithmetic on this sample (or a mask).
+                throw OrtSessions.Failed(onnxPath,
+                    $"tensor '{name}' becomes {value} on {LoadedSamples.Describe(samples, sampleIndex)}, although that input is finite: the float model computes it (an overflow, a division by zero, or an infinite constant such as a mask, which int8 cannot represent)");
             }
 
             min = Math.Min(min, value);

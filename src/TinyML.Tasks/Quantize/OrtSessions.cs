@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TinyML.Diagnostics;
+using TinyML.Import;
 
 namespace TinyML.Quantize;
 
@@ -20,12 +21,88 @@ internal static class OrtSessions
         LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
     };
 
+    /// <summary>
+    /// Until the returned scope is disposed, <see cref="Acquire"/> on this thread hands out the session it made last
+    /// when it is asked for the same model bytes again: a build calibrates and then measures accuracy on the same
+    /// model with the same tensors exposed, and loading a large graph (seconds for 10,000 nodes) once is enough.
+    /// </summary>
+    public static IDisposable ReuseSessions() => new SessionCache();
+
+    /// <summary>A session for these model bytes: the scope's cached one (not owned), or a new one the lease disposes.</summary>
+    public static SessionLease Acquire(byte[] modelBytes, string modelPath)
+    {
+        if (SessionCache.Current is not { } cache)
+        {
+            return new SessionLease(Create(modelBytes, modelPath), owned: true);
+        }
+
+        if (cache.Session is null || !cache.ModelBytes.AsSpan().SequenceEqual(modelBytes))
+        {
+            cache.Replace(modelBytes, Create(modelBytes, modelPath));
+        }
+
+        return new SessionLease(cache.Session!, owned: false);
+    }
+
+    /// <summary>A session from <see cref="Acquire"/>; disposing it disposes the session only when no scope keeps it.</summary>
+    public readonly struct SessionLease(InferenceSession session, bool owned) : IDisposable
+    {
+        public InferenceSession Session { get; } = session;
+
+        public void Dispose()
+        {
+            if (owned)
+            {
+                Session.Dispose();
+            }
+        }
+    }
+
+    private sealed class SessionCache : IDisposable
+    {
+        [ThreadStatic]
+        private static SessionCache? _current;
+
+        private readonly SessionCache? _outer;
+
+        public SessionCache()
+        {
+            _outer = _current;
+            _current = this;
+        }
+
+        public static SessionCache? Current => _current;
+
+        public byte[] ModelBytes { get; private set; } = [];
+
+        public InferenceSession? Session { get; private set; }
+
+        public void Replace(byte[] modelBytes, InferenceSession session)
+        {
+            Session?.Dispose();
+            (ModelBytes, Session) = (modelBytes, session);
+        }
+
+        public void Dispose()
+        {
+            Session?.Dispose();
+            Session = null;
+            _current = _outer;
+        }
+    }
+
     public static InferenceSession Create(byte[] modelBytes, string modelPath)
     {
         using var options = DeterministicOptions();
         try
         {
             return new InferenceSession(modelBytes, options);
+        }
+        catch (OnnxRuntimeException e) when (IsInvalidModel(e.Message))
+        {
+            // The importer accepted it, but ONNX's own type/shape checks do not: the model itself is broken, the same
+            // TML1001 whichever precision (the float32 path never runs ONNX Runtime).
+            throw OnnxModelReader.Malformed(modelPath, $"ONNX Runtime rejects it: {e.Message}");
         }
         catch (OnnxRuntimeException e)
         {
@@ -87,6 +164,12 @@ internal static class OrtSessions
                 file: modelPath);
         }
     }
+
+    /// <summary>ONNX Runtime's wording for a graph that fails ONNX type/shape inference or graph validation.</summary>
+    private static bool IsInvalidModel(string message) =>
+        message.Contains("ShapeInferenceError", StringComparison.Ordinal) || message.Contains("TypeInferenceError", StringComparison.Ordinal)
+        || message.Contains("Type Error:", StringComparison.Ordinal)
+        || message.Contains("[ErrorCode:InvalidGraph]", StringComparison.Ordinal);
 
     public static TinyMLException Failed(string modelPath, string what) =>
         new(ErrorCodes.CalibrationFailed, $"{what} ('{modelPath}')", file: modelPath);

@@ -55,7 +55,7 @@ public sealed class QdqExporter
     private string File => _graph.SourcePath;
 
     /// <summary>Writes <paramref name="path"/>; the bytes are deterministic for the same graph and model.</summary>
-    public static void Write(Graph graph, QuantizedModel model, string path) => System.IO.File.WriteAllBytes(path, Export(graph, model));
+    public static void Write(Graph graph, QuantizedModel model, string path) => TinyML.Emit.OutputFile.WriteIfChanged(path, Export(graph, model));
 
     /// <summary>
     /// The serialized ONNX model. <paramref name="graph"/> is the float graph the int8 model was lowered from (after
@@ -105,6 +105,11 @@ public sealed class QdqExporter
         if (node.OpType is "LSTM" or "GRU" or "If" or "Loop" || node.Attributes.Values.Any(a => a.Graph is not null))
         {
             throw Unsupported(node, "its int8 kernel keeps internal state (LSTM/GRU) or subgraphs that a QDQ graph cannot express");
+        }
+
+        if (ElementwiseMath.ProducesMask(node) || node.OpType is "Where" or "Cast")
+        {
+            throw Unsupported(node, "a QDQ graph cannot carry its int8 mask (a bool tensor stored as 0/1 bytes) or integer cast");
         }
 
         // The file is written at opset 13 or newer; these ops changed their inputs or semantics since older opsets.
@@ -170,7 +175,7 @@ public sealed class QdqExporter
         {
             // Gemm takes a matrix; the kernel sees one row whatever the leading 1-sized dimensions.
             var row = Unique(node.Name + "_row");
-            _out.Node.Add(NewNode(row, "Reshape", [a, Int64Constant(row + "_shape", [1, op.InFeatures])], [row]));
+            _out.Node.Add(NewNode(row, "Reshape", [a, Int64Constant(row + "_shape", [op.Rows, op.InFeatures])], [row]));
             a = row;
         }
 

@@ -91,7 +91,8 @@ public sealed class Quantizer
         "Conv", "ConvTranspose", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
-        "LSTM", "GRU",
+        "LSTM", "GRU", "Identity", "Dropout", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
+        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax",
     };
 
     /// <summary>
@@ -102,12 +103,14 @@ public sealed class Quantizer
     {
         foreach (var node in graph.Nodes.Where(n => !LoweredOps.Contains(n.OpType)))
         {
-            var foldOnly = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == TinyML.Import.Support.FoldOnly;
-            var why = foldOnly
+            var known = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry);
+            var why = known && entry!.Int8 == TinyML.Import.Support.FoldOnly
                 ? "it is supported only when constant folding removes it, but an input here is a run-time value"
-                : "there is no int8 kernel for it";
+                : known && entry!.Float == TinyML.Import.Support.Yes
+                    ? "there is no int8 kernel for it (it has a float32 kernel: Quantize=\"none\")"
+                    : "there is no int8 kernel for it";
             throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                $"unsupported operator '{node.OpType}' (node '{node.Name}'): {why}; supported: {string.Join(", ", TinyML.Import.OnnxImporter.SupportedOps)}",
+                $"unsupported operator '{node.OpType}' (node '{node.Name}'): {why} ({TinyML.Import.OpSupport.TableReference})",
                 graph.SourcePath);
         }
     }
@@ -170,6 +173,14 @@ public sealed class Quantizer
             LowerNode(node);
         }
 
+        foreach (var name in _graph.Outputs.Where(o => !_ids.ContainsKey(o)).Distinct(StringComparer.Ordinal).ToList())
+        {
+            if (GraphEdit.Constant(_graph, name) is { } constant)
+            {
+                LowerConstantOutput(constant);
+            }
+        }
+
         _model.Output = Id(_graph.Outputs[0], null);
         _model.ExtraOutputs.AddRange(_graph.Outputs.Skip(1).Select(o => Id(o, null)));
         return _model;
@@ -197,6 +208,11 @@ public sealed class Quantizer
             case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
                 LowerReshape(node);
                 break;
+            case "Identity" or "Dropout":
+                // Only a graph input passed straight to a graph output survives RemoveIdentityPass: a byte copy.
+                var copied = _graph.Tensor(node.Inputs[0]).Shape;
+                LowerMove(node, GatherPlan.Region(copied, GatherPlan.ContiguousStrides(copied), 0));
+                break;
             case "Transpose":
                 LowerMove(node, DataMovement.Transpose(_graph, node));
                 break;
@@ -219,8 +235,17 @@ public sealed class Quantizer
             case "Resize":
                 LowerResize(node);
                 break;
-            case "ReduceMean":
+            case "ReduceMean" or "ReduceSum":
                 LowerReduceMean(node);
+                break;
+            case "ReduceMax":
+                LowerReduceMax(node);
+                break;
+            case "Where":
+                LowerWhere(node);
+                break;
+            case "Cast" when ElementwiseMath.Cast(node, File) is null:
+                LowerReshape(node); // to float/double: the int8 tensor already stands for the float values
                 break;
             case "LayerNormalization":
                 LowerLayerNorm(node);
@@ -231,10 +256,12 @@ public sealed class Quantizer
             case "Softmax":
                 LowerSoftmax(node);
                 break;
-            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min":
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min"
+                or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
                 LowerBinary(node);
                 break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt":
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast":
                 LowerUnary(node);
                 break;
             case "LSTM" or "GRU":
@@ -457,10 +484,12 @@ public sealed class Quantizer
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var a = _graph.Tensor(node.Inputs[0]).Shape;
-        if (node.GetInt("transA", 0) != 0 || a.Aggregate(1, (p, d) => p * d) != a[^1])
+        if (node.GetInt("transA", 0) != 0 || a.Length == 0)
         {
-            throw Unsupported(node, "only a single input row (batch 1) without transA is supported");
+            throw Unsupported(node, "transA is not supported in int8 (input rows must be contiguous)");
         }
+
+        var rows = a.Aggregate(1, (p, d) => p * d) / a[^1];
 
         var bTensor = Constant(node, 1);
         var b = bTensor.FloatData!;
@@ -512,6 +541,7 @@ public sealed class Quantizer
             NodeName = node.Name,
             Inputs = [input.Id],
             Output = output.Id,
+            Rows = rows,
             InFeatures = k,
             OutFeatures = n,
             Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
@@ -595,6 +625,28 @@ public sealed class Quantizer
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
         _model.Tensors[output].AliasOf = input.AliasOf ?? input.Id;
         _model.Ops.Add(new QReshape { NodeName = node.Name, Inputs = [input.Id], Output = output });
+    }
+
+    /// <summary>
+    /// A graph output that is a constant (an initializer, or a value constant folding computed): copied from flash into
+    /// the arena each run, quantized with its own range so it is represented as exactly as int8 allows.
+    /// </summary>
+    private void LowerConstantOutput(Tensor constant)
+    {
+        var values = constant.FloatData;
+        if (values is null || values.Length == 0)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedAttribute,
+                $"graph output '{constant.Name}' is a constant of type {constant.Type} with {values?.Length ?? 0} element(s); only non-empty float32 outputs are supported", File);
+        }
+
+        var (scale, zeroPoint) = ChooseActivationParams(new ActivationRange(values.Min(), values.Max()));
+        var output = AddTensor(constant.Name, scale, zeroPoint);
+        _model.Ops.Add(new QGather
+        {
+            NodeName = constant.Name, Inputs = [], Output = output,
+            Parts = [new QGatherPart(null, values.Select(v => QuantizationMath.QuantizeFloat(v, scale, zeroPoint)).ToArray(), GatherPlan.Region([values.Length], [1], 0), 0, 0, zeroPoint, zeroPoint)],
+        });
     }
 
     /// <summary>Data movement that cannot change values: the output keeps the input's scale and zero point, and the
@@ -696,16 +748,102 @@ public sealed class Quantizer
         });
     }
 
+    /// <summary>ReduceMean and ReduceSum: the int32 sum of (q - zp_in), requantized by s_in / (s_out * n) or s_in / s_out.</summary>
     private void LowerReduceMean(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, input.Shape);
+        if ((long)reduce * 255 > int.MaxValue)
+        {
+            throw Unsupported(node, $"int8 {node.OpType} over {reduce} values would overflow its int32 sum");
+        }
+
         var output = OutputTensor(node);
-        var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)input.Scale / ((double)output.Scale * reduce));
+        var divisor = node.OpType == "ReduceSum" ? 1.0 : reduce;
+        var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)input.Scale / ((double)output.Scale * divisor));
         _model.Ops.Add(new QReduceMean
         {
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Outer = outer, Reduce = reduce, Inner = inner,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Multiplier = multiplier, Shift = shift,
+        });
+    }
+
+    /// <summary>ReduceMax: the largest byte, the output keeps the input's parameters (TFLite), so it is exact.</summary>
+    private void LowerReduceMax(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, input.Shape);
+        var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
+        _model.Ops.Add(new QReduceMax { NodeName = node.Name, Inputs = [input.Id], Output = output, Outer = outer, Reduce = reduce, Inner = inner });
+    }
+
+    /// <summary>
+    /// Where: the condition is read as true where its byte differs from its zero point (a mask is 0/1 with zero point
+    /// 0); X and Y are requantized to the output's calibrated parameters (a byte copy when they already match), a
+    /// constant X or Y is quantized straight to them, and a constant condition keeps its 0/1 values.
+    /// </summary>
+    private void LowerWhere(Node node)
+    {
+        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
+        if (outShape.Length > QBinary.MaxRank || node.Inputs.Count != 3)
+        {
+            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {QBinary.MaxRank}");
+        }
+
+        var output = OutputTensor(node);
+        (int? Id, sbyte[]? Constant, int[] Shape, int ZeroPoint, int Multiplier, int Shift) Branch(int index)
+        {
+            if (AsFloatConstant(GraphEdit.Constant(_graph, node.Inputs[index])) is { } constant)
+            {
+                return (null, constant.FloatData!.Select(v => QuantizationMath.QuantizeFloat(v, output.Scale, output.ZeroPoint)).ToArray(), constant.Shape, output.ZeroPoint, 0, 0);
+            }
+
+            var tensor = _model.Tensors[Id(node.Inputs[index], node)];
+            if (tensor.Scale == output.Scale && tensor.ZeroPoint == output.ZeroPoint)
+            {
+                return (tensor.Id, null, tensor.Shape, tensor.ZeroPoint, 0, 0);
+            }
+
+            var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)tensor.Scale / output.Scale);
+            return (tensor.Id, null, tensor.Shape, tensor.ZeroPoint, multiplier == 0 ? 1 : multiplier, multiplier == 0 ? -31 : shift);
+        }
+
+        int? conditionId = null;
+        sbyte[]? conditionConstant = null;
+        int[] conditionShape;
+        var conditionZeroPoint = 0;
+        if (AsFloatConstant(GraphEdit.Constant(_graph, node.Inputs[0])) is { } constantCondition)
+        {
+            conditionConstant = constantCondition.FloatData!.Select(v => (sbyte)(v != 0 ? 1 : 0)).ToArray();
+            conditionShape = constantCondition.Shape;
+        }
+        else
+        {
+            var condition = _model.Tensors[Id(node.Inputs[0], node)];
+            (conditionId, conditionShape, conditionZeroPoint) = (condition.Id, condition.Shape, condition.ZeroPoint);
+        }
+
+        var x = Branch(1);
+        var y = Branch(2);
+        if (conditionId is null && x.Id is null && y.Id is null)
+        {
+            throw Unsupported(node, "Where of three constants should have been folded");
+        }
+
+        _model.Ops.Add(new QWhere
+        {
+            NodeName = node.Name,
+            Inputs = new[] { conditionId, x.Id, y.Id }.OfType<int>().Distinct().ToArray(),
+            Output = output.Id,
+            OutDims = PadShape(outShape),
+            CStrides = BroadcastStrides(conditionShape, outShape),
+            XStrides = BroadcastStrides(x.Shape, outShape),
+            YStrides = BroadcastStrides(y.Shape, outShape),
+            C = conditionId, X = x.Id, Y = y.Id, ConstantC = conditionConstant, ConstantX = x.Constant, ConstantY = y.Constant,
+            ConditionZeroPoint = conditionZeroPoint,
+            XZeroPoint = x.ZeroPoint, XMultiplier = x.Multiplier, XShift = x.Shift,
+            YZeroPoint = y.ZeroPoint, YMultiplier = y.Multiplier, YShift = y.Shift,
+            OutputZeroPoint = output.ZeroPoint,
         });
     }
 
@@ -757,7 +895,8 @@ public sealed class Quantizer
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var (kind, alpha, beta) = ElementwiseMath.Unary(node);
         var output = OutputTensor(node);
-        var table = LookupTable(input, output, x => (float)ElementwiseMath.Apply(kind, x, alpha, beta));
+        // int8 has no NaN: log of a value <= 0 takes the lowest output code (log 0 = -inf saturates there too).
+        var table = LookupTable(input, output, x => kind == UnaryKind.Log && x <= 0 ? float.NegativeInfinity : (float)ElementwiseMath.Apply(kind, x, alpha, beta));
         AddLut(node, input, output, 1, 1, input.Bytes, table);
     }
 
@@ -783,10 +922,9 @@ public sealed class Quantizer
             throw Unsupported(node, "both operands are constants; constant folding should have removed it");
         }
 
-        if ((constantA ?? constantB) is { FloatData: null })
-        {
-            throw Unsupported(node, "the constant operand must be float32");
-        }
+        // Integer and bool constants (a comparison with 0, an And with a constant mask) as the floats they stand for.
+        constantA = AsFloatConstant(constantA);
+        constantB = AsFloatConstant(constantB);
 
         Func<float, float, float> apply = node.OpType == "Add"
             ? (a, b) => a + b
@@ -829,11 +967,19 @@ public sealed class Quantizer
                 // requantized to the output scale: the rescaling is monotonic, so the larger (smaller) input wins.
                 LowerBroadcast(node, node.OpType == "Max" ? QBinaryKind.Max : QBinaryKind.Min, negateSecond: false, constantA, constantB);
                 return;
+            case "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
+                // Comparisons rescale both operands as Max/Min do and compare there (TFLite's comparison kernels do
+                // the same with their own shift); logical ops read each input's truth (value != 0) from its raw byte.
+                LowerBroadcast(node, Enum.Parse<QBinaryKind>(node.OpType), negateSecond: false, constantA, constantB);
+                return;
             default:
                 LowerBroadcast(node, node.OpType == "Mul" ? QBinaryKind.Mul : QBinaryKind.Add, negateSecond: node.OpType == "Sub", constantA, constantB);
                 return;
         }
     }
+
+    private static Tensor? AsFloatConstant(Tensor? constant) =>
+        constant is { FloatData: null, IntData: { } ints } ? new Tensor(constant.Name, constant.Shape) { FloatData = ints.Select(v => (float)v).ToArray() } : constant;
 
     private void LowerPerChannelPRelu(Node node, Tensor? slope)
     {
@@ -876,10 +1022,14 @@ public sealed class Quantizer
         var a = BroadcastOperand(node, 0, constantA);
         var b = BroadcastOperand(node, 1, constantB);
         var output = OutputTensor(node);
-        int m1 = 0, s1 = 0, m2 = 0, s2 = 0, mo, so, leftShift = 0;
+        int m1 = 0, s1 = 0, m2 = 0, s2 = 0, mo = 0, so = 0, leftShift = 0;
         if (kind == QBinaryKind.Mul)
         {
             (mo, so) = QuantizationMath.QuantizeMultiplier((double)a.Scale * b.Scale / output.Scale);
+        }
+        else if (kind is QBinaryKind.And or QBinaryKind.Or or QBinaryKind.Xor)
+        {
+            // Only the zero points matter: a byte is true where it differs from its tensor's zero point.
         }
         else
         {
@@ -1023,8 +1173,17 @@ public sealed class Quantizer
         return (lo, hi);
     }
 
+    /// <summary>The int8 parameters of a mask (an ONNX bool tensor): scale 1, zero point 0, so its bytes are the 0/1
+    /// values themselves and it dequantizes to the 0.0/1.0 the float32 path carries.</summary>
+    public const float MaskScale = 1f;
+
     private QTensor OutputTensor(Node node)
     {
+        if (ElementwiseMath.ProducesMask(node))
+        {
+            return _model.Tensors[AddTensor(node.Outputs[0], MaskScale, 0)];
+        }
+
         var (scale, zeroPoint) = ChooseActivationParams(Range(node.Outputs[0]));
         return _model.Tensors[AddTensor(node.Outputs[0], scale, zeroPoint)];
     }
@@ -1033,8 +1192,38 @@ public sealed class Quantizer
     /// observe them at all their range is that: [0, 0].</remarks>
     private ActivationRange Range(string tensor) =>
         _ranges.TryGetValue(tensor, out var r) ? r
+        : ViewRange(tensor, new HashSet<string>(StringComparer.Ordinal)) is { } view ? view
         : _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).Skip(1).Contains(tensor) ? new ActivationRange(0f, 0f)
         : throw new TinyMLException(ErrorCodes.CalibrationFailed, $"no calibration range for tensor '{tensor}'", File);
+
+    /// <summary>
+    /// A tensor the optimizer made (the rows of a MatMul it turned into a Gemm) has no ONNX Runtime range of its own;
+    /// a reshape holds the same values as its input, so its range is the one on the other side of the reshape.
+    /// </summary>
+    private ActivationRange? ViewRange(string tensor, HashSet<string> visited)
+    {
+        if (!visited.Add(tensor))
+        {
+            return null;
+        }
+
+        static bool IsView(Node n) => n.OpType is "Reshape" or "Flatten" or "Squeeze" or "Unsqueeze" or "Identity";
+        ActivationRange? Of(string name) => _ranges.TryGetValue(name, out var r) ? r : ViewRange(name, visited);
+        if (_graph.Producer(tensor) is { } producer && IsView(producer) && Of(producer.Inputs[0]) is { } before)
+        {
+            return before;
+        }
+
+        foreach (var consumer in _graph.Consumers(tensor).Where(n => IsView(n) && n.Inputs[0] == tensor))
+        {
+            if (Of(consumer.Outputs[0]) is { } after)
+            {
+                return after;
+            }
+        }
+
+        return null;
+    }
 
     private int AddTensor(string name, float scale, int zeroPoint)
     {

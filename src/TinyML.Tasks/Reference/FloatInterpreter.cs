@@ -94,8 +94,9 @@ public static class FloatInterpreter
             }
 
             var tensor = graph.Tensor(name);
-            return tensor.FloatData is { } data
-                ? new FloatValue(tensor.Shape, data)
+            // Integer and bool constants are read as the float values the float32 path carries them as.
+            return tensor.FloatData is { } data ? new FloatValue(tensor.Shape, data)
+                : tensor.IntData is { } ints ? new FloatValue(tensor.Shape, ints.Select(v => (float)v).ToArray())
                 : throw Unsupported(node, graph, $"input {index} ('{name}') is not a float32 value");
         }
 
@@ -120,8 +121,13 @@ public static class FloatInterpreter
             "Flatten" => Flatten(c),
             "Reshape" => Reshape(c),
             "Add" => Add(c.In(0), c.In(1), c),
-            "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
-            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt" => Unary(c),
+            "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual"
+                or "And" or "Or" or "Xor" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
+            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs"
+                or "Reciprocal" or "Not" => Unary(c),
+            "Cast" when ElementwiseMath.Cast(node, c.Graph.SourcePath) is null => c.In(0),
+            "Cast" => Unary(c),
+            "Where" => Where(c.In(0), c.In(1), c.In(2)),
             "Softmax" => Softmax(c),
             "BatchNormalization" => BatchNorm(c),
             "LayerNormalization" => LayerNorm(c),
@@ -129,7 +135,7 @@ public static class FloatInterpreter
             "Transpose" or "Slice" or "Gather" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
             "Pad" => Pad(c),
             "Resize" => Resize(c),
-            "ReduceMean" => ReduceMean(c),
+            "ReduceMean" or "ReduceSum" or "ReduceMax" => Reduce(c),
             "LogSoftmax" => LogSoftmax(c),
             _ => throw new TinyMLException(ErrorCodes.UnsupportedOp, $"the float reference has no '{node.OpType}' (node '{node.Name}')", c.Graph.SourcePath),
         };
@@ -605,6 +611,24 @@ public static class FloatInterpreter
         return new FloatValue(shape, output);
     }
 
+    /// <summary>Where with numpy broadcasting over the condition and both branches.</summary>
+    private static FloatValue Where(FloatValue condition, FloatValue x, FloatValue y)
+    {
+        var shape = BroadcastShape(BroadcastShape(condition.Shape, x.Shape), y.Shape);
+        var count = shape.Aggregate(1, (p, d) => p * d);
+        var output = new float[count];
+        var index = new int[shape.Length];
+        for (var i = 0; i < count; i++)
+        {
+            Unravel(i, shape, index);
+            output[i] = condition.Data[BroadcastIndex(condition.Shape, shape, index)] != 0
+                ? x.Data[BroadcastIndex(x.Shape, shape, index)]
+                : y.Data[BroadcastIndex(y.Shape, shape, index)];
+        }
+
+        return new FloatValue(shape, output);
+    }
+
     /// <summary>The activations, evaluated in double and rounded once to float32.</summary>
     private static FloatValue Unary(NodeContext c)
     {
@@ -807,7 +831,7 @@ public static class FloatInterpreter
         return (x[..^2].Aggregate(1, (p, d) => p * d), x[^2], x[^1]);
     }
 
-    /// <summary>ReduceMean over a contiguous run of axes, viewed as [outer, reduce, inner].</summary>
+    /// <summary>A reduction (ReduceMean/ReduceSum/ReduceMax) over a contiguous run of axes, viewed as [outer, reduce, inner].</summary>
     internal static (int Outer, int Reduce, int Inner) ReduceView(Node node, Graph graph, int[] shape)
     {
         var axes = ShapeInference.ReduceAxes(graph, node, shape.Length);
@@ -818,30 +842,40 @@ public static class FloatInterpreter
 
         if (axes[^1] - axes[0] != axes.Length - 1)
         {
-            throw Unsupported(node, graph, $"ReduceMean over non-adjacent axes [{string.Join(",", axes)}] is not supported");
+            throw Unsupported(node, graph, $"{node.OpType} over non-adjacent axes [{string.Join(",", axes)}] is not supported");
         }
 
         int Product(IEnumerable<int> dims) => dims.Aggregate(1, (p, d) => p * d);
         return (Product(shape.Take(axes[0])), Product(shape.Skip(axes[0]).Take(axes.Length)), Product(shape.Skip(axes[^1] + 1)));
     }
 
-    private static FloatValue ReduceMean(NodeContext c)
+    /// <summary>ReduceMean/ReduceSum in double, rounded once; ReduceMax exactly.</summary>
+    private static FloatValue Reduce(NodeContext c)
     {
         var x = c.In(0);
         var scratch = Scratch(c);
         var (outer, reduce, inner) = ReduceView(c.Node, c.Graph, x.Shape);
+        var kind = FloatLowering.ReduceKindOf(c.Node);
         var output = new float[outer * inner];
         for (var o = 0; o < outer; o++)
         {
             for (var i = 0; i < inner; i++)
             {
                 double sum = 0;
+                var max = float.NegativeInfinity;
                 for (var r = 0; r < reduce; r++)
                 {
-                    sum += x.Data[(o * reduce + r) * inner + i];
+                    var v = x.Data[(o * reduce + r) * inner + i];
+                    sum += v;
+                    max = v > max || float.IsNaN(v) ? v : max;
                 }
 
-                output[o * inner + i] = (float)(sum / reduce);
+                output[o * inner + i] = kind switch
+                {
+                    ReduceKind.Sum => (float)sum,
+                    ReduceKind.Max => max,
+                    _ => (float)(sum / reduce),
+                };
             }
         }
 

@@ -2,7 +2,7 @@ using TinyML.Ir;
 
 namespace TinyML.Reference;
 
-/// <summary>C# mirror of src/TinyML.Kernels/src/tml_elementwise_s8_ext.c (byte for byte; the kernel tests compare).</summary>
+/// <summary>C# mirror of src/TinyML.Kernels/src/tml_elementwise_s8_ext.c and tml_where_s8.c (byte for byte; the kernel tests compare).</summary>
 public static class Int8ElementwiseKernels
 {
     /// <summary>tml_lut_s8.</summary>
@@ -61,6 +61,16 @@ public static class Int8ElementwiseKernels
     private static sbyte Apply(QBinary op, int a, int b)
     {
         int result;
+        switch (op.Kind)
+        {
+            case QBinaryKind.And:
+                return (sbyte)(a != op.Input1ZeroPoint && b != op.Input2ZeroPoint ? 1 : 0);
+            case QBinaryKind.Or:
+                return (sbyte)(a != op.Input1ZeroPoint || b != op.Input2ZeroPoint ? 1 : 0);
+            case QBinaryKind.Xor:
+                return (sbyte)((a != op.Input1ZeroPoint) != (b != op.Input2ZeroPoint) ? 1 : 0);
+        }
+
         if (op.Kind == QBinaryKind.Mul)
         {
             result = FixedPoint.Mbqm((a - op.Input1ZeroPoint) * (b - op.Input2ZeroPoint), op.OutputMultiplier, op.OutputShift);
@@ -69,6 +79,20 @@ public static class Int8ElementwiseKernels
         {
             var scaled1 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(a - op.Input1ZeroPoint, op.LeftShift), op.Input1Multiplier, op.Input1Shift);
             var scaled2 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(b - op.Input2ZeroPoint, op.LeftShift), op.Input2Multiplier, op.Input2Shift);
+            bool? comparison = op.Kind switch
+            {
+                QBinaryKind.Equal => scaled1 == scaled2,
+                QBinaryKind.Less => scaled1 < scaled2,
+                QBinaryKind.LessOrEqual => scaled1 <= scaled2,
+                QBinaryKind.Greater => scaled1 > scaled2,
+                QBinaryKind.GreaterOrEqual => scaled1 >= scaled2,
+                _ => null,
+            };
+            if (comparison is { } isTrue)
+            {
+                return (sbyte)(isTrue ? 1 : 0); // the mask value itself: output scale 1, zero point 0
+            }
+
             var combined = op.Kind switch
             {
                 QBinaryKind.Max => Math.Max(scaled1, scaled2),
@@ -79,5 +103,62 @@ public static class Int8ElementwiseKernels
         }
 
         return (sbyte)Math.Clamp(result + op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+    }
+
+    /// <summary>tml_where_s8.</summary>
+    public static void Where(QWhere op, ReadOnlySpan<sbyte> condition, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> y, Span<sbyte> output)
+    {
+        var rank = QBinary.MaxRank;
+        var index = new int[rank];
+        var total = op.Count;
+        if (output.Length < total)
+        {
+            throw new ArgumentException($"where '{op.NodeName}': output holds {output.Length} bytes, needs {total}");
+        }
+
+        int cOffset = 0, xOffset = 0, yOffset = 0;
+        for (var i = 0; i < total; i++)
+        {
+            output[i] = condition[cOffset] != op.ConditionZeroPoint
+                ? Requantize(x[xOffset], op.XZeroPoint, op.XMultiplier, op.XShift, op.OutputZeroPoint)
+                : Requantize(y[yOffset], op.YZeroPoint, op.YMultiplier, op.YShift, op.OutputZeroPoint);
+            for (var d = rank - 1; d >= 0; d--)
+            {
+                cOffset += op.CStrides[d];
+                xOffset += op.XStrides[d];
+                yOffset += op.YStrides[d];
+                if (++index[d] < op.OutDims[d])
+                {
+                    break;
+                }
+
+                cOffset -= op.CStrides[d] * op.OutDims[d];
+                xOffset -= op.XStrides[d] * op.OutDims[d];
+                yOffset -= op.YStrides[d] * op.OutDims[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>Multiplier 0: the byte as is; otherwise clamp(MBQM(q - zp, m, s) + zp_out, -128, 127).</summary>
+    private static sbyte Requantize(sbyte q, int zeroPoint, int multiplier, int shift, int outputZeroPoint) =>
+        multiplier == 0 ? q : (sbyte)Math.Clamp(FixedPoint.Mbqm(q - zeroPoint, multiplier, shift) + outputZeroPoint, -128, 127);
+
+    /// <summary>tml_reduce_max_s8.</summary>
+    public static void ReduceMax(QReduceMax op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        for (var o = 0; o < op.Outer; o++)
+        {
+            for (var i = 0; i < op.Inner; i++)
+            {
+                var max = input[o * op.Reduce * op.Inner + i];
+                for (var r = 1; r < op.Reduce; r++)
+                {
+                    max = Math.Max(max, input[(o * op.Reduce + r) * op.Inner + i]);
+                }
+
+                output[o * op.Inner + i] = max;
+            }
+        }
     }
 }

@@ -46,7 +46,43 @@ public static class Int8Interpreter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
-        var tensors = model.Tensors.ToDictionary(t => t.Id);
+        return Run(TensorsById(model), model.Inputs, inputs, model.Ops, fusedMultiplyAdd);
+    }
+
+    /// <summary>
+    /// Runs one op of a model on the given bytes of its inputs (<paramref name="inputIds"/>, each stored as in
+    /// <see cref="RunAll(QuantizedModel, IReadOnlyList{sbyte[]})"/>) and returns its output's bytes. Costs the op
+    /// alone, not the model's size: the accuracy report runs every layer of every sample this way.
+    /// </summary>
+    internal static sbyte[] RunOp(IReadOnlyList<QTensor> tensorsById, QOp op, IReadOnlyList<int> inputIds, IReadOnlyList<sbyte[]> inputs) =>
+        Run(tensorsById, inputIds, inputs, [op], fusedMultiplyAdd: false)[op.Output];
+
+    /// <summary>The model's tensors indexed by <see cref="QTensor.Id"/> (the list itself when ids are positions, as the quantizer makes them).</summary>
+    internal static IReadOnlyList<QTensor> TensorsById(QuantizedModel model)
+    {
+        var inOrder = true;
+        for (var i = 0; i < model.Tensors.Count && inOrder; i++)
+        {
+            inOrder = model.Tensors[i].Id == i;
+        }
+
+        if (inOrder)
+        {
+            return model.Tensors;
+        }
+
+        var byId = new QTensor[model.Tensors.Count == 0 ? 0 : model.Tensors.Max(t => t.Id) + 1];
+        foreach (var tensor in model.Tensors)
+        {
+            byId[tensor.Id] = tensor;
+        }
+
+        return byId;
+    }
+
+    private static Dictionary<int, sbyte[]> Run(IReadOnlyList<QTensor> tensors, IReadOnlyList<int> inputIds, IReadOnlyList<sbyte[]> inputs,
+        IEnumerable<QOp> ops, bool fusedMultiplyAdd)
+    {
         var storage = new Dictionary<int, sbyte[]>();
 
         sbyte[] StorageOf(int id)
@@ -69,25 +105,25 @@ public static class Int8Interpreter
 
         Span<sbyte> Tensor(int id) => StorageOf(id).AsSpan(0, tensors[id].Bytes);
 
-        if (inputs.Count != model.Inputs.Count)
+        if (inputs.Count != inputIds.Count)
         {
-            throw new ArgumentException($"{inputs.Count} inputs given, the model has {model.Inputs.Count}", nameof(inputs));
+            throw new ArgumentException($"{inputs.Count} inputs given, the model has {inputIds.Count}", nameof(inputs));
         }
 
         var results = new Dictionary<int, sbyte[]>();
         for (int i = 0; i < inputs.Count; i++)
         {
-            var inputTensor = tensors[model.Inputs[i]];
+            var inputTensor = tensors[inputIds[i]];
             if (inputs[i].Length != inputTensor.Bytes)
             {
                 throw new ArgumentException($"input {i} holds {inputs[i].Length} bytes, model input '{inputTensor.Name}' needs {inputTensor.Bytes}", nameof(inputs));
             }
 
-            inputs[i].CopyTo(Tensor(model.Inputs[i]));
-            results[model.Inputs[i]] = inputs[i].ToArray();
+            inputs[i].CopyTo(Tensor(inputIds[i]));
+            results[inputIds[i]] = inputs[i].ToArray();
         }
 
-        foreach (var op in model.Ops)
+        foreach (var op in ops)
         {
             Execute(op, Tensor, fusedMultiplyAdd);
             results[op.Output] = Tensor(op.Output).ToArray();
@@ -127,7 +163,11 @@ public static class Int8Interpreter
                 Int8Kernels.ConvTranspose2D(transpose, tensor(transpose.Inputs[0]), tensor(transpose.Output));
                 break;
             case QFullyConnected fc:
-                Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]), tensor(fc.Output));
+                for (var row = 0; row < fc.Rows; row++)
+                {
+                    Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]).Slice(row * fc.InFeatures, fc.InFeatures), tensor(fc.Output).Slice(row * fc.OutFeatures, fc.OutFeatures));
+                }
+
                 break;
             case QPool pool:
                 Int8Kernels.Pool(pool, tensor(pool.Inputs[0]), tensor(pool.Output));
@@ -170,6 +210,17 @@ public static class Int8Interpreter
             case QReduceMean mean:
                 Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
                 break;
+            case QReduceMax max:
+                Int8ElementwiseKernels.ReduceMax(max, tensor(max.Inputs[0]), tensor(max.Output));
+                break;
+            case QWhere where:
+                Int8ElementwiseKernels.Where(
+                    where,
+                    where.C is { } c ? (ReadOnlySpan<sbyte>)tensor(c) : where.ConstantC,
+                    where.X is { } x ? (ReadOnlySpan<sbyte>)tensor(x) : where.ConstantX,
+                    where.Y is { } y ? (ReadOnlySpan<sbyte>)tensor(y) : where.ConstantY,
+                    tensor(where.Output));
+                break;
             case QReshape reshape:
                 // Zero-copy when the output aliases the input; otherwise the bytes are copied unchanged.
                 var source = tensor(reshape.Inputs[0]);
@@ -209,7 +260,7 @@ public static class Int8Interpreter
         }
     }
 
-    private static int AliasRoot(Dictionary<int, QTensor> tensors, int id)
+    private static int AliasRoot(IReadOnlyList<QTensor> tensors, int id)
     {
         int current = id;
         for (int hops = 0; tensors[current].AliasOf is int next; hops++)

@@ -12,61 +12,160 @@ public static class Int8Kernels
 {
     /// <summary>tml_conv2d_s8: grouped/depthwise Conv2D; padded taps are skipped (they contribute zp_in - zp_in = 0).</summary>
     /// <remarks>
-    /// The same taps in the same order as the C; only the bounds are hoisted (each output's in-range kernel rows and
-    /// columns are computed once instead of testing every tap), since accuracy measurements run thousands of samples.
+    /// The same integer products as the C, summed in another order (int32 wrap-around addition does not depend on it, so
+    /// the bytes are the same): each weight multiplies a whole plane of inputs at once (SIMD), since the accuracy report
+    /// runs this on every evaluation sample. Padding is written as centered zeros, which adds nothing, like a skipped tap.
     /// </remarks>
     public static void Conv2D(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
         RequireLength(input, op.InC * op.InH * op.InW, nameof(input));
         RequireLength(output, op.OutC * op.OutH * op.OutW, nameof(output));
-        int inChannelsPerGroup = op.InC / op.Groups;
-        int outChannelsPerGroup = op.OutC / op.Groups;
-        int inH = op.InH, inW = op.InW, outH = op.OutH, outW = op.OutW;
-        int kernelH = op.KernelH, kernelW = op.KernelW;
-        int strideH = op.StrideH, strideW = op.StrideW, dilationH = op.DilationH, dilationW = op.DilationW;
-        int inPlane = inH * inW;
-        int filterSize = inChannelsPerGroup * kernelH * kernelW;
-        int inputZeroPoint = op.InputZeroPoint;
-        var weights = op.Weights;
-        if (kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && op.PadTop == 0 && op.PadLeft == 0 && outH == inH && outW == inW)
+        if (op.KernelH == 1 && op.KernelW == 1 && op.StrideH == 1 && op.StrideW == 1 && op.PadTop == 0 && op.PadLeft == 0 && op.OutH == op.InH && op.OutW == op.InW)
         {
-            Pointwise(op, input, output, inChannelsPerGroup, outChannelsPerGroup);
-            return;
+            Pointwise(op, input, output);
+        }
+        else if (op.StrideH == 1 && op.StrideW == 1)
+        {
+            StrideOne(op, input, output);
+        }
+        else
+        {
+            Columns(op, input, output);
+        }
+    }
+
+    /// <summary>
+    /// Stride 1: every input channel zero-padded (centered) to exactly the rows and columns the windows cover, so tap
+    /// (ky, kx) of all outputs is one contiguous run of the padded plane, starting at ky * dh * PW + kx * dw. The sums
+    /// are kept at padded width (PW per output row; the extra columns are never read back).
+    /// </summary>
+    private static void StrideOne(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        int inPerGroup = op.InC / op.Groups, outPerGroup = op.OutC / op.Groups;
+        int inH = op.InH, inW = op.InW, outH = op.OutH, outW = op.OutW, kernelH = op.KernelH, kernelW = op.KernelW;
+        int paddedH = outH - 1 + (kernelH - 1) * op.DilationH + 1;
+        int paddedW = outW - 1 + (kernelW - 1) * op.DilationW + 1;
+        int paddedPlane = paddedH * paddedW;
+        int span = (outH - 1) * paddedW + outW;
+        var padded = new int[op.InC * paddedPlane];
+        for (int c = 0; c < op.InC; c++)
+        {
+            for (int py = 0; py < paddedH; py++)
+            {
+                int iy = py - op.PadTop;
+                if (iy < 0 || iy >= inH)
+                {
+                    continue;
+                }
+
+                int x0 = Math.Max(0, op.PadLeft), x1 = Math.Min(paddedW, op.PadLeft + inW);
+                if (x1 > x0)
+                {
+                    IntVectors.Centered(input.Slice(c * inH * inW + iy * inW + x0 - op.PadLeft, x1 - x0),
+                        padded.AsSpan(c * paddedPlane + py * paddedW + x0, x1 - x0), op.InputZeroPoint);
+                }
+            }
         }
 
+        var acc = new int[span];
+        var weights = op.Weights;
         for (int oc = 0; oc < op.OutC; oc++)
         {
-            int groupBase = oc / outChannelsPerGroup * inChannelsPerGroup * inPlane;
-            int filterBase = oc * filterSize;
+            Array.Clear(acc);
+            int firstChannel = oc / outPerGroup * inPerGroup;
+            for (int icg = 0; icg < inPerGroup; icg++)
+            {
+                int filter = (oc * inPerGroup + icg) * kernelH * kernelW;
+                int plane = (firstChannel + icg) * paddedPlane;
+                for (int ky = 0; ky < kernelH; ky++)
+                {
+                    for (int kx = 0; kx < kernelW; kx++)
+                    {
+                        int w = weights[filter + ky * kernelW + kx];
+                        if (w != 0)
+                        {
+                            IntVectors.MultiplyAdd(acc, padded.AsSpan(plane + ky * op.DilationH * paddedW + kx * op.DilationW, span), w);
+                        }
+                    }
+                }
+            }
+
             int multiplier = op.OutputMultiplier[oc], shift = op.OutputShift[oc], bias = op.Bias[oc];
             for (int oy = 0; oy < outH; oy++)
             {
-                int iy0 = oy * strideH - op.PadTop;
-                int kyStart = FirstInside(iy0, dilationH);
-                int kyEnd = EndInside(iy0, dilationH, inH, kernelH);
+                var outRow = output.Slice((oc * outH + oy) * outW, outW);
                 for (int ox = 0; ox < outW; ox++)
                 {
-                    int ix0 = ox * strideW - op.PadLeft;
-                    int kxStart = FirstInside(ix0, dilationW);
-                    int kxEnd = EndInside(ix0, dilationW, inW, kernelW);
-                    int acc = bias;
-                    for (int icg = 0; icg < inChannelsPerGroup; icg++)
+                    outRow[ox] = Requantize(bias + acc[oy * paddedW + ox], multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Any stride: per group, a column matrix (one row per filter tap, one column per output position, centered input
+    /// or 0 for padding), built once and shared by the group's output channels; positions go in tiles so the matrix
+    /// stays about 1 MB.
+    /// </summary>
+    private static void Columns(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
+    {
+        int inPerGroup = op.InC / op.Groups, outPerGroup = op.OutC / op.Groups;
+        int inH = op.InH, inW = op.InW, outH = op.OutH, outW = op.OutW, kernelH = op.KernelH, kernelW = op.KernelW;
+        int taps = inPerGroup * kernelH * kernelW;
+        int plane = outH * outW;
+        int tile = Math.Max(1, Math.Min(plane, (1 << 18) / taps));
+        var columns = new int[taps * tile];
+        var acc = new int[tile];
+        var weights = op.Weights;
+        for (int group = 0; group < op.Groups; group++)
+        {
+            for (int start = 0; start < plane; start += tile)
+            {
+                int count = Math.Min(tile, plane - start);
+                for (int icg = 0; icg < inPerGroup; icg++)
+                {
+                    int channel = (group * inPerGroup + icg) * inH * inW;
+                    for (int ky = 0; ky < kernelH; ky++)
                     {
-                        int channelBase = groupBase + icg * inPlane;
-                        int filterChannel = filterBase + icg * kernelH * kernelW;
-                        for (int ky = kyStart; ky < kyEnd; ky++)
+                        for (int kx = 0; kx < kernelW; kx++)
                         {
-                            int row = channelBase + (iy0 + ky * dilationH) * inW + ix0;
-                            int filterRow = filterChannel + ky * kernelW;
-                            for (int kx = kxStart; kx < kxEnd; kx++)
+                            var row = columns.AsSpan(((icg * kernelH + ky) * kernelW + kx) * tile, count);
+                            int oy = start / outW, ox = start % outW;
+                            for (int p = 0; p < count; p++)
                             {
-                                acc += (input[row + kx * dilationW] - inputZeroPoint) * weights[filterRow + kx];
+                                int iy = oy * op.StrideH - op.PadTop + ky * op.DilationH;
+                                int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
+                                row[p] = (uint)iy < (uint)inH && (uint)ix < (uint)inW ? input[channel + iy * inW + ix] - op.InputZeroPoint : 0;
+                                if (++ox == outW)
+                                {
+                                    ox = 0;
+                                    oy++;
+                                }
                             }
                         }
                     }
+                }
 
-                    output[(oc * outH + oy) * outW + ox] = Requantize(
-                        acc, multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                var sums = acc.AsSpan(0, count);
+                for (int ocg = 0; ocg < outPerGroup; ocg++)
+                {
+                    int oc = group * outPerGroup + ocg;
+                    sums.Clear();
+                    for (int k = 0; k < taps; k++)
+                    {
+                        int w = weights[oc * taps + k];
+                        if (w != 0)
+                        {
+                            IntVectors.MultiplyAdd(sums, columns.AsSpan(k * tile, count), w);
+                        }
+                    }
+
+                    int multiplier = op.OutputMultiplier[oc], shift = op.OutputShift[oc], bias = op.Bias[oc];
+                    var outSpan = output.Slice(oc * plane + start, count);
+                    for (int p = 0; p < count; p++)
+                    {
+                        outSpan[p] = Requantize(bias + sums[p], multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                    }
                 }
             }
         }
@@ -132,62 +231,49 @@ public static class Int8Kernels
     /// loops). Each output gets the same integer products as in the C loop; only their order differs, and int32
     /// wrap-around addition does not depend on order, so the bytes are the same.
     /// </summary>
-    private static void Pointwise(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output, int inChannelsPerGroup, int outChannelsPerGroup)
+    private static void Pointwise(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
+        int inChannelsPerGroup = op.InC / op.Groups;
+        int outChannelsPerGroup = op.OutC / op.Groups;
         int plane = op.InH * op.InW;
-        int inputZeroPoint = op.InputZeroPoint;
         var weights = op.Weights;
-        Span<int> acc = plane <= 1024 ? stackalloc int[plane] : new int[plane];
+        var centered = new int[op.InC * plane];
+        IntVectors.Centered(input[..centered.Length], centered, op.InputZeroPoint);
+        var acc = new int[plane];
         for (int oc = 0; oc < op.OutC; oc++)
         {
-            acc.Fill(op.Bias[oc]);
+            Array.Clear(acc);
             int groupBase = oc / outChannelsPerGroup * inChannelsPerGroup;
             for (int icg = 0; icg < inChannelsPerGroup; icg++)
             {
                 int w = weights[oc * inChannelsPerGroup + icg];
-                if (w == 0)
+                if (w != 0)
                 {
-                    continue;
-                }
-
-                var channel = input.Slice((groupBase + icg) * plane, plane);
-                for (int p = 0; p < plane; p++)
-                {
-                    acc[p] += (channel[p] - inputZeroPoint) * w;
+                    IntVectors.MultiplyAdd(acc, centered.AsSpan((groupBase + icg) * plane, plane), w);
                 }
             }
 
             var outPlane = output.Slice(oc * plane, plane);
+            int bias = op.Bias[oc];
             for (int p = 0; p < plane; p++)
             {
-                outPlane[p] = Requantize(acc[p], op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                outPlane[p] = Requantize(bias + acc[p], op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
             }
         }
     }
 
-    /// <summary>The first kernel tap k with start + k * dilation >= 0.</summary>
-    private static int FirstInside(int start, int dilation) => start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-
-    /// <summary>One past the last kernel tap k (below <paramref name="kernel"/>) with start + k * dilation &lt; size.</summary>
-    private static int EndInside(int start, int dilation, int size, int kernel) =>
-        start >= size ? 0 : Math.Min(kernel, (size - 1 - start) / dilation + 1);
-
-    /// <summary>tml_fully_connected_s8.</summary>
+    /// <summary>tml_fully_connected_s8 (the row's products summed in SIMD lanes: int32 wrap-around addition is order-free).</summary>
     public static void FullyConnected(QFullyConnected op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
         RequireLength(input, op.InFeatures, nameof(input));
         RequireLength(output, op.OutFeatures, nameof(output));
-        int inFeatures = op.InFeatures, inputZeroPoint = op.InputZeroPoint;
-        var weights = op.Weights;
+        int inFeatures = op.InFeatures;
+        var centered = new int[inFeatures];
+        IntVectors.Centered(input[..inFeatures], centered, op.InputZeroPoint);
+        var weights = IntVectors.Widened(op.Weights);
         for (int o = 0; o < op.OutFeatures; o++)
         {
-            int acc = op.Bias[o];
-            var row = weights.AsSpan(o * inFeatures, inFeatures);
-            for (int i = 0; i < inFeatures; i++)
-            {
-                acc += (input[i] - inputZeroPoint) * row[i];
-            }
-
+            int acc = op.Bias[o] + IntVectors.Dot(centered, weights.AsSpan(o * inFeatures, inFeatures));
             output[o] = Requantize(acc, op.OutputMultiplier[o], op.OutputShift[o], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
         }
     }

@@ -41,14 +41,42 @@ public static class MixedPrecisionKernels
             case FGemm gemm:
                 Gemm(gemm, tensor(gemm.Inputs[0]), tensor(gemm.Output), fusedMultiplyAdd);
                 break;
-            case FAdd add when add.A is { } a && add.B is { } b:
-                Add(add, tensor(a), tensor(b), tensor(add.Output));
+            case FAdd add:
+                Add(add, add.A is { } addA ? tensor(addA) : add.ConstantA, add.B is { } addB ? tensor(addB) : add.ConstantB, tensor(add.Output));
                 break;
             case FBinary { Kind: BinaryKind.Mul } mul when mul.A is { } a && mul.B is { } b:
                 Multiply(mul, tensor(a), tensor(b), tensor(mul.Output));
                 break;
+            case FBinary binary:
+                Binary(binary, binary.A is { } ba ? tensor(ba) : binary.ConstantA, binary.B is { } bb ? tensor(bb) : binary.ConstantB, tensor(binary.Output));
+                break;
             case FUnary { Kind: UnaryKind.Sqrt } sqrt:
                 Sqrt(tensor(sqrt.Inputs[0]), tensor(sqrt.Output), sqrt.Count);
+                break;
+            case FUnary unary:
+                Unary(unary, tensor(unary.Inputs[0]), tensor(unary.Output));
+                break;
+            case FClamp clamp:
+                var clampIn = tensor(clamp.Inputs[0]);
+                var clampOut = tensor(clamp.Output);
+                for (var i = 0; i < clamp.Count; i++)
+                {
+                    clampOut[i] = Clamp(clampIn[i], clamp.Min, clamp.Max);
+                }
+
+                break;
+            case FReduce reduce:
+                Reduce(reduce, tensor(reduce.Inputs[0]), tensor(reduce.Output));
+                break;
+            case FGather gather:
+                foreach (var part in gather.Parts)
+                {
+                    var input = part.Source is { } src ? tensor(src).ToArray() : part.Constant!;
+                    var moved = tensor(gather.Output).ToArray();
+                    part.Plan.ForEach((target, from) => moved[target] = from < 0 ? gather.PadValue : input[from]);
+                    moved.CopyTo(tensor(gather.Output));
+                }
+
                 break;
             default:
                 throw new NotSupportedException($"float layer '{layer.NodeName}' of type {layer.Op.GetType().Name} has no reference kernel");
@@ -193,6 +221,176 @@ public static class MixedPrecisionKernels
                 index[d] = 0;
             }
         }
+    }
+
+    /// <summary>tml_binary_f32 (Sub, Div, Max, Min, PRelu; Mul) with either operand a constant: one IEEE operation per
+    /// element, Max/Min written as the C conditional (which differs from Math.Max on signed zeros and NaN).</summary>
+    public static void Binary(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
+    {
+        var rank = FAdd.MaxRank;
+        var index = new int[rank];
+        var total = p.OutDims.Aggregate(1, (x, d) => x * d);
+        int aOffset = 0, bOffset = 0;
+        for (var i = 0; i < total; i++)
+        {
+            var (x, y) = (a[aOffset], b[bOffset]);
+            output[i] = p.Kind switch
+            {
+                BinaryKind.Sub => x - y,
+                BinaryKind.Mul => x * y,
+                BinaryKind.Div => x / y,
+                BinaryKind.Max => x > y ? x : y,
+                BinaryKind.Min => x < y ? x : y,
+                BinaryKind.PRelu => x < 0f ? x * y : x,
+                _ => throw new NotSupportedException($"float layer '{p.NodeName}': {p.Kind} has no exact mirror"),
+            };
+            for (var d = rank - 1; d >= 0; d--)
+            {
+                aOffset += p.AStrides[d];
+                bOffset += p.BStrides[d];
+                if (++index[d] < p.OutDims[d])
+                {
+                    break;
+                }
+
+                aOffset -= p.AStrides[d] * p.OutDims[d];
+                bOffset -= p.BStrides[d] * p.OutDims[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>tml_exp_f32, tml_log_f32, tml_neg_f32, tml_abs_f32, tml_reciprocal_f32 (tml_unary_f32.c).</summary>
+    public static void Unary(FUnary p, ReadOnlySpan<float> input, Span<float> output)
+    {
+        for (var i = 0; i < p.Count; i++)
+        {
+            var x = input[i];
+            output[i] = p.Kind switch
+            {
+                UnaryKind.Exp => Expf(x),
+                UnaryKind.Log => Logf(x),
+                UnaryKind.Neg => -x,
+                UnaryKind.Abs => x < 0f ? -x : (x == 0f ? 0f : x),
+                UnaryKind.Reciprocal => 1f / x,
+                _ => throw new NotSupportedException($"float layer '{p.NodeName}': {p.Kind} has no exact mirror"),
+            };
+        }
+    }
+
+    /// <summary>tml_reduce_mean_f32 (sum, then times 1/n), tml_reduce_sum_f32, tml_reduce_max_f32: float32 sums in reduce order.</summary>
+    public static void Reduce(FReduce p, ReadOnlySpan<float> input, Span<float> output)
+    {
+        var inverse = 1f / p.Reduce;
+        for (var o = 0; o < p.Outer; o++)
+        {
+            for (var i = 0; i < p.Inner; i++)
+            {
+                var at = o * p.Reduce * p.Inner + i;
+                float result;
+                if (p.Kind == ReduceKind.Max)
+                {
+                    result = input[at];
+                    for (var r = 1; r < p.Reduce; r++)
+                    {
+                        var v = input[at + r * p.Inner];
+                        if (v > result || float.IsNaN(v))
+                        {
+                            result = v;
+                        }
+                    }
+                }
+                else
+                {
+                    var sum = 0f;
+                    for (var r = 0; r < p.Reduce; r++)
+                    {
+                        sum += input[at + r * p.Inner];
+                    }
+
+                    result = p.Kind == ReduceKind.Mean ? sum * inverse : sum;
+                }
+
+                output[o * p.Inner + i] = result;
+            }
+        }
+    }
+
+    /// <summary>tml_expf step for step (tml_elementwise_f32.c): Cody-Waite reduction, degree-7 Taylor polynomial, 2^n in
+    /// the exponent bits; the kernels build with -std=c99, so no multiply-add is contracted and every step rounds as here.</summary>
+    public static float Expf(float x)
+    {
+        const float log2e = 1.44269504088896341f;
+        const float ln2Hi = 0.693145751953125f;
+        const float ln2Lo = 1.42860682030941723212e-6f;
+        if (float.IsNaN(x))
+        {
+            return x;
+        }
+
+        if (x < -87.33f)
+        {
+            return 0f;
+        }
+
+        if (x > 88.7228f)
+        {
+            return float.PositiveInfinity;
+        }
+
+        var n = (int)(x * log2e + (x >= 0f ? 0.5f : -0.5f));
+        var r = (x - n * ln2Hi) - n * ln2Lo;
+        var poly = 1f + r * (1f + r * (0.5f + r * (1f / 6f + r * (1f / 24f + r * (1f / 120f + r * (1f / 720f + r * (1f / 5040f)))))));
+        if (n > 127)
+        {
+            return poly * 2f * BitConverter.UInt32BitsToSingle((uint)(n - 1 + 127) << 23);
+        }
+
+        return poly * BitConverter.UInt32BitsToSingle((uint)(n + 127) << 23);
+    }
+
+    /// <summary>tml_logf step for step (tml_reduce_f32.c): x = m * 2^e, m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh((m-1)/(m+1)).</summary>
+    public static float Logf(float x)
+    {
+        if (float.IsNaN(x) || x < 0f)
+        {
+            return BitConverter.UInt32BitsToSingle(0x7fc00000u);
+        }
+
+        if (x == 0f)
+        {
+            return float.NegativeInfinity;
+        }
+
+        var bits = BitConverter.SingleToUInt32Bits(x);
+        if (bits >> 23 == 0xffu)
+        {
+            return x;
+        }
+
+        int exponent;
+        if (bits >> 23 == 0u)
+        {
+            x *= 8388608f;
+            bits = BitConverter.SingleToUInt32Bits(x);
+            exponent = (int)(bits >> 23) - 127 - 23;
+        }
+        else
+        {
+            exponent = (int)(bits >> 23) - 127;
+        }
+
+        var m = BitConverter.UInt32BitsToSingle((bits & 0x007fffffu) | 0x3f800000u);
+        if (m > 1.41421356f)
+        {
+            m *= 0.5f;
+            exponent++;
+        }
+
+        var z = (m - 1f) / (m + 1f);
+        var z2 = z * z;
+        var series = 1f + z2 * (1f / 3f + z2 * (1f / 5f + z2 * (1f / 7f + z2 * (1f / 9f + z2 * (1f / 11f + z2 * (1f / 13f))))));
+        return exponent * 0.693147180559945f + 2f * z * series;
     }
 
     /// <summary>tml_sqrt_f32 step for step: x * tml_rsqrtf(x) (bit-trick guess, four Newton steps), IEEE special cases first.</summary>

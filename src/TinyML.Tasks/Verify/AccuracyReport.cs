@@ -67,8 +67,9 @@ public sealed record AccuracyReport(
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
     /// <param name="referenceGraph">For a model with control flow: the float side comes from the C# float reference on this graph (see OrtCalibrator.Stream).</param>
+    /// <param name="exposeAlso">The tensors calibration exposed, so ONNX Runtime's session of calibration serves here too (see OrtCalibrator.Stream).</param>
     internal static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
-        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null)
+        string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null, IReadOnlyCollection<string>? exposeAlso = null)
     {
         if (labels is not null && labels.Count != samples.Count)
         {
@@ -96,10 +97,12 @@ public sealed record AccuracyReport(
         var currentSample = -1;
         IReadOnlyDictionary<int, sbyte[]> int8 = new Dictionary<int, sbyte[]>();
         int agree = 0, floatCorrect = 0, int8Correct = 0;
-        OrtCalibrator.Stream(onnxPath, samples, byName.Keys.Concat(own.ExtraNames).Distinct(StringComparer.Ordinal).ToList(), prepareModel, (sampleIndex, name, values) =>
+        // The output is requested even when no layer computes it (a graph whose output is its input or a constant).
+        var requested = byName.Keys.Concat(own.ExtraNames).Append(output.Name).Distinct(StringComparer.Ordinal).ToList();
+        OrtCalibrator.Stream(onnxPath, samples, requested, prepareModel, (sampleIndex, name, values) =>
         {
             own.Observe(sampleIndex, name, values, samples[sampleIndex]);
-            if (!byName.ContainsKey(name))
+            if (!byName.ContainsKey(name) && name != output.Name)
             {
                 return;
             }
@@ -111,13 +114,16 @@ public sealed record AccuracyReport(
                 int8 = Int8Interpreter.RunAll(model, quantizedInput);
             }
 
-            var (_, tensor, sums) = layers[byName[name]];
-            var actual = Dequantized(tensor, int8[tensor.Id]);
-            sums.Add(values, actual);
-            if (tensor.Name == output.Name)
+            if (byName.TryGetValue(name, out var layer))
+            {
+                var (_, tensor, sums) = layers[layer];
+                sums.Add(values, Dequantized(tensor, int8[tensor.Id]));
+            }
+
+            if (name == output.Name)
             {
                 var floatTop = ArgMax(values);
-                var int8Top = ArgMax(actual);
+                var int8Top = ArgMax(Dequantized(output, int8[output.Id]));
                 agree += floatTop == int8Top ? 1 : 0;
                 if (labels is not null)
                 {
@@ -125,7 +131,7 @@ public sealed record AccuracyReport(
                     int8Correct += int8Top == labels[sampleIndex] ? 1 : 0;
                 }
             }
-        }, skipUnknown: true, referenceGraph: referenceGraph);
+        }, skipUnknown: true, referenceGraph: referenceGraph, exposeAlso: exposeAlso);
         own.Flush();
 
         var figures = layers.Select((l, index) => (l, index)).Where(x => x.l.Sums.Elements > 0)
@@ -297,7 +303,26 @@ public sealed record AccuracyReport(
             return values;
         }
 
-        return bytes.Select(q => (double)QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray();
+        var table = DequantizationTable(tensor);
+        var dequantized = new double[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            dequantized[i] = table[bytes[i] + 128];
+        }
+
+        return dequantized;
+    }
+
+    /// <summary>The real value of each of the 256 int8 codes of a tensor (<see cref="QuantizationMath.Dequantize"/>, exactly).</summary>
+    internal static float[] DequantizationTable(QTensor tensor)
+    {
+        var table = new float[256];
+        for (var q = -128; q <= 127; q++)
+        {
+            table[q + 128] = QuantizationMath.Dequantize((sbyte)q, tensor.Scale, tensor.ZeroPoint);
+        }
+
+        return table;
     }
 
     /// <summary>The first wins ties (for int8, scale is positive, so this is the largest int8 value's index).</summary>

@@ -36,11 +36,17 @@ public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long Ticks
 /// </summary>
 public static class HarnessFirmware
 {
+    /// <summary>
+    /// One cache of board helper archives (<see cref="Board.Helpers"/>) for every harness build on the machine, in the
+    /// temp folder: harness work folders are throw-away, and the archive only depends on the toolchain and gcc's sources.
+    /// </summary>
+    public static string HelperCache => Path.Combine(Path.GetTempPath(), "tinyml-helper-libraries");
+
     /// <summary>The line every harness (and the template's main.c) prints after its inferences.</summary>
     public const string StackHighWaterPrefix = "stack high-water: ";
 
     /// <summary>The board whose image the harness builds and runs for <paramref name="boardName"/>.</summary>
-    public static Board BoardFor(string boardName) => Boards.Get(boardName).ForEmulation;
+    public static Board BoardFor(string boardName) => Boards.GetForVerification(boardName).ForEmulation;
 
     /// <summary>The byte count of a <c>stack high-water: N bytes</c> line.</summary>
     public static long ParseStackHighWater(string line) =>
@@ -100,12 +106,12 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.Get(boardName).ForEmulation;
+        var board = Boards.GetForVerification(boardName).ForEmulation;
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {
@@ -197,12 +203,12 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.Get(boardName).ForEmulation;
+        var board = Boards.GetForVerification(boardName).ForEmulation;
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {
@@ -322,12 +328,12 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.Get(boardName).ForEmulation;
+        var board = Boards.GetForVerification(boardName).ForEmulation;
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj")), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {

@@ -14,6 +14,7 @@ namespace TinyML.Verify;
 internal sealed class LayerOwnError
 {
     private readonly QuantizedModel _model;
+    private readonly IReadOnlyList<QTensor> _tensorsById;
     private readonly IReadOnlyList<(QOp Op, QTensor Tensor)> _layers;
     private readonly Dictionary<int, QOp> _producers = new();
     private readonly Dictionary<string, float[]> _current = new(StringComparer.Ordinal);
@@ -23,6 +24,7 @@ internal sealed class LayerOwnError
     public LayerOwnError(QuantizedModel model, IReadOnlyList<(QOp Op, QTensor Tensor)> layers)
     {
         _model = model;
+        _tensorsById = Int8Interpreter.TensorsById(model);
         _layers = layers;
         _sums = new (double, double)[layers.Count];
         foreach (var op in model.Ops)
@@ -77,16 +79,12 @@ internal sealed class LayerOwnError
                 continue;
             }
 
-            var single = new QuantizedModel { Name = _model.Name, Input = inputIds[0], Output = op.Output };
-            single.Tensors.AddRange(_model.Tensors);
-            single.ExtraInputs.AddRange(inputIds.Skip(1));
-            single.Ops.Add(op);
-            var bytes = Int8Interpreter.RunAll(single, inputs.Select(b => b!).ToList())[op.Output];
+            var bytes = Int8Interpreter.RunOp(_tensorsById, op, inputIds, inputs.Select(b => b!).ToList());
             var actual = tensor.ElementType switch
             {
                 TensorElementType.Float32 => MemoryMarshal.Cast<sbyte, float>(bytes).ToArray(),
                 TensorElementType.Int16 => MemoryMarshal.Cast<sbyte, short>(bytes).ToArray().Select(q => tensor.Scale * (float)q).ToArray(),
-                _ => bytes.Select(q => QuantizationMath.Dequantize(q, tensor.Scale, tensor.ZeroPoint)).ToArray(),
+                _ => Dequantized(bytes, AccuracyReport.DequantizationTable(tensor)),
             };
             var (signal, noise) = _sums[i];
             for (var k = 0; k < Math.Min(expected.Length, actual.Length); k++)
@@ -108,7 +106,7 @@ internal sealed class LayerOwnError
         var tensor = _model.Tensors[id];
         if (tensor.ElementType == TensorElementType.Int8)
         {
-            return _current.TryGetValue(tensor.Name, out var v) ? v.Select(x => QuantizationMath.QuantizeFloat(x, tensor.Scale, tensor.ZeroPoint)).ToArray() : null;
+            return _current.TryGetValue(tensor.Name, out var v) ? Quantized(v, tensor.Scale, tensor.ZeroPoint) : null;
         }
 
         if (tensor.ElementType == TensorElementType.Int16)
@@ -125,7 +123,7 @@ internal sealed class LayerOwnError
                 return null;
             }
 
-            floats = v.Select(x => QuantizationMath.Dequantize(QuantizationMath.QuantizeFloat(x, source.Scale, source.ZeroPoint), source.Scale, source.ZeroPoint)).ToArray();
+            floats = Dequantized(Quantized(v, source.Scale, source.ZeroPoint), AccuracyReport.DequantizationTable(source));
         }
         else if (!_current.TryGetValue(tensor.Name, out floats!))
         {
@@ -133,6 +131,28 @@ internal sealed class LayerOwnError
         }
 
         return MemoryMarshal.Cast<float, sbyte>(floats.AsSpan()).ToArray();
+    }
+
+    private static sbyte[] Quantized(float[] values, float scale, int zeroPoint)
+    {
+        var quantized = new sbyte[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            quantized[i] = QuantizationMath.QuantizeFloat(values[i], scale, zeroPoint);
+        }
+
+        return quantized;
+    }
+
+    private static float[] Dequantized(sbyte[] values, float[] table)
+    {
+        var real = new float[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            real[i] = table[values[i] + 128];
+        }
+
+        return real;
     }
 
     /// <summary>
@@ -150,7 +170,7 @@ internal sealed class LayerOwnError
                 return null;
             }
 
-            var int8 = v.Select(x => QuantizationMath.QuantizeFloat(x, source.Scale, source.ZeroPoint)).ToArray();
+            var int8 = Quantized(v, source.Scale, source.ZeroPoint);
             values = new short[int8.Length];
             Int16x8Kernels.Widen(widen, int8, values);
         }

@@ -70,11 +70,11 @@ public sealed class CalibrationDataTests
     }
 
     [TestMethod]
-    public void EmptyFolderIsTML2001()
+    public void EmptyFolderIsTML2012()
     {
         var error = Assert.ThrowsExactly<TinyMLException>(() => CalibrationData.Load(TestPaths.NewTempDir("calib"), InputShape, 0));
 
-        Assert.AreEqual(ErrorCodes.NoCalibrationData, error.Code);
+        Assert.AreEqual(ErrorCodes.CalibrationDataEmpty, error.Code, "TML2001 is only the warning for no CalibrationData at all");
     }
 
     [TestMethod]

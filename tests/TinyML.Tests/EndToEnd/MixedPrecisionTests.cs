@@ -129,7 +129,7 @@ public sealed class MixedPrecisionTests
         var none = CompileDigits(Path.Combine(work, "none"), quiet, layers: null, mode: PrecisionMode.Auto, threshold: 10);
         Assert.IsEmpty(none.PrecisionChoices!);
         Assert.IsFalse(none.Model.Ops.Any(o => o is QFloatLayer));
-        StringAssert.Contains(quiet.ToString(), "auto precision: every layer's int8 own SNR is at least 10 dB");
+        StringAssert.Contains(quiet.ToString(), "auto precision: every measured layer's int8 own SNR is at least 10 dB");
     }
 
     [TestMethod]

@@ -122,9 +122,10 @@ public sealed class FirmwareEndToEndTests
         var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
 
         Assert.AreEqual(ErrorCodes.FlashOverBudget, ex.Code);
-        StringAssert.Contains(ex.Message, "overflowed by");
-        StringAssert.Contains(ex.Message, "1,048,576");
-        StringAssert.Contains(log.ToString(), "error TML5002:");
+        StringAssert.Contains(ex.Message, "flash needs");
+        StringAssert.Contains(ex.Message, "of 1,048,576 B");
+        StringAssert.Contains(ex.Message, " B over)");
+        Assert.DoesNotContain("error TML5002:", log.ToString(), "one error (the exception), not ld's lines as well");
         Assert.IsFalse(File.Exists(Path.Combine(request.OutputDir, "TooBig.elf")));
     }
 
@@ -146,7 +147,8 @@ public sealed class FirmwareEndToEndTests
         var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
 
         Assert.AreEqual(ErrorCodes.RamOverBudget, ex.Code);
-        StringAssert.Contains(log.ToString(), "error TML5003:");
+        StringAssert.Contains(ex.Message, "RAM needs");
+        Assert.DoesNotContain("error TML5003:", log.ToString(), "one error (the exception), not ld's lines as well");
     }
 
     [TestMethod]
@@ -242,6 +244,76 @@ public sealed class FirmwareEndToEndTests
         Assert.IsNull(built.Memory);
         Assert.AreEqual(3, run.ExitCode, run.Output);
         StringAssert.Contains(run.Output, "hello from host");
+    }
+
+    [TestMethod]
+    public void The_same_sources_in_two_folders_give_byte_identical_images()
+    {
+        RequireArmToolchain();
+        var first = NewRequest(Boards.Nrf52840, "Repro", ("main.c", HelloSource)).Request;
+        var second = NewRequest(Boards.Nrf52840, "Repro", ("main.c", HelloSource)).Request;
+        // The SDK's targets map the project folder to "."; the kernels and object folders are mapped by the builder.
+        first = first with { PrefixMaps = [new(Path.GetDirectoryName(first.Sources[0])!, ".")] };
+        second = second with { PrefixMaps = [new(Path.GetDirectoryName(second.Sources[0])!, ".")] };
+
+        var a = FirmwareBuilder.Build(first, TextWriter.Null);
+        var b = FirmwareBuilder.Build(second, TextWriter.Null);
+
+        foreach (var (x, y) in new[] { (a.FirmwarePath, b.FirmwarePath), (a.HexPath!, b.HexPath!), (a.BinPath!, b.BinPath!) })
+        {
+            CollectionAssert.AreEqual(File.ReadAllBytes(x), File.ReadAllBytes(y), $"{Path.GetFileName(x)} differs between {x} and {y}");
+        }
+
+        // (IsTrue rather than Contains: the image is not something to print on failure.)
+        var image = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(a.FirmwarePath));
+        Assert.IsFalse(image.Contains(Path.GetDirectoryName(first.Sources[0])!, StringComparison.Ordinal), "the project folder leaked into the image");
+        Assert.IsFalse(image.Contains(Path.GetFullPath(TestPaths.Kernels), StringComparison.Ordinal), "the kernels folder leaked into the image");
+        Assert.IsTrue(image.Contains(FirmwareBuilder.KernelsPrefix + "/boards/nrf52840", StringComparison.Ordinal), "board sources appear under the fixed prefix");
+    }
+
+    [TestMethod]
+    public void A_failed_build_deletes_the_previous_image_and_a_deleted_hex_comes_back_without_a_relink()
+    {
+        RequireArmToolchain();
+        var (request, log) = NewRequest(Boards.Nrf52840, "Stale", ("main.c", HelloSource));
+        var built = FirmwareBuilder.Build(request, log);
+        var elfTime = File.GetLastWriteTimeUtc(built.FirmwarePath);
+        File.Delete(built.HexPath!);
+        FirmwareBuilder.Build(request, log);
+        Assert.IsTrue(File.Exists(built.HexPath), "a deleted .hex is regenerated");
+        Assert.AreEqual(elfTime, File.GetLastWriteTimeUtc(built.FirmwarePath), "nothing changed: no relink");
+
+        File.WriteAllText(request.Sources[0], "int main(void) { return x; }\n");
+        File.SetLastWriteTimeUtc(request.Sources[0], DateTime.UtcNow.AddSeconds(5));
+        Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, log));
+
+        var left = FirmwareBuilder.OutputFiles(request).Where(File.Exists).ToList();
+        Assert.IsEmpty(left, $"a failed build left {string.Join(", ", left)}");
+    }
+
+    [TestMethod]
+    [DataRow("../x")]
+    [DataRow("..")]
+    [DataRow("a/b")]
+    [DataRow("")]
+    public void A_firmware_name_with_a_folder_is_refused(string name)
+    {
+        var request = NewRequest(Boards.Host, "Name", ("main.c", HelloSource)).Request with { ProjectName = name };
+
+        var error = Assert.ThrowsExactly<TinyMLException>(() => FirmwareBuilder.Build(request, TextWriter.Null));
+
+        Assert.AreEqual(ErrorCodes.InvalidProjectName, error.Code);
+    }
+
+    [TestMethod]
+    public void Dependency_files_unescape_spaces_hashes_and_dollars()
+    {
+        var file = Path.Combine(TestPaths.NewTempDir("deps"), "main.d");
+        File.WriteAllText(file, "/p/a\\ b(1);50%\\#\u00e9/obj/main.o: /p/a\\ b(1);50%\\#\u00e9/main.c \\\n /p/x$$y/h.h\n\n/p/x$$y/h.h:\n");
+
+        var dependencies = FirmwareBuilder.ReadDependencies(file).ToList();
+
+        CollectionAssert.AreEqual(new[] { "/p/a b(1);50%#\u00e9/main.c", "/p/x$y/h.h" }, dependencies);
     }
 
     private static (FirmwareRequest Request, StringWriter Log) NewRequest(Board board, string name, params (string File, string Text)[] sources)

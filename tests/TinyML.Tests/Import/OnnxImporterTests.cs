@@ -88,6 +88,41 @@ public sealed class OnnxImporterTests
         CollectionAssert.AreEqual(new[] { "Gemm", "Relu" }, graph.Nodes.Select(n => n.OpType).ToArray());
     }
 
+    /// <summary>
+    /// The order is "repeatedly the first node in file order whose inputs are available" (a stable topological sort):
+    /// a 10,000-node chain listed backwards comes out forwards, and independent nodes keep their file order.
+    /// </summary>
+    [TestMethod]
+    public void ReversedLongChainIsSortedStably()
+    {
+        var model = ChainModels.Elementwise(10_000);
+        var forward = model.Graph.Node.Select(n => n.Name).ToList();
+        var reversed = model.Graph.Node.Reverse().ToList();
+        model.Graph.Node.Clear();
+        model.Graph.Node.AddRange(reversed);
+        // Two independent readers of x, listed before the chain: each is ready at once and keeps its place.
+        foreach (var name in new[] { "side_b", "side_a" })
+        {
+            model.Graph.Node.Insert(0, Node("Relu", name, ["x"], [name + "_out"]));
+        }
+
+        var graph = OnnxImporter.Load(model.Bytes(), ModelPath);
+
+        CollectionAssert.AreEqual(new[] { "side_a", "side_b" }.Concat(forward).ToList(), graph.Nodes.Select(n => n.Name).ToList());
+    }
+
+    [TestMethod]
+    public void CycleIsTML1001NamingTheFirstNodeOnIt()
+    {
+        var model = GemmRelu();
+        // gemm_1 now reads the Relu's output, which reads gemm_1's.
+        model.Graph.Node[0].Input[0] = "y";
+
+        var error = LoadFails(model.Bytes(), ErrorCodes.MalformedModel);
+
+        StringAssert.Contains(error.Message, "cycle through node 'gemm_1'");
+    }
+
     [TestMethod]
     public void DynamicBatchDimensionIsTakenAsOne()
     {
@@ -122,7 +157,9 @@ public sealed class OnnxImporterTests
 
         var error = LoadFails(model.Bytes(), ErrorCodes.UnsupportedOp);
 
-        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'); supported: Conv, ConvTranspose, Gemm");
+        StringAssert.StartsWith(error.Message, "unsupported operator 'RNN' (node 'rnn_1'): TinyML.Sdk has no kernel for it");
+        StringAssert.Contains(error.Message, "README.md, section \"Supported operators\"", "points to the support table");
+        Assert.IsFalse(error.Message.Contains("ConvTranspose", StringComparison.Ordinal), "does not list every supported operator");
     }
 
     [TestMethod]

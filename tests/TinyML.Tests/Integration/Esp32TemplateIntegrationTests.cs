@@ -75,7 +75,7 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(run.Output, "board: esp32c3-qemu, model: digits, arena: 1376 bytes", run.ToString());
         var parsed = FirmwareOutput.Parse(run.Output);
         SdkIntegrationTests.AssertDemoOutput(parsed, run, expectInstructions: true);
-        SdkIntegrationTests.AssertMatchesReferenceAndOnnxRuntime(project, parsed, run, Path.Combine("main", "samples.h"));
+        SdkIntegrationTests.AssertMatchesReferenceAndOnnxRuntime(project, parsed, run, samplesHeader: Path.Combine("main", "samples.h"));
         Assert.IsTrue(File.Exists(Path.Combine(project, "bin", "Debug", "esp32c3", "esp32c3-qemu", "C3Demo.elf")), run.ToString());
         StringAssert.Contains(run.Output, "C3Demo.elf (esp32c3-qemu): flash ", run.ToString());
         Console.WriteLine(run.Output.Split('\n').FirstOrDefault(l => l.Contains("(esp32c3-qemu): flash", StringComparison.Ordinal))?.Trim());

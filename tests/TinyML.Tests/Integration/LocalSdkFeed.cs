@@ -59,6 +59,15 @@ public sealed class LocalSdkFeed
         return dir;
     }
 
+    /// <summary>Creates a project named <paramref name="name"/> from the tinyml-nrf52840 template in <paramref name="directory"/>.</summary>
+    public async Task<string> NewProjectInAsync(string directory, string name, CancellationToken cancellationToken)
+    {
+        var result = await DotNetCli.RunAsync(Root, Environment, cancellationToken,
+            ["new", "tinyml-nrf52840", "-n", name, "-o", directory, "--debug:custom-hive", TemplateHive]);
+        Assert.AreEqual(0, result.ExitCode, result.ToString());
+        return directory;
+    }
+
     public Task<CliResult> DotNetAsync(string workingDirectory, CancellationToken cancellationToken, params string[] args) =>
         DotNetCli.RunAsync(workingDirectory, Environment, cancellationToken, args);
 

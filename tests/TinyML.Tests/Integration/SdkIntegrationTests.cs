@@ -271,7 +271,7 @@ public sealed class SdkIntegrationTests
         StringAssert.Contains(build.Output, "error TML5001", build.ToString());
     }
 
-    private static void RequireTemplateData(string project)
+    internal static void RequireTemplateData(string project)
     {
         // The demo model and data are contributed to the template folder separately; say so plainly if absent.
         foreach (var file in new[] { "digits.onnx", "samples.h" })
@@ -287,12 +287,13 @@ public sealed class SdkIntegrationTests
     /// equal ONNX Runtime's on the float model. The reference compiles the project's own model and calibration data
     /// in-process; compilation is deterministic, so it is the same int8 model the build emitted.
     /// </summary>
-    internal static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run, string samplesHeader = "samples.h")
+    internal static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run,
+        string modelFile = "digits.onnx", string calibrationFolder = "calib", string samplesHeader = "samples.h")
     {
-        var modelPath = Path.Combine(project, "digits.onnx");
+        var modelPath = Path.Combine(project, modelFile);
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
-            ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, "calib"),
+            ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, calibrationFolder),
         }, TextWriter.Null);
         var samples = ParseSamplesHeader(Path.Combine(project, samplesHeader), compiled.Model.InputTensor.Bytes);
         Assert.HasCount(parsed.Samples.Count, samples, run.ToString());

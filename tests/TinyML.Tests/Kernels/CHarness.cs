@@ -1,7 +1,41 @@
 using System.Globalization;
 using System.Text;
+using TinyML.Firmware;
+using TinyML.Verify;
 
 namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// Where <see cref="CHarness.Run"/> builds and runs: the host gcc by default, or a board in its emulator.
+/// <paramref name="MisalignNarrowBuffers"/>: every int8/uint8 array and buffer the harness declares starts at an odd
+/// address and every int16 one at 2 mod 4 (the widest offsets the kernel API allows: int32/float/int64 pointers must
+/// be naturally aligned, scratch 4-byte aligned), so a kernel that reads them with wider loads faults (Xtensa) or is
+/// reported (UBSan). <paramref name="HostFlags"/>: extra host gcc flags (sanitizers).
+/// <paramref name="ObjectCache"/>: for a board, one intermediate folder shared by the harnesses of a test class (the
+/// kernel objects are then compiled once; the methods of one class run one after another).
+/// </summary>
+internal sealed record HarnessTarget(string Board, bool MisalignNarrowBuffers, IReadOnlyList<string> HostFlags, string? ObjectCache = null)
+{
+    private static readonly AsyncLocal<HarnessTarget?> AmbientTarget = new();
+
+    /// <summary>The target of harnesses created on this flow, null = host without extras.</summary>
+    public static HarnessTarget? Ambient => AmbientTarget.Value;
+
+    /// <summary>Runs <paramref name="test"/> (an existing host test) with its harnesses built for this target.</summary>
+    public void Run(Action test)
+    {
+        var previous = AmbientTarget.Value;
+        AmbientTarget.Value = this;
+        try
+        {
+            test();
+        }
+        finally
+        {
+            AmbientTarget.Value = previous;
+        }
+    }
+}
 
 /// <summary>
 /// Builds a C program that calls kernels on constant data and prints each result as one line of decimal
@@ -9,6 +43,7 @@ namespace TinyML.Tests.Kernels;
 /// </summary>
 internal sealed class CHarness
 {
+    private readonly HarnessTarget? _target = HarnessTarget.Ambient;
     private readonly StringBuilder _globals = new();
     private readonly StringBuilder _main = new();
     private int _nextId;
@@ -28,10 +63,23 @@ internal sealed class CHarness
             items.Add("0");
         }
 
+        if (Misaligned(cType))
+        {
+            // A leading pad element inside a word-aligned union: the array proper starts 1 (int8) or 2 (int16) bytes
+            // past a word boundary.
+            _globals.Append("static const union { int32_t word; ").Append(cType).Append(" v[").Append(items.Count + 1).Append("]; } ")
+                .Append(name).Append("_storage = { .v = { 0, ").AppendJoin(",", items).AppendLine(" } };");
+            _globals.Append("#define ").Append(name).Append(" (").Append(name).AppendLine("_storage.v + 1)");
+            return name;
+        }
+
         _globals.Append("static const ").Append(cType).Append(' ').Append(name).Append("[] = {")
             .AppendJoin(",", items).AppendLine("};");
         return name;
     }
+
+    private bool Misaligned(string cType) =>
+        _target is { MisalignNarrowBuffers: true } && cType is "int8_t" or "uint8_t" or "int16_t";
 
     public string ConstArray(IEnumerable<sbyte> values) => ConstArray("int8_t", values.Select(v => (long)v));
 
@@ -41,6 +89,14 @@ internal sealed class CHarness
     public string OutputBuffer(string cType, int length)
     {
         string name = NewName("out");
+        if (Misaligned(cType))
+        {
+            _globals.Append("static union { int32_t word; ").Append(cType).Append(" v[").Append(Math.Max(length, 1) + 1).Append("]; } ")
+                .Append(name).AppendLine("_storage;");
+            _globals.Append("#define ").Append(name).Append(" (").Append(name).AppendLine("_storage.v + 1)");
+            return name;
+        }
+
         _globals.Append("static ").Append(cType).Append(' ').Append(name).Append('[').Append(Math.Max(length, 1)).AppendLine("];");
         return name;
     }
@@ -94,14 +150,72 @@ internal sealed class CHarness
     public List<long[]> Run()
     {
         string harness = Infrastructure.HostC.WriteSource(Source());
-        var result = Infrastructure.HostC.CompileAndRun(
-            [harness, .. Infrastructure.HostC.KernelSources()], [Infrastructure.HostC.KernelInclude]);
-        Assert.AreEqual(0, result.ExitCode, $"harness exited with {result.ExitCode}: {result.StdErr}");
-        var lines = result.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string stdout;
+        if (_target is { } target && target.Board != "host")
+        {
+            stdout = RunOnBoard(target, harness);
+        }
+        else
+        {
+            var kernels = _target is { HostFlags.Count: > 0 } ? HostKernelObjects(_target.HostFlags) : Infrastructure.HostC.KernelSources();
+            var result = Infrastructure.HostC.CompileAndRun(
+                [harness, .. kernels], [Infrastructure.HostC.KernelInclude], _target?.HostFlags);
+            Assert.AreEqual(0, result.ExitCode, $"harness exited with {result.ExitCode}: {result.StdErr}");
+            Assert.AreEqual("", result.StdErr.Trim(), "the harness wrote to stderr (a sanitizer report?)");
+            stdout = result.StdOut;
+        }
+
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.HasCount(_printedLines, lines, "harness printed an unexpected number of lines");
         return lines
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray())
             .ToList();
+    }
+
+    private static readonly Dictionary<string, string[]> KernelObjectsByFlags = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The kernels compiled once per set of extra host flags (instrumented builds are slow to compile; every harness of a
+    /// sanitizer run links the same objects). Thread-safe: test classes run in parallel.
+    /// </summary>
+    private static string[] HostKernelObjects(IReadOnlyList<string> flags)
+    {
+        var key = string.Join(' ', flags);
+        lock (KernelObjectsByFlags)
+        {
+            if (KernelObjectsByFlags.TryGetValue(key, out var cached) && cached.All(File.Exists))
+            {
+                return cached;
+            }
+
+            var dir = TestPaths.NewTempDir("host-kernel-objects");
+            var objects = new List<string>();
+            foreach (var source in Infrastructure.HostC.KernelSources())
+            {
+                var obj = Path.Combine(dir, Path.GetFileNameWithoutExtension(source) + ".o");
+                var result = Infrastructure.HostC.Run("gcc",
+                    [.. Infrastructure.HostC.HostFlags, .. flags, "-I" + Infrastructure.HostC.KernelInclude, "-c", source, "-o", obj], TimeSpan.FromMinutes(3));
+                Assert.AreEqual(0, result.ExitCode, $"gcc failed on {source}:\n{result.StdErr}");
+                objects.Add(obj);
+            }
+
+            KernelObjectsByFlags[key] = [.. objects];
+            return [.. objects];
+        }
+    }
+
+    /// <summary>Builds the harness with the kernels for a board (gcc -Werror, its C library) and runs it in the board's emulator.</summary>
+    private static string RunOnBoard(HarnessTarget target, string harness)
+    {
+        var board = Boards.GetForVerification(target.Board);
+        var work = Path.GetDirectoryName(harness)!;
+        var log = new StringWriter();
+        var built = FirmwareBuilder.Build(new FirmwareRequest(board, "harness", [harness], [], [], TestPaths.Kernels,
+            Path.Combine(work, "bin"), target.ObjectCache ?? Path.Combine(work, "obj"), HelperCacheDirectory: HarnessFirmware.HelperCache), log);
+        Assert.IsEmpty(built.Warnings, $"{board.Name}'s gcc warned:\n{log}");
+        var run = EmulatorRunner.Run(board, built.FirmwarePath, TimeSpan.FromMinutes(5), TextWriter.Null);
+        Assert.AreEqual(0, run.ExitCode, $"harness on {board.Name} exited with {run.ExitCode}:\n{string.Join('\n', run.Output.Split('\n').TakeLast(8))}");
+        return run.Output;
     }
 
     /// <summary>A C integer literal; INT32_MIN has no literal form in C.</summary>

@@ -24,6 +24,18 @@ public sealed class KernelCompileTests
     }
 
     [TestMethod]
+    [DataRow("-O2")]
+    [DataRow("-Os")]
+    public void EveryKernelFile_CompilesForXtensaLx106WithWerror(string optimization)
+    {
+        // Debian's gcc-xtensa-lx106 is the only Xtensa compiler packaged here (ESP32 is Xtensa LX6/LX7); -Os because
+        // ESP-IDF projects often build for size.
+        Firmware.XtensaLx106Tests.RequireXtensa();
+        CompileEach("xtensa-lx106-elf-gcc",
+            ["-mlongcalls", "--specs=" + Firmware.XtensaLx106Tests.PicolibcSpecs, "-std=c99", "-Wall", "-Wextra", "-Werror", optimization, "-c"]);
+    }
+
+    [TestMethod]
     public void EveryKernelFile_CompilesAsPedanticC99OnHost()
     {
         HostC.RequireTool("gcc");

@@ -137,6 +137,48 @@ public sealed class KernelEquivalenceTests
         AssertSameBytes(expected, harness.Run(), "fully connected");
     }
 
+    /// <summary>Rows longer than one int16 column (<c>TML_FC_COL_MAX</c>): the chunked path, remainders of 1-3 inputs and odd output counts.</summary>
+    [TestMethod]
+    public void FullyConnected_LongRows_ChunkedPathMatchesReference()
+    {
+        var random = new Random(2003);
+        var harness = new CHarness();
+        var expected = new List<sbyte[]>();
+        foreach (var (inFeatures, outFeatures) in new[] { (1025, 1), (2048, 2), (2400, 32), (2403, 13), (3073, 5), (1027, 7) })
+        {
+            var shape = RandomOps.FullyConnected(random, $"long{inFeatures}");
+            var requant = QuantizationMath.QuantizeMultiplier(40.0 / (Math.Sqrt(inFeatures) * 74 * 73));
+            var op = new QFullyConnected
+            {
+                NodeName = shape.NodeName, Inputs = shape.Inputs, Output = shape.Output, InFeatures = inFeatures, OutFeatures = outFeatures,
+                Weights = RandomOps.Bytes(random, inFeatures * outFeatures, -127, 127),
+                Bias = Enumerable.Range(0, outFeatures).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),
+                // Sums of this many products have a standard deviation near sqrt(n) * 74 * 73: scaled to about 40 output steps.
+                OutputMultiplier = Enumerable.Repeat(requant.Multiplier, outFeatures).ToArray(),
+                OutputShift = Enumerable.Repeat(requant.Shift, outFeatures).ToArray(),
+                InputZeroPoint = shape.InputZeroPoint, OutputZeroPoint = shape.OutputZeroPoint, ActivationMin = -128, ActivationMax = 127,
+            };
+            var input = RandomOps.Bytes(random, op.InFeatures);
+            var output = new sbyte[op.OutFeatures];
+            Int8Kernels.FullyConnected(op, input, output);
+            expected.Add(output);
+
+            string p = harness.NewName("p");
+            harness.Global(
+                $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
+                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+            string buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        AssertSameBytes(expected, harness.Run(), "fully connected, long rows");
+        Assert.IsTrue(expected.Sum(e => e.Count(v => v != -128 && v != 127)) > 30, "most outputs should be inside the clamp range");
+    }
+
     [TestMethod]
     public void Pool_RandomMaxAndAverageCases_CMatchesReference()
     {

@@ -81,21 +81,22 @@ public sealed class ConstantFoldingTests
     [TestMethod]
     public void FoldOnlyOpOnAnActivationIsTML1002FromTheLowering()
     {
-        // Cast of an activation to int64: Cast is fold-only (a float-to-float Cast is removed as an identity), there is
-        // no int8 kernel, so it must be named, not crash.
+        // ConstantOfShape of a run-time value (an activation cast to int64): ConstantOfShape is fold-only, there is no
+        // kernel for it, so it must be named, not crash. (The Cast itself runs: it has kernels.)
         var model = GemmRelu();
-        var cast = Node("Cast", "my_cast", ["h"], ["y"]);
+        var cast = Node("Cast", "my_cast", ["h"], ["dims"]);
         cast.Attribute.Add(IntAttribute("to", 7));
         model.Graph.Node[1] = cast;
-        var graph = OnnxImporter.Load(model.Bytes(), "cast.onnx");
+        model.Graph.Node.Add(Node("ConstantOfShape", "my_fill", ["dims"], ["y"]));
+        var graph = OnnxImporter.Load(model.Bytes(), "fill.onnx");
 
         GraphOptimizer.Run(graph);
         var error = Assert.ThrowsExactly<TinyMLException>(() => Quantizer.EnsureLowerable(graph));
 
         Assert.AreEqual(ErrorCodes.UnsupportedOp, error.Code);
-        StringAssert.StartsWith(error.Message, "unsupported operator 'Cast' (node 'my_cast')");
+        StringAssert.StartsWith(error.Message, "unsupported operator 'ConstantOfShape' (node 'my_fill')");
         StringAssert.Contains(error.Message, "constant folding");
-        Assert.AreEqual("cast.onnx", error.File);
+        Assert.AreEqual("fill.onnx", error.File);
     }
 
     /// <summary>

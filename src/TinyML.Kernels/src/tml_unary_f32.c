@@ -1,0 +1,162 @@
+/* Float32 element-wise unary ops beyond the activations (Exp, Log, Neg, Abs, Reciprocal, Not, Cast), ReduceSum and
+ * ReduceMax, and Where. No libm: exp and log are the library's own tml_expf and tml_logf. See tml_kernels_f32.h. */
+#include "tml_kernels_f32.h"
+
+enum tml_unary_f32_kind {
+    TML_UNARY_F32_EXP,
+    TML_UNARY_F32_LOG,
+    TML_UNARY_F32_NEG,
+    TML_UNARY_F32_ABS,
+    TML_UNARY_F32_RECIPROCAL,
+    TML_UNARY_F32_NOT,
+    TML_UNARY_F32_CAST_BOOL
+};
+
+static float tml_unary_f32_apply(enum tml_unary_f32_kind kind, float x)
+{
+    switch (kind) {
+    case TML_UNARY_F32_EXP:
+        return tml_expf(x);
+    case TML_UNARY_F32_LOG:
+        return tml_logf(x);
+    case TML_UNARY_F32_NEG:
+        return -x;
+    case TML_UNARY_F32_ABS:
+        return x < 0.0f ? -x : (x == 0.0f ? 0.0f : x); /* |-0| = +0 */
+    case TML_UNARY_F32_RECIPROCAL:
+        return 1.0f / x;
+    case TML_UNARY_F32_NOT:
+        return x == 0.0f ? 1.0f : 0.0f;
+    default:
+        return x != 0.0f ? 1.0f : 0.0f; /* NaN != 0: true */
+    }
+}
+
+/* The kind is a constant at every call site, so the switch folds away when the compiler inlines. */
+static void tml_unary_f32(enum tml_unary_f32_kind kind, const float *input, float *output, int32_t count)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        output[i] = tml_unary_f32_apply(kind, input[i]);
+    }
+}
+
+void tml_exp_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_EXP, input, output, count);
+}
+
+void tml_log_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_LOG, input, output, count);
+}
+
+void tml_neg_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_NEG, input, output, count);
+}
+
+void tml_abs_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_ABS, input, output, count);
+}
+
+void tml_reciprocal_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_RECIPROCAL, input, output, count);
+}
+
+void tml_not_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_NOT, input, output, count);
+}
+
+void tml_cast_bool_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_CAST_BOOL, input, output, count);
+}
+
+void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t bits, int32_t is_unsigned)
+{
+    int32_t i;
+    for (i = 0; i < count; ++i) {
+        const float x = input[i];
+        float t, y;
+        if (x != x) {
+            output[i] = 0.0f;
+            continue;
+        }
+        /* Truncation toward zero without libm: below 2^23 in magnitude through int32; above, every float is an integer. */
+        t = (x > -8388608.0f && x < 8388608.0f) ? (float)(int32_t)x : x;
+        if (bits >= 64) {
+            y = t;
+        } else if (t >= 9.2e18f || t <= -9.2e18f) {
+            y = 0.0f; /* a multiple of 2^40: nothing is left after wrapping to 32 bits or fewer (also +-inf) */
+        } else {
+            const uint64_t modulus = (uint64_t)1 << bits;
+            const uint64_t wrapped = (uint64_t)(int64_t)t & (modulus - 1u);
+            y = (!is_unsigned && wrapped >= modulus / 2u) ? -(float)(modulus - wrapped) : (float)wrapped;
+        }
+        output[i] = y;
+    }
+}
+
+void tml_where_f32(const tml_where_f32_params *p, const float *condition, const float *x, const float *y, float *output)
+{
+    /* The odometer of tml_add_f32 with three operands; each advances by its stride (0 where it is broadcast). */
+    int32_t index[TML_F32_MAX_RANK] = {0, 0, 0, 0, 0, 0};
+    int32_t total = 1;
+    int32_t c_offset = 0, x_offset = 0, y_offset = 0;
+    int32_t i, d;
+    for (d = 0; d < TML_F32_MAX_RANK; ++d) {
+        total *= p->out_dims[d];
+    }
+    for (i = 0; i < total; ++i) {
+        output[i] = condition[c_offset] != 0.0f ? x[x_offset] : y[y_offset];
+        for (d = TML_F32_MAX_RANK - 1; d >= 0; --d) {
+            c_offset += p->c_strides[d];
+            x_offset += p->x_strides[d];
+            y_offset += p->y_strides[d];
+            if (++index[d] < p->out_dims[d]) {
+                break;
+            }
+            c_offset -= p->c_strides[d] * p->out_dims[d];
+            x_offset -= p->x_strides[d] * p->out_dims[d];
+            y_offset -= p->y_strides[d] * p->out_dims[d];
+            index[d] = 0;
+        }
+    }
+}
+
+void tml_reduce_sum_f32(const tml_reduce_f32_params *p, const float *input, float *output)
+{
+    int32_t o, r, i;
+    for (o = 0; o < p->outer; o++) {
+        for (i = 0; i < p->inner; i++) {
+            const float *x = input + o * p->reduce * p->inner + i;
+            float sum = 0.0f;
+            for (r = 0; r < p->reduce; r++) {
+                sum += x[r * p->inner];
+            }
+            output[o * p->inner + i] = sum;
+        }
+    }
+}
+
+void tml_reduce_max_f32(const tml_reduce_f32_params *p, const float *input, float *output)
+{
+    int32_t o, r, i;
+    for (o = 0; o < p->outer; o++) {
+        for (i = 0; i < p->inner; i++) {
+            const float *x = input + o * p->reduce * p->inner + i;
+            float max = x[0];
+            for (r = 1; r < p->reduce; r++) {
+                const float v = x[r * p->inner];
+                if (v > max || v != v) {
+                    max = v;
+                }
+            }
+            output[o * p->inner + i] = max;
+        }
+    }
+}

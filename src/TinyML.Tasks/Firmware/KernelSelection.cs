@@ -1,0 +1,330 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace TinyML.Firmware;
+
+/// <summary>
+/// Which kernel sources a firmware needs: those defining a <c>tml_</c> symbol that the firmware's own sources (the
+/// project's C, the generated model C, the board code) name, and, transitively, the symbols those kernels name. A KWS
+/// model needs 6 of the 25 kernel files (9 sources with its main.c, model and board code, instead of 28).
+/// </summary>
+/// <remarks>
+/// The answer comes from the C text itself (comments and literals removed): a kernel file <em>defines</em> the
+/// non-static functions and data at file scope named <c>tml_*</c>; any file <em>names</em> every <c>tml_*</c> identifier
+/// it contains (and those inside the function bodies of the kernel headers it includes, for inline helpers). Naming is
+/// deliberately generous (a name in a macro or an unused declaration of the project's code selects its kernel): an
+/// extra kernel costs a compile, a missing one a link error. A symbol reached in a way no text shows (a macro in a
+/// project header that builds the name) still links: <see cref="FirmwareBuilder"/> compiles the kernel an undefined
+/// reference asks for and links again (<see cref="ForUndefinedSymbols"/>).
+/// </remarks>
+public sealed partial class KernelSelection
+{
+    private readonly IReadOnlyList<string> _kernels;
+    private readonly Dictionary<string, string> _definedIn = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _names = new(StringComparer.Ordinal);
+
+    private KernelSelection(IReadOnlyList<string> kernels, string includeDir)
+    {
+        _kernels = kernels;
+        var headerBodies = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (var kernel in kernels)
+        {
+            var text = CSource.Strip(File.ReadAllText(kernel));
+            foreach (var symbol in CSource.ExternalDefinitions(text))
+            {
+                // Two kernel files defining one symbol would not link anyway; the first (ordinal order) is kept.
+                _definedIn.TryAdd(symbol, kernel);
+            }
+
+            var names = CSource.Names(text);
+            foreach (var header in IncludedHeaders(text, Path.GetDirectoryName(kernel)!, includeDir, headerBodies))
+            {
+                names.UnionWith(header);
+            }
+
+            _names[kernel] = names;
+        }
+    }
+
+    /// <summary>Indexes the kernel sources (<c>src/*.c</c> of <paramref name="kernelsRoot"/>, given in <paramref name="kernels"/>).</summary>
+    public static KernelSelection Index(IReadOnlyList<string> kernels, string kernelsRoot) =>
+        new(kernels, Path.Combine(kernelsRoot, "include"));
+
+    /// <summary>The kernel files defining a symbol named by <paramref name="roots"/> or by a selected kernel, in library order.</summary>
+    public IReadOnlyList<string> For(IEnumerable<string> roots)
+    {
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var root in roots)
+        {
+            named.UnionWith(CSource.Names(CSource.Strip(File.ReadAllText(root))));
+        }
+
+        return Close(named, []);
+    }
+
+    /// <summary>
+    /// The kernels (not yet in <paramref name="selected"/>) that define the symbols a failed link reported undefined,
+    /// with what they need in turn; empty when some undefined symbol is no kernel's (a genuine user error).
+    /// </summary>
+    public IReadOnlyList<string> ForUndefinedSymbols(IEnumerable<string> linkerOutput, IReadOnlyCollection<string> selected)
+    {
+        var undefined = linkerOutput.Select(line => UndefinedReference().Match(line)).Where(m => m.Success)
+            .Select(m => m.Groups["symbol"].Value).ToHashSet(StringComparer.Ordinal);
+        if (undefined.Count == 0 || undefined.Any(symbol => !_definedIn.TryGetValue(symbol, out var file) || selected.Contains(file)))
+        {
+            return [];
+        }
+
+        return Close(undefined, selected.ToHashSet(StringComparer.Ordinal));
+    }
+
+    private List<string> Close(HashSet<string> named, HashSet<string> already)
+    {
+        var chosen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Queue<string>(named);
+        while (pending.TryDequeue(out var symbol))
+        {
+            if (_definedIn.TryGetValue(symbol, out var file) && !already.Contains(file) && chosen.Add(file))
+            {
+                foreach (var next in _names[file])
+                {
+                    pending.Enqueue(next);
+                }
+            }
+        }
+
+        return _kernels.Where(chosen.Contains).ToList();
+    }
+
+    /// <summary>Names inside the function bodies of the quoted headers a kernel includes (found beside it or in include/), recursively.</summary>
+    private static IEnumerable<HashSet<string>> IncludedHeaders(string strippedText, string dir, string includeDir, Dictionary<string, HashSet<string>> cache)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Queue<(string Text, string Dir)>([(strippedText, dir)]);
+        while (pending.TryDequeue(out var current))
+        {
+            foreach (Match include in QuotedInclude().Matches(current.Text))
+            {
+                var name = include.Groups["path"].Value;
+                var path = new[] { Path.Combine(current.Dir, name), Path.Combine(includeDir, name) }.FirstOrDefault(File.Exists);
+                if (path is null || !seen.Add(Path.GetFullPath(path)))
+                {
+                    continue;
+                }
+
+                if (!cache.TryGetValue(path, out var bodyNames))
+                {
+                    var text = CSource.Strip(File.ReadAllText(path));
+                    bodyNames = CSource.NamesInBodies(text);
+                    cache[path] = bodyNames;
+                    pending.Enqueue((text, Path.GetDirectoryName(path)!));
+                }
+
+                yield return bodyNames;
+            }
+        }
+    }
+
+    // GNU ld: "main.c:(.text.main+0x6): undefined reference to `tml_relu_s8'" (‘…’ in UTF-8 locales).
+    [GeneratedRegex(@"undefined reference to [`‘'](?<symbol>tml_\w+)['’]")]
+    private static partial Regex UndefinedReference();
+
+    [GeneratedRegex(@"^[ \t]*#[ \t]*include[ \t]*""(?<path>[^""\n]+)""", RegexOptions.Multiline)]
+    private static partial Regex QuotedInclude();
+}
+
+/// <summary>Just enough C lexing to find <c>tml_</c> names and file-scope definitions.</summary>
+internal static partial class CSource
+{
+    /// <summary>
+    /// The text with comments, string and character literals blanked (quoted <c>#include</c> paths kept, for
+    /// <see cref="KernelSelection"/>) and line continuations joined; newlines stay, so directives stay on their lines.
+    /// </summary>
+    public static string Strip(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        var lineStart = true;
+        var inInclude = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\\' && i + 1 < text.Length && text[i + 1] == '\n')
+            {
+                i++;
+                continue;
+            }
+
+            if (c == '/' && i + 1 < text.Length && text[i + 1] == '*')
+            {
+                var end = text.IndexOf("*/", i + 2, StringComparison.Ordinal);
+                i = end < 0 ? text.Length : end + 1;
+                sb.Append(' ');
+                continue;
+            }
+
+            if (c == '/' && i + 1 < text.Length && text[i + 1] == '/')
+            {
+                while (i + 1 < text.Length && text[i + 1] != '\n')
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            if ((c == '"' || c == '\'') && !inInclude)
+            {
+                // Skip the literal, honouring escapes; an unterminated one ends at the line.
+                for (i++; i < text.Length && text[i] != c && text[i] != '\n'; i++)
+                {
+                    if (text[i] == '\\')
+                    {
+                        i++;
+                    }
+                }
+
+                sb.Append(' ');
+                continue;
+            }
+
+            if (c == '\n')
+            {
+                lineStart = true;
+                inInclude = false;
+            }
+            else if (lineStart && c == '#')
+            {
+                lineStart = false;
+                var rest = text.AsSpan(i + 1).TrimStart(" \t");
+                inInclude = rest.StartsWith("include", StringComparison.Ordinal);
+            }
+            else if (!char.IsWhiteSpace(c))
+            {
+                lineStart = false;
+            }
+
+            sb.Append(c);
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Every <c>tml_*</c> identifier in stripped text.</summary>
+    public static HashSet<string> Names(string stripped) =>
+        TmlIdentifier().Matches(stripped).Select(m => m.Value).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The <c>tml_*</c> identifiers inside braces (function bodies) of stripped text, i.e. not in declarations.</summary>
+    public static HashSet<string> NamesInBodies(string stripped)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var token in Tokens(stripped))
+        {
+            if (token.Depth > 0 && token.Text.StartsWith("tml_", StringComparison.Ordinal))
+            {
+                names.Add(token.Text);
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>
+    /// <c>tml_*</c> functions (a parameter list followed by a body) and data (an identifier followed by <c>=</c> or
+    /// <c>[</c>) defined at file scope, not <c>static</c>, <c>extern</c> or <c>typedef</c>.
+    /// </summary>
+    public static IEnumerable<string> ExternalDefinitions(string stripped)
+    {
+        var tokens = Tokens(stripped).ToList();
+        var declarationStart = 0;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var token = tokens[i];
+            if (token.Depth == 0 && (token.Text is ";" or "}" || token.Text == "{" && i > 0 && tokens[i - 1].Text == "extern"))
+            {
+                declarationStart = i + 1;
+                continue;
+            }
+
+            if (token.Depth != 0 || !token.Text.StartsWith("tml_", StringComparison.Ordinal) || i + 1 >= tokens.Count)
+            {
+                continue;
+            }
+
+            var storage = tokens.Skip(declarationStart).Take(i - declarationStart).Select(t => t.Text).ToList();
+            if (storage.Contains("static") || storage.Contains("extern") || storage.Contains("typedef") || storage.Contains("("))
+            {
+                continue;
+            }
+
+            var next = tokens[i + 1].Text;
+            if (next == "(")
+            {
+                // Skip the parameter list; a body follows a definition, ';' a prototype.
+                var depth = 0;
+                var j = i + 1;
+                for (; j < tokens.Count; j++)
+                {
+                    depth += tokens[j].Text == "(" ? 1 : tokens[j].Text == ")" ? -1 : 0;
+                    if (depth == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (j + 1 < tokens.Count && tokens[j + 1].Text == "{")
+                {
+                    yield return token.Text;
+                }
+            }
+            else if (next is "=" or "[")
+            {
+                yield return token.Text;
+            }
+        }
+    }
+
+    private readonly record struct Token(string Text, int Depth);
+
+    /// <summary>
+    /// Identifiers and punctuation with the brace depth at each; preprocessor lines are skipped, and the braces of a
+    /// linkage block (<c>extern "C" { ... }</c>, the string already blanked) do not count as depth.
+    /// </summary>
+    private static IEnumerable<Token> Tokens(string stripped)
+    {
+        var depth = 0;
+        var braces = new Stack<bool>();
+        var previous = "";
+        foreach (var line in stripped.Split('\n'))
+        {
+            if (line.TrimStart().StartsWith('#'))
+            {
+                continue;
+            }
+
+            foreach (Match m in TokenPattern().Matches(line))
+            {
+                var text = m.Value;
+                if (text == "}" && braces.TryPop(out var counted) && counted)
+                {
+                    depth--;
+                }
+
+                yield return new Token(text, depth);
+                if (text == "{")
+                {
+                    var linkage = previous == "extern" && depth == 0;
+                    braces.Push(!linkage);
+                    depth += linkage ? 0 : 1;
+                }
+
+                previous = text;
+            }
+        }
+    }
+
+    [GeneratedRegex(@"\btml_\w+")]
+    private static partial Regex TmlIdentifier();
+
+    [GeneratedRegex(@"[A-Za-z_]\w*|[{}();=\[\]]")]
+    private static partial Regex TokenPattern();
+}

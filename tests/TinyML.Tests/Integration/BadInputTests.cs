@@ -1,0 +1,156 @@
+using Google.Protobuf;
+using TinyML.Import.Onnx.Proto;
+using TinyML.Tests.Import;
+
+namespace TinyML.Tests.Integration;
+
+/// <summary>
+/// Bad input through the packed SDK, the way a user (or a hostile file) brings it: each case is a small project whose
+/// build must report its coded error (or warning) and nothing else, and must write nothing outside its obj/ and bin/.
+/// All cases build in one <c>dotnet build</c> of a solution (<see cref="ProjectBatch"/>): most fail in the targets or in
+/// the first second of tinymlc, so the whole suite costs about one ordinary build.
+/// To add a case, add a line to <see cref="Cases"/>.
+/// </summary>
+[TestClass]
+[TestCategory("Integration")]
+[DoNotParallelize]
+public sealed class BadInputTests
+{
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static IReadOnlyDictionary<string, BatchOutcome>? s_outcomes;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    /// <summary>One bad input and what the build must say about it.</summary>
+    /// <param name="Name">Project name (letters and digits).</param>
+    /// <param name="Code">The one error code the build must report; with <paramref name="Warning"/>, a warning code of a build
+    /// that succeeds; null = a control case that must build without errors.</param>
+    /// <param name="Metadata">Attributes of the <c>TinyModel Include="model.onnx"</c> item (<c>{dir}</c> = the project folder).</param>
+    /// <param name="Properties">Extra project properties (firmware is off unless a case turns it on).</param>
+    /// <param name="Contains">Text the diagnostic must contain (metadata spelling, the offending value).</param>
+    /// <param name="Excludes">Text it must not contain (e.g. a CLI option name the user never wrote).</param>
+    /// <param name="Model">The model (default: a 1x4 Gemm + Relu, <see cref="OnnxTestModels.GemmRelu"/>).</param>
+    /// <param name="Setup">Further files.</param>
+    /// <param name="Verify">Further checks of the project folder after the build.</param>
+    public sealed record Case(string Name, string? Code, string Metadata = "", string Properties = "", bool Warning = false,
+        string[]? Contains = null, string[]? Excludes = null, Func<IMessage>? Model = null, Action<string>? Setup = null, Action<string>? Verify = null)
+    {
+        public override string ToString() => Name;
+    }
+
+    public static IReadOnlyList<Case> Cases { get; } =
+    [
+        // ModelName becomes file names and C symbols: TML9007 from the targets, before anything is written.
+        new("ModelNameParentFolders", "TML9007", Metadata: """ModelName="../../../../pwn" """, Contains: ["'../../../../pwn'"]),
+        new("ModelNameAbsolute", "TML9007", Metadata: """ModelName="{dir}/evil/pwn" """),
+        new("ModelNameSemicolon", "TML9007", Metadata: """ModelName="x;evil" """), // was MSBuild's MSB4094
+        new("ModelNameSpace", "TML9007", Metadata: """ModelName="my model" """),
+        new("ModelNameQuote", "TML9007", Metadata: """ModelName="it's" """),
+        new("ModelNameTooLong", "TML9007", Metadata: $"""ModelName="{new string('m', 129)}" """),
+        new("ArenaGroupParentFolders", "TML3002", Metadata: """ArenaGroup="../../../../pwn" """),
+        new("ProjectNameWithFolder", "TML9008",
+            Properties: "<TinyMLBuildFirmware>true</TinyMLBuildFirmware><TinyMLProjectName>../../../../pwn</TinyMLProjectName>"),
+        // Metadata accepted silently before.
+        new("BoardMetadataUnknown", "TML5004", Metadata: """Board="foo" """, Contains: ["'foo'"]),
+        new("BoardPropertyUnknown", "TML5004", Properties: "<TinyMLBoard>foo</TinyMLBoard>"),
+        new("CalibrationSamplesNegative", "TML2006", Metadata: """CalibrationSamples="-3" """, Contains: ["CalibrationSamples '-3'"]),
+        new("CalibrationSamplesNotANumber", "TML2006", Metadata: """CalibrationSamples="ten" """),
+        new("QuantizeUnknown", "TML9003", Metadata: """Quantize="int4" """),
+        new("QuantizeNoneWithCalibrationData", "TML2004", Warning: true, Metadata: """Quantize="none" CalibrationData="calib/" """,
+            Contains: ["CalibrationData=\"", "Quantize=\"none\""], Setup: dir => WriteFile(Path.Combine(dir, "calib", "sample.bin"), new byte[16])),
+        // List-valued metadata reaches tinymlc whole, and its messages quote the metadata the user wrote.
+        new("InputShapeBadDimension", "TML1003", Metadata: """InputShape="x=1x4;y=2xfoo" """,
+            Contains: ["InputShape entry 'y=2xfoo'"], Excludes: ["--input-shape"]),
+        new("InputShapeUnknownInput", "TML1003", Metadata: """InputShape="x=1x4;nope=1x2" """, Contains: ["'nope'"]),
+        new("ConstantInputsBadEntry", "TML1007", Metadata: """ConstantInputs="sr" """, Contains: ["ConstantInputs entry 'sr'"], Excludes: ["--constant-input"]),
+        new("LayerPrecisionBadEntry", "TML2020", Metadata: """LayerPrecision="gemm_1=float;oops" """, Contains: ["'oops'", "LayerPrecision=\""]),
+        // Control: the documented several-input form builds (it reached tinymlc as one argument and failed TML1003).
+        new("InputShapeSeveralInputs", null, Model: ThreeStateInputs, Metadata: """InputShape="input=1x512;h=2x1x64;c=2x1x64" Quantize="none" """,
+            Verify: dir =>
+            {
+                var header = File.ReadAllText(Path.Combine(dir, "obj", "Debug", "nrf52840", "tinyml", "model.h"));
+                StringAssert.Contains(header, "512");
+                StringAssert.Contains(header, "128");
+            }),
+    ];
+
+    public static IEnumerable<object[]> CaseNames => Cases.Select(c => new object[] { c.Name });
+
+    [TestMethod]
+    [DynamicData(nameof(CaseNames))]
+    public async Task Bad_input_gets_its_code_and_writes_nothing_outside_obj_and_bin(string name)
+    {
+        var outcomes = await BuildAllAsync(TestContext.CancellationToken);
+        var c = Cases.Single(x => x.Name == name);
+        var outcome = outcomes[name];
+        var errors = outcome.Errors.Select(e => e.Code).Distinct().Order().ToList();
+
+        Assert.IsEmpty(outcome.WrittenOutsideObjAndBin, $"{name} wrote outside obj/ and bin/: {string.Join(", ", outcome.WrittenOutsideObjAndBin)}\n{outcome}");
+        if (c.Code is null || c.Warning)
+        {
+            Assert.IsEmpty(errors, $"{name}: unexpected errors {string.Join(", ", errors)}\n{outcome}");
+        }
+        else
+        {
+            CollectionAssert.AreEqual(new[] { c.Code }, errors, $"{name}: expected only {c.Code}\n{outcome}");
+        }
+
+        if (c.Code is not null)
+        {
+            var reported = outcome.Diagnostics.Where(d => d.Code == c.Code && d.Severity == (c.Warning ? "warning" : "error")).ToList();
+            Assert.IsNotEmpty(reported, $"{name}: no {(c.Warning ? "warning" : "error")} {c.Code}\n{outcome}");
+            foreach (var text in c.Contains ?? [])
+            {
+                Assert.IsTrue(reported.Any(d => d.Message.Contains(text, StringComparison.Ordinal)), $"{name}: {c.Code} does not say \"{text}\"\n{outcome}");
+            }
+
+            foreach (var text in c.Excludes ?? [])
+            {
+                Assert.IsFalse(reported.Any(d => d.Message.Contains(text, StringComparison.Ordinal)), $"{name}: {c.Code} says \"{text}\"\n{outcome}");
+            }
+        }
+
+        c.Verify?.Invoke(outcome.Directory);
+    }
+
+    private static async Task<IReadOnlyDictionary<string, BatchOutcome>> BuildAllAsync(CancellationToken cancellationToken)
+    {
+        await Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (s_outcomes is null)
+            {
+                var feed = await LocalSdkFeed.GetAsync(cancellationToken);
+                s_outcomes = await ProjectBatch.BuildAsync(feed,
+                    [.. Cases.Select(c => new BatchProject(c.Name, (c.Model ?? (() => OnnxTestModels.GemmRelu()))(), c.Metadata, c.Properties, c.Setup))],
+                    cancellationToken);
+            }
+
+            return s_outcomes;
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
+    /// <summary>input[1,N], h[2,1,N], c[2,1,N] -> one Relu each: the shape of a recurrent model's input and two states.</summary>
+    private static IMessage ThreeStateInputs()
+    {
+        var graph = new GraphProto { Name = "states" };
+        foreach (var (input, dims) in new[] { ("input", new long?[] { 1, null }), ("h", new long?[] { 2, 1, null }), ("c", new long?[] { 2, 1, null }) })
+        {
+            graph.Input.Add(OnnxTestModels.FloatInput(input, dims));
+            graph.Output.Add(OnnxTestModels.FloatInput(input + "_out", dims));
+            graph.Node.Add(OnnxTestModels.Node("Relu", "relu_" + input, [input], [input + "_out"]));
+        }
+
+        return OnnxTestModels.Model(graph);
+    }
+
+    private static void WriteFile(string path, byte[] bytes)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
+}
