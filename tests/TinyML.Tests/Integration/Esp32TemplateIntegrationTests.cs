@@ -112,7 +112,7 @@ public sealed class Esp32TemplateIntegrationTests
         CollectionAssert.AreEqual(new[]
         {
             "-C", project, "-B", buildDir, "-D", "SDKCONFIG=" + Path.Combine(buildDir, "sdkconfig"), "-D", "IDF_TARGET=esp32s3", "build",
-        }, call.Args);
+        }, call.Args, string.Join(" ", call.Args));
         StringAssert.Contains(build.Output, $"S3Idf -> {buildDir}{Path.DirectorySeparatorChar}S3Idf.bin", build.ToString());
         StringAssert.Contains(build.Output, "tinyml: S3Idf.bin (esp32s3): app image 180,000 / 1,048,576 B", build.ToString());
         CollectionAssert.AreEqual(before, EspIdfFakes.FilesOutside(project, "obj", "bin"), "dotnet build wrote outside obj/ and bin/");

@@ -76,7 +76,7 @@ public static partial class EspIdfProject
         var env = environment ?? Environment.GetEnvironmentVariables();
         var idfPy = Locate(env) ?? throw new TinyMLException(ErrorCodes.ToolchainMissing, MissingMessage(r, projectDir, componentDir), Path.Combine(projectDir, "CMakeLists.txt"));
 
-        var buildDir = Path.GetFullPath(r.BuildDirectory);
+        var buildDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.BuildDirectory));
         Directory.CreateDirectory(buildDir);
         string[] arguments =
         [
