@@ -16,12 +16,12 @@ internal sealed record BenchModel(string Key, string Name, string ModelPath, str
     public bool Float { get; init; }
 }
 
-/// <summary>TFLM figures for the same network, instructions per inference (see /work/shared/docs/baselines.md).</summary>
+/// <summary>TFLM figures for the same network, instructions per inference (see ../shared/docs/baselines.md).</summary>
 internal sealed record Anchor(double Cmsis8, double Reference, int Cmsis8Arena, int Cmsis8Flash);
 
 internal static class Program
 {
-    // Anchors copied from /work/shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2
+    // Anchors copied from ../shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2
     // mps2-an386, -icount shift=0): rows `cmsis8` (state of the art) and `ref` (TFLM reference kernels).
     private static readonly Anchor KwsAnchor = new(7.697e6, 43.023e6, 22_820, 108_812);
     private static readonly Anchor VwwAnchor = new(24.102e6, 100.140e6, 100_708, 415_332);
@@ -187,7 +187,7 @@ internal static class Program
 
             results.AppendLine("compiled int8 model (conv: out elements x kh x kw x in_c/groups; FC: in x out). Every run's output is");
             results.AppendLine("checked byte for byte against the C# reference interpreter (`_f32` rows, float32 `Quantize=none` on the FPU: within");
-            results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: /work/shared/docs/baselines.md."));
+            results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: ../shared/docs/baselines.md."));
             results.AppendLine(Invariant($"Flash and RAM are the whole firmware (harness main, printf, kernels, model); RAM includes the {TinyML.Firmware.Boards.StackBytes:N0} B stack the"));
             results.AppendLine("board reserves (measured high-water of every model: 0.25-0.7 KB), where TFLM's RAM total counts its measured stack");
             results.AppendLine("high-water (0.7-1 KB).");
