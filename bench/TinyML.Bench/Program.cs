@@ -16,22 +16,24 @@ internal sealed record BenchModel(string Key, string Name, string ModelPath, str
     public bool Float { get; init; }
 }
 
-/// <summary>TFLM figures for the same network, instructions per inference (see /work/shared/docs/baselines.md).</summary>
+/// <summary>TFLM figures for the same network, instructions per inference (see ../shared/docs/baselines.md).</summary>
 internal sealed record Anchor(double Cmsis8, double Reference, int Cmsis8Arena, int Cmsis8Flash);
 
 internal static class Program
 {
-    // Anchors copied from /work/shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2
+    // Anchors copied from ../shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2
     // mps2-an386, -icount shift=0): rows `cmsis8` (state of the art) and `ref` (TFLM reference kernels).
     private static readonly Anchor KwsAnchor = new(7.697e6, 43.023e6, 22_820, 108_812);
     private static readonly Anchor VwwAnchor = new(24.102e6, 100.140e6, 100_708, 415_332);
     private static readonly Anchor IcAnchor = new(29.863e6, 107.402e6, 54_996, 153_768);
     private static readonly Anchor AdAnchor = new(0.583e6, 1.952e6, 2_580, 307_420);
 
-    private const string Board = "nrf52840";
+    /// <summary>The board the harness runs on: nrf52840 (Cortex-M4, the default) or any board with an emulator image,
+    /// e.g. esp32c3 (rv32imc), chosen with <c>--board</c>.</summary>
+    private static string Board = "nrf52840";
 
-    /// <summary>Instructions per SysTick tick under -icount shift=0 (see docs/emulation.md §2).</summary>
-    private const long InstructionsPerTick = 40;
+    /// <summary>Instructions per tick of the board's counter under -icount shift=0 (SysTick: 40; minstret: 1).</summary>
+    private static long InstructionsPerTick => HarnessFirmware.BoardFor(Board).InstructionsPerTick;
 
     public static int Main(string[] args)
     {
@@ -44,10 +46,29 @@ internal static class Program
             return 0;
         }
 
+        var boardArgument = Array.IndexOf(args, "--board");
+        if (boardArgument >= 0)
+        {
+            if (boardArgument + 1 >= args.Length)
+            {
+                Console.Error.WriteLine("usage: bench/run.sh [--board <name>] [model keys...]");
+                return 2;
+            }
+
+            Board = args[boardArgument + 1];
+            args = args.Where((_, i) => i != boardArgument && i != boardArgument + 1).ToArray();
+        }
+
+        if (InstructionsPerTick <= 0)
+        {
+            Console.Error.WriteLine($"board '{Board}' has no instruction counter in an emulator");
+            return 2;
+        }
+
         var repo = FindRepoRoot();
         var shared = FindShared(repo);
         var only = args.Length > 0 ? new HashSet<string>(args, StringComparer.OrdinalIgnoreCase) : null;
-        var work = Path.Combine(Path.GetTempPath(), "tinyml-bench");
+        var work = Path.Combine(Path.GetTempPath(), "tinyml-bench", Board);
         var demo = Path.Combine(repo, "templates", "content", "tinyml-nrf52840");
 
         var models = new List<BenchModel>
@@ -148,20 +169,33 @@ internal static class Program
             var results = new StringBuilder();
             results.AppendLine("# TinyML.Sdk benchmark results");
             results.AppendLine();
-            results.AppendLine(Invariant($"Date: {DateTime.UtcNow:yyyy-MM-dd}. Command: `bench/run.sh` (= `dotnet run --project bench/TinyML.Bench -c Release`)."));
+            var nrf = Board == "nrf52840";
+            results.AppendLine(Invariant($"Date: {DateTime.UtcNow:yyyy-MM-dd}. Command: `bench/run.sh{(nrf ? "" : " --board " + Board)}` (= `dotnet run --project bench/TinyML.Bench -c Release{(nrf ? "" : " -- --board " + Board)}`)."));
             results.AppendLine();
-            results.AppendLine("Board nrf52840 harness firmware (-O2), QEMU Cortex-M4 `-icount shift=0`: one SysTick tick = 40 instructions,");
-            results.AppendLine("so counts are deterministic to +-40. Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
+            if (nrf)
+            {
+                results.AppendLine("Board nrf52840 harness firmware (-O2), QEMU Cortex-M4 `-icount shift=0`: one SysTick tick = 40 instructions,");
+                results.AppendLine("so counts are deterministic to +-40. Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
+            }
+            else
+            {
+                var image = HarnessFirmware.BoardFor(Board);
+                results.AppendLine(Invariant($"Board {Board} harness firmware (-O2) built as {image.Name} ({image.Description}), QEMU `-icount shift=0`:"));
+                results.AppendLine(Invariant($"one tick = {InstructionsPerTick} instruction(s), exact. The TFLM columns are Cortex-M4 figures (see results.md for this SDK on the M4)."));
+                results.AppendLine("Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
+            }
+
             results.AppendLine("compiled int8 model (conv: out elements x kh x kw x in_c/groups; FC: in x out). Every run's output is");
             results.AppendLine("checked byte for byte against the C# reference interpreter (`_f32` rows, float32 `Quantize=none` on the FPU: within");
-            results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: /work/shared/docs/baselines.md."));
+            results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: ../shared/docs/baselines.md."));
             results.AppendLine(Invariant($"Flash and RAM are the whole firmware (harness main, printf, kernels, model); RAM includes the {TinyML.Firmware.Boards.StackBytes:N0} B stack the"));
             results.AppendLine("board reserves (measured high-water of every model: 0.25-0.7 KB), where TFLM's RAM total counts its measured stack");
             results.AppendLine("high-water (0.7-1 KB).");
             results.AppendLine();
             results.Append(text);
-            File.WriteAllText(Path.Combine(repo, "bench", "results.md"), results.ToString());
-            Console.WriteLine("wrote bench/results.md");
+            var file = nrf ? "results.md" : $"results-{Board}.md";
+            File.WriteAllText(Path.Combine(repo, "bench", file), results.ToString());
+            Console.WriteLine($"wrote bench/{file}");
         }
 
         return 0;

@@ -64,6 +64,11 @@ public static class ErrorCodes
     public const string InvalidStackSize = "TML5005";
     /// <summary>Warning: the firmware fills more than 90 % of the board's flash or RAM (with what it is made of).</summary>
     public const string NearMemoryBudget = "TML5006";
+    /// <summary>idf.py build failed (the ESP-IDF build's own errors are reported above it where recognised).</summary>
+    public const string EspIdfBuildFailed = "TML5010";
+    /// <summary>An ESP-IDF board's project folder is not an ESP-IDF project: no top-level CMakeLists.txt calling
+    /// project(), or one that does not add the generated model component (obj/esp-idf/tinyml).</summary>
+    public const string EspIdfProjectInvalid = "TML5011";
     public const string CompilerError = "TML5100";
     public const string CompilerFatalError = "TML5101";
     public const string LinkerError = "TML5102";
@@ -73,6 +78,9 @@ public static class ErrorCodes
     public const string EmulatorMissing = "TML6001";
     public const string EmulatorTimeout = "TML6002";
     public const string FirmwareFailed = "TML6003";
+    /// <summary>Run was asked for a board whose core no emulator here models (ESP32/ESP32-S3, Xtensa LX6/LX7); the
+    /// message says how to flash and monitor it.</summary>
+    public const string NoEmulatorForBoard = "TML6004";
 
     // 9xxx Internal
     /// <summary>Quantize / --quantize names no known precision (the SDK targets raise the same code first).</summary>

@@ -14,6 +14,19 @@ public sealed record MemoryRegion(ulong Origin, ulong Size)
 /// </summary>
 public sealed record EmulatorSpec(string Executable, IReadOnlyList<string> Arguments, string InstallPackage);
 
+/// <summary>How a board's firmware is built.</summary>
+public enum FirmwareBuildSystem
+{
+    /// <summary>The SDK compiles and links the image itself with the board's GNU toolchain (<see cref="FirmwareBuilder"/>).</summary>
+    Gnu,
+
+    /// <summary>
+    /// The project folder is an ESP-IDF project: the SDK writes the model, the kernels and the board support as an
+    /// ESP-IDF component and runs <c>idf.py build</c> (EspIdf/EspIdfProject); ESP-IDF links the image.
+    /// </summary>
+    EspIdf,
+}
+
 /// <summary>
 /// Everything the firmware builder and the emulator runner need to know about a target, as data: adding a board
 /// (another Cortex-M, an ESP32-C3 on RISC-V, ...) means adding a <see cref="Board"/> value and a
@@ -70,6 +83,57 @@ public sealed record Board(
     /// (<see cref="FirmwareRequest.StackBytes"/>). Null for boards whose stack the operating system owns (host).
     /// </summary>
     public int? StackBytes { get; init; }
+
+    /// <summary>
+    /// Flags given to the compiler only, after <see cref="ArchitectureFlags"/>. Exists for toolchains whose compile and
+    /// link spellings of the ISA differ: Debian's riscv64-unknown-elf-gcc 12 needs <c>-march=rv32imc_zicsr</c> to
+    /// accept <c>csrr</c>, but with that spelling the driver picks its rv64 default multilib and the link fails, while
+    /// <c>-march=rv32imc</c> selects the rv32im/ilp32 picolibc (../shared/docs/emulation.md §6).
+    /// </summary>
+    public IReadOnlyList<string> CompileArchitectureFlags { get; init; } = [];
+
+    /// <summary>Flags given to the linker driver only, after <see cref="ArchitectureFlags"/> (see <see cref="CompileArchitectureFlags"/>).</summary>
+    public IReadOnlyList<string> LinkArchitectureFlags { get; init; } = [];
+
+    /// <summary>Folder under the kernels' <c>boards/</c> with this board's <c>tml_board.c</c> and configuration;
+    /// null = <see cref="Name"/>. Boards that share their support code (the three ESP-IDF chips) share a folder.</summary>
+    public string? SupportFolderName { get; init; }
+
+    /// <summary>The board-support folder name under <c>boards/</c>.</summary>
+    public string SupportFolder => SupportFolderName ?? Name;
+
+    /// <summary>
+    /// Instructions per <c>tml_board_ticks()</c> tick under the board's emulator (mirrors the C macro
+    /// <c>TML_BOARD_INSTRUCTIONS_PER_TICK</c>): 40 for SysTick on QEMU mps2-an386, 1 for <c>minstret</c> on RISC-V;
+    /// 0 = ticks are not instructions (host clock, cycles on silicon).
+    /// </summary>
+    public int InstructionsPerTick { get; init; }
+
+    /// <summary>Who links the image: the SDK (GNU toolchain) or ESP-IDF.</summary>
+    public FirmwareBuildSystem BuildSystem { get; init; } = FirmwareBuildSystem.Gnu;
+
+    /// <summary>ESP-IDF's name of the chip (<c>IDF_TARGET</c>: esp32, esp32s3, esp32c3); null for non-ESP-IDF boards.</summary>
+    public string? EspIdfTarget { get; init; }
+
+    /// <summary>
+    /// For a board whose real image cannot run in an emulator here (an ESP-IDF image): a bare-metal GNU board with
+    /// the same core whose image runs the same application in QEMU (<c>dotnet build -t:Run</c>, the model harness).
+    /// Null = no emulator for this core (<see cref="HardwareRunHint"/> says how to run it on the chip).
+    /// </summary>
+    public Board? EmulatorImage { get; init; }
+
+    /// <summary>How to run the firmware on real hardware, shown when it cannot be run here (TML6004).</summary>
+    public string? HardwareRunHint { get; init; }
+
+    /// <summary>
+    /// The board whose image the emulator runs for this board: itself for GNU boards (nrf52840, host, esp32c3-qemu),
+    /// <see cref="EmulatorImage"/> for ESP-IDF boards; TML6004 when there is none (ESP32/ESP32-S3: no Xtensa LX6/LX7
+    /// emulator exists here).
+    /// </summary>
+    public Board ForEmulation => BuildSystem == FirmwareBuildSystem.Gnu
+        ? this
+        : EmulatorImage ?? throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
+            $"board '{Name}' cannot run here: there is no emulator for its core in this SDK. {HardwareRunHint}");
 
     /// <summary>Compiler helpers the board's packaged libgcc lacks, assembled at build time (<c>{helpers}</c>); null = none.</summary>
     public HelperLibrary? Helpers { get; init; }
@@ -165,6 +229,7 @@ public static partial class Boards
             "qemu-system-arm"))
     {
         StackBytes = Boards.StackBytes,
+        InstructionsPerTick = 40,
     };
 
     /// <summary>The build machine: its gcc, a native executable, no memory budget, the same C sources.</summary>
@@ -184,7 +249,120 @@ public static partial class Boards
         ProducesFlashImages: false,
         Emulator: null);
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Host];
+    // ---- ESP32 family -------------------------------------------------------------------------------------------
+    // Budgets come from ESP-IDF's own linker scripts and partition table (espressif/esp-idf, master, read 2026):
+    //  * flash: the default partition table (components/partition_table/partitions_singleapp.csv) has one 1M factory
+    //    app partition at 0x10000; the build's check_sizes.py fails when the app .bin is larger. Every byte of the
+    //    image counts (ESP-IDF's own code included: a hello_world .bin is about 150 KB).
+    //  * RAM: static data (.data + .bss, where the model's arena lives) must fit the dram0_0_seg region of
+    //    components/esp_system/ld/<chip>/memory.ld.in, which ESP-IDF itself also uses; the budget is what remains for
+    //    the application:
+    //    - ESP32: dram0_0_seg is 0x2C200 = 180,736 B from 0x3FFB0000 (ROM data sits above it); the ESP-IDF guide
+    //      (api-guides/memory-types, "DRAM") states "the maximum statically allocated DRAM usage is 160 KB". ESP-IDF's
+    //      own static DRAM in a minimal app is 11,236 B (api-guides/tools/idf-size example), so 160 KB is the
+    //      documented cap with ~9 KB of headroom below the linker's real limit.
+    //    - ESP32-C3: instruction and data RAM share one SRAM; dram0_0_seg runs from 0x3FC80000 (after the 16 KB
+    //      ICache) to 0x3FCD0000 (the 2nd stage bootloader's load area) = 0x50000 = 327,680 B, and "the maximum
+    //      statically allocated DRAM size is reduced by the IRAM size of the compiled application" (memory-types).
+    //    - ESP32-S3: likewise 0x3FC88000..0x3FCDB700 = 0x53700 = 341,760 B shared with IRAM code.
+    //    On both, ESP-IDF's own IRAM code, vectors and static data measure ~54 KB in a minimal app (idf.py size
+    //    example in api-guides/performance/size: 53,743 B of D/IRAM), so 64 KB is reserved for it.
+    //  When idf.py runs, its linker and check_sizes.py are the authority and their overflow messages are reported
+    //  as TML5003/TML5002 too (EspIdfProject); without ESP-IDF the model alone is checked against these budgets.
+
+    /// <summary>ESP-IDF's default single-app partition table: one 1 MB factory app partition at 0x10000.</summary>
+    public static readonly MemoryRegion EspIdfAppPartition = new(0x10000, 1024 * 1024);
+
+    private const string EspIdfInstallHint =
+        "install ESP-IDF v5.x (https://docs.espressif.com/projects/esp-idf/en/stable/esp32/get-started/linux-macos-setup.html: "
+        + "git clone --recursive https://github.com/espressif/esp-idf.git && cd esp-idf && ./install.sh all && . ./export.sh), "
+        + "then run dotnet build again from that shell (idf.py on PATH, or IDF_PATH set)";
+
+    private static Board EspIdfBoard(string name, string description, string target, string toolPrefix, MemoryRegion dram, Board? emulatorImage) =>
+        new(
+            Name: name,
+            Description: description,
+            ToolPrefix: toolPrefix,
+            ToolchainEnvironmentVariables: [],
+            ToolchainInstallHint: EspIdfInstallHint,
+            // ESP-IDF owns the compiler flags of its chips (sdkconfig); the component adds only warnings and -O2.
+            ArchitectureFlags: [],
+            CompileFlags: [],
+            LinkFlags: [],
+            LinkLibraries: [],
+            Flash: EspIdfAppPartition,
+            Ram: dram,
+            FirmwareExtension: ".elf",
+            ProducesFlashImages: true,
+            Emulator: null)
+        {
+            BuildSystem = FirmwareBuildSystem.EspIdf,
+            EspIdfTarget = target,
+            SupportFolderName = "esp-idf",
+            EmulatorImage = emulatorImage,
+            HardwareRunHint = $"Flash it and watch its console with ESP-IDF: idf.py -B bin/<Configuration>/{name}/esp-idf -p <serial port> flash monitor "
+                + "(the image dotnet build made), or idf.py -p <serial port> flash monitor after idf.py build in the project folder.",
+        };
+
+    /// <summary>
+    /// The ESP32-C3's core (RISC-V rv32imc: no atomics, no FPU) bare metal in QEMU's virt machine, for verification
+    /// and instruction counts: Debian's riscv64-unknown-elf-gcc and picolibc, semihosting console and exit code,
+    /// <c>minstret</c> as the tick counter (exactly one tick per instruction under <c>-icount shift=0</c>). The memory
+    /// budget is the ESP32-C3's (1 MB app partition, 256 KB of static DRAM) at virt's RAM addresses, so an image that
+    /// overflows the chip overflows here too. Its board support supplies a weak <c>main()</c> that calls the ESP-IDF
+    /// style <c>app_main()</c>, so one application source serves both.
+    /// </summary>
+    public static Board Esp32C3Qemu { get; } = new(
+        Name: "esp32c3-qemu",
+        Description: "ESP32-C3 core (RISC-V rv32imc) bare metal on QEMU virt, semihosting console; 1 MB flash, 256 KB RAM budgets",
+        ToolPrefix: "riscv64-unknown-elf-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "RISCV_GCC_PATH"],
+        ToolchainInstallHint: "install the RISC-V GNU toolchain and picolibc (Debian/Ubuntu: sudo apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf), "
+            + "or set TINYML_GCC_PATH to its bin folder",
+        ArchitectureFlags: ["-mabi=ilp32", "--specs=picolibc.specs"],
+        CompileFlags: CommonCompileFlags,
+        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x8000_0000, 1024 * 1024),
+        Ram: new MemoryRegion(0x8010_0000, 256 * 1024),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: new EmulatorSpec(
+            "qemu-system-riscv32",
+            [
+                // The ESP32-C3's ISA: rv32imc. a=off makes an atomic instruction trap instead of silently working.
+                "-M", "virt", "-cpu", "rv32,a=off,f=off,d=off", "-bios", "none",
+                // Fixed virtual time: minstret and mcycle then count exactly the instructions retired.
+                "-icount", "shift=0,sleep=off",
+                "-display", "none", "-serial", "null", "-monitor", "none",
+                "-chardev", "stdio,id=tml_console,signal=off",
+                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
+                "-kernel", "{firmware}",
+            ],
+            "qemu-system-misc"))
+    {
+        CompileArchitectureFlags = ["-march=rv32imc_zicsr"],
+        LinkArchitectureFlags = ["-march=rv32imc"],
+        StackBytes = Boards.StackBytes,
+        InstructionsPerTick = 1,
+    };
+
+    /// <summary>ESP32 (Xtensa LX6, dual core, FPU): an ESP-IDF project. No emulator for its core here.</summary>
+    public static Board Esp32 { get; } = EspIdfBoard("esp32",
+        "Espressif ESP32 (Xtensa LX6, 520 KB SRAM): ESP-IDF project; 1 MB app partition, 160 KB static DRAM",
+        "esp32", "xtensa-esp32-elf-", new MemoryRegion(0x3FFB_0000, 160 * 1024), emulatorImage: null);
+
+    /// <summary>ESP32-S3 (Xtensa LX7, dual core, FPU): an ESP-IDF project. No emulator for its core here.</summary>
+    public static Board Esp32S3 { get; } = EspIdfBoard("esp32s3",
+        "Espressif ESP32-S3 (Xtensa LX7, 512 KB SRAM): ESP-IDF project; 1 MB app partition, 269.75 KB static D/IRAM",
+        "esp32s3", "xtensa-esp32s3-elf-", new MemoryRegion(0x3FC8_8000, 0x53700 - 64 * 1024), emulatorImage: null);
+
+    /// <summary>ESP32-C3 (RISC-V rv32imc, no FPU): an ESP-IDF project; runs in QEMU as <see cref="Esp32C3Qemu"/>.</summary>
+    public static Board Esp32C3 { get; } = EspIdfBoard("esp32c3",
+        "Espressif ESP32-C3 (RISC-V rv32imc, 400 KB SRAM): ESP-IDF project; 1 MB app partition, 256 KB static D/IRAM; runs in QEMU as esp32c3-qemu",
+        "esp32c3", "riscv32-esp-elf-", new MemoryRegion(0x3FC8_0000, 0x50000 - 64 * 1024), emulatorImage: Esp32C3Qemu);
+
+    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];

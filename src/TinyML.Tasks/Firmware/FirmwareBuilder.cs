@@ -58,6 +58,15 @@ public static class FirmwareBuilder
     private static FirmwareResult BuildCore(FirmwareRequest r, TextWriter log)
     {
         var board = r.Board;
+        if (board.BuildSystem != FirmwareBuildSystem.Gnu)
+        {
+            // ESP-IDF links its boards' images itself (EspIdfProject); compiling for them with a GNU toolchain of
+            // the build machine's choosing would produce something that is not the board's firmware.
+            throw new TinyMLException(ErrorCodes.EspIdfProjectInvalid,
+                $"board '{board.Name}' is built by {board.BuildSystem}, not by the SDK's GNU firmware builder"
+                + (board.EmulatorImage is { } image ? $"; its emulator image is board '{image.Name}'" : ""));
+        }
+
         if (r.StackBytes is { } stack && (stack < MinimumStackBytes || stack % 8 != 0))
         {
             // AAPCS keeps the stack pointer 8-byte aligned; below a few hundred bytes not even printf fits.
@@ -75,7 +84,7 @@ public static class FirmwareBuilder
         var linkFoundKernelsFile = Path.Combine(objectDir, r.ProjectName + ".link-kernels");
         var linkFoundKernels = File.Exists(linkFoundKernelsFile) ? File.ReadAllLines(linkFoundKernelsFile).Where(l => l.Length > 0).ToList() : [];
         var (own, kernels, boardSources, library) = CollectSources(r, linkFoundKernels);
-        var places = new Placeholders(Path.GetFullPath(Path.Combine(r.KernelsRoot, "boards", board.Name)), toolchain.Root, "");
+        var places = new Placeholders(Path.GetFullPath(Path.Combine(r.KernelsRoot, "boards", board.SupportFolder)), toolchain.Root, "");
         if (board.Helpers is { } helpers)
         {
             places = places with
@@ -253,7 +262,7 @@ public static class FirmwareBuilder
     private static (List<string> Own, List<string> Kernels, List<string> Board, KernelSelection Library) CollectSources(
         FirmwareRequest r, IReadOnlyList<string> linkFoundKernels)
     {
-        var boardDir = Path.Combine(r.KernelsRoot, "boards", r.Board.Name);
+        var boardDir = Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder);
         if (!Directory.Exists(boardDir))
         {
             throw new TinyMLException(ErrorCodes.UnknownBoard, $"no board support for '{r.Board.Name}' in {Path.GetFullPath(boardDir)}");
@@ -311,6 +320,7 @@ public static class FirmwareBuilder
     {
         var flags = new List<string>();
         flags.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        flags.AddRange(places.Expand(r.Board.CompileArchitectureFlags));
         flags.AddRange(places.Expand(r.Board.CompileFlags));
         if (r.Board.StackBytes is { } boardStack)
         {
@@ -322,7 +332,7 @@ public static class FirmwareBuilder
         [
             Path.Combine(r.KernelsRoot, "include"),
             Path.Combine(r.KernelsRoot, "boards", "include"),
-            Path.Combine(r.KernelsRoot, "boards", r.Board.Name),
+            Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder),
         ]);
         flags.AddRange(includes.Select(i => "-I" + Path.GetFullPath(i)));
         flags.AddRange(PrefixMapFlags(r));
@@ -358,6 +368,7 @@ public static class FirmwareBuilder
     {
         var args = new List<string>();
         args.AddRange(places.Expand(r.Board.ArchitectureFlags));
+        args.AddRange(places.Expand(r.Board.LinkArchitectureFlags));
         args.AddRange(places.Expand(r.Board.LinkFlags));
         args.AddRange(r.Board.BudgetLinkFlags);
         if (mapPath is not null)

@@ -50,6 +50,8 @@ public static partial class Boards
     {
         StackBytes = Boards.StackBytes,
         VerificationOnly = true,
+        // CCOUNT under -icount shift=0 advances once per 25 instructions (TML_BOARD_INSTRUCTIONS_PER_TICK).
+        InstructionsPerTick = 25,
         Helpers = new HelperLibrary(
             SourcePackage: "gcc-12-source",
             SourceDirectory: "/usr/src/gcc-12",

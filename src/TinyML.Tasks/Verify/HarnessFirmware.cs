@@ -30,7 +30,9 @@ public sealed record MultiHarnessRun<T>(IReadOnlyList<T[][]> Outputs, long Ticks
 
 /// <summary>
 /// Builds a compiled model's emitted C with a generated main() that runs it on fixed int8 inputs and prints every
-/// output byte, for any board (host gcc or Cortex-M in QEMU), so tests can compare the C with the C# reference.
+/// output byte, for any board (host gcc, Cortex-M or RISC-V in QEMU), so tests can compare the C with the C# reference.
+/// An ESP-IDF board runs as its emulator image (esp32c3 as esp32c3-qemu: the same rv32imc code bare metal).
+/// Ticks times <see cref="Board.InstructionsPerTick"/> of <see cref="BoardFor"/> is instructions.
 /// </summary>
 public static class HarnessFirmware
 {
@@ -42,6 +44,9 @@ public static class HarnessFirmware
 
     /// <summary>The line every harness (and the template's main.c) prints after its inferences.</summary>
     public const string StackHighWaterPrefix = "stack high-water: ";
+
+    /// <summary>The board whose image the harness builds and runs for <paramref name="boardName"/>.</summary>
+    public static Board BoardFor(string boardName) => Boards.GetForVerification(boardName).ForEmulation;
 
     /// <summary>The byte count of a <c>stack high-water: N bytes</c> line.</summary>
     public static long ParseStackHighWater(string line) =>
@@ -101,7 +106,7 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.GetForVerification(boardName);
+        var board = Boards.GetForVerification(boardName).ForEmulation;
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
@@ -198,7 +203,7 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.GetForVerification(boardName);
+        var board = Boards.GetForVerification(boardName).ForEmulation;
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
@@ -323,7 +328,7 @@ public static class HarnessFirmware
             """);
 
         var log = new StringWriter();
-        var board = Boards.GetForVerification(boardName);
+        var board = Boards.GetForVerification(boardName).ForEmulation;
         var result = FirmwareBuilder.Build(new FirmwareRequest(
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, code.SourceFileName)],

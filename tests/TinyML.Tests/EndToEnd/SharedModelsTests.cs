@@ -9,7 +9,7 @@ using TinyML.Verify;
 namespace TinyML.Tests.EndToEnd;
 
 /// <summary>
-/// Every model of the shared corpus (/work/shared/models, see its INDEX.md) through both back ends:
+/// Every model of the shared corpus (../shared/models, see its INDEX.md) through both back ends:
 /// float32 — emitted C on the host and the C# float reference vs ONNX Runtime (max abs error &lt;= 1e-4 of the output
 /// range); int8 — the firmware in QEMU (nRF52840) byte-identical to the C# int8 reference.
 /// Samples are few on purpose: the class runs in CI on two cores and must stay within about two minutes.

@@ -46,11 +46,15 @@ public sealed class LocalSdkFeed
     }
 
     /// <summary>Creates a project from the tinyml-nrf52840 template in a fresh folder below <see cref="Root"/>.</summary>
-    public async Task<string> NewProjectAsync(string name, CancellationToken cancellationToken, params string[] extraArgs)
+    public Task<string> NewProjectAsync(string name, CancellationToken cancellationToken, params string[] extraArgs) =>
+        NewProjectFromTemplateAsync("tinyml-nrf52840", name, cancellationToken, extraArgs);
+
+    /// <summary>Creates a project from <paramref name="template"/> (tinyml-nrf52840, tinyml-esp32) in a fresh folder below <see cref="Root"/>.</summary>
+    public async Task<string> NewProjectFromTemplateAsync(string template, string name, CancellationToken cancellationToken, params string[] extraArgs)
     {
         var dir = Path.Combine(Root, "projects", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)], name);
         var result = await DotNetCli.RunAsync(Root, Environment, cancellationToken,
-            ["new", "tinyml-nrf52840", "-o", dir, "--debug:custom-hive", TemplateHive, .. extraArgs]);
+            ["new", template, "-o", dir, "--debug:custom-hive", TemplateHive, .. extraArgs]);
         Assert.AreEqual(0, result.ExitCode, result.ToString());
         return dir;
     }
@@ -66,6 +70,10 @@ public sealed class LocalSdkFeed
 
     public Task<CliResult> DotNetAsync(string workingDirectory, CancellationToken cancellationToken, params string[] args) =>
         DotNetCli.RunAsync(workingDirectory, Environment, cancellationToken, args);
+
+    /// <summary>Like <see cref="DotNetAsync"/> with extra environment variables (e.g. a PATH with a fake idf.py).</summary>
+    public Task<CliResult> DotNetWithEnvironmentAsync(string workingDirectory, IReadOnlyDictionary<string, string> extra, CancellationToken cancellationToken, params string[] args) =>
+        DotNetCli.RunAsync(workingDirectory, Environment.Concat(extra).ToDictionary(kv => kv.Key, kv => kv.Value), cancellationToken, args);
 
     private static async Task<LocalSdkFeed> CreateAsync(CancellationToken cancellationToken)
     {

@@ -288,14 +288,14 @@ public sealed class SdkIntegrationTests
     /// in-process; compilation is deterministic, so it is the same int8 model the build emitted.
     /// </summary>
     internal static void AssertMatchesReferenceAndOnnxRuntime(string project, FirmwareOutput parsed, CliResult run,
-        string modelFile = "digits.onnx", string calibrationFolder = "calib")
+        string modelFile = "digits.onnx", string calibrationFolder = "calib", string samplesHeader = "samples.h")
     {
         var modelPath = Path.Combine(project, modelFile);
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "digits", CalibrationData = Path.Combine(project, calibrationFolder),
         }, TextWriter.Null);
-        var samples = ParseSamplesHeader(Path.Combine(project, "samples.h"), compiled.Model.InputTensor.Bytes);
+        var samples = ParseSamplesHeader(Path.Combine(project, samplesHeader), compiled.Model.InputTensor.Bytes);
         Assert.HasCount(parsed.Samples.Count, samples, run.ToString());
         var floatOutputs = OrtRunner.RunMany(modelPath, samples);
         var input = compiled.Model.InputTensor;
@@ -309,7 +309,7 @@ public sealed class SdkIntegrationTests
     }
 
     /// <summary>The float samples embedded in the template's samples.h, in order.</summary>
-    private static List<float[]> ParseSamplesHeader(string path, int sampleSize)
+    internal static List<float[]> ParseSamplesHeader(string path, int sampleSize)
     {
         var text = File.ReadAllText(path);
         var body = text[text.IndexOf("demo_samples", StringComparison.Ordinal)..text.IndexOf("demo_labels", StringComparison.Ordinal)];
