@@ -77,6 +77,10 @@ int main(void)
 #if TML_BOARD_INSTRUCTIONS_PER_TICK > 0
     printf("instructions per inference: %lu\n",
            (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) * (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK);
+#elif defined(TML_BOARD_TICKS_ARE_CYCLES)
+    /* On the chip: CPU cycles (the DWT cycle counter). */
+    printf("cycles per inference: %lu (%lu us)\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT),
+           (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) / (unsigned long)(TML_BOARD_CPU_HZ / 1000000u));
 #else
     printf("ticks per inference: %lu\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT));
 #endif
