@@ -122,11 +122,26 @@ public sealed record Board(
     public string SupportFolder => SupportFolderName ?? Name;
 
     /// <summary>
+    /// Further folders under <c>boards/</c> whose sources and headers every image of the board gets: code one family of
+    /// cores shares (<c>cortex-m</c>: stack painting, SysTick/DWT counters, the chip image's <c>_exit</c>), written once.
+    /// </summary>
+    public IReadOnlyList<string> SharedSupportFolders { get; init; } = [];
+
+    /// <summary>
     /// Instructions per <c>tml_board_ticks()</c> tick under the board's emulator (mirrors the C macro
     /// <c>TML_BOARD_INSTRUCTIONS_PER_TICK</c>): 40 for SysTick on QEMU mps2-an386, 1 for <c>minstret</c> on RISC-V;
     /// 0 = ticks are not instructions (host clock, cycles on silicon).
     /// </summary>
     public int InstructionsPerTick { get; init; }
+
+    /// <summary>
+    /// Divisor of <see cref="InstructionsPerTick"/> for counters whose period is not a whole number of instructions
+    /// (<c>TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR</c>): SysTick at 32 MHz on QEMU's mps3-an547 is 125/4 instructions.
+    /// </summary>
+    public int InstructionsPerTickDivisor { get; init; } = 1;
+
+    /// <summary>Instructions for <paramref name="ticks"/> of this board's counter under its emulator (0 when ticks are not instructions).</summary>
+    public long TicksToInstructions(long ticks) => ticks * InstructionsPerTick / InstructionsPerTickDivisor;
 
     /// <summary>Who links the image: the SDK (GNU toolchain) or ESP-IDF.</summary>
     public FirmwareBuildSystem BuildSystem { get; init; } = FirmwareBuildSystem.Gnu;
@@ -270,12 +285,13 @@ public static partial class Boards
         StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
         SupportFolderName = "nrf52840",
+        SharedSupportFolders = ["cortex-m"],
     };
 
     /// <summary>
     /// nRF52840: Cortex-M4F at 64 MHz, 1 MB flash at 0x0 (or behind a bootloader at <c>TinyMLFlashOffset</c>), 256 KB
     /// RAM at 0x20000000. The flashable image: picolibc's hosted crt0 (vector table, FPU enable, .data copy), the
-    /// console on UART0 (boards/nrf52840/tml_board_console.c: TX P0.06 = the nRF52840-DK's USB virtual COM port,
+    /// console on UART0 (boards/nrf52840/tml_board_chip.c: TX P0.06 = the nRF52840-DK's USB virtual COM port,
     /// 115200 8N1, <c>TinyMLConsoleTxPin</c>/<c>TinyMLConsoleBaud</c>), the crystal oscillator started, DWT CYCCNT as
     /// the tick counter, and no semihosting call, so it runs on the chip without a debugger. QEMU models neither the
     /// nRF52's UART nor DWT, so <c>Run</c> builds <see cref="Nrf52840Qemu"/> from the same sources.
@@ -297,6 +313,7 @@ public static partial class Boards
         Emulator: null)
     {
         StackBytes = Boards.StackBytes,
+        SharedSupportFolders = ["cortex-m"],
         EmulatorImage = Nrf52840Qemu,
         Console = new UartConsole("UART0", DefaultTxPin: 6, TxPinCount: 48, DefaultBaud: 115200, MaxBaud: 1_000_000,
             PinDescription: "port * 32 + pin: P0.06 = 6 (the nRF52840-DK's USB virtual COM port), P1.02 = 34"),

@@ -348,7 +348,8 @@ public static class FirmwareBuilder
         var kernelDir = Path.Combine(r.KernelsRoot, "src");
         // Kernel sources may legitimately be absent (a board-only firmware, or kernels not written yet).
         var library = Directory.Exists(kernelDir) ? Directory.GetFiles(kernelDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList() : [];
-        var board = Directory.GetFiles(boardDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
+        var board = r.Board.SharedSupportFolders.Select(f => Path.Combine(r.KernelsRoot, "boards", f)).Append(boardDir)
+            .SelectMany(dir => Directory.GetFiles(dir, "*.c").Order(StringComparer.Ordinal)).Select(Path.GetFullPath).ToList();
         var own = new List<string>();
         foreach (var source in r.Sources)
         {
@@ -410,6 +411,7 @@ public static class FirmwareBuilder
             Path.Combine(r.KernelsRoot, "include"),
             Path.Combine(r.KernelsRoot, "boards", "include"),
             Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder),
+            .. r.Board.SharedSupportFolders.Select(f => Path.Combine(r.KernelsRoot, "boards", f)),
         ]);
         flags.AddRange(includes.Select(i => "-I" + Path.GetFullPath(i)));
         flags.AddRange(PrefixMapFlags(r));

@@ -37,7 +37,7 @@ public sealed partial class ChipImageTests
         Assert.AreEqual(0, SemihostingTraps(chip.FirmwarePath), "the chip image must not call semihosting");
         Assert.IsGreaterThan(0, SemihostingTraps(qemu.FirmwarePath), "the check finds semihosting where it is (the QEMU image)");
         var symbols = Symbols(chip.FirmwarePath);
-        CollectionAssert.Contains(symbols, "tml_board_console_init", "the chip image prints through its UART");
+        CollectionAssert.Contains(symbols, "tml_board_console_putc", "the chip image prints through its UART");
         CollectionAssert.DoesNotContain(symbols, "sys_semihost", "no semihosting library in the chip image");
     }
 
@@ -80,7 +80,7 @@ public sealed partial class ChipImageTests
         [
             "-mcpu=cortex-m0", "-mthumb", "--specs=picolibc.specs", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
             "-I" + boardDir, "-I" + Path.Combine(TestPaths.Kernels, "boards", "include"), "-DTML_BOARD_CONSOLE_TX_PIN=24",
-            "-o", elf, main, Path.Combine(boardDir, "tml_board_console.c"),
+            "-o", elf, main, Path.Combine(boardDir, "tml_board_chip.c"),
             // Only the exit goes through semihosting (the run must end); the console is the driver under test.
             "--oslib=semihost", "--crt0=semihost",
             "-Wl,--defsym=__flash=0", "-Wl,--defsym=__flash_size=256K", "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=16K",

@@ -268,7 +268,7 @@ public sealed class FirmwareEndToEndTests
         var image = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(a.FirmwarePath));
         Assert.IsFalse(image.Contains(Path.GetDirectoryName(first.Sources[0])!, StringComparison.Ordinal), "the project folder leaked into the image");
         Assert.IsFalse(image.Contains(Path.GetFullPath(TestPaths.Kernels), StringComparison.Ordinal), "the kernels folder leaked into the image");
-        Assert.IsTrue(image.Contains(FirmwareBuilder.KernelsPrefix + "/boards/nrf52840", StringComparison.Ordinal), "board sources appear under the fixed prefix");
+        Assert.IsTrue(image.Contains(FirmwareBuilder.KernelsPrefix + "/boards/", StringComparison.Ordinal), "board sources appear under the fixed prefix");
     }
 
     [TestMethod]

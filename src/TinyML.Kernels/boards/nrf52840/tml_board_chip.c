@@ -1,7 +1,8 @@
-/* nRF52840 console: picolibc's stdout/stderr on UART0, polled, no interrupts, no buffer (nothing to flush before a
- * reset). The register layout is the nRF52840's legacy UART (product specification v1.7, 6.33), which the nRF51's UART
- * shares, so QEMU's micro:bit machine runs this driver unchanged (UartConsoleTests). The QEMU image of the board
- * (TML_BOARD_QEMU) uses semihosting instead, from picolibc's libsemihost. */
+/* nRF52840 chip image: the crystal oscillator, and the console (picolibc's stdout/stderr) on UART0, polled, no
+ * interrupts, no buffer (nothing to flush before a reset). The register layout is the nRF52840's legacy UART (product
+ * specification v1.7, 6.33), which the nRF51's UART shares, so QEMU's micro:bit machine runs this driver unchanged
+ * (ChipImageTests). The QEMU image of the board (TML_BOARD_QEMU) uses semihosting instead, from picolibc's
+ * libsemihost; the rest (counter, stack high-water, exit) is boards/cortex-m. */
 #include "tml_board.h"
 
 #ifndef TML_BOARD_QEMU
@@ -34,7 +35,26 @@
 
 typedef char tml_board_console_pin_is_valid[(TML_BOARD_CONSOLE_TX_PIN >= 0 && TML_BOARD_CONSOLE_TX_PIN < 48) ? 1 : -1];
 
+/* nRF52840 CLOCK (product specification v1.7, 5.4): start the 64 MHz crystal, which the UART's baud rate and the
+ * cycle counter's conversion to time both assume (the internal RC oscillator is +-1.5 %). */
+#define TML_CLOCK_TASKS_HFCLKSTART (*(volatile uint32_t *)0x40000000u)
+#define TML_CLOCK_EVENTS_HFCLKSTARTED (*(volatile uint32_t *)0x40000100u)
+/* The crystal starts in well under 1 ms; give up after ~50 ms and run on the RC oscillator rather than hang. */
+#define TML_CLOCK_START_POLLS 1000000u
+
 void tml_board_console_init(void);
+void tml_board_chip_init(void);
+
+void tml_board_chip_init(void)
+{
+    uint32_t polls;
+
+    TML_CLOCK_EVENTS_HFCLKSTARTED = 0u;
+    TML_CLOCK_TASKS_HFCLKSTART = 1u;
+    for (polls = 0u; polls < TML_CLOCK_START_POLLS && TML_CLOCK_EVENTS_HFCLKSTARTED == 0u; polls++) {
+    }
+    tml_board_console_init();
+}
 
 void tml_board_console_init(void)
 {
@@ -80,6 +100,6 @@ FILE *const stdin = &tml_board_console;
 #else
 
 /* C99 wants a translation unit to declare something. */
-typedef int tml_board_console_semihosted;
+typedef int tml_board_chip_semihosted;
 
 #endif /* TML_BOARD_QEMU */
