@@ -189,6 +189,12 @@ public sealed record Board(
     public IReadOnlyList<FlashTool> FlashTools { get; init; } = [];
 
     /// <summary>
+    /// For a board that no flashing tool writes (an FPGA board loaded by its configuration controller, a simulator):
+    /// how it loads an image, shown by <c>-t:Flash</c> with TML5008. May name <c>{elf}</c>, <c>{hex}</c>, <c>{bin}</c>.
+    /// </summary>
+    public string? LoadInstructions { get; init; }
+
+    /// <summary>
     /// True for a board that exists to verify the kernels and generated C on a CPU in an emulator, not to be flashed
     /// (no chip has its memory map or console): tests, the harness and the benchmark use it; <c>TinyMLBoard</c> and
     /// <c>--board</c> do not accept it (<see cref="Boards.Get"/>).
@@ -463,7 +469,11 @@ public static partial class Boards
         "Espressif ESP32-C3 (RISC-V rv32imc, 400 KB SRAM): ESP-IDF project; 1 MB app partition, 256 KB static D/IRAM; runs in QEMU as esp32c3-qemu",
         "esp32c3", "riscv32-esp-elf-", new MemoryRegion(0x3FC8_0000, 0x50000 - 64 * 1024), emulatorImage: Esp32C3Qemu);
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
+    // Built on first use: boards declared in other files of this partial class (Corstone300Boards.cs) are initialized
+    // in an order C# does not define relative to this file's.
+    private static IReadOnlyList<Board>? _all;
+
+    public static IReadOnlyList<Board> All => _all ??= [Nrf52840, Nrf52840Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu, Corstone300, Corstone300Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];

@@ -36,6 +36,12 @@ public static class Flasher
     public static FlashCommand Plan(Board board, string firmwarePath, string? toolName, string? projectDirectory = null, string? buildDirectory = null,
         string? searchPath = null)
     {
+        if (board.FlashTools.Count == 0 && board.LoadInstructions is { } instructions)
+        {
+            var filled = Arguments(new FlashTool(board.Name, "", [instructions], ""), firmwarePath)[0];
+            throw new TinyMLException(ErrorCodes.NoFlashTool, $"board '{board.Name}' is not flashed by a tool: {filled}");
+        }
+
         if (board.FlashTools.Count == 0)
         {
             throw new TinyMLException(ErrorCodes.NoFlashTool,
