@@ -68,6 +68,21 @@ public static partial class Boards
         SharedSupportFolders = ["cortex-m"],
     };
 
+    private static Board? _corstone300NoMveQemu;
+
+    /// <summary>
+    /// Verification-only: <see cref="Corstone300Qemu"/> with <c>-DTML_NO_MVE</c>, so the M55 runs the portable and DSP
+    /// kernel paths every other Armv7-M/v8-M core runs. The SDK's tests and <c>bench/</c> compare it with the Helium
+    /// paths (same bytes, fewer instructions).
+    /// </summary>
+    public static Board Corstone300NoMveQemu => _corstone300NoMveQemu ??= Corstone300Qemu with
+    {
+        Name = "corstone300-nomve-qemu",
+        Description = "Corstone-300 QEMU image with the Helium kernel paths off (-DTML_NO_MVE): the DSP/portable kernels on the Cortex-M55",
+        CompileFlags = [.. Corstone300Qemu.CompileFlags, "-DTML_NO_MVE"],
+        VerificationOnly = true,
+    };
+
     /// <summary>
     /// Arm Corstone-300: Cortex-M55 at 32 MHz with Helium (MVE) and FPU, as the MPS3 FPGA board runs it with the AN547
     /// image and as Arm's Corstone-300 FVP models it. The chip image: picolibc's hosted crt0 (vector table, CPACR for
