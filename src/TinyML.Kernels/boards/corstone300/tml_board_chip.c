@@ -1,7 +1,7 @@
 /* Corstone-300 chip image: the console (picolibc's stdout/stderr) on the CMSDK APB UART0, polled, no interrupts, no
  * buffer. The core boots in the Secure state and this image stays there, so it uses the UART's secure alias
  * (0x59303000; 0x49303000 is the non-secure one). QEMU's mps3-an547 models the same UART at the same addresses, so
- * this driver runs there unchanged (Corstone300Tests). The QEMU image (TML_BOARD_QEMU) uses semihosting instead; the
+ * this driver runs there unchanged (Corstone300BoardTests). The QEMU image (TML_BOARD_QEMU) uses semihosting instead; the
  * rest (counter, stack high-water and limit, exit) is boards/cortex-m. The core clock needs no set-up: the FPGA image
  * (or the FVP) runs it at 32 MHz from reset. */
 #include "tml_board.h"

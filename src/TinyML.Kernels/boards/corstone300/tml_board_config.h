@@ -16,7 +16,7 @@
 #define TML_BOARD_NAME "corstone300-qemu"
 
 /* SysTick counts CPU clocks; under QEMU mps3-an547 (32 MHz SYSCLK) with -icount shift=0 every instruction takes 1 ns
- * of virtual time, so one tick is 31.25 = 125/4 instructions (Corstone300Tests measures it). SysTick is 24 bits. */
+ * of virtual time, so one tick is 31.25 = 125/4 instructions (Corstone300BoardTests measures it). SysTick is 24 bits. */
 #define TML_BOARD_INSTRUCTIONS_PER_TICK 125
 #define TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR 4
 #define TML_BOARD_TICK_MASK 0x00FFFFFFu
