@@ -76,10 +76,11 @@ public static class FirmwareBuilder
         {
             if (r.ConsoleTxPin is { } pin)
             {
-                if (pin < 0 || pin >= console.TxPinCount)
+                if (!console.IsTxPin(pin))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
-                        $"TinyMLConsoleTxPin {pin} is not a pin of board '{board.Name}' ({console.PinDescription}; 0..{console.TxPinCount - 1})");
+                        $"TinyMLConsoleTxPin {pin} is not a pin of board '{board.Name}' ({console.PinDescription}; "
+                        + (console.TxPins is { } pins ? string.Join(", ", pins) : $"0..{console.TxPinCount - 1}") + ")");
                 }
 
                 defines.Add($"TML_BOARD_CONSOLE_TX_PIN={pin}");
@@ -225,6 +226,12 @@ public static class FirmwareBuilder
 
             linked = true;
             break;
+        }
+
+        if (board.BootBlock is { } bootBlock && BootBlockChecksum.Seal(firmwarePath, bootBlock, board.Flash!.Origin))
+        {
+            // The checksum was (re)written: the images made from the .elf must follow.
+            linked = true;
         }
 
         if (!board.ProducesFlashImages)
