@@ -4,7 +4,11 @@ using System.Text;
 namespace TinyML.Firmware;
 
 /// <summary>One section of an ELF file: what the size report needs to classify it as flash and/or RAM.</summary>
-public sealed record ElfSection(string Name, ulong Address, ulong Size, bool Allocated, bool OccupiesFileImage);
+public sealed record ElfSection(string Name, ulong Address, ulong Size, bool Allocated, bool OccupiesFileImage)
+{
+    /// <summary>Where the section's bytes start in the file (for a section with bytes in the image).</summary>
+    public ulong FileOffset { get; init; }
+}
 
 /// <summary>
 /// Reads the section headers of an ELF32/ELF64 little-endian file. <c>size -A</c> lists names, sizes and addresses
@@ -56,7 +60,7 @@ public static class ElfSections
             var end = Array.IndexOf(bytes, (byte)0, start);
             var name = Encoding.ASCII.GetString(bytes, start, end - start);
             var allocated = (s.Flags & ShfAlloc) != 0;
-            sections.Add(new ElfSection(name, s.Address, s.Size, allocated, allocated && s.Type != ShtNobits && s.Size > 0));
+            sections.Add(new ElfSection(name, s.Address, s.Size, allocated, allocated && s.Type != ShtNobits && s.Size > 0) { FileOffset = s.Offset });
         }
 
         return sections;

@@ -227,6 +227,12 @@ public static class FirmwareBuilder
             break;
         }
 
+        if (board.BootBlock is { } bootBlock && BootBlockChecksum.Seal(firmwarePath, bootBlock, board.Flash!.Origin))
+        {
+            // The checksum was (re)written: the images made from the .elf must follow.
+            linked = true;
+        }
+
         if (!board.ProducesFlashImages)
         {
             log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({compiled} compiled, {jobs.Count - compiled} up to date)");
