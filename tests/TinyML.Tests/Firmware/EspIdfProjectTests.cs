@@ -106,6 +106,11 @@ public sealed class EspIdfProjectTests
         StringAssert.Contains(ex.Message, "TinyMLEspIdfBuild=false");
         Assert.IsTrue(File.Exists(Path.Combine(request.ComponentDirectory, "model", "digits.c")), "the sources are generated before the error");
         Assert.IsFalse(Directory.Exists(request.BuildDirectory), "nothing is built without ESP-IDF");
+
+        // An image an earlier build made with ESP-IDF must not pass for this failed build's.
+        var stale = WriteStaleImages(request.BuildDirectory, "NoIdf");
+        Assert.AreEqual(ErrorCodes.ToolchainMissing, Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request, TextWriter.Null, environment)).Code);
+        Assert.IsFalse(stale.Any(File.Exists), "the previous image is deleted when the build fails");
     }
 
     [TestMethod]
@@ -167,9 +172,11 @@ public sealed class EspIdfProjectTests
         var project = NewProject("Fails");
         var fake = EspIdfFakes.WriteFakeIdfPy("Fails", failWith: idfOutput);
         var request = Request(project, Boards.Esp32C3, runIdf: true);
+        var stale = WriteStaleImages(request.BuildDirectory, "Fails");
         var log = new StringWriter();
         var ex = Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request, log, new Hashtable { ["PATH"] = fake + ":/usr/bin:/bin" }));
         Assert.AreEqual(code, ex.Code, $"{ex.Message}\n{log}");
+        Assert.IsFalse(stale.Any(File.Exists), "a failed idf.py build leaves no earlier image behind");
         if (code == ErrorCodes.EspIdfBuildFailed)
         {
             StringAssert.Contains(ex.Message, "subcommand failed");
@@ -251,6 +258,19 @@ public sealed class EspIdfProjectTests
         return new EspIdfRequest(board, Path.GetFileName(project), project,
             [Path.Combine(generated, "digits.c")], [Path.Combine(generated, "digits.h")], [Path.Combine(generated, "digits.report.json")], [],
             TestPaths.Kernels, Path.Combine(project, "obj", "esp-idf", EspIdfComponent.Name), Path.Combine(project, "bin", "Debug", board.Name, "esp-idf"), runIdf);
+    }
+
+    /// <summary>The .elf/.bin an earlier successful idf.py build left in <paramref name="buildDir"/>.</summary>
+    private static string[] WriteStaleImages(string buildDir, string name)
+    {
+        Directory.CreateDirectory(buildDir);
+        var images = new[] { Path.Combine(buildDir, name + ".elf"), Path.Combine(buildDir, name + ".bin") };
+        foreach (var image in images)
+        {
+            File.WriteAllText(image, "from an earlier build");
+        }
+
+        return images;
     }
 
     private static string Quote(string path) => "'" + path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";

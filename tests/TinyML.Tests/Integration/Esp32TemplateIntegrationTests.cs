@@ -33,6 +33,12 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, name + ".csproj"), Cancel), $"<TinyMLBoard>{chip}</TinyMLBoard>");
         StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "CMakeLists.txt"), Cancel), $"project({name})");
         StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "main", "CMakeLists.txt"), Cancel), "idf_component_register(");
+        // The README's commands name the chip chosen (and only there: esp32c3 stays esp32c3 in the Run section).
+        var readme = await File.ReadAllTextAsync(Path.Combine(project, "README.md"), Cancel);
+        StringAssert.Contains(readme, $"idf.py set-target {chip} ");
+        StringAssert.Contains(readme, $"-B bin/Debug/{chip}/esp-idf ");
+        StringAssert.Contains(readme, "-p:TinyMLBoard=esp32c3 ");
+        Assert.DoesNotContain("TINYML_", readme);
         var before = EspIdfFakes.FilesOutside(project, "obj", "bin");
 
         var build = await feed.DotNetWithEnvironmentAsync(project, NoEspIdf, Cancel, "build", "-nr:false");

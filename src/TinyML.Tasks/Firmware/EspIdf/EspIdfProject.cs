@@ -74,9 +74,14 @@ public static partial class EspIdfProject
         }
 
         var env = environment ?? Environment.GetEnvironmentVariables();
-        var idfPy = Locate(env) ?? throw new TinyMLException(ErrorCodes.ToolchainMissing, MissingMessage(r, projectDir, componentDir), Path.Combine(projectDir, "CMakeLists.txt"));
-
         var buildDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.BuildDirectory));
+        if (Locate(env) is not { } idfPy)
+        {
+            // An image from an earlier build with ESP-IDF would otherwise pass for this build's.
+            DeleteImages(r, buildDir);
+            throw new TinyMLException(ErrorCodes.ToolchainMissing, MissingMessage(r, projectDir, componentDir), Path.Combine(projectDir, "CMakeLists.txt"));
+        }
+
         Directory.CreateDirectory(buildDir);
         string[] arguments =
         [
@@ -89,7 +94,17 @@ public static partial class EspIdfProject
         ];
         log.WriteLine($"tinyml: {idfPy.Display} {string.Join(' ', arguments.Select(Quote))}");
         var lines = Run(idfPy, arguments, projectDir, ComponentManagerSwitch(projectDir), log);
-        Report(r, lines, log);
+        try
+        {
+            Report(r, lines, log);
+        }
+        catch (TinyMLException)
+        {
+            // A failed build must not leave the previous image behind, where a flashing script takes it for fresh
+            // (ESP-IDF's ninja keeps it when a compile fails before the link); the next idf.py build relinks it.
+            DeleteImages(r, buildDir);
+            throw;
+        }
 
         var (elf, bin) = Outputs(r, buildDir);
         if (bin is not null && File.Exists(bin))
@@ -386,6 +401,23 @@ public static partial class EspIdfProject
         }
 
         return (Path.Combine(buildDir, elf ?? r.ProjectName + ".elf"), Path.Combine(buildDir, bin ?? r.ProjectName + ".bin"));
+    }
+
+    private static void DeleteImages(EspIdfRequest r, string buildDir)
+    {
+        if (!Directory.Exists(buildDir))
+        {
+            return;
+        }
+
+        var (elf, bin) = Outputs(r, buildDir);
+        foreach (var image in new[] { elf, bin })
+        {
+            if (image is not null && File.Exists(image))
+            {
+                File.Delete(image);
+            }
+        }
     }
 
     private static string? FindOnPath(string path, string name) =>
