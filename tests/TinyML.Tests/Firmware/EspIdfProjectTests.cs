@@ -104,6 +104,9 @@ public sealed class EspIdfProjectTests
         StringAssert.Contains(ex.Message, "install ESP-IDF");
         StringAssert.Contains(ex.Message, "idf.py set-target esp32s3 && idf.py build");
         StringAssert.Contains(ex.Message, "TinyMLEspIdfBuild=false");
+        Assert.DoesNotContain("QEMU", ex.Message, "the ESP32-S3 has no emulator here");
+        var c3 = Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request with { Board = Boards.Esp32C3 }, TextWriter.Null, environment));
+        StringAssert.Contains(c3.Message, "needs no ESP-IDF: dotnet build -t:Run");
         Assert.IsTrue(File.Exists(Path.Combine(request.ComponentDirectory, "model", "digits.c")), "the sources are generated before the error");
         Assert.IsFalse(Directory.Exists(request.BuildDirectory), "nothing is built without ESP-IDF");
 

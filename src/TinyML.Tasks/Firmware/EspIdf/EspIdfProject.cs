@@ -240,7 +240,10 @@ public static partial class EspIdfProject
         $"ESP-IDF not found (no idf.py on PATH, IDF_PATH not set or without tools/idf.py): the model component was generated in {componentDir}, "
         + $"but the firmware for board '{r.Board.Name}' needs ESP-IDF to link it. To build here, {r.Board.ToolchainInstallHint}. "
         + $"To build the generated project by hand in an ESP-IDF shell: cd {projectDir} && idf.py set-target {r.Board.EspIdfTarget} && idf.py build "
-        + $"(then idf.py -p <serial port> flash monitor). Or set TinyMLEspIdfBuild=false to only generate the sources.";
+        + $"(then idf.py -p <serial port> flash monitor). Or set TinyMLEspIdfBuild=false to only generate the sources."
+        + (r.Board.EmulatorImage is { } image
+            ? $" Running in QEMU ({image.Name}) needs no ESP-IDF: dotnet build -t:Run, or dotnet run -p:TinyMLEspIdfBuild=false."
+            : "");
 
     /// <summary>
     /// ESP-IDF's component manager writes dependencies.lock (and managed_components/) into the project folder. A
