@@ -86,6 +86,12 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(run.Output, "C3Demo.elf (esp32c3-qemu): flash ", run.ToString());
         Console.WriteLine(run.Output.Split('\n').FirstOrDefault(l => l.Contains("(esp32c3-qemu): flash", StringComparison.Ordinal))?.Trim());
         Console.WriteLine($"esp32c3 template in QEMU: {parsed.Correct}/{parsed.Count} correct, {parsed.InstructionsPerInference:N0} instructions per inference");
+
+        // Nothing changed: the image is not rebuilt (done marker), and the run prints the same.
+        var again = await feed.DotNetWithEnvironmentAsync(project, NoEspIdf, Cancel, "build", "-t:Run", "-nr:false", "-v:n");
+        Assert.AreEqual(0, again.ExitCode, again.ToString());
+        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_BuildEmulatorImageCore\" because all output files are up-to-date", again.ToString());
+        Assert.AreEqual(parsed.InstructionsPerInference, FirmwareOutput.Parse(again.Output).InstructionsPerInference);
     }
 
     [TestMethod]
