@@ -232,6 +232,26 @@ public sealed class EspIdfProjectTests
         Assert.IsFalse(Directory.Exists(request.ComponentDirectory), "nothing generated for a project that cannot use it");
     }
 
+    [TestMethod]
+    public void AProjectSdkconfigForAnotherChipIsTml5012BeforeIdfPyRuns()
+    {
+        var project = NewProject("OtherChip");
+        var fake = EspIdfFakes.WriteFakeIdfPy("OtherChip");
+        var path = new Hashtable { ["PATH"] = fake + ":/usr/bin:/bin" };
+        // What `idf.py set-target esp32` in the folder leaves (ESP-IDF writes the target quoted, comments around it).
+        File.WriteAllText(Path.Combine(project, "sdkconfig"), "#\n# Espressif IoT Development Framework (ESP-IDF) Project Configuration\n#\nCONFIG_IDF_TARGET=\"esp32\"\nCONFIG_IDF_TARGET_ESP32=y\n");
+        var request = Request(project, Boards.Esp32C3, runIdf: true);
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request, TextWriter.Null, path));
+        Assert.AreEqual(ErrorCodes.EspIdfTargetMismatch, ex.Code);
+        StringAssert.Contains(ex.Message, "idf.py set-target esp32c3");
+        StringAssert.Contains(ex.Message, "-p:TinyMLBoard=esp32");
+        Assert.IsEmpty(EspIdfFakes.ReadCalls(fake), "idf.py must not run");
+
+        // The same chip is what a user's own idf.py build in the folder leaves: fine.
+        EspIdfProject.Build(request with { Board = Boards.Esp32 }, TextWriter.Null, path);
+        Assert.HasCount(1, EspIdfFakes.ReadCalls(fake));
+    }
+
     /// <summary>A project folder laid out like `dotnet new tinyml-esp32` (from the template's files) with digits compiled into obj/.</summary>
     private static string NewProject(string name)
     {

@@ -129,6 +129,14 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(build.Output, "tinyml: S3Idf.bin (esp32s3): app image 180,000 / 1,048,576 B", build.ToString());
         CollectionAssert.AreEqual(before, EspIdfFakes.FilesOutside(project, "obj", "bin"), "dotnet build wrote outside obj/ and bin/");
 
+        // Flash runs idf.py with the build's folder, sdkconfig and chip (dry run: the command it would run).
+        var flash = await feed.DotNetWithEnvironmentAsync(project, environment, Cancel, "build", "-t:Flash", "-nr:false", "-p:TinyMLFlashDryRun=true");
+        Assert.AreEqual(0, flash.ExitCode, flash.ToString());
+        StringAssert.Contains(flash.Output,
+            $"would flash with idf.py: {Path.Combine(fake, "idf.py")} -C {project} -B {buildDir} -D SDKCONFIG={Path.Combine(buildDir, "sdkconfig")} -D IDF_TARGET=esp32s3 flash",
+            flash.ToString());
+        CollectionAssert.AreEqual(before, EspIdfFakes.FilesOutside(project, "obj", "bin"), "dotnet build -t:Flash wrote outside obj/ and bin/");
+
         // Clean removes the component and idf.py's build folder.
         var clean = await feed.DotNetWithEnvironmentAsync(project, environment, Cancel, "clean", "-nr:false");
         Assert.AreEqual(0, clean.ExitCode, clean.ToString());

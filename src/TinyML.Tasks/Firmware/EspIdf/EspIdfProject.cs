@@ -63,6 +63,7 @@ public static partial class EspIdfProject
         var projectDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.ProjectDirectory));
         var componentDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.ComponentDirectory));
         CheckProject(projectDir, componentDir);
+        CheckProjectSdkconfig(r, projectDir);
         CheckBudgets(r);
 
         var files = EspIdfComponent.Write(r);
@@ -191,6 +192,30 @@ public static partial class EspIdfProject
         {
             throw new TinyMLException(ErrorCodes.EspIdfProjectInvalid,
                 $"{cmakeLists} does not add the generated model component ({relative}): put set(EXTRA_COMPONENT_DIRS \"${{CMAKE_CURRENT_LIST_DIR}}/{relative}\") before include($ENV{{IDF_PATH}}/tools/cmake/project.cmake)", cmakeLists);
+        }
+    }
+
+    /// <summary>
+    /// idf.py takes the chip from the project folder's own <c>sdkconfig</c> (written by <c>idf.py set-target</c> or
+    /// <c>idf.py build</c> run there) even when the build's sdkconfig is elsewhere (ESP-IDF's tools/idf_py_actions/tools.py,
+    /// _guess_or_check_idf_target): one for another chip makes it build that chip or stop with "Target settings are not
+    /// consistent". Said here, with the ways out, instead.
+    /// </summary>
+    private static void CheckProjectSdkconfig(EspIdfRequest r, string projectDir)
+    {
+        var sdkconfig = Path.Combine(projectDir, "sdkconfig");
+        if (!File.Exists(sdkconfig))
+        {
+            return;
+        }
+
+        var target = File.ReadLines(sdkconfig).Select(l => SdkconfigTarget().Match(l)).LastOrDefault(m => m.Success)?.Groups["target"].Value;
+        if (target is not null && !string.Equals(target, r.Board.EspIdfTarget, StringComparison.Ordinal))
+        {
+            throw new TinyMLException(ErrorCodes.EspIdfTargetMismatch,
+                $"{sdkconfig} (from idf.py run in the project folder) is for {target}, but the board is '{r.Board.Name}' ({r.Board.EspIdfTarget}); "
+                + $"idf.py reads that file whatever build folder it is given. Run idf.py set-target {r.Board.EspIdfTarget} in the folder, "
+                + $"or delete sdkconfig there, or build for {target} (-p:TinyMLBoard={target}).", sdkconfig);
         }
     }
 
@@ -427,6 +452,9 @@ public static partial class EspIdfProject
         path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
     private static string Quote(string argument) => argument.Contains(' ', StringComparison.Ordinal) ? $"\"{argument}\"" : argument;
+
+    [GeneratedRegex(@"^CONFIG_IDF_TARGET=""(?<target>[^""]*)""\s*$")]
+    private static partial Regex SdkconfigTarget();
 
     [GeneratedRegex(@"^\s*project\s*\(", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex ProjectCall();
