@@ -431,7 +431,9 @@ public static partial class Boards
             EspIdfTarget = target,
             SupportFolderName = "esp-idf",
             EmulatorImage = emulatorImage,
-            FlashTools = [new FlashTool("idf.py", "idf.py", ["-C", "{project}", "-B", "{build}", "flash"], EspIdfInstallHint)],
+            // The same sdkconfig and chip as the build (EspIdfProject): were the build folder's CMake cache gone, idf.py
+            // would otherwise configure it afresh with ./sdkconfig, writing into the project folder.
+            FlashTools = [new FlashTool("idf.py", "idf.py", ["-C", "{project}", "-B", "{build}", "-D", "SDKCONFIG={build}/sdkconfig", "-D", "IDF_TARGET=" + target, "flash"], EspIdfInstallHint)],
             HardwareRunHint = $"Flash it and watch its console with ESP-IDF: idf.py -B bin/<Configuration>/{name}/esp-idf -p <serial port> flash monitor "
                 + "(the image dotnet build made), or idf.py -p <serial port> flash monitor after idf.py build in the project folder.",
         };

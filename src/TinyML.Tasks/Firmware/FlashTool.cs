@@ -110,7 +110,7 @@ public static class Flasher
             .Replace("{bin}", Path.ChangeExtension(elf, ".bin"), StringComparison.Ordinal)
             .Replace("{uf2}", Path.ChangeExtension(elf, ".uf2"), StringComparison.Ordinal)
             .Replace("{project}", projectDirectory ?? "", StringComparison.Ordinal)
-            .Replace("{build}", buildDirectory ?? "", StringComparison.Ordinal))];
+            .Replace("{build}", buildDirectory is null ? "" : Path.TrimEndingDirectorySeparator(buildDirectory), StringComparison.Ordinal))];
     }
 
     /// <summary>Runs <paramref name="command"/>, streaming its output; a non-zero exit is TML5009 naming the command.</summary>
