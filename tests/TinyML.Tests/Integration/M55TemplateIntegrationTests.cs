@@ -8,7 +8,7 @@ namespace TinyML.Tests.Integration;
 /// What a Cortex-M55 user does with the packed SDK: `dotnet new tinyml-m55`, `dotnet build` (the Corstone-300 chip image:
 /// UART console, no semihosting, Helium kernels), `dotnet build -t:Run` (its QEMU image on mps3-an547; outputs byte-identical
 /// to the C# reference, predictions to ONNX Runtime's), `dotnet build -t:Flash` (no flashing tool: TML5008 with the
-/// board's load steps) and `dotnet new list tinyml`. Serial like the other integration tests: one packed feed, and
+/// board's load steps); `dotnet new list tinyml` is TemplateListTests'. Serial like the other integration tests: one packed feed, and
 /// each build uses both cores.
 /// </summary>
 [TestClass]
@@ -67,17 +67,6 @@ public sealed class M55TemplateIntegrationTests
         StringAssert.Contains(flash.Output, Path.Combine(output, "M55Demo.bin"), flash.ToString());
         StringAssert.Contains(flash.Output, "images.txt", flash.ToString());
         StringAssert.Contains(flash.Output, $"FVP_Corstone_SSE-300_Ethos-U55 -a {chip}", flash.ToString());
-    }
-
-    [TestMethod]
-    public async Task Dotnet_new_list_shows_the_m55_template_with_its_one_line_name()
-    {
-        var feed = await LocalSdkFeed.GetAsync(Cancel);
-        var list = await feed.DotNetAsync(feed.Root, Cancel, "new", "list", "tinyml", "--debug:custom-hive", feed.TemplateHive);
-        Assert.AreEqual(0, list.ExitCode, list.ToString());
-        var line = list.Output.Split('\n').SingleOrDefault(l => l.Contains("tinyml-m55", StringComparison.Ordinal));
-        Assert.IsNotNull(line, list.ToString());
-        StringAssert.Contains(line, "TinyML firmware (Cortex-M55 with Helium, Arm Corstone-300)", list.ToString());
     }
 
     /// <summary>VMLADAVA (printed as its alias VMLAVA) instructions in the image: the Helium int8 dot products.</summary>
