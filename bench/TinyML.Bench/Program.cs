@@ -214,6 +214,8 @@ internal static class Program
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples, OutputDirectory = code,
+            // The board's arena alignment (16 bytes on Helium boards) in the plan, as a project for that board gets it.
+            Board = Board,
         }, Console.Out);
 
         var input = compiled.Model.InputTensor;
@@ -271,7 +273,7 @@ internal static class Program
         var code = Path.Combine(work, "code");
         var compiled = FloatModelCompiler.Compile(new CompileOptions
         {
-            ModelPath = model.ModelPath, Name = model.Name, OutputDirectory = code, Precision = ModelPrecision.Float32,
+            ModelPath = model.ModelPath, Name = model.Name, OutputDirectory = code, Precision = ModelPrecision.Float32, Board = Board,
         }, Console.Out);
 
         var size = compiled.Model.InputTensor.ElementCount;
