@@ -18,11 +18,17 @@ public static class CEmitter
 {
     private const int ValuesPerLine = 16;
 
-    public static EmittedModel Emit(QuantizedModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null)
+    /// <param name="profile">
+    /// The profiling variant (<c>tinymlc profile</c>, <c>dotnet build -t:Profile</c>): the run function calls
+    /// <see cref="ProfileHook"/> before the first op (with -1) and after each op (with its index), and the firmware
+    /// that links it defines the hook (the profiling harness reads its tick counter there). Normal builds leave it
+    /// false: their code has no hook and no counter read.
+    /// </param>
+    public static EmittedModel Emit(QuantizedModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null, bool profile = false)
     {
         var upper = name.ToUpperInvariant();
         var header = IsMulti(model) ? EmitMultiHeader(model, plan, name, upper, sourceDescription) : EmitHeader(model, plan, name, upper, sourceDescription);
-        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t", plan.Alignment));
+        var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, ArenaStorage.For(name, upper, arenaGroup, "int32_t", plan.Alignment), profile);
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
@@ -193,7 +199,19 @@ public static class CEmitter
         return Normalize(sb);
     }
 
-    private static (string Source, int ConstantBytes) EmitSource(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena)
+    /// <summary>The function a profiling build calls around the ops (see <see cref="Emit"/>).</summary>
+    public const string ProfileHook = "tml_profile_op";
+
+    /// <summary>The declaration and comment a profiling build puts before its run function.</summary>
+    internal static string ProfileHookDeclaration => $$"""
+        /* Profiling build: {{ProfileHook}}(-1) runs before the first op and {{ProfileHook}}(i) after op i; the firmware that
+         * links this file defines it (and reads its tick counter there). Normal builds have no such call. */
+        void {{ProfileHook}}(int32_t op);
+
+
+        """;
+
+    private static (string Source, int ConstantBytes) EmitSource(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena, bool profile)
     {
         var sb = new StringBuilder();
         var constantBytes = 0;
@@ -212,6 +230,11 @@ public static class CEmitter
             constantBytes += EmitOpData(sb, plan, model.Ops[i], $"tml_{name}_op{i}");
         }
 
+        if (profile)
+        {
+            sb.Append(ProfileHookDeclaration);
+        }
+
         sb.Append(CultureInfo.InvariantCulture, $$"""
             {{arena.Declaration}}
 
@@ -221,9 +244,18 @@ public static class CEmitter
             """);
 
         var bodyStart = sb.Length;
+        if (profile)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"    {ProfileHook}(-1);\n");
+        }
+
         for (var i = 0; i < model.Ops.Count; i++)
         {
             EmitCall(sb, model, plan, model.Ops[i], $"tml_{name}_op{i}", i);
+            if (profile)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"    {ProfileHook}({i});\n");
+            }
         }
 
         if (sb.ToString(bodyStart, sb.Length - bodyStart).IndexOf("arena", StringComparison.Ordinal) < 0)
