@@ -33,7 +33,9 @@ internal static class Program
     private static string Board = "nrf52840";
 
     /// <summary>Instructions per tick of the board's counter under -icount shift=0 (SysTick: 40; minstret: 1).</summary>
-    private static long InstructionsPerTick => HarnessFirmware.BoardFor(Board).InstructionsPerTick;
+    private static TinyML.Firmware.Board EmulatedBoard => HarnessFirmware.BoardFor(Board);
+
+    private static long InstructionsPerTick => EmulatedBoard.InstructionsPerTick;
 
     public static int Main(string[] args)
     {
@@ -181,7 +183,7 @@ internal static class Program
             {
                 var image = HarnessFirmware.BoardFor(Board);
                 results.AppendLine(Invariant($"Board {Board} harness firmware (-O2) built as {image.Name} ({image.Description}), QEMU `-icount shift=0`:"));
-                results.AppendLine(Invariant($"one tick = {InstructionsPerTick} instruction(s), exact. The TFLM columns are Cortex-M4 figures (see results.md for this SDK on the M4)."));
+                results.AppendLine(Invariant($"one tick = {(EmulatedBoard.InstructionsPerTickDivisor == 1 ? $"{InstructionsPerTick}" : $"{InstructionsPerTick}/{EmulatedBoard.InstructionsPerTickDivisor}")} instruction(s), exact. The TFLM columns are Cortex-M4 figures (see results.md for this SDK on the M4)."));
                 results.AppendLine("Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
             }
 
@@ -242,7 +244,7 @@ internal static class Program
         }
 
         var macs = CountMacs(compiled.Model);
-        var instructions = run.TicksFirstInference * InstructionsPerTick;
+        var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
         var memory = run.Firmware.Memory;
         var flash = memory is null ? "-" : memory.FlashUsed.ToString("N0", CultureInfo.InvariantCulture);
         var ram = memory is null ? "-" : memory.RamUsed.ToString("N0", CultureInfo.InvariantCulture);
@@ -293,7 +295,7 @@ internal static class Program
         }
 
         var macs = CountMacs(compiled.Model);
-        var instructions = run.TicksFirstInference * InstructionsPerTick;
+        var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
         var memory = run.Firmware.Memory;
         var flash = memory is null ? "-" : memory.FlashUsed.ToString("N0", CultureInfo.InvariantCulture);
         var ram = memory is null ? "-" : memory.RamUsed.ToString("N0", CultureInfo.InvariantCulture);

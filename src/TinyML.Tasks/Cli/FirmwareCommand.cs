@@ -9,6 +9,7 @@ namespace TinyML.Cli;
 ///   tinymlc firmware --board nrf52840 --name Demo --source main.c [--source model.c ...] [--include dir ...]
 ///                    [--define X=1 ...] --kernels src/TinyML.Kernels --out bin/ --obj obj/ [--gcc-path dir]
 ///                    [--stack-bytes N] [--prefix-map FOLDER=NAME ...]
+///                    [--console-tx-pin N] [--console-baud N] [--flash-offset 0x26000]
 /// </code>
 /// </summary>
 public static class FirmwareCommand
@@ -36,7 +37,10 @@ public static class FirmwareCommand
             IntermediateDir: args.Get("obj") ?? Path.Combine(output, "obj"),
             ToolchainPath: args.Get("gcc-path"),
             StackBytes: args.Get("stack-bytes") is { } stack ? ParseStackBytes(stack) : null,
-            PrefixMaps: args.GetAll("prefix-map").Select(ParsePrefixMap).ToList());
+            PrefixMaps: args.GetAll("prefix-map").Select(ParsePrefixMap).ToList(),
+            ConsoleTxPin: ParseSetting(args.Get("console-tx-pin"), "TinyMLConsoleTxPin / --console-tx-pin") is { } pin ? (int)pin : null,
+            ConsoleBaud: ParseSetting(args.Get("console-baud"), "TinyMLConsoleBaud / --console-baud") is { } baud ? (int)baud : null,
+            FlashOffset: ParseSetting(args.Get("flash-offset"), "TinyMLFlashOffset / --flash-offset"));
         FirmwareBuilder.Build(request, log);
         return 0;
     }
@@ -48,6 +52,23 @@ public static class FirmwareCommand
         return eq > 0
             ? new KeyValuePair<string, string>(text[..eq], text[(eq + 1)..])
             : throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc firmware: --prefix-map '{text}' must look like FOLDER=NAME");
+    }
+
+    /// <summary>A whole number, decimal or 0x-hex (flash offsets are usually written in hex); null when not given.</summary>
+    private static ulong? ParseSetting(string? text, string what)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var trimmed = text.Trim();
+        var ok = trimmed.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? ulong.TryParse(trimmed[2..], System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            : ulong.TryParse(trimmed, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value);
+        return ok && value <= int.MaxValue
+            ? value
+            : throw new TinyMLException(ErrorCodes.InvalidBoardSetting, $"{what} '{text}' is not a whole number (decimal, or hex as 0x...)");
     }
 
     private static int ParseStackBytes(string text) =>

@@ -65,6 +65,12 @@ public static class ErrorCodes
     public const string UnknownBoard = "TML5004";
     /// <summary>TinyMLStackBytes / --stack-bytes is not a multiple of 8 of at least 256 bytes.</summary>
     public const string InvalidStackSize = "TML5005";
+    /// <summary>TinyMLConsoleTxPin / TinyMLConsoleBaud / TinyMLFlashOffset out of the board's range.</summary>
+    public const string InvalidBoardSetting = "TML5007";
+    /// <summary>Flash: none of the board's flashing tools is installed (says how to install one), or the board is not flashed.</summary>
+    public const string NoFlashTool = "TML5008";
+    /// <summary>Flash: the flashing tool failed (no board connected, wrong probe, ...).</summary>
+    public const string FlashFailed = "TML5009";
     /// <summary>Warning: the firmware fills more than 90 % of the board's flash or RAM (with what it is made of).</summary>
     public const string NearMemoryBudget = "TML5006";
     /// <summary>idf.py build failed (the ESP-IDF build's own errors are reported above it where recognised).</summary>

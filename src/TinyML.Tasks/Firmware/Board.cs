@@ -15,6 +15,25 @@ public sealed record MemoryRegion(ulong Origin, ulong Size)
 public sealed record EmulatorSpec(string Executable, IReadOnlyList<string> Arguments, string InstallPackage);
 
 /// <summary>How a board's firmware is built.</summary>
+/// <summary>
+/// A chip image's console on a UART: what the board support drives and what a project may change
+/// (<c>TinyMLConsoleTxPin</c>, <c>TinyMLConsoleBaud</c>, passed to the C code as <c>TML_BOARD_CONSOLE_TX_PIN</c> and
+/// <c>TML_BOARD_CONSOLE_BAUD</c>).
+/// </summary>
+/// <param name="Peripheral">The UART, for messages and docs (e.g. "UART0").</param>
+/// <param name="DefaultTxPin">The TX pin the board support uses by default (the board's number for it).</param>
+/// <param name="TxPinCount">Valid TX pins are 0 .. TxPinCount-1.</param>
+/// <param name="DefaultBaud">Default baud rate (8N1).</param>
+/// <param name="MaxBaud">Highest baud rate the peripheral runs at.</param>
+/// <param name="PinDescription">How pins are numbered on this board, for messages and docs.</param>
+public sealed record UartConsole(string Peripheral, int DefaultTxPin, int TxPinCount, int DefaultBaud, int MaxBaud, string PinDescription);
+
+/// <summary>The UF2 image a board's USB bootloader takes (https://github.com/microsoft/uf2): its family ID.</summary>
+/// <param name="FamilyId">The UF2 family ID the bootloader checks.</param>
+/// <param name="OnlyBehindBootloader">Write the .uf2 only when the image is linked behind a bootloader
+/// (<c>TinyMLFlashOffset</c> &gt; 0): an image at 0x0 would overwrite the bootloader it is meant for.</param>
+public sealed record Uf2Format(uint FamilyId, bool OnlyBehindBootloader);
+
 public enum FirmwareBuildSystem
 {
     /// <summary>The SDK compiles and links the image itself with the board's GNU toolchain (<see cref="FirmwareBuilder"/>).</summary>
@@ -103,11 +122,26 @@ public sealed record Board(
     public string SupportFolder => SupportFolderName ?? Name;
 
     /// <summary>
+    /// Further folders under <c>boards/</c> whose sources and headers every image of the board gets: code one family of
+    /// cores shares (<c>cortex-m</c>: stack painting, SysTick/DWT counters, the chip image's <c>_exit</c>), written once.
+    /// </summary>
+    public IReadOnlyList<string> SharedSupportFolders { get; init; } = [];
+
+    /// <summary>
     /// Instructions per <c>tml_board_ticks()</c> tick under the board's emulator (mirrors the C macro
     /// <c>TML_BOARD_INSTRUCTIONS_PER_TICK</c>): 40 for SysTick on QEMU mps2-an386, 1 for <c>minstret</c> on RISC-V;
     /// 0 = ticks are not instructions (host clock, cycles on silicon).
     /// </summary>
     public int InstructionsPerTick { get; init; }
+
+    /// <summary>
+    /// Divisor of <see cref="InstructionsPerTick"/> for counters whose period is not a whole number of instructions
+    /// (<c>TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR</c>): SysTick at 32 MHz on QEMU's mps3-an547 is 125/4 instructions.
+    /// </summary>
+    public int InstructionsPerTickDivisor { get; init; } = 1;
+
+    /// <summary>Instructions for <paramref name="ticks"/> of this board's counter under its emulator (0 when ticks are not instructions).</summary>
+    public long TicksToInstructions(long ticks) => ticks * InstructionsPerTick / InstructionsPerTickDivisor;
 
     /// <summary>Who links the image: the SDK (GNU toolchain) or ESP-IDF.</summary>
     public FirmwareBuildSystem BuildSystem { get; init; } = FirmwareBuildSystem.Gnu;
@@ -126,17 +160,33 @@ public sealed record Board(
     public string? HardwareRunHint { get; init; }
 
     /// <summary>
-    /// The board whose image the emulator runs for this board: itself for GNU boards (nrf52840, host, esp32c3-qemu),
-    /// <see cref="EmulatorImage"/> for ESP-IDF boards; TML6004 when there is none (ESP32/ESP32-S3: no Xtensa LX6/LX7
-    /// emulator exists here).
+    /// The board whose image the emulator runs for this board: <see cref="EmulatorImage"/> when it has one (nrf52840 ->
+    /// nrf52840-qemu, esp32c3 -> esp32c3-qemu), itself for a GNU board with an emulator or a host executable; TML6004
+    /// when there is none (ESP32/ESP32-S3: no Xtensa LX6/LX7 emulator exists here).
     /// </summary>
-    public Board ForEmulation => BuildSystem == FirmwareBuildSystem.Gnu
-        ? this
-        : EmulatorImage ?? throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
-            $"board '{Name}' cannot run here: there is no emulator for its core in this SDK. {HardwareRunHint}");
+    public Board ForEmulation => EmulatorImage
+        ?? (BuildSystem == FirmwareBuildSystem.Gnu && (Emulator is not null || !ProducesFlashImages)
+            ? this
+            : throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
+                $"board '{Name}' cannot run here: there is no emulator for its core in this SDK. {HardwareRunHint}"));
 
     /// <summary>Compiler helpers the board's packaged libgcc lacks, assembled at build time (<c>{helpers}</c>); null = none.</summary>
     public HelperLibrary? Helpers { get; init; }
+
+    /// <summary>The chip image's UART console; null = the console is semihosting, the host's stdout or ESP-IDF's.</summary>
+    public UartConsole? Console { get; init; }
+
+    /// <summary>
+    /// Granularity of <c>TinyMLFlashOffset</c> (an application linked behind a bootloader): the flash erase page, which
+    /// also satisfies the vector table's alignment. 0 = the board cannot be linked at an offset.
+    /// </summary>
+    public int FlashPageBytes { get; init; }
+
+    /// <summary>Also write <c>&lt;project&gt;.uf2</c> for the board's USB bootloader; null = no UF2.</summary>
+    public Uf2Format? Uf2 { get; init; }
+
+    /// <summary>How <c>dotnet build -t:Flash</c> writes the image into a connected board, in order of preference.</summary>
+    public IReadOnlyList<FlashTool> FlashTools { get; init; } = [];
 
     /// <summary>
     /// True for a board that exists to verify the kernels and generated C on a CPU in an emulator, not to be flashed
@@ -195,19 +245,23 @@ public static partial class Boards
     /// </summary>
     public const int StackBytes = 2 * 1024;
 
+    private static readonly string[] Nrf52840ArchitectureFlags =
+        ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"];
+
     /// <summary>
-    /// nRF52840: Cortex-M4F, 1 MB flash at 0x0, 256 KB RAM at 0x20000000. picolibc's semihosting crt0 enables the FPU,
-    /// copies .data and passes main's return value to the host. QEMU's mps2-an386 (Cortex-M4) has memory at both
-    /// addresses, so the same image runs there; <c>-icount shift=0</c> makes SysTick deterministic (40 instructions/tick).
+    /// The nRF52840's image for QEMU: the same sources with <c>TML_BOARD_QEMU</c> (console and exit code through
+    /// semihosting, SysTick as the counter), picolibc's semihosting crt0. QEMU's mps2-an386 (also a Cortex-M4) has memory
+    /// at the nRF52840's addresses, so the same memory map and budget apply; <c>-icount shift=0</c> makes SysTick
+    /// deterministic (40 instructions per tick).
     /// </summary>
-    public static Board Nrf52840 { get; } = new(
-        Name: "nrf52840",
-        Description: "Nordic nRF52840 (Cortex-M4F, 1 MB flash, 256 KB RAM); emulated on QEMU mps2-an386",
+    public static Board Nrf52840Qemu { get; } = new(
+        Name: "nrf52840-qemu",
+        Description: "nRF52840 image for QEMU mps2-an386 (Cortex-M4F): semihosting console and exit code, SysTick instruction counts",
         ToolPrefix: "arm-none-eabi-",
         ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
         ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"],
-        CompileFlags: CommonCompileFlags,
+        ArchitectureFlags: Nrf52840ArchitectureFlags,
+        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
         LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
         LinkLibraries: [],
         Flash: new MemoryRegion(0x0, 1024 * 1024),
@@ -230,6 +284,52 @@ public static partial class Boards
     {
         StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
+        SupportFolderName = "nrf52840",
+        SharedSupportFolders = ["cortex-m"],
+    };
+
+    /// <summary>
+    /// nRF52840: Cortex-M4F at 64 MHz, 1 MB flash at 0x0 (or behind a bootloader at <c>TinyMLFlashOffset</c>), 256 KB
+    /// RAM at 0x20000000. The flashable image: picolibc's hosted crt0 (vector table, FPU enable, .data copy), the
+    /// console on UART0 (boards/nrf52840/tml_board_chip.c: TX P0.06 = the nRF52840-DK's USB virtual COM port,
+    /// 115200 8N1, <c>TinyMLConsoleTxPin</c>/<c>TinyMLConsoleBaud</c>), the crystal oscillator started, DWT CYCCNT as
+    /// the tick counter, and no semihosting call, so it runs on the chip without a debugger. QEMU models neither the
+    /// nRF52's UART nor DWT, so <c>Run</c> builds <see cref="Nrf52840Qemu"/> from the same sources.
+    /// </summary>
+    public static Board Nrf52840 { get; } = new(
+        Name: "nrf52840",
+        Description: "Nordic nRF52840 (Cortex-M4F, 64 MHz, 1 MB flash, 256 KB RAM): UART console; runs in QEMU as nrf52840-qemu",
+        ToolPrefix: "arm-none-eabi-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
+        ToolchainInstallHint: ArmGnuInstallHint,
+        ArchitectureFlags: Nrf52840ArchitectureFlags,
+        CompileFlags: CommonCompileFlags,
+        LinkFlags: ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x0, 1024 * 1024),
+        Ram: new MemoryRegion(0x2000_0000, 256 * 1024),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: null)
+    {
+        StackBytes = Boards.StackBytes,
+        SharedSupportFolders = ["cortex-m"],
+        EmulatorImage = Nrf52840Qemu,
+        Console = new UartConsole("UART0", DefaultTxPin: 6, TxPinCount: 48, DefaultBaud: 115200, MaxBaud: 1_000_000,
+            PinDescription: "port * 32 + pin: P0.06 = 6 (the nRF52840-DK's USB virtual COM port), P1.02 = 34"),
+        FlashPageBytes = 4096,
+        // Adafruit's nRF52 UF2 bootloader (Feather/ItsyBitsy nRF52840, Seeed XIAO nRF52840, ...): family "nRF52840".
+        Uf2 = new Uf2Format(0xADA52840, OnlyBehindBootloader: true),
+        FlashTools =
+        [
+            new FlashTool("nrfjprog", "nrfjprog", ["-f", "NRF52", "--program", "{hex}", "--sectorerase", "--verify", "--reset"],
+                "Nordic's nRF Command Line Tools (https://www.nordicsemi.com/Products/Development-tools/nRF-Command-Line-Tools) with SEGGER J-Link, as on the nRF52840-DK"),
+            new FlashTool("pyocd", "pyocd", ["flash", "--target", "nrf52840", "--format", "hex", "{hex}"],
+                "pip install pyocd (any CMSIS-DAP or J-Link probe)"),
+            new FlashTool("openocd", "openocd", ["-f", "interface/cmsis-dap.cfg", "-f", "target/nrf52.cfg", "-c", "program {elf} verify reset exit"],
+                "sudo apt-get install openocd (CMSIS-DAP probe)"),
+        ],
+        HardwareRunHint = "Flash the .hex with nrfjprog --program <Project>.hex --chiperase --verify --reset (or dotnet build -t:Flash) and read its console on the board's UART.",
     };
 
     /// <summary>The build machine: its gcc, a native executable, no memory budget, the same C sources.</summary>
@@ -300,6 +400,7 @@ public static partial class Boards
             EspIdfTarget = target,
             SupportFolderName = "esp-idf",
             EmulatorImage = emulatorImage,
+            FlashTools = [new FlashTool("idf.py", "idf.py", ["-C", "{project}", "-B", "{build}", "flash"], EspIdfInstallHint)],
             HardwareRunHint = $"Flash it and watch its console with ESP-IDF: idf.py -B bin/<Configuration>/{name}/esp-idf -p <serial port> flash monitor "
                 + "(the image dotnet build made), or idf.py -p <serial port> flash monitor after idf.py build in the project folder.",
         };
@@ -362,7 +463,7 @@ public static partial class Boards
         "Espressif ESP32-C3 (RISC-V rv32imc, 400 KB SRAM): ESP-IDF project; 1 MB app partition, 256 KB static D/IRAM; runs in QEMU as esp32c3-qemu",
         "esp32c3", "riscv32-esp-elf-", new MemoryRegion(0x3FC8_0000, 0x50000 - 64 * 1024), emulatorImage: Esp32C3Qemu);
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
+    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];

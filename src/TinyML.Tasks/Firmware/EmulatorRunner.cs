@@ -22,6 +22,14 @@ public static class EmulatorRunner
             throw new TinyMLException(ErrorCodes.FirmwareFailed, $"firmware not found: {firmware}", firmware);
         }
 
+        if (board.Emulator is null && board.ProducesFlashImages)
+        {
+            // A chip's image (UART console, real start-up) cannot run here; its emulator image can.
+            var image = board.ForEmulation;
+            throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
+                $"{Path.GetFileName(firmware)} is board '{board.Name}''s image for the chip: build and run its emulator image, board '{image.Name}' (dotnet build -t:Run does)");
+        }
+
         ProcessStartInfo info;
         if (board.Emulator is { } emulator)
         {

@@ -48,7 +48,72 @@ public static class FirmwareBuilder
             {
                 yield return Path.ChangeExtension(firmwarePath, extension);
             }
+
+            if (Uf2Path(r) is { } uf2)
+            {
+                yield return uf2;
+            }
         }
+    }
+
+    /// <summary>The .uf2 the build writes for the board's USB bootloader, or null when it writes none.</summary>
+    private static string? Uf2Path(FirmwareRequest r) =>
+        r.Board.Uf2 is { } uf2 && r.Board.Flash is not null && (!uf2.OnlyBehindBootloader || (r.FlashOffset ?? 0) > 0)
+            ? Path.Combine(Path.GetFullPath(r.OutputDir), r.ProjectName + ".uf2")
+            : null;
+
+    /// <summary>
+    /// Checks the project's console and flash-offset settings against the board and applies them: the console's pin
+    /// and baud rate become the board support's macros, the offset moves the flash region (the linker script places
+    /// the vector table at its start). Boards without a UART console ignore the console settings (the QEMU image of a
+    /// board is built from the same project).
+    /// </summary>
+    internal static FirmwareRequest ApplyBoardSettings(FirmwareRequest r)
+    {
+        var board = r.Board;
+        var defines = new List<string>(r.Defines);
+        if (board.Console is { } console)
+        {
+            if (r.ConsoleTxPin is { } pin)
+            {
+                if (pin < 0 || pin >= console.TxPinCount)
+                {
+                    throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
+                        $"TinyMLConsoleTxPin {pin} is not a pin of board '{board.Name}' ({console.PinDescription}; 0..{console.TxPinCount - 1})");
+                }
+
+                defines.Add($"TML_BOARD_CONSOLE_TX_PIN={pin}");
+            }
+
+            if (r.ConsoleBaud is { } baud)
+            {
+                if (baud < 1200 || baud > console.MaxBaud)
+                {
+                    throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
+                        $"TinyMLConsoleBaud {baud} is outside what {console.Peripheral} of board '{board.Name}' runs at (1200..{console.MaxBaud})");
+                }
+
+                defines.Add($"TML_BOARD_CONSOLE_BAUD={baud}");
+            }
+        }
+
+        if (r.FlashOffset is { } offset && offset > 0)
+        {
+            if (board.Flash is not { } flash || board.FlashPageBytes <= 0)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidBoardSetting, $"board '{board.Name}' cannot be linked at a flash offset (TinyMLFlashOffset)");
+            }
+
+            if (offset % (ulong)board.FlashPageBytes != 0 || offset >= flash.Size)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidBoardSetting, string.Create(CultureInfo.InvariantCulture,
+                    $"TinyMLFlashOffset 0x{offset:x} must be a multiple of board '{board.Name}''s {board.FlashPageBytes}-byte flash page and below its {flash.Size:N0} B of flash"));
+            }
+
+            board = board with { Flash = new MemoryRegion(flash.Origin + offset, flash.Size - offset) };
+        }
+
+        return r with { Board = board, Defines = defines };
     }
 
     internal static bool IsPlainFileName(string name) =>
@@ -74,6 +139,8 @@ public static class FirmwareBuilder
                 $"stack size {stack} bytes is invalid: give a multiple of 8 of at least {MinimumStackBytes} (TinyMLStackBytes / --stack-bytes)");
         }
 
+        r = ApplyBoardSettings(r);
+        board = r.Board;
         var toolchain = Toolchain.Resolve(board, r.ToolchainPath);
         var objectDir = Path.GetFullPath(Path.Combine(r.IntermediateDir, board.Name));
         var outputDir = Path.GetFullPath(r.OutputDir);
@@ -175,6 +242,16 @@ public static class FirmwareBuilder
         {
             RunOrThrow(toolchain.Objcopy, ["-O", "ihex", firmwarePath, hexPath]);
             RunOrThrow(toolchain.Objcopy, ["-O", "binary", firmwarePath, binPath]);
+            if (Uf2Path(r) is { } uf2Path)
+            {
+                OutputFile.WriteIfChanged(uf2Path, Uf2Writer.Write(File.ReadAllBytes(binPath), board.Flash!.Origin, board.Uf2!.FamilyId));
+            }
+            else if (board.Uf2 is not null)
+            {
+                // An earlier build behind a bootloader wrote one; it is not this image.
+                File.Delete(Path.ChangeExtension(firmwarePath, ".uf2"));
+            }
+
             var sizeTable = RunTool(toolchain.Size, ["-A", "-d", firmwarePath]);
             SizeReport.Write(board, firmwarePath, memory, sizeTable.ExitCode == 0 ? sizeTable.Lines : []);
         }
@@ -271,7 +348,8 @@ public static class FirmwareBuilder
         var kernelDir = Path.Combine(r.KernelsRoot, "src");
         // Kernel sources may legitimately be absent (a board-only firmware, or kernels not written yet).
         var library = Directory.Exists(kernelDir) ? Directory.GetFiles(kernelDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList() : [];
-        var board = Directory.GetFiles(boardDir, "*.c").Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
+        var board = r.Board.SharedSupportFolders.Select(f => Path.Combine(r.KernelsRoot, "boards", f)).Append(boardDir)
+            .SelectMany(dir => Directory.GetFiles(dir, "*.c").Order(StringComparer.Ordinal)).Select(Path.GetFullPath).ToList();
         var own = new List<string>();
         foreach (var source in r.Sources)
         {
@@ -333,6 +411,7 @@ public static class FirmwareBuilder
             Path.Combine(r.KernelsRoot, "include"),
             Path.Combine(r.KernelsRoot, "boards", "include"),
             Path.Combine(r.KernelsRoot, "boards", r.Board.SupportFolder),
+            .. r.Board.SharedSupportFolders.Select(f => Path.Combine(r.KernelsRoot, "boards", f)),
         ]);
         flags.AddRange(includes.Select(i => "-I" + Path.GetFullPath(i)));
         flags.AddRange(PrefixMapFlags(r));

@@ -16,6 +16,10 @@ namespace TinyML.Firmware;
 /// image does not depend on where the project is; the kernels and object folders are always mapped.</param>
 /// <param name="HelperCacheDirectory">Where a board's <see cref="Board.Helpers"/> archive is cached; null =
 /// <paramref name="IntermediateDir"/>. Tests share one folder so the archive is built once per run.</param>
+/// <param name="ConsoleTxPin">TX pin of the chip image's UART console instead of the board's default (<see cref="Board.Console"/>).</param>
+/// <param name="ConsoleBaud">Baud rate of that console instead of the board's default.</param>
+/// <param name="FlashOffset">Link the image this many bytes into flash, behind a bootloader (a multiple of
+/// <see cref="Board.FlashPageBytes"/>); null or 0 = at the start of flash.</param>
 public sealed record FirmwareRequest(
     Board Board,
     string ProjectName,
@@ -28,7 +32,10 @@ public sealed record FirmwareRequest(
     string? ToolchainPath = null,
     int? StackBytes = null,
     string? HelperCacheDirectory = null,
-    IReadOnlyList<KeyValuePair<string, string>>? PrefixMaps = null);
+    IReadOnlyList<KeyValuePair<string, string>>? PrefixMaps = null,
+    int? ConsoleTxPin = null,
+    int? ConsoleBaud = null,
+    ulong? FlashOffset = null);
 
 /// <summary>Flash and RAM use of a linked image against the board's budget.</summary>
 public sealed record MemoryUsage(ulong FlashUsed, ulong FlashBudget, ulong RamUsed, ulong RamBudget, IReadOnlyList<ElfSection> Sections)

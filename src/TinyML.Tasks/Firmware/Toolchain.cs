@@ -40,10 +40,10 @@ public sealed record Toolchain(string Gcc, string Objcopy, string Size)
             $"{gccName} not found for board '{board.Name}' (searched {(searched.Count == 0 ? "nothing" : string.Join(", ", searched))}): {board.ToolchainInstallHint}");
     }
 
-    /// <summary>Full path of <paramref name="name"/> on PATH, or null.</summary>
-    public static string? FindOnPath(string name)
+    /// <summary>Full path of <paramref name="name"/> on PATH (or on <paramref name="path"/>, a PATH value), or null.</summary>
+    public static string? FindOnPath(string name, string? path = null)
     {
-        foreach (var dir in PathDirectories())
+        foreach (var dir in path is null ? PathDirectories() : path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             if (FindExecutable(dir, name) is { } found)
             {

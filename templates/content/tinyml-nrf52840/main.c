@@ -76,7 +76,12 @@ int main(void)
     printf("accuracy: %d/%d\n", correct, DEMO_SAMPLE_COUNT);
 #if TML_BOARD_INSTRUCTIONS_PER_TICK > 0
     printf("instructions per inference: %lu\n",
-           (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) * (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK);
+           (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) * (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK /
+               (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR);
+#elif defined(TML_BOARD_TICKS_ARE_CYCLES)
+    /* On the chip: CPU cycles (the DWT cycle counter). */
+    printf("cycles per inference: %lu (%lu us)\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT),
+           (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) / (unsigned long)(TML_BOARD_CPU_HZ / 1000000u));
 #else
     printf("ticks per inference: %lu\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT));
 #endif

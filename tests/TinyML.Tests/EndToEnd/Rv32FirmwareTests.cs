@@ -22,7 +22,9 @@ public sealed class Rv32FirmwareTests
 {
     private const string Board = "esp32c3";
 
-    private static long InstructionsPerTick => HarnessFirmware.BoardFor(Board).InstructionsPerTick;
+    private static TinyML.Firmware.Board EmulatedBoard => HarnessFirmware.BoardFor(Board);
+
+    private static long InstructionsPerTick => EmulatedBoard.InstructionsPerTick;
 
     [TestInitialize]
     public void RequireToolchain() => TinyML.Tests.Firmware.Esp32C3QemuBoardTests.RequireRiscv();
@@ -159,7 +161,7 @@ public sealed class Rv32FirmwareTests
 
     private static void Report(string what, QuantizedModel? model, int arena, HarnessRun run, int samples, long? macs = null)
     {
-        var instructions = run.TicksFirstInference * InstructionsPerTick;
+        var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
         var macCount = macs ?? (model is null ? 0 : Int8Macs(model));
         var memory = run.Firmware.Memory!;
         var stackReserve = HarnessFirmware.BoardFor(Board).StackBytes ?? 0;

@@ -110,7 +110,8 @@ public sealed class Esp32C3QemuBoardTests
     public void EspIdfBoardsRunAsTheirEmulatorImageOrSayHowToFlash()
     {
         Assert.AreSame(Boards.Esp32C3Qemu, Boards.Esp32C3.ForEmulation);
-        Assert.AreSame(Boards.Nrf52840, Boards.Nrf52840.ForEmulation);
+        Assert.AreSame(Boards.Nrf52840Qemu, Boards.Nrf52840.ForEmulation);
+        Assert.AreSame(Boards.Nrf52840Qemu, Boards.Nrf52840Qemu.ForEmulation);
         foreach (var name in new[] { "esp32", "esp32s3" })
         {
             var ex = Assert.ThrowsExactly<TinyMLException>(() => Boards.Get(name).ForEmulation);

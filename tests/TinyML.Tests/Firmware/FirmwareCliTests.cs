@@ -26,7 +26,8 @@ public sealed class FirmwareCliTests
         var responseFile = Path.Combine(dir, "firmware.rsp");
         File.WriteAllLines(responseFile,
         [
-            "--board", "nrf52840", "--name", "Cli", "--source", source, "--define", "TML_TEST_ANSWER=42",
+            // The nRF52840's QEMU image (the chip image talks to a UART QEMU does not model): what -t:Run builds.
+            "--board", "nrf52840-qemu", "--name", "Cli", "--source", source, "--define", "TML_TEST_ANSWER=42",
             "--kernels", TestPaths.Kernels, "--out", Path.Combine(dir, "bin"), "--obj", Path.Combine(dir, "obj"),
         ]);
         var buildLog = new StringWriter();
@@ -34,13 +35,13 @@ public sealed class FirmwareCliTests
         var buildExit = FirmwareCommand.Run(new CliArgs(["@" + responseFile]), buildLog);
 
         Assert.AreEqual(0, buildExit, buildLog.ToString());
-        StringAssert.Contains(buildLog.ToString(), "tinyml: Cli.elf (nrf52840): flash ");
+        StringAssert.Contains(buildLog.ToString(), "tinyml: Cli.elf (nrf52840-qemu): flash ");
 
         var runLog = new StringWriter();
         var runExit = RunCommand.Run(new CliArgs(["--board", "nrf52840", "--firmware", Path.Combine(dir, "bin", "Cli.elf"), "--timeout-seconds", "60"]), runLog);
 
         Assert.AreEqual(5, runExit);
         StringAssert.Contains(runLog.ToString(), "answer=42");
-        StringAssert.Contains(runLog.ToString(), "error TML6003: Cli.elf on nrf52840 exited with code 5");
+        StringAssert.Contains(runLog.ToString(), "error TML6003: Cli.elf on nrf52840-qemu exited with code 5");
     }
 }

@@ -27,7 +27,7 @@ public sealed class FirmwareEndToEndTests
     {
         RequireArmToolchain();
         RequireQemu();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Hello", ("main.c", HelloSource));
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Hello", ("main.c", HelloSource));
 
         var built = FirmwareBuilder.Build(request, log);
 
@@ -39,7 +39,7 @@ public sealed class FirmwareEndToEndTests
         Assert.AreEqual(256UL * 1024, built.Memory.RamBudget);
         Assert.AreEqual((ulong)Boards.StackBytes, built.Memory.Sections.Single(s => s.Name == ".stack").Size,
             "the reserved stack must be the board's, and it counts in RAM");
-        StringAssert.Contains(log.ToString(), "tinyml: Hello.elf (nrf52840): flash ");
+        StringAssert.Contains(log.ToString(), "tinyml: Hello.elf (nrf52840-qemu): flash ");
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(request.OutputDir, "Hello.size.json"))))
         {
             Assert.AreEqual(built.Memory.FlashUsed, json.RootElement.GetProperty("flash").GetProperty("used").GetUInt64());
@@ -48,7 +48,7 @@ public sealed class FirmwareEndToEndTests
         Assert.IsTrue(File.Exists(Path.Combine(request.OutputDir, "Hello.size.txt")));
 
         var streamed = new StringWriter();
-        var run = EmulatorRunner.Run(Boards.Nrf52840, built.FirmwarePath, RunTimeout, streamed);
+        var run = EmulatorRunner.Run(Boards.Nrf52840Qemu, built.FirmwarePath, RunTimeout, streamed);
 
         Assert.AreEqual(3, run.ExitCode, run.Output);
         StringAssert.Contains(run.Output, "hello from nrf52840");
@@ -59,7 +59,7 @@ public sealed class FirmwareEndToEndTests
     public void SecondBuildReusesObjectsUntilASourceChanges()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Incremental", ("main.c", HelloSource));
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Incremental", ("main.c", HelloSource));
 
         var first = FirmwareBuilder.Build(request, log);
         var second = FirmwareBuilder.Build(request, log);
@@ -76,7 +76,7 @@ public sealed class FirmwareEndToEndTests
     {
         RequireArmToolchain();
         RequireQemu();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Ticks", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Ticks", ("main.c", """
             #include <stdio.h>
             #include "tml_board.h"
 
@@ -96,8 +96,8 @@ public sealed class FirmwareEndToEndTests
             """));
         var firmware = FirmwareBuilder.Build(request, log).FirmwarePath;
 
-        var first = EmulatorRunner.Run(Boards.Nrf52840, firmware, RunTimeout, TextWriter.Null);
-        var second = EmulatorRunner.Run(Boards.Nrf52840, firmware, RunTimeout, TextWriter.Null);
+        var first = EmulatorRunner.Run(Boards.Nrf52840Qemu, firmware, RunTimeout, TextWriter.Null);
+        var second = EmulatorRunner.Run(Boards.Nrf52840Qemu, firmware, RunTimeout, TextWriter.Null);
 
         Assert.AreEqual(0, first.ExitCode, first.Output);
         StringAssert.Contains(first.Output, "per_tick=40");
@@ -109,7 +109,7 @@ public sealed class FirmwareEndToEndTests
     public void TwoMegabyteConstArrayFailsWithFlashOverBudget()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "TooBig", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "TooBig", ("main.c", """
             const unsigned char tml_test_big[2u * 1024u * 1024u] = {1};
 
             int main(void)
@@ -133,7 +133,7 @@ public sealed class FirmwareEndToEndTests
     public void StaticBufferOverRamFailsWithRamOverBudget()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "TooMuchRam", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "TooMuchRam", ("main.c", """
             static unsigned char tml_test_arena[300u * 1024u];
 
             int main(void)
@@ -155,7 +155,7 @@ public sealed class FirmwareEndToEndTests
     public void SyntaxErrorYieldsTml5100WithFileAndLine()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Syntax", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Syntax", ("main.c", """
             int main(void)
             {
                 int x = 1
@@ -173,7 +173,7 @@ public sealed class FirmwareEndToEndTests
     public void MissingHeaderYieldsTml5101()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "NoHeader", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "NoHeader", ("main.c", """
             #include "tml_no_such_header.h"
             int main(void) { return 0; }
             """));
@@ -188,7 +188,7 @@ public sealed class FirmwareEndToEndTests
     public void UndefinedFunctionYieldsTml5102WithFile()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Undefined", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Undefined", ("main.c", """
             int tml_test_missing(int x);
             int main(void) { return tml_test_missing(2); }
             """));
@@ -202,7 +202,7 @@ public sealed class FirmwareEndToEndTests
     [TestMethod]
     public void MissingToolchainNamesTheInstallCommand()
     {
-        var (request, log) = NewRequest(Boards.Nrf52840, "NoGcc", ("main.c", HelloSource));
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "NoGcc", ("main.c", HelloSource));
 
         var ex = Assert.ThrowsExactly<TinyMLException>(() =>
             FirmwareBuilder.Build(request with { ToolchainPath = Path.Combine(request.OutputDir, "no-toolchain-here") }, log));
@@ -216,14 +216,14 @@ public sealed class FirmwareEndToEndTests
     {
         RequireArmToolchain();
         RequireQemu();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Forever", ("main.c", """
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Forever", ("main.c", """
             static volatile int tml_test_spin = 1;
             int main(void) { while (tml_test_spin) { } return 0; }
             """));
         var firmware = FirmwareBuilder.Build(request, log).FirmwarePath;
 
         var ex = Assert.ThrowsExactly<TinyMLException>(() =>
-            EmulatorRunner.Run(Boards.Nrf52840, firmware, TimeSpan.FromSeconds(2), TextWriter.Null));
+            EmulatorRunner.Run(Boards.Nrf52840Qemu, firmware, TimeSpan.FromSeconds(2), TextWriter.Null));
 
         Assert.AreEqual(ErrorCodes.EmulatorTimeout, ex.Code);
     }
@@ -250,8 +250,8 @@ public sealed class FirmwareEndToEndTests
     public void The_same_sources_in_two_folders_give_byte_identical_images()
     {
         RequireArmToolchain();
-        var first = NewRequest(Boards.Nrf52840, "Repro", ("main.c", HelloSource)).Request;
-        var second = NewRequest(Boards.Nrf52840, "Repro", ("main.c", HelloSource)).Request;
+        var first = NewRequest(Boards.Nrf52840Qemu, "Repro", ("main.c", HelloSource)).Request;
+        var second = NewRequest(Boards.Nrf52840Qemu, "Repro", ("main.c", HelloSource)).Request;
         // The SDK's targets map the project folder to "."; the kernels and object folders are mapped by the builder.
         first = first with { PrefixMaps = [new(Path.GetDirectoryName(first.Sources[0])!, ".")] };
         second = second with { PrefixMaps = [new(Path.GetDirectoryName(second.Sources[0])!, ".")] };
@@ -268,14 +268,14 @@ public sealed class FirmwareEndToEndTests
         var image = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(a.FirmwarePath));
         Assert.IsFalse(image.Contains(Path.GetDirectoryName(first.Sources[0])!, StringComparison.Ordinal), "the project folder leaked into the image");
         Assert.IsFalse(image.Contains(Path.GetFullPath(TestPaths.Kernels), StringComparison.Ordinal), "the kernels folder leaked into the image");
-        Assert.IsTrue(image.Contains(FirmwareBuilder.KernelsPrefix + "/boards/nrf52840", StringComparison.Ordinal), "board sources appear under the fixed prefix");
+        Assert.IsTrue(image.Contains(FirmwareBuilder.KernelsPrefix + "/boards/", StringComparison.Ordinal), "board sources appear under the fixed prefix");
     }
 
     [TestMethod]
     public void A_failed_build_deletes_the_previous_image_and_a_deleted_hex_comes_back_without_a_relink()
     {
         RequireArmToolchain();
-        var (request, log) = NewRequest(Boards.Nrf52840, "Stale", ("main.c", HelloSource));
+        var (request, log) = NewRequest(Boards.Nrf52840Qemu, "Stale", ("main.c", HelloSource));
         var built = FirmwareBuilder.Build(request, log);
         var elfTime = File.GetLastWriteTimeUtc(built.FirmwarePath);
         File.Delete(built.HexPath!);

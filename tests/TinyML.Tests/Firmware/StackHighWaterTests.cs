@@ -86,12 +86,12 @@ public sealed class StackHighWaterTests
             }
             """);
         const int Override = 1536;
-        var request = new FirmwareRequest(Boards.Nrf52840, "Override", [main], [], [], TestPaths.Kernels,
+        var request = new FirmwareRequest(Boards.Nrf52840Qemu, "Override", [main], [], [], TestPaths.Kernels,
             Path.Combine(work, "bin"), Path.Combine(work, "obj"), StackBytes: Override);
 
         var log = new StringWriter();
         var built = FirmwareBuilder.Build(request, log);
-        var run = EmulatorRunner.Run(Boards.Nrf52840, built.FirmwarePath, TimeSpan.FromSeconds(60), TextWriter.Null);
+        var run = EmulatorRunner.Run(Boards.Nrf52840Qemu, built.FirmwarePath, TimeSpan.FromSeconds(60), TextWriter.Null);
 
         Assert.AreEqual((ulong)Override, built.Memory!.Sections.Single(s => s.Name == ".stack").Size);
         StringAssert.Contains(log.ToString(), "incl. 1,536 B stack", "the size summary names the reserved stack");

@@ -37,6 +37,11 @@ public sealed class SdkIntegrationTests
 
         Assert.IsTrue(File.Exists(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.c")), build.ToString());
         Assert.IsTrue(File.Exists(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.h")), build.ToString());
+        if (TinyML.Firmware.Toolchain.FindOnPath("arm-none-eabi-objdump") is not null)
+        {
+            // The image a user flashes prints on the UART and runs without a debugger: no semihosting trap in it.
+            Assert.AreEqual(0, TinyML.Tests.Firmware.ChipImageTests.SemihostingTraps(Path.Combine(output, "Demo.elf")), "Demo.elf calls semihosting");
+        }
 
         // Nothing changed: both heavy targets must be skipped by MSBuild's Inputs/Outputs check.
         var again = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-v:n");
@@ -47,6 +52,9 @@ public sealed class SdkIntegrationTests
 
         var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
         Assert.AreEqual(0, run.ExitCode, run.ToString());
+        // Run executes the nRF52840's QEMU image, built from the same sources beside the chip image.
+        Assert.IsTrue(File.Exists(Path.Combine(output, "nrf52840-qemu", "Demo.elf")), run.ToString());
+        StringAssert.Contains(run.Output, "board: nrf52840-qemu", run.ToString());
         var parsed = FirmwareOutput.Parse(run.Output);
         AssertDemoOutput(parsed, run, expectInstructions: true);
         AssertMatchesReferenceAndOnnxRuntime(project, parsed, run);
@@ -58,6 +66,13 @@ public sealed class SdkIntegrationTests
         var bigger = await feed.DotNetAsync(project, Cancel, "build", "-nr:false", "-p:TinyMLStackBytes=3072");
         Assert.AreEqual(0, bigger.ExitCode, bigger.ToString());
         StringAssert.Contains(bigger.Output, "incl. 3,072 B stack", bigger.ToString());
+
+        // Flash: the board's usual tool gets the .hex (a fake nrfjprog on PATH; the dry run prints the command).
+        var tools = TinyML.Tests.Firmware.FlashTests.FakeTools("nrfjprog");
+        var path = new Dictionary<string, string> { ["PATH"] = tools + Path.PathSeparator + System.Environment.GetEnvironmentVariable("PATH") };
+        var flash = await feed.DotNetWithEnvironmentAsync(project, path, Cancel, "build", "-t:Flash", "-nr:false", "-p:TinyMLFlashDryRun=true");
+        Assert.AreEqual(0, flash.ExitCode, flash.ToString());
+        StringAssert.Contains(flash.Output, $"would flash with nrfjprog: {Path.Combine(tools, "nrfjprog")} -f NRF52 --program {Path.Combine(output, "Demo.hex")}", flash.ToString());
     }
 
     [TestMethod]

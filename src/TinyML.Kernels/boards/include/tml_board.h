@@ -5,7 +5,11 @@
  * boards/include and boards/<name> on the include path, so this header picks up the right configuration:
  *   TML_BOARD_NAME                   "nrf52840", "host", ...
  *   TML_BOARD_INSTRUCTIONS_PER_TICK  instructions per tml_board_ticks() tick under the reference emulator
- *                                    (nrf52840 on QEMU mps2-an386 with -icount shift=0: 40); 0 = unknown.
+ *                                    (nrf52840-qemu on QEMU mps2-an386 with -icount shift=0: 40); 0 = not instructions
+ *                                    (cycles on a chip: TML_BOARD_TICKS_ARE_CYCLES, TML_BOARD_CPU_HZ)
+ *   TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR  divides the above where a tick is not a whole number of instructions
+ *                                    (SysTick at 32 MHz under -icount shift=0 is 125/4); 1 when not defined
+ *   TML_BOARD_TICK_MASK              the counter's width (0x00FFFFFF for SysTick, 0xFFFFFFFF for a 32-bit counter)
  * printf comes from the C library: picolibc over semihosting on Arm, the system libc on the host.
  */
 #ifndef TML_BOARD_H
@@ -14,6 +18,10 @@
 #include <stdint.h>
 
 #include "tml_board_config.h"
+
+#ifndef TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR
+#define TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR 1
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -82,7 +82,8 @@ void app_main(void)
     printf("accuracy: %d/%d\n", correct, DEMO_SAMPLE_COUNT);
 #if TML_BOARD_INSTRUCTIONS_PER_TICK > 0
     printf("instructions per inference: %lu\n",
-           (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) * (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK);
+           (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) * (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK /
+               (unsigned long)TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR);
 #elif defined(TML_BOARD_TICKS_ARE_CYCLES)
     printf("cycles per inference: %lu", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT));
 #ifdef CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ

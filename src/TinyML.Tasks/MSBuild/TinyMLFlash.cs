@@ -1,0 +1,58 @@
+using Microsoft.Build.Framework;
+
+namespace TinyML.MSBuild;
+
+/// <summary><c>tinymlc flash</c>: writes the built image into a connected board with the board's usual tool.</summary>
+public sealed class TinyMLFlash : TinyMLToolTask
+{
+    [Required]
+    public string Board { get; set; } = string.Empty;
+
+    [Required]
+    public string Firmware { get; set; } = string.Empty;
+
+    /// <summary>The tool to use (<c>TinyMLFlashTool</c>); empty = the first of the board's tools found on PATH.</summary>
+    public string? Tool { get; set; }
+
+    /// <summary>Print the command instead of running it (<c>TinyMLFlashDryRun</c>).</summary>
+    public bool DryRun { get; set; }
+
+    /// <summary>ESP-IDF boards: the project folder and idf.py's build folder.</summary>
+    public string? ProjectDirectory { get; set; }
+
+    public string? BuildDirectory { get; set; }
+
+    protected override string Command => "flash";
+
+    protected override MessageImportance OutputImportance => MessageImportance.High;
+
+    protected override IEnumerable<string> GenerateArguments()
+    {
+        yield return "--board";
+        yield return Board;
+        yield return "--firmware";
+        yield return Firmware;
+        if (!string.IsNullOrWhiteSpace(Tool))
+        {
+            yield return "--tool";
+            yield return Tool!;
+        }
+
+        if (DryRun)
+        {
+            yield return "--dry-run";
+        }
+
+        if (!string.IsNullOrEmpty(ProjectDirectory))
+        {
+            yield return "--project-dir";
+            yield return ProjectDirectory!;
+        }
+
+        if (!string.IsNullOrEmpty(BuildDirectory))
+        {
+            yield return "--build-dir";
+            yield return BuildDirectory!;
+        }
+    }
+}
