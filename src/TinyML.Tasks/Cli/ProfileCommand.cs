@@ -14,7 +14,7 @@ namespace TinyML.Cli;
 /// response file), runs it once in the board's emulator with the tick counter read after every op, and writes
 /// <c>&lt;name&gt;.profile.md/.json/.html</c>; the log gets the top ops.
 /// <code>
-///   tinymlc profile @kws.compile.rsp --kernels src/TinyML.Kernels [--profile-out dir] [--work dir]
+///   tinymlc profile @kws.compile.rsp --kernels src/TinyML.Kernels [--profile-out dir] [--work dir] [--gcc-path dir]
 ///   tinymlc profile --model kws.onnx --calibration calib/ --board nrf52840 --kernels src/TinyML.Kernels --out obj/tinyml
 /// </code>
 /// The input is the first sample of <c>--validation-data</c>, else of <c>--calibration</c>, else a fixed
@@ -61,7 +61,7 @@ public static class ProfileCommand
             Directory.Delete(work, recursive: true);
         }
 
-        var profile = ProfileRunner.Run(compiled.Model, compiled.Plan, name, input.Bytes, options.Board, kernels, work, log);
+        var profile = ProfileRunner.Run(compiled.Model, compiled.Plan, name, input.Bytes, options.Board, kernels, work, log, args.Get("gcc-path"));
         var markdown = ProfileRunner.Write(profile, outputDirectory, name, MemoryTimelineSvg.Render(compiled.Model, compiled.Plan));
         foreach (var line in profile.SummaryLines(TopOps))
         {

@@ -17,7 +17,8 @@ namespace TinyML.Verify;
 /// </summary>
 public static class ProfileRunner
 {
-    public static Profile Run(QuantizedModel model, ArenaPlan plan, string name, sbyte[] input, string boardName, string kernelsRoot, string workDirectory, TextWriter log)
+    public static Profile Run(QuantizedModel model, ArenaPlan plan, string name, sbyte[] input, string boardName, string kernelsRoot, string workDirectory, TextWriter log,
+        string? toolchainPath = null)
     {
         var board = HarnessFirmware.BoardFor(boardName);
         var profiledDirectory = Path.Combine(workDirectory, "profiled");
@@ -27,8 +28,8 @@ public static class ProfileRunner
         WriteCode(profiled, profiledDirectory);
         WriteCode(normal, normalDirectory);
 
-        var (opTicks, totalTicks, profiledOutput) = RunProfiled(profiled, name, model.Ops.Count, input, board, kernelsRoot, profiledDirectory, log);
-        var plain = HarnessFirmware.Run(normal, normalDirectory, [input], board.Name, kernelsRoot, Path.Combine(normalDirectory, "harness"));
+        var (opTicks, totalTicks, profiledOutput) = RunProfiled(profiled, name, model.Ops.Count, input, board, kernelsRoot, profiledDirectory, toolchainPath, log);
+        var plain = HarnessFirmware.Run(normal, normalDirectory, [input], board.Name, kernelsRoot, Path.Combine(normalDirectory, "harness"), toolchainPath);
         var expected = Int8Interpreter.Run(model, input);
         var matches = expected.AsSpan().SequenceEqual(profiledOutput) && expected.AsSpan().SequenceEqual(plain.Outputs[0]);
 
@@ -60,7 +61,7 @@ public static class ProfileRunner
 
     /// <summary>Builds and runs the profiling harness: per-op ticks, ticks of the whole profiled invoke, the output.</summary>
     private static (long[] OpTicks, long TotalTicks, sbyte[] Output) RunProfiled(EmittedModel code, string name, int ops, sbyte[] input, Board board,
-        string kernelsRoot, string directory, TextWriter log)
+        string kernelsRoot, string directory, string? toolchainPath, TextWriter log)
     {
         var upper = name.ToUpperInvariant();
         var work = Path.Combine(directory, "harness");
@@ -121,7 +122,7 @@ public static class ProfileRunner
             board, "profile",
             [Path.Combine(work, "harness_main.c"), Path.Combine(directory, code.SourceFileName)],
             [directory, work], [], kernelsRoot,
-            Path.Combine(work, "bin"), Path.Combine(work, "obj"), HelperCacheDirectory: HarnessFirmware.HelperCache), buildLog);
+            Path.Combine(work, "bin"), Path.Combine(work, "obj"), ToolchainPath: toolchainPath, HelperCacheDirectory: HarnessFirmware.HelperCache), buildLog);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), buildLog);
         if (run.ExitCode != 0)
         {
