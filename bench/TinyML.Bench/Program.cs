@@ -213,7 +213,8 @@ internal static class Program
         var code = Path.Combine(work, "code");
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
-            ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples, OutputDirectory = code,
+            // For the benchmarked board: its core picks the kernels (the Cortex-M4 gets the DSP-specialized ones).
+            ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples, OutputDirectory = code, Board = Board,
         }, Console.Out);
 
         var input = compiled.Model.InputTensor;

@@ -16,6 +16,8 @@ public static class KernelPaths
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
+            case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
+                return string.Create(I, $"tml_dw3x3_s8: stride {c.StrideH}, zp-padded int16 band, 2 outputs per step (SMLAD tap pairs)");
             case QConv2D c:
             {
                 var inPerGroup = c.InC / c.Groups;

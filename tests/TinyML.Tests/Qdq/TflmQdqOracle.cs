@@ -24,8 +24,9 @@ internal sealed record TflmQdqOracle(string Name, string ModelPath, IReadOnlyLis
             File.Exists(logitsPath) ? Rows(Npy.Read(logitsPath), nhwcToNchw: false) : null);
     }
 
-    public CompileResult Compile(string outputDirectory, TextWriter log) =>
-        ModelCompiler.Compile(new CompileOptions { ModelPath = ModelPath, Name = Name, OutputDirectory = outputDirectory }, log);
+    /// <param name="board">The board the code is for (CompileOptions' default): its core picks the kernels.</param>
+    public CompileResult Compile(string outputDirectory, TextWriter log, string board = "nrf52840") =>
+        ModelCompiler.Compile(new CompileOptions { ModelPath = ModelPath, Name = Name, OutputDirectory = outputDirectory, Board = board }, log);
 
     /// <summary>The tensor TFLM printed as "softmax input": the input of the model's Softmax.</summary>
     public static int SoftmaxInput(QuantizedModel model) => model.Ops.OfType<QSoftmax>().Single().Inputs[0];
