@@ -77,6 +77,23 @@ public sealed class DspKernelEquivalenceTests
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, inW: 600), KernelIsa.ArmDsp), "three band rows beyond the buffer");
     }
 
+    [TestMethod]
+    [DataRow("nrf52840", true)]
+    [DataRow("nrf52840-qemu", true)]
+    [DataRow("esp32c3", false)]
+    [DataRow("esp32", false)]
+    [DataRow("host", false)]
+    [DataRow("lx106-qemu", false)]
+    public void EmitterPicksTheDepthwiseKernelPerCore(string board, bool dsp)
+    {
+        // KWS has four depthwise 3x3 layers: on a DSP core each runs tml_dw3x3_s8, elsewhere tml_conv2d_s8 unchanged.
+        var oracle = TinyML.Tests.Qdq.TflmQdqOracle.Load("kws_dscnn");
+        var compiled = oracle.Compile(TestPaths.NewTempDir($"dw-choice-{board}"), TextWriter.Null, board);
+        var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8(", StringComparison.Ordinal));
+        Assert.AreEqual(dsp ? 4 : 0, calls, compiled.Code.Source);
+        Assert.AreEqual(dsp, compiled.Code.Source.Contains("#include \"tml_kernels_dsp.h\"", StringComparison.Ordinal));
+    }
+
     private static QConv2D With(QConv2D op, int? dilation = null, int? stride = null, int? kernel = null, int? multiplier = null, int? inW = null)
     {
         var k = kernel ?? op.KernelH;
