@@ -20,27 +20,29 @@
 extern "C" {
 #endif
 
-/* Requantization of one output channel: out = clamp(((2 acc m + 2^31) >> 32 + half - [acc < 0]) >> shift + zp), where
- * acc = bias + sum x w with -zp_in * (sum of the channel's weights) folded into the bias. The kernels work on the
- * doubled sum 2 acc (|acc| < 2^30), so the field holds the doubled bias. */
+/* Requantization of one output channel: out = clamp(((2 acc m + 2^31) >> 32 + 2^(shift - 1) - [acc < 0]) >> shift
+ * + zp), where acc = bias + sum x w with -zp_in * (sum of the channel's weights) folded into the bias. The kernels
+ * work on the doubled sum 2 acc (|acc| < 2^30), so the field holds the doubled bias. 12 bytes, as the generic
+ * kernels' bias, multiplier and shift. */
 typedef struct {
-    int32_t bias2;      /* 2 (bias - zp_in * sum of the channel's weights) */
+    int32_t bias2;      /* 2 (bias - zp_in * sum of the channel's weights), modulo 2^32 */
     int32_t multiplier; /* > 0 */
     int32_t shift;      /* right shift, 1..30 */
-    int32_t half;       /* 2^(shift - 1) */
 } tml_rq_channel;
 
 /*
  * Depthwise 3x3 (channel multiplier 1, stride 1 or 2, dilation 1): each channel's input rows as raw int16 in a band
- * padded with zp_in (in the arena scratch), two outputs per step, taps in SMLAD pairs. Weights per channel, 12 bytes:
- * (w0, w3, w1, w4), (w6, w2, w7, w5), (w8, 0, 0, 0): SXTB16 gives the pairs (w0, w1), (w3, w4), (w6, w7), (w2, w5).
+ * padded with zp_in (in the arena scratch), two outputs per step, taps in SMLAD pairs. Weights per channel: 8 bytes
+ * (w0, w3, w1, w4), (w6, w2, w7, w5) (SXTB16 gives the pairs (w0, w1), (w3, w4), (w6, w7), (w2, w5)), and w8 apart,
+ * so a channel takes 9 bytes as in the generic layout.
  */
 typedef struct {
     int16_t channels, in_h, in_w, out_h, out_w;
     int16_t stride, pad_top, pad_left;
     int32_t output_zero_point, input_zero_point;
     int32_t act_min, act_max;
-    const int8_t *weights;           /* [channels][12] */
+    const int8_t *weights;           /* [channels][8], word aligned */
+    const int8_t *last_taps;         /* [channels]: w8 */
     const tml_rq_channel *requant;   /* [channels] */
 } tml_dw3x3_s8_params;
 

@@ -64,7 +64,7 @@ static void tml_dw3_fill(int16_t *dst, int32_t n, int16_t value)
 #if TML_USE_DSP
 /* The channel's weights as tap pairs: f[0] = (w0, w1), f[1] = (w3, w4), f[2] = (w6, w7), f[3] = (w2, w5), f[4] = w8
  * (pairs with the first tap in the low half). */
-static void tml_dw3_taps(const int8_t *w, int32_t f[9])
+static void tml_dw3_taps(const int8_t *w, int8_t w8, int32_t f[9])
 {
     const uint32_t a = tml_read_u32(w), b = tml_read_u32(w + 4);
     /* Doubled (sums are 2 acc, see tml_rq2_sat): |2 w| < 2^8 keeps each lane in int16. */
@@ -72,12 +72,12 @@ static void tml_dw3_taps(const int8_t *w, int32_t f[9])
     f[1] = (int32_t)__sadd16(tml_sxtb16_ror8(a), tml_sxtb16_ror8(a));
     f[2] = (int32_t)__sadd16(__sxtb16(b), __sxtb16(b));
     f[3] = (int32_t)__sadd16(tml_sxtb16_ror8(b), tml_sxtb16_ror8(b));
-    f[4] = 2 * w[8];
+    f[4] = 2 * w8;
 }
 #else
-/* The channel's nine weights in kernel order from the re-laid bytes (w0, w3, w1, w4, w6, w2, w7, w5, w8), doubled
+/* The channel's nine weights in kernel order from the re-laid bytes (w0, w3, w1, w4, w6, w2, w7, w5) and w8, doubled
  * (sums are 2 acc, see tml_rq2_sat). */
-static void tml_dw3_taps(const int8_t *w, int32_t f[9])
+static void tml_dw3_taps(const int8_t *w, int8_t w8, int32_t f[9])
 {
     f[0] = 2 * w[0];
     f[1] = 2 * w[2];
@@ -87,7 +87,7 @@ static void tml_dw3_taps(const int8_t *w, int32_t f[9])
     f[5] = 2 * w[7];
     f[6] = 2 * w[4];
     f[7] = 2 * w[6];
-    f[8] = 2 * w[8];
+    f[8] = 2 * w8;
 }
 #endif
 
@@ -174,7 +174,7 @@ static void tml_dw3_row(const int16_t *r0, int32_t wb, int32_t stride, const int
  * it is narrower than int8. */
 static void tml_dw3_requant(const int32_t *sums2, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
-    const int32_t m = rq->multiplier, sh = rq->shift, half = rq->half;
+    const int32_t m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
     int32_t i;
     if (lo == -128 && hi == 127) {
         for (i = 0; i < n; ++i) {
@@ -208,7 +208,7 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
         const int8_t *channel = input + c * in_plane;
         const tml_rq_channel *rq = &p->requant[c];
         int32_t f[9], oy0;
-        tml_dw3_taps(p->weights + 12 * c, f);
+        tml_dw3_taps(p->weights + 8 * c, p->last_taps[c], f);
         for (oy0 = 0; oy0 < out_h; oy0 += band_out) {
             const int32_t oy_end = oy0 + band_out < out_h ? oy0 + band_out : out_h;
             const int32_t iy_first = oy0 * stride - p->pad_top;

@@ -729,13 +729,14 @@ public static class CEmitter
         }
     }
 
-    /// <summary>tml_dw3x3_s8_params: 12 bytes of re-laid weights per channel and folded per-channel requantization.</summary>
+    /// <summary>tml_dw3x3_s8_params: re-laid weights (8 bytes per channel, w8 apart) and folded per-channel requantization.</summary>
     private static int EmitDepthwise3x3Data(StringBuilder sb, QConv2D c, string id)
     {
         var I = CultureInfo.InvariantCulture;
         sb.Append(I, $"/* {Comment(c.NodeName)}: DepthwiseConv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 3x3, stride {c.StrideH}: tap pairs, input zero point folded into the bias */\n");
-        var weights = DspLayouts.Depthwise3x3(c.Weights, c.OutC);
-        EmitAlignedBytes(sb, $"{id}_weights", weights.Select(v => (byte)v).ToArray());
+        var (pairs, lastTaps) = DspLayouts.Depthwise3x3(c.Weights, c.OutC);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        EmitArray(sb, "int8_t", $"{id}_last_taps", lastTaps.Select(v => Int(v)));
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint);
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
@@ -743,12 +744,12 @@ public static class CEmitter
                 {{c.InC}}, {{c.InH}}, {{c.InW}}, {{c.OutH}}, {{c.OutW}}, /* channels, in_h, in_w, out_h, out_w */
                 {{c.StrideH}}, {{c.PadTop}}, {{c.PadLeft}}, /* stride, pad_top, pad_left */
                 {{Int(c.OutputZeroPoint)}}, {{Int(c.InputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
-                {{id}}_weights.bytes, {{id}}_channels
+                {{id}}_weights.bytes, {{id}}_last_taps, {{id}}_channels
             };
 
 
             """);
-        return weights.Length + 4 * channels.Length;
+        return pairs.Length + lastTaps.Length + 4 * channels.Length;
     }
 
     /// <summary>A const byte array that starts on a word boundary (the kernels read it with LDRD): C99 has no alignment
@@ -764,13 +765,13 @@ public static class CEmitter
         sb.Append("} };\n");
     }
 
-    /// <summary>tml_rq_channel per output channel: folded bias, multiplier, right shift, half.</summary>
+    /// <summary>tml_rq_channel per output channel: folded doubled bias, multiplier, right shift.</summary>
     private static void EmitChannels(StringBuilder sb, string name, int[] values)
     {
-        sb.Append(CultureInfo.InvariantCulture, $"static const tml_rq_channel {name}[{values.Length / 4}] = {{\n");
-        for (var c = 0; c < values.Length; c += 4)
+        sb.Append(CultureInfo.InvariantCulture, $"static const tml_rq_channel {name}[{values.Length / 3}] = {{\n");
+        for (var c = 0; c < values.Length; c += 3)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"    {{ {Int(values[c])}, {Int(values[c + 1])}, {Int(values[c + 2])}, {Int(values[c + 3])} }},\n");
+            sb.Append(CultureInfo.InvariantCulture, $"    {{ {Int(values[c])}, {Int(values[c + 1])}, {Int(values[c + 2])} }},\n");
         }
 
         sb.Append("};\n");

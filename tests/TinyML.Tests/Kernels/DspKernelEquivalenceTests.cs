@@ -137,12 +137,13 @@ public sealed class DspKernelEquivalenceTests
             expected.Add(output);
 
             var p = harness.NewName("p");
-            var weights = DspLayouts.Depthwise3x3(op.Weights, op.OutC);
-            harness.Global(AlignedBytes($"{p}_w", weights));
+            var (pairs, lastTaps) = DspLayouts.Depthwise3x3(op.Weights, op.OutC);
+            harness.Global(AlignedBytes($"{p}_w", pairs));
+            var last = harness.ConstArray(lastTaps);
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_dw3x3_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.PadTop}, {op.PadLeft}, " +
-                $"{op.OutputZeroPoint}, {op.InputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+                $"{op.OutputZeroPoint}, {op.InputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {last}, {p}_rq }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
@@ -242,10 +243,10 @@ public sealed class DspKernelEquivalenceTests
     internal static string Channels(string name, int[] values)
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"static const tml_rq_channel {name}[{values.Length / 4}] = {{");
-        for (var c = 0; c < values.Length; c += 4)
+        sb.Append(CultureInfo.InvariantCulture, $"static const tml_rq_channel {name}[{values.Length / 3}] = {{");
+        for (var c = 0; c < values.Length; c += 3)
         {
-            sb.Append('{').Append(string.Join(",", values.Skip(c).Take(4).Select(v => CHarness.Literal(v)))).Append("},");
+            sb.Append('{').Append(string.Join(",", values.Skip(c).Take(3).Select(v => CHarness.Literal(v)))).Append("},");
         }
 
         return sb.Append("};").ToString();
