@@ -405,9 +405,15 @@ static TML_NOINLINE void tml_dot_2x2_blocks(const int8_t *w0, const int8_t *w1, 
 /*
  * Cores with 32 registers (RISC-V) keep four weight rows against the column pair in registers: per reduction step
  * four weight and two column loads feed eight multiply-adds (2.75 instructions per MAC against 3 for two rows).
- * Xtensa's 16 registers would spill, so it keeps the two-row loop.
+ * Xtensa's 16 registers would spill, so it keeps the two-row loop; so does Thumb-1 (ARMv6-M: Cortex-M0/M0+), whose
+ * data-processing instructions reach only r0-r7 (the four-row step's register barrier cannot even be expressed there).
  */
-#define TML_DOT_4X2 (!TML_BIASED_WEIGHTS)
+#if defined(__thumb__) && !defined(__thumb2__)
+#define TML_THUMB1 1
+#else
+#define TML_THUMB1 0
+#endif
+#define TML_DOT_4X2 (!TML_BIASED_WEIGHTS && !TML_THUMB1)
 
 #if TML_DOT_4X2
 /* acc[2*f + c] += sum_k w_f[k] * col_c[k] for the four rows w0 + f * stride, over `blocks` blocks of four steps. */

@@ -76,10 +76,10 @@ public static class FirmwareBuilder
         {
             if (r.ConsoleTxPin is { } pin)
             {
-                if (pin < 0 || pin >= console.TxPinCount)
+                if (!console.IsTxPin(pin))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
-                        $"TinyMLConsoleTxPin {pin} is not a pin of board '{board.Name}' ({console.PinDescription}; 0..{console.TxPinCount - 1})");
+                        $"TinyMLConsoleTxPin {pin} is not a console TX pin of board '{board.Name}' ({console.PinDescription}; {console.TxPinRange})");
                 }
 
                 defines.Add($"TML_BOARD_CONSOLE_TX_PIN={pin}");
@@ -87,10 +87,10 @@ public static class FirmwareBuilder
 
             if (r.ConsoleBaud is { } baud)
             {
-                if (baud < 1200 || baud > console.MaxBaud)
+                if (baud < console.MinBaud || baud > console.MaxBaud)
                 {
                     throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
-                        $"TinyMLConsoleBaud {baud} is outside what {console.Peripheral} of board '{board.Name}' runs at (1200..{console.MaxBaud})");
+                        $"TinyMLConsoleBaud {baud} is outside what {console.Peripheral} of board '{board.Name}' runs at ({console.MinBaud}..{console.MaxBaud})");
                 }
 
                 defines.Add($"TML_BOARD_CONSOLE_BAUD={baud}");
@@ -227,6 +227,12 @@ public static class FirmwareBuilder
             break;
         }
 
+        if (board.BootBlock is { } bootBlock && BootBlockChecksum.Seal(firmwarePath, bootBlock, board.Flash!.Origin))
+        {
+            // The checksum was (re)written: the images made from the .elf must follow.
+            linked = true;
+        }
+
         if (!board.ProducesFlashImages)
         {
             log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({compiled} compiled, {jobs.Count - compiled} up to date)");
@@ -270,7 +276,7 @@ public static class FirmwareBuilder
     /// RAM = every allocated section that lives in the RAM region (.data, .bss, heap, stack).</summary>
     public static MemoryUsage MeasureMemory(Board board, string elfPath)
     {
-        var sections = ElfSections.Read(elfPath).Where(s => s.Allocated && s.Size > 0).ToList();
+        var sections = ElfSections.Read(elfPath).Where(s => s.TakesMemory).ToList();
         var flash = (ulong)sections.Where(s => s.OccupiesFileImage).Sum(s => (decimal)s.Size);
         var ram = board.Ram is null ? 0 : (ulong)sections.Where(s => board.Ram.Contains(s.Address)).Sum(s => (decimal)s.Size);
         return new MemoryUsage(flash, board.Flash?.Size ?? 0, ram, board.Ram?.Size ?? 0, sections);
