@@ -542,6 +542,7 @@ public static partial class Boards
             ],
             "qemu-system-arm"))
     {
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
         SupportFolderName = "stm32f746",
@@ -574,6 +575,7 @@ public static partial class Boards
         ProducesFlashImages: true,
         Emulator: null)
     {
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         StackBytes = Boards.StackBytes,
         SharedSupportFolders = ["cortex-m"],
         EmulatorImage = Stm32F746Qemu,

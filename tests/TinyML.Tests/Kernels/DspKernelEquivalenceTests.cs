@@ -50,6 +50,15 @@ public sealed class DspKernelEquivalenceTests
     }
 
     [TestMethod]
+    [TestCategory("Emulator")]
+    public void Depthwise3x3_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        // The STM32F746's Cortex-M7 (mps2-an500) takes the same DSP path; its pipeline differs, its results may not.
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => Depthwise3x3Cases(seed: 7005, count: 120));
+    }
+
+    [TestMethod]
     public void KernelChoiceRejectsWhatTheKernelCannotDoExactly()
     {
         var random = new Random(7004);
@@ -80,6 +89,8 @@ public sealed class DspKernelEquivalenceTests
     [TestMethod]
     [DataRow("nrf52840", true)]
     [DataRow("nrf52840-qemu", true)]
+    [DataRow("stm32f746", true)]
+    [DataRow("rp2040", false)]
     [DataRow("esp32c3", false)]
     [DataRow("esp32", false)]
     [DataRow("host", false)]
