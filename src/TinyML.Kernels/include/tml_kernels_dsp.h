@@ -49,6 +49,28 @@ typedef struct {
 int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p);
 void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/*
+ * Pointwise (1x1) convolution, groups 1, no padding, any stride, as a GEMM: output channels in row pairs against the
+ * raw int8 inputs of four output pixels widened into an int16 column block in the arena scratch (8 * depth bytes),
+ * register-blocked 2 channels x 4 pixels (2 x 2 for a tail of one or two pixels). Weights, row pair (a, b) = output
+ * channels (2i, 2i + 1), one word per two reduction steps k, k + 1:
+ *     bytes (a_k, b_k, a_{k+1}, b_{k+1})
+ * so SXTB16 gives (a_k, a_{k+1}) and SXTB16 ROR 8 gives (b_k, b_{k+1}): two unpacks per word, amortized over the four
+ * pixels. A missing b row (odd out_c) and the reduction's padding to `depth` are zero weights. Word aligned.
+ */
+typedef struct {
+    int16_t in_c, in_h, in_w;
+    int16_t out_c, out_h, out_w;
+    int16_t stride_h, stride_w;
+    int32_t depth; /* in_c rounded up to a multiple of 4 */
+    int32_t output_zero_point, act_min, act_max;
+    const int8_t *weights;         /* [(out_c + 1) / 2][depth / 2][4] row-pair words, word aligned */
+    const tml_rq_channel *requant; /* [out_c] */
+} tml_pw_s8_params;
+
+int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p);
+void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
 #ifdef __cplusplus
 }
 #endif

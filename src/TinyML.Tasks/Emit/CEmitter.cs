@@ -336,6 +336,8 @@ public static class CEmitter
         {
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return EmitDepthwise3x3Data(sb, c, id);
+            case QConv2D { Kernel: Int8Kernel.Pointwise } c:
+                return EmitPointwiseData(sb, c, id);
             case QConv2D c:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, groups {c.Groups} */\n");
                 var bytes = EmitArrays(sb, id, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift);
@@ -615,6 +617,9 @@ public static class CEmitter
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 }:
                 sb.Append(I, $"    tml_dw3x3_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
+            case QConv2D { Kernel: Int8Kernel.Pointwise }:
+                sb.Append(I, $"    tml_pw_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
             case QConv2D:
                 sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
@@ -750,6 +755,29 @@ public static class CEmitter
 
             """);
         return pairs.Length + lastTaps.Length + 4 * channels.Length;
+    }
+
+    /// <summary>tml_pw_s8_params: row-pair weight words and folded per-channel requantization.</summary>
+    private static int EmitPointwiseData(StringBuilder sb, QConv2D c, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 1x1, stride {c.StrideH}x{c.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, c.InC);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint);
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_pw_s8_params {{id}} = {
+                {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
+                {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
+                {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(c.InC)}}, /* stride_h, stride_w, depth */
+                {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
+                {{id}}_weights.bytes, {{id}}_channels
+            };
+
+
+            """);
+        return pairs.Length + 4 * channels.Length;
     }
 
     /// <summary>A const byte array that starts on a word boundary (the kernels read it with LDRD): C99 has no alignment

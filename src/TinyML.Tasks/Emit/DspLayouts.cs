@@ -55,6 +55,33 @@ public static class DspLayouts
         return (pairs, last);
     }
 
+    /// <summary>Reduction length of the pointwise GEMM kernel: in_c rounded up to a multiple of 4 (its loop takes four
+    /// steps at a time; the padding is zero weights against zero inputs).</summary>
+    public static int PointwiseDepth(int inC) => (inC + 3) & ~3;
+
+    /// <summary>
+    /// Pointwise GEMM weights (<c>tml_pw_s8_params.weights</c>): per row pair (output channels 2i, 2i + 1), per two
+    /// reduction steps k, k + 1, the word (a_k, b_k, a_k+1, b_k+1); a missing b row and the padding to the depth are
+    /// zeros. 2 x depth bytes per row pair, so every pair starts word aligned.
+    /// </summary>
+    public static sbyte[] PointwisePairs(sbyte[] weights, int outC, int inC)
+    {
+        var depth = PointwiseDepth(inC);
+        var pairs = (outC + 1) / 2;
+        var result = new sbyte[pairs * 2 * depth];
+        for (var oc = 0; oc < outC; oc++)
+        {
+            var pair = oc / 2;
+            var lane = oc % 2;
+            for (var k = 0; k < inC; k++)
+            {
+                result[pair * 2 * depth + 4 * (k / 2) + 2 * (k % 2) + lane] = weights[oc * inC + k];
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Band row length of the depthwise 3x3 kernel (<c>tml_dw3_width</c>).</summary>
     public static int Depthwise3x3Width(QConv2D c) => ((c.OutW - 1) * c.StrideW + 3 + 2 * c.StrideW) & ~1;
 }

@@ -43,6 +43,8 @@ public static class KernelChoice
         {
             case QConv2D c when IsDepthwise3x3(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, 9) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Depthwise3x3;
+            case QConv2D c when IsPointwise(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, c.InC) && SymmetricWeights(c.Weights):
+                return Int8Kernel.Pointwise;
             default:
                 return Int8Kernel.Generic;
         }
@@ -54,6 +56,18 @@ public static class KernelChoice
         c.Groups == c.InC && c.OutC == c.InC && c.KernelH == 3 && c.KernelW == 3 && c.DilationH == 1 && c.DilationW == 1
         && c.StrideH == c.StrideW && c.StrideH is 1 or 2 && c.PadTop >= 0 && c.PadLeft >= 0
         && 3 * DspLayouts.Depthwise3x3Width(c) <= Depthwise3x3Buffer;
+
+    /// <summary>Longest reduction of the pointwise GEMM kernel (its column block of four pixels takes 8 x depth bytes
+    /// of scratch).</summary>
+    public const int PointwiseDepthMax = 512;
+
+    /// <summary>Pointwise convolution the GEMM kernel covers: groups 1, 1x1, no padding, every output pixel's input
+    /// inside the plane (no bottom/right padding either), any stride.</summary>
+    public static bool IsPointwise(QConv2D c) =>
+        c.Groups == 1 && c.KernelH == 1 && c.KernelW == 1 && c.PadTop == 0 && c.PadLeft == 0
+        && (c.OutH - 1) * c.StrideH < c.InH && (c.OutW - 1) * c.StrideW < c.InW
+        && DspLayouts.PointwiseDepth(c.InC) <= PointwiseDepthMax
+        && c.InH * c.InW <= short.MaxValue && c.OutH * c.OutW <= short.MaxValue;
 
     /// <summary>Whether the fast requantization (<c>tml_requant_fast_s8</c>) is exact for every channel.</summary>
     public static bool FastRequant(int[] multiplier, int[] shift, int[] bias, int taps)

@@ -52,6 +52,9 @@ public enum Int8Kernel
 
     /// <summary>tml_dw3x3_s8: depthwise 3x3, stride 1 or 2, over a zp-padded int16 band (Cortex-M DSP).</summary>
     Depthwise3x3,
+
+    /// <summary>tml_pw_s8: pointwise (1x1) convolution as a GEMM, 2 channels x 4 pixels per pass (Cortex-M DSP).</summary>
+    Pointwise,
 }
 
 /// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>

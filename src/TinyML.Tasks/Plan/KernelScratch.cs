@@ -33,6 +33,8 @@ public static class KernelScratch
     public static int BytesOf(QOp op) => op switch
     {
         QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c => Depthwise3x3(c),
+        // tml_pw_s8_scratch_size: the int16 column block of four pixels.
+        QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC),
         QConv2D c => Conv2D(c),
         // One int16 column of the inputs; longer rows go in chunks of FullyConnectedColumnMax, their int32 sums after it.
         QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.OutFeatures,

@@ -105,6 +105,171 @@ public sealed class DspKernelEquivalenceTests
         Assert.AreEqual(dsp, compiled.Code.Source.Contains("#include \"tml_kernels_dsp.h\"", StringComparison.Ordinal));
     }
 
+    [TestMethod]
+    public void Pointwise_PortablePathOnHost_MatchesReference() => PointwiseCases(seed: 7101, count: 120);
+
+    [TestMethod]
+    public void Pointwise_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => PointwiseCases(seed: 7102, count: 60));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Pointwise_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        RequireArm();
+        CortexM4.Run(() => PointwiseCases(seed: 7103, count: 120));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Pointwise_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => PointwiseCases(seed: 7105, count: 120));
+    }
+
+    [TestMethod]
+    public void KernelChoiceRejectsWhatThePointwiseKernelCannotDoExactly()
+    {
+        var random = new Random(7104);
+        var op = Pointwise(random, "pw");
+        Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(op, KernelIsa.ArmDsp));
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.Portable), "rv32, Xtensa, Cortex-M0+ and the host keep the portable kernels");
+        var asymmetric = WithPointwise(op);
+        asymmetric.Weights[0] = sbyte.MinValue;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
+        var leftShift = WithPointwise(op);
+        leftShift.OutputShift[0] = 1;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        var bigBias = WithPointwise(op);
+        bigBias.Bias[0] = 1 << 30;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
+    }
+
+    private static QConv2D WithPointwise(QConv2D op, int padTop = 0, int groups = 1, int? inC = null)
+    {
+        var c = inC ?? op.InC;
+        return new QConv2D
+        {
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
+            InC = c, InH = op.InH, InW = op.InW, OutC = groups == 1 ? op.OutC : c, OutH = op.OutH + padTop, OutW = op.OutW,
+            KernelH = 1, KernelW = 1, StrideH = op.StrideH, StrideW = op.StrideW, PadTop = padTop, PadLeft = 0, DilationH = 1, DilationW = 1,
+            Groups = groups,
+            Weights = Enumerable.Range(0, (groups == 1 ? op.OutC : c) * c / groups).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.OutputMultiplier[i % op.OutC]).ToArray(),
+            OutputShift = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.OutputShift[i % op.OutC]).ToArray(),
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+        };
+    }
+
+    private void PointwiseCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels_dsp.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QConv2D>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = Pointwise(random, $"pw{i}");
+            op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
+            Assert.AreEqual(Int8Kernel.Pointwise, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_pw_s8");
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
+            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            Int8Kernels.Conv2D(op, input, output);
+            expected.Add(output);
+
+            var p = harness.NewName("p");
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, op.InC)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_pw_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
+                $"{DspLayouts.PointwiseDepth(op.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+            var scratchBytes = KernelScratch.BytesOf(op);
+            var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.PrintI32($"tml_pw_s8_scratch_size(&{p}) - {scratchBytes}");
+            harness.Statement($"tml_pw_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var o = ops[i];
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
+                $"case {i} (c {o.InC} -> {o.OutC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, stride {o.StrideH}x{o.StrideW}): tml_pw_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(ops.Any(o => o.InC % 2 == 1) && ops.Any(o => o.InC % 4 == 2) && ops.Any(o => o.InC % 4 == 0), "reductions with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
+        Assert.IsTrue(Enumerable.Range(1, 4).All(r => ops.Any(o => (o.OutH * o.OutW) % 4 == r % 4)), "pixel tails of 0-3");
+        Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.StrideH == 1 && o.StrideW == 1 && o.OutW < o.InW), "strides and cropped planes");
+        Assert.IsTrue(ops.Any(o => o.ActivationMin > -128 || o.ActivationMax < 127), "fused activation ranges");
+        TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    /// <summary>A pointwise convolution the emitter sends to tml_pw_s8.</summary>
+    internal static QConv2D Pointwise(Random random, string name)
+    {
+        while (true)
+        {
+            int[] channelChoices = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 32, 64];
+            var inC = random.Next(5) == 0 ? random.Next(60, 300) : channelChoices[random.Next(channelChoices.Length)];
+            var outC = random.Next(3) == 0 ? random.Next(1, 70) : channelChoices[random.Next(channelChoices.Length)];
+            var inH = random.Next(1, 14);
+            var inW = random.Next(1, 14);
+            var strideH = random.Next(4) == 0 ? 2 : 1;
+            var strideW = random.Next(4) == 0 ? random.Next(1, 4) : strideH;
+            // Output planes as ONNX gives them (all pixels), or cropped (a bottom/right edge the stride skips).
+            var outH = (inH - 1) / strideH + 1 - (random.Next(5) == 0 && inH > 1 ? 1 : 0);
+            var outW = (inW - 1) / strideW + 1 - (random.Next(5) == 0 && inW > 1 ? 1 : 0);
+            if (outH < 1 || outW < 1)
+            {
+                continue;
+            }
+
+            var requant = Enumerable.Range(0, outC).Select(_ => random.Next(10) == 0
+                ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var op = new QConv2D
+            {
+                NodeName = name, Inputs = [0], Output = 1,
+                InC = inC, InH = inH, InW = inW, OutC = outC, OutH = outH, OutW = outW,
+                KernelH = 1, KernelW = 1, StrideH = strideH, StrideW = strideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
+                Groups = 1,
+                Weights = RandomOps.Bytes(random, outC * inC, -127, 127),
+                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
+                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
+            {
+                return op;
+            }
+        }
+    }
+
     private static QConv2D With(QConv2D op, int? dilation = null, int? stride = null, int? kernel = null, int? multiplier = null, int? inW = null)
     {
         var k = kernel ?? op.KernelH;
