@@ -12,6 +12,13 @@
 #include "tml_kernels_dsp.h"
 #include "tml_internal.h"
 
+/* The block loop is instantiated per clamp mode and tail (constant arguments), which needs it inlined. */
+#if defined(__GNUC__)
+#define TML_PW_INLINE __attribute__((always_inline))
+#else
+#define TML_PW_INLINE
+#endif
+
 int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p)
 {
     return 8 * p->depth;
@@ -155,33 +162,107 @@ static void tml_pw_dot(const int8_t *w, const int16_t *c, int32_t blocks, int32_
 }
 #endif
 
-/* Requantizes n sums of one output channel into out[0..n). */
-static void tml_pw_store(const int32_t *s, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
+/* One output from its raw sum s: 2 acc = bias2 + 2 s is in range (|acc| < 2^30, checked at build time); bias2 may
+ * have wrapped, so the sum is taken modulo 2^32. */
+/* clamp: 0 none (the activation range is int8's, which SSAT gives), 1 lower bound only (ReLU), 2 both. */
+static inline int8_t tml_pw_rq(int32_t s, uint32_t bias2, int32_t m, int32_t sh, int32_t half, int32_t zp, int clamp,
+                               int32_t lo, int32_t hi)
+{
+    int32_t v = tml_rq2_sat(tml_u32_to_i32(bias2 + 2u * (uint32_t)s), m, sh, half, zp);
+    if (clamp != 0) {
+        v = v < lo ? lo : v;
+    }
+    if (clamp == 2) {
+        v = v > hi ? hi : v;
+    }
+    return (int8_t)v;
+}
+
+/* Requantizes n sums of one output channel into out[0..n) (n = 4 written out: no loop, the sums stay in registers). */
+static inline TML_PW_INLINE void tml_pw_store(const int32_t *s, int32_t n, const tml_rq_channel *rq, int32_t zp,
+                                                               int clamp, int32_t lo, int32_t hi, int8_t *out)
 {
     const int32_t m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
     const uint32_t bias2 = (uint32_t)rq->bias2;
     int32_t j;
-    for (j = 0; j < n; ++j) {
-        /* 2 acc in range (|acc| < 2^30, checked at build time); bias2 may have wrapped, so the sum is modulo 2^32. */
-        const int32_t v = tml_rq2_sat(tml_u32_to_i32(bias2 + 2u * (uint32_t)s[j]), m, sh, half, zp);
-        out[j] = (int8_t)tml_clamp_i32(v, lo, hi);
+    if (n == 4) {
+        out[0] = tml_pw_rq(s[0], bias2, m, sh, half, zp, clamp, lo, hi);
+        out[1] = tml_pw_rq(s[1], bias2, m, sh, half, zp, clamp, lo, hi);
+        out[2] = tml_pw_rq(s[2], bias2, m, sh, half, zp, clamp, lo, hi);
+        out[3] = tml_pw_rq(s[3], bias2, m, sh, half, zp, clamp, lo, hi);
+        return;
     }
+    for (j = 0; j < n; ++j) {
+        out[j] = tml_pw_rq(s[j], bias2, m, sh, half, zp, clamp, lo, hi);
+    }
+}
+
+/* The output channels' row pairs against one column block of n pixels. `full`: n == 4 (every block but the plane's
+ * tail), a constant after inlining, as `clamp` is. */
+static inline TML_PW_INLINE void tml_pw_block(const tml_pw_s8_params *p, const int16_t *col, int32_t n,
+                                                               int8_t *output, int32_t out_plane, int clamp, int full)
+{
+    const int32_t out_c = p->out_c, depth = p->depth, blocks = depth >> 2;
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int8_t *w = p->weights;
+    const tml_rq_channel *rq = p->requant;
+    int32_t oc;
+    if (full) {
+        n = 4;
+    }
+    for (oc = 0; oc < out_c; oc += 2, w += 2 * depth, rq += 2, output += 2 * out_plane) {
+        int32_t s[8];
+#if TML_USE_DSP
+        if (n > 2) {
+            tml_pw_dot_2x4(w, col, blocks, s);
+        } else {
+            tml_pw_dot_2x2(w, col, blocks, s);
+        }
+#else
+        tml_pw_dot(w, col, blocks, n, s);
+#endif
+        tml_pw_store(s, n, rq, zp, clamp, lo, hi, output);
+        if (oc + 1 < out_c) {
+            tml_pw_store(s + 4, n, rq + 1, zp, clamp, lo, hi, output + out_plane);
+        }
+    }
+}
+
+static TML_NOINLINE void tml_pw_block_tail(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, n, output, out_plane, 2, 0);
+}
+
+static TML_NOINLINE void tml_pw_block_relu(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, 4, output, out_plane, 1, 1);
+}
+
+static TML_NOINLINE void tml_pw_block_full(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, 4, output, out_plane, 0, 1);
+}
+
+static TML_NOINLINE void tml_pw_block_clamped(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, 4, output, out_plane, 2, 1);
 }
 
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
-    const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w, out_c = p->out_c;
-    const int32_t sh = p->stride_h, sw = p->stride_w, depth = p->depth, blocks = depth >> 2;
-    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
+    const int32_t sh = p->stride_h, sw = p->stride_w;
     /* Stride 1 over the whole plane: output pixel i reads input pixel i. */
     const int dense = sh == 1 && sw == 1 && out_w == in_w;
+    /* The activation range clamps only when it is narrower than what SSAT already gives. */
+    const int clamp = p->act_max < 127 ? 2 : p->act_min > -128 ? 1 : 0;
     int16_t *const col = (int16_t *)scratch;
     int32_t pix, oy = 0, ox = 0;
     for (pix = 0; pix < out_plane; pix += 4) {
         const int32_t n = out_plane - pix < 4 ? out_plane - pix : 4;
         const int8_t *x[4];
-        int32_t j, oc;
+        int32_t j;
         for (j = 0; j < 4; ++j) {
             if (j >= n) {
                 x[j] = x[j - 1]; /* a copy of the last pixel: computed, never stored */
@@ -195,24 +276,15 @@ void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, v
                 }
             }
         }
-        tml_pw_columns(x[0], x[1], x[2], x[3], p->in_c, depth, in_plane, col);
-        for (oc = 0; oc < out_c; oc += 2) {
-            const int8_t *w = p->weights + oc * depth; /* row pair oc / 2: 2 * depth bytes */
-            int8_t *out = output + oc * out_plane + pix;
-            int32_t s[8];
-#if TML_USE_DSP
-            if (n > 2) {
-                tml_pw_dot_2x4(w, col, blocks, s);
-            } else {
-                tml_pw_dot_2x2(w, col, blocks, s);
-            }
-#else
-            tml_pw_dot(w, col, blocks, n, s);
-#endif
-            tml_pw_store(s, n, &p->requant[oc], zp, lo, hi, out);
-            if (oc + 1 < out_c) {
-                tml_pw_store(s + 4, n, &p->requant[oc + 1], zp, lo, hi, out + out_plane);
-            }
+        tml_pw_columns(x[0], x[1], x[2], x[3], p->in_c, p->depth, in_plane, col);
+        if (n < 4) {
+            tml_pw_block_tail(p, col, n, output + pix, out_plane);
+        } else if (clamp == 2) {
+            tml_pw_block_clamped(p, col, output + pix, out_plane);
+        } else if (clamp == 1) {
+            tml_pw_block_relu(p, col, output + pix, out_plane);
+        } else {
+            tml_pw_block_full(p, col, output + pix, out_plane);
         }
     }
 }

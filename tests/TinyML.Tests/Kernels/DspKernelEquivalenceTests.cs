@@ -222,7 +222,8 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
         Assert.IsTrue(Enumerable.Range(1, 4).All(r => ops.Any(o => (o.OutH * o.OutW) % 4 == r % 4)), "pixel tails of 0-3");
         Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.StrideH == 1 && o.StrideW == 1 && o.OutW < o.InW), "strides and cropped planes");
-        Assert.IsTrue(ops.Any(o => o.ActivationMin > -128 || o.ActivationMax < 127), "fused activation ranges");
+        Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
+            && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
