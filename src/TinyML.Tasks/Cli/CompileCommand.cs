@@ -49,6 +49,27 @@ public static class CompileCommand
 
     private static void Compile(CliArgs args, TextWriter log, OptionSpelling spelling, string model, string name, string outputDirectory)
     {
+        var options = Options(args, spelling, model, name, outputDirectory);
+        if (options.Precision == ModelPrecision.Float32)
+        {
+            if (!options.MixedPrecision.AllInt8)
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                    $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
+            }
+
+            WarnIgnoredCalibration(args, log, spelling, options);
+            ModelCompiler.CheckArenaGroup(options);
+            FloatModelCompiler.Compile(options, log);
+            return;
+        }
+
+        ModelCompiler.Compile(options, log);
+    }
+
+    /// <summary>The compile options the command line (or the SDK's response file) gives; <c>tinymlc profile</c> reads the same.</summary>
+    internal static CompileOptions Options(CliArgs args, OptionSpelling spelling, string model, string name, string outputDirectory)
+    {
         var board = Boards.Get(args.Get("board") ?? "nrf52840"); // an unknown board is TML5004 before any work
         // --input-shape name=1,3,96,96 and --constant-input name=value, each repeatable (or ';'-separated).
         var pins = ImportOptions.FromStrings(args.GetAll("input-shape"), args.GetAll("constant-input"), spelling);
@@ -85,21 +106,7 @@ public static class CompileCommand
                 AutoThresholdDb = PrecisionSettings.ParseThreshold(args.Get("auto-precision-threshold-db")),
             },
         };
-        if (options.Precision == ModelPrecision.Float32)
-        {
-            if (!options.MixedPrecision.AllInt8)
-            {
-                throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                    $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
-            }
-
-            WarnIgnoredCalibration(args, log, spelling, options);
-            ModelCompiler.CheckArenaGroup(options);
-            FloatModelCompiler.Compile(options, log);
-            return;
-        }
-
-        ModelCompiler.Compile(options, log);
+        return options;
     }
 
     /// <summary>Calibration and validation settings mean nothing to a float32 model: say so instead of ignoring them.</summary>

@@ -17,7 +17,7 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Console.WriteLine("usage: tinymlc <compile|firmware|espidf|run|flash|arena-group> [options]   (see README.md)");
+            Console.WriteLine("usage: tinymlc <compile|firmware|espidf|run|profile|flash|arena-group> [options]   (see README.md)");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -32,6 +32,7 @@ public static class Program
                 "run" => RunCommand.Run(options, Console.Out),
                 "arena-group" => ArenaGroupCommand.Run(options, Console.Out),
                 "espidf" => EspIdfCommand.Run(options, Console.Out),
+                "profile" => ProfileCommand.Run(options, Console.Out),
                 "flash" => FlashCommandLine.Run(options, Console.Out),
                 _ => throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc: unknown command '{args[0]}'"),
             };

@@ -195,6 +195,12 @@ public sealed record Board(
             : throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
                 $"board '{Name}' cannot run here: there is no emulator for its core in this SDK. {HardwareRunHint}"));
 
+    /// <summary>
+    /// What the core offers the int8 kernels (<see cref="Emit.KernelIsa"/>): the emitter picks the specialized kernels
+    /// (tml_kernels_dsp.h) for Cortex-M cores with the DSP extension and the generic, portable ones elsewhere.
+    /// </summary>
+    public Emit.KernelIsa KernelIsa { get; init; } = Emit.KernelIsa.Portable;
+
     /// <summary>Compiler helpers the board's packaged libgcc lacks, assembled at build time (<c>{helpers}</c>); null = none.</summary>
     public HelperLibrary? Helpers { get; init; }
 
@@ -323,6 +329,7 @@ public static partial class Boards
         InstructionsPerTick = 40,
         SupportFolderName = "nrf52840",
         SharedSupportFolders = ["cortex-m"],
+        KernelIsa = Emit.KernelIsa.ArmDsp,
     };
 
     /// <summary>
@@ -351,6 +358,7 @@ public static partial class Boards
     {
         StackBytes = Boards.StackBytes,
         SharedSupportFolders = ["cortex-m"],
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         EmulatorImage = Nrf52840Qemu,
         Console = new UartConsole("UART0", DefaultTxPin: 6, TxPinCount: 48, DefaultBaud: 115200, MaxBaud: 1_000_000,
             PinDescription: "port * 32 + pin: P0.06 = 6 (the nRF52840-DK's USB virtual COM port), P1.02 = 34"),
@@ -540,6 +548,7 @@ public static partial class Boards
             ],
             "qemu-system-arm"))
     {
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
         SupportFolderName = "stm32f746",
@@ -572,6 +581,7 @@ public static partial class Boards
         ProducesFlashImages: true,
         Emulator: null)
     {
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         StackBytes = Boards.StackBytes,
         SharedSupportFolders = ["cortex-m"],
         EmulatorImage = Stm32F746Qemu,
@@ -720,12 +730,19 @@ public static partial class Boards
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];
 
-    /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
     /// <summary>The arena alignment of board <paramref name="name"/>; the default for a name that is not a known board
     /// (compiles without a firmware build accept any board name and report it).</summary>
     public static int ArenaAlignmentOf(string? name) =>
         AllWithVerification.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))?.ArenaAlignment ?? Board.DefaultArenaAlignment;
 
+    /// <summary>The kernel ISA of board <paramref name="name"/>; portable for a name that is not a known board.</summary>
+    public static Emit.KernelIsa KernelIsaOf(string? name)
+    {
+        var board = AllWithVerification.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
+        return board?.KernelIsa ?? Emit.KernelIsa.Portable;
+    }
+
+    /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
     public static Board Get(string name) =>
         All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new TinyMLException(ErrorCodes.UnknownBoard,

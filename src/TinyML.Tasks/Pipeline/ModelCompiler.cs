@@ -293,6 +293,8 @@ public static class ModelCompiler
     {
         var name = options.Name;
         var alignment = Firmware.Boards.ArenaAlignmentOf(options.Board);
+        // Kernels first: their scratch is part of the plan.
+        KernelChoice.Apply(model, Firmware.Boards.KernelIsaOf(options.Board));
         var order = ExecutionOrder.Optimize(model, alignment);
         if (order.Reordered)
         {

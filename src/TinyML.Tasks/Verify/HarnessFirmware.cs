@@ -56,7 +56,8 @@ public static class HarnessFirmware
         Run(compiled.Code, codeDirectory, inputs, boardName, kernelsRoot, workDirectory);
 
     /// <summary>Same, for emitted code that did not come from an ONNX file (planner and emitter tests).</summary>
-    public static HarnessRun Run(EmittedModel code, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory)
+    public static HarnessRun Run(EmittedModel code, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory,
+        string? toolchainPath = null)
     {
         var compiled = new { Code = code };
         var name = compiled.Code.SourceFileName[..^2];
@@ -111,7 +112,7 @@ public static class HarnessFirmware
             board, "harness",
             [Path.Combine(workDirectory, "harness_main.c"), Path.Combine(codeDirectory, compiled.Code.SourceFileName)],
             [codeDirectory, workDirectory], [], kernelsRoot,
-            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), HelperCacheDirectory: HelperCache), log);
+            Path.Combine(workDirectory, "bin"), Path.Combine(workDirectory, "obj"), ToolchainPath: toolchainPath, HelperCacheDirectory: HelperCache), log);
         var run = EmulatorRunner.Run(board, result.FirmwarePath, TimeSpan.FromMinutes(10), log);
         if (run.ExitCode != 0)
         {

@@ -24,7 +24,8 @@ internal sealed record TflmQdqOracle(string Name, string ModelPath, IReadOnlyLis
             File.Exists(logitsPath) ? Rows(Npy.Read(logitsPath), nhwcToNchw: false) : null);
     }
 
-    /// <summary>Compiles the model; <paramref name="board"/> sets the plan's arena alignment (16 bytes on Helium boards).</summary>
+    /// <summary>Compiles the model for <paramref name="board"/> (null = CompileOptions' default): the board's core picks the
+    /// kernels and sets the plan's arena alignment (16 bytes on Helium boards).</summary>
     public CompileResult Compile(string outputDirectory, TextWriter log, string? board = null)
     {
         var options = new CompileOptions { ModelPath = ModelPath, Name = Name, OutputDirectory = outputDirectory };
