@@ -81,6 +81,7 @@ public static class OpSupport
         new("Transpose", MinOpset, MaxOpset, Y, Y, "any permutation, rank <= 6"),
         new("Slice", MinOpset, MaxOpset, Y, Y, "constant starts/ends/axes/steps"),
         new("Gather", MinOpset, MaxOpset, Y, Y, "constant indices, any axis (a gather along the axis); int8 keeps the input's scale; folds on constant data"),
+        new("Expand", MinOpset, MaxOpset, Y, Y, "constant target shape (after folding; bidirectional broadcast); a broadcast copy on activations, int8 keeps the input's scale; folds on constants (the initial state torch's GRU/LSTM export builds)"),
         new("Concat", MinOpset, MaxOpset, Y, Y, "any axis; constant inputs allowed; int8 requantizes inputs whose scale differs"),
         new("Split", MinOpset, MaxOpset, Y, Y, "constant splits; one gather per output"),
         new("Squeeze", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),

@@ -115,6 +115,9 @@ public sealed class FloatLowering
             case "Gather":
                 LowerGather(node, [DataMovement.Gather(_graph, node)], 0f);
                 break;
+            case "Expand":
+                LowerGather(node, [DataMovement.Expand(_graph, node)], 0f);
+                break;
             case "Pad":
                 var (padPlan, padValue) = DataMovement.Pad(_graph, node);
                 LowerGather(node, [padPlan], padValue);

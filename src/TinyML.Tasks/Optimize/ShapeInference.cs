@@ -19,7 +19,7 @@ public static class ShapeInference
         // lowering still names the op if it survives.
         "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Cast", "Not", "Pow", "Equal",
         "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Where",
-        "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
+        "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather", "Expand",
         "Split", "Resize", "ReduceMean", "ReduceSum", "ReduceMax", "LogSoftmax", "LSTM", "GRU",
     };
 
@@ -257,6 +257,9 @@ public static class ShapeInference
                 return In(0);
             case "Pad":
                 return PadShape(graph, node, In(0), file);
+            case "Expand":
+                // Bidirectional broadcast: a 1 in the target keeps the input's dimension (numpy broadcast_to would not).
+                return Broadcast(node, In(0), ExpandTarget(graph, node, file), file);
             case "Unsqueeze" or "Squeeze" or "Slice" or "Transpose" or "Concat" or "Gather":
                 return ShapeByEvaluation(graph, node, file);
             case "Resize":
@@ -453,6 +456,18 @@ public static class ShapeInference
         }
 
         return result;
+    }
+
+    /// <summary>Expand's target shape: a build-time integer constant (after folding) with non-negative dimensions.</summary>
+    internal static int[] ExpandTarget(Graph graph, Node node, string file)
+    {
+        var target = node.Inputs.Count > 1 && node.Inputs[1].Length > 0
+            ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData
+                ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"Expand '{node.Name}': the shape must be a build-time integer constant (after folding)", file)
+            : throw Bad(node, "the shape input is required", file);
+        return target.Any(d => d < 0 || d > int.MaxValue)
+            ? throw Bad(node, $"invalid shape [{string.Join(",", target)}]", file)
+            : target.Select(d => (int)d).ToArray();
     }
 
     private static int[] Require4D(Node node, int[] shape, string file) =>

@@ -132,7 +132,7 @@ public static class FloatInterpreter
             "BatchNormalization" => BatchNorm(c),
             "LayerNormalization" => LayerNorm(c),
             "Identity" or "Dropout" => c.In(0),
-            "Transpose" or "Slice" or "Gather" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
+            "Transpose" or "Slice" or "Gather" or "Expand" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
             "Pad" => Pad(c),
             "Resize" => Resize(c),
             "ReduceMean" or "ReduceSum" or "ReduceMax" => Reduce(c),
