@@ -94,6 +94,8 @@ public static class OpSupport
         new("ReduceMax", MinOpset, MaxOpset, Y, Y, "adjacent axes, keepdims either way; int8: output keeps the input's scale (TFLite), no requantization; folds on constants"),
         new("Exp", MinOpset, MaxOpset, Y, Y, "float32: tml_expf (no libm); int8: 256-entry lookup table; folds on constants"),
         new("Log", MinOpset, MaxOpset, Y, Y, "float32: tml_logf (no libm; log 0 = -inf, negative = NaN); int8: 256-entry lookup table, inputs <= 0 give the lowest output code (calibrate on the clamped input, e.g. Max(x, eps)); folds on constants"),
+        new("Erf", MinOpset, MaxOpset, Y, Y, "float32: tml_erf_f32 (no libm); int8: 256-entry lookup table; the exact GELU pattern x*0.5*(1+erf(x/sqrt 2)) torch exports is fused into one Gelu; folds on constants"),
+        new("Gelu", 20, MaxOpset, Y, Y, "approximate none or tanh; float32: tml_gelu_f32 (x*Phi(x) through erfc, no cancellation for negative x); int8: 256-entry lookup table; also fused from torch's Erf pattern at any opset"),
         new("Neg", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table; folds on constants"),
         new("Abs", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table; folds on constants"),
         new("Reciprocal", MinOpset, MaxOpset, Y, Y, "int8: 256-entry lookup table (1/0 saturates); folds on constants"),

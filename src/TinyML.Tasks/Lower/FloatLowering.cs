@@ -153,7 +153,7 @@ public sealed class FloatLowering
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not":
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Erf" or "Gelu":
                 LowerUnary(node);
                 break;
             case "Cast" when ElementwiseMath.Cast(node, File) is null:

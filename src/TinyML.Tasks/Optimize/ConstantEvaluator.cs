@@ -55,7 +55,7 @@ internal static class ConstantEvaluator
             "Not" => context.Not(),
             "Neg" => context.Unary(v => -v, v => -v),
             "Abs" => context.Unary(Math.Abs, v => v == long.MinValue ? v : Math.Abs(v)),
-            "Sqrt" or "Exp" or "Log" or "Reciprocal" or "Sigmoid" or "Tanh" or "Elu" or "LeakyRelu" or "HardSigmoid" or "HardSwish" => context.Activation(),
+            "Sqrt" or "Exp" or "Log" or "Erf" or "Gelu" or "Reciprocal" or "Sigmoid" or "Tanh" or "Elu" or "LeakyRelu" or "HardSigmoid" or "HardSwish" => context.Activation(),
             "Where" => context.Where(),
             "ReduceSum" or "ReduceMax" or "ReduceMean" => context.Reduce(),
             _ => null,

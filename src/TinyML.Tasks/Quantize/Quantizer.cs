@@ -92,7 +92,7 @@ public sealed class Quantizer
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Expand", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
         "LSTM", "GRU", "Identity", "Dropout", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
-        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax",
+        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax", "Erf", "Gelu",
     };
 
     /// <summary>
@@ -264,7 +264,7 @@ public sealed class Quantizer
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast":
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast" or "Erf" or "Gelu":
                 LowerUnary(node);
                 break;
             case "LSTM" or "GRU":
