@@ -26,7 +26,23 @@ public sealed record EmulatorSpec(string Executable, IReadOnlyList<string> Argum
 /// <param name="DefaultBaud">Default baud rate (8N1).</param>
 /// <param name="MaxBaud">Highest baud rate the peripheral runs at.</param>
 /// <param name="PinDescription">How pins are numbered on this board, for messages and docs.</param>
-public sealed record UartConsole(string Peripheral, int DefaultTxPin, int TxPinCount, int DefaultBaud, int MaxBaud, string PinDescription);
+public sealed record UartConsole(string Peripheral, int DefaultTxPin, int TxPinCount, int DefaultBaud, int MaxBaud, string PinDescription)
+{
+    /// <summary>
+    /// The TX pins the board support can route the UART to, when that is not every pin of 0 .. TxPinCount-1: an STM32
+    /// connects each U(S)ART to a few pins only, through its alternate-function multiplexer. Null = every pin.
+    /// </summary>
+    public IReadOnlyList<int>? TxPins { get; init; }
+
+    /// <summary>Lowest baud rate the UART runs at (the baud-rate divider's width sets it).</summary>
+    public int MinBaud { get; init; } = 1200;
+
+    /// <summary>Whether <paramref name="pin"/> can carry the console.</summary>
+    public bool IsTxPin(int pin) => pin >= 0 && pin < TxPinCount && (TxPins is null || TxPins.Contains(pin));
+
+    /// <summary>The valid pins, for messages: a range, or the list.</summary>
+    public string TxPinRange => TxPins is null ? $"0..{TxPinCount - 1}" : "one of " + string.Join(", ", TxPins);
+}
 
 /// <summary>The UF2 image a board's USB bootloader takes (https://github.com/microsoft/uf2): its family ID.</summary>
 /// <param name="FamilyId">The UF2 family ID the bootloader checks.</param>
@@ -463,7 +479,105 @@ public static partial class Boards
         "Espressif ESP32-C3 (RISC-V rv32imc, 400 KB SRAM): ESP-IDF project; 1 MB app partition, 256 KB static D/IRAM; runs in QEMU as esp32c3-qemu",
         "esp32c3", "riscv32-esp-elf-", new MemoryRegion(0x3FC8_0000, 0x50000 - 64 * 1024), emulatorImage: Esp32C3Qemu);
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
+    // ---- STM32F746 ------------------------------------------------------------------------------------------------
+
+    private static readonly string[] Stm32F746ArchitectureFlags =
+        ["-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"];
+
+    /// <summary>
+    /// The STM32F746's image for QEMU: the same sources with <c>TML_BOARD_QEMU</c> (semihosting console and exit code,
+    /// SysTick as the counter) on QEMU's mps2-an500, a Cortex-M7. QEMU has no STM32F7 and the an500 has nothing at
+    /// 0x08000000, so this image links at 0x0 (1 MB, the chip's flash budget) and 0x20000000 (320 KB, its SRAM): the same
+    /// budget, so what overflows the chip overflows here. SysTick at the an500's 25 MHz under <c>-icount shift=0</c> is
+    /// 40 instructions per tick (measured, boards/stm32f746/tml_board_config.h).
+    /// </summary>
+    public static Board Stm32F746Qemu { get; } = new(
+        Name: "stm32f746-qemu",
+        Description: "STM32F746 image for QEMU mps2-an500 (Cortex-M7): semihosting console and exit code, SysTick instruction counts",
+        ToolPrefix: "arm-none-eabi-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
+        ToolchainInstallHint: ArmGnuInstallHint,
+        ArchitectureFlags: Stm32F746ArchitectureFlags,
+        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
+        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x0, 1024 * 1024),
+        Ram: new MemoryRegion(0x2000_0000, 320 * 1024),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: new EmulatorSpec(
+            "qemu-system-arm",
+            [
+                "-M", "mps2-an500", "-cpu", "cortex-m7",
+                "-icount", "shift=0,sleep=off",
+                "-display", "none", "-serial", "null", "-monitor", "none",
+                "-chardev", "stdio,id=tml_console,signal=off",
+                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
+                "-kernel", "{firmware}",
+            ],
+            "qemu-system-arm"))
+    {
+        StackBytes = Boards.StackBytes,
+        InstructionsPerTick = 40,
+        SupportFolderName = "stm32f746",
+        SharedSupportFolders = ["cortex-m"],
+    };
+
+    /// <summary>
+    /// STM32F746 (NUCLEO-F746ZG, STM32F746G-DISCO): Cortex-M7 with a single-precision FPU at 216 MHz, 1 MB flash at
+    /// 0x08000000, 320 KB SRAM at 0x20000000 (DTCM, SRAM1 and SRAM2, contiguous). The flashable image: picolibc's hosted
+    /// crt0 at the start of flash (the reset vector the boot address reaches, VTOR set by boards/cortex-m), the M7's
+    /// caches on, the PLL at 216 MHz from the HSI with over-drive and 7 flash wait states, the console on a U(S)ART
+    /// (boards/stm32f746/tml_board_chip.c: TX PD8 = USART3 = the NUCLEO-F746ZG's ST-LINK virtual COM port, 115200 8N1;
+    /// PA9 = USART1 is the STM32F746G-DISCO's), DWT CYCCNT as the tick counter, no semihosting. QEMU models no STM32F7,
+    /// so <c>Run</c> builds <see cref="Stm32F746Qemu"/> from the same sources. Its flash sectors are 32, 128 and 256 KB,
+    /// not a page size, so the image is not linked behind a bootloader (<c>TinyMLFlashOffset</c> is refused).
+    /// </summary>
+    public static Board Stm32F746 { get; } = new(
+        Name: "stm32f746",
+        Description: "STM32F746 (Cortex-M7F, 216 MHz, 1 MB flash, 320 KB RAM; NUCLEO-F746ZG, STM32F746G-DISCO): USART console; runs in QEMU as stm32f746-qemu",
+        ToolPrefix: "arm-none-eabi-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
+        ToolchainInstallHint: ArmGnuInstallHint,
+        ArchitectureFlags: Stm32F746ArchitectureFlags,
+        CompileFlags: CommonCompileFlags,
+        LinkFlags: ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x0800_0000, 1024 * 1024),
+        Ram: new MemoryRegion(0x2000_0000, 320 * 1024),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: null)
+    {
+        StackBytes = Boards.StackBytes,
+        SharedSupportFolders = ["cortex-m"],
+        EmulatorImage = Stm32F746Qemu,
+        // Pins as port * 16 + pin (tml_board_chip.c's table: the U(S)ART TX pins of the STM32F746's alternate functions).
+        // 2400 baud is the lowest USART1/USART6 reach at 108 MHz (16-bit divider); 3.375 Mbaud the highest USART2/3,
+        // UART4/5/7/8 reach at 54 MHz.
+        Console = new UartConsole("USART3", DefaultTxPin: 56, TxPinCount: 11 * 16, DefaultBaud: 115200, MaxBaud: 3_375_000,
+            PinDescription: "port * 16 + pin: PD8 = 56 (USART3, the NUCLEO-F746ZG's ST-LINK virtual COM port), PA9 = 9 (USART1, the STM32F746G-DISCO's), "
+                + "PA0 = 0 (UART4), PA2 = 2 (USART2), PB6 = 22 (USART1), PB10 = 26 (USART3), PC6 = 38 (USART6), PC10 = 42 (USART3), PC12 = 44 (UART5), "
+                + "PD5 = 53 (USART2), PE1 = 65 (UART8), PE8 = 72 (UART7), PF7 = 87 (UART7), PG14 = 110 (USART6)")
+        {
+            TxPins = [0, 2, 9, 22, 26, 38, 42, 44, 53, 56, 65, 72, 87, 110],
+            MinBaud = 2400,
+        },
+        FlashTools =
+        [
+            new FlashTool("st-flash", "st-flash", ["--reset", "write", "{bin}", "0x08000000"],
+                "sudo apt-get install stlink-tools (the ST-LINK on the NUCLEO-F746ZG and STM32F746G-DISCO)"),
+            new FlashTool("STM32_Programmer_CLI", "STM32_Programmer_CLI", ["-c", "port=SWD", "-w", "{hex}", "-v", "-rst"],
+                "STMicroelectronics' STM32CubeProgrammer (https://www.st.com/en/development-tools/stm32cubeprog.html) with its bin folder on PATH"),
+            new FlashTool("openocd", "openocd", ["-f", "interface/stlink.cfg", "-f", "target/stm32f7x.cfg", "-c", "program {elf} verify reset exit"],
+                "sudo apt-get install openocd (ST-LINK probe)"),
+            new FlashTool("pyocd", "pyocd", ["flash", "--target", "stm32f746zgtx", "--format", "hex", "{hex}"],
+                "pip install pyocd, then pyocd pack install stm32f746zgtx (the STM32F7 device pack)"),
+        ],
+        HardwareRunHint = "Flash the .bin with st-flash --reset write <Project>.bin 0x08000000 (or dotnet build -t:Flash) and read its console on the ST-LINK virtual COM port (115200 8N1).",
+    };
+
+    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];

@@ -76,10 +76,10 @@ public static class FirmwareBuilder
         {
             if (r.ConsoleTxPin is { } pin)
             {
-                if (pin < 0 || pin >= console.TxPinCount)
+                if (!console.IsTxPin(pin))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
-                        $"TinyMLConsoleTxPin {pin} is not a pin of board '{board.Name}' ({console.PinDescription}; 0..{console.TxPinCount - 1})");
+                        $"TinyMLConsoleTxPin {pin} is not a console TX pin of board '{board.Name}' ({console.PinDescription}; {console.TxPinRange})");
                 }
 
                 defines.Add($"TML_BOARD_CONSOLE_TX_PIN={pin}");
@@ -87,10 +87,10 @@ public static class FirmwareBuilder
 
             if (r.ConsoleBaud is { } baud)
             {
-                if (baud < 1200 || baud > console.MaxBaud)
+                if (baud < console.MinBaud || baud > console.MaxBaud)
                 {
                     throw new TinyMLException(ErrorCodes.InvalidBoardSetting,
-                        $"TinyMLConsoleBaud {baud} is outside what {console.Peripheral} of board '{board.Name}' runs at (1200..{console.MaxBaud})");
+                        $"TinyMLConsoleBaud {baud} is outside what {console.Peripheral} of board '{board.Name}' runs at ({console.MinBaud}..{console.MaxBaud})");
                 }
 
                 defines.Add($"TML_BOARD_CONSOLE_BAUD={baud}");
