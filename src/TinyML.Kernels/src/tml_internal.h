@@ -380,9 +380,14 @@ static TML_NOINLINE void tml_dot_2x2_blocks(const int8_t *w0, const int8_t *w1, 
 /*
  * Cores with 32 registers (RISC-V) keep four weight rows against the column pair in registers: per reduction step
  * four weight and two column loads feed eight multiply-adds (2.75 instructions per MAC against 3 for two rows).
- * Xtensa's 16 registers would spill, so it keeps the two-row loop.
+ * Xtensa's 16 registers would spill, so it keeps the two-row loop; so does Arm's portable path (Cortex-M0/M0+, or
+ * -DTML_NO_DSP on a DSP core), where the 13 operands of the step barrier cannot all be in Thumb's registers at once.
  */
-#define TML_DOT_4X2 (!TML_BIASED_WEIGHTS)
+#if TML_BIASED_WEIGHTS || defined(__arm__)
+#define TML_DOT_4X2 0
+#else
+#define TML_DOT_4X2 1
+#endif
 
 #if TML_DOT_4X2
 /* acc[2*f + c] += sum_k w_f[k] * col_c[k] for the four rows w0 + f * stride, over `blocks` blocks of four steps. */

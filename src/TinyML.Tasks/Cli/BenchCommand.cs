@@ -27,7 +27,7 @@ public static class BenchCommand
             throw new TinyMLException(ErrorCodes.InvalidValidateSetting, "nothing to bench: no --model-rsp (the project has no TinyModel)");
         }
 
-        var boards = args.GetAll("bench-board").SelectMany(b => b.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var boards = args.GetAll("bench-board").SelectMany(b => b.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(b => Boards.Get(b).Name).Distinct(StringComparer.Ordinal).ToList();
         var tolerance = ParseTolerance(args.Get("tolerance"));
         var baseline = args.Get("baseline") is { Length: > 0 } path ? Path.GetFullPath(path) : null;

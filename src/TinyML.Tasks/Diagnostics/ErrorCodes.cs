@@ -103,6 +103,8 @@ public static class ErrorCodes
     public const string NoValidationData = "TML7006";
     /// <summary>Warning: no ValidationData, so the calibration samples are the validation samples.</summary>
     public const string ValidationOnCalibrationData = "TML7007";
+    /// <summary>-t:Validate or -t:Bench for a board whose core has no emulator here (ESP32, ESP32-S3): nothing can run the samples.</summary>
+    public const string NoEmulatorToValidate = "TML7008";
     /// <summary>Bench: instructions per inference worse than the baseline by more than the tolerance.</summary>
     public const string BenchSlower = "TML7010";
     /// <summary>Bench: flash, RAM, arena or stack high-water worse than the baseline by more than the tolerance.</summary>

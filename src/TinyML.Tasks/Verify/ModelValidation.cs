@@ -184,7 +184,7 @@ public static class ModelValidation
     {
         // Before any work: an unknown board is TML5004, one without an emulator TML6004.
         var board = Boards.GetForVerification(request.Board);
-        var image = board.ForEmulation;
+        var image = EmulationImage(board, request.Options.ModelPath);
         var options = request.Options with
         {
             Board = board.Name,
@@ -312,6 +312,38 @@ public static class ModelValidation
             FirstMismatch = first,
             MaxReferenceError = maxError,
         };
+    }
+
+    /// <summary>The image that runs the samples; TML7008 for a board with no emulator (its run hint is for flashing, not this).</summary>
+    private static Board EmulationImage(Board board, string modelPath)
+    {
+        try
+        {
+            return board.ForEmulation;
+        }
+        catch (TinyMLException e) when (e.Code == ErrorCodes.NoEmulatorForBoard)
+        {
+            // The user's boards whose firmware runs in an emulator here (their QEMU images are not boards to name).
+            var emulated = Boards.All.Where(b => b.Name != board.Name && b.ProducesFlashImages && !Boards.All.Any(u => u.EmulatorImage == b) && HasEmulator(b))
+                .Select(b => b.Name).ToList();
+            throw new TinyMLException(ErrorCodes.NoEmulatorToValidate,
+                $"board '{board.Name}' has no emulator for its core in this SDK, so -t:Validate and -t:Bench cannot run its firmware; " +
+                $"validate on a board with one ({string.Join(", ", emulated)}: -p:TinyMLBoard=... for -t:Validate, TinyMLBenchBoards for -t:Bench), or run the firmware on the board itself",
+                modelPath);
+        }
+    }
+
+    private static bool HasEmulator(Board board)
+    {
+        try
+        {
+            _ = board.ForEmulation;
+            return true;
+        }
+        catch (TinyMLException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Writes the model's C (or checks the build's), builds the harness and streams the samples through it.</summary>
