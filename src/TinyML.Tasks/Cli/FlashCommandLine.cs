@@ -8,6 +8,7 @@ namespace TinyML.Cli;
 /// <code>
 ///   tinymlc flash --board nrf52840 --firmware bin/Debug/nrf52840/App.elf [--tool nrfjprog|pyocd|openocd|...] [--dry-run]
 ///                 [--project-dir .] [--build-dir bin/Debug/esp32/esp-idf]   (ESP-IDF boards)
+///                 [--uf2-drive /media/me/RPI-RP2]                         (UF2 boards: the drive to copy the .uf2 to)
 /// </code>
 /// <c>--dry-run</c> prints the command without running it (scripts, CI, and the tests of the command line).
 /// </summary>
@@ -17,7 +18,7 @@ public static class FlashCommandLine
     {
         var board = Boards.Get(args.Require("board"));
         var firmware = args.Require("firmware");
-        var command = Flasher.Plan(board, firmware, args.Get("tool"), args.Get("project-dir"), args.Get("build-dir"));
+        var command = Flasher.Plan(board, firmware, args.Get("tool"), args.Get("project-dir"), args.Get("build-dir"), uf2Drive: args.Get("uf2-drive"));
         if (args.GetBool("dry-run"))
         {
             log.WriteLine($"tinyml: would flash with {command.Tool.Name}: {command}");

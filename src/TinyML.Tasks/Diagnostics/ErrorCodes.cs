@@ -75,6 +75,12 @@ public static class ErrorCodes
     /// <summary>An ESP-IDF board's project folder is not an ESP-IDF project: no top-level CMakeLists.txt calling
     /// project(), or one that does not add the generated model component (obj/esp-idf/tinyml).</summary>
     public const string EspIdfProjectInvalid = "TML5011";
+    /// <summary>The project folder's own sdkconfig (from idf.py set-target/build run there) is for another chip than the
+    /// board: idf.py reads it even when the build's sdkconfig is elsewhere, and would build or refuse the wrong chip.</summary>
+    public const string EspIdfTargetMismatch = "TML5012";
+    /// <summary>The linked image's boot block (RP2040's .boot2) is missing, not at the start of flash or not its size,
+    /// so the boot ROM would not start it (e.g. the project defines a .boot2 section of its own).</summary>
+    public const string InvalidBootBlock = "TML5018";
     public const string CompilerError = "TML5100";
     public const string CompilerFatalError = "TML5101";
     public const string LinkerError = "TML5102";

@@ -50,6 +50,15 @@ public sealed record UartConsole(string Peripheral, int DefaultTxPin, int TxPinC
 /// (<c>TinyMLFlashOffset</c> &gt; 0): an image at 0x0 would overwrite the bootloader it is meant for.</param>
 public sealed record Uf2Format(uint FamilyId, bool OnlyBehindBootloader);
 
+/// <summary>
+/// A boot block the chip's boot ROM loads from the start of flash and checks before it runs it (RP2040's second-stage
+/// boot, "boot2"): the ELF section <paramref name="Section"/>, exactly <paramref name="Bytes"/> long at the flash origin,
+/// whose last 4 bytes receive, after linking, the CRC-32 the boot ROM checks (<see cref="Crc32Mpeg2"/>: polynomial
+/// 0x04C11DB7, initial value 0xFFFFFFFF, no reflection, no final XOR, little-endian) of the bytes before them
+/// (<see cref="BootBlockChecksum"/>). The application's flash region starts right after the block.
+/// </summary>
+public sealed record BootBlock(string Section, int Bytes);
+
 public enum FirmwareBuildSystem
 {
     /// <summary>The SDK compiles and links the image itself with the board's GNU toolchain (<see cref="FirmwareBuilder"/>).</summary>
@@ -201,6 +210,10 @@ public sealed record Board(
     /// <summary>Also write <c>&lt;project&gt;.uf2</c> for the board's USB bootloader; null = no UF2.</summary>
     public Uf2Format? Uf2 { get; init; }
 
+    /// <summary>The boot block at the start of flash that the build checksums (RP2040's boot2); null = none. The
+    /// linker's flash region for the application then starts <see cref="BootBlock.Bytes"/> into <see cref="Flash"/>.</summary>
+    public BootBlock? BootBlock { get; init; }
+
     /// <summary>How <c>dotnet build -t:Flash</c> writes the image into a connected board, in order of preference.</summary>
     public IReadOnlyList<FlashTool> FlashTools { get; init; } = [];
 
@@ -222,8 +235,10 @@ public sealed record Board(
             var flags = new List<string>();
             if (Flash is not null)
             {
-                flags.Add($"-Wl,--defsym=__flash=0x{Flash.Origin:x}");
-                flags.Add($"-Wl,--defsym=__flash_size=0x{Flash.Size:x}");
+                // A boot block (its own linker-script region) takes the first bytes; the application follows it.
+                var reserved = (ulong)(BootBlock?.Bytes ?? 0);
+                flags.Add($"-Wl,--defsym=__flash=0x{Flash.Origin + reserved:x}");
+                flags.Add($"-Wl,--defsym=__flash_size=0x{Flash.Size - reserved:x}");
             }
 
             if (Ram is not null)
@@ -416,7 +431,9 @@ public static partial class Boards
             EspIdfTarget = target,
             SupportFolderName = "esp-idf",
             EmulatorImage = emulatorImage,
-            FlashTools = [new FlashTool("idf.py", "idf.py", ["-C", "{project}", "-B", "{build}", "flash"], EspIdfInstallHint)],
+            // The same sdkconfig and chip as the build (EspIdfProject): were the build folder's CMake cache gone, idf.py
+            // would otherwise configure it afresh with ./sdkconfig, writing into the project folder.
+            FlashTools = [new FlashTool("idf.py", "idf.py", ["-C", "{project}", "-B", "{build}", "-D", "SDKCONFIG={build}/sdkconfig", "-D", "IDF_TARGET=" + target, "flash"], EspIdfInstallHint)],
             HardwareRunHint = $"Flash it and watch its console with ESP-IDF: idf.py -B bin/<Configuration>/{name}/esp-idf -p <serial port> flash monitor "
                 + "(the image dotnet build made), or idf.py -p <serial port> flash monitor after idf.py build in the project folder.",
         };
@@ -577,7 +594,117 @@ public static partial class Boards
         HardwareRunHint = "Flash the .bin with st-flash --reset write <Project>.bin 0x08000000 (or dotnet build -t:Flash) and read its console on the ST-LINK virtual COM port (115200 8N1).",
     };
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
+    // ---- Raspberry Pi RP2040 ----------------------------------------------------------------------------------
+    private static readonly string[] Rp2040ArchitectureFlags = ["-mcpu=cortex-m0plus", "-mthumb", "--specs=picolibc.specs"];
+
+    /// <summary>The RP2040's budget: 2 MB of QSPI flash executed in place (the Pico's W25Q16JV) and 264 KB of SRAM
+    /// (SRAM0-3 striped, then SRAM4 and SRAM5, contiguous from 0x20000000).</summary>
+    private const ulong Rp2040FlashBytes = 2 * 1024 * 1024;
+
+    private const ulong Rp2040RamBytes = 264 * 1024;
+
+    /// <summary>
+    /// The RP2040's image for QEMU: QEMU 7.2 has neither an RP2040 nor a Cortex-M0+, but its micro:bit machine (nRF51,
+    /// Cortex-M0) runs the same ARMv6-M instruction set; <c>-global nrf51-soc.sram-size/flash-size</c> give it the
+    /// RP2040's 264 KB of RAM and 2 MB of flash (at 0x20000000 and 0x0). The same sources with <c>TML_BOARD_QEMU</c>:
+    /// semihosting console and exit code, the nRF51's 32-bit TIMER0 as the counter (62.5 instructions per tick under
+    /// <c>-icount shift=0</c>, measured; it wraps after 268 * 10^9 instructions where SysTick would after 10^9).
+    /// </summary>
+    public static Board Rp2040Qemu { get; } = new(
+        Name: "rp2040-qemu",
+        Description: "RP2040 image for QEMU microbit (Cortex-M0: ARMv6-M as the M0+), RP2040 memory sizes: semihosting console and exit code, instruction counts",
+        ToolPrefix: "arm-none-eabi-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
+        ToolchainInstallHint: ArmGnuInstallHint,
+        ArchitectureFlags: Rp2040ArchitectureFlags,
+        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
+        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x0, Rp2040FlashBytes),
+        Ram: new MemoryRegion(0x2000_0000, Rp2040RamBytes),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: new EmulatorSpec(
+            "qemu-system-arm",
+            [
+                "-M", "microbit",
+                "-global", $"nrf51-soc.sram-size={Rp2040RamBytes}", "-global", $"nrf51-soc.flash-size={Rp2040FlashBytes}",
+                "-icount", "shift=0,sleep=off",
+                "-display", "none", "-serial", "null", "-monitor", "none",
+                "-chardev", "stdio,id=tml_console,signal=off",
+                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
+                "-kernel", "{firmware}",
+            ],
+            "qemu-system-arm"))
+    {
+        StackBytes = Boards.StackBytes,
+        // nRF51 TIMER0 at 16 MHz, 1 ns per instruction: 62.5 instructions per tick.
+        InstructionsPerTick = 125,
+        InstructionsPerTickDivisor = 2,
+        SupportFolderName = "rp2040",
+        SharedSupportFolders = ["cortex-m"],
+    };
+
+    /// <summary>
+    /// Raspberry Pi RP2040 (the Pico): Cortex-M0+ (ARMv6-M: the kernels' portable C paths), 2 MB of QSPI flash executed
+    /// in place at 0x10000000, 264 KB of SRAM at 0x20000000. The flashable image: the SDK's own second-stage boot block
+    /// in the first 256 bytes (XIP with 03h reads; checksummed after linking, <see cref="Board.BootBlock"/>), the vector
+    /// table at 0x10000100, picolibc's hosted crt0, clk_sys at 125 MHz from the crystal through PLL_SYS, the console on
+    /// UART0 (GP0, 115200 8N1), the 64-bit microsecond TIMER as the counter, no semihosting; written as .elf/.hex/.bin
+    /// and as .uf2 for the boot ROM's USB drive (RPI-RP2, family 0xE48BFF56). QEMU models no RP2040, so <c>Run</c>
+    /// builds <see cref="Rp2040Qemu"/> from the same sources.
+    /// </summary>
+    public static Board Rp2040 { get; } = new(
+        Name: "rp2040",
+        Description: "Raspberry Pi RP2040 (Cortex-M0+, 125 MHz, 2 MB flash, 264 KB RAM): UART console, .uf2; runs in QEMU as rp2040-qemu",
+        ToolPrefix: "arm-none-eabi-",
+        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
+        ToolchainInstallHint: ArmGnuInstallHint,
+        ArchitectureFlags: Rp2040ArchitectureFlags,
+        CompileFlags: CommonCompileFlags,
+        // The board's linker script is picolibc.ld with the boot block's region in front of it.
+        LinkFlags: ["--crt0=hosted", "-T{board-dir}/tml_board.ld", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkLibraries: [],
+        Flash: new MemoryRegion(0x1000_0000, Rp2040FlashBytes),
+        Ram: new MemoryRegion(0x2000_0000, Rp2040RamBytes),
+        FirmwareExtension: ".elf",
+        ProducesFlashImages: true,
+        Emulator: null)
+    {
+        StackBytes = Boards.StackBytes,
+        SharedSupportFolders = ["cortex-m"],
+        EmulatorImage = Rp2040Qemu,
+        BootBlock = new BootBlock(".boot2", 256),
+        // PL011: up to clk_peri / 16 = 7.8125 Mbaud at 125 MHz.
+        Console = new UartConsole("UART0", DefaultTxPin: 0, TxPinCount: 30, DefaultBaud: 115200, MaxBaud: 7_812_500,
+            PinDescription: "GPIO number; UART0 TX is on GP0 (pin 1 of the Pico), GP12, GP16 or GP28")
+        {
+            TxPins = [0, 12, 16, 28],
+        },
+        // The boot ROM always starts the boot block at the start of flash: no application offset.
+        FlashPageBytes = 0,
+        // The boot ROM's USB mass-storage drive (RPI-RP2) is in mask ROM: it can never be overwritten, so the .uf2 is
+        // always written. Family "RP2040".
+        Uf2 = new Uf2Format(0xE48BFF56, OnlyBehindBootloader: false),
+        FlashTools =
+        [
+            new FlashTool("picotool", "picotool", ["load", "-v", "-x", "{uf2}"],
+                "Raspberry Pi's picotool (your distribution's picotool package, or build it from https://github.com/raspberrypi/picotool); "
+                + "the board must be in BOOTSEL mode (hold BOOTSEL while plugging it in)"),
+            new FlashTool("uf2", "", ["{uf2}"],
+                "hold BOOTSEL while plugging the board in: its RPI-RP2 drive appears and the .uf2 is copied onto it "
+                + "(or name the drive's folder with TinyMLUf2Drive)")
+            {
+                Uf2BoardId = "RPI-RP2",
+            },
+            new FlashTool("openocd", "openocd", ["-f", "interface/cmsis-dap.cfg", "-f", "target/rp2040.cfg", "-c", "adapter speed 5000", "-c", "program {elf} verify reset exit"],
+                "sudo apt-get install openocd (0.12 or later) and a CMSIS-DAP probe on the SWD pins (Raspberry Pi Debug Probe, or a Pico running debugprobe)"),
+        ],
+        HardwareRunHint = "Hold BOOTSEL while plugging the board in, copy <Project>.uf2 onto the RPI-RP2 drive (or dotnet build -t:Flash), "
+            + "and read its console on GP0 (UART0 TX, 115200 8N1) with a 3.3 V USB-serial adapter or a Debug Probe.",
+    };
+
+    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Rp2040, Rp2040Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];

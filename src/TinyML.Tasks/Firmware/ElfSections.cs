@@ -4,7 +4,21 @@ using System.Text;
 namespace TinyML.Firmware;
 
 /// <summary>One section of an ELF file: what the size report needs to classify it as flash and/or RAM.</summary>
-public sealed record ElfSection(string Name, ulong Address, ulong Size, bool Allocated, bool OccupiesFileImage);
+public sealed record ElfSection(string Name, ulong Address, ulong Size, bool Allocated, bool OccupiesFileImage)
+{
+    /// <summary>Where the section's bytes start in the file (for a section with bytes in the image).</summary>
+    public ulong FileOffset { get; init; }
+
+    /// <summary>
+    /// A thread-local .bss (<c>.tbss</c>: SHF_TLS, no bits): the template of each thread's zeroed TLS block, which takes
+    /// no memory at its address. The single thread's block is either reserved by the linker script (picolibc's
+    /// <c>.tbss_space</c>, at the same address) or allocated at run time, so counting it would count it twice.
+    /// </summary>
+    public bool ThreadLocalTemplate { get; init; }
+
+    /// <summary>Whether the section takes bytes of the loaded image's memory (flash or RAM).</summary>
+    public bool TakesMemory => Allocated && Size > 0 && !ThreadLocalTemplate;
+}
 
 /// <summary>
 /// Reads the section headers of an ELF32/ELF64 little-endian file. <c>size -A</c> lists names, sizes and addresses
@@ -13,6 +27,7 @@ public sealed record ElfSection(string Name, ulong Address, ulong Size, bool All
 public static class ElfSections
 {
     private const uint ShfAlloc = 0x2;
+    private const uint ShfTls = 0x400;
     private const uint ShtNobits = 8;
 
     public static IReadOnlyList<ElfSection> Read(string path)
@@ -56,7 +71,11 @@ public static class ElfSections
             var end = Array.IndexOf(bytes, (byte)0, start);
             var name = Encoding.ASCII.GetString(bytes, start, end - start);
             var allocated = (s.Flags & ShfAlloc) != 0;
-            sections.Add(new ElfSection(name, s.Address, s.Size, allocated, allocated && s.Type != ShtNobits && s.Size > 0));
+            sections.Add(new ElfSection(name, s.Address, s.Size, allocated, allocated && s.Type != ShtNobits && s.Size > 0)
+            {
+                FileOffset = s.Offset,
+                ThreadLocalTemplate = (s.Flags & ShfTls) != 0 && s.Type == ShtNobits,
+            });
         }
 
         return sections;

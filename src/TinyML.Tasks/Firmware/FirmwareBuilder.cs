@@ -227,6 +227,12 @@ public static class FirmwareBuilder
             break;
         }
 
+        if (board.BootBlock is { } bootBlock && BootBlockChecksum.Seal(firmwarePath, bootBlock, board.Flash!.Origin))
+        {
+            // The checksum was (re)written: the images made from the .elf must follow.
+            linked = true;
+        }
+
         if (!board.ProducesFlashImages)
         {
             log.WriteLine($"tinyml: {Path.GetFileName(firmwarePath)} ({board.Name}): built ({compiled} compiled, {jobs.Count - compiled} up to date)");
@@ -273,7 +279,7 @@ public static class FirmwareBuilder
     /// RAM = every allocated section that lives in the RAM region (.data, .bss, heap, stack).</summary>
     public static MemoryUsage MeasureMemory(Board board, string elfPath)
     {
-        var sections = ElfSections.Read(elfPath).Where(s => s.Allocated && s.Size > 0).ToList();
+        var sections = ElfSections.Read(elfPath).Where(s => s.TakesMemory).ToList();
         var flash = (ulong)sections.Where(s => s.OccupiesFileImage).Sum(s => (decimal)s.Size);
         var ram = board.Ram is null ? 0 : (ulong)sections.Where(s => board.Ram.Contains(s.Address)).Sum(s => (decimal)s.Size);
         return new MemoryUsage(flash, board.Flash?.Size ?? 0, ram, board.Ram?.Size ?? 0, sections);

@@ -61,7 +61,7 @@ public sealed partial record MemoryBreakdown(IReadOnlyDictionary<MemoryPart, ulo
         var flash = new Dictionary<MemoryPart, ulong>();
         var ram = new Dictionary<MemoryPart, ulong>();
         var inputs = ReadMap(mapPath);
-        foreach (var section in sections.Where(s => s.Allocated && s.Size > 0))
+        foreach (var section in sections.Where(s => s.TakesMemory))
         {
             var parts = new Dictionary<MemoryPart, ulong>();
             ulong attributed = 0;

@@ -22,6 +22,9 @@ public sealed class TinyMLFlash : TinyMLToolTask
 
     public string? BuildDirectory { get; set; }
 
+    /// <summary>UF2 boards: the folder of the bootloader's mounted drive (<c>TinyMLUf2Drive</c>); empty = found among the mounted drives.</summary>
+    public string? Uf2Drive { get; set; }
+
     protected override string Command => "flash";
 
     protected override MessageImportance OutputImportance => MessageImportance.High;
@@ -53,6 +56,12 @@ public sealed class TinyMLFlash : TinyMLToolTask
         {
             yield return "--build-dir";
             yield return BuildDirectory!;
+        }
+
+        if (!string.IsNullOrWhiteSpace(Uf2Drive))
+        {
+            yield return "--uf2-drive";
+            yield return Uf2Drive!;
         }
     }
 }

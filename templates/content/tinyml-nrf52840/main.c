@@ -82,6 +82,9 @@ int main(void)
     /* On the chip: CPU cycles (the DWT cycle counter). */
     printf("cycles per inference: %lu (%lu us)\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT),
            (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT) / (unsigned long)(TML_BOARD_CPU_HZ / 1000000u));
+#elif defined(TML_BOARD_TICKS_ARE_MICROSECONDS)
+    /* On a chip without a cycle counter (RP2040: the microsecond timer). */
+    printf("time per inference: %lu us\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT));
 #else
     printf("ticks per inference: %lu\n", (unsigned long)(total_ticks / DEMO_SAMPLE_COUNT));
 #endif

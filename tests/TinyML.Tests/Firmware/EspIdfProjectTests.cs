@@ -104,8 +104,16 @@ public sealed class EspIdfProjectTests
         StringAssert.Contains(ex.Message, "install ESP-IDF");
         StringAssert.Contains(ex.Message, "idf.py set-target esp32s3 && idf.py build");
         StringAssert.Contains(ex.Message, "TinyMLEspIdfBuild=false");
+        Assert.DoesNotContain("QEMU", ex.Message, "the ESP32-S3 has no emulator here");
+        var c3 = Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request with { Board = Boards.Esp32C3 }, TextWriter.Null, environment));
+        StringAssert.Contains(c3.Message, "needs no ESP-IDF: dotnet build -t:Run");
         Assert.IsTrue(File.Exists(Path.Combine(request.ComponentDirectory, "model", "digits.c")), "the sources are generated before the error");
         Assert.IsFalse(Directory.Exists(request.BuildDirectory), "nothing is built without ESP-IDF");
+
+        // An image an earlier build made with ESP-IDF must not pass for this failed build's.
+        var stale = WriteStaleImages(request.BuildDirectory, "NoIdf");
+        Assert.AreEqual(ErrorCodes.ToolchainMissing, Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request, TextWriter.Null, environment)).Code);
+        Assert.IsFalse(stale.Any(File.Exists), "the previous image is deleted when the build fails");
     }
 
     [TestMethod]
@@ -167,9 +175,11 @@ public sealed class EspIdfProjectTests
         var project = NewProject("Fails");
         var fake = EspIdfFakes.WriteFakeIdfPy("Fails", failWith: idfOutput);
         var request = Request(project, Boards.Esp32C3, runIdf: true);
+        var stale = WriteStaleImages(request.BuildDirectory, "Fails");
         var log = new StringWriter();
         var ex = Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request, log, new Hashtable { ["PATH"] = fake + ":/usr/bin:/bin" }));
         Assert.AreEqual(code, ex.Code, $"{ex.Message}\n{log}");
+        Assert.IsFalse(stale.Any(File.Exists), "a failed idf.py build leaves no earlier image behind");
         if (code == ErrorCodes.EspIdfBuildFailed)
         {
             StringAssert.Contains(ex.Message, "subcommand failed");
@@ -222,6 +232,26 @@ public sealed class EspIdfProjectTests
         Assert.IsFalse(Directory.Exists(request.ComponentDirectory), "nothing generated for a project that cannot use it");
     }
 
+    [TestMethod]
+    public void AProjectSdkconfigForAnotherChipIsTml5012BeforeIdfPyRuns()
+    {
+        var project = NewProject("OtherChip");
+        var fake = EspIdfFakes.WriteFakeIdfPy("OtherChip");
+        var path = new Hashtable { ["PATH"] = fake + ":/usr/bin:/bin" };
+        // What `idf.py set-target esp32` in the folder leaves (ESP-IDF writes the target quoted, comments around it).
+        File.WriteAllText(Path.Combine(project, "sdkconfig"), "#\n# Espressif IoT Development Framework (ESP-IDF) Project Configuration\n#\nCONFIG_IDF_TARGET=\"esp32\"\nCONFIG_IDF_TARGET_ESP32=y\n");
+        var request = Request(project, Boards.Esp32C3, runIdf: true);
+        var ex = Assert.ThrowsExactly<TinyMLException>(() => EspIdfProject.Build(request, TextWriter.Null, path));
+        Assert.AreEqual(ErrorCodes.EspIdfTargetMismatch, ex.Code);
+        StringAssert.Contains(ex.Message, "idf.py set-target esp32c3");
+        StringAssert.Contains(ex.Message, "-p:TinyMLBoard=esp32");
+        Assert.IsEmpty(EspIdfFakes.ReadCalls(fake), "idf.py must not run");
+
+        // The same chip is what a user's own idf.py build in the folder leaves: fine.
+        EspIdfProject.Build(request with { Board = Boards.Esp32 }, TextWriter.Null, path);
+        Assert.HasCount(1, EspIdfFakes.ReadCalls(fake));
+    }
+
     /// <summary>A project folder laid out like `dotnet new tinyml-esp32` (from the template's files) with digits compiled into obj/.</summary>
     private static string NewProject(string name)
     {
@@ -251,6 +281,19 @@ public sealed class EspIdfProjectTests
         return new EspIdfRequest(board, Path.GetFileName(project), project,
             [Path.Combine(generated, "digits.c")], [Path.Combine(generated, "digits.h")], [Path.Combine(generated, "digits.report.json")], [],
             TestPaths.Kernels, Path.Combine(project, "obj", "esp-idf", EspIdfComponent.Name), Path.Combine(project, "bin", "Debug", board.Name, "esp-idf"), runIdf);
+    }
+
+    /// <summary>The .elf/.bin an earlier successful idf.py build left in <paramref name="buildDir"/>.</summary>
+    private static string[] WriteStaleImages(string buildDir, string name)
+    {
+        Directory.CreateDirectory(buildDir);
+        var images = new[] { Path.Combine(buildDir, name + ".elf"), Path.Combine(buildDir, name + ".bin") };
+        foreach (var image in images)
+        {
+            File.WriteAllText(image, "from an earlier build");
+        }
+
+        return images;
     }
 
     private static string Quote(string path) => "'" + path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";

@@ -67,9 +67,13 @@ public sealed class FlashTests
     {
         var tools = FakeTools("idf.py");
 
-        var command = Flasher.Plan(Boards.Esp32S3, "App.elf", null, "/p/App", "/p/App/bin/Debug/esp32s3/esp-idf", searchPath: tools);
+        // The build folder as the targets pass it (with a trailing separator); sdkconfig and chip as dotnet build gave them.
+        var command = Flasher.Plan(Boards.Esp32S3, "App.elf", null, "/p/App", "/p/App/bin/Debug/esp32s3/esp-idf/", searchPath: tools);
 
-        CollectionAssert.AreEqual(new[] { "-C", "/p/App", "-B", "/p/App/bin/Debug/esp32s3/esp-idf", "flash" }, command.Arguments.ToArray());
+        CollectionAssert.AreEqual(new[]
+        {
+            "-C", "/p/App", "-B", "/p/App/bin/Debug/esp32s3/esp-idf", "-D", "SDKCONFIG=/p/App/bin/Debug/esp32s3/esp-idf/sdkconfig", "-D", "IDF_TARGET=esp32s3", "flash",
+        }, command.Arguments.ToArray());
     }
 
     [TestMethod]

@@ -33,6 +33,12 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, name + ".csproj"), Cancel), $"<TinyMLBoard>{chip}</TinyMLBoard>");
         StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "CMakeLists.txt"), Cancel), $"project({name})");
         StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "main", "CMakeLists.txt"), Cancel), "idf_component_register(");
+        // The README's commands name the chip chosen (and only there: esp32c3 stays esp32c3 in the Run section).
+        var readme = await File.ReadAllTextAsync(Path.Combine(project, "README.md"), Cancel);
+        StringAssert.Contains(readme, $"idf.py set-target {chip} ");
+        StringAssert.Contains(readme, $"-B bin/Debug/{chip}/esp-idf ");
+        StringAssert.Contains(readme, "-p:TinyMLBoard=esp32c3 ");
+        Assert.DoesNotContain("TINYML_", readme);
         var before = EspIdfFakes.FilesOutside(project, "obj", "bin");
 
         var build = await feed.DotNetWithEnvironmentAsync(project, NoEspIdf, Cancel, "build", "-nr:false");
@@ -80,6 +86,12 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(run.Output, "C3Demo.elf (esp32c3-qemu): flash ", run.ToString());
         Console.WriteLine(run.Output.Split('\n').FirstOrDefault(l => l.Contains("(esp32c3-qemu): flash", StringComparison.Ordinal))?.Trim());
         Console.WriteLine($"esp32c3 template in QEMU: {parsed.Correct}/{parsed.Count} correct, {parsed.InstructionsPerInference:N0} instructions per inference");
+
+        // Nothing changed: the image is not rebuilt (done marker), and the run prints the same.
+        var again = await feed.DotNetWithEnvironmentAsync(project, NoEspIdf, Cancel, "build", "-t:Run", "-nr:false", "-v:n");
+        Assert.AreEqual(0, again.ExitCode, again.ToString());
+        StringAssert.Contains(again.Output, "Skipping target \"_TinyML_BuildEmulatorImageCore\" because all output files are up-to-date", again.ToString());
+        Assert.AreEqual(parsed.InstructionsPerInference, FirmwareOutput.Parse(again.Output).InstructionsPerInference);
     }
 
     [TestMethod]
@@ -116,6 +128,14 @@ public sealed class Esp32TemplateIntegrationTests
         StringAssert.Contains(build.Output, $"S3Idf -> {buildDir}{Path.DirectorySeparatorChar}S3Idf.bin", build.ToString());
         StringAssert.Contains(build.Output, "tinyml: S3Idf.bin (esp32s3): app image 180,000 / 1,048,576 B", build.ToString());
         CollectionAssert.AreEqual(before, EspIdfFakes.FilesOutside(project, "obj", "bin"), "dotnet build wrote outside obj/ and bin/");
+
+        // Flash runs idf.py with the build's folder, sdkconfig and chip (dry run: the command it would run).
+        var flash = await feed.DotNetWithEnvironmentAsync(project, environment, Cancel, "build", "-t:Flash", "-nr:false", "-p:TinyMLFlashDryRun=true");
+        Assert.AreEqual(0, flash.ExitCode, flash.ToString());
+        StringAssert.Contains(flash.Output,
+            $"would flash with idf.py: {Path.Combine(fake, "idf.py")} -C {project} -B {buildDir} -D SDKCONFIG={Path.Combine(buildDir, "sdkconfig")} -D IDF_TARGET=esp32s3 flash",
+            flash.ToString());
+        CollectionAssert.AreEqual(before, EspIdfFakes.FilesOutside(project, "obj", "bin"), "dotnet build -t:Flash wrote outside obj/ and bin/");
 
         // Clean removes the component and idf.py's build folder.
         var clean = await feed.DotNetWithEnvironmentAsync(project, environment, Cancel, "clean", "-nr:false");

@@ -23,6 +23,18 @@ public sealed class KernelCompileTests
         CompileEach("arm-none-eabi-gcc", ArmFlags);
     }
 
+    /// <summary>The RP2040's Cortex-M0+ (ARMv6-M, Thumb-1: most instructions reach only r0-r7), the portable paths.</summary>
+    [TestMethod]
+    public void EveryKernelFile_CompilesForCortexM0PlusWithWerror()
+    {
+        if (!HostC.IsOnPath("arm-none-eabi-gcc"))
+        {
+            Assert.Inconclusive("SKIPPED: arm-none-eabi-gcc is not on PATH; the Cortex-M0+ compile check did not run");
+        }
+
+        CompileEach("arm-none-eabi-gcc", ["-mcpu=cortex-m0plus", "-mthumb", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]);
+    }
+
     [TestMethod]
     [DataRow("-O2")]
     [DataRow("-Os")]

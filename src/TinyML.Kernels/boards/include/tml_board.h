@@ -6,7 +6,8 @@
  *   TML_BOARD_NAME                   "nrf52840", "host", ...
  *   TML_BOARD_INSTRUCTIONS_PER_TICK  instructions per tml_board_ticks() tick under the reference emulator
  *                                    (nrf52840-qemu on QEMU mps2-an386 with -icount shift=0: 40); 0 = not instructions
- *                                    (cycles on a chip: TML_BOARD_TICKS_ARE_CYCLES, TML_BOARD_CPU_HZ)
+ *                                    (cycles on a chip: TML_BOARD_TICKS_ARE_CYCLES, TML_BOARD_CPU_HZ; microseconds
+ *                                    on a chip without a cycle counter: TML_BOARD_TICKS_ARE_MICROSECONDS, RP2040)
  *   TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR  divides the above where a tick is not a whole number of instructions
  *                                    (SysTick at 32 MHz under -icount shift=0 is 125/4); 1 when not defined
  *   TML_BOARD_TICK_MASK              the counter's width (0x00FFFFFF for SysTick, 0xFFFFFFFF for a 32-bit counter)

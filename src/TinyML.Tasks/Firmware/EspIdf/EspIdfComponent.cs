@@ -55,6 +55,9 @@ public static class EspIdfComponent
             Add("model/" + Path.GetFileName(source), source);
         }
 
+        // Every kernel, not only those the model names (KernelSelection, as the GNU builder does): ESP-IDF links a
+        // component as a static library, so unused kernels cost a compile but no flash, and code in main/ or another
+        // component may call any kernel, which this step cannot see and ESP-IDF's link cannot ask for afterwards.
         AddTree(Path.Combine(r.KernelsRoot, "include"), "kernels/include", Add);
         AddTree(Path.Combine(r.KernelsRoot, "src"), "kernels/src", Add);
         AddTree(Path.Combine(r.KernelsRoot, "boards", "include"), "board", Add);

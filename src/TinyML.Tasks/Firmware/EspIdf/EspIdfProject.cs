@@ -63,6 +63,7 @@ public static partial class EspIdfProject
         var projectDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.ProjectDirectory));
         var componentDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.ComponentDirectory));
         CheckProject(projectDir, componentDir);
+        CheckProjectSdkconfig(r, projectDir);
         CheckBudgets(r);
 
         var files = EspIdfComponent.Write(r);
@@ -74,9 +75,14 @@ public static partial class EspIdfProject
         }
 
         var env = environment ?? Environment.GetEnvironmentVariables();
-        var idfPy = Locate(env) ?? throw new TinyMLException(ErrorCodes.ToolchainMissing, MissingMessage(r, projectDir, componentDir), Path.Combine(projectDir, "CMakeLists.txt"));
-
         var buildDir = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.BuildDirectory));
+        if (Locate(env) is not { } idfPy)
+        {
+            // An image from an earlier build with ESP-IDF would otherwise pass for this build's.
+            DeleteImages(r, buildDir);
+            throw new TinyMLException(ErrorCodes.ToolchainMissing, MissingMessage(r, projectDir, componentDir), Path.Combine(projectDir, "CMakeLists.txt"));
+        }
+
         Directory.CreateDirectory(buildDir);
         string[] arguments =
         [
@@ -89,7 +95,17 @@ public static partial class EspIdfProject
         ];
         log.WriteLine($"tinyml: {idfPy.Display} {string.Join(' ', arguments.Select(Quote))}");
         var lines = Run(idfPy, arguments, projectDir, ComponentManagerSwitch(projectDir), log);
-        Report(r, lines, log);
+        try
+        {
+            Report(r, lines, log);
+        }
+        catch (TinyMLException)
+        {
+            // A failed build must not leave the previous image behind, where a flashing script takes it for fresh
+            // (ESP-IDF's ninja keeps it when a compile fails before the link); the next idf.py build relinks it.
+            DeleteImages(r, buildDir);
+            throw;
+        }
 
         var (elf, bin) = Outputs(r, buildDir);
         if (bin is not null && File.Exists(bin))
@@ -180,6 +196,30 @@ public static partial class EspIdfProject
     }
 
     /// <summary>
+    /// idf.py takes the chip from the project folder's own <c>sdkconfig</c> (written by <c>idf.py set-target</c> or
+    /// <c>idf.py build</c> run there) even when the build's sdkconfig is elsewhere (ESP-IDF's tools/idf_py_actions/tools.py,
+    /// _guess_or_check_idf_target): one for another chip makes it build that chip or stop with "Target settings are not
+    /// consistent". Said here, with the ways out, instead.
+    /// </summary>
+    private static void CheckProjectSdkconfig(EspIdfRequest r, string projectDir)
+    {
+        var sdkconfig = Path.Combine(projectDir, "sdkconfig");
+        if (!File.Exists(sdkconfig))
+        {
+            return;
+        }
+
+        var target = File.ReadLines(sdkconfig).Select(l => SdkconfigTarget().Match(l)).LastOrDefault(m => m.Success)?.Groups["target"].Value;
+        if (target is not null && !string.Equals(target, r.Board.EspIdfTarget, StringComparison.Ordinal))
+        {
+            throw new TinyMLException(ErrorCodes.EspIdfTargetMismatch,
+                $"{sdkconfig} (from idf.py run in the project folder) is for {target}, but the board is '{r.Board.Name}' ({r.Board.EspIdfTarget}); "
+                + $"idf.py reads that file whatever build folder it is given. Run idf.py set-target {r.Board.EspIdfTarget} in the folder, "
+                + $"or delete sdkconfig there, or build for {target} (-p:TinyMLBoard={target}).", sdkconfig);
+        }
+    }
+
+    /// <summary>
     /// Without ESP-IDF's linker the model alone is checked against the board's budgets: its weights must fit the app
     /// partition and its arena the static DRAM left after ESP-IDF (TML5002/TML5003 before anything else runs).
     /// </summary>
@@ -225,7 +265,10 @@ public static partial class EspIdfProject
         $"ESP-IDF not found (no idf.py on PATH, IDF_PATH not set or without tools/idf.py): the model component was generated in {componentDir}, "
         + $"but the firmware for board '{r.Board.Name}' needs ESP-IDF to link it. To build here, {r.Board.ToolchainInstallHint}. "
         + $"To build the generated project by hand in an ESP-IDF shell: cd {projectDir} && idf.py set-target {r.Board.EspIdfTarget} && idf.py build "
-        + $"(then idf.py -p <serial port> flash monitor). Or set TinyMLEspIdfBuild=false to only generate the sources.";
+        + $"(then idf.py -p <serial port> flash monitor). Or set TinyMLEspIdfBuild=false to only generate the sources."
+        + (r.Board.EmulatorImage is { } image
+            ? $" Running in QEMU ({image.Name}) needs no ESP-IDF: dotnet build -t:Run, or dotnet run -p:TinyMLEspIdfBuild=false."
+            : "");
 
     /// <summary>
     /// ESP-IDF's component manager writes dependencies.lock (and managed_components/) into the project folder. A
@@ -388,10 +431,30 @@ public static partial class EspIdfProject
         return (Path.Combine(buildDir, elf ?? r.ProjectName + ".elf"), Path.Combine(buildDir, bin ?? r.ProjectName + ".bin"));
     }
 
+    private static void DeleteImages(EspIdfRequest r, string buildDir)
+    {
+        if (!Directory.Exists(buildDir))
+        {
+            return;
+        }
+
+        var (elf, bin) = Outputs(r, buildDir);
+        foreach (var image in new[] { elf, bin })
+        {
+            if (image is not null && File.Exists(image))
+            {
+                File.Delete(image);
+            }
+        }
+    }
+
     private static string? FindOnPath(string path, string name) =>
         path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 
     private static string Quote(string argument) => argument.Contains(' ', StringComparison.Ordinal) ? $"\"{argument}\"" : argument;
+
+    [GeneratedRegex(@"^CONFIG_IDF_TARGET=""(?<target>[^""]*)""\s*$")]
+    private static partial Regex SdkconfigTarget();
 
     [GeneratedRegex(@"^\s*project\s*\(", RegexOptions.Multiline | RegexOptions.IgnoreCase)]
     private static partial Regex ProjectCall();
