@@ -34,6 +34,9 @@ public sealed record BenchEntry
 
     public required long ArenaBytes { get; init; }
 
+    /// <summary>Multiply-accumulates of one inference; null in a baseline written before they were recorded.</summary>
+    public long? Macs { get; init; }
+
     /// <summary>Every byte of the image in flash; null without a budget (host).</summary>
     public long? FlashBytes { get; init; }
 
@@ -82,6 +85,7 @@ public sealed record BenchEntry
             InstructionsMin = r.Instructions is { Count: > 0 } min ? min.Min() : null,
             InstructionsMax = r.Instructions is { Count: > 0 } max ? max.Max() : null,
             ArenaBytes = r.ArenaBytes,
+            Macs = r.Macs,
             FlashBytes = memory is null ? null : (long)memory.FlashUsed,
             RamBytes = memory is null ? null : (long)memory.RamUsed,
             // Other parts (e.g. .data's initial values of the arena group) fold into the application, so the parts add up.
@@ -152,6 +156,7 @@ public static class Benchmark
                 ["instructionsMin"] = e.InstructionsMin,
                 ["instructionsMax"] = e.InstructionsMax,
                 ["arenaBytes"] = e.ArenaBytes,
+                ["macs"] = e.Macs,
                 ["flashBytes"] = e.FlashBytes,
                 ["ramBytes"] = e.RamBytes,
                 ["flash"] = Parts(e.Flash),
@@ -200,6 +205,7 @@ public static class Benchmark
                     InstructionsMin = Long(e, "instructionsMin"),
                     InstructionsMax = Long(e, "instructionsMax"),
                     ArenaBytes = Long(e, "arenaBytes") ?? 0,
+                    Macs = Long(e, "macs"),
                     FlashBytes = Long(e, "flashBytes"),
                     RamBytes = Long(e, "ramBytes"),
                     Flash = PartsOf(e, "flash"),
@@ -289,15 +295,15 @@ public static class Benchmark
             var rows = entries.Where(e => e.Board == board).ToList();
             var image = rows[0].Image;
             md.Append(Invariant($"\n## {board}{(image == board ? "" : $" (image {image})")}\n\n"));
-            md.Append("| model | precision | samples | instructions / inference | arena B | RAM B | flash B | weights B | model code B | kernels B | application B | stack high-water B | accuracy % (float) | top-1 agreement % | output SNR dB |\n");
-            md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            md.Append("| model | precision | samples | instructions / inference | instructions / MAC | arena B | RAM B | flash B | weights B | model code B | kernels B | application B | stack high-water B | accuracy % (float) | top-1 agreement % | output SNR dB |\n");
+            md.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
             foreach (var e in rows)
             {
                 var instructions = e.InstructionsPerInference is { } mean
                     ? Invariant($"{mean:N0}") + (e.InstructionsMin != e.InstructionsMax ? Invariant($" [{e.InstructionsMin:N0} - {e.InstructionsMax:N0}]") : "")
                     : "-";
                 var accuracy = e.AccuracyPercent is { } a ? Invariant($"{a:0.00} ({e.FloatAccuracyPercent:0.00})") : "-";
-                md.Append(Invariant($"| {e.Model} | {e.Precision} | {e.Samples} | {instructions} | {e.ArenaBytes:N0} | {Bytes(e.RamBytes)} | {Bytes(e.FlashBytes)} | {Part(e.Flash, "weights")} | {Part(e.Flash, "modelCode")} | {Part(e.Flash, "kernels")} | {Part(e.Flash, "application")} | {Bytes(e.StackHighWaterBytes)} | {accuracy} | {Number(e.Top1AgreementPercent)} | {Snr(e.OutputSnrDb)} |\n"));
+                md.Append(Invariant($"| {e.Model} | {e.Precision} | {e.Samples} | {instructions} | {PerMac(e)} | {e.ArenaBytes:N0} | {Bytes(e.RamBytes)} | {Bytes(e.FlashBytes)} | {Part(e.Flash, "weights")} | {Part(e.Flash, "modelCode")} | {Part(e.Flash, "kernels")} | {Part(e.Flash, "application")} | {Bytes(e.StackHighWaterBytes)} | {accuracy} | {Number(e.Top1AgreementPercent)} | {Snr(e.OutputSnrDb)} |\n"));
             }
         }
 
@@ -313,6 +319,10 @@ public static class Benchmark
         "dB" => value >= ExactSnrDb ? "exact" : Invariant($"{value:0.00} dB"),
         _ => figure.Name.StartsWith("instructions", StringComparison.Ordinal) ? Invariant($"{value:N0}") : Invariant($"{value:N0} B"),
     };
+
+    /// <summary>Instructions per multiply-accumulate, the figure that compares kernels across models.</summary>
+    public static string PerMac(BenchEntry e) =>
+        e.InstructionsPerInference is { } instructions && e.Macs is > 0 and var macs ? Invariant($"{(double)instructions / macs:0.00}") : "-";
 
     private static string Bytes(long? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) : "-";
 

@@ -147,6 +147,12 @@ public sealed record ValidationResult
 
     public required int ArenaBytes { get; init; }
 
+    /// <summary>Multiply-accumulates of one inference (see <see cref="ModelValidation.Macs(QuantizedModel)"/>).</summary>
+    public required long Macs { get; init; }
+
+    /// <summary>Per sample, the bytes of every output the firmware wrote (int8 values, or float32 little-endian).</summary>
+    public required IReadOnlyList<byte[][]> FirmwareOutputs { get; init; }
+
     public required FirmwareResult Firmware { get; init; }
 
     /// <summary><c>MinAccuracy</c> (percent) the firmware's accuracy must reach; null = none.</summary>
@@ -245,7 +251,7 @@ public static class ModelValidation
         var outputs = stream.Outputs.Select(o => AccuracyReport.Dequantized(model.OutputTensor, HarnessFirmware.Int8(o[0]))).ToList();
         var mixed = model.Ops.Any(op => op is QFloatLayer) ? " with float32 layers" : "";
         mixed += model.Ops.Any(op => op is QInt16x8Layer) ? (mixed.Length > 0 ? " and int16x8 layers" : " with int16x8 layers") : "";
-        return Compare(request, board, image, samples, outputs, harness, stream, compiled.Plan.ArenaBytes) with
+        return Compare(request, board, image, samples, outputs, harness, stream, compiled.Plan.ArenaBytes, Macs(model)) with
         {
             Precision = "int8" + mixed,
             Float32 = false,
@@ -304,7 +310,7 @@ public static class ModelValidation
         }
 
         var outputs = stream.Outputs.Select(o => HarnessFirmware.Floats(o[0]).Select(v => (double)v).ToArray()).ToList();
-        return Compare(request, board, image, samples, outputs, harness, stream, compiled.Plan.ArenaBytes) with
+        return Compare(request, board, image, samples, outputs, harness, stream, compiled.Plan.ArenaBytes, Macs(model)) with
         {
             Precision = "float32",
             Float32 = true,
@@ -323,15 +329,42 @@ public static class ModelValidation
         }
         catch (TinyMLException e) when (e.Code == ErrorCodes.NoEmulatorForBoard)
         {
-            // The user's boards whose firmware runs in an emulator here (their QEMU images are not boards to name).
-            var emulated = Boards.All.Where(b => b.Name != board.Name && b.ProducesFlashImages && !Boards.All.Any(u => u.EmulatorImage == b) && HasEmulator(b))
-                .Select(b => b.Name).ToList();
+            var emulated = UserBoardsWithEmulator.Where(b => b.Name != board.Name).Select(b => b.Name).ToList();
             throw new TinyMLException(ErrorCodes.NoEmulatorToValidate,
                 $"board '{board.Name}' has no emulator for its core in this SDK, so -t:Validate and -t:Bench cannot run its firmware; " +
                 $"validate on a board with one ({string.Join(", ", emulated)}: -p:TinyMLBoard=... for -t:Validate, TinyMLBenchBoards for -t:Bench), or run the firmware on the board itself",
                 modelPath);
         }
     }
+
+    /// <summary>
+    /// The boards whose firmware -t:Validate and -t:Bench can run here: every user board with an emulator for its core
+    /// (run as its emulator image), then the verification-only cores (lx106-qemu), in the SDK's board order.
+    /// </summary>
+    public static IReadOnlyList<Board> EmulatedBoards => [.. UserBoardsWithEmulator, .. Boards.Verification.Where(HasEmulator)];
+
+    /// <summary>The user's boards whose firmware runs in an emulator here (their QEMU images are not boards to name).</summary>
+    private static IEnumerable<Board> UserBoardsWithEmulator =>
+        Boards.All.Where(b => b.ProducesFlashImages && !Boards.All.Any(u => u.EmulatorImage == b) && HasEmulator(b));
+
+    /// <summary>
+    /// Multiply-accumulates of one inference, as MLPerf Tiny and TFLM's figures count them: convolutions (depthwise
+    /// included) out elements x kh x kw x in channels per group, fully connected in x out; every other op 0.
+    /// </summary>
+    public static long Macs(QuantizedModel model) => model.Ops.Sum(op => op switch
+    {
+        QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
+        _ => 0L,
+    });
+
+    /// <inheritdoc cref="Macs(QuantizedModel)"/>
+    public static long Macs(FloatModel model) => model.Ops.Sum(op => op switch
+    {
+        FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        FGemm g => (long)g.M * g.K * g.N,
+        _ => 0L,
+    });
 
     private static bool HasEmulator(Board board)
     {
@@ -392,7 +425,7 @@ public static class ModelValidation
 
     /// <summary>The firmware's first output against the float model, and what the run measured.</summary>
     private static ValidationResult Compare(ValidationRequest request, Board board, Board image, ValidationSamples samples, IReadOnlyList<double[]> firmware,
-        HarnessImage harness, HarnessStream stream, int arenaBytes)
+        HarnessImage harness, HarnessStream stream, int arenaBytes, long macs)
     {
         var (floats, source) = FloatModelOutputs(request.Options, samples.Inputs);
         var sums = new AccuracyReport.ErrorSums();
@@ -440,6 +473,8 @@ public static class ModelValidation
             Instructions = image.InstructionsPerTick > 0 ? stream.Ticks.Select(image.TicksToInstructions).ToList() : null,
             StackHighWaterBytes = stream.StackHighWaterBytes,
             ArenaBytes = arenaBytes,
+            Macs = macs,
+            FirmwareOutputs = stream.Outputs,
             Firmware = harness.Firmware,
         };
     }
