@@ -99,6 +99,8 @@ internal static class Program
         }
 
         var repo = FindRepoRoot();
+        // The code that measures is the code at the start (the tree may change while a long run goes on).
+        var commit = Commit(repo);
         var shared = FindShared(repo);
         var only = args.Length > 0 ? new HashSet<string>(args, StringComparer.OrdinalIgnoreCase) : null;
         var skipped = new List<string>();
@@ -157,7 +159,7 @@ internal static class Program
         results.AppendLine(board is null ? "# TinyML.Sdk benchmark: MLPerf Tiny int8 models on every board with an emulator" : $"# TinyML.Sdk benchmark: every model on {board}");
         results.AppendLine();
         var command = board is null ? "bench/run.sh" : $"bench/run.sh --board {board}";
-        results.AppendLine(Invariant($"Made by `{command}` (= `dotnet run --project bench/TinyML.Bench -c Release{(board is null ? "" : " -- --board " + board)}`) at commit {Commit(repo)}, {DateTime.UtcNow:yyyy-MM-dd}."));
+        results.AppendLine(Invariant($"Made by `{command}` (= `dotnet run --project bench/TinyML.Bench -c Release{(board is null ? "" : " -- --board " + board)}`) at commit {commit}, {DateTime.UtcNow:yyyy-MM-dd}."));
         results.AppendLine();
         results.AppendLine("Each row is one `dotnet build -t:Bench` measurement (`ModelValidation` + `BenchEntry`, the same code): the model compiled as a");
         results.AppendLine("build compiles it, the streaming harness built for the board's emulator image (-O2), every sample run in QEMU with");
@@ -170,7 +172,11 @@ internal static class Program
         results.AppendLine("../shared/docs/baselines.md (TFLM + CMSIS-NN int8 registrations, Cortex-M4F in QEMU mps2-an386, the same counting;");
         results.AppendLine("flash split there: the .tflite flatbuffer as weights, TFLM + CMSIS-NN runtime code as kernels; its RAM includes the");
         results.AppendLine("measured stack high-water, 668-956 B for the four models). MACs as MLPerf Tiny counts them (conv out elements x kh x kw");
-        results.AppendLine("x in channels per group, fully connected in x out). The same figures as JSON (a `TinyMLBenchBaseline` file):");
+        results.AppendLine("x in channels per group, fully connected in x out). TFLM's flash also holds its stored input sample (kws 490 B,");
+        results.AppendLine("vww 27,648 B, ic 3,072 B, ad 640 B), counted in its \"application\"; the harness's RAM holds one input and its outputs");
+        results.AppendLine("(vww: 27,648 B of input). \"top-1 = ONNX Runtime\": samples whose top class equals the model's in ONNX Runtime");
+        results.AppendLine("(TFLite's QDQ graph run in float, which rounds differently from TFLite's integer kernels). The same figures as JSON");
+        results.AppendLine("(a `TinyMLBenchBaseline` file):");
         results.AppendLine($"[{(board is null ? "results.json" : $"results-{board}.json")}]({(board is null ? "results.json" : $"results-{board}.json")}).");
         results.AppendLine();
         results.Append(text);
@@ -448,11 +454,11 @@ internal static class Program
         }
         else if (row.Model.Classifier && r.Top1AgreementPercent is { } agreement)
         {
-            parts.Add(Invariant($"top-1 = float model {agreement:0.#} %"));
+            parts.Add(Invariant($"top-1 = {r.FloatSource} {agreement:0.#} %"));
         }
         else
         {
-            parts.Add(double.IsFinite(r.OutputSnrDb) ? Invariant($"SNR vs float model {r.OutputSnrDb:0.0} dB") : "= float model");
+            parts.Add(double.IsFinite(r.OutputSnrDb) ? Invariant($"SNR vs {r.FloatSource} {r.OutputSnrDb:0.0} dB") : $"= {r.FloatSource}");
         }
 
         return string.Join(", ", parts);
