@@ -458,7 +458,8 @@ internal static class Program
         }
         else
         {
-            parts.Add(double.IsFinite(r.OutputSnrDb) ? Invariant($"SNR vs {r.FloatSource} {r.OutputSnrDb:0.0} dB") : $"= {r.FloatSource}");
+            // No error at all is an infinite SNR: the outputs equal the float model's.
+            parts.Add(double.IsPositiveInfinity(r.OutputSnrDb) ? $"= {r.FloatSource}" : Invariant($"SNR vs {r.FloatSource} {r.OutputSnrDb:0.0} dB"));
         }
 
         return string.Join(", ", parts);
