@@ -128,4 +128,32 @@ public sealed class ModelValidationTests
         StringAssert.Contains(error.Message, "esp32c3");
         Assert.IsFalse(Directory.Exists(Path.Combine(dir, "work")), "nothing built");
     }
+
+    /// <summary>
+    /// The MACs -t:Bench and bench/ report (instructions per MAC) against the independent count in
+    /// ../shared/docs/baselines.md, made from TFLite's graphs of the same four MLPerf Tiny int8 models.
+    /// </summary>
+    [TestMethod]
+    [DataRow("kws_dscnn", 2_656_768L)]
+    [DataRow("vww_mobilenetv1_025", 7_489_664L)]
+    [DataRow("ic_resnet8", 12_501_632L)]
+    [DataRow("ad_fc_autoencoder", 264_192L)]
+    public void Macs_are_those_of_the_tflite_graphs(string model, long expected)
+    {
+        var folder = TestPaths.SharedOrSkip($"models/mlperf_tiny_{model}_int8_qdq");
+        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = Path.Combine(folder, "model.onnx"), Name = "m" }, TextWriter.Null);
+        Assert.AreEqual(expected, ModelValidation.Macs(compiled.Model));
+    }
+
+    /// <summary>The boards bench/ runs on: every user board with an emulator image, then the verification core; none without one.</summary>
+    [TestMethod]
+    public void Emulated_boards_are_the_user_boards_with_an_emulator_then_the_verification_cores()
+    {
+        var names = ModelValidation.EmulatedBoards.Select(b => b.Name).ToList();
+        CollectionAssert.IsSubsetOf(new[] { "nrf52840", "stm32f746", "rp2040", "esp32c3", "lx106-qemu" }, names);
+        CollectionAssert.DoesNotContain(names, "esp32");
+        CollectionAssert.DoesNotContain(names, "host");
+        CollectionAssert.DoesNotContain(names, "nrf52840-qemu");
+        Assert.AreEqual("lx106-qemu", names[^1]);
+    }
 }
