@@ -253,6 +253,31 @@ static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_
     return (int8_t)tml_clamp_i32(tml_asr(h, right_shift) + zp_out, act_min, act_max);
 }
 
+/*
+ * tml_requant_fast_s8 from the doubled sum a2 = 2 acc (the specialized kernels of tml_kernels_dsp.h keep the bias
+ * doubled, so a2 costs nothing), saturated to int8 but not clamped to a fused activation range (tml_rq2_clamp):
+ * ((2 acc m + 2^31) >> 32 + half - [acc < 0]) >> shift + zp. Four instructions and an SSAT on Cortex-M.
+ */
+static inline int32_t tml_rq2_sat(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t half, int32_t zp_out)
+{
+    const int32_t t = half - (int32_t)((uint32_t)a2 >> 31);
+    int32_t h;
+#if TML_USE_DSP
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
+    return __ssat(tml_asr(h, right_shift) + zp_out, 8);
+#else
+#if TML_SLOW_MUL64
+    h = t + tml_mulhi_round_pos(a2, multiplier);
+#else
+    {
+        const uint64_t u = (uint64_t)((int64_t)a2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
+        h = tml_u32_to_i32((uint32_t)(u >> 32));
+    }
+#endif
+    return tml_clamp_i32(tml_asr(h, right_shift) + zp_out, -128, 127);
+#endif
+}
+
 #if TML_USE_DSP
 /* Unaligned 32-bit load (Cortex-M4 LDR handles unaligned addresses; memcpy keeps it strict-aliasing clean). */
 static inline uint32_t tml_read_u32(const void *p)

@@ -81,7 +81,8 @@ public static class CompileCommand
         return options;
     }
 
-    private static CompileOptions Options(CliArgs args, OptionSpelling spelling, string model, string name, string? outputDirectory)
+    /// <summary>The compile options the command line (or the SDK's response file) gives; <c>tinymlc profile</c> reads the same.</summary>
+    internal static CompileOptions Options(CliArgs args, OptionSpelling spelling, string model, string name, string? outputDirectory)
     {
         var board = Boards.Get(args.Get("board") ?? "nrf52840"); // an unknown board is TML5004 before any work
         // --input-shape name=1,3,96,96 and --constant-input name=value, each repeatable (or ';'-separated).
@@ -91,6 +92,7 @@ public static class CompileCommand
             ModelPath = Path.GetFullPath(model),
             Name = name,
             Board = board.Name,
+            CheckBoardBudget = true,
             CalibrationData = args.Get("calibration") is { Length: > 0 } c ? c : null,
             CalibrationSamples = ParseCalibrationSamples(args.Get("calibration-samples"), spelling),
             OutputDirectory = outputDirectory,

@@ -19,7 +19,7 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Console.WriteLine("usage: tinymlc <compile|firmware|espidf|run|flash|arena-group|validate|bench> [options]   (see README.md)");
+            Console.WriteLine("usage: tinymlc <compile|firmware|espidf|run|profile|flash|arena-group|validate|bench> [options]   (see README.md)");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -34,6 +34,7 @@ public static class Program
                 "run" => RunCommand.Run(options, Console.Out),
                 "arena-group" => ArenaGroupCommand.Run(options, Console.Out),
                 "espidf" => EspIdfCommand.Run(options, Console.Out),
+                "profile" => ProfileCommand.Run(options, Console.Out),
                 "flash" => FlashCommandLine.Run(options, Console.Out),
                 "validate" => ValidateCommand.Run(options, Console.Out),
                 "bench" => BenchCommand.Run(options, Console.Out),

@@ -54,6 +54,9 @@ public static class ErrorCodes
 
     // 4xxx Emit
     public const string EmitFailed = "TML4001";
+    /// <summary><c>-t:Profile</c> / <c>tinymlc profile</c> cannot profile the model: float32 (Quantize="none"), or several
+    /// inputs or outputs.</summary>
+    public const string ProfileUnavailable = "TML4002";
 
     // 5xxx Firmware build
     public const string ToolchainMissing = "TML5001";

@@ -195,6 +195,12 @@ public sealed record Board(
             : throw new TinyMLException(ErrorCodes.NoEmulatorForBoard,
                 $"board '{Name}' cannot run here: there is no emulator for its core in this SDK. {HardwareRunHint}"));
 
+    /// <summary>
+    /// What the core offers the int8 kernels (<see cref="Emit.KernelIsa"/>): the emitter picks the specialized kernels
+    /// (tml_kernels_dsp.h) for Cortex-M cores with the DSP extension and the generic, portable ones elsewhere.
+    /// </summary>
+    public Emit.KernelIsa KernelIsa { get; init; } = Emit.KernelIsa.Portable;
+
     /// <summary>Compiler helpers the board's packaged libgcc lacks, assembled at build time (<c>{helpers}</c>); null = none.</summary>
     public HelperLibrary? Helpers { get; init; }
 
@@ -216,6 +222,12 @@ public sealed record Board(
 
     /// <summary>How <c>dotnet build -t:Flash</c> writes the image into a connected board, in order of preference.</summary>
     public IReadOnlyList<FlashTool> FlashTools { get; init; } = [];
+
+    /// <summary>
+    /// For a board that no flashing tool writes (an FPGA board loaded by its configuration controller, a simulator):
+    /// how it loads an image, shown by <c>-t:Flash</c> with TML5008. May name <c>{elf}</c>, <c>{hex}</c>, <c>{bin}</c>.
+    /// </summary>
+    public string? LoadInstructions { get; init; }
 
     /// <summary>
     /// True for a board that exists to verify the kernels and generated C on a CPU in an emulator, not to be flashed
@@ -317,6 +329,7 @@ public static partial class Boards
         InstructionsPerTick = 40,
         SupportFolderName = "nrf52840",
         SharedSupportFolders = ["cortex-m"],
+        KernelIsa = Emit.KernelIsa.ArmDsp,
     };
 
     /// <summary>
@@ -345,6 +358,7 @@ public static partial class Boards
     {
         StackBytes = Boards.StackBytes,
         SharedSupportFolders = ["cortex-m"],
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         EmulatorImage = Nrf52840Qemu,
         Console = new UartConsole("UART0", DefaultTxPin: 6, TxPinCount: 48, DefaultBaud: 115200, MaxBaud: 1_000_000,
             PinDescription: "port * 32 + pin: P0.06 = 6 (the nRF52840-DK's USB virtual COM port), P1.02 = 34"),
@@ -534,6 +548,7 @@ public static partial class Boards
             ],
             "qemu-system-arm"))
     {
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
         SupportFolderName = "stm32f746",
@@ -566,6 +581,7 @@ public static partial class Boards
         ProducesFlashImages: true,
         Emulator: null)
     {
+        KernelIsa = Emit.KernelIsa.ArmDsp,
         StackBytes = Boards.StackBytes,
         SharedSupportFolders = ["cortex-m"],
         EmulatorImage = Stm32F746Qemu,
@@ -704,17 +720,29 @@ public static partial class Boards
             + "and read its console on GP0 (UART0 TX, 115200 8N1) with a 3.3 V USB-serial adapter or a Debug Probe.",
     };
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Rp2040, Rp2040Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
+    // Built on first use: boards declared in other files of this partial class (Corstone300Boards.cs) are initialized
+    // in an order C# does not define relative to this file's.
+    private static IReadOnlyList<Board>? _all;
+
+    public static IReadOnlyList<Board> All => _all ??=
+        [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Rp2040, Rp2040Qemu, Corstone300, Corstone300Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];
 
-    /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
     /// <summary>The arena alignment of board <paramref name="name"/>; the default for a name that is not a known board
     /// (compiles without a firmware build accept any board name and report it).</summary>
     public static int ArenaAlignmentOf(string? name) =>
         AllWithVerification.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))?.ArenaAlignment ?? Board.DefaultArenaAlignment;
 
+    /// <summary>The kernel ISA of board <paramref name="name"/>; portable for a name that is not a known board.</summary>
+    public static Emit.KernelIsa KernelIsaOf(string? name)
+    {
+        var board = AllWithVerification.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase));
+        return board?.KernelIsa ?? Emit.KernelIsa.Portable;
+    }
+
+    /// <summary>The board called <paramref name="name"/> (case-insensitive), or TML5004 listing the known ones.</summary>
     public static Board Get(string name) =>
         All.FirstOrDefault(b => string.Equals(b.Name, name?.Trim(), StringComparison.OrdinalIgnoreCase))
         ?? throw new TinyMLException(ErrorCodes.UnknownBoard,

@@ -35,6 +35,26 @@ public abstract class QOp
     public required string NodeName { get; init; }
     public required int[] Inputs { get; init; }
     public required int Output { get; init; }
+
+    /// <summary>
+    /// The C kernel the op runs, chosen per op from its shape and the board's core (<see cref="Emit.KernelChoice"/>)
+    /// before planning, since the kernels' scratch differs. Every kernel computes the same bytes; the reference
+    /// interpreter ignores this.
+    /// </summary>
+    public Int8Kernel Kernel { get; set; }
+}
+
+/// <summary>Which C kernel an int8 op runs (see <see cref="QOp.Kernel"/>).</summary>
+public enum Int8Kernel
+{
+    /// <summary>The op's portable kernel (tml_conv2d_s8, tml_fully_connected_s8, ...), tuned for every core.</summary>
+    Generic,
+
+    /// <summary>tml_dw3x3_s8: depthwise 3x3, stride 1 or 2, over a zp-padded int16 band (Cortex-M DSP).</summary>
+    Depthwise3x3,
+
+    /// <summary>tml_pw_s8: pointwise (1x1) convolution as a GEMM, 2 channels x 4 pixels per pass (Cortex-M DSP).</summary>
+    Pointwise,
 }
 
 /// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>

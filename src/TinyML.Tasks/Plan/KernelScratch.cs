@@ -6,9 +6,9 @@ namespace TinyML.Plan;
 /// Bytes of arena scratch each int8 kernel call needs, mirroring <c>tml_&lt;kernel&gt;_scratch_size</c> in
 /// src/TinyML.Kernels (KernelScratchTests compiles both and compares). The fast paths keep widened input columns,
 /// padded rows, accumulators or rescaling tables there instead of on the stack, so the planner counts them as a
-/// tensor live only during the op. The layout is the same on every target: the Cortex-M DSP path and the portable
-/// path choose the same path per op and share the buffer layout (two im2col columns interleaved in blocks of four,
-/// which one LDRD per column reads on Cortex-M), so one plan is valid on every board.
+/// tensor live only during the op. The size depends on the kernel chosen for the op (<see cref="QOp.Kernel"/>, which
+/// depends on the board's core) but not on where the code then runs: each kernel's DSP and portable paths share its
+/// buffer layout, so generated code planned for one board computes the same bytes on every other.
 /// </summary>
 public static class KernelScratch
 {
@@ -27,14 +27,28 @@ public static class KernelScratch
     /// <summary>From this many elements on, Add tabulates each input's rescaling (<c>TML_ADD_TABLE_MIN</c>).</summary>
     public const int AddTableMin = 512;
 
+    /// <summary>Sums buffer of the depthwise 3x3 kernel, int32 (<c>TML_DW3_ACC_ROOM</c>).</summary>
+    public const int Depthwise3x3Sums = 66;
+
     public static int BytesOf(QOp op) => op switch
     {
+        QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c => Depthwise3x3(c),
+        // tml_pw_s8_scratch_size: the int16 column block of four pixels.
+        QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC),
         QConv2D c => Conv2D(c),
         // One int16 column of the inputs; longer rows go in chunks of FullyConnectedColumnMax, their int32 sums after it.
         QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.OutFeatures,
         QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,
         _ => 0,
     };
+
+    /// <summary><c>tml_dw3x3_s8_scratch_size</c>: the sums, then the band (the whole padded plane when it is smaller).</summary>
+    private static int Depthwise3x3(QConv2D c)
+    {
+        var width = Emit.DspLayouts.Depthwise3x3Width(c);
+        var plane = width * ((c.OutH - 1) * c.StrideH + 3);
+        return 4 * Depthwise3x3Sums + 2 * Math.Min(plane, Emit.KernelChoice.Depthwise3x3Buffer);
+    }
 
     private static int Conv2D(QConv2D c)
     {

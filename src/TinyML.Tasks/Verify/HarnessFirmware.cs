@@ -381,11 +381,12 @@ public static class HarnessFirmware
         Run(compiled.Code, codeDirectory, inputs, boardName, kernelsRoot, workDirectory);
 
     /// <summary>Same, for emitted code that did not come from an ONNX file (planner and emitter tests): one int8 input and output.</summary>
-    public static HarnessRun Run(EmittedModel code, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory)
+    public static HarnessRun Run(EmittedModel code, string codeDirectory, IReadOnlyList<sbyte[]> inputs, string boardName, string kernelsRoot, string workDirectory,
+        string? toolchainPath = null)
     {
         var outputElements = OutputSizeOf(codeDirectory, code);
         var model = new HarnessModel(code.SourceFileName[..^2], false, [inputs[0].Length], [outputElements]);
-        var (stream, log, firmware) = BuildAndRun(code, codeDirectory, model, inputs.Select(i => new[] { Bytes(i) }).ToList(), boardName, kernelsRoot, workDirectory);
+        var (stream, log, firmware) = BuildAndRun(code, codeDirectory, model, inputs.Select(i => new[] { Bytes(i) }).ToList(), boardName, kernelsRoot, workDirectory, toolchainPath);
         return new HarnessRun(stream.Outputs.Select(o => Int8(o[0])).ToList(), stream.Ticks.FirstOrDefault(-1), log, firmware) { StackHighWaterBytes = stream.StackHighWaterBytes };
     }
 
@@ -423,10 +424,10 @@ public static class HarnessFirmware
     }
 
     private static (HarnessStream Stream, string Log, FirmwareResult Firmware) BuildAndRun(EmittedModel code, string codeDirectory, HarnessModel model,
-        IReadOnlyList<byte[][]> samples, string boardName, string kernelsRoot, string workDirectory)
+        IReadOnlyList<byte[][]> samples, string boardName, string kernelsRoot, string workDirectory, string? toolchainPath = null)
     {
         var log = new StringWriter();
-        var image = Build(code, codeDirectory, model, boardName, new HarnessSettings(kernelsRoot, workDirectory), log);
+        var image = Build(code, codeDirectory, model, boardName, new HarnessSettings(kernelsRoot, workDirectory) { ToolchainPath = toolchainPath }, log);
         var stream = Run(image, samples, log);
         return (stream, log.ToString(), image.Firmware);
     }

@@ -39,7 +39,7 @@ public sealed class Rv32FirmwareTests
         var oracle = TflmQdqOracle.Load(model);
         var work = TestPaths.NewTempDir($"rv32-qdq-{model}");
         var code = Path.Combine(work, "code");
-        var compiled = oracle.Compile(code, TextWriter.Null);
+        var compiled = oracle.Compile(code, TextWriter.Null, Board);
         var run = HarnessFirmware.Run(compiled, code, oracle.Inputs, Board, TestPaths.Kernels, Path.Combine(work, "rv32"));
 
         Assert.HasCount(oracle.Outputs.Count, run.Outputs);
@@ -64,7 +64,7 @@ public sealed class Rv32FirmwareTests
         Npy.Write(calibration, [40, 1, 49, 10], all.AsSpan(0, 40 * size).ToArray());
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
-            ModelPath = Path.Combine(folder, "model.onnx"), Name = "kws", OutputDirectory = code, CalibrationData = calibration,
+            ModelPath = Path.Combine(folder, "model.onnx"), Name = "kws", OutputDirectory = code, CalibrationData = calibration, Board = Board,
         }, TextWriter.Null);
 
         // Samples calibration did not see.

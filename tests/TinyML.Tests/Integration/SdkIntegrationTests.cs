@@ -80,6 +80,45 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task Template_project_profiles_every_op_in_qemu_with_dotnet_build_t_Profile()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("ProfileDemo", Cancel);
+        RequireTemplateData(project);
+
+        var profile = await feed.DotNetAsync(project, Cancel, "build", "-t:Profile", "-nr:false");
+        Assert.AreEqual(0, profile.ExitCode, profile.ToString());
+        // The top ops are in the default log: the summary line, then one line per op with its kernel path.
+        StringAssert.Contains(profile.Output, "tinyml: digits: profile on nrf52840-qemu: ", profile.ToString());
+        var top = profile.Output.Split('\n').Where(l => Regex.IsMatch(l, @"tinyml:\s+#\d+ ")).ToList();
+        Assert.HasCount(5, top, profile.ToString());
+        Assert.IsTrue(top.All(l => l.TrimEnd().EndsWith(']')), "each top op names its kernel path\n" + profile);
+
+        var output = Path.Combine(project, "bin", "Debug", "nrf52840");
+        foreach (var extension in new[] { ".md", ".json", ".html" })
+        {
+            Assert.IsTrue(File.Exists(Path.Combine(output, "digits.profile" + extension)), $"missing digits.profile{extension}\n{profile}");
+        }
+
+        using var json = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "digits.profile.json"), Cancel));
+        var root = json.RootElement;
+        Assert.AreEqual("nrf52840-qemu", root.GetProperty("board").GetString());
+        Assert.IsTrue(root.GetProperty("matchesReference").GetBoolean(), "the profiled firmware's output is the C# reference's");
+        var ops = root.GetProperty("ops").EnumerateArray().ToList();
+        Assert.IsNotEmpty(ops);
+        Assert.IsTrue(ops.All(o => o.GetProperty("cost").GetInt64() >= 0 && o.GetProperty("kind").GetString() is { Length: > 0 }), json.RootElement.ToString());
+        Assert.IsTrue(ops.Sum(o => o.GetProperty("cost").GetInt64()) <= root.GetProperty("profiledTotal").GetInt64(), "the ops' sum cannot exceed the whole");
+        var html = await File.ReadAllTextAsync(Path.Combine(output, "digits.profile.html"), Cancel);
+        Assert.DoesNotContain("<script src=", html, "self-contained");
+
+        // The project's own build has no counter code: the hooks exist only in the profiling variant under obj/.
+        var build = await feed.DotNetAsync(project, Cancel, "build", "-nr:false");
+        Assert.AreEqual(0, build.ExitCode, build.ToString());
+        var generated = await File.ReadAllTextAsync(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.c"), Cancel);
+        Assert.DoesNotContain(TinyML.Emit.CEmitter.ProfileHook, generated);
+    }
+
+    [TestMethod]
     public async Task Template_project_builds_and_runs_on_the_host_board()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);

@@ -1,0 +1,78 @@
+/*
+ * TinyML.Sdk int8 kernels specialized at build time (the emitter picks them per op from its shape and the board's core;
+ * see docs/sdk.md "Which code runs on which core"). Each has a Cortex-M DSP-extension path (SMLAD, SXTB16, SMMLAR)
+ * and a portable C path over the same data that gives the same bytes; the emitter chooses them for Cortex-M cores
+ * with the DSP extension, and keeps tml_conv2d_s8 / tml_fully_connected_s8 elsewhere.
+ *
+ * What the emitter prepares at build time for all of them:
+ *   - requantization per output channel as a tml_rq_channel: the fast TFLite rounding (multiplier > 0, right shift
+ *     1..30, |acc| < 2^30) is exact for every channel of the op, checked at build time;
+ *   - the input zero point folded into the bias (bias - zp_in * sum of the channel's weights), so kernels multiply
+ *     raw int8 inputs, and padding is the input zero point (which the fold cancels);
+ *   - weights re-laid out for the kernel (below), all in [-127, 127] (TFLite's symmetric range).
+ */
+#ifndef TML_KERNELS_DSP_H
+#define TML_KERNELS_DSP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Requantization of one output channel: out = clamp(((2 acc m + 2^31) >> 32 + 2^(shift - 1) - [acc < 0]) >> shift
+ * + zp), where acc = bias + sum x w with -zp_in * (sum of the channel's weights) folded into the bias. The kernels
+ * work on the doubled sum 2 acc (|acc| < 2^30), so the field holds the doubled bias. 12 bytes, as the generic
+ * kernels' bias, multiplier and shift. */
+typedef struct {
+    int32_t bias2;      /* 2 (bias - zp_in * sum of the channel's weights), modulo 2^32 */
+    int32_t multiplier; /* > 0 */
+    int32_t shift;      /* right shift, 1..30 */
+} tml_rq_channel;
+
+/*
+ * Depthwise 3x3 (channel multiplier 1, stride 1 or 2, dilation 1): each channel's input rows as raw int16 in a band
+ * padded with zp_in (in the arena scratch), two outputs per step, taps in SMLAD pairs. Weights per channel: 8 bytes
+ * (w0, w3, w1, w4), (w6, w2, w7, w5) (SXTB16 gives the pairs (w0, w1), (w3, w4), (w6, w7), (w2, w5)), and w8 apart,
+ * so a channel takes 9 bytes as in the generic layout.
+ */
+typedef struct {
+    int16_t channels, in_h, in_w, out_h, out_w;
+    int16_t stride, pad_top, pad_left;
+    int32_t output_zero_point, input_zero_point;
+    int32_t act_min, act_max;
+    const int8_t *weights;           /* [channels][8], word aligned */
+    const int8_t *last_taps;         /* [channels]: w8 */
+    const tml_rq_channel *requant;   /* [channels] */
+} tml_dw3x3_s8_params;
+
+int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p);
+void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/*
+ * Pointwise (1x1) convolution, groups 1, no padding, any stride, as a GEMM: output channels in row pairs against the
+ * raw int8 inputs of four output pixels widened into an int16 column block in the arena scratch (8 * depth bytes),
+ * register-blocked 2 channels x 4 pixels (2 x 2 for a tail of one or two pixels). Weights, row pair (a, b) = output
+ * channels (2i, 2i + 1), one word per two reduction steps k, k + 1:
+ *     bytes (a_k, b_k, a_{k+1}, b_{k+1})
+ * so SXTB16 gives (a_k, a_{k+1}) and SXTB16 ROR 8 gives (b_k, b_{k+1}): two unpacks per word, amortized over the four
+ * pixels. A missing b row (odd out_c) and the reduction's padding to `depth` are zero weights. Word aligned.
+ */
+typedef struct {
+    int16_t in_c, in_h, in_w;
+    int16_t out_c, out_h, out_w;
+    int16_t stride_h, stride_w;
+    int32_t depth; /* in_c rounded up to a multiple of 4 */
+    int32_t output_zero_point, act_min, act_max;
+    const int8_t *weights;         /* [(out_c + 1) / 2][depth / 2][4] row-pair words, word aligned */
+    const tml_rq_channel *requant; /* [out_c] */
+} tml_pw_s8_params;
+
+int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p);
+void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TML_KERNELS_DSP_H */

@@ -1,0 +1,290 @@
+/*
+ * Pointwise (1x1) convolution as a GEMM (tml_kernels_dsp.h): for each block of four output pixels, their raw int8
+ * inputs go into an int16 column block in the arena scratch once, then every row pair of output channels runs over it
+ * with its sums in registers (2 channels x 4 pixels: per two reduction steps one weight word, two SXTB16, four
+ * column words, eight SMLAD). The input zero point is folded into the bias at build time, so the columns hold raw
+ * inputs and the requantization starts from 2 acc = bias2 + 2 sum (tml_rq2_sat).
+ * The portable path computes the same int32 sums the plain way from the same layout; all sums are exact (|sum| <
+ * depth * 128 * 127), so both give the same bytes.
+ * Every memory access is aligned: the weights by their layout (word-aligned array, 2 * depth bytes per row pair),
+ * the column block by the arena, the inputs are read a byte at a time (NCHW planes of any size).
+ */
+#include "tml_kernels_dsp.h"
+#include "tml_internal.h"
+
+/* The block loop is instantiated per clamp mode and tail (constant arguments), which needs it inlined. */
+#if defined(__GNUC__)
+#define TML_PW_INLINE __attribute__((always_inline))
+#else
+#define TML_PW_INLINE
+#endif
+
+int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p)
+{
+    return 8 * p->depth;
+}
+
+/* Column block of four pixels whose inputs start at x0..x3 (channel c at + c * plane): the int16 at
+ * 8 (k / 2) + 2 j + (k & 1) is pixel j's input channel k; 0 for k in [in_c, depth). */
+static void tml_pw_columns(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *x3, int32_t in_c,
+                           int32_t depth, int32_t plane, int16_t *col)
+{
+    int32_t k = 0;
+    for (; k + 2 <= in_c; k += 2, col += 8, x0 += 2 * plane, x1 += 2 * plane, x2 += 2 * plane, x3 += 2 * plane) {
+        col[0] = x0[0];
+        col[1] = x0[plane];
+        col[2] = x1[0];
+        col[3] = x1[plane];
+        col[4] = x2[0];
+        col[5] = x2[plane];
+        col[6] = x3[0];
+        col[7] = x3[plane];
+    }
+    if (k < in_c) {
+        col[0] = x0[0];
+        col[2] = x1[0];
+        col[4] = x2[0];
+        col[6] = x3[0];
+        col[1] = col[3] = col[5] = col[7] = 0;
+        col += 8;
+        k += 2;
+    }
+    for (; k < depth; k += 2, col += 8) {
+        memset(col, 0, 8 * sizeof *col);
+    }
+}
+
+#if TML_USE_DSP
+/* s[0..3] = row a against pixels 0..3, s[4..7] = row b, over `blocks` >= 1 blocks of four reduction steps.
+ * Hand-scheduled: 14 live registers (gcc spills in the C version of this loop). */
+static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blocks, int32_t s[8])
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    uint32_t wv, t, x;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[wv], [%[w]], #4\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a0], %[t], %[x], %[a0]\n\t"
+        "smlad  %[b0], %[wv], %[x], %[b0]\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "smlad  %[a1], %[t], %[x], %[a1]\n\t"
+        "smlad  %[b1], %[wv], %[x], %[b1]\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "smlad  %[a2], %[t], %[x], %[a2]\n\t"
+        "smlad  %[b2], %[wv], %[x], %[b2]\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "smlad  %[a3], %[t], %[x], %[a3]\n\t"
+        "smlad  %[b3], %[wv], %[x], %[b3]\n\t"
+        "ldr    %[wv], [%[w]], #4\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a0], %[t], %[x], %[a0]\n\t"
+        "smlad  %[b0], %[wv], %[x], %[b0]\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "smlad  %[a1], %[t], %[x], %[a1]\n\t"
+        "smlad  %[b1], %[wv], %[x], %[b1]\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "smlad  %[a2], %[t], %[x], %[a2]\n\t"
+        "smlad  %[b2], %[wv], %[x], %[b2]\n\t"
+        "ldr    %[x], [%[c]], #4\n\t"
+        "smlad  %[a3], %[t], %[x], %[a3]\n\t"
+        "smlad  %[b3], %[wv], %[x], %[b3]\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2),
+          [b3] "+r"(b3), [w] "+r"(w), [c] "+r"(c), [n] "+r"(blocks), [wv] "=&r"(wv), [t] "=&r"(t), [x] "=&r"(x)
+        :
+        : "cc", "memory");
+    s[0] = a0;
+    s[1] = a1;
+    s[2] = a2;
+    s[3] = a3;
+    s[4] = b0;
+    s[5] = b1;
+    s[6] = b2;
+    s[7] = b3;
+}
+
+/* The same for pixels 0 and 1 only (tails of one or two pixels): s[0], s[1] row a, s[4], s[5] row b. */
+static inline void tml_pw_dot_2x2(const int8_t *w, const int16_t *c, int32_t blocks, int32_t s[8])
+{
+    int32_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    uint32_t wv, t, x, y;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr    %[wv], [%[w]], #4\n\t"
+        "ldrd   %[x], %[y], [%[c]], #16\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a0], %[t], %[x], %[a0]\n\t"
+        "smlad  %[b0], %[wv], %[x], %[b0]\n\t"
+        "smlad  %[a1], %[t], %[y], %[a1]\n\t"
+        "smlad  %[b1], %[wv], %[y], %[b1]\n\t"
+        "ldr    %[wv], [%[w]], #4\n\t"
+        "ldrd   %[x], %[y], [%[c]], #16\n\t"
+        "sxtb16 %[t], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlad  %[a0], %[t], %[x], %[a0]\n\t"
+        "smlad  %[b0], %[wv], %[x], %[b0]\n\t"
+        "smlad  %[a1], %[t], %[y], %[a1]\n\t"
+        "smlad  %[b1], %[wv], %[y], %[b1]\n\t"
+        "subs   %[n], %[n], #1\n\t"
+        "bne    1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [w] "+r"(w), [c] "+r"(c), [n] "+r"(blocks),
+          [wv] "=&r"(wv), [t] "=&r"(t), [x] "=&r"(x), [y] "=&r"(y)
+        :
+        : "cc", "memory");
+    s[0] = a0;
+    s[1] = a1;
+    s[4] = b0;
+    s[5] = b1;
+}
+#else
+/* Portable: the same sums from the same layout, pixels 0..n-1 (s[j] row a, s[4 + j] row b). */
+static void tml_pw_dot(const int8_t *w, const int16_t *c, int32_t blocks, int32_t n, int32_t s[8])
+{
+    int32_t j, k;
+    for (j = 0; j < 8; ++j) {
+        s[j] = 0;
+    }
+    for (k = 0; k < 2 * blocks; ++k, w += 4, c += 8) {
+        const int32_t a_k = w[0], b_k = w[1], a_k1 = w[2], b_k1 = w[3];
+        for (j = 0; j < n; ++j) {
+            const int32_t x = c[2 * j], x1 = c[2 * j + 1];
+            s[j] += a_k * x + a_k1 * x1;
+            s[4 + j] += b_k * x + b_k1 * x1;
+        }
+    }
+}
+#endif
+
+/* One output from its raw sum s: 2 acc = bias2 + 2 s is in range (|acc| < 2^30, checked at build time); bias2 may
+ * have wrapped, so the sum is taken modulo 2^32. */
+/* clamp: 0 none (the activation range is int8's, which SSAT gives), 1 lower bound only (ReLU), 2 both. */
+static inline int8_t tml_pw_rq(int32_t s, uint32_t bias2, int32_t m, int32_t sh, int32_t half, int32_t zp, int clamp,
+                               int32_t lo, int32_t hi)
+{
+    int32_t v = tml_rq2_sat(tml_u32_to_i32(bias2 + 2u * (uint32_t)s), m, sh, half, zp);
+    if (clamp != 0) {
+        v = v < lo ? lo : v;
+    }
+    if (clamp == 2) {
+        v = v > hi ? hi : v;
+    }
+    return (int8_t)v;
+}
+
+/* Requantizes n sums of one output channel into out[0..n) (n = 4 written out: no loop, the sums stay in registers). */
+static inline TML_PW_INLINE void tml_pw_store(const int32_t *s, int32_t n, const tml_rq_channel *rq, int32_t zp,
+                                                               int clamp, int32_t lo, int32_t hi, int8_t *out)
+{
+    const int32_t m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
+    const uint32_t bias2 = (uint32_t)rq->bias2;
+    int32_t j;
+    if (n == 4) {
+        out[0] = tml_pw_rq(s[0], bias2, m, sh, half, zp, clamp, lo, hi);
+        out[1] = tml_pw_rq(s[1], bias2, m, sh, half, zp, clamp, lo, hi);
+        out[2] = tml_pw_rq(s[2], bias2, m, sh, half, zp, clamp, lo, hi);
+        out[3] = tml_pw_rq(s[3], bias2, m, sh, half, zp, clamp, lo, hi);
+        return;
+    }
+    for (j = 0; j < n; ++j) {
+        out[j] = tml_pw_rq(s[j], bias2, m, sh, half, zp, clamp, lo, hi);
+    }
+}
+
+/* The output channels' row pairs against one column block of n pixels. `full`: n == 4 (every block but the plane's
+ * tail), a constant after inlining, as `clamp` is. */
+static inline TML_PW_INLINE void tml_pw_block(const tml_pw_s8_params *p, const int16_t *col, int32_t n,
+                                                               int8_t *output, int32_t out_plane, int clamp, int full)
+{
+    const int32_t out_c = p->out_c, depth = p->depth, blocks = depth >> 2;
+    const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    const int8_t *w = p->weights;
+    const tml_rq_channel *rq = p->requant;
+    int32_t oc;
+    if (full) {
+        n = 4;
+    }
+    for (oc = 0; oc < out_c; oc += 2, w += 2 * depth, rq += 2, output += 2 * out_plane) {
+        int32_t s[8];
+#if TML_USE_DSP
+        if (n > 2) {
+            tml_pw_dot_2x4(w, col, blocks, s);
+        } else {
+            tml_pw_dot_2x2(w, col, blocks, s);
+        }
+#else
+        tml_pw_dot(w, col, blocks, n, s);
+#endif
+        tml_pw_store(s, n, rq, zp, clamp, lo, hi, output);
+        if (oc + 1 < out_c) {
+            tml_pw_store(s + 4, n, rq + 1, zp, clamp, lo, hi, output + out_plane);
+        }
+    }
+}
+
+static TML_NOINLINE void tml_pw_block_tail(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, n, output, out_plane, 2, 0);
+}
+
+static TML_NOINLINE void tml_pw_block_relu(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, 4, output, out_plane, 1, 1);
+}
+
+static TML_NOINLINE void tml_pw_block_full(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, 4, output, out_plane, 0, 1);
+}
+
+static TML_NOINLINE void tml_pw_block_clamped(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)
+{
+    tml_pw_block(p, col, 4, output, out_plane, 2, 1);
+}
+
+void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
+    const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
+    const int32_t sh = p->stride_h, sw = p->stride_w;
+    /* Stride 1 over the whole plane: output pixel i reads input pixel i. */
+    const int dense = sh == 1 && sw == 1 && out_w == in_w;
+    /* The activation range clamps only when it is narrower than what SSAT already gives. */
+    const int clamp = p->act_max < 127 ? 2 : p->act_min > -128 ? 1 : 0;
+    int16_t *const col = (int16_t *)scratch;
+    int32_t pix, oy = 0, ox = 0;
+    for (pix = 0; pix < out_plane; pix += 4) {
+        const int32_t n = out_plane - pix < 4 ? out_plane - pix : 4;
+        const int8_t *x[4];
+        int32_t j;
+        for (j = 0; j < 4; ++j) {
+            if (j >= n) {
+                x[j] = x[j - 1]; /* a copy of the last pixel: computed, never stored */
+            } else if (dense) {
+                x[j] = input + pix + j;
+            } else {
+                x[j] = input + oy * sh * in_w + ox * sw;
+                if (++ox == out_w) {
+                    ox = 0;
+                    ++oy;
+                }
+            }
+        }
+        tml_pw_columns(x[0], x[1], x[2], x[3], p->in_c, p->depth, in_plane, col);
+        if (n < 4) {
+            tml_pw_block_tail(p, col, n, output + pix, out_plane);
+        } else if (clamp == 2) {
+            tml_pw_block_clamped(p, col, output + pix, out_plane);
+        } else if (clamp == 1) {
+            tml_pw_block_relu(p, col, output + pix, out_plane);
+        } else {
+            tml_pw_block_full(p, col, output + pix, out_plane);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using TinyML.Ir;
+
+namespace TinyML.Emit;
+
+/// <summary>
+/// Build-time data of the specialized kernels (tml_kernels_dsp.h): re-laid weights and per-channel requantization
+/// with the input zero point folded into the bias. Written once here; the emitter and the tests use it.
+/// </summary>
+public static class DspLayouts
+{
+    /// <summary>
+    /// Per-channel requantization (<c>tml_rq_channel</c>): 2 (bias - zp_in x sum of the channel's weights) in wrapping
+    /// int32 (the kernels requantize the doubled sum, see <c>tml_rq2_sat</c>), the multiplier and the right shift
+    /// 
+    /// </summary>
+    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint)
+    {
+        var channels = multiplier.Length;
+        var taps = weights.Length / channels;
+        var result = new int[3 * channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var sum = 0;
+            for (var k = 0; k < taps; k++)
+            {
+                sum += weights[c * taps + k];
+            }
+
+            var right = -shift[c];
+            result[3 * c] = unchecked(2 * ((bias.Length > c ? bias[c] : 0) - inputZeroPoint * sum));
+            result[3 * c + 1] = multiplier[c];
+            result[3 * c + 2] = right;
+        }
+
+        return result;
+    }
+
+    /// <summary>Depthwise 3x3 weights: 8 bytes per channel, (w0, w3, w1, w4), (w6, w2, w7, w5), and each channel's w8
+    /// apart (9 bytes per channel, as the generic layout).</summary>
+    public static (sbyte[] Pairs, sbyte[] LastTaps) Depthwise3x3(sbyte[] weights, int channels)
+    {
+        var pairs = new sbyte[8 * channels];
+        var last = new sbyte[channels];
+        int[] order = [0, 3, 1, 4, 6, 2, 7, 5];
+        for (var c = 0; c < channels; c++)
+        {
+            for (var i = 0; i < order.Length; i++)
+            {
+                pairs[8 * c + i] = weights[9 * c + order[i]];
+            }
+
+            last[c] = weights[9 * c + 8];
+        }
+
+        return (pairs, last);
+    }
+
+    /// <summary>Reduction length of the pointwise GEMM kernel: in_c rounded up to a multiple of 4 (its loop takes four
+    /// steps at a time; the padding is zero weights against zero inputs).</summary>
+    public static int PointwiseDepth(int inC) => (inC + 3) & ~3;
+
+    /// <summary>
+    /// Pointwise GEMM weights (<c>tml_pw_s8_params.weights</c>): per row pair (output channels 2i, 2i + 1), per two
+    /// reduction steps k, k + 1, the word (a_k, b_k, a_k+1, b_k+1); a missing b row and the padding to the depth are
+    /// zeros. 2 x depth bytes per row pair, so every pair starts word aligned.
+    /// </summary>
+    public static sbyte[] PointwisePairs(sbyte[] weights, int outC, int inC)
+    {
+        var depth = PointwiseDepth(inC);
+        var pairs = (outC + 1) / 2;
+        var result = new sbyte[pairs * 2 * depth];
+        for (var oc = 0; oc < outC; oc++)
+        {
+            var pair = oc / 2;
+            var lane = oc % 2;
+            for (var k = 0; k < inC; k++)
+            {
+                result[pair * 2 * depth + 4 * (k / 2) + 2 * (k % 2) + lane] = weights[oc * inC + k];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Band row length of the depthwise 3x3 kernel (<c>tml_dw3_width</c>).</summary>
+    public static int Depthwise3x3Width(QConv2D c) => ((c.OutW - 1) * c.StrideW + 3 + 2 * c.StrideW) & ~1;
+}

@@ -1,0 +1,95 @@
+using TinyML.Ir;
+
+namespace TinyML.Emit;
+
+/// <summary>What a board's core offers the int8 kernels.</summary>
+public enum KernelIsa
+{
+    /// <summary>Plain C (host, RISC-V, Xtensa, Cortex-M0): the generic kernels, whose portable paths are tuned for these.</summary>
+    Portable,
+
+    /// <summary>Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16, SMMLAR): the specialized kernels where they apply.</summary>
+    ArmDsp,
+}
+
+/// <summary>
+/// Picks each int8 op's kernel (<see cref="QOp.Kernel"/>) from its shape, its numbers and the board's core, before the
+/// arena is planned (the kernels' scratch differs). A specialized kernel is chosen only when its arithmetic is exact
+/// for this op, checked here at build time: every channel's requantization takes the fast TFLite rounding
+/// (multiplier > 0, right shift 1..30, |bias| + taps x 255 x 128 &lt; 2^30) and the weights lie in [-127, 127]
+/// (TFLite's symmetric range). Otherwise the op keeps its generic kernel.
+/// </summary>
+public static class KernelChoice
+{
+    /// <summary>Largest band of the depthwise 3x3 kernel in int16 elements (<c>TML_DW3_BUF</c>).</summary>
+    public const int Depthwise3x3Buffer = 1024;
+
+    public static void Apply(QuantizedModel model, KernelIsa isa)
+    {
+        foreach (var op in model.Ops)
+        {
+            op.Kernel = Choose(op, isa);
+        }
+    }
+
+    public static Int8Kernel Choose(QOp op, KernelIsa isa)
+    {
+        if (isa != KernelIsa.ArmDsp)
+        {
+            return Int8Kernel.Generic;
+        }
+
+        switch (op)
+        {
+            case QConv2D c when IsDepthwise3x3(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, 9) && SymmetricWeights(c.Weights):
+                return Int8Kernel.Depthwise3x3;
+            case QConv2D c when IsPointwise(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, c.InC) && SymmetricWeights(c.Weights):
+                return Int8Kernel.Pointwise;
+            default:
+                return Int8Kernel.Generic;
+        }
+    }
+
+    /// <summary>Depthwise 3x3 the band kernel covers: multiplier 1, stride 1 or 2 both ways, no dilation, three
+    /// band rows fit its buffer.</summary>
+    public static bool IsDepthwise3x3(QConv2D c) =>
+        c.Groups == c.InC && c.OutC == c.InC && c.KernelH == 3 && c.KernelW == 3 && c.DilationH == 1 && c.DilationW == 1
+        && c.StrideH == c.StrideW && c.StrideH is 1 or 2 && c.PadTop >= 0 && c.PadLeft >= 0
+        && 3 * DspLayouts.Depthwise3x3Width(c) <= Depthwise3x3Buffer;
+
+    /// <summary>Longest reduction of the pointwise GEMM kernel (its column block of four pixels takes 8 x depth bytes
+    /// of scratch).</summary>
+    public const int PointwiseDepthMax = 512;
+
+    /// <summary>Pointwise convolution the GEMM kernel covers: groups 1, 1x1, no padding, every output pixel's input
+    /// inside the plane (no bottom/right padding either), any stride.</summary>
+    public static bool IsPointwise(QConv2D c) =>
+        c.Groups == 1 && c.KernelH == 1 && c.KernelW == 1 && c.PadTop == 0 && c.PadLeft == 0
+        && (c.OutH - 1) * c.StrideH < c.InH && (c.OutW - 1) * c.StrideW < c.InW
+        && DspLayouts.PointwiseDepth(c.InC) <= PointwiseDepthMax
+        && c.InH * c.InW <= short.MaxValue && c.OutH * c.OutW <= short.MaxValue;
+
+    /// <summary>Whether the fast requantization (<c>tml_requant_fast_s8</c>) is exact for every channel.</summary>
+    public static bool FastRequant(int[] multiplier, int[] shift, int[] bias, int taps)
+    {
+        var limit = (1L << 30) - (long)taps * 32640;
+        if (limit <= 0)
+        {
+            return false;
+        }
+
+        for (var c = 0; c < multiplier.Length; c++)
+        {
+            var b = bias.Length > c ? bias[c] : 0;
+            if (multiplier[c] <= 0 || shift[c] > -1 || shift[c] < -30 || b >= limit || b <= -limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>All weights in [-127, 127].</summary>
+    public static bool SymmetricWeights(sbyte[] weights) => !weights.Contains(sbyte.MinValue);
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+using TinyML.Ir;
+
+namespace TinyML.Verify;
+
+/// <summary>
+/// What an int8 op computes, for reports: its multiply-accumulates (conv: output elements x kernel_h x kernel_w x
+/// in_c/groups; fully connected: in x out per row; the MLPerf Tiny and TFLM convention, where pooling, Add and
+/// Softmax count 0) and a short kind and shape (<c>Conv 3x3 s2</c>, <c>64x25x5 -> 64x25x5</c>).
+/// </summary>
+public static class OpCost
+{
+    public static long Macs(QOp op) => op switch
+    {
+        QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        QFullyConnected f => (long)f.Rows * f.InFeatures * f.OutFeatures,
+        QConvTranspose2D t => (long)t.Geometry.InH * t.Geometry.InW * t.Geometry.InC * (t.Geometry.OutC / t.Geometry.Groups) * t.Geometry.KernelH * t.Geometry.KernelW,
+        QInt16x8Layer layer => Macs(layer.Op),
+        QRecurrent r => (long)r.Seq * r.Gates * r.Hidden * (r.InputSize + r.Hidden),
+        _ => 0,
+    };
+
+    /// <summary>MACs of a whole model (the bench's and the profile's denominator).</summary>
+    public static long Macs(QuantizedModel model) => model.Ops.Sum(Macs);
+
+    /// <summary>The op's kind as a reader knows it: Conv, DepthwiseConv, FullyConnected, AveragePool, Add, ...</summary>
+    public static string Kind(QOp op) => op switch
+    {
+        QConv2D { Groups: > 1 } c when c.Groups == c.InC => "DepthwiseConv",
+        QConv2D { Groups: > 1 } => "GroupConv",
+        QConv2D => "Conv",
+        QConvTranspose2D => "ConvTranspose",
+        QFullyConnected => "FullyConnected",
+        QPool { Kind: PoolKind.Max } => "MaxPool",
+        QPool => "AveragePool",
+        QAdd => "Add",
+        QBinary b => b.Kind.ToString(),
+        QSoftmax => "Softmax",
+        QLut => "Lookup",
+        QClamp => "Clamp",
+        QReshape => "Reshape",
+        QGather => "Gather",
+        QResizeBilinear => "Resize",
+        QLayerNorm => "LayerNorm",
+        QReduceMean => "ReduceMean",
+        QReduceMax => "ReduceMax",
+        QWhere => "Where",
+        QRecurrent r => r.Kind.ToString().ToUpperInvariant(),
+        QInt16x8Layer layer => Kind(layer.Op) + " int16x8",
+        QFloatLayer layer => layer.Op.GetType().Name[1..] + " float32",
+        _ => op.GetType().Name[1..],
+    };
+
+    /// <summary>Input shape -> output shape, with the window of convolutions and pooling.</summary>
+    public static string Shape(QOp op, QuantizedModel model)
+    {
+        var I = CultureInfo.InvariantCulture;
+        string ShapeOf(int tensor) => string.Join("x", model.Tensors[tensor].Shape.SkipWhile((d, i) => d == 1 && i == 0 && model.Tensors[tensor].Shape.Length > 1));
+        var input = op.Inputs.Length > 0 ? ShapeOf(op.Inputs[0]) : "-";
+        var io = $"{input} -> {ShapeOf(op.Output)}";
+        return op switch
+        {
+            QConv2D c => string.Create(I, $"{io} k{c.KernelH}x{c.KernelW}{Stride(c.StrideH, c.StrideW)}{(c.DilationH * c.DilationW > 1 ? $" d{c.DilationH}x{c.DilationW}" : "")}{(c.PadTop > 0 || c.PadLeft > 0 ? " pad" : "")}"),
+            QPool p => string.Create(I, $"{io} k{p.KernelH}x{p.KernelW}{Stride(p.StrideH, p.StrideW)}"),
+            QFullyConnected f => string.Create(I, $"{f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $" x{f.Rows} rows" : "")}"),
+            QInt16x8Layer layer => Shape(layer.Op, model),
+            _ => io,
+        };
+
+        static string Stride(int h, int w) => h == 1 && w == 1 ? "" : h == w ? $" s{h}" : $" s{h}x{w}";
+    }
+}

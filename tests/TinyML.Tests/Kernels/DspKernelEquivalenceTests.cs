@@ -1,0 +1,439 @@
+using System.Globalization;
+using System.Text;
+using TinyML.Emit;
+using TinyML.Ir;
+using TinyML.Plan;
+using TinyML.Quantize;
+using TinyML.Reference;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// The specialized kernels of tml_kernels_dsp.h against the C# reference (TFLite's int8 arithmetic), byte for byte, on
+/// random shapes the emitter would give them (odd channel counts, widths whose last output pair is half used, top and
+/// left padding, strides 1 and 2, bands smaller than the plane, rows longer than the sums buffer): their Cortex-M4 DSP
+/// path in QEMU (nrf52840-qemu), their portable path on the host, and the host again with misaligned int8 data under
+/// UBSan. The build-time data comes from <see cref="DspLayouts"/>, as in the emitted code, and every case must be one
+/// <see cref="KernelChoice"/> picks for a DSP core; <see cref="KernelChoiceRejectsWhatTheKernelCannotDoExactly"/> checks
+/// the shapes and numbers it must leave to the generic kernel.
+/// </summary>
+[TestClass]
+public sealed class DspKernelEquivalenceTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    private static readonly HarnessTarget CortexM4 = new("nrf52840-qemu", MisalignNarrowBuffers: false, []);
+
+    private static readonly HarnessTarget HostUbsan = new("host", MisalignNarrowBuffers: true,
+        ["-fsanitize=alignment,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]);
+
+    [TestMethod]
+    public void Depthwise3x3_PortablePathOnHost_MatchesReference() => Depthwise3x3Cases(seed: 7001, count: 120);
+
+    [TestMethod]
+    public void Depthwise3x3_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => Depthwise3x3Cases(seed: 7002, count: 60));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Depthwise3x3_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        RequireArm();
+        CortexM4.Run(() => Depthwise3x3Cases(seed: 7003, count: 120));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Depthwise3x3_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        // The STM32F746's Cortex-M7 (mps2-an500) takes the same DSP path; its pipeline differs, its results may not.
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => Depthwise3x3Cases(seed: 7005, count: 120));
+    }
+
+    [TestMethod]
+    public void KernelChoiceRejectsWhatTheKernelCannotDoExactly()
+    {
+        var random = new Random(7004);
+        var op = Depthwise3x3(random, "dw");
+        Assert.AreEqual(Int8Kernel.Depthwise3x3, KernelChoice.Choose(op, KernelIsa.ArmDsp));
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.Portable), "rv32, Xtensa, Cortex-M0+ and the host keep the portable kernels");
+
+        // Each alone sends the op back to tml_conv2d_s8.
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, dilation: 2), KernelIsa.ArmDsp), "dilation");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, stride: 3), KernelIsa.ArmDsp), "stride 3");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, kernel: 5), KernelIsa.ArmDsp), "5x5");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, multiplier: 2), KernelIsa.ArmDsp), "channel multiplier 2");
+        var asymmetric = With(op);
+        asymmetric.Weights[0] = sbyte.MinValue;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
+        var leftShift = With(op);
+        leftShift.OutputShift[0] = 1;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        var negative = With(op);
+        negative.OutputMultiplier[0] = -negative.OutputMultiplier[0];
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(negative, KernelIsa.ArmDsp), "a negative multiplier");
+        var bigBias = With(op);
+        bigBias.Bias[0] = 1 << 30;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, inW: 600), KernelIsa.ArmDsp), "three band rows beyond the buffer");
+    }
+
+    [TestMethod]
+    [DataRow("nrf52840", true)]
+    [DataRow("nrf52840-qemu", true)]
+    [DataRow("stm32f746", true)]
+    [DataRow("rp2040", false)]
+    [DataRow("esp32c3", false)]
+    [DataRow("esp32", false)]
+    [DataRow("host", false)]
+    [DataRow("lx106-qemu", false)]
+    public void EmitterPicksTheDepthwiseKernelPerCore(string board, bool dsp)
+    {
+        // KWS has four depthwise 3x3 layers: on a DSP core each runs tml_dw3x3_s8, elsewhere tml_conv2d_s8 unchanged.
+        var oracle = TinyML.Tests.Qdq.TflmQdqOracle.Load("kws_dscnn");
+        var compiled = oracle.Compile(TestPaths.NewTempDir($"dw-choice-{board}"), TextWriter.Null, board);
+        var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8(", StringComparison.Ordinal));
+        Assert.AreEqual(dsp ? 4 : 0, calls, compiled.Code.Source);
+        Assert.AreEqual(dsp, compiled.Code.Source.Contains("#include \"tml_kernels_dsp.h\"", StringComparison.Ordinal));
+    }
+
+    [TestMethod]
+    public void Pointwise_PortablePathOnHost_MatchesReference() => PointwiseCases(seed: 7101, count: 120);
+
+    [TestMethod]
+    public void Pointwise_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => PointwiseCases(seed: 7102, count: 60));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Pointwise_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        RequireArm();
+        CortexM4.Run(() => PointwiseCases(seed: 7103, count: 120));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Pointwise_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => PointwiseCases(seed: 7105, count: 120));
+    }
+
+    [TestMethod]
+    public void KernelChoiceRejectsWhatThePointwiseKernelCannotDoExactly()
+    {
+        var random = new Random(7104);
+        var op = Pointwise(random, "pw");
+        Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(op, KernelIsa.ArmDsp));
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.Portable), "rv32, Xtensa, Cortex-M0+ and the host keep the portable kernels");
+        var asymmetric = WithPointwise(op);
+        asymmetric.Weights[0] = sbyte.MinValue;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
+        var leftShift = WithPointwise(op);
+        leftShift.OutputShift[0] = 1;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        var bigBias = WithPointwise(op);
+        bigBias.Bias[0] = 1 << 30;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
+    }
+
+    private static QConv2D WithPointwise(QConv2D op, int padTop = 0, int groups = 1, int? inC = null)
+    {
+        var c = inC ?? op.InC;
+        return new QConv2D
+        {
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
+            InC = c, InH = op.InH, InW = op.InW, OutC = groups == 1 ? op.OutC : c, OutH = op.OutH + padTop, OutW = op.OutW,
+            KernelH = 1, KernelW = 1, StrideH = op.StrideH, StrideW = op.StrideW, PadTop = padTop, PadLeft = 0, DilationH = 1, DilationW = 1,
+            Groups = groups,
+            Weights = Enumerable.Range(0, (groups == 1 ? op.OutC : c) * c / groups).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.OutputMultiplier[i % op.OutC]).ToArray(),
+            OutputShift = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.OutputShift[i % op.OutC]).ToArray(),
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+        };
+    }
+
+    private void PointwiseCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels_dsp.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QConv2D>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = Pointwise(random, $"pw{i}");
+            op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
+            Assert.AreEqual(Int8Kernel.Pointwise, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_pw_s8");
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
+            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            Int8Kernels.Conv2D(op, input, output);
+            expected.Add(output);
+
+            var p = harness.NewName("p");
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, op.InC)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_pw_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
+                $"{DspLayouts.PointwiseDepth(op.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+            var scratchBytes = KernelScratch.BytesOf(op);
+            var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.PrintI32($"tml_pw_s8_scratch_size(&{p}) - {scratchBytes}");
+            harness.Statement($"tml_pw_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var o = ops[i];
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
+                $"case {i} (c {o.InC} -> {o.OutC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, stride {o.StrideH}x{o.StrideW}): tml_pw_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(ops.Any(o => o.InC % 2 == 1) && ops.Any(o => o.InC % 4 == 2) && ops.Any(o => o.InC % 4 == 0), "reductions with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
+        Assert.IsTrue(Enumerable.Range(1, 4).All(r => ops.Any(o => (o.OutH * o.OutW) % 4 == r % 4)), "pixel tails of 0-3");
+        Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.StrideH == 1 && o.StrideW == 1 && o.OutW < o.InW), "strides and cropped planes");
+        Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
+            && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
+        TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    /// <summary>A pointwise convolution the emitter sends to tml_pw_s8.</summary>
+    internal static QConv2D Pointwise(Random random, string name)
+    {
+        while (true)
+        {
+            int[] channelChoices = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 32, 64];
+            var inC = random.Next(5) == 0 ? random.Next(60, 300) : channelChoices[random.Next(channelChoices.Length)];
+            var outC = random.Next(3) == 0 ? random.Next(1, 70) : channelChoices[random.Next(channelChoices.Length)];
+            var inH = random.Next(1, 14);
+            var inW = random.Next(1, 14);
+            var strideH = random.Next(4) == 0 ? 2 : 1;
+            var strideW = random.Next(4) == 0 ? random.Next(1, 4) : strideH;
+            // Output planes as ONNX gives them (all pixels), or cropped (a bottom/right edge the stride skips).
+            var outH = (inH - 1) / strideH + 1 - (random.Next(5) == 0 && inH > 1 ? 1 : 0);
+            var outW = (inW - 1) / strideW + 1 - (random.Next(5) == 0 && inW > 1 ? 1 : 0);
+            if (outH < 1 || outW < 1)
+            {
+                continue;
+            }
+
+            var requant = Enumerable.Range(0, outC).Select(_ => random.Next(10) == 0
+                ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var op = new QConv2D
+            {
+                NodeName = name, Inputs = [0], Output = 1,
+                InC = inC, InH = inH, InW = inW, OutC = outC, OutH = outH, OutW = outW,
+                KernelH = 1, KernelW = 1, StrideH = strideH, StrideW = strideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
+                Groups = 1,
+                Weights = RandomOps.Bytes(random, outC * inC, -127, 127),
+                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
+                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
+            {
+                return op;
+            }
+        }
+    }
+
+    private static QConv2D With(QConv2D op, int? dilation = null, int? stride = null, int? kernel = null, int? multiplier = null, int? inW = null)
+    {
+        var k = kernel ?? op.KernelH;
+        var s = stride ?? op.StrideH;
+        var d = dilation ?? op.DilationH;
+        var m = multiplier ?? 1;
+        var w = inW ?? op.InW;
+        var outC = op.InC * m;
+        var outH = (op.InH + 2 - (d * (k - 1) + 1)) / s + 1;
+        var outW = (w + 2 - (d * (k - 1) + 1)) / s + 1;
+        return new QConv2D
+        {
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
+            InC = op.InC, InH = op.InH, InW = w, OutC = outC, OutH = Math.Max(1, outH), OutW = Math.Max(1, outW),
+            KernelH = k, KernelW = k, StrideH = s, StrideW = s, PadTop = 1, PadLeft = 1, DilationH = d, DilationW = d,
+            Groups = op.InC,
+            Weights = Enumerable.Range(0, outC * k * k).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = Enumerable.Range(0, outC).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, outC).Select(i => op.OutputMultiplier[i % op.InC]).ToArray(),
+            OutputShift = Enumerable.Range(0, outC).Select(i => op.OutputShift[i % op.InC]).ToArray(),
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+        };
+    }
+
+    private void Depthwise3x3Cases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels_dsp.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QConv2D>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = Depthwise3x3(random, $"dw{i}");
+            op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
+            Assert.AreEqual(Int8Kernel.Depthwise3x3, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_dw3x3_s8");
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
+            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            Int8Kernels.Conv2D(op, input, output);
+            expected.Add(output);
+
+            var p = harness.NewName("p");
+            var (pairs, lastTaps) = DspLayouts.Depthwise3x3(op.Weights, op.OutC);
+            harness.Global(AlignedBytes($"{p}_w", pairs));
+            var last = harness.ConstArray(lastTaps);
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_dw3x3_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.PadTop}, {op.PadLeft}, " +
+                $"{op.OutputZeroPoint}, {op.InputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {last}, {p}_rq }};"));
+            var scratchBytes = KernelScratch.BytesOf(op);
+            var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.PrintI32($"tml_dw3x3_s8_scratch_size(&{p}) - {scratchBytes}");
+            harness.Statement($"tml_dw3x3_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's (the planner would reserve too little or too much)");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1], $"case {i} ({Describe(ops[i])}): tml_dw3x3_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(ops.Any(o => o.StrideH == 1) && ops.Any(o => o.StrideH == 2), "both strides");
+        Assert.IsTrue(ops.Any(o => o.InC % 2 == 1 && o.InC > 1), "odd channel counts");
+        Assert.IsTrue(ops.Any(o => o.OutW % 2 == 1) && ops.Any(o => o.OutW % 2 == 0), "odd and even output widths");
+        Assert.IsTrue(ops.Any(o => o.PadTop == 0 && o.PadLeft == 0) && ops.Any(o => o.PadTop > 0 && o.PadLeft > 0), "with and without padding");
+        Assert.IsTrue(ops.Any(o => (DspLayouts.Depthwise3x3Width(o) * ((o.OutH - 1) * o.StrideH + 3)) > KernelChoice.Depthwise3x3Buffer), "planes split into bands");
+        Assert.IsTrue(ops.Any(o => o.OutW > 64), "rows longer than the sums buffer");
+        Assert.IsTrue(ops.Any(o => o.ActivationMin > -128 || o.ActivationMax < 127), "fused activation ranges");
+        TestContext.WriteLine($"tml_dw3x3_s8: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    private static string Describe(QConv2D o) =>
+        $"c {o.InC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, stride {o.StrideH}, pad {o.PadTop}/{o.PadLeft}";
+
+    /// <summary>A depthwise 3x3 the emitter sends to tml_dw3x3_s8: TFLite-like requantization (a real multiplier below
+    /// 1, so a right shift), weights in [-127, 127].</summary>
+    internal static QConv2D Depthwise3x3(Random random, string name)
+    {
+        while (true)
+        {
+            int[] channelChoices = [1, 2, 3, 5, 7, 8, 13, 16, 17];
+            var channels = channelChoices[random.Next(channelChoices.Length)];
+            int inH, inW;
+            switch (random.Next(8))
+            {
+                case 0:
+                    // Long rows: more outputs than the sums buffer holds.
+                    inH = random.Next(1, 6);
+                    inW = random.Next(66, 200);
+                    channels = random.Next(1, 4);
+                    break;
+                case 1:
+                    // Planes larger than the band buffer.
+                    inH = random.Next(20, 48);
+                    inW = random.Next(30, 60);
+                    channels = random.Next(1, 3);
+                    break;
+                default:
+                    inH = random.Next(1, 16);
+                    inW = random.Next(1, 16);
+                    break;
+            }
+
+            var stride = random.Next(1, 3);
+            int padTop = random.Next(0, 3), padBottom = random.Next(0, 3), padLeft = random.Next(0, 3), padRight = random.Next(0, 3);
+            int spanH = inH + padTop + padBottom - 3, spanW = inW + padLeft + padRight - 3;
+            if (spanH < 0 || spanW < 0)
+            {
+                continue;
+            }
+
+            var requant = Enumerable.Range(0, channels).Select(_ => random.Next(10) == 0
+                ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var op = new QConv2D
+            {
+                NodeName = name, Inputs = [0], Output = 1,
+                InC = channels, InH = inH, InW = inW, OutC = channels, OutH = spanH / stride + 1, OutW = spanW / stride + 1,
+                KernelH = 3, KernelW = 3, StrideH = stride, StrideW = stride, PadTop = padTop, PadLeft = padLeft, DilationH = 1, DilationW = 1,
+                Groups = channels,
+                Weights = RandomOps.Bytes(random, channels * 9, -127, 127),
+                Bias = Enumerable.Range(0, channels).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
+                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Depthwise3x3)
+            {
+                return op;
+            }
+        }
+    }
+
+    internal static string AlignedBytes(string name, sbyte[] values) =>
+        $"static const union {{ int32_t word; int8_t bytes[{Math.Max(1, values.Length)}]; }} {name} = {{ .bytes = {{ {string.Join(",", values.Select(v => v.ToString(CultureInfo.InvariantCulture)))} }} }};";
+
+    internal static string Channels(string name, int[] values)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"static const tml_rq_channel {name}[{values.Length / 3}] = {{");
+        for (var c = 0; c < values.Length; c += 3)
+        {
+            sb.Append('{').Append(string.Join(",", values.Skip(c).Take(3).Select(v => CHarness.Literal(v)))).Append("},");
+        }
+
+        return sb.Append("};").ToString();
+    }
+
+    internal static void RequireArm()
+    {
+        if (TinyML.Firmware.Toolchain.FindOnPath("arm-none-eabi-gcc") is null || TinyML.Firmware.Toolchain.FindOnPath("qemu-system-arm") is null)
+        {
+            Assert.Inconclusive("SKIPPED: arm-none-eabi-gcc or qemu-system-arm not installed");
+        }
+    }
+}
