@@ -60,6 +60,12 @@ public sealed class M55TemplateIntegrationTests
         TestContext.WriteLine($"tinyml-m55 demo on corstone300-qemu: {parsed.InstructionsPerInference} instructions per inference, stack high-water {stack} B");
         TestContext.WriteLine(string.Join('\n', build.Output.Split('\n').Where(l => l.Contains("flash", StringComparison.OrdinalIgnoreCase) && l.Contains("RAM", StringComparison.Ordinal))));
 
+        // -t:Validate (issue 13) on the template as it comes: its 450 held-out digits streamed through the Helium image.
+        var validate = await feed.DotNetAsync(project, Cancel, "build", "-t:Validate", "-nr:false");
+        Assert.AreEqual(0, validate.ExitCode, validate.ToString());
+        StringAssert.Contains(validate.Output, "tinyml: digits: validated on corstone300 (corstone300-qemu), 450 sample(s): 450/450 byte-identical to the C# reference", validate.ToString());
+        TestContext.WriteLine(validate.Output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("tinyml: digits: validated on corstone300", StringComparison.Ordinal)));
+
         // -t:Flash: the MPS3 and the FVP are not written by a flashing tool; the coded error says how they load the image.
         var flash = await feed.DotNetAsync(project, Cancel, "build", "-t:Flash", "-nr:false", "-p:TinyMLFlashDryRun=true");
         Assert.AreNotEqual(0, flash.ExitCode, flash.ToString());
