@@ -82,6 +82,43 @@ public static class DspLayouts
         return result;
     }
 
+    /// <summary>Row pairs per interleaved group of the fully connected kernel (<c>TML_FCP_GROUP</c>).</summary>
+    public const int FullyConnectedGroup = 3;
+
+    /// <summary>
+    /// Fully connected weights (<c>tml_fc_pairs_s8_params.weights</c>): per row pair (outputs 2i, 2i + 1) and two
+    /// reduction steps k, k + 1 the word of int16 halves h = a + 256 b (little endian: lo h_k, hi h_k, lo h_k+1,
+    /// hi h_k+1); pairs in groups of <see cref="FullyConnectedGroup"/> interleaved per two steps, the last one or two
+    /// pairs pair by pair. A missing b row and the padding to the depth are zeros. Needs weights in [-127, 127].
+    /// </summary>
+    public static sbyte[] FullyConnectedPairs(sbyte[] weights, int outFeatures, int inFeatures)
+    {
+        var depth = PointwiseDepth(inFeatures);
+        var pairs = (outFeatures + 1) / 2;
+        var grouped = pairs - pairs % FullyConnectedGroup;
+        var result = new sbyte[pairs * 2 * depth];
+        int W(int o, int k) => o < outFeatures && k < inFeatures ? weights[o * inFeatures + k] : 0;
+        for (var pair = 0; pair < pairs; pair++)
+        {
+            for (var kk = 0; kk < depth / 2; kk++)
+            {
+                // Word index: interleaved inside a full group, contiguous per pair after it.
+                var word = pair < grouped
+                    ? (pair / FullyConnectedGroup) * FullyConnectedGroup * (depth / 2) + kk * FullyConnectedGroup + pair % FullyConnectedGroup
+                    : pair * (depth / 2) + kk;
+                for (var half = 0; half < 2; half++)
+                {
+                    var k = 2 * kk + half;
+                    var h = (short)(W(2 * pair, k) + 256 * W(2 * pair + 1, k));
+                    result[4 * word + 2 * half] = unchecked((sbyte)(h & 0xFF));
+                    result[4 * word + 2 * half + 1] = (sbyte)(h >> 8);
+                }
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Band row length of the depthwise 3x3 kernel (<c>tml_dw3_width</c>).</summary>
     public static int Depthwise3x3Width(QConv2D c) => ((c.OutW - 1) * c.StrideW + 3 + 2 * c.StrideW) & ~1;
 }

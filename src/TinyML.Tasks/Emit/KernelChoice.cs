@@ -45,6 +45,9 @@ public static class KernelChoice
                 return Int8Kernel.Depthwise3x3;
             case QConv2D c when IsPointwise(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, c.InC) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Pointwise;
+            case QFullyConnected f when DspLayouts.PointwiseDepth(f.InFeatures) <= FullyConnectedDepthMax
+                                         && FastRequant(f.OutputMultiplier, f.OutputShift, f.Bias, f.InFeatures) && SymmetricWeights(f.Weights):
+                return Int8Kernel.FullyConnectedPairs;
             default:
                 return Int8Kernel.Generic;
         }
@@ -60,6 +63,10 @@ public static class KernelChoice
     /// <summary>Longest reduction of the pointwise GEMM kernel (its column block of four pixels takes 8 x depth bytes
     /// of scratch).</summary>
     public const int PointwiseDepthMax = 512;
+
+    /// <summary>Longest reduction of the row-pair fully connected kernel (its int16 column takes 2 x depth bytes of
+    /// scratch; the generic kernel takes longer rows in chunks).</summary>
+    public const int FullyConnectedDepthMax = 1024;
 
     /// <summary>Pointwise convolution the GEMM kernel covers: groups 1, 1x1, no padding, every output pixel's input
     /// inside the plane (no bottom/right padding either), any stride.</summary>

@@ -271,6 +271,168 @@ public sealed class DspKernelEquivalenceTests
         }
     }
 
+    [TestMethod]
+    public void FullyConnectedPairs_PortablePathOnHost_MatchesReference() => FullyConnectedPairsCases(seed: 7201, count: 100);
+
+    [TestMethod]
+    public void FullyConnectedPairs_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => FullyConnectedPairsCases(seed: 7202, count: 50));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void FullyConnectedPairs_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        RequireArm();
+        CortexM4.Run(() => FullyConnectedPairsCases(seed: 7203, count: 100));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void FullyConnectedPairs_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => FullyConnectedPairsCases(seed: 7205, count: 100));
+    }
+
+    [TestMethod]
+    public void KernelChoiceRejectsWhatTheFullyConnectedKernelCannotDoExactly()
+    {
+        var random = new Random(7204);
+        var op = FullyConnected(random, "fc");
+        Assert.AreEqual(Int8Kernel.FullyConnectedPairs, KernelChoice.Choose(op, KernelIsa.ArmDsp));
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.Portable), "rv32, Xtensa, Cortex-M0+ and the host keep the portable kernels");
+        var asymmetric = WithFullyConnected(op);
+        asymmetric.Weights[0] = sbyte.MinValue;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128 (a + 256 b would leave int16)");
+        var leftShift = WithFullyConnected(op);
+        leftShift.OutputShift[0] = 1;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        var bigBias = WithFullyConnected(op);
+        bigBias.Bias[0] = 1 << 30;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithFullyConnected(op, inFeatures: 2400), KernelIsa.ArmDsp), "a row beyond the column");
+    }
+
+    private static QFullyConnected WithFullyConnected(QFullyConnected op, int? inFeatures = null)
+    {
+        var inF = inFeatures ?? op.InFeatures;
+        return new QFullyConnected
+        {
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output, Rows = op.Rows,
+            InFeatures = inF, OutFeatures = op.OutFeatures,
+            Weights = Enumerable.Range(0, op.OutFeatures * inF).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = (int[])op.Bias.Clone(), OutputMultiplier = (int[])op.OutputMultiplier.Clone(), OutputShift = (int[])op.OutputShift.Clone(),
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+        };
+    }
+
+    private void FullyConnectedPairsCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels_dsp.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QFullyConnected>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = FullyConnected(random, $"fc{i}");
+            op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
+            Assert.AreEqual(Int8Kernel.FullyConnectedPairs, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_fc_pairs_s8");
+            ops.Add(op);
+            var extreme = op.Weights.All(w => w is 127 or -127);
+            var input = extreme ? Enumerable.Repeat((sbyte)-128, op.Rows * op.InFeatures).ToArray() : RandomOps.Bytes(random, op.Rows * op.InFeatures);
+            var output = new sbyte[op.Rows * op.OutFeatures];
+            for (var r = 0; r < op.Rows; r++)
+            {
+                Int8Kernels.FullyConnected(op, input.AsSpan(r * op.InFeatures, op.InFeatures), output.AsSpan(r * op.OutFeatures, op.OutFeatures));
+            }
+
+            expected.Add(output);
+            var p = harness.NewName("p");
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.FullyConnectedPairs(op.Weights, op.OutFeatures, op.InFeatures)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_fc_pairs_s8_params {p} = {{ {op.InFeatures}, {op.OutFeatures}, {op.Rows}, {DspLayouts.PointwiseDepth(op.InFeatures)}, " +
+                $"{op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+            var scratchBytes = KernelScratch.BytesOf(op);
+            var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.PrintI32($"tml_fc_pairs_s8_scratch_size(&{p}) - {scratchBytes}");
+            harness.Statement($"tml_fc_pairs_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var o = ops[i];
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
+                $"case {i} ({o.InFeatures} -> {o.OutFeatures}, {o.Rows} rows): tml_fc_pairs_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.InFeatures % 4 == r)), "reductions with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.InFeatures > 512) && ops.Any(o => o.InFeatures > 1000), "reductions of several chunks");
+        Assert.IsTrue(ops.Any(o => o.OutFeatures % 2 == 1), "odd output counts");
+        Assert.IsTrue(Enumerable.Range(0, 3).All(r => ops.Any(o => ((o.OutFeatures + 1) / 2) % 3 == r && o.OutFeatures > 6)), "groups of three pairs with 0, 1 and 2 pairs after them");
+        Assert.IsTrue(ops.Any(o => o.Rows > 1), "batch rows");
+        Assert.IsTrue(ops.Any(o => o.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
+        TestContext.WriteLine($"tml_fc_pairs_s8: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    /// <summary>A fully connected layer the emitter sends to tml_fc_pairs_s8 (extreme weights and inputs included: the
+    /// a + 256 b recovery is exact only within its chunk bound).</summary>
+    internal static QFullyConnected FullyConnected(Random random, string name)
+    {
+        while (true)
+        {
+            var inF = random.Next(4) switch
+            {
+                0 => random.Next(1, 9),
+                1 => random.Next(2) == 0 ? random.Next(1001, 1025) : random.Next(500, 1001),
+                _ => random.Next(9, 300),
+            };
+            // Long rows with few outputs: the weights of 100 cases must fit the emulated board's flash.
+            var outF = random.Next(3) == 0 ? random.Next(1, 8) : random.Next(8, inF >= 500 ? 20 : 70);
+            var rows = random.Next(5) == 0 ? random.Next(2, 4) : 1;
+            var extreme = inF > 1000 || random.Next(4) == 0;
+            var requant = Enumerable.Range(0, outF).Select(_ => random.Next(10) == 0
+                ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -5 + random.NextDouble() * 4))).ToArray();
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var op = new QFullyConnected
+            {
+                NodeName = name, Inputs = [0], Output = 1, Rows = rows,
+                InFeatures = inF, OutFeatures = outF,
+                // Extreme: rows of one weight, +-127, against inputs of -128 (see FullyConnectedPairsCases): the largest
+                // |sum b x| a chunk can reach, which the a + 256 b recovery must still get exactly.
+                Weights = extreme
+                    ? Enumerable.Range(0, outF).SelectMany(_ => Enumerable.Repeat((sbyte)(random.Next(2) == 0 ? -127 : 127), inF)).ToArray()
+                    : RandomOps.Bytes(random, outF * inF, -127, 127),
+                Bias = Enumerable.Range(0, outF).Select(_ => random.Next(-(1 << 20), 1 << 20)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
+                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                InputZeroPoint = extreme ? 127 : random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.FullyConnectedPairs)
+            {
+                return op;
+            }
+        }
+    }
+
     private static QConv2D With(QConv2D op, int? dilation = null, int? stride = null, int? kernel = null, int? multiplier = null, int? inW = null)
     {
         var k = kernel ?? op.KernelH;
