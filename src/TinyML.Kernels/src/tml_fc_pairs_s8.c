@@ -26,43 +26,42 @@ static inline int32_t tml_fcp_high(int32_t r, int32_t s)
 }
 
 #if TML_USE_DSP
-/* Three interleaved row pairs over `iters` >= 1 iterations of four steps: sums[2 i] += S_i, sums[2 i + 1] += b sums. */
+/* Three interleaved row pairs over `iters` >= 1 iterations of four steps: sums[2 i] = S_i, sums[2 i + 1] = the b sums.
+ * Hand-scheduled, 14 live registers: per iteration one LDRD of the column, three LDRD of weights (the group's six words
+ * for four steps are contiguous), six SXTB16, twelve SMLAD. */
 static void tml_fcp_dot3(const int8_t **wp, const int16_t *c, int32_t iters, int32_t sums[6])
 {
     const int8_t *w = *wp;
     int32_t r0 = 0, r1 = 0, r2 = 0, s0 = 0, s1 = 0, s2 = 0;
-    uint32_t x0, x1, wv, t;
+    uint32_t x0, x1, u, v, t;
     __asm__ volatile(
         "1:\n\t"
         "ldrd   %[x0], %[x1], [%[c]], #8\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad  %[r0], %[wv], %[x0], %[r0]\n\t"
+        "ldrd   %[u], %[v], [%[w]], #8\n\t"
+        "sxtb16 %[t], %[u]\n\t"
+        "smlad  %[r0], %[u], %[x0], %[r0]\n\t"
         "smlad  %[s0], %[t], %[x0], %[s0]\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad  %[r1], %[wv], %[x0], %[r1]\n\t"
+        "sxtb16 %[t], %[v]\n\t"
+        "smlad  %[r1], %[v], %[x0], %[r1]\n\t"
         "smlad  %[s1], %[t], %[x0], %[s1]\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad  %[r2], %[wv], %[x0], %[r2]\n\t"
+        "ldrd   %[u], %[v], [%[w]], #8\n\t"
+        "sxtb16 %[t], %[u]\n\t"
+        "smlad  %[r2], %[u], %[x0], %[r2]\n\t"
         "smlad  %[s2], %[t], %[x0], %[s2]\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad  %[r0], %[wv], %[x1], %[r0]\n\t"
+        "sxtb16 %[t], %[v]\n\t"
+        "smlad  %[r0], %[v], %[x1], %[r0]\n\t"
         "smlad  %[s0], %[t], %[x1], %[s0]\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad  %[r1], %[wv], %[x1], %[r1]\n\t"
+        "ldrd   %[u], %[v], [%[w]], #8\n\t"
+        "sxtb16 %[t], %[u]\n\t"
+        "smlad  %[r1], %[u], %[x1], %[r1]\n\t"
         "smlad  %[s1], %[t], %[x1], %[s1]\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "smlad  %[r2], %[wv], %[x1], %[r2]\n\t"
+        "sxtb16 %[t], %[v]\n\t"
+        "smlad  %[r2], %[v], %[x1], %[r2]\n\t"
         "smlad  %[s2], %[t], %[x1], %[s2]\n\t"
         "subs   %[n], %[n], #1\n\t"
         "bne    1b\n\t"
         : [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [w] "+r"(w),
-          [c] "+r"(c), [n] "+r"(iters), [x0] "=&r"(x0), [x1] "=&r"(x1), [wv] "=&r"(wv), [t] "=&r"(t)
+          [c] "+r"(c), [n] "+r"(iters), [x0] "=&r"(x0), [x1] "=&r"(x1), [u] "=&r"(u), [v] "=&r"(v), [t] "=&r"(t)
         :
         : "cc", "memory");
     *wp = w;
@@ -123,10 +122,8 @@ static void tml_fcp_dot(const int8_t **wp, int32_t pairs, const int16_t *c, int3
 /* The sums of `pairs` (3: an interleaved group, 1: a lone pair) row pairs over the whole column, chunk by chunk. */
 static void tml_fcp_sums(const int8_t **w, int32_t pairs, const int16_t *col, int32_t depth, int32_t *sums)
 {
-    int32_t k, i;
-    for (i = 0; i < 2 * pairs; ++i) {
-        sums[i] = 0;
-    }
+    int32_t k;
+    sums[0] = sums[1] = sums[2] = sums[3] = sums[4] = sums[5] = 0;
     for (k = 0; k < depth; k += TML_FCP_CHUNK) {
         const int32_t steps = depth - k < TML_FCP_CHUNK ? depth - k : TML_FCP_CHUNK;
 #if TML_USE_DSP
@@ -141,41 +138,56 @@ static void tml_fcp_sums(const int8_t **w, int32_t pairs, const int16_t *col, in
     }
 }
 
-static inline int8_t tml_fcp_rq(int32_t sum, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi)
+/* out[i] = requant(sums[i]) for n outputs. */
+static void tml_fcp_store(const int32_t *sums, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
-    const int32_t sh = rq->shift;
-    /* 2 acc = bias2 + 2 sum is in range (checked at build time); bias2 may have wrapped, so modulo 2^32. */
-    const int32_t v = tml_rq2_sat(tml_u32_to_i32((uint32_t)rq->bias2 + 2u * (uint32_t)sum), rq->multiplier, sh, (int32_t)1 << (sh - 1), zp);
-    return (int8_t)tml_clamp_i32(v, lo, hi);
+    int32_t i;
+    for (i = 0; i < n; ++i, ++rq) {
+        const int32_t sh = rq->shift;
+        /* 2 acc = bias2 + 2 sum is in range (checked at build time); bias2 may have wrapped, so modulo 2^32. */
+        const int32_t v = tml_rq2_sat(tml_u32_to_i32((uint32_t)rq->bias2 + 2u * (uint32_t)sums[i]), rq->multiplier, sh, (int32_t)1 << (sh - 1), zp);
+        out[i] = (int8_t)tml_clamp_i32(v, lo, hi);
+    }
 }
 
 void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t in = p->in_features, out = p->out_features, depth = p->depth;
-    const int32_t pairs = (out + 1) >> 1, grouped = pairs - pairs % TML_FCP_GROUP;
+    const int32_t pairs = (out + 1) >> 1, groups = pairs / TML_FCP_GROUP;
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
     int16_t *const col = (int16_t *)scratch;
     int32_t row;
     for (row = 0; row < p->rows; ++row, input += in, output += out) {
         const int8_t *w = p->weights;
-        int32_t k, pair;
+        const tml_rq_channel *rq = p->requant;
+        int8_t *o = output;
+        int32_t k, g, left;
         for (k = 0; k < in; ++k) {
             col[k] = input[k];
         }
         for (; k < depth; ++k) {
             col[k] = 0;
         }
-        for (pair = 0; pair < pairs;) {
-            const int32_t n = pair < grouped ? TML_FCP_GROUP : 1;
-            int32_t sums[2 * TML_FCP_GROUP], i;
-            tml_fcp_sums(&w, n, col, depth, sums);
-            for (i = 0; i < 2 * n; ++i) {
-                const int32_t o = 2 * pair + i;
-                if (o < out) {
-                    output[o] = tml_fcp_rq(sums[i], &p->requant[o], zp, lo, hi);
-                }
+        /* Full groups: six outputs each (a group's last b row is missing only when it is the layer's last pair). */
+        for (g = 0; g < groups; ++g, rq += 2 * TML_FCP_GROUP, o += 2 * TML_FCP_GROUP) {
+            int32_t sums[2 * TML_FCP_GROUP];
+#if TML_USE_DSP
+            if (depth <= TML_FCP_CHUNK) {
+                sums[0] = sums[1] = sums[2] = sums[3] = sums[4] = sums[5] = 0;
+                tml_fcp_dot3(&w, col, depth >> 2, sums);
+            } else {
+                tml_fcp_sums(&w, TML_FCP_GROUP, col, depth, sums);
             }
-            pair += n;
+#else
+            tml_fcp_sums(&w, TML_FCP_GROUP, col, depth, sums);
+#endif
+            tml_fcp_store(sums, (int32_t)(output + out - o) < 2 * TML_FCP_GROUP ? (int32_t)(output + out - o) : 2 * TML_FCP_GROUP, rq, zp, lo, hi, o);
+        }
+        /* The last one or two pairs. */
+        for (left = pairs - groups * TML_FCP_GROUP; left > 0; --left, rq += 2, o += 2) {
+            int32_t sums[2 * TML_FCP_GROUP];
+            tml_fcp_sums(&w, 1, col, depth, sums);
+            tml_fcp_store(sums, output + out - o < 2 ? 1 : 2, rq, zp, lo, hi, o);
         }
     }
 }
