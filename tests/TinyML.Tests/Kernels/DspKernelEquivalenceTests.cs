@@ -102,6 +102,11 @@ public sealed class DspKernelEquivalenceTests
         var compiled = oracle.Compile(TestPaths.NewTempDir($"dw-choice-{board}"), TextWriter.Null, board);
         var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8(", StringComparison.Ordinal));
         Assert.AreEqual(dsp ? 4 : 0, calls, compiled.Code.Source);
+        // Its four pointwise layers and its classifier likewise (tml_pw_s8, tml_fc_pairs_s8); other cores' code is unchanged.
+        int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith(kernel + "(", StringComparison.Ordinal));
+        Assert.AreEqual(dsp ? 4 : 0, Calls("tml_pw_s8"), "pointwise layers");
+        Assert.AreEqual(dsp ? 1 : 0, Calls("tml_fc_pairs_s8"), "fully connected layers");
+        Assert.AreEqual(dsp ? 1 : 9, Calls("tml_conv2d_s8"), "the first conv stays on tml_conv2d_s8; elsewhere all nine convs do");
         Assert.AreEqual(dsp, compiled.Code.Source.Contains("#include \"tml_kernels_dsp.h\"", StringComparison.Ordinal));
     }
 
