@@ -213,7 +213,8 @@ internal static class Program
         var code = Path.Combine(work, "code");
         var compiled = ModelCompiler.Compile(new CompileOptions
         {
-            // For the benchmarked board: its core picks the kernels (the Cortex-M4 gets the DSP-specialized ones).
+            // For the benchmarked board: its core picks the kernels (the Cortex-M4 gets the DSP-specialized ones) and its
+            // arena alignment (16 bytes on Helium boards) goes into the plan, as a project for that board gets them.
             ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples, OutputDirectory = code, Board = Board,
         }, Console.Out);
 
@@ -272,7 +273,7 @@ internal static class Program
         var code = Path.Combine(work, "code");
         var compiled = FloatModelCompiler.Compile(new CompileOptions
         {
-            ModelPath = model.ModelPath, Name = model.Name, OutputDirectory = code, Precision = ModelPrecision.Float32,
+            ModelPath = model.ModelPath, Name = model.Name, OutputDirectory = code, Precision = ModelPrecision.Float32, Board = Board,
         }, Console.Out);
 
         var size = compiled.Model.InputTensor.ElementCount;

@@ -15,6 +15,7 @@
  */
 #include "tml_kernels.h"
 #include "tml_internal.h"
+#include "tml_mve_internal.h"
 
 /* First kernel tap k in [0, kernel) with 0 <= origin + k * dilation, i.e. the first tap inside the input. */
 static int32_t tml_first_tap(int32_t origin, int32_t dilation, int32_t kernel)
@@ -695,6 +696,12 @@ void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *o
     const int32_t filter_size = in_c_per_group * kh * kw;
     int32_t oc;
 
+#if TML_USE_MVE
+    /* Helium cores: the MVE paths (tml_conv2d_s8_mve.c) take every op they handle, in the same scratch. */
+    if (tml_conv2d_s8_mve(p, input, output, scratch)) {
+        return;
+    }
+#endif
     if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
         tml_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size, (int16_t *)scratch);
         return;

@@ -1,6 +1,7 @@
 /* Fully connected int8: out[o] = requant(sum_i (x[i] - zp_in) * w[o][i] + bias[o]), per-output requantization. */
 #include "tml_kernels.h"
 #include "tml_internal.h"
+#include "tml_mve_internal.h"
 
 /* Longest int16 column in the arena scratch (2 KB): a layer with more inputs (a wake-word head's 2400) runs its
  * inputs in chunks of this many, its int32 sums kept after the column between chunks. */
@@ -227,6 +228,12 @@ void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t
      * the chunks' partial sums add up to the single pass's value exactly). Unused with a single chunk. */
     int32_t *acc = (int32_t *)(void *)((uint8_t *)scratch + TML_FC_COL_MAX * 2);
     int32_t first;
+#if TML_USE_MVE
+    /* Helium cores: the MVE path (tml_fully_connected_s8_mve.c) needs neither the column nor the chunks. */
+    if (tml_fully_connected_s8_mve(p, input, output)) {
+        return;
+    }
+#endif
     for (first = 0; first < in_features; first += TML_FC_COL_MAX) {
         const int32_t len = in_features - first < TML_FC_COL_MAX ? in_features - first : TML_FC_COL_MAX;
         /* x - zp_in once into an int16 column, then every weight row reads it. */

@@ -78,6 +78,7 @@ public static class CompileCommand
             ModelPath = Path.GetFullPath(model),
             Name = name,
             Board = board.Name,
+            CheckBoardBudget = true,
             CalibrationData = args.Get("calibration") is { Length: > 0 } c ? c : null,
             CalibrationSamples = ParseCalibrationSamples(args.Get("calibration-samples"), spelling),
             OutputDirectory = outputDirectory,

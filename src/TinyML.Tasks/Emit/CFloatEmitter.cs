@@ -594,6 +594,8 @@ public static class CFloatEmitter
                     UnaryKind.Abs => $"    tml_abs_f32({io});\n",
                     UnaryKind.Reciprocal => $"    tml_reciprocal_f32({io});\n",
                     UnaryKind.Not => $"    tml_not_f32({io});\n",
+                    UnaryKind.Erf => $"    tml_erf_f32({io});\n",
+                    UnaryKind.Gelu => string.Create(I, $"    tml_gelu_f32({io}, {(u.Alpha != 0 ? 1 : 0)});\n"),
                     UnaryKind.CastToBool => $"    tml_cast_bool_f32({io});\n",
                     UnaryKind.CastToInteger => string.Create(I, $"    tml_cast_int_f32({io}, {(int)u.Alpha}, {(u.Beta != 0 ? 1 : 0)});\n"),
                     _ => $"    tml_elu_f32({io}, {Float(u.Alpha)});\n",

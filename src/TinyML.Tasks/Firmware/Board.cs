@@ -224,6 +224,12 @@ public sealed record Board(
     public IReadOnlyList<FlashTool> FlashTools { get; init; } = [];
 
     /// <summary>
+    /// For a board that no flashing tool writes (an FPGA board loaded by its configuration controller, a simulator):
+    /// how it loads an image, shown by <c>-t:Flash</c> with TML5008. May name <c>{elf}</c>, <c>{hex}</c>, <c>{bin}</c>.
+    /// </summary>
+    public string? LoadInstructions { get; init; }
+
+    /// <summary>
     /// True for a board that exists to verify the kernels and generated C on a CPU in an emulator, not to be flashed
     /// (no chip has its memory map or console): tests, the harness and the benchmark use it; <c>TinyMLBoard</c> and
     /// <c>--board</c> do not accept it (<see cref="Boards.Get"/>).
@@ -714,7 +720,12 @@ public static partial class Boards
             + "and read its console on GP0 (UART0 TX, 115200 8N1) with a 3.3 V USB-serial adapter or a Debug Probe.",
     };
 
-    public static IReadOnlyList<Board> All { get; } = [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Rp2040, Rp2040Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
+    // Built on first use: boards declared in other files of this partial class (Corstone300Boards.cs) are initialized
+    // in an order C# does not define relative to this file's.
+    private static IReadOnlyList<Board>? _all;
+
+    public static IReadOnlyList<Board> All => _all ??=
+        [Nrf52840, Nrf52840Qemu, Stm32F746, Stm32F746Qemu, Rp2040, Rp2040Qemu, Corstone300, Corstone300Qemu, Host, Esp32, Esp32S3, Esp32C3, Esp32C3Qemu];
 
     /// <summary>The user boards and the verification-only ones (<see cref="Board.VerificationOnly"/>).</summary>
     public static IReadOnlyList<Board> AllWithVerification => [.. All, .. Verification];

@@ -53,6 +53,12 @@ public static class Flasher
     public static FlashCommand Plan(Board board, string firmwarePath, string? toolName, string? projectDirectory = null, string? buildDirectory = null,
         string? searchPath = null, string? uf2Drive = null, IEnumerable<string>? mountPoints = null)
     {
+        if (board.FlashTools.Count == 0 && board.LoadInstructions is { } instructions)
+        {
+            var filled = Arguments(new FlashTool(board.Name, "", [instructions], ""), firmwarePath)[0];
+            throw new TinyMLException(ErrorCodes.NoFlashTool, $"board '{board.Name}' is not flashed by a tool: {filled}");
+        }
+
         if (!string.IsNullOrWhiteSpace(uf2Drive) && string.IsNullOrWhiteSpace(toolName))
         {
             toolName = board.FlashTools.FirstOrDefault(t => t.Uf2BoardId is not null)?.Name

@@ -69,5 +69,5 @@ public static partial class Boards
     };
 
     /// <summary>The verification-only boards.</summary>
-    public static IReadOnlyList<Board> Verification => [Lx106Qemu];
+    public static IReadOnlyList<Board> Verification => [Lx106Qemu, Corstone300NoMveQemu];
 }

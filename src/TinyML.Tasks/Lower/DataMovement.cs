@@ -154,6 +154,20 @@ public static class DataMovement
         return GatherPlan.Build(x, GatherPlan.Identity(x.Length), source, GatherPlan.ContiguousStrides(outShape), 0);
     }
 
+    /// <summary>
+    /// ONNX Expand on an activation: a broadcast copy. The input is aligned to the output's rank (leading axes of 1);
+    /// every axis of size 1 that the output widens reads index 0 again and again.
+    /// </summary>
+    public static GatherPlan Expand(Graph graph, Node node)
+    {
+        var x = ShapeOf(graph, node.Inputs[0]);
+        var outShape = ShapeOf(graph, node.Outputs[0]);
+        RequireRank(graph, node, outShape.Length);
+        var aligned = Enumerable.Repeat(1, outShape.Length - x.Length).Concat(x).ToArray();
+        var source = outShape.Select((d, k) => aligned[k] == d ? GatherPlan.Identity(d) : new int[d]).ToArray();
+        return GatherPlan.Build(aligned, GatherPlan.Identity(aligned.Length), source, GatherPlan.ContiguousStrides(outShape), 0);
+    }
+
     /// <summary>ONNX Slice: per axis start, step and count after clamping (opset &lt; 10 takes attributes).</summary>
     public static GatherPlan Slice(Graph graph, Node node)
     {

@@ -115,6 +115,9 @@ public sealed class FloatLowering
             case "Gather":
                 LowerGather(node, [DataMovement.Gather(_graph, node)], 0f);
                 break;
+            case "Expand":
+                LowerGather(node, [DataMovement.Expand(_graph, node)], 0f);
+                break;
             case "Pad":
                 var (padPlan, padValue) = DataMovement.Pad(_graph, node);
                 LowerGather(node, [padPlan], padValue);
@@ -150,7 +153,7 @@ public sealed class FloatLowering
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not":
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Erf" or "Gelu":
                 LowerUnary(node);
                 break;
             case "Cast" when ElementwiseMath.Cast(node, File) is null:

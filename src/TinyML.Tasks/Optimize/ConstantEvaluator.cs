@@ -36,6 +36,7 @@ internal static class ConstantEvaluator
             "ConstantOfShape" => context.ConstantOfShape(),
             "Range" => context.Range(),
             "Transpose" => context.Transpose(),
+            "Expand" => context.Expand(),
             "Add" => context.Binary((a, b) => a + b, (a, b) => a + b),
             "Sub" => context.Binary((a, b) => a - b, (a, b) => a - b),
             "Mul" => context.Binary((a, b) => a * b, (a, b) => a * b),
@@ -54,7 +55,7 @@ internal static class ConstantEvaluator
             "Not" => context.Not(),
             "Neg" => context.Unary(v => -v, v => -v),
             "Abs" => context.Unary(Math.Abs, v => v == long.MinValue ? v : Math.Abs(v)),
-            "Sqrt" or "Exp" or "Log" or "Reciprocal" or "Sigmoid" or "Tanh" or "Elu" or "LeakyRelu" or "HardSigmoid" or "HardSwish" => context.Activation(),
+            "Sqrt" or "Exp" or "Log" or "Erf" or "Gelu" or "Reciprocal" or "Sigmoid" or "Tanh" or "Elu" or "LeakyRelu" or "HardSigmoid" or "HardSwish" => context.Activation(),
             "Where" => context.Where(),
             "ReduceSum" or "ReduceMax" or "ReduceMean" => context.Reduce(),
             _ => null,
@@ -409,6 +410,21 @@ internal static class ConstantEvaluator
             }
 
             return Pick(x, shape, positions);
+        }
+
+        /// <summary>Expand: the input broadcast (bidirectionally) against the target shape.</summary>
+        public Tensor Expand()
+        {
+            var x = Input(0);
+            var target = Input(1).IntData ?? throw Bad("the shape must be integers");
+            if (target.Any(d => d < 0 || d > int.MaxValue))
+            {
+                throw Bad($"invalid shape [{string.Join(",", target)}]");
+            }
+
+            var shape = BroadcastShape(x.Shape, target.Select(d => (int)d).ToArray());
+            var count = CheckedCount(shape.Aggregate(1L, (p, d) => p * d));
+            return Pick(x, shape, BroadcastPositions(x.Shape, shape, count));
         }
 
         public Tensor Binary(Func<double, double, double> onFloats, Func<long, long, long> onIntegers, bool resultIsBool = false)

@@ -17,9 +17,9 @@ public static class ShapeInference
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Cast", "Not", "Pow", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Gelu", "Cast", "Not", "Pow", "Equal",
         "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Where",
-        "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather",
+        "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather", "Expand",
         "Split", "Resize", "ReduceMean", "ReduceSum", "ReduceMax", "LogSoftmax", "LSTM", "GRU",
     };
 
@@ -252,11 +252,14 @@ public static class ShapeInference
             case "Max" or "Min":
                 CheckSameElementType(graph, node, file);
                 return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
-            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Erf" or "LeakyRelu" or "Cast" or "Not"
+            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Erf" or "Gelu" or "LeakyRelu" or "Cast" or "Not"
                 or "HardSigmoid" or "HardSwish" or "Elu":
                 return In(0);
             case "Pad":
                 return PadShape(graph, node, In(0), file);
+            case "Expand":
+                // Bidirectional broadcast: a 1 in the target keeps the input's dimension (numpy broadcast_to would not).
+                return Broadcast(node, In(0), ExpandTarget(graph, node, file), file);
             case "Unsqueeze" or "Squeeze" or "Slice" or "Transpose" or "Concat" or "Gather":
                 return ShapeByEvaluation(graph, node, file);
             case "Resize":
@@ -453,6 +456,18 @@ public static class ShapeInference
         }
 
         return result;
+    }
+
+    /// <summary>Expand's target shape: a build-time integer constant (after folding) with non-negative dimensions.</summary>
+    internal static int[] ExpandTarget(Graph graph, Node node, string file)
+    {
+        var target = node.Inputs.Count > 1 && node.Inputs[1].Length > 0
+            ? GraphEdit.Constant(graph, node.Inputs[1])?.IntData
+                ?? throw new TinyMLException(ErrorCodes.UnsupportedAttribute, $"Expand '{node.Name}': the shape must be a build-time integer constant (after folding)", file)
+            : throw Bad(node, "the shape input is required", file);
+        return target.Any(d => d < 0 || d > int.MaxValue)
+            ? throw Bad(node, $"invalid shape [{string.Join(",", target)}]", file)
+            : target.Select(d => (int)d).ToArray();
     }
 
     private static int[] Require4D(Node node, int[] shape, string file) =>

@@ -54,6 +54,11 @@ public static class FloatModelCompiler
     {
         var graph = OnnxImporter.Load(options.ModelPath, new ImportOptions { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs });
         var result = CompileGraph(graph, options.Name, Path.GetFileName(options.ModelPath), log, options.ArenaGroup, Firmware.Boards.ArenaAlignmentOf(options.Board));
+        if (options.CheckBoardBudget)
+        {
+            Firmware.ModelBudget.Check(options.Board, options.Name, result.Code.ConstantBytes, result.Plan.ArenaBytes, options.ModelPath);
+        }
+
         if (options.OutputDirectory is { } outDir)
         {
             Directory.CreateDirectory(outDir);

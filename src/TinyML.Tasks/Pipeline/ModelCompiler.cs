@@ -23,6 +23,10 @@ public sealed record CompileOptions
 
     public string Board { get; init; } = "nrf52840";
 
+    /// <summary>Refuse, right after planning, a model whose weights alone exceed <see cref="Board"/>'s flash or whose
+    /// arena alone exceeds its RAM (TML5002/TML5003), before any C is written; tinymlc compile (and so MSBuild) sets it.</summary>
+    public bool CheckBoardBudget { get; init; }
+
     /// <summary>Folder, glob or file of .npy calibration inputs; null = none (a TML2001 warning).</summary>
     public string? CalibrationData { get; init; }
 
@@ -308,6 +312,10 @@ public static class ModelCompiler
         var opCount = floatLayers + int16Layers == 0 ? Invariant($"{model.Ops.Count} int8 ops")
             : Invariant($"{model.Ops.Count} ops ({(int16Layers > 0 ? $"{int16Layers} int16x8 layer(s), " : "")}{floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
         log.WriteLine(Invariant($"tinyml: {name}: {opCount}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
+        if (options.CheckBoardBudget)
+        {
+            Firmware.ModelBudget.Check(options.Board, name, code.ConstantBytes, plan.ArenaBytes, options.ModelPath);
+        }
 
         if (options.OutputDirectory is { } outDir)
         {

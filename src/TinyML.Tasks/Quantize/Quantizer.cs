@@ -89,10 +89,10 @@ public sealed class Quantizer
     private static readonly HashSet<string> LoweredOps = new(StringComparer.Ordinal)
     {
         "Conv", "ConvTranspose", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
-        "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
+        "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Expand", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
         "LSTM", "GRU", "Identity", "Dropout", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
-        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax",
+        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax", "Erf", "Gelu",
     };
 
     /// <summary>
@@ -222,6 +222,9 @@ public sealed class Quantizer
             case "Gather":
                 LowerMove(node, DataMovement.Gather(_graph, node));
                 break;
+            case "Expand":
+                LowerMove(node, DataMovement.Expand(_graph, node));
+                break;
             case "Pad":
                 var (padPlan, padValue) = DataMovement.Pad(_graph, node);
                 LowerMove(node, padPlan, padValue);
@@ -261,7 +264,7 @@ public sealed class Quantizer
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast":
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast" or "Erf" or "Gelu":
                 LowerUnary(node);
                 break;
             case "LSTM" or "GRU":
@@ -382,7 +385,7 @@ public sealed class Quantizer
         var reached = new HashSet<string>(StringComparer.Ordinal) { name };
         foreach (var node in _graph.Nodes)
         {
-            if (node.OpType is "Gather" or "Slice" or "Reshape" or "Squeeze" or "Unsqueeze" or "Flatten" or "Identity" && node.Inputs.Count > 0 && reached.Contains(node.Inputs[0]))
+            if (node.OpType is "Gather" or "Slice" or "Expand" or "Reshape" or "Squeeze" or "Unsqueeze" or "Flatten" or "Identity" && node.Inputs.Count > 0 && reached.Contains(node.Inputs[0]))
             {
                 reached.Add(node.Outputs[0]);
             }

@@ -124,7 +124,7 @@ public static class FloatInterpreter
             "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual"
                 or "And" or "Or" or "Xor" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
             "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs"
-                or "Reciprocal" or "Not" => Unary(c),
+                or "Reciprocal" or "Not" or "Erf" or "Gelu" => Unary(c),
             "Cast" when ElementwiseMath.Cast(node, c.Graph.SourcePath) is null => c.In(0),
             "Cast" => Unary(c),
             "Where" => Where(c.In(0), c.In(1), c.In(2)),
@@ -132,7 +132,7 @@ public static class FloatInterpreter
             "BatchNormalization" => BatchNorm(c),
             "LayerNormalization" => LayerNorm(c),
             "Identity" or "Dropout" => c.In(0),
-            "Transpose" or "Slice" or "Gather" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
+            "Transpose" or "Slice" or "Gather" or "Expand" or "Squeeze" or "Unsqueeze" or "Concat" => ByConstantEvaluation(c),
             "Pad" => Pad(c),
             "Resize" => Resize(c),
             "ReduceMean" or "ReduceSum" or "ReduceMax" => Reduce(c),

@@ -49,7 +49,7 @@ public sealed class LocalSdkFeed
     public Task<string> NewProjectAsync(string name, CancellationToken cancellationToken, params string[] extraArgs) =>
         NewProjectFromTemplateAsync("tinyml-nrf52840", name, cancellationToken, extraArgs);
 
-    /// <summary>Creates a project from <paramref name="template"/> (tinyml-nrf52840, tinyml-esp32) in a fresh folder below <see cref="Root"/>.</summary>
+    /// <summary>Creates a project from <paramref name="template"/> (tinyml-nrf52840, tinyml-m55, tinyml-esp32) in a fresh folder below <see cref="Root"/>.</summary>
     public async Task<string> NewProjectFromTemplateAsync(string template, string name, CancellationToken cancellationToken, params string[] extraArgs)
     {
         var dir = Path.Combine(Root, "projects", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)], name);

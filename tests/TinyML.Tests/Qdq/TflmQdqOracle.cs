@@ -24,9 +24,13 @@ internal sealed record TflmQdqOracle(string Name, string ModelPath, IReadOnlyLis
             File.Exists(logitsPath) ? Rows(Npy.Read(logitsPath), nhwcToNchw: false) : null);
     }
 
-    /// <param name="board">The board the code is for (CompileOptions' default): its core picks the kernels.</param>
-    public CompileResult Compile(string outputDirectory, TextWriter log, string board = "nrf52840") =>
-        ModelCompiler.Compile(new CompileOptions { ModelPath = ModelPath, Name = Name, OutputDirectory = outputDirectory, Board = board }, log);
+    /// <summary>Compiles the model for <paramref name="board"/> (null = CompileOptions' default): the board's core picks the
+    /// kernels and sets the plan's arena alignment (16 bytes on Helium boards).</summary>
+    public CompileResult Compile(string outputDirectory, TextWriter log, string? board = null)
+    {
+        var options = new CompileOptions { ModelPath = ModelPath, Name = Name, OutputDirectory = outputDirectory };
+        return ModelCompiler.Compile(board is null ? options : options with { Board = board }, log);
+    }
 
     /// <summary>The tensor TFLM printed as "softmax input": the input of the model's Softmax.</summary>
     public static int SoftmaxInput(QuantizedModel model) => model.Ops.OfType<QSoftmax>().Single().Inputs[0];

@@ -134,6 +134,19 @@ uint32_t tml_board_ticks(void)
 
 #endif
 
+/* ARMv8-M Mainline (Cortex-M33/M55): the main stack limit register turns a stack overflow into a fault (UsageFault
+ * STKOF, escalated to HardFault) at the bottom of the reserved stack, instead of a silent write into .bss below it. */
+#if defined(__ARM_ARCH_8M_MAIN__) || defined(__ARM_ARCH_8_1M_MAIN__)
+static void tml_board_limit_stack(void)
+{
+    __asm__ volatile("msr msplim, %0" : : "r"(tml_board_stack_bottom()) : "memory");
+}
+#else
+static void tml_board_limit_stack(void)
+{
+}
+#endif
+
 uint32_t tml_board_elapsed(uint32_t start, uint32_t end)
 {
     return (end - start) & TML_BOARD_TICK_MASK;
@@ -144,6 +157,7 @@ uint32_t tml_board_elapsed(uint32_t start, uint32_t end)
 void tml_board_init(void)
 {
     tml_board_paint_stack();
+    tml_board_limit_stack();
     tml_board_start_counter();
 }
 
@@ -162,6 +176,7 @@ void tml_board_chip_init(void);
 void tml_board_init(void)
 {
     tml_board_paint_stack();
+    tml_board_limit_stack();
     /* Behind a bootloader the image does not start where the core looks: exceptions must find this image's vectors. */
     TML_SCB_VTOR = (uint32_t)(uintptr_t)__interrupt_vector;
     tml_board_chip_init();

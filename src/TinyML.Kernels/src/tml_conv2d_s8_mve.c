@@ -1,0 +1,403 @@
+/*
+ * Conv2D int8 on Helium (MVE, Cortex-M55): the paths tml_conv2d_s8 takes through tml_conv2d_s8_mve when the core has
+ * MVE. Same ops, same arena scratch (tml_conv2d_s8_scratch_size, planned by the compiler for every board alike) and
+ * the same bytes as the portable paths; what changes is the arithmetic:
+ *
+ *   - im2col (pointwise 1x1, general convolutions, depthwise with a channel multiplier): four output pixels' columns of
+ *     raw int8 input (the input zero point where the window is padding) side by side in the scratch, built with byte
+ *     gathers (VLDRB gather, 16-bit offsets); each output channel's weight row is then multiplied with the four columns
+ *     16 bytes at a time (VMLADAVA.S8: 16 multiply-adds into a scalar sum), its weights summed alongside (VADDVA.S8)
+ *     so that sum (x - zp) w = sum x w - zp sum w. The four sums of a channel are requantized as one vector (VQRDMULH,
+ *     VRSHL, see tml_mve_requant_n) and stored as four consecutive output bytes (NCHW: consecutive pixels).
+ *   - depthwise (one input channel per output channel): a band of input rows copied into the scratch with the zero
+ *     point as padding, then four outputs at a time: per kernel tap one gather of the four window values (VLDRB gather,
+ *     32-bit lanes) and one vector-by-scalar multiply-add (VMLA), the zero point folded into the bias.
+ *
+ * Everything else (reductions longer than the column buffer, depthwise rows wider than the band) returns 0 and runs
+ * the portable code.
+ */
+#include "tml_internal.h"
+#include "tml_mve_internal.h"
+
+#if TML_USE_MVE
+
+/* Largest (in_c/groups - 1) * plane + window span an offset table entry may hold (VLDRB gathers take u16 offsets). */
+#define TML_MVE_OFFSET_MAX 65535
+
+/* Column j of the four: (x of output pixel (oy, ox)'s window, in [icg][ky][kx] order, the zero point for padding. */
+static void tml_mve_column_generic(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
+                                   int32_t oy, int32_t ox, int8_t *col)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t in_plane = in_h * in_w;
+    const int8_t zp = (int8_t)p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int32_t icg, ky, kx;
+    for (icg = 0; icg < in_c_per_group; ++icg) {
+        const int8_t *channel = group_input + icg * in_plane;
+        for (ky = 0; ky < kh; ++ky) {
+            const int32_t iy = iy0 + ky * p->dilation_h;
+            if (iy < 0 || iy >= in_h) {
+                for (kx = 0; kx < kw; ++kx) {
+                    *col++ = zp;
+                }
+                continue;
+            }
+            for (kx = 0; kx < kw; ++kx) {
+                const int32_t ix = ix0 + kx * p->dilation_w;
+                *col++ = (ix >= 0 && ix < in_w) ? channel[iy * in_w + ix] : zp;
+            }
+        }
+    }
+}
+
+/* col[k] = x[off[k]] for k < len: eight byte gathers per step (the offsets fit 16 bits, checked by the caller). */
+static void tml_mve_gather_table(const int8_t *x, const uint16_t *off, int32_t len, int8_t *col)
+{
+    int32_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+        vstrbq_s16(col + k, vldrbq_gather_offset_s16(x, vld1q_u16(off + k)));
+    }
+    if (k < len) {
+        const mve_pred16_t tail = vctp16q((uint32_t)(len - k));
+        const uint16x8_t o = vldrhq_z_u16(off + k, tail);
+        vstrbq_p_s16(col + k, vldrbq_gather_offset_z_s16(x, o, tail), tail);
+    }
+}
+
+/* col[k] = x[k * stride] for k < len (a 1x1 window down the channels); 7 * stride fits 16 bits (checked by the caller). */
+static void tml_mve_gather_strided(const int8_t *x, int32_t stride, int32_t len, int8_t *col)
+{
+    const uint16x8_t off = vmulq_n_u16(vidupq_n_u16(0u, 1), (uint16_t)stride);
+    int32_t k = 0;
+    for (; k + 8 <= len; k += 8, x += 8 * stride) {
+        vstrbq_s16(col + k, vldrbq_gather_offset_s16(x, off));
+    }
+    if (k < len) {
+        const mve_pred16_t tail = vctp16q((uint32_t)(len - k));
+        vstrbq_p_s16(col + k, vldrbq_gather_offset_z_s16(x, off, tail), tail);
+    }
+}
+
+/*
+ * Sums of weight row w with the four columns at c, c + cs, c + 2 cs, c + 3 cs over len bytes, as one vector; *wsum
+ * gets the sum of the weights. 16 bytes per step: five loads, four VMLADAVA and one VADDVA for 64 multiply-adds, in a
+ * low-overhead loop (DLS/LE); the last step is tail-predicated (zeroed lanes add nothing, nothing past the rows is
+ * read). Written as inline assembly because gcc 12 re-derives every address from the loop counter each step (and
+ * spills them): 20 instructions per step instead of 11. VMLADAVA/VADDVA accumulate into even registers ("Te").
+ */
+static inline int32x4_t tml_mve_dot_4x1(const int8_t *w, const int8_t *c, int32_t cs, int32_t len, int32_t *wsum)
+{
+    const int8_t *c1 = c + cs, *c2 = c1 + cs, *c3 = c2 + cs;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, s = 0;
+    const int32_t steps = len >> 4, n = len & 15;
+    int32x4_t v;
+    if (steps > 0) {
+        __asm__ volatile(
+            "dls    lr, %[steps]\n"
+            "1:\n\t"
+            "vldrb.u8    q0, [%[w]], #16\n\t"
+            "vldrb.u8    q1, [%[c0]], #16\n\t"
+            "vmladava.s8 %[a0], q0, q1\n\t"
+            "vldrb.u8    q1, [%[c1]], #16\n\t"
+            "vmladava.s8 %[a1], q0, q1\n\t"
+            "vldrb.u8    q1, [%[c2]], #16\n\t"
+            "vmladava.s8 %[a2], q0, q1\n\t"
+            "vldrb.u8    q1, [%[c3]], #16\n\t"
+            "vmladava.s8 %[a3], q0, q1\n\t"
+            "vaddva.s8   %[s], q0\n\t"
+            "le     lr, 1b\n\t"
+            : [a0] "+Te"(a0), [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3), [s] "+Te"(s), [w] "+r"(w), [c0] "+r"(c),
+              [c1] "+r"(c1), [c2] "+r"(c2), [c3] "+r"(c3)
+            : [steps] "r"(steps)
+            : "q0", "q1", "lr", "memory");
+    }
+    if (n > 0) {
+        const mve_pred16_t tail = vctp8q((uint32_t)n);
+        const int8x16_t wv = vldrbq_z_s8(w, tail);
+        a0 = vmladavaq_s8(a0, wv, vldrbq_z_s8(c, tail));
+        a1 = vmladavaq_s8(a1, wv, vldrbq_z_s8(c1, tail));
+        a2 = vmladavaq_s8(a2, wv, vldrbq_z_s8(c2, tail));
+        a3 = vmladavaq_s8(a3, wv, vldrbq_z_s8(c3, tail));
+        s = vaddvaq_s8(s, wv);
+    }
+    *wsum = s;
+    v = vdupq_n_s32(a0);
+    v = vsetq_lane_s32(a1, v, 1);
+    v = vsetq_lane_s32(a2, v, 2);
+    return vsetq_lane_s32(a3, v, 3);
+}
+
+/* Requantizes the four sums of channel oc and stores the first n (1..4) at out. */
+static inline void tml_mve_store4(const tml_conv2d_s8_params *p, int32_t oc, int32x4_t acc, int32_t n, int8_t *out)
+{
+    const int32_t m = p->output_multiplier[oc], shift = p->output_shift[oc];
+    if (tml_mve_shift_ok(shift)) {
+        vstrbq_p_s32(out, tml_mve_requant_n(acc, m, shift, p->output_zero_point, p->act_min, p->act_max), vctp32q((uint32_t)n));
+        return;
+    }
+    {
+        int32_t lanes[4], i;
+        vst1q_s32(lanes, acc);
+        for (i = 0; i < n; ++i) {
+            out[i] = tml_requant_s8(lanes[i], m, shift, p->output_zero_point, p->act_min, p->act_max);
+        }
+    }
+}
+
+static void tml_interior_range(int32_t out, int32_t stride, int32_t pad, int32_t span, int32_t extent, int32_t *lo, int32_t *hi)
+{
+    int32_t o = 0;
+    while (o < out && o * stride - pad < 0) {
+        ++o;
+    }
+    *lo = o;
+    while (o < out && o * stride - pad + span <= extent) {
+        ++o;
+    }
+    *hi = o < *lo ? *lo : o;
+}
+
+/* Four output pixels x one output channel per pass over the reduction (see the file comment). */
+static void tml_mve_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t in_c_per_group,
+                                int32_t out_c_per_group, int32_t filter_size, void *scratch)
+{
+    const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
+    const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t zp_in = p->input_zero_point;
+    /* The scratch holds 16 * ceil(filter_size / 4) bytes of columns (+ 2 * filter_size of offsets unless 1x1): four
+     * int8 columns of cs bytes, then the u16 offset table. */
+    const int32_t cs = (filter_size + 3) & ~3;
+    int8_t *const cols = (int8_t *)scratch;
+    uint16_t *const table = (uint16_t *)(void *)(cols + 4 * cs);
+    const int pointwise = kh == 1 && kw == 1;
+    int use_table = 0, use_strided = 0;
+    int32_t interior[4], g;
+    tml_interior_range(p->out_h, p->stride_h, p->pad_top, (kh - 1) * p->dilation_h + 1, p->in_h, &interior[0], &interior[1]);
+    tml_interior_range(out_w, p->stride_w, p->pad_left, (kw - 1) * p->dilation_w + 1, in_w, &interior[2], &interior[3]);
+    if (pointwise) {
+        use_strided = 7 * in_plane <= TML_MVE_OFFSET_MAX;
+    } else if ((int64_t)(in_c_per_group - 1) * in_plane + (int64_t)(kh - 1) * p->dilation_h * in_w + (int64_t)(kw - 1) * p->dilation_w
+               <= TML_MVE_OFFSET_MAX) {
+        int32_t icg, ky, kx, k = 0;
+        for (icg = 0; icg < in_c_per_group; ++icg) {
+            for (ky = 0; ky < kh; ++ky) {
+                for (kx = 0; kx < kw; ++kx) {
+                    table[k++] = (uint16_t)(icg * in_plane + ky * p->dilation_h * in_w + kx * p->dilation_w);
+                }
+            }
+        }
+        use_table = 1;
+    }
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *group_input = input + g * in_c_per_group * in_plane;
+        const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
+        int32_t pix;
+        for (pix = 0; pix < out_plane; pix += 4) {
+            const int32_t n = out_plane - pix < 4 ? out_plane - pix : 4;
+            int32_t j, oc;
+            for (j = 0; j < 4; ++j) {
+                /* A partial last block repeats its last pixel: every column is defined, the extra lanes are not stored. */
+                const int32_t q = pix + (j < n ? j : n - 1);
+                const int32_t oy = q / out_w, ox = q % out_w;
+                int8_t *col = cols + j * cs;
+                const int inside = oy >= interior[0] && oy < interior[1] && ox >= interior[2] && ox < interior[3];
+                if (inside && (use_table || use_strided)) {
+                    const int8_t *x = group_input + (oy * p->stride_h - p->pad_top) * in_w + (ox * p->stride_w - p->pad_left);
+                    if (use_strided) {
+                        tml_mve_gather_strided(x, in_plane, filter_size, col);
+                    } else {
+                        tml_mve_gather_table(x, table, filter_size, col);
+                    }
+                } else {
+                    tml_mve_column_generic(p, group_input, in_c_per_group, oy, ox, col);
+                }
+            }
+            for (oc = oc_begin; oc < oc_end; ++oc) {
+                int32_t wsum;
+                const int32x4_t sums = tml_mve_dot_4x1(p->weights + oc * filter_size, cols, cs, filter_size, &wsum);
+                const int32_t bias = tml_mve_fold(p->bias != 0 ? p->bias[oc] : 0, zp_in, wsum);
+                tml_mve_store4(p, oc, vaddq_n_s32(sums, bias), n, output + oc * out_plane + pix);
+            }
+        }
+    }
+}
+
+/*
+ * acc[q] = bias + sum over the taps of f[t] * band[pos[q] + off(t)] for q < count (a multiple of 4): per four outputs
+ * one widening load of their window positions, then per tap one byte gather (VLDRB.S32 with 32-bit offsets) and one
+ * vector-by-scalar multiply-add (VMLA). The 3x3 case keeps its nine weights and row pointers out of the loop.
+ */
+static TML_NOINLINE void tml_mve_dw_taps(const int8_t *band, const uint16_t *pos, int32_t count, const int8_t *f, int32_t kh, int32_t kw,
+                            int32_t row_step, int32_t dw, int32_t bias, int32_t *acc)
+{
+    int32_t q;
+    if (kh == 3 && kw == 3) {
+        const int32_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4], f5 = f[5], f6 = f[6], f7 = f[7], f8 = f[8];
+        const int8_t *const r0 = band, *const r1 = band + row_step, *const r2 = r1 + row_step;
+        for (q = 0; q < count; q += 4) {
+            const uint32x4_t o0 = vldrhq_u32(pos + q);
+            const uint32x4_t o1 = vaddq_n_u32(o0, (uint32_t)dw), o2 = vaddq_n_u32(o1, (uint32_t)dw);
+            int32x4_t a = vmlaq_n_s32(vdupq_n_s32(bias), vldrbq_gather_offset_s32(r0, o0), f0);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r0, o1), f1);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r0, o2), f2);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r1, o0), f3);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r1, o1), f4);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r1, o2), f5);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r2, o0), f6);
+            a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(r2, o1), f7);
+            vst1q_s32(acc + q, vmlaq_n_s32(a, vldrbq_gather_offset_s32(r2, o2), f8));
+        }
+        return;
+    }
+    for (q = 0; q < count; q += 4) {
+        const uint32x4_t o = vldrhq_u32(pos + q);
+        const int8_t *row = band;
+        int32x4_t a = vdupq_n_s32(bias);
+        int32_t ky, kx;
+        for (ky = 0; ky < kh; ++ky, row += row_step) {
+            for (kx = 0; kx < kw; ++kx) {
+                a = vmlaq_n_s32(a, vldrbq_gather_offset_s32(row + kx * dw, o), f[ky * kw + kx]);
+            }
+        }
+        vst1q_s32(acc + q, a);
+    }
+}
+
+/* out[i] = requant(acc[i]) for i < n, one channel: a pass of its own so that neither loop runs out of registers. */
+static void tml_mve_requant_row(const int32_t *acc, int8_t *out, int32_t n, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi)
+{
+    int32_t i;
+    if (!tml_mve_shift_ok(shift)) {
+        for (i = 0; i < n; ++i) {
+            out[i] = tml_requant_s8(acc[i], mult, shift, zp, lo, hi);
+        }
+        return;
+    }
+    for (i = 0; i + 4 <= n; i += 4) {
+        vstrbq_s32(out + i, tml_mve_requant_n(vld1q_s32(acc + i), mult, shift, zp, lo, hi));
+    }
+    if (i < n) {
+        vstrbq_p_s32(out + i, tml_mve_requant_n(vld1q_s32(acc + i), mult, shift, zp, lo, hi), vctp32q((uint32_t)(n - i)));
+    }
+}
+
+/*
+ * Depthwise (one input channel per output channel) through a band of input rows padded with the zero point, as the
+ * portable tml_conv_depthwise_padded does with int16 rows: every window is then an interior window. The scratch holds
+ * the band's int32 sums, the band offsets of their windows (one u16 per output, the same for every band and channel:
+ * bands always start at the scratch) and the band itself; the band's outputs run four at a time in output order,
+ * across output rows, so narrow planes (KWS: 5 columns) fill every lane. Returns 0 when not even one output row fits.
+ */
+static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t out_c_per_group,
+                             void *scratch, int32_t scratch_bytes)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, sh = p->stride_h, sw = p->stride_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t span_h = (kh - 1) * dh + 1;
+    const int32_t width = (out_w - 1) * sw + (kw - 1) * dw + 1; /* padded row length */
+    const int32_t in_plane = in_h * in_w, out_plane = out_h * out_w, taps = kh * kw;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t left = p->pad_left < width ? p->pad_left : width;
+    const int32_t copy = in_w < width - left ? in_w : width - left;
+    int32_t rows_per_band = out_h, count4, ic, q;
+    int32_t *acc;
+    uint16_t *pos;
+    int8_t *band;
+    if (p->pad_left < 0 || p->pad_top < 0) {
+        return 0;
+    }
+    /* The most output rows whose sums, offsets and input rows fit the scratch. */
+    for (;; --rows_per_band) {
+        if (rows_per_band < 1) {
+            return 0;
+        }
+        count4 = (rows_per_band * out_w + 3) & ~3;
+        if (6 * count4 + ((rows_per_band - 1) * sh + span_h) * width <= scratch_bytes) {
+            break;
+        }
+    }
+    acc = (int32_t *)scratch;
+    pos = (uint16_t *)(void *)(acc + count4);
+    band = (int8_t *)(pos + count4);
+    for (q = 0; q < count4; ++q) {
+        /* Past the last output the offsets repeat it: the extra lanes read inside the band and are not stored. */
+        const int32_t last = rows_per_band * out_w - 1, o = q < last ? q : last;
+        pos[q] = (uint16_t)((o / out_w) * sh * width + (o % out_w) * sw);
+    }
+    for (ic = 0; ic < p->in_c; ++ic) {
+        const int8_t *channel = input + ic * in_plane;
+        int32_t oy0;
+        for (oy0 = 0; oy0 < out_h; oy0 += rows_per_band) {
+            const int32_t oy1 = oy0 + rows_per_band < out_h ? oy0 + rows_per_band : out_h;
+            const int32_t iy_first = oy0 * sh - p->pad_top;
+            const int32_t rows = (oy1 - 1 - oy0) * sh + span_h;
+            const int32_t count = (oy1 - oy0) * out_w;
+            int32_t r, m;
+            for (r = 0; r < rows; ++r) {
+                const int32_t iy = iy_first + r;
+                int8_t *row = band + r * width;
+                if (iy >= 0 && iy < in_h && copy > 0) {
+                    memset(row, zp_in, (size_t)left);
+                    memcpy(row + left, channel + iy * in_w, (size_t)copy);
+                    memset(row + left + copy, zp_in, (size_t)(width - left - copy));
+                } else {
+                    memset(row, zp_in, (size_t)width);
+                }
+            }
+            if (rows < (rows_per_band - 1) * sh + span_h) {
+                /* A shorter last band: the offsets past its outputs may reach rows it did not fill. */
+                memset(band + rows * width, zp_in, (size_t)(((rows_per_band - 1) * sh + span_h - rows) * width));
+            }
+            for (m = 0; m < out_c_per_group; ++m) {
+                const int32_t oc = ic * out_c_per_group + m;
+                const int8_t *f = p->weights + oc * taps;
+                int32_t wsum = 0, t;
+                for (t = 0; t < taps; ++t) {
+                    wsum += f[t];
+                }
+                tml_mve_dw_taps(band, pos, (count + 3) & ~3, f, kh, kw, dh * width, dw,
+                                tml_mve_fold(p->bias != 0 ? p->bias[oc] : 0, zp_in, wsum), acc);
+                tml_mve_requant_row(acc, output + oc * out_plane + oy0 * out_w, count, p->output_multiplier[oc], p->output_shift[oc],
+                                    p->output_zero_point, p->act_min, p->act_max);
+            }
+        }
+    }
+    return 1;
+}
+
+int tml_conv2d_s8_mve(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    const int32_t in_c_per_group = p->in_c / p->groups;
+    const int32_t out_c_per_group = p->out_c / p->groups;
+    const int32_t filter_size = in_c_per_group * p->kernel_h * p->kernel_w;
+    /* The same choice of path, and so the same scratch, as tml_conv2d_s8. */
+    if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
+        tml_mve_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size, scratch);
+        return 1;
+    }
+    if (in_c_per_group == 1) {
+        const int32_t bytes = tml_conv2d_s8_scratch_size(p);
+        return bytes > 0 && tml_mve_depthwise(p, input, output, out_c_per_group, scratch, bytes);
+    }
+    return 0;
+}
+
+#else
+
+/* Not an MVE core (or TML_NO_MVE): the portable/DSP paths run and the caller never calls this (it tests TML_USE_MVE).
+ * Defined anyway so that the file defines the same symbols on every target, as the kernel selection's scan of the
+ * source expects; --gc-sections drops it. */
+int tml_conv2d_s8_mve(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    (void)p;
+    (void)input;
+    (void)output;
+    (void)scratch;
+    return 0;
+}
+
+#endif /* TML_USE_MVE */

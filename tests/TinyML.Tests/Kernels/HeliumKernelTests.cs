@@ -1,0 +1,243 @@
+using TinyML.Firmware;
+using TinyML.Ir;
+using TinyML.Plan;
+using TinyML.Quantize;
+using TinyML.Reference;
+using TinyML.Tests.Firmware;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// The Helium (MVE) kernel paths of the Cortex-M55 (tml_conv2d_s8_mve.c, tml_fully_connected_s8_mve.c), built with
+/// <c>-mcpu=cortex-m55</c> for the <c>corstone300-qemu</c> image and run in QEMU's mps3-an547, against the C# reference
+/// byte for byte: the shared random kernel cases, then shapes aimed at the vector code (reductions that are not a
+/// multiple of 16, odd channel and output counts, partial blocks of four pixels, padding, strides, dilation, depthwise
+/// planes that take several bands, extreme requantization shifts). Every int8 array sits at an odd address.
+/// </summary>
+[TestClass]
+[TestCategory("Emulator")]
+public sealed class HeliumKernelTests
+{
+    private const string Board = "corstone300-qemu";
+
+    public TestContext TestContext { get; set; } = null!;
+
+    private static readonly string HeliumObjects = TestPaths.NewTempDir("m55-kernel-objects");
+
+    private static HarnessTarget Helium => new(Board, MisalignNarrowBuffers: true, [], HeliumObjects);
+
+    [TestInitialize]
+    public void RequireArm() => ChipImageTests.RequireArm();
+
+    [TestMethod]
+    public void The_m55_build_compiles_the_helium_paths_and_the_nomve_build_does_not()
+    {
+        // Without this, every test below could pass on the portable code alone (a wrong feature test, a flag lost).
+        foreach (var source in new[] { "tml_conv2d_s8_mve.c", "tml_fully_connected_s8_mve.c" })
+        {
+            Assert.IsGreaterThan(0, HeliumMultiplyAdds(Boards.Corstone300Qemu, source), $"{source}: Helium multiply-adds in the corstone300-qemu build");
+            Assert.IsGreaterThan(0, HeliumMultiplyAdds(Boards.Corstone300, source), $"{source}: the chip image takes the same paths");
+            Assert.AreEqual(0, HeliumMultiplyAdds(Boards.Corstone300NoMveQemu, source), $"{source}: TML_NO_MVE turns the Helium paths off");
+        }
+    }
+
+    [TestMethod]
+    [DataRow("conv2d")]
+    [DataRow("fully_connected")]
+    [DataRow("fully_connected_long")]
+    public void SharedRandomCasesOnTheM55MatchTheReference(string kernel)
+    {
+        var equivalence = new KernelEquivalenceTests { TestContext = TestContext };
+        Action test = kernel switch
+        {
+            "conv2d" => equivalence.Conv2D_RandomCases_CMatchesReference,
+            "fully_connected" => equivalence.FullyConnected_RandomCases_CMatchesReference,
+            "fully_connected_long" => equivalence.FullyConnected_LongRows_ChunkedPathMatchesReference,
+            _ => throw new ArgumentException(kernel, nameof(kernel)),
+        };
+        Helium.Run(test);
+    }
+
+    [TestMethod]
+    public void PointwiseConvolutionsOnTheM55MatchTheReference() =>
+        Helium.Run(() => RunConvCases(new Random(5501), 60, "pointwise", random =>
+        {
+            // 1x1, input channels around and across multiples of 16, planes that leave 1-3 pixels of a block of four.
+            var inC = random.Next(4) == 0 ? random.Next(1, 8) : random.Next(8, 90);
+            return Conv(random, inC, random.Next(2, 14), random.Next(1, 8), random.Next(1, 8), 1, 1, random.Next(1, 3), random.Next(1, 3),
+                padTop: random.Next(2) == 0 ? 0 : random.Next(0, 2), padLeft: random.Next(2) == 0 ? 0 : random.Next(0, 2), padBottom: 0, padRight: 0, 1, 1, groups: 1);
+        }));
+
+    [TestMethod]
+    public void GeneralConvolutionsOnTheM55MatchTheReference() =>
+        Helium.Run(() => RunConvCases(new Random(5502), 50, "general", random =>
+        {
+            // 3x3 and odd kernels through the gather table, with padding (the generic columns), strides, dilation, groups.
+            var groups = random.Next(4) == 0 ? 2 : 1;
+            var kh = random.Next(1, 6);
+            var kw = random.Next(1, 6);
+            return Conv(random, groups * random.Next(1, 12), groups * random.Next(1, 9), random.Next(kh, 14), random.Next(kw, 14), kh, kw,
+                random.Next(1, 3), random.Next(1, 3), random.Next(0, 3), random.Next(0, 3), random.Next(0, 3), random.Next(0, 3),
+                random.Next(4) == 0 ? 2 : 1, random.Next(4) == 0 ? 2 : 1, groups);
+        }));
+
+    [TestMethod]
+    public void DepthwiseConvolutionsOnTheM55MatchTheReference() =>
+        Helium.Run(() => RunConvCases(new Random(5503), 50, "depthwise", random =>
+        {
+            // One input channel per output channel: 3x3 (the unrolled taps), other kernels, strides, dilation, padding on
+            // every side, and planes wider and taller than one band of the scratch (several bands per channel).
+            var large = random.Next(5) == 0;
+            var kh = random.Next(4) == 0 ? random.Next(1, 6) : 3;
+            var kw = random.Next(4) == 0 ? random.Next(1, 6) : 3;
+            var channels = random.Next(1, 8);
+            var inH = large ? random.Next(30, 48) : random.Next(kh, 16);
+            var inW = large ? random.Next(30, 48) : random.Next(kw, 16);
+            return Conv(random, channels, channels, inH, inW, kh, kw, random.Next(1, 3), random.Next(1, 3),
+                random.Next(0, 3), random.Next(0, 3), random.Next(0, 3), random.Next(0, 3), random.Next(5) == 0 ? 2 : 1, random.Next(5) == 0 ? 2 : 1, channels);
+        }));
+
+    [TestMethod]
+    public void FullyConnectedOnTheM55MatchesTheReference() =>
+        Helium.Run(() =>
+        {
+            var random = new Random(5504);
+            var harness = new CHarness();
+            var expected = new List<sbyte[]>();
+            for (var i = 0; i < 60; i++)
+            {
+                // Rows of every length mod 16, output counts of every length mod 4 (the vector requantization's tail).
+                var inFeatures = i < 32 ? i + 1 : random.Next(1, 700);
+                var op = FullyConnected(random, $"fc{i}", inFeatures, random.Next(1, 23));
+                var input = RandomOps.Bytes(random, inFeatures);
+                var output = new sbyte[op.OutFeatures];
+                Int8Kernels.FullyConnected(op, input, output);
+                expected.Add(output);
+                string p = harness.NewName("p");
+                harness.Global(
+                    $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
+                    $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+                    $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                    $".bias = {(op.Bias.All(b => b == 0) ? "NULL" : harness.ConstArray(op.Bias))}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+                    $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+                string buffer = harness.OutputBuffer("int8_t", output.Length);
+                harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+                harness.PrintS8(buffer, output.Length);
+            }
+
+            AssertSameBytes(expected, harness.Run(), "fully connected");
+        });
+
+    private void RunConvCases(Random random, int count, string what, Func<Random, QConv2D> make)
+    {
+        var harness = new CHarness();
+        var expected = new List<sbyte[]>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = make(random);
+            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
+            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            Int8Kernels.Conv2D(op, input, output);
+            expected.Add(output);
+            string p = harness.NewName("p");
+            harness.Global(
+                $"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
+                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups}, " +
+                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".bias = {(op.Bias.All(b => b == 0) ? "NULL" : harness.ConstArray(op.Bias))}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+            string buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        AssertSameBytes(expected, harness.Run(), what);
+        Assert.IsGreaterThan(count * 20, expected.Sum(e => e.Count(v => v != -128 && v != 127)), $"{what}: most outputs should be inside the clamp range");
+    }
+
+    private static QConv2D Conv(Random random, int inC, int outC, int inH, int inW, int kh, int kw, int sh, int sw,
+        int padTop, int padLeft, int padBottom, int padRight, int dh, int dw, int groups)
+    {
+        // A window taller or wider than the padded input still gives one output row/column (the reference pads it).
+        var spanH = Math.Max(inH + padTop + padBottom - (dh * (kh - 1) + 1), 0);
+        var spanW = Math.Max(inW + padLeft + padRight - (dw * (kw - 1) + 1), 0);
+        int outH = spanH / sh + 1, outW = spanW / sw + 1;
+        var filterSize = inC / groups * kh * kw;
+        var requant = Requantizations(random, outC, filterSize);
+        var zpOut = random.Next(-128, 128);
+        var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+        return new QConv2D
+        {
+            NodeName = $"conv{random.Next()}", Inputs = [0], Output = 1,
+            InC = inC, InH = inH, InW = inW, OutC = outC, OutH = outH, OutW = outW,
+            KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw, PadTop = padTop, PadLeft = padLeft,
+            DilationH = dh, DilationW = dw, Groups = groups,
+            Weights = RandomOps.Bytes(random, outC * filterSize, -127, 127),
+            // Sometimes no bias at all (NULL in C: the kernels accept one).
+            Bias = random.Next(8) == 0 ? new int[outC] : Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),
+            OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+            OutputShift = requant.Select(r => r.Shift).ToArray(),
+            InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+        };
+    }
+
+    private static QFullyConnected FullyConnected(Random random, string name, int inFeatures, int outFeatures)
+    {
+        var requant = Requantizations(random, outFeatures, inFeatures);
+        var zpOut = random.Next(-128, 128);
+        var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+        return new QFullyConnected
+        {
+            NodeName = name, Inputs = [0], Output = 1, InFeatures = inFeatures, OutFeatures = outFeatures,
+            Weights = RandomOps.Bytes(random, inFeatures * outFeatures, -127, 127),
+            // Sometimes no bias at all (NULL in C: the kernels accept one).
+            Bias = random.Next(8) == 0 ? new int[outFeatures] : Enumerable.Range(0, outFeatures).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),
+            OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+            OutputShift = requant.Select(r => r.Shift).ToArray(),
+            InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+        };
+    }
+
+    /// <summary>Per output channel: mostly a scale that maps sums of <paramref name="reduction"/> random products to
+    /// some 40 output steps (the outputs then test the arithmetic, not the clamp), sometimes RandomOps' extremes
+    /// (shifts from -31 to +8, the largest and smallest and negative multipliers).</summary>
+    private static (int Multiplier, int Shift)[] Requantizations(Random random, int channels, int reduction) =>
+        Enumerable.Range(0, channels).Select(_ => random.Next(5) == 0
+            ? RandomOps.Requantization(random)
+            : QuantizationMath.QuantizeMultiplier(40.0 / (Math.Sqrt(reduction) * 74 * 73) * (0.5 + random.NextDouble()))).ToArray();
+
+    private static string Scratch(CHarness harness, QOp op) =>
+        KernelScratch.BytesOf(op) is var bytes and > 0 ? harness.OutputBuffer("int32_t", bytes / 4) : "NULL";
+
+    private void AssertSameBytes(List<sbyte[]> expected, List<long[]> actual, string kernel)
+    {
+        Assert.HasCount(expected.Count, actual);
+        for (var i = 0; i < expected.Count; i++)
+        {
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), actual[i], $"{kernel} case {i}: the M55 (Helium) and the C# reference differ");
+        }
+
+        TestContext.WriteLine($"{kernel}: {expected.Count} cases, {expected.Sum(e => e.Length)} output bytes identical on the Cortex-M55 (Helium) and in C#");
+    }
+
+    /// <summary>VMLADAVA (int8 dot product accumulated into a scalar) instructions in <paramref name="source"/> compiled for <paramref name="board"/>.</summary>
+    private static int HeliumMultiplyAdds(Board board, string source)
+    {
+        var dir = TestPaths.NewTempDir($"mve-code-{board.Name}");
+        var obj = Path.Combine(dir, "k.o");
+        var compile = ToolProcess.Run(board.ToolPrefix + "gcc",
+        [
+            .. board.ArchitectureFlags, .. board.CompileFlags, "-I" + Path.Combine(TestPaths.Kernels, "include"),
+            "-c", Path.Combine(TestPaths.Kernels, "src", source), "-o", obj,
+        ]);
+        Assert.AreEqual(0, compile.ExitCode, string.Join("\n", compile.Lines));
+        // objdump decodes MVE only when told the architecture (it prints coprocessor instructions otherwise).
+        var dump = ToolProcess.Run(board.ToolPrefix + "objdump", ["-d", "-m", "armv8.1-m.main", obj]);
+        Assert.AreEqual(0, dump.ExitCode, string.Join("\n", dump.Lines));
+        // binutils prints VMLADAVA as its alias VMLAVA.
+        return dump.Lines.Count(l => l.Contains("\tvmlava.s8", StringComparison.Ordinal) || l.Contains("\tvmladava.s8", StringComparison.Ordinal));
+    }
+}
