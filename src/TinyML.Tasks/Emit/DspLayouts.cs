@@ -26,6 +26,16 @@ public static class DspLayouts
                 sum += weights[c * taps + k];
             }
 
+            if (multiplier[c] == 0)
+            {
+                // Dead channel: TFLite's MultiplyByQuantizedMultiplier(acc, 0, any shift) is 0, so the output is zp_out
+                // (clamped); the fast rounding gives ((2 sum x 0 + 2^31) >> 32 + 1 - [2 sum < 0]) >> 1 = 0 as well.
+                result[3 * c] = 0;
+                result[3 * c + 1] = 0;
+                result[3 * c + 2] = 1;
+                continue;
+            }
+
             var right = -shift[c];
             result[3 * c] = unchecked(2 * ((bias.Length > c ? bias[c] : 0) - inputZeroPoint * sum));
             result[3 * c + 1] = multiplier[c];

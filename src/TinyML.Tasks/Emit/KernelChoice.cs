@@ -87,6 +87,13 @@ public static class KernelChoice
 
         for (var c = 0; c < multiplier.Length; c++)
         {
+            if (multiplier[c] == 0)
+            {
+                // A dead channel (zero output range, e.g. from calibration): TFLite gives zp_out whatever the sum, and
+                // so does the fast rounding with multiplier 0, right shift 1 and no bias (see DspLayouts.Channels).
+                continue;
+            }
+
             var b = bias.Length > c ? bias[c] : 0;
             if (multiplier[c] <= 0 || shift[c] > -1 || shift[c] < -30 || b >= limit || b <= -limit)
             {

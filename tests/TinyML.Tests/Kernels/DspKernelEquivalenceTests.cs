@@ -229,6 +229,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.StrideH == 1 && o.StrideW == 1 && o.OutW < o.InW), "strides and cropped planes");
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
+        Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
         TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -255,6 +256,7 @@ public sealed class DspKernelEquivalenceTests
             var requant = Enumerable.Range(0, outC).Select(_ => random.Next(10) == 0
                 ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
                 : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var dead = random.Next(4) == 0; // dead channels (multiplier 0, saturated bias), as calibration can give
             var zpOut = random.Next(-128, 128);
             var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
             var op = new QConv2D
@@ -264,9 +266,9 @@ public sealed class DspKernelEquivalenceTests
                 KernelH = 1, KernelW = 1, StrideH = strideH, StrideW = strideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
                 Groups = 1,
                 Weights = RandomOps.Bytes(random, outC * inC, -127, 127),
-                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
-                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
-                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                Bias = Enumerable.Range(0, outC).Select(c => dead && c % 3 == 0 ? (c % 2 == 0 ? int.MaxValue : int.MinValue) : random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item1).ToArray(),
+                OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item2).ToArray(),
                 InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
@@ -393,6 +395,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(Enumerable.Range(0, 3).All(r => ops.Any(o => ((o.OutFeatures + 1) / 2) % 3 == r && o.OutFeatures > 6)), "groups of three pairs with 0, 1 and 2 pairs after them");
         Assert.IsTrue(ops.Any(o => o.Rows > 1), "batch rows");
         Assert.IsTrue(ops.Any(o => o.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
+        Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead outputs");
         TestContext.WriteLine($"tml_fc_pairs_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -417,6 +420,7 @@ public sealed class DspKernelEquivalenceTests
                 : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -5 + random.NextDouble() * 4))).ToArray();
             var zpOut = random.Next(-128, 128);
             var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var dead = random.Next(4) == 0; // dead outputs (multiplier 0, saturated bias), as calibration can give
             var op = new QFullyConnected
             {
                 NodeName = name, Inputs = [0], Output = 1, Rows = rows,
@@ -426,9 +430,9 @@ public sealed class DspKernelEquivalenceTests
                 Weights = extreme
                     ? Enumerable.Range(0, outF).SelectMany(_ => Enumerable.Repeat((sbyte)(random.Next(2) == 0 ? -127 : 127), inF)).ToArray()
                     : RandomOps.Bytes(random, outF * inF, -127, 127),
-                Bias = Enumerable.Range(0, outF).Select(_ => random.Next(-(1 << 20), 1 << 20)).ToArray(),
-                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
-                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                Bias = Enumerable.Range(0, outF).Select(o => dead && o % 3 == 1 ? int.MaxValue : random.Next(-(1 << 20), 1 << 20)).ToArray(),
+                OutputMultiplier = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : r.Item1).ToArray(),
+                OutputShift = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : r.Item2).ToArray(),
                 InputZeroPoint = extreme ? 127 : random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.FullyConnectedPairs)
