@@ -24,6 +24,11 @@ extern "C" {
  * + zp), where acc = bias + sum x w with -zp_in * (sum of the channel's weights) folded into the bias. The kernels
  * work on the doubled sum 2 acc (|acc| < 2^30), so the field holds the doubled bias. 12 bytes, as the generic
  * kernels' bias, multiplier and shift. */
+/* In tml_pw_s8 and tml_fc_pairs_s8 a channel off the fast rounding (its bias too large, a left shift, ...) has
+ * shift <= 0: it takes TFLite's exact requantization of acc = bias2 + sum (bias2 then holds the folded bias itself,
+ * not doubled) with TFLite's shift = shift + TML_RQ_EXACT. */
+#define TML_RQ_EXACT 64
+
 typedef struct {
     int32_t bias2;      /* 2 (bias - zp_in * sum of the channel's weights), modulo 2^32 */
     int32_t multiplier; /* > 0 */

@@ -138,12 +138,23 @@ static void tml_fcp_sums(const int8_t **w, int32_t pairs, const int16_t *col, in
     }
 }
 
+/* An output off the fast rounding: TFLite's exact requantization of acc = bias2 + sum (TML_RQ_EXACT); out of line,
+ * as such outputs are rare. */
+static TML_NOINLINE int8_t tml_fcp_exact(int32_t sum, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi)
+{
+    return tml_requant_s8(tml_u32_to_i32((uint32_t)rq->bias2 + (uint32_t)sum), rq->multiplier, rq->shift + TML_RQ_EXACT, zp, lo, hi);
+}
+
 /* out[i] = requant(sums[i]) for n outputs. */
 static void tml_fcp_store(const int32_t *sums, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
     int32_t i;
     for (i = 0; i < n; ++i, ++rq) {
         const int32_t sh = rq->shift;
+        if (sh <= 0) {
+            out[i] = tml_fcp_exact(sums[i], rq, zp, lo, hi);
+            continue;
+        }
         /* 2 acc = bias2 + 2 sum is in range (checked at build time); bias2 may have wrapped, so modulo 2^32. */
         const int32_t v = tml_rq2_sat(tml_u32_to_i32((uint32_t)rq->bias2 + 2u * (uint32_t)sums[i]), rq->multiplier, sh, (int32_t)1 << (sh - 1), zp);
         out[i] = (int8_t)tml_clamp_i32(v, lo, hi);

@@ -769,7 +769,7 @@ public static class CEmitter
         sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 1x1, stride {c.StrideH}x{c.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
         var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, c.InC);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint);
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true);
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_pw_s8_params {{id}} = {
@@ -792,7 +792,7 @@ public static class CEmitter
         sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")}: row-pair words, input zero point folded into the bias */\n");
         var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.OutFeatures, f.InFeatures);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint);
+        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true);
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_fc_pairs_s8_params {{id}} = {

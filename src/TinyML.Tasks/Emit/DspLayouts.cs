@@ -13,7 +13,11 @@ public static class DspLayouts
     /// int32 (the kernels requantize the doubled sum, see <c>tml_rq2_sat</c>), the multiplier and the right shift
     /// 
     /// </summary>
-    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint)
+    /// <remarks>With <paramref name="exactFallback"/> (tml_pw_s8, tml_fc_pairs_s8), a channel the fast rounding cannot
+    /// take exactly (<see cref="KernelChoice.FastChannel"/>) is emitted for TFLite's exact requantization instead:
+    /// the folded bias undoubled (it fits: |zp_in x sum w| &lt; 2^22 beside a bias TFLite keeps in int32), the
+    /// multiplier, and TFLite's shift - <see cref="ExactShiftOffset"/> (always &lt;= 0, which is how the kernel tells).</remarks>
+    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint, bool exactFallback = false)
     {
         var channels = multiplier.Length;
         var taps = weights.Length / channels;
@@ -33,6 +37,14 @@ public static class DspLayouts
                 result[3 * c] = 0;
                 result[3 * c + 1] = 0;
                 result[3 * c + 2] = 1;
+                continue;
+            }
+
+            if (exactFallback && !KernelChoice.FastChannel(multiplier[c], shift[c], bias.Length > c ? bias[c] : 0, taps))
+            {
+                result[3 * c] = unchecked((bias.Length > c ? bias[c] : 0) - inputZeroPoint * sum);
+                result[3 * c + 1] = multiplier[c];
+                result[3 * c + 2] = shift[c] - ExactShiftOffset;
                 continue;
             }
 
@@ -64,6 +76,9 @@ public static class DspLayouts
 
         return (pairs, last);
     }
+
+    /// <summary><c>TML_RQ_EXACT</c>: a tml_rq_channel whose shift field is &lt;= 0 holds TFLite's shift minus this.</summary>
+    public const int ExactShiftOffset = 64;
 
     /// <summary>Reduction length of the pointwise GEMM kernel: in_c rounded up to a multiple of 4 (its loop takes four
     /// steps at a time; the padding is zero weights against zero inputs).</summary>

@@ -150,12 +150,13 @@ public sealed class DspKernelEquivalenceTests
         var asymmetric = WithPointwise(op);
         asymmetric.Weights[0] = sbyte.MinValue;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
+        // Channels off the fast rounding keep the kernel: they take TFLite's exact requantization inside it.
         var leftShift = WithPointwise(op);
         leftShift.OutputShift[0] = 1;
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
         var bigBias = WithPointwise(op);
         bigBias.Bias[0] = 1 << 30;
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
@@ -198,7 +199,7 @@ public sealed class DspKernelEquivalenceTests
 
             var p = harness.NewName("p");
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, op.InC)));
-            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_pw_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
                 $"{DspLayouts.PointwiseDepth(op.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
@@ -230,6 +231,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
+        Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(1 << 30)), "channels off the fast rounding (left shift, bias of 2^30)");
         TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -266,9 +268,12 @@ public sealed class DspKernelEquivalenceTests
                 KernelH = 1, KernelW = 1, StrideH = strideH, StrideW = strideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
                 Groups = 1,
                 Weights = RandomOps.Bytes(random, outC * inC, -127, 127),
-                Bias = Enumerable.Range(0, outC).Select(c => dead && c % 3 == 0 ? (c % 2 == 0 ? int.MaxValue : int.MinValue) : random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                // With `dead`: every third channel dead, the next one off the fast rounding (TFLite's near-dead channels:
+                // a bias of +-2^30 and a shift of -26; or a left shift), which takes the exact requantization.
+                Bias = Enumerable.Range(0, outC).Select(c => dead && c % 3 == 0 ? (c % 2 == 0 ? int.MaxValue : int.MinValue)
+                    : dead && c % 3 == 1 && c % 2 == 1 ? (c % 4 == 1 ? 1 << 30 : -(1 << 30)) : random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item1).ToArray(),
-                OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item2).ToArray(),
+                OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : dead && c % 3 == 1 ? (c % 2 == 1 ? -26 : 1) : r.Item2).ToArray(),
                 InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
@@ -318,12 +323,13 @@ public sealed class DspKernelEquivalenceTests
         var asymmetric = WithFullyConnected(op);
         asymmetric.Weights[0] = sbyte.MinValue;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128 (a + 256 b would leave int16)");
+        // Outputs off the fast rounding keep the kernel: they take TFLite's exact requantization inside it.
         var leftShift = WithFullyConnected(op);
         leftShift.OutputShift[0] = 1;
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        Assert.AreEqual(Int8Kernel.FullyConnectedPairs, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
         var bigBias = WithFullyConnected(op);
         bigBias.Bias[0] = 1 << 30;
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.FullyConnectedPairs, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithFullyConnected(op, inFeatures: 2400), KernelIsa.ArmDsp), "a row beyond the column");
     }
 
@@ -364,7 +370,7 @@ public sealed class DspKernelEquivalenceTests
             expected.Add(output);
             var p = harness.NewName("p");
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.FullyConnectedPairs(op.Weights, op.OutFeatures, op.InFeatures)));
-            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_fc_pairs_s8_params {p} = {{ {op.InFeatures}, {op.OutFeatures}, {op.Rows}, {DspLayouts.PointwiseDepth(op.InFeatures)}, " +
                 $"{op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
@@ -396,6 +402,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.Rows > 1), "batch rows");
         Assert.IsTrue(ops.Any(o => o.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead outputs");
+        Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(-(1 << 30))), "outputs off the fast rounding (left shift, bias of 2^30)");
         TestContext.WriteLine($"tml_fc_pairs_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -430,9 +437,11 @@ public sealed class DspKernelEquivalenceTests
                 Weights = extreme
                     ? Enumerable.Range(0, outF).SelectMany(_ => Enumerable.Repeat((sbyte)(random.Next(2) == 0 ? -127 : 127), inF)).ToArray()
                     : RandomOps.Bytes(random, outF * inF, -127, 127),
-                Bias = Enumerable.Range(0, outF).Select(o => dead && o % 3 == 1 ? int.MaxValue : random.Next(-(1 << 20), 1 << 20)).ToArray(),
+                // With `dead`: outputs 1, 4, 7, ... dead; 2, 5, 8, ... off the fast rounding (a bias of 2^30 and a shift of
+                // -26, as TFLite's near-dead channels, or a left shift), which take the exact requantization.
+                Bias = Enumerable.Range(0, outF).Select(o => dead && o % 3 == 1 ? int.MaxValue : dead && o % 3 == 2 && o % 2 == 0 ? -(1 << 30) : random.Next(-(1 << 20), 1 << 20)).ToArray(),
                 OutputMultiplier = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : r.Item1).ToArray(),
-                OutputShift = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : r.Item2).ToArray(),
+                OutputShift = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : dead && o % 3 == 2 ? (o % 2 == 0 ? -26 : 1) : r.Item2).ToArray(),
                 InputZeroPoint = extreme ? 127 : random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.FullyConnectedPairs)
