@@ -1,41 +1,70 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using TinyML.Firmware;
 using TinyML.Import;
-using TinyML.Ir;
 using TinyML.Pipeline;
 using TinyML.Quantize;
-using TinyML.Reference;
 using TinyML.Verify;
 
 namespace TinyML.Bench;
 
-/// <summary>One benchmarked model: where it is, how to calibrate it and which int8 input to time.</summary>
-internal sealed record BenchModel(string Key, string Name, string ModelPath, string? Calibration, int CalibrationSamples, string? InputsNpy, string InputNote, Anchor? Anchor)
+/// <summary>
+/// One benchmarked model: where it is, how it is compiled, which inputs run through the firmware and, for TFLite's own
+/// int8 models, the folder of TFLM's outputs for those inputs.
+/// </summary>
+internal sealed record BenchModel(string Key, string Name, string Title, string ModelPath)
 {
-    /// <summary>Compiled with <c>Quantize="none"</c> (float32 kernels, FPU) instead of int8.</summary>
+    public string? Calibration { get; init; }
+
+    public int CalibrationSamples { get; init; }
+
+    /// <summary>The inputs (float, the ONNX model's layout); null = deterministic LCG bytes of the int8 input.</summary>
+    public string? InputsNpy { get; init; }
+
+    public string? LabelsNpy { get; init; }
+
+    /// <summary>At most this many samples of <see cref="InputsNpy"/> (0 = all).</summary>
+    public int MaxSamples { get; init; }
+
+    public required string InputNote { get; init; }
+
+    /// <summary>Compiled with <c>Quantize="none"</c> (float32 kernels) instead of int8.</summary>
     public bool Float { get; init; }
+
+    /// <summary>A shared <c>*_int8_qdq</c> folder: TFLM's int8 inputs and outputs (test_data/input_int8.npy, tflm_output_int8.npy).</summary>
+    public string? TflmFolder { get; init; }
+
+    public Anchor? Anchor { get; init; }
+
+    /// <summary>False for a model whose output is not class scores (the autoencoder): its SNR against the float model, not top-1.</summary>
+    public bool Classifier { get; init; } = true;
 }
 
-/// <summary>TFLM figures for the same network, instructions per inference (see ../shared/docs/baselines.md).</summary>
-internal sealed record Anchor(double Cmsis8, double Reference, int Cmsis8Arena, int Cmsis8Flash);
+/// <summary>TFLM + CMSIS-NN (`cmsis8`) and TFLM reference-kernel figures for the same network, from ../shared/docs/baselines.md.</summary>
+internal sealed record Anchor(double Cmsis8, double Reference, int Cmsis8Arena, int Cmsis8Ram, int Cmsis8Flash, int ModelBytes, int RuntimeCodeBytes);
 
+/// <summary>What one model on one board gave: the bench entry (the -t:Bench figures) and how its outputs compare.</summary>
+internal sealed record Row(BenchModel Model, BenchEntry Entry, ValidationResult Result, int? TflmIdentical);
+
+/// <summary>
+/// The project's benchmark, on the machinery of <c>dotnet build -t:Bench</c>: every row is a <see cref="ModelValidation"/>
+/// run (the harness firmware in the board's emulator, every output checked against the C# reference) turned into a
+/// <see cref="BenchEntry"/>, the figures -t:Bench writes and gates. Default: TFLite's MLPerf Tiny int8 models on every
+/// board with an emulator (bench/results.md, bench/results.json); <c>--board B</c>: every model on one board
+/// (bench/results-B.md).
+/// </summary>
 internal static class Program
 {
-    // Anchors copied from ../shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2
-    // mps2-an386, -icount shift=0): rows `cmsis8` (state of the art) and `ref` (TFLM reference kernels).
-    private static readonly Anchor KwsAnchor = new(7.697e6, 43.023e6, 22_820, 108_812);
-    private static readonly Anchor VwwAnchor = new(24.102e6, 100.140e6, 100_708, 415_332);
-    private static readonly Anchor IcAnchor = new(29.863e6, 107.402e6, 54_996, 153_768);
-    private static readonly Anchor AdAnchor = new(0.583e6, 1.952e6, 2_580, 307_420);
+    // ../shared/docs/baselines.md, "Main table" (TFLM 90b983c2 + CMSIS-NN 4ab83cc3, QEMU 7.2 mps2-an386 Cortex-M4F,
+    // -icount shift=0): `cmsis8` (the state-of-the-art anchor) instructions, arena, RAM total, flash, model and runtime
+    // code bytes; `ref` (TFLM reference kernels) instructions.
+    private static readonly Anchor KwsAnchor = new(7.697e6, 43.023e6, 22_820, 24_608, 108_812, 53_936, 45_729);
+    private static readonly Anchor VwwAnchor = new(24.102e6, 100.140e6, 100_708, 102_496, 415_332, 333_288, 45_729);
+    private static readonly Anchor IcAnchor = new(29.863e6, 107.402e6, 54_996, 56_784, 153_768, 98_496, 43_435);
+    private static readonly Anchor AdAnchor = new(0.583e6, 1.952e6, 2_580, 3_800, 307_420, 276_976, 22_823);
 
-    /// <summary>The board the harness runs on: nrf52840 (Cortex-M4, the default) or any board with an emulator image,
-    /// e.g. esp32c3 (rv32imc), chosen with <c>--board</c>.</summary>
-    private static string Board = "nrf52840";
-
-    /// <summary>Instructions per tick of the board's counter under -icount shift=0 (SysTick: 40; minstret: 1).</summary>
-    private static TinyML.Firmware.Board EmulatedBoard => HarnessFirmware.BoardFor(Board);
-
-    private static long InstructionsPerTick => EmulatedBoard.InstructionsPerTick;
+    private const string Usage = "usage: bench/run.sh [--board <name>] [model keys...]   (no --board: TFLite's MLPerf Tiny int8 models on every board with an emulator)";
 
     public static int Main(string[] args)
     {
@@ -48,114 +77,70 @@ internal static class Program
             return 0;
         }
 
+        string? board = null;
         var boardArgument = Array.IndexOf(args, "--board");
         if (boardArgument >= 0)
         {
             if (boardArgument + 1 >= args.Length)
             {
-                Console.Error.WriteLine("usage: bench/run.sh [--board <name>] [model keys...]");
+                Console.Error.WriteLine(Usage);
                 return 2;
             }
 
-            Board = args[boardArgument + 1];
+            board = args[boardArgument + 1];
             args = args.Where((_, i) => i != boardArgument && i != boardArgument + 1).ToArray();
         }
 
-        if (InstructionsPerTick <= 0)
+        var emulated = ModelValidation.EmulatedBoards.Select(b => b.Name).ToList();
+        if (board is not null && !emulated.Contains(board, StringComparer.OrdinalIgnoreCase))
         {
-            Console.Error.WriteLine($"board '{Board}' has no instruction counter in an emulator");
+            Console.Error.WriteLine($"board '{board}' has no emulator here; boards with one: {string.Join(", ", emulated)}");
             return 2;
         }
 
         var repo = FindRepoRoot();
+        // The code that measures is the code at the start (the tree may change while a long run goes on).
+        var commit = Commit(repo);
         var shared = FindShared(repo);
         var only = args.Length > 0 ? new HashSet<string>(args, StringComparer.OrdinalIgnoreCase) : null;
-        var work = Path.Combine(Path.GetTempPath(), "tinyml-bench", Board);
-        var demo = Path.Combine(repo, "templates", "content", "tinyml-nrf52840");
-
-        var models = new List<BenchModel>
-        {
-            new("digits", "digits", Path.Combine(demo, "digits.onnx"), Path.Combine(demo, "calib"), 0, Path.Combine(repo, "demo", "digits", "test_inputs.npy"), "demo test input 0", null),
-        };
-        // Float32 rows (Quantize="none") come after the int8 ones so the existing rows keep their order.
-        var floatModels = new List<BenchModel>
-        {
-            new("digits_f32", "digits", Path.Combine(demo, "digits.onnx"), null, 0, Path.Combine(repo, "demo", "digits", "test_inputs.npy"), "float32 (Quantize=none), demo test input 0", null) { Float = true },
-        };
         var skipped = new List<string>();
-        if (shared is null)
-        {
-            skipped.Add("shared models (mlperf_tiny_*, tflm_hello_world_sine): SKIPPED, ../shared not found beside the repo and $TINYML_SHARED_DIR not set");
-        }
-        else
-        {
-            string M(string folder) => Path.Combine(shared, "models", folder);
-            models.Add(new("kws", "kws", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"), Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), 200, Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), "test_data sample 0", KwsAnchor));
-            models.Add(new("ad", "ad", Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "model.onnx"), Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "test_data", "inputs.npy"), 0, Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "test_data", "inputs.npy"), "test_data sample 0", AdAnchor));
-            models.Add(new("sine", "sine", Path.Combine(M("tflm_hello_world_sine"), "model.onnx"), Path.Combine(M("tflm_hello_world_sine"), "test_data", "inputs.npy"), 0, Path.Combine(M("tflm_hello_world_sine"), "test_data", "inputs.npy"), "test_data sample 0", null));
-            // No test data in shared for these two: synthetic calibration (the compiler's own) and a synthetic input.
-            models.Add(new("ic", "ic", Path.Combine(M("mlperf_tiny_ic_resnet8"), "model.onnx"), null, 0, null, "synthetic (LCG) input, synthetic calibration", IcAnchor));
-            models.Add(new("vww", "vww", Path.Combine(M("mlperf_tiny_vww_mobilenetv1_025"), "model.onnx"), null, 0, null, "synthetic (LCG) input, synthetic calibration", VwwAnchor));
-            // TFLite's own int8 models as QDQ ONNX: the same weights and scales TFLM runs, so these rows compare
-            // instructions, arena and flash with TFLM on exactly equal terms (outputs are byte-identical with TFLM).
-            foreach (var (key, folder, anchor) in new[]
-            {
-                ("kws_qdq", "mlperf_tiny_kws_dscnn_int8_qdq", KwsAnchor), ("vww_qdq", "mlperf_tiny_vww_mobilenetv1_025_int8_qdq", VwwAnchor),
-                ("ic_qdq", "mlperf_tiny_ic_resnet8_int8_qdq", IcAnchor), ("ad_qdq", "mlperf_tiny_ad_fc_autoencoder_int8_qdq", AdAnchor),
-            })
-            {
-                models.Add(new(key, key, Path.Combine(M(folder), "model.onnx"), null, 0, Path.Combine(M(folder), "test_data", "input.npy"), "TFLM's int8 model (QDQ), test_data/input.npy sample 0", anchor));
-            }
+        var models = Models(repo, shared, crossBoard: board is null, skipped)
+            .Where(m => only is null || only.Contains(m.Key)).ToList();
+        var boards = board is null ? emulated : [Boards.GetForVerification(board).Name];
+        var work = Path.Combine(Path.GetTempPath(), "tinyml-bench");
+        var kernels = Path.Combine(repo, "src", "TinyML.Kernels");
 
-            // openWakeWord head (Flatten, Gemm 2400->32, LayerNorm, ReLU, Gemm, LayerNorm, ReLU, Gemm, Sigmoid): int8 and
-            // float32 side by side, since int8 must not be the slower of the two on a wake-word head.
-            models.Add(new("hello_deepa", "hello_deepa", Path.Combine(M("openwakeword_hello_deepa"), "model.onnx"), Path.Combine(M("openwakeword_hello_deepa"), "test_data", "inputs.npy"), 0, Path.Combine(M("openwakeword_hello_deepa"), "test_data", "inputs.npy"), "test_data sample 0 (also its only calibration sample)", null));
-            floatModels.Add(new("hello_deepa_f32", "hello_deepa", Path.Combine(M("openwakeword_hello_deepa"), "model.onnx"), null, 0, Path.Combine(M("openwakeword_hello_deepa"), "test_data", "inputs.npy"), "float32 (Quantize=none), test_data sample 0", null) { Float = true });
-            floatModels.Add(new("kws_f32", "kws", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"), null, 0, Path.Combine(M("mlperf_tiny_kws_dscnn"), "test_data", "inputs.npy"), "float32 (Quantize=none), test_data sample 0", null) { Float = true });
-        }
-
-        models.AddRange(floatModels);
-
-        var rows = new List<string>();
-        var notes = new List<string>();
+        var rows = new List<Row>();
         foreach (var model in models)
         {
-            if (only is not null && !only.Contains(model.Key))
-            {
-                continue;
-            }
-
             if (!File.Exists(model.ModelPath))
             {
                 skipped.Add($"{model.Key}: SKIPPED, {model.ModelPath} not found");
                 continue;
             }
 
-            try
+            foreach (var name in boards)
             {
-                rows.Add(model.Float ? MeasureFloat(model, repo, Path.Combine(work, model.Key)) : Measure(model, repo, Path.Combine(work, model.Key)));
-                notes.Add($"{model.Key}: {model.InputNote}");
+                try
+                {
+                    var row = Measure(model, name, kernels, Path.Combine(work, name, model.Key));
+                    rows.Add(row);
+                    Console.WriteLine(Invariant($"bench: {model.Key} on {name}: {row.Entry.InstructionsPerInference:N0} instructions per inference, {Outputs(row)}"));
+                }
+                catch (Exception e) when (e is TinyML.Diagnostics.TinyMLException or InvalidOperationException or IOException)
+                {
+                    skipped.Add($"{model.Key} on {name}: SKIPPED, does not compile or run: {e.Message.Split('\n')[0]}");
+                    Console.WriteLine(skipped[^1]);
+                }
             }
-            catch (Exception e) when (e is TinyML.Diagnostics.TinyMLException or InvalidOperationException or IOException)
-            {
-                skipped.Add($"{model.Key}: SKIPPED, does not compile or run: {e.Message.Split('\n')[0]}");
-            }
-        }
-
-        var table = new StringBuilder();
-        table.AppendLine("| model | MACs | arena B | live lower bound B | TFLM cmsis8 arena B | flash B | TFLM cmsis8 flash B | RAM B | instr / inference | instr / MAC | TFLM cmsis8 instr | TFLM ref instr |");
-        table.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var row in rows)
-        {
-            table.AppendLine(row);
         }
 
         var text = new StringBuilder();
-        text.Append(table);
+        text.Append(Table(rows, withTflm: true));
         text.AppendLine();
-        foreach (var note in notes)
+        foreach (var model in models.Where(m => rows.Any(r => r.Model == m)))
         {
-            text.AppendLine("- " + note);
+            text.AppendLine($"- {model.Key}: {model.InputNote}");
         }
 
         foreach (var line in skipped)
@@ -165,179 +150,348 @@ internal static class Program
 
         Console.WriteLine();
         Console.Write(text);
-
-        if (only is null)
+        if (only is not null)
         {
-            var results = new StringBuilder();
-            results.AppendLine("# TinyML.Sdk benchmark results");
-            results.AppendLine();
-            var nrf = Board == "nrf52840";
-            results.AppendLine(Invariant($"Date: {DateTime.UtcNow:yyyy-MM-dd}. Command: `bench/run.sh{(nrf ? "" : " --board " + Board)}` (= `dotnet run --project bench/TinyML.Bench -c Release{(nrf ? "" : " -- --board " + Board)}`)."));
-            results.AppendLine();
-            if (nrf)
-            {
-                results.AppendLine("Board nrf52840 harness firmware (-O2), QEMU Cortex-M4 `-icount shift=0`: one SysTick tick = 40 instructions,");
-                results.AppendLine("so counts are deterministic to +-40. Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
-            }
-            else
-            {
-                var image = HarnessFirmware.BoardFor(Board);
-                results.AppendLine(Invariant($"Board {Board} harness firmware (-O2) built as {image.Name} ({image.Description}), QEMU `-icount shift=0`:"));
-                results.AppendLine(Invariant($"one tick = {(EmulatedBoard.InstructionsPerTickDivisor == 1 ? $"{InstructionsPerTick}" : $"{InstructionsPerTick}/{EmulatedBoard.InstructionsPerTickDivisor}")} instruction(s), exact. The TFLM columns are Cortex-M4 figures (see results.md for this SDK on the M4)."));
-                results.AppendLine("Instructions cover one `tml_<model>_invoke` call. MACs are counted from the");
-            }
-
-            results.AppendLine("compiled int8 model (conv: out elements x kh x kw x in_c/groups; FC: in x out). Every run's output is");
-            results.AppendLine("checked byte for byte against the C# reference interpreter (`_f32` rows, float32 `Quantize=none` on the FPU: within");
-            results.AppendLine(Invariant($"|C - reference| <= {FloatRelativeTolerance:0e0} x |reference| + {FloatAbsoluteTolerance:0e0}, MACs from the float model). TFLM anchors: ../shared/docs/baselines.md."));
-            results.AppendLine(Invariant($"Flash and RAM are the whole firmware (harness main, printf, kernels, model); RAM includes the {TinyML.Firmware.Boards.StackBytes:N0} B stack the"));
-            results.AppendLine("board reserves (measured high-water of every model: 0.25-0.7 KB), where TFLM's RAM total counts its measured stack");
-            results.AppendLine("high-water (0.7-1 KB).");
-            results.AppendLine();
-            results.Append(text);
-            var file = nrf ? "results.md" : $"results-{Board}.md";
-            File.WriteAllText(Path.Combine(repo, "bench", file), results.ToString());
-            Console.WriteLine($"wrote bench/{file}");
+            return rows.Any(r => !r.Result.Passed || r.TflmIdentical is { } same && same != r.Result.Samples) ? 1 : 0;
         }
 
+        var results = new StringBuilder();
+        results.AppendLine(board is null ? "# TinyML.Sdk benchmark: MLPerf Tiny int8 models on every board with an emulator" : $"# TinyML.Sdk benchmark: every model on {board}");
+        results.AppendLine();
+        var command = board is null ? "bench/run.sh" : $"bench/run.sh --board {board}";
+        results.AppendLine(Invariant($"Made by `{command}` (= `dotnet run --project bench/TinyML.Bench -c Release{(board is null ? "" : " -- --board " + board)}`) at commit {commit}, {DateTime.UtcNow:yyyy-MM-dd}."));
+        results.AppendLine();
+        results.AppendLine("Each row is one `dotnet build -t:Bench` measurement (`ModelValidation` + `BenchEntry`, the same code): the model compiled as a");
+        results.AppendLine("build compiles it, the streaming harness built for the board's emulator image (-O2), every sample run in QEMU with");
+        results.AppendLine("`-icount shift=0` (deterministic; instructions = ticks x the image's instructions per tick), every output checked");
+        results.AppendLine("against the C# reference (int8: byte for byte; float32: within the -t:Validate tolerance). Instructions cover one");
+        results.AppendLine("`tml_<model>_invoke` call, mean over the samples [min - max]. Flash and RAM are the whole harness image (model,");
+        results.AppendLine(Invariant($"kernels, board support, the streaming harness, the C library; RAM includes the {TinyML.Firmware.Boards.StackBytes:N0} B stack reserved), split from the"));
+        results.AppendLine("linker map; stack high-water is painted and measured after the run. \"= TFLM\": samples whose output bytes equal");
+        results.AppendLine("those TensorFlow Lite Micro produced for the same int8 input (../shared/models/*_int8_qdq/test_data). TFLM rows:");
+        results.AppendLine("../shared/docs/baselines.md (TFLM + CMSIS-NN int8 registrations, Cortex-M4F in QEMU mps2-an386, the same counting;");
+        results.AppendLine("flash split there: the .tflite flatbuffer as weights, TFLM + CMSIS-NN runtime code as kernels; its RAM includes the");
+        results.AppendLine("measured stack high-water, 668-956 B for the four models). MACs as MLPerf Tiny counts them (conv out elements x kh x kw");
+        results.AppendLine("x in channels per group, fully connected in x out). TFLM's flash also holds its stored input sample (kws 490 B,");
+        results.AppendLine("vww 27,648 B, ic 3,072 B, ad 640 B), counted in its \"application\"; the harness's RAM holds one input and its outputs");
+        results.AppendLine("(vww: 27,648 B of input). \"top-1 = ONNX Runtime\": samples whose top class equals the model's in ONNX Runtime");
+        results.AppendLine("(TFLite's QDQ graph run in float, which rounds differently from TFLite's integer kernels). The same figures as JSON");
+        results.AppendLine("(a `TinyMLBenchBaseline` file):");
+        results.AppendLine($"[{(board is null ? "results.json" : $"results-{board}.json")}]({(board is null ? "results.json" : $"results-{board}.json")}).");
+        results.AppendLine();
+        results.Append(text);
+        var file = board is null ? "results" : $"results-{board}";
+        File.WriteAllText(Path.Combine(repo, "bench", file + ".md"), results.ToString());
+        File.WriteAllText(Path.Combine(repo, "bench", file + ".json"), Benchmark.ToJson(rows.Select(r => r.Entry).ToList()));
+        Console.WriteLine($"wrote bench/{file}.md and bench/{file}.json");
         return 0;
     }
 
-    private static string Measure(BenchModel model, string repo, string work)
+    /// <summary>The models: TFLite's four MLPerf Tiny int8 models, and (on one board) every other model of the corpus.</summary>
+    private static List<BenchModel> Models(string repo, string? shared, bool crossBoard, List<string> skipped)
     {
-        if (Directory.Exists(work))
+        var demo = Path.Combine(repo, "templates", "content", "tinyml-nrf52840");
+        var digits = Path.Combine(repo, "demo", "digits");
+        var models = new List<BenchModel>();
+        if (shared is null)
         {
-            Directory.Delete(work, recursive: true);
-        }
-
-        var code = Path.Combine(work, "code");
-        var compiled = ModelCompiler.Compile(new CompileOptions
-        {
-            // For the benchmarked board: its core picks the kernels (the Cortex-M4 gets the DSP-specialized ones) and its
-            // arena alignment (16 bytes on Helium boards) goes into the plan, as a project for that board gets them.
-            ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples, OutputDirectory = code, Board = Board,
-        }, Console.Out);
-
-        var input = compiled.Model.InputTensor;
-        var size = input.Bytes;
-        sbyte[] sample;
-        if (model.InputsNpy is { } npy)
-        {
-            var all = Npy.Read(npy).ToFloat32();
-            sample = all.AsSpan(0, size).ToArray().Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray();
+            skipped.Add("shared models (mlperf_tiny_*, tflm_hello_world_sine, openwakeword_hello_deepa): SKIPPED, ../shared not found beside the repo and $TINYML_SHARED_DIR not set");
         }
         else
         {
-            // Deterministic LCG bytes: int8 kernels are (nearly) data independent, so any fixed pattern times them.
-            var state = 12345u;
-            sample = new sbyte[size];
-            for (var i = 0; i < size; i++)
+            string M(string folder) => Path.Combine(shared, "models", folder);
+            // TFLite's own int8 models as QDQ ONNX: the weights and scales TFLM runs, so the rows compare with TFLM on
+            // exactly equal terms, and every output byte is checked against TFLM's.
+            foreach (var (key, title, folder, anchor) in new[]
             {
-                state = state * 1664525u + 1013904223u;
-                sample[i] = (sbyte)(state >> 24);
+                ("kws", "KWS DS-CNN", "mlperf_tiny_kws_dscnn_int8_qdq", KwsAnchor), ("vww", "VWW MobileNetV1 0.25", "mlperf_tiny_vww_mobilenetv1_025_int8_qdq", VwwAnchor),
+                ("ic", "IC ResNet-8", "mlperf_tiny_ic_resnet8_int8_qdq", IcAnchor), ("ad", "AD FC autoencoder", "mlperf_tiny_ad_fc_autoencoder_int8_qdq", AdAnchor),
+            })
+            {
+                models.Add(new(key, key, title, Path.Combine(M(folder), "model.onnx"))
+                {
+                    InputsNpy = Path.Combine(M(folder), "test_data", "input.npy"), TflmFolder = M(folder), Anchor = anchor,
+                    InputNote = $"{title}: TFLite's int8 model ({folder}), every test_data/input.npy sample (TFLM's int8 inputs)", Classifier = key != "ad",
+                });
+            }
+
+            if (!crossBoard)
+            {
+                string Inputs(string folder) => Path.Combine(M(folder), "test_data", "inputs.npy");
+                // The float models of the corpus, quantized by this SDK (first 10 test_data samples).
+                models.Add(new("kws_sdk", "kws", "KWS, quantized here", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
+                {
+                    Calibration = Inputs("mlperf_tiny_kws_dscnn"), CalibrationSamples = 200, InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10,
+                    InputNote = "float KWS quantized by this SDK (200 test_data samples as calibration), test_data samples 0-9",
+                });
+                models.Add(new("ad_sdk", "ad", "AD, quantized here", Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "model.onnx"))
+                {
+                    Calibration = Inputs("mlperf_tiny_ad_fc_autoencoder"), InputsNpy = Inputs("mlperf_tiny_ad_fc_autoencoder"), MaxSamples = 10,
+                    InputNote = "float AD quantized by this SDK (its test_data as calibration), test_data samples 0-9", Classifier = false,
+                });
+                // No test data in shared for these two: the compiler's synthetic calibration and one LCG input.
+                models.Add(new("ic_sdk", "ic", "IC, quantized here", Path.Combine(M("mlperf_tiny_ic_resnet8"), "model.onnx"))
+                {
+                    InputNote = "float IC quantized by this SDK (synthetic calibration), one synthetic (LCG) input",
+                });
+                models.Add(new("vww_sdk", "vww", "VWW, quantized here", Path.Combine(M("mlperf_tiny_vww_mobilenetv1_025"), "model.onnx"))
+                {
+                    InputNote = "float VWW quantized by this SDK (synthetic calibration), one synthetic (LCG) input",
+                });
+                models.Add(new("sine", "sine", "TFLM hello_world sine", Path.Combine(M("tflm_hello_world_sine"), "model.onnx"))
+                {
+                    Calibration = Inputs("tflm_hello_world_sine"), InputsNpy = Inputs("tflm_hello_world_sine"), MaxSamples = 10,
+                    InputNote = "test_data (also its calibration), samples 0-9",
+                });
+                // openWakeWord head: int8 and float32 side by side (int8 must not be the slower of the two).
+                models.Add(new("hello_deepa", "hello_deepa", "openWakeWord hello_deepa head", Path.Combine(M("openwakeword_hello_deepa"), "model.onnx"))
+                {
+                    Calibration = Inputs("openwakeword_hello_deepa"), InputsNpy = Inputs("openwakeword_hello_deepa"),
+                    InputNote = "test_data sample 0 (also its only calibration sample)",
+                });
+                models.Add(new("hello_deepa_f32", "hello_deepa", "openWakeWord hello_deepa head, float32", Path.Combine(M("openwakeword_hello_deepa"), "model.onnx"))
+                {
+                    InputsNpy = Inputs("openwakeword_hello_deepa"), Float = true, InputNote = "float32 (Quantize=none), test_data sample 0",
+                });
+                models.Add(new("kws_f32", "kws", "KWS float32", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
+                {
+                    InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10, Float = true, InputNote = "float32 (Quantize=none), test_data samples 0-9",
+                });
             }
         }
 
-        var run = HarnessFirmware.Run(compiled, code, [sample], Board, Path.Combine(repo, "src", "TinyML.Kernels"), Path.Combine(work, "qemu"));
-        var expected = Int8Interpreter.Run(compiled.Model, sample);
-        if (!expected.AsSpan().SequenceEqual(run.Outputs[0]))
+        if (!crossBoard)
         {
-            throw new InvalidOperationException($"{model.Key}: QEMU output differs from the C# reference");
+            models.Add(new("digits", "digits", "demo digits", Path.Combine(demo, "digits.onnx"))
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                InputNote = "the template's demo model and calibration, its 450 held-out digits with labels (demo/digits)",
+            });
+            models.Add(new("digits_f32", "digits", "demo digits, float32", Path.Combine(demo, "digits.onnx"))
+            {
+                InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"), Float = true,
+                InputNote = "float32 (Quantize=none), the 450 held-out digits with labels",
+            });
         }
 
-        var macs = CountMacs(compiled.Model);
-        var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
-        var memory = run.Firmware.Memory;
-        var flash = memory is null ? "-" : memory.FlashUsed.ToString("N0", CultureInfo.InvariantCulture);
-        var ram = memory is null ? "-" : memory.RamUsed.ToString("N0", CultureInfo.InvariantCulture);
-        var cmsis = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Cmsis8 / 1e6:0.000} M ({model.Anchor.Cmsis8 / macs:0.00}/MAC)");
-        var reference = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Reference / 1e6:0.000} M ({model.Anchor.Reference / macs:0.00}/MAC)");
-        var perMac = macs == 0 ? "-" : Invariant($"{(double)instructions / macs:0.00}");
-        var tflmArena = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Cmsis8Arena:N0}");
-        var tflmFlash = model.Anchor is null ? "-" : Invariant($"{model.Anchor.Cmsis8Flash:N0}");
-        return Invariant($"| {model.Key} | {macs:N0} | {compiled.Plan.ArenaBytes:N0} | {compiled.Plan.LowerBound:N0} | {tflmArena} | {flash} | {tflmFlash} | {ram} | {instructions:N0} | {perMac} | {cmsis} | {reference} |");
+        return models;
     }
 
-    /// <summary>The float C may sum in another order (and fuse multiply-adds) than the C# reference: the node
-    /// conformance tests' tolerance, rtol 1e-3 and atol 1e-7.</summary>
-    private const double FloatRelativeTolerance = 1e-3;
-    private const double FloatAbsoluteTolerance = 1e-7;
+    /// <summary>Each model's samples, loaded (and checked against TFLM's inputs) once for every board.</summary>
+    private static readonly Dictionary<string, (ValidationSamples, IReadOnlyList<sbyte[]>?)> SampleCache = new(StringComparer.Ordinal);
 
-    private static string MeasureFloat(BenchModel model, string repo, string work)
+    /// <summary>One model on one board through <see cref="ModelValidation.Run"/>, as -t:Bench measures it.</summary>
+    private static Row Measure(BenchModel model, string board, string kernels, string work)
     {
         if (Directory.Exists(work))
         {
             Directory.Delete(work, recursive: true);
         }
 
-        var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var options = new CompileOptions
         {
-            ModelPath = model.ModelPath, Name = model.Name, OutputDirectory = code, Precision = ModelPrecision.Float32, Board = Board,
-        }, Console.Out);
-
-        var size = compiled.Model.InputTensor.ElementCount;
-        var npy = model.InputsNpy ?? throw new InvalidOperationException($"{model.Key}: float rows need test data");
-        var sample = Npy.Read(npy).ToFloat32().AsSpan(0, size).ToArray();
-        var run = HarnessFirmware.RunFloat(compiled, code, [sample], Board, Path.Combine(repo, "src", "TinyML.Kernels"), Path.Combine(work, "qemu"));
-        var expected = FloatInterpreter.Run(compiled.Graph, sample).Data;
-        var actual = run.Outputs[0];
-        if (actual.Length != expected.Length)
+            ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples,
+            Precision = model.Float ? ModelPrecision.Float32 : ModelPrecision.Int8,
+        };
+        if (!SampleCache.TryGetValue(model.Key, out var loaded))
         {
-            throw new InvalidOperationException($"{model.Key}: QEMU printed {actual.Length} outputs, the C# reference has {expected.Length}");
+            loaded = Samples(model, options);
+            SampleCache[model.Key] = loaded;
         }
 
-        for (var i = 0; i < expected.Length; i++)
+        var (samples, tflmOutputs) = loaded;
+        var result = ModelValidation.Run(new ValidationRequest(options, board, new HarnessSettings(kernels, work)) { Samples = samples }, Console.Out);
+        foreach (var problem in ModelValidation.Problems(result))
         {
-            var error = Math.Abs((double)actual[i] - expected[i]);
-            if (!(error <= FloatRelativeTolerance * Math.Abs(expected[i]) + FloatAbsoluteTolerance))
+            Console.WriteLine(problem.ToCanonicalString());
+        }
+
+        int? tflm = null;
+        if (tflmOutputs is not null)
+        {
+            tflm = tflmOutputs.Select((expected, s) => HarnessFirmware.Int8(result.FirmwareOutputs[s][0]).AsSpan().SequenceEqual(expected) ? 1 : 0).Sum();
+        }
+
+        return new Row(model, BenchEntry.From(result), result, tflm);
+    }
+
+    /// <summary>
+    /// The samples a row streams, and for TFLite's models the int8 outputs TFLM gave for them. TFLM's int8 inputs are
+    /// the reference: the float inputs must quantize to exactly those bytes, or the comparison would be meaningless.
+    /// </summary>
+    private static (ValidationSamples Samples, IReadOnlyList<sbyte[]>? Tflm) Samples(BenchModel model, CompileOptions options)
+    {
+        int[] shape;
+        Func<float[], sbyte[]>? quantize = null;
+        if (model.Float)
+        {
+            shape = FloatModelCompiler.Compile(options, TextWriter.Null).Model.InputTensor.Shape;
+        }
+        else
+        {
+            var input = ModelCompiler.Compile(options, TextWriter.Null).Model.InputTensor;
+            shape = input.Shape;
+            quantize = sample => sample.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray();
+            if (model.InputsNpy is null)
             {
-                throw new InvalidOperationException(Invariant($"{model.Key}: QEMU output {i} = {actual[i]} differs from the C# reference {expected[i]}"));
+                // Deterministic LCG bytes as the int8 input (int8 kernels barely depend on the data), fed as their real values.
+                var state = 12345u;
+                var lcg = new float[input.Bytes];
+                for (var i = 0; i < lcg.Length; i++)
+                {
+                    state = state * 1664525u + 1013904223u;
+                    lcg[i] = ((sbyte)(state >> 24) - input.ZeroPoint) * input.Scale;
+                }
+
+                return (new ValidationSamples([lcg], null, "one synthetic (LCG) input", ["LCG"]), null);
             }
         }
 
-        var macs = CountMacs(compiled.Model);
-        var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
-        var memory = run.Firmware.Memory;
-        var flash = memory is null ? "-" : memory.FlashUsed.ToString("N0", CultureInfo.InvariantCulture);
-        var ram = memory is null ? "-" : memory.RamUsed.ToString("N0", CultureInfo.InvariantCulture);
-        var perMac = macs == 0 ? "-" : Invariant($"{(double)instructions / macs:0.00}");
-        return Invariant($"| {model.Key} | {macs:N0} | {compiled.Plan.ArenaBytes:N0} | {compiled.Plan.LowerBound:N0} | - | {flash} | - | {ram} | {instructions:N0} | {perMac} | - | - |");
-    }
-
-    private static long CountMacs(FloatModel model)
-    {
-        long macs = 0;
-        foreach (var op in model.Ops)
+        var loaded = CalibrationData.Load(model.InputsNpy!, shape, model.MaxSamples, SampleSet.Validation);
+        var labels = model.LabelsNpy is { } labelFile ? AccuracyReport.LoadLabels(labelFile).Take(loaded.Count).ToList() : null;
+        var samples = new ValidationSamples(loaded, labels, $"{Path.GetFileName(model.InputsNpy)} ({loaded.Count} sample(s))", Enumerable.Range(0, loaded.Count).Select(loaded.Origin).ToList());
+        if (model.TflmFolder is not { } folder)
         {
-            macs += op switch
-            {
-                FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
-                FGemm g => (long)g.M * g.K * g.N,
-                _ => 0,
-            };
+            return (samples, null);
         }
 
-        return macs;
-    }
-
-    private static long CountMacs(QuantizedModel model)
-    {
-        long macs = 0;
-        foreach (var op in model.Ops)
+        var tflmInputs = Rows(Npy.Read(Path.Combine(folder, "test_data", "input_int8.npy")), nhwcToNchw: true);
+        var tflmOutputs = Rows(Npy.Read(Path.Combine(folder, "test_data", "tflm_output_int8.npy")), nhwcToNchw: false);
+        if (tflmInputs.Count != loaded.Count || tflmOutputs.Count != loaded.Count)
         {
-            macs += op switch
-            {
-                QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
-                QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
-                _ => 0,
-            };
+            throw new InvalidOperationException($"{model.Key}: {loaded.Count} float inputs, {tflmInputs.Count} TFLM int8 inputs and {tflmOutputs.Count} TFLM outputs");
         }
 
-        return macs;
+        for (var s = 0; s < loaded.Count; s++)
+        {
+            if (!quantize!(loaded[s]).AsSpan().SequenceEqual(tflmInputs[s]))
+            {
+                throw new InvalidOperationException($"{model.Key}: input.npy sample {s} does not quantize to TFLM's int8 input (input_int8.npy)");
+            }
+        }
+
+        return (samples, tflmOutputs);
     }
+
+    /// <summary>Splits [N, ...] into N samples; TFLite images are NHWC, the ONNX models (and the firmware) NCHW.</summary>
+    private static List<sbyte[]> Rows(NpyArray array, bool nhwcToNchw)
+    {
+        var all = array.ToInt8();
+        var count = array.Shape[0];
+        var size = all.Length / count;
+        var rows = new List<sbyte[]>(count);
+        for (var n = 0; n < count; n++)
+        {
+            var row = all.AsSpan(n * size, size).ToArray();
+            if (nhwcToNchw && array.Shape.Length == 4 && array.Shape[3] > 1)
+            {
+                int h = array.Shape[1], w = array.Shape[2], c = array.Shape[3];
+                var nchw = new sbyte[size];
+                for (var y = 0; y < h; y++)
+                {
+                    for (var x = 0; x < w; x++)
+                    {
+                        for (var ch = 0; ch < c; ch++)
+                        {
+                            nchw[(((ch * h) + y) * w) + x] = row[(((y * w) + x) * c) + ch];
+                        }
+                    }
+                }
+
+                row = nchw;
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>The table: per model its TFLM + CMSIS-NN row (where measured) then one row per board.</summary>
+    private static string Table(IReadOnlyList<Row> rows, bool withTflm)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("| model | board (emulator image) | samples | MACs | instr / inference | instr / MAC | arena B | RAM B | flash B | weights B | model code B | kernels B | application B | stack high-water B | outputs |");
+        md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var group in rows.GroupBy(r => r.Model))
+        {
+            var model = group.Key;
+            var macs = group.First().Entry.Macs ?? 0;
+            if (withTflm && model.Anchor is { } a)
+            {
+                md.AppendLine(Invariant($"| {model.Key} | TFLM + CMSIS-NN (Cortex-M4F, baselines.md) | 1 | {macs:N0} | {a.Cmsis8:N0} | {a.Cmsis8 / macs:0.00} | {a.Cmsis8Arena:N0} | {a.Cmsis8Ram:N0} | {a.Cmsis8Flash:N0} | {a.ModelBytes:N0} (.tflite) | - | {a.RuntimeCodeBytes:N0} (runtime) | {a.Cmsis8Flash - a.ModelBytes - a.RuntimeCodeBytes:N0} | - | TFLM reference kernels: {a.Reference:N0} ({a.Reference / macs:0.00}/MAC) |"));
+            }
+
+            foreach (var row in group)
+            {
+                var e = row.Entry;
+                var image = e.Image == e.Board ? e.Board : $"{e.Board} ({e.Image})";
+                var instructions = e.InstructionsPerInference is { } mean
+                    ? Invariant($"{mean:N0}") + (e.InstructionsMin != e.InstructionsMax ? Invariant($" [{e.InstructionsMin:N0} - {e.InstructionsMax:N0}]") : "")
+                    : "-";
+                md.AppendLine(Invariant($"| {model.Key}{(model.Float ? " (float32)" : "")} | {image} | {e.Samples} | {e.Macs:N0} | {instructions} | {Benchmark.PerMac(e)} | {e.ArenaBytes:N0} | {Bytes(e.RamBytes)} | {Bytes(e.FlashBytes)} | {Part(e, "weights")} | {Part(e, "modelCode")} | {Part(e, "kernels")} | {Part(e, "application")} | {Bytes(e.StackHighWaterBytes)} | {Outputs(row)} |"));
+            }
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>How the outputs compare: with TFLM (its models), the C# reference, and the float model (top-1, accuracy).</summary>
+    private static string Outputs(Row row)
+    {
+        var r = row.Result;
+        var parts = new List<string>();
+        if (row.TflmIdentical is { } tflm)
+        {
+            parts.Add(Invariant($"= TFLM {tflm}/{r.Samples}"));
+        }
+
+        var matching = r.Samples - r.MismatchedSamples;
+        parts.Add(r.Float32 ? Invariant($"C# float reference {matching}/{r.Samples} within tolerance") : Invariant($"= C# reference {matching}/{r.Samples}"));
+        if (r.FirmwareAccuracyPercent is { } accuracy)
+        {
+            parts.Add(Invariant($"accuracy {accuracy:0.00} % (float {r.FloatAccuracyPercent:0.00} %)"));
+        }
+        else if (row.Model.Classifier && r.Top1AgreementPercent is { } agreement)
+        {
+            parts.Add(Invariant($"top-1 = {r.FloatSource} {agreement:0.#} %"));
+        }
+        else
+        {
+            // No error at all is an infinite SNR: the outputs equal the float model's.
+            parts.Add(double.IsPositiveInfinity(r.OutputSnrDb) ? $"= {r.FloatSource}" : Invariant($"SNR vs {r.FloatSource} {r.OutputSnrDb:0.0} dB"));
+        }
+
+        return string.Join(", ", parts);
+    }
+
+    private static string Bytes(long? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) : "-";
+
+    private static string Part(BenchEntry e, string key) => e.Flash is { } parts ? Bytes(parts.GetValueOrDefault(key)) : "-";
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The checkout's commit, marked "+ uncommitted changes" when the tree differs from it.</summary>
+    private static string Commit(string repo)
+    {
+        static string Git(string repo, params string[] args)
+        {
+            var start = new ProcessStartInfo("git") { WorkingDirectory = repo, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var git = Process.Start(start)!;
+            var output = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            return git.ExitCode == 0 ? output : "";
+        }
+
+        var commit = Git(repo, "rev-parse", "--short=10", "HEAD");
+        var dirty = Git(repo, "status", "--porcelain", "--untracked-files=no", "--", "src", "bench/TinyML.Bench").Length > 0;
+        return commit.Length == 0 ? "(unknown)" : $"`{commit}`{(dirty ? " + uncommitted changes" : "")}";
+    }
 
     private static string FindRepoRoot()
     {

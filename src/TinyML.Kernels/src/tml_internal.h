@@ -406,14 +406,20 @@ static TML_NOINLINE void tml_dot_2x2_blocks(const int8_t *w0, const int8_t *w1, 
  * Cores with 32 registers (RISC-V) keep four weight rows against the column pair in registers: per reduction step
  * four weight and two column loads feed eight multiply-adds (2.75 instructions per MAC against 3 for two rows).
  * Xtensa's 16 registers would spill, so it keeps the two-row loop; so does Thumb-1 (ARMv6-M: Cortex-M0/M0+), whose
- * data-processing instructions reach only r0-r7 (the four-row step's register barrier cannot even be expressed there).
+ * data-processing instructions reach only r0-r7 (the four-row step's register barrier cannot even be expressed there),
+ * and so does Thumb-2 without the DSP paths (-DTML_NO_DSP on a Cortex-M4/M7), where the barrier's 13 operands do not
+ * fit the registers gcc has left ("impossible constraints").
  */
 #if defined(__thumb__) && !defined(__thumb2__)
 #define TML_THUMB1 1
 #else
 #define TML_THUMB1 0
 #endif
-#define TML_DOT_4X2 (!TML_BIASED_WEIGHTS && !TML_THUMB1)
+#if TML_BIASED_WEIGHTS || defined(__arm__)
+#define TML_DOT_4X2 0
+#else
+#define TML_DOT_4X2 1
+#endif
 
 #if TML_DOT_4X2
 /* acc[2*f + c] += sum_k w_f[k] * col_c[k] for the four rows w0 + f * stride, over `blocks` blocks of four steps. */

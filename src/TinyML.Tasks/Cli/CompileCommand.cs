@@ -52,12 +52,6 @@ public static class CompileCommand
         var options = Options(args, spelling, model, name, outputDirectory);
         if (options.Precision == ModelPrecision.Float32)
         {
-            if (!options.MixedPrecision.AllInt8)
-            {
-                throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                    $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
-            }
-
             WarnIgnoredCalibration(args, log, spelling, options);
             ModelCompiler.CheckArenaGroup(options);
             FloatModelCompiler.Compile(options, log);
@@ -67,8 +61,28 @@ public static class CompileCommand
         ModelCompiler.Compile(options, log);
     }
 
+    /// <summary>
+    /// The model's compile options as a compile command line (a <c>&lt;model&gt;.compile.rsp</c>) gives them: what
+    /// <c>tinymlc validate</c> and <c>tinymlc bench</c> compile again. The model name is checked as compile checks it.
+    /// </summary>
+    internal static CompileOptions ReadOptions(CliArgs args)
+    {
+        var spelling = args.GetBool("from-msbuild") ? OptionSpelling.MSBuild : OptionSpelling.Cli;
+        var model = args.Require("model");
+        var name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(model));
+        if (!CIdentifier.IsValid(name))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidModelName,
+                $"{(spelling == OptionSpelling.MSBuild ? "ModelName" : "--name")} '{name}' must be {CIdentifier.Rule}", Path.GetFullPath(model));
+        }
+
+        var options = Options(args, spelling, model, name, args.Get("out"));
+        ModelCompiler.CheckArenaGroup(options);
+        return options;
+    }
+
     /// <summary>The compile options the command line (or the SDK's response file) gives; <c>tinymlc profile</c> reads the same.</summary>
-    internal static CompileOptions Options(CliArgs args, OptionSpelling spelling, string model, string name, string outputDirectory)
+    internal static CompileOptions Options(CliArgs args, OptionSpelling spelling, string model, string name, string? outputDirectory)
     {
         var board = Boards.Get(args.Get("board") ?? "nrf52840"); // an unknown board is TML5004 before any work
         // --input-shape name=1,3,96,96 and --constant-input name=value, each repeatable (or ';'-separated).
@@ -107,6 +121,12 @@ public static class CompileCommand
                 AutoThresholdDb = PrecisionSettings.ParseThreshold(args.Get("auto-precision-threshold-db")),
             },
         };
+        if (options.Precision == ModelPrecision.Float32 && !options.MixedPrecision.AllInt8)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                $"Precision/LayerPrecision mix float32 layers into an int8 model; model '{name}' has Quantize=\"none\" (all float32) already", options.ModelPath);
+        }
+
         return options;
     }
 
@@ -132,8 +152,7 @@ public static class CompileCommand
             ignored.Add(msbuild ? "BiasCorrection=\"true\"" : "--bias-correction true");
         }
 
-        Note("validation-data", "ValidationData");
-        Note("validation-labels", "ValidationLabels");
+        // ValidationData and ValidationLabels do mean something for a float32 model: -t:Validate and -t:Bench run them.
         if (ignored.Count > 0)
         {
             log.WriteLine(new Diagnostic(Severity.Warning, ErrorCodes.CalibrationIgnored,

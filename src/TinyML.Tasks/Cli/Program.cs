@@ -8,6 +8,8 @@ namespace TinyML.Cli;
 ///   tinymlc compile  --model kws.onnx --name kws --board nrf52840 --calibration calib/ --out obj/tinyml
 ///   tinymlc firmware --board nrf52840 --project Demo --source main.c --source obj/tinyml/kws.c --out bin/
 ///   tinymlc run      --board nrf52840 --firmware bin/Demo.elf
+///   tinymlc validate @obj/tinyml/kws.compile.rsp --kernels kernels/ --work obj/tinyml/validate/kws
+///   tinymlc bench    --model-rsp obj/tinyml/kws.compile.rsp --out bin/ --work obj/tinyml/bench --kernels kernels/
 /// </code>
 /// Diagnostics are printed in MSBuild's canonical format with stable TML codes; exit code 0 = success.
 /// </summary>
@@ -17,7 +19,7 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Console.WriteLine("usage: tinymlc <compile|firmware|espidf|run|profile|flash|arena-group> [options]   (see README.md)");
+            Console.WriteLine("usage: tinymlc <compile|firmware|espidf|run|profile|flash|arena-group|validate|bench> [options]   (see README.md)");
             return args.Length == 0 ? 2 : 0;
         }
 
@@ -34,6 +36,8 @@ public static class Program
                 "espidf" => EspIdfCommand.Run(options, Console.Out),
                 "profile" => ProfileCommand.Run(options, Console.Out),
                 "flash" => FlashCommandLine.Run(options, Console.Out),
+                "validate" => ValidateCommand.Run(options, Console.Out),
+                "bench" => BenchCommand.Run(options, Console.Out),
                 _ => throw new TinyMLException(ErrorCodes.InternalError, $"tinymlc: unknown command '{args[0]}'"),
             };
         }

@@ -97,6 +97,34 @@ public static class ErrorCodes
     /// message says how to flash and monitor it.</summary>
     public const string NoEmulatorForBoard = "TML6004";
 
+    // 7xxx Validate (-t:Validate) and bench (-t:Bench)
+    /// <summary>The firmware's int8 output differs from the C# reference (names the first sample and output element).</summary>
+    public const string ValidationMismatch = "TML7001";
+    /// <summary>The firmware's float32 output is outside the documented tolerance of the C# float reference.</summary>
+    public const string ValidationFloatMismatch = "TML7002";
+    /// <summary>The firmware's accuracy on ValidationData/ValidationLabels is below <c>MinAccuracy</c>.</summary>
+    public const string AccuracyBelowMinimum = "TML7003";
+    /// <summary>A bad MinAccuracy, TinyMLBenchTolerance, TinyMLBenchBoards or TinyMLBenchBaseline setting.</summary>
+    public const string InvalidValidateSetting = "TML7004";
+    /// <summary>The generated model C in obj/ is not what the compiler makes from the project now.</summary>
+    public const string GeneratedCodeOutOfDate = "TML7005";
+    /// <summary>A model to validate or bench has neither ValidationData nor CalibrationData.</summary>
+    public const string NoValidationData = "TML7006";
+    /// <summary>Warning: no ValidationData, so the calibration samples are the validation samples.</summary>
+    public const string ValidationOnCalibrationData = "TML7007";
+    /// <summary>-t:Validate or -t:Bench for a board whose core has no emulator here (ESP32, ESP32-S3): nothing can run the samples.</summary>
+    public const string NoEmulatorToValidate = "TML7008";
+    /// <summary>Bench: instructions per inference worse than the baseline by more than the tolerance.</summary>
+    public const string BenchSlower = "TML7010";
+    /// <summary>Bench: flash, RAM, arena or stack high-water worse than the baseline by more than the tolerance.</summary>
+    public const string BenchBigger = "TML7011";
+    /// <summary>Bench: accuracy, top-1 agreement or output SNR worse than the baseline by more than the tolerance (points / dB).</summary>
+    public const string BenchLessAccurate = "TML7012";
+    /// <summary>Bench: the baseline file is missing or not a bench.json.</summary>
+    public const string BenchBaselineUnreadable = "TML7013";
+    /// <summary>Warning: a model/board measured now has no baseline entry, or a baseline entry was not measured.</summary>
+    public const string BenchBaselineEntryMissing = "TML7014";
+
     // 9xxx Internal
     /// <summary>Quantize / --quantize names no known precision (the SDK targets raise the same code first).</summary>
     public const string UnsupportedQuantize = "TML9003";

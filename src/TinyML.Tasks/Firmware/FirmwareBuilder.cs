@@ -263,13 +263,16 @@ public static class FirmwareBuilder
         }
 
         log.WriteLine(SizeReport.SummaryLine(board, firmwarePath, memory));
-        if (NearBudgetWarning(r, memory, mapPath, jobs) is { } nearBudget)
+        var breakdown = mapPath is not null && File.Exists(mapPath)
+            ? MemoryBreakdown.Measure(mapPath, memory.Sections, r.Board, ObjectKinds(r, jobs))
+            : null;
+        if (NearBudgetWarning(r, memory, breakdown) is { } nearBudget)
         {
             log.WriteLine(nearBudget.ToCanonicalString());
             warnings.Add(nearBudget);
         }
 
-        return new FirmwareResult(firmwarePath, hexPath, binPath, memory, warnings, compiled, jobs.Count - compiled);
+        return new FirmwareResult(firmwarePath, hexPath, binPath, memory, warnings, compiled, jobs.Count - compiled) { Breakdown = breakdown };
     }
 
     /// <summary>Flash = every allocated section with bytes in the image (code, constants, .data's initial values);
@@ -643,12 +646,9 @@ public static class FirmwareBuilder
     }
 
     /// <summary>Warning TML5006 when a successful image fills more than <see cref="NearBudgetPercent"/> of flash or RAM.</summary>
-    private static Diagnostic? NearBudgetWarning(FirmwareRequest r, MemoryUsage memory, string? mapPath, List<CompileJob> jobs)
+    private static Diagnostic? NearBudgetWarning(FirmwareRequest r, MemoryUsage memory, MemoryBreakdown? breakdown)
     {
         var full = new List<string>();
-        var breakdown = mapPath is not null && File.Exists(mapPath)
-            ? MemoryBreakdown.Measure(mapPath, memory.Sections, r.Board, ObjectKinds(r, jobs))
-            : null;
         if (memory.FlashBudget > 0 && memory.FlashPercent > NearBudgetPercent)
         {
             full.Add(string.Create(CultureInfo.InvariantCulture, $"flash {memory.FlashUsed:N0} of {memory.FlashBudget:N0} B ({memory.FlashPercent:F1} %{(breakdown is null ? "" : ": " + MemoryBreakdown.Describe(breakdown.Flash))})"));

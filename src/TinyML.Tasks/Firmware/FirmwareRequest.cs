@@ -60,4 +60,9 @@ public sealed record FirmwareResult(
     MemoryUsage? Memory,
     IReadOnlyList<TinyML.Diagnostics.Diagnostic> Warnings,
     int CompiledSources,
-    int UpToDateSources);
+    int UpToDateSources)
+{
+    /// <summary>What the flash and RAM hold (weights, model code, kernels, arena, stack, application), from the linker
+    /// map; null for boards without a budget (host).</summary>
+    public MemoryBreakdown? Breakdown { get; init; }
+}

@@ -123,15 +123,11 @@ public static class ModelCompiler
         var diagnostics = new DiagnosticBag(log);
         var name = options.Name;
 
-        var pins = new ImportOptions { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs };
+        var pins = Pins(options);
         var graph = OnnxImporter.Load(options.ModelPath, pins);
         graph.Name = name;
-        // The pinned constants as imported; optimization may drop them from the graph once folded.
-        var pinnedGraph = new Graph();
-        foreach (var pinned in options.ConstantInputs.Keys.Where(graph.Tensors.ContainsKey))
-        {
-            pinnedGraph.Tensors[pinned] = graph.Tensors[pinned];
-        }
+        // Taken before optimization, which may drop the pinned constants from the graph once folded.
+        var prepare = RuntimePreparation(options, graph);
 
         var importedNodes = graph.Nodes.Count;
         if (QdqAnnotations.IsQdqGraph(graph))
@@ -149,7 +145,6 @@ public static class ModelCompiler
         var input = graph.Tensor(graph.Inputs.First(i => !graph.Tensor(i).IsConstant));
         var samples = LoadCalibration(options, input, diagnostics);
         var tensorNames = graph.Nodes.SelectMany(n => n.Outputs).Append(input.Name).Distinct(StringComparer.Ordinal).ToList();
-        Action<Import.Onnx.Proto.ModelProto> prepare = model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph);
         var ranges = HistogramCalibrator.Collect(options.ModelPath, samples, tensorNames, prepare, options.Calibration, controlFlow ? graph : null);
         var calibration = CalibrationDescription(options.Calibration, samples.Count);
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with {(controlFlow ? "the C# float reference (the model has control flow)" : "ONNX Runtime")}"));
@@ -171,6 +166,27 @@ public static class ModelCompiler
 
         var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices, tensorNames);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
+    }
+
+    /// <summary>The model's pinned input shapes and constant inputs (<c>InputShape</c>, <c>ConstantInputs</c>).</summary>
+    public static ImportOptions Pins(CompileOptions options) =>
+        new() { InputShapes = options.InputShapes, ConstantInputs = options.ConstantInputs };
+
+    /// <summary>
+    /// What ONNX Runtime's copy of the model file needs to compute what the compiled graph computes (pinned shapes and
+    /// constant inputs, external data), for calibration, the accuracy report and validation alike.
+    /// </summary>
+    /// <param name="imported">The graph as imported, before optimization folds the pinned constants away.</param>
+    internal static Action<Import.Onnx.Proto.ModelProto> RuntimePreparation(CompileOptions options, Graph imported)
+    {
+        var pinnedGraph = new Graph();
+        foreach (var pinned in options.ConstantInputs.Keys.Where(imported.Tensors.ContainsKey))
+        {
+            pinnedGraph.Tensors[pinned] = imported.Tensors[pinned];
+        }
+
+        var pins = Pins(options);
+        return model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph);
     }
 
     private static string CalibrationDescription(CalibrationSettings settings, int sampleCount) => settings.Method switch

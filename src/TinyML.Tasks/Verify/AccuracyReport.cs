@@ -265,7 +265,7 @@ public sealed record AccuracyReport(
 
     private static string Db(double db) => double.IsNaN(db) ? "-" : double.IsFinite(db) ? db.ToString("0.00", CultureInfo.InvariantCulture) : "exact";
 
-    private static int ArgMax(ReadOnlySpan<float> values)
+    internal static int ArgMax(ReadOnlySpan<float> values)
     {
         var best = 0;
         for (var i = 1; i < values.Length; i++)
@@ -277,7 +277,7 @@ public sealed record AccuracyReport(
     }
 
     /// <summary>Real values of a tensor: int8 dequantized with its scale and zero point, float32 as is.</summary>
-    private static double[] Dequantized(QTensor tensor, sbyte[] bytes)
+    internal static double[] Dequantized(QTensor tensor, sbyte[] bytes)
     {
         if (tensor.ElementType == TensorElementType.Float32)
         {
@@ -326,7 +326,7 @@ public sealed record AccuracyReport(
     }
 
     /// <summary>The first wins ties (for int8, scale is positive, so this is the largest int8 value's index).</summary>
-    private static int ArgMax(double[] values)
+    internal static int ArgMax(double[] values)
     {
         var best = 0;
         for (var i = 1; i < values.Length; i++)
@@ -342,7 +342,7 @@ public sealed record AccuracyReport(
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Running sums over all samples of one tensor.</summary>
-    private sealed class ErrorSums
+    internal sealed class ErrorSums
     {
         private double _signal, _noise, _dot, _int8Energy;
 

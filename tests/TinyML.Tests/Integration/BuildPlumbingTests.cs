@@ -191,7 +191,7 @@ public sealed class BuildPlumbingTests
         var projectFile = Path.Combine(project, "Repro.csproj");
         var text = await File.ReadAllTextAsync(projectFile, cancel);
         var item = $"<TinyModel Include=\"{Escape(model)}\" CalibrationData=\"{Escape(calibration)}/\" />";
-        var replaced = text.Replace("<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" />", item);
+        var replaced = text.Replace(SdkIntegrationTests.TemplateModelItem, item);
         Assert.AreNotEqual(text, replaced, "the template's TinyModel line changed; update this test");
         await File.WriteAllTextAsync(projectFile, replaced, cancel);
 

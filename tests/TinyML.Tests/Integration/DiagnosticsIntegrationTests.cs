@@ -26,15 +26,11 @@ public sealed partial class DiagnosticsIntegrationTests
         Directory.CreateDirectory(project);
         var projectFile = Path.Combine(project, "Diag.csproj");
 
-        // A float32 Gemm with 544 x 512 weights: 1,114,112 B, more than the nRF52840's 1 MB of flash on its own.
-        var g = new GraphProto { Name = "big" };
-        g.Input.Add(FloatInput("x", 1, 512));
-        g.Output.Add(FloatInput("y", 1, 544));
-        g.Initializer.Add(FloatTensor("W", [544, 512], Enumerable.Range(0, 544 * 512).Select(i => (i % 5) * 0.01f).ToArray()));
-        var gemm = Node("Gemm", "fc", ["x", "W"], ["y"]);
-        gemm.Attribute.Add(IntAttribute("transB", 1));
-        g.Node.Add(gemm);
-        Model(g).Save(project, "big.onnx");
+        // Float32 Gemms of 512 inputs: 544 outputs = 1,114,112 B of weights, more than the nRF52840's 1 MB of flash on
+        // their own (refused right after planning); 511 outputs = 1,046,528 B + 2,044 B of bias, 4 B under the budget, which fit alone but not with the kernels
+        // and the application (refused by the linker's budget check, with the breakdown).
+        SaveGemm(project, "big", 544);
+        SaveGemm(project, "fits_alone", 511);
         await File.WriteAllTextAsync(Path.Combine(project, "main.c"), """
             #include "big.h"
             static float input[512];
@@ -51,16 +47,45 @@ public sealed partial class DiagnosticsIntegrationTests
         Assert.MatchesRegex(new Regex(@"error TML2011: CalibrationData '[^']*no-such-folder/' does not exist"), missing.Output, missing.ToString());
         Assert.DoesNotContain("TML2001", missing.Output, missing.ToString());
 
-        // 2. float32: compiles, but the firmware does not fit: exactly one error, TML5002, with the breakdown.
+        // 2. float32 weights alone over the board's flash: one TML5002 right after planning, before any C is compiled.
         await File.WriteAllTextAsync(projectFile,
             $"""<Project Sdk="TinyML.Sdk/{feed.Version}"><ItemGroup><TinyModel Include="big.onnx" Quantize="none" /></ItemGroup></Project>""", Cancel);
         var overflow = await feed.DotNetAsync(project, Cancel, "build", "-nr:false");
         Assert.AreNotEqual(0, overflow.ExitCode, overflow.ToString());
         var errors = DistinctErrors(overflow.Output);
         Assert.HasCount(1, errors, overflow.ToString());
-        Assert.MatchesRegex(new Regex(@"error TML5002: Diag\.elf does not fit board 'nrf52840': flash needs [\d,]+ B of 1,048,576 B \([\d,]+ B over\): weights 1,11[\d,]+ B, "), errors[0], overflow.ToString());
-        Assert.DoesNotContain("will not fit", overflow.Output, overflow.ToString());
+        Assert.MatchesRegex(new Regex(@"error TML5002: model 'big' cannot fit board 'nrf52840' \(checked after planning, before compiling\): weights 1,116,288 B of flash 1,048,576 B \(67,712 B over\)"), errors[0], overflow.ToString());
+        Assert.DoesNotContain("arm-none-eabi", overflow.Output, "nothing is cross-compiled for a model that cannot fit\n" + overflow);
         Assert.IsFalse(File.Exists(Path.Combine(project, "bin", "Debug", "nrf52840", "Diag.elf")), overflow.ToString());
+
+        // 3. Weights that fit alone, a firmware that does not: one TML5002 from the link, with the breakdown.
+        await File.WriteAllTextAsync(Path.Combine(project, "main.c"), """
+            #include "fits_alone.h"
+            static float input[512];
+            static float output[511];
+            int main(void) { return tml_fits_alone_invoke_f32(input, output); }
+            """, Cancel);
+        await File.WriteAllTextAsync(projectFile,
+            $"""<Project Sdk="TinyML.Sdk/{feed.Version}"><ItemGroup><TinyModel Include="fits_alone.onnx" Quantize="none" /></ItemGroup></Project>""", Cancel);
+        var linked = await feed.DotNetAsync(project, Cancel, "build", "-nr:false");
+        Assert.AreNotEqual(0, linked.ExitCode, linked.ToString());
+        errors = DistinctErrors(linked.Output);
+        Assert.HasCount(1, errors, linked.ToString());
+        Assert.MatchesRegex(new Regex(@"error TML5002: Diag\.elf does not fit board 'nrf52840': flash needs [\d,]+ B of 1,048,576 B \([\d,]+ B over\): weights 1,04[\d,]+ B, "), errors[0], linked.ToString());
+        Assert.DoesNotContain("will not fit", linked.Output, linked.ToString());
+        Assert.IsFalse(File.Exists(Path.Combine(project, "bin", "Debug", "nrf52840", "Diag.elf")), linked.ToString());
+    }
+
+    private static void SaveGemm(string project, string name, int outputs)
+    {
+        var g = new GraphProto { Name = name };
+        g.Input.Add(FloatInput("x", 1, 512));
+        g.Output.Add(FloatInput("y", 1, outputs));
+        g.Initializer.Add(FloatTensor("W", [outputs, 512], Enumerable.Range(0, outputs * 512).Select(i => (i % 5) * 0.01f).ToArray()));
+        var gemm = Node("Gemm", "fc", ["x", "W"], ["y"]);
+        gemm.Attribute.Add(IntAttribute("transB", 1));
+        g.Node.Add(gemm);
+        Model(g).Save(project, name + ".onnx");
     }
 
     /// <summary>The error lines of a build log, each once (MSBuild repeats them in its closing summary).</summary>

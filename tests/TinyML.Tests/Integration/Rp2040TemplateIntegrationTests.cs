@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text.Json.Nodes;
 using TinyML.Firmware;
 using TinyML.Tests.Firmware;
 
@@ -8,7 +9,7 @@ namespace TinyML.Tests.Integration;
 /// What an RP2040 user does with the packed SDK: `dotnet new tinyml-rp2040`, `dotnet build` (.elf/.hex/.bin and the .uf2
 /// for the boot ROM's drive, boot block checksummed, no semihosting), `dotnet build -t:Run` (the rp2040-qemu image on
 /// QEMU's Cortex-M0, byte-identical to the C# reference and ONNX Runtime's predictions), `dotnet build -t:Flash` (the
-/// picotool command line, and the copy onto a UF2 drive). Serial like the other integration tests.
+/// picotool command line, and the copy onto a UF2 drive), `-t:Validate` and `-t:Bench` on its validation data. Serial like the other integration tests.
 /// </summary>
 [TestClass]
 [TestCategory("Integration")]
@@ -54,6 +55,25 @@ public sealed class Rp2040TemplateIntegrationTests
         SdkIntegrationTests.AssertDemoOutput(parsed, run, expectInstructions: true);
         SdkIntegrationTests.AssertMatchesReferenceAndOnnxRuntime(project, parsed, run);
         Console.WriteLine($"{chipSize}; QEMU (rp2040-qemu): {parsed.InstructionsPerInference:N0} instructions per inference, accuracy {parsed.Correct}/{parsed.Count}");
+
+        // -t:Validate and -t:Bench (issue 13) on the template as it comes: its 450 held-out digits streamed through the
+        // rp2040-qemu image (Thumb-1 kernels), every output byte for byte against the C# reference.
+        var validate = await feed.DotNetAsync(project, Cancel, "build", "-t:Validate", "-nr:false");
+        Assert.AreEqual(0, validate.ExitCode, validate.ToString());
+        StringAssert.Contains(validate.Output, "tinyml: digits: validated on rp2040 (rp2040-qemu), 450 sample(s): 450/450 byte-identical to the C# reference", validate.ToString());
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(project, "obj", "Debug", "rp2040", "tinyml", "digits.validation.json"), Cancel))!;
+        var bench = await feed.DotNetAsync(project, Cancel, "build", "-t:Bench", "-nr:false");
+        Assert.AreEqual(0, bench.ExitCode, bench.ToString());
+        var entry = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "bench.json"), Cancel))!["entries"]!.AsArray().Single()!;
+        Assert.AreEqual("rp2040", entry["board"]!.GetValue<string>());
+        Assert.AreEqual("rp2040-qemu", entry["image"]!.GetValue<string>());
+        Assert.AreEqual(450, entry["samples"]!.GetValue<int>());
+        Assert.IsGreaterThan(100_000L, entry["instructionsPerInference"]!.GetValue<long>(), entry.ToJsonString());
+        Assert.AreEqual(report["instructionsPerInference"]!.GetValue<long>(), entry["instructionsPerInference"]!.GetValue<long>(), "Validate and Bench run the same image");
+        Assert.AreEqual(Math.Round(100.0 * report["floatModel"]!["firmwareCorrect"]!.GetValue<int>() / 450, 2), entry["accuracyPercent"]!.GetValue<double>(), entry.ToJsonString());
+        Assert.IsGreaterThan(0L, entry["stackHighWaterBytes"]!.GetValue<long>(), entry.ToJsonString());
+        Console.WriteLine(validate.Output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("tinyml: digits: validated on rp2040", StringComparison.Ordinal)));
+        Console.WriteLine(bench.Output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("tinyml: bench: digits on rp2040", StringComparison.Ordinal)));
 
         // Flash: picotool when installed (a fake one on PATH; the dry run prints the command) ...
         var tools = FlashTests.FakeTools("picotool");

@@ -15,6 +15,10 @@ namespace TinyML.Tests.Integration;
 [DoNotParallelize]
 public sealed class SdkIntegrationTests
 {
+    /// <summary>The templates' TinyModel item, as tests that replace it expect it.</summary>
+    internal const string TemplateModelItem =
+        "<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" ValidationData=\"validation/digits.npy\" ValidationLabels=\"validation/labels.npy\" />";
+
     public TestContext TestContext { get; set; } = null!;
 
     private CancellationToken Cancel => TestContext.CancellationToken;
@@ -189,7 +193,7 @@ public sealed class SdkIntegrationTests
         File.Copy(Path.Combine(project, "digits.onnx"), Path.Combine(project, "second.onnx"));
         var projectFile = Path.Combine(project, "MixedDemo.csproj");
         var original = await File.ReadAllTextAsync(projectFile, Cancel);
-        var text = original.Replace("<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" />",
+        var text = original.Replace(TemplateModelItem,
             "<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" LayerPrecision=\"/net/fc/Gemm=float\" />\n" +
             "    <TinyModel Include=\"second.onnx\" CalibrationData=\"calib/\" />\n" +
             "    <TinyLayerPrecision Include=\"/net/Add\" Model=\"digits\" />\n" +
@@ -228,7 +232,7 @@ public sealed class SdkIntegrationTests
         File.Copy(Path.Combine(project, "digits.onnx"), Path.Combine(project, "second.onnx"));
         var projectFile = Path.Combine(project, "GroupDemo.csproj");
         var text = await File.ReadAllTextAsync(projectFile, Cancel);
-        text = text.Replace("<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" />",
+        text = text.Replace(TemplateModelItem,
             "<TinyModel Include=\"digits.onnx\" CalibrationData=\"calib/\" ArenaGroup=\"main\" />\n    <TinyModel Include=\"second.onnx\" CalibrationData=\"calib/\" ArenaGroup=\"main\" />");
         StringAssert.Contains(text, "second.onnx", "the template's TinyModel line changed; update this test");
         await File.WriteAllTextAsync(projectFile, text, Cancel);

@@ -11,6 +11,7 @@
  *   - there is no semihosting library for xtensa: stdout and _exit are below.
  */
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "tml_board.h"
 
@@ -74,7 +75,10 @@ __asm__(
 
 /* QEMU's xtensa semihosting (simcall): a2 = call number, a3.. = arguments, result in a2. */
 #define TML_SIMCALL_EXIT 1
+#define TML_SIMCALL_READ 3
 #define TML_SIMCALL_WRITE 4
+#define TML_SIMCALL_OPEN 5
+#define TML_SIMCALL_CLOSE 6
 
 static int32_t tml_simcall(int32_t number, int32_t a, int32_t b, int32_t c)
 {
@@ -89,6 +93,37 @@ static int32_t tml_simcall(int32_t number, int32_t a, int32_t b, int32_t c)
 static void tml_board_write(int32_t fd, const char *text, uint32_t length)
 {
     (void)tml_simcall(TML_SIMCALL_WRITE, fd, (int32_t)(uintptr_t)text, (int32_t)length);
+}
+
+/*
+ * POSIX file access on the host's files, as picolibc's semihosting library gives Arm and RISC-V images: the model
+ * harness streams its inputs in and its outputs out through these (HarnessFirmware). QEMU hands the open flags to the
+ * host's open() unchanged, so only the access modes every host spells alike (O_RDONLY 0, O_WRONLY 1, O_RDWR 2) are
+ * meaningful: a file to write must exist already.
+ */
+int open(const char *path, int flags, ...);
+int close(int fd);
+ssize_t read(int fd, void *buffer, size_t length);
+ssize_t write(int fd, const void *buffer, size_t length);
+
+int open(const char *path, int flags, ...)
+{
+    return (int)tml_simcall(TML_SIMCALL_OPEN, (int32_t)(uintptr_t)path, flags & 3, 0);
+}
+
+int close(int fd)
+{
+    return (int)tml_simcall(TML_SIMCALL_CLOSE, fd, 0, 0);
+}
+
+ssize_t read(int fd, void *buffer, size_t length)
+{
+    return (ssize_t)tml_simcall(TML_SIMCALL_READ, fd, (int32_t)(uintptr_t)buffer, (int32_t)length);
+}
+
+ssize_t write(int fd, const void *buffer, size_t length)
+{
+    return (ssize_t)tml_simcall(TML_SIMCALL_WRITE, fd, (int32_t)(uintptr_t)buffer, (int32_t)length);
 }
 
 void _exit(int code);
