@@ -24,6 +24,11 @@ extern "C" {
  * + zp), where acc = bias + sum x w with -zp_in * (sum of the channel's weights) folded into the bias. The kernels
  * work on the doubled sum 2 acc (|acc| < 2^30), so the field holds the doubled bias. 12 bytes, as the generic
  * kernels' bias, multiplier and shift. */
+/* In tml_pw_s8 and tml_fc_pairs_s8 a channel off the fast rounding (its bias too large, a left shift, ...) has
+ * shift <= 0: it takes TFLite's exact requantization of acc = bias2 + sum (bias2 then holds the folded bias itself,
+ * not doubled) with TFLite's shift = shift + TML_RQ_EXACT. */
+#define TML_RQ_EXACT 64
+
 typedef struct {
     int32_t bias2;      /* 2 (bias - zp_in * sum of the channel's weights), modulo 2^32 */
     int32_t multiplier; /* > 0 */
@@ -70,6 +75,28 @@ typedef struct {
 
 int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p);
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/*
+ * Fully connected (any batch rows) as row pairs against one int16 column of raw inputs (the arena scratch, 2 * depth
+ * bytes). Weights, row pair (a, b) = outputs (2i, 2i + 1), per two reduction steps k, k + 1 one word of two int16
+ * halves h = a + 256 b (exact: |b| <= 127):
+ *     bytes (lo h_k, hi h_k, lo h_{k+1}, hi h_{k+1})
+ * SXTB16 of the word gives (a_k, a_{k+1}) (the low bytes are a mod 256), and SMLAD of the word itself gives
+ * sum a x + 256 sum b x, so sum b x = (R - S) / 256 exactly while |sum b x| < 2^23 (512 steps of 127 * 128 per
+ * chunk): one SXTB16 per four weights. Row pairs go in groups of three, their words interleaved per two steps
+ * ([kk][3 pairs]); the last one or two pairs follow pair by pair. A missing b row (odd out_features) and the padding
+ * of the reduction to `depth` are zeros. Word aligned.
+ */
+typedef struct {
+    int32_t in_features, out_features, rows;
+    int32_t depth; /* in_features rounded up to a multiple of 4 */
+    int32_t output_zero_point, act_min, act_max;
+    const int8_t *weights;         /* row-pair words as above: ((out_features + 1) / 2) * 2 * depth bytes */
+    const tml_rq_channel *requant; /* [out_features] */
+} tml_fc_pairs_s8_params;
+
+int32_t tml_fc_pairs_s8_scratch_size(const tml_fc_pairs_s8_params *p);
+void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 #ifdef __cplusplus
 }

@@ -164,6 +164,16 @@ static void tml_pw_dot(const int8_t *w, const int16_t *c, int32_t blocks, int32_
 
 /* One output from its raw sum s: 2 acc = bias2 + 2 s is in range (|acc| < 2^30, checked at build time); bias2 may
  * have wrapped, so the sum is taken modulo 2^32. */
+/* A channel off the fast rounding: TFLite's exact requantization of acc = bias2 + sum (TML_RQ_EXACT); out of line,
+ * as such channels are rare (TFLite's near-dead channels, left shifts). */
+static TML_NOINLINE void tml_pw_store_exact(const int32_t *s, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
+{
+    int32_t j;
+    for (j = 0; j < n; ++j) {
+        out[j] = tml_requant_s8(tml_u32_to_i32((uint32_t)rq->bias2 + (uint32_t)s[j]), rq->multiplier, rq->shift + TML_RQ_EXACT, zp, lo, hi);
+    }
+}
+
 /* clamp: 0 none (the activation range is int8's, which SSAT gives), 1 lower bound only (ReLU), 2 both. */
 static inline int8_t tml_pw_rq(int32_t s, uint32_t bias2, int32_t m, int32_t sh, int32_t half, int32_t zp, int clamp,
                                int32_t lo, int32_t hi)
@@ -182,9 +192,14 @@ static inline int8_t tml_pw_rq(int32_t s, uint32_t bias2, int32_t m, int32_t sh,
 static inline TML_PW_INLINE void tml_pw_store(const int32_t *s, int32_t n, const tml_rq_channel *rq, int32_t zp,
                                                                int clamp, int32_t lo, int32_t hi, int8_t *out)
 {
-    const int32_t m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
+    const int32_t m = rq->multiplier, sh = rq->shift;
     const uint32_t bias2 = (uint32_t)rq->bias2;
-    int32_t j;
+    int32_t half, j;
+    if (sh <= 0) {
+        tml_pw_store_exact(s, n, rq, zp, lo, hi, out);
+        return;
+    }
+    half = (int32_t)1 << (sh - 1);
     if (n == 4) {
         out[0] = tml_pw_rq(s[0], bias2, m, sh, half, zp, clamp, lo, hi);
         out[1] = tml_pw_rq(s[1], bias2, m, sh, half, zp, clamp, lo, hi);

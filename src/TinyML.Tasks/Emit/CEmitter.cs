@@ -374,6 +374,8 @@ public static class CEmitter
                 return transposeBytes;
             }
 
+            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
+                return EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")} */\n");
                 var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift);
@@ -626,6 +628,9 @@ public static class CEmitter
             case QConvTranspose2D:
                 sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
+            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs }:
+                sb.Append(I, $"    tml_fc_pairs_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
             case QFullyConnected { Rows: > 1 } rowsFc:
                 // TFLite FULLY_CONNECTED's batch: the same weights over each input row.
                 sb.Append(I, $$"""
@@ -764,7 +769,7 @@ public static class CEmitter
         sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 1x1, stride {c.StrideH}x{c.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
         var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, c.InC);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint);
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true);
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_pw_s8_params {{id}} = {
@@ -772,6 +777,27 @@ public static class CEmitter
                 {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
                 {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(c.InC)}}, /* stride_h, stride_w, depth */
                 {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
+                {{id}}_weights.bytes, {{id}}_channels
+            };
+
+
+            """);
+        return pairs.Length + 4 * channels.Length;
+    }
+
+    /// <summary>tml_fc_pairs_s8_params: row-pair words (a + 256 b) and folded per-output requantization.</summary>
+    private static int EmitFullyConnectedPairsData(StringBuilder sb, QFullyConnected f, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")}: row-pair words, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.OutFeatures, f.InFeatures);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true);
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_fc_pairs_s8_params {{id}} = {
+                {{f.InFeatures}}, {{f.OutFeatures}}, {{f.Rows}}, {{DspLayouts.PointwiseDepth(f.InFeatures)}}, /* in_features, out_features, rows, depth */
+                {{Int(f.OutputZeroPoint)}}, {{Int(f.ActivationMin)}}, {{Int(f.ActivationMax)}}, /* output zero point, activation range */
                 {{id}}_weights.bytes, {{id}}_channels
             };
 

@@ -13,7 +13,11 @@ public static class DspLayouts
     /// int32 (the kernels requantize the doubled sum, see <c>tml_rq2_sat</c>), the multiplier and the right shift
     /// 
     /// </summary>
-    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint)
+    /// <remarks>With <paramref name="exactFallback"/> (tml_pw_s8, tml_fc_pairs_s8), a channel the fast rounding cannot
+    /// take exactly (<see cref="KernelChoice.FastChannel"/>) is emitted for TFLite's exact requantization instead:
+    /// the folded bias undoubled (it fits: |zp_in x sum w| &lt; 2^22 beside a bias TFLite keeps in int32), the
+    /// multiplier, and TFLite's shift - <see cref="ExactShiftOffset"/> (always &lt;= 0, which is how the kernel tells).</remarks>
+    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint, bool exactFallback = false)
     {
         var channels = multiplier.Length;
         var taps = weights.Length / channels;
@@ -24,6 +28,24 @@ public static class DspLayouts
             for (var k = 0; k < taps; k++)
             {
                 sum += weights[c * taps + k];
+            }
+
+            if (multiplier[c] == 0)
+            {
+                // Dead channel: TFLite's MultiplyByQuantizedMultiplier(acc, 0, any shift) is 0, so the output is zp_out
+                // (clamped); the fast rounding gives ((2 sum x 0 + 2^31) >> 32 + 1 - [2 sum < 0]) >> 1 = 0 as well.
+                result[3 * c] = 0;
+                result[3 * c + 1] = 0;
+                result[3 * c + 2] = 1;
+                continue;
+            }
+
+            if (exactFallback && !KernelChoice.FastChannel(multiplier[c], shift[c], bias.Length > c ? bias[c] : 0, taps))
+            {
+                result[3 * c] = unchecked((bias.Length > c ? bias[c] : 0) - inputZeroPoint * sum);
+                result[3 * c + 1] = multiplier[c];
+                result[3 * c + 2] = shift[c] - ExactShiftOffset;
+                continue;
             }
 
             var right = -shift[c];
@@ -55,6 +77,9 @@ public static class DspLayouts
         return (pairs, last);
     }
 
+    /// <summary><c>TML_RQ_EXACT</c>: a tml_rq_channel whose shift field is &lt;= 0 holds TFLite's shift minus this.</summary>
+    public const int ExactShiftOffset = 64;
+
     /// <summary>Reduction length of the pointwise GEMM kernel: in_c rounded up to a multiple of 4 (its loop takes four
     /// steps at a time; the padding is zero weights against zero inputs).</summary>
     public static int PointwiseDepth(int inC) => (inC + 3) & ~3;
@@ -76,6 +101,43 @@ public static class DspLayouts
             for (var k = 0; k < inC; k++)
             {
                 result[pair * 2 * depth + 4 * (k / 2) + 2 * (k % 2) + lane] = weights[oc * inC + k];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Row pairs per interleaved group of the fully connected kernel (<c>TML_FCP_GROUP</c>).</summary>
+    public const int FullyConnectedGroup = 3;
+
+    /// <summary>
+    /// Fully connected weights (<c>tml_fc_pairs_s8_params.weights</c>): per row pair (outputs 2i, 2i + 1) and two
+    /// reduction steps k, k + 1 the word of int16 halves h = a + 256 b (little endian: lo h_k, hi h_k, lo h_k+1,
+    /// hi h_k+1); pairs in groups of <see cref="FullyConnectedGroup"/> interleaved per two steps, the last one or two
+    /// pairs pair by pair. A missing b row and the padding to the depth are zeros. Needs weights in [-127, 127].
+    /// </summary>
+    public static sbyte[] FullyConnectedPairs(sbyte[] weights, int outFeatures, int inFeatures)
+    {
+        var depth = PointwiseDepth(inFeatures);
+        var pairs = (outFeatures + 1) / 2;
+        var grouped = pairs - pairs % FullyConnectedGroup;
+        var result = new sbyte[pairs * 2 * depth];
+        int W(int o, int k) => o < outFeatures && k < inFeatures ? weights[o * inFeatures + k] : 0;
+        for (var pair = 0; pair < pairs; pair++)
+        {
+            for (var kk = 0; kk < depth / 2; kk++)
+            {
+                // Word index: interleaved inside a full group, contiguous per pair after it.
+                var word = pair < grouped
+                    ? (pair / FullyConnectedGroup) * FullyConnectedGroup * (depth / 2) + kk * FullyConnectedGroup + pair % FullyConnectedGroup
+                    : pair * (depth / 2) + kk;
+                for (var half = 0; half < 2; half++)
+                {
+                    var k = 2 * kk + half;
+                    var h = (short)(W(2 * pair, k) + 256 * W(2 * pair + 1, k));
+                    result[4 * word + 2 * half] = unchecked((sbyte)(h & 0xFF));
+                    result[4 * word + 2 * half + 1] = (sbyte)(h >> 8);
+                }
             }
         }
 

@@ -43,8 +43,11 @@ public static class KernelChoice
         {
             case QConv2D c when IsDepthwise3x3(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, 9) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Depthwise3x3;
-            case QConv2D c when IsPointwise(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, c.InC) && SymmetricWeights(c.Weights):
+            // Channels off the fast rounding take TFLite's exact requantization inside these two (DspLayouts.Channels).
+            case QConv2D c when IsPointwise(c) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Pointwise;
+            case QFullyConnected f when DspLayouts.PointwiseDepth(f.InFeatures) <= FullyConnectedDepthMax && SymmetricWeights(f.Weights):
+                return Int8Kernel.FullyConnectedPairs;
             default:
                 return Int8Kernel.Generic;
         }
@@ -61,6 +64,10 @@ public static class KernelChoice
     /// of scratch).</summary>
     public const int PointwiseDepthMax = 512;
 
+    /// <summary>Longest reduction of the row-pair fully connected kernel (its int16 column takes 2 x depth bytes of
+    /// scratch; the generic kernel takes longer rows in chunks).</summary>
+    public const int FullyConnectedDepthMax = 1024;
+
     /// <summary>Pointwise convolution the GEMM kernel covers: groups 1, 1x1, no padding, every output pixel's input
     /// inside the plane (no bottom/right padding either), any stride.</summary>
     public static bool IsPointwise(QConv2D c) =>
@@ -72,22 +79,25 @@ public static class KernelChoice
     /// <summary>Whether the fast requantization (<c>tml_requant_fast_s8</c>) is exact for every channel.</summary>
     public static bool FastRequant(int[] multiplier, int[] shift, int[] bias, int taps)
     {
-        var limit = (1L << 30) - (long)taps * 32640;
-        if (limit <= 0)
-        {
-            return false;
-        }
-
         for (var c = 0; c < multiplier.Length; c++)
         {
-            var b = bias.Length > c ? bias[c] : 0;
-            if (multiplier[c] <= 0 || shift[c] > -1 || shift[c] < -30 || b >= limit || b <= -limit)
+            // A dead channel (zero output range, e.g. from calibration): TFLite gives zp_out whatever the sum, and so
+            // does the fast rounding with multiplier 0, right shift 1 and no bias (see DspLayouts.Channels).
+            if (multiplier[c] != 0 && !FastChannel(multiplier[c], shift[c], bias.Length > c ? bias[c] : 0, taps))
             {
                 return false;
             }
         }
 
         return true;
+    }
+
+    /// <summary>Whether one channel's requantization takes the fast TFLite rounding exactly: multiplier > 0, right
+    /// shift 1..30, |bias| + taps x 255 x 128 &lt; 2^30.</summary>
+    public static bool FastChannel(int multiplier, int shift, int bias, int taps)
+    {
+        var limit = (1L << 30) - (long)taps * 32640;
+        return limit > 0 && multiplier > 0 && shift <= -1 && shift >= -30 && bias < limit && bias > -limit;
     }
 
     /// <summary>All weights in [-127, 127].</summary>

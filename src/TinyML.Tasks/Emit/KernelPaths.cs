@@ -41,6 +41,8 @@ public static class KernelPaths
                 return "tml_conv2d_s8: direct (reduction longer than the column buffer)";
             }
 
+            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs }:
+                return "tml_fc_pairs_s8: int16 input column, 6 outputs per pass (SMLAD on a + 256 b row-pair words)";
             case QFullyConnected f:
                 return f.InFeatures <= KernelScratch.FullyConnectedColumnMax
                     ? "tml_fully_connected_s8: int16 input column, 4 rows per pass"

@@ -55,6 +55,9 @@ public enum Int8Kernel
 
     /// <summary>tml_pw_s8: pointwise (1x1) convolution as a GEMM, 2 channels x 4 pixels per pass (Cortex-M DSP).</summary>
     Pointwise,
+
+    /// <summary>tml_fc_pairs_s8: fully connected over row-pair words h = a + 256 b, six outputs per pass (Cortex-M DSP).</summary>
+    FullyConnectedPairs,
 }
 
 /// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>

@@ -36,6 +36,8 @@ public static class KernelScratch
         // tml_pw_s8_scratch_size: the int16 column block of four pixels.
         QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC),
         QConv2D c => Conv2D(c),
+        // tml_fc_pairs_s8_scratch_size: one int16 column of the padded reduction.
+        QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } f => 2 * Emit.DspLayouts.PointwiseDepth(f.InFeatures),
         // One int16 column of the inputs; longer rows go in chunks of FullyConnectedColumnMax, their int32 sums after it.
         QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.OutFeatures,
         QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,

@@ -102,6 +102,11 @@ public sealed class DspKernelEquivalenceTests
         var compiled = oracle.Compile(TestPaths.NewTempDir($"dw-choice-{board}"), TextWriter.Null, board);
         var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8(", StringComparison.Ordinal));
         Assert.AreEqual(dsp ? 4 : 0, calls, compiled.Code.Source);
+        // Its four pointwise layers and its classifier likewise (tml_pw_s8, tml_fc_pairs_s8); other cores' code is unchanged.
+        int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith(kernel + "(", StringComparison.Ordinal));
+        Assert.AreEqual(dsp ? 4 : 0, Calls("tml_pw_s8"), "pointwise layers");
+        Assert.AreEqual(dsp ? 1 : 0, Calls("tml_fc_pairs_s8"), "fully connected layers");
+        Assert.AreEqual(dsp ? 1 : 9, Calls("tml_conv2d_s8"), "the first conv stays on tml_conv2d_s8; elsewhere all nine convs do");
         Assert.AreEqual(dsp, compiled.Code.Source.Contains("#include \"tml_kernels_dsp.h\"", StringComparison.Ordinal));
     }
 
@@ -145,12 +150,13 @@ public sealed class DspKernelEquivalenceTests
         var asymmetric = WithPointwise(op);
         asymmetric.Weights[0] = sbyte.MinValue;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
+        // Channels off the fast rounding keep the kernel: they take TFLite's exact requantization inside it.
         var leftShift = WithPointwise(op);
         leftShift.OutputShift[0] = 1;
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
         var bigBias = WithPointwise(op);
         bigBias.Bias[0] = 1 << 30;
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
@@ -193,7 +199,7 @@ public sealed class DspKernelEquivalenceTests
 
             var p = harness.NewName("p");
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, op.InC)));
-            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_pw_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
                 $"{DspLayouts.PointwiseDepth(op.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
@@ -224,6 +230,8 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.StrideH == 1 && o.StrideW == 1 && o.OutW < o.InW), "strides and cropped planes");
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
+        Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
+        Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(1 << 30)), "channels off the fast rounding (left shift, bias of 2^30)");
         TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -250,6 +258,7 @@ public sealed class DspKernelEquivalenceTests
             var requant = Enumerable.Range(0, outC).Select(_ => random.Next(10) == 0
                 ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
                 : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var dead = random.Next(4) == 0; // dead channels (multiplier 0, saturated bias), as calibration can give
             var zpOut = random.Next(-128, 128);
             var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
             var op = new QConv2D
@@ -259,12 +268,183 @@ public sealed class DspKernelEquivalenceTests
                 KernelH = 1, KernelW = 1, StrideH = strideH, StrideW = strideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
                 Groups = 1,
                 Weights = RandomOps.Bytes(random, outC * inC, -127, 127),
-                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
-                OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
-                OutputShift = requant.Select(r => r.Item2).ToArray(),
+                // With `dead`: every third channel dead, the next one off the fast rounding (TFLite's near-dead channels:
+                // a bias of +-2^30 and a shift of -26; or a left shift), which takes the exact requantization.
+                Bias = Enumerable.Range(0, outC).Select(c => dead && c % 3 == 0 ? (c % 2 == 0 ? int.MaxValue : int.MinValue)
+                    : dead && c % 3 == 1 && c % 2 == 1 ? (c % 4 == 1 ? 1 << 30 : -(1 << 30)) : random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item1).ToArray(),
+                OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : dead && c % 3 == 1 ? (c % 2 == 1 ? -26 : 1) : r.Item2).ToArray(),
                 InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
+            {
+                return op;
+            }
+        }
+    }
+
+    [TestMethod]
+    public void FullyConnectedPairs_PortablePathOnHost_MatchesReference() => FullyConnectedPairsCases(seed: 7201, count: 100);
+
+    [TestMethod]
+    public void FullyConnectedPairs_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => FullyConnectedPairsCases(seed: 7202, count: 50));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void FullyConnectedPairs_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        RequireArm();
+        CortexM4.Run(() => FullyConnectedPairsCases(seed: 7203, count: 100));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void FullyConnectedPairs_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => FullyConnectedPairsCases(seed: 7205, count: 100));
+    }
+
+    [TestMethod]
+    public void KernelChoiceRejectsWhatTheFullyConnectedKernelCannotDoExactly()
+    {
+        var random = new Random(7204);
+        var op = FullyConnected(random, "fc");
+        Assert.AreEqual(Int8Kernel.FullyConnectedPairs, KernelChoice.Choose(op, KernelIsa.ArmDsp));
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.Portable), "rv32, Xtensa, Cortex-M0+ and the host keep the portable kernels");
+        var asymmetric = WithFullyConnected(op);
+        asymmetric.Weights[0] = sbyte.MinValue;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128 (a + 256 b would leave int16)");
+        // Outputs off the fast rounding keep the kernel: they take TFLite's exact requantization inside it.
+        var leftShift = WithFullyConnected(op);
+        leftShift.OutputShift[0] = 1;
+        Assert.AreEqual(Int8Kernel.FullyConnectedPairs, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        var bigBias = WithFullyConnected(op);
+        bigBias.Bias[0] = 1 << 30;
+        Assert.AreEqual(Int8Kernel.FullyConnectedPairs, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithFullyConnected(op, inFeatures: 2400), KernelIsa.ArmDsp), "a row beyond the column");
+    }
+
+    private static QFullyConnected WithFullyConnected(QFullyConnected op, int? inFeatures = null)
+    {
+        var inF = inFeatures ?? op.InFeatures;
+        return new QFullyConnected
+        {
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output, Rows = op.Rows,
+            InFeatures = inF, OutFeatures = op.OutFeatures,
+            Weights = Enumerable.Range(0, op.OutFeatures * inF).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = (int[])op.Bias.Clone(), OutputMultiplier = (int[])op.OutputMultiplier.Clone(), OutputShift = (int[])op.OutputShift.Clone(),
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+        };
+    }
+
+    private void FullyConnectedPairsCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels_dsp.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QFullyConnected>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = FullyConnected(random, $"fc{i}");
+            op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
+            Assert.AreEqual(Int8Kernel.FullyConnectedPairs, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_fc_pairs_s8");
+            ops.Add(op);
+            var extreme = op.Weights.All(w => w is 127 or -127);
+            var input = extreme ? Enumerable.Repeat((sbyte)-128, op.Rows * op.InFeatures).ToArray() : RandomOps.Bytes(random, op.Rows * op.InFeatures);
+            var output = new sbyte[op.Rows * op.OutFeatures];
+            for (var r = 0; r < op.Rows; r++)
+            {
+                Int8Kernels.FullyConnected(op, input.AsSpan(r * op.InFeatures, op.InFeatures), output.AsSpan(r * op.OutFeatures, op.OutFeatures));
+            }
+
+            expected.Add(output);
+            var p = harness.NewName("p");
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.FullyConnectedPairs(op.Weights, op.OutFeatures, op.InFeatures)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_fc_pairs_s8_params {p} = {{ {op.InFeatures}, {op.OutFeatures}, {op.Rows}, {DspLayouts.PointwiseDepth(op.InFeatures)}, " +
+                $"{op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+            var scratchBytes = KernelScratch.BytesOf(op);
+            var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.PrintI32($"tml_fc_pairs_s8_scratch_size(&{p}) - {scratchBytes}");
+            harness.Statement($"tml_fc_pairs_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var o = ops[i];
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
+                $"case {i} ({o.InFeatures} -> {o.OutFeatures}, {o.Rows} rows): tml_fc_pairs_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.InFeatures % 4 == r)), "reductions with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.InFeatures > 512) && ops.Any(o => o.InFeatures > 1000), "reductions of several chunks");
+        Assert.IsTrue(ops.Any(o => o.OutFeatures % 2 == 1), "odd output counts");
+        Assert.IsTrue(Enumerable.Range(0, 3).All(r => ops.Any(o => ((o.OutFeatures + 1) / 2) % 3 == r && o.OutFeatures > 6)), "groups of three pairs with 0, 1 and 2 pairs after them");
+        Assert.IsTrue(ops.Any(o => o.Rows > 1), "batch rows");
+        Assert.IsTrue(ops.Any(o => o.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
+        Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead outputs");
+        Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(-(1 << 30))), "outputs off the fast rounding (left shift, bias of 2^30)");
+        TestContext.WriteLine($"tml_fc_pairs_s8: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    /// <summary>A fully connected layer the emitter sends to tml_fc_pairs_s8 (extreme weights and inputs included: the
+    /// a + 256 b recovery is exact only within its chunk bound).</summary>
+    internal static QFullyConnected FullyConnected(Random random, string name)
+    {
+        while (true)
+        {
+            var inF = random.Next(4) switch
+            {
+                0 => random.Next(1, 9),
+                1 => random.Next(2) == 0 ? random.Next(1001, 1025) : random.Next(500, 1001),
+                _ => random.Next(9, 300),
+            };
+            // Long rows with few outputs: the weights of 100 cases must fit the emulated board's flash.
+            var outF = random.Next(3) == 0 ? random.Next(1, 8) : random.Next(8, inF >= 500 ? 20 : 70);
+            var rows = random.Next(5) == 0 ? random.Next(2, 4) : 1;
+            var extreme = inF > 1000 || random.Next(4) == 0;
+            var requant = Enumerable.Range(0, outF).Select(_ => random.Next(10) == 0
+                ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -5 + random.NextDouble() * 4))).ToArray();
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var dead = random.Next(4) == 0; // dead outputs (multiplier 0, saturated bias), as calibration can give
+            var op = new QFullyConnected
+            {
+                NodeName = name, Inputs = [0], Output = 1, Rows = rows,
+                InFeatures = inF, OutFeatures = outF,
+                // Extreme: rows of one weight, +-127, against inputs of -128 (see FullyConnectedPairsCases): the largest
+                // |sum b x| a chunk can reach, which the a + 256 b recovery must still get exactly.
+                Weights = extreme
+                    ? Enumerable.Range(0, outF).SelectMany(_ => Enumerable.Repeat((sbyte)(random.Next(2) == 0 ? -127 : 127), inF)).ToArray()
+                    : RandomOps.Bytes(random, outF * inF, -127, 127),
+                // With `dead`: outputs 1, 4, 7, ... dead; 2, 5, 8, ... off the fast rounding (a bias of 2^30 and a shift of
+                // -26, as TFLite's near-dead channels, or a left shift), which take the exact requantization.
+                Bias = Enumerable.Range(0, outF).Select(o => dead && o % 3 == 1 ? int.MaxValue : dead && o % 3 == 2 && o % 2 == 0 ? -(1 << 30) : random.Next(-(1 << 20), 1 << 20)).ToArray(),
+                OutputMultiplier = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : r.Item1).ToArray(),
+                OutputShift = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : dead && o % 3 == 2 ? (o % 2 == 0 ? -26 : 1) : r.Item2).ToArray(),
+                InputZeroPoint = extreme ? 127 : random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.FullyConnectedPairs)
             {
                 return op;
             }

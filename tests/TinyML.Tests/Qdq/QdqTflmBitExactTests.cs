@@ -59,16 +59,20 @@ public sealed class QdqTflmBitExactTests
     {
         var oracle = TflmQdqOracle.Load(model);
         var work = TestPaths.NewTempDir($"qdq-fw-{model}");
-        // Code compiled for a board gets the kernels the emitter picks for its core (the nRF52840's Cortex-M4:
-        // tml_dw3x3_s8 for the depthwise 3x3 layers); that code runs in QEMU (their DSP paths) and on the host (their
-        // portable paths, which must give the same bytes).
-        foreach (var (compiledFor, runOn) in new[] { ("host", "host"), ("nrf52840", "nrf52840"), ("nrf52840", "host") })
+        // Code compiled for a board gets the kernels the emitter picks for its core (the nRF52840's Cortex-M4 and the
+        // STM32F746's Cortex-M7: tml_dw3x3_s8 for the depthwise 3x3 layers, tml_pw_s8 for the pointwise ones,
+        // tml_fc_pairs_s8 for fully connected); that code runs in QEMU (their DSP paths) and on the host (their portable
+        // paths, which must give the same bytes).
+        foreach (var (compiledFor, runOn) in new[] { ("host", "host"), ("nrf52840", "nrf52840"), ("nrf52840", "host"), ("stm32f746", "stm32f746") })
         {
             var code = Path.Combine(work, "code-" + compiledFor);
             var compiled = oracle.Compile(code, TextWriter.Null, compiledFor);
-            if (compiledFor == "nrf52840" && compiled.Model.Ops.Any(op => op is QConv2D { Groups: > 1, KernelH: 3, KernelW: 3 }))
+            if (compiledFor != "host")
             {
-                StringAssert.Contains(compiled.Code.Source, "tml_dw3x3_s8(", "the Cortex-M4 code must run the specialized depthwise kernel");
+                var ops = compiled.Model.Ops;
+                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: > 1, KernelH: 3, KernelW: 3 }), compiled.Code.Source.Contains("tml_dw3x3_s8(", StringComparison.Ordinal), "depthwise 3x3 layers run tml_dw3x3_s8");
+                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1, KernelH: 1, KernelW: 1 }), compiled.Code.Source.Contains("tml_pw_s8(", StringComparison.Ordinal), "pointwise layers run tml_pw_s8");
+                Assert.AreEqual(ops.Any(op => op is QFullyConnected), compiled.Code.Source.Contains("tml_fc_pairs_s8(", StringComparison.Ordinal), "fully connected layers run tml_fc_pairs_s8");
             }
 
             var run = HarnessFirmware.Run(compiled, code, oracle.Inputs, runOn, TestPaths.Kernels, Path.Combine(work, compiledFor + "-on-" + runOn));
