@@ -32,7 +32,9 @@ public sealed class CortexM0PlusFirmwareTests
         var oracle = TflmQdqOracle.Load(model);
         var work = TestPaths.NewTempDir($"m0plus-qdq-{model}");
         var code = Path.Combine(work, "code");
-        var compiled = oracle.Compile(code, TextWriter.Null);
+        // Compiled for the board it runs on: the RP2040's core picks the portable kernels (the library's default board is
+        // the nRF52840, whose Cortex-M4 gets the DSP-specialized ones).
+        var compiled = oracle.Compile(code, TextWriter.Null, Board);
         var run = HarnessFirmware.Run(compiled, code, oracle.Inputs, Board, TestPaths.Kernels, Path.Combine(work, "m0plus"));
 
         Assert.AreSame(TinyML.Firmware.Boards.Rp2040Qemu, EmulatedBoard, "the harness runs the RP2040's QEMU image");
@@ -54,7 +56,7 @@ public sealed class CortexM0PlusFirmwareTests
         var demo = Path.Combine(TestPaths.RepoRoot, "templates", "content", "tinyml-nrf52840");
         var compiled = TinyML.Pipeline.ModelCompiler.Compile(new TinyML.Pipeline.CompileOptions
         {
-            ModelPath = Path.Combine(demo, "digits.onnx"), Name = "digits", OutputDirectory = code, CalibrationData = Path.Combine(demo, "calib"),
+            ModelPath = Path.Combine(demo, "digits.onnx"), Name = "digits", OutputDirectory = code, CalibrationData = Path.Combine(demo, "calib"), Board = Board,
         }, TextWriter.Null);
         var inputs = MixedPrecisionTests.DigitsInputs(compiled.Model, 20);
         var run = HarnessFirmware.Run(compiled, code, inputs, Board, TestPaths.Kernels, Path.Combine(work, "m0plus"));
