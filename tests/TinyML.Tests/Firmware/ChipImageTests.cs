@@ -41,6 +41,37 @@ public sealed partial class ChipImageTests
         CollectionAssert.DoesNotContain(symbols, "sys_semihost", "no semihosting library in the chip image");
     }
 
+    /// <summary>
+    /// Figures measured on a chip's QEMU image (instructions, stack, what fits) stand for the chip only when the image
+    /// compiles the same code for the same core within the same budget: only the console, crt0 and counter differ.
+    /// </summary>
+    [TestMethod]
+    public void Every_chip_image_and_its_qemu_image_share_core_kernels_and_budget()
+    {
+        var chips = Boards.All.Where(b => b.BuildSystem == FirmwareBuildSystem.Gnu && b.EmulatorImage is not null).ToList();
+        CollectionAssert.IsSubsetOf(new[] { "nrf52840", "stm32f746", "rp2040", "corstone300" }, chips.Select(b => b.Name).ToList());
+        foreach (var chip in chips)
+        {
+            var image = chip.EmulatorImage!;
+            var what = $"{chip.Name} vs {image.Name}";
+            CollectionAssert.AreEqual(chip.ArchitectureFlags.ToList(), image.ArchitectureFlags.ToList(), what);
+            CollectionAssert.AreEqual(chip.CompileFlags.Append("-DTML_BOARD_QEMU").ToList(), image.CompileFlags.ToList(), what);
+            Assert.AreEqual(chip.KernelIsa, image.KernelIsa, what);
+            Assert.AreEqual(chip.ArenaAlignment, image.ArenaAlignment, what);
+            Assert.AreEqual(chip.StackBytes, image.StackBytes, what);
+            CollectionAssert.AreEqual(chip.SharedSupportFolders.ToList(), image.SharedSupportFolders.ToList(), what);
+            Assert.AreEqual(chip.SupportFolder, image.SupportFolder, what);
+            Assert.AreEqual(chip.Flash!.Size, image.Flash!.Size, what);
+            Assert.AreEqual(chip.Ram!.Size, image.Ram!.Size, what);
+            Assert.IsNull(chip.Emulator, what);
+            Assert.IsNotNull(image.Emulator, what);
+            CollectionAssert.Contains(chip.LinkFlags.ToList(), "--crt0=hosted", what);
+            CollectionAssert.DoesNotContain(chip.LinkFlags.ToList(), "--oslib=semihost", what);
+            CollectionAssert.Contains(image.LinkFlags.ToList(), "--oslib=semihost", what);
+            Assert.IsGreaterThan(0, image.InstructionsPerTick, $"{what}: the image counts instructions");
+        }
+    }
+
     [TestMethod]
     public void The_chip_image_is_not_run_in_the_emulator_its_qemu_image_is()
     {
