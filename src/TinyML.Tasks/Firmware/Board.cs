@@ -280,6 +280,14 @@ public static partial class Boards
 
     private static readonly string[] ArmToolchainVariables = ["TINYML_GCC_PATH", "ARM_GCC_PATH"];
 
+    /// <summary>The board-support folders every bare-metal image of a core shares: the reserved, painted stack.</summary>
+    // Properties, not fields: boards in the other files of this partial class read them, and C# does not order static
+    // field initializers across the files of a partial class.
+    private static IReadOnlyList<string> BareMetalSupportFolders => ["painted-stack"];
+
+    /// <summary>What every Cortex-M image shares: start-up glue, counters, stack limit (boards/cortex-m).</summary>
+    private static IReadOnlyList<string> CortexMSupportFolders => ["cortex-m", .. BareMetalSupportFolders];
+
     /// <summary>
     /// What every QEMU image with a semihosting console passes after its machine and CPU: fixed virtual time (1 ns per
     /// instruction, so tick counts are identical run to run), semihosting (printf) to stdout with nothing else claiming
@@ -323,7 +331,7 @@ public static partial class Boards
             Emulator: new EmulatorSpec("qemu-system-arm", [.. machineArguments, .. QemuSemihostingArguments], "qemu-system-arm"))
         {
             StackBytes = Boards.StackBytes,
-            SharedSupportFolders = ["cortex-m"],
+            SharedSupportFolders = CortexMSupportFolders,
         };
 
     /// <summary>
@@ -354,7 +362,7 @@ public static partial class Boards
             Emulator: null)
         {
             StackBytes = Boards.StackBytes,
-            SharedSupportFolders = ["cortex-m"],
+            SharedSupportFolders = CortexMSupportFolders,
             EmulatorImage = emulatorImage,
         };
 
@@ -531,6 +539,7 @@ public static partial class Boards
             ],
             "qemu-system-misc"))
     {
+        SharedSupportFolders = BareMetalSupportFolders,
         CompileArchitectureFlags = ["-march=rv32imc_zicsr"],
         LinkArchitectureFlags = ["-march=rv32imc"],
         StackBytes = Boards.StackBytes,
