@@ -12,7 +12,8 @@ internal static class BoardSupportHarness
 {
     /// <summary>
     /// Builds a program that calls <paramref name="initFunction"/> of <c>boards/&lt;boardFolder&gt;/tml_board_chip.c</c>
-    /// and then prints "uart line 1", "value 42" (stdout) and "to stderr", for <paramref name="cpu"/>, and runs it on the
+    /// and then prints "uart line 1", "value 42" (stdout) and "to stderr" through the chip images' standard streams
+    /// (<c>boards/cortex-m/tml_uart_console.c</c>), for <paramref name="cpu"/>, and runs it on the
     /// QEMU machine <paramref name="machine"/>; returns what the UART sent. Only the exit goes through semihosting (the
     /// run must end); the console is the driver under test. The UART goes to a file: QEMU prints its own notes on stdio.
     /// </summary>
@@ -35,11 +36,12 @@ internal static class BoardSupportHarness
             """);
         var elf = Path.Combine(dir, "uart.elf");
         var boardDir = Path.Combine(TestPaths.Kernels, "boards", boardFolder);
+        var cortexM = Path.Combine(TestPaths.Kernels, "boards", "cortex-m");
         var compile = ToolProcess.Run("arm-none-eabi-gcc",
         [
             "-mcpu=" + cpu, "-mthumb", "--specs=picolibc.specs", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
-            "-I" + boardDir, "-I" + Path.Combine(TestPaths.Kernels, "boards", "include"), "-D" + define,
-            "-o", elf, main, Path.Combine(boardDir, "tml_board_chip.c"),
+            "-I" + boardDir, "-I" + cortexM, "-I" + Path.Combine(TestPaths.Kernels, "boards", "include"), "-D" + define,
+            "-o", elf, main, Path.Combine(boardDir, "tml_board_chip.c"), Path.Combine(cortexM, "tml_uart_console.c"),
             "--oslib=semihost", "--crt0=semihost",
             "-Wl,--defsym=__flash=0", "-Wl,--defsym=__flash_size=256K", "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=" + ramBytes,
         ]);

@@ -112,7 +112,7 @@ public sealed class Stm32ChipImageTests
         var boardDir = Path.Combine(TestPaths.Kernels, "boards", "stm32f746");
         var model = HostC.Compile(
             [Path.Combine(TestPaths.RepoRoot, "tests", "TinyML.Tests", "Firmware", "Stm32F746RegisterModel.c"), Path.Combine(boardDir, "tml_board_chip.c")],
-            [boardDir, Path.Combine(TestPaths.Kernels, "boards", "include")],
+            [boardDir, Path.Combine(TestPaths.Kernels, "boards", "include"), Path.Combine(TestPaths.Kernels, "boards", "cortex-m")],
             ["-DTML_STM32_REGISTER_HOOKS"]);
         var atPll = scenario == "ok";
         var cases = TxPins.Keys.Select(p => (Pin: p, Baud: 115200)).ToList();
@@ -211,7 +211,7 @@ public sealed class Stm32ChipImageTests
         [
             "-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs", "-O2", "-std=c99",
             "-Wall", "-Wextra", "-Werror", "-I" + boardDir, "-I" + Path.Combine(TestPaths.Kernels, "boards", "include"),
-            $"-DTML_BOARD_CONSOLE_TX_PIN={pin}", "-c", "-o", Path.Combine(TestPaths.NewTempDir("stm32-pin"), "chip.o"), Path.Combine(boardDir, "tml_board_chip.c"),
+            "-I" + Path.Combine(TestPaths.Kernels, "boards", "cortex-m"), $"-DTML_BOARD_CONSOLE_TX_PIN={pin}", "-c", "-o", Path.Combine(TestPaths.NewTempDir("stm32-pin"), "chip.o"), Path.Combine(boardDir, "tml_board_chip.c"),
         ]).ExitCode;
 
         foreach (var pin in TxPins.Keys)

@@ -1,5 +1,6 @@
 /* Board support every Cortex-M board shares (boards/cortex-m, Board.SharedSupportFolders): tml_board_init, the tick
- * counter, the stack limit and, for a chip image, the end of the program (the painted stack is boards/painted-stack). A board adds tml_board_config.h and,
+ * counter, the stack limit and, for a chip image, the end of the program and its console streams (tml_uart_console.c).
+ * The painted stack is boards/painted-stack. A board adds tml_board_config.h and,
  * for its chip image, tml_board_chip_init() (clocks, console). Start-up itself (vector table, FPU enable, .data copy,
  * .bss zero) is picolibc's crt0: the hosted one in a chip image, the semihosting one in a QEMU image (TML_BOARD_QEMU).
  *
