@@ -306,6 +306,30 @@ public static partial class Boards
     private static readonly string[] SemihostingLinkFlags =
         ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"];
 
+    /// <summary>What every Cortex-M image shares: the Arm GNU toolchain, the shared support, the stack reserve.</summary>
+    private static Board CortexMBoard(
+        string name, string description, IReadOnlyList<string> architectureFlags, MemoryRegion flash, MemoryRegion ram,
+        IReadOnlyList<string> compileFlags, IReadOnlyList<string> linkFlags, EmulatorSpec? emulator) =>
+        new(
+            Name: name,
+            Description: description,
+            ToolPrefix: "arm-none-eabi-",
+            ToolchainEnvironmentVariables: ArmToolchainVariables,
+            ToolchainInstallHint: ArmGnuInstallHint,
+            ArchitectureFlags: architectureFlags,
+            CompileFlags: compileFlags,
+            LinkFlags: linkFlags,
+            LinkLibraries: [],
+            Flash: flash,
+            Ram: ram,
+            FirmwareExtension: ".elf",
+            ProducesFlashImages: true,
+            Emulator: emulator)
+        {
+            StackBytes = Boards.StackBytes,
+            SharedSupportFolders = CortexMSupportFolders,
+        };
+
     /// <summary>
     /// A Cortex-M chip's image for QEMU: the chip's sources with <c>TML_BOARD_QEMU</c> (console and exit code through
     /// semihosting, a QEMU timer as the counter), picolibc's semihosting crt0, run on the QEMU machine
@@ -314,25 +338,8 @@ public static partial class Boards
     private static Board CortexMQemuImage(
         string name, string description, IReadOnlyList<string> architectureFlags, MemoryRegion flash, MemoryRegion ram,
         IReadOnlyList<string> machineArguments) =>
-        new(
-            Name: name,
-            Description: description,
-            ToolPrefix: "arm-none-eabi-",
-            ToolchainEnvironmentVariables: ArmToolchainVariables,
-            ToolchainInstallHint: ArmGnuInstallHint,
-            ArchitectureFlags: architectureFlags,
-            CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
-            LinkFlags: SemihostingLinkFlags,
-            LinkLibraries: [],
-            Flash: flash,
-            Ram: ram,
-            FirmwareExtension: ".elf",
-            ProducesFlashImages: true,
-            Emulator: new EmulatorSpec("qemu-system-arm", [.. machineArguments, .. QemuSemihostingArguments], "qemu-system-arm"))
-        {
-            StackBytes = Boards.StackBytes,
-            SharedSupportFolders = CortexMSupportFolders,
-        };
+        CortexMBoard(name, description, architectureFlags, flash, ram, [.. CommonCompileFlags, "-DTML_BOARD_QEMU"], SemihostingLinkFlags,
+            new EmulatorSpec("qemu-system-arm", [.. machineArguments, .. QemuSemihostingArguments], "qemu-system-arm"));
 
     /// <summary>
     /// A Cortex-M chip's flashable image: picolibc's hosted crt0 (vector table, FPU enable, .data copy; no semihosting),
@@ -343,26 +350,12 @@ public static partial class Boards
     private static Board CortexMChip(
         string name, string description, IReadOnlyList<string> architectureFlags, MemoryRegion flash, MemoryRegion ram,
         Board emulatorImage, string? linkerScript = null) =>
-        new(
-            Name: name,
-            Description: description,
-            ToolPrefix: "arm-none-eabi-",
-            ToolchainEnvironmentVariables: ArmToolchainVariables,
-            ToolchainInstallHint: ArmGnuInstallHint,
-            ArchitectureFlags: architectureFlags,
-            CompileFlags: CommonCompileFlags,
-            LinkFlags: linkerScript is null
+        CortexMBoard(name, description, architectureFlags, flash, ram, CommonCompileFlags,
+            linkerScript is null
                 ? ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"]
                 : ["--crt0=hosted", "-T" + linkerScript, "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-            LinkLibraries: [],
-            Flash: flash,
-            Ram: ram,
-            FirmwareExtension: ".elf",
-            ProducesFlashImages: true,
-            Emulator: null)
+            emulator: null) with
         {
-            StackBytes = Boards.StackBytes,
-            SharedSupportFolders = CortexMSupportFolders,
             EmulatorImage = emulatorImage,
         };
 
