@@ -245,6 +245,15 @@ public sealed class QdqLowering
     {
         var input = Activation(node, 0);
         var x = _graph.Tensor(node.Inputs[0]).Shape;
+        if (node.OpType == "GlobalAveragePool" && _annotations.Activations.TryGetValue(node.Outputs[0], out var declared)
+            && (declared.Scale != input.Scale || declared.ZeroPoint != input.ZeroPoint))
+        {
+            // A mean with output parameters of its own (ONNX Runtime's quantizer writes them, and so does our QDQ export
+            // of a calibrated model): TFLite's MEAN. With the input's parameters it stays a pool (TFLite's AVERAGE_POOL).
+            _model.Ops.Add(Quantizer.GlobalMeanOp(node, input, OutputTensor(node), x, File));
+            return;
+        }
+
         var geometry = node.OpType.StartsWith("Global", StringComparison.Ordinal)
             ? new WindowGeometry(x[2], x[3], 1, 1, 1, 1, 0, 0, 0, 0, 1, 1)
             : WindowGeometry.Resolve(node, x[2], x[3], (int)node.GetInts("kernel_shape")![0], (int)node.GetInts("kernel_shape")![1], File);

@@ -199,7 +199,10 @@ public sealed class Quantizer
             case "Gemm":
                 LowerGemm(node);
                 break;
-            case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
+            case "GlobalAveragePool":
+                LowerGlobalAveragePool(node);
+                break;
+            case "MaxPool" or "AveragePool" or "GlobalMaxPool":
                 LowerPool(node);
                 break;
             case "Relu" or "Clip":
@@ -749,6 +752,41 @@ public sealed class Quantizer
             NodeName = node.Name, Inputs = [input.Id], Output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint),
             Planes = planes, InH = inH, InW = inW, Y0 = y0, Y1 = y1, WeightY = Q10(wy), X0 = x0, X1 = x1, WeightX = Q10(wx),
         });
+    }
+
+    /// <summary>
+    /// GlobalAveragePool as TFLite's MEAN over the spatial axes: the int32 sum of (q - zp_in) per channel, requantized by
+    /// s_in / (s_out * H * W) to the output's own calibrated range. A mean spans far less than the values it averages
+    /// (squeeze-excitation branches, the classifier's pooled features): kept at the input's scale, as a pool must, it
+    /// would use a few of the 256 levels. Models with their own quantization (QDQ) keep what they say (QdqLowering).
+    /// </summary>
+    private void LowerGlobalAveragePool(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        _model.Ops.Add(GlobalMeanOp(node, input, OutputTensor(node), _graph.Tensor(node.Inputs[0]).Shape, File));
+    }
+
+    /// <summary>The int8 mean of every [N, C] plane of a GlobalAveragePool node into <paramref name="output"/>'s parameters;
+    /// shared with the QDQ lowering.</summary>
+    internal static QReduceMean GlobalMeanOp(Node node, QTensor input, QTensor output, int[] x, string file)
+    {
+        if (x.Length < 3)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedOp, $"GlobalAveragePool '{node.Name}' needs a spatial axis (input rank {x.Length})", file);
+        }
+
+        var reduce = x.Skip(2).Aggregate(1, (a, d) => a * d);
+        if ((long)reduce * 255 > int.MaxValue)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedOp, $"int8 GlobalAveragePool '{node.Name}' over {reduce} values would overflow its int32 sum", file);
+        }
+
+        var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)input.Scale / ((double)output.Scale * reduce));
+        return new QReduceMean
+        {
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Outer = x[0] * x[1], Reduce = reduce, Inner = 1,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Multiplier = multiplier, Shift = shift,
+        };
     }
 
     /// <summary>ReduceMean and ReduceSum: the int32 sum of (q - zp_in), requantized by s_in / (s_out * n) or s_in / s_out.</summary>
