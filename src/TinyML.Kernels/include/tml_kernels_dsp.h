@@ -81,7 +81,7 @@ void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, v
  * partial im2col: the receptive field of four output pixels (kernel_h * kernel_w * in_c taps each, in the ONNX weight
  * order (c, ky, kx); taps outside the input plane read the input zero point, which the folded bias cancels) goes into
  * the int16 column block of tml_pw_s8 in the arena scratch, and tml_pw_s8's 2 channels x 4 pixels core runs the
- * output channels' row pairs over it. The first layers (in_c 1 or 3, few output channels) and the general 3x3 convs
+ * output channels' row pairs over it. The first layers (in_c 1 or 3, few output channels) and the general convs (IC's 3x3)
  * take it. `gemm` is a tml_pw_s8_params whose reduction is the taps: gemm.depth = taps rounded up to 4, gemm.weights
  * the row-pair words of the [out_c][taps] weights (tml_pw_s8's layout with in_c = taps); its in_c, in_h, in_w,
  * out_h, out_w, stride_h and stride_w are the convolution's. Scratch: the column block (8 * depth bytes), then the

@@ -71,10 +71,10 @@ public static class KernelChoice
     public const int ConvGemmTapsMax = 576;
 
     /// <summary>Convolution the im2col GEMM kernel (tml_conv_gemm_s8) covers: groups 1, not a pointwise one
-    /// tml_pw_s8 takes, the first layers (in_c up to 4: KWS's 10x4 and VWW's 3x3 stride 2), a reduction that fits
-    /// its column block, dimensions in int16.</summary>
+    /// tml_pw_s8 takes (any kernel, stride, padding, dilation: the first layers, KWS's 10x4 and VWW's 3x3 stride 2,
+    /// IC's 3x3 convs), a reduction that fits its column block, dimensions in int16.</summary>
     public static bool IsConvGemm(QConv2D c) =>
-        c.Groups == 1 && !IsPointwise(c) && c.InC <= 4
+        c.Groups == 1 && !IsPointwise(c)
         && c.InC * c.KernelH * c.KernelW <= ConvGemmTapsMax
         && Math.Max(c.InH, c.InW) <= short.MaxValue && Math.Max(c.OutH, c.OutW) <= short.MaxValue
         && (long)c.OutH * c.OutW <= int.MaxValue && (long)c.InC * c.InH * c.InW <= int.MaxValue;

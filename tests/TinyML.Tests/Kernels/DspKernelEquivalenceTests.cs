@@ -158,7 +158,7 @@ public sealed class DspKernelEquivalenceTests
         var bigBias = WithPointwise(op);
         bigBias.Bias[0] = 1 << 30;
         Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding");
+        Assert.AreEqual(Int8Kernel.ConvGemm, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding: the im2col GEMM's clipped windows take it");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
     }
@@ -399,7 +399,8 @@ public sealed class DspKernelEquivalenceTests
         }
 
         // The cases must cover what the kernel distinguishes.
-        Assert.IsTrue(new[] { 1, 2, 3 }.All(c => ops.Any(o => o.InC == c)), "in_c 1, 2 and 3");
+        Assert.IsTrue(new[] { 1, 2, 3 }.All(c => ops.Any(o => o.InC == c)) && ops.Any(o => o.InC > 4 && o.InC % 2 == 1)
+            && ops.Any(o => o.InC == 64 && o.KernelH == 3 && o.KernelW == 3), "in_c 1, 2 and 3 (first layers), odd in_c beyond, 3x3 over 64 channels (576 taps)");
         Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.InC * o.KernelH * o.KernelW % 4 == r)), "tap counts with every remainder mod 4");
         Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
         Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.OutH * o.OutW % 4 == r)), "pixel tails of 0-3");
@@ -419,11 +420,16 @@ public sealed class DspKernelEquivalenceTests
     {
         while (true)
         {
-            var inC = random.Next(1, 5);
-            var outC = random.Next(3) == 0 ? random.Next(1, 9) : random.Next(1, 40);
-            var kernelH = random.Next(1, 6);
-            var kernelW = random.Next(4) == 0 ? random.Next(1, 6) : kernelH;
-            if (random.Next(8) == 0)
+            // First layers (in_c 1-4) mostly, and general convolutions (odd and even in_c up to 64, IC's 3x3 64 -> 64).
+            var inC = random.Next(3) == 0 ? (random.Next(4) == 0 ? 64 : random.Next(5, 40)) : random.Next(1, 5);
+            var outC = random.Next(3) == 0 ? random.Next(1, 9) : random.Next(1, inC > 4 ? 20 : 40);
+            var kernelH = random.Next(1, inC > 4 ? 4 : 6);
+            var kernelW = random.Next(4) == 0 ? random.Next(1, inC > 4 ? 4 : 6) : kernelH;
+            if (inC == 64)
+            {
+                (kernelH, kernelW) = (3, 3); // IC's 3x3 64 -> 64: the longest reduction the kernel takes
+            }
+            else if (inC == 1 && random.Next(3) == 0)
             {
                 (kernelH, kernelW) = (10, 4); // KWS's first layer
             }
@@ -432,8 +438,8 @@ public sealed class DspKernelEquivalenceTests
             var strideW = random.Next(4) == 0 ? random.Next(1, 4) : strideH;
             var dilationH = random.Next(5) == 0 ? 2 : 1;
             var dilationW = random.Next(5) == 0 ? random.Next(1, 4) : dilationH;
-            var inH = random.Next(1, 20);
-            var inW = random.Next(1, 20);
+            var inH = random.Next(1, inC > 4 ? 12 : 20);
+            var inW = random.Next(1, inC > 4 ? 12 : 20);
             int Pad() => random.Next(6) switch { 0 => -1, 1 or 2 => 0, _ => random.Next(1, 6) };
             int padTop = Pad(), padBottom = Pad(), padLeft = Pad(), padRight = Pad();
             int spanH = inH + padTop + padBottom - ((kernelH - 1) * dilationH + 1), spanW = inW + padLeft + padRight - ((kernelW - 1) * dilationW + 1);

@@ -73,7 +73,8 @@ public sealed class QdqTflmBitExactTests
                 Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: > 1, KernelH: 3, KernelW: 3 }), compiled.Code.Source.Contains("tml_dw3x3_s8(", StringComparison.Ordinal), "depthwise 3x3 layers run tml_dw3x3_s8");
                 Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1, KernelH: 1, KernelW: 1 }), compiled.Code.Source.Contains("tml_pw_s8(", StringComparison.Ordinal), "pointwise layers run tml_pw_s8");
                 Assert.AreEqual(ops.Any(op => op is QFullyConnected), compiled.Code.Source.Contains("tml_fc_pairs_s8(", StringComparison.Ordinal), "fully connected layers run tml_fc_pairs_s8");
-                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1, InC: <= 4 } c && (c.KernelH > 1 || c.KernelW > 1)), compiled.Code.Source.Contains("tml_conv_gemm_s8(", StringComparison.Ordinal), "first layers (in_c <= 4) run tml_conv_gemm_s8");
+                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1 } c && (c.KernelH > 1 || c.KernelW > 1)), compiled.Code.Source.Contains("tml_conv_gemm_s8(", StringComparison.Ordinal), "first layers and general convolutions run tml_conv_gemm_s8");
+                Assert.IsFalse(compiled.Code.Source.Contains("tml_conv2d_s8(", StringComparison.Ordinal), "no convolution is left to tml_conv2d_s8");
             }
 
             var run = HarnessFirmware.Run(compiled, code, oracle.Inputs, runOn, TestPaths.Kernels, Path.Combine(work, compiledFor + "-on-" + runOn));
