@@ -1,5 +1,6 @@
 /* Float32 element-wise kernels: broadcast Add, Softmax (with a libm-free exp), BatchNormalization, clamp, copy. */
 #include "tml_kernels_f32.h"
+#include "tml_odometer.h"
 
 #include <string.h>
 
@@ -43,16 +44,12 @@ float tml_expf(float x)
 
 void tml_add_f32(const tml_add_f32_params *p, const float *a, const float *b, float *output)
 {
-    /* Odometer over the output index; each operand advances by its stride (0 where it is broadcast). */
-    int32_t index[TML_F32_MAX_RANK] = {0, 0, 0, 0, 0, 0};
-    int32_t total = 1;
-    int32_t a_offset = 0, b_offset = 0;
-    int32_t i, d;
-    for (d = 0; d < TML_F32_MAX_RANK; ++d) {
-        total *= p->out_dims[d];
-    }
+    int32_t i, total;
+    tml_odometer o;
+    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
+    total = tml_odometer_start(&o, p->out_dims);
     for (i = 0; i < total; ++i) {
-        float value = a[a_offset] + b[b_offset];
+        float value = a[o.offset[0]] + b[o.offset[1]];
         if (value < p->act_min) {
             value = p->act_min;
         }
@@ -60,16 +57,7 @@ void tml_add_f32(const tml_add_f32_params *p, const float *a, const float *b, fl
             value = p->act_max;
         }
         output[i] = value;
-        for (d = TML_F32_MAX_RANK - 1; d >= 0; --d) {
-            a_offset += p->a_strides[d];
-            b_offset += p->b_strides[d];
-            if (++index[d] < p->out_dims[d]) {
-                break;
-            }
-            a_offset -= p->a_strides[d] * p->out_dims[d];
-            b_offset -= p->b_strides[d] * p->out_dims[d];
-            index[d] = 0;
-        }
+        tml_odometer_next(&o, p->out_dims, 2, strides);
     }
 }
 

@@ -1,6 +1,7 @@
 /* Float32 element-wise kernels beyond Add: broadcast Sub/Mul/Div/PRelu and the activations (Sigmoid, Tanh,
  * LeakyRelu, HardSigmoid, HardSwish, Elu). No libm: exponentials come from tml_expf and tml_expm1f below. */
 #include "tml_kernels_f32.h"
+#include "tml_odometer.h"
 
 enum tml_binary_f32_kind {
     TML_BINARY_F32_SUB,
@@ -58,15 +59,12 @@ static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float 
 static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_params *p, const float *a,
                            const float *b, float *output)
 {
-    int32_t index[TML_F32_MAX_RANK] = {0, 0, 0, 0, 0, 0};
-    int32_t total = 1;
-    int32_t a_offset = 0, b_offset = 0;
-    int32_t i, d;
-    for (d = 0; d < TML_F32_MAX_RANK; ++d) {
-        total *= p->out_dims[d];
-    }
+    int32_t i, total;
+    tml_odometer o;
+    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
+    total = tml_odometer_start(&o, p->out_dims);
     for (i = 0; i < total; ++i) {
-        float value = tml_binary_f32_apply(kind, a[a_offset], b[b_offset]);
+        float value = tml_binary_f32_apply(kind, a[o.offset[0]], b[o.offset[1]]);
         if (value < p->act_min) {
             value = p->act_min;
         }
@@ -74,16 +72,7 @@ static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_p
             value = p->act_max;
         }
         output[i] = value;
-        for (d = TML_F32_MAX_RANK - 1; d >= 0; --d) {
-            a_offset += p->a_strides[d];
-            b_offset += p->b_strides[d];
-            if (++index[d] < p->out_dims[d]) {
-                break;
-            }
-            a_offset -= p->a_strides[d] * p->out_dims[d];
-            b_offset -= p->b_strides[d] * p->out_dims[d];
-            index[d] = 0;
-        }
+        tml_odometer_next(&o, p->out_dims, 2, strides);
     }
 }
 

@@ -2,6 +2,7 @@
  * Add/Sub/Mul with TFLite arithmetic. Self-contained helpers (only tml_mbqm from the public header), so this file
  * does not depend on the internals other kernels are tuned with. */
 #include "tml_kernels.h"
+#include "tml_odometer.h"
 
 static int32_t tml_ext_clamp(int32_t x, int32_t lo, int32_t hi)
 {
@@ -93,25 +94,13 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
 static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, const int8_t *a,
                           const int8_t *b, int8_t *output)
 {
-    int32_t index[TML_S8_MAX_RANK] = {0, 0, 0, 0, 0, 0};
-    int32_t total = 1;
-    int32_t a_offset = 0, b_offset = 0;
-    int32_t i, d;
-    for (d = 0; d < TML_S8_MAX_RANK; ++d) {
-        total *= p->out_dims[d];
-    }
+    int32_t i, total;
+    tml_odometer o;
+    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
+    total = tml_odometer_start(&o, p->out_dims);
     for (i = 0; i < total; ++i) {
-        output[i] = tml_binary_s8_apply(kind, p, a[a_offset], b[b_offset]);
-        for (d = TML_S8_MAX_RANK - 1; d >= 0; --d) {
-            a_offset += p->a_strides[d];
-            b_offset += p->b_strides[d];
-            if (++index[d] < p->out_dims[d]) {
-                break;
-            }
-            a_offset -= p->a_strides[d] * p->out_dims[d];
-            b_offset -= p->b_strides[d] * p->out_dims[d];
-            index[d] = 0;
-        }
+        output[i] = tml_binary_s8_apply(kind, p, a[o.offset[0]], b[o.offset[1]]);
+        tml_odometer_next(&o, p->out_dims, 2, strides);
     }
 }
 

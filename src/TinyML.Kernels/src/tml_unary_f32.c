@@ -1,6 +1,7 @@
 /* Float32 element-wise unary ops beyond the activations (Exp, Log, Neg, Abs, Reciprocal, Not, Cast), ReduceSum and
  * ReduceMax, and Where. No libm: exp and log are the library's own tml_expf and tml_logf. See tml_kernels_f32.h. */
 #include "tml_kernels_f32.h"
+#include "tml_odometer.h"
 
 enum tml_unary_f32_kind {
     TML_UNARY_F32_EXP,
@@ -103,28 +104,13 @@ void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t 
 
 void tml_where_f32(const tml_where_f32_params *p, const float *condition, const float *x, const float *y, float *output)
 {
-    /* The odometer of tml_add_f32 with three operands; each advances by its stride (0 where it is broadcast). */
-    int32_t index[TML_F32_MAX_RANK] = {0, 0, 0, 0, 0, 0};
-    int32_t total = 1;
-    int32_t c_offset = 0, x_offset = 0, y_offset = 0;
-    int32_t i, d;
-    for (d = 0; d < TML_F32_MAX_RANK; ++d) {
-        total *= p->out_dims[d];
-    }
+    int32_t i, total;
+    tml_odometer o;
+    const int32_t *const strides[3] = {p->c_strides, p->x_strides, p->y_strides};
+    total = tml_odometer_start(&o, p->out_dims);
     for (i = 0; i < total; ++i) {
-        output[i] = condition[c_offset] != 0.0f ? x[x_offset] : y[y_offset];
-        for (d = TML_F32_MAX_RANK - 1; d >= 0; --d) {
-            c_offset += p->c_strides[d];
-            x_offset += p->x_strides[d];
-            y_offset += p->y_strides[d];
-            if (++index[d] < p->out_dims[d]) {
-                break;
-            }
-            c_offset -= p->c_strides[d] * p->out_dims[d];
-            x_offset -= p->x_strides[d] * p->out_dims[d];
-            y_offset -= p->y_strides[d] * p->out_dims[d];
-            index[d] = 0;
-        }
+        output[i] = condition[o.offset[0]] != 0.0f ? x[o.offset[1]] : y[o.offset[2]];
+        tml_odometer_next(&o, p->out_dims, 3, strides);
     }
 }
 

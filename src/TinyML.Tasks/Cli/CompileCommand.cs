@@ -23,15 +23,7 @@ public static class CompileCommand
     public static int Run(CliArgs args, TextWriter log)
     {
         // --from-msbuild: the SDK's targets wrote the options, so messages quote the TinyModel metadata the user wrote.
-        var spelling = args.GetBool("from-msbuild") ? OptionSpelling.MSBuild : OptionSpelling.Cli;
-        var model = args.Require("model");
-        var name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(model));
-        if (!CIdentifier.IsValid(name))
-        {
-            // The name becomes file names in --out and C symbols: anything else could write outside the output folder.
-            throw new TinyMLException(ErrorCodes.InvalidModelName,
-                $"{(spelling == OptionSpelling.MSBuild ? "ModelName" : "--name")} '{name}' must be {CIdentifier.Rule}", Path.GetFullPath(model));
-        }
+        var (spelling, model, name) = ModelAndName(args);
 
         var outputDirectory = args.Require("out");
         try
@@ -67,6 +59,20 @@ public static class CompileCommand
     /// </summary>
     internal static CompileOptions ReadOptions(CliArgs args)
     {
+        var (spelling, model, name) = ModelAndName(args);
+
+        var options = Options(args, spelling, model, name, args.Get("out"));
+        ModelCompiler.CheckArenaGroup(options);
+        return options;
+    }
+
+    /// <summary>
+    /// Who spells the options (the SDK's targets or a user at a prompt), the model, and the model's name: <c>--name</c> or
+    /// the file name made a C identifier. The name becomes file names in the output folder and C symbols, so anything
+    /// but a C identifier is TML9007 (it could otherwise write outside the output folder).
+    /// </summary>
+    internal static (OptionSpelling Spelling, string Model, string Name) ModelAndName(CliArgs args)
+    {
         var spelling = args.GetBool("from-msbuild") ? OptionSpelling.MSBuild : OptionSpelling.Cli;
         var model = args.Require("model");
         var name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(model));
@@ -76,9 +82,7 @@ public static class CompileCommand
                 $"{(spelling == OptionSpelling.MSBuild ? "ModelName" : "--name")} '{name}' must be {CIdentifier.Rule}", Path.GetFullPath(model));
         }
 
-        var options = Options(args, spelling, model, name, args.Get("out"));
-        ModelCompiler.CheckArenaGroup(options);
-        return options;
+        return (spelling, model, name);
     }
 
     /// <summary>The compile options the command line (or the SDK's response file) gives; <c>tinymlc profile</c> reads the same.</summary>

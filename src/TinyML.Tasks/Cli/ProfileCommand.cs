@@ -28,14 +28,7 @@ public static class ProfileCommand
 
     public static int Run(CliArgs args, TextWriter log)
     {
-        var spelling = args.GetBool("from-msbuild") ? OptionSpelling.MSBuild : OptionSpelling.Cli;
-        var modelPath = args.Require("model");
-        var name = args.Get("name") ?? ModelCompiler.SanitizeName(Path.GetFileNameWithoutExtension(modelPath));
-        if (!CIdentifier.IsValid(name))
-        {
-            throw new TinyMLException(ErrorCodes.InvalidModelName,
-                $"{(spelling == OptionSpelling.MSBuild ? "ModelName" : "--name")} '{name}' must be {CIdentifier.Rule}", Path.GetFullPath(modelPath));
-        }
+        var (spelling, modelPath, name) = CompileCommand.ModelAndName(args);
 
         var outputDirectory = args.Get("profile-out") ?? args.Require("out");
         var kernels = args.Require("kernels");

@@ -278,6 +278,87 @@ public static partial class Boards
         "install the Arm GNU toolchain and picolibc (Debian/Ubuntu: sudo apt-get install gcc-arm-none-eabi picolibc-arm-none-eabi), "
         + "or set TINYML_GCC_PATH to its bin folder";
 
+    private static readonly string[] ArmToolchainVariables = ["TINYML_GCC_PATH", "ARM_GCC_PATH"];
+
+    /// <summary>The board-support folders every bare-metal image of a core shares: the reserved, painted stack.</summary>
+    // Properties, not fields: boards in the other files of this partial class read them, and C# does not order static
+    // field initializers across the files of a partial class.
+    private static IReadOnlyList<string> BareMetalSupportFolders => ["painted-stack"];
+
+    /// <summary>What every Cortex-M image shares: start-up glue, counters, stack limit (boards/cortex-m).</summary>
+    private static IReadOnlyList<string> CortexMSupportFolders => ["cortex-m", .. BareMetalSupportFolders];
+
+    /// <summary>
+    /// What every QEMU image with a semihosting console passes after its machine and CPU: fixed virtual time (1 ns per
+    /// instruction, so tick counts are identical run to run), semihosting (printf) to stdout with nothing else claiming
+    /// stdio, no monitor or display, and the firmware.
+    /// </summary>
+    private static readonly string[] QemuSemihostingArguments =
+    [
+        "-icount", "shift=0,sleep=off",
+        "-display", "none", "-serial", "null", "-monitor", "none",
+        "-chardev", "stdio,id=tml_console,signal=off",
+        "-semihosting-config", "enable=on,target=native,chardev=tml_console",
+        "-kernel", "{firmware}",
+    ];
+
+    /// <summary>picolibc's semihosting crt0 and I/O: the console and exit code of every QEMU image.</summary>
+    private static readonly string[] SemihostingLinkFlags =
+        ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"];
+
+    /// <summary>What every Cortex-M image shares: the Arm GNU toolchain, the shared support, the stack reserve.</summary>
+    private static Board CortexMBoard(
+        string name, string description, IReadOnlyList<string> architectureFlags, MemoryRegion flash, MemoryRegion ram,
+        IReadOnlyList<string> compileFlags, IReadOnlyList<string> linkFlags, EmulatorSpec? emulator) =>
+        new(
+            Name: name,
+            Description: description,
+            ToolPrefix: "arm-none-eabi-",
+            ToolchainEnvironmentVariables: ArmToolchainVariables,
+            ToolchainInstallHint: ArmGnuInstallHint,
+            ArchitectureFlags: architectureFlags,
+            CompileFlags: compileFlags,
+            LinkFlags: linkFlags,
+            LinkLibraries: [],
+            Flash: flash,
+            Ram: ram,
+            FirmwareExtension: ".elf",
+            ProducesFlashImages: true,
+            Emulator: emulator)
+        {
+            StackBytes = Boards.StackBytes,
+            SharedSupportFolders = CortexMSupportFolders,
+        };
+
+    /// <summary>
+    /// A Cortex-M chip's image for QEMU: the chip's sources with <c>TML_BOARD_QEMU</c> (console and exit code through
+    /// semihosting, a QEMU timer as the counter), picolibc's semihosting crt0, run on the QEMU machine
+    /// <paramref name="machineArguments"/> names. Each chip board passes what differs (core flags, memory, machine).
+    /// </summary>
+    private static Board CortexMQemuImage(
+        string name, string description, IReadOnlyList<string> architectureFlags, MemoryRegion flash, MemoryRegion ram,
+        IReadOnlyList<string> machineArguments) =>
+        CortexMBoard(name, description, architectureFlags, flash, ram, [.. CommonCompileFlags, "-DTML_BOARD_QEMU"], SemihostingLinkFlags,
+            new EmulatorSpec("qemu-system-arm", [.. machineArguments, .. QemuSemihostingArguments], "qemu-system-arm"));
+
+    /// <summary>
+    /// A Cortex-M chip's flashable image: picolibc's hosted crt0 (vector table, FPU enable, .data copy; no semihosting),
+    /// the shared Cortex-M support (boards/cortex-m) and the chip's own (its UART console, clocks, counter), and
+    /// <paramref name="emulatorImage"/> for <c>Run</c>. <paramref name="linkerScript"/> replaces picolibc.ld's layout
+    /// when the chip needs one of its own (a boot block in front of the application).
+    /// </summary>
+    private static Board CortexMChip(
+        string name, string description, IReadOnlyList<string> architectureFlags, MemoryRegion flash, MemoryRegion ram,
+        Board emulatorImage, string? linkerScript = null) =>
+        CortexMBoard(name, description, architectureFlags, flash, ram, CommonCompileFlags,
+            linkerScript is null
+                ? ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"]
+                : ["--crt0=hosted", "-T" + linkerScript, "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+            emulator: null) with
+        {
+            EmulatorImage = emulatorImage,
+        };
+
     /// <summary>
     /// Default stack reserved on the nrf52840 (a project overrides it with <c>TinyMLStackBytes</c>). Measured high-water
     /// in QEMU (tml_board_stack_high_water, StackHighWaterTests and SharedModelsTests print it): 264-564 B for every
@@ -291,44 +372,24 @@ public static partial class Boards
     private static readonly string[] Nrf52840ArchitectureFlags =
         ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"];
 
+    private static readonly MemoryRegion Nrf52840Flash = new(0x0, 1024 * 1024);
+
+    private static readonly MemoryRegion Nrf52840Ram = new(0x2000_0000, 256 * 1024);
+
     /// <summary>
     /// The nRF52840's image for QEMU: the same sources with <c>TML_BOARD_QEMU</c> (console and exit code through
     /// semihosting, SysTick as the counter), picolibc's semihosting crt0. QEMU's mps2-an386 (also a Cortex-M4) has memory
     /// at the nRF52840's addresses, so the same memory map and budget apply; <c>-icount shift=0</c> makes SysTick
     /// deterministic (40 instructions per tick).
     /// </summary>
-    public static Board Nrf52840Qemu { get; } = new(
-        Name: "nrf52840-qemu",
-        Description: "nRF52840 image for QEMU mps2-an386 (Cortex-M4F): semihosting console and exit code, SysTick instruction counts",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: Nrf52840ArchitectureFlags,
-        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
-        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: new MemoryRegion(0x0, 1024 * 1024),
-        Ram: new MemoryRegion(0x2000_0000, 256 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: new EmulatorSpec(
-            "qemu-system-arm",
-            [
-                "-M", "mps2-an386", "-cpu", "cortex-m4",
-                // Fixed virtual time: 1 ns per instruction, so tick counts are identical run to run.
-                "-icount", "shift=0,sleep=off",
-                // Semihosting (printf) to stdout; nothing else may claim stdio, and no monitor or display.
-                "-display", "none", "-serial", "null", "-monitor", "none",
-                "-chardev", "stdio,id=tml_console,signal=off",
-                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
-                "-kernel", "{firmware}",
-            ],
-            "qemu-system-arm"))
+    public static Board Nrf52840Qemu { get; } = CortexMQemuImage(
+        "nrf52840-qemu",
+        "nRF52840 image for QEMU mps2-an386 (Cortex-M4F): semihosting console and exit code, SysTick instruction counts",
+        Nrf52840ArchitectureFlags, Nrf52840Flash, Nrf52840Ram,
+        ["-M", "mps2-an386", "-cpu", "cortex-m4"]) with
     {
-        StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
         SupportFolderName = "nrf52840",
-        SharedSupportFolders = ["cortex-m"],
         KernelIsa = Emit.KernelIsa.ArmDsp,
     };
 
@@ -340,26 +401,12 @@ public static partial class Boards
     /// the tick counter, and no semihosting call, so it runs on the chip without a debugger. QEMU models neither the
     /// nRF52's UART nor DWT, so <c>Run</c> builds <see cref="Nrf52840Qemu"/> from the same sources.
     /// </summary>
-    public static Board Nrf52840 { get; } = new(
-        Name: "nrf52840",
-        Description: "Nordic nRF52840 (Cortex-M4F, 64 MHz, 1 MB flash, 256 KB RAM): UART console; runs in QEMU as nrf52840-qemu",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: Nrf52840ArchitectureFlags,
-        CompileFlags: CommonCompileFlags,
-        LinkFlags: ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: new MemoryRegion(0x0, 1024 * 1024),
-        Ram: new MemoryRegion(0x2000_0000, 256 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: null)
+    public static Board Nrf52840 { get; } = CortexMChip(
+        "nrf52840",
+        "Nordic nRF52840 (Cortex-M4F, 64 MHz, 1 MB flash, 256 KB RAM): UART console; runs in QEMU as nrf52840-qemu",
+        Nrf52840ArchitectureFlags, Nrf52840Flash, Nrf52840Ram, Nrf52840Qemu) with
     {
-        StackBytes = Boards.StackBytes,
-        SharedSupportFolders = ["cortex-m"],
         KernelIsa = Emit.KernelIsa.ArmDsp,
-        EmulatorImage = Nrf52840Qemu,
         Console = new UartConsole("UART0", DefaultTxPin: 6, TxPinCount: 48, DefaultBaud: 115200, MaxBaud: 1_000_000,
             PinDescription: "port * 32 + pin: P0.06 = 6 (the nRF52840-DK's USB virtual COM port), P1.02 = 34"),
         FlashPageBytes = 4096,
@@ -469,7 +516,7 @@ public static partial class Boards
             + "or set TINYML_GCC_PATH to its bin folder",
         ArchitectureFlags: ["-mabi=ilp32", "--specs=picolibc.specs"],
         CompileFlags: CommonCompileFlags,
-        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
+        LinkFlags: SemihostingLinkFlags,
         LinkLibraries: [],
         Flash: new MemoryRegion(0x8000_0000, 1024 * 1024),
         Ram: new MemoryRegion(0x8010_0000, 256 * 1024),
@@ -480,15 +527,12 @@ public static partial class Boards
             [
                 // The ESP32-C3's ISA: rv32imc. a=off makes an atomic instruction trap instead of silently working.
                 "-M", "virt", "-cpu", "rv32,a=off,f=off,d=off", "-bios", "none",
-                // Fixed virtual time: minstret and mcycle then count exactly the instructions retired.
-                "-icount", "shift=0,sleep=off",
-                "-display", "none", "-serial", "null", "-monitor", "none",
-                "-chardev", "stdio,id=tml_console,signal=off",
-                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
-                "-kernel", "{firmware}",
+                // Its fixed virtual time makes minstret and mcycle count exactly the instructions retired.
+                .. QemuSemihostingArguments,
             ],
             "qemu-system-misc"))
     {
+        SharedSupportFolders = BareMetalSupportFolders,
         CompileArchitectureFlags = ["-march=rv32imc_zicsr"],
         LinkArchitectureFlags = ["-march=rv32imc"],
         StackBytes = Boards.StackBytes,
@@ -515,6 +559,10 @@ public static partial class Boards
     private static readonly string[] Stm32F746ArchitectureFlags =
         ["-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs"];
 
+    private const ulong Stm32F746FlashBytes = 1024 * 1024;
+
+    private static readonly MemoryRegion Stm32F746Ram = new(0x2000_0000, 320 * 1024);
+
     /// <summary>
     /// The STM32F746's image for QEMU: the same sources with <c>TML_BOARD_QEMU</c> (semihosting console and exit code,
     /// SysTick as the counter) on QEMU's mps2-an500, a Cortex-M7. QEMU has no STM32F7 and the an500 has nothing at
@@ -522,37 +570,15 @@ public static partial class Boards
     /// budget, so what overflows the chip overflows here. SysTick at the an500's 25 MHz under <c>-icount shift=0</c> is
     /// 40 instructions per tick (measured, boards/stm32f746/tml_board_config.h).
     /// </summary>
-    public static Board Stm32F746Qemu { get; } = new(
-        Name: "stm32f746-qemu",
-        Description: "STM32F746 image for QEMU mps2-an500 (Cortex-M7): semihosting console and exit code, SysTick instruction counts",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: Stm32F746ArchitectureFlags,
-        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
-        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: new MemoryRegion(0x0, 1024 * 1024),
-        Ram: new MemoryRegion(0x2000_0000, 320 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: new EmulatorSpec(
-            "qemu-system-arm",
-            [
-                "-M", "mps2-an500", "-cpu", "cortex-m7",
-                "-icount", "shift=0,sleep=off",
-                "-display", "none", "-serial", "null", "-monitor", "none",
-                "-chardev", "stdio,id=tml_console,signal=off",
-                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
-                "-kernel", "{firmware}",
-            ],
-            "qemu-system-arm"))
+    public static Board Stm32F746Qemu { get; } = CortexMQemuImage(
+        "stm32f746-qemu",
+        "STM32F746 image for QEMU mps2-an500 (Cortex-M7): semihosting console and exit code, SysTick instruction counts",
+        Stm32F746ArchitectureFlags, new MemoryRegion(0x0, Stm32F746FlashBytes), Stm32F746Ram,
+        ["-M", "mps2-an500", "-cpu", "cortex-m7"]) with
     {
         KernelIsa = Emit.KernelIsa.ArmDsp,
-        StackBytes = Boards.StackBytes,
         InstructionsPerTick = 40,
         SupportFolderName = "stm32f746",
-        SharedSupportFolders = ["cortex-m"],
     };
 
     /// <summary>
@@ -565,26 +591,12 @@ public static partial class Boards
     /// so <c>Run</c> builds <see cref="Stm32F746Qemu"/> from the same sources. Its flash sectors are 32, 128 and 256 KB,
     /// not a page size, so the image is not linked behind a bootloader (<c>TinyMLFlashOffset</c> is refused).
     /// </summary>
-    public static Board Stm32F746 { get; } = new(
-        Name: "stm32f746",
-        Description: "STM32F746 (Cortex-M7F, 216 MHz, 1 MB flash, 320 KB RAM; NUCLEO-F746ZG, STM32F746G-DISCO): USART console; runs in QEMU as stm32f746-qemu",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: Stm32F746ArchitectureFlags,
-        CompileFlags: CommonCompileFlags,
-        LinkFlags: ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: new MemoryRegion(0x0800_0000, 1024 * 1024),
-        Ram: new MemoryRegion(0x2000_0000, 320 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: null)
+    public static Board Stm32F746 { get; } = CortexMChip(
+        "stm32f746",
+        "STM32F746 (Cortex-M7F, 216 MHz, 1 MB flash, 320 KB RAM; NUCLEO-F746ZG, STM32F746G-DISCO): USART console; runs in QEMU as stm32f746-qemu",
+        Stm32F746ArchitectureFlags, new MemoryRegion(0x0800_0000, Stm32F746FlashBytes), Stm32F746Ram, Stm32F746Qemu) with
     {
         KernelIsa = Emit.KernelIsa.ArmDsp,
-        StackBytes = Boards.StackBytes,
-        SharedSupportFolders = ["cortex-m"],
-        EmulatorImage = Stm32F746Qemu,
         // Pins as port * 16 + pin (tml_board_chip.c's table: the U(S)ART TX pins of the STM32F746's alternate functions).
         // 2400 baud is the lowest USART1/USART6 reach at 108 MHz (16-bit divider); 3.375 Mbaud the highest USART2/3,
         // UART4/5/7/8 reach at 54 MHz.
@@ -619,6 +631,8 @@ public static partial class Boards
 
     private const ulong Rp2040RamBytes = 264 * 1024;
 
+    private static readonly MemoryRegion Rp2040Ram = new(0x2000_0000, Rp2040RamBytes);
+
     /// <summary>
     /// The RP2040's image for QEMU: QEMU 7.2 has neither an RP2040 nor a Cortex-M0+, but its micro:bit machine (nRF51,
     /// Cortex-M0) runs the same ARMv6-M instruction set; <c>-global nrf51-soc.sram-size/flash-size</c> give it the
@@ -626,39 +640,19 @@ public static partial class Boards
     /// semihosting console and exit code, the nRF51's 32-bit TIMER0 as the counter (62.5 instructions per tick under
     /// <c>-icount shift=0</c>, measured; it wraps after 268 * 10^9 instructions where SysTick would after 10^9).
     /// </summary>
-    public static Board Rp2040Qemu { get; } = new(
-        Name: "rp2040-qemu",
-        Description: "RP2040 image for QEMU microbit (Cortex-M0: ARMv6-M as the M0+), RP2040 memory sizes: semihosting console and exit code, instruction counts",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: Rp2040ArchitectureFlags,
-        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
-        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: new MemoryRegion(0x0, Rp2040FlashBytes),
-        Ram: new MemoryRegion(0x2000_0000, Rp2040RamBytes),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: new EmulatorSpec(
-            "qemu-system-arm",
-            [
-                "-M", "microbit",
-                "-global", $"nrf51-soc.sram-size={Rp2040RamBytes}", "-global", $"nrf51-soc.flash-size={Rp2040FlashBytes}",
-                "-icount", "shift=0,sleep=off",
-                "-display", "none", "-serial", "null", "-monitor", "none",
-                "-chardev", "stdio,id=tml_console,signal=off",
-                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
-                "-kernel", "{firmware}",
-            ],
-            "qemu-system-arm"))
+    public static Board Rp2040Qemu { get; } = CortexMQemuImage(
+        "rp2040-qemu",
+        "RP2040 image for QEMU microbit (Cortex-M0: ARMv6-M as the M0+), RP2040 memory sizes: semihosting console and exit code, instruction counts",
+        Rp2040ArchitectureFlags, new MemoryRegion(0x0, Rp2040FlashBytes), Rp2040Ram,
+        [
+            "-M", "microbit",
+            "-global", $"nrf51-soc.sram-size={Rp2040RamBytes}", "-global", $"nrf51-soc.flash-size={Rp2040FlashBytes}",
+        ]) with
     {
-        StackBytes = Boards.StackBytes,
         // nRF51 TIMER0 at 16 MHz, 1 ns per instruction: 62.5 instructions per tick.
         InstructionsPerTick = 125,
         InstructionsPerTickDivisor = 2,
         SupportFolderName = "rp2040",
-        SharedSupportFolders = ["cortex-m"],
     };
 
     /// <summary>
@@ -670,26 +664,13 @@ public static partial class Boards
     /// and as .uf2 for the boot ROM's USB drive (RPI-RP2, family 0xE48BFF56). QEMU models no RP2040, so <c>Run</c>
     /// builds <see cref="Rp2040Qemu"/> from the same sources.
     /// </summary>
-    public static Board Rp2040 { get; } = new(
-        Name: "rp2040",
-        Description: "Raspberry Pi RP2040 (Cortex-M0+, 125 MHz, 2 MB flash, 264 KB RAM): UART console, .uf2; runs in QEMU as rp2040-qemu",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: Rp2040ArchitectureFlags,
-        CompileFlags: CommonCompileFlags,
-        // The board's linker script is picolibc.ld with the boot block's region in front of it.
-        LinkFlags: ["--crt0=hosted", "-T{board-dir}/tml_board.ld", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: new MemoryRegion(0x1000_0000, Rp2040FlashBytes),
-        Ram: new MemoryRegion(0x2000_0000, Rp2040RamBytes),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: null)
+    public static Board Rp2040 { get; } = CortexMChip(
+        "rp2040",
+        "Raspberry Pi RP2040 (Cortex-M0+, 125 MHz, 2 MB flash, 264 KB RAM): UART console, .uf2; runs in QEMU as rp2040-qemu",
+        Rp2040ArchitectureFlags, new MemoryRegion(0x1000_0000, Rp2040FlashBytes), Rp2040Ram, Rp2040Qemu,
+        // picolibc.ld with the boot block's region in front of it.
+        linkerScript: "{board-dir}/tml_board.ld") with
     {
-        StackBytes = Boards.StackBytes,
-        SharedSupportFolders = ["cortex-m"],
-        EmulatorImage = Rp2040Qemu,
         BootBlock = new BootBlock(".boot2", 256),
         // PL011: up to clk_peri / 16 = 7.8125 Mbaud at 125 MHz.
         Console = new UartConsole("UART0", DefaultTxPin: 0, TxPinCount: 30, DefaultBaud: 115200, MaxBaud: 7_812_500,

@@ -32,40 +32,16 @@ public static partial class Boards
     /// picolibc's semihosting crt0. Under <c>-icount shift=0</c> SysTick at the 32 MHz SYSCLK is 31.25 = 125/4
     /// instructions per tick, deterministically.
     /// </summary>
-    public static Board Corstone300Qemu => _corstone300Qemu ??= new(
-        Name: "corstone300-qemu",
-        Description: "Corstone-300 image for QEMU mps3-an547 (Cortex-M55, Helium): semihosting console and exit code, SysTick instruction counts",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: CortexM55ArchitectureFlags,
-        CompileFlags: [.. CommonCompileFlags, "-DTML_BOARD_QEMU"],
-        LinkFlags: ["--oslib=semihost", "--crt0=semihost", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: Corstone300Itcm,
-        Ram: Corstone300Dtcm,
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: new EmulatorSpec(
-            "qemu-system-arm",
-            [
-                "-M", "mps3-an547",
-                // Fixed virtual time: 1 ns per instruction, so tick counts are identical run to run.
-                "-icount", "shift=0,sleep=off",
-                // Semihosting (printf) to stdout; nothing else may claim stdio, and no monitor or display.
-                "-display", "none", "-serial", "null", "-monitor", "none",
-                "-chardev", "stdio,id=tml_console,signal=off",
-                "-semihosting-config", "enable=on,target=native,chardev=tml_console",
-                "-kernel", "{firmware}",
-            ],
-            "qemu-system-arm"))
+    public static Board Corstone300Qemu => _corstone300Qemu ??= CortexMQemuImage(
+        "corstone300-qemu",
+        "Corstone-300 image for QEMU mps3-an547 (Cortex-M55, Helium): semihosting console and exit code, SysTick instruction counts",
+        CortexM55ArchitectureFlags, Corstone300Itcm, Corstone300Dtcm,
+        ["-M", "mps3-an547"]) with
     {
         ArenaAlignment = Board.HeliumArenaAlignment,
-        StackBytes = Boards.StackBytes,
         InstructionsPerTick = 125,
         InstructionsPerTickDivisor = 4,
         SupportFolderName = "corstone300",
-        SharedSupportFolders = ["cortex-m"],
     };
 
     private static Board? _corstone300NoMveQemu;
@@ -92,26 +68,12 @@ public static partial class Boards
     /// no semihosting. QEMU models the UART but not DWT, so <c>Run</c> builds <see cref="Corstone300Qemu"/>. The MPS3 and
     /// the FVP are not flashed through a debug probe: <c>-t:Flash</c> says how they load an image (TML5008).
     /// </summary>
-    public static Board Corstone300 => _corstone300 ??= new(
-        Name: "corstone300",
-        Description: "Arm Corstone-300 (Cortex-M55 with Helium, 32 MHz, 512 KB ITCM, 512 KB DTCM; MPS3 AN547 or FVP): UART console; runs in QEMU as corstone300-qemu",
-        ToolPrefix: "arm-none-eabi-",
-        ToolchainEnvironmentVariables: ["TINYML_GCC_PATH", "ARM_GCC_PATH"],
-        ToolchainInstallHint: ArmGnuInstallHint,
-        ArchitectureFlags: CortexM55ArchitectureFlags,
-        CompileFlags: CommonCompileFlags,
-        LinkFlags: ["--crt0=hosted", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: [],
-        Flash: Corstone300Itcm,
-        Ram: Corstone300Dtcm,
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
-        Emulator: null)
+    public static Board Corstone300 => _corstone300 ??= CortexMChip(
+        "corstone300",
+        "Arm Corstone-300 (Cortex-M55 with Helium, 32 MHz, 512 KB ITCM, 512 KB DTCM; MPS3 AN547 or FVP): UART console; runs in QEMU as corstone300-qemu",
+        CortexM55ArchitectureFlags, Corstone300Itcm, Corstone300Dtcm, Corstone300Qemu) with
     {
         ArenaAlignment = Board.HeliumArenaAlignment,
-        StackBytes = Boards.StackBytes,
-        SharedSupportFolders = ["cortex-m"],
-        EmulatorImage = Corstone300Qemu,
         // The CMSDK UART's baud divider is its 25 MHz APB clock over the rate, at least 16.
         Console = new UartConsole("UART0", DefaultTxPin: 0, TxPinCount: 1, DefaultBaud: 115200, MaxBaud: 1_562_500,
             PinDescription: "UART0 is wired to the MPS3's USB serial port 1 (the FVP's terminal 0): there is no pin to choose"),

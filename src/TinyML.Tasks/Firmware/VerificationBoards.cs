@@ -49,6 +49,7 @@ public static partial class Boards
             "qemu-system-misc"))
     {
         StackBytes = Boards.StackBytes,
+        SharedSupportFolders = BareMetalSupportFolders,
         VerificationOnly = true,
         // CCOUNT under -icount shift=0 advances once per 25 instructions (TML_BOARD_INSTRUCTIONS_PER_TICK).
         InstructionsPerTick = 25,

@@ -631,6 +631,7 @@ public static class OnnxImporter
 
             foreach (var node in nodes)
             {
+                OnnxArity.Check(node, sourcePath);
                 foreach (var input in node.ReadValues().Where(i => i.Length > 0))
                 {
                     if (!available.Contains(input) && !producers.ContainsKey(input))

@@ -547,24 +547,7 @@ internal static class ConstantEvaluator
             return normalized >= 0 && normalized < Math.Max(rank, 1) ? (int)normalized : throw Bad($"axis {axis} is out of range for rank {rank}");
         }
 
-        private int[] BroadcastShape(int[] a, int[] b)
-        {
-            var rank = Math.Max(a.Length, b.Length);
-            var result = new int[rank];
-            for (var i = 0; i < rank; i++)
-            {
-                var da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-                var db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-                if (da != db && da != 1 && db != 1)
-                {
-                    throw Bad($"shapes [{string.Join(",", a)}] and [{string.Join(",", b)}] do not broadcast");
-                }
-
-                result[i] = da == 1 ? db : da;
-            }
-
-            return result;
-        }
+        private int[] BroadcastShape(int[] a, int[] b) => Broadcasting.Shape(a, b) ?? throw Bad(Broadcasting.Mismatch(a, b));
 
         private static int[] BroadcastPositions(int[] shape, int[] outShape, int count)
         {

@@ -439,24 +439,8 @@ public static class ShapeInference
         return input.Select((d, i) => axes.Contains(i) ? (keep ? 1 : -1) : d).Where(d => d >= 0).ToArray();
     }
 
-    private static int[] Broadcast(Node node, int[] a, int[] b, string file)
-    {
-        var rank = Math.Max(a.Length, b.Length);
-        var result = new int[rank];
-        for (var i = 0; i < rank; i++)
-        {
-            var da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-            var db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1)
-            {
-                throw Bad(node, $"shapes [{string.Join(",", a)}] and [{string.Join(",", b)}] do not broadcast", file);
-            }
-
-            result[i] = Math.Max(da, db);
-        }
-
-        return result;
-    }
+    private static int[] Broadcast(Node node, int[] a, int[] b, string file) =>
+        Broadcasting.Shape(a, b) ?? throw Bad(node, Broadcasting.Mismatch(a, b), file);
 
     /// <summary>Expand's target shape: a build-time integer constant (after folding) with non-negative dimensions.</summary>
     internal static int[] ExpandTarget(Graph graph, Node node, string file)

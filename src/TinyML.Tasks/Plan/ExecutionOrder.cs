@@ -17,30 +17,19 @@ public static class ExecutionOrder
     public sealed record Outcome(int OriginalArenaBytes, int ChosenArenaBytes, bool Reordered, string Method);
 
     /// <summary>Reorders <paramref name="model"/>'s ops in place when that shrinks the arena.</summary>
-    public static Outcome Optimize(QuantizedModel model, int alignment = 4)
-    {
-        var problem = PlanningProblem.From(model, alignment);
-        var (order, outcome) = Choose(problem, alignment);
-        if (outcome.Reordered)
-        {
-            var ops = order.Select(i => model.Ops[i]).ToList();
-            model.Ops.Clear();
-            model.Ops.AddRange(ops);
-        }
-
-        return outcome;
-    }
+    public static Outcome Optimize(QuantizedModel model, int alignment = 4) => Reorder(model.Ops, PlanningProblem.From(model, alignment), alignment);
 
     /// <summary>Reorders a float model's ops in place when that shrinks the arena.</summary>
-    public static Outcome Optimize(FloatModel model, int alignment = 4)
+    public static Outcome Optimize(FloatModel model, int alignment = 4) => Reorder(model.Ops, PlanningProblem.From(model), alignment);
+
+    private static Outcome Reorder<TOp>(List<TOp> ops, PlanningProblem problem, int alignment)
     {
-        var problem = PlanningProblem.From(model);
         var (order, outcome) = Choose(problem, alignment);
         if (outcome.Reordered)
         {
-            var ops = order.Select(i => model.Ops[i]).ToList();
-            model.Ops.Clear();
-            model.Ops.AddRange(ops);
+            var reordered = order.Select(i => ops[i]).ToList();
+            ops.Clear();
+            ops.AddRange(reordered);
         }
 
         return outcome;

@@ -18,7 +18,9 @@ internal static class OrtSessions
         InterOpNumThreads = 1,
         ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        // Every ONNX Runtime error reaches the user as a coded diagnostic carrying ONNX Runtime's message; its own log
+        // would print the same error again, raw and in colour, on the build's stderr.
+        LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
     };
 
     /// <summary>

@@ -993,24 +993,7 @@ public static class FloatInterpreter
         return v;
     }
 
-    private static int[] BroadcastShape(int[] a, int[] b)
-    {
-        var rank = Math.Max(a.Length, b.Length);
-        var result = new int[rank];
-        for (var i = 0; i < rank; i++)
-        {
-            var da = i < rank - a.Length ? 1 : a[i - (rank - a.Length)];
-            var db = i < rank - b.Length ? 1 : b[i - (rank - b.Length)];
-            if (da != db && da != 1 && db != 1)
-            {
-                throw new ArgumentException($"shapes [{string.Join(",", a)}] and [{string.Join(",", b)}] do not broadcast");
-            }
-
-            result[i] = Math.Max(da, db);
-        }
-
-        return result;
-    }
+    private static int[] BroadcastShape(int[] a, int[] b) => Broadcasting.Shape(a, b) ?? throw new ArgumentException(Broadcasting.Mismatch(a, b));
 
     private static void Unravel(int flat, int[] shape, int[] index)
     {

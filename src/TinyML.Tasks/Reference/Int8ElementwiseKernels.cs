@@ -30,31 +30,17 @@ public static class Int8ElementwiseKernels
     /// <summary>tml_add_broadcast_s8 / tml_mul_broadcast_s8.</summary>
     public static void Binary(QBinary op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
-        var rank = QBinary.MaxRank;
-        var index = new int[rank];
         var total = op.Count;
         if (output.Length < total)
         {
             throw new ArgumentException($"binary '{op.NodeName}': output holds {output.Length} bytes, needs {total}");
         }
 
-        int aOffset = 0, bOffset = 0;
+        var walk = new Odometer(op.OutDims, op.AStrides, op.BStrides);
         for (var i = 0; i < total; i++)
         {
-            output[i] = Apply(op, a[aOffset], b[bOffset]);
-            for (var d = rank - 1; d >= 0; d--)
-            {
-                aOffset += op.AStrides[d];
-                bOffset += op.BStrides[d];
-                if (++index[d] < op.OutDims[d])
-                {
-                    break;
-                }
-
-                aOffset -= op.AStrides[d] * op.OutDims[d];
-                bOffset -= op.BStrides[d] * op.OutDims[d];
-                index[d] = 0;
-            }
+            output[i] = Apply(op, a[walk.Offset[0]], b[walk.Offset[1]]);
+            walk.Next();
         }
     }
 
@@ -108,35 +94,19 @@ public static class Int8ElementwiseKernels
     /// <summary>tml_where_s8.</summary>
     public static void Where(QWhere op, ReadOnlySpan<sbyte> condition, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> y, Span<sbyte> output)
     {
-        var rank = QBinary.MaxRank;
-        var index = new int[rank];
         var total = op.Count;
         if (output.Length < total)
         {
             throw new ArgumentException($"where '{op.NodeName}': output holds {output.Length} bytes, needs {total}");
         }
 
-        int cOffset = 0, xOffset = 0, yOffset = 0;
+        var walk = new Odometer(op.OutDims, op.CStrides, op.XStrides, op.YStrides);
         for (var i = 0; i < total; i++)
         {
-            output[i] = condition[cOffset] != op.ConditionZeroPoint
-                ? Requantize(x[xOffset], op.XZeroPoint, op.XMultiplier, op.XShift, op.OutputZeroPoint)
-                : Requantize(y[yOffset], op.YZeroPoint, op.YMultiplier, op.YShift, op.OutputZeroPoint);
-            for (var d = rank - 1; d >= 0; d--)
-            {
-                cOffset += op.CStrides[d];
-                xOffset += op.XStrides[d];
-                yOffset += op.YStrides[d];
-                if (++index[d] < op.OutDims[d])
-                {
-                    break;
-                }
-
-                cOffset -= op.CStrides[d] * op.OutDims[d];
-                xOffset -= op.XStrides[d] * op.OutDims[d];
-                yOffset -= op.YStrides[d] * op.OutDims[d];
-                index[d] = 0;
-            }
+            output[i] = condition[walk.Offset[0]] != op.ConditionZeroPoint
+                ? Requantize(x[walk.Offset[1]], op.XZeroPoint, op.XMultiplier, op.XShift, op.OutputZeroPoint)
+                : Requantize(y[walk.Offset[2]], op.YZeroPoint, op.YMultiplier, op.YShift, op.OutputZeroPoint);
+            walk.Next();
         }
     }
 

@@ -174,52 +174,24 @@ public static class MixedPrecisionKernels
     /// <summary>tml_add_f32's odometer over the output index; each operand advances by its stride (0 = broadcast).</summary>
     public static void Add(FAdd p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
-        var rank = FAdd.MaxRank;
-        var index = new int[rank];
         var total = p.OutDims.Aggregate(1, (x, d) => x * d);
-        int aOffset = 0, bOffset = 0;
+        var walk = new Odometer(p.OutDims, p.AStrides, p.BStrides);
         for (var i = 0; i < total; i++)
         {
-            output[i] = a[aOffset] + b[bOffset];
-            for (var d = rank - 1; d >= 0; d--)
-            {
-                aOffset += p.AStrides[d];
-                bOffset += p.BStrides[d];
-                if (++index[d] < p.OutDims[d])
-                {
-                    break;
-                }
-
-                aOffset -= p.AStrides[d] * p.OutDims[d];
-                bOffset -= p.BStrides[d] * p.OutDims[d];
-                index[d] = 0;
-            }
+            output[i] = a[walk.Offset[0]] + b[walk.Offset[1]];
+            walk.Next();
         }
     }
 
     /// <summary>tml_mul_f32: one IEEE product per element (the kernels build with -std=c99, so no contraction).</summary>
     public static void Multiply(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
-        var rank = FAdd.MaxRank;
-        var index = new int[rank];
         var total = p.OutDims.Aggregate(1, (x, d) => x * d);
-        int aOffset = 0, bOffset = 0;
+        var walk = new Odometer(p.OutDims, p.AStrides, p.BStrides);
         for (var i = 0; i < total; i++)
         {
-            output[i] = a[aOffset] * b[bOffset];
-            for (var d = rank - 1; d >= 0; d--)
-            {
-                aOffset += p.AStrides[d];
-                bOffset += p.BStrides[d];
-                if (++index[d] < p.OutDims[d])
-                {
-                    break;
-                }
-
-                aOffset -= p.AStrides[d] * p.OutDims[d];
-                bOffset -= p.BStrides[d] * p.OutDims[d];
-                index[d] = 0;
-            }
+            output[i] = a[walk.Offset[0]] * b[walk.Offset[1]];
+            walk.Next();
         }
     }
 
@@ -227,13 +199,11 @@ public static class MixedPrecisionKernels
     /// element, Max/Min written as the C conditional (which differs from Math.Max on signed zeros and NaN).</summary>
     public static void Binary(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
-        var rank = FAdd.MaxRank;
-        var index = new int[rank];
         var total = p.OutDims.Aggregate(1, (x, d) => x * d);
-        int aOffset = 0, bOffset = 0;
+        var walk = new Odometer(p.OutDims, p.AStrides, p.BStrides);
         for (var i = 0; i < total; i++)
         {
-            var (x, y) = (a[aOffset], b[bOffset]);
+            var (x, y) = (a[walk.Offset[0]], b[walk.Offset[1]]);
             output[i] = p.Kind switch
             {
                 BinaryKind.Sub => x - y,
@@ -244,19 +214,7 @@ public static class MixedPrecisionKernels
                 BinaryKind.PRelu => x < 0f ? x * y : x,
                 _ => throw new NotSupportedException($"float layer '{p.NodeName}': {p.Kind} has no exact mirror"),
             };
-            for (var d = rank - 1; d >= 0; d--)
-            {
-                aOffset += p.AStrides[d];
-                bOffset += p.BStrides[d];
-                if (++index[d] < p.OutDims[d])
-                {
-                    break;
-                }
-
-                aOffset -= p.AStrides[d] * p.OutDims[d];
-                bOffset -= p.BStrides[d] * p.OutDims[d];
-                index[d] = 0;
-            }
+            walk.Next();
         }
     }
 

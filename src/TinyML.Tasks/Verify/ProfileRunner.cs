@@ -33,11 +33,14 @@ public static class ProfileRunner
         var expected = Int8Interpreter.Run(model, input);
         var matches = expected.AsSpan().SequenceEqual(profiledOutput) && expected.AsSpan().SequenceEqual(plain.Outputs[0]);
 
-        var perTick = board.InstructionsPerTick;
-        var unit = perTick > 0 ? "instruction" : "tick";
-        var scale = Math.Max(1, perTick);
-        return Profile.From(model, board.Name, unit, scale, opTicks.Select(t => t * scale).ToList(), totalTicks * scale,
-            plain.TicksFirstInference >= 0 ? plain.TicksFirstInference * scale : null, matches);
+        // Ticks become instructions as the board's counter runs under its emulator: a whole number per tick on
+        // SysTick at 25 MHz (40), a fraction elsewhere (RP2040's image: 125/2, Corstone-300's: 125/4).
+        var counts = board.InstructionsPerTick > 0;
+        long Count(long ticks) => counts ? board.TicksToInstructions(ticks) : ticks;
+        var unit = counts ? "instruction" : "tick";
+        var resolution = counts ? (int)Math.Ceiling((double)board.InstructionsPerTick / board.InstructionsPerTickDivisor) : 1;
+        return Profile.From(model, board.Name, unit, resolution, opTicks.Select(Count).ToList(), Count(totalTicks),
+            plain.TicksFirstInference >= 0 ? Count(plain.TicksFirstInference) : null, matches);
     }
 
     /// <summary>Writes <c>&lt;name&gt;.profile.md</c>, <c>.json</c> and <c>.html</c> into <paramref name="directory"/>; returns the Markdown path.</summary>

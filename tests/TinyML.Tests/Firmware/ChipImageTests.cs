@@ -41,6 +41,37 @@ public sealed partial class ChipImageTests
         CollectionAssert.DoesNotContain(symbols, "sys_semihost", "no semihosting library in the chip image");
     }
 
+    /// <summary>
+    /// Figures measured on a chip's QEMU image (instructions, stack, what fits) stand for the chip only when the image
+    /// compiles the same code for the same core within the same budget: only the console, crt0 and counter differ.
+    /// </summary>
+    [TestMethod]
+    public void Every_chip_image_and_its_qemu_image_share_core_kernels_and_budget()
+    {
+        var chips = Boards.All.Where(b => b.BuildSystem == FirmwareBuildSystem.Gnu && b.EmulatorImage is not null).ToList();
+        CollectionAssert.IsSubsetOf(new[] { "nrf52840", "stm32f746", "rp2040", "corstone300" }, chips.Select(b => b.Name).ToList());
+        foreach (var chip in chips)
+        {
+            var image = chip.EmulatorImage!;
+            var what = $"{chip.Name} vs {image.Name}";
+            CollectionAssert.AreEqual(chip.ArchitectureFlags.ToList(), image.ArchitectureFlags.ToList(), what);
+            CollectionAssert.AreEqual(chip.CompileFlags.Append("-DTML_BOARD_QEMU").ToList(), image.CompileFlags.ToList(), what);
+            Assert.AreEqual(chip.KernelIsa, image.KernelIsa, what);
+            Assert.AreEqual(chip.ArenaAlignment, image.ArenaAlignment, what);
+            Assert.AreEqual(chip.StackBytes, image.StackBytes, what);
+            CollectionAssert.AreEqual(chip.SharedSupportFolders.ToList(), image.SharedSupportFolders.ToList(), what);
+            Assert.AreEqual(chip.SupportFolder, image.SupportFolder, what);
+            Assert.AreEqual(chip.Flash!.Size, image.Flash!.Size, what);
+            Assert.AreEqual(chip.Ram!.Size, image.Ram!.Size, what);
+            Assert.IsNull(chip.Emulator, what);
+            Assert.IsNotNull(image.Emulator, what);
+            CollectionAssert.Contains(chip.LinkFlags.ToList(), "--crt0=hosted", what);
+            CollectionAssert.DoesNotContain(chip.LinkFlags.ToList(), "--oslib=semihost", what);
+            CollectionAssert.Contains(image.LinkFlags.ToList(), "--oslib=semihost", what);
+            Assert.IsGreaterThan(0, image.InstructionsPerTick, $"{what}: the image counts instructions");
+        }
+    }
+
     [TestMethod]
     public void The_chip_image_is_not_run_in_the_emulator_its_qemu_image_is()
     {
@@ -60,40 +91,11 @@ public sealed partial class ChipImageTests
     [TestMethod]
     public void The_nrf52840_uart_console_driver_prints_on_qemus_nrf51_uart()
     {
-        RequireArm();
-        var dir = TestPaths.NewTempDir("uart-console");
-        var main = Path.Combine(dir, "main.c");
-        File.WriteAllText(main, """
-            #include <stdio.h>
-            void tml_board_console_init(void);
-            int main(void)
-            {
-                tml_board_console_init();
-                printf("uart line 1\nvalue %d\n", 42);
-                fputs("to stderr\n", stderr);
-                return 0;
-            }
-            """);
-        var elf = Path.Combine(dir, "uart.elf");
-        var boardDir = Path.Combine(TestPaths.Kernels, "boards", "nrf52840");
-        var compile = ToolProcess.Run("arm-none-eabi-gcc",
-        [
-            "-mcpu=cortex-m0", "-mthumb", "--specs=picolibc.specs", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
-            "-I" + boardDir, "-I" + Path.Combine(TestPaths.Kernels, "boards", "include"), "-DTML_BOARD_CONSOLE_TX_PIN=24",
-            "-o", elf, main, Path.Combine(boardDir, "tml_board_chip.c"),
-            // Only the exit goes through semihosting (the run must end); the console is the driver under test.
-            "--oslib=semihost", "--crt0=semihost",
-            "-Wl,--defsym=__flash=0", "-Wl,--defsym=__flash_size=256K", "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=16K",
-        ]);
-        Assert.AreEqual(0, compile.ExitCode, string.Join("\n", compile.Lines));
+        var uart = BoardSupportHarness.PrintThroughConsoleDriver(
+            "nrf52840", "cortex-m0", "tml_board_console_init", "TML_BOARD_CONSOLE_TX_PIN=24", "16K", "microbit");
 
-        // coreutils' timeout: a driver that waits forever for its TX event must fail the test, not hang it.
-        var run = ToolProcess.Run("timeout",
-            ["120", "qemu-system-arm", "-M", "microbit", "-display", "none", "-monitor", "none", "-serial", "stdio", "-semihosting-config", "enable=on,target=native", "-kernel", elf]);
-
-        Assert.AreEqual(0, run.ExitCode, string.Join("\n", run.Lines));
-        CollectionAssert.AreEqual(new[] { "uart line 1", "value 42", "to stderr" }, run.Lines.Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray(),
-            string.Join("\n", run.Lines));
+        CollectionAssert.AreEqual(new[] { "uart line 1", "value 42", "to stderr" },
+            uart.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray(), uart);
     }
 
     [TestMethod]
@@ -125,15 +127,7 @@ public sealed partial class ChipImageTests
     [DataRow("console-baud", "fast", "not a whole number")]
     public void Board_settings_out_of_range_are_TML5007(string option, string value, string says)
     {
-        var dir = TestPaths.NewTempDir("board-setting");
-        var main = Path.Combine(dir, "main.c");
-        File.WriteAllText(main, HelloSource);
-
-        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareCommand.Run(new CliArgs(
-        [
-            "--board", "nrf52840", "--name", "Bad", "--source", main, "--kernels", TestPaths.Kernels,
-            "--out", Path.Combine(dir, "bin"), "--obj", Path.Combine(dir, "obj"), "--" + option, value,
-        ]), TextWriter.Null));
+        var ex = BoardSupportHarness.RefusedSetting("nrf52840", option, value);
 
         Assert.AreEqual(ErrorCodes.InvalidBoardSetting, ex.Code);
         StringAssert.Contains(ex.Message, says);

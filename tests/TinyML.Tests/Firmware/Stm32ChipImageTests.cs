@@ -112,7 +112,7 @@ public sealed class Stm32ChipImageTests
         var boardDir = Path.Combine(TestPaths.Kernels, "boards", "stm32f746");
         var model = HostC.Compile(
             [Path.Combine(TestPaths.RepoRoot, "tests", "TinyML.Tests", "Firmware", "Stm32F746RegisterModel.c"), Path.Combine(boardDir, "tml_board_chip.c")],
-            [boardDir, Path.Combine(TestPaths.Kernels, "boards", "include")],
+            [boardDir, Path.Combine(TestPaths.Kernels, "boards", "include"), Path.Combine(TestPaths.Kernels, "boards", "cortex-m")],
             ["-DTML_STM32_REGISTER_HOOKS"]);
         var atPll = scenario == "ok";
         var cases = TxPins.Keys.Select(p => (Pin: p, Baud: 115200)).ToList();
@@ -211,7 +211,7 @@ public sealed class Stm32ChipImageTests
         [
             "-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "--specs=picolibc.specs", "-O2", "-std=c99",
             "-Wall", "-Wextra", "-Werror", "-I" + boardDir, "-I" + Path.Combine(TestPaths.Kernels, "boards", "include"),
-            $"-DTML_BOARD_CONSOLE_TX_PIN={pin}", "-c", "-o", Path.Combine(TestPaths.NewTempDir("stm32-pin"), "chip.o"), Path.Combine(boardDir, "tml_board_chip.c"),
+            "-I" + Path.Combine(TestPaths.Kernels, "boards", "cortex-m"), $"-DTML_BOARD_CONSOLE_TX_PIN={pin}", "-c", "-o", Path.Combine(TestPaths.NewTempDir("stm32-pin"), "chip.o"), Path.Combine(boardDir, "tml_board_chip.c"),
         ]).ExitCode;
 
         foreach (var pin in TxPins.Keys)
@@ -231,15 +231,7 @@ public sealed class Stm32ChipImageTests
     [DataRow("flash-offset", "0x8000", "cannot be linked at a flash offset")]
     public void Board_settings_out_of_range_are_TML5007(string option, string value, string says)
     {
-        var dir = TestPaths.NewTempDir("stm32-setting");
-        var main = Path.Combine(dir, "main.c");
-        File.WriteAllText(main, HelloSource);
-
-        var ex = Assert.ThrowsExactly<TinyMLException>(() => FirmwareCommand.Run(new CliArgs(
-        [
-            "--board", "stm32f746", "--name", "Bad", "--source", main, "--kernels", TestPaths.Kernels,
-            "--out", Path.Combine(dir, "bin"), "--obj", Path.Combine(dir, "obj"), "--" + option, value,
-        ]), TextWriter.Null));
+        var ex = BoardSupportHarness.RefusedSetting("stm32f746", option, value);
 
         Assert.AreEqual(ErrorCodes.InvalidBoardSetting, ex.Code);
         StringAssert.Contains(ex.Message, says);

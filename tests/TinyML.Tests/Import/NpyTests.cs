@@ -98,6 +98,39 @@ public sealed class NpyTests
     }
 
     [TestMethod]
+    public void CorruptedBytesAreTML2002OrReadNeverARawException()
+    {
+        var original = NpyBytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", new byte[24]);
+        var random = new Random(4242);
+        for (var attempt = 0; attempt < 3000; attempt++)
+        {
+            var bytes = (byte[])original.Clone();
+            for (var changes = random.Next(1, 4); changes > 0; changes--)
+            {
+                // Mostly the header (magic, version, length, dictionary), where the parsing is.
+                var at = random.Next(10) < 8 ? random.Next(Math.Min(bytes.Length, 80)) : random.Next(bytes.Length);
+                bytes[at] = random.Next(3) == 0 ? (byte)"0123456789(),' -<>"[random.Next(18)] : (byte)random.Next(256);
+            }
+
+            if (random.Next(4) == 0)
+            {
+                bytes = bytes[..random.Next(bytes.Length)];
+            }
+
+            try
+            {
+                var array = Npy.Read(bytes, "fuzz.npy");
+                // What reads must be whole: as many elements as its shape says.
+                Assert.AreEqual(array.Shape.Aggregate(1L, (a, b) => a * b), (long)array.ElementCount, string.Join(",", array.Shape));
+            }
+            catch (TinyMLException error)
+            {
+                Assert.AreEqual(ErrorCodes.BadCalibrationFile, error.Code, error.Message);
+            }
+        }
+    }
+
+    [TestMethod]
     public void FloatArrayToInt8IsRejected()
     {
         var array = new NpyArray([1], "<f4", new[] { 1f });

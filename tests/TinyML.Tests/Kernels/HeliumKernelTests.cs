@@ -113,16 +113,7 @@ public sealed class HeliumKernelTests
                 var output = new sbyte[op.OutFeatures];
                 Int8Kernels.FullyConnected(op, input, output);
                 expected.Add(output);
-                string p = harness.NewName("p");
-                harness.Global(
-                    $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
-                    $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-                    $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
-                    $".bias = {(op.Bias.All(b => b == 0) ? "NULL" : harness.ConstArray(op.Bias))}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-                    $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-                string buffer = harness.OutputBuffer("int8_t", output.Length);
-                harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-                harness.PrintS8(buffer, output.Length);
+                KernelCalls.FullyConnected(harness, op, input);
             }
 
             AssertSameBytes(expected, harness.Run(), "fully connected");
@@ -139,19 +130,7 @@ public sealed class HeliumKernelTests
             var output = new sbyte[op.OutC * op.OutH * op.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
-            string p = harness.NewName("p");
-            harness.Global(
-                $"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
-                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
-                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
-                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups}, " +
-                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
-                $".bias = {(op.Bias.All(b => b == 0) ? "NULL" : harness.ConstArray(op.Bias))}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-            string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-            harness.PrintS8(buffer, output.Length);
+            KernelCalls.Conv2D(harness, op, input);
         }
 
         AssertSameBytes(expected, harness.Run(), what);
@@ -208,9 +187,6 @@ public sealed class HeliumKernelTests
         Enumerable.Range(0, channels).Select(_ => random.Next(5) == 0
             ? RandomOps.Requantization(random)
             : QuantizationMath.QuantizeMultiplier(40.0 / (Math.Sqrt(reduction) * 74 * 73) * (0.5 + random.NextDouble()))).ToArray();
-
-    private static string Scratch(CHarness harness, QOp op) =>
-        KernelScratch.BytesOf(op) is var bytes and > 0 ? harness.OutputBuffer("int32_t", bytes / 4) : "NULL";
 
     private void AssertSameBytes(List<sbyte[]> expected, List<long[]> actual, string kernel)
     {

@@ -14,11 +14,6 @@ public sealed class KernelEquivalenceTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    /// <summary>A scratch buffer of exactly the bytes the planner reserves for <paramref name="op"/> (NULL when none),
-    /// so a kernel that used more than <see cref="KernelScratch"/> says would write past it.</summary>
-    private static string Scratch(CHarness harness, QOp op) =>
-        KernelScratch.BytesOf(op) is var bytes and > 0 ? harness.OutputBuffer("int32_t", bytes / 4) : "NULL";
-
     [TestMethod]
     public void Conv2D_RandomCases_CMatchesReference()
     {
@@ -33,19 +28,7 @@ public sealed class KernelEquivalenceTests
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
 
-            string p = harness.NewName("p");
-            harness.Global(
-                $"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
-                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
-                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
-                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups}, " +
-                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
-                $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-            string output_ = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {output_}, {Scratch(harness, op)});");
-            harness.PrintS8(output_, output.Length);
+            KernelCalls.Conv2D(harness, op, input);
         }
 
         AssertSameBytes(expected, harness.Run(), "conv");
@@ -122,16 +105,7 @@ public sealed class KernelEquivalenceTests
             Int8Kernels.FullyConnected(op, input, output);
             expected.Add(output);
 
-            string p = harness.NewName("p");
-            harness.Global(
-                $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
-                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
-                $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-            string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-            harness.PrintS8(buffer, output.Length);
+            KernelCalls.FullyConnected(harness, op, input);
         }
 
         AssertSameBytes(expected, harness.Run(), "fully connected");
@@ -163,16 +137,7 @@ public sealed class KernelEquivalenceTests
             Int8Kernels.FullyConnected(op, input, output);
             expected.Add(output);
 
-            string p = harness.NewName("p");
-            harness.Global(
-                $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
-                $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
-                $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-                $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-            string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-            harness.PrintS8(buffer, output.Length);
+            KernelCalls.FullyConnected(harness, op, input);
         }
 
         AssertSameBytes(expected, harness.Run(), "fully connected, long rows");
@@ -239,7 +204,7 @@ public sealed class KernelEquivalenceTests
                 $".output_shift = {op.OutputShift}, .output_zero_point = {op.OutputZeroPoint}, " +
                 $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
-            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer}, {Scratch(harness, op)});");
+            harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer}, {KernelCalls.Scratch(harness, op)});");
             harness.PrintS8(buffer, output.Length);
         }
 

@@ -1,14 +1,14 @@
-/* Corstone-300 chip image: the console (picolibc's stdout/stderr) on the CMSDK APB UART0, polled, no interrupts, no
+/* Corstone-300 chip image: the console UART (tml_board_uart_write) on the CMSDK APB UART0, polled, no interrupts, no
  * buffer. The core boots in the Secure state and this image stays there, so it uses the UART's secure alias
  * (0x59303000; 0x49303000 is the non-secure one). QEMU's mps3-an547 models the same UART at the same addresses, so
  * this driver runs there unchanged (Corstone300BoardTests). The QEMU image (TML_BOARD_QEMU) uses semihosting instead; the
  * rest (counter, stack high-water and limit, exit) is boards/cortex-m. The core clock needs no set-up: the FPGA image
- * (or the FVP) runs it at 32 MHz from reset. */
+ * (or the FVP) runs it at 32 MHz from reset.
+ * picolibc's stdout/stderr on that UART: boards/cortex-m/tml_uart_console.c. */
 #include "tml_board.h"
+#include "tml_board_uart.h"
 
 #ifndef TML_BOARD_QEMU
-
-#include <stdio.h>
 
 /* CMSDK APB UART (Arm Cortex-M System Design Kit TRM, 4.3): DATA, STATE (bit 0: TX buffer full), CTRL (bit 0: TX
  * enable), BAUDDIV (>= 16). */
@@ -42,29 +42,13 @@ void tml_board_console_init(void)
     TML_UART_CTRL = TML_UART_CTRL_TX_ENABLE;
 }
 
-static void tml_board_uart_write(char c)
+void tml_board_uart_write(char c)
 {
     while ((TML_UART_STATE & TML_UART_STATE_TX_FULL) != 0u) {
     }
     TML_UART_DATA = (uint32_t)(unsigned char)c;
 }
 
-static int tml_board_console_putc(char c, FILE *file)
-{
-    (void)file;
-    /* Terminals expect CR LF. */
-    if (c == '\n') {
-        tml_board_uart_write('\r');
-    }
-    tml_board_uart_write(c);
-    return (unsigned char)c;
-}
-
-/* picolibc's tinystdio streams: the C library's only mutable state the board defines (the stream's flags). */
-static FILE tml_board_console = FDEV_SETUP_STREAM(tml_board_console_putc, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdout = &tml_board_console;
-FILE *const stderr = &tml_board_console;
-FILE *const stdin = &tml_board_console;
 
 #else
 

@@ -1,5 +1,6 @@
 /* Board support every Cortex-M board shares (boards/cortex-m, Board.SharedSupportFolders): tml_board_init, the tick
- * counter, the stack high-water and, for a chip image, the end of the program. A board adds tml_board_config.h and,
+ * counter, the stack limit and, for a chip image, the end of the program and its console streams (tml_uart_console.c).
+ * The painted stack is boards/painted-stack. A board adds tml_board_config.h and,
  * for its chip image, tml_board_chip_init() (clocks, console). Start-up itself (vector table, FPU enable, .data copy,
  * .bss zero) is picolibc's crt0: the hosted one in a chip image, the semihosting one in a QEMU image (TML_BOARD_QEMU).
  *
@@ -8,6 +9,7 @@
  * (24 bits; under QEMU -icount shift=0 an exact instruction count); TML_BOARD_COUNTER_BOARD, the board's own
  * tml_board_counter(). Default: SysTick in a QEMU image and on ARMv6-M, DWT otherwise. */
 #include "tml_board.h"
+#include "tml_board_stack.h"
 
 #if !defined(TML_BOARD_COUNTER_DWT) && !defined(TML_BOARD_COUNTER_SYSTICK) && !defined(TML_BOARD_COUNTER_BOARD)
 #if defined(TML_BOARD_QEMU) || defined(__ARM_ARCH_6M__)
@@ -16,57 +18,6 @@
 #define TML_BOARD_COUNTER_DWT 1
 #endif
 #endif
-
-/* Stack reserved in the RAM budget, set by the build (Board.StackBytes). picolibc.ld sizes its .stack section from
- * __stack_size only when DEFINED() sees it, which a linker --defsym is not but an object-file symbol is. */
-#ifndef TML_BOARD_STACK_BYTES
-#define TML_BOARD_STACK_BYTES 2048
-#endif
-#define TML_BOARD_STR(x) #x
-#define TML_BOARD_XSTR(x) TML_BOARD_STR(x)
-__asm__(".global __stack_size\n.set __stack_size, " TML_BOARD_XSTR(TML_BOARD_STACK_BYTES));
-
-/* The stack grows down from __stack (picolibc.ld: the top of RAM); its lowest TML_BOARD_STACK_BYTES are reserved. */
-extern char __stack[];
-
-/* Stack painting for tml_board_stack_high_water(): a word no program is likely to leave behind. */
-#define TML_BOARD_STACK_PAINT 0xC5A5C5A5u
-/* Bytes just below the stack pointer left unpainted: nothing lives there (no interrupts are enabled), this only keeps
- * the painting loop well clear of its own frame. They count as used, so the figure errs high by at most this. */
-#define TML_BOARD_STACK_PAINT_MARGIN 32u
-
-static volatile uint32_t *tml_board_stack_bottom(void)
-{
-    return (volatile uint32_t *)((uintptr_t)__stack - (uintptr_t)TML_BOARD_STACK_BYTES);
-}
-
-/* Paint the unused part of the stack (its bottom up to the current stack pointer minus a margin). Runs before the
- * model does anything, so every word the firmware later touches loses the pattern. */
-static void tml_board_paint_stack(void)
-{
-    uintptr_t sp;
-    volatile uint32_t *word = tml_board_stack_bottom();
-    volatile uint32_t *end;
-
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    end = (volatile uint32_t *)((sp - TML_BOARD_STACK_PAINT_MARGIN) & ~(uintptr_t)3u);
-    /* volatile: the compiler must neither drop the stores nor turn the loop into a memset call. */
-    while (word < end) {
-        *word++ = TML_BOARD_STACK_PAINT;
-    }
-}
-
-uint32_t tml_board_stack_high_water(void)
-{
-    const volatile uint32_t *word = tml_board_stack_bottom();
-    const volatile uint32_t *top = (const volatile uint32_t *)(uintptr_t)__stack;
-
-    /* The deepest word that lost the pattern marks the high-water; everything above it counts as used. */
-    while (word < top && *word == TML_BOARD_STACK_PAINT) {
-        word++;
-    }
-    return (uint32_t)((uintptr_t)top - (uintptr_t)word);
-}
 
 #if defined(TML_BOARD_COUNTER_SYSTICK)
 

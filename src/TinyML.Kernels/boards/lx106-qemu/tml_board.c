@@ -14,14 +14,7 @@
 #include <sys/types.h>
 
 #include "tml_board.h"
-
-/* Stack reserved in the RAM budget (tml_board.ld's .stack section), set by the build (Board.StackBytes). */
-#ifndef TML_BOARD_STACK_BYTES
-#define TML_BOARD_STACK_BYTES 2048
-#endif
-#define TML_BOARD_STR(x) #x
-#define TML_BOARD_XSTR(x) TML_BOARD_STR(x)
-__asm__(".global __stack_size\n.set __stack_size, " TML_BOARD_XSTR(TML_BOARD_STACK_BYTES));
+#include "tml_board_stack.h"
 
 /* Reset: stack pointer, vectors, PS (user vector mode, EXCM clear, so a fault reaches the user exception vector
  * instead of the double exception one), then picolibc's _start. The literals sit before the l32r that reads them
@@ -174,38 +167,9 @@ void tml_board_fault(uint32_t cause, uint32_t pc, uint32_t address)
     _exit(99);
 }
 
-/* The stack grows down from __stack (tml_board.ld: the top of RAM); its lowest TML_BOARD_STACK_BYTES are reserved. */
-extern char __stack[];
-
-#define TML_BOARD_STACK_PAINT 0xC5A5C5A5u
-/* Bytes just below the stack pointer left unpainted (they count as used: the figure errs high by at most this). */
-#define TML_BOARD_STACK_PAINT_MARGIN 32u
-
-static volatile uint32_t *tml_board_stack_bottom(void)
-{
-    return (volatile uint32_t *)((uintptr_t)__stack - (uintptr_t)TML_BOARD_STACK_BYTES);
-}
-
-uint32_t tml_board_stack_high_water(void)
-{
-    const volatile uint32_t *word = tml_board_stack_bottom();
-    const volatile uint32_t *top = (const volatile uint32_t *)(uintptr_t)__stack;
-    while (word < top && *word == TML_BOARD_STACK_PAINT) {
-        word++;
-    }
-    return (uint32_t)((uintptr_t)top - (uintptr_t)word);
-}
-
 void tml_board_init(void)
 {
-    uintptr_t sp;
-    volatile uint32_t *word = tml_board_stack_bottom();
-    volatile uint32_t *end;
-    __asm__ volatile("mov %0, a1" : "=r"(sp));
-    end = (volatile uint32_t *)((sp - TML_BOARD_STACK_PAINT_MARGIN) & ~(uintptr_t)3u);
-    while (word < end) {
-        *word++ = TML_BOARD_STACK_PAINT;
-    }
+    tml_board_paint_stack();
 }
 
 uint32_t tml_board_ticks(void)

@@ -1,13 +1,13 @@
-/* nRF52840 chip image: the crystal oscillator, and the console (picolibc's stdout/stderr) on UART0, polled, no
+/* nRF52840 chip image: the crystal oscillator, and the console UART (tml_board_uart_write) on UART0, polled, no
  * interrupts, no buffer (nothing to flush before a reset). The register layout is the nRF52840's legacy UART (product
  * specification v1.7, 6.33), which the nRF51's UART shares, so QEMU's micro:bit machine runs this driver unchanged
  * (ChipImageTests). The QEMU image of the board (TML_BOARD_QEMU) uses semihosting instead, from picolibc's
- * libsemihost; the rest (counter, stack high-water, exit) is boards/cortex-m. */
+ * libsemihost; the rest (counter, stack high-water, exit) is boards/cortex-m.
+ * picolibc's stdout/stderr on that UART: boards/cortex-m/tml_uart_console.c. */
 #include "tml_board.h"
+#include "tml_board_uart.h"
 
 #ifndef TML_BOARD_QEMU
-
-#include <stdio.h>
 
 #define TML_UART0(offset) (*(volatile uint32_t *)(0x40002000u + (offset)))
 #define TML_UART_TASKS_STARTTX TML_UART0(0x008u)
@@ -72,7 +72,7 @@ void tml_board_console_init(void)
     TML_UART_TASKS_STARTTX = 1u;
 }
 
-static void tml_board_uart_write(char c)
+void tml_board_uart_write(char c)
 {
     TML_UART_TXD = (uint32_t)(unsigned char)c;
     while (TML_UART_EVENTS_TXDRDY == 0u) {
@@ -80,22 +80,6 @@ static void tml_board_uart_write(char c)
     TML_UART_EVENTS_TXDRDY = 0u;
 }
 
-static int tml_board_console_putc(char c, FILE *file)
-{
-    (void)file;
-    /* Terminals expect CR LF. */
-    if (c == '\n') {
-        tml_board_uart_write('\r');
-    }
-    tml_board_uart_write(c);
-    return (unsigned char)c;
-}
-
-/* picolibc's tinystdio streams: the C library's only mutable state the board defines (the stream's flags). */
-static FILE tml_board_console = FDEV_SETUP_STREAM(tml_board_console_putc, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdout = &tml_board_console;
-FILE *const stderr = &tml_board_console;
-FILE *const stdin = &tml_board_console;
 
 #else
 

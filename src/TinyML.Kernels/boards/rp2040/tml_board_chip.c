@@ -7,13 +7,12 @@
  * QEMU's lm3s6965evb (Rp2040Tests); everything else of the chip image (clocks, resets, pads, timer, boot block) is
  * checked against the datasheet only, as no emulator here models an RP2040. */
 #include "tml_board.h"
+#include "tml_board_uart.h"
 
 void tml_board_start_counter(void);
 uint32_t tml_board_counter(void);
 
 #ifndef TML_BOARD_QEMU
-
-#include <stdio.h>
 
 void tml_board_chip_init(void);
 void tml_board_console_init(void);
@@ -226,29 +225,13 @@ void tml_board_uart_init(void)
     TML_REG(TML_UART_CR) = TML_UART_CR_UARTEN | TML_UART_CR_TXE;
 }
 
-static void tml_board_uart_write(char c)
+void tml_board_uart_write(char c)
 {
     while ((TML_REG(TML_UART_FR) & TML_UART_FR_TXFF) != 0u) {
     }
     TML_REG(TML_UART_DR) = (uint32_t)(unsigned char)c;
 }
 
-static int tml_board_console_putc(char c, FILE *file)
-{
-    (void)file;
-    /* Terminals expect CR LF. */
-    if (c == '\n') {
-        tml_board_uart_write('\r');
-    }
-    tml_board_uart_write(c);
-    return (unsigned char)c;
-}
-
-/* picolibc's tinystdio streams: the C library's only mutable state the board defines (the stream's flags). */
-static FILE tml_board_console = FDEV_SETUP_STREAM(tml_board_console_putc, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdout = &tml_board_console;
-FILE *const stderr = &tml_board_console;
-FILE *const stdin = &tml_board_console;
 
 /* The TIMER counts from its reset in tml_board_chip_init(); nothing to start. */
 void tml_board_start_counter(void)

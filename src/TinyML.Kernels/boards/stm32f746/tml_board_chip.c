@@ -7,8 +7,10 @@
  * Nothing here can run in QEMU: no QEMU machine models the STM32F7's RCC, PWR, FLASH or its USART (QEMU 7.2's STM32
  * machines have the F1/F2/F4 USART, whose registers differ). With TML_STM32_REGISTER_HOOKS defined every register
  * access goes through tml_stm32_read()/tml_stm32_write() instead, which a host program implements as a model of those
- * peripherals that enforces RM0385's ordering rules (Stm32ChipImageTests). */
+ * peripherals that enforces RM0385's ordering rules (Stm32ChipImageTests).
+ * picolibc's stdout/stderr on that UART: boards/cortex-m/tml_uart_console.c. */
 #include "tml_board.h"
+#include "tml_board_uart.h"
 
 #ifndef TML_BOARD_QEMU
 
@@ -430,28 +432,10 @@ void tml_board_chip_init(void)
     (void)tml_stm32_console_init((uint32_t)(TML_BOARD_CONSOLE_TX_PIN), (uint32_t)(TML_BOARD_CONSOLE_BAUD));
 }
 
-#ifndef TML_STM32_REGISTER_HOOKS
-
-#include <stdio.h>
-
-static int tml_board_console_putc(char c, FILE *file)
+void tml_board_uart_write(char c)
 {
-    (void)file;
-    /* Terminals expect CR LF. */
-    if (c == '\n') {
-        tml_stm32_console_write((uint32_t)(TML_BOARD_CONSOLE_TX_PIN), '\r');
-    }
     tml_stm32_console_write((uint32_t)(TML_BOARD_CONSOLE_TX_PIN), c);
-    return (unsigned char)c;
 }
-
-/* picolibc's tinystdio streams: the C library's only mutable state the board defines (the stream's flags). */
-static FILE tml_board_console = FDEV_SETUP_STREAM(tml_board_console_putc, NULL, NULL, _FDEV_SETUP_WRITE);
-FILE *const stdout = &tml_board_console;
-FILE *const stderr = &tml_board_console;
-FILE *const stdin = &tml_board_console;
-
-#endif /* TML_STM32_REGISTER_HOOKS */
 
 #else
 

@@ -1,0 +1,73 @@
+using TinyML.Diagnostics;
+using TinyML.Ir;
+
+namespace TinyML.Import;
+
+/// <summary>
+/// How many inputs each supported operator takes, from the ONNX operator schemas: a node whose required inputs are
+/// missing (or named "", ONNX's "omitted") is a malformed model (TML1001), said right at import, before any pass indexes
+/// an input that is not there. Optional inputs in the middle may be omitted; the required ones lead the list.
+/// </summary>
+internal static class OnnxArity
+{
+    /// <summary>(required inputs, most inputs) per op; ops not listed are checked by their own lowering.</summary>
+    private static readonly Dictionary<string, (int Required, int Most)> Inputs = Build();
+
+    private static Dictionary<string, (int, int)> Build()
+    {
+        var table = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
+        foreach (var op in (string[])["Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "LeakyRelu", "Softmax",
+                     "LogSoftmax", "Identity", "Transpose", "Flatten", "GlobalAveragePool", "GlobalMaxPool", "MaxPool",
+                     "AveragePool", "Exp", "Log", "Erf", "Gelu", "Neg", "Abs", "Reciprocal", "Not", "Sqrt", "Cast", "Shape",
+                     "Size", "ConstantOfShape"])
+        {
+            table[op] = (1, 1);
+        }
+
+        foreach (var op in (string[])["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "PRelu", "Equal", "Less", "LessOrEqual",
+                     "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Reshape", "Expand", "Gather"])
+        {
+            table[op] = (2, 2);
+        }
+
+        table["Conv"] = (2, 3);
+        table["ConvTranspose"] = (2, 3);
+        table["Gemm"] = (2, 3);
+        table["BatchNormalization"] = (5, 5);
+        table["LayerNormalization"] = (2, 3);
+        table["Where"] = (3, 3);
+        table["Range"] = (3, 3);
+        table["Clip"] = (1, 3);
+        table["Dropout"] = (1, 3);
+        table["QuantizeLinear"] = (2, 3);
+        table["DequantizeLinear"] = (2, 3);
+        table["LSTM"] = (3, 8);
+        table["GRU"] = (3, 6);
+        return table;
+    }
+
+    /// <summary>TML1001 when <paramref name="node"/> lacks a required input or has more than its op takes.</summary>
+    public static void Check(Node node, string file)
+    {
+        if (!Inputs.TryGetValue(node.OpType, out var arity))
+        {
+            return;
+        }
+
+        var what = $"node '{node.Name}' ({node.OpType})";
+        var takes = arity.Required == arity.Most ? $"{arity.Required}" : $"{arity.Required} to {arity.Most}";
+        if (node.Inputs.Count > arity.Most)
+        {
+            throw OnnxModelReader.Malformed(file, $"{what} has {node.Inputs.Count} inputs; {node.OpType} takes {takes}");
+        }
+
+        for (var i = 0; i < arity.Required; i++)
+        {
+            if (i >= node.Inputs.Count || node.Inputs[i].Length == 0)
+            {
+                throw OnnxModelReader.Malformed(file,
+                    $"{what} lacks its input {i + 1} ({(i >= node.Inputs.Count ? $"it has {node.Inputs.Count}" : "named \"\", i.e. omitted")}); {node.OpType} takes {takes}, the first {arity.Required} required");
+            }
+        }
+    }
+}

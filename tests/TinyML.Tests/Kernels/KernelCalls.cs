@@ -1,0 +1,54 @@
+using TinyML.Ir;
+using TinyML.Plan;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// How a test harness calls the generic int8 kernels the way the emitter does: the op's parameter block as a constant,
+/// its output buffer, a scratch buffer of exactly the planner's size, the call and the printed output. One place for the
+/// equivalence tests of every core (host, Helium, ...), so a new parameter field is added once.
+/// </summary>
+internal static class KernelCalls
+{
+    /// <summary>A scratch buffer of exactly the bytes the planner reserves for <paramref name="op"/> (NULL when none),
+    /// so a kernel that used more than <see cref="KernelScratch"/> says would write past it.</summary>
+    public static string Scratch(CHarness harness, QOp op) =>
+        KernelScratch.BytesOf(op) is var bytes and > 0 ? harness.OutputBuffer("int32_t", bytes / 4) : "NULL";
+
+    /// <summary>The bias array, or NULL when every entry is 0 (the kernels accept none, as a bias-free model has).</summary>
+    private static string Bias(CHarness harness, int[] bias) => bias.All(b => b == 0) ? "NULL" : harness.ConstArray(bias);
+
+    /// <summary>Call <c>tml_conv2d_s8</c> on <paramref name="input"/> and print its output.</summary>
+    public static void Conv2D(CHarness harness, QConv2D op, sbyte[] input)
+    {
+        string p = harness.NewName("p");
+        harness.Global(
+            $"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+            $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
+            $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+            $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups}, " +
+            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+            $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+        var length = op.OutC * op.OutH * op.OutW;
+        string buffer = harness.OutputBuffer("int8_t", length);
+        harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+        harness.PrintS8(buffer, length);
+    }
+
+    /// <summary>Call <c>tml_fully_connected_s8</c> on <paramref name="input"/> and print its output.</summary>
+    public static void FullyConnected(CHarness harness, QFullyConnected op, sbyte[] input)
+    {
+        string p = harness.NewName("p");
+        harness.Global(
+            $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
+            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+            $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+        string buffer = harness.OutputBuffer("int8_t", op.OutFeatures);
+        harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+        harness.PrintS8(buffer, op.OutFeatures);
+    }
+}
