@@ -63,7 +63,7 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
  * so SXTB16 gives (a_k, a_{k+1}) and SXTB16 ROR 8 gives (b_k, b_{k+1}): two unpacks per word, amortized over the four
  * pixels. A missing b row (odd out_c) and the reduction's padding to `depth` are zero weights. Word aligned.
  */
-typedef struct {
+typedef struct tml_pw_s8_params_s {
     int16_t in_c, in_h, in_w;
     int16_t out_c, out_h, out_w;
     int16_t stride_h, stride_w;
@@ -75,6 +75,28 @@ typedef struct {
 
 int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p);
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+/*
+ * Convolution, groups 1, any kernel, stride, padding (negative too) and dilation, as the pointwise GEMM over a
+ * partial im2col: the receptive field of four output pixels (kernel_h * kernel_w * in_c taps each, in the ONNX weight
+ * order (c, ky, kx); taps outside the input plane read the input zero point, which the folded bias cancels) goes into
+ * the int16 column block of tml_pw_s8 in the arena scratch, and tml_pw_s8's 2 channels x 4 pixels core runs the
+ * output channels' row pairs over it. The first layers (in_c 1 or 3, few output channels) and the general convs (IC's 3x3)
+ * take it. `gemm` is a tml_pw_s8_params whose reduction is the taps: gemm.depth = taps rounded up to 4, gemm.weights
+ * the row-pair words of the [out_c][taps] weights (tml_pw_s8's layout with in_c = taps); its in_c, in_h, in_w,
+ * out_h, out_w, stride_h and stride_w are the convolution's. Scratch: the column block (8 * depth bytes), then the
+ * taps' input offsets (4 * taps bytes, int32).
+ */
+typedef struct {
+    tml_pw_s8_params gemm;
+    int16_t kernel_h, kernel_w;
+    int16_t pad_top, pad_left; /* may be negative */
+    int16_t dilation_h, dilation_w;
+    int32_t input_zero_point;
+} tml_conv_gemm_s8_params;
+
+int32_t tml_conv_gemm_s8_scratch_size(const tml_conv_gemm_s8_params *p);
+void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /*
  * Fully connected (any batch rows) as row pairs against one int16 column of raw inputs (the arena scratch, 2 * depth

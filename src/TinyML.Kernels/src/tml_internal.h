@@ -596,4 +596,11 @@ static inline void tml_dot_2x1(const int8_t *w0, const int8_t *w1, const int16_t
     acc[1] = a1;
 }
 
+/* The GEMM core of tml_pw_s8 (tml_kernels_dsp.h), shared with tml_conv_gemm_s8: p's output row pairs against one
+ * int16 column block of n <= 4 pixels (the int16 at 8 (k / 2) + 2 j + (k & 1) is pixel j's reduction step k; steps
+ * past the reduction hold 0), written to output[oc * out_plane + j]. Uses p's out_c, depth, weights, requant, output
+ * zero point and activation range only. */
+struct tml_pw_s8_params_s;
+void tml_pw_s8_block(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+
 #endif /* TML_INTERNAL_H */

@@ -263,6 +263,20 @@ static TML_NOINLINE void tml_pw_block_clamped(const tml_pw_s8_params *p, const i
     tml_pw_block(p, col, 4, output, out_plane, 2, 1);
 }
 
+void tml_pw_s8_block(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    /* The activation range clamps only when it is narrower than what SSAT already gives. */
+    if (n < 4) {
+        tml_pw_block_tail(p, col, n, output, out_plane);
+    } else if (p->act_max < 127) {
+        tml_pw_block_clamped(p, col, output, out_plane);
+    } else if (p->act_min > -128) {
+        tml_pw_block_relu(p, col, output, out_plane);
+    } else {
+        tml_pw_block_full(p, col, output, out_plane);
+    }
+}
+
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
@@ -270,8 +284,6 @@ void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, v
     const int32_t sh = p->stride_h, sw = p->stride_w;
     /* Stride 1 over the whole plane: output pixel i reads input pixel i. */
     const int dense = sh == 1 && sw == 1 && out_w == in_w;
-    /* The activation range clamps only when it is narrower than what SSAT already gives. */
-    const int clamp = p->act_max < 127 ? 2 : p->act_min > -128 ? 1 : 0;
     int16_t *const col = (int16_t *)scratch;
     int32_t pix, oy = 0, ox = 0;
     for (pix = 0; pix < out_plane; pix += 4) {
@@ -292,14 +304,6 @@ void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, v
             }
         }
         tml_pw_columns(x[0], x[1], x[2], x[3], p->in_c, p->depth, in_plane, col);
-        if (n < 4) {
-            tml_pw_block_tail(p, col, n, output + pix, out_plane);
-        } else if (clamp == 2) {
-            tml_pw_block_clamped(p, col, output + pix, out_plane);
-        } else if (clamp == 1) {
-            tml_pw_block_relu(p, col, output + pix, out_plane);
-        } else {
-            tml_pw_block_full(p, col, output + pix, out_plane);
-        }
+        tml_pw_s8_block(p, col, n, output + pix, out_plane);
     }
 }

@@ -338,6 +338,8 @@ public static class CEmitter
                 return EmitDepthwise3x3Data(sb, c, id);
             case QConv2D { Kernel: Int8Kernel.Pointwise } c:
                 return EmitPointwiseData(sb, c, id);
+            case QConv2D { Kernel: Int8Kernel.ConvGemm } c:
+                return EmitConvGemmData(sb, c, id);
             case QConv2D c:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, groups {c.Groups} */\n");
                 var bytes = EmitArrays(sb, id, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift);
@@ -622,6 +624,9 @@ public static class CEmitter
             case QConv2D { Kernel: Int8Kernel.Pointwise }:
                 sb.Append(I, $"    tml_pw_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
+            case QConv2D { Kernel: Int8Kernel.ConvGemm }:
+                sb.Append(I, $"    tml_conv_gemm_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
             case QConv2D:
                 sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
@@ -778,6 +783,35 @@ public static class CEmitter
                 {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(c.InC)}}, /* stride_h, stride_w, depth */
                 {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
                 {{id}}_weights.bytes, {{id}}_channels
+            };
+
+
+            """);
+        return pairs.Length + 4 * channels.Length;
+    }
+
+    /// <summary>tml_conv_gemm_s8_params: the GEMM's row-pair words over the taps (c, ky, kx), folded per-channel
+    /// requantization, the window's geometry.</summary>
+    private static int EmitConvGemmData(StringBuilder sb, QConv2D c, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        var taps = c.InC * c.KernelH * c.KernelW;
+        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, stride {c.StrideH}x{c.StrideW}: im2col GEMM row pairs over {taps} taps, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, taps);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true);
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_conv_gemm_s8_params {{id}} = {
+                {
+                    {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
+                    {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
+                    {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(taps)}}, /* stride_h, stride_w, depth (taps rounded up to 4) */
+                    {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
+                    {{id}}_weights.bytes, {{id}}_channels
+                },
+                {{c.KernelH}}, {{c.KernelW}}, {{c.PadTop}}, {{c.PadLeft}}, {{c.DilationH}}, {{c.DilationW}}, /* kernel, padding, dilation */
+                {{Int(c.InputZeroPoint)}} /* input zero point (the padding) */
             };
 
 

@@ -46,6 +46,8 @@ public static class KernelChoice
             // Channels off the fast rounding take TFLite's exact requantization inside these two (DspLayouts.Channels).
             case QConv2D c when IsPointwise(c) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Pointwise;
+            case QConv2D c when IsConvGemm(c) && SymmetricWeights(c.Weights):
+                return Int8Kernel.ConvGemm;
             case QFullyConnected f when DspLayouts.PointwiseDepth(f.InFeatures) <= FullyConnectedDepthMax && SymmetricWeights(f.Weights):
                 return Int8Kernel.FullyConnectedPairs;
             default:
@@ -63,6 +65,19 @@ public static class KernelChoice
     /// <summary>Longest reduction of the pointwise GEMM kernel (its column block of four pixels takes 8 x depth bytes
     /// of scratch).</summary>
     public const int PointwiseDepthMax = 512;
+
+    /// <summary>Longest reduction (taps = in_c x kernel_h x kernel_w) of the im2col GEMM kernel: its column block of
+    /// four pixels takes 8 x depth bytes of scratch, its tap offsets 4 x taps.</summary>
+    public const int ConvGemmTapsMax = 576;
+
+    /// <summary>Convolution the im2col GEMM kernel (tml_conv_gemm_s8) covers: groups 1, not a pointwise one
+    /// tml_pw_s8 takes (any kernel, stride, padding, dilation: the first layers, KWS's 10x4 and VWW's 3x3 stride 2,
+    /// IC's 3x3 convs), a reduction that fits its column block, dimensions in int16.</summary>
+    public static bool IsConvGemm(QConv2D c) =>
+        c.Groups == 1 && !IsPointwise(c)
+        && c.InC * c.KernelH * c.KernelW <= ConvGemmTapsMax
+        && Math.Max(c.InH, c.InW) <= short.MaxValue && Math.Max(c.OutH, c.OutW) <= short.MaxValue
+        && (long)c.OutH * c.OutW <= int.MaxValue && (long)c.InC * c.InH * c.InW <= int.MaxValue;
 
     /// <summary>Longest reduction of the row-pair fully connected kernel (its int16 column takes 2 x depth bytes of
     /// scratch; the generic kernel takes longer rows in chunks).</summary>

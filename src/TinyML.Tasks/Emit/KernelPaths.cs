@@ -20,6 +20,8 @@ public static class KernelPaths
                 return string.Create(I, $"tml_dw3x3_s8: stride {c.StrideH}, zp-padded int16 band, 2 outputs per step (SMLAD tap pairs)");
             case QConv2D { Kernel: Int8Kernel.Pointwise }:
                 return "tml_pw_s8: GEMM over int16 column blocks, 2 channels x 4 pixels per pass (SMLAD on row-pair words)";
+            case QConv2D { Kernel: Int8Kernel.ConvGemm } c:
+                return string.Create(I, $"tml_conv_gemm_s8: im2col of 4 pixels ({c.InC * c.KernelH * c.KernelW} taps) into the tml_pw_s8 GEMM, 2 channels x 4 pixels per pass");
             case QConv2D c:
             {
                 var inPerGroup = c.InC / c.Groups;

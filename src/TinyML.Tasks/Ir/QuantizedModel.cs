@@ -56,6 +56,10 @@ public enum Int8Kernel
     /// <summary>tml_pw_s8: pointwise (1x1) convolution as a GEMM, 2 channels x 4 pixels per pass (Cortex-M DSP).</summary>
     Pointwise,
 
+    /// <summary>tml_conv_gemm_s8: convolution (groups 1, any kernel, stride, padding, dilation) as the pointwise GEMM over
+    /// a partial im2col of four pixels (Cortex-M DSP): the first layers (in_c 1, 3) and general convolutions.</summary>
+    ConvGemm,
+
     /// <summary>tml_fc_pairs_s8: fully connected over row-pair words h = a + 256 b, six outputs per pass (Cortex-M DSP).</summary>
     FullyConnectedPairs,
 }

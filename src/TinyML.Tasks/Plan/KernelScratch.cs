@@ -35,6 +35,8 @@ public static class KernelScratch
         QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c => Depthwise3x3(c),
         // tml_pw_s8_scratch_size: the int16 column block of four pixels.
         QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC),
+        // tml_conv_gemm_s8_scratch_size: the int16 column block of four pixels, then the taps' int32 input offsets.
+        QConv2D { Kernel: Int8Kernel.ConvGemm } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC * c.KernelH * c.KernelW) + 4 * c.InC * c.KernelH * c.KernelW,
         QConv2D c => Conv2D(c),
         // tml_fc_pairs_s8_scratch_size: one int16 column of the padded reduction.
         QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } f => 2 * Emit.DspLayouts.PointwiseDepth(f.InFeatures),

@@ -43,7 +43,9 @@ public sealed class Stm32TemplateIntegrationTests
         var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false");
         Assert.AreEqual(0, run.ExitCode, run.ToString());
         Assert.IsTrue(File.Exists(Path.Combine(output, "stm32f746-qemu", "F7Demo.elf")), run.ToString());
-        StringAssert.Contains(run.Output, "board: stm32f746-qemu, model: digits, arena: 1376 bytes", run.ToString());
+        // 2,240 B, not the portable cores' 1,376 B: the Cortex-M7 runs the 3x3 16 -> 16 conv on tml_conv_gemm_s8, whose
+        // column block of four pixels and tap offsets (1,728 B of scratch) outgrow the activations of this small model.
+        StringAssert.Contains(run.Output, "board: stm32f746-qemu, model: digits, arena: 2240 bytes", run.ToString());
         StringAssert.Contains(run.Output, "F7Demo.elf (stm32f746-qemu): flash ", run.ToString());
         var parsed = FirmwareOutput.Parse(run.Output);
         SdkIntegrationTests.AssertDemoOutput(parsed, run, expectInstructions: true);

@@ -106,7 +106,8 @@ public sealed class DspKernelEquivalenceTests
         int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith(kernel + "(", StringComparison.Ordinal));
         Assert.AreEqual(dsp ? 4 : 0, Calls("tml_pw_s8"), "pointwise layers");
         Assert.AreEqual(dsp ? 1 : 0, Calls("tml_fc_pairs_s8"), "fully connected layers");
-        Assert.AreEqual(dsp ? 1 : 9, Calls("tml_conv2d_s8"), "the first conv stays on tml_conv2d_s8; elsewhere all nine convs do");
+        Assert.AreEqual(dsp ? 1 : 0, Calls("tml_conv_gemm_s8"), "the first conv (10x4, in_c 1) runs the im2col GEMM");
+        Assert.AreEqual(dsp ? 0 : 9, Calls("tml_conv2d_s8"), "no conv is left to tml_conv2d_s8; elsewhere all nine convs are");
         Assert.AreEqual(dsp, compiled.Code.Source.Contains("#include \"tml_kernels_dsp.h\"", StringComparison.Ordinal));
     }
 
@@ -157,7 +158,7 @@ public sealed class DspKernelEquivalenceTests
         var bigBias = WithPointwise(op);
         bigBias.Bias[0] = 1 << 30;
         Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding");
+        Assert.AreEqual(Int8Kernel.ConvGemm, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding: the im2col GEMM's clipped windows take it");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
     }
@@ -277,6 +278,198 @@ public sealed class DspKernelEquivalenceTests
                 InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
+            {
+                return op;
+            }
+        }
+    }
+
+    [TestMethod]
+    public void ConvGemm_PortablePathOnHost_MatchesReference() => ConvGemmCases(seed: 7301, count: 120);
+
+    [TestMethod]
+    public void ConvGemm_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => ConvGemmCases(seed: 7302, count: 60));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void ConvGemm_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        RequireArm();
+        CortexM4.Run(() => ConvGemmCases(seed: 7303, count: 120));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void ConvGemm_DspPathOnCortexM7InQemu_MatchesReference()
+    {
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => ConvGemmCases(seed: 7305, count: 120));
+    }
+
+    [TestMethod]
+    public void KernelChoiceRejectsWhatTheConvGemmKernelCannotDoExactly()
+    {
+        var random = new Random(7304);
+        var op = ConvGemm(random, "cg");
+        Assert.AreEqual(Int8Kernel.ConvGemm, KernelChoice.Choose(op, KernelIsa.ArmDsp));
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.Portable), "rv32, Xtensa, Cortex-M0+ and the host keep the portable kernels");
+        var asymmetric = ConvGemmLike(op);
+        asymmetric.Weights[0] = sbyte.MinValue;
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
+        // Channels off the fast rounding keep the kernel: they take TFLite's exact requantization inside tml_pw_s8's core.
+        var leftShift = ConvGemmLike(op);
+        leftShift.OutputShift[0] = 1;
+        Assert.AreEqual(Int8Kernel.ConvGemm, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(ConvGemmLike(op, groups: 2), KernelIsa.ArmDsp), "grouped");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(ConvGemmLike(op, kernel: 25), KernelIsa.ArmDsp), "a reduction beyond the column block");
+    }
+
+    private static QConv2D ConvGemmLike(QConv2D op, int groups = 1, int? kernel = null)
+    {
+        var k = kernel ?? op.KernelH;
+        var inC = op.InC * groups;
+        var taps = op.InC * k * k;
+        return new QConv2D
+        {
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
+            InC = inC, InH = op.InH + k, InW = op.InW + k, OutC = op.OutC * groups, OutH = op.OutH, OutW = op.OutW,
+            KernelH = k, KernelW = k, StrideH = op.StrideH, StrideW = op.StrideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
+            Groups = groups,
+            Weights = Enumerable.Range(0, op.OutC * groups * taps).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = Enumerable.Range(0, op.OutC * groups).Select(i => op.Bias[i % op.OutC]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, op.OutC * groups).Select(i => op.OutputMultiplier[i % op.OutC]).ToArray(),
+            OutputShift = Enumerable.Range(0, op.OutC * groups).Select(i => op.OutputShift[i % op.OutC]).ToArray(),
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+        };
+    }
+
+    private void ConvGemmCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels_dsp.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QConv2D>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = ConvGemm(random, $"cg{i}");
+            op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
+            Assert.AreEqual(Int8Kernel.ConvGemm, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_conv_gemm_s8");
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
+            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            Int8Kernels.Conv2D(op, input, output);
+            expected.Add(output);
+
+            var taps = op.InC * op.KernelH * op.KernelW;
+            var p = harness.NewName("p");
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, taps)));
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_conv_gemm_s8_params {p} = {{ {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
+                $"{DspLayouts.PointwiseDepth(taps)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }}, " +
+                $"{op.KernelH}, {op.KernelW}, {op.PadTop}, {op.PadLeft}, {op.DilationH}, {op.DilationW}, {op.InputZeroPoint} }};"));
+            var scratchBytes = KernelScratch.BytesOf(op);
+            var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.PrintI32($"tml_conv_gemm_s8_scratch_size(&{p}) - {scratchBytes}");
+            harness.Statement($"tml_conv_gemm_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var o = ops[i];
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
+                $"case {i} (c {o.InC} -> {o.OutC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, kernel {o.KernelH}x{o.KernelW}, stride {o.StrideH}x{o.StrideW}, " +
+                $"pad {o.PadTop}/{o.PadLeft}, dilation {o.DilationH}x{o.DilationW}): tml_conv_gemm_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(new[] { 1, 2, 3 }.All(c => ops.Any(o => o.InC == c)) && ops.Any(o => o.InC > 4 && o.InC % 2 == 1)
+            && ops.Any(o => o.InC == 64 && o.KernelH == 3 && o.KernelW == 3), "in_c 1, 2 and 3 (first layers), odd in_c beyond, 3x3 over 64 channels (576 taps)");
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.InC * o.KernelH * o.KernelW % 4 == r)), "tap counts with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.OutH * o.OutW % 4 == r)), "pixel tails of 0-3");
+        Assert.IsTrue(ops.Any(o => o.KernelH != o.KernelW) && ops.Any(o => o.KernelH == 1 && o.KernelW == 1), "rectangular and 1x1 (padded) kernels");
+        Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.DilationH > 1 || o.DilationW > 1), "strides and dilations");
+        Assert.IsTrue(ops.Any(o => o.PadTop > 0 && o.PadLeft > 0) && ops.Any(o => o.PadTop == 0 && o.PadLeft == 0) && ops.Any(o => o.PadTop < 0 || o.PadLeft < 0),
+            "padding, none, and negative (cropping) padding");
+        Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
+            && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
+        Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)) && ops.Any(o => o.OutputShift.Contains(1)), "dead channels and channels off the fast rounding");
+        TestContext.WriteLine($"tml_conv_gemm_s8: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    /// <summary>A convolution the emitter sends to tml_conv_gemm_s8: any kernel, stride, padding (negative too) and
+    /// dilation over few input channels.</summary>
+    internal static QConv2D ConvGemm(Random random, string name)
+    {
+        while (true)
+        {
+            // First layers (in_c 1-4) mostly, and general convolutions (odd and even in_c up to 64, IC's 3x3 64 -> 64).
+            var inC = random.Next(3) == 0 ? (random.Next(4) == 0 ? 64 : random.Next(5, 40)) : random.Next(1, 5);
+            var outC = random.Next(3) == 0 ? random.Next(1, 9) : random.Next(1, inC > 4 ? 20 : 40);
+            var kernelH = random.Next(1, inC > 4 ? 4 : 6);
+            var kernelW = random.Next(4) == 0 ? random.Next(1, inC > 4 ? 4 : 6) : kernelH;
+            if (inC == 64)
+            {
+                (kernelH, kernelW) = (3, 3); // IC's 3x3 64 -> 64: the longest reduction the kernel takes
+            }
+            else if (inC == 1 && random.Next(3) == 0)
+            {
+                (kernelH, kernelW) = (10, 4); // KWS's first layer
+            }
+
+            var strideH = random.Next(1, 4);
+            var strideW = random.Next(4) == 0 ? random.Next(1, 4) : strideH;
+            var dilationH = random.Next(5) == 0 ? 2 : 1;
+            var dilationW = random.Next(5) == 0 ? random.Next(1, 4) : dilationH;
+            var inH = random.Next(1, inC > 4 ? 12 : 20);
+            var inW = random.Next(1, inC > 4 ? 12 : 20);
+            int Pad() => random.Next(6) switch { 0 => -1, 1 or 2 => 0, _ => random.Next(1, 6) };
+            int padTop = Pad(), padBottom = Pad(), padLeft = Pad(), padRight = Pad();
+            int spanH = inH + padTop + padBottom - ((kernelH - 1) * dilationH + 1), spanW = inW + padLeft + padRight - ((kernelW - 1) * dilationW + 1);
+            if (spanH < 0 || spanW < 0)
+            {
+                continue;
+            }
+
+            var requant = Enumerable.Range(0, outC).Select(_ => random.Next(10) == 0
+                ? (random.Next(1 << 30, int.MaxValue), -random.Next(1, 31))
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var dead = random.Next(4) == 0;
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var op = new QConv2D
+            {
+                NodeName = name, Inputs = [0], Output = 1,
+                InC = inC, InH = inH, InW = inW, OutC = outC, OutH = spanH / strideH + 1, OutW = spanW / strideW + 1,
+                KernelH = kernelH, KernelW = kernelW, StrideH = strideH, StrideW = strideW, PadTop = padTop, PadLeft = padLeft,
+                DilationH = dilationH, DilationW = dilationW, Groups = 1,
+                Weights = RandomOps.Bytes(random, outC * inC * kernelH * kernelW, -127, 127),
+                // With `dead`: every third channel dead, the next one off the fast rounding (a bias of 2^30 with a shift
+                // of -26, or a left shift), which takes the exact requantization.
+                Bias = Enumerable.Range(0, outC).Select(c => dead && c % 3 == 0 ? int.MaxValue
+                    : dead && c % 3 == 1 && c % 2 == 1 ? 1 << 30 : random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item1).ToArray(),
+                OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : dead && c % 3 == 1 ? (c % 2 == 1 ? -26 : 1) : r.Item2).ToArray(),
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.ConvGemm)
             {
                 return op;
             }

@@ -61,7 +61,7 @@ public sealed class QdqTflmBitExactTests
         var work = TestPaths.NewTempDir($"qdq-fw-{model}");
         // Code compiled for a board gets the kernels the emitter picks for its core (the nRF52840's Cortex-M4 and the
         // STM32F746's Cortex-M7: tml_dw3x3_s8 for the depthwise 3x3 layers, tml_pw_s8 for the pointwise ones,
-        // tml_fc_pairs_s8 for fully connected); that code runs in QEMU (their DSP paths) and on the host (their portable
+        // tml_fc_pairs_s8 for fully connected, tml_conv_gemm_s8 for the first layers); that code runs in QEMU (their DSP paths) and on the host (their portable
         // paths, which must give the same bytes).
         foreach (var (compiledFor, runOn) in new[] { ("host", "host"), ("nrf52840", "nrf52840"), ("nrf52840", "host"), ("stm32f746", "stm32f746") })
         {
@@ -73,6 +73,8 @@ public sealed class QdqTflmBitExactTests
                 Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: > 1, KernelH: 3, KernelW: 3 }), compiled.Code.Source.Contains("tml_dw3x3_s8(", StringComparison.Ordinal), "depthwise 3x3 layers run tml_dw3x3_s8");
                 Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1, KernelH: 1, KernelW: 1 }), compiled.Code.Source.Contains("tml_pw_s8(", StringComparison.Ordinal), "pointwise layers run tml_pw_s8");
                 Assert.AreEqual(ops.Any(op => op is QFullyConnected), compiled.Code.Source.Contains("tml_fc_pairs_s8(", StringComparison.Ordinal), "fully connected layers run tml_fc_pairs_s8");
+                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1 } c && (c.KernelH > 1 || c.KernelW > 1)), compiled.Code.Source.Contains("tml_conv_gemm_s8(", StringComparison.Ordinal), "first layers and general convolutions run tml_conv_gemm_s8");
+                Assert.IsFalse(compiled.Code.Source.Contains("tml_conv2d_s8(", StringComparison.Ordinal), "no convolution is left to tml_conv2d_s8");
             }
 
             var run = HarnessFirmware.Run(compiled, code, oracle.Inputs, runOn, TestPaths.Kernels, Path.Combine(work, compiledFor + "-on-" + runOn));
