@@ -41,6 +41,11 @@ public static class OpSupport
     public const int MinOpset = 9;
     public const int MaxOpset = 25;
 
+    /// <summary>Why a MatMul whose second input is computed at run time is refused, in either precision.</summary>
+    public const string ActivationMatMul =
+        "its second input is computed at run time (as attention's Q·Kᵀ and softmax·V are), and MatMul has kernels only "
+        + "with a constant second input (weights), in int8 and in float32";
+
     private const Support Y = Support.Yes;
     private const Support N = Support.No;
     private const Support F = Support.FoldOnly;

@@ -94,6 +94,9 @@ public sealed class FloatLowering
             case "Gemm":
                 LowerGemm(node);
                 break;
+            case "MatMul" when node.Inputs.Count > 1 && GraphEdit.Constant(_graph, node.Inputs[1]) is null:
+                throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                    $"unsupported operator 'MatMul' (node '{node.Name}'): {TinyML.Import.OpSupport.ActivationMatMul} ({TinyML.Import.OpSupport.TableReference})", File);
             case "MatMul":
                 LowerBatchedMatMul(node);
                 break;

@@ -104,7 +104,9 @@ public sealed class Quantizer
         foreach (var node in graph.Nodes.Where(n => !LoweredOps.Contains(n.OpType)))
         {
             var known = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry);
-            var why = known && entry!.Int8 == TinyML.Import.Support.FoldOnly
+            var why = node.OpType == "MatMul" && node.Inputs.Count > 1 && GraphEdit.Constant(graph, node.Inputs[1]) is null
+                ? TinyML.Import.OpSupport.ActivationMatMul
+                : known && entry!.Int8 == TinyML.Import.Support.FoldOnly
                 ? "it is supported only when constant folding removes it, but an input here is a run-time value"
                 : known && entry!.Float == TinyML.Import.Support.Yes
                     ? "there is no int8 kernel for it (it has a float32 kernel: Quantize=\"none\")"
