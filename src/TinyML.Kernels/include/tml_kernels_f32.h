@@ -70,6 +70,18 @@ typedef struct {
 
 void tml_gemm_f32(const tml_gemm_f32_params *p, const float *input, float *output);
 
+/* ---- MatMul of two run-time values (attention's Q.K^T, softmax.V), batch dimensions broadcast at build time: for each
+ * output batch t, out[t][m][n] = sum_k A[a_offsets[t] + m * a_row_stride + k * a_col_stride]
+ *                                     * B[b_offsets[t] + k * b_row_stride + n * b_col_stride], summed over k in order. ---- */
+typedef struct {
+    int32_t batches, m, k, n;
+    int32_t a_row_stride, a_col_stride, b_row_stride, b_col_stride;
+    const int32_t *a_offsets; /* [batches] */
+    const int32_t *b_offsets; /* [batches] */
+} tml_matmul_f32_params;
+
+void tml_matmul_f32(const tml_matmul_f32_params *p, const float *a, const float *b, float *output);
+
 /* ---- Max / average pooling, any batch (planes = batch * channels) ---- */
 typedef struct {
     int32_t planes, in_h, in_w, out_h, out_w;

@@ -282,6 +282,20 @@ public static class CFloatEmitter
 
                     """);
                 return 4 * (g.Weights.Length + g.Bias.Length);
+            case FMatMul mm:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations [{mm.M}x{mm.K}] x [{mm.K}x{mm.N}], {mm.AOffsets.Length} batches */\n");
+                EmitIntArray(sb, $"{id}_a_offsets", mm.AOffsets);
+                EmitIntArray(sb, $"{id}_b_offsets", mm.BOffsets);
+                sb.Append(I, $$"""
+                    static const tml_matmul_f32_params {{id}} = {
+                        {{mm.AOffsets.Length}}, {{mm.M}}, {{mm.K}}, {{mm.N}}, /* batches, m, k, n */
+                        {{mm.ARowStride}}, {{mm.AColStride}}, {{mm.BRowStride}}, {{mm.BColStride}}, /* a_row_stride, a_col_stride, b_row_stride, b_col_stride */
+                        {{id}}_a_offsets, {{id}}_b_offsets
+                    };
+
+
+                    """);
+                return 4 * (mm.AOffsets.Length + mm.BOffsets.Length);
             case FPool p:
                 var w = p.Geometry;
                 sb.Append(I, $$"""
@@ -547,6 +561,9 @@ public static class CFloatEmitter
                 break;
             case FGemm:
                 sb.Append(I, $"    tml_gemm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case FMatMul:
+                sb.Append(I, $"    tml_matmul_f32(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)});\n");
                 break;
             case FPool p:
                 sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");

@@ -95,8 +95,8 @@ public sealed class FloatLowering
                 LowerGemm(node);
                 break;
             case "MatMul" when node.Inputs.Count > 1 && GraphEdit.Constant(_graph, node.Inputs[1]) is null:
-                throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                    $"unsupported operator 'MatMul' (node '{node.Name}'): {TinyML.Import.OpSupport.ActivationMatMul} ({TinyML.Import.OpSupport.TableReference})", File);
+                LowerActivationMatMul(node);
+                break;
             case "MatMul":
                 LowerBatchedMatMul(node);
                 break;
@@ -346,14 +346,7 @@ public sealed class FloatLowering
             throw Unsupported(node, $"B [{string.Join(",", bTensor.Shape)}] does not match A [{string.Join(",", aShape)}]");
         }
 
-        var aBatch = aMatrix[..^2];
-        var bBatch = bMatrix[..^2];
-        var rank = Math.Max(aBatch.Length, bBatch.Length);
-        int[] Padded(int[] shape) => [.. Enumerable.Repeat(1, rank - shape.Length), .. shape];
-        var (aPadded, bPadded) = (Padded(aBatch), Padded(bBatch));
-        var batch = aPadded.Zip(bPadded, Math.Max).ToArray();
-        var batchCount = batch.Aggregate(1, (p, d) => p * d);
-        var bBlocks = bBatch.Aggregate(1, (p, d) => p * d);
+        var bBlocks = bMatrix[..^2].Aggregate(1, (p, d) => p * d);
         var b = bTensor.FloatData!;
         var weights = new float[bBlocks * n * k];
         for (var block = 0; block < bBlocks; block++)
@@ -367,11 +360,60 @@ public sealed class FloatLowering
             }
         }
 
-        var aOffsets = new int[batchCount];
-        var weightOffsets = new int[batchCount];
+        var (aOffsets, weightOffsets) = BatchOffsets(node, aMatrix[..^2], bMatrix[..^2], m * k, n * k);
+
+        var (min, max) = FusedActivation(node);
+        _model.Ops.Add(new FGemm
+        {
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
+            M = m, K = k, N = n, ARowStride = k, AColStride = 1,
+            Alpha = 1f, Weights = weights, Bias = new float[n], BiasRowStride = 0,
+            ActivationMin = min, ActivationMax = max,
+            AOffsets = aOffsets, WeightOffsets = weightOffsets,
+        });
+    }
+
+    /// <summary>
+    /// MatMul whose B is computed at run time: A [..., M, K] x B [..., K, N] (1-D operands as ONNX promotes them), batch
+    /// dimensions broadcast; each output batch reads its own block of A and of B in place (no copies).
+    /// </summary>
+    private void LowerActivationMatMul(Node node)
+    {
+        var a = Id(node.Inputs[0], node);
+        var b = Id(node.Inputs[1], node);
+        var aShape = _model.Tensors[a].Shape;
+        var bShape = _model.Tensors[b].Shape;
+        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
+        var bMatrix = bShape.Length == 1 ? [bShape[0], 1] : bShape;
+        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
+        if (bMatrix[^2] != k)
+        {
+            throw Unsupported(node, $"B [{string.Join(",", bShape)}] does not match A [{string.Join(",", aShape)}]");
+        }
+
+        var (aOffsets, bOffsets) = BatchOffsets(node, aMatrix[..^2], bMatrix[..^2], m * k, k * n);
+        _model.Ops.Add(new FMatMul
+        {
+            NodeName = node.Name, Inputs = [a, b], Output = AddTensor(node.Outputs[0]),
+            M = m, K = k, N = n, ARowStride = k, AColStride = 1, BRowStride = n, BColStride = 1,
+            AOffsets = aOffsets, BOffsets = bOffsets,
+        });
+    }
+
+    /// <summary>
+    /// For each output batch (row-major over the broadcast batch shape), the element offset of its A block and of its
+    /// B block (size-1 batch dimensions broadcast).
+    /// </summary>
+    private (int[] A, int[] B) BatchOffsets(Node node, int[] aBatch, int[] bBatch, int aBlock, int bBlock)
+    {
+        var rank = Math.Max(aBatch.Length, bBatch.Length);
+        int[] Padded(int[] shape) => [.. Enumerable.Repeat(1, rank - shape.Length), .. shape];
+        var (aPadded, bPadded) = (Padded(aBatch), Padded(bBatch));
+        var batch = Broadcasting.Shape(aPadded, bPadded) ?? throw Unsupported(node, "batch " + Broadcasting.Mismatch(aBatch, bBatch));
+        var batchCount = batch.Aggregate(1, (p, d) => p * d);
+        var (aOffsets, bOffsets) = (new int[batchCount], new int[batchCount]);
         for (var t = 0; t < batchCount; t++)
         {
-            // Row-major index of batch t in A's and B's own batch shapes (size-1 dimensions broadcast).
             int rest = t, aIndex = 0, bIndex = 0, aStride = 1, bStride = 1;
             for (var d = rank - 1; d >= 0; d--)
             {
@@ -383,19 +425,11 @@ public sealed class FloatLowering
                 bStride *= bPadded[d];
             }
 
-            aOffsets[t] = aIndex * m * k;
-            weightOffsets[t] = bIndex * n * k;
+            aOffsets[t] = aIndex * aBlock;
+            bOffsets[t] = bIndex * bBlock;
         }
 
-        var (min, max) = FusedActivation(node);
-        _model.Ops.Add(new FGemm
-        {
-            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-            M = m, K = k, N = n, ARowStride = k, AColStride = 1,
-            Alpha = 1f, Weights = weights, Bias = new float[n], BiasRowStride = 0,
-            ActivationMin = min, ActivationMax = max,
-            AOffsets = aOffsets, WeightOffsets = weightOffsets,
-        });
+        return (aOffsets, bOffsets);
     }
 
     /// <summary>beta * C, unidirectionally broadcast to [M, N]; one shared row when C does not vary by row.</summary>

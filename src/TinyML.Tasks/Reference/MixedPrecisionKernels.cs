@@ -41,6 +41,9 @@ public static class MixedPrecisionKernels
             case FGemm gemm:
                 Gemm(gemm, tensor(gemm.Inputs[0]), tensor(gemm.Output), fusedMultiplyAdd);
                 break;
+            case FMatMul matMul:
+                MatMul(matMul, tensor(matMul.Inputs[0]), tensor(matMul.Inputs[1]), tensor(matMul.Output), fusedMultiplyAdd);
+                break;
             case FAdd add:
                 Add(add, add.A is { } addA ? tensor(addA) : add.ConstantA, add.B is { } addB ? tensor(addB) : add.ConstantB, tensor(add.Output));
                 break;
@@ -167,6 +170,27 @@ public static class MixedPrecisionKernels
                 // p->alpha * acc + bias: two roundings in C too (-std=c99 keeps gcc from contracting it).
                 var scaled = p.Alpha * acc;
                 output[row * p.N + col] = Clamp(scaled + p.Bias[row * p.BiasRowStride + col], p.ActivationMin, p.ActivationMax);
+            }
+        }
+    }
+
+    /// <summary>tml_matmul_f32: per output batch, each sum over k in order.</summary>
+    public static void MatMul(FMatMul p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output, bool fusedMultiplyAdd)
+    {
+        for (var t = 0; t < p.AOffsets.Length; t++)
+        {
+            for (var row = 0; row < p.M; row++)
+            {
+                for (var col = 0; col < p.N; col++)
+                {
+                    var acc = 0f;
+                    for (var i = 0; i < p.K; i++)
+                    {
+                        acc = MultiplyAdd(acc, a[p.AOffsets[t] + row * p.ARowStride + i * p.AColStride], b[p.BOffsets[t] + i * p.BRowStride + col * p.BColStride], fusedMultiplyAdd);
+                    }
+
+                    output[(t * p.M + row) * p.N + col] = acc;
+                }
             }
         }
     }

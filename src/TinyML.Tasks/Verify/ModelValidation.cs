@@ -362,7 +362,8 @@ public static class ModelValidation
     public static long Macs(FloatModel model) => model.Ops.Sum(op => op switch
     {
         FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
-        FGemm g => (long)g.M * g.K * g.N,
+        FGemm g => (long)g.M * g.K * g.N * (g.AOffsets?.Length ?? 1),
+        FMatMul mm => (long)mm.M * mm.K * mm.N * mm.AOffsets.Length,
         _ => 0L,
     });
 
