@@ -65,6 +65,8 @@ public static class KernelPaths
                 return "tml_gather_s8";
             case QBinary b:
                 return $"tml_{b.Kind.ToString().ToLowerInvariant()}_broadcast_s8";
+            case QBatchMatMul:
+                return "tml_batch_matmul_s8";
             default:
                 return op.GetType().Name[1..];
         }

@@ -41,11 +41,6 @@ public static class OpSupport
     public const int MinOpset = 9;
     public const int MaxOpset = 25;
 
-    /// <summary>Why an int8 MatMul whose second input is computed at run time is refused.</summary>
-    public const string ActivationMatMul =
-        "its second input is computed at run time (as attention's Q·Kᵀ and softmax·V are): int8 MatMul has a kernel only "
-        + "with a constant second input (weights) so far; float32 runs it (Quantize=\"none\")";
-
     private const Support Y = Support.Yes;
     private const Support N = Support.No;
     private const Support F = Support.FoldOnly;
@@ -56,7 +51,7 @@ public static class OpSupport
         new("Conv", MinOpset, MaxOpset, Y, Y, "1-D (NCW, run as 2-D with H = 1) and 2-D (NCHW); grouped and depthwise"),
         new("ConvTranspose", 11, MaxOpset, Y, Y, "1-D and 2-D (no 3-D); grouped and depthwise, dilations, pads, output_padding, output_shape, auto_pad; int8 as TFLite TRANSPOSE_CONV (per-channel weights)"),
         new("Gemm", MinOpset, MaxOpset, Y, Y, "constant B; transB either way"),
-        new("MatMul", MinOpset, MaxOpset, Y, Y, "constant B; 2-D B fused with a following Add into Gemm; float32 also 1-D operands and batched B (batch dimensions broadcast), and B computed at run time (attention's Q·Kᵀ, softmax·V: tml_matmul_f32); int8: constant 2-D B only"),
+        new("MatMul", MinOpset, MaxOpset, Y, Y, "constant B; 2-D B fused with a following Add into Gemm; float32 also 1-D operands and batched B (batch dimensions broadcast), and B computed at run time (attention's Q·Kᵀ, softmax·V: tml_matmul_f32); int8: constant 2-D B (fully connected), or A and B both run-time values (TFLite BATCH_MATMUL, tml_batch_matmul_s8)"),
         new("Relu", MinOpset, MaxOpset, Y, Y, "fused into the producing Conv/ConvTranspose/Gemm when possible"),
         new("Clip", MinOpset, MaxOpset, Y, Y, "constant min/max; fused like Relu"),
         new("MaxPool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1), 2-D, and float32 3-D (two separable 2-D pools); no Indices output (argmax); int8: 1-D and 2-D"),

@@ -400,37 +400,8 @@ public sealed class FloatLowering
         });
     }
 
-    /// <summary>
-    /// For each output batch (row-major over the broadcast batch shape), the element offset of its A block and of its
-    /// B block (size-1 batch dimensions broadcast).
-    /// </summary>
-    private (int[] A, int[] B) BatchOffsets(Node node, int[] aBatch, int[] bBatch, int aBlock, int bBlock)
-    {
-        var rank = Math.Max(aBatch.Length, bBatch.Length);
-        int[] Padded(int[] shape) => [.. Enumerable.Repeat(1, rank - shape.Length), .. shape];
-        var (aPadded, bPadded) = (Padded(aBatch), Padded(bBatch));
-        var batch = Broadcasting.Shape(aPadded, bPadded) ?? throw Unsupported(node, "batch " + Broadcasting.Mismatch(aBatch, bBatch));
-        var batchCount = batch.Aggregate(1, (p, d) => p * d);
-        var (aOffsets, bOffsets) = (new int[batchCount], new int[batchCount]);
-        for (var t = 0; t < batchCount; t++)
-        {
-            int rest = t, aIndex = 0, bIndex = 0, aStride = 1, bStride = 1;
-            for (var d = rank - 1; d >= 0; d--)
-            {
-                var coordinate = rest % batch[d];
-                rest /= batch[d];
-                aIndex += (aPadded[d] == 1 ? 0 : coordinate) * aStride;
-                bIndex += (bPadded[d] == 1 ? 0 : coordinate) * bStride;
-                aStride *= aPadded[d];
-                bStride *= bPadded[d];
-            }
-
-            aOffsets[t] = aIndex * aBlock;
-            bOffsets[t] = bIndex * bBlock;
-        }
-
-        return (aOffsets, bOffsets);
-    }
+    private (int[] A, int[] B) BatchOffsets(Node node, int[] aBatch, int[] bBatch, int aBlock, int bBlock) =>
+        Broadcasting.BatchOffsets(aBatch, bBatch, aBlock, bBlock) ?? throw Unsupported(node, "batch " + Broadcasting.Mismatch(aBatch, bBatch));
 
     /// <summary>beta * C, unidirectionally broadcast to [M, N]; one shared row when C does not vary by row.</summary>
     private (float[] Bias, int RowStride) GemmBias(Node node, int m, int n)

@@ -92,7 +92,7 @@ public sealed class Quantizer
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Expand", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
         "LSTM", "GRU", "Identity", "Dropout", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
-        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax", "Erf", "Gelu",
+        "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax", "Erf", "Gelu", "MatMul",
     };
 
     /// <summary>
@@ -104,9 +104,7 @@ public sealed class Quantizer
         foreach (var node in graph.Nodes.Where(n => !LoweredOps.Contains(n.OpType)))
         {
             var known = TinyML.Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry);
-            var why = node.OpType == "MatMul" && node.Inputs.Count > 1 && GraphEdit.Constant(graph, node.Inputs[1]) is null
-                ? TinyML.Import.OpSupport.ActivationMatMul
-                : known && entry!.Int8 == TinyML.Import.Support.FoldOnly
+            var why = known && entry!.Int8 == TinyML.Import.Support.FoldOnly
                 ? "it is supported only when constant folding removes it, but an input here is a run-time value"
                 : known && entry!.Float == TinyML.Import.Support.Yes
                     ? "there is no int8 kernel for it (it has a float32 kernel: Quantize=\"none\")"
@@ -203,6 +201,9 @@ public sealed class Quantizer
                 break;
             case "GlobalAveragePool":
                 LowerGlobalAveragePool(node);
+                break;
+            case "MatMul":
+                LowerActivationMatMul(node);
                 break;
             case "MaxPool" or "AveragePool" or "GlobalMaxPool":
                 LowerPool(node);
@@ -762,6 +763,50 @@ public sealed class Quantizer
     /// (squeeze-excitation branches, the classifier's pooled features): kept at the input's scale, as a pool must, it
     /// would use a few of the 256 levels. Models with their own quantization (QDQ) keep what they say (QdqLowering).
     /// </summary>
+    /// <summary>
+    /// MatMul of two run-time values (attention's Q·Kᵀ and softmax·V) as TFLite's BATCH_MATMUL: both operands and the
+    /// output per tensor with their calibrated parameters, one requantization s_a * s_b / s_out, batch dimensions
+    /// broadcast into offset tables. A MatMul with a constant B reaches here only when it could not become a Gemm.
+    /// </summary>
+    private void LowerActivationMatMul(Node node)
+    {
+        if (node.Inputs.Count < 2 || GraphEdit.Constant(_graph, node.Inputs[1]) is not null)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                $"unsupported operator 'MatMul' (node '{node.Name}'): int8 MatMul with a constant B runs as a fully connected layer only when B is 2-D; a batched constant B has a float32 kernel (Quantize=\"none\") ({TinyML.Import.OpSupport.TableReference})", File);
+        }
+
+        var a = _model.Tensors[Id(node.Inputs[0], node)];
+        var b = _model.Tensors[Id(node.Inputs[1], node)];
+        var aShape = _graph.Tensor(node.Inputs[0]).Shape;
+        var bShape = _graph.Tensor(node.Inputs[1]).Shape;
+        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
+        var bMatrix = bShape.Length == 1 ? [bShape[0], 1] : bShape;
+        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
+        if (bMatrix[^2] != k)
+        {
+            throw Unsupported(node, $"B [{string.Join(",", bShape)}] does not match A [{string.Join(",", aShape)}]");
+        }
+
+        if ((long)k * 255 * 255 > int.MaxValue)
+        {
+            throw Unsupported(node, $"int8 MatMul over {k} products would overflow its int32 sum");
+        }
+
+        var (aOffsets, bOffsets) = Broadcasting.BatchOffsets(aMatrix[..^2], bMatrix[..^2], m * k, k * n)
+            ?? throw Unsupported(node, "batch " + Broadcasting.Mismatch(aMatrix[..^2], bMatrix[..^2]));
+        var output = OutputTensor(node);
+        var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)a.Scale * b.Scale / output.Scale);
+        _model.Ops.Add(new QBatchMatMul
+        {
+            NodeName = node.Name, Inputs = [a.Id, b.Id], Output = output.Id,
+            M = m, K = k, N = n, ARowStride = k, AColStride = 1, BRowStride = n, BColStride = 1,
+            AOffsets = aOffsets, BOffsets = bOffsets,
+            AZeroPoint = a.ZeroPoint, BZeroPoint = b.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            Multiplier = multiplier, Shift = shift, ActivationMin = -128, ActivationMax = 127,
+        });
+    }
+
     private void LowerGlobalAveragePool(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];

@@ -210,6 +210,9 @@ public static class Int8Interpreter
             case QReduceMean mean:
                 Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
                 break;
+            case QBatchMatMul matMul:
+                Int8Kernels.BatchMatMul(matMul, tensor(matMul.Inputs[0]), tensor(matMul.Inputs[1]), tensor(matMul.Output));
+                break;
             case QReduceMax max:
                 Int8ElementwiseKernels.ReduceMax(max, tensor(max.Inputs[0]), tensor(max.Output));
                 break;

@@ -364,6 +364,29 @@ public static class Int8Kernels
     }
 
     /// <summary>tml_reduce_mean_s8: integer sum, one requantization.</summary>
+    /// <summary>tml_batch_matmul_s8 (TFLite BATCH_MATMUL): per element the int32 sum of zero-point-corrected products, one MBQM.</summary>
+    public static void BatchMatMul(QBatchMatMul op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
+    {
+        for (var t = 0; t < op.AOffsets.Length; t++)
+        {
+            for (var row = 0; row < op.M; row++)
+            {
+                for (var col = 0; col < op.N; col++)
+                {
+                    var acc = 0;
+                    for (var i = 0; i < op.K; i++)
+                    {
+                        acc += (a[op.AOffsets[t] + row * op.ARowStride + i * op.AColStride] - op.AZeroPoint)
+                            * (b[op.BOffsets[t] + i * op.BRowStride + col * op.BColStride] - op.BZeroPoint);
+                    }
+
+                    var value = FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint;
+                    output[(t * op.M + row) * op.N + col] = (sbyte)Math.Clamp(value, op.ActivationMin, op.ActivationMax);
+                }
+            }
+        }
+    }
+
     public static void ReduceMean(QReduceMean op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
         for (var o = 0; o < op.Outer; o++)

@@ -45,6 +45,7 @@ public static class OpCost
         QReduceMean => "ReduceMean",
         QReduceMax => "ReduceMax",
         QWhere => "Where",
+        QBatchMatMul => "BatchMatMul",
         QRecurrent r => r.Kind.ToString().ToUpperInvariant(),
         QInt16x8Layer layer => Kind(layer.Op) + " int16x8",
         QFloatLayer layer => layer.Op.GetType().Name[1..] + " float32",
