@@ -134,7 +134,7 @@ public sealed record PrecisionChoice(string Node, string Kind, LayerPrecision Pr
 public static class MixedPrecision
 {
     /// <summary>Kinds of int8 op with a float32 fallback (their C kernels have an exact C# reference).</summary>
-    public static bool HasFloatFallback(QOp op) => op is QConv2D or QFullyConnected or QAdd
+    public static bool HasFloatFallback(QOp op) => op is QConv2D or QFullyConnected or QAdd or QBatchMatMul
         || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
 
     /// <summary>
@@ -154,7 +154,7 @@ public static class MixedPrecision
     /// <summary>Float32 ops whose C kernel the C# reference repeats operation for operation (<see cref="MixedPrecisionKernels"/>).</summary>
     public static bool HasExactMirror(FOp op) => op switch
     {
-        FConv2D or FGemm or FAdd or FClamp or FReduce or FGather or FReshape => true,
+        FConv2D or FGemm or FMatMul or FAdd or FClamp or FReduce or FGather or FReshape => true,
         FBinary b => b.Kind is BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div or BinaryKind.Max or BinaryKind.Min or BinaryKind.PRelu,
         FUnary u => u.Kind is UnaryKind.Sqrt or UnaryKind.Exp or UnaryKind.Log or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Reciprocal,
         _ => false,

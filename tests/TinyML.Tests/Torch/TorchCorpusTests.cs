@@ -148,6 +148,53 @@ public sealed class TorchCorpusTests
         Assert.IsGreaterThan(25.0, figures.SnrDb, "int8 against ONNX Runtime");
     }
 
+    /// <summary>
+    /// Mixed precision: the attention products named in LayerPrecision run in float32 inside the int8 encoder, and
+    /// Precision="auto" decides per layer from its own SNR; the host C byte for byte the C# reference either way.
+    /// </summary>
+    [TestMethod]
+    [DataRow("layers")]
+    [DataRow("auto")]
+    public void The_transformer_encoder_builds_in_mixed_precision(string mode)
+    {
+        var model = Path.Combine(TestPaths.RepoRoot, "tests", "TinyML.Tests", "Torch", "corpus", "transformer_encoder_2x_opset13.onnx");
+        var work = TestPaths.NewTempDir("torch-transformer-mixed-" + mode);
+        var samples = Inputs([1, 16, 32], 20, seed: 32);
+        var data = Path.Combine(work, "calib");
+        Directory.CreateDirectory(data);
+        for (var i = 0; i < 16; i++)
+        {
+            Npy.Write(Path.Combine(data, $"s{i:D2}.npy"), [1, 16, 32], samples[i]);
+        }
+
+        var options = new CompileOptions { ModelPath = model, Name = "encoder", OutputDirectory = Path.Combine(work, "code"), CalibrationData = data, Board = "host" };
+        options = mode == "auto"
+            ? options with { MixedPrecision = new PrecisionSettings { Mode = PrecisionMode.Auto, AutoThresholdDb = 35 } }
+            : options with
+            {
+                MixedPrecision = new PrecisionSettings
+                {
+                    Layers = PrecisionSettings.ParseLayers(["/encoder/layers.0/self_attn/MatMul_1=float", "/encoder/layers.0/self_attn/MatMul_2=float"], "encoder"),
+                },
+            };
+        var compiled = ModelCompiler.Compile(options, TextWriter.Null);
+        var floatLayers = compiled.Model.Ops.OfType<TinyML.Ir.QFloatLayer>().Select(l => l.Op).ToList();
+        var figures = ModelVerification.Verify(compiled, options.OutputDirectory!, model, samples.Skip(16).ToList(), null, work, runQemu: false);
+
+        TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"transformer encoder mixed ({mode}): float32 layers {floatLayers.Count} ({floatLayers.Count(o => o is TinyML.Ir.FMatMul)} attention products), arena {compiled.Plan.ArenaBytes:N0} B, SNR {figures.SnrDb:0.0} dB"));
+        if (mode == "layers")
+        {
+            Assert.AreEqual(2, floatLayers.Count(o => o is TinyML.Ir.FMatMul), "the two products of block 0 in float32");
+        }
+        else
+        {
+            Assert.IsNotEmpty(floatLayers, "auto at 35 dB puts some layers in float32");
+        }
+
+        Assert.IsGreaterThan(25.0, figures.SnrDb, "against ONNX Runtime");
+    }
+
     /// <summary>The int8 attention products with a broadcast batch: host C and the Cortex-M4 in QEMU byte for byte the C# reference.</summary>
     [TestMethod]
     public void Int8_MatMul_of_two_activations_is_byte_identical_on_host_and_cortex_m4()
