@@ -56,7 +56,7 @@ public static class OpSupport
         new("Clip", MinOpset, MaxOpset, Y, Y, "constant min/max; fused like Relu"),
         new("MaxPool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1), 2-D, and float32 3-D (two separable 2-D pools); no Indices output (argmax); int8: 1-D and 2-D"),
         new("AveragePool", MinOpset, MaxOpset, Y, Y, "1-D (as 2-D with H = 1), 2-D, and float32 3-D (two separable 2-D pools); int8: 1-D and 2-D"),
-        new("GlobalAveragePool", MinOpset, MaxOpset, Y, Y, "int8: the mean takes its own calibrated output range (TFLite MEAN); in a QDQ model a pool when its output keeps the input's parameters"),
+        new("GlobalAveragePool", MinOpset, MaxOpset, Y, Y, "int8: the mean takes its own calibrated output range (TFLite MEAN) when that is at least 2x narrower than its input's, else a pool at the input's; in a QDQ model a pool when its output keeps the input's parameters"),
         new("Flatten", MinOpset, MaxOpset, Y, Y, "no data movement (aliases its input)"),
         new("Reshape", MinOpset, MaxOpset, Y, Y, "constant shape (after folding); aliases its input"),
         new("Add", MinOpset, MaxOpset, Y, Y, "broadcasting (int8 too, up to rank 6; constant operands included); folds on constants"),

@@ -759,9 +759,10 @@ public sealed class Quantizer
 
     /// <summary>
     /// GlobalAveragePool as TFLite's MEAN over the spatial axes: the int32 sum of (q - zp_in) per channel, requantized by
-    /// s_in / (s_out * H * W) to the output's own calibrated range. A mean spans far less than the values it averages
-    /// (squeeze-excitation branches, the classifier's pooled features): kept at the input's scale, as a pool must, it
-    /// would use a few of the 256 levels. Models with their own quantization (QDQ) keep what they say (QdqLowering).
+    /// s_in / (s_out * H * W) to the output's own calibrated range, when that range is much narrower than the input's: a
+    /// mean often spans far less than the values it averages (squeeze-excitation branches: a few spikes set the input's
+    /// range), and kept at the input's scale, as a pool must, it would use a few of the 256 levels. Otherwise it stays
+    /// a pool. Models with their own quantization (QDQ) keep what they say (QdqLowering).
     /// </summary>
     /// <summary>
     /// MatMul of two run-time values (attention's Q·Kᵀ and softmax·V) as TFLite's BATCH_MATMUL: both operands and the
@@ -810,8 +811,22 @@ public sealed class Quantizer
     private void LowerGlobalAveragePool(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
-        _model.Ops.Add(GlobalMeanOp(node, input, OutputTensor(node), _graph.Tensor(node.Inputs[0]).Shape, File));
+        var (scale, zeroPoint) = ChooseActivationParams(Range(node.Outputs[0]));
+        if (scale > input.Scale / MeanScaleGain)
+        {
+            // The means span about what their inputs span: a pool at the input's parameters rounds once (the sum over
+            // the window, divided), where the requantization to a scale this close would round twice for nothing.
+            LowerPool(node);
+            return;
+        }
+
+        var output = _model.Tensors[AddTensor(node.Outputs[0], scale, zeroPoint)];
+        _model.Ops.Add(GlobalMeanOp(node, input, output, _graph.Tensor(node.Inputs[0]).Shape, File));
     }
+
+    /// <summary>How much finer than the input's the means' own scale must be for GlobalAveragePool to take it: 2, one
+    /// bit, which the requantization's second rounding does not eat.</summary>
+    private const float MeanScaleGain = 2f;
 
     /// <summary>The int8 mean of every [N, C] plane of a GlobalAveragePool node into <paramref name="output"/>'s parameters;
     /// shared with the QDQ lowering.</summary>
