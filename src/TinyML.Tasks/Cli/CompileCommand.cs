@@ -104,6 +104,7 @@ public static class CompileCommand
             InputShapes = pins.InputShapes,
             ConstantInputs = pins.ConstantInputs,
             ArenaGroup = args.Get("arena-group") is { Length: > 0 } g ? g : null,
+            KernelPolicy = KernelChoice.ParsePolicy(args.Get("kernel-policy")),
             Calibration = new CalibrationSettings
             {
                 Method = CalibrationSettings.ParseMethod(args.Get("calibration-method")),

@@ -52,6 +52,9 @@ public static class ErrorCodes
     public const string PlanFailed = "TML3001";
     public const string InvalidArenaGroup = "TML3002";
 
+    /// <summary>A <c>KernelPolicy</c> other than speed or ram.</summary>
+    public const string InvalidKernelPolicy = "TML3003";
+
     // 4xxx Emit
     public const string EmitFailed = "TML4001";
     /// <summary><c>-t:Profile</c> / <c>tinymlc profile</c> cannot profile the model: float32 (Quantize="none"), or several

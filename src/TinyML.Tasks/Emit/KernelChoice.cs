@@ -13,6 +13,21 @@ public enum KernelIsa
 }
 
 /// <summary>
+/// What the specialized kernels may cost in RAM (<c>KernelPolicy</c>): their scratch (a column block, a band of
+/// rows) is planned into the arena, and at the arena's peak it can raise it.
+/// </summary>
+public enum KernelPolicy
+{
+    /// <summary>The fastest kernel for every op, even where its scratch raises the arena (the build log says by how
+    /// much and what <see cref="Ram"/> would keep).</summary>
+    Speed,
+
+    /// <summary>The arena the generic kernels need: an op keeps its specialized kernel only where that does not raise
+    /// the arena.</summary>
+    Ram,
+}
+
+/// <summary>
 /// Picks each int8 op's kernel (<see cref="QOp.Kernel"/>) from its shape, its numbers and the board's core, before the
 /// arena is planned (the kernels' scratch differs). A specialized kernel is chosen only when its arithmetic is exact
 /// for this op, checked here at build time: every channel's requantization takes the fast TFLite rounding
@@ -30,6 +45,46 @@ public static class KernelChoice
         {
             op.Kernel = Choose(op, isa);
         }
+    }
+
+    /// <summary>The policy named by <c>KernelPolicy</c> / <c>--kernel-policy</c> (empty = speed); TML3003 otherwise.</summary>
+    public static KernelPolicy ParsePolicy(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "speed" => KernelPolicy.Speed,
+        "ram" => KernelPolicy.Ram,
+        _ => throw new TinyML.Diagnostics.TinyMLException(TinyML.Diagnostics.ErrorCodes.InvalidKernelPolicy,
+            $"KernelPolicy '{text}' is not supported (supported: speed, ram)"),
+    };
+
+    /// <summary>
+    /// The ops whose specialized kernel raises the arena <paramref name="plan"/> gives the model, put back on their
+    /// generic kernel one at a time (largest scratch first) while that lowers the arena; returns how many were and the
+    /// arena the specialized kernels alone would have needed.
+    /// </summary>
+    public static (int Reverted, int FastArenaBytes) KeepArena(QuantizedModel model, Func<QuantizedModel, int> plan)
+    {
+        var fastArena = plan(model);
+        var arena = fastArena;
+        var reverted = 0;
+        var candidates = model.Ops.Where(op => op.Kernel != Int8Kernel.Generic)
+            .OrderByDescending(Plan.KernelScratch.BytesOf).ToList();
+        foreach (var op in candidates)
+        {
+            var fast = op.Kernel;
+            op.Kernel = Int8Kernel.Generic;
+            var smaller = plan(model);
+            if (smaller < arena)
+            {
+                arena = smaller;
+                reverted++;
+            }
+            else
+            {
+                op.Kernel = fast;
+            }
+        }
+
+        return (reverted, fastArena);
     }
 
     public static Int8Kernel Choose(QOp op, KernelIsa isa)

@@ -23,6 +23,9 @@ public sealed record CompileOptions
 
     public string Board { get; init; } = "nrf52840";
 
+    /// <summary>Whether the specialized kernels may raise the arena (<see cref="Emit.KernelPolicy"/>, <c>KernelPolicy</c>).</summary>
+    public KernelPolicy KernelPolicy { get; init; } = KernelPolicy.Speed;
+
     /// <summary>Refuse, right after planning, a model whose weights alone exceed <see cref="Board"/>'s flash or whose
     /// arena alone exceeds its RAM (TML5002/TML5003), before any C is written; tinymlc compile (and so MSBuild) sets it.</summary>
     public bool CheckBoardBudget { get; init; }
@@ -308,6 +311,35 @@ public static class ModelCompiler
         return PlanAndEmit(options, graph, lowered.Model, 0, [("fuse-activation", lowered.FusedActivations)], diagnostics, log);
     }
 
+    /// <summary>
+    /// The specialized kernels' scratch may raise the arena at its peak. KernelPolicy="ram" puts those ops back on
+    /// their generic kernels; the default (speed) keeps them and the log says what "ram" would save.
+    /// </summary>
+    private static ArenaPlan ChooseKernelsForRam(CompileOptions options, QuantizedModel model, ArenaPlan plan, int alignment, TextWriter log)
+    {
+        var fast = model.Ops.Select(op => op.Kernel).ToArray();
+        var (reverted, fastArena) = KernelChoice.KeepArena(model, m => ArenaPlanner.Plan(m, alignment).ArenaBytes);
+        if (reverted == 0)
+        {
+            return plan;
+        }
+
+        var small = ArenaPlanner.Plan(model, alignment);
+        if (options.KernelPolicy == KernelPolicy.Ram)
+        {
+            log.WriteLine(Invariant($"tinyml: {options.Name}: KernelPolicy=\"ram\": {reverted} op(s) on their generic kernels keep the arena at {small.ArenaBytes:N0} B (the specialized kernels' scratch would take it to {fastArena:N0} B)"));
+            return small;
+        }
+
+        for (var i = 0; i < fast.Length; i++)
+        {
+            model.Ops[i].Kernel = fast[i];
+        }
+
+        log.WriteLine(Invariant($"tinyml: {options.Name}: the specialized kernels' scratch takes the arena from {small.ArenaBytes:N0} B to {fastArena:N0} B for {reverted} op(s); KernelPolicy=\"ram\" keeps {small.ArenaBytes:N0} B with their generic kernels (slower)"));
+        return plan;
+    }
+
     private static CompileResult PlanAndEmit(CompileOptions options, Graph graph, QuantizedModel model, int sampleCount,
         IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log)
     {
@@ -322,6 +354,11 @@ public static class ModelCompiler
         }
 
         var plan = ArenaPlanner.Plan(model, alignment);
+        if (model.Ops.Any(op => op.Kernel != Int8Kernel.Generic))
+        {
+            plan = ChooseKernelsForRam(options, model, plan, alignment, log);
+        }
+
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         var floatLayers = model.Ops.Count(op => op is QFloatLayer);
         var int16Layers = model.Ops.Count(op => op is QInt16x8Layer);
