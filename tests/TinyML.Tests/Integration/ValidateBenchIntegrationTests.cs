@@ -135,7 +135,13 @@ public sealed partial class ValidateBenchIntegrationTests
         Assert.AreNotEqual(0, fewer.ExitCode, fewer.ToString());
         Assert.Contains("TML7012", ErrorCodes(fewer), fewer.ToString());
         Assert.IsTrue(ErrorCodes(fewer).All(c => c == "TML7012"), fewer.ToString());
-        StringAssert.Contains(fewer.Output, $"bench regression: model 'digits' on nrf52840: accuracy {entry["accuracyPercent"]!.GetValue<double>().ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} % -> ", fewer.ToString());
+        // Which figure falls first depends on where the narrow ranges clip: the accuracy, or the output's SNR against
+        // the float model (its own calibrated GlobalAveragePool clips the held-out data: 37.5 -> 9.6 dB, accuracy -1.8).
+        var accuracy = entry["accuracyPercent"]!.GetValue<double>().ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.IsTrue(
+            fewer.Output.Contains($"bench regression: model 'digits' on nrf52840: accuracy {accuracy} % -> ", StringComparison.Ordinal)
+            || System.Text.RegularExpressions.Regex.IsMatch(fewer.Output, @"bench regression: model 'digits' on nrf52840: output SNR [0-9.]+ dB -> [0-9.]+ dB"),
+            fewer.ToString());
         await File.WriteAllTextAsync(projectFile, text, Cancel);
 
         // A baseline whose image was 10 % smaller: this build is bigger than it, by more than the tolerance.
