@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "tml_layernorm_s8.h"
+#include "tml_matmul_geometry.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -217,18 +218,14 @@ typedef struct {
 
 void tml_resize_bilinear_s8(const tml_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output);
 
-/* ---- MatMul of two run-time values (TFLite BATCH_MATMUL): for each output batch t,
- * acc = sum_k (A[a_offsets[t] + m * a_row_stride + k * a_col_stride] - a_zero_point)
- *           * (B[b_offsets[t] + k * b_row_stride + n * b_col_stride] - b_zero_point),
- * out[t][m][n] = clamp(MBQM(acc, multiplier, shift) + output_zero_point, act_min, act_max). ---- */
+/* ---- MatMul of two run-time values (TFLite BATCH_MATMUL), geometry as tml_matmul_geometry.h: per output element
+ * acc = sum_k (A - a_zero_point) * (B - b_zero_point), out = clamp(MBQM(acc, multiplier, shift) + output_zero_point,
+ * act_min, act_max). ---- */
 typedef struct {
-    int32_t batches, m, k, n;
-    int32_t a_row_stride, a_col_stride, b_row_stride, b_col_stride;
+    tml_matmul_geometry geometry;
     int32_t a_zero_point, b_zero_point, output_zero_point;
     int32_t multiplier, shift;
     int32_t act_min, act_max;
-    const int32_t *a_offsets; /* [batches] */
-    const int32_t *b_offsets; /* [batches] */
 } tml_batch_matmul_s8_params;
 
 void tml_batch_matmul_s8(const tml_batch_matmul_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "tml_matmul_geometry.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -70,14 +72,10 @@ typedef struct {
 
 void tml_gemm_f32(const tml_gemm_f32_params *p, const float *input, float *output);
 
-/* ---- MatMul of two run-time values (attention's Q.K^T, softmax.V), batch dimensions broadcast at build time: for each
- * output batch t, out[t][m][n] = sum_k A[a_offsets[t] + m * a_row_stride + k * a_col_stride]
- *                                     * B[b_offsets[t] + k * b_row_stride + n * b_col_stride], summed over k in order. ---- */
+/* ---- MatMul of two run-time values (attention's Q.K^T, softmax.V), batch dimensions broadcast at build time
+ * (tml_matmul_geometry.h); each sum runs over k in order. ---- */
 typedef struct {
-    int32_t batches, m, k, n;
-    int32_t a_row_stride, a_col_stride, b_row_stride, b_col_stride;
-    const int32_t *a_offsets; /* [batches] */
-    const int32_t *b_offsets; /* [batches] */
+    tml_matmul_geometry geometry;
 } tml_matmul_f32_params;
 
 void tml_matmul_f32(const tml_matmul_f32_params *p, const float *a, const float *b, float *output);

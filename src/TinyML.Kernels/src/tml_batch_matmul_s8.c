@@ -7,24 +7,25 @@
 
 void tml_batch_matmul_s8(const tml_batch_matmul_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
 {
+    const tml_matmul_geometry *g = &p->geometry;
     int32_t t, row, col, i;
-    for (t = 0; t < p->batches; ++t) {
-        const int8_t *a_block = a + p->a_offsets[t];
-        const int8_t *b_block = b + p->b_offsets[t];
-        int8_t *out = output + t * p->m * p->n;
-        for (row = 0; row < p->m; ++row) {
-            const int8_t *a_row = a_block + row * p->a_row_stride;
-            for (col = 0; col < p->n; ++col) {
-                const int8_t *b_col = b_block + col * p->b_col_stride;
+    for (t = 0; t < g->batches; ++t) {
+        const int8_t *a_block = a + g->a_offsets[t];
+        const int8_t *b_block = b + g->b_offsets[t];
+        int8_t *out = output + t * g->m * g->n;
+        for (row = 0; row < g->m; ++row) {
+            const int8_t *a_row = a_block + row * g->a_row_stride;
+            for (col = 0; col < g->n; ++col) {
+                const int8_t *b_col = b_block + col * g->b_col_stride;
                 int32_t acc = 0;
                 int32_t value;
-                for (i = 0; i < p->k; ++i) {
-                    acc += ((int32_t)a_row[i * p->a_col_stride] - p->a_zero_point)
-                         * ((int32_t)b_col[i * p->b_row_stride] - p->b_zero_point);
+                for (i = 0; i < g->k; ++i) {
+                    acc += ((int32_t)a_row[i * g->a_col_stride] - p->a_zero_point)
+                         * ((int32_t)b_col[i * g->b_row_stride] - p->b_zero_point);
                 }
                 value = tml_mbqm(acc, p->multiplier, p->shift) + p->output_zero_point;
                 value = value < p->act_min ? p->act_min : (value > p->act_max ? p->act_max : value);
-                out[row * p->n + col] = (int8_t)value;
+                out[row * g->n + col] = (int8_t)value;
             }
         }
     }

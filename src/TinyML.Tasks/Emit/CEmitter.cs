@@ -480,21 +480,18 @@ public static class CEmitter
                     """);
                 return 12 * (r.Y0.Length + r.X0.Length);
             case QBatchMatMul mm:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations [{mm.M}x{mm.K}] x [{mm.K}x{mm.N}], {mm.AOffsets.Length} batches (BATCH_MATMUL) */\n");
-                CFloatEmitter.EmitIntArray(sb, $"{id}_a_offsets", mm.AOffsets);
-                CFloatEmitter.EmitIntArray(sb, $"{id}_b_offsets", mm.BOffsets);
+                sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations {CFloatEmitter.Describe(mm.Geometry)} (BATCH_MATMUL) */\n");
+                var geometry = CFloatEmitter.EmitMatMulGeometry(sb, id, mm.Geometry);
                 sb.Append(I, $$"""
                     static const tml_batch_matmul_s8_params {{id}} = {
-                        {{mm.AOffsets.Length}}, {{mm.M}}, {{mm.K}}, {{mm.N}}, /* batches, m, k, n */
-                        {{mm.ARowStride}}, {{mm.AColStride}}, {{mm.BRowStride}}, {{mm.BColStride}}, /* a_row_stride, a_col_stride, b_row_stride, b_col_stride */
+                        {{geometry}},
                         {{Int(mm.AZeroPoint)}}, {{Int(mm.BZeroPoint)}}, {{Int(mm.OutputZeroPoint)}}, /* zero points: a, b, output */
-                        {{Int(mm.Multiplier)}}, {{Int(mm.Shift)}}, {{Int(mm.ActivationMin)}}, {{Int(mm.ActivationMax)}}, /* multiplier, shift, activation range */
-                        {{id}}_a_offsets, {{id}}_b_offsets
+                        {{Int(mm.Multiplier)}}, {{Int(mm.Shift)}}, {{Int(mm.ActivationMin)}}, {{Int(mm.ActivationMax)}} /* multiplier, shift, activation range */
                     };
 
 
                     """);
-                return 4 * (mm.AOffsets.Length + mm.BOffsets.Length);
+                return 8 * mm.Geometry.Batches;
             case QReduceMean m:
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */

@@ -283,19 +283,10 @@ public static class CFloatEmitter
                     """);
                 return 4 * (g.Weights.Length + g.Bias.Length);
             case FMatMul mm:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations [{mm.M}x{mm.K}] x [{mm.K}x{mm.N}], {mm.AOffsets.Length} batches */\n");
-                EmitIntArray(sb, $"{id}_a_offsets", mm.AOffsets);
-                EmitIntArray(sb, $"{id}_b_offsets", mm.BOffsets);
-                sb.Append(I, $$"""
-                    static const tml_matmul_f32_params {{id}} = {
-                        {{mm.AOffsets.Length}}, {{mm.M}}, {{mm.K}}, {{mm.N}}, /* batches, m, k, n */
-                        {{mm.ARowStride}}, {{mm.AColStride}}, {{mm.BRowStride}}, {{mm.BColStride}}, /* a_row_stride, a_col_stride, b_row_stride, b_col_stride */
-                        {{id}}_a_offsets, {{id}}_b_offsets
-                    };
-
-
-                    """);
-                return 4 * (mm.AOffsets.Length + mm.BOffsets.Length);
+                sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations {Describe(mm.Geometry)} */\n");
+                var geometry = EmitMatMulGeometry(sb, id, mm.Geometry);
+                sb.Append(I, $"static const tml_matmul_f32_params {id} = {{ {geometry} }};\n\n\n");
+                return 8 * mm.Geometry.Batches;
             case FPool p:
                 var w = p.Geometry;
                 sb.Append(I, $$"""
@@ -531,6 +522,21 @@ public static class CFloatEmitter
 
     private static void EmitCall(StringBuilder sb, FloatModel model, ArenaPlan plan, FOp op, string id, int index) =>
         EmitCall(sb, tensor => $"arena + {Slot(plan.OffsetOf(model, tensor))}", op, id, index);
+
+    /// <summary>"[MxK] x [KxN], B batches" for the comment above a product's parameters.</summary>
+    internal static string Describe(MatMulGeometry g) => $"[{g.M}x{g.K}] x [{g.K}x{g.N}], {g.Batches} batches";
+
+    /// <summary>
+    /// Writes a product's batch offset tables and returns the <c>tml_matmul_geometry</c> initializer that names them;
+    /// the float32 and int8 products' parameters both start with it.
+    /// </summary>
+    internal static string EmitMatMulGeometry(StringBuilder sb, string id, MatMulGeometry g)
+    {
+        EmitIntArray(sb, $"{id}_a_offsets", g.AOffsets);
+        EmitIntArray(sb, $"{id}_b_offsets", g.BOffsets);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{ {g.Batches}, {g.M}, {g.K}, {g.N}, {g.ARowStride}, {g.AColStride}, {g.BRowStride}, {g.BColStride}, {id}_a_offsets, {id}_b_offsets }} /* batches, m, k, n, a/b strides, a/b offsets */");
+    }
 
     /// <summary>One op's kernel call; <paramref name="At"/> gives a tensor's float pointer expression (the int8 emitter
     /// passes its own for the float32 layers of a mixed-precision model).</summary>

@@ -96,22 +96,10 @@ public sealed class FGemm : FOp
     public int[]? WeightOffsets { get; init; }
 }
 
-/// <summary>
-/// MatMul of two run-time values (attention's Q·Kᵀ and softmax·V), batch dimensions broadcast: for each output batch
-/// t, out[t][m][n] = sum_k A[AOffsets[t] + m * ARowStride + k * AColStride] * B[BOffsets[t] + k * BRowStride + n *
-/// BColStride], accumulated over k in order. Inputs = [A, B].
-/// </summary>
+/// <summary>MatMul of two run-time values (attention's Q·Kᵀ and softmax·V), each sum over k in order. Inputs = [A, B].</summary>
 public sealed class FMatMul : FOp
 {
-    public required int M { get; init; }
-    public required int K { get; init; }
-    public required int N { get; init; }
-    public required int ARowStride { get; init; }
-    public required int AColStride { get; init; }
-    public required int BRowStride { get; init; }
-    public required int BColStride { get; init; }
-    public required int[] AOffsets { get; init; }
-    public required int[] BOffsets { get; init; }
+    public required MatMulGeometry Geometry { get; init; }
 }
 
 /// <summary>Max/average pooling over NCHW planes (batch * channels), with the full ONNX window geometry.</summary>

@@ -117,21 +117,13 @@ public sealed class QConvTranspose2D : QOp
 }
 
 /// <summary>
-/// MatMul of two int8 run-time values (attention's Q·Kᵀ, softmax·V) as TFLite's BATCH_MATMUL: for each output batch
-/// t, acc = sum_k (A[AOffsets[t] + m * ARowStride + k * AColStride] - AZeroPoint) * (B[BOffsets[t] + k * BRowStride +
-/// n * BColStride] - BZeroPoint), out = clamp(MBQM(acc, Multiplier, Shift) + OutputZeroPoint). Inputs = [A, B].
+/// MatMul of two int8 run-time values (attention's Q·Kᵀ, softmax·V) as TFLite's BATCH_MATMUL: per output element
+/// acc = sum_k (A - AZeroPoint) * (B - BZeroPoint), out = clamp(MBQM(acc, Multiplier, Shift) + OutputZeroPoint).
+/// Inputs = [A, B].
 /// </summary>
 public sealed class QBatchMatMul : QOp
 {
-    public required int M { get; init; }
-    public required int K { get; init; }
-    public required int N { get; init; }
-    public required int ARowStride { get; init; }
-    public required int AColStride { get; init; }
-    public required int BRowStride { get; init; }
-    public required int BColStride { get; init; }
-    public required int[] AOffsets { get; init; }
-    public required int[] BOffsets { get; init; }
+    public required MatMulGeometry Geometry { get; init; }
     public required int AZeroPoint { get; init; }
     public required int BZeroPoint { get; init; }
     public required int OutputZeroPoint { get; init; }

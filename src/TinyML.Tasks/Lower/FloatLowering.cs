@@ -336,17 +336,10 @@ public sealed class FloatLowering
     private void LowerBatchedMatMul(Node node)
     {
         var input = Id(node.Inputs[0], node);
-        var aShape = _model.Tensors[input].Shape;
         var bTensor = Constant(node, 1);
-        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
-        var bMatrix = bTensor.Shape.Length == 1 ? [bTensor.Shape[0], 1] : bTensor.Shape;
-        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
-        if (bMatrix[^2] != k)
-        {
-            throw Unsupported(node, $"B [{string.Join(",", bTensor.Shape)}] does not match A [{string.Join(",", aShape)}]");
-        }
-
-        var bBlocks = bMatrix[..^2].Aggregate(1, (p, d) => p * d);
+        var g = Geometry(node, _model.Tensors[input].Shape, bTensor.Shape);
+        var (m, k, n) = (g.M, g.K, g.N);
+        var bBlocks = bTensor.FloatData!.Length / (k * n);
         var b = bTensor.FloatData!;
         var weights = new float[bBlocks * n * k];
         for (var block = 0; block < bBlocks; block++)
@@ -360,8 +353,8 @@ public sealed class FloatLowering
             }
         }
 
-        var (aOffsets, weightOffsets) = BatchOffsets(node, aMatrix[..^2], bMatrix[..^2], m * k, n * k);
-
+        // The weights are B's blocks transposed to [N, K]: a block starts where B's did (K * N elements each).
+        var (aOffsets, weightOffsets) = (g.AOffsets, g.BOffsets);
         var (min, max) = FusedActivation(node);
         _model.Ops.Add(new FGemm
         {
@@ -381,27 +374,18 @@ public sealed class FloatLowering
     {
         var a = Id(node.Inputs[0], node);
         var b = Id(node.Inputs[1], node);
-        var aShape = _model.Tensors[a].Shape;
-        var bShape = _model.Tensors[b].Shape;
-        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
-        var bMatrix = bShape.Length == 1 ? [bShape[0], 1] : bShape;
-        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
-        if (bMatrix[^2] != k)
-        {
-            throw Unsupported(node, $"B [{string.Join(",", bShape)}] does not match A [{string.Join(",", aShape)}]");
-        }
-
-        var (aOffsets, bOffsets) = BatchOffsets(node, aMatrix[..^2], bMatrix[..^2], m * k, k * n);
         _model.Ops.Add(new FMatMul
         {
             NodeName = node.Name, Inputs = [a, b], Output = AddTensor(node.Outputs[0]),
-            M = m, K = k, N = n, ARowStride = k, AColStride = 1, BRowStride = n, BColStride = 1,
-            AOffsets = aOffsets, BOffsets = bOffsets,
+            Geometry = Geometry(node, _model.Tensors[a].Shape, _model.Tensors[b].Shape),
         });
     }
 
-    private (int[] A, int[] B) BatchOffsets(Node node, int[] aBatch, int[] bBatch, int aBlock, int bBlock) =>
-        Broadcasting.BatchOffsets(aBatch, bBatch, aBlock, bBlock) ?? throw Unsupported(node, "batch " + Broadcasting.Mismatch(aBatch, bBatch));
+    private MatMulGeometry Geometry(Node node, int[] aShape, int[] bShape)
+    {
+        var (geometry, problem) = MatMulGeometry.Of(aShape, bShape);
+        return geometry ?? throw Unsupported(node, problem!);
+    }
 
     /// <summary>beta * C, unidirectionally broadcast to [M, N]; one shared row when C does not vary by row.</summary>
     private (float[] Bias, int RowStride) GemmBias(Node node, int m, int n)

@@ -779,30 +779,22 @@ public sealed class Quantizer
 
         var a = _model.Tensors[Id(node.Inputs[0], node)];
         var b = _model.Tensors[Id(node.Inputs[1], node)];
-        var aShape = _graph.Tensor(node.Inputs[0]).Shape;
-        var bShape = _graph.Tensor(node.Inputs[1]).Shape;
-        var aMatrix = aShape.Length == 1 ? [1, aShape[0]] : aShape;
-        var bMatrix = bShape.Length == 1 ? [bShape[0], 1] : bShape;
-        int m = aMatrix[^2], k = aMatrix[^1], n = bMatrix[^1];
-        if (bMatrix[^2] != k)
+        var (geometry, problem) = MatMulGeometry.Of(_graph.Tensor(node.Inputs[0]).Shape, _graph.Tensor(node.Inputs[1]).Shape);
+        if (geometry is null)
         {
-            throw Unsupported(node, $"B [{string.Join(",", bShape)}] does not match A [{string.Join(",", aShape)}]");
+            throw Unsupported(node, problem!);
         }
 
-        if ((long)k * 255 * 255 > int.MaxValue)
+        if ((long)geometry.K * 255 * 255 > int.MaxValue)
         {
-            throw Unsupported(node, $"int8 MatMul over {k} products would overflow its int32 sum");
+            throw Unsupported(node, $"int8 MatMul over {geometry.K} products would overflow its int32 sum");
         }
 
-        var (aOffsets, bOffsets) = Broadcasting.BatchOffsets(aMatrix[..^2], bMatrix[..^2], m * k, k * n)
-            ?? throw Unsupported(node, "batch " + Broadcasting.Mismatch(aMatrix[..^2], bMatrix[..^2]));
         var output = OutputTensor(node);
         var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)a.Scale * b.Scale / output.Scale);
         _model.Ops.Add(new QBatchMatMul
         {
-            NodeName = node.Name, Inputs = [a.Id, b.Id], Output = output.Id,
-            M = m, K = k, N = n, ARowStride = k, AColStride = 1, BRowStride = n, BColStride = 1,
-            AOffsets = aOffsets, BOffsets = bOffsets,
+            NodeName = node.Name, Inputs = [a.Id, b.Id], Output = output.Id, Geometry = geometry,
             AZeroPoint = a.ZeroPoint, BZeroPoint = b.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             Multiplier = multiplier, Shift = shift, ActivationMin = -128, ActivationMax = 127,
         });

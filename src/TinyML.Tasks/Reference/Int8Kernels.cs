@@ -367,21 +367,22 @@ public static class Int8Kernels
     /// <summary>tml_batch_matmul_s8 (TFLite BATCH_MATMUL): per element the int32 sum of zero-point-corrected products, one MBQM.</summary>
     public static void BatchMatMul(QBatchMatMul op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
-        for (var t = 0; t < op.AOffsets.Length; t++)
+        var g = op.Geometry;
+        for (var t = 0; t < g.Batches; t++)
         {
-            for (var row = 0; row < op.M; row++)
+            for (var row = 0; row < g.M; row++)
             {
-                for (var col = 0; col < op.N; col++)
+                for (var col = 0; col < g.N; col++)
                 {
                     var acc = 0;
-                    for (var i = 0; i < op.K; i++)
+                    for (var i = 0; i < g.K; i++)
                     {
-                        acc += (a[op.AOffsets[t] + row * op.ARowStride + i * op.AColStride] - op.AZeroPoint)
-                            * (b[op.BOffsets[t] + i * op.BRowStride + col * op.BColStride] - op.BZeroPoint);
+                        acc += (a[g.AOffsets[t] + row * g.ARowStride + i * g.AColStride] - op.AZeroPoint)
+                            * (b[g.BOffsets[t] + i * g.BRowStride + col * g.BColStride] - op.BZeroPoint);
                     }
 
                     var value = FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint;
-                    output[(t * op.M + row) * op.N + col] = (sbyte)Math.Clamp(value, op.ActivationMin, op.ActivationMax);
+                    output[(t * g.M + row) * g.N + col] = (sbyte)Math.Clamp(value, op.ActivationMin, op.ActivationMax);
                 }
             }
         }

@@ -177,19 +177,20 @@ public static class MixedPrecisionKernels
     /// <summary>tml_matmul_f32: per output batch, each sum over k in order.</summary>
     public static void MatMul(FMatMul p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output, bool fusedMultiplyAdd)
     {
-        for (var t = 0; t < p.AOffsets.Length; t++)
+        var g = p.Geometry;
+        for (var t = 0; t < g.Batches; t++)
         {
-            for (var row = 0; row < p.M; row++)
+            for (var row = 0; row < g.M; row++)
             {
-                for (var col = 0; col < p.N; col++)
+                for (var col = 0; col < g.N; col++)
                 {
                     var acc = 0f;
-                    for (var i = 0; i < p.K; i++)
+                    for (var i = 0; i < g.K; i++)
                     {
-                        acc = MultiplyAdd(acc, a[p.AOffsets[t] + row * p.ARowStride + i * p.AColStride], b[p.BOffsets[t] + i * p.BRowStride + col * p.BColStride], fusedMultiplyAdd);
+                        acc = MultiplyAdd(acc, a[g.AOffsets[t] + row * g.ARowStride + i * g.AColStride], b[g.BOffsets[t] + i * g.BRowStride + col * g.BColStride], fusedMultiplyAdd);
                     }
 
-                    output[(t * p.M + row) * p.N + col] = acc;
+                    output[(t * g.M + row) * g.N + col] = acc;
                 }
             }
         }

@@ -363,7 +363,7 @@ public static class ModelValidation
     {
         FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
         FGemm g => (long)g.M * g.K * g.N * (g.AOffsets?.Length ?? 1),
-        FMatMul mm => (long)mm.M * mm.K * mm.N * mm.AOffsets.Length,
+        FMatMul mm => mm.Geometry.Macs,
         _ => 0L,
     });
 

@@ -14,6 +14,7 @@ public static class OpCost
     {
         QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
         QFullyConnected f => (long)f.Rows * f.InFeatures * f.OutFeatures,
+        QBatchMatMul m => m.Geometry.Macs,
         QConvTranspose2D t => (long)t.Geometry.InH * t.Geometry.InW * t.Geometry.InC * (t.Geometry.OutC / t.Geometry.Groups) * t.Geometry.KernelH * t.Geometry.KernelW,
         QInt16x8Layer layer => Macs(layer.Op),
         QRecurrent r => (long)r.Seq * r.Gates * r.Hidden * (r.InputSize + r.Hidden),
