@@ -34,12 +34,7 @@ public sealed class TorchCorpusTests
         var work = TestPaths.NewTempDir("torch-" + name);
         var samples = Inputs(shape, 20, seed: name.Length);
         var (calibration, heldOut) = (samples.Take(16).ToList(), samples.Skip(16).ToList());
-        var data = Path.Combine(work, "calib");
-        Directory.CreateDirectory(data);
-        for (var i = 0; i < calibration.Count; i++)
-        {
-            Npy.Write(Path.Combine(data, $"s{i:D2}.npy"), shape, calibration[i]);
-        }
+        var data = Calibration(work, shape, calibration);
 
         var expected = OrtRunner.RunMany(model, heldOut);
 
@@ -131,12 +126,7 @@ public sealed class TorchCorpusTests
         var model = Path.Combine(TestPaths.RepoRoot, "tests", "TinyML.Tests", "Torch", "corpus", "transformer_encoder_2x_opset13.onnx");
         var work = TestPaths.NewTempDir("torch-transformer-int8");
         var samples = Inputs([1, 16, 32], 20, seed: 32);
-        var data = Path.Combine(work, "calib");
-        Directory.CreateDirectory(data);
-        for (var i = 0; i < 16; i++)
-        {
-            Npy.Write(Path.Combine(data, $"s{i:D2}.npy"), [1, 16, 32], samples[i]);
-        }
+        var data = Calibration(work, [1, 16, 32], samples.Take(16));
 
         var code = Path.Combine(work, "int8");
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = model, Name = "encoder", OutputDirectory = code, CalibrationData = data, Board = "host" }, TextWriter.Null);
@@ -160,12 +150,7 @@ public sealed class TorchCorpusTests
         var model = Path.Combine(TestPaths.RepoRoot, "tests", "TinyML.Tests", "Torch", "corpus", "transformer_encoder_2x_opset13.onnx");
         var work = TestPaths.NewTempDir("torch-transformer-mixed-" + mode);
         var samples = Inputs([1, 16, 32], 20, seed: 32);
-        var data = Path.Combine(work, "calib");
-        Directory.CreateDirectory(data);
-        for (var i = 0; i < 16; i++)
-        {
-            Npy.Write(Path.Combine(data, $"s{i:D2}.npy"), [1, 16, 32], samples[i]);
-        }
+        var data = Calibration(work, [1, 16, 32], samples.Take(16));
 
         var options = new CompileOptions { ModelPath = model, Name = "encoder", OutputDirectory = Path.Combine(work, "code"), CalibrationData = data, Board = "host" };
         options = mode == "auto"
@@ -202,12 +187,7 @@ public sealed class TorchCorpusTests
         var (proto, work) = (ProductsModel(), TestPaths.NewTempDir("matmul-activations-int8"));
         var model = Import.OnnxTestModels.Save(proto, work);
         var samples = Inputs([1, 2, 3, 4], 20, seed: 40);
-        var data = Path.Combine(work, "calib");
-        Directory.CreateDirectory(data);
-        for (var i = 0; i < 16; i++)
-        {
-            Npy.Write(Path.Combine(data, $"s{i:D2}.npy"), [1, 2, 3, 4], samples[i]);
-        }
+        var data = Calibration(work, [1, 2, 3, 4], samples.Take(16));
 
         var code = Path.Combine(work, "int8");
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = model, Name = "products", OutputDirectory = code, CalibrationData = data, Board = "nrf52840" }, TextWriter.Null);
@@ -243,6 +223,20 @@ public sealed class TorchCorpusTests
         var proto = new ModelProto { IrVersion = 7, Graph = graph };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
         return proto;
+    }
+
+    /// <summary>Writes <paramref name="samples"/> as .npy calibration files in work/calib; returns the folder.</summary>
+    private static string Calibration(string work, int[] shape, IEnumerable<float[]> samples)
+    {
+        var data = Path.Combine(work, "calib");
+        Directory.CreateDirectory(data);
+        var i = 0;
+        foreach (var sample in samples)
+        {
+            Npy.Write(Path.Combine(data, $"s{i++:D2}.npy"), shape, sample);
+        }
+
+        return data;
     }
 
     private static List<float[]> Inputs(int[] shape, int count, int seed)
