@@ -2,8 +2,10 @@
  * Depthwise 3x3, channel multiplier 1, stride 1 or 2 (tml_kernels_dsp.h). Per channel, a band of input rows as raw
  * int16 padded with the input zero point (which the folded bias cancels) sits in the arena scratch, so every window
  * is an interior window; two outputs per step share their loads, taps go in SMLAD pairs (stride 1: the pair
- * (x1, x2) of the second output is one PKHBT of the two loads, read crosswise by SMLADX). The sums of a chunk of
- * output rows go to an int32 buffer, then one pass requantizes them (each loop keeps its registers).
+ * (x1, x2) of the second output is one PKHBT of the two loads, read crosswise by SMLADX); an odd row ends with one
+ * output. The sums of a chunk of output rows go to an int32 buffer, then one pass requantizes them (each loop keeps
+ * its registers). The band's padding columns are written once per call: a band row is either a padding row (all
+ * zp_in) or an input row written over its interior only, so the columns around the interior stay zp_in.
  */
 #include "tml_kernels_dsp.h"
 #include "tml_internal.h"
@@ -35,17 +37,26 @@ int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p)
     return 4 * TML_DW3_ACC_ROOM + 2 * band;
 }
 
-/* dst[i] = src[i] for n int8 values widened to int16. */
+/* dst[i] = src[i] for n int8 values widened to int16; dst is halfword aligned (a row's interior starts at pad_left).
+ * The stores are halfwords written in assembly: gcc merges them into unaligned word stores (more instructions, and an
+ * unaligned access). */
 static void tml_dw3_widen(const int8_t *src, int16_t *dst, int32_t n)
 {
     int32_t i = 0;
 #if TML_USE_DSP
     for (; i + 4 <= n; i += 4) {
         const uint32_t v = tml_read_u32(src + i);
-        const uint32_t e = __sxtb16(v), o = tml_sxtb16_ror8(v);
-        const uint32_t lo = (e & 0xFFFFu) | (o << 16), hi = (e >> 16) | (o & 0xFFFF0000u);
-        memcpy(dst + i, &lo, sizeof lo);
-        memcpy(dst + i + 2, &hi, sizeof hi);
+        uint32_t e = __sxtb16(v), o = tml_sxtb16_ror8(v);
+        __asm__ volatile(
+            "strh   %[e], [%[d]]\n\t"
+            "strh   %[o], [%[d], #2]\n\t"
+            "lsrs   %[e], %[e], #16\n\t"
+            "lsrs   %[o], %[o], #16\n\t"
+            "strh   %[e], [%[d], #4]\n\t"
+            "strh   %[o], [%[d], #6]\n\t"
+            : [e] "+r"(e), [o] "+r"(o)
+            : [d] "r"(dst + i)
+            : "cc", "memory");
     }
 #endif
     for (; i < n; ++i) {
@@ -99,91 +110,190 @@ static inline int32_t tml_dw3_word(const int16_t *p)
     return v;
 }
 
-/* Sums of n outputs along one output row (stride 1), windows starting at x of rows r0, r0 + wb, r0 + 2 wb. */
-static void tml_dw3_row_s1(const int16_t *r0, int32_t wb, const int32_t f[9], int32_t bias, int32_t n, int32_t *acc)
+/*
+ * The taps' sums of `rows` output rows of n outputs each into acc, row after row; the windows of output row k start at
+ * r0 + k stride wb in band rows r0, r0 + wb, r0 + 2 wb. Two outputs per step; per band row, stride 1: one LDRD of
+ * (x0, x1), (x2, x3), out0 += SMLAD (w_k, w_k+1) . (x0, x1), out1 += SMLADX of the same taps against PKHBT (x2, x1),
+ * the third tap by SMLAxy; stride 2: one LDRD and one LDR of (x4, x5), no repacking. An odd row ends with one output
+ * (its LDRDs stay inside the band row: see tml_dw3_width). The bias is added by the requantization.
+ *
+ * In assembly because the step needs 13 registers (five tap words, three row pointers, the sums pointer, two sums,
+ * two loads): gcc spilled a third of it to the stack (42 instead of 22 instructions per pair); the row loop's own
+ * state stays in memory.
+ */
+#define TML_DW3_ROW_HEAD                        \
+    "2:\n\t"                                    \
+    "ldr    %[p0], %[row]\n\t"                  \
+    "ldr    %[v0], %[wb2]\n\t"                  \
+    "add    %[p1], %[p0], %[v0]\n\t"            \
+    "add    %[p2], %[p1], %[v0]\n\t"            \
+    "ldr    %[v1], %[span]\n\t"                 \
+    "add    %[v1], %[p0], %[v1]\n\t"            \
+    "str    %[v1], %[end]\n\t"                  \
+    "cmp    %[p0], %[v1]\n\t"                   \
+    "beq    3f\n\t"                             \
+    "1:\n\t"
+
+#define TML_DW3_ROW_TAIL                        \
+    "ldr    %[v0], %[end]\n\t"                  \
+    "cmp    %[p0], %[v0]\n\t"                   \
+    "bne    1b\n\t"                             \
+    "3:\n\t"                                    \
+    "ldr    %[v0], %[odd]\n\t"                  \
+    "cmp    %[v0], #0\n\t"                      \
+    "beq    4f\n\t"                             \
+    "ldrd   %[v0], %[v1], [%[p0]]\n\t"          \
+    "smuad  %[a0], %[f01], %[v0]\n\t"           \
+    "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"    \
+    "ldrd   %[v0], %[v1], [%[p1]]\n\t"          \
+    "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"    \
+    "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"    \
+    "ldrd   %[v0], %[v1], [%[p2]]\n\t"          \
+    "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"    \
+    "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"     \
+    "str    %[a0], [%[acc]], #4\n\t"            \
+    "4:\n\t"                                    \
+    "ldr    %[v0], %[row]\n\t"                  \
+    "ldr    %[v1], %[step]\n\t"                 \
+    "add    %[v0], %[v0], %[v1]\n\t"            \
+    "str    %[v0], %[row]\n\t"                  \
+    "ldr    %[v0], %[rows]\n\t"                 \
+    "subs   %[v0], %[v0], #1\n\t"               \
+    "str    %[v0], %[rows]\n\t"                 \
+    "bne    2b\n\t"
+
+#define TML_DW3_ROW_OPERANDS                                                                                       \
+    : [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2), [acc] "+r"(acc), [a0] "=&r"(a0), [a1] "=&r"(a1), [v0] "=&r"(v0), \
+      [v1] "=&r"(v1), [row] "+m"(row), [rows] "+m"(rows), [end] "=m"(end)                                          \
+    : [f01] "r"(f01), [f34] "r"(f34), [f67] "r"(f67), [f25] "r"(f25), [f8] "r"(f8), [wb2] "m"(wb2), [span] "m"(span), \
+      [odd] "m"(odd), [step] "m"(step)                                                                             \
+    : "cc", "memory"
+
+/* Stride 1 (rows >= 1). */
+static TML_NOINLINE void tml_dw3_rows_s1(const int16_t *r0, int32_t wb, const int32_t f[5], int32_t n, int32_t rows,
+                                         int32_t *acc)
 {
-    const int16_t *r1 = r0 + wb, *r2 = r1 + wb;
     const int32_t f01 = f[0], f34 = f[1], f67 = f[2], f25 = f[3], f8 = f[4];
-    int32_t x;
-    for (x = 0; x < n; x += 2, r0 += 2, r1 += 2, r2 += 2) {
-        int32_t a0, a1, v01, v23, t;
-        /* Row 0: out0 = w0 x0 + w1 x1 + w2 x2, out1 = w0 x1 + w1 x2 + w2 x3 with (x2, x1) = PKHBT read by SMLADX. */
-        v01 = tml_dw3_word(r0);
-        v23 = tml_dw3_word(r0 + 2);
-        t = (int32_t)(((uint32_t)v23 & 0xFFFFu) | ((uint32_t)v01 & 0xFFFF0000u));
-        a0 = __smlabb(f25, v23, __smlad(f01, v01, bias));
-        a1 = __smlabt(f25, v23, __smladx(f01, t, bias));
-        v01 = tml_dw3_word(r1);
-        v23 = tml_dw3_word(r1 + 2);
-        t = (int32_t)(((uint32_t)v23 & 0xFFFFu) | ((uint32_t)v01 & 0xFFFF0000u));
-        a0 = __smlatb(f25, v23, __smlad(f34, v01, a0));
-        a1 = __smlatt(f25, v23, __smladx(f34, t, a1));
-        v01 = tml_dw3_word(r2);
-        v23 = tml_dw3_word(r2 + 2);
-        t = (int32_t)(((uint32_t)v23 & 0xFFFFu) | ((uint32_t)v01 & 0xFFFF0000u));
-        a0 = __smlabb(f8, v23, __smlad(f67, v01, a0));
-        a1 = __smlabt(f8, v23, __smladx(f67, t, a1));
-        acc[x] = a0;
-        acc[x + 1] = a1; /* past n when n is odd: the buffer has room, the value is never read */
-    }
+    const int32_t wb2 = 2 * wb, span = 2 * (n & ~1), odd = n & 1, step = 2 * wb;
+    const int16_t *row = r0, *end, *p0, *p1, *p2;
+    int32_t a0, a1, v0, v1;
+    __asm__ volatile(
+        TML_DW3_ROW_HEAD
+        "ldrd   %[v0], %[v1], [%[p0]], #4\n\t"
+        "smuad  %[a0], %[f01], %[v0]\n\t"
+        "pkhbt  %[v0], %[v1], %[v0]\n\t"
+        "smuadx %[a1], %[f01], %[v0]\n\t"
+        "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"
+        "smlabt %[a1], %[f25], %[v1], %[a1]\n\t"
+        "ldrd   %[v0], %[v1], [%[p1]], #4\n\t"
+        "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"
+        "pkhbt  %[v0], %[v1], %[v0]\n\t"
+        "smladx %[a1], %[f34], %[v0], %[a1]\n\t"
+        "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"
+        "smlatt %[a1], %[f25], %[v1], %[a1]\n\t"
+        "ldrd   %[v0], %[v1], [%[p2]], #4\n\t"
+        "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"
+        "pkhbt  %[v0], %[v1], %[v0]\n\t"
+        "smladx %[a1], %[f67], %[v0], %[a1]\n\t"
+        "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"
+        "smlabt %[a1], %[f8], %[v1], %[a1]\n\t"
+        "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+        TML_DW3_ROW_TAIL
+        TML_DW3_ROW_OPERANDS);
 }
 
-/* Same for stride 2: out0 reads x0..x2, out1 x2..x4. */
-static void tml_dw3_row_s2(const int16_t *r0, int32_t wb, const int32_t f[9], int32_t bias, int32_t n, int32_t *acc)
+/* Stride 2 (rows >= 1). */
+static TML_NOINLINE void tml_dw3_rows_s2(const int16_t *r0, int32_t wb, const int32_t f[5], int32_t n, int32_t rows,
+                                         int32_t *acc)
 {
-    const int16_t *r1 = r0 + wb, *r2 = r1 + wb;
     const int32_t f01 = f[0], f34 = f[1], f67 = f[2], f25 = f[3], f8 = f[4];
-    int32_t x;
-    for (x = 0; x < n; x += 2, r0 += 4, r1 += 4, r2 += 4) {
-        int32_t a0, a1, v01, v23, v45;
-        v01 = tml_dw3_word(r0);
-        v23 = tml_dw3_word(r0 + 2);
-        v45 = tml_dw3_word(r0 + 4);
-        a0 = __smlabb(f25, v23, __smlad(f01, v01, bias));
-        a1 = __smlabb(f25, v45, __smlad(f01, v23, bias));
-        v01 = tml_dw3_word(r1);
-        v23 = tml_dw3_word(r1 + 2);
-        v45 = tml_dw3_word(r1 + 4);
-        a0 = __smlatb(f25, v23, __smlad(f34, v01, a0));
-        a1 = __smlatb(f25, v45, __smlad(f34, v23, a1));
-        v01 = tml_dw3_word(r2);
-        v23 = tml_dw3_word(r2 + 2);
-        v45 = tml_dw3_word(r2 + 4);
-        a0 = __smlabb(f8, v23, __smlad(f67, v01, a0));
-        a1 = __smlabb(f8, v45, __smlad(f67, v23, a1));
-        acc[x] = a0;
-        acc[x + 1] = a1;
+    const int32_t wb2 = 2 * wb, span = 4 * (n & ~1), odd = n & 1, step = 4 * wb;
+    const int16_t *row = r0, *end, *p0, *p1, *p2;
+    int32_t a0, a1, v0, v1;
+    __asm__ volatile(
+        TML_DW3_ROW_HEAD
+        "ldrd   %[v0], %[v1], [%[p0]], #8\n\t"
+        "smuad  %[a0], %[f01], %[v0]\n\t"
+        "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"
+        "ldr    %[v0], [%[p0]]\n\t"
+        "smuad  %[a1], %[f01], %[v1]\n\t"
+        "smlabb %[a1], %[f25], %[v0], %[a1]\n\t"
+        "ldrd   %[v0], %[v1], [%[p1]], #8\n\t"
+        "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"
+        "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"
+        "ldr    %[v0], [%[p1]]\n\t"
+        "smlad  %[a1], %[f34], %[v1], %[a1]\n\t"
+        "smlatb %[a1], %[f25], %[v0], %[a1]\n\t"
+        "ldrd   %[v0], %[v1], [%[p2]], #8\n\t"
+        "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"
+        "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"
+        "ldr    %[v0], [%[p2]]\n\t"
+        "smlad  %[a1], %[f67], %[v1], %[a1]\n\t"
+        "smlabb %[a1], %[f8], %[v0], %[a1]\n\t"
+        "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+        TML_DW3_ROW_TAIL
+        TML_DW3_ROW_OPERANDS);
+}
+
+static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const int32_t f[5], int32_t n, int32_t rows,
+                         int32_t *acc)
+{
+    if (stride == 1) {
+        tml_dw3_rows_s1(r0, wb, f, n, rows, acc);
+    } else {
+        tml_dw3_rows_s2(r0, wb, f, n, rows, acc);
     }
 }
 #else
-/* Portable: the nine taps per output (f in kernel order). */
-static void tml_dw3_row(const int16_t *r0, int32_t wb, int32_t stride, const int32_t f[9], int32_t bias, int32_t n, int32_t *acc)
+/* Portable: the nine taps per output (f in kernel order), `rows` output rows of n outputs. */
+static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const int32_t f[9], int32_t n, int32_t rows,
+                         int32_t *acc)
 {
-    int32_t x;
-    for (x = 0; x < n; ++x, r0 += stride) {
-        const int16_t *r1 = r0 + wb, *r2 = r1 + wb;
-        /* The taps' sum is in range; the folded bias may have wrapped, so the total is taken modulo 2^32. */
-        const int32_t taps = f[0] * r0[0] + f[1] * r0[1] + f[2] * r0[2] + f[3] * r1[0] + f[4] * r1[1] + f[5] * r1[2]
-            + f[6] * r2[0] + f[7] * r2[1] + f[8] * r2[2];
-        acc[x] = tml_u32_to_i32((uint32_t)bias + (uint32_t)taps);
+    for (; rows > 0; --rows, r0 += stride * wb) {
+        const int16_t *p = r0;
+        int32_t x;
+        for (x = 0; x < n; ++x, p += stride) {
+            const int16_t *p1 = p + wb, *p2 = p1 + wb;
+            const int32_t taps = f[0] * p[0] + f[1] * p[1] + f[2] * p[2] + f[3] * p1[0] + f[4] * p1[1] + f[5] * p1[2]
+                + f[6] * p2[0] + f[7] * p2[1] + f[8] * p2[2];
+            *acc++ = taps;
+        }
     }
 }
 #endif
 
-/* out[i] = requant(2 acc = sums2[i]) for n outputs of one channel; clamped to the fused activation range only when
- * it is narrower than int8. */
+/* The requantized output of the taps' doubled sum t2: 2 acc = bias2 + t2 modulo 2^32 (the taps' sum is in range, the
+ * folded bias may have wrapped). */
+#define TML_DW3_RQ(t2) tml_rq2_sat(tml_u32_to_i32((uint32_t)bias2 + (uint32_t)(t2)), m, sh, half, zp)
+
+/* out[i] = requant(2 acc) of the n taps' sums2 of one channel; clamped to the fused activation range only where it is
+ * narrower than int8 (a ReLU's range usually is on the low side only). Two per step: the loop's own instructions are
+ * a fifth of one output's. */
 static void tml_dw3_requant(const int32_t *sums2, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
-    const int32_t m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
-    int32_t i;
+    const int32_t bias2 = rq->bias2, m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
+    int32_t i = 0;
     if (lo == -128 && hi == 127) {
-        for (i = 0; i < n; ++i) {
-            out[i] = (int8_t)tml_rq2_sat(sums2[i], m, sh, half, zp);
+        for (; i + 2 <= n; i += 2) {
+            const int32_t v0 = TML_DW3_RQ(sums2[i]), v1 = TML_DW3_RQ(sums2[i + 1]);
+            out[i] = (int8_t)v0;
+            out[i + 1] = (int8_t)v1;
         }
-        return;
+    } else if (hi == 127) {
+        for (; i + 2 <= n; i += 2) {
+            int32_t v0 = TML_DW3_RQ(sums2[i]), v1 = TML_DW3_RQ(sums2[i + 1]);
+            if (v0 < lo) {
+                v0 = lo;
+            }
+            if (v1 < lo) {
+                v1 = lo;
+            }
+            out[i] = (int8_t)v0;
+            out[i + 1] = (int8_t)v1;
+        }
     }
-    for (i = 0; i < n; ++i) {
-        out[i] = (int8_t)tml_clamp_i32(tml_rq2_sat(sums2[i], m, sh, half, zp), lo, hi);
+    for (; i < n; ++i) {
+        out[i] = (int8_t)tml_clamp_i32(TML_DW3_RQ(sums2[i]), lo, hi);
     }
 }
 
@@ -204,6 +314,8 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
     int32_t *const acc = (int32_t *)scratch;
     int16_t *const band = (int16_t *)(void *)(acc + TML_DW3_ACC_ROOM);
     int32_t c;
+    /* The padding columns once for every band of every channel (only interiors and padding rows are written below). */
+    tml_dw3_fill(band, band_rows * wb, zp_in);
     for (c = 0; c < p->channels; ++c) {
         const int8_t *channel = input + c * in_plane;
         const tml_rq_channel *rq = &p->requant[c];
@@ -217,10 +329,8 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
             for (r = 0; r < rows; ++r) {
                 const int32_t iy = iy_first + r;
                 int16_t *row = band + r * wb;
-                if (iy >= 0 && iy < in_h && copy > 0) {
-                    tml_dw3_fill(row, left, zp_in);
+                if (iy >= 0 && iy < in_h) {
                     tml_dw3_widen(channel + iy * in_w, row + left, copy);
-                    tml_dw3_fill(row + left + copy, wb - left - copy, zp_in);
                 } else {
                     tml_dw3_fill(row, wb, zp_in);
                 }
@@ -230,22 +340,10 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
                 int32_t ox;
                 for (ox = 0; ox < out_w; ox += TML_DW3_ACC) {
                     const int32_t n = out_w - ox < TML_DW3_ACC ? out_w - ox : TML_DW3_ACC;
-                    int32_t k, total = 0;
-                    for (k = 0; k < n_rows; ++k) {
-                        const int16_t *r0 = band + ((oy + k - oy0) * stride) * wb + ox * stride;
-#if TML_USE_DSP
-                        if (stride == 1) {
-                            tml_dw3_row_s1(r0, wb, f, rq->bias2, n, acc + total);
-                        } else {
-                            tml_dw3_row_s2(r0, wb, f, rq->bias2, n, acc + total);
-                        }
-#else
-                        tml_dw3_row(r0, wb, stride, f, rq->bias2, n, acc + total);
-#endif
-                        total += n;
-                    }
+                    const int16_t *r0 = band + ((oy - oy0) * stride) * wb + ox * stride;
+                    tml_dw3_rows(r0, wb, stride, f, n, n_rows, acc);
                     /* The rows of this pass are contiguous in the output plane when they are whole rows. */
-                    tml_dw3_requant(acc, total, rq, zp, lo, hi, output + c * out_plane + oy * out_w + ox);
+                    tml_dw3_requant(acc, n_rows * n, rq, zp, lo, hi, output + c * out_plane + oy * out_w + ox);
                 }
                 oy += n_rows;
             }
