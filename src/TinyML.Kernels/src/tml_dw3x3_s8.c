@@ -10,11 +10,11 @@
 #include "tml_kernels_dsp.h"
 #include "tml_internal.h"
 
-/* Largest band (int16 elements, 2 KB of scratch) and the sums per requantization pass (0.25 KB); the sums buffer has
- * two more entries for the second sum of a two-output step past an odd row's end. */
+/* Largest band (int16 elements, 2 KB of scratch) and the sums per requantization pass (0.5 KB: a whole 25x5 plane of
+ * KWS in one pass). */
 #define TML_DW3_BUF 1024
-#define TML_DW3_ACC 64
-#define TML_DW3_ACC_ROOM (TML_DW3_ACC + 2)
+#define TML_DW3_ACC 128
+#define TML_DW3_ACC_ROOM TML_DW3_ACC
 
 /* Band row length: the windows of a row plus what a two-output step reads past the last one when the row has an
  * odd number of outputs (2 stride more: x3 at stride 1, x4 and x5 at stride 2), rounded down to even (the last

@@ -28,7 +28,7 @@ public static class KernelScratch
     public const int AddTableMin = 512;
 
     /// <summary>Sums buffer of the depthwise 3x3 kernel, int32 (<c>TML_DW3_ACC_ROOM</c>).</summary>
-    public const int Depthwise3x3Sums = 66;
+    public const int Depthwise3x3Sums = 128;
 
     public static int BytesOf(QOp op) => op switch
     {
