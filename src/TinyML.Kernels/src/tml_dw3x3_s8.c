@@ -37,30 +37,49 @@ int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p)
     return 4 * TML_DW3_ACC_ROOM + 2 * band;
 }
 
-/* dst[i] = src[i] for n int8 values widened to int16; dst is halfword aligned (a row's interior starts at pad_left).
- * The stores are halfwords written in assembly: gcc merges them into unaligned word stores (more instructions, and an
- * unaligned access). */
-static void tml_dw3_widen(const int8_t *src, int16_t *dst, int32_t n)
+/* rows input rows of n int8 values (src, in_w apart) widened to int16 into band rows (dst, wb apart; dst is halfword
+ * aligned: a row's interior starts at pad_left). Out of line with its few variables in registers, and the last n % 4
+ * values without a loop: a KWS row is 5 values, where the loop set-up cost as much as the copy. The stores are
+ * halfwords written in assembly: gcc merges them into unaligned word stores (more instructions, and an unaligned
+ * access). */
+static TML_NOINLINE void tml_dw3_widen_rows(const int8_t *src, int32_t in_w, int16_t *dst, int32_t wb, int32_t rows,
+                                            int32_t n)
 {
-    int32_t i = 0;
+    const int32_t quads = n >> 2, rest = n & 3;
+    for (; rows > 0; --rows, src += in_w, dst += wb) {
+        const int8_t *s = src;
+        int16_t *d = dst;
+        int32_t q;
+        for (q = quads; q > 0; --q, s += 4, d += 4) {
 #if TML_USE_DSP
-    for (; i + 4 <= n; i += 4) {
-        const uint32_t v = tml_read_u32(src + i);
-        uint32_t e = __sxtb16(v), o = tml_sxtb16_ror8(v);
-        __asm__ volatile(
-            "strh   %[e], [%[d]]\n\t"
-            "strh   %[o], [%[d], #2]\n\t"
-            "lsrs   %[e], %[e], #16\n\t"
-            "lsrs   %[o], %[o], #16\n\t"
-            "strh   %[e], [%[d], #4]\n\t"
-            "strh   %[o], [%[d], #6]\n\t"
-            : [e] "+r"(e), [o] "+r"(o)
-            : [d] "r"(dst + i)
-            : "cc", "memory");
-    }
+            const uint32_t v = tml_read_u32(s);
+            uint32_t e = __sxtb16(v), o = tml_sxtb16_ror8(v);
+            __asm__ volatile(
+                "strh   %[e], [%[d]]\n\t"
+                "strh   %[o], [%[d], #2]\n\t"
+                "lsrs   %[e], %[e], #16\n\t"
+                "lsrs   %[o], %[o], #16\n\t"
+                "strh   %[e], [%[d], #4]\n\t"
+                "strh   %[o], [%[d], #6]\n\t"
+                : [e] "+r"(e), [o] "+r"(o)
+                : [d] "r"(d)
+                : "cc", "memory");
+#else
+            d[0] = s[0];
+            d[1] = s[1];
+            d[2] = s[2];
+            d[3] = s[3];
 #endif
-    for (; i < n; ++i) {
-        dst[i] = src[i];
+        }
+        if (rest > 0) {
+            d[0] = s[0];
+            if (rest > 1) {
+                d[1] = s[1];
+                if (rest > 2) {
+                    d[2] = s[2];
+                }
+            }
+        }
     }
 }
 
@@ -325,15 +344,20 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
             const int32_t oy_end = oy0 + band_out < out_h ? oy0 + band_out : out_h;
             const int32_t iy_first = oy0 * stride - p->pad_top;
             const int32_t rows = (oy_end - 1 - oy0) * stride + 3;
-            int32_t r, oy;
-            for (r = 0; r < rows; ++r) {
-                const int32_t iy = iy_first + r;
-                int16_t *row = band + r * wb;
-                if (iy >= 0 && iy < in_h) {
-                    tml_dw3_widen(channel + iy * in_w, row + left, copy);
-                } else {
-                    tml_dw3_fill(row, wb, zp_in);
-                }
+            /* Band rows [r_in, r_end) are input rows; the others are padding (zp_in: a previous band or channel
+             * may have left an interior there). */
+            const int32_t r_in = iy_first < 0 ? -iy_first : 0;
+            const int32_t r_end = in_h - iy_first < rows ? in_h - iy_first : rows;
+            int32_t oy;
+            if (r_in > 0) {
+                tml_dw3_fill(band, (r_in < rows ? r_in : rows) * wb, zp_in);
+            }
+            if (r_end > r_in && copy > 0) {
+                tml_dw3_widen_rows(channel + (iy_first + r_in) * in_w, in_w, band + r_in * wb + left, wb, r_end - r_in, copy);
+            }
+            if (r_end < rows) {
+                const int32_t first = r_end > 0 ? r_end : 0;
+                tml_dw3_fill(band + first * wb, (rows - first) * wb, zp_in);
             }
             for (oy = oy0; oy < oy_end;) {
                 const int32_t n_rows = oy_end - oy < rows_per_pass ? oy_end - oy : rows_per_pass;
