@@ -285,14 +285,65 @@ static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const in
  * folded bias may have wrapped). */
 #define TML_DW3_RQ(t2) tml_rq2_sat(tml_u32_to_i32((uint32_t)bias2 + (uint32_t)(t2)), m, sh, half, zp)
 
+#if TML_USE_DSP
+/* The doubled sums 2 acc = bias2 + t2 of this channel stay below |bias2| + 9 x 254 x 128 (doubled taps against raw
+ * int8 inputs), so SMMLAR's high word h stays below (|bias2| + 292,608) m / 2^32 + 2 + half. When h + zp 2^shift cannot
+ * overflow, (h >> shift) + zp = (h + zp 2^shift) >> shift exactly (an arithmetic shift is a floor division): the zero
+ * point rides in SMMLAR's addend and costs no instruction per output. Checked per channel (one 64-bit product). */
+static int tml_dw3_zp_folds(int32_t bias2, int32_t m, int32_t sh, int32_t zp)
+{
+    const uint64_t sums = (uint64_t)(bias2 < 0 ? -(int64_t)bias2 : (int64_t)bias2) + 292608u;
+    const uint64_t h = ((sums * (uint64_t)m) >> 32) + 2u + ((uint64_t)1 << (sh - 1));
+    const uint64_t z = (uint64_t)(zp < 0 ? -zp : zp) << sh;
+    return h + z < ((uint64_t)1 << 31);
+}
+
+/* out[i] = SSAT8(SMMLAR(2 acc_i, m, tz - [2 acc_i < 0]) >> sh) with tz = half + zp 2^sh: two outputs per step, seven
+ * and a half instructions per output. n even, >= 2. */
+static void tml_dw3_requant_folded(const int32_t *sums2, int32_t n, int32_t bias2, int32_t m, int32_t sh, int32_t tz, int8_t *out)
+{
+    const int32_t *const end = sums2 + n;
+    int32_t a, b, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd   %[a], %[b], [%[s]], #8\n\t"
+        "add    %[a], %[a], %[bias]\n\t"
+        "add    %[b], %[b], %[bias]\n\t"
+        "sub    %[t], %[tz], %[a], lsr #31\n\t"
+        "smmlar %[a], %[a], %[m], %[t]\n\t"
+        "sub    %[t], %[tz], %[b], lsr #31\n\t"
+        "smmlar %[b], %[b], %[m], %[t]\n\t"
+        "asr    %[a], %[a], %[sh]\n\t"
+        "asr    %[b], %[b], %[sh]\n\t"
+        "ssat   %[a], #8, %[a]\n\t"
+        "ssat   %[b], #8, %[b]\n\t"
+        "strb   %[a], [%[o]], #1\n\t"
+        "strb   %[b], [%[o]], #1\n\t"
+        "cmp    %[s], %[end]\n\t"
+        "bne    1b\n\t"
+        : [s] "+r"(sums2), [o] "+r"(out), [a] "=&r"(a), [b] "=&r"(b), [t] "=&r"(t)
+        : [end] "r"(end), [bias] "r"(bias2), [m] "r"(m), [sh] "r"(sh), [tz] "r"(tz)
+        : "cc", "memory");
+}
+#endif
+
+/* The requantized output of the taps' doubled sum t2: 2 acc = bias2 + t2 modulo 2^32 (the taps' sum is in range, the
+ * folded bias may have wrapped). */
+#define TML_DW3_RQ(t2) tml_rq2_sat(tml_u32_to_i32((uint32_t)bias2 + (uint32_t)(t2)), m, sh, half, zp)
+
 /* out[i] = requant(2 acc) of the n taps' sums2 of one channel; clamped to the fused activation range only where it is
- * narrower than int8 (a ReLU's range usually is on the low side only). Two per step: the loop's own instructions are
- * a fifth of one output's. */
-static void tml_dw3_requant(const int32_t *sums2, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
+ * narrower than int8 (a ReLU's range usually is on the low side only). */
+static TML_NOINLINE void tml_dw3_requant(const int32_t *sums2, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
     const int32_t bias2 = rq->bias2, m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
     int32_t i = 0;
     if (lo == -128 && hi == 127) {
+#if TML_USE_DSP
+        if (n >= 16 && tml_dw3_zp_folds(bias2, m, sh, zp)) { /* short rows: the check costs more than it saves */
+            i = n & ~1;
+            tml_dw3_requant_folded(sums2, i, bias2, m, sh, tml_u32_to_i32((uint32_t)half + ((uint32_t)zp << sh)), out);
+        }
+#endif
         for (; i + 2 <= n; i += 2) {
             const int32_t v0 = TML_DW3_RQ(sums2[i]), v1 = TML_DW3_RQ(sums2[i + 1]);
             out[i] = (int8_t)v0;
@@ -344,18 +395,19 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
             const int32_t oy_end = oy0 + band_out < out_h ? oy0 + band_out : out_h;
             const int32_t iy_first = oy0 * stride - p->pad_top;
             const int32_t rows = (oy_end - 1 - oy0) * stride + 3;
-            /* Band rows [r_in, r_end) are input rows; the others are padding (zp_in: a previous band or channel
-             * may have left an interior there). */
+            /* Band rows [r_in, r_end) are input rows; the others are padding, zp_in: from the fill above when the
+             * band is the whole plane (the same rows for every channel), else written here (a previous band may
+             * have left an interior there). */
             const int32_t r_in = iy_first < 0 ? -iy_first : 0;
             const int32_t r_end = in_h - iy_first < rows ? in_h - iy_first : rows;
             int32_t oy;
-            if (r_in > 0) {
+            if (band_out < out_h && r_in > 0) {
                 tml_dw3_fill(band, (r_in < rows ? r_in : rows) * wb, zp_in);
             }
             if (r_end > r_in && copy > 0) {
                 tml_dw3_widen_rows(channel + (iy_first + r_in) * in_w, in_w, band + r_in * wb + left, wb, r_end - r_in, copy);
             }
-            if (r_end < rows) {
+            if (band_out < out_h && r_end < rows) {
                 const int32_t first = r_end > 0 ? r_end : 0;
                 tml_dw3_fill(band + first * wb, (rows - first) * wb, zp_in);
             }
