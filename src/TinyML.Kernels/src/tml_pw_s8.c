@@ -57,47 +57,51 @@ static void tml_pw_columns(const int8_t *x0, const int8_t *x1, const int8_t *x2,
 #if TML_USE_DSP
 /* s[0..3] = row a against pixels 0..3, s[4..7] = row b, over `blocks` >= 1 blocks of four reduction steps.
  * Hand-scheduled: 14 live registers (gcc spills in the C version of this loop). */
+/* The 2 x 4 block's loop over blocks of four reduction steps, per two steps: one weight word, two SXTB16, two LDRD of
+ * the four pixels' column words, eight SMLAD (29 instructions per 32 MACs; the loop ends on the column pointer against
+ * %[end] in memory, which frees the register LDRD's second word takes). */
+#define TML_PW_DOT_2X4_LOOP                          \
+    "1:\n\t"                                         \
+    "ldr    %[wv], [%[w]], #4\n\t"                   \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "sxtb16 %[t], %[wv]\n\t"                         \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
+    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
+    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
+    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
+    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
+    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
+    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
+    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"           \
+    "ldr    %[wv], [%[w]], #4\n\t"                   \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "sxtb16 %[t], %[wv]\n\t"                         \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
+    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
+    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
+    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
+    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
+    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
+    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
+    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"           \
+    "ldr    %[x], %[end]\n\t"                        \
+    "cmp    %[c], %[x]\n\t"                          \
+    "bne    1b\n\t"
+
 static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blocks, int32_t s[8])
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-    uint32_t wv, t, x;
+    uint32_t wv, t, x, y;
+    const int16_t *const end = c + 16 * blocks;
     __asm__ volatile(
-        "1:\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad  %[a0], %[t], %[x], %[a0]\n\t"
-        "smlad  %[b0], %[wv], %[x], %[b0]\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "smlad  %[a1], %[t], %[x], %[a1]\n\t"
-        "smlad  %[b1], %[wv], %[x], %[b1]\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "smlad  %[a2], %[t], %[x], %[a2]\n\t"
-        "smlad  %[b2], %[wv], %[x], %[b2]\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "smlad  %[a3], %[t], %[x], %[a3]\n\t"
-        "smlad  %[b3], %[wv], %[x], %[b3]\n\t"
-        "ldr    %[wv], [%[w]], #4\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "sxtb16 %[t], %[wv]\n\t"
-        "sxtb16 %[wv], %[wv], ror #8\n\t"
-        "smlad  %[a0], %[t], %[x], %[a0]\n\t"
-        "smlad  %[b0], %[wv], %[x], %[b0]\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "smlad  %[a1], %[t], %[x], %[a1]\n\t"
-        "smlad  %[b1], %[wv], %[x], %[b1]\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "smlad  %[a2], %[t], %[x], %[a2]\n\t"
-        "smlad  %[b2], %[wv], %[x], %[b2]\n\t"
-        "ldr    %[x], [%[c]], #4\n\t"
-        "smlad  %[a3], %[t], %[x], %[a3]\n\t"
-        "smlad  %[b3], %[wv], %[x], %[b3]\n\t"
-        "subs   %[n], %[n], #1\n\t"
-        "bne    1b\n\t"
+        TML_PW_DOT_2X4_LOOP
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2),
-          [b3] "+r"(b3), [w] "+r"(w), [c] "+r"(c), [n] "+r"(blocks), [wv] "=&r"(wv), [t] "=&r"(t), [x] "=&r"(x)
-        :
+          [b3] "+r"(b3), [w] "+r"(w), [c] "+r"(c), [wv] "=&r"(wv), [t] "=&r"(t), [x] "=&r"(x), [y] "=&r"(y)
+        : [end] "m"(end)
         : "cc", "memory");
     s[0] = a0;
     s[1] = a1;
@@ -108,6 +112,77 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
     s[6] = b2;
     s[7] = b3;
 }
+
+
+/*
+ * One output of a fused row pair (tml_pw_pair_rq): v = SSAT8(SMMLAR(bias2 + 2 v, m, tz - sign) >> sh), clamped, stored
+ * at [x, #j]. Registers: w = bias2, c = m, y = sh, wv = tz, t = scratch, x = output.
+ */
+#define TML_PW_RQ(v, j, CLAMP)                          \
+    "add    %[" #v "], %[w], %[" #v "], lsl #1\n\t"     \
+    "sub    %[t], %[wv], %[" #v "], lsr #31\n\t"        \
+    "smmlar %[" #v "], %[" #v "], %[c], %[t]\n\t"       \
+    "asr    %[" #v "], %[" #v "], %[y]\n\t"             \
+    "ssat   %[" #v "], #8, %[" #v "]\n\t"               \
+    CLAMP(v)                                            \
+    "strb   %[" #v "], [%[x], #" #j "]\n\t"
+
+#define TML_PW_CLAMP_NONE(v)
+#define TML_PW_CLAMP_LO(v)                              \
+    "ldr    %[t], %[lo]\n\t"                            \
+    "cmp    %[" #v "], %[t]\n\t"                        \
+    "it     lt\n\t"                                     \
+    "movlt  %[" #v "], %[t]\n\t"
+#define TML_PW_CLAMP_BOTH(v)                            \
+    TML_PW_CLAMP_LO(v)                                  \
+    "ldr    %[t], %[hi]\n\t"                            \
+    "cmp    %[" #v "], %[t]\n\t"                        \
+    "it     gt\n\t"                                     \
+    "movgt  %[" #v "], %[t]\n\t"
+
+/* A channel's parameters into w = bias2, c = m, y = sh and wv = tz = half + zp 2^sh = ((2 zp + 1) << sh) >> 1. */
+#define TML_PW_RQ_LOAD(offset)                          \
+    "ldr    %[t], %[rq]\n\t"                            \
+    "ldrd   %[w], %[c], [%[t], #" #offset "]\n\t"       \
+    "ldr    %[y], [%[t], #" #offset " + 8]\n\t"         \
+    "ldr    %[wv], %[zp2p1]\n\t"                        \
+    "lsl    %[wv], %[wv], %[y]\n\t"                     \
+    "asr    %[wv], %[wv], #1\n\t"
+
+/*
+ * Row pair (a, b) = output channels (2i, 2i + 1) against pixels 0..3 and, in the same assembly, their requantization
+ * from the registers the sums are in (14 live values; the C version stored the eight sums and spilled the loop's
+ * pointers: 13 instructions per output, 7.5 here). The output zero point rides in SMMLAR's addend: exact for a right
+ * shift of at most 21 (|h| < 2^30 + 2^20 + 1 and |zp 2^sh| <= 2^28), which the caller checks (tml_pw_pair_ok).
+ */
+#define TML_PW_PAIR_RQ(name, CLAMP)                                                                                   \
+    static void name(const int8_t *w, const int16_t *c, int32_t blocks, const tml_rq_channel *rq, int32_t zp2p1,       \
+                     int32_t lo, int32_t hi, int8_t *out, int32_t out_plane)                                           \
+    {                                                                                                                  \
+        int32_t a0, a1, a2, a3, b0, b1, b2, b3;                                                                        \
+        uint32_t wv, t, x, y;                                                                                          \
+        const int16_t *const end = c + 16 * blocks;                                                                    \
+        __asm__ volatile("movs   %[a0], #0\n\t" "movs   %[a1], #0\n\t" "movs   %[a2], #0\n\t" "movs   %[a3], #0\n\t"     \
+                         "movs   %[b0], #0\n\t" "movs   %[b1], #0\n\t" "movs   %[b2], #0\n\t" "movs   %[b3], #0\n\t"     \
+                         TML_PW_DOT_2X4_LOOP                                                                           \
+                         TML_PW_RQ_LOAD(0)                                                                             \
+                         "ldr    %[x], %[out]\n\t"                                                                      \
+                         TML_PW_RQ(a0, 0, CLAMP) TML_PW_RQ(a1, 1, CLAMP) TML_PW_RQ(a2, 2, CLAMP) TML_PW_RQ(a3, 3, CLAMP) \
+                         TML_PW_RQ_LOAD(12)                                                                            \
+                         "ldr    %[t], %[plane]\n\t"                                                                    \
+                         "add    %[x], %[x], %[t]\n\t"                                                                  \
+                         TML_PW_RQ(b0, 0, CLAMP) TML_PW_RQ(b1, 1, CLAMP) TML_PW_RQ(b2, 2, CLAMP) TML_PW_RQ(b3, 3, CLAMP) \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0), [b1] "=&r"(b1), \
+                           [b2] "=&r"(b2), [b3] "=&r"(b3), [w] "+r"(w), [c] "+r"(c), [wv] "=&r"(wv), [t] "=&r"(t),      \
+                           [x] "=&r"(x), [y] "=&r"(y)                                                                   \
+                         : [end] "m"(end), [rq] "m"(rq), [zp2p1] "m"(zp2p1), [lo] "m"(lo), [hi] "m"(hi), [out] "m"(out),               \
+                           [plane] "m"(out_plane)                                                                       \
+                         : "cc", "memory");                                                                            \
+    }
+
+TML_PW_PAIR_RQ(tml_pw_pair_rq_full, TML_PW_CLAMP_NONE)
+TML_PW_PAIR_RQ(tml_pw_pair_rq_relu, TML_PW_CLAMP_LO)
+TML_PW_PAIR_RQ(tml_pw_pair_rq_clamped, TML_PW_CLAMP_BOTH)
 
 /* The same for pixels 0 and 1 only (tails of one or two pixels): s[0], s[1] row a, s[4], s[5] row b. */
 static inline void tml_pw_dot_2x2(const int8_t *w, const int16_t *c, int32_t blocks, int32_t s[8])
@@ -225,9 +300,23 @@ static inline TML_PW_INLINE void tml_pw_block(const tml_pw_s8_params *p, const i
     if (full) {
         n = 4;
     }
+#if TML_USE_DSP
+    const int32_t zp2p1 = 2 * zp + 1;
+#endif
     for (oc = 0; oc < out_c; oc += 2, w += 2 * depth, rq += 2, output += 2 * out_plane) {
         int32_t s[8];
 #if TML_USE_DSP
+        /* Both channels on the fast rounding with a right shift of at most 21: dot and requantization in one. */
+        if (full && oc + 1 < out_c && (uint32_t)(rq[0].shift - 1) < 21u && (uint32_t)(rq[1].shift - 1) < 21u) {
+            if (clamp == 0) {
+                tml_pw_pair_rq_full(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);
+            } else if (clamp == 1) {
+                tml_pw_pair_rq_relu(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);
+            } else {
+                tml_pw_pair_rq_clamped(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);
+            }
+            continue;
+        }
         if (n > 2) {
             tml_pw_dot_2x4(w, col, blocks, s);
         } else {
