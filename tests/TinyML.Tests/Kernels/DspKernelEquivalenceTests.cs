@@ -59,6 +59,70 @@ public sealed class DspKernelEquivalenceTests
     }
 
     [TestMethod]
+    public void AveragePool_WideWindowsOnHost_MatchesReference() => WideAveragePoolCases(seed: 7401, count: 60);
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void AveragePool_WordSumsOnCortexM4InQemu_MatchesReference()
+    {
+        // tml_avgpool_s8 sums whole rows (global pools) and windows of 16 or more values a word at a time with SXTAB16
+        // on DSP cores: every alignment of the plane, the 128-word chunks, windows clipped by padding.
+        RequireArm();
+        CortexM4.Run(() => WideAveragePoolCases(seed: 7402, count: 60));
+    }
+
+    private void WideAveragePoolCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        harness.Global("#include \"tml_kernels.h\"");
+        var expected = new List<sbyte[]>();
+        var ops = new List<QPool>();
+        for (var i = 0; i < count; i++)
+        {
+            var global = random.Next(2) == 0;
+            int inH = random.Next(1, global ? 40 : 12), inW = random.Next(global ? 1 : 16, global ? 70 : 90);
+            int kh = global ? inH : random.Next(1, Math.Min(inH, 4) + 1), kw = global ? inW : random.Next(16, inW + 1);
+            int sh = global ? 1 : random.Next(1, 3), sw = global ? 1 : random.Next(1, 9);
+            int padTop = global ? 0 : random.Next(0, kh), padLeft = global ? 0 : random.Next(0, Math.Min(kw, 8));
+            var (actMin, actMax) = RandomOps.ActivationRange(random, random.Next(-128, 128));
+            var op = new QPool
+            {
+                NodeName = $"avg{i}", Inputs = [0], Output = 1, Kind = PoolKind.Average, Channels = random.Next(1, 6),
+                InH = inH, InW = inW, KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw, PadTop = padTop, PadLeft = padLeft,
+                OutH = (inH + padTop - kh) / sh + 1, OutW = (inW + padLeft - kw) / sw + 1,
+                ActivationMin = actMin, ActivationMax = actMax,
+            };
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, op.Channels * op.InH * op.InW);
+            var output = new sbyte[op.Channels * op.OutH * op.OutW];
+            Int8Kernels.Pool(op, input, output);
+            expected.Add(output);
+
+            var p = harness.NewName("p");
+            harness.Global(string.Create(CultureInfo.InvariantCulture,
+                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Channels}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
+                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};"));
+            var buffer = harness.OutputBuffer("int8_t", output.Length);
+            harness.Statement($"tml_avgpool_s8(&{p}, {harness.ConstArray(input)}, {buffer});");
+            harness.PrintS8(buffer, output.Length);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(count, lines);
+        for (var i = 0; i < count; i++)
+        {
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[i],
+                $"case {i} (c {ops[i].Channels}, {ops[i].InH}x{ops[i].InW}, window {ops[i].KernelH}x{ops[i].KernelW}): tml_avgpool_s8 differs from the reference");
+        }
+
+        Assert.IsTrue(ops.Any(o => o.KernelW == o.InW && o.InH * o.InW > 512), "global pools longer than one 128-word chunk");
+        Assert.IsTrue(ops.Any(o => o.KernelW < o.InW && o.KernelW >= 16), "wide windows inside a row");
+    }
+
+    [TestMethod]
     public void KernelChoiceRejectsWhatTheKernelCannotDoExactly()
     {
         var random = new Random(7004);
