@@ -279,6 +279,45 @@ static inline int32_t tml_rq2_sat(int32_t a2, int32_t multiplier, int32_t right_
 }
 
 #if TML_USE_DSP
+/*
+ * tml_rq2_sat with the output zero point folded into SMMLAR's addend: tz = half + zp_out 2^shift (tml_rq2_fold_tz).
+ * Exact for right shifts of 1..21: |h| < 2^30 + 2^20 + 1 and |zp_out 2^shift| <= 2^28 keep h + zp_out 2^shift in
+ * int32, and (h + zp_out 2^shift) >> shift = (h >> shift) + zp_out for an arithmetic shift. One instruction less
+ * per output than tml_rq2_sat (the add of zp_out).
+ */
+#define TML_RQ_FOLD_MAX_SHIFT 21
+
+static inline int32_t tml_rq2_fold_tz(int32_t zp_out, int32_t right_shift)
+{
+    return tml_asr(tml_u32_to_i32((uint32_t)(2 * zp_out + 1) << right_shift), 1);
+}
+
+static inline int32_t tml_rq2_folded(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t tz)
+{
+    int32_t h;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(tz - (int32_t)((uint32_t)a2 >> 31)));
+    return __ssat(tml_asr(h, right_shift), 8);
+}
+
+/* The fused activation clamp of one requantized value v in the kernels' assembly (after SSAT, which gives int8's
+ * range): NONE, LO (lower bound only: ReLU), BOTH. Operands the asm must name: [t] a scratch register, [lo] and [hi]
+ * the bounds in memory. */
+#define TML_ASM_CLAMP_NONE(v)
+#define TML_ASM_CLAMP_LO(v)                              \
+    "ldr    %[t], %[lo]\n\t"                            \
+    "cmp    %[" #v "], %[t]\n\t"                        \
+    "it     lt\n\t"                                     \
+    "movlt  %[" #v "], %[t]\n\t"
+#define TML_ASM_CLAMP_BOTH(v)                            \
+    TML_ASM_CLAMP_LO(v)                                  \
+    "ldr    %[t], %[hi]\n\t"                            \
+    "cmp    %[" #v "], %[t]\n\t"                        \
+    "it     gt\n\t"                                     \
+    "movgt  %[" #v "], %[t]\n\t"
+
+#endif
+
+#if TML_USE_DSP
 /* Unaligned 32-bit load (Cortex-M4 LDR handles unaligned addresses; memcpy keeps it strict-aliasing clean). */
 static inline uint32_t tml_read_u32(const void *p)
 {

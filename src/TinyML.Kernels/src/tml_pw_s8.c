@@ -127,19 +127,6 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
     CLAMP(v)                                            \
     "strb   %[" #v "], [%[x], #" #j "]\n\t"
 
-#define TML_PW_CLAMP_NONE(v)
-#define TML_PW_CLAMP_LO(v)                              \
-    "ldr    %[t], %[lo]\n\t"                            \
-    "cmp    %[" #v "], %[t]\n\t"                        \
-    "it     lt\n\t"                                     \
-    "movlt  %[" #v "], %[t]\n\t"
-#define TML_PW_CLAMP_BOTH(v)                            \
-    TML_PW_CLAMP_LO(v)                                  \
-    "ldr    %[t], %[hi]\n\t"                            \
-    "cmp    %[" #v "], %[t]\n\t"                        \
-    "it     gt\n\t"                                     \
-    "movgt  %[" #v "], %[t]\n\t"
-
 /* A channel's parameters into w = bias2, c = m, y = sh and wv = tz = half + zp 2^sh = ((2 zp + 1) << sh) >> 1. */
 #define TML_PW_RQ_LOAD(offset)                          \
     "ldr    %[t], %[rq]\n\t"                            \
@@ -180,9 +167,9 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
                          : "cc", "memory");                                                                            \
     }
 
-TML_PW_PAIR_RQ(tml_pw_pair_rq_full, TML_PW_CLAMP_NONE)
-TML_PW_PAIR_RQ(tml_pw_pair_rq_relu, TML_PW_CLAMP_LO)
-TML_PW_PAIR_RQ(tml_pw_pair_rq_clamped, TML_PW_CLAMP_BOTH)
+TML_PW_PAIR_RQ(tml_pw_pair_rq_full, TML_ASM_CLAMP_NONE)
+TML_PW_PAIR_RQ(tml_pw_pair_rq_relu, TML_ASM_CLAMP_LO)
+TML_PW_PAIR_RQ(tml_pw_pair_rq_clamped, TML_ASM_CLAMP_BOTH)
 
 /* The same for pixels 0 and 1 only (tails of one or two pixels): s[0], s[1] row a, s[4], s[5] row b. */
 static inline void tml_pw_dot_2x2(const int8_t *w, const int16_t *c, int32_t blocks, int32_t s[8])
