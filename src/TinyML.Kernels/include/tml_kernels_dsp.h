@@ -75,6 +75,11 @@ typedef struct tml_pw_s8_params_s {
 
 int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p);
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same with the activation's clamp mode fixed: _full when the range is int8's, _relu when only its lower bound is
+ * narrower, _clamped for any range. The emitter calls these, so a model links only the modes it uses. */
+void tml_pw_s8_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_pw_s8_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_pw_s8_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /*
  * Convolution, groups 1, any kernel, stride, padding (negative too) and dilation, as the pointwise GEMM over a
@@ -97,6 +102,11 @@ typedef struct {
 
 int32_t tml_conv_gemm_s8_scratch_size(const tml_conv_gemm_s8_params *p);
 void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same with the activation's clamp mode fixed: _full when the range is int8's, _relu when only its lower bound is
+ * narrower, _clamped for any range. The emitter calls these, so a model links only the modes it uses. */
+void tml_conv_gemm_s8_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_conv_gemm_s8_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_conv_gemm_s8_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /*
  * Fully connected (any batch rows) as row pairs against one int16 column of raw inputs (the arena scratch, 2 * depth
@@ -119,6 +129,11 @@ typedef struct {
 
 int32_t tml_fc_pairs_s8_scratch_size(const tml_fc_pairs_s8_params *p);
 void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same with the activation's clamp mode fixed: _full when the range is int8's, _relu when only its lower bound is
+ * narrower, _clamped for any range. The emitter calls these, so a model links only the modes it uses. */
+void tml_fc_pairs_s8_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_fc_pairs_s8_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_fc_pairs_s8_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * Convolution (groups 1, any kernel, stride, padding, dilation) as the pointwise GEMM over a partial im2col
  * (tml_kernels_dsp.h): the taps of four output pixels go into tml_pw_s8's int16 column block in the arena scratch,
- * then tml_pw_s8's core (tml_pw_s8_block: 2 channels x 4 pixels, SMLAD on row-pair words) runs every output channel
+ * then tml_pw_s8's core (tml_pw_s8_block_*: 2 channels x 4 pixels, SMLAD on row-pair words) runs every output channel
  * over it. A pixel's taps are gathered once and used by all output channels, so the gather costs (3-4 instructions
  * per tap) are spread over out_c multiply-adds each: the first layers (in_c 1 or 3) then run near the GEMM's rate.
  * Padding reads the input zero point, which the bias folded at build time cancels, so the sums are the same as
@@ -124,7 +124,14 @@ static TML_NOINLINE void tml_cg_gather_clipped(const tml_conv_gemm_s8_params *p,
     }
 }
 
-void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+#if defined(__GNUC__)
+#define TML_CG_INLINE __attribute__((always_inline))
+#else
+#define TML_CG_INLINE
+#endif
+
+static inline TML_CG_INLINE void tml_cg_run(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch,
+                                            tml_pw_block_fn block)
 {
     const tml_pw_s8_params *g = &p->gemm;
     const int32_t in_h = g->in_h, in_w = g->in_w, plane = in_h * in_w;
@@ -159,6 +166,37 @@ void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int
                 ++oy;
             }
         }
-        tml_pw_s8_block(g, col, n, output + pix, out_plane);
+        block(g, col, n, output + pix, out_plane);
+    }
+}
+
+/* One entry point per clamp mode (see tml_clamp_mode): a model links the ones it calls. */
+void tml_conv_gemm_s8_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_full);
+}
+
+void tml_conv_gemm_s8_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_relu);
+}
+
+void tml_conv_gemm_s8_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_clamped);
+}
+
+void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    switch (tml_clamp_mode(p->gemm.act_min, p->gemm.act_max)) {
+    case TML_CLAMP_NONE:
+        tml_conv_gemm_s8_full(p, input, output, scratch);
+        break;
+    case TML_CLAMP_LO:
+        tml_conv_gemm_s8_relu(p, input, output, scratch);
+        break;
+    default:
+        tml_conv_gemm_s8_clamped(p, input, output, scratch);
+        break;
     }
 }

@@ -27,8 +27,7 @@ static inline int32_t tml_fcp_high(int32_t r, int32_t s)
 
 #if TML_USE_DSP
 /* The group's loop (see tml_fcp_dot3). */
-#define TML_FCP_DOT3_LOOP \
-    "1:\n\t" \
+#define TML_FCP_DOT3_STEP \
     "ldrd   %[x0], %[x1], [%[c]], #8\n\t" \
     "ldrd   %[u], %[v], [%[w]], #8\n\t" \
     "sxtb16 %[t], %[u]\n\t" \
@@ -50,9 +49,18 @@ static inline int32_t tml_fcp_high(int32_t r, int32_t s)
     "smlad  %[s1], %[t], %[x1], %[s1]\n\t" \
     "sxtb16 %[t], %[v]\n\t" \
     "smlad  %[r2], %[v], %[x1], %[r2]\n\t" \
-    "smlad  %[s2], %[t], %[x1], %[s2]\n\t" \
-    "subs   %[n], %[n], #1\n\t" \
-    "bne    1b\n\t"
+    "smlad  %[s2], %[t], %[x1], %[s2]\n\t"
+
+/* Two iterations per pass (the loop's two instructions once per 48 MACs); an odd count enters at the second. */
+#define TML_FCP_DOT3_LOOP \
+    "tst    %[n], #1\n\t" \
+    "bne    2f\n\t" \
+    "1:\n\t" \
+    TML_FCP_DOT3_STEP \
+    "2:\n\t" \
+    TML_FCP_DOT3_STEP \
+    "subs   %[n], %[n], #2\n\t" \
+    "bgt    1b\n\t"
 
 /* Three interleaved row pairs over `iters` >= 1 iterations of four steps: sums[2 i] = S_i, sums[2 i + 1] = the b sums.
  * Hand-scheduled, 14 live registers: per iteration one LDRD of the column, three LDRD of weights (the group's six words
@@ -124,8 +132,8 @@ static void tml_fcp_dot1(const int8_t **wp, const int16_t *c, int32_t iters, int
  * output instead of 25 for the C store (the sums went through memory and the loop kept the rare path's registers).
  */
 #define TML_FCP_GROUP_RQ(name, CLAMP)                                                                                 \
-    static void name(const int8_t *w, const int16_t *c, int32_t iters, const tml_rq_channel *rq, int32_t zp2p1,       \
-                     int32_t lo, int32_t hi, int8_t *out)                                                              \
+    static TML_NOINLINE void name(const int8_t *w, const int16_t *c, int32_t iters, const tml_rq_channel *rq,          \
+                                  int32_t zp2p1, int32_t lo, int32_t hi, int8_t *out)                                  \
     {                                                                                                                  \
         int32_t r0, r1, r2, s0, s1, s2;                                                                                \
         uint32_t x0, x1, u, v, t;                                                                                      \
@@ -258,9 +266,15 @@ static inline TML_FCP_INLINE void tml_fcp_store_mode(const int32_t *sums, int32_
     }
 }
 
-/* out[i] = requant(sums[i]) for n outputs, clamped to the activation range only where it is narrower than int8. */
+/* out[i] = requant(sums[i]) for n outputs, clamped to the activation range only where it is narrower than int8. On
+ * DSP cores this is the rare path (a layer's last one or two pairs, deep rows, channels off the fold): one generic
+ * copy, the clamp as data. */
 static void tml_fcp_store(const int32_t *sums, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
+#if TML_USE_DSP
+    tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, 2);
+    return;
+#endif
     if (hi < 127) {
         tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, 2);
     } else if (lo > -128) {
@@ -270,8 +284,14 @@ static void tml_fcp_store(const int32_t *sums, int32_t n, const tml_rq_channel *
     }
 }
 
-void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+/* The kernel with the fused group for one clamp mode (TML_CLAMP_*, a constant after inlining; portable cores have no
+ * fused group). */
+static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch,
+                                              int mode)
 {
+#if !TML_USE_DSP
+    (void)mode;
+#endif
     const int32_t in = p->in_features, out = p->out_features, depth = p->depth;
     const int32_t pairs = (out + 1) >> 1, groups = pairs / TML_FCP_GROUP;
     const int32_t zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
@@ -312,9 +332,9 @@ void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_
             int32_t sums[2 * TML_FCP_GROUP];
 #if TML_USE_DSP
             if (depth <= TML_FCP_CHUNK && output + out - o >= 2 * TML_FCP_GROUP && tml_fcp_group_folds(rq)) {
-                if (hi < 127) {
+                if (mode == TML_CLAMP_BOTH) {
                     tml_fcp_group_rq_clamped(w, col, depth >> 2, rq, 2 * zp + 1, lo, hi, o);
-                } else if (lo > -128) {
+                } else if (mode == TML_CLAMP_LO) {
                     tml_fcp_group_rq_relu(w, col, depth >> 2, rq, 2 * zp + 1, lo, hi, o);
                 } else {
                     tml_fcp_group_rq_full(w, col, depth >> 2, rq, 2 * zp + 1, lo, hi, o);
@@ -339,5 +359,36 @@ void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_
             tml_fcp_sums(&w, 1, col, depth, sums);
             tml_fcp_store(sums, output + out - o < 2 ? 1 : 2, rq, zp, lo, hi, o);
         }
+    }
+}
+
+/* One entry point per clamp mode (see tml_clamp_mode): a model links the ones it calls. */
+void tml_fc_pairs_s8_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_NONE);
+}
+
+void tml_fc_pairs_s8_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_LO);
+}
+
+void tml_fc_pairs_s8_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_BOTH);
+}
+
+void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    switch (tml_clamp_mode(p->act_min, p->act_max)) {
+    case TML_CLAMP_NONE:
+        tml_fc_pairs_s8_full(p, input, output, scratch);
+        break;
+    case TML_CLAMP_LO:
+        tml_fc_pairs_s8_relu(p, input, output, scratch);
+        break;
+    default:
+        tml_fc_pairs_s8_clamped(p, input, output, scratch);
+        break;
     }
 }

@@ -635,11 +635,24 @@ static inline void tml_dot_2x1(const int8_t *w0, const int8_t *w1, const int16_t
     acc[1] = a1;
 }
 
-/* The GEMM core of tml_pw_s8 (tml_kernels_dsp.h), shared with tml_conv_gemm_s8: p's output row pairs against one
- * int16 column block of n <= 4 pixels (the int16 at 8 (k / 2) + 2 j + (k & 1) is pixel j's reduction step k; steps
+/* The GEMM core of tml_pw_s8 (tml_kernels_dsp.h), shared with tml_conv_gemm_s8, one per clamp mode: p's output row
+ * pairs against one int16 column block of n <= 4 pixels (the int16 at 8 (k / 2) + 2 j + (k & 1) is pixel j's reduction step k; steps
  * past the reduction hold 0), written to output[oc * out_plane + j]. Uses p's out_c, depth, weights, requant, output
  * zero point and activation range only. */
 struct tml_pw_s8_params_s;
-void tml_pw_s8_block(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+typedef void (*tml_pw_block_fn)(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+void tml_pw_s8_block_full(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+void tml_pw_s8_block_relu(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+void tml_pw_s8_block_clamped(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+
+/* The activation clamp a requantization needs beyond SSAT's int8 range: none, the lower bound only (a ReLU), both.
+ * The DSP kernels have one entry point per mode (tml_pw_s8_full, _relu, _clamped, ...) so that a model links only
+ * the modes it uses; the emitter picks it from the range (Emit/KernelChoice.ClampSuffix), the plain name at run time. */
+enum { TML_CLAMP_NONE = 0, TML_CLAMP_LO = 1, TML_CLAMP_BOTH = 2 };
+
+static inline int tml_clamp_mode(int32_t act_min, int32_t act_max)
+{
+    return act_max < 127 ? TML_CLAMP_BOTH : act_min > -128 ? TML_CLAMP_LO : TML_CLAMP_NONE;
+}
 
 #endif /* TML_INTERNAL_H */

@@ -57,37 +57,47 @@ static void tml_pw_columns(const int8_t *x0, const int8_t *x1, const int8_t *x2,
 #if TML_USE_DSP
 /* s[0..3] = row a against pixels 0..3, s[4..7] = row b, over `blocks` >= 1 blocks of four reduction steps.
  * Hand-scheduled: 14 live registers (gcc spills in the C version of this loop). */
-/* The 2 x 4 block's loop over blocks of four reduction steps, per two steps: one weight word, two SXTB16, two LDRD of
- * the four pixels' column words, eight SMLAD (29 instructions per 32 MACs; the loop ends on the column pointer against
+/* One block of four reduction steps of the 2 x 4 loop, per two steps: one weight word, two SXTB16, two LDRD of
+ * the four pixels' column words, eight SMLAD (26 instructions per 32 MACs; the loop ends on the column pointer against
  * %[end] in memory, which frees the register LDRD's second word takes). */
+#define TML_PW_DOT_2X4_STEP                          \
+    "ldr    %[wv], [%[w]], #4\n\t"                   \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "sxtb16 %[t], %[wv]\n\t"                         \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
+    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
+    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
+    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
+    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
+    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
+    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
+    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"           \
+    "ldr    %[wv], [%[w]], #4\n\t"                   \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "sxtb16 %[t], %[wv]\n\t"                         \
+    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
+    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
+    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
+    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
+    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
+    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
+    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
+    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
+    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
+    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"
+
+/* Two blocks per pass (the loop's three instructions once per 64 MACs); an odd count enters at the second. */
 #define TML_PW_DOT_2X4_LOOP                          \
+    "ldr    %[x], %[end]\n\t"                        \
+    "sub    %[x], %[x], %[c]\n\t"                    \
+    "tst    %[x], #32\n\t"                           \
+    "bne    2f\n\t"                                  \
     "1:\n\t"                                         \
-    "ldr    %[wv], [%[w]], #4\n\t"                   \
-    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
-    "sxtb16 %[t], %[wv]\n\t"                         \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
-    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
-    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
-    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
-    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
-    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
-    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
-    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
-    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
-    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"           \
-    "ldr    %[wv], [%[w]], #4\n\t"                   \
-    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
-    "sxtb16 %[t], %[wv]\n\t"                         \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
-    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
-    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
-    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
-    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
-    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
-    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
-    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
-    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
-    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"           \
+    TML_PW_DOT_2X4_STEP                              \
+    "2:\n\t"                                         \
+    TML_PW_DOT_2X4_STEP                              \
     "ldr    %[x], %[end]\n\t"                        \
     "cmp    %[c], %[x]\n\t"                          \
     "bne    1b\n\t"
@@ -274,6 +284,62 @@ static inline TML_PW_INLINE void tml_pw_store(const int32_t *s, int32_t n, const
     }
 }
 
+#if TML_USE_DSP
+/* One row pair (b only when has_b) against n pixels the C way: the sums through memory, the requantization with the
+ * activation clamp as data. Takes what the fused pairs do not: a plane's last one to three pixels, an odd out_c's
+ * last channel, channels with a right shift above TML_RQ_FOLD_MAX_SHIFT or TFLite's exact rounding. */
+static TML_NOINLINE void tml_pw_pair_c(const tml_pw_s8_params *p, const int8_t *w, const int16_t *col, int32_t n,
+                                       const tml_rq_channel *rq, int8_t *output, int32_t out_plane, int has_b)
+{
+    const int32_t blocks = p->depth >> 2, zp = p->output_zero_point, lo = p->act_min, hi = p->act_max;
+    int32_t s[8];
+    if (n > 2) {
+        tml_pw_dot_2x4(w, col, blocks, s);
+    } else {
+        tml_pw_dot_2x2(w, col, blocks, s);
+    }
+    tml_pw_store(s, n, rq, zp, 2, lo, hi, output);
+    if (has_b) {
+        tml_pw_store(s + 4, n, rq + 1, zp, 2, lo, hi, output + out_plane);
+    }
+}
+
+/* The output channels' row pairs against one full column block (four pixels), each pair fused (dot and
+ * requantization in one assembly, `fused` for the activation's clamp mode) where its channels allow it. One function
+ * per clamp mode: the fused step's clamp is code, not data (ReLU's bound costs four instructions per output). */
+#define TML_PW_BLOCK(name, fused)                                                                                      \
+    static TML_NOINLINE void name(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)    \
+    {                                                                                                                  \
+        const int32_t out_c = p->out_c, depth = p->depth, blocks = depth >> 2;                                         \
+        const int32_t zp2p1 = 2 * p->output_zero_point + 1, lo = p->act_min, hi = p->act_max;                          \
+        const int8_t *w = p->weights;                                                                                  \
+        const tml_rq_channel *rq = p->requant;                                                                         \
+        int32_t oc;                                                                                                    \
+        for (oc = 0; oc < out_c; oc += 2, w += 2 * depth, rq += 2, output += 2 * out_plane) {                          \
+            if (oc + 1 < out_c && (uint32_t)(rq[0].shift - 1) < (uint32_t)TML_RQ_FOLD_MAX_SHIFT                        \
+                && (uint32_t)(rq[1].shift - 1) < (uint32_t)TML_RQ_FOLD_MAX_SHIFT) {                                    \
+                fused(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);                                           \
+            } else {                                                                                                   \
+                tml_pw_pair_c(p, w, col, 4, rq, output, out_plane, oc + 1 < out_c);                                    \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
+TML_PW_BLOCK(tml_pw_block_full, tml_pw_pair_rq_full)
+TML_PW_BLOCK(tml_pw_block_relu, tml_pw_pair_rq_relu)
+TML_PW_BLOCK(tml_pw_block_clamped, tml_pw_pair_rq_clamped)
+
+/* A plane's last one to three pixels. */
+static TML_NOINLINE void tml_pw_block_tail(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    const int8_t *w = p->weights;
+    const tml_rq_channel *rq = p->requant;
+    int32_t oc;
+    for (oc = 0; oc < p->out_c; oc += 2, w += 2 * p->depth, rq += 2, output += 2 * out_plane) {
+        tml_pw_pair_c(p, w, col, n, rq, output, out_plane, oc + 1 < p->out_c);
+    }
+}
+#else
 /* The output channels' row pairs against one column block of n pixels. `full`: n == 4 (every block but the plane's
  * tail), a constant after inlining, as `clamp` is. */
 static inline TML_PW_INLINE void tml_pw_block(const tml_pw_s8_params *p, const int16_t *col, int32_t n,
@@ -287,31 +353,9 @@ static inline TML_PW_INLINE void tml_pw_block(const tml_pw_s8_params *p, const i
     if (full) {
         n = 4;
     }
-#if TML_USE_DSP
-    const int32_t zp2p1 = 2 * zp + 1;
-#endif
     for (oc = 0; oc < out_c; oc += 2, w += 2 * depth, rq += 2, output += 2 * out_plane) {
         int32_t s[8];
-#if TML_USE_DSP
-        /* Both channels on the fast rounding with a right shift of at most 21: dot and requantization in one. */
-        if (full && oc + 1 < out_c && (uint32_t)(rq[0].shift - 1) < 21u && (uint32_t)(rq[1].shift - 1) < 21u) {
-            if (clamp == 0) {
-                tml_pw_pair_rq_full(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);
-            } else if (clamp == 1) {
-                tml_pw_pair_rq_relu(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);
-            } else {
-                tml_pw_pair_rq_clamped(w, col, blocks, rq, zp2p1, lo, hi, output, out_plane);
-            }
-            continue;
-        }
-        if (n > 2) {
-            tml_pw_dot_2x4(w, col, blocks, s);
-        } else {
-            tml_pw_dot_2x2(w, col, blocks, s);
-        }
-#else
         tml_pw_dot(w, col, blocks, n, s);
-#endif
         tml_pw_store(s, n, rq, zp, clamp, lo, hi, output);
         if (oc + 1 < out_c) {
             tml_pw_store(s + 4, n, rq + 1, zp, clamp, lo, hi, output + out_plane);
@@ -338,22 +382,39 @@ static TML_NOINLINE void tml_pw_block_clamped(const tml_pw_s8_params *p, const i
 {
     tml_pw_block(p, col, 4, output, out_plane, 2, 1);
 }
+#endif
 
-void tml_pw_s8_block(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+/* One column block, the clamp mode fixed (TML_CLAMP_*; a plane's last one to three pixels take the generic tail).
+ * Written out, not generated by a macro: the build's kernel selection finds definitions by scanning the sources. */
+void tml_pw_s8_block_full(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
 {
-    /* The activation range clamps only when it is narrower than what SSAT already gives. */
     if (n < 4) {
         tml_pw_block_tail(p, col, n, output, out_plane);
-    } else if (p->act_max < 127) {
-        tml_pw_block_clamped(p, col, output, out_plane);
-    } else if (p->act_min > -128) {
-        tml_pw_block_relu(p, col, output, out_plane);
     } else {
         tml_pw_block_full(p, col, output, out_plane);
     }
 }
 
-void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+void tml_pw_s8_block_relu(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    if (n < 4) {
+        tml_pw_block_tail(p, col, n, output, out_plane);
+    } else {
+        tml_pw_block_relu(p, col, output, out_plane);
+    }
+}
+
+void tml_pw_s8_block_clamped(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    if (n < 4) {
+        tml_pw_block_tail(p, col, n, output, out_plane);
+    } else {
+        tml_pw_block_clamped(p, col, output, out_plane);
+    }
+}
+
+static inline TML_PW_INLINE void tml_pw_run(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch,
+                                          tml_pw_block_fn block)
 {
     const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
     const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
@@ -380,6 +441,36 @@ void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, v
             }
         }
         tml_pw_columns(x[0], x[1], x[2], x[3], p->in_c, p->depth, in_plane, col);
-        tml_pw_s8_block(p, col, n, output + pix, out_plane);
+        block(p, col, n, output + pix, out_plane);
+    }
+}
+
+void tml_pw_s8_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_pw_run(p, input, output, scratch, tml_pw_s8_block_full);
+}
+
+void tml_pw_s8_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_pw_run(p, input, output, scratch, tml_pw_s8_block_relu);
+}
+
+void tml_pw_s8_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_pw_run(p, input, output, scratch, tml_pw_s8_block_clamped);
+}
+
+void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    switch (tml_clamp_mode(p->act_min, p->act_max)) {
+    case TML_CLAMP_NONE:
+        tml_pw_s8_full(p, input, output, scratch);
+        break;
+    case TML_CLAMP_LO:
+        tml_pw_s8_relu(p, input, output, scratch);
+        break;
+    default:
+        tml_pw_s8_clamped(p, input, output, scratch);
+        break;
     }
 }

@@ -634,11 +634,11 @@ public static class CEmitter
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 }:
                 sb.Append(I, $"    tml_dw3x3_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
-            case QConv2D { Kernel: Int8Kernel.Pointwise }:
-                sb.Append(I, $"    tml_pw_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+            case QConv2D { Kernel: Int8Kernel.Pointwise } pw:
+                sb.Append(I, $"    tml_pw_s8{KernelChoice.ClampSuffix(pw.ActivationMin, pw.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
-            case QConv2D { Kernel: Int8Kernel.ConvGemm }:
-                sb.Append(I, $"    tml_conv_gemm_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+            case QConv2D { Kernel: Int8Kernel.ConvGemm } gemm:
+                sb.Append(I, $"    tml_conv_gemm_s8{KernelChoice.ClampSuffix(gemm.ActivationMin, gemm.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConv2D:
                 sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
@@ -646,8 +646,8 @@ public static class CEmitter
             case QConvTranspose2D:
                 sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
-            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs }:
-                sb.Append(I, $"    tml_fc_pairs_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } pairs:
+                sb.Append(I, $"    tml_fc_pairs_s8{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QFullyConnected { Rows: > 1 } rowsFc:
                 // TFLite FULLY_CONNECTED's batch: the same weights over each input row.

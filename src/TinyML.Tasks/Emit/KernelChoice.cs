@@ -170,6 +170,14 @@ public static class KernelChoice
         return limit > 0 && multiplier > 0 && shift <= -1 && shift >= -30 && bias < limit && bias > -limit;
     }
 
+    /// <summary>
+    /// The entry point of a DSP kernel for an activation range (<c>tml_clamp_mode</c> in C): <c>_full</c> when the range
+    /// is int8's (SSAT alone), <c>_relu</c> when only its lower bound is narrower, <c>_clamped</c> otherwise. Each mode is
+    /// its own function so that a model links only the ones it calls.
+    /// </summary>
+    public static string ClampSuffix(int activationMin, int activationMax) =>
+        activationMax < 127 ? "_clamped" : activationMin > -128 ? "_relu" : "_full";
+
     /// <summary>All weights in [-127, 127].</summary>
     public static bool SymmetricWeights(sbyte[] weights) => !weights.Contains(sbyte.MinValue);
 }

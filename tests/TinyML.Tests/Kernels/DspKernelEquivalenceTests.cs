@@ -167,7 +167,9 @@ public sealed class DspKernelEquivalenceTests
         var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8(", StringComparison.Ordinal));
         Assert.AreEqual(dsp ? 4 : 0, calls, compiled.Code.Source);
         // Its four pointwise layers and its classifier likewise (tml_pw_s8, tml_fc_pairs_s8); other cores' code is unchanged.
-        int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith(kernel + "(", StringComparison.Ordinal));
+        // The DSP kernels are called by their clamp mode's entry point (tml_pw_s8_full, _relu, _clamped).
+        int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => new[] { "(", "_full(", "_relu(", "_clamped(" }
+            .Any(suffix => l.TrimStart().StartsWith(kernel + suffix, StringComparison.Ordinal)));
         Assert.AreEqual(dsp ? 4 : 0, Calls("tml_pw_s8"), "pointwise layers");
         Assert.AreEqual(dsp ? 1 : 0, Calls("tml_fc_pairs_s8"), "fully connected layers");
         Assert.AreEqual(dsp ? 1 : 0, Calls("tml_conv_gemm_s8"), "the first conv (10x4, in_c 1) runs the im2col GEMM");
