@@ -768,7 +768,8 @@ public static class CEmitter
         var (pairs, lastTaps) = DspLayouts.Depthwise3x3(c.Weights, c.OutC);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         EmitArray(sb, "int8_t", $"{id}_last_taps", lastTaps.Select(v => Int(v)));
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint);
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_dw3x3_s8_params {{id}} = {
@@ -790,7 +791,8 @@ public static class CEmitter
         sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 1x1, stride {c.StrideH}x{c.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
         var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, c.InC);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true);
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_pw_s8_params {{id}} = {
@@ -815,7 +817,8 @@ public static class CEmitter
         sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, stride {c.StrideH}x{c.StrideW}: im2col GEMM row pairs over {taps} taps, input zero point folded into the bias */\n");
         var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, taps);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true);
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_conv_gemm_s8_params {{id}} = {
@@ -842,7 +845,8 @@ public static class CEmitter
         sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")}: row-pair words, input zero point folded into the bias */\n");
         var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.OutFeatures, f.InFeatures);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true);
+        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_fc_pairs_s8_params {{id}} = {

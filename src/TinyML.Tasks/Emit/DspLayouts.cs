@@ -17,13 +17,24 @@ public static class DspLayouts
     /// take exactly (<see cref="KernelChoice.FastChannel"/>) is emitted for TFLite's exact requantization instead:
     /// the folded bias undoubled (it fits: |zp_in x sum w| &lt; 2^22 beside a bias TFLite keeps in int32), the
     /// multiplier, and TFLite's shift - <see cref="ExactShiftOffset"/> (always &lt;= 0, which is how the kernel tells).</remarks>
-    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint, bool exactFallback = false)
+    /// <param name="output">The op's output zero point and activation range: with it, a channel off the fast rounding
+    /// whose output is the same for every input (<see cref="ConstantChannel"/>) takes the fast rounding with an
+    /// equivalent encoding instead of TFLite's exact path.</param>
+    public static int[] Channels(sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int inputZeroPoint, bool exactFallback = false,
+        OutputRange? output = null)
     {
         var channels = multiplier.Length;
         var taps = weights.Length / channels;
         var result = new int[3 * channels];
         for (var c = 0; c < channels; c++)
         {
+            if (output is { } range && multiplier[c] != 0 && !KernelChoice.FastChannel(multiplier[c], shift[c], bias.Length > c ? bias[c] : 0, taps)
+                && ConstantChannel(weights.AsSpan(c * taps, taps), bias.Length > c ? bias[c] : 0, multiplier[c], shift[c], inputZeroPoint, range) is { } constant)
+            {
+                constant.CopyTo(result, 3 * c);
+                continue;
+            }
+
             var sum = 0;
             for (var k = 0; k < taps; k++)
             {
@@ -56,6 +67,84 @@ public static class DspLayouts
 
         return result;
     }
+
+    /// <summary>An op's output zero point and fused activation range.</summary>
+    public readonly record struct OutputRange(int ZeroPoint, int Min, int Max);
+
+    /// <summary>
+    /// A channel whose output is the same value v for every input, encoded for the fast rounding (<c>tml_rq2_sat</c>):
+    /// null when its output varies or the encoding does not fit. Near-dead channels of per-channel quantized models
+    /// (MobileNet's: a tiny weight scale, so a multiplier of 2^-27 against a bias near 2^30) are such channels: their
+    /// bias is beyond the fast rounding's range, so without this they took TFLite's 64-bit exact requantization.
+    /// </summary>
+    /// <remarks>
+    /// The output is monotonic in the accumulator bias + sum w (x - zp_in), so it is constant when the two ends of that
+    /// sum's range (every x in [-128, 127]) give the same byte. The kernel then computes, from raw inputs,
+    /// acc' = d 2^k + s with d = v - zp_out and |s| = |sum w x| &lt;= S = 128 sum |w|, through multiplier 2^(30 - j)
+    /// and right shift k - 1 - j (at most <see cref="MaxConstantShift"/>, so the zero-point fold applies): SRDHM
+    /// rounds acc' / 2^(j + 1) to d 2^(k - 1 - j) + r with |r| &lt;= |s| / 2^(j + 1) + 1, and the rounding shift by
+    /// k - 1 - j gives exactly d while |r| &lt; 2^(k - 2 - j), which 2^(k - 1) > S + 2^(j + 1) guarantees. 2 acc' stays
+    /// below 2^31 when |d| 2^k + S &lt; 2^30 (|d| up to 127 for a 128-deep reduction).
+    /// </remarks>
+    public static int[]? ConstantChannel(ReadOnlySpan<sbyte> weights, int bias, int multiplier, int shift, int inputZeroPoint, OutputRange output)
+    {
+        long low = bias, high = bias, span = 0;
+        foreach (var w in weights)
+        {
+            long a = w * (-128L - inputZeroPoint), b = w * (127L - inputZeroPoint);
+            low += Math.Min(a, b);
+            high += Math.Max(a, b);
+            span += 128L * Math.Abs((int)w);
+        }
+
+        if (low < int.MinValue || high > int.MaxValue)
+        {
+            return null; // TFLite's accumulator itself would wrap: leave such a channel to the exact path
+        }
+
+        int Out(long acc) => Math.Clamp(Reference.FixedPoint.Mbqm((int)acc, multiplier, shift) + output.ZeroPoint, output.Min, output.Max);
+        var v = Out(low);
+        if (Out(high) != v)
+        {
+            return null;
+        }
+
+        var d = v - output.ZeroPoint;
+        if (d == 0)
+        {
+            return [0, 0, 1]; // the dead channel's encoding: multiplier 0 gives zp_out
+        }
+
+        for (var k = 2; k <= 30; k++)
+        {
+            for (var j = 0; j <= 28; j++)
+            {
+                var right = k - 1 - j;
+                if (right < 1)
+                {
+                    break;
+                }
+
+                if (right > MaxConstantShift || (1L << (k - 1)) <= span + (1L << (j + 1)))
+                {
+                    continue;
+                }
+
+                if (Math.Abs((long)d) * (1L << k) + span >= 1L << 30)
+                {
+                    return null;
+                }
+
+                return [(int)(2L * d * (1L << k)), 1 << (30 - j), right];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Right shift of a constant channel's encoding: at most the zero-point fold's limit
+    /// (<c>TML_RQ_FOLD_MAX_SHIFT</c>), so the fused kernels take it.</summary>
+    public const int MaxConstantShift = 21;
 
     /// <summary>Depthwise 3x3 weights: 8 bytes per channel, (w0, w3, w1, w4), (w6, w2, w7, w5), and each channel's w8
     /// apart (9 bytes per channel, as the generic layout).</summary>

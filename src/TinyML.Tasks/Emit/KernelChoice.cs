@@ -96,7 +96,7 @@ public static class KernelChoice
 
         switch (op)
         {
-            case QConv2D c when IsDepthwise3x3(c) && FastRequant(c.OutputMultiplier, c.OutputShift, c.Bias, 9) && SymmetricWeights(c.Weights):
+            case QConv2D c when IsDepthwise3x3(c) && FastOrConstant(c) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Depthwise3x3;
             // Channels off the fast rounding take TFLite's exact requantization inside these two (DspLayouts.Channels).
             case QConv2D c when IsPointwise(c) && SymmetricWeights(c.Weights):
@@ -154,6 +154,25 @@ public static class KernelChoice
             // A dead channel (zero output range, e.g. from calibration): TFLite gives zp_out whatever the sum, and so
             // does the fast rounding with multiplier 0, right shift 1 and no bias (see DspLayouts.Channels).
             if (multiplier[c] != 0 && !FastChannel(multiplier[c], shift[c], bias.Length > c ? bias[c] : 0, taps))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether every channel of a convolution takes the fast rounding: exactly, or through the equivalent
+    /// encoding of a channel whose output never changes (<see cref="DspLayouts.ConstantChannel"/>).</summary>
+    public static bool FastOrConstant(QConv2D c)
+    {
+        var taps = c.Weights.Length / c.OutC;
+        var output = new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax);
+        for (var ch = 0; ch < c.OutC; ch++)
+        {
+            var bias = c.Bias.Length > ch ? c.Bias[ch] : 0;
+            if (c.OutputMultiplier[ch] != 0 && !FastChannel(c.OutputMultiplier[ch], c.OutputShift[ch], bias, taps)
+                && DspLayouts.ConstantChannel(c.Weights.AsSpan(ch * taps, taps), bias, c.OutputMultiplier[ch], c.OutputShift[ch], c.InputZeroPoint, output) is null)
             {
                 return false;
             }

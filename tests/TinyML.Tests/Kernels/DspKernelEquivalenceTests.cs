@@ -139,14 +139,29 @@ public sealed class DspKernelEquivalenceTests
         asymmetric.Weights[0] = sbyte.MinValue;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(asymmetric, KernelIsa.ArmDsp), "a weight of -128");
         var leftShift = With(op);
+        leftShift.Bias[0] = 0; // an output that follows the inputs (a saturated one would be constant: see below)
+        leftShift.OutputMultiplier[0] = 1 << 30;
         leftShift.OutputShift[0] = 1;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(leftShift, KernelIsa.ArmDsp), "a left shift");
         var negative = With(op);
-        negative.OutputMultiplier[0] = -negative.OutputMultiplier[0];
+        negative.Bias[0] = 0;
+        negative.OutputMultiplier[0] = -(1 << 30);
+        negative.OutputShift[0] = -1;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(negative, KernelIsa.ArmDsp), "a negative multiplier");
         var bigBias = With(op);
-        bigBias.Bias[0] = 1 << 30;
+        bigBias.Bias[0] = 1 << 30; // x 2^-31 = 0.5: the taps' sign decides the rounding, so the output varies
+        bigBias.OutputMultiplier[0] = 1 << 30;
+        bigBias.OutputShift[0] = -30;
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
+        // Unless the channel's output never changes (a near-dead channel: 2^30 x 2^-27 = 8 whatever the taps add): then
+        // it takes the fast rounding through an equivalent encoding (DspLayouts.ConstantChannel).
+        var nearDead = With(op);
+        nearDead.Bias[0] = 1 << 30;
+        nearDead.OutputMultiplier[0] = 1 << 30;
+        nearDead.OutputShift[0] = -26;
+        Assert.IsNotNull(DspLayouts.ConstantChannel(nearDead.Weights.AsSpan(0, 9), 1 << 30, 1 << 30, -26, nearDead.InputZeroPoint,
+            new DspLayouts.OutputRange(nearDead.OutputZeroPoint, nearDead.ActivationMin, nearDead.ActivationMax)));
+        Assert.AreEqual(Int8Kernel.Depthwise3x3, KernelChoice.Choose(nearDead, KernelIsa.ArmDsp), "a near-dead channel whose output never changes");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, inW: 600), KernelIsa.ArmDsp), "three band rows beyond the buffer");
     }
 
@@ -249,6 +264,7 @@ public sealed class DspKernelEquivalenceTests
     private void PointwiseCases(int seed, int count)
     {
         var random = new Random(seed);
+        var constantChannels = 0;
         var harness = new CHarness();
         harness.Global("#include \"tml_kernels_dsp.h\"");
         var expected = new List<sbyte[]>();
@@ -266,7 +282,13 @@ public sealed class DspKernelEquivalenceTests
 
             var p = harness.NewName("p");
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, op.InC)));
-            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
+            // Every other case as the emitter writes it (near-dead channels whose output never changes take the fast
+            // rounding, DspLayouts.ConstantChannel), the others with every such channel on the exact path.
+            var pwChannels = DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
+                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null);
+            constantChannels += Enumerable.Range(0, op.OutC).Count(c => op.OutputMultiplier[c] != 0 && pwChannels[3 * c + 2] > 0
+                && !KernelChoice.FastChannel(op.OutputMultiplier[c], op.OutputShift[c], op.Bias[c], op.InC));
+            harness.Global(Channels($"{p}_rq", pwChannels));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_pw_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
                 $"{DspLayouts.PointwiseDepth(op.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
@@ -298,6 +320,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
+        Assert.IsGreaterThan(0, constantChannels, "near-dead channels in the constant channels' fast encoding");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(1 << 30)), "channels off the fast rounding (left shift, bias of 2^30)");
         TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
