@@ -39,9 +39,7 @@ int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p)
 
 /* rows input rows of n int8 values (src, in_w apart) widened to int16 into band rows (dst, wb apart; dst is halfword
  * aligned: a row's interior starts at pad_left). Out of line with its few variables in registers, and the last n % 4
- * values without a loop: a KWS row is 5 values, where the loop set-up cost as much as the copy. The stores are
- * halfwords written in assembly: gcc merges them into unaligned word stores (more instructions, and an unaligned
- * access). */
+ * values without a loop: a KWS row is 5 values, where the loop set-up cost as much as the copy. */
 static TML_NOINLINE void tml_dw3_widen_rows(const int8_t *src, int32_t in_w, int16_t *dst, int32_t wb, int32_t rows,
                                             int32_t n)
 {
@@ -52,18 +50,7 @@ static TML_NOINLINE void tml_dw3_widen_rows(const int8_t *src, int32_t in_w, int
         int32_t q;
         for (q = quads; q > 0; --q, s += 4, d += 4) {
 #if TML_USE_DSP
-            const uint32_t v = tml_read_u32(s);
-            uint32_t e = __sxtb16(v), o = tml_sxtb16_ror8(v);
-            __asm__ volatile(
-                "strh   %[e], [%[d]]\n\t"
-                "strh   %[o], [%[d], #2]\n\t"
-                "lsrs   %[e], %[e], #16\n\t"
-                "lsrs   %[o], %[o], #16\n\t"
-                "strh   %[e], [%[d], #4]\n\t"
-                "strh   %[o], [%[d], #6]\n\t"
-                : [e] "+r"(e), [o] "+r"(o)
-                : [d] "r"(d)
-                : "cc", "memory");
+            tml_widen4_s8(tml_read_u32(s), d);
 #else
             d[0] = s[0];
             d[1] = s[1];

@@ -304,21 +304,10 @@ static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, c
         int32_t k, g, left;
         k = 0;
 #if TML_USE_DSP
-        /* Four inputs per word (read whole: the harness and the arena give no alignment guarantee for a row) and
-         * halfword stores: 2.25 instructions per input instead of 4. */
+        /* Four inputs per word (read whole: a row of a batch starts anywhere) and halfword stores: 2.25
+         * instructions per input instead of 4. */
         for (; k + 4 <= in; k += 4) {
-            const uint32_t v = tml_read_u32(input + k);
-            uint32_t e = __sxtb16(v), odd = tml_sxtb16_ror8(v);
-            __asm__ volatile(
-                "strh   %[e], [%[d]]\n\t"
-                "strh   %[o], [%[d], #2]\n\t"
-                "lsrs   %[e], %[e], #16\n\t"
-                "lsrs   %[o], %[o], #16\n\t"
-                "strh   %[e], [%[d], #4]\n\t"
-                "strh   %[o], [%[d], #6]\n\t"
-                : [e] "+r"(e), [o] "+r"(odd)
-                : [d] "r"(col + k)
-                : "cc", "memory");
+            tml_widen4_s8(tml_read_u32(input + k), col + k);
         }
 #endif
         for (; k < in; ++k) {

@@ -57,23 +57,10 @@ static void tml_pw_columns(const int8_t *x0, const int8_t *x1, const int8_t *x2,
 #if TML_USE_DSP
 /* s[0..3] = row a against pixels 0..3, s[4..7] = row b, over `blocks` >= 1 blocks of four reduction steps.
  * Hand-scheduled: 14 live registers (gcc spills in the C version of this loop). */
-/* One block of four reduction steps of the 2 x 4 loop, per two steps: one weight word, two SXTB16, two LDRD of
- * the four pixels' column words, eight SMLAD (26 instructions per 32 MACs; the loop ends on the column pointer against
+/* Two reduction steps of the 2 x 4 loop (a block is two of them): one weight word, two SXTB16, two LDRD of
+ * the four pixels' column words, eight SMLAD (13 instructions per 16 MACs; the loop ends on the column pointer against
  * %[end] in memory, which frees the register LDRD's second word takes). */
-#define TML_PW_DOT_2X4_STEP                          \
-    "ldr    %[wv], [%[w]], #4\n\t"                   \
-    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
-    "sxtb16 %[t], %[wv]\n\t"                         \
-    "sxtb16 %[wv], %[wv], ror #8\n\t"                \
-    "smlad  %[a0], %[t], %[x], %[a0]\n\t"            \
-    "smlad  %[b0], %[wv], %[x], %[b0]\n\t"           \
-    "smlad  %[a1], %[t], %[y], %[a1]\n\t"            \
-    "smlad  %[b1], %[wv], %[y], %[b1]\n\t"           \
-    "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
-    "smlad  %[a2], %[t], %[x], %[a2]\n\t"            \
-    "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
-    "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
-    "smlad  %[b3], %[wv], %[y], %[b3]\n\t"           \
+#define TML_PW_DOT_2X4_PAIR                          \
     "ldr    %[wv], [%[w]], #4\n\t"                   \
     "ldrd   %[x], %[y], [%[c]], #8\n\t"              \
     "sxtb16 %[t], %[wv]\n\t"                         \
@@ -87,6 +74,8 @@ static void tml_pw_columns(const int8_t *x0, const int8_t *x1, const int8_t *x2,
     "smlad  %[b2], %[wv], %[x], %[b2]\n\t"           \
     "smlad  %[a3], %[t], %[y], %[a3]\n\t"            \
     "smlad  %[b3], %[wv], %[y], %[b3]\n\t"
+
+#define TML_PW_DOT_2X4_STEP TML_PW_DOT_2X4_PAIR TML_PW_DOT_2X4_PAIR
 
 /* Two blocks per pass (the loop's three instructions once per 64 MACs); an odd count enters at the second. */
 #define TML_PW_DOT_2X4_LOOP                          \
