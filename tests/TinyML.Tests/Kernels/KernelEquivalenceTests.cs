@@ -182,6 +182,17 @@ public sealed class KernelEquivalenceTests
         // element; the short random cases above never reach that path.
         AddCasesMatchReference(new Random(4005), 24, 512, 700, "add (tabulated)");
 
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Add_LongInputs_DspPathOnCortexM4InQemu_MatchesReference()
+    {
+        // On DSP cores the tabulated path doubles its tables and folds the output zero point into SMMLAR's addend
+        // (right shifts up to 21), every clamp mode.
+        DspKernelEquivalenceTests.RequireArm();
+        new HarnessTarget("nrf52840-qemu", MisalignNarrowBuffers: false, []).Run(() =>
+            AddCasesMatchReference(new Random(4006), 40, 512, 900, "add (tabulated, Cortex-M4)"));
+    }
+
     private void AddCasesMatchReference(Random random, int cases, int minCount, int maxCount, string label)
     {
         var harness = new CHarness();
