@@ -79,6 +79,8 @@ void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
     /* Divider of the last window size seen (interior windows share one; borders change it a few times per row). */
     int32_t divider_count = 0;
     tml_divider divider = tml_divider_for(1);
+    /* Windows of 16 or more values take the word sums (shorter ones cost more to set up than to add). */
+    const int long_windows = (int32_t)p->kernel_h * p->kernel_w >= 16;
     int32_t c;
     for (c = 0; c < p->channels; ++c) {
         const int8_t *channel = input + c * in_plane;
@@ -90,10 +92,10 @@ void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
             for (ox = 0; ox < p->out_w; ++ox) {
                 int32_t x0, x1, y, x, count, sum = 0, avg = 0;
                 tml_window(ox * p->stride_w - p->pad_left, p->kernel_w, p->in_w, &x0, &x1);
-                if (x0 == 0 && x1 == p->in_w && y1 > y0) {
+                if (long_windows && x0 == 0 && x1 == p->in_w) {
                     /* Whole rows (a global pool): one contiguous range. */
                     sum = tml_sum_s8(channel + y0 * p->in_w, (y1 - y0) * p->in_w);
-                } else if (x1 - x0 >= 16) {
+                } else if (long_windows && x1 - x0 >= 16) {
                     for (y = y0; y < y1; ++y) {
                         sum += tml_sum_s8(channel + y * p->in_w + x0, x1 - x0);
                     }
