@@ -39,6 +39,7 @@ public static partial class Boards
         ["-M", "mps3-an547"]) with
     {
         ArenaAlignment = Board.HeliumArenaAlignment,
+        KernelIsa = Emit.KernelIsa.ArmHelium,
         InstructionsPerTick = 125,
         InstructionsPerTickDivisor = 4,
         SupportFolderName = "corstone300",
@@ -74,6 +75,7 @@ public static partial class Boards
         CortexM55ArchitectureFlags, Corstone300Itcm, Corstone300Dtcm, Corstone300Qemu) with
     {
         ArenaAlignment = Board.HeliumArenaAlignment,
+        KernelIsa = Emit.KernelIsa.ArmHelium,
         // The CMSDK UART's baud divider is its 25 MHz APB clock over the rate, at least 16.
         Console = new UartConsole("UART0", DefaultTxPin: 0, TxPinCount: 1, DefaultBaud: 115200, MaxBaud: 1_562_500,
             PinDescription: "UART0 is wired to the MPS3's USB serial port 1 (the FVP's terminal 0): there is no pin to choose"),
