@@ -273,20 +273,8 @@ static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const in
 #define TML_DW3_RQ(t2) tml_rq2_sat(tml_u32_to_i32((uint32_t)bias2 + (uint32_t)(t2)), m, sh, half, zp)
 
 #if TML_USE_DSP
-/* The doubled sums 2 acc = bias2 + t2 of this channel stay below |bias2| + 9 x 254 x 128 (doubled taps against raw
- * int8 inputs), so SMMLAR's high word h stays below (|bias2| + 292,608) m / 2^32 + 2 + half. When h + zp 2^shift cannot
- * overflow, (h >> shift) + zp = (h + zp 2^shift) >> shift exactly (an arithmetic shift is a floor division): the zero
- * point rides in SMMLAR's addend and costs no instruction per output. Checked per channel (one 64-bit product). */
-static int tml_dw3_zp_folds(int32_t bias2, int32_t m, int32_t sh, int32_t zp)
-{
-    const uint64_t sums = (uint64_t)(bias2 < 0 ? -(int64_t)bias2 : (int64_t)bias2) + 292608u;
-    const uint64_t h = ((sums * (uint64_t)m) >> 32) + 2u + ((uint64_t)1 << (sh - 1));
-    const uint64_t z = (uint64_t)(zp < 0 ? -zp : zp) << sh;
-    return h + z < ((uint64_t)1 << 31);
-}
-
-/* out[i] = SSAT8(SMMLAR(2 acc_i, m, tz - [2 acc_i < 0]) >> sh) with tz = half + zp 2^sh: two outputs per step, seven
- * and a half instructions per output. n even, >= 2. */
+/* out[i] = SSAT8(SMMLAR(2 acc_i, m, tz - [2 acc_i < 0]) >> sh) with tz = half + zp 2^sh (tml_rq2_folded): two outputs
+ * per step, seven and a half instructions per output. n even, >= 2. */
 static void tml_dw3_requant_folded(const int32_t *sums2, int32_t n, int32_t bias2, int32_t m, int32_t sh, int32_t tz, int8_t *out)
 {
     const int32_t *const end = sums2 + n;
@@ -296,9 +284,9 @@ static void tml_dw3_requant_folded(const int32_t *sums2, int32_t n, int32_t bias
         "ldrd   %[a], %[b], [%[s]], #8\n\t"
         "add    %[a], %[a], %[bias]\n\t"
         "add    %[b], %[b], %[bias]\n\t"
-        "sub    %[t], %[tz], %[a], lsr #31\n\t"
+        TML_ASM_RQ_ADDEND("%[t]", "%[tz]", "%[a]")
         "smmlar %[a], %[a], %[m], %[t]\n\t"
-        "sub    %[t], %[tz], %[b], lsr #31\n\t"
+        TML_ASM_RQ_ADDEND("%[t]", "%[tz]", "%[b]")
         "smmlar %[b], %[b], %[m], %[t]\n\t"
         "asr    %[a], %[a], %[sh]\n\t"
         "asr    %[b], %[b], %[sh]\n\t"
@@ -324,31 +312,13 @@ static TML_NOINLINE void tml_dw3_requant(const int32_t *sums2, int32_t n, const 
 {
     const int32_t bias2 = rq->bias2, m = rq->multiplier, sh = rq->shift, half = (int32_t)1 << (sh - 1);
     int32_t i = 0;
-    if (lo == -128 && hi == 127) {
 #if TML_USE_DSP
-        if (n >= 16 && tml_dw3_zp_folds(bias2, m, sh, zp)) { /* short rows: the check costs more than it saves */
-            i = n & ~1;
-            tml_dw3_requant_folded(sums2, i, bias2, m, sh, tml_u32_to_i32((uint32_t)half + ((uint32_t)zp << sh)), out);
-        }
-#endif
-        for (; i + 2 <= n; i += 2) {
-            const int32_t v0 = TML_DW3_RQ(sums2[i]), v1 = TML_DW3_RQ(sums2[i + 1]);
-            out[i] = (int8_t)v0;
-            out[i + 1] = (int8_t)v1;
-        }
-    } else if (hi == 127) {
-        for (; i + 2 <= n; i += 2) {
-            int32_t v0 = TML_DW3_RQ(sums2[i]), v1 = TML_DW3_RQ(sums2[i + 1]);
-            if (v0 < lo) {
-                v0 = lo;
-            }
-            if (v1 < lo) {
-                v1 = lo;
-            }
-            out[i] = (int8_t)v0;
-            out[i + 1] = (int8_t)v1;
-        }
+    /* The zero point folded into SMMLAR's addend (tml_rq2_folded, right shifts up to TML_RQ_FOLD_MAX_SHIFT). */
+    if (lo == -128 && hi == 127 && n >= 2 && sh <= TML_RQ_FOLD_MAX_SHIFT) {
+        i = n & ~1;
+        tml_dw3_requant_folded(sums2, i, bias2, m, sh, tml_rq2_fold_tz(zp, sh), out);
     }
+#endif
     for (; i < n; ++i) {
         out[i] = (int8_t)tml_clamp_i32(TML_DW3_RQ(sums2[i]), lo, hi);
     }

@@ -118,7 +118,7 @@ static void tml_fcp_dot1(const int8_t **wp, const int16_t *c, int32_t iters, int
     "lsl    %[t], %[n], %[u]\n\t"                       \
     "asr    %[t], %[t], #1\n\t"                         \
     "add    %[" #v "], %[x0], %[" #v "], lsl #1\n\t"    \
-    "sub    %[t], %[t], %[" #v "], lsr #31\n\t"         \
+    TML_ASM_RQ_ADDEND("%[t]", "%[t]", "%[" #v "]")      \
     "smmlar %[" #v "], %[" #v "], %[x1], %[t]\n\t"      \
     "asr    %[" #v "], %[" #v "], %[u]\n\t"             \
     "ssat   %[" #v "], #8, %[" #v "]\n\t"               \

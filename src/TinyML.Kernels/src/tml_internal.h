@@ -292,10 +292,15 @@ static inline int32_t tml_rq2_fold_tz(int32_t zp_out, int32_t right_shift)
     return tml_asr(tml_u32_to_i32((uint32_t)(2 * zp_out + 1) << right_shift), 1);
 }
 
+/* The rounding addend of the doubled sum a2 in the kernels' assembly: t = tz - [a2 < 0] (operands as asm strings,
+ * e.g. TML_ASM_RQ_ADDEND("%[t]", "%[tz]", "%[a]")). One definition for every assembly requantization. */
+#define TML_ASM_RQ_ADDEND(t, tz, a2) "sub    " t ", " tz ", " a2 ", lsr #31\n\t"
+
 static inline int32_t tml_rq2_folded(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t tz)
 {
-    int32_t h;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(tz - (int32_t)((uint32_t)a2 >> 31)));
+    int32_t h, t;
+    __asm__(TML_ASM_RQ_ADDEND("%0", "%1", "%2") : "=r"(t) : "r"(tz), "r"(a2));
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
     return __ssat(tml_asr(h, right_shift), 8);
 }
 

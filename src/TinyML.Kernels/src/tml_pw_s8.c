@@ -119,7 +119,7 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
  */
 #define TML_PW_RQ(v, j, CLAMP)                          \
     "add    %[" #v "], %[w], %[" #v "], lsl #1\n\t"     \
-    "sub    %[t], %[wv], %[" #v "], lsr #31\n\t"        \
+    TML_ASM_RQ_ADDEND("%[t]", "%[wv]", "%[" #v "]")     \
     "smmlar %[" #v "], %[" #v "], %[c], %[t]\n\t"       \
     "asr    %[" #v "], %[" #v "], %[y]\n\t"             \
     "ssat   %[" #v "], #8, %[" #v "]\n\t"               \
@@ -249,7 +249,7 @@ static inline int8_t tml_pw_rq(int32_t s, uint32_t bias2, int32_t m, int32_t sh,
     return (int8_t)v;
 }
 
-/* Requantizes n sums of one output channel into out[0..n) (n = 4 written out: no loop, the sums stay in registers). */
+/* Requantizes n sums of one output channel into out[0..n). */
 static inline TML_PW_INLINE void tml_pw_store(const int32_t *s, int32_t n, const tml_rq_channel *rq, int32_t zp,
                                                                int clamp, int32_t lo, int32_t hi, int8_t *out)
 {
@@ -261,13 +261,6 @@ static inline TML_PW_INLINE void tml_pw_store(const int32_t *s, int32_t n, const
         return;
     }
     half = (int32_t)1 << (sh - 1);
-    if (n == 4) {
-        out[0] = tml_pw_rq(s[0], bias2, m, sh, half, zp, clamp, lo, hi);
-        out[1] = tml_pw_rq(s[1], bias2, m, sh, half, zp, clamp, lo, hi);
-        out[2] = tml_pw_rq(s[2], bias2, m, sh, half, zp, clamp, lo, hi);
-        out[3] = tml_pw_rq(s[3], bias2, m, sh, half, zp, clamp, lo, hi);
-        return;
-    }
     for (j = 0; j < n; ++j) {
         out[j] = tml_pw_rq(s[j], bias2, m, sh, half, zp, clamp, lo, hi);
     }

@@ -348,15 +348,11 @@ public static class ModelValidation
         Boards.All.Where(b => b.ProducesFlashImages && !Boards.All.Any(u => u.EmulatorImage == b) && HasEmulator(b));
 
     /// <summary>
-    /// Multiply-accumulates of one inference, as MLPerf Tiny and TFLM's figures count them: convolutions (depthwise
-    /// included) out elements x kh x kw x in channels per group, fully connected in x out; every other op 0.
+    /// Multiply-accumulates of one inference, as MLPerf Tiny and TFLM's figures count them (<see cref="OpCost.Macs(QOp)"/>,
+    /// the profile's count, op by op: convolutions out elements x kh x kw x in channels per group, fully connected
+    /// in x out per row, matrix products, recurrent gates; pooling, Add and Softmax 0).
     /// </summary>
-    public static long Macs(QuantizedModel model) => model.Ops.Sum(op => op switch
-    {
-        QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
-        QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
-        _ => 0L,
-    });
+    public static long Macs(QuantizedModel model) => OpCost.Macs(model);
 
     /// <inheritdoc cref="Macs(QuantizedModel)"/>
     public static long Macs(FloatModel model) => model.Ops.Sum(op => op switch

@@ -121,10 +121,13 @@ public sealed partial class ValidateBenchIntegrationTests
         Assert.AreEqual(0, same.ExitCode, same.ToString());
         StringAssert.Contains(same.Output, "tinyml: bench: no figure worse than the baseline bench.baseline.json", same.ToString());
 
-        // Slower: the portable kernels instead of the Cortex-M4's DSP paths. One error, for instructions only.
+        // Slower: the portable kernels instead of the Cortex-M4's DSP paths. An error for instructions, and one for the
+        // stack when the portable paths' frames are deeper than the DSP paths' (368 -> 420 B at this commit): nothing else.
         var portable = await feed.DotNetAsync(project, Cancel, "build", "-t:Bench", "-nr:false", Baseline, "-p:TinyMLDefineConstants=TML_NO_DSP");
         Assert.AreNotEqual(0, portable.ExitCode, portable.ToString());
-        CollectionAssert.AreEqual(new[] { "TML7010" }, ErrorCodes(portable), portable.ToString());
+        var portableCodes = ErrorCodes(portable);
+        CollectionAssert.Contains(portableCodes, "TML7010", portable.ToString());
+        CollectionAssert.IsSubsetOf(portableCodes, new[] { "TML7010", "TML7011" }, portable.ToString());
         StringAssert.Contains(portable.Output, $"bench regression: model 'digits' on nrf52840: instructions per inference {N0(entry["instructionsPerInference"]!.GetValue<long>())} -> ", portable.ToString());
 
         // Less accurate: one calibration sample instead of 64 (the int8 ranges no longer cover the data).
@@ -248,13 +251,20 @@ public sealed partial class ValidateBenchIntegrationTests
         }
 
         var header = Path.Combine(copy, "src", "tml_internal.h");
-        // Both fast requantizations: the generic kernels' (from acc) and the Cortex-M DSP kernels' (from the doubled sum).
-        string[] exact = ["const int32_t t = half - (int32_t)((uint32_t)acc >> 31);", "const int32_t t = half - (int32_t)((uint32_t)a2 >> 31);"];
+        // Every fast requantization: the generic kernels' (from acc), the Cortex-M DSP kernels' (from the doubled sum),
+        // and the assembly ones with the zero point folded (one macro): the rounding addend loses its sign term.
+        (string Exact, string Corrupt)[] lines =
+        [
+            ("const int32_t t = half - (int32_t)((uint32_t)acc >> 31);", "const int32_t t = half;"),
+            ("const int32_t t = half - (int32_t)((uint32_t)a2 >> 31);", "const int32_t t = half;"),
+            ("#define TML_ASM_RQ_ADDEND(t, tz, a2) \"sub    \" t \", \" tz \", \" a2 \", lsr #31\\n\\t\"",
+             "#define TML_ASM_RQ_ADDEND(t, tz, a2) \"mov    \" t \", \" tz \"\\n\\t\""),
+        ];
         var text = File.ReadAllText(header);
-        foreach (var line in exact)
+        foreach (var (exact, corrupt) in lines)
         {
-            StringAssert.Contains(text, line, "the fast requantization changed; corrupt another line");
-            text = text.Replace(line, "const int32_t t = half;", StringComparison.Ordinal);
+            StringAssert.Contains(text, exact, "the fast requantization changed; corrupt another line");
+            text = text.Replace(exact, corrupt, StringComparison.Ordinal);
         }
 
         File.WriteAllText(header, text);
