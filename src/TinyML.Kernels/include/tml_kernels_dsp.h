@@ -53,6 +53,9 @@ typedef struct {
 
 int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p);
 void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same for one stride (the emitter calls the op's, so a model links only the strides it uses). */
+void tml_dw3x3_s8_s1(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_dw3x3_s8_s2(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /*
  * Pointwise (1x1) convolution, groups 1, no padding, any stride, as a GEMM: output channels in row pairs against the
@@ -134,6 +137,11 @@ void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_
 void tml_fc_pairs_s8_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 void tml_fc_pairs_s8_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 void tml_fc_pairs_s8_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* Every group fused and no fallback linked: out_features a multiple of six, depth at most 512, every output's right
+ * shift 1..21 (the emitter checks). */
+void tml_fc_pairs_s8_fused_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_fc_pairs_s8_fused_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_fc_pairs_s8_fused_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 #ifdef __cplusplus
 }

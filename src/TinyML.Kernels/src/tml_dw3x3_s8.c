@@ -241,15 +241,6 @@ static TML_NOINLINE void tml_dw3_rows_s2(const int16_t *r0, int32_t wb, const in
         TML_DW3_ROW_OPERANDS);
 }
 
-static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const int32_t f[5], int32_t n, int32_t rows,
-                         int32_t *acc)
-{
-    if (stride == 1) {
-        tml_dw3_rows_s1(r0, wb, f, n, rows, acc);
-    } else {
-        tml_dw3_rows_s2(r0, wb, f, n, rows, acc);
-    }
-}
 #else
 /* Portable: the nine taps per output (f in kernel order), `rows` output rows of n outputs. */
 static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const int32_t f[9], int32_t n, int32_t rows,
@@ -266,7 +257,21 @@ static void tml_dw3_rows(const int16_t *r0, int32_t wb, int32_t stride, const in
         }
     }
 }
+
+static void tml_dw3_rows_s1(const int16_t *r0, int32_t wb, const int32_t f[9], int32_t n, int32_t rows, int32_t *acc)
+{
+    tml_dw3_rows(r0, wb, 1, f, n, rows, acc);
+}
+
+static void tml_dw3_rows_s2(const int16_t *r0, int32_t wb, const int32_t f[9], int32_t n, int32_t rows, int32_t *acc)
+{
+    tml_dw3_rows(r0, wb, 2, f, n, rows, acc);
+}
 #endif
+
+/* The sums of `rows` output rows of one stride (tml_dw3_rows_s1, tml_dw3_rows_s2): passed to the shared body, so a
+ * model whose depthwise layers all have one stride links only that stride's loop. */
+typedef void (*tml_dw3_rows_fn)(const int16_t *r0, int32_t wb, const int32_t *f, int32_t n, int32_t rows, int32_t *acc);
 
 /* The requantized output of the taps' doubled sum t2: 2 acc = bias2 + t2 modulo 2^32 (the taps' sum is in range, the
  * folded bias may have wrapped). */
@@ -324,7 +329,8 @@ static TML_NOINLINE void tml_dw3_requant(const int32_t *sums2, int32_t n, const 
     }
 }
 
-void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+static TML_NOINLINE void tml_dw3_run(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch,
+                                     tml_dw3_rows_fn rows_fn)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, out_h = p->out_h, out_w = p->out_w, stride = p->stride;
     const int32_t in_plane = in_h * in_w, out_plane = out_h * out_w;
@@ -374,12 +380,32 @@ void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *out
                 for (ox = 0; ox < out_w; ox += TML_DW3_ACC) {
                     const int32_t n = out_w - ox < TML_DW3_ACC ? out_w - ox : TML_DW3_ACC;
                     const int16_t *r0 = band + ((oy - oy0) * stride) * wb + ox * stride;
-                    tml_dw3_rows(r0, wb, stride, f, n, n_rows, acc);
+                    rows_fn(r0, wb, f, n, n_rows, acc);
                     /* The rows of this pass are contiguous in the output plane when they are whole rows. */
                     tml_dw3_requant(acc, n_rows * n, rq, zp, lo, hi, output + c * out_plane + oy * out_w + ox);
                 }
                 oy += n_rows;
             }
         }
+    }
+}
+
+/* One entry point per stride (the emitter calls the op's); tml_dw3x3_s8 chooses at run time. */
+void tml_dw3x3_s8_s1(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_dw3_run(p, input, output, scratch, tml_dw3_rows_s1);
+}
+
+void tml_dw3x3_s8_s2(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_dw3_run(p, input, output, scratch, tml_dw3_rows_s2);
+}
+
+void tml_dw3x3_s8(const tml_dw3x3_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    if (p->stride == 1) {
+        tml_dw3x3_s8_s1(p, input, output, scratch);
+    } else {
+        tml_dw3x3_s8_s2(p, input, output, scratch);
     }
 }

@@ -287,10 +287,11 @@ static void tml_fcp_store(const int32_t *sums, int32_t n, const tml_rq_channel *
 /* The kernel with the fused group for one clamp mode (TML_CLAMP_*, a constant after inlining; portable cores have no
  * fused group). */
 static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch,
-                                              int mode)
+                                              int mode, int fused_only)
 {
 #if !TML_USE_DSP
     (void)mode;
+    (void)fused_only;
 #endif
     const int32_t in = p->in_features, out = p->out_features, depth = p->depth;
     const int32_t pairs = (out + 1) >> 1, groups = pairs / TML_FCP_GROUP;
@@ -320,7 +321,7 @@ static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, c
         for (g = 0; g < groups; ++g, rq += 2 * TML_FCP_GROUP, o += 2 * TML_FCP_GROUP) {
             int32_t sums[2 * TML_FCP_GROUP];
 #if TML_USE_DSP
-            if (depth <= TML_FCP_CHUNK && output + out - o >= 2 * TML_FCP_GROUP && tml_fcp_group_folds(rq)) {
+            if (fused_only || (depth <= TML_FCP_CHUNK && output + out - o >= 2 * TML_FCP_GROUP && tml_fcp_group_folds(rq))) {
                 if (mode == TML_CLAMP_BOTH) {
                     tml_fcp_group_rq_clamped(w, col, depth >> 2, rq, 2 * zp + 1, lo, hi, o);
                 } else if (mode == TML_CLAMP_LO) {
@@ -342,8 +343,8 @@ static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, c
 #endif
             tml_fcp_store(sums, (int32_t)(output + out - o) < 2 * TML_FCP_GROUP ? (int32_t)(output + out - o) : 2 * TML_FCP_GROUP, rq, zp, lo, hi, o);
         }
-        /* The last one or two pairs. */
-        for (left = pairs - groups * TML_FCP_GROUP; left > 0; --left, rq += 2, o += 2) {
+        /* The last one or two pairs (none when every group is fused: out_features is a multiple of six). */
+        for (left = TML_USE_DSP && fused_only ? 0 : pairs - groups * TML_FCP_GROUP; left > 0; --left, rq += 2, o += 2) {
             int32_t sums[2 * TML_FCP_GROUP];
             tml_fcp_sums(&w, 1, col, depth, sums);
             tml_fcp_store(sums, output + out - o < 2 ? 1 : 2, rq, zp, lo, hi, o);
@@ -354,17 +355,35 @@ static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, c
 /* One entry point per clamp mode (see tml_clamp_mode): a model links the ones it calls. */
 void tml_fc_pairs_s8_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_NONE);
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_NONE, 0);
 }
 
 void tml_fc_pairs_s8_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_LO);
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_LO, 0);
 }
 
 void tml_fc_pairs_s8_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_BOTH);
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_BOTH, 0);
+}
+
+/* Every group fused, no fallback linked: for layers whose out_features is a multiple of six, depth at most
+ * TML_FCP_CHUNK and every output's right shift 1..TML_RQ_FOLD_MAX_SHIFT (the emitter checks:
+ * KernelChoice.FullyConnectedFused). Written out (not by a macro): the build's kernel selection scans definitions. */
+void tml_fc_pairs_s8_fused_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_NONE, 1);
+}
+
+void tml_fc_pairs_s8_fused_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_LO, 1);
+}
+
+void tml_fc_pairs_s8_fused_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_fcp_run(p, input, output, scratch, TML_CLAMP_BOTH, 1);
 }
 
 void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)

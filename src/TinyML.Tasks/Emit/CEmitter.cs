@@ -631,8 +631,8 @@ public static class CEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
-            case QConv2D { Kernel: Int8Kernel.Depthwise3x3 }:
-                sb.Append(I, $"    tml_dw3x3_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+            case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
+                sb.Append(I, $"    tml_dw3x3_s8_s{dw.StrideH}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConv2D { Kernel: Int8Kernel.Pointwise } pw:
                 sb.Append(I, $"    tml_pw_s8{KernelChoice.ClampSuffix(pw.ActivationMin, pw.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
@@ -647,7 +647,7 @@ public static class CEmitter
                 sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } pairs:
-                sb.Append(I, $"    tml_fc_pairs_s8{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                sb.Append(I, $"    tml_fc_pairs_s8{(KernelChoice.FullyConnectedFused(pairs) ? "_fused" : "")}{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QFullyConnected { Rows: > 1 } rowsFc:
                 // TFLite FULLY_CONNECTED's batch: the same weights over each input row.

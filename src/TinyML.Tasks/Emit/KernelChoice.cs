@@ -213,6 +213,31 @@ public static class KernelChoice
     public static string ClampSuffix(int activationMin, int activationMax) =>
         activationMax < 127 ? "_clamped" : activationMin > -128 ? "_relu" : "_full";
 
+    /// <summary>
+    /// Whether every output group of a fully connected layer takes the kernel's fused path, so the emitter can call the
+    /// entry point that links no fallback (<c>tml_fc_pairs_s8_fused_*</c>): out_features a multiple of six (whole groups),
+    /// a reduction of one chunk (at most 512 steps) and every output's encoded right shift in 1..21 (the zero-point fold).
+    /// </summary>
+    public static bool FullyConnectedFused(QFullyConnected f)
+    {
+        if (f.OutFeatures % 6 != 0 || DspLayouts.PointwiseDepth(f.InFeatures) > 512)
+        {
+            return false;
+        }
+
+        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax));
+        for (var o = 0; o < f.OutFeatures; o++)
+        {
+            if (channels[3 * o + 2] is < 1 or > DspLayouts.MaxConstantShift)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>All weights in [-127, 127].</summary>
     public static bool SymmetricWeights(sbyte[] weights) => !weights.Contains(sbyte.MinValue);
 }

@@ -183,11 +183,11 @@ public sealed class DspKernelEquivalenceTests
         // KWS has four depthwise 3x3 layers: on a DSP core each runs tml_dw3x3_s8, elsewhere tml_conv2d_s8 unchanged.
         var oracle = TinyML.Tests.Qdq.TflmQdqOracle.Load("kws_dscnn");
         var compiled = oracle.Compile(TestPaths.NewTempDir($"dw-choice-{board}"), TextWriter.Null, board);
-        var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8(", StringComparison.Ordinal));
+        var calls = compiled.Code.Source.Split('\n').Count(l => l.TrimStart().StartsWith("tml_dw3x3_s8_s1(", StringComparison.Ordinal));
         Assert.AreEqual(dsp ? 4 : 0, calls, compiled.Code.Source);
         // Its four pointwise layers and its classifier likewise (tml_pw_s8, tml_fc_pairs_s8); other cores' code is unchanged.
         // The DSP kernels are called by their clamp mode's entry point (tml_pw_s8_full, _relu, _clamped).
-        int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => new[] { "(", "_full(", "_relu(", "_clamped(" }
+        int Calls(string kernel) => compiled.Code.Source.Split('\n').Count(l => new[] { "(", "_full(", "_relu(", "_clamped(", "_fused_full(", "_fused_relu(", "_fused_clamped(" }
             .Any(suffix => l.TrimStart().StartsWith(kernel + suffix, StringComparison.Ordinal)));
         Assert.AreEqual(dsp ? 4 : 0, Calls("tml_pw_s8"), "pointwise layers");
         Assert.AreEqual(dsp ? 1 : 0, Calls("tml_fc_pairs_s8"), "fully connected layers");
@@ -638,6 +638,7 @@ public sealed class DspKernelEquivalenceTests
         var harness = new CHarness();
         harness.Global("#include \"tml_kernels_dsp.h\"");
         var expected = new List<sbyte[]>();
+        var fusedCases = 0;
         var ops = new List<QFullyConnected>();
         for (var i = 0; i < count; i++)
         {
@@ -656,7 +657,12 @@ public sealed class DspKernelEquivalenceTests
             expected.Add(output);
             var p = harness.NewName("p");
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.FullyConnectedPairs(op.Weights, op.OutFeatures, op.InFeatures)));
-            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
+            // A layer whose groups all fuse runs the entry point the emitter calls for it (no fallback linked), with the
+            // emitter's channel encodings; the others the run-time choice.
+            var fused = KernelChoice.FullyConnectedFused(op);
+            fusedCases += fused ? 1 : 0;
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
+                output: fused ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_fc_pairs_s8_params {p} = {{ {op.InFeatures}, {op.OutFeatures}, {op.Rows}, {DspLayouts.PointwiseDepth(op.InFeatures)}, " +
                 $"{op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
@@ -664,7 +670,8 @@ public sealed class DspKernelEquivalenceTests
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.PrintI32($"tml_fc_pairs_s8_scratch_size(&{p}) - {scratchBytes}");
-            harness.Statement($"tml_fc_pairs_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            var entry = fused ? "tml_fc_pairs_s8_fused" + KernelChoice.ClampSuffix(op.ActivationMin, op.ActivationMax) : "tml_fc_pairs_s8";
+            harness.Statement($"{entry}(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
             harness.PrintS8(buffer, output.Length);
         }
 
@@ -689,6 +696,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead outputs");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(-(1 << 30))), "outputs off the fast rounding (left shift, bias of 2^30)");
+        Assert.IsGreaterThan(0, fusedCases, "layers whose groups all fuse (tml_fc_pairs_s8_fused_*)");
         TestContext.WriteLine($"tml_fc_pairs_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 

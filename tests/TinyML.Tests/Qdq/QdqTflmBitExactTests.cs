@@ -70,7 +70,7 @@ public sealed class QdqTflmBitExactTests
             if (compiledFor != "host")
             {
                 var ops = compiled.Model.Ops;
-                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: > 1, KernelH: 3, KernelW: 3 }), compiled.Code.Source.Contains("tml_dw3x3_s8(", StringComparison.Ordinal), "depthwise 3x3 layers run tml_dw3x3_s8");
+                Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: > 1, KernelH: 3, KernelW: 3 }), (compiled.Code.Source.Contains("tml_dw3x3_s8_s1(", StringComparison.Ordinal) || compiled.Code.Source.Contains("tml_dw3x3_s8_s2(", StringComparison.Ordinal)), "depthwise 3x3 layers run tml_dw3x3_s8 (its entry point per stride)");
                 Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1, KernelH: 1, KernelW: 1 }), Calls(compiled.Code.Source, "tml_pw_s8"), "pointwise layers run tml_pw_s8");
                 Assert.AreEqual(ops.Any(op => op is QFullyConnected), Calls(compiled.Code.Source, "tml_fc_pairs_s8"), "fully connected layers run tml_fc_pairs_s8");
                 Assert.AreEqual(ops.Any(op => op is QConv2D { Groups: 1 } c && (c.KernelH > 1 || c.KernelW > 1)), Calls(compiled.Code.Source, "tml_conv_gemm_s8"), "first layers and general convolutions run tml_conv_gemm_s8");
@@ -133,6 +133,6 @@ public sealed class QdqTflmBitExactTests
 
     /// <summary>Whether the code calls a DSP kernel by one of its clamp-mode entry points (tml_pw_s8_full, _relu, _clamped).</summary>
     private static bool Calls(string source, string kernel) =>
-        new[] { "_full(", "_relu(", "_clamped(" }.Any(mode => source.Contains(kernel + mode, StringComparison.Ordinal));
+        new[] { "_full(", "_relu(", "_clamped(", "_fused_full(", "_fused_relu(", "_fused_clamped(" }.Any(mode => source.Contains(kernel + mode, StringComparison.Ordinal));
 
 }
