@@ -1,9 +1,10 @@
 /*
  * Pointwise (1x1) convolution as a GEMM (tml_kernels_dsp.h): for each block of four output pixels, their raw int8
  * inputs go into an int16 column block in the arena scratch once, then every row pair of output channels runs over it
- * with its sums in registers (2 channels x 4 pixels: per two reduction steps one weight word, two SXTB16, four
- * column words, eight SMLAD). The input zero point is folded into the bias at build time, so the columns hold raw
- * inputs and the requantization starts from 2 acc = bias2 + 2 sum (tml_rq2_sat).
+ * with its sums in registers (2 channels x 4 pixels: per two reduction steps one weight word, two SXTB16, two LDRD
+ * of column words, eight SMLAD) and, on DSP cores, its eight outputs requantized in the same assembly. The input zero
+ * point is folded into the bias at build time, so the columns hold raw inputs and the requantization starts from
+ * 2 acc = bias2 + 2 sum (tml_rq2_sat; tml_rq2_folded with the output zero point in SMMLAR's addend).
  * The portable path computes the same int32 sums the plain way from the same layout; all sums are exact (|sum| <
  * depth * 128 * 127), so both give the same bytes.
  * Every memory access is aligned: the weights by their layout (word-aligned array, 2 * depth bytes per row pair),
