@@ -14,7 +14,6 @@
  * KWS in one pass). */
 #define TML_DW3_BUF 1024
 #define TML_DW3_ACC 128
-#define TML_DW3_ACC_ROOM TML_DW3_ACC
 
 /* Band row length: the windows of a row plus what a two-output step reads past the last one when the row has an
  * odd number of outputs (2 stride more: x3 at stride 1, x4 and x5 at stride 2), rounded down to even (the last
@@ -34,7 +33,7 @@ int32_t tml_dw3x3_s8_scratch_size(const tml_dw3x3_s8_params *p)
 {
     const int32_t plane = tml_dw3_width(p) * tml_dw3_plane_rows(p);
     const int32_t band = plane < TML_DW3_BUF ? plane : TML_DW3_BUF;
-    return 4 * TML_DW3_ACC_ROOM + 2 * band;
+    return 4 * TML_DW3_ACC + 2 * band;
 }
 
 /* rows input rows of n int8 values (src, in_w apart) widened to int16 into band rows (dst, wb apart; dst is halfword
@@ -345,7 +344,7 @@ static TML_NOINLINE void tml_dw3_run(const tml_dw3x3_s8_params *p, const int8_t 
     /* Whole output rows per requantization pass (a row longer than the buffer goes in pieces). */
     const int32_t rows_per_pass = out_w <= TML_DW3_ACC ? TML_DW3_ACC / out_w : 1;
     int32_t *const acc = (int32_t *)scratch;
-    int16_t *const band = (int16_t *)(void *)(acc + TML_DW3_ACC_ROOM);
+    int16_t *const band = (int16_t *)(void *)(acc + TML_DW3_ACC);
     int32_t c;
     /* The padding columns once for every band of every channel (only interiors and padding rows are written below). */
     tml_dw3_fill(band, band_rows * wb, zp_in);

@@ -272,16 +272,20 @@ static inline TML_FCP_INLINE void tml_fcp_store_mode(const int32_t *sums, int32_
 static void tml_fcp_store(const int32_t *sums, int32_t n, const tml_rq_channel *rq, int32_t zp, int32_t lo, int32_t hi, int8_t *out)
 {
 #if TML_USE_DSP
-    tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, 2);
-    return;
-#endif
-    if (hi < 127) {
-        tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, 2);
-    } else if (lo > -128) {
-        tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, 1);
-    } else {
-        tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, 0);
+    tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, TML_CLAMP_BOTH);
+#else
+    switch (tml_clamp_mode(lo, hi)) {
+    case TML_CLAMP_NONE:
+        tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, TML_CLAMP_NONE);
+        break;
+    case TML_CLAMP_LO:
+        tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, TML_CLAMP_LO);
+        break;
+    default:
+        tml_fcp_store_mode(sums, n, rq, zp, lo, hi, out, TML_CLAMP_BOTH);
+        break;
     }
+#endif
 }
 
 /* The kernel with the fused group for one clamp mode (TML_CLAMP_*, a constant after inlining; portable cores have no

@@ -27,7 +27,7 @@ public static class KernelScratch
     /// <summary>From this many elements on, Add tabulates each input's rescaling (<c>TML_ADD_TABLE_MIN</c>).</summary>
     public const int AddTableMin = 512;
 
-    /// <summary>Sums buffer of the depthwise 3x3 kernel, int32 (<c>TML_DW3_ACC_ROOM</c>).</summary>
+    /// <summary>Sums buffer of the depthwise 3x3 kernel, int32 (<c>TML_DW3_ACC</c>).</summary>
     public const int Depthwise3x3Sums = 128;
 
     public static int BytesOf(QOp op) => op switch
