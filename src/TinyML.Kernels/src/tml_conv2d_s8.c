@@ -419,19 +419,51 @@ static int32_t tml_dw_width(const tml_conv2d_s8_params *p)
     return (p->out_w - 1) * p->stride_w + (p->kernel_w - 1) * p->dilation_w + 1;
 }
 
+/* Longest kernel row the tap-pair loops take (their packed weights are planned in the scratch). */
+#define TML_DW_PAIR_KW_MAX 32
+
+/* Whether the depthwise band path runs the tap-pair loops (tml_dw_pairs_s1/_s2 on DSP cores): kernels other than 3x3
+ * (which has its own loop), undilated rows, stride 1 or 2. The band's rows then start on word boundaries. */
+static int tml_dw_pairs_apply(const tml_conv2d_s8_params *p)
+{
+    return !(p->kernel_h == 3 && p->kernel_w == 3) && p->dilation_w == 1 && (p->stride_w == 1 || p->stride_w == 2)
+           && p->kernel_w <= TML_DW_PAIR_KW_MAX;
+}
+
+/* Packed weight words per kernel row of the tap-pair loops: (F_j, G_j) pairs at stride 1, F_j at stride 2. */
+static int32_t tml_dw_pair_words(const tml_conv2d_s8_params *p)
+{
+    return p->stride_w == 1 ? 2 * (p->kernel_w / 2 + 1) : (p->kernel_w + 1) / 2;
+}
+
+/* Row step of the band: the padded row length, rounded up to even for the tap-pair loops (aligned word loads; the
+ * extra element is zero and is read only against zero weights). */
+static int32_t tml_dw_pitch(const tml_conv2d_s8_params *p)
+{
+    const int32_t width = tml_dw_width(p);
+    return tml_dw_pairs_apply(p) ? (width + 1) & ~1 : width;
+}
+
 /* Whether tml_conv_depthwise_padded handles this op (one output row's window rows fit the buffer). */
 static int tml_dw_padded_fits(const tml_conv2d_s8_params *p)
 {
     const int32_t span_h = (p->kernel_h - 1) * p->dilation_h + 1;
-    return tml_dw_width(p) <= TML_DW_BUF / span_h && p->pad_left >= 0 && p->pad_top >= 0;
+    return tml_dw_pitch(p) <= TML_DW_BUF / span_h && p->pad_left >= 0 && p->pad_top >= 0;
 }
 
 /* int16 elements of the band buffer: TML_DW_BUF, or just the whole padded plane when that is smaller (the
  * band then covers all output rows, exactly as with the full buffer). */
 static int32_t tml_dw_buf_elements(const tml_conv2d_s8_params *p)
 {
-    const int32_t plane = tml_dw_width(p) * ((p->out_h - 1) * p->stride_h + (p->kernel_h - 1) * p->dilation_h + 1);
+    const int32_t plane = tml_dw_pitch(p) * ((p->out_h - 1) * p->stride_h + (p->kernel_h - 1) * p->dilation_h + 1);
     return plane < TML_DW_BUF ? plane : TML_DW_BUF;
+}
+
+/* int32 words of the scratch before the band: the accumulators, then the tap-pair loops' packed weights (every
+ * kernel row of one channel), planned on every core alike. */
+static int32_t tml_dw_head_words(const tml_conv2d_s8_params *p)
+{
+    return TML_DW_CHUNK + (tml_dw_pairs_apply(p) ? p->kernel_h * tml_dw_pair_words(p) : 0);
 }
 
 /* dst[i] = src[i] - zp for n elements (int8 -> int16). */
@@ -549,6 +581,183 @@ static void tml_dw_acc_row(const int16_t *x, int32_t width, const int8_t *f, int
     }
 }
 
+#if TML_USE_DSP
+/*
+ * The tap-pair loops' weights for every kernel row of one channel (tml_dw_pair_words per row). At stride 1 an output
+ * pair (i, i + 1), i even, reads the aligned words w_j = (x[i + 2j], x[i + 2j + 1]) and takes F_j = (f[2j], f[2j + 1])
+ * for output i and G_j = (f[2j - 1], f[2j]) for output i + 1 (taps outside the row zero), stored F_0, G_0, F_1, G_1,
+ * ...; at stride 2 output i reads w_j = (x[2i + 2j], x[2i + 2j + 1]) against F_j alone.
+ */
+static void tml_dw_pack_pairs(const int8_t *f, int32_t kh, int32_t kw, int32_t sw, int32_t *fg)
+{
+    int32_t ky, j;
+    for (ky = 0; ky < kh; ++ky, f += kw) {
+        int32_t odd = 0; /* f[2j - 1] */
+        for (j = 0; 2 * j < kw + (sw == 1); ++j) {
+            const int32_t even = 2 * j < kw ? f[2 * j] : 0, next = 2 * j + 1 < kw ? f[2 * j + 1] : 0;
+            *fg++ = tml_pack16(even, next);
+            if (sw == 1) {
+                *fg++ = tml_pack16(odd, even);
+            }
+            odd = next;
+        }
+    }
+}
+
+/* The stride-1 loop over output pairs for m words per kernel row: m = 1..4 (a constant after inlining) with its
+ * weights in registers, written out because gcc keeps a weight array on the stack; longer rows the plain way. */
+static inline TML_ALWAYS_INLINE void tml_dw_pairs_s1_m(const int16_t *x, const int32_t *fg, int32_t m, int32_t n, int32_t *acc)
+{
+    int32_t i;
+    if (m <= 4) {
+        const int32_t f0 = fg[0], g0 = fg[1];
+        const int32_t f1 = m > 1 ? fg[2] : 0, g1 = m > 1 ? fg[3] : 0;
+        const int32_t f2 = m > 2 ? fg[4] : 0, g2 = m > 2 ? fg[5] : 0;
+        const int32_t f3 = m > 3 ? fg[6] : 0, g3 = m > 3 ? fg[7] : 0;
+        for (i = 0; i + 2 <= n; i += 2) {
+            const int16_t *xi = x + i;
+            int32_t a0 = acc[i], a1 = acc[i + 1], w = (int32_t)tml_read_u32(xi);
+            a0 = __smlad(f0, w, a0);
+            a1 = __smlad(g0, w, a1);
+            if (m > 1) {
+                w = (int32_t)tml_read_u32(xi + 2);
+                a0 = __smlad(f1, w, a0);
+                a1 = __smlad(g1, w, a1);
+            }
+            if (m > 2) {
+                w = (int32_t)tml_read_u32(xi + 4);
+                a0 = __smlad(f2, w, a0);
+                a1 = __smlad(g2, w, a1);
+            }
+            if (m > 3) {
+                w = (int32_t)tml_read_u32(xi + 6);
+                a0 = __smlad(f3, w, a0);
+                a1 = __smlad(g3, w, a1);
+            }
+            acc[i] = a0;
+            acc[i + 1] = a1;
+        }
+        return;
+    }
+    for (i = 0; i + 2 <= n; i += 2) {
+        const int16_t *xi = x + i;
+        int32_t a0 = acc[i], a1 = acc[i + 1], j;
+        for (j = 0; j < m; ++j) {
+            const int32_t w = (int32_t)tml_read_u32(xi + 2 * j);
+            a0 = __smlad(fg[2 * j], w, a0);
+            a1 = __smlad(fg[2 * j + 1], w, a1);
+        }
+        acc[i] = a0;
+        acc[i + 1] = a1;
+    }
+}
+
+/*
+ * acc[i] += one kernel row's taps for outputs i < n at stride 1 (x word aligned; fg as packed above, m = kw / 2 + 1
+ * words): each word load feeds two SMLAD. A lone last output (odd n) takes F_0 .. F_(ceil(kw/2) - 1), whose words end
+ * at most one element past the row: inside the even pitch, against a zero weight.
+ */
+static TML_NOINLINE void tml_dw_pairs_s1(const int16_t *x, const int32_t *fg, int32_t kw, int32_t n, int32_t *acc)
+{
+    const int32_t m = kw / 2 + 1;
+    int32_t j;
+    switch (m) {
+    case 1:
+        tml_dw_pairs_s1_m(x, fg, 1, n, acc);
+        break;
+    case 2:
+        tml_dw_pairs_s1_m(x, fg, 2, n, acc);
+        break;
+    case 3:
+        tml_dw_pairs_s1_m(x, fg, 3, n, acc);
+        break;
+    case 4:
+        tml_dw_pairs_s1_m(x, fg, 4, n, acc);
+        break;
+    default:
+        tml_dw_pairs_s1_m(x, fg, m, n, acc);
+        break;
+    }
+    if (n & 1) {
+        const int16_t *xi = x + n - 1;
+        int32_t a = acc[n - 1];
+        for (j = 0; j < (kw + 1) / 2; ++j) {
+            a = __smlad(fg[2 * j], (int32_t)tml_read_u32(xi + 2 * j), a);
+        }
+        acc[n - 1] = a;
+    }
+}
+
+/* The stride-2 loop for m words per kernel row (m = 1..3 written out as above). */
+static inline TML_ALWAYS_INLINE void tml_dw_pairs_s2_m(const int16_t *x, const int32_t *fg, int32_t m, int32_t n, int32_t *acc)
+{
+    int32_t i;
+    if (m <= 3) {
+        const int32_t f0 = fg[0], f1 = m > 1 ? fg[1] : 0, f2 = m > 2 ? fg[2] : 0;
+        for (i = 0; i < n; ++i) {
+            const int16_t *xi = x + 2 * i;
+            int32_t a = __smlad(f0, (int32_t)tml_read_u32(xi), acc[i]);
+            if (m > 1) {
+                a = __smlad(f1, (int32_t)tml_read_u32(xi + 2), a);
+            }
+            if (m > 2) {
+                a = __smlad(f2, (int32_t)tml_read_u32(xi + 4), a);
+            }
+            acc[i] = a;
+        }
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const int16_t *xi = x + 2 * i;
+        int32_t a = acc[i], j;
+        for (j = 0; j < m; ++j) {
+            a = __smlad(fg[j], (int32_t)tml_read_u32(xi + 2 * j), a);
+        }
+        acc[i] = a;
+    }
+}
+
+/* The same at stride 2: output i against the ceil(kw / 2) words from x[2 i] on. */
+static TML_NOINLINE void tml_dw_pairs_s2(const int16_t *x, const int32_t *fg, int32_t kw, int32_t n, int32_t *acc)
+{
+    const int32_t m = (kw + 1) / 2;
+    switch (m) {
+    case 1:
+        tml_dw_pairs_s2_m(x, fg, 1, n, acc);
+        break;
+    case 2:
+        tml_dw_pairs_s2_m(x, fg, 2, n, acc);
+        break;
+    case 3:
+        tml_dw_pairs_s2_m(x, fg, 3, n, acc);
+        break;
+    default:
+        tml_dw_pairs_s2_m(x, fg, m, n, acc);
+        break;
+    }
+}
+
+/* acc[r * n + i] = bias + the window sums of `rows` output rows of n outputs (row step in the band: row_step) through
+ * the tap-pair loops, kernel row by kernel row (fg: tml_dw_pack_pairs, words per kernel row: words). */
+static void tml_dw_pairs_rows(const int16_t *x, int32_t pitch, const int32_t *fg, int32_t words, int32_t kh, int32_t kw,
+                              int32_t dh, int32_t sw, int32_t bias, int32_t rows, int32_t row_step, int32_t n, int32_t *acc)
+{
+    int32_t r, ky, i;
+    for (i = 0; i < rows * n; ++i) {
+        acc[i] = bias;
+    }
+    for (r = 0; r < rows; ++r, x += row_step, acc += n) {
+        for (ky = 0; ky < kh; ++ky) {
+            if (sw == 1) {
+                tml_dw_pairs_s1(x + ky * dh * pitch, fg + ky * words, kw, n, acc);
+            } else {
+                tml_dw_pairs_s2(x + ky * dh * pitch, fg + ky * words, kw, n, acc);
+            }
+        }
+    }
+}
+#endif
+
 /* out[i] = requant(acc[i]) for one channel; a separate pass so neither loop runs out of registers. */
 static void tml_requant_row(const int32_t *acc, int8_t *out, int32_t n, int32_t mult, int32_t shift, int fast,
                             int32_t zp, int32_t lo, int32_t hi)
@@ -581,6 +790,7 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     const int32_t dh = p->dilation_h, dw = p->dilation_w;
     const int32_t span_h = (kh - 1) * dh + 1;
     const int32_t width = (out_w - 1) * sw + (kw - 1) * dw + 1; /* padded row length */
+    const int32_t pitch = tml_dw_pitch(p);                       /* row step in the band */
     const int32_t in_plane = in_h * in_w, out_plane = out_h * out_w;
     const int32_t zp_in = p->input_zero_point;
     const int32_t bias_limit = tml_rq_bias_limit(kh * kw);
@@ -588,13 +798,19 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     const int32_t left = p->pad_left < width ? p->pad_left : width;
     const int32_t copy = in_w < width - left ? in_w : width - left;
     int32_t band, ic;
-    /* Arena scratch: the accumulators, then the padded rows (word aligned for the 32-bit pair loads). */
+    /* Arena scratch: the accumulators, the tap-pair weights, then the padded rows (word aligned for the 32-bit pair
+     * loads). */
     int32_t *acc = scratch;
-    int16_t *buf = (int16_t *)(void *)(scratch + TML_DW_CHUNK);
+    int16_t *buf = (int16_t *)(void *)(scratch + tml_dw_head_words(p));
+#if TML_USE_DSP
+    const int pairs = tml_dw_pairs_apply(p);
+    const int32_t pair_words = tml_dw_pair_words(p);
+    int32_t *const packed = scratch + TML_DW_CHUNK;
+#endif
     if (!tml_dw_padded_fits(p)) {
         return 0;
     }
-    band = (tml_dw_buf_elements(p) / width - span_h) / sh + 1; /* output rows per band */
+    band = (tml_dw_buf_elements(p) / pitch - span_h) / sh + 1; /* output rows per band */
     for (ic = 0; ic < p->in_c; ++ic) {
         const int8_t *channel = input + ic * in_plane;
         int32_t oy0;
@@ -605,13 +821,13 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
             int32_t r, m;
             for (r = 0; r < rows; ++r) {
                 const int32_t iy = iy_first + r;
-                int16_t *row = buf + r * width;
+                int16_t *row = buf + r * pitch;
                 if (iy >= 0 && iy < in_h && copy > 0) {
                     memset(row, 0, (size_t)left * sizeof *row);
                     tml_widen_row(channel + iy * in_w, row + left, copy, zp_in);
-                    memset(row + left + copy, 0, (size_t)(width - left - copy) * sizeof *row);
+                    memset(row + left + copy, 0, (size_t)(pitch - left - copy) * sizeof *row);
                 } else {
-                    memset(row, 0, (size_t)width * sizeof *row);
+                    memset(row, 0, (size_t)pitch * sizeof *row);
                 }
             }
             for (m = 0; m < out_c_per_group; ++m) {
@@ -621,18 +837,44 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
                 const int32_t mult = p->output_multiplier[oc], shift = p->output_shift[oc];
                 const int fast = tml_rq_fast_ok(mult, shift, bias, bias_limit);
                 int32_t oy;
-#if !TML_USE_DSP
-                if (kw == 3 && dw == 1 && (sh * width) % sw == 0 && sh * width / sw <= TML_DW_CHUNK && 3 * (sh * width / sw - out_w) <= sh * width / sw) {
+#if TML_USE_DSP
+                if (pairs) {
+                    tml_dw_pack_pairs(f, kh, kw, sw, packed);
+                    if (out_w <= TML_DW_CHUNK) {
+                        const int32_t rows_per_chunk = TML_DW_CHUNK / out_w;
+                        for (oy = oy0; oy < oy1; oy += rows_per_chunk) {
+                            const int32_t rows = oy1 - oy < rows_per_chunk ? oy1 - oy : rows_per_chunk;
+                            tml_dw_pairs_rows(buf + (oy - oy0) * sh * pitch, pitch, packed, pair_words, kh, kw, dh, sw, bias, rows,
+                                              sh * pitch, out_w, acc);
+                            tml_requant_row(acc, output + oc * out_plane + oy * out_w, rows * out_w, mult, shift, fast,
+                                            p->output_zero_point, p->act_min, p->act_max);
+                        }
+                        continue;
+                    }
+                    for (oy = oy0; oy < oy1; ++oy) {
+                        int32_t ox;
+                        for (ox = 0; ox < out_w; ox += TML_DW_CHUNK) {
+                            const int32_t n = out_w - ox < TML_DW_CHUNK ? out_w - ox : TML_DW_CHUNK;
+                            tml_dw_pairs_rows(buf + (oy - oy0) * sh * pitch + ox * sw, pitch, packed, pair_words, kh, kw, dh, sw, bias,
+                                              1, 0, n, acc);
+                            tml_requant_row(acc, output + oc * out_plane + oy * out_w + ox, n, mult, shift, fast, p->output_zero_point,
+                                            p->act_min, p->act_max);
+                        }
+                    }
+                    continue;
+                }
+#else
+                if (kw == 3 && dw == 1 && (sh * pitch) % sw == 0 && sh * pitch / sw <= TML_DW_CHUNK && 3 * (sh * pitch / sw - out_w) <= sh * pitch / sw) {
                     /* Portable: the band's rows are contiguous, so output row r + 1 starts row_positions window
                      * positions after row r and one tml_dw_row3 pass covers several output rows as one long row (the
                      * positions between two rows are computed and dropped). Narrow planes (KWS: 5 columns) then pay
                      * the per-pass set-up once per chunk instead of once per row. */
-                    const int32_t row_positions = sh * width / sw;
+                    const int32_t row_positions = sh * pitch / sw;
                     const int32_t rows_per_chunk = (TML_DW_CHUNK - out_w) / row_positions + 1;
                     for (oy = oy0; oy < oy1; oy += rows_per_chunk) {
                         const int32_t rows = oy1 - oy < rows_per_chunk ? oy1 - oy : rows_per_chunk;
                         int32_t r;
-                        tml_dw_acc_row(buf + (oy - oy0) * sh * width, width, f, kh, kw, dh, dw, sw, bias, (rows - 1) * row_positions + out_w, acc);
+                        tml_dw_acc_row(buf + (oy - oy0) * sh * pitch, pitch, f, kh, kw, dh, dw, sw, bias, (rows - 1) * row_positions + out_w, acc);
                         for (r = 0; r < rows; ++r) {
                             tml_requant_row(acc + r * row_positions, output + oc * out_plane + (oy + r) * out_w, out_w, mult, shift, fast,
                                             p->output_zero_point, p->act_min, p->act_max);
@@ -646,19 +888,19 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
                     const int32_t rows_per_chunk = TML_DW_CHUNK / out_w;
                     for (oy = oy0; oy < oy1; oy += rows_per_chunk) {
                         const int32_t rows = oy1 - oy < rows_per_chunk ? oy1 - oy : rows_per_chunk;
-                        tml_dw_acc_rows(buf + (oy - oy0) * sh * width, width, f, kh, kw, dh, dw, sw, bias, rows, sh * width, out_w, acc);
+                        tml_dw_acc_rows(buf + (oy - oy0) * sh * pitch, pitch, f, kh, kw, dh, dw, sw, bias, rows, sh * pitch, out_w, acc);
                         tml_requant_row(acc, output + oc * out_plane + oy * out_w, rows * out_w, mult, shift, fast,
                                         p->output_zero_point, p->act_min, p->act_max);
                     }
                     continue;
                 }
                 for (oy = oy0; oy < oy1; ++oy) {
-                    const int16_t *x = buf + (oy - oy0) * sh * width;
+                    const int16_t *x = buf + (oy - oy0) * sh * pitch;
                     int8_t *out_row = output + oc * out_plane + oy * out_w;
                     int32_t ox;
                     for (ox = 0; ox < out_w; ox += TML_DW_CHUNK) {
                         const int32_t n = out_w - ox < TML_DW_CHUNK ? out_w - ox : TML_DW_CHUNK;
-                        tml_dw_acc_row(x + ox * sw, width, f, kh, kw, dh, dw, sw, bias, n, acc);
+                        tml_dw_acc_row(x + ox * sw, pitch, f, kh, kw, dh, dw, sw, bias, n, acc);
                         tml_requant_row(acc, out_row + ox, n, mult, shift, fast, p->output_zero_point, p->act_min, p->act_max);
                     }
                 }
@@ -668,7 +910,35 @@ static int tml_conv_depthwise_padded(const tml_conv2d_s8_params *p, const int8_t
     return 1;
 }
 
-int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p)
+/*
+ * A convolution over planes one column wide with a one-column kernel (in_w = kernel_w = out_w = 1, no left padding:
+ * 1-D convolutions exported along H, as in MLPerf Tiny's streaming wake-word model) is the same arithmetic as its
+ * transpose along a row: an in_h x 1 plane is laid out exactly as a 1 x in_h one, a kh x 1 kernel as a 1 x kh one.
+ * The row form takes one band row of in_h elements instead of in_h rows of one (and the tap-pair loops). Returns p
+ * itself for every other op.
+ */
+static const tml_conv2d_s8_params *tml_conv_as_row(const tml_conv2d_s8_params *p, tml_conv2d_s8_params *row)
+{
+    if (p->in_w != 1 || p->kernel_w != 1 || p->out_w != 1 || p->pad_left != 0 || p->in_h == 1) {
+        return p;
+    }
+    *row = *p;
+    row->in_h = p->in_w;
+    row->in_w = p->in_h;
+    row->out_h = p->out_w;
+    row->out_w = p->out_h;
+    row->kernel_h = p->kernel_w;
+    row->kernel_w = p->kernel_h;
+    row->stride_h = p->stride_w;
+    row->stride_w = p->stride_h;
+    row->pad_top = p->pad_left;
+    row->pad_left = p->pad_top;
+    row->dilation_h = p->dilation_w;
+    row->dilation_w = p->dilation_h;
+    return row;
+}
+
+static int32_t tml_conv_scratch_bytes(const tml_conv2d_s8_params *p)
 {
     const int32_t in_c_per_group = p->in_c / p->groups;
     const int32_t out_c_per_group = p->out_c / p->groups;
@@ -681,12 +951,18 @@ int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p)
         return ((columns + offsets) * 2 + 3) & ~3;
     }
     if (in_c_per_group == 1 && tml_dw_padded_fits(p)) {
-        return TML_DW_CHUNK * 4 + ((tml_dw_buf_elements(p) * 2 + 3) & ~3);
+        return tml_dw_head_words(p) * 4 + ((tml_dw_buf_elements(p) * 2 + 3) & ~3);
     }
     return 0;
 }
 
-void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+int32_t tml_conv2d_s8_scratch_size(const tml_conv2d_s8_params *p)
+{
+    tml_conv2d_s8_params row;
+    return tml_conv_scratch_bytes(tml_conv_as_row(p, &row));
+}
+
+static void tml_conv_run(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t out_h = p->out_h, out_w = p->out_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
@@ -727,4 +1003,10 @@ void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *o
             }
         }
     }
+}
+
+void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_conv2d_s8_params row;
+    tml_conv_run(tml_conv_as_row(p, &row), input, output, scratch);
 }

@@ -20,6 +20,13 @@
 #define TML_NOINLINE
 #endif
 
+/* Instantiates a loop body per constant argument (unrolled, its weights in registers) where it is called. */
+#if defined(__GNUC__)
+#define TML_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define TML_ALWAYS_INLINE
+#endif
+
 /* Ends one step of an unrolled multiply-add loop for gcc: the next step's loads (through p, q, r) depend on this step's
  * sums. Without it gcc hoists every load of the unrolled body above the first multiply and re-associates the sums
  * into trees, which needs more registers than a 16-register core (Xtensa) has: the spills cost more than the

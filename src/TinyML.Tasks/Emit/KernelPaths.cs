@@ -35,9 +35,10 @@ public static class KernelPaths
 
                 if (inPerGroup == 1)
                 {
-                    return KernelScratch.BytesOf(c) > 0
-                        ? "tml_conv2d_s8: depthwise over a zero-padded int16 row band" + (c.KernelH == 3 && c.KernelW == 3 && c.DilationW == 1 ? " (3x3 tap pairs)" : "")
-                        : "tml_conv2d_s8: depthwise direct (border windows clipped)";
+                    var (tapPairs, asRow) = KernelScratch.DepthwisePaths(c);
+                    var band = "tml_conv2d_s8: depthwise over a zero-padded int16 row band" + (asRow ? ", the one-column planes as rows" : "")
+                        + (c.KernelH == 3 && c.KernelW == 3 && c.DilationW == 1 ? " (3x3 tap pairs)" : tapPairs ? " (SMLAD tap pairs on DSP cores)" : "");
+                    return KernelScratch.BytesOf(c) > 0 ? band : "tml_conv2d_s8: depthwise direct (border windows clipped)";
                 }
 
                 return "tml_conv2d_s8: direct (reduction longer than the column buffer)";

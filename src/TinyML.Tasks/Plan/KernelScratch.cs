@@ -67,18 +67,56 @@ public static class KernelScratch
             return Align4(2 * (columns + offsets));
         }
 
-        if (inPerGroup == 1)
+        return inPerGroup == 1 ? DepthwiseBand(ConvRow.Of(c)) : 0;
+    }
+
+    /// <summary>Longest kernel row of the depthwise tap-pair loops (<c>TML_DW_PAIR_KW_MAX</c>).</summary>
+    public const int DepthwisePairKernelMax = 32;
+
+    /// <summary>
+    /// <c>tml_conv_depthwise_padded</c>'s scratch: the accumulators, the tap-pair loops' packed weights (every kernel
+    /// row of one channel; kernels other than 3x3, undilated rows, stride 1 or 2), then the band of padded int16 rows
+    /// (row step even for the tap-pair loops), or 0 when one output row's window rows do not fit the band buffer.
+    /// </summary>
+    private static int DepthwiseBand(ConvRow g)
+    {
+        var width = (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
+        var pairs = TapPairs(g);
+        var pitch = pairs ? (width + 1) & ~1 : width;
+        var spanH = (g.KernelH - 1) * g.DilationH + 1;
+        if (pitch > DepthwiseBufferElements / spanH || g.PadLeft < 0 || g.PadTop < 0)
         {
-            var width = (c.OutW - 1) * c.StrideW + (c.KernelW - 1) * c.DilationW + 1;
-            var spanH = (c.KernelH - 1) * c.DilationH + 1;
-            if (width <= DepthwiseBufferElements / spanH && c.PadLeft >= 0 && c.PadTop >= 0)
-            {
-                var plane = width * ((c.OutH - 1) * c.StrideH + spanH);
-                return DepthwiseChunk * 4 + Align4(2 * Math.Min(plane, DepthwiseBufferElements));
-            }
+            return 0;
         }
 
-        return 0;
+        var pairWords = g.StrideW == 1 ? 2 * (g.KernelW / 2 + 1) : (g.KernelW + 1) / 2;
+        var headWords = DepthwiseChunk + (pairs ? g.KernelH * pairWords : 0);
+        var plane = pitch * ((g.OutH - 1) * g.StrideH + spanH);
+        return 4 * headWords + Align4(2 * Math.Min(plane, DepthwiseBufferElements));
+    }
+
+    /// <summary>Whether <c>tml_conv2d_s8</c>'s depthwise band runs the tap-pair loops on DSP cores (<c>tml_dw_pairs_apply</c>),
+    /// and whether it runs a one-column convolution as a row (<c>tml_conv_as_row</c>): for the profile's kernel path.</summary>
+    public static (bool TapPairs, bool AsRow) DepthwisePaths(QConv2D c)
+    {
+        var row = ConvRow.Of(c);
+        return (TapPairs(row), row.KernelW != c.KernelW || row.OutW != c.OutW);
+    }
+
+    private static bool TapPairs(ConvRow g) =>
+        !(g.KernelH == 3 && g.KernelW == 3) && g.DilationW == 1 && g.StrideW is 1 or 2 && g.KernelW <= DepthwisePairKernelMax;
+
+    /// <summary>
+    /// The spatial geometry <c>tml_conv2d_s8</c> runs (<c>tml_conv_as_row</c>): a convolution over one-column planes
+    /// with a one-column kernel (in_w = kernel_w = out_w = 1, no left padding) runs as its transpose along a row.
+    /// </summary>
+    private readonly record struct ConvRow(int OutH, int OutW, int KernelH, int KernelW, int StrideH, int StrideW,
+                                           int PadTop, int PadLeft, int DilationH, int DilationW)
+    {
+        public static ConvRow Of(QConv2D c) =>
+            c.InW == 1 && c.KernelW == 1 && c.OutW == 1 && c.PadLeft == 0 && c.InH != 1
+                ? new(c.OutW, c.OutH, c.KernelW, c.KernelH, c.StrideW, c.StrideH, c.PadLeft, c.PadTop, c.DilationW, c.DilationH)
+                : new(c.OutH, c.OutW, c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW);
     }
 
     private static int Align4(int bytes) => (bytes + 3) & ~3;

@@ -71,6 +71,172 @@ public sealed class DspKernelEquivalenceTests
         CortexM4.Run(() => WideAveragePoolCases(seed: 7402, count: 60));
     }
 
+    [TestMethod]
+    public void GeneralDepthwise_PortablePathOnHost_MatchesReference() => GeneralDepthwiseCases(seed: 7501, count: 120);
+
+    [TestMethod]
+    public void GeneralDepthwise_OnHostUnderUbsanWithMisalignedInputs_MatchesReference()
+    {
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        HostUbsan.Run(() => GeneralDepthwiseCases(seed: 7502, count: 60));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void GeneralDepthwise_TapPairsOnCortexM4InQemu_MatchesReference()
+    {
+        // tml_conv2d_s8's depthwise band on DSP cores: kernels other than 3x3 take the tap-pair loops (stride 1: each
+        // word against two outputs; stride 2), one-column planes run as rows.
+        RequireArm();
+        CortexM4.Run(() => GeneralDepthwiseCases(seed: 7503, count: 120));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void GeneralDepthwise_TapPairsOnCortexM7InQemu_MatchesReference()
+    {
+        RequireArm();
+        new HarnessTarget("stm32f746-qemu", MisalignNarrowBuffers: false, []).Run(() => GeneralDepthwiseCases(seed: 7504, count: 120));
+    }
+
+    /// <summary>
+    /// Depthwise convolutions the emitter sends to the generic tml_conv2d_s8 (every kernel but 3x3 on a DSP core): kernel
+    /// rows of 1 to 16 taps (1 to 9 words per row pass, the written-out and the plain loops), strides 1 to 3, dilation,
+    /// padding on every side, odd and even output widths, rows longer than the sums buffer, planes split into bands,
+    /// and 1-D convolutions over one-column planes (in_w = kernel_w = 1), which run as their transpose along a row.
+    /// </summary>
+    private void GeneralDepthwiseCases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var harness = new CHarness();
+        var expected = new List<sbyte[]>();
+        var ops = new List<QConv2D>();
+        for (var i = 0; i < count; i++)
+        {
+            var op = GeneralDepthwise(random, $"dwk{i}");
+            Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.ArmDsp), $"case {i}: the generator must give shapes the emitter sends to tml_conv2d_s8");
+            ops.Add(op);
+            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
+            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            Int8Kernels.Conv2D(op, input, output);
+            expected.Add(output);
+            var p = harness.NewName("p");
+            harness.Global($"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
+                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups} }};");
+            harness.PrintI32($"tml_conv2d_s8_scratch_size(&{p}) - {KernelScratch.BytesOf(op)}");
+            KernelCalls.Conv2D(harness, op, input);
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * count, lines);
+        var bytes = 0;
+        for (var i = 0; i < count; i++)
+        {
+            Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
+            CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
+                $"case {i} ({Describe(ops[i])}, kernel {ops[i].KernelH}x{ops[i].KernelW}, dilation {ops[i].DilationH}x{ops[i].DilationW}): tml_conv2d_s8 differs from the reference");
+            bytes += expected[i].Length;
+        }
+
+        // The cases must cover what the kernel distinguishes.
+        Assert.IsTrue(ops.Any(o => o.StrideW == 1 && o.KernelW % 2 == 0) && ops.Any(o => o.StrideW == 1 && o.KernelW % 2 == 1 && o.OutW % 2 == 1), "stride 1: even kernel rows, odd rows with a lone last output");
+        Assert.IsTrue(ops.Any(o => o.StrideW == 2 && o.KernelW % 2 == 1) && ops.Any(o => o.StrideW == 3), "strides 2 and 3");
+        Assert.IsTrue(ops.Any(o => o.StrideW == 1 && o.KernelW >= 8) && ops.Any(o => o.StrideW == 2 && o.KernelW >= 7), "rows of more than 4 (3) words");
+        Assert.IsTrue(ops.Any(o => o.InW == 1 && o.KernelW == 1 && o.InH > 20), "1-D convolutions over one-column planes");
+        Assert.IsTrue(ops.Any(o => o.DilationW > 1) && ops.Any(o => o.OutW > 64), "dilated rows; rows longer than the sums buffer");
+        Assert.IsTrue(ops.Any(o => o.KernelH > 1 && o.KernelW > 1 && (o.OutH - 1) * o.StrideH * o.InW > 1100), "planes split into bands");
+        TestContext.WriteLine($"tml_conv2d_s8 depthwise: {count} random cases, {bytes} output bytes identical to the reference");
+    }
+
+    /// <summary>A depthwise convolution (one output channel per input channel) of random geometry; see
+    /// <see cref="GeneralDepthwiseCases"/>.</summary>
+    internal static QConv2D GeneralDepthwise(Random random, string name)
+    {
+        while (true)
+        {
+            var channels = random.Next(1, 6);
+            int inH, inW, kh, kw, sh, sw, dh = 1, dw = 1, padTop, padBottom, padLeft, padRight;
+            switch (random.Next(6))
+            {
+                case 0:
+                    // 1-D over one-column planes (MLPerf Tiny's streaming wake-word model: 40x30x1 k3x1, 128x24x1 k10x1).
+                    inH = random.Next(1, 120);
+                    inW = 1;
+                    kh = random.Next(1, 17);
+                    kw = 1;
+                    sh = random.Next(1, 4);
+                    sw = 1;
+                    padTop = random.Next(0, 4);
+                    padBottom = random.Next(0, 4);
+                    padLeft = padRight = 0;
+                    break;
+                case 1:
+                    // Long rows (more outputs than the sums buffer) and planes split into bands.
+                    inH = random.Next(1, 40);
+                    inW = random.Next(40, 150);
+                    kh = random.Next(1, 6);
+                    kw = random.Next(1, 10);
+                    sh = random.Next(1, 3);
+                    sw = random.Next(1, 3);
+                    channels = random.Next(1, 3);
+                    padTop = random.Next(0, 3);
+                    padBottom = random.Next(0, 3);
+                    padLeft = random.Next(0, 3);
+                    padRight = random.Next(0, 3);
+                    break;
+                default:
+                    inH = random.Next(1, 20);
+                    inW = random.Next(1, 24);
+                    kh = random.Next(1, 8);
+                    kw = random.Next(4) == 0 ? random.Next(8, 17) : random.Next(1, 8);
+                    sh = random.Next(1, 4);
+                    sw = random.Next(4) == 0 ? 3 : random.Next(1, 3);
+                    dh = random.Next(6) == 0 ? 2 : 1;
+                    dw = random.Next(6) == 0 ? 2 : 1;
+                    padTop = random.Next(0, 4);
+                    padBottom = random.Next(0, 4);
+                    padLeft = random.Next(0, 4);
+                    padRight = random.Next(0, 4);
+                    break;
+            }
+
+            int spanH = inH + padTop + padBottom - (dh * (kh - 1) + 1), spanW = inW + padLeft + padRight - (dw * (kw - 1) + 1);
+            if (spanH < 0 || spanW < 0 || (kh == 3 && kw == 3))
+            {
+                continue;
+            }
+
+            var requant = Enumerable.Range(0, channels).Select(_ => random.Next(10) == 0
+                ? RandomOps.Requantization(random)
+                : QuantizationMath.QuantizeMultiplier(Math.Pow(10, -4 + random.NextDouble() * 3.7))).ToArray();
+            var zpOut = random.Next(-128, 128);
+            var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
+            var op = new QConv2D
+            {
+                NodeName = name, Inputs = [0], Output = 1,
+                InC = channels, InH = inH, InW = inW, OutC = channels, OutH = spanH / sh + 1, OutW = spanW / sw + 1,
+                KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw, PadTop = padTop, PadLeft = padLeft, DilationH = dh, DilationW = dw,
+                Groups = channels,
+                Weights = RandomOps.Bytes(random, channels * kh * kw, -127, 127),
+                Bias = Enumerable.Range(0, channels).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
+                OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+                OutputShift = requant.Select(r => r.Shift).ToArray(),
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            };
+            // One channel is also a plain convolution of one input channel, which the emitter may give tml_conv_gemm_s8.
+            if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Generic)
+            {
+                return op;
+            }
+        }
+    }
+
     private void WideAveragePoolCases(int seed, int count)
     {
         var random = new Random(seed);

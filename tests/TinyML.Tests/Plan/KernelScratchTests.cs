@@ -18,6 +18,9 @@ public sealed class KernelScratchTests
         var random = new Random(5151);
         var ops = new List<QOp>();
         ops.AddRange(Enumerable.Range(0, 120).Select(i => (QOp)RandomOps.Conv(random, $"conv{i}")));
+        // Depthwise kernels other than 3x3 (the tap-pair loops' weights and even row steps) and 1-D convolutions over
+        // one-column planes (planned as their transpose along a row).
+        ops.AddRange(Enumerable.Range(0, 60).Select(i => (QOp)Kernels.DspKernelEquivalenceTests.GeneralDepthwise(random, $"dwk{i}")));
         // Large geometries: im2col at and beyond TML_COL_MAX, depthwise planes larger than TML_DW_BUF (capped buffer),
         // rows too wide for it (no padded path), negative padding.
         ops.Add(Conv(inC: 64, outC: 64, groups: 1, h: 12, w: 12, k: 3)); // 576 = TML_COL_MAX
