@@ -83,6 +83,11 @@ void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, v
 void tml_pw_s8_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 void tml_pw_s8_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 void tml_pw_s8_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same for layers whose channels all take the fused requantization (out_c even, every encoded right shift 1..21;
+ * the emitter checks it at build time): every row pair of a column block in one assembly loop on DSP cores. */
+void tml_pw_s8_fused_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_pw_s8_fused_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_pw_s8_fused_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /*
  * Convolution, groups 1, any kernel, stride, padding (negative too) and dilation, as the pointwise GEMM over a
@@ -110,6 +115,10 @@ void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int
 void tml_conv_gemm_s8_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 void tml_conv_gemm_s8_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 void tml_conv_gemm_s8_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The same for layers whose channels all fuse (see tml_pw_s8_fused_*). */
+void tml_conv_gemm_s8_fused_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_conv_gemm_s8_fused_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+void tml_conv_gemm_s8_fused_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
 /*
  * Fully connected (any batch rows) as row pairs against one int16 column of raw inputs (the arena scratch, 2 * depth

@@ -186,6 +186,22 @@ void tml_conv_gemm_s8_clamped(const tml_conv_gemm_s8_params *p, const int8_t *in
     tml_cg_run(p, input, output, scratch, tml_pw_s8_block_clamped);
 }
 
+/* The same for layers whose channels all fuse (KernelChoice.PointwiseFused; see tml_pw_s8_block_fused_*). */
+void tml_conv_gemm_s8_fused_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_fused_full);
+}
+
+void tml_conv_gemm_s8_fused_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_fused_relu);
+}
+
+void tml_conv_gemm_s8_fused_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_fused_clamped);
+}
+
 void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     switch (tml_clamp_mode(p->gemm.act_min, p->gemm.act_max)) {

@@ -674,6 +674,9 @@ typedef void (*tml_pw_block_fn)(const struct tml_pw_s8_params_s *p, const int16_
 void tml_pw_s8_block_full(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
 void tml_pw_s8_block_relu(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
 void tml_pw_s8_block_clamped(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+void tml_pw_s8_block_fused_full(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+void tml_pw_s8_block_fused_relu(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
+void tml_pw_s8_block_fused_clamped(const struct tml_pw_s8_params_s *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane);
 
 /* The activation clamp a requantization needs beyond SSAT's int8 range: none, the lower bound only (a ReLU), both.
  * The DSP kernels have one entry point per mode (tml_pw_s8_full, _relu, _clamped, ...) so that a model links only

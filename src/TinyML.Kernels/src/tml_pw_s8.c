@@ -171,6 +171,59 @@ TML_PW_PAIR_RQ(tml_pw_pair_rq_full, TML_ASM_CLAMP_NONE)
 TML_PW_PAIR_RQ(tml_pw_pair_rq_relu, TML_ASM_CLAMP_LO)
 TML_PW_PAIR_RQ(tml_pw_pair_rq_clamped, TML_ASM_CLAMP_BOTH)
 
+/*
+ * Every row pair of a full column block in one assembly: TML_PW_PAIR_RQ's body in a loop over the pairs, for layers
+ * whose channels all take the fused requantization (out_c even, every right shift 1..21: KernelChoice.PointwiseFused
+ * checks it at build time and the emitter calls the _fused entry points). The pair's call, its nine arguments and the
+ * shift checks of tml_pw_block_* go: about 30 instructions per pair, a sixth of a pair of an 8-channel layer's. The
+ * weights pointer runs on from pair to pair (row pairs are consecutive); the column pointer, the requantization
+ * pointer, the output pointer and the count of pairs left live in memory between pairs.
+ */
+#define TML_PW_ALL_PAIRS_RQ(name, CLAMP)                                                                               \
+    static TML_NOINLINE void name(const int8_t *w, const int16_t *col, int32_t blocks, const tml_rq_channel *rq,        \
+                                  int32_t zp2p1, int32_t lo, int32_t hi, int8_t *out, int32_t out_plane, int32_t pairs) \
+    {                                                                                                                  \
+        int32_t a0, a1, a2, a3, b0, b1, b2, b3;                                                                        \
+        uint32_t wv, t, x, y;                                                                                          \
+        const int16_t *c = col;                                                                                        \
+        const int16_t *const end = col + 16 * blocks;                                                                  \
+        const int8_t *w_next;                                                                                          \
+        __asm__ volatile("0:\n\t"                                                                                       \
+                         "movs   %[a0], #0\n\t" "movs   %[a1], #0\n\t" "movs   %[a2], #0\n\t" "movs   %[a3], #0\n\t"     \
+                         "movs   %[b0], #0\n\t" "movs   %[b1], #0\n\t" "movs   %[b2], #0\n\t" "movs   %[b3], #0\n\t"     \
+                         TML_PW_DOT_2X4_LOOP                                                                           \
+                         "str    %[w], %[w_next]\n\t"                                                                  \
+                         TML_PW_RQ_LOAD(0)                                                                             \
+                         "ldr    %[x], %[out]\n\t"                                                                      \
+                         TML_PW_RQ(a0, 0, CLAMP) TML_PW_RQ(a1, 1, CLAMP) TML_PW_RQ(a2, 2, CLAMP) TML_PW_RQ(a3, 3, CLAMP) \
+                         TML_PW_RQ_LOAD(12)                                                                            \
+                         "ldr    %[t], %[plane]\n\t"                                                                    \
+                         "add    %[x], %[x], %[t]\n\t"                                                                  \
+                         TML_PW_RQ(b0, 0, CLAMP) TML_PW_RQ(b1, 1, CLAMP) TML_PW_RQ(b2, 2, CLAMP) TML_PW_RQ(b3, 3, CLAMP) \
+                         "ldr    %[t], %[plane]\n\t"                                                                    \
+                         "add    %[x], %[x], %[t]\n\t"                                                                  \
+                         "str    %[x], %[out]\n\t"                                                                      \
+                         "ldr    %[t], %[rq]\n\t"                                                                       \
+                         "add    %[t], %[t], #24\n\t"                                                                   \
+                         "str    %[t], %[rq]\n\t"                                                                       \
+                         "ldr    %[w], %[w_next]\n\t"                                                                  \
+                         "ldr    %[c], %[col]\n\t"                                                                      \
+                         "ldr    %[t], %[n]\n\t"                                                                        \
+                         "subs   %[t], %[t], #1\n\t"                                                                    \
+                         "str    %[t], %[n]\n\t"                                                                        \
+                         "bne    0b\n\t"                                                                                \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0), [b1] "=&r"(b1), \
+                           [b2] "=&r"(b2), [b3] "=&r"(b3), [w] "+r"(w), [c] "+r"(c), [wv] "=&r"(wv), [t] "=&r"(t),      \
+                           [x] "=&r"(x), [y] "=&r"(y), [rq] "+m"(rq), [out] "+m"(out), [n] "+m"(pairs), [w_next] "=m"(w_next) \
+                         : [end] "m"(end), [col] "m"(col), [zp2p1] "m"(zp2p1), [lo] "m"(lo), [hi] "m"(hi),              \
+                           [plane] "m"(out_plane)                                                                       \
+                         : "cc", "memory");                                                                            \
+    }
+
+TML_PW_ALL_PAIRS_RQ(tml_pw_pairs_rq_full, TML_ASM_CLAMP_NONE)
+TML_PW_ALL_PAIRS_RQ(tml_pw_pairs_rq_relu, TML_ASM_CLAMP_LO)
+TML_PW_ALL_PAIRS_RQ(tml_pw_pairs_rq_clamped, TML_ASM_CLAMP_BOTH)
+
 /* The same for pixels 0 and 1 only (tails of one or two pixels): s[0], s[1] row a, s[4], s[5] row b. */
 static inline void tml_pw_dot_2x2(const int8_t *w, const int16_t *c, int32_t blocks, int32_t s[8])
 {
@@ -312,6 +365,18 @@ TML_PW_BLOCK(tml_pw_block_full, tml_pw_pair_rq_full)
 TML_PW_BLOCK(tml_pw_block_relu, tml_pw_pair_rq_relu)
 TML_PW_BLOCK(tml_pw_block_clamped, tml_pw_pair_rq_clamped)
 
+/* Every row pair of a full block through TML_PW_ALL_PAIRS_RQ (the layer's channels all fuse: see there). */
+#define TML_PW_BLOCK_FUSED(name, pairs_fn)                                                                             \
+    static TML_NOINLINE void name(const tml_pw_s8_params *p, const int16_t *col, int8_t *output, int32_t out_plane)    \
+    {                                                                                                                  \
+        pairs_fn(p->weights, col, p->depth >> 2, p->requant, 2 * p->output_zero_point + 1, p->act_min, p->act_max,     \
+                 output, out_plane, p->out_c >> 1);                                                                    \
+    }
+
+TML_PW_BLOCK_FUSED(tml_pw_block_fused_full, tml_pw_pairs_rq_full)
+TML_PW_BLOCK_FUSED(tml_pw_block_fused_relu, tml_pw_pairs_rq_relu)
+TML_PW_BLOCK_FUSED(tml_pw_block_fused_clamped, tml_pw_pairs_rq_clamped)
+
 /* A plane's last one to three pixels. */
 static TML_NOINLINE void tml_pw_block_tail(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
 {
@@ -365,6 +430,11 @@ static TML_NOINLINE void tml_pw_block_clamped(const tml_pw_s8_params *p, const i
 {
     tml_pw_block(p, col, 4, output, out_plane, 2, 1);
 }
+
+/* The portable code has no fused path: the _fused entry points run the plain blocks. */
+#define tml_pw_block_fused_full tml_pw_block_full
+#define tml_pw_block_fused_relu tml_pw_block_relu
+#define tml_pw_block_fused_clamped tml_pw_block_clamped
 #endif
 
 /* One column block, the clamp mode fixed (TML_CLAMP_*; a plane's last one to three pixels take the generic tail).
@@ -393,6 +463,34 @@ void tml_pw_s8_block_clamped(const tml_pw_s8_params *p, const int16_t *col, int3
         tml_pw_block_tail(p, col, n, output, out_plane);
     } else {
         tml_pw_block_clamped(p, col, output, out_plane);
+    }
+}
+
+/* The same for layers whose channels all fuse (KernelChoice.PointwiseFused: out_c even, every right shift 1..21). */
+void tml_pw_s8_block_fused_full(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    if (n < 4) {
+        tml_pw_block_tail(p, col, n, output, out_plane);
+    } else {
+        tml_pw_block_fused_full(p, col, output, out_plane);
+    }
+}
+
+void tml_pw_s8_block_fused_relu(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    if (n < 4) {
+        tml_pw_block_tail(p, col, n, output, out_plane);
+    } else {
+        tml_pw_block_fused_relu(p, col, output, out_plane);
+    }
+}
+
+void tml_pw_s8_block_fused_clamped(const tml_pw_s8_params *p, const int16_t *col, int32_t n, int8_t *output, int32_t out_plane)
+{
+    if (n < 4) {
+        tml_pw_block_tail(p, col, n, output, out_plane);
+    } else {
+        tml_pw_block_fused_clamped(p, col, output, out_plane);
     }
 }
 
@@ -441,6 +539,21 @@ void tml_pw_s8_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *outp
 void tml_pw_s8_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     tml_pw_run(p, input, output, scratch, tml_pw_s8_block_clamped);
+}
+
+void tml_pw_s8_fused_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_pw_run(p, input, output, scratch, tml_pw_s8_block_fused_full);
+}
+
+void tml_pw_s8_fused_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_pw_run(p, input, output, scratch, tml_pw_s8_block_fused_relu);
+}
+
+void tml_pw_s8_fused_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    tml_pw_run(p, input, output, scratch, tml_pw_s8_block_fused_clamped);
 }
 
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)

@@ -635,10 +635,10 @@ public static class CEmitter
                 sb.Append(I, $"    tml_dw3x3_s8_s{dw.StrideH}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConv2D { Kernel: Int8Kernel.Pointwise } pw:
-                sb.Append(I, $"    tml_pw_s8{KernelChoice.ClampSuffix(pw.ActivationMin, pw.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_pw_s8", pw)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConv2D { Kernel: Int8Kernel.ConvGemm } gemm:
-                sb.Append(I, $"    tml_conv_gemm_s8{KernelChoice.ClampSuffix(gemm.ActivationMin, gemm.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_conv_gemm_s8", gemm)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConv2D:
                 sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");

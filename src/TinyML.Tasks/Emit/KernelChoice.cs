@@ -214,6 +214,37 @@ public static class KernelChoice
         activationMax < 127 ? "_clamped" : activationMin > -128 ? "_relu" : "_full";
 
     /// <summary>
+    /// Whether every row pair of a pointwise or im2col-GEMM convolution takes the fused requantization, so the emitter
+    /// can call the entry points that run all pairs of a column block in one assembly loop (<c>tml_pw_s8_fused_*</c>,
+    /// <c>tml_conv_gemm_s8_fused_*</c>): out_c even (whole pairs) and every channel's encoded right shift in 1..21 (the
+    /// zero-point fold; the channels as the emitter writes them, constant channels re-encoded).
+    /// </summary>
+    public static bool PointwiseFused(QConv2D c)
+    {
+        if (c.OutC % 2 != 0)
+        {
+            return false;
+        }
+
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+        for (var o = 0; o < c.OutC; o++)
+        {
+            if (channels[3 * o + 2] is < 1 or > DspLayouts.MaxConstantShift)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The entry point the emitter calls for a <c>tml_pw_s8</c> or <c>tml_conv_gemm_s8</c> layer
+    /// (<paramref name="kernel"/>): <c>_fused</c> when <see cref="PointwiseFused"/>, then the clamp mode.</summary>
+    public static string PointwiseEntry(string kernel, QConv2D c) =>
+        kernel + (PointwiseFused(c) ? "_fused" : "") + ClampSuffix(c.ActivationMin, c.ActivationMax);
+
+    /// <summary>
     /// Whether every output group of a fully connected layer takes the kernel's fused path, so the emitter can call the
     /// entry point that links no fallback (<c>tml_fc_pairs_s8_fused_*</c>): out_features a multiple of six (whole groups),
     /// a reduction of one chunk (at most 512 steps) and every output's encoded right shift in 1..21 (the zero-point fold).

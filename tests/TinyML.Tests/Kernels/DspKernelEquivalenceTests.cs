@@ -435,6 +435,7 @@ public sealed class DspKernelEquivalenceTests
     {
         var random = new Random(seed);
         var constantChannels = 0;
+        var fused = 0;
         var harness = new CHarness();
         harness.Global("#include \"tml_kernels_dsp.h\"");
         var expected = new List<sbyte[]>();
@@ -466,7 +467,10 @@ public sealed class DspKernelEquivalenceTests
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.PrintI32($"tml_pw_s8_scratch_size(&{p}) - {scratchBytes}");
-            harness.Statement($"tml_pw_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            // The emitter's cases call its entry point (all row pairs in one assembly loop where every channel fuses).
+            var entry = i % 2 == 0 ? KernelChoice.PointwiseEntry("tml_pw_s8", op) : "tml_pw_s8";
+            fused += entry.Contains("_fused", StringComparison.Ordinal) ? 1 : 0;
+            harness.Statement($"{entry}(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
             harness.PrintS8(buffer, output.Length);
         }
 
@@ -492,7 +496,8 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
         Assert.IsGreaterThan(0, constantChannels, "near-dead channels in the constant channels' fast encoding");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(1 << 30)), "channels off the fast rounding (left shift, bias of 2^30)");
-        TestContext.WriteLine($"tml_pw_s8: {count} random cases, {bytes} output bytes identical to the reference");
+        Assert.IsGreaterThan(count / 10, fused, "layers whose channels all fuse (tml_pw_s8_fused_*)");
+        TestContext.WriteLine($"tml_pw_s8: {count} random cases ({fused} through the fused entry points), {bytes} output bytes identical to the reference");
     }
 
     /// <summary>A pointwise convolution the emitter sends to tml_pw_s8.</summary>
@@ -613,6 +618,7 @@ public sealed class DspKernelEquivalenceTests
     private void ConvGemmCases(int seed, int count)
     {
         var random = new Random(seed);
+        var fused = 0;
         var harness = new CHarness();
         harness.Global("#include \"tml_kernels_dsp.h\"");
         var expected = new List<sbyte[]>();
@@ -631,7 +637,9 @@ public sealed class DspKernelEquivalenceTests
             var taps = op.InC * op.KernelH * op.KernelW;
             var p = harness.NewName("p");
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, taps)));
-            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true)));
+            // Every other case as the emitter writes it (channels and entry point), the others through the dispatcher.
+            harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
+                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_conv_gemm_s8_params {p} = {{ {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
                 $"{DspLayouts.PointwiseDepth(taps)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }}, " +
@@ -640,7 +648,9 @@ public sealed class DspKernelEquivalenceTests
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.PrintI32($"tml_conv_gemm_s8_scratch_size(&{p}) - {scratchBytes}");
-            harness.Statement($"tml_conv_gemm_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
+            var entry = i % 2 == 0 ? KernelChoice.PointwiseEntry("tml_conv_gemm_s8", op) : "tml_conv_gemm_s8";
+            fused += entry.Contains("_fused", StringComparison.Ordinal) ? 1 : 0;
+            harness.Statement($"{entry}(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
             harness.PrintS8(buffer, output.Length);
         }
 
@@ -670,7 +680,8 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)) && ops.Any(o => o.OutputShift.Contains(1)), "dead channels and channels off the fast rounding");
-        TestContext.WriteLine($"tml_conv_gemm_s8: {count} random cases, {bytes} output bytes identical to the reference");
+        Assert.IsGreaterThan(count / 10, fused, "layers whose channels all fuse (tml_conv_gemm_s8_fused_*)");
+        TestContext.WriteLine($"tml_conv_gemm_s8: {count} random cases ({fused} through the fused entry points), {bytes} output bytes identical to the reference");
     }
 
     /// <summary>A convolution the emitter sends to tml_conv_gemm_s8: any kernel, stride, padding (negative too) and
