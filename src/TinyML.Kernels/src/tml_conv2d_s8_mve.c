@@ -24,59 +24,99 @@
 /* Largest (in_c/groups - 1) * plane + window span an offset table entry may hold (VLDRB gathers take u16 offsets). */
 #define TML_MVE_OFFSET_MAX 65535
 
-/* Column j of the four: (x of output pixel (oy, ox)'s window, in [icg][ky][kx] order, the zero point for padding. */
+/*
+ * Where the four pixels' columns go in the scratch (4 * cs bytes either way, cs = len rounded up to 4): plain, pixel j's
+ * reduction step k at j * cs + k (tml_mve_dot_4x1); or interleaved for tml_mve_pw_block, the 16-byte steps of the four
+ * pixels in turn (step k of pixel j at 64 (k / 16) + 16 j + k % 16), then each pixel's last len % 16 steps, tail4 =
+ * that rounded up to 4 apart. Every 8-step group the gathers write stays within one 16-byte step.
+ */
+typedef struct {
+    int8_t *cols;
+    int32_t cs, full, tail4;
+    int interleaved;
+} tml_mve_columns;
+
+static inline int8_t *tml_mve_at(const tml_mve_columns *l, int32_t j, int32_t k)
+{
+    if (!l->interleaved) {
+        return l->cols + j * l->cs + k;
+    }
+    return k < l->full ? l->cols + 4 * (k & ~15) + 16 * j + (k & 15) : l->cols + 4 * l->full + j * l->tail4 + (k - l->full);
+}
+
+/* Pixel j's column: (x of output pixel (oy, ox)'s window, in [icg][ky][kx] order, the zero point for padding. */
 static void tml_mve_column_generic(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
-                                   int32_t oy, int32_t ox, int8_t *col)
+                                   int32_t oy, int32_t ox, const tml_mve_columns *l, int32_t j)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
     const int32_t in_plane = in_h * in_w;
     const int8_t zp = (int8_t)p->input_zero_point;
     const int32_t iy0 = oy * p->stride_h - p->pad_top;
     const int32_t ix0 = ox * p->stride_w - p->pad_left;
-    int32_t icg, ky, kx;
+    int32_t icg, ky, kx, k = 0;
     for (icg = 0; icg < in_c_per_group; ++icg) {
         const int8_t *channel = group_input + icg * in_plane;
         for (ky = 0; ky < kh; ++ky) {
             const int32_t iy = iy0 + ky * p->dilation_h;
-            if (iy < 0 || iy >= in_h) {
-                for (kx = 0; kx < kw; ++kx) {
-                    *col++ = zp;
-                }
-                continue;
-            }
             for (kx = 0; kx < kw; ++kx) {
                 const int32_t ix = ix0 + kx * p->dilation_w;
-                *col++ = (ix >= 0 && ix < in_w) ? channel[iy * in_w + ix] : zp;
+                *tml_mve_at(l, j, k++) = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) ? channel[iy * in_w + ix] : zp;
             }
         }
     }
 }
 
-/* col[k] = x[off[k]] for k < len: eight byte gathers per step (the offsets fit 16 bits, checked by the caller). */
-static void tml_mve_gather_table(const int8_t *x, const uint16_t *off, int32_t len, int8_t *col)
+/* Pixel j's whole 16-byte steps start at *d, one every *d_step bytes; its last len % 16 steps at the returned pointer. */
+static inline int8_t *tml_mve_steps(const tml_mve_columns *l, int32_t j, int8_t **d, int32_t *d_step)
 {
-    int32_t k = 0;
-    for (; k + 8 <= len; k += 8) {
-        vstrbq_s16(col + k, vldrbq_gather_offset_s16(x, vld1q_u16(off + k)));
+    if (!l->interleaved) {
+        *d = l->cols + j * l->cs;
+        *d_step = 16;
+        return *d + l->full;
+    }
+    *d = l->cols + 16 * j;
+    *d_step = 64;
+    return l->cols + 4 * l->full + j * l->tail4;
+}
+
+/* Pixel j's step k = x[off[k]] for k < len: eight byte gathers per store (the offsets fit 16 bits, checked by the caller). */
+static void tml_mve_gather_table(const int8_t *x, const uint16_t *off, int32_t len, const tml_mve_columns *l, int32_t j)
+{
+    int8_t *d, *t;
+    int32_t d_step, k = 0;
+    t = tml_mve_steps(l, j, &d, &d_step);
+    for (; k + 16 <= len; k += 16, d += d_step) {
+        vstrbq_s16(d, vldrbq_gather_offset_s16(x, vld1q_u16(off + k)));
+        vstrbq_s16(d + 8, vldrbq_gather_offset_s16(x, vld1q_u16(off + k + 8)));
+    }
+    for (; k + 8 <= len; k += 8, t += 8) {
+        vstrbq_s16(t, vldrbq_gather_offset_s16(x, vld1q_u16(off + k)));
     }
     if (k < len) {
         const mve_pred16_t tail = vctp16q((uint32_t)(len - k));
         const uint16x8_t o = vldrhq_z_u16(off + k, tail);
-        vstrbq_p_s16(col + k, vldrbq_gather_offset_z_s16(x, o, tail), tail);
+        vstrbq_p_s16(t, vldrbq_gather_offset_z_s16(x, o, tail), tail);
     }
 }
 
-/* col[k] = x[k * stride] for k < len (a 1x1 window down the channels); 7 * stride fits 16 bits (checked by the caller). */
-static void tml_mve_gather_strided(const int8_t *x, int32_t stride, int32_t len, int8_t *col)
+/* Pixel j's step k = x[k * stride] for k < len (a 1x1 window down the channels); 7 * stride fits 16 bits (checked by
+ * the caller). */
+static void tml_mve_gather_strided(const int8_t *x, int32_t stride, int32_t len, const tml_mve_columns *l, int32_t j)
 {
     const uint16x8_t off = vmulq_n_u16(vidupq_n_u16(0u, 1), (uint16_t)stride);
-    int32_t k = 0;
-    for (; k + 8 <= len; k += 8, x += 8 * stride) {
-        vstrbq_s16(col + k, vldrbq_gather_offset_s16(x, off));
+    int8_t *d, *t;
+    int32_t d_step, k = 0;
+    t = tml_mve_steps(l, j, &d, &d_step);
+    for (; k + 16 <= len; k += 16, x += 16 * stride, d += d_step) {
+        vstrbq_s16(d, vldrbq_gather_offset_s16(x, off));
+        vstrbq_s16(d + 8, vldrbq_gather_offset_s16(x + 8 * stride, off));
+    }
+    for (; k + 8 <= len; k += 8, x += 8 * stride, t += 8) {
+        vstrbq_s16(t, vldrbq_gather_offset_s16(x, off));
     }
     if (k < len) {
         const mve_pred16_t tail = vctp16q((uint32_t)(len - k));
-        vstrbq_p_s16(col + k, vldrbq_gather_offset_z_s16(x, off, tail), tail);
+        vstrbq_p_s16(t, vldrbq_gather_offset_z_s16(x, off, tail), tail);
     }
 }
 
@@ -159,6 +199,179 @@ static void tml_interior_range(int32_t out, int32_t stride, int32_t pad, int32_t
     *hi = o < *lo ? *lo : o;
 }
 
+/* Output channels [oc_begin, oc_end) against one block of n <= 4 pixels whose columns are at cols + j * cs. */
+static void tml_mve_block_channels(const tml_conv2d_s8_params *p, const int8_t *cols, int32_t cs, int32_t filter_size, int32_t n,
+                                   int32_t oc_begin, int32_t oc_end, int8_t *output)
+{
+    const int32_t out_plane = (int32_t)p->out_h * p->out_w;
+    int32_t oc;
+    for (oc = oc_begin; oc < oc_end; ++oc) {
+        int32_t wsum;
+        const int32x4_t sums = tml_mve_dot_4x1(p->weights + oc * filter_size, cols, cs, filter_size, &wsum);
+        const int32_t bias = tml_mve_fold(p->bias != 0 ? p->bias[oc] : 0, p->input_zero_point, wsum);
+        tml_mve_store4(p, oc, vaddq_n_s32(sums, bias), n, output + oc * out_plane);
+    }
+}
+
+/*
+ * Every output channel of a pointwise layer against one full block of four pixels, in one assembly loop: the columns
+ * interleaved by 16-byte step (step k of pixel j at 64 k + 16 j, one pointer for the four), per step one weight load,
+ * four column loads, four VMLADAVA and one VADDVA (the weights' sum, for the zero-point fold), then the four sums as one
+ * vector requantized in place (VQRDMULH and VRSHL by the channel's scalars, the rounding fix-up of tml_mve_requant),
+ * clamped and stored as four bytes. A reduction that is not a whole number of steps ends with one predicated step
+ * (VCTP, then VPST before each load; the columns' tail lanes at tail4 apart). For layers whose shifts are all right
+ * shifts (0..-31) and which have a bias array: about 80 instructions per channel of KWS's 64-deep layers where the C
+ * loop around tml_mve_dot_4x1 took 125 (it spilled). VCTP overwrites VPR.P0, which gcc 12 cannot name as a clobber;
+ * gcc keeps predicates in core registers and moves one into P0 (VMSR) before each predicated intrinsic, so no
+ * predicate of the surrounding code lives in P0 across this statement.
+ */
+static void tml_mve_pw_block(const int8_t *w, const int8_t *cols, int32_t len, const int32_t *bias, const int32_t *mult,
+                             const int32_t *shift, int32_t out_c, int32_t zp_in, int32_t zp_out, int32_t lo, int32_t hi,
+                             int8_t *out, int32_t out_plane)
+{
+    const int32_t steps = len >> 4, tail = len & 15, tail4 = (tail + 3) & ~3;
+    int32_t a0, a1, a2, a3, sum, t;
+    const int8_t *c;
+    __asm__ volatile(
+        "ldr    %[t], %[lo]\n\t"
+        "vdup.32 q4, %[t]\n\t"
+        "ldr    %[t], %[hi]\n\t"
+        "vdup.32 q5, %[t]\n\t"
+        "1:\n\t"
+        "movs   %[a0], #0\n\t"
+        "movs   %[a1], #0\n\t"
+        "movs   %[a2], #0\n\t"
+        "movs   %[a3], #0\n\t"
+        "movs   %[sum], #0\n\t"
+        "ldr    %[c], %[cols]\n\t"
+        "ldr    %[t], %[steps]\n\t"
+        "wls    lr, %[t], 3f\n\t"
+        "2:\n\t"
+        "vldrb.u8    q0, [%[w]], #16\n\t"
+        "vldrb.u8    q1, [%[c]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q1\n\t"
+        "vldrb.u8    q1, [%[c]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q1\n\t"
+        "vldrb.u8    q1, [%[c]], #16\n\t"
+        "vmladava.s8 %[a2], q0, q1\n\t"
+        "vldrb.u8    q1, [%[c]], #16\n\t"
+        "vmladava.s8 %[a3], q0, q1\n\t"
+        "vaddva.s8   %[sum], q0\n\t"
+        "le     lr, 2b\n\t"
+        "3:\n\t"
+        /* The last len % 16 steps: predicated loads (zeroed lanes add nothing; nothing past the row is read). */
+        "ldr    %[t], %[tail]\n\t"
+        "cmp    %[t], #0\n\t"
+        "beq    4f\n\t"
+        "vctp.8 %[t]\n\t"
+        "vpst\n\t"
+        "vldrbt.u8   q0, [%[w]]\n\t"
+        "add    %[w], %[w], %[t]\n\t"
+        "ldr    %[t], %[tail4]\n\t"
+        "vpst\n\t"
+        "vldrbt.u8   q1, [%[c]]\n\t"
+        "vmladava.s8 %[a0], q0, q1\n\t"
+        "add    %[c], %[c], %[t]\n\t"
+        "vpst\n\t"
+        "vldrbt.u8   q1, [%[c]]\n\t"
+        "vmladava.s8 %[a1], q0, q1\n\t"
+        "add    %[c], %[c], %[t]\n\t"
+        "vpst\n\t"
+        "vldrbt.u8   q1, [%[c]]\n\t"
+        "vmladava.s8 %[a2], q0, q1\n\t"
+        "add    %[c], %[c], %[t]\n\t"
+        "vpst\n\t"
+        "vldrbt.u8   q1, [%[c]]\n\t"
+        "vmladava.s8 %[a3], q0, q1\n\t"
+        "vaddva.s8   %[sum], q0\n\t"
+        "4:\n\t"
+        "vmov   q2[2], q2[0], %[a0], %[a2]\n\t"
+        "vmov   q2[3], q2[1], %[a1], %[a3]\n\t"
+        "ldr    %[t], [%[bias]], #4\n\t"
+        "ldr    %[a0], %[zp_in]\n\t"
+        "mls    %[t], %[a0], %[sum], %[t]\n\t"
+        "vadd.i32 q2, q2, %[t]\n\t"
+        "ldr    %[t], [%[mult]], #4\n\t"
+        "vqrdmulh.s32 q2, q2, %[t]\n\t"
+        "ldr    %[t], [%[shift]], #4\n\t"
+        "vdup.32 q3, %[t]\n\t"
+        "vand   q3, q2, q3\n\t"
+        "vshr.s32 q3, q3, #31\n\t"
+        "vqadd.s32 q2, q2, q3\n\t"
+        "vrshl.s32 q2, %[t]\n\t"
+        "ldr    %[t], %[zp_out]\n\t"
+        "vadd.i32 q2, q2, %[t]\n\t"
+        "vmax.s32 q2, q2, q4\n\t"
+        "vmin.s32 q2, q2, q5\n\t"
+        "ldr    %[t], %[out]\n\t"
+        "vstrb.32 q2, [%[t]]\n\t"
+        "ldr    %[a0], %[plane]\n\t"
+        "add    %[t], %[t], %[a0]\n\t"
+        "str    %[t], %[out]\n\t"
+        "ldr    %[t], %[n]\n\t"
+        "subs   %[t], %[t], #1\n\t"
+        "str    %[t], %[n]\n\t"
+        "bne    1b\n\t"
+        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [sum] "=&Te"(sum), [t] "=&r"(t), [c] "=&r"(c),
+          [w] "+r"(w), [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [out] "+m"(out), [n] "+m"(out_c)
+        : [cols] "m"(cols), [steps] "m"(steps), [tail] "m"(tail), [tail4] "m"(tail4), [zp_in] "m"(zp_in), [zp_out] "m"(zp_out), [lo] "m"(lo), [hi] "m"(hi),
+          [plane] "m"(out_plane)
+        : "q0", "q1", "q2", "q3", "q4", "q5", "lr", "cc", "memory");
+}
+
+/* Whether tml_mve_pw_block takes a layer: a bias, every channel's shift a right shift (0..-31). */
+static int tml_mve_pw_block_ok(const tml_conv2d_s8_params *p)
+{
+    int32_t oc;
+    if (p->bias == 0) {
+        return 0;
+    }
+    for (oc = 0; oc < p->out_c; ++oc) {
+        if (p->output_shift[oc] > 0 || p->output_shift[oc] < -31) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A pointwise layer without padding that tml_mve_pw_block takes: its full blocks of four pixels through it (each
+ * pixel's column one strided gather, the pixel walk without divisions), then the plane's last one to three pixels
+ * through the plain columns and tml_mve_block_channels. */
+static void tml_mve_pointwise(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t filter_size, void *scratch)
+{
+    const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
+    const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
+    const int32_t cs = (filter_size + 3) & ~3;
+    tml_mve_columns layout;
+    int32_t pix, oy = 0, ox = 0, j;
+    layout.cols = (int8_t *)scratch;
+    layout.cs = cs;
+    layout.full = filter_size & ~15;
+    layout.tail4 = cs - layout.full;
+    layout.interleaved = 1;
+    for (pix = 0; pix + 4 <= out_plane; pix += 4) {
+        for (j = 0; j < 4; ++j) {
+            tml_mve_gather_strided(input + oy * p->stride_h * in_w + ox * p->stride_w, in_plane, filter_size, &layout, j);
+            if (++ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
+        }
+        tml_mve_pw_block(p->weights, layout.cols, filter_size, p->bias, p->output_multiplier, p->output_shift, p->out_c,
+                         p->input_zero_point, p->output_zero_point, p->act_min, p->act_max, output + pix, out_plane);
+    }
+    if (pix < out_plane) {
+        const int32_t n = out_plane - pix;
+        layout.interleaved = 0;
+        for (j = 0; j < 4; ++j) {
+            /* The last pixel repeated: every column is defined, the extra lanes are not stored. */
+            const int32_t q = pix + (j < n ? j : n - 1);
+            tml_mve_gather_strided(input + (q / out_w) * p->stride_h * in_w + (q % out_w) * p->stride_w, in_plane, filter_size, &layout, j);
+        }
+        tml_mve_block_channels(p, layout.cols, cs, filter_size, n, 0, p->out_c, output + pix);
+    }
+}
+
 /* Four output pixels x one output channel per pass over the reduction (see the file comment). */
 static void tml_mve_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t in_c_per_group,
                                 int32_t out_c_per_group, int32_t filter_size, void *scratch)
@@ -166,13 +379,14 @@ static void tml_mve_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *inp
     const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
     const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
-    const int32_t zp_in = p->input_zero_point;
     /* The scratch holds 16 * ceil(filter_size / 4) bytes of columns (+ 2 * filter_size of offsets unless 1x1): four
      * int8 columns of cs bytes, then the u16 offset table. */
     const int32_t cs = (filter_size + 3) & ~3;
     int8_t *const cols = (int8_t *)scratch;
     uint16_t *const table = (uint16_t *)(void *)(cols + 4 * cs);
     const int pointwise = kh == 1 && kw == 1;
+    const int fast = tml_mve_pw_block_ok(p);
+    tml_mve_columns layout;
     int use_table = 0, use_strided = 0;
     int32_t interior[4], g;
     tml_interior_range(p->out_h, p->stride_h, p->pad_top, (kh - 1) * p->dilation_h + 1, p->in_h, &interior[0], &interior[1]);
@@ -191,35 +405,42 @@ static void tml_mve_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *inp
         }
         use_table = 1;
     }
+    layout.cols = cols;
+    layout.cs = cs;
+    layout.full = filter_size & ~15;
+    layout.tail4 = cs - layout.full;
     for (g = 0; g < p->groups; ++g) {
         const int8_t *group_input = input + g * in_c_per_group * in_plane;
         const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
         int32_t pix;
         for (pix = 0; pix < out_plane; pix += 4) {
             const int32_t n = out_plane - pix < 4 ? out_plane - pix : 4;
-            int32_t j, oc;
+            int32_t j;
+            /* Full blocks of a layer tml_mve_pw_block takes go through it (interleaved columns); the others, and a
+             * plane's last one to three pixels, through tml_mve_dot_4x1 (plain columns). */
+            layout.interleaved = fast && n == 4;
             for (j = 0; j < 4; ++j) {
                 /* A partial last block repeats its last pixel: every column is defined, the extra lanes are not stored. */
                 const int32_t q = pix + (j < n ? j : n - 1);
                 const int32_t oy = q / out_w, ox = q % out_w;
-                int8_t *col = cols + j * cs;
                 const int inside = oy >= interior[0] && oy < interior[1] && ox >= interior[2] && ox < interior[3];
                 if (inside && (use_table || use_strided)) {
                     const int8_t *x = group_input + (oy * p->stride_h - p->pad_top) * in_w + (ox * p->stride_w - p->pad_left);
                     if (use_strided) {
-                        tml_mve_gather_strided(x, in_plane, filter_size, col);
+                        tml_mve_gather_strided(x, in_plane, filter_size, &layout, j);
                     } else {
-                        tml_mve_gather_table(x, table, filter_size, col);
+                        tml_mve_gather_table(x, table, filter_size, &layout, j);
                     }
                 } else {
-                    tml_mve_column_generic(p, group_input, in_c_per_group, oy, ox, col);
+                    tml_mve_column_generic(p, group_input, in_c_per_group, oy, ox, &layout, j);
                 }
             }
-            for (oc = oc_begin; oc < oc_end; ++oc) {
-                int32_t wsum;
-                const int32x4_t sums = tml_mve_dot_4x1(p->weights + oc * filter_size, cols, cs, filter_size, &wsum);
-                const int32_t bias = tml_mve_fold(p->bias != 0 ? p->bias[oc] : 0, zp_in, wsum);
-                tml_mve_store4(p, oc, vaddq_n_s32(sums, bias), n, output + oc * out_plane + pix);
+            if (layout.interleaved) {
+                tml_mve_pw_block(p->weights + oc_begin * filter_size, cols, filter_size, p->bias + oc_begin, p->output_multiplier + oc_begin,
+                                 p->output_shift + oc_begin, out_c_per_group, p->input_zero_point, p->output_zero_point, p->act_min,
+                                 p->act_max, output + oc_begin * out_plane + pix, out_plane);
+            } else {
+                tml_mve_block_channels(p, cols, cs, filter_size, n, oc_begin, oc_end, output + pix);
             }
         }
     }
@@ -284,6 +505,26 @@ static void tml_mve_requant_row(const int32_t *acc, int8_t *out, int32_t n, int3
     }
 }
 
+/* dst[0..n) = v, 16 bytes per store (the last predicated). */
+static void tml_mve_fill(int8_t *dst, int32_t n, int8_t v)
+{
+    const int8x16_t value = vdupq_n_s8(v);
+    int32_t i;
+    for (i = 0; i < n; i += 16) {
+        vstrbq_p_s8(dst + i, value, vctp8q((uint32_t)(n - i)));
+    }
+}
+
+/* dst[0..n) = src[0..n), 16 bytes per step (the last predicated: nothing past n is read or written). */
+static void tml_mve_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; i += 16) {
+        const mve_pred16_t lanes = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, lanes), lanes);
+    }
+}
+
 /*
  * Depthwise (one input channel per output channel) through a band of input rows padded with the zero point, as the
  * portable tml_conv_depthwise_padded does with int16 rows: every window is then an interior window. The scratch holds
@@ -303,7 +544,8 @@ static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input,
     const int32_t zp_in = p->input_zero_point;
     const int32_t left = p->pad_left < width ? p->pad_left : width;
     const int32_t copy = in_w < width - left ? in_w : width - left;
-    int32_t rows_per_band = out_h, count4, ic, q;
+    int32_t rows_per_band = out_h, count4, ic, q, rows_per_vector = 0;
+    uint8x16_t scatter = vdupq_n_u8(0);
     int32_t *acc;
     uint16_t *pos;
     int8_t *band;
@@ -323,6 +565,16 @@ static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input,
     acc = (int32_t *)scratch;
     pos = (uint16_t *)(void *)(acc + count4);
     band = (int8_t *)(pos + count4);
+    /* Rows of at most 16 bytes (KWS: 5) go into the band several at a time: one load of consecutive input bytes and
+     * one byte scatter to their places in the band rows (offsets relative to the first row's first input column). */
+    if (in_w <= 16 && copy == in_w && (16 / in_w - 1) * width + in_w <= 256) {
+        uint8_t offsets[16];
+        rows_per_vector = 16 / in_w;
+        for (q = 0; q < 16; ++q) {
+            offsets[q] = (uint8_t)(q < rows_per_vector * in_w ? (q / in_w) * width + q % in_w : 0);
+        }
+        scatter = vld1q_u8(offsets);
+    }
     for (q = 0; q < count4; ++q) {
         /* Past the last output the offsets repeat it: the extra lanes read inside the band and are not stored. */
         const int32_t last = rows_per_band * out_w - 1, o = q < last ? q : last;
@@ -337,20 +589,25 @@ static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input,
             const int32_t rows = (oy1 - 1 - oy0) * sh + span_h;
             const int32_t count = (oy1 - oy0) * out_w;
             int32_t r, m;
-            for (r = 0; r < rows; ++r) {
-                const int32_t iy = iy_first + r;
-                int8_t *row = band + r * width;
-                if (iy >= 0 && iy < in_h && copy > 0) {
-                    memset(row, zp_in, (size_t)left);
-                    memcpy(row + left, channel + iy * in_w, (size_t)copy);
-                    memset(row + left + copy, zp_in, (size_t)(width - left - copy));
-                } else {
-                    memset(row, zp_in, (size_t)width);
+            /* The whole band's bytes to the zero point (a shorter last band too: the offsets past its outputs may
+             * reach rows it does not fill), then the input rows over it: vector stores rather than three library
+             * calls per row, which cost more than the taps on narrow planes (KWS: 27 rows of 7). */
+            tml_mve_fill(band, ((rows_per_band - 1) * sh + span_h) * width, (int8_t)zp_in);
+            {
+                /* The band rows that hold input rows: [r_lo, r_hi). */
+                const int32_t r_lo = iy_first < 0 ? -iy_first : 0;
+                const int32_t r_hi = in_h - iy_first < rows ? in_h - iy_first : rows;
+                if (rows_per_vector > 0) {
+                    for (r = r_lo; r < r_hi; r += rows_per_vector) {
+                        const int32_t n = r_hi - r < rows_per_vector ? r_hi - r : rows_per_vector;
+                        const mve_pred16_t lanes = vctp8q((uint32_t)(n * in_w));
+                        vstrbq_scatter_offset_p_s8(band + r * width + left, scatter, vldrbq_z_s8(channel + (iy_first + r) * in_w, lanes), lanes);
+                    }
+                } else if (copy > 0) {
+                    for (r = r_lo; r < r_hi; ++r) {
+                        tml_mve_copy(band + r * width + left, channel + (iy_first + r) * in_w, copy);
+                    }
                 }
-            }
-            if (rows < (rows_per_band - 1) * sh + span_h) {
-                /* A shorter last band: the offsets past its outputs may reach rows it did not fill. */
-                memset(band + rows * width, zp_in, (size_t)(((rows_per_band - 1) * sh + span_h - rows) * width));
             }
             for (m = 0; m < out_c_per_group; ++m) {
                 const int32_t oc = ic * out_c_per_group + m;
@@ -376,6 +633,12 @@ int tml_conv2d_s8_mve(const tml_conv2d_s8_params *p, const int8_t *input, int8_t
     const int32_t filter_size = in_c_per_group * p->kernel_h * p->kernel_w;
     /* The same choice of path, and so the same scratch, as tml_conv2d_s8. */
     if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
+        if (p->kernel_h == 1 && p->kernel_w == 1 && p->groups == 1 && p->pad_top == 0 && p->pad_left == 0
+            && (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w
+            && 7 * (int32_t)p->in_h * p->in_w <= TML_MVE_OFFSET_MAX && tml_mve_pw_block_ok(p)) {
+            tml_mve_pointwise(p, input, output, filter_size, scratch);
+            return 1;
+        }
         tml_mve_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size, scratch);
         return 1;
     }

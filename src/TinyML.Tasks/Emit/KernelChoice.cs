@@ -101,7 +101,7 @@ public static class KernelChoice
 
         switch (op)
         {
-            case QConv2D c when IsDepthwise3x3(c) && (isa == KernelIsa.ArmDsp || HeliumPrefersBand(c)) && FastOrConstant(c) && SymmetricWeights(c.Weights):
+            case QConv2D c when IsDepthwise3x3(c) && isa == KernelIsa.ArmDsp && FastOrConstant(c) && SymmetricWeights(c.Weights):
                 return Int8Kernel.Depthwise3x3;
             case not null when isa == KernelIsa.ArmHelium:
                 return Int8Kernel.Generic;
@@ -116,15 +116,6 @@ public static class KernelChoice
                 return Int8Kernel.Generic;
         }
     }
-
-    /// <summary>
-    /// Whether the Cortex-M55 runs a depthwise 3x3 faster on the band kernel than on the generic kernel's Helium rows:
-    /// stride 2 (Helium's rows are strided loads) and narrow outputs (at most 5 wide: Helium's 4- and 8-lane vectors
-    /// run mostly empty). Measured on mps3-an547 (-t:Profile): KWS's 25x5 layers 265,562 -> 244,312 instructions,
-    /// VWW's stride-2 layers 3-18 % fewer, its 3x3 one 175,531 -> 150,718; its stride-1 layers from 6x6 up are faster on
-    /// Helium (48x48: 333,843 against 444,593).
-    /// </summary>
-    public static bool HeliumPrefersBand(QConv2D c) => c.StrideH == 2 || c.OutW <= 5;
 
     /// <summary>Depthwise 3x3 the band kernel covers: multiplier 1, stride 1 or 2 both ways, no dilation, three
     /// band rows fit its buffer.</summary>
