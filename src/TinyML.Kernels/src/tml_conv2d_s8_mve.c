@@ -44,28 +44,6 @@ static inline int8_t *tml_mve_at(const tml_mve_columns *l, int32_t j, int32_t k)
     return k < l->full ? l->cols + 4 * (k & ~15) + 16 * j + (k & 15) : l->cols + 4 * l->full + j * l->tail4 + (k - l->full);
 }
 
-/* Pixel j's column: (x of output pixel (oy, ox)'s window, in [icg][ky][kx] order, the zero point for padding. */
-static void tml_mve_column_generic(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
-                                   int32_t oy, int32_t ox, const tml_mve_columns *l, int32_t j)
-{
-    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
-    const int32_t in_plane = in_h * in_w;
-    const int8_t zp = (int8_t)p->input_zero_point;
-    const int32_t iy0 = oy * p->stride_h - p->pad_top;
-    const int32_t ix0 = ox * p->stride_w - p->pad_left;
-    int32_t icg, ky, kx, k = 0;
-    for (icg = 0; icg < in_c_per_group; ++icg) {
-        const int8_t *channel = group_input + icg * in_plane;
-        for (ky = 0; ky < kh; ++ky) {
-            const int32_t iy = iy0 + ky * p->dilation_h;
-            for (kx = 0; kx < kw; ++kx) {
-                const int32_t ix = ix0 + kx * p->dilation_w;
-                *tml_mve_at(l, j, k++) = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) ? channel[iy * in_w + ix] : zp;
-            }
-        }
-    }
-}
-
 /* Pixel j's whole 16-byte steps start at *d, one every *d_step bytes; its last len % 16 steps at the returned pointer. */
 static inline int8_t *tml_mve_steps(const tml_mve_columns *l, int32_t j, int8_t **d, int32_t *d_step)
 {
@@ -77,6 +55,66 @@ static inline int8_t *tml_mve_steps(const tml_mve_columns *l, int32_t j, int8_t 
     *d = l->cols + 16 * j;
     *d_step = 64;
     return l->cols + 4 * l->full + j * l->tail4;
+}
+
+/* First index i in [0, n) with lo <= o + i * step < hi (n if none), and the end of that run: the window's taps inside
+ * the plane along one axis are [*first, *end) (the plane is one interval, so they are consecutive). */
+static void tml_mve_inside(int32_t o, int32_t step, int32_t n, int32_t extent, int32_t *first, int32_t *end)
+{
+    int32_t i = 0;
+    while (i < n && (o + i * step < 0 || o + i * step >= extent)) {
+        ++i;
+    }
+    *first = i;
+    while (i < n && o + i * step < extent) {
+        ++i;
+    }
+    *end = i;
+}
+
+/* Pixel j's column: (x of output pixel (oy, ox)'s window, in [icg][ky][kx] order, the zero point for padding. Every
+ * step first gets the zero point (vector stores), then the window's taps inside the plane, a rectangle of rows and
+ * columns per input channel, are written over it. */
+static void tml_mve_column_generic(const tml_conv2d_s8_params *p, const int8_t *group_input, int32_t in_c_per_group,
+                                   int32_t oy, int32_t ox, const tml_mve_columns *l, int32_t j)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t in_plane = in_h * in_w, len = in_c_per_group * kh * kw;
+    const int8x16_t zp = vdupq_n_s8((int8_t)p->input_zero_point);
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int8_t *d, *t;
+    int32_t d_step, k, ky0, ky1, kx0, kx1, icg, ky, kx;
+    t = tml_mve_steps(l, j, &d, &d_step);
+    for (k = 0; k + 16 <= len; k += 16) {
+        vst1q_s8(d + (k >> 4) * d_step, zp);
+    }
+    if (k < len) {
+        vstrbq_p_s8(t, zp, vctp8q((uint32_t)(len - k)));
+    }
+    tml_mve_inside(iy0, p->dilation_h, kh, in_h, &ky0, &ky1);
+    tml_mve_inside(ix0, p->dilation_w, kw, in_w, &kx0, &kx1);
+    for (icg = 0; icg < in_c_per_group; ++icg) {
+        const int8_t *channel = group_input + icg * in_plane;
+        for (ky = ky0; ky < ky1; ++ky) {
+            /* Index arithmetic only: no pointer outside the input is formed. */
+            const int32_t row = (iy0 + ky * p->dilation_h) * in_w + ix0;
+            int8_t *dst;
+            int32_t left;
+            k = (icg * kh + ky) * kw + kx0;
+            dst = tml_mve_at(l, j, k);
+            /* Bytes to the end of k's 16-byte step (the tail is one run). */
+            left = k < l->full ? 16 - (k & 15) : len;
+            for (kx = kx0; kx < kx1; ++kx) {
+                *dst++ = channel[row + kx * p->dilation_w];
+                ++k;
+                if (--left == 0) {
+                    dst = tml_mve_at(l, j, k);
+                    left = k < l->full ? 16 : len;
+                }
+            }
+        }
+    }
 }
 
 /* Pixel j's step k = x[off[k]] for k < len: eight byte gathers per store (the offsets fit 16 bits, checked by the caller). */
@@ -225,104 +263,147 @@ static void tml_mve_block_channels(const tml_conv2d_s8_params *p, const int8_t *
  * gcc keeps predicates in core registers and moves one into P0 (VMSR) before each predicated intrinsic, so no
  * predicate of the surrounding code lives in P0 across this statement.
  */
+/* One 16-byte step of tml_mve_pw_block: the weights, then the four pixels' columns (OP: VMLAV for the first step,
+ * which starts the sums, VMLAVA after it). */
+#define TML_MVE_PW_STEP(MLA, ADD)                        \
+    "vldrb.u8    q0, [%[w]], #16\n\t"                    \
+    "vldrb.u8    q1, [%[c]], #16\n\t"                    \
+    MLA "   %[a0], q0, q1\n\t"                           \
+    "vldrb.u8    q1, [%[c]], #16\n\t"                    \
+    MLA "   %[a1], q0, q1\n\t"                           \
+    "vldrb.u8    q1, [%[c]], #16\n\t"                    \
+    MLA "   %[a2], q0, q1\n\t"                           \
+    "vldrb.u8    q1, [%[c]], #16\n\t"                    \
+    MLA "   %[a3], q0, q1\n\t"                           \
+    ADD "   %[sum], q0\n\t"
+
+/* The last len % 16 steps: predicated loads (zeroed lanes add nothing; nothing past the row is read). MLA/ADD as
+ * in TML_MVE_PW_STEP (a reduction shorter than one step starts its sums here). */
+#define TML_MVE_PW_TAIL(MLA, ADD)                        \
+    "ldr    %[t], %[tail]\n\t"                           \
+    "vctp.8 %[t]\n\t"                                    \
+    "vpst\n\t"                                           \
+    "vldrbt.u8   q0, [%[w]]\n\t"                         \
+    "add    %[w], %[w], %[t]\n\t"                        \
+    "ldr    %[t], %[tail4]\n\t"                          \
+    "vpst\n\t"                                           \
+    "vldrbt.u8   q1, [%[c]]\n\t"                         \
+    MLA "   %[a0], q0, q1\n\t"                           \
+    "add    %[c], %[c], %[t]\n\t"                        \
+    "vpst\n\t"                                           \
+    "vldrbt.u8   q1, [%[c]]\n\t"                         \
+    MLA "   %[a1], q0, q1\n\t"                           \
+    "add    %[c], %[c], %[t]\n\t"                        \
+    "vpst\n\t"                                           \
+    "vldrbt.u8   q1, [%[c]]\n\t"                         \
+    MLA "   %[a2], q0, q1\n\t"                           \
+    "add    %[c], %[c], %[t]\n\t"                        \
+    "vpst\n\t"                                           \
+    "vldrbt.u8   q1, [%[c]]\n\t"                         \
+    MLA "   %[a3], q0, q1\n\t"                           \
+    ADD "   %[sum], q0\n\t"
+
+/* The whole steps: the first starts the sums, the others accumulate in a low-overhead loop (WLS/LE). */
+#define TML_MVE_PW_STEPS                                 \
+    TML_MVE_PW_STEP("vmladav.s8", "vaddv.s8")            \
+    "ldr    %[t], %[more]\n\t"                           \
+    "wls    lr, %[t], 3f\n\t"                            \
+    "2:\n\t"                                             \
+    TML_MVE_PW_STEP("vmladava.s8", "vaddva.s8")          \
+    "le     lr, 2b\n\t"                                  \
+    "3:\n\t"
+
+/* tml_mve_requant's rounding fix-up, q3 = -1 where the RoundingDivideByPOT of q2 must round down first: for any
+ * shift, (q2 & shift) >> 31 (0 for a shift of 0); where every shift is negative, q2 >> 31 (two instructions fewer). */
+#define TML_MVE_PW_FIXUP_ANY                             \
+    "vdup.32 q3, %[t]\n\t"                              \
+    "vand   q3, q2, q3\n\t"                              \
+    "vshr.s32 q3, q3, #31\n\t"
+#define TML_MVE_PW_FIXUP_RIGHT "vshr.s32 q3, q2, #31\n\t"
+
+/*
+ * The channel loop of tml_mve_pw_block (DOT: the steps of the reduction, whole and partial). Per channel: the four
+ * sums as one vector
+ * (two VMOV), the zero-point fold bias - zp_in sum(w) added, VQRDMULH and VRSHL by the channel's scalars with the
+ * rounding fix-up of tml_mve_requant between them, the output zero point, the clamp, four bytes stored.
+ */
+#define TML_MVE_PW_LOOP(DOT, FIXUP)                                                                                          \
+    __asm__ volatile(                                                                                                  \
+        "ldr    %[t], %[lo]\n\t"                                                                                       \
+        "vdup.32 q4, %[t]\n\t"                                                                                         \
+        "ldr    %[t], %[hi]\n\t"                                                                                       \
+        "vdup.32 q5, %[t]\n\t"                                                                                         \
+        "1:\n\t"                                                                                                       \
+        "ldr    %[c], %[cols]\n\t"                                                                                     \
+        DOT                                                                                                            \
+        "vmov   q2[2], q2[0], %[a0], %[a2]\n\t"                                                                        \
+        "vmov   q2[3], q2[1], %[a1], %[a3]\n\t"                                                                        \
+        "ldr    %[t], [%[bias]], #4\n\t"                                                                               \
+        "mls    %[t], %[zp_in], %[sum], %[t]\n\t"                                                                      \
+        "vadd.i32 q2, q2, %[t]\n\t"                                                                                    \
+        "ldr    %[t], [%[mult]], #4\n\t"                                                                               \
+        "vqrdmulh.s32 q2, q2, %[t]\n\t"                                                                                \
+        "ldr    %[t], [%[shift]], #4\n\t"                                                                              \
+        FIXUP                                                                                                          \
+        "vqadd.s32 q2, q2, q3\n\t"                                                                                     \
+        "vrshl.s32 q2, %[t]\n\t"                                                                                       \
+        "ldr    %[t], %[zp_out]\n\t"                                                                                   \
+        "vadd.i32 q2, q2, %[t]\n\t"                                                                                    \
+        "vmax.s32 q2, q2, q4\n\t"                                                                                      \
+        "vmin.s32 q2, q2, q5\n\t"                                                                                      \
+        "vstrb.32 q2, [%[out]]\n\t"                                                                                    \
+        "ldr    %[t], %[plane]\n\t"                                                                                    \
+        "add    %[out], %[out], %[t]\n\t"                                                                              \
+        "ldr    %[t], %[bias_end]\n\t"                                                                                 \
+        "cmp    %[bias], %[t]\n\t"                                                                                     \
+        "bne    1b\n\t"                                                                                                \
+        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [sum] "=&Te"(sum), [t] "=&r"(t),         \
+          [c] "=&r"(c), [w] "+r"(w), [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [out] "+r"(out)        \
+        : [zp_in] "r"(zp_in), [cols] "m"(cols), [more] "m"(more), [tail] "m"(tail), [tail4] "m"(tail4),                \
+          [zp_out] "m"(zp_out), [lo] "m"(lo), [hi] "m"(hi), [plane] "m"(out_plane), [bias_end] "m"(bias_end)           \
+        : "q0", "q1", "q2", "q3", "q4", "q5", "lr", "cc", "memory")
+
+/*
+ * Every output channel of a layer against one full block of four pixels whose columns are interleaved (see
+ * tml_mve_columns), in one assembly loop: per 16-byte step one weight load, four column loads (one pointer for the
+ * four), four VMLADAVA and one VADDVA (the weights' sum, for the zero-point fold), then the four sums requantized as
+ * one vector and stored as four bytes. For layers whose shifts are all right shifts (0..-31) and which have a bias
+ * array: 80 instructions per channel of KWS's 64-deep pointwise layers, where the
+ * C loop around tml_mve_dot_4x1 took 125 (it spilled). VCTP overwrites VPR.P0, which gcc 12 cannot name as a
+ * clobber; gcc keeps predicates in core registers and moves one into P0 (VMSR) before each predicated intrinsic, so
+ * no predicate of the surrounding code lives in P0 across these statements.
+ */
 static void tml_mve_pw_block(const int8_t *w, const int8_t *cols, int32_t len, const int32_t *bias, const int32_t *mult,
-                             const int32_t *shift, int32_t out_c, int32_t zp_in, int32_t zp_out, int32_t lo, int32_t hi,
-                             int8_t *out, int32_t out_plane)
+                             const int32_t *shift, int32_t out_c, int right_shifts, int32_t zp_in, int32_t zp_out, int32_t lo,
+                             int32_t hi, int8_t *out, int32_t out_plane)
 {
-    const int32_t steps = len >> 4, tail = len & 15, tail4 = (tail + 3) & ~3;
+    const int32_t more = (len >> 4) - 1, tail = len & 15, tail4 = (tail + 3) & ~3;
+    const int32_t *const bias_end = bias + out_c;
     int32_t a0, a1, a2, a3, sum, t;
     const int8_t *c;
-    __asm__ volatile(
-        "ldr    %[t], %[lo]\n\t"
-        "vdup.32 q4, %[t]\n\t"
-        "ldr    %[t], %[hi]\n\t"
-        "vdup.32 q5, %[t]\n\t"
-        "1:\n\t"
-        "movs   %[a0], #0\n\t"
-        "movs   %[a1], #0\n\t"
-        "movs   %[a2], #0\n\t"
-        "movs   %[a3], #0\n\t"
-        "movs   %[sum], #0\n\t"
-        "ldr    %[c], %[cols]\n\t"
-        "ldr    %[t], %[steps]\n\t"
-        "wls    lr, %[t], 3f\n\t"
-        "2:\n\t"
-        "vldrb.u8    q0, [%[w]], #16\n\t"
-        "vldrb.u8    q1, [%[c]], #16\n\t"
-        "vmladava.s8 %[a0], q0, q1\n\t"
-        "vldrb.u8    q1, [%[c]], #16\n\t"
-        "vmladava.s8 %[a1], q0, q1\n\t"
-        "vldrb.u8    q1, [%[c]], #16\n\t"
-        "vmladava.s8 %[a2], q0, q1\n\t"
-        "vldrb.u8    q1, [%[c]], #16\n\t"
-        "vmladava.s8 %[a3], q0, q1\n\t"
-        "vaddva.s8   %[sum], q0\n\t"
-        "le     lr, 2b\n\t"
-        "3:\n\t"
-        /* The last len % 16 steps: predicated loads (zeroed lanes add nothing; nothing past the row is read). */
-        "ldr    %[t], %[tail]\n\t"
-        "cmp    %[t], #0\n\t"
-        "beq    4f\n\t"
-        "vctp.8 %[t]\n\t"
-        "vpst\n\t"
-        "vldrbt.u8   q0, [%[w]]\n\t"
-        "add    %[w], %[w], %[t]\n\t"
-        "ldr    %[t], %[tail4]\n\t"
-        "vpst\n\t"
-        "vldrbt.u8   q1, [%[c]]\n\t"
-        "vmladava.s8 %[a0], q0, q1\n\t"
-        "add    %[c], %[c], %[t]\n\t"
-        "vpst\n\t"
-        "vldrbt.u8   q1, [%[c]]\n\t"
-        "vmladava.s8 %[a1], q0, q1\n\t"
-        "add    %[c], %[c], %[t]\n\t"
-        "vpst\n\t"
-        "vldrbt.u8   q1, [%[c]]\n\t"
-        "vmladava.s8 %[a2], q0, q1\n\t"
-        "add    %[c], %[c], %[t]\n\t"
-        "vpst\n\t"
-        "vldrbt.u8   q1, [%[c]]\n\t"
-        "vmladava.s8 %[a3], q0, q1\n\t"
-        "vaddva.s8   %[sum], q0\n\t"
-        "4:\n\t"
-        "vmov   q2[2], q2[0], %[a0], %[a2]\n\t"
-        "vmov   q2[3], q2[1], %[a1], %[a3]\n\t"
-        "ldr    %[t], [%[bias]], #4\n\t"
-        "ldr    %[a0], %[zp_in]\n\t"
-        "mls    %[t], %[a0], %[sum], %[t]\n\t"
-        "vadd.i32 q2, q2, %[t]\n\t"
-        "ldr    %[t], [%[mult]], #4\n\t"
-        "vqrdmulh.s32 q2, q2, %[t]\n\t"
-        "ldr    %[t], [%[shift]], #4\n\t"
-        "vdup.32 q3, %[t]\n\t"
-        "vand   q3, q2, q3\n\t"
-        "vshr.s32 q3, q3, #31\n\t"
-        "vqadd.s32 q2, q2, q3\n\t"
-        "vrshl.s32 q2, %[t]\n\t"
-        "ldr    %[t], %[zp_out]\n\t"
-        "vadd.i32 q2, q2, %[t]\n\t"
-        "vmax.s32 q2, q2, q4\n\t"
-        "vmin.s32 q2, q2, q5\n\t"
-        "ldr    %[t], %[out]\n\t"
-        "vstrb.32 q2, [%[t]]\n\t"
-        "ldr    %[a0], %[plane]\n\t"
-        "add    %[t], %[t], %[a0]\n\t"
-        "str    %[t], %[out]\n\t"
-        "ldr    %[t], %[n]\n\t"
-        "subs   %[t], %[t], #1\n\t"
-        "str    %[t], %[n]\n\t"
-        "bne    1b\n\t"
-        : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [sum] "=&Te"(sum), [t] "=&r"(t), [c] "=&r"(c),
-          [w] "+r"(w), [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [out] "+m"(out), [n] "+m"(out_c)
-        : [cols] "m"(cols), [steps] "m"(steps), [tail] "m"(tail), [tail4] "m"(tail4), [zp_in] "m"(zp_in), [zp_out] "m"(zp_out), [lo] "m"(lo), [hi] "m"(hi),
-          [plane] "m"(out_plane)
-        : "q0", "q1", "q2", "q3", "q4", "q5", "lr", "cc", "memory");
+    if (!right_shifts) {
+        if (tail == 0) {
+            TML_MVE_PW_LOOP(TML_MVE_PW_STEPS, TML_MVE_PW_FIXUP_ANY);
+        } else if (more >= 0) {
+            TML_MVE_PW_LOOP(TML_MVE_PW_STEPS TML_MVE_PW_TAIL("vmladava.s8", "vaddva.s8"), TML_MVE_PW_FIXUP_ANY);
+        } else {
+            TML_MVE_PW_LOOP(TML_MVE_PW_TAIL("vmladav.s8", "vaddv.s8"), TML_MVE_PW_FIXUP_ANY);
+        }
+    } else if (tail == 0) {
+        TML_MVE_PW_LOOP(TML_MVE_PW_STEPS, TML_MVE_PW_FIXUP_RIGHT);
+    } else if (more >= 0) {
+        TML_MVE_PW_LOOP(TML_MVE_PW_STEPS TML_MVE_PW_TAIL("vmladava.s8", "vaddva.s8"), TML_MVE_PW_FIXUP_RIGHT);
+    } else {
+        TML_MVE_PW_LOOP(TML_MVE_PW_TAIL("vmladav.s8", "vaddv.s8"), TML_MVE_PW_FIXUP_RIGHT);
+    }
 }
 
-/* Whether tml_mve_pw_block takes a layer: a bias, every channel's shift a right shift (0..-31). */
+/* Whether tml_mve_pw_block takes a layer: 0 when not (no bias array, or a left shift or one below -31), 1 when every
+ * channel's shift is 0..-31, 2 when every one is negative (the shorter rounding fix-up). */
 static int tml_mve_pw_block_ok(const tml_conv2d_s8_params *p)
 {
     int32_t oc;
+    int mode = 2;
     if (p->bias == 0) {
         return 0;
     }
@@ -330,14 +411,18 @@ static int tml_mve_pw_block_ok(const tml_conv2d_s8_params *p)
         if (p->output_shift[oc] > 0 || p->output_shift[oc] < -31) {
             return 0;
         }
+        if (p->output_shift[oc] == 0) {
+            mode = 1;
+        }
     }
-    return 1;
+    return mode;
 }
 
 /* A pointwise layer without padding that tml_mve_pw_block takes: its full blocks of four pixels through it (each
  * pixel's column one strided gather, the pixel walk without divisions), then the plane's last one to three pixels
  * through the plain columns and tml_mve_block_channels. */
-static void tml_mve_pointwise(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t filter_size, void *scratch)
+static void tml_mve_pointwise(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, int32_t filter_size, void *scratch,
+                              int mode)
 {
     const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
     const int32_t in_w = p->in_w, in_plane = (int32_t)p->in_h * in_w;
@@ -357,7 +442,7 @@ static void tml_mve_pointwise(const tml_conv2d_s8_params *p, const int8_t *input
                 ++oy;
             }
         }
-        tml_mve_pw_block(p->weights, layout.cols, filter_size, p->bias, p->output_multiplier, p->output_shift, p->out_c,
+        tml_mve_pw_block(p->weights, layout.cols, filter_size, p->bias, p->output_multiplier, p->output_shift, p->out_c, mode == 2,
                          p->input_zero_point, p->output_zero_point, p->act_min, p->act_max, output + pix, out_plane);
     }
     if (pix < out_plane) {
@@ -437,7 +522,7 @@ static void tml_mve_conv_im2col(const tml_conv2d_s8_params *p, const int8_t *inp
             }
             if (layout.interleaved) {
                 tml_mve_pw_block(p->weights + oc_begin * filter_size, cols, filter_size, p->bias + oc_begin, p->output_multiplier + oc_begin,
-                                 p->output_shift + oc_begin, out_c_per_group, p->input_zero_point, p->output_zero_point, p->act_min,
+                                 p->output_shift + oc_begin, out_c_per_group, fast == 2, p->input_zero_point, p->output_zero_point, p->act_min,
                                  p->act_max, output + oc_begin * out_plane + pix, out_plane);
             } else {
                 tml_mve_block_channels(p, cols, cs, filter_size, n, oc_begin, oc_end, output + pix);
@@ -580,6 +665,10 @@ static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input,
         const int32_t last = rows_per_band * out_w - 1, o = q < last ? q : last;
         pos[q] = (uint16_t)((o / out_w) * sh * width + (o % out_w) * sw);
     }
+    /* Every band byte the zero point once: the padding columns keep it (input rows go between them), and so do the
+     * rows a shorter last band does not fill (the offsets past its outputs may reach them; those lanes are not
+     * stored). */
+    tml_mve_fill(band, ((rows_per_band - 1) * sh + span_h) * width, (int8_t)zp_in);
     for (ic = 0; ic < p->in_c; ++ic) {
         const int8_t *channel = input + ic * in_plane;
         int32_t oy0;
@@ -589,14 +678,17 @@ static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input,
             const int32_t rows = (oy1 - 1 - oy0) * sh + span_h;
             const int32_t count = (oy1 - oy0) * out_w;
             int32_t r, m;
-            /* The whole band's bytes to the zero point (a shorter last band too: the offsets past its outputs may
-             * reach rows it does not fill), then the input rows over it: vector stores rather than three library
-             * calls per row, which cost more than the taps on narrow planes (KWS: 27 rows of 7). */
-            tml_mve_fill(band, ((rows_per_band - 1) * sh + span_h) * width, (int8_t)zp_in);
             {
-                /* The band rows that hold input rows: [r_lo, r_hi). */
+                /* The band rows that hold input rows: [r_lo, r_hi); the rows above and below are padding, their
+                 * bytes the zero point again (another band may have put input there). Vector stores and scatters
+                 * rather than three library calls per row, which cost more than the taps on narrow planes (KWS:
+                 * 27 rows of 7). */
                 const int32_t r_lo = iy_first < 0 ? -iy_first : 0;
                 const int32_t r_hi = in_h - iy_first < rows ? in_h - iy_first : rows;
+                tml_mve_fill(band, r_lo * width, (int8_t)zp_in);
+                if (r_hi < rows) {
+                    tml_mve_fill(band + r_hi * width, (rows - r_hi) * width, (int8_t)zp_in);
+                }
                 if (rows_per_vector > 0) {
                     for (r = r_lo; r < r_hi; r += rows_per_vector) {
                         const int32_t n = r_hi - r < rows_per_vector ? r_hi - r : rows_per_vector;
@@ -631,12 +723,13 @@ int tml_conv2d_s8_mve(const tml_conv2d_s8_params *p, const int8_t *input, int8_t
     const int32_t in_c_per_group = p->in_c / p->groups;
     const int32_t out_c_per_group = p->out_c / p->groups;
     const int32_t filter_size = in_c_per_group * p->kernel_h * p->kernel_w;
+    int mode;
     /* The same choice of path, and so the same scratch, as tml_conv2d_s8. */
     if (out_c_per_group >= 2 && filter_size <= TML_COL_MAX) {
         if (p->kernel_h == 1 && p->kernel_w == 1 && p->groups == 1 && p->pad_top == 0 && p->pad_left == 0
             && (p->out_h - 1) * p->stride_h < p->in_h && (p->out_w - 1) * p->stride_w < p->in_w
-            && 7 * (int32_t)p->in_h * p->in_w <= TML_MVE_OFFSET_MAX && tml_mve_pw_block_ok(p)) {
-            tml_mve_pointwise(p, input, output, filter_size, scratch);
+            && 7 * (int32_t)p->in_h * p->in_w <= TML_MVE_OFFSET_MAX && (mode = tml_mve_pw_block_ok(p)) != 0) {
+            tml_mve_pointwise(p, input, output, filter_size, scratch, mode);
             return 1;
         }
         tml_mve_conv_im2col(p, input, output, in_c_per_group, out_c_per_group, filter_size, scratch);
