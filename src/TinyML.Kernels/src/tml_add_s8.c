@@ -4,6 +4,7 @@
  */
 #include "tml_kernels.h"
 #include "tml_internal.h"
+#include "tml_mve_internal.h"
 
 /* From this many elements on, the per-input rescaling is tabulated: an input has only 256 values, so 2 x 256
  * MBQMs per call replace 2 per element (ResNet-8's residual adds have 4096-16384 elements). */
@@ -28,6 +29,12 @@ int32_t tml_add_s8_scratch_size(const tml_add_s8_params *p)
 void tml_add_s8(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output, void *scratch)
 {
     int32_t i;
+#if TML_USE_MVE
+    /* Helium cores: four elements per vector without tables (tml_add_s8_mve.c); the scratch stays unused. */
+    if (tml_add_s8_mve(p, input1, input2, output)) {
+        return;
+    }
+#endif
     if (p->count >= TML_ADD_TABLE_MIN) {
         /* The two tables live in the arena scratch (the output may overwrite an input, never the scratch). */
         int32_t *const table1 = (int32_t *)scratch, *const table2 = table1 + 256;

@@ -26,6 +26,7 @@
 /* The hooks. Return 1 when the op was computed; callers call them only where TML_USE_MVE (elsewhere they return 0). */
 int tml_conv2d_s8_mve(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 int tml_fully_connected_s8_mve(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output);
+int tml_add_s8_mve(const tml_add_s8_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #if TML_USE_MVE
 #include <arm_mve.h>
@@ -58,14 +59,21 @@ static inline int32x4_t tml_mve_requant(int32x4_t acc, int32x4_t multiplier, int
     return vminq_s32(vmaxq_s32(x, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
 }
 
+/* MBQM alone (tml_mve_requant's first three steps) with one multiplier for the four lanes; left and right_neg as
+ * there. */
+static inline int32x4_t tml_mve_mbqm(int32x4_t acc, int32_t multiplier, int32x4_t left, int32x4_t right_neg)
+{
+    int32x4_t x = vqrdmulhq_n_s32(vshlq_s32(acc, left), multiplier);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right_neg), 31));
+    return vrshlq_s32(x, right_neg);
+}
+
 /* The same with one multiplier and shift for all four lanes (one output channel of a convolution). */
 static inline int32x4_t tml_mve_requant_n(int32x4_t acc, int32_t multiplier, int32_t shift, int32_t zp_out, int32_t act_min, int32_t act_max)
 {
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right_neg = shift > 0 ? 0 : shift;
-    int32x4_t x = vqrdmulhq_n_s32(vshlq_r_s32(acc, left), multiplier);
-    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, vdupq_n_s32(right_neg)), 31));
-    x = vaddq_n_s32(vrshlq_n_s32(x, right_neg), zp_out);
+    const int32x4_t x = vaddq_n_s32(tml_mve_mbqm(acc, multiplier, vdupq_n_s32(left), vdupq_n_s32(right_neg)), zp_out);
     return vminq_s32(vmaxq_s32(x, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
 }
 

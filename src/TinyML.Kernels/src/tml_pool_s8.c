@@ -4,6 +4,7 @@
  */
 #include "tml_kernels.h"
 #include "tml_internal.h"
+#include "tml_mve_internal.h"
 
 /* Clip the window [origin, origin + kernel) to [0, extent). */
 static void tml_window(int32_t origin, int32_t kernel, int32_t extent, int32_t *begin, int32_t *end)
@@ -48,7 +49,13 @@ void tml_maxpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
 static int32_t tml_sum_s8(const int8_t *x, int32_t n)
 {
     int32_t sum = 0, i = 0;
-#if TML_USE_DSP
+#if TML_USE_MVE
+    /* Helium: 16 values per VADDVA.S8 (any alignment), the last step predicated. */
+    for (; i < n; i += 16) {
+        sum = vaddvaq_s8(sum, vldrbq_z_s8(x + i, vctp8q((uint32_t)(n - i))));
+    }
+    return sum;
+#elif TML_USE_DSP
     for (; i < n && ((uintptr_t)(x + i) & 3u) != 0u; ++i) {
         sum += x[i];
     }

@@ -33,11 +33,18 @@ public sealed class HeliumKernelTests
     public void The_m55_build_compiles_the_helium_paths_and_the_nomve_build_does_not()
     {
         // Without this, every test below could pass on the portable code alone (a wrong feature test, a flag lost).
-        foreach (var source in new[] { "tml_conv2d_s8_mve.c", "tml_fully_connected_s8_mve.c" })
+        // The dot products of the convolutions and fully connected layers, Add's vector rescaling, the pools' window sums.
+        foreach (var (source, mnemonics) in new[]
+                 {
+                     ("tml_conv2d_s8_mve.c", new[] { "\tvmlava.s8", "\tvmladava.s8" }),
+                     ("tml_fully_connected_s8_mve.c", new[] { "\tvmlava.s8", "\tvmladava.s8" }),
+                     ("tml_add_s8_mve.c", new[] { "\tvqrdmulh.s32" }),
+                     ("tml_pool_s8.c", new[] { "\tvaddva.s8" }),
+                 })
         {
-            Assert.IsGreaterThan(0, HeliumMultiplyAdds(Boards.Corstone300Qemu, source), $"{source}: Helium multiply-adds in the corstone300-qemu build");
-            Assert.IsGreaterThan(0, HeliumMultiplyAdds(Boards.Corstone300, source), $"{source}: the chip image takes the same paths");
-            Assert.AreEqual(0, HeliumMultiplyAdds(Boards.Corstone300NoMveQemu, source), $"{source}: TML_NO_MVE turns the Helium paths off");
+            Assert.IsGreaterThan(0, HeliumInstructions(Boards.Corstone300Qemu, source, mnemonics), $"{source}: Helium instructions in the corstone300-qemu build");
+            Assert.IsGreaterThan(0, HeliumInstructions(Boards.Corstone300, source, mnemonics), $"{source}: the chip image takes the same paths");
+            Assert.AreEqual(0, HeliumInstructions(Boards.Corstone300NoMveQemu, source, mnemonics), $"{source}: TML_NO_MVE turns the Helium paths off");
         }
     }
 
@@ -45,14 +52,25 @@ public sealed class HeliumKernelTests
     [DataRow("conv2d")]
     [DataRow("fully_connected")]
     [DataRow("fully_connected_long")]
+    [DataRow("add")]
+    [DataRow("add_long")]
+    [DataRow("pool")]
+    [DataRow("average_pool_wide")]
     public void SharedRandomCasesOnTheM55MatchTheReference(string kernel)
     {
+        // Add (tml_add_s8_mve.c: four elements per vector, short and long inputs) and average pooling (window sums by
+        // VADDVA) have Helium paths too.
         var equivalence = new KernelEquivalenceTests { TestContext = TestContext };
+        var dsp = new DspKernelEquivalenceTests { TestContext = TestContext };
         Action test = kernel switch
         {
             "conv2d" => equivalence.Conv2D_RandomCases_CMatchesReference,
             "fully_connected" => equivalence.FullyConnected_RandomCases_CMatchesReference,
             "fully_connected_long" => equivalence.FullyConnected_LongRows_ChunkedPathMatchesReference,
+            "add" => equivalence.Add_RandomCases_CMatchesReference,
+            "add_long" => equivalence.Add_LongInputs_TabulatedPathMatchesReference,
+            "pool" => equivalence.Pool_RandomMaxAndAverageCases_CMatchesReference,
+            "average_pool_wide" => dsp.AveragePool_WideWindowsOnHost_MatchesReference,
             _ => throw new ArgumentException(kernel, nameof(kernel)),
         };
         Helium.Run(test);
@@ -200,7 +218,7 @@ public sealed class HeliumKernelTests
     }
 
     /// <summary>VMLADAVA (int8 dot product accumulated into a scalar) instructions in <paramref name="source"/> compiled for <paramref name="board"/>.</summary>
-    private static int HeliumMultiplyAdds(Board board, string source)
+    private static int HeliumInstructions(Board board, string source, string[] mnemonics)
     {
         var dir = TestPaths.NewTempDir($"mve-code-{board.Name}");
         var obj = Path.Combine(dir, "k.o");
@@ -214,6 +232,6 @@ public sealed class HeliumKernelTests
         var dump = ToolProcess.Run(board.ToolPrefix + "objdump", ["-d", "-m", "armv8.1-m.main", obj]);
         Assert.AreEqual(0, dump.ExitCode, string.Join("\n", dump.Lines));
         // binutils prints VMLADAVA as its alias VMLAVA.
-        return dump.Lines.Count(l => l.Contains("\tvmlava.s8", StringComparison.Ordinal) || l.Contains("\tvmladava.s8", StringComparison.Ordinal));
+        return dump.Lines.Count(l => mnemonics.Any(m => l.Contains(m, StringComparison.Ordinal)));
     }
 }
