@@ -210,25 +210,10 @@ public static class KernelChoice
     /// <c>tml_conv_gemm_s8_fused_*</c>): out_c even (whole pairs) and every channel's encoded right shift in 1..21 (the
     /// zero-point fold; the channels as the emitter writes them, constant channels re-encoded).
     /// </summary>
-    public static bool PointwiseFused(QConv2D c)
-    {
-        if (c.OutC % 2 != 0)
-        {
-            return false;
-        }
-
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
-        for (var o = 0; o < c.OutC; o++)
-        {
-            if (channels[3 * o + 2] is < 1 or > DspLayouts.MaxConstantShift)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    public static bool PointwiseFused(QConv2D c) =>
+        c.OutC % 2 == 0
+        && EveryChannelFuses(DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax)));
 
     /// <summary>The entry point the emitter calls for a <c>tml_pw_s8</c> or <c>tml_conv_gemm_s8</c> layer
     /// (<paramref name="kernel"/>): <c>_fused</c> when <see cref="PointwiseFused"/>, then the clamp mode.</summary>
@@ -240,18 +225,18 @@ public static class KernelChoice
     /// entry point that links no fallback (<c>tml_fc_pairs_s8_fused_*</c>): out_features a multiple of six (whole groups),
     /// a reduction of one chunk (at most 512 steps) and every output's encoded right shift in 1..21 (the zero-point fold).
     /// </summary>
-    public static bool FullyConnectedFused(QFullyConnected f)
-    {
-        if (f.OutFeatures % 6 != 0 || DspLayouts.PointwiseDepth(f.InFeatures) > 512)
-        {
-            return false;
-        }
+    public static bool FullyConnectedFused(QFullyConnected f) =>
+        f.OutFeatures % 6 == 0 && DspLayouts.PointwiseDepth(f.InFeatures) <= 512
+        && EveryChannelFuses(DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax)));
 
-        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax));
-        for (var o = 0; o < f.OutFeatures; o++)
+    /// <summary>Whether every channel of <see cref="DspLayouts.Channels"/>' encoding (bias2, multiplier, shift per
+    /// channel) has a right shift in 1..21, the range the DSP kernels' zero-point fold is exact for.</summary>
+    private static bool EveryChannelFuses(int[] channels)
+    {
+        for (var o = 2; o < channels.Length; o += 3)
         {
-            if (channels[3 * o + 2] is < 1 or > DspLayouts.MaxConstantShift)
+            if (channels[o] is < 1 or > DspLayouts.MaxConstantShift)
             {
                 return false;
             }
