@@ -683,8 +683,11 @@ static int tml_mve_depthwise(const tml_conv2d_s8_params *p, const int8_t *input,
                  * bytes the zero point again (another band may have put input there). Vector stores and scatters
                  * rather than three library calls per row, which cost more than the taps on narrow planes (KWS:
                  * 27 rows of 7). */
-                const int32_t r_lo = iy_first < 0 ? -iy_first : 0;
-                const int32_t r_hi = in_h - iy_first < rows ? in_h - iy_first : rows;
+                int32_t r_lo = iy_first < 0 ? -iy_first : 0, r_hi = in_h - iy_first;
+                /* A band may lie wholly in the top or bottom padding (a last band of one output row past the input). */
+                r_lo = r_lo < rows ? r_lo : rows;
+                r_hi = r_hi < rows ? r_hi : rows;
+                r_hi = r_hi > r_lo ? r_hi : r_lo;
                 tml_mve_fill(band, r_lo * width, (int8_t)zp_in);
                 if (r_hi < rows) {
                     tml_mve_fill(band + r_hi * width, (rows - r_hi) * width, (int8_t)zp_in);

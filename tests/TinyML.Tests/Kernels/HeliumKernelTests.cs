@@ -78,7 +78,7 @@ public sealed class HeliumKernelTests
 
     [TestMethod]
     public void PointwiseConvolutionsOnTheM55MatchTheReference() =>
-        Helium.Run(() => RunConvCases(new Random(5501), 60, "pointwise", random =>
+        Helium.Run(() => RunConvCases(new Random(5501), 120, "pointwise", random =>
         {
             // 1x1, input channels around and across multiples of 16, planes that leave 1-3 pixels of a block of four.
             var inC = random.Next(4) == 0 ? random.Next(1, 8) : random.Next(8, 90);
@@ -88,7 +88,7 @@ public sealed class HeliumKernelTests
 
     [TestMethod]
     public void GeneralConvolutionsOnTheM55MatchTheReference() =>
-        Helium.Run(() => RunConvCases(new Random(5502), 50, "general", random =>
+        Helium.Run(() => RunConvCases(new Random(5502), 100, "general", random =>
         {
             // 3x3 and odd kernels through the gather table, with padding (the generic columns), strides, dilation, groups.
             var groups = random.Next(4) == 0 ? 2 : 1;
@@ -101,10 +101,12 @@ public sealed class HeliumKernelTests
 
     [TestMethod]
     public void DepthwiseConvolutionsOnTheM55MatchTheReference() =>
-        Helium.Run(() => RunConvCases(new Random(5503), 50, "depthwise", random =>
+        Helium.Run(() => RunConvCases(new Random(9503), 150, "depthwise", random =>
         {
             // One input channel per output channel: 3x3 (the unrolled taps), other kernels, strides, dilation, padding on
-            // every side, and planes wider and taller than one band of the scratch (several bands per channel).
+            // every side, and planes wider and taller than one band of the scratch (several bands per channel). Case
+            // 131 of these 150 has a last band wholly in the bottom padding (9x12, kernel 1x3, stride 2x1: its one
+            // output row reads only padding), which once made the band's padding fill write before the band.
             var large = random.Next(5) == 0;
             var kh = random.Next(4) == 0 ? random.Next(1, 6) : 3;
             var kw = random.Next(4) == 0 ? random.Next(1, 6) : 3;
