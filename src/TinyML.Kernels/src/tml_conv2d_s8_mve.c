@@ -4,14 +4,17 @@
  * the same bytes as the portable paths; what changes is the arithmetic:
  *
  *   - im2col (pointwise 1x1, general convolutions, depthwise with a channel multiplier): four output pixels' columns of
- *     raw int8 input (the input zero point where the window is padding) side by side in the scratch, built with byte
- *     gathers (VLDRB gather, 16-bit offsets); each output channel's weight row is then multiplied with the four columns
- *     16 bytes at a time (VMLADAVA.S8: 16 multiply-adds into a scalar sum), its weights summed alongside (VADDVA.S8)
- *     so that sum (x - zp) w = sum x w - zp sum w. The four sums of a channel are requantized as one vector (VQRDMULH,
- *     VRSHL, see tml_mve_requant_n) and stored as four consecutive output bytes (NCHW: consecutive pixels).
- *   - depthwise (one input channel per output channel): a band of input rows copied into the scratch with the zero
- *     point as padding, then four outputs at a time: per kernel tap one gather of the four window values (VLDRB gather,
- *     32-bit lanes) and one vector-by-scalar multiply-add (VMLA), the zero point folded into the bias.
+ *     raw int8 input (the input zero point where the window is padding) in the scratch, built with byte gathers (VLDRB
+ *     gather, 16-bit offsets); each output channel's weight row is then multiplied with the four columns 16 bytes at a
+ *     time (VMLADAVA.S8: 16 multiply-adds into a scalar sum), its weights summed alongside (VADDVA.S8) so that
+ *     sum (x - zp) w = sum x w - zp sum w. The four sums of a channel are requantized as one vector (VQRDMULH, VRSHL,
+ *     see tml_mve_requant_n) and stored as four consecutive output bytes (NCHW: consecutive pixels). Layers with a
+ *     bias and right shifts only (all the shared models') run a full block's channels in one assembly loop over
+ *     columns interleaved by 16-byte step (tml_mve_pw_block); the others, and a plane's last pixels, a C loop.
+ *   - depthwise (one input channel per output channel): a band of input rows in the scratch with the zero point as
+ *     padding (written once per call; short rows several per byte scatter), then four outputs at a time: per kernel
+ *     tap one gather of the four window values (VLDRB gather, 32-bit lanes) and one vector-by-scalar multiply-add
+ *     (VMLA), the zero point folded into the bias.
  *
  * Everything else (reductions longer than the column buffer, depthwise rows wider than the band) returns 0 and runs
  * the portable code.
@@ -251,20 +254,8 @@ static void tml_mve_block_channels(const tml_conv2d_s8_params *p, const int8_t *
     }
 }
 
-/*
- * Every output channel of a pointwise layer against one full block of four pixels, in one assembly loop: the columns
- * interleaved by 16-byte step (step k of pixel j at 64 k + 16 j, one pointer for the four), per step one weight load,
- * four column loads, four VMLADAVA and one VADDVA (the weights' sum, for the zero-point fold), then the four sums as one
- * vector requantized in place (VQRDMULH and VRSHL by the channel's scalars, the rounding fix-up of tml_mve_requant),
- * clamped and stored as four bytes. A reduction that is not a whole number of steps ends with one predicated step
- * (VCTP, then VPST before each load; the columns' tail lanes at tail4 apart). For layers whose shifts are all right
- * shifts (0..-31) and which have a bias array: about 80 instructions per channel of KWS's 64-deep layers where the C
- * loop around tml_mve_dot_4x1 took 125 (it spilled). VCTP overwrites VPR.P0, which gcc 12 cannot name as a clobber;
- * gcc keeps predicates in core registers and moves one into P0 (VMSR) before each predicated intrinsic, so no
- * predicate of the surrounding code lives in P0 across this statement.
- */
-/* One 16-byte step of tml_mve_pw_block: the weights, then the four pixels' columns (OP: VMLAV for the first step,
- * which starts the sums, VMLAVA after it). */
+/* One 16-byte step of tml_mve_pw_block: the weights, then the four pixels' columns (MLA/ADD: VMLADAV/VADDV for the
+ * first step, which starts the sums, VMLADAVA/VADDVA after it). */
 #define TML_MVE_PW_STEP(MLA, ADD)                        \
     "vldrb.u8    q0, [%[w]], #16\n\t"                    \
     "vldrb.u8    q1, [%[c]], #16\n\t"                    \
@@ -329,6 +320,8 @@ static void tml_mve_block_channels(const tml_conv2d_s8_params *p, const int8_t *
  */
 #define TML_MVE_PW_LOOP(DOT, FIXUP)                                                                                          \
     __asm__ volatile(                                                                                                  \
+        "vmrs   %[t], p0\n\t"                                                                                          \
+        "str    %[t], %[vpr]\n\t"                                                                                      \
         "ldr    %[t], %[lo]\n\t"                                                                                       \
         "vdup.32 q4, %[t]\n\t"                                                                                         \
         "ldr    %[t], %[hi]\n\t"                                                                                       \
@@ -357,8 +350,11 @@ static void tml_mve_block_channels(const tml_conv2d_s8_params *p, const int8_t *
         "ldr    %[t], %[bias_end]\n\t"                                                                                 \
         "cmp    %[bias], %[t]\n\t"                                                                                     \
         "bne    1b\n\t"                                                                                                \
+        "ldr    %[t], %[vpr]\n\t"                                                                                      \
+        "vmsr   p0, %[t]\n\t"                                                                                          \
         : [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3), [sum] "=&Te"(sum), [t] "=&r"(t),         \
-          [c] "=&r"(c), [w] "+r"(w), [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [out] "+r"(out)        \
+          [c] "=&r"(c), [w] "+r"(w), [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [out] "+r"(out),       \
+          [vpr] "=m"(vpr)                                                                                              \
         : [zp_in] "r"(zp_in), [cols] "m"(cols), [more] "m"(more), [tail] "m"(tail), [tail4] "m"(tail4),                \
           [zp_out] "m"(zp_out), [lo] "m"(lo), [hi] "m"(hi), [plane] "m"(out_plane), [bias_end] "m"(bias_end)           \
         : "q0", "q1", "q2", "q3", "q4", "q5", "lr", "cc", "memory")
@@ -370,8 +366,8 @@ static void tml_mve_block_channels(const tml_conv2d_s8_params *p, const int8_t *
  * one vector and stored as four bytes. For layers whose shifts are all right shifts (0..-31) and which have a bias
  * array: 80 instructions per channel of KWS's 64-deep pointwise layers, where the
  * C loop around tml_mve_dot_4x1 took 125 (it spilled). VCTP overwrites VPR.P0, which gcc 12 cannot name as a
- * clobber; gcc keeps predicates in core registers and moves one into P0 (VMSR) before each predicated intrinsic, so
- * no predicate of the surrounding code lives in P0 across these statements.
+ * clobber, so the loop saves P0 on entry and restores it on exit (four instructions per block): a predicate the
+ * surrounding code keeps there survives.
  */
 static void tml_mve_pw_block(const int8_t *w, const int8_t *cols, int32_t len, const int32_t *bias, const int32_t *mult,
                              const int32_t *shift, int32_t out_c, int right_shifts, int32_t zp_in, int32_t zp_out, int32_t lo,
@@ -380,6 +376,7 @@ static void tml_mve_pw_block(const int8_t *w, const int8_t *cols, int32_t len, c
     const int32_t more = (len >> 4) - 1, tail = len & 15, tail4 = (tail + 3) & ~3;
     const int32_t *const bias_end = bias + out_c;
     int32_t a0, a1, a2, a3, sum, t;
+    uint32_t vpr;
     const int8_t *c;
     if (!right_shifts) {
         if (tail == 0) {
