@@ -24,7 +24,7 @@ public static class CEmitter
     /// that links it defines the hook (the profiling harness reads its tick counter there). Normal builds leave it
     /// false: their code has no hook and no counter read.
     /// </param>
-    public static EmittedModel Emit(QuantizedModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null, bool profile = false)
+    public static EmittedModel Emit(LoweredModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null, bool profile = false)
     {
         var upper = name.ToUpperInvariant();
         var header = IsMulti(model) ? EmitMultiHeader(model, plan, name, upper, sourceDescription) : EmitHeader(model, plan, name, upper, sourceDescription);
@@ -34,9 +34,9 @@ public static class CEmitter
 
     /// <summary>Several inputs or outputs (an RNN with state in/out): the header and invoke functions take arrays of
     /// pointers instead; a model with one of each keeps exactly the single-input API.</summary>
-    private static bool IsMulti(QuantizedModel model) => model.ExtraInputs.Count > 0 || model.ExtraOutputs.Count > 0;
+    private static bool IsMulti(LoweredModel model) => model.ExtraInputs.Count > 0 || model.ExtraOutputs.Count > 0;
 
-    private static string EmitMultiHeader(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
+    private static string EmitMultiHeader(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
     {
         var I = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -104,7 +104,7 @@ public static class CEmitter
     }
 
     /// <summary>The multi entry points: copy each input in, run, copy each output out.</summary>
-    private static string MultiInvoke(QuantizedModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena)
+    private static string MultiInvoke(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena)
     {
         var I = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
@@ -142,7 +142,7 @@ public static class CEmitter
         return sb.ToString();
     }
 
-    private static string EmitHeader(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
+    private static string EmitHeader(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
     {
         var input = model.InputTensor;
         var output = model.OutputTensor;
@@ -211,7 +211,7 @@ public static class CEmitter
 
         """;
 
-    private static (string Source, int ConstantBytes) EmitSource(QuantizedModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena, bool profile)
+    private static (string Source, int ConstantBytes) EmitSource(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena, bool profile)
     {
         var sb = new StringBuilder();
         var constantBytes = 0;
@@ -329,7 +329,7 @@ public static class CEmitter
         part.Source is { } source && plan.Slices.TryGetValue(source, out var slice)
         && slice.Target == gather.Output && slice.Offset == part.Plan.OutOffset;
 
-    private static int EmitOpData(StringBuilder sb, ArenaPlan plan, QOp op, string id)
+    private static int EmitOpData(StringBuilder sb, ArenaPlan plan, LoweredOp op, string id)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)
@@ -621,7 +621,7 @@ public static class CEmitter
         _ => "add",
     };
 
-    private static void EmitCall(StringBuilder sb, QuantizedModel model, ArenaPlan plan, QOp op, string id, int index)
+    private static void EmitCall(StringBuilder sb, LoweredModel model, ArenaPlan plan, LoweredOp op, string id, int index)
     {
         string At(int tensor) => $"arena + {plan.OffsetOf(model, tensor)}";
         // Arena offsets are multiples of 4 (planner alignment), so a float32 tensor's address is float-aligned.

@@ -17,7 +17,7 @@ public static class CFloatEmitter
 {
     private const int ValuesPerLine = 8;
 
-    public static EmittedModel Emit(FloatModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null)
+    public static EmittedModel Emit(LoweredModel model, ArenaPlan plan, string name, string sourceDescription, string? arenaGroup = null)
     {
         var upper = name.ToUpperInvariant();
         var header = EmitHeader(model, plan, name, upper, sourceDescription);
@@ -25,7 +25,7 @@ public static class CFloatEmitter
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }
 
-    private static string EmitHeader(FloatModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
+    private static string EmitHeader(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription)
     {
         var input = model.InputTensor;
         var output = model.OutputTensor;
@@ -74,18 +74,18 @@ public static class CFloatEmitter
         return Normalize(sb);
     }
 
-    private static IReadOnlyList<int> InputsOf(FloatModel model) => model.Inputs.Count > 0 ? model.Inputs : [model.Input];
+    private static IReadOnlyList<int> InputsOf(LoweredModel model) => model.Inputs.Count > 0 ? model.Inputs : [model.Input];
 
-    private static IReadOnlyList<int> OutputsOf(FloatModel model) => model.Outputs.Count > 0 ? model.Outputs : [model.Output];
+    private static IReadOnlyList<int> OutputsOf(LoweredModel model) => model.Outputs.Count > 0 ? model.Outputs : [model.Output];
 
-    private static bool SingleInputOutput(FloatModel model) => InputsOf(model).Count == 1 && OutputsOf(model).Count == 1;
+    private static bool SingleInputOutput(LoweredModel model) => InputsOf(model).Count == 1 && OutputsOf(model).Count == 1;
 
-    private static IEnumerable<string> MultiSizeLines(FloatModel model, string upper) =>
+    private static IEnumerable<string> MultiSizeLines(LoweredModel model, string upper) =>
         InputsOf(model).Select((t, i) => $" *   input {i} '{Comment(model.Tensors[t].Name)}' [{string.Join(",", model.Tensors[t].Shape)}]: TML_{upper}_INPUT{i}_SIZE")
             .Concat(OutputsOf(model).Select((t, j) => $" *   output {j} '{Comment(model.Tensors[t].Name)}' [{string.Join(",", model.Tensors[t].Shape)}]: TML_{upper}_OUTPUT{j}_SIZE"));
 
     /// <summary>Per-index sizes always; the single-input/single-output entry points (unchanged) only for N = M = 1.</summary>
-    private static string SingleApiDeclarations(FloatModel model, string name, string upper, int alignment)
+    private static string SingleApiDeclarations(LoweredModel model, string name, string upper, int alignment)
     {
         var sb = new StringBuilder();
         var inputs = InputsOf(model);
@@ -118,7 +118,7 @@ public static class CFloatEmitter
     }
 
     /// <summary>The multi entry point's body: copy each input in, run, copy each output out.</summary>
-    private static string MultiCopies(FloatModel model, ArenaPlan plan, string upper)
+    private static string MultiCopies(LoweredModel model, ArenaPlan plan, string upper)
     {
         var sb = new StringBuilder();
         var inputs = InputsOf(model);
@@ -137,7 +137,7 @@ public static class CFloatEmitter
         return sb.ToString().TrimEnd('\n');
     }
 
-    private static (string Source, int ConstantBytes) EmitSource(FloatModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena)
+    private static (string Source, int ConstantBytes) EmitSource(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription, ArenaStorage arena)
     {
         var sb = new StringBuilder();
         var constantBytes = 0;
@@ -154,7 +154,7 @@ public static class CFloatEmitter
 
         for (var i = 0; i < model.Ops.Count; i++)
         {
-            constantBytes += EmitOpData(sb, model.Ops[i], $"tml_{name}_op{i}");
+            constantBytes += EmitOpData(sb, (FOp)model.Ops[i], $"tml_{name}_op{i}");
         }
 
         sb.Append(CultureInfo.InvariantCulture, $$"""
@@ -168,7 +168,7 @@ public static class CFloatEmitter
 
         for (var i = 0; i < model.Ops.Count; i++)
         {
-            EmitCall(sb, model, plan, model.Ops[i], $"tml_{name}_op{i}", i);
+            EmitCall(sb, model, plan, (FOp)model.Ops[i], $"tml_{name}_op{i}", i);
         }
 
         var singleBody = !SingleInputOutput(model) ? "" : string.Create(CultureInfo.InvariantCulture, $$"""
@@ -520,7 +520,7 @@ public static class CFloatEmitter
         }
     }
 
-    private static void EmitCall(StringBuilder sb, FloatModel model, ArenaPlan plan, FOp op, string id, int index) =>
+    private static void EmitCall(StringBuilder sb, LoweredModel model, ArenaPlan plan, FOp op, string id, int index) =>
         EmitCall(sb, tensor => $"arena + {Slot(plan.OffsetOf(model, tensor))}", op, id, index);
 
     /// <summary>"[MxK] x [KxN], B batches" for the comment above a product's parameters.</summary>

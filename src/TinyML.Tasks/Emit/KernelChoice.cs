@@ -33,7 +33,7 @@ public enum KernelPolicy
 }
 
 /// <summary>
-/// Picks each int8 op's kernel (<see cref="QOp.Kernel"/>) from its shape, its numbers and the board's core, before the
+/// Picks each int8 op's kernel (<see cref="LoweredOp.Kernel"/>) from its shape, its numbers and the board's core, before the
 /// arena is planned (the kernels' scratch differs). A specialized kernel is chosen only when its arithmetic is exact
 /// for this op, checked here at build time: every channel's requantization takes the fast TFLite rounding
 /// (multiplier > 0, right shift 1..30, |bias| + taps x 255 x 128 &lt; 2^30) and the weights lie in [-127, 127]
@@ -44,7 +44,7 @@ public static class KernelChoice
     /// <summary>Largest band of the depthwise 3x3 kernel in int16 elements (<c>TML_DW3_BUF</c>).</summary>
     public const int Depthwise3x3Buffer = 1024;
 
-    public static void Apply(QuantizedModel model, KernelIsa isa)
+    public static void Apply(LoweredModel model, KernelIsa isa)
     {
         foreach (var op in model.Ops)
         {
@@ -66,7 +66,7 @@ public static class KernelChoice
     /// generic kernel one at a time (largest scratch first) while that lowers the arena; returns how many were and the
     /// arena the specialized kernels alone would have needed.
     /// </summary>
-    public static (int Reverted, int FastArenaBytes) KeepArena(QuantizedModel model, Func<QuantizedModel, int> plan)
+    public static (int Reverted, int FastArenaBytes) KeepArena(LoweredModel model, Func<LoweredModel, int> plan)
     {
         var fastArena = plan(model);
         var arena = fastArena;
@@ -92,7 +92,7 @@ public static class KernelChoice
         return (reverted, fastArena);
     }
 
-    public static Int8Kernel Choose(QOp op, KernelIsa isa)
+    public static Int8Kernel Choose(LoweredOp op, KernelIsa isa)
     {
         if (isa == KernelIsa.Portable)
         {

@@ -11,7 +11,7 @@ namespace TinyML.Emit;
 /// </summary>
 public static class KernelPaths
 {
-    public static string Describe(QOp op)
+    public static string Describe(LoweredOp op)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)

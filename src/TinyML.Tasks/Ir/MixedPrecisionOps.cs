@@ -1,6 +1,6 @@
 namespace TinyML.Ir;
 
-/// <summary>Element type of a tensor of the <see cref="QuantizedModel"/>: int8, or float32 inside a float layer.</summary>
+/// <summary>Element type of a tensor of the <see cref="LoweredModel"/>: int8, or float32 inside a float layer.</summary>
 public enum TensorElementType
 {
     Int8,
@@ -24,7 +24,7 @@ public enum LayerPrecision
 }
 
 /// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint).</summary>
-public sealed class QDequantize : QOp
+public sealed class QDequantize : LoweredOp
 {
     public required int Count { get; init; }
     public required float Scale { get; init; }
@@ -35,7 +35,7 @@ public sealed class QDequantize : QOp
 /// float32 to int8 after a float layer, into the int8 tensor the rest of the model reads (tml_quantize_f32_s8):
 /// q = clamp(round(in / Scale) + ZeroPoint, -128, 127), rounding half away from zero.
 /// </summary>
-public sealed class QQuantize : QOp
+public sealed class QQuantize : LoweredOp
 {
     public required int Count { get; init; }
     public required float Scale { get; init; }
@@ -46,7 +46,7 @@ public sealed class QQuantize : QOp
 /// One layer kept in float32 inside an int8 model: the float32 op of <see cref="Lower.FloatLowering"/>, whose tensor
 /// ids are those of the float model; <see cref="TensorMap"/> maps each to the float32 tensor of this model.
 /// </summary>
-public sealed class QFloatLayer : QOp
+public sealed class QFloatLayer : LoweredOp
 {
     public required FOp Op { get; init; }
     public required IReadOnlyDictionary<int, int> TensorMap { get; init; }
@@ -56,7 +56,7 @@ public sealed class QFloatLayer : QOp
 /// int8 to int16 at the entry of an int16x8 layer (tml_requantize_s8_s16):
 /// out = clamp(MultiplyByQuantizedMultiplier(in - InputZeroPoint, Multiplier, Shift), -32768, 32767).
 /// </summary>
-public sealed class QRequantizeS8S16 : QOp
+public sealed class QRequantizeS8S16 : LoweredOp
 {
     public required int Count { get; init; }
     public required int InputZeroPoint { get; init; }
@@ -68,7 +68,7 @@ public sealed class QRequantizeS8S16 : QOp
 /// int16 to int8 after an int16x8 layer, into the int8 tensor the rest of the model reads (tml_requantize_s16_s8):
 /// out = clamp(MultiplyByQuantizedMultiplier(in, Multiplier, Shift) + OutputZeroPoint, -128, 127).
 /// </summary>
-public sealed class QRequantizeS16S8 : QOp
+public sealed class QRequantizeS16S8 : LoweredOp
 {
     public required int Count { get; init; }
     public required int Multiplier { get; init; }
@@ -82,8 +82,8 @@ public sealed class QRequantizeS16S8 : QOp
 /// range in int16, multipliers for s_in16 * s_w[c] / s_out16, the int8 weights of the int8 layer, an unused empty
 /// int32 bias); <see cref="Bias"/> is the int64 bias with scale s_in16 * s_w[c] (tml_conv2d_s16 / tml_fully_connected_s16).
 /// </summary>
-public sealed class QInt16x8Layer : QOp
+public sealed class QInt16x8Layer : LoweredOp
 {
-    public required QOp Op { get; init; }
+    public required LoweredOp Op { get; init; }
     public required long[] Bias { get; init; }
 }

@@ -5,11 +5,11 @@ namespace TinyML.Ir;
 /// scales are folded at build time (<see cref="WScale"/> = s_x * s_w[row], <see cref="RScale"/> = s_h * s_r[row]) so
 /// the C kernel and <see cref="Reference.Int8Recurrent"/> start from the very same float32 numbers.
 /// Inputs: x, then the run-time state inputs if any (<see cref="InitialHInput"/>, <see cref="InitialCInput"/>);
-/// constant state is in <see cref="InitialH"/>/<see cref="InitialC"/>. <see cref="QOp.Output"/> is one packed int8
+/// constant state is in <see cref="InitialH"/>/<see cref="InitialC"/>. <see cref="LoweredOp.Output"/> is one packed int8
 /// buffer, as in the float path: Y [seq][hidden] | final c quantized [hidden] | padding to 4 | float32 scratch.
 /// Y aliases its start; Y_h and Y_c are copies out of it.
 /// </summary>
-public sealed class QRecurrent : QOp
+public sealed class QRecurrent : LoweredOp
 {
     public required RecurrentKind Kind { get; init; }
     public required int Seq { get; init; }

@@ -14,20 +14,20 @@ public sealed class FloatLowering
 {
     private readonly Graph _graph;
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly FloatModel _model;
+    private readonly LoweredModel _model;
 
     private FloatLowering(Graph graph)
     {
         _graph = graph;
-        _model = new FloatModel { Name = graph.Name, Input = 0, Output = 0 };
+        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
 
     private string File => _graph.SourcePath;
 
     /// <summary>Lowers <paramref name="graph"/> (already optimized and shape-inferred).</summary>
-    public static FloatModel Lower(Graph graph) => new FloatLowering(graph).Run();
+    public static LoweredModel Lower(Graph graph) => new FloatLowering(graph).Run();
 
-    private FloatModel Run()
+    private LoweredModel Run()
     {
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
         if (inputs.Count == 0 || _graph.Outputs.Count == 0)
@@ -37,8 +37,9 @@ public sealed class FloatLowering
         }
 
         // Several inputs/outputs (e.g. a recurrent state fed back by the caller): the first is Input/Output as before.
-        _model.Inputs.AddRange(inputs.Select(name => AddTensor(name)));
-        _model.Input = _model.Inputs[0];
+        var inputIds = inputs.Select(name => AddTensor(name)).ToList();
+        _model.Input = inputIds[0];
+        _model.ExtraInputs.AddRange(inputIds.Skip(1));
         foreach (var node in _graph.Nodes)
         {
             if (node.OpType is not ("Split" or "LSTM" or "GRU") && node.Outputs.Count(o => o.Length > 0) != 1)
@@ -58,8 +59,9 @@ public sealed class FloatLowering
         }
 
         // An output may be an input or repeat another output: the entry points copy each one out of the arena.
-        _model.Outputs.AddRange(_graph.Outputs.Select(name => Id(name, null)));
-        _model.Output = _model.Outputs[0];
+        var outputIds = _graph.Outputs.Select(name => Id(name, null)).ToList();
+        _model.Output = outputIds[0];
+        _model.ExtraOutputs.AddRange(outputIds.Skip(1));
         return _model;
     }
 
@@ -852,7 +854,7 @@ public sealed class FloatLowering
     private int AddTensor(string name, int[]? shape = null)
     {
         var id = _model.Tensors.Count;
-        _model.Tensors.Add(new FTensor { Id = id, Name = name, Shape = shape ?? _graph.Tensor(name).Shape });
+        _model.Tensors.Add(new LoweredTensor { Id = id, Name = name, Shape = shape ?? _graph.Tensor(name).Shape, ElementType = TensorElementType.Float32 });
         _ids[name] = id;
         return id;
     }

@@ -39,7 +39,7 @@ public static class ModelPrecisions
 /// <summary>Everything a float32 compile produced.</summary>
 public sealed record FloatCompileResult(
     Graph Graph,
-    FloatModel Model,
+    LoweredModel Model,
     ArenaPlan Plan,
     EmittedModel Code,
     IReadOnlyList<(string Pass, int Rewrites)> Rewrites);
@@ -124,7 +124,7 @@ public static class FloatModelCompiler
         return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
-    private static JsonObject TensorJson(FTensor t) => new()
+    private static JsonObject TensorJson(LoweredTensor t) => new()
     {
         ["name"] = t.Name,
         ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),

@@ -95,7 +95,7 @@ public sealed record CompileOptions
 /// <summary>Everything a compile produced, for the CLI, the tests and the reports.</summary>
 public sealed record CompileResult(
     Graph Graph,
-    QuantizedModel Model,
+    LoweredModel Model,
     ArenaPlan Plan,
     EmittedModel Code,
     int CalibrationSampleCount,
@@ -203,7 +203,7 @@ public static class ModelCompiler
     /// The accuracy report: on the validation data when given (with labels: float vs int8 accuracy and the TML2005
     /// check), else on the calibration samples. The int8 side is the C# reference, so this costs seconds, not a firmware run.
     /// </summary>
-    private static AccuracyReport MeasureAccuracy(CompileOptions options, QuantizedModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
+    private static AccuracyReport MeasureAccuracy(CompileOptions options, LoweredModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
         string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, Graph? referenceGraph,
         IReadOnlyList<PrecisionChoice> precisionChoices, IReadOnlyCollection<string> calibratedTensors)
     {
@@ -315,7 +315,7 @@ public static class ModelCompiler
     /// The specialized kernels' scratch may raise the arena at its peak. KernelPolicy="ram" puts those ops back on
     /// their generic kernels; the default (speed) keeps them and the log says what "ram" would save.
     /// </summary>
-    private static ArenaPlan ChooseKernelsForRam(CompileOptions options, QuantizedModel model, ArenaPlan plan, int alignment, TextWriter log)
+    private static ArenaPlan ChooseKernelsForRam(CompileOptions options, LoweredModel model, ArenaPlan plan, int alignment, TextWriter log)
     {
         var fast = model.Ops.Select(op => op.Kernel).ToArray();
         var (reverted, fastArena) = KernelChoice.KeepArena(model, m => ArenaPlanner.Plan(m, alignment).ArenaBytes);
@@ -340,7 +340,7 @@ public static class ModelCompiler
         return plan;
     }
 
-    private static CompileResult PlanAndEmit(CompileOptions options, Graph graph, QuantizedModel model, int sampleCount,
+    private static CompileResult PlanAndEmit(CompileOptions options, Graph graph, LoweredModel model, int sampleCount,
         IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log)
     {
         var name = options.Name;
@@ -443,7 +443,7 @@ public static class ModelCompiler
             .ToList();
     }
 
-    private static string Report(CompileOptions options, QuantizedModel model, ArenaPlan plan, EmittedModel code, int samples)
+    private static string Report(CompileOptions options, LoweredModel model, ArenaPlan plan, EmittedModel code, int samples)
     {
         var report = new JsonObject
         {
@@ -474,7 +474,7 @@ public static class ModelCompiler
         return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
-    private static JsonObject TensorJson(QTensor t) => new()
+    private static JsonObject TensorJson(LoweredTensor t) => new()
     {
         ["name"] = t.Name,
         ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),

@@ -14,7 +14,7 @@ namespace TinyML.Pipeline;
 /// </summary>
 internal static class PrecisionSelection
 {
-    public static (QuantizedModel Model, IReadOnlyList<PrecisionChoice> Choices) Apply(CompileOptions options, Graph graph, QuantizedModel int8,
+    public static (LoweredModel Model, IReadOnlyList<PrecisionChoice> Choices) Apply(CompileOptions options, Graph graph, LoweredModel int8,
         IReadOnlyList<float[]> samples, string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, TextWriter log)
     {
         var settings = options.MixedPrecision;

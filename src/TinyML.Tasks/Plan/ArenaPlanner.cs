@@ -10,8 +10,8 @@ public sealed record PlannedBuffer(int TensorId, int Bytes, int FirstOp, int Las
 /// <summary>
 /// What the planner needs to know about a lowered model, whatever its element type: each tensor's byte size and
 /// alias, which tensors each op reads and writes, and whether its kernel may write over an input (reads index i
-/// before writing index i). The int8 <see cref="QuantizedModel"/> and the float32
-/// <see cref="FloatModel"/> both describe themselves this way, so one planner serves both precisions.
+/// before writing index i). The int8 <see cref="LoweredModel"/> and the float32
+/// <see cref="LoweredModel"/> both describe themselves this way, so one planner serves both precisions.
 /// </summary>
 public sealed record PlanningProblem(
     IReadOnlyList<int> TensorBytes,
@@ -33,12 +33,12 @@ public sealed record PlanningProblem(
     /// <summary>Every model output: <see cref="Output"/> then the further outputs of a multi-output model.</summary>
     public IEnumerable<int> AllOutputs => ExtraOutputs is null ? [Output] : [Output, .. ExtraOutputs];
 
-    /// <summary>The int8 model as a planning problem; Concat inputs that can be written straight into their slice of
-    /// the output become slices (<see cref="ConcatSlices"/>) unless <paramref name="alignment"/> is null.</summary>
-    public static PlanningProblem From(QuantizedModel model, int? alignment = null) => new(
+    /// <summary>The model as a planning problem; Concat inputs that can be written straight into their slice of the
+    /// output become slices (<see cref="ConcatSlices"/>) unless <paramref name="alignment"/> is null.</summary>
+    public static PlanningProblem From(LoweredModel model, int? alignment = null) => new(
         model.Tensors.Select(t => t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
-        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is QClamp or QAdd or QLut or QBinary)).ToList(),
+        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, WritesInPlace(op))).ToList(),
         model.Input,
         model.Output,
         model.ExtraInputs.Count > 0 ? model.ExtraInputs : null,
@@ -46,16 +46,9 @@ public sealed record PlanningProblem(
         model.Ops.Select(KernelScratch.BytesOf).ToList(),
         alignment is { } a ? ConcatSlices.Find(model, a) : null);
 
-    public static PlanningProblem From(FloatModel model) => new(
-        model.Tensors.Select(t => t.Bytes).ToList(),
-        model.Tensors.Select(t => t.AliasOf).ToList(),
-        // Element-wise kernels that read index i before writing it (an operand the size of the output is never
-        // broadcast, so it is read at the same index) may overwrite their input.
-        model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, op is FUnary or FBinary)).ToList(),
-        model.Input,
-        model.Output,
-        model.Inputs.Skip(1).ToList(),
-        model.Outputs.Skip(1).ToList());
+    /// <summary>Element-wise kernels that read index i before writing it (an operand the size of the output is never
+    /// broadcast, so it is read at the same index) may overwrite their input.</summary>
+    private static bool WritesInPlace(LoweredOp op) => op is QClamp or QAdd or QLut or QBinary or FUnary or FBinary;
 
     /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input, a
     /// Concat input written in place lives in the Concat output).</summary>
@@ -133,10 +126,7 @@ public sealed class ArenaPlan
     private Dictionary<int, int>? _offsets;
 
     /// <summary>The arena offset of any tensor of the model.</summary>
-    public int OffsetOf(QuantizedModel model, int tensorId) => OffsetOf(tensorId, model.Tensors.Count);
-
-    /// <summary>The arena offset of any tensor of a float model.</summary>
-    public int OffsetOf(FloatModel model, int tensorId) => OffsetOf(tensorId, model.Tensors.Count);
+    public int OffsetOf(LoweredModel model, int tensorId) => OffsetOf(tensorId, model.Tensors.Count);
 
     private int OffsetOf(int tensorId, int tensorCount)
     {
@@ -159,9 +149,7 @@ public sealed class ArenaPlan
 /// </summary>
 public static class ArenaPlanner
 {
-    public static ArenaPlan Plan(QuantizedModel model, int alignment = 4) => Plan(PlanningProblem.From(model, alignment), alignment);
-
-    public static ArenaPlan Plan(FloatModel model, int alignment = 4) => Plan(PlanningProblem.From(model), alignment);
+    public static ArenaPlan Plan(LoweredModel model, int alignment = 4) => Plan(PlanningProblem.From(model, alignment), alignment);
 
     public static ArenaPlan Plan(PlanningProblem model, int alignment = 4)
     {
@@ -205,7 +193,7 @@ public static class ArenaPlanner
     }
 
     /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
-    public static int StorageOf(QuantizedModel model, int tensorId)
+    public static int StorageOf(LoweredModel model, int tensorId)
     {
         var id = tensorId;
         while (model.Tensors[id].AliasOf is { } target)

@@ -15,7 +15,7 @@ namespace TinyML.Plan;
 public static class ConcatSlices
 {
     /// <summary>For every tensor: the Concat output and byte offset it lives at, or null.</summary>
-    public static IReadOnlyList<(int Target, int Offset)?> Find(QuantizedModel model, int alignment)
+    public static IReadOnlyList<(int Target, int Offset)?> Find(LoweredModel model, int alignment)
     {
         var slices = new (int Target, int Offset)?[model.Tensors.Count];
         var pinned = model.Inputs.Concat(model.Outputs).ToHashSet();

@@ -17,10 +17,7 @@ public static class ExecutionOrder
     public sealed record Outcome(int OriginalArenaBytes, int ChosenArenaBytes, bool Reordered, string Method);
 
     /// <summary>Reorders <paramref name="model"/>'s ops in place when that shrinks the arena.</summary>
-    public static Outcome Optimize(QuantizedModel model, int alignment = 4) => Reorder(model.Ops, PlanningProblem.From(model, alignment), alignment);
-
-    /// <summary>Reorders a float model's ops in place when that shrinks the arena.</summary>
-    public static Outcome Optimize(FloatModel model, int alignment = 4) => Reorder(model.Ops, PlanningProblem.From(model), alignment);
+    public static Outcome Optimize(LoweredModel model, int alignment = 4) => Reorder(model.Ops, PlanningProblem.From(model, alignment), alignment);
 
     private static Outcome Reorder<TOp>(List<TOp> ops, PlanningProblem problem, int alignment)
     {

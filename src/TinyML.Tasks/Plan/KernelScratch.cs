@@ -6,7 +6,7 @@ namespace TinyML.Plan;
 /// Bytes of arena scratch each int8 kernel call needs, mirroring <c>tml_&lt;kernel&gt;_scratch_size</c> in
 /// src/TinyML.Kernels (KernelScratchTests compiles both and compares). The fast paths keep widened input columns,
 /// padded rows, accumulators or rescaling tables there instead of on the stack, so the planner counts them as a
-/// tensor live only during the op. The size depends on the kernel chosen for the op (<see cref="QOp.Kernel"/>, which
+/// tensor live only during the op. The size depends on the kernel chosen for the op (<see cref="LoweredOp.Kernel"/>, which
 /// depends on the board's core) but not on where the code then runs: each kernel's DSP and portable paths share its
 /// buffer layout, so generated code planned for one board computes the same bytes on every other.
 /// </summary>
@@ -30,7 +30,7 @@ public static class KernelScratch
     /// <summary>Sums buffer of the depthwise 3x3 kernel, int32 (<c>TML_DW3_ACC</c>).</summary>
     public const int Depthwise3x3Sums = 128;
 
-    public static int BytesOf(QOp op) => op switch
+    public static int BytesOf(LoweredOp op) => op switch
     {
         QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c => Depthwise3x3(c),
         // tml_pw_s8_scratch_size: the int16 column block of four pixels.

@@ -15,7 +15,7 @@ public static class MemoryTimelineSvg
     private const int Height = 360;
     private const int Margin = 48;
 
-    public static string Render(QuantizedModel model, ArenaPlan plan)
+    public static string Render(LoweredModel model, ArenaPlan plan)
     {
         var I = CultureInfo.InvariantCulture;
         var columns = model.Ops.Count + 2; // "before the first op" and "after the last op" hold input and output

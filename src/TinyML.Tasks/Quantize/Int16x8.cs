@@ -16,15 +16,15 @@ namespace TinyML.Quantize;
 public static class Int16x8
 {
     /// <summary>The int16 scale of the int8 tensor <paramref name="tensor"/>: its represented range, symmetric, over 32767.</summary>
-    public static float Int16Scale(QTensor tensor)
+    public static float Int16Scale(LoweredTensor tensor)
     {
         var steps = Math.Max(Math.Abs(-128 - tensor.ZeroPoint), Math.Abs(127 - tensor.ZeroPoint));
         return (float)((double)tensor.Scale * steps / 32767.0);
     }
 
-    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> int16Nodes)
+    public static LoweredModel Apply(LoweredModel model, Graph graph, IReadOnlySet<string> int16Nodes)
     {
-        var result = new QuantizedModel { Name = model.Name, Input = model.Input, Output = model.Output };
+        var result = new LoweredModel { Name = model.Name, Input = model.Input, Output = model.Output };
         result.Tensors.AddRange(model.Tensors);
         result.ExtraInputs.AddRange(model.ExtraInputs);
         result.ExtraOutputs.AddRange(model.ExtraOutputs);
@@ -32,10 +32,10 @@ public static class Int16x8
 
         // int8 tensor id -> its int16 version (a widened copy, or the output of an int16x8 layer).
         var int16Version = new Dictionary<int, int>();
-        int AddInt16Tensor(QTensor like, string name)
+        int AddInt16Tensor(LoweredTensor like, string name)
         {
             var id = result.Tensors.Count;
-            result.Tensors.Add(new QTensor { Id = id, Name = name, Shape = like.Shape, Scale = Int16Scale(like), ZeroPoint = 0, ElementType = TensorElementType.Int16 });
+            result.Tensors.Add(new LoweredTensor { Id = id, Name = name, Shape = like.Shape, Scale = Int16Scale(like), ZeroPoint = 0, ElementType = TensorElementType.Int16 });
             return id;
         }
 
@@ -86,7 +86,7 @@ public static class Int16x8
         return result;
     }
 
-    private static QInt16x8Layer Layer(QOp op, FOp floatOp, int input16, int output16, double inScale, double outScale, string source)
+    private static QInt16x8Layer Layer(LoweredOp op, FOp floatOp, int input16, int output16, double inScale, double outScale, string source)
     {
         var (weightScales, floatBias, actMin, actMax) = (op, floatOp) switch
         {
@@ -119,7 +119,7 @@ public static class Int16x8
 
         var lo = ActivationBound(actMin, outScale, short.MinValue);
         var hi = ActivationBound(actMax, outScale, short.MaxValue);
-        QOp geometry = op switch
+        LoweredOp geometry = op switch
         {
             QConv2D c => new QConv2D
             {

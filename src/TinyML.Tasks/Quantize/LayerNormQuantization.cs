@@ -20,7 +20,7 @@ public static class LayerNormQuantization
     private const int MaxMultiplierBits = 30;
 
     public static QLayerNorm Build(
-        string nodeName, QTensor input, QTensor output, int rows, int rowSize, float epsilon, float[] gamma, float[] beta, string file)
+        string nodeName, LoweredTensor input, LoweredTensor output, int rows, int rowSize, float epsilon, float[] gamma, float[] beta, string file)
     {
         if (rowSize < 1 || rowSize > MaxRowSize || gamma.Length != rowSize || beta.Length != rowSize)
         {

@@ -134,20 +134,20 @@ public sealed record PrecisionChoice(string Node, string Kind, LayerPrecision Pr
 public static class MixedPrecision
 {
     /// <summary>Kinds of int8 op with a float32 fallback (their C kernels have an exact C# reference).</summary>
-    public static bool HasFloatFallback(QOp op) => op is QConv2D or QFullyConnected or QAdd or QBatchMatMul
+    public static bool HasFloatFallback(LoweredOp op) => op is QConv2D or QFullyConnected or QAdd or QBatchMatMul
         || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
 
     /// <summary>
     /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: the element-wise ops
     /// (lookup tables from Sqrt, Exp, Log, Neg, Abs, Reciprocal or a binary op with a scalar constant; Sub, Mul, Div,
     /// Max, Min with a constant or of two tensors), a clamp, ReduceMean/ReduceSum/ReduceMax
-    /// (<see cref="Apply(QuantizedModel, Graph, IReadOnlySet{string}, IReadOnlySet{string})"/> rejects a table or op
+    /// (<see cref="Apply(LoweredModel, Graph, IReadOnlySet{string}, IReadOnlySet{string})"/> rejects a table or op
     /// whose float32 kernel has no exact C# mirror). They exist for spectral front ends: a magnitude
     /// sqrt(re*re + im*im) (silero's STFT) or a log-mel spectrogram log(max(mel(re*re + im*im), eps)), whose int8
     /// power keeps only the loudest bins (a linear int8 scale over a squared range drops every value below a tenth of
     /// the largest magnitude to zero) and whose int8 log sees only that.
     /// </summary>
-    public static bool HasRequestedFloatFallback(QOp op) => HasFloatFallback(op)
+    public static bool HasRequestedFloatFallback(LoweredOp op) => HasFloatFallback(op)
         || op is QLut or QClamp or QReduceMean or QReduceMax
         || op is QBinary { Kind: QBinaryKind.Add or QBinaryKind.Mul or QBinaryKind.Max or QBinaryKind.Min };
 
@@ -161,17 +161,17 @@ public static class MixedPrecision
     };
 
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
-    public static bool HasInt16x8Kernel(QOp op) => op is QConv2D or QFullyConnected { Rows: 1 };
+    public static bool HasInt16x8Kernel(LoweredOp op) => op is QConv2D or QFullyConnected { Rows: 1 };
 
     /// <summary>The layers (ops that came from one node) of <paramref name="model"/>, in execution order.</summary>
-    public static IReadOnlyList<(string Node, QOp Op)> Layers(QuantizedModel model) =>
+    public static IReadOnlyList<(string Node, LoweredOp Op)> Layers(LoweredModel model) =>
         model.Ops.Where(op => !op.NodeName.Contains(':', StringComparison.Ordinal)).Select(op => (op.NodeName, op)).ToList();
 
     /// <summary>
     /// The explicit choices of <paramref name="settings"/> (Precision int8/float plus per-layer entries) resolved
     /// against the model's layers; unknown nodes are TML2021, layers without a float kernel asked for float TML2020.
     /// </summary>
-    public static IReadOnlyList<PrecisionChoice> Resolve(QuantizedModel model, PrecisionSettings settings, string sourcePath)
+    public static IReadOnlyList<PrecisionChoice> Resolve(LoweredModel model, PrecisionSettings settings, string sourcePath)
     {
         var layers = Layers(model);
         var known = layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
@@ -224,9 +224,9 @@ public static class MixedPrecision
     /// A twin is made only where a float layer reads, directly or through further data movement, a value a float layer
     /// wrote.
     /// </summary>
-    private static HashSet<QOp> DataMovementBetweenFloatLayers(QuantizedModel model, FloatModel floatModel, IReadOnlySet<string> floatNodes)
+    private static HashSet<LoweredOp> DataMovementBetweenFloatLayers(LoweredModel model, LoweredModel floatModel, IReadOnlySet<string> floatNodes)
     {
-        bool Movable(QOp op) => op is QReshape && op.Inputs.Length == 1
+        bool Movable(LoweredOp op) => op is QReshape && op.Inputs.Length == 1
             || op is QGather { Parts: [{ Source: not null, Multiplier: 0 }] } && floatModel.Ops.OfType<FGather>().Count(f => f.NodeName == op.NodeName) == 1;
 
         // Backward: tensors float layers want in float32, through data movement.
@@ -243,7 +243,7 @@ public static class MixedPrecision
 
         // Forward: twins where the source has (or will have) a float32 version.
         var available = floatOps.Select(op => op.Output).ToHashSet();
-        var twins = new HashSet<QOp>();
+        var twins = new HashSet<LoweredOp>();
         foreach (var op in model.Ops)
         {
             if (!floatNodes.Contains(op.NodeName) && Movable(op) && available.Contains(op.Inputs[0]) && wanted.Contains(op.Output))
@@ -257,21 +257,21 @@ public static class MixedPrecision
     }
 
     /// <summary>A copy of <paramref name="model"/> with the <paramref name="floatNodes"/> layers in float32.</summary>
-    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> floatNodes) =>
+    public static LoweredModel Apply(LoweredModel model, Graph graph, IReadOnlySet<string> floatNodes) =>
         Apply(model, graph, floatNodes, new HashSet<string>(StringComparer.Ordinal));
 
     /// <summary>
     /// A copy of <paramref name="model"/> with the <paramref name="floatNodes"/> layers in float32 and the
     /// <paramref name="int16Nodes"/> layers in int16x8 (<see cref="Int16x8"/>).
     /// </summary>
-    public static QuantizedModel Apply(QuantizedModel model, Graph graph, IReadOnlySet<string> floatNodes, IReadOnlySet<string> int16Nodes)
+    public static LoweredModel Apply(LoweredModel model, Graph graph, IReadOnlySet<string> floatNodes, IReadOnlySet<string> int16Nodes)
     {
         if (int16Nodes.Count > 0)
         {
             model = Int16x8.Apply(model, graph, int16Nodes);
         }
 
-        var result = new QuantizedModel { Name = model.Name, Input = model.Input, Output = model.Output };
+        var result = new LoweredModel { Name = model.Name, Input = model.Input, Output = model.Output };
         result.Tensors.AddRange(model.Tensors);
         result.ExtraInputs.AddRange(model.ExtraInputs);
         result.ExtraOutputs.AddRange(model.ExtraOutputs);
@@ -292,10 +292,10 @@ public static class MixedPrecision
 
         // int8 tensor id -> its float32 version (a dequantized copy, or the output of a float layer).
         var floatVersion = new Dictionary<int, int>();
-        int AddFloatTensor(QTensor like, string name)
+        int AddFloatTensor(LoweredTensor like, string name)
         {
             var id = result.Tensors.Count;
-            result.Tensors.Add(new QTensor
+            result.Tensors.Add(new LoweredTensor
             {
                 Id = id, Name = name, Shape = like.Shape, Scale = like.Scale, ZeroPoint = like.ZeroPoint, ElementType = TensorElementType.Float32,
             });
@@ -338,7 +338,7 @@ public static class MixedPrecision
                 continue;
             }
 
-            var floatOps = floatModel.Ops.Where(f => f.NodeName == op.NodeName).ToList();
+            var floatOps = floatModel.Ops.OfType<FOp>().Where(f => f.NodeName == op.NodeName).ToList();
             if (floatOps is not [var fop] || !HasExactMirror(fop) || fop is FGather or FReshape || !HasRequestedFloatFallback(op))
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,

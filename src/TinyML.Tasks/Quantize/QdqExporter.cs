@@ -12,7 +12,7 @@ namespace TinyML.Quantize;
 /// Writes the compiled int8 model back out as an ONNX QDQ graph (<c>TinyExportQdq</c>): the optimized float graph with
 /// a QuantizeLinear/DequantizeLinear pair after every activation carrying exactly our scale and zero point, int8
 /// per-channel weights and int32 biases behind DequantizeLinear — so Netron shows what the firmware computes and ONNX
-/// Runtime can run it. The integers come from the <see cref="QuantizedModel"/> itself (not re-derived), so the file
+/// Runtime can run it. The integers come from the <see cref="LoweredModel"/> itself (not re-derived), so the file
 /// shows the firmware's weights byte for byte.
 /// </summary>
 /// <remarks>
@@ -25,16 +25,16 @@ public sealed class QdqExporter
     private const string FusedAttributePrefix = "tml_";
 
     private readonly Graph _graph;
-    private readonly QuantizedModel _model;
-    private readonly Dictionary<string, QTensor> _quantized = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, QOp> _opsByNode = new(StringComparer.Ordinal);
+    private readonly LoweredModel _model;
+    private readonly Dictionary<string, LoweredTensor> _quantized = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LoweredOp> _opsByNode = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _writtenConstants = new(StringComparer.Ordinal);
     /// <summary>Float graph value -> the name its consumers read (the output of its DequantizeLinear).</summary>
     private readonly Dictionary<string, string> _dequantized = new(StringComparer.Ordinal);
     private readonly GraphProto _out = new();
 
-    private QdqExporter(Graph graph, QuantizedModel model)
+    private QdqExporter(Graph graph, LoweredModel model)
     {
         _graph = graph;
         _model = model;
@@ -55,13 +55,13 @@ public sealed class QdqExporter
     private string File => _graph.SourcePath;
 
     /// <summary>Writes <paramref name="path"/>; the bytes are deterministic for the same graph and model.</summary>
-    public static void Write(Graph graph, QuantizedModel model, string path) => TinyML.Emit.OutputFile.WriteIfChanged(path, Export(graph, model));
+    public static void Write(Graph graph, LoweredModel model, string path) => TinyML.Emit.OutputFile.WriteIfChanged(path, Export(graph, model));
 
     /// <summary>
     /// The serialized ONNX model. <paramref name="graph"/> is the float graph the int8 model was lowered from (after
     /// optimization, or after Q/DQ removal for an imported QDQ model); <paramref name="model"/> holds the parameters.
     /// </summary>
-    public static byte[] Export(Graph graph, QuantizedModel model) => new QdqExporter(graph, model).Build().ToByteArray();
+    public static byte[] Export(Graph graph, LoweredModel model) => new QdqExporter(graph, model).Build().ToByteArray();
 
     private ModelProto Build()
     {
@@ -285,7 +285,7 @@ public sealed class QdqExporter
     }
 
     /// <summary>x -> QuantizeLinear -> DequantizeLinear; returns the name consumers read.</summary>
-    private string QuantizeDequantize(string value, QTensor parameters, bool graphOutput, string? outputName = null)
+    private string QuantizeDequantize(string value, LoweredTensor parameters, bool graphOutput, string? outputName = null)
     {
         var scale = FloatScalar(Unique(value + "_scale"), parameters.Scale);
         var zeroPoint = Unique(value + "_zero_point");
@@ -352,12 +352,12 @@ public sealed class QdqExporter
 
     private bool IsScalarConstant(string name) => IsConstant(name) && _graph.Tensor(name).ElementCount == 1;
 
-    private QTensor Parameters(string name, Node? node) =>
+    private LoweredTensor Parameters(string name, Node? node) =>
         _quantized.TryGetValue(name, out var tensor) ? tensor
         : throw new TinyMLException(ErrorCodes.QdqExportFailed,
             $"QDQ export: value '{name}'{(node is null ? "" : $" of node '{node.Name}' ({node.OpType})")} has no int8 tensor in the compiled model", File);
 
-    private T Op<T>(Node node) where T : QOp =>
+    private T Op<T>(Node node) where T : LoweredOp =>
         _opsByNode.TryGetValue(node.Name, out var op) && op is T typed ? typed
         : throw new TinyMLException(ErrorCodes.QdqExportFailed, $"QDQ export: node '{node.Name}' ({node.OpType}) has no {typeof(T).Name[1..]} in the compiled model", File);
 
@@ -366,7 +366,7 @@ public sealed class QdqExporter
         : throw new TinyMLException(ErrorCodes.QdqExportFailed, $"QDQ export: node '{node.Name}' ({node.OpType}) carries no weight scales", File);
 
     /// <summary>float32(s_in * s_w[c]): the scale an int32 bias has by the TFLite and ONNX (QLinearConv) conventions.</summary>
-    private static float[] BiasScales(QTensor input, float[] weightScales) =>
+    private static float[] BiasScales(LoweredTensor input, float[] weightScales) =>
         weightScales.Select(w => (float)((double)input.Scale * w)).ToArray();
 
     private List<AttributeProto> CopyAttributes(Node node)

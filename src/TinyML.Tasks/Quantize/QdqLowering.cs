@@ -5,7 +5,7 @@ using TinyML.Optimize;
 namespace TinyML.Quantize;
 
 /// <summary>What lowering a QDQ graph produced: the int8 model and how many activation tensors carried their own parameters.</summary>
-public sealed record QdqLoweringResult(QuantizedModel Model, int QuantizedTensors, int FusedActivations);
+public sealed record QdqLoweringResult(LoweredModel Model, int QuantizedTensors, int FusedActivations);
 
 /// <summary>
 /// Lowers an already quantized (QDQ) ONNX graph to the int8 model without calibration: every activation keeps the
@@ -18,13 +18,13 @@ public sealed class QdqLowering
     private readonly Graph _graph;
     private readonly QdqAnnotations _annotations;
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly QuantizedModel _model;
+    private readonly LoweredModel _model;
 
     private QdqLowering(Graph graph, QdqAnnotations annotations)
     {
         _graph = graph;
         _annotations = annotations;
-        _model = new QuantizedModel { Name = graph.Name, Input = 0, Output = 0 };
+        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
 
     private string File => _graph.SourcePath;
@@ -40,7 +40,7 @@ public sealed class QdqLowering
         return new QdqLoweringResult(lowering.LowerGraph(), annotations.Activations.Count, annotations.FusedActivations);
     }
 
-    private QuantizedModel LowerGraph()
+    private LoweredModel LowerGraph()
     {
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
         if (inputs.Count != 1 || _graph.Outputs.Count != 1)
@@ -360,7 +360,7 @@ public sealed class QdqLowering
     }
 
     /// <summary>TFLite per-channel requantization: M_c = double(s_x) * double(s_w[c]) / double(s_y), then QuantizeMultiplier.</summary>
-    private static (int[] Multipliers, int[] Shifts) Multipliers(QTensor input, QTensor output, float[] weightScales)
+    private static (int[] Multipliers, int[] Shifts) Multipliers(LoweredTensor input, LoweredTensor output, float[] weightScales)
     {
         var multipliers = new int[weightScales.Length];
         var shifts = new int[weightScales.Length];
@@ -376,7 +376,7 @@ public sealed class QdqLowering
     /// The int32 bias. When its DequantizeLinear scale is float32(s_x * s_w[c]) — what TFLite and ORT write — the
     /// stored integers are used as they are; otherwise the real bias is requantized to that scale.
     /// </summary>
-    private int[] Bias(Node node, int index, QTensor input, float[] weightScales)
+    private int[] Bias(Node node, int index, LoweredTensor input, float[] weightScales)
     {
         var channels = weightScales.Length;
         if (node.Inputs.Count <= index || node.Inputs[index].Length == 0)
@@ -441,7 +441,7 @@ public sealed class QdqLowering
     }
 
     /// <summary>The int8 clamp range of a fused Relu/Clip (TFLite CalculateActivationRangeQuantized).</summary>
-    private static (int Min, int Max) ActivationBounds(Node node, QTensor output)
+    private static (int Min, int Max) ActivationBounds(Node node, LoweredTensor output)
     {
         var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
         var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
@@ -456,7 +456,7 @@ public sealed class QdqLowering
     }
 
     /// <summary>Output of an op that requantizes (Conv, Gemm, Add): its parameters come from its QuantizeLinear.</summary>
-    private QTensor OutputTensor(Node node)
+    private LoweredTensor OutputTensor(Node node)
     {
         var name = node.Outputs[0];
         if (!_annotations.Activations.TryGetValue(name, out var parameters))
@@ -468,7 +468,7 @@ public sealed class QdqLowering
     }
 
     /// <summary>Pooling, reshape and clamp cannot rescale: the output shares the input's parameters (TFLite requires it).</summary>
-    private int PassThroughOutput(Node node, QTensor input)
+    private int PassThroughOutput(Node node, LoweredTensor input)
     {
         var name = node.Outputs[0];
         if (_annotations.Activations.TryGetValue(name, out var declared) && (declared.Scale != input.Scale || declared.ZeroPoint != input.ZeroPoint))
@@ -480,7 +480,7 @@ public sealed class QdqLowering
         return AddTensor(name, input.Scale, input.ZeroPoint);
     }
 
-    private QTensor Activation(Node node, int index)
+    private LoweredTensor Activation(Node node, int index)
     {
         var name = node.Inputs[index];
         return _ids.TryGetValue(name, out var id) ? _model.Tensors[id]
@@ -491,7 +491,7 @@ public sealed class QdqLowering
     private int AddTensor(string name, float scale, int zeroPoint)
     {
         var id = _model.Tensors.Count;
-        _model.Tensors.Add(new QTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
+        _model.Tensors.Add(new LoweredTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
         _ids[name] = id;
         return id;
     }

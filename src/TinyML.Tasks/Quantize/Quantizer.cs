@@ -16,7 +16,7 @@ public sealed class Quantizer
     private readonly Graph _graph;
     private readonly IReadOnlyDictionary<string, ActivationRange> _ranges;
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly QuantizedModel _model;
+    private readonly LoweredModel _model;
 
     /// <summary>Mean float input of each Conv/Gemm over the calibration data, when bias correction is on (else empty).</summary>
     private readonly IReadOnlyDictionary<string, float[]> _meanInputs;
@@ -26,7 +26,7 @@ public sealed class Quantizer
         _graph = graph;
         _ranges = ranges;
         _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
-        _model = new QuantizedModel { Name = graph.Name, Input = 0, Output = 0 };
+        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
 
     private string File => _graph.SourcePath;
@@ -34,7 +34,7 @@ public sealed class Quantizer
     /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
     /// <param name="meanInputs">Conv/Gemm input tensor -> its element-wise mean on the calibration data: those layers get
     /// <see cref="BiasCorrection"/>. Null = no bias correction.</param>
-    public static QuantizedModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null)
+    public static LoweredModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null)
     {
         var quantizer = new Quantizer(graph, ranges, meanInputs);
         return quantizer.Lower();
@@ -115,7 +115,7 @@ public sealed class Quantizer
         }
     }
 
-    private QuantizedModel Lower()
+    private LoweredModel Lower()
     {
         EnsureLowerable(_graph);
         var inputs = _graph.Inputs.Where(n => !_graph.Tensor(n).IsConstant).ToList();
@@ -318,7 +318,7 @@ public sealed class Quantizer
             }
 
             var requantized = _model.Tensors.Count;
-            _model.Tensors.Add(new QTensor { Id = requantized, Name = $"{node.Name}:{what}", Shape = state.Shape, Scale = scale, ZeroPoint = zeroPoint });
+            _model.Tensors.Add(new LoweredTensor { Id = requantized, Name = $"{node.Name}:{what}", Shape = state.Shape, Scale = scale, ZeroPoint = zeroPoint });
             _model.Ops.Add(new QGather
             {
                 NodeName = $"{node.Name}:{what}", Inputs = [state.Id], Output = requantized,
@@ -336,7 +336,7 @@ public sealed class Quantizer
         var (r, rRowScales) = QuantizeWeightsPerChannel(cell.R, rows);
         var packedBytes = QRecurrent.PackedBytes(cell.Kind, cell.Seq, cell.Hidden);
         var packed = _model.Tensors.Count;
-        _model.Tensors.Add(new QTensor { Id = packed, Name = node.Name + ":packed", Shape = [packedBytes], Scale = hScale, ZeroPoint = hZeroPoint });
+        _model.Tensors.Add(new LoweredTensor { Id = packed, Name = node.Name + ":packed", Shape = [packedBytes], Scale = hScale, ZeroPoint = hZeroPoint });
         var op = new QRecurrent
         {
             NodeName = node.Name,
@@ -822,7 +822,7 @@ public sealed class Quantizer
 
     /// <summary>The int8 mean of every [N, C] plane of a GlobalAveragePool node into <paramref name="output"/>'s parameters;
     /// shared with the QDQ lowering.</summary>
-    internal static QReduceMean GlobalMeanOp(Node node, QTensor input, QTensor output, int[] x, string file)
+    internal static QReduceMean GlobalMeanOp(Node node, LoweredTensor input, LoweredTensor output, int[] x, string file)
     {
         if (x.Length < 3)
         {
@@ -1186,7 +1186,7 @@ public sealed class Quantizer
     }
 
     /// <summary>table[q + 128] = quantize(f(dequantize(q))) with the tensors' own parameters, as the C kernel reads it.</summary>
-    private static sbyte[] LookupTable(QTensor input, QTensor output, Func<float, float> function)
+    private static sbyte[] LookupTable(LoweredTensor input, LoweredTensor output, Func<float, float> function)
     {
         var table = new sbyte[256];
         for (var q = -128; q <= 127; q++)
@@ -1198,7 +1198,7 @@ public sealed class Quantizer
         return table;
     }
 
-    private void AddLut(Node node, QTensor input, QTensor output, int outer, int channels, int inner, sbyte[] tables) =>
+    private void AddLut(Node node, LoweredTensor input, LoweredTensor output, int outer, int channels, int inner, sbyte[] tables) =>
         _model.Ops.Add(new QLut
         {
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id,
@@ -1237,7 +1237,7 @@ public sealed class Quantizer
         });
     }
 
-    private (int[] Multipliers, int[] Shifts, int[] Bias) Requantization(QTensor input, QTensor output, float[] weightScales, float[] bias)
+    private (int[] Multipliers, int[] Shifts, int[] Bias) Requantization(LoweredTensor input, LoweredTensor output, float[] weightScales, float[] bias)
     {
         var channels = weightScales.Length;
         var multipliers = new int[channels];
@@ -1254,7 +1254,7 @@ public sealed class Quantizer
     }
 
     /// <summary>The int8 clamp range of a fused activation (TFLite CalculateActivationRangeQuantized).</summary>
-    private static (int Min, int Max) ActivationBounds(Node node, QTensor output)
+    private static (int Min, int Max) ActivationBounds(Node node, LoweredTensor output)
     {
         var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
         var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
@@ -1272,7 +1272,7 @@ public sealed class Quantizer
     /// values themselves and it dequantizes to the 0.0/1.0 the float32 path carries.</summary>
     public const float MaskScale = 1f;
 
-    private QTensor OutputTensor(Node node)
+    private LoweredTensor OutputTensor(Node node)
     {
         if (ElementwiseMath.ProducesMask(node))
         {
@@ -1323,7 +1323,7 @@ public sealed class Quantizer
     private int AddTensor(string name, float scale, int zeroPoint)
     {
         var id = _model.Tensors.Count;
-        _model.Tensors.Add(new QTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
+        _model.Tensors.Add(new LoweredTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
         _ids[name] = id;
         return id;
     }

@@ -3,30 +3,30 @@ using TinyML.Ir;
 namespace TinyML.Reference;
 
 /// <summary>
-/// Runs a <see cref="QuantizedModel"/> op by op with <see cref="Int8Kernels"/>: the bit-exact reference the
+/// Runs a <see cref="LoweredModel"/> op by op with <see cref="Int8Kernels"/>: the bit-exact reference the
 /// generated C is compared against.
 /// </summary>
 public static class Int8Interpreter
 {
     /// <summary>Runs the model and returns the bytes of its output tensor.</summary>
-    public static sbyte[] Run(QuantizedModel model, ReadOnlySpan<sbyte> input) => RunAll(model, input)[model.Output];
+    public static sbyte[] Run(LoweredModel model, ReadOnlySpan<sbyte> input) => RunAll(model, input)[model.Output];
 
-    /// <summary>Runs a model with several inputs (<see cref="QuantizedModel.Inputs"/> order); returns every output in
-    /// <see cref="QuantizedModel.Outputs"/> order.</summary>
-    public static IReadOnlyList<sbyte[]> RunMulti(QuantizedModel model, IReadOnlyList<sbyte[]> inputs)
+    /// <summary>Runs a model with several inputs (<see cref="LoweredModel.Inputs"/> order); returns every output in
+    /// <see cref="LoweredModel.Outputs"/> order.</summary>
+    public static IReadOnlyList<sbyte[]> RunMulti(LoweredModel model, IReadOnlyList<sbyte[]> inputs)
     {
         var all = RunAll(model, inputs);
         return model.Outputs.Select(o => all[o]).ToList();
     }
 
     /// <summary>
-    /// Runs the model and returns every tensor's bytes by <see cref="QTensor.Id"/>, each as it was right after the
+    /// Runs the model and returns every tensor's bytes by <see cref="LoweredTensor.Id"/>, each as it was right after the
     /// op that produced it (so an in-place op later on does not rewrite what an earlier tensor held).
-    /// Tensors with <see cref="QTensor.AliasOf"/> share storage with their alias root, as they will in C.
+    /// Tensors with <see cref="LoweredTensor.AliasOf"/> share storage with their alias root, as they will in C.
     /// </summary>
     /// <remarks>Further inputs of a multi-input model (an RNN's state in) get their zero point, i.e. real 0 - the
     /// same default calibration feeds them.</remarks>
-    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, ReadOnlySpan<sbyte> input)
+    public static IReadOnlyDictionary<int, sbyte[]> RunAll(LoweredModel model, ReadOnlySpan<sbyte> input)
     {
         ArgumentNullException.ThrowIfNull(model);
         var inputs = new List<sbyte[]> { input.ToArray() };
@@ -34,15 +34,15 @@ public static class Int8Interpreter
         return RunAll(model, inputs);
     }
 
-    /// <summary>As <see cref="RunAll(QuantizedModel, ReadOnlySpan{sbyte})"/> with one byte array per model input.</summary>
-    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, IReadOnlyList<sbyte[]> inputs) => RunAll(model, inputs, fusedMultiplyAdd: false);
+    /// <summary>As <see cref="RunAll(LoweredModel, ReadOnlySpan{sbyte})"/> with one byte array per model input.</summary>
+    public static IReadOnlyDictionary<int, sbyte[]> RunAll(LoweredModel model, IReadOnlyList<sbyte[]> inputs) => RunAll(model, inputs, fusedMultiplyAdd: false);
 
     /// <summary>
-    /// As <see cref="RunAll(QuantizedModel, IReadOnlyList{sbyte[]})"/>; <paramref name="fusedMultiplyAdd"/> runs the
+    /// As <see cref="RunAll(LoweredModel, IReadOnlyList{sbyte[]})"/>; <paramref name="fusedMultiplyAdd"/> runs the
     /// float32 layers of a mixed-precision model as a Cortex-M4F does (vfma.f32) instead of as the host C does. A float32
     /// tensor's entry holds its bytes in host order.
     /// </summary>
-    public static IReadOnlyDictionary<int, sbyte[]> RunAll(QuantizedModel model, IReadOnlyList<sbyte[]> inputs, bool fusedMultiplyAdd)
+    public static IReadOnlyDictionary<int, sbyte[]> RunAll(LoweredModel model, IReadOnlyList<sbyte[]> inputs, bool fusedMultiplyAdd)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -51,14 +51,14 @@ public static class Int8Interpreter
 
     /// <summary>
     /// Runs one op of a model on the given bytes of its inputs (<paramref name="inputIds"/>, each stored as in
-    /// <see cref="RunAll(QuantizedModel, IReadOnlyList{sbyte[]})"/>) and returns its output's bytes. Costs the op
+    /// <see cref="RunAll(LoweredModel, IReadOnlyList{sbyte[]})"/>) and returns its output's bytes. Costs the op
     /// alone, not the model's size: the accuracy report runs every layer of every sample this way.
     /// </summary>
-    internal static sbyte[] RunOp(IReadOnlyList<QTensor> tensorsById, QOp op, IReadOnlyList<int> inputIds, IReadOnlyList<sbyte[]> inputs) =>
+    internal static sbyte[] RunOp(IReadOnlyList<LoweredTensor> tensorsById, LoweredOp op, IReadOnlyList<int> inputIds, IReadOnlyList<sbyte[]> inputs) =>
         Run(tensorsById, inputIds, inputs, [op], fusedMultiplyAdd: false)[op.Output];
 
-    /// <summary>The model's tensors indexed by <see cref="QTensor.Id"/> (the list itself when ids are positions, as the quantizer makes them).</summary>
-    internal static IReadOnlyList<QTensor> TensorsById(QuantizedModel model)
+    /// <summary>The model's tensors indexed by <see cref="LoweredTensor.Id"/> (the list itself when ids are positions, as the quantizer makes them).</summary>
+    internal static IReadOnlyList<LoweredTensor> TensorsById(LoweredModel model)
     {
         var inOrder = true;
         for (var i = 0; i < model.Tensors.Count && inOrder; i++)
@@ -71,7 +71,7 @@ public static class Int8Interpreter
             return model.Tensors;
         }
 
-        var byId = new QTensor[model.Tensors.Count == 0 ? 0 : model.Tensors.Max(t => t.Id) + 1];
+        var byId = new LoweredTensor[model.Tensors.Count == 0 ? 0 : model.Tensors.Max(t => t.Id) + 1];
         foreach (var tensor in model.Tensors)
         {
             byId[tensor.Id] = tensor;
@@ -80,8 +80,8 @@ public static class Int8Interpreter
         return byId;
     }
 
-    private static Dictionary<int, sbyte[]> Run(IReadOnlyList<QTensor> tensors, IReadOnlyList<int> inputIds, IReadOnlyList<sbyte[]> inputs,
-        IEnumerable<QOp> ops, bool fusedMultiplyAdd)
+    private static Dictionary<int, sbyte[]> Run(IReadOnlyList<LoweredTensor> tensors, IReadOnlyList<int> inputIds, IReadOnlyList<sbyte[]> inputs,
+        IEnumerable<LoweredOp> ops, bool fusedMultiplyAdd)
     {
         var storage = new Dictionary<int, sbyte[]>();
 
@@ -134,7 +134,7 @@ public static class Int8Interpreter
 
     private delegate Span<sbyte> TensorAccessor(int id);
 
-    private static void Execute(QOp op, TensorAccessor tensor, bool fusedMultiplyAdd)
+    private static void Execute(LoweredOp op, TensorAccessor tensor, bool fusedMultiplyAdd)
     {
         switch (op)
         {
@@ -263,7 +263,7 @@ public static class Int8Interpreter
         }
     }
 
-    private static int AliasRoot(IReadOnlyList<QTensor> tensors, int id)
+    private static int AliasRoot(IReadOnlyList<LoweredTensor> tensors, int id)
     {
         int current = id;
         for (int hops = 0; tensors[current].AliasOf is int next; hops++)

@@ -50,7 +50,7 @@ public sealed record AccuracyReport(
     public IReadOnlyList<PrecisionChoice> PrecisionChoices { get; init; } = [];
 
     /// <summary>The op kind as the report prints it; a float32 layer of a mixed-precision model says so.</summary>
-    private static string KindOf(QOp op) => op switch
+    private static string KindOf(LoweredOp op) => op switch
     {
         QFloatLayer layer => layer.Op.GetType().Name[1..] + " (float32)",
         QInt16x8Layer layer => layer.Op.GetType().Name[1..] + " (int16x8)",
@@ -61,14 +61,14 @@ public sealed record AccuracyReport(
     /// Runs every sample once through ONNX Runtime (all lowered tensors exposed, streamed) and through the C# int8
     /// reference, folding the differences into running sums, so memory stays at one sample's tensors.
     /// </summary>
-    public static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
+    public static AccuracyReport Evaluate(LoweredModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
         string calibration, string evaluatedOn) =>
         Evaluate(model, onnxPath, samples, labels, calibration, evaluatedOn, prepareModel: null);
 
     /// <param name="prepareModel">Edits the parsed model before the session is made (pinned inputs, external data).</param>
     /// <param name="referenceGraph">For a model with control flow: the float side comes from the C# float reference on this graph (see OrtCalibrator.Stream).</param>
     /// <param name="exposeAlso">The tensors calibration exposed, so ONNX Runtime's session of calibration serves here too (see OrtCalibrator.Stream).</param>
-    internal static AccuracyReport Evaluate(QuantizedModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
+    internal static AccuracyReport Evaluate(LoweredModel model, string onnxPath, IReadOnlyList<float[]> samples, IReadOnlyList<long>? labels,
         string calibration, string evaluatedOn, Action<ModelProto>? prepareModel, Ir.Graph? referenceGraph = null, IReadOnlyCollection<string>? exposeAlso = null)
     {
         if (labels is not null && labels.Count != samples.Count)
@@ -80,7 +80,7 @@ public sealed record AccuracyReport(
         var tensors = model.Tensors.ToDictionary(t => t.Id);
         var output = model.OutputTensor;
         // One entry per distinct tensor name, in op order; the first op producing a name owns it.
-        var layers = new List<(QOp Op, QTensor Tensor, ErrorSums Sums)>();
+        var layers = new List<(LoweredOp Op, LoweredTensor Tensor, ErrorSums Sums)>();
         var byName = new Dictionary<string, int>(StringComparer.Ordinal);
         // The int8/float32 conversions of a mixed-precision model are not layers: the float32 layer's output owns its name.
         foreach (var op in model.Ops.Where(op => op is not (QDequantize or QQuantize or QRequantizeS8S16 or QRequantizeS16S8)))
@@ -277,7 +277,7 @@ public sealed record AccuracyReport(
     }
 
     /// <summary>Real values of a tensor: int8 dequantized with its scale and zero point, float32 as is.</summary>
-    internal static double[] Dequantized(QTensor tensor, sbyte[] bytes)
+    internal static double[] Dequantized(LoweredTensor tensor, sbyte[] bytes)
     {
         if (tensor.ElementType == TensorElementType.Float32)
         {
@@ -314,7 +314,7 @@ public sealed record AccuracyReport(
     }
 
     /// <summary>The real value of each of the 256 int8 codes of a tensor (<see cref="QuantizationMath.Dequantize"/>, exactly).</summary>
-    internal static float[] DequantizationTable(QTensor tensor)
+    internal static float[] DequantizationTable(LoweredTensor tensor)
     {
         var table = new float[256];
         for (var q = -128; q <= 127; q++)

@@ -47,15 +47,12 @@ public sealed record HarnessModel(string Name, bool Float32, IReadOnlyList<int> 
     /// <summary>Bytes one sample occupies in the outputs file: its ticks (uint32), then every output in order.</summary>
     public int OutputRecordBytes => sizeof(uint) + (OutputElements.Sum() * ElementBytes);
 
-    /// <summary>An int8 model (int16x8 and float32 layers inside it included: its API is int8).</summary>
-    public static HarnessModel Of(QuantizedModel model, string name) =>
-        new(name, false, model.Inputs.Select(id => model.Tensors[id].Bytes).ToList(), model.Outputs.Select(id => model.Tensors[id].Bytes).ToList());
-
-    /// <summary>A float32 (<c>Quantize="none"</c>) model.</summary>
-    public static HarnessModel Of(FloatModel model, string name) =>
-        new(name, true,
-            (model.Inputs.Count > 0 ? model.Inputs : [model.Input]).Select(id => model.Tensors[id].ElementCount).ToList(),
-            (model.Outputs.Count > 0 ? model.Outputs : [model.Output]).Select(id => model.Tensors[id].ElementCount).ToList());
+    /// <summary>The harness of a model: a float32 model (<c>Quantize="none"</c>) streams floats, an int8 model (int16x8
+    /// and float32 layers inside it included: its API is int8) bytes.</summary>
+    public static HarnessModel Of(LoweredModel model, string name) =>
+        new(name, model.IsFloat,
+            model.Inputs.Select(id => model.Tensors[id].ElementCount).ToList(),
+            model.Outputs.Select(id => model.Tensors[id].ElementCount).ToList());
 }
 
 /// <summary>How to build the harness: kernels, work folder and what the project adds (defines, toolchain, stack).</summary>

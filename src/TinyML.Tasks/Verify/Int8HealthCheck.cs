@@ -33,7 +33,7 @@ public static class Int8HealthCheck
         "Precision=\"auto\" (layers whose own int8 SNR is below AutoPrecisionThresholdDb move to int16x8 or float32), Precision=\"int16x8\", or Quantize=\"none\" (float32)";
 
     /// <summary>TML2013 for each model output whose SNR in <paramref name="report"/> is below the floor.</summary>
-    public static void CheckOutputSnr(QuantizedModel model, AccuracyReport report, string modelName, string modelPath, DiagnosticBag diagnostics)
+    public static void CheckOutputSnr(LoweredModel model, AccuracyReport report, string modelName, string modelPath, DiagnosticBag diagnostics)
     {
         foreach (var output in model.Outputs.Distinct().Select(id => model.Tensors[id]))
         {
@@ -52,7 +52,7 @@ public static class Int8HealthCheck
     }
 
     /// <summary>TML2014 for each model output of a bounded activation calibrated on a sliver of its range.</summary>
-    public static void CheckSaturatedOutputs(QuantizedModel model, Graph graph, string modelName, string modelPath, DiagnosticBag diagnostics)
+    public static void CheckSaturatedOutputs(LoweredModel model, Graph graph, string modelName, string modelPath, DiagnosticBag diagnostics)
     {
         foreach (var outputId in model.Outputs.Distinct())
         {

@@ -13,15 +13,15 @@ namespace TinyML.Verify;
 /// </summary>
 internal sealed class LayerOwnError
 {
-    private readonly QuantizedModel _model;
-    private readonly IReadOnlyList<QTensor> _tensorsById;
-    private readonly IReadOnlyList<(QOp Op, QTensor Tensor)> _layers;
-    private readonly Dictionary<int, QOp> _producers = new();
+    private readonly LoweredModel _model;
+    private readonly IReadOnlyList<LoweredTensor> _tensorsById;
+    private readonly IReadOnlyList<(LoweredOp Op, LoweredTensor Tensor)> _layers;
+    private readonly Dictionary<int, LoweredOp> _producers = new();
     private readonly Dictionary<string, float[]> _current = new(StringComparer.Ordinal);
     private readonly (double Signal, double Noise)[] _sums;
     private int _sample = -1;
 
-    public LayerOwnError(QuantizedModel model, IReadOnlyList<(QOp Op, QTensor Tensor)> layers)
+    public LayerOwnError(LoweredModel model, IReadOnlyList<(LoweredOp Op, LoweredTensor Tensor)> layers)
     {
         _model = model;
         _tensorsById = Int8Interpreter.TensorsById(model);
@@ -159,7 +159,7 @@ internal sealed class LayerOwnError
     /// An int16 input: an int8 tensor widened (its exact value quantized to int8, then the widening kernel), or another
     /// int16x8 layer's output (the exact value quantized to int16, zero point 0).
     /// </summary>
-    private sbyte[]? Int16InputBytes(int id, QTensor tensor)
+    private sbyte[]? Int16InputBytes(int id, LoweredTensor tensor)
     {
         short[] values;
         if (_producers.TryGetValue(id, out var producer) && producer is QRequantizeS8S16 widen)

@@ -147,7 +147,7 @@ public sealed record ValidationResult
 
     public required int ArenaBytes { get; init; }
 
-    /// <summary>Multiply-accumulates of one inference (see <see cref="ModelValidation.Macs(QuantizedModel)"/>).</summary>
+    /// <summary>Multiply-accumulates of one inference (see <see cref="ModelValidation.Macs(LoweredModel)"/>).</summary>
     public required long Macs { get; init; }
 
     /// <summary>Per sample, the bytes of every output the firmware wrote (int8 values, or float32 little-endian).</summary>
@@ -348,20 +348,11 @@ public static class ModelValidation
         Boards.All.Where(b => b.ProducesFlashImages && !Boards.All.Any(u => u.EmulatorImage == b) && HasEmulator(b));
 
     /// <summary>
-    /// Multiply-accumulates of one inference, as MLPerf Tiny and TFLM's figures count them (<see cref="OpCost.Macs(QOp)"/>,
+    /// Multiply-accumulates of one inference, as MLPerf Tiny and TFLM's figures count them (<see cref="OpCost.Macs(LoweredOp)"/>,
     /// the profile's count, op by op: convolutions out elements x kh x kw x in channels per group, fully connected
     /// in x out per row, matrix products, recurrent gates; pooling, Add and Softmax 0).
     /// </summary>
-    public static long Macs(QuantizedModel model) => OpCost.Macs(model);
-
-    /// <inheritdoc cref="Macs(QuantizedModel)"/>
-    public static long Macs(FloatModel model) => model.Ops.Sum(op => op switch
-    {
-        FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
-        FGemm g => (long)g.M * g.K * g.N * (g.AOffsets?.Length ?? 1),
-        FMatMul mm => mm.Geometry.Macs,
-        _ => 0L,
-    });
+    public static long Macs(LoweredModel model) => OpCost.Macs(model);
 
     private static bool HasEmulator(Board board)
     {
@@ -536,7 +527,7 @@ public static class ModelValidation
     }
 
     /// <summary>The model's inputs for one sample: the sample quantized for the first, real 0 (the zero point) for the others.</summary>
-    public static sbyte[][] QuantizedInputs(QuantizedModel model, float[] sample)
+    public static sbyte[][] QuantizedInputs(LoweredModel model, float[] sample)
     {
         var inputs = new sbyte[model.Inputs.Count][];
         var first = model.InputTensor;

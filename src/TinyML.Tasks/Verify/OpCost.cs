@@ -4,13 +4,13 @@ using TinyML.Ir;
 namespace TinyML.Verify;
 
 /// <summary>
-/// What an int8 op computes, for reports: its multiply-accumulates (conv: output elements x kernel_h x kernel_w x
+/// What an op computes, for reports: its multiply-accumulates (conv: output elements x kernel_h x kernel_w x
 /// in_c/groups; fully connected: in x out per row; the MLPerf Tiny and TFLM convention, where pooling, Add and
 /// Softmax count 0) and a short kind and shape (<c>Conv 3x3 s2</c>, <c>64x25x5 -> 64x25x5</c>).
 /// </summary>
 public static class OpCost
 {
-    public static long Macs(QOp op) => op switch
+    public static long Macs(LoweredOp op) => op switch
     {
         QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
         QFullyConnected f => (long)f.Rows * f.InFeatures * f.OutFeatures,
@@ -18,14 +18,18 @@ public static class OpCost
         QConvTranspose2D t => (long)t.Geometry.InH * t.Geometry.InW * t.Geometry.InC * (t.Geometry.OutC / t.Geometry.Groups) * t.Geometry.KernelH * t.Geometry.KernelW,
         QInt16x8Layer layer => Macs(layer.Op),
         QRecurrent r => (long)r.Seq * r.Gates * r.Hidden * (r.InputSize + r.Hidden),
+        QFloatLayer layer => Macs(layer.Op),
+        FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        FGemm g => (long)g.M * g.K * g.N * (g.AOffsets?.Length ?? 1),
+        FMatMul mm => mm.Geometry.Macs,
         _ => 0,
     };
 
     /// <summary>MACs of a whole model (the bench's and the profile's denominator).</summary>
-    public static long Macs(QuantizedModel model) => model.Ops.Sum(Macs);
+    public static long Macs(LoweredModel model) => model.Ops.Sum(Macs);
 
     /// <summary>The op's kind as a reader knows it: Conv, DepthwiseConv, FullyConnected, AveragePool, Add, ...</summary>
-    public static string Kind(QOp op) => op switch
+    public static string Kind(LoweredOp op) => op switch
     {
         QConv2D { Groups: > 1 } c when c.Groups == c.InC => "DepthwiseConv",
         QConv2D { Groups: > 1 } => "GroupConv",
@@ -54,7 +58,7 @@ public static class OpCost
     };
 
     /// <summary>Input shape -> output shape, with the window of convolutions and pooling.</summary>
-    public static string Shape(QOp op, QuantizedModel model)
+    public static string Shape(LoweredOp op, LoweredModel model)
     {
         var I = CultureInfo.InvariantCulture;
         string ShapeOf(int tensor) => string.Join("x", model.Tensors[tensor].Shape.SkipWhile((d, i) => d == 1 && i == 0 && model.Tensors[tensor].Shape.Length > 1));

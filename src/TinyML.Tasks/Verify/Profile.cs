@@ -12,7 +12,7 @@ namespace TinyML.Verify;
 /// <param name="Node">The ONNX node it came from.</param>
 /// <param name="Kind">Conv, DepthwiseConv, FullyConnected, ... (<see cref="OpCost.Kind"/>).</param>
 /// <param name="Shape">Input -> output shape with the window (<see cref="OpCost.Shape"/>).</param>
-/// <param name="Macs">Multiply-accumulates (<see cref="OpCost.Macs(QOp)"/>).</param>
+/// <param name="Macs">Multiply-accumulates (<see cref="OpCost.Macs(LoweredOp)"/>).</param>
 /// <param name="Cost">Counted between the reads before and after the op, in <see cref="Profile.Unit"/>s.</param>
 /// <param name="KernelPath">The kernel and the path it takes (<see cref="KernelPaths.Describe"/>).</param>
 public sealed record ProfileRow(int Index, string Node, string Kind, string Shape, long Macs, long Cost, string KernelPath)
@@ -51,7 +51,7 @@ public sealed record Profile(
     public IReadOnlyList<ProfileRow> Top(int count) => Rows.OrderByDescending(r => r.Cost).ThenBy(r => r.Index).Take(count).ToList();
 
     /// <summary>Builds the rows from the model and the counter deltas of each op.</summary>
-    public static Profile From(QuantizedModel model, string board, string unit, int resolution, IReadOnlyList<long> opCosts,
+    public static Profile From(LoweredModel model, string board, string unit, int resolution, IReadOnlyList<long> opCosts,
         long profiledTotal, long? unprofiledTotal, bool matchesReference)
     {
         if (opCosts.Count != model.Ops.Count)

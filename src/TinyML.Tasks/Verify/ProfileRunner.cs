@@ -17,7 +17,7 @@ namespace TinyML.Verify;
 /// </summary>
 public static class ProfileRunner
 {
-    public static Profile Run(QuantizedModel model, ArenaPlan plan, string name, sbyte[] input, string boardName, string kernelsRoot, string workDirectory, TextWriter log,
+    public static Profile Run(LoweredModel model, ArenaPlan plan, string name, sbyte[] input, string boardName, string kernelsRoot, string workDirectory, TextWriter log,
         string? toolchainPath = null)
     {
         var board = HarnessFirmware.BoardFor(boardName);

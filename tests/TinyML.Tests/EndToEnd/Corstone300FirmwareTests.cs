@@ -79,7 +79,7 @@ public sealed class Corstone300FirmwareTests
         Report("digits (calibrated int8)", compiled.Model, compiled.Plan.ArenaBytes, helium, plain, inputs.Count);
     }
 
-    private static void Report(string what, QuantizedModel model, int arena, HarnessRun helium, HarnessRun plain, int samples)
+    private static void Report(string what, LoweredModel model, int arena, HarnessRun helium, HarnessRun plain, int samples)
     {
         var withMve = HarnessFirmware.BoardFor(Board).TicksToInstructions(helium.TicksFirstInference);
         var withoutMve = HarnessFirmware.BoardFor(NoMveBoard).TicksToInstructions(plain.TicksFirstInference);

@@ -68,7 +68,7 @@ public sealed class CortexM0PlusFirmwareTests
         Report("digits (calibrated int8)", compiled.Model, compiled.Plan.ArenaBytes, run, inputs.Count);
     }
 
-    private static void Report(string what, QuantizedModel model, int arena, HarnessRun run, int samples)
+    private static void Report(string what, LoweredModel model, int arena, HarnessRun run, int samples)
     {
         var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
         var macs = Rv32FirmwareTests.Int8Macs(model);

@@ -36,7 +36,7 @@ public sealed class MixedPrecisionTests
             },
         }, log);
 
-    public static List<sbyte[]> DigitsInputs(QuantizedModel model, int count)
+    public static List<sbyte[]> DigitsInputs(LoweredModel model, int count)
     {
         var inputs = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32();
         var input = model.InputTensor;

@@ -9,7 +9,7 @@ using static TinyML.Tests.Import.OnnxTestModels;
 namespace TinyML.Tests.EndToEnd;
 
 /// <summary>
-/// An int8 model with three inputs (x and the LSTM state h, c) and two outputs (the new state): QuantizedModel's input
+/// An int8 model with three inputs (x and the LSTM state h, c) and two outputs (the new state): LoweredModel's input
 /// and output lists, tml_&lt;name&gt;_invoke_multi, calibration feeding the state inputs zeros, and the state inputs
 /// quantized exactly like the state outputs so a stream can feed one call's state into the next unchanged.
 /// </summary>

@@ -159,7 +159,7 @@ public sealed class Rv32FirmwareTests
         Report("digits (mixed int8/float32)", null, compiled.Plan.ArenaBytes, run, inputs.Count);
     }
 
-    private static void Report(string what, QuantizedModel? model, int arena, HarnessRun run, int samples, long? macs = null)
+    private static void Report(string what, LoweredModel? model, int arena, HarnessRun run, int samples, long? macs = null)
     {
         var instructions = EmulatedBoard.TicksToInstructions(run.TicksFirstInference);
         var macCount = macs ?? (model is null ? 0 : Int8Macs(model));
@@ -173,14 +173,14 @@ public sealed class Rv32FirmwareTests
 
     /// <summary>Multiply-accumulates of the int8 model: convolutions (output elements x window x input channels per
     /// group) and fully connected layers (inputs x outputs), the count bench/ uses.</summary>
-    internal static long Int8Macs(QuantizedModel model) => model.Ops.Sum(op => op switch
+    internal static long Int8Macs(LoweredModel model) => model.Ops.Sum(op => op switch
     {
         QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
         QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
         _ => 0L,
     });
 
-    private static long FloatMacs(FloatModel model) => model.Ops.Sum(op => op switch
+    private static long FloatMacs(LoweredModel model) => model.Ops.Sum(op => op switch
     {
         FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
         FGemm g => (long)g.M * g.K * g.N,

@@ -307,7 +307,7 @@ public sealed class SharedModelsTests
     };
 
     /// <summary>The C# int8 reference over the stream, carrying its own stateN bytes (zero-point state at each reset).</summary>
-    private static (List<sbyte[][]> Calls, List<IReadOnlyList<sbyte[]>> Outputs) SileroInt8Stream(TinyML.Ir.QuantizedModel model, float[][] chunks, HashSet<int> resets)
+    private static (List<sbyte[][]> Calls, List<IReadOnlyList<sbyte[]>> Outputs) SileroInt8Stream(TinyML.Ir.LoweredModel model, float[][] chunks, HashSet<int> resets)
     {
         var (input, stateIn) = (model.Tensors[model.Inputs[0]], model.Tensors[model.Inputs[1]]);
         var calls = new List<sbyte[][]>();
@@ -322,7 +322,7 @@ public sealed class SharedModelsTests
         return (calls, outputs);
     }
 
-    private static List<double> SileroProbabilityErrors(TinyML.Ir.QuantizedModel model, List<IReadOnlyList<sbyte[]>> outputs, float[][][] expected)
+    private static List<double> SileroProbabilityErrors(TinyML.Ir.LoweredModel model, List<IReadOnlyList<sbyte[]>> outputs, float[][][] expected)
     {
         var probability = model.Tensors[model.Outputs[0]];
         return Enumerable.Range(0, outputs.Count)

@@ -49,15 +49,15 @@ public sealed class Int8InterpreterTests
         Assert.ThrowsExactly<ArgumentException>(() => Int8Interpreter.Run(model, new sbyte[3]));
     }
 
-    private static (QuantizedModel Model, QConv2D Conv, QPool Pool, QFullyConnected Fc, QSoftmax Softmax) BuildModel(Random random)
+    private static (LoweredModel Model, QConv2D Conv, QPool Pool, QFullyConnected Fc, QSoftmax Softmax) BuildModel(Random random)
     {
-        var model = new QuantizedModel { Name = "tiny", Input = 0, Output = 5 };
-        model.Tensors.Add(new QTensor { Id = 0, Name = "input", Shape = [1, InC, InH, InW], Scale = 0.05f, ZeroPoint = -3 });
-        model.Tensors.Add(new QTensor { Id = 1, Name = "conv", Shape = [1, OutC, ConvH, ConvW], Scale = 0.1f, ZeroPoint = -128 });
-        model.Tensors.Add(new QTensor { Id = 2, Name = "pool", Shape = [1, OutC, PoolH, PoolW], Scale = 0.1f, ZeroPoint = -128 });
-        model.Tensors.Add(new QTensor { Id = 3, Name = "flat", Shape = [1, OutC], Scale = 0.1f, ZeroPoint = -128, AliasOf = 2 });
-        model.Tensors.Add(new QTensor { Id = 4, Name = "logits", Shape = [1, Classes], Scale = 0.2f, ZeroPoint = 5 });
-        model.Tensors.Add(new QTensor { Id = 5, Name = "probs", Shape = [1, Classes], Scale = 1f / 256, ZeroPoint = -128 });
+        var model = new LoweredModel { Name = "tiny", Input = 0, Output = 5 };
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "input", Shape = [1, InC, InH, InW], Scale = 0.05f, ZeroPoint = -3 });
+        model.Tensors.Add(new LoweredTensor { Id = 1, Name = "conv", Shape = [1, OutC, ConvH, ConvW], Scale = 0.1f, ZeroPoint = -128 });
+        model.Tensors.Add(new LoweredTensor { Id = 2, Name = "pool", Shape = [1, OutC, PoolH, PoolW], Scale = 0.1f, ZeroPoint = -128 });
+        model.Tensors.Add(new LoweredTensor { Id = 3, Name = "flat", Shape = [1, OutC], Scale = 0.1f, ZeroPoint = -128, AliasOf = 2 });
+        model.Tensors.Add(new LoweredTensor { Id = 4, Name = "logits", Shape = [1, Classes], Scale = 0.2f, ZeroPoint = 5 });
+        model.Tensors.Add(new LoweredTensor { Id = 5, Name = "probs", Shape = [1, Classes], Scale = 1f / 256, ZeroPoint = -128 });
 
         // Conv 3x3, stride 2, pads top 1 / left 0 (asymmetric), fused relu (act_min = zp_out).
         var convMultipliers = Enumerable.Range(0, OutC).Select(_ => QuantizationMath.QuantizeMultiplier(0.05 * 0.02 / 0.1)).ToArray();

@@ -12,7 +12,7 @@ internal static class KernelCalls
 {
     /// <summary>A scratch buffer of exactly the bytes the planner reserves for <paramref name="op"/> (NULL when none),
     /// so a kernel that used more than <see cref="KernelScratch"/> says would write past it.</summary>
-    public static string Scratch(CHarness harness, QOp op) =>
+    public static string Scratch(CHarness harness, LoweredOp op) =>
         KernelScratch.BytesOf(op) is var bytes and > 0 ? harness.OutputBuffer("int32_t", bytes / 4) : "NULL";
 
     /// <summary>The bias array, or NULL when every entry is 0 (the kernels accept none, as a bias-free model has).</summary>

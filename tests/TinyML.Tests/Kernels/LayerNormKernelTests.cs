@@ -26,8 +26,8 @@ public sealed class LayerNormKernelTests
         {
             var rowSize = rowSizes[random.Next(rowSizes.Length)];
             var rows = random.Next(1, 4);
-            var input = new QTensor { Id = 0, Name = "x", Shape = [rows, rowSize], Scale = (float)Math.Pow(10, random.NextDouble() * 3 - 3), ZeroPoint = random.Next(-128, 128) };
-            var output = new QTensor { Id = 1, Name = "y", Shape = [rows, rowSize], Scale = (float)Math.Pow(10, random.NextDouble() * 2 - 2.5), ZeroPoint = random.Next(-40, 40) };
+            var input = new LoweredTensor { Id = 0, Name = "x", Shape = [rows, rowSize], Scale = (float)Math.Pow(10, random.NextDouble() * 3 - 3), ZeroPoint = random.Next(-128, 128) };
+            var output = new LoweredTensor { Id = 1, Name = "y", Shape = [rows, rowSize], Scale = (float)Math.Pow(10, random.NextDouble() * 2 - 2.5), ZeroPoint = random.Next(-40, 40) };
             float[] epsilons = [0f, 1e-5f, 1e-3f, 0.1f];
             var epsilon = epsilons[random.Next(epsilons.Length)];
             var gamma = Enumerable.Range(0, rowSize).Select(i => i % 11 == 5 ? 0f : (float)(random.NextDouble() * 4 - 2)).ToArray();
@@ -107,7 +107,7 @@ public sealed class LayerNormKernelTests
 
     /// <summary>Largest |q_int8 - q_float| where q_float is float LayerNorm of the dequantized input divided by the
     /// output scale (only where the float result is inside the int8 range).</summary>
-    private static double WorstStepsFromFloat(QLayerNorm op, QTensor input, QTensor output, sbyte[] data, sbyte[] actual, float epsilon, float[] gamma, float[] beta)
+    private static double WorstStepsFromFloat(QLayerNorm op, LoweredTensor input, LoweredTensor output, sbyte[] data, sbyte[] actual, float epsilon, float[] gamma, float[] beta)
     {
         var worst = 0.0;
         for (var r = 0; r < op.Rows; r++)

@@ -21,7 +21,7 @@ public sealed class ArenaPlannerTests
     public void ReshapeAliasesItsInput()
     {
         var model = Chain(64, 32);
-        model.Tensors.Add(new QTensor { Id = 2, Name = "flat", Shape = [32], Scale = 1, ZeroPoint = 0, AliasOf = 1 });
+        model.Tensors.Add(new LoweredTensor { Id = 2, Name = "flat", Shape = [32], Scale = 1, ZeroPoint = 0, AliasOf = 1 });
         model.Ops.Add(new QReshape { NodeName = "reshape", Inputs = [1], Output = 2 });
         model.Output = 2;
         var plan = ArenaPlanner.Plan(model);
@@ -101,12 +101,12 @@ public sealed class ArenaPlannerTests
         Assert.AreEqual(4, TinyML.Firmware.Boards.ArenaAlignmentOf("no-such-board"));
     }
 
-    private static QuantizedModel Chain(params int[] sizes)
+    private static LoweredModel Chain(params int[] sizes)
     {
-        var model = new QuantizedModel { Name = "chain", Input = 0, Output = sizes.Length - 1 };
+        var model = new LoweredModel { Name = "chain", Input = 0, Output = sizes.Length - 1 };
         for (var i = 0; i < sizes.Length; i++)
         {
-            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [sizes[i]], Scale = 1, ZeroPoint = 0 });
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [sizes[i]], Scale = 1, ZeroPoint = 0 });
             if (i > 0)
             {
                 model.Ops.Add(new QClamp { NodeName = $"op{i}", Inputs = [i - 1], Output = i, Count = sizes[i], Min = -128, Max = 127 });
@@ -116,14 +116,14 @@ public sealed class ArenaPlannerTests
         return model;
     }
 
-    private static QuantizedModel RandomDag(Random random)
+    private static LoweredModel RandomDag(Random random)
     {
         var count = random.Next(2, 14);
-        var model = new QuantizedModel { Name = "dag", Input = 0, Output = count - 1 };
-        model.Tensors.Add(new QTensor { Id = 0, Name = "in", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
+        var model = new LoweredModel { Name = "dag", Input = 0, Output = count - 1 };
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "in", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
         for (var i = 1; i < count; i++)
         {
-            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
             var inputs = random.Next(2) == 0 ? new[] { random.Next(i) } : [random.Next(i), random.Next(i)];
             model.Ops.Add(new QAdd
             {
@@ -143,9 +143,9 @@ public sealed class MemoryTimelineSvgTests
     [TestMethod]
     public void DrawsOneBoxPerBufferAndTheLowerBound()
     {
-        var model = new QuantizedModel { Name = "m<&>", Input = 0, Output = 1 };
-        model.Tensors.Add(new QTensor { Id = 0, Name = "in", Shape = [64], Scale = 1, ZeroPoint = 0 });
-        model.Tensors.Add(new QTensor { Id = 1, Name = "out", Shape = [32], Scale = 1, ZeroPoint = 0 });
+        var model = new LoweredModel { Name = "m<&>", Input = 0, Output = 1 };
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "in", Shape = [64], Scale = 1, ZeroPoint = 0 });
+        model.Tensors.Add(new LoweredTensor { Id = 1, Name = "out", Shape = [32], Scale = 1, ZeroPoint = 0 });
         model.Ops.Add(new QClamp { NodeName = "relu", Inputs = [0], Output = 1, Count = 32, Min = 0, Max = 127 });
         var plan = ArenaPlanner.Plan(model);
 
@@ -166,10 +166,10 @@ public sealed class InPlacePlanningTests
     public void ClampOverwritesAnInputThatDiesThere()
     {
         // in(64) -> clamp -> t1(64) -> clamp -> t2(64): one buffer serves all three.
-        var model = new QuantizedModel { Name = "inplace", Input = 0, Output = 2 };
+        var model = new LoweredModel { Name = "inplace", Input = 0, Output = 2 };
         for (var i = 0; i < 3; i++)
         {
-            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [64], Scale = 1, ZeroPoint = 0 });
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [64], Scale = 1, ZeroPoint = 0 });
         }
 
         model.Ops.Add(new QClamp { NodeName = "a", Inputs = [0], Output = 1, Count = 64, Min = -128, Max = 127 });
@@ -184,10 +184,10 @@ public sealed class InPlacePlanningTests
     public void AnInputStillNeededLaterIsNotOverwritten()
     {
         // in -> clamp -> t1; add(in, t1) -> t2: the clamp must not overwrite `in`, which the add still reads.
-        var model = new QuantizedModel { Name = "keep", Input = 0, Output = 2 };
+        var model = new LoweredModel { Name = "keep", Input = 0, Output = 2 };
         for (var i = 0; i < 3; i++)
         {
-            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [16], Scale = 1, ZeroPoint = 0 });
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [16], Scale = 1, ZeroPoint = 0 });
         }
 
         model.Ops.Add(new QClamp { NodeName = "clamp", Inputs = [0], Output = 1, Count = 16, Min = 0, Max = 127 });
@@ -208,16 +208,16 @@ public sealed class InPlacePlanningTests
 public sealed class ExecutionOrderTests
 {
     /// <summary>in -> a1(1000) -> a2(16); in -> b1(1000) -> b2(16); add(a2, b2), given in the bad order a1, b1, a2, b2.</summary>
-    private static QuantizedModel TwoTowers()
+    private static LoweredModel TwoTowers()
     {
-        var model = new QuantizedModel { Name = "towers", Input = 0, Output = 5 };
+        var model = new LoweredModel { Name = "towers", Input = 0, Output = 5 };
         int[] sizes = [16, 1000, 1000, 16, 16, 16];
         for (var i = 0; i < sizes.Length; i++)
         {
-            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [sizes[i]], Scale = 1, ZeroPoint = 0 });
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [sizes[i]], Scale = 1, ZeroPoint = 0 });
         }
 
-        QOp Pool(string name, int input, int output) => new QPool
+        LoweredOp Pool(string name, int input, int output) => new QPool
         {
             NodeName = name, Inputs = [input], Output = output, Kind = PoolKind.Max, Channels = 1, InH = 1, InW = 1, OutH = 1, OutW = 1,
             KernelH = 1, KernelW = 1, StrideH = 1, StrideW = 1, PadTop = 0, PadLeft = 0, ActivationMin = -128, ActivationMax = 127,
@@ -272,14 +272,14 @@ public sealed class ExecutionOrderTests
 
 internal static class RandomDagFactory
 {
-    public static QuantizedModel Create(Random random)
+    public static LoweredModel Create(Random random)
     {
         var count = random.Next(2, 14);
-        var model = new QuantizedModel { Name = "dag", Input = 0, Output = count - 1 };
-        model.Tensors.Add(new QTensor { Id = 0, Name = "in", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
+        var model = new LoweredModel { Name = "dag", Input = 0, Output = count - 1 };
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "in", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
         for (var i = 1; i < count; i++)
         {
-            model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [random.Next(1, 300)], Scale = 1, ZeroPoint = 0 });
             var inputs = random.Next(2) == 0 ? new[] { random.Next(i) } : [random.Next(i), random.Next(i)];
             model.Ops.Add(new QAdd
             {

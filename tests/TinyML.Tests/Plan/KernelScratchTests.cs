@@ -16,11 +16,11 @@ public sealed class KernelScratchTests
     public void ScratchSizes_CKernelsAgreeWithThePlanner()
     {
         var random = new Random(5151);
-        var ops = new List<QOp>();
-        ops.AddRange(Enumerable.Range(0, 120).Select(i => (QOp)RandomOps.Conv(random, $"conv{i}")));
+        var ops = new List<LoweredOp>();
+        ops.AddRange(Enumerable.Range(0, 120).Select(i => (LoweredOp)RandomOps.Conv(random, $"conv{i}")));
         // Depthwise kernels other than 3x3 (the tap-pair loops' weights and even row steps) and 1-D convolutions over
         // one-column planes (planned as their transpose along a row).
-        ops.AddRange(Enumerable.Range(0, 60).Select(i => (QOp)Kernels.DspKernelEquivalenceTests.GeneralDepthwise(random, $"dwk{i}")));
+        ops.AddRange(Enumerable.Range(0, 60).Select(i => (LoweredOp)Kernels.DspKernelEquivalenceTests.GeneralDepthwise(random, $"dwk{i}")));
         // Large geometries: im2col at and beyond TML_COL_MAX, depthwise planes larger than TML_DW_BUF (capped buffer),
         // rows too wide for it (no padded path), negative padding.
         ops.Add(Conv(inC: 64, outC: 64, groups: 1, h: 12, w: 12, k: 3)); // 576 = TML_COL_MAX
@@ -29,10 +29,10 @@ public sealed class KernelScratchTests
         ops.Add(Conv(inC: 8, outC: 8, groups: 8, h: 48, w: 48, k: 3)); // plane > 1024: capped at TML_DW_BUF
         ops.Add(Conv(inC: 8, outC: 16, groups: 8, h: 600, w: 600, k: 3)); // rows wider than the buffer allows
         ops.Add(Conv(inC: 4, outC: 4, groups: 4, h: 10, w: 10, k: 3, pad: -1));
-        ops.AddRange(Enumerable.Range(0, 30).Select(i => (QOp)RandomOps.FullyConnected(random, $"fc{i}")));
+        ops.AddRange(Enumerable.Range(0, 30).Select(i => (LoweredOp)RandomOps.FullyConnected(random, $"fc{i}")));
         ops.Add(FullyConnected(1024));
         ops.Add(FullyConnected(1025));
-        ops.AddRange(Enumerable.Range(0, 10).Select(i => (QOp)RandomOps.Add(random, $"add{i}", 1, 1000)));
+        ops.AddRange(Enumerable.Range(0, 10).Select(i => (LoweredOp)RandomOps.Add(random, $"add{i}", 1, 1000)));
 
         var harness = new CHarness();
         foreach (var op in ops)

@@ -63,13 +63,13 @@ public sealed class PlanExecutionTests
     /// scratch), Clamp (same parameters as its input) and Concat of 2-3 recent tensors, whose output takes one input's
     /// parameters (that input and any with the same parameters are copied byte for byte, the others requantized).
     /// </summary>
-    internal static QuantizedModel RandomPlanModel(Random random, out int size)
+    internal static LoweredModel RandomPlanModel(Random random, out int size)
     {
         size = 4 * (random.Next(3) == 0 ? random.Next(128, 200) : random.Next(4, 40));
         var count = random.Next(5, 14);
-        var model = new QuantizedModel { Name = "rnd", Input = 0, Output = count - 1 };
+        var model = new LoweredModel { Name = "rnd", Input = 0, Output = count - 1 };
         float Scale() => (float)(0.01 + random.NextDouble() * 0.2);
-        model.Tensors.Add(new QTensor { Id = 0, Name = "in", Shape = [size], Scale = Scale(), ZeroPoint = random.Next(-20, 20) });
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "in", Shape = [size], Scale = Scale(), ZeroPoint = random.Next(-20, 20) });
         for (var i = 1; i < count; i++)
         {
             // Later tensors read recent ones more often, so some inputs die at their reader (in-place candidates).
@@ -78,7 +78,7 @@ public sealed class PlanExecutionTests
             if (kind == 0)
             {
                 var source = model.Tensors[Pick()];
-                model.Tensors.Add(new QTensor { Id = i, Name = $"t{i}", Shape = [source.Bytes], Scale = source.Scale, ZeroPoint = source.ZeroPoint });
+                model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = [source.Bytes], Scale = source.Scale, ZeroPoint = source.ZeroPoint });
                 var lo = random.Next(-128, 0);
                 model.Ops.Add(new QClamp { NodeName = $"clamp{i}", Inputs = [source.Id], Output = i, Count = source.Bytes, Min = lo, Max = random.Next(lo, 128) });
             }
@@ -87,7 +87,7 @@ public sealed class PlanExecutionTests
                 var parts = Enumerable.Range(0, random.Next(2, 4)).Select(_ => model.Tensors[Pick()]).ToList();
                 var like = parts[random.Next(parts.Count)];
                 var total = parts.Sum(p => p.Bytes);
-                var output = new QTensor { Id = i, Name = $"t{i}", Shape = [total], Scale = like.Scale, ZeroPoint = like.ZeroPoint };
+                var output = new LoweredTensor { Id = i, Name = $"t{i}", Shape = [total], Scale = like.Scale, ZeroPoint = like.ZeroPoint };
                 model.Tensors.Add(output);
                 var gatherParts = new List<QGatherPart>();
                 var position = 0;
@@ -107,7 +107,7 @@ public sealed class PlanExecutionTests
                 var a = model.Tensors[Pick()];
                 var b = model.Tensors[Pick()];
                 b = b.Bytes == a.Bytes ? b : a;
-                var output = new QTensor { Id = i, Name = $"t{i}", Shape = [a.Bytes], Scale = Scale(), ZeroPoint = random.Next(-20, 20) };
+                var output = new LoweredTensor { Id = i, Name = $"t{i}", Shape = [a.Bytes], Scale = Scale(), ZeroPoint = random.Next(-20, 20) };
                 model.Tensors.Add(output);
                 var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
                 model.Ops.Add(new QAdd

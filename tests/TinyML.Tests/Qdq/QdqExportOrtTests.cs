@@ -246,7 +246,7 @@ public sealed class QdqExportOrtTests
     /// sub-model per tensor, cut from the exported file at the Q/DQ pairs of the op's inputs. Separates what one op
     /// does differently in ORT from differences that earlier layers passed on. Returns op type -> (elements, max LSB, differing).
     /// </summary>
-    private static Dictionary<string, (int Elements, int MaxLsb, int Differing)> PerOpIsolated(string qdqPath, QuantizedModel model, IReadOnlyList<sbyte[]> inputs)
+    private static Dictionary<string, (int Elements, int MaxLsb, int Differing)> PerOpIsolated(string qdqPath, LoweredModel model, IReadOnlyList<sbyte[]> inputs)
     {
         var exported = TinyML.Import.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(qdqPath));
         var graph = exported.Graph;
@@ -260,7 +260,7 @@ public sealed class QdqExportOrtTests
         }
 
         // Float value written by the op (before its QuantizeLinear) -> the int8 tensor of the compiled model.
-        var byFloatName = new Dictionary<string, QTensor>(StringComparer.Ordinal);
+        var byFloatName = new Dictionary<string, LoweredTensor>(StringComparer.Ordinal);
         foreach (var tensor in model.Tensors)
         {
             byFloatName.TryAdd(tensor.Name, tensor);
@@ -282,7 +282,7 @@ public sealed class QdqExportOrtTests
 
             var targetOutput = dequantizeOf[targetQuantize.Output[0]].Output[0];
             var nodes = new List<TinyML.Import.Onnx.Proto.NodeProto>();
-            var cutInputs = new List<QTensor>();
+            var cutInputs = new List<LoweredTensor>();
             var pending = new Stack<string>([targetOutput]);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (pending.TryPop(out var value))

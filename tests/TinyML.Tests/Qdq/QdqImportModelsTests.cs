@@ -149,7 +149,7 @@ public sealed class QdqImportModelsTests
         return compiled;
     }
 
-    private static (sbyte[] Weights, float[] Scales) WeightsOf(QuantizedModel model, OnnxFile file, NodeProto quantize)
+    private static (sbyte[] Weights, float[] Scales) WeightsOf(LoweredModel model, OnnxFile file, NodeProto quantize)
     {
         var dequantize = file.Nodes.Single(n => n.OpType == "DequantizeLinear" && n.Input[0] == quantize.Output[0]);
         var consumer = file.Nodes.Single(n => n.Input.Contains(dequantize.Output[0]));
@@ -161,7 +161,7 @@ public sealed class QdqImportModelsTests
         };
     }
 
-    private static List<sbyte[]> Inputs(QuantizedModel model)
+    private static List<sbyte[]> Inputs(LoweredModel model)
     {
         var all = Npy.Read(ModelPath("qdq_inputs.npy")).ToFloat32();
         var input = model.InputTensor;
@@ -183,7 +183,7 @@ public sealed class QdqImportModelsTests
         Console.WriteLine($"{name}: host C == C# int8 reference on {inputs.Count} inputs");
     }
 
-    private static (int Elements, int MaxLsb, int Differing) OrtVersusReference(string path, QuantizedModel model, IReadOnlyList<sbyte[]> inputs)
+    private static (int Elements, int MaxLsb, int Differing) OrtVersusReference(string path, LoweredModel model, IReadOnlyList<sbyte[]> inputs)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(path, options);

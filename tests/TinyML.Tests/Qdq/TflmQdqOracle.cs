@@ -33,7 +33,7 @@ internal sealed record TflmQdqOracle(string Name, string ModelPath, IReadOnlyLis
     }
 
     /// <summary>The tensor TFLM printed as "softmax input": the input of the model's Softmax.</summary>
-    public static int SoftmaxInput(QuantizedModel model) => model.Ops.OfType<QSoftmax>().Single().Inputs[0];
+    public static int SoftmaxInput(LoweredModel model) => model.Ops.OfType<QSoftmax>().Single().Inputs[0];
 
     /// <summary>Splits [N, ...] into N samples; TFLite images are NHWC, the ONNX model (and our firmware) NCHW.</summary>
     private static List<sbyte[]> Rows(NpyArray array, bool nhwcToNchw)

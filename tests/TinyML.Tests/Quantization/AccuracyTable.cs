@@ -26,7 +26,7 @@ internal static class AccuracyTable
 
     public static string Describe(CalibrationSettings settings) => settings.Method + (settings.BiasCorrection ? " + bias corr." : "");
 
-    public static QuantizedModel Compile(string name, string modelPath, string calibration, CalibrationSettings settings) =>
+    public static LoweredModel Compile(string name, string modelPath, string calibration, CalibrationSettings settings) =>
         ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath,
@@ -111,7 +111,7 @@ internal static class AccuracyTable
     }
 
     /// <summary>The dequantized int8 output of every sample.</summary>
-    public static IReadOnlyList<float[]> RunInt8(QuantizedModel model, IReadOnlyList<float[]> samples)
+    public static IReadOnlyList<float[]> RunInt8(LoweredModel model, IReadOnlyList<float[]> samples)
     {
         var input = model.InputTensor;
         var output = model.OutputTensor;

@@ -1,30 +1,12 @@
 namespace TinyML.Ir;
 
-/// <summary>A float32 activation tensor of the lowered float model. Layout is the ONNX layout, row-major.</summary>
-public sealed class FTensor
-{
-    public required int Id { get; init; }
-    public required string Name { get; init; }
-    public required int[] Shape { get; init; }
-
-    /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
-    public int? AliasOf { get; set; }
-
-    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
-
-    public int Bytes => ElementCount * sizeof(float);
-}
-
 /// <summary>
-/// One lowered float32 operation. Like <see cref="QOp"/>, everything the C kernel needs is resolved at build time
-/// (geometry, transposed weights, folded BatchNormalization, broadcast strides); Inputs are activations only,
-/// constant operands are carried as float arrays on the op.
+/// A lowered op whose numerics are float32 (a float model's ops, a float layer of a mixed model). Everything the C
+/// kernel needs is resolved at build time (geometry, transposed weights, folded BatchNormalization, broadcast
+/// strides); Inputs are activations only, constant operands are carried as float arrays on the op.
 /// </summary>
-public abstract class FOp
+public abstract class FOp : LoweredOp
 {
-    public required string NodeName { get; init; }
-    public required int[] Inputs { get; init; }
-    public required int Output { get; init; }
 }
 
 /// <summary>Conv2D over NCHW, any batch, grouped/depthwise and dilated, with a fused clamp.</summary>
@@ -336,36 +318,4 @@ public sealed class FLogSoftmax : FOp
     public required int Outer { get; init; }
     public required int AxisSize { get; init; }
     public required int Inner { get; init; }
-}
-
-/// <summary>The lowered float32 model handed to the planner and the float emitter (<c>Quantize="none"</c>).</summary>
-public sealed class FloatModel
-{
-    public required string Name { get; init; }
-    public List<FTensor> Tensors { get; } = [];
-    /// <summary>Ops in execution order.</summary>
-    public List<FOp> Ops { get; } = [];
-    public required int Input { get; set; }
-    public required int Output { get; set; }
-
-    /// <summary>Every model input in graph order (Inputs[0] == Input); more than one for e.g. a recurrent state input.</summary>
-    public List<int> Inputs { get; } = [];
-
-    /// <summary>Every model output in graph order (Outputs[0] == Output).</summary>
-    public List<int> Outputs { get; } = [];
-
-    public FTensor InputTensor => Tensors[Input];
-    public FTensor OutputTensor => Tensors[Output];
-
-    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/>.</summary>
-    public int StorageOf(int tensorId)
-    {
-        var id = tensorId;
-        while (Tensors[id].AliasOf is { } target)
-        {
-            id = target;
-        }
-
-        return id;
-    }
 }

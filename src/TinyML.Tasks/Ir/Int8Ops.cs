@@ -1,50 +1,6 @@
 namespace TinyML.Ir;
 
-/// <summary>
-/// An int8 activation tensor of the lowered model. Layout is the ONNX layout (NCHW for images), row-major.
-/// Real value = Scale * (q - ZeroPoint) (TFLite int8 spec: asymmetric per-tensor activations).
-/// </summary>
-public sealed class QTensor
-{
-    public required int Id { get; init; }
-    public required string Name { get; init; }
-    public required int[] Shape { get; init; }
-    public required float Scale { get; init; }
-    public required int ZeroPoint { get; init; }
-
-    /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
-    public int? AliasOf { get; set; }
-
-    /// <summary>Int8 except the float32 tensors of a layer kept in float (<see cref="QFloatLayer"/>); Scale and ZeroPoint
-    /// of a float32 tensor are those of the int8 tensor it stands for (the accuracy report ignores them).</summary>
-    public TensorElementType ElementType { get; init; } = TensorElementType.Int8;
-
-    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
-
-    public int Bytes => ElementCount * ElementType switch { TensorElementType.Float32 => sizeof(float), TensorElementType.Int16 => sizeof(short), _ => 1 };
-}
-
-/// <summary>
-/// One lowered int8 operation. Every field the kernel needs is precomputed at build time, so the C kernel and
-/// the C# reference (<see cref="Reference.Int8Interpreter"/>) read the same numbers and can agree bit for bit.
-/// Multipliers/shifts follow TFLite: real multiplier = Multiplier * 2^(Shift - 31), Shift positive = left.
-/// </summary>
-public abstract class QOp
-{
-    /// <summary>ONNX node name this op came from (for diagnostics and reports).</summary>
-    public required string NodeName { get; init; }
-    public required int[] Inputs { get; init; }
-    public required int Output { get; init; }
-
-    /// <summary>
-    /// The C kernel the op runs, chosen per op from its shape and the board's core (<see cref="Emit.KernelChoice"/>)
-    /// before planning, since the kernels' scratch differs. Every kernel computes the same bytes; the reference
-    /// interpreter ignores this.
-    /// </summary>
-    public Int8Kernel Kernel { get; set; }
-}
-
-/// <summary>Which C kernel an int8 op runs (see <see cref="QOp.Kernel"/>).</summary>
+/// <summary>Which C kernel an int8 op runs (see <see cref="LoweredOp.Kernel"/>).</summary>
 public enum Int8Kernel
 {
     /// <summary>The op's portable kernel (tml_conv2d_s8, tml_fully_connected_s8, ...), tuned for every core.</summary>
@@ -65,7 +21,7 @@ public enum Int8Kernel
 }
 
 /// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>
-public sealed class QConv2D : QOp
+public sealed class QConv2D : LoweredOp
 {
     public required int InC { get; init; }
     public required int InH { get; init; }
@@ -101,7 +57,7 @@ public sealed class QConv2D : QOp
 /// ConvTranspose over NCHW (1-D as H = 1), batch 1: int32 accumulators gathered per output element (the same sums as
 /// TFLite TRANSPOSE_CONV's scatter), then per-output-channel requantization like <see cref="QConv2D"/>.
 /// </summary>
-public sealed class QConvTranspose2D : QOp
+public sealed class QConvTranspose2D : LoweredOp
 {
     public required ConvTransposeGeometry Geometry { get; init; }
     /// <summary>[OutC, InC/Groups, KernelH, KernelW], symmetric per output channel.</summary>
@@ -121,7 +77,7 @@ public sealed class QConvTranspose2D : QOp
 /// acc = sum_k (A - AZeroPoint) * (B - BZeroPoint), out = clamp(MBQM(acc, Multiplier, Shift) + OutputZeroPoint).
 /// Inputs = [A, B].
 /// </summary>
-public sealed class QBatchMatMul : QOp
+public sealed class QBatchMatMul : LoweredOp
 {
     public required MatMulGeometry Geometry { get; init; }
     public required int AZeroPoint { get; init; }
@@ -136,7 +92,7 @@ public sealed class QBatchMatMul : QOp
 /// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o],
 /// for each of <see cref="Rows"/> input rows (TFLite FULLY_CONNECTED's batch: row r reads InFeatures bytes at
 /// r * InFeatures and writes OutFeatures at r * OutFeatures).</summary>
-public sealed class QFullyConnected : QOp
+public sealed class QFullyConnected : LoweredOp
 {
     public int Rows { get; init; } = 1;
     public required int InFeatures { get; init; }
@@ -163,7 +119,7 @@ public enum PoolKind
 
 /// <summary>Max/average pooling over NCHW; input and output share scale and zero point (no requantization).
 /// Average divides by the number of non-padding elements in the window, rounding half away from zero.</summary>
-public sealed class QPool : QOp
+public sealed class QPool : LoweredOp
 {
     public required PoolKind Kind { get; init; }
     public required int Channels { get; init; }
@@ -182,7 +138,7 @@ public sealed class QPool : QOp
 }
 
 /// <summary>Element-wise Add of two same-shape tensors with TFLite 8-bit Add arithmetic (left shift 20).</summary>
-public sealed class QAdd : QOp
+public sealed class QAdd : LoweredOp
 {
     public required int Count { get; init; }
     public required int Input1ZeroPoint { get; init; }
@@ -203,7 +159,7 @@ public sealed class QAdd : QOp
 /// Lookup-table activation: q_out = Tables[c * 256 + q_in + 128] over the tensor viewed as [Outer, Channels, Inner].
 /// The tables hold quantize(f(dequantize(q))) for all 256 inputs, computed at build time (exact by construction).
 /// </summary>
-public sealed class QLut : QOp
+public sealed class QLut : LoweredOp
 {
     public required int Outer { get; init; }
     public required int Channels { get; init; }
@@ -241,7 +197,7 @@ public enum QBinaryKind
 /// Broadcasting Add/Sub/Mul over up to <see cref="MaxRank"/> dimensions (right-aligned; stride 0 = broadcast).
 /// A constant operand is carried as int8 data (symmetric per tensor) in ConstantA/ConstantB.
 /// </summary>
-public sealed class QBinary : QOp
+public sealed class QBinary : LoweredOp
 {
     public const int MaxRank = 6;
     public required QBinaryKind Kind { get; init; }
@@ -270,7 +226,7 @@ public sealed class QBinary : QOp
 }
 
 /// <summary>Softmax over the last axis, TFLite int8 (gemmlowp fixed point); output scale 1/256, zero point -128.</summary>
-public sealed class QSoftmax : QOp
+public sealed class QSoftmax : LoweredOp
 {
     public required int Rows { get; init; }
     public required int RowSize { get; init; }
@@ -280,7 +236,7 @@ public sealed class QSoftmax : QOp
 }
 
 /// <summary>Element-wise clamp (a Relu/Clip that could not be fused): same scale and zero point in and out.</summary>
-public sealed class QClamp : QOp
+public sealed class QClamp : LoweredOp
 {
     public required int Count { get; init; }
     public required int Min { get; init; }
@@ -288,7 +244,7 @@ public sealed class QClamp : QOp
 }
 
 /// <summary>Reshape/Flatten: no code, the output aliases the input bytes.</summary>
-public sealed class QReshape : QOp
+public sealed class QReshape : LoweredOp
 {
 }
 
@@ -298,7 +254,7 @@ public sealed class QReshape : QOp
 public sealed record QGatherPart(int? Source, sbyte[]? Constant, Lower.GatherPlan Plan, int Multiplier, int Shift, int InputZeroPoint, int OutputZeroPoint);
 
 /// <summary>Data movement (Transpose, Slice, Concat, a Split output, Pad, nearest Resize): one tml_gather_s8 per part.</summary>
-public sealed class QGather : QOp
+public sealed class QGather : LoweredOp
 {
     public required IReadOnlyList<QGatherPart> Parts { get; init; }
     /// <summary>The quantized pad constant (Pad), written where a table entry is -1.</summary>
@@ -306,7 +262,7 @@ public sealed class QGather : QOp
 }
 
 /// <summary>2-D bilinear Resize, same scale and zero point in and out; Q10 weights of the second neighbour.</summary>
-public sealed class QResizeBilinear : QOp
+public sealed class QResizeBilinear : LoweredOp
 {
     public required int Planes { get; init; }
     public required int InH { get; init; }
@@ -321,7 +277,7 @@ public sealed class QResizeBilinear : QOp
 
 /// <summary>ReduceMean (and ReduceSum) over [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by
 /// s_in / (s_out * Reduce) for a mean, s_in / s_out for a sum (TFLite MEAN / SUM).</summary>
-public sealed class QReduceMean : QOp
+public sealed class QReduceMean : LoweredOp
 {
     public required int Outer { get; init; }
     public required int Reduce { get; init; }
@@ -334,7 +290,7 @@ public sealed class QReduceMean : QOp
 
 /// <summary>ReduceMax over [Outer, Reduce, Inner]: the largest byte; the output keeps the input's scale and zero point
 /// (TFLite REDUCE_MAX), so nothing is requantized.</summary>
-public sealed class QReduceMax : QOp
+public sealed class QReduceMax : LoweredOp
 {
     public required int Outer { get; init; }
     public required int Reduce { get; init; }
@@ -347,7 +303,7 @@ public sealed class QReduceMax : QOp
 /// parameters, copied): q_out = clamp(MBQM(q - zp, Multiplier, Shift) + OutputZeroPoint, -128, 127). Constant
 /// operands are int8 arrays (a constant X or Y already quantized to the output's parameters, multiplier 0).
 /// </summary>
-public sealed class QWhere : QOp
+public sealed class QWhere : LoweredOp
 {
     public required int[] OutDims { get; init; }
     public required int[] CStrides { get; init; }
@@ -376,7 +332,7 @@ public sealed class QWhere : QOp
 /// tml_layernorm_s8.h): int64 row sums, an exact integer square root, a Q16 normalized value and a per-channel
 /// int32 multiplier / int64 offset with gamma, beta and the output scale folded in.
 /// </summary>
-public sealed class QLayerNorm : QOp
+public sealed class QLayerNorm : LoweredOp
 {
     public required int Rows { get; init; }
     public required int RowSize { get; init; }
@@ -392,27 +348,4 @@ public sealed class QLayerNorm : QOp
     public required int[] Multiplier { get; init; }
     /// <summary>[RowSize] round(beta / s_out * 2^OutputShift).</summary>
     public required long[] Offset { get; init; }
-}
-
-/// <summary>The lowered int8 model handed to the planner, the emitter and the reference interpreter.</summary>
-public sealed class QuantizedModel
-{
-    public required string Name { get; init; }
-    public List<QTensor> Tensors { get; } = [];
-    /// <summary>Ops in execution order.</summary>
-    public List<QOp> Ops { get; } = [];
-    /// <summary>The first model input; <see cref="Inputs"/> lists them all.</summary>
-    public required int Input { get; set; }
-    /// <summary>The first model output; <see cref="Outputs"/> lists them all.</summary>
-    public required int Output { get; set; }
-    /// <summary>Inputs after the first, in graph order (e.g. an RNN's state in).</summary>
-    public List<int> ExtraInputs { get; } = [];
-    /// <summary>Outputs after the first, in graph order (e.g. an RNN's state out).</summary>
-    public List<int> ExtraOutputs { get; } = [];
-
-    public IReadOnlyList<int> Inputs => [Input, .. ExtraInputs];
-    public IReadOnlyList<int> Outputs => [Output, .. ExtraOutputs];
-
-    public QTensor InputTensor => Tensors[Input];
-    public QTensor OutputTensor => Tensors[Output];
 }

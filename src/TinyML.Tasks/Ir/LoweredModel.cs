@@ -1,0 +1,93 @@
+namespace TinyML.Ir;
+
+/// <summary>
+/// An activation tensor of the lowered model. Layout is the ONNX layout (NCHW for images), row-major. An int8 tensor's
+/// real value is Scale * (q - ZeroPoint) (TFLite int8 spec: asymmetric per-tensor activations); an int16 tensor is
+/// symmetric (zero point 0); a float32 tensor holds its values.
+/// </summary>
+public sealed class LoweredTensor
+{
+    public required int Id { get; init; }
+    public required string Name { get; init; }
+    public required int[] Shape { get; init; }
+
+    /// <summary>The element type every op that reads or writes this tensor agrees on.</summary>
+    public TensorElementType ElementType { get; init; } = TensorElementType.Int8;
+
+    /// <summary>Quantization of an int8/int16 tensor. A float32 tensor of a float layer inside an int8 model keeps those
+    /// of the int8 tensor it stands for (the accuracy report ignores them); a float model's tensors leave them 1 and 0.</summary>
+    public float Scale { get; init; } = 1f;
+
+    public int ZeroPoint { get; init; }
+
+    /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
+    public int? AliasOf { get; set; }
+
+    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
+
+    public int Bytes => ElementCount * ElementType switch { TensorElementType.Float32 => sizeof(float), TensorElementType.Int16 => sizeof(short), _ => 1 };
+}
+
+/// <summary>
+/// One lowered operation, of any precision: the int8 ops (Q*, numerics after TFLite: multipliers/shifts with real
+/// multiplier = Multiplier * 2^(Shift - 31), Shift positive = left), the float32 ops (<see cref="FOp"/>) and the layers
+/// that change precision inside a model. Every field the kernel needs is precomputed at build time, so the C kernel and
+/// the C# reference (<see cref="Reference.Int8Interpreter"/>, <see cref="Reference.FloatInterpreter"/>) read the same
+/// numbers and agree bit for bit.
+/// </summary>
+public abstract class LoweredOp
+{
+    /// <summary>ONNX node name this op came from (for diagnostics and reports).</summary>
+    public required string NodeName { get; init; }
+    public required int[] Inputs { get; init; }
+    public required int Output { get; init; }
+
+    /// <summary>
+    /// The C kernel the op runs, chosen per op from its shape and the board's core (<see cref="Emit.KernelChoice"/>)
+    /// before planning, since the kernels' scratch differs. Every kernel computes the same bytes; the reference
+    /// interpreter ignores this.
+    /// </summary>
+    public Int8Kernel Kernel { get; set; }
+}
+
+/// <summary>
+/// The lowered model handed to the planner, the emitter and the reference interpreters, whatever its precision: an
+/// int8 model (possibly with float32 and int16x8 layers inside) or a float32 model (<c>Quantize="none"</c>), whose
+/// tensors are all float32.
+/// </summary>
+public sealed class LoweredModel
+{
+    public required string Name { get; init; }
+    public List<LoweredTensor> Tensors { get; } = [];
+    /// <summary>Ops in execution order.</summary>
+    public List<LoweredOp> Ops { get; } = [];
+    /// <summary>The first model input; <see cref="Inputs"/> lists them all.</summary>
+    public required int Input { get; set; }
+    /// <summary>The first model output; <see cref="Outputs"/> lists them all.</summary>
+    public required int Output { get; set; }
+    /// <summary>Inputs after the first, in graph order (e.g. an RNN's state in).</summary>
+    public List<int> ExtraInputs { get; } = [];
+    /// <summary>Outputs after the first, in graph order (e.g. an RNN's state out).</summary>
+    public List<int> ExtraOutputs { get; } = [];
+
+    public IReadOnlyList<int> Inputs => [Input, .. ExtraInputs];
+    public IReadOnlyList<int> Outputs => [Output, .. ExtraOutputs];
+
+    public LoweredTensor InputTensor => Tensors[Input];
+    public LoweredTensor OutputTensor => Tensors[Output];
+
+    /// <summary>A float32 model (<c>Quantize="none"</c>): its API takes and returns floats.</summary>
+    public bool IsFloat => Tensors.Count > 0 && Tensors.All(t => t.ElementType == TensorElementType.Float32);
+
+    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/>.</summary>
+    public int StorageOf(int tensorId)
+    {
+        var id = tensorId;
+        while (Tensors[id].AliasOf is { } target)
+        {
+            id = target;
+        }
+
+        return id;
+    }
+}
