@@ -45,9 +45,6 @@ public static class CompileCommand
         if (options.Precision == ModelPrecision.Float32)
         {
             WarnIgnoredCalibration(args, log, spelling, options);
-            ModelCompiler.CheckArenaGroup(options);
-            FloatModelCompiler.Compile(options, log);
-            return;
         }
 
         ModelCompiler.Compile(options, log);

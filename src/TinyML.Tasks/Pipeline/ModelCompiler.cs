@@ -6,6 +6,7 @@ using TinyML.Diagnostics;
 using TinyML.Emit;
 using TinyML.Import;
 using TinyML.Ir;
+using TinyML.Lower;
 using TinyML.Optimize;
 using TinyML.Plan;
 using TinyML.Quantize;
@@ -76,7 +77,7 @@ public sealed record CompileOptions
     /// <summary>Where the .c/.h/.report.json go; null = compile in memory only.</summary>
     public string? OutputDirectory { get; init; }
 
-    /// <summary><c>Quantize</c>: int8 (this class) or float32 (<see cref="FloatModelCompiler"/>, <c>Quantize="none"</c>).</summary>
+    /// <summary><c>Quantize</c>: int8 (calibrated) or float32 (<c>Quantize="none"</c>, no calibration).</summary>
     public ModelPrecision Precision { get; init; } = ModelPrecision.Int8;
 
     /// <summary>Mixed precision: <c>Precision</c>, <c>LayerPrecision</c> / <c>TinyLayerPrecision</c>, <c>AutoPrecisionThresholdDb</c>.</summary>
@@ -105,8 +106,8 @@ public sealed record CompileResult(
     IReadOnlyList<PrecisionChoice>? PrecisionChoices = null);
 
 /// <summary>
-/// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) -> Plan -> Emit.
-/// Each stage is its own type; this class only sequences them and reports progress in the build log.
+/// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) or lower to float32 (<c>Quantize="none"</c>)
+/// -> Plan -> Emit. Each stage is its own type; this class only sequences them and reports progress in the build log.
 /// </summary>
 public static class ModelCompiler
 {
@@ -118,16 +119,14 @@ public static class ModelCompiler
         // Calibration and the accuracy report run the same model with the same tensors exposed: one ONNX Runtime session.
         using var sessions = Quantize.OrtSessions.ReuseSessions();
         CheckArenaGroup(options);
-        if (options.Precision != ModelPrecision.Int8)
+        var graph = OnnxImporter.Load(options.ModelPath, Pins(options));
+        if (options.Precision == ModelPrecision.Float32)
         {
-            throw new ArgumentException($"ModelCompiler compiles int8 only; use FloatModelCompiler for {options.Precision}", nameof(options));
+            return CompileGraph(options, graph, log);
         }
 
         var diagnostics = new DiagnosticBag(log);
         var name = options.Name;
-
-        var pins = Pins(options);
-        var graph = OnnxImporter.Load(options.ModelPath, pins);
         graph.Name = name;
         // Taken before optimization, which may drop the pinned constants from the graph once folded.
         var prepare = RuntimePreparation(options, graph);
@@ -143,7 +142,7 @@ public static class ModelCompiler
         var rewrites = GraphOptimizer.Run(graph);
         // Before calibration: an op without a kernel should fail in seconds, not after ONNX Runtime ran the model.
         Quantizer.EnsureLowerable(graph);
-        log.WriteLine(Invariant($"tinyml: {name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
+        LogOptimized(options, graph, importedNodes, rewrites, log);
 
         var input = graph.Tensor(graph.Inputs.First(i => !graph.Tensor(i).IsConstant));
         var samples = LoadCalibration(options, input, diagnostics);
@@ -170,6 +169,29 @@ public static class ModelCompiler
         var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices, tensorNames);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
     }
+
+    /// <summary>
+    /// Compiles an already imported graph to float32 (<c>Quantize="none"</c>): the optimizer's float passes (no int8-only
+    /// BatchNormalization restriction), lowering to float32 ops, then the same planning and emission as int8; no
+    /// calibration. <paramref name="options"/>' ModelPath names the source in the generated files (tests compile graphs
+    /// they built in memory).
+    /// </summary>
+    public static CompileResult CompileGraph(CompileOptions options, Graph graph, TextWriter log)
+    {
+        if (options.Precision != ModelPrecision.Float32)
+        {
+            throw new ArgumentException("an imported graph compiles to float32 only: int8 needs the model file for calibration", nameof(options));
+        }
+
+        graph.Name = options.Name;
+        var importedNodes = graph.Nodes.Count;
+        var rewrites = GraphOptimizer.Run(graph, GraphOptimizer.FloatPasses);
+        LogOptimized(options, graph, importedNodes, rewrites, log);
+        return PlanAndEmit(options, graph, FloatLowering.Lower(graph), 0, rewrites, new DiagnosticBag(log), log);
+    }
+
+    private static void LogOptimized(CompileOptions options, Graph graph, int importedNodes, IReadOnlyList<(string Pass, int Rewrites)> rewrites, TextWriter log) =>
+        log.WriteLine(Invariant($"tinyml: {options.Name}: imported {importedNodes} nodes (opset {graph.OpsetVersion}) from {Path.GetFileName(options.ModelPath)}; optimized to {graph.Nodes.Count} ({string.Join(", ", rewrites.Where(r => r.Rewrites > 0).Select(r => $"{r.Pass} x{r.Rewrites}"))})"));
 
     /// <summary>The model's pinned input shapes and constant inputs (<c>InputShape</c>, <c>ConstantInputs</c>).</summary>
     public static ImportOptions Pins(CompileOptions options) =>
@@ -360,11 +382,9 @@ public static class ModelCompiler
         }
 
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
-        var floatLayers = model.Ops.Count(op => op is QFloatLayer);
-        var int16Layers = model.Ops.Count(op => op is QInt16x8Layer);
-        var opCount = floatLayers + int16Layers == 0 ? Invariant($"{model.Ops.Count} int8 ops")
-            : Invariant($"{model.Ops.Count} ops ({(int16Layers > 0 ? $"{int16Layers} int16x8 layer(s), " : "")}{floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
-        log.WriteLine(Invariant($"tinyml: {name}: {opCount}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
+        log.WriteLine(model.IsFloat
+            ? Invariant($"tinyml: {name}: {model.Ops.Count} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)")
+            : Invariant($"tinyml: {name}: {OpCount(model)}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
         if (options.CheckBoardBudget)
         {
             Firmware.ModelBudget.Check(options.Board, name, code.ConstantBytes, plan.ArenaBytes, options.ModelPath);
@@ -376,9 +396,13 @@ public static class ModelCompiler
             WriteText(Path.Combine(outDir, code.HeaderFileName), code.Header);
             WriteText(Path.Combine(outDir, code.SourceFileName), code.Source);
             WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount));
-            WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
+            if (!model.IsFloat)
+            {
+                WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
+            }
+
             log.WriteLine($"tinyml: {name}: wrote {Path.Combine(outDir, code.SourceFileName)} and {code.HeaderFileName}");
-            if (options.ExportQdq)
+            if (options.ExportQdq && !model.IsFloat)
             {
                 var qdqPath = Path.Combine(outDir, name + ".qdq.onnx");
                 QdqExporter.Write(graph, model, qdqPath);
@@ -387,6 +411,15 @@ public static class ModelCompiler
         }
 
         return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items);
+    }
+
+    /// <summary>How many ops of which precision, for the build log.</summary>
+    private static string OpCount(LoweredModel model)
+    {
+        var floatLayers = model.Ops.Count(op => op is QFloatLayer);
+        var int16Layers = model.Ops.Count(op => op is QInt16x8Layer);
+        return floatLayers + int16Layers == 0 ? Invariant($"{model.Ops.Count} int8 ops")
+            : Invariant($"{model.Ops.Count} ops ({(int16Layers > 0 ? $"{int16Layers} int16x8 layer(s), " : "")}{floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
     }
 
     /// <summary>
@@ -451,36 +484,57 @@ public static class ModelCompiler
             ["arenaGroup"] = options.ArenaGroup,
             ["source"] = Path.GetFileName(options.ModelPath),
             ["board"] = options.Board,
-            ["calibrationSamples"] = samples,
-            ["input"] = TensorJson(model.InputTensor),
-            ["output"] = TensorJson(model.OutputTensor),
-            ["constantBytes"] = code.ConstantBytes,
-            ["arena"] = new JsonObject
-            {
-                ["bytes"] = plan.ArenaBytes,
-                ["lowerBound"] = plan.LowerBound,
-                ["noReuseBytes"] = plan.NaiveBytes,
-                ["alignment"] = plan.Alignment,
-                ["inPlaceOps"] = plan.InPlaceOps,
-            },
-            ["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
-            {
-                ["node"] = op.NodeName,
-                ["kind"] = op.GetType().Name[1..],
-                ["output"] = model.Tensors[op.Output].Name,
-                ["offset"] = plan.OffsetOf(model, op.Output),
-            }).ToArray()),
         };
+        if (model.IsFloat)
+        {
+            report["precision"] = "float32";
+        }
+        else
+        {
+            report["calibrationSamples"] = samples;
+        }
+
+        report["input"] = TensorJson(model.InputTensor);
+        report["output"] = TensorJson(model.OutputTensor);
+        report["constantBytes"] = code.ConstantBytes;
+        var arena = new JsonObject
+        {
+            ["bytes"] = plan.ArenaBytes,
+            ["lowerBound"] = plan.LowerBound,
+            ["noReuseBytes"] = plan.NaiveBytes,
+            ["alignment"] = plan.Alignment,
+        };
+        if (!model.IsFloat)
+        {
+            arena["inPlaceOps"] = plan.InPlaceOps;
+        }
+
+        report["arena"] = arena;
+        report["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
+        {
+            ["node"] = op.NodeName,
+            ["kind"] = op.GetType().Name[1..],
+            ["output"] = model.Tensors[op.Output].Name,
+            ["offset"] = plan.OffsetOf(model, op.Output),
+        }).ToArray());
         return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
-    private static JsonObject TensorJson(LoweredTensor t) => new()
-    {
-        ["name"] = t.Name,
-        ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
-        ["scale"] = t.Scale,
-        ["zeroPoint"] = t.ZeroPoint,
-    };
+    /// <summary>A model input or output: a float32 tensor has its type, an int8 one its quantization.</summary>
+    private static JsonObject TensorJson(LoweredTensor t) => t.ElementType == TensorElementType.Float32
+        ? new()
+        {
+            ["name"] = t.Name,
+            ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
+            ["type"] = "float32",
+        }
+        : new()
+        {
+            ["name"] = t.Name,
+            ["shape"] = new JsonArray(t.Shape.Select(d => (JsonNode)d).ToArray()),
+            ["scale"] = t.Scale,
+            ["zeroPoint"] = t.ZeroPoint,
+        };
 
     private static double Ratio(ArenaPlan plan) => plan.LowerBound == 0 ? 1 : (double)plan.ArenaBytes / plan.LowerBound;
 

@@ -392,7 +392,7 @@ public static class HarnessFirmware
     /// inputs and outputs travel as their IEEE-754 bits, so nothing depends on the C library's float formatting and the
     /// C# side sees the exact floats.
     /// </summary>
-    public static FloatHarnessRun RunFloat(FloatCompileResult compiled, string codeDirectory, IReadOnlyList<float[]> inputs, string boardName, string kernelsRoot, string workDirectory)
+    public static FloatHarnessRun RunFloat(CompileResult compiled, string codeDirectory, IReadOnlyList<float[]> inputs, string boardName, string kernelsRoot, string workDirectory)
     {
         var full = HarnessModel.Of(compiled.Model, compiled.Code.SourceFileName[..^2]);
         // The single-input API: the first input and output only.
@@ -413,7 +413,7 @@ public static class HarnessFirmware
     }
 
     /// <summary>The float32 form of <see cref="RunMulti(CompileResult, string, IReadOnlyList{sbyte[][]}, string, string, string)"/>; outputs travel as IEEE-754 bits.</summary>
-    public static MultiHarnessRun<float> RunFloatMulti(FloatCompileResult compiled, string codeDirectory, IReadOnlyList<float[][]> samples, string boardName, string kernelsRoot, string workDirectory)
+    public static MultiHarnessRun<float> RunFloatMulti(CompileResult compiled, string codeDirectory, IReadOnlyList<float[][]> samples, string boardName, string kernelsRoot, string workDirectory)
     {
         var model = HarnessModel.Of(compiled.Model, compiled.Code.SourceFileName[..^2]);
         var (stream, log, firmware) = BuildAndRun(compiled.Code, codeDirectory, model, samples.Select(s => s.Select(Bytes).ToArray()).ToList(), boardName, kernelsRoot, workDirectory);

@@ -203,18 +203,11 @@ public static class ModelValidation
         // The compile's own messages were the build's; here it only has to produce the same model again.
         var compileLog = new StringWriter();
         var diagnostics = new DiagnosticBag(log);
-        if (request.Options.Precision == ModelPrecision.Float32)
-        {
-            var compiled = FloatModelCompiler.Compile(options, compileLog);
-            var samples = request.Samples ?? ValidationSamples.Load(request.Options, compiled.Model.InputTensor.Shape, diagnostics);
-            return RunFloat(request, board, image, compiled, samples, log);
-        }
-        else
-        {
-            var compiled = ModelCompiler.Compile(options, compileLog);
-            var samples = request.Samples ?? ValidationSamples.Load(request.Options, compiled.Model.InputTensor.Shape, diagnostics);
-            return RunInt8(request, board, image, compiled, samples, log);
-        }
+        var compiled = ModelCompiler.Compile(options, compileLog);
+        var samples = request.Samples ?? ValidationSamples.Load(request.Options, compiled.Model.InputTensor.Shape, diagnostics);
+        return compiled.Model.IsFloat
+            ? RunFloat(request, board, image, compiled, samples, log)
+            : RunInt8(request, board, image, compiled, samples, log);
     }
 
     private static ValidationResult RunInt8(ValidationRequest request, Board board, Board image, CompileResult compiled, ValidationSamples samples, TextWriter log)
@@ -261,7 +254,7 @@ public static class ModelValidation
         };
     }
 
-    private static ValidationResult RunFloat(ValidationRequest request, Board board, Board image, FloatCompileResult compiled, ValidationSamples samples, TextWriter log)
+    private static ValidationResult RunFloat(ValidationRequest request, Board board, Board image, CompileResult compiled, ValidationSamples samples, TextWriter log)
     {
         var model = compiled.Model;
         var graph = compiled.Graph;

@@ -50,7 +50,7 @@ public sealed class OnnxNodeConformanceTests
         public string? CSkip { get; set; }
         public string? CFailure { get; set; }
         public bool CPassed { get; set; }
-        public FloatCompileResult? Compiled { get; set; }
+        public CompileResult? Compiled { get; set; }
         public string CName { get; set; } = "";
         public bool ReferenceSkipped => Skip is not null;
         public bool CSkipped => Skip is not null || CSkip is not null;
@@ -295,7 +295,7 @@ public sealed class OnnxNodeConformanceTests
     }
 
     private sealed record AttemptResult(bool[] Runtime, string? ImportError, List<float[]> Inputs, List<(float[] Data, int[] Shape)> Expected,
-        string? ReferenceFailure, FloatCompileResult? Compiled, string? CompileError);
+        string? ReferenceFailure, CompileResult? Compiled, string? CompileError);
 
     /// <summary>Imports, runs the reference and compiles with the inputs flagged in <paramref name="runtime"/> live and
     /// the rest folded into initializers. A coded error from the importer or the reference is the skip reason.</summary>
@@ -367,7 +367,7 @@ public sealed class OnnxNodeConformanceTests
             string compiler;
             try
             {
-                FloatModelCompiler.CompileGraph(OnnxImporter.Load(bytes, path), cName, name, TextWriter.Null);
+                ModelCompiler.CompileGraph(new CompileOptions { ModelPath = name, Name = cName, Precision = ModelPrecision.Float32 }, OnnxImporter.Load(bytes, path), TextWriter.Null);
                 compiler = "the float32 compiler accepted the model the reference refused";
             }
             catch (TinyMLException compileError)
@@ -380,7 +380,7 @@ public sealed class OnnxNodeConformanceTests
 
         try
         {
-            var compiled = FloatModelCompiler.CompileGraph(OnnxImporter.Load(bytes, path), cName, name, TextWriter.Null);
+            var compiled = ModelCompiler.CompileGraph(new CompileOptions { ModelPath = name, Name = cName, Precision = ModelPrecision.Float32 }, OnnxImporter.Load(bytes, path), TextWriter.Null);
             return new AttemptResult(runtime, null, liveInputs, expected, referenceFailure, compiled, null);
         }
         catch (TinyMLException e)

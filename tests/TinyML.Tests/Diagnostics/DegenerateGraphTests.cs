@@ -179,14 +179,14 @@ public sealed class DegenerateGraphTests
         var (proto, expected) = Case(name);
         var dir = TestPaths.NewTempDir("degenerate-f32");
         var modelPath = proto.Save(dir, "m.onnx");
-        var result = FloatModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", OutputDirectory = Path.Combine(dir, "gen"), Precision = ModelPrecision.Float32 }, TextWriter.Null);
+        var result = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", OutputDirectory = Path.Combine(dir, "gen"), Precision = ModelPrecision.Float32 }, TextWriter.Null);
         var model = result.Model;
         var want = expected(Input);
         Assert.HasCount(want.Length, model.Outputs);
 
         var single = model.Inputs.Count == 1 && model.Outputs.Count == 1;
         var harness = new StringBuilder("#include <stdio.h>\n#include \"m.h\"\nint main(void)\n{\n");
-        harness.Append(CultureInfo.InvariantCulture, $"    static const float x[{Input.Length}] = {{ {string.Join(", ", Input.Select(Emit.CEmitter.FloatLiteral))} }};\n");
+        harness.Append(CultureInfo.InvariantCulture, $"    static const float x[{Input.Length}] = {{ {string.Join(", ", Input.Select(Emit.CText.FloatLiteral))} }};\n");
         for (var k = 0; k < model.Outputs.Count; k++)
         {
             harness.Append(CultureInfo.InvariantCulture, $"    static float y{k}[{model.Tensors[model.Outputs[k]].ElementCount}];\n");

@@ -58,7 +58,7 @@ public sealed partial class MemoryBudgetTests
 
         var dir = TestPaths.NewTempDir("budget");
         var gen = Path.Combine(dir, "gen");
-        FloatModelCompiler.Compile(new CompileOptions { ModelPath = model.Save(dir), Name = "m", OutputDirectory = gen, Precision = ModelPrecision.Float32 }, TextWriter.Null);
+        ModelCompiler.Compile(new CompileOptions { ModelPath = model.Save(dir), Name = "m", OutputDirectory = gen, Precision = ModelPrecision.Float32 }, TextWriter.Null);
         var main = Path.Combine(dir, "main.c");
         File.WriteAllText(main, $$"""
             #include "m.h"

@@ -48,7 +48,7 @@ public sealed class ConvTransposeTests
         var work = TestPaths.NewTempDir("convt-float");
         var samples = Blobs(new Random(12), 6);
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = ModelPath, Name = "autoencoder", OutputDirectory = code, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

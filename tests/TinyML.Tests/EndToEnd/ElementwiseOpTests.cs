@@ -69,7 +69,7 @@ public sealed class ElementwiseOpTests
         Assert.IsGreaterThanOrEqualTo(30.0, figures.SnrDb, $"{name}: int8 SNR {figures.SnrDb:0.0} dB");
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = name + "_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

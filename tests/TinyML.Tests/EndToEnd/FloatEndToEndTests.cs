@@ -130,7 +130,7 @@ public sealed class FloatEndToEndTests
     {
         var work = TestPaths.NewTempDir($"float-{name}");
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = name, OutputDirectory = code, Precision = ModelPrecision.Float32,
         }, Console.Out);

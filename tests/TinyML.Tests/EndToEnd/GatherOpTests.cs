@@ -31,7 +31,7 @@ public sealed class GatherOpTests
         var expected = OrtRunner.RunMany(modelPath, samples);
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "gather_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -73,7 +73,7 @@ public sealed class GatherOpTests
     {
         var work = TestPaths.NewTempDir("gather-out-of-range");
         var modelPath = Build("out_of_range", 1, [1], [3]).Save(work);
-        var error = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => FloatModelCompiler.Compile(new CompileOptions
+        var error = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "gather_bad", OutputDirectory = Path.Combine(work, "code"), Precision = ModelPrecision.Float32,
         }, TextWriter.Null));

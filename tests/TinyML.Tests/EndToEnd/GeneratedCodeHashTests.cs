@@ -68,15 +68,7 @@ public sealed class GeneratedCodeHashTests
         {
             names.Add(name);
             var output = Path.Combine(work, name);
-            // The two compilers of today (issue 14 makes them one): the same options, the same files.
-            if (options.Precision == ModelPrecision.Float32)
-            {
-                FloatModelCompiler.Compile(options with { OutputDirectory = output }, TextWriter.Null);
-            }
-            else
-            {
-                ModelCompiler.Compile(options with { OutputDirectory = output }, TextWriter.Null);
-            }
+            ModelCompiler.Compile(options with { OutputDirectory = output }, TextWriter.Null);
 
             foreach (var file in Directory.GetFiles(output).Order(StringComparer.Ordinal))
             {

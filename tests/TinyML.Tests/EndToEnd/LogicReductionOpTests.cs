@@ -64,7 +64,7 @@ public sealed class LogicReductionOpTests
         Assert.IsGreaterThanOrEqualTo(minimumSnrDb, figures.SnrDb, $"{name}: int8 SNR {figures.SnrDb:0.0} dB");
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = name + "_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -115,7 +115,7 @@ public sealed class LogicReductionOpTests
         back.Attribute.Add(IntAttribute("to", (long)DataType.Float));
         graph.Node.Add(back);
         var work = TestPaths.NewTempDir("cast-half");
-        var error = Assert.ThrowsExactly<TinyMLException>(() => FloatModelCompiler.Compile(new CompileOptions
+        var error = Assert.ThrowsExactly<TinyMLException>(() => ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = Model(graph).Save(work), Name = "cast_half", OutputDirectory = work, Precision = ModelPrecision.Float32,
         }, TextWriter.Null));
@@ -140,7 +140,7 @@ public sealed class LogicReductionOpTests
         graph.Node.Add(Node("Where", "select", ["n", "log_a", "a"], ["w"]));
         graph.Node.Add(Node("Mul", "scale", ["x", "w"], ["y"]));
         var work = TestPaths.NewTempDir("fold-masks");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = Model(graph).Save(work), Name = "fold", OutputDirectory = work, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -183,7 +183,7 @@ public sealed class LogicReductionOpTests
         graph.Initializer.Add(Int64Tensor("channel_shape", [3], [4, 1, 1]));
         graph.Node.Add(N("Mul", "apply", ["x", "w3"], ["y"]));
         var work = TestPaths.NewTempDir("fold-reductions");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = Model(graph).Save(work), Name = "fold2", OutputDirectory = work, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

@@ -50,7 +50,7 @@ public sealed class MelFrontEndTests
         var work = TestPaths.NewTempDir("mel-f32");
         var modelPath = Build(withKws: false).Save(work);
         var audio = Audio(6, 101);
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "mel", OutputDirectory = Path.Combine(work, "code"), Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -116,7 +116,7 @@ public sealed class MelFrontEndTests
         var audio = Audio(4, 101);
         var expected = OrtRunner.RunMany(modelPath, audio);
 
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "kws_audio_f32", OutputDirectory = Path.Combine(work, "float"), Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

@@ -34,7 +34,7 @@ public sealed class RecurrentOpTests
         var modelPath = Build(name).Save(work);
         var samples = Samples(6, 3);
         var floatCode = Path.Combine(work, "float");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = name, OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -52,7 +52,7 @@ public sealed class RecurrentOpTests
     {
         var model = Build("lstm_y", direction: "bidirectional");
         var work = TestPaths.NewTempDir("rnn-bidi");
-        var error = Assert.ThrowsExactly<TinyMLException>(() => FloatModelCompiler.Compile(new CompileOptions
+        var error = Assert.ThrowsExactly<TinyMLException>(() => ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = model.Save(work), Name = "bidi", Precision = ModelPrecision.Float32,
         }, TextWriter.Null));
@@ -181,7 +181,7 @@ public sealed class RecurrentStateInputTests
         var (x, h, c) = (Values(seq * inputSize, 2), Values(hidden, 1), Values(hidden, 1));
         var expected = OrtRunner.RunMulti(modelPath, [("x", x, [seq, 1, inputSize]), ("h", h, [1, 1, hidden]), ("c", c, [1, 1, hidden])]);
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "lstm_state_io", OutputDirectory = code, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

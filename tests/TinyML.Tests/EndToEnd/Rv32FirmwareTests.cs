@@ -112,7 +112,7 @@ public sealed class Rv32FirmwareTests
         var modelPath = Path.Combine(folder, "model.onnx");
         var work = TestPaths.NewTempDir("rv32-kws-f32");
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "kws", OutputDirectory = code, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

@@ -66,7 +66,7 @@ public sealed class SharedModelsTests
         var work = TestPaths.NewTempDir($"shared-f32-{folder}");
         var code = Path.Combine(work, "code");
         var name = ModelCompiler.SanitizeName(folder);
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = name, OutputDirectory = code, Precision = ModelPrecision.Float32,
         }, Console.Out);
@@ -196,7 +196,7 @@ public sealed class SharedModelsTests
         var modelPath = TestPaths.SharedOrSkip($"models/{Silero}/model.onnx");
         var work = TestPaths.NewTempDir("shared-f32-silero");
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(SileroOptions(modelPath, code, ModelPrecision.Float32), Console.Out);
+        var compiled = ModelCompiler.Compile(SileroOptions(modelPath, code, ModelPrecision.Float32), Console.Out);
         var (chunks, resets) = SileroChunks();
         var (states, expected) = SileroOrtStream(modelPath, chunks, resets);
 
@@ -346,7 +346,7 @@ public sealed class SharedModelsTests
             var graphs = new List<(string Precision, TinyML.Ir.Graph Graph)>();
             if (folder == Silero)
             {
-                var f32 = FloatModelCompiler.Compile(SileroOptions(modelPath, Path.Combine(work, "f32"), ModelPrecision.Float32), TextWriter.Null);
+                var f32 = ModelCompiler.Compile(SileroOptions(modelPath, Path.Combine(work, "f32"), ModelPrecision.Float32), TextWriter.Null);
                 graphs.Add(("float32", f32.Graph));
                 var calibration = TestPaths.SharedOrSkip($"models/{Silero}/test_data/chunks_marvin_yes_silence.npy");
                 var s8 = ModelCompiler.Compile(SileroOptions(modelPath, Path.Combine(work, "s8"), ModelPrecision.Int8, calibration) with { CalibrationSamples = 2 }, TextWriter.Null);
@@ -358,7 +358,7 @@ public sealed class SharedModelsTests
                 var name = ModelCompiler.SanitizeName(folder);
                 if (model.FloatSamples > 0)
                 {
-                    var f32 = FloatModelCompiler.Compile(new CompileOptions
+                    var f32 = ModelCompiler.Compile(new CompileOptions
                     {
                         ModelPath = modelPath, Name = name, OutputDirectory = Path.Combine(work, "f32"), Precision = ModelPrecision.Float32,
                     }, TextWriter.Null);

@@ -46,7 +46,7 @@ public sealed class WakeWordHeadTests
         var work = TestPaths.NewTempDir("wakeword-f32");
         var modelPath = Head(25, 96, 32).Save(work);
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "head", OutputDirectory = code, Precision = ModelPrecision.Float32 }, Console.Out);
+        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "head", OutputDirectory = code, Precision = ModelPrecision.Float32 }, Console.Out);
         var samples = Samples(25 * 96, 3, seed: 11);
 
         var run = HarnessFirmware.RunFloat(compiled, code, samples, "host", TestPaths.Kernels, Path.Combine(work, "host"));

@@ -60,7 +60,7 @@ public sealed class StackHighWaterTests
         var int8Run = HarnessFirmware.Run(int8, Path.Combine(work, "i8"), quantized, "nrf52840", TestPaths.Kernels, Path.Combine(work, "i8-qemu"));
         AssertBelowDefault("kws int8", int8Run.StackHighWaterBytes);
 
-        var f32 = FloatModelCompiler.Compile(new CompileOptions
+        var f32 = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "kws", OutputDirectory = Path.Combine(work, "f32"), Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

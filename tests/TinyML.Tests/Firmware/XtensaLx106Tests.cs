@@ -101,7 +101,7 @@ public sealed class XtensaLx106Tests
         var modelPath = TestPaths.SharedOrSkip("models/mlperf_tiny_kws_dscnn/model.onnx");
         var work = TestPaths.NewTempDir("lx106-kws-f32");
         var code = Path.Combine(work, "code");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "kws", OutputDirectory = code, Precision = ModelPrecision.Float32, Board = Board,
         }, TextWriter.Null);

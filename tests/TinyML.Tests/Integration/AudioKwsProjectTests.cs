@@ -41,7 +41,7 @@ public sealed class AudioKwsProjectTests
         var header = new StringBuilder($"#define CLIP_COUNT {clips.Count}\nstatic const float clips[CLIP_COUNT][{clips[0].Length}] = {{\n");
         foreach (var clip in clips)
         {
-            header.Append("  { ").Append(string.Join(", ", clip.Select(TinyML.Emit.CEmitter.FloatLiteral))).Append(" },\n");
+            header.Append("  { ").Append(string.Join(", ", clip.Select(TinyML.Emit.CText.FloatLiteral))).Append(" },\n");
         }
 
         await File.WriteAllTextAsync(Path.Combine(project, "clips.h"), header.Append("};\n").ToString(), cancel);

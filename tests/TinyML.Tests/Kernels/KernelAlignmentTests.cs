@@ -105,7 +105,7 @@ public sealed class KernelAlignmentTests
         {
             ModelPath = Path.Combine(demo, "digits.onnx"), Name = "digits", OutputDirectory = code, CalibrationData = Path.Combine(demo, "calib"),
         }, TextWriter.Null);
-        var f32 = TinyML.Pipeline.FloatModelCompiler.Compile(new TinyML.Pipeline.CompileOptions
+        var f32 = TinyML.Pipeline.ModelCompiler.Compile(new TinyML.Pipeline.CompileOptions
         {
             ModelPath = Path.Combine(demo, "digits.onnx"), Name = "digits_f32", OutputDirectory = code, Precision = TinyML.Pipeline.ModelPrecision.Float32,
         }, TextWriter.Null);

@@ -74,8 +74,8 @@ public sealed class RecurrentS8EquivalenceTests
                     $".w = {harness.ConstArray(op.W)}, .r = {harness.ConstArray(op.R)}, " +
                     $".w_scale = {FloatArray(harness, op.WScale)}, .r_scale = {FloatArray(harness, op.RScale)}, " +
                     $".w_bias = {FloatArray(harness, op.WBias)}, .r_bias = {FloatArray(harness, op.RBias)}, " +
-                    $".x_zero_point = {op.XZeroPoint}, .h_scale = {CEmitter.FloatLiteral(op.HScale)}, .h_zero_point = {op.HZeroPoint}, " +
-                    $".c_scale = {CEmitter.FloatLiteral(op.CScale)}, .c_zero_point = {op.CZeroPoint} }};");
+                    $".x_zero_point = {op.XZeroPoint}, .h_scale = {CText.FloatLiteral(op.HScale)}, .h_zero_point = {op.HZeroPoint}, " +
+                    $".c_scale = {CText.FloatLiteral(op.CScale)}, .c_zero_point = {op.CZeroPoint} }};");
                 string yBuffer = harness.OutputBuffer("int8_t", y.Length);
                 string scratch = harness.OutputBuffer("float", op.ScratchFloats);
                 if (kind == RecurrentKind.Lstm)
@@ -113,7 +113,7 @@ public sealed class RecurrentS8EquivalenceTests
     private static string FloatArray(CHarness harness, IEnumerable<float> values)
     {
         string name = harness.NewName("f");
-        var items = values.Select(CEmitter.FloatLiteral).DefaultIfEmpty("0.0f");
+        var items = values.Select(CText.FloatLiteral).DefaultIfEmpty("0.0f");
         harness.Global($"static const float {name}[] = {{{string.Join(",", items)}}};");
         return name;
     }

@@ -48,7 +48,7 @@ public sealed class ErfGeluTests
         var expected = OrtRunner.RunMany(modelPath, samples);
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "erf_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -86,7 +86,7 @@ public sealed class ErfGeluTests
         var expected = OrtRunner.RunMany(modelPath, samples);
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "gelu_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -111,7 +111,7 @@ public sealed class ErfGeluTests
         var model = TorchLinearGelu("mul_x_first");
         model.Graph.Output.Add(FloatInput("/act/Erf_output_0", 1, 4, 5));
         var work = TestPaths.NewTempDir("gelu-shared");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = model.Save(work), Name = "gelu_shared", OutputDirectory = Path.Combine(work, "code"), Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

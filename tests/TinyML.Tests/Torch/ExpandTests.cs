@@ -39,7 +39,7 @@ public sealed class ExpandTests
         Assert.AreEqual(outShape.Aggregate(1L, (p, d) => p * d), expected[0].Length, "ORT output size");
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "expand_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);
@@ -78,7 +78,7 @@ public sealed class ExpandTests
         graph.Node.Add(Node("Expand", "bad_expand", ["x", "shape"], ["y"]));
         graph.Output.Add(FloatInput("y", 2, 4));
         var work = TestPaths.NewTempDir("expand-bad");
-        var error = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => FloatModelCompiler.Compile(new CompileOptions
+        var error = Assert.ThrowsExactly<TinyML.Diagnostics.TinyMLException>(() => ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = Model(graph, 13).Save(work), Name = "bad", OutputDirectory = Path.Combine(work, "code"), Precision = ModelPrecision.Float32,
         }, TextWriter.Null));
@@ -98,7 +98,7 @@ public sealed class ExpandTests
         var expected = OrtRunner.RunMany(modelPath, samples);
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "torch_rnn_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

@@ -31,7 +31,7 @@ public sealed class Linear3DTests
         var samples = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, T * D).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray()).ToList();
         var expected = OrtRunner.RunMany(modelPath, samples);
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = modelPath, Name = "linear3d_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32,
         }, TextWriter.Null);

@@ -39,7 +39,7 @@ public sealed class TorchCorpusTests
         var expected = OrtRunner.RunMany(model, heldOut);
 
         var floatCode = Path.Combine(work, "float");
-        var floatCompiled = FloatModelCompiler.Compile(new CompileOptions
+        var floatCompiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = model, Name = "net_f32", OutputDirectory = floatCode, Precision = ModelPrecision.Float32, Board = "host",
         }, TextWriter.Null);
@@ -74,7 +74,7 @@ public sealed class TorchCorpusTests
         var inputs = Inputs([1, 16, 32], 4, seed: 16);
         var expected = OrtRunner.RunMany(model, inputs);
         var code = Path.Combine(work, "float");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = model, Name = "encoder", OutputDirectory = code, Precision = ModelPrecision.Float32, Board = "host",
         }, TextWriter.Null);
@@ -102,7 +102,7 @@ public sealed class TorchCorpusTests
         var inputs = Inputs([1, 2, 3, 4], 3, seed: 24);
         var expected = OrtRunner.RunMany(model, inputs);
         var code = Path.Combine(work, "float");
-        var compiled = FloatModelCompiler.Compile(new CompileOptions
+        var compiled = ModelCompiler.Compile(new CompileOptions
         {
             ModelPath = model, Name = "products", OutputDirectory = code, Precision = ModelPrecision.Float32, Board = "nrf52840",
         }, TextWriter.Null);

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using TinyML.Ir;
+using TinyML.Plan;
+using static TinyML.Emit.CText;
+
+namespace TinyML.Emit;
+
+/// <summary>
+/// The const data of the ops that run a Cortex-M DSP kernel (<see cref="Int8Kernel"/> other than Generic): weights
+/// re-laid out at build time (tap pairs, row-pair words) and per-channel requantization with the input zero point
+/// folded into the bias (<see cref="DspLayouts"/>).
+/// </summary>
+internal static class DspOpData
+{
+    private const int ValuesPerLine = 16;
+
+    /// <summary>tml_dw3x3_s8_params: re-laid weights (8 bytes per channel, w8 apart) and folded per-channel requantization.</summary>
+    internal static int EmitDepthwise3x3Data(StringBuilder sb, QConv2D c, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(c.NodeName)}: DepthwiseConv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 3x3, stride {c.StrideH}: tap pairs, input zero point folded into the bias */\n");
+        var (pairs, lastTaps) = DspLayouts.Depthwise3x3(c.Weights, c.OutC);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        Int8OpEmitter.EmitArray(sb, "int8_t", $"{id}_last_taps", lastTaps.Select(v => Int(v)));
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_dw3x3_s8_params {{id}} = {
+                {{c.InC}}, {{c.InH}}, {{c.InW}}, {{c.OutH}}, {{c.OutW}}, /* channels, in_h, in_w, out_h, out_w */
+                {{c.StrideH}}, {{c.PadTop}}, {{c.PadLeft}}, /* stride, pad_top, pad_left */
+                {{Int(c.OutputZeroPoint)}}, {{Int(c.InputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
+                {{id}}_weights.bytes, {{id}}_last_taps, {{id}}_channels
+            };
+
+
+            """);
+        return pairs.Length + lastTaps.Length + 4 * channels.Length;
+    }
+
+    /// <summary>tml_pw_s8_params: row-pair weight words and folded per-channel requantization.</summary>
+    internal static int EmitPointwiseData(StringBuilder sb, QConv2D c, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 1x1, stride {c.StrideH}x{c.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, c.InC);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_pw_s8_params {{id}} = {
+                {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
+                {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
+                {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(c.InC)}}, /* stride_h, stride_w, depth */
+                {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
+                {{id}}_weights.bytes, {{id}}_channels
+            };
+
+
+            """);
+        return pairs.Length + 4 * channels.Length;
+    }
+
+    /// <summary>tml_conv_gemm_s8_params: the GEMM's row-pair words over the taps (c, ky, kx), folded per-channel
+    /// requantization, the window's geometry.</summary>
+    internal static int EmitConvGemmData(StringBuilder sb, QConv2D c, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        var taps = c.InC * c.KernelH * c.KernelW;
+        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, stride {c.StrideH}x{c.StrideW}: im2col GEMM row pairs over {taps} taps, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, taps);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_conv_gemm_s8_params {{id}} = {
+                {
+                    {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
+                    {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
+                    {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(taps)}}, /* stride_h, stride_w, depth (taps rounded up to 4) */
+                    {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
+                    {{id}}_weights.bytes, {{id}}_channels
+                },
+                {{c.KernelH}}, {{c.KernelW}}, {{c.PadTop}}, {{c.PadLeft}}, {{c.DilationH}}, {{c.DilationW}}, /* kernel, padding, dilation */
+                {{Int(c.InputZeroPoint)}} /* input zero point (the padding) */
+            };
+
+
+            """);
+        return pairs.Length + 4 * channels.Length;
+    }
+
+    /// <summary>tml_fc_pairs_s8_params: row-pair words (a + 256 b) and folded per-output requantization.</summary>
+    internal static int EmitFullyConnectedPairsData(StringBuilder sb, QFullyConnected f, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")}: row-pair words, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.OutFeatures, f.InFeatures);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax));
+        EmitChannels(sb, $"{id}_channels", channels);
+        sb.Append(I, $$"""
+            static const tml_fc_pairs_s8_params {{id}} = {
+                {{f.InFeatures}}, {{f.OutFeatures}}, {{f.Rows}}, {{DspLayouts.PointwiseDepth(f.InFeatures)}}, /* in_features, out_features, rows, depth */
+                {{Int(f.OutputZeroPoint)}}, {{Int(f.ActivationMin)}}, {{Int(f.ActivationMax)}}, /* output zero point, activation range */
+                {{id}}_weights.bytes, {{id}}_channels
+            };
+
+
+            """);
+        return pairs.Length + 4 * channels.Length;
+    }
+
+    /// <summary>A const byte array that starts on a word boundary (the kernels read it with LDRD): C99 has no alignment
+    /// specifier, so a union with a word gives it.</summary>
+    private static void EmitAlignedBytes(StringBuilder sb, string name, byte[] bytes)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"static const union {{\n    int32_t word;\n    int8_t bytes[{Math.Max(1, bytes.Length)}];\n}} {name} = {{ .bytes = {{\n");
+        for (var i = 0; i < bytes.Length; i += ValuesPerLine)
+        {
+            sb.Append("    ").Append(string.Join(", ", bytes.Skip(i).Take(ValuesPerLine).Select(v => Int((sbyte)v)))).Append(",\n");
+        }
+
+        sb.Append("} };\n");
+    }
+
+    /// <summary>tml_rq_channel per output channel: folded doubled bias, multiplier, right shift.</summary>
+    private static void EmitChannels(StringBuilder sb, string name, int[] values)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"static const tml_rq_channel {name}[{values.Length / 3}] = {{\n");
+        for (var c = 0; c < values.Length; c += 3)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"    {{ {Int(values[c])}, {Int(values[c + 1])}, {Int(values[c + 2])} }},\n");
+        }
+
+        sb.Append("};\n");
+    }
+}

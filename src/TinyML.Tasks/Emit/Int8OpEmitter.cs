@@ -1,0 +1,549 @@
+using System.Globalization;
+using System.Text;
+using TinyML.Ir;
+using TinyML.Plan;
+using static TinyML.Emit.CText;
+
+namespace TinyML.Emit;
+
+/// <summary>
+/// The C of the int8 ops and of the layers that change precision inside an int8 model: each op's parameters, weights
+/// and requantization as const data (flash) and its kernel call at fixed arena offsets. Ops whose kernel is a DSP path
+/// take their data from <see cref="DspOpData"/>, float32 layers from <see cref="FloatOpEmitter"/>.
+/// </summary>
+internal static class Int8OpEmitter
+{
+    private const int ValuesPerLine = 16;
+
+    /// <summary>A Concat input its producer already wrote into this slice of the gather's output: nothing to copy.</summary>
+    private static bool WrittenInPlace(ArenaPlan plan, QGather gather, QGatherPart part) =>
+        part.Source is { } source && plan.Slices.TryGetValue(source, out var slice)
+        && slice.Target == gather.Output && slice.Offset == part.Plan.OutOffset;
+
+    internal static int EmitOpData(StringBuilder sb, ArenaPlan plan, LoweredOp op, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        switch (op)
+        {
+            case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
+                return DspOpData.EmitDepthwise3x3Data(sb, c, id);
+            case QConv2D { Kernel: Int8Kernel.Pointwise } c:
+                return DspOpData.EmitPointwiseData(sb, c, id);
+            case QConv2D { Kernel: Int8Kernel.ConvGemm } c:
+                return DspOpData.EmitConvGemmData(sb, c, id);
+            case QConv2D c:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, groups {c.Groups} */\n");
+                var bytes = EmitArrays(sb, id, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift);
+                sb.Append(I, $$"""
+                    static const tml_conv2d_s8_params {{id}} = {
+                        {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
+                        {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
+                        {{c.KernelH}}, {{c.KernelW}}, {{c.StrideH}}, {{c.StrideW}}, /* kernel, stride */
+                        {{c.PadTop}}, {{c.PadLeft}}, {{c.DilationH}}, {{c.DilationW}}, {{c.Groups}}, /* pad_top, pad_left, dilation, groups */
+                        {{Int(c.InputZeroPoint)}}, {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
+                        {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+                    };
+
+
+                    """);
+                return bytes;
+            case QConvTranspose2D t:
+            {
+                var g = t.Geometry;
+                sb.Append(I, $"/* {Comment(op.NodeName)}: ConvTranspose {g.InC}x{g.InH}x{g.InW} -> {g.OutC}x{g.OutH}x{g.OutW}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups} */\n");
+                var transposeBytes = EmitArrays(sb, id, t.Weights, t.Bias, t.OutputMultiplier, t.OutputShift);
+                sb.Append(I, $$"""
+                    static const tml_conv_transpose2d_s8_params {{id}} = {
+                        {{g.InC}}, {{g.InH}}, {{g.InW}}, /* in_c, in_h, in_w */
+                        {{g.OutC}}, {{g.OutH}}, {{g.OutW}}, /* out_c, out_h, out_w */
+                        {{g.KernelH}}, {{g.KernelW}}, {{g.StrideH}}, {{g.StrideW}}, /* kernel, stride */
+                        {{g.PadTop}}, {{g.PadLeft}}, {{g.DilationH}}, {{g.DilationW}}, {{g.Groups}}, /* pad_top, pad_left, dilation, groups */
+                        {{Int(t.InputZeroPoint)}}, {{Int(t.OutputZeroPoint)}}, {{Int(t.ActivationMin)}}, {{Int(t.ActivationMax)}}, /* zero points, activation range */
+                        {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+                    };
+
+
+                    """);
+                return transposeBytes;
+            }
+
+            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
+                return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
+            case QFullyConnected f:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")} */\n");
+                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift);
+                sb.Append(I, $$"""
+                    static const tml_fully_connected_s8_params {{id}} = {
+                        {{f.InFeatures}}, {{f.OutFeatures}}, /* in_features, out_features */
+                        {{Int(f.InputZeroPoint)}}, {{Int(f.OutputZeroPoint)}}, {{Int(f.ActivationMin)}}, {{Int(f.ActivationMax)}}, /* zero points, activation range */
+                        {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+                    };
+
+
+                    """);
+                return fcBytes;
+            case QPool p:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.Channels}}x{{p.InH}}x{{p.InW}} -> {{p.Channels}}x{{p.OutH}}x{{p.OutW}} */
+                    static const tml_pool_s8_params {{id}} = {
+                        {{p.Channels}}, {{p.InH}}, {{p.InW}}, {{p.OutH}}, {{p.OutW}}, /* channels, in_h, in_w, out_h, out_w */
+                        {{p.KernelH}}, {{p.KernelW}}, {{p.StrideH}}, {{p.StrideW}}, {{p.PadTop}}, {{p.PadLeft}}, /* kernel, stride, pad_top, pad_left */
+                        {{Int(p.ActivationMin)}}, {{Int(p.ActivationMax)}}
+                    };
+
+
+                    """);
+                return 0;
+            case QAdd a:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: Add of {{a.Count}} elements */
+                    static const tml_add_s8_params {{id}} = {
+                        {{a.Count}},
+                        {{Int(a.Input1ZeroPoint)}}, {{Int(a.Input2ZeroPoint)}},
+                        {{Int(a.Input1Multiplier)}}, {{Int(a.Input1Shift)}},
+                        {{Int(a.Input2Multiplier)}}, {{Int(a.Input2Shift)}},
+                        {{Int(a.LeftShift)}},
+                        {{Int(a.OutputMultiplier)}}, {{Int(a.OutputShift)}}, {{Int(a.OutputZeroPoint)}},
+                        {{Int(a.ActivationMin)}}, {{Int(a.ActivationMax)}}
+                    };
+
+
+                    """);
+                return 0;
+            case QSoftmax s:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: Softmax, {{s.Rows}} row(s) of {{s.RowSize}} */
+                    static const tml_softmax_s8_params {{id}} = {
+                        {{s.Rows}}, {{s.RowSize}}, {{Int(s.InputMultiplier)}}, {{Int(s.InputLeftShift)}}, {{Int(s.DiffMin)}}
+                    };
+
+
+                    """);
+                return 0;
+            case QGather g:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: gather (data movement), {g.Parts.Count} part(s) */\n");
+                var gatherBytes = 0;
+                for (var k = 0; k < g.Parts.Count; k++)
+                {
+                    var part = g.Parts[k];
+                    if (WrittenInPlace(plan, g, part))
+                    {
+                        sb.Append(I, $"/* part {k}: a slice its producer writes directly (no copy) */\n");
+                        continue;
+                    }
+
+                    if (part.Constant is not null)
+                    {
+                        EmitArray(sb, "int8_t", $"{id}_p{k}_src", part.Constant.Select(v => Int(v)));
+                        gatherBytes += part.Constant.Length;
+                    }
+
+                    gatherBytes += FloatOpEmitter.EmitGatherTables(sb, $"{id}_p{k}", part.Plan);
+                    sb.Append(I, $$"""
+                        static const tml_gather_s8_params {{id}}_p{{k}} = {
+                            { {{string.Join(", ", part.Plan.Dims)}} }, /* dims */
+                            { {{string.Join(", ", Enumerable.Range(0, Lower.GatherPlan.Rank).Select(d => $"{id}_p{k}_t{d}"))}} },
+                            { {{string.Join(", ", part.Plan.OutStrides)}} }, /* out_strides */
+                            {{part.Plan.OutOffset}}, {{Int(g.PadValue)}}, /* out_offset, pad_value */
+                            {{Int(part.Multiplier)}}, {{Int(part.Shift)}}, {{Int(part.InputZeroPoint)}}, {{Int(part.OutputZeroPoint)}} /* requantization */
+                        };
+
+
+                        """);
+                }
+
+                return gatherBytes;
+            case QResizeBilinear r:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: bilinear Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.Y0.Length}x{r.X0.Length} */\n");
+                FloatOpEmitter.EmitIntArray(sb, $"{id}_y0", r.Y0);
+                FloatOpEmitter.EmitIntArray(sb, $"{id}_y1", r.Y1);
+                FloatOpEmitter.EmitIntArray(sb, $"{id}_wy", r.WeightY);
+                FloatOpEmitter.EmitIntArray(sb, $"{id}_x0", r.X0);
+                FloatOpEmitter.EmitIntArray(sb, $"{id}_x1", r.X1);
+                FloatOpEmitter.EmitIntArray(sb, $"{id}_wx", r.WeightX);
+                sb.Append(I, $$"""
+                    static const tml_resize_bilinear_s8_params {{id}} = {
+                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.Y0.Length}}, {{r.X0.Length}},
+                        {{id}}_y0, {{id}}_y1, {{id}}_wy, {{id}}_x0, {{id}}_x1, {{id}}_wx
+                    };
+
+
+                    """);
+                return 12 * (r.Y0.Length + r.X0.Length);
+            case QBatchMatMul mm:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations {FloatOpEmitter.Describe(mm.Geometry)} (BATCH_MATMUL) */\n");
+                var geometry = FloatOpEmitter.EmitMatMulGeometry(sb, id, mm.Geometry);
+                sb.Append(I, $$"""
+                    static const tml_batch_matmul_s8_params {{id}} = {
+                        {{geometry}},
+                        {{Int(mm.AZeroPoint)}}, {{Int(mm.BZeroPoint)}}, {{Int(mm.OutputZeroPoint)}}, /* zero points: a, b, output */
+                        {{Int(mm.Multiplier)}}, {{Int(mm.Shift)}}, {{Int(mm.ActivationMin)}}, {{Int(mm.ActivationMax)}} /* multiplier, shift, activation range */
+                    };
+
+
+                    """);
+                return 8 * mm.Geometry.Batches;
+            case QReduceMean m:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
+                    static const tml_reduce_mean_s8_params {{id}} = {
+                        {{m.Outer}}, {{m.Reduce}}, {{m.Inner}}, {{Int(m.InputZeroPoint)}}, {{Int(m.OutputZeroPoint)}}, {{Int(m.Multiplier)}}, {{Int(m.Shift)}}
+                    };
+
+
+                    """);
+                return 0;
+            case QReduceMax m:
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: ReduceMax over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] (scale kept) */
+                    static const tml_reduce_mean_s8_params {{id}} = { {{m.Outer}}, {{m.Reduce}}, {{m.Inner}}, 0, 0, 0, 0 };
+
+
+                    """);
+                return 0;
+            case QWhere w:
+                var whereBytes = 0;
+                foreach (var (suffix, constant) in new[] { ("c", w.ConstantC), ("x", w.ConstantX), ("y", w.ConstantY) })
+                {
+                    if (constant is not null)
+                    {
+                        EmitArray(sb, "int8_t", $"{id}_{suffix}", constant.Select(v => Int(v)));
+                        whereBytes += constant.Length;
+                    }
+                }
+
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", w.OutDims)}}] */
+                    static const tml_where_s8_params {{id}} = {
+                        { {{string.Join(", ", w.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", w.CStrides)}} }, /* c_strides */
+                        { {{string.Join(", ", w.XStrides)}} }, /* x_strides */
+                        { {{string.Join(", ", w.YStrides)}} }, /* y_strides */
+                        {{Int(w.ConditionZeroPoint)}}, /* condition_zero_point */
+                        {{Int(w.XZeroPoint)}}, {{Int(w.XMultiplier)}}, {{Int(w.XShift)}}, /* x requantization */
+                        {{Int(w.YZeroPoint)}}, {{Int(w.YMultiplier)}}, {{Int(w.YShift)}}, /* y requantization */
+                        {{Int(w.OutputZeroPoint)}}
+                    };
+
+
+                    """);
+                return whereBytes;
+            case QLayerNorm ln:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: int8 LayerNormalization, {ln.Rows} rows of {ln.RowSize} */\n");
+                EmitArray(sb, "int32_t", $"{id}_multiplier", ln.Multiplier.Select(Int));
+                EmitArray(sb, "int64_t", $"{id}_offset", ln.Offset.Select(Long));
+                sb.Append(I, $$"""
+                    static const tml_layernorm_s8_params {{id}} = {
+                        {{ln.Rows}}, {{ln.RowSize}}, {{Int(ln.InputZeroPoint)}}, {{Int(ln.OutputZeroPoint)}}, {{ln.OutputShift}}, {{ln.VarianceShift}}, {{Long(ln.EpsilonTerm)}},
+                        {{id}}_multiplier, {{id}}_offset
+                    };
+
+
+                    """);
+                return 12 * ln.RowSize;
+            case QLut l:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: lookup table, [{l.Outer}][{l.Channels}][{l.Inner}], {l.Channels} table(s) of 256 */\n");
+                EmitArray(sb, "int8_t", $"{id}_tables", l.Tables.Select(v => Int(v)));
+                sb.Append(I, $$"""
+                    static const tml_lut_s8_params {{id}} = { {{l.Outer}}, {{l.Channels}}, {{l.Inner}}, {{id}}_tables };
+
+
+                    """);
+                return l.Tables.Length;
+            case QBinary b:
+                var binaryBytes = 0;
+                if (b.ConstantA is not null)
+                {
+                    EmitArray(sb, "int8_t", $"{id}_a", b.ConstantA.Select(v => Int(v)));
+                    binaryBytes += b.ConstantA.Length;
+                }
+
+                if (b.ConstantB is not null)
+                {
+                    EmitArray(sb, "int8_t", $"{id}_b", b.ConstantB.Select(v => Int(v)));
+                    binaryBytes += b.ConstantB.Length;
+                }
+
+                sb.Append(I, $$"""
+                    /* {{Comment(op.NodeName)}}: broadcasting {{b.Kind}}, output [{{string.Join(",", b.OutDims)}}] */
+                    static const tml_binary_s8_params {{id}} = {
+                        { {{string.Join(", ", b.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", b.AStrides)}} }, /* a_strides */
+                        { {{string.Join(", ", b.BStrides)}} }, /* b_strides */
+                        {{Int(b.Input1ZeroPoint)}}, {{Int(b.Input2ZeroPoint)}},
+                        {{Int(b.Input1Multiplier)}}, {{Int(b.Input1Shift)}},
+                        {{Int(b.Input2Multiplier)}}, {{Int(b.Input2Shift)}},
+                        {{Int(b.LeftShift)}},
+                        {{Int(b.OutputMultiplier)}}, {{Int(b.OutputShift)}}, {{Int(b.OutputZeroPoint)}},
+                        {{Int(b.ActivationMin)}}, {{Int(b.ActivationMax)}}
+                    };
+
+
+                    """);
+                return binaryBytes;
+            case QRecurrent rnn:
+                return EmitRecurrentData(sb, rnn, id);
+            case QClamp or QReshape or QDequantize or QQuantize or QRequantizeS8S16 or QRequantizeS16S8:
+                return 0;
+            case QInt16x8Layer layer:
+                return EmitInt16x8Data(sb, layer, id);
+            case QFloatLayer layer:
+                sb.Append("/* float32 layer (mixed precision): */\n");
+                return FloatOpEmitter.EmitOpData(sb, layer.Op, id);
+            default:
+                throw new NotSupportedException($"no emitter for {op.GetType().Name}");
+        }
+    }
+
+    /// <summary>The tml_&lt;kind&gt;_broadcast_s8 kernel of a <see cref="QBinary"/>.</summary>
+    private static string BinaryKernel(QBinaryKind kind) => kind switch
+    {
+        QBinaryKind.Mul => "mul",
+        QBinaryKind.Max => "max",
+        QBinaryKind.Min => "min",
+        QBinaryKind.Equal => "equal",
+        QBinaryKind.Less => "less",
+        QBinaryKind.LessOrEqual => "less_equal",
+        QBinaryKind.Greater => "greater",
+        QBinaryKind.GreaterOrEqual => "greater_equal",
+        QBinaryKind.And => "and",
+        QBinaryKind.Or => "or",
+        QBinaryKind.Xor => "xor",
+        _ => "add",
+    };
+
+    internal static void EmitCall(StringBuilder sb, LoweredModel model, ArenaPlan plan, LoweredOp op, string id, int index)
+    {
+        string At(int tensor) => $"arena + {plan.OffsetOf(model, tensor)}";
+        // Arena offsets are multiples of 4 (planner alignment), so a float32 tensor's address is float-aligned.
+        string FloatAt(int tensor) => $"(float *)(void *)(arena + {plan.OffsetOf(model, tensor)})";
+        var scratch = plan.ScratchOffsetOf(index) is { } scratchOffset ? $"arena + {scratchOffset}" : "NULL";
+        string Int16At(int tensor) => $"(int16_t *)(void *)(arena + {plan.OffsetOf(model, tensor)})";
+        var I = CultureInfo.InvariantCulture;
+        switch (op)
+        {
+            case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
+                sb.Append(I, $"    tml_dw3x3_s8_s{dw.StrideH}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QConv2D { Kernel: Int8Kernel.Pointwise } pw:
+                sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_pw_s8", pw)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QConv2D { Kernel: Int8Kernel.ConvGemm } gemm:
+                sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_conv_gemm_s8", gemm)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QConv2D:
+                sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QConvTranspose2D:
+                sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } pairs:
+                sb.Append(I, $"    tml_fc_pairs_s8{(KernelChoice.FullyConnectedFused(pairs) ? "_fused" : "")}{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QFullyConnected { Rows: > 1 } rowsFc:
+                // TFLite FULLY_CONNECTED's batch: the same weights over each input row.
+                sb.Append(I, $$"""
+                        {
+                            int32_t row;
+                            for (row = 0; row < {{rowsFc.Rows}}; ++row) {
+                                tml_fully_connected_s8(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.OutFeatures}}, {{scratch}});
+                            }
+                        }
+
+                    """);
+                break;
+            case QFullyConnected:
+                sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QPool p:
+                sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QAdd:
+                sb.Append(I, $"    tml_add_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)}, {scratch});\n");
+                break;
+            case QSoftmax:
+                sb.Append(I, $"    tml_softmax_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QLut:
+                sb.Append(I, $"    tml_lut_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QBinary b:
+                var left = b.A is { } ai ? At(ai) : $"{id}_a";
+                var right = b.B is { } bi ? At(bi) : $"{id}_b";
+                sb.Append(I, $"    tml_{BinaryKernel(b.Kind)}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
+                break;
+            case QWhere w:
+                var condition = w.C is { } wc ? At(wc) : $"{id}_c";
+                var whenTrue = w.X is { } wx ? At(wx) : $"{id}_x";
+                var whenFalse = w.Y is { } wy ? At(wy) : $"{id}_y";
+                sb.Append(I, $"    tml_where_s8(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
+                break;
+            case QReduceMax:
+                sb.Append(I, $"    tml_reduce_max_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QClamp c:
+                sb.Append(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n");
+                break;
+            case QGather g:
+                for (var k = 0; k < g.Parts.Count; k++)
+                {
+                    if (WrittenInPlace(plan, g, g.Parts[k]))
+                    {
+                        sb.Append(I, $"    /* op {index} part {k}: already in place (its producer wrote into this slice) */\n");
+                        continue;
+                    }
+
+                    var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
+                    sb.Append(I, $"    tml_gather_s8(&{id}_p{k}, {source}, {At(op.Output)});\n");
+                }
+
+                break;
+            case QResizeBilinear:
+                sb.Append(I, $"    tml_resize_bilinear_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QLayerNorm:
+                sb.Append(I, $"    tml_layernorm_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QReduceMean:
+                sb.Append(I, $"    tml_reduce_mean_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                break;
+            case QBatchMatMul:
+                sb.Append(I, $"    tml_batch_matmul_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)});\n");
+                break;
+            case QRecurrent rnn:
+                var packedAt = At(rnn.Output);
+                var initialH = rnn.InitialHInput is { } h ? At(h) : $"{id}_h0";
+                var rnnScratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
+                if (rnn.Kind == RecurrentKind.Lstm)
+                {
+                    var initialC = rnn.InitialCInput is { } c0 ? At(c0) : $"{id}_c0";
+                    sb.Append(I, $"    tml_lstm_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {initialC}, {packedAt}, {packedAt} + {rnn.CellOffset}, {rnnScratch});\n");
+                }
+                else
+                {
+                    sb.Append(I, $"    tml_gru_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {packedAt}, {rnnScratch});\n");
+                }
+
+                break;
+            case QReshape:
+                sb.Append(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n");
+                break;
+            case QDequantize d:
+                sb.Append(I, $"    tml_dequantize_s8_f32({At(d.Inputs[0])}, {FloatAt(d.Output)}, {d.Count}, {FloatLiteral(d.Scale)}, {Int(d.ZeroPoint)});\n");
+                break;
+            case QQuantize q:
+                sb.Append(I, $"    tml_quantize_f32_s8({FloatAt(q.Inputs[0])}, {At(q.Output)}, {q.Count}, {FloatLiteral(q.Scale)}, {Int(q.ZeroPoint)});\n");
+                break;
+            case QRequantizeS8S16 w:
+                sb.Append(I, $"    tml_requantize_s8_s16({At(w.Inputs[0])}, {Int16At(w.Output)}, {w.Count}, {Int(w.InputZeroPoint)}, {Int(w.Multiplier)}, {Int(w.Shift)});\n");
+                break;
+            case QRequantizeS16S8 n:
+                sb.Append(I, $"    tml_requantize_s16_s8({Int16At(n.Inputs[0])}, {At(n.Output)}, {n.Count}, {Int(n.Multiplier)}, {Int(n.Shift)}, {Int(n.OutputZeroPoint)});\n");
+                break;
+            case QInt16x8Layer layer:
+                sb.Append(I, $"    tml_{(layer.Op is QConv2D ? "conv2d" : "fully_connected")}_s16(&{id}, {Int16At(layer.Inputs[0])}, {Int16At(layer.Output)});\n");
+                break;
+            case QFloatLayer layer:
+                FloatOpEmitter.EmitCall(sb, floatTensor => FloatAt(layer.TensorMap[floatTensor]), layer.Op, id, index);
+                break;
+            default:
+                throw new NotSupportedException($"no emitter for {op.GetType().Name}");
+        }
+    }
+
+    /// <summary>tml_rnn_s8_params and its arrays; the float scales and biases are emitted as round-trip literals so
+    /// the C reads exactly the float32 values the C# reference uses.</summary>
+    private static int EmitRecurrentData(StringBuilder sb, QRecurrent rnn, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(rnn.NodeName)}: int8 {rnn.Kind}, seq {rnn.Seq}, input {rnn.InputSize}, hidden {rnn.Hidden}{(rnn.Reverse ? ", reverse" : "")} */\n");
+        EmitArray(sb, "int8_t", $"{id}_w", rnn.W.Select(v => Int(v)));
+        EmitArray(sb, "int8_t", $"{id}_r", rnn.R.Select(v => Int(v)));
+        EmitArray(sb, "float", $"{id}_w_scale", rnn.WScale.Select(FloatLiteral));
+        EmitArray(sb, "float", $"{id}_r_scale", rnn.RScale.Select(FloatLiteral));
+        EmitArray(sb, "float", $"{id}_w_bias", rnn.WBias.Select(FloatLiteral));
+        EmitArray(sb, "float", $"{id}_r_bias", rnn.RBias.Select(FloatLiteral));
+        var bytes = rnn.W.Length + rnn.R.Length + 16 * rnn.WScale.Length;
+        if (rnn.InitialHInput is null)
+        {
+            EmitArray(sb, "int8_t", $"{id}_h0", rnn.InitialH.Select(v => Int(v)));
+            bytes += rnn.Hidden;
+        }
+
+        if (rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null)
+        {
+            EmitArray(sb, "int8_t", $"{id}_c0", rnn.InitialC.Select(v => Int(v)));
+            bytes += rnn.Hidden;
+        }
+
+        sb.Append(I, $$"""
+            static const tml_rnn_s8_params {{id}} = {
+                {{rnn.Seq}}, {{rnn.InputSize}}, {{rnn.Hidden}}, {{(rnn.Reverse ? 1 : 0)}}, {{(rnn.LinearBeforeReset ? 1 : 0)}},
+                {{id}}_w, {{id}}_r, {{id}}_w_scale, {{id}}_r_scale, {{id}}_w_bias, {{id}}_r_bias,
+                {{Int(rnn.XZeroPoint)}}, {{FloatLiteral(rnn.HScale)}}, {{Int(rnn.HZeroPoint)}}, {{FloatLiteral(rnn.CScale)}}, {{Int(rnn.CZeroPoint)}}
+            };
+
+
+            """);
+        return bytes;
+    }
+
+    /// <summary>tml_conv2d_s16_params / tml_fully_connected_s16_params of an int16x8 layer, with its int64 bias.</summary>
+    private static int EmitInt16x8Data(StringBuilder sb, QInt16x8Layer layer, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        var (weights, multiplier, shift) = layer.Op switch
+        {
+            QConv2D c => (c.Weights, c.OutputMultiplier, c.OutputShift),
+            QFullyConnected f => (f.Weights, f.OutputMultiplier, f.OutputShift),
+            _ => throw new NotSupportedException($"no int16x8 emitter for {layer.Op.GetType().Name}"),
+        };
+        EmitArray(sb, "int8_t", $"{id}_weights", weights.Select(v => Int(v)));
+        EmitArray(sb, "int64_t", $"{id}_bias", layer.Bias.Select(Long));
+        EmitArray(sb, "int32_t", $"{id}_multiplier", multiplier.Select(Int));
+        EmitArray(sb, "int32_t", $"{id}_shift", shift.Select(Int));
+        var bytes = weights.Length + 8 * layer.Bias.Length + 4 * (multiplier.Length + shift.Length);
+        if (layer.Op is QConv2D c2)
+        {
+            sb.Append(I, $$"""
+                /* {{Comment(layer.NodeName)}}: int16x8 Conv {{c2.InC}}x{{c2.InH}}x{{c2.InW}} -> {{c2.OutC}}x{{c2.OutH}}x{{c2.OutW}}, kernel {{c2.KernelH}}x{{c2.KernelW}}, groups {{c2.Groups}} */
+                static const tml_conv2d_s16_params {{id}} = {
+                    {{c2.InC}}, {{c2.InH}}, {{c2.InW}}, /* in_c, in_h, in_w */
+                    {{c2.OutC}}, {{c2.OutH}}, {{c2.OutW}}, /* out_c, out_h, out_w */
+                    {{c2.KernelH}}, {{c2.KernelW}}, {{c2.StrideH}}, {{c2.StrideW}}, /* kernel, stride */
+                    {{c2.PadTop}}, {{c2.PadLeft}}, {{c2.DilationH}}, {{c2.DilationW}}, {{c2.Groups}}, /* pad_top, pad_left, dilation, groups */
+                    {{Int(c2.ActivationMin)}}, {{Int(c2.ActivationMax)}}, /* activation range (int16) */
+                    {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+                };
+
+
+                """);
+        }
+        else if (layer.Op is QFullyConnected f2)
+        {
+            sb.Append(I, $$"""
+                /* {{Comment(layer.NodeName)}}: int16x8 FullyConnected {{f2.InFeatures}} -> {{f2.OutFeatures}} */
+                static const tml_fully_connected_s16_params {{id}} = {
+                    {{f2.InFeatures}}, {{f2.OutFeatures}}, /* in_features, out_features */
+                    {{Int(f2.ActivationMin)}}, {{Int(f2.ActivationMax)}}, /* activation range (int16) */
+                    {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+                };
+
+
+                """);
+        }
+
+        return bytes;
+    }
+
+    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift)
+    {
+        EmitArray(sb, "int8_t", $"{id}_weights", weights.Select(v => Int(v)));
+        EmitArray(sb, "int32_t", $"{id}_bias", bias.Select(Int));
+        EmitArray(sb, "int32_t", $"{id}_multiplier", multiplier.Select(Int));
+        EmitArray(sb, "int32_t", $"{id}_shift", shift.Select(Int));
+        return weights.Length + 4 * (bias.Length + multiplier.Length + shift.Length);
+    }
+
+    internal static void EmitArray(StringBuilder sb, string type, string name, IEnumerable<string> values) => Array(sb, type, name, values, ValuesPerLine);
+}
