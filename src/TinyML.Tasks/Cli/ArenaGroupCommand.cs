@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
-using TinyML.Diagnostics;
 using TinyML.Emit;
 
 namespace TinyML.Cli;

@@ -1,4 +1,3 @@
-using TinyML.Diagnostics;
 using TinyML.Firmware;
 using TinyML.Firmware.EspIdf;
 

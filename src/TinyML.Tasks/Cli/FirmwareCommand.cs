@@ -1,4 +1,3 @@
-using TinyML.Diagnostics;
 using TinyML.Firmware;
 
 namespace TinyML.Cli;

@@ -1,4 +1,3 @@
-using TinyML.Diagnostics;
 using TinyML.Emit;
 using TinyML.Firmware;
 using TinyML.Import;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using TinyML.Diagnostics;
 using TinyML.Emit;
 using TinyML.Verify;
 

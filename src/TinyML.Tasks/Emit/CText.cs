@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Text;
-using TinyML.Diagnostics;
-
 namespace TinyML.Emit;
 
 /// <summary>How every emitter writes C text: literals, comments, constant arrays, the header guard and line endings.</summary>

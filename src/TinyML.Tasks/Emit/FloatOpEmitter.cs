@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-using TinyML.Ir;
 using TinyML.Lower;
 using TinyML.Plan;
 using static TinyML.Emit.CText;

@@ -1,5 +1,3 @@
-using TinyML.Ir;
-
 namespace TinyML.Emit;
 
 /// <summary>What a board's core offers the int8 kernels.</summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-using TinyML.Ir;
 using TinyML.Plan;
 
 namespace TinyML.Emit;

@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-
 namespace TinyML.Firmware;
 
 /// <summary>A memory region the linker must keep the image inside (origin and length in bytes).</summary>

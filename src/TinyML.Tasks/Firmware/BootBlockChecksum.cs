@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
-using TinyML.Diagnostics;
 
 namespace TinyML.Firmware;
 

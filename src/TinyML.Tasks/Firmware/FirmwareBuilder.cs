@@ -1,8 +1,5 @@
 using System.ComponentModel;
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
-using TinyML.Diagnostics;
 using TinyML.Emit;
 
 namespace TinyML.Firmware;

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
-using TinyML.Diagnostics;
 
 namespace TinyML.Firmware;
 

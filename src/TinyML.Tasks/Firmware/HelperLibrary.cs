@@ -1,7 +1,5 @@
 using System.ComponentModel;
 using System.Security.Cryptography;
-using System.Text;
-using TinyML.Diagnostics;
 
 namespace TinyML.Firmware;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using TinyML.Diagnostics;
-
 namespace TinyML.Firmware;
 
 /// <summary>

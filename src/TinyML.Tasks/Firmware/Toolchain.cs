@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-
 namespace TinyML.Firmware;
 
 /// <summary>The GNU tools for one board, resolved to full paths.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using TinyML.Diagnostics;
 using TinyML.Import.Onnx.Proto;
 
 namespace TinyML.Import;

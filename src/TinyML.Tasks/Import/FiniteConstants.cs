@@ -1,7 +1,3 @@
-using System.Globalization;
-using TinyML.Diagnostics;
-using TinyML.Ir;
-
 namespace TinyML.Import;
 
 /// <summary>

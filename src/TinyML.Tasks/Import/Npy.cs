@@ -1,8 +1,5 @@
 using System.Buffers.Binary;
-using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
-using TinyML.Diagnostics;
 
 namespace TinyML.Import;
 

@@ -1,6 +1,3 @@
-using System.Text;
-using TinyML.Diagnostics;
-using TinyML.Ir;
 using TinyML.Import.Onnx.Proto;
 using AttributeType = TinyML.Import.Onnx.Proto.AttributeProto.Types.AttributeType;
 

@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using TinyML.Diagnostics;
 using TinyML.Import.Onnx.Proto;
 
 namespace TinyML.Import;

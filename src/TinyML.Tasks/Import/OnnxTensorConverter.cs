@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using TinyML.Diagnostics;
-using TinyML.Ir;
 using TinyML.Import.Onnx.Proto;
 using DataType = TinyML.Import.Onnx.Proto.TensorProto.Types.DataType;
 

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace TinyML.Import;
 
 /// <summary>How a backend handles an operator.</summary>

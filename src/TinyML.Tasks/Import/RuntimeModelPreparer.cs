@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using TinyML.Import.Onnx.Proto;
-using TinyML.Ir;
 using DataType = TinyML.Import.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace TinyML.Import;

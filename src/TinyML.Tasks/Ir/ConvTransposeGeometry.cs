@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-
 namespace TinyML.Ir;
 
 /// <summary>

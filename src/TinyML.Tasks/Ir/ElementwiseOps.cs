@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-
 namespace TinyML.Ir;
 
 /// <summary>Element-wise activations with one input and build-time constant parameters.</summary>

@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-using TinyML.Ir;
 using TinyML.Optimize;
 
 namespace TinyML.Lower;

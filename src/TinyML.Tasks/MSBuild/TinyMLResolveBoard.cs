@@ -1,5 +1,4 @@
 using Microsoft.Build.Framework;
-using TinyML.Diagnostics;
 using TinyML.Firmware;
 
 namespace TinyML.MSBuild;

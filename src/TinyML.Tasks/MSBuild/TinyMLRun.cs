@@ -1,6 +1,4 @@
-using System.Globalization;
 using Microsoft.Build.Framework;
-using TinyML.Diagnostics;
 
 namespace TinyML.MSBuild;
 

@@ -1,6 +1,3 @@
-using TinyML.Diagnostics;
-using TinyML.Ir;
-
 namespace TinyML.Optimize;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using TinyML.Ir;
-
 namespace TinyML.Optimize;
 
 /// <summary>Small graph-surgery helpers shared by the passes.</summary>

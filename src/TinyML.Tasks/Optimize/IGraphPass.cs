@@ -1,5 +1,3 @@
-using TinyML.Ir;
-
 namespace TinyML.Optimize;
 
 /// <summary>One rewrite over the float graph. Passes are small and independently testable.</summary>

@@ -1,11 +1,7 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TinyML.Diagnostics;
 using TinyML.Emit;
 using TinyML.Import;
-using TinyML.Ir;
 using TinyML.Lower;
 using TinyML.Optimize;
 using TinyML.Plan;

@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-
 namespace TinyML.Pipeline;
 
 /// <summary>Numeric precision of the generated code: the <c>Quantize</c> metadata / <c>--quantize</c> option.</summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using TinyML.Ir;
 using TinyML.Quantize;
 using TinyML.Verify;
 

@@ -1,6 +1,3 @@
-using TinyML.Diagnostics;
-using TinyML.Ir;
-
 namespace TinyML.Plan;
 
 /// <summary>A planned buffer: one storage tensor (aliases resolved) live over ops [FirstOp, LastOp], or — when

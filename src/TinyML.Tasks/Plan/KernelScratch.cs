@@ -1,5 +1,3 @@
-using TinyML.Ir;
-
 namespace TinyML.Plan;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using TinyML.Import.Onnx.Proto;
-using TinyML.Ir;
 
 namespace TinyML.Quantize;
 

@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.IO.Compression;
-using TinyML.Diagnostics;
 using TinyML.Import;
 
 namespace TinyML.Quantize;

@@ -1,6 +1,3 @@
-using System.Globalization;
-using TinyML.Diagnostics;
-
 namespace TinyML.Quantize;
 
 /// <summary>How an activation tensor's int8 range is chosen from what calibration observed.</summary>

@@ -1,6 +1,3 @@
-using System.Globalization;
-using TinyML.Diagnostics;
-using TinyML.Ir;
 using TinyML.Lower;
 
 namespace TinyML.Quantize;

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using TinyML.Diagnostics;
+using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using TinyML.Import;
 using TinyML.Import.Onnx.Proto;
 
@@ -199,22 +199,22 @@ public static class OrtCalibrator
         }
     }
 
-    private static readonly HashSet<TensorElementType> ObservableTypes =
+    private static readonly HashSet<OrtElementType> ObservableTypes =
     [
-        TensorElementType.Float, TensorElementType.Bool, TensorElementType.Int8, TensorElementType.UInt8, TensorElementType.Int16,
-        TensorElementType.UInt16, TensorElementType.Int32, TensorElementType.Int64,
+        OrtElementType.Float, OrtElementType.Bool, OrtElementType.Int8, OrtElementType.UInt8, OrtElementType.Int16,
+        OrtElementType.UInt16, OrtElementType.Int32, OrtElementType.Int64,
     ];
 
     /// <summary>A fetched tensor's values as floats (a float tensor without a copy).</summary>
     private static ReadOnlySpan<float> AsFloats(OrtValue value) => value.GetTensorTypeAndShape().ElementDataType switch
     {
-        TensorElementType.Float => value.GetTensorDataAsSpan<float>(),
-        TensorElementType.Bool => value.GetTensorDataAsSpan<bool>().ToArray().Select(b => b ? 1f : 0f).ToArray(),
-        TensorElementType.Int8 => value.GetTensorDataAsSpan<sbyte>().ToArray().Select(v => (float)v).ToArray(),
-        TensorElementType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray().Select(v => (float)v).ToArray(),
-        TensorElementType.Int16 => value.GetTensorDataAsSpan<short>().ToArray().Select(v => (float)v).ToArray(),
-        TensorElementType.UInt16 => value.GetTensorDataAsSpan<ushort>().ToArray().Select(v => (float)v).ToArray(),
-        TensorElementType.Int32 => value.GetTensorDataAsSpan<int>().ToArray().Select(v => (float)v).ToArray(),
+        OrtElementType.Float => value.GetTensorDataAsSpan<float>(),
+        OrtElementType.Bool => value.GetTensorDataAsSpan<bool>().ToArray().Select(b => b ? 1f : 0f).ToArray(),
+        OrtElementType.Int8 => value.GetTensorDataAsSpan<sbyte>().ToArray().Select(v => (float)v).ToArray(),
+        OrtElementType.UInt8 => value.GetTensorDataAsSpan<byte>().ToArray().Select(v => (float)v).ToArray(),
+        OrtElementType.Int16 => value.GetTensorDataAsSpan<short>().ToArray().Select(v => (float)v).ToArray(),
+        OrtElementType.UInt16 => value.GetTensorDataAsSpan<ushort>().ToArray().Select(v => (float)v).ToArray(),
+        OrtElementType.Int32 => value.GetTensorDataAsSpan<int>().ToArray().Select(v => (float)v).ToArray(),
         _ => value.GetTensorDataAsSpan<long>().ToArray().Select(v => (float)v).ToArray(),
     };
 

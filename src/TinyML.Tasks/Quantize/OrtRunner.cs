@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using TinyML.Import;
 
 namespace TinyML.Quantize;
@@ -79,7 +80,7 @@ public static class OrtRunner
         using var session = OrtSessions.Create(bytes, onnxPath);
         var (inputName, inputShape) = OrtSessions.SingleFloatInput(session, onnxPath);
         var outputName = session.OutputMetadata.Keys.First();
-        if (session.OutputMetadata[outputName].ElementDataType != TensorElementType.Float)
+        if (session.OutputMetadata[outputName].ElementDataType != OrtElementType.Float)
         {
             throw OrtSessions.Failed(onnxPath, $"model output '{outputName}' is not a float32 tensor");
         }

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using TinyML.Diagnostics;
+using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using TinyML.Import;
 
 namespace TinyML.Quantize;
@@ -130,7 +130,7 @@ internal static class OrtSessions
     private static (string Name, long[] Shape) FloatInput(InferenceSession session, string name, string modelPath)
     {
         var metadata = session.InputMetadata[name];
-        if (!metadata.IsTensor || metadata.ElementDataType != TensorElementType.Float)
+        if (!metadata.IsTensor || metadata.ElementDataType != OrtElementType.Float)
         {
             throw Failed(modelPath, $"model input '{name}' is not a float32 tensor");
         }

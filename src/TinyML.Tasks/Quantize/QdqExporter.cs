@@ -1,8 +1,6 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using TinyML.Diagnostics;
 using TinyML.Import.Onnx.Proto;
-using TinyML.Ir;
 using TinyML.Optimize;
 using DataType = TinyML.Import.Onnx.Proto.TensorProto.Types.DataType;
 

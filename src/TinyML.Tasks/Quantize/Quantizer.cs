@@ -1,5 +1,3 @@
-using TinyML.Diagnostics;
-using TinyML.Ir;
 using TinyML.Lower;
 using TinyML.Optimize;
 

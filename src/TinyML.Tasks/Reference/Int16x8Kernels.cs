@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using TinyML.Ir;
 
 namespace TinyML.Reference;
 

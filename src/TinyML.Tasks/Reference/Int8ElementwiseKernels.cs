@@ -1,5 +1,3 @@
-using TinyML.Ir;
-
 namespace TinyML.Reference;
 
 /// <summary>C# mirror of src/TinyML.Kernels/src/tml_elementwise_s8_ext.c and tml_where_s8.c (byte for byte; the kernel tests compare).</summary>

@@ -1,4 +1,3 @@
-using TinyML.Ir;
 using TinyML.Quantize;
 
 namespace TinyML.Reference;

@@ -1,11 +1,7 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using TinyML.Diagnostics;
 using TinyML.Import;
 using TinyML.Import.Onnx.Proto;
-using TinyML.Ir;
 using TinyML.Quantize;
 using TinyML.Reference;
 

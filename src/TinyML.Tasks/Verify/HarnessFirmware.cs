@@ -1,9 +1,5 @@
-using System.Globalization;
-using System.Text;
-using TinyML.Diagnostics;
 using TinyML.Emit;
 using TinyML.Firmware;
-using TinyML.Ir;
 using TinyML.Pipeline;
 
 namespace TinyML.Verify;

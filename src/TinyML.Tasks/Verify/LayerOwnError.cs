@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using TinyML.Ir;
 using TinyML.Quantize;
 using TinyML.Reference;
 

@@ -1,9 +1,6 @@
-using System.Globalization;
-using TinyML.Diagnostics;
 using TinyML.Emit;
 using TinyML.Firmware;
 using TinyML.Import;
-using TinyML.Ir;
 using TinyML.Optimize;
 using TinyML.Pipeline;
 using TinyML.Quantize;

@@ -1,6 +1,3 @@
-using System.Globalization;
-using TinyML.Ir;
-
 namespace TinyML.Verify;
 
 /// <summary>

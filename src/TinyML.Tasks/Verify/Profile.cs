@@ -1,9 +1,6 @@
-using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using TinyML.Emit;
-using TinyML.Ir;
 
 namespace TinyML.Verify;
 

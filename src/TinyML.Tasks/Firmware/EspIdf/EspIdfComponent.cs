@@ -1,6 +1,3 @@
-using System.Text;
-using TinyML.Diagnostics;
-
 namespace TinyML.Firmware.EspIdf;
 
 /// <summary>

@@ -1,11 +1,9 @@
 using System.Collections;
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using TinyML.Diagnostics;
 
 namespace TinyML.Firmware.EspIdf;
 
