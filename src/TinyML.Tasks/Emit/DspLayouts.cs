@@ -232,5 +232,5 @@ public static class DspLayouts
     }
 
     /// <summary>Band row length of the depthwise 3x3 kernel (<c>tml_dw3_width</c>).</summary>
-    public static int Depthwise3x3Width(QConv2D c) => ((c.OutW - 1) * c.StrideW + 3 + 2 * c.StrideW) & ~1;
+    public static int Depthwise3x3Width(QConv2D c) => ((c.Geometry.OutW - 1) * c.Geometry.StrideW + 3 + 2 * c.Geometry.StrideW) & ~1;
 }

@@ -16,8 +16,8 @@ internal static class DspOpData
     internal static int EmitDepthwise3x3Data(StringBuilder sb, QConv2D c, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        sb.Append(I, $"/* {Comment(c.NodeName)}: DepthwiseConv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 3x3, stride {c.StrideH}: tap pairs, input zero point folded into the bias */\n");
-        var (pairs, lastTaps) = DspLayouts.Depthwise3x3(c.Weights, c.OutC);
+        sb.Append(I, $"/* {Comment(c.NodeName)}: DepthwiseConv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel 3x3, stride {c.Geometry.StrideH}: tap pairs, input zero point folded into the bias */\n");
+        var (pairs, lastTaps) = DspLayouts.Depthwise3x3(c.Weights, c.Geometry.OutC);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         Int8OpEmitter.EmitArray(sb, "int8_t", $"{id}_last_taps", lastTaps.Select(v => Int(v)));
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint,
@@ -25,8 +25,8 @@ internal static class DspOpData
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_dw3x3_s8_params {{id}} = {
-                {{c.InC}}, {{c.InH}}, {{c.InW}}, {{c.OutH}}, {{c.OutW}}, /* channels, in_h, in_w, out_h, out_w */
-                {{c.StrideH}}, {{c.PadTop}}, {{c.PadLeft}}, /* stride, pad_top, pad_left */
+                {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* channels, in_h, in_w, out_h, out_w */
+                {{c.Geometry.StrideH}}, {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, /* stride, pad_top, pad_left */
                 {{Int(c.OutputZeroPoint)}}, {{Int(c.InputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
                 {{id}}_weights.bytes, {{id}}_last_taps, {{id}}_channels
             };
@@ -40,17 +40,17 @@ internal static class DspOpData
     internal static int EmitPointwiseData(StringBuilder sb, QConv2D c, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel 1x1, stride {c.StrideH}x{c.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
-        var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, c.InC);
+        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel 1x1, stride {c.Geometry.StrideH}x{c.Geometry.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, c.Geometry.InC);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
             output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_pw_s8_params {{id}} = {
-                {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
-                {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
-                {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(c.InC)}}, /* stride_h, stride_w, depth */
+                {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* in_c, in_h, in_w */
+                {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
+                {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, {{DspLayouts.PointwiseDepth(c.Geometry.InC)}}, /* stride_h, stride_w, depth */
                 {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
                 {{id}}_weights.bytes, {{id}}_channels
             };
@@ -65,9 +65,9 @@ internal static class DspOpData
     internal static int EmitConvGemmData(StringBuilder sb, QConv2D c, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        var taps = c.InC * c.KernelH * c.KernelW;
-        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, stride {c.StrideH}x{c.StrideW}: im2col GEMM row pairs over {taps} taps, input zero point folded into the bias */\n");
-        var pairs = DspLayouts.PointwisePairs(c.Weights, c.OutC, taps);
+        var taps = c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW;
+        sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel {c.Geometry.KernelH}x{c.Geometry.KernelW}, stride {c.Geometry.StrideH}x{c.Geometry.StrideW}: im2col GEMM row pairs over {taps} taps, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, taps);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
             output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
@@ -75,13 +75,13 @@ internal static class DspOpData
         sb.Append(I, $$"""
             static const tml_conv_gemm_s8_params {{id}} = {
                 {
-                    {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
-                    {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
-                    {{c.StrideH}}, {{c.StrideW}}, {{DspLayouts.PointwiseDepth(taps)}}, /* stride_h, stride_w, depth (taps rounded up to 4) */
+                    {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* in_c, in_h, in_w */
+                    {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
+                    {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, {{DspLayouts.PointwiseDepth(taps)}}, /* stride_h, stride_w, depth (taps rounded up to 4) */
                     {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
                     {{id}}_weights.bytes, {{id}}_channels
                 },
-                {{c.KernelH}}, {{c.KernelW}}, {{c.PadTop}}, {{c.PadLeft}}, {{c.DilationH}}, {{c.DilationW}}, /* kernel, padding, dilation */
+                {{c.Geometry.KernelH}}, {{c.Geometry.KernelW}}, {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, {{c.Geometry.DilationH}}, {{c.Geometry.DilationW}}, /* kernel, padding, dilation */
                 {{Int(c.InputZeroPoint)}} /* input zero point (the padding) */
             };
 

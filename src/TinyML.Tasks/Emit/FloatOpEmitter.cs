@@ -19,15 +19,15 @@ public static class FloatOpEmitter
         switch (op)
         {
             case FConv2D c:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.Batch}x{c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, groups {c.Groups} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.Geometry.Batch}x{c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel {c.Geometry.KernelH}x{c.Geometry.KernelW}, groups {c.Geometry.Groups} */\n");
                 EmitArray(sb, $"{id}_weights", c.Weights);
                 EmitArray(sb, $"{id}_bias", c.Bias);
                 sb.Append(I, $$"""
                     static const tml_conv2d_f32_params {{id}} = {
-                        {{c.Batch}}, {{c.InC}}, {{c.InH}}, {{c.InW}}, /* batch, in_c, in_h, in_w */
-                        {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
-                        {{c.KernelH}}, {{c.KernelW}}, {{c.StrideH}}, {{c.StrideW}}, /* kernel, stride */
-                        {{c.PadTop}}, {{c.PadLeft}}, {{c.DilationH}}, {{c.DilationW}}, {{c.Groups}}, /* pad_top, pad_left, dilation, groups */
+                        {{c.Geometry.Batch}}, {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* batch, in_c, in_h, in_w */
+                        {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
+                        {{c.Geometry.KernelH}}, {{c.Geometry.KernelW}}, {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, /* kernel, stride */
+                        {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, {{c.Geometry.DilationH}}, {{c.Geometry.DilationW}}, {{c.Geometry.Groups}}, /* pad_top, pad_left, dilation, groups */
                         {{FloatOrInfinity(c.ActivationMin)}}, {{FloatOrInfinity(c.ActivationMax)}}, /* activation range */
                         {{id}}_weights, {{id}}_bias
                     };

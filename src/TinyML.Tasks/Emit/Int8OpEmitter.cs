@@ -29,14 +29,14 @@ internal static class Int8OpEmitter
             case QConv2D { Kernel: Int8Kernel.ConvGemm } c:
                 return DspOpData.EmitConvGemmData(sb, c, id);
             case QConv2D c:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.InC}x{c.InH}x{c.InW} -> {c.OutC}x{c.OutH}x{c.OutW}, kernel {c.KernelH}x{c.KernelW}, groups {c.Groups} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel {c.Geometry.KernelH}x{c.Geometry.KernelW}, groups {c.Geometry.Groups} */\n");
                 var bytes = EmitArrays(sb, id, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift);
                 sb.Append(I, $$"""
                     static const tml_conv2d_s8_params {{id}} = {
-                        {{c.InC}}, {{c.InH}}, {{c.InW}}, /* in_c, in_h, in_w */
-                        {{c.OutC}}, {{c.OutH}}, {{c.OutW}}, /* out_c, out_h, out_w */
-                        {{c.KernelH}}, {{c.KernelW}}, {{c.StrideH}}, {{c.StrideW}}, /* kernel, stride */
-                        {{c.PadTop}}, {{c.PadLeft}}, {{c.DilationH}}, {{c.DilationW}}, {{c.Groups}}, /* pad_top, pad_left, dilation, groups */
+                        {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* in_c, in_h, in_w */
+                        {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
+                        {{c.Geometry.KernelH}}, {{c.Geometry.KernelW}}, {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, /* kernel, stride */
+                        {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, {{c.Geometry.DilationH}}, {{c.Geometry.DilationW}}, {{c.Geometry.Groups}}, /* pad_top, pad_left, dilation, groups */
                         {{Int(c.InputZeroPoint)}}, {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
                         {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
                     };
@@ -320,7 +320,7 @@ internal static class Int8OpEmitter
         switch (op)
         {
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
-                sb.Append(I, $"    tml_dw3x3_s8_s{dw.StrideH}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                sb.Append(I, $"    tml_dw3x3_s8_s{dw.Geometry.StrideH}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
                 break;
             case QConv2D { Kernel: Int8Kernel.Pointwise } pw:
                 sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_pw_s8", pw)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
@@ -503,12 +503,12 @@ internal static class Int8OpEmitter
         if (layer.Op is QConv2D c2)
         {
             sb.Append(I, $$"""
-                /* {{Comment(layer.NodeName)}}: int16x8 Conv {{c2.InC}}x{{c2.InH}}x{{c2.InW}} -> {{c2.OutC}}x{{c2.OutH}}x{{c2.OutW}}, kernel {{c2.KernelH}}x{{c2.KernelW}}, groups {{c2.Groups}} */
+                /* {{Comment(layer.NodeName)}}: int16x8 Conv {{c2.Geometry.InC}}x{{c2.Geometry.InH}}x{{c2.Geometry.InW}} -> {{c2.Geometry.OutC}}x{{c2.Geometry.OutH}}x{{c2.Geometry.OutW}}, kernel {{c2.Geometry.KernelH}}x{{c2.Geometry.KernelW}}, groups {{c2.Geometry.Groups}} */
                 static const tml_conv2d_s16_params {{id}} = {
-                    {{c2.InC}}, {{c2.InH}}, {{c2.InW}}, /* in_c, in_h, in_w */
-                    {{c2.OutC}}, {{c2.OutH}}, {{c2.OutW}}, /* out_c, out_h, out_w */
-                    {{c2.KernelH}}, {{c2.KernelW}}, {{c2.StrideH}}, {{c2.StrideW}}, /* kernel, stride */
-                    {{c2.PadTop}}, {{c2.PadLeft}}, {{c2.DilationH}}, {{c2.DilationW}}, {{c2.Groups}}, /* pad_top, pad_left, dilation, groups */
+                    {{c2.Geometry.InC}}, {{c2.Geometry.InH}}, {{c2.Geometry.InW}}, /* in_c, in_h, in_w */
+                    {{c2.Geometry.OutC}}, {{c2.Geometry.OutH}}, {{c2.Geometry.OutW}}, /* out_c, out_h, out_w */
+                    {{c2.Geometry.KernelH}}, {{c2.Geometry.KernelW}}, {{c2.Geometry.StrideH}}, {{c2.Geometry.StrideW}}, /* kernel, stride */
+                    {{c2.Geometry.PadTop}}, {{c2.Geometry.PadLeft}}, {{c2.Geometry.DilationH}}, {{c2.Geometry.DilationW}}, {{c2.Geometry.Groups}}, /* pad_top, pad_left, dilation, groups */
                     {{Int(c2.ActivationMin)}}, {{Int(c2.ActivationMax)}}, /* activation range (int16) */
                     {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
                 };

@@ -118,8 +118,8 @@ public static class KernelChoice
     /// <summary>Depthwise 3x3 the band kernel covers: multiplier 1, stride 1 or 2 both ways, no dilation, three
     /// band rows fit its buffer.</summary>
     public static bool IsDepthwise3x3(QConv2D c) =>
-        c.Groups == c.InC && c.OutC == c.InC && c.KernelH == 3 && c.KernelW == 3 && c.DilationH == 1 && c.DilationW == 1
-        && c.StrideH == c.StrideW && c.StrideH is 1 or 2 && c.PadTop >= 0 && c.PadLeft >= 0
+        c.Geometry.Groups == c.Geometry.InC && c.Geometry.OutC == c.Geometry.InC && c.Geometry.KernelH == 3 && c.Geometry.KernelW == 3 && c.Geometry.DilationH == 1 && c.Geometry.DilationW == 1
+        && c.Geometry.StrideH == c.Geometry.StrideW && c.Geometry.StrideH is 1 or 2 && c.Geometry.PadTop >= 0 && c.Geometry.PadLeft >= 0
         && 3 * DspLayouts.Depthwise3x3Width(c) <= Depthwise3x3Buffer;
 
     /// <summary>Longest reduction of the pointwise GEMM kernel (its column block of four pixels takes 8 x depth bytes
@@ -134,10 +134,10 @@ public static class KernelChoice
     /// tml_pw_s8 takes (any kernel, stride, padding, dilation: the first layers, KWS's 10x4 and VWW's 3x3 stride 2,
     /// IC's 3x3 convs), a reduction that fits its column block, dimensions in int16.</summary>
     public static bool IsConvGemm(QConv2D c) =>
-        c.Groups == 1 && !IsPointwise(c)
-        && c.InC * c.KernelH * c.KernelW <= ConvGemmTapsMax
-        && Math.Max(c.InH, c.InW) <= short.MaxValue && Math.Max(c.OutH, c.OutW) <= short.MaxValue
-        && (long)c.OutH * c.OutW <= int.MaxValue && (long)c.InC * c.InH * c.InW <= int.MaxValue;
+        c.Geometry.Groups == 1 && !IsPointwise(c)
+        && c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW <= ConvGemmTapsMax
+        && Math.Max(c.Geometry.InH, c.Geometry.InW) <= short.MaxValue && Math.Max(c.Geometry.OutH, c.Geometry.OutW) <= short.MaxValue
+        && (long)c.Geometry.OutH * c.Geometry.OutW <= int.MaxValue && (long)c.Geometry.InC * c.Geometry.InH * c.Geometry.InW <= int.MaxValue;
 
     /// <summary>Longest reduction of the row-pair fully connected kernel (its int16 column takes 2 x depth bytes of
     /// scratch; the generic kernel takes longer rows in chunks).</summary>
@@ -146,10 +146,10 @@ public static class KernelChoice
     /// <summary>Pointwise convolution the GEMM kernel covers: groups 1, 1x1, no padding, every output pixel's input
     /// inside the plane (no bottom/right padding either), any stride.</summary>
     public static bool IsPointwise(QConv2D c) =>
-        c.Groups == 1 && c.KernelH == 1 && c.KernelW == 1 && c.PadTop == 0 && c.PadLeft == 0
-        && (c.OutH - 1) * c.StrideH < c.InH && (c.OutW - 1) * c.StrideW < c.InW
-        && DspLayouts.PointwiseDepth(c.InC) <= PointwiseDepthMax
-        && c.InH * c.InW <= short.MaxValue && c.OutH * c.OutW <= short.MaxValue;
+        c.Geometry.Groups == 1 && c.Geometry.KernelH == 1 && c.Geometry.KernelW == 1 && c.Geometry.PadTop == 0 && c.Geometry.PadLeft == 0
+        && (c.Geometry.OutH - 1) * c.Geometry.StrideH < c.Geometry.InH && (c.Geometry.OutW - 1) * c.Geometry.StrideW < c.Geometry.InW
+        && DspLayouts.PointwiseDepth(c.Geometry.InC) <= PointwiseDepthMax
+        && c.Geometry.InH * c.Geometry.InW <= short.MaxValue && c.Geometry.OutH * c.Geometry.OutW <= short.MaxValue;
 
     /// <summary>Whether the fast requantization (<c>tml_requant_fast_s8</c>) is exact for every channel.</summary>
     public static bool FastRequant(int[] multiplier, int[] shift, int[] bias, int taps)
@@ -171,9 +171,9 @@ public static class KernelChoice
     /// encoding of a channel whose output never changes (<see cref="DspLayouts.ConstantChannel"/>).</summary>
     public static bool FastOrConstant(QConv2D c)
     {
-        var taps = c.Weights.Length / c.OutC;
+        var taps = c.Weights.Length / c.Geometry.OutC;
         var output = new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax);
-        for (var ch = 0; ch < c.OutC; ch++)
+        for (var ch = 0; ch < c.Geometry.OutC; ch++)
         {
             var bias = c.Bias.Length > ch ? c.Bias[ch] : 0;
             if (c.OutputMultiplier[ch] != 0 && !FastChannel(c.OutputMultiplier[ch], c.OutputShift[ch], bias, taps)
@@ -209,7 +209,7 @@ public static class KernelChoice
     /// zero-point fold; the channels as the emitter writes them, constant channels re-encoded).
     /// </summary>
     public static bool PointwiseFused(QConv2D c) =>
-        c.OutC % 2 == 0
+        c.Geometry.OutC % 2 == 0
         && EveryChannelFuses(DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
             output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax)));
 

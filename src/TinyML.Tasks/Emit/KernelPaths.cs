@@ -15,19 +15,19 @@ public static class KernelPaths
         switch (op)
         {
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
-                return string.Create(I, $"tml_dw3x3_s8: stride {c.StrideH}, zp-padded int16 band, 2 outputs per step (SMLAD tap pairs)");
+                return string.Create(I, $"tml_dw3x3_s8: stride {c.Geometry.StrideH}, zp-padded int16 band, 2 outputs per step (SMLAD tap pairs)");
             case QConv2D { Kernel: Int8Kernel.Pointwise }:
                 return "tml_pw_s8: GEMM over int16 column blocks, 2 channels x 4 pixels per pass (SMLAD on row-pair words)";
             case QConv2D { Kernel: Int8Kernel.ConvGemm } c:
-                return string.Create(I, $"tml_conv_gemm_s8: im2col of 4 pixels ({c.InC * c.KernelH * c.KernelW} taps) into the tml_pw_s8 GEMM, 2 channels x 4 pixels per pass");
+                return string.Create(I, $"tml_conv_gemm_s8: im2col of 4 pixels ({c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW} taps) into the tml_pw_s8 GEMM, 2 channels x 4 pixels per pass");
             case QConv2D c:
             {
-                var inPerGroup = c.InC / c.Groups;
-                var outPerGroup = c.OutC / c.Groups;
-                var filterSize = inPerGroup * c.KernelH * c.KernelW;
+                var inPerGroup = c.Geometry.InC / c.Geometry.Groups;
+                var outPerGroup = c.Geometry.OutC / c.Geometry.Groups;
+                var filterSize = inPerGroup * c.Geometry.KernelH * c.Geometry.KernelW;
                 if (outPerGroup >= 2 && filterSize <= KernelScratch.ColumnMax)
                 {
-                    var gather = c.KernelH == 1 && c.KernelW == 1 ? "pointwise column copy" : "offset-table column gather";
+                    var gather = c.Geometry.KernelH == 1 && c.Geometry.KernelW == 1 ? "pointwise column copy" : "offset-table column gather";
                     return string.Create(I, $"tml_conv2d_s8: im2col ({gather}), 2 filters x 2 pixels per pass");
                 }
 
@@ -35,7 +35,7 @@ public static class KernelPaths
                 {
                     var (tapPairs, asRow) = KernelScratch.DepthwisePaths(c);
                     var band = "tml_conv2d_s8: depthwise over a zero-padded int16 row band" + (asRow ? ", the one-column planes as rows" : "")
-                        + (c.KernelH == 3 && c.KernelW == 3 && c.DilationW == 1 ? " (3x3 tap pairs)" : tapPairs ? " (SMLAD tap pairs on DSP cores)" : "");
+                        + (c.Geometry.KernelH == 3 && c.Geometry.KernelW == 3 && c.Geometry.DilationW == 1 ? " (3x3 tap pairs)" : tapPairs ? " (SMLAD tap pairs on DSP cores)" : "");
                     return KernelScratch.BytesOf(c) > 0 ? band : "tml_conv2d_s8: depthwise direct (border windows clipped)";
                 }
 

@@ -12,22 +12,7 @@ public abstract class FOp : LoweredOp
 /// <summary>Conv2D over NCHW, any batch, grouped/depthwise and dilated, with a fused clamp.</summary>
 public sealed class FConv2D : FOp
 {
-    public required int Batch { get; init; }
-    public required int InC { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int OutC { get; init; }
-    public required int OutH { get; init; }
-    public required int OutW { get; init; }
-    public required int KernelH { get; init; }
-    public required int KernelW { get; init; }
-    public required int StrideH { get; init; }
-    public required int StrideW { get; init; }
-    public required int PadTop { get; init; }
-    public required int PadLeft { get; init; }
-    public required int DilationH { get; init; }
-    public required int DilationW { get; init; }
-    public required int Groups { get; init; }
+    public required ConvGeometry Geometry { get; init; }
     /// <summary>[OutC, InC/Groups, KernelH, KernelW].</summary>
     public required float[] Weights { get; init; }
     /// <summary>[OutC].</summary>

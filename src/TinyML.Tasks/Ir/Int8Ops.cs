@@ -23,21 +23,7 @@ public enum Int8Kernel
 /// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>
 public sealed class QConv2D : LoweredOp
 {
-    public required int InC { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int OutC { get; init; }
-    public required int OutH { get; init; }
-    public required int OutW { get; init; }
-    public required int KernelH { get; init; }
-    public required int KernelW { get; init; }
-    public required int StrideH { get; init; }
-    public required int StrideW { get; init; }
-    public required int PadTop { get; init; }
-    public required int PadLeft { get; init; }
-    public required int DilationH { get; init; }
-    public required int DilationW { get; init; }
-    public required int Groups { get; init; }
+    public required ConvGeometry Geometry { get; init; }
     /// <summary>[OutC, InC/Groups, KernelH, KernelW], symmetric per output channel.</summary>
     public required sbyte[] Weights { get; init; }
     /// <summary>[OutC], scale = s_in * s_w[c], zero point 0.</summary>

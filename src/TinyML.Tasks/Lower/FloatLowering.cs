@@ -245,31 +245,13 @@ public sealed class FloatLowering
     private void LowerConv(Node node)
     {
         var input = Id(node.Inputs[0], node);
-        var x = _model.Tensors[input].Shape;
         var wTensor = Constant(node, 1);
-        var w = wTensor.Shape;
-        if (Window1D.IsNcw(x) && Window1D.IsNcw(w))
-        {
-            // 1-D Conv: the 2-D kernel with H = 1 (same memory layout for activations and weights).
-            (node, x, w) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x), Window1D.AsNchw(w));
-        }
-
-        var groups = (int)node.GetInt("group", 1);
-        if (x.Length != 4 || w.Length != 4 || groups <= 0 || x[1] != w[1] * groups || w[0] % groups != 0)
-        {
-            throw Unsupported(node, $"Conv shapes input [{string.Join(",", x)}], weights [{string.Join(",", w)}], group {groups} are not supported (2-D NCHW)");
-        }
-
-        var g = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
-        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[w[0]];
+        var geometry = ConvGeometry.Resolve(node, _model.Tensors[input].Shape, wTensor.Shape, File);
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
         var (min, max) = FusedActivation(node);
         _model.Ops.Add(new FConv2D
         {
-            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-            Batch = x[0], InC = x[1], InH = x[2], InW = x[3],
-            OutC = w[0], OutH = g.OutH, OutW = g.OutW, KernelH = w[2], KernelW = w[3],
-            StrideH = g.StrideH, StrideW = g.StrideW, PadTop = g.PadTop, PadLeft = g.PadLeft,
-            DilationH = g.DilationH, DilationW = g.DilationW, Groups = groups,
+            NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Geometry = geometry,
             Weights = wTensor.FloatData!, Bias = bias, ActivationMin = min, ActivationMax = max,
         });
     }

@@ -32,9 +32,9 @@ public static class KernelScratch
     {
         QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c => Depthwise3x3(c),
         // tml_pw_s8_scratch_size: the int16 column block of four pixels.
-        QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC),
+        QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.Geometry.InC),
         // tml_conv_gemm_s8_scratch_size: the int16 column block of four pixels, then the taps' int32 input offsets.
-        QConv2D { Kernel: Int8Kernel.ConvGemm } c => 8 * Emit.DspLayouts.PointwiseDepth(c.InC * c.KernelH * c.KernelW) + 4 * c.InC * c.KernelH * c.KernelW,
+        QConv2D { Kernel: Int8Kernel.ConvGemm } c => 8 * Emit.DspLayouts.PointwiseDepth(c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW) + 4 * c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW,
         QConv2D c => Conv2D(c),
         // tml_fc_pairs_s8_scratch_size: one int16 column of the padded reduction.
         QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } f => 2 * Emit.DspLayouts.PointwiseDepth(f.InFeatures),
@@ -48,20 +48,20 @@ public static class KernelScratch
     private static int Depthwise3x3(QConv2D c)
     {
         var width = Emit.DspLayouts.Depthwise3x3Width(c);
-        var plane = width * ((c.OutH - 1) * c.StrideH + 3);
+        var plane = width * ((c.Geometry.OutH - 1) * c.Geometry.StrideH + 3);
         return 4 * Depthwise3x3Sums + 2 * Math.Min(plane, Emit.KernelChoice.Depthwise3x3Buffer);
     }
 
     private static int Conv2D(QConv2D c)
     {
-        var inPerGroup = c.InC / c.Groups;
-        var outPerGroup = c.OutC / c.Groups;
-        var filterSize = inPerGroup * c.KernelH * c.KernelW;
+        var inPerGroup = c.Geometry.InC / c.Geometry.Groups;
+        var outPerGroup = c.Geometry.OutC / c.Geometry.Groups;
+        var filterSize = inPerGroup * c.Geometry.KernelH * c.Geometry.KernelW;
         if (outPerGroup >= 2 && filterSize <= ColumnMax)
         {
             // Two int16 columns interleaved in blocks of four (tml_pair_index), then the gather offsets (not for 1x1).
             var columns = 8 * ((filterSize + 3) / 4);
-            var offsets = c.KernelH != 1 || c.KernelW != 1 ? filterSize : 0;
+            var offsets = c.Geometry.KernelH != 1 || c.Geometry.KernelW != 1 ? filterSize : 0;
             return Align4(2 * (columns + offsets));
         }
 
@@ -98,7 +98,7 @@ public static class KernelScratch
     public static (bool TapPairs, bool AsRow) DepthwisePaths(QConv2D c)
     {
         var row = ConvRow.Of(c);
-        return (TapPairs(row), row.KernelW != c.KernelW || row.OutW != c.OutW);
+        return (TapPairs(row), row.KernelW != c.Geometry.KernelW || row.OutW != c.Geometry.OutW);
     }
 
     private static bool TapPairs(ConvRow g) =>
@@ -112,9 +112,9 @@ public static class KernelScratch
                                            int PadTop, int PadLeft, int DilationH, int DilationW)
     {
         public static ConvRow Of(QConv2D c) =>
-            c.InW == 1 && c.KernelW == 1 && c.OutW == 1 && c.PadLeft == 0 && c.InH != 1
-                ? new(c.OutW, c.OutH, c.KernelW, c.KernelH, c.StrideW, c.StrideH, c.PadLeft, c.PadTop, c.DilationW, c.DilationH)
-                : new(c.OutH, c.OutW, c.KernelH, c.KernelW, c.StrideH, c.StrideW, c.PadTop, c.PadLeft, c.DilationH, c.DilationW);
+            c.Geometry.InW == 1 && c.Geometry.KernelW == 1 && c.Geometry.OutW == 1 && c.Geometry.PadLeft == 0 && c.Geometry.InH != 1
+                ? new(c.Geometry.OutW, c.Geometry.OutH, c.Geometry.KernelW, c.Geometry.KernelH, c.Geometry.StrideW, c.Geometry.StrideH, c.Geometry.PadLeft, c.Geometry.PadTop, c.Geometry.DilationW, c.Geometry.DilationH)
+                : new(c.Geometry.OutH, c.Geometry.OutW, c.Geometry.KernelH, c.Geometry.KernelW, c.Geometry.StrideH, c.Geometry.StrideW, c.Geometry.PadTop, c.Geometry.PadLeft, c.Geometry.DilationH, c.Geometry.DilationW);
     }
 
     private static int Align4(int bytes) => (bytes + 3) & ~3;

@@ -46,13 +46,12 @@ public static class BiasCorrection
     /// Per output channel, the mean over output positions of the Conv with the weight error applied to the mean input
     /// (NCHW, batch 1; padded taps contribute 0 as in the kernel).
     /// </summary>
-    public static float[] ConvShift(float[] weights, sbyte[] quantized, float[] scales, int[] inputShape, int[] weightShape, int groups,
-        WindowGeometry geometry, float[] meanInput)
+    public static float[] ConvShift(float[] weights, sbyte[] quantized, float[] scales, ConvGeometry geometry, float[] meanInput)
     {
-        int inC = inputShape[1], inH = inputShape[2], inW = inputShape[3];
-        int outC = weightShape[0], kernelH = weightShape[2], kernelW = weightShape[3];
-        var inPerGroup = inC / groups;
-        var outPerGroup = outC / groups;
+        int inH = geometry.InH, inW = geometry.InW;
+        int outC = geometry.OutC, kernelH = geometry.KernelH, kernelW = geometry.KernelW;
+        var inPerGroup = geometry.InCPerGroup;
+        var outPerGroup = outC / geometry.Groups;
         var filterSize = inPerGroup * kernelH * kernelW;
         var shift = new float[outC];
         for (var oc = 0; oc < outC; oc++)

@@ -122,9 +122,7 @@ public static class Int16x8
             QConv2D c => new QConv2D
             {
                 NodeName = c.NodeName, Inputs = [input16], Output = output16,
-                InC = c.InC, InH = c.InH, InW = c.InW, OutC = c.OutC, OutH = c.OutH, OutW = c.OutW,
-                KernelH = c.KernelH, KernelW = c.KernelW, StrideH = c.StrideH, StrideW = c.StrideW,
-                PadTop = c.PadTop, PadLeft = c.PadLeft, DilationH = c.DilationH, DilationW = c.DilationW, Groups = c.Groups,
+                Geometry = c.Geometry,
                 Weights = c.Weights, Bias = [], WeightScales = c.WeightScales, OutputMultiplier = multiplier, OutputShift = shift,
                 InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
             },

@@ -147,12 +147,12 @@ public sealed class QdqExporter
     {
         var op = Op<QConv2D>(node);
         var weightShape = _graph.Tensor(node.Inputs[1]).Shape;
-        var scales = WeightScales(node, op.WeightScales, op.OutC);
+        var scales = WeightScales(node, op.WeightScales, op.Geometry.OutC);
         var input = _model.Tensors[op.Inputs[0]];
         var weights = DequantizedInitializer(node.Inputs[1] + "_quantized", DataType.Int8, weightShape,
-            op.Weights.Select(w => (long)w).ToArray(), scales, new long[op.OutC], axis: 0);
-        var bias = DequantizedInitializer(node.Name + "_bias_quantized", DataType.Int32, [op.OutC],
-            op.Bias.Select(b => (long)b).ToArray(), BiasScales(input, scales), new long[op.OutC], axis: 0);
+            op.Weights.Select(w => (long)w).ToArray(), scales, new long[op.Geometry.OutC], axis: 0);
+        var bias = DequantizedInitializer(node.Name + "_bias_quantized", DataType.Int32, [op.Geometry.OutC],
+            op.Bias.Select(b => (long)b).ToArray(), BiasScales(input, scales), new long[op.Geometry.OutC], axis: 0);
         EmitWithQuantizedOutputs(node, "Conv", [Input(node.Inputs[0]), weights, bias], CopyAttributes(node));
     }
 

@@ -100,13 +100,11 @@ public sealed class QdqLowering
     private void LowerConv(Node node)
     {
         var input = Activation(node, 0);
-        var x = _graph.Tensor(node.Inputs[0]).Shape;
         var weights = QuantizedWeights(node, 1);
-        var w = weights.Shape;
-        var groups = (int)node.GetInt("group", 1);
-        if (x.Length != 4 || x[0] != 1 || w.Length != 4 || x[1] != w[1] * groups || w[0] % groups != 0)
+        var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, weights.Shape, File);
+        if (geometry.Batch != 1)
         {
-            throw Unsupported(node, $"Conv shapes input [{string.Join(",", x)}], weights [{string.Join(",", w)}], group {groups} are not supported (batch 1, 2-D)");
+            throw Unsupported(node, $"Conv with batch {geometry.Batch} is not supported (batch 1)");
         }
 
         if (!weights.PerTensor && weights.Axis != 0)
@@ -114,9 +112,8 @@ public sealed class QdqLowering
             throw Unsupported(node, $"weights are quantized per axis {weights.Axis}; only per output channel (axis 0) is supported");
         }
 
-        var geometry = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
         var output = OutputTensor(node);
-        var weightScales = Enumerable.Range(0, w[0]).Select(weights.ScaleAt).ToArray();
+        var weightScales = Enumerable.Range(0, geometry.OutC).Select(weights.ScaleAt).ToArray();
         var (multipliers, shifts) = Multipliers(input, output, weightScales);
         var (actMin, actMax) = ActivationBounds(node, output);
         _model.Ops.Add(new QConv2D
@@ -124,13 +121,7 @@ public sealed class QdqLowering
             NodeName = node.Name,
             Inputs = [input.Id],
             Output = output.Id,
-            InC = x[1], InH = x[2], InW = x[3],
-            OutC = w[0], OutH = geometry.OutH, OutW = geometry.OutW,
-            KernelH = w[2], KernelW = w[3],
-            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
-            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
-            DilationH = geometry.DilationH, DilationW = geometry.DilationW,
-            Groups = groups,
+            Geometry = geometry,
             Weights = weights.Values.Select(v => (sbyte)v).ToArray(),
             Bias = Bias(node, 2, input, weightScales),
             WeightScales = weightScales,

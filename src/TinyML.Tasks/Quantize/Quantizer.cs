@@ -419,27 +419,18 @@ public sealed class Quantizer
     private void LowerConv(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
-        var x = _graph.Tensor(node.Inputs[0]).Shape;
         var wTensor = Constant(node, 1);
-        var w = wTensor.Shape;
-        if (Window1D.IsNcw(x) && Window1D.IsNcw(w))
+        var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
+        if (geometry.Batch != 1)
         {
-            // 1-D Conv: the 2-D kernel with H = 1 (same memory layout for activations and weights).
-            (node, x, w) = (Window1D.AsNchwNode(node), Window1D.AsNchw(x), Window1D.AsNchw(w));
+            throw Unsupported(node, $"Conv with batch {geometry.Batch} is not supported (batch 1)");
         }
 
-        var groups = (int)node.GetInt("group", 1);
-        if (x[0] != 1 || w.Length != 4 || x[1] != w[1] * groups || w[0] % groups != 0)
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, geometry.OutC);
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
+        if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == geometry.InC * geometry.InH * geometry.InW)
         {
-            throw Unsupported(node, $"Conv shapes input [{string.Join(",", x)}], weights [{string.Join(",", w)}], group {groups} are not supported (batch 1, 2-D)");
-        }
-
-        var geometry = WindowGeometry.Resolve(node, x[2], x[3], w[2], w[3], File);
-        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, w[0]);
-        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[w[0]];
-        if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == x[1] * x[2] * x[3])
-        {
-            bias = BiasCorrection.Apply(bias, BiasCorrection.ConvShift(wTensor.FloatData!, qWeights, wScales, x, w, groups, geometry, meanInput));
+            bias = BiasCorrection.Apply(bias, BiasCorrection.ConvShift(wTensor.FloatData!, qWeights, wScales, geometry, meanInput));
         }
 
         var output = OutputTensor(node);
@@ -447,16 +438,7 @@ public sealed class Quantizer
         var (actMin, actMax) = ActivationBounds(node, output);
         _model.Ops.Add(new QConv2D
         {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output.Id,
-            InC = x[1], InH = x[2], InW = x[3],
-            OutC = w[0], OutH = geometry.OutH, OutW = geometry.OutW,
-            KernelH = w[2], KernelW = w[3],
-            StrideH = geometry.StrideH, StrideW = geometry.StrideW,
-            PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
-            DilationH = geometry.DilationH, DilationW = geometry.DilationW,
-            Groups = groups,
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
             Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             ActivationMin = actMin, ActivationMax = actMax,

@@ -37,43 +37,43 @@ public static class Int16x8Kernels
 
     public static void Conv2D(QConv2D p, long[] bias, ReadOnlySpan<short> input, Span<short> output)
     {
-        var inPlane = p.InH * p.InW;
-        var inPerGroup = p.InC / p.Groups;
-        var outPerGroup = p.OutC / p.Groups;
-        var taps = p.KernelH * p.KernelW;
-        for (var oc = 0; oc < p.OutC; oc++)
+        var inPlane = p.Geometry.InH * p.Geometry.InW;
+        var inPerGroup = p.Geometry.InC / p.Geometry.Groups;
+        var outPerGroup = p.Geometry.OutC / p.Geometry.Groups;
+        var taps = p.Geometry.KernelH * p.Geometry.KernelW;
+        for (var oc = 0; oc < p.Geometry.OutC; oc++)
         {
             var groupInput = input[(oc / outPerGroup * inPerGroup * inPlane)..];
             var filter = oc * inPerGroup * taps;
-            for (var oy = 0; oy < p.OutH; oy++)
+            for (var oy = 0; oy < p.Geometry.OutH; oy++)
             {
-                var iy0 = oy * p.StrideH - p.PadTop;
-                for (var ox = 0; ox < p.OutW; ox++)
+                var iy0 = oy * p.Geometry.StrideH - p.Geometry.PadTop;
+                for (var ox = 0; ox < p.Geometry.OutW; ox++)
                 {
-                    var ix0 = ox * p.StrideW - p.PadLeft;
+                    var ix0 = ox * p.Geometry.StrideW - p.Geometry.PadLeft;
                     var acc = bias.Length > 0 ? bias[oc] : 0L;
                     for (var ic = 0; ic < inPerGroup; ic++)
                     {
-                        for (var ky = 0; ky < p.KernelH; ky++)
+                        for (var ky = 0; ky < p.Geometry.KernelH; ky++)
                         {
-                            var iy = iy0 + ky * p.DilationH;
-                            if (iy < 0 || iy >= p.InH)
+                            var iy = iy0 + ky * p.Geometry.DilationH;
+                            if (iy < 0 || iy >= p.Geometry.InH)
                             {
                                 continue;
                             }
 
-                            for (var kx = 0; kx < p.KernelW; kx++)
+                            for (var kx = 0; kx < p.Geometry.KernelW; kx++)
                             {
-                                var ix = ix0 + kx * p.DilationW;
-                                if (ix >= 0 && ix < p.InW)
+                                var ix = ix0 + kx * p.Geometry.DilationW;
+                                if (ix >= 0 && ix < p.Geometry.InW)
                                 {
-                                    acc += groupInput[ic * inPlane + iy * p.InW + ix] * p.Weights[filter + ic * taps + ky * p.KernelW + kx];
+                                    acc += groupInput[ic * inPlane + iy * p.Geometry.InW + ix] * p.Weights[filter + ic * taps + ky * p.Geometry.KernelW + kx];
                                 }
                             }
                         }
                     }
 
-                    output[oc * p.OutH * p.OutW + oy * p.OutW + ox] = Store(acc, p.OutputMultiplier[oc], p.OutputShift[oc], p.ActivationMin, p.ActivationMax);
+                    output[oc * p.Geometry.OutH * p.Geometry.OutW + oy * p.Geometry.OutW + ox] = Store(acc, p.OutputMultiplier[oc], p.OutputShift[oc], p.ActivationMin, p.ActivationMax);
                 }
             }
         }

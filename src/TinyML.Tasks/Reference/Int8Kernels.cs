@@ -17,13 +17,13 @@ public static class Int8Kernels
     /// </remarks>
     public static void Conv2D(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        RequireLength(input, op.InC * op.InH * op.InW, nameof(input));
-        RequireLength(output, op.OutC * op.OutH * op.OutW, nameof(output));
-        if (op.KernelH == 1 && op.KernelW == 1 && op.StrideH == 1 && op.StrideW == 1 && op.PadTop == 0 && op.PadLeft == 0 && op.OutH == op.InH && op.OutW == op.InW)
+        RequireLength(input, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW, nameof(input));
+        RequireLength(output, op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW, nameof(output));
+        if (op.Geometry.KernelH == 1 && op.Geometry.KernelW == 1 && op.Geometry.StrideH == 1 && op.Geometry.StrideW == 1 && op.Geometry.PadTop == 0 && op.Geometry.PadLeft == 0 && op.Geometry.OutH == op.Geometry.InH && op.Geometry.OutW == op.Geometry.InW)
         {
             Pointwise(op, input, output);
         }
-        else if (op.StrideH == 1 && op.StrideW == 1)
+        else if (op.Geometry.StrideH == 1 && op.Geometry.StrideW == 1)
         {
             StrideOne(op, input, output);
         }
@@ -40,27 +40,27 @@ public static class Int8Kernels
     /// </summary>
     private static void StrideOne(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        int inPerGroup = op.InC / op.Groups, outPerGroup = op.OutC / op.Groups;
-        int inH = op.InH, inW = op.InW, outH = op.OutH, outW = op.OutW, kernelH = op.KernelH, kernelW = op.KernelW;
-        int paddedH = outH - 1 + (kernelH - 1) * op.DilationH + 1;
-        int paddedW = outW - 1 + (kernelW - 1) * op.DilationW + 1;
+        int inPerGroup = op.Geometry.InC / op.Geometry.Groups, outPerGroup = op.Geometry.OutC / op.Geometry.Groups;
+        int inH = op.Geometry.InH, inW = op.Geometry.InW, outH = op.Geometry.OutH, outW = op.Geometry.OutW, kernelH = op.Geometry.KernelH, kernelW = op.Geometry.KernelW;
+        int paddedH = outH - 1 + (kernelH - 1) * op.Geometry.DilationH + 1;
+        int paddedW = outW - 1 + (kernelW - 1) * op.Geometry.DilationW + 1;
         int paddedPlane = paddedH * paddedW;
         int span = (outH - 1) * paddedW + outW;
-        var padded = new int[op.InC * paddedPlane];
-        for (int c = 0; c < op.InC; c++)
+        var padded = new int[op.Geometry.InC * paddedPlane];
+        for (int c = 0; c < op.Geometry.InC; c++)
         {
             for (int py = 0; py < paddedH; py++)
             {
-                int iy = py - op.PadTop;
+                int iy = py - op.Geometry.PadTop;
                 if (iy < 0 || iy >= inH)
                 {
                     continue;
                 }
 
-                int x0 = Math.Max(0, op.PadLeft), x1 = Math.Min(paddedW, op.PadLeft + inW);
+                int x0 = Math.Max(0, op.Geometry.PadLeft), x1 = Math.Min(paddedW, op.Geometry.PadLeft + inW);
                 if (x1 > x0)
                 {
-                    IntVectors.Centered(input.Slice(c * inH * inW + iy * inW + x0 - op.PadLeft, x1 - x0),
+                    IntVectors.Centered(input.Slice(c * inH * inW + iy * inW + x0 - op.Geometry.PadLeft, x1 - x0),
                         padded.AsSpan(c * paddedPlane + py * paddedW + x0, x1 - x0), op.InputZeroPoint);
                 }
             }
@@ -68,7 +68,7 @@ public static class Int8Kernels
 
         var acc = new int[span];
         var weights = op.Weights;
-        for (int oc = 0; oc < op.OutC; oc++)
+        for (int oc = 0; oc < op.Geometry.OutC; oc++)
         {
             Array.Clear(acc);
             int firstChannel = oc / outPerGroup * inPerGroup;
@@ -83,7 +83,7 @@ public static class Int8Kernels
                         int w = weights[filter + ky * kernelW + kx];
                         if (w != 0)
                         {
-                            IntVectors.MultiplyAdd(acc, padded.AsSpan(plane + ky * op.DilationH * paddedW + kx * op.DilationW, span), w);
+                            IntVectors.MultiplyAdd(acc, padded.AsSpan(plane + ky * op.Geometry.DilationH * paddedW + kx * op.Geometry.DilationW, span), w);
                         }
                     }
                 }
@@ -108,15 +108,15 @@ public static class Int8Kernels
     /// </summary>
     private static void Columns(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        int inPerGroup = op.InC / op.Groups, outPerGroup = op.OutC / op.Groups;
-        int inH = op.InH, inW = op.InW, outH = op.OutH, outW = op.OutW, kernelH = op.KernelH, kernelW = op.KernelW;
+        int inPerGroup = op.Geometry.InC / op.Geometry.Groups, outPerGroup = op.Geometry.OutC / op.Geometry.Groups;
+        int inH = op.Geometry.InH, inW = op.Geometry.InW, outH = op.Geometry.OutH, outW = op.Geometry.OutW, kernelH = op.Geometry.KernelH, kernelW = op.Geometry.KernelW;
         int taps = inPerGroup * kernelH * kernelW;
         int plane = outH * outW;
         int tile = Math.Max(1, Math.Min(plane, (1 << 18) / taps));
         var columns = new int[taps * tile];
         var acc = new int[tile];
         var weights = op.Weights;
-        for (int group = 0; group < op.Groups; group++)
+        for (int group = 0; group < op.Geometry.Groups; group++)
         {
             for (int start = 0; start < plane; start += tile)
             {
@@ -132,8 +132,8 @@ public static class Int8Kernels
                             int oy = start / outW, ox = start % outW;
                             for (int p = 0; p < count; p++)
                             {
-                                int iy = oy * op.StrideH - op.PadTop + ky * op.DilationH;
-                                int ix = ox * op.StrideW - op.PadLeft + kx * op.DilationW;
+                                int iy = oy * op.Geometry.StrideH - op.Geometry.PadTop + ky * op.Geometry.DilationH;
+                                int ix = ox * op.Geometry.StrideW - op.Geometry.PadLeft + kx * op.Geometry.DilationW;
                                 row[p] = (uint)iy < (uint)inH && (uint)ix < (uint)inW ? input[channel + iy * inW + ix] - op.InputZeroPoint : 0;
                                 if (++ox == outW)
                                 {
@@ -232,14 +232,14 @@ public static class Int8Kernels
     /// </summary>
     private static void Pointwise(QConv2D op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        int inChannelsPerGroup = op.InC / op.Groups;
-        int outChannelsPerGroup = op.OutC / op.Groups;
-        int plane = op.InH * op.InW;
+        int inChannelsPerGroup = op.Geometry.InC / op.Geometry.Groups;
+        int outChannelsPerGroup = op.Geometry.OutC / op.Geometry.Groups;
+        int plane = op.Geometry.InH * op.Geometry.InW;
         var weights = op.Weights;
-        var centered = new int[op.InC * plane];
+        var centered = new int[op.Geometry.InC * plane];
         IntVectors.Centered(input[..centered.Length], centered, op.InputZeroPoint);
         var acc = new int[plane];
-        for (int oc = 0; oc < op.OutC; oc++)
+        for (int oc = 0; oc < op.Geometry.OutC; oc++)
         {
             Array.Clear(acc);
             int groupBase = oc / outChannelsPerGroup * inChannelsPerGroup;

@@ -112,42 +112,42 @@ public static class MixedPrecisionKernels
 
     public static void Conv2D(FConv2D p, ReadOnlySpan<float> input, Span<float> output, bool fusedMultiplyAdd)
     {
-        var inPlane = p.InH * p.InW;
-        var outPlane = p.OutH * p.OutW;
-        var inPerGroup = p.InC / p.Groups;
-        var outPerGroup = p.OutC / p.Groups;
-        var taps = p.KernelH * p.KernelW;
-        for (var n = 0; n < p.Batch; n++)
+        var inPlane = p.Geometry.InH * p.Geometry.InW;
+        var outPlane = p.Geometry.OutH * p.Geometry.OutW;
+        var inPerGroup = p.Geometry.InC / p.Geometry.Groups;
+        var outPerGroup = p.Geometry.OutC / p.Geometry.Groups;
+        var taps = p.Geometry.KernelH * p.Geometry.KernelW;
+        for (var n = 0; n < p.Geometry.Batch; n++)
         {
-            var image = input[(n * p.InC * inPlane)..];
-            var outImage = output[(n * p.OutC * outPlane)..];
-            for (var oc = 0; oc < p.OutC; oc++)
+            var image = input[(n * p.Geometry.InC * inPlane)..];
+            var outImage = output[(n * p.Geometry.OutC * outPlane)..];
+            for (var oc = 0; oc < p.Geometry.OutC; oc++)
             {
                 var groupInput = image[(oc / outPerGroup * inPerGroup * inPlane)..];
                 var filter = oc * inPerGroup * taps;
-                for (var oy = 0; oy < p.OutH; oy++)
+                for (var oy = 0; oy < p.Geometry.OutH; oy++)
                 {
-                    var yOrigin = oy * p.StrideH - p.PadTop;
-                    var (ky0, ky1) = Taps(yOrigin, p.KernelH, p.DilationH, p.InH);
-                    for (var ox = 0; ox < p.OutW; ox++)
+                    var yOrigin = oy * p.Geometry.StrideH - p.Geometry.PadTop;
+                    var (ky0, ky1) = Taps(yOrigin, p.Geometry.KernelH, p.Geometry.DilationH, p.Geometry.InH);
+                    for (var ox = 0; ox < p.Geometry.OutW; ox++)
                     {
-                        var xOrigin = ox * p.StrideW - p.PadLeft;
-                        var (kx0, kx1) = Taps(xOrigin, p.KernelW, p.DilationW, p.InW);
+                        var xOrigin = ox * p.Geometry.StrideW - p.Geometry.PadLeft;
+                        var (kx0, kx1) = Taps(xOrigin, p.Geometry.KernelW, p.Geometry.DilationW, p.Geometry.InW);
                         var acc = 0f;
                         for (var ic = 0; ic < inPerGroup; ic++)
                         {
                             for (var ky = ky0; ky < ky1; ky++)
                             {
-                                var row = ic * inPlane + (yOrigin + ky * p.DilationH) * p.InW + xOrigin;
-                                var wRow = filter + ic * taps + ky * p.KernelW;
+                                var row = ic * inPlane + (yOrigin + ky * p.Geometry.DilationH) * p.Geometry.InW + xOrigin;
+                                var wRow = filter + ic * taps + ky * p.Geometry.KernelW;
                                 for (var kx = kx0; kx < kx1; kx++)
                                 {
-                                    acc = MultiplyAdd(acc, groupInput[row + kx * p.DilationW], p.Weights[wRow + kx], fusedMultiplyAdd);
+                                    acc = MultiplyAdd(acc, groupInput[row + kx * p.Geometry.DilationW], p.Weights[wRow + kx], fusedMultiplyAdd);
                                 }
                             }
                         }
 
-                        outImage[oc * outPlane + oy * p.OutW + ox] = Clamp(acc + p.Bias[oc], p.ActivationMin, p.ActivationMax);
+                        outImage[oc * outPlane + oy * p.Geometry.OutW + ox] = Clamp(acc + p.Bias[oc], p.ActivationMin, p.ActivationMax);
                     }
                 }
             }

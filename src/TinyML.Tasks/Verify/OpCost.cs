@@ -9,14 +9,14 @@ public static class OpCost
 {
     public static long Macs(LoweredOp op) => op switch
     {
-        QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        QConv2D c => c.Geometry.Macs,
         QFullyConnected f => (long)f.Rows * f.InFeatures * f.OutFeatures,
         QBatchMatMul m => m.Geometry.Macs,
         QConvTranspose2D t => (long)t.Geometry.InH * t.Geometry.InW * t.Geometry.InC * (t.Geometry.OutC / t.Geometry.Groups) * t.Geometry.KernelH * t.Geometry.KernelW,
         QInt16x8Layer layer => Macs(layer.Op),
         QRecurrent r => (long)r.Seq * r.Gates * r.Hidden * (r.InputSize + r.Hidden),
         QFloatLayer layer => Macs(layer.Op),
-        FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        FConv2D c => c.Geometry.Macs,
         FGemm g => (long)g.M * g.K * g.N * (g.AOffsets?.Length ?? 1),
         FMatMul mm => mm.Geometry.Macs,
         _ => 0,
@@ -28,8 +28,8 @@ public static class OpCost
     /// <summary>The op's kind as a reader knows it: Conv, DepthwiseConv, FullyConnected, AveragePool, Add, ...</summary>
     public static string Kind(LoweredOp op) => op switch
     {
-        QConv2D { Groups: > 1 } c when c.Groups == c.InC => "DepthwiseConv",
-        QConv2D { Groups: > 1 } => "GroupConv",
+        QConv2D { Geometry.IsDepthwise: true } => "DepthwiseConv",
+        QConv2D { Geometry.Groups: > 1 } => "GroupConv",
         QConv2D => "Conv",
         QConvTranspose2D => "ConvTranspose",
         QFullyConnected => "FullyConnected",
@@ -63,7 +63,7 @@ public static class OpCost
         var io = $"{input} -> {ShapeOf(op.Output)}";
         return op switch
         {
-            QConv2D c => string.Create(I, $"{io} k{c.KernelH}x{c.KernelW}{Stride(c.StrideH, c.StrideW)}{(c.DilationH * c.DilationW > 1 ? $" d{c.DilationH}x{c.DilationW}" : "")}{(c.PadTop > 0 || c.PadLeft > 0 ? " pad" : "")}"),
+            QConv2D { Geometry: var g } => string.Create(I, $"{io} k{g.KernelH}x{g.KernelW}{Stride(g.StrideH, g.StrideW)}{(g.DilationH * g.DilationW > 1 ? $" d{g.DilationH}x{g.DilationW}" : "")}{(g.PadTop > 0 || g.PadLeft > 0 ? " pad" : "")}"),
             QPool p => string.Create(I, $"{io} k{p.KernelH}x{p.KernelW}{Stride(p.StrideH, p.StrideW)}"),
             QFullyConnected f => string.Create(I, $"{f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $" x{f.Rows} rows" : "")}"),
             QInt16x8Layer layer => Shape(layer.Op, model),

@@ -175,14 +175,14 @@ public sealed class Rv32FirmwareTests
     /// group) and fully connected layers (inputs x outputs), the count bench/ uses.</summary>
     internal static long Int8Macs(LoweredModel model) => model.Ops.Sum(op => op switch
     {
-        QConv2D c => (long)c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        QConv2D c => (long)c.Geometry.OutC * c.Geometry.OutH * c.Geometry.OutW * (c.Geometry.InC / c.Geometry.Groups) * c.Geometry.KernelH * c.Geometry.KernelW,
         QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
         _ => 0L,
     });
 
     private static long FloatMacs(LoweredModel model) => model.Ops.Sum(op => op switch
     {
-        FConv2D c => (long)c.Batch * c.OutC * c.OutH * c.OutW * (c.InC / c.Groups) * c.KernelH * c.KernelW,
+        FConv2D c => (long)c.Geometry.Batch * c.Geometry.OutC * c.Geometry.OutH * c.Geometry.OutW * (c.Geometry.InC / c.Geometry.Groups) * c.Geometry.KernelH * c.Geometry.KernelW,
         FGemm g => (long)g.M * g.K * g.N,
         _ => 0L,
     });

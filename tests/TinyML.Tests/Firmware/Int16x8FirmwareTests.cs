@@ -62,8 +62,8 @@ public sealed class Int16x8FirmwareTests
         }, TextWriter.Null);
         var layers = compiled.Model.Ops.OfType<QInt16x8Layer>().ToList();
         // The SIMD pointwise path: 1x1 stride 1, no padding, one group, whole groups of four output channels.
-        Assert.IsTrue(layers.Any(l => l.Op is QConv2D c && c.KernelH * c.KernelW == 1 && c.Groups == 1 && c.StrideH == 1
-            && c.StrideW == 1 && c.OutC >= 4 && c.InC >= 4), "KWS auto has an int16x8 pointwise Conv");
+        Assert.IsTrue(layers.Any(l => l.Op is QConv2D c && c.Geometry.KernelH * c.Geometry.KernelW == 1 && c.Geometry.Groups == 1 && c.Geometry.StrideH == 1
+            && c.Geometry.StrideW == 1 && c.Geometry.OutC >= 4 && c.Geometry.InC >= 4), "KWS auto has an int16x8 pointwise Conv");
 
         var all = Npy.Read(data).ToFloat32();
         var size = compiled.Model.InputTensor.ElementCount;

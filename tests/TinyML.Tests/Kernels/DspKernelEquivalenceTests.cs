@@ -120,15 +120,15 @@ public sealed class DspKernelEquivalenceTests
             var op = GeneralDepthwise(random, $"dwk{i}");
             Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(op, KernelIsa.ArmDsp), $"case {i}: the generator must give shapes the emitter sends to tml_conv2d_s8");
             ops.Add(op);
-            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
-            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new sbyte[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
             var p = harness.NewName("p");
-            harness.Global($"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
-                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
-                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
-                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups} }};");
+            harness.Global($"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.Geometry.InC}, .in_h = {op.Geometry.InH}, .in_w = {op.Geometry.InW}, " +
+                $".out_c = {op.Geometry.OutC}, .out_h = {op.Geometry.OutH}, .out_w = {op.Geometry.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
+                $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
+                $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups} }};");
             harness.PrintI32($"tml_conv2d_s8_scratch_size(&{p}) - {KernelScratch.BytesOf(op)}");
             KernelCalls.Conv2D(harness, op, input);
         }
@@ -140,17 +140,17 @@ public sealed class DspKernelEquivalenceTests
         {
             Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
             CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
-                $"case {i} ({Describe(ops[i])}, kernel {ops[i].KernelH}x{ops[i].KernelW}, dilation {ops[i].DilationH}x{ops[i].DilationW}): tml_conv2d_s8 differs from the reference");
+                $"case {i} ({Describe(ops[i])}, kernel {ops[i].Geometry.KernelH}x{ops[i].Geometry.KernelW}, dilation {ops[i].Geometry.DilationH}x{ops[i].Geometry.DilationW}): tml_conv2d_s8 differs from the reference");
             bytes += expected[i].Length;
         }
 
         // The cases must cover what the kernel distinguishes.
-        Assert.IsTrue(ops.Any(o => o.StrideW == 1 && o.KernelW % 2 == 0) && ops.Any(o => o.StrideW == 1 && o.KernelW % 2 == 1 && o.OutW % 2 == 1), "stride 1: even kernel rows, odd rows with a lone last output");
-        Assert.IsTrue(ops.Any(o => o.StrideW == 2 && o.KernelW % 2 == 1) && ops.Any(o => o.StrideW == 3), "strides 2 and 3");
-        Assert.IsTrue(ops.Any(o => o.StrideW == 1 && o.KernelW >= 8) && ops.Any(o => o.StrideW == 2 && o.KernelW >= 7), "rows of more than 4 (3) words");
-        Assert.IsTrue(ops.Any(o => o.InW == 1 && o.KernelW == 1 && o.InH > 20), "1-D convolutions over one-column planes");
-        Assert.IsTrue(ops.Any(o => o.DilationW > 1) && ops.Any(o => o.OutW > 64), "dilated rows; rows longer than the sums buffer");
-        Assert.IsTrue(ops.Any(o => o.KernelH > 1 && o.KernelW > 1 && (o.OutH - 1) * o.StrideH * o.InW > 1100), "planes split into bands");
+        Assert.IsTrue(ops.Any(o => o.Geometry.StrideW == 1 && o.Geometry.KernelW % 2 == 0) && ops.Any(o => o.Geometry.StrideW == 1 && o.Geometry.KernelW % 2 == 1 && o.Geometry.OutW % 2 == 1), "stride 1: even kernel rows, odd rows with a lone last output");
+        Assert.IsTrue(ops.Any(o => o.Geometry.StrideW == 2 && o.Geometry.KernelW % 2 == 1) && ops.Any(o => o.Geometry.StrideW == 3), "strides 2 and 3");
+        Assert.IsTrue(ops.Any(o => o.Geometry.StrideW == 1 && o.Geometry.KernelW >= 8) && ops.Any(o => o.Geometry.StrideW == 2 && o.Geometry.KernelW >= 7), "rows of more than 4 (3) words");
+        Assert.IsTrue(ops.Any(o => o.Geometry.InW == 1 && o.Geometry.KernelW == 1 && o.Geometry.InH > 20), "1-D convolutions over one-column planes");
+        Assert.IsTrue(ops.Any(o => o.Geometry.DilationW > 1) && ops.Any(o => o.Geometry.OutW > 64), "dilated rows; rows longer than the sums buffer");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelH > 1 && o.Geometry.KernelW > 1 && (o.Geometry.OutH - 1) * o.Geometry.StrideH * o.Geometry.InW > 1100), "planes split into bands");
         TestContext.WriteLine($"tml_conv2d_s8 depthwise: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -220,9 +220,7 @@ public sealed class DspKernelEquivalenceTests
             var op = new QConv2D
             {
                 NodeName = name, Inputs = [0], Output = 1,
-                InC = channels, InH = inH, InW = inW, OutC = channels, OutH = spanH / sh + 1, OutW = spanW / sw + 1,
-                KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw, PadTop = padTop, PadLeft = padLeft, DilationH = dh, DilationW = dw,
-                Groups = channels,
+                Geometry = new(InC: channels, InH: inH, InW: inW, OutC: channels, OutH: spanH / sh + 1, OutW: spanW / sw + 1, KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, PadTop: padTop, PadLeft: padLeft, DilationH: dh, DilationW: dw, Groups: channels),
                 Weights = RandomOps.Bytes(random, channels * kh * kw, -127, 127),
                 Bias = Enumerable.Range(0, channels).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
@@ -411,23 +409,21 @@ public sealed class DspKernelEquivalenceTests
         bigBias.Bias[0] = 1 << 30;
         Assert.AreEqual(Int8Kernel.Pointwise, KernelChoice.Choose(bigBias, KernelIsa.ArmDsp), "a bias the fast rounding cannot take");
         Assert.AreEqual(Int8Kernel.ConvGemm, KernelChoice.Choose(WithPointwise(op, padTop: 1), KernelIsa.ArmDsp), "padding: the im2col GEMM's clipped windows take it");
-        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.InC), KernelIsa.ArmDsp), "grouped");
+        Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, groups: op.Geometry.InC), KernelIsa.ArmDsp), "grouped");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(WithPointwise(op, inC: 600), KernelIsa.ArmDsp), "a reduction beyond the column block");
     }
 
     private static QConv2D WithPointwise(QConv2D op, int padTop = 0, int groups = 1, int? inC = null)
     {
-        var c = inC ?? op.InC;
+        var c = inC ?? op.Geometry.InC;
         return new QConv2D
         {
             NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
-            InC = c, InH = op.InH, InW = op.InW, OutC = groups == 1 ? op.OutC : c, OutH = op.OutH + padTop, OutW = op.OutW,
-            KernelH = 1, KernelW = 1, StrideH = op.StrideH, StrideW = op.StrideW, PadTop = padTop, PadLeft = 0, DilationH = 1, DilationW = 1,
-            Groups = groups,
-            Weights = Enumerable.Range(0, (groups == 1 ? op.OutC : c) * c / groups).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
-            Bias = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
-            OutputMultiplier = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.OutputMultiplier[i % op.OutC]).ToArray(),
-            OutputShift = Enumerable.Range(0, groups == 1 ? op.OutC : c).Select(i => op.OutputShift[i % op.OutC]).ToArray(),
+            Geometry = new(InC: c, InH: op.Geometry.InH, InW: op.Geometry.InW, OutC: groups == 1 ? op.Geometry.OutC : c, OutH: op.Geometry.OutH + padTop, OutW: op.Geometry.OutW, KernelH: 1, KernelW: 1, StrideH: op.Geometry.StrideH, StrideW: op.Geometry.StrideW, PadTop: padTop, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: groups),
+            Weights = Enumerable.Range(0, (groups == 1 ? op.Geometry.OutC : c) * c / groups).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = Enumerable.Range(0, groups == 1 ? op.Geometry.OutC : c).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, groups == 1 ? op.Geometry.OutC : c).Select(i => op.OutputMultiplier[i % op.Geometry.OutC]).ToArray(),
+            OutputShift = Enumerable.Range(0, groups == 1 ? op.Geometry.OutC : c).Select(i => op.OutputShift[i % op.Geometry.OutC]).ToArray(),
             InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
         };
     }
@@ -447,23 +443,23 @@ public sealed class DspKernelEquivalenceTests
             op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
             Assert.AreEqual(Int8Kernel.Pointwise, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_pw_s8");
             ops.Add(op);
-            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
-            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new sbyte[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
 
             var p = harness.NewName("p");
-            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, op.InC)));
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.Geometry.OutC, op.Geometry.InC)));
             // Every other case as the emitter writes it (near-dead channels whose output never changes take the fast
             // rounding, DspLayouts.ConstantChannel), the others with every such channel on the exact path.
             var pwChannels = DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
                 output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null);
-            constantChannels += Enumerable.Range(0, op.OutC).Count(c => op.OutputMultiplier[c] != 0 && pwChannels[3 * c + 2] > 0
-                && !KernelChoice.FastChannel(op.OutputMultiplier[c], op.OutputShift[c], op.Bias[c], op.InC));
+            constantChannels += Enumerable.Range(0, op.Geometry.OutC).Count(c => op.OutputMultiplier[c] != 0 && pwChannels[3 * c + 2] > 0
+                && !KernelChoice.FastChannel(op.OutputMultiplier[c], op.OutputShift[c], op.Bias[c], op.Geometry.InC));
             harness.Global(Channels($"{p}_rq", pwChannels));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
-                $"static const tml_pw_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
-                $"{DspLayouts.PointwiseDepth(op.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+                $"static const tml_pw_s8_params {p} = {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutC}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.StrideW}, " +
+                $"{DspLayouts.PointwiseDepth(op.Geometry.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
@@ -483,15 +479,15 @@ public sealed class DspKernelEquivalenceTests
             var o = ops[i];
             Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
             CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
-                $"case {i} (c {o.InC} -> {o.OutC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, stride {o.StrideH}x{o.StrideW}): tml_pw_s8 differs from the reference");
+                $"case {i} (c {o.Geometry.InC} -> {o.Geometry.OutC}, {o.Geometry.InH}x{o.Geometry.InW} -> {o.Geometry.OutH}x{o.Geometry.OutW}, stride {o.Geometry.StrideH}x{o.Geometry.StrideW}): tml_pw_s8 differs from the reference");
             bytes += expected[i].Length;
         }
 
         // The cases must cover what the kernel distinguishes.
-        Assert.IsTrue(ops.Any(o => o.InC % 2 == 1) && ops.Any(o => o.InC % 4 == 2) && ops.Any(o => o.InC % 4 == 0), "reductions with every remainder mod 4");
-        Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
-        Assert.IsTrue(Enumerable.Range(1, 4).All(r => ops.Any(o => (o.OutH * o.OutW) % 4 == r % 4)), "pixel tails of 0-3");
-        Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.StrideH == 1 && o.StrideW == 1 && o.OutW < o.InW), "strides and cropped planes");
+        Assert.IsTrue(ops.Any(o => o.Geometry.InC % 2 == 1) && ops.Any(o => o.Geometry.InC % 4 == 2) && ops.Any(o => o.Geometry.InC % 4 == 0), "reductions with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.Geometry.OutC % 2 == 1) && ops.Any(o => o.Geometry.OutC % 2 == 0), "odd and even output channel counts");
+        Assert.IsTrue(Enumerable.Range(1, 4).All(r => ops.Any(o => (o.Geometry.OutH * o.Geometry.OutW) % 4 == r % 4)), "pixel tails of 0-3");
+        Assert.IsTrue(ops.Any(o => o.Geometry.StrideH > 1 || o.Geometry.StrideW > 1) && ops.Any(o => o.Geometry.StrideH == 1 && o.Geometry.StrideW == 1 && o.Geometry.OutW < o.Geometry.InW), "strides and cropped planes");
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
@@ -530,9 +526,7 @@ public sealed class DspKernelEquivalenceTests
             var op = new QConv2D
             {
                 NodeName = name, Inputs = [0], Output = 1,
-                InC = inC, InH = inH, InW = inW, OutC = outC, OutH = outH, OutW = outW,
-                KernelH = 1, KernelW = 1, StrideH = strideH, StrideW = strideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
-                Groups = 1,
+                Geometry = new(InC: inC, InH: inH, InW: inW, OutC: outC, OutH: outH, OutW: outW, KernelH: 1, KernelW: 1, StrideH: strideH, StrideW: strideW, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1),
                 Weights = RandomOps.Bytes(random, outC * inC, -127, 127),
                 // With `dead`: every third channel dead, the next one off the fast rounding (TFLite's near-dead channels:
                 // a bias of +-2^30 and a shift of -26; or a left shift), which takes the exact requantization.
@@ -599,19 +593,17 @@ public sealed class DspKernelEquivalenceTests
 
     private static QConv2D ConvGemmLike(QConv2D op, int groups = 1, int? kernel = null)
     {
-        var k = kernel ?? op.KernelH;
-        var inC = op.InC * groups;
-        var taps = op.InC * k * k;
+        var k = kernel ?? op.Geometry.KernelH;
+        var inC = op.Geometry.InC * groups;
+        var taps = op.Geometry.InC * k * k;
         return new QConv2D
         {
             NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
-            InC = inC, InH = op.InH + k, InW = op.InW + k, OutC = op.OutC * groups, OutH = op.OutH, OutW = op.OutW,
-            KernelH = k, KernelW = k, StrideH = op.StrideH, StrideW = op.StrideW, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1,
-            Groups = groups,
-            Weights = Enumerable.Range(0, op.OutC * groups * taps).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
-            Bias = Enumerable.Range(0, op.OutC * groups).Select(i => op.Bias[i % op.OutC]).ToArray(),
-            OutputMultiplier = Enumerable.Range(0, op.OutC * groups).Select(i => op.OutputMultiplier[i % op.OutC]).ToArray(),
-            OutputShift = Enumerable.Range(0, op.OutC * groups).Select(i => op.OutputShift[i % op.OutC]).ToArray(),
+            Geometry = new(InC: inC, InH: op.Geometry.InH + k, InW: op.Geometry.InW + k, OutC: op.Geometry.OutC * groups, OutH: op.Geometry.OutH, OutW: op.Geometry.OutW, KernelH: k, KernelW: k, StrideH: op.Geometry.StrideH, StrideW: op.Geometry.StrideW, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: groups),
+            Weights = Enumerable.Range(0, op.Geometry.OutC * groups * taps).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            Bias = Enumerable.Range(0, op.Geometry.OutC * groups).Select(i => op.Bias[i % op.Geometry.OutC]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, op.Geometry.OutC * groups).Select(i => op.OutputMultiplier[i % op.Geometry.OutC]).ToArray(),
+            OutputShift = Enumerable.Range(0, op.Geometry.OutC * groups).Select(i => op.OutputShift[i % op.Geometry.OutC]).ToArray(),
             InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
         };
     }
@@ -630,21 +622,21 @@ public sealed class DspKernelEquivalenceTests
             op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
             Assert.AreEqual(Int8Kernel.ConvGemm, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_conv_gemm_s8");
             ops.Add(op);
-            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
-            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new sbyte[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
 
-            var taps = op.InC * op.KernelH * op.KernelW;
+            var taps = op.Geometry.InC * op.Geometry.KernelH * op.Geometry.KernelW;
             var p = harness.NewName("p");
-            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.OutC, taps)));
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.Geometry.OutC, taps)));
             // Every other case as the emitter writes it (channels and entry point), the others through the dispatcher.
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
                 output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
-                $"static const tml_conv_gemm_s8_params {p} = {{ {{ {op.InC}, {op.InH}, {op.InW}, {op.OutC}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.StrideW}, " +
+                $"static const tml_conv_gemm_s8_params {p} = {{ {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutC}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.StrideW}, " +
                 $"{DspLayouts.PointwiseDepth(taps)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }}, " +
-                $"{op.KernelH}, {op.KernelW}, {op.PadTop}, {op.PadLeft}, {op.DilationH}, {op.DilationW}, {op.InputZeroPoint} }};"));
+                $"{op.Geometry.KernelH}, {op.Geometry.KernelW}, {op.Geometry.PadTop}, {op.Geometry.PadLeft}, {op.Geometry.DilationH}, {op.Geometry.DilationW}, {op.InputZeroPoint} }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
@@ -663,20 +655,20 @@ public sealed class DspKernelEquivalenceTests
             var o = ops[i];
             Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
             CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
-                $"case {i} (c {o.InC} -> {o.OutC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, kernel {o.KernelH}x{o.KernelW}, stride {o.StrideH}x{o.StrideW}, " +
-                $"pad {o.PadTop}/{o.PadLeft}, dilation {o.DilationH}x{o.DilationW}): tml_conv_gemm_s8 differs from the reference");
+                $"case {i} (c {o.Geometry.InC} -> {o.Geometry.OutC}, {o.Geometry.InH}x{o.Geometry.InW} -> {o.Geometry.OutH}x{o.Geometry.OutW}, kernel {o.Geometry.KernelH}x{o.Geometry.KernelW}, stride {o.Geometry.StrideH}x{o.Geometry.StrideW}, " +
+                $"pad {o.Geometry.PadTop}/{o.Geometry.PadLeft}, dilation {o.Geometry.DilationH}x{o.Geometry.DilationW}): tml_conv_gemm_s8 differs from the reference");
             bytes += expected[i].Length;
         }
 
         // The cases must cover what the kernel distinguishes.
-        Assert.IsTrue(new[] { 1, 2, 3 }.All(c => ops.Any(o => o.InC == c)) && ops.Any(o => o.InC > 4 && o.InC % 2 == 1)
-            && ops.Any(o => o.InC == 64 && o.KernelH == 3 && o.KernelW == 3), "in_c 1, 2 and 3 (first layers), odd in_c beyond, 3x3 over 64 channels (576 taps)");
-        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.InC * o.KernelH * o.KernelW % 4 == r)), "tap counts with every remainder mod 4");
-        Assert.IsTrue(ops.Any(o => o.OutC % 2 == 1) && ops.Any(o => o.OutC % 2 == 0), "odd and even output channel counts");
-        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.OutH * o.OutW % 4 == r)), "pixel tails of 0-3");
-        Assert.IsTrue(ops.Any(o => o.KernelH != o.KernelW) && ops.Any(o => o.KernelH == 1 && o.KernelW == 1), "rectangular and 1x1 (padded) kernels");
-        Assert.IsTrue(ops.Any(o => o.StrideH > 1 || o.StrideW > 1) && ops.Any(o => o.DilationH > 1 || o.DilationW > 1), "strides and dilations");
-        Assert.IsTrue(ops.Any(o => o.PadTop > 0 && o.PadLeft > 0) && ops.Any(o => o.PadTop == 0 && o.PadLeft == 0) && ops.Any(o => o.PadTop < 0 || o.PadLeft < 0),
+        Assert.IsTrue(new[] { 1, 2, 3 }.All(c => ops.Any(o => o.Geometry.InC == c)) && ops.Any(o => o.Geometry.InC > 4 && o.Geometry.InC % 2 == 1)
+            && ops.Any(o => o.Geometry.InC == 64 && o.Geometry.KernelH == 3 && o.Geometry.KernelW == 3), "in_c 1, 2 and 3 (first layers), odd in_c beyond, 3x3 over 64 channels (576 taps)");
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.Geometry.InC * o.Geometry.KernelH * o.Geometry.KernelW % 4 == r)), "tap counts with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.Geometry.OutC % 2 == 1) && ops.Any(o => o.Geometry.OutC % 2 == 0), "odd and even output channel counts");
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.Geometry.OutH * o.Geometry.OutW % 4 == r)), "pixel tails of 0-3");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelH != o.Geometry.KernelW) && ops.Any(o => o.Geometry.KernelH == 1 && o.Geometry.KernelW == 1), "rectangular and 1x1 (padded) kernels");
+        Assert.IsTrue(ops.Any(o => o.Geometry.StrideH > 1 || o.Geometry.StrideW > 1) && ops.Any(o => o.Geometry.DilationH > 1 || o.Geometry.DilationW > 1), "strides and dilations");
+        Assert.IsTrue(ops.Any(o => o.Geometry.PadTop > 0 && o.Geometry.PadLeft > 0) && ops.Any(o => o.Geometry.PadTop == 0 && o.Geometry.PadLeft == 0) && ops.Any(o => o.Geometry.PadTop < 0 || o.Geometry.PadLeft < 0),
             "padding, none, and negative (cropping) padding");
         Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
             && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
@@ -728,9 +720,7 @@ public sealed class DspKernelEquivalenceTests
             var op = new QConv2D
             {
                 NodeName = name, Inputs = [0], Output = 1,
-                InC = inC, InH = inH, InW = inW, OutC = outC, OutH = spanH / strideH + 1, OutW = spanW / strideW + 1,
-                KernelH = kernelH, KernelW = kernelW, StrideH = strideH, StrideW = strideW, PadTop = padTop, PadLeft = padLeft,
-                DilationH = dilationH, DilationW = dilationW, Groups = 1,
+                Geometry = new(InC: inC, InH: inH, InW: inW, OutC: outC, OutH: spanH / strideH + 1, OutW: spanW / strideW + 1, KernelH: kernelH, KernelW: kernelW, StrideH: strideH, StrideW: strideW, PadTop: padTop, PadLeft: padLeft, DilationH: dilationH, DilationW: dilationW, Groups: 1),
                 Weights = RandomOps.Bytes(random, outC * inC * kernelH * kernelW, -127, 127),
                 // With `dead`: every third channel dead, the next one off the fast rounding (a bias of 2^30 with a shift
                 // of -26, or a left shift), which takes the exact requantization.
@@ -925,24 +915,22 @@ public sealed class DspKernelEquivalenceTests
 
     private static QConv2D With(QConv2D op, int? dilation = null, int? stride = null, int? kernel = null, int? multiplier = null, int? inW = null)
     {
-        var k = kernel ?? op.KernelH;
-        var s = stride ?? op.StrideH;
-        var d = dilation ?? op.DilationH;
+        var k = kernel ?? op.Geometry.KernelH;
+        var s = stride ?? op.Geometry.StrideH;
+        var d = dilation ?? op.Geometry.DilationH;
         var m = multiplier ?? 1;
-        var w = inW ?? op.InW;
-        var outC = op.InC * m;
-        var outH = (op.InH + 2 - (d * (k - 1) + 1)) / s + 1;
+        var w = inW ?? op.Geometry.InW;
+        var outC = op.Geometry.InC * m;
+        var outH = (op.Geometry.InH + 2 - (d * (k - 1) + 1)) / s + 1;
         var outW = (w + 2 - (d * (k - 1) + 1)) / s + 1;
         return new QConv2D
         {
             NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output,
-            InC = op.InC, InH = op.InH, InW = w, OutC = outC, OutH = Math.Max(1, outH), OutW = Math.Max(1, outW),
-            KernelH = k, KernelW = k, StrideH = s, StrideW = s, PadTop = 1, PadLeft = 1, DilationH = d, DilationW = d,
-            Groups = op.InC,
+            Geometry = new(InC: op.Geometry.InC, InH: op.Geometry.InH, InW: w, OutC: outC, OutH: Math.Max(1, outH), OutW: Math.Max(1, outW), KernelH: k, KernelW: k, StrideH: s, StrideW: s, PadTop: 1, PadLeft: 1, DilationH: d, DilationW: d, Groups: op.Geometry.InC),
             Weights = Enumerable.Range(0, outC * k * k).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
             Bias = Enumerable.Range(0, outC).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
-            OutputMultiplier = Enumerable.Range(0, outC).Select(i => op.OutputMultiplier[i % op.InC]).ToArray(),
-            OutputShift = Enumerable.Range(0, outC).Select(i => op.OutputShift[i % op.InC]).ToArray(),
+            OutputMultiplier = Enumerable.Range(0, outC).Select(i => op.OutputMultiplier[i % op.Geometry.InC]).ToArray(),
+            OutputShift = Enumerable.Range(0, outC).Select(i => op.OutputShift[i % op.Geometry.InC]).ToArray(),
             InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
         };
     }
@@ -960,18 +948,18 @@ public sealed class DspKernelEquivalenceTests
             op.Kernel = KernelChoice.Choose(op, KernelIsa.ArmDsp);
             Assert.AreEqual(Int8Kernel.Depthwise3x3, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_dw3x3_s8");
             ops.Add(op);
-            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
-            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new sbyte[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
 
             var p = harness.NewName("p");
-            var (pairs, lastTaps) = DspLayouts.Depthwise3x3(op.Weights, op.OutC);
+            var (pairs, lastTaps) = DspLayouts.Depthwise3x3(op.Weights, op.Geometry.OutC);
             harness.Global(AlignedBytes($"{p}_w", pairs));
             var last = harness.ConstArray(lastTaps);
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
-                $"static const tml_dw3x3_s8_params {p} = {{ {op.InC}, {op.InH}, {op.InW}, {op.OutH}, {op.OutW}, {op.StrideH}, {op.PadTop}, {op.PadLeft}, " +
+                $"static const tml_dw3x3_s8_params {p} = {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.PadTop}, {op.Geometry.PadLeft}, " +
                 $"{op.OutputZeroPoint}, {op.InputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {last}, {p}_rq }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
@@ -992,18 +980,18 @@ public sealed class DspKernelEquivalenceTests
         }
 
         // The cases must cover what the kernel distinguishes.
-        Assert.IsTrue(ops.Any(o => o.StrideH == 1) && ops.Any(o => o.StrideH == 2), "both strides");
-        Assert.IsTrue(ops.Any(o => o.InC % 2 == 1 && o.InC > 1), "odd channel counts");
-        Assert.IsTrue(ops.Any(o => o.OutW % 2 == 1) && ops.Any(o => o.OutW % 2 == 0), "odd and even output widths");
-        Assert.IsTrue(ops.Any(o => o.PadTop == 0 && o.PadLeft == 0) && ops.Any(o => o.PadTop > 0 && o.PadLeft > 0), "with and without padding");
-        Assert.IsTrue(ops.Any(o => (DspLayouts.Depthwise3x3Width(o) * ((o.OutH - 1) * o.StrideH + 3)) > KernelChoice.Depthwise3x3Buffer), "planes split into bands");
-        Assert.IsTrue(ops.Any(o => o.OutW > 64), "rows longer than the sums buffer");
+        Assert.IsTrue(ops.Any(o => o.Geometry.StrideH == 1) && ops.Any(o => o.Geometry.StrideH == 2), "both strides");
+        Assert.IsTrue(ops.Any(o => o.Geometry.InC % 2 == 1 && o.Geometry.InC > 1), "odd channel counts");
+        Assert.IsTrue(ops.Any(o => o.Geometry.OutW % 2 == 1) && ops.Any(o => o.Geometry.OutW % 2 == 0), "odd and even output widths");
+        Assert.IsTrue(ops.Any(o => o.Geometry.PadTop == 0 && o.Geometry.PadLeft == 0) && ops.Any(o => o.Geometry.PadTop > 0 && o.Geometry.PadLeft > 0), "with and without padding");
+        Assert.IsTrue(ops.Any(o => (DspLayouts.Depthwise3x3Width(o) * ((o.Geometry.OutH - 1) * o.Geometry.StrideH + 3)) > KernelChoice.Depthwise3x3Buffer), "planes split into bands");
+        Assert.IsTrue(ops.Any(o => o.Geometry.OutW > 64), "rows longer than the sums buffer");
         Assert.IsTrue(ops.Any(o => o.ActivationMin > -128 || o.ActivationMax < 127), "fused activation ranges");
         TestContext.WriteLine($"tml_dw3x3_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
     private static string Describe(QConv2D o) =>
-        $"c {o.InC}, {o.InH}x{o.InW} -> {o.OutH}x{o.OutW}, stride {o.StrideH}, pad {o.PadTop}/{o.PadLeft}";
+        $"c {o.Geometry.InC}, {o.Geometry.InH}x{o.Geometry.InW} -> {o.Geometry.OutH}x{o.Geometry.OutW}, stride {o.Geometry.StrideH}, pad {o.Geometry.PadTop}/{o.Geometry.PadLeft}";
 
     /// <summary>A depthwise 3x3 the emitter sends to tml_dw3x3_s8: TFLite-like requantization (a real multiplier below
     /// 1, so a right shift), weights in [-127, 127].</summary>
@@ -1050,9 +1038,7 @@ public sealed class DspKernelEquivalenceTests
             var op = new QConv2D
             {
                 NodeName = name, Inputs = [0], Output = 1,
-                InC = channels, InH = inH, InW = inW, OutC = channels, OutH = spanH / stride + 1, OutW = spanW / stride + 1,
-                KernelH = 3, KernelW = 3, StrideH = stride, StrideW = stride, PadTop = padTop, PadLeft = padLeft, DilationH = 1, DilationW = 1,
-                Groups = channels,
+                Geometry = new(InC: channels, InH: inH, InW: inW, OutC: channels, OutH: spanH / stride + 1, OutW: spanW / stride + 1, KernelH: 3, KernelW: 3, StrideH: stride, StrideW: stride, PadTop: padTop, PadLeft: padLeft, DilationH: 1, DilationW: 1, Groups: channels),
                 Weights = RandomOps.Bytes(random, channels * 9, -127, 127),
                 Bias = Enumerable.Range(0, channels).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select(r => r.Item1).ToArray(),

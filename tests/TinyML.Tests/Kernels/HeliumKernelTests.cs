@@ -146,8 +146,8 @@ public sealed class HeliumKernelTests
         for (var i = 0; i < count; i++)
         {
             var op = make(random);
-            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
-            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new sbyte[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
             KernelCalls.Conv2D(harness, op, input);
@@ -171,9 +171,7 @@ public sealed class HeliumKernelTests
         return new QConv2D
         {
             NodeName = $"conv{random.Next()}", Inputs = [0], Output = 1,
-            InC = inC, InH = inH, InW = inW, OutC = outC, OutH = outH, OutW = outW,
-            KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw, PadTop = padTop, PadLeft = padLeft,
-            DilationH = dh, DilationW = dw, Groups = groups,
+            Geometry = new(InC: inC, InH: inH, InW: inW, OutC: outC, OutH: outH, OutW: outW, KernelH: kh, KernelW: kw, StrideH: sh, StrideW: sw, PadTop: padTop, PadLeft: padLeft, DilationH: dh, DilationW: dw, Groups: groups),
             Weights = RandomOps.Bytes(random, outC * filterSize, -127, 127),
             // Sometimes no bias at all (NULL in C: the kernels accept one).
             Bias = random.Next(8) == 0 ? new int[outC] : Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),

@@ -60,30 +60,28 @@ public sealed class Int16x8KernelEquivalenceTests
             // The last 40: pointwise (1x1, stride 1, no padding, one group), the kernel's dedicated path, with up to
             // 300 input channels (more than one int32 partial sum of 256).
             var shape = i < 150 ? RandomOps.Conv(random, $"conv{i}") : Pointwise(random, $"pw{i}");
-            var requant = Enumerable.Range(0, shape.OutC).Select(_ => Requantization(random)).ToArray();
+            var requant = Enumerable.Range(0, shape.Geometry.OutC).Select(_ => Requantization(random)).ToArray();
             var (lo, hi) = Activation(random);
             var op = new QConv2D
             {
                 NodeName = shape.NodeName, Inputs = [0], Output = 1,
-                InC = shape.InC, InH = shape.InH, InW = shape.InW, OutC = shape.OutC, OutH = shape.OutH, OutW = shape.OutW,
-                KernelH = shape.KernelH, KernelW = shape.KernelW, StrideH = shape.StrideH, StrideW = shape.StrideW,
-                PadTop = shape.PadTop, PadLeft = shape.PadLeft, DilationH = shape.DilationH, DilationW = shape.DilationW, Groups = shape.Groups,
+                Geometry = new(InC: shape.Geometry.InC, InH: shape.Geometry.InH, InW: shape.Geometry.InW, OutC: shape.Geometry.OutC, OutH: shape.Geometry.OutH, OutW: shape.Geometry.OutW, KernelH: shape.Geometry.KernelH, KernelW: shape.Geometry.KernelW, StrideH: shape.Geometry.StrideH, StrideW: shape.Geometry.StrideW, PadTop: shape.Geometry.PadTop, PadLeft: shape.Geometry.PadLeft, DilationH: shape.Geometry.DilationH, DilationW: shape.Geometry.DilationW, Groups: shape.Geometry.Groups),
                 Weights = shape.Weights, Bias = [], OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(), OutputShift = requant.Select(r => r.Shift).ToArray(),
                 InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
             };
             ops.Add(op);
-            var bias = Bias(random, op.OutC);
-            var input = Shorts(random, op.InC * op.InH * op.InW);
-            var output = new short[op.OutC * op.OutH * op.OutW];
+            var bias = Bias(random, op.Geometry.OutC);
+            var input = Shorts(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new short[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int16x8Kernels.Conv2D(op, bias, input, output);
             expected.Add(output.Select(v => (long)v).ToArray());
 
             var p = harness.NewName("p");
             harness.Global(
-                $"static const tml_conv2d_s16_params {p} = {{ .in_c = {op.InC}, .in_h = {op.InH}, .in_w = {op.InW}, " +
-                $".out_c = {op.OutC}, .out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
-                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
-                $".dilation_h = {op.DilationH}, .dilation_w = {op.DilationW}, .groups = {op.Groups}, " +
+                $"static const tml_conv2d_s16_params {p} = {{ .in_c = {op.Geometry.InC}, .in_h = {op.Geometry.InH}, .in_w = {op.Geometry.InW}, " +
+                $".out_c = {op.Geometry.OutC}, .out_h = {op.Geometry.OutH}, .out_w = {op.Geometry.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
+                $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
+                $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups}, " +
                 $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
                 $".bias = {LongArray(harness, bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
                 $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
@@ -93,13 +91,13 @@ public sealed class Int16x8KernelEquivalenceTests
         }
 
         AssertSame(expected, harness.Run(), "conv2d_s16");
-        Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC > o.InC && o.InC > 1), "depthwise with channel multiplier");
-        Assert.IsTrue(ops.Any(o => o.PadTop > 0 && o.DilationH > 1 && o.StrideW > 1), "padding, dilation, stride");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups == o.Geometry.InC && o.Geometry.OutC > o.Geometry.InC && o.Geometry.InC > 1), "depthwise with channel multiplier");
+        Assert.IsTrue(ops.Any(o => o.Geometry.PadTop > 0 && o.Geometry.DilationH > 1 && o.Geometry.StrideW > 1), "padding, dilation, stride");
         // Both four-channel paths of tml_conv2d_s16 (shared input; depthwise, one input channel each) and the tail.
-        Assert.IsTrue(ops.Any(o => o.Groups == 1 && o.OutC >= 4), "four output channels over the same input");
-        Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC == o.InC && o.OutC >= 4), "four depthwise channels");
-        Assert.IsTrue(ops.Any(o => o.OutC % 4 != 0 && o.OutC > 4), "channels left after the groups of four");
-        Assert.IsTrue(ops.Any(o => o.KernelH * o.KernelW == 1 && o.InC > 256 && o.OutC % 4 != 0), "pointwise with chunked sums and a channel tail");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups == 1 && o.Geometry.OutC >= 4), "four output channels over the same input");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups == o.Geometry.InC && o.Geometry.OutC == o.Geometry.InC && o.Geometry.OutC >= 4), "four depthwise channels");
+        Assert.IsTrue(ops.Any(o => o.Geometry.OutC % 4 != 0 && o.Geometry.OutC > 4), "channels left after the groups of four");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelH * o.Geometry.KernelW == 1 && o.Geometry.InC > 256 && o.Geometry.OutC % 4 != 0), "pointwise with chunked sums and a channel tail");
         // Not vacuous: outputs span the int16 range, not just the clamps.
         var values = expected.SelectMany(e => e).ToList();
         Assert.IsGreaterThan(1000, values.Distinct().Count(), "the random cases should produce many distinct int16 values");
@@ -110,8 +108,8 @@ public sealed class Int16x8KernelEquivalenceTests
         int inC = random.Next(1, 301), outC = random.Next(1, 10), h = random.Next(1, 5), w = random.Next(1, 5);
         return new QConv2D
         {
-            NodeName = name, Inputs = [0], Output = 1, InC = inC, InH = h, InW = w, OutC = outC, OutH = h, OutW = w,
-            KernelH = 1, KernelW = 1, StrideH = 1, StrideW = 1, PadTop = 0, PadLeft = 0, DilationH = 1, DilationW = 1, Groups = 1,
+            NodeName = name, Inputs = [0], Output = 1,
+            Geometry = new(InC: inC, InH: h, InW: w, OutC: outC, OutH: h, OutW: w, KernelH: 1, KernelW: 1, StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1),
             Weights = RandomOps.Bytes(random, outC * inC, -127, 127), Bias = [], OutputMultiplier = [], OutputShift = [],
             InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
         };

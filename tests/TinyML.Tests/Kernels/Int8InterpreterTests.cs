@@ -64,8 +64,7 @@ public sealed class Int8InterpreterTests
         var conv = new QConv2D
         {
             NodeName = "conv", Inputs = [0], Output = 1,
-            InC = InC, InH = InH, InW = InW, OutC = OutC, OutH = ConvH, OutW = ConvW,
-            KernelH = 3, KernelW = 3, StrideH = 2, StrideW = 2, PadTop = 1, PadLeft = 0, DilationH = 1, DilationW = 1, Groups = 1,
+            Geometry = new(InC: InC, InH: InH, InW: InW, OutC: OutC, OutH: ConvH, OutW: ConvW, KernelH: 3, KernelW: 3, StrideH: 2, StrideW: 2, PadTop: 1, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1),
             Weights = RandomOps.Bytes(random, OutC * InC * 9, -127, 127),
             Bias = Enumerable.Range(0, OutC).Select(_ => random.Next(-2000, 6000)).ToArray(),
             OutputMultiplier = convMultipliers.Select(m => m.Multiplier).ToArray(),
@@ -126,7 +125,7 @@ public sealed class Int8InterpreterTests
                         {
                             for (int kx = 0; kx < 3; kx++)
                             {
-                                int y = oy * 2 - op.PadTop + ky + 2, x = ox * 2 - op.PadLeft + kx + 2;
+                                int y = oy * 2 - op.Geometry.PadTop + ky + 2, x = ox * 2 - op.Geometry.PadLeft + kx + 2;
                                 acc += (padded[ic, y, x] - op.InputZeroPoint) * op.Weights[((oc * InC + ic) * 3 + ky) * 3 + kx];
                             }
                         }

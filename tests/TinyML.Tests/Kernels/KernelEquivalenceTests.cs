@@ -23,8 +23,8 @@ public sealed class KernelEquivalenceTests
         for (int i = 0; i < 150; i++)
         {
             var op = RandomOps.Conv(random, $"conv{i}");
-            var input = RandomOps.Bytes(random, op.InC * op.InH * op.InW);
-            var output = new sbyte[op.OutC * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Geometry.InC * op.Geometry.InH * op.Geometry.InW);
+            var output = new sbyte[op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW];
             Int8Kernels.Conv2D(op, input, output);
             expected.Add(output);
 
@@ -42,9 +42,9 @@ public sealed class KernelEquivalenceTests
         // cannot silently degenerate into dense 1x1 convolutions.
         var random = new Random(1001);
         var ops = Enumerable.Range(0, 150).Select(i => RandomOps.Conv(random, $"conv{i}")).ToList();
-        Assert.IsTrue(ops.Any(o => o.Groups == o.InC && o.OutC > o.InC && o.InC > 1), "depthwise with channel multiplier");
-        Assert.IsTrue(ops.Any(o => o.Groups > 1 && o.Groups < o.InC), "grouped");
-        Assert.IsTrue(ops.Any(o => o.PadTop != o.PadLeft && o.DilationH > 1 && o.StrideW > 1), "asymmetric pads, dilation, stride");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups == o.Geometry.InC && o.Geometry.OutC > o.Geometry.InC && o.Geometry.InC > 1), "depthwise with channel multiplier");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Groups > 1 && o.Geometry.Groups < o.Geometry.InC), "grouped");
+        Assert.IsTrue(ops.Any(o => o.Geometry.PadTop != o.Geometry.PadLeft && o.Geometry.DilationH > 1 && o.Geometry.StrideW > 1), "asymmetric pads, dilation, stride");
         Assert.IsTrue(ops.Any(o => o.ActivationMin == o.OutputZeroPoint && o.ActivationMax == 127), "fused relu");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Any(s => s > 0)) && ops.Any(o => o.OutputShift.Contains(-31)), "extreme shifts");
     }

@@ -41,10 +41,10 @@ public sealed class KernelScratchTests
             switch (op)
             {
                 case QConv2D c:
-                    harness.Global($"static const tml_conv2d_s8_params {p} = {{ .in_c = {c.InC}, .in_h = {c.InH}, .in_w = {c.InW}, " +
-                        $".out_c = {c.OutC}, .out_h = {c.OutH}, .out_w = {c.OutW}, .kernel_h = {c.KernelH}, .kernel_w = {c.KernelW}, " +
-                        $".stride_h = {c.StrideH}, .stride_w = {c.StrideW}, .pad_top = {c.PadTop}, .pad_left = {c.PadLeft}, " +
-                        $".dilation_h = {c.DilationH}, .dilation_w = {c.DilationW}, .groups = {c.Groups} }};");
+                    harness.Global($"static const tml_conv2d_s8_params {p} = {{ .in_c = {c.Geometry.InC}, .in_h = {c.Geometry.InH}, .in_w = {c.Geometry.InW}, " +
+                        $".out_c = {c.Geometry.OutC}, .out_h = {c.Geometry.OutH}, .out_w = {c.Geometry.OutW}, .kernel_h = {c.Geometry.KernelH}, .kernel_w = {c.Geometry.KernelW}, " +
+                        $".stride_h = {c.Geometry.StrideH}, .stride_w = {c.Geometry.StrideW}, .pad_top = {c.Geometry.PadTop}, .pad_left = {c.Geometry.PadLeft}, " +
+                        $".dilation_h = {c.Geometry.DilationH}, .dilation_w = {c.Geometry.DilationW}, .groups = {c.Geometry.Groups} }};");
                     harness.PrintI32($"tml_conv2d_s8_scratch_size(&{p})");
                     break;
                 case QFullyConnected f:
@@ -67,7 +67,7 @@ public sealed class KernelScratchTests
         // The cases above reach every path (otherwise the comparison proves little).
         var sizes = ops.Select(KernelScratch.BytesOf).ToList();
         Assert.IsTrue(sizes.Any(s => s == 0) && sizes.Any(s => s == 2048 + 256) && sizes.Any(s => s == 2 * (2 * 576 + 576)), string.Join(",", sizes));
-        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.Groups == c.InC && KernelScratch.BytesOf(c) is > 256 and < 2048 + 256), "a depthwise plane smaller than the buffer");
+        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.Geometry.Groups == c.Geometry.InC && KernelScratch.BytesOf(c) is > 256 and < 2048 + 256), "a depthwise plane smaller than the buffer");
     }
 
     private static QConv2D Conv(int inC, int outC, int groups, int h, int w, int k, int pad = 1) => new()
@@ -75,10 +75,8 @@ public sealed class KernelScratchTests
         NodeName = $"conv{inC}x{h}x{w}g{groups}p{pad}",
         Inputs = [0],
         Output = 1,
-        InC = inC, InH = h, InW = w,
-        OutC = outC, OutH = h + 2 * pad - k + 1, OutW = w + 2 * pad - k + 1,
-        KernelH = k, KernelW = k, StrideH = 1, StrideW = 1, PadTop = pad, PadLeft = pad, DilationH = 1, DilationW = 1,
-        Groups = groups,
+        Geometry = new(InC: inC, InH: h, InW: w, OutC: outC, OutH: h + 2 * pad - k + 1, OutW: w + 2 * pad - k + 1,
+            KernelH: k, KernelW: k, StrideH: 1, StrideW: 1, PadTop: pad, PadLeft: pad, DilationH: 1, DilationW: 1, Groups: groups),
         Weights = [], Bias = [], OutputMultiplier = [], OutputShift = [],
         InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
     };

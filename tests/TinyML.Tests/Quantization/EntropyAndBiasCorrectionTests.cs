@@ -47,9 +47,9 @@ public sealed class EntropyAndBiasCorrectionTests
         var mean = Enumerable.Range(0, inC * inH * inW).Select(i => samples.Average(s => s[i])).ToArray();
         var outH = (inH + 2 * pad - k) / stride + 1;
         var outW = (inW + 2 * pad - k) / stride + 1;
-        var geometry = new WindowGeometry(k, k, stride, stride, 1, 1, pad, pad, pad, pad, outH, outW);
+        var geometry = new ConvGeometry(inC, inH, inW, outC, outH, outW, k, k, stride, stride, pad, pad, 1, 1, groups);
 
-        var shift = BiasCorrection.ConvShift(weights, quantized, scales, [1, inC, inH, inW], [outC, inC / groups, k, k], groups, geometry, mean);
+        var shift = BiasCorrection.ConvShift(weights, quantized, scales, geometry, mean);
 
         for (var oc = 0; oc < outC; oc++)
         {
