@@ -112,11 +112,11 @@ public static class FloatOpEmitter
                 }
 
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Add, output [{{string.Join(",", a.OutDims)}}] */
+                    /* {{Comment(op.NodeName)}}: Add, output [{{string.Join(",", a.Geometry.OutDims)}}] */
                     static const tml_add_f32_params {{id}} = {
-                        { {{string.Join(", ", a.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", a.AStrides)}} }, /* a_strides */
-                        { {{string.Join(", ", a.BStrides)}} }, /* b_strides */
+                        { {{string.Join(", ", a.Geometry.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", a.Geometry.AStrides)}} }, /* a_strides */
+                        { {{string.Join(", ", a.Geometry.BStrides)}} }, /* b_strides */
                         -INFINITY, INFINITY
                     };
 
@@ -138,11 +138,11 @@ public static class FloatOpEmitter
                 }
 
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: {{bin.Kind}}, output [{{string.Join(",", bin.OutDims)}}] */
+                    /* {{Comment(op.NodeName)}}: {{bin.Kind}}, output [{{string.Join(",", bin.Geometry.OutDims)}}] */
                     static const tml_binary_f32_params {{id}} = {
-                        { {{string.Join(", ", bin.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", bin.AStrides)}} }, /* a_strides */
-                        { {{string.Join(", ", bin.BStrides)}} }, /* b_strides */
+                        { {{string.Join(", ", bin.Geometry.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", bin.Geometry.AStrides)}} }, /* a_strides */
+                        { {{string.Join(", ", bin.Geometry.BStrides)}} }, /* b_strides */
                         -INFINITY, INFINITY
                     };
 
@@ -261,12 +261,12 @@ public static class FloatOpEmitter
                 }
 
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", where.OutDims)}}] */
+                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", where.Geometry.OutDims)}}] */
                     static const tml_where_f32_params {{id}} = {
-                        { {{string.Join(", ", where.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", where.CStrides)}} }, /* c_strides */
-                        { {{string.Join(", ", where.XStrides)}} }, /* x_strides */
-                        { {{string.Join(", ", where.YStrides)}} } /* y_strides */
+                        { {{string.Join(", ", where.Geometry.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", where.Geometry.CStrides)}} }, /* c_strides */
+                        { {{string.Join(", ", where.Geometry.XStrides)}} }, /* x_strides */
+                        { {{string.Join(", ", where.Geometry.YStrides)}} } /* y_strides */
                     };
 
 
@@ -367,13 +367,13 @@ public static class FloatOpEmitter
                 sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FAdd a:
-                var left = a.A is { } ai ? At(ai) : $"{id}_a";
-                var right = a.B is { } bi ? At(bi) : $"{id}_b";
+                var left = a.Geometry.A is { } ai ? At(ai) : $"{id}_a";
+                var right = a.Geometry.B is { } bi ? At(bi) : $"{id}_b";
                 sb.Append(I, $"    tml_add_f32(&{id}, {left}, {right}, {At(op.Output)});\n");
                 break;
             case FBinary bin:
-                var x = bin.A is { } xi ? At(xi) : $"{id}_a";
-                var y = bin.B is { } yi ? At(yi) : $"{id}_b";
+                var x = bin.Geometry.A is { } xi ? At(xi) : $"{id}_a";
+                var y = bin.Geometry.B is { } yi ? At(yi) : $"{id}_b";
                 var kernel = bin.Kind switch
                 {
                     BinaryKind.Sub => "tml_sub_f32",
@@ -457,9 +457,9 @@ public static class FloatOpEmitter
                 sb.Append(I, $"    tml_reduce_{r.Kind.ToString().ToLowerInvariant()}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FWhere w:
-                var condition = w.C is { } wc ? At(wc) : $"{id}_c";
-                var whenTrue = w.X is { } wx ? At(wx) : $"{id}_x";
-                var whenFalse = w.Y is { } wy ? At(wy) : $"{id}_y";
+                var condition = w.Geometry.C is { } wc ? At(wc) : $"{id}_c";
+                var whenTrue = w.Geometry.X is { } wx ? At(wx) : $"{id}_x";
+                var whenFalse = w.Geometry.Y is { } wy ? At(wy) : $"{id}_y";
                 sb.Append(I, $"    tml_where_f32(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
                 break;
             case FLogSoftmax:

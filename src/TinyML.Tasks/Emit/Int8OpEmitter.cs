@@ -210,12 +210,12 @@ internal static class Int8OpEmitter
                 }
 
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", w.OutDims)}}] */
+                    /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", w.Geometry.OutDims)}}] */
                     static const tml_where_s8_params {{id}} = {
-                        { {{string.Join(", ", w.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", w.CStrides)}} }, /* c_strides */
-                        { {{string.Join(", ", w.XStrides)}} }, /* x_strides */
-                        { {{string.Join(", ", w.YStrides)}} }, /* y_strides */
+                        { {{string.Join(", ", w.Geometry.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", w.Geometry.CStrides)}} }, /* c_strides */
+                        { {{string.Join(", ", w.Geometry.XStrides)}} }, /* x_strides */
+                        { {{string.Join(", ", w.Geometry.YStrides)}} }, /* y_strides */
                         {{Int(w.ConditionZeroPoint)}}, /* condition_zero_point */
                         {{Int(w.XZeroPoint)}}, {{Int(w.XMultiplier)}}, {{Int(w.XShift)}}, /* x requantization */
                         {{Int(w.YZeroPoint)}}, {{Int(w.YMultiplier)}}, {{Int(w.YShift)}}, /* y requantization */
@@ -262,11 +262,11 @@ internal static class Int8OpEmitter
                 }
 
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: broadcasting {{b.Kind}}, output [{{string.Join(",", b.OutDims)}}] */
+                    /* {{Comment(op.NodeName)}}: broadcasting {{b.Kind}}, output [{{string.Join(",", b.Geometry.OutDims)}}] */
                     static const tml_binary_s8_params {{id}} = {
-                        { {{string.Join(", ", b.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", b.AStrides)}} }, /* a_strides */
-                        { {{string.Join(", ", b.BStrides)}} }, /* b_strides */
+                        { {{string.Join(", ", b.Geometry.OutDims)}} }, /* out_dims */
+                        { {{string.Join(", ", b.Geometry.AStrides)}} }, /* a_strides */
+                        { {{string.Join(", ", b.Geometry.BStrides)}} }, /* b_strides */
                         {{Int(b.Input1ZeroPoint)}}, {{Int(b.Input2ZeroPoint)}},
                         {{Int(b.Input1Multiplier)}}, {{Int(b.Input1Shift)}},
                         {{Int(b.Input2Multiplier)}}, {{Int(b.Input2Shift)}},
@@ -365,14 +365,14 @@ internal static class Int8OpEmitter
                 sb.Append(I, $"    tml_lut_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case QBinary b:
-                var left = b.A is { } ai ? At(ai) : $"{id}_a";
-                var right = b.B is { } bi ? At(bi) : $"{id}_b";
+                var left = b.Geometry.A is { } ai ? At(ai) : $"{id}_a";
+                var right = b.Geometry.B is { } bi ? At(bi) : $"{id}_b";
                 sb.Append(I, $"    tml_{BinaryKernel(b.Kind)}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
                 break;
             case QWhere w:
-                var condition = w.C is { } wc ? At(wc) : $"{id}_c";
-                var whenTrue = w.X is { } wx ? At(wx) : $"{id}_x";
-                var whenFalse = w.Y is { } wy ? At(wy) : $"{id}_y";
+                var condition = w.Geometry.C is { } wc ? At(wc) : $"{id}_c";
+                var whenTrue = w.Geometry.X is { } wx ? At(wx) : $"{id}_x";
+                var whenFalse = w.Geometry.Y is { } wy ? At(wy) : $"{id}_y";
                 sb.Append(I, $"    tml_where_s8(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
                 break;
             case QReduceMax:

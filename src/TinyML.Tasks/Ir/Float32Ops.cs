@@ -86,13 +86,8 @@ public sealed class FPool : FOp
 /// A constant operand is carried in ConstantA/ConstantB instead of being an arena tensor.</summary>
 public sealed class FAdd : FOp
 {
-    public const int MaxRank = 6;
-    public required int[] OutDims { get; init; }
-    public required int[] AStrides { get; init; }
-    public required int[] BStrides { get; init; }
+    public required BroadcastGeometry Geometry { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
-    public required int? A { get; init; }
-    public required int? B { get; init; }
     public float[]? ConstantA { get; init; }
     public float[]? ConstantB { get; init; }
 }
@@ -101,12 +96,8 @@ public sealed class FAdd : FOp
 public sealed class FBinary : FOp
 {
     public required BinaryKind Kind { get; init; }
-    public required int[] OutDims { get; init; }
-    public required int[] AStrides { get; init; }
-    public required int[] BStrides { get; init; }
+    public required BroadcastGeometry Geometry { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
-    public required int? A { get; init; }
-    public required int? B { get; init; }
     public float[]? ConstantA { get; init; }
     public float[]? ConstantB { get; init; }
 }
@@ -285,13 +276,7 @@ public sealed class FReduce : FOp
 /// </summary>
 public sealed class FWhere : FOp
 {
-    public required int[] OutDims { get; init; }
-    public required int[] CStrides { get; init; }
-    public required int[] XStrides { get; init; }
-    public required int[] YStrides { get; init; }
-    public required int? C { get; init; }
-    public required int? X { get; init; }
-    public required int? Y { get; init; }
+    public required WhereGeometry Geometry { get; init; }
     public float[]? ConstantC { get; init; }
     public float[]? ConstantX { get; init; }
     public float[]? ConstantY { get; init; }

@@ -185,14 +185,9 @@ public enum QBinaryKind
 /// </summary>
 public sealed class QBinary : LoweredOp
 {
-    public const int MaxRank = 6;
+    public required BroadcastGeometry Geometry { get; init; }
     public required QBinaryKind Kind { get; init; }
-    public required int[] OutDims { get; init; }
-    public required int[] AStrides { get; init; }
-    public required int[] BStrides { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
-    public required int? A { get; init; }
-    public required int? B { get; init; }
     public sbyte[]? ConstantA { get; init; }
     public sbyte[]? ConstantB { get; init; }
     public required int Input1ZeroPoint { get; init; }
@@ -207,8 +202,6 @@ public sealed class QBinary : LoweredOp
     public required int OutputZeroPoint { get; init; }
     public required int ActivationMin { get; init; }
     public required int ActivationMax { get; init; }
-
-    public int Count => OutDims.Aggregate(1, (p, d) => p * d);
 }
 
 /// <summary>Softmax over the last axis, TFLite int8 (gemmlowp fixed point); output scale 1/256, zero point -128.</summary>
@@ -291,13 +284,7 @@ public sealed class QReduceMax : LoweredOp
 /// </summary>
 public sealed class QWhere : LoweredOp
 {
-    public required int[] OutDims { get; init; }
-    public required int[] CStrides { get; init; }
-    public required int[] XStrides { get; init; }
-    public required int[] YStrides { get; init; }
-    public required int? C { get; init; }
-    public required int? X { get; init; }
-    public required int? Y { get; init; }
+    public required WhereGeometry Geometry { get; init; }
     public sbyte[]? ConstantC { get; init; }
     public sbyte[]? ConstantX { get; init; }
     public sbyte[]? ConstantY { get; init; }
@@ -309,8 +296,6 @@ public sealed class QWhere : LoweredOp
     public required int YMultiplier { get; init; }
     public required int YShift { get; init; }
     public required int OutputZeroPoint { get; init; }
-
-    public int Count => OutDims.Aggregate(1, (p, d) => p * d);
 }
 
 /// <summary>

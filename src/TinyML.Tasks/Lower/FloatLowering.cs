@@ -576,9 +576,9 @@ public sealed class FloatLowering
     private void LowerAdd(Node node)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
-        if (outShape.Length > FAdd.MaxRank)
+        if (outShape.Length > BroadcastGeometry.MaxRank)
         {
-            throw Unsupported(node, $"broadcasting Add supports rank <= {FAdd.MaxRank}");
+            throw Unsupported(node, $"broadcasting Add supports rank <= {BroadcastGeometry.MaxRank}");
         }
 
         var (a, constantA, aShape) = Operand(node, 0);
@@ -593,10 +593,7 @@ public sealed class FloatLowering
             NodeName = node.Name,
             Inputs = new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
             Output = AddTensor(node.Outputs[0]),
-            OutDims = Pad(outShape),
-            AStrides = BroadcastStrides(aShape, outShape),
-            BStrides = BroadcastStrides(bShape, outShape),
-            A = a, B = b, ConstantA = constantA, ConstantB = constantB,
+            Geometry = BroadcastGeometry.Of(outShape, aShape, a, bShape, b), ConstantA = constantA, ConstantB = constantB,
         });
     }
 
@@ -608,9 +605,9 @@ public sealed class FloatLowering
         }
 
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
-        if (outShape.Length > FAdd.MaxRank)
+        if (outShape.Length > BroadcastGeometry.MaxRank)
         {
-            throw Unsupported(node, $"broadcasting {node.OpType} supports rank <= {FAdd.MaxRank}");
+            throw Unsupported(node, $"broadcasting {node.OpType} supports rank <= {BroadcastGeometry.MaxRank}");
         }
 
         var (a, constantA, aShape) = Operand(node, 0);
@@ -626,10 +623,7 @@ public sealed class FloatLowering
             Kind = ElementwiseMath.BinaryOps[node.OpType],
             Inputs = new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
             Output = AddTensor(node.Outputs[0]),
-            OutDims = Pad(outShape),
-            AStrides = BroadcastStrides(aShape, outShape),
-            BStrides = BroadcastStrides(bShape, outShape),
-            A = a, B = b, ConstantA = constantA, ConstantB = constantB,
+            Geometry = BroadcastGeometry.Of(outShape, aShape, a, bShape, b), ConstantA = constantA, ConstantB = constantB,
         });
     }
 
@@ -656,9 +650,9 @@ public sealed class FloatLowering
     private void LowerWhere(Node node)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
-        if (outShape.Length > FAdd.MaxRank || node.Inputs.Count != 3)
+        if (outShape.Length > BroadcastGeometry.MaxRank || node.Inputs.Count != 3)
         {
-            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {FAdd.MaxRank}");
+            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {BroadcastGeometry.MaxRank}");
         }
 
         var (c, constantC, cShape) = Operand(node, 0);
@@ -674,11 +668,7 @@ public sealed class FloatLowering
             NodeName = node.Name,
             Inputs = new[] { c, x, y }.Where(i => i is not null).Select(i => i!.Value).Distinct().ToArray(),
             Output = AddTensor(node.Outputs[0]),
-            OutDims = Pad(outShape),
-            CStrides = BroadcastStrides(cShape, outShape),
-            XStrides = BroadcastStrides(xShape, outShape),
-            YStrides = BroadcastStrides(yShape, outShape),
-            C = c, X = x, Y = y, ConstantC = constantC, ConstantX = constantX, ConstantY = constantY,
+            Geometry = WhereGeometry.Of(outShape, cShape, c, xShape, x, yShape, y), ConstantC = constantC, ConstantX = constantX, ConstantY = constantY,
         });
     }
 
@@ -694,25 +684,6 @@ public sealed class FloatLowering
 
         var id = Id(name, node);
         return (id, null, _model.Tensors[id].Shape);
-    }
-
-    private static int[] Pad(int[] shape) =>
-        Enumerable.Repeat(1, FAdd.MaxRank - shape.Length).Concat(shape).ToArray();
-
-    /// <summary>Element strides of <paramref name="shape"/> in the padded output rank; 0 where it is broadcast.</summary>
-    private static int[] BroadcastStrides(int[] shape, int[] outShape)
-    {
-        var padded = Pad(shape);
-        var outPadded = Pad(outShape);
-        var strides = new int[FAdd.MaxRank];
-        var stride = 1;
-        for (var d = FAdd.MaxRank - 1; d >= 0; d--)
-        {
-            strides[d] = padded[d] == 1 && outPadded[d] != 1 ? 0 : stride;
-            stride *= padded[d];
-        }
-
-        return strides;
     }
 
     private void LowerSoftmax(Node node)

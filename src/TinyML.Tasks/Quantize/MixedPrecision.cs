@@ -132,7 +132,7 @@ public static class MixedPrecision
 {
     /// <summary>Kinds of int8 op with a float32 fallback (their C kernels have an exact C# reference).</summary>
     public static bool HasFloatFallback(LoweredOp op) => op is QConv2D or QFullyConnected or QAdd or QBatchMatMul
-        || op is QBinary { Kind: QBinaryKind.Add, A: not null, B: not null };
+        || op is QBinary { Kind: QBinaryKind.Add, Geometry.A: not null, Geometry.B: not null };
 
     /// <summary>
     /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: the element-wise ops

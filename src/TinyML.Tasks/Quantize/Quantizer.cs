@@ -860,9 +860,9 @@ public sealed class Quantizer
     private void LowerWhere(Node node)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
-        if (outShape.Length > QBinary.MaxRank || node.Inputs.Count != 3)
+        if (outShape.Length > BroadcastGeometry.MaxRank || node.Inputs.Count != 3)
         {
-            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {QBinary.MaxRank}");
+            throw Unsupported(node, $"Where needs three inputs and an output of rank <= {BroadcastGeometry.MaxRank}");
         }
 
         var output = OutputTensor(node);
@@ -910,11 +910,7 @@ public sealed class Quantizer
             NodeName = node.Name,
             Inputs = new[] { conditionId, x.Id, y.Id }.OfType<int>().Distinct().ToArray(),
             Output = output.Id,
-            OutDims = PadShape(outShape),
-            CStrides = BroadcastStrides(conditionShape, outShape),
-            XStrides = BroadcastStrides(x.Shape, outShape),
-            YStrides = BroadcastStrides(y.Shape, outShape),
-            C = conditionId, X = x.Id, Y = y.Id, ConstantC = conditionConstant, ConstantX = x.Constant, ConstantY = y.Constant,
+            Geometry = WhereGeometry.Of(outShape, conditionShape, conditionId, x.Shape, x.Id, y.Shape, y.Id), ConstantC = conditionConstant, ConstantX = x.Constant, ConstantY = y.Constant,
             ConditionZeroPoint = conditionZeroPoint,
             XZeroPoint = x.ZeroPoint, XMultiplier = x.Multiplier, XShift = x.Shift,
             YZeroPoint = y.ZeroPoint, YMultiplier = y.Multiplier, YShift = y.Shift,
@@ -1089,9 +1085,9 @@ public sealed class Quantizer
     private void LowerBroadcast(Node node, QBinaryKind kind, bool negateSecond, Tensor? constantA, Tensor? constantB)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
-        if (outShape.Length > QBinary.MaxRank)
+        if (outShape.Length > BroadcastGeometry.MaxRank)
         {
-            throw Unsupported(node, $"int8 broadcasting supports rank <= {QBinary.MaxRank}, the output has rank {outShape.Length}");
+            throw Unsupported(node, $"int8 broadcasting supports rank <= {BroadcastGeometry.MaxRank}, the output has rank {outShape.Length}");
         }
 
         var a = BroadcastOperand(node, 0, constantA);
@@ -1119,10 +1115,7 @@ public sealed class Quantizer
             Kind = kind,
             Inputs = new[] { a.Id, b.Id }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
             Output = output.Id,
-            OutDims = PadShape(outShape),
-            AStrides = BroadcastStrides(a.Shape, outShape),
-            BStrides = BroadcastStrides(b.Shape, outShape),
-            A = a.Id, B = b.Id, ConstantA = a.Constant, ConstantB = b.Constant,
+            Geometry = BroadcastGeometry.Of(outShape, a.Shape, a.Id, b.Shape, b.Id), ConstantA = a.Constant, ConstantB = b.Constant,
             Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
             Input1Multiplier = m1, Input1Shift = s1, Input2Multiplier = m2, Input2Shift = s2, LeftShift = leftShift,
             OutputMultiplier = mo, OutputShift = so, OutputZeroPoint = output.ZeroPoint,
@@ -1144,25 +1137,6 @@ public sealed class Quantizer
         var scale = maxAbs > 0 ? maxAbs / 127f : 1f;
         var q = values.Select(v => (sbyte)Math.Clamp(Math.Round(v / (double)scale, MidpointRounding.AwayFromZero), -127, 127)).ToArray();
         return (null, q, constant.Shape, scale, 0);
-    }
-
-    private static int[] PadShape(int[] shape) =>
-        Enumerable.Repeat(1, QBinary.MaxRank - shape.Length).Concat(shape).ToArray();
-
-    /// <summary>Element strides of <paramref name="shape"/> in the padded output rank; 0 where it is broadcast.</summary>
-    private static int[] BroadcastStrides(int[] shape, int[] outShape)
-    {
-        var padded = PadShape(shape);
-        var outPadded = PadShape(outShape);
-        var strides = new int[QBinary.MaxRank];
-        var stride = 1;
-        for (var d = QBinary.MaxRank - 1; d >= 0; d--)
-        {
-            strides[d] = padded[d] == 1 && outPadded[d] != 1 ? 0 : stride;
-            stride *= padded[d];
-        }
-
-        return strides;
     }
 
     /// <summary>table[q + 128] = quantize(f(dequantize(q))) with the tensors' own parameters, as the C kernel reads it.</summary>

@@ -28,13 +28,13 @@ public static class Int8ElementwiseKernels
     /// <summary>tml_add_broadcast_s8 / tml_mul_broadcast_s8.</summary>
     public static void Binary(QBinary op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
-        var total = op.Count;
+        var total = op.Geometry.Count;
         if (output.Length < total)
         {
             throw new ArgumentException($"binary '{op.NodeName}': output holds {output.Length} bytes, needs {total}");
         }
 
-        var walk = new Odometer(op.OutDims, op.AStrides, op.BStrides);
+        var walk = new Odometer(op.Geometry.OutDims, op.Geometry.AStrides, op.Geometry.BStrides);
         for (var i = 0; i < total; i++)
         {
             output[i] = Apply(op, a[walk.Offset[0]], b[walk.Offset[1]]);
@@ -92,13 +92,13 @@ public static class Int8ElementwiseKernels
     /// <summary>tml_where_s8.</summary>
     public static void Where(QWhere op, ReadOnlySpan<sbyte> condition, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> y, Span<sbyte> output)
     {
-        var total = op.Count;
+        var total = op.Geometry.Count;
         if (output.Length < total)
         {
             throw new ArgumentException($"where '{op.NodeName}': output holds {output.Length} bytes, needs {total}");
         }
 
-        var walk = new Odometer(op.OutDims, op.CStrides, op.XStrides, op.YStrides);
+        var walk = new Odometer(op.Geometry.OutDims, op.Geometry.CStrides, op.Geometry.XStrides, op.Geometry.YStrides);
         for (var i = 0; i < total; i++)
         {
             output[i] = condition[walk.Offset[0]] != op.ConditionZeroPoint

@@ -182,8 +182,8 @@ public static class Int8Interpreter
             case QBinary binary:
                 Int8ElementwiseKernels.Binary(
                     binary,
-                    binary.A is { } a ? (ReadOnlySpan<sbyte>)tensor(a) : binary.ConstantA,
-                    binary.B is { } b ? (ReadOnlySpan<sbyte>)tensor(b) : binary.ConstantB,
+                    binary.Geometry.A is { } a ? (ReadOnlySpan<sbyte>)tensor(a) : binary.ConstantA,
+                    binary.Geometry.B is { } b ? (ReadOnlySpan<sbyte>)tensor(b) : binary.ConstantB,
                     tensor(binary.Output));
                 break;
             case QClamp clamp:
@@ -217,9 +217,9 @@ public static class Int8Interpreter
             case QWhere where:
                 Int8ElementwiseKernels.Where(
                     where,
-                    where.C is { } c ? (ReadOnlySpan<sbyte>)tensor(c) : where.ConstantC,
-                    where.X is { } x ? (ReadOnlySpan<sbyte>)tensor(x) : where.ConstantX,
-                    where.Y is { } y ? (ReadOnlySpan<sbyte>)tensor(y) : where.ConstantY,
+                    where.Geometry.C is { } c ? (ReadOnlySpan<sbyte>)tensor(c) : where.ConstantC,
+                    where.Geometry.X is { } x ? (ReadOnlySpan<sbyte>)tensor(x) : where.ConstantX,
+                    where.Geometry.Y is { } y ? (ReadOnlySpan<sbyte>)tensor(y) : where.ConstantY,
                     tensor(where.Output));
                 break;
             case QReshape reshape:

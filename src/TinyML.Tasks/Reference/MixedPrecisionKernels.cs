@@ -44,13 +44,13 @@ public static class MixedPrecisionKernels
                 MatMul(matMul, tensor(matMul.Inputs[0]), tensor(matMul.Inputs[1]), tensor(matMul.Output), fusedMultiplyAdd);
                 break;
             case FAdd add:
-                Add(add, add.A is { } addA ? tensor(addA) : add.ConstantA, add.B is { } addB ? tensor(addB) : add.ConstantB, tensor(add.Output));
+                Add(add, add.Geometry.A is { } addA ? tensor(addA) : add.ConstantA, add.Geometry.B is { } addB ? tensor(addB) : add.ConstantB, tensor(add.Output));
                 break;
-            case FBinary { Kind: BinaryKind.Mul } mul when mul.A is { } a && mul.B is { } b:
+            case FBinary { Kind: BinaryKind.Mul } mul when mul.Geometry.A is { } a && mul.Geometry.B is { } b:
                 Multiply(mul, tensor(a), tensor(b), tensor(mul.Output));
                 break;
             case FBinary binary:
-                Binary(binary, binary.A is { } ba ? tensor(ba) : binary.ConstantA, binary.B is { } bb ? tensor(bb) : binary.ConstantB, tensor(binary.Output));
+                Binary(binary, binary.Geometry.A is { } ba ? tensor(ba) : binary.ConstantA, binary.Geometry.B is { } bb ? tensor(bb) : binary.ConstantB, tensor(binary.Output));
                 break;
             case FUnary { Kind: UnaryKind.Sqrt } sqrt:
                 Sqrt(tensor(sqrt.Inputs[0]), tensor(sqrt.Output), sqrt.Count);
@@ -198,8 +198,8 @@ public static class MixedPrecisionKernels
     /// <summary>tml_add_f32's odometer over the output index; each operand advances by its stride (0 = broadcast).</summary>
     public static void Add(FAdd p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
-        var total = p.OutDims.Aggregate(1, (x, d) => x * d);
-        var walk = new Odometer(p.OutDims, p.AStrides, p.BStrides);
+        var total = p.Geometry.OutDims.Aggregate(1, (x, d) => x * d);
+        var walk = new Odometer(p.Geometry.OutDims, p.Geometry.AStrides, p.Geometry.BStrides);
         for (var i = 0; i < total; i++)
         {
             output[i] = a[walk.Offset[0]] + b[walk.Offset[1]];
@@ -210,8 +210,8 @@ public static class MixedPrecisionKernels
     /// <summary>tml_mul_f32: one IEEE product per element (the kernels build with -std=c99, so no contraction).</summary>
     public static void Multiply(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
-        var total = p.OutDims.Aggregate(1, (x, d) => x * d);
-        var walk = new Odometer(p.OutDims, p.AStrides, p.BStrides);
+        var total = p.Geometry.OutDims.Aggregate(1, (x, d) => x * d);
+        var walk = new Odometer(p.Geometry.OutDims, p.Geometry.AStrides, p.Geometry.BStrides);
         for (var i = 0; i < total; i++)
         {
             output[i] = a[walk.Offset[0]] * b[walk.Offset[1]];
@@ -223,8 +223,8 @@ public static class MixedPrecisionKernels
     /// element, Max/Min written as the C conditional (which differs from Math.Max on signed zeros and NaN).</summary>
     public static void Binary(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
-        var total = p.OutDims.Aggregate(1, (x, d) => x * d);
-        var walk = new Odometer(p.OutDims, p.AStrides, p.BStrides);
+        var total = p.Geometry.OutDims.Aggregate(1, (x, d) => x * d);
+        var walk = new Odometer(p.Geometry.OutDims, p.Geometry.AStrides, p.Geometry.BStrides);
         for (var i = 0; i < total; i++)
         {
             var (x, y) = (a[walk.Offset[0]], b[walk.Offset[1]]);

@@ -55,23 +55,23 @@ public sealed class ElementwiseKernelEquivalenceTests
         for (var i = 0; i < 120; i++)
         {
             var op = RandomBinary(random, $"bin{i}");
-            var aLength = Extent(op.AStrides, op.OutDims);
-            var bLength = Extent(op.BStrides, op.OutDims);
+            var aLength = Extent(op.Geometry.AStrides, op.Geometry.OutDims);
+            var bLength = Extent(op.Geometry.BStrides, op.Geometry.OutDims);
             var a = RandomOps.Bytes(random, aLength);
             var b = RandomOps.Bytes(random, bLength);
-            var output = new sbyte[op.Count];
+            var output = new sbyte[op.Geometry.Count];
             Int8ElementwiseKernels.Binary(op, a, b, output);
             expected.Add(output);
 
             var p = harness.NewName("p");
             harness.Global(
-                $"static const tml_binary_s8_params {p} = {{ {{ {string.Join(", ", op.OutDims)} }}, {{ {string.Join(", ", op.AStrides)} }}, {{ {string.Join(", ", op.BStrides)} }}, " +
+                $"static const tml_binary_s8_params {p} = {{ {{ {string.Join(", ", op.Geometry.OutDims)} }}, {{ {string.Join(", ", op.Geometry.AStrides)} }}, {{ {string.Join(", ", op.Geometry.BStrides)} }}, " +
                 $"{op.Input1ZeroPoint}, {op.Input2ZeroPoint}, {CHarness.Literal(op.Input1Multiplier)}, {op.Input1Shift}, {CHarness.Literal(op.Input2Multiplier)}, {op.Input2Shift}, " +
                 $"{op.LeftShift}, {CHarness.Literal(op.OutputMultiplier)}, {op.OutputShift}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax} }};");
-            var buffer = harness.OutputBuffer("int8_t", op.Count);
+            var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
             var kernel = op.Kind == QBinaryKind.Mul ? "tml_mul_broadcast_s8" : "tml_add_broadcast_s8";
             harness.Statement($"{kernel}(&{p}, {harness.ConstArray(a)}, {harness.ConstArray(b)}, {buffer});");
-            harness.PrintS8(buffer, op.Count);
+            harness.PrintS8(buffer, op.Geometry.Count);
         }
 
         AssertSameBytes(expected, harness.Run(), "binary broadcast");
@@ -79,7 +79,7 @@ public sealed class ElementwiseKernelEquivalenceTests
 
     private static QBinary RandomBinary(Random random, string name)
     {
-        var rank = random.Next(1, QBinary.MaxRank + 1);
+        var rank = random.Next(1, BroadcastGeometry.MaxRank + 1);
         var outShape = Enumerable.Range(0, rank).Select(_ => random.Next(1, 5)).ToArray();
         // Each operand keeps or broadcasts each dimension; sometimes it has a lower rank (right-aligned).
         int[] Operand() => outShape.Select(d => random.Next(3) == 0 ? 1 : d).Skip(random.Next(2) == 0 ? 0 : random.Next(rank)).ToArray();
@@ -102,9 +102,8 @@ public sealed class ElementwiseKernelEquivalenceTests
         var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
         return new QBinary
         {
-            NodeName = name, Inputs = [0, 1], Output = 2, Kind = mul ? QBinaryKind.Mul : QBinaryKind.Add,
-            OutDims = Pad(outShape), AStrides = Strides(aShape, outShape), BStrides = Strides(bShape, outShape),
-            A = 0, B = 1,
+            NodeName = name, Inputs = [0, 1], Output = 2,
+            Geometry = new(OutDims: Pad(outShape), AStrides: Strides(aShape, outShape), BStrides: Strides(bShape, outShape), A: 0, B: 1), Kind = mul ? QBinaryKind.Mul : QBinaryKind.Add,
             Input1ZeroPoint = zp1, Input2ZeroPoint = zp2, Input1Multiplier = m1, Input1Shift = sh1, Input2Multiplier = m2, Input2Shift = sh2,
             LeftShift = leftShift, OutputMultiplier = mo, OutputShift = so, OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
         };
@@ -112,14 +111,14 @@ public sealed class ElementwiseKernelEquivalenceTests
 
     private static float Scale(Random random) => (float)Math.Pow(10, -3 + random.NextDouble() * 3);
 
-    private static int[] Pad(int[] shape) => Enumerable.Repeat(1, QBinary.MaxRank - shape.Length).Concat(shape).ToArray();
+    private static int[] Pad(int[] shape) => Enumerable.Repeat(1, BroadcastGeometry.MaxRank - shape.Length).Concat(shape).ToArray();
 
     private static int[] Strides(int[] shape, int[] outShape)
     {
         var (padded, outPadded) = (Pad(shape), Pad(outShape));
-        var strides = new int[QBinary.MaxRank];
+        var strides = new int[BroadcastGeometry.MaxRank];
         var stride = 1;
-        for (var d = QBinary.MaxRank - 1; d >= 0; d--)
+        for (var d = BroadcastGeometry.MaxRank - 1; d >= 0; d--)
         {
             strides[d] = padded[d] == 1 && outPadded[d] != 1 ? 0 : stride;
             stride *= padded[d];

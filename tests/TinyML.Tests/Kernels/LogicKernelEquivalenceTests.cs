@@ -35,15 +35,15 @@ public sealed class LogicKernelEquivalenceTests
             var p = QuantizationMath.PrepareAdd(s1, zp1, s2, zp2, 1f, 0);
             var op = new QBinary
             {
-                NodeName = $"cmp{i}", Inputs = [0, 1], Output = 2, Kind = kind,
-                OutDims = outDims, AStrides = strides[0], BStrides = strides[1], A = 0, B = 1,
+                NodeName = $"cmp{i}", Inputs = [0, 1], Output = 2,
+                Geometry = new(OutDims: outDims, AStrides: strides[0], BStrides: strides[1], A: 0, B: 1), Kind = kind,
                 Input1ZeroPoint = zp1, Input2ZeroPoint = zp2, Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
                 Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift, LeftShift = p.LeftShift,
                 OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
             };
-            var a = Near(random, Extent(op.AStrides, op.OutDims), zp1);
-            var b = Near(random, Extent(op.BStrides, op.OutDims), zp2);
-            var output = new sbyte[op.Count];
+            var a = Near(random, Extent(op.Geometry.AStrides, op.Geometry.OutDims), zp1);
+            var b = Near(random, Extent(op.Geometry.BStrides, op.Geometry.OutDims), zp2);
+            var output = new sbyte[op.Geometry.Count];
             Int8ElementwiseKernels.Binary(op, a, b, output);
             Assert.IsTrue(output.All(v => v is 0 or 1), "a mask is 0/1");
             trueCount += output.Count(v => v == 1);
@@ -51,12 +51,12 @@ public sealed class LogicKernelEquivalenceTests
 
             var name = harness.NewName("p");
             harness.Global(
-                $"static const tml_binary_s8_params {name} = {{ {{ {string.Join(", ", op.OutDims)} }}, {{ {string.Join(", ", op.AStrides)} }}, {{ {string.Join(", ", op.BStrides)} }}, " +
+                $"static const tml_binary_s8_params {name} = {{ {{ {string.Join(", ", op.Geometry.OutDims)} }}, {{ {string.Join(", ", op.Geometry.AStrides)} }}, {{ {string.Join(", ", op.Geometry.BStrides)} }}, " +
                 $"{op.Input1ZeroPoint}, {op.Input2ZeroPoint}, {CHarness.Literal(op.Input1Multiplier)}, {op.Input1Shift}, {CHarness.Literal(op.Input2Multiplier)}, {op.Input2Shift}, " +
                 $"{op.LeftShift}, {CHarness.Literal(op.OutputMultiplier)}, {op.OutputShift}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax} }};");
-            var buffer = harness.OutputBuffer("int8_t", op.Count);
+            var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
             harness.Statement($"tml_{Kernel(kind)}_broadcast_s8(&{name}, {harness.ConstArray(a)}, {harness.ConstArray(b)}, {buffer});");
-            harness.PrintS8(buffer, op.Count);
+            harness.PrintS8(buffer, op.Geometry.Count);
         }
 
         var total = expected.Sum(e => e.Length);
@@ -89,25 +89,25 @@ public sealed class LogicKernelEquivalenceTests
             var (x, y) = (Branch(), Branch());
             var op = new QWhere
             {
-                NodeName = $"where{i}", Inputs = [0, 1, 2], Output = 3, OutDims = outDims, CStrides = strides[0], XStrides = strides[1], YStrides = strides[2],
-                C = 0, X = 1, Y = 2, ConditionZeroPoint = random.Next(2) == 0 ? 0 : random.Next(-128, 128),
+                NodeName = $"where{i}", Inputs = [0, 1, 2], Output = 3,
+                Geometry = new(OutDims: outDims, CStrides: strides[0], XStrides: strides[1], YStrides: strides[2], C: 0, X: 1, Y: 2), ConditionZeroPoint = random.Next(2) == 0 ? 0 : random.Next(-128, 128),
                 XZeroPoint = x.ZeroPoint, XMultiplier = x.Multiplier, XShift = x.Shift,
                 YZeroPoint = y.ZeroPoint, YMultiplier = y.Multiplier, YShift = y.Shift, OutputZeroPoint = outputZeroPoint,
             };
-            var condition = Near(random, Extent(op.CStrides, op.OutDims), op.ConditionZeroPoint);
-            var xs = RandomOps.Bytes(random, Extent(op.XStrides, op.OutDims));
-            var ys = RandomOps.Bytes(random, Extent(op.YStrides, op.OutDims));
-            var output = new sbyte[op.Count];
+            var condition = Near(random, Extent(op.Geometry.CStrides, op.Geometry.OutDims), op.ConditionZeroPoint);
+            var xs = RandomOps.Bytes(random, Extent(op.Geometry.XStrides, op.Geometry.OutDims));
+            var ys = RandomOps.Bytes(random, Extent(op.Geometry.YStrides, op.Geometry.OutDims));
+            var output = new sbyte[op.Geometry.Count];
             Int8ElementwiseKernels.Where(op, condition, xs, ys, output);
             expected.Add(output);
 
             var name = harness.NewName("p");
             harness.Global(
-                $"static const tml_where_s8_params {name} = {{ {{ {string.Join(", ", op.OutDims)} }}, {{ {string.Join(", ", op.CStrides)} }}, {{ {string.Join(", ", op.XStrides)} }}, {{ {string.Join(", ", op.YStrides)} }}, " +
+                $"static const tml_where_s8_params {name} = {{ {{ {string.Join(", ", op.Geometry.OutDims)} }}, {{ {string.Join(", ", op.Geometry.CStrides)} }}, {{ {string.Join(", ", op.Geometry.XStrides)} }}, {{ {string.Join(", ", op.Geometry.YStrides)} }}, " +
                 $"{op.ConditionZeroPoint}, {op.XZeroPoint}, {CHarness.Literal(op.XMultiplier)}, {op.XShift}, {op.YZeroPoint}, {CHarness.Literal(op.YMultiplier)}, {op.YShift}, {op.OutputZeroPoint} }};");
-            var buffer = harness.OutputBuffer("int8_t", op.Count);
+            var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
             harness.Statement($"tml_where_s8(&{name}, {harness.ConstArray(condition)}, {harness.ConstArray(xs)}, {harness.ConstArray(ys)}, {buffer});");
-            harness.PrintS8(buffer, op.Count);
+            harness.PrintS8(buffer, op.Geometry.Count);
         }
 
         AssertSameBytes(expected, harness.Run(), "where");
@@ -153,7 +153,7 @@ public sealed class LogicKernelEquivalenceTests
     /// <summary>An output shape of rank 1..6 and, per operand, strides that keep or broadcast each dimension.</summary>
     private static (int[] OutDims, int[][] Strides) RandomBroadcast(Random random, int operands)
     {
-        var rank = random.Next(1, QBinary.MaxRank + 1);
+        var rank = random.Next(1, BroadcastGeometry.MaxRank + 1);
         var outShape = Enumerable.Range(0, rank).Select(_ => random.Next(1, 5)).ToArray();
         var strides = new int[operands][];
         for (var k = 0; k < operands; k++)
@@ -165,14 +165,14 @@ public sealed class LogicKernelEquivalenceTests
         return (Pad(outShape), strides);
     }
 
-    private static int[] Pad(int[] shape) => Enumerable.Repeat(1, QBinary.MaxRank - shape.Length).Concat(shape).ToArray();
+    private static int[] Pad(int[] shape) => Enumerable.Repeat(1, BroadcastGeometry.MaxRank - shape.Length).Concat(shape).ToArray();
 
     private static int[] Strides(int[] shape, int[] outShape)
     {
         var (padded, outPadded) = (Pad(shape), Pad(outShape));
-        var strides = new int[QBinary.MaxRank];
+        var strides = new int[BroadcastGeometry.MaxRank];
         var stride = 1;
-        for (var d = QBinary.MaxRank - 1; d >= 0; d--)
+        for (var d = BroadcastGeometry.MaxRank - 1; d >= 0; d--)
         {
             strides[d] = padded[d] == 1 && outPadded[d] != 1 ? 0 : stride;
             stride *= padded[d];
