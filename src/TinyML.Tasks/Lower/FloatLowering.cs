@@ -8,19 +8,18 @@ namespace TinyML.Lower;
 /// to [N, K], alpha kept, beta*C broadcast, BatchNormalization folded to a multiply-add, broadcast strides), so the
 /// C kernels are plain loops. Anything the float kernels cannot do is a coded error naming the node.
 /// </summary>
-public sealed class FloatLowering
+public sealed class FloatLowering : GraphLowering
 {
     private readonly Graph _graph;
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly LoweredModel _model;
 
     private FloatLowering(Graph graph)
+        : base(graph)
     {
         _graph = graph;
         _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
-
-    private string File => _graph.SourcePath;
 
     /// <summary>Lowers <paramref name="graph"/> (already optimized and shape-inferred).</summary>
     public static LoweredModel Lower(Graph graph) => new FloatLowering(graph).Run();
@@ -81,126 +80,68 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerNode(Node node)
+    protected override TinyMLException NoLowering(Node node)
     {
-        switch (node.OpType)
+        var int8Only = Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == Import.Support.Yes;
+        return new TinyMLException(ErrorCodes.UnsupportedOp,
+            $"unsupported operator '{node.OpType}' (node '{node.Name}'): there is no float32 kernel for it{(int8Only ? " (it has an int8 kernel: Quantize=\"int8\")" : "")} ({Import.OpSupport.TableReference})", File);
+    }
+
+    protected override void LowerMatMul(Node node)
+    {
+        if (node.Inputs.Count > 1 && GraphEdit.Constant(_graph, node.Inputs[1]) is null)
         {
-            case "Conv":
-                LowerConv(node);
-                break;
-            case "ConvTranspose":
-                LowerConvTranspose(node);
-                break;
-            case "Gemm":
-                LowerGemm(node);
-                break;
-            case "MatMul" when node.Inputs.Count > 1 && GraphEdit.Constant(_graph, node.Inputs[1]) is null:
-                LowerActivationMatMul(node);
-                break;
-            case "MatMul":
-                LowerBatchedMatMul(node);
-                break;
-            case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
-                LowerPool(node);
-                break;
-            case "Relu" or "Clip":
-                LowerClamp(node);
-                break;
-            case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
-                LowerReshape(node);
-                break;
-            case "Transpose":
-                LowerGather(node, [DataMovement.Transpose(_graph, node)], 0f);
-                break;
-            case "Slice":
-                LowerGather(node, [DataMovement.Slice(_graph, node)], 0f);
-                break;
-            case "Gather":
-                LowerGather(node, [DataMovement.Gather(_graph, node)], 0f);
-                break;
-            case "Expand":
-                LowerGather(node, [DataMovement.Expand(_graph, node)], 0f);
-                break;
-            case "Pad":
-                var (padPlan, padValue) = DataMovement.Pad(_graph, node);
-                LowerGather(node, [padPlan], padValue);
-                break;
-            case "Concat":
-                LowerGather(node, DataMovement.Concat(_graph, node), 0f);
-                break;
-            case "Split":
-                LowerSplit(node);
-                break;
-            case "Resize":
-                LowerResize(node);
-                break;
-            case "ReduceMean" or "ReduceSum" or "ReduceMax":
-                var x = _model.Tensors[Id(node.Inputs[0], node)].Shape;
-                var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, x);
-                _model.Ops.Add(new FReduce
-                {
-                    NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
-                    Kind = ReduceKindOf(node), Outer = outer, Reduce = reduce, Inner = inner,
-                });
-                break;
-            case "LogSoftmax":
-                var logInput = Id(node.Inputs[0], node);
-                var view = SoftmaxView(node, _model.Tensors[logInput].Shape, _graph.OpsetVersion, File);
-                _model.Ops.Add(new FLogSoftmax { NodeName = node.Name, Inputs = [logInput], Output = AddTensor(node.Outputs[0]), Outer = view.Outer, AxisSize = view.AxisSize, Inner = view.Inner });
-                break;
-            case "Add":
-                LowerAdd(node);
-                break;
-            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min"
-                or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
-                LowerBinary(node);
-                break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Erf" or "Gelu":
-                LowerUnary(node);
-                break;
-            case "Cast" when ElementwiseMath.Cast(node, File) is null:
-                LowerReshape(node); // to float/double: the value is already float32
-                break;
-            case "Cast":
-                LowerUnary(node);
-                break;
-            case "Where":
-                LowerWhere(node);
-                break;
-            case "Softmax":
-                LowerSoftmax(node);
-                break;
-            case "BatchNormalization":
-                LowerBatchNorm(node);
-                break;
-            case "LSTM" or "GRU":
-                LowerRecurrent(node);
-                break;
-            case "LayerNormalization":
-                var (lnOuter, lnInner, lnScale, lnBias) = LayerNormView(node, _graph, File);
-                _model.Ops.Add(new FLayerNorm
-                {
-                    NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
-                    Outer = lnOuter, Inner = lnInner, Epsilon = node.GetFloat("epsilon", 1e-5f), Scale = lnScale, Bias = lnBias,
-                });
-                break;
-            case "Identity" or "Dropout":
-                var input = Id(node.Inputs[0], node);
-                _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
-                break;
-            default:
-                var int8Only = Import.OpSupport.ByOpType.TryGetValue(node.OpType, out var entry) && entry.Int8 == Import.Support.Yes;
-                throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                    $"unsupported operator '{node.OpType}' (node '{node.Name}'): there is no float32 kernel for it{(int8Only ? " (it has an int8 kernel: Quantize=\"int8\")" : "")} ({Import.OpSupport.TableReference})", File);
+            LowerActivationMatMul(node);
         }
+        else
+        {
+            LowerBatchedMatMul(node);
+        }
+    }
+
+    protected override void LowerMove(Node node, GatherPlan plan, float padValue) => LowerGather(node, [plan], padValue);
+
+    protected override void LowerConcat(Node node) => LowerGather(node, DataMovement.Concat(_graph, node), 0f);
+
+    protected override void LowerReduce(Node node)
+    {
+        var x = _model.Tensors[Id(node.Inputs[0], node)].Shape;
+        var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, x);
+        _model.Ops.Add(new FReduce
+        {
+            NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
+            Kind = ReduceKindOf(node), Outer = outer, Reduce = reduce, Inner = inner,
+        });
+    }
+
+    protected override void LowerLogSoftmax(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        var view = SoftmaxView(node, _model.Tensors[input].Shape, _graph.OpsetVersion, File);
+        _model.Ops.Add(new FLogSoftmax { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Outer = view.Outer, AxisSize = view.AxisSize, Inner = view.Inner });
+    }
+
+    protected override void LowerLayerNorm(Node node)
+    {
+        var (outer, inner, scale, bias) = LayerNormView(node, _graph, File);
+        _model.Ops.Add(new FLayerNorm
+        {
+            NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
+            Outer = outer, Inner = inner, Epsilon = node.GetFloat("epsilon", 1e-5f), Scale = scale, Bias = bias,
+        });
+    }
+
+    protected override void LowerCopy(Node node)
+    {
+        var input = Id(node.Inputs[0], node);
+        _model.Ops.Add(new FCopy { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Count = _model.Tensors[input].ElementCount });
     }
 
     /// <summary>
     /// LSTM/GRU as one packed-output op (see <see cref="FRecurrent"/>): Y aliases the packed tensor's start, Y_h and
     /// Y_c are copies of the last hidden row and of the cell state.
     /// </summary>
-    private void LowerRecurrent(Node node)
+    protected override void LowerRecurrent(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var cell = RecurrentCell.Resolve(_graph, node);
@@ -242,7 +183,7 @@ public sealed class FloatLowering
         }
     }
 
-    private void LowerConv(Node node)
+    protected override void LowerConv(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var wTensor = Constant(node, 1);
@@ -256,7 +197,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerConvTranspose(Node node)
+    protected override void LowerConvTranspose(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var wTensor = Constant(node, 1);
@@ -270,7 +211,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerGemm(Node node)
+    protected override void LowerGemm(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var a = _model.Tensors[input].Shape;
@@ -401,7 +342,7 @@ public sealed class FloatLowering
         return (bias, outRows == 1 ? 0 : n);
     }
 
-    private void LowerPool(Node node)
+    protected override void LowerPool(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var x = _model.Tensors[input].Shape;
@@ -470,7 +411,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerClamp(Node node)
+    protected override void LowerClamp(Node node)
     {
         var input = Id(node.Inputs[0], node);
         if (!FuseActivationPass.TryRange(_graph, node, out var min, out var max))
@@ -485,7 +426,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerReshape(Node node)
+    protected override void LowerReshape(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var output = AddTensor(node.Outputs[0]);
@@ -518,7 +459,7 @@ public sealed class FloatLowering
     }
 
     /// <summary>Split: one single-output gather per output, all reading the same input.</summary>
-    private void LowerSplit(Node node)
+    protected override void LowerSplit(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var plans = DataMovement.Split(_graph, node);
@@ -532,7 +473,7 @@ public sealed class FloatLowering
         }
     }
 
-    private void LowerResize(Node node)
+    protected override void LowerResize(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var geometry = ResizeGeometry.Resolve(_graph, node, _model.Tensors[input].Shape);
@@ -573,7 +514,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerAdd(Node node)
+    protected override void LowerAdd(Node node)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > BroadcastGeometry.MaxRank)
@@ -597,7 +538,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerBinary(Node node)
+    protected override void LowerBinary(Node node)
     {
         if (node.Inputs.Count != 2)
         {
@@ -627,7 +568,7 @@ public sealed class FloatLowering
         });
     }
 
-    private void LowerUnary(Node node)
+    protected override void LowerUnary(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var (kind, alpha, beta) = ElementwiseMath.Unary(node);
@@ -647,7 +588,7 @@ public sealed class FloatLowering
     };
 
     /// <summary>Where: three broadcast operands, any of them a constant (a bool condition becomes 0/1).</summary>
-    private void LowerWhere(Node node)
+    protected override void LowerWhere(Node node)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > BroadcastGeometry.MaxRank || node.Inputs.Count != 3)
@@ -686,7 +627,7 @@ public sealed class FloatLowering
         return (id, null, _model.Tensors[id].Shape);
     }
 
-    private void LowerSoftmax(Node node)
+    protected override void LowerSoftmax(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var shape = _model.Tensors[input].Shape;
@@ -722,7 +663,7 @@ public sealed class FloatLowering
             : (outer, shape.Length == 0 ? 1 : shape[axis], shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d));
     }
 
-    private void LowerBatchNorm(Node node)
+    protected override void LowerBatchNorm(Node node)
     {
         var input = Id(node.Inputs[0], node);
         var x = _model.Tensors[input].Shape;

@@ -1,3 +1,4 @@
+using TinyML.Lower;
 using TinyML.Optimize;
 
 namespace TinyML.Quantize;
@@ -11,7 +12,7 @@ public sealed record QdqLoweringResult(LoweredModel Model, int QuantizedTensors,
 /// requantization multipliers are derived from those float32 scales in double exactly as TFLite does
 /// (M = double(s_x) * double(s_w[c]) / double(s_y)), so the firmware's bytes equal TFLite Micro's.
 /// </summary>
-public sealed class QdqLowering
+public sealed class QdqLowering : GraphLowering
 {
     private readonly Graph _graph;
     private readonly QdqAnnotations _annotations;
@@ -19,13 +20,12 @@ public sealed class QdqLowering
     private readonly LoweredModel _model;
 
     private QdqLowering(Graph graph, QdqAnnotations annotations)
+        : base(graph)
     {
         _graph = graph;
         _annotations = annotations;
         _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
-
-    private string File => _graph.SourcePath;
 
     /// <summary>
     /// Strips the Q/DQ nodes of <paramref name="graph"/> into annotations (the graph is rewritten in place into the float
@@ -64,40 +64,14 @@ public sealed class QdqLowering
         return _model;
     }
 
-    private void LowerNode(Node node)
-    {
-        switch (node.OpType)
-        {
-            case "Conv":
-                LowerConv(node);
-                break;
-            case "ConvTranspose":
-                LowerConvTranspose(node);
-                break;
-            case "Gemm" or "MatMul":
-                LowerFullyConnected(node);
-                break;
-            case "MaxPool" or "AveragePool" or "GlobalAveragePool" or "GlobalMaxPool":
-                LowerPool(node);
-                break;
-            case "Relu" or "Clip":
-                LowerClamp(node);
-                break;
-            case "Flatten" or "Reshape":
-                LowerReshape(node);
-                break;
-            case "Add":
-                LowerAdd(node);
-                break;
-            case "Softmax":
-                LowerSoftmax(node);
-                break;
-            default:
-                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering in a QDQ model", File);
-        }
-    }
+    protected override TinyMLException NoLowering(Node node) =>
+        new(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering in a QDQ model", File);
 
-    private void LowerConv(Node node)
+    protected override void LowerGemm(Node node) => LowerFullyConnected(node);
+
+    protected override void LowerMatMul(Node node) => LowerFullyConnected(node);
+
+    protected override void LowerConv(Node node)
     {
         var input = Activation(node, 0);
         var weights = QuantizedWeights(node, 1);
@@ -136,7 +110,7 @@ public sealed class QdqLowering
     /// layout ONNX Runtime's quantizer writes) when group is 1. The weights are re-laid per output channel as in the
     /// calibrated lowering.
     /// </summary>
-    private void LowerConvTranspose(Node node)
+    protected override void LowerConvTranspose(Node node)
     {
         var input = Activation(node, 0);
         var weights = QuantizedWeights(node, 1);
@@ -230,7 +204,7 @@ public sealed class QdqLowering
         });
     }
 
-    private void LowerPool(Node node)
+    protected override void LowerPool(Node node)
     {
         var input = Activation(node, 0);
         var x = _graph.Tensor(node.Inputs[0]).Shape;
@@ -262,7 +236,7 @@ public sealed class QdqLowering
     }
 
     /// <summary>A Relu/Clip that did not fuse (its input has its own Q/DQ pair): a clamp in the input's parameters.</summary>
-    private void LowerClamp(Node node)
+    protected override void LowerClamp(Node node)
     {
         var input = Activation(node, 0);
         if (!FuseActivationPass.TryRange(_graph, node, out var min, out var max))
@@ -275,15 +249,20 @@ public sealed class QdqLowering
         _model.Ops.Add(new QClamp { NodeName = node.Name, Inputs = [input.Id], Output = output, Count = input.Bytes, Min = lo, Max = hi });
     }
 
-    private void LowerReshape(Node node)
+    protected override void LowerReshape(Node node)
     {
+        if (node.OpType is not ("Flatten" or "Reshape"))
+        {
+            throw NoLowering(node);
+        }
+
         var input = Activation(node, 0);
         var output = PassThroughOutput(node, input);
         _model.Tensors[output].AliasOf = input.AliasOf ?? input.Id;
         _model.Ops.Add(new QReshape { NodeName = node.Name, Inputs = [input.Id], Output = output });
     }
 
-    private void LowerAdd(Node node)
+    protected override void LowerAdd(Node node)
     {
         var a = Activation(node, 0);
         var b = Activation(node, 1);
@@ -310,7 +289,7 @@ public sealed class QdqLowering
         });
     }
 
-    private void LowerSoftmax(Node node)
+    protected override void LowerSoftmax(Node node)
     {
         var input = Activation(node, 0);
         var shape = input.Shape;

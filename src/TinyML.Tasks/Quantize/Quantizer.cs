@@ -9,7 +9,7 @@ namespace TinyML.Quantize;
 /// int32 biases with scale s_in * s_w[c], and fixed-point requantization multipliers computed here once.
 /// Ops that cannot change the scale (pooling, reshape, clamp) keep their input's parameters, as TFLite requires.
 /// </summary>
-public sealed class Quantizer
+public sealed class Quantizer : GraphLowering
 {
     private readonly Graph _graph;
     private readonly IReadOnlyDictionary<string, ActivationRange> _ranges;
@@ -20,14 +20,13 @@ public sealed class Quantizer
     private readonly IReadOnlyDictionary<string, float[]> _meanInputs;
 
     private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs)
+        : base(graph)
     {
         _graph = graph;
         _ranges = ranges;
         _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
         _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
-
-    private string File => _graph.SourcePath;
 
     /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
     /// <param name="meanInputs">Conv/Gemm input tensor -> its element-wise mean on the calibration data: those layers get
@@ -184,98 +183,26 @@ public sealed class Quantizer
         return _model;
     }
 
-    private void LowerNode(Node node)
+    protected override TinyMLException NoLowering(Node node) =>
+        new(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering yet", File);
+
+    protected override void LowerMatMul(Node node) => LowerActivationMatMul(node);
+
+    protected override void LowerCopy(Node node)
     {
-        switch (node.OpType)
+        var copied = _graph.Tensor(node.Inputs[0]).Shape;
+        LowerMove(node, GatherPlan.Region(copied, GatherPlan.ContiguousStrides(copied), 0), 0f);
+    }
+
+    protected override void LowerReduce(Node node)
+    {
+        if (node.OpType == "ReduceMax")
         {
-            case "Conv":
-                LowerConv(node);
-                break;
-            case "ConvTranspose":
-                LowerConvTranspose(node);
-                break;
-            case "Gemm":
-                LowerGemm(node);
-                break;
-            case "GlobalAveragePool":
-                LowerGlobalAveragePool(node);
-                break;
-            case "MatMul":
-                LowerActivationMatMul(node);
-                break;
-            case "MaxPool" or "AveragePool" or "GlobalMaxPool":
-                LowerPool(node);
-                break;
-            case "Relu" or "Clip":
-                LowerClamp(node);
-                break;
-            case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
-                LowerReshape(node);
-                break;
-            case "Identity" or "Dropout":
-                // Only a graph input passed straight to a graph output survives RemoveIdentityPass: a byte copy.
-                var copied = _graph.Tensor(node.Inputs[0]).Shape;
-                LowerMove(node, GatherPlan.Region(copied, GatherPlan.ContiguousStrides(copied), 0));
-                break;
-            case "Transpose":
-                LowerMove(node, DataMovement.Transpose(_graph, node));
-                break;
-            case "Slice":
-                LowerMove(node, DataMovement.Slice(_graph, node));
-                break;
-            case "Gather":
-                LowerMove(node, DataMovement.Gather(_graph, node));
-                break;
-            case "Expand":
-                LowerMove(node, DataMovement.Expand(_graph, node));
-                break;
-            case "Pad":
-                var (padPlan, padValue) = DataMovement.Pad(_graph, node);
-                LowerMove(node, padPlan, padValue);
-                break;
-            case "Concat":
-                LowerConcat(node);
-                break;
-            case "Split":
-                LowerSplit(node);
-                break;
-            case "Resize":
-                LowerResize(node);
-                break;
-            case "ReduceMean" or "ReduceSum":
-                LowerReduceMean(node);
-                break;
-            case "ReduceMax":
-                LowerReduceMax(node);
-                break;
-            case "Where":
-                LowerWhere(node);
-                break;
-            case "Cast" when ElementwiseMath.Cast(node, File) is null:
-                LowerReshape(node); // to float/double: the int8 tensor already stands for the float values
-                break;
-            case "LayerNormalization":
-                LowerLayerNorm(node);
-                break;
-            case "Add":
-                LowerAdd(node);
-                break;
-            case "Softmax":
-                LowerSoftmax(node);
-                break;
-            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min"
-                or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
-                LowerBinary(node);
-                break;
-            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast" or "Erf" or "Gelu":
-                LowerUnary(node);
-                break;
-            case "LSTM" or "GRU":
-                LowerRecurrent(node);
-                break;
-            default:
-                throw new TinyMLException(ErrorCodes.UnsupportedOp, $"operator '{node.OpType}' (node '{node.Name}') has no int8 lowering yet", File);
+            LowerReduceMax(node);
+        }
+        else
+        {
+            LowerReduceMean(node);
         }
     }
 
@@ -286,7 +213,7 @@ public sealed class Quantizer
     /// constant initial_c. Weights are per-row symmetric int8; the activation scales are folded into per-row float
     /// scales here so the C and the C# reference multiply by the very same numbers.
     /// </summary>
-    private void LowerRecurrent(Node node)
+    protected override void LowerRecurrent(Node node)
     {
         var cell = RecurrentCell.Resolve(_graph, node);
         var input = _model.Tensors[Id(node.Inputs[0], node)];
@@ -416,7 +343,7 @@ public sealed class Quantizer
         ChooseActivationParams(Union(new[] { cell.Kind == RecurrentKind.Lstm ? RecurrentOutput(node, 2) : null, cell.InitialCValue }.OfType<string>().Select(Range)
             .Append(new ActivationRange(cell.InitialC.DefaultIfEmpty(0f).Min(), cell.InitialC.DefaultIfEmpty(0f).Max()))));
 
-    private void LowerConv(Node node)
+    protected override void LowerConv(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var wTensor = Constant(node, 1);
@@ -445,7 +372,7 @@ public sealed class Quantizer
         });
     }
 
-    private void LowerConvTranspose(Node node)
+    protected override void LowerConvTranspose(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var wTensor = Constant(node, 1);
@@ -469,7 +396,7 @@ public sealed class Quantizer
         });
     }
 
-    private void LowerGemm(Node node)
+    protected override void LowerGemm(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var a = _graph.Tensor(node.Inputs[0]).Shape;
@@ -539,7 +466,7 @@ public sealed class Quantizer
         });
     }
 
-    private void LowerPool(Node node)
+    protected override void LowerPool(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var x = _graph.Tensor(node.Inputs[0]).Shape;
@@ -595,7 +522,7 @@ public sealed class Quantizer
         ActivationMin = -128, ActivationMax = 127,
     };
 
-    private void LowerClamp(Node node)
+    protected override void LowerClamp(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         if (!FuseActivationPass.TryRange(_graph, node, out var min, out var max))
@@ -608,7 +535,7 @@ public sealed class Quantizer
         _model.Ops.Add(new QClamp { NodeName = node.Name, Inputs = [input.Id], Output = output, Count = input.Bytes, Min = lo, Max = hi });
     }
 
-    private void LowerReshape(Node node)
+    protected override void LowerReshape(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
@@ -640,7 +567,7 @@ public sealed class Quantizer
 
     /// <summary>Data movement that cannot change values: the output keeps the input's scale and zero point, and the
     /// pad constant is quantized with them.</summary>
-    private void LowerMove(Node node, GatherPlan plan, float padValue = 0f)
+    protected override void LowerMove(Node node, GatherPlan plan, float padValue)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
@@ -654,7 +581,7 @@ public sealed class Quantizer
 
     /// <summary>Concat takes its output range from calibration; an input with other parameters is requantized
     /// (TFLite-style), one with the same is a byte copy, and a constant input is quantized to the output's.</summary>
-    private void LowerConcat(Node node)
+    protected override void LowerConcat(Node node)
     {
         var plans = DataMovement.Concat(_graph, node);
         var sources = node.Inputs.Where(n => n.Length > 0).ToList();
@@ -693,7 +620,7 @@ public sealed class Quantizer
         });
     }
 
-    private void LowerSplit(Node node)
+    protected override void LowerSplit(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var plans = DataMovement.Split(_graph, node);
@@ -710,7 +637,7 @@ public sealed class Quantizer
 
     /// <summary>Nearest is a gather; bilinear blends with Q10 weights. Both keep the input's parameters (a convex
     /// combination of inputs stays in the input's range).</summary>
-    private void LowerResize(Node node)
+    protected override void LowerResize(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var geometry = ResizeGeometry.Resolve(_graph, node, input.Shape);
@@ -721,7 +648,7 @@ public sealed class Quantizer
 
         if (geometry.Mode == "nearest")
         {
-            LowerMove(node, DataMovement.ResizeNearest(_graph, node, geometry));
+            LowerMove(node, DataMovement.ResizeNearest(_graph, node, geometry), 0f);
             return;
         }
 
@@ -780,7 +707,7 @@ public sealed class Quantizer
         });
     }
 
-    private void LowerGlobalAveragePool(Node node)
+    protected override void LowerGlobalAveragePool(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var (scale, zeroPoint) = ChooseActivationParams(Range(node.Outputs[0]));
@@ -857,7 +784,7 @@ public sealed class Quantizer
     /// 0); X and Y are requantized to the output's calibrated parameters (a byte copy when they already match), a
     /// constant X or Y is quantized straight to them, and a constant condition keeps its 0/1 values.
     /// </summary>
-    private void LowerWhere(Node node)
+    protected override void LowerWhere(Node node)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > BroadcastGeometry.MaxRank || node.Inputs.Count != 3)
@@ -918,7 +845,7 @@ public sealed class Quantizer
         });
     }
 
-    private void LowerLayerNorm(Node node)
+    protected override void LowerLayerNorm(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var (rows, rowSize, gamma, beta) = FloatLowering.LayerNormView(node, _graph, File);
@@ -926,7 +853,7 @@ public sealed class Quantizer
         _model.Ops.Add(LayerNormQuantization.Build(node.Name, input, output, rows, rowSize, node.GetFloat("epsilon", 1e-5f), gamma, beta, File));
     }
 
-    private void LowerAdd(Node node)
+    protected override void LowerAdd(Node node)
     {
         if (GraphEdit.Constant(_graph, node.Inputs[0]) is not null || GraphEdit.Constant(_graph, node.Inputs[1]) is not null
             || !_graph.Tensor(node.Inputs[0]).Shape.SequenceEqual(_graph.Tensor(node.Inputs[1]).Shape))
@@ -961,7 +888,7 @@ public sealed class Quantizer
     /// (Sigmoid, Tanh, HardSwish, ...) run on MCUs: one load per element and the correctly rounded result for every
     /// input, whatever the function.
     /// </summary>
-    private void LowerUnary(Node node)
+    protected override void LowerUnary(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var (kind, alpha, beta) = ElementwiseMath.Unary(node);
@@ -979,7 +906,7 @@ public sealed class Quantizer
     /// KB). Everything else runs the strided broadcasting kernel with TFLite Add/Sub/Mul arithmetic; Div only with a
     /// constant divisor, as a Mul by its reciprocal.
     /// </summary>
-    private void LowerBinary(Node node)
+    protected override void LowerBinary(Node node)
     {
         if (node.Inputs.Count != 2)
         {
@@ -1159,7 +1086,7 @@ public sealed class Quantizer
             Outer = outer, Channels = channels, Inner = inner, Tables = tables,
         });
 
-    private void LowerSoftmax(Node node)
+    protected override void LowerSoftmax(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var shape = input.Shape;

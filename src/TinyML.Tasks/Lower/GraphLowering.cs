@@ -1,0 +1,174 @@
+namespace TinyML.Lower;
+
+/// <summary>
+/// What every lowering shares: which ONNX operators become which lowered op kind, decided once here, node by node. The
+/// float32 lowering (<see cref="FloatLowering"/>), the calibrated int8 quantizer (<see cref="Quantize.Quantizer"/>) and
+/// the QDQ lowering (<see cref="Quantize.QdqLowering"/>) are three ways of filling the numerics of the same ops: each
+/// overrides the op kinds it has kernels for, and an op kind it leaves alone is refused with its own message
+/// (<see cref="NoLowering"/>).
+/// </summary>
+public abstract class GraphLowering
+{
+    private readonly Graph _source;
+
+    protected GraphLowering(Graph graph) => _source = graph;
+
+    /// <summary>The model file, for diagnostics.</summary>
+    protected string File => _source.SourcePath;
+
+    /// <summary>The error for an operator this precision has no kernel for.</summary>
+    protected abstract TinyMLException NoLowering(Node node);
+
+    /// <summary>Lowers one node of the optimized graph into the model being built.</summary>
+    protected void LowerNode(Node node)
+    {
+        switch (node.OpType)
+        {
+            case "Conv":
+                LowerConv(node);
+                break;
+            case "ConvTranspose":
+                LowerConvTranspose(node);
+                break;
+            case "Gemm":
+                LowerGemm(node);
+                break;
+            case "MatMul":
+                LowerMatMul(node);
+                break;
+            case "GlobalAveragePool":
+                LowerGlobalAveragePool(node);
+                break;
+            case "MaxPool" or "AveragePool" or "GlobalMaxPool":
+                LowerPool(node);
+                break;
+            case "Relu" or "Clip":
+                LowerClamp(node);
+                break;
+            case "Flatten" or "Reshape" or "Squeeze" or "Unsqueeze":
+                LowerReshape(node);
+                break;
+            case "Identity" or "Dropout":
+                LowerCopy(node);
+                break;
+            case "Transpose":
+                LowerMove(node, DataMovement.Transpose(_source, node), 0f);
+                break;
+            case "Slice":
+                LowerMove(node, DataMovement.Slice(_source, node), 0f);
+                break;
+            case "Gather":
+                LowerMove(node, DataMovement.Gather(_source, node), 0f);
+                break;
+            case "Expand":
+                LowerMove(node, DataMovement.Expand(_source, node), 0f);
+                break;
+            case "Pad":
+                var (padPlan, padValue) = DataMovement.Pad(_source, node);
+                LowerMove(node, padPlan, padValue);
+                break;
+            case "Concat":
+                LowerConcat(node);
+                break;
+            case "Split":
+                LowerSplit(node);
+                break;
+            case "Resize":
+                LowerResize(node);
+                break;
+            case "ReduceMean" or "ReduceSum" or "ReduceMax":
+                LowerReduce(node);
+                break;
+            case "Where":
+                LowerWhere(node);
+                break;
+            case "Cast" when ElementwiseMath.Cast(node, File) is null:
+                // To float/double: the tensor already holds (or stands for) the float values.
+                LowerReshape(node);
+                break;
+            case "LayerNormalization":
+                LowerLayerNorm(node);
+                break;
+            case "Add":
+                LowerAdd(node);
+                break;
+            case "Softmax":
+                LowerSoftmax(node);
+                break;
+            case "LogSoftmax":
+                LowerLogSoftmax(node);
+                break;
+            case "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min"
+                or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
+                LowerBinary(node);
+                break;
+            case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
+                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast" or "Erf" or "Gelu":
+                LowerUnary(node);
+                break;
+            case "BatchNormalization":
+                LowerBatchNorm(node);
+                break;
+            case "LSTM" or "GRU":
+                LowerRecurrent(node);
+                break;
+            default:
+                throw NoLowering(node);
+        }
+    }
+
+    protected virtual void LowerConv(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerConvTranspose(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerGemm(Node node) => throw NoLowering(node);
+
+    /// <summary>MatMul, whether its second input is a constant (weights) or computed at run time.</summary>
+    protected virtual void LowerMatMul(Node node) => throw NoLowering(node);
+
+    /// <summary>GlobalAveragePool: a pooling window over the whole plane unless the precision knows better.</summary>
+    protected virtual void LowerGlobalAveragePool(Node node) => LowerPool(node);
+
+    protected virtual void LowerPool(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerClamp(Node node) => throw NoLowering(node);
+
+    /// <summary>Flatten, Reshape, Squeeze, Unsqueeze and a Cast to float: the output aliases the input's bytes.</summary>
+    protected virtual void LowerReshape(Node node) => throw NoLowering(node);
+
+    /// <summary>Identity or Dropout kept in the graph (only a graph input passed straight to a graph output survives
+    /// RemoveIdentityPass): a copy.</summary>
+    protected virtual void LowerCopy(Node node) => throw NoLowering(node);
+
+    /// <summary>Transpose, Slice, Gather, Expand and Pad: one gather plan (pad value where its table says -1).</summary>
+    protected virtual void LowerMove(Node node, GatherPlan plan, float padValue) => throw NoLowering(node);
+
+    protected virtual void LowerConcat(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerSplit(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerResize(Node node) => throw NoLowering(node);
+
+    /// <summary>ReduceMean, ReduceSum or ReduceMax.</summary>
+    protected virtual void LowerReduce(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerWhere(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerLayerNorm(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerAdd(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerSoftmax(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerLogSoftmax(Node node) => throw NoLowering(node);
+
+    /// <summary>The broadcasting two-input ops besides Add (arithmetic, comparisons, logical ops).</summary>
+    protected virtual void LowerBinary(Node node) => throw NoLowering(node);
+
+    /// <summary>The element-wise one-input ops (activations, math functions, Not, a Cast to an integer or bool type).</summary>
+    protected virtual void LowerUnary(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerBatchNorm(Node node) => throw NoLowering(node);
+
+    protected virtual void LowerRecurrent(Node node) => throw NoLowering(node);
+}
