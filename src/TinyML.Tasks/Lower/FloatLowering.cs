@@ -760,7 +760,4 @@ public sealed class FloatLowering : GraphLowering
     private Tensor Constant(Node node, int input) =>
         node.Inputs.Count > input && GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
         : throw Unsupported(node, $"input {input} must be a constant float tensor");
-
-    private TinyMLException Unsupported(Node node, string what) =>
-        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
 }

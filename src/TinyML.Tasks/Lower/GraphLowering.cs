@@ -16,6 +16,10 @@ public abstract class GraphLowering
     /// <summary>The model file, for diagnostics.</summary>
     protected string File => _source.SourcePath;
 
+    /// <summary>A node whose attributes or shapes the kernels do not support (TML1004).</summary>
+    protected TinyMLException Unsupported(Node node, string what) =>
+        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
+
     /// <summary>The error for an operator this precision has no kernel for.</summary>
     protected abstract TinyMLException NoLowering(Node node);
 

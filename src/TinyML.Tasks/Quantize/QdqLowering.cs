@@ -89,7 +89,7 @@ public sealed class QdqLowering : GraphLowering
         var output = OutputTensor(node);
         var weightScales = Enumerable.Range(0, geometry.OutC).Select(weights.ScaleAt).ToArray();
         var (multipliers, shifts) = Multipliers(input, output, weightScales);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QConv2D
         {
             NodeName = node.Name,
@@ -128,7 +128,7 @@ public sealed class QdqLowering : GraphLowering
         var output = OutputTensor(node);
         var weightScales = Enumerable.Range(0, geometry.OutC).Select(weights.ScaleAt).ToArray();
         var (multipliers, shifts) = Multipliers(input, output, weightScales);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QConvTranspose2D
         {
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
@@ -187,7 +187,7 @@ public sealed class QdqLowering : GraphLowering
         var output = OutputTensor(node);
         var weightScales = Enumerable.Range(0, n).Select(weights.ScaleAt).ToArray();
         var (multipliers, shifts) = Multipliers(input, output, weightScales);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QFullyConnected
         {
             NodeName = node.Name,
@@ -245,7 +245,7 @@ public sealed class QdqLowering : GraphLowering
         }
 
         var output = PassThroughOutput(node, input);
-        var (lo, hi) = Bounds(min, max, input.Scale, input.ZeroPoint);
+        var (lo, hi) = QuantizationMath.ActivationBounds(min, max, input.Scale, input.ZeroPoint);
         _model.Ops.Add(new QClamp { NodeName = node.Name, Inputs = [input.Id], Output = output, Count = input.Bytes, Min = lo, Max = hi });
     }
 
@@ -273,7 +273,7 @@ public sealed class QdqLowering : GraphLowering
 
         var output = OutputTensor(node);
         var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QAdd
         {
             NodeName = node.Name,
@@ -408,21 +408,6 @@ public sealed class QdqLowering : GraphLowering
         return weights;
     }
 
-    /// <summary>The int8 clamp range of a fused Relu/Clip (TFLite CalculateActivationRangeQuantized).</summary>
-    private static (int Min, int Max) ActivationBounds(Node node, LoweredTensor output)
-    {
-        var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
-        var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
-        return Bounds(min, max, output.Scale, output.ZeroPoint);
-    }
-
-    private static (int Min, int Max) Bounds(float min, float max, float scale, int zeroPoint)
-    {
-        var lo = float.IsNegativeInfinity(min) ? -128 : Math.Max(-128, zeroPoint + (int)Math.Round(min / (double)scale, MidpointRounding.AwayFromZero));
-        var hi = float.IsPositiveInfinity(max) ? 127 : Math.Min(127, zeroPoint + (int)Math.Round(max / (double)scale, MidpointRounding.AwayFromZero));
-        return (lo, hi);
-    }
-
     /// <summary>Output of an op that requantizes (Conv, Gemm, Add): its parameters come from its QuantizeLinear.</summary>
     private LoweredTensor OutputTensor(Node node)
     {
@@ -463,7 +448,4 @@ public sealed class QdqLowering : GraphLowering
         _ids[name] = id;
         return id;
     }
-
-    private TinyMLException Unsupported(Node node, string what) =>
-        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
 }

@@ -362,7 +362,7 @@ public sealed class Quantizer : GraphLowering
 
         var output = OutputTensor(node);
         var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QConv2D
         {
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
@@ -386,7 +386,7 @@ public sealed class Quantizer : GraphLowering
         var bias = geometry.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
         var output = OutputTensor(node);
         var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QConvTranspose2D
         {
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
@@ -451,7 +451,7 @@ public sealed class Quantizer : GraphLowering
 
         var output = OutputTensor(node);
         var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
-        var (actMin, actMax) = ActivationBounds(node, output);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
         _model.Ops.Add(new QFullyConnected
         {
             NodeName = node.Name,
@@ -531,7 +531,7 @@ public sealed class Quantizer : GraphLowering
         }
 
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
-        var (lo, hi) = Bounds(min, max, input.Scale, input.ZeroPoint);
+        var (lo, hi) = QuantizationMath.ActivationBounds(min, max, input.Scale, input.ZeroPoint);
         _model.Ops.Add(new QClamp { NodeName = node.Name, Inputs = [input.Id], Output = output, Count = input.Bytes, Min = lo, Max = hi });
     }
 
@@ -1134,21 +1134,6 @@ public sealed class Quantizer : GraphLowering
         return (multipliers, shifts, qBias);
     }
 
-    /// <summary>The int8 clamp range of a fused activation (TFLite CalculateActivationRangeQuantized).</summary>
-    private static (int Min, int Max) ActivationBounds(Node node, LoweredTensor output)
-    {
-        var min = node.Attributes.TryGetValue(FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
-        var max = node.Attributes.TryGetValue(FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
-        return Bounds(min, max, output.Scale, output.ZeroPoint);
-    }
-
-    private static (int Min, int Max) Bounds(float min, float max, float scale, int zeroPoint)
-    {
-        var lo = float.IsNegativeInfinity(min) ? -128 : Math.Max(-128, zeroPoint + (int)Math.Round(min / (double)scale, MidpointRounding.AwayFromZero));
-        var hi = float.IsPositiveInfinity(max) ? 127 : Math.Min(127, zeroPoint + (int)Math.Round(max / (double)scale, MidpointRounding.AwayFromZero));
-        return (lo, hi);
-    }
-
     /// <summary>The int8 parameters of a mask (an ONNX bool tensor): scale 1, zero point 0, so its bytes are the 0/1
     /// values themselves and it dequantizes to the 0.0/1.0 the float32 path carries.</summary>
     public const float MaskScale = 1f;
@@ -1218,7 +1203,4 @@ public sealed class Quantizer : GraphLowering
     private Tensor Constant(Node node, int input) =>
         GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
         : throw Unsupported(node, $"input {input} must be a constant float tensor");
-
-    private TinyMLException Unsupported(Node node, string what) =>
-        new(ErrorCodes.UnsupportedAttribute, $"{node.OpType} '{node.Name}': {what}", File);
 }
