@@ -1,0 +1,215 @@
+using TinyML.Lower;
+using TinyML.Optimize;
+
+namespace TinyML.Quantize;
+
+/// <summary>The layers with weights: convolutions, fully connected and matrix products, and the per-channel requantization they share.</summary>
+public sealed partial class Quantizer
+{
+    /// <summary>Symmetric per-channel int8 weights: scale[c] = max|w[c]| / 127, q = round(w / scale) in [-127, 127].</summary>
+    public static (sbyte[] Weights, float[] Scales) QuantizeWeightsPerChannel(float[] weights, int channels)
+    {
+        var perChannel = weights.Length / channels;
+        var q = new sbyte[weights.Length];
+        var scales = new float[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var maxAbs = 0f;
+            for (var i = 0; i < perChannel; i++)
+            {
+                maxAbs = Math.Max(maxAbs, Math.Abs(weights[c * perChannel + i]));
+            }
+
+            scales[c] = maxAbs > 0 ? maxAbs / 127f : 1f;
+            for (var i = 0; i < perChannel; i++)
+            {
+                var v = Math.Round(weights[c * perChannel + i] / (double)scales[c], MidpointRounding.AwayFromZero);
+                q[c * perChannel + i] = (sbyte)Math.Clamp(v, -127, 127);
+            }
+        }
+
+        return (q, scales);
+    }
+
+    protected override void LowerConv(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var wTensor = Constant(node, 1);
+        var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
+        if (geometry.Batch != 1)
+        {
+            throw Unsupported(node, $"Conv with batch {geometry.Batch} is not supported (batch 1)");
+        }
+
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, geometry.OutC);
+        var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
+        if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == geometry.InC * geometry.InH * geometry.InW)
+        {
+            bias = BiasCorrection.Apply(bias, BiasCorrection.ConvShift(wTensor.FloatData!, qWeights, wScales, geometry, meanInput));
+        }
+
+        var output = OutputTensor(node);
+        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
+        _model.Ops.Add(new QConv2D
+        {
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
+            Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    protected override void LowerConvTranspose(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var wTensor = Constant(node, 1);
+        var geometry = ConvTransposeGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
+        if (geometry.Batch != 1)
+        {
+            throw Unsupported(node, $"ConvTranspose with batch {geometry.Batch} is not supported (batch 1)");
+        }
+
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(geometry.FilterPerOutputChannel(wTensor.FloatData!), geometry.OutC);
+        var bias = geometry.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
+        var output = OutputTensor(node);
+        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
+        _model.Ops.Add(new QConvTranspose2D
+        {
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
+            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    protected override void LowerGemm(Node node)
+    {
+        var input = _model.Tensors[Id(node.Inputs[0], node)];
+        var a = _graph.Tensor(node.Inputs[0]).Shape;
+        if (node.GetInt("transA", 0) != 0 || a.Length == 0)
+        {
+            throw Unsupported(node, "transA is not supported in int8 (input rows must be contiguous)");
+        }
+
+        var rows = a.Aggregate(1, (p, d) => p * d) / a[^1];
+
+        var bTensor = Constant(node, 1);
+        var b = bTensor.FloatData!;
+        var transB = node.GetInt("transB", 0) != 0;
+        var k = a[^1];
+        var n = transB ? bTensor.Shape[0] : bTensor.Shape[1];
+        if ((transB ? bTensor.Shape[1] : bTensor.Shape[0]) != k)
+        {
+            throw Unsupported(node, $"weights [{string.Join(",", bTensor.Shape)}] do not match {k} input features");
+        }
+
+        var alpha = node.GetFloat("alpha", 1f);
+        var beta = node.GetFloat("beta", 1f);
+        var weights = new float[n * k];
+        for (var o = 0; o < n; o++)
+        {
+            for (var i = 0; i < k; i++)
+            {
+                weights[o * k + i] = alpha * (transB ? b[o * k + i] : b[i * n + o]);
+            }
+        }
+
+        var bias = new float[n];
+        if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0)
+        {
+            var c = Constant(node, 2).FloatData!;
+            if (c.Length != 1 && c.Length != n)
+            {
+                throw Unsupported(node, "bias must be a scalar or have one value per output");
+            }
+
+            for (var o = 0; o < n; o++)
+            {
+                bias[o] = beta * c[c.Length == 1 ? 0 : o];
+            }
+        }
+
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(weights, n);
+        if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == k)
+        {
+            bias = BiasCorrection.Apply(bias, BiasCorrection.GemmShift(weights, qWeights, wScales, n, k, meanInput));
+        }
+
+        var output = OutputTensor(node);
+        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
+        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
+        _model.Ops.Add(new QFullyConnected
+        {
+            NodeName = node.Name,
+            Inputs = [input.Id],
+            Output = output.Id,
+            Rows = rows,
+            InFeatures = k,
+            OutFeatures = n,
+            Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            ActivationMin = actMin, ActivationMax = actMax,
+        });
+    }
+
+    /// <summary>
+    /// GlobalAveragePool as TFLite's MEAN over the spatial axes: the int32 sum of (q - zp_in) per channel, requantized by
+    /// s_in / (s_out * H * W) to the output's own calibrated range, when that range is much narrower than the input's: a
+    /// mean often spans far less than the values it averages (squeeze-excitation branches: a few spikes set the input's
+    /// range), and kept at the input's scale, as a pool must, it would use a few of the 256 levels. Otherwise it stays
+    /// a pool. Models with their own quantization (QDQ) keep what they say (QdqLowering).
+    /// </summary>
+    /// <summary>
+    /// MatMul of two run-time values (attention's Q·Kᵀ and softmax·V) as TFLite's BATCH_MATMUL: both operands and the
+    /// output per tensor with their calibrated parameters, one requantization s_a * s_b / s_out, batch dimensions
+    /// broadcast into offset tables. A MatMul with a constant B reaches here only when it could not become a Gemm.
+    /// </summary>
+    private void LowerActivationMatMul(Node node)
+    {
+        if (node.Inputs.Count < 2 || GraphEdit.Constant(_graph, node.Inputs[1]) is not null)
+        {
+            throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                $"unsupported operator 'MatMul' (node '{node.Name}'): int8 MatMul with a constant B runs as a fully connected layer only when B is 2-D; a batched constant B has a float32 kernel (Quantize=\"none\") ({TinyML.Import.OpSupport.TableReference})", File);
+        }
+
+        var a = _model.Tensors[Id(node.Inputs[0], node)];
+        var b = _model.Tensors[Id(node.Inputs[1], node)];
+        var (geometry, problem) = MatMulGeometry.Of(_graph.Tensor(node.Inputs[0]).Shape, _graph.Tensor(node.Inputs[1]).Shape);
+        if (geometry is null)
+        {
+            throw Unsupported(node, problem!);
+        }
+
+        if ((long)geometry.K * 255 * 255 > int.MaxValue)
+        {
+            throw Unsupported(node, $"int8 MatMul over {geometry.K} products would overflow its int32 sum");
+        }
+
+        var output = OutputTensor(node);
+        var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)a.Scale * b.Scale / output.Scale);
+        _model.Ops.Add(new QBatchMatMul
+        {
+            NodeName = node.Name, Inputs = [a.Id, b.Id], Output = output.Id, Geometry = geometry,
+            AZeroPoint = a.ZeroPoint, BZeroPoint = b.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
+            Multiplier = multiplier, Shift = shift, ActivationMin = -128, ActivationMax = 127,
+        });
+    }
+
+    private (int[] Multipliers, int[] Shifts, int[] Bias) Requantization(LoweredTensor input, LoweredTensor output, float[] weightScales, float[] bias)
+    {
+        var channels = weightScales.Length;
+        var multipliers = new int[channels];
+        var shifts = new int[channels];
+        var qBias = new int[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var biasScale = (double)input.Scale * weightScales[c];
+            qBias[c] = (int)Math.Clamp(Math.Round(bias[c] / biasScale, MidpointRounding.AwayFromZero), int.MinValue, int.MaxValue);
+            (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier(biasScale / output.Scale);
+        }
+
+        return (multipliers, shifts, qBias);
+    }
+}
