@@ -153,7 +153,7 @@ public static class ModelCompiler
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
-            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, samples, calibration, prepare, log);
+            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, samples, calibration, prepare, log, controlFlow ? graph : null, tensorNames);
         }
 
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices };

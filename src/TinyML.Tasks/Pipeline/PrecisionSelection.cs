@@ -12,8 +12,12 @@ namespace TinyML.Pipeline;
 /// </summary>
 internal static class PrecisionSelection
 {
+    /// <param name="referenceGraph">For a model with control flow, the graph whose C# float reference stands in for ONNX
+    /// Runtime, as in calibration: ONNX Runtime cannot expose tensors computed inside If branches.</param>
+    /// <param name="calibratedTensors">The tensors calibration exposed, so its ONNX Runtime session serves here too.</param>
     public static (LoweredModel Model, IReadOnlyList<PrecisionChoice> Choices) Apply(CompileOptions options, Graph graph, LoweredModel int8,
-        IReadOnlyList<float[]> samples, string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, TextWriter log)
+        IReadOnlyList<float[]> samples, string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, TextWriter log,
+        Graph? referenceGraph = null, IReadOnlyCollection<string>? calibratedTensors = null)
     {
         var settings = options.MixedPrecision;
         var name = options.Name;
@@ -23,7 +27,7 @@ internal static class PrecisionSelection
         var stuckLayers = 0;
         if (settings.Mode == PrecisionMode.Auto)
         {
-            var before = AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare);
+            var before = AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare, referenceGraph, calibratedTensors);
             var snr = SnrByNode(before);
             var decided = choices.Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
             var automatic = new List<PrecisionChoice>();
@@ -56,7 +60,7 @@ internal static class PrecisionSelection
             if (automatic.Count > 0)
             {
                 model = MixedPrecision.Apply(int8, graph, FloatNodes(choices.Concat(automatic)), Int16Nodes(choices.Concat(automatic)));
-                var after = SnrByNode(AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare));
+                var after = SnrByNode(AccuracyReport.Evaluate(model, options.ModelPath, samples, null, calibration, "the calibration samples", prepare, referenceGraph, calibratedTensors));
                 automatic = automatic
                     .Select(c => c with { Reason = c.Reason + (after.TryGetValue(c.Node, out var now) ? Invariant($"; {(c.Precision == LayerPrecision.Float ? "float32" : "int16x8")}: own {Db(now)}") : "") })
                     .ToList();

@@ -277,6 +277,23 @@ public sealed class SharedModelsTests
         Assert.IsLessThan(allInt8Errors.Average() / 2, errors.Average(), "the float32 magnitude halves the all-int8 error");
     }
 
+    /// <summary>
+    /// Precision="auto" measures each layer's own SNR as calibration measures ranges: on the C# float reference for a
+    /// model with control flow. It used ONNX Runtime, which cannot inline silero's If branches with their tensors
+    /// exposed: the build failed with TML2003, or the process crashed inside ONNX Runtime.
+    /// </summary>
+    [TestMethod]
+    public void SileroAutoPrecisionMeasuresLayersOnTheFloatReference()
+    {
+        var modelPath = TestPaths.SharedOrSkip($"models/{Silero}/model.onnx");
+        var calibration = TestPaths.SharedOrSkip($"models/{Silero}/test_data/chunks_marvin_yes_silence.npy");
+        var log = new StringWriter();
+        var compiled = ModelCompiler.Compile(SileroOptions(modelPath, null, ModelPrecision.Int8, calibration)
+            with { MixedPrecision = new PrecisionSettings { Mode = PrecisionMode.Auto }, CalibrationSamples = 2 }, log);
+        StringAssert.Contains(log.ToString(), "auto precision", "the layers were measured and the choice logged");
+        Assert.IsNotNull(compiled.PrecisionChoices);
+    }
+
     [TestMethod]
     public void SileroFloatFallbackOfALookupTableIsOnlyForSqrt()
     {
