@@ -32,8 +32,8 @@ internal sealed class FloatModelApi : ModelApi
         (["#include \"tml_kernels_f32.h\""], [MathInclude, "#include <stddef.h>"]);
 
     public override string EntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena) =>
-        (SingleInputOutput(model) ? SingleEntryPoints(model, plan, name, upper, arena) : "")
-        + "            " + MultiEntryPoints(model, plan, name, upper, arena);
+        (SingleInputOutput(model) ? SingleEntryPoints(model, plan, name, upper, arena) + "\n" : "")
+        + MultiEntryPoints(model, plan, name, upper, arena);
 
     public override string Header(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription) =>
         EmitHeader(model, plan, name, upper, sourceDescription);
