@@ -31,13 +31,10 @@
 #define TML_BOARD_CPU_HZ 32000000u
 #define TML_BOARD_TICK_MASK 0xFFFFFFFFu
 
-/* Console: UART0 has no pin to choose (the FPGA wires it to the MPS3's USB serial port 1), only the baud rate; the
- * build passes the project's TinyMLConsoleBaud. */
+/* Console: UART0 has no pin to choose (the FPGA wires it to the MPS3's USB serial port 1), only the baud rate
+ * (tml_board.h). */
 #ifndef TML_BOARD_CONSOLE_TX_PIN
 #define TML_BOARD_CONSOLE_TX_PIN 0
-#endif
-#ifndef TML_BOARD_CONSOLE_BAUD
-#define TML_BOARD_CONSOLE_BAUD 115200
 #endif
 
 #endif /* TML_BOARD_QEMU */

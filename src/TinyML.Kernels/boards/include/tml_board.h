@@ -24,6 +24,12 @@
 #define TML_BOARD_INSTRUCTIONS_PER_TICK_DIVISOR 1
 #endif
 
+/* A chip image's console baud rate: the build passes the project's TinyMLConsoleBaud; 115200 8N1 otherwise. (Its TX pin
+ * has a default per board, in the board's configuration.) */
+#ifndef TML_BOARD_CONSOLE_BAUD
+#define TML_BOARD_CONSOLE_BAUD 115200
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -30,13 +30,10 @@
 #define TML_BOARD_CPU_HZ 64000000u
 #define TML_BOARD_TICK_MASK 0xFFFFFFFFu
 
-/* Console UART: TX pin as port * 32 + pin (P0.06 = 6, P1.02 = 34) and baud rate; the build passes the project's
- * TinyMLConsoleTxPin / TinyMLConsoleBaud. */
+/* Console UART: TX pin as port * 32 + pin (P0.06 = 6, P1.02 = 34); the build passes the project's TinyMLConsoleTxPin
+ * (the baud rate's default is tml_board.h's). */
 #ifndef TML_BOARD_CONSOLE_TX_PIN
 #define TML_BOARD_CONSOLE_TX_PIN 6
-#endif
-#ifndef TML_BOARD_CONSOLE_BAUD
-#define TML_BOARD_CONSOLE_BAUD 115200
 #endif
 
 #endif /* TML_BOARD_QEMU */

@@ -39,13 +39,10 @@
 #define TML_BOARD_TICKS_ARE_MICROSECONDS 1
 #define TML_BOARD_CPU_HZ 125000000u
 
-/* Console UART0: TX pin (GPIO number; UART0 TX is function 2 of GP0, GP12, GP16 and GP28) and baud rate; the build
- * passes the project's TinyMLConsoleTxPin / TinyMLConsoleBaud. */
+/* Console UART0: TX pin (GPIO number; UART0 TX is function 2 of GP0, GP12, GP16 and GP28); the build passes the
+ * project's TinyMLConsoleTxPin (the baud rate's default is tml_board.h's). */
 #ifndef TML_BOARD_CONSOLE_TX_PIN
 #define TML_BOARD_CONSOLE_TX_PIN 0
-#endif
-#ifndef TML_BOARD_CONSOLE_BAUD
-#define TML_BOARD_CONSOLE_BAUD 115200
 #endif
 
 #endif /* TML_BOARD_QEMU */

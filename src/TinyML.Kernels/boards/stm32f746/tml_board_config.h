@@ -33,13 +33,10 @@
 #define TML_BOARD_CPU_HZ 216000000u
 #define TML_BOARD_TICK_MASK 0xFFFFFFFFu
 
-/* Console USART: TX pin as port * 16 + pin (PA9 = 9, PD8 = 3 * 16 + 8 = 56) and baud rate; the build passes the
- * project's TinyMLConsoleTxPin / TinyMLConsoleBaud. tml_board_chip.c lists the pins it can drive. */
+/* Console USART: TX pin as port * 16 + pin (PA9 = 9, PD8 = 3 * 16 + 8 = 56); the build passes the project's
+ * TinyMLConsoleTxPin (the baud rate's default is tml_board.h's). tml_board_chip.c lists the pins it can drive. */
 #ifndef TML_BOARD_CONSOLE_TX_PIN
 #define TML_BOARD_CONSOLE_TX_PIN 56
-#endif
-#ifndef TML_BOARD_CONSOLE_BAUD
-#define TML_BOARD_CONSOLE_BAUD 115200
 #endif
 
 #endif /* TML_BOARD_QEMU */
