@@ -1,12 +1,7 @@
 /* Int8 data movement (gather with optional requantization), bilinear Resize and ReduceMean. See tml_kernels.h. */
 #include "tml_kernels.h"
 #include "tml_internal.h"
-
-/* Offset of an index path so far: -1 once any axis index fell into padding. */
-static int32_t tml_gather_step_s8(int32_t base, int32_t offset)
-{
-    return (base < 0 || offset < 0) ? -1 : base + offset;
-}
+#include "tml_gather_walk.h"
 
 static int8_t tml_gather_value_s8(const tml_gather_s8_params *p, const int8_t *input, int32_t offset)
 {
@@ -19,35 +14,11 @@ static int8_t tml_gather_value_s8(const tml_gather_s8_params *p, const int8_t *i
     return tml_requant_s8((int32_t)input[offset] - p->input_zero_point, p->multiplier, p->shift, p->output_zero_point, -128, 127);
 }
 
+#define TML_GATHER_STORE_S8(dst, source) ((dst) = tml_gather_value_s8(p, input, (source)))
+
 void tml_gather_s8(const tml_gather_s8_params *p, const int8_t *input, int8_t *output)
 {
-    const int32_t *const *t = p->offsets;
-    const int32_t *d = p->dims;
-    const int32_t *s = p->out_strides;
-    int32_t i0, i1, i2, i3, i4, i5;
-    for (i0 = 0; i0 < d[0]; i0++) {
-        const int32_t b0 = t[0][i0];
-        const int32_t o0 = p->out_offset + i0 * s[0];
-        for (i1 = 0; i1 < d[1]; i1++) {
-            const int32_t b1 = tml_gather_step_s8(b0, t[1][i1]);
-            const int32_t o1 = o0 + i1 * s[1];
-            for (i2 = 0; i2 < d[2]; i2++) {
-                const int32_t b2 = tml_gather_step_s8(b1, t[2][i2]);
-                const int32_t o2 = o1 + i2 * s[2];
-                for (i3 = 0; i3 < d[3]; i3++) {
-                    const int32_t b3 = tml_gather_step_s8(b2, t[3][i3]);
-                    const int32_t o3 = o2 + i3 * s[3];
-                    for (i4 = 0; i4 < d[4]; i4++) {
-                        const int32_t b4 = tml_gather_step_s8(b3, t[4][i4]);
-                        int8_t *out = output + o3 + i4 * s[4];
-                        for (i5 = 0; i5 < d[5]; i5++) {
-                            out[i5 * s[5]] = tml_gather_value_s8(p, input, tml_gather_step_s8(b4, t[5][i5]));
-                        }
-                    }
-                }
-            }
-        }
-    }
+    TML_GATHER_WALK(p, int8_t, output, TML_GATHER_STORE_S8);
 }
 
 void tml_resize_bilinear_s8(const tml_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output)
