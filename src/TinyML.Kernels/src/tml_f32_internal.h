@@ -2,6 +2,8 @@
 #ifndef TML_F32_INTERNAL_H
 #define TML_F32_INTERNAL_H
 
+#include "tml_kernels_f32.h"
+
 /* acc + a * b. Where the FPU has a fused multiply-add (Cortex-M4F/M7: vfma.f32, __ARM_FEATURE_FMA) the builtin
  * compiles to that one instruction, no libm call: -std=c99 turns gcc's contraction off (-ffp-contract=off), so a
  * plain a * b + acc would cost a vmul and a vadd. The fused result is rounded once, so it is at least as accurate as
@@ -16,6 +18,21 @@ static inline float tml_f32_clamp(float v, float lo, float hi)
 {
     v = v < lo ? lo : v;
     return v > hi ? hi : v;
+}
+
+/* One value through the element-wise kernels (the recurrent cells' gates, float32 and int8 alike). */
+static inline float tml_sigmoid1_f32(float v)
+{
+    float out;
+    tml_sigmoid_f32(&v, &out, 1);
+    return out;
+}
+
+static inline float tml_tanh1_f32(float v)
+{
+    float out;
+    tml_tanh_f32(&v, &out, 1);
+    return out;
 }
 
 #endif /* TML_F32_INTERNAL_H */

@@ -12,20 +12,6 @@ static float tml_rnn_dot(float acc, const float *row, const float *v, int32_t n)
     return acc;
 }
 
-static float tml_rnn_sigmoid(float v)
-{
-    float out;
-    tml_sigmoid_f32(&v, &out, 1);
-    return out;
-}
-
-static float tml_rnn_tanh(float v)
-{
-    float out;
-    tml_tanh_f32(&v, &out, 1);
-    return out;
-}
-
 void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, const float *initial_c, float *state)
 {
     const int32_t h = p->hidden;
@@ -48,12 +34,12 @@ void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *init
             gates[g] = tml_rnn_dot(acc, p->r + g * h, h_prev, h);
         }
         for (j = 0; j < h; ++j) {
-            const float i_gate = tml_rnn_sigmoid(gates[j]);
-            const float o_gate = tml_rnn_sigmoid(gates[h + j]);
-            const float f_gate = tml_rnn_sigmoid(gates[2 * h + j]);
-            const float candidate = tml_rnn_tanh(gates[3 * h + j]);
+            const float i_gate = tml_sigmoid1_f32(gates[j]);
+            const float o_gate = tml_sigmoid1_f32(gates[h + j]);
+            const float f_gate = tml_sigmoid1_f32(gates[2 * h + j]);
+            const float candidate = tml_tanh1_f32(gates[3 * h + j]);
             c[j] = f_gate * c[j] + i_gate * candidate;
-            ht[j] = o_gate * tml_rnn_tanh(c[j]);
+            ht[j] = o_gate * tml_tanh1_f32(c[j]);
         }
     }
 }
@@ -78,7 +64,7 @@ void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initi
             hg[g] = tml_rnn_dot(p->r_bias[g], p->r + g * h, h_prev, h);
         }
         for (j = 0; j < h; ++j) {
-            hg[h + j] = tml_rnn_sigmoid(xg[h + j] + hg[h + j]); /* r, in place */
+            hg[h + j] = tml_sigmoid1_f32(xg[h + j] + hg[h + j]); /* r, in place */
         }
         if (!p->linear_before_reset) {
             /* the h row of R applies to r * h_prev, so it needs every r first: a second pass */
@@ -93,9 +79,9 @@ void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initi
             }
         }
         for (j = 0; j < h; ++j) {
-            const float z = tml_rnn_sigmoid(xg[j] + hg[j]);
+            const float z = tml_sigmoid1_f32(xg[j] + hg[j]);
             const float r = hg[h + j];
-            const float candidate = tml_rnn_tanh(p->linear_before_reset ? xg[2 * h + j] + r * hg[2 * h + j]
+            const float candidate = tml_tanh1_f32(p->linear_before_reset ? xg[2 * h + j] + r * hg[2 * h + j]
                                                                        : xg[2 * h + j] + hg[2 * h + j]);
             ht[j] = (1.0f - z) * candidate + z * h_prev[j];
         }

@@ -3,6 +3,7 @@
  * "simplify" into TML_F32_MADD (an Arm vfma would round once and break equality with the C# reference). */
 #include "tml_recurrent_s8.h"
 #include "tml_kernels_f32.h"
+#include "tml_f32_internal.h"
 
 #include <stddef.h>
 
@@ -14,20 +15,6 @@ static int32_t tml_rnn_s8_dot(const int8_t *row, const int8_t *v, int32_t zero_p
         acc += (int32_t)row[k] * ((int32_t)v[k] - zero_point);
     }
     return acc;
-}
-
-static float tml_rnn_s8_sigmoid(float v)
-{
-    float out;
-    tml_sigmoid_f32(&v, &out, 1);
-    return out;
-}
-
-static float tml_rnn_s8_tanh(float v)
-{
-    float out;
-    tml_tanh_f32(&v, &out, 1);
-    return out;
 }
 
 /* round(v / scale) + zero_point, half away from zero, saturated to int8; NaN becomes the zero point. */
@@ -81,14 +68,14 @@ void tml_lstm_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *init
             gates[g] = tml_rnn_s8_pre(p, g, xt, h_prev);
         }
         for (j = 0; j < h; ++j) {
-            const float i_gate = tml_rnn_s8_sigmoid(gates[j]);
-            const float o_gate = tml_rnn_s8_sigmoid(gates[h + j]);
-            const float f_gate = tml_rnn_s8_sigmoid(gates[2 * h + j]);
-            const float candidate = tml_rnn_s8_tanh(gates[3 * h + j]);
+            const float i_gate = tml_sigmoid1_f32(gates[j]);
+            const float o_gate = tml_sigmoid1_f32(gates[h + j]);
+            const float f_gate = tml_sigmoid1_f32(gates[2 * h + j]);
+            const float candidate = tml_tanh1_f32(gates[3 * h + j]);
             const float kept = f_gate * c[j];
             const float added = i_gate * candidate;
             c[j] = kept + added;
-            ht[j] = tml_rnn_s8_quantize(o_gate * tml_rnn_s8_tanh(c[j]), p->h_scale, p->h_zero_point);
+            ht[j] = tml_rnn_s8_quantize(o_gate * tml_tanh1_f32(c[j]), p->h_scale, p->h_zero_point);
         }
     }
     if (y_c != NULL) {
@@ -123,7 +110,7 @@ void tml_gru_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *initi
             hg[g] = p->r_bias[g] + rh;
         }
         for (j = 0; j < h; ++j) {
-            hg[h + j] = tml_rnn_s8_sigmoid(xg[h + j] + hg[h + j]); /* r, in place */
+            hg[h + j] = tml_sigmoid1_f32(xg[h + j] + hg[h + j]); /* r, in place */
         }
         if (!p->linear_before_reset) {
             /* the h row of R applies to r * h_prev (float), so this product is a float dot; r_scale[row] already
@@ -142,7 +129,7 @@ void tml_gru_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *initi
             }
         }
         for (j = 0; j < h; ++j) {
-            const float z = tml_rnn_s8_sigmoid(xg[j] + hg[j]);
+            const float z = tml_sigmoid1_f32(xg[j] + hg[j]);
             const float r = hg[h + j];
             float pre;
             float blended;
@@ -153,7 +140,7 @@ void tml_gru_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *initi
                 pre = xg[2 * h + j] + hg[2 * h + j];
             }
             {
-                const float candidate = tml_rnn_s8_tanh(pre);
+                const float candidate = tml_tanh1_f32(pre);
                 const float keep = 1.0f - z;
                 const float from_candidate = keep * candidate;
                 const float from_prev = z * h_prev_f[j];
