@@ -325,7 +325,7 @@ internal static class Program
         Func<float[], sbyte[]>? quantize = null;
         if (model.Float)
         {
-            shape = FloatModelCompiler.Compile(options, TextWriter.Null).Model.InputTensor.Shape;
+            shape = ModelCompiler.Compile(options, TextWriter.Null).Model.InputTensor.Shape;
         }
         else
         {
