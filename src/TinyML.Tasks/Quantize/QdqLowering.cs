@@ -272,21 +272,8 @@ public sealed class QdqLowering : GraphLowering
         }
 
         var output = OutputTensor(node);
-        var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
         var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QAdd
-        {
-            NodeName = node.Name,
-            Inputs = [a.Id, b.Id],
-            Output = output.Id,
-            Count = a.Bytes,
-            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
-            Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
-            Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift,
-            LeftShift = p.LeftShift,
-            OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        _model.Ops.Add(Int8OpBuilder.Add(node.Name, a, b, output, actMin, actMax));
     }
 
     protected override void LowerSoftmax(Node node)
@@ -312,19 +299,7 @@ public sealed class QdqLowering : GraphLowering
         }
 
         var rowSize = shape.Skip(axis).Aggregate(1, (p, d) => p * d);
-        var (multiplier, leftShift, diffMin) = QuantizationMath.PrepareSoftmax(input.Scale);
-        var output = AddTensor(node.Outputs[0], softmaxScale, -128);
-        _model.Ops.Add(new QSoftmax
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output,
-            Rows = input.Bytes / rowSize,
-            RowSize = rowSize,
-            InputMultiplier = multiplier,
-            InputLeftShift = leftShift,
-            DiffMin = diffMin,
-        });
+        _model.Ops.Add(Int8OpBuilder.Softmax(node.Name, input, AddTensor(node.Outputs[0], softmaxScale, -128), rowSize));
     }
 
     /// <summary>TFLite per-channel requantization: M_c = double(s_x) * double(s_w[c]) / double(s_y), then QuantizeMultiplier.</summary>

@@ -97,21 +97,7 @@ public sealed partial class Quantizer
         var a = _model.Tensors[Id(node.Inputs[0], node)];
         var b = _model.Tensors[Id(node.Inputs[1], node)];
 
-        var output = OutputTensor(node);
-        var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
-        _model.Ops.Add(new QAdd
-        {
-            NodeName = node.Name,
-            Inputs = [a.Id, b.Id],
-            Output = output.Id,
-            Count = a.Bytes,
-            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
-            Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
-            Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift,
-            LeftShift = p.LeftShift,
-            OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = -128, ActivationMax = 127,
-        });
+        _model.Ops.Add(Int8OpBuilder.Add(node.Name, a, b, OutputTensor(node), -128, 127));
     }
 
     /// <summary>

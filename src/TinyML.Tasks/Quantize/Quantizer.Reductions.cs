@@ -171,18 +171,6 @@ public sealed partial class Quantizer
             throw Unsupported(node, "Softmax over an axis other than the last is not supported yet");
         }
 
-        var (multiplier, leftShift, diffMin) = QuantizationMath.PrepareSoftmax(input.Scale);
-        var output = AddTensor(node.Outputs[0], 1f / 256f, -128);
-        _model.Ops.Add(new QSoftmax
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output,
-            Rows = input.Bytes / rowSize,
-            RowSize = rowSize,
-            InputMultiplier = multiplier,
-            InputLeftShift = leftShift,
-            DiffMin = diffMin,
-        });
+        _model.Ops.Add(Int8OpBuilder.Softmax(node.Name, input, AddTensor(node.Outputs[0], 1f / 256f, -128), rowSize));
     }
 }
