@@ -9,9 +9,8 @@ public enum KernelIsa
     /// <summary>Cortex-M4/M7/M33 with the DSP extension (SMLAD, SXTB16, SMMLAR): the specialized kernels where they apply.</summary>
     ArmDsp,
 
-    /// <summary>Cortex-M55 with Helium (MVE) and the DSP extension: the generic kernels' Helium paths, and of the DSP
-    /// kernels the depthwise 3x3 (its band of tap pairs beats the generic depthwise there; the GEMM kernels do not beat
-    /// Helium's).</summary>
+    /// <summary>Cortex-M55 with Helium (MVE) and the DSP extension: the generic kernels, which take their Helium paths
+    /// (tml_*_mve.c) there; none of the DSP kernels beats them on this core.</summary>
     ArmHelium,
 }
 

@@ -9,7 +9,9 @@ namespace TinyML.Emit;
 /// </summary>
 public static class KernelPaths
 {
-    public static string Describe(LoweredOp op)
+    /// <param name="isa">The core the firmware runs on: on Helium (<see cref="KernelIsa.ArmHelium"/>) tml_conv2d_s8 takes
+    /// its MVE paths (tml_conv2d_s8_mve.c) where they apply.</param>
+    public static string Describe(LoweredOp op, KernelIsa isa = KernelIsa.Portable)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)
@@ -27,6 +29,12 @@ public static class KernelPaths
                 var filterSize = inPerGroup * c.Geometry.KernelH * c.Geometry.KernelW;
                 if (outPerGroup >= 2 && filterSize <= KernelScratch.ColumnMax)
                 {
+                    if (isa == KernelIsa.ArmHelium)
+                    {
+                        // tml_conv2d_s8_mve takes every layer of this path (pointwise blocks in assembly, the rest in C).
+                        return "tml_conv2d_s8 on Helium: im2col of 4 pixels, 16 multiply-adds per VMLADAVA";
+                    }
+
                     var gather = c.Geometry.KernelH == 1 && c.Geometry.KernelW == 1 ? "pointwise column copy" : "offset-table column gather";
                     return string.Create(I, $"tml_conv2d_s8: im2col ({gather}), 2 filters x 2 pixels per pass");
                 }
@@ -36,6 +44,11 @@ public static class KernelPaths
                     var (tapPairs, asRow) = KernelScratch.DepthwisePaths(c);
                     var band = "tml_conv2d_s8: depthwise over a zero-padded int16 row band" + (asRow ? ", the one-column planes as rows" : "")
                         + (c.Geometry.KernelH == 3 && c.Geometry.KernelW == 3 && c.Geometry.DilationW == 1 ? " (3x3 tap pairs)" : tapPairs ? " (SMLAD tap pairs on DSP cores)" : "");
+                    if (isa == KernelIsa.ArmHelium && HeliumDepthwiseFits(c.Geometry, KernelScratch.BytesOf(c)))
+                    {
+                        return "tml_conv2d_s8 on Helium: depthwise band, 4 outputs per tap (VLDRB gather, VMLA)";
+                    }
+
                     return KernelScratch.BytesOf(c) > 0 ? band : "tml_conv2d_s8: depthwise direct (border windows clipped)";
                 }
 
@@ -44,10 +57,14 @@ public static class KernelPaths
 
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs }:
                 return "tml_fc_pairs_s8: int16 input column, 6 outputs per pass (SMLAD on a + 256 b row-pair words)";
+            case QFullyConnected when isa == KernelIsa.ArmHelium:
+                return "tml_fully_connected_s8 on Helium: two rows per pass, 16 multiply-adds per VMLADAVA";
             case QFullyConnected f:
                 return f.InFeatures <= KernelScratch.FullyConnectedColumnMax
                     ? "tml_fully_connected_s8: int16 input column, 4 rows per pass"
                     : "tml_fully_connected_s8: input in chunks of 1024, 4 rows per pass";
+            case QAdd a when isa == KernelIsa.ArmHelium && HeliumAdd(a):
+                return "tml_add_s8 on Helium: 4 elements per vector, no tables";
             case QAdd a:
                 return a.Count >= KernelScratch.AddTableMin ? "tml_add_s8: rescaling tables (512 MBQMs per call)" : "tml_add_s8: per-element rescaling";
             case QPool p:
@@ -70,4 +87,19 @@ public static class KernelPaths
                 return op.GetType().Name[1..];
         }
     }
+
+    /// <summary>tml_mve_depthwise's own test: at least one output row's sums, offsets and padded input rows fit the
+    /// scratch the portable band was planned with (else the portable code runs).</summary>
+    private static bool HeliumDepthwiseFits(ConvGeometry g, int scratchBytes)
+    {
+        var count4 = (g.OutW + 3) & ~3;
+        var spanH = (g.KernelH - 1) * g.DilationH + 1;
+        var width = (g.OutW - 1) * g.StrideW + (g.KernelW - 1) * g.DilationW + 1;
+        return scratchBytes > 0 && g.PadTop >= 0 && g.PadLeft >= 0 && 6 * count4 + spanH * width <= scratchBytes;
+    }
+
+    /// <summary>tml_add_s8_mve's own test: right shifts only (at most 31) and a left shift of 0..31, else the portable
+    /// code runs.</summary>
+    private static bool HeliumAdd(QAdd a) =>
+        a.Input1Shift is >= -31 and <= 0 && a.Input2Shift is >= -31 and <= 0 && a.OutputShift is >= -31 and <= 0 && a.LeftShift is >= 0 and <= 31;
 }

@@ -49,14 +49,14 @@ public sealed record Profile(
 
     /// <summary>Builds the rows from the model and the counter deltas of each op.</summary>
     public static Profile From(LoweredModel model, string board, string unit, int resolution, IReadOnlyList<long> opCosts,
-        long profiledTotal, long? unprofiledTotal, bool matchesReference)
+        long profiledTotal, long? unprofiledTotal, bool matchesReference, Emit.KernelIsa isa = Emit.KernelIsa.Portable)
     {
         if (opCosts.Count != model.Ops.Count)
         {
             throw new ArgumentException($"{opCosts.Count} op costs for {model.Ops.Count} ops", nameof(opCosts));
         }
 
-        var rows = model.Ops.Select((op, i) => new ProfileRow(i, op.NodeName, OpCost.Kind(op), OpCost.Shape(op, model), OpCost.Macs(op), opCosts[i], KernelPaths.Describe(op))).ToList();
+        var rows = model.Ops.Select((op, i) => new ProfileRow(i, op.NodeName, OpCost.Kind(op), OpCost.Shape(op, model), OpCost.Macs(op), opCosts[i], KernelPaths.Describe(op, isa))).ToList();
         return new Profile(model.Name, board, unit, resolution, rows, profiledTotal, unprofiledTotal, matchesReference);
     }
 

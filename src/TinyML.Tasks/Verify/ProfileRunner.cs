@@ -36,7 +36,7 @@ public static class ProfileRunner
         var unit = counts ? "instruction" : "tick";
         var resolution = counts ? (int)Math.Ceiling((double)board.InstructionsPerTick / board.InstructionsPerTickDivisor) : 1;
         return Profile.From(model, board.Name, unit, resolution, opTicks.Select(Count).ToList(), Count(totalTicks),
-            plain.TicksFirstInference >= 0 ? Count(plain.TicksFirstInference) : null, matches);
+            plain.TicksFirstInference >= 0 ? Count(plain.TicksFirstInference) : null, matches, board.KernelIsa);
     }
 
     /// <summary>Writes <c>&lt;name&gt;.profile.md</c>, <c>.json</c> and <c>.html</c> into <paramref name="directory"/>; returns the Markdown path.</summary>
