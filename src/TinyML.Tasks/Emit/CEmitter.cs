@@ -25,7 +25,7 @@ public static class CEmitter
         var upper = name.ToUpperInvariant();
         var api = ModelApi.For(model);
         var header = api.Header(model, plan, name, upper, sourceDescription);
-        var arena = ArenaStorage.For(name, upper, arenaGroup, model.IsFloat ? "float" : "int32_t", plan.Alignment);
+        var arena = ArenaStorage.For(name, upper, arenaGroup, api.ArenaStorageElement, plan.Alignment);
         var (source, constantBytes) = EmitSource(model, plan, name, upper, sourceDescription, api, arena, profile);
         return new EmittedModel($"{name}.h", header, $"{name}.c", source, constantBytes);
     }

@@ -18,6 +18,8 @@ internal sealed class FloatModelApi : ModelApi
 
     public override string ArenaElement => "float";
 
+    public override string ArenaStorageElement => "float";
+
     protected override string ArenaCast => "(float *)(void *)arena";
 
     protected override string InvokeSuffix => "_f32";

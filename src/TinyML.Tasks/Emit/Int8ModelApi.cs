@@ -14,6 +14,8 @@ internal sealed class Int8ModelApi : ModelApi
 
     public override string ArenaElement => "int8_t";
 
+    public override string ArenaStorageElement => "int32_t";
+
     protected override string ArenaCast => "(int8_t *)arena";
 
     protected override string InvokeSuffix => "";

@@ -15,6 +15,9 @@ internal abstract class ModelApi
     /// <summary>The element type the run function views the arena as (its tensors' offsets index that view).</summary>
     public abstract string ArenaElement { get; }
 
+    /// <summary>The element type of the static arena's storage (it sets the arena's alignment in C).</summary>
+    public abstract string ArenaStorageElement { get; }
+
     /// <summary>The public header.</summary>
     public abstract string Header(LoweredModel model, ArenaPlan plan, string name, string upper, string sourceDescription);
 

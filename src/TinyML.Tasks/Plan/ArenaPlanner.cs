@@ -189,18 +189,6 @@ public static class ArenaPlanner
         };
     }
 
-    /// <summary>The tensor that owns the bytes of <paramref name="tensorId"/> (Reshape outputs alias their input).</summary>
-    public static int StorageOf(LoweredModel model, int tensorId)
-    {
-        var id = tensorId;
-        while (model.Tensors[id].AliasOf is { } target)
-        {
-            id = target;
-        }
-
-        return id;
-    }
-
     /// <summary>
     /// Resolves every tensor to the tensor that owns its bytes: Reshape aliases, then in-place reuse — a Clamp or
     /// Add output takes over an input of the same size whose last reader is that op (its kernel reads index i
