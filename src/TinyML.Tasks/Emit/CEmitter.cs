@@ -56,7 +56,7 @@ public static class CEmitter
         for (var i = 0; i < model.Ops.Count; i++)
         {
             var id = $"tml_{name}_op{i}";
-            constantBytes += model.Ops[i] is FOp op ? FloatOpEmitter.EmitOpData(sb, op, id) : Int8OpEmitter.EmitOpData(sb, plan, model.Ops[i], id);
+            constantBytes += model.Ops[i] is IFloat32Op ? FloatOpEmitter.EmitOpData(sb, model.Ops[i], id) : Int8OpEmitter.EmitOpData(sb, plan, model.Ops[i], id);
         }
 
         if (profile)
@@ -80,9 +80,9 @@ public static class CEmitter
         for (var i = 0; i < model.Ops.Count; i++)
         {
             var id = $"tml_{name}_op{i}";
-            if (model.Ops[i] is FOp op)
+            if (model.Ops[i] is IFloat32Op)
             {
-                FloatOpEmitter.EmitCall(sb, tensor => api.PointerTo(model, plan, tensor), op, id, i);
+                FloatOpEmitter.EmitCall(sb, tensor => api.PointerTo(model, plan, tensor), model.Ops[i], id, i);
             }
             else
             {

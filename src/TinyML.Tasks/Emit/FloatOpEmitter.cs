@@ -5,7 +5,7 @@ using static TinyML.Emit.CText;
 namespace TinyML.Emit;
 
 /// <summary>
-/// The C of the float32 ops (<see cref="FOp"/>: the ops of a float model, the float layers of a mixed one) for cores
+/// The C of the float32 ops (<see cref="IFloat32Op"/>: the ops of a float model, the float layers of a mixed one) for cores
 /// with a single-precision FPU: each op's parameters and float32 weights as const data (flash) and its call to the
 /// float kernels (tml_kernels_f32.h). <see cref="CEmitter"/> writes the rest of the file.
 /// </summary>
@@ -13,7 +13,7 @@ public static class FloatOpEmitter
 {
     private const int ValuesPerLine = 8;
 
-    internal static int EmitOpData(StringBuilder sb, FOp op, string id)
+    internal static int EmitOpData(StringBuilder sb, LoweredOp op, string id)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)
@@ -332,7 +332,7 @@ public static class FloatOpEmitter
 
     /// <summary>One op's kernel call; <paramref name="At"/> gives a tensor's float pointer expression (the int8 emitter
     /// passes its own for the float32 layers of a mixed-precision model).</summary>
-    internal static void EmitCall(StringBuilder sb, Func<int, string> At, FOp op, string id, int index)
+    internal static void EmitCall(StringBuilder sb, Func<int, string> At, LoweredOp op, string id, int index)
     {
         var I = CultureInfo.InvariantCulture;
         switch (op)

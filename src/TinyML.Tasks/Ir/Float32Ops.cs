@@ -1,43 +1,47 @@
 namespace TinyML.Ir;
 
 /// <summary>
-/// A lowered op whose numerics are float32 (a float model's ops, a float layer of a mixed model). Everything the C
+/// Marks a lowered op whose numerics are float32 (a float model's ops, a float layer of a mixed model). Everything the C
 /// kernel needs is resolved at build time (geometry, transposed weights, folded BatchNormalization, broadcast
-/// strides); Inputs are activations only, constant operands are carried as float arrays on the op.
+/// strides); Inputs are activations only, constant operands are carried as float arrays on the op. An interface, not a
+/// base class, so an op kind whose geometry both precisions share (<see cref="RecurrentOp{TValue}"/>,
+/// <see cref="ResizeBilinearOp{TWeight}"/>, <see cref="WhereOp{TValue}"/>) is one base class with a float32 and an int8 leaf.
 /// </summary>
-public abstract class FOp : LoweredOp
+public interface IFloat32Op
 {
 }
 
-/// <summary>Conv2D over NCHW, any batch, grouped/depthwise and dilated, with a fused clamp.</summary>
-public sealed class FConv2D : FOp
+/// <summary>The float32 numerics of a weighted op (Conv, ConvTranspose, Gemm): weights, bias and the fused clamp.</summary>
+public abstract class FWeightedOp : LoweredOp, IFloat32Op
 {
-    public required ConvGeometry Geometry { get; init; }
-    /// <summary>[OutC, InC/Groups, KernelH, KernelW].</summary>
+    /// <summary>Laid out for the op's kernel (see each op).</summary>
     public required float[] Weights { get; init; }
-    /// <summary>[OutC].</summary>
     public required float[] Bias { get; init; }
     public required float ActivationMin { get; init; }
     public required float ActivationMax { get; init; }
+}
+
+/// <summary>Conv2D over NCHW, any batch, grouped/depthwise and dilated, with a fused clamp.</summary>
+/// <remarks>Weights [OutC, InC/Groups, KernelH, KernelW], bias [OutC].</remarks>
+public sealed class FConv2D : FWeightedOp
+{
+    public required ConvGeometry Geometry { get; init; }
 }
 
 /// <summary>
 /// ConvTranspose over NCHW (1-D as H = 1), gathered per output element (see <see cref="ConvTransposeGeometry"/>);
 /// PadTop/PadLeft may be negative.
 /// </summary>
-public sealed class FConvTranspose2D : FOp
+/// <remarks>Weights [OutC, InC/Groups, KernelH, KernelW] (re-laid from ONNX's [InC, OutC/Groups, ...]), bias [OutC].</remarks>
+public sealed class FConvTranspose2D : FWeightedOp
 {
     public required ConvTransposeGeometry Geometry { get; init; }
-    /// <summary>[OutC, InC/Groups, KernelH, KernelW] (re-laid from ONNX's [InC, OutC/Groups, ...]).</summary>
-    public required float[] Weights { get; init; }
-    /// <summary>[OutC].</summary>
-    public required float[] Bias { get; init; }
-    public required float ActivationMin { get; init; }
-    public required float ActivationMax { get; init; }
 }
 
-/// <summary>Gemm with constant B: out[m,n] = Alpha * sum_k A(m,k) * Weights[n,k] + Bias[m * BiasRowStride + n].</summary>
-public sealed class FGemm : FOp
+/// <summary>Gemm with constant B: out[m,n] = Alpha * sum_k A(m,k) * Weights[n,k] + Bias[m * BiasRowStride + n].
+/// Weights are [N, K] (B transposed at build time so each output reads contiguous weights); Bias is beta * C broadcast
+/// to [N] (BiasRowStride 0) or [M, N] (BiasRowStride N).</summary>
+public sealed class FGemm : FWeightedOp
 {
     public required int M { get; init; }
     public required int K { get; init; }
@@ -46,13 +50,7 @@ public sealed class FGemm : FOp
     public required int ARowStride { get; init; }
     public required int AColStride { get; init; }
     public required float Alpha { get; init; }
-    /// <summary>[N, K]: B transposed at build time so each output reads contiguous weights.</summary>
-    public required float[] Weights { get; init; }
-    /// <summary>beta * C broadcast to [N] (BiasRowStride 0) or [M, N] (BiasRowStride N).</summary>
-    public required float[] Bias { get; init; }
     public required int BiasRowStride { get; init; }
-    public required float ActivationMin { get; init; }
-    public required float ActivationMax { get; init; }
 
     /// <summary>
     /// Batched MatMul (batch dimensions broadcast): the Gemm runs once per output batch t, reading A from element
@@ -64,13 +62,13 @@ public sealed class FGemm : FOp
 }
 
 /// <summary>MatMul of two run-time values (attention's Q·Kᵀ and softmax·V), each sum over k in order. Inputs = [A, B].</summary>
-public sealed class FMatMul : FOp
+public sealed class FMatMul : LoweredOp, IFloat32Op
 {
     public required MatMulGeometry Geometry { get; init; }
 }
 
 /// <summary>Max/average pooling over NCHW planes (batch * channels), with the full ONNX window geometry.</summary>
-public sealed class FPool : FOp
+public sealed class FPool : LoweredOp, IFloat32Op
 {
     public required PoolKind Kind { get; init; }
     public required int Planes { get; init; }
@@ -84,7 +82,7 @@ public sealed class FPool : FOp
 
 /// <summary>Broadcasting Add. Shapes are right-aligned into <see cref="MaxRank"/> dimensions; stride 0 = broadcast.
 /// A constant operand is carried in ConstantA/ConstantB instead of being an arena tensor.</summary>
-public sealed class FAdd : FOp
+public sealed class FAdd : LoweredOp, IFloat32Op
 {
     public required BroadcastGeometry Geometry { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
@@ -93,7 +91,7 @@ public sealed class FAdd : FOp
 }
 
 /// <summary>Broadcasting Sub/Mul/Div/PRelu: the strides and constant operands of <see cref="FAdd"/>, plus the op.</summary>
-public sealed class FBinary : FOp
+public sealed class FBinary : LoweredOp, IFloat32Op
 {
     public required BinaryKind Kind { get; init; }
     public required BroadcastGeometry Geometry { get; init; }
@@ -103,7 +101,7 @@ public sealed class FBinary : FOp
 }
 
 /// <summary>Element-wise unary op (the activations, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Not, Cast) with its attributes.</summary>
-public sealed class FUnary : FOp
+public sealed class FUnary : LoweredOp, IFloat32Op
 {
     public required UnaryKind Kind { get; init; }
     public required int Count { get; init; }
@@ -112,7 +110,7 @@ public sealed class FUnary : FOp
 }
 
 /// <summary>Softmax along one axis of a tensor viewed as [Outer, AxisSize, Inner].</summary>
-public sealed class FSoftmax : FOp
+public sealed class FSoftmax : LoweredOp, IFloat32Op
 {
     public required int Outer { get; init; }
     public required int AxisSize { get; init; }
@@ -120,7 +118,7 @@ public sealed class FSoftmax : FOp
 }
 
 /// <summary>Standalone inference BatchNormalization, folded at build time to y = x * Multiplier[c] + Offset[c].</summary>
-public sealed class FBatchNorm : FOp
+public sealed class FBatchNorm : LoweredOp, IFloat32Op
 {
     public required int Batch { get; init; }
     public required int Channels { get; init; }
@@ -130,7 +128,7 @@ public sealed class FBatchNorm : FOp
 }
 
 /// <summary>LayerNormalization: each of Outer rows of Inner values normalized, then * Scale[i] + Bias[i].</summary>
-public sealed class FLayerNorm : FOp
+public sealed class FLayerNorm : LoweredOp, IFloat32Op
 {
     public required int Outer { get; init; }
     public required int Inner { get; init; }
@@ -140,7 +138,7 @@ public sealed class FLayerNorm : FOp
 }
 
 /// <summary>Element-wise clamp (a Relu/Clip that could not be fused).</summary>
-public sealed class FClamp : FOp
+public sealed class FClamp : LoweredOp, IFloat32Op
 {
     public required int Count { get; init; }
     public required float Min { get; init; }
@@ -148,7 +146,7 @@ public sealed class FClamp : FOp
 }
 
 /// <summary>Identity kept in the graph (a model that is only an Identity): a copy.</summary>
-public sealed class FCopy : FOp
+public sealed class FCopy : LoweredOp, IFloat32Op
 {
     public required int Count { get; init; }
 
@@ -156,53 +154,21 @@ public sealed class FCopy : FOp
     public int SourceOffset { get; init; }
 }
 
-/// <summary>Which recurrent cell an <see cref="FRecurrent"/> runs.</summary>
-public enum RecurrentKind
-{
-    Lstm,
-    Gru,
-}
-
 /// <summary>
 /// LSTM or GRU, one direction, batch 1, over a static sequence. The op writes one packed tensor: Y [Seq, Hidden]
 /// (in time order), then the cell state c [Hidden] (LSTM), then the gate workspace (4 * Hidden for LSTM, 6 * Hidden
 /// for GRU). Y aliases the start of it; Y_h and Y_c are small copies out of it. Packing keeps the op single-output,
 /// so the planner and the emitters need nothing new, and the workspace lives in the arena (kernels own no memory).
-/// Weights keep the ONNX gate order (LSTM i, o, f, c; GRU z, r, h); gate g, unit j is row g * Hidden + j.
 /// </summary>
-public sealed class FRecurrent : FOp
+public sealed class FRecurrent : RecurrentOp<float>, IFloat32Op
 {
-    public required RecurrentKind Kind { get; init; }
-    public required int Seq { get; init; }
-    public required int InputSize { get; init; }
-    public required int Hidden { get; init; }
-    public required bool Reverse { get; init; }
-    /// <summary>GRU: apply the reset gate after the recurrent matrix product (ONNX linear_before_reset = 1).</summary>
-    public required bool LinearBeforeReset { get; init; }
-    /// <summary>[Gates * Hidden, InputSize].</summary>
-    public required float[] W { get; init; }
-    /// <summary>[Gates * Hidden, Hidden].</summary>
-    public required float[] R { get; init; }
-    /// <summary>[Gates * Hidden] each; zeros when the model has no B.</summary>
-    public required float[] WBias { get; init; }
-    public required float[] RBias { get; init; }
-    /// <summary>[Hidden]; zeros when absent.</summary>
-    public required float[] InitialH { get; init; }
-    /// <summary>[Hidden] (LSTM); zeros when absent.</summary>
-    public required float[] InitialC { get; init; }
-    /// <summary>Arena tensors holding the initial states when they are run-time values (then InitialH/InitialC are unused).</summary>
-    public int? InitialHInput { get; init; }
-    public int? InitialCInput { get; init; }
-
-    public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
-
     /// <summary>Floats of the packed output: Y, then c (LSTM), then the gate workspace.</summary>
     public static int PackedCount(RecurrentKind kind, int seq, int hidden) =>
         kind == RecurrentKind.Lstm ? seq * hidden + hidden + 4 * hidden : seq * hidden + 6 * hidden;
 }
 
 /// <summary>Reshape/Flatten: no code, the output aliases the input bytes.</summary>
-public sealed class FReshape : FOp
+public sealed class FReshape : LoweredOp, IFloat32Op
 {
 }
 
@@ -211,24 +177,15 @@ public sealed record FGatherPart(int? Source, float[]? Constant, Lower.GatherPla
 
 /// <summary>Data movement (Transpose, Slice, Concat, a Split output, Pad, nearest Resize): one tml_gather_f32 call per
 /// part, in order; elements whose table entry is -1 get PadValue.</summary>
-public sealed class FGather : FOp
+public sealed class FGather : LoweredOp, IFloat32Op
 {
     public required IReadOnlyList<FGatherPart> Parts { get; init; }
     public float PadValue { get; init; }
 }
 
-/// <summary>2-D bilinear Resize over Planes = product of the leading axes; per output row/column taps.</summary>
-public sealed class FResizeBilinear : FOp
+/// <summary>2-D bilinear Resize over Planes = product of the leading axes; float32 weights of the second neighbour.</summary>
+public sealed class FResizeBilinear : ResizeBilinearOp<float>, IFloat32Op
 {
-    public required int Planes { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int[] Y0 { get; init; }
-    public required int[] Y1 { get; init; }
-    public required float[] WeightY { get; init; }
-    public required int[] X0 { get; init; }
-    public required int[] X1 { get; init; }
-    public required float[] WeightX { get; init; }
 }
 
 /// <summary>
@@ -236,7 +193,7 @@ public sealed class FResizeBilinear : FOp
 /// sum_i WeightY[oy,i] * sum_j WeightX[ox,j] * in[p, IndexY[oy,i], IndexX[ox,j]]; a row or column whose first index
 /// is -1 lies outside the crop and outputs ExtrapolationValue.
 /// </summary>
-public sealed class FResizeTaps : FOp
+public sealed class FResizeTaps : LoweredOp, IFloat32Op
 {
     public required int Planes { get; init; }
     public required int InH { get; init; }
@@ -261,7 +218,7 @@ public enum ReduceKind
 }
 
 /// <summary>ReduceMean/ReduceSum/ReduceMax over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>
-public sealed class FReduce : FOp
+public sealed class FReduce : LoweredOp, IFloat32Op
 {
     public ReduceKind Kind { get; init; } = ReduceKind.Mean;
     public required int Outer { get; init; }
@@ -269,21 +226,14 @@ public sealed class FReduce : FOp
     public required int Inner { get; init; }
 }
 
-/// <summary>
-/// Where(condition, X, Y) with broadcasting over all three (right-aligned into <see cref="FAdd.MaxRank"/> dimensions;
-/// stride 0 = broadcast): X where the condition is non-zero, else Y. Any operand may be a constant (a bool condition
-/// as 0/1); C, X and Y are arena tensor ids, null where the operand is the constant beside it.
-/// </summary>
-public sealed class FWhere : FOp
+/// <summary>Where over float32 operands (see <see cref="WhereOp{TValue}"/>): X where the condition is non-zero, else Y
+/// (a bool condition as 0/1).</summary>
+public sealed class FWhere : WhereOp<float>, IFloat32Op
 {
-    public required WhereGeometry Geometry { get; init; }
-    public float[]? ConstantC { get; init; }
-    public float[]? ConstantX { get; init; }
-    public float[]? ConstantY { get; init; }
 }
 
 /// <summary>LogSoftmax along one axis, viewed like <see cref="FSoftmax"/>.</summary>
-public sealed class FLogSoftmax : FOp
+public sealed class FLogSoftmax : LoweredOp, IFloat32Op
 {
     public required int Outer { get; init; }
     public required int AxisSize { get; init; }

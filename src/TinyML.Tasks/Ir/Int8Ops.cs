@@ -20,15 +20,18 @@ public enum Int8Kernel
     FullyConnectedPairs,
 }
 
-/// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC), per-output-channel requantization.</summary>
-public sealed class QConv2D : LoweredOp
+/// <summary>
+/// The int8 numerics of a weighted op (Conv, ConvTranspose, fully connected), TFLite's: int8 weights symmetric per
+/// output channel, int32 bias with scale s_in * s_w[c] and zero point 0, int32 accumulators requantized per output
+/// channel (real multiplier s_in * s_w[c] / s_out) and clamped to the fused activation's range.
+/// </summary>
+public abstract class QWeightedOp : LoweredOp
 {
-    public required ConvGeometry Geometry { get; init; }
-    /// <summary>[OutC, InC/Groups, KernelH, KernelW], symmetric per output channel.</summary>
+    /// <summary>Laid out as the op says, output channel first.</summary>
     public required sbyte[] Weights { get; init; }
-    /// <summary>[OutC], scale = s_in * s_w[c], zero point 0.</summary>
+    /// <summary>[output channels].</summary>
     public required int[] Bias { get; init; }
-    /// <summary>[OutC] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
+    /// <summary>[output channels] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
     public float[]? WeightScales { get; init; }
 
     public required int[] OutputMultiplier { get; init; }
@@ -39,23 +42,20 @@ public sealed class QConv2D : LoweredOp
     public required int ActivationMax { get; init; }
 }
 
+/// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC); weights [OutC, InC/Groups, KernelH, KernelW].</summary>
+public sealed class QConv2D : QWeightedOp
+{
+    public required ConvGeometry Geometry { get; init; }
+}
+
 /// <summary>
 /// ConvTranspose over NCHW (1-D as H = 1), batch 1: int32 accumulators gathered per output element (the same sums as
 /// TFLite TRANSPOSE_CONV's scatter), then per-output-channel requantization like <see cref="QConv2D"/>.
 /// </summary>
-public sealed class QConvTranspose2D : LoweredOp
+/// <remarks>Weights [OutC, InC/Groups, KernelH, KernelW].</remarks>
+public sealed class QConvTranspose2D : QWeightedOp
 {
     public required ConvTransposeGeometry Geometry { get; init; }
-    /// <summary>[OutC, InC/Groups, KernelH, KernelW], symmetric per output channel.</summary>
-    public required sbyte[] Weights { get; init; }
-    /// <summary>[OutC], scale = s_in * s_w[c], zero point 0.</summary>
-    public required int[] Bias { get; init; }
-    public required int[] OutputMultiplier { get; init; }
-    public required int[] OutputShift { get; init; }
-    public required int InputZeroPoint { get; init; }
-    public required int OutputZeroPoint { get; init; }
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
 }
 
 /// <summary>
@@ -77,24 +77,12 @@ public sealed class QBatchMatMul : LoweredOp
 
 /// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o],
 /// for each of <see cref="Rows"/> input rows (TFLite FULLY_CONNECTED's batch: row r reads InFeatures bytes at
-/// r * InFeatures and writes OutFeatures at r * OutFeatures).</summary>
-public sealed class QFullyConnected : LoweredOp
+/// r * InFeatures and writes OutFeatures at r * OutFeatures). Weights [OutFeatures, InFeatures].</summary>
+public sealed class QFullyConnected : QWeightedOp
 {
     public int Rows { get; init; } = 1;
     public required int InFeatures { get; init; }
     public required int OutFeatures { get; init; }
-    /// <summary>[OutFeatures, InFeatures], symmetric per output channel.</summary>
-    public required sbyte[] Weights { get; init; }
-    public required int[] Bias { get; init; }
-    /// <summary>[OutFeatures] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
-    public float[]? WeightScales { get; init; }
-
-    public required int[] OutputMultiplier { get; init; }
-    public required int[] OutputShift { get; init; }
-    public required int InputZeroPoint { get; init; }
-    public required int OutputZeroPoint { get; init; }
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
 }
 
 public enum PoolKind
@@ -123,10 +111,13 @@ public sealed class QPool : LoweredOp
     public required int ActivationMax { get; init; }
 }
 
-/// <summary>Element-wise Add of two same-shape tensors with TFLite 8-bit Add arithmetic (left shift 20).</summary>
-public sealed class QAdd : LoweredOp
+/// <summary>
+/// TFLite's 8-bit Add arithmetic, shared by <see cref="QAdd"/> and every <see cref="QBinary"/> kind: each input
+/// shifted left by LeftShift (20) after removing its zero point, rescaled by its multiplier to a common scale, the sum
+/// (or the larger, the comparison, ...) requantized to the output and clamped.
+/// </summary>
+public abstract class QAddArithmeticOp : LoweredOp
 {
-    public required int Count { get; init; }
     public required int Input1ZeroPoint { get; init; }
     public required int Input2ZeroPoint { get; init; }
     public required int Input1Multiplier { get; init; }
@@ -139,6 +130,12 @@ public sealed class QAdd : LoweredOp
     public required int OutputZeroPoint { get; init; }
     public required int ActivationMin { get; init; }
     public required int ActivationMax { get; init; }
+}
+
+/// <summary>Element-wise Add of two same-shape tensors with TFLite 8-bit Add arithmetic.</summary>
+public sealed class QAdd : QAddArithmeticOp
+{
+    public required int Count { get; init; }
 }
 
 /// <summary>
@@ -183,25 +180,13 @@ public enum QBinaryKind
 /// Broadcasting Add/Sub/Mul over up to <see cref="MaxRank"/> dimensions (right-aligned; stride 0 = broadcast).
 /// A constant operand is carried as int8 data (symmetric per tensor) in ConstantA/ConstantB.
 /// </summary>
-public sealed class QBinary : LoweredOp
+public sealed class QBinary : QAddArithmeticOp
 {
     public required BroadcastGeometry Geometry { get; init; }
     public required QBinaryKind Kind { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
     public sbyte[]? ConstantA { get; init; }
     public sbyte[]? ConstantB { get; init; }
-    public required int Input1ZeroPoint { get; init; }
-    public required int Input2ZeroPoint { get; init; }
-    public required int Input1Multiplier { get; init; }
-    public required int Input1Shift { get; init; }
-    public required int Input2Multiplier { get; init; }
-    public required int Input2Shift { get; init; }
-    public required int LeftShift { get; init; }
-    public required int OutputMultiplier { get; init; }
-    public required int OutputShift { get; init; }
-    public required int OutputZeroPoint { get; init; }
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
 }
 
 /// <summary>Softmax over the last axis, TFLite int8 (gemmlowp fixed point); output scale 1/256, zero point -128.</summary>
@@ -241,17 +226,8 @@ public sealed class QGather : LoweredOp
 }
 
 /// <summary>2-D bilinear Resize, same scale and zero point in and out; Q10 weights of the second neighbour.</summary>
-public sealed class QResizeBilinear : LoweredOp
+public sealed class QResizeBilinear : ResizeBilinearOp<int>
 {
-    public required int Planes { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int[] Y0 { get; init; }
-    public required int[] Y1 { get; init; }
-    public required int[] WeightY { get; init; }
-    public required int[] X0 { get; init; }
-    public required int[] X1 { get; init; }
-    public required int[] WeightX { get; init; }
 }
 
 /// <summary>ReduceMean (and ReduceSum) over [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by
@@ -282,12 +258,8 @@ public sealed class QReduceMax : LoweredOp
 /// parameters, copied): q_out = clamp(MBQM(q - zp, Multiplier, Shift) + OutputZeroPoint, -128, 127). Constant
 /// operands are int8 arrays (a constant X or Y already quantized to the output's parameters, multiplier 0).
 /// </summary>
-public sealed class QWhere : LoweredOp
+public sealed class QWhere : WhereOp<sbyte>
 {
-    public required WhereGeometry Geometry { get; init; }
-    public sbyte[]? ConstantC { get; init; }
-    public sbyte[]? ConstantX { get; init; }
-    public sbyte[]? ConstantY { get; init; }
     public required int ConditionZeroPoint { get; init; }
     public required int XZeroPoint { get; init; }
     public required int XMultiplier { get; init; }

@@ -30,7 +30,7 @@ public sealed class LoweredTensor
 
 /// <summary>
 /// One lowered operation, of any precision: the int8 ops (Q*, numerics after TFLite: multipliers/shifts with real
-/// multiplier = Multiplier * 2^(Shift - 31), Shift positive = left), the float32 ops (<see cref="FOp"/>) and the layers
+/// multiplier = Multiplier * 2^(Shift - 31), Shift positive = left), the float32 ops (<see cref="IFloat32Op"/>) and the layers
 /// that change precision inside a model. Every field the kernel needs is precomputed at build time, so the C kernel and
 /// the C# reference (<see cref="Reference.Int8Interpreter"/>, <see cref="Reference.FloatInterpreter"/>) read the same
 /// numbers and agree bit for bit.

@@ -48,7 +48,8 @@ public sealed class QQuantize : LoweredOp
 /// </summary>
 public sealed class QFloatLayer : LoweredOp
 {
-    public required FOp Op { get; init; }
+    /// <summary>An <see cref="IFloat32Op"/>.</summary>
+    public required LoweredOp Op { get; init; }
     public required IReadOnlyDictionary<int, int> TensorMap { get; init; }
 }
 

@@ -9,22 +9,11 @@ namespace TinyML.Ir;
 /// buffer, as in the float path: Y [seq][hidden] | final c quantized [hidden] | padding to 4 | float32 scratch.
 /// Y aliases its start; Y_h and Y_c are copies out of it.
 /// </summary>
-public sealed class QRecurrent : LoweredOp
+public sealed class QRecurrent : RecurrentOp<sbyte>
 {
-    public required RecurrentKind Kind { get; init; }
-    public required int Seq { get; init; }
-    public required int InputSize { get; init; }
-    public required int Hidden { get; init; }
-    public required bool Reverse { get; init; }
-    public required bool LinearBeforeReset { get; init; }
-    /// <summary>[gates*hidden][input_size], symmetric per row, ONNX gate order.</summary>
-    public required sbyte[] W { get; init; }
-    /// <summary>[gates*hidden][hidden], symmetric per row.</summary>
-    public required sbyte[] R { get; init; }
+    /// <summary>Per-row scales of W and R (symmetric per row).</summary>
     public required float[] WScale { get; init; }
     public required float[] RScale { get; init; }
-    public required float[] WBias { get; init; }
-    public required float[] RBias { get; init; }
     public required int XZeroPoint { get; init; }
     /// <summary>Scale of Y, Y_h and initial_h.</summary>
     public required float HScale { get; init; }
@@ -32,13 +21,6 @@ public sealed class QRecurrent : LoweredOp
     /// <summary>Scale of Y_c and initial_c (LSTM).</summary>
     public required float CScale { get; init; }
     public required int CZeroPoint { get; init; }
-    /// <summary>Constant initial state [hidden] (zeros quantized when the model has none).</summary>
-    public required sbyte[] InitialH { get; init; }
-    public required sbyte[] InitialC { get; init; }
-    public int? InitialHInput { get; init; }
-    public int? InitialCInput { get; init; }
-
-    public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
 
     /// <summary>Float32 scratch values the kernel needs (TML_LSTM_S8_SCRATCH / TML_GRU_S8_SCRATCH).</summary>
     public int ScratchFloats => Kind == RecurrentKind.Lstm ? 5 * Hidden : 7 * Hidden;

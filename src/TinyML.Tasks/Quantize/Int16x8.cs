@@ -47,7 +47,7 @@ public static class Int16x8
 
             var floatOp = floatModel.Ops.Where(f => f.NodeName == op.NodeName).ToList() switch
             {
-                [FConv2D c] when op is QConv2D => (FOp)c,
+                [FConv2D c] when op is QConv2D => (LoweredOp)c,
                 [FGemm g] when op is QFullyConnected && g.Alpha == 1f && (g.M == 1 || g.BiasRowStride == 0) => g,
                 _ => throw new TinyMLException(ErrorCodes.InvalidPrecision,
                     $"layer '{op.NodeName}' ({op.GetType().Name[1..]}) has no int16x8 kernel (int16x8 covers Conv and Gemm/MatMul with alpha 1)", graph.SourcePath),
@@ -84,7 +84,7 @@ public static class Int16x8
         return result;
     }
 
-    private static QInt16x8Layer Layer(LoweredOp op, FOp floatOp, int input16, int output16, double inScale, double outScale, string source)
+    private static QInt16x8Layer Layer(LoweredOp op, LoweredOp floatOp, int input16, int output16, double inScale, double outScale, string source)
     {
         var (weightScales, floatBias, actMin, actMax) = (op, floatOp) switch
         {

@@ -149,7 +149,7 @@ public static class MixedPrecision
         || op is QBinary { Kind: QBinaryKind.Add or QBinaryKind.Mul or QBinaryKind.Max or QBinaryKind.Min };
 
     /// <summary>Float32 ops whose C kernel the C# reference repeats operation for operation (<see cref="MixedPrecisionKernels"/>).</summary>
-    public static bool HasExactMirror(FOp op) => op switch
+    public static bool HasExactMirror(LoweredOp op) => op switch
     {
         FConv2D or FGemm or FMatMul or FAdd or FClamp or FReduce or FGather or FReshape => true,
         FBinary b => b.Kind is BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div or BinaryKind.Max or BinaryKind.Min or BinaryKind.PRelu,
@@ -335,7 +335,7 @@ public static class MixedPrecision
                 continue;
             }
 
-            var floatOps = floatModel.Ops.OfType<FOp>().Where(f => f.NodeName == op.NodeName).ToList();
+            var floatOps = floatModel.Ops.Where(f => f is IFloat32Op && f.NodeName == op.NodeName).ToList();
             if (floatOps is not [var fop] || !HasExactMirror(fop) || fop is FGather or FReshape || !HasRequestedFloatFallback(op))
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,
