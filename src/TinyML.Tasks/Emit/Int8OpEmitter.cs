@@ -293,19 +293,19 @@ internal static class Int8OpEmitter
     }
 
     /// <summary>The tml_&lt;kind&gt;_broadcast_s8 kernel of a <see cref="QBinary"/>.</summary>
-    private static string BinaryKernel(QBinaryKind kind) => kind switch
+    private static string BinaryKernel(BinaryKind kind) => kind switch
     {
-        QBinaryKind.Mul => "mul",
-        QBinaryKind.Max => "max",
-        QBinaryKind.Min => "min",
-        QBinaryKind.Equal => "equal",
-        QBinaryKind.Less => "less",
-        QBinaryKind.LessOrEqual => "less_equal",
-        QBinaryKind.Greater => "greater",
-        QBinaryKind.GreaterOrEqual => "greater_equal",
-        QBinaryKind.And => "and",
-        QBinaryKind.Or => "or",
-        QBinaryKind.Xor => "xor",
+        BinaryKind.Mul => "mul",
+        BinaryKind.Max => "max",
+        BinaryKind.Min => "min",
+        BinaryKind.Equal => "equal",
+        BinaryKind.Less => "less",
+        BinaryKind.LessOrEqual => "less_equal",
+        BinaryKind.Greater => "greater",
+        BinaryKind.GreaterOrEqual => "greater_equal",
+        BinaryKind.And => "and",
+        BinaryKind.Or => "or",
+        BinaryKind.Xor => "xor",
         _ => "add",
     };
 

@@ -36,9 +36,11 @@ public enum UnaryKind
     CastToInteger,
 }
 
-/// <summary>Broadcasting binary ops besides Add (Max/Min: the two-input form). PRelu is x &lt; 0 ? x * slope : x, with the slope as operand B.</summary>
+/// <summary>Broadcasting binary ops of both precisions (Max/Min: the two-input form). PRelu is x &lt; 0 ? x * slope : x,
+/// with the slope as operand B. The float32 path runs Add as its own op (<see cref="FAdd"/>).</summary>
 public enum BinaryKind
 {
+    Add,
     Sub,
     Mul,
     Div,
@@ -272,6 +274,7 @@ public static class ElementwiseMath
     /// <summary>Float32 in, float32 out, as ONNX Runtime computes the binary ops (one float32 rounding).</summary>
     public static float Apply(BinaryKind kind, float a, float b) => kind switch
     {
+        BinaryKind.Add => a + b,
         BinaryKind.Sub => a - b,
         BinaryKind.Mul => a * b,
         BinaryKind.Div => a / b,

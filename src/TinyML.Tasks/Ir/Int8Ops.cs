@@ -151,39 +151,19 @@ public sealed class QLut : LoweredOp
     public required sbyte[] Tables { get; init; }
 }
 
-/// <summary>The arithmetic of <see cref="QBinary"/>: TFLite Add (Sub = Add with input 2's multiplier negated) or Mul.</summary>
-public enum QBinaryKind
-{
-    Add,
-    Mul,
-
-    /// <summary>Both inputs rescaled as in Add; the larger (smaller) rescaled value is requantized to the output.</summary>
-    Max,
-    Min,
-
-    /// <summary>Comparisons: both inputs rescaled as in Add (the rescaling is monotonic), compared; the output is the
-    /// mask value 1 or 0 written as is (output scale 1, zero point 0; the output multiplier is unused).</summary>
-    Equal,
-    Less,
-    LessOrEqual,
-    Greater,
-    GreaterOrEqual,
-
-    /// <summary>Logical ops: an input is true where its raw value differs from its zero point (real value != 0); the
-    /// output is 1 or 0 (no multipliers).</summary>
-    And,
-    Or,
-    Xor,
-}
-
 /// <summary>
 /// Broadcasting Add/Sub/Mul over up to <see cref="MaxRank"/> dimensions (right-aligned; stride 0 = broadcast).
-/// A constant operand is carried as int8 data (symmetric per tensor) in ConstantA/ConstantB.
+/// A constant operand is carried as int8 data (symmetric per tensor) in ConstantA/ConstantB. The kinds it runs: Add
+/// (Sub = Add with input 2's multiplier negated), Mul; Max/Min (both inputs rescaled as in Add, the larger or smaller
+/// rescaled value requantized to the output); the comparisons (both inputs rescaled as in Add, which is monotonic,
+/// then compared; the output is the mask value 1 or 0 written as is: output scale 1, zero point 0, the output
+/// multiplier unused); the logical ops (an input is true where its raw value differs from its zero point; no
+/// multipliers). Div and PRelu have no int8 form (lookup tables or the float fallback take them).
 /// </summary>
 public sealed class QBinary : QAddArithmeticOp
 {
     public required BroadcastGeometry Geometry { get; init; }
-    public required QBinaryKind Kind { get; init; }
+    public required BinaryKind Kind { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
     public sbyte[]? ConstantA { get; init; }
     public sbyte[]? ConstantB { get; init; }

@@ -23,23 +23,25 @@ public enum LayerPrecision
     Int16x8,
 }
 
-/// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint).</summary>
-public sealed class QDequantize : LoweredOp
+/// <summary>A conversion between int8 and float32 at the edge of a float layer: Count values, the int8 side's Scale and ZeroPoint.</summary>
+public abstract class QFloatConversion : LoweredOp
 {
     public required int Count { get; init; }
     public required float Scale { get; init; }
     public required int ZeroPoint { get; init; }
 }
 
+/// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint).</summary>
+public sealed class QDequantize : QFloatConversion
+{
+}
+
 /// <summary>
 /// float32 to int8 after a float layer, into the int8 tensor the rest of the model reads (tml_quantize_f32_s8):
 /// q = clamp(round(in / Scale) + ZeroPoint, -128, 127), rounding half away from zero.
 /// </summary>
-public sealed class QQuantize : LoweredOp
+public sealed class QQuantize : QFloatConversion
 {
-    public required int Count { get; init; }
-    public required float Scale { get; init; }
-    public required int ZeroPoint { get; init; }
 }
 
 /// <summary>
@@ -53,27 +55,29 @@ public sealed class QFloatLayer : LoweredOp
     public required IReadOnlyDictionary<int, int> TensorMap { get; init; }
 }
 
+/// <summary>A requantization between int8 and int16 at the edge of an int16x8 layer: Count values, one multiplier.</summary>
+public abstract class QInt16Conversion : LoweredOp
+{
+    public required int Count { get; init; }
+    public required int Multiplier { get; init; }
+    public required int Shift { get; init; }
+}
+
 /// <summary>
 /// int8 to int16 at the entry of an int16x8 layer (tml_requantize_s8_s16):
 /// out = clamp(MultiplyByQuantizedMultiplier(in - InputZeroPoint, Multiplier, Shift), -32768, 32767).
 /// </summary>
-public sealed class QRequantizeS8S16 : LoweredOp
+public sealed class QRequantizeS8S16 : QInt16Conversion
 {
-    public required int Count { get; init; }
     public required int InputZeroPoint { get; init; }
-    public required int Multiplier { get; init; }
-    public required int Shift { get; init; }
 }
 
 /// <summary>
 /// int16 to int8 after an int16x8 layer, into the int8 tensor the rest of the model reads (tml_requantize_s16_s8):
 /// out = clamp(MultiplyByQuantizedMultiplier(in, Multiplier, Shift) + OutputZeroPoint, -128, 127).
 /// </summary>
-public sealed class QRequantizeS16S8 : LoweredOp
+public sealed class QRequantizeS16S8 : QInt16Conversion
 {
-    public required int Count { get; init; }
-    public required int Multiplier { get; init; }
-    public required int Shift { get; init; }
     public required int OutputZeroPoint { get; init; }
 }
 

@@ -132,7 +132,7 @@ public static class MixedPrecision
 {
     /// <summary>Kinds of int8 op with a float32 fallback (their C kernels have an exact C# reference).</summary>
     public static bool HasFloatFallback(LoweredOp op) => op is QConv2D or QFullyConnected or QAdd or QBatchMatMul
-        || op is QBinary { Kind: QBinaryKind.Add, Geometry.A: not null, Geometry.B: not null };
+        || op is QBinary { Kind: BinaryKind.Add, Geometry.A: not null, Geometry.B: not null };
 
     /// <summary>
     /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: the element-wise ops
@@ -146,7 +146,7 @@ public static class MixedPrecision
     /// </summary>
     public static bool HasRequestedFloatFallback(LoweredOp op) => HasFloatFallback(op)
         || op is QLut or QClamp or QReduceMean or QReduceMax
-        || op is QBinary { Kind: QBinaryKind.Add or QBinaryKind.Mul or QBinaryKind.Max or QBinaryKind.Min };
+        || op is QBinary { Kind: BinaryKind.Add or BinaryKind.Mul or BinaryKind.Max or BinaryKind.Min };
 
     /// <summary>Float32 ops whose C kernel the C# reference repeats operation for operation (<see cref="MixedPrecisionKernels"/>).</summary>
     public static bool HasExactMirror(LoweredOp op) => op switch

@@ -176,20 +176,20 @@ public sealed partial class Quantizer
                 }
 
                 var reciprocal = new Tensor(constantB.Name, constantB.Shape) { FloatData = divisor.Select(d => (float)(1.0 / d)).ToArray() };
-                LowerBroadcast(node, QBinaryKind.Mul, negateSecond: false, null, reciprocal);
+                LowerBroadcast(node, BinaryKind.Mul, negateSecond: false, null, reciprocal);
                 return;
             case "Max" or "Min":
                 // Both operands rescaled to a common scale exactly as TFLite Add does, compared there, then
                 // requantized to the output scale: the rescaling is monotonic, so the larger (smaller) input wins.
-                LowerBroadcast(node, node.OpType == "Max" ? QBinaryKind.Max : QBinaryKind.Min, negateSecond: false, constantA, constantB);
+                LowerBroadcast(node, node.OpType == "Max" ? BinaryKind.Max : BinaryKind.Min, negateSecond: false, constantA, constantB);
                 return;
             case "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual" or "And" or "Or" or "Xor":
                 // Comparisons rescale both operands as Max/Min do and compare there (TFLite's comparison kernels do
                 // the same with their own shift); logical ops read each input's truth (value != 0) from its raw byte.
-                LowerBroadcast(node, Enum.Parse<QBinaryKind>(node.OpType), negateSecond: false, constantA, constantB);
+                LowerBroadcast(node, Enum.Parse<BinaryKind>(node.OpType), negateSecond: false, constantA, constantB);
                 return;
             default:
-                LowerBroadcast(node, node.OpType == "Mul" ? QBinaryKind.Mul : QBinaryKind.Add, negateSecond: node.OpType == "Sub", constantA, constantB);
+                LowerBroadcast(node, node.OpType == "Mul" ? BinaryKind.Mul : BinaryKind.Add, negateSecond: node.OpType == "Sub", constantA, constantB);
                 return;
         }
     }
@@ -227,7 +227,7 @@ public sealed partial class Quantizer
         AddLut(node, input, output, x.Take(axis).Aggregate(1, (p, d) => p * d), channels, x.Skip(axis + 1).Aggregate(1, (p, d) => p * d), tables);
     }
 
-    private void LowerBroadcast(Node node, QBinaryKind kind, bool negateSecond, Tensor? constantA, Tensor? constantB)
+    private void LowerBroadcast(Node node, BinaryKind kind, bool negateSecond, Tensor? constantA, Tensor? constantB)
     {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > BroadcastGeometry.MaxRank)
@@ -239,11 +239,11 @@ public sealed partial class Quantizer
         var b = BroadcastOperand(node, 1, constantB);
         var output = OutputTensor(node);
         int m1 = 0, s1 = 0, m2 = 0, s2 = 0, mo = 0, so = 0, leftShift = 0;
-        if (kind == QBinaryKind.Mul)
+        if (kind == BinaryKind.Mul)
         {
             (mo, so) = QuantizationMath.QuantizeMultiplier((double)a.Scale * b.Scale / output.Scale);
         }
-        else if (kind is QBinaryKind.And or QBinaryKind.Or or QBinaryKind.Xor)
+        else if (kind is BinaryKind.And or BinaryKind.Or or BinaryKind.Xor)
         {
             // Only the zero points matter: a byte is true where it differs from its tensor's zero point.
         }

@@ -47,15 +47,15 @@ public static class Int8ElementwiseKernels
         int result;
         switch (op.Kind)
         {
-            case QBinaryKind.And:
+            case BinaryKind.And:
                 return (sbyte)(a != op.Input1ZeroPoint && b != op.Input2ZeroPoint ? 1 : 0);
-            case QBinaryKind.Or:
+            case BinaryKind.Or:
                 return (sbyte)(a != op.Input1ZeroPoint || b != op.Input2ZeroPoint ? 1 : 0);
-            case QBinaryKind.Xor:
+            case BinaryKind.Xor:
                 return (sbyte)((a != op.Input1ZeroPoint) != (b != op.Input2ZeroPoint) ? 1 : 0);
         }
 
-        if (op.Kind == QBinaryKind.Mul)
+        if (op.Kind == BinaryKind.Mul)
         {
             result = FixedPoint.Mbqm((a - op.Input1ZeroPoint) * (b - op.Input2ZeroPoint), op.OutputMultiplier, op.OutputShift);
         }
@@ -65,11 +65,11 @@ public static class Int8ElementwiseKernels
             var scaled2 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(b - op.Input2ZeroPoint, op.LeftShift), op.Input2Multiplier, op.Input2Shift);
             bool? comparison = op.Kind switch
             {
-                QBinaryKind.Equal => scaled1 == scaled2,
-                QBinaryKind.Less => scaled1 < scaled2,
-                QBinaryKind.LessOrEqual => scaled1 <= scaled2,
-                QBinaryKind.Greater => scaled1 > scaled2,
-                QBinaryKind.GreaterOrEqual => scaled1 >= scaled2,
+                BinaryKind.Equal => scaled1 == scaled2,
+                BinaryKind.Less => scaled1 < scaled2,
+                BinaryKind.LessOrEqual => scaled1 <= scaled2,
+                BinaryKind.Greater => scaled1 > scaled2,
+                BinaryKind.GreaterOrEqual => scaled1 >= scaled2,
                 _ => null,
             };
             if (comparison is { } isTrue)
@@ -79,8 +79,8 @@ public static class Int8ElementwiseKernels
 
             var combined = op.Kind switch
             {
-                QBinaryKind.Max => Math.Max(scaled1, scaled2),
-                QBinaryKind.Min => Math.Min(scaled1, scaled2),
+                BinaryKind.Max => Math.Max(scaled1, scaled2),
+                BinaryKind.Min => Math.Min(scaled1, scaled2),
                 _ => scaled1 + scaled2,
             };
             result = FixedPoint.Mbqm(combined, op.OutputMultiplier, op.OutputShift);

@@ -89,7 +89,7 @@ public sealed class LogicReductionOpTests
         Assert.IsTrue(CompileInt8("log_clamped").Model.Ops.All(op => op is QLut));
 
         var where = CompileInt8("where_activations").Model;
-        var less = where.Ops.OfType<QBinary>().Single(b => b.Kind == QBinaryKind.Less);
+        var less = where.Ops.OfType<QBinary>().Single(b => b.Kind == BinaryKind.Less);
         var mask = where.Tensors[less.Output];
         Assert.AreEqual((1f, 0), (mask.Scale, mask.ZeroPoint), "a mask is int8 0/1 with scale 1, zero point 0");
         Assert.AreEqual(1, where.Ops.OfType<QWhere>().Count());

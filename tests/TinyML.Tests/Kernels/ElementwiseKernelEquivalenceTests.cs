@@ -69,7 +69,7 @@ public sealed class ElementwiseKernelEquivalenceTests
                 $"{op.Input1ZeroPoint}, {op.Input2ZeroPoint}, {CHarness.Literal(op.Input1Multiplier)}, {op.Input1Shift}, {CHarness.Literal(op.Input2Multiplier)}, {op.Input2Shift}, " +
                 $"{op.LeftShift}, {CHarness.Literal(op.OutputMultiplier)}, {op.OutputShift}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax} }};");
             var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
-            var kernel = op.Kind == QBinaryKind.Mul ? "tml_mul_broadcast_s8" : "tml_add_broadcast_s8";
+            var kernel = op.Kind == BinaryKind.Mul ? "tml_mul_broadcast_s8" : "tml_add_broadcast_s8";
             harness.Statement($"{kernel}(&{p}, {harness.ConstArray(a)}, {harness.ConstArray(b)}, {buffer});");
             harness.PrintS8(buffer, op.Geometry.Count);
         }
@@ -103,7 +103,7 @@ public sealed class ElementwiseKernelEquivalenceTests
         return new QBinary
         {
             NodeName = name, Inputs = [0, 1], Output = 2,
-            Geometry = new(OutDims: Pad(outShape), AStrides: Strides(aShape, outShape), BStrides: Strides(bShape, outShape), A: 0, B: 1), Kind = mul ? QBinaryKind.Mul : QBinaryKind.Add,
+            Geometry = new(OutDims: Pad(outShape), AStrides: Strides(aShape, outShape), BStrides: Strides(bShape, outShape), A: 0, B: 1), Kind = mul ? BinaryKind.Mul : BinaryKind.Add,
             Input1ZeroPoint = zp1, Input2ZeroPoint = zp2, Input1Multiplier = m1, Input1Shift = sh1, Input2Multiplier = m2, Input2Shift = sh2,
             LeftShift = leftShift, OutputMultiplier = mo, OutputShift = so, OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
         };

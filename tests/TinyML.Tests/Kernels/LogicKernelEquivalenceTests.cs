@@ -15,8 +15,8 @@ public sealed class LogicKernelEquivalenceTests
 {
     public TestContext TestContext { get; set; } = null!;
 
-    private static readonly QBinaryKind[] MaskKinds =
-        [QBinaryKind.Equal, QBinaryKind.Less, QBinaryKind.LessOrEqual, QBinaryKind.Greater, QBinaryKind.GreaterOrEqual, QBinaryKind.And, QBinaryKind.Or, QBinaryKind.Xor];
+    private static readonly BinaryKind[] MaskKinds =
+        [BinaryKind.Equal, BinaryKind.Less, BinaryKind.LessOrEqual, BinaryKind.Greater, BinaryKind.GreaterOrEqual, BinaryKind.And, BinaryKind.Or, BinaryKind.Xor];
 
     [TestMethod]
     public void ComparisonsAndLogicalOps_RandomShapesAndScales_CMatchesReference()
@@ -137,10 +137,10 @@ public sealed class LogicKernelEquivalenceTests
         AssertSameBytes(expected, harness.Run(), "reduce max");
     }
 
-    private static string Kernel(QBinaryKind kind) => kind switch
+    private static string Kernel(BinaryKind kind) => kind switch
     {
-        QBinaryKind.LessOrEqual => "less_equal",
-        QBinaryKind.GreaterOrEqual => "greater_equal",
+        BinaryKind.LessOrEqual => "less_equal",
+        BinaryKind.GreaterOrEqual => "greater_equal",
         _ => kind.ToString().ToLowerInvariant(),
     };
 
