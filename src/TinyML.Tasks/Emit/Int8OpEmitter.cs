@@ -81,10 +81,10 @@ internal static class Int8OpEmitter
                 return fcBytes;
             case QPool p:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.Channels}}x{{p.InH}}x{{p.InW}} -> {{p.Channels}}x{{p.OutH}}x{{p.OutW}} */
+                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.Planes}}x{{p.InH}}x{{p.InW}} -> {{p.Planes}}x{{p.OutH}}x{{p.OutW}} */
                     static const tml_pool_s8_params {{id}} = {
-                        {{p.Channels}}, {{p.InH}}, {{p.InW}}, {{p.OutH}}, {{p.OutW}}, /* channels, in_h, in_w, out_h, out_w */
-                        {{p.KernelH}}, {{p.KernelW}}, {{p.StrideH}}, {{p.StrideW}}, {{p.PadTop}}, {{p.PadLeft}}, /* kernel, stride, pad_top, pad_left */
+                        {{p.Planes}}, {{p.InH}}, {{p.InW}}, {{p.OutH}}, {{p.OutW}}, /* channels, in_h, in_w, out_h, out_w */
+                        {{p.Geometry.KernelH}}, {{p.Geometry.KernelW}}, {{p.Geometry.StrideH}}, {{p.Geometry.StrideW}}, {{p.Geometry.PadTop}}, {{p.Geometry.PadLeft}}, /* kernel, stride, pad_top, pad_left */
                         {{Int(p.ActivationMin)}}, {{Int(p.ActivationMax)}}
                     };
 

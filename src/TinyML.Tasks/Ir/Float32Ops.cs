@@ -68,15 +68,8 @@ public sealed class FMatMul : LoweredOp, IFloat32Op
 }
 
 /// <summary>Max/average pooling over NCHW planes (batch * channels), with the full ONNX window geometry.</summary>
-public sealed class FPool : LoweredOp, IFloat32Op
+public sealed class FPool : PoolOp, IFloat32Op
 {
-    public required PoolKind Kind { get; init; }
-    public required int Planes { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int OutH { get; init; }
-    public required int OutW { get; init; }
-    public required WindowGeometry Geometry { get; init; }
     public required bool CountIncludePad { get; init; }
 }
 

@@ -85,28 +85,11 @@ public sealed class QFullyConnected : QWeightedOp
     public required int OutFeatures { get; init; }
 }
 
-public enum PoolKind
-{
-    Max,
-    Average,
-}
-
 /// <summary>Max/average pooling over NCHW; input and output share scale and zero point (no requantization).
-/// Average divides by the number of non-padding elements in the window, rounding half away from zero.</summary>
-public sealed class QPool : LoweredOp
+/// Average divides by the number of non-padding elements in the window, rounding half away from zero. The int8 kernel
+/// takes no dilation (the quantizer refuses it).</summary>
+public sealed class QPool : PoolOp
 {
-    public required PoolKind Kind { get; init; }
-    public required int Channels { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int OutH { get; init; }
-    public required int OutW { get; init; }
-    public required int KernelH { get; init; }
-    public required int KernelW { get; init; }
-    public required int StrideH { get; init; }
-    public required int StrideW { get; init; }
-    public required int PadTop { get; init; }
-    public required int PadLeft { get; init; }
     public required int ActivationMin { get; init; }
     public required int ActivationMax { get; init; }
 }

@@ -3,6 +3,28 @@ namespace TinyML.Ir;
 // Op kinds whose geometry the float32 and the int8 path share: one base class holds the geometry once, the float32
 // leaf (implementing IFloat32Op) and the int8 leaf (adding its quantization parameters) differ only in element type.
 
+public enum PoolKind
+{
+    Max,
+    Average,
+}
+
+/// <summary>
+/// Max or average pooling over Planes = batch * channels NCHW planes of InH x InW, with the ONNX window geometry
+/// (<see cref="FPool"/>, <see cref="QPool"/>).
+/// </summary>
+public abstract class PoolOp : LoweredOp
+{
+    public required PoolKind Kind { get; init; }
+    public required int Planes { get; init; }
+    public required int InH { get; init; }
+    public required int InW { get; init; }
+    public required WindowGeometry Geometry { get; init; }
+
+    public int OutH => Geometry.OutH;
+    public int OutW => Geometry.OutW;
+}
+
 /// <summary>Which recurrent cell a <see cref="RecurrentOp{TValue}"/> runs.</summary>
 public enum RecurrentKind
 {

@@ -73,7 +73,7 @@ public sealed partial class FloatLowering
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
             Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
-            Planes = x[0] * x[1], InH = x[2], InW = x[3], OutH = g.OutH, OutW = g.OutW,
+            Planes = x[0] * x[1], InH = x[2], InW = x[3],
             Geometry = g, CountIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0,
         });
     }
@@ -89,7 +89,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FPool
         {
             NodeName = node.Name, Inputs = [input], Output = intermediate, Kind = kind,
-            Planes = x[0] * x[1] * x[2], InH = x[3], InW = x[4], OutH = spatial.OutH, OutW = spatial.OutW,
+            Planes = x[0] * x[1] * x[2], InH = x[3], InW = x[4],
             Geometry = spatial, CountIncludePad = countIncludePad,
         });
         var depthW = spatial.OutH * spatial.OutW;
@@ -97,7 +97,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FPool
         {
             NodeName = node.Name, Inputs = [intermediate], Output = AddTensor(node.Outputs[0]), Kind = kind,
-            Planes = x[0] * x[1], InH = x[2], InW = depthW, OutH = depth.OutH, OutW = depth.OutW,
+            Planes = x[0] * x[1], InH = x[2], InW = depthW,
             Geometry = depth, CountIncludePad = countIncludePad,
         });
     }

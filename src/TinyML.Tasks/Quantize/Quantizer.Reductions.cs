@@ -67,10 +67,7 @@ public sealed partial class Quantizer
         Inputs = [input],
         Output = output,
         Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
-        Channels = x[1], InH = x[2], InW = x[3], OutH = geometry.OutH, OutW = geometry.OutW,
-        KernelH = geometry.KernelH, KernelW = geometry.KernelW,
-        StrideH = geometry.StrideH, StrideW = geometry.StrideW,
-        PadTop = geometry.PadTop, PadLeft = geometry.PadLeft,
+        Planes = x[1], InH = x[2], InW = x[3], Geometry = geometry,
         ActivationMin = -128, ActivationMax = 127,
     };
 

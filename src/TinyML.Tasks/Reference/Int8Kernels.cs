@@ -12,20 +12,20 @@ public static partial class Int8Kernels
     /// <summary>tml_maxpool_s8 / tml_avgpool_s8 depending on <see cref="QPool.Kind"/>.</summary>
     public static void Pool(QPool op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        RequireLength(input, op.Channels * op.InH * op.InW, nameof(input));
-        RequireLength(output, op.Channels * op.OutH * op.OutW, nameof(output));
+        RequireLength(input, op.Planes * op.InH * op.InW, nameof(input));
+        RequireLength(output, op.Planes * op.OutH * op.OutW, nameof(output));
         int inPlane = op.InH * op.InW;
         int o = 0;
-        for (int c = 0; c < op.Channels; c++)
+        for (int c = 0; c < op.Planes; c++)
         {
             for (int oy = 0; oy < op.OutH; oy++)
             {
-                int y0 = Math.Max(oy * op.StrideH - op.PadTop, 0);
-                int y1 = Math.Min(oy * op.StrideH - op.PadTop + op.KernelH, op.InH);
+                int y0 = Math.Max(oy * op.Geometry.StrideH - op.Geometry.PadTop, 0);
+                int y1 = Math.Min(oy * op.Geometry.StrideH - op.Geometry.PadTop + op.Geometry.KernelH, op.InH);
                 for (int ox = 0; ox < op.OutW; ox++)
                 {
-                    int x0 = Math.Max(ox * op.StrideW - op.PadLeft, 0);
-                    int x1 = Math.Min(ox * op.StrideW - op.PadLeft + op.KernelW, op.InW);
+                    int x0 = Math.Max(ox * op.Geometry.StrideW - op.Geometry.PadLeft, 0);
+                    int x1 = Math.Min(ox * op.Geometry.StrideW - op.Geometry.PadLeft + op.Geometry.KernelW, op.InW);
                     int value;
                     if (op.Kind == PoolKind.Max)
                     {

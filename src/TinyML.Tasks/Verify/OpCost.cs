@@ -64,7 +64,7 @@ public static class OpCost
         return op switch
         {
             QConv2D { Geometry: var g } => string.Create(I, $"{io} k{g.KernelH}x{g.KernelW}{Stride(g.StrideH, g.StrideW)}{(g.DilationH * g.DilationW > 1 ? $" d{g.DilationH}x{g.DilationW}" : "")}{(g.PadTop > 0 || g.PadLeft > 0 ? " pad" : "")}"),
-            QPool p => string.Create(I, $"{io} k{p.KernelH}x{p.KernelW}{Stride(p.StrideH, p.StrideW)}"),
+            QPool p => string.Create(I, $"{io} k{p.Geometry.KernelH}x{p.Geometry.KernelW}{Stride(p.Geometry.StrideH, p.Geometry.StrideW)}"),
             QFullyConnected f => string.Create(I, $"{f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $" x{f.Rows} rows" : "")}"),
             QInt16x8Layer layer => Shape(layer.Op, model),
             _ => io,

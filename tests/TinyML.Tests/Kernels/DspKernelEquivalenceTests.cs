@@ -252,22 +252,22 @@ public sealed class DspKernelEquivalenceTests
             var (actMin, actMax) = RandomOps.ActivationRange(random, random.Next(-128, 128));
             var op = new QPool
             {
-                NodeName = $"avg{i}", Inputs = [0], Output = 1, Kind = PoolKind.Average, Channels = random.Next(1, 6),
-                InH = inH, InW = inW, KernelH = kh, KernelW = kw, StrideH = sh, StrideW = sw, PadTop = padTop, PadLeft = padLeft,
-                OutH = (inH + padTop - kh) / sh + 1, OutW = (inW + padLeft - kw) / sw + 1,
+                NodeName = $"avg{i}", Inputs = [0], Output = 1, Kind = PoolKind.Average, Planes = random.Next(1, 6),
+                InH = inH, InW = inW,
+                Geometry = new WindowGeometry(kh, kw, sh, sw, 1, 1, padTop, padLeft, 0, 0, (inH + padTop - kh) / sh + 1, (inW + padLeft - kw) / sw + 1),
                 ActivationMin = actMin, ActivationMax = actMax,
             };
             ops.Add(op);
-            var input = RandomOps.Bytes(random, op.Channels * op.InH * op.InW);
-            var output = new sbyte[op.Channels * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Planes * op.InH * op.InW);
+            var output = new sbyte[op.Planes * op.OutH * op.OutW];
             Int8Kernels.Pool(op, input, output);
             expected.Add(output);
 
             var p = harness.NewName("p");
             harness.Global(string.Create(CultureInfo.InvariantCulture,
-                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Channels}, .in_h = {op.InH}, .in_w = {op.InW}, " +
-                $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
-                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Planes}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
+                $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
                 $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};"));
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.Statement($"tml_avgpool_s8(&{p}, {harness.ConstArray(input)}, {buffer});");
@@ -279,11 +279,11 @@ public sealed class DspKernelEquivalenceTests
         for (var i = 0; i < count; i++)
         {
             CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[i],
-                $"case {i} (c {ops[i].Channels}, {ops[i].InH}x{ops[i].InW}, window {ops[i].KernelH}x{ops[i].KernelW}): tml_avgpool_s8 differs from the reference");
+                $"case {i} (c {ops[i].Planes}, {ops[i].InH}x{ops[i].InW}, window {ops[i].Geometry.KernelH}x{ops[i].Geometry.KernelW}): tml_avgpool_s8 differs from the reference");
         }
 
-        Assert.IsTrue(ops.Any(o => o.KernelW == o.InW && o.InH * o.InW > 512), "global pools longer than one 128-word chunk");
-        Assert.IsTrue(ops.Any(o => o.KernelW < o.InW && o.KernelW >= 16), "wide windows inside a row");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelW == o.InW && o.InH * o.InW > 512), "global pools longer than one 128-word chunk");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelW < o.InW && o.Geometry.KernelW >= 16), "wide windows inside a row");
     }
 
     [TestMethod]

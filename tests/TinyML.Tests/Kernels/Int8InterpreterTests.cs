@@ -73,9 +73,9 @@ public sealed class Int8InterpreterTests
         };
         var pool = new QPool
         {
-            NodeName = "pool", Inputs = [1], Output = 2, Kind = PoolKind.Average, Channels = OutC,
-            InH = ConvH, InW = ConvW, OutH = PoolH, OutW = PoolW, KernelH = ConvH, KernelW = ConvW,
-            StrideH = 1, StrideW = 1, PadTop = 0, PadLeft = 0, ActivationMin = -128, ActivationMax = 127,
+            NodeName = "pool", Inputs = [1], Output = 2, Kind = PoolKind.Average, Planes = OutC,
+            InH = ConvH, InW = ConvW, Geometry = new WindowGeometry(ConvH, ConvW, 1, 1, 1, 1, 0, 0, 0, 0, PoolH, PoolW),
+            ActivationMin = -128, ActivationMax = 127,
         };
         var reshape = new QReshape { NodeName = "flatten", Inputs = [2], Output = 3 };
         var fcMultiplier = QuantizationMath.QuantizeMultiplier(0.1 * 0.03 / 0.2);

@@ -153,16 +153,16 @@ public sealed class KernelEquivalenceTests
         for (int i = 0; i < 250; i++)
         {
             var op = RandomOps.Pool(random, $"pool{i}");
-            var input = RandomOps.Bytes(random, op.Channels * op.InH * op.InW);
-            var output = new sbyte[op.Channels * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.Planes * op.InH * op.InW);
+            var output = new sbyte[op.Planes * op.OutH * op.OutW];
             Int8Kernels.Pool(op, input, output);
             expected.Add(output);
 
             string p = harness.NewName("p");
             harness.Global(
-                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Channels}, .in_h = {op.InH}, .in_w = {op.InW}, " +
-                $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.KernelH}, .kernel_w = {op.KernelW}, " +
-                $".stride_h = {op.StrideH}, .stride_w = {op.StrideW}, .pad_top = {op.PadTop}, .pad_left = {op.PadLeft}, " +
+                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Planes}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
+                $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
                 $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
             string kernel = op.Kind == PoolKind.Max ? "tml_maxpool_s8" : "tml_avgpool_s8";

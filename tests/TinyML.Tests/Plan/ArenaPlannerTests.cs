@@ -219,8 +219,8 @@ public sealed class ExecutionOrderTests
 
         LoweredOp Pool(string name, int input, int output) => new QPool
         {
-            NodeName = name, Inputs = [input], Output = output, Kind = PoolKind.Max, Channels = 1, InH = 1, InW = 1, OutH = 1, OutW = 1,
-            KernelH = 1, KernelW = 1, StrideH = 1, StrideW = 1, PadTop = 0, PadLeft = 0, ActivationMin = -128, ActivationMax = 127,
+            NodeName = name, Inputs = [input], Output = output, Kind = PoolKind.Max, Planes = 1, InH = 1, InW = 1,
+            Geometry = new WindowGeometry(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), ActivationMin = -128, ActivationMax = 127,
         };
         model.Ops.Add(Pool("a1", 0, 1));
         model.Ops.Add(Pool("b1", 0, 2));
