@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace TinyML.Reference;
 
 /// <summary>
@@ -136,21 +138,6 @@ public static class Int8Interpreter
     {
         switch (op)
         {
-            case QDequantize dequantize:
-                MixedPrecisionKernels.Dequantize(dequantize, tensor(dequantize.Inputs[0]), MixedPrecisionKernels.AsFloat(tensor(dequantize.Output)));
-                break;
-            case QQuantize quantize:
-                MixedPrecisionKernels.Quantize(quantize, MixedPrecisionKernels.AsFloat(tensor(quantize.Inputs[0])), tensor(quantize.Output));
-                break;
-            case QRequantizeS8S16 widen:
-                Int16x8Kernels.Widen(widen, tensor(widen.Inputs[0]), Int16x8Kernels.AsInt16(tensor(widen.Output)));
-                break;
-            case QRequantizeS16S8 narrow:
-                Int16x8Kernels.Narrow(narrow, Int16x8Kernels.AsInt16(tensor(narrow.Inputs[0])), tensor(narrow.Output));
-                break;
-            case QInt16x8Layer int16Layer:
-                Int16x8Kernels.Run(int16Layer, Int16x8Kernels.AsInt16(tensor(int16Layer.Inputs[0])), Int16x8Kernels.AsInt16(tensor(int16Layer.Output)));
-                break;
             case QFloatLayer layer:
                 MixedPrecisionKernels.Run(layer, id => MixedPrecisionKernels.AsFloat(tensor(layer.TensorMap[id])), fusedMultiplyAdd);
                 break;
@@ -201,11 +188,12 @@ public static class Int8Interpreter
         }
     }
 
-    private delegate void OneInputKernel<in T>(T op, ReadOnlySpan<sbyte> input, Span<sbyte> output);
+    private delegate void OneInputKernel<in T, TIn, TOut>(T op, ReadOnlySpan<TIn> input, Span<TOut> output);
 
     private delegate void TwoInputKernel<in T>(T op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output);
 
-    /// <summary>The ops whose kernel reads its inputs and writes its output and nothing more, with that kernel.</summary>
+    /// <summary>The ops whose kernel reads its inputs and writes its output and nothing more, with that kernel; the
+    /// arena bytes are viewed as the element type each side holds (int8, int16, float32).</summary>
     private static readonly Dictionary<Type, Action<LoweredOp, TensorAccessor>> Kernels = new[]
     {
         OneInput<QConv2D>(Int8Kernels.Conv2D),
@@ -218,12 +206,21 @@ public static class Int8Interpreter
         OneInput<QLayerNorm>(Int8Kernels.LayerNorm),
         OneInput<QReduceMean>(Int8Kernels.ReduceMean),
         OneInput<QReduceMax>(Int8ElementwiseKernels.ReduceMax),
+        OneInput<QDequantize, sbyte, float>(MixedPrecisionKernels.Dequantize),
+        OneInput<QQuantize, float, sbyte>(MixedPrecisionKernels.Quantize),
+        OneInput<QRequantizeS8S16, sbyte, short>(Int16x8Kernels.Widen),
+        OneInput<QRequantizeS16S8, short, sbyte>(Int16x8Kernels.Narrow),
+        OneInput<QInt16x8Layer, short, short>(Int16x8Kernels.Run),
         TwoInputs<QAdd>(Int8Kernels.Add),
         TwoInputs<QBatchMatMul>(Int8Kernels.BatchMatMul),
     }.ToDictionary();
 
-    private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> OneInput<T>(OneInputKernel<T> kernel) where T : LoweredOp =>
-        new(typeof(T), (op, tensor) => kernel((T)op, tensor(op.Inputs[0]), tensor(op.Output)));
+    private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> OneInput<T>(OneInputKernel<T, sbyte, sbyte> kernel) where T : LoweredOp =>
+        OneInput<T, sbyte, sbyte>(kernel);
+
+    private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> OneInput<T, TIn, TOut>(OneInputKernel<T, TIn, TOut> kernel)
+        where T : LoweredOp where TIn : struct where TOut : struct =>
+        new(typeof(T), (op, tensor) => kernel((T)op, MemoryMarshal.Cast<sbyte, TIn>(tensor(op.Inputs[0])), MemoryMarshal.Cast<sbyte, TOut>(tensor(op.Output))));
 
     private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> TwoInputs<T>(TwoInputKernel<T> kernel) where T : LoweredOp =>
         new(typeof(T), (op, tensor) => kernel((T)op, tensor(op.Inputs[0]), tensor(op.Inputs[1]), tensor(op.Output)));
@@ -240,7 +237,7 @@ public static class Int8Interpreter
     {
         var packed = tensor(rnn.Output);
         var y = packed[..(rnn.Seq * rnn.Hidden)];
-        var scratch = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, float>(packed.Slice(rnn.ScratchOffset, 4 * rnn.ScratchFloats));
+        var scratch = MemoryMarshal.Cast<sbyte, float>(packed.Slice(rnn.ScratchOffset, 4 * rnn.ScratchFloats));
         var initialH = Operand(tensor, rnn.InitialHInput, rnn.InitialH);
         if (rnn.Kind == RecurrentKind.Lstm)
         {
