@@ -78,11 +78,11 @@ public static class FloatOpEmitter
                     """);
                 return 0;
             case FLayerNorm ln:
-                EmitAffineData(sb, $"{Comment(op.NodeName)}: LayerNormalization {ln.Outer} rows of {ln.Inner}", id, "tml_layernorm_f32_params",
+                EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: LayerNormalization {ln.Outer} rows of {ln.Inner}"), id, "tml_layernorm_f32_params",
                     string.Create(I, $"{ln.Outer}, {ln.Inner}, {FloatOrInfinity(ln.Epsilon)}"), ("scale", ln.Scale), ("bias", ln.Bias));
                 return 8 * ln.Inner;
             case FBatchNorm b:
-                EmitAffineData(sb, $"{Comment(op.NodeName)}: BatchNormalization {b.Batch}x{b.Channels}x{b.Spatial}", id, "tml_batchnorm_f32_params",
+                EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: BatchNormalization {b.Batch}x{b.Channels}x{b.Spatial}"), id, "tml_batchnorm_f32_params",
                     string.Create(I, $"{b.Batch}, {b.Channels}, {b.Spatial}"), ("multiplier", b.Multiplier), ("offset", b.Offset));
                 return 8 * b.Channels;
             case FGather g:
