@@ -46,12 +46,18 @@ public static class CText
     {
         var list = values.ToList();
         sb.Append(CultureInfo.InvariantCulture, $"static const {type} {name}[{list.Count}] = {{\n");
-        for (var i = 0; i < list.Count; i += perLine)
-        {
-            sb.Append("    ").Append(string.Join(", ", list.Skip(i).Take(perLine))).Append(",\n");
-        }
-
+        Rows(sb, list, perLine);
         sb.Append("};\n");
+    }
+
+    /// <summary>The values of an array initializer, <paramref name="perLine"/> a line, each line indented and ending
+    /// with a comma.</summary>
+    public static void Rows(StringBuilder sb, IReadOnlyList<string> values, int perLine)
+    {
+        for (var i = 0; i < values.Count; i += perLine)
+        {
+            sb.Append("    ").Append(string.Join(", ", values.Skip(i).Take(perLine))).Append(",\n");
+        }
     }
 
     /// <summary>A generated header's include guard, stdint.h and the C++ linkage, after its comment.</summary>

@@ -10,8 +10,6 @@ namespace TinyML.Emit;
 /// </summary>
 internal static class DspOpData
 {
-    private const int ValuesPerLine = 16;
-
     /// <summary>tml_dw3x3_s8_params: re-laid weights (8 bytes per channel, w8 apart) and folded per-channel requantization.</summary>
     internal static int EmitDepthwise3x3Data(StringBuilder sb, QConv2D c, string id)
     {
@@ -41,23 +39,14 @@ internal static class DspOpData
     {
         var I = CultureInfo.InvariantCulture;
         sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel 1x1, stride {c.Geometry.StrideH}x{c.Geometry.StrideW}: GEMM row pairs, input zero point folded into the bias */\n");
-        var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, c.Geometry.InC);
-        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
-        EmitChannels(sb, $"{id}_channels", channels);
+        var bytes = EmitRowPairs(sb, c, id, c.Geometry.InC);
         sb.Append(I, $$"""
             static const tml_pw_s8_params {{id}} = {
-                {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* in_c, in_h, in_w */
-                {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
-                {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, {{DspLayouts.PointwiseDepth(c.Geometry.InC)}}, /* stride_h, stride_w, depth */
-                {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
-                {{id}}_weights.bytes, {{id}}_channels
-            };
+            {{PointwiseRows(c, id, c.Geometry.InC, "depth", "    ")}}};
 
 
             """);
-        return pairs.Length + 4 * channels.Length;
+        return bytes;
     }
 
     /// <summary>tml_conv_gemm_s8_params: the GEMM's row-pair words over the taps (c, ky, kx), folded per-channel
@@ -67,28 +56,43 @@ internal static class DspOpData
         var I = CultureInfo.InvariantCulture;
         var taps = c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW;
         sb.Append(I, $"/* {Comment(c.NodeName)}: Conv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel {c.Geometry.KernelH}x{c.Geometry.KernelW}, stride {c.Geometry.StrideH}x{c.Geometry.StrideW}: im2col GEMM row pairs over {taps} taps, input zero point folded into the bias */\n");
-        var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, taps);
-        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
-        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
-        EmitChannels(sb, $"{id}_channels", channels);
+        var bytes = EmitRowPairs(sb, c, id, taps);
         sb.Append(I, $$"""
             static const tml_conv_gemm_s8_params {{id}} = {
                 {
-                    {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* in_c, in_h, in_w */
-                    {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
-                    {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, {{DspLayouts.PointwiseDepth(taps)}}, /* stride_h, stride_w, depth (taps rounded up to 4) */
-                    {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* output zero point, activation range */
-                    {{id}}_weights.bytes, {{id}}_channels
-                },
+            {{PointwiseRows(c, id, taps, "depth (taps rounded up to 4)", "        ")}}    },
                 {{c.Geometry.KernelH}}, {{c.Geometry.KernelW}}, {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, {{c.Geometry.DilationH}}, {{c.Geometry.DilationW}}, /* kernel, padding, dilation */
                 {{Int(c.InputZeroPoint)}} /* input zero point (the padding) */
             };
 
 
             """);
+        return bytes;
+    }
+
+    /// <summary>The GEMM's row-pair weight words over <paramref name="taps"/> per output channel and the folded
+    /// per-channel requantization, which the pointwise and im2col GEMM kernels read alike; returns their flash bytes.</summary>
+    private static int EmitRowPairs(StringBuilder sb, QConv2D c, string id, int taps)
+    {
+        var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, taps);
+        EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
+        var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+        EmitChannels(sb, $"{id}_channels", channels);
         return pairs.Length + 4 * channels.Length;
     }
+
+    /// <summary>The fields of tml_pw_s8_params (the conv GEMM's parameters start with them), each line after
+    /// <paramref name="indent"/>; the depth is <paramref name="taps"/> rounded up to 4.</summary>
+    private static string PointwiseRows(QConv2D c, string id, int taps, string depthComment, string indent) =>
+        string.Concat(new[]
+        {
+            $"{c.Geometry.InC}, {c.Geometry.InH}, {c.Geometry.InW}, /* in_c, in_h, in_w */",
+            $"{c.Geometry.OutC}, {c.Geometry.OutH}, {c.Geometry.OutW}, /* out_c, out_h, out_w */",
+            $"{c.Geometry.StrideH}, {c.Geometry.StrideW}, {DspLayouts.PointwiseDepth(taps)}, /* stride_h, stride_w, {depthComment} */",
+            $"{Int(c.OutputZeroPoint)}, {Int(c.ActivationMin)}, {Int(c.ActivationMax)}, /* output zero point, activation range */",
+            $"{id}_weights.bytes, {id}_channels",
+        }.Select(line => indent + line + "\n"));
 
     /// <summary>tml_fc_pairs_s8_params: row-pair words (a + 256 b) and folded per-output requantization.</summary>
     internal static int EmitFullyConnectedPairsData(StringBuilder sb, QFullyConnected f, string id)
@@ -117,11 +121,7 @@ internal static class DspOpData
     private static void EmitAlignedBytes(StringBuilder sb, string name, byte[] bytes)
     {
         sb.Append(CultureInfo.InvariantCulture, $"static const union {{\n    int32_t word;\n    int8_t bytes[{Math.Max(1, bytes.Length)}];\n}} {name} = {{ .bytes = {{\n");
-        for (var i = 0; i < bytes.Length; i += ValuesPerLine)
-        {
-            sb.Append("    ").Append(string.Join(", ", bytes.Skip(i).Take(ValuesPerLine).Select(v => Int((sbyte)v)))).Append(",\n");
-        }
-
+        Rows(sb, bytes.Select(v => Int((sbyte)v)).ToList(), Int8OpEmitter.ValuesPerLine);
         sb.Append("} };\n");
     }
 

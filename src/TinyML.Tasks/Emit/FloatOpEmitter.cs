@@ -19,43 +19,9 @@ public static class FloatOpEmitter
         switch (op)
         {
             case FConv2D c:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.Geometry.Batch}x{c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel {c.Geometry.KernelH}x{c.Geometry.KernelW}, groups {c.Geometry.Groups} */\n");
-                EmitArray(sb, $"{id}_weights", c.Weights);
-                EmitArray(sb, $"{id}_bias", c.Bias);
-                sb.Append(I, $$"""
-                    static const tml_conv2d_f32_params {{id}} = {
-                        {{c.Geometry.Batch}}, {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* batch, in_c, in_h, in_w */
-                        {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
-                        {{c.Geometry.KernelH}}, {{c.Geometry.KernelW}}, {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, /* kernel, stride */
-                        {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, {{c.Geometry.DilationH}}, {{c.Geometry.DilationW}}, {{c.Geometry.Groups}}, /* pad_top, pad_left, dilation, groups */
-                        {{FloatOrInfinity(c.ActivationMin)}}, {{FloatOrInfinity(c.ActivationMax)}}, /* activation range */
-                        {{id}}_weights, {{id}}_bias
-                    };
-
-
-                    """);
-                return 4 * (c.Weights.Length + c.Bias.Length);
+                return EmitConvData(sb, c, id, "Conv", "tml_conv2d_f32_params", c.Geometry);
             case FConvTranspose2D t:
-            {
-                var g = t.Geometry;
-                sb.Append(I, $"/* {Comment(op.NodeName)}: ConvTranspose {g.Batch}x{g.InC}x{g.InH}x{g.InW} -> {g.OutC}x{g.OutH}x{g.OutW}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups} */\n");
-                EmitArray(sb, $"{id}_weights", t.Weights);
-                EmitArray(sb, $"{id}_bias", t.Bias);
-                sb.Append(I, $$"""
-                    static const tml_conv_transpose2d_f32_params {{id}} = {
-                        {{g.Batch}}, {{g.InC}}, {{g.InH}}, {{g.InW}}, /* batch, in_c, in_h, in_w */
-                        {{g.OutC}}, {{g.OutH}}, {{g.OutW}}, /* out_c, out_h, out_w */
-                        {{g.KernelH}}, {{g.KernelW}}, {{g.StrideH}}, {{g.StrideW}}, /* kernel, stride */
-                        {{g.PadTop}}, {{g.PadLeft}}, {{g.DilationH}}, {{g.DilationW}}, {{g.Groups}}, /* pad_top, pad_left, dilation, groups */
-                        {{FloatOrInfinity(t.ActivationMin)}}, {{FloatOrInfinity(t.ActivationMax)}}, /* activation range */
-                        {{id}}_weights, {{id}}_bias
-                    };
-
-
-                    """);
-                return 4 * (t.Weights.Length + t.Bias.Length);
-            }
-
+                return EmitConvData(sb, t, id, "ConvTranspose", "tml_conv_transpose2d_f32_params", OpCText.AsConvWindow(t.Geometry));
             case FGemm g:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: Gemm [{g.M}x{g.K}] x [{g.K}x{g.N}]{(g.AOffsets is null ? "" : $", {g.AOffsets.Length} batches")} */\n");
                 EmitArray(sb, $"{id}_weights", g.Weights);
@@ -98,57 +64,9 @@ public static class FloatOpEmitter
                     """);
                 return 0;
             case FAdd a:
-                var bytes = 0;
-                if (a.ConstantA is not null)
-                {
-                    EmitArray(sb, $"{id}_a", a.ConstantA);
-                    bytes += 4 * a.ConstantA.Length;
-                }
-
-                if (a.ConstantB is not null)
-                {
-                    EmitArray(sb, $"{id}_b", a.ConstantB);
-                    bytes += 4 * a.ConstantB.Length;
-                }
-
-                sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Add, output [{{string.Join(",", a.Geometry.OutDims)}}] */
-                    static const tml_add_f32_params {{id}} = {
-                        { {{string.Join(", ", a.Geometry.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", a.Geometry.AStrides)}} }, /* a_strides */
-                        { {{string.Join(", ", a.Geometry.BStrides)}} }, /* b_strides */
-                        -INFINITY, INFINITY
-                    };
-
-
-                    """);
-                return bytes;
+                return EmitBroadcastData(sb, op, id, "Add", "tml_add_f32_params", a.Geometry, a.ConstantA, a.ConstantB);
             case FBinary bin:
-                var binaryBytes = 0;
-                if (bin.ConstantA is not null)
-                {
-                    EmitArray(sb, $"{id}_a", bin.ConstantA);
-                    binaryBytes += 4 * bin.ConstantA.Length;
-                }
-
-                if (bin.ConstantB is not null)
-                {
-                    EmitArray(sb, $"{id}_b", bin.ConstantB);
-                    binaryBytes += 4 * bin.ConstantB.Length;
-                }
-
-                sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: {{bin.Kind}}, output [{{string.Join(",", bin.Geometry.OutDims)}}] */
-                    static const tml_binary_f32_params {{id}} = {
-                        { {{string.Join(", ", bin.Geometry.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", bin.Geometry.AStrides)}} }, /* a_strides */
-                        { {{string.Join(", ", bin.Geometry.BStrides)}} }, /* b_strides */
-                        -INFINITY, INFINITY
-                    };
-
-
-                    """);
-                return binaryBytes;
+                return EmitBroadcastData(sb, op, id, bin.Kind.ToString(), "tml_binary_f32_params", bin.Geometry, bin.ConstantA, bin.ConstantB);
             case FUnary:
                 return 0;
             case FSoftmax s:
@@ -160,28 +78,12 @@ public static class FloatOpEmitter
                     """);
                 return 0;
             case FLayerNorm ln:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: LayerNormalization {ln.Outer} rows of {ln.Inner} */\n");
-                EmitArray(sb, $"{id}_scale", ln.Scale);
-                EmitArray(sb, $"{id}_bias", ln.Bias);
-                sb.Append(I, $$"""
-                    static const tml_layernorm_f32_params {{id}} = {
-                        {{ln.Outer}}, {{ln.Inner}}, {{FloatOrInfinity(ln.Epsilon)}}, {{id}}_scale, {{id}}_bias
-                    };
-
-
-                    """);
+                EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: LayerNormalization {ln.Outer} rows of {ln.Inner}"), id, "tml_layernorm_f32_params",
+                    string.Create(I, $"{ln.Outer}, {ln.Inner}, {FloatOrInfinity(ln.Epsilon)}"), ("scale", ln.Scale), ("bias", ln.Bias));
                 return 8 * ln.Inner;
             case FBatchNorm b:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: BatchNormalization {b.Batch}x{b.Channels}x{b.Spatial} */\n");
-                EmitArray(sb, $"{id}_multiplier", b.Multiplier);
-                EmitArray(sb, $"{id}_offset", b.Offset);
-                sb.Append(I, $$"""
-                    static const tml_batchnorm_f32_params {{id}} = {
-                        {{b.Batch}}, {{b.Channels}}, {{b.Spatial}}, {{id}}_multiplier, {{id}}_offset
-                    };
-
-
-                    """);
+                EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: BatchNormalization {b.Batch}x{b.Channels}x{b.Spatial}"), id, "tml_batchnorm_f32_params",
+                    string.Create(I, $"{b.Batch}, {b.Channels}, {b.Spatial}"), ("multiplier", b.Multiplier), ("offset", b.Offset));
                 return 8 * b.Channels;
             case FGather g:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: gather (data movement), {g.Parts.Count} part(s) */\n");
@@ -189,19 +91,11 @@ public static class FloatOpEmitter
                 for (var k = 0; k < g.Parts.Count; k++)
                 {
                     var part = g.Parts[k];
-                    if (part.Constant is not null)
-                    {
-                        EmitArray(sb, $"{id}_p{k}_src", part.Constant);
-                        gatherBytes += 4 * part.Constant.Length;
-                    }
-
+                    gatherBytes += OpCText.EmitConstants(sb, $"{id}_p{k}", 4, (name, v) => EmitArray(sb, name, v), ("src", part.Constant));
                     gatherBytes += EmitGatherTables(sb, $"{id}_p{k}", part.Plan);
                     sb.Append(I, $$"""
                         static const tml_gather_f32_params {{id}}_p{{k}} = {
-                            { {{string.Join(", ", part.Plan.Dims)}} }, /* dims */
-                            { {{string.Join(", ", Enumerable.Range(0, GatherPlan.Rank).Select(d => $"{id}_p{k}_t{d}"))}} },
-                            { {{string.Join(", ", part.Plan.OutStrides)}} }, /* out_strides */
-                            {{part.Plan.OutOffset}}, {{FloatOrInfinity(g.PadValue)}} /* out_offset, pad_value */
+                        {{OpCText.GatherPartRows($"{id}_p{k}", part.Plan)}}    {{part.Plan.OutOffset}}, {{FloatOrInfinity(g.PadValue)}} /* out_offset, pad_value */
                         };
 
 
@@ -210,22 +104,8 @@ public static class FloatOpEmitter
 
                 return gatherBytes;
             case FResizeBilinear r:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: bilinear Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.Y0.Length}x{r.X0.Length} */\n");
-                EmitIntArray(sb, $"{id}_y0", r.Y0);
-                EmitIntArray(sb, $"{id}_y1", r.Y1);
-                EmitArray(sb, $"{id}_wy", r.WeightY);
-                EmitIntArray(sb, $"{id}_x0", r.X0);
-                EmitIntArray(sb, $"{id}_x1", r.X1);
-                EmitArray(sb, $"{id}_wx", r.WeightX);
-                sb.Append(I, $$"""
-                    static const tml_resize_bilinear_f32_params {{id}} = {
-                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.Y0.Length}}, {{r.X0.Length}},
-                        {{id}}_y0, {{id}}_y1, {{id}}_wy, {{id}}_x0, {{id}}_x1, {{id}}_wx
-                    };
-
-
-                    """);
-                return 12 * (r.Y0.Length + r.X0.Length);
+                return OpCText.EmitResizeBilinearData(sb, op, id, "tml_resize_bilinear_f32_params", (r.Planes, r.InH, r.InW),
+                    (r.Y0, r.Y1, r.WeightY), (r.X0, r.X1, r.WeightX), (name, weights) => EmitArray(sb, name, weights));
             case FResizeTaps r:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.OutH}x{r.OutW}, {r.TapsY}x{r.TapsX} taps */\n");
                 EmitIntArray(sb, $"{id}_iy", r.IndexY);
@@ -250,23 +130,11 @@ public static class FloatOpEmitter
                     """);
                 return 0;
             case FWhere where:
-                var whereBytes = 0;
-                foreach (var (suffix, constant) in new[] { ("c", where.ConstantC), ("x", where.ConstantX), ("y", where.ConstantY) })
-                {
-                    if (constant is not null)
-                    {
-                        EmitArray(sb, $"{id}_{suffix}", constant);
-                        whereBytes += 4 * constant.Length;
-                    }
-                }
-
+                var whereBytes = OpCText.EmitConstants(sb, id, 4, (name, v) => EmitArray(sb, name, v), ("c", where.ConstantC), ("x", where.ConstantX), ("y", where.ConstantY));
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", where.Geometry.OutDims)}}] */
                     static const tml_where_f32_params {{id}} = {
-                        { {{string.Join(", ", where.Geometry.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", where.Geometry.CStrides)}} }, /* c_strides */
-                        { {{string.Join(", ", where.Geometry.XStrides)}} }, /* x_strides */
-                        { {{string.Join(", ", where.Geometry.YStrides)}} } /* y_strides */
+                    {{OpCText.BroadcastRows(("out_dims", where.Geometry.OutDims), ("c_strides", where.Geometry.CStrides), ("x_strides", where.Geometry.XStrides))}}    { {{string.Join(", ", where.Geometry.YStrides)}} } /* y_strides */
                     };
 
 
@@ -286,19 +154,8 @@ public static class FloatOpEmitter
                 EmitArray(sb, $"{id}_r", rnn.R);
                 EmitArray(sb, $"{id}_wb", rnn.WBias);
                 EmitArray(sb, $"{id}_rb", rnn.RBias);
-                var stateBytes = 0;
-                if (rnn.InitialHInput is null)
-                {
-                    EmitArray(sb, $"{id}_h0", rnn.InitialH);
-                    stateBytes += 4 * rnn.Hidden;
-                }
-
-                if (rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null)
-                {
-                    EmitArray(sb, $"{id}_c0", rnn.InitialC);
-                    stateBytes += 4 * rnn.Hidden;
-                }
-
+                var stateBytes = OpCText.EmitConstants(sb, id, 4, (name, v) => EmitArray(sb, name, v),
+                    ("h0", rnn.InitialHInput is null ? rnn.InitialH : null), ("c0", rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null ? rnn.InitialC : null));
                 sb.Append(I, $$"""
                     static const tml_rnn_f32_params {{id}} = {
                         {{rnn.Seq}}, {{rnn.InputSize}}, {{rnn.Hidden}}, {{(rnn.Reverse ? 1 : 0)}}, {{(rnn.LinearBeforeReset ? 1 : 0)}}, /* seq, input_size, hidden, reverse, linear_before_reset */
@@ -313,6 +170,54 @@ public static class FloatOpEmitter
             default:
                 throw new NotSupportedException($"no float emitter for {op.GetType().Name}");
         }
+    }
+
+    /// <summary>tml_conv2d_f32_params / tml_conv_transpose2d_f32_params: the window, the activation range, weights and bias.</summary>
+    private static int EmitConvData(StringBuilder sb, FWeightedOp op, string id, string what, string type, ConvGeometry g)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"/* {Comment(op.NodeName)}: {what} {OpCText.Describe(g, batch: true)}, groups {g.Groups} */\n");
+        EmitArray(sb, $"{id}_weights", op.Weights);
+        EmitArray(sb, $"{id}_bias", op.Bias);
+        sb.Append(CultureInfo.InvariantCulture, $$"""
+            static const {{type}} {{id}} = {
+            {{OpCText.ConvRows(g, batch: true)}}    {{FloatOrInfinity(op.ActivationMin)}}, {{FloatOrInfinity(op.ActivationMax)}}, /* activation range */
+                {{id}}_weights, {{id}}_bias
+            };
+
+
+            """);
+        return 4 * (op.Weights.Length + op.Bias.Length);
+    }
+
+    /// <summary>A normalization's parameters (LayerNormalization, BatchNormalization): its per-channel multiplier and
+    /// offset arrays, then <paramref name="fields"/> and the two arrays' names.</summary>
+    private static void EmitAffineData(StringBuilder sb, string comment, string id, string type, string fields, (string Suffix, float[] Values) multiplier, (string Suffix, float[] Values) offset)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"/* {comment} */\n");
+        EmitArray(sb, $"{id}_{multiplier.Suffix}", multiplier.Values);
+        EmitArray(sb, $"{id}_{offset.Suffix}", offset.Values);
+        sb.Append(CultureInfo.InvariantCulture, $$"""
+            static const {{type}} {{id}} = {
+                {{fields}}, {{id}}_{{multiplier.Suffix}}, {{id}}_{{offset.Suffix}}
+            };
+
+
+            """);
+    }
+
+    /// <summary>tml_add_f32_params / tml_binary_f32_params: the broadcast strides, after the constant operands.</summary>
+    private static int EmitBroadcastData(StringBuilder sb, LoweredOp op, string id, string what, string type, BroadcastGeometry g, float[]? constantA, float[]? constantB)
+    {
+        var bytes = OpCText.EmitConstants(sb, id, 4, (name, v) => EmitArray(sb, name, v), ("a", constantA), ("b", constantB));
+        sb.Append(CultureInfo.InvariantCulture, $$"""
+            /* {{Comment(op.NodeName)}}: {{what}}, output [{{string.Join(",", g.OutDims)}}] */
+            static const {{type}} {{id}} = {
+            {{OpCText.BroadcastRows(("out_dims", g.OutDims), ("a_strides", g.AStrides), ("b_strides", g.BStrides))}}    -INFINITY, INFINITY
+            };
+
+
+            """);
+        return bytes;
     }
 
     /// <summary>"[MxK] x [KxN], B batches" for the comment above a product's parameters.</summary>
@@ -337,12 +242,6 @@ public static class FloatOpEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
-            case FConv2D:
-                sb.Append(I, $"    tml_conv2d_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case FConvTranspose2D:
-                sb.Append(I, $"    tml_conv_transpose2d_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
             case FGemm { AOffsets: { } offsets } g:
                 // Batched MatMul: one Gemm per output batch, each with its own block of A and of the weights.
                 sb.Append(I, $$"""
@@ -357,73 +256,26 @@ public static class FloatOpEmitter
 
                     """);
                 break;
-            case FGemm:
-                sb.Append(I, $"    tml_gemm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case FMatMul:
-                sb.Append(I, $"    tml_matmul_f32(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)});\n");
-                break;
             case FPool p:
-                sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                OpCText.Call(sb, $"tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_f32", id, [At(op.Inputs[0]), At(op.Output)]);
                 break;
             case FAdd a:
-                var left = a.Geometry.A is { } ai ? At(ai) : $"{id}_a";
-                var right = a.Geometry.B is { } bi ? At(bi) : $"{id}_b";
-                sb.Append(I, $"    tml_add_f32(&{id}, {left}, {right}, {At(op.Output)});\n");
+                OpCText.Call(sb, "tml_add_f32", id, [OpCText.Operand(At, a.Geometry.A, id, "a"), OpCText.Operand(At, a.Geometry.B, id, "b"), At(op.Output)]);
                 break;
             case FBinary bin:
-                var x = bin.Geometry.A is { } xi ? At(xi) : $"{id}_a";
-                var y = bin.Geometry.B is { } yi ? At(yi) : $"{id}_b";
-                var kernel = bin.Kind switch
-                {
-                    BinaryKind.Sub => "tml_sub_f32",
-                    BinaryKind.Mul => "tml_mul_f32",
-                    BinaryKind.Div => "tml_div_f32",
-                    BinaryKind.Max => "tml_max_f32",
-                    BinaryKind.Min => "tml_min_f32",
-                    BinaryKind.Equal => "tml_equal_f32",
-                    BinaryKind.Less => "tml_less_f32",
-                    BinaryKind.LessOrEqual => "tml_less_equal_f32",
-                    BinaryKind.Greater => "tml_greater_f32",
-                    BinaryKind.GreaterOrEqual => "tml_greater_equal_f32",
-                    BinaryKind.And => "tml_and_f32",
-                    BinaryKind.Or => "tml_or_f32",
-                    BinaryKind.Xor => "tml_xor_f32",
-                    _ => "tml_prelu_f32",
-                };
-                sb.Append(I, $"    {kernel}(&{id}, {x}, {y}, {At(op.Output)});\n");
+                OpCText.Call(sb, BinaryKernel(bin.Kind), id, [OpCText.Operand(At, bin.Geometry.A, id, "a"), OpCText.Operand(At, bin.Geometry.B, id, "b"), At(op.Output)]);
                 break;
             case FUnary u:
                 var io = string.Create(I, $"{At(op.Inputs[0])}, {At(op.Output)}, {u.Count}");
                 sb.Append(u.Kind switch
                 {
-                    UnaryKind.Sigmoid => $"    tml_sigmoid_f32({io});\n",
-                    UnaryKind.Tanh => $"    tml_tanh_f32({io});\n",
                     UnaryKind.LeakyRelu => $"    tml_leaky_relu_f32({io}, {FloatOrInfinity(u.Alpha)});\n",
                     UnaryKind.HardSigmoid => $"    tml_hard_sigmoid_f32({io}, {FloatOrInfinity(u.Alpha)}, {FloatOrInfinity(u.Beta)});\n",
-                    UnaryKind.HardSwish => $"    tml_hard_swish_f32({io});\n",
-                    UnaryKind.Sqrt => $"    tml_sqrt_f32({io});\n",
-                    UnaryKind.Exp => $"    tml_exp_f32({io});\n",
-                    UnaryKind.Log => $"    tml_log_f32({io});\n",
-                    UnaryKind.Neg => $"    tml_neg_f32({io});\n",
-                    UnaryKind.Abs => $"    tml_abs_f32({io});\n",
-                    UnaryKind.Reciprocal => $"    tml_reciprocal_f32({io});\n",
-                    UnaryKind.Not => $"    tml_not_f32({io});\n",
-                    UnaryKind.Erf => $"    tml_erf_f32({io});\n",
                     UnaryKind.Gelu => string.Create(I, $"    tml_gelu_f32({io}, {(u.Alpha != 0 ? 1 : 0)});\n"),
-                    UnaryKind.CastToBool => $"    tml_cast_bool_f32({io});\n",
                     UnaryKind.CastToInteger => string.Create(I, $"    tml_cast_int_f32({io}, {(int)u.Alpha}, {(u.Beta != 0 ? 1 : 0)});\n"),
-                    _ => $"    tml_elu_f32({io}, {FloatOrInfinity(u.Alpha)});\n",
+                    UnaryKind.Elu => $"    tml_elu_f32({io}, {FloatOrInfinity(u.Alpha)});\n",
+                    _ => $"    {UnaryKernel(u.Kind)}({io});\n",
                 });
-                break;
-            case FSoftmax:
-                sb.Append(I, $"    tml_softmax_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case FLayerNorm:
-                sb.Append(I, $"    tml_layernorm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case FBatchNorm:
-                sb.Append(I, $"    tml_batchnorm_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
                 break;
             case FClamp c:
                 sb.Append(I, $"    tml_clamp_f32({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {FloatOrInfinity(c.Min)}, {FloatOrInfinity(c.Max)});\n");
@@ -433,45 +285,42 @@ public static class FloatOpEmitter
                 sb.Append(I, $"    tml_copy_f32({copySource}, {At(op.Output)}, {c.Count});\n");
                 break;
             case FRecurrent rnn:
-                var h0 = rnn.InitialHInput is { } hi ? At(hi) : $"{id}_h0";
-                var c0 = rnn.InitialCInput is { } ci ? At(ci) : $"{id}_c0";
-                sb.Append(rnn.Kind == RecurrentKind.Lstm
-                    ? $"    tml_lstm_f32(&{id}, {At(op.Inputs[0])}, {h0}, {c0}, {At(op.Output)});\n"
-                    : $"    tml_gru_f32(&{id}, {At(op.Inputs[0])}, {h0}, {At(op.Output)});\n");
+                var h0 = OpCText.Operand(At, rnn.InitialHInput, id, "h0");
+                OpCText.Call(sb, rnn.Kind == RecurrentKind.Lstm ? "tml_lstm_f32" : "tml_gru_f32", id, rnn.Kind == RecurrentKind.Lstm
+                    ? [At(op.Inputs[0]), h0, OpCText.Operand(At, rnn.InitialCInput, id, "c0"), At(op.Output)]
+                    : [At(op.Inputs[0]), h0, At(op.Output)]);
                 break;
             case FGather g:
                 for (var k = 0; k < g.Parts.Count; k++)
                 {
-                    var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
-                    sb.Append(I, $"    tml_gather_f32(&{id}_p{k}, {source}, {At(op.Output)});\n");
+                    OpCText.Call(sb, "tml_gather_f32", $"{id}_p{k}", [OpCText.Operand(At, g.Parts[k].Source, $"{id}_p{k}", "src"), At(op.Output)]);
                 }
 
                 break;
-            case FResizeBilinear:
-                sb.Append(I, $"    tml_resize_bilinear_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case FResizeTaps:
-                sb.Append(I, $"    tml_resize_taps_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
             case FReduce r:
-                sb.Append(I, $"    tml_reduce_{r.Kind.ToString().ToLowerInvariant()}_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                OpCText.Call(sb, $"tml_reduce_{r.Kind.ToString().ToLowerInvariant()}_f32", id, [At(op.Inputs[0]), At(op.Output)]);
                 break;
             case FWhere w:
-                var condition = w.Geometry.C is { } wc ? At(wc) : $"{id}_c";
-                var whenTrue = w.Geometry.X is { } wx ? At(wx) : $"{id}_x";
-                var whenFalse = w.Geometry.Y is { } wy ? At(wy) : $"{id}_y";
-                sb.Append(I, $"    tml_where_f32(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
-                break;
-            case FLogSoftmax:
-                sb.Append(I, $"    tml_log_softmax_f32(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                OpCText.Call(sb, "tml_where_f32", id, [OpCText.Operand(At, w.Geometry.C, id, "c"), OpCText.Operand(At, w.Geometry.X, id, "x"), OpCText.Operand(At, w.Geometry.Y, id, "y"), At(op.Output)]);
                 break;
             case FReshape:
                 sb.Append(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n");
                 break;
             default:
-                throw new NotSupportedException($"no float emitter for {op.GetType().Name}");
+                if (!OpCText.TryEmitCall(sb, At, op, id, scratch: "NULL"))
+                {
+                    throw new NotSupportedException($"no float emitter for {op.GetType().Name}");
+                }
+
+                break;
         }
     }
+
+    /// <summary>The kernel of a <see cref="FBinary"/>: tml_&lt;kind&gt;_f32.</summary>
+    private static string BinaryKernel(BinaryKind kind) => $"tml_{OpCText.KindName(kind.ToString())}_f32";
+
+    /// <summary>The kernels of the unary ops that take no attribute (the others are matched above).</summary>
+    private static string UnaryKernel(UnaryKind kind) => $"tml_{OpCText.KindName(kind.ToString())}_f32";
 
     /// <summary>The six per-axis offset tables of a gather; returns their flash bytes.</summary>
     internal static int EmitGatherTables(StringBuilder sb, string prefix, GatherPlan plan)

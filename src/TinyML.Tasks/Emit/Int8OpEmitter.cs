@@ -10,7 +10,8 @@ namespace TinyML.Emit;
 /// </summary>
 internal static class Int8OpEmitter
 {
-    private const int ValuesPerLine = 16;
+    /// <summary>Values a line of an int8 model's const arrays (the DSP layouts' too).</summary>
+    internal const int ValuesPerLine = 16;
 
     /// <summary>A Concat input its producer already wrote into this slice of the gather's output: nothing to copy.</summary>
     private static bool WrittenInPlace(ArenaPlan plan, QGather gather, QGatherPart part) =>
@@ -29,40 +30,11 @@ internal static class Int8OpEmitter
             case QConv2D { Kernel: Int8Kernel.ConvGemm } c:
                 return DspOpData.EmitConvGemmData(sb, c, id);
             case QConv2D c:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Conv {c.Geometry.InC}x{c.Geometry.InH}x{c.Geometry.InW} -> {c.Geometry.OutC}x{c.Geometry.OutH}x{c.Geometry.OutW}, kernel {c.Geometry.KernelH}x{c.Geometry.KernelW}, groups {c.Geometry.Groups} */\n");
-                var bytes = EmitArrays(sb, id, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift);
-                sb.Append(I, $$"""
-                    static const tml_conv2d_s8_params {{id}} = {
-                        {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, /* in_c, in_h, in_w */
-                        {{c.Geometry.OutC}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* out_c, out_h, out_w */
-                        {{c.Geometry.KernelH}}, {{c.Geometry.KernelW}}, {{c.Geometry.StrideH}}, {{c.Geometry.StrideW}}, /* kernel, stride */
-                        {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, {{c.Geometry.DilationH}}, {{c.Geometry.DilationW}}, {{c.Geometry.Groups}}, /* pad_top, pad_left, dilation, groups */
-                        {{Int(c.InputZeroPoint)}}, {{Int(c.OutputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
-                        {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
-                    };
-
-
-                    """);
-                return bytes;
+                return EmitConvData(sb, op, id, "Conv", "tml_conv2d_s8_params", c.Geometry, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift,
+                    $"{Int(c.InputZeroPoint)}, {Int(c.OutputZeroPoint)}, {Int(c.ActivationMin)}, {Int(c.ActivationMax)}");
             case QConvTranspose2D t:
-            {
-                var g = t.Geometry;
-                sb.Append(I, $"/* {Comment(op.NodeName)}: ConvTranspose {g.InC}x{g.InH}x{g.InW} -> {g.OutC}x{g.OutH}x{g.OutW}, kernel {g.KernelH}x{g.KernelW}, groups {g.Groups} */\n");
-                var transposeBytes = EmitArrays(sb, id, t.Weights, t.Bias, t.OutputMultiplier, t.OutputShift);
-                sb.Append(I, $$"""
-                    static const tml_conv_transpose2d_s8_params {{id}} = {
-                        {{g.InC}}, {{g.InH}}, {{g.InW}}, /* in_c, in_h, in_w */
-                        {{g.OutC}}, {{g.OutH}}, {{g.OutW}}, /* out_c, out_h, out_w */
-                        {{g.KernelH}}, {{g.KernelW}}, {{g.StrideH}}, {{g.StrideW}}, /* kernel, stride */
-                        {{g.PadTop}}, {{g.PadLeft}}, {{g.DilationH}}, {{g.DilationW}}, {{g.Groups}}, /* pad_top, pad_left, dilation, groups */
-                        {{Int(t.InputZeroPoint)}}, {{Int(t.OutputZeroPoint)}}, {{Int(t.ActivationMin)}}, {{Int(t.ActivationMax)}}, /* zero points, activation range */
-                        {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
-                    };
-
-
-                    """);
-                return transposeBytes;
-            }
+                return EmitConvData(sb, op, id, "ConvTranspose", "tml_conv_transpose2d_s8_params", OpCText.AsConvWindow(t.Geometry), t.Weights, t.Bias, t.OutputMultiplier, t.OutputShift,
+                    $"{Int(t.InputZeroPoint)}, {Int(t.OutputZeroPoint)}, {Int(t.ActivationMin)}, {Int(t.ActivationMax)}");
 
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
@@ -129,19 +101,11 @@ internal static class Int8OpEmitter
                         continue;
                     }
 
-                    if (part.Constant is not null)
-                    {
-                        EmitArray(sb, "int8_t", $"{id}_p{k}_src", part.Constant.Select(v => Int(v)));
-                        gatherBytes += part.Constant.Length;
-                    }
-
+                    gatherBytes += OpCText.EmitConstants(sb, $"{id}_p{k}", 1, EmitBytes(sb), ("src", part.Constant));
                     gatherBytes += FloatOpEmitter.EmitGatherTables(sb, $"{id}_p{k}", part.Plan);
                     sb.Append(I, $$"""
                         static const tml_gather_s8_params {{id}}_p{{k}} = {
-                            { {{string.Join(", ", part.Plan.Dims)}} }, /* dims */
-                            { {{string.Join(", ", Enumerable.Range(0, Lower.GatherPlan.Rank).Select(d => $"{id}_p{k}_t{d}"))}} },
-                            { {{string.Join(", ", part.Plan.OutStrides)}} }, /* out_strides */
-                            {{part.Plan.OutOffset}}, {{Int(g.PadValue)}}, /* out_offset, pad_value */
+                        {{OpCText.GatherPartRows($"{id}_p{k}", part.Plan)}}    {{part.Plan.OutOffset}}, {{Int(g.PadValue)}}, /* out_offset, pad_value */
                             {{Int(part.Multiplier)}}, {{Int(part.Shift)}}, {{Int(part.InputZeroPoint)}}, {{Int(part.OutputZeroPoint)}} /* requantization */
                         };
 
@@ -151,22 +115,8 @@ internal static class Int8OpEmitter
 
                 return gatherBytes;
             case QResizeBilinear r:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: bilinear Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.Y0.Length}x{r.X0.Length} */\n");
-                FloatOpEmitter.EmitIntArray(sb, $"{id}_y0", r.Y0);
-                FloatOpEmitter.EmitIntArray(sb, $"{id}_y1", r.Y1);
-                FloatOpEmitter.EmitIntArray(sb, $"{id}_wy", r.WeightY);
-                FloatOpEmitter.EmitIntArray(sb, $"{id}_x0", r.X0);
-                FloatOpEmitter.EmitIntArray(sb, $"{id}_x1", r.X1);
-                FloatOpEmitter.EmitIntArray(sb, $"{id}_wx", r.WeightX);
-                sb.Append(I, $$"""
-                    static const tml_resize_bilinear_s8_params {{id}} = {
-                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.Y0.Length}}, {{r.X0.Length}},
-                        {{id}}_y0, {{id}}_y1, {{id}}_wy, {{id}}_x0, {{id}}_x1, {{id}}_wx
-                    };
-
-
-                    """);
-                return 12 * (r.Y0.Length + r.X0.Length);
+                return OpCText.EmitResizeBilinearData(sb, op, id, "tml_resize_bilinear_s8_params", (r.Planes, r.InH, r.InW),
+                    (r.Y0, r.Y1, r.WeightY), (r.X0, r.X1, r.WeightX), (name, weights) => FloatOpEmitter.EmitIntArray(sb, name, weights));
             case QBatchMatMul mm:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations {FloatOpEmitter.Describe(mm.Geometry)} (BATCH_MATMUL) */\n");
                 var geometry = FloatOpEmitter.EmitMatMulGeometry(sb, id, mm.Geometry);
@@ -199,24 +149,11 @@ internal static class Int8OpEmitter
                     """);
                 return 0;
             case QWhere w:
-                var whereBytes = 0;
-                foreach (var (suffix, constant) in new[] { ("c", w.ConstantC), ("x", w.ConstantX), ("y", w.ConstantY) })
-                {
-                    if (constant is not null)
-                    {
-                        EmitArray(sb, "int8_t", $"{id}_{suffix}", constant.Select(v => Int(v)));
-                        whereBytes += constant.Length;
-                    }
-                }
-
+                var whereBytes = OpCText.EmitConstants(sb, id, 1, EmitBytes(sb), ("c", w.ConstantC), ("x", w.ConstantX), ("y", w.ConstantY));
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", w.Geometry.OutDims)}}] */
                     static const tml_where_s8_params {{id}} = {
-                        { {{string.Join(", ", w.Geometry.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", w.Geometry.CStrides)}} }, /* c_strides */
-                        { {{string.Join(", ", w.Geometry.XStrides)}} }, /* x_strides */
-                        { {{string.Join(", ", w.Geometry.YStrides)}} }, /* y_strides */
-                        {{Int(w.ConditionZeroPoint)}}, /* condition_zero_point */
+                    {{OpCText.BroadcastRows(("out_dims", w.Geometry.OutDims), ("c_strides", w.Geometry.CStrides), ("x_strides", w.Geometry.XStrides), ("y_strides", w.Geometry.YStrides))}}    {{Int(w.ConditionZeroPoint)}}, /* condition_zero_point */
                         {{Int(w.XZeroPoint)}}, {{Int(w.XMultiplier)}}, {{Int(w.XShift)}}, /* x requantization */
                         {{Int(w.YZeroPoint)}}, {{Int(w.YMultiplier)}}, {{Int(w.YShift)}}, /* y requantization */
                         {{Int(w.OutputZeroPoint)}}
@@ -248,26 +185,11 @@ internal static class Int8OpEmitter
                     """);
                 return l.Tables.Length;
             case QBinary b:
-                var binaryBytes = 0;
-                if (b.ConstantA is not null)
-                {
-                    EmitArray(sb, "int8_t", $"{id}_a", b.ConstantA.Select(v => Int(v)));
-                    binaryBytes += b.ConstantA.Length;
-                }
-
-                if (b.ConstantB is not null)
-                {
-                    EmitArray(sb, "int8_t", $"{id}_b", b.ConstantB.Select(v => Int(v)));
-                    binaryBytes += b.ConstantB.Length;
-                }
-
+                var binaryBytes = OpCText.EmitConstants(sb, id, 1, EmitBytes(sb), ("a", b.ConstantA), ("b", b.ConstantB));
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: broadcasting {{b.Kind}}, output [{{string.Join(",", b.Geometry.OutDims)}}] */
                     static const tml_binary_s8_params {{id}} = {
-                        { {{string.Join(", ", b.Geometry.OutDims)}} }, /* out_dims */
-                        { {{string.Join(", ", b.Geometry.AStrides)}} }, /* a_strides */
-                        { {{string.Join(", ", b.Geometry.BStrides)}} }, /* b_strides */
-                        {{Int(b.Input1ZeroPoint)}}, {{Int(b.Input2ZeroPoint)}},
+                    {{OpCText.BroadcastRows(("out_dims", b.Geometry.OutDims), ("a_strides", b.Geometry.AStrides), ("b_strides", b.Geometry.BStrides))}}    {{Int(b.Input1ZeroPoint)}}, {{Int(b.Input2ZeroPoint)}},
                         {{Int(b.Input1Multiplier)}}, {{Int(b.Input1Shift)}},
                         {{Int(b.Input2Multiplier)}}, {{Int(b.Input2Shift)}},
                         {{Int(b.LeftShift)}},
@@ -292,23 +214,6 @@ internal static class Int8OpEmitter
         }
     }
 
-    /// <summary>The tml_&lt;kind&gt;_broadcast_s8 kernel of a <see cref="QBinary"/>.</summary>
-    private static string BinaryKernel(BinaryKind kind) => kind switch
-    {
-        BinaryKind.Mul => "mul",
-        BinaryKind.Max => "max",
-        BinaryKind.Min => "min",
-        BinaryKind.Equal => "equal",
-        BinaryKind.Less => "less",
-        BinaryKind.LessOrEqual => "less_equal",
-        BinaryKind.Greater => "greater",
-        BinaryKind.GreaterOrEqual => "greater_equal",
-        BinaryKind.And => "and",
-        BinaryKind.Or => "or",
-        BinaryKind.Xor => "xor",
-        _ => "add",
-    };
-
     internal static void EmitCall(StringBuilder sb, LoweredModel model, ArenaPlan plan, LoweredOp op, string id, int index)
     {
         string At(int tensor) => $"arena + {plan.OffsetOf(model, tensor)}";
@@ -320,22 +225,13 @@ internal static class Int8OpEmitter
         switch (op)
         {
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
-                sb.Append(I, $"    tml_dw3x3_s8_s{dw.Geometry.StrideH}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                OpCText.Call(sb, $"tml_dw3x3_s8_s{dw.Geometry.StrideH}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
-            case QConv2D { Kernel: Int8Kernel.Pointwise } pw:
-                sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_pw_s8", pw)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
-                break;
-            case QConv2D { Kernel: Int8Kernel.ConvGemm } gemm:
-                sb.Append(I, $"    {KernelChoice.PointwiseEntry("tml_conv_gemm_s8", gemm)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
-                break;
-            case QConv2D:
-                sb.Append(I, $"    tml_conv2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
-                break;
-            case QConvTranspose2D:
-                sb.Append(I, $"    tml_conv_transpose2d_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+            case QConv2D { Kernel: Int8Kernel.Pointwise or Int8Kernel.ConvGemm } pw:
+                OpCText.Call(sb, KernelChoice.PointwiseEntry(pw.Kernel == Int8Kernel.Pointwise ? "tml_pw_s8" : "tml_conv_gemm_s8", pw), id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } pairs:
-                sb.Append(I, $"    tml_fc_pairs_s8{(KernelChoice.FullyConnectedFused(pairs) ? "_fused" : "")}{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
+                OpCText.Call(sb, $"tml_fc_pairs_s8{(KernelChoice.FullyConnectedFused(pairs) ? "_fused" : "")}{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QFullyConnected { Rows: > 1 } rowsFc:
                 // TFLite FULLY_CONNECTED's batch: the same weights over each input row.
@@ -349,37 +245,14 @@ internal static class Int8OpEmitter
 
                     """);
                 break;
-            case QFullyConnected:
-                sb.Append(I, $"    tml_fully_connected_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)}, {scratch});\n");
-                break;
             case QPool p:
-                sb.Append(I, $"    tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case QAdd:
-                sb.Append(I, $"    tml_add_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)}, {scratch});\n");
-                break;
-            case QSoftmax:
-                sb.Append(I, $"    tml_softmax_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case QLut:
-                sb.Append(I, $"    tml_lut_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
+                OpCText.Call(sb, $"tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_s8", id, [At(op.Inputs[0]), At(op.Output)]);
                 break;
             case QBinary b:
-                var left = b.Geometry.A is { } ai ? At(ai) : $"{id}_a";
-                var right = b.Geometry.B is { } bi ? At(bi) : $"{id}_b";
-                sb.Append(I, $"    tml_{BinaryKernel(b.Kind)}_broadcast_s8(&{id}, {left}, {right}, {At(op.Output)});\n");
+                OpCText.Call(sb, $"tml_{OpCText.KindName(b.Kind.ToString())}_broadcast_s8", id, [OpCText.Operand(At, b.Geometry.A, id, "a"), OpCText.Operand(At, b.Geometry.B, id, "b"), At(op.Output)]);
                 break;
             case QWhere w:
-                var condition = w.Geometry.C is { } wc ? At(wc) : $"{id}_c";
-                var whenTrue = w.Geometry.X is { } wx ? At(wx) : $"{id}_x";
-                var whenFalse = w.Geometry.Y is { } wy ? At(wy) : $"{id}_y";
-                sb.Append(I, $"    tml_where_s8(&{id}, {condition}, {whenTrue}, {whenFalse}, {At(op.Output)});\n");
-                break;
-            case QReduceMax:
-                sb.Append(I, $"    tml_reduce_max_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case QClamp c:
-                sb.Append(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n");
+                OpCText.Call(sb, "tml_where_s8", id, [OpCText.Operand(At, w.Geometry.C, id, "c"), OpCText.Operand(At, w.Geometry.X, id, "x"), OpCText.Operand(At, w.Geometry.Y, id, "y"), At(op.Output)]);
                 break;
             case QGather g:
                 for (var k = 0; k < g.Parts.Count; k++)
@@ -390,61 +263,43 @@ internal static class Int8OpEmitter
                         continue;
                     }
 
-                    var source = g.Parts[k].Source is { } src ? At(src) : $"{id}_p{k}_src";
-                    sb.Append(I, $"    tml_gather_s8(&{id}_p{k}, {source}, {At(op.Output)});\n");
+                    OpCText.Call(sb, "tml_gather_s8", $"{id}_p{k}", [OpCText.Operand(At, g.Parts[k].Source, $"{id}_p{k}", "src"), At(op.Output)]);
                 }
 
-                break;
-            case QResizeBilinear:
-                sb.Append(I, $"    tml_resize_bilinear_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case QLayerNorm:
-                sb.Append(I, $"    tml_layernorm_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case QReduceMean:
-                sb.Append(I, $"    tml_reduce_mean_s8(&{id}, {At(op.Inputs[0])}, {At(op.Output)});\n");
-                break;
-            case QBatchMatMul:
-                sb.Append(I, $"    tml_batch_matmul_s8(&{id}, {At(op.Inputs[0])}, {At(op.Inputs[1])}, {At(op.Output)});\n");
                 break;
             case QRecurrent rnn:
                 var packedAt = At(rnn.Output);
-                var initialH = rnn.InitialHInput is { } h ? At(h) : $"{id}_h0";
+                var initialH = OpCText.Operand(At, rnn.InitialHInput, id, "h0");
                 var rnnScratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
-                if (rnn.Kind == RecurrentKind.Lstm)
+                OpCText.Call(sb, rnn.Kind == RecurrentKind.Lstm ? "tml_lstm_s8" : "tml_gru_s8", id, rnn.Kind == RecurrentKind.Lstm
+                    ? [At(rnn.Inputs[0]), initialH, OpCText.Operand(At, rnn.InitialCInput, id, "c0"), packedAt, $"{packedAt} + {rnn.CellOffset}", rnnScratch]
+                    : [At(rnn.Inputs[0]), initialH, packedAt, rnnScratch]);
+                break;
+            case QClamp or QReshape or QDequantize or QQuantize or QRequantizeS8S16 or QRequantizeS16S8:
+                // The statements that take no parameter struct: the count and the numbers inline.
+                sb.Append(op switch
                 {
-                    var initialC = rnn.InitialCInput is { } c0 ? At(c0) : $"{id}_c0";
-                    sb.Append(I, $"    tml_lstm_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {initialC}, {packedAt}, {packedAt} + {rnn.CellOffset}, {rnnScratch});\n");
-                }
-                else
-                {
-                    sb.Append(I, $"    tml_gru_s8(&{id}, {At(rnn.Inputs[0])}, {initialH}, {packedAt}, {rnnScratch});\n");
-                }
-
-                break;
-            case QReshape:
-                sb.Append(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n");
-                break;
-            case QDequantize d:
-                sb.Append(I, $"    tml_dequantize_s8_f32({At(d.Inputs[0])}, {FloatAt(d.Output)}, {d.Count}, {FloatLiteral(d.Scale)}, {Int(d.ZeroPoint)});\n");
-                break;
-            case QQuantize q:
-                sb.Append(I, $"    tml_quantize_f32_s8({FloatAt(q.Inputs[0])}, {At(q.Output)}, {q.Count}, {FloatLiteral(q.Scale)}, {Int(q.ZeroPoint)});\n");
-                break;
-            case QRequantizeS8S16 w:
-                sb.Append(I, $"    tml_requantize_s8_s16({At(w.Inputs[0])}, {Int16At(w.Output)}, {w.Count}, {Int(w.InputZeroPoint)}, {Int(w.Multiplier)}, {Int(w.Shift)});\n");
-                break;
-            case QRequantizeS16S8 n:
-                sb.Append(I, $"    tml_requantize_s16_s8({Int16At(n.Inputs[0])}, {At(n.Output)}, {n.Count}, {Int(n.Multiplier)}, {Int(n.Shift)}, {Int(n.OutputZeroPoint)});\n");
+                    QClamp c => string.Create(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n"),
+                    QDequantize d => string.Create(I, $"    tml_dequantize_s8_f32({At(d.Inputs[0])}, {FloatAt(d.Output)}, {d.Count}, {FloatLiteral(d.Scale)}, {Int(d.ZeroPoint)});\n"),
+                    QQuantize q => string.Create(I, $"    tml_quantize_f32_s8({FloatAt(q.Inputs[0])}, {At(q.Output)}, {q.Count}, {FloatLiteral(q.Scale)}, {Int(q.ZeroPoint)});\n"),
+                    QRequantizeS8S16 w => string.Create(I, $"    tml_requantize_s8_s16({At(w.Inputs[0])}, {Int16At(w.Output)}, {w.Count}, {Int(w.InputZeroPoint)}, {Int(w.Multiplier)}, {Int(w.Shift)});\n"),
+                    QRequantizeS16S8 n => string.Create(I, $"    tml_requantize_s16_s8({Int16At(n.Inputs[0])}, {At(n.Output)}, {n.Count}, {Int(n.Multiplier)}, {Int(n.Shift)}, {Int(n.OutputZeroPoint)});\n"),
+                    _ => string.Create(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n"),
+                });
                 break;
             case QInt16x8Layer layer:
-                sb.Append(I, $"    tml_{(layer.Op is QConv2D ? "conv2d" : "fully_connected")}_s16(&{id}, {Int16At(layer.Inputs[0])}, {Int16At(layer.Output)});\n");
+                OpCText.Call(sb, $"tml_{(layer.Op is QConv2D ? "conv2d" : "fully_connected")}_s16", id, [Int16At(layer.Inputs[0]), Int16At(layer.Output)]);
                 break;
             case QFloatLayer layer:
                 FloatOpEmitter.EmitCall(sb, floatTensor => FloatAt(layer.TensorMap[floatTensor]), layer.Op, id, index);
                 break;
             default:
-                throw new NotSupportedException($"no emitter for {op.GetType().Name}");
+                if (!OpCText.TryEmitCall(sb, At, op, id, scratch))
+                {
+                    throw new NotSupportedException($"no emitter for {op.GetType().Name}");
+                }
+
+                break;
         }
     }
 
@@ -461,17 +316,8 @@ internal static class Int8OpEmitter
         EmitArray(sb, "float", $"{id}_w_bias", rnn.WBias.Select(FloatLiteral));
         EmitArray(sb, "float", $"{id}_r_bias", rnn.RBias.Select(FloatLiteral));
         var bytes = rnn.W.Length + rnn.R.Length + 16 * rnn.WScale.Length;
-        if (rnn.InitialHInput is null)
-        {
-            EmitArray(sb, "int8_t", $"{id}_h0", rnn.InitialH.Select(v => Int(v)));
-            bytes += rnn.Hidden;
-        }
-
-        if (rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null)
-        {
-            EmitArray(sb, "int8_t", $"{id}_c0", rnn.InitialC.Select(v => Int(v)));
-            bytes += rnn.Hidden;
-        }
+        bytes += OpCText.EmitConstants(sb, id, 1, EmitBytes(sb),
+            ("h0", rnn.InitialHInput is null ? rnn.InitialH : null), ("c0", rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null ? rnn.InitialC : null));
 
         sb.Append(I, $$"""
             static const tml_rnn_s8_params {{id}} = {
@@ -503,13 +349,9 @@ internal static class Int8OpEmitter
         if (layer.Op is QConv2D c2)
         {
             sb.Append(I, $$"""
-                /* {{Comment(layer.NodeName)}}: int16x8 Conv {{c2.Geometry.InC}}x{{c2.Geometry.InH}}x{{c2.Geometry.InW}} -> {{c2.Geometry.OutC}}x{{c2.Geometry.OutH}}x{{c2.Geometry.OutW}}, kernel {{c2.Geometry.KernelH}}x{{c2.Geometry.KernelW}}, groups {{c2.Geometry.Groups}} */
+                /* {{Comment(layer.NodeName)}}: int16x8 Conv {{OpCText.Describe(c2.Geometry, batch: false)}}, groups {{c2.Geometry.Groups}} */
                 static const tml_conv2d_s16_params {{id}} = {
-                    {{c2.Geometry.InC}}, {{c2.Geometry.InH}}, {{c2.Geometry.InW}}, /* in_c, in_h, in_w */
-                    {{c2.Geometry.OutC}}, {{c2.Geometry.OutH}}, {{c2.Geometry.OutW}}, /* out_c, out_h, out_w */
-                    {{c2.Geometry.KernelH}}, {{c2.Geometry.KernelW}}, {{c2.Geometry.StrideH}}, {{c2.Geometry.StrideW}}, /* kernel, stride */
-                    {{c2.Geometry.PadTop}}, {{c2.Geometry.PadLeft}}, {{c2.Geometry.DilationH}}, {{c2.Geometry.DilationW}}, {{c2.Geometry.Groups}}, /* pad_top, pad_left, dilation, groups */
-                    {{Int(c2.ActivationMin)}}, {{Int(c2.ActivationMax)}}, /* activation range (int16) */
+                {{OpCText.ConvRows(c2.Geometry, batch: false)}}    {{Int(c2.ActivationMin)}}, {{Int(c2.ActivationMax)}}, /* activation range (int16) */
                     {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
                 };
 
@@ -532,6 +374,26 @@ internal static class Int8OpEmitter
 
         return bytes;
     }
+
+    /// <summary>tml_conv2d_s8_params / tml_conv_transpose2d_s8_params: the window, <paramref name="quantization"/> (zero
+    /// points and activation range), weights and per-channel requantization.</summary>
+    private static int EmitConvData(StringBuilder sb, LoweredOp op, string id, string what, string type, ConvGeometry g, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, string quantization)
+    {
+        sb.Append(CultureInfo.InvariantCulture, $"/* {Comment(op.NodeName)}: {what} {OpCText.Describe(g, batch: false)}, groups {g.Groups} */\n");
+        var bytes = EmitArrays(sb, id, weights, bias, multiplier, shift);
+        sb.Append(CultureInfo.InvariantCulture, $$"""
+            static const {{type}} {{id}} = {
+            {{OpCText.ConvRows(g, batch: false)}}    {{quantization}}, /* zero points, activation range */
+                {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+            };
+
+
+            """);
+        return bytes;
+    }
+
+    /// <summary>Writes int8 constants as int8_t arrays (for <see cref="OpCText.EmitConstants"/>).</summary>
+    private static Action<string, sbyte[]> EmitBytes(StringBuilder sb) => (name, values) => EmitArray(sb, "int8_t", name, values.Select(v => Int(v)));
 
     private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift)
     {

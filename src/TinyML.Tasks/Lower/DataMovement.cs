@@ -74,14 +74,18 @@ public sealed record GatherPlan(int[] Dims, int[][] Offsets, int[] OutStrides, i
         }
     }
 
-    public static int[] ContiguousStrides(int[] shape)
+    public static int[] ContiguousStrides(int[] shape) => ContiguousStrides<int>(shape);
+
+    /// <summary>The row-major strides of <paramref name="shape"/>, in int (the gather tables) or long (the constant
+    /// evaluator's index arithmetic).</summary>
+    public static T[] ContiguousStrides<T>(int[] shape) where T : System.Numerics.INumber<T>
     {
-        var strides = new int[shape.Length];
-        var stride = 1;
+        var strides = new T[shape.Length];
+        var stride = T.One;
         for (var d = shape.Length - 1; d >= 0; d--)
         {
             strides[d] = stride;
-            stride *= shape[d];
+            stride *= T.CreateTruncating(shape[d]);
         }
 
         return strides;

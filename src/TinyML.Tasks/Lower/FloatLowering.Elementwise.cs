@@ -22,25 +22,10 @@ public sealed partial class FloatLowering
 
     protected override void LowerAdd(Node node)
     {
-        var outShape = _graph.Tensor(node.Outputs[0]).Shape;
-        if (outShape.Length > BroadcastGeometry.MaxRank)
-        {
-            throw Unsupported(node, $"broadcasting Add supports rank <= {BroadcastGeometry.MaxRank}");
-        }
-
-        var (a, constantA, aShape) = Operand(node, 0);
-        var (b, constantB, bShape) = Operand(node, 1);
-        if (a is null && b is null)
-        {
-            throw Unsupported(node, "Add of two constants should have been folded");
-        }
-
+        var (inputs, geometry, constantA, constantB) = BroadcastOperands(node);
         _model.Ops.Add(new FAdd
         {
-            NodeName = node.Name,
-            Inputs = new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
-            Output = AddTensor(node.Outputs[0]),
-            Geometry = BroadcastGeometry.Of(outShape, aShape, a, bShape, b), ConstantA = constantA, ConstantB = constantB,
+            NodeName = node.Name, Inputs = inputs, Output = AddTensor(node.Outputs[0]), Geometry = geometry, ConstantA = constantA, ConstantB = constantB,
         });
     }
 
@@ -51,6 +36,18 @@ public sealed partial class FloatLowering
             throw Unsupported(node, $"{node.OpType} with {node.Inputs.Count} inputs (two are supported)");
         }
 
+        var (inputs, geometry, constantA, constantB) = BroadcastOperands(node);
+        _model.Ops.Add(new FBinary
+        {
+            NodeName = node.Name, Kind = ElementwiseMath.BinaryOps[node.OpType],
+            Inputs = inputs, Output = AddTensor(node.Outputs[0]), Geometry = geometry, ConstantA = constantA, ConstantB = constantB,
+        });
+    }
+
+    /// <summary>The two operands of a broadcasting Add or binary op, each an arena tensor or a constant (not both
+    /// constants: folding took those), and their broadcast geometry.</summary>
+    private (int[] Inputs, BroadcastGeometry Geometry, float[]? ConstantA, float[]? ConstantB) BroadcastOperands(Node node)
+    {
         var outShape = _graph.Tensor(node.Outputs[0]).Shape;
         if (outShape.Length > BroadcastGeometry.MaxRank)
         {
@@ -64,14 +61,7 @@ public sealed partial class FloatLowering
             throw Unsupported(node, $"{node.OpType} of two constants should have been folded");
         }
 
-        _model.Ops.Add(new FBinary
-        {
-            NodeName = node.Name,
-            Kind = ElementwiseMath.BinaryOps[node.OpType],
-            Inputs = new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
-            Output = AddTensor(node.Outputs[0]),
-            Geometry = BroadcastGeometry.Of(outShape, aShape, a, bShape, b), ConstantA = constantA, ConstantB = constantB,
-        });
+        return (new[] { a, b }.Where(i => i is not null).Select(i => i!.Value).ToArray(), BroadcastGeometry.Of(outShape, aShape, a, bShape, b), constantA, constantB);
     }
 
     protected override void LowerUnary(Node node)

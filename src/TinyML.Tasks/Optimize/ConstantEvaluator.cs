@@ -568,18 +568,7 @@ internal static class ConstantEvaluator
             return positions;
         }
 
-        private static long[] Strides(int[] shape)
-        {
-            var strides = new long[shape.Length];
-            long stride = 1;
-            for (var d = shape.Length - 1; d >= 0; d--)
-            {
-                strides[d] = stride;
-                stride *= shape[d];
-            }
-
-            return strides;
-        }
+        private static long[] Strides(int[] shape) => Lower.GatherPlan.ContiguousStrides<long>(shape);
 
         /// <summary>Row-major odometer step.</summary>
         private static void Advance(int[] coordinate, int[] shape)

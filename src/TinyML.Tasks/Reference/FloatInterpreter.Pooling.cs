@@ -89,7 +89,13 @@ public static partial class FloatInterpreter
         return new FloatValue([x.Shape[0], x.Shape[1], g.OutH, g.OutW], output);
     }
 
-    private static FloatValue Softmax(NodeContext c)
+    private static FloatValue Softmax(NodeContext c) => SoftmaxOrLog(c, log: false);
+
+    private static FloatValue LogSoftmax(NodeContext c) => SoftmaxOrLog(c, log: true);
+
+    /// <summary>Softmax, or LogSoftmax with <paramref name="log"/>: one walk of each run along the axis for its max
+    /// and its sum of exp(x - max), in double, then exp(x - max) / sum or x - max - log(sum), rounded once.</summary>
+    private static FloatValue SoftmaxOrLog(NodeContext c, bool log)
     {
         var x = c.In(0);
         var (outer, axisSize, inner) = FloatLowering.SoftmaxView(c.Node, x.Shape, c.Graph.OpsetVersion, c.Graph.SourcePath);
@@ -110,10 +116,11 @@ public static partial class FloatInterpreter
                     sum += Math.Exp(x.Data[(o * axisSize + j) * inner + i] - max);
                 }
 
+                var logSum = Math.Log(sum);
                 for (var j = 0; j < axisSize; j++)
                 {
                     var at = (o * axisSize + j) * inner + i;
-                    output[at] = (float)(Math.Exp(x.Data[at] - max) / sum);
+                    output[at] = log ? (float)(x.Data[at] - max - logSum) : (float)(Math.Exp(x.Data[at] - max) / sum);
                 }
             }
         }
@@ -170,39 +177,6 @@ public static partial class FloatInterpreter
         }
 
         return new FloatValue(scratch.Tensor(c.Node.Outputs[0]).Shape, output);
-    }
-
-    private static FloatValue LogSoftmax(NodeContext c)
-    {
-        var x = c.In(0);
-        var (outer, axisSize, inner) = FloatLowering.SoftmaxView(c.Node, x.Shape, c.Graph.OpsetVersion, c.Graph.SourcePath);
-        var output = new float[x.Data.Length];
-        for (var o = 0; o < outer; o++)
-        {
-            for (var i = 0; i < inner; i++)
-            {
-                var max = double.NegativeInfinity;
-                for (var j = 0; j < axisSize; j++)
-                {
-                    max = Math.Max(max, x.Data[(o * axisSize + j) * inner + i]);
-                }
-
-                double sum = 0;
-                for (var j = 0; j < axisSize; j++)
-                {
-                    sum += Math.Exp(x.Data[(o * axisSize + j) * inner + i] - max);
-                }
-
-                var logSum = Math.Log(sum);
-                for (var j = 0; j < axisSize; j++)
-                {
-                    var at = (o * axisSize + j) * inner + i;
-                    output[at] = (float)(x.Data[at] - max - logSum);
-                }
-            }
-        }
-
-        return new FloatValue(x.Shape, output);
     }
 
     private static FloatValue BatchNorm(NodeContext c)

@@ -111,42 +111,14 @@ public static partial class FloatInterpreter
         var g = ConvTransposeGeometry.Resolve(c.Node, x.Shape, w.Shape, c.Graph.SourcePath);
         var bias = g.BiasOrZeros(c.Node, c.Has(2) ? c.In(2).Data : null, c.Graph.SourcePath);
         var (min, max) = FusedRange(c.Node);
-        int inPerGroup = g.InC / g.Groups, outPerGroup = g.OutC / g.Groups, taps = g.KernelH * g.KernelW;
+        int outPerGroup = g.OutC / g.Groups, taps = g.KernelH * g.KernelW;
         var sums = new double[g.Batch * g.OutC * g.OutH * g.OutW];
         for (var b = 0; b < g.Batch; b++)
         {
-            for (var ic = 0; ic < g.InC; ic++)
+            foreach (var t in GeometryWalks.ScatterTaps(g))
             {
-                var group = ic / inPerGroup;
-                for (var iy = 0; iy < g.InH; iy++)
-                {
-                    for (var ix = 0; ix < g.InW; ix++)
-                    {
-                        double value = x.Data[((b * g.InC + ic) * g.InH + iy) * g.InW + ix];
-                        for (var ocg = 0; ocg < outPerGroup; ocg++)
-                        {
-                            var oc = group * outPerGroup + ocg;
-                            for (var ky = 0; ky < g.KernelH; ky++)
-                            {
-                                var oy = iy * g.StrideH + ky * g.DilationH - g.PadTop;
-                                if (oy < 0 || oy >= g.OutH)
-                                {
-                                    continue;
-                                }
-
-                                for (var kx = 0; kx < g.KernelW; kx++)
-                                {
-                                    var ox = ix * g.StrideW + kx * g.DilationW - g.PadLeft;
-                                    if (ox >= 0 && ox < g.OutW)
-                                    {
-                                        sums[((b * g.OutC + oc) * g.OutH + oy) * g.OutW + ox] +=
-                                            value * w.Data[(ic * outPerGroup + ocg) * taps + ky * g.KernelW + kx];
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                double value = x.Data[((b * g.InC + t.Ic) * g.InH + t.Iy) * g.InW + t.Ix];
+                sums[((b * g.OutC + t.Oc) * g.OutH + t.Oy) * g.OutW + t.Ox] += value * w.Data[(t.Ic * outPerGroup + t.Ocg) * taps + t.Ky * g.KernelW + t.Kx];
             }
         }
 

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace TinyML.Reference;
 
 /// <summary>
@@ -136,29 +138,8 @@ public static class Int8Interpreter
     {
         switch (op)
         {
-            case QDequantize dequantize:
-                MixedPrecisionKernels.Dequantize(dequantize, tensor(dequantize.Inputs[0]), MixedPrecisionKernels.AsFloat(tensor(dequantize.Output)));
-                break;
-            case QQuantize quantize:
-                MixedPrecisionKernels.Quantize(quantize, MixedPrecisionKernels.AsFloat(tensor(quantize.Inputs[0])), tensor(quantize.Output));
-                break;
-            case QRequantizeS8S16 widen:
-                Int16x8Kernels.Widen(widen, tensor(widen.Inputs[0]), Int16x8Kernels.AsInt16(tensor(widen.Output)));
-                break;
-            case QRequantizeS16S8 narrow:
-                Int16x8Kernels.Narrow(narrow, Int16x8Kernels.AsInt16(tensor(narrow.Inputs[0])), tensor(narrow.Output));
-                break;
-            case QInt16x8Layer int16Layer:
-                Int16x8Kernels.Run(int16Layer, Int16x8Kernels.AsInt16(tensor(int16Layer.Inputs[0])), Int16x8Kernels.AsInt16(tensor(int16Layer.Output)));
-                break;
             case QFloatLayer layer:
                 MixedPrecisionKernels.Run(layer, id => MixedPrecisionKernels.AsFloat(tensor(layer.TensorMap[id])), fusedMultiplyAdd);
-                break;
-            case QConv2D conv:
-                Int8Kernels.Conv2D(conv, tensor(conv.Inputs[0]), tensor(conv.Output));
-                break;
-            case QConvTranspose2D transpose:
-                Int8Kernels.ConvTranspose2D(transpose, tensor(transpose.Inputs[0]), tensor(transpose.Output));
                 break;
             case QFullyConnected fc:
                 for (var row = 0; row < fc.Rows; row++)
@@ -167,60 +148,22 @@ public static class Int8Interpreter
                 }
 
                 break;
-            case QPool pool:
-                Int8Kernels.Pool(pool, tensor(pool.Inputs[0]), tensor(pool.Output));
-                break;
-            case QAdd add:
-                Int8Kernels.Add(add, tensor(add.Inputs[0]), tensor(add.Inputs[1]), tensor(add.Output));
-                break;
-            case QSoftmax softmax:
-                Int8Kernels.Softmax(softmax, tensor(softmax.Inputs[0]), tensor(softmax.Output));
-                break;
-            case QLut lut:
-                Int8ElementwiseKernels.Lut(lut, tensor(lut.Inputs[0]), tensor(lut.Output));
-                break;
             case QBinary binary:
-                Int8ElementwiseKernels.Binary(
-                    binary,
-                    binary.Geometry.A is { } a ? (ReadOnlySpan<sbyte>)tensor(a) : binary.ConstantA,
-                    binary.Geometry.B is { } b ? (ReadOnlySpan<sbyte>)tensor(b) : binary.ConstantB,
-                    tensor(binary.Output));
-                break;
-            case QClamp clamp:
-                Int8Kernels.Clamp(clamp, tensor(clamp.Inputs[0]), tensor(clamp.Output));
+                Int8ElementwiseKernels.Binary(binary, Operand(tensor, binary.Geometry.A, binary.ConstantA), Operand(tensor, binary.Geometry.B, binary.ConstantB), tensor(binary.Output));
                 break;
             case QGather gather:
                 foreach (var part in gather.Parts)
                 {
-                    Int8Kernels.Gather(part, gather.PadValue, part.Source is { } sourceId ? tensor(sourceId) : part.Constant, tensor(gather.Output));
+                    Int8Kernels.Gather(part, gather.PadValue, Operand(tensor, part.Source, part.Constant), tensor(gather.Output));
                 }
 
-                break;
-            case QResizeBilinear resize:
-                Int8Kernels.ResizeBilinear(resize, tensor(resize.Inputs[0]), tensor(resize.Output));
-                break;
-            case QLayerNorm layerNorm:
-                Int8Kernels.LayerNorm(layerNorm, tensor(layerNorm.Inputs[0]), tensor(layerNorm.Output));
                 break;
             case QRecurrent rnn:
                 ExecuteRecurrent(rnn, tensor);
                 break;
-            case QReduceMean mean:
-                Int8Kernels.ReduceMean(mean, tensor(mean.Inputs[0]), tensor(mean.Output));
-                break;
-            case QBatchMatMul matMul:
-                Int8Kernels.BatchMatMul(matMul, tensor(matMul.Inputs[0]), tensor(matMul.Inputs[1]), tensor(matMul.Output));
-                break;
-            case QReduceMax max:
-                Int8ElementwiseKernels.ReduceMax(max, tensor(max.Inputs[0]), tensor(max.Output));
-                break;
             case QWhere where:
                 Int8ElementwiseKernels.Where(
-                    where,
-                    where.Geometry.C is { } c ? (ReadOnlySpan<sbyte>)tensor(c) : where.ConstantC,
-                    where.Geometry.X is { } x ? (ReadOnlySpan<sbyte>)tensor(x) : where.ConstantX,
-                    where.Geometry.Y is { } y ? (ReadOnlySpan<sbyte>)tensor(y) : where.ConstantY,
-                    tensor(where.Output));
+                    where, Operand(tensor, where.Geometry.C, where.ConstantC), Operand(tensor, where.Geometry.X, where.ConstantX), Operand(tensor, where.Geometry.Y, where.ConstantY), tensor(where.Output));
                 break;
             case QReshape reshape:
                 // Zero-copy when the output aliases the input; otherwise the bytes are copied unchanged.
@@ -235,9 +178,55 @@ public static class Int8Interpreter
                 source[..destination.Length].CopyTo(destination);
                 break;
             default:
-                throw new NotSupportedException($"op '{op.NodeName}' of type {op.GetType().Name} has no reference kernel");
+                if (!Kernels.TryGetValue(op.GetType(), out var kernel))
+                {
+                    throw new NotSupportedException($"op '{op.NodeName}' of type {op.GetType().Name} has no reference kernel");
+                }
+
+                kernel(op, tensor);
+                break;
         }
     }
+
+    private delegate void OneInputKernel<in T, TIn, TOut>(T op, ReadOnlySpan<TIn> input, Span<TOut> output);
+
+    private delegate void TwoInputKernel<in T>(T op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output);
+
+    /// <summary>The ops whose kernel reads its inputs and writes its output and nothing more, with that kernel; the
+    /// arena bytes are viewed as the element type each side holds (int8, int16, float32).</summary>
+    private static readonly Dictionary<Type, Action<LoweredOp, TensorAccessor>> Kernels = new[]
+    {
+        OneInput<QConv2D>(Int8Kernels.Conv2D),
+        OneInput<QConvTranspose2D>(Int8Kernels.ConvTranspose2D),
+        OneInput<QPool>(Int8Kernels.Pool),
+        OneInput<QSoftmax>(Int8Kernels.Softmax),
+        OneInput<QLut>(Int8ElementwiseKernels.Lut),
+        OneInput<QClamp>(Int8Kernels.Clamp),
+        OneInput<QResizeBilinear>(Int8Kernels.ResizeBilinear),
+        OneInput<QLayerNorm>(Int8Kernels.LayerNorm),
+        OneInput<QReduceMean>(Int8Kernels.ReduceMean),
+        OneInput<QReduceMax>(Int8ElementwiseKernels.ReduceMax),
+        OneInput<QDequantize, sbyte, float>(MixedPrecisionKernels.Dequantize),
+        OneInput<QQuantize, float, sbyte>(MixedPrecisionKernels.Quantize),
+        OneInput<QRequantizeS8S16, sbyte, short>(Int16x8Kernels.Widen),
+        OneInput<QRequantizeS16S8, short, sbyte>(Int16x8Kernels.Narrow),
+        OneInput<QInt16x8Layer, short, short>(Int16x8Kernels.Run),
+        TwoInputs<QAdd>(Int8Kernels.Add),
+        TwoInputs<QBatchMatMul>(Int8Kernels.BatchMatMul),
+    }.ToDictionary();
+
+    private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> OneInput<T>(OneInputKernel<T, sbyte, sbyte> kernel) where T : LoweredOp =>
+        OneInput<T, sbyte, sbyte>(kernel);
+
+    private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> OneInput<T, TIn, TOut>(OneInputKernel<T, TIn, TOut> kernel)
+        where T : LoweredOp where TIn : struct where TOut : struct =>
+        new(typeof(T), (op, tensor) => kernel((T)op, MemoryMarshal.Cast<sbyte, TIn>(tensor(op.Inputs[0])), MemoryMarshal.Cast<sbyte, TOut>(tensor(op.Output))));
+
+    private static KeyValuePair<Type, Action<LoweredOp, TensorAccessor>> TwoInputs<T>(TwoInputKernel<T> kernel) where T : LoweredOp =>
+        new(typeof(T), (op, tensor) => kernel((T)op, tensor(op.Inputs[0]), tensor(op.Inputs[1]), tensor(op.Output)));
+
+    /// <summary>An operand that is an arena tensor, or else the constant the op carries in its place.</summary>
+    private static ReadOnlySpan<sbyte> Operand(TensorAccessor tensor, int? id, sbyte[]? constant) => id is { } t ? tensor(t) : constant;
 
     /// <summary>Same size, or the destination is the aliased start of the source (a recurrent op's Y).</summary>
     private static bool IsPackedHead(Span<sbyte> source, Span<sbyte> destination) =>
@@ -248,12 +237,11 @@ public static class Int8Interpreter
     {
         var packed = tensor(rnn.Output);
         var y = packed[..(rnn.Seq * rnn.Hidden)];
-        var scratch = System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, float>(packed.Slice(rnn.ScratchOffset, 4 * rnn.ScratchFloats));
-        ReadOnlySpan<sbyte> initialH = rnn.InitialHInput is { } h ? tensor(h) : rnn.InitialH;
+        var scratch = MemoryMarshal.Cast<sbyte, float>(packed.Slice(rnn.ScratchOffset, 4 * rnn.ScratchFloats));
+        var initialH = Operand(tensor, rnn.InitialHInput, rnn.InitialH);
         if (rnn.Kind == RecurrentKind.Lstm)
         {
-            ReadOnlySpan<sbyte> initialC = rnn.InitialCInput is { } c ? tensor(c) : rnn.InitialC;
-            Int8Recurrent.Lstm(rnn, tensor(rnn.Inputs[0]), initialH, initialC, y, packed.Slice(rnn.CellOffset, rnn.Hidden), scratch);
+            Int8Recurrent.Lstm(rnn, tensor(rnn.Inputs[0]), initialH, Operand(tensor, rnn.InitialCInput, rnn.InitialC), y, packed.Slice(rnn.CellOffset, rnn.Hidden), scratch);
         }
         else
         {

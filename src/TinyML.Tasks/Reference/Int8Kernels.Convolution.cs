@@ -176,40 +176,13 @@ public static partial class Int8Kernels
         var g = op.Geometry;
         RequireLength(input, g.InC * g.InH * g.InW, nameof(input));
         RequireLength(output, g.OutC * g.OutH * g.OutW, nameof(output));
-        int inPerGroup = g.InC / g.Groups, outPerGroup = g.OutC / g.Groups, taps = g.KernelH * g.KernelW;
+        int inPerGroup = g.InC / g.Groups, taps = g.KernelH * g.KernelW;
         var accumulators = new int[g.OutC * g.OutH * g.OutW];
-        for (int ic = 0; ic < g.InC; ic++)
+        foreach (var t in GeometryWalks.ScatterTaps(g))
         {
-            int group = ic / inPerGroup;
-            for (int iy = 0; iy < g.InH; iy++)
-            {
-                for (int ix = 0; ix < g.InW; ix++)
-                {
-                    int x = input[(ic * g.InH + iy) * g.InW + ix] - op.InputZeroPoint;
-                    for (int ocg = 0; ocg < outPerGroup; ocg++)
-                    {
-                        int oc = group * outPerGroup + ocg;
-                        for (int ky = 0; ky < g.KernelH; ky++)
-                        {
-                            int oy = iy * g.StrideH + ky * g.DilationH - g.PadTop;
-                            if (oy < 0 || oy >= g.OutH)
-                            {
-                                continue;
-                            }
-
-                            for (int kx = 0; kx < g.KernelW; kx++)
-                            {
-                                int ox = ix * g.StrideW + kx * g.DilationW - g.PadLeft;
-                                if (ox >= 0 && ox < g.OutW)
-                                {
-                                    int w = op.Weights[(oc * inPerGroup + ic % inPerGroup) * taps + ky * g.KernelW + kx];
-                                    accumulators[(oc * g.OutH + oy) * g.OutW + ox] += x * w;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            int x = input[(t.Ic * g.InH + t.Iy) * g.InW + t.Ix] - op.InputZeroPoint;
+            int w = op.Weights[(t.Oc * inPerGroup + t.Ic % inPerGroup) * taps + t.Ky * g.KernelW + t.Kx];
+            accumulators[(t.Oc * g.OutH + t.Oy) * g.OutW + t.Ox] += x * w;
         }
 
         int plane = g.OutH * g.OutW;
@@ -273,28 +246,18 @@ public static partial class Int8Kernels
         }
     }
 
-    /// <summary>tml_reduce_mean_s8: integer sum, one requantization.</summary>
     /// <summary>tml_batch_matmul_s8 (TFLite BATCH_MATMUL): per element the int32 sum of zero-point-corrected products, one MBQM.</summary>
     public static void BatchMatMul(QBatchMatMul op, ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> output)
     {
-        var g = op.Geometry;
-        for (var t = 0; t < g.Batches; t++)
+        foreach (var cell in GeometryWalks.ProductCells(op.Geometry))
         {
-            for (var row = 0; row < g.M; row++)
+            var acc = 0;
+            for (var i = 0; i < op.Geometry.K; i++)
             {
-                for (var col = 0; col < g.N; col++)
-                {
-                    var acc = 0;
-                    for (var i = 0; i < g.K; i++)
-                    {
-                        acc += (a[g.AOffsets[t] + row * g.ARowStride + i * g.AColStride] - op.AZeroPoint)
-                            * (b[g.BOffsets[t] + i * g.BRowStride + col * g.BColStride] - op.BZeroPoint);
-                    }
-
-                    var value = FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint;
-                    output[(t * g.M + row) * g.N + col] = (sbyte)Math.Clamp(value, op.ActivationMin, op.ActivationMax);
-                }
+                acc += (a[cell.A + i * op.Geometry.AColStride] - op.AZeroPoint) * (b[cell.B + i * op.Geometry.BRowStride] - op.BZeroPoint);
             }
+
+            output[cell.Output] = (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
         }
     }
 }

@@ -169,42 +169,9 @@ public static class Int8Recurrent
         return (sbyte)Math.Clamp(q, -128, 127);
     }
 
-    /// <summary>tml_expf (tml_elementwise_f32.c), same constants and operation order.</summary>
-    public static float Expf(float x)
-    {
-        const float log2e = 1.44269504088896341f;
-        const float ln2Hi = 0.693145751953125f;
-        const float ln2Lo = 1.42860682030941723212e-6f;
-        if (float.IsNaN(x))
-        {
-            return x;
-        }
-
-        if (x < -87.33f)
-        {
-            return 0.0f;
-        }
-
-        if (x > 88.7228f)
-        {
-            return float.PositiveInfinity;
-        }
-
-        float scaled = x * log2e;
-        int n = (int)(scaled + (x >= 0.0f ? 0.5f : -0.5f));
-        float hiPart = (float)n * ln2Hi;
-        float loPart = (float)n * ln2Lo;
-        float r = (x - hiPart) - loPart;
-        float poly = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6.0f + r * (1.0f / 24.0f + r * (1.0f / 120.0f
-            + r * (1.0f / 720.0f + r * (1.0f / 5040.0f)))))));
-        if (n > 127)
-        {
-            float doubled = poly * 2.0f;
-            return doubled * BitConverter.Int32BitsToSingle((n - 1 + 127) << 23);
-        }
-
-        return poly * BitConverter.Int32BitsToSingle((n + 127) << 23);
-    }
+    /// <summary>tml_expf (tml_elementwise_f32.c): the recurrent kernels call the float kernels' exp, so this is
+    /// the float reference's port of it.</summary>
+    public static float Expf(float x) => MixedPrecisionKernels.Expf(x);
 
     /// <summary>tml_expm1f (tml_elementwise_f32_ext.c).</summary>
     private static float Expm1f(float x)

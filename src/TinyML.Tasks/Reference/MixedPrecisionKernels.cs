@@ -176,22 +176,15 @@ public static class MixedPrecisionKernels
     /// <summary>tml_matmul_f32: per output batch, each sum over k in order.</summary>
     public static void MatMul(FMatMul p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output, bool fusedMultiplyAdd)
     {
-        var g = p.Geometry;
-        for (var t = 0; t < g.Batches; t++)
+        foreach (var cell in GeometryWalks.ProductCells(p.Geometry))
         {
-            for (var row = 0; row < g.M; row++)
+            var acc = 0f;
+            for (var i = 0; i < p.Geometry.K; i++)
             {
-                for (var col = 0; col < g.N; col++)
-                {
-                    var acc = 0f;
-                    for (var i = 0; i < g.K; i++)
-                    {
-                        acc = MultiplyAdd(acc, a[g.AOffsets[t] + row * g.ARowStride + i * g.AColStride], b[g.BOffsets[t] + i * g.BRowStride + col * g.BColStride], fusedMultiplyAdd);
-                    }
-
-                    output[(t * g.M + row) * g.N + col] = acc;
-                }
+                acc = MultiplyAdd(acc, a[cell.A + i * p.Geometry.AColStride], b[cell.B + i * p.Geometry.BRowStride], fusedMultiplyAdd);
             }
+
+            output[cell.Output] = acc;
         }
     }
 
