@@ -55,11 +55,8 @@ public static partial class Boards
             ArchitectureFlags: architectureFlags,
             CompileFlags: compileFlags,
             LinkFlags: linkFlags,
-            LinkLibraries: [],
             Flash: flash,
             Ram: ram,
-            FirmwareExtension: ".elf",
-            ProducesFlashImages: true,
             Emulator: emulator)
         {
             StackBytes = Boards.StackBytes,
@@ -170,12 +167,14 @@ public static partial class Boards
         ArchitectureFlags: [],
         CompileFlags: CommonCompileFlags,
         LinkFlags: ["-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: ["-lm"],
         Flash: null,
         Ram: null,
-        FirmwareExtension: OperatingSystem.IsWindows() ? ".exe" : "",
-        ProducesFlashImages: false,
-        Emulator: null);
+        Emulator: null)
+    {
+        LinkLibraries = ["-lm"],
+        FirmwareExtension = OperatingSystem.IsWindows() ? ".exe" : "",
+        ProducesFlashImages = false,
+    };
 
     // ---- ESP32 family -------------------------------------------------------------------------------------------
     // Budgets come from ESP-IDF's own linker scripts and partition table (espressif/esp-idf, master, read 2026):
@@ -217,11 +216,8 @@ public static partial class Boards
             ArchitectureFlags: [],
             CompileFlags: [],
             LinkFlags: [],
-            LinkLibraries: [],
             Flash: EspIdfAppPartition,
             Ram: dram,
-            FirmwareExtension: ".elf",
-            ProducesFlashImages: true,
             Emulator: null)
         {
             BuildSystem = FirmwareBuildSystem.EspIdf,
@@ -253,11 +249,8 @@ public static partial class Boards
         ArchitectureFlags: ["-mabi=ilp32", "--specs=picolibc.specs"],
         CompileFlags: CommonCompileFlags,
         LinkFlags: SemihostingLinkFlags,
-        LinkLibraries: [],
         Flash: new MemoryRegion(0x8000_0000, 1024 * 1024),
         Ram: new MemoryRegion(0x8010_0000, 256 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
         Emulator: new EmulatorSpec(
             "qemu-system-riscv32",
             [
