@@ -1,8 +1,10 @@
 namespace TinyML.Quantize;
 
 /// <summary>
-/// The int8 ops whose numerics follow from their tensors' parameters alone, built once for both int8 lowerings (the
-/// calibrated <see cref="Quantizer"/> and the <see cref="QdqLowering"/> of an already quantized model).
+/// The int8 ops both int8 lowerings (the calibrated <see cref="Quantizer"/> and the <see cref="QdqLowering"/> of an
+/// already quantized model) build alike, written once: Add and Softmax, whose numerics follow from their tensors'
+/// parameters alone, and the weighted layers, from the weights, bias and <see cref="ChannelRequantization"/> each
+/// lowering derives its own way.
 /// </summary>
 internal static class Int8OpBuilder
 {

@@ -1,4 +1,3 @@
-using TinyML.Lower;
 using TinyML.Optimize;
 
 namespace TinyML.Quantize;
