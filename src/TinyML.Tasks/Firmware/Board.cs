@@ -82,11 +82,8 @@ public enum FirmwareBuildSystem
 /// <param name="ArchitectureFlags">CPU/ABI/C-library flags given to both compiler and linker.</param>
 /// <param name="CompileFlags">Further compiler flags (optimisation, warnings, sections).</param>
 /// <param name="LinkFlags">Further linker-driver flags (start-up files, garbage collection).</param>
-/// <param name="LinkLibraries">Libraries after the objects, e.g. <c>-lm</c>.</param>
 /// <param name="Flash">Flash budget enforced by the linker (picolibc.ld's <c>__flash</c>/<c>__flash_size</c>); null = none.</param>
 /// <param name="Ram">RAM budget enforced by the linker (<c>__ram</c>/<c>__ram_size</c>); null = none.</param>
-/// <param name="FirmwareExtension">Extension of the linked image (<c>.elf</c>; empty for a host executable).</param>
-/// <param name="ProducesFlashImages">Whether to write <c>.hex</c>/<c>.bin</c> and a size report.</param>
 /// <param name="Emulator">How to run the firmware; null = run the executable natively.</param>
 /// <remarks>
 /// Flags and libraries may name three places known only at build time: <c>{board-dir}</c> (the board's support
@@ -102,13 +99,22 @@ public sealed record Board(
     IReadOnlyList<string> ArchitectureFlags,
     IReadOnlyList<string> CompileFlags,
     IReadOnlyList<string> LinkFlags,
-    IReadOnlyList<string> LinkLibraries,
     MemoryRegion? Flash,
     MemoryRegion? Ram,
-    string FirmwareExtension,
-    bool ProducesFlashImages,
     EmulatorSpec? Emulator)
 {
+    // The three below default to what every embedded image is (an .elf with flash images, no libraries of its own);
+    // only the host executable and a board that needs extra libraries set them.
+
+    /// <summary>Libraries after the objects, e.g. <c>-lm</c>.</summary>
+    public IReadOnlyList<string> LinkLibraries { get; init; } = [];
+
+    /// <summary>Extension of the linked image (<c>.elf</c>; empty for a host executable).</summary>
+    public string FirmwareExtension { get; init; } = ".elf";
+
+    /// <summary>Whether to write <c>.hex</c>/<c>.bin</c> and a size report.</summary>
+    public bool ProducesFlashImages { get; init; } = true;
+
     /// <summary>
     /// Byte alignment of every buffer in the model's arena (and of the arena itself): 4 for Cortex-M0..M7/M33 and the
     /// host (the kernels' widest accesses are 32-bit words, LDRD needs word alignment); 16 for a Cortex-M55/M85 class

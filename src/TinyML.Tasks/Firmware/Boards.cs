@@ -55,11 +55,8 @@ public static partial class Boards
             ArchitectureFlags: architectureFlags,
             CompileFlags: compileFlags,
             LinkFlags: linkFlags,
-            LinkLibraries: [],
             Flash: flash,
             Ram: ram,
-            FirmwareExtension: ".elf",
-            ProducesFlashImages: true,
             Emulator: emulator)
         {
             StackBytes = Boards.StackBytes,
@@ -152,10 +149,8 @@ public static partial class Boards
         [
             new FlashTool("nrfjprog", "nrfjprog", ["-f", "NRF52", "--program", "{hex}", "--sectorerase", "--verify", "--reset"],
                 "Nordic's nRF Command Line Tools (https://www.nordicsemi.com/Products/Development-tools/nRF-Command-Line-Tools) with SEGGER J-Link, as on the nRF52840-DK"),
-            new FlashTool("pyocd", "pyocd", ["flash", "--target", "nrf52840", "--format", "hex", "{hex}"],
-                "pip install pyocd (any CMSIS-DAP or J-Link probe)"),
-            new FlashTool("openocd", "openocd", ["-f", "interface/cmsis-dap.cfg", "-f", "target/nrf52.cfg", "-c", "program {elf} verify reset exit"],
-                "sudo apt-get install openocd (CMSIS-DAP probe)"),
+            FlashTool.PyOcd("nrf52840", "pip install pyocd (any CMSIS-DAP or J-Link probe)"),
+            FlashTool.OpenOcd("cmsis-dap", "nrf52", "sudo apt-get install openocd (CMSIS-DAP probe)"),
         ],
         HardwareRunHint = "Flash the .hex with nrfjprog --program <Project>.hex --chiperase --verify --reset (or dotnet build -t:Flash) and read its console on the board's UART.",
     };
@@ -170,12 +165,14 @@ public static partial class Boards
         ArchitectureFlags: [],
         CompileFlags: CommonCompileFlags,
         LinkFlags: ["-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: ["-lm"],
         Flash: null,
         Ram: null,
-        FirmwareExtension: OperatingSystem.IsWindows() ? ".exe" : "",
-        ProducesFlashImages: false,
-        Emulator: null);
+        Emulator: null)
+    {
+        LinkLibraries = ["-lm"],
+        FirmwareExtension = OperatingSystem.IsWindows() ? ".exe" : "",
+        ProducesFlashImages = false,
+    };
 
     // ---- ESP32 family -------------------------------------------------------------------------------------------
     // Budgets come from ESP-IDF's own linker scripts and partition table (espressif/esp-idf, master, read 2026):
@@ -217,11 +214,8 @@ public static partial class Boards
             ArchitectureFlags: [],
             CompileFlags: [],
             LinkFlags: [],
-            LinkLibraries: [],
             Flash: EspIdfAppPartition,
             Ram: dram,
-            FirmwareExtension: ".elf",
-            ProducesFlashImages: true,
             Emulator: null)
         {
             BuildSystem = FirmwareBuildSystem.EspIdf,
@@ -253,11 +247,8 @@ public static partial class Boards
         ArchitectureFlags: ["-mabi=ilp32", "--specs=picolibc.specs"],
         CompileFlags: CommonCompileFlags,
         LinkFlags: SemihostingLinkFlags,
-        LinkLibraries: [],
         Flash: new MemoryRegion(0x8000_0000, 1024 * 1024),
         Ram: new MemoryRegion(0x8010_0000, 256 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
         Emulator: new EmulatorSpec(
             "qemu-system-riscv32",
             [
@@ -350,10 +341,8 @@ public static partial class Boards
                 "sudo apt-get install stlink-tools (the ST-LINK on the NUCLEO-F746ZG and STM32F746G-DISCO)"),
             new FlashTool("STM32_Programmer_CLI", "STM32_Programmer_CLI", ["-c", "port=SWD", "-w", "{hex}", "-v", "-rst"],
                 "STMicroelectronics' STM32CubeProgrammer (https://www.st.com/en/development-tools/stm32cubeprog.html) with its bin folder on PATH"),
-            new FlashTool("openocd", "openocd", ["-f", "interface/stlink.cfg", "-f", "target/stm32f7x.cfg", "-c", "program {elf} verify reset exit"],
-                "sudo apt-get install openocd (ST-LINK probe)"),
-            new FlashTool("pyocd", "pyocd", ["flash", "--target", "stm32f746zgtx", "--format", "hex", "{hex}"],
-                "pip install pyocd, then pyocd pack install stm32f746zgtx (the STM32F7 device pack)"),
+            FlashTool.OpenOcd("stlink", "stm32f7x", "sudo apt-get install openocd (ST-LINK probe)"),
+            FlashTool.PyOcd("stm32f746zgtx", "pip install pyocd, then pyocd pack install stm32f746zgtx (the STM32F7 device pack)"),
         ],
         HardwareRunHint = "Flash the .bin with st-flash --reset write <Project>.bin 0x08000000 (or dotnet build -t:Flash) and read its console on the ST-LINK virtual COM port (115200 8N1).",
     };
@@ -430,8 +419,9 @@ public static partial class Boards
             {
                 Uf2BoardId = "RPI-RP2",
             },
-            new FlashTool("openocd", "openocd", ["-f", "interface/cmsis-dap.cfg", "-f", "target/rp2040.cfg", "-c", "adapter speed 5000", "-c", "program {elf} verify reset exit"],
-                "sudo apt-get install openocd (0.12 or later) and a CMSIS-DAP probe on the SWD pins (Raspberry Pi Debug Probe, or a Pico running debugprobe)"),
+            FlashTool.OpenOcd("cmsis-dap", "rp2040",
+                "sudo apt-get install openocd (0.12 or later) and a CMSIS-DAP probe on the SWD pins (Raspberry Pi Debug Probe, or a Pico running debugprobe)",
+                "adapter speed 5000"),
         ],
         HardwareRunHint = "Hold BOOTSEL while plugging the board in, copy <Project>.uf2 onto the RPI-RP2 drive (or dotnet build -t:Flash), "
             + "and read its console on GP0 (UART0 TX, 115200 8N1) with a 3.3 V USB-serial adapter or a Debug Probe.",

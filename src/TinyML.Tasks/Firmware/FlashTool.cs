@@ -20,6 +20,17 @@ public sealed record FlashTool(string Name, string Executable, IReadOnlyList<str
     /// (<c>TinyMLUf2Drive</c>).
     /// </summary>
     public string? Uf2BoardId { get; init; }
+
+    /// <summary>OpenOCD through <paramref name="probe"/> (its interface config) to <paramref name="chip"/> (its target
+    /// config): any <paramref name="setup"/> commands, then program, verify and reset with the .elf.</summary>
+    public static FlashTool OpenOcd(string probe, string chip, string installHint, params string[] setup) =>
+        new("openocd", "openocd",
+            ["-f", $"interface/{probe}.cfg", "-f", $"target/{chip}.cfg", .. setup.SelectMany(c => new[] { "-c", c }), "-c", "program {elf} verify reset exit"],
+            installHint);
+
+    /// <summary>pyOCD writing the .hex into the chip <paramref name="target"/> (its pyOCD target name).</summary>
+    public static FlashTool PyOcd(string target, string installHint) =>
+        new("pyocd", "pyocd", ["flash", "--target", target, "--format", "hex", "{hex}"], installHint);
 }
 
 /// <summary>The command a flash would run: a program and its arguments, ready for a process or a log line.</summary>

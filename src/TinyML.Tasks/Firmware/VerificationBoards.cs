@@ -31,11 +31,8 @@ public static partial class Boards
         ArchitectureFlags: ["-mlongcalls", "--specs={toolchain-root}/lib/xtensa-lx106-elf/picolibc.specs"],
         CompileFlags: CommonCompileFlags,
         LinkFlags: ["--crt0=hosted", "-T{board-dir}/tml_board.ld", "-fdiagnostics-plain-output", "-Wl,--gc-sections"],
-        LinkLibraries: ["-Wl,--start-group", "{helpers}", "-lgcc", "-lc", "-Wl,--end-group"],
         Flash: new MemoryRegion(0x5000_0000, 4 * 1024 * 1024),
         Ram: new MemoryRegion(0x3FF8_0000, 512 * 1024),
-        FirmwareExtension: ".elf",
-        ProducesFlashImages: true,
         Emulator: new EmulatorSpec(
             "qemu-system-xtensa",
             [
@@ -48,6 +45,7 @@ public static partial class Boards
             ],
             "qemu-system-misc"))
     {
+        LinkLibraries = ["-Wl,--start-group", "{helpers}", "-lgcc", "-lc", "-Wl,--end-group"],
         StackBytes = Boards.StackBytes,
         SharedSupportFolders = BareMetalSupportFolders,
         VerificationOnly = true,

@@ -63,29 +63,30 @@ public sealed record ImportOptions
     /// </summary>
     public static ImportOptions FromStrings(IEnumerable<string> inputShapes, IEnumerable<string> constantInputs, OptionSpelling spelling = OptionSpelling.Cli)
     {
-        var shapes = new Dictionary<string, int[]>(StringComparer.Ordinal);
-        foreach (var text in inputShapes.SelectMany(SplitList))
-        {
-            var (name, shape) = ParseInputShape(text, spelling);
-            if (!shapes.TryAdd(name, shape))
-            {
-                throw new TinyMLException(ErrorCodes.DynamicShape,
-                    $"{(spelling == OptionSpelling.MSBuild ? "InputShape" : "--input-shape")} gives input '{name}' twice");
-            }
-        }
-
-        var constants = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        foreach (var text in constantInputs.SelectMany(SplitList))
-        {
-            var (name, values) = ParseConstantInput(text, spelling);
-            if (!constants.TryAdd(name, values))
-            {
-                throw new TinyMLException(ErrorCodes.ControlFlowOnRuntimeInput,
-                    $"{(spelling == OptionSpelling.MSBuild ? "ConstantInputs" : "--constant-input")} gives input '{name}' twice");
-            }
-        }
-
+        var shapes = ByInputName(inputShapes, text => ParseInputShape(text, spelling), ErrorCodes.DynamicShape,
+            spelling == OptionSpelling.MSBuild ? "InputShape" : "--input-shape");
+        var constants = ByInputName(constantInputs, text => ParseConstantInput(text, spelling), ErrorCodes.ControlFlowOnRuntimeInput,
+            spelling == OptionSpelling.MSBuild ? "ConstantInputs" : "--constant-input");
         return new ImportOptions { InputShapes = shapes, ConstantInputs = constants };
+    }
+
+    /// <summary>
+    /// The entries of one option (repeated values and ';' lists) parsed and keyed by input name; an input named twice
+    /// is the option's error <paramref name="code"/>, said with the option's <paramref name="spelling"/>.
+    /// </summary>
+    private static Dictionary<string, T> ByInputName<T>(IEnumerable<string> values, Func<string, (string Name, T Value)> parse, string code, string spelling)
+    {
+        var byName = new Dictionary<string, T>(StringComparer.Ordinal);
+        foreach (var text in values.SelectMany(SplitList))
+        {
+            var (name, value) = parse(text);
+            if (!byName.TryAdd(name, value))
+            {
+                throw new TinyMLException(code, $"{spelling} gives input '{name}' twice");
+            }
+        }
+
+        return byName;
     }
 
     private static IEnumerable<string> SplitList(string text) =>

@@ -223,51 +223,30 @@ public static partial class Npy
         return (dtype, fortran.Groups[1].Value == "True", dims.ToArray());
     }
 
-    private static Array Decode(ReadOnlySpan<byte> data, string dtype, int count)
+    private static Array Decode(ReadOnlySpan<byte> data, string dtype, int count) => dtype switch
     {
-        switch (dtype)
+        "<f4" => Elements(data, count, sizeof(float), BinaryPrimitives.ReadSingleLittleEndian),
+        "<f8" => Elements(data, count, sizeof(double), BinaryPrimitives.ReadDoubleLittleEndian),
+        "|i1" => Elements(data, count, sizeof(sbyte), bytes => (sbyte)bytes[0]),
+        "|u1" => data[..count].ToArray(),
+        "<i2" => Elements(data, count, sizeof(short), BinaryPrimitives.ReadInt16LittleEndian),
+        "<i4" => Elements(data, count, sizeof(int), BinaryPrimitives.ReadInt32LittleEndian),
+        "<i8" => Elements(data, count, sizeof(long), BinaryPrimitives.ReadInt64LittleEndian),
+        _ => throw new InvalidOperationException($"dtype {dtype} passed validation but has no decoder"),
+    };
+
+    private delegate T ElementReader<T>(ReadOnlySpan<byte> bytes);
+
+    /// <summary><paramref name="count"/> elements of <paramref name="size"/> bytes each, decoded by <paramref name="read"/>.</summary>
+    private static T[] Elements<T>(ReadOnlySpan<byte> data, int count, int size, ElementReader<T> read)
+    {
+        var values = new T[count];
+        for (var i = 0; i < count; i++)
         {
-            case "<f4":
-            {
-                var values = new float[count];
-                for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(data[(i * 4)..]);
-                return values;
-            }
-            case "<f8":
-            {
-                var values = new double[count];
-                for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadDoubleLittleEndian(data[(i * 8)..]);
-                return values;
-            }
-            case "|i1":
-            {
-                var values = new sbyte[count];
-                for (var i = 0; i < count; i++) values[i] = (sbyte)data[i];
-                return values;
-            }
-            case "|u1":
-                return data[..count].ToArray();
-            case "<i2":
-            {
-                var values = new short[count];
-                for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadInt16LittleEndian(data[(i * 2)..]);
-                return values;
-            }
-            case "<i4":
-            {
-                var values = new int[count];
-                for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadInt32LittleEndian(data[(i * 4)..]);
-                return values;
-            }
-            case "<i8":
-            {
-                var values = new long[count];
-                for (var i = 0; i < count; i++) values[i] = BinaryPrimitives.ReadInt64LittleEndian(data[(i * 8)..]);
-                return values;
-            }
-            default:
-                throw new InvalidOperationException($"dtype {dtype} passed validation but has no decoder");
+            values[i] = read(data[(i * size)..]);
         }
+
+        return values;
     }
 
     private static TinyMLException Bad(string path, string what) =>

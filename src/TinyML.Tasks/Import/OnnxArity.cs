@@ -8,40 +8,25 @@ namespace TinyML.Import;
 internal static class OnnxArity
 {
     /// <summary>(required inputs, most inputs) per op; ops not listed are checked by their own lowering.</summary>
-    private static readonly Dictionary<string, (int Required, int Most)> Inputs = Build();
+    private static readonly Dictionary<string, (int Required, int Most)> Inputs = ArityGroups
+        .SelectMany(g => g.Ops.Select(op => (op, g.Arity)))
+        .ToDictionary(e => e.op, e => e.Arity, StringComparer.Ordinal);
 
-    private static Dictionary<string, (int, int)> Build()
-    {
-        var table = new Dictionary<string, (int, int)>(StringComparer.Ordinal);
-        foreach (var op in (string[])["Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "LeakyRelu", "Softmax",
-                     "LogSoftmax", "Identity", "Transpose", "Flatten", "GlobalAveragePool", "GlobalMaxPool", "MaxPool",
-                     "AveragePool", "Exp", "Log", "Erf", "Gelu", "Neg", "Abs", "Reciprocal", "Not", "Sqrt", "Cast", "Shape",
-                     "Size", "ConstantOfShape"])
-        {
-            table[op] = (1, 1);
-        }
-
-        foreach (var op in (string[])["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "PRelu", "Equal", "Less", "LessOrEqual",
-                     "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Reshape", "Expand", "Gather"])
-        {
-            table[op] = (2, 2);
-        }
-
-        table["Conv"] = (2, 3);
-        table["ConvTranspose"] = (2, 3);
-        table["Gemm"] = (2, 3);
-        table["BatchNormalization"] = (5, 5);
-        table["LayerNormalization"] = (2, 3);
-        table["Where"] = (3, 3);
-        table["Range"] = (3, 3);
-        table["Clip"] = (1, 3);
-        table["Dropout"] = (1, 3);
-        table["QuantizeLinear"] = (2, 3);
-        table["DequantizeLinear"] = (2, 3);
-        table["LSTM"] = (3, 8);
-        table["GRU"] = (3, 6);
-        return table;
-    }
+    /// <summary>The operator schemas' input counts, the ops sharing one arity listed together.</summary>
+    private static ((int Required, int Most) Arity, string[] Ops)[] ArityGroups =>
+    [
+        ((1, 1), ["Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "LeakyRelu", "Softmax", "LogSoftmax", "Identity",
+            "Transpose", "Flatten", "GlobalAveragePool", "GlobalMaxPool", "MaxPool", "AveragePool", "Exp", "Log", "Erf", "Gelu",
+            "Neg", "Abs", "Reciprocal", "Not", "Sqrt", "Cast", "Shape", "Size", "ConstantOfShape"]),
+        ((2, 2), ["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "PRelu", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual",
+            "And", "Or", "Xor", "Reshape", "Expand", "Gather"]),
+        ((2, 3), ["Conv", "ConvTranspose", "Gemm", "LayerNormalization", "QuantizeLinear", "DequantizeLinear"]),
+        ((5, 5), ["BatchNormalization"]),
+        ((3, 3), ["Where", "Range"]),
+        ((1, 3), ["Clip", "Dropout"]),
+        ((3, 8), ["LSTM"]),
+        ((3, 6), ["GRU"]),
+    ];
 
     /// <summary>TML1001 when <paramref name="node"/> lacks a required input or has more than its op takes.</summary>
     public static void Check(Node node, string file)

@@ -1,16 +1,8 @@
-using Microsoft.Build.Framework;
-
 namespace TinyML.MSBuild;
 
 /// <summary><c>tinymlc flash</c>: writes the built image into a connected board with the board's usual tool.</summary>
-public sealed class TinyMLFlash : TinyMLToolTask
+public sealed class TinyMLFlash : TinyMLFirmwareTask
 {
-    [Required]
-    public string Board { get; set; } = string.Empty;
-
-    [Required]
-    public string Firmware { get; set; } = string.Empty;
-
     /// <summary>The tool to use (<c>TinyMLFlashTool</c>); empty = the first of the board's tools found on PATH.</summary>
     public string? Tool { get; set; }
 
@@ -27,14 +19,8 @@ public sealed class TinyMLFlash : TinyMLToolTask
 
     protected override string Command => "flash";
 
-    protected override MessageImportance OutputImportance => MessageImportance.High;
-
-    protected override IEnumerable<string> GenerateArguments()
+    protected override IEnumerable<string> CommandArguments()
     {
-        yield return "--board";
-        yield return Board;
-        yield return "--firmware";
-        yield return Firmware;
         if (!string.IsNullOrWhiteSpace(Tool))
         {
             yield return "--tool";

@@ -1,5 +1,3 @@
-using Microsoft.Build.Framework;
-
 namespace TinyML.MSBuild;
 
 /// <summary>
@@ -7,27 +5,15 @@ namespace TinyML.MSBuild;
 /// firmware prints is shown at high importance so it appears in the default build log; a non-zero exit code of the
 /// firmware fails the build.
 /// </summary>
-public sealed class TinyMLRun : TinyMLToolTask
+public sealed class TinyMLRun : TinyMLFirmwareTask
 {
-    [Required]
-    public string Board { get; set; } = string.Empty;
-
-    [Required]
-    public string Firmware { get; set; } = string.Empty;
-
     /// <summary>Emulator wall-clock limit; 0 = the compiler's default.</summary>
     public int TimeoutSeconds { get; set; }
 
     protected override string Command => "run";
 
-    protected override MessageImportance OutputImportance => MessageImportance.High;
-
-    protected override IEnumerable<string> GenerateArguments()
+    protected override IEnumerable<string> CommandArguments()
     {
-        yield return "--board";
-        yield return Board;
-        yield return "--firmware";
-        yield return Firmware;
         if (TimeoutSeconds > 0)
         {
             yield return "--timeout-seconds";

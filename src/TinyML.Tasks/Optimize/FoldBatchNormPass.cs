@@ -19,83 +19,79 @@ public sealed class FoldBatchNormPass : IGraphPass
 
     public string Name => "fold-batchnorm";
 
-    public int Run(Graph graph)
+    public int Run(Graph graph) => GraphEdit.RewriteEach(graph, "BatchNormalization", bn => TryFold(graph, bn));
+
+    /// <summary>Folds <paramref name="bn"/> into its producer; false when it stays (float32 path only).</summary>
+    private bool TryFold(Graph graph, Node bn)
     {
-        var folded = 0;
-        foreach (var bn in graph.Nodes.Where(n => n.OpType == "BatchNormalization").ToList())
+        var producer = graph.Producer(bn.Inputs[0]);
+        if (producer is null || producer.OpType is not ("Conv" or "Gemm") || !GraphEdit.HasSingleConsumer(graph, bn.Inputs[0]))
         {
-            var producer = graph.Producer(bn.Inputs[0]);
-            if (producer is null || producer.OpType is not ("Conv" or "Gemm") || !GraphEdit.HasSingleConsumer(graph, bn.Inputs[0]))
+            if (!StandaloneIsError)
             {
-                if (!StandaloneIsError)
-                {
-                    continue;
-                }
-
-                throw new TinyMLException(ErrorCodes.UnsupportedOp,
-                    $"BatchNormalization node '{bn.Name}' does not follow a Conv or Gemm, so it cannot be folded; standalone BatchNormalization is not supported yet",
-                    graph.SourcePath);
+                return false;
             }
 
-            var gamma = Data(graph, bn, 1);
-            var beta = Data(graph, bn, 2);
-            var mean = Data(graph, bn, 3);
-            var variance = Data(graph, bn, 4);
-            var epsilon = bn.GetFloat("epsilon", 1e-5f);
-            var weights = GraphEdit.Constant(graph, producer.Inputs[1])?.FloatData
-                ?? throw new TinyMLException(ErrorCodes.UnsupportedOp, $"node '{producer.Name}' has non-constant weights; only constant weights are supported", graph.SourcePath);
-            var weightTensor = graph.Tensor(producer.Inputs[1]);
-
-            var channels = gamma.Length;
-            var perChannel = FoldedWeightsPerChannel(producer, weightTensor, channels, graph.SourcePath);
-            var bias = producer.Inputs.Count > 2 && producer.Inputs[2].Length > 0
-                ? Data(graph, producer, 2)
-                : new float[channels];
-            if (bias.Length == 1 && channels > 1)
-            {
-                bias = Enumerable.Repeat(bias[0], channels).ToArray(); // Gemm scalar bias broadcasts
-            }
-
-            var newWeights = new float[weights.Length];
-            var newBias = new float[channels];
-            for (var c = 0; c < channels; c++)
-            {
-                var factor = gamma[c] / Math.Sqrt((double)variance[c] + epsilon);
-                newBias[c] = (float)((bias[c] - (double)mean[c]) * factor + beta[c]);
-                foreach (var index in perChannel(c))
-                {
-                    newWeights[index] = (float)(weights[index] * factor);
-                }
-            }
-
-            var weightName = Unique(graph, producer.Inputs[1] + "_bnfolded");
-            graph.Tensors[weightName] = new Tensor(weightName, weightTensor.Shape) { FloatData = newWeights };
-            var biasName = Unique(graph, producer.Name + "_bias_bnfolded");
-            graph.Tensors[biasName] = new Tensor(biasName, [channels]) { FloatData = newBias };
-
-            producer.Inputs[1] = weightName;
-            if (producer.Inputs.Count > 2)
-            {
-                producer.Inputs[2] = biasName;
-            }
-            else
-            {
-                producer.Inputs.Add(biasName);
-            }
-
-            if (producer.OpType == "Gemm")
-            {
-                // The fold already applied beta to the bias; alpha scales only A*B and was folded into W.
-                producer.Attributes["beta"] = new AttributeValue { Float = 1f };
-            }
-
-            producer.Outputs[0] = bn.Outputs[0];
-            graph.Nodes.Remove(bn);
-            folded++;
+            throw new TinyMLException(ErrorCodes.UnsupportedOp,
+                $"BatchNormalization node '{bn.Name}' does not follow a Conv or Gemm, so it cannot be folded; standalone BatchNormalization is not supported yet",
+                graph.SourcePath);
         }
 
-        GraphEdit.RemoveUnusedTensors(graph);
-        return folded;
+        var gamma = Data(graph, bn, 1);
+        var beta = Data(graph, bn, 2);
+        var mean = Data(graph, bn, 3);
+        var variance = Data(graph, bn, 4);
+        var epsilon = bn.GetFloat("epsilon", 1e-5f);
+        var weights = GraphEdit.Constant(graph, producer.Inputs[1])?.FloatData
+            ?? throw new TinyMLException(ErrorCodes.UnsupportedOp, $"node '{producer.Name}' has non-constant weights; only constant weights are supported", graph.SourcePath);
+        var weightTensor = graph.Tensor(producer.Inputs[1]);
+
+        var channels = gamma.Length;
+        var perChannel = FoldedWeightsPerChannel(producer, weightTensor, channels, graph.SourcePath);
+        var bias = producer.Inputs.Count > 2 && producer.Inputs[2].Length > 0
+            ? Data(graph, producer, 2)
+            : new float[channels];
+        if (bias.Length == 1 && channels > 1)
+        {
+            bias = Enumerable.Repeat(bias[0], channels).ToArray(); // Gemm scalar bias broadcasts
+        }
+
+        var newWeights = new float[weights.Length];
+        var newBias = new float[channels];
+        for (var c = 0; c < channels; c++)
+        {
+            var factor = gamma[c] / Math.Sqrt((double)variance[c] + epsilon);
+            newBias[c] = (float)((bias[c] - (double)mean[c]) * factor + beta[c]);
+            foreach (var index in perChannel(c))
+            {
+                newWeights[index] = (float)(weights[index] * factor);
+            }
+        }
+
+        var weightName = Unique(graph, producer.Inputs[1] + "_bnfolded");
+        graph.Tensors[weightName] = new Tensor(weightName, weightTensor.Shape) { FloatData = newWeights };
+        var biasName = Unique(graph, producer.Name + "_bias_bnfolded");
+        graph.Tensors[biasName] = new Tensor(biasName, [channels]) { FloatData = newBias };
+
+        producer.Inputs[1] = weightName;
+        if (producer.Inputs.Count > 2)
+        {
+            producer.Inputs[2] = biasName;
+        }
+        else
+        {
+            producer.Inputs.Add(biasName);
+        }
+
+        if (producer.OpType == "Gemm")
+        {
+            // The fold already applied beta to the bias; alpha scales only A*B and was folded into W.
+            producer.Attributes["beta"] = new AttributeValue { Float = 1f };
+        }
+
+        producer.Outputs[0] = bn.Outputs[0];
+        graph.Nodes.Remove(bn);
+        return true;
     }
 
     private static float[] Data(Graph graph, Node node, int input) =>

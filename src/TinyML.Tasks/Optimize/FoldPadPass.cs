@@ -21,46 +21,42 @@ public sealed class FoldPadPass(bool foldIntoAveragePool) : IGraphPass
 {
     public string Name => "fold-pad";
 
-    public int Run(Graph graph)
+    public int Run(Graph graph) => GraphEdit.RewriteEach(graph, "Pad", pad => TryFold(graph, pad));
+
+    /// <summary>Moves <paramref name="pad"/>'s pads into its single consumer's; false when they cannot fold.</summary>
+    private bool TryFold(Graph graph, Node pad)
     {
-        var folded = 0;
-        foreach (var pad in graph.Nodes.Where(n => n.OpType == "Pad").ToList())
+        var output = pad.Outputs[0];
+        if (!GraphEdit.HasSingleConsumer(graph, output))
         {
-            var output = pad.Outputs[0];
-            if (!GraphEdit.HasSingleConsumer(graph, output))
-            {
-                continue;
-            }
-
-            var consumer = graph.Consumers(output).Single();
-            if (consumer.Inputs[0] != output || consumer.OpType is not ("Conv" or "MaxPool" or "AveragePool")
-                || !TrySpatialPads(graph, pad, out var added, out var value) || !CanFold(graph, pad, consumer, added, value))
-            {
-                continue;
-            }
-
-            var spatial = added.Length / 2;
-            var merged = new long[2 * spatial];
-            var existing = consumer.GetString("auto_pad", "NOTSET") == "VALID" ? null : consumer.GetInts("pads");
-            for (var i = 0; i < merged.Length; i++)
-            {
-                merged[i] = (existing?[i] ?? 0) + added[i];
-            }
-
-            consumer.Attributes["pads"] = new AttributeValue { Ints = merged };
-            consumer.Attributes.Remove("auto_pad");
-            if (consumer.OpType == "AveragePool")
-            {
-                consumer.Attributes["count_include_pad"] = new AttributeValue { Int = 1 };
-            }
-
-            consumer.Inputs[0] = pad.Inputs[0];
-            graph.Nodes.Remove(pad);
-            folded++;
+            return false;
         }
 
-        GraphEdit.RemoveUnusedTensors(graph);
-        return folded;
+        var consumer = graph.Consumers(output).Single();
+        if (consumer.Inputs[0] != output || consumer.OpType is not ("Conv" or "MaxPool" or "AveragePool")
+            || !TrySpatialPads(graph, pad, out var added, out var value) || !CanFold(graph, pad, consumer, added, value))
+        {
+            return false;
+        }
+
+        var spatial = added.Length / 2;
+        var merged = new long[2 * spatial];
+        var existing = consumer.GetString("auto_pad", "NOTSET") == "VALID" ? null : consumer.GetInts("pads");
+        for (var i = 0; i < merged.Length; i++)
+        {
+            merged[i] = (existing?[i] ?? 0) + added[i];
+        }
+
+        consumer.Attributes["pads"] = new AttributeValue { Ints = merged };
+        consumer.Attributes.Remove("auto_pad");
+        if (consumer.OpType == "AveragePool")
+        {
+            consumer.Attributes["count_include_pad"] = new AttributeValue { Int = 1 };
+        }
+
+        consumer.Inputs[0] = pad.Inputs[0];
+        graph.Nodes.Remove(pad);
+        return true;
     }
 
     /// <summary>

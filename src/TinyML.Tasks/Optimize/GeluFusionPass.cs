@@ -16,24 +16,7 @@ public sealed class GeluFusionPass : IGraphPass
 
     public string Name => "fuse-gelu";
 
-    public int Run(Graph graph)
-    {
-        var rewrites = 0;
-        foreach (var erf in graph.Nodes.Where(n => n.OpType == "Erf").ToList())
-        {
-            if (graph.Nodes.Contains(erf) && TryFuse(graph, erf))
-            {
-                rewrites++;
-            }
-        }
-
-        if (rewrites > 0)
-        {
-            GraphEdit.RemoveUnusedTensors(graph);
-        }
-
-        return rewrites;
-    }
+    public int Run(Graph graph) => GraphEdit.RewriteEach(graph, "Erf", erf => TryFuse(graph, erf));
 
     private static bool TryFuse(Graph graph, Node erf)
     {

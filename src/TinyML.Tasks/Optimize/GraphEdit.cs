@@ -33,6 +33,26 @@ internal static class GraphEdit
     public static Tensor? Constant(Graph graph, string name) =>
         name.Length > 0 && graph.Tensors.TryGetValue(name, out var t) && t.IsConstant ? t : null;
 
+    /// <summary>
+    /// The loop of every pass that rewrites around one kind of node: <paramref name="tryRewrite"/> on each node of
+    /// <paramref name="opType"/> (a snapshot, since rewrites remove nodes; a node an earlier rewrite removed is
+    /// skipped), then the tensors the rewrites left unused are dropped. Returns how many rewrites were made.
+    /// </summary>
+    public static int RewriteEach(Graph graph, string opType, Func<Node, bool> tryRewrite)
+    {
+        var rewrites = 0;
+        foreach (var node in graph.Nodes.Where(n => n.OpType == opType).ToList())
+        {
+            if (graph.Nodes.Contains(node) && tryRewrite(node))
+            {
+                rewrites++;
+            }
+        }
+
+        RemoveUnusedTensors(graph);
+        return rewrites;
+    }
+
     /// <summary>Removes tensors that no node or graph port mentions any more (dead initializers after folding).</summary>
     public static void RemoveUnusedTensors(Graph graph)
     {

@@ -7,26 +7,19 @@ namespace TinyML.Optimize;
 /// </summary>
 public static class GraphOptimizer
 {
-    public static IReadOnlyList<IGraphPass> DefaultPasses { get; } =
-    [
-        new ConstantFoldingPass(),
-        new RemoveIdentityPass(),
-        new ReshapeTransposeChainPass(),
-        new MatMulAddToGemmPass(),
-        new LayerNormFusionPass(),
-        new GeluFusionPass(),
-        new PowRewritePass(),
-        new FoldBatchNormPass(),
-        new FuseActivationPass(),
-        new FoldPadPass(foldIntoAveragePool: false),
-    ];
+    /// <summary>The int8 path: a BatchNormalization that does not follow a Conv/Gemm is an error (int8 has no kernel
+    /// for it), and a Pad never folds into an AveragePool (the int8 pool has no count_include_pad).</summary>
+    public static IReadOnlyList<IGraphPass> DefaultPasses { get; } = Passes(float32: false);
 
     /// <summary>
     /// The float32 path (<c>Quantize="none"</c>): the same rewrites, except that a BatchNormalization which does not
     /// follow a Conv/Gemm stays in the graph (the float path has a kernel for it; int8 has none), and a zero Pad also
     /// folds into an AveragePool (as count_include_pad = 1, which only the float32 pool implements).
     /// </summary>
-    public static IReadOnlyList<IGraphPass> FloatPasses { get; } =
+    public static IReadOnlyList<IGraphPass> FloatPasses { get; } = Passes(float32: true);
+
+    /// <summary>One pass order for both paths, so they cannot drift apart; only two passes' options differ.</summary>
+    private static IGraphPass[] Passes(bool float32) =>
     [
         new ConstantFoldingPass(),
         new RemoveIdentityPass(),
@@ -35,9 +28,9 @@ public static class GraphOptimizer
         new LayerNormFusionPass(),
         new GeluFusionPass(),
         new PowRewritePass(),
-        new FoldBatchNormPass(standaloneIsError: false),
+        new FoldBatchNormPass(standaloneIsError: !float32),
         new FuseActivationPass(),
-        new FoldPadPass(foldIntoAveragePool: true),
+        new FoldPadPass(foldIntoAveragePool: float32),
     ];
 
     public static IReadOnlyList<(string Pass, int Rewrites)> Run(Graph graph) => Run(graph, DefaultPasses);

@@ -14,24 +14,7 @@ public sealed class LayerNormFusionPass : IGraphPass
 {
     public string Name => "fuse-layernorm";
 
-    public int Run(Graph graph)
-    {
-        var rewrites = 0;
-        foreach (var mean in graph.Nodes.Where(n => n.OpType == "ReduceMean").ToList())
-        {
-            if (graph.Nodes.Contains(mean) && TryFuse(graph, mean))
-            {
-                rewrites++;
-            }
-        }
-
-        if (rewrites > 0)
-        {
-            GraphEdit.RemoveUnusedTensors(graph);
-        }
-
-        return rewrites;
-    }
+    public int Run(Graph graph) => GraphEdit.RewriteEach(graph, "ReduceMean", mean => TryFuse(graph, mean));
 
     private static bool TryFuse(Graph graph, Node mean)
     {

@@ -1,8 +1,10 @@
 namespace TinyML.Quantize;
 
 /// <summary>
-/// The int8 ops whose numerics follow from their tensors' parameters alone, built once for both int8 lowerings (the
-/// calibrated <see cref="Quantizer"/> and the <see cref="QdqLowering"/> of an already quantized model).
+/// The int8 ops both int8 lowerings (the calibrated <see cref="Quantizer"/> and the <see cref="QdqLowering"/> of an
+/// already quantized model) build alike, written once: Add and Softmax, whose numerics follow from their tensors'
+/// parameters alone, and the weighted layers, from the weights, bias and <see cref="ChannelRequantization"/> each
+/// lowering derives its own way.
 /// </summary>
 internal static class Int8OpBuilder
 {
@@ -41,4 +43,61 @@ internal static class Int8OpBuilder
             DiffMin = diffMin,
         };
     }
+
+    /// <summary>Convolution with per-output-channel int8 weights [OutC, InC/Groups, kH, kW] and int32 bias.</summary>
+    public static QConv2D Conv(string node, ConvGeometry geometry, sbyte[] weights, int[] bias, ChannelRequantization r) => new()
+    {
+        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = geometry,
+        Weights = weights, Bias = bias, WeightScales = r.WeightScales, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
+        InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
+        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+    };
+
+    /// <summary>Transposed convolution with its weights already laid out per output channel.</summary>
+    public static QConvTranspose2D ConvTranspose(string node, ConvTransposeGeometry geometry, sbyte[] weights, int[] bias, ChannelRequantization r) => new()
+    {
+        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = geometry,
+        Weights = weights, Bias = bias, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
+        InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
+        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+    };
+
+    /// <summary>Fully connected over <paramref name="rows"/> input rows, weights [outFeatures, inFeatures].</summary>
+    public static QFullyConnected FullyConnected(string node, int rows, int inFeatures, int outFeatures, sbyte[] weights, int[] bias, ChannelRequantization r) => new()
+    {
+        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Rows = rows, InFeatures = inFeatures, OutFeatures = outFeatures,
+        Weights = weights, Bias = bias, WeightScales = r.WeightScales, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
+        InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
+        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+    };
+}
+
+/// <summary>
+/// The per-output-channel requantization of a weighted layer (Conv, ConvTranspose, fully connected), the same whether
+/// the scales were calibrated or read from a QDQ model: TFLite's M_c = double(s_x) * double(s_w[c]) / double(s_y) as
+/// multiplier and shift, and the node's fused activation as an int8 clamp at the output's parameters.
+/// </summary>
+internal sealed record ChannelRequantization(
+    LoweredTensor Input, LoweredTensor Output, float[] WeightScales, int[] Multipliers, int[] Shifts, int ActivationMin, int ActivationMax)
+{
+    public static ChannelRequantization Of(Node node, LoweredTensor input, LoweredTensor output, float[] weightScales)
+    {
+        var multipliers = new int[weightScales.Length];
+        var shifts = new int[weightScales.Length];
+        for (var c = 0; c < weightScales.Length; c++)
+        {
+            (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier((double)input.Scale * weightScales[c] / output.Scale);
+        }
+
+        var (min, max) = QuantizationMath.ActivationBounds(node, output);
+        return new ChannelRequantization(input, output, weightScales, multipliers, shifts, min, max);
+    }
+
+    /// <summary>
+    /// A float bias as int32 at scale s_x * s_w[c] (rounded half away from zero, saturated), as the TFLite converter
+    /// quantizes it; a one-value bias applies to every channel.
+    /// </summary>
+    public int[] Int32Bias(float[] bias) => Enumerable.Range(0, WeightScales.Length).Select(c => (int)Math.Clamp(
+        Math.Round(bias[bias.Length == 1 ? 0 : c] / ((double)Input.Scale * WeightScales[c]), MidpointRounding.AwayFromZero),
+        int.MinValue, int.MaxValue)).ToArray();
 }

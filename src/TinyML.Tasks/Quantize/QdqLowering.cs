@@ -1,4 +1,3 @@
-using TinyML.Lower;
 using TinyML.Optimize;
 
 namespace TinyML.Quantize;
@@ -12,20 +11,12 @@ public sealed record QdqLoweringResult(LoweredModel Model, int QuantizedTensors,
 /// requantization multipliers are derived from those float32 scales in double exactly as TFLite does
 /// (M = double(s_x) * double(s_w[c]) / double(s_y)), so the firmware's bytes equal TFLite Micro's.
 /// </summary>
-public sealed class QdqLowering : GraphLowering
+public sealed class QdqLowering : Int8Lowering
 {
-    private readonly Graph _graph;
     private readonly QdqAnnotations _annotations;
-    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly LoweredModel _model;
 
     private QdqLowering(Graph graph, QdqAnnotations annotations)
-        : base(graph)
-    {
-        _graph = graph;
-        _annotations = annotations;
-        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
-    }
+        : base(graph) => _annotations = annotations;
 
     /// <summary>
     /// Strips the Q/DQ nodes of <paramref name="graph"/> into annotations (the graph is rewritten in place into the float
@@ -76,33 +67,15 @@ public sealed class QdqLowering : GraphLowering
         var input = Activation(node, 0);
         var weights = QuantizedWeights(node, 1);
         var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, weights.Shape, File);
-        if (geometry.Batch != 1)
-        {
-            throw Unsupported(node, $"Conv with batch {geometry.Batch} is not supported (batch 1)");
-        }
+        RequireBatchOne(node, geometry.Batch);
 
         if (!weights.PerTensor && weights.Axis != 0)
         {
             throw Unsupported(node, $"weights are quantized per axis {weights.Axis}; only per output channel (axis 0) is supported");
         }
 
-        var output = OutputTensor(node);
-        var weightScales = Enumerable.Range(0, geometry.OutC).Select(weights.ScaleAt).ToArray();
-        var (multipliers, shifts) = Multipliers(input, output, weightScales);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QConv2D
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output.Id,
-            Geometry = geometry,
-            Weights = weights.Values.Select(v => (sbyte)v).ToArray(),
-            Bias = Bias(node, 2, input, weightScales),
-            WeightScales = weightScales,
-            OutputMultiplier = multipliers, OutputShift = shifts,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        var r = Requantization(node, input, geometry.OutC, weights);
+        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, weights.Values.Select(v => (sbyte)v).ToArray(), Bias(node, 2, r), r));
     }
 
     /// <summary>
@@ -115,29 +88,16 @@ public sealed class QdqLowering : GraphLowering
         var input = Activation(node, 0);
         var weights = QuantizedWeights(node, 1);
         var geometry = ConvTransposeGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, weights.Shape, File);
-        if (geometry.Batch != 1)
-        {
-            throw Unsupported(node, $"ConvTranspose with batch {geometry.Batch} is not supported (batch 1)");
-        }
+        RequireBatchOne(node, geometry.Batch);
 
         if (!weights.PerTensor && (weights.Axis != 1 || geometry.Groups != 1))
         {
             throw Unsupported(node, $"weights are quantized per axis {weights.Axis} with group {geometry.Groups}; only per tensor or per output channel (axis 1, group 1) is supported");
         }
 
-        var output = OutputTensor(node);
-        var weightScales = Enumerable.Range(0, geometry.OutC).Select(weights.ScaleAt).ToArray();
-        var (multipliers, shifts) = Multipliers(input, output, weightScales);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QConvTranspose2D
-        {
-            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
-            Weights = geometry.FilterPerOutputChannel(weights.Values.Select(v => (sbyte)v).ToArray()),
-            Bias = Bias(node, 2, input, weightScales),
-            OutputMultiplier = multipliers, OutputShift = shifts,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        var r = Requantization(node, input, geometry.OutC, weights);
+        _model.Ops.Add(Int8OpBuilder.ConvTranspose(node.Name, geometry,
+            geometry.FilterPerOutputChannel(weights.Values.Select(v => (sbyte)v).ToArray()), Bias(node, 2, r), r));
     }
 
     /// <summary>Gemm (optionally transB) or MatMul with constant int8 weights: one input row, weights laid out [out, in].</summary>
@@ -184,24 +144,8 @@ public sealed class QdqLowering : GraphLowering
             }
         }
 
-        var output = OutputTensor(node);
-        var weightScales = Enumerable.Range(0, n).Select(weights.ScaleAt).ToArray();
-        var (multipliers, shifts) = Multipliers(input, output, weightScales);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QFullyConnected
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output.Id,
-            InFeatures = k,
-            OutFeatures = n,
-            Weights = rows,
-            Bias = node.OpType == "Gemm" ? Bias(node, 2, input, weightScales) : new int[n],
-            WeightScales = weightScales,
-            OutputMultiplier = multipliers, OutputShift = shifts,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        var r = Requantization(node, input, n, weights);
+        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, 1, k, n, rows, node.OpType == "Gemm" ? Bias(node, 2, r) : new int[n], r));
     }
 
     protected override void LowerPool(Node node)
@@ -302,25 +246,17 @@ public sealed class QdqLowering : GraphLowering
         _model.Ops.Add(Int8OpBuilder.Softmax(node.Name, input, AddTensor(node.Outputs[0], softmaxScale, -128), rowSize));
     }
 
-    /// <summary>TFLite per-channel requantization: M_c = double(s_x) * double(s_w[c]) / double(s_y), then QuantizeMultiplier.</summary>
-    private static (int[] Multipliers, int[] Shifts) Multipliers(LoweredTensor input, LoweredTensor output, float[] weightScales)
-    {
-        var multipliers = new int[weightScales.Length];
-        var shifts = new int[weightScales.Length];
-        for (var c = 0; c < weightScales.Length; c++)
-        {
-            (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier((double)input.Scale * weightScales[c] / output.Scale);
-        }
-
-        return (multipliers, shifts);
-    }
+    /// <summary>The requantization of a weighted layer's output channels from the model's own weight and activation scales.</summary>
+    private ChannelRequantization Requantization(Node node, LoweredTensor input, int channels, QuantizedConstant weights) =>
+        ChannelRequantization.Of(node, input, OutputTensor(node), Enumerable.Range(0, channels).Select(weights.ScaleAt).ToArray());
 
     /// <summary>
     /// The int32 bias. When its DequantizeLinear scale is float32(s_x * s_w[c]) — what TFLite and ORT write — the
     /// stored integers are used as they are; otherwise the real bias is requantized to that scale.
     /// </summary>
-    private int[] Bias(Node node, int index, LoweredTensor input, float[] weightScales)
+    private int[] Bias(Node node, int index, ChannelRequantization r)
     {
+        var (input, weightScales) = (r.Input, r.WeightScales);
         var channels = weightScales.Length;
         if (node.Inputs.Count <= index || node.Inputs[index].Length == 0)
         {
@@ -336,9 +272,7 @@ public sealed class QdqLowering : GraphLowering
                 throw Unsupported(node, $"bias has {floatBias.Length} values for {channels} output channels");
             }
 
-            return Enumerable.Range(0, channels).Select(c => (int)Math.Clamp(
-                Math.Round(floatBias[floatBias.Length == 1 ? 0 : c] / ((double)input.Scale * weightScales[c]), MidpointRounding.AwayFromZero),
-                int.MinValue, int.MaxValue)).ToArray();
+            return r.Int32Bias(floatBias);
         }
 
         if (!_annotations.Constants.TryGetValue(node.Inputs[index], out var bias) || bias.Type != ElementType.Int32)
@@ -414,13 +348,5 @@ public sealed class QdqLowering : GraphLowering
         return _ids.TryGetValue(name, out var id) ? _model.Tensors[id]
             : throw new TinyMLException(ErrorCodes.UnsupportedOp,
                 $"input '{name}' of node '{node.Name}' ({node.OpType}) is a constant or an unquantized value; int8 ops take quantized activations only", File);
-    }
-
-    private int AddTensor(string name, float scale, int zeroPoint)
-    {
-        var id = _model.Tensors.Count;
-        _model.Tensors.Add(new LoweredTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
-        _ids[name] = id;
-        return id;
     }
 }

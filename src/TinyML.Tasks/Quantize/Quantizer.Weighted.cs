@@ -36,10 +36,7 @@ public sealed partial class Quantizer
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var wTensor = Constant(node, 1);
         var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
-        if (geometry.Batch != 1)
-        {
-            throw Unsupported(node, $"Conv with batch {geometry.Batch} is not supported (batch 1)");
-        }
+        RequireBatchOne(node, geometry.Batch);
 
         var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, geometry.OutC);
         var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
@@ -48,16 +45,8 @@ public sealed partial class Quantizer
             bias = BiasCorrection.Apply(bias, BiasCorrection.ConvShift(wTensor.FloatData!, qWeights, wScales, geometry, meanInput));
         }
 
-        var output = OutputTensor(node);
-        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QConv2D
-        {
-            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
-            Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
+        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, qWeights, r.Int32Bias(bias), r));
     }
 
     protected override void LowerConvTranspose(Node node)
@@ -65,23 +54,12 @@ public sealed partial class Quantizer
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var wTensor = Constant(node, 1);
         var geometry = ConvTransposeGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
-        if (geometry.Batch != 1)
-        {
-            throw Unsupported(node, $"ConvTranspose with batch {geometry.Batch} is not supported (batch 1)");
-        }
+        RequireBatchOne(node, geometry.Batch);
 
         var (qWeights, wScales) = QuantizeWeightsPerChannel(geometry.FilterPerOutputChannel(wTensor.FloatData!), geometry.OutC);
         var bias = geometry.BiasOrZeros(node, node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : null, File);
-        var output = OutputTensor(node);
-        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QConvTranspose2D
-        {
-            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Geometry = geometry,
-            Weights = qWeights, Bias = qBias, OutputMultiplier = multipliers, OutputShift = shifts,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
+        _model.Ops.Add(Int8OpBuilder.ConvTranspose(node.Name, geometry, qWeights, r.Int32Bias(bias), r));
     }
 
     protected override void LowerGemm(Node node)
@@ -137,21 +115,8 @@ public sealed partial class Quantizer
             bias = BiasCorrection.Apply(bias, BiasCorrection.GemmShift(weights, qWeights, wScales, n, k, meanInput));
         }
 
-        var output = OutputTensor(node);
-        var (multipliers, shifts, qBias) = Requantization(input, output, wScales, bias);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(new QFullyConnected
-        {
-            NodeName = node.Name,
-            Inputs = [input.Id],
-            Output = output.Id,
-            Rows = rows,
-            InFeatures = k,
-            OutFeatures = n,
-            Weights = qWeights, Bias = qBias, WeightScales = wScales, OutputMultiplier = multipliers, OutputShift = shifts,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = actMin, ActivationMax = actMax,
-        });
+        var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
+        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, rows, k, n, qWeights, r.Int32Bias(bias), r));
     }
 
     /// <summary>
@@ -195,21 +160,5 @@ public sealed partial class Quantizer
             AZeroPoint = a.ZeroPoint, BZeroPoint = b.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
             Multiplier = multiplier, Shift = shift, ActivationMin = -128, ActivationMax = 127,
         });
-    }
-
-    private (int[] Multipliers, int[] Shifts, int[] Bias) Requantization(LoweredTensor input, LoweredTensor output, float[] weightScales, float[] bias)
-    {
-        var channels = weightScales.Length;
-        var multipliers = new int[channels];
-        var shifts = new int[channels];
-        var qBias = new int[channels];
-        for (var c = 0; c < channels; c++)
-        {
-            var biasScale = (double)input.Scale * weightScales[c];
-            qBias[c] = (int)Math.Clamp(Math.Round(bias[c] / biasScale, MidpointRounding.AwayFromZero), int.MinValue, int.MaxValue);
-            (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier(biasScale / output.Scale);
-        }
-
-        return (multipliers, shifts, qBias);
     }
 }

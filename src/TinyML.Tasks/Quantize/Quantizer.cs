@@ -9,12 +9,9 @@ namespace TinyML.Quantize;
 /// int32 biases with scale s_in * s_w[c], and fixed-point requantization multipliers computed here once.
 /// Ops that cannot change the scale (pooling, reshape, clamp) keep their input's parameters, as TFLite requires.
 /// </summary>
-public sealed partial class Quantizer : GraphLowering
+public sealed partial class Quantizer : Int8Lowering
 {
-    private readonly Graph _graph;
     private readonly IReadOnlyDictionary<string, ActivationRange> _ranges;
-    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly LoweredModel _model;
 
     /// <summary>Mean float input of each Conv/Gemm over the calibration data, when bias correction is on (else empty).</summary>
     private readonly IReadOnlyDictionary<string, float[]> _meanInputs;
@@ -22,10 +19,8 @@ public sealed partial class Quantizer : GraphLowering
     private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs)
         : base(graph)
     {
-        _graph = graph;
         _ranges = ranges;
         _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
-        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
 
     /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
@@ -231,14 +226,6 @@ public sealed partial class Quantizer : GraphLowering
         }
 
         return null;
-    }
-
-    private int AddTensor(string name, float scale, int zeroPoint)
-    {
-        var id = _model.Tensors.Count;
-        _model.Tensors.Add(new LoweredTensor { Id = id, Name = name, Shape = _graph.Tensor(name).Shape, Scale = scale, ZeroPoint = zeroPoint });
-        _ids[name] = id;
-        return id;
     }
 
     private int Id(string name, Node? consumer) =>
