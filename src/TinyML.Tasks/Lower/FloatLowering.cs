@@ -10,16 +10,14 @@ namespace TinyML.Lower;
 /// </summary>
 public sealed partial class FloatLowering : GraphLowering
 {
-    private readonly Graph _graph;
-    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-    private readonly LoweredModel _model;
-
     private FloatLowering(Graph graph)
         : base(graph)
     {
-        _graph = graph;
-        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
+
+    protected override string PrecisionName => "float";
+
+    protected override string ActivationInputRule => " here; this input must be an activation";
 
     /// <summary>Lowers <paramref name="graph"/> (already optimized and shape-inferred).</summary>
     public static LoweredModel Lower(Graph graph) => new FloatLowering(graph).Run();
@@ -101,14 +99,4 @@ public sealed partial class FloatLowering : GraphLowering
         _ids[name] = id;
         return id;
     }
-
-    private int Id(string name, Node? consumer) =>
-        _ids.TryGetValue(name, out var id) ? id
-        : throw new TinyMLException(ErrorCodes.UnsupportedOp,
-            consumer is null ? $"graph output '{name}' is not produced by a supported float op"
-                : $"input '{name}' of node '{consumer.Name}' ({consumer.OpType}) is a constant or unsupported value here; this input must be an activation", File);
-
-    private Tensor Constant(Node node, int input) =>
-        node.Inputs.Count > input && GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
-        : throw Unsupported(node, $"input {input} must be a constant float tensor");
 }

@@ -1,3 +1,5 @@
+using TinyML.Optimize;
+
 namespace TinyML.Lower;
 
 /// <summary>
@@ -9,12 +11,42 @@ namespace TinyML.Lower;
 /// </summary>
 public abstract class GraphLowering
 {
-    private readonly Graph _source;
+    /// <summary>The optimized, shape-inferred graph being lowered.</summary>
+    protected readonly Graph _graph;
 
-    protected GraphLowering(Graph graph) => _source = graph;
+    /// <summary>The lowered model being built.</summary>
+    protected readonly LoweredModel _model;
+
+    /// <summary>Graph tensor name -> id of its tensor in <see cref="_model"/>.</summary>
+    protected readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+
+    protected GraphLowering(Graph graph)
+    {
+        _graph = graph;
+        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
+    }
 
     /// <summary>The model file, for diagnostics.</summary>
-    protected string File => _source.SourcePath;
+    protected string File => _graph.SourcePath;
+
+    /// <summary>"float" or "int8": names the precision in the error for a value no op of it produced.</summary>
+    protected abstract string PrecisionName { get; }
+
+    /// <summary>The end of the error for an op input that is not an activation (what this precision's ops take).</summary>
+    protected abstract string ActivationInputRule { get; }
+
+    /// <summary>The id of the lowered tensor of graph tensor <paramref name="name"/>: an activation some op of this
+    /// precision produced (a coded error otherwise, naming <paramref name="consumer"/> or the graph output).</summary>
+    protected int Id(string name, Node? consumer) =>
+        _ids.TryGetValue(name, out var id) ? id
+        : throw new TinyMLException(ErrorCodes.UnsupportedOp,
+            consumer is null ? $"graph output '{name}' is not produced by a supported {PrecisionName} op"
+                : $"input '{name}' of node '{consumer.Name}' ({consumer.OpType}) is a constant or unsupported value{ActivationInputRule}", File);
+
+    /// <summary>Input <paramref name="input"/> of <paramref name="node"/> as a build-time float constant (TML1004 otherwise).</summary>
+    protected Tensor Constant(Node node, int input) =>
+        node.Inputs.Count > input && GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
+        : throw Unsupported(node, $"input {input} must be a constant float tensor");
 
     /// <summary>A node whose attributes or shapes the kernels do not support (TML1004).</summary>
     protected TinyMLException Unsupported(Node node, string what) =>
@@ -56,19 +88,19 @@ public abstract class GraphLowering
                 LowerCopy(node);
                 break;
             case "Transpose":
-                LowerMove(node, DataMovement.Transpose(_source, node), 0f);
+                LowerMove(node, DataMovement.Transpose(_graph, node), 0f);
                 break;
             case "Slice":
-                LowerMove(node, DataMovement.Slice(_source, node), 0f);
+                LowerMove(node, DataMovement.Slice(_graph, node), 0f);
                 break;
             case "Gather":
-                LowerMove(node, DataMovement.Gather(_source, node), 0f);
+                LowerMove(node, DataMovement.Gather(_graph, node), 0f);
                 break;
             case "Expand":
-                LowerMove(node, DataMovement.Expand(_source, node), 0f);
+                LowerMove(node, DataMovement.Expand(_graph, node), 0f);
                 break;
             case "Pad":
-                var (padPlan, padValue) = DataMovement.Pad(_source, node);
+                var (padPlan, padValue) = DataMovement.Pad(_graph, node);
                 LowerMove(node, padPlan, padValue);
                 break;
             case "Concat":

@@ -9,18 +9,14 @@ namespace TinyML.Quantize;
 /// </summary>
 public abstract class Int8Lowering : GraphLowering
 {
-    protected readonly Graph _graph;
-    protected readonly LoweredModel _model;
-
-    /// <summary>Graph tensor name -> id of its int8 tensor in <see cref="_model"/>.</summary>
-    protected readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
-
     protected Int8Lowering(Graph graph)
         : base(graph)
     {
-        _graph = graph;
-        _model = new LoweredModel { Name = graph.Name, Input = 0, Output = 0 };
     }
+
+    protected override string PrecisionName => "int8";
+
+    protected override string ActivationInputRule => "; int8 ops take activations only";
 
     /// <summary>Adds the int8 tensor of graph tensor <paramref name="name"/> with its parameters; returns its id.</summary>
     protected int AddTensor(string name, float scale, int zeroPoint)

@@ -227,14 +227,4 @@ public sealed partial class Quantizer : Int8Lowering
 
         return null;
     }
-
-    private int Id(string name, Node? consumer) =>
-        _ids.TryGetValue(name, out var id) ? id
-        : throw new TinyMLException(ErrorCodes.UnsupportedOp,
-            consumer is null ? $"graph output '{name}' is not produced by a supported int8 op"
-                : $"input '{name}' of node '{consumer.Name}' ({consumer.OpType}) is a constant or unsupported value; int8 ops take activations only", File);
-
-    private Tensor Constant(Node node, int input) =>
-        GraphEdit.Constant(_graph, node.Inputs[input]) is { FloatData: not null } t ? t
-        : throw Unsupported(node, $"input {input} must be a constant float tensor");
 }
