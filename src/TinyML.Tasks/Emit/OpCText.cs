@@ -59,7 +59,7 @@ internal static class OpCText
         sb.Append(CultureInfo.InvariantCulture, $"    {kernel}(&{id}, {string.Join(", ", args)});\n");
 
     /// <summary>
-    /// The C name of an element-wise op kind (<see cref="BinaryKind"/>, <see cref="QBinaryKind"/>,
+    /// The C name of an element-wise op kind (<see cref="BinaryKind"/>,
     /// <see cref="UnaryKind"/>) in its kernel's name: the kind in lower case, but for the few whose kernel names
     /// split the words differently.
     /// </summary>
