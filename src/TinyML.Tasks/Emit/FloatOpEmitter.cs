@@ -63,10 +63,10 @@ public static class FloatOpEmitter
 
                     """);
                 return 0;
-            case FAdd a:
-                return EmitBroadcastData(sb, op, id, "Add", "tml_add_f32_params", a.Geometry, a.ConstantA, a.ConstantB);
             case FBinary bin:
-                return EmitBroadcastData(sb, op, id, bin.Kind.ToString(), "tml_binary_f32_params", bin.Geometry, bin.ConstantA, bin.ConstantB);
+                // Add has its own kernel (and parameter type), the fastest path of the residual blocks.
+                var type = bin.Kind == BinaryKind.Add ? "tml_add_f32_params" : "tml_binary_f32_params";
+                return EmitBroadcastData(sb, op, id, bin.Kind.ToString(), type, bin.Geometry, bin.ConstantA, bin.ConstantB);
             case FUnary:
                 return 0;
             case FSoftmax s:
@@ -258,9 +258,6 @@ public static class FloatOpEmitter
                 break;
             case FPool p:
                 OpCText.Call(sb, $"tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_f32", id, [At(op.Inputs[0]), At(op.Output)]);
-                break;
-            case FAdd a:
-                OpCText.Call(sb, "tml_add_f32", id, [OpCText.Operand(At, a.Geometry.A, id, "a"), OpCText.Operand(At, a.Geometry.B, id, "b"), At(op.Output)]);
                 break;
             case FBinary bin:
                 OpCText.Call(sb, BinaryKernel(bin.Kind), id, [OpCText.Operand(At, bin.Geometry.A, id, "a"), OpCText.Operand(At, bin.Geometry.B, id, "b"), At(op.Output)]);

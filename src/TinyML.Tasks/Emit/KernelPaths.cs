@@ -84,7 +84,7 @@ public static class KernelPaths
             case QBatchMatMul:
                 return "tml_batch_matmul_s8";
             default:
-                return op.GetType().Name[1..];
+                return op.KindName;
         }
     }
 

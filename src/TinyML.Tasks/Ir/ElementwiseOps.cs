@@ -37,7 +37,7 @@ public enum UnaryKind
 }
 
 /// <summary>Broadcasting binary ops of both precisions (Max/Min: the two-input form). PRelu is x &lt; 0 ? x * slope : x,
-/// with the slope as operand B. The float32 path runs Add as its own op (<see cref="FAdd"/>).</summary>
+/// with the slope as operand B.</summary>
 public enum BinaryKind
 {
     Add,
@@ -66,42 +66,17 @@ public enum BinaryKind
 /// </summary>
 public static class ElementwiseMath
 {
-    public static readonly IReadOnlyDictionary<string, UnaryKind> UnaryOps = new Dictionary<string, UnaryKind>(StringComparer.Ordinal)
-    {
-        ["Sigmoid"] = UnaryKind.Sigmoid,
-        ["Tanh"] = UnaryKind.Tanh,
-        ["LeakyRelu"] = UnaryKind.LeakyRelu,
-        ["HardSigmoid"] = UnaryKind.HardSigmoid,
-        ["HardSwish"] = UnaryKind.HardSwish,
-        ["Elu"] = UnaryKind.Elu,
-        ["Sqrt"] = UnaryKind.Sqrt,
-        ["Exp"] = UnaryKind.Exp,
-        ["Log"] = UnaryKind.Log,
-        ["Neg"] = UnaryKind.Neg,
-        ["Abs"] = UnaryKind.Abs,
-        ["Reciprocal"] = UnaryKind.Reciprocal,
-        ["Not"] = UnaryKind.Not,
-        ["Erf"] = UnaryKind.Erf,
-        ["Gelu"] = UnaryKind.Gelu,
-    };
+    /// <summary>The ONNX element-wise one-input ops, by op type: each kind is named as its operator.</summary>
+    public static readonly IReadOnlyDictionary<string, UnaryKind> UnaryOps = ByOpType<UnaryKind>(
+        "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Erf", "Gelu");
 
-    public static readonly IReadOnlyDictionary<string, BinaryKind> BinaryOps = new Dictionary<string, BinaryKind>(StringComparer.Ordinal)
-    {
-        ["Sub"] = BinaryKind.Sub,
-        ["Mul"] = BinaryKind.Mul,
-        ["Div"] = BinaryKind.Div,
-        ["PRelu"] = BinaryKind.PRelu,
-        ["Max"] = BinaryKind.Max,
-        ["Min"] = BinaryKind.Min,
-        ["Equal"] = BinaryKind.Equal,
-        ["Less"] = BinaryKind.Less,
-        ["LessOrEqual"] = BinaryKind.LessOrEqual,
-        ["Greater"] = BinaryKind.Greater,
-        ["GreaterOrEqual"] = BinaryKind.GreaterOrEqual,
-        ["And"] = BinaryKind.And,
-        ["Or"] = BinaryKind.Or,
-        ["Xor"] = BinaryKind.Xor,
-    };
+    /// <summary>The broadcasting two-input ops besides Add (which has its own lowering), by op type.</summary>
+    public static readonly IReadOnlyDictionary<string, BinaryKind> BinaryOps = ByOpType<BinaryKind>(
+        "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor");
+
+    private static Dictionary<string, TKind> ByOpType<TKind>(params string[] opTypes)
+        where TKind : struct, Enum =>
+        opTypes.ToDictionary(op => op, op => Enum.Parse<TKind>(op), StringComparer.Ordinal);
 
     /// <summary>Binary kinds whose result is a mask (0/1).</summary>
     public static bool IsMask(BinaryKind kind) => kind >= BinaryKind.Equal;

@@ -73,17 +73,9 @@ public sealed class FPool : PoolOp, IFloat32Op
     public required bool CountIncludePad { get; init; }
 }
 
-/// <summary>Broadcasting Add. Shapes are right-aligned into <see cref="MaxRank"/> dimensions; stride 0 = broadcast.
-/// A constant operand is carried in ConstantA/ConstantB instead of being an arena tensor.</summary>
-public sealed class FAdd : LoweredOp, IFloat32Op
-{
-    public required BroadcastGeometry Geometry { get; init; }
-    /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
-    public float[]? ConstantA { get; init; }
-    public float[]? ConstantB { get; init; }
-}
-
-/// <summary>Broadcasting Sub/Mul/Div/PRelu: the strides and constant operands of <see cref="FAdd"/>, plus the op.</summary>
+/// <summary>Broadcasting Add/Sub/Mul/Div/PRelu/Max/Min, comparisons and logical ops. Shapes are right-aligned into
+/// <see cref="BroadcastGeometry.MaxRank"/> dimensions; stride 0 = broadcast. A constant operand is carried in
+/// ConstantA/ConstantB instead of being an arena tensor.</summary>
 public sealed class FBinary : LoweredOp, IFloat32Op
 {
     public required BinaryKind Kind { get; init; }
@@ -91,6 +83,9 @@ public sealed class FBinary : LoweredOp, IFloat32Op
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
     public float[]? ConstantA { get; init; }
     public float[]? ConstantB { get; init; }
+
+    /// <summary>Add keeps its own name in the reports, as the op with its own kernel.</summary>
+    public override string KindName => Kind == BinaryKind.Add ? "Add" : "Binary";
 }
 
 /// <summary>Element-wise unary op (the activations, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Not, Cast) with its attributes.</summary>

@@ -48,6 +48,9 @@ public abstract class LoweredOp
     /// interpreter ignores this.
     /// </summary>
     public Int8Kernel Kernel { get; set; }
+
+    /// <summary>The op kind the reports name (the class name without its precision letter: "Conv2D", "Pool", ...).</summary>
+    public virtual string KindName => GetType().Name[1..];
 }
 
 /// <summary>

@@ -20,14 +20,7 @@ public sealed partial class FloatLowering
         });
     }
 
-    protected override void LowerAdd(Node node)
-    {
-        var (inputs, geometry, constantA, constantB) = BroadcastOperands(node);
-        _model.Ops.Add(new FAdd
-        {
-            NodeName = node.Name, Inputs = inputs, Output = AddTensor(node.Outputs[0]), Geometry = geometry, ConstantA = constantA, ConstantB = constantB,
-        });
-    }
+    protected override void LowerAdd(Node node) => LowerBroadcast(node, BinaryKind.Add);
 
     protected override void LowerBinary(Node node)
     {
@@ -36,10 +29,15 @@ public sealed partial class FloatLowering
             throw Unsupported(node, $"{node.OpType} with {node.Inputs.Count} inputs (two are supported)");
         }
 
+        LowerBroadcast(node, ElementwiseMath.BinaryOps[node.OpType]);
+    }
+
+    private void LowerBroadcast(Node node, BinaryKind kind)
+    {
         var (inputs, geometry, constantA, constantB) = BroadcastOperands(node);
         _model.Ops.Add(new FBinary
         {
-            NodeName = node.Name, Kind = ElementwiseMath.BinaryOps[node.OpType],
+            NodeName = node.Name, Kind = kind,
             Inputs = inputs, Output = AddTensor(node.Outputs[0]), Geometry = geometry, ConstantA = constantA, ConstantB = constantB,
         });
     }

@@ -509,7 +509,7 @@ public static class ModelCompiler
         report["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
         {
             ["node"] = op.NodeName,
-            ["kind"] = op.GetType().Name[1..],
+            ["kind"] = op.KindName,
             ["output"] = model.Tensors[op.Output].Name,
             ["offset"] = plan.OffsetOf(model, op.Output),
         }).ToArray());

@@ -39,7 +39,7 @@ internal static class PrecisionSelection
                     continue;
                 }
 
-                var kind = op.GetType().Name[1..];
+                var kind = op.KindName;
                 if (MixedPrecision.HasInt16x8Kernel(op))
                 {
                     automatic.Add(new PrecisionChoice(node, kind, LayerPrecision.Int16x8,

@@ -50,7 +50,7 @@ public static class Int16x8
                 [FConv2D c] when op is QConv2D => (LoweredOp)c,
                 [FGemm g] when op is QFullyConnected && g.Alpha == 1f && (g.M == 1 || g.BiasRowStride == 0) => g,
                 _ => throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                    $"layer '{op.NodeName}' ({op.GetType().Name[1..]}) has no int16x8 kernel (int16x8 covers Conv and Gemm/MatMul with alpha 1)", graph.SourcePath),
+                    $"layer '{op.NodeName}' ({op.KindName}) has no int16x8 kernel (int16x8 covers Conv and Gemm/MatMul with alpha 1)", graph.SourcePath),
             };
 
             var int8Input = model.Tensors[op.Inputs[0]];

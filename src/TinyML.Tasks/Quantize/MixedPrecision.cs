@@ -151,8 +151,8 @@ public static class MixedPrecision
     /// <summary>Float32 ops whose C kernel the C# reference repeats operation for operation (<see cref="MixedPrecisionKernels"/>).</summary>
     public static bool HasExactMirror(LoweredOp op) => op switch
     {
-        FConv2D or FGemm or FMatMul or FAdd or FClamp or FReduce or FGather or FReshape => true,
-        FBinary b => b.Kind is BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div or BinaryKind.Max or BinaryKind.Min or BinaryKind.PRelu,
+        FConv2D or FGemm or FMatMul or FClamp or FReduce or FGather or FReshape => true,
+        FBinary b => b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div or BinaryKind.Max or BinaryKind.Min or BinaryKind.PRelu,
         FUnary u => u.Kind is UnaryKind.Sqrt or UnaryKind.Exp or UnaryKind.Log or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Reciprocal,
         _ => false,
     };
@@ -182,7 +182,7 @@ public static class MixedPrecision
         var choices = new List<PrecisionChoice>();
         foreach (var (node, op) in layers)
         {
-            var kind = op.GetType().Name[1..];
+            var kind = op.KindName;
             if (settings.Layers.TryGetValue(node, out var explicitPrecision))
             {
                 if (explicitPrecision == LayerPrecision.Float && !HasRequestedFloatFallback(op))
@@ -339,7 +339,7 @@ public static class MixedPrecision
             if (floatOps is not [var fop] || !HasExactMirror(fop) || fop is FGather or FReshape || !HasRequestedFloatFallback(op))
             {
                 throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                    $"layer '{op.NodeName}' ({op.GetType().Name[1..]}) has no single float32 kernel to fall back to", graph.SourcePath);
+                    $"layer '{op.NodeName}' ({op.KindName}) has no single float32 kernel to fall back to", graph.SourcePath);
             }
 
             var map = new Dictionary<int, int>();

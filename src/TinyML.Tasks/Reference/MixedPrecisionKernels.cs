@@ -43,9 +43,6 @@ public static class MixedPrecisionKernels
             case FMatMul matMul:
                 MatMul(matMul, tensor(matMul.Inputs[0]), tensor(matMul.Inputs[1]), tensor(matMul.Output), fusedMultiplyAdd);
                 break;
-            case FAdd add:
-                Add(add, add.Geometry.A is { } addA ? tensor(addA) : add.ConstantA, add.Geometry.B is { } addB ? tensor(addB) : add.ConstantB, tensor(add.Output));
-                break;
             case FBinary { Kind: BinaryKind.Mul } mul when mul.Geometry.A is { } a && mul.Geometry.B is { } b:
                 Multiply(mul, tensor(a), tensor(b), tensor(mul.Output));
                 break;
@@ -188,18 +185,6 @@ public static class MixedPrecisionKernels
         }
     }
 
-    /// <summary>tml_add_f32's odometer over the output index; each operand advances by its stride (0 = broadcast).</summary>
-    public static void Add(FAdd p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
-    {
-        var total = p.Geometry.OutDims.Aggregate(1, (x, d) => x * d);
-        var walk = new Odometer(p.Geometry.OutDims, p.Geometry.AStrides, p.Geometry.BStrides);
-        for (var i = 0; i < total; i++)
-        {
-            output[i] = a[walk.Offset[0]] + b[walk.Offset[1]];
-            walk.Next();
-        }
-    }
-
     /// <summary>tml_mul_f32: one IEEE product per element (the kernels build with -std=c99, so no contraction).</summary>
     public static void Multiply(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
@@ -212,7 +197,7 @@ public static class MixedPrecisionKernels
         }
     }
 
-    /// <summary>tml_binary_f32 (Sub, Div, Max, Min, PRelu; Mul) with either operand a constant: one IEEE operation per
+    /// <summary>tml_add_f32 and tml_binary_f32 (Sub, Div, Max, Min, PRelu; Mul) with either operand a constant: one IEEE operation per
     /// element, Max/Min written as the C conditional (which differs from Math.Max on signed zeros and NaN).</summary>
     public static void Binary(FBinary p, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output)
     {
@@ -223,6 +208,7 @@ public static class MixedPrecisionKernels
             var (x, y) = (a[walk.Offset[0]], b[walk.Offset[1]]);
             output[i] = p.Kind switch
             {
+                BinaryKind.Add => x + y,
                 BinaryKind.Sub => x - y,
                 BinaryKind.Mul => x * y,
                 BinaryKind.Div => x / y,

@@ -48,9 +48,9 @@ public sealed record AccuracyReport(
     /// <summary>The op kind as the report prints it; a float32 layer of a mixed-precision model says so.</summary>
     private static string KindOf(LoweredOp op) => op switch
     {
-        QFloatLayer layer => layer.Op.GetType().Name[1..] + " (float32)",
-        QInt16x8Layer layer => layer.Op.GetType().Name[1..] + " (int16x8)",
-        _ => op.GetType().Name[1..],
+        QFloatLayer layer => layer.Op.KindName + " (float32)",
+        QInt16x8Layer layer => layer.Op.KindName + " (int16x8)",
+        _ => op.KindName,
     };
 
     /// <summary>

@@ -50,8 +50,8 @@ public static class OpCost
         QBatchMatMul => "BatchMatMul",
         QRecurrent r => r.Kind.ToString().ToUpperInvariant(),
         QInt16x8Layer layer => Kind(layer.Op) + " int16x8",
-        QFloatLayer layer => layer.Op.GetType().Name[1..] + " float32",
-        _ => op.GetType().Name[1..],
+        QFloatLayer layer => layer.Op.KindName + " float32",
+        _ => op.KindName,
     };
 
     /// <summary>Input shape -> output shape, with the window of convolutions and pooling.</summary>

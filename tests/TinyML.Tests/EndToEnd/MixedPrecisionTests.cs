@@ -52,8 +52,8 @@ public sealed class MixedPrecisionTests
         var log = new StringWriter();
         var compiled = CompileDigits(Path.Combine(work, "code"), log);
 
-        var floatLayers = compiled.Model.Ops.OfType<QFloatLayer>().Select(l => l.Op.GetType().Name).ToList();
-        CollectionAssert.AreEquivalent(new[] { "FConv2D", "FAdd", "FGemm" }, floatLayers);
+        var floatLayers = compiled.Model.Ops.OfType<QFloatLayer>().Select(l => l.Op is FBinary b ? $"FBinary {b.Kind}" : l.Op.GetType().Name).ToList();
+        CollectionAssert.AreEquivalent(new[] { "FConv2D", "FBinary Add", "FGemm" }, floatLayers);
         // The Add reads the Conv's float32 output directly: only its other operand and the Conv's input are dequantized.
         Assert.AreEqual(2, compiled.Model.Ops.OfType<QDequantize>().Count(), string.Join(", ", compiled.Model.Ops.Select(o => o.NodeName)));
         Assert.AreEqual(3, compiled.Model.Ops.OfType<QQuantize>().Count());
