@@ -2,6 +2,7 @@
 #include "tml_kernels.h"
 #include "tml_internal.h"
 #include "tml_gather_walk.h"
+#include "tml_reduce_walk.h"
 
 static int8_t tml_gather_value_s8(const tml_gather_s8_params *p, const int8_t *input, int32_t offset)
 {
@@ -43,17 +44,11 @@ void tml_resize_bilinear_s8(const tml_resize_bilinear_s8_params *p, const int8_t
     }
 }
 
+/* ReduceMean folds (q - input_zero_point) and requantizes the sum. */
+#define TML_REDUCE_MEAN_ADD_S8(acc, q) ((acc) + ((int32_t)(q) - p->input_zero_point))
+#define TML_REDUCE_MEAN_FINISH_S8(acc) tml_requant_s8((acc), p->multiplier, p->shift, p->output_zero_point, -128, 127)
+
 void tml_reduce_mean_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const int8_t *x = input + o * p->reduce * p->inner + i;
-            int32_t acc = 0;
-            for (r = 0; r < p->reduce; r++) {
-                acc += (int32_t)x[r * p->inner] - p->input_zero_point;
-            }
-            output[o * p->inner + i] = tml_requant_s8(acc, p->multiplier, p->shift, p->output_zero_point, -128, 127);
-        }
-    }
+    TML_REDUCE_WALK(p, int8_t, input, output, int32_t, TML_REDUCE_ZERO, 0, TML_REDUCE_MEAN_ADD_S8, TML_REDUCE_MEAN_FINISH_S8);
 }

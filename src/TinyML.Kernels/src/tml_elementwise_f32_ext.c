@@ -1,6 +1,7 @@
 /* Float32 element-wise kernels beyond Add: broadcast Sub/Mul/Div/PRelu and the activations (Sigmoid, Tanh,
  * LeakyRelu, HardSigmoid, HardSwish, Elu). No libm: exponentials come from tml_expf and tml_expm1f below. */
 #include "tml_kernels_f32.h"
+#include "tml_f32_internal.h"
 #include "tml_odometer.h"
 
 enum tml_binary_f32_kind {
@@ -59,92 +60,25 @@ static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float 
 static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_params *p, const float *a,
                            const float *b, float *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        float value = tml_binary_f32_apply(kind, a[o.offset[0]], b[o.offset[1]]);
-        if (value < p->act_min) {
-            value = p->act_min;
-        }
-        if (value > p->act_max) {
-            value = p->act_max;
-        }
-        output[i] = value;
-        tml_odometer_next(&o, p->out_dims, 2, strides);
-    }
+#define TML_BINARY_F32_APPLY(x, y) tml_f32_clamp(tml_binary_f32_apply(kind, (x), (y)), p->act_min, p->act_max)
+    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_F32_APPLY);
+#undef TML_BINARY_F32_APPLY
 }
 
-void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_SUB, p, a, b, output);
-}
-
-void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_MUL, p, a, b, output);
-}
-
-void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_DIV, p, a, b, output);
-}
-
-void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_MAX, p, a, b, output);
-}
-
-void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_MIN, p, a, b, output);
-}
-
-void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_PRELU, p, x, slope, output);
-}
-
-void tml_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_EQUAL, p, a, b, output);
-}
-
-void tml_less_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_LESS, p, a, b, output);
-}
-
-void tml_less_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_LESS_EQUAL, p, a, b, output);
-}
-
-void tml_greater_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_GREATER, p, a, b, output);
-}
-
-void tml_greater_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_GREATER_EQUAL, p, a, b, output);
-}
-
-void tml_and_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_AND, p, a, b, output);
-}
-
-void tml_or_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_OR, p, a, b, output);
-}
-
-void tml_xor_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_XOR, p, a, b, output);
-}
+TML_ODOMETER_BINARY_KERNEL(tml_sub_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_SUB)
+TML_ODOMETER_BINARY_KERNEL(tml_mul_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_MUL)
+TML_ODOMETER_BINARY_KERNEL(tml_div_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_DIV)
+TML_ODOMETER_BINARY_KERNEL(tml_max_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_MAX)
+TML_ODOMETER_BINARY_KERNEL(tml_min_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_MIN)
+TML_ODOMETER_BINARY_KERNEL(tml_prelu_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_PRELU)
+TML_ODOMETER_BINARY_KERNEL(tml_equal_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_EQUAL)
+TML_ODOMETER_BINARY_KERNEL(tml_less_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_LESS)
+TML_ODOMETER_BINARY_KERNEL(tml_less_equal_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_LESS_EQUAL)
+TML_ODOMETER_BINARY_KERNEL(tml_greater_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_GREATER)
+TML_ODOMETER_BINARY_KERNEL(tml_greater_equal_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_GREATER_EQUAL)
+TML_ODOMETER_BINARY_KERNEL(tml_and_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_AND)
+TML_ODOMETER_BINARY_KERNEL(tml_or_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_OR)
+TML_ODOMETER_BINARY_KERNEL(tml_xor_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_XOR)
 
 /* e^x - 1 without cancellation near 0: for |x| <= ln2/2 the Taylor polynomial of tml_expf without its leading 1
  * (truncation r^9/9! < 2e-10 relative); beyond, e^x - 1 loses at most a couple of ulps since |e^x - 1| > 0.29. */

@@ -94,72 +94,20 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
 static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, const int8_t *a,
                           const int8_t *b, int8_t *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        output[i] = tml_binary_s8_apply(kind, p, a[o.offset[0]], b[o.offset[1]]);
-        tml_odometer_next(&o, p->out_dims, 2, strides);
-    }
+#define TML_BINARY_S8_APPLY(x, y) tml_binary_s8_apply(kind, p, (x), (y))
+    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_S8_APPLY);
+#undef TML_BINARY_S8_APPLY
 }
 
-void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_ADD, p, a, b, output);
-}
-
-void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_MUL, p, a, b, output);
-}
-
-void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_MAX, p, a, b, output);
-}
-
-void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_MIN, p, a, b, output);
-}
-
-void tml_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_EQUAL, p, a, b, output);
-}
-
-void tml_less_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_LESS, p, a, b, output);
-}
-
-void tml_less_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_LESS_EQUAL, p, a, b, output);
-}
-
-void tml_greater_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_GREATER, p, a, b, output);
-}
-
-void tml_greater_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_GREATER_EQUAL, p, a, b, output);
-}
-
-void tml_and_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_AND, p, a, b, output);
-}
-
-void tml_or_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_OR, p, a, b, output);
-}
-
-void tml_xor_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_XOR, p, a, b, output);
-}
+TML_ODOMETER_BINARY_KERNEL(tml_add_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_ADD)
+TML_ODOMETER_BINARY_KERNEL(tml_mul_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_MUL)
+TML_ODOMETER_BINARY_KERNEL(tml_max_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_MAX)
+TML_ODOMETER_BINARY_KERNEL(tml_min_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_MIN)
+TML_ODOMETER_BINARY_KERNEL(tml_equal_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_EQUAL)
+TML_ODOMETER_BINARY_KERNEL(tml_less_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_LESS)
+TML_ODOMETER_BINARY_KERNEL(tml_less_equal_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_LESS_EQUAL)
+TML_ODOMETER_BINARY_KERNEL(tml_greater_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_GREATER)
+TML_ODOMETER_BINARY_KERNEL(tml_greater_equal_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_GREATER_EQUAL)
+TML_ODOMETER_BINARY_KERNEL(tml_and_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_AND)
+TML_ODOMETER_BINARY_KERNEL(tml_or_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_OR)
+TML_ODOMETER_BINARY_KERNEL(tml_xor_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_XOR)

@@ -55,4 +55,27 @@ static inline void tml_odometer_next(tml_odometer *o, const int32_t *dims, int32
     }
 }
 
+/* OUTPUT[i] = APPLY(a, b) for every output element i of a broadcasting binary kernel over P (fields out_dims,
+ * a_strides, b_strides), a and b the elements of A and B at that index. */
+#define TML_ODOMETER_BINARY(P, A, B, OUTPUT, APPLY)                                                 \
+    do {                                                                                            \
+        int32_t i_, total_;                                                                         \
+        tml_odometer o_;                                                                            \
+        const int32_t *const strides_[2] = {(P)->a_strides, (P)->b_strides};                        \
+        total_ = tml_odometer_start(&o_, (P)->out_dims);                                            \
+        for (i_ = 0; i_ < total_; ++i_) {                                                           \
+            (OUTPUT)[i_] = APPLY((A)[o_.offset[0]], (B)[o_.offset[1]]);                             \
+            tml_odometer_next(&o_, (P)->out_dims, 2, strides_);                                     \
+        }                                                                                           \
+    } while (0)
+
+/* Defines the public kernel NAME(p, a, b, output) of a family of broadcasting binary kernels (element type T,
+ * parameters PARAMS) as the family's IMPL(KIND, p, a, b, output): the float32 and int8 families list their members
+ * with it, each one line. */
+#define TML_ODOMETER_BINARY_KERNEL(NAME, PARAMS, T, IMPL, KIND)                                     \
+    void NAME(const PARAMS *p, const T *a, const T *b, T *output)                                   \
+    {                                                                                               \
+        IMPL(KIND, p, a, b, output);                                                                \
+    }
+
 #endif /* TML_ODOMETER_H */

@@ -2,6 +2,7 @@
  * ReduceMax, and Where. No libm: exp and log are the library's own tml_expf and tml_logf. See tml_kernels_f32.h. */
 #include "tml_kernels_f32.h"
 #include "tml_odometer.h"
+#include "tml_reduce_walk.h"
 
 enum tml_unary_f32_kind {
     TML_UNARY_F32_EXP,
@@ -42,40 +43,20 @@ static void tml_unary_f32(enum tml_unary_f32_kind kind, const float *input, floa
     }
 }
 
-void tml_exp_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_EXP, input, output, count);
-}
+/* Defines the public kernel NAME(input, output, count) as the unary op KIND, one line per op. */
+#define TML_UNARY_F32_KERNEL(NAME, KIND)                                                            \
+    void NAME(const float *input, float *output, int32_t count)                                     \
+    {                                                                                               \
+        tml_unary_f32(KIND, input, output, count);                                                  \
+    }
 
-void tml_log_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_LOG, input, output, count);
-}
-
-void tml_neg_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_NEG, input, output, count);
-}
-
-void tml_abs_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_ABS, input, output, count);
-}
-
-void tml_reciprocal_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_RECIPROCAL, input, output, count);
-}
-
-void tml_not_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_NOT, input, output, count);
-}
-
-void tml_cast_bool_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_CAST_BOOL, input, output, count);
-}
+TML_UNARY_F32_KERNEL(tml_exp_f32, TML_UNARY_F32_EXP)
+TML_UNARY_F32_KERNEL(tml_log_f32, TML_UNARY_F32_LOG)
+TML_UNARY_F32_KERNEL(tml_neg_f32, TML_UNARY_F32_NEG)
+TML_UNARY_F32_KERNEL(tml_abs_f32, TML_UNARY_F32_ABS)
+TML_UNARY_F32_KERNEL(tml_reciprocal_f32, TML_UNARY_F32_RECIPROCAL)
+TML_UNARY_F32_KERNEL(tml_not_f32, TML_UNARY_F32_NOT)
+TML_UNARY_F32_KERNEL(tml_cast_bool_f32, TML_UNARY_F32_CAST_BOOL)
 
 void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t bits, int32_t is_unsigned)
 {
@@ -116,35 +97,18 @@ void tml_where_f32(const tml_where_f32_params *p, const float *condition, const 
 
 void tml_reduce_sum_f32(const tml_reduce_f32_params *p, const float *input, float *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const float *x = input + o * p->reduce * p->inner + i;
-            float sum = 0.0f;
-            for (r = 0; r < p->reduce; r++) {
-                sum += x[r * p->inner];
-            }
-            output[o * p->inner + i] = sum;
-        }
-    }
+    TML_REDUCE_WALK(p, float, input, output, float, TML_REDUCE_ZERO, 0, TML_REDUCE_ADD, TML_REDUCE_SAME);
+}
+
+/* The larger of max and v; a NaN v sticks (NaN propagates). */
+static float tml_reduce_max1_f32(float max, float v)
+{
+    return (v > max || v != v) ? v : max;
 }
 
 void tml_reduce_max_f32(const tml_reduce_f32_params *p, const float *input, float *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const float *x = input + o * p->reduce * p->inner + i;
-            float max = x[0];
-            for (r = 1; r < p->reduce; r++) {
-                const float v = x[r * p->inner];
-                if (v > max || v != v) {
-                    max = v;
-                }
-            }
-            output[o * p->inner + i] = max;
-        }
-    }
+    TML_REDUCE_WALK(p, float, input, output, float, TML_REDUCE_FIRST, 1, tml_reduce_max1_f32, TML_REDUCE_SAME);
 }
 
 /* erfc(x) for x >= 0 as t * exp(-x^2 + P(t)), t = 1 / (1 + x / 2): P is smooth on (0, 1] (it tends to

@@ -2,6 +2,7 @@
  * from the public header). See tml_kernels.h. */
 #include "tml_kernels.h"
 #include "tml_odometer.h"
+#include "tml_reduce_walk.h"
 
 static int8_t tml_where_requantize(int8_t q, int32_t zero_point, int32_t multiplier, int32_t shift, int32_t output_zero_point)
 {
@@ -27,19 +28,9 @@ void tml_where_s8(const tml_where_s8_params *p, const int8_t *condition, const i
     }
 }
 
+#define TML_REDUCE_MAX_S8(max, q) ((q) > (max) ? (q) : (max))
+
 void tml_reduce_max_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const int8_t *x = input + o * p->reduce * p->inner + i;
-            int8_t max = x[0];
-            for (r = 1; r < p->reduce; r++) {
-                if (x[r * p->inner] > max) {
-                    max = x[r * p->inner];
-                }
-            }
-            output[o * p->inner + i] = max;
-        }
-    }
+    TML_REDUCE_WALK(p, int8_t, input, output, int8_t, TML_REDUCE_FIRST, 1, TML_REDUCE_MAX_S8, TML_REDUCE_SAME);
 }
