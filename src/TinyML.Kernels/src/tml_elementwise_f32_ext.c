@@ -65,20 +65,12 @@ static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_p
 #undef TML_BINARY_F32_APPLY
 }
 
-TML_ODOMETER_BINARY_KERNEL(tml_sub_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_SUB)
-TML_ODOMETER_BINARY_KERNEL(tml_mul_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_MUL)
-TML_ODOMETER_BINARY_KERNEL(tml_div_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_DIV)
-TML_ODOMETER_BINARY_KERNEL(tml_max_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_MAX)
-TML_ODOMETER_BINARY_KERNEL(tml_min_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_MIN)
-TML_ODOMETER_BINARY_KERNEL(tml_prelu_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_PRELU)
-TML_ODOMETER_BINARY_KERNEL(tml_equal_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_EQUAL)
-TML_ODOMETER_BINARY_KERNEL(tml_less_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_LESS)
-TML_ODOMETER_BINARY_KERNEL(tml_less_equal_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_LESS_EQUAL)
-TML_ODOMETER_BINARY_KERNEL(tml_greater_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_GREATER)
-TML_ODOMETER_BINARY_KERNEL(tml_greater_equal_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_GREATER_EQUAL)
-TML_ODOMETER_BINARY_KERNEL(tml_and_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_AND)
-TML_ODOMETER_BINARY_KERNEL(tml_or_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_OR)
-TML_ODOMETER_BINARY_KERNEL(tml_xor_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_XOR)
+#define TML_BINARY_F32_KERNEL(op, OP) \
+    TML_ODOMETER_BINARY_KERNEL(tml_##op##_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_##OP)
+TML_ODOMETER_BINARY_COMMON_OPS(TML_BINARY_F32_KERNEL)
+TML_BINARY_F32_KERNEL(sub, SUB)
+TML_BINARY_F32_KERNEL(div, DIV)
+TML_BINARY_F32_KERNEL(prelu, PRELU)
 
 /* e^x - 1 without cancellation near 0: for |x| <= ln2/2 the Taylor polynomial of tml_expf without its leading 1
  * (truncation r^9/9! < 2e-10 relative); beyond, e^x - 1 loses at most a couple of ulps since |e^x - 1| > 0.29. */

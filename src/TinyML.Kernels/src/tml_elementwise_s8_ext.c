@@ -99,15 +99,7 @@ static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_para
 #undef TML_BINARY_S8_APPLY
 }
 
-TML_ODOMETER_BINARY_KERNEL(tml_add_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_ADD)
-TML_ODOMETER_BINARY_KERNEL(tml_mul_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_MUL)
-TML_ODOMETER_BINARY_KERNEL(tml_max_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_MAX)
-TML_ODOMETER_BINARY_KERNEL(tml_min_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_MIN)
-TML_ODOMETER_BINARY_KERNEL(tml_equal_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_EQUAL)
-TML_ODOMETER_BINARY_KERNEL(tml_less_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_LESS)
-TML_ODOMETER_BINARY_KERNEL(tml_less_equal_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_LESS_EQUAL)
-TML_ODOMETER_BINARY_KERNEL(tml_greater_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_GREATER)
-TML_ODOMETER_BINARY_KERNEL(tml_greater_equal_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_GREATER_EQUAL)
-TML_ODOMETER_BINARY_KERNEL(tml_and_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_AND)
-TML_ODOMETER_BINARY_KERNEL(tml_or_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_OR)
-TML_ODOMETER_BINARY_KERNEL(tml_xor_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_XOR)
+#define TML_BINARY_S8_KERNEL(op, OP) \
+    TML_ODOMETER_BINARY_KERNEL(tml_##op##_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_##OP)
+TML_ODOMETER_BINARY_COMMON_OPS(TML_BINARY_S8_KERNEL)
+TML_BINARY_S8_KERNEL(add, ADD)

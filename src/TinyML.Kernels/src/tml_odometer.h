@@ -69,13 +69,41 @@ static inline void tml_odometer_next(tml_odometer *o, const int32_t *dims, int32
         }                                                                                           \
     } while (0)
 
+/* OUTPUT[i] = SELECT(c, x, y) for every output element i of a Where over P (fields out_dims, c_strides, x_strides,
+ * y_strides), c, x and y the elements of CONDITION, X and Y at that index. */
+#define TML_ODOMETER_WHERE(P, CONDITION, X, Y, OUTPUT, SELECT)                                      \
+    do {                                                                                            \
+        int32_t i_, total_;                                                                         \
+        tml_odometer o_;                                                                            \
+        const int32_t *const strides_[3] = {(P)->c_strides, (P)->x_strides, (P)->y_strides};        \
+        total_ = tml_odometer_start(&o_, (P)->out_dims);                                            \
+        for (i_ = 0; i_ < total_; ++i_) {                                                           \
+            (OUTPUT)[i_] = SELECT((CONDITION)[o_.offset[0]], (X)[o_.offset[1]], (Y)[o_.offset[2]]); \
+            tml_odometer_next(&o_, (P)->out_dims, 3, strides_);                                     \
+        }                                                                                           \
+    } while (0)
+
 /* Defines the public kernel NAME(p, a, b, output) of a family of broadcasting binary kernels (element type T,
- * parameters PARAMS) as the family's IMPL(KIND, p, a, b, output): the float32 and int8 families list their members
- * with it, each one line. */
+ * parameters PARAMS) as the family's IMPL(KIND, p, a, b, output). */
 #define TML_ODOMETER_BINARY_KERNEL(NAME, PARAMS, T, IMPL, KIND)                                     \
     void NAME(const PARAMS *p, const T *a, const T *b, T *output)                                   \
     {                                                                                               \
         IMPL(KIND, p, a, b, output);                                                                \
     }
+
+/* The ops both broadcasting binary families have (float32 tml_<op>_f32, int8 tml_<op>_broadcast_s8), as X(op, OP):
+ * each family defines its public kernels from this one list, then its own extras. */
+#define TML_ODOMETER_BINARY_COMMON_OPS(X)                                                           \
+    X(mul, MUL)                                                                                     \
+    X(max, MAX)                                                                                     \
+    X(min, MIN)                                                                                     \
+    X(equal, EQUAL)                                                                                 \
+    X(less, LESS)                                                                                   \
+    X(less_equal, LESS_EQUAL)                                                                       \
+    X(greater, GREATER)                                                                             \
+    X(greater_equal, GREATER_EQUAL)                                                                 \
+    X(and, AND)                                                                                     \
+    X(or, OR)                                                                                       \
+    X(xor, XOR)
 
 #endif /* TML_ODOMETER_H */

@@ -85,14 +85,9 @@ void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t 
 
 void tml_where_f32(const tml_where_f32_params *p, const float *condition, const float *x, const float *y, float *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[3] = {p->c_strides, p->x_strides, p->y_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        output[i] = condition[o.offset[0]] != 0.0f ? x[o.offset[1]] : y[o.offset[2]];
-        tml_odometer_next(&o, p->out_dims, 3, strides);
-    }
+#define TML_WHERE_F32(c, a, b) ((c) != 0.0f ? (a) : (b))
+    TML_ODOMETER_WHERE(p, condition, x, y, output, TML_WHERE_F32);
+#undef TML_WHERE_F32
 }
 
 void tml_reduce_sum_f32(const tml_reduce_f32_params *p, const float *input, float *output)

@@ -16,16 +16,12 @@ static int8_t tml_where_requantize(int8_t q, int32_t zero_point, int32_t multipl
 
 void tml_where_s8(const tml_where_s8_params *p, const int8_t *condition, const int8_t *x, const int8_t *y, int8_t *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[3] = {p->c_strides, p->x_strides, p->y_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        output[i] = (int32_t)condition[o.offset[0]] != p->condition_zero_point
-            ? tml_where_requantize(x[o.offset[1]], p->x_zero_point, p->x_multiplier, p->x_shift, p->output_zero_point)
-            : tml_where_requantize(y[o.offset[2]], p->y_zero_point, p->y_multiplier, p->y_shift, p->output_zero_point);
-        tml_odometer_next(&o, p->out_dims, 3, strides);
-    }
+#define TML_WHERE_S8(c, a, b)                                                                                   \
+    ((int32_t)(c) != p->condition_zero_point                                                                    \
+         ? tml_where_requantize((a), p->x_zero_point, p->x_multiplier, p->x_shift, p->output_zero_point)          \
+         : tml_where_requantize((b), p->y_zero_point, p->y_multiplier, p->y_shift, p->output_zero_point))
+    TML_ODOMETER_WHERE(p, condition, x, y, output, TML_WHERE_S8);
+#undef TML_WHERE_S8
 }
 
 #define TML_REDUCE_MAX_S8(max, q) ((q) > (max) ? (q) : (max))
