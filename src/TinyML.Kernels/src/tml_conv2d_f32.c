@@ -12,20 +12,7 @@
  */
 #include "tml_kernels_f32.h"
 #include "tml_f32_internal.h"
-
-/* The taps [first, end) of a dilated kernel starting at origin that land inside [0, extent). */
-static void tml_conv_taps(int32_t origin, int32_t kernel, int32_t dilation, int32_t extent, int32_t *first, int32_t *end)
-{
-    int32_t k0 = 0, k1 = kernel;
-    while (k0 < kernel && origin + k0 * dilation < 0) {
-        ++k0;
-    }
-    while (k1 > k0 && origin + (k1 - 1) * dilation >= extent) {
-        --k1;
-    }
-    *first = k0;
-    *end = k1;
-}
+#include "tml_conv_window.h"
 
 /* out[i] = clamp(acc[i] + bias) for one output channel's 4 consecutive pixels. */
 static void tml_conv_store4(float *out, float bias, float a0, float a1, float a2, float a3, float lo, float hi)
@@ -35,25 +22,6 @@ static void tml_conv_store4(float *out, float bias, float a0, float a1, float a2
     out[2] = tml_f32_clamp(a2 + bias, lo, hi);
     out[3] = tml_f32_clamp(a3 + bias, lo, hi);
 }
-
-/* The walk of the general (non-pointwise) paths: for each output pixel of P in order, the statements ... run with its
- * window in scope, clipped to the input once per row and pixel: taps ky0..ky1-1 and kx0..kx1-1 land inside, tap (ky, kx)
- * reads input row y_origin + ky * dilation_h, column x_origin + kx * dilation_w. */
-#define TML_CONV_F32_FOR_EACH_PIXEL(P, ...)                                                         \
-    do {                                                                                           \
-        int32_t oy_;                                                                               \
-        for (oy_ = 0; oy_ < (P)->out_h; ++oy_) {                                                   \
-            const int32_t y_origin = oy_ * (P)->stride_h - (P)->pad_top;                           \
-            int32_t ky0, ky1, ox_;                                                                 \
-            tml_conv_taps(y_origin, (P)->kernel_h, (P)->dilation_h, (P)->in_h, &ky0, &ky1);        \
-            for (ox_ = 0; ox_ < (P)->out_w; ++ox_) {                                               \
-                const int32_t x_origin = ox_ * (P)->stride_w - (P)->pad_left;                      \
-                int32_t kx0, kx1;                                                                  \
-                tml_conv_taps(x_origin, (P)->kernel_w, (P)->dilation_w, (P)->in_w, &kx0, &kx1);    \
-                __VA_ARGS__                                                                        \
-            }                                                                                      \
-        }                                                                                          \
-    } while (0)
 
 /* The four accumulators of one output channel's 4 pixels: A_j += X_j * W (W loaded once). */
 #define TML_CONV_MADD4(A0, A1, A2, A3, X0, X1, X2, X3, W)                                          \
@@ -135,7 +103,7 @@ static void tml_conv_channel(const tml_conv2d_f32_params *p, const float *in, co
     const int32_t in_plane = p->in_h * p->in_w;
     const int32_t in_c_per_group = p->in_c / p->groups;
     const int32_t taps = p->kernel_h * p->kernel_w;
-    TML_CONV_F32_FOR_EACH_PIXEL(p, {
+    TML_CONV_FOR_EACH_PIXEL(p, {
         float acc = 0.0f;
         int32_t ic, ky;
         for (ic = 0; ic < in_c_per_group; ++ic) {
@@ -164,7 +132,7 @@ static void tml_conv_channels4(const tml_conv2d_f32_params *p, const float *in, 
     const int32_t dil_w = p->dilation_w;
     const float lo = p->act_min, hi = p->act_max;
     const float b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];
-    TML_CONV_F32_FOR_EACH_PIXEL(p, {
+    TML_CONV_FOR_EACH_PIXEL(p, {
         float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         int32_t ic, ky;
         for (ic = 0; ic < in_c_per_group; ++ic) {
