@@ -90,16 +90,8 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
     return (int8_t)tml_ext_clamp(out + p->output_zero_point, p->act_min, p->act_max);
 }
 
-/* Odometer over the output index; each operand advances by its stride (0 where it is broadcast). */
-static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, const int8_t *a,
-                          const int8_t *b, int8_t *output)
-{
+/* Odometer over the output index (tml_odometer.h); each operand advances by its stride (0 where it is broadcast). */
 #define TML_BINARY_S8_APPLY(x, y) tml_binary_s8_apply(kind, p, (x), (y))
-    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_S8_APPLY);
-#undef TML_BINARY_S8_APPLY
-}
-
-#define TML_BINARY_S8_KERNEL(op, OP) \
-    TML_ODOMETER_BINARY_KERNEL(tml_##op##_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_##OP)
-TML_ODOMETER_BINARY_COMMON_OPS(TML_BINARY_S8_KERNEL)
-TML_BINARY_S8_KERNEL(add, ADD)
+TML_ODOMETER_BINARY_FAMILY(tml_binary_s8, enum tml_binary_s8_kind, tml_binary_s8_params, int8_t, TML_BINARY_S8_APPLY,
+                           _broadcast_s8, TML_BINARY_S8_)
+TML_ODOMETER_BINARY_KERNEL(tml_add_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_ADD)
