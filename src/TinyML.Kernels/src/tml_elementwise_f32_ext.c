@@ -55,13 +55,85 @@ static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float 
     }
 }
 
-/* The broadcasting walk of tml_add_f32 (tml_odometer.h) with the op's result clamped to the fused activation. */
+/* The odometer of tml_add_f32: each operand advances by its stride (0 where it is broadcast). The kind is a
+ * compile-time constant at every call site below, so the switch folds away when the compiler inlines. */
+static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_params *p, const float *a,
+                           const float *b, float *output)
+{
 #define TML_BINARY_F32_APPLY(x, y) tml_f32_clamp(tml_binary_f32_apply(kind, (x), (y)), p->act_min, p->act_max)
-TML_ODOMETER_BINARY_FAMILY(tml_binary_f32, enum tml_binary_f32_kind, tml_binary_f32_params, float, TML_BINARY_F32_APPLY,
-                           _f32, TML_BINARY_F32_)
-TML_ODOMETER_BINARY_KERNEL(tml_sub_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_SUB)
-TML_ODOMETER_BINARY_KERNEL(tml_div_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_DIV)
-TML_ODOMETER_BINARY_KERNEL(tml_prelu_f32, tml_binary_f32_params, float, tml_binary_f32, TML_BINARY_F32_PRELU)
+    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_F32_APPLY);
+#undef TML_BINARY_F32_APPLY
+}
+
+void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_SUB, p, a, b, output);
+}
+
+void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_MUL, p, a, b, output);
+}
+
+void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_DIV, p, a, b, output);
+}
+
+void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_MAX, p, a, b, output);
+}
+
+void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_MIN, p, a, b, output);
+}
+
+void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_PRELU, p, x, slope, output);
+}
+
+void tml_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_EQUAL, p, a, b, output);
+}
+
+void tml_less_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_LESS, p, a, b, output);
+}
+
+void tml_less_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_LESS_EQUAL, p, a, b, output);
+}
+
+void tml_greater_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_GREATER, p, a, b, output);
+}
+
+void tml_greater_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_GREATER_EQUAL, p, a, b, output);
+}
+
+void tml_and_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_AND, p, a, b, output);
+}
+
+void tml_or_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_OR, p, a, b, output);
+}
+
+void tml_xor_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
+{
+    tml_binary_f32(TML_BINARY_F32_XOR, p, a, b, output);
+}
 
 /* e^x - 1 without cancellation near 0: for |x| <= ln2/2 the Taylor polynomial of tml_expf without its leading 1
  * (truncation r^9/9! < 2e-10 relative); beyond, e^x - 1 loses at most a couple of ulps since |e^x - 1| > 0.29. */

@@ -90,8 +90,71 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
     return (int8_t)tml_ext_clamp(out + p->output_zero_point, p->act_min, p->act_max);
 }
 
-/* Odometer over the output index (tml_odometer.h); each operand advances by its stride (0 where it is broadcast). */
+/* Odometer over the output index; each operand advances by its stride (0 where it is broadcast). */
+static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, const int8_t *a,
+                          const int8_t *b, int8_t *output)
+{
 #define TML_BINARY_S8_APPLY(x, y) tml_binary_s8_apply(kind, p, (x), (y))
-TML_ODOMETER_BINARY_FAMILY(tml_binary_s8, enum tml_binary_s8_kind, tml_binary_s8_params, int8_t, TML_BINARY_S8_APPLY,
-                           _broadcast_s8, TML_BINARY_S8_)
-TML_ODOMETER_BINARY_KERNEL(tml_add_broadcast_s8, tml_binary_s8_params, int8_t, tml_binary_s8, TML_BINARY_S8_ADD)
+    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_S8_APPLY);
+#undef TML_BINARY_S8_APPLY
+}
+
+void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_ADD, p, a, b, output);
+}
+
+void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_MUL, p, a, b, output);
+}
+
+void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_MAX, p, a, b, output);
+}
+
+void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_MIN, p, a, b, output);
+}
+
+void tml_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_EQUAL, p, a, b, output);
+}
+
+void tml_less_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_LESS, p, a, b, output);
+}
+
+void tml_less_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_LESS_EQUAL, p, a, b, output);
+}
+
+void tml_greater_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_GREATER, p, a, b, output);
+}
+
+void tml_greater_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_GREATER_EQUAL, p, a, b, output);
+}
+
+void tml_and_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_AND, p, a, b, output);
+}
+
+void tml_or_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_OR, p, a, b, output);
+}
+
+void tml_xor_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
+{
+    tml_binary_s8(TML_BINARY_S8_XOR, p, a, b, output);
+}

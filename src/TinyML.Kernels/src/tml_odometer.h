@@ -83,41 +83,4 @@ static inline void tml_odometer_next(tml_odometer *o, const int32_t *dims, int32
         }                                                                                           \
     } while (0)
 
-/* Defines the public kernel NAME(p, a, b, output) of a family of broadcasting binary kernels (element type T,
- * parameters PARAMS) as the family's IMPL(KIND, p, a, b, output). */
-#define TML_ODOMETER_BINARY_KERNEL(NAME, PARAMS, T, IMPL, KIND)                                     \
-    void NAME(const PARAMS *p, const T *a, const T *b, T *output)                                   \
-    {                                                                                               \
-        IMPL(KIND, p, a, b, output);                                                                \
-    }
-
-/* The ops both broadcasting binary families have (float32 tml_<op>_f32, int8 tml_<op>_broadcast_s8), as
- * X(op, OP, ...), the further arguments passed on to each. */
-#define TML_ODOMETER_BINARY_COMMON_OPS(X, ...)                                                 \
-    X(mul, MUL, __VA_ARGS__)                                                                       \
-    X(max, MAX, __VA_ARGS__)                                                                       \
-    X(min, MIN, __VA_ARGS__)                                                                       \
-    X(equal, EQUAL, __VA_ARGS__)                                                                   \
-    X(less, LESS, __VA_ARGS__)                                                                     \
-    X(less_equal, LESS_EQUAL, __VA_ARGS__)                                                         \
-    X(greater, GREATER, __VA_ARGS__)                                                               \
-    X(greater_equal, GREATER_EQUAL, __VA_ARGS__)                                                   \
-    X(and, AND, __VA_ARGS__)                                                                       \
-    X(or, OR, __VA_ARGS__)                                                                         \
-    X(xor, XOR, __VA_ARGS__)
-
-/* Defines a family of broadcasting binary kernels over element type T and parameters PARAMS: its runner
- * static void RUN(KIND_TYPE kind, const PARAMS *p, const T *a, const T *b, T *output), which stores APPLY(x, y) for
- * each output element (APPLY may read kind and p: the kind is a constant in every public kernel, so it folds away once
- * RUN is inlined), and the public kernel tml_<op>SUFFIX of each op of TML_ODOMETER_BINARY_COMMON_OPS, running kind
- * KIND_PREFIX<OP>. A family's own extra ops follow with TML_ODOMETER_BINARY_KERNEL. */
-#define TML_ODOMETER_BINARY_FAMILY(RUN, KIND_TYPE, PARAMS, T, APPLY, SUFFIX, KIND_PREFIX)       \
-    static void RUN(KIND_TYPE kind, const PARAMS *p, const T *a, const T *b, T *output)             \
-    {                                                                                               \
-        TML_ODOMETER_BINARY(p, a, b, output, APPLY);                                                \
-    }                                                                                               \
-    TML_ODOMETER_BINARY_COMMON_OPS(TML_ODOMETER_BINARY_MEMBER_, RUN, PARAMS, T, SUFFIX, KIND_PREFIX)
-#define TML_ODOMETER_BINARY_MEMBER_(op, OP, RUN, PARAMS, T, SUFFIX, KIND_PREFIX)                \
-    TML_ODOMETER_BINARY_KERNEL(tml_##op##SUFFIX, PARAMS, T, RUN, KIND_PREFIX##OP)
-
 #endif /* TML_ODOMETER_H */

@@ -43,20 +43,40 @@ static void tml_unary_f32(enum tml_unary_f32_kind kind, const float *input, floa
     }
 }
 
-/* Defines the public kernel NAME(input, output, count) as the unary op KIND, one line per op. */
-#define TML_UNARY_F32_KERNEL(NAME, KIND)                                                            \
-    void NAME(const float *input, float *output, int32_t count)                                     \
-    {                                                                                               \
-        tml_unary_f32(KIND, input, output, count);                                                  \
-    }
+void tml_exp_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_EXP, input, output, count);
+}
 
-TML_UNARY_F32_KERNEL(tml_exp_f32, TML_UNARY_F32_EXP)
-TML_UNARY_F32_KERNEL(tml_log_f32, TML_UNARY_F32_LOG)
-TML_UNARY_F32_KERNEL(tml_neg_f32, TML_UNARY_F32_NEG)
-TML_UNARY_F32_KERNEL(tml_abs_f32, TML_UNARY_F32_ABS)
-TML_UNARY_F32_KERNEL(tml_reciprocal_f32, TML_UNARY_F32_RECIPROCAL)
-TML_UNARY_F32_KERNEL(tml_not_f32, TML_UNARY_F32_NOT)
-TML_UNARY_F32_KERNEL(tml_cast_bool_f32, TML_UNARY_F32_CAST_BOOL)
+void tml_log_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_LOG, input, output, count);
+}
+
+void tml_neg_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_NEG, input, output, count);
+}
+
+void tml_abs_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_ABS, input, output, count);
+}
+
+void tml_reciprocal_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_RECIPROCAL, input, output, count);
+}
+
+void tml_not_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_NOT, input, output, count);
+}
+
+void tml_cast_bool_f32(const float *input, float *output, int32_t count)
+{
+    tml_unary_f32(TML_UNARY_F32_CAST_BOOL, input, output, count);
+}
 
 void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t bits, int32_t is_unsigned)
 {
