@@ -6,15 +6,11 @@
 
 #include <stdint.h>
 
+#include "tml_conv_geometry.h"
+
 /* ---- Conv2D over NCHW int16, grouped and depthwise (groups == in_c), dilated ---- */
 typedef struct {
-    int16_t in_c, in_h, in_w;
-    int16_t out_c, out_h, out_w;
-    int16_t kernel_h, kernel_w;
-    int16_t stride_h, stride_w;
-    int16_t pad_top, pad_left;
-    int16_t dilation_h, dilation_w;
-    int16_t groups;
+    TML_CONV_GEOMETRY_FIELDS(int16_t)
     int32_t act_min, act_max;         /* int16 range of the fused activation */
     const int8_t *weights;            /* [out_c][in_c/groups][kernel_h][kernel_w] */
     const int64_t *bias;              /* [out_c] or 0 */

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "tml_conv_geometry.h"
 #include "tml_layernorm_s8.h"
 #include "tml_matmul_geometry.h"
 
@@ -29,13 +30,7 @@ int32_t tml_mbqm(int32_t x, int32_t multiplier, int32_t shift);
 
 /* ---- Conv2D, grouped and depthwise (groups == in_c) ---- */
 typedef struct {
-    int16_t in_c, in_h, in_w;
-    int16_t out_c, out_h, out_w;
-    int16_t kernel_h, kernel_w;
-    int16_t stride_h, stride_w;
-    int16_t pad_top, pad_left;
-    int16_t dilation_h, dilation_w;
-    int16_t groups;
+    TML_CONV_GEOMETRY_FIELDS(int16_t)
     int32_t input_zero_point, output_zero_point;
     int32_t act_min, act_max;
     const int8_t *weights;          /* [out_c][in_c/groups][kernel_h][kernel_w] */
@@ -53,13 +48,7 @@ void tml_conv2d_s8(const tml_conv2d_s8_params *p, const int8_t *input, int8_t *o
 /* ---- ConvTranspose, grouped and depthwise, dilated (1-D as H = 1): per-output-channel requantization as Conv2D.
  * Gathers per output element; the int32 sums equal TFLite TRANSPOSE_CONV's scatter, so the bytes are identical. ---- */
 typedef struct {
-    int16_t in_c, in_h, in_w;
-    int16_t out_c, out_h, out_w;
-    int16_t kernel_h, kernel_w;
-    int16_t stride_h, stride_w;
-    int16_t pad_top, pad_left;      /* may be negative */
-    int16_t dilation_h, dilation_w;
-    int16_t groups;
+    TML_CONV_GEOMETRY_FIELDS(int16_t) /* pad_top, pad_left may be negative */
     int32_t input_zero_point, output_zero_point;
     int32_t act_min, act_max;
     const int8_t *weights;          /* [out_c][in_c/groups][kernel_h][kernel_w] (re-laid from ONNX's layout) */

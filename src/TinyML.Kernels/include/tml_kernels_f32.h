@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "tml_conv_geometry.h"
 #include "tml_matmul_geometry.h"
 
 #ifdef __cplusplus
@@ -27,13 +28,7 @@ float tml_expf(float x);
 /* ---- Conv2D, grouped and depthwise (groups == in_c), dilated, any batch ---- */
 typedef struct {
     int32_t batch;
-    int32_t in_c, in_h, in_w;
-    int32_t out_c, out_h, out_w;
-    int32_t kernel_h, kernel_w;
-    int32_t stride_h, stride_w;
-    int32_t pad_top, pad_left;
-    int32_t dilation_h, dilation_w;
-    int32_t groups;
+    TML_CONV_GEOMETRY_FIELDS(int32_t)
     float act_min, act_max;
     const float *weights; /* [out_c][in_c/groups][kernel_h][kernel_w] */
     const float *bias;    /* [out_c] */
@@ -44,13 +39,7 @@ void tml_conv2d_f32(const tml_conv2d_f32_params *p, const float *input, float *o
 /* ---- ConvTranspose, grouped and depthwise, dilated, any batch (1-D as H = 1); gathers per output element ---- */
 typedef struct {
     int32_t batch;
-    int32_t in_c, in_h, in_w;
-    int32_t out_c, out_h, out_w;
-    int32_t kernel_h, kernel_w;
-    int32_t stride_h, stride_w;
-    int32_t pad_top, pad_left; /* may be negative */
-    int32_t dilation_h, dilation_w;
-    int32_t groups;
+    TML_CONV_GEOMETRY_FIELDS(int32_t) /* pad_top, pad_left may be negative */
     float act_min, act_max;
     const float *weights; /* [out_c][in_c/groups][kernel_h][kernel_w] (re-laid from ONNX's [in_c][out_c/groups]...) */
     const float *bias;    /* [out_c] */

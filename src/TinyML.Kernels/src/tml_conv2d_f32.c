@@ -12,20 +12,7 @@
  */
 #include "tml_kernels_f32.h"
 #include "tml_f32_internal.h"
-
-/* The taps [first, end) of a dilated kernel starting at origin that land inside [0, extent). */
-static void tml_conv_taps(int32_t origin, int32_t kernel, int32_t dilation, int32_t extent, int32_t *first, int32_t *end)
-{
-    int32_t k0 = 0, k1 = kernel;
-    while (k0 < kernel && origin + k0 * dilation < 0) {
-        ++k0;
-    }
-    while (k1 > k0 && origin + (k1 - 1) * dilation >= extent) {
-        --k1;
-    }
-    *first = k0;
-    *end = k1;
-}
+#include "tml_conv_window.h"
 
 /* out[i] = clamp(acc[i] + bias) for one output channel's 4 consecutive pixels. */
 static void tml_conv_store4(float *out, float bias, float a0, float a1, float a2, float a3, float lo, float hi)
@@ -35,6 +22,16 @@ static void tml_conv_store4(float *out, float bias, float a0, float a1, float a2
     out[2] = tml_f32_clamp(a2 + bias, lo, hi);
     out[3] = tml_f32_clamp(a3 + bias, lo, hi);
 }
+
+/* The four accumulators of one output channel's 4 pixels: A_j += X_j * W (W loaded once). */
+#define TML_CONV_MADD4(A0, A1, A2, A3, X0, X1, X2, X3, W)                                          \
+    do {                                                                                           \
+        const float w_ = (W);                                                                      \
+        A0 = TML_F32_MADD(A0, X0, w_);                                                             \
+        A1 = TML_F32_MADD(A1, X1, w_);                                                             \
+        A2 = TML_F32_MADD(A2, X2, w_);                                                             \
+        A3 = TML_F32_MADD(A3, X3, w_);                                                             \
+    } while (0)
 
 /* 1x1, stride 1, no padding, one group: a [out_c x in_c] by [in_c x plane] matrix product per image. */
 static void tml_conv_pointwise(const tml_conv2d_f32_params *p, const float *image, float *out)
@@ -59,26 +56,10 @@ static void tml_conv_pointwise(const tml_conv2d_f32_params *p, const float *imag
             int32_t ic;
             for (ic = 0; ic < in_c; ++ic) {
                 const float x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-                float w = w0[ic];
-                a00 = TML_F32_MADD(a00, x0, w);
-                a01 = TML_F32_MADD(a01, x1, w);
-                a02 = TML_F32_MADD(a02, x2, w);
-                a03 = TML_F32_MADD(a03, x3, w);
-                w = w1[ic];
-                a10 = TML_F32_MADD(a10, x0, w);
-                a11 = TML_F32_MADD(a11, x1, w);
-                a12 = TML_F32_MADD(a12, x2, w);
-                a13 = TML_F32_MADD(a13, x3, w);
-                w = w2[ic];
-                a20 = TML_F32_MADD(a20, x0, w);
-                a21 = TML_F32_MADD(a21, x1, w);
-                a22 = TML_F32_MADD(a22, x2, w);
-                a23 = TML_F32_MADD(a23, x3, w);
-                w = w3[ic];
-                a30 = TML_F32_MADD(a30, x0, w);
-                a31 = TML_F32_MADD(a31, x1, w);
-                a32 = TML_F32_MADD(a32, x2, w);
-                a33 = TML_F32_MADD(a33, x3, w);
+                TML_CONV_MADD4(a00, a01, a02, a03, x0, x1, x2, x3, w0[ic]);
+                TML_CONV_MADD4(a10, a11, a12, a13, x0, x1, x2, x3, w1[ic]);
+                TML_CONV_MADD4(a20, a21, a22, a23, x0, x1, x2, x3, w2[ic]);
+                TML_CONV_MADD4(a30, a31, a32, a33, x0, x1, x2, x3, w3[ic]);
                 x += plane;
             }
             tml_conv_store4(o + px, b0, a00, a01, a02, a03, lo, hi);
@@ -87,21 +68,12 @@ static void tml_conv_pointwise(const tml_conv2d_f32_params *p, const float *imag
             tml_conv_store4(o + 3 * plane + px, b3, a30, a31, a32, a33, lo, hi);
         }
         for (; px < plane; ++px) {
-            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-            const float *x = image + px;
-            int32_t ic;
-            for (ic = 0; ic < in_c; ++ic) {
-                const float xv = *x;
-                a0 = TML_F32_MADD(a0, xv, w0[ic]);
-                a1 = TML_F32_MADD(a1, xv, w1[ic]);
-                a2 = TML_F32_MADD(a2, xv, w2[ic]);
-                a3 = TML_F32_MADD(a3, xv, w3[ic]);
-                x += plane;
-            }
-            o[px] = tml_f32_clamp(a0 + b0, lo, hi);
-            o[plane + px] = tml_f32_clamp(a1 + b1, lo, hi);
-            o[2 * plane + px] = tml_f32_clamp(a2 + b2, lo, hi);
-            o[3 * plane + px] = tml_f32_clamp(a3 + b3, lo, hi);
+            float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            tml_f32_dot4(a, image + px, plane, w0, in_c, in_c);
+            o[px] = tml_f32_clamp(a[0] + b0, lo, hi);
+            o[plane + px] = tml_f32_clamp(a[1] + b1, lo, hi);
+            o[2 * plane + px] = tml_f32_clamp(a[2] + b2, lo, hi);
+            o[3 * plane + px] = tml_f32_clamp(a[3] + b3, lo, hi);
         }
     }
     for (; oc < p->out_c; ++oc) {
@@ -114,24 +86,13 @@ static void tml_conv_pointwise(const tml_conv2d_f32_params *p, const float *imag
             const float *x = image + px;
             int32_t ic;
             for (ic = 0; ic < in_c; ++ic) {
-                const float wv = w[ic];
-                a0 = TML_F32_MADD(a0, x[0], wv);
-                a1 = TML_F32_MADD(a1, x[1], wv);
-                a2 = TML_F32_MADD(a2, x[2], wv);
-                a3 = TML_F32_MADD(a3, x[3], wv);
+                TML_CONV_MADD4(a0, a1, a2, a3, x[0], x[1], x[2], x[3], w[ic]);
                 x += plane;
             }
             tml_conv_store4(o + px, b, a0, a1, a2, a3, lo, hi);
         }
         for (; px < plane; ++px) {
-            float a = 0.0f;
-            const float *x = image + px;
-            int32_t ic;
-            for (ic = 0; ic < in_c; ++ic) {
-                a = TML_F32_MADD(a, *x, w[ic]);
-                x += plane;
-            }
-            o[px] = tml_f32_clamp(a + b, lo, hi);
+            o[px] = tml_f32_clamp(tml_f32_dot(0.0f, image + px, plane, w, in_c) + b, lo, hi);
         }
     }
 }
@@ -142,31 +103,17 @@ static void tml_conv_channel(const tml_conv2d_f32_params *p, const float *in, co
     const int32_t in_plane = p->in_h * p->in_w;
     const int32_t in_c_per_group = p->in_c / p->groups;
     const int32_t taps = p->kernel_h * p->kernel_w;
-    int32_t oy;
-    for (oy = 0; oy < p->out_h; ++oy) {
-        const int32_t y_origin = oy * p->stride_h - p->pad_top;
-        int32_t ky0, ky1, ox;
-        tml_conv_taps(y_origin, p->kernel_h, p->dilation_h, p->in_h, &ky0, &ky1);
-        for (ox = 0; ox < p->out_w; ++ox) {
-            const int32_t x_origin = ox * p->stride_w - p->pad_left;
-            float acc = 0.0f;
-            int32_t kx0, kx1, ic;
-            tml_conv_taps(x_origin, p->kernel_w, p->dilation_w, p->in_w, &kx0, &kx1);
-            for (ic = 0; ic < in_c_per_group; ++ic) {
-                int32_t ky;
-                for (ky = ky0; ky < ky1; ++ky) {
-                    const float *x = in + ic * in_plane + (y_origin + ky * p->dilation_h) * p->in_w + x_origin + kx0 * p->dilation_w;
-                    const float *w = filter + ic * taps + ky * p->kernel_w + kx0;
-                    int32_t kx;
-                    for (kx = kx0; kx < kx1; ++kx) {
-                        acc = TML_F32_MADD(acc, *x, *w++);
-                        x += p->dilation_w;
-                    }
-                }
+    TML_CONV_FOR_EACH_PIXEL(p, {
+        float acc = 0.0f;
+        int32_t ic, ky;
+        for (ic = 0; ic < in_c_per_group; ++ic) {
+            for (ky = ky0; ky < ky1; ++ky) {
+                const float *x = in + ic * in_plane + (y_origin + ky * p->dilation_h) * p->in_w + x_origin + kx0 * p->dilation_w;
+                acc = tml_f32_dot(acc, x, p->dilation_w, filter + ic * taps + ky * p->kernel_w + kx0, kx1 - kx0);
             }
-            *out++ = tml_f32_clamp(acc + bias, p->act_min, p->act_max);
         }
-    }
+        *out++ = tml_f32_clamp(acc + bias, p->act_min, p->act_max);
+    });
 }
 
 /*
@@ -185,59 +132,43 @@ static void tml_conv_channels4(const tml_conv2d_f32_params *p, const float *in, 
     const int32_t dil_w = p->dilation_w;
     const float lo = p->act_min, hi = p->act_max;
     const float b0 = bias[0], b1 = bias[1], b2 = bias[2], b3 = bias[3];
-    int32_t oy;
-    for (oy = 0; oy < p->out_h; ++oy) {
-        const int32_t y_origin = oy * p->stride_h - p->pad_top;
-        int32_t ky0, ky1, ox;
-        tml_conv_taps(y_origin, p->kernel_h, p->dilation_h, p->in_h, &ky0, &ky1);
-        for (ox = 0; ox < p->out_w; ++ox) {
-            const int32_t x_origin = ox * p->stride_w - p->pad_left;
-            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-            int32_t kx0, kx1, ic;
-            tml_conv_taps(x_origin, p->kernel_w, p->dilation_w, p->in_w, &kx0, &kx1);
-            for (ic = 0; ic < in_c_per_group; ++ic) {
-                int32_t ky;
-                for (ky = ky0; ky < ky1; ++ky) {
-                    const int32_t offset = ic * in_plane + (y_origin + ky * p->dilation_h) * p->in_w + x_origin + kx0 * dil_w;
-                    const float *x0 = in + offset;
-                    const float *w0 = filter + ic * taps + ky * p->kernel_w + kx0;
+    TML_CONV_FOR_EACH_PIXEL(p, {
+        float a[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        int32_t ic, ky;
+        for (ic = 0; ic < in_c_per_group; ++ic) {
+            for (ky = ky0; ky < ky1; ++ky) {
+                const int32_t offset = ic * in_plane + (y_origin + ky * p->dilation_h) * p->in_w + x_origin + kx0 * dil_w;
+                const float *x0 = in + offset;
+                const float *w0 = filter + ic * taps + ky * p->kernel_w + kx0;
+                if (in_step == 0) {
+                    tml_f32_dot4(a, x0, dil_w, w0, filter_size, kx1 - kx0);
+                } else {
                     const float *w1 = w0 + filter_size;
                     const float *w2 = w1 + filter_size;
                     const float *w3 = w2 + filter_size;
+                    const float *x1 = x0 + in_step;
+                    const float *x2 = x1 + in_step;
+                    const float *x3 = x2 + in_step;
                     int32_t kx;
-                    if (in_step == 0) {
-                        for (kx = kx0; kx < kx1; ++kx) {
-                            const float xv = *x0;
-                            a0 = TML_F32_MADD(a0, xv, *w0++);
-                            a1 = TML_F32_MADD(a1, xv, *w1++);
-                            a2 = TML_F32_MADD(a2, xv, *w2++);
-                            a3 = TML_F32_MADD(a3, xv, *w3++);
-                            x0 += dil_w;
-                        }
-                    } else {
-                        const float *x1 = x0 + in_step;
-                        const float *x2 = x1 + in_step;
-                        const float *x3 = x2 + in_step;
-                        for (kx = kx0; kx < kx1; ++kx) {
-                            a0 = TML_F32_MADD(a0, *x0, *w0++);
-                            a1 = TML_F32_MADD(a1, *x1, *w1++);
-                            a2 = TML_F32_MADD(a2, *x2, *w2++);
-                            a3 = TML_F32_MADD(a3, *x3, *w3++);
-                            x0 += dil_w;
-                            x1 += dil_w;
-                            x2 += dil_w;
-                            x3 += dil_w;
-                        }
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        a[0] = TML_F32_MADD(a[0], *x0, *w0++);
+                        a[1] = TML_F32_MADD(a[1], *x1, *w1++);
+                        a[2] = TML_F32_MADD(a[2], *x2, *w2++);
+                        a[3] = TML_F32_MADD(a[3], *x3, *w3++);
+                        x0 += dil_w;
+                        x1 += dil_w;
+                        x2 += dil_w;
+                        x3 += dil_w;
                     }
                 }
             }
-            out[0] = tml_f32_clamp(a0 + b0, lo, hi);
-            out[out_plane] = tml_f32_clamp(a1 + b1, lo, hi);
-            out[2 * out_plane] = tml_f32_clamp(a2 + b2, lo, hi);
-            out[3 * out_plane] = tml_f32_clamp(a3 + b3, lo, hi);
-            ++out;
         }
-    }
+        out[0] = tml_f32_clamp(a[0] + b0, lo, hi);
+        out[out_plane] = tml_f32_clamp(a[1] + b1, lo, hi);
+        out[2 * out_plane] = tml_f32_clamp(a[2] + b2, lo, hi);
+        out[3 * out_plane] = tml_f32_clamp(a[3] + b3, lo, hi);
+        ++out;
+    });
 }
 
 void tml_conv2d_f32(const tml_conv2d_f32_params *p, const float *input, float *output)

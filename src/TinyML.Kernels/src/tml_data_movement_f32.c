@@ -10,22 +10,15 @@ void tml_gather_f32(const tml_gather_f32_params *p, const float *input, float *o
     TML_GATHER_WALK(p, float, output, TML_GATHER_STORE_F32);
 }
 
+/* Linear in x on both rows, then in y. */
+static float tml_bilinear_f32(float top_left, float top_right, float bottom_left, float bottom_right, float wx, float wy)
+{
+    const float upper = top_left + wx * (top_right - top_left);
+    const float lower = bottom_left + wx * (bottom_right - bottom_left);
+    return upper + wy * (lower - upper);
+}
+
 void tml_resize_bilinear_f32(const tml_resize_bilinear_f32_params *p, const float *input, float *output)
 {
-    int32_t plane, oy, ox;
-    for (plane = 0; plane < p->planes; plane++) {
-        const float *in = input + plane * p->in_h * p->in_w;
-        float *out = output + plane * p->out_h * p->out_w;
-        for (oy = 0; oy < p->out_h; oy++) {
-            const float *top = in + p->y0[oy] * p->in_w;
-            const float *bottom = in + p->y1[oy] * p->in_w;
-            const float wy = p->wy[oy];
-            for (ox = 0; ox < p->out_w; ox++) {
-                const float wx = p->wx[ox];
-                const float upper = top[p->x0[ox]] + wx * (top[p->x1[ox]] - top[p->x0[ox]]);
-                const float lower = bottom[p->x0[ox]] + wx * (bottom[p->x1[ox]] - bottom[p->x0[ox]]);
-                out[oy * p->out_w + ox] = upper + wy * (lower - upper);
-            }
-        }
-    }
+    TML_RESIZE_BILINEAR_WALK(p, float, float, input, output, tml_bilinear_f32);
 }

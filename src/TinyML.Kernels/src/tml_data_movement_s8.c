@@ -2,6 +2,7 @@
 #include "tml_kernels.h"
 #include "tml_internal.h"
 #include "tml_gather_walk.h"
+#include "tml_reduce_walk.h"
 
 static int8_t tml_gather_value_s8(const tml_gather_s8_params *p, const int8_t *input, int32_t offset)
 {
@@ -21,39 +22,26 @@ void tml_gather_s8(const tml_gather_s8_params *p, const int8_t *input, int8_t *o
     TML_GATHER_WALK(p, int8_t, output, TML_GATHER_STORE_S8);
 }
 
+/* Weights in Q10 (wx, wy in [0, 1024]): linear in x on both rows, then in y, rounded half away from zero. */
+static int8_t tml_bilinear_s8(int32_t top_left, int32_t top_right, int32_t bottom_left, int32_t bottom_right, int32_t wx, int32_t wy)
+{
+    const int32_t upper = top_left * (1024 - wx) + top_right * wx;
+    const int32_t lower = bottom_left * (1024 - wx) + bottom_right * wx;
+    const int32_t acc = upper * (1024 - wy) + lower * wy; /* Q20, |acc| <= 2^27 */
+    const int32_t rounded = acc >= 0 ? (acc + (1 << 19)) >> 20 : -((-acc + (1 << 19)) >> 20);
+    return (int8_t)tml_clamp_i32(rounded, -128, 127);
+}
+
 void tml_resize_bilinear_s8(const tml_resize_bilinear_s8_params *p, const int8_t *input, int8_t *output)
 {
-    int32_t plane, oy, ox;
-    for (plane = 0; plane < p->planes; plane++) {
-        const int8_t *in = input + plane * p->in_h * p->in_w;
-        int8_t *out = output + plane * p->out_h * p->out_w;
-        for (oy = 0; oy < p->out_h; oy++) {
-            const int8_t *top = in + p->y0[oy] * p->in_w;
-            const int8_t *bottom = in + p->y1[oy] * p->in_w;
-            const int32_t wy = p->wy[oy];
-            for (ox = 0; ox < p->out_w; ox++) {
-                const int32_t wx = p->wx[ox];
-                const int32_t upper = top[p->x0[ox]] * (1024 - wx) + top[p->x1[ox]] * wx;
-                const int32_t lower = bottom[p->x0[ox]] * (1024 - wx) + bottom[p->x1[ox]] * wx;
-                const int32_t acc = upper * (1024 - wy) + lower * wy; /* Q20, |acc| <= 2^27 */
-                const int32_t rounded = acc >= 0 ? (acc + (1 << 19)) >> 20 : -((-acc + (1 << 19)) >> 20);
-                out[oy * p->out_w + ox] = (int8_t)tml_clamp_i32(rounded, -128, 127);
-            }
-        }
-    }
+    TML_RESIZE_BILINEAR_WALK(p, int8_t, int32_t, input, output, tml_bilinear_s8);
 }
+
+/* ReduceMean folds (q - input_zero_point) and requantizes the sum. */
+#define TML_REDUCE_MEAN_ADD_S8(acc, q) ((acc) + ((int32_t)(q) - p->input_zero_point))
+#define TML_REDUCE_MEAN_FINISH_S8(acc) tml_requant_s8((acc), p->multiplier, p->shift, p->output_zero_point, -128, 127)
 
 void tml_reduce_mean_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const int8_t *x = input + o * p->reduce * p->inner + i;
-            int32_t acc = 0;
-            for (r = 0; r < p->reduce; r++) {
-                acc += (int32_t)x[r * p->inner] - p->input_zero_point;
-            }
-            output[o * p->inner + i] = tml_requant_s8(acc, p->multiplier, p->shift, p->output_zero_point, -128, 127);
-        }
-    }
+    TML_REDUCE_WALK(p, int8_t, input, output, int32_t, TML_REDUCE_ZERO, 0, TML_REDUCE_MEAN_ADD_S8, TML_REDUCE_MEAN_FINISH_S8);
 }

@@ -1,5 +1,6 @@
 /* Float32 element-wise kernels: broadcast Add, Softmax (with a libm-free exp), BatchNormalization, clamp, copy. */
 #include "tml_kernels_f32.h"
+#include "tml_f32_internal.h"
 #include "tml_odometer.h"
 
 #include <string.h>
@@ -42,23 +43,11 @@ float tml_expf(float x)
     return poly * tml_f32_from_bits((uint32_t)(n + 127) << 23);
 }
 
+#define TML_ADD_F32(x, y) tml_f32_clamp((x) + (y), p->act_min, p->act_max)
+
 void tml_add_f32(const tml_add_f32_params *p, const float *a, const float *b, float *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        float value = a[o.offset[0]] + b[o.offset[1]];
-        if (value < p->act_min) {
-            value = p->act_min;
-        }
-        if (value > p->act_max) {
-            value = p->act_max;
-        }
-        output[i] = value;
-        tml_odometer_next(&o, p->out_dims, 2, strides);
-    }
+    TML_ODOMETER_BINARY(p, a, b, output, TML_ADD_F32);
 }
 
 void tml_softmax_f32(const tml_softmax_f32_params *p, const float *input, float *output)

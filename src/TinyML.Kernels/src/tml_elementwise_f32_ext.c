@@ -1,6 +1,7 @@
 /* Float32 element-wise kernels beyond Add: broadcast Sub/Mul/Div/PRelu and the activations (Sigmoid, Tanh,
  * LeakyRelu, HardSigmoid, HardSwish, Elu). No libm: exponentials come from tml_expf and tml_expm1f below. */
 #include "tml_kernels_f32.h"
+#include "tml_f32_internal.h"
 #include "tml_odometer.h"
 
 enum tml_binary_f32_kind {
@@ -59,21 +60,9 @@ static float tml_binary_f32_apply(enum tml_binary_f32_kind kind, float a, float 
 static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_params *p, const float *a,
                            const float *b, float *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        float value = tml_binary_f32_apply(kind, a[o.offset[0]], b[o.offset[1]]);
-        if (value < p->act_min) {
-            value = p->act_min;
-        }
-        if (value > p->act_max) {
-            value = p->act_max;
-        }
-        output[i] = value;
-        tml_odometer_next(&o, p->out_dims, 2, strides);
-    }
+#define TML_BINARY_F32_APPLY(x, y) tml_f32_clamp(tml_binary_f32_apply(kind, (x), (y)), p->act_min, p->act_max)
+    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_F32_APPLY);
+#undef TML_BINARY_F32_APPLY
 }
 
 void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)

@@ -94,14 +94,9 @@ static int8_t tml_binary_s8_apply(enum tml_binary_s8_kind kind, const tml_binary
 static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_params *p, const int8_t *a,
                           const int8_t *b, int8_t *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[2] = {p->a_strides, p->b_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        output[i] = tml_binary_s8_apply(kind, p, a[o.offset[0]], b[o.offset[1]]);
-        tml_odometer_next(&o, p->out_dims, 2, strides);
-    }
+#define TML_BINARY_S8_APPLY(x, y) tml_binary_s8_apply(kind, p, (x), (y))
+    TML_ODOMETER_BINARY(p, a, b, output, TML_BINARY_S8_APPLY);
+#undef TML_BINARY_S8_APPLY
 }
 
 void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)

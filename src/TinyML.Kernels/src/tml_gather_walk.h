@@ -1,6 +1,6 @@
-/* The index walk of a gather plan, shared by every element type's gather (tml_gather_f32, tml_gather_s8): the build
+/* The index walks of the data-movement kernels, shared by every element type's (float32, int8). A gather: the build
  * resolved Transpose, Slice, Gather, Expand, Pad, Concat, Split and nearest Resize into six per-axis offset tables,
- * so a gather only walks them. Internal to the kernels. */
+ * so a gather only walks them; a bilinear Resize: tap tables per output row and column. Internal to the kernels. */
 #ifndef TML_GATHER_WALK_H
 #define TML_GATHER_WALK_H
 
@@ -43,6 +43,29 @@ static inline int32_t tml_gather_step(int32_t base, int32_t offset)
                         }                                                                           \
                     }                                                                               \
                 }                                                                               \
+            }                                                                                       \
+        }                                                                                           \
+    } while (0)
+
+/* The walk of a bilinear Resize over P (fields planes, in_h, in_w, out_h, out_w and the build's tap tables y0, y1, wy
+ * per output row, x0, x1, wx per output column), shared by every element type's (tml_resize_bilinear_f32, _s8):
+ * each output element of INPUT (const T *) into OUTPUT is BLEND(top_left, top_right, bottom_left, bottom_right, wx, wy)
+ * of its four source elements, wy (a WEIGHT_T) read once per row. */
+#define TML_RESIZE_BILINEAR_WALK(P, T, WEIGHT_T, INPUT, OUTPUT, BLEND)                               \
+    do {                                                                                            \
+        int32_t plane_, oy_, ox_;                                                                   \
+        for (plane_ = 0; plane_ < (P)->planes; plane_++) {                                          \
+            const T *in_ = (INPUT) + plane_ * (P)->in_h * (P)->in_w;                                \
+            T *out_ = (OUTPUT) + plane_ * (P)->out_h * (P)->out_w;                                  \
+            for (oy_ = 0; oy_ < (P)->out_h; oy_++) {                                                \
+                const T *top_ = in_ + (P)->y0[oy_] * (P)->in_w;                                     \
+                const T *bottom_ = in_ + (P)->y1[oy_] * (P)->in_w;                                  \
+                const WEIGHT_T wy_ = (P)->wy[oy_];                                                  \
+                for (ox_ = 0; ox_ < (P)->out_w; ox_++) {                                            \
+                    const int32_t x0_ = (P)->x0[ox_], x1_ = (P)->x1[ox_];                           \
+                    out_[oy_ * (P)->out_w + ox_] =                                                  \
+                        BLEND(top_[x0_], top_[x1_], bottom_[x0_], bottom_[x1_], (P)->wx[ox_], wy_); \
+                }                                                                                   \
             }                                                                                       \
         }                                                                                           \
     } while (0)

@@ -22,46 +22,20 @@ void tml_gemm_f32(const tml_gemm_f32_params *p, const float *input, float *outpu
         float *out = output + row * p->n;
         int32_t col = 0;
         for (; col + 4 <= p->n; col += 4) {
-            const float *w0 = p->weights + col * k;
-            const float *w1 = w0 + k;
-            const float *w2 = w1 + k;
-            const float *w3 = w2 + k;
-            float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
-            int32_t i;
+            const float *w = p->weights + col * k;
+            float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
             if (stride == 1) {
-                for (i = 0; i < k; ++i) {
-                    const float x = a[i];
-                    a0 = TML_F32_MADD(a0, x, w0[i]);
-                    a1 = TML_F32_MADD(a1, x, w1[i]);
-                    a2 = TML_F32_MADD(a2, x, w2[i]);
-                    a3 = TML_F32_MADD(a3, x, w3[i]);
-                }
+                tml_f32_dot4(acc, a, 1, w, k, k); /* the inlined copy with a constant unit stride */
             } else {
-                const float *x = a;
-                for (i = 0; i < k; ++i) {
-                    const float xv = *x;
-                    a0 = TML_F32_MADD(a0, xv, w0[i]);
-                    a1 = TML_F32_MADD(a1, xv, w1[i]);
-                    a2 = TML_F32_MADD(a2, xv, w2[i]);
-                    a3 = TML_F32_MADD(a3, xv, w3[i]);
-                    x += stride;
-                }
+                tml_f32_dot4(acc, a, stride, w, k, k);
             }
-            out[col] = tml_gemm_finish(p, a0, bias[col]);
-            out[col + 1] = tml_gemm_finish(p, a1, bias[col + 1]);
-            out[col + 2] = tml_gemm_finish(p, a2, bias[col + 2]);
-            out[col + 3] = tml_gemm_finish(p, a3, bias[col + 3]);
+            out[col] = tml_gemm_finish(p, acc[0], bias[col]);
+            out[col + 1] = tml_gemm_finish(p, acc[1], bias[col + 1]);
+            out[col + 2] = tml_gemm_finish(p, acc[2], bias[col + 2]);
+            out[col + 3] = tml_gemm_finish(p, acc[3], bias[col + 3]);
         }
         for (; col < p->n; ++col) {
-            const float *w = p->weights + col * k;
-            const float *x = a;
-            float acc = 0.0f;
-            int32_t i;
-            for (i = 0; i < k; ++i) {
-                acc = TML_F32_MADD(acc, *x, w[i]);
-                x += stride;
-            }
-            out[col] = tml_gemm_finish(p, acc, bias[col]);
+            out[col] = tml_gemm_finish(p, tml_f32_dot(0.0f, a, stride, p->weights + col * k, k), bias[col]);
         }
     }
 }

@@ -6,6 +6,7 @@
  */
 #include "tml_int16x8.h"
 #include "tml_internal.h"
+#include "tml_conv_window.h"
 
 /* floor(x / 2^n) for int64 without relying on the implementation-defined >> of a negative value. */
 static int64_t tml_asr64(int64_t x, int32_t n)
@@ -118,27 +119,6 @@ static inline void tml_s16_pointwise4(const int16_t *x, int32_t plane, const int
 }
 #endif
 
-/* First tap k in [0, kernel) with 0 <= origin + k * dilation. */
-static int32_t tml_s16_first_tap(int32_t origin, int32_t dilation, int32_t kernel)
-{
-    int32_t k = 0;
-    if (origin < 0) {
-        k = (-origin + dilation - 1) / dilation;
-    }
-    return k < kernel ? k : kernel;
-}
-
-/* One past the last tap k with origin + k * dilation < extent. */
-static int32_t tml_s16_end_tap(int32_t origin, int32_t dilation, int32_t kernel, int32_t extent)
-{
-    int32_t k;
-    if (origin >= extent) {
-        return 0;
-    }
-    k = (extent - origin + dilation - 1) / dilation;
-    return k < kernel ? k : kernel;
-}
-
 /*
  * Four output channels at a time (oc .. oc + 3, in one group; in_step = 0 when they read the same input channels,
  * in_plane for depthwise, where channel oc + k reads input channel + k): each input load feeds four products. Needs
@@ -153,65 +133,58 @@ static void tml_conv_s16_channels4(const tml_conv2d_s16_params *p, const int16_t
     const int32_t out_plane = out_h * out_w;
     const int8_t *filter = p->weights + oc * filter_size;
     int64_t bias[4];
-    int32_t k, oy;
+    int32_t k;
     for (k = 0; k < 4; ++k) {
         bias[k] = p->bias != 0 ? p->bias[oc + k] : 0;
     }
-    for (oy = 0; oy < out_h; ++oy) {
-        const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        const int32_t ky_begin = tml_s16_first_tap(iy0, dh, kh), ky_end = tml_s16_end_tap(iy0, dh, kh, in_h);
-        int32_t ox;
-        for (ox = 0; ox < out_w; ++ox) {
-            const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            const int32_t kx_begin = tml_s16_first_tap(ix0, dw, kw), kx_end = tml_s16_end_tap(ix0, dw, kw, in_w);
-            int64_t acc0 = bias[0], acc1 = bias[1], acc2 = bias[2], acc3 = bias[3];
-            int32_t icg;
-            for (icg = 0; icg < in_c_per_group; ++icg) {
-                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                int32_t ky;
-                for (ky = ky_begin; ky < ky_end; ++ky) {
-                    const int32_t offset = icg * in_plane + (iy0 + ky * dh) * in_w + ix0 + kx_begin * dw;
-                    const int16_t *x0 = in + offset;
-                    const int8_t *w0 = filter + icg * taps + ky * kw + kx_begin;
-                    const int8_t *w1 = w0 + filter_size, *w2 = w1 + filter_size, *w3 = w2 + filter_size;
-                    int32_t kx;
-                    if (in_step == 0) {
-                        for (kx = kx_begin; kx < kx_end; ++kx) {
-                            const int32_t xv = *x0;
-                            a0 += xv * *w0++;
-                            a1 += xv * *w1++;
-                            a2 += xv * *w2++;
-                            a3 += xv * *w3++;
-                            x0 += dw;
-                        }
-                    } else {
-                        const int16_t *x1 = x0 + in_step, *x2 = x1 + in_step, *x3 = x2 + in_step;
-                        for (kx = kx_begin; kx < kx_end; ++kx) {
-                            a0 += (int32_t)*x0 * *w0++;
-                            a1 += (int32_t)*x1 * *w1++;
-                            a2 += (int32_t)*x2 * *w2++;
-                            a3 += (int32_t)*x3 * *w3++;
-                            x0 += dw;
-                            x1 += dw;
-                            x2 += dw;
-                            x3 += dw;
-                        }
+    TML_CONV_FOR_EACH_PIXEL(p, {
+        int64_t acc0 = bias[0], acc1 = bias[1], acc2 = bias[2], acc3 = bias[3];
+        int32_t icg;
+        for (icg = 0; icg < in_c_per_group; ++icg) {
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            int32_t ky;
+            for (ky = ky0; ky < ky1; ++ky) {
+                const int32_t offset = icg * in_plane + (y_origin + ky * dh) * in_w + x_origin + kx0 * dw;
+                const int16_t *x0 = in + offset;
+                const int8_t *w0 = filter + icg * taps + ky * kw + kx0;
+                const int8_t *w1 = w0 + filter_size, *w2 = w1 + filter_size, *w3 = w2 + filter_size;
+                int32_t kx;
+                if (in_step == 0) {
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        const int32_t xv = *x0;
+                        a0 += xv * *w0++;
+                        a1 += xv * *w1++;
+                        a2 += xv * *w2++;
+                        a3 += xv * *w3++;
+                        x0 += dw;
+                    }
+                } else {
+                    const int16_t *x1 = x0 + in_step, *x2 = x1 + in_step, *x3 = x2 + in_step;
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        a0 += (int32_t)*x0 * *w0++;
+                        a1 += (int32_t)*x1 * *w1++;
+                        a2 += (int32_t)*x2 * *w2++;
+                        a3 += (int32_t)*x3 * *w3++;
+                        x0 += dw;
+                        x1 += dw;
+                        x2 += dw;
+                        x3 += dw;
                     }
                 }
-                acc0 += a0;
-                acc1 += a1;
-                acc2 += a2;
-                acc3 += a3;
             }
-            {
-                int16_t *out = output + oc * out_plane + oy * out_w + ox;
-                out[0] = tml_store_s16(acc0, p->output_multiplier[oc], p->output_shift[oc], p->act_min, p->act_max);
-                out[out_plane] = tml_store_s16(acc1, p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->act_min, p->act_max);
-                out[2 * out_plane] = tml_store_s16(acc2, p->output_multiplier[oc + 2], p->output_shift[oc + 2], p->act_min, p->act_max);
-                out[3 * out_plane] = tml_store_s16(acc3, p->output_multiplier[oc + 3], p->output_shift[oc + 3], p->act_min, p->act_max);
-            }
+            acc0 += a0;
+            acc1 += a1;
+            acc2 += a2;
+            acc3 += a3;
         }
-    }
+        {
+            int16_t *out = output + oc * out_plane + oy * out_w + ox;
+            out[0] = tml_store_s16(acc0, p->output_multiplier[oc], p->output_shift[oc], p->act_min, p->act_max);
+            out[out_plane] = tml_store_s16(acc1, p->output_multiplier[oc + 1], p->output_shift[oc + 1], p->act_min, p->act_max);
+            out[2 * out_plane] = tml_store_s16(acc2, p->output_multiplier[oc + 2], p->output_shift[oc + 2], p->act_min, p->act_max);
+            out[3 * out_plane] = tml_store_s16(acc3, p->output_multiplier[oc + 3], p->output_shift[oc + 3], p->act_min, p->act_max);
+        }
+    });
 }
 
 /* 1x1, stride 1, no padding, one group: output pixel px of channel oc is sum over ic of in[ic][px] * w[oc][ic]. Four
@@ -305,68 +278,60 @@ void tml_conv2d_s16(const tml_conv2d_s16_params *p, const int16_t *input, int16_
         const int64_t bias = p->bias != 0 ? p->bias[oc] : 0;
         const int32_t multiplier = p->output_multiplier[oc], shift = p->output_shift[oc];
         int16_t *out_plane = output + oc * out_h * out_w;
-        int32_t oy;
-        for (oy = 0; oy < out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t ky_begin = tml_s16_first_tap(iy0, dh, kh), ky_end = tml_s16_end_tap(iy0, dh, kh, in_h);
-            int32_t ox;
-            for (ox = 0; ox < out_w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx_begin = tml_s16_first_tap(ix0, dw, kw), kx_end = tml_s16_end_tap(ix0, dw, kw, in_w);
-                int64_t acc = bias;
-                int32_t icg = 0;
-                if (taps == 1) {
-                    /* Pointwise: one strided walk down the channels (no per-channel row bookkeeping). */
-                    if (ky_end > ky_begin && kx_end > kx_begin) {
-                        const int16_t *x = group_input + iy0 * in_w + ix0;
-                        while (icg < in_c_per_group) {
-                            const int32_t chunk_end = in_c_per_group - icg > 256 ? icg + 256 : in_c_per_group;
-                            int32_t part = 0;
-                            for (; icg < chunk_end; ++icg) {
-                                part += (int32_t)x[icg * in_plane] * (int32_t)filter[icg];
-                            }
-                            acc += part;
-                        }
-                    }
-                    icg = in_c_per_group;
-                }
-                for (; icg < in_c_per_group; ++icg) {
-                    const int16_t *channel = group_input + icg * in_plane;
-                    const int8_t *channel_filter = filter + icg * taps;
-                    int32_t ky;
-                    if (taps <= 256) {
-                        /* One int32 partial sum per channel: at most 256 products of |x * w| <= 2^22 cannot overflow. */
+        TML_CONV_FOR_EACH_PIXEL(p, {
+            int64_t acc = bias;
+            int32_t icg = 0;
+            if (taps == 1) {
+                /* Pointwise: one strided walk down the channels (no per-channel row bookkeeping). */
+                if (ky1 > ky0 && kx1 > kx0) {
+                    const int16_t *x = group_input + y_origin * in_w + x_origin;
+                    while (icg < in_c_per_group) {
+                        const int32_t chunk_end = in_c_per_group - icg > 256 ? icg + 256 : in_c_per_group;
                         int32_t part = 0;
-                        for (ky = ky_begin; ky < ky_end; ++ky) {
-                            /* Index arithmetic (not a pointer to ix0, which may lie before the array). */
-                            const int16_t *x = channel + (iy0 + ky * dh) * in_w;
-                            const int8_t *filter_row = channel_filter + ky * kw;
-                            int32_t kx;
-                            for (kx = kx_begin; kx < kx_end; ++kx) {
-                                part += (int32_t)x[ix0 + kx * dw] * (int32_t)filter_row[kx];
-                            }
+                        for (; icg < chunk_end; ++icg) {
+                            part += (int32_t)x[icg * in_plane] * (int32_t)filter[icg];
                         }
                         acc += part;
-                        continue;
-                    }
-                    for (ky = ky_begin; ky < ky_end; ++ky) {
-                        const int32_t row_start = (iy0 + ky * dh) * in_w + ix0;
-                        const int8_t *filter_row = channel_filter + ky * kw;
-                        int32_t kx = kx_begin;
-                        /* Long rows: int32 partial sums of at most 256 products. */
-                        while (kx < kx_end) {
-                            const int32_t chunk_end = kx_end - kx > 256 ? kx + 256 : kx_end;
-                            int32_t part = 0;
-                            for (; kx < chunk_end; ++kx) {
-                                part += (int32_t)channel[row_start + kx * dw] * (int32_t)filter_row[kx];
-                            }
-                            acc += part;
-                        }
                     }
                 }
-                out_plane[oy * out_w + ox] = tml_store_s16(acc, multiplier, shift, p->act_min, p->act_max);
+                icg = in_c_per_group;
             }
-        }
+            for (; icg < in_c_per_group; ++icg) {
+                const int16_t *channel = group_input + icg * in_plane;
+                const int8_t *channel_filter = filter + icg * taps;
+                int32_t ky;
+                if (taps <= 256) {
+                    /* One int32 partial sum per channel: at most 256 products of |x * w| <= 2^22 cannot overflow. */
+                    int32_t part = 0;
+                    for (ky = ky0; ky < ky1; ++ky) {
+                        /* Index arithmetic (not a pointer to x_origin, which may lie before the array). */
+                        const int16_t *x = channel + (y_origin + ky * dh) * in_w;
+                        const int8_t *filter_row = channel_filter + ky * kw;
+                        int32_t kx;
+                        for (kx = kx0; kx < kx1; ++kx) {
+                            part += (int32_t)x[x_origin + kx * dw] * (int32_t)filter_row[kx];
+                        }
+                    }
+                    acc += part;
+                    continue;
+                }
+                for (ky = ky0; ky < ky1; ++ky) {
+                    const int32_t row_start = (y_origin + ky * dh) * in_w + x_origin;
+                    const int8_t *filter_row = channel_filter + ky * kw;
+                    int32_t kx = kx0;
+                    /* Long rows: int32 partial sums of at most 256 products. */
+                    while (kx < kx1) {
+                        const int32_t chunk_end = kx1 - kx > 256 ? kx + 256 : kx1;
+                        int32_t part = 0;
+                        for (; kx < chunk_end; ++kx) {
+                            part += (int32_t)channel[row_start + kx * dw] * (int32_t)filter_row[kx];
+                        }
+                        acc += part;
+                    }
+                }
+            }
+            out_plane[oy * out_w + ox] = tml_store_s16(acc, multiplier, shift, p->act_min, p->act_max);
+        });
     }
 }
 

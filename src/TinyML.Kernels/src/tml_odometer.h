@@ -55,4 +55,32 @@ static inline void tml_odometer_next(tml_odometer *o, const int32_t *dims, int32
     }
 }
 
+/* OUTPUT[i] = APPLY(a, b) for every output element i of a broadcasting binary kernel over P (fields out_dims,
+ * a_strides, b_strides), a and b the elements of A and B at that index. */
+#define TML_ODOMETER_BINARY(P, A, B, OUTPUT, APPLY)                                                 \
+    do {                                                                                            \
+        int32_t i_, total_;                                                                         \
+        tml_odometer o_;                                                                            \
+        const int32_t *const strides_[2] = {(P)->a_strides, (P)->b_strides};                        \
+        total_ = tml_odometer_start(&o_, (P)->out_dims);                                            \
+        for (i_ = 0; i_ < total_; ++i_) {                                                           \
+            (OUTPUT)[i_] = APPLY((A)[o_.offset[0]], (B)[o_.offset[1]]);                             \
+            tml_odometer_next(&o_, (P)->out_dims, 2, strides_);                                     \
+        }                                                                                           \
+    } while (0)
+
+/* OUTPUT[i] = SELECT(c, x, y) for every output element i of a Where over P (fields out_dims, c_strides, x_strides,
+ * y_strides), c, x and y the elements of CONDITION, X and Y at that index. */
+#define TML_ODOMETER_WHERE(P, CONDITION, X, Y, OUTPUT, SELECT)                                      \
+    do {                                                                                            \
+        int32_t i_, total_;                                                                         \
+        tml_odometer o_;                                                                            \
+        const int32_t *const strides_[3] = {(P)->c_strides, (P)->x_strides, (P)->y_strides};        \
+        total_ = tml_odometer_start(&o_, (P)->out_dims);                                            \
+        for (i_ = 0; i_ < total_; ++i_) {                                                           \
+            (OUTPUT)[i_] = SELECT((CONDITION)[o_.offset[0]], (X)[o_.offset[1]], (Y)[o_.offset[2]]); \
+            tml_odometer_next(&o_, (P)->out_dims, 3, strides_);                                     \
+        }                                                                                           \
+    } while (0)
+
 #endif /* TML_ODOMETER_H */

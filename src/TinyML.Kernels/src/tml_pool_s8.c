@@ -13,34 +13,45 @@ static void tml_window(int32_t origin, int32_t kernel, int32_t extent, int32_t *
     *end = origin + kernel < extent ? origin + kernel : extent;
 }
 
+/* The walk both poolings share: for each output of P (channels, then rows, then columns), in_plane = in_h * in_w, it
+ * runs the statements ... with the output's window clipped to the input in scope (rows [y0, y1) and columns [x0, x1)
+ * of the plane channel), which set RESULT (an int32_t); *OUTPUT++ = RESULT clamped to the fused activation range. */
+#define TML_POOL_S8_FOR_EACH_WINDOW(P, IN_PLANE, INPUT, OUTPUT, RESULT, ...)                                \
+    do {                                                                                                    \
+        int32_t c_;                                                                                         \
+        for (c_ = 0; c_ < (P)->channels; ++c_) {                                                            \
+            const int8_t *channel = (INPUT) + c_ * (IN_PLANE);                                              \
+            int32_t oy_;                                                                                    \
+            for (oy_ = 0; oy_ < (P)->out_h; ++oy_) {                                                        \
+                int32_t y0, y1;                                                                             \
+                int32_t ox_;                                                                                \
+                tml_window(oy_ * (P)->stride_h - (P)->pad_top, (P)->kernel_h, (P)->in_h, &y0, &y1);         \
+                for (ox_ = 0; ox_ < (P)->out_w; ++ox_) {                                                    \
+                    int32_t x0, x1, RESULT;                                                                 \
+                    tml_window(ox_ * (P)->stride_w - (P)->pad_left, (P)->kernel_w, (P)->in_w, &x0, &x1);    \
+                    __VA_ARGS__                                                                             \
+                    *(OUTPUT)++ = (int8_t)tml_clamp_i32(RESULT, (P)->act_min, (P)->act_max);                \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+
 void tml_maxpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output)
 {
     const int32_t in_plane = (int32_t)p->in_h * p->in_w;
-    int32_t c;
-    for (c = 0; c < p->channels; ++c) {
-        const int8_t *channel = input + c * in_plane;
-        int32_t oy;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            int32_t y0, y1;
-            int32_t ox;
-            tml_window(oy * p->stride_h - p->pad_top, p->kernel_h, p->in_h, &y0, &y1);
-            for (ox = 0; ox < p->out_w; ++ox) {
-                int32_t x0, x1, y, x;
-                /* A window made only of padding has no element: it yields -128 before clamping. */
-                int32_t best = -128;
-                tml_window(ox * p->stride_w - p->pad_left, p->kernel_w, p->in_w, &x0, &x1);
-                for (y = y0; y < y1; ++y) {
-                    const int8_t *row = channel + y * p->in_w;
-                    for (x = x0; x < x1; ++x) {
-                        if (row[x] > best) {
-                            best = row[x];
-                        }
-                    }
+    TML_POOL_S8_FOR_EACH_WINDOW(p, in_plane, input, output, best, {
+        int32_t y, x;
+        /* A window made only of padding has no element: it yields -128 before clamping. */
+        best = -128;
+        for (y = y0; y < y1; ++y) {
+            const int8_t *row = channel + y * p->in_w;
+            for (x = x0; x < x1; ++x) {
+                if (row[x] > best) {
+                    best = row[x];
                 }
-                *output++ = (int8_t)tml_clamp_i32(best, p->act_min, p->act_max);
             }
         }
-    }
+    });
 }
 
 /* Sum of n contiguous int8 values. DSP: whole words from the first aligned address, two SXTAB16 per word into two
@@ -88,53 +99,42 @@ void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
     tml_divider divider = tml_divider_for(1);
     /* Windows of 16 or more values take the word sums (shorter ones cost more to set up than to add). */
     const int long_windows = (int32_t)p->kernel_h * p->kernel_w >= 16;
-    int32_t c;
-    for (c = 0; c < p->channels; ++c) {
-        const int8_t *channel = input + c * in_plane;
-        int32_t oy;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            int32_t y0, y1;
-            int32_t ox;
-            tml_window(oy * p->stride_h - p->pad_top, p->kernel_h, p->in_h, &y0, &y1);
-            for (ox = 0; ox < p->out_w; ++ox) {
-                int32_t x0, x1, y, x, count, sum = 0, avg = 0;
-                tml_window(ox * p->stride_w - p->pad_left, p->kernel_w, p->in_w, &x0, &x1);
-                if (long_windows && x0 == 0 && x1 == p->in_w) {
-                    /* Whole rows (a global pool): one contiguous range. */
-                    sum = tml_sum_s8(channel + y0 * p->in_w, (y1 - y0) * p->in_w);
-                } else if (long_windows && x1 - x0 >= 16) {
-                    for (y = y0; y < y1; ++y) {
-                        sum += tml_sum_s8(channel + y * p->in_w + x0, x1 - x0);
-                    }
-                } else {
-                    for (y = y0; y < y1; ++y) {
-                        const int8_t *row = channel + y * p->in_w;
-                        for (x = x0; x < x1; ++x) {
-                            sum += row[x];
-                        }
-                    }
+    TML_POOL_S8_FOR_EACH_WINDOW(p, in_plane, input, output, avg, {
+        int32_t y, x, count, sum = 0;
+        avg = 0;
+        if (long_windows && x0 == 0 && x1 == p->in_w) {
+            /* Whole rows (a global pool): one contiguous range. */
+            sum = tml_sum_s8(channel + y0 * p->in_w, (y1 - y0) * p->in_w);
+        } else if (long_windows && x1 - x0 >= 16) {
+            for (y = y0; y < y1; ++y) {
+                sum += tml_sum_s8(channel + y * p->in_w + x0, x1 - x0);
+            }
+        } else {
+            for (y = y0; y < y1; ++y) {
+                const int8_t *row = channel + y * p->in_w;
+                for (x = x0; x < x1; ++x) {
+                    sum += row[x];
                 }
-                /* Only non-padding elements count (TFLite semantics). */
-                count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
-                if (count > 0) {
-                    /* Round half away from zero: |avg| = (|sum| + count / 2) / count, truncated. Below 255 elements the
-                     * dividend is below TML_DIVIDE_LIMIT (|sum| <= 128 count), so tml_divide is exact; larger windows
-                     * divide. */
-                    const int32_t magnitude = (sum < 0 ? -sum : sum) + (count >> 1);
-                    int32_t quotient;
-                    if (!TML_FAST_DIVIDE && count < 255) {
-                        if (count != divider_count) {
-                            divider = tml_divider_for(count);
-                            divider_count = count;
-                        }
-                        quotient = tml_divide(divider, magnitude);
-                    } else {
-                        quotient = magnitude / count;
-                    }
-                    avg = sum < 0 ? -quotient : quotient;
-                }
-                *output++ = (int8_t)tml_clamp_i32(avg, p->act_min, p->act_max);
             }
         }
-    }
+        /* Only non-padding elements count (TFLite semantics). */
+        count = (y1 > y0 && x1 > x0) ? (y1 - y0) * (x1 - x0) : 0;
+        if (count > 0) {
+            /* Round half away from zero: |avg| = (|sum| + count / 2) / count, truncated. Below 255 elements the
+             * dividend is below TML_DIVIDE_LIMIT (|sum| <= 128 count), so tml_divide is exact; larger windows
+             * divide. */
+            const int32_t magnitude = (sum < 0 ? -sum : sum) + (count >> 1);
+            int32_t quotient;
+            if (!TML_FAST_DIVIDE && count < 255) {
+                if (count != divider_count) {
+                    divider = tml_divider_for(count);
+                    divider_count = count;
+                }
+                quotient = tml_divide(divider, magnitude);
+            } else {
+                quotient = magnitude / count;
+            }
+            avg = sum < 0 ? -quotient : quotient;
+        }
+    });
 }

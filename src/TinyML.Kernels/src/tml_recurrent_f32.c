@@ -1,16 +1,9 @@
 /* Float32 LSTM and GRU cells (one direction, batch 1). */
 #include "tml_kernels_f32.h"
+/* Directly as well as through tml_recurrent_internal.h: the firmware's KernelSelection follows a header's own includes
+ * only the first time it reads that header, and must see tml_sigmoid_f32/tml_tanh_f32 named for this file. */
 #include "tml_f32_internal.h"
-
-/* row . v over n values, starting from acc */
-static float tml_rnn_dot(float acc, const float *row, const float *v, int32_t n)
-{
-    int32_t k;
-    for (k = 0; k < n; ++k) {
-        acc = TML_F32_MADD(acc, row[k], v[k]);
-    }
-    return acc;
-}
+#include "tml_recurrent_internal.h"
 
 void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, const float *initial_c, float *state)
 {
@@ -23,23 +16,17 @@ void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *init
         c[j] = initial_c[j];
     }
     for (step = 0; step < p->seq; ++step) {
-        const int32_t t = p->reverse ? p->seq - 1 - step : step;
-        const float *h_prev = step == 0 ? initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
-        const float *xt = x + t * p->input_size;
-        float *ht = y + t * h;
+        const float *xt, *h_prev;
+        float *ht;
+        TML_RNN_STEP_ROWS(p, step, x, initial_h, y, xt, h_prev, ht);
         /* all gate pre-activations first: h_prev is read by every gate and ht may not be written before */
         for (g = 0; g < 4 * h; ++g) {
             float acc = p->w_bias[g] + p->r_bias[g];
-            acc = tml_rnn_dot(acc, p->w + g * p->input_size, xt, p->input_size);
-            gates[g] = tml_rnn_dot(acc, p->r + g * h, h_prev, h);
+            acc = tml_f32_dot(acc, xt, 1, p->w + g * p->input_size, p->input_size);
+            gates[g] = tml_f32_dot(acc, h_prev, 1, p->r + g * h, h);
         }
         for (j = 0; j < h; ++j) {
-            const float i_gate = tml_sigmoid1_f32(gates[j]);
-            const float o_gate = tml_sigmoid1_f32(gates[h + j]);
-            const float f_gate = tml_sigmoid1_f32(gates[2 * h + j]);
-            const float candidate = tml_tanh1_f32(gates[3 * h + j]);
-            c[j] = f_gate * c[j] + i_gate * candidate;
-            ht[j] = o_gate * tml_tanh1_f32(c[j]);
+            ht[j] = tml_lstm_cell(gates, h, j, c);
         }
     }
 }
@@ -52,20 +39,17 @@ void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initi
     float *const hg = xg + 3 * h;         /* R h + Rb, 3 * hidden */
     int32_t step, j, g;
     for (step = 0; step < p->seq; ++step) {
-        const int32_t t = p->reverse ? p->seq - 1 - step : step;
-        const float *h_prev = step == 0 ? initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
-        const float *xt = x + t * p->input_size;
-        float *ht = y + t * h;
+        const float *xt, *h_prev;
+        float *ht;
+        TML_RNN_STEP_ROWS(p, step, x, initial_h, y, xt, h_prev, ht);
         for (g = 0; g < 3 * h; ++g) {
-            xg[g] = tml_rnn_dot(p->w_bias[g], p->w + g * p->input_size, xt, p->input_size);
+            xg[g] = tml_f32_dot(p->w_bias[g], xt, 1, p->w + g * p->input_size, p->input_size);
         }
         /* z and r (and, with linear_before_reset, the h row) from R h_prev */
         for (g = 0; g < (p->linear_before_reset ? 3 : 2) * h; ++g) {
-            hg[g] = tml_rnn_dot(p->r_bias[g], p->r + g * h, h_prev, h);
+            hg[g] = tml_f32_dot(p->r_bias[g], h_prev, 1, p->r + g * h, h);
         }
-        for (j = 0; j < h; ++j) {
-            hg[h + j] = tml_sigmoid1_f32(xg[h + j] + hg[h + j]); /* r, in place */
-        }
+        tml_gru_reset_gates(xg, hg, h);
         if (!p->linear_before_reset) {
             /* the h row of R applies to r * h_prev, so it needs every r first: a second pass */
             for (j = 0; j < h; ++j) {
@@ -79,11 +63,7 @@ void tml_gru_f32(const tml_rnn_f32_params *p, const float *x, const float *initi
             }
         }
         for (j = 0; j < h; ++j) {
-            const float z = tml_sigmoid1_f32(xg[j] + hg[j]);
-            const float r = hg[h + j];
-            const float candidate = tml_tanh1_f32(p->linear_before_reset ? xg[2 * h + j] + r * hg[2 * h + j]
-                                                                       : xg[2 * h + j] + hg[2 * h + j]);
-            ht[j] = (1.0f - z) * candidate + z * h_prev[j];
+            ht[j] = tml_gru_cell(xg, hg, h, j, p->linear_before_reset, h_prev[j]);
         }
     }
 }

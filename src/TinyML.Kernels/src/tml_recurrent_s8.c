@@ -3,7 +3,10 @@
  * "simplify" into TML_F32_MADD (an Arm vfma would round once and break equality with the C# reference). */
 #include "tml_recurrent_s8.h"
 #include "tml_kernels_f32.h"
+/* Directly as well as through tml_recurrent_internal.h: the firmware's KernelSelection follows a header's own includes
+ * only the first time it reads that header, and must see tml_sigmoid_f32/tml_tanh_f32 named for this file. */
 #include "tml_f32_internal.h"
+#include "tml_recurrent_internal.h"
 
 #include <stddef.h>
 
@@ -59,23 +62,15 @@ void tml_lstm_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *init
         c[j] = tml_rnn_s8_dequantize(initial_c[j], p->c_scale, p->c_zero_point);
     }
     for (step = 0; step < p->seq; ++step) {
-        const int32_t t = p->reverse ? p->seq - 1 - step : step;
-        const int8_t *h_prev = step == 0 ? initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
-        const int8_t *xt = x + t * p->input_size;
-        int8_t *ht = y + t * h;
+        const int8_t *xt, *h_prev;
+        int8_t *ht;
+        TML_RNN_STEP_ROWS(p, step, x, initial_h, y, xt, h_prev, ht);
         /* every gate reads all of h_prev, so ht is written only after all pre-activations */
         for (g = 0; g < 4 * h; ++g) {
             gates[g] = tml_rnn_s8_pre(p, g, xt, h_prev);
         }
         for (j = 0; j < h; ++j) {
-            const float i_gate = tml_sigmoid1_f32(gates[j]);
-            const float o_gate = tml_sigmoid1_f32(gates[h + j]);
-            const float f_gate = tml_sigmoid1_f32(gates[2 * h + j]);
-            const float candidate = tml_tanh1_f32(gates[3 * h + j]);
-            const float kept = f_gate * c[j];
-            const float added = i_gate * candidate;
-            c[j] = kept + added;
-            ht[j] = tml_rnn_s8_quantize(o_gate * tml_tanh1_f32(c[j]), p->h_scale, p->h_zero_point);
+            ht[j] = tml_rnn_s8_quantize(tml_lstm_cell(gates, h, j, c), p->h_scale, p->h_zero_point);
         }
     }
     if (y_c != NULL) {
@@ -93,10 +88,9 @@ void tml_gru_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *initi
     float *const h_prev_f = hg + 3 * h;
     int32_t step, j, g;
     for (step = 0; step < p->seq; ++step) {
-        const int32_t t = p->reverse ? p->seq - 1 - step : step;
-        const int8_t *h_prev = step == 0 ? initial_h : y + (p->reverse ? t + 1 : t - 1) * h;
-        const int8_t *xt = x + t * p->input_size;
-        int8_t *ht = y + t * h;
+        const int8_t *xt, *h_prev;
+        int8_t *ht;
+        TML_RNN_STEP_ROWS(p, step, x, initial_h, y, xt, h_prev, ht);
         for (j = 0; j < h; ++j) {
             h_prev_f[j] = tml_rnn_s8_dequantize(h_prev[j], p->h_scale, p->h_zero_point);
         }
@@ -109,9 +103,7 @@ void tml_gru_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *initi
             const float rh = p->r_scale[g] * (float)tml_rnn_s8_dot(p->r + g * h, h_prev, p->h_zero_point, h);
             hg[g] = p->r_bias[g] + rh;
         }
-        for (j = 0; j < h; ++j) {
-            hg[h + j] = tml_sigmoid1_f32(xg[h + j] + hg[h + j]); /* r, in place */
-        }
+        tml_gru_reset_gates(xg, hg, h);
         if (!p->linear_before_reset) {
             /* the h row of R applies to r * h_prev (float), so this product is a float dot; r_scale[row] already
              * carries s_h, which r * h_prev_f does too, so the raw weight scale is r_scale / s_h */
@@ -129,24 +121,8 @@ void tml_gru_s8(const tml_rnn_s8_params *p, const int8_t *x, const int8_t *initi
             }
         }
         for (j = 0; j < h; ++j) {
-            const float z = tml_sigmoid1_f32(xg[j] + hg[j]);
-            const float r = hg[h + j];
-            float pre;
-            float blended;
-            if (p->linear_before_reset) {
-                const float reset = r * hg[2 * h + j];
-                pre = xg[2 * h + j] + reset;
-            } else {
-                pre = xg[2 * h + j] + hg[2 * h + j];
-            }
-            {
-                const float candidate = tml_tanh1_f32(pre);
-                const float keep = 1.0f - z;
-                const float from_candidate = keep * candidate;
-                const float from_prev = z * h_prev_f[j];
-                blended = from_candidate + from_prev;
-            }
-            ht[j] = tml_rnn_s8_quantize(blended, p->h_scale, p->h_zero_point);
+            ht[j] = tml_rnn_s8_quantize(tml_gru_cell(xg, hg, h, j, p->linear_before_reset, h_prev_f[j]), p->h_scale,
+                                        p->h_zero_point);
         }
     }
 }

@@ -1,5 +1,6 @@
 /* Float32 ReduceMean and LogSoftmax (with a libm-free logf). See tml_kernels_f32.h. */
 #include "tml_kernels_f32.h"
+#include "tml_reduce_walk.h"
 
 #include <string.h>
 
@@ -45,18 +46,10 @@ float tml_logf(float x)
 
 void tml_reduce_mean_f32(const tml_reduce_mean_f32_params *p, const float *input, float *output)
 {
-    int32_t o, r, i;
     const float inverse = 1.0f / (float)p->reduce;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const float *x = input + o * p->reduce * p->inner + i;
-            float sum = 0.0f;
-            for (r = 0; r < p->reduce; r++) {
-                sum += x[r * p->inner];
-            }
-            output[o * p->inner + i] = sum * inverse;
-        }
-    }
+#define TML_REDUCE_MEAN_F32(sum) ((sum) * inverse)
+    TML_REDUCE_WALK(p, float, input, output, float, TML_REDUCE_ZERO, 0, TML_REDUCE_ADD, TML_REDUCE_MEAN_F32);
+#undef TML_REDUCE_MEAN_F32
 }
 
 void tml_log_softmax_f32(const tml_softmax_f32_params *p, const float *input, float *output)

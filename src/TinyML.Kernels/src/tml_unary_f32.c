@@ -2,6 +2,7 @@
  * ReduceMax, and Where. No libm: exp and log are the library's own tml_expf and tml_logf. See tml_kernels_f32.h. */
 #include "tml_kernels_f32.h"
 #include "tml_odometer.h"
+#include "tml_reduce_walk.h"
 
 enum tml_unary_f32_kind {
     TML_UNARY_F32_EXP,
@@ -104,47 +105,25 @@ void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t 
 
 void tml_where_f32(const tml_where_f32_params *p, const float *condition, const float *x, const float *y, float *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[3] = {p->c_strides, p->x_strides, p->y_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        output[i] = condition[o.offset[0]] != 0.0f ? x[o.offset[1]] : y[o.offset[2]];
-        tml_odometer_next(&o, p->out_dims, 3, strides);
-    }
+#define TML_WHERE_F32(c, a, b) ((c) != 0.0f ? (a) : (b))
+    TML_ODOMETER_WHERE(p, condition, x, y, output, TML_WHERE_F32);
+#undef TML_WHERE_F32
 }
 
 void tml_reduce_sum_f32(const tml_reduce_f32_params *p, const float *input, float *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const float *x = input + o * p->reduce * p->inner + i;
-            float sum = 0.0f;
-            for (r = 0; r < p->reduce; r++) {
-                sum += x[r * p->inner];
-            }
-            output[o * p->inner + i] = sum;
-        }
-    }
+    TML_REDUCE_WALK(p, float, input, output, float, TML_REDUCE_ZERO, 0, TML_REDUCE_ADD, TML_REDUCE_SAME);
+}
+
+/* The larger of max and v; a NaN v sticks (NaN propagates). */
+static float tml_reduce_max1_f32(float max, float v)
+{
+    return (v > max || v != v) ? v : max;
 }
 
 void tml_reduce_max_f32(const tml_reduce_f32_params *p, const float *input, float *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const float *x = input + o * p->reduce * p->inner + i;
-            float max = x[0];
-            for (r = 1; r < p->reduce; r++) {
-                const float v = x[r * p->inner];
-                if (v > max || v != v) {
-                    max = v;
-                }
-            }
-            output[o * p->inner + i] = max;
-        }
-    }
+    TML_REDUCE_WALK(p, float, input, output, float, TML_REDUCE_FIRST, 1, tml_reduce_max1_f32, TML_REDUCE_SAME);
 }
 
 /* erfc(x) for x >= 0 as t * exp(-x^2 + P(t)), t = 1 / (1 + x / 2): P is smooth on (0, 1] (it tends to

@@ -2,6 +2,7 @@
  * from the public header). See tml_kernels.h. */
 #include "tml_kernels.h"
 #include "tml_odometer.h"
+#include "tml_reduce_walk.h"
 
 static int8_t tml_where_requantize(int8_t q, int32_t zero_point, int32_t multiplier, int32_t shift, int32_t output_zero_point)
 {
@@ -15,31 +16,17 @@ static int8_t tml_where_requantize(int8_t q, int32_t zero_point, int32_t multipl
 
 void tml_where_s8(const tml_where_s8_params *p, const int8_t *condition, const int8_t *x, const int8_t *y, int8_t *output)
 {
-    int32_t i, total;
-    tml_odometer o;
-    const int32_t *const strides[3] = {p->c_strides, p->x_strides, p->y_strides};
-    total = tml_odometer_start(&o, p->out_dims);
-    for (i = 0; i < total; ++i) {
-        output[i] = (int32_t)condition[o.offset[0]] != p->condition_zero_point
-            ? tml_where_requantize(x[o.offset[1]], p->x_zero_point, p->x_multiplier, p->x_shift, p->output_zero_point)
-            : tml_where_requantize(y[o.offset[2]], p->y_zero_point, p->y_multiplier, p->y_shift, p->output_zero_point);
-        tml_odometer_next(&o, p->out_dims, 3, strides);
-    }
+#define TML_WHERE_S8(c, a, b)                                                                                   \
+    ((int32_t)(c) != p->condition_zero_point                                                                    \
+         ? tml_where_requantize((a), p->x_zero_point, p->x_multiplier, p->x_shift, p->output_zero_point)          \
+         : tml_where_requantize((b), p->y_zero_point, p->y_multiplier, p->y_shift, p->output_zero_point))
+    TML_ODOMETER_WHERE(p, condition, x, y, output, TML_WHERE_S8);
+#undef TML_WHERE_S8
 }
+
+#define TML_REDUCE_MAX_S8(max, q) ((q) > (max) ? (q) : (max))
 
 void tml_reduce_max_s8(const tml_reduce_mean_s8_params *p, const int8_t *input, int8_t *output)
 {
-    int32_t o, r, i;
-    for (o = 0; o < p->outer; o++) {
-        for (i = 0; i < p->inner; i++) {
-            const int8_t *x = input + o * p->reduce * p->inner + i;
-            int8_t max = x[0];
-            for (r = 1; r < p->reduce; r++) {
-                if (x[r * p->inner] > max) {
-                    max = x[r * p->inner];
-                }
-            }
-            output[o * p->inner + i] = max;
-        }
-    }
+    TML_REDUCE_WALK(p, int8_t, input, output, int8_t, TML_REDUCE_FIRST, 1, TML_REDUCE_MAX_S8, TML_REDUCE_SAME);
 }
