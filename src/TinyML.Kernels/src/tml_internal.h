@@ -240,23 +240,30 @@ static inline int32_t tml_mulhi_round_pos(int32_t a, int32_t m)
 }
 #endif
 
+/* The rounding high product of the fast requantizations: (a2 m + 2^31) >> 32 plus t, where a2 = 2 acc and
+ * t = half - [acc < 0] (SMMLAR on Cortex-M). */
+static inline int32_t tml_rq2_high(int32_t a2, int32_t multiplier, int32_t t)
+{
+    int32_t h;
+#if TML_USE_DSP
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
+#elif TML_SLOW_MUL64
+    h = t + tml_mulhi_round_pos(a2, multiplier);
+#else
+    {
+        const uint64_t u = (uint64_t)((int64_t)a2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
+        h = tml_u32_to_i32((uint32_t)(u >> 32));
+    }
+#endif
+    return h;
+}
+
 /* half = 2^(right_shift - 1). */
 static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_t right_shift, int32_t half,
                                          int32_t zp_out, int32_t act_min, int32_t act_max)
 {
     const int32_t t = half - (int32_t)((uint32_t)acc >> 31);
-    const int32_t acc2 = tml_u32_to_i32((uint32_t)acc << 1);
-    int32_t h;
-#if TML_USE_DSP
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(acc2), "r"(multiplier), "r"(t));
-#elif TML_SLOW_MUL64
-    h = t + tml_mulhi_round_pos(acc2, multiplier);
-#else
-    {
-        const uint64_t u = (uint64_t)((int64_t)acc2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
-        h = tml_u32_to_i32((uint32_t)(u >> 32));
-    }
-#endif
+    const int32_t h = tml_rq2_high(tml_u32_to_i32((uint32_t)acc << 1), multiplier, t);
     return (int8_t)tml_clamp_i32(tml_asr(h, right_shift) + zp_out, act_min, act_max);
 }
 
@@ -267,20 +274,10 @@ static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_
  */
 static inline int32_t tml_rq2_sat(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t half, int32_t zp_out)
 {
-    const int32_t t = half - (int32_t)((uint32_t)a2 >> 31);
-    int32_t h;
+    const int32_t h = tml_rq2_high(a2, multiplier, half - (int32_t)((uint32_t)a2 >> 31));
 #if TML_USE_DSP
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
     return __ssat(tml_asr(h, right_shift) + zp_out, 8);
 #else
-#if TML_SLOW_MUL64
-    h = t + tml_mulhi_round_pos(a2, multiplier);
-#else
-    {
-        const uint64_t u = (uint64_t)((int64_t)a2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
-        h = tml_u32_to_i32((uint32_t)(u >> 32));
-    }
-#endif
     return tml_clamp_i32(tml_asr(h, right_shift) + zp_out, -128, 127);
 #endif
 }
@@ -307,7 +304,7 @@ static inline int32_t tml_rq2_folded(int32_t a2, int32_t multiplier, int32_t rig
 {
     int32_t h, t;
     __asm__(TML_ASM_RQ_ADDEND("%0", "%1", "%2") : "=r"(t) : "r"(tz), "r"(a2));
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
+    h = tml_rq2_high(a2, multiplier, t);
     return __ssat(tml_asr(h, right_shift), 8);
 }
 
