@@ -124,6 +124,15 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* A dot-product loop's four register sums out to the caller's array d[0..3]. */
+static inline void tml_put4(int32_t *d, int32_t v0, int32_t v1, int32_t v2, int32_t v3)
+{
+    d[0] = v0;
+    d[1] = v1;
+    d[2] = v2;
+    d[3] = v3;
+}
+
 /*
  * Cores whose 32x32->64 multiply is a library call (Xtensa without MUL32_HIGH, e.g. the lx106: gcc calls __muldi3,
  * about 45 instructions) take the rounding high product from four 16x16 products instead (about 16 instructions).
@@ -461,10 +470,7 @@ static TML_NOINLINE void tml_dot_2x2_blocks(const int8_t *w0, const int8_t *w1, 
         TML_DOT_2X2_STEP(w0[3], w1[3], 3);
     }
 #endif
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+    tml_put4(acc, a00, a01, a10, a11);
 }
 #undef TML_DOT_2X2_STEP
 
@@ -516,14 +522,8 @@ static TML_NOINLINE void tml_dot_4x2_blocks(const int8_t *w0, int32_t stride, co
         TML_DOT_4X2_STEP(3);
 #undef TML_DOT_4X2_STEP
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = a4;
-    acc[5] = a5;
-    acc[6] = a6;
-    acc[7] = a7;
+    tml_put4(acc, a0, a1, a2, a3);
+    tml_put4(acc + 4, a4, a5, a6, a7);
 }
 
 /* Four rows (w0 + f * len) against a column pair: the blocks above, then the tail in tml_pair_index order. */
@@ -604,10 +604,7 @@ static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t
 #else
     if (len >= 4) {
         int32_t sums[4];
-        sums[0] = a00;
-        sums[1] = a01;
-        sums[2] = a10;
-        sums[3] = a11;
+        tml_put4(sums, a00, a01, a10, a11);
         tml_dot_2x2_blocks(w0, w1, cols, len >> 2, sums);
 #if TML_BIASED_WEIGHTS
         sums[0] -= 128 * block_sums[0];
@@ -630,10 +627,7 @@ static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t
         a10 += wb * x;
         a11 += wb * y;
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+    tml_put4(acc, a00, a01, a10, a11);
 }
 
 /* Dot products of two int8 weight rows with one int16 column: acc[f] += sum_k w_f[k] * col[k]. */

@@ -103,14 +103,8 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
           [b3] "+r"(b3), [w] "+r"(w), [c] "+r"(c), [wv] "=&r"(wv), [t] "=&r"(t), [x] "=&r"(x), [y] "=&r"(y)
         : [end] "m"(end)
         : "cc", "memory");
-    s[0] = a0;
-    s[1] = a1;
-    s[2] = a2;
-    s[3] = a3;
-    s[4] = b0;
-    s[5] = b1;
-    s[6] = b2;
-    s[7] = b3;
+    tml_put4(s, a0, a1, a2, a3);
+    tml_put4(s + 4, b0, b1, b2, b3);
 }
 
 
