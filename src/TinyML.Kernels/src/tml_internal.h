@@ -309,6 +309,16 @@ static inline int32_t tml_rq2_fold_tz(int32_t zp_out, int32_t right_shift)
  * e.g. TML_ASM_RQ_ADDEND("%[t]", "%[tz]", "%[a]")). One definition for every assembly requantization. */
 #define TML_ASM_RQ_ADDEND(t, tz, a2) "sub    " t ", " tz ", " a2 ", lsr #31\n\t"
 
+/* tml_rq2_folded of the raw sum in asm operand [v], in place: v = SSAT8(SMMLAR(bias2 + 2 v, m, tz - sign) >> sh),
+ * [t] a scratch register (may be [tz]); the operands named without %[] (v, bias2, m, sh, tz, t), as the
+ * TML_ASM_CLAMP_* that follow it take them. */
+#define TML_ASM_RQ2_FOLDED(v, bias2, m, sh, tz, t)                          \
+    "add    %[" #v "], %[" #bias2 "], %[" #v "], lsl #1\n\t"              \
+    TML_ASM_RQ_ADDEND("%[" #t "]", "%[" #tz "]", "%[" #v "]")              \
+    "smmlar %[" #v "], %[" #v "], %[" #m "], %[" #t "]\n\t"                \
+    "asr    %[" #v "], %[" #v "], %[" #sh "]\n\t"                          \
+    "ssat   %[" #v "], #8, %[" #v "]\n\t"
+
 static inline int32_t tml_rq2_folded(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t tz)
 {
     int32_t h, t;
@@ -678,5 +688,22 @@ static inline int tml_clamp_mode(int32_t act_min, int32_t act_max)
 {
     return act_max < 127 ? TML_CLAMP_BOTH : act_min > -128 ? TML_CLAMP_LO : TML_CLAMP_NONE;
 }
+
+/* The body of a kernel's plain entry point (`name`, the clamp mode picked at run time): calls name_full, name_relu or
+ * name_clamped (defined in the same file, so the build's kernel selection needs no name built here) with `args`. */
+#define TML_CLAMP_DISPATCH(name, act_min, act_max, args) \
+    do {                                                  \
+        switch (tml_clamp_mode((act_min), (act_max))) {   \
+        case TML_CLAMP_NONE:                              \
+            name##_full args;                             \
+            break;                                        \
+        case TML_CLAMP_LO:                                \
+            name##_relu args;                             \
+            break;                                        \
+        default:                                          \
+            name##_clamped args;                          \
+            break;                                        \
+        }                                                 \
+    } while (0)
 
 #endif /* TML_INTERNAL_H */

@@ -113,11 +113,7 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
  * at [x, #j]. Registers: w = bias2, c = m, y = sh, wv = tz, t = scratch, x = output.
  */
 #define TML_PW_RQ(v, j, CLAMP)                          \
-    "add    %[" #v "], %[w], %[" #v "], lsl #1\n\t"     \
-    TML_ASM_RQ_ADDEND("%[t]", "%[wv]", "%[" #v "]")     \
-    "smmlar %[" #v "], %[" #v "], %[c], %[t]\n\t"       \
-    "asr    %[" #v "], %[" #v "], %[y]\n\t"             \
-    "ssat   %[" #v "], #8, %[" #v "]\n\t"               \
+    TML_ASM_RQ2_FOLDED(v, w, c, y, wv, t)               \
     CLAMP(v)                                            \
     "strb   %[" #v "], [%[x], #" #j "]\n\t"
 
@@ -552,15 +548,5 @@ void tml_pw_s8_fused_clamped(const tml_pw_s8_params *p, const int8_t *input, int
 
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    switch (tml_clamp_mode(p->act_min, p->act_max)) {
-    case TML_CLAMP_NONE:
-        tml_pw_s8_full(p, input, output, scratch);
-        break;
-    case TML_CLAMP_LO:
-        tml_pw_s8_relu(p, input, output, scratch);
-        break;
-    default:
-        tml_pw_s8_clamped(p, input, output, scratch);
-        break;
-    }
+    TML_CLAMP_DISPATCH(tml_pw_s8, p->act_min, p->act_max, (p, input, output, scratch));
 }
