@@ -44,14 +44,14 @@ typedef struct {
  * layers whose channels all take the fused requantization (the kernel's conditions are stated at it; the emitter
  * checks them at build time). The emitter calls the fixed variants, so a model links only the modes it uses.
  */
-#define TML_CLAMP_MODE_ENTRY_POINTS(name, params)                                                   \
-    int32_t name##_scratch_size(const params *p);                                                    \
-    void name(const params *p, const int8_t *input, int8_t *output, void *scratch);                  \
-    void name##_full(const params *p, const int8_t *input, int8_t *output, void *scratch);           \
-    void name##_relu(const params *p, const int8_t *input, int8_t *output, void *scratch);           \
-    void name##_clamped(const params *p, const int8_t *input, int8_t *output, void *scratch);        \
-    void name##_fused_full(const params *p, const int8_t *input, int8_t *output, void *scratch);     \
-    void name##_fused_relu(const params *p, const int8_t *input, int8_t *output, void *scratch);     \
+#define TML_CLAMP_MODE_ENTRY_POINTS(name, params)                                                \
+    int32_t name##_scratch_size(const params *p);                                                \
+    void name(const params *p, const int8_t *input, int8_t *output, void *scratch);              \
+    void name##_full(const params *p, const int8_t *input, int8_t *output, void *scratch);       \
+    void name##_relu(const params *p, const int8_t *input, int8_t *output, void *scratch);       \
+    void name##_clamped(const params *p, const int8_t *input, int8_t *output, void *scratch);    \
+    void name##_fused_full(const params *p, const int8_t *input, int8_t *output, void *scratch); \
+    void name##_fused_relu(const params *p, const int8_t *input, int8_t *output, void *scratch); \
     void name##_fused_clamped(const params *p, const int8_t *input, int8_t *output, void *scratch)
 
 /*

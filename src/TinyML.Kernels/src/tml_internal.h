@@ -124,7 +124,7 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-/* A dot-product loop's four register sums out to the caller's array d[0..3]. */
+/* Four sums a dot-product loop keeps in registers, stored to the array d[0..3]. */
 static inline void tml_put4(int32_t *d, int32_t v0, int32_t v1, int32_t v2, int32_t v3)
 {
     d[0] = v0;
@@ -312,11 +312,11 @@ static inline int32_t tml_rq2_fold_tz(int32_t zp_out, int32_t right_shift)
 /* tml_rq2_folded of the raw sum in asm operand [v], in place: v = SSAT8(SMMLAR(bias2 + 2 v, m, tz - sign) >> sh),
  * [t] a scratch register (may be [tz]); the operands named without %[] (v, bias2, m, sh, tz, t), as the
  * TML_ASM_CLAMP_* that follow it take them. */
-#define TML_ASM_RQ2_FOLDED(v, bias2, m, sh, tz, t)                          \
-    "add    %[" #v "], %[" #bias2 "], %[" #v "], lsl #1\n\t"              \
-    TML_ASM_RQ_ADDEND("%[" #t "]", "%[" #tz "]", "%[" #v "]")              \
-    "smmlar %[" #v "], %[" #v "], %[" #m "], %[" #t "]\n\t"                \
-    "asr    %[" #v "], %[" #v "], %[" #sh "]\n\t"                          \
+#define TML_ASM_RQ2_FOLDED(v, bias2, m, sh, tz, t)            \
+    "add    %[" #v "], %[" #bias2 "], %[" #v "], lsl #1\n\t"  \
+    TML_ASM_RQ_ADDEND("%[" #t "]", "%[" #tz "]", "%[" #v "]") \
+    "smmlar %[" #v "], %[" #v "], %[" #m "], %[" #t "]\n\t"   \
+    "asr    %[" #v "], %[" #v "], %[" #sh "]\n\t"             \
     "ssat   %[" #v "], #8, %[" #v "]\n\t"
 
 static inline int32_t tml_rq2_folded(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t tz)
