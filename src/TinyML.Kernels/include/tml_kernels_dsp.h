@@ -36,6 +36,25 @@ typedef struct {
 } tml_rq_channel;
 
 /*
+ * The entry points of a kernel with one variant per clamp mode (tml_pw_s8, tml_conv_gemm_s8, tml_fc_pairs_s8):
+ *   int32_t name_scratch_size(const params *p);
+ *   void name(const params *p, const int8_t *input, int8_t *output, void *scratch);   the clamp mode at run time
+ * and the same as name with the activation's clamp mode fixed: name_full when the range is int8's, name_relu when only
+ * its lower bound is narrower, name_clamped for any range; name_fused_full, name_fused_relu, name_fused_clamped for
+ * layers whose channels all take the fused requantization (the kernel's conditions are stated at it; the emitter
+ * checks them at build time). The emitter calls the fixed variants, so a model links only the modes it uses.
+ */
+#define TML_CLAMP_MODE_ENTRY_POINTS(name, params)                                                \
+    int32_t name##_scratch_size(const params *p);                                                \
+    void name(const params *p, const int8_t *input, int8_t *output, void *scratch);              \
+    void name##_full(const params *p, const int8_t *input, int8_t *output, void *scratch);       \
+    void name##_relu(const params *p, const int8_t *input, int8_t *output, void *scratch);       \
+    void name##_clamped(const params *p, const int8_t *input, int8_t *output, void *scratch);    \
+    void name##_fused_full(const params *p, const int8_t *input, int8_t *output, void *scratch); \
+    void name##_fused_relu(const params *p, const int8_t *input, int8_t *output, void *scratch); \
+    void name##_fused_clamped(const params *p, const int8_t *input, int8_t *output, void *scratch)
+
+/*
  * Depthwise 3x3 (channel multiplier 1, stride 1 or 2, dilation 1): each channel's input rows as raw int16 in a band
  * padded with zp_in (in the arena scratch), two outputs per step, taps in SMLAD pairs. Weights per channel: 8 bytes
  * (w0, w3, w1, w4), (w6, w2, w7, w5) (SXTB16 gives the pairs (w0, w1), (w3, w4), (w6, w7), (w2, w5)), and w8 apart,
@@ -76,18 +95,9 @@ typedef struct tml_pw_s8_params_s {
     const tml_rq_channel *requant; /* [out_c] */
 } tml_pw_s8_params;
 
-int32_t tml_pw_s8_scratch_size(const tml_pw_s8_params *p);
-void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* The same with the activation's clamp mode fixed: _full when the range is int8's, _relu when only its lower bound is
- * narrower, _clamped for any range. The emitter calls these, so a model links only the modes it uses. */
-void tml_pw_s8_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_pw_s8_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_pw_s8_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* The same for layers whose channels all take the fused requantization (out_c even, every encoded right shift 1..21;
- * the emitter checks it at build time): every row pair of a column block in one assembly loop on DSP cores. */
-void tml_pw_s8_fused_full(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_pw_s8_fused_relu(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_pw_s8_fused_clamped(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The _fused variants: out_c even, every encoded right shift 1..21; every row pair of a column block in one assembly
+ * loop on DSP cores. */
+TML_CLAMP_MODE_ENTRY_POINTS(tml_pw_s8, tml_pw_s8_params);
 
 /*
  * Convolution, groups 1, any kernel, stride, padding (negative too) and dilation, as the pointwise GEMM over a
@@ -108,17 +118,8 @@ typedef struct {
     int32_t input_zero_point;
 } tml_conv_gemm_s8_params;
 
-int32_t tml_conv_gemm_s8_scratch_size(const tml_conv_gemm_s8_params *p);
-void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* The same with the activation's clamp mode fixed: _full when the range is int8's, _relu when only its lower bound is
- * narrower, _clamped for any range. The emitter calls these, so a model links only the modes it uses. */
-void tml_conv_gemm_s8_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_conv_gemm_s8_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_conv_gemm_s8_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* The same for layers whose channels all fuse (see tml_pw_s8_fused_*). */
-void tml_conv_gemm_s8_fused_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_conv_gemm_s8_fused_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_conv_gemm_s8_fused_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The _fused variants: as tml_pw_s8's. */
+TML_CLAMP_MODE_ENTRY_POINTS(tml_conv_gemm_s8, tml_conv_gemm_s8_params);
 
 /*
  * Fully connected (any batch rows) as row pairs against one int16 column of raw inputs (the arena scratch, 2 * depth
@@ -139,18 +140,9 @@ typedef struct {
     const tml_rq_channel *requant; /* [out_features] */
 } tml_fc_pairs_s8_params;
 
-int32_t tml_fc_pairs_s8_scratch_size(const tml_fc_pairs_s8_params *p);
-void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* The same with the activation's clamp mode fixed: _full when the range is int8's, _relu when only its lower bound is
- * narrower, _clamped for any range. The emitter calls these, so a model links only the modes it uses. */
-void tml_fc_pairs_s8_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_fc_pairs_s8_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_fc_pairs_s8_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-/* Every group fused and no fallback linked: out_features a multiple of six, depth at most 512, every output's right
- * shift 1..21 (the emitter checks). */
-void tml_fc_pairs_s8_fused_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_fc_pairs_s8_fused_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
-void tml_fc_pairs_s8_fused_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+/* The _fused variants: every group fused and no fallback linked: out_features a multiple of six, depth at most 512,
+ * every output's right shift 1..21. */
+TML_CLAMP_MODE_ENTRY_POINTS(tml_fc_pairs_s8, tml_fc_pairs_s8_params);
 
 #ifdef __cplusplus
 }

@@ -204,15 +204,5 @@ void tml_conv_gemm_s8_fused_clamped(const tml_conv_gemm_s8_params *p, const int8
 
 void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    switch (tml_clamp_mode(p->gemm.act_min, p->gemm.act_max)) {
-    case TML_CLAMP_NONE:
-        tml_conv_gemm_s8_full(p, input, output, scratch);
-        break;
-    case TML_CLAMP_LO:
-        tml_conv_gemm_s8_relu(p, input, output, scratch);
-        break;
-    default:
-        tml_conv_gemm_s8_clamped(p, input, output, scratch);
-        break;
-    }
+    TML_CLAMP_DISPATCH(tml_conv_gemm_s8, p->gemm.act_min, p->gemm.act_max, (p, input, output, scratch));
 }

@@ -174,71 +174,64 @@ static inline int32_t tml_dw3_word(const int16_t *p)
       [odd] "m"(odd), [step] "m"(step)                                                                             \
     : "cc", "memory"
 
-/* Stride 1 (rows >= 1). */
-static TML_NOINLINE void tml_dw3_rows_s1(const int16_t *r0, int32_t wb, const int32_t f[5], int32_t n, int32_t rows,
-                                         int32_t *acc)
-{
-    const int32_t f01 = f[0], f34 = f[1], f67 = f[2], f25 = f[3], f8 = f[4];
-    const int32_t wb2 = 2 * wb, span = 2 * (n & ~1), odd = n & 1, step = 2 * wb;
-    const int16_t *row = r0, *end, *p0, *p1, *p2;
-    int32_t a0, a1, v0, v1;
-    __asm__ volatile(
-        TML_DW3_ROW_HEAD
-        "ldrd   %[v0], %[v1], [%[p0]], #4\n\t"
-        "smuad  %[a0], %[f01], %[v0]\n\t"
-        "pkhbt  %[v0], %[v1], %[v0]\n\t"
-        "smuadx %[a1], %[f01], %[v0]\n\t"
-        "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"
-        "smlabt %[a1], %[f25], %[v1], %[a1]\n\t"
-        "ldrd   %[v0], %[v1], [%[p1]], #4\n\t"
-        "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"
-        "pkhbt  %[v0], %[v1], %[v0]\n\t"
-        "smladx %[a1], %[f34], %[v0], %[a1]\n\t"
-        "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"
-        "smlatt %[a1], %[f25], %[v1], %[a1]\n\t"
-        "ldrd   %[v0], %[v1], [%[p2]], #4\n\t"
-        "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"
-        "pkhbt  %[v0], %[v1], %[v0]\n\t"
-        "smladx %[a1], %[f67], %[v0], %[a1]\n\t"
-        "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"
-        "smlabt %[a1], %[f8], %[v1], %[a1]\n\t"
-        "strd   %[a0], %[a1], [%[acc]], #8\n\t"
-        TML_DW3_ROW_TAIL
-        TML_DW3_ROW_OPERANDS);
-}
+/* The step of two outputs at stride 1: PKHBT (x2, x1) for the second output's SMLADX. */
+#define TML_DW3_STEP_S1                           \
+    "ldrd   %[v0], %[v1], [%[p0]], #4\n\t"        \
+    "smuad  %[a0], %[f01], %[v0]\n\t"             \
+    "pkhbt  %[v0], %[v1], %[v0]\n\t"              \
+    "smuadx %[a1], %[f01], %[v0]\n\t"             \
+    "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"      \
+    "smlabt %[a1], %[f25], %[v1], %[a1]\n\t"      \
+    "ldrd   %[v0], %[v1], [%[p1]], #4\n\t"        \
+    "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"      \
+    "pkhbt  %[v0], %[v1], %[v0]\n\t"              \
+    "smladx %[a1], %[f34], %[v0], %[a1]\n\t"      \
+    "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"      \
+    "smlatt %[a1], %[f25], %[v1], %[a1]\n\t"      \
+    "ldrd   %[v0], %[v1], [%[p2]], #4\n\t"        \
+    "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"      \
+    "pkhbt  %[v0], %[v1], %[v0]\n\t"              \
+    "smladx %[a1], %[f67], %[v0], %[a1]\n\t"      \
+    "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"       \
+    "smlabt %[a1], %[f8], %[v1], %[a1]\n\t"       \
+    "strd   %[a0], %[a1], [%[acc]], #8\n\t"
 
-/* Stride 2 (rows >= 1). */
-static TML_NOINLINE void tml_dw3_rows_s2(const int16_t *r0, int32_t wb, const int32_t f[5], int32_t n, int32_t rows,
-                                         int32_t *acc)
-{
-    const int32_t f01 = f[0], f34 = f[1], f67 = f[2], f25 = f[3], f8 = f[4];
-    const int32_t wb2 = 2 * wb, span = 4 * (n & ~1), odd = n & 1, step = 4 * wb;
-    const int16_t *row = r0, *end, *p0, *p1, *p2;
-    int32_t a0, a1, v0, v1;
-    __asm__ volatile(
-        TML_DW3_ROW_HEAD
-        "ldrd   %[v0], %[v1], [%[p0]], #8\n\t"
-        "smuad  %[a0], %[f01], %[v0]\n\t"
-        "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"
-        "ldr    %[v0], [%[p0]]\n\t"
-        "smuad  %[a1], %[f01], %[v1]\n\t"
-        "smlabb %[a1], %[f25], %[v0], %[a1]\n\t"
-        "ldrd   %[v0], %[v1], [%[p1]], #8\n\t"
-        "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"
-        "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"
-        "ldr    %[v0], [%[p1]]\n\t"
-        "smlad  %[a1], %[f34], %[v1], %[a1]\n\t"
-        "smlatb %[a1], %[f25], %[v0], %[a1]\n\t"
-        "ldrd   %[v0], %[v1], [%[p2]], #8\n\t"
-        "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"
-        "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"
-        "ldr    %[v0], [%[p2]]\n\t"
-        "smlad  %[a1], %[f67], %[v1], %[a1]\n\t"
-        "smlabb %[a1], %[f8], %[v0], %[a1]\n\t"
-        "strd   %[a0], %[a1], [%[acc]], #8\n\t"
-        TML_DW3_ROW_TAIL
-        TML_DW3_ROW_OPERANDS);
-}
+/* The step at stride 2: one more LDR of (x4, x5) per band row, no repacking. */
+#define TML_DW3_STEP_S2                           \
+    "ldrd   %[v0], %[v1], [%[p0]], #8\n\t"        \
+    "smuad  %[a0], %[f01], %[v0]\n\t"             \
+    "smlabb %[a0], %[f25], %[v1], %[a0]\n\t"      \
+    "ldr    %[v0], [%[p0]]\n\t"                   \
+    "smuad  %[a1], %[f01], %[v1]\n\t"             \
+    "smlabb %[a1], %[f25], %[v0], %[a1]\n\t"      \
+    "ldrd   %[v0], %[v1], [%[p1]], #8\n\t"        \
+    "smlad  %[a0], %[f34], %[v0], %[a0]\n\t"      \
+    "smlatb %[a0], %[f25], %[v1], %[a0]\n\t"      \
+    "ldr    %[v0], [%[p1]]\n\t"                   \
+    "smlad  %[a1], %[f34], %[v1], %[a1]\n\t"      \
+    "smlatb %[a1], %[f25], %[v0], %[a1]\n\t"      \
+    "ldrd   %[v0], %[v1], [%[p2]], #8\n\t"        \
+    "smlad  %[a0], %[f67], %[v0], %[a0]\n\t"      \
+    "smlabb %[a0], %[f8], %[v1], %[a0]\n\t"       \
+    "ldr    %[v0], [%[p2]]\n\t"                   \
+    "smlad  %[a1], %[f67], %[v1], %[a1]\n\t"      \
+    "smlabb %[a1], %[f8], %[v0], %[a1]\n\t"       \
+    "strd   %[a0], %[a1], [%[acc]], #8\n\t"
+
+/* tml_dw3_rows_s1 / _s2 (rows >= 1): the row loop around the stride's step. */
+#define TML_DW3_ROWS_FN(name, stride, STEP)                                                                        \
+    static TML_NOINLINE void name(const int16_t *r0, int32_t wb, const int32_t f[5], int32_t n, int32_t rows,     \
+                                  int32_t *acc)                                                                    \
+    {                                                                                                              \
+        const int32_t f01 = f[0], f34 = f[1], f67 = f[2], f25 = f[3], f8 = f[4];                                   \
+        const int32_t wb2 = 2 * wb, span = 2 * (stride) * (n & ~1), odd = n & 1, step = 2 * (stride) * wb;         \
+        const int16_t *row = r0, *end, *p0, *p1, *p2;                                                              \
+        int32_t a0, a1, v0, v1;                                                                                    \
+        __asm__ volatile(TML_DW3_ROW_HEAD STEP TML_DW3_ROW_TAIL TML_DW3_ROW_OPERANDS);                             \
+    }
+
+TML_DW3_ROWS_FN(tml_dw3_rows_s1, 1, TML_DW3_STEP_S1)
+TML_DW3_ROWS_FN(tml_dw3_rows_s2, 2, TML_DW3_STEP_S2)
 
 #else
 /* Portable: the nine taps per output (f in kernel order), `rows` output rows of n outputs. */

@@ -117,11 +117,7 @@ static void tml_fcp_dot1(const int8_t **wp, const int16_t *c, int32_t iters, int
     "ldr    %[u], [%[w]], #4\n\t"                       \
     "lsl    %[t], %[n], %[u]\n\t"                       \
     "asr    %[t], %[t], #1\n\t"                         \
-    "add    %[" #v "], %[x0], %[" #v "], lsl #1\n\t"    \
-    TML_ASM_RQ_ADDEND("%[t]", "%[t]", "%[" #v "]")      \
-    "smmlar %[" #v "], %[" #v "], %[x1], %[t]\n\t"      \
-    "asr    %[" #v "], %[" #v "], %[u]\n\t"             \
-    "ssat   %[" #v "], #8, %[" #v "]\n\t"               \
+    TML_ASM_RQ2_FOLDED(v, x0, x1, u, t, t)              \
     CLAMP(v)                                            \
     "strb   %[" #v "], [%[c]], #1\n\t"
 
@@ -392,15 +388,5 @@ void tml_fc_pairs_s8_fused_clamped(const tml_fc_pairs_s8_params *p, const int8_t
 
 void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    switch (tml_clamp_mode(p->act_min, p->act_max)) {
-    case TML_CLAMP_NONE:
-        tml_fc_pairs_s8_full(p, input, output, scratch);
-        break;
-    case TML_CLAMP_LO:
-        tml_fc_pairs_s8_relu(p, input, output, scratch);
-        break;
-    default:
-        tml_fc_pairs_s8_clamped(p, input, output, scratch);
-        break;
-    }
+    TML_CLAMP_DISPATCH(tml_fc_pairs_s8, p->act_min, p->act_max, (p, input, output, scratch));
 }

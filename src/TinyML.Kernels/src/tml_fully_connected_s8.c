@@ -57,10 +57,7 @@ static TML_NOINLINE void tml_fc_dot_4x1_blocks(const int8_t *w0, int32_t stride,
         TML_FC_STEP(w0[2], w1[2], w2[2], w3[2], 2);
         TML_FC_STEP(w0[3], w1[3], w2[3], w3[3], 3);
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    tml_put4(acc, a0, a1, a2, a3);
 }
 #undef TML_FC_STEP
 #endif
@@ -132,10 +129,7 @@ static inline void tml_fc_dot_4x1(const int8_t *w0, int32_t stride, const int16_
         a2 += (int32_t)w2[k] * x;
         a3 += (int32_t)w3[k] * x;
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    tml_put4(acc, a0, a1, a2, a3);
 }
 
 int32_t tml_fully_connected_s8_scratch_size(const tml_fully_connected_s8_params *p)

@@ -112,10 +112,7 @@ static inline void tml_s16_pointwise4(const int16_t *x, int32_t plane, const int
           [n] "+r"(n4), [x02] "=&r"(x02), [x13] "=&r"(x13), [t] "=&r"(t), [wv] "=&r"(wv)
         : [s] "r"(stride), [ic] "r"(in_c)
         : "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    tml_put4(acc, a0, a1, a2, a3);
 }
 #endif
 

@@ -124,6 +124,15 @@ static inline int32_t tml_clamp_i32(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+/* Four sums a dot-product loop keeps in registers, stored to the array d[0..3]. */
+static inline void tml_put4(int32_t *d, int32_t v0, int32_t v1, int32_t v2, int32_t v3)
+{
+    d[0] = v0;
+    d[1] = v1;
+    d[2] = v2;
+    d[3] = v3;
+}
+
 /*
  * Cores whose 32x32->64 multiply is a library call (Xtensa without MUL32_HIGH, e.g. the lx106: gcc calls __muldi3,
  * about 45 instructions) take the rounding high product from four 16x16 products instead (about 16 instructions).
@@ -240,23 +249,30 @@ static inline int32_t tml_mulhi_round_pos(int32_t a, int32_t m)
 }
 #endif
 
+/* The rounding high product of the fast requantizations: (a2 m + 2^31) >> 32 plus t, where a2 = 2 acc and
+ * t = half - [acc < 0] (SMMLAR on Cortex-M). */
+static inline int32_t tml_rq2_high(int32_t a2, int32_t multiplier, int32_t t)
+{
+    int32_t h;
+#if TML_USE_DSP
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
+#elif TML_SLOW_MUL64
+    h = t + tml_mulhi_round_pos(a2, multiplier);
+#else
+    {
+        const uint64_t u = (uint64_t)((int64_t)a2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
+        h = tml_u32_to_i32((uint32_t)(u >> 32));
+    }
+#endif
+    return h;
+}
+
 /* half = 2^(right_shift - 1). */
 static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_t right_shift, int32_t half,
                                          int32_t zp_out, int32_t act_min, int32_t act_max)
 {
     const int32_t t = half - (int32_t)((uint32_t)acc >> 31);
-    const int32_t acc2 = tml_u32_to_i32((uint32_t)acc << 1);
-    int32_t h;
-#if TML_USE_DSP
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(acc2), "r"(multiplier), "r"(t));
-#elif TML_SLOW_MUL64
-    h = t + tml_mulhi_round_pos(acc2, multiplier);
-#else
-    {
-        const uint64_t u = (uint64_t)((int64_t)acc2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
-        h = tml_u32_to_i32((uint32_t)(u >> 32));
-    }
-#endif
+    const int32_t h = tml_rq2_high(tml_u32_to_i32((uint32_t)acc << 1), multiplier, t);
     return (int8_t)tml_clamp_i32(tml_asr(h, right_shift) + zp_out, act_min, act_max);
 }
 
@@ -267,20 +283,10 @@ static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_
  */
 static inline int32_t tml_rq2_sat(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t half, int32_t zp_out)
 {
-    const int32_t t = half - (int32_t)((uint32_t)a2 >> 31);
-    int32_t h;
+    const int32_t h = tml_rq2_high(a2, multiplier, half - (int32_t)((uint32_t)a2 >> 31));
 #if TML_USE_DSP
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
     return __ssat(tml_asr(h, right_shift) + zp_out, 8);
 #else
-#if TML_SLOW_MUL64
-    h = t + tml_mulhi_round_pos(a2, multiplier);
-#else
-    {
-        const uint64_t u = (uint64_t)((int64_t)a2 * multiplier) + ((uint64_t)(uint32_t)t << 32) + 0x80000000u;
-        h = tml_u32_to_i32((uint32_t)(u >> 32));
-    }
-#endif
     return tml_clamp_i32(tml_asr(h, right_shift) + zp_out, -128, 127);
 #endif
 }
@@ -303,11 +309,21 @@ static inline int32_t tml_rq2_fold_tz(int32_t zp_out, int32_t right_shift)
  * e.g. TML_ASM_RQ_ADDEND("%[t]", "%[tz]", "%[a]")). One definition for every assembly requantization. */
 #define TML_ASM_RQ_ADDEND(t, tz, a2) "sub    " t ", " tz ", " a2 ", lsr #31\n\t"
 
+/* tml_rq2_folded of the raw sum in asm operand [v], in place: v = SSAT8(SMMLAR(bias2 + 2 v, m, tz - sign) >> sh),
+ * [t] a scratch register (may be [tz]); the operands named without %[] (v, bias2, m, sh, tz, t), as the
+ * TML_ASM_CLAMP_* that follow it take them. */
+#define TML_ASM_RQ2_FOLDED(v, bias2, m, sh, tz, t)            \
+    "add    %[" #v "], %[" #bias2 "], %[" #v "], lsl #1\n\t"  \
+    TML_ASM_RQ_ADDEND("%[" #t "]", "%[" #tz "]", "%[" #v "]") \
+    "smmlar %[" #v "], %[" #v "], %[" #m "], %[" #t "]\n\t"   \
+    "asr    %[" #v "], %[" #v "], %[" #sh "]\n\t"             \
+    "ssat   %[" #v "], #8, %[" #v "]\n\t"
+
 static inline int32_t tml_rq2_folded(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t tz)
 {
     int32_t h, t;
     __asm__(TML_ASM_RQ_ADDEND("%0", "%1", "%2") : "=r"(t) : "r"(tz), "r"(a2));
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(h) : "r"(a2), "r"(multiplier), "r"(t));
+    h = tml_rq2_high(a2, multiplier, t);
     return __ssat(tml_asr(h, right_shift), 8);
 }
 
@@ -464,10 +480,7 @@ static TML_NOINLINE void tml_dot_2x2_blocks(const int8_t *w0, const int8_t *w1, 
         TML_DOT_2X2_STEP(w0[3], w1[3], 3);
     }
 #endif
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+    tml_put4(acc, a00, a01, a10, a11);
 }
 #undef TML_DOT_2X2_STEP
 
@@ -519,14 +532,8 @@ static TML_NOINLINE void tml_dot_4x2_blocks(const int8_t *w0, int32_t stride, co
         TML_DOT_4X2_STEP(3);
 #undef TML_DOT_4X2_STEP
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = a4;
-    acc[5] = a5;
-    acc[6] = a6;
-    acc[7] = a7;
+    tml_put4(acc, a0, a1, a2, a3);
+    tml_put4(acc + 4, a4, a5, a6, a7);
 }
 
 /* Four rows (w0 + f * len) against a column pair: the blocks above, then the tail in tml_pair_index order. */
@@ -607,10 +614,7 @@ static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t
 #else
     if (len >= 4) {
         int32_t sums[4];
-        sums[0] = a00;
-        sums[1] = a01;
-        sums[2] = a10;
-        sums[3] = a11;
+        tml_put4(sums, a00, a01, a10, a11);
         tml_dot_2x2_blocks(w0, w1, cols, len >> 2, sums);
 #if TML_BIASED_WEIGHTS
         sums[0] -= 128 * block_sums[0];
@@ -633,10 +637,7 @@ static inline void tml_dot_2x2(const int8_t *w0, const int8_t *w1, const int16_t
         a10 += wb * x;
         a11 += wb * y;
     }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
+    tml_put4(acc, a00, a01, a10, a11);
 }
 
 /* Dot products of two int8 weight rows with one int16 column: acc[f] += sum_k w_f[k] * col[k]. */
@@ -687,5 +688,22 @@ static inline int tml_clamp_mode(int32_t act_min, int32_t act_max)
 {
     return act_max < 127 ? TML_CLAMP_BOTH : act_min > -128 ? TML_CLAMP_LO : TML_CLAMP_NONE;
 }
+
+/* The body of a kernel's plain entry point (`name`, the clamp mode picked at run time): calls name_full, name_relu or
+ * name_clamped (defined in the same file, so the build's kernel selection needs no name built here) with `args`. */
+#define TML_CLAMP_DISPATCH(name, act_min, act_max, args) \
+    do {                                                  \
+        switch (tml_clamp_mode((act_min), (act_max))) {   \
+        case TML_CLAMP_NONE:                              \
+            name##_full args;                             \
+            break;                                        \
+        case TML_CLAMP_LO:                                \
+            name##_relu args;                             \
+            break;                                        \
+        default:                                          \
+            name##_clamped args;                          \
+            break;                                        \
+        }                                                 \
+    } while (0)
 
 #endif /* TML_INTERNAL_H */

@@ -103,14 +103,8 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
           [b3] "+r"(b3), [w] "+r"(w), [c] "+r"(c), [wv] "=&r"(wv), [t] "=&r"(t), [x] "=&r"(x), [y] "=&r"(y)
         : [end] "m"(end)
         : "cc", "memory");
-    s[0] = a0;
-    s[1] = a1;
-    s[2] = a2;
-    s[3] = a3;
-    s[4] = b0;
-    s[5] = b1;
-    s[6] = b2;
-    s[7] = b3;
+    tml_put4(s, a0, a1, a2, a3);
+    tml_put4(s + 4, b0, b1, b2, b3);
 }
 
 
@@ -119,11 +113,7 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
  * at [x, #j]. Registers: w = bias2, c = m, y = sh, wv = tz, t = scratch, x = output.
  */
 #define TML_PW_RQ(v, j, CLAMP)                          \
-    "add    %[" #v "], %[w], %[" #v "], lsl #1\n\t"     \
-    TML_ASM_RQ_ADDEND("%[t]", "%[wv]", "%[" #v "]")     \
-    "smmlar %[" #v "], %[" #v "], %[c], %[t]\n\t"       \
-    "asr    %[" #v "], %[" #v "], %[y]\n\t"             \
-    "ssat   %[" #v "], #8, %[" #v "]\n\t"               \
+    TML_ASM_RQ2_FOLDED(v, w, c, y, wv, t)               \
     CLAMP(v)                                            \
     "strb   %[" #v "], [%[x], #" #j "]\n\t"
 
@@ -135,6 +125,22 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
     "ldr    %[wv], %[zp2p1]\n\t"                        \
     "lsl    %[wv], %[wv], %[y]\n\t"                     \
     "asr    %[wv], %[wv], #1\n\t"
+
+/* The row pair's eight sums from 0 over the blocks (TML_PW_DOT_2X4_LOOP). */
+#define TML_PW_PAIR_DOT                                                                                              \
+    "movs   %[a0], #0\n\t" "movs   %[a1], #0\n\t" "movs   %[a2], #0\n\t" "movs   %[a3], #0\n\t"                      \
+    "movs   %[b0], #0\n\t" "movs   %[b1], #0\n\t" "movs   %[b2], #0\n\t" "movs   %[b3], #0\n\t"                      \
+    TML_PW_DOT_2X4_LOOP
+
+/* The row pair's eight outputs from its sums: row a's four at [out], row b's at [out] + plane (left in x). */
+#define TML_PW_PAIR_STORE(CLAMP)                                                                                     \
+    TML_PW_RQ_LOAD(0)                                                                                                \
+    "ldr    %[x], %[out]\n\t"                                                                                         \
+    TML_PW_RQ(a0, 0, CLAMP) TML_PW_RQ(a1, 1, CLAMP) TML_PW_RQ(a2, 2, CLAMP) TML_PW_RQ(a3, 3, CLAMP)                  \
+    TML_PW_RQ_LOAD(12)                                                                                               \
+    "ldr    %[t], %[plane]\n\t"                                                                                       \
+    "add    %[x], %[x], %[t]\n\t"                                                                                     \
+    TML_PW_RQ(b0, 0, CLAMP) TML_PW_RQ(b1, 1, CLAMP) TML_PW_RQ(b2, 2, CLAMP) TML_PW_RQ(b3, 3, CLAMP)
 
 /*
  * Row pair (a, b) = output channels (2i, 2i + 1) against pixels 0..3 and, in the same assembly, their requantization
@@ -149,16 +155,8 @@ static inline void tml_pw_dot_2x4(const int8_t *w, const int16_t *c, int32_t blo
         int32_t a0, a1, a2, a3, b0, b1, b2, b3;                                                                        \
         uint32_t wv, t, x, y;                                                                                          \
         const int16_t *const end = c + 16 * blocks;                                                                    \
-        __asm__ volatile("movs   %[a0], #0\n\t" "movs   %[a1], #0\n\t" "movs   %[a2], #0\n\t" "movs   %[a3], #0\n\t"     \
-                         "movs   %[b0], #0\n\t" "movs   %[b1], #0\n\t" "movs   %[b2], #0\n\t" "movs   %[b3], #0\n\t"     \
-                         TML_PW_DOT_2X4_LOOP                                                                           \
-                         TML_PW_RQ_LOAD(0)                                                                             \
-                         "ldr    %[x], %[out]\n\t"                                                                      \
-                         TML_PW_RQ(a0, 0, CLAMP) TML_PW_RQ(a1, 1, CLAMP) TML_PW_RQ(a2, 2, CLAMP) TML_PW_RQ(a3, 3, CLAMP) \
-                         TML_PW_RQ_LOAD(12)                                                                            \
-                         "ldr    %[t], %[plane]\n\t"                                                                    \
-                         "add    %[x], %[x], %[t]\n\t"                                                                  \
-                         TML_PW_RQ(b0, 0, CLAMP) TML_PW_RQ(b1, 1, CLAMP) TML_PW_RQ(b2, 2, CLAMP) TML_PW_RQ(b3, 3, CLAMP) \
+        __asm__ volatile(TML_PW_PAIR_DOT                                                                               \
+                         TML_PW_PAIR_STORE(CLAMP)                                                                      \
                          : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0), [b1] "=&r"(b1), \
                            [b2] "=&r"(b2), [b3] "=&r"(b3), [w] "+r"(w), [c] "+r"(c), [wv] "=&r"(wv), [t] "=&r"(t),      \
                            [x] "=&r"(x), [y] "=&r"(y)                                                                   \
@@ -189,17 +187,9 @@ TML_PW_PAIR_RQ(tml_pw_pair_rq_clamped, TML_ASM_CLAMP_BOTH)
         const int16_t *const end = col + 16 * blocks;                                                                  \
         const int8_t *w_next;                                                                                          \
         __asm__ volatile("0:\n\t"                                                                                       \
-                         "movs   %[a0], #0\n\t" "movs   %[a1], #0\n\t" "movs   %[a2], #0\n\t" "movs   %[a3], #0\n\t"     \
-                         "movs   %[b0], #0\n\t" "movs   %[b1], #0\n\t" "movs   %[b2], #0\n\t" "movs   %[b3], #0\n\t"     \
-                         TML_PW_DOT_2X4_LOOP                                                                           \
+                         TML_PW_PAIR_DOT                                                                               \
                          "str    %[w], %[w_next]\n\t"                                                                  \
-                         TML_PW_RQ_LOAD(0)                                                                             \
-                         "ldr    %[x], %[out]\n\t"                                                                      \
-                         TML_PW_RQ(a0, 0, CLAMP) TML_PW_RQ(a1, 1, CLAMP) TML_PW_RQ(a2, 2, CLAMP) TML_PW_RQ(a3, 3, CLAMP) \
-                         TML_PW_RQ_LOAD(12)                                                                            \
-                         "ldr    %[t], %[plane]\n\t"                                                                    \
-                         "add    %[x], %[x], %[t]\n\t"                                                                  \
-                         TML_PW_RQ(b0, 0, CLAMP) TML_PW_RQ(b1, 1, CLAMP) TML_PW_RQ(b2, 2, CLAMP) TML_PW_RQ(b3, 3, CLAMP) \
+                         TML_PW_PAIR_STORE(CLAMP)                                                                      \
                          "ldr    %[t], %[plane]\n\t"                                                                    \
                          "add    %[x], %[x], %[t]\n\t"                                                                  \
                          "str    %[x], %[out]\n\t"                                                                      \
@@ -558,15 +548,5 @@ void tml_pw_s8_fused_clamped(const tml_pw_s8_params *p, const int8_t *input, int
 
 void tml_pw_s8(const tml_pw_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
-    switch (tml_clamp_mode(p->act_min, p->act_max)) {
-    case TML_CLAMP_NONE:
-        tml_pw_s8_full(p, input, output, scratch);
-        break;
-    case TML_CLAMP_LO:
-        tml_pw_s8_relu(p, input, output, scratch);
-        break;
-    default:
-        tml_pw_s8_clamped(p, input, output, scratch);
-        break;
-    }
+    TML_CLAMP_DISPATCH(tml_pw_s8, p->act_min, p->act_max, (p, input, output, scratch));
 }
