@@ -1,8 +1,5 @@
 /* Float32 LSTM and GRU cells (one direction, batch 1). */
 #include "tml_kernels_f32.h"
-/* Directly as well as through tml_recurrent_internal.h: the firmware's KernelSelection follows a header's own includes
- * only the first time it reads that header, and must see tml_sigmoid_f32/tml_tanh_f32 named for this file. */
-#include "tml_f32_internal.h"
 #include "tml_recurrent_internal.h"
 
 void tml_lstm_f32(const tml_rnn_f32_params *p, const float *x, const float *initial_h, const float *initial_c, float *state)

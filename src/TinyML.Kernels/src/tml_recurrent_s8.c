@@ -3,9 +3,6 @@
  * "simplify" into TML_F32_MADD (an Arm vfma would round once and break equality with the C# reference). */
 #include "tml_recurrent_s8.h"
 #include "tml_kernels_f32.h"
-/* Directly as well as through tml_recurrent_internal.h: the firmware's KernelSelection follows a header's own includes
- * only the first time it reads that header, and must see tml_sigmoid_f32/tml_tanh_f32 named for this file. */
-#include "tml_f32_internal.h"
 #include "tml_recurrent_internal.h"
 
 #include <stddef.h>

@@ -25,7 +25,7 @@ public sealed partial class KernelSelection
     private KernelSelection(IReadOnlyList<string> kernels, string includeDir)
     {
         _kernels = kernels;
-        var headerBodies = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var headerBodies = new Dictionary<string, (HashSet<string> Names, string Text)>(StringComparer.Ordinal);
         foreach (var kernel in kernels)
         {
             var text = CSource.Strip(File.ReadAllText(kernel));
@@ -96,7 +96,7 @@ public sealed partial class KernelSelection
     }
 
     /// <summary>Names inside the function bodies of the quoted headers a kernel includes (found beside it or in include/), recursively.</summary>
-    private static IEnumerable<HashSet<string>> IncludedHeaders(string strippedText, string dir, string includeDir, Dictionary<string, HashSet<string>> cache)
+    private static IEnumerable<HashSet<string>> IncludedHeaders(string strippedText, string dir, string includeDir, Dictionary<string, (HashSet<string> Names, string Text)> cache)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Queue<(string Text, string Dir)>([(strippedText, dir)]);
@@ -111,15 +111,17 @@ public sealed partial class KernelSelection
                     continue;
                 }
 
-                if (!cache.TryGetValue(path, out var bodyNames))
+                // The cache saves reading and parsing a header again, never its own includes: a kernel that reaches a
+                // header only through another one still needs what that header's inline bodies call.
+                if (!cache.TryGetValue(path, out var header))
                 {
                     var text = CSource.Strip(File.ReadAllText(path));
-                    bodyNames = CSource.NamesInBodies(text);
-                    cache[path] = bodyNames;
-                    pending.Enqueue((text, Path.GetDirectoryName(path)!));
+                    header = (CSource.NamesInBodies(text), text);
+                    cache[path] = header;
                 }
 
-                yield return bodyNames;
+                pending.Enqueue((header.Text, Path.GetDirectoryName(path)!));
+                yield return header.Names;
             }
         }
     }
