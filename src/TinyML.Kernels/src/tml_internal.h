@@ -283,7 +283,8 @@ static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_
  */
 static inline int32_t tml_rq2_sat(int32_t a2, int32_t multiplier, int32_t right_shift, int32_t half, int32_t zp_out)
 {
-    const int32_t h = tml_rq2_high(a2, multiplier, half - (int32_t)((uint32_t)a2 >> 31));
+    const int32_t t = half - (int32_t)((uint32_t)a2 >> 31);
+    const int32_t h = tml_rq2_high(a2, multiplier, t);
 #if TML_USE_DSP
     return __ssat(tml_asr(h, right_shift) + zp_out, 8);
 #else
