@@ -314,10 +314,10 @@ public static class FloatOpEmitter
     }
 
     /// <summary>The kernel of a <see cref="FBinary"/>: tml_&lt;kind&gt;_f32.</summary>
-    private static string BinaryKernel(BinaryKind kind) => $"tml_{OpCText.KindName(kind.ToString())}_f32";
+    private static string BinaryKernel(BinaryKind kind) => $"tml_{OpCText.CKindName(kind.ToString())}_f32";
 
     /// <summary>The kernels of the unary ops that take no attribute (the others are matched above).</summary>
-    private static string UnaryKernel(UnaryKind kind) => $"tml_{OpCText.KindName(kind.ToString())}_f32";
+    private static string UnaryKernel(UnaryKind kind) => $"tml_{OpCText.CKindName(kind.ToString())}_f32";
 
     /// <summary>The six per-axis offset tables of a gather; returns their flash bytes.</summary>
     internal static int EmitGatherTables(StringBuilder sb, string prefix, GatherPlan plan)

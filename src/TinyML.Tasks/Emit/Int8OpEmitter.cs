@@ -249,7 +249,7 @@ internal static class Int8OpEmitter
                 OpCText.Call(sb, $"tml_{(p.Kind == PoolKind.Max ? "maxpool" : "avgpool")}_s8", id, [At(op.Inputs[0]), At(op.Output)]);
                 break;
             case QBinary b:
-                OpCText.Call(sb, $"tml_{OpCText.KindName(b.Kind.ToString())}_broadcast_s8", id, [OpCText.Operand(At, b.Geometry.A, id, "a"), OpCText.Operand(At, b.Geometry.B, id, "b"), At(op.Output)]);
+                OpCText.Call(sb, $"tml_{OpCText.CKindName(b.Kind.ToString())}_broadcast_s8", id, [OpCText.Operand(At, b.Geometry.A, id, "a"), OpCText.Operand(At, b.Geometry.B, id, "b"), At(op.Output)]);
                 break;
             case QWhere w:
                 OpCText.Call(sb, "tml_where_s8", id, [OpCText.Operand(At, w.Geometry.C, id, "c"), OpCText.Operand(At, w.Geometry.X, id, "x"), OpCText.Operand(At, w.Geometry.Y, id, "y"), At(op.Output)]);

@@ -63,7 +63,7 @@ internal static class OpCText
     /// <see cref="UnaryKind"/>) in its kernel's name: the kind in lower case, but for the few whose kernel names
     /// split the words differently.
     /// </summary>
-    internal static string KindName(string kind) => kind switch
+    internal static string CKindName(string kind) => kind switch
     {
         "LessOrEqual" => "less_equal",
         "GreaterOrEqual" => "greater_equal",

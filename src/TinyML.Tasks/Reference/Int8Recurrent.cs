@@ -169,10 +169,6 @@ public static class Int8Recurrent
         return (sbyte)Math.Clamp(q, -128, 127);
     }
 
-    /// <summary>tml_expf (tml_elementwise_f32.c): the recurrent kernels call the float kernels' exp, so this is
-    /// the float reference's port of it.</summary>
-    public static float Expf(float x) => MixedPrecisionKernels.Expf(x);
-
     /// <summary>tml_expm1f (tml_elementwise_f32_ext.c).</summary>
     private static float Expm1f(float x)
     {
@@ -182,13 +178,13 @@ public static class Int8Recurrent
                 + x * (1.0f / 720.0f + x * (1.0f / 5040.0f + x * (1.0f / 40320.0f))))))));
         }
 
-        return Expf(x) - 1.0f;
+        return MixedPrecisionKernels.Expf(x) - 1.0f;
     }
 
     /// <summary>tml_sigmoid_f32 for one value.</summary>
     public static float Sigmoid(float x)
     {
-        float e = Expf(x >= 0.0f ? -x : x);
+        float e = MixedPrecisionKernels.Expf(x >= 0.0f ? -x : x);
         return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
     }
 
