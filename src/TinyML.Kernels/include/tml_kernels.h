@@ -84,15 +84,21 @@ void tml_maxpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *ou
 /* Average over the non-padding elements of each window, rounding half away from zero. */
 void tml_avgpool_s8(const tml_pool_s8_params *p, const int8_t *input, int8_t *output);
 
+/* ---- TFLite's 8-bit Add arithmetic, the parameters of Add and of the broadcasting binary ops: each input minus its
+ * zero point, shifted left by left_shift, rescaled by its multiplier to a common scale; the result requantized to the
+ * output and clamped to [act_min, act_max]. ---- */
+#define TML_ADD_ARITHMETIC_FIELDS                               \
+    int32_t input1_zero_point, input2_zero_point;               \
+    int32_t input1_multiplier, input1_shift;                    \
+    int32_t input2_multiplier, input2_shift;                    \
+    int32_t left_shift;                                         \
+    int32_t output_multiplier, output_shift, output_zero_point; \
+    int32_t act_min, act_max;
+
 /* ---- Element-wise Add, TFLite 8-bit arithmetic ---- */
 typedef struct {
     int32_t count;
-    int32_t input1_zero_point, input2_zero_point;
-    int32_t input1_multiplier, input1_shift;
-    int32_t input2_multiplier, input2_shift;
-    int32_t left_shift;
-    int32_t output_multiplier, output_shift, output_zero_point;
-    int32_t act_min, act_max;
+    TML_ADD_ARITHMETIC_FIELDS
 } tml_add_s8_params;
 
 int32_t tml_add_s8_scratch_size(const tml_add_s8_params *p);
@@ -132,12 +138,7 @@ typedef struct {
     int32_t out_dims[TML_S8_MAX_RANK];
     int32_t a_strides[TML_S8_MAX_RANK];
     int32_t b_strides[TML_S8_MAX_RANK];
-    int32_t input1_zero_point, input2_zero_point;
-    int32_t input1_multiplier, input1_shift;
-    int32_t input2_multiplier, input2_shift;
-    int32_t left_shift;
-    int32_t output_multiplier, output_shift, output_zero_point;
-    int32_t act_min, act_max;
+    TML_ADD_ARITHMETIC_FIELDS
 } tml_binary_s8_params;
 
 void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);

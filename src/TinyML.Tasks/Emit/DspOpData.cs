@@ -19,13 +19,13 @@ internal static class DspOpData
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         Int8OpEmitter.EmitArray(sb, "int8_t", $"{id}_last_taps", lastTaps.Select(v => Int(v)));
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_dw3x3_s8_params {{id}} = {
                 {{c.Geometry.InC}}, {{c.Geometry.InH}}, {{c.Geometry.InW}}, {{c.Geometry.OutH}}, {{c.Geometry.OutW}}, /* channels, in_h, in_w, out_h, out_w */
                 {{c.Geometry.StrideH}}, {{c.Geometry.PadTop}}, {{c.Geometry.PadLeft}}, /* stride, pad_top, pad_left */
-                {{Int(c.OutputZeroPoint)}}, {{Int(c.InputZeroPoint)}}, {{Int(c.ActivationMin)}}, {{Int(c.ActivationMax)}}, /* zero points, activation range */
+                {{Int(c.OutputZeroPoint)}}, {{Int(c.InputZeroPoint)}}, {{Int(c.Activation.Min)}}, {{Int(c.Activation.Max)}}, /* zero points, activation range */
                 {{id}}_weights.bytes, {{id}}_last_taps, {{id}}_channels
             };
 
@@ -77,7 +77,7 @@ internal static class DspOpData
         var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, taps);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax));
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max));
         EmitChannels(sb, $"{id}_channels", channels);
         return pairs.Length + 4 * channels.Length;
     }
@@ -90,7 +90,7 @@ internal static class DspOpData
             $"{c.Geometry.InC}, {c.Geometry.InH}, {c.Geometry.InW}, /* in_c, in_h, in_w */",
             $"{c.Geometry.OutC}, {c.Geometry.OutH}, {c.Geometry.OutW}, /* out_c, out_h, out_w */",
             $"{c.Geometry.StrideH}, {c.Geometry.StrideW}, {DspLayouts.PointwiseDepth(taps)}, /* stride_h, stride_w, {depthComment} */",
-            $"{Int(c.OutputZeroPoint)}, {Int(c.ActivationMin)}, {Int(c.ActivationMax)}, /* output zero point, activation range */",
+            $"{Int(c.OutputZeroPoint)}, {Int(c.Activation.Min)}, {Int(c.Activation.Max)}, /* output zero point, activation range */",
             $"{id}_weights.bytes, {id}_channels",
         }.Select(line => indent + line + "\n"));
 
@@ -98,16 +98,16 @@ internal static class DspOpData
     internal static int EmitFullyConnectedPairsData(StringBuilder sb, QFullyConnected f, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")}: row-pair words, input zero point folded into the bias */\n");
-        var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.OutFeatures, f.InFeatures);
+        sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}: row-pair words, input zero point folded into the bias */\n");
+        var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.Geometry.OutFeatures, f.Geometry.InFeatures);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax));
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.Activation.Min, f.Activation.Max));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_fc_pairs_s8_params {{id}} = {
-                {{f.InFeatures}}, {{f.OutFeatures}}, {{f.Rows}}, {{DspLayouts.PointwiseDepth(f.InFeatures)}}, /* in_features, out_features, rows, depth */
-                {{Int(f.OutputZeroPoint)}}, {{Int(f.ActivationMin)}}, {{Int(f.ActivationMax)}}, /* output zero point, activation range */
+                {{f.Geometry.InFeatures}}, {{f.Geometry.OutFeatures}}, {{f.Geometry.Rows}}, {{DspLayouts.PointwiseDepth(f.Geometry.InFeatures)}}, /* in_features, out_features, rows, depth */
+                {{Int(f.OutputZeroPoint)}}, {{Int(f.Activation.Min)}}, {{Int(f.Activation.Max)}}, /* output zero point, activation range */
                 {{id}}_weights.bytes, {{id}}_channels
             };
 

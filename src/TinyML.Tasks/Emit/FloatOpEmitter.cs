@@ -22,21 +22,21 @@ public static class FloatOpEmitter
                 return EmitConvData(sb, c, id, "Conv", "tml_conv2d_f32_params", c.Geometry);
             case FConvTranspose2D t:
                 return EmitConvData(sb, t, id, "ConvTranspose", "tml_conv_transpose2d_f32_params", OpCText.AsConvWindow(t.Geometry));
-            case FGemm g:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Gemm [{g.M}x{g.K}] x [{g.K}x{g.N}]{(g.AOffsets is null ? "" : $", {g.AOffsets.Length} batches")} */\n");
+            case FGemm { Geometry: var gemm } g:
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Gemm [{gemm.M}x{gemm.K}] x [{gemm.K}x{gemm.N}]{(gemm.AOffsets is null ? "" : $", {gemm.AOffsets.Length} batches")} */\n");
                 EmitArray(sb, $"{id}_weights", g.Weights);
                 EmitArray(sb, $"{id}_bias", g.Bias);
-                if (g.AOffsets is not null)
+                if (gemm.AOffsets is not null)
                 {
-                    EmitIntArray(sb, $"{id}_a_offsets", g.AOffsets);
-                    EmitIntArray(sb, $"{id}_w_offsets", g.WeightOffsets!);
+                    EmitIntArray(sb, $"{id}_a_offsets", gemm.AOffsets);
+                    EmitIntArray(sb, $"{id}_w_offsets", gemm.WeightOffsets!);
                 }
 
                 sb.Append(I, $$"""
                     static const tml_gemm_f32_params {{id}} = {
-                        {{g.M}}, {{g.K}}, {{g.N}}, /* m, k, n */
-                        {{g.ARowStride}}, {{g.AColStride}}, {{g.BiasRowStride}}, /* a_row_stride, a_col_stride, bias_row_stride */
-                        {{FloatOrInfinity(g.Alpha)}}, {{FloatOrInfinity(g.ActivationMin)}}, {{FloatOrInfinity(g.ActivationMax)}}, /* alpha, activation range */
+                        {{gemm.M}}, {{gemm.K}}, {{gemm.N}}, /* m, k, n */
+                        {{gemm.ARowStride}}, {{gemm.AColStride}}, {{gemm.BiasRowStride}}, /* a_row_stride, a_col_stride, bias_row_stride */
+                        {{FloatOrInfinity(g.Alpha)}}, {{FloatOrInfinity(g.Activation.Min)}}, {{FloatOrInfinity(g.Activation.Max)}}, /* alpha, activation range */
                         {{id}}_weights, {{id}}_bias
                     };
 
@@ -51,9 +51,9 @@ public static class FloatOpEmitter
             case FPool p:
                 var w = p.Geometry;
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.Planes}} planes {{p.InH}}x{{p.InW}} -> {{p.OutH}}x{{p.OutW}} */
+                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.InputPlanes.Count}} planes {{p.InputPlanes.Height}}x{{p.InputPlanes.Width}} -> {{p.OutH}}x{{p.OutW}} */
                     static const tml_pool_f32_params {{id}} = {
-                        {{p.Planes}}, {{p.InH}}, {{p.InW}}, {{p.OutH}}, {{p.OutW}}, /* planes, in_h, in_w, out_h, out_w */
+                        {{p.InputPlanes.Count}}, {{p.InputPlanes.Height}}, {{p.InputPlanes.Width}}, {{p.OutH}}, {{p.OutW}}, /* planes, in_h, in_w, out_h, out_w */
                         {{w.KernelH}}, {{w.KernelW}}, {{w.StrideH}}, {{w.StrideW}}, /* kernel, stride */
                         {{w.PadTop}}, {{w.PadLeft}}, {{w.PadBottom}}, {{w.PadRight}}, /* pads */
                         {{w.DilationH}}, {{w.DilationW}}, {{(p.CountIncludePad ? 1 : 0)}}, /* dilation, count_include_pad */
@@ -71,16 +71,16 @@ public static class FloatOpEmitter
                 return 0;
             case FSoftmax s:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Softmax over [{{s.Outer}}][{{s.AxisSize}}][{{s.Inner}}] */
-                    static const tml_softmax_f32_params {{id}} = { {{s.Outer}}, {{s.AxisSize}}, {{s.Inner}} };
+                    /* {{Comment(op.NodeName)}}: Softmax over [{{s.View.Outer}}][{{s.View.Size}}][{{s.View.Inner}}] */
+                    static const tml_softmax_f32_params {{id}} = { {{s.View.Outer}}, {{s.View.Size}}, {{s.View.Inner}} };
 
 
                     """);
                 return 0;
             case FLayerNorm ln:
-                EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: LayerNormalization {ln.Outer} rows of {ln.Inner}"), id, "tml_layernorm_f32_params",
-                    string.Create(I, $"{ln.Outer}, {ln.Inner}, {FloatOrInfinity(ln.Epsilon)}"), ("scale", ln.Scale), ("bias", ln.Bias));
-                return 8 * ln.Inner;
+                EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: LayerNormalization {ln.View.Outer} rows of {ln.View.Size}"), id, "tml_layernorm_f32_params",
+                    string.Create(I, $"{ln.View.Outer}, {ln.View.Size}, {FloatOrInfinity(ln.Epsilon)}"), ("scale", ln.Scale), ("bias", ln.Bias));
+                return 8 * ln.View.Size;
             case FBatchNorm b:
                 EmitAffineData(sb, string.Create(I, $"{Comment(op.NodeName)}: BatchNormalization {b.Batch}x{b.Channels}x{b.Spatial}"), id, "tml_batchnorm_f32_params",
                     string.Create(I, $"{b.Batch}, {b.Channels}, {b.Spatial}"), ("multiplier", b.Multiplier), ("offset", b.Offset));
@@ -104,27 +104,26 @@ public static class FloatOpEmitter
 
                 return gatherBytes;
             case FResizeBilinear r:
-                return OpCText.EmitResizeBilinearData(sb, op, id, "tml_resize_bilinear_f32_params", (r.Planes, r.InH, r.InW),
-                    (r.Y0, r.Y1, r.WeightY), (r.X0, r.X1, r.WeightX), (name, weights) => EmitArray(sb, name, weights));
+                return OpCText.EmitResizeBilinearData(sb, r, id, "tml_resize_bilinear_f32_params", (name, weights) => EmitArray(sb, name, weights));
             case FResizeTaps r:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: Resize {r.Planes} planes {r.InH}x{r.InW} -> {r.OutH}x{r.OutW}, {r.TapsY}x{r.TapsX} taps */\n");
-                EmitIntArray(sb, $"{id}_iy", r.IndexY);
-                EmitArray(sb, $"{id}_wy", r.WeightY);
-                EmitIntArray(sb, $"{id}_ix", r.IndexX);
-                EmitArray(sb, $"{id}_wx", r.WeightX);
+                sb.Append(I, $"/* {Comment(op.NodeName)}: Resize {r.InputPlanes.Count} planes {r.InputPlanes.Height}x{r.InputPlanes.Width} -> {r.OutH}x{r.OutW}, {r.Y.Count}x{r.X.Count} taps */\n");
+                EmitIntArray(sb, $"{id}_iy", r.Y.Index);
+                EmitArray(sb, $"{id}_wy", r.Y.Weight);
+                EmitIntArray(sb, $"{id}_ix", r.X.Index);
+                EmitArray(sb, $"{id}_wx", r.X.Weight);
                 sb.Append(I, $$"""
                     static const tml_resize_taps_f32_params {{id}} = {
-                        {{r.Planes}}, {{r.InH}}, {{r.InW}}, {{r.OutH}}, {{r.OutW}}, {{r.TapsY}}, {{r.TapsX}},
+                        {{r.InputPlanes.Count}}, {{r.InputPlanes.Height}}, {{r.InputPlanes.Width}}, {{r.OutH}}, {{r.OutW}}, {{r.Y.Count}}, {{r.X.Count}},
                         {{id}}_iy, {{id}}_wy, {{id}}_ix, {{id}}_wx, {{FloatOrInfinity(r.ExtrapolationValue)}}
                     };
 
 
                     """);
-                return 8 * (r.IndexY.Length + r.IndexX.Length);
+                return 8 * (r.Y.Index.Length + r.X.Index.Length);
             case FReduce m:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Reduce{{m.Kind}} over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
-                    static const tml_reduce_mean_f32_params {{id}} = { {{m.Outer}}, {{m.Reduce}}, {{m.Inner}} };
+                    /* {{Comment(op.NodeName)}}: Reduce{{m.Kind}} over [{{m.View.Outer}}][{{m.View.Size}}][{{m.View.Inner}}] */
+                    static const tml_reduce_mean_f32_params {{id}} = { {{m.View.Outer}}, {{m.View.Size}}, {{m.View.Inner}} };
 
 
                     """);
@@ -142,23 +141,23 @@ public static class FloatOpEmitter
                 return whereBytes;
             case FLogSoftmax l:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: LogSoftmax over [{{l.Outer}}][{{l.AxisSize}}][{{l.Inner}}] */
-                    static const tml_softmax_f32_params {{id}} = { {{l.Outer}}, {{l.AxisSize}}, {{l.Inner}} };
+                    /* {{Comment(op.NodeName)}}: LogSoftmax over [{{l.View.Outer}}][{{l.View.Size}}][{{l.View.Inner}}] */
+                    static const tml_softmax_f32_params {{id}} = { {{l.View.Outer}}, {{l.View.Size}}, {{l.View.Inner}} };
 
 
                     """);
                 return 0;
             case FRecurrent rnn:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: {rnn.Kind} seq {rnn.Seq}, input {rnn.InputSize}, hidden {rnn.Hidden}{(rnn.Reverse ? ", reverse" : "")} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: {rnn.Geometry.Kind} seq {rnn.Geometry.Seq}, input {rnn.Geometry.InputSize}, hidden {rnn.Geometry.Hidden}{(rnn.Geometry.Reverse ? ", reverse" : "")} */\n");
                 EmitArray(sb, $"{id}_w", rnn.W);
                 EmitArray(sb, $"{id}_r", rnn.R);
                 EmitArray(sb, $"{id}_wb", rnn.WBias);
                 EmitArray(sb, $"{id}_rb", rnn.RBias);
                 var stateBytes = OpCText.EmitConstants(sb, id, 4, (name, v) => EmitArray(sb, name, v),
-                    ("h0", rnn.InitialHInput is null ? rnn.InitialH : null), ("c0", rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null ? rnn.InitialC : null));
+                    ("h0", rnn.InitialHInput is null ? rnn.InitialH : null), ("c0", rnn.Geometry.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null ? rnn.InitialC : null));
                 sb.Append(I, $$"""
                     static const tml_rnn_f32_params {{id}} = {
-                        {{rnn.Seq}}, {{rnn.InputSize}}, {{rnn.Hidden}}, {{(rnn.Reverse ? 1 : 0)}}, {{(rnn.LinearBeforeReset ? 1 : 0)}}, /* seq, input_size, hidden, reverse, linear_before_reset */
+                        {{rnn.Geometry.Seq}}, {{rnn.Geometry.InputSize}}, {{rnn.Geometry.Hidden}}, {{(rnn.Geometry.Reverse ? 1 : 0)}}, {{(rnn.Geometry.LinearBeforeReset ? 1 : 0)}}, /* seq, input_size, hidden, reverse, linear_before_reset */
                         {{id}}_w, {{id}}_r, {{id}}_wb, {{id}}_rb
                     };
 
@@ -173,14 +172,14 @@ public static class FloatOpEmitter
     }
 
     /// <summary>tml_conv2d_f32_params / tml_conv_transpose2d_f32_params: the window, the activation range, weights and bias.</summary>
-    private static int EmitConvData(StringBuilder sb, FWeightedOp op, string id, string what, string type, ConvGeometry g)
+    private static int EmitConvData<TGeometry>(StringBuilder sb, FWeightedOp<TGeometry> op, string id, string what, string type, ConvGeometry g)
     {
         sb.Append(CultureInfo.InvariantCulture, $"/* {Comment(op.NodeName)}: {what} {OpCText.Describe(g, batch: true)}, groups {g.Groups} */\n");
         EmitArray(sb, $"{id}_weights", op.Weights);
         EmitArray(sb, $"{id}_bias", op.Bias);
         sb.Append(CultureInfo.InvariantCulture, $$"""
             static const {{type}} {{id}} = {
-            {{OpCText.ConvRows(g, batch: true)}}    {{FloatOrInfinity(op.ActivationMin)}}, {{FloatOrInfinity(op.ActivationMax)}}, /* activation range */
+            {{OpCText.ConvRows(g, batch: true)}}    {{FloatOrInfinity(op.Activation.Min)}}, {{FloatOrInfinity(op.Activation.Max)}}, /* activation range */
                 {{id}}_weights, {{id}}_bias
             };
 
@@ -242,7 +241,7 @@ public static class FloatOpEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
-            case FGemm { AOffsets: { } offsets } g:
+            case FGemm { Geometry: { AOffsets: { } offsets } gemm }:
                 // Batched MatMul: one Gemm per output batch, each with its own block of A and of the weights.
                 sb.Append(I, $$"""
                         {
@@ -250,7 +249,7 @@ public static class FloatOpEmitter
                             int32_t t;
                             for (t = 0; t < {{offsets.Length}}; ++t) {
                                 batch_params.weights = {{id}}_weights + {{id}}_w_offsets[t];
-                                tml_gemm_f32(&batch_params, (const float *)({{At(op.Inputs[0])}}) + {{id}}_a_offsets[t], (float *)({{At(op.Output)}}) + t * {{g.M * g.N}});
+                                tml_gemm_f32(&batch_params, (const float *)({{At(op.Inputs[0])}}) + {{id}}_a_offsets[t], (float *)({{At(op.Output)}}) + t * {{gemm.M * gemm.N}});
                             }
                         }
 
@@ -283,7 +282,7 @@ public static class FloatOpEmitter
                 break;
             case FRecurrent rnn:
                 var h0 = OpCText.Operand(At, rnn.InitialHInput, id, "h0");
-                OpCText.Call(sb, rnn.Kind == RecurrentKind.Lstm ? "tml_lstm_f32" : "tml_gru_f32", id, rnn.Kind == RecurrentKind.Lstm
+                OpCText.Call(sb, rnn.Geometry.Kind == RecurrentKind.Lstm ? "tml_lstm_f32" : "tml_gru_f32", id, rnn.Geometry.Kind == RecurrentKind.Lstm
                     ? [At(op.Inputs[0]), h0, OpCText.Operand(At, rnn.InitialCInput, id, "c0"), At(op.Output)]
                     : [At(op.Inputs[0]), h0, At(op.Output)]);
                 break;

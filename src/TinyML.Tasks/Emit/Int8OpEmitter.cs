@@ -31,20 +31,20 @@ internal static class Int8OpEmitter
                 return DspOpData.EmitConvGemmData(sb, c, id);
             case QConv2D c:
                 return EmitConvData(sb, op, id, "Conv", "tml_conv2d_s8_params", c.Geometry, c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift,
-                    $"{Int(c.InputZeroPoint)}, {Int(c.OutputZeroPoint)}, {Int(c.ActivationMin)}, {Int(c.ActivationMax)}");
+                    $"{Int(c.InputZeroPoint)}, {Int(c.OutputZeroPoint)}, {Int(c.Activation.Min)}, {Int(c.Activation.Max)}");
             case QConvTranspose2D t:
                 return EmitConvData(sb, op, id, "ConvTranspose", "tml_conv_transpose2d_s8_params", OpCText.AsConvWindow(t.Geometry), t.Weights, t.Bias, t.OutputMultiplier, t.OutputShift,
-                    $"{Int(t.InputZeroPoint)}, {Int(t.OutputZeroPoint)}, {Int(t.ActivationMin)}, {Int(t.ActivationMax)}");
+                    $"{Int(t.InputZeroPoint)}, {Int(t.OutputZeroPoint)}, {Int(t.Activation.Min)}, {Int(t.Activation.Max)}");
 
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $", {f.Rows} rows" : "")} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")} */\n");
                 var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift);
                 sb.Append(I, $$"""
                     static const tml_fully_connected_s8_params {{id}} = {
-                        {{f.InFeatures}}, {{f.OutFeatures}}, /* in_features, out_features */
-                        {{Int(f.InputZeroPoint)}}, {{Int(f.OutputZeroPoint)}}, {{Int(f.ActivationMin)}}, {{Int(f.ActivationMax)}}, /* zero points, activation range */
+                        {{f.Geometry.InFeatures}}, {{f.Geometry.OutFeatures}}, /* in_features, out_features */
+                        {{Int(f.InputZeroPoint)}}, {{Int(f.OutputZeroPoint)}}, {{Int(f.Activation.Min)}}, {{Int(f.Activation.Max)}}, /* zero points, activation range */
                         {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
                     };
 
@@ -53,11 +53,11 @@ internal static class Int8OpEmitter
                 return fcBytes;
             case QPool p:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.Planes}}x{{p.InH}}x{{p.InW}} -> {{p.Planes}}x{{p.OutH}}x{{p.OutW}} */
+                    /* {{Comment(op.NodeName)}}: {{p.Kind}}Pool {{p.InputPlanes.Count}}x{{p.InputPlanes.Height}}x{{p.InputPlanes.Width}} -> {{p.InputPlanes.Count}}x{{p.OutH}}x{{p.OutW}} */
                     static const tml_pool_s8_params {{id}} = {
-                        {{p.Planes}}, {{p.InH}}, {{p.InW}}, {{p.OutH}}, {{p.OutW}}, /* channels, in_h, in_w, out_h, out_w */
+                        {{p.InputPlanes.Count}}, {{p.InputPlanes.Height}}, {{p.InputPlanes.Width}}, {{p.OutH}}, {{p.OutW}}, /* channels, in_h, in_w, out_h, out_w */
                         {{p.Geometry.KernelH}}, {{p.Geometry.KernelW}}, {{p.Geometry.StrideH}}, {{p.Geometry.StrideW}}, {{p.Geometry.PadTop}}, {{p.Geometry.PadLeft}}, /* kernel, stride, pad_top, pad_left */
-                        {{Int(p.ActivationMin)}}, {{Int(p.ActivationMax)}}
+                        {{Int(p.Activation.Min)}}, {{Int(p.Activation.Max)}}
                     };
 
 
@@ -68,12 +68,12 @@ internal static class Int8OpEmitter
                     /* {{Comment(op.NodeName)}}: Add of {{a.Count}} elements */
                     static const tml_add_s8_params {{id}} = {
                         {{a.Count}},
-                        {{Int(a.Input1ZeroPoint)}}, {{Int(a.Input2ZeroPoint)}},
-                        {{Int(a.Input1Multiplier)}}, {{Int(a.Input1Shift)}},
-                        {{Int(a.Input2Multiplier)}}, {{Int(a.Input2Shift)}},
+                        {{Int(a.Input1.ZeroPoint)}}, {{Int(a.Input2.ZeroPoint)}},
+                        {{Int(a.Input1.Multiplier)}}, {{Int(a.Input1.Shift)}},
+                        {{Int(a.Input2.Multiplier)}}, {{Int(a.Input2.Shift)}},
                         {{Int(a.LeftShift)}},
-                        {{Int(a.OutputMultiplier)}}, {{Int(a.OutputShift)}}, {{Int(a.OutputZeroPoint)}},
-                        {{Int(a.ActivationMin)}}, {{Int(a.ActivationMax)}}
+                        {{Int(a.OutputRequantization.Multiplier)}}, {{Int(a.OutputRequantization.Shift)}}, {{Int(a.OutputZeroPoint)}},
+                        {{Int(a.Activation.Min)}}, {{Int(a.Activation.Max)}}
                     };
 
 
@@ -81,9 +81,9 @@ internal static class Int8OpEmitter
                 return 0;
             case QSoftmax s:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: Softmax, {{s.Rows}} row(s) of {{s.RowSize}} */
+                    /* {{Comment(op.NodeName)}}: Softmax, {{s.View.Outer}} row(s) of {{s.View.Size}} */
                     static const tml_softmax_s8_params {{id}} = {
-                        {{s.Rows}}, {{s.RowSize}}, {{Int(s.InputMultiplier)}}, {{Int(s.InputLeftShift)}}, {{Int(s.DiffMin)}}
+                        {{s.View.Outer}}, {{s.View.Size}}, {{Int(s.InputMultiplier)}}, {{Int(s.InputLeftShift)}}, {{Int(s.DiffMin)}}
                     };
 
 
@@ -115,8 +115,7 @@ internal static class Int8OpEmitter
 
                 return gatherBytes;
             case QResizeBilinear r:
-                return OpCText.EmitResizeBilinearData(sb, op, id, "tml_resize_bilinear_s8_params", (r.Planes, r.InH, r.InW),
-                    (r.Y0, r.Y1, r.WeightY), (r.X0, r.X1, r.WeightX), (name, weights) => FloatOpEmitter.EmitIntArray(sb, name, weights));
+                return OpCText.EmitResizeBilinearData(sb, r, id, "tml_resize_bilinear_s8_params", (name, weights) => FloatOpEmitter.EmitIntArray(sb, name, weights));
             case QBatchMatMul mm:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: MatMul of two activations {FloatOpEmitter.Describe(mm.Geometry)} (BATCH_MATMUL) */\n");
                 var geometry = FloatOpEmitter.EmitMatMulGeometry(sb, id, mm.Geometry);
@@ -124,7 +123,7 @@ internal static class Int8OpEmitter
                     static const tml_batch_matmul_s8_params {{id}} = {
                         {{geometry}},
                         {{Int(mm.AZeroPoint)}}, {{Int(mm.BZeroPoint)}}, {{Int(mm.OutputZeroPoint)}}, /* zero points: a, b, output */
-                        {{Int(mm.Multiplier)}}, {{Int(mm.Shift)}}, {{Int(mm.ActivationMin)}}, {{Int(mm.ActivationMax)}} /* multiplier, shift, activation range */
+                        {{Int(mm.Requantization.Multiplier)}}, {{Int(mm.Requantization.Shift)}}, {{Int(mm.Activation.Min)}}, {{Int(mm.Activation.Max)}} /* multiplier, shift, activation range */
                     };
 
 
@@ -132,9 +131,9 @@ internal static class Int8OpEmitter
                 return 8 * mm.Geometry.Batches;
             case QReduceMean m:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] */
+                    /* {{Comment(op.NodeName)}}: ReduceMean over [{{m.View.Outer}}][{{m.View.Size}}][{{m.View.Inner}}] */
                     static const tml_reduce_mean_s8_params {{id}} = {
-                        {{m.Outer}}, {{m.Reduce}}, {{m.Inner}}, {{Int(m.InputZeroPoint)}}, {{Int(m.OutputZeroPoint)}}, {{Int(m.Multiplier)}}, {{Int(m.Shift)}}
+                        {{m.View.Outer}}, {{m.View.Size}}, {{m.View.Inner}}, {{Int(m.InputZeroPoint)}}, {{Int(m.OutputZeroPoint)}}, {{Int(m.Requantization.Multiplier)}}, {{Int(m.Requantization.Shift)}}
                     };
 
 
@@ -142,8 +141,8 @@ internal static class Int8OpEmitter
                 return 0;
             case QReduceMax m:
                 sb.Append(I, $$"""
-                    /* {{Comment(op.NodeName)}}: ReduceMax over [{{m.Outer}}][{{m.Reduce}}][{{m.Inner}}] (scale kept) */
-                    static const tml_reduce_mean_s8_params {{id}} = { {{m.Outer}}, {{m.Reduce}}, {{m.Inner}}, 0, 0, 0, 0 };
+                    /* {{Comment(op.NodeName)}}: ReduceMax over [{{m.View.Outer}}][{{m.View.Size}}][{{m.View.Inner}}] (scale kept) */
+                    static const tml_reduce_mean_s8_params {{id}} = { {{m.View.Outer}}, {{m.View.Size}}, {{m.View.Inner}}, 0, 0, 0, 0 };
 
 
                     """);
@@ -154,8 +153,8 @@ internal static class Int8OpEmitter
                     /* {{Comment(op.NodeName)}}: Where, output [{{string.Join(",", w.Geometry.OutDims)}}] */
                     static const tml_where_s8_params {{id}} = {
                     {{OpCText.BroadcastRows(("out_dims", w.Geometry.OutDims), ("c_strides", w.Geometry.CStrides), ("x_strides", w.Geometry.XStrides), ("y_strides", w.Geometry.YStrides))}}    {{Int(w.ConditionZeroPoint)}}, /* condition_zero_point */
-                        {{Int(w.XZeroPoint)}}, {{Int(w.XMultiplier)}}, {{Int(w.XShift)}}, /* x requantization */
-                        {{Int(w.YZeroPoint)}}, {{Int(w.YMultiplier)}}, {{Int(w.YShift)}}, /* y requantization */
+                        {{Int(w.X.ZeroPoint)}}, {{Int(w.X.Multiplier)}}, {{Int(w.X.Shift)}}, /* x requantization */
+                        {{Int(w.Y.ZeroPoint)}}, {{Int(w.Y.Multiplier)}}, {{Int(w.Y.Shift)}}, /* y requantization */
                         {{Int(w.OutputZeroPoint)}}
                     };
 
@@ -163,23 +162,23 @@ internal static class Int8OpEmitter
                     """);
                 return whereBytes;
             case QLayerNorm ln:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: int8 LayerNormalization, {ln.Rows} rows of {ln.RowSize} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: int8 LayerNormalization, {ln.View.Outer} rows of {ln.View.Size} */\n");
                 EmitArray(sb, "int32_t", $"{id}_multiplier", ln.Multiplier.Select(Int));
                 EmitArray(sb, "int64_t", $"{id}_offset", ln.Offset.Select(Long));
                 sb.Append(I, $$"""
                     static const tml_layernorm_s8_params {{id}} = {
-                        {{ln.Rows}}, {{ln.RowSize}}, {{Int(ln.InputZeroPoint)}}, {{Int(ln.OutputZeroPoint)}}, {{ln.OutputShift}}, {{ln.VarianceShift}}, {{Long(ln.EpsilonTerm)}},
+                        {{ln.View.Outer}}, {{ln.View.Size}}, {{Int(ln.InputZeroPoint)}}, {{Int(ln.OutputZeroPoint)}}, {{ln.OutputShift}}, {{ln.VarianceShift}}, {{Long(ln.EpsilonTerm)}},
                         {{id}}_multiplier, {{id}}_offset
                     };
 
 
                     """);
-                return 12 * ln.RowSize;
+                return 12 * ln.View.Size;
             case QLut l:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: lookup table, [{l.Outer}][{l.Channels}][{l.Inner}], {l.Channels} table(s) of 256 */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: lookup table, [{l.View.Outer}][{l.View.Size}][{l.View.Inner}], {l.View.Size} table(s) of 256 */\n");
                 EmitArray(sb, "int8_t", $"{id}_tables", l.Tables.Select(v => Int(v)));
                 sb.Append(I, $$"""
-                    static const tml_lut_s8_params {{id}} = { {{l.Outer}}, {{l.Channels}}, {{l.Inner}}, {{id}}_tables };
+                    static const tml_lut_s8_params {{id}} = { {{l.View.Outer}}, {{l.View.Size}}, {{l.View.Inner}}, {{id}}_tables };
 
 
                     """);
@@ -189,12 +188,12 @@ internal static class Int8OpEmitter
                 sb.Append(I, $$"""
                     /* {{Comment(op.NodeName)}}: broadcasting {{b.Kind}}, output [{{string.Join(",", b.Geometry.OutDims)}}] */
                     static const tml_binary_s8_params {{id}} = {
-                    {{OpCText.BroadcastRows(("out_dims", b.Geometry.OutDims), ("a_strides", b.Geometry.AStrides), ("b_strides", b.Geometry.BStrides))}}    {{Int(b.Input1ZeroPoint)}}, {{Int(b.Input2ZeroPoint)}},
-                        {{Int(b.Input1Multiplier)}}, {{Int(b.Input1Shift)}},
-                        {{Int(b.Input2Multiplier)}}, {{Int(b.Input2Shift)}},
+                    {{OpCText.BroadcastRows(("out_dims", b.Geometry.OutDims), ("a_strides", b.Geometry.AStrides), ("b_strides", b.Geometry.BStrides))}}    {{Int(b.Input1.ZeroPoint)}}, {{Int(b.Input2.ZeroPoint)}},
+                        {{Int(b.Input1.Multiplier)}}, {{Int(b.Input1.Shift)}},
+                        {{Int(b.Input2.Multiplier)}}, {{Int(b.Input2.Shift)}},
                         {{Int(b.LeftShift)}},
-                        {{Int(b.OutputMultiplier)}}, {{Int(b.OutputShift)}}, {{Int(b.OutputZeroPoint)}},
-                        {{Int(b.ActivationMin)}}, {{Int(b.ActivationMax)}}
+                        {{Int(b.OutputRequantization.Multiplier)}}, {{Int(b.OutputRequantization.Shift)}}, {{Int(b.OutputZeroPoint)}},
+                        {{Int(b.Activation.Min)}}, {{Int(b.Activation.Max)}}
                     };
 
 
@@ -231,15 +230,15 @@ internal static class Int8OpEmitter
                 OpCText.Call(sb, KernelChoice.PointwiseEntry(pw.Kernel == Int8Kernel.Pointwise ? "tml_pw_s8" : "tml_conv_gemm_s8", pw), id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } pairs:
-                OpCText.Call(sb, $"tml_fc_pairs_s8{(KernelChoice.FullyConnectedFused(pairs) ? "_fused" : "")}{KernelChoice.ClampSuffix(pairs.ActivationMin, pairs.ActivationMax)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+                OpCText.Call(sb, $"tml_fc_pairs_s8{(KernelChoice.FullyConnectedFused(pairs) ? "_fused" : "")}{KernelChoice.ClampSuffix(pairs.Activation.Min, pairs.Activation.Max)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
-            case QFullyConnected { Rows: > 1 } rowsFc:
+            case QFullyConnected { Geometry.Rows: > 1 } rowsFc:
                 // TFLite FULLY_CONNECTED's batch: the same weights over each input row.
                 sb.Append(I, $$"""
                         {
                             int32_t row;
-                            for (row = 0; row < {{rowsFc.Rows}}; ++row) {
-                                tml_fully_connected_s8(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.OutFeatures}}, {{scratch}});
+                            for (row = 0; row < {{rowsFc.Geometry.Rows}}; ++row) {
+                                tml_fully_connected_s8(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.Geometry.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.Geometry.OutFeatures}}, {{scratch}});
                             }
                         }
 
@@ -271,7 +270,7 @@ internal static class Int8OpEmitter
                 var packedAt = At(rnn.Output);
                 var initialH = OpCText.Operand(At, rnn.InitialHInput, id, "h0");
                 var rnnScratch = $"(float *)(void *)({packedAt} + {rnn.ScratchOffset})";
-                OpCText.Call(sb, rnn.Kind == RecurrentKind.Lstm ? "tml_lstm_s8" : "tml_gru_s8", id, rnn.Kind == RecurrentKind.Lstm
+                OpCText.Call(sb, rnn.Geometry.Kind == RecurrentKind.Lstm ? "tml_lstm_s8" : "tml_gru_s8", id, rnn.Geometry.Kind == RecurrentKind.Lstm
                     ? [At(rnn.Inputs[0]), initialH, OpCText.Operand(At, rnn.InitialCInput, id, "c0"), packedAt, $"{packedAt} + {rnn.CellOffset}", rnnScratch]
                     : [At(rnn.Inputs[0]), initialH, packedAt, rnnScratch]);
                 break;
@@ -280,10 +279,10 @@ internal static class Int8OpEmitter
                 sb.Append(op switch
                 {
                     QClamp c => string.Create(I, $"    tml_clamp_s8({At(op.Inputs[0])}, {At(op.Output)}, {c.Count}, {Int(c.Min)}, {Int(c.Max)});\n"),
-                    QDequantize d => string.Create(I, $"    tml_dequantize_s8_f32({At(d.Inputs[0])}, {FloatAt(d.Output)}, {d.Count}, {FloatLiteral(d.Scale)}, {Int(d.ZeroPoint)});\n"),
-                    QQuantize q => string.Create(I, $"    tml_quantize_f32_s8({FloatAt(q.Inputs[0])}, {At(q.Output)}, {q.Count}, {FloatLiteral(q.Scale)}, {Int(q.ZeroPoint)});\n"),
-                    QRequantizeS8S16 w => string.Create(I, $"    tml_requantize_s8_s16({At(w.Inputs[0])}, {Int16At(w.Output)}, {w.Count}, {Int(w.InputZeroPoint)}, {Int(w.Multiplier)}, {Int(w.Shift)});\n"),
-                    QRequantizeS16S8 n => string.Create(I, $"    tml_requantize_s16_s8({Int16At(n.Inputs[0])}, {At(n.Output)}, {n.Count}, {Int(n.Multiplier)}, {Int(n.Shift)}, {Int(n.OutputZeroPoint)});\n"),
+                    QDequantize d => string.Create(I, $"    tml_dequantize_s8_f32({At(d.Inputs[0])}, {FloatAt(d.Output)}, {d.Count}, {FloatLiteral(d.Quantization.Scale)}, {Int(d.Quantization.ZeroPoint)});\n"),
+                    QQuantize q => string.Create(I, $"    tml_quantize_f32_s8({FloatAt(q.Inputs[0])}, {At(q.Output)}, {q.Count}, {FloatLiteral(q.Quantization.Scale)}, {Int(q.Quantization.ZeroPoint)});\n"),
+                    QRequantizeS8S16 w => string.Create(I, $"    tml_requantize_s8_s16({At(w.Inputs[0])}, {Int16At(w.Output)}, {w.Count}, {Int(w.InputZeroPoint)}, {Int(w.Requantization.Multiplier)}, {Int(w.Requantization.Shift)});\n"),
+                    QRequantizeS16S8 n => string.Create(I, $"    tml_requantize_s16_s8({Int16At(n.Inputs[0])}, {At(n.Output)}, {n.Count}, {Int(n.Requantization.Multiplier)}, {Int(n.Requantization.Shift)}, {Int(n.OutputZeroPoint)});\n"),
                     _ => string.Create(I, $"    /* op {index}: {Comment(op.NodeName)} is a reshape: no code, same bytes */\n"),
                 });
                 break;
@@ -308,7 +307,7 @@ internal static class Int8OpEmitter
     private static int EmitRecurrentData(StringBuilder sb, QRecurrent rnn, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        sb.Append(I, $"/* {Comment(rnn.NodeName)}: int8 {rnn.Kind}, seq {rnn.Seq}, input {rnn.InputSize}, hidden {rnn.Hidden}{(rnn.Reverse ? ", reverse" : "")} */\n");
+        sb.Append(I, $"/* {Comment(rnn.NodeName)}: int8 {rnn.Geometry.Kind}, seq {rnn.Geometry.Seq}, input {rnn.Geometry.InputSize}, hidden {rnn.Geometry.Hidden}{(rnn.Geometry.Reverse ? ", reverse" : "")} */\n");
         EmitArray(sb, "int8_t", $"{id}_w", rnn.W.Select(v => Int(v)));
         EmitArray(sb, "int8_t", $"{id}_r", rnn.R.Select(v => Int(v)));
         EmitArray(sb, "float", $"{id}_w_scale", rnn.WScale.Select(FloatLiteral));
@@ -317,13 +316,13 @@ internal static class Int8OpEmitter
         EmitArray(sb, "float", $"{id}_r_bias", rnn.RBias.Select(FloatLiteral));
         var bytes = rnn.W.Length + rnn.R.Length + 16 * rnn.WScale.Length;
         bytes += OpCText.EmitConstants(sb, id, 1, EmitBytes(sb),
-            ("h0", rnn.InitialHInput is null ? rnn.InitialH : null), ("c0", rnn.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null ? rnn.InitialC : null));
+            ("h0", rnn.InitialHInput is null ? rnn.InitialH : null), ("c0", rnn.Geometry.Kind == RecurrentKind.Lstm && rnn.InitialCInput is null ? rnn.InitialC : null));
 
         sb.Append(I, $$"""
             static const tml_rnn_s8_params {{id}} = {
-                {{rnn.Seq}}, {{rnn.InputSize}}, {{rnn.Hidden}}, {{(rnn.Reverse ? 1 : 0)}}, {{(rnn.LinearBeforeReset ? 1 : 0)}},
+                {{rnn.Geometry.Seq}}, {{rnn.Geometry.InputSize}}, {{rnn.Geometry.Hidden}}, {{(rnn.Geometry.Reverse ? 1 : 0)}}, {{(rnn.Geometry.LinearBeforeReset ? 1 : 0)}},
                 {{id}}_w, {{id}}_r, {{id}}_w_scale, {{id}}_r_scale, {{id}}_w_bias, {{id}}_r_bias,
-                {{Int(rnn.XZeroPoint)}}, {{FloatLiteral(rnn.HScale)}}, {{Int(rnn.HZeroPoint)}}, {{FloatLiteral(rnn.CScale)}}, {{Int(rnn.CZeroPoint)}}
+                {{Int(rnn.XZeroPoint)}}, {{FloatLiteral(rnn.HQuantization.Scale)}}, {{Int(rnn.HQuantization.ZeroPoint)}}, {{FloatLiteral(rnn.CQuantization.Scale)}}, {{Int(rnn.CQuantization.ZeroPoint)}}
             };
 
 
@@ -351,7 +350,7 @@ internal static class Int8OpEmitter
             sb.Append(I, $$"""
                 /* {{Comment(layer.NodeName)}}: int16x8 Conv {{OpCText.Describe(c2.Geometry, batch: false)}}, groups {{c2.Geometry.Groups}} */
                 static const tml_conv2d_s16_params {{id}} = {
-                {{OpCText.ConvRows(c2.Geometry, batch: false)}}    {{Int(c2.ActivationMin)}}, {{Int(c2.ActivationMax)}}, /* activation range (int16) */
+                {{OpCText.ConvRows(c2.Geometry, batch: false)}}    {{Int(c2.Activation.Min)}}, {{Int(c2.Activation.Max)}}, /* activation range (int16) */
                     {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
                 };
 
@@ -361,10 +360,10 @@ internal static class Int8OpEmitter
         else if (layer.Op is QFullyConnected f2)
         {
             sb.Append(I, $$"""
-                /* {{Comment(layer.NodeName)}}: int16x8 FullyConnected {{f2.InFeatures}} -> {{f2.OutFeatures}} */
+                /* {{Comment(layer.NodeName)}}: int16x8 FullyConnected {{f2.Geometry.InFeatures}} -> {{f2.Geometry.OutFeatures}} */
                 static const tml_fully_connected_s16_params {{id}} = {
-                    {{f2.InFeatures}}, {{f2.OutFeatures}}, /* in_features, out_features */
-                    {{Int(f2.ActivationMin)}}, {{Int(f2.ActivationMax)}}, /* activation range (int16) */
+                    {{f2.Geometry.InFeatures}}, {{f2.Geometry.OutFeatures}}, /* in_features, out_features */
+                    {{Int(f2.Activation.Min)}}, {{Int(f2.Activation.Max)}}, /* activation range (int16) */
                     {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
                 };
 

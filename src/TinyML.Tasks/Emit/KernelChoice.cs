@@ -107,7 +107,7 @@ public static class KernelChoice
                 return Int8Kernel.Pointwise;
             case QConv2D c when IsConvGemm(c) && SymmetricWeights(c.Weights):
                 return Int8Kernel.ConvGemm;
-            case QFullyConnected f when DspLayouts.PointwiseDepth(f.InFeatures) <= FullyConnectedDepthMax && SymmetricWeights(f.Weights):
+            case QFullyConnected f when DspLayouts.PointwiseDepth(f.Geometry.InFeatures) <= FullyConnectedDepthMax && SymmetricWeights(f.Weights):
                 return Int8Kernel.FullyConnectedPairs;
             default:
                 return Int8Kernel.Generic;
@@ -171,7 +171,7 @@ public static class KernelChoice
     public static bool FastOrConstant(QConv2D c)
     {
         var taps = c.Weights.Length / c.Geometry.OutC;
-        var output = new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax);
+        var output = new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max);
         for (var ch = 0; ch < c.Geometry.OutC; ch++)
         {
             var bias = c.Bias.Length > ch ? c.Bias[ch] : 0;
@@ -210,12 +210,12 @@ public static class KernelChoice
     public static bool PointwiseFused(QConv2D c) =>
         c.Geometry.OutC % 2 == 0
         && EveryChannelFuses(DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.ActivationMin, c.ActivationMax)));
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max)));
 
     /// <summary>The entry point the emitter calls for a <c>tml_pw_s8</c> or <c>tml_conv_gemm_s8</c> layer
     /// (<paramref name="kernel"/>): <c>_fused</c> when <see cref="PointwiseFused"/>, then the clamp mode.</summary>
     public static string PointwiseEntry(string kernel, QConv2D c) =>
-        kernel + (PointwiseFused(c) ? "_fused" : "") + ClampSuffix(c.ActivationMin, c.ActivationMax);
+        kernel + (PointwiseFused(c) ? "_fused" : "") + ClampSuffix(c.Activation.Min, c.Activation.Max);
 
     /// <summary>
     /// Whether every output group of a fully connected layer takes the kernel's fused path, so the emitter can call the
@@ -223,9 +223,9 @@ public static class KernelChoice
     /// a reduction of one chunk (at most 512 steps) and every output's encoded right shift in 1..21 (the zero-point fold).
     /// </summary>
     public static bool FullyConnectedFused(QFullyConnected f) =>
-        f.OutFeatures % 6 == 0 && DspLayouts.PointwiseDepth(f.InFeatures) <= 512
+        f.Geometry.OutFeatures % 6 == 0 && DspLayouts.PointwiseDepth(f.Geometry.InFeatures) <= 512
         && EveryChannelFuses(DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.ActivationMin, f.ActivationMax)));
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.Activation.Min, f.Activation.Max)));
 
     /// <summary>Whether every channel of <see cref="DspLayouts.Channels"/>' encoding (bias2, multiplier, shift per
     /// channel) has a right shift in 1..21, the range the DSP kernels' zero-point fold is exact for.</summary>

@@ -60,7 +60,7 @@ public static class KernelPaths
             case QFullyConnected when isa == KernelIsa.ArmHelium:
                 return "tml_fully_connected_s8 on Helium: two rows per pass, 16 multiply-adds per VMLADAVA";
             case QFullyConnected f:
-                return f.InFeatures <= KernelScratch.FullyConnectedColumnMax
+                return f.Geometry.InFeatures <= KernelScratch.FullyConnectedColumnMax
                     ? "tml_fully_connected_s8: int16 input column, 4 rows per pass"
                     : "tml_fully_connected_s8: input in chunks of 1024, 4 rows per pass";
             case QAdd a when isa == KernelIsa.ArmHelium && HeliumAdd(a):
@@ -101,5 +101,5 @@ public static class KernelPaths
     /// <summary>tml_add_s8_mve's own test: right shifts only (at most 31) and a left shift of 0..31, else the portable
     /// code runs.</summary>
     private static bool HeliumAdd(QAdd a) =>
-        a.Input1Shift is >= -31 and <= 0 && a.Input2Shift is >= -31 and <= 0 && a.OutputShift is >= -31 and <= 0 && a.LeftShift is >= 0 and <= 31;
+        a.Input1.Shift is >= -31 and <= 0 && a.Input2.Shift is >= -31 and <= 0 && a.OutputRequantization.Shift is >= -31 and <= 0 && a.LeftShift is >= 0 and <= 31;
 }

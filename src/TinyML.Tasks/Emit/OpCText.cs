@@ -111,10 +111,10 @@ internal static class OpCText
     /// tml_resize_bilinear_f32/s8_params: each output row's and column's two source indices and the weight of the
     /// second, float32 or int8's fixed point (<paramref name="emitWeights"/>); returns their flash bytes.
     /// </summary>
-    internal static int EmitResizeBilinearData<T>(StringBuilder sb, LoweredOp op, string id, string type, (int Planes, int InH, int InW) input,
-        (int[] First, int[] Second, T[] Weight) rows, (int[] First, int[] Second, T[] Weight) columns, Action<string, T[]> emitWeights)
+    internal static int EmitResizeBilinearData<T>(StringBuilder sb, ResizeBilinearOp<T> op, string id, string type, Action<string, T[]> emitWeights)
     {
-        sb.Append(CultureInfo.InvariantCulture, $"/* {CText.Comment(op.NodeName)}: bilinear Resize {input.Planes} planes {input.InH}x{input.InW} -> {rows.First.Length}x{columns.First.Length} */\n");
+        var (input, rows, columns) = (op.InputPlanes, op.Y, op.X);
+        sb.Append(CultureInfo.InvariantCulture, $"/* {CText.Comment(op.NodeName)}: bilinear Resize {input.Count} planes {input.Height}x{input.Width} -> {rows.First.Length}x{columns.First.Length} */\n");
         foreach (var (axis, table) in new[] { ("y", rows), ("x", columns) })
         {
             FloatOpEmitter.EmitIntArray(sb, $"{id}_{axis}0", table.First);
@@ -124,7 +124,7 @@ internal static class OpCText
 
         sb.Append(CultureInfo.InvariantCulture, $$"""
             static const {{type}} {{id}} = {
-                {{input.Planes}}, {{input.InH}}, {{input.InW}}, {{rows.First.Length}}, {{columns.First.Length}},
+                {{input.Count}}, {{input.Height}}, {{input.Width}}, {{rows.First.Length}}, {{columns.First.Length}},
                 {{id}}_y0, {{id}}_y1, {{id}}_wy, {{id}}_x0, {{id}}_x1, {{id}}_wx
             };
 

@@ -11,54 +11,26 @@ public interface IFloat32Op
 {
 }
 
-/// <summary>The float32 numerics of a weighted op (Conv, ConvTranspose, Gemm): weights, bias and the fused clamp.</summary>
-public abstract class FWeightedOp : LoweredOp, IFloat32Op
-{
-    /// <summary>Laid out for the op's kernel (see each op).</summary>
-    public required float[] Weights { get; init; }
-    public required float[] Bias { get; init; }
-    public required float ActivationMin { get; init; }
-    public required float ActivationMax { get; init; }
-}
+/// <summary>The float32 numerics of a weighted op (Conv, ConvTranspose, Gemm): float weights and bias, the clamp in float.</summary>
+public abstract class FWeightedOp<TGeometry> : WeightedOp<TGeometry, float, float, float>, IFloat32Op;
 
 /// <summary>Conv2D over NCHW, any batch, grouped/depthwise and dilated, with a fused clamp.</summary>
 /// <remarks>Weights [OutC, InC/Groups, KernelH, KernelW], bias [OutC].</remarks>
-public sealed class FConv2D : FWeightedOp
-{
-    public required ConvGeometry Geometry { get; init; }
-}
+public sealed class FConv2D : FWeightedOp<ConvGeometry>;
 
 /// <summary>
 /// ConvTranspose over NCHW (1-D as H = 1), gathered per output element (see <see cref="ConvTransposeGeometry"/>);
 /// PadTop/PadLeft may be negative.
 /// </summary>
 /// <remarks>Weights [OutC, InC/Groups, KernelH, KernelW] (re-laid from ONNX's [InC, OutC/Groups, ...]), bias [OutC].</remarks>
-public sealed class FConvTranspose2D : FWeightedOp
-{
-    public required ConvTransposeGeometry Geometry { get; init; }
-}
+public sealed class FConvTranspose2D : FWeightedOp<ConvTransposeGeometry>;
 
-/// <summary>Gemm with constant B: out[m,n] = Alpha * sum_k A(m,k) * Weights[n,k] + Bias[m * BiasRowStride + n].
-/// Weights are [N, K] (B transposed at build time so each output reads contiguous weights); Bias is beta * C broadcast
-/// to [N] (BiasRowStride 0) or [M, N] (BiasRowStride N).</summary>
-public sealed class FGemm : FWeightedOp
+/// <summary>Gemm with constant B: out[m,n] = Alpha * sum_k A(m,k) * Weights[n,k] + Bias[m * BiasRowStride + n]
+/// (<see cref="GemmGeometry"/>). Weights are [N, K] (B transposed at build time so each output reads contiguous
+/// weights); Bias is beta * C broadcast to [N] (BiasRowStride 0) or [M, N] (BiasRowStride N).</summary>
+public sealed class FGemm : FWeightedOp<GemmGeometry>
 {
-    public required int M { get; init; }
-    public required int K { get; init; }
-    public required int N { get; init; }
-    /// <summary>A(m,k) = a[m * ARowStride + k * AColStride]; transA swaps the strides.</summary>
-    public required int ARowStride { get; init; }
-    public required int AColStride { get; init; }
     public required float Alpha { get; init; }
-    public required int BiasRowStride { get; init; }
-
-    /// <summary>
-    /// Batched MatMul (batch dimensions broadcast): the Gemm runs once per output batch t, reading A from element
-    /// AOffsets[t], weights from WeightOffsets[t] (each a [N, K] block of Weights) and writing output block t of
-    /// M*N floats. Null for a plain Gemm.
-    /// </summary>
-    public int[]? AOffsets { get; init; }
-    public int[]? WeightOffsets { get; init; }
 }
 
 /// <summary>MatMul of two run-time values (attention's Q·Kᵀ and softmax·V), each sum over k in order. Inputs = [A, B].</summary>
@@ -97,12 +69,10 @@ public sealed class FUnary : LoweredOp, IFloat32Op
     public required float Beta { get; init; }
 }
 
-/// <summary>Softmax along one axis of a tensor viewed as [Outer, AxisSize, Inner].</summary>
+/// <summary>Softmax along one axis (<see cref="AxisView.Size"/> of <see cref="View"/>).</summary>
 public sealed class FSoftmax : LoweredOp, IFloat32Op
 {
-    public required int Outer { get; init; }
-    public required int AxisSize { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
 }
 
 /// <summary>Standalone inference BatchNormalization, folded at build time to y = x * Multiplier[c] + Offset[c].</summary>
@@ -115,11 +85,10 @@ public sealed class FBatchNorm : LoweredOp, IFloat32Op
     public required float[] Offset { get; init; }
 }
 
-/// <summary>LayerNormalization: each of Outer rows of Inner values normalized, then * Scale[i] + Bias[i].</summary>
+/// <summary>LayerNormalization: each of View.Outer rows of View.Size values normalized, then * Scale[i] + Bias[i].</summary>
 public sealed class FLayerNorm : LoweredOp, IFloat32Op
 {
-    public required int Outer { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
     public required float Epsilon { get; init; }
     public required float[] Scale { get; init; }
     public required float[] Bias { get; init; }
@@ -171,30 +140,31 @@ public sealed class FGather : LoweredOp, IFloat32Op
     public float PadValue { get; init; }
 }
 
-/// <summary>2-D bilinear Resize over Planes = product of the leading axes; float32 weights of the second neighbour.</summary>
+/// <summary>2-D bilinear Resize over InputPlanes (the product of the leading axes); float32 weights of the second neighbour.</summary>
 public sealed class FResizeBilinear : ResizeBilinearOp<float>, IFloat32Op
 {
 }
 
 /// <summary>
+/// The taps of one axis of a general Resize: output position o reads Count input positions Index[o * Count + i] with
+/// weights Weight[o * Count + i]; a position whose first index is -1 lies outside the crop.
+/// </summary>
+public sealed record ResizeAxisTaps(int Count, int[] Index, float[] Weight);
+
+/// <summary>
 /// 2-D Resize with per-axis tap tables (cubic, antialias, tf_crop_and_resize): out[p,oy,ox] =
-/// sum_i WeightY[oy,i] * sum_j WeightX[ox,j] * in[p, IndexY[oy,i], IndexX[ox,j]]; a row or column whose first index
-/// is -1 lies outside the crop and outputs ExtrapolationValue.
+/// sum_i Y.Weight[oy,i] * sum_j X.Weight[ox,j] * in[p, Y.Index[oy,i], X.Index[ox,j]]; a row or column outside the crop
+/// outputs ExtrapolationValue.
 /// </summary>
 public sealed class FResizeTaps : LoweredOp, IFloat32Op
 {
-    public required int Planes { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int OutH { get; init; }
-    public required int OutW { get; init; }
-    public required int TapsY { get; init; }
-    public required int TapsX { get; init; }
-    public required int[] IndexY { get; init; }
-    public required float[] WeightY { get; init; }
-    public required int[] IndexX { get; init; }
-    public required float[] WeightX { get; init; }
+    public required PlaneGeometry InputPlanes { get; init; }
+    public required ResizeAxisTaps Y { get; init; }
+    public required ResizeAxisTaps X { get; init; }
     public required float ExtrapolationValue { get; init; }
+
+    public int OutH => Y.Index.Length / Y.Count;
+    public int OutW => X.Index.Length / X.Count;
 }
 
 /// <summary>The reduction an <see cref="FReduce"/> computes.</summary>
@@ -205,13 +175,11 @@ public enum ReduceKind
     Max,
 }
 
-/// <summary>ReduceMean/ReduceSum/ReduceMax over a contiguous run of axes, viewed as [Outer, Reduce, Inner].</summary>
+/// <summary>ReduceMean/ReduceSum/ReduceMax over a contiguous run of axes (<see cref="AxisView.Size"/> of <see cref="View"/>).</summary>
 public sealed class FReduce : LoweredOp, IFloat32Op
 {
     public ReduceKind Kind { get; init; } = ReduceKind.Mean;
-    public required int Outer { get; init; }
-    public required int Reduce { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
 }
 
 /// <summary>Where over float32 operands (see <see cref="WhereOp{TValue}"/>): X where the condition is non-zero, else Y
@@ -223,7 +191,5 @@ public sealed class FWhere : WhereOp<float>, IFloat32Op
 /// <summary>LogSoftmax along one axis, viewed like <see cref="FSoftmax"/>.</summary>
 public sealed class FLogSoftmax : LoweredOp, IFloat32Op
 {
-    public required int Outer { get; init; }
-    public required int AxisSize { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
 }

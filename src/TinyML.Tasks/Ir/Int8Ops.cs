@@ -25,12 +25,8 @@ public enum Int8Kernel
 /// output channel, int32 bias with scale s_in * s_w[c] and zero point 0, int32 accumulators requantized per output
 /// channel (real multiplier s_in * s_w[c] / s_out) and clamped to the fused activation's range.
 /// </summary>
-public abstract class QWeightedOp : LoweredOp
+public abstract class QWeightedOp<TGeometry> : WeightedOp<TGeometry, sbyte, int, int>
 {
-    /// <summary>Laid out as the op says, output channel first.</summary>
-    public required sbyte[] Weights { get; init; }
-    /// <summary>[output channels].</summary>
-    public required int[] Bias { get; init; }
     /// <summary>[output channels] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
     public float[]? WeightScales { get; init; }
 
@@ -38,29 +34,21 @@ public abstract class QWeightedOp : LoweredOp
     public required int[] OutputShift { get; init; }
     public required int InputZeroPoint { get; init; }
     public required int OutputZeroPoint { get; init; }
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
 }
 
 /// <summary>Conv2D over NCHW, including grouped/depthwise (Groups == InC); weights [OutC, InC/Groups, KernelH, KernelW].</summary>
-public sealed class QConv2D : QWeightedOp
-{
-    public required ConvGeometry Geometry { get; init; }
-}
+public sealed class QConv2D : QWeightedOp<ConvGeometry>;
 
 /// <summary>
 /// ConvTranspose over NCHW (1-D as H = 1), batch 1: int32 accumulators gathered per output element (the same sums as
 /// TFLite TRANSPOSE_CONV's scatter), then per-output-channel requantization like <see cref="QConv2D"/>.
 /// </summary>
 /// <remarks>Weights [OutC, InC/Groups, KernelH, KernelW].</remarks>
-public sealed class QConvTranspose2D : QWeightedOp
-{
-    public required ConvTransposeGeometry Geometry { get; init; }
-}
+public sealed class QConvTranspose2D : QWeightedOp<ConvTransposeGeometry>;
 
 /// <summary>
 /// MatMul of two int8 run-time values (attention's Q·Kᵀ, softmax·V) as TFLite's BATCH_MATMUL: per output element
-/// acc = sum_k (A - AZeroPoint) * (B - BZeroPoint), out = clamp(MBQM(acc, Multiplier, Shift) + OutputZeroPoint).
+/// acc = sum_k (A - AZeroPoint) * (B - BZeroPoint), out = clamp(MBQM(acc, Requantization) + OutputZeroPoint).
 /// Inputs = [A, B].
 /// </summary>
 public sealed class QBatchMatMul : LoweredOp
@@ -68,30 +56,21 @@ public sealed class QBatchMatMul : LoweredOp
     public required MatMulGeometry Geometry { get; init; }
     public required int AZeroPoint { get; init; }
     public required int BZeroPoint { get; init; }
+    public required QuantizedMultiplier Requantization { get; init; }
     public required int OutputZeroPoint { get; init; }
-    public required int Multiplier { get; init; }
-    public required int Shift { get; init; }
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
+    public required ActivationRange<int> Activation { get; init; }
 }
 
-/// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o],
-/// for each of <see cref="Rows"/> input rows (TFLite FULLY_CONNECTED's batch: row r reads InFeatures bytes at
-/// r * InFeatures and writes OutFeatures at r * OutFeatures). Weights [OutFeatures, InFeatures].</summary>
-public sealed class QFullyConnected : QWeightedOp
-{
-    public int Rows { get; init; } = 1;
-    public required int InFeatures { get; init; }
-    public required int OutFeatures { get; init; }
-}
+/// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o] for each
+/// input row (<see cref="FullyConnectedGeometry"/>).</summary>
+public sealed class QFullyConnected : QWeightedOp<FullyConnectedGeometry>;
 
 /// <summary>Max/average pooling over NCHW; input and output share scale and zero point (no requantization).
 /// Average divides by the number of non-padding elements in the window, rounding half away from zero. The int8 kernel
 /// takes no dilation (the quantizer refuses it).</summary>
 public sealed class QPool : PoolOp
 {
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
+    public required ActivationRange<int> Activation { get; init; }
 }
 
 /// <summary>
@@ -101,18 +80,12 @@ public sealed class QPool : PoolOp
 /// </summary>
 public abstract class QAddArithmeticOp : LoweredOp
 {
-    public required int Input1ZeroPoint { get; init; }
-    public required int Input2ZeroPoint { get; init; }
-    public required int Input1Multiplier { get; init; }
-    public required int Input1Shift { get; init; }
-    public required int Input2Multiplier { get; init; }
-    public required int Input2Shift { get; init; }
+    public required Int8Rescale Input1 { get; init; }
+    public required Int8Rescale Input2 { get; init; }
     public required int LeftShift { get; init; }
-    public required int OutputMultiplier { get; init; }
-    public required int OutputShift { get; init; }
+    public required QuantizedMultiplier OutputRequantization { get; init; }
     public required int OutputZeroPoint { get; init; }
-    public required int ActivationMin { get; init; }
-    public required int ActivationMax { get; init; }
+    public required ActivationRange<int> Activation { get; init; }
 }
 
 /// <summary>Element-wise Add of two same-shape tensors with TFLite 8-bit Add arithmetic.</summary>
@@ -122,14 +95,13 @@ public sealed class QAdd : QAddArithmeticOp
 }
 
 /// <summary>
-/// Lookup-table activation: q_out = Tables[c * 256 + q_in + 128] over the tensor viewed as [Outer, Channels, Inner].
+/// Lookup-table activation: q_out = Tables[c * 256 + q_in + 128] over the tensor viewed as [Outer, Channels, Inner]
+/// (<see cref="View"/>'s Size is the channel count: one table per channel, or Size 1 for one table).
 /// The tables hold quantize(f(dequantize(q))) for all 256 inputs, computed at build time (exact by construction).
 /// </summary>
 public sealed class QLut : LoweredOp
 {
-    public required int Outer { get; init; }
-    public required int Channels { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
     /// <summary>[Channels, 256]; entry q + 128 is the output for input q.</summary>
     public required sbyte[] Tables { get; init; }
 }
@@ -155,8 +127,7 @@ public sealed class QBinary : QAddArithmeticOp
 /// <summary>Softmax over the last axis, TFLite int8 (gemmlowp fixed point); output scale 1/256, zero point -128.</summary>
 public sealed class QSoftmax : LoweredOp
 {
-    public required int Rows { get; init; }
-    public required int RowSize { get; init; }
+    public required AxisView View { get; init; }
     public required int InputMultiplier { get; init; }
     public required int InputLeftShift { get; init; }
     public required int DiffMin { get; init; }
@@ -193,26 +164,21 @@ public sealed class QResizeBilinear : ResizeBilinearOp<int>
 {
 }
 
-/// <summary>ReduceMean (and ReduceSum) over [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by
+/// <summary>ReduceMean (and ReduceSum) over View [Outer, Reduce, Inner]: sum of (q - zp_in), requantized by
 /// s_in / (s_out * Reduce) for a mean, s_in / s_out for a sum (TFLite MEAN / SUM).</summary>
 public sealed class QReduceMean : LoweredOp
 {
-    public required int Outer { get; init; }
-    public required int Reduce { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
     public required int InputZeroPoint { get; init; }
     public required int OutputZeroPoint { get; init; }
-    public required int Multiplier { get; init; }
-    public required int Shift { get; init; }
+    public required QuantizedMultiplier Requantization { get; init; }
 }
 
-/// <summary>ReduceMax over [Outer, Reduce, Inner]: the largest byte; the output keeps the input's scale and zero point
+/// <summary>ReduceMax over View [Outer, Reduce, Inner]: the largest byte; the output keeps the input's scale and zero point
 /// (TFLite REDUCE_MAX), so nothing is requantized.</summary>
 public sealed class QReduceMax : LoweredOp
 {
-    public required int Outer { get; init; }
-    public required int Reduce { get; init; }
-    public required int Inner { get; init; }
+    public required AxisView View { get; init; }
 }
 
 /// <summary>
@@ -224,24 +190,19 @@ public sealed class QReduceMax : LoweredOp
 public sealed class QWhere : WhereOp<sbyte>
 {
     public required int ConditionZeroPoint { get; init; }
-    public required int XZeroPoint { get; init; }
-    public required int XMultiplier { get; init; }
-    public required int XShift { get; init; }
-    public required int YZeroPoint { get; init; }
-    public required int YMultiplier { get; init; }
-    public required int YShift { get; init; }
+    public required Int8Rescale X { get; init; }
+    public required Int8Rescale Y { get; init; }
     public required int OutputZeroPoint { get; init; }
 }
 
 /// <summary>
-/// LayerNormalization over rows of RowSize values, integer-only (tml_layernorm_s8; the arithmetic is documented in
+/// LayerNormalization over View.Outer rows of RowSize = View.Size values, integer-only (tml_layernorm_s8; the arithmetic is documented in
 /// tml_layernorm_s8.h): int64 row sums, an exact integer square root, a Q16 normalized value and a per-channel
 /// int32 multiplier / int64 offset with gamma, beta and the output scale folded in.
 /// </summary>
 public sealed class QLayerNorm : LoweredOp
 {
-    public required int Rows { get; init; }
-    public required int RowSize { get; init; }
+    public required AxisView View { get; init; }
     public required int InputZeroPoint { get; init; }
     public required int OutputZeroPoint { get; init; }
     /// <summary>16 + K: the multipliers carry K fractional bits, the normalized value 16.</summary>

@@ -23,15 +23,14 @@ public enum LayerPrecision
     Int16x8,
 }
 
-/// <summary>A conversion between int8 and float32 at the edge of a float layer: Count values, the int8 side's Scale and ZeroPoint.</summary>
+/// <summary>A conversion between int8 and float32 at the edge of a float layer: Count values, the int8 side's quantization.</summary>
 public abstract class QFloatConversion : LoweredOp
 {
     public required int Count { get; init; }
-    public required float Scale { get; init; }
-    public required int ZeroPoint { get; init; }
+    public required Int8Quantization Quantization { get; init; }
 }
 
-/// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint).</summary>
+/// <summary>int8 to float32 at the entry of a float layer (tml_dequantize_s8_f32): out[i] = Scale * (float)(in[i] - ZeroPoint) (<see cref="QFloatConversion.Quantization"/>).</summary>
 public sealed class QDequantize : QFloatConversion
 {
 }
@@ -59,13 +58,12 @@ public sealed class QFloatLayer : LoweredOp
 public abstract class QInt16Conversion : LoweredOp
 {
     public required int Count { get; init; }
-    public required int Multiplier { get; init; }
-    public required int Shift { get; init; }
+    public required QuantizedMultiplier Requantization { get; init; }
 }
 
 /// <summary>
 /// int8 to int16 at the entry of an int16x8 layer (tml_requantize_s8_s16):
-/// out = clamp(MultiplyByQuantizedMultiplier(in - InputZeroPoint, Multiplier, Shift), -32768, 32767).
+/// out = clamp(MultiplyByQuantizedMultiplier(in - InputZeroPoint, Requantization), -32768, 32767).
 /// </summary>
 public sealed class QRequantizeS8S16 : QInt16Conversion
 {
@@ -74,7 +72,7 @@ public sealed class QRequantizeS8S16 : QInt16Conversion
 
 /// <summary>
 /// int16 to int8 after an int16x8 layer, into the int8 tensor the rest of the model reads (tml_requantize_s16_s8):
-/// out = clamp(MultiplyByQuantizedMultiplier(in, Multiplier, Shift) + OutputZeroPoint, -128, 127).
+/// out = clamp(MultiplyByQuantizedMultiplier(in, Requantization) + OutputZeroPoint, -128, 127).
 /// </summary>
 public sealed class QRequantizeS16S8 : QInt16Conversion
 {

@@ -15,21 +15,19 @@ public sealed class QRecurrent : RecurrentOp<sbyte>
     public required float[] WScale { get; init; }
     public required float[] RScale { get; init; }
     public required int XZeroPoint { get; init; }
-    /// <summary>Scale of Y, Y_h and initial_h.</summary>
-    public required float HScale { get; init; }
-    public required int HZeroPoint { get; init; }
-    /// <summary>Scale of Y_c and initial_c (LSTM).</summary>
-    public required float CScale { get; init; }
-    public required int CZeroPoint { get; init; }
+    /// <summary>Quantization of Y, Y_h and initial_h.</summary>
+    public required Int8Quantization HQuantization { get; init; }
+    /// <summary>Quantization of Y_c and initial_c (LSTM).</summary>
+    public required Int8Quantization CQuantization { get; init; }
 
     /// <summary>Float32 scratch values the kernel needs (TML_LSTM_S8_SCRATCH / TML_GRU_S8_SCRATCH).</summary>
-    public int ScratchFloats => Kind == RecurrentKind.Lstm ? 5 * Hidden : 7 * Hidden;
+    public int ScratchFloats => Geometry.Kind == RecurrentKind.Lstm ? 5 * Geometry.Hidden : 7 * Geometry.Hidden;
 
     /// <summary>Byte offset of the final cell state in the packed buffer.</summary>
-    public int CellOffset => Seq * Hidden;
+    public int CellOffset => Geometry.Seq * Geometry.Hidden;
 
     /// <summary>Byte offset of the float scratch: 4-aligned, since arena offsets are.</summary>
-    public int ScratchOffset => (Seq * Hidden + Hidden + 3) / 4 * 4;
+    public int ScratchOffset => (Geometry.Seq * Geometry.Hidden + Geometry.Hidden + 3) / 4 * 4;
 
     public static int PackedBytes(RecurrentKind kind, int seq, int hidden) =>
         (seq * hidden + hidden + 3) / 4 * 4 + 4 * (kind == RecurrentKind.Lstm ? 5 : 7) * hidden;

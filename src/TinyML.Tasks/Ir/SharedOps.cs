@@ -3,6 +3,21 @@ namespace TinyML.Ir;
 // Op kinds whose geometry the float32 and the int8 path share: one base class holds the geometry once, the float32
 // leaf (implementing IFloat32Op) and the int8 leaf (adding its quantization parameters) differ only in element type.
 
+/// <summary>
+/// A weighted op (Conv, ConvTranspose, Gemm / fully connected) of either precision: its geometry record, its weights
+/// laid out for its kernel (output channel first), its bias per output channel and the clamp of its fused activation.
+/// <typeparamref name="TWeight"/>, <typeparamref name="TBias"/> and <typeparamref name="TValue"/> are the element types
+/// of the weights, the bias and the output: float, float, float for float32 (<see cref="FWeightedOp{TGeometry}"/>);
+/// sbyte, int, int for int8 (<see cref="QWeightedOp{TGeometry}"/>).
+/// </summary>
+public abstract class WeightedOp<TGeometry, TWeight, TBias, TValue> : LoweredOp
+{
+    public required TGeometry Geometry { get; init; }
+    public required TWeight[] Weights { get; init; }
+    public required TBias[] Bias { get; init; }
+    public required ActivationRange<TValue> Activation { get; init; }
+}
+
 public enum PoolKind
 {
     Max,
@@ -10,15 +25,13 @@ public enum PoolKind
 }
 
 /// <summary>
-/// Max or average pooling over Planes = batch * channels NCHW planes of InH x InW, with the ONNX window geometry
+/// Max or average pooling over InputPlanes (batch * channels NCHW planes), with the ONNX window geometry
 /// (<see cref="FPool"/>, <see cref="QPool"/>).
 /// </summary>
 public abstract class PoolOp : LoweredOp
 {
     public required PoolKind Kind { get; init; }
-    public required int Planes { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
+    public required PlaneGeometry InputPlanes { get; init; }
     public required WindowGeometry Geometry { get; init; }
 
     public int OutH => Geometry.OutH;
@@ -33,19 +46,23 @@ public enum RecurrentKind
 }
 
 /// <summary>
-/// LSTM or GRU, one direction, batch 1, over a static sequence (<see cref="FRecurrent"/>, <see cref="QRecurrent"/>).
+/// The geometry of an LSTM or GRU, one direction, batch 1, over a static sequence of Seq steps; the same for the ONNX
+/// node resolved (<see cref="Lower.RecurrentCell"/>), the float32 and the int8 op. GRU's LinearBeforeReset applies the
+/// reset gate after the recurrent matrix product (ONNX linear_before_reset = 1).
+/// </summary>
+public sealed record RecurrentGeometry(RecurrentKind Kind, int Seq, int InputSize, int Hidden, bool Reverse, bool LinearBeforeReset)
+{
+    public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
+}
+
+/// <summary>
+/// LSTM or GRU (<see cref="FRecurrent"/>, <see cref="QRecurrent"/>): its geometry, weights and initial state.
 /// Weights keep the ONNX gate order (LSTM i, o, f, c; GRU z, r, h); gate g, unit j is row g * Hidden + j.
 /// <typeparamref name="TValue"/> is the element type of the weights and the constant initial state.
 /// </summary>
 public abstract class RecurrentOp<TValue> : LoweredOp
 {
-    public required RecurrentKind Kind { get; init; }
-    public required int Seq { get; init; }
-    public required int InputSize { get; init; }
-    public required int Hidden { get; init; }
-    public required bool Reverse { get; init; }
-    /// <summary>GRU: apply the reset gate after the recurrent matrix product (ONNX linear_before_reset = 1).</summary>
-    public required bool LinearBeforeReset { get; init; }
+    public required RecurrentGeometry Geometry { get; init; }
     /// <summary>[Gates * Hidden, InputSize].</summary>
     public required TValue[] W { get; init; }
     /// <summary>[Gates * Hidden, Hidden].</summary>
@@ -59,26 +76,24 @@ public abstract class RecurrentOp<TValue> : LoweredOp
     /// <summary>Arena tensors holding the initial states when they are run-time values (then InitialH/InitialC are unused).</summary>
     public int? InitialHInput { get; init; }
     public int? InitialCInput { get; init; }
-
-    public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
 }
 
 /// <summary>
-/// 2-D bilinear Resize over Planes = product of the leading axes, as per-output-row and -column taps: out[p,oy,ox]
-/// blends rows Y0[oy] and Y1[oy] by WeightY[oy] (the second neighbour's weight) and columns X0/X1 by WeightX.
+/// The linear taps of one axis of a bilinear Resize: output position o blends input positions First[o] and Second[o],
+/// Weight[o] being the second's weight (float for float32, Q10 int for int8).
+/// </summary>
+public sealed record BilinearTaps<TWeight>(int[] First, int[] Second, TWeight[] Weight);
+
+/// <summary>
+/// 2-D bilinear Resize over InputPlanes (the product of the leading axes), as per-output-row and -column taps: out[p,oy,ox]
+/// blends the rows of <see cref="Y"/>'s taps at oy and the columns of <see cref="X"/>'s at ox.
 /// <typeparamref name="TWeight"/> is float for float32, int (Q10) for int8 (same scale and zero point in and out).
 /// </summary>
 public abstract class ResizeBilinearOp<TWeight> : LoweredOp
 {
-    public required int Planes { get; init; }
-    public required int InH { get; init; }
-    public required int InW { get; init; }
-    public required int[] Y0 { get; init; }
-    public required int[] Y1 { get; init; }
-    public required TWeight[] WeightY { get; init; }
-    public required int[] X0 { get; init; }
-    public required int[] X1 { get; init; }
-    public required TWeight[] WeightX { get; init; }
+    public required PlaneGeometry InputPlanes { get; init; }
+    public required BilinearTaps<TWeight> Y { get; init; }
+    public required BilinearTaps<TWeight> X { get; init; }
 }
 
 /// <summary>

@@ -83,9 +83,7 @@ public sealed partial class FloatLowering
             _model.Ops.Add(new FResizeTaps
             {
                 NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-                Planes = tapPlanes, InH = tapInH, InW = tapInW, OutH = yOutside.Length, OutW = xOutside.Length, TapsY = ty, TapsX = tx,
-                IndexY = Marked(yIndex, yOutside, ty), WeightY = yWeight.Select(w => (float)w).ToArray(),
-                IndexX = Marked(xIndex, xOutside, tx), WeightX = xWeight.Select(w => (float)w).ToArray(),
+                InputPlanes = new(tapPlanes, tapInH, tapInW), Y = new(ty, Marked(yIndex, yOutside, ty), yWeight.Select(w => (float)w).ToArray()), X = new(tx, Marked(xIndex, xOutside, tx), xWeight.Select(w => (float)w).ToArray()),
                 ExtrapolationValue = geometry.ExtrapolationValue,
             });
             return;
@@ -98,8 +96,8 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FResizeBilinear
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-            Planes = planes, InH = inH, InW = inW, Y0 = y0, Y1 = y1, WeightY = wy.Select(w => (float)w).ToArray(),
-            X0 = x0, X1 = x1, WeightX = wx.Select(w => (float)w).ToArray(),
+            InputPlanes = new(planes, inH, inW), Y = new(y0, y1, wy.Select(w => (float)w).ToArray()),
+            X = new(x0, x1, wx.Select(w => (float)w).ToArray()),
         });
     }
 }

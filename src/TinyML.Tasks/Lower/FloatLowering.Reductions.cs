@@ -12,7 +12,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FReduce
         {
             NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
-            Kind = ReduceKindOf(node), Outer = outer, Reduce = reduce, Inner = inner,
+            Kind = ReduceKindOf(node), View = new(outer, reduce, inner),
         });
     }
 
@@ -20,7 +20,7 @@ public sealed partial class FloatLowering
     {
         var input = Id(node.Inputs[0], node);
         var view = SoftmaxView(node, _model.Tensors[input].Shape, _graph.OpsetVersion, File);
-        _model.Ops.Add(new FLogSoftmax { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Outer = view.Outer, AxisSize = view.AxisSize, Inner = view.Inner });
+        _model.Ops.Add(new FLogSoftmax { NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), View = new(view.Outer, view.AxisSize, view.Inner)});
     }
 
     protected override void LowerLayerNorm(Node node)
@@ -29,7 +29,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FLayerNorm
         {
             NodeName = node.Name, Inputs = [Id(node.Inputs[0], node)], Output = AddTensor(node.Outputs[0]),
-            Outer = outer, Inner = inner, Epsilon = node.GetFloat("epsilon", 1e-5f), Scale = scale, Bias = bias,
+            View = new(outer, inner, 1), Epsilon = node.GetFloat("epsilon", 1e-5f), Scale = scale, Bias = bias,
         });
     }
 
@@ -73,7 +73,7 @@ public sealed partial class FloatLowering
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
             Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
-            Planes = x[0] * x[1], InH = x[2], InW = x[3],
+            InputPlanes = new(x[0] * x[1], x[2], x[3]),
             Geometry = g, CountIncludePad = node.OpType == "AveragePool" && node.GetInt("count_include_pad", 0) != 0,
         });
     }
@@ -89,7 +89,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FPool
         {
             NodeName = node.Name, Inputs = [input], Output = intermediate, Kind = kind,
-            Planes = x[0] * x[1] * x[2], InH = x[3], InW = x[4],
+            InputPlanes = new(x[0] * x[1] * x[2], x[3], x[4]),
             Geometry = spatial, CountIncludePad = countIncludePad,
         });
         var depthW = spatial.OutH * spatial.OutW;
@@ -97,7 +97,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FPool
         {
             NodeName = node.Name, Inputs = [intermediate], Output = AddTensor(node.Outputs[0]), Kind = kind,
-            Planes = x[0] * x[1], InH = x[2], InW = depthW,
+            InputPlanes = new(x[0] * x[1], x[2], depthW),
             Geometry = depth, CountIncludePad = countIncludePad,
         });
     }
@@ -118,7 +118,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FSoftmax
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-            Outer = outer, AxisSize = axisSize, Inner = inner,
+            View = new(outer, axisSize, inner),
         });
     }
 

@@ -28,13 +28,12 @@ public sealed partial class FloatLowering
         var packedName = node.Name + ":packed";
         int? initialH = cell.InitialHValue is { } hName ? Id(hName, node) : null;
         int? initialC = cell.InitialCValue is { } cName ? Id(cName, node) : null;
-        var packed = AddTensor(packedName, [FRecurrent.PackedCount(cell.Kind, cell.Seq, cell.Hidden)]);
+        var packed = AddTensor(packedName, [FRecurrent.PackedCount(cell.Geometry.Kind, cell.Geometry.Seq, cell.Geometry.Hidden)]);
         _model.Ops.Add(new FRecurrent
         {
             NodeName = node.Name, Inputs = new int?[] { input, initialH, initialC }.Where(i => i is not null).Select(i => i!.Value).ToArray(), Output = packed,
             InitialHInput = initialH, InitialCInput = initialC,
-            Kind = cell.Kind, Seq = cell.Seq, InputSize = cell.InputSize, Hidden = cell.Hidden, Reverse = cell.Reverse,
-            LinearBeforeReset = cell.LinearBeforeReset, W = cell.W, R = cell.R, WBias = cell.WBias, RBias = cell.RBias,
+            Geometry = cell.Geometry, W = cell.W, R = cell.R, WBias = cell.WBias, RBias = cell.RBias,
             InitialH = cell.InitialH, InitialC = cell.InitialC,
         });
 
@@ -46,9 +45,9 @@ public sealed partial class FloatLowering
         }
 
         // The last hidden state is the row of the last time step processed: t = Seq-1 forward, t = 0 in reverse.
-        var lastRow = cell.Reverse ? 0 : (cell.Seq - 1) * cell.Hidden;
-        var stateOffsets = new[] { lastRow, cell.Seq * cell.Hidden };
-        for (var k = 1; k < Math.Min(node.Outputs.Count, cell.Kind == RecurrentKind.Lstm ? 3 : 2); k++)
+        var lastRow = cell.Geometry.Reverse ? 0 : (cell.Geometry.Seq - 1) * cell.Geometry.Hidden;
+        var stateOffsets = new[] { lastRow, cell.Geometry.Seq * cell.Geometry.Hidden };
+        for (var k = 1; k < Math.Min(node.Outputs.Count, cell.Geometry.Kind == RecurrentKind.Lstm ? 3 : 2); k++)
         {
             if (node.Outputs[k].Length == 0)
             {
@@ -58,7 +57,7 @@ public sealed partial class FloatLowering
             _model.Ops.Add(new FCopy
             {
                 NodeName = node.Name + (k == 1 ? ":Y_h" : ":Y_c"), Inputs = [packed], Output = AddTensor(node.Outputs[k]),
-                Count = cell.Hidden, SourceOffset = stateOffsets[k - 1],
+                Count = cell.Geometry.Hidden, SourceOffset = stateOffsets[k - 1],
             });
         }
     }
@@ -73,7 +72,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FConv2D
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Geometry = geometry,
-            Weights = wTensor.FloatData!, Bias = bias, ActivationMin = min, ActivationMax = max,
+            Weights = wTensor.FloatData!, Bias = bias, Activation = new(min, max),
         });
     }
 
@@ -87,7 +86,7 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FConvTranspose2D
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]), Geometry = g,
-            Weights = g.FilterPerOutputChannel(wTensor.FloatData!), Bias = bias, ActivationMin = min, ActivationMax = max,
+            Weights = g.FilterPerOutputChannel(wTensor.FloatData!), Bias = bias, Activation = new(min, max),
         });
     }
 
@@ -125,10 +124,9 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FGemm
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-            M = m, K = k, N = n,
-            ARowStride = transA ? 1 : k, AColStride = transA ? m : 1,
-            Alpha = node.GetFloat("alpha", 1f), Weights = weights, Bias = bias, BiasRowStride = biasRowStride,
-            ActivationMin = min, ActivationMax = max,
+            Geometry = new(m, k, n, transA ? 1 : k, transA ? m : 1, biasRowStride),
+            Alpha = node.GetFloat("alpha", 1f), Weights = weights, Bias = bias,
+            Activation = new(min, max),
         });
     }
 
@@ -162,10 +160,9 @@ public sealed partial class FloatLowering
         _model.Ops.Add(new FGemm
         {
             NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-            M = m, K = k, N = n, ARowStride = k, AColStride = 1,
-            Alpha = 1f, Weights = weights, Bias = new float[n], BiasRowStride = 0,
-            ActivationMin = min, ActivationMax = max,
-            AOffsets = aOffsets, WeightOffsets = weightOffsets,
+            Geometry = new(m, k, n, k, 1, 0, AOffsets: aOffsets, WeightOffsets: weightOffsets),
+            Alpha = 1f, Weights = weights, Bias = new float[n],
+            Activation = new(min, max),
         });
     }
 

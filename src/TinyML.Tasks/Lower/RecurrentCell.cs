@@ -9,12 +9,9 @@ namespace TinyML.Lower;
 /// initial state is a constant (zeros when absent). Gate order is ONNX's: LSTM i, o, f, c; GRU z, r, h.
 /// </summary>
 public sealed record RecurrentCell(
-    RecurrentKind Kind, int Seq, int InputSize, int Hidden, bool Reverse, bool LinearBeforeReset,
-    float[] W, float[] R, float[] WBias, float[] RBias, float[] InitialH, float[] InitialC,
+    RecurrentGeometry Geometry, float[] W, float[] R, float[] WBias, float[] RBias, float[] InitialH, float[] InitialC,
     string? InitialHValue = null, string? InitialCValue = null)
 {
-    public int Gates => Kind == RecurrentKind.Lstm ? 4 : 3;
-
     public static RecurrentCell Resolve(Graph graph, Node node)
     {
         var file = graph.SourcePath;
@@ -121,9 +118,9 @@ public sealed record RecurrentCell(
             throw Unsupported("peephole weights P are not supported");
         }
 
-        return new RecurrentCell(kind, seq, inputSize, hidden, direction == "reverse",
-            kind == RecurrentKind.Gru && node.GetInt("linear_before_reset", 0) != 0,
-            w.FloatData!, r.FloatData!, wBias, rBias, initialH, initialC,
+        var geometry = new RecurrentGeometry(kind, seq, inputSize, hidden, direction == "reverse",
+            kind == RecurrentKind.Gru && node.GetInt("linear_before_reset", 0) != 0);
+        return new RecurrentCell(geometry, w.FloatData!, r.FloatData!, wBias, rBias, initialH, initialC,
             RunTime(5), kind == RecurrentKind.Lstm ? RunTime(6) : null);
 
         string? RunTime(int i) => Has(i) && GraphEdit.Constant(graph, node.Inputs[i]) is null ? node.Inputs[i] : null;

@@ -37,9 +37,9 @@ public static class KernelScratch
         QConv2D { Kernel: Int8Kernel.ConvGemm } c => 8 * Emit.DspLayouts.PointwiseDepth(c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW) + 4 * c.Geometry.InC * c.Geometry.KernelH * c.Geometry.KernelW,
         QConv2D c => Conv2D(c),
         // tml_fc_pairs_s8_scratch_size: one int16 column of the padded reduction.
-        QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } f => 2 * Emit.DspLayouts.PointwiseDepth(f.InFeatures),
+        QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } f => 2 * Emit.DspLayouts.PointwiseDepth(f.Geometry.InFeatures),
         // One int16 column of the inputs; longer rows go in chunks of FullyConnectedColumnMax, their int32 sums after it.
-        QFullyConnected f => f.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.OutFeatures,
+        QFullyConnected f => f.Geometry.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.Geometry.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.Geometry.OutFeatures,
         QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,
         _ => 0,
     };

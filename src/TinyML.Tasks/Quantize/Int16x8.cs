@@ -48,7 +48,7 @@ public static class Int16x8
             var floatOp = floatModel.Ops.Where(f => f.NodeName == op.NodeName).ToList() switch
             {
                 [FConv2D c] when op is QConv2D => (LoweredOp)c,
-                [FGemm g] when op is QFullyConnected && g.Alpha == 1f && (g.M == 1 || g.BiasRowStride == 0) => g,
+                [FGemm g] when op is QFullyConnected && g.Alpha == 1f && (g.Geometry.M == 1 || g.Geometry.BiasRowStride == 0) => g,
                 _ => throw new TinyMLException(ErrorCodes.InvalidPrecision,
                     $"layer '{op.NodeName}' ({op.KindName}) has no int16x8 kernel (int16x8 covers Conv and Gemm/MatMul with alpha 1)", graph.SourcePath),
             };
@@ -61,7 +61,7 @@ public static class Int16x8
                 result.Ops.Add(new QRequantizeS8S16
                 {
                     NodeName = op.NodeName + ":widen", Inputs = [int8Input.Id], Output = input16,
-                    Count = int8Input.ElementCount, InputZeroPoint = int8Input.ZeroPoint, Multiplier = m, Shift = shift,
+                    Count = int8Input.ElementCount, InputZeroPoint = int8Input.ZeroPoint, Requantization = new(m, shift),
                 });
                 int16Version[int8Input.Id] = input16;
             }
@@ -77,7 +77,7 @@ public static class Int16x8
             result.Ops.Add(new QRequantizeS16S8
             {
                 NodeName = op.NodeName + ":narrow", Inputs = [output16], Output = output.Id,
-                Count = output.ElementCount, Multiplier = narrowM, Shift = narrowShift, OutputZeroPoint = output.ZeroPoint,
+                Count = output.ElementCount, Requantization = new(narrowM, narrowShift), OutputZeroPoint = output.ZeroPoint,
             });
         }
 
@@ -88,8 +88,8 @@ public static class Int16x8
     {
         var (weightScales, floatBias, actMin, actMax) = (op, floatOp) switch
         {
-            (QConv2D c, FConv2D f) => (c.WeightScales, f.Bias, f.ActivationMin, f.ActivationMax),
-            (QFullyConnected c, FGemm f) => (c.WeightScales, f.Bias, f.ActivationMin, f.ActivationMax),
+            (QConv2D c, FConv2D f) => (c.WeightScales, f.Bias, f.Activation.Min, f.Activation.Max),
+            (QFullyConnected c, FGemm f) => (c.WeightScales, f.Bias, f.Activation.Min, f.Activation.Max),
             _ => throw new InvalidOperationException("unreachable"),
         };
         if (weightScales is null)
@@ -124,14 +124,14 @@ public static class Int16x8
                 NodeName = c.NodeName, Inputs = [input16], Output = output16,
                 Geometry = c.Geometry,
                 Weights = c.Weights, Bias = [], WeightScales = c.WeightScales, OutputMultiplier = multiplier, OutputShift = shift,
-                InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
+                InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(lo, hi),
             },
             QFullyConnected f => new QFullyConnected
             {
                 NodeName = f.NodeName, Inputs = [input16], Output = output16,
-                InFeatures = f.InFeatures, OutFeatures = f.OutFeatures,
+                Geometry = new(f.Geometry.InFeatures, f.Geometry.OutFeatures),
                 Weights = f.Weights, Bias = [], WeightScales = f.WeightScales, OutputMultiplier = multiplier, OutputShift = shift,
-                InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
+                InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(lo, hi),
             },
             _ => throw new InvalidOperationException("unreachable"),
         };

@@ -18,12 +18,10 @@ internal static class Int8OpBuilder
             Inputs = [a.Id, b.Id],
             Output = output.Id,
             Count = a.Bytes,
-            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
-            Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
-            Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift,
+            Input1 = new(a.ZeroPoint, p.Input1Multiplier, p.Input1Shift), Input2 = new(b.ZeroPoint, p.Input2Multiplier, p.Input2Shift),
             LeftShift = p.LeftShift,
-            OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = activationMin, ActivationMax = activationMax,
+            OutputRequantization = new(p.OutputMultiplier, p.OutputShift), OutputZeroPoint = output.ZeroPoint,
+            Activation = new(activationMin, activationMax),
         };
     }
 
@@ -36,8 +34,7 @@ internal static class Int8OpBuilder
             NodeName = node,
             Inputs = [input.Id],
             Output = output,
-            Rows = input.Bytes / rowSize,
-            RowSize = rowSize,
+            View = new(input.Bytes / rowSize, rowSize, 1),
             InputMultiplier = multiplier,
             InputLeftShift = leftShift,
             DiffMin = diffMin,
@@ -50,7 +47,7 @@ internal static class Int8OpBuilder
         NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = geometry,
         Weights = weights, Bias = bias, WeightScales = r.WeightScales, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
         InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
-        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+        Activation = r.Activation,
     };
 
     /// <summary>Transposed convolution with its weights already laid out per output channel.</summary>
@@ -59,16 +56,16 @@ internal static class Int8OpBuilder
         NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = geometry,
         Weights = weights, Bias = bias, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
         InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
-        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+        Activation = r.Activation,
     };
 
     /// <summary>Fully connected over <paramref name="rows"/> input rows, weights [outFeatures, inFeatures].</summary>
     public static QFullyConnected FullyConnected(string node, int rows, int inFeatures, int outFeatures, sbyte[] weights, int[] bias, ChannelRequantization r) => new()
     {
-        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Rows = rows, InFeatures = inFeatures, OutFeatures = outFeatures,
+        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = new(inFeatures, outFeatures, rows),
         Weights = weights, Bias = bias, WeightScales = r.WeightScales, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
         InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
-        ActivationMin = r.ActivationMin, ActivationMax = r.ActivationMax,
+        Activation = r.Activation,
     };
 }
 
@@ -78,7 +75,7 @@ internal static class Int8OpBuilder
 /// multiplier and shift, and the node's fused activation as an int8 clamp at the output's parameters.
 /// </summary>
 internal sealed record ChannelRequantization(
-    LoweredTensor Input, LoweredTensor Output, float[] WeightScales, int[] Multipliers, int[] Shifts, int ActivationMin, int ActivationMax)
+    LoweredTensor Input, LoweredTensor Output, float[] WeightScales, int[] Multipliers, int[] Shifts, ActivationRange<int> Activation)
 {
     public static ChannelRequantization Of(Node node, LoweredTensor input, LoweredTensor output, float[] weightScales)
     {
@@ -90,7 +87,7 @@ internal sealed record ChannelRequantization(
         }
 
         var (min, max) = QuantizationMath.ActivationBounds(node, output);
-        return new ChannelRequantization(input, output, weightScales, multipliers, shifts, min, max);
+        return new ChannelRequantization(input, output, weightScales, multipliers, shifts, new(min, max));
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ public static class LayerNormQuantization
         var offset = beta.Select(b => (long)Math.Round(Math.Clamp((double)b / output.Scale, -MaxOffset, MaxOffset) * Math.Pow(2, shift), MidpointRounding.AwayFromZero)).ToArray();
         return new QLayerNorm
         {
-            NodeName = nodeName, Inputs = [input.Id], Output = output.Id, Rows = rows, RowSize = rowSize,
+            NodeName = nodeName, Inputs = [input.Id], Output = output.Id, View = new(rows, rowSize, 1),
             InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, OutputShift = shift, VarianceShift = varianceShift, EpsilonTerm = epsilonTerm,
             Multiplier = multiplier, Offset = offset,
         };

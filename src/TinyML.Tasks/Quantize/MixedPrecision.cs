@@ -158,7 +158,7 @@ public static class MixedPrecision
     };
 
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
-    public static bool HasInt16x8Kernel(LoweredOp op) => op is QConv2D or QFullyConnected { Rows: 1 };
+    public static bool HasInt16x8Kernel(LoweredOp op) => op is QConv2D or QFullyConnected { Geometry.Rows: 1 };
 
     /// <summary>The layers (ops that came from one node) of <paramref name="model"/>, in execution order.</summary>
     public static IReadOnlyList<(string Node, LoweredOp Op)> Layers(LoweredModel model) =>
@@ -358,7 +358,7 @@ public static class MixedPrecision
                     result.Ops.Add(new QDequantize
                     {
                         NodeName = op.NodeName + ":dequantize", Inputs = [int8Id], Output = f32Id,
-                        Count = int8Tensor.ElementCount, Scale = int8Tensor.Scale, ZeroPoint = int8Tensor.ZeroPoint,
+                        Count = int8Tensor.ElementCount, Quantization = new(int8Tensor.Scale, int8Tensor.ZeroPoint),
                     });
                     floatVersion[int8Id] = f32Id;
                 }
@@ -375,7 +375,7 @@ public static class MixedPrecision
             result.Ops.Add(new QQuantize
             {
                 NodeName = op.NodeName + ":quantize", Inputs = [floatOutput], Output = output.Id,
-                Count = output.ElementCount, Scale = output.Scale, ZeroPoint = output.ZeroPoint,
+                Count = output.ElementCount, Quantization = new(output.Scale, output.ZeroPoint),
             });
         }
 

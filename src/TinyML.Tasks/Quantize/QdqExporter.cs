@@ -160,12 +160,12 @@ public sealed class QdqExporter
     private void ExportFullyConnected(Node node)
     {
         var op = Op<QFullyConnected>(node);
-        var scales = WeightScales(node, op.WeightScales, op.OutFeatures);
+        var scales = WeightScales(node, op.WeightScales, op.Geometry.OutFeatures);
         var input = _model.Tensors[op.Inputs[0]];
-        var weights = DequantizedInitializer(node.Name + "_weights_quantized", DataType.Int8, [op.OutFeatures, op.InFeatures],
-            op.Weights.Select(w => (long)w).ToArray(), scales, new long[op.OutFeatures], axis: 0);
-        var bias = DequantizedInitializer(node.Name + "_bias_quantized", DataType.Int32, [op.OutFeatures],
-            op.Bias.Select(b => (long)b).ToArray(), BiasScales(input, scales), new long[op.OutFeatures], axis: 0);
+        var weights = DequantizedInitializer(node.Name + "_weights_quantized", DataType.Int8, [op.Geometry.OutFeatures, op.Geometry.InFeatures],
+            op.Weights.Select(w => (long)w).ToArray(), scales, new long[op.Geometry.OutFeatures], axis: 0);
+        var bias = DequantizedInitializer(node.Name + "_bias_quantized", DataType.Int32, [op.Geometry.OutFeatures],
+            op.Bias.Select(b => (long)b).ToArray(), BiasScales(input, scales), new long[op.Geometry.OutFeatures], axis: 0);
 
         var a = Input(node.Inputs[0]);
         var aShape = _graph.Tensor(node.Inputs[0]).Shape;
@@ -173,7 +173,7 @@ public sealed class QdqExporter
         {
             // Gemm takes a matrix; the kernel sees one row whatever the leading 1-sized dimensions.
             var row = Unique(node.Name + "_row");
-            _out.Node.Add(NewNode(row, "Reshape", [a, Int64Constant(row + "_shape", [op.Rows, op.InFeatures])], [row]));
+            _out.Node.Add(NewNode(row, "Reshape", [a, Int64Constant(row + "_shape", [op.Geometry.Rows, op.Geometry.InFeatures])], [row]));
             a = row;
         }
 

@@ -115,7 +115,7 @@ public sealed partial class Quantizer
         _model.Ops.Add(new QResizeBilinear
         {
             NodeName = node.Name, Inputs = [input.Id], Output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint),
-            Planes = planes, InH = inH, InW = inW, Y0 = y0, Y1 = y1, WeightY = Q10(wy), X0 = x0, X1 = x1, WeightX = Q10(wx),
+            InputPlanes = new(planes, inH, inW), Y = new(y0, y1, Q10(wy)), X = new(x0, x1, Q10(wx)),
         });
     }
 }

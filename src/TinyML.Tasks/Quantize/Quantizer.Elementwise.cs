@@ -79,8 +79,8 @@ public sealed partial class Quantizer
             Output = output.Id,
             Geometry = WhereGeometry.Of(outShape, conditionShape, conditionId, x.Shape, x.Id, y.Shape, y.Id), ConstantC = conditionConstant, ConstantX = x.Constant, ConstantY = y.Constant,
             ConditionZeroPoint = conditionZeroPoint,
-            XZeroPoint = x.ZeroPoint, XMultiplier = x.Multiplier, XShift = x.Shift,
-            YZeroPoint = y.ZeroPoint, YMultiplier = y.Multiplier, YShift = y.Shift,
+            X = new(x.ZeroPoint, x.Multiplier, x.Shift),
+            Y = new(y.ZeroPoint, y.Multiplier, y.Shift),
             OutputZeroPoint = output.ZeroPoint,
         });
     }
@@ -261,10 +261,9 @@ public sealed partial class Quantizer
             Inputs = new[] { a.Id, b.Id }.Where(i => i is not null).Select(i => i!.Value).ToArray(),
             Output = output.Id,
             Geometry = BroadcastGeometry.Of(outShape, a.Shape, a.Id, b.Shape, b.Id), ConstantA = a.Constant, ConstantB = b.Constant,
-            Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
-            Input1Multiplier = m1, Input1Shift = s1, Input2Multiplier = m2, Input2Shift = s2, LeftShift = leftShift,
-            OutputMultiplier = mo, OutputShift = so, OutputZeroPoint = output.ZeroPoint,
-            ActivationMin = -128, ActivationMax = 127,
+            Input1 = new(a.ZeroPoint, m1, s1), Input2 = new(b.ZeroPoint, m2, s2), LeftShift = leftShift,
+            OutputRequantization = new(mo, so), OutputZeroPoint = output.ZeroPoint,
+            Activation = new(-128, 127),
         });
     }
 
@@ -301,7 +300,7 @@ public sealed partial class Quantizer
         _model.Ops.Add(new QLut
         {
             NodeName = node.Name, Inputs = [input.Id], Output = output.Id,
-            Outer = outer, Channels = channels, Inner = inner, Tables = tables,
+            View = new(outer, channels, inner), Tables = tables,
         });
 
     /// <summary>The int8 parameters of a mask (an ONNX bool tensor): scale 1, zero point 0, so its bytes are the 0/1

@@ -56,10 +56,10 @@ public sealed partial class Quantizer
         var initialHInput = StateInput(cell.InitialHValue, hScale, hZeroPoint, "initial_h");
         var initialCInput = StateInput(cell.InitialCValue, cScale, cZeroPoint, "initial_c");
 
-        var rows = cell.Gates * cell.Hidden;
+        var rows = cell.Geometry.Gates * cell.Geometry.Hidden;
         var (w, wRowScales) = QuantizeWeightsPerChannel(cell.W, rows);
         var (r, rRowScales) = QuantizeWeightsPerChannel(cell.R, rows);
-        var packedBytes = QRecurrent.PackedBytes(cell.Kind, cell.Seq, cell.Hidden);
+        var packedBytes = QRecurrent.PackedBytes(cell.Geometry.Kind, cell.Geometry.Seq, cell.Geometry.Hidden);
         var packed = _model.Tensors.Count;
         _model.Tensors.Add(new LoweredTensor { Id = packed, Name = node.Name + ":packed", Shape = [packedBytes], Scale = hScale, ZeroPoint = hZeroPoint });
         var op = new QRecurrent
@@ -67,13 +67,12 @@ public sealed partial class Quantizer
             NodeName = node.Name,
             Inputs = new int?[] { input.Id, initialHInput, initialCInput }.OfType<int>().ToArray(),
             Output = packed,
-            Kind = cell.Kind, Seq = cell.Seq, InputSize = cell.InputSize, Hidden = cell.Hidden, Reverse = cell.Reverse,
-            LinearBeforeReset = cell.LinearBeforeReset,
+            Geometry = cell.Geometry,
             W = w, R = r,
             WScale = wRowScales.Select(s => input.Scale * s).ToArray(),
             RScale = rRowScales.Select(s => hScale * s).ToArray(),
             WBias = cell.WBias, RBias = cell.RBias,
-            XZeroPoint = input.ZeroPoint, HScale = hScale, HZeroPoint = hZeroPoint, CScale = cScale, CZeroPoint = cZeroPoint,
+            XZeroPoint = input.ZeroPoint, HQuantization = new(hScale, hZeroPoint), CQuantization = new(cScale, cZeroPoint),
             InitialH = cell.InitialH.Select(v => QuantizationMath.QuantizeFloat(v, hScale, hZeroPoint)).ToArray(),
             InitialC = cell.InitialC.Select(v => QuantizationMath.QuantizeFloat(v, cScale, cZeroPoint)).ToArray(),
             InitialHInput = initialHInput, InitialCInput = initialCInput,
@@ -88,10 +87,10 @@ public sealed partial class Quantizer
         }
 
         // The last hidden state is the row of the last time step processed: t = Seq-1 forward, t = 0 in reverse.
-        var lastRow = cell.Reverse ? 0 : (cell.Seq - 1) * cell.Hidden;
+        var lastRow = cell.Geometry.Reverse ? 0 : (cell.Geometry.Seq - 1) * cell.Geometry.Hidden;
         void CopyOut(string name, int offset, float scale, int zeroPoint, string suffix)
         {
-            var plan = GatherPlan.Build([packedBytes], [0], [Enumerable.Range(offset, cell.Hidden).ToArray()], [1], 0);
+            var plan = GatherPlan.Build([packedBytes], [0], [Enumerable.Range(offset, cell.Geometry.Hidden).ToArray()], [1], 0);
             _model.Ops.Add(new QGather
             {
                 NodeName = node.Name + suffix, Inputs = [packed], Output = AddTensor(name, scale, zeroPoint),
@@ -104,7 +103,7 @@ public sealed partial class Quantizer
             CopyOut(hName, lastRow, hScale, hZeroPoint, ":Y_h");
         }
 
-        if (cell.Kind == RecurrentKind.Lstm && Output(2) is { } cName)
+        if (cell.Geometry.Kind == RecurrentKind.Lstm && Output(2) is { } cName)
         {
             CopyOut(cName, op.CellOffset, cScale, cZeroPoint, ":Y_c");
         }
@@ -140,6 +139,6 @@ public sealed partial class Quantizer
 
     /// <summary>Y_c and initial_c of an LSTM: the calibrated Y_c, a run-time initial_c's range and a constant initial_c.</summary>
     private (float Scale, int ZeroPoint) CellStateParams(Node node, RecurrentCell cell) =>
-        ChooseActivationParams(Union(new[] { cell.Kind == RecurrentKind.Lstm ? RecurrentOutput(node, 2) : null, cell.InitialCValue }.OfType<string>().Select(Range)
+        ChooseActivationParams(Union(new[] { cell.Geometry.Kind == RecurrentKind.Lstm ? RecurrentOutput(node, 2) : null, cell.InitialCValue }.OfType<string>().Select(Range)
             .Append(new ActivationRange(cell.InitialC.DefaultIfEmpty(0f).Min(), cell.InitialC.DefaultIfEmpty(0f).Max()))));
 }

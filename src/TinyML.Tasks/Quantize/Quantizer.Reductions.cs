@@ -67,8 +67,8 @@ public sealed partial class Quantizer
         Inputs = [input],
         Output = output,
         Kind = node.OpType.Contains("Max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Average,
-        Planes = x[1], InH = x[2], InW = x[3], Geometry = geometry,
-        ActivationMin = -128, ActivationMax = 127,
+        InputPlanes = new(x[1], x[2], x[3]), Geometry = geometry,
+        Activation = new(-128, 127),
     };
 
     protected override void LowerGlobalAveragePool(Node node)
@@ -109,8 +109,8 @@ public sealed partial class Quantizer
         var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)input.Scale / ((double)output.Scale * reduce));
         return new QReduceMean
         {
-            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Outer = x[0] * x[1], Reduce = reduce, Inner = 1,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Multiplier = multiplier, Shift = shift,
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, View = new(x[0] * x[1], reduce, 1),
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Requantization = new(multiplier, shift),
         };
     }
 
@@ -129,8 +129,8 @@ public sealed partial class Quantizer
         var (multiplier, shift) = QuantizationMath.QuantizeMultiplier((double)input.Scale / ((double)output.Scale * divisor));
         _model.Ops.Add(new QReduceMean
         {
-            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, Outer = outer, Reduce = reduce, Inner = inner,
-            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Multiplier = multiplier, Shift = shift,
+            NodeName = node.Name, Inputs = [input.Id], Output = output.Id, View = new(outer, reduce, inner),
+            InputZeroPoint = input.ZeroPoint, OutputZeroPoint = output.ZeroPoint, Requantization = new(multiplier, shift),
         });
     }
 
@@ -140,7 +140,7 @@ public sealed partial class Quantizer
         var input = _model.Tensors[Id(node.Inputs[0], node)];
         var (outer, reduce, inner) = Reference.FloatInterpreter.ReduceView(node, _graph, input.Shape);
         var output = AddTensor(node.Outputs[0], input.Scale, input.ZeroPoint);
-        _model.Ops.Add(new QReduceMax { NodeName = node.Name, Inputs = [input.Id], Output = output, Outer = outer, Reduce = reduce, Inner = inner });
+        _model.Ops.Add(new QReduceMax { NodeName = node.Name, Inputs = [input.Id], Output = output, View = new(outer, reduce, inner)});
     }
 
     protected override void LowerLayerNorm(Node node)

@@ -158,7 +158,7 @@ public sealed partial class Quantizer
         {
             NodeName = node.Name, Inputs = [a.Id, b.Id], Output = output.Id, Geometry = geometry,
             AZeroPoint = a.ZeroPoint, BZeroPoint = b.ZeroPoint, OutputZeroPoint = output.ZeroPoint,
-            Multiplier = multiplier, Shift = shift, ActivationMin = -128, ActivationMax = 127,
+            Requantization = new(multiplier, shift), Activation = new(-128, 127),
         });
     }
 }

@@ -13,7 +13,7 @@ public static partial class FloatInterpreter
     private static FloatValue[] Recurrent(NodeContext c)
     {
         var cell = RecurrentCell.Resolve(c.Graph, c.Node);
-        int seq = cell.Seq, inputSize = cell.InputSize, hidden = cell.Hidden, gates = cell.Gates;
+        int seq = cell.Geometry.Seq, inputSize = cell.Geometry.InputSize, hidden = cell.Geometry.Hidden, gates = cell.Geometry.Gates;
         var x = c.In(0).Data;
         var h = (cell.InitialHValue is null ? cell.InitialH : c.In(5).Data).Select(v => (double)v).ToArray();
         var cellState = (cell.InitialCValue is null ? cell.InitialC : c.In(6).Data).Select(v => (double)v).ToArray();
@@ -32,7 +32,7 @@ public static partial class FloatInterpreter
 
         for (var step = 0; step < seq; step++)
         {
-            var t = cell.Reverse ? seq - 1 - step : step;
+            var t = cell.Geometry.Reverse ? seq - 1 - step : step;
             var hPrev = h;
             var xg = new double[gates * hidden];
             var hg = new double[gates * hidden];
@@ -43,7 +43,7 @@ public static partial class FloatInterpreter
             }
 
             h = new double[hidden];
-            if (cell.Kind == RecurrentKind.Lstm)
+            if (cell.Geometry.Kind == RecurrentKind.Lstm)
             {
                 for (var j = 0; j < hidden; j++)
                 {
@@ -59,7 +59,7 @@ public static partial class FloatInterpreter
                 for (var j = 0; j < hidden; j++)
                 {
                     var z = Sigmoid(xg[j] + hg[j]);
-                    var recurrent = cell.LinearBeforeReset
+                    var recurrent = cell.Geometry.LinearBeforeReset
                         ? r[j] * hg[2 * hidden + j]
                         : cell.RBias[2 * hidden + j] + Dot(cell.R, 2 * hidden + j, hidden, k => r[k] * hPrev[k]);
                     var candidate = Math.Tanh(xg[2 * hidden + j] + recurrent);

@@ -73,7 +73,7 @@ public static class Int16x8Kernels
                         }
                     }
 
-                    output[oc * p.Geometry.OutH * p.Geometry.OutW + oy * p.Geometry.OutW + ox] = Store(acc, p.OutputMultiplier[oc], p.OutputShift[oc], p.ActivationMin, p.ActivationMax);
+                    output[oc * p.Geometry.OutH * p.Geometry.OutW + oy * p.Geometry.OutW + ox] = Store(acc, p.OutputMultiplier[oc], p.OutputShift[oc], p.Activation.Min, p.Activation.Max);
                 }
             }
         }
@@ -81,15 +81,15 @@ public static class Int16x8Kernels
 
     public static void FullyConnected(QFullyConnected p, long[] bias, ReadOnlySpan<short> input, Span<short> output)
     {
-        for (var o = 0; o < p.OutFeatures; o++)
+        for (var o = 0; o < p.Geometry.OutFeatures; o++)
         {
             var acc = bias.Length > 0 ? bias[o] : 0L;
-            for (var i = 0; i < p.InFeatures; i++)
+            for (var i = 0; i < p.Geometry.InFeatures; i++)
             {
-                acc += input[i] * p.Weights[o * p.InFeatures + i];
+                acc += input[i] * p.Weights[o * p.Geometry.InFeatures + i];
             }
 
-            output[o] = Store(acc, p.OutputMultiplier[o], p.OutputShift[o], p.ActivationMin, p.ActivationMax);
+            output[o] = Store(acc, p.OutputMultiplier[o], p.OutputShift[o], p.Activation.Min, p.Activation.Max);
         }
     }
 
@@ -98,7 +98,7 @@ public static class Int16x8Kernels
     {
         for (var i = 0; i < op.Count; i++)
         {
-            output[i] = (short)Math.Clamp(FixedPoint.Mbqm(input[i] - op.InputZeroPoint, op.Multiplier, op.Shift), short.MinValue, short.MaxValue);
+            output[i] = (short)Math.Clamp(FixedPoint.Mbqm(input[i] - op.InputZeroPoint, op.Requantization.Multiplier, op.Requantization.Shift), short.MinValue, short.MaxValue);
         }
     }
 
@@ -107,7 +107,7 @@ public static class Int16x8Kernels
     {
         for (var i = 0; i < op.Count; i++)
         {
-            output[i] = (sbyte)Math.Clamp(FixedPoint.Mbqm(input[i], op.Multiplier, op.Shift) + op.OutputZeroPoint, sbyte.MinValue, sbyte.MaxValue);
+            output[i] = (sbyte)Math.Clamp(FixedPoint.Mbqm(input[i], op.Requantization.Multiplier, op.Requantization.Shift) + op.OutputZeroPoint, sbyte.MinValue, sbyte.MaxValue);
         }
     }
 

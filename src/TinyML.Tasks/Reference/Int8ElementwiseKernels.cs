@@ -6,18 +6,18 @@ public static class Int8ElementwiseKernels
     /// <summary>tml_lut_s8.</summary>
     public static void Lut(QLut op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        var count = op.Outer * op.Channels * op.Inner;
-        if (input.Length < count || output.Length < count || op.Tables.Length != op.Channels * 256)
+        var count = op.View.Outer * op.View.Size * op.View.Inner;
+        if (input.Length < count || output.Length < count || op.Tables.Length != op.View.Size * 256)
         {
             throw new ArgumentException($"LUT '{op.NodeName}': {count} elements, {op.Tables.Length} table bytes");
         }
 
         var i = 0;
-        for (var o = 0; o < op.Outer; o++)
+        for (var o = 0; o < op.View.Outer; o++)
         {
-            for (var c = 0; c < op.Channels; c++)
+            for (var c = 0; c < op.View.Size; c++)
             {
-                for (var k = 0; k < op.Inner; k++, i++)
+                for (var k = 0; k < op.View.Inner; k++, i++)
                 {
                     output[i] = op.Tables[c * 256 + input[i] + 128];
                 }
@@ -48,21 +48,21 @@ public static class Int8ElementwiseKernels
         switch (op.Kind)
         {
             case BinaryKind.And:
-                return (sbyte)(a != op.Input1ZeroPoint && b != op.Input2ZeroPoint ? 1 : 0);
+                return (sbyte)(a != op.Input1.ZeroPoint && b != op.Input2.ZeroPoint ? 1 : 0);
             case BinaryKind.Or:
-                return (sbyte)(a != op.Input1ZeroPoint || b != op.Input2ZeroPoint ? 1 : 0);
+                return (sbyte)(a != op.Input1.ZeroPoint || b != op.Input2.ZeroPoint ? 1 : 0);
             case BinaryKind.Xor:
-                return (sbyte)((a != op.Input1ZeroPoint) != (b != op.Input2ZeroPoint) ? 1 : 0);
+                return (sbyte)((a != op.Input1.ZeroPoint) != (b != op.Input2.ZeroPoint) ? 1 : 0);
         }
 
         if (op.Kind == BinaryKind.Mul)
         {
-            result = FixedPoint.Mbqm((a - op.Input1ZeroPoint) * (b - op.Input2ZeroPoint), op.OutputMultiplier, op.OutputShift);
+            result = FixedPoint.Mbqm((a - op.Input1.ZeroPoint) * (b - op.Input2.ZeroPoint), op.OutputRequantization.Multiplier, op.OutputRequantization.Shift);
         }
         else
         {
-            var scaled1 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(a - op.Input1ZeroPoint, op.LeftShift), op.Input1Multiplier, op.Input1Shift);
-            var scaled2 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(b - op.Input2ZeroPoint, op.LeftShift), op.Input2Multiplier, op.Input2Shift);
+            var scaled1 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(a - op.Input1.ZeroPoint, op.LeftShift), op.Input1.Multiplier, op.Input1.Shift);
+            var scaled2 = FixedPoint.Mbqm(FixedPoint.ShiftLeftWrapping(b - op.Input2.ZeroPoint, op.LeftShift), op.Input2.Multiplier, op.Input2.Shift);
             bool? comparison = op.Kind switch
             {
                 BinaryKind.Equal => scaled1 == scaled2,
@@ -83,10 +83,10 @@ public static class Int8ElementwiseKernels
                 BinaryKind.Min => Math.Min(scaled1, scaled2),
                 _ => scaled1 + scaled2,
             };
-            result = FixedPoint.Mbqm(combined, op.OutputMultiplier, op.OutputShift);
+            result = FixedPoint.Mbqm(combined, op.OutputRequantization.Multiplier, op.OutputRequantization.Shift);
         }
 
-        return (sbyte)Math.Clamp(result + op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+        return (sbyte)Math.Clamp(result + op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
     }
 
     /// <summary>tml_where_s8.</summary>
@@ -102,8 +102,8 @@ public static class Int8ElementwiseKernels
         for (var i = 0; i < total; i++)
         {
             output[i] = condition[walk.Offset[0]] != op.ConditionZeroPoint
-                ? Requantize(x[walk.Offset[1]], op.XZeroPoint, op.XMultiplier, op.XShift, op.OutputZeroPoint)
-                : Requantize(y[walk.Offset[2]], op.YZeroPoint, op.YMultiplier, op.YShift, op.OutputZeroPoint);
+                ? Requantize(x[walk.Offset[1]], op.X.ZeroPoint, op.X.Multiplier, op.X.Shift, op.OutputZeroPoint)
+                : Requantize(y[walk.Offset[2]], op.Y.ZeroPoint, op.Y.Multiplier, op.Y.Shift, op.OutputZeroPoint);
             walk.Next();
         }
     }
@@ -115,17 +115,17 @@ public static class Int8ElementwiseKernels
     /// <summary>tml_reduce_max_s8.</summary>
     public static void ReduceMax(QReduceMax op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        for (var o = 0; o < op.Outer; o++)
+        for (var o = 0; o < op.View.Outer; o++)
         {
-            for (var i = 0; i < op.Inner; i++)
+            for (var i = 0; i < op.View.Inner; i++)
             {
-                var max = input[o * op.Reduce * op.Inner + i];
-                for (var r = 1; r < op.Reduce; r++)
+                var max = input[o * op.View.Size * op.View.Inner + i];
+                for (var r = 1; r < op.View.Size; r++)
                 {
-                    max = Math.Max(max, input[(o * op.Reduce + r) * op.Inner + i]);
+                    max = Math.Max(max, input[(o * op.View.Size + r) * op.View.Inner + i]);
                 }
 
-                output[o * op.Inner + i] = max;
+                output[o * op.View.Inner + i] = max;
             }
         }
     }

@@ -142,9 +142,9 @@ public static class Int8Interpreter
                 MixedPrecisionKernels.Run(layer, id => MixedPrecisionKernels.AsFloat(tensor(layer.TensorMap[id])), fusedMultiplyAdd);
                 break;
             case QFullyConnected fc:
-                for (var row = 0; row < fc.Rows; row++)
+                for (var row = 0; row < fc.Geometry.Rows; row++)
                 {
-                    Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]).Slice(row * fc.InFeatures, fc.InFeatures), tensor(fc.Output).Slice(row * fc.OutFeatures, fc.OutFeatures));
+                    Int8Kernels.FullyConnected(fc, tensor(fc.Inputs[0]).Slice(row * fc.Geometry.InFeatures, fc.Geometry.InFeatures), tensor(fc.Output).Slice(row * fc.Geometry.OutFeatures, fc.Geometry.OutFeatures));
                 }
 
                 break;
@@ -236,12 +236,12 @@ public static class Int8Interpreter
     private static void ExecuteRecurrent(QRecurrent rnn, TensorAccessor tensor)
     {
         var packed = tensor(rnn.Output);
-        var y = packed[..(rnn.Seq * rnn.Hidden)];
+        var y = packed[..(rnn.Geometry.Seq * rnn.Geometry.Hidden)];
         var scratch = MemoryMarshal.Cast<sbyte, float>(packed.Slice(rnn.ScratchOffset, 4 * rnn.ScratchFloats));
         var initialH = Operand(tensor, rnn.InitialHInput, rnn.InitialH);
-        if (rnn.Kind == RecurrentKind.Lstm)
+        if (rnn.Geometry.Kind == RecurrentKind.Lstm)
         {
-            Int8Recurrent.Lstm(rnn, tensor(rnn.Inputs[0]), initialH, Operand(tensor, rnn.InitialCInput, rnn.InitialC), y, packed.Slice(rnn.CellOffset, rnn.Hidden), scratch);
+            Int8Recurrent.Lstm(rnn, tensor(rnn.Inputs[0]), initialH, Operand(tensor, rnn.InitialCInput, rnn.InitialC), y, packed.Slice(rnn.CellOffset, rnn.Geometry.Hidden), scratch);
         }
         else
         {

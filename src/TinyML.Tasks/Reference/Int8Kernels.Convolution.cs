@@ -91,7 +91,7 @@ public static partial class Int8Kernels
                 var outRow = output.Slice((oc * outH + oy) * outW, outW);
                 for (int ox = 0; ox < outW; ox++)
                 {
-                    outRow[ox] = Requantize(bias + acc[oy * paddedW + ox], multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                    outRow[ox] = Requantize(bias + acc[oy * paddedW + ox], multiplier, shift, op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
                 }
             }
         }
@@ -159,7 +159,7 @@ public static partial class Int8Kernels
                     var outSpan = output.Slice(oc * plane + start, count);
                     for (int p = 0; p < count; p++)
                     {
-                        outSpan[p] = Requantize(bias + sums[p], multiplier, shift, op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                        outSpan[p] = Requantize(bias + sums[p], multiplier, shift, op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
                     }
                 }
             }
@@ -190,7 +190,7 @@ public static partial class Int8Kernels
         {
             int oc = i / plane;
             output[i] = Requantize(unchecked(accumulators[i] + op.Bias[oc]), op.OutputMultiplier[oc], op.OutputShift[oc],
-                op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
         }
     }
 
@@ -225,7 +225,7 @@ public static partial class Int8Kernels
             int bias = op.Bias[oc];
             for (int p = 0; p < plane; p++)
             {
-                outPlane[p] = Requantize(bias + acc[p], op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+                outPlane[p] = Requantize(bias + acc[p], op.OutputMultiplier[oc], op.OutputShift[oc], op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
             }
         }
     }
@@ -233,16 +233,16 @@ public static partial class Int8Kernels
     /// <summary>tml_fully_connected_s8 (the row's products summed in SIMD lanes: int32 wrap-around addition is order-free).</summary>
     public static void FullyConnected(QFullyConnected op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        RequireLength(input, op.InFeatures, nameof(input));
-        RequireLength(output, op.OutFeatures, nameof(output));
-        int inFeatures = op.InFeatures;
+        RequireLength(input, op.Geometry.InFeatures, nameof(input));
+        RequireLength(output, op.Geometry.OutFeatures, nameof(output));
+        int inFeatures = op.Geometry.InFeatures;
         var centered = new int[inFeatures];
         IntVectors.Centered(input[..inFeatures], centered, op.InputZeroPoint);
         var weights = IntVectors.Widened(op.Weights);
-        for (int o = 0; o < op.OutFeatures; o++)
+        for (int o = 0; o < op.Geometry.OutFeatures; o++)
         {
             int acc = op.Bias[o] + IntVectors.Dot(centered, weights.AsSpan(o * inFeatures, inFeatures));
-            output[o] = Requantize(acc, op.OutputMultiplier[o], op.OutputShift[o], op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+            output[o] = Requantize(acc, op.OutputMultiplier[o], op.OutputShift[o], op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
         }
     }
 
@@ -257,7 +257,7 @@ public static partial class Int8Kernels
                 acc += (a[cell.A + i * op.Geometry.AColStride] - op.AZeroPoint) * (b[cell.B + i * op.Geometry.BRowStride] - op.BZeroPoint);
             }
 
-            output[cell.Output] = (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint, op.ActivationMin, op.ActivationMax);
+            output[cell.Output] = (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, op.Requantization.Multiplier, op.Requantization.Shift) + op.OutputZeroPoint, op.Activation.Min, op.Activation.Max);
         }
     }
 }

@@ -11,11 +11,11 @@ public static partial class Int8Kernels
     /// <summary>tml_layernorm_s8, step for step (see tml_layernorm_s8.h for the arithmetic).</summary>
     public static void LayerNorm(QLayerNorm op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        long n = op.RowSize;
-        for (var r = 0; r < op.Rows; r++)
+        long n = op.View.Size;
+        for (var r = 0; r < op.View.Outer; r++)
         {
-            var x = input.Slice(r * op.RowSize, op.RowSize);
-            var y = output.Slice(r * op.RowSize, op.RowSize);
+            var x = input.Slice(r * op.View.Size, op.View.Size);
+            var y = output.Slice(r * op.View.Size, op.View.Size);
             long sum = 0, sumSquares = 0;
             foreach (var q in x)
             {
@@ -43,7 +43,7 @@ public static partial class Int8Kernels
             }
 
             var normShift = 61 - halfShift - op.VarianceShift / 2 - LayerNormNormalizedBits;
-            for (var i = 0; i < op.RowSize; i++)
+            for (var i = 0; i < op.View.Size; i++)
             {
                 var centered = n * (x[i] - op.InputZeroPoint) - sum;
                 var normalized = RoundShift(centered * (long)inverse, normShift);
@@ -88,12 +88,12 @@ public static partial class Int8Kernels
     /// <summary>tml_softmax_s8: TFLite int8 reference softmax in gemmlowp fixed point (see <see cref="SoftmaxFixedPoint"/>).</summary>
     public static void Softmax(QSoftmax op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        RequireLength(input, op.Rows * op.RowSize, nameof(input));
-        RequireLength(output, op.Rows * op.RowSize, nameof(output));
-        for (int r = 0; r < op.Rows; r++)
+        RequireLength(input, op.View.Outer * op.View.Size, nameof(input));
+        RequireLength(output, op.View.Outer * op.View.Size, nameof(output));
+        for (int r = 0; r < op.View.Outer; r++)
         {
-            var row = input.Slice(r * op.RowSize, op.RowSize);
-            var outRow = output.Slice(r * op.RowSize, op.RowSize);
+            var row = input.Slice(r * op.View.Size, op.View.Size);
+            var outRow = output.Slice(r * op.View.Size, op.View.Size);
             int maxInRow = -128;
             foreach (sbyte v in row)
             {
@@ -116,7 +116,7 @@ public static partial class Int8Kernels
             int shiftedSumMinusOne = (int)(((uint)sumOfExps << headroomPlusOne) - 0x80000000u);
             int reciprocal = SoftmaxFixedPoint.OneOverOnePlusXForXIn01(shiftedSumMinusOne);
 
-            for (int c = 0; c < op.RowSize; c++)
+            for (int c = 0; c < op.View.Size; c++)
             {
                 int diff = row[c] - maxInRow;
                 int q = -128;

@@ -12,20 +12,20 @@ public static partial class Int8Kernels
     /// <summary>tml_maxpool_s8 / tml_avgpool_s8 depending on <see cref="QPool.Kind"/>.</summary>
     public static void Pool(QPool op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        RequireLength(input, op.Planes * op.InH * op.InW, nameof(input));
-        RequireLength(output, op.Planes * op.OutH * op.OutW, nameof(output));
-        int inPlane = op.InH * op.InW;
+        RequireLength(input, op.InputPlanes.Count * op.InputPlanes.Height * op.InputPlanes.Width, nameof(input));
+        RequireLength(output, op.InputPlanes.Count * op.OutH * op.OutW, nameof(output));
+        int inPlane = op.InputPlanes.Height * op.InputPlanes.Width;
         int o = 0;
-        for (int c = 0; c < op.Planes; c++)
+        for (int c = 0; c < op.InputPlanes.Count; c++)
         {
             for (int oy = 0; oy < op.OutH; oy++)
             {
                 int y0 = Math.Max(oy * op.Geometry.StrideH - op.Geometry.PadTop, 0);
-                int y1 = Math.Min(oy * op.Geometry.StrideH - op.Geometry.PadTop + op.Geometry.KernelH, op.InH);
+                int y1 = Math.Min(oy * op.Geometry.StrideH - op.Geometry.PadTop + op.Geometry.KernelH, op.InputPlanes.Height);
                 for (int ox = 0; ox < op.OutW; ox++)
                 {
                     int x0 = Math.Max(ox * op.Geometry.StrideW - op.Geometry.PadLeft, 0);
-                    int x1 = Math.Min(ox * op.Geometry.StrideW - op.Geometry.PadLeft + op.Geometry.KernelW, op.InW);
+                    int x1 = Math.Min(ox * op.Geometry.StrideW - op.Geometry.PadLeft + op.Geometry.KernelW, op.InputPlanes.Width);
                     int value;
                     if (op.Kind == PoolKind.Max)
                     {
@@ -35,7 +35,7 @@ public static partial class Int8Kernels
                         {
                             for (int x = x0; x < x1; x++)
                             {
-                                value = Math.Max(value, input[c * inPlane + y * op.InW + x]);
+                                value = Math.Max(value, input[c * inPlane + y * op.InputPlanes.Width + x]);
                             }
                         }
                     }
@@ -46,7 +46,7 @@ public static partial class Int8Kernels
                         {
                             for (int x = x0; x < x1; x++)
                             {
-                                sum += input[c * inPlane + y * op.InW + x];
+                                sum += input[c * inPlane + y * op.InputPlanes.Width + x];
                             }
                         }
 
@@ -54,7 +54,7 @@ public static partial class Int8Kernels
                         value = count == 0 ? 0 : RoundedAverage(sum, count);
                     }
 
-                    output[o++] = (sbyte)Math.Clamp(value, op.ActivationMin, op.ActivationMax);
+                    output[o++] = (sbyte)Math.Clamp(value, op.Activation.Min, op.Activation.Max);
                 }
             }
         }
@@ -75,17 +75,17 @@ public static partial class Int8Kernels
     /// <summary>tml_resize_bilinear_s8: Q10 x Q10 blend in int32, rounded half away from zero.</summary>
     public static void ResizeBilinear(QResizeBilinear op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        int outH = op.Y0.Length, outW = op.X0.Length;
-        for (var p = 0; p < op.Planes; p++)
+        int outH = op.Y.First.Length, outW = op.X.First.Length;
+        for (var p = 0; p < op.InputPlanes.Count; p++)
         {
-            var plane = input.Slice(p * op.InH * op.InW, op.InH * op.InW);
+            var plane = input.Slice(p * op.InputPlanes.Height * op.InputPlanes.Width, op.InputPlanes.Height * op.InputPlanes.Width);
             for (var oy = 0; oy < outH; oy++)
             {
                 for (var ox = 0; ox < outW; ox++)
                 {
-                    int wx = op.WeightX[ox], wy = op.WeightY[oy];
-                    var upper = plane[op.Y0[oy] * op.InW + op.X0[ox]] * (1024 - wx) + plane[op.Y0[oy] * op.InW + op.X1[ox]] * wx;
-                    var lower = plane[op.Y1[oy] * op.InW + op.X0[ox]] * (1024 - wx) + plane[op.Y1[oy] * op.InW + op.X1[ox]] * wx;
+                    int wx = op.X.Weight[ox], wy = op.Y.Weight[oy];
+                    var upper = plane[op.Y.First[oy] * op.InputPlanes.Width + op.X.First[ox]] * (1024 - wx) + plane[op.Y.First[oy] * op.InputPlanes.Width + op.X.Second[ox]] * wx;
+                    var lower = plane[op.Y.Second[oy] * op.InputPlanes.Width + op.X.First[ox]] * (1024 - wx) + plane[op.Y.Second[oy] * op.InputPlanes.Width + op.X.Second[ox]] * wx;
                     var acc = upper * (1024 - wy) + lower * wy;
                     var rounded = acc >= 0 ? (acc + (1 << 19)) >> 20 : -((-acc + (1 << 19)) >> 20);
                     output[(p * outH + oy) * outW + ox] = (sbyte)Math.Clamp(rounded, -128, 127);
@@ -96,17 +96,17 @@ public static partial class Int8Kernels
 
     public static void ReduceMean(QReduceMean op, ReadOnlySpan<sbyte> input, Span<sbyte> output)
     {
-        for (var o = 0; o < op.Outer; o++)
+        for (var o = 0; o < op.View.Outer; o++)
         {
-            for (var i = 0; i < op.Inner; i++)
+            for (var i = 0; i < op.View.Inner; i++)
             {
                 var acc = 0;
-                for (var r = 0; r < op.Reduce; r++)
+                for (var r = 0; r < op.View.Size; r++)
                 {
-                    acc += input[(o * op.Reduce + r) * op.Inner + i] - op.InputZeroPoint;
+                    acc += input[(o * op.View.Size + r) * op.View.Inner + i] - op.InputZeroPoint;
                 }
 
-                output[o * op.Inner + i] = (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, op.Multiplier, op.Shift) + op.OutputZeroPoint, -128, 127);
+                output[o * op.View.Inner + i] = (sbyte)Math.Clamp(FixedPoint.Mbqm(acc, op.Requantization.Multiplier, op.Requantization.Shift) + op.OutputZeroPoint, -128, 127);
             }
         }
     }
@@ -123,12 +123,12 @@ public static partial class Int8Kernels
         RequireLength(output, op.Count, nameof(output));
         for (int i = 0; i < op.Count; i++)
         {
-            int shifted1 = FixedPoint.ShiftLeftWrapping(input1[i] - op.Input1ZeroPoint, op.LeftShift);
-            int shifted2 = FixedPoint.ShiftLeftWrapping(input2[i] - op.Input2ZeroPoint, op.LeftShift);
-            int scaled1 = FixedPoint.Mbqm(shifted1, op.Input1Multiplier, op.Input1Shift);
-            int scaled2 = FixedPoint.Mbqm(shifted2, op.Input2Multiplier, op.Input2Shift);
-            int result = FixedPoint.Mbqm(scaled1 + scaled2, op.OutputMultiplier, op.OutputShift) + op.OutputZeroPoint;
-            output[i] = (sbyte)Math.Clamp(result, op.ActivationMin, op.ActivationMax);
+            int shifted1 = FixedPoint.ShiftLeftWrapping(input1[i] - op.Input1.ZeroPoint, op.LeftShift);
+            int shifted2 = FixedPoint.ShiftLeftWrapping(input2[i] - op.Input2.ZeroPoint, op.LeftShift);
+            int scaled1 = FixedPoint.Mbqm(shifted1, op.Input1.Multiplier, op.Input1.Shift);
+            int scaled2 = FixedPoint.Mbqm(shifted2, op.Input2.Multiplier, op.Input2.Shift);
+            int result = FixedPoint.Mbqm(scaled1 + scaled2, op.OutputRequantization.Multiplier, op.OutputRequantization.Shift) + op.OutputZeroPoint;
+            output[i] = (sbyte)Math.Clamp(result, op.Activation.Min, op.Activation.Max);
         }
     }
 

@@ -14,19 +14,19 @@ public static class Int8Recurrent
     public static void Lstm(QRecurrent op, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> initialH, ReadOnlySpan<sbyte> initialC,
         Span<sbyte> y, Span<sbyte> yC, Span<float> scratch)
     {
-        int h = op.Hidden;
+        int h = op.Geometry.Hidden;
         var c = scratch[..h];
         var gates = scratch.Slice(h, 4 * h);
         for (int j = 0; j < h; j++)
         {
-            c[j] = Dequantize(initialC[j], op.CScale, op.CZeroPoint);
+            c[j] = Dequantize(initialC[j], op.CQuantization);
         }
 
-        for (int step = 0; step < op.Seq; step++)
+        for (int step = 0; step < op.Geometry.Seq; step++)
         {
-            int t = op.Reverse ? op.Seq - 1 - step : step;
-            ReadOnlySpan<sbyte> hPrev = step == 0 ? initialH[..h] : y.Slice((op.Reverse ? t + 1 : t - 1) * h, h);
-            var xt = x.Slice(t * op.InputSize, op.InputSize);
+            int t = op.Geometry.Reverse ? op.Geometry.Seq - 1 - step : step;
+            ReadOnlySpan<sbyte> hPrev = step == 0 ? initialH[..h] : y.Slice((op.Geometry.Reverse ? t + 1 : t - 1) * h, h);
+            var xt = x.Slice(t * op.Geometry.InputSize, op.Geometry.InputSize);
             for (int g = 0; g < 4 * h; g++)
             {
                 gates[g] = PreActivation(op, g, xt, hPrev);
@@ -43,42 +43,42 @@ public static class Int8Recurrent
                 float added = iGate * candidate;
                 c[j] = kept + added;
                 float hidden = oGate * Tanh(c[j]);
-                ht[j] = Quantize(hidden, op.HScale, op.HZeroPoint);
+                ht[j] = Quantize(hidden, op.HQuantization);
             }
         }
 
         for (int j = 0; j < yC.Length && j < h; j++)
         {
-            yC[j] = Quantize(c[j], op.CScale, op.CZeroPoint);
+            yC[j] = Quantize(c[j], op.CQuantization);
         }
     }
 
     /// <summary>tml_gru_s8; scratch layout as in C: W x rows, R h rows, dequantized h_prev.</summary>
     public static void Gru(QRecurrent op, ReadOnlySpan<sbyte> x, ReadOnlySpan<sbyte> initialH, Span<sbyte> y, Span<float> scratch)
     {
-        int h = op.Hidden;
+        int h = op.Geometry.Hidden;
         var xg = scratch[..(3 * h)];
         var hg = scratch.Slice(3 * h, 3 * h);
         var hPrevF = scratch.Slice(6 * h, h);
-        for (int step = 0; step < op.Seq; step++)
+        for (int step = 0; step < op.Geometry.Seq; step++)
         {
-            int t = op.Reverse ? op.Seq - 1 - step : step;
-            ReadOnlySpan<sbyte> hPrev = step == 0 ? initialH[..h] : y.Slice((op.Reverse ? t + 1 : t - 1) * h, h);
-            var xt = x.Slice(t * op.InputSize, op.InputSize);
+            int t = op.Geometry.Reverse ? op.Geometry.Seq - 1 - step : step;
+            ReadOnlySpan<sbyte> hPrev = step == 0 ? initialH[..h] : y.Slice((op.Geometry.Reverse ? t + 1 : t - 1) * h, h);
+            var xt = x.Slice(t * op.Geometry.InputSize, op.Geometry.InputSize);
             for (int j = 0; j < h; j++)
             {
-                hPrevF[j] = Dequantize(hPrev[j], op.HScale, op.HZeroPoint);
+                hPrevF[j] = Dequantize(hPrev[j], op.HQuantization);
             }
 
             for (int g = 0; g < 3 * h; g++)
             {
-                float wx = op.WScale[g] * (float)Dot(op.W.AsSpan(g * op.InputSize, op.InputSize), xt, op.XZeroPoint);
+                float wx = op.WScale[g] * (float)Dot(op.W.AsSpan(g * op.Geometry.InputSize, op.Geometry.InputSize), xt, op.XZeroPoint);
                 xg[g] = op.WBias[g] + wx;
             }
 
-            for (int g = 0; g < (op.LinearBeforeReset ? 3 : 2) * h; g++)
+            for (int g = 0; g < (op.Geometry.LinearBeforeReset ? 3 : 2) * h; g++)
             {
-                float rh = op.RScale[g] * (float)Dot(op.R.AsSpan(g * h, h), hPrev, op.HZeroPoint);
+                float rh = op.RScale[g] * (float)Dot(op.R.AsSpan(g * h, h), hPrev, op.HQuantization.ZeroPoint);
                 hg[g] = op.RBias[g] + rh;
             }
 
@@ -87,7 +87,7 @@ public static class Int8Recurrent
                 hg[h + j] = Sigmoid(xg[h + j] + hg[h + j]);
             }
 
-            if (!op.LinearBeforeReset)
+            if (!op.Geometry.LinearBeforeReset)
             {
                 for (int j = 0; j < h; j++)
                 {
@@ -100,7 +100,7 @@ public static class Int8Recurrent
                         acc = acc + term;
                     }
 
-                    float rawScale = op.RScale[2 * h + j] / op.HScale;
+                    float rawScale = op.RScale[2 * h + j] / op.HQuantization.Scale;
                     acc = acc * rawScale;
                     hg[2 * h + j] = op.RBias[2 * h + j] + acc;
                 }
@@ -112,7 +112,7 @@ public static class Int8Recurrent
                 float z = Sigmoid(xg[j] + hg[j]);
                 float r = hg[h + j];
                 float pre;
-                if (op.LinearBeforeReset)
+                if (op.Geometry.LinearBeforeReset)
                 {
                     float reset = r * hg[2 * h + j];
                     pre = xg[2 * h + j] + reset;
@@ -127,15 +127,15 @@ public static class Int8Recurrent
                 float fromCandidate = keep * candidate;
                 float fromPrev = z * hPrevF[j];
                 float blended = fromCandidate + fromPrev;
-                ht[j] = Quantize(blended, op.HScale, op.HZeroPoint);
+                ht[j] = Quantize(blended, op.HQuantization);
             }
         }
     }
 
     private static float PreActivation(QRecurrent op, int g, ReadOnlySpan<sbyte> xt, ReadOnlySpan<sbyte> hPrev)
     {
-        float wx = op.WScale[g] * (float)Dot(op.W.AsSpan(g * op.InputSize, op.InputSize), xt, op.XZeroPoint);
-        float rh = op.RScale[g] * (float)Dot(op.R.AsSpan(g * op.Hidden, op.Hidden), hPrev, op.HZeroPoint);
+        float wx = op.WScale[g] * (float)Dot(op.W.AsSpan(g * op.Geometry.InputSize, op.Geometry.InputSize), xt, op.XZeroPoint);
+        float rh = op.RScale[g] * (float)Dot(op.R.AsSpan(g * op.Geometry.Hidden, op.Geometry.Hidden), hPrev, op.HQuantization.ZeroPoint);
         float acc = op.WBias[g] + op.RBias[g];
         acc = acc + wx;
         return acc + rh;
@@ -152,12 +152,12 @@ public static class Int8Recurrent
         return acc;
     }
 
-    private static float Dequantize(sbyte q, float scale, int zeroPoint) => (float)(q - zeroPoint) * scale;
+    private static float Dequantize(sbyte q, Int8Quantization p) => (float)(q - p.ZeroPoint) * p.Scale;
 
     /// <summary>tml_rnn_s8_quantize: round(v / scale) half away from zero, + zero point, saturated; NaN to the zero point.</summary>
-    public static sbyte Quantize(float v, float scale, int zeroPoint)
+    public static sbyte Quantize(float v, Int8Quantization p)
     {
-        float t = v / scale;
+        float t = v / p.Scale;
         if (float.IsNaN(t))
         {
             t = 0.0f;
@@ -165,7 +165,7 @@ public static class Int8Recurrent
 
         t = t > 512.0f ? 512.0f : t;
         t = t < -512.0f ? -512.0f : t;
-        int q = (int)(t + (t >= 0.0f ? 0.5f : -0.5f)) + zeroPoint;
+        int q = (int)(t + (t >= 0.0f ? 0.5f : -0.5f)) + p.ZeroPoint;
         return (sbyte)Math.Clamp(q, -128, 127);
     }
 

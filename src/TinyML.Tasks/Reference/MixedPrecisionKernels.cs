@@ -17,7 +17,7 @@ public static class MixedPrecisionKernels
     {
         for (var i = 0; i < op.Count; i++)
         {
-            output[i] = QuantizationMath.Dequantize(input[i], op.Scale, op.ZeroPoint);
+            output[i] = QuantizationMath.Dequantize(input[i], op.Quantization.Scale, op.Quantization.ZeroPoint);
         }
     }
 
@@ -26,7 +26,7 @@ public static class MixedPrecisionKernels
     {
         for (var i = 0; i < op.Count; i++)
         {
-            output[i] = QuantizationMath.QuantizeFloat(input[i], op.Scale, op.ZeroPoint);
+            output[i] = QuantizationMath.QuantizeFloat(input[i], op.Quantization.Scale, op.Quantization.ZeroPoint);
         }
     }
 
@@ -144,7 +144,7 @@ public static class MixedPrecisionKernels
                             }
                         }
 
-                        outImage[oc * outPlane + oy * p.Geometry.OutW + ox] = Clamp(acc + p.Bias[oc], p.ActivationMin, p.ActivationMax);
+                        outImage[oc * outPlane + oy * p.Geometry.OutW + ox] = Clamp(acc + p.Bias[oc], p.Activation.Min, p.Activation.Max);
                     }
                 }
             }
@@ -153,19 +153,19 @@ public static class MixedPrecisionKernels
 
     public static void Gemm(FGemm p, ReadOnlySpan<float> input, Span<float> output, bool fusedMultiplyAdd)
     {
-        for (var row = 0; row < p.M; row++)
+        for (var row = 0; row < p.Geometry.M; row++)
         {
-            for (var col = 0; col < p.N; col++)
+            for (var col = 0; col < p.Geometry.N; col++)
             {
                 var acc = 0f;
-                for (var i = 0; i < p.K; i++)
+                for (var i = 0; i < p.Geometry.K; i++)
                 {
-                    acc = MultiplyAdd(acc, input[row * p.ARowStride + i * p.AColStride], p.Weights[col * p.K + i], fusedMultiplyAdd);
+                    acc = MultiplyAdd(acc, input[row * p.Geometry.ARowStride + i * p.Geometry.AColStride], p.Weights[col * p.Geometry.K + i], fusedMultiplyAdd);
                 }
 
                 // p->alpha * acc + bias: two roundings in C too (-std=c99 keeps gcc from contracting it).
                 var scaled = p.Alpha * acc;
-                output[row * p.N + col] = Clamp(scaled + p.Bias[row * p.BiasRowStride + col], p.ActivationMin, p.ActivationMax);
+                output[row * p.Geometry.N + col] = Clamp(scaled + p.Bias[row * p.Geometry.BiasRowStride + col], p.Activation.Min, p.Activation.Max);
             }
         }
     }
@@ -242,19 +242,19 @@ public static class MixedPrecisionKernels
     /// <summary>tml_reduce_mean_f32 (sum, then times 1/n), tml_reduce_sum_f32, tml_reduce_max_f32: float32 sums in reduce order.</summary>
     public static void Reduce(FReduce p, ReadOnlySpan<float> input, Span<float> output)
     {
-        var inverse = 1f / p.Reduce;
-        for (var o = 0; o < p.Outer; o++)
+        var inverse = 1f / p.View.Size;
+        for (var o = 0; o < p.View.Outer; o++)
         {
-            for (var i = 0; i < p.Inner; i++)
+            for (var i = 0; i < p.View.Inner; i++)
             {
-                var at = o * p.Reduce * p.Inner + i;
+                var at = o * p.View.Size * p.View.Inner + i;
                 float result;
                 if (p.Kind == ReduceKind.Max)
                 {
                     result = input[at];
-                    for (var r = 1; r < p.Reduce; r++)
+                    for (var r = 1; r < p.View.Size; r++)
                     {
-                        var v = input[at + r * p.Inner];
+                        var v = input[at + r * p.View.Inner];
                         if (v > result || float.IsNaN(v))
                         {
                             result = v;
@@ -264,15 +264,15 @@ public static class MixedPrecisionKernels
                 else
                 {
                     var sum = 0f;
-                    for (var r = 0; r < p.Reduce; r++)
+                    for (var r = 0; r < p.View.Size; r++)
                     {
-                        sum += input[at + r * p.Inner];
+                        sum += input[at + r * p.View.Inner];
                     }
 
                     result = p.Kind == ReduceKind.Mean ? sum * inverse : sum;
                 }
 
-                output[o * p.Inner + i] = result;
+                output[o * p.View.Inner + i] = result;
             }
         }
     }

@@ -10,14 +10,14 @@ public static class OpCost
     public static long Macs(LoweredOp op) => op switch
     {
         QConv2D c => c.Geometry.Macs,
-        QFullyConnected f => (long)f.Rows * f.InFeatures * f.OutFeatures,
+        QFullyConnected f => (long)f.Geometry.Rows * f.Geometry.InFeatures * f.Geometry.OutFeatures,
         QBatchMatMul m => m.Geometry.Macs,
         QConvTranspose2D t => (long)t.Geometry.InH * t.Geometry.InW * t.Geometry.InC * (t.Geometry.OutC / t.Geometry.Groups) * t.Geometry.KernelH * t.Geometry.KernelW,
         QInt16x8Layer layer => Macs(layer.Op),
-        QRecurrent r => (long)r.Seq * r.Gates * r.Hidden * (r.InputSize + r.Hidden),
+        QRecurrent r => (long)r.Geometry.Seq * r.Geometry.Gates * r.Geometry.Hidden * (r.Geometry.InputSize + r.Geometry.Hidden),
         QFloatLayer layer => Macs(layer.Op),
         FConv2D c => c.Geometry.Macs,
-        FGemm g => (long)g.M * g.K * g.N * (g.AOffsets?.Length ?? 1),
+        FGemm g => (long)g.Geometry.M * g.Geometry.K * g.Geometry.N * (g.Geometry.AOffsets?.Length ?? 1),
         FMatMul mm => mm.Geometry.Macs,
         _ => 0,
     };
@@ -48,7 +48,7 @@ public static class OpCost
         QReduceMax => "ReduceMax",
         QWhere => "Where",
         QBatchMatMul => "BatchMatMul",
-        QRecurrent r => r.Kind.ToString().ToUpperInvariant(),
+        QRecurrent r => r.Geometry.Kind.ToString().ToUpperInvariant(),
         QInt16x8Layer layer => Kind(layer.Op) + " int16x8",
         QFloatLayer layer => layer.Op.KindName + " float32",
         _ => op.KindName,
@@ -65,7 +65,7 @@ public static class OpCost
         {
             QConv2D { Geometry: var g } => string.Create(I, $"{io} k{g.KernelH}x{g.KernelW}{Stride(g.StrideH, g.StrideW)}{(g.DilationH * g.DilationW > 1 ? $" d{g.DilationH}x{g.DilationW}" : "")}{(g.PadTop > 0 || g.PadLeft > 0 ? " pad" : "")}"),
             QPool p => string.Create(I, $"{io} k{p.Geometry.KernelH}x{p.Geometry.KernelW}{Stride(p.Geometry.StrideH, p.Geometry.StrideW)}"),
-            QFullyConnected f => string.Create(I, $"{f.InFeatures} -> {f.OutFeatures}{(f.Rows > 1 ? $" x{f.Rows} rows" : "")}"),
+            QFullyConnected f => string.Create(I, $"{f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $" x{f.Geometry.Rows} rows" : "")}"),
             QInt16x8Layer layer => Shape(layer.Op, model),
             _ => io,
         };

@@ -29,7 +29,7 @@ public sealed class ChainModelTests
         for (var i = 1; i < layers.Count; i++)
         {
             Assert.AreEqual(layers[i - 1].Output, layers[i].Inputs[0], $"layer {i} reads the layer before");
-            Assert.AreEqual(layers[i].OutputZeroPoint, layers[i].ActivationMin, $"layer {i}: Relu fused as the clamp floor");
+            Assert.AreEqual(layers[i].OutputZeroPoint, layers[i].Activation.Min, $"layer {i}: Relu fused as the clamp floor");
         }
 
         Assert.AreEqual(compiled.Model.Output, layers[^1].Output);

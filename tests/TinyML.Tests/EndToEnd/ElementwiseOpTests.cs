@@ -91,7 +91,7 @@ public sealed class ElementwiseOpTests
             Assert.IsTrue(compiled.Model.Ops.Single() is TinyML.Ir.QLut, name);
         }
 
-        Assert.AreEqual(4, ((TinyML.Ir.QLut)CompileInt8("prelu_channel").Model.Ops.Single()).Channels);
+        Assert.AreEqual(4, ((TinyML.Ir.QLut)CompileInt8("prelu_channel").Model.Ops.Single()).View.Size);
         Assert.IsInstanceOfType<TinyML.Ir.QBinary>(CompileInt8("div_const_channel").Model.Ops.Single(), "Div by a constant is a Mul by the reciprocal");
     }
 

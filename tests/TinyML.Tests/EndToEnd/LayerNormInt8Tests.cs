@@ -39,8 +39,8 @@ public sealed class LayerNormInt8Tests
             ModelPath = modelPath, Name = "layernorm", CalibrationData = Path.Combine(data, "input_*.npy"), OutputDirectory = code,
         }, TextWriter.Null);
         var layerNorm = compiled.Model.Ops.OfType<Ir.QLayerNorm>().Single();
-        Assert.AreEqual(12, layerNorm.Rows);
-        Assert.AreEqual(40, layerNorm.RowSize);
+        Assert.AreEqual(12, layerNorm.View.Outer);
+        Assert.AreEqual(40, layerNorm.View.Size);
         var figures = ModelVerification.Verify(compiled, code, modelPath, samples, null, work, runQemu: false);
         Console.WriteLine(FormattableString.Invariant($"decomposed LayerNorm int8: SNR vs ONNX Runtime {figures.SnrDb:0.0} dB over {figures.Samples} samples (host C == reference)"));
         Assert.IsGreaterThanOrEqualTo(30.0, figures.SnrDb, $"int8 SNR {figures.SnrDb:0.0} dB");

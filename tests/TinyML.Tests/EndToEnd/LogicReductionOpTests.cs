@@ -99,7 +99,7 @@ public sealed class LogicReductionOpTests
         Assert.AreEqual((reduceMax.Tensors[max.Inputs[0]].Scale, reduceMax.Tensors[max.Inputs[0]].ZeroPoint), (reduceMax.Tensors[max.Output].Scale, reduceMax.Tensors[max.Output].ZeroPoint));
 
         var rows = CompileInt8("matmul_rows").Model.Ops.OfType<QFullyConnected>().Single();
-        Assert.AreEqual(24, rows.Rows, "a MatMul on [1, 24, 6] runs the fully connected kernel on 24 rows");
+        Assert.AreEqual(24, rows.Geometry.Rows, "a MatMul on [1, 24, 6] runs the fully connected kernel on 24 rows");
     }
 
     [TestMethod]

@@ -66,7 +66,7 @@ public sealed class MelFrontEndTests
         Assert.IsLessThanOrEqualTo(1e-4, cMax, "float32 C vs ONNX Runtime, max");
         Assert.IsLessThanOrEqualTo(5e-6, cMean, "float32 C vs ONNX Runtime, mean");
         Assert.IsLessThanOrEqualTo(1e-4, referenceMax, "C# float reference vs ONNX Runtime, max");
-        Assert.IsTrue(compiled.Model.Ops.Any(op => op is FUnary { Kind: UnaryKind.Log }) && compiled.Model.Ops.Any(op => op is FGemm { M: Frames }),
+        Assert.IsTrue(compiled.Model.Ops.Any(op => op is FUnary { Kind: UnaryKind.Log }) && compiled.Model.Ops.Any(op => op is FGemm { Geometry.M: Frames }),
             "the front end runs Log and the mel MatMul over all frames");
     }
 

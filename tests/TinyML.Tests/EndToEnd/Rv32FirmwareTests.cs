@@ -176,14 +176,14 @@ public sealed class Rv32FirmwareTests
     internal static long Int8Macs(LoweredModel model) => model.Ops.Sum(op => op switch
     {
         QConv2D c => (long)c.Geometry.OutC * c.Geometry.OutH * c.Geometry.OutW * (c.Geometry.InC / c.Geometry.Groups) * c.Geometry.KernelH * c.Geometry.KernelW,
-        QFullyConnected f => (long)f.InFeatures * f.OutFeatures,
+        QFullyConnected f => (long)f.Geometry.InFeatures * f.Geometry.OutFeatures,
         _ => 0L,
     });
 
     private static long FloatMacs(LoweredModel model) => model.Ops.Sum(op => op switch
     {
         FConv2D c => (long)c.Geometry.Batch * c.Geometry.OutC * c.Geometry.OutH * c.Geometry.OutW * (c.Geometry.InC / c.Geometry.Groups) * c.Geometry.KernelH * c.Geometry.KernelW,
-        FGemm g => (long)g.M * g.K * g.N,
+        FGemm g => (long)g.Geometry.M * g.Geometry.K * g.Geometry.N,
         _ => 0L,
     });
 }

@@ -225,7 +225,7 @@ public sealed class DspKernelEquivalenceTests
                 Bias = Enumerable.Range(0, channels).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
                 OutputShift = requant.Select(r => r.Shift).ToArray(),
-                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
             };
             // One channel is also a plain convolution of one input channel, which the emitter may give tml_conv_gemm_s8.
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Generic)
@@ -252,23 +252,22 @@ public sealed class DspKernelEquivalenceTests
             var (actMin, actMax) = RandomOps.ActivationRange(random, random.Next(-128, 128));
             var op = new QPool
             {
-                NodeName = $"avg{i}", Inputs = [0], Output = 1, Kind = PoolKind.Average, Planes = random.Next(1, 6),
-                InH = inH, InW = inW,
+                NodeName = $"avg{i}", Inputs = [0], Output = 1, Kind = PoolKind.Average, InputPlanes = new(random.Next(1, 6), inH, inW),
                 Geometry = new WindowGeometry(kh, kw, sh, sw, 1, 1, padTop, padLeft, 0, 0, (inH + padTop - kh) / sh + 1, (inW + padLeft - kw) / sw + 1),
-                ActivationMin = actMin, ActivationMax = actMax,
+                Activation = new(actMin, actMax),
             };
             ops.Add(op);
-            var input = RandomOps.Bytes(random, op.Planes * op.InH * op.InW);
-            var output = new sbyte[op.Planes * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.InputPlanes.Count * op.InputPlanes.Height * op.InputPlanes.Width);
+            var output = new sbyte[op.InputPlanes.Count * op.OutH * op.OutW];
             Int8Kernels.Pool(op, input, output);
             expected.Add(output);
 
             var p = harness.NewName("p");
             harness.Global(string.Create(CultureInfo.InvariantCulture,
-                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Planes}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $"static const tml_pool_s8_params {p} = {{ .channels = {op.InputPlanes.Count}, .in_h = {op.InputPlanes.Height}, .in_w = {op.InputPlanes.Width}, " +
                 $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
                 $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};"));
+                $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max} }};"));
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.Statement($"tml_avgpool_s8(&{p}, {harness.ConstArray(input)}, {buffer});");
             harness.PrintS8(buffer, output.Length);
@@ -279,11 +278,11 @@ public sealed class DspKernelEquivalenceTests
         for (var i = 0; i < count; i++)
         {
             CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[i],
-                $"case {i} (c {ops[i].Planes}, {ops[i].InH}x{ops[i].InW}, window {ops[i].Geometry.KernelH}x{ops[i].Geometry.KernelW}): tml_avgpool_s8 differs from the reference");
+                $"case {i} (c {ops[i].InputPlanes.Count}, {ops[i].InputPlanes.Height}x{ops[i].InputPlanes.Width}, window {ops[i].Geometry.KernelH}x{ops[i].Geometry.KernelW}): tml_avgpool_s8 differs from the reference");
         }
 
-        Assert.IsTrue(ops.Any(o => o.Geometry.KernelW == o.InW && o.InH * o.InW > 512), "global pools longer than one 128-word chunk");
-        Assert.IsTrue(ops.Any(o => o.Geometry.KernelW < o.InW && o.Geometry.KernelW >= 16), "wide windows inside a row");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelW == o.InputPlanes.Width && o.InputPlanes.Height * o.InputPlanes.Width > 512), "global pools longer than one 128-word chunk");
+        Assert.IsTrue(ops.Any(o => o.Geometry.KernelW < o.InputPlanes.Width && o.Geometry.KernelW >= 16), "wide windows inside a row");
     }
 
     [TestMethod]
@@ -329,7 +328,7 @@ public sealed class DspKernelEquivalenceTests
         nearDead.OutputMultiplier[0] = 1 << 30;
         nearDead.OutputShift[0] = -26;
         Assert.IsNotNull(DspLayouts.ConstantChannel(nearDead.Weights.AsSpan(0, 9), 1 << 30, 1 << 30, -26, nearDead.InputZeroPoint,
-            new DspLayouts.OutputRange(nearDead.OutputZeroPoint, nearDead.ActivationMin, nearDead.ActivationMax)));
+            new DspLayouts.OutputRange(nearDead.OutputZeroPoint, nearDead.Activation.Min, nearDead.Activation.Max)));
         Assert.AreEqual(Int8Kernel.Depthwise3x3, KernelChoice.Choose(nearDead, KernelIsa.ArmDsp), "a near-dead channel whose output never changes");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, inW: 600), KernelIsa.ArmDsp), "three band rows beyond the buffer");
     }
@@ -424,7 +423,7 @@ public sealed class DspKernelEquivalenceTests
             Bias = Enumerable.Range(0, groups == 1 ? op.Geometry.OutC : c).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
             OutputMultiplier = Enumerable.Range(0, groups == 1 ? op.Geometry.OutC : c).Select(i => op.OutputMultiplier[i % op.Geometry.OutC]).ToArray(),
             OutputShift = Enumerable.Range(0, groups == 1 ? op.Geometry.OutC : c).Select(i => op.OutputShift[i % op.Geometry.OutC]).ToArray(),
-            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, Activation = new(op.Activation.Min, op.Activation.Max),
         };
     }
 
@@ -453,13 +452,13 @@ public sealed class DspKernelEquivalenceTests
             // Every other case as the emitter writes it (near-dead channels whose output never changes take the fast
             // rounding, DspLayouts.ConstantChannel), the others with every such channel on the exact path.
             var pwChannels = DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
-                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null);
+                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation.Min, op.Activation.Max) : null);
             constantChannels += Enumerable.Range(0, op.Geometry.OutC).Count(c => op.OutputMultiplier[c] != 0 && pwChannels[3 * c + 2] > 0
                 && !KernelChoice.FastChannel(op.OutputMultiplier[c], op.OutputShift[c], op.Bias[c], op.Geometry.InC));
             harness.Global(Channels($"{p}_rq", pwChannels));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_pw_s8_params {p} = {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutC}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.StrideW}, " +
-                $"{DspLayouts.PointwiseDepth(op.Geometry.InC)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+                $"{DspLayouts.PointwiseDepth(op.Geometry.InC)}, {op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max}, {p}_w.bytes, {p}_rq }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
@@ -488,8 +487,8 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.Geometry.OutC % 2 == 1) && ops.Any(o => o.Geometry.OutC % 2 == 0), "odd and even output channel counts");
         Assert.IsTrue(Enumerable.Range(1, 4).All(r => ops.Any(o => (o.Geometry.OutH * o.Geometry.OutW) % 4 == r % 4)), "pixel tails of 0-3");
         Assert.IsTrue(ops.Any(o => o.Geometry.StrideH > 1 || o.Geometry.StrideW > 1) && ops.Any(o => o.Geometry.StrideH == 1 && o.Geometry.StrideW == 1 && o.Geometry.OutW < o.Geometry.InW), "strides and cropped planes");
-        Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
-            && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
+        Assert.IsTrue(ops.Any(o => o.Activation.Min == -128 && o.Activation.Max == 127) && ops.Any(o => o.Activation.Min > -128 && o.Activation.Max == 127)
+            && ops.Any(o => o.Activation.Max < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead channels");
         Assert.IsGreaterThan(0, constantChannels, "near-dead channels in the constant channels' fast encoding");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(1 << 30)), "channels off the fast rounding (left shift, bias of 2^30)");
@@ -534,7 +533,7 @@ public sealed class DspKernelEquivalenceTests
                     : dead && c % 3 == 1 && c % 2 == 1 ? (c % 4 == 1 ? 1 << 30 : -(1 << 30)) : random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item1).ToArray(),
                 OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : dead && c % 3 == 1 ? (c % 2 == 1 ? -26 : 1) : r.Item2).ToArray(),
-                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Pointwise)
             {
@@ -604,7 +603,7 @@ public sealed class DspKernelEquivalenceTests
             Bias = Enumerable.Range(0, op.Geometry.OutC * groups).Select(i => op.Bias[i % op.Geometry.OutC]).ToArray(),
             OutputMultiplier = Enumerable.Range(0, op.Geometry.OutC * groups).Select(i => op.OutputMultiplier[i % op.Geometry.OutC]).ToArray(),
             OutputShift = Enumerable.Range(0, op.Geometry.OutC * groups).Select(i => op.OutputShift[i % op.Geometry.OutC]).ToArray(),
-            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, Activation = new(op.Activation.Min, op.Activation.Max),
         };
     }
 
@@ -632,10 +631,10 @@ public sealed class DspKernelEquivalenceTests
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.Geometry.OutC, taps)));
             // Every other case as the emitter writes it (channels and entry point), the others through the dispatcher.
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
-                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null)));
+                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation.Min, op.Activation.Max) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_conv_gemm_s8_params {p} = {{ {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutC}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.StrideW}, " +
-                $"{DspLayouts.PointwiseDepth(taps)}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }}, " +
+                $"{DspLayouts.PointwiseDepth(taps)}, {op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max}, {p}_w.bytes, {p}_rq }}, " +
                 $"{op.Geometry.KernelH}, {op.Geometry.KernelW}, {op.Geometry.PadTop}, {op.Geometry.PadLeft}, {op.Geometry.DilationH}, {op.Geometry.DilationW}, {op.InputZeroPoint} }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
@@ -670,8 +669,8 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.Geometry.StrideH > 1 || o.Geometry.StrideW > 1) && ops.Any(o => o.Geometry.DilationH > 1 || o.Geometry.DilationW > 1), "strides and dilations");
         Assert.IsTrue(ops.Any(o => o.Geometry.PadTop > 0 && o.Geometry.PadLeft > 0) && ops.Any(o => o.Geometry.PadTop == 0 && o.Geometry.PadLeft == 0) && ops.Any(o => o.Geometry.PadTop < 0 || o.Geometry.PadLeft < 0),
             "padding, none, and negative (cropping) padding");
-        Assert.IsTrue(ops.Any(o => o.ActivationMin == -128 && o.ActivationMax == 127) && ops.Any(o => o.ActivationMin > -128 && o.ActivationMax == 127)
-            && ops.Any(o => o.ActivationMax < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
+        Assert.IsTrue(ops.Any(o => o.Activation.Min == -128 && o.Activation.Max == 127) && ops.Any(o => o.Activation.Min > -128 && o.Activation.Max == 127)
+            && ops.Any(o => o.Activation.Max < 127), "every clamp mode: none, lower bound only (ReLU), both (ReLU6)");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)) && ops.Any(o => o.OutputShift.Contains(1)), "dead channels and channels off the fast rounding");
         Assert.IsGreaterThan(count / 10, fused, "layers whose channels all fuse (tml_conv_gemm_s8_fused_*)");
         TestContext.WriteLine($"tml_conv_gemm_s8: {count} random cases ({fused} through the fused entry points), {bytes} output bytes identical to the reference");
@@ -728,7 +727,7 @@ public sealed class DspKernelEquivalenceTests
                     : dead && c % 3 == 1 && c % 2 == 1 ? 1 << 30 : random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : r.Item1).ToArray(),
                 OutputShift = requant.Select((r, c) => dead && c % 3 == 0 ? 0 : dead && c % 3 == 1 ? (c % 2 == 1 ? -26 : 1) : r.Item2).ToArray(),
-                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.ConvGemm)
             {
@@ -789,14 +788,13 @@ public sealed class DspKernelEquivalenceTests
 
     private static QFullyConnected WithFullyConnected(QFullyConnected op, int? inFeatures = null)
     {
-        var inF = inFeatures ?? op.InFeatures;
+        var inF = inFeatures ?? op.Geometry.InFeatures;
         return new QFullyConnected
         {
-            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output, Rows = op.Rows,
-            InFeatures = inF, OutFeatures = op.OutFeatures,
-            Weights = Enumerable.Range(0, op.OutFeatures * inF).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
+            NodeName = op.NodeName, Inputs = op.Inputs, Output = op.Output, Geometry = new(inF, op.Geometry.OutFeatures, Rows: op.Geometry.Rows),
+            Weights = Enumerable.Range(0, op.Geometry.OutFeatures * inF).Select(i => (sbyte)((i * 37 % 255) - 127)).ToArray(),
             Bias = (int[])op.Bias.Clone(), OutputMultiplier = (int[])op.OutputMultiplier.Clone(), OutputShift = (int[])op.OutputShift.Clone(),
-            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, Activation = new(op.Activation.Min, op.Activation.Max),
         };
     }
 
@@ -815,30 +813,30 @@ public sealed class DspKernelEquivalenceTests
             Assert.AreEqual(Int8Kernel.FullyConnectedPairs, op.Kernel, $"case {i}: the generator must give shapes the emitter sends to tml_fc_pairs_s8");
             ops.Add(op);
             var extreme = op.Weights.All(w => w is 127 or -127);
-            var input = extreme ? Enumerable.Repeat((sbyte)-128, op.Rows * op.InFeatures).ToArray() : RandomOps.Bytes(random, op.Rows * op.InFeatures);
-            var output = new sbyte[op.Rows * op.OutFeatures];
-            for (var r = 0; r < op.Rows; r++)
+            var input = extreme ? Enumerable.Repeat((sbyte)-128, op.Geometry.Rows * op.Geometry.InFeatures).ToArray() : RandomOps.Bytes(random, op.Geometry.Rows * op.Geometry.InFeatures);
+            var output = new sbyte[op.Geometry.Rows * op.Geometry.OutFeatures];
+            for (var r = 0; r < op.Geometry.Rows; r++)
             {
-                Int8Kernels.FullyConnected(op, input.AsSpan(r * op.InFeatures, op.InFeatures), output.AsSpan(r * op.OutFeatures, op.OutFeatures));
+                Int8Kernels.FullyConnected(op, input.AsSpan(r * op.Geometry.InFeatures, op.Geometry.InFeatures), output.AsSpan(r * op.Geometry.OutFeatures, op.Geometry.OutFeatures));
             }
 
             expected.Add(output);
             var p = harness.NewName("p");
-            harness.Global(AlignedBytes($"{p}_w", DspLayouts.FullyConnectedPairs(op.Weights, op.OutFeatures, op.InFeatures)));
+            harness.Global(AlignedBytes($"{p}_w", DspLayouts.FullyConnectedPairs(op.Weights, op.Geometry.OutFeatures, op.Geometry.InFeatures)));
             // A layer whose groups all fuse runs the entry point the emitter calls for it (no fallback linked), with the
             // emitter's channel encodings; the others the run-time choice.
             var fused = KernelChoice.FullyConnectedFused(op);
             fusedCases += fused ? 1 : 0;
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
-                output: fused ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.ActivationMin, op.ActivationMax) : null)));
+                output: fused ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation.Min, op.Activation.Max) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
-                $"static const tml_fc_pairs_s8_params {p} = {{ {op.InFeatures}, {op.OutFeatures}, {op.Rows}, {DspLayouts.PointwiseDepth(op.InFeatures)}, " +
-                $"{op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {p}_rq }};"));
+                $"static const tml_fc_pairs_s8_params {p} = {{ {op.Geometry.InFeatures}, {op.Geometry.OutFeatures}, {op.Geometry.Rows}, {DspLayouts.PointwiseDepth(op.Geometry.InFeatures)}, " +
+                $"{op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max}, {p}_w.bytes, {p}_rq }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.PrintI32($"tml_fc_pairs_s8_scratch_size(&{p}) - {scratchBytes}");
-            var entry = fused ? "tml_fc_pairs_s8_fused" + KernelChoice.ClampSuffix(op.ActivationMin, op.ActivationMax) : "tml_fc_pairs_s8";
+            var entry = fused ? "tml_fc_pairs_s8_fused" + KernelChoice.ClampSuffix(op.Activation.Min, op.Activation.Max) : "tml_fc_pairs_s8";
             harness.Statement($"{entry}(&{p}, {harness.ConstArray(input)}, {buffer}, {scratch});");
             harness.PrintS8(buffer, output.Length);
         }
@@ -851,17 +849,17 @@ public sealed class DspKernelEquivalenceTests
             var o = ops[i];
             Assert.AreEqual(0L, lines[2 * i][0], $"case {i}: the C scratch size differs from KernelScratch's");
             CollectionAssert.AreEqual(expected[i].Select(b => (long)b).ToArray(), lines[2 * i + 1],
-                $"case {i} ({o.InFeatures} -> {o.OutFeatures}, {o.Rows} rows): tml_fc_pairs_s8 differs from the reference");
+                $"case {i} ({o.Geometry.InFeatures} -> {o.Geometry.OutFeatures}, {o.Geometry.Rows} rows): tml_fc_pairs_s8 differs from the reference");
             bytes += expected[i].Length;
         }
 
         // The cases must cover what the kernel distinguishes.
-        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.InFeatures % 4 == r)), "reductions with every remainder mod 4");
-        Assert.IsTrue(ops.Any(o => o.InFeatures > 512) && ops.Any(o => o.InFeatures > 1000), "reductions of several chunks");
-        Assert.IsTrue(ops.Any(o => o.OutFeatures % 2 == 1), "odd output counts");
-        Assert.IsTrue(Enumerable.Range(0, 3).All(r => ops.Any(o => ((o.OutFeatures + 1) / 2) % 3 == r && o.OutFeatures > 6)), "groups of three pairs with 0, 1 and 2 pairs after them");
-        Assert.IsTrue(ops.Any(o => o.Rows > 1), "batch rows");
-        Assert.IsTrue(ops.Any(o => o.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
+        Assert.IsTrue(Enumerable.Range(0, 4).All(r => ops.Any(o => o.Geometry.InFeatures % 4 == r)), "reductions with every remainder mod 4");
+        Assert.IsTrue(ops.Any(o => o.Geometry.InFeatures > 512) && ops.Any(o => o.Geometry.InFeatures > 1000), "reductions of several chunks");
+        Assert.IsTrue(ops.Any(o => o.Geometry.OutFeatures % 2 == 1), "odd output counts");
+        Assert.IsTrue(Enumerable.Range(0, 3).All(r => ops.Any(o => ((o.Geometry.OutFeatures + 1) / 2) % 3 == r && o.Geometry.OutFeatures > 6)), "groups of three pairs with 0, 1 and 2 pairs after them");
+        Assert.IsTrue(ops.Any(o => o.Geometry.Rows > 1), "batch rows");
+        Assert.IsTrue(ops.Any(o => o.Geometry.InFeatures > 1000 && o.Weights.All(w => w is 127 or -127)), "the largest sums of a chunk");
         Assert.IsTrue(ops.Any(o => o.OutputMultiplier.Contains(0)), "dead outputs");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Contains(1)) && ops.Any(o => o.Bias.Contains(-(1 << 30))), "outputs off the fast rounding (left shift, bias of 2^30)");
         Assert.IsGreaterThan(0, fusedCases, "layers whose groups all fuse (tml_fc_pairs_s8_fused_*)");
@@ -892,8 +890,7 @@ public sealed class DspKernelEquivalenceTests
             var dead = random.Next(4) == 0; // dead outputs (multiplier 0, saturated bias), as calibration can give
             var op = new QFullyConnected
             {
-                NodeName = name, Inputs = [0], Output = 1, Rows = rows,
-                InFeatures = inF, OutFeatures = outF,
+                NodeName = name, Inputs = [0], Output = 1, Geometry = new(inF, outF, Rows: rows),
                 // Extreme: rows of one weight, +-127, against inputs of -128 (see FullyConnectedPairsCases): the largest
                 // |sum b x| a chunk can reach, which the a + 256 b recovery must still get exactly.
                 Weights = extreme
@@ -904,7 +901,7 @@ public sealed class DspKernelEquivalenceTests
                 Bias = Enumerable.Range(0, outF).Select(o => dead && o % 3 == 1 ? int.MaxValue : dead && o % 3 == 2 && o % 2 == 0 ? -(1 << 30) : random.Next(-(1 << 20), 1 << 20)).ToArray(),
                 OutputMultiplier = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : r.Item1).ToArray(),
                 OutputShift = requant.Select((r, o) => dead && o % 3 == 1 ? 0 : dead && o % 3 == 2 ? (o % 2 == 0 ? -26 : 1) : r.Item2).ToArray(),
-                InputZeroPoint = extreme ? 127 : random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+                InputZeroPoint = extreme ? 127 : random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.FullyConnectedPairs)
             {
@@ -931,7 +928,7 @@ public sealed class DspKernelEquivalenceTests
             Bias = Enumerable.Range(0, outC).Select(i => op.Bias[i % op.Bias.Length]).ToArray(),
             OutputMultiplier = Enumerable.Range(0, outC).Select(i => op.OutputMultiplier[i % op.Geometry.InC]).ToArray(),
             OutputShift = Enumerable.Range(0, outC).Select(i => op.OutputShift[i % op.Geometry.InC]).ToArray(),
-            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, ActivationMin = op.ActivationMin, ActivationMax = op.ActivationMax,
+            InputZeroPoint = op.InputZeroPoint, OutputZeroPoint = op.OutputZeroPoint, Activation = new(op.Activation.Min, op.Activation.Max),
         };
     }
 
@@ -960,7 +957,7 @@ public sealed class DspKernelEquivalenceTests
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_dw3x3_s8_params {p} = {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.PadTop}, {op.Geometry.PadLeft}, " +
-                $"{op.OutputZeroPoint}, {op.InputZeroPoint}, {op.ActivationMin}, {op.ActivationMax}, {p}_w.bytes, {last}, {p}_rq }};"));
+                $"{op.OutputZeroPoint}, {op.InputZeroPoint}, {op.Activation.Min}, {op.Activation.Max}, {p}_w.bytes, {last}, {p}_rq }};"));
             var scratchBytes = KernelScratch.BytesOf(op);
             var scratch = harness.OutputBuffer("int32_t", scratchBytes / 4);
             var buffer = harness.OutputBuffer("int8_t", output.Length);
@@ -986,7 +983,7 @@ public sealed class DspKernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.Geometry.PadTop == 0 && o.Geometry.PadLeft == 0) && ops.Any(o => o.Geometry.PadTop > 0 && o.Geometry.PadLeft > 0), "with and without padding");
         Assert.IsTrue(ops.Any(o => (DspLayouts.Depthwise3x3Width(o) * ((o.Geometry.OutH - 1) * o.Geometry.StrideH + 3)) > KernelChoice.Depthwise3x3Buffer), "planes split into bands");
         Assert.IsTrue(ops.Any(o => o.Geometry.OutW > 64), "rows longer than the sums buffer");
-        Assert.IsTrue(ops.Any(o => o.ActivationMin > -128 || o.ActivationMax < 127), "fused activation ranges");
+        Assert.IsTrue(ops.Any(o => o.Activation.Min > -128 || o.Activation.Max < 127), "fused activation ranges");
         TestContext.WriteLine($"tml_dw3x3_s8: {count} random cases, {bytes} output bytes identical to the reference");
     }
 
@@ -1043,7 +1040,7 @@ public sealed class DspKernelEquivalenceTests
                 Bias = Enumerable.Range(0, channels).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
                 OutputMultiplier = requant.Select(r => r.Item1).ToArray(),
                 OutputShift = requant.Select(r => r.Item2).ToArray(),
-                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+                InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
             };
             if (KernelChoice.Choose(op, KernelIsa.ArmDsp) == Int8Kernel.Depthwise3x3)
             {

@@ -25,9 +25,9 @@ public sealed class ElementwiseKernelEquivalenceTests
             var op = new QLut
             {
                 NodeName = $"lut{i}", Inputs = [0], Output = 1,
-                Outer = outer, Channels = channels, Inner = inner, Tables = RandomOps.Bytes(random, channels * 256),
+                View = new(outer, channels, inner), Tables = RandomOps.Bytes(random, channels * 256),
             };
-            var count = op.Outer * op.Channels * op.Inner;
+            var count = op.View.Outer * op.View.Size * op.View.Inner;
             var input = RandomOps.Bytes(random, count);
             input[0] = -128; // both ends of the table
             input[count - 1] = 127;
@@ -36,7 +36,7 @@ public sealed class ElementwiseKernelEquivalenceTests
             expected.Add(output);
 
             var p = harness.NewName("p");
-            harness.Global($"static const tml_lut_s8_params {p} = {{ {op.Outer}, {op.Channels}, {op.Inner}, {harness.ConstArray(op.Tables)} }};");
+            harness.Global($"static const tml_lut_s8_params {p} = {{ {op.View.Outer}, {op.View.Size}, {op.View.Inner}, {harness.ConstArray(op.Tables)} }};");
             var buffer = harness.OutputBuffer("int8_t", count);
             harness.Statement($"memcpy({buffer}, {harness.ConstArray(input)}, {count});");
             harness.Statement($"tml_lut_s8(&{p}, {buffer}, {buffer});");
@@ -66,8 +66,8 @@ public sealed class ElementwiseKernelEquivalenceTests
             var p = harness.NewName("p");
             harness.Global(
                 $"static const tml_binary_s8_params {p} = {{ {{ {string.Join(", ", op.Geometry.OutDims)} }}, {{ {string.Join(", ", op.Geometry.AStrides)} }}, {{ {string.Join(", ", op.Geometry.BStrides)} }}, " +
-                $"{op.Input1ZeroPoint}, {op.Input2ZeroPoint}, {CHarness.Literal(op.Input1Multiplier)}, {op.Input1Shift}, {CHarness.Literal(op.Input2Multiplier)}, {op.Input2Shift}, " +
-                $"{op.LeftShift}, {CHarness.Literal(op.OutputMultiplier)}, {op.OutputShift}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax} }};");
+                $"{op.Input1.ZeroPoint}, {op.Input2.ZeroPoint}, {CHarness.Literal(op.Input1.Multiplier)}, {op.Input1.Shift}, {CHarness.Literal(op.Input2.Multiplier)}, {op.Input2.Shift}, " +
+                $"{op.LeftShift}, {CHarness.Literal(op.OutputRequantization.Multiplier)}, {op.OutputRequantization.Shift}, {op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max} }};");
             var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
             var kernel = op.Kind == BinaryKind.Mul ? "tml_mul_broadcast_s8" : "tml_add_broadcast_s8";
             harness.Statement($"{kernel}(&{p}, {harness.ConstArray(a)}, {harness.ConstArray(b)}, {buffer});");
@@ -104,8 +104,8 @@ public sealed class ElementwiseKernelEquivalenceTests
         {
             NodeName = name, Inputs = [0, 1], Output = 2,
             Geometry = new(OutDims: Pad(outShape), AStrides: Strides(aShape, outShape), BStrides: Strides(bShape, outShape), A: 0, B: 1), Kind = mul ? BinaryKind.Mul : BinaryKind.Add,
-            Input1ZeroPoint = zp1, Input2ZeroPoint = zp2, Input1Multiplier = m1, Input1Shift = sh1, Input2Multiplier = m2, Input2Shift = sh2,
-            LeftShift = leftShift, OutputMultiplier = mo, OutputShift = so, OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            Input1 = new(zp1, m1, sh1), Input2 = new(zp2, m2, sh2),
+            LeftShift = leftShift, OutputRequantization = new(mo, so), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
         };
     }
 

@@ -130,7 +130,7 @@ public sealed class HeliumKernelTests
                 var inFeatures = i < 32 ? i + 1 : random.Next(1, 700);
                 var op = FullyConnected(random, $"fc{i}", inFeatures, random.Next(1, 23));
                 var input = RandomOps.Bytes(random, inFeatures);
-                var output = new sbyte[op.OutFeatures];
+                var output = new sbyte[op.Geometry.OutFeatures];
                 Int8Kernels.FullyConnected(op, input, output);
                 expected.Add(output);
                 KernelCalls.FullyConnected(harness, op, input);
@@ -177,7 +177,7 @@ public sealed class HeliumKernelTests
             Bias = random.Next(8) == 0 ? new int[outC] : Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),
             OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
             OutputShift = requant.Select(r => r.Shift).ToArray(),
-            InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
         };
     }
 
@@ -188,13 +188,13 @@ public sealed class HeliumKernelTests
         var (actMin, actMax) = RandomOps.ActivationRange(random, zpOut);
         return new QFullyConnected
         {
-            NodeName = name, Inputs = [0], Output = 1, InFeatures = inFeatures, OutFeatures = outFeatures,
+            NodeName = name, Inputs = [0], Output = 1, Geometry = new(inFeatures, outFeatures),
             Weights = RandomOps.Bytes(random, inFeatures * outFeatures, -127, 127),
             // Sometimes no bias at all (NULL in C: the kernels accept one).
             Bias = random.Next(8) == 0 ? new int[outFeatures] : Enumerable.Range(0, outFeatures).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),
             OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
             OutputShift = requant.Select(r => r.Shift).ToArray(),
-            InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, ActivationMin = actMin, ActivationMax = actMax,
+            InputZeroPoint = random.Next(-128, 128), OutputZeroPoint = zpOut, Activation = new(actMin, actMax),
         };
     }
 

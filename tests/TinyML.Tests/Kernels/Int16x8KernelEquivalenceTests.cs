@@ -67,7 +67,7 @@ public sealed class Int16x8KernelEquivalenceTests
                 NodeName = shape.NodeName, Inputs = [0], Output = 1,
                 Geometry = new(InC: shape.Geometry.InC, InH: shape.Geometry.InH, InW: shape.Geometry.InW, OutC: shape.Geometry.OutC, OutH: shape.Geometry.OutH, OutW: shape.Geometry.OutW, KernelH: shape.Geometry.KernelH, KernelW: shape.Geometry.KernelW, StrideH: shape.Geometry.StrideH, StrideW: shape.Geometry.StrideW, PadTop: shape.Geometry.PadTop, PadLeft: shape.Geometry.PadLeft, DilationH: shape.Geometry.DilationH, DilationW: shape.Geometry.DilationW, Groups: shape.Geometry.Groups),
                 Weights = shape.Weights, Bias = [], OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(), OutputShift = requant.Select(r => r.Shift).ToArray(),
-                InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
+                InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(lo, hi),
             };
             ops.Add(op);
             var bias = Bias(random, op.Geometry.OutC);
@@ -82,7 +82,7 @@ public sealed class Int16x8KernelEquivalenceTests
                 $".out_c = {op.Geometry.OutC}, .out_h = {op.Geometry.OutH}, .out_w = {op.Geometry.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
                 $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
                 $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
                 $".bias = {LongArray(harness, bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
                 $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
             var outName = harness.OutputBuffer("int16_t", output.Length);
@@ -111,7 +111,7 @@ public sealed class Int16x8KernelEquivalenceTests
             NodeName = name, Inputs = [0], Output = 1,
             Geometry = new(InC: inC, InH: h, InW: w, OutC: outC, OutH: h, OutW: w, KernelH: 1, KernelW: 1, StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1),
             Weights = RandomOps.Bytes(random, outC * inC, -127, 127), Bias = [], OutputMultiplier = [], OutputShift = [],
-            InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+            InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(-128, 127),
         };
     }
 
@@ -125,23 +125,23 @@ public sealed class Int16x8KernelEquivalenceTests
         for (var i = 0; i < 100; i++)
         {
             var shape = RandomOps.FullyConnected(random, $"fc{i}");
-            var requant = Enumerable.Range(0, shape.OutFeatures).Select(_ => Requantization(random)).ToArray();
+            var requant = Enumerable.Range(0, shape.Geometry.OutFeatures).Select(_ => Requantization(random)).ToArray();
             var (lo, hi) = Activation(random);
             var op = new QFullyConnected
             {
-                NodeName = shape.NodeName, Inputs = [0], Output = 1, InFeatures = shape.InFeatures, OutFeatures = shape.OutFeatures,
+                NodeName = shape.NodeName, Inputs = [0], Output = 1, Geometry = new(shape.Geometry.InFeatures, shape.Geometry.OutFeatures),
                 Weights = shape.Weights, Bias = [], OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(), OutputShift = requant.Select(r => r.Shift).ToArray(),
-                InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = lo, ActivationMax = hi,
+                InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(lo, hi),
             };
-            var bias = Bias(random, op.OutFeatures);
-            var input = Shorts(random, op.InFeatures);
-            var output = new short[op.OutFeatures];
+            var bias = Bias(random, op.Geometry.OutFeatures);
+            var input = Shorts(random, op.Geometry.InFeatures);
+            var output = new short[op.Geometry.OutFeatures];
             Int16x8Kernels.FullyConnected(op, bias, input, output);
             expected.Add(output.Select(v => (long)v).ToArray());
             var p = harness.NewName("p");
             harness.Global(
-                $"static const tml_fully_connected_s16_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $"static const tml_fully_connected_s16_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
+                $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
                 $".bias = {LongArray(harness, bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
                 $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
             var outName = harness.OutputBuffer("int16_t", output.Length);
@@ -157,8 +157,8 @@ public sealed class Int16x8KernelEquivalenceTests
             var (nm, ns) = QuantizationMath.QuantizeMultiplier(1 / ratio);
             var zp = random.Next(-128, 128);
             var count = random.Next(1, 64);
-            var widen = new QRequantizeS8S16 { NodeName = "w", Inputs = [0], Output = 1, Count = count, InputZeroPoint = zp, Multiplier = wm, Shift = ws };
-            var narrow = new QRequantizeS16S8 { NodeName = "n", Inputs = [0], Output = 1, Count = count, Multiplier = nm, Shift = ns, OutputZeroPoint = zp };
+            var widen = new QRequantizeS8S16 { NodeName = "w", Inputs = [0], Output = 1, Count = count, InputZeroPoint = zp, Requantization = new(wm, ws)};
+            var narrow = new QRequantizeS16S8 { NodeName = "n", Inputs = [0], Output = 1, Count = count, Requantization = new(nm, ns), OutputZeroPoint = zp };
             var bytes = RandomOps.Bytes(random, count);
             var shorts = Shorts(random, count);
             var wide = new short[count];

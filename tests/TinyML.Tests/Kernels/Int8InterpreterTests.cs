@@ -69,27 +69,26 @@ public sealed class Int8InterpreterTests
             Bias = Enumerable.Range(0, OutC).Select(_ => random.Next(-2000, 6000)).ToArray(),
             OutputMultiplier = convMultipliers.Select(m => m.Multiplier).ToArray(),
             OutputShift = convMultipliers.Select(m => m.Shift).ToArray(),
-            InputZeroPoint = -3, OutputZeroPoint = -128, ActivationMin = -128, ActivationMax = 127,
+            InputZeroPoint = -3, OutputZeroPoint = -128, Activation = new(-128, 127),
         };
         var pool = new QPool
         {
-            NodeName = "pool", Inputs = [1], Output = 2, Kind = PoolKind.Average, Planes = OutC,
-            InH = ConvH, InW = ConvW, Geometry = new WindowGeometry(ConvH, ConvW, 1, 1, 1, 1, 0, 0, 0, 0, PoolH, PoolW),
-            ActivationMin = -128, ActivationMax = 127,
+            NodeName = "pool", Inputs = [1], Output = 2, Kind = PoolKind.Average, InputPlanes = new(OutC, ConvH, ConvW), Geometry = new WindowGeometry(ConvH, ConvW, 1, 1, 1, 1, 0, 0, 0, 0, PoolH, PoolW),
+            Activation = new(-128, 127),
         };
         var reshape = new QReshape { NodeName = "flatten", Inputs = [2], Output = 3 };
         var fcMultiplier = QuantizationMath.QuantizeMultiplier(0.1 * 0.03 / 0.2);
         var fc = new QFullyConnected
         {
-            NodeName = "fc", Inputs = [3], Output = 4, InFeatures = OutC, OutFeatures = Classes,
+            NodeName = "fc", Inputs = [3], Output = 4, Geometry = new(OutC, Classes),
             Weights = RandomOps.Bytes(random, OutC * Classes, -127, 127),
             Bias = Enumerable.Range(0, Classes).Select(_ => random.Next(-500, 500)).ToArray(),
             OutputMultiplier = Enumerable.Repeat(fcMultiplier.Multiplier, Classes).ToArray(),
             OutputShift = Enumerable.Repeat(fcMultiplier.Shift, Classes).ToArray(),
-            InputZeroPoint = -128, OutputZeroPoint = 5, ActivationMin = -128, ActivationMax = 127,
+            InputZeroPoint = -128, OutputZeroPoint = 5, Activation = new(-128, 127),
         };
         var (sm, ss, sd) = QuantizationMath.PrepareSoftmax(0.2f);
-        var softmax = new QSoftmax { NodeName = "softmax", Inputs = [4], Output = 5, Rows = 1, RowSize = Classes, InputMultiplier = sm, InputLeftShift = ss, DiffMin = sd };
+        var softmax = new QSoftmax { NodeName = "softmax", Inputs = [4], Output = 5, View = new(1, Classes, 1), InputMultiplier = sm, InputLeftShift = ss, DiffMin = sd };
         model.Ops.AddRange([conv, pool, reshape, fc, softmax]);
         return (model, conv, pool, fc, softmax);
     }
@@ -132,7 +131,7 @@ public sealed class Int8InterpreterTests
                     }
 
                     int q = FixedPoint.Mbqm((int)acc, op.OutputMultiplier[oc], op.OutputShift[oc]) + op.OutputZeroPoint;
-                    output[(oc * ConvH + oy) * ConvW + ox] = (sbyte)Math.Clamp(q, op.ActivationMin, op.ActivationMax);
+                    output[(oc * ConvH + oy) * ConvW + ox] = (sbyte)Math.Clamp(q, op.Activation.Min, op.Activation.Max);
                 }
             }
         }
@@ -148,7 +147,7 @@ public sealed class Int8InterpreterTests
         {
             int sum = input.Skip(c * ConvH * ConvW).Take(ConvH * ConvW).Sum(v => v);
             int rounded = (int)Math.Round(sum / 9.0, MidpointRounding.AwayFromZero);
-            output[c] = (sbyte)Math.Clamp(rounded, op.ActivationMin, op.ActivationMax);
+            output[c] = (sbyte)Math.Clamp(rounded, op.Activation.Min, op.Activation.Max);
         }
 
         return output;
@@ -166,7 +165,7 @@ public sealed class Int8InterpreterTests
             }
 
             int q = FixedPoint.Mbqm(acc, op.OutputMultiplier[o], op.OutputShift[o]) + op.OutputZeroPoint;
-            output[o] = (sbyte)Math.Clamp(q, op.ActivationMin, op.ActivationMax);
+            output[o] = (sbyte)Math.Clamp(q, op.Activation.Min, op.Activation.Max);
         }
 
         return output;

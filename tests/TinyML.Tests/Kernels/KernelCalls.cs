@@ -28,7 +28,7 @@ internal static class KernelCalls
             $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
             $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups}, " +
             $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
             $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
             $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
         var length = op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW;
@@ -42,13 +42,13 @@ internal static class KernelCalls
     {
         string p = harness.NewName("p");
         harness.Global(
-            $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.InFeatures}, .out_features = {op.OutFeatures}, " +
+            $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
             $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
             $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
             $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-        string buffer = harness.OutputBuffer("int8_t", op.OutFeatures);
+        string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
         harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-        harness.PrintS8(buffer, op.OutFeatures);
+        harness.PrintS8(buffer, op.Geometry.OutFeatures);
     }
 }

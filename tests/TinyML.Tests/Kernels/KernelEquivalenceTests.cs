@@ -45,7 +45,7 @@ public sealed class KernelEquivalenceTests
         Assert.IsTrue(ops.Any(o => o.Geometry.Groups == o.Geometry.InC && o.Geometry.OutC > o.Geometry.InC && o.Geometry.InC > 1), "depthwise with channel multiplier");
         Assert.IsTrue(ops.Any(o => o.Geometry.Groups > 1 && o.Geometry.Groups < o.Geometry.InC), "grouped");
         Assert.IsTrue(ops.Any(o => o.Geometry.PadTop != o.Geometry.PadLeft && o.Geometry.DilationH > 1 && o.Geometry.StrideW > 1), "asymmetric pads, dilation, stride");
-        Assert.IsTrue(ops.Any(o => o.ActivationMin == o.OutputZeroPoint && o.ActivationMax == 127), "fused relu");
+        Assert.IsTrue(ops.Any(o => o.Activation.Min == o.OutputZeroPoint && o.Activation.Max == 127), "fused relu");
         Assert.IsTrue(ops.Any(o => o.OutputShift.Any(s => s > 0)) && ops.Any(o => o.OutputShift.Contains(-31)), "extreme shifts");
     }
 
@@ -74,7 +74,7 @@ public sealed class KernelEquivalenceTests
                 $".stride_h = {g.StrideH}, .stride_w = {g.StrideW}, .pad_top = {g.PadTop}, .pad_left = {g.PadLeft}, " +
                 $".dilation_h = {g.DilationH}, .dilation_w = {g.DilationW}, .groups = {g.Groups}, " +
                 $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax}, .weights = {harness.ConstArray(op.Weights)}, " +
+                $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
                 $".bias = {harness.ConstArray(op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
                 $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
@@ -100,8 +100,8 @@ public sealed class KernelEquivalenceTests
         for (int i = 0; i < 150; i++)
         {
             var op = RandomOps.FullyConnected(random, $"fc{i}");
-            var input = RandomOps.Bytes(random, op.InFeatures);
-            var output = new sbyte[op.OutFeatures];
+            var input = RandomOps.Bytes(random, op.Geometry.InFeatures);
+            var output = new sbyte[op.Geometry.OutFeatures];
             Int8Kernels.FullyConnected(op, input, output);
             expected.Add(output);
 
@@ -124,16 +124,16 @@ public sealed class KernelEquivalenceTests
             var requant = QuantizationMath.QuantizeMultiplier(40.0 / (Math.Sqrt(inFeatures) * 74 * 73));
             var op = new QFullyConnected
             {
-                NodeName = shape.NodeName, Inputs = shape.Inputs, Output = shape.Output, InFeatures = inFeatures, OutFeatures = outFeatures,
+                NodeName = shape.NodeName, Inputs = shape.Inputs, Output = shape.Output, Geometry = new(inFeatures, outFeatures),
                 Weights = RandomOps.Bytes(random, inFeatures * outFeatures, -127, 127),
                 Bias = Enumerable.Range(0, outFeatures).Select(_ => random.Next(-(1 << 16), 1 << 16)).ToArray(),
                 // Sums of this many products have a standard deviation near sqrt(n) * 74 * 73: scaled to about 40 output steps.
                 OutputMultiplier = Enumerable.Repeat(requant.Multiplier, outFeatures).ToArray(),
                 OutputShift = Enumerable.Repeat(requant.Shift, outFeatures).ToArray(),
-                InputZeroPoint = shape.InputZeroPoint, OutputZeroPoint = shape.OutputZeroPoint, ActivationMin = -128, ActivationMax = 127,
+                InputZeroPoint = shape.InputZeroPoint, OutputZeroPoint = shape.OutputZeroPoint, Activation = new(-128, 127),
             };
-            var input = RandomOps.Bytes(random, op.InFeatures);
-            var output = new sbyte[op.OutFeatures];
+            var input = RandomOps.Bytes(random, op.Geometry.InFeatures);
+            var output = new sbyte[op.Geometry.OutFeatures];
             Int8Kernels.FullyConnected(op, input, output);
             expected.Add(output);
 
@@ -153,17 +153,17 @@ public sealed class KernelEquivalenceTests
         for (int i = 0; i < 250; i++)
         {
             var op = RandomOps.Pool(random, $"pool{i}");
-            var input = RandomOps.Bytes(random, op.Planes * op.InH * op.InW);
-            var output = new sbyte[op.Planes * op.OutH * op.OutW];
+            var input = RandomOps.Bytes(random, op.InputPlanes.Count * op.InputPlanes.Height * op.InputPlanes.Width);
+            var output = new sbyte[op.InputPlanes.Count * op.OutH * op.OutW];
             Int8Kernels.Pool(op, input, output);
             expected.Add(output);
 
             string p = harness.NewName("p");
             harness.Global(
-                $"static const tml_pool_s8_params {p} = {{ .channels = {op.Planes}, .in_h = {op.InH}, .in_w = {op.InW}, " +
+                $"static const tml_pool_s8_params {p} = {{ .channels = {op.InputPlanes.Count}, .in_h = {op.InputPlanes.Height}, .in_w = {op.InputPlanes.Width}, " +
                 $".out_h = {op.OutH}, .out_w = {op.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
                 $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
+                $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
             string kernel = op.Kind == PoolKind.Max ? "tml_maxpool_s8" : "tml_avgpool_s8";
             harness.Statement($"{kernel}(&{p}, {harness.ConstArray(input)}, {buffer});");
@@ -208,12 +208,12 @@ public sealed class KernelEquivalenceTests
 
             string p = harness.NewName("p");
             harness.Global(
-                $"static const tml_add_s8_params {p} = {{ .count = {op.Count}, .input1_zero_point = {op.Input1ZeroPoint}, " +
-                $".input2_zero_point = {op.Input2ZeroPoint}, .input1_multiplier = {CHarness.Literal(op.Input1Multiplier)}, " +
-                $".input1_shift = {op.Input1Shift}, .input2_multiplier = {CHarness.Literal(op.Input2Multiplier)}, " +
-                $".input2_shift = {op.Input2Shift}, .left_shift = {op.LeftShift}, .output_multiplier = {CHarness.Literal(op.OutputMultiplier)}, " +
-                $".output_shift = {op.OutputShift}, .output_zero_point = {op.OutputZeroPoint}, " +
-                $".act_min = {op.ActivationMin}, .act_max = {op.ActivationMax} }};");
+                $"static const tml_add_s8_params {p} = {{ .count = {op.Count}, .input1_zero_point = {op.Input1.ZeroPoint}, " +
+                $".input2_zero_point = {op.Input2.ZeroPoint}, .input1_multiplier = {CHarness.Literal(op.Input1.Multiplier)}, " +
+                $".input1_shift = {op.Input1.Shift}, .input2_multiplier = {CHarness.Literal(op.Input2.Multiplier)}, " +
+                $".input2_shift = {op.Input2.Shift}, .left_shift = {op.LeftShift}, .output_multiplier = {CHarness.Literal(op.OutputRequantization.Multiplier)}, " +
+                $".output_shift = {op.OutputRequantization.Shift}, .output_zero_point = {op.OutputZeroPoint}, " +
+                $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max} }};");
             string buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.Statement($"tml_add_s8(&{p}, {harness.ConstArray(input1)}, {harness.ConstArray(input2)}, {buffer}, {KernelCalls.Scratch(harness, op)});");
             harness.PrintS8(buffer, output.Length);
@@ -231,7 +231,7 @@ public sealed class KernelEquivalenceTests
         for (int i = 0; i < 200; i++)
         {
             var op = RandomOps.Softmax(random, $"softmax{i}");
-            int count = op.Rows * op.RowSize;
+            int count = op.View.Outer * op.View.Size;
             // Full-range rows, narrow rows around a random centre, and constant rows.
             var input = (i % 3) switch
             {
@@ -245,7 +245,7 @@ public sealed class KernelEquivalenceTests
 
             string p = harness.NewName("p");
             harness.Global(
-                $"static const tml_softmax_s8_params {p} = {{ .rows = {op.Rows}, .row_size = {op.RowSize}, " +
+                $"static const tml_softmax_s8_params {p} = {{ .rows = {op.View.Outer}, .row_size = {op.View.Size}, " +
                 $".input_multiplier = {CHarness.Literal(op.InputMultiplier)}, .input_left_shift = {op.InputLeftShift}, " +
                 $".diff_min = {CHarness.Literal(op.DiffMin)} }};");
             string buffer = harness.OutputBuffer("int8_t", count);
@@ -271,20 +271,20 @@ public sealed class KernelEquivalenceTests
         {
             var op = RandomOps.Softmax(random, $"softmax{i}");
             float scale = ScaleOf(op);
-            var input = RandomOps.Bytes(random, op.Rows * op.RowSize);
+            var input = RandomOps.Bytes(random, op.View.Outer * op.View.Size);
             var output = new sbyte[input.Length];
             Int8Kernels.Softmax(op, input, output);
-            for (int r = 0; r < op.Rows; r++)
+            for (int r = 0; r < op.View.Outer; r++)
             {
-                var row = input.AsSpan(r * op.RowSize, op.RowSize).ToArray();
+                var row = input.AsSpan(r * op.View.Size, op.View.Size).ToArray();
                 double max = row.Max(v => (double)v);
                 var exps = row.Select(v => Math.Exp((v - max) * scale)).ToArray();
                 double sum = exps.Sum();
-                for (int c = 0; c < op.RowSize; c++)
+                for (int c = 0; c < op.View.Size; c++)
                 {
                     double expectedQ = Math.Clamp(exps[c] / sum * 256 - 128, -128, 127);
-                    Assert.IsLessThanOrEqualTo(2.0, Math.Abs(output[r * op.RowSize + c] - expectedQ),
-                        $"case {i} row {r} col {c}: got {output[r * op.RowSize + c]}, float softmax gives {expectedQ:F2}");
+                    Assert.IsLessThanOrEqualTo(2.0, Math.Abs(output[r * op.View.Size + c] - expectedQ),
+                        $"case {i} row {r} col {c}: got {output[r * op.View.Size + c]}, float softmax gives {expectedQ:F2}");
                 }
             }
         }

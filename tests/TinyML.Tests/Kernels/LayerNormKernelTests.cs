@@ -68,7 +68,7 @@ public sealed class LayerNormKernelTests
         var lines = harness.Run();
         for (var t = 0; t < cases.Count; t++)
         {
-            CollectionAssert.AreEqual(cases[t].Expected.Select(v => (long)v).ToArray(), lines[t], $"case {t}: rows {cases[t].Op.Rows} x {cases[t].Op.RowSize}");
+            CollectionAssert.AreEqual(cases[t].Expected.Select(v => (long)v).ToArray(), lines[t], $"case {t}: rows {cases[t].Op.View.Outer} x {cases[t].Op.View.Size}");
         }
 
         Console.WriteLine($"tml_layernorm_s8: {cases.Count} random cases, C == C# byte for byte; worst |int8 - float| = {worstStep:0.000} output steps");
@@ -110,18 +110,18 @@ public sealed class LayerNormKernelTests
     private static double WorstStepsFromFloat(QLayerNorm op, LoweredTensor input, LoweredTensor output, sbyte[] data, sbyte[] actual, float epsilon, float[] gamma, float[] beta)
     {
         var worst = 0.0;
-        for (var r = 0; r < op.Rows; r++)
+        for (var r = 0; r < op.View.Outer; r++)
         {
-            var x = Enumerable.Range(0, op.RowSize).Select(i => (double)input.Scale * (data[r * op.RowSize + i] - input.ZeroPoint)).ToArray();
+            var x = Enumerable.Range(0, op.View.Size).Select(i => (double)input.Scale * (data[r * op.View.Size + i] - input.ZeroPoint)).ToArray();
             var mean = x.Average();
             var variance = x.Select(v => (v - mean) * (v - mean)).Average();
             var inverse = 1 / Math.Sqrt(variance + epsilon);
-            for (var i = 0; i < op.RowSize; i++)
+            for (var i = 0; i < op.View.Size; i++)
             {
                 var q = ((x[i] - mean) * inverse * gamma[i] + beta[i]) / output.Scale + output.ZeroPoint;
                 if (q is > -128 and < 127 && !(variance == 0 && epsilon == 0))
                 {
-                    worst = Math.Max(worst, Math.Abs(actual[r * op.RowSize + i] - q));
+                    worst = Math.Max(worst, Math.Abs(actual[r * op.View.Size + i] - q));
                 }
             }
         }

@@ -37,9 +37,8 @@ public sealed class LogicKernelEquivalenceTests
             {
                 NodeName = $"cmp{i}", Inputs = [0, 1], Output = 2,
                 Geometry = new(OutDims: outDims, AStrides: strides[0], BStrides: strides[1], A: 0, B: 1), Kind = kind,
-                Input1ZeroPoint = zp1, Input2ZeroPoint = zp2, Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift,
-                Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift, LeftShift = p.LeftShift,
-                OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+                Input1 = new(zp1, p.Input1Multiplier, p.Input1Shift), Input2 = new(zp2, p.Input2Multiplier, p.Input2Shift), LeftShift = p.LeftShift,
+                OutputRequantization = new(p.OutputMultiplier, p.OutputShift), OutputZeroPoint = 0, Activation = new(-128, 127),
             };
             var a = Near(random, Extent(op.Geometry.AStrides, op.Geometry.OutDims), zp1);
             var b = Near(random, Extent(op.Geometry.BStrides, op.Geometry.OutDims), zp2);
@@ -52,8 +51,8 @@ public sealed class LogicKernelEquivalenceTests
             var name = harness.NewName("p");
             harness.Global(
                 $"static const tml_binary_s8_params {name} = {{ {{ {string.Join(", ", op.Geometry.OutDims)} }}, {{ {string.Join(", ", op.Geometry.AStrides)} }}, {{ {string.Join(", ", op.Geometry.BStrides)} }}, " +
-                $"{op.Input1ZeroPoint}, {op.Input2ZeroPoint}, {CHarness.Literal(op.Input1Multiplier)}, {op.Input1Shift}, {CHarness.Literal(op.Input2Multiplier)}, {op.Input2Shift}, " +
-                $"{op.LeftShift}, {CHarness.Literal(op.OutputMultiplier)}, {op.OutputShift}, {op.OutputZeroPoint}, {op.ActivationMin}, {op.ActivationMax} }};");
+                $"{op.Input1.ZeroPoint}, {op.Input2.ZeroPoint}, {CHarness.Literal(op.Input1.Multiplier)}, {op.Input1.Shift}, {CHarness.Literal(op.Input2.Multiplier)}, {op.Input2.Shift}, " +
+                $"{op.LeftShift}, {CHarness.Literal(op.OutputRequantization.Multiplier)}, {op.OutputRequantization.Shift}, {op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max} }};");
             var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
             harness.Statement($"tml_{Kernel(kind)}_broadcast_s8(&{name}, {harness.ConstArray(a)}, {harness.ConstArray(b)}, {buffer});");
             harness.PrintS8(buffer, op.Geometry.Count);
@@ -91,8 +90,8 @@ public sealed class LogicKernelEquivalenceTests
             {
                 NodeName = $"where{i}", Inputs = [0, 1, 2], Output = 3,
                 Geometry = new(OutDims: outDims, CStrides: strides[0], XStrides: strides[1], YStrides: strides[2], C: 0, X: 1, Y: 2), ConditionZeroPoint = random.Next(2) == 0 ? 0 : random.Next(-128, 128),
-                XZeroPoint = x.ZeroPoint, XMultiplier = x.Multiplier, XShift = x.Shift,
-                YZeroPoint = y.ZeroPoint, YMultiplier = y.Multiplier, YShift = y.Shift, OutputZeroPoint = outputZeroPoint,
+                X = new(x.ZeroPoint, x.Multiplier, x.Shift),
+                Y = new(y.ZeroPoint, y.Multiplier, y.Shift), OutputZeroPoint = outputZeroPoint,
             };
             var condition = Near(random, Extent(op.Geometry.CStrides, op.Geometry.OutDims), op.ConditionZeroPoint);
             var xs = RandomOps.Bytes(random, Extent(op.Geometry.XStrides, op.Geometry.OutDims));
@@ -104,7 +103,7 @@ public sealed class LogicKernelEquivalenceTests
             var name = harness.NewName("p");
             harness.Global(
                 $"static const tml_where_s8_params {name} = {{ {{ {string.Join(", ", op.Geometry.OutDims)} }}, {{ {string.Join(", ", op.Geometry.CStrides)} }}, {{ {string.Join(", ", op.Geometry.XStrides)} }}, {{ {string.Join(", ", op.Geometry.YStrides)} }}, " +
-                $"{op.ConditionZeroPoint}, {op.XZeroPoint}, {CHarness.Literal(op.XMultiplier)}, {op.XShift}, {op.YZeroPoint}, {CHarness.Literal(op.YMultiplier)}, {op.YShift}, {op.OutputZeroPoint} }};");
+                $"{op.ConditionZeroPoint}, {op.X.ZeroPoint}, {CHarness.Literal(op.X.Multiplier)}, {op.X.Shift}, {op.Y.ZeroPoint}, {CHarness.Literal(op.Y.Multiplier)}, {op.Y.Shift}, {op.OutputZeroPoint} }};");
             var buffer = harness.OutputBuffer("int8_t", op.Geometry.Count);
             harness.Statement($"tml_where_s8(&{name}, {harness.ConstArray(condition)}, {harness.ConstArray(xs)}, {harness.ConstArray(ys)}, {buffer});");
             harness.PrintS8(buffer, op.Geometry.Count);
@@ -121,14 +120,14 @@ public sealed class LogicKernelEquivalenceTests
         var expected = new List<sbyte[]>();
         for (var i = 0; i < 60; i++)
         {
-            var op = new QReduceMax { NodeName = $"max{i}", Inputs = [0], Output = 1, Outer = random.Next(1, 4), Reduce = random.Next(1, 12), Inner = random.Next(1, 6) };
-            var input = RandomOps.Bytes(random, op.Outer * op.Reduce * op.Inner);
-            var output = new sbyte[op.Outer * op.Inner];
+            var op = new QReduceMax { NodeName = $"max{i}", Inputs = [0], Output = 1, View = new(random.Next(1, 4), random.Next(1, 12), random.Next(1, 6))};
+            var input = RandomOps.Bytes(random, op.View.Outer * op.View.Size * op.View.Inner);
+            var output = new sbyte[op.View.Outer * op.View.Inner];
             Int8ElementwiseKernels.ReduceMax(op, input, output);
             expected.Add(output);
 
             var name = harness.NewName("p");
-            harness.Global($"static const tml_reduce_mean_s8_params {name} = {{ {op.Outer}, {op.Reduce}, {op.Inner}, 0, 0, 0, 0 }};");
+            harness.Global($"static const tml_reduce_mean_s8_params {name} = {{ {op.View.Outer}, {op.View.Size}, {op.View.Inner}, 0, 0, 0, 0 }};");
             var buffer = harness.OutputBuffer("int8_t", output.Length);
             harness.Statement($"tml_reduce_max_s8(&{name}, {harness.ConstArray(input)}, {buffer});");
             harness.PrintS8(buffer, output.Length);

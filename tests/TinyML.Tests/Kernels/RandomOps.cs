@@ -100,8 +100,7 @@ internal static class RandomOps
                 OutputShift = requant.Select(r => r.Shift).ToArray(),
                 InputZeroPoint = random.Next(-128, 128),
                 OutputZeroPoint = zpOut,
-                ActivationMin = actMin,
-                ActivationMax = actMax,
+                Activation = new(actMin, actMax),
             };
         }
     }
@@ -140,8 +139,7 @@ internal static class RandomOps
                 OutputShift = requant.Select(r => r.Shift).ToArray(),
                 InputZeroPoint = random.Next(-128, 128),
                 OutputZeroPoint = zpOut,
-                ActivationMin = actMin,
-                ActivationMax = actMax,
+                Activation = new(actMin, actMax),
             };
         }
     }
@@ -157,16 +155,14 @@ internal static class RandomOps
             NodeName = name,
             Inputs = [0],
             Output = 1,
-            InFeatures = inFeatures,
-            OutFeatures = outFeatures,
+            Geometry = new(inFeatures, outFeatures),
             Weights = Bytes(random, inFeatures * outFeatures, -127, 127),
             Bias = Enumerable.Range(0, outFeatures).Select(_ => random.Next(-(1 << 22), 1 << 22)).ToArray(),
             OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
             OutputShift = requant.Select(r => r.Shift).ToArray(),
             InputZeroPoint = random.Next(-128, 128),
             OutputZeroPoint = zpOut,
-            ActivationMin = actMin,
-            ActivationMax = actMax,
+            Activation = new(actMin, actMax),
         };
     }
 
@@ -193,11 +189,9 @@ internal static class RandomOps
                 Inputs = [0],
                 Output = 1,
                 Kind = random.Next(2) == 0 ? PoolKind.Max : PoolKind.Average,
-                Planes = random.Next(1, 4),
-                InH = inH, InW = inW,
+                InputPlanes = new(random.Next(1, 4), inH, inW),
                 Geometry = new WindowGeometry(kh, kw, sh, sw, 1, 1, padTop, padLeft, padBottom, padRight, spanH / sh + 1, spanW / sw + 1),
-                ActivationMin = actMin,
-                ActivationMax = actMax,
+                Activation = new(actMin, actMax),
             };
         }
     }
@@ -230,18 +224,12 @@ internal static class RandomOps
             Inputs = [0, 1],
             Output = 2,
             Count = random.Next(minCount, maxCount),
-            Input1ZeroPoint = zp1,
-            Input2ZeroPoint = zp2,
-            Input1Multiplier = m1,
-            Input1Shift = s1,
-            Input2Multiplier = m2,
-            Input2Shift = s2,
+            Input1 = new(zp1, m1, s1),
+            Input2 = new(zp2, m2, s2),
             LeftShift = QuantizationMath.AddLeftShift,
-            OutputMultiplier = mo,
-            OutputShift = so,
+            OutputRequantization = new(mo, so),
             OutputZeroPoint = zpOut,
-            ActivationMin = actMin,
-            ActivationMax = actMax,
+            Activation = new(actMin, actMax),
         };
     }
 
@@ -255,8 +243,7 @@ internal static class RandomOps
             NodeName = name,
             Inputs = [0],
             Output = 1,
-            Rows = random.Next(1, 5),
-            RowSize = random.Next(1, 40),
+            View = new(random.Next(1, 5), random.Next(1, 40), 1),
             InputMultiplier = multiplier,
             InputLeftShift = leftShift,
             DiffMin = diffMin,

@@ -55,9 +55,9 @@ public sealed class RecurrentS8EquivalenceTests
             for (int i = 0; i < 40; i++, cases++)
             {
                 var op = RandomOp(random, kind, $"rnn{cases}");
-                var x = RandomOps.Bytes(random, op.Seq * op.InputSize);
-                var y = new sbyte[op.Seq * op.Hidden];
-                var yC = new sbyte[op.Hidden];
+                var x = RandomOps.Bytes(random, op.Geometry.Seq * op.Geometry.InputSize);
+                var y = new sbyte[op.Geometry.Seq * op.Geometry.Hidden];
+                var yC = new sbyte[op.Geometry.Hidden];
                 if (kind == RecurrentKind.Lstm)
                 {
                     Int8Recurrent.Lstm(op, x, op.InitialH, op.InitialC, y, yC, new float[op.ScratchFloats]);
@@ -69,21 +69,21 @@ public sealed class RecurrentS8EquivalenceTests
 
                 string p = harness.NewName("p");
                 harness.Global(
-                    $"static const tml_rnn_s8_params {p} = {{ .seq = {op.Seq}, .input_size = {op.InputSize}, .hidden = {op.Hidden}, " +
-                    $".reverse = {CHarness.Bool(op.Reverse)}, .linear_before_reset = {CHarness.Bool(op.LinearBeforeReset)}, " +
+                    $"static const tml_rnn_s8_params {p} = {{ .seq = {op.Geometry.Seq}, .input_size = {op.Geometry.InputSize}, .hidden = {op.Geometry.Hidden}, " +
+                    $".reverse = {CHarness.Bool(op.Geometry.Reverse)}, .linear_before_reset = {CHarness.Bool(op.Geometry.LinearBeforeReset)}, " +
                     $".w = {harness.ConstArray(op.W)}, .r = {harness.ConstArray(op.R)}, " +
                     $".w_scale = {FloatArray(harness, op.WScale)}, .r_scale = {FloatArray(harness, op.RScale)}, " +
                     $".w_bias = {FloatArray(harness, op.WBias)}, .r_bias = {FloatArray(harness, op.RBias)}, " +
-                    $".x_zero_point = {op.XZeroPoint}, .h_scale = {CText.FloatLiteral(op.HScale)}, .h_zero_point = {op.HZeroPoint}, " +
-                    $".c_scale = {CText.FloatLiteral(op.CScale)}, .c_zero_point = {op.CZeroPoint} }};");
+                    $".x_zero_point = {op.XZeroPoint}, .h_scale = {CText.FloatLiteral(op.HQuantization.Scale)}, .h_zero_point = {op.HQuantization.ZeroPoint}, " +
+                    $".c_scale = {CText.FloatLiteral(op.CQuantization.Scale)}, .c_zero_point = {op.CQuantization.ZeroPoint} }};");
                 string yBuffer = harness.OutputBuffer("int8_t", y.Length);
                 string scratch = harness.OutputBuffer("float", op.ScratchFloats);
                 if (kind == RecurrentKind.Lstm)
                 {
-                    string cBuffer = harness.OutputBuffer("int8_t", op.Hidden);
+                    string cBuffer = harness.OutputBuffer("int8_t", op.Geometry.Hidden);
                     harness.Statement($"tml_lstm_s8(&{p}, {harness.ConstArray(x)}, {harness.ConstArray(op.InitialH)}, {harness.ConstArray(op.InitialC)}, {yBuffer}, {cBuffer}, {scratch});");
                     harness.PrintS8(yBuffer, y.Length);
-                    harness.PrintS8(cBuffer, op.Hidden);
+                    harness.PrintS8(cBuffer, op.Geometry.Hidden);
                     expected.Add(y);
                     expected.Add(yC);
                 }
@@ -136,12 +136,7 @@ public sealed class RecurrentS8EquivalenceTests
             NodeName = name,
             Inputs = [0],
             Output = 1,
-            Kind = kind,
-            Seq = seq,
-            InputSize = inputSize,
-            Hidden = hidden,
-            Reverse = random.Next(2) == 1,
-            LinearBeforeReset = kind == RecurrentKind.Gru && random.Next(2) == 1,
+            Geometry = new(kind, seq, inputSize, hidden, random.Next(2) == 1, kind == RecurrentKind.Gru && random.Next(2) == 1),
             W = RandomOps.Bytes(random, rows * inputSize, -127, 127),
             R = RandomOps.Bytes(random, rows * hidden, -127, 127),
             WScale = RowScales(inputSize, xScale),
@@ -149,10 +144,8 @@ public sealed class RecurrentS8EquivalenceTests
             WBias = Biases(),
             RBias = Biases(),
             XZeroPoint = random.Next(-128, 128),
-            HScale = hScale,
-            HZeroPoint = random.Next(-8, 9),
-            CScale = (float)(0.01 + random.NextDouble() * 0.03),
-            CZeroPoint = random.Next(-8, 9),
+            HQuantization = new(hScale, random.Next(-8, 9)),
+            CQuantization = new((float)(0.01 + random.NextDouble() * 0.03), random.Next(-8, 9)),
             InitialH = RandomOps.Bytes(random, hidden),
             InitialC = RandomOps.Bytes(random, hidden),
         };

@@ -36,7 +36,7 @@ public sealed partial class TflmSoftmaxOracleTests
         var harness = new CHarness();
         string p = harness.NewName("p");
         harness.Global(
-            $"static const tml_softmax_s8_params {p} = {{ .rows = {op.Rows}, .row_size = {op.RowSize}, " +
+            $"static const tml_softmax_s8_params {p} = {{ .rows = {op.View.Outer}, .row_size = {op.View.Size}, " +
             $".input_multiplier = {op.InputMultiplier}, .input_left_shift = {op.InputLeftShift}, .diff_min = {op.DiffMin} }};");
         string buffer = harness.OutputBuffer("int8_t", expected.Length);
         harness.Statement($"tml_softmax_s8(&{p}, {harness.ConstArray(logits)}, {buffer});");
@@ -66,8 +66,7 @@ public sealed partial class TflmSoftmaxOracleTests
             NodeName = "softmax",
             Inputs = [0],
             Output = 1,
-            Rows = 50,
-            RowSize = 12,
+            View = new(50, 12, 1),
             InputMultiplier = multiplier,
             InputLeftShift = leftShift,
             DiffMin = diffMin,

@@ -128,8 +128,8 @@ public sealed class ArenaPlannerTests
             model.Ops.Add(new QAdd
             {
                 NodeName = $"op{i}", Inputs = inputs, Output = i, Count = 1,
-                Input1ZeroPoint = 0, Input2ZeroPoint = 0, Input1Multiplier = 0, Input1Shift = 0, Input2Multiplier = 0, Input2Shift = 0,
-                LeftShift = 20, OutputMultiplier = 0, OutputShift = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+                Input1 = new(0, 0, 0), Input2 = new(0, 0, 0),
+                LeftShift = 20, OutputRequantization = new(0, 0), OutputZeroPoint = 0, Activation = new(-128, 127),
             });
         }
 
@@ -194,8 +194,8 @@ public sealed class InPlacePlanningTests
         model.Ops.Add(new QAdd
         {
             NodeName = "add", Inputs = [0, 1], Output = 2, Count = 16,
-            Input1ZeroPoint = 0, Input2ZeroPoint = 0, Input1Multiplier = 0, Input1Shift = 0, Input2Multiplier = 0, Input2Shift = 0,
-            LeftShift = 20, OutputMultiplier = 0, OutputShift = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+            Input1 = new(0, 0, 0), Input2 = new(0, 0, 0),
+            LeftShift = 20, OutputRequantization = new(0, 0), OutputZeroPoint = 0, Activation = new(-128, 127),
         });
         var plan = ArenaPlanner.Plan(model);
         Assert.AreNotEqual(plan.OffsetOf(model, 0), plan.OffsetOf(model, 1), "the clamp output must not overwrite a live input");
@@ -219,8 +219,8 @@ public sealed class ExecutionOrderTests
 
         LoweredOp Pool(string name, int input, int output) => new QPool
         {
-            NodeName = name, Inputs = [input], Output = output, Kind = PoolKind.Max, Planes = 1, InH = 1, InW = 1,
-            Geometry = new WindowGeometry(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), ActivationMin = -128, ActivationMax = 127,
+            NodeName = name, Inputs = [input], Output = output, Kind = PoolKind.Max, InputPlanes = new(1, 1, 1),
+            Geometry = new WindowGeometry(1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), Activation = new(-128, 127),
         };
         model.Ops.Add(Pool("a1", 0, 1));
         model.Ops.Add(Pool("b1", 0, 2));
@@ -229,8 +229,8 @@ public sealed class ExecutionOrderTests
         model.Ops.Add(new QAdd
         {
             NodeName = "add", Inputs = [3, 4], Output = 5, Count = 16,
-            Input1ZeroPoint = 0, Input2ZeroPoint = 0, Input1Multiplier = 0, Input1Shift = 0, Input2Multiplier = 0, Input2Shift = 0,
-            LeftShift = 20, OutputMultiplier = 0, OutputShift = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+            Input1 = new(0, 0, 0), Input2 = new(0, 0, 0),
+            LeftShift = 20, OutputRequantization = new(0, 0), OutputZeroPoint = 0, Activation = new(-128, 127),
         });
         return model;
     }
@@ -284,8 +284,8 @@ internal static class RandomDagFactory
             model.Ops.Add(new QAdd
             {
                 NodeName = $"op{i}", Inputs = inputs, Output = i, Count = 1,
-                Input1ZeroPoint = 0, Input2ZeroPoint = 0, Input1Multiplier = 0, Input1Shift = 0, Input2Multiplier = 0, Input2Shift = 0,
-                LeftShift = 20, OutputMultiplier = 0, OutputShift = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+                Input1 = new(0, 0, 0), Input2 = new(0, 0, 0),
+                LeftShift = 20, OutputRequantization = new(0, 0), OutputZeroPoint = 0, Activation = new(-128, 127),
             });
         }
 

@@ -48,7 +48,7 @@ public sealed class KernelScratchTests
                     harness.PrintI32($"tml_conv2d_s8_scratch_size(&{p})");
                     break;
                 case QFullyConnected f:
-                    harness.Global($"static const tml_fully_connected_s8_params {p} = {{ .in_features = {f.InFeatures}, .out_features = {f.OutFeatures} }};");
+                    harness.Global($"static const tml_fully_connected_s8_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
                     harness.PrintI32($"tml_fully_connected_s8_scratch_size(&{p})");
                     break;
                 case QAdd a:
@@ -78,7 +78,7 @@ public sealed class KernelScratchTests
         Geometry = new(InC: inC, InH: h, InW: w, OutC: outC, OutH: h + 2 * pad - k + 1, OutW: w + 2 * pad - k + 1,
             KernelH: k, KernelW: k, StrideH: 1, StrideW: 1, PadTop: pad, PadLeft: pad, DilationH: 1, DilationW: 1, Groups: groups),
         Weights = [], Bias = [], OutputMultiplier = [], OutputShift = [],
-        InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+        InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(-128, 127),
     };
 
     private static QFullyConnected FullyConnected(int inFeatures) => new()
@@ -86,8 +86,8 @@ public sealed class KernelScratchTests
         NodeName = $"fc{inFeatures}",
         Inputs = [0],
         Output = 1,
-        InFeatures = inFeatures, OutFeatures = 4,
+        Geometry = new(inFeatures, OutFeatures: 4),
         Weights = [], Bias = [], OutputMultiplier = [], OutputShift = [],
-        InputZeroPoint = 0, OutputZeroPoint = 0, ActivationMin = -128, ActivationMax = 127,
+        InputZeroPoint = 0, OutputZeroPoint = 0, Activation = new(-128, 127),
     };
 }

@@ -113,10 +113,9 @@ public sealed class PlanExecutionTests
                 model.Ops.Add(new QAdd
                 {
                     NodeName = $"add{i}", Inputs = [a.Id, b.Id], Output = i, Count = a.Bytes,
-                    Input1ZeroPoint = a.ZeroPoint, Input2ZeroPoint = b.ZeroPoint,
-                    Input1Multiplier = p.Input1Multiplier, Input1Shift = p.Input1Shift, Input2Multiplier = p.Input2Multiplier, Input2Shift = p.Input2Shift,
-                    LeftShift = p.LeftShift, OutputMultiplier = p.OutputMultiplier, OutputShift = p.OutputShift, OutputZeroPoint = output.ZeroPoint,
-                    ActivationMin = -128, ActivationMax = 127,
+                    Input1 = new(a.ZeroPoint, p.Input1Multiplier, p.Input1Shift), Input2 = new(b.ZeroPoint, p.Input2Multiplier, p.Input2Shift),
+                    LeftShift = p.LeftShift, OutputRequantization = new(p.OutputMultiplier, p.OutputShift), OutputZeroPoint = output.ZeroPoint,
+                    Activation = new(-128, 127),
                 });
             }
         }

@@ -34,7 +34,7 @@ public sealed class QdqLoweringTests
         CollectionAssert.AreEqual(Enumerable.Repeat(expected.Shift, 3).ToArray(), fc.OutputShift);
         Assert.AreEqual(3, fc.InputZeroPoint);
         Assert.AreEqual(-7, fc.OutputZeroPoint);
-        Assert.AreEqual(-7, fc.ActivationMin, "a fused Relu clamps at the output zero point");
+        Assert.AreEqual(-7, fc.Activation.Min, "a fused Relu clamps at the output zero point");
         Assert.AreEqual("y", result.Model.OutputTensor.Name, "the ONNX output name survives removing the last Q/DQ pair");
         Assert.AreEqual(InputScale, result.Model.InputTensor.Scale);
         Assert.AreEqual(OutputScale, result.Model.OutputTensor.Scale);
@@ -135,7 +135,7 @@ public sealed class QdqLoweringTests
         var expected = new[] { 0.01f, 0.02f, 0.04f }.Select(s => QuantizationMath.QuantizeMultiplier((double)InputScale * s / OutputScale)).ToArray();
         CollectionAssert.AreEqual(expected.Select(e => e.Multiplier).ToArray(), op.OutputMultiplier);
         CollectionAssert.AreEqual(expected.Select(e => e.Shift).ToArray(), op.OutputShift);
-        Assert.AreEqual((2, -4, -4), (op.InputZeroPoint, op.OutputZeroPoint, op.ActivationMin), "the fused Relu clamps at the output zero point");
+        Assert.AreEqual((2, -4, -4), (op.InputZeroPoint, op.OutputZeroPoint, op.Activation.Min), "the fused Relu clamps at the output zero point");
     }
 
     [TestMethod]
@@ -170,7 +170,7 @@ public sealed class QdqLoweringTests
         var expected = new[] { 0.01f, 0.02f, 0.04f }.Select(s => QuantizationMath.QuantizeMultiplier((double)InputScale * s / OutputScale)).ToArray();
         CollectionAssert.AreEqual(expected.Select(e => e.Multiplier).ToArray(), fc.OutputMultiplier);
         CollectionAssert.AreEqual(expected.Select(e => e.Shift).ToArray(), fc.OutputShift);
-        Assert.AreEqual(-128, fc.ActivationMin, "no Relu: full int8 range");
+        Assert.AreEqual(-128, fc.Activation.Min, "no Relu: full int8 range");
     }
 
     /// <summary>x -> Q/DQ -> Gemm(DQ(int8 W, per-tensor), DQ(int32 B)) -> Relu -> Q/DQ -> y.</summary>
