@@ -66,11 +66,7 @@ static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_p
 }
 
 /* The public entry points, one per kind: name(p, a, b, output) runs the walk above with the kind fixed. */
-#define TML_BINARY_F32_ENTRY(name, KIND)                                                     \
-    void name(const tml_binary_f32_params *p, const float *a, const float *b, float *output) \
-    {                                                                                        \
-        tml_binary_f32(TML_BINARY_F32_##KIND, p, a, b, output);                              \
-    }
+#define TML_BINARY_F32_ENTRY(name, KIND) TML_ODOMETER_BINARY_ENTRY(name, tml_binary_f32, float, TML_BINARY_F32_##KIND)
 
 TML_BINARY_F32_ENTRY(tml_sub_f32, SUB)
 TML_BINARY_F32_ENTRY(tml_mul_f32, MUL)

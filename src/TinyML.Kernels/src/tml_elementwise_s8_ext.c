@@ -100,11 +100,7 @@ static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_para
 }
 
 /* The public entry points, one per kind: name(p, a, b, output) runs the walk above with the kind fixed. */
-#define TML_BINARY_S8_ENTRY(name, KIND)                                                        \
-    void name(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output) \
-    {                                                                                          \
-        tml_binary_s8(TML_BINARY_S8_##KIND, p, a, b, output);                                  \
-    }
+#define TML_BINARY_S8_ENTRY(name, KIND) TML_ODOMETER_BINARY_ENTRY(name, tml_binary_s8, int8_t, TML_BINARY_S8_##KIND)
 
 TML_BINARY_S8_ENTRY(tml_add_broadcast_s8, ADD)
 TML_BINARY_S8_ENTRY(tml_mul_broadcast_s8, MUL)

@@ -17,12 +17,13 @@ namespace TinyML.Firmware;
 /// reference asks for and links again (<see cref="ForUndefinedSymbols"/>).
 /// <para>
 /// A kernel may define a family of entry points with one function-like macro (<c>TML_BINARY_S8_ENTRY(mul, MUL)</c>
-/// defining <c>tml_mul_broadcast_s8</c> by <c>tml_ ## op ## _broadcast_s8</c>): before the scan, every file-scope
-/// invocation of a function-like macro that the kernel or a header it includes defines is replaced by the macro's body,
-/// arguments substituted and <c>##</c> pasted (<see cref="CSource.ExpandFileScopeMacros"/>), so those names are defined
-/// (and the names such a body calls are named) as if written out. A macro only defined, or invoked inside a function,
-/// defines nothing. Without it, a kernel reached only through such a name would never be selected and the link would
-/// fail (reading the symbols of compiled objects instead would cost a compile of every kernel per build).
+/// defining <c>tml_mul_broadcast_s8</c> by <c>tml_ ## op ## _broadcast_s8</c>), or call another kernel's function through
+/// one: before the scan, every invocation of a function-like macro that the kernel or a header it includes defines is
+/// replaced by the macro's body, arguments substituted and <c>##</c> pasted (<see cref="CSource.ExpandMacros"/>), so
+/// an invocation at file scope defines what its body defines, and any invocation names what its body names, as if
+/// written out. A macro only defined, or invoked inside a function, defines nothing. Without it, a kernel reached only
+/// through such a name would never be selected and the link would fail (reading the symbols of compiled objects
+/// instead would cost a compile of every kernel per build).
 /// </para>
 /// </remarks>
 public sealed partial class KernelSelection
@@ -51,7 +52,7 @@ public sealed partial class KernelSelection
                 }
             }
 
-            text = CSource.ExpandFileScopeMacros(text, macros);
+            text = CSource.ExpandMacros(text, macros);
             var definitions = CSource.ExternalDefinitions(text).ToHashSet(StringComparer.Ordinal);
             foreach (var symbol in definitions)
             {
@@ -328,12 +329,12 @@ internal static partial class CSource
     }
 
     /// <summary>
-    /// The text with each file-scope invocation of one of <paramref name="macros"/> replaced by the macro's body, the
-    /// arguments substituted for the parameters and <c>##</c> pasted, and again over the result for invocations a body
-    /// makes (a few rounds: the preprocessor's rule against expanding a macro inside itself is approximated by the
-    /// bound). Invocations inside braces are left: what a function body expands to defines nothing at file scope.
+    /// The text with each invocation of one of <paramref name="macros"/> (outside preprocessor lines) replaced by the
+    /// macro's body, the arguments substituted for the parameters and <c>##</c> pasted, and again over the result for
+    /// invocations a body makes (a few rounds: the preprocessor's rule against expanding a macro inside itself is
+    /// approximated by the bound). An expansion inside a function body stays inside it, so it names but never defines.
     /// </summary>
-    public static string ExpandFileScopeMacros(string stripped, IReadOnlyDictionary<string, CMacro> macros)
+    public static string ExpandMacros(string stripped, IReadOnlyDictionary<string, CMacro> macros)
     {
         for (var round = 0; round < MaxExpansionRounds && macros.Count > 0; round++)
         {
@@ -342,7 +343,7 @@ internal static partial class CSource
             var copied = 0;
             for (var i = 0; i + 1 < tokens.Count; i++)
             {
-                if (tokens[i].Depth != 0 || tokens[i].Index < copied || tokens[i + 1].Text != "("
+                if (tokens[i].Index < copied || tokens[i + 1].Text != "("
                     || !macros.TryGetValue(tokens[i].Text, out var macro)
                     || Arguments(stripped, tokens[i + 1].Index) is not { } call || !macro.Accepts(call.Arguments))
                 {
