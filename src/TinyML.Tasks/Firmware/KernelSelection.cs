@@ -16,9 +16,9 @@ namespace TinyML.Firmware;
 /// project header that builds the name) still links: <see cref="FirmwareBuilder"/> compiles the kernel an undefined
 /// reference asks for and links again (<see cref="ForUndefinedSymbols"/>).
 /// <para>
-/// A kernel may define a family of entry points with one function-like macro (<c>TML_BINARY_S8_ENTRY(mul, MUL)</c>
-/// defining <c>tml_mul_broadcast_s8</c> by <c>tml_ ## op ## _broadcast_s8</c>), or call another kernel's function through
-/// one: before the scan, every invocation of a function-like macro that the kernel or a header it includes defines is
+/// A kernel may define a family of entry points with one function-like macro (tml_pw_s8.c's
+/// <c>TML_CLAMP_MODE_DEFINITIONS(tml_pw_s8, ...)</c> defines <c>tml_pw_s8_relu</c> and five more by <c>name ## _relu</c>),
+/// or call another kernel's function through one: before the scan, every invocation of a function-like macro that the kernel or a header it includes defines is
 /// replaced by the macro's body, arguments substituted and <c>##</c> pasted (<see cref="CSource.ExpandMacros"/>), so
 /// an invocation at file scope defines what its body defines, and any invocation names what its body names, as if
 /// written out. A macro only defined, or invoked inside a function, defines nothing. Without it, a kernel reached only
