@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "tml_conv_geometry.h"
+#include "tml_gather_geometry.h"
 #include "tml_layernorm_s8.h"
 #include "tml_matmul_geometry.h"
 
@@ -141,24 +142,28 @@ typedef struct {
     TML_ADD_ARITHMETIC_FIELDS
 } tml_binary_s8_params;
 
-void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+/* The signature the broadcasting binary kernels below share, each declared as `tml_binary_s8_fn name;`:
+ * void name(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output). */
+typedef void tml_binary_s8_fn(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+
+tml_binary_s8_fn tml_add_broadcast_s8;
+tml_binary_s8_fn tml_mul_broadcast_s8;
 /* Max/Min: both inputs rescaled exactly as in Add (same parameters), the larger/smaller rescaled value is then
  * requantized with the output multiplier; the rescaling is monotonic, so this is max/min at the output scale. */
-void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+tml_binary_s8_fn tml_max_broadcast_s8;
+tml_binary_s8_fn tml_min_broadcast_s8;
 
 /* Comparisons: both inputs rescaled exactly as in Add (the rescaling is monotonic), then compared; the output byte
  * is the mask value 1 or 0 (a mask's scale is 1 and its zero point 0; the output multiplier and act range are not
  * used). Logical ops: an input is true where its byte differs from its zero point (real value != 0); output 1/0. */
-void tml_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_less_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_less_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_greater_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_greater_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_and_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_or_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
-void tml_xor_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+tml_binary_s8_fn tml_equal_broadcast_s8;
+tml_binary_s8_fn tml_less_broadcast_s8;
+tml_binary_s8_fn tml_less_equal_broadcast_s8;
+tml_binary_s8_fn tml_greater_broadcast_s8;
+tml_binary_s8_fn tml_greater_equal_broadcast_s8;
+tml_binary_s8_fn tml_and_broadcast_s8;
+tml_binary_s8_fn tml_or_broadcast_s8;
+tml_binary_s8_fn tml_xor_broadcast_s8;
 
 /* ---- Where(condition, x, y) with the broadcasting of tml_binary_s8_params over three operands: the condition is true
  * where its byte differs from condition_zero_point; the chosen x or y byte is requantized to the output
@@ -182,16 +187,12 @@ void tml_quantize_f32_s8(const float *input, int8_t *output, int32_t count, floa
 /* x = scale * (q - zero_point), in float32. */
 void tml_dequantize_s8_f32(const int8_t *input, float *output, int32_t count, float scale, int32_t zero_point);
 
-/* ---- Data movement (Transpose, Slice, Concat, Split, Pad, nearest Resize): the gather of tml_kernels_f32.h on
+/* ---- Data movement (Transpose, Slice, Concat, Split, Pad, nearest Resize): a gather (tml_gather_geometry.h) on
  * int8. offsets[d][i] = -1 marks constant padding, written as pad_value (the quantized pad constant). multiplier 0
  * copies bytes; otherwise each value is requantized (a Concat input whose scale differs from the output's):
  * q_out = clamp(MBQM(q - input_zero_point, multiplier, shift) + output_zero_point, -128, 127). ---- */
-#define TML_GATHER_RANK 6
 typedef struct {
-    int32_t dims[TML_GATHER_RANK];
-    const int32_t *offsets[TML_GATHER_RANK];
-    int32_t out_strides[TML_GATHER_RANK];
-    int32_t out_offset;
+    TML_GATHER_GEOMETRY_FIELDS
     int32_t pad_value;
     int32_t multiplier, shift, input_zero_point, output_zero_point;
 } tml_gather_s8_params;

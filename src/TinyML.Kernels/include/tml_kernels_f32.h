@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tml_conv_geometry.h"
+#include "tml_gather_geometry.h"
 #include "tml_matmul_geometry.h"
 
 #ifdef __cplusplus
@@ -132,17 +133,10 @@ void tml_sqrt_f32(const float *input, float *output, int32_t count);
 void tml_clamp_f32(const float *input, float *output, int32_t count, float min, float max);
 void tml_copy_f32(const float *input, float *output, int32_t count);
 
-/* ---- Data movement (Transpose, Slice, Concat, Split, Pad, nearest Resize): a gather over up to TML_GATHER_RANK
- * axes. Each output axis has a table built at build time: offsets[d][i] is the input element offset contributed by
- * index i of axis d (the permutation, slice start/step, pad mode or nearest-neighbour rule is folded into it), or -1
- * when that index lies in constant padding. The output is written at out_offset + sum(i_d * out_strides[d]), so a
- * Concat input lands in its own region of the output. Leading unused axes have dims 1 and a table {0}. ---- */
-#define TML_GATHER_RANK 6
+/* ---- Data movement (Transpose, Slice, Concat, Split, Pad, nearest Resize): a gather (tml_gather_geometry.h); an
+ * index in constant padding reads pad_value. ---- */
 typedef struct {
-    int32_t dims[TML_GATHER_RANK];
-    const int32_t *offsets[TML_GATHER_RANK];
-    int32_t out_strides[TML_GATHER_RANK];
-    int32_t out_offset;
+    TML_GATHER_GEOMETRY_FIELDS
     float pad_value;
 } tml_gather_f32_params;
 
@@ -193,13 +187,17 @@ float tml_logf(float x);
  * struct; act_min/act_max are applied after the op). PRelu: output = a < 0 ? a * b : a (b = slope). ---- */
 typedef tml_add_f32_params tml_binary_f32_params;
 
-void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output);
+/* The signature the broadcasting binary kernels below share, each declared as `tml_binary_f32_fn name;`:
+ * void name(const tml_binary_f32_params *p, const float *a, const float *b, float *output). */
+typedef void tml_binary_f32_fn(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+
+tml_binary_f32_fn tml_sub_f32;
+tml_binary_f32_fn tml_mul_f32;
+tml_binary_f32_fn tml_div_f32;
+tml_binary_f32_fn tml_prelu_f32; /* a = x, b = slope */
 /* Two-input ONNX Max / Min (NaN inputs are not given special treatment). */
-void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+tml_binary_f32_fn tml_max_f32;
+tml_binary_f32_fn tml_min_f32;
 
 /* ---- Element-wise activations; in place allowed (each reads input[i] before writing output[i]). No libm:
  * sigmoid, tanh and elu are built on tml_expf and a matching expm1 (exact near 0, where e^x - 1 cancels).
@@ -237,14 +235,14 @@ void tml_gelu_f32(const float *input, float *output, int32_t count, int32_t appr
 
 /* ---- Comparisons and logical ops with the broadcasting of tml_add_f32: output 1.0f where true, 0.0f where false
  * (an ONNX bool tensor as a mask); and/or/xor read any non-zero value as true. ---- */
-void tml_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_less_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_less_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_greater_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_greater_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_and_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_or_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
-void tml_xor_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output);
+tml_binary_f32_fn tml_equal_f32;
+tml_binary_f32_fn tml_less_f32;
+tml_binary_f32_fn tml_less_equal_f32;
+tml_binary_f32_fn tml_greater_f32;
+tml_binary_f32_fn tml_greater_equal_f32;
+tml_binary_f32_fn tml_and_f32;
+tml_binary_f32_fn tml_or_f32;
+tml_binary_f32_fn tml_xor_f32;
 
 /* ---- Where(condition, x, y): x where condition != 0, else y; the three operands broadcast like tml_add_f32's. ---- */
 typedef struct {

@@ -131,8 +131,9 @@ static TML_NOINLINE void tml_cg_gather_clipped(const tml_conv_gemm_s8_params *p,
 #endif
 
 static inline TML_CG_INLINE void tml_cg_run(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch,
-                                            tml_pw_block_fn block)
+                                            int mode, int fused)
 {
+    const tml_pw_block_fn block = TML_PW_S8_BLOCK(mode, fused);
     const tml_pw_s8_params *g = &p->gemm;
     const int32_t in_h = g->in_h, in_w = g->in_w, plane = in_h * in_w;
     const int32_t out_w = g->out_w, out_plane = (int32_t)g->out_h * out_w;
@@ -170,37 +171,10 @@ static inline TML_CG_INLINE void tml_cg_run(const tml_conv_gemm_s8_params *p, co
     }
 }
 
-/* One entry point per clamp mode (see tml_clamp_mode): a model links the ones it calls. */
-void tml_conv_gemm_s8_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_full);
-}
-
-void tml_conv_gemm_s8_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_relu);
-}
-
-void tml_conv_gemm_s8_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_clamped);
-}
-
-/* The same for layers whose channels all fuse (KernelChoice.PointwiseFused; see tml_pw_s8_block_fused_*). */
-void tml_conv_gemm_s8_fused_full(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_fused_full);
-}
-
-void tml_conv_gemm_s8_fused_relu(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_fused_relu);
-}
-
-void tml_conv_gemm_s8_fused_clamped(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_cg_run(p, input, output, scratch, tml_pw_s8_block_fused_clamped);
-}
+/* tml_conv_gemm_s8_full, tml_conv_gemm_s8_relu, tml_conv_gemm_s8_clamped, tml_conv_gemm_s8_fused_full,
+ * tml_conv_gemm_s8_fused_relu, tml_conv_gemm_s8_fused_clamped: one entry point per clamp mode (see tml_clamp_mode), a
+ * model links the ones it calls; the fused ones for layers whose channels all fuse (see tml_pw_s8_block_fused_*). */
+TML_CLAMP_MODE_DEFINITIONS(tml_conv_gemm_s8, tml_conv_gemm_s8_params, tml_cg_run)
 
 void tml_conv_gemm_s8(const tml_conv_gemm_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {

@@ -65,75 +65,23 @@ static void tml_binary_f32(enum tml_binary_f32_kind kind, const tml_binary_f32_p
 #undef TML_BINARY_F32_APPLY
 }
 
-void tml_sub_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_SUB, p, a, b, output);
-}
+/* The public entry points, one per kind: name(p, a, b, output) runs the walk above with the kind fixed. */
+#define TML_BINARY_F32_ENTRY(name, KIND) TML_ODOMETER_BINARY_ENTRY(name, tml_binary_f32, float, TML_BINARY_F32_##KIND)
 
-void tml_mul_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_MUL, p, a, b, output);
-}
-
-void tml_div_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_DIV, p, a, b, output);
-}
-
-void tml_max_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_MAX, p, a, b, output);
-}
-
-void tml_min_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_MIN, p, a, b, output);
-}
-
-void tml_prelu_f32(const tml_binary_f32_params *p, const float *x, const float *slope, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_PRELU, p, x, slope, output);
-}
-
-void tml_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_EQUAL, p, a, b, output);
-}
-
-void tml_less_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_LESS, p, a, b, output);
-}
-
-void tml_less_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_LESS_EQUAL, p, a, b, output);
-}
-
-void tml_greater_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_GREATER, p, a, b, output);
-}
-
-void tml_greater_equal_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_GREATER_EQUAL, p, a, b, output);
-}
-
-void tml_and_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_AND, p, a, b, output);
-}
-
-void tml_or_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_OR, p, a, b, output);
-}
-
-void tml_xor_f32(const tml_binary_f32_params *p, const float *a, const float *b, float *output)
-{
-    tml_binary_f32(TML_BINARY_F32_XOR, p, a, b, output);
-}
+TML_BINARY_F32_ENTRY(tml_sub_f32, SUB)
+TML_BINARY_F32_ENTRY(tml_mul_f32, MUL)
+TML_BINARY_F32_ENTRY(tml_div_f32, DIV)
+TML_BINARY_F32_ENTRY(tml_max_f32, MAX)
+TML_BINARY_F32_ENTRY(tml_min_f32, MIN)
+TML_BINARY_F32_ENTRY(tml_prelu_f32, PRELU)
+TML_BINARY_F32_ENTRY(tml_equal_f32, EQUAL)
+TML_BINARY_F32_ENTRY(tml_less_f32, LESS)
+TML_BINARY_F32_ENTRY(tml_less_equal_f32, LESS_EQUAL)
+TML_BINARY_F32_ENTRY(tml_greater_f32, GREATER)
+TML_BINARY_F32_ENTRY(tml_greater_equal_f32, GREATER_EQUAL)
+TML_BINARY_F32_ENTRY(tml_and_f32, AND)
+TML_BINARY_F32_ENTRY(tml_or_f32, OR)
+TML_BINARY_F32_ENTRY(tml_xor_f32, XOR)
 
 /* e^x - 1 without cancellation near 0: for |x| <= ln2/2 the Taylor polynomial of tml_expf without its leading 1
  * (truncation r^9/9! < 2e-10 relative); beyond, e^x - 1 loses at most a couple of ulps since |e^x - 1| > 0.29. */

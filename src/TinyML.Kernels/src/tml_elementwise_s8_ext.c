@@ -99,62 +99,18 @@ static void tml_binary_s8(enum tml_binary_s8_kind kind, const tml_binary_s8_para
 #undef TML_BINARY_S8_APPLY
 }
 
-void tml_add_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_ADD, p, a, b, output);
-}
+/* The public entry points, one per kind: name(p, a, b, output) runs the walk above with the kind fixed. */
+#define TML_BINARY_S8_ENTRY(name, KIND) TML_ODOMETER_BINARY_ENTRY(name, tml_binary_s8, int8_t, TML_BINARY_S8_##KIND)
 
-void tml_mul_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_MUL, p, a, b, output);
-}
-
-void tml_max_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_MAX, p, a, b, output);
-}
-
-void tml_min_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_MIN, p, a, b, output);
-}
-
-void tml_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_EQUAL, p, a, b, output);
-}
-
-void tml_less_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_LESS, p, a, b, output);
-}
-
-void tml_less_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_LESS_EQUAL, p, a, b, output);
-}
-
-void tml_greater_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_GREATER, p, a, b, output);
-}
-
-void tml_greater_equal_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_GREATER_EQUAL, p, a, b, output);
-}
-
-void tml_and_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_AND, p, a, b, output);
-}
-
-void tml_or_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_OR, p, a, b, output);
-}
-
-void tml_xor_broadcast_s8(const tml_binary_s8_params *p, const int8_t *a, const int8_t *b, int8_t *output)
-{
-    tml_binary_s8(TML_BINARY_S8_XOR, p, a, b, output);
-}
+TML_BINARY_S8_ENTRY(tml_add_broadcast_s8, ADD)
+TML_BINARY_S8_ENTRY(tml_mul_broadcast_s8, MUL)
+TML_BINARY_S8_ENTRY(tml_max_broadcast_s8, MAX)
+TML_BINARY_S8_ENTRY(tml_min_broadcast_s8, MIN)
+TML_BINARY_S8_ENTRY(tml_equal_broadcast_s8, EQUAL)
+TML_BINARY_S8_ENTRY(tml_less_broadcast_s8, LESS)
+TML_BINARY_S8_ENTRY(tml_less_equal_broadcast_s8, LESS_EQUAL)
+TML_BINARY_S8_ENTRY(tml_greater_broadcast_s8, GREATER)
+TML_BINARY_S8_ENTRY(tml_greater_equal_broadcast_s8, GREATER_EQUAL)
+TML_BINARY_S8_ENTRY(tml_and_broadcast_s8, AND)
+TML_BINARY_S8_ENTRY(tml_or_broadcast_s8, OR)
+TML_BINARY_S8_ENTRY(tml_xor_broadcast_s8, XOR)

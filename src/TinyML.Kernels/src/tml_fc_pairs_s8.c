@@ -352,39 +352,12 @@ static inline TML_FCP_INLINE void tml_fcp_run(const tml_fc_pairs_s8_params *p, c
     }
 }
 
-/* One entry point per clamp mode (see tml_clamp_mode): a model links the ones it calls. */
-void tml_fc_pairs_s8_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_NONE, 0);
-}
-
-void tml_fc_pairs_s8_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_LO, 0);
-}
-
-void tml_fc_pairs_s8_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_BOTH, 0);
-}
-
-/* Every group fused, no fallback linked: for layers whose out_features is a multiple of six, depth at most
- * TML_FCP_CHUNK and every output's right shift 1..TML_RQ_FOLD_MAX_SHIFT (the emitter checks:
- * KernelChoice.FullyConnectedFused). Written out (not by a macro): the build's kernel selection scans definitions. */
-void tml_fc_pairs_s8_fused_full(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_NONE, 1);
-}
-
-void tml_fc_pairs_s8_fused_relu(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_LO, 1);
-}
-
-void tml_fc_pairs_s8_fused_clamped(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
-{
-    tml_fcp_run(p, input, output, scratch, TML_CLAMP_BOTH, 1);
-}
+/* tml_fc_pairs_s8_full, tml_fc_pairs_s8_relu, tml_fc_pairs_s8_clamped: one entry point per clamp mode (see
+ * tml_clamp_mode), a model links the ones it calls. tml_fc_pairs_s8_fused_full, tml_fc_pairs_s8_fused_relu,
+ * tml_fc_pairs_s8_fused_clamped: every group fused, no fallback linked, for layers whose out_features is a multiple of
+ * six, depth at most TML_FCP_CHUNK and every output's right shift 1..TML_RQ_FOLD_MAX_SHIFT (the emitter checks:
+ * KernelChoice.FullyConnectedFused). */
+TML_CLAMP_MODE_DEFINITIONS(tml_fc_pairs_s8, tml_fc_pairs_s8_params, tml_fcp_run)
 
 void tml_fc_pairs_s8(const tml_fc_pairs_s8_params *p, const int8_t *input, int8_t *output, void *scratch)
 {

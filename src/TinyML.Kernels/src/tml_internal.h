@@ -707,4 +707,32 @@ static inline int tml_clamp_mode(int32_t act_min, int32_t act_max)
         }                                                 \
     } while (0)
 
+/* tml_pw_s8's column-block function for a clamp mode (TML_CLAMP_*) and whether every channel fuses: both constants in
+ * the fixed-mode entry points of tml_pw_s8 and tml_conv_gemm_s8, so the choice folds to one direct call. A macro, not
+ * an inline function: a function body here would name tml_pw_s8.c's blocks, so the build's kernel selection would
+ * compile that file for every kernel including this header. */
+#define TML_PW_S8_BLOCK(mode, fused)                                                                    \
+    ((fused) ? ((mode) == TML_CLAMP_BOTH ? tml_pw_s8_block_fused_clamped                                \
+                : (mode) == TML_CLAMP_LO ? tml_pw_s8_block_fused_relu : tml_pw_s8_block_fused_full)     \
+             : ((mode) == TML_CLAMP_BOTH ? tml_pw_s8_block_clamped                                      \
+                : (mode) == TML_CLAMP_LO ? tml_pw_s8_block_relu : tml_pw_s8_block_full))
+
+/* Defines the six fixed-mode entry points that TML_CLAMP_MODE_ENTRY_POINTS (tml_kernels_dsp.h) declares for `name`:
+ * name_full, name_relu, name_clamped, name_fused_full, name_fused_relu and name_fused_clamped, each calling
+ * run(p, input, output, scratch, mode, fused) with its clamp mode (TML_CLAMP_*) and fusion fixed. `run` is always
+ * inlined, so every entry point is its own specialized code, and a model links the ones it calls. The build's kernel
+ * selection expands the macro (Firmware/KernelSelection.cs), so it finds the pasted names. */
+#define TML_CLAMP_MODE_DEFINITION(entry, params, run, mode, fused)                       \
+    void entry(const params *p, const int8_t *input, int8_t *output, void *scratch) \
+    {                                                                               \
+        run(p, input, output, scratch, mode, fused);                                \
+    }
+#define TML_CLAMP_MODE_DEFINITIONS(name, params, run)                             \
+    TML_CLAMP_MODE_DEFINITION(name##_full, params, run, TML_CLAMP_NONE, 0)       \
+    TML_CLAMP_MODE_DEFINITION(name##_relu, params, run, TML_CLAMP_LO, 0)         \
+    TML_CLAMP_MODE_DEFINITION(name##_clamped, params, run, TML_CLAMP_BOTH, 0)    \
+    TML_CLAMP_MODE_DEFINITION(name##_fused_full, params, run, TML_CLAMP_NONE, 1) \
+    TML_CLAMP_MODE_DEFINITION(name##_fused_relu, params, run, TML_CLAMP_LO, 1)   \
+    TML_CLAMP_MODE_DEFINITION(name##_fused_clamped, params, run, TML_CLAMP_BOTH, 1)
+
 #endif /* TML_INTERNAL_H */

@@ -69,6 +69,16 @@ static inline void tml_odometer_next(tml_odometer *o, const int32_t *dims, int32
         }                                                                                           \
     } while (0)
 
+/* Defines NAME(p, a, b, output), the public entry point of one kind of a broadcasting binary family over TYPE elements
+ * with parameters FAMILY_params (out_dims, a_strides, b_strides and the family's own fields): FAMILY(KIND, p, a, b,
+ * output), FAMILY the static loop over TML_ODOMETER_BINARY, whose choice of operation folds away where it is inlined
+ * with KIND constant. */
+#define TML_ODOMETER_BINARY_ENTRY(NAME, FAMILY, TYPE, KIND)                          \
+    void NAME(const FAMILY##_params *p, const TYPE *a, const TYPE *b, TYPE *output) \
+    {                                                                               \
+        FAMILY(KIND, p, a, b, output);                                              \
+    }
+
 /* OUTPUT[i] = SELECT(c, x, y) for every output element i of a Where over P (fields out_dims, c_strides, x_strides,
  * y_strides), c, x and y the elements of CONDITION, X and Y at that index. */
 #define TML_ODOMETER_WHERE(P, CONDITION, X, Y, OUTPUT, SELECT)                                      \

@@ -43,40 +43,20 @@ static void tml_unary_f32(enum tml_unary_f32_kind kind, const float *input, floa
     }
 }
 
-void tml_exp_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_EXP, input, output, count);
-}
+/* The public entry points, one per kind: name(input, output, count) runs the loop above with the kind fixed. */
+#define TML_UNARY_F32_ENTRY(name, KIND)                            \
+    void name(const float *input, float *output, int32_t count)    \
+    {                                                              \
+        tml_unary_f32(TML_UNARY_F32_##KIND, input, output, count); \
+    }
 
-void tml_log_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_LOG, input, output, count);
-}
-
-void tml_neg_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_NEG, input, output, count);
-}
-
-void tml_abs_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_ABS, input, output, count);
-}
-
-void tml_reciprocal_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_RECIPROCAL, input, output, count);
-}
-
-void tml_not_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_NOT, input, output, count);
-}
-
-void tml_cast_bool_f32(const float *input, float *output, int32_t count)
-{
-    tml_unary_f32(TML_UNARY_F32_CAST_BOOL, input, output, count);
-}
+TML_UNARY_F32_ENTRY(tml_exp_f32, EXP)
+TML_UNARY_F32_ENTRY(tml_log_f32, LOG)
+TML_UNARY_F32_ENTRY(tml_neg_f32, NEG)
+TML_UNARY_F32_ENTRY(tml_abs_f32, ABS)
+TML_UNARY_F32_ENTRY(tml_reciprocal_f32, RECIPROCAL)
+TML_UNARY_F32_ENTRY(tml_not_f32, NOT)
+TML_UNARY_F32_ENTRY(tml_cast_bool_f32, CAST_BOOL)
 
 void tml_cast_int_f32(const float *input, float *output, int32_t count, int32_t bits, int32_t is_unsigned)
 {

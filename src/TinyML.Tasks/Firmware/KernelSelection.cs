@@ -15,39 +15,63 @@ namespace TinyML.Firmware;
 /// extra kernel costs a compile, a missing one a link error. A symbol reached in a way no text shows (a macro in a
 /// project header that builds the name) still links: <see cref="FirmwareBuilder"/> compiles the kernel an undefined
 /// reference asks for and links again (<see cref="ForUndefinedSymbols"/>).
+/// <para>
+/// A kernel may define a family of entry points with one function-like macro (tml_pw_s8.c's
+/// <c>TML_CLAMP_MODE_DEFINITIONS(tml_pw_s8, ...)</c> defines <c>tml_pw_s8_relu</c> and five more by <c>name ## _relu</c>),
+/// or call another kernel's function through one: before the scan, every invocation of a function-like macro that the kernel or a header it includes defines is
+/// replaced by the macro's body, arguments substituted and <c>##</c> pasted (<see cref="CSource.ExpandMacros"/>), so
+/// an invocation at file scope defines what its body defines, and any invocation names what its body names, as if
+/// written out. A macro only defined, or invoked inside a function, defines nothing. Without it, a kernel reached only
+/// through such a name would never be selected and the link would fail (reading the symbols of compiled objects
+/// instead would cost a compile of every kernel per build).
+/// </para>
 /// </remarks>
 public sealed partial class KernelSelection
 {
     private readonly IReadOnlyList<string> _kernels;
     private readonly Dictionary<string, string> _definedIn = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<string>> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _definitions = new(StringComparer.Ordinal);
 
     private KernelSelection(IReadOnlyList<string> kernels, string includeDir)
     {
         _kernels = kernels;
-        var headerBodies = new Dictionary<string, (HashSet<string> Names, string Text)>(StringComparer.Ordinal);
+        var headerCache = new Dictionary<string, Header>(StringComparer.Ordinal);
         foreach (var kernel in kernels)
         {
             var text = CSource.Strip(File.ReadAllText(kernel));
-            foreach (var symbol in CSource.ExternalDefinitions(text))
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            var macros = CSource.FunctionMacros(text);
+            foreach (var header in IncludedHeaders(text, Path.GetDirectoryName(kernel)!, includeDir, headerCache))
+            {
+                names.UnionWith(header.Names);
+                foreach (var (name, macro) in header.Macros)
+                {
+                    // The kernel's own definition of a name wins (a redefinition would not compile anyway).
+                    macros.TryAdd(name, macro);
+                }
+            }
+
+            text = CSource.ExpandMacros(text, macros);
+            var definitions = CSource.ExternalDefinitions(text).ToHashSet(StringComparer.Ordinal);
+            foreach (var symbol in definitions)
             {
                 // Two kernel files defining one symbol would not link anyway; the first (ordinal order) is kept.
                 _definedIn.TryAdd(symbol, kernel);
             }
 
-            var names = CSource.Names(text);
-            foreach (var header in IncludedHeaders(text, Path.GetDirectoryName(kernel)!, includeDir, headerBodies))
-            {
-                names.UnionWith(header);
-            }
-
+            names.UnionWith(CSource.Names(text));
             _names[kernel] = names;
+            _definitions[kernel] = definitions;
         }
     }
 
     /// <summary>Indexes the kernel sources (<c>src/*.c</c> of <paramref name="kernelsRoot"/>, given in <paramref name="kernels"/>).</summary>
     public static KernelSelection Index(IReadOnlyList<string> kernels, string kernelsRoot) =>
         new(kernels, Path.Combine(kernelsRoot, "include"));
+
+    /// <summary>The <c>tml_</c> symbols a kernel file of the index defines, as the selection reads them (macros expanded).</summary>
+    internal IReadOnlySet<string> DefinitionsOf(string kernel) => _definitions[kernel];
 
     /// <summary>The kernel files defining a symbol named by <paramref name="roots"/> or by a selected kernel, in library order.</summary>
     public IReadOnlyList<string> For(IEnumerable<string> roots)
@@ -95,8 +119,11 @@ public sealed partial class KernelSelection
         return _kernels.Where(chosen.Contains).ToList();
     }
 
-    /// <summary>Names inside the function bodies of the quoted headers a kernel includes (found beside it or in include/), recursively.</summary>
-    private static IEnumerable<HashSet<string>> IncludedHeaders(string strippedText, string dir, string includeDir, Dictionary<string, (HashSet<string> Names, string Text)> cache)
+    /// <summary>A kernel header as the selection reads it: the names inside its function bodies and its function-like macros.</summary>
+    private sealed record Header(HashSet<string> Names, IReadOnlyDictionary<string, CMacro> Macros, string Text);
+
+    /// <summary>The quoted headers a kernel includes (found beside it or in include/), recursively.</summary>
+    private static IEnumerable<Header> IncludedHeaders(string strippedText, string dir, string includeDir, Dictionary<string, Header> cache)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Queue<(string Text, string Dir)>([(strippedText, dir)]);
@@ -116,12 +143,12 @@ public sealed partial class KernelSelection
                 if (!cache.TryGetValue(path, out var header))
                 {
                     var text = CSource.Strip(File.ReadAllText(path));
-                    header = (CSource.NamesInBodies(text), text);
+                    header = new Header(CSource.NamesInBodies(text), CSource.FunctionMacros(text), text);
                     cache[path] = header;
                 }
 
                 pending.Enqueue((header.Text, Path.GetDirectoryName(path)!));
-                yield return header.Names;
+                yield return header;
             }
         }
     }
@@ -284,7 +311,89 @@ internal static partial class CSource
         }
     }
 
-    private readonly record struct Token(string Text, int Depth);
+    /// <summary>
+    /// The function-like macros <c>#define NAME(params) body</c> of stripped text (continuations already joined, so a
+    /// definition is one line); the first definition of a name is kept (a later one under another <c>#if</c> branch is
+    /// an alternative, not a change).
+    /// </summary>
+    public static Dictionary<string, CMacro> FunctionMacros(string stripped)
+    {
+        var macros = new Dictionary<string, CMacro>(StringComparer.Ordinal);
+        foreach (Match m in FunctionMacroDefinition().Matches(stripped))
+        {
+            var parameters = m.Groups["params"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            macros.TryAdd(m.Groups["name"].Value, new CMacro(parameters, m.Groups["body"].Value.Trim()));
+        }
+
+        return macros;
+    }
+
+    /// <summary>
+    /// The text with each invocation of one of <paramref name="macros"/> (outside preprocessor lines) replaced by the
+    /// macro's body, the arguments substituted for the parameters and <c>##</c> pasted, and again over the result for
+    /// invocations a body makes (a few rounds: the preprocessor's rule against expanding a macro inside itself is
+    /// approximated by the bound). An expansion inside a function body stays inside it, so it names but never defines.
+    /// </summary>
+    public static string ExpandMacros(string stripped, IReadOnlyDictionary<string, CMacro> macros)
+    {
+        for (var round = 0; round < MaxExpansionRounds && macros.Count > 0; round++)
+        {
+            var tokens = Tokens(stripped).ToList();
+            var expanded = new StringBuilder(stripped.Length);
+            var copied = 0;
+            for (var i = 0; i + 1 < tokens.Count; i++)
+            {
+                if (tokens[i].Index < copied || tokens[i + 1].Text != "("
+                    || !macros.TryGetValue(tokens[i].Text, out var macro)
+                    || Arguments(stripped, tokens[i + 1].Index) is not { } call || !macro.Accepts(call.Arguments))
+                {
+                    continue;
+                }
+
+                expanded.Append(stripped, copied, tokens[i].Index - copied).Append(macro.Expand(call.Arguments));
+                copied = call.End;
+            }
+
+            if (copied == 0)
+            {
+                break;
+            }
+
+            stripped = expanded.Append(stripped, copied, stripped.Length - copied).ToString();
+        }
+
+        return stripped;
+    }
+
+    private const int MaxExpansionRounds = 4;
+
+    /// <summary>The arguments of the call whose '(' is at <paramref name="open"/> (split at its top-level commas) and the index after its ')'.</summary>
+    private static (List<string> Arguments, int End)? Arguments(string text, int open)
+    {
+        var arguments = new List<string>();
+        var depth = 0;
+        var start = open + 1;
+        for (var i = open; i < text.Length; i++)
+        {
+            switch (text[i])
+            {
+                case '(':
+                    depth++;
+                    break;
+                case ')' when --depth == 0:
+                    arguments.Add(text[start..i].Trim());
+                    return (arguments, i + 1);
+                case ',' when depth == 1:
+                    arguments.Add(text[start..i].Trim());
+                    start = i + 1;
+                    break;
+            }
+        }
+
+        return null;
+    }
+
+    private readonly record struct Token(string Text, int Depth, int Index);
 
     /// <summary>
     /// Identifiers and punctuation with the brace depth at each; preprocessor lines are skipped, and the braces of a
@@ -295,8 +404,11 @@ internal static partial class CSource
         var depth = 0;
         var braces = new Stack<bool>();
         var previous = "";
+        var lineStart = 0;
         foreach (var line in stripped.Split('\n'))
         {
+            var offset = lineStart;
+            lineStart += line.Length + 1;
             if (line.TrimStart().StartsWith('#'))
             {
                 continue;
@@ -310,7 +422,7 @@ internal static partial class CSource
                     depth--;
                 }
 
-                yield return new Token(text, depth);
+                yield return new Token(text, depth, offset + m.Index);
                 if (text == "{")
                 {
                     var linkage = previous == "extern" && depth == 0;
@@ -326,6 +438,49 @@ internal static partial class CSource
     [GeneratedRegex(@"\btml_\w+")]
     private static partial Regex TmlIdentifier();
 
+    [GeneratedRegex(@"^[ \t]*#[ \t]*define[ \t]+(?<name>[A-Za-z_]\w*)\((?<params>[^)]*)\)(?<body>.*)$", RegexOptions.Multiline)]
+    private static partial Regex FunctionMacroDefinition();
+
     [GeneratedRegex(@"[A-Za-z_]\w*|[{}();=\[\]]")]
     private static partial Regex TokenPattern();
+}
+
+/// <summary>A function-like C macro as <see cref="CSource"/> expands it: parameters (<c>...</c> for variadic) and body.</summary>
+internal sealed partial record CMacro(IReadOnlyList<string> Parameters, string Body)
+{
+    private bool Variadic => Parameters.Count > 0 && Parameters[^1] == "...";
+
+    /// <summary>Whether a call with these arguments matches the parameters (<c>X()</c> passes one empty argument).</summary>
+    public bool Accepts(IReadOnlyList<string> arguments) =>
+        Variadic ? arguments.Count >= Parameters.Count - 1
+        : arguments.Count == Parameters.Count || (Parameters.Count == 0 && arguments is [""]);
+
+    /// <summary>The body with the arguments substituted, <c>#x</c> blanked (literals are blank in stripped text) and <c>##</c> pasted.</summary>
+    public string Expand(IReadOnlyList<string> arguments)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < Parameters.Count; i++)
+        {
+            if (Parameters[i] == "...")
+            {
+                values["__VA_ARGS__"] = string.Join(", ", arguments.Skip(i));
+                break;
+            }
+
+            values[Parameters[i]] = i < arguments.Count ? arguments[i] : "";
+        }
+
+        var substituted = BodyToken().Replace(Body, m =>
+            m.Groups["stringized"].Success ? " "
+            : values.TryGetValue(m.Value, out var value) ? value
+            : m.Value);
+        return Paste().Replace(substituted, "");
+    }
+
+    // "##" first, so that a paste is never read as two stringizings; "#x" stringizes a parameter.
+    [GeneratedRegex(@"##|(?<stringized>#\s*[A-Za-z_]\w*)|[A-Za-z_]\w*")]
+    private static partial Regex BodyToken();
+
+    [GeneratedRegex(@"\s*##\s*")]
+    private static partial Regex Paste();
 }

@@ -68,6 +68,75 @@ public sealed class KernelSelectionTests
         CollectionAssert.DoesNotContain(CSource.NamesInBodies(text).ToList(), "tml_prototype");
     }
 
+    [TestMethod]
+    public void EntryPointsAMacroDefinesAreDefinitionsWhereItIsInvokedAtFileScope()
+    {
+        var text = CSource.Strip("""
+            #include "tml_kernels.h"
+            /* The family's entry points: tml_add_broadcast_s8, tml_mul_broadcast_s8. */
+            #define TML_BINARY_ENTRY(op, KIND)                                        \
+                void tml_##op##_broadcast_s8(const tml_binary_s8_params *p, int8_t *o) \
+                {                                                                      \
+                    tml_binary_s8(TML_BINARY_S8_##KIND, p, o);                          \
+                }
+            #define TML_UNUSED_ENTRY(op) void tml_ ## op ## _unused(void) { }
+            #define TML_TWO(name, mode) TML_MODE(name, mode) TML_MODE(name, mode##_fused)
+            #define TML_MODE(name, mode) void name##_##mode(void) { tml_run_##mode(); }
+            #define TML_STATIC(op) static void tml_##op##_helper(void) { }
+            TML_BINARY_ENTRY(add, ADD)
+            TML_BINARY_ENTRY(mul,
+                             MUL)
+            TML_TWO(tml_pw_s8, relu)
+            TML_STATIC(inner)
+            void tml_other(void)
+            {
+                TML_BINARY_ENTRY(sub, SUB)
+            }
+            """);
+        var macros = CSource.FunctionMacros(text);
+
+        var expanded = CSource.ExpandMacros(text, macros);
+
+        // Only the file-scope invocations define: TML_UNUSED_ENTRY is never invoked, the one inside tml_other's body
+        // is not at file scope, and a static helper is no external definition.
+        CollectionAssert.AreEquivalent(
+            new[] { "tml_add_broadcast_s8", "tml_mul_broadcast_s8", "tml_pw_s8_relu", "tml_pw_s8_relu_fused", "tml_other" },
+            CSource.ExternalDefinitions(expanded).ToList());
+        // What an expanded body calls or names is named (inside a function too), so the kernels it needs are selected.
+        CollectionAssert.IsSubsetOf(new[] { "tml_binary_s8", "tml_run_relu", "tml_run_relu_fused", "tml_sub_broadcast_s8" }, CSource.Names(expanded).ToList());
+    }
+
+    /// <summary>A kernel whose entry points a macro of an included header defines is selected by those names.</summary>
+    [TestMethod]
+    public void AMacroOfAnIncludedHeaderDefinesTheKernelsEntryPoints()
+    {
+        var root = TestPaths.NewTempDir("kernel-selection-macro");
+        Directory.CreateDirectory(Path.Combine(root, "include"));
+        Directory.CreateDirectory(Path.Combine(root, "src"));
+        File.WriteAllText(Path.Combine(root, "include", "tml_modes.h"), """
+            #define TML_DEFINE_MODES(name, run) \
+                void name##_full(void) { run(0); } \
+                void name##_relu(void) { run(1); }
+            """);
+        var kernel = Path.Combine(root, "src", "tml_k.c");
+        File.WriteAllText(kernel, """
+            #include "tml_modes.h"
+            static void tml_k_run(int mode) { (void)mode; }
+            TML_DEFINE_MODES(tml_k, tml_k_run)
+            """);
+        var helper = Path.Combine(root, "src", "tml_unused.c");
+        File.WriteAllText(helper, """
+            #include "tml_modes.h"
+            void tml_unused(void) { }
+            """);
+        var library = KernelSelection.Index([helper, kernel], root);
+        var user = WriteTemp("main.c", "void run(void) { tml_k_relu(); }");
+
+        CollectionAssert.AreEquivalent(new[] { "tml_k_full", "tml_k_relu" }, library.DefinitionsOf(kernel).ToList());
+        CollectionAssert.AreEqual(new[] { kernel }, library.For([user]).ToList());
+        CollectionAssert.AreEqual(new[] { kernel }, library.ForUndefinedSymbols(["main.c:(.text.run+0x2): undefined reference to `tml_k_full'"], []).ToList());
+    }
+
     /// <summary>
     /// The text scan against the compiler: for each kernel file, what it defines must be what its object exports, and
     /// the files selected for it must define every tml_ symbol their objects leave undefined (so they link).
@@ -105,14 +174,15 @@ public sealed class KernelSelectionTests
             }
         });
 
+        var library = KernelSelection.Index(KernelSources, TestPaths.Kernels);
         foreach (var source in KernelSources)
         {
-            var scanned = CSource.ExternalDefinitions(CSource.Strip(File.ReadAllText(source))).ToHashSet(StringComparer.Ordinal);
+            // As the selection reads it: the entry points a macro of the file or its headers defines included.
+            var scanned = library.DefinitionsOf(source);
             Assert.IsTrue(scanned.SetEquals(defined[source]),
                 $"{Path.GetFileName(source)}: scanned definitions [{string.Join(", ", scanned.Order())}] != nm [{string.Join(", ", defined[source].Order())}]");
         }
 
-        var library = KernelSelection.Index(KernelSources, TestPaths.Kernels);
         foreach (var source in KernelSources)
         {
             // A project naming every symbol of this file gets it and everything its object needs.
