@@ -23,7 +23,8 @@ public static partial class Boards
 
     /// <summary>
     /// What the bare cores on QEMU without a support folder of their own share (esp32c3-qemu, lx106-qemu): the board API
-    /// with nothing to start and the core's own 32-bit counter as ticks (boards/bare-core), and the painted stack.
+    /// of a board with nothing to start, tml_board_init and tml_board_elapsed (boards/bare-core; each board reads its
+    /// own counter in tml_board_ticks), and the painted stack.
     /// </summary>
     private static IReadOnlyList<string> BareCoreSupportFolders => ["bare-core", .. BareMetalSupportFolders];
 
