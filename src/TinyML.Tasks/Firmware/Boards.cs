@@ -21,6 +21,13 @@ public static partial class Boards
     // field initializers across the files of a partial class.
     private static IReadOnlyList<string> BareMetalSupportFolders => ["painted-stack"];
 
+    /// <summary>
+    /// What the bare cores on QEMU without a support folder of their own share (esp32c3-qemu, lx106-qemu): the board API
+    /// of a board with nothing to start, tml_board_init and tml_board_elapsed (boards/bare-core; each board reads its
+    /// own counter in tml_board_ticks), and the painted stack.
+    /// </summary>
+    private static IReadOnlyList<string> BareCoreSupportFolders => ["bare-core", .. BareMetalSupportFolders];
+
     /// <summary>What every Cortex-M image shares: start-up glue, counters, stack limit (boards/cortex-m).</summary>
     private static IReadOnlyList<string> CortexMSupportFolders => ["cortex-m", .. BareMetalSupportFolders];
 
@@ -259,7 +266,7 @@ public static partial class Boards
             ],
             "qemu-system-misc"))
     {
-        SharedSupportFolders = BareMetalSupportFolders,
+        SharedSupportFolders = BareCoreSupportFolders,
         CompileArchitectureFlags = ["-march=rv32imc_zicsr"],
         LinkArchitectureFlags = ["-march=rv32imc"],
         StackBytes = Boards.StackBytes,

@@ -47,7 +47,7 @@ public static partial class Boards
     {
         LinkLibraries = ["-Wl,--start-group", "{helpers}", "-lgcc", "-lc", "-Wl,--end-group"],
         StackBytes = Boards.StackBytes,
-        SharedSupportFolders = BareMetalSupportFolders,
+        SharedSupportFolders = BareCoreSupportFolders,
         VerificationOnly = true,
         // CCOUNT under -icount shift=0 advances once per 25 instructions (TML_BOARD_INSTRUCTIONS_PER_TICK).
         InstructionsPerTick = 25,

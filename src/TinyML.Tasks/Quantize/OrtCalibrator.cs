@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using TinyML.Import;
 using TinyML.Import.Onnx.Proto;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using OrtElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using TinyML.Import;
 
 namespace TinyML.Quantize;

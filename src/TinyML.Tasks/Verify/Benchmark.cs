@@ -96,6 +96,36 @@ public sealed record BenchEntry
         };
     }
 
+    /// <summary>
+    /// Appends what the run measured (instructions, arena, flash, RAM, stack) under the keys bench.json and
+    /// <c>&lt;model&gt;.validation.json</c> (<see cref="ValidationReport.ToJson"/>) both use, in their order; bench.json
+    /// also has the MACs and the flash and RAM parts among them.
+    /// </summary>
+    internal void WriteMeasurements(JsonObject json, bool withMacsAndParts)
+    {
+        json["instructionsPerInference"] = InstructionsPerInference;
+        json["instructionsMin"] = InstructionsMin;
+        json["instructionsMax"] = InstructionsMax;
+        json["arenaBytes"] = ArenaBytes;
+        if (withMacsAndParts)
+        {
+            json["macs"] = Macs;
+        }
+
+        json["flashBytes"] = FlashBytes;
+        json["ramBytes"] = RamBytes;
+        if (withMacsAndParts)
+        {
+            json["flash"] = PartsJson(Flash);
+            json["ram"] = PartsJson(Ram);
+        }
+
+        json["stackHighWaterBytes"] = StackHighWaterBytes;
+
+        static JsonObject? PartsJson(IReadOnlyDictionary<string, long>? parts) =>
+            parts is null ? null : new JsonObject(parts.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));
+    }
+
     private static Dictionary<string, long> Parts(IReadOnlyDictionary<MemoryPart, ulong> parts, IReadOnlyList<(MemoryPart Part, string Key)> named)
     {
         var result = named.ToDictionary(p => p.Key, p => (long)parts.GetValueOrDefault(p.Part), StringComparer.Ordinal);
@@ -142,33 +172,25 @@ public static class Benchmark
         var json = new JsonObject
         {
             ["schema"] = Schema,
-            ["entries"] = new JsonArray(entries.Select(e => (JsonNode)new JsonObject
+            ["entries"] = new JsonArray(entries.Select(e =>
             {
-                ["model"] = e.Model,
-                ["board"] = e.Board,
-                ["image"] = e.Image,
-                ["precision"] = e.Precision,
-                ["samples"] = e.Samples,
-                ["instructionsPerInference"] = e.InstructionsPerInference,
-                ["instructionsMin"] = e.InstructionsMin,
-                ["instructionsMax"] = e.InstructionsMax,
-                ["arenaBytes"] = e.ArenaBytes,
-                ["macs"] = e.Macs,
-                ["flashBytes"] = e.FlashBytes,
-                ["ramBytes"] = e.RamBytes,
-                ["flash"] = Parts(e.Flash),
-                ["ram"] = Parts(e.Ram),
-                ["stackHighWaterBytes"] = e.StackHighWaterBytes,
-                ["floatAccuracyPercent"] = e.FloatAccuracyPercent,
-                ["accuracyPercent"] = e.AccuracyPercent,
-                ["top1AgreementPercent"] = e.Top1AgreementPercent,
-                ["outputSnrDb"] = e.OutputSnrDb,
+                var entry = new JsonObject
+                {
+                    ["model"] = e.Model,
+                    ["board"] = e.Board,
+                    ["image"] = e.Image,
+                    ["precision"] = e.Precision,
+                    ["samples"] = e.Samples,
+                };
+                e.WriteMeasurements(entry, withMacsAndParts: true);
+                entry["floatAccuracyPercent"] = e.FloatAccuracyPercent;
+                entry["accuracyPercent"] = e.AccuracyPercent;
+                entry["top1AgreementPercent"] = e.Top1AgreementPercent;
+                entry["outputSnrDb"] = e.OutputSnrDb;
+                return (JsonNode)entry;
             }).ToArray()),
         };
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-
-        static JsonObject? Parts(IReadOnlyDictionary<string, long>? parts) =>
-            parts is null ? null : new JsonObject(parts.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));
     }
 
     /// <summary>Reads a bench.json (a baseline); TML7013 when it is missing or is not one.</summary>

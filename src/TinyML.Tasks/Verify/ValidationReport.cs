@@ -91,14 +91,9 @@ public static class ValidationReport
                 ["accuracyPercent"] = Round(r.FirmwareAccuracyPercent),
                 ["minAccuracy"] = r.MinAccuracy,
             },
-            ["instructionsPerInference"] = r.InstructionsMean,
-            ["instructionsMin"] = r.Instructions is { Count: > 0 } min ? min.Min() : null,
-            ["instructionsMax"] = r.Instructions is { Count: > 0 } max ? max.Max() : null,
-            ["arenaBytes"] = r.ArenaBytes,
-            ["flashBytes"] = r.Firmware.Memory is { } flash ? flash.FlashUsed : null,
-            ["ramBytes"] = r.Firmware.Memory is { } ram ? ram.RamUsed : null,
-            ["stackHighWaterBytes"] = r.StackHighWaterBytes > 0 ? r.StackHighWaterBytes : null,
         };
+        // The measured figures are bench.json's, from the same projection of the result.
+        BenchEntry.From(r).WriteMeasurements(json, withMacsAndParts: false);
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 

@@ -9,12 +9,12 @@
  *     bytes of tml_board.ld's flash): __tml_reset sits there;
  *   - nothing sets the stack pointer (a1) or the exception vectors (VECBASE), and PS still has EXCM set;
  *   - there is no semihosting library for xtensa: stdout and _exit are below.
+ * tml_board_init and tml_board_elapsed are boards/bare-core, the painted stack boards/painted-stack.
  */
 #include <stdio.h>
 #include <sys/types.h>
 
 #include "tml_board.h"
-#include "tml_board_stack.h"
 
 /* Reset: stack pointer, vectors, PS (user vector mode, EXCM clear, so a fault reaches the user exception vector
  * instead of the double exception one), then picolibc's _start. The literals sit before the l32r that reads them
@@ -167,19 +167,9 @@ void tml_board_fault(uint32_t cause, uint32_t pc, uint32_t address)
     _exit(99);
 }
 
-void tml_board_init(void)
-{
-    tml_board_paint_stack();
-}
-
 uint32_t tml_board_ticks(void)
 {
     uint32_t count;
     __asm__ volatile("rsr.ccount %0" : "=r"(count));
     return count;
-}
-
-uint32_t tml_board_elapsed(uint32_t start, uint32_t end)
-{
-    return end - start;
 }
