@@ -67,7 +67,7 @@ public static class DspLayouts
     }
 
     /// <summary>An op's output zero point and fused activation range.</summary>
-    public readonly record struct OutputRange(int ZeroPoint, int Min, int Max);
+    public readonly record struct OutputRange(int ZeroPoint, ActivationRange<int> Activation);
 
     /// <summary>
     /// A channel whose output is the same value v for every input, encoded for the fast rounding (<c>tml_rq2_sat</c>):
@@ -100,7 +100,7 @@ public static class DspLayouts
             return null; // TFLite's accumulator itself would wrap: leave such a channel to the exact path
         }
 
-        int Out(long acc) => Math.Clamp(Reference.FixedPoint.Mbqm((int)acc, multiplier, shift) + output.ZeroPoint, output.Min, output.Max);
+        int Out(long acc) => Math.Clamp(Reference.FixedPoint.Mbqm((int)acc, multiplier, shift) + output.ZeroPoint, output.Activation.Min, output.Activation.Max);
         var v = Out(low);
         if (Out(high) != v)
         {

@@ -19,7 +19,7 @@ internal static class DspOpData
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         Int8OpEmitter.EmitArray(sb, "int8_t", $"{id}_last_taps", lastTaps.Select(v => Int(v)));
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max));
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_dw3x3_s8_params {{id}} = {
@@ -77,7 +77,7 @@ internal static class DspOpData
         var pairs = DspLayouts.PointwisePairs(c.Weights, c.Geometry.OutC, taps);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         var channels = DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max));
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation));
         EmitChannels(sb, $"{id}_channels", channels);
         return pairs.Length + 4 * channels.Length;
     }
@@ -102,7 +102,7 @@ internal static class DspOpData
         var pairs = DspLayouts.FullyConnectedPairs(f.Weights, f.Geometry.OutFeatures, f.Geometry.InFeatures);
         EmitAlignedBytes(sb, $"{id}_weights", pairs.Select(v => (byte)v).ToArray());
         var channels = DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.Activation.Min, f.Activation.Max));
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.Activation));
         EmitChannels(sb, $"{id}_channels", channels);
         sb.Append(I, $$"""
             static const tml_fc_pairs_s8_params {{id}} = {

@@ -171,7 +171,7 @@ public static class KernelChoice
     public static bool FastOrConstant(QConv2D c)
     {
         var taps = c.Weights.Length / c.Geometry.OutC;
-        var output = new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max);
+        var output = new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation);
         for (var ch = 0; ch < c.Geometry.OutC; ch++)
         {
             var bias = c.Bias.Length > ch ? c.Bias[ch] : 0;
@@ -210,7 +210,7 @@ public static class KernelChoice
     public static bool PointwiseFused(QConv2D c) =>
         c.Geometry.OutC % 2 == 0
         && EveryChannelFuses(DspLayouts.Channels(c.Weights, c.Bias, c.OutputMultiplier, c.OutputShift, c.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation.Min, c.Activation.Max)));
+            output: new DspLayouts.OutputRange(c.OutputZeroPoint, c.Activation)));
 
     /// <summary>The entry point the emitter calls for a <c>tml_pw_s8</c> or <c>tml_conv_gemm_s8</c> layer
     /// (<paramref name="kernel"/>): <c>_fused</c> when <see cref="PointwiseFused"/>, then the clamp mode.</summary>
@@ -225,7 +225,7 @@ public static class KernelChoice
     public static bool FullyConnectedFused(QFullyConnected f) =>
         f.Geometry.OutFeatures % 6 == 0 && DspLayouts.PointwiseDepth(f.Geometry.InFeatures) <= 512
         && EveryChannelFuses(DspLayouts.Channels(f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.InputZeroPoint, exactFallback: true,
-            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.Activation.Min, f.Activation.Max)));
+            output: new DspLayouts.OutputRange(f.OutputZeroPoint, f.Activation)));
 
     /// <summary>Whether every channel of <see cref="DspLayouts.Channels"/>' encoding (bias2, multiplier, shift per
     /// channel) has a right shift in 1..21, the range the DSP kernels' zero-point fold is exact for.</summary>

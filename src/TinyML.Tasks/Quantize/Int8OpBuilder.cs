@@ -9,7 +9,7 @@ namespace TinyML.Quantize;
 internal static class Int8OpBuilder
 {
     /// <summary>TFLite 8-bit Add of two same-shape tensors into <paramref name="output"/>, clamped to [min, max].</summary>
-    public static QAdd Add(string node, LoweredTensor a, LoweredTensor b, LoweredTensor output, int activationMin, int activationMax)
+    public static QAdd Add(string node, LoweredTensor a, LoweredTensor b, LoweredTensor output, ActivationRange<int> activation)
     {
         var p = QuantizationMath.PrepareAdd(a.Scale, a.ZeroPoint, b.Scale, b.ZeroPoint, output.Scale, output.ZeroPoint);
         return new QAdd
@@ -21,7 +21,7 @@ internal static class Int8OpBuilder
             Input1 = new(a.ZeroPoint, p.Input1Multiplier, p.Input1Shift), Input2 = new(b.ZeroPoint, p.Input2Multiplier, p.Input2Shift),
             LeftShift = p.LeftShift,
             OutputRequantization = new(p.OutputMultiplier, p.OutputShift), OutputZeroPoint = output.ZeroPoint,
-            Activation = new(activationMin, activationMax),
+            Activation = activation,
         };
     }
 
@@ -86,8 +86,7 @@ internal sealed record ChannelRequantization(
             (multipliers[c], shifts[c]) = QuantizationMath.QuantizeMultiplier((double)input.Scale * weightScales[c] / output.Scale);
         }
 
-        var (min, max) = QuantizationMath.ActivationBounds(node, output);
-        return new ChannelRequantization(input, output, weightScales, multipliers, shifts, new(min, max));
+        return new ChannelRequantization(input, output, weightScales, multipliers, shifts, QuantizationMath.ActivationBounds(node, output));
     }
 
     /// <summary>

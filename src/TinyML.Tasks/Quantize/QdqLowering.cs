@@ -216,8 +216,7 @@ public sealed class QdqLowering : Int8Lowering
         }
 
         var output = OutputTensor(node);
-        var (actMin, actMax) = QuantizationMath.ActivationBounds(node, output);
-        _model.Ops.Add(Int8OpBuilder.Add(node.Name, a, b, output, actMin, actMax));
+        _model.Ops.Add(Int8OpBuilder.Add(node.Name, a, b, output, QuantizationMath.ActivationBounds(node, output)));
     }
 
     protected override void LowerSoftmax(Node node)

@@ -147,7 +147,7 @@ public static class QuantizationMath
 
     /// <summary>The int8 clamp range of a node's fused activation (TFLite CalculateActivationRangeQuantized): the
     /// bounds FuseActivationPass recorded on it, in <paramref name="output"/>'s parameters.</summary>
-    public static (int Min, int Max) ActivationBounds(Node node, LoweredTensor output)
+    public static ActivationRange<int> ActivationBounds(Node node, LoweredTensor output)
     {
         var min = node.Attributes.TryGetValue(Optimize.FuseActivationPass.MinAttribute, out var a) ? a.Float ?? float.NegativeInfinity : float.NegativeInfinity;
         var max = node.Attributes.TryGetValue(Optimize.FuseActivationPass.MaxAttribute, out var b) ? b.Float ?? float.PositiveInfinity : float.PositiveInfinity;
@@ -156,10 +156,10 @@ public static class QuantizationMath
 
     /// <summary>The int8 clamp range of the real range [<paramref name="min"/>, <paramref name="max"/>] (infinite = open)
     /// at <paramref name="scale"/> and <paramref name="zeroPoint"/>.</summary>
-    public static (int Min, int Max) ActivationBounds(float min, float max, float scale, int zeroPoint)
+    public static ActivationRange<int> ActivationBounds(float min, float max, float scale, int zeroPoint)
     {
         var lo = float.IsNegativeInfinity(min) ? -128 : Math.Max(-128, zeroPoint + (int)Math.Round(min / (double)scale, MidpointRounding.AwayFromZero));
         var hi = float.IsPositiveInfinity(max) ? 127 : Math.Min(127, zeroPoint + (int)Math.Round(max / (double)scale, MidpointRounding.AwayFromZero));
-        return (lo, hi);
+        return new(lo, hi);
     }
 }

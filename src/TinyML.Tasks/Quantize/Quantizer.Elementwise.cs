@@ -97,7 +97,7 @@ public sealed partial class Quantizer
         var a = _model.Tensors[Id(node.Inputs[0], node)];
         var b = _model.Tensors[Id(node.Inputs[1], node)];
 
-        _model.Ops.Add(Int8OpBuilder.Add(node.Name, a, b, OutputTensor(node), -128, 127));
+        _model.Ops.Add(Int8OpBuilder.Add(node.Name, a, b, OutputTensor(node), new(-128, 127)));
     }
 
     /// <summary>

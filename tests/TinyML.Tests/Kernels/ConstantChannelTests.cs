@@ -31,7 +31,7 @@ public sealed class ConstantChannelTests
             var (multiplier, shift) = QuantizationMath.QuantizeMultiplier(nearDead ? Math.Pow(10, -10 + 4 * random.NextDouble()) : Math.Pow(10, -3 + 2 * random.NextDouble()));
             var bias = nearDead ? (int)Math.Clamp(random.NextDouble() * 300 / Math.Max(1e-12, multiplier * Math.Pow(2, shift - 31)) * (random.Next(2) == 0 ? 1 : -1), int.MinValue + 1e7, int.MaxValue - 1e7)
                 : random.Next(-(1 << 20), 1 << 20);
-            var output = new DspLayouts.OutputRange(zpOut, lo, hi);
+            var output = new DspLayouts.OutputRange(zpOut, new(lo, hi));
             var encoding = DspLayouts.ConstantChannel(weights, bias, multiplier, shift, zpIn, output);
             if (encoding is null)
             {

@@ -328,7 +328,7 @@ public sealed class DspKernelEquivalenceTests
         nearDead.OutputMultiplier[0] = 1 << 30;
         nearDead.OutputShift[0] = -26;
         Assert.IsNotNull(DspLayouts.ConstantChannel(nearDead.Weights.AsSpan(0, 9), 1 << 30, 1 << 30, -26, nearDead.InputZeroPoint,
-            new DspLayouts.OutputRange(nearDead.OutputZeroPoint, nearDead.Activation.Min, nearDead.Activation.Max)));
+            new DspLayouts.OutputRange(nearDead.OutputZeroPoint, nearDead.Activation)));
         Assert.AreEqual(Int8Kernel.Depthwise3x3, KernelChoice.Choose(nearDead, KernelIsa.ArmDsp), "a near-dead channel whose output never changes");
         Assert.AreEqual(Int8Kernel.Generic, KernelChoice.Choose(With(op, inW: 600), KernelIsa.ArmDsp), "three band rows beyond the buffer");
     }
@@ -452,7 +452,7 @@ public sealed class DspKernelEquivalenceTests
             // Every other case as the emitter writes it (near-dead channels whose output never changes take the fast
             // rounding, DspLayouts.ConstantChannel), the others with every such channel on the exact path.
             var pwChannels = DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
-                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation.Min, op.Activation.Max) : null);
+                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation) : null);
             constantChannels += Enumerable.Range(0, op.Geometry.OutC).Count(c => op.OutputMultiplier[c] != 0 && pwChannels[3 * c + 2] > 0
                 && !KernelChoice.FastChannel(op.OutputMultiplier[c], op.OutputShift[c], op.Bias[c], op.Geometry.InC));
             harness.Global(Channels($"{p}_rq", pwChannels));
@@ -631,7 +631,7 @@ public sealed class DspKernelEquivalenceTests
             harness.Global(AlignedBytes($"{p}_w", DspLayouts.PointwisePairs(op.Weights, op.Geometry.OutC, taps)));
             // Every other case as the emitter writes it (channels and entry point), the others through the dispatcher.
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
-                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation.Min, op.Activation.Max) : null)));
+                output: i % 2 == 0 ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_conv_gemm_s8_params {p} = {{ {{ {op.Geometry.InC}, {op.Geometry.InH}, {op.Geometry.InW}, {op.Geometry.OutC}, {op.Geometry.OutH}, {op.Geometry.OutW}, {op.Geometry.StrideH}, {op.Geometry.StrideW}, " +
                 $"{DspLayouts.PointwiseDepth(taps)}, {op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max}, {p}_w.bytes, {p}_rq }}, " +
@@ -828,7 +828,7 @@ public sealed class DspKernelEquivalenceTests
             var fused = KernelChoice.FullyConnectedFused(op);
             fusedCases += fused ? 1 : 0;
             harness.Global(Channels($"{p}_rq", DspLayouts.Channels(op.Weights, op.Bias, op.OutputMultiplier, op.OutputShift, op.InputZeroPoint, exactFallback: true,
-                output: fused ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation.Min, op.Activation.Max) : null)));
+                output: fused ? new DspLayouts.OutputRange(op.OutputZeroPoint, op.Activation) : null)));
             harness.Global(string.Create(CultureInfo.InvariantCulture,
                 $"static const tml_fc_pairs_s8_params {p} = {{ {op.Geometry.InFeatures}, {op.Geometry.OutFeatures}, {op.Geometry.Rows}, {DspLayouts.PointwiseDepth(op.Geometry.InFeatures)}, " +
                 $"{op.OutputZeroPoint}, {op.Activation.Min}, {op.Activation.Max}, {p}_w.bytes, {p}_rq }};"));
