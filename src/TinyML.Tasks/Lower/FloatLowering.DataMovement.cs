@@ -83,7 +83,9 @@ public sealed partial class FloatLowering
             _model.Ops.Add(new FResizeTaps
             {
                 NodeName = node.Name, Inputs = [input], Output = AddTensor(node.Outputs[0]),
-                InputPlanes = new(tapPlanes, tapInH, tapInW), Y = new(ty, Marked(yIndex, yOutside, ty), yWeight.Select(w => (float)w).ToArray()), X = new(tx, Marked(xIndex, xOutside, tx), xWeight.Select(w => (float)w).ToArray()),
+                InputPlanes = new(tapPlanes, tapInH, tapInW),
+                Y = new(ty, Marked(yIndex, yOutside, ty), yWeight.Select(w => (float)w).ToArray()),
+                X = new(tx, Marked(xIndex, xOutside, tx), xWeight.Select(w => (float)w).ToArray()),
                 ExtrapolationValue = geometry.ExtrapolationValue,
             });
             return;
