@@ -97,6 +97,8 @@ typedef struct tml_pw_s8_params_s {
 
 /* The _fused variants: out_c even, every encoded right shift 1..21; every row pair of a column block in one assembly
  * loop on DSP cores. */
+/* Declares tml_pw_s8, tml_pw_s8_scratch_size, tml_pw_s8_full, tml_pw_s8_relu, tml_pw_s8_clamped, tml_pw_s8_fused_full,
+ * tml_pw_s8_fused_relu and tml_pw_s8_fused_clamped. */
 TML_CLAMP_MODE_ENTRY_POINTS(tml_pw_s8, tml_pw_s8_params);
 
 /*
@@ -119,6 +121,8 @@ typedef struct {
 } tml_conv_gemm_s8_params;
 
 /* The _fused variants: as tml_pw_s8's. */
+/* Declares tml_conv_gemm_s8, tml_conv_gemm_s8_scratch_size, tml_conv_gemm_s8_full, tml_conv_gemm_s8_relu, tml_conv_gemm_s8_clamped,
+ * tml_conv_gemm_s8_fused_full, tml_conv_gemm_s8_fused_relu and tml_conv_gemm_s8_fused_clamped. */
 TML_CLAMP_MODE_ENTRY_POINTS(tml_conv_gemm_s8, tml_conv_gemm_s8_params);
 
 /*
@@ -142,6 +146,8 @@ typedef struct {
 
 /* The _fused variants: every group fused and no fallback linked: out_features a multiple of six, depth at most 512,
  * every output's right shift 1..21. */
+/* Declares tml_fc_pairs_s8, tml_fc_pairs_s8_scratch_size, tml_fc_pairs_s8_full, tml_fc_pairs_s8_relu, tml_fc_pairs_s8_clamped,
+ * tml_fc_pairs_s8_fused_full, tml_fc_pairs_s8_fused_relu and tml_fc_pairs_s8_fused_clamped. */
 TML_CLAMP_MODE_ENTRY_POINTS(tml_fc_pairs_s8, tml_fc_pairs_s8_params);
 
 #ifdef __cplusplus
