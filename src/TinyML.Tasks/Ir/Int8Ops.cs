@@ -30,6 +30,13 @@ public abstract class QWeightedOp<TGeometry> : WeightedOp<TGeometry, sbyte, int,
     /// <summary>[output channels] float32 weight scales the int8 weights were quantized with (kept for the QDQ export).</summary>
     public float[]? WeightScales { get; init; }
 
+    /// <summary>
+    /// Bits per stored weight: 8, or 4 (<c>WeightBits="4"</c>, <c>LayerPrecision</c> <c>int4</c>): the weights then take
+    /// values in [-8, 7] (the quantizer's are symmetric, [-7, 7]) and are stored two per byte
+    /// (<see cref="Emit.Int4Packing"/>); the arithmetic is the int8 op's, sum for sum.
+    /// </summary>
+    public int WeightBits { get; init; } = 8;
+
     public required int[] OutputMultiplier { get; init; }
     public required int[] OutputShift { get; init; }
     public required int InputZeroPoint { get; init; }
