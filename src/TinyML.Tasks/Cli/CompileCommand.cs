@@ -14,7 +14,9 @@ namespace TinyML.Cli;
 /// <c>--accuracy-samples N|all</c> (samples of the accuracy report; default 256 of the calibration data, all validation data).
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
 /// Mixed precision: <c>--precision int8|int16x8|float|auto</c>, <c>--layer-precision node=float</c> or <c>node=int16x8</c> (repeatable, ';'-separated, or
-/// <c>model|node=float</c> for one model of several), <c>--auto-precision-threshold-db 20</c>.
+/// <c>model|node=float</c> for one model of several; <c>node=int4</c>: int4 weights), <c>--auto-precision-threshold-db 20</c>,
+/// <c>--weight-bits 4</c> (int4 weights for every Conv and Gemm/MatMul; with <c>--precision auto</c>, where the layer's own SNR with them
+/// stays at or above <c>--int4-threshold-db</c>, default 20).
 /// </summary>
 public static class CompileCommand
 {
@@ -119,8 +121,19 @@ public static class CompileCommand
                 Mode = PrecisionSettings.ParseMode(args.Get("precision")),
                 Layers = PrecisionSettings.ParseLayers(args.GetAll("layer-precision"), name, spelling),
                 AutoThresholdDb = PrecisionSettings.ParseThreshold(args.Get("auto-precision-threshold-db")),
+                WeightBits = PrecisionSettings.ParseWeightBits(args.Get("weight-bits"), spelling),
+                Int4ThresholdDb = PrecisionSettings.ParseThreshold(args.Get("int4-threshold-db"), "Int4ThresholdDb", PrecisionSettings.DefaultInt4ThresholdDb),
             },
         };
+        if (options.MixedPrecision.WeightBits == 4 && (options.Precision == ModelPrecision.Float32 || options.MixedPrecision.Mode is PrecisionMode.Float or PrecisionMode.Int16x8))
+        {
+            // Before any work: int4 weights live in the int8 layers, and these settings leave no Conv/Gemm layer int8.
+            var conflict = options.Precision == ModelPrecision.Float32 ? "Quantize=\"none\" (all float32)" : $"Precision=\"{args.Get("precision")?.Trim()}\"";
+            throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                $"WeightBits=\"4\" puts int4 weights into the int8 Conv/Gemm layers of model '{name}', and {conflict} leaves none of them int8: use Precision=\"int8\" or \"auto\", or name layers in LayerPrecision (conv3=int4)",
+                options.ModelPath);
+        }
+
         if (options.Precision == ModelPrecision.Float32 && !options.MixedPrecision.AllInt8)
         {
             throw new TinyMLException(ErrorCodes.InvalidPrecision,

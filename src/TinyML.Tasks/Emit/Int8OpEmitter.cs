@@ -23,6 +23,9 @@ internal static class Int8OpEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
+            case QConv2D { WeightBits: 4 } c4:
+                return EmitConvData(sb, op, id, "Conv (int4 weights)", "tml_conv2d_s4_params", c4.Geometry, c4.Weights, c4.Bias, c4.OutputMultiplier, c4.OutputShift,
+                    $"{Int(c4.InputZeroPoint)}, {Int(c4.OutputZeroPoint)}, {Int(c4.Activation.Min)}, {Int(c4.Activation.Max)}", weightBits: 4);
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return DspOpData.EmitDepthwise3x3Data(sb, c, id);
             case QConv2D { Kernel: Int8Kernel.Pointwise } c:
@@ -39,10 +42,10 @@ internal static class Int8OpEmitter
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")} */\n");
-                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift);
+                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}{(f.WeightBits == 4 ? ", int4 weights" : "")} */\n");
+                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.WeightBits);
                 sb.Append(I, $$"""
-                    static const tml_fully_connected_s8_params {{id}} = {
+                    static const tml_fully_connected_{{WeightSuffix(f.WeightBits)}}_params {{id}} = {
                         {{f.Geometry.InFeatures}}, {{f.Geometry.OutFeatures}}, /* in_features, out_features */
                         {{Int(f.InputZeroPoint)}}, {{Int(f.OutputZeroPoint)}}, {{Int(f.Activation.Min)}}, {{Int(f.Activation.Max)}}, /* zero points, activation range */
                         {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
@@ -223,6 +226,12 @@ internal static class Int8OpEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
+            case QConv2D { WeightBits: 4 }:
+                OpCText.Call(sb, "tml_conv2d_s4", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+                break;
+            case QFullyConnected { WeightBits: 4, Geometry.Rows: 1 }:
+                OpCText.Call(sb, "tml_fully_connected_s4", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+                break;
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
                 OpCText.Call(sb, $"tml_dw3x3_s8_s{dw.Geometry.StrideH}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
@@ -238,7 +247,7 @@ internal static class Int8OpEmitter
                         {
                             int32_t row;
                             for (row = 0; row < {{rowsFc.Geometry.Rows}}; ++row) {
-                                tml_fully_connected_s8(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.Geometry.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.Geometry.OutFeatures}}, {{scratch}});
+                                tml_fully_connected_{{WeightSuffix(rowsFc.WeightBits)}}(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.Geometry.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.Geometry.OutFeatures}}, {{scratch}});
                             }
                         }
 
@@ -376,10 +385,11 @@ internal static class Int8OpEmitter
 
     /// <summary>tml_conv2d_s8_params / tml_conv_transpose2d_s8_params: the window, <paramref name="quantization"/> (zero
     /// points and activation range), weights and per-channel requantization.</summary>
-    private static int EmitConvData(StringBuilder sb, LoweredOp op, string id, string what, string type, ConvGeometry g, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, string quantization)
+    private static int EmitConvData(StringBuilder sb, LoweredOp op, string id, string what, string type, ConvGeometry g, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, string quantization,
+        int weightBits = 8)
     {
         sb.Append(CultureInfo.InvariantCulture, $"/* {Comment(op.NodeName)}: {what} {OpCText.Describe(g, batch: false)}, groups {g.Groups} */\n");
-        var bytes = EmitArrays(sb, id, weights, bias, multiplier, shift);
+        var bytes = EmitArrays(sb, id, weights, bias, multiplier, shift, weightBits);
         sb.Append(CultureInfo.InvariantCulture, $$"""
             static const {{type}} {{id}} = {
             {{OpCText.ConvRows(g, batch: false)}}    {{quantization}}, /* zero points, activation range */
@@ -394,14 +404,31 @@ internal static class Int8OpEmitter
     /// <summary>Writes int8 constants as int8_t arrays (for <see cref="OpCText.EmitConstants"/>).</summary>
     private static Action<string, sbyte[]> EmitBytes(StringBuilder sb) => (name, values) => EmitArray(sb, "int8_t", name, values.Select(v => Int(v)));
 
-    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift)
+    /// <summary>Writes the weights (int8, or int4 packed two per byte by <see cref="Int4Packing"/> when
+    /// <paramref name="weightBits"/> is 4; a row per output channel), bias and requantization; returns their flash bytes.</summary>
+    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int weightBits = 8)
     {
-        EmitArray(sb, "int8_t", $"{id}_weights", weights.Select(v => Int(v)));
+        var weightBytes = weights.Length;
+        if (weightBits == 4)
+        {
+            var packed = Int4Packing.Pack(weights, bias.Length);
+            sb.Append(CultureInfo.InvariantCulture, $"/* int4 weights: {bias.Length} rows of {weights.Length / bias.Length}, two per byte, even index in the low nibble */\n");
+            EmitArray(sb, "uint8_t", $"{id}_weights", packed.Select(b => string.Create(CultureInfo.InvariantCulture, $"0x{b:x2}")));
+            weightBytes = packed.Length;
+        }
+        else
+        {
+            EmitArray(sb, "int8_t", $"{id}_weights", weights.Select(v => Int(v)));
+        }
+
         EmitArray(sb, "int32_t", $"{id}_bias", bias.Select(Int));
         EmitArray(sb, "int32_t", $"{id}_multiplier", multiplier.Select(Int));
         EmitArray(sb, "int32_t", $"{id}_shift", shift.Select(Int));
-        return weights.Length + 4 * (bias.Length + multiplier.Length + shift.Length);
+        return weightBytes + 4 * (bias.Length + multiplier.Length + shift.Length);
     }
+
+    /// <summary>The weight part of a weighted kernel's name: s8, or s4 for int4 weights.</summary>
+    private static string WeightSuffix(int weightBits) => weightBits == 4 ? "s4" : "s8";
 
     internal static void EmitArray(StringBuilder sb, string type, string name, IEnumerable<string> values) => Array(sb, type, name, values, ValuesPerLine);
 }

@@ -16,6 +16,12 @@ public static class KernelPaths
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
+            case QConv2D { WeightBits: 4 } c:
+                return KernelScratch.BytesOf(c) > 0
+                    ? "tml_conv2d_s4: int16 receptive-field column per pixel, int4 weights unpacked in registers (SMLAD on DSP cores)"
+                    : "tml_conv2d_s4: direct (reduction longer than the column buffer), int4 weights";
+            case QFullyConnected { WeightBits: 4 }:
+                return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return string.Create(I, $"tml_dw3x3_s8: stride {c.Geometry.StrideH}, zp-padded int16 band, 2 outputs per step (SMLAD tap pairs)");
             case QConv2D { Kernel: Int8Kernel.Pointwise }:

@@ -21,6 +21,10 @@ public enum LayerPrecision
 
     /// <summary>TFLite 16x8: int16 activations (symmetric), int8 per-channel weights, int64 bias (<see cref="QInt16x8Layer"/>).</summary>
     Int16x8,
+
+    /// <summary>int8 activations and arithmetic with symmetric per-channel int4 weights, two per byte in flash
+    /// (<see cref="QWeightedOp{TGeometry}.WeightBits"/>; Conv and Gemm/MatMul).</summary>
+    Int4,
 }
 
 /// <summary>A conversion between int8 and float32 at the edge of a float layer: Count values, the int8 side's quantization.</summary>

@@ -153,7 +153,8 @@ public static class ModelCompiler
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
-            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, samples, calibration, prepare, log, controlFlow ? graph : null, tensorNames);
+            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, int4Nodes => Quantizer.Quantize(graph, ranges, meanInputs, int4Nodes),
+                samples, calibration, prepare, log, controlFlow ? graph : null, tensorNames);
         }
 
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices };
@@ -281,7 +282,7 @@ public static class ModelCompiler
         if (report.DropPoints is { } drop && drop > options.MaxAccuracyDrop)
         {
             diagnostics.Warn(ErrorCodes.AccuracyDropExceeded,
-                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", BiasCorrection=\"true\", or more representative CalibrationData"),
+                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; {Int8HealthCheck.Int4Hint(model)}try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", BiasCorrection=\"true\", or more representative CalibrationData"),
                 options.ModelPath);
         }
 

@@ -20,6 +20,6 @@ public static class ModelPrecisions
         null or "" or "int8" => ModelPrecision.Int8,
         "none" => ModelPrecision.Float32,
         _ => throw new TinyMLException(ErrorCodes.UnsupportedQuantize,
-            $"Quantize='{text}' is not supported (supported: {string.Join(", ", Names)})"),
+            $"Quantize='{text}' is not supported (supported: {string.Join(", ", Names)}; int4 weights with int8 activations: WeightBits=\"4\")"),
     };
 }

@@ -15,7 +15,10 @@ internal static class PrecisionSelection
     /// <param name="referenceGraph">For a model with control flow, the graph whose C# float reference stands in for ONNX
     /// Runtime, as in calibration: ONNX Runtime cannot expose tensors computed inside If branches.</param>
     /// <param name="calibratedTensors">The tensors calibration exposed, so its ONNX Runtime session serves here too.</param>
+    /// <param name="quantize">The calibrated quantizer again, with int4 weights for the nodes given (the int8 model
+    /// with an empty set): int4 changes each such layer's weights, scales and requantization.</param>
     public static (LoweredModel Model, IReadOnlyList<PrecisionChoice> Choices) Apply(CompileOptions options, Graph graph, LoweredModel int8,
+        Func<IReadOnlySet<string>, LoweredModel> quantize,
         IReadOnlyList<float[]> samples, string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, TextWriter log,
         Graph? referenceGraph = null, IReadOnlyCollection<string>? calibratedTensors = null)
     {
@@ -23,6 +26,17 @@ internal static class PrecisionSelection
         var name = options.Name;
         var layers = MixedPrecision.Layers(int8);
         var choices = MixedPrecision.Resolve(int8, settings, options.ModelPath).ToList();
+        if (settings.Mode == PrecisionMode.Auto && settings.WeightBits == 4)
+        {
+            choices.AddRange(AutomaticInt4(options, int8, choices, quantize, samples, calibration, prepare, log, referenceGraph, calibratedTensors));
+        }
+
+        if (Int4Nodes(choices) is { Count: > 0 } int4Nodes)
+        {
+            int8 = quantize(int4Nodes);
+            choices = choices.Select(c => c.Precision == LayerPrecision.Int4 ? c with { Reason = c.Reason + "; " + Int4Weights.Describe(int8, c.Node) } : c).ToList();
+        }
+
         var model = MixedPrecision.Apply(int8, graph, FloatNodes(choices), Int16Nodes(choices));
         var stuckLayers = 0;
         if (settings.Mode == PrecisionMode.Auto)
@@ -72,7 +86,9 @@ internal static class PrecisionSelection
             }
             else
             {
-                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every measured layer's int8 own SNR is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before)}): all int8"));
+                var int4 = Int4Nodes(choices);
+                var int4Part = int4.Count > 0 ? " of the layers without int4 weights" : "";
+                log.WriteLine(Invariant($"tinyml: {name}: auto precision: every measured layer's int8 own SNR{int4Part} is at least {settings.AutoThresholdDb:0.#} dB (lowest {Lowest(before, int4)}): all int8"));
             }
 
             choices.AddRange(automatic);
@@ -88,11 +104,52 @@ internal static class PrecisionSelection
 
         var floatLayers = choices.Count(c => c.Precision == LayerPrecision.Float);
         var int16Layers = choices.Count(c => c.Precision == LayerPrecision.Int16x8);
-        var int16Part = int16Layers > 0 ? Invariant($"{int16Layers} in int16x8, ") : "";
+        var int4Layers = choices.Count(c => c.Precision == LayerPrecision.Int4);
+        var int16Part = (int4Layers > 0 ? Invariant($"{int4Layers} with int4 weights ({Int4Weights.Summary(model)}), ") : "")
+            + (int16Layers > 0 ? Invariant($"{int16Layers} in int16x8, ") : "");
         var stuckPart = settings.Mode == PrecisionMode.Auto && stuckLayers > 0 ? Invariant($" ({stuckLayers} of them below the threshold without a kernel to move to)") : "";
         log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {int16Part}{floatLayers} of {layers.Count} layer(s) in float32, the rest int8{stuckPart}"));
         return (model, choices);
     }
+
+    /// <summary>
+    /// <c>Precision="auto"</c> with <c>WeightBits="4"</c>: every Conv and Gemm layer no entry names is tried with int4
+    /// weights (one quantization with all of them int4, measured once: a layer's own SNR feeds it exact inputs, so the
+    /// others' weights do not change it) and keeps int4 where its own SNR stays at or above <c>Int4ThresholdDb</c>.
+    /// </summary>
+    private static List<PrecisionChoice> AutomaticInt4(CompileOptions options, LoweredModel int8, IReadOnlyList<PrecisionChoice> explicitChoices,
+        Func<IReadOnlySet<string>, LoweredModel> quantize, IReadOnlyList<float[]> samples, string calibration,
+        Action<Import.Onnx.Proto.ModelProto> prepare, TextWriter log, Graph? referenceGraph, IReadOnlyCollection<string>? calibratedTensors)
+    {
+        var settings = options.MixedPrecision;
+        var decided = explicitChoices.Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
+        var candidates = MixedPrecision.Layers(int8).Where(l => !decided.Contains(l.Node) && MixedPrecision.HasInt4Kernel(l.Op)).ToList();
+        if (candidates.Count == 0)
+        {
+            return [];
+        }
+
+        var trial = quantize(Int4Nodes(explicitChoices).Concat(candidates.Select(c => c.Node)).ToHashSet(StringComparer.Ordinal));
+        var snr = SnrByNode(AccuracyReport.Evaluate(trial, options.ModelPath, samples, null, calibration, "the calibration samples", prepare, referenceGraph, calibratedTensors));
+        var chosen = new List<PrecisionChoice>();
+        foreach (var (node, op) in candidates)
+        {
+            var db = snr.TryGetValue(node, out var measured) ? measured : double.NaN;
+            if (double.IsNaN(db) || db < settings.Int4ThresholdDb)
+            {
+                log.WriteLine(Invariant($"tinyml: {options.Name}: auto precision: {node} ({op.KindName}) keeps int8 weights: with int4 its own {Db(db)} < Int4ThresholdDb {settings.Int4ThresholdDb:0.#} dB"));
+                continue;
+            }
+
+            chosen.Add(new PrecisionChoice(node, op.KindName, LayerPrecision.Int4,
+                Invariant($"auto: int4 own {Db(db)} >= Int4ThresholdDb {settings.Int4ThresholdDb:0.#} dB on {samples.Count} calibration sample(s)")));
+        }
+
+        return chosen;
+    }
+
+    private static HashSet<string> Int4Nodes(IEnumerable<PrecisionChoice> choices) =>
+        choices.Where(c => c.Precision == LayerPrecision.Int4).Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
 
     private static HashSet<string> FloatNodes(IEnumerable<PrecisionChoice> choices) =>
         choices.Where(c => c.Precision == LayerPrecision.Float).Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
@@ -105,6 +162,7 @@ internal static class PrecisionSelection
     {
         LayerPrecision.Int16x8 => "int16x8",
         LayerPrecision.Float => "float",
+        LayerPrecision.Int4 => "int4",
         _ => "int8",
     };
 
@@ -120,10 +178,11 @@ internal static class PrecisionSelection
         return snr;
     }
 
-    private static string Lowest(AccuracyReport report) =>
-        report.Layers.Where(l => double.IsFinite(l.OwnSnrDb)).MinBy(l => l.OwnSnrDb) is { } worst ? Invariant($"{worst.OwnSnrDb:0.0} dB at {worst.Node}") : "none measured";
+    /// <summary>The lowest own SNR among the layers other than those with int4 weights (chosen at their own threshold).</summary>
+    private static string Lowest(AccuracyReport report, IReadOnlySet<string> int4) =>
+        report.Layers.Where(l => double.IsFinite(l.OwnSnrDb) && !int4.Contains(l.Node)).MinBy(l => l.OwnSnrDb) is { } worst ? Invariant($"{worst.OwnSnrDb:0.0} dB at {worst.Node}") : "none measured";
 
-    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : Invariant($"SNR {db:0.0} dB");
+    private static string Db(double db) => double.IsPositiveInfinity(db) ? "exact" : double.IsNaN(db) ? "SNR not measured" : Invariant($"SNR {db:0.0} dB");
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -41,10 +41,10 @@ internal static class Int8OpBuilder
         };
     }
 
-    /// <summary>Convolution with per-output-channel int8 weights [OutC, InC/Groups, kH, kW] and int32 bias.</summary>
-    public static QConv2D Conv(string node, ConvGeometry geometry, sbyte[] weights, int[] bias, ChannelRequantization r) => new()
+    /// <summary>Convolution with per-output-channel int8 (or int4, <paramref name="weightBits"/> 4) weights [OutC, InC/Groups, kH, kW] and int32 bias.</summary>
+    public static QConv2D Conv(string node, ConvGeometry geometry, sbyte[] weights, int[] bias, ChannelRequantization r, int weightBits = 8) => new()
     {
-        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = geometry,
+        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = geometry, WeightBits = weightBits,
         Weights = weights, Bias = bias, WeightScales = r.WeightScales, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
         InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
         Activation = r.Activation,
@@ -59,10 +59,10 @@ internal static class Int8OpBuilder
         Activation = r.Activation,
     };
 
-    /// <summary>Fully connected over <paramref name="rows"/> input rows, weights [outFeatures, inFeatures].</summary>
-    public static QFullyConnected FullyConnected(string node, int rows, int inFeatures, int outFeatures, sbyte[] weights, int[] bias, ChannelRequantization r) => new()
+    /// <summary>Fully connected over <paramref name="rows"/> input rows, weights [outFeatures, inFeatures] (int4 when <paramref name="weightBits"/> is 4).</summary>
+    public static QFullyConnected FullyConnected(string node, int rows, int inFeatures, int outFeatures, sbyte[] weights, int[] bias, ChannelRequantization r, int weightBits = 8) => new()
     {
-        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = new(inFeatures, outFeatures, rows),
+        NodeName = node, Inputs = [r.Input.Id], Output = r.Output.Id, Geometry = new(inFeatures, outFeatures, rows), WeightBits = weightBits,
         Weights = weights, Bias = bias, WeightScales = r.WeightScales, OutputMultiplier = r.Multipliers, OutputShift = r.Shifts,
         InputZeroPoint = r.Input.ZeroPoint, OutputZeroPoint = r.Output.ZeroPoint,
         Activation = r.Activation,

@@ -30,6 +30,15 @@ public sealed record PrecisionSettings
     /// </summary>
     public const double DefaultAutoThresholdDb = 30.0;
 
+    /// <summary>
+    /// Default threshold of <c>Precision="auto"</c> with <c>WeightBits="4"</c>: a layer keeps int4 weights when its own SNR
+    /// with them is at least this. Four bits fewer cost about 24 dB (6 dB per bit), so a healthy int8 layer (35-45 dB)
+    /// measures 15-25 dB with int4 weights (digits: 15.5-24.4 dB; its largest layer, a 3x3 Conv over 16 channels, the
+    /// lowest). 20 dB, an error a tenth of the signal's amplitude, keeps int4 where the layer's weights are regular
+    /// enough for 15 levels and leaves int8 where they are not.
+    /// </summary>
+    public const double DefaultInt4ThresholdDb = 20.0;
+
     public PrecisionMode Mode { get; init; } = PrecisionMode.Int8;
 
     /// <summary>Node name -> precision, from <c>LayerPrecision</c> and <c>TinyLayerPrecision</c> items; wins over <see cref="Mode"/>.</summary>
@@ -37,8 +46,29 @@ public sealed record PrecisionSettings
 
     public double AutoThresholdDb { get; init; } = DefaultAutoThresholdDb;
 
+    /// <summary>
+    /// <c>WeightBits</c>: 8, or 4 = the Conv and Gemm/MatMul layers not named in <see cref="Layers"/> get int4 weights;
+    /// with <see cref="PrecisionMode.Auto"/>, only those whose own SNR with int4 weights stays at or above
+    /// <see cref="Int4ThresholdDb"/>.
+    /// </summary>
+    public int WeightBits { get; init; } = 8;
+
+    /// <summary><c>Int4ThresholdDb</c>: the own SNR a layer must keep with int4 weights in automatic mode.</summary>
+    public double Int4ThresholdDb { get; init; } = DefaultInt4ThresholdDb;
+
     /// <summary>Nothing asked for but int8: the compile is exactly the int8 one.</summary>
-    public bool AllInt8 => Mode == PrecisionMode.Int8 && Layers.Values.All(p => p == LayerPrecision.Int8);
+    public bool AllInt8 => Mode == PrecisionMode.Int8 && WeightBits == 8 && Layers.Values.All(p => p == LayerPrecision.Int8);
+
+    /// <summary>Some layer may get int4 weights (<c>WeightBits="4"</c> or a <c>LayerPrecision</c> int4 entry).</summary>
+    public bool WantsInt4 => WeightBits == 4 || Layers.Values.Any(p => p == LayerPrecision.Int4);
+
+    public static int ParseWeightBits(string? text, OptionSpelling spelling = OptionSpelling.MSBuild) => text?.Trim() switch
+    {
+        null or "" or "8" => 8,
+        "4" => 4,
+        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision,
+            $"{(spelling == OptionSpelling.MSBuild ? "WeightBits" : "--weight-bits")} '{text}' is not supported (supported: 8, 4)"),
+    };
 
     public static IReadOnlyList<string> ModeNames { get; } = ["int8", "int16x8", "float", "auto"];
 
@@ -56,7 +86,8 @@ public sealed record PrecisionSettings
         "int8" => LayerPrecision.Int8,
         "float" or "float32" => LayerPrecision.Float,
         "int16x8" => LayerPrecision.Int16x8,
-        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"precision '{text}' of layer '{node}' is not supported (supported: int8, int16x8, float)"),
+        "int4" => LayerPrecision.Int4,
+        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"precision '{text}' of layer '{node}' is not supported (supported: int8, int16x8, float, int4)"),
     };
 
     /// <summary>
@@ -102,16 +133,16 @@ public sealed record PrecisionSettings
         return layers;
     }
 
-    public static double ParseThreshold(string? text)
+    public static double ParseThreshold(string? text, string option = "AutoPrecisionThresholdDb", double defaultDb = DefaultAutoThresholdDb)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return DefaultAutoThresholdDb;
+            return defaultDb;
         }
 
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var db) || !double.IsFinite(db))
         {
-            throw new TinyMLException(ErrorCodes.InvalidPrecision, $"AutoPrecisionThresholdDb '{text}' must be a number of decibels, e.g. 20");
+            throw new TinyMLException(ErrorCodes.InvalidPrecision, $"{option} '{text}' must be a number of decibels, e.g. 20");
         }
 
         return db;
@@ -157,6 +188,10 @@ public static class MixedPrecision
         _ => false,
     };
 
+    /// <summary>Kinds of int8 op that take int4 weights (tml_conv2d_s4, tml_fully_connected_s4): Conv of any groups and
+    /// fully connected (Gemm/MatMul with constant weights).</summary>
+    public static bool HasInt4Kernel(LoweredOp op) => op is QConv2D or QFullyConnected;
+
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
     public static bool HasInt16x8Kernel(LoweredOp op) => op is QConv2D or QFullyConnected { Geometry.Rows: 1 };
 
@@ -179,6 +214,13 @@ public static class MixedPrecision
                 sourcePath);
         }
 
+        if (settings.WeightBits == 4 && settings.Mode is PrecisionMode.Float or PrecisionMode.Int16x8)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                $"WeightBits=\"4\" puts int4 weights into the int8 layers; with Precision=\"{(settings.Mode == PrecisionMode.Float ? "float" : "int16x8")}\" no Conv/Gemm layer is left int8: use Precision=\"int8\" or \"auto\", or name layers in LayerPrecision",
+                sourcePath);
+        }
+
         var choices = new List<PrecisionChoice>();
         foreach (var (node, op) in layers)
         {
@@ -192,6 +234,13 @@ public static class MixedPrecision
                         sourcePath);
                 }
 
+                if (explicitPrecision == LayerPrecision.Int4 && !HasInt4Kernel(op))
+                {
+                    throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                        $"layer '{node}' ({kind}) cannot take int4 weights: int4 covers Conv (including depthwise/grouped) and Gemm/MatMul with constant weights",
+                        sourcePath);
+                }
+
                 if (explicitPrecision == LayerPrecision.Int16x8 && !HasInt16x8Kernel(op))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidPrecision,
@@ -200,6 +249,10 @@ public static class MixedPrecision
                 }
 
                 choices.Add(new PrecisionChoice(node, kind, explicitPrecision, "set by LayerPrecision / TinyLayerPrecision"));
+            }
+            else if (settings.WeightBits == 4 && settings.Mode != PrecisionMode.Auto && HasInt4Kernel(op))
+            {
+                choices.Add(new PrecisionChoice(node, kind, LayerPrecision.Int4, "WeightBits=\"4\""));
             }
             else if (settings.Mode == PrecisionMode.Int16x8 && HasInt16x8Kernel(op))
             {

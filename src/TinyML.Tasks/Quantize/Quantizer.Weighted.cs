@@ -6,8 +6,14 @@ namespace TinyML.Quantize;
 /// <summary>The layers with weights: convolutions, fully connected and matrix products, and the per-channel requantization they share.</summary>
 public sealed partial class Quantizer
 {
-    /// <summary>Symmetric per-channel int8 weights: scale[c] = max|w[c]| / 127, q = round(w / scale) in [-127, 127].</summary>
-    public static (sbyte[] Weights, float[] Scales) QuantizeWeightsPerChannel(float[] weights, int channels)
+    /// <summary>Largest weight magnitude of symmetric int4 weights ([-7, 7]: the int4 counterpart of int8's [-127, 127]).</summary>
+    public const int Int4MaxLevel = 7;
+
+    /// <summary>
+    /// Symmetric per-channel weights: scale[c] = max|w[c]| / <paramref name="maxLevel"/>, q = round(w / scale) in
+    /// [-maxLevel, maxLevel]; 127 = int8, <see cref="Int4MaxLevel"/> = int4.
+    /// </summary>
+    public static (sbyte[] Weights, float[] Scales) QuantizeWeightsPerChannel(float[] weights, int channels, int maxLevel = 127)
     {
         var perChannel = weights.Length / channels;
         var q = new sbyte[weights.Length];
@@ -20,16 +26,21 @@ public sealed partial class Quantizer
                 maxAbs = Math.Max(maxAbs, Math.Abs(weights[c * perChannel + i]));
             }
 
-            scales[c] = maxAbs > 0 ? maxAbs / 127f : 1f;
+            scales[c] = maxAbs > 0 ? maxAbs / maxLevel : 1f;
             for (var i = 0; i < perChannel; i++)
             {
                 var v = Math.Round(weights[c * perChannel + i] / (double)scales[c], MidpointRounding.AwayFromZero);
-                q[c * perChannel + i] = (sbyte)Math.Clamp(v, -127, 127);
+                q[c * perChannel + i] = (sbyte)Math.Clamp(v, -maxLevel, maxLevel);
             }
         }
 
         return (q, scales);
     }
+
+    /// <summary>4 for the nodes asked for int4, else 8.</summary>
+    private int WeightBitsOf(Node node) => _int4Nodes.Contains(node.Name) ? 4 : 8;
+
+    private static int MaxLevel(int weightBits) => weightBits == 4 ? Int4MaxLevel : 127;
 
     protected override void LowerConv(Node node)
     {
@@ -38,7 +49,8 @@ public sealed partial class Quantizer
         var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
         RequireBatchOne(node, geometry.Batch);
 
-        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, geometry.OutC);
+        var weightBits = WeightBitsOf(node);
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, geometry.OutC, MaxLevel(weightBits));
         var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
         if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == geometry.InC * geometry.InH * geometry.InW)
         {
@@ -46,7 +58,7 @@ public sealed partial class Quantizer
         }
 
         var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
-        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, qWeights, r.Int32Bias(bias), r));
+        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, qWeights, r.Int32Bias(bias), r, weightBits));
     }
 
     protected override void LowerConvTranspose(Node node)
@@ -109,14 +121,15 @@ public sealed partial class Quantizer
             }
         }
 
-        var (qWeights, wScales) = QuantizeWeightsPerChannel(weights, n);
+        var weightBits = WeightBitsOf(node);
+        var (qWeights, wScales) = QuantizeWeightsPerChannel(weights, n, MaxLevel(weightBits));
         if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == k)
         {
             bias = BiasCorrection.Apply(bias, BiasCorrection.GemmShift(weights, qWeights, wScales, n, k, meanInput));
         }
 
         var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
-        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, rows, k, n, qWeights, r.Int32Bias(bias), r));
+        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, rows, k, n, qWeights, r.Int32Bias(bias), r, weightBits));
     }
 
     /// <summary>

@@ -16,19 +16,27 @@ public sealed partial class Quantizer : Int8Lowering
     /// <summary>Mean float input of each Conv/Gemm over the calibration data, when bias correction is on (else empty).</summary>
     private readonly IReadOnlyDictionary<string, float[]> _meanInputs;
 
-    private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs)
+    /// <summary>Conv and Gemm nodes whose weights are quantized to int4 instead of int8 (<c>WeightBits</c>, <c>LayerPrecision</c> int4).</summary>
+    private readonly IReadOnlySet<string> _int4Nodes;
+
+    private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs,
+        IReadOnlySet<string>? int4Nodes)
         : base(graph)
     {
         _ranges = ranges;
         _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
+        _int4Nodes = int4Nodes ?? new HashSet<string>(StringComparer.Ordinal);
     }
 
     /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
     /// <param name="meanInputs">Conv/Gemm input tensor -> its element-wise mean on the calibration data: those layers get
     /// <see cref="BiasCorrection"/>. Null = no bias correction.</param>
-    public static LoweredModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null)
+    /// <param name="int4Nodes">Conv (not ConvTranspose) and Gemm/MatMul nodes whose weights become symmetric per-channel
+    /// int4 (<see cref="QWeightedOp{TGeometry}.WeightBits"/> 4); any other node named here is refused (TML2020).</param>
+    public static LoweredModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null,
+        IReadOnlySet<string>? int4Nodes = null)
     {
-        var quantizer = new Quantizer(graph, ranges, meanInputs);
+        var quantizer = new Quantizer(graph, ranges, meanInputs, int4Nodes);
         return quantizer.Lower();
     }
 

@@ -55,7 +55,9 @@ public sealed class BadInputTests
         new("BoardPropertyUnknown", "TML5004", Properties: "<TinyMLBoard>foo</TinyMLBoard>"),
         new("CalibrationSamplesNegative", "TML2006", Metadata: """CalibrationSamples="-3" """, Contains: ["CalibrationSamples '-3'"]),
         new("CalibrationSamplesNotANumber", "TML2006", Metadata: """CalibrationSamples="ten" """),
-        new("QuantizeUnknown", "TML9003", Metadata: """Quantize="int4" """),
+        new("QuantizeUnknown", "TML9003", Metadata: """Quantize="int4" """, Contains: ["WeightBits=\"4\""]),
+        new("WeightBitsUnknown", "TML2020", Metadata: """WeightBits="3" """, Contains: ["WeightBits '3'"], Excludes: ["--weight-bits"]),
+        new("WeightBitsWithFloatPrecision", "TML2020", Metadata: """WeightBits="4" Precision="float" """, Contains: ["WeightBits=\"4\""]),
         new("QuantizeNoneWithCalibrationData", "TML2004", Warning: true, Metadata: """Quantize="none" CalibrationData="calib/" """,
             Contains: ["CalibrationData=\"", "Quantize=\"none\""], Setup: dir => WriteFile(Path.Combine(dir, "calib", "sample.bin"), new byte[16])),
         // List-valued metadata reaches tinymlc whole, and its messages quote the metadata the user wrote.
