@@ -32,6 +32,9 @@ internal sealed record BenchModel(string Key, string Name, string Title, string 
     /// <summary>Compiled with <c>Quantize="none"</c> (float32 kernels) instead of int8.</summary>
     public bool Float { get; init; }
 
+    /// <summary><c>Precision</c>, <c>WeightBits</c>, ... of an int8 model (null = all int8).</summary>
+    public PrecisionSettings? MixedPrecision { get; init; }
+
     /// <summary>A shared <c>*_int8_qdq</c> folder: TFLM's int8 inputs and outputs (test_data/input_int8.npy, tflm_output_int8.npy).</summary>
     public string? TflmFolder { get; init; }
 
@@ -257,6 +260,19 @@ internal static class Program
                 {
                     InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10, Float = true, InputNote = "float32 (Quantize=none), test_data samples 0-9",
                 });
+                // int4 weights (WeightBits="4"): every Conv and the Gemm, and automatic per layer.
+                models.Add(new("kws_int4", "kws", "KWS, int4 weights", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
+                {
+                    Calibration = Inputs("mlperf_tiny_kws_dscnn"), CalibrationSamples = 200, InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10,
+                    MixedPrecision = new() { WeightBits = 4 },
+                    InputNote = "as kws_sdk with WeightBits=\"4\" (int4 weights in every Conv and the Gemm), test_data samples 0-9",
+                });
+                models.Add(new("kws_auto4", "kws", "KWS, auto with int4 weights", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
+                {
+                    Calibration = Inputs("mlperf_tiny_kws_dscnn"), CalibrationSamples = 200, InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10,
+                    MixedPrecision = new() { WeightBits = 4, Mode = PrecisionMode.Auto },
+                    InputNote = "as kws_sdk with Precision=\"auto\" WeightBits=\"4\" (int4 where a layer's own SNR allows, int16x8 below 30 dB), test_data samples 0-9",
+                });
             }
         }
 
@@ -271,6 +287,18 @@ internal static class Program
             {
                 InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"), Float = true,
                 InputNote = "float32 (Quantize=none), the 450 held-out digits with labels",
+            });
+            models.Add(new("digits_int4", "digits", "demo digits, int4 weights", Path.Combine(demo, "digits.onnx"))
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                MixedPrecision = new() { WeightBits = 4 },
+                InputNote = "WeightBits=\"4\" (int4 weights in every Conv and the Gemm), the 450 held-out digits with labels",
+            });
+            models.Add(new("digits_auto4", "digits", "demo digits, auto with int4 weights", Path.Combine(demo, "digits.onnx"))
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                MixedPrecision = new() { WeightBits = 4, Mode = PrecisionMode.Auto },
+                InputNote = "Precision=\"auto\" WeightBits=\"4\" (int4 where a layer's own SNR allows), the 450 held-out digits with labels",
             });
         }
 
@@ -292,6 +320,7 @@ internal static class Program
         {
             ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples,
             Precision = model.Float ? ModelPrecision.Float32 : ModelPrecision.Int8,
+            MixedPrecision = model.MixedPrecision ?? new(),
         };
         if (!SampleCache.TryGetValue(model.Key, out var loaded))
         {

@@ -224,6 +224,34 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task WeightBits_4_builds_the_demo_with_int4_weights_and_validates_it_in_qemu()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("Int4Demo", Cancel);
+        RequireTemplateData(project);
+        var projectFile = Path.Combine(project, "Int4Demo.csproj");
+        var text = (await File.ReadAllTextAsync(projectFile, Cancel)).Replace(TemplateModelItem, TemplateModelItem.Replace(" />", " WeightBits=\"4\" />", StringComparison.Ordinal));
+        StringAssert.Contains(text, "WeightBits=\"4\"", "the template's TinyModel line changed; update this test");
+        await File.WriteAllTextAsync(projectFile, text, Cancel);
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false", "-v:n");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        StringAssert.Contains(run.Output, "precision: /net/res/res.0/Conv (Conv2D) -> int4: WeightBits=\"4\"; weights 2,304 -> 1,152 B", run.ToString());
+        StringAssert.Contains(run.Output, "5 with int4 weights (weights 2,736 -> 1,376 B)", run.ToString());
+        var parsed = FirmwareOutput.Parse(run.Output);
+        AssertDemoOutput(parsed, run, expectInstructions: true);
+        var source = await File.ReadAllTextAsync(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.c"), Cancel);
+        StringAssert.Contains(source, "tml_conv2d_s4(");
+
+        // The 450 held-out digits through the Cortex-M4 image (the int4 kernels' DSP path), byte for byte against the C# reference.
+        var validate = await feed.DotNetAsync(project, Cancel, "build", "-t:Validate", "-nr:false");
+        Assert.AreEqual(0, validate.ExitCode, validate.ToString());
+        StringAssert.Contains(validate.Output, "tinyml: digits: validated on nrf52840 (nrf52840-qemu), 450 sample(s): 450/450 byte-identical to the C# reference", validate.ToString());
+        Console.WriteLine(validate.Output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("tinyml: digits: validated on", StringComparison.Ordinal)));
+        Console.WriteLine($"int4 demo in QEMU: {parsed.InstructionsPerInference:N0} instructions per inference, accuracy {parsed.Correct}/{parsed.Count}");
+    }
+
+    [TestMethod]
     public async Task Models_in_one_ArenaGroup_share_one_arena()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);
