@@ -22,11 +22,19 @@ internal static class OnnxTensorConverter
         DataType.Uint8 => ElementType.UInt8,
         // Booleans only occur in build-time logic (If conditions, masks); 0/1 in an int64 folds like any integer.
         DataType.Bool => ElementType.Int64,
+        (DataType)OnnxInt4 => ElementType.Int4,
         _ => null,
     };
 
+    /// <summary>
+    /// ONNX TensorProto.DataType INT4 (onnx 1.16, opset 21), which the vendored onnx.proto (1.13) does not name: two
+    /// values per byte, the first in the low nibble, in raw_data (or one packed byte per int32_data entry).
+    /// </summary>
+    public const int OnnxInt4 = 22;
+
     public static string DataTypeName(int onnxDataType) =>
-        Enum.IsDefined(typeof(DataType), onnxDataType) ? ((DataType)onnxDataType).ToString().ToUpperInvariant() : $"data type {onnxDataType}";
+        Enum.IsDefined(typeof(DataType), onnxDataType) ? ((DataType)onnxDataType).ToString().ToUpperInvariant()
+        : onnxDataType switch { OnnxInt4 => "INT4", 21 => "UINT4", _ => $"data type {onnxDataType}" };
 
     /// <summary>Validates ONNX dims: non-negative, each fits an int, and the total element count fits an int.</summary>
     public static (int[] Shape, int ElementCount) CheckedShape(IReadOnlyList<long> dims, string what, string sourcePath)
@@ -71,7 +79,7 @@ internal static class OnnxTensorConverter
         var dataType = (DataType)proto.DataType;
         var elementType = ToElementType(proto.DataType) ?? throw new TinyMLException(
             ErrorCodes.UnsupportedAttribute,
-            $"{what} has element type {DataTypeName(proto.DataType)}; supported constant types are FLOAT, INT64, INT32, INT8 and UINT8",
+            $"{what} has element type {DataTypeName(proto.DataType)}; supported constant types are FLOAT, INT64, INT32, INT8, UINT8 and INT4",
             file: sourcePath);
 
         var tensor = new Tensor(tensorName, shape, elementType);
@@ -84,8 +92,17 @@ internal static class OnnxTensorConverter
                 throw OnnxModelReader.Malformed(sourcePath, $"{what} keeps its data in an external file, which needs the model loaded from its folder");
             }
 
-            raw = ExternalData.Read(proto, count, ElementSize(dataType), what, sourcePath, modelFolder);
+            // int4 packs two values per byte: the file holds ceil(count / 2) bytes.
+            raw = proto.DataType == OnnxInt4
+                ? ExternalData.Read(proto, (count + 1) / 2, 1, what, sourcePath, modelFolder)
+                : ExternalData.Read(proto, count, ElementSize(dataType), what, sourcePath, modelFolder);
             useRaw = true;
+        }
+
+        if (proto.DataType == OnnxInt4)
+        {
+            tensor.IntData = Int4Values(useRaw ? raw.ToArray() : Typed(proto.Int32Data, (count + 1) / 2, "int32_data", what, sourcePath, v => (byte)v), count, what, sourcePath);
+            return tensor;
         }
 
         switch (dataType)
@@ -118,6 +135,24 @@ internal static class OnnxTensorConverter
         }
 
         return tensor;
+    }
+
+    /// <summary>The <paramref name="count"/> signed 4-bit values packed in <paramref name="packed"/>, low nibble first.</summary>
+    private static long[] Int4Values(byte[] packed, int count, string what, string sourcePath)
+    {
+        if (packed.Length != (count + 1) / 2)
+        {
+            throw OnnxModelReader.Malformed(sourcePath, $"{what} has {packed.Length} bytes of INT4 data but its dims need {count} values = {(count + 1) / 2} bytes");
+        }
+
+        var values = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            var nibble = (packed[i / 2] >> (4 * (i & 1))) & 0xF;
+            values[i] = nibble >= 8 ? nibble - 16 : nibble;
+        }
+
+        return values;
     }
 
     /// <summary>Bytes per element of the types <see cref="Convert"/> accepts.</summary>

@@ -10,6 +10,9 @@ public enum ElementType
 
     /// <summary>ONNX UINT8: the zero points and payloads of uint8 QDQ models (ORT quantize_static's old default).</summary>
     UInt8,
+
+    /// <summary>ONNX INT4 (opset 21): the weights and zero points of int4 QDQ models, values in [-8, 7] in IntData.</summary>
+    Int4,
 }
 
 /// <summary>A value in the float graph: an activation, a graph input/output, or a constant (initializer).</summary>

@@ -89,9 +89,9 @@ public sealed class QdqAnnotations
     private void FoldConstantDequantize(Node node)
     {
         var payload = _graph.Tensor(node.Inputs[0]);
-        if (payload.Type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int32) || payload.IntData is null)
+        if (payload.Type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int4 or ElementType.Int32) || payload.IntData is null)
         {
-            throw Unsupported(node, $"dequantizes '{payload.Name}' of type {payload.Type}; only int8/uint8 weights and int32 biases are supported");
+            throw Unsupported(node, $"dequantizes '{payload.Name}' of type {payload.Type}; only int8/uint8/int4 weights and int32 biases are supported");
         }
 
         var (scales, zeroPoints) = Parameters(node, payload.Type);
@@ -271,10 +271,15 @@ public sealed class QdqAnnotations
     {
         var input = GraphEdit.Constant(_graph, node.Inputs[0])!;
         var zeroPointTensor = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? GraphEdit.Constant(_graph, node.Inputs[2]) : null;
-        var type = zeroPointTensor?.Type ?? (node.GetInt("output_dtype", 0) == OnnxInt8 ? ElementType.Int8 : ElementType.UInt8);
-        if (type is not (ElementType.Int8 or ElementType.UInt8))
+        var type = zeroPointTensor?.Type ?? node.GetInt("output_dtype", 0) switch
         {
-            throw Unsupported(node, $"quantizes a constant to {TypeName(type)}; only int8 and uint8 are supported");
+            OnnxInt8 => ElementType.Int8,
+            Import.OnnxTensorConverter.OnnxInt4 => ElementType.Int4,
+            _ => ElementType.UInt8,
+        };
+        if (type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int4))
+        {
+            throw Unsupported(node, $"quantizes a constant to {TypeName(type)}; only int8, uint8 and int4 are supported");
         }
 
         var (scales, zeroPoints) = Parameters(node, type);
@@ -289,7 +294,12 @@ public sealed class QdqAnnotations
             throw Unsupported(node, $"per-axis scales ({scales.Length}) do not match axis {axis} of [{string.Join(",", input.Shape)}]");
         }
 
-        var (lo, hi) = type == ElementType.Int8 ? (-128L, 127L) : (0L, 255L);
+        var (lo, hi) = type switch
+        {
+            ElementType.Int8 => (-128L, 127L),
+            ElementType.Int4 => (-8L, 7L),
+            _ => (0L, 255L),
+        };
         var inner = input.Shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d);
         var axisLength = scales.Length == 1 ? 1 : input.Shape[axis];
         var floats = input.FloatData!;
@@ -326,7 +336,7 @@ public sealed class QdqAnnotations
             if (zeroPoint?.IntData is not { } zeroPoints || zeroPoint.Type != zeroPointType || zeroPoints.Length != scales.Length)
             {
                 throw Unsupported(node, $"the zero point must be a constant {TypeName(zeroPointType)} tensor with one value per scale " +
-                    $"(got {(zeroPoint is null ? "a non-constant" : TypeName(zeroPoint.Type))}); only int8/uint8 activations and weights and int32 biases are supported");
+                    $"(got {(zeroPoint is null ? "a non-constant" : TypeName(zeroPoint.Type))}); only int8/uint8 activations, int8/uint8/int4 weights and int32 biases are supported");
             }
 
             return (scales, zeroPoints);

@@ -75,7 +75,7 @@ public sealed class QdqLowering : Int8Lowering
         }
 
         var r = Requantization(node, input, geometry.OutC, weights);
-        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, weights.Values.Select(v => (sbyte)v).ToArray(), Bias(node, 2, r), r));
+        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, weights.Values.Select(v => (sbyte)v).ToArray(), Bias(node, 2, r), r, WeightBits(weights)));
     }
 
     /// <summary>
@@ -145,7 +145,7 @@ public sealed class QdqLowering : Int8Lowering
         }
 
         var r = Requantization(node, input, n, weights);
-        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, 1, k, n, rows, node.OpType == "Gemm" ? Bias(node, 2, r) : new int[n], r));
+        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, 1, k, n, rows, node.OpType == "Gemm" ? Bias(node, 2, r) : new int[n], r, WeightBits(weights)));
     }
 
     protected override void LowerPool(Node node)
@@ -300,12 +300,16 @@ public sealed class QdqLowering : Int8Lowering
         return result;
     }
 
-    /// <summary>The int8 weights behind a DequantizeLinear; TFLite weights are symmetric (zero point 0).</summary>
+    /// <summary>An INT4 payload keeps its values and its storage: 4-bit weights, two per byte (its exact integers in the
+    /// int8 arithmetic). A ConvTranspose, which has no int4 kernel, stores them as int8, the same values.</summary>
+    private static int WeightBits(QuantizedConstant weights) => weights.Type == ElementType.Int4 ? 4 : 8;
+
+    /// <summary>The int8 (or int4) weights behind a DequantizeLinear; TFLite weights are symmetric (zero point 0).</summary>
     private QuantizedConstant QuantizedWeights(Node node, int index)
     {
-        if (!_annotations.Constants.TryGetValue(node.Inputs[index], out var weights) || weights.Type != ElementType.Int8)
+        if (!_annotations.Constants.TryGetValue(node.Inputs[index], out var weights) || weights.Type is not (ElementType.Int8 or ElementType.Int4))
         {
-            throw Unsupported(node, $"weights '{node.Inputs[index]}' must be an int8 initializer behind a DequantizeLinear");
+            throw Unsupported(node, $"weights '{node.Inputs[index]}' must be an int8 or int4 initializer behind a DequantizeLinear");
         }
 
         if (weights.ZeroPoints.Any(z => z != 0))
