@@ -19,6 +19,7 @@
 #include "tml_gather_geometry.h"
 #include "tml_layernorm_s8.h"
 #include "tml_matmul_geometry.h"
+#include "tml_subbyte.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,9 +23,10 @@ internal static class Int8OpEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
-            case QConv2D { WeightBits: 4 } c4:
-                return EmitConvData(sb, op, id, "Conv (int4 weights)", "tml_conv2d_s4_params", c4.Geometry, c4.Weights, c4.Bias, c4.OutputMultiplier, c4.OutputShift,
-                    $"{Int(c4.InputZeroPoint)}, {Int(c4.OutputZeroPoint)}, {Int(c4.Activation.Min)}, {Int(c4.Activation.Max)}", weightBits: 4);
+            case QConv2D { WeightBits: < 8 } packed:
+                return EmitConvData(sb, op, id, $"Conv ({WeightKind(packed.WeightBits)} weights)", $"tml_conv2d_{WeightSuffix(packed.WeightBits)}_params", packed.Geometry, packed.Weights, packed.Bias,
+                    packed.OutputMultiplier, packed.OutputShift,
+                    $"{Int(packed.InputZeroPoint)}, {Int(packed.OutputZeroPoint)}, {Int(packed.Activation.Min)}, {Int(packed.Activation.Max)}", packed.WeightBits);
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return DspOpData.EmitDepthwise3x3Data(sb, c, id);
             case QConv2D { Kernel: Int8Kernel.Pointwise } c:
@@ -42,7 +43,7 @@ internal static class Int8OpEmitter
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}{(f.WeightBits == 4 ? ", int4 weights" : "")} */\n");
+                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}{(f.WeightBits < 8 ? $", {WeightKind(f.WeightBits)} weights" : "")} */\n");
                 var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.WeightBits);
                 sb.Append(I, $$"""
                     static const tml_fully_connected_{{WeightSuffix(f.WeightBits)}}_params {{id}} = {
@@ -226,11 +227,11 @@ internal static class Int8OpEmitter
         var I = CultureInfo.InvariantCulture;
         switch (op)
         {
-            case QConv2D { WeightBits: 4 }:
-                OpCText.Call(sb, "tml_conv2d_s4", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+            case QConv2D { WeightBits: < 8 } packed:
+                OpCText.Call(sb, $"tml_conv2d_{WeightSuffix(packed.WeightBits)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
-            case QFullyConnected { WeightBits: 4, Geometry.Rows: 1 }:
-                OpCText.Call(sb, "tml_fully_connected_s4", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+            case QFullyConnected { WeightBits: < 8, Geometry.Rows: 1 } packed:
+                OpCText.Call(sb, $"tml_fully_connected_{WeightSuffix(packed.WeightBits)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
                 OpCText.Call(sb, $"tml_dw3x3_s8_s{dw.Geometry.StrideH}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
@@ -404,15 +405,15 @@ internal static class Int8OpEmitter
     /// <summary>Writes int8 constants as int8_t arrays (for <see cref="OpCText.EmitConstants"/>).</summary>
     private static Action<string, sbyte[]> EmitBytes(StringBuilder sb) => (name, values) => EmitArray(sb, "int8_t", name, values.Select(v => Int(v)));
 
-    /// <summary>Writes the weights (int8, or int4 packed two per byte by <see cref="Int4Packing"/> when
-    /// <paramref name="weightBits"/> is 4; a row per output channel), bias and requantization; returns their flash bytes.</summary>
+    /// <summary>Writes the weights (int8, or packed by <see cref="WeightPacking"/> when <paramref name="weightBits"/> is
+    /// 4, 2 or 1; a row per output channel), bias and requantization; returns their flash bytes.</summary>
     private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int weightBits = 8)
     {
         var weightBytes = weights.Length;
-        if (weightBits == 4)
+        if (weightBits < 8)
         {
-            var packed = Int4Packing.Pack(weights, bias.Length);
-            sb.Append(CultureInfo.InvariantCulture, $"/* int4 weights: {bias.Length} rows of {weights.Length / bias.Length}, two per byte, even index in the low nibble */\n");
+            var packed = WeightPacking.Pack(weights, bias.Length, weightBits);
+            sb.Append(CultureInfo.InvariantCulture, $"/* {WeightKind(weightBits)} weights: {bias.Length} rows of {weights.Length / bias.Length}, {8 / weightBits} per byte, lowest index in the lowest bits */\n");
             EmitArray(sb, "uint8_t", $"{id}_weights", packed.Select(b => string.Create(CultureInfo.InvariantCulture, $"0x{b:x2}")));
             weightBytes = packed.Length;
         }
@@ -427,8 +428,17 @@ internal static class Int8OpEmitter
         return weightBytes + 4 * (bias.Length + multiplier.Length + shift.Length);
     }
 
-    /// <summary>The weight part of a weighted kernel's name: s8, or s4 for int4 weights.</summary>
-    private static string WeightSuffix(int weightBits) => weightBits == 4 ? "s4" : "s8";
+    /// <summary>The weight part of a weighted kernel's name: s8, s4 (int4), s2 (ternary) or s1 (binary).</summary>
+    private static string WeightSuffix(int weightBits) => $"s{weightBits}";
+
+    /// <summary>What weights of <paramref name="weightBits"/> bits are, in the generated comments.</summary>
+    private static string WeightKind(int weightBits) => weightBits switch
+    {
+        4 => "int4",
+        2 => "ternary",
+        1 => "binary",
+        _ => "int8",
+    };
 
     internal static void EmitArray(StringBuilder sb, string type, string name, IEnumerable<string> values) => Array(sb, type, name, values, ValuesPerLine);
 }

@@ -91,8 +91,8 @@ public static class KernelChoice
 
     public static Int8Kernel Choose(LoweredOp op, KernelIsa isa)
     {
-        // int4 weights have one kernel per op kind (tml_conv2d_s4, tml_fully_connected_s4) with its own DSP path.
-        if (isa == KernelIsa.Portable || Int4Weights.Has(op))
+        // Weights narrower than a byte have one kernel per op kind and width (tml_conv2d_s4, tml_fully_connected_s2, ...).
+        if (isa == KernelIsa.Portable || PackedWeights.Has(op))
         {
             return Int8Kernel.Generic;
         }

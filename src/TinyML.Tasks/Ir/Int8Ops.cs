@@ -31,9 +31,10 @@ public abstract class QWeightedOp<TGeometry> : WeightedOp<TGeometry, sbyte, int,
     public float[]? WeightScales { get; init; }
 
     /// <summary>
-    /// Bits per stored weight: 8, or 4 (<c>WeightBits="4"</c>, <c>LayerPrecision</c> <c>int4</c>): the weights then take
-    /// values in [-8, 7] (the quantizer's are symmetric, [-7, 7]) and are stored two per byte
-    /// (<see cref="Emit.Int4Packing"/>); the arithmetic is the int8 op's, sum for sum.
+    /// Bits per stored weight: 8; 4 (<c>WeightBits="4"</c>, <c>LayerPrecision</c> <c>int4</c>): values in [-8, 7] (the
+    /// quantizer's are symmetric, [-7, 7]), two per byte; 2: ternary codes {-1, 0, +1}; 1: binary {-1, +1}
+    /// (<see cref="Quantize.TernaryWeights"/>), stored as <see cref="Emit.WeightPacking"/> says. The arithmetic is the
+    /// int8 op's, sum for sum.
     /// </summary>
     public int WeightBits { get; init; } = 8;
 

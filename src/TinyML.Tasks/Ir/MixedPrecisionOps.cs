@@ -25,6 +25,13 @@ public enum LayerPrecision
     /// <summary>int8 activations and arithmetic with symmetric per-channel int4 weights, two per byte in flash
     /// (<see cref="QWeightedOp{TGeometry}.WeightBits"/>; Conv and Gemm/MatMul).</summary>
     Int4,
+
+    /// <summary>Weights trained ternary, detected by the build and stored as 2-bit codes with a per-channel scale
+    /// (<see cref="Quantize.TernaryWeights"/>); int8 activations. Not a setting: reported when found.</summary>
+    Ternary,
+
+    /// <summary>Weights trained binary ({-a, +a} per channel), stored as 1-bit codes; as <see cref="Ternary"/>.</summary>
+    Binary,
 }
 
 /// <summary>A conversion between int8 and float32 at the edge of a float layer: Count values, the int8 side's quantization.</summary>

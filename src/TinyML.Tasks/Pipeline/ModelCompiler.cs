@@ -157,6 +157,8 @@ public static class ModelCompiler
                 samples, calibration, prepare, log, controlFlow ? graph : null, tensorNames);
         }
 
+        precisionChoices = PrecisionSelection.WithDetectedTernary(options.Name, model, precisionChoices, log);
+
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices };
         if (options.OutputDirectory is null && options.ValidationData is null)
         {

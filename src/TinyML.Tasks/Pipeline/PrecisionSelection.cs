@@ -34,7 +34,7 @@ internal static class PrecisionSelection
         if (Int4Nodes(choices) is { Count: > 0 } int4Nodes)
         {
             int8 = quantize(int4Nodes);
-            choices = choices.Select(c => c.Precision == LayerPrecision.Int4 ? c with { Reason = c.Reason + "; " + Int4Weights.Describe(int8, c.Node) } : c).ToList();
+            choices = choices.Select(c => c.Precision == LayerPrecision.Int4 ? c with { Reason = c.Reason + "; " + PackedWeights.Describe(int8, c.Node) } : c).ToList();
         }
 
         var model = MixedPrecision.Apply(int8, graph, FloatNodes(choices), Int16Nodes(choices));
@@ -105,11 +105,43 @@ internal static class PrecisionSelection
         var floatLayers = choices.Count(c => c.Precision == LayerPrecision.Float);
         var int16Layers = choices.Count(c => c.Precision == LayerPrecision.Int16x8);
         var int4Layers = choices.Count(c => c.Precision == LayerPrecision.Int4);
-        var int16Part = (int4Layers > 0 ? Invariant($"{int4Layers} with int4 weights ({Int4Weights.Summary(model)}), ") : "")
+        var int16Part = (int4Layers > 0 ? Invariant($"{int4Layers} with int4 weights ({PackedWeights.Summary(model, 4)}), ") : "")
             + (int16Layers > 0 ? Invariant($"{int16Layers} in int16x8, ") : "");
         var stuckPart = settings.Mode == PrecisionMode.Auto && stuckLayers > 0 ? Invariant($" ({stuckLayers} of them below the threshold without a kernel to move to)") : "";
         log.WriteLine(Invariant($"tinyml: {name}: mixed precision: {int16Part}{floatLayers} of {layers.Count} layer(s) in float32, the rest int8{stuckPart}"));
         return (model, choices);
+    }
+
+    /// <summary>
+    /// The layers whose weights the quantizer found ternary or binary (<see cref="TernaryWeights"/>: every output
+    /// channel {-a, 0, +a}, stored as 2-bit or 1-bit codes), logged and added to <paramref name="choices"/> in layer order,
+    /// so the build log and the accuracy report say which layers went ternary and what they take in flash.
+    /// </summary>
+    public static IReadOnlyList<PrecisionChoice> WithDetectedTernary(string name, LoweredModel model, IReadOnlyList<PrecisionChoice> choices, TextWriter log)
+    {
+        var layers = MixedPrecision.Layers(model);
+        var detected = layers.Where(l => PackedWeights.BitsOf(l.Op) < 4)
+            .Select(l => PackedWeights.BitsOf(l.Op) == 2
+                ? new PrecisionChoice(l.Node, l.Op.KindName, LayerPrecision.Ternary,
+                    "detected: every output channel's weights are {-a, 0, +a}; 2-bit codes, " + PackedWeights.Describe(model, l.Node))
+                : new PrecisionChoice(l.Node, l.Op.KindName, LayerPrecision.Binary,
+                    "detected: every output channel's weights are {-a, +a}; 1-bit codes, " + PackedWeights.Describe(model, l.Node)))
+            .ToList();
+        if (detected.Count == 0)
+        {
+            return choices;
+        }
+
+        foreach (var c in detected)
+        {
+            log.WriteLine(Invariant($"tinyml: {name}: precision: {c.Node} ({c.Kind}) -> {Name(c.Precision)}: {c.Reason}"));
+        }
+
+        var ternary = detected.Count(c => c.Precision == LayerPrecision.Ternary);
+        var binary = detected.Count - ternary;
+        log.WriteLine(Invariant($"tinyml: {name}: {ternary} layer(s) with ternary and {binary} with binary weights (exact: the trained values), weights {detected.Sum(c => model.Ops.Where(op => op.NodeName == c.Node).Sum(PackedWeights.Int8Bytes)):N0} B as int8 -> {detected.Sum(c => model.Ops.Where(op => op.NodeName == c.Node).Sum(PackedWeights.StoredBytes)):N0} B"));
+        var order = layers.Select((l, i) => (l.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
+        return choices.Concat(detected).OrderBy(c => order.GetValueOrDefault(c.Node)).ToList();
     }
 
     /// <summary>
@@ -123,7 +155,7 @@ internal static class PrecisionSelection
     {
         var settings = options.MixedPrecision;
         var decided = explicitChoices.Select(c => c.Node).ToHashSet(StringComparer.Ordinal);
-        var candidates = MixedPrecision.Layers(int8).Where(l => !decided.Contains(l.Node) && MixedPrecision.HasInt4Kernel(l.Op)).ToList();
+        var candidates = MixedPrecision.Layers(int8).Where(l => !decided.Contains(l.Node) && MixedPrecision.Int4Candidate(l.Op)).ToList();
         if (candidates.Count == 0)
         {
             return [];
@@ -163,6 +195,8 @@ internal static class PrecisionSelection
         LayerPrecision.Int16x8 => "int16x8",
         LayerPrecision.Float => "float",
         LayerPrecision.Int4 => "int4",
+        LayerPrecision.Ternary => "ternary",
+        LayerPrecision.Binary => "binary",
         _ => "int8",
     };
 

@@ -192,6 +192,9 @@ public static class MixedPrecision
     /// fully connected (Gemm/MatMul with constant weights).</summary>
     public static bool HasInt4Kernel(LoweredOp op) => op is QConv2D or QFullyConnected;
 
+    /// <summary>A layer int4 would make smaller: int8 weights (not ternary or binary ones, which are smaller and exact).</summary>
+    public static bool Int4Candidate(LoweredOp op) => HasInt4Kernel(op) && !PackedWeights.Has(op);
+
     /// <summary>Kinds of int8 op with an int16x8 kernel (tml_conv2d_s16, tml_fully_connected_s16).</summary>
     public static bool HasInt16x8Kernel(LoweredOp op) => op is QConv2D or QFullyConnected { Geometry.Rows: 1 };
 
@@ -248,9 +251,15 @@ public static class MixedPrecision
                         sourcePath);
                 }
 
+                if (explicitPrecision == LayerPrecision.Int4 && PackedWeights.Has(op))
+                {
+                    // Its weights are ternary or binary: already smaller than int4, and exact (reported as detected).
+                    continue;
+                }
+
                 choices.Add(new PrecisionChoice(node, kind, explicitPrecision, "set by LayerPrecision / TinyLayerPrecision"));
             }
-            else if (settings.WeightBits == 4 && settings.Mode != PrecisionMode.Auto && HasInt4Kernel(op))
+            else if (settings.WeightBits == 4 && settings.Mode != PrecisionMode.Auto && Int4Candidate(op))
             {
                 choices.Add(new PrecisionChoice(node, kind, LayerPrecision.Int4, "WeightBits=\"4\""));
             }

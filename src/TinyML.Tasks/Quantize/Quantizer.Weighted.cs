@@ -37,10 +37,21 @@ public sealed partial class Quantizer
         return (q, scales);
     }
 
-    /// <summary>4 for the nodes asked for int4, else 8.</summary>
-    private int WeightBitsOf(Node node) => _int4Nodes.Contains(node.Name) ? 4 : 8;
+    /// <summary>
+    /// A weighted layer's per-channel weights, their scales and bits per stored weight: ternary or binary weights as
+    /// they are (<see cref="TernaryWeights"/>, exact, 2 or 1 bit), else int4 for the nodes asked for it, else int8.
+    /// </summary>
+    private (sbyte[] Weights, float[] Scales, int Bits) QuantizeWeights(Node node, float[] weights, int channels)
+    {
+        if (TernaryWeights.Detect(weights, channels) is { } ternary)
+        {
+            return ternary;
+        }
 
-    private static int MaxLevel(int weightBits) => weightBits == 4 ? Int4MaxLevel : 127;
+        var bits = _int4Nodes.Contains(node.Name) ? 4 : 8;
+        var (q, scales) = QuantizeWeightsPerChannel(weights, channels, bits == 4 ? Int4MaxLevel : 127);
+        return (q, scales, bits);
+    }
 
     protected override void LowerConv(Node node)
     {
@@ -49,8 +60,7 @@ public sealed partial class Quantizer
         var geometry = ConvGeometry.Resolve(node, _graph.Tensor(node.Inputs[0]).Shape, wTensor.Shape, File);
         RequireBatchOne(node, geometry.Batch);
 
-        var weightBits = WeightBitsOf(node);
-        var (qWeights, wScales) = QuantizeWeightsPerChannel(wTensor.FloatData!, geometry.OutC, MaxLevel(weightBits));
+        var (qWeights, wScales, weightBits) = QuantizeWeights(node, wTensor.FloatData!, geometry.OutC);
         var bias = node.Inputs.Count > 2 && node.Inputs[2].Length > 0 ? Constant(node, 2).FloatData! : new float[geometry.OutC];
         if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == geometry.InC * geometry.InH * geometry.InW)
         {
@@ -121,8 +131,7 @@ public sealed partial class Quantizer
             }
         }
 
-        var weightBits = WeightBitsOf(node);
-        var (qWeights, wScales) = QuantizeWeightsPerChannel(weights, n, MaxLevel(weightBits));
+        var (qWeights, wScales, weightBits) = QuantizeWeights(node, weights, n);
         if (_meanInputs.TryGetValue(node.Inputs[0], out var meanInput) && meanInput.Length == k)
         {
             bias = BiasCorrection.Apply(bias, BiasCorrection.GemmShift(weights, qWeights, wScales, n, k, meanInput));

@@ -32,7 +32,7 @@ public static class Int8HealthCheck
     /// What to try first when some layers have int4 weights (they cost about 24 dB of their own SNR): empty for a model
     /// without them.
     /// </summary>
-    public static string Int4Hint(LoweredModel model) => model.Ops.Count(Int4Weights.Has) is var count and > 0
+    public static string Int4Hint(LoweredModel model) => model.Ops.Count(op => PackedWeights.BitsOf(op) == 4) is var count and > 0
         ? Invariant($"{count} layer(s) have int4 weights: try Precision=\"auto\" with WeightBits=\"4\" (int4 only where a layer's own SNR with it stays at or above Int4ThresholdDb), BiasCorrection=\"true\", or WeightBits=\"8\"; else ")
         : "";
 

@@ -51,7 +51,7 @@ public sealed class Int4WeightsTests
         var compiled = CompileDigits(Path.Combine(work, "code"), log, board == "host" ? "nrf52840" : board);
 
         var weighted = compiled.Model.Ops.Where(op => op is QConv2D or QFullyConnected).ToList();
-        Assert.IsTrue(weighted.Count >= 5 && weighted.All(Int4Weights.Has), "WeightBits=4: every Conv and Gemm gets int4 weights");
+        Assert.IsTrue(weighted.Count >= 5 && weighted.All(op => PackedWeights.BitsOf(op) == 4), "WeightBits=4: every Conv and Gemm gets int4 weights");
         foreach (var op in weighted)
         {
             var weights = op is QConv2D c ? c.Weights : ((QFullyConnected)op).Weights;
@@ -82,8 +82,8 @@ public sealed class Int4WeightsTests
         var int4 = CompileDigits(Path.Combine(work, "int4"), log);
         Console.WriteLine(log);
 
-        var int8Weights = int8.Model.Ops.Sum(Int4Weights.StoredBytes);
-        var int4Weights = int4.Model.Ops.Sum(Int4Weights.StoredBytes);
+        var int8Weights = int8.Model.Ops.Sum(PackedWeights.StoredBytes);
+        var int4Weights = int4.Model.Ops.Sum(PackedWeights.StoredBytes);
         // Rows of odd length take a padding nibble: a little over half.
         Assert.IsTrue(int4Weights < int8Weights * 0.6 && int4Weights >= int8Weights / 2, $"int4 weights {int4Weights} B vs int8 {int8Weights} B");
         StringAssert.Contains(log.ToString(), "precision: /net/res/res.0/Conv (Conv2D) -> int4: WeightBits=\"4\"; weights 2,304 -> 1,152 B");
@@ -91,7 +91,7 @@ public sealed class Int4WeightsTests
         StringAssert.Contains(log.ToString(), "5 with int4 weights");
         // The generated C stores the packed bytes: its weight flash is what the log says.
         StringAssert.Contains(int4.Code.Source, "static const uint8_t");
-        StringAssert.Contains(int4.Code.Source, "int4 weights: 16 rows of 144, two per byte");
+        StringAssert.Contains(int4.Code.Source, "int4 weights: 16 rows of 144, 2 per byte, lowest index in the lowest bits");
 
         var markdown = File.ReadAllText(Path.Combine(work, "int4", "digits.accuracy.md"));
         StringAssert.Contains(markdown, "| /net/fc/Gemm | FullyConnected | int4 | WeightBits=\"4\"; weights 160 -> 80 B |");
@@ -116,7 +116,7 @@ public sealed class Int4WeightsTests
         var work = TestPaths.NewTempDir("int4-layer");
         var log = new StringWriter();
         var compiled = CompileDigits(Path.Combine(work, "code"), log, weightBits: 8, layers: "/net/res/res.0/Conv=int4");
-        var int4 = compiled.Model.Ops.Where(Int4Weights.Has).Select(op => op.NodeName).ToList();
+        var int4 = compiled.Model.Ops.Where(PackedWeights.Has).Select(op => op.NodeName).ToList();
         CollectionAssert.AreEqual(new[] { "/net/res/res.0/Conv" }, int4);
         StringAssert.Contains(log.ToString(), "precision: /net/res/res.0/Conv (Conv2D) -> int4: set by LayerPrecision / TinyLayerPrecision; weights 2,304 -> 1,152 B");
         StringAssert.Contains(compiled.Code.Source, "tml_conv2d_s4(");
@@ -144,7 +144,7 @@ public sealed class Int4WeightsTests
         var kept = own.Keys.Except(chosen).First();
         StringAssert.Contains(log.ToString(), $"auto precision: {kept} (");
         StringAssert.Contains(log.ToString(), "keeps int8 weights: with int4 its own SNR");
-        CollectionAssert.AreEquivalent(chosen, auto.Model.Ops.Where(Int4Weights.Has).Select(op => op.NodeName).ToList());
+        CollectionAssert.AreEquivalent(chosen, auto.Model.Ops.Where(PackedWeights.Has).Select(op => op.NodeName).ToList());
     }
 
     [TestMethod]

@@ -1,0 +1,53 @@
+namespace TinyML.Ir;
+
+/// <summary>
+/// The int8 ops whose weights are stored narrower than a byte (<see cref="QWeightedOp{TGeometry}.WeightBits"/> 4: int4;
+/// 2: ternary codes; 1: binary) and what their weights take in flash, for the kernel choice, the emitter and the log.
+/// </summary>
+public static class PackedWeights
+{
+    /// <summary>Bits per stored weight of a Conv or fully connected op (8 for any other op).</summary>
+    public static int BitsOf(LoweredOp op) => op switch
+    {
+        QConv2D c => c.WeightBits,
+        QFullyConnected f => f.WeightBits,
+        _ => 8,
+    };
+
+    public static bool Has(LoweredOp op) => BitsOf(op) < 8;
+
+    /// <summary>Output channels (rows of packed weights) and weights per row of an int8 Conv or fully connected op.</summary>
+    public static (int Rows, int Length)? Rows(LoweredOp op) => op switch
+    {
+        QConv2D c => (c.Geometry.OutC, c.Weights.Length / c.Geometry.OutC),
+        QFullyConnected f => (f.Geometry.OutFeatures, f.Geometry.InFeatures),
+        _ => null,
+    };
+
+    /// <summary>Flash bytes of the op's weights as stored: one per weight, or packed for narrower weights.</summary>
+    public static int StoredBytes(LoweredOp op) => (Rows(op), BitsOf(op)) switch
+    {
+        ({ } rows, < 8 and var bits) => rows.Rows * Emit.WeightPacking.RowBytes(rows.Length, bits),
+        _ => Int8Bytes(op),
+    };
+
+    /// <summary>Bytes the same weights take as int8.</summary>
+    public static int Int8Bytes(LoweredOp op) => op switch
+    {
+        QConv2D c => c.Weights.Length,
+        QFullyConnected f => f.Weights.Length,
+        _ => 0,
+    };
+
+    /// <summary>"weights 2,304 -> 1,152 B" for node <paramref name="node"/> of <paramref name="model"/>.</summary>
+    public static string Describe(LoweredModel model, string node) => Describe(model.Ops.Where(op => op.NodeName == node && Has(op)));
+
+    /// <summary>"weights 9,216 -> 4,608 B" over the ops of <paramref name="model"/> with <paramref name="bits"/>-bit weights.</summary>
+    public static string Summary(LoweredModel model, int bits) => Describe(model.Ops.Where(op => BitsOf(op) == bits));
+
+    private static string Describe(IEnumerable<LoweredOp> ops)
+    {
+        var list = ops.ToList();
+        return string.Create(CultureInfo.InvariantCulture, $"weights {list.Sum(Int8Bytes):N0} -> {list.Sum(StoredBytes):N0} B");
+    }
+}
