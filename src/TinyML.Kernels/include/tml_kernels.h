@@ -74,6 +74,32 @@ typedef struct {
 int32_t tml_fully_connected_s8_scratch_size(const tml_fully_connected_s8_params *p);
 void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/* ---- int4 weights (WeightBits="4"): the int8 kernels' numerics, weights in [-8, 7] stored two per byte, even index
+ * in the low nibble, each output channel's row on whole bytes ---- */
+typedef struct {
+    TML_CONV_GEOMETRY_FIELDS(int16_t)
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const uint8_t *weights;           /* [out_c][ceil(in_c/groups * kernel_h * kernel_w / 2)] */
+    const int32_t *bias;              /* [out_c], or NULL */
+    const int32_t *output_multiplier; /* [out_c] */
+    const int32_t *output_shift;      /* [out_c] */
+} tml_conv2d_s4_params;
+int32_t tml_conv2d_s4_scratch_size(const tml_conv2d_s4_params *p);
+void tml_conv2d_s4(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, void *scratch);
+
+typedef struct {
+    int32_t in_features, out_features;
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const uint8_t *weights;           /* [out_features][ceil(in_features / 2)] */
+    const int32_t *bias;              /* or NULL */
+    const int32_t *output_multiplier;
+    const int32_t *output_shift;
+} tml_fully_connected_s4_params;
+int32_t tml_fully_connected_s4_scratch_size(const tml_fully_connected_s4_params *p);
+void tml_fully_connected_s4(const tml_fully_connected_s4_params *p, const int8_t *input, int8_t *output, void *scratch);
+
 /* ---- Pooling (no requantization: input and output share scale and zero point) ---- */
 typedef struct {
     int16_t channels, in_h, in_w, out_h, out_w;

@@ -30,6 +30,12 @@ public static class KernelScratch
 
     public static int BytesOf(LoweredOp op) => op switch
     {
+        // tml_conv2d_s4_scratch_size: one int16 column of the receptive field padded to whole groups of 8 (the nibble
+        // order of tml_s4_internal.h); longer reductions take the direct path without scratch.
+        QConv2D { WeightBits: 4 } c => Int4ReductionLength(c) <= Int4ColumnMax ? Int4Column(Int4ReductionLength(c)) : 0,
+        // tml_fully_connected_s4_scratch_size: the same column of the inputs; longer rows go in chunks of
+        // Int4ColumnMax, their int32 sums after it.
+        QFullyConnected { WeightBits: 4 } f => f.Geometry.InFeatures <= Int4ColumnMax ? Int4Column(f.Geometry.InFeatures) : 2 * Int4ColumnMax + 4 * f.Geometry.OutFeatures,
         QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c => Depthwise3x3(c),
         // tml_pw_s8_scratch_size: the int16 column block of four pixels.
         QConv2D { Kernel: Int8Kernel.Pointwise } c => 8 * Emit.DspLayouts.PointwiseDepth(c.Geometry.InC),
@@ -43,6 +49,14 @@ public static class KernelScratch
         QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,
         _ => 0,
     };
+
+    /// <summary>Longest int16 column of the int4-weight kernels (<c>TML_S4_COL_MAX</c>).</summary>
+    public const int Int4ColumnMax = 1024;
+
+    /// <summary>Bytes of an int4 kernel's int16 column of <paramref name="length"/> values, padded to whole groups of 8.</summary>
+    private static int Int4Column(int length) => 2 * ((length + 7) / 8 * 8);
+
+    private static int Int4ReductionLength(QConv2D c) => c.Geometry.InC / c.Geometry.Groups * c.Geometry.KernelH * c.Geometry.KernelW;
 
     /// <summary><c>tml_dw3x3_s8_scratch_size</c>: the sums, then the band (the whole padded plane when it is smaller).</summary>
     private static int Depthwise3x3(QConv2D c)

@@ -1,0 +1,166 @@
+/*
+ * Conv2D with int4 weights over NCHW int8, grouped and depthwise: tml_conv2d_s8's arithmetic,
+ * acc = bias[oc] + sum (x - zp_in) * w over the non-padding taps, the weights two per byte (tml_s4_internal.h), each
+ * output channel's row of in_c/groups * kernel_h * kernel_w weights ([icg][ky][kx] order) on whole bytes.
+ *
+ * Paths:
+ *   - column (reductions of up to TML_S4_COL_MAX): per output pixel, its receptive field's x - zp_in (0 for padding)
+ *     into one int16 column in the arena scratch, then every output channel of the group against it, two rows at a
+ *     time (tml_s4_dot2: SMLAD on nibbles unpacked in registers on DSP cores, plain C elsewhere).
+ *   - direct: longer reductions, tap by tap, without scratch.
+ */
+#include "tml_kernels.h"
+#include "tml_s4_internal.h"
+
+int32_t tml_conv2d_s4_scratch_size(const tml_conv2d_s4_params *p)
+{
+    const int32_t len = p->in_c / p->groups * p->kernel_h * p->kernel_w;
+    return len <= TML_S4_COL_MAX ? tml_s4_column_bytes(len) : 0;
+}
+
+/* Position within a group of 8 of the column's value k & 7 (tml_s4_pos): a table, cheaper than the bit reversal in
+ * the per-tap loops. */
+static const uint8_t tml_s4_rev3[8] = { 0, 4, 2, 6, 1, 5, 3, 7 };
+
+/* Fills the column of output pixel (oy, ox) with x - zp_in over its receptive field in one group (0 for padding) and
+ * returns the column's sum. Windows entirely inside the input skip the bounds checks. */
+static int32_t tml_conv_s4_column(const tml_conv2d_s4_params *p, const int8_t *group_input, int32_t in_c_per_group, int32_t oy,
+                                  int32_t ox, int16_t *col)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t in_plane = in_h * in_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    const int inside_x = ix0 >= 0 && ix0 + (kw - 1) * dw < in_w;
+    int32_t k = 0, sum = 0, icg;
+    for (icg = 0; icg < in_c_per_group; ++icg) {
+        const int8_t *channel = group_input + icg * in_plane;
+        int32_t ky;
+        for (ky = 0; ky < kh; ++ky) {
+            const int32_t iy = iy0 + ky * dh;
+            int32_t kx;
+            if (iy < 0 || iy >= in_h) {
+                for (kx = 0; kx < kw; ++kx, ++k) {
+                    col[(k & ~7) | tml_s4_rev3[k & 7]] = 0;
+                }
+                continue;
+            }
+            if (inside_x) {
+                /* Index arithmetic from the row start (ix0 >= 0 here). */
+                const int8_t *x = channel + iy * in_w + ix0;
+                for (kx = 0; kx < kw; ++kx, ++k, x += dw) {
+                    const int32_t v = *x - zp_in;
+                    col[(k & ~7) | tml_s4_rev3[k & 7]] = (int16_t)v;
+                    sum += v;
+                }
+                continue;
+            }
+            for (kx = 0; kx < kw; ++kx, ++k) {
+                const int32_t ix = ix0 + kx * dw;
+                const int32_t v = ix >= 0 && ix < in_w ? channel[iy * in_w + ix] - zp_in : 0;
+                col[(k & ~7) | tml_s4_rev3[k & 7]] = (int16_t)v;
+                sum += v;
+            }
+        }
+    }
+    return sum;
+}
+
+static void tml_conv_s4_columns(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, int32_t in_c_per_group,
+                                int32_t out_c_per_group, int32_t len, int16_t *col)
+{
+    const int32_t out_w = p->out_w, out_plane = (int32_t)p->out_h * out_w;
+    const int32_t in_plane = (int32_t)p->in_h * p->in_w;
+    const int32_t row_bytes = (len + 1) >> 1;
+    const int32_t bias_limit = tml_rq_bias_limit(len);
+    int32_t g;
+    tml_s4_clear_tail(col, len);
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *group_input = input + g * in_c_per_group * in_plane;
+        const int32_t oc_begin = g * out_c_per_group, oc_end = oc_begin + out_c_per_group;
+        int32_t pix, oy = 0, ox = 0; /* (oy, ox) of pixel pix, stepped along (no division) */
+        for (pix = 0; pix < out_plane; ++pix) {
+            const int32_t colsum = tml_conv_s4_column(p, group_input, in_c_per_group, oy, ox, col);
+            int32_t oc;
+            for (oc = oc_begin; oc < oc_end; oc += 2) {
+                const int has2 = oc + 1 < oc_end;
+                const uint8_t *w0 = p->weights + oc * row_bytes;
+                int32_t sums[2], f;
+                sums[0] = p->bias != 0 ? p->bias[oc] : 0;
+                sums[1] = p->bias != 0 && has2 ? p->bias[oc + 1] : 0;
+                tml_s4_dot2(w0, has2 ? w0 + row_bytes : w0, col, len, colsum, sums);
+                for (f = 0; f < 1 + has2; ++f) {
+                    const int32_t o = oc + f;
+                    output[o * out_plane + pix] = tml_s4_requant(sums[f], p->output_multiplier[o], p->output_shift[o],
+                                                                 p->bias != 0 ? p->bias[o] : 0, bias_limit, p->output_zero_point,
+                                                                 p->act_min, p->act_max);
+                }
+            }
+            if (++ox == out_w) {
+                ox = 0;
+                ++oy;
+            }
+        }
+    }
+}
+
+/* Reductions longer than the column: each output tap by tap, the weight's nibble by its index. */
+static void tml_conv_s4_direct(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, int32_t in_c_per_group,
+                               int32_t out_c_per_group, int32_t len)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t in_plane = in_h * in_w;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t row_bytes = (len + 1) >> 1;
+    const int32_t bias_limit = tml_rq_bias_limit(len);
+    int32_t oc;
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *group_input = input + (oc / out_c_per_group) * in_c_per_group * in_plane;
+        const uint8_t *w = p->weights + oc * row_bytes;
+        const int32_t bias = p->bias != 0 ? p->bias[oc] : 0;
+        int32_t oy;
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            int32_t ox;
+            for (ox = 0; ox < out_w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                int32_t acc = 0, icg;
+                for (icg = 0; icg < in_c_per_group; ++icg) {
+                    const int8_t *channel = group_input + icg * in_plane;
+                    int32_t ky;
+                    for (ky = 0; ky < kh; ++ky) {
+                        const int32_t iy = iy0 + ky * p->dilation_h;
+                        const int32_t k0 = (icg * kh + ky) * kw;
+                        int32_t kx;
+                        if (iy < 0 || iy >= in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < kw; ++kx) {
+                            const int32_t ix = ix0 + kx * p->dilation_w, k = k0 + kx;
+                            if (ix >= 0 && ix < in_w) {
+                                acc += (channel[iy * in_w + ix] - zp_in) * tml_s4_nibble((uint32_t)w[k >> 1] >> (4 * (k & 1)));
+                            }
+                        }
+                    }
+                }
+                acc = tml_u32_to_i32((uint32_t)acc + (uint32_t)bias);
+                output[oc * out_h * out_w + oy * out_w + ox] = tml_s4_requant(acc, p->output_multiplier[oc], p->output_shift[oc], bias,
+                                                                              bias_limit, p->output_zero_point, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+void tml_conv2d_s4(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, void *scratch)
+{
+    const int32_t in_c_per_group = p->in_c / p->groups, out_c_per_group = p->out_c / p->groups;
+    const int32_t len = in_c_per_group * p->kernel_h * p->kernel_w;
+    if (len <= TML_S4_COL_MAX) {
+        tml_conv_s4_columns(p, input, output, in_c_per_group, out_c_per_group, len, (int16_t *)scratch);
+    } else {
+        tml_conv_s4_direct(p, input, output, in_c_per_group, out_c_per_group, len);
+    }
+}

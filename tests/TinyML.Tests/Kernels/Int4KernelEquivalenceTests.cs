@@ -1,0 +1,147 @@
+using TinyML.Ir;
+using TinyML.Plan;
+using TinyML.Reference;
+using TinyML.Tests.Firmware;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// The int4-weight kernels (tml_conv2d_s4, tml_fully_connected_s4) against the C# reference computing with the
+/// unpacked weights (<see cref="Int8Kernels.Conv2D"/>, <see cref="Int8Kernels.FullyConnected"/>), byte for byte, with
+/// the weights packed as the emitter stores them (<see cref="Emit.Int4Packing"/>) and a scratch of exactly the planner's
+/// size: on the host, on the Cortex-M4 DSP path, the Cortex-M0+, RISC-V rv32imc, the Xtensa lx106 (every int8 buffer,
+/// the packed weights included, at an odd address: its byte reads must not fault) and the Cortex-M55 in QEMU. The
+/// cases cover odd row lengths and lengths that are not multiples of 8, depthwise with channel multiplier, grouped,
+/// padding, strides, dilation, fused activations, fully connected rows longer than one column (chunks) and convolution
+/// reductions longer than it (the direct path).
+/// </summary>
+[TestClass]
+public sealed class Int4KernelEquivalenceTests
+{
+    private static readonly string ObjectCache = TestPaths.NewTempDir("int4-kernel-objects");
+
+    [TestMethod]
+    public void Int4Kernels_OnHost_MatchReference() => Cases(seed: 4401, count: 240);
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Int4Kernels_DspPathOnCortexM4InQemu_MatchReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Target("nrf52840-qemu", misalign: false).Run(() => Cases(seed: 4402, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Int4Kernels_OnCortexM0PlusInQemu_MatchReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Target("rp2040-qemu", misalign: false).Run(() => Cases(seed: 4403, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Int4Kernels_OnRiscvInQemu_MatchReference()
+    {
+        Esp32C3QemuBoardTests.RequireRiscv();
+        Target("esp32c3-qemu", misalign: false).Run(() => Cases(seed: 4404, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Int4Kernels_OnXtensaLx106InQemuWithMisalignedBuffers_MatchReference()
+    {
+        XtensaLx106Tests.RequireXtensa();
+        Target("lx106-qemu", misalign: true).Run(() => Cases(seed: 4405, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Int4Kernels_OnCortexM55InQemu_MatchReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Target("corstone300-qemu", misalign: false).Run(() => Cases(seed: 4406, count: 200));
+    }
+
+    private static HarnessTarget Target(string board, bool misalign) =>
+        new(board, MisalignNarrowBuffers: misalign, [], Path.Combine(ObjectCache, board));
+
+    /// <summary>
+    /// count random cases (two convolutions for each fully connected layer), then the fixed long ones: fully connected
+    /// rows of 1024 (one whole column), 1025 and 2601 (chunks, the last one odd) and convolutions with reductions of 1024
+    /// (the longest column) and 1170 (the direct path, with padding). Each case also checks the C scratch size against
+    /// <see cref="KernelScratch"/>.
+    /// </summary>
+    private static void Cases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var ops = new List<LoweredOp>();
+        for (var i = 0; i < count; i++)
+        {
+            ops.Add(i % 3 == 2 ? RandomOps.Int4FullyConnected(random, $"fc{i}") : RandomOps.Int4Conv(random, $"conv{i}"));
+        }
+
+        ops.Add(RandomOps.Int4FullyConnected(random, "fc1024", 1024));
+        ops.Add(RandomOps.Int4FullyConnected(random, "fc1025", 1025));
+        ops.Add(RandomOps.Int4FullyConnected(random, "fc2601", 2601));
+        var template = RandomOps.Int4Conv(random, "template");
+        ops.Add(RandomOps.Int4(template, random, new ConvGeometry(InC: 64, InH: 3, InW: 3, OutC: 3, OutH: 2, OutW: 2, KernelH: 4, KernelW: 4,
+            StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1)));
+        ops.Add(RandomOps.Int4(template, random, new ConvGeometry(InC: 130, InH: 4, InW: 5, OutC: 3, OutH: 4, OutW: 3, KernelH: 3, KernelW: 3,
+            StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1)));
+
+        var harness = new CHarness();
+        var expected = new List<sbyte[]>();
+        foreach (var op in ops)
+        {
+            var p = harness.NewName("p");
+            switch (op)
+            {
+                case QConv2D c:
+                {
+                    var g = c.Geometry;
+                    var input = RandomOps.Bytes(random, g.InC * g.InH * g.InW);
+                    var output = new sbyte[g.OutC * g.OutH * g.OutW];
+                    Int8Kernels.Conv2D(c, input, output);
+                    expected.Add(output);
+                    harness.Global($"static const tml_conv2d_s4_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
+                    harness.PrintI32($"tml_conv2d_s4_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
+                    KernelCalls.Conv2DInt4(harness, c, input);
+                    break;
+                }
+
+                case QFullyConnected f:
+                {
+                    var input = RandomOps.Bytes(random, f.Geometry.InFeatures);
+                    var output = new sbyte[f.Geometry.OutFeatures];
+                    Int8Kernels.FullyConnected(f, input, output);
+                    expected.Add(output);
+                    harness.Global($"static const tml_fully_connected_s4_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
+                    harness.PrintI32($"tml_fully_connected_s4_scratch_size(&{p}) - {KernelScratch.BytesOf(f)}");
+                    KernelCalls.FullyConnectedInt4(harness, f, input);
+                    break;
+                }
+            }
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * ops.Count, lines);
+        for (var i = 0; i < ops.Count; i++)
+        {
+            Assert.AreEqual(0L, lines[2 * i][0], $"{ops[i].NodeName}: C scratch size minus KernelScratch.BytesOf");
+            CollectionAssert.AreEqual(expected[i].Select(v => (long)v).ToArray(), lines[2 * i + 1], $"{ops[i].NodeName} ({Describe(ops[i])})");
+        }
+
+        // The cases reach every path: direct convolutions, chunked rows, and rows that are not whole words.
+        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => KernelScratch.BytesOf(c) == 0), "a convolution on the direct path");
+        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.Geometry.Groups == c.Geometry.InC && c.Geometry.OutC > c.Geometry.InC), "a depthwise convolution with a channel multiplier");
+        Assert.IsTrue(ops.OfType<QFullyConnected>().Any(f => f.Geometry.InFeatures % 8 is 1 or 3 or 5 or 7), "odd rows");
+    }
+
+    private static string Describe(LoweredOp op) => op switch
+    {
+        QConv2D c => c.Geometry.ToString(),
+        QFullyConnected f => f.Geometry.ToString(),
+        _ => op.GetType().Name,
+    };
+}
