@@ -37,13 +37,16 @@ static inline int32_t tml_s4_nibble(uint32_t n)
     return (int32_t)((n & 0xFu) ^ 8u) - 8;
 }
 
-/* Zeros the column's last group: the values past len stay 0, since a fill writes only the values below len. */
+/* Zeros the column's last group when len leaves it partial: the values past len stay 0, since a fill writes only the
+ * values below len. (A whole last group has nothing past len, and the scratch ends there.) */
 static inline void tml_s4_clear_tail(int16_t *col, int32_t len)
 {
     int32_t i;
     const int32_t start = len & ~7;
-    for (i = 0; i < 8; ++i) {
-        col[start + i] = 0;
+    if ((len & 7) != 0) {
+        for (i = 0; i < 8; ++i) {
+            col[start + i] = 0;
+        }
     }
 }
 

@@ -24,6 +24,33 @@ public sealed class Int4KernelEquivalenceTests
     public void Int4Kernels_OnHost_MatchReference() => Cases(seed: 4401, count: 240);
 
     [TestMethod]
+    public void Int4Kernels_OnHostUnderUbsanWithMisalignedBuffers_MatchReference()
+    {
+        // Every int8 buffer (the packed weights too) at an odd address, int16 ones at 2 mod 4: the portable path must read
+        // the weights byte by byte.
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        new HarnessTarget("host", MisalignNarrowBuffers: true, ["-fsanitize=alignment,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"])
+            .Run(() => Cases(seed: 4407, count: 120));
+    }
+
+    [TestMethod]
+    public void Int4Kernels_OnHostUnderAddressSanitizer_StayInsideTheirBuffers()
+    {
+        // The scratch is exactly KernelScratch.BytesOf bytes: a kernel writing past it (or reading past the packed
+        // weights' last row) stops the run.
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=address", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without ASan");
+        }
+
+        new HarnessTarget("host", MisalignNarrowBuffers: false, ["-fsanitize=address", "-fno-omit-frame-pointer"]).Run(() => Cases(seed: 4408, count: 120));
+    }
+
+    [TestMethod]
     [TestCategory("Emulator")]
     public void Int4Kernels_DspPathOnCortexM4InQemu_MatchReference()
     {
