@@ -17,26 +17,17 @@ int32_t tml_fully_connected_s4_scratch_size(const tml_fully_connected_s4_params 
 static int32_t tml_fc_s4_column(const int8_t *input, int32_t len, int32_t zp_in, int16_t *col)
 {
     int32_t i = 0, sum = 0;
-    tml_s4_clear_tail(col, len);
-    for (; i + 8 <= len; i += 8, input += 8, col += 8) {
-        /* Positions 0..7 take values 0, 4, 2, 6, 1, 5, 3, 7. */
-        const int32_t v0 = input[0] - zp_in, v1 = input[1] - zp_in, v2 = input[2] - zp_in, v3 = input[3] - zp_in;
-        const int32_t v4 = input[4] - zp_in, v5 = input[5] - zp_in, v6 = input[6] - zp_in, v7 = input[7] - zp_in;
-        col[0] = (int16_t)v0;
-        col[1] = (int16_t)v4;
-        col[2] = (int16_t)v2;
-        col[3] = (int16_t)v6;
-        col[4] = (int16_t)v1;
-        col[5] = (int16_t)v5;
-        col[6] = (int16_t)v3;
-        col[7] = (int16_t)v7;
-        sum += v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7;
-    }
-    for (; i < len; ++i, ++input) {
-        const int32_t v = *input - zp_in;
-        col[tml_s4_pos(i & 7)] = (int16_t)v;
+    int16_t *d = col;
+    int16_t *const end = col + ((len + 7) & ~7);
+    for (; i < len; ++i) {
+        const int32_t v = input[i] - zp_in;
+        *d++ = (int16_t)v;
         sum += v;
     }
+    while (d < end) {
+        *d++ = 0;
+    }
+    tml_s4_shuffle(col, (len + 7) >> 3);
     return sum;
 }
 

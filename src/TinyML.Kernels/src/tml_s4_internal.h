@@ -3,12 +3,12 @@
  * the dot products of packed weight rows with it.
  *
  * Weights: two per byte, the even index in the low nibble, each row on whole bytes (Emit/Int4Packing.cs). A group of 8
- * weights is one 32-bit word w = b0 | b1 << 8 | b2 << 16 | b3 << 24 with b_j = w_2j | w_2j+1 << 4. On DSP cores
- * (w << 4) & 0xF0F0F0F0 holds 16 w0, 16 w2, 16 w4, 16 w6 as signed bytes and w & 0xF0F0F0F0 holds 16 w1, 16 w3,
- * 16 w5, 16 w7, so SXTB16 of each (and of its ROR 8) gives the int16 pairs (16 w0, 16 w4), (16 w2, 16 w6),
- * (16 w1, 16 w5), (16 w3, 16 w7). The column is stored in that order within each group of 8: position p of value k is
- * the 3-bit reversal of k (0, 4, 2, 6, 1, 5, 3, 7), so each pair meets its column pair in one aligned word. The
- * portable path reads the same layout (its offsets are constants), so the scratch is the same on every core.
+ * weights is one 32-bit word w (little-endian), weight j in bits 4j..4j+3. On DSP cores, (w << 12) & 0xF000F000
+ * puts w0 and w4 in the top nibble of each halfword: as SMLAD's int16 pair that is (4096 w0, 4096 w4), one AND with a
+ * shifted operand and no sign extension. (w << 8), (w << 4) and w give (w1, w5), (w2, w6) and (w3, w7) the same way.
+ * The column is stored in that order within each group of 8: x0, x4, x1, x5, x2, x6, x3, x7 (value k at position
+ * 2 (k & 3) + (k >> 2) & 1), so each weight pair meets its column pair in one aligned word. The portable path reads
+ * the same layout (its offsets are constants), so the scratch is the same on every core.
  */
 #ifndef TML_S4_INTERNAL_H
 #define TML_S4_INTERNAL_H
@@ -25,10 +25,43 @@ static inline int32_t tml_s4_column_bytes(int32_t len)
     return 2 * ((len + 7) & ~7);
 }
 
-/* Position of value k in the column: k's group, then the 3-bit reversal of k within it. */
+/* Position of value k in the column: k's group, then 2 (k & 3) + bit 2 of k. */
 static inline int32_t tml_s4_pos(int32_t k)
 {
-    return (k & ~7) | ((k & 1) << 2) | (k & 2) | ((k >> 2) & 1);
+    return (k & ~7) | ((k & 3) << 1) | ((k >> 2) & 1);
+}
+
+/* Puts the column's groups of 8 (written in natural order) in the tml_s4_pos order: (x0, x1), (x2, x3), (x4, x5),
+ * (x6, x7) become (x0, x4), (x1, x5), (x2, x6), (x3, x7). A halfword shuffle: two PKHBT and two PKHTB per group
+ * on DSP cores, six halfword moves elsewhere. */
+static inline void tml_s4_shuffle(int16_t *col, int32_t groups)
+{
+    int16_t *const end = col + 8 * groups;
+    for (; col < end; col += 8) {
+#if TML_USE_DSP
+        uint32_t n0, n1, n2, n3, t;
+        memcpy(&n0, col, 4);
+        memcpy(&n1, col + 2, 4);
+        memcpy(&n2, col + 4, 4);
+        memcpy(&n3, col + 6, 4);
+        t = (n0 & 0xFFFFu) | (n2 << 16);
+        memcpy(col, &t, 4);
+        t = (n2 & 0xFFFF0000u) | (n0 >> 16);
+        memcpy(col + 2, &t, 4);
+        t = (n1 & 0xFFFFu) | (n3 << 16);
+        memcpy(col + 4, &t, 4);
+        t = (n3 & 0xFFFF0000u) | (n1 >> 16);
+        memcpy(col + 6, &t, 4);
+#else
+        const int16_t x1 = col[1], x2 = col[2], x3 = col[3], x4 = col[4], x5 = col[5], x6 = col[6];
+        col[1] = x4;
+        col[2] = x1;
+        col[3] = x5;
+        col[4] = x2;
+        col[5] = x6;
+        col[6] = x3;
+#endif
+    }
 }
 
 /* Signed value of a two's complement nibble. */
@@ -37,28 +70,21 @@ static inline int32_t tml_s4_nibble(uint32_t n)
     return (int32_t)((n & 0xFu) ^ 8u) - 8;
 }
 
-/* Zeros the column's last group when len leaves it partial: the values past len stay 0, since a fill writes only the
- * values below len. (A whole last group has nothing past len, and the scratch ends there.) */
-static inline void tml_s4_clear_tail(int16_t *col, int32_t len)
-{
-    int32_t i;
-    const int32_t start = len & ~7;
-    if ((len & 7) != 0) {
-        for (i = 0; i < 8; ++i) {
-            col[start + i] = 0;
-        }
-    }
-}
+#if TML_USE_DSP
+/* Groups of 8 per block of the DSP loop: 256 products of 4096 |w x| <= 4096 * 8 * 255 sum to less than 2^31 in
+ * magnitude, so the block's int32 sum (SMLAD wraps, the exact total fits) shifted right by 12 is its exact sum. */
+#define TML_S4_BLOCK_GROUPS 32
+#endif
 
 /*
  * sums[f] += sum_{k < len} w_f[k] col[k] for the two packed rows w0 and w1 (col: tml_s4_pos layout, zeros up to the
  * next multiple of 8; colsum: the sum of its values, used by the portable path). The last group is read byte by byte
  * (a row need not extend to a whole word: the last row of the array ends there).
  *
- * DSP: the full groups accumulate 16 times the products from 0 (every product 16 w x is a multiple of 16, and
- * 16 |w| <= 128, |x| <= 255 bound a chunk of 1024 by 2^25), so an arithmetic shift by 4 gives the exact sum.
- * Portable: nibbles are taken as w + 8 (one XOR per byte, no sign extension, which costs Xtensa two shifts), and the
- * excess 8 colsum is removed at the end (col is zero past len, so the bytes read past len add nothing).
+ * DSP: blocks of TML_S4_BLOCK_GROUPS groups accumulate 4096 times the products (see the layout above), shifted back
+ * after each block. Portable: nibbles are taken as w + 8 (one XOR per byte, no sign extension, which costs Xtensa two
+ * shifts), and the excess 8 colsum is removed at the end (col is zero past len, so the nibbles read past len add
+ * nothing).
  */
 static TML_NOINLINE void tml_s4_dot2(const uint8_t *w0, const uint8_t *w1, const int16_t *col, int32_t len, int32_t colsum,
                                      int32_t sums[2])
@@ -66,92 +92,92 @@ static TML_NOINLINE void tml_s4_dot2(const uint8_t *w0, const uint8_t *w1, const
     int32_t groups = len >> 3;
     const int32_t tail_bytes = ((len & 7) + 1) >> 1;
     const int16_t *c = col;
+    uint32_t s0 = (uint32_t)sums[0], s1 = (uint32_t)sums[1];
     int32_t j;
 #if TML_USE_DSP
-    int32_t a0 = 0, a1 = 0, t0, t1;
     (void)colsum;
-    if (groups > 0) {
-        /* Per group: two LDRD of the column pairs (W0, W1) = ((x0, x4), (x2, x6)), (W2, W3) = ((x1, x5), (x3, x7)),
-         * then per row one weight word, the two nibble masks, four SXTB16 and four SMLAD. 13 live registers. */
-        uint32_t x0, x1, x2, x3, t, u, v;
+    while (groups > 0) {
+        /* Per group: two LDRD of the column pairs, then per row one weight word, four AND (the nibble pair to the
+         * top of each halfword) and four SMLAD: 22 instructions per 16 multiply-adds, 13 live registers. */
+        int32_t n = groups < TML_S4_BLOCK_GROUPS ? groups : TML_S4_BLOCK_GROUPS;
+        int32_t a0 = 0, a1 = 0;
+        uint32_t x0, x1, x2, x3, t, u;
+        const uint32_t mask = 0xF000F000u;
+        groups -= n;
         __asm__ volatile(
             "1:\n\t"
             "ldrd   %[x2], %[x3], [%[c], #8]\n\t"
             "ldrd   %[x0], %[x1], [%[c]], #16\n\t"
             "ldr    %[t], [%[w0]], #4\n\t"
-            "and    %[u], %[t], #0xF0F0F0F0\n\t"
-            "lsl    %[t], %[t], #4\n\t"
-            "sxtb16 %[v], %[u]\n\t"
-            "smlad  %[a0], %[v], %[x2], %[a0]\n\t"
-            "sxtb16 %[u], %[u], ror #8\n\t"
+            "and    %[u], %[m], %[t], lsl #12\n\t"
+            "smlad  %[a0], %[u], %[x0], %[a0]\n\t"
+            "and    %[u], %[m], %[t], lsl #8\n\t"
+            "smlad  %[a0], %[u], %[x1], %[a0]\n\t"
+            "and    %[u], %[m], %[t], lsl #4\n\t"
+            "smlad  %[a0], %[u], %[x2], %[a0]\n\t"
+            "and    %[u], %[m], %[t]\n\t"
             "smlad  %[a0], %[u], %[x3], %[a0]\n\t"
-            "and    %[t], %[t], #0xF0F0F0F0\n\t"
-            "sxtb16 %[v], %[t]\n\t"
-            "smlad  %[a0], %[v], %[x0], %[a0]\n\t"
-            "sxtb16 %[t], %[t], ror #8\n\t"
-            "smlad  %[a0], %[t], %[x1], %[a0]\n\t"
             "ldr    %[t], [%[w1]], #4\n\t"
-            "and    %[u], %[t], #0xF0F0F0F0\n\t"
-            "lsl    %[t], %[t], #4\n\t"
-            "sxtb16 %[v], %[u]\n\t"
-            "smlad  %[a1], %[v], %[x2], %[a1]\n\t"
-            "sxtb16 %[u], %[u], ror #8\n\t"
+            "and    %[u], %[m], %[t], lsl #12\n\t"
+            "smlad  %[a1], %[u], %[x0], %[a1]\n\t"
+            "and    %[u], %[m], %[t], lsl #8\n\t"
+            "smlad  %[a1], %[u], %[x1], %[a1]\n\t"
+            "and    %[u], %[m], %[t], lsl #4\n\t"
+            "smlad  %[a1], %[u], %[x2], %[a1]\n\t"
+            "and    %[u], %[m], %[t]\n\t"
             "smlad  %[a1], %[u], %[x3], %[a1]\n\t"
-            "and    %[t], %[t], #0xF0F0F0F0\n\t"
-            "sxtb16 %[v], %[t]\n\t"
-            "smlad  %[a1], %[v], %[x0], %[a1]\n\t"
-            "sxtb16 %[t], %[t], ror #8\n\t"
-            "smlad  %[a1], %[t], %[x1], %[a1]\n\t"
             "subs   %[n], %[n], #1\n\t"
             "bne    1b\n\t"
-            : [a0] "+r"(a0), [a1] "+r"(a1), [w0] "+r"(w0), [w1] "+r"(w1), [c] "+r"(c), [n] "+r"(groups),
-              [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [t] "=&r"(t), [u] "=&r"(u), [v] "=&r"(v)
-            :
+            : [a0] "+r"(a0), [a1] "+r"(a1), [w0] "+r"(w0), [w1] "+r"(w1), [c] "+r"(c), [n] "+r"(n),
+              [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [t] "=&r"(t), [u] "=&r"(u)
+            : [m] "r"(mask)
             : "cc", "memory");
-        a0 = tml_asr(a0, 4);
-        a1 = tml_asr(a1, 4);
+        s0 += (uint32_t)tml_asr(a0, 12);
+        s1 += (uint32_t)tml_asr(a1, 12);
     }
-    /* The last group, exact signed nibbles. */
-    t0 = 0;
-    t1 = 0;
+    /* The last group, exact signed nibbles: byte j holds values 2j and 2j + 1, at positions 4 (j & 1) + (j >> 1) and
+     * that + 2. */
     for (j = 0; j < tail_bytes; ++j) {
-        const int32_t xe = c[(j & 1) << 1 | (j >> 1)], xo = c[4 + ((j & 1) << 1 | (j >> 1))];
+        const int32_t pe = ((j & 1) << 2) | (j >> 1);
+        const int32_t xe = c[pe], xo = c[pe + 2];
         const uint32_t b0 = w0[j], b1 = w1[j];
-        t0 += tml_s4_nibble(b0) * xe + tml_s4_nibble(b0 >> 4) * xo;
-        t1 += tml_s4_nibble(b1) * xe + tml_s4_nibble(b1 >> 4) * xo;
+        s0 += (uint32_t)(tml_s4_nibble(b0) * xe + tml_s4_nibble(b0 >> 4) * xo);
+        s1 += (uint32_t)(tml_s4_nibble(b1) * xe + tml_s4_nibble(b1 >> 4) * xo);
     }
-    sums[0] = tml_u32_to_i32((uint32_t)sums[0] + (uint32_t)a0 + (uint32_t)t0);
-    sums[1] = tml_u32_to_i32((uint32_t)sums[1] + (uint32_t)a1 + (uint32_t)t1);
 #else
-    /* Biased nibbles u = w + 8 in [0, 15]: a chunk's sum of u x is below 2^22 in magnitude. */
-    int32_t a0 = 0, a1 = 0;
-    const uint8_t *const end = w0 + 4 * groups;
-    for (; w0 < end; w0 += 4, w1 += 4, c += 8) {
-        /* Byte j holds values 2j (position rev(2j) = 0, 2, 1, 3) and 2j + 1 (position 4 + the same). */
-#define TML_S4_STEP(j, pe)                                                                 \
-    do {                                                                                   \
-        const uint32_t b0 = (uint32_t)w0[j] ^ 0x88u, b1 = (uint32_t)w1[j] ^ 0x88u;         \
-        const int32_t xe = c[pe], xo = c[4 + (pe)];                                        \
-        a0 += (int32_t)(b0 & 0xFu) * xe + (int32_t)(b0 >> 4) * xo;                         \
-        a1 += (int32_t)(b1 & 0xFu) * xe + (int32_t)(b1 >> 4) * xo;                         \
-        TML_STEP_BARRIER(w0, w1, c, a0, a1, a0, a1);                                       \
+    {
+        /* Biased nibbles u = w + 8 in [0, 15]: a chunk's sum of u x is below 2^22 in magnitude. */
+        int32_t a0 = 0, a1 = 0;
+        const uint8_t *const end = w0 + 4 * groups;
+        for (; w0 < end; w0 += 4, w1 += 4, c += 8) {
+            /* Byte j holds values 2j (position pe = 0, 4, 1, 5) and 2j + 1 (position pe + 2). */
+#define TML_S4_STEP(j, pe)                                                         \
+    do {                                                                           \
+        const uint32_t b0 = (uint32_t)w0[j] ^ 0x88u, b1 = (uint32_t)w1[j] ^ 0x88u; \
+        const int32_t xe = c[pe], xo = c[(pe) + 2];                                \
+        a0 += (int32_t)(b0 & 0xFu) * xe + (int32_t)(b0 >> 4) * xo;                 \
+        a1 += (int32_t)(b1 & 0xFu) * xe + (int32_t)(b1 >> 4) * xo;                 \
+        TML_STEP_BARRIER(w0, w1, c, a0, a1, a0, a1);                               \
     } while (0)
-        TML_S4_STEP(0, 0);
-        TML_S4_STEP(1, 2);
-        TML_S4_STEP(2, 1);
-        TML_S4_STEP(3, 3);
+            TML_S4_STEP(0, 0);
+            TML_S4_STEP(1, 4);
+            TML_S4_STEP(2, 1);
+            TML_S4_STEP(3, 5);
 #undef TML_S4_STEP
+        }
+        for (j = 0; j < tail_bytes; ++j) {
+            const int32_t pe = ((j & 1) << 2) | (j >> 1);
+            const uint32_t b0 = (uint32_t)w0[j] ^ 0x88u, b1 = (uint32_t)w1[j] ^ 0x88u;
+            const int32_t xe = c[pe], xo = c[pe + 2];
+            a0 += (int32_t)(b0 & 0xFu) * xe + (int32_t)(b0 >> 4) * xo;
+            a1 += (int32_t)(b1 & 0xFu) * xe + (int32_t)(b1 >> 4) * xo;
+        }
+        s0 += (uint32_t)a0 - 8u * (uint32_t)colsum;
+        s1 += (uint32_t)a1 - 8u * (uint32_t)colsum;
     }
-    for (j = 0; j < tail_bytes; ++j) {
-        const int32_t pe = (j & 1) << 1 | (j >> 1);
-        const uint32_t b0 = (uint32_t)w0[j] ^ 0x88u, b1 = (uint32_t)w1[j] ^ 0x88u;
-        const int32_t xe = c[pe], xo = c[4 + pe];
-        a0 += (int32_t)(b0 & 0xFu) * xe + (int32_t)(b0 >> 4) * xo;
-        a1 += (int32_t)(b1 & 0xFu) * xe + (int32_t)(b1 >> 4) * xo;
-    }
-    sums[0] = tml_u32_to_i32((uint32_t)sums[0] + (uint32_t)a0 - 8u * (uint32_t)colsum);
-    sums[1] = tml_u32_to_i32((uint32_t)sums[1] + (uint32_t)a1 - 8u * (uint32_t)colsum);
 #endif
+    sums[0] = tml_u32_to_i32(s0);
+    sums[1] = tml_u32_to_i32(s1);
 }
 
 /* Requantizes one sum of output channel o (the fast path when exact for its bias and reduction length). */
