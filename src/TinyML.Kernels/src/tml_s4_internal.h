@@ -33,7 +33,7 @@ static inline int32_t tml_s4_pos(int32_t k)
 
 /* Puts the column's groups of 8 (written in natural order) in the tml_s4_pos order: (x0, x1), (x2, x3), (x4, x5),
  * (x6, x7) become (x0, x4), (x1, x5), (x2, x6), (x3, x7). A halfword shuffle: two PKHBT and two PKHTB per group
- * on DSP cores, six halfword moves elsewhere. */
+ * on DSP cores. The portable path also stores each odd value x_2j+1 as x_2j+1 - 16 x_2j, its dot product's form. */
 static inline void tml_s4_shuffle(int16_t *col, int32_t groups)
 {
     int16_t *const end = col + 8 * groups;
@@ -53,13 +53,15 @@ static inline void tml_s4_shuffle(int16_t *col, int32_t groups)
         t = (n3 & 0xFFFF0000u) | (n1 >> 16);
         memcpy(col + 6, &t, 4);
 #else
-        const int16_t x1 = col[1], x2 = col[2], x3 = col[3], x4 = col[4], x5 = col[5], x6 = col[6];
-        col[1] = x4;
-        col[2] = x1;
-        col[3] = x5;
-        col[4] = x2;
-        col[5] = x6;
-        col[6] = x3;
+        /* Each weight byte's odd value as xo - 16 xe (see tml_s4_dot2; |xo - 16 xe| <= 4335 fits int16). */
+        const int32_t x0 = col[0], x1 = col[1], x2 = col[2], x3 = col[3], x4 = col[4], x5 = col[5], x6 = col[6], x7 = col[7];
+        col[1] = (int16_t)x4;
+        col[2] = (int16_t)(x1 - 16 * x0);
+        col[3] = (int16_t)(x5 - 16 * x4);
+        col[4] = (int16_t)x2;
+        col[5] = (int16_t)x6;
+        col[6] = (int16_t)(x3 - 16 * x2);
+        col[7] = (int16_t)(x7 - 16 * x6);
 #endif
     }
 }
@@ -83,8 +85,8 @@ static inline int32_t tml_s4_nibble(uint32_t n)
  *
  * DSP: blocks of TML_S4_BLOCK_GROUPS groups accumulate 4096 times the products (see the layout above), shifted back
  * after each block. Portable: nibbles are taken as w + 8 (one XOR per byte, no sign extension, which costs Xtensa two
- * shifts), and the excess 8 colsum is removed at the end (col is zero past len, so the nibbles read past len add
- * nothing).
+ * shifts), and the excess 8 colsum is removed at the end (past len the column is 0, or -16 xe against the pad nibble of
+ * an odd row, which the identity below still cancels exactly).
  */
 static TML_NOINLINE void tml_s4_dot2(const uint8_t *w0, const uint8_t *w1, const int16_t *col, int32_t len, int32_t colsum,
                                      int32_t sums[2])
@@ -146,7 +148,9 @@ static TML_NOINLINE void tml_s4_dot2(const uint8_t *w0, const uint8_t *w1, const
     }
 #else
     {
-        /* Biased nibbles u = w + 8 in [0, 15]: a chunk's sum of u x is below 2^22 in magnitude. */
+        /* Biased nibbles u = w + 8 in [0, 15] (u_lo + 16 u_hi = b ^ 0x88), and the odd column values stored as
+         * xo' = xo - 16 xe (tml_s4_shuffle): (b ^ 0x88) xe + u_hi xo' = u_lo xe + u_hi xo, two multiplies and no
+         * mask per byte. |(b ^ 0x88) xe| and |u_hi xo'| are below 2^16, so a chunk's 512 bytes stay below 2^27. */
         int32_t a0 = 0, a1 = 0;
         const uint8_t *const end = w0 + 4 * groups;
         for (; w0 < end; w0 += 4, w1 += 4, c += 8) {
@@ -155,8 +159,8 @@ static TML_NOINLINE void tml_s4_dot2(const uint8_t *w0, const uint8_t *w1, const
     do {                                                                           \
         const uint32_t b0 = (uint32_t)w0[j] ^ 0x88u, b1 = (uint32_t)w1[j] ^ 0x88u; \
         const int32_t xe = c[pe], xo = c[(pe) + 2];                                \
-        a0 += (int32_t)(b0 & 0xFu) * xe + (int32_t)(b0 >> 4) * xo;                 \
-        a1 += (int32_t)(b1 & 0xFu) * xe + (int32_t)(b1 >> 4) * xo;                 \
+        a0 += (int32_t)b0 * xe + (int32_t)(b0 >> 4) * xo;                          \
+        a1 += (int32_t)b1 * xe + (int32_t)(b1 >> 4) * xo;                          \
         TML_STEP_BARRIER(w0, w1, c, a0, a1, a0, a1);                               \
     } while (0)
             TML_S4_STEP(0, 0);
@@ -169,8 +173,8 @@ static TML_NOINLINE void tml_s4_dot2(const uint8_t *w0, const uint8_t *w1, const
             const int32_t pe = ((j & 1) << 2) | (j >> 1);
             const uint32_t b0 = (uint32_t)w0[j] ^ 0x88u, b1 = (uint32_t)w1[j] ^ 0x88u;
             const int32_t xe = c[pe], xo = c[pe + 2];
-            a0 += (int32_t)(b0 & 0xFu) * xe + (int32_t)(b0 >> 4) * xo;
-            a1 += (int32_t)(b1 & 0xFu) * xe + (int32_t)(b1 >> 4) * xo;
+            a0 += (int32_t)b0 * xe + (int32_t)(b0 >> 4) * xo;
+            a1 += (int32_t)b1 * xe + (int32_t)(b1 >> 4) * xo;
         }
         s0 += (uint32_t)a0 - 8u * (uint32_t)colsum;
         s1 += (uint32_t)a1 - 8u * (uint32_t)colsum;
