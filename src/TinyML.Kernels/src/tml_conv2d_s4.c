@@ -18,12 +18,60 @@ int32_t tml_conv2d_s4_scratch_size(const tml_conv2d_s4_params *p)
     return len <= TML_S4_COL_MAX ? tml_s4_column_bytes(len) : 0;
 }
 
+/* The column's sum, which only the portable dot product uses (DSP cores skip the adds). */
+#if TML_USE_DSP
+#define TML_S4_ADD_SUM(v) ((void)0)
+#else
+#define TML_S4_ADD_SUM(v) (sum += (v))
+#endif
+
+/*
+ * x - zp_in of a window entirely inside the input, in natural order from d on: `channels` channels of kh rows of kw
+ * taps, from x (the window's first tap) with steps dw, row_step and channel_step. Pointer steps only, and the common
+ * 3-tap rows and 1x1 kernels written out: a row of three costs about 10 instructions on Cortex-M4.
+ */
+static int32_t tml_s4_window(const int8_t *x, int32_t channels, int32_t kh, int32_t kw, int32_t dw, int32_t row_step,
+                             int32_t channel_step, int32_t zp_in, int16_t *d)
+{
+    int32_t sum = 0, c, r, k;
+    if (kh == 1 && kw == 1) {
+        for (c = 0; c < channels; ++c, x += channel_step) {
+            const int32_t v = *x - zp_in;
+            *d++ = (int16_t)v;
+            TML_S4_ADD_SUM(v);
+        }
+    } else if (kw == 3 && dw == 1) {
+        for (c = 0; c < channels; ++c, x += channel_step) {
+            const int8_t *row = x;
+            for (r = 0; r < kh; ++r, row += row_step, d += 3) {
+                const int32_t v0 = row[0] - zp_in, v1 = row[1] - zp_in, v2 = row[2] - zp_in;
+                d[0] = (int16_t)v0;
+                d[1] = (int16_t)v1;
+                d[2] = (int16_t)v2;
+                TML_S4_ADD_SUM(v0 + v1 + v2);
+            }
+        }
+    } else {
+        for (c = 0; c < channels; ++c, x += channel_step) {
+            const int8_t *row = x;
+            for (r = 0; r < kh; ++r, row += row_step) {
+                const int8_t *t = row;
+                for (k = 0; k < kw; ++k, t += dw) {
+                    const int32_t v = *t - zp_in;
+                    *d++ = (int16_t)v;
+                    TML_S4_ADD_SUM(v);
+                }
+            }
+        }
+    }
+    return sum;
+}
+
 /*
  * Fills the column of output pixel (oy, ox) with x - zp_in over its receptive field in one group (0 for padding) and
- * returns the column's sum. Written in natural order (a pointer that steps along, no index arithmetic per tap), the
- * values past len zeroed, then each group of 8 put in the tml_s4_pos order (tml_s4_shuffle): about 5 instructions per
- * value on Cortex-M4, where the scattered stores cost about 30 once inlined into the pixel loop (spills). Windows
- * entirely inside the input skip the bounds checks.
+ * returns the column's sum (portable cores). Written in natural order (pointers that step along, no index arithmetic
+ * per tap), the values past len zeroed, then each group of 8 put in the tml_s4_pos order (tml_s4_shuffle). Windows
+ * entirely inside the input take tml_s4_window, without bounds checks.
  */
 static TML_NOINLINE int32_t tml_conv_s4_column(const tml_conv2d_s4_params *p, const int8_t *group_input, int32_t in_c_per_group,
                                                int32_t oy, int32_t ox, int32_t len, int16_t *col)
@@ -38,31 +86,45 @@ static TML_NOINLINE int32_t tml_conv_s4_column(const tml_conv2d_s4_params *p, co
     int16_t *d = col;
     int16_t *const end = col + ((len + 7) & ~7);
     int32_t sum = 0, icg;
-    for (icg = 0; icg < in_c_per_group; ++icg) {
-        const int8_t *channel = group_input + icg * in_plane;
-        int32_t ky;
-        for (ky = 0; ky < kh; ++ky) {
-            const int32_t iy = iy0 + ky * dh;
-            int32_t kx;
-            if (iy < 0 || iy >= in_h) {
-                for (kx = 0; kx < kw; ++kx) {
+    if (inside_x && iy0 >= 0 && iy0 + (kh - 1) * dh < in_h) {
+        sum = tml_s4_window(group_input + iy0 * in_w + ix0, in_c_per_group, kh, kw, dw, dh * in_w, in_plane, zp_in, col);
+        d += len;
+    } else {
+        /* Border windows: the taps [kx_begin, kx_end) of every row are inside the input (found once per pixel, by
+         * stepping: kw is small), the others are padding. */
+        int32_t kx_begin = 0, kx_end = kw;
+        while (kx_begin < kw && ix0 + kx_begin * dw < 0) {
+            ++kx_begin;
+        }
+        while (kx_end > kx_begin && ix0 + (kx_end - 1) * dw >= in_w) {
+            --kx_end;
+        }
+        for (icg = 0; icg < in_c_per_group; ++icg) {
+            const int8_t *channel = group_input + icg * in_plane;
+            int32_t ky;
+            for (ky = 0; ky < kh; ++ky) {
+                const int32_t iy = iy0 + ky * dh;
+                int32_t kx;
+                if (iy < 0 || iy >= in_h) {
+                    for (kx = 0; kx < kw; ++kx) {
+                        *d++ = 0;
+                    }
+                    continue;
+                }
+                for (kx = 0; kx < kx_begin; ++kx) {
                     *d++ = 0;
                 }
-            } else if (inside_x) {
-                /* Index arithmetic from the row start (ix0 >= 0 here). */
-                const int8_t *x = channel + iy * in_w + ix0;
-                for (kx = 0; kx < kw; ++kx, x += dw) {
-                    const int32_t v = *x - zp_in;
-                    *d++ = (int16_t)v;
-                    sum += v;
+                if (kx_begin < kx_end) {
+                    /* Index arithmetic up to the first inside tap (ix0 may be negative). */
+                    const int8_t *t = channel + iy * in_w + (ix0 + kx_begin * dw);
+                    for (; kx < kx_end; ++kx, t += dw) {
+                        const int32_t v = *t - zp_in;
+                        *d++ = (int16_t)v;
+                        TML_S4_ADD_SUM(v);
+                    }
                 }
-            } else {
-                const int8_t *row = channel + iy * in_w;
-                for (kx = 0; kx < kw; ++kx) {
-                    const int32_t ix = ix0 + kx * dw;
-                    const int32_t v = ix >= 0 && ix < in_w ? row[ix] - zp_in : 0;
-                    *d++ = (int16_t)v;
-                    sum += v;
+                for (; kx < kw; ++kx) {
+                    *d++ = 0;
                 }
             }
         }

@@ -22,7 +22,9 @@ static int32_t tml_fc_s4_column(const int8_t *input, int32_t len, int32_t zp_in,
     for (; i < len; ++i) {
         const int32_t v = input[i] - zp_in;
         *d++ = (int16_t)v;
-        sum += v;
+#if !TML_USE_DSP
+        sum += v; /* only the portable dot product uses it */
+#endif
     }
     while (d < end) {
         *d++ = 0;
