@@ -150,8 +150,23 @@ static void tml_conv_s4_columns(const tml_conv2d_s4_params *p, const int8_t *inp
         int32_t pix, oy = 0, ox = 0; /* (oy, ox) of pixel pix, stepped along (no division) */
         for (pix = 0; pix < out_plane; ++pix) {
             const int32_t colsum = tml_conv_s4_column(p, group_input, in_c_per_group, oy, ox, len, col);
-            int32_t oc;
-            for (oc = oc_begin; oc < oc_end; oc += 2) {
+            int32_t oc = oc_begin;
+#if TML_S4_DOT4
+            for (; oc + 4 <= oc_end; oc += 4) {
+                int32_t sums[4], f;
+                for (f = 0; f < 4; ++f) {
+                    sums[f] = p->bias != 0 ? p->bias[oc + f] : 0;
+                }
+                tml_s4_dot4(p->weights + oc * row_bytes, row_bytes, col, len, colsum, sums);
+                for (f = 0; f < 4; ++f) {
+                    const int32_t o = oc + f;
+                    output[o * out_plane + pix] = tml_s4_requant(sums[f], p->output_multiplier[o], p->output_shift[o],
+                                                                 p->bias != 0 ? p->bias[o] : 0, bias_limit, p->output_zero_point,
+                                                                 p->act_min, p->act_max);
+                }
+            }
+#endif
+            for (; oc < oc_end; oc += 2) {
                 const int has2 = oc + 1 < oc_end;
                 const uint8_t *w0 = p->weights + oc * row_bytes;
                 int32_t sums[2], f;

@@ -33,6 +33,18 @@ static int32_t tml_fc_s4_column(const int8_t *input, int32_t len, int32_t zp_in,
     return sum;
 }
 
+/* Output o's sum after a chunk: requantized after the last chunk, else kept in acc for the next. */
+static inline void tml_fc_s4_finish(const tml_fully_connected_s4_params *p, int last, int32_t o, int32_t sum, int32_t bias_limit,
+                                    int32_t *acc, int8_t *output)
+{
+    if (last) {
+        output[o] = tml_s4_requant(sum, p->output_multiplier[o], p->output_shift[o], p->bias != 0 ? p->bias[o] : 0, bias_limit,
+                                   p->output_zero_point, p->act_min, p->act_max);
+    } else {
+        acc[o] = sum;
+    }
+}
+
 void tml_fully_connected_s4(const tml_fully_connected_s4_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t in_features = p->in_features, out_features = p->out_features;
@@ -49,8 +61,20 @@ void tml_fully_connected_s4(const tml_fully_connected_s4_params *p, const int8_t
         const int32_t colsum = tml_fc_s4_column(input + first, len, p->input_zero_point, col);
         /* first is a multiple of 8, so a chunk's weights start on a whole byte of each row. */
         const uint8_t *w = p->weights + (first >> 1);
-        int32_t o;
-        for (o = 0; o < out_features; o += 2) {
+        int32_t o = 0;
+#if TML_S4_DOT4
+        for (; o + 4 <= out_features; o += 4) {
+            int32_t sums[4], f;
+            for (f = 0; f < 4; ++f) {
+                sums[f] = first > 0 ? acc[o + f] : (p->bias != 0 ? p->bias[o + f] : 0);
+            }
+            tml_s4_dot4(w + o * row_bytes, row_bytes, col, len, colsum, sums);
+            for (f = 0; f < 4; ++f) {
+                tml_fc_s4_finish(p, last, o + f, sums[f], bias_limit, acc, output);
+            }
+        }
+#endif
+        for (; o < out_features; o += 2) {
             const int has2 = o + 1 < out_features;
             const uint8_t *w0 = w + o * row_bytes;
             int32_t sums[2], f;
@@ -60,13 +84,7 @@ void tml_fully_connected_s4(const tml_fully_connected_s4_params *p, const int8_t
             }
             tml_s4_dot2(w0, has2 ? w0 + row_bytes : w0, col, len, colsum, sums);
             for (f = 0; f < 1 + has2; ++f) {
-                const int32_t of = o + f;
-                if (last) {
-                    output[of] = tml_s4_requant(sums[f], p->output_multiplier[of], p->output_shift[of], p->bias != 0 ? p->bias[of] : 0,
-                                                bias_limit, p->output_zero_point, p->act_min, p->act_max);
-                } else {
-                    acc[of] = sums[f];
-                }
+                tml_fc_s4_finish(p, last, o + f, sums[f], bias_limit, acc, output);
             }
         }
     }
