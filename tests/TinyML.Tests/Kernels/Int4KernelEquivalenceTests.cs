@@ -1,5 +1,6 @@
 using TinyML.Ir;
 using TinyML.Plan;
+using TinyML.Quantize;
 using TinyML.Reference;
 using TinyML.Tests.Firmware;
 
@@ -117,17 +118,60 @@ public sealed class Int4KernelEquivalenceTests
         ops.Add(RandomOps.Int4(template, random, new ConvGeometry(InC: 130, InH: 4, InW: 5, OutC: 3, OutH: 4, OutW: 3, KernelH: 3, KernelW: 3,
             StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1)));
 
+        // Bias-free ops (NULL bias).
+        foreach (var op in ops.OfType<QWeightedOp<ConvGeometry>>().Take(5))
+        {
+            Array.Clear(op.Bias);
+        }
+
+        foreach (var op in ops.OfType<QFullyConnected>().Where((_, i) => i % 5 == 0))
+        {
+            Array.Clear(op.Bias);
+        }
+
+        // The largest sums the kernels can meet: every centered input +-255 against weights of -8 or 7 over whole
+        // columns of 1024 (the DSP path's 4096-scaled block sums come within 0.4 % of 2^31) and past them, requantized
+        // to outputs inside int8's range so that a wrapped sum would show.
+        var extremes = new List<(LoweredOp Op, sbyte[] Input)>();
+        foreach (var (length, weight, x, zp) in new[] { (1024, -8, 127, -128), (1024, 7, -128, 127), (2601, -8, -128, 127), (1030, 7, 127, -128) })
+        {
+            var sum = (double)length * weight * (x - zp);
+            var (multiplier, shift) = QuantizationMath.QuantizeMultiplier(100.0 / Math.Abs(sum));
+            var weights = Enumerable.Repeat((sbyte)weight, 3 * length).ToArray();
+            weights[length + 5] = 0; // the second output a little smaller
+            ops.Add(new QFullyConnected
+            {
+                NodeName = $"fc_extreme{length}w{weight}", Inputs = [0], Output = 1, Geometry = new(length, 3), Weights = weights, Bias = [0, 1000, -1000],
+                OutputMultiplier = [multiplier, multiplier, multiplier], OutputShift = [shift, shift, shift], InputZeroPoint = zp, OutputZeroPoint = 0,
+                Activation = new(-128, 127), WeightBits = 4,
+            });
+            extremes.Add((ops[^1], Enumerable.Repeat((sbyte)x, length).ToArray()));
+            var inC = length <= 1024 ? length / 9 : 130; // 1017: one column, the last group partial; 1170: the direct path
+            var conv = RandomOps.Int4(template, random, new ConvGeometry(InC: inC, InH: 3, InW: 3, OutC: 2, OutH: 1, OutW: 1, KernelH: 3, KernelW: 3,
+                StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1));
+            Array.Fill(conv.Weights, (sbyte)weight);
+            var (convMultiplier, convShift) = QuantizationMath.QuantizeMultiplier(100.0 / Math.Abs((double)inC * 9 * weight * (x - zp)));
+            ops.Add(new QConv2D
+            {
+                NodeName = $"conv_extreme{inC * 9}w{weight}", Inputs = [0], Output = 1, Geometry = conv.Geometry, Weights = conv.Weights, Bias = [0, 0],
+                OutputMultiplier = [convMultiplier, convMultiplier], OutputShift = [convShift, convShift], InputZeroPoint = zp, OutputZeroPoint = 0,
+                Activation = new(-128, 127), WeightBits = 4,
+            });
+            extremes.Add((ops[^1], Enumerable.Repeat((sbyte)x, inC * 9).ToArray()));
+        }
+
         var harness = new CHarness();
         var expected = new List<sbyte[]>();
         foreach (var op in ops)
         {
             var p = harness.NewName("p");
+            var fixedInput = extremes.FirstOrDefault(e => ReferenceEquals(e.Op, op)).Input;
             switch (op)
             {
                 case QConv2D c:
                 {
                     var g = c.Geometry;
-                    var input = RandomOps.Bytes(random, g.InC * g.InH * g.InW);
+                    var input = fixedInput ?? RandomOps.Bytes(random, g.InC * g.InH * g.InW);
                     var output = new sbyte[g.OutC * g.OutH * g.OutW];
                     Int8Kernels.Conv2D(c, input, output);
                     expected.Add(output);
@@ -139,7 +183,7 @@ public sealed class Int4KernelEquivalenceTests
 
                 case QFullyConnected f:
                 {
-                    var input = RandomOps.Bytes(random, f.Geometry.InFeatures);
+                    var input = fixedInput ?? RandomOps.Bytes(random, f.Geometry.InFeatures);
                     var output = new sbyte[f.Geometry.OutFeatures];
                     Int8Kernels.FullyConnected(f, input, output);
                     expected.Add(output);
@@ -163,6 +207,7 @@ public sealed class Int4KernelEquivalenceTests
         Assert.IsTrue(ops.OfType<QConv2D>().Any(c => KernelScratch.BytesOf(c) == 0), "a convolution on the direct path");
         Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.Geometry.Groups == c.Geometry.InC && c.Geometry.OutC > c.Geometry.InC), "a depthwise convolution with a channel multiplier");
         Assert.IsTrue(ops.OfType<QFullyConnected>().Any(f => f.Geometry.InFeatures % 8 is 1 or 3 or 5 or 7), "odd rows");
+        Assert.IsTrue(extremes.All(e => expected[ops.IndexOf(e.Op)].Any(v => v is > -128 and < 127)), "the extreme sums requantize inside int8's range");
     }
 
     private static string Describe(LoweredOp op) => op switch
