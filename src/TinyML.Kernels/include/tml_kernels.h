@@ -75,6 +75,8 @@ typedef struct {
 int32_t tml_fully_connected_s8_scratch_size(const tml_fully_connected_s8_params *p);
 void tml_fully_connected_s8(const tml_fully_connected_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/* ---- weights narrower than a byte (int4, ternary, binary): tml_subbyte.h ---- */
+
 /* ---- Pooling (no requantization: input and output share scale and zero point) ---- */
 typedef struct {
     int16_t channels, in_h, in_w, out_h, out_w;

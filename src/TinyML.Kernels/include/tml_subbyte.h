@@ -1,9 +1,12 @@
-/* Ternary and binary weights (included by tml_kernels.h): layers trained with weights {-a, 0, +a} ({-a, +a}) per
- * output channel, which the build detects and stores as codes with a per-channel scale. The int8 kernels' numerics
- * (TFLite int8: int32 sums of (x - zp_in) * w + bias, per-channel requantization), the weights w in {-1, 0, +1}
- * stored 4 per byte (s2: a two's complement 2-bit field, 01 = +1, 11 = -1, 00 = 0) or 8 per byte (s1: bit 1 = +1,
- * 0 = -1), the lowest index in the lowest bits, each output channel's row on whole bytes. No multiplication: the
- * kernels add and subtract. */
+/* Weights narrower than a byte (included by tml_kernels.h), with the int8 kernels' numerics (TFLite int8: int32 sums of
+ * (x - zp_in) * w + bias, per-channel requantization), the lowest index in the lowest bits, each output channel's row
+ * on whole bytes:
+ *   - s4, int4 (WeightBits="4"): w in [-8, 7], two per byte (two's complement nibbles);
+ *   - s2, ternary: layers trained with weights {-a, 0, +a} per output channel, which the build detects and stores as
+ *     codes with a per-channel scale: w in {-1, 0, +1}, 4 per byte (two's complement 2-bit fields, 01 = +1, 11 = -1,
+ *     00 = 0);
+ *   - s1, binary ({-a, +a}): 8 per byte, bit 1 = +1, 0 = -1.
+ * The ternary and binary kernels add and subtract: no multiplication. All take the same parameter blocks. */
 #ifndef TML_SUBBYTE_H
 #define TML_SUBBYTE_H
 
@@ -33,14 +36,20 @@ typedef struct {
     const int32_t *output_shift;
 } tml_fully_connected_packed_params;
 
+typedef tml_conv2d_packed_params tml_conv2d_s4_params;
+typedef tml_fully_connected_packed_params tml_fully_connected_s4_params;
 typedef tml_conv2d_packed_params tml_conv2d_s2_params;
 typedef tml_conv2d_packed_params tml_conv2d_s1_params;
 typedef tml_fully_connected_packed_params tml_fully_connected_s2_params;
 typedef tml_fully_connected_packed_params tml_fully_connected_s1_params;
 
-/* Scratch: one int16 column of the reduction (conv: one output pixel's receptive field in one group; fc: the inputs,
+/* Scratch: one int16 column (s4: in the nibble order of tml_s4_internal.h) of the reduction (conv: one output pixel's receptive field in one group; fc: the inputs,
  * in chunks of 1024 with every output's int32 sum after the column when longer), rounded up to 8 values; a conv whose
  * reduction is longer than 1024 runs without scratch. */
+int32_t tml_conv2d_s4_scratch_size(const tml_conv2d_s4_params *p);
+void tml_conv2d_s4(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, void *scratch);
+int32_t tml_fully_connected_s4_scratch_size(const tml_fully_connected_s4_params *p);
+void tml_fully_connected_s4(const tml_fully_connected_s4_params *p, const int8_t *input, int8_t *output, void *scratch);
 int32_t tml_conv2d_s2_scratch_size(const tml_conv2d_s2_params *p);
 void tml_conv2d_s2(const tml_conv2d_s2_params *p, const int8_t *input, int8_t *output, void *scratch);
 int32_t tml_conv2d_s1_scratch_size(const tml_conv2d_s1_params *p);

@@ -85,6 +85,8 @@ internal sealed class CHarness
 
     public string ConstArray(IEnumerable<int> values) => ConstArray("int32_t", values.Select(v => (long)v));
 
+    public string ConstArray(IEnumerable<byte> values) => ConstArray("uint8_t", values.Select(v => (long)v));
+
     /// <summary>Declares a mutable output buffer; returns its name.</summary>
     public string OutputBuffer(string cType, int length)
     {

@@ -166,6 +166,85 @@ internal static class RandomOps
         };
     }
 
+    /// <summary>Random weights a field of <paramref name="bits"/> bits holds: int4 [-8, 7], ternary {-1, 0, 1}, binary {-1, 1}.</summary>
+    public static sbyte[] PackedWeights(Random random, int count, int bits) => bits switch
+    {
+        4 => Bytes(random, count, -8, 7),
+        2 => Bytes(random, count, -1, 1),
+        1 => Enumerable.Range(0, count).Select(_ => (sbyte)(random.Next(2) == 0 ? -1 : 1)).ToArray(),
+        _ => throw new ArgumentOutOfRangeException(nameof(bits)),
+    };
+
+    /// <summary>
+    /// A random Conv with packed weights (<c>WeightBits</c> <paramref name="bits"/>: int4 [-8, 7], ternary, binary): <see cref="Conv"/>'s geometries (dense,
+    /// grouped, depthwise with channel multiplier, padding, strides, dilation, fused activations; reductions of 1 to 64,
+    /// odd rows), or one time in three a wider one (up to 48 input channels per group, 1 to 3 kernel taps a side:
+    /// reductions of several groups of 8 and lengths that are not multiples of 8).
+    /// </summary>
+    public static QConv2D PackedConv(Random random, string name, int bits = 4)
+    {
+        var shape = Conv(random, name);
+        if (random.Next(3) == 0)
+        {
+            int groups = random.Next(1, 3), inC = groups * random.Next(5, 25), outC = groups * random.Next(1, 6);
+            int inH = random.Next(1, 7), inW = random.Next(1, 7), kh = random.Next(1, 4), kw = random.Next(1, 4);
+            int pad = random.Next(0, 2), stride = random.Next(1, 3);
+            int outH = (inH + 2 * pad - kh) / stride + 1, outW = (inW + 2 * pad - kw) / stride + 1;
+            if (outH > 0 && outW > 0)
+            {
+                return Packed(shape, random, new ConvGeometry(InC: inC, InH: inH, InW: inW, OutC: outC, OutH: outH, OutW: outW, KernelH: kh, KernelW: kw,
+                    StrideH: stride, StrideW: stride, PadTop: pad, PadLeft: pad, DilationH: 1, DilationW: 1, Groups: groups), bits);
+            }
+        }
+
+        return Packed(shape, random, shape.Geometry, bits);
+    }
+
+    /// <summary>A Conv with packed weights of the given geometry, its numbers drawn like <paramref name="template"/>'s.</summary>
+    public static QConv2D Packed(QConv2D template, Random random, ConvGeometry geometry, int bits = 4)
+    {
+        var outC = geometry.OutC;
+        var requant = Enumerable.Range(0, outC).Select(_ => Requantization(random)).ToArray();
+        return new QConv2D
+        {
+            NodeName = template.NodeName,
+            Inputs = [0],
+            Output = 1,
+            Geometry = geometry,
+            Weights = PackedWeights(random, outC * (geometry.InC / geometry.Groups) * geometry.KernelH * geometry.KernelW, bits),
+            Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-(1 << 20), 1 << 20)).ToArray(),
+            OutputMultiplier = requant.Select(r => r.Multiplier).ToArray(),
+            OutputShift = requant.Select(r => r.Shift).ToArray(),
+            InputZeroPoint = template.InputZeroPoint,
+            OutputZeroPoint = template.OutputZeroPoint,
+            Activation = template.Activation,
+            WeightBits = bits,
+        };
+    }
+
+    /// <summary>A random fully connected layer with packed weights of <paramref name="inFeatures"/> inputs (random from
+    /// 1 to 300 when null): <c>WeightBits</c> <paramref name="bits"/>, <see cref="FullyConnected"/>'s numbers.</summary>
+    public static QFullyConnected PackedFullyConnected(Random random, string name, int? inFeatures = null, int bits = 4)
+    {
+        var shape = FullyConnected(random, name);
+        int inputs = inFeatures ?? random.Next(1, 301), outFeatures = shape.Geometry.OutFeatures;
+        return new QFullyConnected
+        {
+            NodeName = name,
+            Inputs = [0],
+            Output = 1,
+            Geometry = new(inputs, outFeatures),
+            Weights = PackedWeights(random, inputs * outFeatures, bits),
+            Bias = shape.Bias,
+            OutputMultiplier = shape.OutputMultiplier,
+            OutputShift = shape.OutputShift,
+            InputZeroPoint = shape.InputZeroPoint,
+            OutputZeroPoint = shape.OutputZeroPoint,
+            Activation = shape.Activation,
+            WeightBits = bits,
+        };
+    }
+
     public static QPool Pool(Random random, string name)
     {
         while (true)

@@ -33,6 +33,16 @@ public sealed class KernelScratchTests
         ops.Add(FullyConnected(1024));
         ops.Add(FullyConnected(1025));
         ops.AddRange(Enumerable.Range(0, 10).Select(i => (LoweredOp)RandomOps.Add(random, $"add{i}", 1, 1000)));
+        // Packed weights (tml_conv2d_s4/s2/s1, tml_fully_connected_s4/s2/s1): one column padded to groups of 8, up to 1024 values.
+        foreach (var bits in new[] { 4, 2, 1 })
+        {
+            ops.AddRange(Enumerable.Range(0, 40).Select(i => (LoweredOp)RandomOps.PackedConv(random, $"conv{bits}_{i}", bits)));
+            ops.AddRange(Enumerable.Range(0, 20).Select(i => (LoweredOp)RandomOps.PackedFullyConnected(random, $"fc{bits}_{i}", bits: bits)));
+            ops.AddRange(new[] { 1023, 1024, 1025, 2601 }.Select(n => (LoweredOp)RandomOps.PackedFullyConnected(random, $"fc{bits}_{n}", n, bits)));
+            var packedTemplate = RandomOps.PackedConv(random, $"conv{bits}", bits);
+            ops.AddRange(new[] { 1024, 1026 }.Select(n => (LoweredOp)RandomOps.Packed(packedTemplate, random, new ConvGeometry(InC: n / 2, InH: 2, InW: 2, OutC: 2, OutH: 2, OutW: 1,
+                KernelH: 1, KernelW: 2, StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1), bits)));
+        }
 
         var harness = new CHarness();
         foreach (var op in ops)
@@ -40,6 +50,15 @@ public sealed class KernelScratchTests
             var p = harness.NewName("p");
             switch (op)
             {
+                case QConv2D { WeightBits: < 8 } c:
+                    harness.Global($"static const tml_conv2d_s{c.WeightBits}_params {p} = {{ .in_c = {c.Geometry.InC}, .out_c = {c.Geometry.OutC}, " +
+                        $".kernel_h = {c.Geometry.KernelH}, .kernel_w = {c.Geometry.KernelW}, .groups = {c.Geometry.Groups} }};");
+                    harness.PrintI32($"tml_conv2d_s{c.WeightBits}_scratch_size(&{p})");
+                    break;
+                case QFullyConnected { WeightBits: < 8 } f:
+                    harness.Global($"static const tml_fully_connected_s{f.WeightBits}_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
+                    harness.PrintI32($"tml_fully_connected_s{f.WeightBits}_scratch_size(&{p})");
+                    break;
                 case QConv2D c:
                     harness.Global($"static const tml_conv2d_s8_params {p} = {{ .in_c = {c.Geometry.InC}, .in_h = {c.Geometry.InH}, .in_w = {c.Geometry.InW}, " +
                         $".out_c = {c.Geometry.OutC}, .out_h = {c.Geometry.OutH}, .out_w = {c.Geometry.OutW}, .kernel_h = {c.Geometry.KernelH}, .kernel_w = {c.Geometry.KernelW}, " +
@@ -68,6 +87,8 @@ public sealed class KernelScratchTests
         var sizes = ops.Select(KernelScratch.BytesOf).ToList();
         Assert.IsTrue(sizes.Any(s => s == 0) && sizes.Any(s => s == 2048 + 256) && sizes.Any(s => s == 2 * (2 * 576 + 576)), string.Join(",", sizes));
         Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.Geometry.Groups == c.Geometry.InC && KernelScratch.BytesOf(c) is > 256 and < 2048 + 256), "a depthwise plane smaller than the buffer");
+        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.WeightBits == 4 && KernelScratch.BytesOf(c) == 2048)
+            && ops.OfType<QConv2D>().Any(c => c.WeightBits == 4 && KernelScratch.BytesOf(c) == 0), "int4 convolutions at and past the longest column");
     }
 
     private static QConv2D Conv(int inC, int outC, int groups, int h, int w, int k, int pad = 1) => new()

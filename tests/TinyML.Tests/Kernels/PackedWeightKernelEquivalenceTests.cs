@@ -1,0 +1,228 @@
+using TinyML.Ir;
+using TinyML.Plan;
+using TinyML.Quantize;
+using TinyML.Reference;
+using TinyML.Tests.Firmware;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// The kernels with packed weights (int4: tml_conv2d_s4, tml_fully_connected_s4; ternary: _s2; binary: _s1) against the
+/// C# reference computing with the unpacked weights (<see cref="Int8Kernels.Conv2D"/>, <see cref="Int8Kernels.FullyConnected"/>),
+/// byte for byte, with the weights packed as the emitter stores them (<see cref="Emit.WeightPacking"/>) and a scratch of
+/// exactly the planner's size: on the host, on the Cortex-M4 DSP path, the Cortex-M0+, RISC-V rv32imc, the Xtensa lx106 (every int8 buffer,
+/// the packed weights included, at an odd address: its byte reads must not fault) and the Cortex-M55 in QEMU. The
+/// cases cover odd row lengths and lengths that are not multiples of 8, depthwise with channel multiplier, grouped,
+/// padding, strides, dilation, fused activations, fully connected rows longer than one column (chunks) and convolution
+/// reductions longer than it (the direct path).
+/// </summary>
+[TestClass]
+public sealed class PackedWeightKernelEquivalenceTests
+{
+    private static readonly string ObjectCache = TestPaths.NewTempDir("packed-kernel-objects");
+
+    [TestMethod]
+    public void PackedWeightKernels_OnHost_MatchReference() => Cases(seed: 4401, count: 240);
+
+    [TestMethod]
+    public void PackedWeightKernels_OnHostUnderUbsanWithMisalignedBuffers_MatchReference()
+    {
+        // Every int8 buffer (the packed weights too) at an odd address, int16 ones at 2 mod 4: the portable path must read
+        // the weights byte by byte.
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=alignment", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without UBSan");
+        }
+
+        new HarnessTarget("host", MisalignNarrowBuffers: true, ["-fsanitize=alignment,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"])
+            .Run(() => Cases(seed: 4407, count: 120));
+    }
+
+    [TestMethod]
+    public void PackedWeightKernels_OnHostUnderAddressSanitizer_StayInsideTheirBuffers()
+    {
+        // The scratch is exactly KernelScratch.BytesOf bytes: a kernel writing past it (or reading past the packed
+        // weights' last row) stops the run.
+        if (Infrastructure.HostC.Run("gcc", ["-fsanitize=address", "--version"], TimeSpan.FromMinutes(1)).ExitCode != 0)
+        {
+            Assert.Inconclusive("SKIPPED: gcc without ASan");
+        }
+
+        new HarnessTarget("host", MisalignNarrowBuffers: false, ["-fsanitize=address", "-fno-omit-frame-pointer"]).Run(() => Cases(seed: 4408, count: 120));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void PackedWeightKernels_DspPathOnCortexM4InQemu_MatchReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Target("nrf52840-qemu", misalign: false).Run(() => Cases(seed: 4402, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void PackedWeightKernels_OnCortexM0PlusInQemu_MatchReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Target("rp2040-qemu", misalign: false).Run(() => Cases(seed: 4403, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void PackedWeightKernels_OnRiscvInQemu_MatchReference()
+    {
+        Esp32C3QemuBoardTests.RequireRiscv();
+        Target("esp32c3-qemu", misalign: false).Run(() => Cases(seed: 4404, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void PackedWeightKernels_OnXtensaLx106InQemuWithMisalignedBuffers_MatchReference()
+    {
+        XtensaLx106Tests.RequireXtensa();
+        Target("lx106-qemu", misalign: true).Run(() => Cases(seed: 4405, count: 200));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void PackedWeightKernels_OnCortexM55InQemu_MatchReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Target("corstone300-qemu", misalign: false).Run(() => Cases(seed: 4406, count: 200));
+    }
+
+    private static HarnessTarget Target(string board, bool misalign) =>
+        new(board, MisalignNarrowBuffers: misalign, [], Path.Combine(ObjectCache, board));
+
+    /// <summary>
+    /// count random cases (two convolutions for each fully connected layer), then the fixed long ones: fully connected
+    /// rows of 1024 (one whole column), 1025 and 2601 (chunks, the last one odd) and convolutions with reductions of 1024
+    /// (the longest column) and 1170 (the direct path, with padding). Each case also checks the C scratch size against
+    /// <see cref="KernelScratch"/>.
+    /// </summary>
+    private static void Cases(int seed, int count)
+    {
+        var random = new Random(seed);
+        var ops = new List<LoweredOp>();
+        for (var i = 0; i < count; i++)
+        {
+            // Three in four int4 (its DSP path has the most to get wrong), the rest ternary and binary.
+            var bits = i % 4 != 3 ? 4 : i % 8 == 3 ? 2 : 1;
+            ops.Add(i % 3 == 2 ? RandomOps.PackedFullyConnected(random, $"fc{i}", bits: bits) : RandomOps.PackedConv(random, $"conv{i}", bits));
+        }
+
+        var template = RandomOps.PackedConv(random, "template");
+        foreach (var bits in new[] { 4, 2, 1 })
+        {
+            ops.Add(RandomOps.PackedFullyConnected(random, $"fc1024s{bits}", 1024, bits));
+            ops.Add(RandomOps.PackedFullyConnected(random, $"fc1025s{bits}", 1025, bits));
+            ops.Add(RandomOps.PackedFullyConnected(random, $"fc2601s{bits}", 2601, bits));
+            ops.Add(RandomOps.Packed(template, random, new ConvGeometry(InC: 64, InH: 3, InW: 3, OutC: 3, OutH: 2, OutW: 2, KernelH: 4, KernelW: 4,
+                StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1), bits));
+            ops.Add(RandomOps.Packed(template, random, new ConvGeometry(InC: 130, InH: 4, InW: 5, OutC: 3, OutH: 4, OutW: 3, KernelH: 3, KernelW: 3,
+                StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1), bits));
+        }
+
+        // Bias-free ops (NULL bias).
+        foreach (var op in ops.OfType<QWeightedOp<ConvGeometry>>().Take(5))
+        {
+            Array.Clear(op.Bias);
+        }
+
+        foreach (var op in ops.OfType<QFullyConnected>().Where((_, i) => i % 5 == 0))
+        {
+            Array.Clear(op.Bias);
+        }
+
+        // The largest sums the kernels can meet: every centered input +-255 against weights of -8 or 7 over whole
+        // columns of 1024 (the DSP path's 4096-scaled block sums come within 0.4 % of 2^31) and past them, requantized
+        // to outputs inside int8's range so that a wrapped sum would show.
+        var extremes = new List<(LoweredOp Op, sbyte[] Input)>();
+        foreach (var (length, weight, x, zp) in new[] { (1024, -8, 127, -128), (1024, 7, -128, 127), (2601, -8, -128, 127), (1030, 7, 127, -128) })
+        {
+            var sum = (double)length * weight * (x - zp);
+            var (multiplier, shift) = QuantizationMath.QuantizeMultiplier(100.0 / Math.Abs(sum));
+            var weights = Enumerable.Repeat((sbyte)weight, 3 * length).ToArray();
+            weights[length + 5] = 0; // the second output a little smaller
+            ops.Add(new QFullyConnected
+            {
+                NodeName = $"fc_extreme{length}w{weight}", Inputs = [0], Output = 1, Geometry = new(length, 3), Weights = weights, Bias = [0, 1000, -1000],
+                OutputMultiplier = [multiplier, multiplier, multiplier], OutputShift = [shift, shift, shift], InputZeroPoint = zp, OutputZeroPoint = 0,
+                Activation = new(-128, 127), WeightBits = 4,
+            });
+            extremes.Add((ops[^1], Enumerable.Repeat((sbyte)x, length).ToArray()));
+            var inC = length <= 1024 ? length / 9 : 130; // 1017: one column, the last group partial; 1170: the direct path
+            var conv = RandomOps.Packed(template, random, new ConvGeometry(InC: inC, InH: 3, InW: 3, OutC: 2, OutH: 1, OutW: 1, KernelH: 3, KernelW: 3,
+                StrideH: 1, StrideW: 1, PadTop: 0, PadLeft: 0, DilationH: 1, DilationW: 1, Groups: 1));
+            Array.Fill(conv.Weights, (sbyte)weight);
+            var (convMultiplier, convShift) = QuantizationMath.QuantizeMultiplier(100.0 / Math.Abs((double)inC * 9 * weight * (x - zp)));
+            ops.Add(new QConv2D
+            {
+                NodeName = $"conv_extreme{inC * 9}w{weight}", Inputs = [0], Output = 1, Geometry = conv.Geometry, Weights = conv.Weights, Bias = [0, 0],
+                OutputMultiplier = [convMultiplier, convMultiplier], OutputShift = [convShift, convShift], InputZeroPoint = zp, OutputZeroPoint = 0,
+                Activation = new(-128, 127), WeightBits = 4,
+            });
+            extremes.Add((ops[^1], Enumerable.Repeat((sbyte)x, inC * 9).ToArray()));
+        }
+
+        var harness = new CHarness();
+        var expected = new List<sbyte[]>();
+        foreach (var op in ops)
+        {
+            var p = harness.NewName("p");
+            var fixedInput = extremes.FirstOrDefault(e => ReferenceEquals(e.Op, op)).Input;
+            switch (op)
+            {
+                case QConv2D c:
+                {
+                    var g = c.Geometry;
+                    var input = fixedInput ?? RandomOps.Bytes(random, g.InC * g.InH * g.InW);
+                    var output = new sbyte[g.OutC * g.OutH * g.OutW];
+                    Int8Kernels.Conv2D(c, input, output);
+                    expected.Add(output);
+                    harness.Global($"static const tml_conv2d_s{c.WeightBits}_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
+                    harness.PrintI32($"tml_conv2d_s{c.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
+                    KernelCalls.Conv2DPacked(harness, c, input);
+                    break;
+                }
+
+                case QFullyConnected f:
+                {
+                    var input = fixedInput ?? RandomOps.Bytes(random, f.Geometry.InFeatures);
+                    var output = new sbyte[f.Geometry.OutFeatures];
+                    Int8Kernels.FullyConnected(f, input, output);
+                    expected.Add(output);
+                    harness.Global($"static const tml_fully_connected_s{f.WeightBits}_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
+                    harness.PrintI32($"tml_fully_connected_s{f.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(f)}");
+                    KernelCalls.FullyConnectedPacked(harness, f, input);
+                    break;
+                }
+            }
+        }
+
+        var lines = harness.Run();
+        Assert.HasCount(2 * ops.Count, lines);
+        for (var i = 0; i < ops.Count; i++)
+        {
+            Assert.AreEqual(0L, lines[2 * i][0], $"{ops[i].NodeName}: C scratch size minus KernelScratch.BytesOf");
+            CollectionAssert.AreEqual(expected[i].Select(v => (long)v).ToArray(), lines[2 * i + 1], $"{ops[i].NodeName} ({Describe(ops[i])})");
+        }
+
+        // The cases reach every path: direct convolutions, chunked rows, and rows that are not whole words.
+        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => KernelScratch.BytesOf(c) == 0), "a convolution on the direct path");
+        Assert.IsTrue(ops.OfType<QConv2D>().Any(c => c.Geometry.Groups == c.Geometry.InC && c.Geometry.OutC > c.Geometry.InC), "a depthwise convolution with a channel multiplier");
+        Assert.IsTrue(ops.OfType<QFullyConnected>().Any(f => f.Geometry.InFeatures % 8 is 1 or 3 or 5 or 7), "odd rows");
+        foreach (var bits in new[] { 2, 1 })
+        {
+            Assert.IsTrue(ops.OfType<QConv2D>().Count(c => c.WeightBits == bits) >= 10 && ops.OfType<QFullyConnected>().Count(f => f.WeightBits == bits) >= 5, $"{bits}-bit cases");
+        }
+        Assert.IsTrue(extremes.All(e => expected[ops.IndexOf(e.Op)].Any(v => v is > -128 and < 127)), "the extreme sums requantize inside int8's range");
+    }
+
+    private static string Describe(LoweredOp op) => op switch
+    {
+        QConv2D c => c.Geometry.ToString(),
+        QFullyConnected f => f.Geometry.ToString(),
+        _ => op.GetType().Name,
+    };
+}
