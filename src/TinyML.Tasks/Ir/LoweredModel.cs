@@ -79,6 +79,12 @@ public sealed class LoweredModel
     public LoweredTensor InputTensor => Tensors[Input];
     public LoweredTensor OutputTensor => Tensors[Output];
 
+    /// <summary>
+    /// Tensors that channel pruning (<c>Prune</c>) made narrower, by name: which channels of the unpruned model's tensor
+    /// they hold, so the accuracy report compares them with ONNX Runtime's values of the model file.
+    /// </summary>
+    public Dictionary<string, KeptChannels> PrunedTensors { get; } = new(StringComparer.Ordinal);
+
     /// <summary>A float32 model (<c>Quantize="none"</c>): its API takes and returns floats.</summary>
     public bool IsFloat => Tensors.Count > 0 && Tensors.All(t => t.ElementType == TensorElementType.Float32);
 
@@ -92,5 +98,23 @@ public sealed class LoweredModel
         }
 
         return id;
+    }
+}
+
+/// <summary>
+/// The channels (axis 1) of an unpruned tensor that its pruned version keeps, in order, with the elements of each
+/// channel: how the accuracy report reads ONNX Runtime's value of the unpruned model for it.
+/// </summary>
+public sealed record KeptChannels(int[] Channels, int OriginalChannels, int Inner)
+{
+    public float[] Select(ReadOnlySpan<float> original)
+    {
+        var selected = new float[Channels.Length * Inner];
+        for (var k = 0; k < Channels.Length; k++)
+        {
+            original.Slice(Channels[k] * Inner, Inner).CopyTo(selected.AsSpan(k * Inner, Inner));
+        }
+
+        return selected;
     }
 }

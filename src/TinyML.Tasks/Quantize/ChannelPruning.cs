@@ -1,0 +1,410 @@
+using TinyML.Optimize;
+
+namespace TinyML.Quantize;
+
+/// <summary>
+/// <c>Prune</c>: <c>exact</c>, a global fraction (<c>0.3</c>) or per layer (<c>Conv_3=0.5;Conv_5=0.25</c>). Every form
+/// also removes the channels exact pruning finds.
+/// </summary>
+public sealed record PruneSettings
+{
+    public static PruneSettings Off { get; } = new();
+
+    public bool Enabled { get; init; }
+
+    /// <summary>Share of all prunable channels removed by magnitude across the model (0 = exact pruning only).</summary>
+    public double GlobalFraction { get; init; }
+
+    /// <summary>Node name -> share of that layer's channels removed by magnitude.</summary>
+    public IReadOnlyDictionary<string, double> Layers { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
+
+    public bool Lossy => GlobalFraction > 0 || Layers.Count > 0;
+
+    public static PruneSettings Parse(string? text, OptionSpelling spelling = OptionSpelling.MSBuild)
+    {
+        var option = spelling == OptionSpelling.MSBuild ? "Prune" : "--prune";
+        var value = text?.Trim() ?? "";
+        if (value.Length == 0 || value.Equals("none", StringComparison.OrdinalIgnoreCase) || value.Equals("false", StringComparison.OrdinalIgnoreCase))
+        {
+            return Off;
+        }
+
+        if (value.Equals("exact", StringComparison.OrdinalIgnoreCase))
+        {
+            return new PruneSettings { Enabled = true };
+        }
+
+        if (!value.Contains('='))
+        {
+            return new PruneSettings { Enabled = true, GlobalFraction = Fraction(value, value) };
+        }
+
+        var layers = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var entry in value.Split(';').Select(e => e.Trim()).Where(e => e.Length > 0))
+        {
+            var equals = entry.LastIndexOf('=');
+            if (equals <= 0)
+            {
+                throw Bad(entry);
+            }
+
+            var node = entry[..equals].Trim();
+            if (!layers.TryAdd(node, Fraction(entry[(equals + 1)..], entry)))
+            {
+                throw new TinyMLException(ErrorCodes.InvalidPrecision, $"{option} names layer '{node}' twice");
+            }
+        }
+
+        return new PruneSettings { Enabled = true, Layers = layers };
+
+        double Fraction(string number, string entry) =>
+            double.TryParse(number.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f is >= 0 and < 1 ? f : throw Bad(entry);
+
+        TinyMLException Bad(string entry) => new(ErrorCodes.InvalidPrecision,
+            $"{option} '{entry}' is not 'exact', a fraction of the channels in [0, 1) such as 0.3, or node=fraction entries (Conv_3=0.5;Conv_5=0.25)");
+    }
+}
+
+/// <summary>One channel-producing layer whose output channels can be removed, and everything that removal touches.</summary>
+/// <param name="Producer">A Conv with group 1 or a Gemm: its output channels (axis 1 of its output) are the candidates.</param>
+/// <param name="Channels">Output channels of the producer.</param>
+/// <param name="PassThrough">Nodes that keep channel c in channel c (depthwise Conv with multiplier 1, pooling,
+/// element-wise activations): they lose the same channels.</param>
+/// <param name="Terminals">The consumers that read the channels as reduction inputs (a Conv with group 1, or a Gemm
+/// behind a Flatten): they lose the matching input slices.</param>
+/// <param name="Tensors">Every tensor that carries the channels, with the elements per channel (its inner size).</param>
+/// <param name="Flatten">A Flatten/Reshape between the channels and a Gemm (its output carries channel c as
+/// Inner consecutive features).</param>
+public sealed record PruneChain(Node Producer, int Channels, IReadOnlyList<Node> PassThrough, IReadOnlyList<Node> Terminals,
+    IReadOnlyList<(string Name, int Inner)> Tensors);
+
+/// <summary>What pruning removed from one producer, and why.</summary>
+public sealed record PrunedLayer(string Node, int Channels, int[] Removed, int ExactlyZero, int ZeroWeights);
+
+/// <summary>
+/// Build-time channel pruning of the optimized float graph (<c>Prune</c>). Exact pruning removes the output channels of
+/// a Conv or Gemm that are zero after its activation in the int8 model on every calibration sample (their weights and
+/// bias zero, or a ReLU that never fires: dead channels), with the matching input channels of their consumers: the
+/// consumers read the channel's zero point, which adds nothing to their sums, so the model's bytes do not change on
+/// those samples (and on any input when the channel's weights are all zero). Lossy pruning on request removes, by the
+/// channels' weight magnitude, a share of the channels. A channel is prunable only where every reader of it can drop it:
+/// a Conv with group 1 or a Gemm reading it (directly, or a Gemm behind a Flatten), through depthwise Convs with
+/// multiplier 1, pooling and element-wise activations; an Add, a Concat or a graph output on the way keeps it.
+/// </summary>
+public static class ChannelPruning
+{
+    private static readonly HashSet<string> ChannelWise = new(StringComparer.Ordinal)
+    {
+        "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish",
+    };
+
+    /// <summary>The producers whose channels can be removed, each with what the removal touches.</summary>
+    public static IReadOnlyList<PruneChain> Chains(Graph graph)
+    {
+        var chains = new List<PruneChain>();
+        foreach (var producer in graph.Nodes.Where(n => IsDense(graph, n)))
+        {
+            var output = graph.Tensor(producer.Outputs[0]);
+            if (output.Shape.Length < 2 || output.Shape[0] != 1 || !SingleUse(graph, producer.Inputs[1]) || (producer.Inputs.Count > 2 && producer.Inputs[2].Length > 0 && !SingleUse(graph, producer.Inputs[2])))
+            {
+                continue;
+            }
+
+            var channels = output.Shape[1];
+            var passThrough = new List<Node>();
+            var terminals = new List<Node>();
+            var tensors = new List<(string, int)>();
+            if (Walk(graph, output.Name, channels, passThrough, terminals, tensors) && terminals.Count > 0)
+            {
+                chains.Add(new PruneChain(producer, channels, passThrough, terminals, tensors));
+            }
+        }
+
+        return chains;
+    }
+
+    /// <summary>A Conv with group 1 or a Gemm (no transA) with constant weights: a layer whose output channels are its own.</summary>
+    private static bool IsDense(Graph graph, Node node) =>
+        node.OpType == "Conv" && node.GetInt("group", 1) == 1 && node.Inputs.Count >= 2 && GraphEdit.Constant(graph, node.Inputs[1]) is { FloatData: not null }
+        || node.OpType == "Gemm" && node.GetInt("transA", 0) == 0 && GraphEdit.Constant(graph, node.Inputs[1]) is { FloatData: not null, Shape.Length: 2 };
+
+    private static bool SingleUse(Graph graph, string name) => graph.Nodes.Count(n => n.Inputs.Contains(name)) == 1 && !graph.Outputs.Contains(name);
+
+    /// <summary>Follows tensor <paramref name="name"/> (channels on axis 1) to every reader; false when one cannot drop a channel.</summary>
+    private static bool Walk(Graph graph, string name, int channels, List<Node> passThrough, List<Node> terminals, List<(string, int)> tensors)
+    {
+        var tensor = graph.Tensor(name);
+        if (graph.Outputs.Contains(name) || tensor.Shape.Length < 2 || tensor.Shape[1] != channels)
+        {
+            return false;
+        }
+
+        tensors.Add((name, tensor.ElementCount / channels));
+        foreach (var consumer in graph.Nodes.Where(n => n.Inputs.Contains(name)))
+        {
+            if (consumer.Inputs.IndexOf(name) != 0 || consumer.Inputs.Skip(1).Contains(name))
+            {
+                return false;
+            }
+
+            if (IsDense(graph, consumer) && consumer.OpType == "Conv" && SingleUse(graph, consumer.Inputs[1]))
+            {
+                terminals.Add(consumer);
+            }
+            else if (consumer.OpType == "Gemm" && IsDense(graph, consumer) && tensor.Shape.Length == 2 && SingleUse(graph, consumer.Inputs[1]))
+            {
+                terminals.Add(consumer);
+            }
+            else if (consumer.OpType == "Conv" && consumer.GetInt("group", 1) == channels && graph.Tensor(consumer.Outputs[0]).Shape[1] == channels
+                && SingleUse(graph, consumer.Inputs[1]) && (consumer.Inputs.Count < 3 || consumer.Inputs[2].Length == 0 || SingleUse(graph, consumer.Inputs[2])))
+            {
+                passThrough.Add(consumer);
+                if (!Walk(graph, consumer.Outputs[0], channels, passThrough, terminals, tensors))
+                {
+                    return false;
+                }
+            }
+            else if (ChannelWise.Contains(consumer.OpType) && consumer.Outputs.Count == 1)
+            {
+                passThrough.Add(consumer);
+                if (!Walk(graph, consumer.Outputs[0], channels, passThrough, terminals, tensors))
+                {
+                    return false;
+                }
+            }
+            else if (consumer.OpType == "Flatten" && consumer.GetInt("axis", 1) == 1 && tensor.Shape[0] == 1)
+            {
+                // Channel c becomes features [c * inner, (c + 1) * inner): only a Gemm may read them.
+                var flat = graph.Tensor(consumer.Outputs[0]);
+                var readers = graph.Nodes.Where(n => n.Inputs.Contains(flat.Name)).ToList();
+                if (graph.Outputs.Contains(flat.Name) || readers.Count == 0
+                    || readers.Any(r => r.OpType != "Gemm" || !IsDense(graph, r) || r.Inputs.IndexOf(flat.Name) != 0 || !SingleUse(graph, r.Inputs[1])))
+                {
+                    return false;
+                }
+
+                passThrough.Add(consumer);
+                tensors.Add((flat.Name, tensor.ElementCount / channels));
+                terminals.AddRange(readers);
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Removes the given output channels of each chain's producer from <paramref name="graph"/> (slicing the
+    /// initializers of the producer, the pass-through layers and the terminals) and infers the shapes again. Returns,
+    /// per tensor whose channels changed, the channels (of the unpruned tensor) it keeps and its elements per channel.
+    /// </summary>
+    public static Dictionary<string, KeptChannels> Apply(Graph graph, IReadOnlyList<(PruneChain Chain, int[] Removed)> removals)
+    {
+        var kept = new Dictionary<string, KeptChannels>(StringComparer.Ordinal);
+        foreach (var (chain, removed) in removals.Where(r => r.Removed.Length > 0))
+        {
+            var keep = Enumerable.Range(0, chain.Channels).Except(removed).ToArray();
+            var producer = chain.Producer;
+            if (producer.OpType == "Conv")
+            {
+                Slice(graph, producer.Inputs[1], 0, keep);
+            }
+            else
+            {
+                Slice(graph, producer.Inputs[1], producer.GetInt("transB", 0) != 0 ? 0 : 1, keep);
+            }
+
+            if (producer.Inputs.Count > 2 && producer.Inputs[2].Length > 0 && graph.Tensor(producer.Inputs[2]).ElementCount == chain.Channels)
+            {
+                Slice(graph, producer.Inputs[2], 0, keep);
+            }
+
+            foreach (var node in chain.PassThrough.Where(n => n.OpType == "Conv"))
+            {
+                Slice(graph, node.Inputs[1], 0, keep);
+                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0)
+                {
+                    Slice(graph, node.Inputs[2], 0, keep);
+                }
+
+                node.Attributes["group"] = new AttributeValue { Int = keep.Length };
+            }
+
+            foreach (var terminal in chain.Terminals)
+            {
+                if (terminal.OpType == "Conv")
+                {
+                    Slice(graph, terminal.Inputs[1], 1, keep);
+                    continue;
+                }
+
+                // A Gemm reads features: channel c's inner features, c * inner + j.
+                var source = chain.Tensors.First(t => t.Name == terminal.Inputs[0]);
+                var features = keep.SelectMany(c => Enumerable.Range(c * source.Inner, source.Inner)).ToArray();
+                Slice(graph, terminal.Inputs[1], terminal.GetInt("transB", 0) != 0 ? 1 : 0, features);
+            }
+
+            foreach (var (name, inner) in chain.Tensors)
+            {
+                kept[name] = new KeptChannels(keep, chain.Channels, inner);
+            }
+        }
+
+        ShapeInference.Run(graph);
+        return kept;
+    }
+
+    /// <summary>Keeps the indices <paramref name="keep"/> of axis <paramref name="axis"/> of a constant float tensor.</summary>
+    private static void Slice(Graph graph, string name, int axis, int[] keep)
+    {
+        var tensor = graph.Tensor(name);
+        var data = tensor.FloatData!;
+        var shape = tensor.Shape;
+        var outer = shape.Take(axis).Aggregate(1, (a, b) => a * b);
+        var inner = shape.Skip(axis + 1).Aggregate(1, (a, b) => a * b);
+        var length = shape[axis];
+        var sliced = new float[outer * keep.Length * inner];
+        for (var o = 0; o < outer; o++)
+        {
+            for (var k = 0; k < keep.Length; k++)
+            {
+                Array.Copy(data, (o * length + keep[k]) * inner, sliced, (o * keep.Length + k) * inner, inner);
+            }
+        }
+
+        var newShape = (int[])shape.Clone();
+        newShape[axis] = keep.Length;
+        graph.Tensors[name] = new Tensor(name, newShape) { FloatData = sliced };
+    }
+
+    /// <summary>
+    /// Per chain, the output channels that are the zero point in every calibration sample of the int8 model
+    /// (<paramref name="int8"/>), on every tensor that carries them: removing them leaves every other byte as it is.
+    /// <paramref name="run"/> gives each sample's tensors by name.
+    /// </summary>
+    public static Dictionary<PruneChain, HashSet<int>> AlwaysZero(IReadOnlyList<PruneChain> chains, LoweredModel int8, IEnumerable<IReadOnlyDictionary<int, sbyte[]>> runs)
+    {
+        var byName = int8.Tensors.GroupBy(t => t.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var zero = chains.ToDictionary(c => c, c => Enumerable.Range(0, c.Channels).ToHashSet());
+        foreach (var run in runs)
+        {
+            foreach (var chain in chains)
+            {
+                var candidates = zero[chain];
+                foreach (var (name, inner) in chain.Tensors)
+                {
+                    if (candidates.Count == 0)
+                    {
+                        break;
+                    }
+
+                    if (!byName.TryGetValue(name, out var tensor) || tensor.ElementType != TensorElementType.Int8)
+                    {
+                        candidates.Clear();
+                        break;
+                    }
+
+                    if (!run.TryGetValue(tensor.Id, out var values))
+                    {
+                        // A reshape's alias: the bytes of the tensor before it, already checked.
+                        continue;
+                    }
+
+                    candidates.RemoveWhere(c => !values.AsSpan(c * inner, inner).ToArray().All(v => v == tensor.ZeroPoint));
+                }
+            }
+        }
+
+        return zero;
+    }
+
+    /// <summary>Output channels of the chain's producer whose weights and bias are all zero (zero for every input).</summary>
+    public static HashSet<int> ZeroWeights(Graph graph, PruneChain chain)
+    {
+        var (rows, _) = Rows(graph, chain.Producer);
+        var bias = chain.Producer.Inputs.Count > 2 && chain.Producer.Inputs[2].Length > 0 ? graph.Tensor(chain.Producer.Inputs[2]).FloatData : null;
+        return Enumerable.Range(0, chain.Channels).Where(c => rows[c].All(w => w == 0) && (bias is null || bias.Length != chain.Channels || bias[c] == 0)).ToHashSet();
+    }
+
+    /// <summary>Each output channel's weights of a Conv or Gemm producer.</summary>
+    public static (float[][] Rows, int PerRow) Rows(Graph graph, Node producer)
+    {
+        var w = graph.Tensor(producer.Inputs[1]);
+        var data = w.FloatData!;
+        if (producer.OpType == "Conv" || producer.GetInt("transB", 0) != 0)
+        {
+            var perRow = data.Length / w.Shape[0];
+            return (Enumerable.Range(0, w.Shape[0]).Select(c => data.AsSpan(c * perRow, perRow).ToArray()).ToArray(), perRow);
+        }
+
+        var (k, n) = (w.Shape[0], w.Shape[1]);
+        return (Enumerable.Range(0, n).Select(c => Enumerable.Range(0, k).Select(i => data[i * n + c]).ToArray()).ToArray(), k);
+    }
+
+    /// <summary>
+    /// The channels lossy pruning removes: each candidate channel scored by the root mean square of its weights over
+    /// its layer's mean of that score (layers of different scale compare), the lowest share of all candidates
+    /// (<see cref="PruneSettings.GlobalFraction"/>) or of each named layer; every layer keeps at least one channel.
+    /// </summary>
+    public static Dictionary<PruneChain, HashSet<int>> ByMagnitude(Graph graph, IReadOnlyList<PruneChain> chains, PruneSettings settings,
+        IReadOnlyDictionary<PruneChain, HashSet<int>> alreadyRemoved)
+    {
+        var scores = new List<(PruneChain Chain, int Channel, double Score)>();
+        foreach (var chain in chains)
+        {
+            var (rows, _) = Rows(graph, chain.Producer);
+            var rms = rows.Select(r => Math.Sqrt(r.Sum(w => (double)w * w) / Math.Max(1, r.Length))).ToArray();
+            var mean = rms.Average();
+            for (var c = 0; c < chain.Channels; c++)
+            {
+                if (!alreadyRemoved[chain].Contains(c))
+                {
+                    scores.Add((chain, c, mean > 0 ? rms[c] / mean : 0));
+                }
+            }
+        }
+
+        var removed = chains.ToDictionary(c => c, c => new HashSet<int>(alreadyRemoved[c]));
+        IEnumerable<(PruneChain Chain, int Channel, double Score)> order;
+        int budget;
+        if (settings.Layers.Count > 0)
+        {
+            foreach (var chain in chains.Where(c => settings.Layers.ContainsKey(c.Producer.Name)))
+            {
+                var target = (int)Math.Round(settings.Layers[chain.Producer.Name] * chain.Channels, MidpointRounding.AwayFromZero);
+                foreach (var s in scores.Where(s => s.Chain == chain).OrderBy(s => s.Score).ThenBy(s => s.Channel))
+                {
+                    if (removed[chain].Count >= Math.Min(target, chain.Channels - 1))
+                    {
+                        break;
+                    }
+
+                    removed[chain].Add(s.Channel);
+                }
+            }
+
+            return removed;
+        }
+
+        order = scores.OrderBy(s => s.Score).ThenBy(s => s.Chain.Producer.Name, StringComparer.Ordinal).ThenBy(s => s.Channel);
+        budget = (int)Math.Round(settings.GlobalFraction * chains.Sum(c => c.Channels), MidpointRounding.AwayFromZero) - removed.Values.Sum(r => r.Count);
+        foreach (var (chain, channel, _) in order)
+        {
+            if (budget <= 0)
+            {
+                break;
+            }
+
+            if (removed[chain].Count < chain.Channels - 1)
+            {
+                removed[chain].Add(channel);
+                budget--;
+            }
+        }
+
+        return removed;
+    }
+}
