@@ -4,9 +4,12 @@
  * output channel's row of in_c/groups * kernel_h * kernel_w weights ([icg][ky][kx] order) on whole bytes.
  *
  * Paths:
+ *   - depthwise (one input channel per output channel, kernels of up to TML_S4_DW_TAPS_MAX taps): each channel's
+ *     weights unpacked once, then run over the input directly (the scratch is unused).
  *   - column (reductions of up to TML_S4_COL_MAX): per output pixel, its receptive field's x - zp_in (0 for padding)
  *     into one int16 column in the arena scratch, then every output channel of the group against it, two rows at a
- *     time (tml_s4_dot2: SMLAD on nibbles unpacked in registers on DSP cores, plain C elsewhere).
+ *     time (tml_s4_dot2: SMLAD on nibbles unpacked in registers on DSP cores, plain C elsewhere; four rows per pass
+ *     with tml_s4_dot4 on 32-register cores).
  *   - direct: longer reductions, tap by tap, without scratch.
  */
 #include "tml_kernels.h"
@@ -188,6 +191,147 @@ static void tml_conv_s4_columns(const tml_conv2d_s4_params *p, const int8_t *inp
     }
 }
 
+/* Longest kernel of the depthwise path (its weights unpacked on the stack, one int8 each), and the sums it keeps on
+ * the stack between a run of windows and their requantization. */
+#define TML_S4_DW_TAPS_MAX 64
+#define TML_S4_DW_CHUNK 32
+
+/* acc[i] = base + sum over the taps of x w for n windows inside the input along an output row, window i's first tap at
+ * x + i sw (rows row_step apart, taps dw apart; wk: the unpacked weights). Out of line, with 3x3 kernels written out,
+ * so that the loop keeps its operands in registers. */
+static TML_NOINLINE void tml_s4_dw_run(const int8_t *x, int32_t n, int32_t sw, int32_t row_step, const int8_t *wk, int32_t kh,
+                                       int32_t kw, int32_t dw, int32_t base, int32_t *acc)
+{
+    int32_t i;
+    if (kh == 3 && kw == 3 && dw == 1) {
+        const int32_t w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7], w8 = wk[8];
+        for (i = 0; i < n; ++i, x += sw) {
+            const int8_t *r1 = x + row_step, *r2 = r1 + row_step;
+            acc[i] = base + x[0] * w0 + x[1] * w1 + x[2] * w2 + r1[0] * w3 + r1[1] * w4 + r1[2] * w5 + r2[0] * w6 + r2[1] * w7 + r2[2] * w8;
+        }
+        return;
+    }
+    for (i = 0; i < n; ++i, x += sw) {
+        const int8_t *row = x, *w = wk;
+        int32_t a = base, ky, kx;
+        for (ky = 0; ky < kh; ++ky, row += row_step) {
+            const int8_t *t = row;
+            for (kx = 0; kx < kw; ++kx, t += dw) {
+                a += *t * *w++;
+            }
+        }
+        acc[i] = a;
+    }
+}
+
+/* sum (x - zp_in) w over the taps of the window at (iy0, ix0) that are inside the input (border windows): the inside
+ * tap ranges found by stepping (kernels are small), then pointer steps. */
+static TML_NOINLINE int32_t tml_s4_dw_border(const tml_conv2d_s4_params *p, const int8_t *channel, const int8_t *wk, int32_t iy0,
+                                             int32_t ix0)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w, dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t zp_in = p->input_zero_point;
+    int32_t acc = 0, ky0 = 0, ky1 = kh, kx0 = 0, kx1 = kw, ky, kx;
+    while (ky0 < kh && iy0 + ky0 * dh < 0) {
+        ++ky0;
+    }
+    while (ky1 > ky0 && iy0 + (ky1 - 1) * dh >= in_h) {
+        --ky1;
+    }
+    while (kx0 < kw && ix0 + kx0 * dw < 0) {
+        ++kx0;
+    }
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * dw >= in_w) {
+        --kx1;
+    }
+    for (ky = ky0; ky < ky1; ++ky) {
+        /* Index arithmetic up to the first inside tap (ix0 may be negative). */
+        const int8_t *t = channel + (iy0 + ky * dh) * in_w + (ix0 + kx0 * dw);
+        const int8_t *w = wk + ky * kw + kx0;
+        for (kx = kx0; kx < kx1; ++kx, t += dw) {
+            acc += (*t - zp_in) * *w++;
+        }
+    }
+    return acc;
+}
+
+/* out[i] = requant(acc[i]) for n sums of one channel (fast: tml_rq_fast_ok of the channel, made once). */
+static void tml_s4_requant_run(const int32_t *acc, int8_t *out, int32_t n, int32_t mult, int32_t shift, int fast, int32_t zp_out,
+                               int32_t lo, int32_t hi)
+{
+    int32_t i;
+    if (fast) {
+        const int32_t rs = -shift, half = (int32_t)1 << (rs - 1);
+        for (i = 0; i < n; ++i) {
+            out[i] = tml_requant_fast_s8(acc[i], mult, rs, half, zp_out, lo, hi);
+        }
+    } else {
+        for (i = 0; i < n; ++i) {
+            out[i] = tml_requant_s8(acc[i], mult, shift, zp_out, lo, hi);
+        }
+    }
+}
+
+/*
+ * One input channel per output channel (depthwise, any channel multiplier) with kernels of up to TML_S4_DW_TAPS_MAX
+ * taps: a column per pixel would be mostly padding to whole groups and serve one or two rows, so each channel's
+ * weights are unpacked once and run directly over the input. Windows inside the input (the columns [ox_begin, ox_end)
+ * of the rows whose windows are inside vertically) sum x w with the input zero point folded into the bias
+ * (sum (x - zp_in) w = sum x w - zp_in sum w, exactly, in wrapping int32), in runs along the row; border windows sum
+ * (x - zp_in) w over their inside taps. The requantization's fast-path test is made once per channel.
+ */
+static TML_NOINLINE void tml_conv_s4_depthwise(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output,
+                                               int32_t out_c_per_group)
+{
+    const int32_t in_h = p->in_h, in_w = p->in_w, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t out_h = p->out_h, out_w = p->out_w;
+    const int32_t sh = p->stride_h, sw = p->stride_w, dh = p->dilation_h, dw = p->dilation_w;
+    const int32_t taps = kh * kw, row_bytes = (taps + 1) >> 1;
+    const int32_t zp_in = p->input_zero_point;
+    const int32_t bias_limit = tml_rq_bias_limit(taps);
+    int32_t ox_begin = 0, ox_end = out_w, oc;
+    /* The output columns whose windows are inside the input horizontally (found by stepping: no division). */
+    while (ox_begin < out_w && ox_begin * sw - p->pad_left < 0) {
+        ++ox_begin;
+    }
+    while (ox_end > ox_begin && (ox_end - 1) * sw - p->pad_left + (kw - 1) * dw >= in_w) {
+        --ox_end;
+    }
+    for (oc = 0; oc < p->out_c; ++oc) {
+        const int8_t *channel = input + (oc / out_c_per_group) * in_h * in_w;
+        const uint8_t *packed = p->weights + oc * row_bytes;
+        const int32_t bias = p->bias != 0 ? p->bias[oc] : 0;
+        const int32_t mult = p->output_multiplier[oc], shift = p->output_shift[oc];
+        const int fast = tml_rq_fast_ok(mult, shift, bias, bias_limit);
+        int8_t wk[TML_S4_DW_TAPS_MAX];
+        int32_t acc[TML_S4_DW_CHUNK];
+        int32_t k, wsum = 0, oy, folded;
+        for (k = 0; k < taps; ++k) {
+            wk[k] = (int8_t)tml_s4_nibble((uint32_t)packed[k >> 1] >> (4 * (k & 1)));
+            wsum += wk[k];
+        }
+        folded = tml_u32_to_i32((uint32_t)bias - (uint32_t)zp_in * (uint32_t)wsum);
+        for (oy = 0; oy < out_h; ++oy) {
+            const int32_t iy0 = oy * sh - p->pad_top;
+            const int rows_inside = iy0 >= 0 && iy0 + (kh - 1) * dh < in_h;
+            int8_t *out = output + (oc * out_h + oy) * out_w;
+            int32_t ox = 0;
+            while (ox < out_w) {
+                int32_t n = 0;
+                if (rows_inside && ox >= ox_begin && ox < ox_end) {
+                    n = ox_end - ox < TML_S4_DW_CHUNK ? ox_end - ox : TML_S4_DW_CHUNK;
+                    tml_s4_dw_run(channel + iy0 * in_w + ox * sw - p->pad_left, n, sw, dh * in_w, wk, kh, kw, dw, folded, acc);
+                } else {
+                    acc[0] = tml_u32_to_i32((uint32_t)bias + (uint32_t)tml_s4_dw_border(p, channel, wk, iy0, ox * sw - p->pad_left));
+                    n = 1;
+                }
+                tml_s4_requant_run(acc, out + ox, n, mult, shift, fast, p->output_zero_point, p->act_min, p->act_max);
+                ox += n;
+            }
+        }
+    }
+}
+
 /* Reductions longer than the column: each output tap by tap, the weight's nibble by its index. */
 static void tml_conv_s4_direct(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, int32_t in_c_per_group,
                                int32_t out_c_per_group, int32_t len)
@@ -240,7 +384,9 @@ void tml_conv2d_s4(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *o
 {
     const int32_t in_c_per_group = p->in_c / p->groups, out_c_per_group = p->out_c / p->groups;
     const int32_t len = in_c_per_group * p->kernel_h * p->kernel_w;
-    if (len <= TML_S4_COL_MAX) {
+    if (in_c_per_group == 1 && len <= TML_S4_DW_TAPS_MAX) {
+        tml_conv_s4_depthwise(p, input, output, out_c_per_group);
+    } else if (len <= TML_S4_COL_MAX) {
         tml_conv_s4_columns(p, input, output, in_c_per_group, out_c_per_group, len, (int16_t *)scratch);
     } else {
         tml_conv_s4_direct(p, input, output, in_c_per_group, out_c_per_group, len);

@@ -123,6 +123,21 @@ public sealed class PackedWeightKernelEquivalenceTests
                 StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1), bits));
         }
 
+        // Depthwise shapes the random ones rarely reach: 3x3 (written out), rows longer than the 32 sums of a run,
+        // stride 2, channel multiplier 2, dilated 5x5, 1x1, 8x8 (64 taps, the depthwise path's longest) and 9x9 (81: the
+        // column path with one input channel per group).
+        foreach (var (c, m, h, w, k, stride, pad, dilation) in new[]
+        {
+            (3, 1, 6, 40, 3, 1, 1, 1), (2, 1, 9, 9, 3, 2, 1, 1), (2, 2, 7, 35, 3, 1, 0, 1), (2, 1, 11, 12, 5, 1, 2, 2),
+            (3, 2, 4, 5, 1, 1, 0, 1), (1, 1, 9, 10, 8, 1, 3, 1), (1, 2, 10, 10, 9, 1, 4, 1),
+        })
+        {
+            var outH = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+            var outW = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+            ops.Add(RandomOps.Int4(template, random, new ConvGeometry(InC: c, InH: h, InW: w, OutC: c * m, OutH: outH, OutW: outW, KernelH: k, KernelW: k,
+                StrideH: stride, StrideW: stride, PadTop: pad, PadLeft: pad, DilationH: dilation, DilationW: dilation, Groups: c)));
+        }
+
         // Bias-free ops (NULL bias).
         foreach (var op in ops.OfType<QWeightedOp<ConvGeometry>>().Take(5))
         {
