@@ -134,7 +134,7 @@ public sealed class PackedWeightKernelEquivalenceTests
         {
             var outH = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
             var outW = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
-            ops.Add(RandomOps.Int4(template, random, new ConvGeometry(InC: c, InH: h, InW: w, OutC: c * m, OutH: outH, OutW: outW, KernelH: k, KernelW: k,
+            ops.Add(RandomOps.Packed(template, random, new ConvGeometry(InC: c, InH: h, InW: w, OutC: c * m, OutH: outH, OutW: outW, KernelH: k, KernelW: k,
                 StrideH: stride, StrideW: stride, PadTop: pad, PadLeft: pad, DilationH: dilation, DilationW: dilation, Groups: c)));
         }
 
