@@ -79,6 +79,9 @@ public sealed record CompileOptions
     /// <summary>Mixed precision: <c>Precision</c>, <c>LayerPrecision</c> / <c>TinyLayerPrecision</c>, <c>AutoPrecisionThresholdDb</c>.</summary>
     public PrecisionSettings MixedPrecision { get; init; } = new();
 
+    /// <summary>Channel pruning (<c>Prune</c>): off, exact, or by weight magnitude.</summary>
+    public PruneSettings Prune { get; init; } = PruneSettings.Off;
+
     /// <summary>Input name -> static shape, for inputs with dynamic dimensions (<c>InputShape="input=1x3x96x96"</c>).</summary>
     public IReadOnlyDictionary<string, int[]> InputShapes { get; init; } = new Dictionary<string, int[]>(StringComparer.Ordinal);
 
@@ -99,7 +102,8 @@ public sealed record CompileResult(
     IReadOnlyList<(string Pass, int Rewrites)> Rewrites,
     IReadOnlyList<Diagnostic> Warnings,
     AccuracyReport? Accuracy = null,
-    IReadOnlyList<PrecisionChoice>? PrecisionChoices = null);
+    IReadOnlyList<PrecisionChoice>? PrecisionChoices = null,
+    IReadOnlyList<PruneReport>? Pruned = null);
 
 /// <summary>
 /// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) or lower to float32 (<c>Quantize="none"</c>)
@@ -150,6 +154,12 @@ public static class ModelCompiler
         var meanInputs = options.Calibration.BiasCorrection ? BiasCorrection.MeanInputs(options.ModelPath, graph, samples, prepare) : null;
         var model = Quantizer.Quantize(graph, ranges, meanInputs);
         Int8HealthCheck.CheckSaturatedOutputs(model, graph, name, options.ModelPath, diagnostics);
+        IReadOnlyList<PruneReport> pruned = [];
+        if (options.Prune.Enabled)
+        {
+            (model, pruned) = PruneStage.Apply(options, graph, model, weightMaxAbs => Quantizer.Quantize(graph, ranges, meanInputs, weightMaxAbs: weightMaxAbs), samples, log);
+        }
+
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
@@ -159,13 +169,13 @@ public static class ModelCompiler
 
         precisionChoices = PrecisionSelection.WithDetectedTernary(options.Name, model, precisionChoices, log);
 
-        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices };
+        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices, Pruned = pruned };
         if (options.OutputDirectory is null && options.ValidationData is null)
         {
             return result;
         }
 
-        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices, tensorNames);
+        var accuracy = MeasureAccuracy(options, model, input, samples, calibration, prepare, diagnostics, log, controlFlow ? graph : null, precisionChoices, tensorNames, pruned);
         return result with { Accuracy = accuracy, Warnings = diagnostics.Items };
     }
 
@@ -226,7 +236,7 @@ public static class ModelCompiler
     /// </summary>
     private static AccuracyReport MeasureAccuracy(CompileOptions options, LoweredModel model, Tensor input, IReadOnlyList<float[]> calibrationSamples,
         string calibration, Action<Import.Onnx.Proto.ModelProto> prepare, DiagnosticBag diagnostics, TextWriter log, Graph? referenceGraph,
-        IReadOnlyList<PrecisionChoice> precisionChoices, IReadOnlyCollection<string> calibratedTensors)
+        IReadOnlyList<PrecisionChoice> precisionChoices, IReadOnlyCollection<string> calibratedTensors, IReadOnlyList<PruneReport> pruned)
     {
         var name = options.Name;
         IReadOnlyList<float[]> samples = calibrationSamples;
@@ -261,7 +271,7 @@ public static class ModelCompiler
             evaluatedOn = Invariant($"{limit} of the {available} {whole}, evenly spaced (AccuracySamples)");
         }
 
-        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph, calibratedTensors) with { PrecisionChoices = precisionChoices };
+        var report = AccuracyReport.Evaluate(model, options.ModelPath, samples, labels, calibration, evaluatedOn, prepare, referenceGraph, calibratedTensors) with { PrecisionChoices = precisionChoices, Pruned = pruned };
         var of = report.Samples < available ? Invariant($" of {available}") : "";
         // A single value (a detector's score) has no top-1 to agree on; its SNR says how close int8 is.
         var top1 = model.OutputTensor.Shape.Aggregate(1L, (p, d) => p * d) > 1 ? Invariant($"top-1 agreement {report.Top1AgreementPercent:0.0} %") : "one output value (no top-1)";
@@ -319,10 +329,10 @@ public static class ModelCompiler
                 options.ModelPath);
         }
 
-        if (!options.MixedPrecision.AllInt8)
+        if (!options.MixedPrecision.AllInt8 || options.Prune.Enabled)
         {
             throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                $"Precision/LayerPrecision apply to calibrated models; model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own precision",
+                $"Precision/LayerPrecision/WeightBits/Prune apply to calibrated models; model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own precision",
                 options.ModelPath);
         }
 

@@ -201,7 +201,11 @@ public static class ChannelPruning
     /// initializers of the producer, the pass-through layers and the terminals) and infers the shapes again. Returns,
     /// per tensor whose channels changed, the channels (of the unpruned tensor) it keeps and its elements per channel.
     /// </summary>
-    public static Dictionary<string, KeptChannels> Apply(Graph graph, IReadOnlyList<(PruneChain Chain, int[] Removed)> removals)
+    /// <param name="statistics">Mean values of the tensors the readers read (<see cref="Statistics"/>): each removed
+    /// channel's mean is folded into its readers' bias (a removed channel that is constant costs nothing); null = none
+    /// (exact pruning: the removed channels are zero).</param>
+    public static Dictionary<string, KeptChannels> Apply(Graph graph, IReadOnlyList<(PruneChain Chain, int[] Removed)> removals,
+        IReadOnlyDictionary<string, (double[] Mean, double[] ChannelVariance)>? statistics = null)
     {
         var kept = new Dictionary<string, KeptChannels>(StringComparer.Ordinal);
         foreach (var (chain, removed) in removals.Where(r => r.Removed.Length > 0))
@@ -235,6 +239,12 @@ public static class ChannelPruning
 
             foreach (var terminal in chain.Terminals)
             {
+                var source = chain.Tensors.First(t => t.Name == terminal.Inputs[0]);
+                if (statistics is not null && MeanOf(chain, source.Name, statistics) is { } mean)
+                {
+                    FoldMeans(graph, terminal, removed, mean, source.Inner);
+                }
+
                 if (terminal.OpType == "Conv")
                 {
                     Slice(graph, terminal.Inputs[1], 1, keep);
@@ -242,7 +252,6 @@ public static class ChannelPruning
                 }
 
                 // A Gemm reads features: channel c's inner features, c * inner + j.
-                var source = chain.Tensors.First(t => t.Name == terminal.Inputs[0]);
                 var features = keep.SelectMany(c => Enumerable.Range(c * source.Inner, source.Inner)).ToArray();
                 Slice(graph, terminal.Inputs[1], terminal.GetInt("transB", 0) != 0 ? 1 : 0, features);
             }
@@ -255,6 +264,88 @@ public static class ChannelPruning
 
         ShapeInference.Run(graph);
         return kept;
+    }
+
+    private static double[]? MeanOf(PruneChain chain, string name, IReadOnlyDictionary<string, (double[] Mean, double[] ChannelVariance)> statistics)
+    {
+        if (statistics.TryGetValue(name, out var s))
+        {
+            return s.Mean;
+        }
+
+        var index = chain.Tensors.ToList().FindIndex(t => t.Name == name);
+        return index > 0 && statistics.TryGetValue(chain.Tensors[index - 1].Name, out var before) ? before.Mean : null;
+    }
+
+    /// <summary>
+    /// Adds what the removed channels contributed on average to the reader's bias: a Conv's output o gets
+    /// sum over the taps of W[o, c, tap] * mean(c) (the channel's mean over its positions; the border windows, which
+    /// read padding, get the same), a Gemm's output o sum over the channel's features of W[o, f] * mean(f).
+    /// </summary>
+    private static void FoldMeans(Graph graph, Node reader, int[] removed, double[] mean, int inner)
+    {
+        var w = graph.Tensor(reader.Inputs[1]);
+        var data = w.FloatData!;
+        var outputs = reader.OpType == "Conv" || reader.GetInt("transB", 0) != 0 ? w.Shape[0] : w.Shape[1];
+        var shift = new double[outputs];
+        if (reader.OpType == "Conv")
+        {
+            var (inC, taps) = (w.Shape[1], w.Shape[2] * w.Shape[3]);
+            foreach (var c in removed)
+            {
+                var channelMean = mean.AsSpan(c * inner, inner).ToArray().Average();
+                for (var o = 0; o < outputs; o++)
+                {
+                    for (var t = 0; t < taps; t++)
+                    {
+                        shift[o] += data[(o * inC + c) * taps + t] * channelMean;
+                    }
+                }
+            }
+        }
+        else
+        {
+            var transB = reader.GetInt("transB", 0) != 0;
+            var columns = w.Shape[1];
+            foreach (var feature in removed.SelectMany(c => Enumerable.Range(c * inner, inner)))
+            {
+                for (var o = 0; o < outputs; o++)
+                {
+                    shift[o] += (transB ? data[o * columns + feature] : data[feature * columns + o]) * mean[feature];
+                }
+            }
+        }
+
+        var biasName = reader.Inputs.Count > 2 && reader.Inputs[2].Length > 0 ? reader.Inputs[2] : null;
+        var bias = biasName is null ? new float[outputs] : (float[])graph.Tensor(biasName).FloatData!.Clone();
+        if (bias.Length == 1 && outputs > 1)
+        {
+            bias = Enumerable.Repeat(bias[0], outputs).ToArray();
+        }
+
+        for (var o = 0; o < outputs; o++)
+        {
+            bias[o] = (float)(bias[o] + shift[o]);
+        }
+
+        var name = biasName ?? reader.Name + ":pruned_bias";
+        graph.Tensors[name] = new Tensor(name, [outputs]) { FloatData = bias };
+        if (biasName is null)
+        {
+            while (reader.Inputs.Count < 2)
+            {
+                reader.Inputs.Add("");
+            }
+
+            if (reader.Inputs.Count == 2)
+            {
+                reader.Inputs.Add(name);
+            }
+            else
+            {
+                reader.Inputs[2] = name;
+            }
+        }
     }
 
     /// <summary>Keeps the indices <paramref name="keep"/> of axis <paramref name="axis"/> of a constant float tensor.</summary>
@@ -321,6 +412,19 @@ public static class ChannelPruning
         return zero;
     }
 
+    /// <summary>Per reader (terminal) of the chains, the largest weight magnitude of each of its output channels now.</summary>
+    public static Dictionary<string, float[]> ReaderMaxAbs(Graph graph, IEnumerable<PruneChain> chains)
+    {
+        var result = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var reader in chains.SelectMany(c => c.Terminals).DistinctBy(n => n.Name))
+        {
+            var (rows, _) = Rows(graph, reader);
+            result[reader.Name] = rows.Select(r => r.Length == 0 ? 0f : r.Max(Math.Abs)).ToArray();
+        }
+
+        return result;
+    }
+
     /// <summary>Output channels of the chain's producer whose weights and bias are all zero (zero for every input).</summary>
     public static HashSet<int> ZeroWeights(Graph graph, PruneChain chain)
     {
@@ -345,31 +449,92 @@ public static class ChannelPruning
     }
 
     /// <summary>
-    /// The channels lossy pruning removes: each candidate channel scored by the root mean square of its weights over
-    /// its layer's mean of that score (layers of different scale compare), the lowest share of all candidates
-    /// (<see cref="PruneSettings.GlobalFraction"/>) or of each named layer; every layer keeps at least one channel.
+    /// Per element of each tensor <paramref name="names"/> of the int8 model, its mean real value over the runs, and
+    /// per channel (axis 1, <paramref name="channels"/> of them) the variance around each element's mean: what a
+    /// reader loses when the channel is replaced by its mean.
     /// </summary>
-    public static Dictionary<PruneChain, HashSet<int>> ByMagnitude(Graph graph, IReadOnlyList<PruneChain> chains, PruneSettings settings,
-        IReadOnlyDictionary<PruneChain, HashSet<int>> alreadyRemoved)
+    public static Dictionary<string, (double[] Mean, double[] ChannelVariance)> Statistics(LoweredModel int8, IEnumerable<(string Name, int Channels)> names,
+        IReadOnlyList<IReadOnlyDictionary<int, sbyte[]>> runs)
+    {
+        var result = new Dictionary<string, (double[], double[])>(StringComparer.Ordinal);
+        foreach (var (name, channels) in names.DistinctBy(n => n.Name))
+        {
+            var tensor = int8.Tensors.FirstOrDefault(t => t.Name == name && t.ElementType == TensorElementType.Int8);
+            if (tensor is null || runs.Count == 0 || !runs[0].ContainsKey(tensor.Id))
+            {
+                continue;
+            }
+
+            var count = tensor.ElementCount;
+            var inner = count / channels;
+            var mean = new double[count];
+            foreach (var run in runs)
+            {
+                var values = run[tensor.Id];
+                for (var i = 0; i < count; i++)
+                {
+                    mean[i] += tensor.Scale * (values[i] - tensor.ZeroPoint);
+                }
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                mean[i] /= runs.Count;
+            }
+
+            var variance = new double[channels];
+            foreach (var run in runs)
+            {
+                var values = run[tensor.Id];
+                for (var i = 0; i < count; i++)
+                {
+                    var d = tensor.Scale * (values[i] - tensor.ZeroPoint) - mean[i];
+                    variance[i / inner] += d * d;
+                }
+            }
+
+            result[name] = (mean, variance.Select(v => v / (runs.Count * (double)inner)).ToArray());
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The channels lossy pruning removes, by what removing each costs its readers: the channel's variance (measured
+    /// on the calibration data, where its readers read it) times the squared weights that read it, over the same sum
+    /// of every channel of its layer, so that layers of different scale compare (the channel's mean is not lost: it is
+    /// folded into the readers' bias, <see cref="Apply"/>). The lowest share of all candidates
+    /// (<see cref="PruneSettings.GlobalFraction"/>) or of each named layer goes; every layer keeps at least one channel.
+    /// </summary>
+    public static Dictionary<PruneChain, HashSet<int>> ByImportance(Graph graph, IReadOnlyList<PruneChain> chains, PruneSettings settings,
+        IReadOnlyDictionary<PruneChain, HashSet<int>> alreadyRemoved, IReadOnlyDictionary<string, (double[] Mean, double[] ChannelVariance)> statistics)
     {
         var scores = new List<(PruneChain Chain, int Channel, double Score)>();
         foreach (var chain in chains)
         {
-            var (rows, _) = Rows(graph, chain.Producer);
-            var rms = rows.Select(r => Math.Sqrt(r.Sum(w => (double)w * w) / Math.Max(1, r.Length))).ToArray();
-            var mean = rms.Average();
+            var importance = new double[chain.Channels];
+            foreach (var terminal in chain.Terminals)
+            {
+                var source = chain.Tensors.First(t => t.Name == terminal.Inputs[0]);
+                var variance = VarianceOf(chain, source.Name, statistics);
+                var energy = ReaderEnergy(graph, terminal, chain.Channels, source.Inner);
+                for (var c = 0; c < chain.Channels; c++)
+                {
+                    importance[c] += variance[c] * energy[c];
+                }
+            }
+
+            var total = importance.Sum();
             for (var c = 0; c < chain.Channels; c++)
             {
                 if (!alreadyRemoved[chain].Contains(c))
                 {
-                    scores.Add((chain, c, mean > 0 ? rms[c] / mean : 0));
+                    scores.Add((chain, c, total > 0 ? importance[c] / total : 0));
                 }
             }
         }
 
         var removed = chains.ToDictionary(c => c, c => new HashSet<int>(alreadyRemoved[c]));
-        IEnumerable<(PruneChain Chain, int Channel, double Score)> order;
-        int budget;
         if (settings.Layers.Count > 0)
         {
             foreach (var chain in chains.Where(c => settings.Layers.ContainsKey(c.Producer.Name)))
@@ -389,9 +554,8 @@ public static class ChannelPruning
             return removed;
         }
 
-        order = scores.OrderBy(s => s.Score).ThenBy(s => s.Chain.Producer.Name, StringComparer.Ordinal).ThenBy(s => s.Channel);
-        budget = (int)Math.Round(settings.GlobalFraction * chains.Sum(c => c.Channels), MidpointRounding.AwayFromZero) - removed.Values.Sum(r => r.Count);
-        foreach (var (chain, channel, _) in order)
+        var budget = (int)Math.Round(settings.GlobalFraction * chains.Sum(c => c.Channels), MidpointRounding.AwayFromZero) - removed.Values.Sum(r => r.Count);
+        foreach (var (chain, channel, _) in scores.OrderBy(s => s.Score).ThenBy(s => s.Chain.Producer.Name, StringComparer.Ordinal).ThenBy(s => s.Channel))
         {
             if (budget <= 0)
             {
@@ -406,5 +570,48 @@ public static class ChannelPruning
         }
 
         return removed;
+    }
+
+    /// <summary>Per channel of the tensor a reader reads (a Flatten's output: the tensor before it, the same bytes).</summary>
+    private static double[] VarianceOf(PruneChain chain, string name, IReadOnlyDictionary<string, (double[] Mean, double[] ChannelVariance)> statistics)
+    {
+        if (statistics.TryGetValue(name, out var s))
+        {
+            return s.ChannelVariance;
+        }
+
+        var index = chain.Tensors.ToList().FindIndex(t => t.Name == name);
+        return index > 0 && statistics.TryGetValue(chain.Tensors[index - 1].Name, out var before) ? before.ChannelVariance : new double[chain.Channels];
+    }
+
+    /// <summary>Per input channel of a reader (Conv with group 1, or Gemm over channel-major features), the sum of the squared weights that read it.</summary>
+    private static double[] ReaderEnergy(Graph graph, Node reader, int channels, int inner)
+    {
+        var w = graph.Tensor(reader.Inputs[1]);
+        var data = w.FloatData!;
+        var energy = new double[channels];
+        if (reader.OpType == "Conv")
+        {
+            var taps = w.Shape[2] * w.Shape[3];
+            for (var i = 0; i < data.Length; i++)
+            {
+                energy[i / taps % channels] += (double)data[i] * data[i];
+            }
+
+            return energy;
+        }
+
+        var transB = reader.GetInt("transB", 0) != 0;
+        var (rows, columns) = (w.Shape[0], w.Shape[1]);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var k = 0; k < columns; k++)
+            {
+                var feature = transB ? k : r;
+                energy[feature / inner] += (double)data[r * columns + k] * data[r * columns + k];
+            }
+        }
+
+        return energy;
     }
 }

@@ -26,6 +26,11 @@ public static class Int16x8
         result.Tensors.AddRange(model.Tensors);
         result.ExtraInputs.AddRange(model.ExtraInputs);
         result.ExtraOutputs.AddRange(model.ExtraOutputs);
+        foreach (var (tensor, kept) in model.PrunedTensors)
+        {
+            result.PrunedTensors[tensor] = kept;
+        }
+
         var floatModel = FloatLowering.Lower(graph);
 
         // int8 tensor id -> its int16 version (a widened copy, or the output of an int16x8 layer).

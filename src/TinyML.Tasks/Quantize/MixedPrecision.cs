@@ -334,6 +334,11 @@ public static class MixedPrecision
         result.Tensors.AddRange(model.Tensors);
         result.ExtraInputs.AddRange(model.ExtraInputs);
         result.ExtraOutputs.AddRange(model.ExtraOutputs);
+        foreach (var (tensor, kept) in model.PrunedTensors)
+        {
+            result.PrunedTensors[tensor] = kept;
+        }
+
         if (floatNodes.Count == 0)
         {
             result.Ops.AddRange(model.Ops);

@@ -13,7 +13,9 @@ public sealed partial class Quantizer
     /// Symmetric per-channel weights: scale[c] = max|w[c]| / <paramref name="maxLevel"/>, q = round(w / scale) in
     /// [-maxLevel, maxLevel]; 127 = int8, <see cref="Int4MaxLevel"/> = int4.
     /// </summary>
-    public static (sbyte[] Weights, float[] Scales) QuantizeWeightsPerChannel(float[] weights, int channels, int maxLevel = 127)
+    /// <param name="maxAbsFloor">Per channel, a magnitude the scale covers at least (pruning keeps a reader's scales
+    /// as they were before its removed inputs went, so its other weights quantize to the same integers).</param>
+    public static (sbyte[] Weights, float[] Scales) QuantizeWeightsPerChannel(float[] weights, int channels, int maxLevel = 127, float[]? maxAbsFloor = null)
     {
         var perChannel = weights.Length / channels;
         var q = new sbyte[weights.Length];
@@ -24,6 +26,11 @@ public sealed partial class Quantizer
             for (var i = 0; i < perChannel; i++)
             {
                 maxAbs = Math.Max(maxAbs, Math.Abs(weights[c * perChannel + i]));
+            }
+
+            if (maxAbsFloor is not null)
+            {
+                maxAbs = Math.Max(maxAbs, maxAbsFloor[c]);
             }
 
             scales[c] = maxAbs > 0 ? maxAbs / maxLevel : 1f;
@@ -49,7 +56,7 @@ public sealed partial class Quantizer
         }
 
         var bits = _int4Nodes.Contains(node.Name) ? 4 : 8;
-        var (q, scales) = QuantizeWeightsPerChannel(weights, channels, bits == 4 ? Int4MaxLevel : 127);
+        var (q, scales) = QuantizeWeightsPerChannel(weights, channels, bits == 4 ? Int4MaxLevel : 127, _weightMaxAbs.GetValueOrDefault(node.Name));
         return (q, scales, bits);
     }
 

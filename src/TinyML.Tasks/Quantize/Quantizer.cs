@@ -19,13 +19,17 @@ public sealed partial class Quantizer : Int8Lowering
     /// <summary>Conv and Gemm nodes whose weights are quantized to int4 instead of int8 (<c>WeightBits</c>, <c>LayerPrecision</c> int4).</summary>
     private readonly IReadOnlySet<string> _int4Nodes;
 
+    /// <summary>Node -> per output channel, the weight magnitude its scale covers at least (<see cref="QuantizeWeightsPerChannel"/>).</summary>
+    private readonly IReadOnlyDictionary<string, float[]> _weightMaxAbs;
+
     private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs,
-        IReadOnlySet<string>? int4Nodes)
+        IReadOnlySet<string>? int4Nodes, IReadOnlyDictionary<string, float[]>? weightMaxAbs)
         : base(graph)
     {
         _ranges = ranges;
         _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
         _int4Nodes = int4Nodes ?? new HashSet<string>(StringComparer.Ordinal);
+        _weightMaxAbs = weightMaxAbs ?? new Dictionary<string, float[]>(StringComparer.Ordinal);
     }
 
     /// <summary>Quantizes <paramref name="graph"/> (already optimized and shape-inferred) with the given activation ranges.</summary>
@@ -33,10 +37,12 @@ public sealed partial class Quantizer : Int8Lowering
     /// <see cref="BiasCorrection"/>. Null = no bias correction.</param>
     /// <param name="int4Nodes">Conv (not ConvTranspose) and Gemm/MatMul nodes whose weights become symmetric per-channel
     /// int4 (<see cref="QWeightedOp{TGeometry}.WeightBits"/> 4); any other node named here is refused (TML2020).</param>
+    /// <param name="weightMaxAbs">Per node, per output channel, a weight magnitude the channel's scale covers at least
+    /// (exact pruning: the readers of removed channels keep their scales).</param>
     public static LoweredModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null,
-        IReadOnlySet<string>? int4Nodes = null)
+        IReadOnlySet<string>? int4Nodes = null, IReadOnlyDictionary<string, float[]>? weightMaxAbs = null)
     {
-        var quantizer = new Quantizer(graph, ranges, meanInputs, int4Nodes);
+        var quantizer = new Quantizer(graph, ranges, meanInputs, int4Nodes, weightMaxAbs);
         return quantizer.Lower();
     }
 

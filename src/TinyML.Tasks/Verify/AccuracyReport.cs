@@ -45,6 +45,9 @@ public sealed record AccuracyReport(
     /// <summary>Layers not in int8 (mixed precision) and why; empty for an all-int8 model.</summary>
     public IReadOnlyList<PrecisionChoice> PrecisionChoices { get; init; } = [];
 
+    /// <summary>The layers channel pruning (<c>Prune</c>) made narrower.</summary>
+    public IReadOnlyList<Pipeline.PruneReport> Pruned { get; init; } = [];
+
     /// <summary>The op kind as the report prints it; a float32 layer of a mixed-precision model says so.</summary>
     private static string KindOf(LoweredOp op) => op switch
     {
@@ -95,8 +98,10 @@ public sealed record AccuracyReport(
         int agree = 0, floatCorrect = 0, int8Correct = 0;
         // The output is requested even when no layer computes it (a graph whose output is its input or a constant).
         var requested = byName.Keys.Concat(own.ExtraNames).Append(output.Name).Distinct(StringComparer.Ordinal).ToList();
-        OrtCalibrator.Stream(onnxPath, samples, requested, prepareModel, (sampleIndex, name, values) =>
+        OrtCalibrator.Stream(onnxPath, samples, requested, prepareModel, (sampleIndex, name, runtimeValues) =>
         {
+            // A pruned tensor holds some channels of the model file's tensor: compare those.
+            ReadOnlySpan<float> values = model.PrunedTensors.TryGetValue(name, out var kept) ? kept.Select(runtimeValues) : runtimeValues;
             own.Observe(sampleIndex, name, values, samples[sampleIndex]);
             if (!byName.ContainsKey(name) && name != output.Name)
             {
@@ -208,6 +213,22 @@ public sealed record AccuracyReport(
                 ["zeroPoint"] = l.ZeroPoint,
             }).ToArray()),
         };
+        if (Pruned.Count > 0)
+        {
+            json["pruned"] = new JsonArray(Pruned.Select(p => (JsonNode)new JsonObject
+            {
+                ["node"] = p.Node,
+                ["kind"] = p.Kind,
+                ["channelsBefore"] = p.ChannelsBefore,
+                ["channelsAfter"] = p.ChannelsAfter,
+                ["zeroOnCalibration"] = p.ExactlyZero,
+                ["zeroWeights"] = p.ZeroWeights,
+                ["byImportance"] = p.ByImportance,
+                ["weightBytesBefore"] = p.WeightBytesBefore,
+                ["weightBytesAfter"] = p.WeightBytesAfter,
+            }).ToArray());
+        }
+
         if (PrecisionChoices.Count > 0)
         {
             json["precisionChoices"] = new JsonArray(PrecisionChoices.Select(c => (JsonNode)new JsonObject
@@ -241,6 +262,17 @@ public sealed record AccuracyReport(
             foreach (var c in PrecisionChoices)
             {
                 md.Append(Invariant($"| {c.Node} | {c.Kind} | {c.Precision.ToString().ToLowerInvariant()} | {c.Reason} |\n"));
+            }
+        }
+
+        if (Pruned.Count > 0)
+        {
+            md.Append("\n## Pruning\n\n");
+            md.Append("Weights: the flash of the layer and of the layers that read its channels, before and after.\n\n");
+            md.Append("| node | op | channels | zero on the calibration data | of them zero weights | by importance | weights (B) |\n|---|---|---:|---:|---:|---:|---:|\n");
+            foreach (var p in Pruned)
+            {
+                md.Append(Invariant($"| {p.Node} | {p.Kind} | {p.ChannelsBefore} -> {p.ChannelsAfter} | {p.ExactlyZero} | {p.ZeroWeights} | {p.ByImportance} | {p.WeightBytesBefore:N0} -> {p.WeightBytesAfter:N0} |\n"));
             }
         }
 
