@@ -35,6 +35,9 @@ internal sealed record BenchModel(string Key, string Name, string Title, string 
     /// <summary><c>Precision</c>, <c>WeightBits</c>, ... of an int8 model (null = all int8).</summary>
     public PrecisionSettings? MixedPrecision { get; init; }
 
+    /// <summary><c>Prune</c> of an int8 model.</summary>
+    public PruneSettings? Prune { get; init; }
+
     /// <summary>A shared <c>*_int8_qdq</c> folder: TFLM's int8 inputs and outputs (test_data/input_int8.npy, tflm_output_int8.npy).</summary>
     public string? TflmFolder { get; init; }
 
@@ -267,6 +270,12 @@ internal static class Program
                     MixedPrecision = new() { WeightBits = 4 },
                     InputNote = "as kws_sdk with WeightBits=\"4\" (int4 weights in every Conv and the Gemm), test_data samples 0-9",
                 });
+                models.Add(new("kws_prune10", "kws", "KWS, 10 % of the channels pruned", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
+                {
+                    Calibration = Inputs("mlperf_tiny_kws_dscnn"), CalibrationSamples = 200, InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10,
+                    Prune = PruneSettings.Parse("0.1"),
+                    InputNote = "as kws_sdk with Prune=\"0.1\" (the least important 10 % of the prunable channels), test_data samples 0-9",
+                });
                 models.Add(new("kws_auto4", "kws", "KWS, auto with int4 weights", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
                 {
                     Calibration = Inputs("mlperf_tiny_kws_dscnn"), CalibrationSamples = 200, InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10,
@@ -293,6 +302,17 @@ internal static class Program
                 Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
                 MixedPrecision = new() { WeightBits = 4 },
                 InputNote = "WeightBits=\"4\" (int4 weights in every Conv and the Gemm), the 450 held-out digits with labels",
+            });
+            var ternary = Path.Combine(repo, "tests", "models", "digits_ternary.onnx");
+            models.Add(new("digits_ternary", "digits_ternary", "digits trained ternary", ternary)
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                InputNote = "tests/models/digits_ternary.onnx (train_digits_ternary.py: the demo network, its three middle Convs trained ternary): 2-bit codes, the 450 held-out digits with labels",
+            });
+            models.Add(new("digits_ternary_f32", "digits_ternary", "digits trained ternary, float32", ternary)
+            {
+                InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"), Float = true,
+                InputNote = "float32 (Quantize=none) of the ternary-trained digits, the 450 held-out digits with labels",
             });
             models.Add(new("digits_auto4", "digits", "demo digits, auto with int4 weights", Path.Combine(demo, "digits.onnx"))
             {
@@ -321,6 +341,7 @@ internal static class Program
             ModelPath = model.ModelPath, Name = model.Name, CalibrationData = model.Calibration, CalibrationSamples = model.CalibrationSamples,
             Precision = model.Float ? ModelPrecision.Float32 : ModelPrecision.Int8,
             MixedPrecision = model.MixedPrecision ?? new(),
+            Prune = model.Prune ?? PruneSettings.Off,
         };
         if (!SampleCache.TryGetValue(model.Key, out var loaded))
         {
