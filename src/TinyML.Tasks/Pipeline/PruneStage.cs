@@ -78,7 +78,7 @@ internal static class PruneStage
         var candidates = chains.Sum(c => c.Channels);
         log.WriteLine(layers.Count == 0
             ? Invariant($"tinyml: {name}: prune: no channel removed ({chains.Count} prunable layer(s), {candidates} channels; none is zero on all {used.Count} calibration sample(s){(settings.Lossy ? "" : "; Prune=\"0.3\" removes the least important")})")
-            : Invariant($"tinyml: {name}: prune: {layers.Sum(l => l.ChannelsBefore - l.ChannelsAfter)} of {candidates} prunable channels removed in {layers.Count} layer(s) ({layers.Sum(l => l.ExactlyZero)} zero on all {used.Count} calibration sample(s), {layers.Sum(l => l.ByImportance)} by importance); the model's weights {int8.Ops.Sum(PackedWeights.StoredBytes):N0} -> {pruned.Ops.Sum(PackedWeights.StoredBytes):N0} B{(settings.Lossy ? "" : "; outputs byte-identical on the calibration samples")}"));
+            : Invariant($"tinyml: {name}: prune: {layers.Sum(l => l.ChannelsBefore - l.ChannelsAfter)} of {candidates} prunable channels removed in {layers.Count} layer(s) ({layers.Sum(l => l.ExactlyZero)} zero on all {used.Count} calibration sample(s), {layers.Sum(l => l.ByImportance)} by importance); the model's Conv/Gemm weights {int8.Ops.Sum(PackedWeights.StoredBytes):N0} -> {pruned.Ops.Sum(PackedWeights.StoredBytes):N0} B{(settings.Lossy ? "" : "; outputs byte-identical on the calibration samples")}"));
         return (pruned, layers);
     }
 
