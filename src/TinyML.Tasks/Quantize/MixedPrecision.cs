@@ -78,7 +78,7 @@ public sealed record PrecisionSettings
         "float" or "float32" => PrecisionMode.Float,
         "auto" => PrecisionMode.Auto,
         "int16x8" => PrecisionMode.Int16x8,
-        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"Precision='{text}' is not supported (supported: {string.Join(", ", ModeNames)})"),
+        _ => throw new TinyMLException(ErrorCodes.InvalidPrecision, $"Precision='{text}' is not supported (supported: {string.Join(", ", ModeNames)}; int4 weights: WeightBits=\"4\")"),
     };
 
     public static LayerPrecision ParseLayerPrecision(string text, string node) => text.Trim().ToLowerInvariant() switch

@@ -155,7 +155,7 @@ public sealed class MixedPrecisionTests
         Assert.AreEqual(ErrorCodes.InvalidPrecision, noFallback.Code);
         StringAssert.Contains(noFallback.Message, "/net/stem/stem.3/MaxPool");
 
-        foreach (var bad in new[] { "conv1", "conv1=int4", "conv1=int16" })
+        foreach (var bad in new[] { "conv1", "conv1=int2", "conv1=int16" })
         {
             var error = Assert.ThrowsExactly<TinyMLException>(() => PrecisionSettings.ParseLayers([bad], "m"), bad);
             Assert.AreEqual(ErrorCodes.InvalidPrecision, error.Code, bad);
