@@ -380,11 +380,17 @@ static void tml_conv_s4_direct(const tml_conv2d_s4_params *p, const int8_t *inpu
     }
 }
 
+/* Largest channel multiplier (output channels per input channel) the depthwise path takes. */
+#define TML_S4_DW_MULTIPLIER_MAX 4
+
 void tml_conv2d_s4(const tml_conv2d_s4_params *p, const int8_t *input, int8_t *output, void *scratch)
 {
     const int32_t in_c_per_group = p->in_c / p->groups, out_c_per_group = p->out_c / p->groups;
     const int32_t len = in_c_per_group * p->kernel_h * p->kernel_w;
-    if (in_c_per_group == 1 && len <= TML_S4_DW_TAPS_MAX) {
+    /* The depthwise path unpacks each channel's weights once and walks its windows; with many output channels per
+     * input channel (a first layer over a one-channel input: 64 filters of one spectrogram) the column path, which
+     * builds each window once for all of them, is faster (KWS Conv_1 on Cortex-M4: 10.6 -> 3.7 instructions per MAC). */
+    if (in_c_per_group == 1 && out_c_per_group <= TML_S4_DW_MULTIPLIER_MAX && len <= TML_S4_DW_TAPS_MAX) {
         tml_conv_s4_depthwise(p, input, output, out_c_per_group);
     } else if (len <= TML_S4_COL_MAX) {
         tml_conv_s4_columns(p, input, output, in_c_per_group, out_c_per_group, len, (int16_t *)scratch);

@@ -237,7 +237,7 @@ public sealed class SdkIntegrationTests
         var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-nr:false", "-v:n");
         Assert.AreEqual(0, run.ExitCode, run.ToString());
         StringAssert.Contains(run.Output, "precision: /net/res/res.0/Conv (Conv2D) -> int4: WeightBits=\"4\"; weights 2,304 -> 1,152 B", run.ToString());
-        StringAssert.Contains(run.Output, "5 with int4 weights (weights 2,736 -> 1,376 B)", run.ToString());
+        StringAssert.Contains(run.Output, "4 with int4 weights (weights 2,664 -> 1,336 B)", run.ToString());
         var parsed = FirmwareOutput.Parse(run.Output);
         AssertDemoOutput(parsed, run, expectInstructions: true);
         var source = await File.ReadAllTextAsync(Path.Combine(project, "obj", "Debug", "nrf52840", "tinyml", "digits.c"), Cancel);
