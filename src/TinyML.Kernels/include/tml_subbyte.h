@@ -6,7 +6,8 @@
  *     codes with a per-channel scale: w in {-1, 0, +1}, 4 per byte (two's complement 2-bit fields, 01 = +1, 11 = -1,
  *     00 = 0);
  *   - s1, binary ({-a, +a}): 8 per byte, bit 1 = +1, 0 = -1.
- * The ternary and binary kernels add and subtract: no multiplication. All take the same parameter blocks. */
+ * The binary kernels only add; the ternary ones add masked values, or on cores with the DSP extension multiply-add the
+ * sign-extended code (one SBFX + MLA). All take the same parameter blocks. */
 #ifndef TML_SUBBYTE_H
 #define TML_SUBBYTE_H
 

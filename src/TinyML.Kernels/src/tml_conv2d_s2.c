@@ -1,6 +1,6 @@
 /* Conv2D (grouped, depthwise, strided, padded, dilated) with ternary (s2) or binary (s1) weights: the int8 Conv's
  * numerics, w in {-1, 0, +1} packed 4 (s2) or 8 (s1) per byte, each output channel's row [in_c/groups][kh][kw] on whole
- * bytes; additions and subtractions only. Per output pixel and group, the receptive field's (x - zp_in) goes into an
+ * bytes (tml_subbyte_internal.h: additions, or one multiply-add per ternary code on DSP cores). Per output pixel and group, the receptive field's (x - zp_in) goes into an
  * int16 column (zeros where the window leaves the input: padding is the input zero point), which every output channel
  * of the group then reads. */
 #include "tml_subbyte_internal.h"
@@ -56,12 +56,13 @@ static int32_t tml_conv_subbyte_direct(const tml_conv2d_packed_params *p, const 
     return acc;
 }
 
-static inline void tml_conv_subbyte(const tml_conv2d_packed_params *p, const int8_t *input, int8_t *output, void *scratch, int32_t bits)
+static inline TML_ALWAYS_INLINE void tml_conv_subbyte(const tml_conv2d_packed_params *p, const int8_t *input, int8_t *output, void *scratch, int32_t bits)
 {
     const int32_t groups = p->groups, in_c_per_group = p->in_c / groups, out_c_per_group = p->out_c / groups;
     const int32_t len = in_c_per_group * p->kernel_h * p->kernel_w;
     const int32_t row_bytes = tml_subbyte_row_bytes(len, bits);
     const int32_t out_plane = p->out_h * p->out_w;
+    const int32_t bias_limit = tml_rq_bias_limit(len);
     int16_t *const col = (int16_t *)scratch;
     int32_t g, oy, ox, k;
     for (g = 0; g < groups; ++g) {
@@ -75,8 +76,8 @@ static inline void tml_conv_subbyte(const tml_conv2d_packed_params *p, const int
                     int32_t acc = p->bias != 0 ? p->bias[o] : 0;
                     acc += len <= TML_SUBBYTE_COL_MAX ? tml_subbyte_dot(w, col, len, colsum, bits)
                                                       : tml_conv_subbyte_direct(p, group_input, in_c_per_group, w, oy, ox, bits);
-                    output[o * out_plane + oy * p->out_w + ox] =
-                        tml_subbyte_requant(acc, o, p->output_multiplier, p->output_shift, p->output_zero_point, p->act_min, p->act_max);
+                    output[o * out_plane + oy * p->out_w + ox] = tml_requant_bounded_s8(acc, p->output_multiplier[o], p->output_shift[o],
+                        p->bias != 0 ? p->bias[o] : 0, bias_limit, p->output_zero_point, p->act_min, p->act_max);
                 }
             }
         }

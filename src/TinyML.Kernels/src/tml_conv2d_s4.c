@@ -163,7 +163,7 @@ static void tml_conv_s4_columns(const tml_conv2d_s4_params *p, const int8_t *inp
                 tml_s4_dot4(p->weights + oc * row_bytes, row_bytes, col, len, colsum, sums);
                 for (f = 0; f < 4; ++f) {
                     const int32_t o = oc + f;
-                    output[o * out_plane + pix] = tml_s4_requant(sums[f], p->output_multiplier[o], p->output_shift[o],
+                    output[o * out_plane + pix] = tml_requant_bounded_s8(sums[f], p->output_multiplier[o], p->output_shift[o],
                                                                  p->bias != 0 ? p->bias[o] : 0, bias_limit, p->output_zero_point,
                                                                  p->act_min, p->act_max);
                 }
@@ -178,7 +178,7 @@ static void tml_conv_s4_columns(const tml_conv2d_s4_params *p, const int8_t *inp
                 tml_s4_dot2(w0, has2 ? w0 + row_bytes : w0, col, len, colsum, sums);
                 for (f = 0; f < 1 + has2; ++f) {
                     const int32_t o = oc + f;
-                    output[o * out_plane + pix] = tml_s4_requant(sums[f], p->output_multiplier[o], p->output_shift[o],
+                    output[o * out_plane + pix] = tml_requant_bounded_s8(sums[f], p->output_multiplier[o], p->output_shift[o],
                                                                  p->bias != 0 ? p->bias[o] : 0, bias_limit, p->output_zero_point,
                                                                  p->act_min, p->act_max);
                 }
@@ -373,7 +373,7 @@ static void tml_conv_s4_direct(const tml_conv2d_s4_params *p, const int8_t *inpu
                     }
                 }
                 acc = tml_u32_to_i32((uint32_t)acc + (uint32_t)bias);
-                output[oc * out_h * out_w + oy * out_w + ox] = tml_s4_requant(acc, p->output_multiplier[oc], p->output_shift[oc], bias,
+                output[oc * out_h * out_w + oy * out_w + ox] = tml_requant_bounded_s8(acc, p->output_multiplier[oc], p->output_shift[oc], bias,
                                                                               bias_limit, p->output_zero_point, p->act_min, p->act_max);
             }
         }

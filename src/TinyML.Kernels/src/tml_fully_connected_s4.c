@@ -38,7 +38,7 @@ static inline void tml_fc_s4_finish(const tml_fully_connected_s4_params *p, int 
                                     int32_t *acc, int8_t *output)
 {
     if (last) {
-        output[o] = tml_s4_requant(sum, p->output_multiplier[o], p->output_shift[o], p->bias != 0 ? p->bias[o] : 0, bias_limit,
+        output[o] = tml_requant_bounded_s8(sum, p->output_multiplier[o], p->output_shift[o], p->bias != 0 ? p->bias[o] : 0, bias_limit,
                                    p->output_zero_point, p->act_min, p->act_max);
     } else {
         acc[o] = sum;

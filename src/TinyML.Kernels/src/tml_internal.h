@@ -276,6 +276,17 @@ static inline int8_t tml_requant_fast_s8(int32_t acc, int32_t multiplier, int32_
     return (int8_t)tml_clamp_i32(tml_asr(h, right_shift) + zp_out, act_min, act_max);
 }
 
+/* One output channel's sum (bias included) to int8: the fast path when it is exact for the channel's multiplier,
+ * shift, bias and the reduction's bias_limit (tml_rq_bias_limit of its number of products), else TFLite's MBQM. */
+static inline int8_t tml_requant_bounded_s8(int32_t acc, int32_t m, int32_t shift, int32_t bias, int32_t bias_limit, int32_t zp_out,
+                                            int32_t act_min, int32_t act_max)
+{
+    if (tml_rq_fast_ok(m, shift, bias, bias_limit)) {
+        return tml_requant_fast_s8(acc, m, -shift, (int32_t)1 << (-shift - 1), zp_out, act_min, act_max);
+    }
+    return tml_requant_s8(acc, m, shift, zp_out, act_min, act_max);
+}
+
 /*
  * tml_requant_fast_s8 from the doubled sum a2 = 2 acc (the specialized kernels of tml_kernels_dsp.h keep the bias
  * doubled, so a2 costs nothing), saturated to int8 but not clamped to a fused activation range (tml_rq2_clamp):

@@ -239,14 +239,4 @@ static TML_NOINLINE void tml_s4_dot4(const uint8_t *w0, int32_t stride, const in
 }
 #endif
 
-/* Requantizes one sum of output channel o (the fast path when exact for its bias and reduction length). */
-static inline int8_t tml_s4_requant(int32_t acc, int32_t m, int32_t shift, int32_t bias, int32_t bias_limit, int32_t zp_out,
-                                    int32_t act_min, int32_t act_max)
-{
-    if (tml_rq_fast_ok(m, shift, bias, bias_limit)) {
-        return tml_requant_fast_s8(acc, m, -shift, (int32_t)1 << (-shift - 1), zp_out, act_min, act_max);
-    }
-    return tml_requant_s8(acc, m, shift, zp_out, act_min, act_max);
-}
-
 #endif /* TML_S4_INTERNAL_H */

@@ -31,39 +31,53 @@ static inline void tml_subbyte_pad(int16_t *col, int32_t len)
     }
 }
 
-/* One code against one column value, without a multiplication. s2: code bit 0 says nonzero, bit 1 negative;
- * returns v, -v or 0. s1 (bit 1 = +1): returns v when the bit is set, else 0 (the caller subtracts the column sum). */
-static inline int32_t tml_subbyte_term(uint32_t code, int32_t v, int32_t bits)
+/* One ternary code (bits 2k, 2k + 1 of byte b: bit 0 nonzero, bit 1 negative) against column value v: v, -v or 0.
+ * On cores with the DSP extension (Cortex-M4/M7/M33/M55) the sign-extended field times v is one SBFX and one MLA,
+ * a single-cycle multiply-add; elsewhere (Cortex-M0+, RISC-V, Xtensa) masks select v, -v or 0: additions only. */
+#if TML_USE_DSP
+#define TML_TERNARY_TERM(b, k, v) (tml_asr(tml_u32_to_i32((uint32_t)(b) << (30 - 2 * (k))), 30) * (int32_t)(v))
+#else
+#define TML_TERNARY_TERM(b, k, v) tml_ternary_term((uint32_t)(b) >> (2 * (k)), (int32_t)(v))
+#endif
+
+static inline int32_t tml_ternary_term(uint32_t code, int32_t v)
 {
-    if (bits == 2) {
-        const int32_t nonzero = -(int32_t)(code & 1u);
-        const int32_t negative = -(int32_t)((code >> 1) & 1u);
-        return ((v ^ negative) - negative) & nonzero;
-    }
-    return v & -(int32_t)(code & 1u);
+    const int32_t nonzero = -(int32_t)(code & 1u);
+    const int32_t negative = -(int32_t)((code >> 1) & 1u);
+    return ((v ^ negative) - negative) & nonzero;
 }
 
+/* One binary code (bit k of byte b, 1 = +1) against v: v when set, else 0 (the caller subtracts the column sum). */
+#define TML_BINARY_TERM(b, k, v) ((int32_t)(v) & -(int32_t)(((uint32_t)(b) >> (k)) & 1u))
+
 /*
- * sum_k w[k] * col[k] over a padded column of len values (len rounded up to 8 with zeros), w the codes of one row.
- * s2: the sum of the terms. s1: w = 2 b - 1, so the sum is 2 * (the values whose bit is set) - colsum.
+ * sum_k w[k] * col[k] over a padded column of len values (len rounded up to 8 with zeros), w the codes of one row,
+ * a byte's codes written out. s2: the sum of the terms. s1: w = 2 b - 1, so the sum is 2 * (the values whose bit
+ * is set) - colsum.
  */
-static inline int32_t tml_subbyte_dot(const uint8_t *w, const int16_t *col, int32_t len, int32_t colsum, int32_t bits)
+static inline TML_ALWAYS_INLINE int32_t tml_subbyte_dot(const uint8_t *w, const int16_t *col, int32_t len, int32_t colsum, int32_t bits)
 {
     const int32_t per_byte = 8 / bits;
     const int32_t bytes = (len + per_byte - 1) / per_byte;
-    const uint32_t mask = (1u << bits) - 1u;
-    int32_t acc = 0, i, k;
-    for (i = 0; i < bytes; ++i, col += per_byte) {
-        const uint32_t b = w[i];
-        for (k = 0; k < per_byte; ++k) {
-            acc += tml_subbyte_term((b >> (bits * k)) & mask, col[k], bits);
+    int32_t acc = 0, i;
+    if (bits == 2) {
+        for (i = 0; i < bytes; ++i, col += 4) {
+            const uint32_t b = w[i];
+            acc += TML_TERNARY_TERM(b, 0, col[0]) + TML_TERNARY_TERM(b, 1, col[1]) + TML_TERNARY_TERM(b, 2, col[2]) + TML_TERNARY_TERM(b, 3, col[3]);
         }
+        return acc;
     }
-    return bits == 1 ? 2 * acc - colsum : acc;
+
+    for (i = 0; i < bytes; ++i, col += 8) {
+        const uint32_t b = w[i];
+        acc += TML_BINARY_TERM(b, 0, col[0]) + TML_BINARY_TERM(b, 1, col[1]) + TML_BINARY_TERM(b, 2, col[2]) + TML_BINARY_TERM(b, 3, col[3])
+               + TML_BINARY_TERM(b, 4, col[4]) + TML_BINARY_TERM(b, 5, col[5]) + TML_BINARY_TERM(b, 6, col[6]) + TML_BINARY_TERM(b, 7, col[7]);
+    }
+    return 2 * acc - colsum;
 }
 
 /* The code of element k of a packed row, as a weight in {-1, 0, +1}. */
-static inline int32_t tml_subbyte_weight(const uint8_t *w, int32_t k, int32_t bits)
+static inline TML_ALWAYS_INLINE int32_t tml_subbyte_weight(const uint8_t *w, int32_t k, int32_t bits)
 {
     const int32_t per_byte = 8 / bits;
     const uint32_t code = ((uint32_t)w[k / per_byte] >> (bits * (k % per_byte))) & ((1u << bits) - 1u);
@@ -71,13 +85,6 @@ static inline int32_t tml_subbyte_weight(const uint8_t *w, int32_t k, int32_t bi
         return code != 0u ? 1 : -1;
     }
     return (int32_t)(code & 1u) - (int32_t)(code & 2u);
-}
-
-/* acc (bias included) -> int8 output of channel o. */
-static inline int8_t tml_subbyte_requant(int32_t acc, int32_t o, const int32_t *multiplier, const int32_t *shift, int32_t zp_out,
-                                         int32_t act_min, int32_t act_max)
-{
-    return tml_requant_s8(acc, multiplier[o], shift[o], zp_out, act_min, act_max);
 }
 
 #endif /* TML_SUBBYTE_INTERNAL_H */

@@ -23,9 +23,9 @@ public static class KernelPaths
             case QFullyConnected { WeightBits: 4 }:
                 return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
             case QConv2D { WeightBits: < 4 and var bits }:
-                return string.Create(I, $"tml_conv2d_s{bits}: int16 receptive-field column per pixel, {(bits == 2 ? "ternary" : "binary")} weights: additions and subtractions");
+                return string.Create(I, $"tml_conv2d_s{bits}: int16 receptive-field column per pixel, {(bits == 2 ? "ternary weights: one SBFX + MLA per code on DSP cores, masked additions elsewhere" : "binary weights: masked additions")}");
             case QFullyConnected { WeightBits: < 4 and var bits }:
-                return string.Create(I, $"tml_fully_connected_s{bits}: int16 input column, {(bits == 2 ? "ternary" : "binary")} weights: additions and subtractions");
+                return string.Create(I, $"tml_fully_connected_s{bits}: int16 input column, {(bits == 2 ? "ternary weights: one SBFX + MLA per code on DSP cores, masked additions elsewhere" : "binary weights: masked additions")}");
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return string.Create(I, $"tml_dw3x3_s8: stride {c.Geometry.StrideH}, zp-padded int16 band, 2 outputs per step (SMLAD tap pairs)");
             case QConv2D { Kernel: Int8Kernel.Pointwise }:
