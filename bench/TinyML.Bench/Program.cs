@@ -309,6 +309,12 @@ internal static class Program
                 Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
                 InputNote = "tests/models/digits_ternary.onnx (train_digits_ternary.py: the demo network, its three middle Convs trained ternary): 2-bit codes, the 450 held-out digits with labels",
             });
+            models.Add(new("digits_ternary_int8", "digits_ternary", "digits trained ternary, int8 weights", ternary)
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                MixedPrecision = new() { Layers = PrecisionSettings.ParseLayers(["/net/dw/dw.0/Conv=int8;/net/pw/pw.0/Conv=int8;/net/res/res.0/Conv=int8"], "digits_ternary") },
+                InputNote = "the ternary-trained digits with LayerPrecision=int8 on its three ternary layers (8-bit weights, the int8 kernels), the 450 held-out digits with labels",
+            });
             models.Add(new("digits_ternary_f32", "digits_ternary", "digits trained ternary, float32", ternary)
             {
                 InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"), Float = true,

@@ -152,18 +152,20 @@ public static class ModelCompiler
         log.WriteLine(Invariant($"tinyml: {name}: calibrated {ranges.Count} tensors on {calibration} with {(controlFlow ? "the C# float reference (the model has control flow)" : "ONNX Runtime")}"));
 
         var meanInputs = options.Calibration.BiasCorrection ? BiasCorrection.MeanInputs(options.ModelPath, graph, samples, prepare) : null;
-        var model = Quantizer.Quantize(graph, ranges, meanInputs);
+        // A layer LayerPrecision names int8 keeps int8 weights even when they are ternary (the int8 figures of a ternary model).
+        var int8Layers = options.MixedPrecision.Layers.Where(l => l.Value == LayerPrecision.Int8).Select(l => l.Key).ToHashSet(StringComparer.Ordinal);
+        var model = Quantizer.Quantize(graph, ranges, meanInputs, keepInt8: int8Layers);
         Int8HealthCheck.CheckSaturatedOutputs(model, graph, name, options.ModelPath, diagnostics);
         IReadOnlyList<PruneReport> pruned = [];
         if (options.Prune.Enabled)
         {
-            (model, pruned) = PruneStage.Apply(options, graph, model, weightMaxAbs => Quantizer.Quantize(graph, ranges, meanInputs, weightMaxAbs: weightMaxAbs), samples, log);
+            (model, pruned) = PruneStage.Apply(options, graph, model, weightMaxAbs => Quantizer.Quantize(graph, ranges, meanInputs, weightMaxAbs: weightMaxAbs, keepInt8: int8Layers), samples, log);
         }
 
         IReadOnlyList<PrecisionChoice> precisionChoices = [];
         if (!options.MixedPrecision.AllInt8)
         {
-            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, int4Nodes => Quantizer.Quantize(graph, ranges, meanInputs, int4Nodes),
+            (model, precisionChoices) = PrecisionSelection.Apply(options, graph, model, int4Nodes => Quantizer.Quantize(graph, ranges, meanInputs, int4Nodes, keepInt8: int8Layers),
                 samples, calibration, prepare, log, controlFlow ? graph : null, tensorNames);
         }
 

@@ -46,11 +46,12 @@ public sealed partial class Quantizer
 
     /// <summary>
     /// A weighted layer's per-channel weights, their scales and bits per stored weight: ternary or binary weights as
-    /// they are (<see cref="TernaryWeights"/>, exact, 2 or 1 bit), else int4 for the nodes asked for it, else int8.
+    /// they are (<see cref="TernaryWeights"/>, exact, 2 or 1 bit) unless <c>LayerPrecision</c> says int8, else int4 for
+    /// the nodes asked for it, else int8.
     /// </summary>
     private (sbyte[] Weights, float[] Scales, int Bits) QuantizeWeights(Node node, float[] weights, int channels)
     {
-        if (TernaryWeights.Detect(weights, channels) is { } ternary)
+        if (!_keepInt8.Contains(node.Name) && TernaryWeights.Detect(weights, channels) is { } ternary)
         {
             return ternary;
         }

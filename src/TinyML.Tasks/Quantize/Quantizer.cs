@@ -22,10 +22,14 @@ public sealed partial class Quantizer : Int8Lowering
     /// <summary>Node -> per output channel, the weight magnitude its scale covers at least (<see cref="QuantizeWeightsPerChannel"/>).</summary>
     private readonly IReadOnlyDictionary<string, float[]> _weightMaxAbs;
 
+    /// <summary>Nodes whose weights stay int8 even when they are ternary or binary (<c>LayerPrecision</c> int8).</summary>
+    private readonly IReadOnlySet<string> _keepInt8;
+
     private Quantizer(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs,
-        IReadOnlySet<string>? int4Nodes, IReadOnlyDictionary<string, float[]>? weightMaxAbs)
+        IReadOnlySet<string>? int4Nodes, IReadOnlyDictionary<string, float[]>? weightMaxAbs, IReadOnlySet<string>? keepInt8)
         : base(graph)
     {
+        _keepInt8 = keepInt8 ?? new HashSet<string>(StringComparer.Ordinal);
         _ranges = ranges;
         _meanInputs = meanInputs ?? new Dictionary<string, float[]>();
         _int4Nodes = int4Nodes ?? new HashSet<string>(StringComparer.Ordinal);
@@ -39,10 +43,11 @@ public sealed partial class Quantizer : Int8Lowering
     /// int4 (<see cref="QWeightedOp{TGeometry}.WeightBits"/> 4); any other node named here is refused (TML2020).</param>
     /// <param name="weightMaxAbs">Per node, per output channel, a weight magnitude the channel's scale covers at least
     /// (exact pruning: the readers of removed channels keep their scales).</param>
+    /// <param name="keepInt8">Nodes whose weights stay int8 even when they are ternary or binary (<c>LayerPrecision</c> int8).</param>
     public static LoweredModel Quantize(Graph graph, IReadOnlyDictionary<string, ActivationRange> ranges, IReadOnlyDictionary<string, float[]>? meanInputs = null,
-        IReadOnlySet<string>? int4Nodes = null, IReadOnlyDictionary<string, float[]>? weightMaxAbs = null)
+        IReadOnlySet<string>? int4Nodes = null, IReadOnlyDictionary<string, float[]>? weightMaxAbs = null, IReadOnlySet<string>? keepInt8 = null)
     {
-        var quantizer = new Quantizer(graph, ranges, meanInputs, int4Nodes, weightMaxAbs);
+        var quantizer = new Quantizer(graph, ranges, meanInputs, int4Nodes, weightMaxAbs, keepInt8);
         return quantizer.Lower();
     }
 

@@ -92,6 +92,19 @@ public sealed class TernaryWeightsTests
     }
 
     [TestMethod]
+    public void LayerPrecisionInt8_KeepsATernaryLayersWeightsInt8()
+    {
+        var work = TestPaths.NewTempDir("ternary-int8");
+        var compiled = ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = TernaryModel, Name = "digits_ternary", OutputDirectory = Path.Combine(work, "code"), CalibrationData = Path.Combine(DemoDir, "calib"),
+            MixedPrecision = new PrecisionSettings { Layers = PrecisionSettings.ParseLayers(["/net/res/res.0/Conv=int8"], "digits_ternary") },
+        }, TextWriter.Null);
+        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.Ops.Single(op => op.NodeName == "/net/res/res.0/Conv")), "named int8: 8-bit weights");
+        Assert.AreEqual(2, PackedWeights.BitsOf(compiled.Model.Ops.Single(op => op.NodeName == "/net/pw/pw.0/Conv")), "the others stay ternary");
+    }
+
+    [TestMethod]
     public void BinaryAndTernaryLayersOfAGraph_AreDetectedAndRunByteIdentical()
     {
         // x[1,2,6,6] -> Conv 3x3 (4 ch, binary: each channel +-a_c) -> Relu -> Flatten -> Gemm 144->5 (ternary rows) -> y.
