@@ -303,6 +303,12 @@ internal static class Program
                 MixedPrecision = new() { WeightBits = 4 },
                 InputNote = "WeightBits=\"4\" (int4 weights in every Conv and the Gemm), the 450 held-out digits with labels",
             });
+            models.Add(new("digits_prune25", "digits", "demo digits, 25 % of the prunable channels pruned", Path.Combine(demo, "digits.onnx"))
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                Prune = PruneSettings.Parse("0.25"),
+                InputNote = "Prune=\"0.25\" (2 of the stem Conv's 8 channels: the rest of the model sits behind a residual Add), the 450 held-out digits with labels",
+            });
             var ternary = Path.Combine(repo, "tests", "models", "digits_ternary.onnx");
             models.Add(new("digits_ternary", "digits_ternary", "digits trained ternary", ternary)
             {
