@@ -10,8 +10,17 @@ namespace TinyML.Quantize;
 public static class TernaryWeights
 {
     /// <summary>
+    /// Weights per output channel below which a layer is not checked: a channel of one weight (a fully connected layer
+    /// over one input, TFLM's sine model) always has "one magnitude", and its row takes a whole byte either way, so the
+    /// codes would save nothing and the int8 kernels are faster. From 8 weights on, a packed row is at most a quarter of
+    /// the int8 one, and a float layer that is not ternary by training practically never passes.
+    /// </summary>
+    public const int MinWeightsPerChannel = 8;
+
+    /// <summary>
     /// The codes (-1, 0, +1), per-channel scales and bits per code (2 ternary, 1 binary) when every channel of
-    /// <paramref name="weights"/> ([channels, rest]) has at most one nonzero magnitude; null otherwise. An all-zero
+    /// <paramref name="weights"/> ([channels, rest], at least <see cref="MinWeightsPerChannel"/> a channel) has at most
+    /// one nonzero magnitude; null otherwise. An all-zero
     /// channel has scale 1 and zero codes (and makes the layer ternary: a binary code cannot be zero).
     /// </summary>
     public static (sbyte[] Codes, float[] Scales, int Bits)? Detect(float[] weights, int channels)
@@ -22,6 +31,11 @@ public static class TernaryWeights
         }
 
         var perChannel = weights.Length / channels;
+        if (perChannel < MinWeightsPerChannel)
+        {
+            return null;
+        }
+
         var codes = new sbyte[weights.Length];
         var scales = new float[channels];
         var anyZero = false;

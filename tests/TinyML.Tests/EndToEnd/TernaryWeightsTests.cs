@@ -92,6 +92,21 @@ public sealed class TernaryWeightsTests
     }
 
     [TestMethod]
+    public void Detection_NeedsEightWeightsAChannel_AndOneMagnitudeInEach()
+    {
+        // TFLM's sine model: a fully connected layer over one input has one weight a channel, trivially "one magnitude".
+        Assert.IsNull(TernaryWeights.Detect([0.5f, -0.25f, 0.125f, 0f], channels: 4));
+        var ternary = new[] { 0.5f, -0.5f, 0f, 0.5f, 0f, 0f, -0.5f, 0.5f, /* channel 1 */ -0.25f, 0.25f, 0.25f, 0f, 0f, -0.25f, 0.25f, 0.25f };
+        var detected = TernaryWeights.Detect(ternary, channels: 2)!.Value;
+        Assert.AreEqual(2, detected.Bits);
+        CollectionAssert.AreEqual(new[] { 0.5f, 0.25f }, detected.Scales);
+        CollectionAssert.AreEqual(new sbyte[] { 1, -1, 0, 1, 0, 0, -1, 1, -1, 1, 1, 0, 0, -1, 1, 1 }, detected.Codes);
+        ternary[3] = 0.4f; // a second magnitude in channel 0
+        Assert.IsNull(TernaryWeights.Detect(ternary, channels: 2));
+        Assert.AreEqual(1, TernaryWeights.Detect(Enumerable.Range(0, 16).Select(i => i % 3 == 0 ? -0.5f : 0.5f).ToArray(), channels: 2)!.Value.Bits, "no zero: binary");
+    }
+
+    [TestMethod]
     public void LayerPrecisionInt8_KeepsATernaryLayersWeightsInt8()
     {
         var work = TestPaths.NewTempDir("ternary-int8");
