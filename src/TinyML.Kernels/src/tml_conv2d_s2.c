@@ -11,9 +11,13 @@ static int32_t tml_conv_subbyte_scratch_size(const tml_conv2d_packed_params *p)
     return len <= TML_SUBBYTE_COL_MAX ? tml_subbyte_column_bytes(len) : 0;
 }
 
-/* The receptive field of output pixel (oy, ox) over the in_c_per_group channels at group_input; returns its sum. */
-static int32_t tml_conv_subbyte_column(const tml_conv2d_packed_params *p, const int8_t *group_input, int32_t in_c_per_group,
-                                       int32_t oy, int32_t ox, int16_t *col)
+/*
+ * Walks the receptive field of output pixel (oy, ox) over the in_c_per_group channels at group_input, the window's
+ * values (x - zp_in, 0 where it leaves the input). With col: writes them into the column (padded) and returns their
+ * sum. Without (reductions longer than the column): returns the sum of their products with the codes of row w.
+ */
+static inline TML_ALWAYS_INLINE int32_t tml_conv_subbyte_window(const tml_conv2d_packed_params *p, const int8_t *group_input, int32_t in_c_per_group,
+                                                                int32_t oy, int32_t ox, int16_t *col, const uint8_t *w, int32_t bits)
 {
     const int32_t in_h = p->in_h, in_w = p->in_w, zp = p->input_zero_point;
     int32_t ic, ky, kx, n = 0, sum = 0;
@@ -24,36 +28,20 @@ static int32_t tml_conv_subbyte_column(const tml_conv2d_packed_params *p, const 
             for (kx = 0; kx < p->kernel_w; ++kx, ++n) {
                 const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
                 const int32_t v = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w ? plane[iy * in_w + ix] - zp : 0;
-                col[n] = (int16_t)v;
-                sum += v;
-            }
-        }
-    }
-    tml_subbyte_pad(col, n);
-    return sum;
-}
-
-/* Reductions longer than the column: each product from the input and the code directly. */
-static int32_t tml_conv_subbyte_direct(const tml_conv2d_packed_params *p, const int8_t *group_input, int32_t in_c_per_group,
-                                       const uint8_t *w, int32_t oy, int32_t ox, int32_t bits)
-{
-    const int32_t in_h = p->in_h, in_w = p->in_w, zp = p->input_zero_point;
-    int32_t ic, ky, kx, n = 0, acc = 0;
-    for (ic = 0; ic < in_c_per_group; ++ic) {
-        const int8_t *plane = group_input + ic * in_h * in_w;
-        for (ky = 0; ky < p->kernel_h; ++ky) {
-            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
-            for (kx = 0; kx < p->kernel_w; ++kx, ++n) {
-                const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                    const int32_t v = plane[iy * in_w + ix] - zp;
+                if (col != 0) {
+                    col[n] = (int16_t)v;
+                    sum += v;
+                } else {
                     const int32_t weight = tml_subbyte_weight(w, n, bits);
-                    acc += weight > 0 ? v : weight < 0 ? -v : 0;
+                    sum += weight > 0 ? v : weight < 0 ? -v : 0;
                 }
             }
         }
     }
-    return acc;
+    if (col != 0) {
+        tml_subbyte_pad(col, n);
+    }
+    return sum;
 }
 
 static inline TML_ALWAYS_INLINE void tml_conv_subbyte(const tml_conv2d_packed_params *p, const int8_t *input, int8_t *output, void *scratch, int32_t bits)
@@ -69,13 +57,13 @@ static inline TML_ALWAYS_INLINE void tml_conv_subbyte(const tml_conv2d_packed_pa
         const int8_t *group_input = input + g * in_c_per_group * p->in_h * p->in_w;
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
-                const int32_t colsum = len <= TML_SUBBYTE_COL_MAX ? tml_conv_subbyte_column(p, group_input, in_c_per_group, oy, ox, col) : 0;
+                const int32_t colsum = len <= TML_SUBBYTE_COL_MAX ? tml_conv_subbyte_window(p, group_input, in_c_per_group, oy, ox, col, 0, bits) : 0;
                 for (k = 0; k < out_c_per_group; ++k) {
                     const int32_t o = g * out_c_per_group + k;
                     const uint8_t *w = p->weights + o * row_bytes;
                     int32_t acc = p->bias != 0 ? p->bias[o] : 0;
                     acc += len <= TML_SUBBYTE_COL_MAX ? tml_subbyte_dot(w, col, len, colsum, bits)
-                                                      : tml_conv_subbyte_direct(p, group_input, in_c_per_group, w, oy, ox, bits);
+                                                      : tml_conv_subbyte_window(p, group_input, in_c_per_group, oy, ox, 0, w, bits);
                     output[o * out_plane + oy * p->out_w + ox] = tml_requant_bounded_s8(acc, p->output_multiplier[o], p->output_shift[o],
                         p->bias != 0 ? p->bias[o] : 0, bias_limit, p->output_zero_point, p->act_min, p->act_max);
                 }

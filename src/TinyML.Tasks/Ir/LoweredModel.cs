@@ -85,6 +85,22 @@ public sealed class LoweredModel
     /// </summary>
     public Dictionary<string, KeptChannels> PrunedTensors { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>A model with this one's tensors, inputs, outputs and pruned-tensor views and no op yet: what a pass that
+    /// rewrites some ops (mixed precision) fills in again.</summary>
+    public LoweredModel WithoutOps()
+    {
+        var result = new LoweredModel { Name = Name, Input = Input, Output = Output };
+        result.Tensors.AddRange(Tensors);
+        result.ExtraInputs.AddRange(ExtraInputs);
+        result.ExtraOutputs.AddRange(ExtraOutputs);
+        foreach (var (tensor, kept) in PrunedTensors)
+        {
+            result.PrunedTensors[tensor] = kept;
+        }
+
+        return result;
+    }
+
     /// <summary>A float32 model (<c>Quantize="none"</c>): its API takes and returns floats.</summary>
     public bool IsFloat => Tensors.Count > 0 && Tensors.All(t => t.ElementType == TensorElementType.Float32);
 

@@ -22,14 +22,7 @@ public static class Int16x8
 
     public static LoweredModel Apply(LoweredModel model, Graph graph, IReadOnlySet<string> int16Nodes)
     {
-        var result = new LoweredModel { Name = model.Name, Input = model.Input, Output = model.Output };
-        result.Tensors.AddRange(model.Tensors);
-        result.ExtraInputs.AddRange(model.ExtraInputs);
-        result.ExtraOutputs.AddRange(model.ExtraOutputs);
-        foreach (var (tensor, kept) in model.PrunedTensors)
-        {
-            result.PrunedTensors[tensor] = kept;
-        }
+        var result = model.WithoutOps();
 
         var floatModel = FloatLowering.Lower(graph);
 

@@ -336,14 +336,7 @@ public static class MixedPrecision
             model = Int16x8.Apply(model, graph, int16Nodes);
         }
 
-        var result = new LoweredModel { Name = model.Name, Input = model.Input, Output = model.Output };
-        result.Tensors.AddRange(model.Tensors);
-        result.ExtraInputs.AddRange(model.ExtraInputs);
-        result.ExtraOutputs.AddRange(model.ExtraOutputs);
-        foreach (var (tensor, kept) in model.PrunedTensors)
-        {
-            result.PrunedTensors[tensor] = kept;
-        }
+        var result = model.WithoutOps();
 
         if (floatNodes.Count == 0)
         {
