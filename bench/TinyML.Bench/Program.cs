@@ -235,6 +235,12 @@ internal static class Program
                     Calibration = Inputs("mlperf_tiny_ad_fc_autoencoder"), InputsNpy = Inputs("mlperf_tiny_ad_fc_autoencoder"), MaxSamples = 10,
                     InputNote = "float AD quantized by this SDK (its test_data as calibration), test_data samples 0-9", Classifier = false,
                 });
+                models.Add(new("ad_blocks50", "ad", "AD, half of its weight blocks zero, block-sparse", Path.Combine(M("mlperf_tiny_ad_fc_autoencoder"), "model.onnx"))
+                {
+                    Calibration = Inputs("mlperf_tiny_ad_fc_autoencoder"), InputsNpy = Inputs("mlperf_tiny_ad_fc_autoencoder"), MaxSamples = 10,
+                    Prune = new PruneSettings { BlockFraction = 0.5 },
+                    InputNote = "as ad_sdk with PruneBlocks=\"0.5\" (every layer's smallest half of its 8-weight blocks zeroed, stored block-sparse), test_data samples 0-9", Classifier = false,
+                });
                 // No test data in shared for these two: the compiler's synthetic calibration and one LCG input.
                 models.Add(new("ic_sdk", "ic", "IC, quantized here", Path.Combine(M("mlperf_tiny_ic_resnet8"), "model.onnx"))
                 {

@@ -60,4 +60,23 @@ void tml_fully_connected_s2(const tml_fully_connected_s2_params *p, const int8_t
 int32_t tml_fully_connected_s1_scratch_size(const tml_fully_connected_s1_params *p);
 void tml_fully_connected_s1(const tml_fully_connected_s1_params *p, const int8_t *input, int8_t *output, void *scratch);
 
+/* ---- Fully connected with block-sparse int8 weights (PruneBlocks): each output row's inputs in blocks of 8, only
+ * the blocks with a nonzero weight stored, row by row (compressed sparse rows of blocks); the int8 numerics of
+ * tml_fully_connected_s8 (a zero block adds nothing to the sum, so skipping it changes no byte). ---- */
+typedef struct {
+    int32_t in_features, out_features;
+    int32_t input_zero_point, output_zero_point;
+    int32_t act_min, act_max;
+    const uint16_t *row_start;       /* [out_features + 1]: row o's blocks are row_start[o] .. row_start[o + 1] - 1 */
+    const uint16_t *block_column;    /* [blocks]: block b holds inputs 8 * block_column[b] .. 8 * block_column[b] + 7 */
+    const int8_t *block_weights;     /* [blocks][8]; past in_features a block's weights are 0 */
+    const int32_t *bias;             /* [out_features], or NULL */
+    const int32_t *output_multiplier;
+    const int32_t *output_shift;
+} tml_fully_connected_bsr_s8_params;
+
+/* Scratch: the int16 column of (x - zp_in), padded with zeros to a multiple of 8. */
+int32_t tml_fully_connected_bsr_s8_scratch_size(const tml_fully_connected_bsr_s8_params *p);
+void tml_fully_connected_bsr_s8(const tml_fully_connected_bsr_s8_params *p, const int8_t *input, int8_t *output, void *scratch);
+
 #endif /* TML_SUBBYTE_H */

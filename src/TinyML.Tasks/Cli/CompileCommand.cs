@@ -15,7 +15,7 @@ namespace TinyML.Cli;
 /// <c>--export-qdq true</c> also writes <c>&lt;name&gt;.qdq.onnx</c> (int8 only).
 /// Mixed precision: <c>--precision int8|int16x8|float|auto</c>, <c>--layer-precision node=float</c> or <c>node=int16x8</c> (repeatable, ';'-separated, or
 /// <c>model|node=float</c> for one model of several; <c>node=int4</c>: int4 weights), <c>--auto-precision-threshold-db 20</c>,
-/// Pruning: <c>--prune exact|0.3|node=0.5;node2=0.25</c>.
+/// Pruning: <c>--prune exact|0.3|node=0.5;node2=0.25</c>, <c>--prune-blocks 0.5</c> (block-sparse fully connected layers).
 /// <c>--weight-bits 4</c> (int4 weights for every Conv and Gemm/MatMul; with <c>--precision auto</c>, where the layer's own SNR with them
 /// stays at or above <c>--int4-threshold-db</c>, default 20).
 /// </summary>
@@ -114,7 +114,7 @@ public static class CompileCommand
             MaxAccuracyDrop = ParseMaxAccuracyDrop(args.Get("max-accuracy-drop")),
             AccuracySamples = ParseAccuracySamples(args.Get("accuracy-samples")),
             ExportQdq = args.GetBool("export-qdq"),
-            Prune = PruneSettings.Parse(args.Get("prune"), spelling),
+            Prune = PruneSettings.Parse(args.Get("prune"), spelling) with { BlockFraction = PruneSettings.ParseBlockFraction(args.Get("prune-blocks"), spelling) },
         };
         options = options with
         {
@@ -136,7 +136,7 @@ public static class CompileCommand
                 options.ModelPath);
         }
 
-        if (options.Precision == ModelPrecision.Float32 && options.Prune.Enabled)
+        if (options.Precision == ModelPrecision.Float32 && options.Prune.Any)
         {
             throw new TinyMLException(ErrorCodes.InvalidPrecision,
                 $"Prune removes channels of the int8 model, measured on its calibration data; model '{name}' has Quantize=\"none\" (float32)", options.ModelPath);

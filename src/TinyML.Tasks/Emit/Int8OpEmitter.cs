@@ -40,6 +40,8 @@ internal static class Int8OpEmitter
                 return EmitConvData(sb, op, id, "ConvTranspose", "tml_conv_transpose2d_s8_params", OpCText.AsConvWindow(t.Geometry), t.Weights, t.Bias, t.OutputMultiplier, t.OutputShift,
                     $"{Int(t.InputZeroPoint)}, {Int(t.OutputZeroPoint)}, {Int(t.Activation.Min)}, {Int(t.Activation.Max)}");
 
+            case QFullyConnected { BlockSparse: true } sparse:
+                return EmitBlockSparseData(sb, sparse, id);
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
@@ -229,6 +231,9 @@ internal static class Int8OpEmitter
         {
             case QConv2D { WeightBits: < 8 } packed:
                 OpCText.Call(sb, $"tml_conv2d_{WeightSuffix(packed.WeightBits)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+                break;
+            case QFullyConnected { BlockSparse: true }:
+                OpCText.Call(sb, "tml_fully_connected_bsr_s8", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QFullyConnected { WeightBits: < 8, Geometry.Rows: 1 } packed:
                 OpCText.Call(sb, $"tml_fully_connected_{WeightSuffix(packed.WeightBits)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
@@ -426,6 +431,31 @@ internal static class Int8OpEmitter
         EmitArray(sb, "int32_t", $"{id}_multiplier", multiplier.Select(Int));
         EmitArray(sb, "int32_t", $"{id}_shift", shift.Select(Int));
         return weightBytes + 4 * (bias.Length + multiplier.Length + shift.Length);
+    }
+
+    /// <summary>tml_fully_connected_bsr_s8_params: the rows' stored 8-weight blocks (<see cref="BlockSparseLayout"/>).</summary>
+    private static int EmitBlockSparseData(StringBuilder sb, QFullyConnected f, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        var layout = BlockSparseLayout.Of(f.Weights, f.Geometry.OutFeatures, f.Geometry.InFeatures)
+            ?? throw new InvalidOperationException($"{f.NodeName}: block-sparse weights do not fit 16-bit indices");
+        sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}, block-sparse: {layout.Blocks} of {f.Geometry.OutFeatures * ((f.Geometry.InFeatures + 7) / 8)} blocks of 8 weights stored */\n");
+        EmitArray(sb, "uint16_t", $"{id}_row_start", layout.RowStart.Select(v => v.ToString(I)));
+        EmitArray(sb, "uint16_t", $"{id}_block_column", layout.BlockColumn.DefaultIfEmpty().Select(v => v.ToString(I)));
+        EmitArray(sb, "int8_t", $"{id}_block_weights", layout.BlockWeights.DefaultIfEmpty().Select(v => Int(v)));
+        EmitArray(sb, "int32_t", $"{id}_bias", f.Bias.Select(Int));
+        EmitArray(sb, "int32_t", $"{id}_multiplier", f.OutputMultiplier.Select(Int));
+        EmitArray(sb, "int32_t", $"{id}_shift", f.OutputShift.Select(Int));
+        sb.Append(I, $$"""
+            static const tml_fully_connected_bsr_s8_params {{id}} = {
+                {{f.Geometry.InFeatures}}, {{f.Geometry.OutFeatures}}, /* in_features, out_features */
+                {{Int(f.InputZeroPoint)}}, {{Int(f.OutputZeroPoint)}}, {{Int(f.Activation.Min)}}, {{Int(f.Activation.Max)}}, /* zero points, activation range */
+                {{id}}_row_start, {{id}}_block_column, {{id}}_block_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
+            };
+
+
+            """);
+        return layout.Bytes + 4 * (f.Bias.Length + f.OutputMultiplier.Length + f.OutputShift.Length);
     }
 
     /// <summary>The weight part of a weighted kernel's name: s8, s4 (int4), s2 (ternary) or s1 (binary).</summary>

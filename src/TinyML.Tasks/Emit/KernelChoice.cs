@@ -92,7 +92,7 @@ public static class KernelChoice
     public static Int8Kernel Choose(LoweredOp op, KernelIsa isa)
     {
         // Weights narrower than a byte have one kernel per op kind and width (tml_conv2d_s4, tml_fully_connected_s2, ...).
-        if (isa == KernelIsa.Portable || PackedWeights.Has(op))
+        if (isa == KernelIsa.Portable || PackedWeights.Has(op) || op is QFullyConnected { BlockSparse: true })
         {
             return Int8Kernel.Generic;
         }

@@ -20,6 +20,8 @@ public static class KernelPaths
                 return KernelScratch.BytesOf(c) > 0
                     ? "tml_conv2d_s4: int16 receptive-field column per pixel, int4 weights unpacked in registers (SMLAD on DSP cores)"
                     : "tml_conv2d_s4: direct (reduction longer than the column buffer), int4 weights";
+            case QFullyConnected { BlockSparse: true }:
+                return "tml_fully_connected_bsr_s8: int16 input column, the stored 8-weight blocks only (zero blocks skipped)";
             case QFullyConnected { WeightBits: 4 }:
                 return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
             case QConv2D { WeightBits: < 4 and var bits }:

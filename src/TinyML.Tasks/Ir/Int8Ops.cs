@@ -71,7 +71,15 @@ public sealed class QBatchMatMul : LoweredOp
 
 /// <summary>Fully connected (Gemm/MatMul with constant weights): out[o] = sum_i (x[i]-zp_in) * W[o,i] + bias[o] for each
 /// input row (<see cref="FullyConnectedGeometry"/>).</summary>
-public sealed class QFullyConnected : QWeightedOp<FullyConnectedGeometry>;
+public sealed class QFullyConnected : QWeightedOp<FullyConnectedGeometry>
+{
+    /// <summary>
+    /// Stored block-sparse (<c>PruneBlocks</c>, where it takes less flash than dense): the rows' 8-weight blocks that
+    /// hold a nonzero weight only, run by tml_fully_connected_bsr_s8 (<see cref="Emit.BlockSparseLayout"/>). The
+    /// arithmetic is the dense op's: the blocks left out are zero.
+    /// </summary>
+    public bool BlockSparse { get; set; }
+}
 
 /// <summary>Max/average pooling over NCHW; input and output share scale and zero point (no requantization).
 /// Average divides by the number of non-padding elements in the window, rounding half away from zero. The int8 kernel

@@ -157,7 +157,7 @@ public static class ModelCompiler
         var model = Quantizer.Quantize(graph, ranges, meanInputs, keepInt8: int8Layers);
         Int8HealthCheck.CheckSaturatedOutputs(model, graph, name, options.ModelPath, diagnostics);
         IReadOnlyList<PruneReport> pruned = [];
-        if (options.Prune.Enabled)
+        if (options.Prune.Any)
         {
             (model, pruned) = PruneStage.Apply(options, graph, model, weightMaxAbs => Quantizer.Quantize(graph, ranges, meanInputs, weightMaxAbs: weightMaxAbs, keepInt8: int8Layers), samples, log);
         }
@@ -331,7 +331,7 @@ public static class ModelCompiler
                 options.ModelPath);
         }
 
-        if (!options.MixedPrecision.AllInt8 || options.Prune.Enabled)
+        if (!options.MixedPrecision.AllInt8 || options.Prune.Any)
         {
             throw new TinyMLException(ErrorCodes.InvalidPrecision,
                 $"Precision/LayerPrecision/WeightBits/Prune apply to calibrated models; model '{name}' is already quantized (QuantizeLinear/DequantizeLinear) and keeps its own precision",

@@ -1,3 +1,4 @@
+using TinyML.Emit;
 using TinyML.Quantize;
 using TinyML.Reference;
 
@@ -5,7 +6,11 @@ namespace TinyML.Pipeline;
 
 /// <summary>One pruned layer for the log and the accuracy report: channels before and after, why, weight bytes.</summary>
 public sealed record PruneReport(string Node, string Kind, int ChannelsBefore, int ChannelsAfter, int ExactlyZero, int ZeroWeights, int ByImportance,
-    int WeightBytesBefore, int WeightBytesAfter);
+    int WeightBytesBefore, int WeightBytesAfter)
+{
+    /// <summary>For <c>PruneBlocks</c>: the zero blocks and how the layer is stored.</summary>
+    public string? Storage { get; init; }
+}
 
 /// <summary>
 /// <c>Prune</c>: finds the channels <see cref="ChannelPruning"/> may remove in the calibrated int8 model, removes them
@@ -22,7 +27,7 @@ internal static class PruneStage
     {
         var settings = options.Prune;
         var name = options.Name;
-        var chains = ChannelPruning.Chains(graph);
+        var chains = settings.Enabled ? ChannelPruning.Chains(graph) : [];
         var unknown = settings.Layers.Keys.Where(n => chains.All(c => c.Producer.Name != n)).ToList();
         if (unknown.Count > 0)
         {
@@ -34,7 +39,7 @@ internal static class PruneStage
         var used = Spread(samples, MaxSamples);
         var input = int8.InputTensor;
         var quantized = used.Select(s => s.Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray()).ToList();
-        var runs = quantized.Select(q => Int8Interpreter.RunAll(int8, q)).ToList();
+        var runs = settings.Enabled ? quantized.Select(q => Int8Interpreter.RunAll(int8, q)).ToList() : [];
         var exact = ChannelPruning.AlwaysZero(chains, int8, runs);
         var zeroWeights = chains.ToDictionary(c => c, c => ChannelPruning.ZeroWeights(graph, c));
         var statistics = settings.Lossy
@@ -48,7 +53,9 @@ internal static class PruneStage
         // other weights quantize to the same integers and no byte moves.
         var readerScales = settings.Lossy ? null : ChannelPruning.ReaderMaxAbs(graph, chains.Where(c => removed[c].Count > 0));
         var kept = ChannelPruning.Apply(graph, chains.Select(c => (c, removed[c].Order().ToArray())).ToList(), statistics);
+        var blockPruned = settings.BlockFraction > 0 ? BlockPruning.Apply(graph, settings.BlockFraction).Select(n => n.Name).ToHashSet(StringComparer.Ordinal) : [];
         var pruned = requantize(readerScales);
+        var sparse = StoreBlockSparse(pruned, blockPruned, settings.BlockFraction, name, log);
         foreach (var (tensor, channels) in kept)
         {
             pruned.PrunedTensors[tensor] = channels;
@@ -75,11 +82,44 @@ internal static class PruneStage
             log.WriteLine(Invariant($"tinyml: {name}: prune: {l.Node} ({l.Kind}) {l.ChannelsBefore} -> {l.ChannelsAfter} channels: {Why(l, used.Count)}; weights {l.WeightBytesBefore:N0} -> {l.WeightBytesAfter:N0} B (with its readers)"));
         }
 
+        layers.AddRange(sparse);
+        if (!settings.Enabled)
+        {
+            return (pruned, layers);
+        }
+
         var candidates = chains.Sum(c => c.Channels);
-        log.WriteLine(layers.Count == 0
+        log.WriteLine(layers.Count == sparse.Count
             ? Invariant($"tinyml: {name}: prune: no channel removed ({chains.Count} prunable layer(s), {candidates} channels; none is zero on all {used.Count} calibration sample(s){(settings.Lossy ? "" : "; Prune=\"0.3\" removes the least important")})")
             : Invariant($"tinyml: {name}: prune: {layers.Sum(l => l.ChannelsBefore - l.ChannelsAfter)} of {candidates} prunable channels removed in {layers.Count} layer(s) ({layers.Sum(l => l.ExactlyZero)} zero on all {used.Count} calibration sample(s), {layers.Sum(l => l.ByImportance)} by importance); the model's Conv/Gemm weights {int8.Ops.Sum(PackedWeights.StoredBytes):N0} -> {pruned.Ops.Sum(PackedWeights.StoredBytes):N0} B{(settings.Lossy ? "" : "; outputs byte-identical on the calibration samples")}"));
         return (pruned, layers);
+    }
+
+    /// <summary>
+    /// The fully connected layers <c>PruneBlocks</c> thinned, each stored block-sparse where that takes less flash than
+    /// dense (the log says which, and what each takes).
+    /// </summary>
+    private static List<PruneReport> StoreBlockSparse(LoweredModel model, IReadOnlySet<string> nodes, double fraction, string name, TextWriter log)
+    {
+        var reports = new List<PruneReport>();
+        foreach (var fc in model.Ops.OfType<QFullyConnected>().Where(f => nodes.Contains(f.NodeName)))
+        {
+            var dense = fc.Weights.Length;
+            var layout = fc.Geometry.Rows == 1 && fc.WeightBits == 8 ? BlockSparseLayout.Of(fc.Weights, fc.Geometry.OutFeatures, fc.Geometry.InFeatures) : null;
+            var blocks = fc.Geometry.OutFeatures * ((fc.Geometry.InFeatures + BlockSparseLayout.BlockSize - 1) / BlockSparseLayout.BlockSize);
+            fc.BlockSparse = layout is not null && layout.Bytes < dense;
+            var zeroBlocks = layout is null ? 0 : blocks - layout.Blocks;
+            log.WriteLine(Invariant($"tinyml: {name}: prune blocks: {fc.NodeName} ({fc.KindName}) {zeroBlocks} of {blocks} blocks of 8 weights zero ({fraction:P0} asked): ")
+                + (fc.BlockSparse
+                    ? Invariant($"stored block-sparse, weights {dense:N0} -> {layout!.Bytes:N0} B (tml_fully_connected_bsr_s8 skips the zero blocks)")
+                    : Invariant($"stays dense ({dense:N0} B; block-sparse would take {(layout is null ? "more than 16-bit indices hold" : $"{layout.Bytes:N0} B")})")));
+            reports.Add(new PruneReport(fc.NodeName, fc.KindName, fc.Geometry.OutFeatures, fc.Geometry.OutFeatures, 0, 0, 0, dense, PackedWeights.StoredBytes(fc))
+            {
+                Storage = Invariant($"{zeroBlocks} of {blocks} 8-weight blocks zero; {(fc.BlockSparse ? "block-sparse" : "dense")}"),
+            });
+        }
+
+        return reports;
     }
 
     private static string Why(PruneReport l, int samples)

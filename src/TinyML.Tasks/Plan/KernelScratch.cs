@@ -30,6 +30,8 @@ public static class KernelScratch
 
     public static int BytesOf(LoweredOp op) => op switch
     {
+        // tml_fully_connected_bsr_s8_scratch_size: the int16 column of the inputs, padded to whole blocks of 8.
+        QFullyConnected { BlockSparse: true } f => PackedColumn(f.Geometry.InFeatures),
         // tml_conv2d_s4/s2/s1_scratch_size: one int16 column of the receptive field padded to whole groups of 8 (the
         // int4 kernels keep it in the nibble order of tml_s4_internal.h); longer reductions take the direct path.
         QConv2D { WeightBits: < 8 } c => PackedReductionLength(c) <= PackedColumnMax ? PackedColumn(PackedReductionLength(c)) : 0,

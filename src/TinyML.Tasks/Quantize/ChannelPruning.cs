@@ -18,7 +18,27 @@ public sealed record PruneSettings
     /// <summary>Node name -> share of that layer's channels removed by magnitude.</summary>
     public IReadOnlyDictionary<string, double> Layers { get; init; } = new Dictionary<string, double>(StringComparer.Ordinal);
 
-    public bool Lossy => GlobalFraction > 0 || Layers.Count > 0;
+    /// <summary><c>PruneBlocks</c>: share of each fully connected layer's 8-weight blocks zeroed by magnitude, the
+    /// layer then stored block-sparse where that takes less flash.</summary>
+    public double BlockFraction { get; init; }
+
+    public bool Lossy => GlobalFraction > 0 || Layers.Count > 0 || BlockFraction > 0;
+
+    /// <summary>Anything to do: channel pruning or block sparsity.</summary>
+    public bool Any => Enabled || BlockFraction > 0;
+
+    public static double ParseBlockFraction(string? text, OptionSpelling spelling = OptionSpelling.MSBuild)
+    {
+        var value = text?.Trim() ?? "";
+        if (value.Length == 0)
+        {
+            return 0;
+        }
+
+        return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f is >= 0 and < 1 ? f
+            : throw new TinyMLException(ErrorCodes.InvalidPrecision,
+                $"{(spelling == OptionSpelling.MSBuild ? "PruneBlocks" : "--prune-blocks")} '{text}' is not a share of the weight blocks in [0, 1) such as 0.5");
+    }
 
     public static PruneSettings Parse(string? text, OptionSpelling spelling = OptionSpelling.MSBuild)
     {
@@ -62,6 +82,57 @@ public sealed record PruneSettings
 
         TinyMLException Bad(string entry) => new(ErrorCodes.InvalidPrecision,
             $"{option} '{entry}' is not 'exact', a fraction of the channels in [0, 1) such as 0.3, or node=fraction entries (Conv_3=0.5;Conv_5=0.25)");
+    }
+}
+
+/// <summary>
+/// <c>PruneBlocks</c>: zeroes the smallest 8-weight blocks (by the sum of their magnitudes) of each fully connected
+/// layer (a Gemm with constant weights), a share of the layer's blocks, in the float graph, so that the int8 weights of
+/// those blocks are zero and the layer can be stored block-sparse.
+/// </summary>
+public static class BlockPruning
+{
+    public static IReadOnlyList<Node> Apply(Graph graph, double fraction)
+    {
+        var pruned = new List<Node>();
+        foreach (var gemm in graph.Nodes.Where(n => n.OpType == "Gemm" && n.GetInt("transA", 0) == 0 && GraphEdit.Constant(graph, n.Inputs[1]) is { FloatData: not null, Shape.Length: 2 }
+            && graph.Nodes.Count(other => other.Inputs.Contains(n.Inputs[1])) == 1).ToList())
+        {
+            var w = graph.Tensor(gemm.Inputs[1]);
+            var data = (float[])w.FloatData!.Clone();
+            var transB = gemm.GetInt("transB", 0) != 0;
+            var (outputs, inputs) = transB ? (w.Shape[0], w.Shape[1]) : (w.Shape[1], w.Shape[0]);
+            int Index(int o, int i) => transB ? o * inputs + i : i * outputs + o;
+            var columns = (inputs + Emit.BlockSparseLayout.BlockSize - 1) / Emit.BlockSparseLayout.BlockSize;
+            var blocks = new List<(int Row, int Column, double Magnitude)>();
+            for (var o = 0; o < outputs; o++)
+            {
+                for (var c = 0; c < columns; c++)
+                {
+                    var magnitude = 0.0;
+                    for (var i = c * Emit.BlockSparseLayout.BlockSize; i < Math.Min(inputs, (c + 1) * Emit.BlockSparseLayout.BlockSize); i++)
+                    {
+                        magnitude += Math.Abs(data[Index(o, i)]);
+                    }
+
+                    blocks.Add((o, c, magnitude));
+                }
+            }
+
+            var count = (int)Math.Round(fraction * blocks.Count, MidpointRounding.AwayFromZero);
+            foreach (var (o, c, _) in blocks.OrderBy(b => b.Magnitude).ThenBy(b => b.Row).ThenBy(b => b.Column).Take(count))
+            {
+                for (var i = c * Emit.BlockSparseLayout.BlockSize; i < Math.Min(inputs, (c + 1) * Emit.BlockSparseLayout.BlockSize); i++)
+                {
+                    data[Index(o, i)] = 0;
+                }
+            }
+
+            graph.Tensors[w.Name] = new Tensor(w.Name, w.Shape) { FloatData = data };
+            pruned.Add(gemm);
+        }
+
+        return pruned;
     }
 }
 

@@ -226,6 +226,7 @@ public sealed record AccuracyReport(
                 ["byImportance"] = p.ByImportance,
                 ["weightBytesBefore"] = p.WeightBytesBefore,
                 ["weightBytesAfter"] = p.WeightBytesAfter,
+                ["storage"] = p.Storage,
             }).ToArray());
         }
 
@@ -269,10 +270,10 @@ public sealed record AccuracyReport(
         {
             md.Append("\n## Pruning\n\n");
             md.Append("Weights: the flash of the layer and of the layers that read its channels, before and after.\n\n");
-            md.Append("| node | op | channels | zero on the calibration data | of them zero weights | by importance | weights (B) |\n|---|---|---:|---:|---:|---:|---:|\n");
+            md.Append("| node | op | channels | zero on the calibration data | of them zero weights | by importance | weights (B) | blocks |\n|---|---|---:|---:|---:|---:|---:|---|\n");
             foreach (var p in Pruned)
             {
-                md.Append(Invariant($"| {p.Node} | {p.Kind} | {p.ChannelsBefore} -> {p.ChannelsAfter} | {p.ExactlyZero} | {p.ZeroWeights} | {p.ByImportance} | {p.WeightBytesBefore:N0} -> {p.WeightBytesAfter:N0} |\n"));
+                md.Append(Invariant($"| {p.Node} | {p.Kind} | {p.ChannelsBefore} -> {p.ChannelsAfter} | {p.ExactlyZero} | {p.ZeroWeights} | {p.ByImportance} | {p.WeightBytesBefore:N0} -> {p.WeightBytesAfter:N0} | {p.Storage ?? "-"} |\n"));
             }
         }
 

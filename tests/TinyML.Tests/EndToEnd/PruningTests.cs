@@ -154,6 +154,49 @@ public sealed class PruningTests
     }
 
     [TestMethod]
+    public void PruneBlocks_StoresTheAutoencodersLayersBlockSparse_AndTheFirmwareIsTheReference()
+    {
+        var model = TestPaths.SharedOrSkip("models/mlperf_tiny_ad_fc_autoencoder/model.onnx");
+        var inputs = Path.Combine(Path.GetDirectoryName(model)!, "test_data", "inputs.npy");
+        var work = TestPaths.NewTempDir("prune-blocks");
+        CompileResult Compile(string dir, double blocks, TextWriter log) => ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = model, Name = "ad", OutputDirectory = Path.Combine(work, dir), CalibrationData = inputs, CalibrationSamples = 64,
+            Prune = new PruneSettings { BlockFraction = blocks },
+        }, log);
+        var dense = Compile("dense", 0, TextWriter.Null);
+        var log = new StringWriter();
+        var sparse = Compile("sparse", 0.5, log);
+        Console.WriteLine(log);
+
+        var layers = sparse.Model.Ops.OfType<QFullyConnected>().ToList();
+        Assert.IsTrue(layers.Count == 10 && layers.All(f => f.BlockSparse), "every layer takes less flash block-sparse at 50 % zero blocks");
+        StringAssert.Contains(log.ToString(), "prune blocks: Gemm_1 (FullyConnected) 5120 of 10240 blocks of 8 weights zero (50 % asked): stored block-sparse, weights 81,920 -> 51,458 B");
+        StringAssert.Contains(sparse.Code.Source, "tml_fully_connected_bsr_s8(");
+        var denseBytes = dense.Model.Ops.Sum(PackedWeights.StoredBytes);
+        var sparseBytes = sparse.Model.Ops.Sum(PackedWeights.StoredBytes);
+        Assert.IsTrue(sparseBytes < denseBytes * 0.7, $"weights {denseBytes} -> {sparseBytes} B");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(work, "sparse", "ad.accuracy.md")), "5120 of 10240 8-weight blocks zero; block-sparse");
+
+        var input = sparse.Model.InputTensor;
+        var floats = TinyML.Import.Npy.Read(inputs).ToFloat32();
+        var samples = Enumerable.Range(0, 4).Select(i => floats.AsSpan(i * input.ElementCount, input.ElementCount).ToArray()
+            .Select(v => QuantizationMath.QuantizeFloat(v, input.Scale, input.ZeroPoint)).ToArray()).ToList();
+        foreach (var board in new[] { "host", "nrf52840" })
+        {
+            var run = HarnessFirmware.Run(sparse, Path.Combine(work, "sparse"), samples, board, TestPaths.Kernels, Path.Combine(work, board));
+            for (var i = 0; i < samples.Count; i++)
+            {
+                CollectionAssert.AreEqual(Int8Interpreter.Run(sparse.Model, samples[i]), run.Outputs[i], $"{board}: the block-sparse firmware differs from the C# reference on input {i}");
+            }
+
+            Console.WriteLine($"AD with PruneBlocks=0.5 on {board}: {samples.Count} inputs byte-identical; ticks of the first inference {run.TicksFirstInference}");
+        }
+
+        Assert.ThrowsExactly<TinyMLException>(() => PruneSettings.ParseBlockFraction("1.5"));
+    }
+
+    [TestMethod]
     public void BadPruneSettings_AreCodedErrors()
     {
         foreach (var bad in new[] { "1.5", "-0.1", "half", "conv=2", "=0.3" })

@@ -57,6 +57,7 @@ public sealed class BadInputTests
         new("CalibrationSamplesNotANumber", "TML2006", Metadata: """CalibrationSamples="ten" """),
         new("QuantizeUnknown", "TML9003", Metadata: """Quantize="int4" """, Contains: ["WeightBits=\"4\""]),
         new("WeightBitsUnknown", "TML2020", Metadata: """WeightBits="3" """, Contains: ["WeightBits '3'"], Excludes: ["--weight-bits"]),
+        new("PruneBlocksNotAFraction", "TML2020", Metadata: """PruneBlocks="half" """, Contains: ["PruneBlocks 'half'"], Excludes: ["--prune-blocks"]),
         new("PruneNotAFraction", "TML2020", Metadata: """Prune="2" """, Contains: ["Prune '2'"], Excludes: ["--prune"]),
         new("WeightBitsWithFloatPrecision", "TML2020", Metadata: """WeightBits="4" Precision="float" """, Contains: ["WeightBits=\"4\""]),
         new("QuantizeNoneWithCalibrationData", "TML2004", Warning: true, Metadata: """Quantize="none" CalibrationData="calib/" """,

@@ -73,6 +73,25 @@ internal static class KernelCalls
         harness.PrintS8(buffer, length);
     }
 
+    /// <summary>Call <c>tml_fully_connected_bsr_s8</c> on <paramref name="input"/> (the op's weights in
+    /// <see cref="BlockSparseLayout"/>) and print its output.</summary>
+    public static void FullyConnectedBlockSparse(CHarness harness, QFullyConnected op, sbyte[] input)
+    {
+        var layout = BlockSparseLayout.Of(op.Weights, op.Geometry.OutFeatures, op.Geometry.InFeatures)!;
+        string p = harness.NewName("p");
+        string U16(ushort[] values) => harness.ConstArray("uint16_t", values.Select(v => (long)v));
+        harness.Global(
+            $"static const tml_fully_connected_bsr_s8_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
+            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .row_start = {U16(layout.RowStart)}, " +
+            $".block_column = {U16(layout.BlockColumn)}, .block_weights = {harness.ConstArray(layout.BlockWeights)}, " +
+            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+        string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
+        harness.Statement($"tml_fully_connected_bsr_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+        harness.PrintS8(buffer, op.Geometry.OutFeatures);
+    }
+
     /// <summary>Call <c>tml_fully_connected_s4/s2/s1</c> on <paramref name="input"/> (packed weights, one row per output)
     /// and print its output.</summary>
     public static void FullyConnectedPacked(CHarness harness, QFullyConnected op, sbyte[] input)

@@ -138,6 +138,32 @@ public sealed class PackedWeightKernelEquivalenceTests
                 StrideH: stride, StrideW: stride, PadTop: pad, PadLeft: pad, DilationH: dilation, DilationW: dilation, Groups: c)));
         }
 
+        // Block-sparse int8 fully connected layers (tml_fully_connected_bsr_s8): random shares of zero 8-weight blocks,
+        // rows that are not whole blocks, a row with no block at all.
+        foreach (var (inFeatures, zeroShare) in new[] { (64, 0.5), (37, 0.3), (640, 0.75), (9, 0.9), (200, 0.0) })
+        {
+            var fc = RandomOps.FullyConnected(random, $"bsr{inFeatures}");
+            var outFeatures = fc.Geometry.OutFeatures;
+            var weights = RandomOps.Bytes(random, outFeatures * inFeatures);
+            for (var o = 0; o < outFeatures; o++)
+            {
+                for (var c = 0; c * 8 < inFeatures; c++)
+                {
+                    if (random.NextDouble() < zeroShare || (o == 0 && zeroShare > 0.8))
+                    {
+                        Array.Clear(weights, o * inFeatures + 8 * c, Math.Min(8, inFeatures - 8 * c));
+                    }
+                }
+            }
+
+            ops.Add(new QFullyConnected
+            {
+                NodeName = fc.NodeName, Inputs = [0], Output = 1, Geometry = new(inFeatures, outFeatures), Weights = weights, Bias = fc.Bias,
+                OutputMultiplier = fc.OutputMultiplier, OutputShift = fc.OutputShift, InputZeroPoint = fc.InputZeroPoint, OutputZeroPoint = fc.OutputZeroPoint,
+                Activation = fc.Activation, BlockSparse = true,
+            });
+        }
+
         // Bias-free ops (NULL bias).
         foreach (var op in ops.OfType<QWeightedOp<ConvGeometry>>().Take(5))
         {
@@ -198,6 +224,18 @@ public sealed class PackedWeightKernelEquivalenceTests
                     harness.Global($"static const tml_conv2d_s{c.WeightBits}_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
                     harness.PrintI32($"tml_conv2d_s{c.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
                     KernelCalls.Conv2DPacked(harness, c, input);
+                    break;
+                }
+
+                case QFullyConnected { BlockSparse: true } f:
+                {
+                    var input = RandomOps.Bytes(random, f.Geometry.InFeatures);
+                    var output = new sbyte[f.Geometry.OutFeatures];
+                    Int8Kernels.FullyConnected(f, input, output);
+                    expected.Add(output);
+                    harness.Global($"static const tml_fully_connected_bsr_s8_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
+                    harness.PrintI32($"tml_fully_connected_bsr_s8_scratch_size(&{p}) - {KernelScratch.BytesOf(f)}");
+                    KernelCalls.FullyConnectedBlockSparse(harness, f, input);
                     break;
                 }
 
