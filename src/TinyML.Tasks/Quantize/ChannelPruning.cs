@@ -144,13 +144,8 @@ public static class BlockPruning
 /// <param name="Terminals">The consumers that read the channels as reduction inputs (a Conv with group 1, or a Gemm
 /// behind a Flatten): they lose the matching input slices.</param>
 /// <param name="Tensors">Every tensor that carries the channels, with the elements per channel (its inner size).</param>
-/// <param name="Flatten">A Flatten/Reshape between the channels and a Gemm (its output carries channel c as
-/// Inner consecutive features).</param>
 public sealed record PruneChain(Node Producer, int Channels, IReadOnlyList<Node> PassThrough, IReadOnlyList<Node> Terminals,
     IReadOnlyList<(string Name, int Inner)> Tensors);
-
-/// <summary>What pruning removed from one producer, and why.</summary>
-public sealed record PrunedLayer(string Node, int Channels, int[] Removed, int ExactlyZero, int ZeroWeights);
 
 /// <summary>
 /// Build-time channel pruning of the optimized float graph (<c>Prune</c>). Exact pruning removes the output channels of
