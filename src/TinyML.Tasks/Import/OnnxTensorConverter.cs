@@ -23,6 +23,7 @@ internal static class OnnxTensorConverter
         // Booleans only occur in build-time logic (If conditions, masks); 0/1 in an int64 folds like any integer.
         DataType.Bool => ElementType.Int64,
         (DataType)OnnxInt4 => ElementType.Int4,
+        (DataType)OnnxUInt4 => ElementType.UInt4,
         _ => null,
     };
 
@@ -32,9 +33,12 @@ internal static class OnnxTensorConverter
     /// </summary>
     public const int OnnxInt4 = 22;
 
+    /// <summary>ONNX TensorProto.DataType UINT4, packed as INT4 (values 0..15).</summary>
+    public const int OnnxUInt4 = 21;
+
     public static string DataTypeName(int onnxDataType) =>
         Enum.IsDefined(typeof(DataType), onnxDataType) ? ((DataType)onnxDataType).ToString().ToUpperInvariant()
-        : onnxDataType switch { OnnxInt4 => "INT4", 21 => "UINT4", _ => $"data type {onnxDataType}" };
+        : onnxDataType switch { OnnxInt4 => "INT4", OnnxUInt4 => "UINT4", _ => $"data type {onnxDataType}" };
 
     /// <summary>Validates ONNX dims: non-negative, each fits an int, and the total element count fits an int.</summary>
     public static (int[] Shape, int ElementCount) CheckedShape(IReadOnlyList<long> dims, string what, string sourcePath)
@@ -79,7 +83,7 @@ internal static class OnnxTensorConverter
         var dataType = (DataType)proto.DataType;
         var elementType = ToElementType(proto.DataType) ?? throw new TinyMLException(
             ErrorCodes.UnsupportedAttribute,
-            $"{what} has element type {DataTypeName(proto.DataType)}; supported constant types are FLOAT, INT64, INT32, INT8, UINT8 and INT4",
+            $"{what} has element type {DataTypeName(proto.DataType)}; supported constant types are FLOAT, INT64, INT32, INT8, UINT8, INT4 and UINT4",
             file: sourcePath);
 
         var tensor = new Tensor(tensorName, shape, elementType);
@@ -93,15 +97,16 @@ internal static class OnnxTensorConverter
             }
 
             // int4 packs two values per byte: the file holds ceil(count / 2) bytes.
-            raw = proto.DataType == OnnxInt4
+            raw = proto.DataType is OnnxInt4 or OnnxUInt4
                 ? ExternalData.Read(proto, (count + 1) / 2, 1, what, sourcePath, modelFolder)
                 : ExternalData.Read(proto, count, ElementSize(dataType), what, sourcePath, modelFolder);
             useRaw = true;
         }
 
-        if (proto.DataType == OnnxInt4)
+        if (proto.DataType is OnnxInt4 or OnnxUInt4)
         {
-            tensor.IntData = Int4Values(useRaw ? raw.ToArray() : Typed(proto.Int32Data, (count + 1) / 2, "int32_data", what, sourcePath, v => (byte)v), count, what, sourcePath);
+            tensor.IntData = Int4Values(useRaw ? raw.ToArray() : Typed(proto.Int32Data, (count + 1) / 2, "int32_data", what, sourcePath, v => (byte)v), count, what, sourcePath,
+                signed: proto.DataType == OnnxInt4);
             return tensor;
         }
 
@@ -137,8 +142,8 @@ internal static class OnnxTensorConverter
         return tensor;
     }
 
-    /// <summary>The <paramref name="count"/> signed 4-bit values packed in <paramref name="packed"/>, low nibble first.</summary>
-    private static long[] Int4Values(byte[] packed, int count, string what, string sourcePath)
+    /// <summary>The <paramref name="count"/> 4-bit values (signed, or 0..15) packed in <paramref name="packed"/>, low nibble first.</summary>
+    private static long[] Int4Values(byte[] packed, int count, string what, string sourcePath, bool signed)
     {
         if (packed.Length != (count + 1) / 2)
         {
@@ -149,7 +154,7 @@ internal static class OnnxTensorConverter
         for (var i = 0; i < count; i++)
         {
             var nibble = (packed[i / 2] >> (4 * (i & 1))) & 0xF;
-            values[i] = nibble >= 8 ? nibble - 16 : nibble;
+            values[i] = signed && nibble >= 8 ? nibble - 16 : nibble;
         }
 
         return values;

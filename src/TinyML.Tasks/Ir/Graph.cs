@@ -13,6 +13,9 @@ public enum ElementType
 
     /// <summary>ONNX INT4 (opset 21): the weights and zero points of int4 QDQ models, values in [-8, 7] in IntData.</summary>
     Int4,
+
+    /// <summary>ONNX UINT4 (opset 21): values in [0, 15]; with zero point 8 they are int4 weights exactly (q - 8).</summary>
+    UInt4,
 }
 
 /// <summary>A value in the float graph: an activation, a graph input/output, or a constant (initializer).</summary>

@@ -89,9 +89,9 @@ public sealed class QdqAnnotations
     private void FoldConstantDequantize(Node node)
     {
         var payload = _graph.Tensor(node.Inputs[0]);
-        if (payload.Type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int4 or ElementType.Int32) || payload.IntData is null)
+        if (payload.Type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int4 or ElementType.UInt4 or ElementType.Int32) || payload.IntData is null)
         {
-            throw Unsupported(node, $"dequantizes '{payload.Name}' of type {payload.Type}; only int8/uint8/int4 weights and int32 biases are supported");
+            throw Unsupported(node, $"dequantizes '{payload.Name}' of type {payload.Type}; only int8/uint8/int4/uint4 weights and int32 biases are supported");
         }
 
         var (scales, zeroPoints) = Parameters(node, payload.Type);
@@ -103,6 +103,13 @@ public sealed class QdqAnnotations
             values = values.Select(v => v - 128).ToArray();
             zeroPoints = zeroPoints.Select(z => z - 128).ToArray();
             type = ElementType.Int8;
+        }
+        else if (type == ElementType.UInt4)
+        {
+            // The same for 4 bits: uint4 q with zero point z is int4 q - 8 with z - 8.
+            values = values.Select(v => v - 8).ToArray();
+            zeroPoints = zeroPoints.Select(z => z - 8).ToArray();
+            type = ElementType.Int4;
         }
         if (node.GetInt("block_size", 0) != 0)
         {
@@ -275,11 +282,12 @@ public sealed class QdqAnnotations
         {
             OnnxInt8 => ElementType.Int8,
             Import.OnnxTensorConverter.OnnxInt4 => ElementType.Int4,
+            Import.OnnxTensorConverter.OnnxUInt4 => ElementType.UInt4,
             _ => ElementType.UInt8,
         };
-        if (type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int4))
+        if (type is not (ElementType.Int8 or ElementType.UInt8 or ElementType.Int4 or ElementType.UInt4))
         {
-            throw Unsupported(node, $"quantizes a constant to {TypeName(type)}; only int8, uint8 and int4 are supported");
+            throw Unsupported(node, $"quantizes a constant to {TypeName(type)}; only int8, uint8, int4 and uint4 are supported");
         }
 
         var (scales, zeroPoints) = Parameters(node, type);
@@ -298,6 +306,7 @@ public sealed class QdqAnnotations
         {
             ElementType.Int8 => (-128L, 127L),
             ElementType.Int4 => (-8L, 7L),
+            ElementType.UInt4 => (0L, 15L),
             _ => (0L, 255L),
         };
         var inner = input.Shape.Skip(axis + 1).Aggregate(1, (p, d) => p * d);
@@ -336,7 +345,7 @@ public sealed class QdqAnnotations
             if (zeroPoint?.IntData is not { } zeroPoints || zeroPoint.Type != zeroPointType || zeroPoints.Length != scales.Length)
             {
                 throw Unsupported(node, $"the zero point must be a constant {TypeName(zeroPointType)} tensor with one value per scale " +
-                    $"(got {(zeroPoint is null ? "a non-constant" : TypeName(zeroPoint.Type))}); only int8/uint8 activations, int8/uint8/int4 weights and int32 biases are supported");
+                    $"(got {(zeroPoint is null ? "a non-constant" : TypeName(zeroPoint.Type))}); only int8/uint8 activations, int8/uint8/int4/uint4 weights and int32 biases are supported");
             }
 
             return (scales, zeroPoints);

@@ -85,6 +85,38 @@ public sealed class Int4QdqImportTests
         Assert.IsLessThanOrEqualTo(2, maxLsb, "ONNX Runtime on the INT4 QDQ model and the firmware disagree by more than rounding");
     }
 
+    [TestMethod]
+    public void Uint4WeightsWithZeroPoint8_AreTheSameInt4WeightsExactly()
+    {
+        var work = TestPaths.NewTempDir("uint4-qdq");
+        var random = new Random(2121);
+        var convWeights = Enumerable.Range(0, OutC * InC * 9).Select(_ => random.Next(-8, 8)).ToArray();
+        var fcWeights = Enumerable.Range(0, Classes * OutC * Side * Side).Select(_ => random.Next(-8, 8)).ToArray();
+        var int4 = Model(convWeights, fcWeights, new Random(5));
+        var uint4 = Model(convWeights, fcWeights, new Random(5));
+        // The same values as UINT4 q + 8 with zero point 8 (per channel for the Conv, a per-tensor one added for the Gemm).
+        foreach (var (name, values) in new[] { ("W1", convWeights), ("W2", fcWeights) })
+        {
+            var index = uint4.Graph.Initializer.ToList().FindIndex(t => t.Name == name);
+            uint4.Graph.Initializer[index] = Int4Tensor(name, [.. uint4.Graph.Initializer[index].Dims], values.Select(v => v + 8).ToArray(), TinyML.Import.OnnxTensorConverter.OnnxUInt4);
+        }
+
+        var zp1 = uint4.Graph.Initializer.ToList().FindIndex(t => t.Name == "zp_w1");
+        uint4.Graph.Initializer[zp1] = Int4Tensor("zp_w1", [OutC], Enumerable.Repeat(8, OutC).ToArray(), TinyML.Import.OnnxTensorConverter.OnnxUInt4);
+        uint4.Graph.Initializer.Add(Int4Tensor("zp_w2", [], [8], TinyML.Import.OnnxTensorConverter.OnnxUInt4));
+        uint4.Graph.Node.Single(n => n.Name == "dq_w2").Input.Add("zp_w2");
+
+        var a = ModelCompiler.Compile(new CompileOptions { ModelPath = int4.Save(work, "int4.onnx"), Name = "m" }, TextWriter.Null);
+        var b = ModelCompiler.Compile(new CompileOptions { ModelPath = uint4.Save(work, "uint4.onnx"), Name = "m" }, TextWriter.Null);
+        var weighted = a.Model.Ops.Zip(b.Model.Ops).Where(p => p.First is QConv2D or QFullyConnected).ToList();
+        Assert.HasCount(2, weighted, "the Conv and the Gemm");
+        foreach (var (x, y) in weighted)
+        {
+            Assert.AreEqual(4, PackedWeights.BitsOf(y), y.NodeName);
+            CollectionAssert.AreEqual(x is QConv2D c ? c.Weights : ((QFullyConnected)x).Weights, y is QConv2D d ? d.Weights : ((QFullyConnected)y).Weights, y.NodeName);
+        }
+    }
+
     /// <summary>x -> Q/DQ -> Conv 3x3 (INT4 per-channel weights, int32 bias) -> Relu -> Q/DQ -> Flatten -> Gemm (INT4 per-tensor weights) -> Q/DQ.</summary>
     private static ModelProto Model(int[] convWeights, int[] fcWeights, Random random)
     {
@@ -136,8 +168,8 @@ public sealed class Int4QdqImportTests
         return model;
     }
 
-    /// <summary>An ONNX INT4 initializer: two values per byte in raw_data, the first in the low nibble.</summary>
-    private static TensorProto Int4Tensor(string name, long[] dims, int[] values)
+    /// <summary>An ONNX INT4 (or UINT4) initializer: two values per byte in raw_data, the first in the low nibble.</summary>
+    private static TensorProto Int4Tensor(string name, long[] dims, int[] values, int dataType = TinyML.Import.OnnxTensorConverter.OnnxInt4)
     {
         var packed = new byte[(values.Length + 1) / 2];
         for (var i = 0; i < values.Length; i++)
@@ -145,7 +177,7 @@ public sealed class Int4QdqImportTests
             packed[i / 2] |= (byte)((values[i] & 0xF) << (4 * (i & 1)));
         }
 
-        var tensor = new TensorProto { Name = name, DataType = TinyML.Import.OnnxTensorConverter.OnnxInt4, RawData = Google.Protobuf.ByteString.CopyFrom(packed) };
+        var tensor = new TensorProto { Name = name, DataType = dataType, RawData = Google.Protobuf.ByteString.CopyFrom(packed) };
         tensor.Dims.AddRange(dims);
         return tensor;
     }
