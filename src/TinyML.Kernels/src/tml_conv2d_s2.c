@@ -31,9 +31,11 @@ static inline TML_ALWAYS_INLINE int32_t tml_conv_subbyte_window(const tml_conv2d
                 if (col != 0) {
                     col[n] = (int16_t)v;
                     sum += v;
+                } else if (bits == 2) {
+                    sum += TML_TERNARY_TERM(w[n >> 2], n & 3, v);
                 } else {
-                    const int32_t weight = tml_subbyte_weight(w, n, bits);
-                    sum += weight > 0 ? v : weight < 0 ? -v : 0;
+                    /* A binary code: v for bit 1, -v for bit 0. */
+                    sum += 2 * TML_BINARY_TERM(w[n >> 3], n & 7, v) - v;
                 }
             }
         }

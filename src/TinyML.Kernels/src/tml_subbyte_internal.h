@@ -76,15 +76,4 @@ static inline TML_ALWAYS_INLINE int32_t tml_subbyte_dot(const uint8_t *w, const 
     return 2 * acc - colsum;
 }
 
-/* The code of element k of a packed row, as a weight in {-1, 0, +1}. */
-static inline TML_ALWAYS_INLINE int32_t tml_subbyte_weight(const uint8_t *w, int32_t k, int32_t bits)
-{
-    const int32_t per_byte = 8 / bits;
-    const uint32_t code = ((uint32_t)w[k / per_byte] >> (bits * (k % per_byte))) & ((1u << bits) - 1u);
-    if (bits == 1) {
-        return code != 0u ? 1 : -1;
-    }
-    return (int32_t)(code & 1u) - (int32_t)(code & 2u);
-}
-
 #endif /* TML_SUBBYTE_INTERNAL_H */
