@@ -437,8 +437,7 @@ internal static class Int8OpEmitter
     private static int EmitBlockSparseData(StringBuilder sb, QFullyConnected f, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        var layout = BlockSparseLayout.Of(f.Weights, f.Geometry.OutFeatures, f.Geometry.InFeatures)
-            ?? throw new InvalidOperationException($"{f.NodeName}: block-sparse weights do not fit 16-bit indices");
+        var layout = f.SparseLayout!;
         sb.Append(I, $"/* {Comment(f.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}, block-sparse: {layout.Blocks} of {f.Geometry.OutFeatures * ((f.Geometry.InFeatures + 7) / 8)} blocks of 8 weights stored */\n");
         EmitArray(sb, "uint16_t", $"{id}_row_start", layout.RowStart.Select(v => v.ToString(I)));
         EmitArray(sb, "uint16_t", $"{id}_block_column", layout.BlockColumn.DefaultIfEmpty().Select(v => v.ToString(I)));

@@ -74,11 +74,13 @@ public sealed class QBatchMatMul : LoweredOp
 public sealed class QFullyConnected : QWeightedOp<FullyConnectedGeometry>
 {
     /// <summary>
-    /// Stored block-sparse (<c>PruneBlocks</c>, where it takes less flash than dense): the rows' 8-weight blocks that
-    /// hold a nonzero weight only, run by tml_fully_connected_bsr_s8 (<see cref="Emit.BlockSparseLayout"/>). The
-    /// arithmetic is the dense op's: the blocks left out are zero.
+    /// The block-sparse storage of the weights when the layer is stored so (<c>PruneBlocks</c>, where it takes less
+    /// flash than dense): the rows' 8-weight blocks that hold a nonzero weight only, run by tml_fully_connected_bsr_s8.
+    /// The arithmetic is the dense op's: the blocks left out are zero. Null = dense.
     /// </summary>
-    public bool BlockSparse { get; set; }
+    public BlockSparseLayout? SparseLayout { get; set; }
+
+    public bool BlockSparse => SparseLayout is not null;
 }
 
 /// <summary>Max/average pooling over NCHW; input and output share scale and zero point (no requantization).

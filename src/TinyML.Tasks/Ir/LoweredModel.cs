@@ -121,7 +121,7 @@ public sealed class LoweredModel
 /// The channels (axis 1) of an unpruned tensor that its pruned version keeps, in order, with the elements of each
 /// channel: how the accuracy report reads ONNX Runtime's value of the unpruned model for it.
 /// </summary>
-public sealed record KeptChannels(int[] Channels, int OriginalChannels, int Inner)
+public sealed record KeptChannels(int[] Channels, int Inner)
 {
     public float[] Select(ReadOnlySpan<float> original)
     {

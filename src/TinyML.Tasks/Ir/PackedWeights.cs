@@ -27,7 +27,7 @@ public static class PackedWeights
     /// <summary>Flash bytes of the op's weights as stored: one per weight, or packed for narrower weights.</summary>
     public static int StoredBytes(LoweredOp op) => (Rows(op), BitsOf(op)) switch
     {
-        _ when op is QFullyConnected { BlockSparse: true } f => Emit.BlockSparseLayout.Of(f.Weights, f.Geometry.OutFeatures, f.Geometry.InFeatures)?.Bytes ?? f.Weights.Length,
+        _ when op is QFullyConnected { SparseLayout: { } layout } => layout.Bytes,
         ({ } rows, < 8 and var bits) => rows.Rows * Emit.WeightPacking.RowBytes(rows.Length, bits),
         _ => Int8Bytes(op),
     };

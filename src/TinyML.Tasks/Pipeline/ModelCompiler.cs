@@ -225,6 +225,13 @@ public static class ModelCompiler
         return model => RuntimeModelPreparer.Apply(model, options.ModelPath, pins, pinnedGraph);
     }
 
+    /// <summary>
+    /// <paramref name="limit"/> indices of <paramref name="available"/>, evenly spaced, so a subset spans the data as it
+    /// was ordered (classes, recordings) rather than its start.
+    /// </summary>
+    internal static IReadOnlyList<int> EvenlySpaced(int available, int limit) =>
+        Enumerable.Range(0, limit).Select(i => (int)((long)i * available / limit)).ToList();
+
     private static string CalibrationDescription(CalibrationSettings settings, int sampleCount) => settings.Method switch
     {
         CalibrationMethod.Percentile => Invariant($"{sampleCount} sample(s), method Percentile ({settings.Percentile} %)"),
@@ -265,8 +272,7 @@ public static class ModelCompiler
         var limit = options.AccuracySamples ?? (string.IsNullOrWhiteSpace(options.ValidationData) ? CompileOptions.DefaultCalibrationAccuracySamples : 0);
         if (limit > 0 && available > limit)
         {
-            // Evenly spaced, so the subset spans the data as it was ordered (classes, recordings) rather than its start.
-            var picked = Enumerable.Range(0, limit).Select(i => (int)((long)i * available / limit)).ToList();
+            var picked = EvenlySpaced(available, limit);
             samples = picked.Select(i => samples[i]).ToList();
             labels = labels is null ? null : picked.Select(i => labels[i]).ToList();
             var whole = evaluatedOn == "the calibration samples" ? "calibration samples" : "samples of " + evaluatedOn;

@@ -1,4 +1,3 @@
-using TinyML.Emit;
 using TinyML.Quantize;
 using TinyML.Reference;
 
@@ -107,7 +106,7 @@ internal static class PruneStage
             var dense = fc.Weights.Length;
             var layout = fc.Geometry.Rows == 1 && fc.WeightBits == 8 ? BlockSparseLayout.Of(fc.Weights, fc.Geometry.OutFeatures, fc.Geometry.InFeatures) : null;
             var blocks = fc.Geometry.OutFeatures * ((fc.Geometry.InFeatures + BlockSparseLayout.BlockSize - 1) / BlockSparseLayout.BlockSize);
-            fc.BlockSparse = layout is not null && layout.Bytes < dense;
+            fc.SparseLayout = layout is not null && layout.Bytes < dense ? layout : null;
             var zeroBlocks = layout is null ? 0 : blocks - layout.Blocks;
             log.WriteLine(Invariant($"tinyml: {name}: prune blocks: {fc.NodeName} ({fc.KindName}) {zeroBlocks} of {blocks} blocks of 8 weights zero ({fraction:P0} asked): ")
                 + (fc.BlockSparse
@@ -145,9 +144,9 @@ internal static class PruneStage
         return model.Ops.Where(op => nodes.Contains(op.NodeName)).Sum(PackedWeights.StoredBytes);
     }
 
-    /// <summary>At most <paramref name="count"/> samples, evenly spaced.</summary>
+    /// <summary>At most <paramref name="count"/> samples, evenly spaced (as the accuracy report takes them).</summary>
     private static IReadOnlyList<float[]> Spread(IReadOnlyList<float[]> samples, int count) =>
-        samples.Count <= count ? samples : Enumerable.Range(0, count).Select(i => samples[(int)((long)i * samples.Count / count)]).ToList();
+        samples.Count <= count ? samples : ModelCompiler.EvenlySpaced(samples.Count, count).Select(i => samples[i]).ToList();
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -100,17 +100,17 @@ public static class BlockPruning
         {
             var w = graph.Tensor(gemm.Inputs[1]);
             var data = (float[])w.FloatData!.Clone();
-            var transB = gemm.GetInt("transB", 0) != 0;
-            var (outputs, inputs) = transB ? (w.Shape[0], w.Shape[1]) : (w.Shape[1], w.Shape[0]);
-            int Index(int o, int i) => transB ? o * inputs + i : i * outputs + o;
-            var columns = (inputs + Emit.BlockSparseLayout.BlockSize - 1) / Emit.BlockSparseLayout.BlockSize;
+            var layout = GemmWeights.Of(graph, gemm);
+            var (outputs, inputs) = (layout.Outputs, layout.Inputs);
+            int Index(int o, int i) => layout.Index(o, i);
+            var columns = (inputs + BlockSparseLayout.BlockSize - 1) / BlockSparseLayout.BlockSize;
             var blocks = new List<(int Row, int Column, double Magnitude)>();
             for (var o = 0; o < outputs; o++)
             {
                 for (var c = 0; c < columns; c++)
                 {
                     var magnitude = 0.0;
-                    for (var i = c * Emit.BlockSparseLayout.BlockSize; i < Math.Min(inputs, (c + 1) * Emit.BlockSparseLayout.BlockSize); i++)
+                    for (var i = c * BlockSparseLayout.BlockSize; i < Math.Min(inputs, (c + 1) * BlockSparseLayout.BlockSize); i++)
                     {
                         magnitude += Math.Abs(data[Index(o, i)]);
                     }
@@ -122,7 +122,7 @@ public static class BlockPruning
             var count = (int)Math.Round(fraction * blocks.Count, MidpointRounding.AwayFromZero);
             foreach (var (o, c, _) in blocks.OrderBy(b => b.Magnitude).ThenBy(b => b.Row).ThenBy(b => b.Column).Take(count))
             {
-                for (var i = c * Emit.BlockSparseLayout.BlockSize; i < Math.Min(inputs, (c + 1) * Emit.BlockSparseLayout.BlockSize); i++)
+                for (var i = c * BlockSparseLayout.BlockSize; i < Math.Min(inputs, (c + 1) * BlockSparseLayout.BlockSize); i++)
                 {
                     data[Index(o, i)] = 0;
                 }
@@ -284,7 +284,7 @@ public static class ChannelPruning
             }
             else
             {
-                Slice(graph, producer.Inputs[1], producer.GetInt("transB", 0) != 0 ? 0 : 1, keep);
+                Slice(graph, producer.Inputs[1], GemmWeights.Of(graph, producer).OutputAxis, keep);
             }
 
             if (producer.Inputs.Count > 2 && producer.Inputs[2].Length > 0 && graph.Tensor(producer.Inputs[2]).ElementCount == chain.Channels)
@@ -319,12 +319,12 @@ public static class ChannelPruning
 
                 // A Gemm reads features: channel c's inner features, c * inner + j.
                 var features = keep.SelectMany(c => Enumerable.Range(c * source.Inner, source.Inner)).ToArray();
-                Slice(graph, terminal.Inputs[1], terminal.GetInt("transB", 0) != 0 ? 1 : 0, features);
+                Slice(graph, terminal.Inputs[1], 1 - GemmWeights.Of(graph, terminal).OutputAxis, features);
             }
 
             foreach (var (name, inner) in chain.Tensors)
             {
-                kept[name] = new KeptChannels(keep, chain.Channels, inner);
+                kept[name] = new KeptChannels(keep, inner);
             }
         }
 
@@ -352,7 +352,7 @@ public static class ChannelPruning
     {
         var w = graph.Tensor(reader.Inputs[1]);
         var data = w.FloatData!;
-        var outputs = reader.OpType == "Conv" || reader.GetInt("transB", 0) != 0 ? w.Shape[0] : w.Shape[1];
+        var outputs = reader.OpType == "Conv" ? w.Shape[0] : GemmWeights.Of(graph, reader).Outputs;
         var shift = new double[outputs];
         if (reader.OpType == "Conv")
         {
@@ -371,13 +371,12 @@ public static class ChannelPruning
         }
         else
         {
-            var transB = reader.GetInt("transB", 0) != 0;
-            var columns = w.Shape[1];
+            var layout = GemmWeights.Of(graph, reader);
             foreach (var feature in removed.SelectMany(c => Enumerable.Range(c * inner, inner)))
             {
                 for (var o = 0; o < outputs; o++)
                 {
-                    shift[o] += (transB ? data[o * columns + feature] : data[feature * columns + o]) * mean[feature];
+                    shift[o] += data[layout.Index(o, feature)] * mean[feature];
                 }
             }
         }
@@ -504,14 +503,14 @@ public static class ChannelPruning
     {
         var w = graph.Tensor(producer.Inputs[1]);
         var data = w.FloatData!;
-        if (producer.OpType == "Conv" || producer.GetInt("transB", 0) != 0)
+        if (producer.OpType == "Conv")
         {
             var perRow = data.Length / w.Shape[0];
             return (Enumerable.Range(0, w.Shape[0]).Select(c => data.AsSpan(c * perRow, perRow).ToArray()).ToArray(), perRow);
         }
 
-        var (k, n) = (w.Shape[0], w.Shape[1]);
-        return (Enumerable.Range(0, n).Select(c => Enumerable.Range(0, k).Select(i => data[i * n + c]).ToArray()).ToArray(), k);
+        var layout = GemmWeights.Of(graph, producer);
+        return (Enumerable.Range(0, layout.Outputs).Select(o => Enumerable.Range(0, layout.Inputs).Select(i => data[layout.Index(o, i)]).ToArray()).ToArray(), layout.Inputs);
     }
 
     /// <summary>
@@ -667,17 +666,35 @@ public static class ChannelPruning
             return energy;
         }
 
-        var transB = reader.GetInt("transB", 0) != 0;
-        var (rows, columns) = (w.Shape[0], w.Shape[1]);
-        for (var r = 0; r < rows; r++)
+        var layout = GemmWeights.Of(graph, reader);
+        for (var o = 0; o < layout.Outputs; o++)
         {
-            for (var k = 0; k < columns; k++)
+            for (var feature = 0; feature < layout.Inputs; feature++)
             {
-                var feature = transB ? k : r;
-                energy[feature / inner] += (double)data[r * columns + k] * data[r * columns + k];
+                var value = (double)data[layout.Index(o, feature)];
+                energy[feature / inner] += value * value;
             }
         }
 
         return energy;
     }
+}
+
+/// <summary>
+/// A Gemm's constant weights seen as [Outputs, Inputs]: ONNX stores B as [inputs, outputs], or [outputs, inputs] with
+/// transB, and every pruning step reads or slices them by output and input.
+/// </summary>
+internal readonly record struct GemmWeights(int Outputs, int Inputs, bool TransB)
+{
+    public static GemmWeights Of(Graph graph, Node gemm)
+    {
+        var shape = graph.Tensor(gemm.Inputs[1]).Shape;
+        var transB = gemm.GetInt("transB", 0) != 0;
+        return transB ? new(shape[0], shape[1], true) : new(shape[1], shape[0], false);
+    }
+
+    /// <summary>The axis of B that indexes the outputs (the other one the inputs).</summary>
+    public int OutputAxis => TransB ? 0 : 1;
+
+    public int Index(int output, int input) => TransB ? output * Inputs + input : input * Outputs + output;
 }

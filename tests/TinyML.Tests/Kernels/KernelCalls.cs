@@ -19,43 +19,13 @@ internal static class KernelCalls
     /// <summary>The bias array, or NULL when every entry is 0 (the kernels accept none, as a bias-free model has).</summary>
     private static string Bias(CHarness harness, int[] bias) => bias.All(b => b == 0) ? "NULL" : harness.ConstArray(bias);
 
-    /// <summary>Call <c>tml_conv2d_s8</c> on <paramref name="input"/> and print its output.</summary>
+    /// <summary>The weights as the kernel of the op's width reads them: int8, or packed by <see cref="WeightPacking"/>.</summary>
+    private static string Weights(CHarness harness, sbyte[] weights, int rows, int bits) =>
+        bits == 8 ? harness.ConstArray(weights) : harness.ConstArray(WeightPacking.Pack(weights, rows, bits));
+
+    /// <summary>Call <c>tml_conv2d_s8</c> (or <c>_s4/_s2/_s1</c> by the op's <see cref="QWeightedOp{TGeometry}.WeightBits"/>)
+    /// on <paramref name="input"/> and print its output.</summary>
     public static void Conv2D(CHarness harness, QConv2D op, sbyte[] input)
-    {
-        string p = harness.NewName("p");
-        harness.Global(
-            $"static const tml_conv2d_s8_params {p} = {{ .in_c = {op.Geometry.InC}, .in_h = {op.Geometry.InH}, .in_w = {op.Geometry.InW}, " +
-            $".out_c = {op.Geometry.OutC}, .out_h = {op.Geometry.OutH}, .out_w = {op.Geometry.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
-            $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
-            $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups}, " +
-            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
-            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-        var length = op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW;
-        string buffer = harness.OutputBuffer("int8_t", length);
-        harness.Statement($"tml_conv2d_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-        harness.PrintS8(buffer, length);
-    }
-
-    /// <summary>Call <c>tml_fully_connected_s8</c> on <paramref name="input"/> and print its output.</summary>
-    public static void FullyConnected(CHarness harness, QFullyConnected op, sbyte[] input)
-    {
-        string p = harness.NewName("p");
-        harness.Global(
-            $"static const tml_fully_connected_s8_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
-            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(op.Weights)}, " +
-            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-        string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
-        harness.Statement($"tml_fully_connected_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-        harness.PrintS8(buffer, op.Geometry.OutFeatures);
-    }
-
-    /// <summary>Call <c>tml_conv2d_s4/s2/s1</c> (by the op's <see cref="QWeightedOp{TGeometry}.WeightBits"/>) on
-    /// <paramref name="input"/>, the weights packed by <see cref="WeightPacking"/> one row per output channel, and print its output.</summary>
-    public static void Conv2DPacked(CHarness harness, QConv2D op, sbyte[] input)
     {
         string p = harness.NewName("p");
         harness.Global(
@@ -64,7 +34,7 @@ internal static class KernelCalls
             $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
             $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups}, " +
             $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(WeightPacking.Pack(op.Weights, op.Geometry.OutC, op.WeightBits))}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {Weights(harness, op.Weights, op.Geometry.OutC, op.WeightBits)}, " +
             $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
             $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
         var length = op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW;
@@ -73,11 +43,27 @@ internal static class KernelCalls
         harness.PrintS8(buffer, length);
     }
 
+    /// <summary>Call <c>tml_fully_connected_s8</c> (or <c>_s4/_s2/_s1</c> by the op's width) on <paramref name="input"/>
+    /// and print its output.</summary>
+    public static void FullyConnected(CHarness harness, QFullyConnected op, sbyte[] input)
+    {
+        string p = harness.NewName("p");
+        harness.Global(
+            $"static const tml_fully_connected_s{op.WeightBits}_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
+            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {Weights(harness, op.Weights, op.Geometry.OutFeatures, op.WeightBits)}, " +
+            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
+            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
+        string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
+        harness.Statement($"tml_fully_connected_s{op.WeightBits}(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+        harness.PrintS8(buffer, op.Geometry.OutFeatures);
+    }
+
     /// <summary>Call <c>tml_fully_connected_bsr_s8</c> on <paramref name="input"/> (the op's weights in
     /// <see cref="BlockSparseLayout"/>) and print its output.</summary>
     public static void FullyConnectedBlockSparse(CHarness harness, QFullyConnected op, sbyte[] input)
     {
-        var layout = BlockSparseLayout.Of(op.Weights, op.Geometry.OutFeatures, op.Geometry.InFeatures)!;
+        var layout = op.SparseLayout!;
         string p = harness.NewName("p");
         string U16(ushort[] values) => harness.ConstArray("uint16_t", values.Select(v => (long)v));
         harness.Global(
@@ -89,22 +75,6 @@ internal static class KernelCalls
             $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
         string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
         harness.Statement($"tml_fully_connected_bsr_s8(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
-        harness.PrintS8(buffer, op.Geometry.OutFeatures);
-    }
-
-    /// <summary>Call <c>tml_fully_connected_s4/s2/s1</c> on <paramref name="input"/> (packed weights, one row per output)
-    /// and print its output.</summary>
-    public static void FullyConnectedPacked(CHarness harness, QFullyConnected op, sbyte[] input)
-    {
-        string p = harness.NewName("p");
-        harness.Global(
-            $"static const tml_fully_connected_s{op.WeightBits}_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
-            $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {harness.ConstArray(WeightPacking.Pack(op.Weights, op.Geometry.OutFeatures, op.WeightBits))}, " +
-            $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
-            $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
-        string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
-        harness.Statement($"tml_fully_connected_s{op.WeightBits}(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
         harness.PrintS8(buffer, op.Geometry.OutFeatures);
     }
 }

@@ -160,7 +160,7 @@ public sealed class PackedWeightKernelEquivalenceTests
             {
                 NodeName = fc.NodeName, Inputs = [0], Output = 1, Geometry = new(inFeatures, outFeatures), Weights = weights, Bias = fc.Bias,
                 OutputMultiplier = fc.OutputMultiplier, OutputShift = fc.OutputShift, InputZeroPoint = fc.InputZeroPoint, OutputZeroPoint = fc.OutputZeroPoint,
-                Activation = fc.Activation, BlockSparse = true,
+                Activation = fc.Activation, SparseLayout = BlockSparseLayout.Of(weights, outFeatures, inFeatures),
             });
         }
 
@@ -223,7 +223,7 @@ public sealed class PackedWeightKernelEquivalenceTests
                     expected.Add(output);
                     harness.Global($"static const tml_conv2d_s{c.WeightBits}_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
                     harness.PrintI32($"tml_conv2d_s{c.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
-                    KernelCalls.Conv2DPacked(harness, c, input);
+                    KernelCalls.Conv2D(harness, c, input);
                     break;
                 }
 
@@ -247,7 +247,7 @@ public sealed class PackedWeightKernelEquivalenceTests
                     expected.Add(output);
                     harness.Global($"static const tml_fully_connected_s{f.WeightBits}_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
                     harness.PrintI32($"tml_fully_connected_s{f.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(f)}");
-                    KernelCalls.FullyConnectedPacked(harness, f, input);
+                    KernelCalls.FullyConnected(harness, f, input);
                     break;
                 }
             }

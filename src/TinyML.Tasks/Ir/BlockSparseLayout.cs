@@ -1,4 +1,4 @@
-namespace TinyML.Emit;
+namespace TinyML.Ir;
 
 /// <summary>
 /// Block-sparse storage of a fully connected layer's int8 weights [rows, inFeatures] (tml_fully_connected_bsr_s8):
