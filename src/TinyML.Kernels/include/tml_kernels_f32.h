@@ -222,6 +222,7 @@ void tml_exp_f32(const float *input, float *output, int32_t count);
 void tml_log_f32(const float *input, float *output, int32_t count);
 void tml_neg_f32(const float *input, float *output, int32_t count);
 void tml_abs_f32(const float *input, float *output, int32_t count);
+void tml_sign_f32(const float *input, float *output, int32_t count);
 void tml_reciprocal_f32(const float *input, float *output, int32_t count);
 void tml_not_f32(const float *input, float *output, int32_t count);
 void tml_cast_bool_f32(const float *input, float *output, int32_t count);

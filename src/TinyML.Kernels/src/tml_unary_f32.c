@@ -1,4 +1,4 @@
-/* Float32 element-wise unary ops beyond the activations (Exp, Log, Neg, Abs, Reciprocal, Not, Cast), ReduceSum and
+/* Float32 element-wise unary ops beyond the activations (Exp, Log, Neg, Abs, Sign, Reciprocal, Not, Cast), ReduceSum and
  * ReduceMax, and Where. No libm: exp and log are the library's own tml_expf and tml_logf. See tml_kernels_f32.h. */
 #include "tml_kernels_f32.h"
 #include "tml_odometer.h"
@@ -9,6 +9,7 @@ enum tml_unary_f32_kind {
     TML_UNARY_F32_LOG,
     TML_UNARY_F32_NEG,
     TML_UNARY_F32_ABS,
+    TML_UNARY_F32_SIGN,
     TML_UNARY_F32_RECIPROCAL,
     TML_UNARY_F32_NOT,
     TML_UNARY_F32_CAST_BOOL
@@ -25,6 +26,8 @@ static float tml_unary_f32_apply(enum tml_unary_f32_kind kind, float x)
         return -x;
     case TML_UNARY_F32_ABS:
         return x < 0.0f ? -x : (x == 0.0f ? 0.0f : x); /* |-0| = +0 */
+    case TML_UNARY_F32_SIGN:
+        return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); /* 0 and NaN stay as they are (-0 too, as ONNX Runtime) */
     case TML_UNARY_F32_RECIPROCAL:
         return 1.0f / x;
     case TML_UNARY_F32_NOT:
@@ -54,6 +57,7 @@ TML_UNARY_F32_ENTRY(tml_exp_f32, EXP)
 TML_UNARY_F32_ENTRY(tml_log_f32, LOG)
 TML_UNARY_F32_ENTRY(tml_neg_f32, NEG)
 TML_UNARY_F32_ENTRY(tml_abs_f32, ABS)
+TML_UNARY_F32_ENTRY(tml_sign_f32, SIGN)
 TML_UNARY_F32_ENTRY(tml_reciprocal_f32, RECIPROCAL)
 TML_UNARY_F32_ENTRY(tml_not_f32, NOT)
 TML_UNARY_F32_ENTRY(tml_cast_bool_f32, CAST_BOOL)

@@ -24,9 +24,9 @@ internal static class Int8OpEmitter
         switch (op)
         {
             case QConv2D { WeightBits: < 8 } packed:
-                return EmitConvData(sb, op, id, $"Conv ({WeightKind(packed.WeightBits)} weights)", $"tml_conv2d_{WeightSuffix(packed.WeightBits)}_params", packed.Geometry, packed.Weights, packed.Bias,
+                return EmitConvData(sb, op, id, $"Conv ({WeightKind(packed)} weights)", $"tml_conv2d_{WeightSuffix(packed)}_params", packed.Geometry, packed.Weights, packed.Bias,
                     packed.OutputMultiplier, packed.OutputShift,
-                    $"{Int(packed.InputZeroPoint)}, {Int(packed.OutputZeroPoint)}, {Int(packed.Activation.Min)}, {Int(packed.Activation.Max)}", packed.WeightBits);
+                    $"{Int(packed.InputZeroPoint)}, {Int(packed.OutputZeroPoint)}, {Int(packed.Activation.Min)}, {Int(packed.Activation.Max)}", packed.WeightBits, PackedWeights.IsXnor(packed));
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return DspOpData.EmitDepthwise3x3Data(sb, c, id);
             case QConv2D { Kernel: Int8Kernel.Pointwise } c:
@@ -45,10 +45,10 @@ internal static class Int8OpEmitter
             case QFullyConnected { Kernel: Int8Kernel.FullyConnectedPairs } fp:
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
-                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}{(f.WeightBits < 8 ? $", {WeightKind(f.WeightBits)} weights" : "")} */\n");
-                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.WeightBits);
+                sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}{(f.WeightBits < 8 ? $", {WeightKind(f)} weights" : "")} */\n");
+                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.WeightBits, PackedWeights.IsXnor(f));
                 sb.Append(I, $$"""
-                    static const tml_fully_connected_{{WeightSuffix(f.WeightBits)}}_params {{id}} = {
+                    static const tml_fully_connected_{{WeightSuffix(f)}}_params {{id}} = {
                         {{f.Geometry.InFeatures}}, {{f.Geometry.OutFeatures}}, /* in_features, out_features */
                         {{Int(f.InputZeroPoint)}}, {{Int(f.OutputZeroPoint)}}, {{Int(f.Activation.Min)}}, {{Int(f.Activation.Max)}}, /* zero points, activation range */
                         {{id}}_weights, {{id}}_bias, {{id}}_multiplier, {{id}}_shift
@@ -230,13 +230,13 @@ internal static class Int8OpEmitter
         switch (op)
         {
             case QConv2D { WeightBits: < 8 } packed:
-                OpCText.Call(sb, $"tml_conv2d_{WeightSuffix(packed.WeightBits)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+                OpCText.Call(sb, $"tml_conv2d_{WeightSuffix(packed)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QFullyConnected { BlockSparse: true }:
                 OpCText.Call(sb, "tml_fully_connected_bsr_s8", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QFullyConnected { WeightBits: < 8, Geometry.Rows: 1 } packed:
-                OpCText.Call(sb, $"tml_fully_connected_{WeightSuffix(packed.WeightBits)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
+                OpCText.Call(sb, $"tml_fully_connected_{WeightSuffix(packed)}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
                 break;
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } dw:
                 OpCText.Call(sb, $"tml_dw3x3_s8_s{dw.Geometry.StrideH}", id, [At(op.Inputs[0]), At(op.Output), scratch]);
@@ -253,7 +253,7 @@ internal static class Int8OpEmitter
                         {
                             int32_t row;
                             for (row = 0; row < {{rowsFc.Geometry.Rows}}; ++row) {
-                                tml_fully_connected_{{WeightSuffix(rowsFc.WeightBits)}}(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.Geometry.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.Geometry.OutFeatures}}, {{scratch}});
+                                tml_fully_connected_{{WeightSuffix(rowsFc)}}(&{{id}}, {{At(op.Inputs[0])}} + row * {{rowsFc.Geometry.InFeatures}}, {{At(op.Output)}} + row * {{rowsFc.Geometry.OutFeatures}}, {{scratch}});
                             }
                         }
 
@@ -392,10 +392,10 @@ internal static class Int8OpEmitter
     /// <summary>tml_conv2d_s8_params / tml_conv_transpose2d_s8_params: the window, <paramref name="quantization"/> (zero
     /// points and activation range), weights and per-channel requantization.</summary>
     private static int EmitConvData(StringBuilder sb, LoweredOp op, string id, string what, string type, ConvGeometry g, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, string quantization,
-        int weightBits = 8)
+        int weightBits = 8, bool xnor = false)
     {
         sb.Append(CultureInfo.InvariantCulture, $"/* {Comment(op.NodeName)}: {what} {OpCText.Describe(g, batch: false)}, groups {g.Groups} */\n");
-        var bytes = EmitArrays(sb, id, weights, bias, multiplier, shift, weightBits);
+        var bytes = EmitArrays(sb, id, weights, bias, multiplier, shift, weightBits, xnor);
         sb.Append(CultureInfo.InvariantCulture, $$"""
             static const {{type}} {{id}} = {
             {{OpCText.ConvRows(g, batch: false)}}    {{quantization}}, /* zero points, activation range */
@@ -411,11 +411,19 @@ internal static class Int8OpEmitter
     private static Action<string, sbyte[]> EmitBytes(StringBuilder sb) => (name, values) => EmitArray(sb, "int8_t", name, values.Select(v => Int(v)));
 
     /// <summary>Writes the weights (int8, or packed by <see cref="WeightPacking"/> when <paramref name="weightBits"/> is
-    /// 4, 2 or 1; a row per output channel), bias and requantization; returns their flash bytes.</summary>
-    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int weightBits = 8)
+    /// 4, 2 or 1, or as 32-bit words for the XNOR kernels when <paramref name="xnor"/>; a row per output channel), bias
+    /// and requantization; returns their flash bytes.</summary>
+    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int weightBits = 8, bool xnor = false)
     {
         var weightBytes = weights.Length;
-        if (weightBits < 8)
+        if (xnor)
+        {
+            var words = WeightPacking.PackWords(weights, bias.Length);
+            sb.Append(CultureInfo.InvariantCulture, $"/* binary weights: {bias.Length} rows of {weights.Length / bias.Length}, 32 per word (each row on whole words), weight k at bit k % 32, 1 = +1 */\n");
+            EmitArray(sb, "uint32_t", $"{id}_weights", words.Select(w => string.Create(CultureInfo.InvariantCulture, $"0x{w:x8}u")));
+            weightBytes = 4 * words.Length;
+        }
+        else if (weightBits < 8)
         {
             var packed = WeightPacking.Pack(weights, bias.Length, weightBits);
             sb.Append(CultureInfo.InvariantCulture, $"/* {WeightKind(weightBits)} weights: {bias.Length} rows of {weights.Length / bias.Length}, {8 / weightBits} per byte, lowest index in the lowest bits */\n");
@@ -457,8 +465,12 @@ internal static class Int8OpEmitter
         return layout.Bytes + 4 * (f.Bias.Length + f.OutputMultiplier.Length + f.OutputShift.Length);
     }
 
-    /// <summary>The weight part of a weighted kernel's name: s8, s4 (int4), s2 (ternary) or s1 (binary).</summary>
-    private static string WeightSuffix(int weightBits) => $"s{weightBits}";
+    /// <summary>The weight part of a weighted kernel's name: s8, s4 (int4), s2 (ternary), s1 (binary) or xnor (binary
+    /// weights over binary activations).</summary>
+    private static string WeightSuffix(LoweredOp op) => PackedWeights.IsXnor(op) ? "xnor" : $"s{PackedWeights.BitsOf(op)}";
+
+    /// <summary>What an op's weights are, in the generated comments.</summary>
+    private static string WeightKind(LoweredOp op) => PackedWeights.IsXnor(op) ? "binary (XNOR/popcount over -1/0/+1 inputs)" : WeightKind(PackedWeights.BitsOf(op));
 
     /// <summary>What weights of <paramref name="weightBits"/> bits are, in the generated comments.</summary>
     private static string WeightKind(int weightBits) => weightBits switch

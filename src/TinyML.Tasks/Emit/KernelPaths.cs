@@ -24,6 +24,10 @@ public static class KernelPaths
                 return "tml_fully_connected_bsr_s8: int16 input column, the stored 8-weight blocks only (zero blocks skipped)";
             case QFullyConnected { WeightBits: 4 }:
                 return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
+            case QConv2D c when PackedWeights.IsXnor(c):
+                return "tml_conv2d_xnor: the receptive field's -1/0/+1 values as two bit planes per pixel, binary weights by XNOR/popcount, 32 per word";
+            case QFullyConnected f when PackedWeights.IsXnor(f):
+                return "tml_fully_connected_xnor: the -1/0/+1 inputs as two bit planes, binary weights by XNOR/popcount, 32 per word";
             case QConv2D { WeightBits: < 4 and var bits }:
                 return string.Create(I, $"tml_conv2d_s{bits}: int16 receptive-field column per pixel, {(bits == 2 ? "ternary weights: one SBFX + MLA per code on DSP cores, masked additions elsewhere" : "binary weights: masked additions")}");
             case QFullyConnected { WeightBits: < 4 and var bits }:

@@ -55,6 +55,45 @@ public static class WeightPacking
         return packed;
     }
 
+    /// <summary>32-bit words of one row of <paramref name="length"/> binary weights in <see cref="PackWords"/>.</summary>
+    public static int RowWords(int length) => (length + 31) / 32;
+
+    /// <summary>
+    /// Binary weights (-1, +1) for the XNOR kernels: 32 to a word, each row on whole words (the last one padded with
+    /// zero bits), bit k % 32 of word k / 32 of a row = weight k, 1 = +1. The same bits as <see cref="Pack"/> with
+    /// 1 bit, read as little-endian words; the C declares them as uint32_t, so the kernels load whole aligned words on
+    /// any core.
+    /// </summary>
+    public static uint[] PackWords(sbyte[] weights, int rows)
+    {
+        if (rows <= 0 || weights.Length % rows != 0)
+        {
+            throw new ArgumentException($"{weights.Length} weights are not {rows} whole rows", nameof(weights));
+        }
+
+        var length = weights.Length / rows;
+        var rowWords = RowWords(length);
+        var packed = new uint[rows * rowWords];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var i = 0; i < length; i++)
+            {
+                var w = weights[r * length + i];
+                if (w is not (-1 or 1))
+                {
+                    throw new ArgumentOutOfRangeException(nameof(weights), $"weight {w} of row {r} is not binary (-1 or +1)");
+                }
+
+                if (w > 0)
+                {
+                    packed[r * rowWords + i / 32] |= 1u << (i % 32);
+                }
+            }
+        }
+
+        return packed;
+    }
+
     /// <summary>The weights back from <see cref="Pack"/>: <paramref name="rows"/> rows of <paramref name="length"/>.</summary>
     public static sbyte[] Unpack(byte[] packed, int rows, int length, int bits)
     {

@@ -17,7 +17,7 @@ internal static class OnnxArity
     [
         ((1, 1), ["Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "LeakyRelu", "Softmax", "LogSoftmax", "Identity",
             "Transpose", "Flatten", "GlobalAveragePool", "GlobalMaxPool", "MaxPool", "AveragePool", "Exp", "Log", "Erf", "Gelu",
-            "Neg", "Abs", "Reciprocal", "Not", "Sqrt", "Cast", "Shape", "Size", "ConstantOfShape"]),
+            "Neg", "Abs", "Sign", "Reciprocal", "Not", "Sqrt", "Cast", "Shape", "Size", "ConstantOfShape"]),
         ((2, 2), ["Add", "Sub", "Mul", "Div", "Pow", "MatMul", "PRelu", "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual",
             "And", "Or", "Xor", "Reshape", "Expand", "Gather"]),
         ((2, 3), ["Conv", "ConvTranspose", "Gemm", "LayerNormalization", "QuantizeLinear", "DequantizeLinear"]),

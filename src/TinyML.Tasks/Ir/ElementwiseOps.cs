@@ -14,6 +14,9 @@ public enum UnaryKind
     Log,
     Neg,
     Abs,
+
+    /// <summary>-1, 0 or +1 (NaN stays NaN): the binary activation of binarized networks.</summary>
+    Sign,
     Reciprocal,
 
     /// <summary>The Gauss error function.</summary>
@@ -68,7 +71,7 @@ public static class ElementwiseMath
 {
     /// <summary>The ONNX element-wise one-input ops, by op type: each kind is named as its operator.</summary>
     public static readonly IReadOnlyDictionary<string, UnaryKind> UnaryOps = ByOpType<UnaryKind>(
-        "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Erf", "Gelu");
+        "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt", "Exp", "Log", "Neg", "Abs", "Sign", "Reciprocal", "Not", "Erf", "Gelu");
 
     /// <summary>The broadcasting two-input ops besides Add (which has its own lowering), by op type.</summary>
     public static readonly IReadOnlyDictionary<string, BinaryKind> BinaryOps = ByOpType<BinaryKind>(
@@ -183,6 +186,7 @@ public static class ElementwiseMath
         UnaryKind.Log => Math.Log(x), // -inf at 0, NaN below, as ONNX
         UnaryKind.Neg => -x,
         UnaryKind.Abs => Math.Abs(x),
+        UnaryKind.Sign => x > 0 ? 1 : x < 0 ? -1 : x, // 0, -0 and NaN stay as they are
         UnaryKind.Reciprocal => 1 / x,
         UnaryKind.Not => x == 0 ? 1 : 0,
         UnaryKind.Erf => Erf(x),

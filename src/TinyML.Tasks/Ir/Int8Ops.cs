@@ -38,6 +38,13 @@ public abstract class QWeightedOp<TGeometry> : WeightedOp<TGeometry, sbyte, int,
     /// </summary>
     public int WeightBits { get; init; } = 8;
 
+    /// <summary>
+    /// The input holds only -1, 0 and +1, as int8 with scale 1 and zero point 0: a Sign's output, possibly through a
+    /// max pool or a reshape (<see cref="Quantize.SignActivations"/>). With binary weights (<see cref="WeightBits"/> 1)
+    /// the layer runs XNOR/popcount (<see cref="PackedWeights.IsXnor"/>); the arithmetic stays the int8 op's.
+    /// </summary>
+    public bool SignInput { get; set; }
+
     public required int[] OutputMultiplier { get; init; }
     public required int[] OutputShift { get; init; }
     public required int InputZeroPoint { get; init; }

@@ -16,6 +16,15 @@ public static class PackedWeights
 
     public static bool Has(LoweredOp op) => BitsOf(op) < 8;
 
+    /// <summary>A binary layer over binary activations (<see cref="QWeightedOp{TGeometry}.SignInput"/>): it runs
+    /// XNOR/popcount (tml_conv2d_xnor, tml_fully_connected_xnor), its weight rows on whole 32-bit words.</summary>
+    public static bool IsXnor(LoweredOp op) => op switch
+    {
+        QConv2D { WeightBits: 1, SignInput: true } => true,
+        QFullyConnected { WeightBits: 1, SignInput: true, SparseLayout: null } => true,
+        _ => false,
+    };
+
     /// <summary>Output channels (rows of packed weights) and weights per row of an int8 Conv or fully connected op.</summary>
     public static (int Rows, int Length)? Rows(LoweredOp op) => op switch
     {
@@ -28,6 +37,7 @@ public static class PackedWeights
     public static int StoredBytes(LoweredOp op) => (Rows(op), BitsOf(op)) switch
     {
         _ when op is QFullyConnected { SparseLayout: { } layout } => layout.Bytes,
+        ({ } rows, _) when IsXnor(op) => rows.Rows * 4 * Emit.WeightPacking.RowWords(rows.Length),
         ({ } rows, < 8 and var bits) => rows.Rows * Emit.WeightPacking.RowBytes(rows.Length, bits),
         _ => Int8Bytes(op),
     };

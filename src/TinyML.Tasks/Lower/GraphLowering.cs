@@ -139,7 +139,7 @@ public abstract class GraphLowering
                 LowerBinary(node);
                 break;
             case "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt"
-                or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Not" or "Cast" or "Erf" or "Gelu":
+                or "Exp" or "Log" or "Neg" or "Abs" or "Sign" or "Reciprocal" or "Not" or "Cast" or "Erf" or "Gelu":
                 LowerUnary(node);
                 break;
             case "BatchNormalization":

@@ -52,6 +52,7 @@ internal static class ConstantEvaluator
             "Not" => context.Not(),
             "Neg" => context.Unary(v => -v, v => -v),
             "Abs" => context.Unary(Math.Abs, v => v == long.MinValue ? v : Math.Abs(v)),
+            "Sign" => context.Unary(v => ElementwiseMath.Apply(UnaryKind.Sign, v, 0f, 0f), v => Math.Sign(v)),
             "Sqrt" or "Exp" or "Log" or "Erf" or "Gelu" or "Reciprocal" or "Sigmoid" or "Tanh" or "Elu" or "LeakyRelu" or "HardSigmoid" or "HardSwish" => context.Activation(),
             "Where" => context.Where(),
             "ReduceSum" or "ReduceMax" or "ReduceMean" => context.Reduce(),

@@ -14,7 +14,7 @@ public static class ShapeInference
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
         // Shape rules without kernels: they let constant folding see through them (a Shape after a Pad folds), and the
         // lowering still names the op if it survives.
-        "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Gelu", "Cast", "Not", "Pow", "Equal",
+        "Sqrt", "Exp", "Log", "Neg", "Abs", "Sign", "Reciprocal", "Erf", "Gelu", "Cast", "Not", "Pow", "Equal",
         "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "And", "Or", "Xor", "Where",
         "Pad", "Unsqueeze", "Squeeze", "Slice", "Transpose", "Concat", "Gather", "Expand",
         "Split", "Resize", "ReduceMean", "ReduceSum", "ReduceMax", "LogSoftmax", "LSTM", "GRU",
@@ -249,7 +249,7 @@ public static class ShapeInference
             case "Max" or "Min":
                 CheckSameElementType(graph, node, file);
                 return node.Inputs.Skip(1).Aggregate(In(0), (shape, next) => Broadcast(node, shape, graph.Tensor(next).Shape, file));
-            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Reciprocal" or "Erf" or "Gelu" or "LeakyRelu" or "Cast" or "Not"
+            case "Sigmoid" or "Tanh" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Sign" or "Reciprocal" or "Erf" or "Gelu" or "LeakyRelu" or "Cast" or "Not"
                 or "HardSigmoid" or "HardSwish" or "Elu":
                 return In(0);
             case "Pad":

@@ -125,7 +125,9 @@ internal static class PrecisionSelection
                 ? new PrecisionChoice(l.Node, l.Op.KindName, LayerPrecision.Ternary,
                     "detected: every output channel's weights are {-a, 0, +a}; 2-bit codes, " + PackedWeights.Describe(model, l.Node))
                 : new PrecisionChoice(l.Node, l.Op.KindName, LayerPrecision.Binary,
-                    "detected: every output channel's weights are {-a, +a}; 1-bit codes, " + PackedWeights.Describe(model, l.Node)))
+                    "detected: every output channel's weights are {-a, +a}; 1-bit codes, "
+                    + (PackedWeights.IsXnor(l.Op) ? "the input is binary activations (-1/0/+1 of a Sign): XNOR/popcount, " : "")
+                    + PackedWeights.Describe(model, l.Node)))
             .ToList();
         if (detected.Count == 0)
         {
@@ -139,7 +141,9 @@ internal static class PrecisionSelection
 
         var ternary = detected.Count(c => c.Precision == LayerPrecision.Ternary);
         var binary = detected.Count - ternary;
-        log.WriteLine(Invariant($"tinyml: {name}: {ternary} layer(s) with ternary and {binary} with binary weights (exact: the trained values), weights {detected.Sum(c => model.Ops.Where(op => op.NodeName == c.Node).Sum(PackedWeights.Int8Bytes)):N0} B as int8 -> {detected.Sum(c => model.Ops.Where(op => op.NodeName == c.Node).Sum(PackedWeights.StoredBytes)):N0} B"));
+        var xnor = layers.Count(l => PackedWeights.IsXnor(l.Op));
+        var xnorPart = xnor > 0 ? Invariant($" ({xnor} over binary activations: XNOR/popcount)") : "";
+        log.WriteLine(Invariant($"tinyml: {name}: {ternary} layer(s) with ternary and {binary} with binary weights{xnorPart} (exact: the trained values), weights {detected.Sum(c => model.Ops.Where(op => op.NodeName == c.Node).Sum(PackedWeights.Int8Bytes)):N0} B as int8 -> {detected.Sum(c => model.Ops.Where(op => op.NodeName == c.Node).Sum(PackedWeights.StoredBytes)):N0} B"));
         var order = layers.Select((l, i) => (l.Node, i)).ToDictionary(x => x.Node, x => x.i, StringComparer.Ordinal);
         return choices.Concat(detected).OrderBy(c => order.GetValueOrDefault(c.Node)).ToList();
     }

@@ -167,7 +167,7 @@ public static class MixedPrecision
 
     /// <summary>
     /// Kinds with a float32 fallback taken only when <c>LayerPrecision</c> names the layer: the element-wise ops
-    /// (lookup tables from Sqrt, Exp, Log, Neg, Abs, Reciprocal or a binary op with a scalar constant; Sub, Mul, Div,
+    /// (lookup tables from Sqrt, Exp, Log, Neg, Abs, Sign, Reciprocal or a binary op with a scalar constant; Sub, Mul, Div,
     /// Max, Min with a constant or of two tensors), a clamp, ReduceMean/ReduceSum/ReduceMax
     /// (<see cref="Apply(LoweredModel, Graph, IReadOnlySet{string}, IReadOnlySet{string})"/> rejects a table or op
     /// whose float32 kernel has no exact C# mirror). They exist for spectral front ends: a magnitude
@@ -184,7 +184,7 @@ public static class MixedPrecision
     {
         FConv2D or FGemm or FMatMul or FClamp or FReduce or FGather or FReshape => true,
         FBinary b => b.Kind is BinaryKind.Add or BinaryKind.Sub or BinaryKind.Mul or BinaryKind.Div or BinaryKind.Max or BinaryKind.Min or BinaryKind.PRelu,
-        FUnary u => u.Kind is UnaryKind.Sqrt or UnaryKind.Exp or UnaryKind.Log or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Reciprocal,
+        FUnary u => u.Kind is UnaryKind.Sqrt or UnaryKind.Exp or UnaryKind.Log or UnaryKind.Neg or UnaryKind.Abs or UnaryKind.Sign or UnaryKind.Reciprocal,
         _ => false,
     };
 
@@ -239,7 +239,7 @@ public static class MixedPrecision
                 if (explicitPrecision == LayerPrecision.Float && !HasRequestedFloatFallback(op))
                 {
                     throw new TinyMLException(ErrorCodes.InvalidPrecision,
-                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul, Add, Sub, Mul, Div, Max, Min, Clip/Relu, ReduceMean/ReduceSum/ReduceMax and Sqrt, Exp, Log, Neg, Abs, Reciprocal",
+                        $"layer '{node}' ({kind}) cannot run in float inside an int8 model yet: the float fallback covers Conv, Gemm/MatMul, Add, Sub, Mul, Div, Max, Min, Clip/Relu, ReduceMean/ReduceSum/ReduceMax and Sqrt, Exp, Log, Neg, Abs, Sign, Reciprocal",
                         sourcePath);
                 }
 

@@ -48,7 +48,9 @@ public sealed partial class Quantizer : Int8Lowering
         IReadOnlySet<string>? int4Nodes = null, IReadOnlyDictionary<string, float[]>? weightMaxAbs = null, IReadOnlySet<string>? keepInt8 = null)
     {
         var quantizer = new Quantizer(graph, ranges, meanInputs, int4Nodes, weightMaxAbs, keepInt8);
-        return quantizer.Lower();
+        var model = quantizer.Lower();
+        SignActivations.Mark(model);
+        return model;
     }
 
     /// <summary>TFLite-style asymmetric int8 parameters for a range; the range is widened to include 0 so zero is exact.</summary>
@@ -77,7 +79,7 @@ public sealed partial class Quantizer : Int8Lowering
         "Conv", "ConvTranspose", "Gemm", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Relu", "Clip", "Flatten", "Reshape", "Add", "Softmax",
         "Squeeze", "Unsqueeze", "Transpose", "Slice", "Gather", "Expand", "Concat", "Split", "Pad", "Resize", "ReduceMean", "LayerNormalization",
         "Sub", "Mul", "Div", "PRelu", "Max", "Min", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Sqrt",
-        "LSTM", "GRU", "Identity", "Dropout", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Not", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
+        "LSTM", "GRU", "Identity", "Dropout", "Exp", "Log", "Neg", "Abs", "Sign", "Reciprocal", "Not", "Cast", "Equal", "Less", "LessOrEqual", "Greater",
         "GreaterOrEqual", "And", "Or", "Xor", "Where", "ReduceSum", "ReduceMax", "Erf", "Gelu", "MatMul",
     };
 
@@ -201,7 +203,9 @@ public sealed partial class Quantizer : Int8Lowering
 
     private LoweredTensor OutputTensor(Node node)
     {
-        if (ElementwiseMath.ProducesMask(node))
+        // A mask's 0/1 and a Sign's -1/0/+1 are exact at scale 1 and zero point 0, whatever calibration saw; the
+        // XNOR kernels read a Sign's output as is (SignActivations).
+        if (ElementwiseMath.ProducesMask(node) || node.OpType == "Sign")
         {
             return _model.Tensors[AddTensor(node.Outputs[0], MaskScale, 0)];
         }

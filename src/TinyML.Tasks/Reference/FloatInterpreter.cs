@@ -121,7 +121,7 @@ public static partial class FloatInterpreter
             "Add" => Add(c.In(0), c.In(1), c),
             "Sub" or "Mul" or "Div" or "PRelu" or "Max" or "Min" or "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual"
                 or "And" or "Or" or "Xor" => Binary(ElementwiseMath.BinaryOps[node.OpType], c.In(0), c.In(1)),
-            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs"
+            "Sigmoid" or "Tanh" or "LeakyRelu" or "HardSigmoid" or "HardSwish" or "Elu" or "Sqrt" or "Exp" or "Log" or "Neg" or "Abs" or "Sign"
                 or "Reciprocal" or "Not" or "Erf" or "Gelu" => Unary(c),
             "Cast" when ElementwiseMath.Cast(node, c.Graph.SourcePath) is null => c.In(0),
             "Cast" => Unary(c),

@@ -221,7 +221,7 @@ public static class MixedPrecisionKernels
         }
     }
 
-    /// <summary>tml_exp_f32, tml_log_f32, tml_neg_f32, tml_abs_f32, tml_reciprocal_f32 (tml_unary_f32.c).</summary>
+    /// <summary>tml_exp_f32, tml_log_f32, tml_neg_f32, tml_abs_f32, tml_sign_f32, tml_reciprocal_f32 (tml_unary_f32.c).</summary>
     public static void Unary(FUnary p, ReadOnlySpan<float> input, Span<float> output)
     {
         for (var i = 0; i < p.Count; i++)
@@ -233,6 +233,7 @@ public static class MixedPrecisionKernels
                 UnaryKind.Log => Logf(x),
                 UnaryKind.Neg => -x,
                 UnaryKind.Abs => x < 0f ? -x : (x == 0f ? 0f : x),
+                UnaryKind.Sign => x > 0f ? 1f : (x < 0f ? -1f : x),
                 UnaryKind.Reciprocal => 1f / x,
                 _ => throw new NotSupportedException($"float layer '{p.NodeName}': {p.Kind} has no exact mirror"),
             };

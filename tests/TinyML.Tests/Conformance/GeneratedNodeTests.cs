@@ -9,7 +9,7 @@ namespace TinyML.Tests.Conformance;
 
 /// <summary>
 /// ONNX node tests for operators the shared copy of onnx/backend/test/data/node leaves out (Log, Exp, Neg, Abs,
-/// Reciprocal, ReduceSum, ReduceMax, the comparisons, Not/And/Or/Xor, Where, Cast), written at test time in the same
+/// Sign, Reciprocal, ReduceSum, ReduceMax, the comparisons, Not/And/Or/Xor, Where, Cast), written at test time in the same
 /// layout (model.onnx, test_data_set_0/input_N.pb, output_N.pb) so <see cref="OnnxNodeConformanceTests"/> runs them
 /// like the shared ones. Cases named <c>test_*</c> mirror the definitions in onnx/backend/test/case/node (name, opset,
 /// attributes, input types, shapes and value distributions); the input values come from a seeded generator here (no
@@ -235,6 +235,11 @@ internal static class GeneratedNodeTests
         {
             Initializers = [F("eps", [], [1e-3f]), new Value("axes", DataType.Int64, [1]) { Ints = [2] }],
         };
+
+        // Sign (sign.py: -5..5), and the binary activation of a binarized network: Sign of a ReLU-free activation with
+        // exact zeros in it.
+        yield return Unary("test_sign", "Sign", F("x", [11], Enumerable.Range(-5, 11).Select(v => (float)v).ToArray()), opset: 9);
+        yield return Unary("tinyml_sign_with_zeros", "Sign", F("x", [2, 3, 8], Randn(48).Select((v, i) => i % 5 == 0 ? 0f : v).ToArray()));
     }
 
     private static ModelProto ToModel(NodeCase c)

@@ -19,9 +19,15 @@ internal static class KernelCalls
     /// <summary>The bias array, or NULL when every entry is 0 (the kernels accept none, as a bias-free model has).</summary>
     private static string Bias(CHarness harness, int[] bias) => bias.All(b => b == 0) ? "NULL" : harness.ConstArray(bias);
 
-    /// <summary>The weights as the kernel of the op's width reads them: int8, or packed by <see cref="WeightPacking"/>.</summary>
-    private static string Weights(CHarness harness, sbyte[] weights, int rows, int bits) =>
-        bits == 8 ? harness.ConstArray(weights) : harness.ConstArray(WeightPacking.Pack(weights, rows, bits));
+    /// <summary>The weights as the op's kernel reads them: int8, packed by <see cref="WeightPacking"/>, or in 32-bit
+    /// words for the XNOR kernels.</summary>
+    private static string Weights(CHarness harness, LoweredOp op, sbyte[] weights, int rows) =>
+        PackedWeights.IsXnor(op) ? harness.ConstArray("uint32_t", WeightPacking.PackWords(weights, rows).Select(w => (long)w))
+        : PackedWeights.BitsOf(op) is var bits and < 8 ? harness.ConstArray(WeightPacking.Pack(weights, rows, bits))
+        : harness.ConstArray(weights);
+
+    /// <summary>The name part of the op's kernel: s8, s4, s2, s1 or xnor.</summary>
+    public static string Suffix(LoweredOp op) => PackedWeights.IsXnor(op) ? "xnor" : $"s{PackedWeights.BitsOf(op)}";
 
     /// <summary>Call <c>tml_conv2d_s8</c> (or <c>_s4/_s2/_s1</c> by the op's <see cref="QWeightedOp{TGeometry}.WeightBits"/>)
     /// on <paramref name="input"/> and print its output.</summary>
@@ -29,17 +35,17 @@ internal static class KernelCalls
     {
         string p = harness.NewName("p");
         harness.Global(
-            $"static const tml_conv2d_s{op.WeightBits}_params {p} = {{ .in_c = {op.Geometry.InC}, .in_h = {op.Geometry.InH}, .in_w = {op.Geometry.InW}, " +
+            $"static const tml_conv2d_{Suffix(op)}_params {p} = {{ .in_c = {op.Geometry.InC}, .in_h = {op.Geometry.InH}, .in_w = {op.Geometry.InW}, " +
             $".out_c = {op.Geometry.OutC}, .out_h = {op.Geometry.OutH}, .out_w = {op.Geometry.OutW}, .kernel_h = {op.Geometry.KernelH}, .kernel_w = {op.Geometry.KernelW}, " +
             $".stride_h = {op.Geometry.StrideH}, .stride_w = {op.Geometry.StrideW}, .pad_top = {op.Geometry.PadTop}, .pad_left = {op.Geometry.PadLeft}, " +
             $".dilation_h = {op.Geometry.DilationH}, .dilation_w = {op.Geometry.DilationW}, .groups = {op.Geometry.Groups}, " +
             $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {Weights(harness, op.Weights, op.Geometry.OutC, op.WeightBits)}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {Weights(harness, op, op.Weights, op.Geometry.OutC)}, " +
             $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
             $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
         var length = op.Geometry.OutC * op.Geometry.OutH * op.Geometry.OutW;
         string buffer = harness.OutputBuffer("int8_t", length);
-        harness.Statement($"tml_conv2d_s{op.WeightBits}(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+        harness.Statement($"tml_conv2d_{Suffix(op)}(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
         harness.PrintS8(buffer, length);
     }
 
@@ -49,13 +55,13 @@ internal static class KernelCalls
     {
         string p = harness.NewName("p");
         harness.Global(
-            $"static const tml_fully_connected_s{op.WeightBits}_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
+            $"static const tml_fully_connected_{Suffix(op)}_params {p} = {{ .in_features = {op.Geometry.InFeatures}, .out_features = {op.Geometry.OutFeatures}, " +
             $".input_zero_point = {op.InputZeroPoint}, .output_zero_point = {op.OutputZeroPoint}, " +
-            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {Weights(harness, op.Weights, op.Geometry.OutFeatures, op.WeightBits)}, " +
+            $".act_min = {op.Activation.Min}, .act_max = {op.Activation.Max}, .weights = {Weights(harness, op, op.Weights, op.Geometry.OutFeatures)}, " +
             $".bias = {Bias(harness, op.Bias)}, .output_multiplier = {harness.ConstArray(op.OutputMultiplier)}, " +
             $".output_shift = {harness.ConstArray(op.OutputShift)} }};");
         string buffer = harness.OutputBuffer("int8_t", op.Geometry.OutFeatures);
-        harness.Statement($"tml_fully_connected_s{op.WeightBits}(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
+        harness.Statement($"tml_fully_connected_{Suffix(op)}(&{p}, {harness.ConstArray(input)}, {buffer}, {Scratch(harness, op)});");
         harness.PrintS8(buffer, op.Geometry.OutFeatures);
     }
 

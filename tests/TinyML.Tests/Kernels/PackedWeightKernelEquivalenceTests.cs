@@ -14,7 +14,8 @@ namespace TinyML.Tests.Kernels;
 /// the packed weights included, at an odd address: its byte reads must not fault) and the Cortex-M55 in QEMU. The
 /// cases cover odd row lengths and lengths that are not multiples of 8, depthwise with channel multiplier, grouped,
 /// padding, strides, dilation, fused activations, fully connected rows longer than one column (chunks) and convolution
-/// reductions longer than it (the direct path).
+/// reductions longer than it (the direct path). The XNOR kernels (binary weights over -1/0/+1 activations:
+/// tml_conv2d_xnor, tml_fully_connected_xnor) run the same way on such inputs.
 /// </summary>
 [TestClass]
 public sealed class PackedWeightKernelEquivalenceTests
@@ -164,6 +165,53 @@ public sealed class PackedWeightKernelEquivalenceTests
             });
         }
 
+        // Binary weights over binary activations (tml_conv2d_xnor, tml_fully_connected_xnor): inputs -1/0/+1 with zero
+        // point 0; reductions shorter than a word, of whole words and not, and longer than the 31 words of one byte-count
+        // run (2601 = 82 words).
+        var signInputs = new HashSet<LoweredOp>();
+        for (var i = 0; i < Math.Max(12, count / 8); i++)
+        {
+            signInputs.Add(i % 3 == 2 ? RandomOps.PackedFullyConnected(random, $"xnor_fc{i}", bits: 1) : RandomOps.PackedConv(random, $"xnor_conv{i}", bits: 1));
+        }
+
+        foreach (var length in new[] { 32, 64, 993, 2601 })
+        {
+            signInputs.Add(RandomOps.PackedFullyConnected(random, $"xnor_fc{length}", length, bits: 1));
+        }
+
+        signInputs.Add(RandomOps.Packed(template, random, new ConvGeometry(InC: 130, InH: 4, InW: 5, OutC: 3, OutH: 4, OutW: 3, KernelH: 3, KernelW: 3,
+            StrideH: 1, StrideW: 2, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Groups: 1), bits: 1));
+        signInputs.Add(RandomOps.Packed(template, random, new ConvGeometry(InC: 32, InH: 5, InW: 5, OutC: 8, OutH: 5, OutW: 5, KernelH: 3, KernelW: 3,
+            StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 2, DilationW: 2, Groups: 2), bits: 1));
+        foreach (var op in signInputs)
+        {
+            // Sums of +-1 terms spread about sqrt(terms): biases and multipliers of that size keep the outputs off the rails.
+            var (channels, terms) = op switch
+            {
+                QConv2D c => (c.Geometry.OutC, c.Weights.Length / c.Geometry.OutC),
+                QFullyConnected f => (f.Geometry.OutFeatures, f.Geometry.InFeatures),
+                _ => throw new InvalidOperationException(),
+            };
+            var spread = Math.Sqrt(terms);
+            var bias = Enumerable.Range(0, channels).Select(_ => (int)Math.Round((random.NextDouble() - 0.5) * spread)).ToArray();
+            var requant = Enumerable.Range(0, channels).Select(_ => QuantizationMath.QuantizeMultiplier((10 + 60 * random.NextDouble()) / spread)).ToArray();
+            int[] multipliers = requant.Select(r => r.Multiplier).ToArray(), shifts = requant.Select(r => r.Shift).ToArray();
+            ops.Add(op switch
+            {
+                QConv2D c => new QConv2D
+                {
+                    NodeName = c.NodeName, Inputs = c.Inputs, Output = c.Output, Geometry = c.Geometry, Weights = c.Weights, Bias = bias, OutputMultiplier = multipliers,
+                    OutputShift = shifts, InputZeroPoint = 0, OutputZeroPoint = c.OutputZeroPoint, Activation = c.Activation, WeightBits = 1, SignInput = true,
+                },
+                QFullyConnected f => new QFullyConnected
+                {
+                    NodeName = f.NodeName, Inputs = f.Inputs, Output = f.Output, Geometry = f.Geometry, Weights = f.Weights, Bias = bias, OutputMultiplier = multipliers,
+                    OutputShift = shifts, InputZeroPoint = 0, OutputZeroPoint = f.OutputZeroPoint, Activation = f.Activation, WeightBits = 1, SignInput = true,
+                },
+                _ => throw new InvalidOperationException(),
+            });
+        }
+
         // Bias-free ops (NULL bias).
         foreach (var op in ops.OfType<QWeightedOp<ConvGeometry>>().Take(5))
         {
@@ -212,6 +260,14 @@ public sealed class PackedWeightKernelEquivalenceTests
         {
             var p = harness.NewName("p");
             var fixedInput = extremes.FirstOrDefault(e => ReferenceEquals(e.Op, op)).Input;
+            if (PackedWeights.IsXnor(op))
+            {
+                // -1, 0, +1 only, zeros rarer (a Sign gives 0 only where its input is exactly 0); some all-nonzero.
+                var length = op is QConv2D xc ? xc.Geometry.InC * xc.Geometry.InH * xc.Geometry.InW : ((QFullyConnected)op).Geometry.InFeatures;
+                var zeros = random.Next(3) == 0 ? 0 : random.Next(2, 10);
+                fixedInput = Enumerable.Range(0, length).Select(_ => (sbyte)(zeros > 0 && random.Next(zeros) == 0 ? 0 : random.Next(2) * 2 - 1)).ToArray();
+            }
+
             switch (op)
             {
                 case QConv2D c:
@@ -221,8 +277,8 @@ public sealed class PackedWeightKernelEquivalenceTests
                     var output = new sbyte[g.OutC * g.OutH * g.OutW];
                     Int8Kernels.Conv2D(c, input, output);
                     expected.Add(output);
-                    harness.Global($"static const tml_conv2d_s{c.WeightBits}_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
-                    harness.PrintI32($"tml_conv2d_s{c.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
+                    harness.Global($"static const tml_conv2d_{KernelCalls.Suffix(c)}_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
+                    harness.PrintI32($"tml_conv2d_{KernelCalls.Suffix(c)}_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
                     KernelCalls.Conv2D(harness, c, input);
                     break;
                 }
@@ -245,8 +301,8 @@ public sealed class PackedWeightKernelEquivalenceTests
                     var output = new sbyte[f.Geometry.OutFeatures];
                     Int8Kernels.FullyConnected(f, input, output);
                     expected.Add(output);
-                    harness.Global($"static const tml_fully_connected_s{f.WeightBits}_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
-                    harness.PrintI32($"tml_fully_connected_s{f.WeightBits}_scratch_size(&{p}) - {KernelScratch.BytesOf(f)}");
+                    harness.Global($"static const tml_fully_connected_{KernelCalls.Suffix(f)}_params {p} = {{ .in_features = {f.Geometry.InFeatures}, .out_features = {f.Geometry.OutFeatures} }};");
+                    harness.PrintI32($"tml_fully_connected_{KernelCalls.Suffix(f)}_scratch_size(&{p}) - {KernelScratch.BytesOf(f)}");
                     KernelCalls.FullyConnected(harness, f, input);
                     break;
                 }
@@ -269,6 +325,7 @@ public sealed class PackedWeightKernelEquivalenceTests
         {
             Assert.IsTrue(ops.OfType<QConv2D>().Count(c => c.WeightBits == bits) >= 10 && ops.OfType<QFullyConnected>().Count(f => f.WeightBits == bits) >= 5, $"{bits}-bit cases");
         }
+        Assert.IsTrue(ops.Count(PackedWeights.IsXnor) >= 18 && ops.OfType<QConv2D>().Count(PackedWeights.IsXnor) >= 8, "XNOR cases");
         Assert.IsTrue(extremes.All(e => expected[ops.IndexOf(e.Op)].Any(v => v is > -128 and < 127)), "the extreme sums requantize inside int8's range");
     }
 

@@ -1,0 +1,63 @@
+namespace TinyML.Quantize;
+
+/// <summary>
+/// Finds the weighted layers of an int8 model whose input holds only -1, 0 and +1 (binary activations: the Sign of a
+/// binarized network), so that a layer with binary weights can run XNOR/popcount instead of multiplying. The proof
+/// is by values, not by op names: a tensor qualifies when it is int8 with scale 1 and zero point 0 (its bytes are its
+/// values) and its producer can only write -1, 0 or +1 there: a lookup table whose every entry is one of them (Sign,
+/// or any op whose table happens to be), or a max pool over such a tensor (it picks input values, and its clamp
+/// keeps a subset). A reshape or flatten shares its input's bytes.
+/// </summary>
+public static class SignActivations
+{
+    /// <summary>Sets <see cref="QWeightedOp{TGeometry}.SignInput"/> on every Conv and fully connected op of
+    /// <paramref name="model"/> whose input holds only -1, 0 and +1.</summary>
+    public static void Mark(LoweredModel model)
+    {
+        var producers = new Dictionary<int, LoweredOp>();
+        foreach (var op in model.Ops)
+        {
+            producers[op.Output] = op;
+        }
+
+        foreach (var op in model.Ops)
+        {
+            switch (op)
+            {
+                case QConv2D c:
+                    c.SignInput = Holds(model, producers, c.Inputs[0]);
+                    break;
+                case QFullyConnected f:
+                    f.SignInput = Holds(model, producers, f.Inputs[0]);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Whether tensor <paramref name="tensorId"/> of <paramref name="model"/> holds only -1, 0 and +1 as int8
+    /// with scale 1 and zero point 0.</summary>
+    public static bool Holds(LoweredModel model, IReadOnlyDictionary<int, LoweredOp> producers, int tensorId)
+    {
+        // Max pools over max pools: a chain, each step one op earlier, so the walk ends.
+        for (var id = tensorId; ;)
+        {
+            var tensor = model.Tensors[model.StorageOf(id)];
+            if (tensor.ElementType != TensorElementType.Int8 || tensor.Scale != 1f || tensor.ZeroPoint != 0
+                || !producers.TryGetValue(tensor.Id, out var producer))
+            {
+                return false;
+            }
+
+            switch (producer)
+            {
+                case QLut lut:
+                    return lut.Tables.All(v => v is -1 or 0 or 1);
+                case QPool { Kind: PoolKind.Max } pool when model.Tensors[model.StorageOf(pool.Inputs[0])] is { Scale: 1f, ZeroPoint: 0 }:
+                    id = pool.Inputs[0];
+                    break;
+                default:
+                    return false;
+            }
+        }
+    }
+}
