@@ -3,7 +3,7 @@
 Why this exists: the Debian Python used by the model scripts ships onnx 1.12, which has no
 `onnx.reference.ReferenceEvaluator` (added in onnx 1.13), and onnxruntime is not available.
 This module is a deliberately small, float64-accumulating implementation of the ONNX
-semantics (opset 13) for: Conv, BatchNormalization, Relu, MaxPool, AveragePool,
+semantics (opset 13) for: Conv, BatchNormalization, Relu, Sign, MaxPool, AveragePool,
 GlobalAveragePool, Flatten, Reshape, Gemm, MatMul, Add, Softmax, Identity, Constant.
 It is used (a) to cross-check torch.onnx.export output against torch, and (b) to produce
 expected float outputs for tests/models/*.onnx. Unsupported ops raise NotImplementedError.
@@ -105,6 +105,8 @@ def run(model: onnx.ModelProto, feeds: dict) -> dict:
             y = (x - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + eps) * sc.reshape(sh) + bi.reshape(sh)
         elif op == "Relu":
             y = np.maximum(ins[0], 0)
+        elif op == "Sign":
+            y = np.sign(ins[0])  # -1, 0 or +1, as ONNX (and torch.sign): sign(0) = 0
         elif op == "MaxPool":
             y = _pool(ins[0], a, "max")
         elif op == "AveragePool":
