@@ -332,6 +332,23 @@ internal static class Program
                 InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"), Float = true,
                 InputNote = "float32 (Quantize=none) of the ternary-trained digits, the 450 held-out digits with labels",
             });
+            var bnn = Path.Combine(repo, "tests", "models", "digits_bnn.onnx");
+            models.Add(new("digits_bnn", "digits_bnn", "digits binarized (XNOR)", bnn)
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                InputNote = "tests/models/digits_bnn.onnx (train_digits_bnn.py: binary weights and Sign activations in its two middle Convs and hidden Gemm): XNOR/popcount, the 450 held-out digits with labels",
+            });
+            models.Add(new("digits_bnn_int8", "digits_bnn", "digits binarized, int8 weights", bnn)
+            {
+                Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),
+                MixedPrecision = new() { Layers = PrecisionSettings.ParseLayers(["/net/bconv1/bconv1.0/Conv=int8;/net/bconv2/bconv2.0/Conv=int8;/net/bfc/bfc.0/Gemm=int8"], "digits_bnn") },
+                InputNote = "the binarized digits with LayerPrecision=int8 on its three binary layers (8-bit weights, the int8 kernels over the -1/0/+1 activations), the 450 held-out digits with labels",
+            });
+            models.Add(new("digits_bnn_f32", "digits_bnn", "digits binarized, float32", bnn)
+            {
+                InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"), Float = true,
+                InputNote = "float32 (Quantize=none) of the binarized digits, the 450 held-out digits with labels",
+            });
             models.Add(new("digits_auto4", "digits", "demo digits, auto with int4 weights", Path.Combine(demo, "digits.onnx"))
             {
                 Calibration = Path.Combine(demo, "calib"), InputsNpy = Path.Combine(digits, "test_inputs.npy"), LabelsNpy = Path.Combine(digits, "test_labels.npy"),

@@ -63,13 +63,14 @@ void tml_fully_connected_s1(const tml_fully_connected_s1_params *p, const int8_t
 /* ---- Binary weights against activations in {-1, 0, +1} (XNOR/popcount): a binary layer whose input is a Sign's output
  * (int8 with scale 1 and zero point 0, values -1, 0, +1 only; the build proves it, and the kernels compute
  * sign(x) * w for any other value). The numerics of tml_conv2d_s1 / tml_fully_connected_s1, sum for sum. The weights
- * are 32 to a word, each output channel's row on whole words: bit k % 32 of word k / 32 of a row is weight k, 1 = +1,
- * 0 = -1. The parameter blocks are the packed ones' but for the weights' type. ---- */
+ * are 32 to a word, 1 = +1, 0 = -1, each row on whole words: a fully connected row's input k at bit k % 32 of word
+ * k / 32; a convolution row holds its kernel_h * kernel_w taps (ky-major) back to back, channel c of tap t at bit
+ * index t * in_c/groups + c. The parameter blocks are the packed ones' but for the weights' type. ---- */
 typedef struct {
     TML_CONV_GEOMETRY_FIELDS(int16_t)
     int32_t input_zero_point, output_zero_point; /* input_zero_point: 0 */
     int32_t act_min, act_max;
-    const uint32_t *weights;          /* [out_c][ceil(in_c/groups * kernel_h * kernel_w / 32)] */
+    const uint32_t *weights;          /* [out_c][ceil(kernel_h * kernel_w * in_c/groups / 32)] */
     const int32_t *bias;              /* [out_c], or NULL */
     const int32_t *output_multiplier; /* [out_c] */
     const int32_t *output_shift;      /* [out_c] */
@@ -85,7 +86,8 @@ typedef struct {
     const int32_t *output_shift;
 } tml_fully_connected_xnor_params;
 
-/* Scratch: the two bit planes (nonzero, negative) of one reduction, 8 bytes per 32 values. */
+/* Scratch: the two bit planes (nonzero, negative), 8 bytes per 32 values: a convolution's whole input, each pixel's
+ * channels (per group) on whole words, and one receptive field; a fully connected layer's inputs. */
 int32_t tml_conv2d_xnor_scratch_size(const tml_conv2d_xnor_params *p);
 void tml_conv2d_xnor(const tml_conv2d_xnor_params *p, const int8_t *input, int8_t *output, void *scratch);
 int32_t tml_fully_connected_xnor_scratch_size(const tml_fully_connected_xnor_params *p);

@@ -26,7 +26,8 @@ internal static class Int8OpEmitter
             case QConv2D { WeightBits: < 8 } packed:
                 return EmitConvData(sb, op, id, $"Conv ({WeightKind(packed)} weights)", $"tml_conv2d_{WeightSuffix(packed)}_params", packed.Geometry, packed.Weights, packed.Bias,
                     packed.OutputMultiplier, packed.OutputShift,
-                    $"{Int(packed.InputZeroPoint)}, {Int(packed.OutputZeroPoint)}, {Int(packed.Activation.Min)}, {Int(packed.Activation.Max)}", packed.WeightBits, PackedWeights.IsXnor(packed));
+                    $"{Int(packed.InputZeroPoint)}, {Int(packed.OutputZeroPoint)}, {Int(packed.Activation.Min)}, {Int(packed.Activation.Max)}", packed.WeightBits,
+                    PackedWeights.IsXnor(packed) ? WeightPacking.XnorRowShape(packed) : null);
             case QConv2D { Kernel: Int8Kernel.Depthwise3x3 } c:
                 return DspOpData.EmitDepthwise3x3Data(sb, c, id);
             case QConv2D { Kernel: Int8Kernel.Pointwise } c:
@@ -46,7 +47,7 @@ internal static class Int8OpEmitter
                 return DspOpData.EmitFullyConnectedPairsData(sb, fp, id);
             case QFullyConnected f:
                 sb.Append(I, $"/* {Comment(op.NodeName)}: FullyConnected {f.Geometry.InFeatures} -> {f.Geometry.OutFeatures}{(f.Geometry.Rows > 1 ? $", {f.Geometry.Rows} rows" : "")}{(f.WeightBits < 8 ? $", {WeightKind(f)} weights" : "")} */\n");
-                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.WeightBits, PackedWeights.IsXnor(f));
+                var fcBytes = EmitArrays(sb, id, f.Weights, f.Bias, f.OutputMultiplier, f.OutputShift, f.WeightBits, PackedWeights.IsXnor(f) ? WeightPacking.XnorRowShape(f) : null);
                 sb.Append(I, $$"""
                     static const tml_fully_connected_{{WeightSuffix(f)}}_params {{id}} = {
                         {{f.Geometry.InFeatures}}, {{f.Geometry.OutFeatures}}, /* in_features, out_features */
@@ -392,7 +393,7 @@ internal static class Int8OpEmitter
     /// <summary>tml_conv2d_s8_params / tml_conv_transpose2d_s8_params: the window, <paramref name="quantization"/> (zero
     /// points and activation range), weights and per-channel requantization.</summary>
     private static int EmitConvData(StringBuilder sb, LoweredOp op, string id, string what, string type, ConvGeometry g, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, string quantization,
-        int weightBits = 8, bool xnor = false)
+        int weightBits = 8, (int Channels, int Taps)? xnor = null)
     {
         sb.Append(CultureInfo.InvariantCulture, $"/* {Comment(op.NodeName)}: {what} {OpCText.Describe(g, batch: false)}, groups {g.Groups} */\n");
         var bytes = EmitArrays(sb, id, weights, bias, multiplier, shift, weightBits, xnor);
@@ -411,15 +412,15 @@ internal static class Int8OpEmitter
     private static Action<string, sbyte[]> EmitBytes(StringBuilder sb) => (name, values) => EmitArray(sb, "int8_t", name, values.Select(v => Int(v)));
 
     /// <summary>Writes the weights (int8, or packed by <see cref="WeightPacking"/> when <paramref name="weightBits"/> is
-    /// 4, 2 or 1, or as 32-bit words for the XNOR kernels when <paramref name="xnor"/>; a row per output channel), bias
-    /// and requantization; returns their flash bytes.</summary>
-    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int weightBits = 8, bool xnor = false)
+    /// 4, 2 or 1, or as 32-bit words for the XNOR kernels when <paramref name="xnor"/> gives their rows' channels and
+    /// taps; a row per output channel), bias and requantization; returns their flash bytes.</summary>
+    private static int EmitArrays(StringBuilder sb, string id, sbyte[] weights, int[] bias, int[] multiplier, int[] shift, int weightBits = 8, (int Channels, int Taps)? xnor = null)
     {
         var weightBytes = weights.Length;
-        if (xnor)
+        if (xnor is var (channels, taps))
         {
-            var words = WeightPacking.PackWords(weights, bias.Length);
-            sb.Append(CultureInfo.InvariantCulture, $"/* binary weights: {bias.Length} rows of {weights.Length / bias.Length}, 32 per word (each row on whole words), weight k at bit k % 32, 1 = +1 */\n");
+            var words = WeightPacking.PackWords(weights, bias.Length, channels, taps);
+            sb.Append(CultureInfo.InvariantCulture, $"/* binary weights: {bias.Length} rows of {taps} tap(s) x {channels} channel(s), 32 to a word, channel c of tap t at bit t * {channels} + c, each row on whole words, 1 = +1 */\n");
             EmitArray(sb, "uint32_t", $"{id}_weights", words.Select(w => string.Create(CultureInfo.InvariantCulture, $"0x{w:x8}u")));
             weightBytes = 4 * words.Length;
         }

@@ -55,44 +55,59 @@ public static class WeightPacking
         return packed;
     }
 
-    /// <summary>32-bit words of one row of <paramref name="length"/> binary weights in <see cref="PackWords"/>.</summary>
-    public static int RowWords(int length) => (length + 31) / 32;
+    /// <summary>32-bit words of <paramref name="bits"/> binary weights.</summary>
+    public static int RowWords(int bits) => (bits + 31) / 32;
 
     /// <summary>
-    /// Binary weights (-1, +1) for the XNOR kernels: 32 to a word, each row on whole words (the last one padded with
-    /// zero bits), bit k % 32 of word k / 32 of a row = weight k, 1 = +1. The same bits as <see cref="Pack"/> with
-    /// 1 bit, read as little-endian words; the C declares them as uint32_t, so the kernels load whole aligned words on
+    /// Binary weights (-1, +1) for the XNOR kernels, 32 to a 32-bit word, 1 = +1: each row (output channel) holds its
+    /// <paramref name="taps"/> taps (kernel positions, ky-major; 1 for a fully connected layer) back to back, each tap's
+    /// <paramref name="channels"/> input channels in order (channel c of tap t at bit index t * channels + c: bit
+    /// i % 32 of word i / 32), the order in which tml_conv2d_xnor assembles a receptive field from the input pixels'
+    /// channels; each row on whole words, the last padded with zero bits. <paramref name="weights"/> is in the ONNX
+    /// order [rows][channels][taps]. The C declares the words as uint32_t, so the kernels load whole aligned words on
     /// any core.
     /// </summary>
-    public static uint[] PackWords(sbyte[] weights, int rows)
+    public static uint[] PackWords(sbyte[] weights, int rows, int channels, int taps = 1)
     {
-        if (rows <= 0 || weights.Length % rows != 0)
+        if (rows <= 0 || taps <= 0 || weights.Length != rows * channels * taps)
         {
-            throw new ArgumentException($"{weights.Length} weights are not {rows} whole rows", nameof(weights));
+            throw new ArgumentException($"{weights.Length} weights are not {rows} rows of {channels} channels x {taps} taps", nameof(weights));
         }
 
-        var length = weights.Length / rows;
-        var rowWords = RowWords(length);
+        var rowWords = RowWords(taps * channels);
         var packed = new uint[rows * rowWords];
         for (var r = 0; r < rows; r++)
         {
-            for (var i = 0; i < length; i++)
+            for (var c = 0; c < channels; c++)
             {
-                var w = weights[r * length + i];
-                if (w is not (-1 or 1))
+                for (var t = 0; t < taps; t++)
                 {
-                    throw new ArgumentOutOfRangeException(nameof(weights), $"weight {w} of row {r} is not binary (-1 or +1)");
-                }
+                    var w = weights[(r * channels + c) * taps + t];
+                    if (w is not (-1 or 1))
+                    {
+                        throw new ArgumentOutOfRangeException(nameof(weights), $"weight {w} of row {r} is not binary (-1 or +1)");
+                    }
 
-                if (w > 0)
-                {
-                    packed[r * rowWords + i / 32] |= 1u << (i % 32);
+                    if (w > 0)
+                    {
+                        var bit = t * channels + c;
+                        packed[r * rowWords + bit / 32] |= 1u << (bit % 32);
+                    }
                 }
             }
         }
 
         return packed;
     }
+
+    /// <summary>The (channels, taps) of an XNOR op's weight rows: a Conv's input channels per group and kernel
+    /// positions, a fully connected layer's inputs and one tap.</summary>
+    public static (int Channels, int Taps) XnorRowShape(LoweredOp op) => op switch
+    {
+        QConv2D c => (c.Geometry.InC / c.Geometry.Groups, c.Geometry.KernelH * c.Geometry.KernelW),
+        QFullyConnected f => (f.Geometry.InFeatures, 1),
+        _ => throw new ArgumentException($"{op.KindName} has no XNOR weights", nameof(op)),
+    };
 
     /// <summary>The weights back from <see cref="Pack"/>: <paramref name="rows"/> rows of <paramref name="length"/>.</summary>
     public static sbyte[] Unpack(byte[] packed, int rows, int length, int bits)

@@ -20,6 +20,13 @@ public sealed class LoweredTensor
 
     public int ZeroPoint { get; init; }
 
+    /// <summary>
+    /// Only its sign is read: every reader is a Sign (the pre-activation of a binarized network). Its quantization keeps
+    /// every nonzero sum nonzero with its sign rather than the calibrated range (<see cref="Quantize.SignActivations"/>),
+    /// so its values saturate; the accuracy report compares signs.
+    /// </summary>
+    public bool SignOnly { get; set; }
+
     /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
     public int? AliasOf { get; set; }
 

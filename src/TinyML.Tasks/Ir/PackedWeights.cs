@@ -37,10 +37,17 @@ public static class PackedWeights
     public static int StoredBytes(LoweredOp op) => (Rows(op), BitsOf(op)) switch
     {
         _ when op is QFullyConnected { SparseLayout: { } layout } => layout.Bytes,
-        ({ } rows, _) when IsXnor(op) => rows.Rows * 4 * Emit.WeightPacking.RowWords(rows.Length),
+        ({ } rows, _) when IsXnor(op) => rows.Rows * 4 * XnorRowWords(op),
         ({ } rows, < 8 and var bits) => rows.Rows * Emit.WeightPacking.RowBytes(rows.Length, bits),
         _ => Int8Bytes(op),
     };
+
+    /// <summary>32-bit words of one weight row of an XNOR op (<see cref="Emit.WeightPacking.PackWords"/>).</summary>
+    public static int XnorRowWords(LoweredOp op)
+    {
+        var (channels, taps) = Emit.WeightPacking.XnorRowShape(op);
+        return Emit.WeightPacking.RowWords(taps * channels);
+    }
 
     /// <summary>Bytes the same weights take as int8.</summary>
     public static int Int8Bytes(LoweredOp op) => op switch

@@ -34,8 +34,10 @@ public static class KernelScratch
         QFullyConnected { BlockSparse: true } f => PackedColumn(f.Geometry.InFeatures),
         // tml_conv2d_s4/s2/s1_scratch_size: one int16 column of the receptive field padded to whole groups of 8 (the
         // int4 kernels keep it in the nibble order of tml_s4_internal.h); longer reductions take the direct path.
-        // tml_conv2d_xnor / tml_fully_connected_xnor_scratch_size: the two bit planes of one reduction, 8 bytes per 32 values.
-        QConv2D c when PackedWeights.IsXnor(c) => 8 * Emit.WeightPacking.RowWords(PackedReductionLength(c)),
+        // tml_conv2d_xnor_scratch_size: the whole input as two bit planes per pixel, each pixel's channels (per group) on
+        // whole 32-bit words, then one receptive field's planes; tml_fully_connected_xnor_scratch_size: the inputs' two planes.
+        QConv2D c when PackedWeights.IsXnor(c) => 8 * (c.Geometry.Groups * c.Geometry.InH * c.Geometry.InW * Emit.WeightPacking.RowWords(c.Geometry.InC / c.Geometry.Groups)
+            + PackedWeights.XnorRowWords(c)),
         QFullyConnected f when PackedWeights.IsXnor(f) => 8 * Emit.WeightPacking.RowWords(f.Geometry.InFeatures),
         QConv2D { WeightBits: < 8 } c => PackedReductionLength(c) <= PackedColumnMax ? PackedColumn(PackedReductionLength(c)) : 0,
         // tml_fully_connected_s4/s2/s1_scratch_size: the same column of the inputs; longer rows go in chunks of

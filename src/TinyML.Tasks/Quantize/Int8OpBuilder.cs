@@ -93,7 +93,11 @@ internal sealed record ChannelRequantization(
     /// A float bias as int32 at scale s_x * s_w[c] (rounded half away from zero, saturated), as the TFLite converter
     /// quantizes it; a one-value bias applies to every channel.
     /// </summary>
-    public int[] Int32Bias(float[] bias) => Enumerable.Range(0, WeightScales.Length).Select(c => (int)Math.Clamp(
-        Math.Round(bias[bias.Length == 1 ? 0 : c] / ((double)Input.Scale * WeightScales[c]), MidpointRounding.AwayFromZero),
-        int.MinValue, int.MaxValue)).ToArray();
+    /// <param name="floor">Round down instead of to nearest: for an output only Signs read
+    /// (<see cref="SignActivations.SignOnlyOutput"/>), where a sum of 0 then means the float sum lies in [0, 1) steps.</param>
+    public int[] Int32Bias(float[] bias, bool floor = false) => Enumerable.Range(0, WeightScales.Length).Select(c =>
+    {
+        var steps = bias[bias.Length == 1 ? 0 : c] / ((double)Input.Scale * WeightScales[c]);
+        return (int)Math.Clamp(floor ? Math.Floor(steps) : Math.Round(steps, MidpointRounding.AwayFromZero), int.MinValue, int.MaxValue);
+    }).ToArray();
 }

@@ -112,7 +112,10 @@ public sealed partial class Quantizer
         var (kind, alpha, beta) = ElementwiseMath.Unary(node);
         var output = OutputTensor(node);
         // int8 has no NaN: log of a value <= 0 takes the lowest output code (log 0 = -inf saturates there too).
-        var table = LookupTable(input, output, x => kind == UnaryKind.Log && x <= 0 ? float.NegativeInfinity : (float)ElementwiseMath.Apply(kind, x, alpha, beta));
+        // The Sign of a sign-only sum (bias rounded down): 0 stands for a float sum in [0, 1) steps, so +1.
+        var table = LookupTable(input, output, x => kind == UnaryKind.Log && x <= 0 ? float.NegativeInfinity
+            : kind == UnaryKind.Sign && input.SignOnly ? (x >= 0 ? 1f : -1f)
+            : (float)ElementwiseMath.Apply(kind, x, alpha, beta));
         AddLut(node, input, output, 1, 1, input.Bytes, table);
     }
 

@@ -61,6 +61,27 @@ public sealed partial class Quantizer
         return (q, scales, bits);
     }
 
+    /// <summary>
+    /// The output tensor of a Conv or Gemm: calibrated, unless only Signs read it and no activation is fused into the
+    /// layer (<see cref="SignActivations.SignOnlyOutput"/>): then the bias rounds down, so that a sum of 0 means a
+    /// float sum in [0, 1) steps, which the Sign reads as +1 (<see cref="SignActivations"/>).
+    /// </summary>
+    private LoweredTensor WeightedOutput(Node node, LoweredTensor input, sbyte[] weights, float[] weightScales, float[] bias)
+    {
+        var name = node.Outputs[0];
+        var readers = _graph.Consumers(name).ToList();
+        var fusedActivation = node.Attributes.ContainsKey(FuseActivationPass.MinAttribute) || node.Attributes.ContainsKey(FuseActivationPass.MaxAttribute);
+        if (readers.Count == 0 || readers.Any(r => r.OpType != "Sign") || _graph.Outputs.Contains(name) || fusedActivation
+            || SignActivations.SignOnlyOutput(input, weights, weightScales, bias) is not { } scale)
+        {
+            return OutputTensor(node);
+        }
+
+        var tensor = _model.Tensors[AddTensor(name, scale, 0)];
+        tensor.SignOnly = true;
+        return tensor;
+    }
+
     protected override void LowerConv(Node node)
     {
         var input = _model.Tensors[Id(node.Inputs[0], node)];
@@ -75,8 +96,8 @@ public sealed partial class Quantizer
             bias = BiasCorrection.Apply(bias, BiasCorrection.ConvShift(wTensor.FloatData!, qWeights, wScales, geometry, meanInput));
         }
 
-        var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
-        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, qWeights, r.Int32Bias(bias), r, weightBits));
+        var r = ChannelRequantization.Of(node, input, WeightedOutput(node, input, qWeights, wScales, bias), wScales);
+        _model.Ops.Add(Int8OpBuilder.Conv(node.Name, geometry, qWeights, r.Int32Bias(bias, floor: r.Output.SignOnly), r, weightBits));
     }
 
     protected override void LowerConvTranspose(Node node)
@@ -145,8 +166,8 @@ public sealed partial class Quantizer
             bias = BiasCorrection.Apply(bias, BiasCorrection.GemmShift(weights, qWeights, wScales, n, k, meanInput));
         }
 
-        var r = ChannelRequantization.Of(node, input, OutputTensor(node), wScales);
-        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, rows, k, n, qWeights, r.Int32Bias(bias), r, weightBits));
+        var r = ChannelRequantization.Of(node, input, WeightedOutput(node, input, qWeights, wScales, bias), wScales);
+        _model.Ops.Add(Int8OpBuilder.FullyConnected(node.Name, rows, k, n, qWeights, r.Int32Bias(bias, floor: r.Output.SignOnly), r, weightBits));
     }
 
     /// <summary>

@@ -34,6 +34,52 @@ public static class SignActivations
         }
     }
 
+    /// <summary>
+    /// The output scale of a Conv/Gemm whose output only Signs read, so that the int8 output keeps the sign of every
+    /// int32 sum exactly: s_in * min_c s_w[c] with zero point 0 makes every channel's multiplier s_w[c] / min s_w at
+    /// least 1, so a sum of magnitude 1 or more requantizes to a nonzero value of its sign (saturating, which a Sign
+    /// does not mind), and only a zero sum gives 0. The calibrated scale would round the sums near zero to 0 where the
+    /// float model's Sign says +-1: in a binarized network that is most of the int8 error. Null when some channel's
+    /// largest possible sum times twice its multiplier reaches 2^31 (the requantization shifts the sum left by up to
+    /// that factor and would wrap); the calibrated scale is used then.
+    /// </summary>
+    /// <param name="weights">[channels, per channel] quantized weights (codes for ternary/binary).</param>
+    /// <param name="bias">Float bias per channel (its int32 value is bias / (s_in s_w[c])).</param>
+    public static float? SignOnlyOutput(LoweredTensor input, sbyte[] weights, float[] weightScales, float[] bias)
+    {
+        var channels = weightScales.Length;
+        if (channels == 0 || weights.Length % channels != 0 || weightScales.Any(s => !(s > 0)))
+        {
+            return null;
+        }
+
+        var smallest = weightScales.Min();
+        var scale = input.Scale * smallest;
+        if (!(scale > 0) || !float.IsNormal(scale))
+        {
+            return null;
+        }
+
+        var perChannel = weights.Length / channels;
+        var largestInput = Math.Max(127 - input.ZeroPoint, input.ZeroPoint + 128);
+        for (var c = 0; c < channels; c++)
+        {
+            long magnitudes = 0;
+            for (var i = 0; i < perChannel; i++)
+            {
+                magnitudes += Math.Abs((int)weights[c * perChannel + i]);
+            }
+
+            var largestSum = magnitudes * (double)largestInput + Math.Abs(bias[c] / ((double)input.Scale * weightScales[c])) + 1;
+            if (largestSum * 2 * (weightScales[c] / (double)smallest) >= 2147483648.0)
+            {
+                return null;
+            }
+        }
+
+        return scale;
+    }
+
     /// <summary>Whether tensor <paramref name="tensorId"/> of <paramref name="model"/> holds only -1, 0 and +1 as int8
     /// with scale 1 and zero point 0.</summary>
     public static bool Holds(LoweredModel model, IReadOnlyDictionary<int, LoweredOp> producers, int tensorId)

@@ -12,6 +12,10 @@ public sealed record LayerAccuracy(string Node, string Kind, string Tensor, long
 {
     /// <summary>The SNR of the layer alone, on exact inputs (<see cref="LayerOwnError"/>); NaN where not measured.</summary>
     public double OwnSnrDb { get; init; } = double.NaN;
+
+    /// <summary>Only Signs read the tensor, so only its sign is kept (<see cref="LoweredTensor.SignOnly"/>): the
+    /// figures compare signs.</summary>
+    public bool SignOnly { get; init; }
 }
 
 /// <summary>
@@ -118,7 +122,16 @@ public sealed record AccuracyReport(
             if (byName.TryGetValue(name, out var layer))
             {
                 var (_, tensor, sums) = layers[layer];
-                sums.Add(values, Dequantized(tensor, int8[tensor.Id]));
+                var dequantized = Dequantized(tensor, int8[tensor.Id]);
+                if (tensor.SignOnly)
+                {
+                    // Only the sign is kept (and read): compare signs.
+                    sums.Add(values.ToArray().Select(v => (float)Math.Sign(v)).ToArray(), dequantized.Select(v => (double)Math.Sign(v)).ToArray());
+                }
+                else
+                {
+                    sums.Add(values, dequantized);
+                }
             }
 
             if (name == output.Name)
@@ -137,7 +150,7 @@ public sealed record AccuracyReport(
 
         var figures = layers.Select((l, index) => (l, index)).Where(x => x.l.Sums.Elements > 0)
             .Select(x => new LayerAccuracy(x.l.Op.NodeName, KindOf(x.l.Op), x.l.Tensor.Name, x.l.Sums.Elements,
-                x.l.Sums.SnrDb, x.l.Sums.Cosine, x.l.Sums.MaxAbsError, x.l.Tensor.Scale, x.l.Tensor.ZeroPoint) { OwnSnrDb = own.SnrDb(x.index) })
+                x.l.Sums.SnrDb, x.l.Sums.Cosine, x.l.Sums.MaxAbsError, x.l.Tensor.Scale, x.l.Tensor.ZeroPoint) { OwnSnrDb = own.SnrDb(x.index), SignOnly = x.l.Tensor.SignOnly })
             .ToList();
         return new AccuracyReport(model.Name, calibration, evaluatedOn, samples.Count, figures, agree,
             labels is null ? null : floatCorrect, labels is null ? null : int8Correct)
@@ -211,6 +224,7 @@ public sealed record AccuracyReport(
                 ["maxAbsError"] = Math.Round(l.MaxAbsError, 6),
                 ["scale"] = l.Scale,
                 ["zeroPoint"] = l.ZeroPoint,
+                ["signOnly"] = l.SignOnly,
             }).ToArray()),
         };
         if (Pruned.Count > 0)
@@ -279,14 +293,20 @@ public sealed record AccuracyReport(
 
         md.Append("\n## Per layer\n\n");
         md.Append("SNR = 10 log10(sum float^2 / sum (float - int8)^2) over all samples; the lowest SNR shows where precision is lost.\n");
-        md.Append("Own SNR = the same for the layer alone, fed ONNX Runtime's values of its inputs (as the model represents them): the error the layer adds by itself, which AutoPrecisionThresholdDb is compared with.\n\n");
+        md.Append("Own SNR = the same for the layer alone, fed ONNX Runtime's values of its inputs (as the model represents them): the error the layer adds by itself, which AutoPrecisionThresholdDb is compared with.\n");
+        if (Layers.Any(l => l.SignOnly))
+        {
+            md.Append("A tensor marked *(sign only)* is read only by Sign: it keeps the sign of every int32 sum (its scale makes every nonzero sum nonzero, saturating), and its figures compare the signs.\n");
+        }
+
+        md.Append('\n');
         md.Append("| # | node | op | tensor | SNR (dB) | own SNR (dB) | cosine | max abs error | scale | zero point |\n");
         md.Append("|---:|---|---|---|---:|---:|---:|---:|---:|---:|\n");
         for (var i = 0; i < Layers.Count; i++)
         {
             var l = Layers[i];
             var snr = Db(l.SnrDb);
-            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor} | {snr} | {Db(l.OwnSnrDb)} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
+            md.Append(Invariant($"| {i} | {l.Node} | {l.Kind} | {l.Tensor}{(l.SignOnly ? " *(sign only)*" : "")} | {snr} | {Db(l.OwnSnrDb)} | {l.Cosine:0.000000} | {l.MaxAbsError:0.######} | {l.Scale:0.########} | {l.ZeroPoint} |\n"));
         }
 
         return md.ToString();

@@ -88,7 +88,8 @@ internal sealed class LayerOwnError
             var (signal, noise) = _sums[i];
             for (var k = 0; k < Math.Min(expected.Length, actual.Length); k++)
             {
-                double e = expected[k], a = actual[k];
+                // A tensor only Signs read keeps only its sign (saturated values): its error is in the signs.
+                double e = tensor.SignOnly ? Math.Sign(expected[k]) : expected[k], a = tensor.SignOnly ? Math.Sign(actual[k]) : actual[k];
                 signal += e * e;
                 noise += (e - a) * (e - a);
             }

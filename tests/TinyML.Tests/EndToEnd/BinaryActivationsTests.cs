@@ -86,12 +86,17 @@ public sealed class BinaryActivationsTests
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "bnn", OutputDirectory = Path.Combine(work, "code"), CalibrationData = Path.Combine(work, "calib") }, log);
         var text = log.ToString();
 
-        // The Signs are -1/0/+1 at scale 1, zero point 0, whatever calibration saw.
-        foreach (var sign in compiled.Model.Ops.OfType<QLut>().Where(l => l.NodeName.StartsWith("sign_", StringComparison.Ordinal)))
+        // The Signs are -1/0/+1 at scale 1, zero point 0, whatever calibration saw. conv_0's output is also read by the
+        // Relu: calibrated, and its Sign gives 0 for 0. conv_1's and gemm_2's only Signs read: they keep the sign of every
+        // sum (bias rounded down, so a sum of 0 is a float sum in [0, 1) steps), and their Signs read 0 as +1.
+        var signs = compiled.Model.Ops.OfType<QLut>().Where(l => l.NodeName.StartsWith("sign_", StringComparison.Ordinal)).ToDictionary(l => l.NodeName);
+        foreach (var sign in signs.Values)
         {
             var output = compiled.Model.Tensors[sign.Output];
             Assert.AreEqual((1f, 0), (output.Scale, output.ZeroPoint), sign.NodeName);
-            CollectionAssert.AreEquivalent(new sbyte[] { -1, 0, 1 }, sign.Tables.Distinct().ToArray(), sign.NodeName);
+            var signOnly = compiled.Model.Tensors[sign.Inputs[0]].SignOnly;
+            Assert.AreEqual(sign.NodeName != "sign_0", signOnly, sign.NodeName);
+            CollectionAssert.AreEquivalent(signOnly ? new sbyte[] { -1, 1 } : [-1, 0, 1], sign.Tables.Distinct().ToArray(), sign.NodeName);
         }
 
         var conv1 = compiled.Model.Ops.OfType<QConv2D>().Single(c => c.NodeName == "conv_1");
@@ -99,6 +104,9 @@ public sealed class BinaryActivationsTests
         var gemm3 = compiled.Model.Ops.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_3");
         var gemm4 = compiled.Model.Ops.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_4");
         Assert.IsTrue(PackedWeights.IsXnor(conv1) && PackedWeights.IsXnor(gemm2), text);
+        var conv1Output = compiled.Model.Tensors[conv1.Output];
+        Assert.AreEqual(compiled.Model.Tensors[conv1.Inputs[0]].Scale * conv1.WeightScales!.Min(), conv1Output.Scale, "sign-only scale: s_in * min s_w");
+        Assert.IsTrue(conv1.OutputMultiplier.Zip(conv1.OutputShift).All(x => x.First * Math.Pow(2, x.Second - 31) >= 0.999), "every channel's multiplier (about) 1 or more");
         Assert.IsTrue(gemm3.SignInput && gemm3.WeightBits == 8 && !PackedWeights.IsXnor(gemm3), "an int8 layer over a Sign stays int8");
         Assert.IsTrue(gemm4.WeightBits == 1 && !gemm4.SignInput, "binary weights over a Relu are not XNOR");
         StringAssert.Contains(compiled.Code.Source, "tml_conv2d_xnor(");

@@ -22,7 +22,7 @@ internal static class KernelCalls
     /// <summary>The weights as the op's kernel reads them: int8, packed by <see cref="WeightPacking"/>, or in 32-bit
     /// words for the XNOR kernels.</summary>
     private static string Weights(CHarness harness, LoweredOp op, sbyte[] weights, int rows) =>
-        PackedWeights.IsXnor(op) ? harness.ConstArray("uint32_t", WeightPacking.PackWords(weights, rows).Select(w => (long)w))
+        PackedWeights.IsXnor(op) ? harness.ConstArray("uint32_t", WeightPacking.PackWords(weights, rows, WeightPacking.XnorRowShape(op).Channels, WeightPacking.XnorRowShape(op).Taps).Select(w => (long)w))
         : PackedWeights.BitsOf(op) is var bits and < 8 ? harness.ConstArray(WeightPacking.Pack(weights, rows, bits))
         : harness.ConstArray(weights);
 

@@ -277,7 +277,7 @@ public sealed class PackedWeightKernelEquivalenceTests
                     var output = new sbyte[g.OutC * g.OutH * g.OutW];
                     Int8Kernels.Conv2D(c, input, output);
                     expected.Add(output);
-                    harness.Global($"static const tml_conv2d_{KernelCalls.Suffix(c)}_params {p} = {{ .in_c = {g.InC}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
+                    harness.Global($"static const tml_conv2d_{KernelCalls.Suffix(c)}_params {p} = {{ .in_c = {g.InC}, .in_h = {g.InH}, .in_w = {g.InW}, .out_c = {g.OutC}, .kernel_h = {g.KernelH}, .kernel_w = {g.KernelW}, .groups = {g.Groups} }};");
                     harness.PrintI32($"tml_conv2d_{KernelCalls.Suffix(c)}_scratch_size(&{p}) - {KernelScratch.BytesOf(c)}");
                     KernelCalls.Conv2D(harness, c, input);
                     break;
