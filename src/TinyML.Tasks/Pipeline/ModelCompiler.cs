@@ -302,7 +302,7 @@ public static class ModelCompiler
         if (report.DropPoints is { } drop && drop > options.MaxAccuracyDrop)
         {
             diagnostics.Warn(ErrorCodes.AccuracyDropExceeded,
-                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; {Int8HealthCheck.Int4Hint(model)}try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", BiasCorrection=\"true\", or more representative CalibrationData"),
+                Invariant($"int8 accuracy of model '{name}' is {drop:0.00} points below float ({report.FloatAccuracyPercent:0.00} % -> {report.Int8AccuracyPercent:0.00} %), more than MaxAccuracyDrop {options.MaxAccuracyDrop}; {Int8HealthCheck.SignHint(model)}{Int8HealthCheck.Int4Hint(model)}try CalibrationMethod=\"Entropy\", \"MSE\" or \"Percentile\", BiasCorrection=\"true\", or more representative CalibrationData"),
                 options.ModelPath);
         }
 

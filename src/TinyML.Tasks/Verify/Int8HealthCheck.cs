@@ -36,6 +36,16 @@ public static class Int8HealthCheck
         ? Invariant($"{count} layer(s) have int4 weights: try Precision=\"auto\" with WeightBits=\"4\" (int4 only where a layer's own SNR with it stays at or above Int4ThresholdDb), BiasCorrection=\"true\", or WeightBits=\"8\"; else ")
         : "";
 
+    /// <summary>
+    /// What to try first in a binarized network (<see cref="LoweredTensor.SignOnly"/>): its binary layers over Signs
+    /// are exact, but a Sign after a layer that computes on int8 values (the first layer, usually) flips wherever int8
+    /// moves the sum across 0, which no calibration method changes; that layer in float does. Empty when there is none.
+    /// </summary>
+    public static string SignHint(LoweredModel model) =>
+        model.Ops.Where(op => op is QConv2D or QFullyConnected && !PackedWeights.IsXnor(op) && model.Tensors[op.Output].SignOnly).Select(op => op.NodeName).ToList() is { Count: > 0 } nodes
+            ? Invariant($"the Sign after {string.Join(", ", nodes)} flips wherever int8 moves its sum across 0: try LayerPrecision=\"{string.Join(";", nodes.Select(n => n + "=float"))}\"; else ")
+            : "";
+
     /// <summary>TML2013 for each model output whose SNR in <paramref name="report"/> is below the floor.</summary>
     public static void CheckOutputSnr(LoweredModel model, AccuracyReport report, string modelName, string modelPath, DiagnosticBag diagnostics)
     {
@@ -50,7 +60,7 @@ public static class Int8HealthCheck
             var worst = report.Layers.Where(l => double.IsFinite(l.OwnSnrDb) || double.IsNegativeInfinity(l.OwnSnrDb)).MinBy(l => l.OwnSnrDb);
             var culprit = worst is null ? "" : Invariant($"; the largest error of its own is at {worst.Node} ({worst.Kind}, own SNR {Db(worst.OwnSnrDb)}, int8 range {Range(worst.Scale, worst.ZeroPoint)})");
             diagnostics.Warn(ErrorCodes.Int8OutputBelowSnrFloor,
-                Invariant($"int8 model '{modelName}' does not reproduce its float model: output '{output.Name}' has SNR {Db(row.SnrDb)} (max abs error {row.MaxAbsError:G4}) on {report.EvaluatedOn}, below the floor of {OutputSnrFloorDb:0} dB{culprit}; {Int4Hint(model)}{WhatToTry}"),
+                Invariant($"int8 model '{modelName}' does not reproduce its float model: output '{output.Name}' has SNR {Db(row.SnrDb)} (max abs error {row.MaxAbsError:G4}) on {report.EvaluatedOn}, below the floor of {OutputSnrFloorDb:0} dB{culprit}; {SignHint(model)}{Int4Hint(model)}{WhatToTry}"),
                 modelPath);
         }
     }
