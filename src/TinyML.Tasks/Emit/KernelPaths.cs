@@ -25,7 +25,7 @@ public static class KernelPaths
             case QFullyConnected { WeightBits: 4 }:
                 return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
             case QConv2D c when PackedWeights.IsXnor(c):
-                return "tml_conv2d_xnor: the receptive field's -1/0/+1 values as two bit planes per pixel, binary weights by XNOR/popcount, 32 per word";
+                return "tml_conv2d_xnor: the -1/0/+1 input packed once as two bit planes per pixel, each receptive field assembled tap by tap, binary weights by XNOR/popcount, 32 per word";
             case QFullyConnected f when PackedWeights.IsXnor(f):
                 return "tml_fully_connected_xnor: the -1/0/+1 inputs as two bit planes, binary weights by XNOR/popcount, 32 per word";
             case QConv2D { WeightBits: < 4 and var bits }:
