@@ -47,6 +47,9 @@ public static class ErrorCodes
     public const string InvalidPrecision = "TML2020";
     /// <summary>A per-layer precision names a node that is not a layer of the optimized model.</summary>
     public const string UnknownPrecisionLayer = "TML2021";
+    /// <summary>On-device learning cannot train the layers asked for: they are not the model's trailing fully connected
+    /// layers, or one of them has no gradient here (a constant-free or batched input, an unsupported activation).</summary>
+    public const string InvalidTrainSetting = "TML2030";
 
     // 3xxx Plan
     public const string PlanFailed = "TML3001";
