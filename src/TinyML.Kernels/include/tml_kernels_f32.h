@@ -213,6 +213,28 @@ void tml_hard_swish_f32(const float *input, float *output, int32_t count);
 /* x < 0 ? alpha * (e^x - 1) : x */
 void tml_elu_f32(const float *input, float *output, int32_t count, float alpha);
 
+/* ---- On-device learning of a model's trailing fully connected layers (tml_head_learn_f32.c): float32 weights in RAM,
+ * forward, softmax cross-entropy or mean squared error, back-propagation through these layers only, one SGD step
+ * (every weight moves by -rate * its gradient). params holds layer after layer its W [out][in] then b [out]
+ * (tml_head_param_count_f32 floats); scratch takes tml_head_scratch_floats_f32 floats (each layer's sums and
+ * outputs, kept for the backward pass, and two gradient vectors). The learn functions return the loss before the
+ * step. ---- */
+typedef struct {
+    int32_t in, out;
+    float min, max; /* the fused activation: Relu = [0, INFINITY), none = [-INFINITY, INFINITY] */
+} tml_head_layer_f32;
+
+typedef struct {
+    int32_t layer_count;
+    const tml_head_layer_f32 *layers;
+} tml_head_f32;
+
+int32_t tml_head_param_count_f32(const tml_head_f32 *head);
+int32_t tml_head_scratch_floats_f32(const tml_head_f32 *head);
+void tml_head_forward_f32(const tml_head_f32 *head, const float *params, const float *features, float *output, float *scratch);
+float tml_head_learn_ce_f32(const tml_head_f32 *head, float *params, const float *features, int32_t label, float rate, float *scratch);
+float tml_head_learn_mse_f32(const tml_head_f32 *head, float *params, const float *features, const float *target, float rate, float *scratch);
+
 /* ---- Element-wise unary ops (tml_unary_f32.c); in place allowed, no libm. exp and log are tml_expf and tml_logf
  * (log: 0 gives -inf, negative values and NaN give NaN); reciprocal is one IEEE division. Masks (ONNX bool tensors)
  * are 0.0f/1.0f: not gives x == 0 ? 1 : 0, cast_bool x != 0 ? 1 : 0 (NaN is true). cast_int is Cast to an integer

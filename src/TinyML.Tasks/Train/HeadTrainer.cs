@@ -13,7 +13,8 @@ namespace TinyML.Train;
 /// (z[k] - t[k])^2, gradient 2 (z - t) / n.</item>
 /// </list>
 /// A fused activation clamp passes the gradient where its input lies strictly inside (Min, Max) and stops it elsewhere
-/// (Relu: where the input is positive).
+/// (Relu: where the input is positive). exp and log are the C library's own (tml_expf, tml_logf, mirrored by
+/// <see cref="Reference.MixedPrecisionKernels"/>), so tml_head_learn_f32.c can follow this class operation for operation.
 /// </summary>
 public sealed class HeadTrainer
 {
@@ -65,7 +66,7 @@ public sealed class HeadTrainer
         }
 
         var probabilities = Softmax(logits);
-        var loss = -MathF.Log(Math.Max(probabilities[label], float.Epsilon));
+        var loss = -Reference.MixedPrecisionKernels.Logf(Math.Max(probabilities[label], float.Epsilon));
         var delta = probabilities;
         delta[label] -= 1f;
         return (Backward(layers, delta), loss);
@@ -106,7 +107,7 @@ public sealed class HeadTrainer
         var sum = 0f;
         for (var k = 0; k < z.Length; k++)
         {
-            result[k] = MathF.Exp(z[k] - max);
+            result[k] = Reference.MixedPrecisionKernels.Expf(z[k] - max);
             sum += result[k];
         }
 

@@ -1,0 +1,137 @@
+using TinyML.Tests.Firmware;
+using TinyML.Train;
+
+namespace TinyML.Tests.Kernels;
+
+/// <summary>
+/// tml_head_learn_f32.c against the C# reference (<see cref="HeadTrainer"/>): 100 SGD steps of softmax cross-entropy
+/// on a two-layer head with a Relu, and 100 of mean squared error on an autoencoder-like head, from the same weights
+/// and samples; every loss and every weight after the last step compared bit for bit, on the host, the Cortex-M4
+/// (hardware float), the Cortex-M0+, RISC-V rv32imc and Xtensa lx106 (software float) in QEMU.
+/// </summary>
+[TestClass]
+public sealed class HeadLearnKernelTests
+{
+    private const int Steps = 100;
+
+    private static readonly string ObjectCache = TestPaths.NewTempDir("head-learn-objects");
+
+    [TestMethod]
+    public void HeadLearning_OnHost_IsBitExactWithTheReference() => Cases(new HarnessTarget("host", MisalignNarrowBuffers: false, []));
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void HeadLearning_OnCortexM4InQemu_IsBitExactWithTheReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Cases(Target("nrf52840-qemu"));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void HeadLearning_OnCortexM0PlusInQemu_IsBitExactWithTheReference()
+    {
+        DspKernelEquivalenceTests.RequireArm();
+        Cases(Target("rp2040-qemu"));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void HeadLearning_OnRiscvInQemu_IsBitExactWithTheReference()
+    {
+        Esp32C3QemuBoardTests.RequireRiscv();
+        Cases(Target("esp32c3-qemu"));
+    }
+
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void HeadLearning_OnXtensaLx106InQemu_IsBitExactWithTheReference()
+    {
+        XtensaLx106Tests.RequireXtensa();
+        Cases(Target("lx106-qemu"));
+    }
+
+    private static HarnessTarget Target(string board) => new(board, MisalignNarrowBuffers: false, [], Path.Combine(ObjectCache, board));
+
+    private static TrainableHead RandomHead(Random random, params (int In, int Out, bool Relu)[] shapes) =>
+        new("features", shapes.Select((s, l) => new TrainableLayer($"fc{l}", s.In, s.Out,
+            Enumerable.Range(0, s.In * s.Out).Select(_ => (float)(random.NextDouble() - 0.5) * 0.6f).ToArray(),
+            Enumerable.Range(0, s.Out).Select(_ => (float)(random.NextDouble() - 0.5) * 0.2f).ToArray(),
+            s.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity)).ToList(), "logits", EndsWithSoftmax: true);
+
+    private static void Cases(HarnessTarget target) => target.Run(() =>
+    {
+        var random = new Random(1606);
+        var harness = new CHarness();
+        harness.Global("#include <math.h> /* INFINITY */");
+        harness.Global("#include \"tml_kernels_f32.h\"");
+        var expected = new List<float[]>();
+
+        // Classification: 24 features -> 16 (Relu) -> 10 classes, 100 samples of 10 noisy class centers.
+        var classifier = RandomHead(random, (24, 16, true), (16, 10, false));
+        var centers = Enumerable.Range(0, 10).Select(_ => Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();
+        var labels = Enumerable.Range(0, Steps).Select(_ => random.Next(10)).ToArray();
+        var features = labels.Select(c => centers[c].Select(v => v + (float)(random.NextDouble() - 0.5) * 0.5f).ToArray()).ToArray();
+        var trainer = new HeadTrainer(classifier);
+        expected.Add(labels.Select((label, s) => trainer.StepCrossEntropy(features[s], label, 0.05f)).ToArray());
+        expected.Add(Parameters(trainer));
+        Emit(harness, classifier, features, $"tml_head_learn_ce_f32(&{{head}}, params, x, labels[step], 0.05f, scratch)", labels);
+
+        // Regression: an autoencoder-like head, 20 -> 12 (Relu) -> 20 against its own input.
+        var decoder = RandomHead(random, (20, 12, true), (12, 20, false));
+        // Its "normal" data: four patterns with a little noise, which it learns to reproduce.
+        var patterns = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 20).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();
+        var inputs = Enumerable.Range(0, Steps).Select(s => patterns[s % 4].Select(v => v + (float)(random.NextDouble() - 0.5) * 0.1f).ToArray()).ToArray();
+        var regression = new HeadTrainer(decoder);
+        expected.Add(inputs.Select(x => regression.StepMse(x, x, 0.1f)).ToArray());
+        expected.Add(Parameters(regression));
+        Emit(harness, decoder, inputs, "tml_head_learn_mse_f32(&{head}, params, x, x, 0.1f, scratch)", null);
+
+        var lines = harness.Run();
+        Assert.HasCount(expected.Count, lines);
+        for (var k = 0; k < expected.Count; k++)
+        {
+            var what = k % 2 == 0 ? "losses" : "weights after the last step";
+            CollectionAssert.AreEqual(expected[k].Select(v => (long)BitConverter.SingleToUInt32Bits(v)).ToArray(), lines[k], $"{(k < 2 ? "cross-entropy" : "mse")}: {what}");
+        }
+
+        Assert.IsLessThan(expected[0].Take(10).Average(), expected[0].TakeLast(10).Average(), "the classifier learns");
+        Assert.IsLessThan(expected[2].Take(10).Average(), expected[2].TakeLast(10).Average(), "the decoder learns");
+    });
+
+    private static float[] Parameters(HeadTrainer trainer) =>
+        Enumerable.Range(0, trainer.Head.Layers.Count).SelectMany(l => trainer.Weights(l).ToArray().Concat(trainer.Bias(l).ToArray())).ToArray();
+
+    /// <summary>The head's constant description, its initial parameters and samples as float bit patterns, and a loop of
+    /// <see cref="Steps"/> calls of <paramref name="call"/> ({head} = the description; x = the sample); prints the
+    /// losses, then the parameters.</summary>
+    private static void Emit(CHarness harness, TrainableHead head, float[][] samples, string call, int[]? labels)
+    {
+        string Bits(IEnumerable<float> values) => harness.ConstArray("uint32_t", values.Select(v => (long)BitConverter.SingleToUInt32Bits(v)));
+        var layers = harness.NewName("layers");
+        var description = harness.NewName("head");
+        harness.Global($"static const tml_head_layer_f32 {layers}[] = {{ {string.Join(", ", head.Layers.Select(l => $"{{ {l.In}, {l.Out}, {(l.Min == 0 ? "0.0f" : "-INFINITY")}, INFINITY }}"))} }};");
+        harness.Global($"static const tml_head_f32 {description} = {{ {head.Layers.Count}, {layers} }};");
+        var parameterCount = head.Layers.Sum(l => l.In * l.Out + l.Out);
+        var initial = Bits(head.Layers.SelectMany(l => l.Weights.Concat(l.Bias)));
+        var sampleBits = Bits(samples.SelectMany(s => s));
+        var labelArray = labels is null ? "NULL" : harness.ConstArray(labels);
+        var width = samples[0].Length;
+        var scratchFloats = 2 * head.Layers.Sum(l => l.Out) + 2 * head.Layers.Max(l => Math.Max(l.In, l.Out));
+        var losses = harness.OutputBuffer("float", Steps);
+        var parameters = harness.OutputBuffer("float", parameterCount);
+        var scratch = harness.OutputBuffer("float", scratchFloats);
+        var sampleBuffer = harness.OutputBuffer("float", width);
+        harness.Statement($"if (tml_head_param_count_f32(&{description}) != {parameterCount} || tml_head_scratch_floats_f32(&{description}) != {scratchFloats}) {{ printf(\"sizes\\n\"); return 1; }}");
+        harness.Statement($"memcpy({parameters}, {initial}, sizeof({parameters}));");
+        harness.Statement("{");
+        harness.Statement($"    int step; float *params = {parameters}, *scratch = {scratch}, *x = {sampleBuffer}; const int32_t *labels = {labelArray}; (void)labels;");
+        harness.Statement($"    for (step = 0; step < {Steps}; ++step) {{");
+        harness.Statement($"        memcpy(x, {sampleBits} + step * {width}, {width} * sizeof(float));");
+        harness.Statement($"        {losses}[step] = {call.Replace("{head}", description, StringComparison.Ordinal)};");
+        harness.Statement("    }");
+        harness.Statement("}");
+        harness.PrintF32Bits(losses, Steps);
+        harness.PrintF32Bits(parameters, parameterCount);
+    }
+}
