@@ -230,6 +230,11 @@ typedef struct {
 } tml_head_f32;
 
 int32_t tml_head_param_count_f32(const tml_head_f32 *head);
+
+/* The parameters in a model's arena: a marker word, then the floats (4-byte aligned). When the marker is absent (a
+ * fresh or zeroed arena) or reset is nonzero, copies the model's values (initial) in and sets it; returns the floats. */
+#define TML_HEAD_MARKER 0x484C4D54u /* "TMLH" */
+float *tml_head_params_f32(const tml_head_f32 *head, const float *initial, void *state, int32_t reset);
 int32_t tml_head_scratch_floats_f32(const tml_head_f32 *head);
 void tml_head_forward_f32(const tml_head_f32 *head, const float *params, const float *features, float *output, float *scratch);
 float tml_head_learn_ce_f32(const tml_head_f32 *head, float *params, const float *features, int32_t label, float rate, float *scratch);

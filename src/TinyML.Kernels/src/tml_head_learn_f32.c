@@ -26,6 +26,21 @@ int32_t tml_head_param_count_f32(const tml_head_f32 *head)
     return count;
 }
 
+float *tml_head_params_f32(const tml_head_f32 *head, const float *initial, void *state, int32_t reset)
+{
+    uint32_t *const marker = (uint32_t *)state;
+    float *const params = (float *)(marker + 1);
+    if (reset || *marker != TML_HEAD_MARKER) {
+        const int32_t count = tml_head_param_count_f32(head);
+        int32_t k;
+        for (k = 0; k < count; ++k) {
+            params[k] = initial[k];
+        }
+        *marker = TML_HEAD_MARKER;
+    }
+    return params;
+}
+
 /* The widest vector of the head: a gradient vector's floats. */
 static int32_t tml_head_widest(const tml_head_f32 *head)
 {

@@ -64,7 +64,31 @@ public static class CEmitter
             sb.Append(ProfileHookDeclaration);
         }
 
-        sb.Append(I, $"{arena.Declaration}\n\nstatic void tml_{name}_run({api.ArenaElement} *arena)\n{{\n");
+        sb.Append(I, $"{arena.Declaration}\n\n");
+        // A model that learns on the device runs the ops before its trainable head on their own (the learn functions
+        // need the features, which are live when the head's turn comes): tml_<name>_run_to_head, then the rest.
+        var headIndex = model.Ops.FindIndex(op => op is QTrainableHead);
+        if (headIndex >= 0)
+        {
+            sb.Append(I, $"static void tml_{name}_run_to_head({api.ArenaElement} *arena)\n{{\n");
+            if (profile)
+            {
+                sb.Append(I, $"    {ProfileHook}(-1);\n");
+            }
+
+            for (var i = 0; i < headIndex; i++)
+            {
+                Int8OpEmitter.EmitCall(sb, model, plan, model.Ops[i], $"tml_{name}_op{i}", i);
+                if (profile)
+                {
+                    sb.Append(I, $"    {ProfileHook}({i});\n");
+                }
+            }
+
+            sb.Append("}\n\n");
+        }
+
+        sb.Append(I, $"static void tml_{name}_run({api.ArenaElement} *arena)\n{{\n");
         var (unusedArena, always) = api.UnusedArena;
         if (always)
         {
@@ -72,12 +96,17 @@ public static class CEmitter
         }
 
         var bodyStart = sb.Length;
-        if (profile)
+        if (profile && headIndex < 0)
         {
             sb.Append(I, $"    {ProfileHook}(-1);\n");
         }
 
-        for (var i = 0; i < model.Ops.Count; i++)
+        if (headIndex >= 0)
+        {
+            sb.Append(I, $"    tml_{name}_run_to_head(arena);\n");
+        }
+
+        for (var i = Math.Max(headIndex, 0); i < model.Ops.Count; i++)
         {
             var id = $"tml_{name}_op{i}";
             if (model.Ops[i] is IFloat32Op)

@@ -46,7 +46,7 @@ internal sealed class Int8ModelApi : ModelApi
             kernels.Add("#include \"tml_int16x8.h\"");
         }
 
-        if (model.Ops.Any(op => op is QFloatLayer))
+        if (model.Ops.Any(op => op is QFloatLayer or QTrainableHead))
         {
             kernels.Add("#include \"tml_kernels_f32.h\"");
             kernels.Add(FloatModelApi.MathInclude);
@@ -85,6 +85,119 @@ internal sealed class Int8ModelApi : ModelApi
                 tml_{{name}}_run(a);
                 tml_{{name}}_dequantize_output(a + {{plan.OffsetOf(model, model.Output)}}, output);
                 return 0;
+            }
+
+            """) + LearningEntryPoints(model, plan, name, upper, arena);
+    }
+
+    /// <summary>The learning API's declarations when the model has a trainable head (<c>Train</c>), else nothing.</summary>
+    private static string LearningDeclarations(LoweredModel model, string name, string upper)
+    {
+        if (model.Ops.OfType<QTrainableHead>().FirstOrDefault() is not { } head)
+        {
+            return "";
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+            /*
+             * On-device learning (Train): the last {{head.Layers.Count}} fully connected layer(s) ({{string.Join(", ", head.Layers.Select(l => l.Node))}}) run in float32
+             * with their parameters in the static arena, where the learn functions change them by one SGD step per call
+             * (the rest of the model stays frozen int8 and runs once per sample). invoke and invoke_f32 use the learned
+             * parameters; the *_with_arena forms use the parameters in the arena they are given.
+             */
+            #define TML_{{upper}}_TRAINABLE_FLOATS {{head.ParameterCount}}
+            #define TML_{{upper}}_HEAD_OUTPUTS {{head.Layers[^1].Out}}
+
+            /* One step on softmax cross-entropy for an input of class label (0 .. TML_{{upper}}_HEAD_OUTPUTS - 1): returns the
+             * loss before the step, or -1 for a bad argument. */
+            float tml_{{name}}_learn(const float *input, int label, float learning_rate);
+
+            /* One step on the mean squared error between the head's outputs and target (TML_{{upper}}_HEAD_OUTPUTS floats;
+             * an autoencoder passes its input): returns the loss before the step, or -1 for a bad argument. */
+            float tml_{{name}}_learn_mse(const float *input, const float *target, float learning_rate);
+
+            /* The model's own parameters back (they are also taken on the first call with a fresh, zeroed arena). */
+            void tml_{{name}}_reset_weights(void);
+
+            /* Copies the TML_{{upper}}_TRAINABLE_FLOATS learned parameters out / in: the application keeps them where it
+             * wants (a flash page, EEPROM) and loads them after a restart. */
+            void tml_{{name}}_save_weights(float *weights);
+            void tml_{{name}}_load_weights(const float *weights);
+
+
+            """);
+    }
+
+    /// <summary>The learning API's functions (see <see cref="LearningDeclarations"/>).</summary>
+    private static string LearningEntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena)
+    {
+        var index = model.Ops.FindIndex(op => op is QTrainableHead);
+        if (index < 0)
+        {
+            return "";
+        }
+
+        var head = (QTrainableHead)model.Ops[index];
+        var id = $"tml_{name}_op{index}";
+        var scratch = plan.ScratchOffsetOf(index) ?? throw new InvalidOperationException("a trainable head has scratch");
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+
+            static float *tml_{{name}}_head_params(int8_t *a, int32_t reset)
+            {
+                return tml_head_params_f32(&{{id}}, {{id}}_initial, a + {{plan.OffsetOf(model, head.Inputs[1])}}, reset);
+            }
+
+            /* The backbone up to the head's features, then the learning step on them in the head's own scratch. */
+            static const float *tml_{{name}}_features(int8_t *a, const float *input)
+            {
+                tml_{{name}}_quantize_input(input, a + {{plan.OffsetOf(model, model.Input)}});
+                tml_{{name}}_run_to_head(a);
+                return (const float *)(const void *)(a + {{plan.OffsetOf(model, head.Inputs[0])}});
+            }
+
+            float tml_{{name}}_learn(const float *input, int label, float learning_rate)
+            {
+                int8_t *const a = (int8_t *){{arena.BytesExpression}};
+                const float *features;
+                if (input == NULL || label < 0 || label >= TML_{{upper}}_HEAD_OUTPUTS) {
+                    return -1.0f;
+                }
+                features = tml_{{name}}_features(a, input);
+                return tml_head_learn_ce_f32(&{{id}}, tml_{{name}}_head_params(a, 0), features, (int32_t)label, learning_rate, (float *)(void *)(a + {{scratch}}));
+            }
+
+            float tml_{{name}}_learn_mse(const float *input, const float *target, float learning_rate)
+            {
+                int8_t *const a = (int8_t *){{arena.BytesExpression}};
+                const float *features;
+                if (input == NULL || target == NULL) {
+                    return -1.0f;
+                }
+                features = tml_{{name}}_features(a, input);
+                return tml_head_learn_mse_f32(&{{id}}, tml_{{name}}_head_params(a, 0), features, target, learning_rate, (float *)(void *)(a + {{scratch}}));
+            }
+
+            void tml_{{name}}_reset_weights(void)
+            {
+                (void)tml_{{name}}_head_params((int8_t *){{arena.BytesExpression}}, 1);
+            }
+
+            void tml_{{name}}_save_weights(float *weights)
+            {
+                const float *params = tml_{{name}}_head_params((int8_t *){{arena.BytesExpression}}, 0);
+                int32_t k;
+                for (k = 0; k < TML_{{upper}}_TRAINABLE_FLOATS; k++) {
+                    weights[k] = params[k];
+                }
+            }
+
+            void tml_{{name}}_load_weights(const float *weights)
+            {
+                float *params = tml_{{name}}_head_params((int8_t *){{arena.BytesExpression}}, 0);
+                int32_t k;
+                for (k = 0; k < TML_{{upper}}_TRAINABLE_FLOATS; k++) {
+                    params[k] = weights[k];
+                }
             }
 
             """);
@@ -185,7 +298,7 @@ internal sealed class Int8ModelApi : ModelApi
             void tml_{{name}}_quantize_input(const float *x, int8_t *q);
             void tml_{{name}}_dequantize_output(const int8_t *q, float *y);
 
-            {{HeaderClose(upper)}}
+            {{LearningDeclarations(model, name, upper)}}{{HeaderClose(upper)}}
             """);
         return Normalize(sb);
     }

@@ -215,6 +215,8 @@ internal static class Int8OpEmitter
             case QFloatLayer layer:
                 sb.Append("/* float32 layer (mixed precision): */\n");
                 return FloatOpEmitter.EmitOpData(sb, layer.Op, id);
+            case QTrainableHead head:
+                return EmitTrainableHeadData(sb, head, id);
             default:
                 throw new NotSupportedException($"no emitter for {op.GetType().Name}");
         }
@@ -307,6 +309,10 @@ internal static class Int8OpEmitter
                 break;
             case QFloatLayer layer:
                 FloatOpEmitter.EmitCall(sb, floatTensor => FloatAt(layer.TensorMap[floatTensor]), layer.Op, id, index);
+                break;
+            case QTrainableHead head:
+                // The parameters in the arena: the model's values until a learn call changes them.
+                sb.Append(I, $"    tml_head_forward_f32(&{id}, tml_head_params_f32(&{id}, {id}_initial, {At(head.Inputs[1])}, 0), {FloatAt(head.Inputs[0])}, {FloatAt(head.Output)}, (float *)(void *)({scratch}));\n");
                 break;
             default:
                 if (!OpCText.TryEmitCall(sb, At, op, id, scratch))
@@ -440,6 +446,24 @@ internal static class Int8OpEmitter
         EmitArray(sb, "int32_t", $"{id}_multiplier", multiplier.Select(Int));
         EmitArray(sb, "int32_t", $"{id}_shift", shift.Select(Int));
         return weightBytes + 4 * (bias.Length + multiplier.Length + shift.Length);
+    }
+
+    /// <summary>A trainable head (<see cref="QTrainableHead"/>): its layers' shapes and activations, and the model's
+    /// values of its parameters, which the arena's copy starts from.</summary>
+    private static int EmitTrainableHeadData(StringBuilder sb, QTrainableHead head, string id)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(head.NodeName)}: trainable head ({string.Join(", ", head.Layers.Select(l => $"{l.Node} {l.In} -> {l.Out}"))}): float32 parameters in the arena, learned on the device */\n");
+        sb.Append(I, $"static const tml_head_layer_f32 {id}_layers[{head.Layers.Count}] = {{\n");
+        foreach (var layer in head.Layers)
+        {
+            sb.Append(I, $"    {{ {layer.In}, {layer.Out}, {FloatOrInfinity(layer.Min)}, {FloatOrInfinity(layer.Max)} }},\n");
+        }
+
+        sb.Append(I, $"}};\nstatic const tml_head_f32 {id} = {{ {head.Layers.Count}, {id}_layers }};\n");
+        Array(sb, "float", $"{id}_initial", head.Layers.SelectMany(l => l.Weights.Concat(l.Bias)).Select(FloatOrInfinity), ValuesPerLine);
+        sb.Append('\n');
+        return 4 * head.ParameterCount + 16 * head.Layers.Count;
     }
 
     /// <summary>tml_fully_connected_bsr_s8_params: the rows' stored 8-weight blocks (<see cref="BlockSparseLayout"/>).</summary>

@@ -27,6 +27,10 @@ public sealed class LoweredTensor
     /// </summary>
     public bool SignOnly { get; set; }
 
+    /// <summary>Lives in the arena for the whole run and across runs (the parameters on-device learning changes,
+    /// <see cref="QTrainableHead"/>): the planner never gives its bytes to another tensor.</summary>
+    public bool Persistent { get; init; }
+
     /// <summary>When set, this tensor shares the bytes of another tensor (Reshape/Flatten are zero-copy).</summary>
     public int? AliasOf { get; set; }
 

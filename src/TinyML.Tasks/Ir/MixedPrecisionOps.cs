@@ -65,6 +65,26 @@ public sealed class QFloatLayer : LoweredOp
     public required IReadOnlyDictionary<int, int> TensorMap { get; init; }
 }
 
+/// <summary>
+/// The trailing fully connected layers on-device learning trains (<c>Train</c>), in float32 inside an int8 model:
+/// Inputs = [the float features (a dequantized copy of the frozen backbone's output), the parameters]; Output = the
+/// float logits. The parameters are a <see cref="LoweredTensor.Persistent"/> float tensor of the arena: a marker word,
+/// then each layer's W [out][in] and b [out], copied from the model's values when the marker is absent
+/// (tml_head_params_f32) and changed by the learn functions; inference reads them (tml_head_forward_f32).
+/// </summary>
+public sealed class QTrainableHead : LoweredOp
+{
+    public required IReadOnlyList<Train.TrainableLayer> Layers { get; init; }
+
+    /// <summary>Floats of every layer's W and b.</summary>
+    public int ParameterCount => Layers.Sum(l => l.In * l.Out + l.Out);
+
+    /// <summary>Floats of tml_head_scratch_floats_f32: each layer's sums and outputs, then two gradient vectors.</summary>
+    public int ScratchFloats => 2 * Layers.Sum(l => l.Out) + 2 * Layers.Max(l => Math.Max(l.In, l.Out));
+
+    public override string KindName => "TrainableHead";
+}
+
 /// <summary>A requantization between int8 and int16 at the edge of an int16x8 layer: Count values, one multiplier.</summary>
 public abstract class QInt16Conversion : LoweredOp
 {

@@ -82,6 +82,10 @@ public sealed record CompileOptions
     /// <summary>Channel pruning (<c>Prune</c>): off, exact, or by weight magnitude.</summary>
     public PruneSettings Prune { get; init; } = PruneSettings.Off;
 
+    /// <summary>On-device learning (<c>Train</c>, <c>TrainLayers</c>): the trailing fully connected layers that learn
+    /// on the device, or null for none.</summary>
+    public Train.TrainSettings? Train { get; init; }
+
     /// <summary>Input name -> static shape, for inputs with dynamic dimensions (<c>InputShape="input=1x3x96x96"</c>).</summary>
     public IReadOnlyDictionary<string, int[]> InputShapes { get; init; } = new Dictionary<string, int[]>(StringComparer.Ordinal);
 
@@ -120,6 +124,13 @@ public static class ModelCompiler
         using var sessions = Quantize.OrtSessions.ReuseSessions();
         CheckArenaGroup(options);
         var graph = OnnxImporter.Load(options.ModelPath, Pins(options));
+        if (options.Train is not null && (options.Precision == ModelPrecision.Float32 || QdqAnnotations.IsQdqGraph(graph)))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidTrainSetting,
+                $"Train/TrainLayers learn the last layers of a calibrated int8 model; model '{options.Name}' is {(options.Precision == ModelPrecision.Float32 ? "float32 (Quantize=\"none\")" : "already quantized (QuantizeLinear/DequantizeLinear)")}",
+                options.ModelPath);
+        }
+
         if (options.Precision == ModelPrecision.Float32)
         {
             return CompileGraph(options, graph, log);
@@ -142,6 +153,13 @@ public static class ModelCompiler
         var rewrites = GraphOptimizer.Run(graph);
         // Before calibration: an op without a kernel should fail in seconds, not after ONNX Runtime ran the model.
         Quantizer.EnsureLowerable(graph);
+        // The layers that learn on the device run in float32 (their parameters in the arena); found before calibration too.
+        Train.TrainableHead? head = null;
+        if (options.Train is { } train)
+        {
+            head = Train.TrainableHead.Find(graph, train.Layers, options.ModelPath);
+            options = options with { MixedPrecision = Train.TrainSettings.WithFloatHead(options.MixedPrecision, head, options.ModelPath) };
+        }
         LogOptimized(options, graph, importedNodes, rewrites, log);
 
         var input = graph.Tensor(graph.Inputs.First(i => !graph.Tensor(i).IsConstant));
@@ -170,6 +188,11 @@ public static class ModelCompiler
         }
 
         precisionChoices = PrecisionSelection.WithDetectedTernary(options.Name, model, precisionChoices, log);
+        if (head is not null)
+        {
+            model = Train.TrainableHeadLowering.Apply(model, head, options.ModelPath);
+            log.WriteLine(Invariant($"tinyml: {name}: on-device learning: {string.Join(", ", head.Layers.Select(l => $"{l.Node} ({l.In} -> {l.Out})"))} in float32, {4 * head.Layers.Sum(l => l.In * l.Out + l.Out):N0} B of parameters in the arena; the rest frozen int8"));
+        }
 
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices, Pruned = pruned };
         if (options.OutputDirectory is null && options.ValidationData is null)

@@ -19,7 +19,8 @@ public sealed record PlanningProblem(
     IReadOnlyList<int>? ExtraInputs = null,
     IReadOnlyList<int>? ExtraOutputs = null,
     IReadOnlyList<int>? OpScratch = null,
-    IReadOnlyList<(int Target, int Offset)?>? Slices = null)
+    IReadOnlyList<(int Target, int Offset)?>? Slices = null,
+    IReadOnlyList<int>? Persistent = null)
 {
     /// <summary>Bytes of kernel scratch op <paramref name="op"/> needs in the arena during its call (0 = none).</summary>
     public int ScratchOf(int op) => OpScratch is null ? 0 : OpScratch[op];
@@ -41,7 +42,8 @@ public sealed record PlanningProblem(
         model.ExtraInputs.Count > 0 ? model.ExtraInputs : null,
         model.ExtraOutputs.Count > 0 ? model.ExtraOutputs : null,
         model.Ops.Select(KernelScratch.BytesOf).ToList(),
-        alignment is { } a ? ConcatSlices.Find(model, a) : null);
+        alignment is { } a ? ConcatSlices.Find(model, a) : null,
+        model.Tensors.Any(t => t.Persistent) ? model.Tensors.Where(t => t.Persistent).Select(t => t.Id).ToList() : null);
 
     /// <summary>Element-wise kernels that read index i before writing it (an operand the size of the output is never
     /// broadcast, so it is read at the same index) may overwrite their input. The float32 Add has never been planned in
@@ -220,7 +222,7 @@ public static class ArenaPlanner
             }
         }
 
-        foreach (var output in model.AllOutputs)
+        foreach (var output in model.AllOutputs.Concat(model.Persistent ?? []))
         {
             Use(output, model.Ops.Count);
         }
@@ -270,7 +272,8 @@ public static class ArenaPlanner
             last[storage] = last.TryGetValue(storage, out var l) ? Math.Max(l, op) : op;
         }
 
-        foreach (var input in model.AllInputs)
+        // A persistent tensor (learned parameters) lives from before the first op to after the last.
+        foreach (var input in model.AllInputs.Concat(model.Persistent ?? []))
         {
             Touch(input, -1);
         }
@@ -285,7 +288,7 @@ public static class ArenaPlanner
             Touch(model.Ops[i].Output, i);
         }
 
-        foreach (var output in model.AllOutputs)
+        foreach (var output in model.AllOutputs.Concat(model.Persistent ?? []))
         {
             Touch(output, model.Ops.Count);
         }

@@ -54,6 +54,9 @@ public static class KernelScratch
         // One int16 column of the inputs; longer rows go in chunks of FullyConnectedColumnMax, their int32 sums after it.
         QFullyConnected f => f.Geometry.InFeatures <= FullyConnectedColumnMax ? Align4(2 * f.Geometry.InFeatures) : 2 * FullyConnectedColumnMax + 4 * f.Geometry.OutFeatures,
         QAdd a => a.Count >= AddTableMin ? 2 * 256 * 4 : 0,
+        // tml_head_scratch_floats_f32: what learning needs (inference uses its first part), so a learn call can take
+        // the head's planned scratch, which never overlaps the features.
+        QTrainableHead h => 4 * h.ScratchFloats,
         _ => 0,
     };
 

@@ -141,6 +141,11 @@ public static class Int8Interpreter
             case QFloatLayer layer:
                 MixedPrecisionKernels.Run(layer, id => MixedPrecisionKernels.AsFloat(tensor(layer.TensorMap[id])), fusedMultiplyAdd);
                 break;
+            case QTrainableHead head:
+                // The model's own values: what the firmware's arena holds until a learn call changes them.
+                new Train.HeadTrainer(new Train.TrainableHead("", head.Layers, "", false)).Forward(MixedPrecisionKernels.AsFloat(tensor(head.Inputs[0])))
+                    .CopyTo(MixedPrecisionKernels.AsFloat(tensor(head.Output)));
+                break;
             case QFullyConnected fc:
                 for (var row = 0; row < fc.Geometry.Rows; row++)
                 {
