@@ -44,6 +44,10 @@ public sealed record PrecisionSettings
     /// <summary>Node name -> precision, from <c>LayerPrecision</c> and <c>TinyLayerPrecision</c> items; wins over <see cref="Mode"/>.</summary>
     public IReadOnlyDictionary<string, LayerPrecision> Layers { get; init; } = new Dictionary<string, LayerPrecision>(StringComparer.Ordinal);
 
+    /// <summary>The layers of <see cref="Layers"/> that are float32 because they learn on the device (<c>Train</c>), so
+    /// the log gives that reason.</summary>
+    public IReadOnlySet<string> TrainedLayers { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     public double AutoThresholdDb { get; init; } = DefaultAutoThresholdDb;
 
     /// <summary>
@@ -263,7 +267,8 @@ public static class MixedPrecision
                     continue;
                 }
 
-                choices.Add(new PrecisionChoice(node, kind, explicitPrecision, "set by LayerPrecision / TinyLayerPrecision"));
+                choices.Add(new PrecisionChoice(node, kind, explicitPrecision,
+                    settings.TrainedLayers.Contains(node) ? "learns on the device (Train): float32 parameters in the arena" : "set by LayerPrecision / TinyLayerPrecision"));
             }
             else if (settings.WeightBits == 4 && settings.Mode != PrecisionMode.Auto && Int4Candidate(op))
             {

@@ -54,6 +54,6 @@ public sealed record TrainSettings(IReadOnlyList<string>? Layers)
             layers[layer.Node] = LayerPrecision.Float;
         }
 
-        return precision with { Layers = layers };
+        return precision with { Layers = layers, TrainedLayers = head.Layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal) };
     }
 }
