@@ -143,4 +143,132 @@ public sealed class OnDeviceLearningTests
         Assert.IsLessThan(losses.Take(10).Average(), losses.TakeLast(10).Average(), "the loss falls");
         Console.WriteLine(FormattableString.Invariant($"on-device learning on {boardName}: {Steps} steps bit-exact with the C# reference, mean loss {losses.Take(10).Average():0.000} -> {losses.TakeLast(10).Average():0.000}"));
     }
+
+    /// <summary>
+    /// The demonstration: the firmware measures its accuracy on 200 held-out shifted digits, learns 5 x 250 others one
+    /// step at a time, and measures again; the same figures as the C# reference (<see cref="HeadAdaptationTests"/>),
+    /// digit for digit, since every step is bit-exact with it.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void TheFirmwareLearnsShiftedDigits_InQemu()
+    {
+        DspKernelEquivalenceTestsGate();
+        const int teach = 250;
+        var work = TestPaths.NewTempDir("learn-demo");
+        var code = Path.Combine(work, "code");
+        var compiled = ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = Path.Combine(DemoDir, "digits.onnx"), Name = "digits", OutputDirectory = code, CalibrationData = Path.Combine(DemoDir, "calib"),
+            Train = TrainSettings.Parse("last", null),
+        }, TextWriter.Null);
+        var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).Select(Shifted).ToArray();
+        var labels = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_labels.npy")).ToInt64().Select(l => (int)l).ToArray();
+
+        // The reference's predictions before and after, from the int8 backbone's features.
+        var model = compiled.Model;
+        var head = model.Ops.OfType<QTrainableHead>().Single();
+        var features = model.Tensors[head.Inputs[0]];
+        var featureValues = images.Select(image =>
+        {
+            var input = image.Select(v => QuantizationMath.QuantizeFloat(v, model.InputTensor.Scale, model.InputTensor.ZeroPoint)).ToArray();
+            return MixedPrecisionKernels.AsFloat(Int8Interpreter.RunAll(model, input)[model.StorageOf(features.Id)]).ToArray();
+        }).ToArray();
+        var trainer = new HeadTrainer(new TrainableHead("", head.Layers, "", true));
+        var quantize = model.Ops.OfType<QQuantize>().Single(q => q.Inputs[0] == head.Output);
+        var softmax = model.Ops.OfType<QSoftmax>().Single();
+        // What invoke_f32 returns: the logits quantized, the int8 Softmax, dequantized; the first largest wins, as in C.
+        int Predicted(float[] logits)
+        {
+            var probabilities = new sbyte[logits.Length];
+            Int8Kernels.Softmax(softmax, logits.Select(v => QuantizationMath.QuantizeFloat(v, quantize.Quantization.Scale, quantize.Quantization.ZeroPoint)).ToArray(), probabilities);
+            var best = 0;
+            for (var c = 1; c < probabilities.Length; c++)
+            {
+                best = probabilities[c] > probabilities[best] ? c : best;
+            }
+
+            return best;
+        }
+
+        int Correct() => Enumerable.Range(teach, images.Length - teach).Count(k => Predicted(trainer.Forward(featureValues[k])) == labels[k]);
+        var before = Correct();
+        for (var epoch = 0; epoch < 5; epoch++)
+        {
+            for (var k = 0; k < teach; k++)
+            {
+                trainer.StepCrossEntropy(featureValues[k], labels[k], 0.05f);
+            }
+        }
+
+        var after = Correct();
+
+        string Floats(IEnumerable<float> values) => string.Join(", ", values.Select(v => $"0x{BitConverter.SingleToUInt32Bits(v):x8}u"));
+        var main = Path.Combine(work, "main.c");
+        File.WriteAllText(main, $$"""
+            #include <stdio.h>
+            #include <string.h>
+            #include "tml_board.h"
+            #include "digits.h"
+
+            static const uint32_t images[{{images.Length * 64}}] = { {{Floats(images.SelectMany(i => i))}} };
+            static const unsigned char labels[{{images.Length}}] = { {{string.Join(", ", labels)}} };
+
+            /* Held-out digits (from {{teach}} on) whose largest output is their label. */
+            static int correct(void)
+            {
+                static float image[64], output[TML_DIGITS_OUTPUT_SIZE];
+                int k, c, best, count = 0;
+                for (k = {{teach}}; k < {{images.Length}}; k++) {
+                    memcpy(image, &images[k * 64], sizeof(image));
+                    tml_digits_invoke_f32(image, output);
+                    best = 0;
+                    for (c = 1; c < TML_DIGITS_OUTPUT_SIZE; c++) {
+                        best = output[c] > output[best] ? c : best;
+                    }
+                    count += best == labels[k];
+                }
+                return count;
+            }
+
+            int main(void)
+            {
+                static float image[64], probe[TML_DIGITS_OUTPUT_SIZE];
+                int epoch, k, before, after;
+                uint32_t start, learn_ticks = 0, invoke_ticks;
+                tml_board_init();
+                before = correct();
+                memcpy(image, &images[0], sizeof(image));
+                start = tml_board_ticks();
+                tml_digits_invoke_f32(image, probe);
+                invoke_ticks = tml_board_elapsed(start, tml_board_ticks());
+                for (epoch = 0; epoch < 5; epoch++) {
+                    for (k = 0; k < {{teach}}; k++) {
+                        memcpy(image, &images[k * 64], sizeof(image));
+                        start = tml_board_ticks();
+                        (void)tml_digits_learn(image, labels[k], 0.05f);
+                        learn_ticks = epoch == 0 && k == 0 ? tml_board_elapsed(start, tml_board_ticks()) : learn_ticks;
+                    }
+                }
+                after = correct();
+                printf("correct before %d after %d of %d\n", before, after, {{images.Length - teach}});
+                printf("instructions: learn step %lu, invoke_f32 %lu\n", (unsigned long)learn_ticks * TML_BOARD_INSTRUCTIONS_PER_TICK,
+                       (unsigned long)invoke_ticks * TML_BOARD_INSTRUCTIONS_PER_TICK);
+                return 0;
+            }
+            """);
+        var board = HarnessFirmware.BoardFor("nrf52840");
+        var firmware = FirmwareBuilder.Build(new FirmwareRequest(board, "learn_demo", [main, Path.Combine(code, "digits.c")], [code], [], TestPaths.Kernels,
+            Path.Combine(work, "bin"), Path.Combine(work, "obj"), HelperCacheDirectory: HarnessFirmware.HelperCache), TextWriter.Null);
+        var run = EmulatorRunner.Run(board, firmware.FirmwarePath, TimeSpan.FromSeconds(300), TextWriter.Null);
+        Assert.AreEqual(0, run.ExitCode, run.Output);
+
+        var line = run.Output.Split('\n').Single(l => l.StartsWith("correct before", StringComparison.Ordinal));
+        var figures = line.Split(' ').Where(t => int.TryParse(t, out _)).Select(int.Parse).ToArray();
+        Console.WriteLine($"firmware on the Cortex-M4 in QEMU: {line.Trim()}; {run.Output.Split('\n').Single(l => l.StartsWith("instructions:", StringComparison.Ordinal)).Trim()}");
+        CollectionAssert.AreEqual(new[] { before, after, images.Length - teach }, figures, "the firmware's counts are the reference's");
+        Assert.IsGreaterThan(figures[0] + 40, figures[1], "learning the shifted digits on the device lifts the held-out accuracy by 20 points or more");
+    }
+
+    private static void DspKernelEquivalenceTestsGate() => Kernels.DspKernelEquivalenceTests.RequireArm();
 }
