@@ -427,7 +427,8 @@ public static class ModelCompiler
             : Invariant($"tinyml: {name}: {OpCount(model)}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
         if (options.CheckBoardBudget)
         {
-            Firmware.ModelBudget.Check(options.Board, name, code.ConstantBytes, plan.ArenaBytes, options.ModelPath);
+            Firmware.ModelBudget.Check(options.Board, name, code.ConstantBytes, plan.ArenaBytes, options.ModelPath,
+                model.Tensors.Where(t => t.Persistent).Sum(t => (long)t.Bytes));
         }
 
         if (options.OutputDirectory is { } outDir)

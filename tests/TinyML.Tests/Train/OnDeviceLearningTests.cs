@@ -1,3 +1,4 @@
+using TinyML.Diagnostics;
 using TinyML.Firmware;
 using TinyML.Import;
 using TinyML.Ir;
@@ -268,6 +269,29 @@ public sealed class OnDeviceLearningTests
         Console.WriteLine($"firmware on the Cortex-M4 in QEMU: {line.Trim()}; {run.Output.Split('\n').Single(l => l.StartsWith("instructions:", StringComparison.Ordinal)).Trim()}");
         CollectionAssert.AreEqual(new[] { before, after, images.Length - teach }, figures, "the firmware's counts are the reference's");
         Assert.IsGreaterThan(figures[0] + 40, figures[1], "learning the shifted digits on the device lifts the held-out accuracy by 20 points or more");
+    }
+
+    [TestMethod]
+    public void ALastLayerTooLargeForTheBoardsRam_IsRefusedBeforeCompiling_NamingTheLearnedParameters()
+    {
+        // MLPerf Tiny AD's last layer, 128 -> 640, takes 330 KB as float32: more than the nRF52840's 256 KB of RAM.
+        var modelPath = TestPaths.SharedOrSkip("models/mlperf_tiny_ad_fc_autoencoder/model.onnx");
+        var work = TestPaths.NewTempDir("learn-budget");
+        var windows = Npy.Read(Path.Combine(Path.GetDirectoryName(modelPath)!, "test_data", "inputs.npy")).ToFloat32().Chunk(640).Take(4).ToArray();
+        Directory.CreateDirectory(Path.Combine(work, "calib"));
+        for (var k = 0; k < windows.Length; k++)
+        {
+            File.WriteAllBytes(Path.Combine(work, "calib", $"w{k}.bin"), windows[k].SelectMany(BitConverter.GetBytes).ToArray());
+        }
+
+        var error = Assert.Throws<TinyMLException>(() => ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = modelPath, Name = "ad", Board = "nrf52840", CheckBoardBudget = true, OutputDirectory = Path.Combine(work, "code"), CalibrationData = Path.Combine(work, "calib"),
+            Train = TrainSettings.Parse("last", null),
+        }, TextWriter.Null));
+        Assert.AreEqual(ErrorCodes.RamOverBudget, error.Code);
+        StringAssert.Contains(error.Message, "330,244 B of the arena are the float32 parameters of the layers that learn on the device (Train)");
+        Assert.IsFalse(File.Exists(Path.Combine(work, "code", "ad.c")), "nothing half-written");
     }
 
     private static void DspKernelEquivalenceTestsGate() => Kernels.DspKernelEquivalenceTests.RequireArm();
