@@ -35,6 +35,9 @@ int main(void)
     int correct = 0;
     int i;
     int k;
+#ifdef TML_DIGITS_TRAINABLE_FLOATS
+    int predicted_of_shifted;
+#endif
 
     tml_board_init();
     printf("board: %s, model: digits, arena: %lu bytes\n", TML_BOARD_NAME, (unsigned long)TML_DIGITS_ARENA_SIZE);
@@ -93,5 +96,49 @@ int main(void)
     } else {
         printf("stack high-water: n/a\n");
     }
+#ifdef TML_DIGITS_TRAINABLE_FLOATS
+    /* On-device learning (dotnet new ... --learning: Train="last" on the TinyModel): the model's last layer learns the
+     * samples drawn one pixel right and down, which it was not trained on; the rest of the model stays frozen int8. */
+    {
+        static float shifted[DEMO_SAMPLE_COUNT][TML_DIGITS_INPUT_SIZE];
+        static float weights[TML_DIGITS_TRAINABLE_FLOATS];
+        float loss = 0.0f;
+        int before = 0, after = 0, epoch, y, x;
+        for (i = 0; i < DEMO_SAMPLE_COUNT; i++) {
+            for (y = 0; y < 8; y++) {
+                for (x = 0; x < 8; x++) {
+                    shifted[i][y * 8 + x] = (y > 0 && x > 0) ? demo_samples[i][(y - 1) * 8 + x - 1] : 0.0f;
+                }
+            }
+        }
+        for (i = 0; i < DEMO_SAMPLE_COUNT; i++) {
+            tml_digits_invoke_f32(shifted[i], scores);
+            for (predicted_of_shifted = 0, k = 1; k < TML_DIGITS_OUTPUT_SIZE; k++) {
+                predicted_of_shifted = scores[k] > scores[predicted_of_shifted] ? k : predicted_of_shifted;
+            }
+            before += predicted_of_shifted == demo_labels[i];
+        }
+        for (epoch = 0; epoch < 30; epoch++) {
+            for (i = 0; i < DEMO_SAMPLE_COUNT; i++) {
+                loss = tml_digits_learn(shifted[i], demo_labels[i], 0.05f); /* one SGD step; returns the loss before it */
+            }
+        }
+        for (i = 0; i < DEMO_SAMPLE_COUNT; i++) {
+            tml_digits_invoke_f32(shifted[i], scores);
+            for (predicted_of_shifted = 0, k = 1; k < TML_DIGITS_OUTPUT_SIZE; k++) {
+                predicted_of_shifted = scores[k] > scores[predicted_of_shifted] ? k : predicted_of_shifted;
+            }
+            after += predicted_of_shifted == demo_labels[i];
+        }
+        printf("learning: shifted samples %d/%d correct before, %d/%d after %d steps (last loss ", before, DEMO_SAMPLE_COUNT, after, DEMO_SAMPLE_COUNT,
+               30 * DEMO_SAMPLE_COUNT);
+        print_fixed3(loss);
+        printf(")\n");
+        /* The learned parameters survive a restart only where the application keeps them (a flash page, EEPROM). */
+        tml_digits_save_weights(weights);
+        tml_digits_reset_weights();
+        tml_digits_load_weights(weights);
+    }
+#endif
     return 0;
 }

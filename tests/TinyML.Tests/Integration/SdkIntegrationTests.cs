@@ -273,6 +273,22 @@ public sealed class SdkIntegrationTests
     }
 
     [TestMethod]
+    public async Task Template_with_learning_learns_the_shifted_samples_on_the_host()
+    {
+        var feed = await LocalSdkFeed.GetAsync(Cancel);
+        var project = await feed.NewProjectAsync("LearnDemo", Cancel, "--learning");
+        RequireTemplateData(project);
+        StringAssert.Contains(await File.ReadAllTextAsync(Path.Combine(project, "LearnDemo.csproj"), Cancel), "Train=\"last\"");
+
+        var run = await feed.DotNetAsync(project, Cancel, "build", "-t:Run", "-p:TinyMLBoard=host", "-nr:false");
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        StringAssert.Contains(run.Output, "on-device learning: /net/fc/Gemm (16 -> 10) in float32", run.ToString());
+        var learning = run.Output.Split('\n').Single(l => l.Contains("learning: shifted samples", StringComparison.Ordinal));
+        StringAssert.Contains(learning, "10/10 after 300 steps", "the last layer learns the ten shifted samples");
+        AssertDemoOutput(FirmwareOutput.Parse(run.Output), run, expectInstructions: false);
+    }
+
+    [TestMethod]
     public async Task Template_with_Board_host_sets_TinyMLBoard()
     {
         var feed = await LocalSdkFeed.GetAsync(Cancel);
