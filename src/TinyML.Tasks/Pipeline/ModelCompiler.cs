@@ -551,6 +551,20 @@ public static class ModelCompiler
         }
 
         report["arena"] = arena;
+        if (model.Ops.OfType<QTrainableHead>().FirstOrDefault() is { } head)
+        {
+            // On-device learning: what it adds to RAM (the parameters, a marker word, persistent in the arena; the learn
+            // functions reuse the head's scratch) and to flash (the model's values, copied in on the first call).
+            report["learning"] = new JsonObject
+            {
+                ["layers"] = new JsonArray(head.Layers.Select(l => (JsonNode)l.Node).ToArray()),
+                ["parameters"] = head.ParameterCount,
+                ["arenaParameterBytes"] = model.Tensors[head.Inputs[1]].Bytes,
+                ["arenaScratchBytes"] = Plan.KernelScratch.BytesOf(head),
+                ["flashInitialBytes"] = 4 * head.ParameterCount,
+            };
+        }
+
         report["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
         {
             ["node"] = op.NodeName,
