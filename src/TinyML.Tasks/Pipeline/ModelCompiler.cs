@@ -124,6 +124,15 @@ public static class ModelCompiler
         using var sessions = Quantize.OrtSessions.ReuseSessions();
         CheckArenaGroup(options);
         var graph = OnnxImporter.Load(options.ModelPath, Pins(options));
+        if (options.Train is not null && (options.Prune.Any || options.ExportQdq))
+        {
+            // Pruning would narrow the features the learned layers read; a QDQ file holds the build's weights, which
+            // learning changes on the device.
+            throw new TinyMLException(ErrorCodes.InvalidTrainSetting,
+                $"Train/TrainLayers cannot be combined with {(options.Prune.Any ? "Prune/PruneBlocks" : "ExportQdq")} yet (model '{options.Name}'): build the learning model without it",
+                options.ModelPath);
+        }
+
         if (options.Train is not null && (options.Precision == ModelPrecision.Float32 || QdqAnnotations.IsQdqGraph(graph)))
         {
             throw new TinyMLException(ErrorCodes.InvalidTrainSetting,

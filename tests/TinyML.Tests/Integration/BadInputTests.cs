@@ -60,6 +60,7 @@ public sealed class BadInputTests
         new("PruneBlocksNotAFraction", "TML2020", Metadata: """PruneBlocks="half" """, Contains: ["PruneBlocks 'half'"], Excludes: ["--prune-blocks"]),
         new("PruneNotAFraction", "TML2020", Metadata: """Prune="2" """, Contains: ["Prune '2'"], Excludes: ["--prune"]),
         new("TrainUnknown", "TML2030", Metadata: """Train="first" """, Contains: ["Train 'first'"], Excludes: ["--train"]),
+        new("TrainWithPrune", "TML2030", Metadata: """Train="last" Prune="0.3" """, Contains: ["cannot be combined with Prune/PruneBlocks"]),
         new("TrainLayersNotTheLast", "TML2030", Metadata: """TrainLayers="nope" """, Contains: ["TrainLayers must name the last fully connected layers"]),
         new("WeightBitsWithFloatPrecision", "TML2020", Metadata: """WeightBits="4" Precision="float" """, Contains: ["WeightBits=\"4\""]),
         new("QuantizeNoneWithCalibrationData", "TML2004", Warning: true, Metadata: """Quantize="none" CalibrationData="calib/" """,
