@@ -1,4 +1,5 @@
 using TinyML.Tests.Firmware;
+using TinyML.Tests.Train;
 using TinyML.Train;
 
 namespace TinyML.Tests.Kernels;
@@ -53,11 +54,6 @@ public sealed class HeadLearnKernelTests
 
     private static HarnessTarget Target(string board) => new(board, MisalignNarrowBuffers: false, [], Path.Combine(ObjectCache, board));
 
-    private static TrainableHead RandomHead(Random random, params (int In, int Out, bool Relu)[] shapes) =>
-        new("features", shapes.Select((s, l) => new TrainableLayer($"fc{l}", s.In, s.Out,
-            Enumerable.Range(0, s.In * s.Out).Select(_ => (float)(random.NextDouble() - 0.5) * 0.6f).ToArray(),
-            Enumerable.Range(0, s.Out).Select(_ => (float)(random.NextDouble() - 0.5) * 0.2f).ToArray(),
-            s.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity)).ToList(), "logits", EndsWithSoftmax: true);
 
     private static void Cases(HarnessTarget target) => target.Run(() =>
     {
@@ -68,7 +64,7 @@ public sealed class HeadLearnKernelTests
         var expected = new List<float[]>();
 
         // Classification: 24 features -> 16 (Relu) -> 10 classes, 100 samples of 10 noisy class centers.
-        var classifier = RandomHead(random, (24, 16, true), (16, 10, false));
+        var classifier = LearningTestData.RandomHead(random, 0.6f, (24, 16, true), (16, 10, false));
         var centers = Enumerable.Range(0, 10).Select(_ => Enumerable.Range(0, 24).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();
         var labels = Enumerable.Range(0, Steps).Select(_ => random.Next(10)).ToArray();
         var features = labels.Select(c => centers[c].Select(v => v + (float)(random.NextDouble() - 0.5) * 0.5f).ToArray()).ToArray();
@@ -78,7 +74,7 @@ public sealed class HeadLearnKernelTests
         Emit(harness, classifier, features, $"tml_head_learn_ce_f32(&{{head}}, params, x, labels[step], 0.05f, scratch)", labels);
 
         // Regression: an autoencoder-like head, 20 -> 12 (Relu) -> 20 against its own input.
-        var decoder = RandomHead(random, (20, 12, true), (12, 20, false));
+        var decoder = LearningTestData.RandomHead(random, 0.6f, (20, 12, true), (12, 20, false));
         // Its "normal" data: four patterns with a little noise, which it learns to reproduce.
         var patterns = Enumerable.Range(0, 4).Select(_ => Enumerable.Range(0, 20).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();
         var inputs = Enumerable.Range(0, Steps).Select(s => patterns[s % 4].Select(v => v + (float)(random.NextDouble() - 0.5) * 0.1f).ToArray()).ToArray();

@@ -24,21 +24,6 @@ public sealed class HeadAdaptationTests
 
     private static string DemoDir => Path.Combine(TestPaths.RepoRoot, "templates", "content", "tinyml-nrf52840");
 
-    /// <summary>The 8x8 digits in [0, 1] moved one pixel right and one down (what falls off is lost, zeros come in).</summary>
-    private static float[] Shifted(float[] image)
-    {
-        var result = new float[64];
-        for (var y = 1; y < 8; y++)
-        {
-            for (var x = 1; x < 8; x++)
-            {
-                result[y * 8 + x] = image[(y - 1) * 8 + x - 1];
-            }
-        }
-
-        return result;
-    }
-
     private static float[] Inverted(float[] image) => image.Select(v => 1f - v).ToArray();
 
     /// <summary>Strokes one pixel wider: each pixel the larger of itself and its left neighbour.</summary>
@@ -59,15 +44,11 @@ public sealed class HeadAdaptationTests
 
         var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).ToArray();
         var labels = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_labels.npy")).ToInt64().Select(l => (int)l).ToArray();
-        Func<float[], float[]> transform = shift switch { "shifted" => Shifted, "inverted" => Inverted, _ => Thicker };
+        Func<float[], float[]> transform = shift switch { "shifted" => LearningTestData.Shifted, "inverted" => Inverted, _ => Thicker };
 
         var model = compiled.Model;
         var features = model.Tensors.Single(t => t.Name == head.FeatureTensor);
-        float[] Features(float[] image)
-        {
-            var input = image.Select(v => QuantizationMath.QuantizeFloat(v, model.InputTensor.Scale, model.InputTensor.ZeroPoint)).ToArray();
-            return Int8Interpreter.RunAll(model, input)[model.StorageOf(features.Id)].Select(q => QuantizationMath.Dequantize(q, features.Scale, features.ZeroPoint)).ToArray();
-        }
+        float[] Features(float[] image) => LearningTestData.Features(model, features, image);
 
         var shiftedFeatures = images.Select(i => Features(transform(i))).ToArray();
         var originalFeatures = images.Select(Features).ToArray();
@@ -112,11 +93,7 @@ public sealed class HeadAdaptationTests
         var head = TrainableHead.Find(graph, null, modelPath);
         var model = compiled.Model;
         var features = model.Tensors.Single(t => t.Name == head.FeatureTensor);
-        float[] Features(float[] x)
-        {
-            var input = x.Select(v => QuantizationMath.QuantizeFloat(v, model.InputTensor.Scale, model.InputTensor.ZeroPoint)).ToArray();
-            return Int8Interpreter.RunAll(model, input)[model.StorageOf(features.Id)].Select(q => QuantizationMath.Dequantize(q, features.Scale, features.ZeroPoint)).ToArray();
-        }
+        float[] Features(float[] x) => LearningTestData.Features(model, features, x);
 
         // The new normal: every log-mel bin 6 dB up. The first 120 windows teach, the other 76 measure.
         var louder = windows.Select(w => w.Select(v => v + 6f).ToArray()).ToArray();

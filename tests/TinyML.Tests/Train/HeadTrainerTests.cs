@@ -14,11 +14,6 @@ namespace TinyML.Tests.Train;
 [TestClass]
 public sealed class HeadTrainerTests
 {
-    private static TrainableHead RandomHead(Random random, params (int In, int Out, bool Relu)[] shapes) =>
-        new("features", shapes.Select((s, l) => new TrainableLayer($"fc{l}", s.In, s.Out,
-            Enumerable.Range(0, s.In * s.Out).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray(),
-            Enumerable.Range(0, s.Out).Select(_ => (float)(random.NextDouble() - 0.5) * 0.2f).ToArray(),
-            s.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity)).ToList(), "logits", EndsWithSoftmax: true);
 
     /// <summary>The head's output in double, from weights given per layer (the test's own forward pass).</summary>
     private static double[] ForwardDouble(TrainableHead head, IReadOnlyList<double[]> weights, IReadOnlyList<double[]> biases, float[] features, List<double[]>? sums = null)
@@ -56,7 +51,7 @@ public sealed class HeadTrainerTests
     public void Gradients_MatchCentralFiniteDifferences(bool mse)
     {
         var random = new Random(mse ? 41 : 40);
-        var head = RandomHead(random, (12, 9, true), (9, 6, true), (6, 5, false));
+        var head = LearningTestData.RandomHead(random, 1f, (12, 9, true), (9, 6, true), (6, 5, false));
         var trainer = new HeadTrainer(head);
         var checkedGradients = 0;
         for (var sample = 0; sample < 5; sample++)
@@ -107,7 +102,7 @@ public sealed class HeadTrainerTests
     public void Steps_MoveEveryWeightByMinusTheLearningRateTimesItsGradient_AndLowerTheLoss()
     {
         var random = new Random(7);
-        var head = RandomHead(random, (10, 6, true), (6, 3, false));
+        var head = LearningTestData.RandomHead(random, 1f, (10, 6, true), (6, 3, false));
         var trainer = new HeadTrainer(head);
         // Three classes, each a cluster around its own center: plain SGD separates them.
         var centers = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 10).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray()).ToArray();

@@ -23,20 +23,6 @@ public sealed class OnDeviceLearningTests
 
     private static string DemoDir => Path.Combine(TestPaths.RepoRoot, "templates", "content", "tinyml-nrf52840");
 
-    private static float[] Shifted(float[] image)
-    {
-        var result = new float[64];
-        for (var y = 1; y < 8; y++)
-        {
-            for (var x = 1; x < 8; x++)
-            {
-                result[y * 8 + x] = image[(y - 1) * 8 + x - 1];
-            }
-        }
-
-        return result;
-    }
-
     [TestMethod]
     [DataRow("host", DisplayName = "host")]
     [DataRow("nrf52840", DisplayName = "Cortex-M4, QEMU")]
@@ -53,18 +39,14 @@ public sealed class OnDeviceLearningTests
         StringAssert.Contains(log.ToString(), "on-device learning: /net/fc/Gemm (16 -> 10) in float32, 680 B of parameters in the arena");
         var head = compiled.Model.Ops.OfType<QTrainableHead>().Single();
 
-        var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).Select(Shifted).ToArray();
+        var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).Select(LearningTestData.Shifted).ToArray();
         var labels = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_labels.npy")).ToInt64().Select(l => (int)l).ToArray();
         var evaluate = Enumerable.Range(Steps, 20).ToArray();
 
         // The reference: the features the int8 backbone computes, then the same steps.
         var model = compiled.Model;
         var features = model.Tensors[head.Inputs[0]];
-        float[] Features(float[] image)
-        {
-            var input = image.Select(v => QuantizationMath.QuantizeFloat(v, model.InputTensor.Scale, model.InputTensor.ZeroPoint)).ToArray();
-            return MixedPrecisionKernels.AsFloat(Int8Interpreter.RunAll(model, input)[model.StorageOf(features.Id)]).ToArray();
-        }
+        float[] Features(float[] image) => LearningTestData.Features(model, features, image);
 
         var trainer = new HeadTrainer(new TrainableHead("", head.Layers, "", true));
         var losses = Enumerable.Range(0, Steps).Select(k => trainer.StepCrossEntropy(Features(images[k]), labels[k], 0.05f)).ToArray();
@@ -163,18 +145,14 @@ public sealed class OnDeviceLearningTests
             ModelPath = Path.Combine(DemoDir, "digits.onnx"), Name = "digits", OutputDirectory = code, CalibrationData = Path.Combine(DemoDir, "calib"),
             Train = TrainSettings.Parse("last", null),
         }, TextWriter.Null);
-        var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).Select(Shifted).ToArray();
+        var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).Select(LearningTestData.Shifted).ToArray();
         var labels = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_labels.npy")).ToInt64().Select(l => (int)l).ToArray();
 
         // The reference's predictions before and after, from the int8 backbone's features.
         var model = compiled.Model;
         var head = model.Ops.OfType<QTrainableHead>().Single();
         var features = model.Tensors[head.Inputs[0]];
-        var featureValues = images.Select(image =>
-        {
-            var input = image.Select(v => QuantizationMath.QuantizeFloat(v, model.InputTensor.Scale, model.InputTensor.ZeroPoint)).ToArray();
-            return MixedPrecisionKernels.AsFloat(Int8Interpreter.RunAll(model, input)[model.StorageOf(features.Id)]).ToArray();
-        }).ToArray();
+        var featureValues = images.Select(image => LearningTestData.Features(model, features, image)).ToArray();
         var trainer = new HeadTrainer(new TrainableHead("", head.Layers, "", true));
         var quantize = model.Ops.OfType<QQuantize>().Single(q => q.Inputs[0] == head.Output);
         var softmax = model.Ops.OfType<QSoftmax>().Single();
