@@ -215,8 +215,8 @@ void tml_elu_f32(const float *input, float *output, int32_t count, float alpha);
 
 /* ---- On-device learning of a model's trailing fully connected layers (tml_head_learn_f32.c): float32 weights in RAM,
  * forward, softmax cross-entropy or mean squared error, back-propagation through these layers only, one SGD step
- * (every weight moves by -rate * its gradient). params holds layer after layer its W [out][in] then b [out]
- * (tml_head_param_count_f32 floats); scratch takes tml_head_scratch_floats_f32 floats (each layer's sums and
+ * (every weight moves by -rate * its gradient). params holds layer after layer its W [out][in] then b [out], or b
+ * alone when frozen_weights is set (tml_head_param_count_f32 floats); scratch takes tml_head_scratch_floats_f32 floats (each layer's sums and
  * outputs, kept for the backward pass, and two gradient vectors). The learn functions return the loss before the
  * step. ---- */
 typedef struct {
@@ -227,6 +227,9 @@ typedef struct {
 typedef struct {
     int32_t layer_count;
     const tml_head_layer_f32 *layers;
+    /* NULL: every parameter learns (params as above). Else only the biases learn (TinyTL): these are the layers' W's,
+     * one after another, constants in flash, and params holds the b's alone, layer after layer. */
+    const float *frozen_weights;
 } tml_head_f32;
 
 int32_t tml_head_param_count_f32(const tml_head_f32 *head);

@@ -5,23 +5,30 @@
  *   - a layer's output o is clamp(b[o] + sum over i ascending of W[o][i] x[i], min, max);
  *   - softmax subtracts the largest logit, then tml_expf; the loss is -tml_logf(p[label]);
  *   - the gradient of a layer's input is sum over o ascending of W[o][i] delta[o], with the weights before the step;
- *   - every weight moves by -rate * (delta[o] * x[i]), every bias by -rate * delta[o].
+ *   - every weight moves by -rate * (delta[o] * x[i]) (unless frozen), every bias by -rate * delta[o].
  * A clamp passes the gradient where its input lies strictly inside (min, max). See tml_kernels_f32.h. */
 #include <math.h> /* INFINITY only: no libm */
+#include <stddef.h> /* NULL */
 
 #include "tml_kernels_f32.h"
 
-/* Floats of layer l's parameters: W [out][in], then b [out]. */
-static int32_t tml_head_params(const tml_head_layer_f32 *layer)
+/* Floats of W in params before a layer's b: none when the weights are frozen. */
+static int32_t tml_head_weights_in_params(const tml_head_f32 *head, const tml_head_layer_f32 *layer)
 {
-    return layer->out * layer->in + layer->out;
+    return head->frozen_weights != NULL ? 0 : layer->out * layer->in;
+}
+
+/* Floats of a layer's parameters in params: W [out][in] (unless frozen), then b [out]. */
+static int32_t tml_head_params(const tml_head_f32 *head, const tml_head_layer_f32 *layer)
+{
+    return tml_head_weights_in_params(head, layer) + layer->out;
 }
 
 int32_t tml_head_param_count_f32(const tml_head_f32 *head)
 {
     int32_t l, count = 0;
     for (l = 0; l < head->layer_count; ++l) {
-        count += tml_head_params(&head->layers[l]);
+        count += tml_head_params(head, &head->layers[l]);
     }
     return count;
 }
@@ -66,10 +73,11 @@ static float *tml_head_run(const tml_head_f32 *head, const float *params, const 
 {
     const float *x = features;
     float *activations = scratch;
-    int32_t l, o, i;
+    int32_t l, o, i, frozen_offset = 0;
     for (l = 0; l < head->layer_count; ++l) {
         const tml_head_layer_f32 *layer = &head->layers[l];
-        const float *w = params, *b = params + layer->out * layer->in;
+        const float *w = head->frozen_weights != NULL ? head->frozen_weights + frozen_offset : params;
+        const float *b = params + tml_head_weights_in_params(head, layer);
         float *sum = activations, *y = activations + layer->out;
         for (o = 0; o < layer->out; ++o) {
             float acc = b[o];
@@ -80,7 +88,8 @@ static float *tml_head_run(const tml_head_f32 *head, const float *params, const 
             y[o] = acc < layer->min ? layer->min : (acc > layer->max ? layer->max : acc);
         }
         x = y;
-        params += tml_head_params(layer);
+        params += tml_head_params(head, layer);
+        frozen_offset += layer->out * layer->in;
         activations += 2 * layer->out;
     }
     return activations - head->layers[head->layer_count - 1].out;
@@ -98,21 +107,24 @@ void tml_head_forward_f32(const tml_head_f32 *head, const float *params, const f
 /* Back-propagates delta (the loss's gradient at the last outputs, in the first gradient vector) and takes the step. */
 static void tml_head_backward(const tml_head_f32 *head, float *params, const float *features, float *scratch, float *delta, float *other, float rate)
 {
-    int32_t l, o, i, offset = tml_head_param_count_f32(head), position = 0;
+    int32_t l, o, i, offset = tml_head_param_count_f32(head), position = 0, frozen_offset = 0;
     for (l = 0; l < head->layer_count; ++l) {
         position += 2 * head->layers[l].out;
+        frozen_offset += head->layers[l].out * head->layers[l].in;
     }
     for (l = head->layer_count - 1; l >= 0; --l) {
         const tml_head_layer_f32 *layer = &head->layers[l];
         const int has_clamp = layer->min > -INFINITY || layer->max < INFINITY;
-        float *w, *b, *swap;
-        const float *sum, *x;
+        float *learned, *b, *swap;
+        const float *w, *sum, *x;
         position -= 2 * layer->out;
-        offset -= tml_head_params(layer);
+        offset -= tml_head_params(head, layer);
+        frozen_offset -= layer->out * layer->in;
         sum = scratch + position;
         x = l > 0 ? scratch + position - head->layers[l - 1].out : features;
-        w = params + offset;
-        b = w + layer->out * layer->in;
+        learned = head->frozen_weights != NULL ? NULL : params + offset; /* the weights, when they learn */
+        w = learned != NULL ? learned : head->frozen_weights + frozen_offset;
+        b = params + offset + tml_head_weights_in_params(head, layer);
         if (has_clamp) {
             for (o = 0; o < layer->out; ++o) {
                 if (!(sum[o] > layer->min && sum[o] < layer->max)) {
@@ -131,8 +143,10 @@ static void tml_head_backward(const tml_head_f32 *head, float *params, const flo
             }
         }
         for (o = 0; o < layer->out; ++o) {
-            for (i = 0; i < layer->in; ++i) {
-                w[o * layer->in + i] -= rate * (delta[o] * x[i]);
+            if (learned != NULL) {
+                for (i = 0; i < layer->in; ++i) {
+                    learned[o * layer->in + i] -= rate * (delta[o] * x[i]);
+                }
             }
             b[o] -= rate * delta[o];
         }

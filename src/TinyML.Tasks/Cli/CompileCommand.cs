@@ -16,7 +16,8 @@ namespace TinyML.Cli;
 /// Mixed precision: <c>--precision int8|int16x8|float|auto</c>, <c>--layer-precision node=float</c> or <c>node=int16x8</c> (repeatable, ';'-separated, or
 /// <c>model|node=float</c> for one model of several; <c>node=int4</c>: int4 weights), <c>--auto-precision-threshold-db 20</c>,
 /// Pruning: <c>--prune exact|0.3|node=0.5;node2=0.25</c>, <c>--prune-blocks 0.5</c> (block-sparse fully connected layers).
-/// On-device learning: <c>--train last</c>, <c>--train-layers fc1;fc2</c> (the trailing fully connected layers that learn).
+/// On-device learning: <c>--train last</c>, <c>--train-layers fc1;fc2</c> (the trailing fully connected layers that learn),
+/// <c>--train-parameters bias</c> (only their biases learn).
 /// <c>--weight-bits 4</c> (int4 weights for every Conv and Gemm/MatMul; with <c>--precision auto</c>, where the layer's own SNR with them
 /// stays at or above <c>--int4-threshold-db</c>, default 20).
 /// </summary>
@@ -116,7 +117,7 @@ public static class CompileCommand
             AccuracySamples = ParseAccuracySamples(args.Get("accuracy-samples")),
             ExportQdq = args.GetBool("export-qdq"),
             Prune = PruneSettings.Parse(args.Get("prune"), spelling) with { BlockFraction = PruneSettings.ParseBlockFraction(args.Get("prune-blocks"), spelling) },
-            Train = Train.TrainSettings.Parse(args.Get("train"), string.Join(";", args.GetAll("train-layers")), spelling),
+            Train = Train.TrainSettings.Parse(args.Get("train"), string.Join(";", args.GetAll("train-layers")), args.Get("train-parameters"), spelling),
         };
         options = options with
         {

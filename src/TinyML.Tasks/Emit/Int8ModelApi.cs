@@ -91,13 +91,14 @@ internal sealed class Int8ModelApi : ModelApi
     }
 
     /// <summary>The learning API's declarations when the model has a trainable head (<c>Train</c>), else nothing.</summary>
-    private static string LearningDeclarations(LoweredModel model, string name, string upper)
+    private static string LearningDeclarations(LoweredModel model, ArenaPlan plan, string name, string upper)
     {
         if (model.Ops.OfType<QTrainableHead>().FirstOrDefault() is not { } head)
         {
             return "";
         }
 
+        var alignment = plan.Alignment;
         return string.Create(CultureInfo.InvariantCulture, $$"""
             /*
              * On-device learning (Train): the last {{head.Layers.Count}} fully connected layer(s) ({{string.Join(", ", head.Layers.Select(l => l.Node))}}) run in float32
@@ -123,6 +124,17 @@ internal sealed class Int8ModelApi : ModelApi
              * wants (a flash page, EEPROM) and loads them after a restart. */
             void tml_{{name}}_save_weights(float *weights);
             void tml_{{name}}_load_weights(const float *weights);
+
+            /* The same with a caller-provided arena (TML_{{upper}}_ARENA_SIZE bytes, {{alignment}}-byte aligned; zeroed before its first
+             * use, or given the model's parameters by reset_weights_with_arena), whose learned parameters they use and
+             * change: one model learning several things in several arenas, or an arena shared with other models
+             * (ArenaGroup; the parameters persist only while nothing else writes it). They return -1 (the learn forms
+             * -1.0f) for a NULL or misaligned arena or a bad argument, else 0 (the learn forms: the loss). */
+            float tml_{{name}}_learn_with_arena(uint8_t *arena, const float *input, int label, float learning_rate);
+            float tml_{{name}}_learn_mse_with_arena(uint8_t *arena, const float *input, const float *target, float learning_rate);
+            int tml_{{name}}_reset_weights_with_arena(uint8_t *arena);
+            int tml_{{name}}_save_weights_with_arena(uint8_t *arena, float *weights);
+            int tml_{{name}}_load_weights_with_arena(uint8_t *arena, const float *weights);
 
 
             """);
@@ -155,49 +167,93 @@ internal sealed class Int8ModelApi : ModelApi
                 return (const float *)(const void *)(a + {{plan.OffsetOf(model, head.Inputs[0])}});
             }
 
-            float tml_{{name}}_learn(const float *input, int label, float learning_rate)
+            static int tml_{{name}}_bad_arena(const uint8_t *arena)
             {
-                int8_t *const a = (int8_t *){{arena.BytesExpression}};
+                return arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u;
+            }
+
+            float tml_{{name}}_learn_with_arena(uint8_t *arena, const float *input, int label, float learning_rate)
+            {
+                int8_t *const a = (int8_t *)arena;
                 const float *features;
-                if (input == NULL || label < 0 || label >= TML_{{upper}}_HEAD_OUTPUTS) {
+                if (tml_{{name}}_bad_arena(arena) || input == NULL || label < 0 || label >= TML_{{upper}}_HEAD_OUTPUTS) {
                     return -1.0f;
                 }
                 features = tml_{{name}}_features(a, input);
                 return tml_head_learn_ce_f32(&{{id}}, tml_{{name}}_head_params(a, 0), features, (int32_t)label, learning_rate, (float *)(void *)(a + {{scratch}}));
             }
 
-            float tml_{{name}}_learn_mse(const float *input, const float *target, float learning_rate)
+            float tml_{{name}}_learn_mse_with_arena(uint8_t *arena, const float *input, const float *target, float learning_rate)
             {
-                int8_t *const a = (int8_t *){{arena.BytesExpression}};
+                int8_t *const a = (int8_t *)arena;
                 const float *features;
-                if (input == NULL || target == NULL) {
+                if (tml_{{name}}_bad_arena(arena) || input == NULL || target == NULL) {
                     return -1.0f;
                 }
                 features = tml_{{name}}_features(a, input);
                 return tml_head_learn_mse_f32(&{{id}}, tml_{{name}}_head_params(a, 0), features, target, learning_rate, (float *)(void *)(a + {{scratch}}));
             }
 
+            int tml_{{name}}_reset_weights_with_arena(uint8_t *arena)
+            {
+                if (tml_{{name}}_bad_arena(arena)) {
+                    return -1;
+                }
+                (void)tml_{{name}}_head_params((int8_t *)arena, 1);
+                return 0;
+            }
+
+            int tml_{{name}}_save_weights_with_arena(uint8_t *arena, float *weights)
+            {
+                const float *params;
+                int32_t k;
+                if (tml_{{name}}_bad_arena(arena) || weights == NULL) {
+                    return -1;
+                }
+                params = tml_{{name}}_head_params((int8_t *)arena, 0);
+                for (k = 0; k < TML_{{upper}}_TRAINABLE_FLOATS; k++) {
+                    weights[k] = params[k];
+                }
+                return 0;
+            }
+
+            int tml_{{name}}_load_weights_with_arena(uint8_t *arena, const float *weights)
+            {
+                float *params;
+                int32_t k;
+                if (tml_{{name}}_bad_arena(arena) || weights == NULL) {
+                    return -1;
+                }
+                params = tml_{{name}}_head_params((int8_t *)arena, 0);
+                for (k = 0; k < TML_{{upper}}_TRAINABLE_FLOATS; k++) {
+                    params[k] = weights[k];
+                }
+                return 0;
+            }
+
+            float tml_{{name}}_learn(const float *input, int label, float learning_rate)
+            {
+                return tml_{{name}}_learn_with_arena((uint8_t *){{arena.BytesExpression}}, input, label, learning_rate);
+            }
+
+            float tml_{{name}}_learn_mse(const float *input, const float *target, float learning_rate)
+            {
+                return tml_{{name}}_learn_mse_with_arena((uint8_t *){{arena.BytesExpression}}, input, target, learning_rate);
+            }
+
             void tml_{{name}}_reset_weights(void)
             {
-                (void)tml_{{name}}_head_params((int8_t *){{arena.BytesExpression}}, 1);
+                (void)tml_{{name}}_reset_weights_with_arena((uint8_t *){{arena.BytesExpression}});
             }
 
             void tml_{{name}}_save_weights(float *weights)
             {
-                const float *params = tml_{{name}}_head_params((int8_t *){{arena.BytesExpression}}, 0);
-                int32_t k;
-                for (k = 0; k < TML_{{upper}}_TRAINABLE_FLOATS; k++) {
-                    weights[k] = params[k];
-                }
+                (void)tml_{{name}}_save_weights_with_arena((uint8_t *){{arena.BytesExpression}}, weights);
             }
 
             void tml_{{name}}_load_weights(const float *weights)
             {
-                float *params = tml_{{name}}_head_params((int8_t *){{arena.BytesExpression}}, 0);
-                int32_t k;
-                for (k = 0; k < TML_{{upper}}_TRAINABLE_FLOATS; k++) {
-                    params[k] = weights[k];
-                }
+                (void)tml_{{name}}_load_weights_with_arena((uint8_t *){{arena.BytesExpression}}, weights);
             }
 
             """);
@@ -298,7 +354,7 @@ internal sealed class Int8ModelApi : ModelApi
             void tml_{{name}}_quantize_input(const float *x, int8_t *q);
             void tml_{{name}}_dequantize_output(const int8_t *q, float *y);
 
-            {{LearningDeclarations(model, name, upper)}}{{HeaderClose(upper)}}
+            {{LearningDeclarations(model, plan, name, upper)}}{{HeaderClose(upper)}}
             """);
         return Normalize(sb);
     }

@@ -453,17 +453,24 @@ internal static class Int8OpEmitter
     private static int EmitTrainableHeadData(StringBuilder sb, QTrainableHead head, string id)
     {
         var I = CultureInfo.InvariantCulture;
-        sb.Append(I, $"/* {Comment(head.NodeName)}: trainable head ({string.Join(", ", head.Layers.Select(l => $"{l.Node} {l.In} -> {l.Out}"))}): float32 parameters in the arena, learned on the device */\n");
+        sb.Append(I, $"/* {Comment(head.NodeName)}: trainable head ({string.Join(", ", head.Layers.Select(l => $"{l.Node} {l.In} -> {l.Out}"))}): float32 {(head.BiasOnly ? "biases in the arena, learned on the device; weights frozen" : "parameters in the arena, learned on the device")} */\n");
         sb.Append(I, $"static const tml_head_layer_f32 {id}_layers[{head.Layers.Count}] = {{\n");
         foreach (var layer in head.Layers)
         {
             sb.Append(I, $"    {{ {layer.In}, {layer.Out}, {FloatOrInfinity(layer.Min)}, {FloatOrInfinity(layer.Max)} }},\n");
         }
 
-        sb.Append(I, $"}};\nstatic const tml_head_f32 {id} = {{ {head.Layers.Count}, {id}_layers }};\n");
-        Array(sb, "float", $"{id}_initial", head.Layers.SelectMany(l => l.Weights.Concat(l.Bias)).Select(FloatOrInfinity), ValuesPerLine);
+        sb.Append("};\n");
+        if (head.BiasOnly)
+        {
+            // Only the biases learn: the weights stay here, in flash.
+            Array(sb, "float", $"{id}_frozen_weights", head.Layers.SelectMany(l => l.Weights).Select(FloatOrInfinity), ValuesPerLine);
+        }
+
+        sb.Append(I, $"static const tml_head_f32 {id} = {{ {head.Layers.Count}, {id}_layers, {(head.BiasOnly ? $"{id}_frozen_weights" : "NULL")} }};\n");
+        Array(sb, "float", $"{id}_initial", head.Layers.SelectMany(l => head.BiasOnly ? l.Bias : l.Weights.Concat(l.Bias)).Select(FloatOrInfinity), ValuesPerLine);
         sb.Append('\n');
-        return 4 * head.ParameterCount + 16 * head.Layers.Count;
+        return 4 * (head.ParameterCount + head.FrozenWeightCount) + 16 * head.Layers.Count;
     }
 
     /// <summary>tml_fully_connected_bsr_s8_params: the rows' stored 8-weight blocks (<see cref="BlockSparseLayout"/>).</summary>

@@ -25,7 +25,7 @@ public static class KernelPaths
             case QFullyConnected { WeightBits: 4 }:
                 return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
             case QTrainableHead h:
-                return string.Create(I, $"tml_head_forward_f32: trainable head ({h.Layers.Count} layer(s), {h.ParameterCount:N0} float32 parameters in the arena)");
+                return string.Create(I, $"tml_head_forward_f32: trainable head ({h.Layers.Count} layer(s), {h.ParameterCount:N0} float32 {(h.BiasOnly ? "biases" : "parameters")} in the arena)");
             case QConv2D c when PackedWeights.IsXnor(c):
                 return "tml_conv2d_xnor: the -1/0/+1 input packed once as two bit planes per pixel, each receptive field assembled tap by tap, binary weights by XNOR/popcount, 32 per word";
             case QFullyConnected f when PackedWeights.IsXnor(f):

@@ -11,7 +11,9 @@ public static class ModelBudget
 {
     /// <param name="learnedBytes">Bytes of the arena that hold parameters learned on the device (<c>Train</c>): named in
     /// the message when the arena does not fit, since they are what learning adds.</param>
-    public static void Check(string boardName, string modelName, long weightBytes, long arenaBytes, string modelPath, long learnedBytes = 0)
+    /// <param name="learnedBiasesOnly">Only biases learn already (<c>TrainParameters="bias"</c>), so the message does not
+    /// suggest it.</param>
+    public static void Check(string boardName, string modelName, long weightBytes, long arenaBytes, string modelPath, long learnedBytes = 0, bool learnedBiasesOnly = false)
     {
         var board = Boards.Get(boardName);
         var flash = board.Flash is { } f ? (long)f.Size : (long?)null;
@@ -29,7 +31,7 @@ public static class ModelBudget
         var hint = flashOver
             ? "use a smaller model (fewer or narrower layers), int8 rather than float32 weights (Quantize=\"int8\"), or a board with more flash"
             : learnedBytes > 0
-            ? string.Create(CultureInfo.InvariantCulture, $"{learnedBytes:N0} B of the arena are the float32 parameters of the layers that learn on the device (Train): learn a smaller last layer, or build without Train")
+            ? string.Create(CultureInfo.InvariantCulture, $"{learnedBytes:N0} B of the arena are the float32 parameters of the layers that learn on the device (Train): {(learnedBiasesOnly ? "" : "learn only their biases (TrainParameters=\"bias\": the weights stay in flash), ")}learn a smaller last layer, or build without Train")
             : "a smaller input or narrower layers shrink the arena, and models that never run at the same time can share one (ArenaGroup)";
         throw new TinyMLException(flashOver ? ErrorCodes.FlashOverBudget : ErrorCodes.RamOverBudget,
             $"model '{modelName}' cannot fit board '{board.Name}' (checked after planning, before compiling): "

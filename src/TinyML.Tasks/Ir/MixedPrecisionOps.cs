@@ -69,15 +69,25 @@ public sealed class QFloatLayer : LoweredOp
 /// The trailing fully connected layers on-device learning trains (<c>Train</c>), in float32 inside an int8 model:
 /// Inputs = [the float features (a dequantized copy of the frozen backbone's output), the parameters]; Output = the
 /// float logits. The parameters are a <see cref="LoweredTensor.Persistent"/> float tensor of the arena: a marker word,
-/// then each layer's W [out][in] and b [out], copied from the model's values when the marker is absent
-/// (tml_head_params_f32) and changed by the learn functions; inference reads them (tml_head_forward_f32).
+/// then each layer's W [out][in] and b [out] (only the b's when <see cref="BiasOnly"/>: the W's are then constants in
+/// flash), copied from the model's values when the marker is absent (tml_head_params_f32) and changed by the learn
+/// functions; inference reads them (tml_head_forward_f32).
 /// </summary>
 public sealed class QTrainableHead : LoweredOp
 {
     public required IReadOnlyList<Train.TrainableLayer> Layers { get; init; }
 
-    /// <summary>Floats of every layer's W and b.</summary>
-    public int ParameterCount => Layers.Sum(l => l.In * l.Out + l.Out);
+    /// <summary>Only the biases learn (<c>TrainParameters="bias"</c>).</summary>
+    public bool BiasOnly { get; init; }
+
+    /// <summary>The head as the C# reference trains it.</summary>
+    public Train.TrainableHead Head => new("", Layers, "", false) { BiasOnly = BiasOnly };
+
+    /// <summary>Floats in the arena that learn: every layer's W and b, or its b alone.</summary>
+    public int ParameterCount => Head.ParameterCount;
+
+    /// <summary>Floats of the frozen weights in flash (bias-only), else 0.</summary>
+    public int FrozenWeightCount => Head.FrozenWeightCount;
 
     /// <summary>Floats of tml_head_scratch_floats_f32: each layer's sums and outputs, then two gradient vectors.</summary>
     public int ScratchFloats => 2 * Layers.Sum(l => l.Out) + 2 * Layers.Max(l => Math.Max(l.In, l.Out));

@@ -166,7 +166,7 @@ public static class ModelCompiler
         Train.TrainableHead? head = null;
         if (options.Train is { } train)
         {
-            head = Train.TrainableHead.Find(graph, train.Layers, options.ModelPath);
+            head = Train.TrainableHead.Find(graph, train.Layers, options.ModelPath) with { BiasOnly = train.BiasOnly };
             options = options with { MixedPrecision = Train.TrainSettings.WithFloatHead(options.MixedPrecision, head, options.ModelPath) };
         }
         LogOptimized(options, graph, importedNodes, rewrites, log);
@@ -200,7 +200,7 @@ public static class ModelCompiler
         if (head is not null)
         {
             model = Train.TrainableHeadLowering.Apply(model, head, options.ModelPath);
-            log.WriteLine(Invariant($"tinyml: {name}: on-device learning: {string.Join(", ", head.Layers.Select(l => $"{l.Node} ({l.In} -> {l.Out})"))} in float32, {4 * head.Layers.Sum(l => l.In * l.Out + l.Out):N0} B of parameters in the arena; the rest frozen int8"));
+            log.WriteLine(Invariant($"tinyml: {name}: on-device learning: {string.Join(", ", head.Layers.Select(l => $"{l.Node} ({l.In} -> {l.Out})"))} in float32, {4 * head.ParameterCount:N0} B of parameters in the arena{(head.BiasOnly ? Invariant($" (biases only; the {4 * head.FrozenWeightCount:N0} B of weights are constants in flash)") : "")}; the rest frozen int8"));
         }
 
         var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices, Pruned = pruned };
@@ -437,7 +437,7 @@ public static class ModelCompiler
         if (options.CheckBoardBudget)
         {
             Firmware.ModelBudget.Check(options.Board, name, code.ConstantBytes, plan.ArenaBytes, options.ModelPath,
-                model.Tensors.Where(t => t.Persistent).Sum(t => (long)t.Bytes));
+                model.Tensors.Where(t => t.Persistent).Sum(t => (long)t.Bytes), model.Ops.OfType<QTrainableHead>().Any(h => h.BiasOnly));
         }
 
         if (options.OutputDirectory is { } outDir)
@@ -567,10 +567,12 @@ public static class ModelCompiler
             report["learning"] = new JsonObject
             {
                 ["layers"] = new JsonArray(head.Layers.Select(l => (JsonNode)l.Node).ToArray()),
+                ["learns"] = head.BiasOnly ? "bias" : "all",
                 ["parameters"] = head.ParameterCount,
                 ["arenaParameterBytes"] = model.Tensors[head.Inputs[1]].Bytes,
                 ["arenaScratchBytes"] = Plan.KernelScratch.BytesOf(head),
                 ["flashInitialBytes"] = 4 * head.ParameterCount,
+                ["flashFrozenWeightBytes"] = 4 * head.FrozenWeightCount,
             };
         }
 

@@ -268,7 +268,7 @@ public static class MixedPrecision
                 }
 
                 choices.Add(new PrecisionChoice(node, kind, explicitPrecision,
-                    settings.TrainedLayers.Contains(node) ? "learns on the device (Train): float32 parameters in the arena" : "set by LayerPrecision / TinyLayerPrecision"));
+                    settings.TrainedLayers.Contains(node) ? "learns on the device (Train): runs in float32" : "set by LayerPrecision / TinyLayerPrecision"));
             }
             else if (settings.WeightBits == 4 && settings.Mode != PrecisionMode.Auto && Int4Candidate(op))
             {

@@ -143,7 +143,7 @@ public static class Int8Interpreter
                 break;
             case QTrainableHead head:
                 // The model's own values: what the firmware's arena holds until a learn call changes them.
-                new Train.HeadTrainer(new Train.TrainableHead("", head.Layers, "", false)).Forward(MixedPrecisionKernels.AsFloat(tensor(head.Inputs[0])))
+                new Train.HeadTrainer(head.Head).Forward(MixedPrecisionKernels.AsFloat(tensor(head.Inputs[0])))
                     .CopyTo(MixedPrecisionKernels.AsFloat(tensor(head.Output)));
                 break;
             case QFullyConnected fc:

@@ -5,7 +5,7 @@ namespace TinyML.Train;
 /// sample a step, with the gradient computed only through the head (the frozen backbone gives the features). The
 /// arithmetic is float32 in a fixed order, the order the C follows: a layer's output o is b[o] + sum over i ascending of
 /// W[o, i] x[i]; the gradients are taken with the weights before the step; then every weight moves by
-/// -learningRate * gradient.
+/// -learningRate * gradient (the biases alone when the head is <see cref="TrainableHead.BiasOnly"/>).
 /// <list type="bullet">
 /// <item>Softmax cross-entropy (<see cref="StepCrossEntropy"/>): loss = -log softmax(z)[label], gradient at the logits
 /// softmax(z) - onehot(label), softmax with the largest logit subtracted first.</item>
@@ -212,7 +212,7 @@ public sealed class HeadTrainer
         for (var l = 0; l < gradients.Length; l++)
         {
             var w = _weights[l];
-            for (var k = 0; k < w.Length; k++)
+            for (var k = 0; k < w.Length && !Head.BiasOnly; k++)
             {
                 w[k] -= learningRate * gradients[l].Weights[k];
             }

@@ -4,15 +4,44 @@ namespace TinyML.Train;
 
 /// <summary>
 /// On-device learning (<c>Train="last"</c>, or <c>TrainLayers="fc1;fc2"</c>): which of the model's trailing fully
-/// connected layers learn on the device. <see cref="Layers"/> null = the last one.
+/// connected layers learn on the device. <see cref="Layers"/> null = the last one. <see cref="BiasOnly"/>
+/// (<c>TrainParameters="bias"</c>): only their biases learn (TinyTL); the weights stay float32 constants in flash and
+/// the arena holds the biases alone, which is what lets a wide last layer learn within a microcontroller's RAM.
 /// </summary>
-public sealed record TrainSettings(IReadOnlyList<string>? Layers)
+public sealed record TrainSettings(IReadOnlyList<string>? Layers, bool BiasOnly = false)
 {
     /// <summary>
     /// <c>Train</c> (empty or <c>none</c>: off; <c>last</c>: the last layer) and <c>TrainLayers</c> (';'-separated node
     /// names; sets training on by itself). Null = no learning. Anything else is TML2030.
     /// </summary>
-    public static TrainSettings? Parse(string? train, string? layers, OptionSpelling spelling = OptionSpelling.MSBuild)
+    public static TrainSettings? Parse(string? train, string? layers, OptionSpelling spelling = OptionSpelling.MSBuild) =>
+        Parse(train, layers, null, spelling);
+
+    /// <summary>
+    /// Also <c>TrainParameters</c>: empty or <c>all</c> (weights and biases learn), <c>bias</c> (biases only); set
+    /// without <c>Train</c>/<c>TrainLayers</c> it is TML2030, since it would silently do nothing.
+    /// </summary>
+    public static TrainSettings? Parse(string? train, string? layers, string? parameters, OptionSpelling spelling = OptionSpelling.MSBuild)
+    {
+        var msbuild = spelling == OptionSpelling.MSBuild;
+        var which = parameters?.Trim().ToLowerInvariant() ?? "";
+        if (which is not ("" or "all" or "bias"))
+        {
+            throw new TinyMLException(ErrorCodes.InvalidTrainSetting,
+                $"{(msbuild ? "TrainParameters" : "--train-parameters")} '{parameters}' is not supported (supported: all, bias)");
+        }
+
+        var settings = ParseLayers(train, layers, spelling);
+        if (settings is null && which.Length > 0)
+        {
+            throw new TinyMLException(ErrorCodes.InvalidTrainSetting,
+                $"{(msbuild ? "TrainParameters" : "--train-parameters")} '{parameters}' is set but no layer learns: add {(msbuild ? "Train=\"last\" or TrainLayers" : "--train last or --train-layers")}");
+        }
+
+        return settings is null ? null : settings with { BiasOnly = which == "bias" };
+    }
+
+    private static TrainSettings? ParseLayers(string? train, string? layers, OptionSpelling spelling)
     {
         var names = (layers ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var mode = train?.Trim().ToLowerInvariant() ?? "";

@@ -20,6 +20,15 @@ public sealed record TrainableLayer(string Node, int In, int Out, float[] Weight
 /// </summary>
 public sealed record TrainableHead(string FeatureTensor, IReadOnlyList<TrainableLayer> Layers, string Logits, bool EndsWithSoftmax)
 {
+    /// <summary>Only the biases learn (<c>TrainParameters="bias"</c>); the weights are constants.</summary>
+    public bool BiasOnly { get; init; }
+
+    /// <summary>Floats that learn: every layer's W and b, or its b alone when <see cref="BiasOnly"/>.</summary>
+    public int ParameterCount => Layers.Sum(l => (BiasOnly ? 0 : l.In * l.Out) + l.Out);
+
+    /// <summary>Floats of the frozen weights kept in flash (<see cref="BiasOnly"/>), else 0.</summary>
+    public int FrozenWeightCount => BiasOnly ? Layers.Sum(l => l.In * l.Out) : 0;
+
     /// <summary>
     /// Finds the head of an optimized graph (Gemm with its fused activation, MatMul + Add already fused into Gemm):
     /// walking back from the model's single output through an optional last-axis Softmax, the chain of Gemm layers
@@ -32,6 +41,13 @@ public sealed record TrainableHead(string FeatureTensor, IReadOnlyList<Trainable
         if (graph.Outputs.Count != 1)
         {
             throw Invalid($"on-device learning needs a model with one output; this one has {graph.Outputs.Count}", file);
+        }
+
+        // The learn functions take one float input (as invoke_f32 does); several (an RNN's state) have no learn API yet.
+        var inputs = graph.Inputs.Count(i => !graph.Tensor(i).IsConstant);
+        if (inputs != 1)
+        {
+            throw Invalid($"on-device learning needs a model with one input; this one has {inputs}", file);
         }
 
         var output = graph.Outputs[0];

@@ -26,7 +26,7 @@ public static class TrainableHeadLowering
         {
             Id = result.Tensors.Count, Name = $"{names[^1]}:trained", ElementType = TensorElementType.Float32, Persistent = true,
             // A marker word (tml_head_params_f32), then the parameters.
-            Shape = [1 + head.Layers.Sum(l => l.In * l.Out + l.Out)],
+            Shape = [1 + head.ParameterCount],
         };
         result.Tensors.Add(parameters);
         for (var i = 0; i < model.Ops.Count; i++)
@@ -35,7 +35,7 @@ public static class TrainableHeadLowering
             {
                 result.Ops.Add(new QTrainableHead
                 {
-                    NodeName = names[^1], Inputs = [model.Ops[first].Inputs[0], parameters.Id], Output = model.Ops[indices[^1]].Output, Layers = head.Layers,
+                    NodeName = names[^1], Inputs = [model.Ops[first].Inputs[0], parameters.Id], Output = model.Ops[indices[^1]].Output, Layers = head.Layers, BiasOnly = head.BiasOnly,
                 });
             }
             else if (!indices.Contains(i))

@@ -62,6 +62,8 @@ public sealed class BadInputTests
         new("TrainUnknown", "TML2030", Metadata: """Train="first" """, Contains: ["Train 'first'"], Excludes: ["--train"]),
         new("TrainWithPrune", "TML2030", Metadata: """Train="last" Prune="0.3" """, Contains: ["cannot be combined with Prune/PruneBlocks"]),
         new("TrainLayersNotTheLast", "TML2030", Metadata: """TrainLayers="nope" """, Contains: ["TrainLayers must name the last fully connected layers"]),
+        new("TrainParametersUnknown", "TML2030", Metadata: """Train="last" TrainParameters="weights" """, Contains: ["TrainParameters 'weights' is not supported (supported: all, bias)"], Excludes: ["--train-parameters"]),
+        new("TrainParametersWithoutTrain", "TML2030", Metadata: """TrainParameters="bias" """, Contains: ["TrainParameters 'bias' is set but no layer learns"]),
         new("WeightBitsWithFloatPrecision", "TML2020", Metadata: """WeightBits="4" Precision="float" """, Contains: ["WeightBits=\"4\""]),
         new("QuantizeNoneWithCalibrationData", "TML2004", Warning: true, Metadata: """Quantize="none" CalibrationData="calib/" """,
             Contains: ["CalibrationData=\"", "Quantize=\"none\""], Setup: dir => WriteFile(Path.Combine(dir, "calib", "sample.bin"), new byte[16])),

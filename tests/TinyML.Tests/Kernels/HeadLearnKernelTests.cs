@@ -1,3 +1,4 @@
+using TinyML.Emit;
 using TinyML.Tests.Firmware;
 using TinyML.Tests.Train;
 using TinyML.Train;
@@ -6,7 +7,8 @@ namespace TinyML.Tests.Kernels;
 
 /// <summary>
 /// tml_head_learn_f32.c against the C# reference (<see cref="HeadTrainer"/>): 100 SGD steps of softmax cross-entropy
-/// on a two-layer head with a Relu, and 100 of mean squared error on an autoencoder-like head, from the same weights
+/// on a two-layer head with a Relu, 100 of mean squared error on an autoencoder-like head and 100 more of it learning
+/// only the biases (the weights frozen constants), from the same weights
 /// and samples; every loss and every weight after the last step compared bit for bit, on the host, the Cortex-M4
 /// (hardware float), the Cortex-M0+, RISC-V rv32imc and Xtensa lx106 (software float) in QEMU.
 /// </summary>
@@ -83,20 +85,33 @@ public sealed class HeadLearnKernelTests
         expected.Add(Parameters(regression));
         Emit(harness, decoder, inputs, "tml_head_learn_mse_f32(&{head}, params, x, x, 0.1f, scratch)", null);
 
+        // Biases only (TrainParameters="bias"): the decoder again, from its initial parameters, on the same inputs; the
+        // gradient reaches the first layer's biases through the second layer's frozen weights.
+        var biasOnly = decoder with { BiasOnly = true };
+        var biasTrainer = new HeadTrainer(biasOnly);
+        expected.Add(inputs.Select(x => biasTrainer.StepMse(x, x, 0.1f)).ToArray());
+        expected.Add(Parameters(biasTrainer));
+        Emit(harness, biasOnly, inputs, "tml_head_learn_mse_f32(&{head}, params, x, x, 0.1f, scratch)", null);
+
         var lines = harness.Run();
         Assert.HasCount(expected.Count, lines);
+        string[] cases = ["cross-entropy", "mse", "mse, biases only"];
         for (var k = 0; k < expected.Count; k++)
         {
-            var what = k % 2 == 0 ? "losses" : "weights after the last step";
-            CollectionAssert.AreEqual(expected[k].Select(v => (long)BitConverter.SingleToUInt32Bits(v)).ToArray(), lines[k], $"{(k < 2 ? "cross-entropy" : "mse")}: {what}");
+            var what = k % 2 == 0 ? "losses" : "parameters after the last step";
+            CollectionAssert.AreEqual(expected[k].Select(v => (long)BitConverter.SingleToUInt32Bits(v)).ToArray(), lines[k], $"{cases[k / 2]}: {what}");
         }
 
         Assert.IsLessThan(expected[0].Take(10).Average(), expected[0].TakeLast(10).Average(), "the classifier learns");
         Assert.IsLessThan(expected[2].Take(10).Average(), expected[2].TakeLast(10).Average(), "the decoder learns");
+        Assert.IsLessThan(expected[4].Take(10).Average(), expected[4].TakeLast(10).Average(), "the decoder learns with its biases alone");
+        Assert.HasCount(12 + 20, expected[5], "biases only: the parameters are the 32 biases");
+        CollectionAssert.AreNotEqual(decoder.Layers[0].Bias, expected[5].Take(12).ToArray(), "the first layer's biases learn through the frozen second layer");
     });
 
+    /// <summary>What the C's params hold: each layer's W then b, or its b alone when only the biases learn.</summary>
     private static float[] Parameters(HeadTrainer trainer) =>
-        Enumerable.Range(0, trainer.Head.Layers.Count).SelectMany(l => trainer.Weights(l).ToArray().Concat(trainer.Bias(l).ToArray())).ToArray();
+        Enumerable.Range(0, trainer.Head.Layers.Count).SelectMany(l => (trainer.Head.BiasOnly ? [] : trainer.Weights(l).ToArray()).Concat(trainer.Bias(l).ToArray())).ToArray();
 
     /// <summary>The head's constant description, its initial parameters and samples as float bit patterns, and a loop of
     /// <see cref="Steps"/> calls of <paramref name="call"/> ({head} = the description; x = the sample); prints the
@@ -107,9 +122,16 @@ public sealed class HeadLearnKernelTests
         var layers = harness.NewName("layers");
         var description = harness.NewName("head");
         harness.Global($"static const tml_head_layer_f32 {layers}[] = {{ {string.Join(", ", head.Layers.Select(l => $"{{ {l.In}, {l.Out}, {(l.Min == 0 ? "0.0f" : "-INFINITY")}, INFINITY }}"))} }};");
-        harness.Global($"static const tml_head_f32 {description} = {{ {head.Layers.Count}, {layers} }};");
-        var parameterCount = head.Layers.Sum(l => l.In * l.Out + l.Out);
-        var initial = Bits(head.Layers.SelectMany(l => l.Weights.Concat(l.Bias)));
+        // Frozen weights are float constants (a bit-pattern array would be read through a pointer of another type).
+        var frozen = head.BiasOnly ? harness.NewName("frozen") : "NULL";
+        if (head.BiasOnly)
+        {
+            harness.Global($"static const float {frozen}[] = {{ {string.Join(", ", head.Layers.SelectMany(l => l.Weights).Select(CText.FloatLiteral))} }};");
+        }
+
+        harness.Global($"static const tml_head_f32 {description} = {{ {head.Layers.Count}, {layers}, {frozen} }};");
+        var parameterCount = head.ParameterCount;
+        var initial = Bits(head.Layers.SelectMany(l => head.BiasOnly ? l.Bias : l.Weights.Concat(l.Bias)));
         var sampleBits = Bits(samples.SelectMany(s => s));
         var labelArray = labels is null ? "NULL" : harness.ConstArray(labels);
         var width = samples[0].Length;

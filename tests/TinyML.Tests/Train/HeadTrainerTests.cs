@@ -133,6 +133,50 @@ public sealed class HeadTrainerTests
         CollectionAssert.AreNotEqual(head.Layers[1].Weights, trainer.Weights(1).ToArray(), "the trainer works on its own copy");
     }
 
+    [TestMethod]
+    public void BiasOnly_MovesEveryBiasByMinusTheRateTimesItsGradient_AndNoWeight()
+    {
+        var random = new Random(11);
+        var head = LearningTestData.RandomHead(random, 1f, (10, 6, true), (6, 3, false)) with { BiasOnly = true };
+        Assert.AreEqual(6 + 3, head.ParameterCount, "the biases alone learn");
+        Assert.AreEqual(10 * 6 + 6 * 3, head.FrozenWeightCount, "the weights are frozen");
+        var trainer = new HeadTrainer(head);
+        var features = Enumerable.Range(0, 10).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var (gradients, _) = trainer.CrossEntropyGradients(features, 2);
+        var bias = Enumerable.Range(0, 2).Select(l => trainer.Bias(l).ToArray()).ToArray();
+        trainer.StepCrossEntropy(features, 2, 0.5f);
+        for (var l = 0; l < 2; l++)
+        {
+            CollectionAssert.AreEqual(head.Layers[l].Weights, trainer.Weights(l).ToArray(), $"layer {l}'s weights stay");
+            for (var o = 0; o < bias[l].Length; o++)
+            {
+                Assert.AreEqual(bias[l][o] - 0.5f * gradients[l].Bias[o], trainer.Bias(l)[o], 0f, $"layer {l} bias {o}");
+            }
+        }
+
+        Assert.IsTrue(gradients[0].Bias.Any(g => g != 0f), "the first layer's biases get a gradient through the frozen second layer");
+    }
+
+    [TestMethod]
+    public void Find_RefusesAModelWithSeveralInputs()
+    {
+        var graph = new Graph();
+        foreach (var name in new[] { "x", "state", "sum", "y" })
+        {
+            graph.Tensors[name] = new Tensor(name, [1, 4]);
+        }
+
+        graph.Tensors["w"] = new Tensor("w", [4, 4]) { FloatData = new float[16] };
+        graph.Inputs.Add("x");
+        graph.Inputs.Add("state");
+        graph.Outputs.Add("y");
+        graph.Nodes.Add(new Node("add", "Add", ["x", "state"], ["sum"]));
+        graph.Nodes.Add(new Node("fc", "Gemm", ["sum", "w"], ["y"]));
+        var error = Assert.Throws<TinyMLException>(() => TrainableHead.Find(graph, null, "two.onnx"));
+        Assert.AreEqual(ErrorCodes.InvalidTrainSetting, error.Code);
+        StringAssert.Contains(error.Message, "on-device learning needs a model with one input; this one has 2");
+    }
+
     private static Graph Optimized(string path)
     {
         var graph = OnnxImporter.Load(path);

@@ -94,6 +94,23 @@ public sealed class OnDeviceLearningTests
                 tml_digits_reset_weights();
                 tml_digits_save_weights(weights);
                 print_bits(weights, TML_DIGITS_TRAINABLE_FLOATS);
+                /* The same steps in the application's own zeroed arena: the same losses and weights there, while the
+                 * static arena keeps the model's weights; a misaligned or NULL arena is refused. */
+                {
+                    static union { int32_t word; uint8_t bytes[TML_DIGITS_ARENA_SIZE + 4]; } own;
+                    for (step = 0; step < {{Steps}}; step++) {
+                        memcpy(image, &images[step * 64], sizeof(image));
+                        loss[step] = tml_digits_learn_with_arena(own.bytes, image, labels[step], 0.05f);
+                    }
+                    print_bits(loss, {{Steps}});
+                    (void)tml_digits_save_weights_with_arena(own.bytes, weights);
+                    print_bits(weights, TML_DIGITS_TRAINABLE_FLOATS);
+                    tml_digits_save_weights(weights);
+                    print_bits(weights, TML_DIGITS_TRAINABLE_FLOATS);
+                    printf("refused %d %d %d %d %d\n", (int)tml_digits_learn_with_arena(own.bytes + 2, image, 0, 0.05f),
+                           (int)tml_digits_learn_mse_with_arena(NULL, image, image, 0.05f), tml_digits_reset_weights_with_arena(own.bytes + 1),
+                           tml_digits_save_weights_with_arena(own.bytes, NULL), tml_digits_load_weights_with_arena(NULL, weights));
+                }
                 return 0;
             }
             """);
@@ -106,10 +123,15 @@ public sealed class OnDeviceLearningTests
             .Where(l => l.Length > 0 && l.All(c => char.IsAsciiHexDigit(c) || c == ' ')).ToList();
         float[] Parse(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(h => BitConverter.UInt32BitsToSingle(Convert.ToUInt32(h, 16))).ToArray();
 
-        Assert.HasCount(3 + evaluate.Length, lines, run.Output);
+        Assert.HasCount(6 + evaluate.Length, lines, run.Output);
+        var modelWeights = head.Layers.SelectMany(l => l.Weights.Concat(l.Bias)).ToArray();
         CollectionAssert.AreEqual(losses, Parse(lines[0]), $"{boardName}: the losses of the {Steps} steps");
         CollectionAssert.AreEqual(weights, Parse(lines[1]), $"{boardName}: the learned weights");
-        CollectionAssert.AreEqual(head.Layers.SelectMany(l => l.Weights.Concat(l.Bias)).ToArray(), Parse(lines[^1]), $"{boardName}: reset_weights gives the model's weights back");
+        CollectionAssert.AreEqual(modelWeights, Parse(lines[2 + evaluate.Length]), $"{boardName}: reset_weights gives the model's weights back");
+        CollectionAssert.AreEqual(losses, Parse(lines[^3]), $"{boardName}: learn_with_arena in the application's arena: the same losses");
+        CollectionAssert.AreEqual(weights, Parse(lines[^2]), $"{boardName}: the weights learned in the application's arena");
+        CollectionAssert.AreEqual(modelWeights, Parse(lines[^1]), $"{boardName}: the static arena's weights are untouched by learning in another arena");
+        StringAssert.Contains(run.Output, "refused -1 -1 -1 -1 -1", "a misaligned or NULL arena, or a NULL buffer, is refused");
 
         // invoke_f32 after learning: the learned head's logits, quantized and through the int8 Softmax, as the reference.
         for (var k = 0; k < evaluate.Length; k++)
@@ -249,6 +271,183 @@ public sealed class OnDeviceLearningTests
         Assert.IsGreaterThan(figures[0] + 40, figures[1], "learning the shifted digits on the device lifts the held-out accuracy by 20 points or more");
     }
 
+    /// <summary>
+    /// The anomaly-detection demonstration on the device: MLPerf Tiny's AD autoencoder built for the nRF52840 with
+    /// <c>Train="last" TrainParameters="bias"</c> (its 128 -> 640 last layer's weights would take 330 KB of RAM; its
+    /// biases take 2.5 KB and the weights stay in flash). The firmware slides over a machine's log-mel spectrogram
+    /// 6 dB louder than the one the model knows (what a closer microphone hears), scores 76 held-out windows, learns
+    /// 5 x 120 others, one step each, and scores again. Every figure is the C# reference's bit for bit.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void TheFirmwareLearnsANewNormal_ItsAnomalyScoreFalls_InQemu()
+    {
+        DspKernelEquivalenceTestsGate();
+        var modelPath = TestPaths.SharedOrSkip("models/mlperf_tiny_ad_fc_autoencoder/model.onnx");
+        var folder = Path.GetDirectoryName(modelPath)!;
+        var work = TestPaths.NewTempDir("learn-ad");
+        var code = Path.Combine(work, "code");
+        // The spectrogram's values at 1/256 dB steps, as the firmware stores them (int16): exact in float.
+        var spectrogram = Npy.Read(Path.Combine(folder, "test_data", "spectrogram_normal_id_01_00000000.npy")).ToFloat32()
+            .Select(v => (short)Math.Round(v * 256f)).ToArray();
+        const int frames = 200, mels = 128, teach = 120, rate = 2;
+        var windowCount = frames - 4;
+        float[] Window(int k, float offset) => Enumerable.Range(0, 5 * mels).Select(i => spectrogram[k * mels + i] / 256f + offset).ToArray();
+        var calibration = Path.Combine(work, "calib");
+        Directory.CreateDirectory(calibration);
+        for (var k = 0; k < 16; k++)
+        {
+            File.WriteAllBytes(Path.Combine(calibration, $"w{k}.bin"), Window(k * 12, 0f).SelectMany(BitConverter.GetBytes).ToArray());
+        }
+
+        var log = new StringWriter();
+        var compiled = ModelCompiler.Compile(new CompileOptions
+        {
+            ModelPath = modelPath, Name = "ad", Board = "nrf52840", CheckBoardBudget = true, OutputDirectory = code, CalibrationData = calibration,
+            Train = TrainSettings.Parse("last", null, "bias"),
+        }, log);
+        StringAssert.Contains(log.ToString(), "in float32, 2,560 B of parameters in the arena (biases only; the 327,680 B of weights are constants in flash)");
+
+        // The reference: what invoke_f32 returns (the head's output quantized to the model's int8 output, dequantized),
+        // its mean squared error against the window, averaged over the held-out windows; float32 in the C's order.
+        var model = compiled.Model;
+        var head = model.Ops.OfType<QTrainableHead>().Single();
+        var features = model.Tensors[head.Inputs[0]];
+        var quantize = model.Ops.OfType<QQuantize>().Single(q => q.Inputs[0] == head.Output);
+        var trainer = new HeadTrainer(head.Head);
+        var louder = Enumerable.Range(0, windowCount).Select(k => Window(k, 6f)).ToArray();
+        var louderFeatures = louder.Select(w => LearningTestData.Features(model, features, w)).ToArray();
+        float Score(float[][] windows, float[][] windowFeatures)
+        {
+            var total = 0f;
+            for (var k = teach; k < windowCount; k++)
+            {
+                var error = 0f;
+                var output = trainer.Forward(windowFeatures[k]);
+                for (var i = 0; i < output.Length; i++)
+                {
+                    var y = QuantizationMath.Dequantize(QuantizationMath.QuantizeFloat(output[i], quantize.Quantization.Scale, quantize.Quantization.ZeroPoint),
+                        model.OutputTensor.Scale, model.OutputTensor.ZeroPoint);
+                    var d = y - windows[k][i];
+                    error += d * d;
+                }
+
+                total += error / output.Length;
+            }
+
+            return total / (windowCount - teach);
+        }
+
+        var usual = Enumerable.Range(0, windowCount).Select(k => Window(k, 0f)).ToArray();
+        var usualScore = Score(usual, usual.Select(w => LearningTestData.Features(model, features, w)).ToArray());
+        var before = Score(louder, louderFeatures);
+        for (var epoch = 0; epoch < 5; epoch++)
+        {
+            for (var k = 0; k < teach; k++)
+            {
+                trainer.StepMse(louderFeatures[k], louder[k], rate);
+            }
+        }
+
+        var after = Score(louder, louderFeatures);
+        var biases = trainer.Bias(0).ToArray();
+
+        var main = Path.Combine(work, "main.c");
+        File.WriteAllText(main, $$"""
+            #include <stdio.h>
+            #include <string.h>
+            #include "tml_board.h"
+            #include "ad.h"
+
+            /* A machine's log-mel spectrogram, {{frames}} frames of {{mels}} bins, in 1/256 dB. */
+            static const int16_t spectrogram[{{frames * mels}}] = { {{string.Join(", ", spectrogram)}} };
+
+            /* Window k: frames k .. k + 4, offset dB louder. */
+            static void window(int k, float offset, float *x)
+            {
+                int i;
+                for (i = 0; i < TML_AD_HEAD_OUTPUTS; i++) {
+                    x[i] = (float)spectrogram[k * {{mels}} + i] / 256.0f + offset;
+                }
+            }
+
+            /* The anomaly score: the mean over held-out windows of the reconstruction's mean squared error. */
+            static float score(float offset)
+            {
+                static float x[TML_AD_HEAD_OUTPUTS], y[TML_AD_OUTPUT_SIZE];
+                float total = 0.0f;
+                int k, i;
+                for (k = {{teach}}; k < {{windowCount}}; k++) {
+                    float error = 0.0f;
+                    window(k, offset, x);
+                    tml_ad_invoke_f32(x, y);
+                    for (i = 0; i < TML_AD_OUTPUT_SIZE; i++) {
+                        const float d = y[i] - x[i];
+                        error += d * d;
+                    }
+                    total += error / (float)TML_AD_OUTPUT_SIZE;
+                }
+                return total / (float){{windowCount - teach}};
+            }
+
+            static unsigned long bits(float v)
+            {
+                uint32_t u;
+                memcpy(&u, &v, 4);
+                return (unsigned long)u;
+            }
+
+            int main(void)
+            {
+                static float x[TML_AD_HEAD_OUTPUTS], biases[TML_AD_TRAINABLE_FLOATS];
+                float usual, before, after;
+                int epoch, k;
+                uint32_t start, learn_ticks = 0, invoke_ticks;
+                tml_board_init();
+                usual = score(0.0f);
+                before = score(6.0f);
+                window(0, 6.0f, x);
+                start = tml_board_ticks();
+                tml_ad_invoke_f32(x, biases);
+                invoke_ticks = tml_board_elapsed(start, tml_board_ticks());
+                for (epoch = 0; epoch < 5; epoch++) {
+                    for (k = 0; k < {{teach}}; k++) {
+                        window(k, 6.0f, x);
+                        start = tml_board_ticks();
+                        (void)tml_ad_learn_mse(x, x, {{rate}}.0f);
+                        learn_ticks = epoch == 0 && k == 0 ? tml_board_elapsed(start, tml_board_ticks()) : learn_ticks;
+                    }
+                }
+                after = score(6.0f);
+                printf("score x100: usual %lu, 6 dB louder before %lu after %lu\n", (unsigned long)(usual * 100.0f + 0.5f),
+                       (unsigned long)(before * 100.0f + 0.5f), (unsigned long)(after * 100.0f + 0.5f));
+                printf("bits %08lx %08lx %08lx\n", bits(usual), bits(before), bits(after));
+                tml_ad_save_weights(biases);
+                printf("biases");
+                for (k = 0; k < TML_AD_TRAINABLE_FLOATS; k++) {
+                    printf(" %08lx", bits(biases[k]));
+                }
+                printf("\n");
+                printf("instructions: learn step %lu, invoke_f32 %lu\n", (unsigned long)learn_ticks * TML_BOARD_INSTRUCTIONS_PER_TICK,
+                       (unsigned long)invoke_ticks * TML_BOARD_INSTRUCTIONS_PER_TICK);
+                return 0;
+            }
+            """);
+        var board = HarnessFirmware.BoardFor("nrf52840");
+        var firmware = FirmwareBuilder.Build(new FirmwareRequest(board, "learn_ad", [main, Path.Combine(code, "ad.c")], [code], [], TestPaths.Kernels,
+            Path.Combine(work, "bin"), Path.Combine(work, "obj"), HelperCacheDirectory: HarnessFirmware.HelperCache), TextWriter.Null);
+        var run = EmulatorRunner.Run(board, firmware.FirmwarePath, TimeSpan.FromSeconds(600), TextWriter.Null);
+        Assert.AreEqual(0, run.ExitCode, run.Output);
+
+        string Line(string start) => run.Output.Split('\n').Single(l => l.StartsWith(start, StringComparison.Ordinal)).Trim();
+        uint[] Hex(string line) => line.Split(' ').Skip(1).Select(h => Convert.ToUInt32(h, 16)).ToArray();
+        Console.WriteLine($"firmware on the Cortex-M4 in QEMU: {Line("score x100:")}; {Line("instructions:")}");
+        CollectionAssert.AreEqual(new[] { usualScore, before, after }.Select(BitConverter.SingleToUInt32Bits).ToArray(), Hex(Line("bits")), "the firmware's scores are the reference's");
+        CollectionAssert.AreEqual(biases.Select(BitConverter.SingleToUInt32Bits).ToArray(), Hex(Line("biases")), "the learned biases are the reference's");
+        Assert.IsGreaterThan(usualScore * 1.3f, before, "the louder normal looks anomalous to the untouched model");
+        Assert.IsLessThan(usualScore * 1.05f, after, "after learning it on the device, the new normal scores as the usual normal did");
+    }
+
     [TestMethod]
     public void ALastLayerTooLargeForTheBoardsRam_IsRefusedBeforeCompiling_NamingTheLearnedParameters()
     {
@@ -268,7 +467,7 @@ public sealed class OnDeviceLearningTests
             Train = TrainSettings.Parse("last", null),
         }, TextWriter.Null));
         Assert.AreEqual(ErrorCodes.RamOverBudget, error.Code);
-        StringAssert.Contains(error.Message, "330,244 B of the arena are the float32 parameters of the layers that learn on the device (Train)");
+        StringAssert.Contains(error.Message, "330,244 B of the arena are the float32 parameters of the layers that learn on the device (Train): learn only their biases (TrainParameters=\"bias\"");
         Assert.IsFalse(File.Exists(Path.Combine(work, "code", "ad.c")), "nothing half-written");
     }
 
