@@ -107,7 +107,11 @@ public sealed record CompileResult(
     IReadOnlyList<Diagnostic> Warnings,
     AccuracyReport? Accuracy = null,
     IReadOnlyList<PrecisionChoice>? PrecisionChoices = null,
-    IReadOnlyList<PruneReport>? Pruned = null);
+    IReadOnlyList<PruneReport>? Pruned = null)
+{
+    /// <summary>With <c>Train</c>: the arena and weights of the same build without it.</summary>
+    public ModelCompiler.LearningBaseline? WithoutLearning { get; init; }
+}
 
 /// <summary>
 /// The pipeline: Import -> Optimize -> Quantize (calibrated with ONNX Runtime) or lower to float32 (<c>Quantize="none"</c>)
@@ -164,6 +168,7 @@ public static class ModelCompiler
         Quantizer.EnsureLowerable(graph);
         // The layers that learn on the device run in float32 (their parameters in the arena); found before calibration too.
         Train.TrainableHead? head = null;
+        var asGiven = options;
         if (options.Train is { } train)
         {
             head = Train.TrainableHead.Find(graph, train.Layers, options.ModelPath) with { BiasOnly = train.BiasOnly };
@@ -203,7 +208,9 @@ public static class ModelCompiler
             log.WriteLine(Invariant($"tinyml: {name}: on-device learning: {string.Join(", ", head.Layers.Select(l => $"{l.Node} ({l.In} -> {l.Out})"))} in float32, {4 * head.ParameterCount:N0} B of parameters in the arena{(head.BiasOnly ? Invariant($" (biases only; the {4 * head.FrozenWeightCount:N0} B of weights are constants in flash)") : "")}; the rest frozen int8"));
         }
 
-        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log) with { PrecisionChoices = precisionChoices, Pruned = pruned };
+        // What learning costs: the same build without it, for the log and the report.
+        var withoutLearning = head is null ? null : InferenceOnly(asGiven);
+        var result = PlanAndEmit(options, graph, model, samples.Count, rewrites, diagnostics, log, withoutLearning) with { PrecisionChoices = precisionChoices, Pruned = pruned };
         if (options.OutputDirectory is null && options.ValidationData is null)
         {
             return result;
@@ -411,8 +418,18 @@ public static class ModelCompiler
         return plan;
     }
 
+    /// <summary>The arena and weights of a model built without on-device learning: the figures learning is compared with.</summary>
+    public sealed record LearningBaseline(int ArenaBytes, long WeightBytes);
+
+    /// <summary>The same build with <c>Train</c> off, planned and emitted in memory (nothing written, nothing logged).</summary>
+    private static LearningBaseline InferenceOnly(CompileOptions options)
+    {
+        var baseline = Compile(options with { Train = null, OutputDirectory = null, ValidationData = null, ValidationLabels = null, CheckBoardBudget = false }, TextWriter.Null);
+        return new LearningBaseline(baseline.Plan.ArenaBytes, baseline.Code.ConstantBytes);
+    }
+
     private static CompileResult PlanAndEmit(CompileOptions options, Graph graph, LoweredModel model, int sampleCount,
-        IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log)
+        IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log, LearningBaseline? withoutLearning = null)
     {
         var name = options.Name;
         var alignment = Firmware.Boards.ArenaAlignmentOf(options.Board);
@@ -434,6 +451,11 @@ public static class ModelCompiler
         log.WriteLine(model.IsFloat
             ? Invariant($"tinyml: {name}: {model.Ops.Count} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)")
             : Invariant($"tinyml: {name}: {OpCount(model)}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
+        if (withoutLearning is not null)
+        {
+            log.WriteLine(Invariant($"tinyml: {name}: on-device learning costs arena {withoutLearning.ArenaBytes:N0} -> {plan.ArenaBytes:N0} B and weights {withoutLearning.WeightBytes:N0} -> {code.ConstantBytes:N0} B (inference only -> with learning)"));
+        }
+
         if (options.CheckBoardBudget)
         {
             Firmware.ModelBudget.Check(options.Board, name, code.ConstantBytes, plan.ArenaBytes, options.ModelPath,
@@ -445,7 +467,7 @@ public static class ModelCompiler
             Directory.CreateDirectory(outDir);
             WriteText(Path.Combine(outDir, code.HeaderFileName), code.Header);
             WriteText(Path.Combine(outDir, code.SourceFileName), code.Source);
-            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount));
+            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount, withoutLearning));
             if (!model.IsFloat)
             {
                 WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
@@ -460,7 +482,7 @@ public static class ModelCompiler
             }
         }
 
-        return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items);
+        return new CompileResult(graph, model, plan, code, sampleCount, rewrites, diagnostics.Items) { WithoutLearning = withoutLearning };
     }
 
     /// <summary>How many ops of which precision, for the build log.</summary>
@@ -526,7 +548,7 @@ public static class ModelCompiler
             .ToList();
     }
 
-    private static string Report(CompileOptions options, LoweredModel model, ArenaPlan plan, EmittedModel code, int samples)
+    private static string Report(CompileOptions options, LoweredModel model, ArenaPlan plan, EmittedModel code, int samples, LearningBaseline? withoutLearning)
     {
         var report = new JsonObject
         {
@@ -573,6 +595,9 @@ public static class ModelCompiler
                 ["arenaScratchBytes"] = Plan.KernelScratch.BytesOf(head),
                 ["flashInitialBytes"] = 4 * head.ParameterCount,
                 ["flashFrozenWeightBytes"] = 4 * head.FrozenWeightCount,
+                // The same build without Train: what learning costs, whole.
+                ["inferenceOnlyArenaBytes"] = withoutLearning?.ArenaBytes,
+                ["inferenceOnlyWeightBytes"] = withoutLearning?.WeightBytes,
             };
         }
 

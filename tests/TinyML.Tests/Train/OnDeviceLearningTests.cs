@@ -39,6 +39,15 @@ public sealed class OnDeviceLearningTests
         StringAssert.Contains(log.ToString(), "on-device learning: /net/fc/Gemm (16 -> 10) in float32, 680 B of parameters in the arena");
         var head = compiled.Model.Ops.OfType<QTrainableHead>().Single();
 
+        // What learning costs, against the same build without Train compiled here on its own.
+        var inferenceOnly = ModelCompiler.Compile(new CompileOptions { ModelPath = Path.Combine(DemoDir, "digits.onnx"), Name = "digits", CalibrationData = Path.Combine(DemoDir, "calib") }, TextWriter.Null);
+        Assert.AreEqual(new ModelCompiler.LearningBaseline(inferenceOnly.Plan.ArenaBytes, inferenceOnly.Code.ConstantBytes), compiled.WithoutLearning);
+        StringAssert.Contains(log.ToString(), FormattableString.Invariant($"on-device learning costs arena {inferenceOnly.Plan.ArenaBytes:N0} -> {compiled.Plan.ArenaBytes:N0} B and weights {inferenceOnly.Code.ConstantBytes:N0} -> {compiled.Code.ConstantBytes:N0} B (inference only -> with learning)"));
+        var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(code, "digits.report.json")))!["learning"]!;
+        Assert.AreEqual(inferenceOnly.Plan.ArenaBytes, (int)report["inferenceOnlyArenaBytes"]!, "report.json: the arena without learning");
+        Assert.AreEqual(684, (int)report["arenaParameterBytes"]!, "report.json: the 170 parameters and the marker word");
+        Assert.IsGreaterThanOrEqualTo(inferenceOnly.Plan.ArenaBytes + 684, compiled.Plan.ArenaBytes, "the parameters come on top of the inference arena");
+
         var images = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_inputs.npy")).ToFloat32().Chunk(64).Select(LearningTestData.Shifted).ToArray();
         var labels = Npy.Read(Path.Combine(TestPaths.RepoRoot, "demo", "digits", "test_labels.npy")).ToInt64().Select(l => (int)l).ToArray();
         var evaluate = Enumerable.Range(Steps, 20).ToArray();
@@ -307,6 +316,7 @@ public sealed class OnDeviceLearningTests
             Train = TrainSettings.Parse("last", null, "bias"),
         }, log);
         StringAssert.Contains(log.ToString(), "in float32, 2,560 B of parameters in the arena (biases only; the 327,680 B of weights are constants in flash)");
+        StringAssert.Contains(log.ToString(), "on-device learning costs arena 2,048 -> 15,876 B and weights 284,256 -> 524,912 B (inference only -> with learning)");
 
         // The reference: what invoke_f32 returns (the head's output quantized to the model's int8 output, dequantized),
         // its mean squared error against the window, averaged over the held-out windows; float32 in the C's order.
