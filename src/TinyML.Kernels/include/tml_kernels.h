@@ -119,6 +119,16 @@ void tml_softmax_s8(const tml_softmax_s8_params *p, const int8_t *input, int8_t 
 /* ---- Clamp (un-fused Relu/Clip); in place allowed ---- */
 void tml_clamp_s8(const int8_t *input, int8_t *output, int32_t count, int32_t min, int32_t max);
 
+/* ---- Fused-layer tiling (tml_tiling.c): a tile's rows of an NCHW tensor [1, channels, height, row_bytes] to and from
+ * a band (the same channels, rows rows each, one after the other), whatever the element type. gather copies rows
+ * [start, start + rows) of every channel into the band, scatter copies the band back into those rows. ---- */
+void tml_gather_rows(const void *whole, void *band, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows);
+void tml_scatter_rows(const void *band, void *whole, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows);
+/* gather from a float32 tensor [1, channels, height, width], quantizing as tml_quantize_f32_s8: a model whose tiled
+ * stage reads its input where the caller has it quantizes that input band by band (tml_<name>_invoke_f32). */
+void tml_gather_rows_f32_s8(const float *whole, int8_t *band, int32_t channels, int32_t height, int32_t width, int32_t start, int32_t rows,
+                            float scale, int32_t zero_point);
+
 /* ---- Lookup-table activations: q_out = table[q_in + 128], the 256 outputs precomputed at build time as
  * quantize(f(dequantize(q))) with the op's float function (Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish,
  * Elu, PRelu, and binary ops with a scalar constant). This is how TFLite-style int8 activations are done on MCUs:

@@ -31,7 +31,8 @@ internal sealed class Int8ModelApi : ModelApi
     public override (IEnumerable<string> Kernels, IEnumerable<string> Library) Includes(LoweredModel model)
     {
         var kernels = new List<string> { "#include \"tml_kernels.h\"" };
-        if (model.Ops.Any(op => op.Kernel != Int8Kernel.Generic))
+        // A tiled stage's ops run their own kernels.
+        if (model.Ops.SelectMany(op => op is TiledStageOp stage ? stage.Ops : [op]).Any(op => op.Kernel != Int8Kernel.Generic))
         {
             kernels.Add("#include \"tml_kernels_dsp.h\"");
         }
@@ -62,6 +63,10 @@ internal sealed class Int8ModelApi : ModelApi
             return MultiEntryPoints(model, plan, name, upper, arena);
         }
 
+        // An input read in place is quantized band by band by the tiled stage; otherwise into the arena's input slot.
+        var runF32 = model.InputInPlace
+            ? $"tml_{name}_run(a, NULL, input);"
+            : string.Create(CultureInfo.InvariantCulture, $"tml_{name}_quantize_input(input, a + {plan.OffsetOf(model, model.Input)});\n    tml_{name}_run(a);");
         return SingleEntryPoints(model, plan, name, upper, arena) + string.Create(CultureInfo.InvariantCulture, $$"""
 
             void tml_{{name}}_quantize_input(const float *x, int8_t *q)
@@ -81,8 +86,7 @@ internal sealed class Int8ModelApi : ModelApi
                 if (input == NULL || output == NULL) {
                     return -1;
                 }
-                tml_{{name}}_quantize_input(input, a + {{plan.OffsetOf(model, model.Input)}});
-                tml_{{name}}_run(a);
+                {{runF32}}
                 tml_{{name}}_dequantize_output(a + {{plan.OffsetOf(model, model.Output)}}, output);
                 return 0;
             }

@@ -24,6 +24,8 @@ public static class KernelPaths
                 return "tml_fully_connected_bsr_s8: int16 input column, the stored 8-weight blocks only (zero blocks skipped)";
             case QFullyConnected { WeightBits: 4 }:
                 return "tml_fully_connected_s4: int16 input column, int4 weights unpacked in registers (SMLAD on DSP cores)";
+            case TiledStageOp t:
+                return string.Create(I, $"tiled stage: {t.Ops.Count} op(s) on {t.Stage.TileCount} tiles of {t.Stage.TileRows} row(s), {t.TileBytes:N0} B of bands; {string.Join("; ", t.Ops.Select(o => Describe(o, isa)).Distinct())}");
             case QTrainableHead h:
                 return string.Create(I, $"tml_head_forward_f32: trainable head ({h.Layers.Count} layer(s), {h.ParameterCount:N0} float32 {(h.BiasOnly ? "biases" : "parameters")} in the arena)");
             case QConv2D c when PackedWeights.IsXnor(c):

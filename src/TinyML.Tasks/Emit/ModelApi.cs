@@ -49,6 +49,9 @@ internal abstract class ModelApi
     protected string SingleEntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena)
     {
         var (invoke, type) = ($"tml_{name}_invoke{InvokeSuffix}", ArenaElement);
+        var copyInput = model.InputInPlace
+            ? "/* the input is read where it is: the model's tiled stage gathers it band by band */"
+            : string.Create(CultureInfo.InvariantCulture, $"for (i = 0; i < TML_{upper}_INPUT_SIZE; i++) {{\n        a[{IndexOf(plan.OffsetOf(model, model.Input))} + i] = input[i];\n    }}");
         return string.Create(CultureInfo.InvariantCulture, $$"""
             int {{invoke}}_with_arena(uint8_t *arena, const {{type}} *input, {{type}} *output)
             {
@@ -57,10 +60,8 @@ internal abstract class ModelApi
                 if (arena == NULL || ((uintptr_t)arena & {{plan.Alignment - 1}}u) != 0u || input == NULL || output == NULL) {
                     return -1;
                 }
-                for (i = 0; i < TML_{{upper}}_INPUT_SIZE; i++) {
-                    a[{{IndexOf(plan.OffsetOf(model, model.Input))}} + i] = input[i];
-                }
-                tml_{{name}}_run(a);
+                {{copyInput}}
+                tml_{{name}}_run(a{{(model.InputInPlace ? ", input, NULL" : "")}});
                 for (i = 0; i < TML_{{upper}}_OUTPUT_SIZE; i++) {
                     output[i] = a[{{IndexOf(plan.OffsetOf(model, model.Output))}} + i];
                 }

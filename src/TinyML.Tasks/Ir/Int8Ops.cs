@@ -116,7 +116,17 @@ public abstract class QAddArithmeticOp : LoweredOp
 /// <summary>Element-wise Add of two same-shape tensors with TFLite 8-bit Add arithmetic.</summary>
 public sealed class QAdd : QAddArithmeticOp
 {
-    public required int Count { get; init; }
+    private int _count;
+
+    public required int Count { get => _count; init => _count = value; }
+
+    /// <summary>The same addition over another number of values: a band of rows.</summary>
+    public QAdd WithCount(int count)
+    {
+        var copy = Copy<QAdd>();
+        copy._count = count;
+        return copy;
+    }
 }
 
 /// <summary>
@@ -142,7 +152,17 @@ public sealed class QLut : LoweredOp
 /// </summary>
 public sealed class QBinary : QAddArithmeticOp
 {
-    public required BroadcastGeometry Geometry { get; init; }
+    private BroadcastGeometry _geometry = default!;
+
+    public required BroadcastGeometry Geometry { get => _geometry; init => _geometry = value; }
+
+    /// <summary>The same op with another geometry: a band of rows.</summary>
+    public QBinary WithGeometry(BroadcastGeometry geometry)
+    {
+        var copy = Copy<QBinary>();
+        copy._geometry = geometry;
+        return copy;
+    }
     public required BinaryKind Kind { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
     public sbyte[]? ConstantA { get; init; }
@@ -161,7 +181,17 @@ public sealed class QSoftmax : LoweredOp
 /// <summary>Element-wise clamp (a Relu/Clip that could not be fused): same scale and zero point in and out.</summary>
 public sealed class QClamp : LoweredOp
 {
-    public required int Count { get; init; }
+    private int _count;
+
+    public required int Count { get => _count; init => _count = value; }
+
+    /// <summary>The same clamp over another number of values: a band of rows.</summary>
+    public QClamp WithCount(int count)
+    {
+        var copy = Copy<QClamp>();
+        copy._count = count;
+        return copy;
+    }
     public required int Min { get; init; }
     public required int Max { get; init; }
 }

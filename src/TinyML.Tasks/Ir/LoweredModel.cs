@@ -62,6 +62,10 @@ public abstract class LoweredOp
 
     /// <summary>The op kind the reports name (the class name without its precision letter: "Conv2D", "Pool", ...).</summary>
     public virtual string KindName => GetType().Name[1..];
+
+    /// <summary>A member-wise copy, which the <c>With...</c> methods of an op give another geometry: the same op over a
+    /// band of rows of its tensors (fused-layer tiling, <see cref="Plan.Tiling.RowTiling"/>).</summary>
+    protected T Copy<T>() where T : LoweredOp => (T)MemberwiseClone();
 }
 
 /// <summary>
@@ -87,6 +91,13 @@ public sealed class LoweredModel
     public IReadOnlyList<int> Inputs => [Input, .. ExtraInputs];
     public IReadOnlyList<int> Outputs => [Output, .. ExtraOutputs];
 
+    /// <summary>
+    /// The input is read where the caller has it, never copied into the arena: only a tiled stage reads it, row band by
+    /// row band (<see cref="TiledStageOp"/>), so the arena holds no copy of it (<c>invoke</c> passes its pointer on;
+    /// <c>invoke_f32</c> quantizes each band as it is gathered).
+    /// </summary>
+    public bool InputInPlace { get; set; }
+
     public LoweredTensor InputTensor => Tensors[Input];
     public LoweredTensor OutputTensor => Tensors[Output];
 
@@ -100,7 +111,7 @@ public sealed class LoweredModel
     /// rewrites some ops (mixed precision) fills in again.</summary>
     public LoweredModel WithoutOps()
     {
-        var result = new LoweredModel { Name = Name, Input = Input, Output = Output };
+        var result = new LoweredModel { Name = Name, Input = Input, Output = Output, InputInPlace = InputInPlace };
         result.Tensors.AddRange(Tensors);
         result.ExtraInputs.AddRange(ExtraInputs);
         result.ExtraOutputs.AddRange(ExtraOutputs);

@@ -12,10 +12,20 @@ namespace TinyML.Ir;
 /// </summary>
 public abstract class WeightedOp<TGeometry, TWeight, TBias, TValue> : LoweredOp
 {
-    public required TGeometry Geometry { get; init; }
+    private TGeometry _geometry = default!;
+
+    public required TGeometry Geometry { get => _geometry; init => _geometry = value; }
     public required TWeight[] Weights { get; init; }
     public required TBias[] Bias { get; init; }
     public required ActivationRange<TValue> Activation { get; init; }
+
+    /// <summary>The same op (weights, quantization and all) with another geometry: on a band of rows.</summary>
+    public TOp WithGeometry<TOp>(TGeometry geometry) where TOp : WeightedOp<TGeometry, TWeight, TBias, TValue>
+    {
+        var copy = Copy<TOp>();
+        copy._geometry = geometry;
+        return copy;
+    }
 }
 
 public enum PoolKind
@@ -30,9 +40,21 @@ public enum PoolKind
 /// </summary>
 public abstract class PoolOp : LoweredOp
 {
+    private PlaneGeometry _inputPlanes = default!;
+    private WindowGeometry _geometry = default!;
+
     public required PoolKind Kind { get; init; }
-    public required PlaneGeometry InputPlanes { get; init; }
-    public required WindowGeometry Geometry { get; init; }
+    public required PlaneGeometry InputPlanes { get => _inputPlanes; init => _inputPlanes = value; }
+    public required WindowGeometry Geometry { get => _geometry; init => _geometry = value; }
+
+    /// <summary>The same pooling over planes of another height, with another window geometry: on a band of rows.</summary>
+    public TOp WithBand<TOp>(PlaneGeometry inputPlanes, WindowGeometry geometry) where TOp : PoolOp
+    {
+        var copy = Copy<TOp>();
+        copy._inputPlanes = inputPlanes;
+        copy._geometry = geometry;
+        return copy;
+    }
 
     public int OutH => Geometry.OutH;
     public int OutW => Geometry.OutW;

@@ -34,7 +34,8 @@ public sealed record PlanningProblem(
     /// <summary>The model as a planning problem; Concat inputs that can be written straight into their slice of the
     /// output become slices (<see cref="ConcatSlices"/>) unless <paramref name="alignment"/> is null.</summary>
     public static PlanningProblem From(LoweredModel model, int? alignment = null) => new(
-        model.Tensors.Select(t => t.Bytes).ToList(),
+        // An input read in place (a tiled stage's) takes no arena bytes.
+        model.Tensors.Select(t => model.InputInPlace && t.Id == model.Input ? 0 : t.Bytes).ToList(),
         model.Tensors.Select(t => t.AliasOf).ToList(),
         model.Ops.Select(op => ((IReadOnlyList<int>)op.Inputs, op.Output, WritesInPlace(op))).ToList(),
         model.Input,

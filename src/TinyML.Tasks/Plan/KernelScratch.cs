@@ -57,6 +57,7 @@ public static class KernelScratch
         // tml_head_scratch_floats_f32: what learning needs (inference uses its first part), so a learn call can take
         // the head's planned scratch, which never overlaps the features.
         QTrainableHead h => 4 * h.ScratchFloats,
+        TiledStageOp t => t.TileBytes,
         _ => 0,
     };
 

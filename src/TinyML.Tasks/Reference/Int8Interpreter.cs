@@ -125,7 +125,15 @@ public static class Int8Interpreter
 
         foreach (var op in ops)
         {
-            Execute(op, Tensor, fusedMultiplyAdd);
+            if (op is TiledStageOp stage)
+            {
+                RunTiled(stage, tensors, Tensor, fusedMultiplyAdd);
+            }
+            else
+            {
+                Execute(op, Tensor, fusedMultiplyAdd);
+            }
+
             results[op.Output] = Tensor(op.Output).ToArray();
         }
 
@@ -133,6 +141,33 @@ public static class Int8Interpreter
     }
 
     private delegate Span<sbyte> TensorAccessor(int id);
+
+    /// <summary>
+    /// A tiled stage as the firmware runs it: per tile, the rows of the tensors from outside gathered into bands, each
+    /// op's band form on the bands (<see cref="TiledStageOp.TileOps"/>), the tile's rows of the output scattered into
+    /// the whole output. The stage's other tensors never exist whole.
+    /// </summary>
+    private static void RunTiled(TiledStageOp stage, IReadOnlyList<LoweredTensor> tensors, TensorAccessor whole, bool fusedMultiplyAdd)
+    {
+        for (var k = 0; k < stage.Stage.TileCount; k++)
+        {
+            var rows = stage.Stage.Tiles[k];
+            var bands = new Dictionary<int, sbyte[]>();
+            foreach (var input in stage.Stage.Inputs.Where(rows.ContainsKey))
+            {
+                bands[input] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[input], rows[input].End - rows[input].Start)];
+                Plan.Tiling.RowBandCopy.Gather(whole(input), bands[input], tensors[input].Shape, rows[input]);
+            }
+
+            foreach (var op in stage.TileOps[k])
+            {
+                bands[op.Output] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[op.Output], rows[op.Output].End - rows[op.Output].Start)];
+                Execute(op, id => bands[id], fusedMultiplyAdd);
+            }
+
+            Plan.Tiling.RowBandCopy.Scatter(bands[stage.Output], whole(stage.Output), tensors[stage.Output].Shape, rows[stage.Output]);
+        }
+    }
 
     private static void Execute(LoweredOp op, TensorAccessor tensor, bool fusedMultiplyAdd)
     {

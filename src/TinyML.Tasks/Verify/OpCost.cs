@@ -19,6 +19,7 @@ public static class OpCost
         FConv2D c => c.Geometry.Macs,
         FGemm g => (long)g.Geometry.M * g.Geometry.K * g.Geometry.N * (g.Geometry.AOffsets?.Length ?? 1),
         FMatMul mm => mm.Geometry.Macs,
+        TiledStageOp t => t.Stage.Macs, // halo rows counted as often as they are computed
         _ => 0,
     };
 

@@ -1,0 +1,45 @@
+/* Fused-layer tiling: the first layers of a model run tile by tile on row bands of their tensors, so the large early
+ * feature maps never exist whole (see tml_kernels.h). These copy a tile's rows of a whole tensor into a band (the
+ * stage's inputs) and a band back into the whole tensor (the stage's output). */
+#include <string.h>
+
+#include "tml_kernels.h"
+
+void tml_gather_rows(const void *whole, void *band, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows)
+{
+    const uint8_t *src = (const uint8_t *)whole + (size_t)start * (size_t)row_bytes;
+    uint8_t *dst = (uint8_t *)band;
+    const size_t plane = (size_t)height * (size_t)row_bytes, bytes = (size_t)rows * (size_t)row_bytes;
+    int32_t c;
+    for (c = 0; c < channels; ++c) {
+        memcpy(dst, src, bytes);
+        src += plane;
+        dst += bytes;
+    }
+}
+
+void tml_scatter_rows(const void *band, void *whole, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows)
+{
+    const uint8_t *src = (const uint8_t *)band;
+    uint8_t *dst = (uint8_t *)whole + (size_t)start * (size_t)row_bytes;
+    const size_t plane = (size_t)height * (size_t)row_bytes, bytes = (size_t)rows * (size_t)row_bytes;
+    int32_t c;
+    for (c = 0; c < channels; ++c) {
+        memcpy(dst, src, bytes);
+        src += bytes;
+        dst += plane;
+    }
+}
+
+void tml_gather_rows_f32_s8(const float *whole, int8_t *band, int32_t channels, int32_t height, int32_t width, int32_t start, int32_t rows,
+                            float scale, int32_t zero_point)
+{
+    const float *src = whole + (size_t)start * (size_t)width;
+    const size_t plane = (size_t)height * (size_t)width, count = (size_t)rows * (size_t)width;
+    int32_t c;
+    for (c = 0; c < channels; ++c) {
+        tml_quantize_f32_s8(src, band, (int32_t)count, scale, zero_point);
+        src += plane;
+        band += count;
+    }
+}

@@ -1,0 +1,51 @@
+namespace TinyML.Plan.Tiling;
+
+/// <summary>
+/// One way to run the first ops of a model on row tiles (fused-layer tiling, MCUNetV2's patch-based inference along
+/// rows): ops <c>0 .. LastOp</c> run once per tile of <see cref="TileRows"/> rows of the stage's output
+/// (<see cref="Output"/>), each computing only the rows of its output the next op needs for that tile, halo rows
+/// recomputed; their outputs exist only as row bands (<see cref="BandBytes"/>), so the large early feature maps are
+/// never whole. Only the stage's output is a whole tensor.
+/// </summary>
+/// <param name="LastOp">The stage is ops 0 .. LastOp, in execution order.</param>
+/// <param name="Inputs">The tensors from outside the stage it reads (whole; their rows gathered into a band per tile).</param>
+/// <param name="Output">The stage's output tensor (LastOp's output), the only one written whole.</param>
+/// <param name="TileRows">Rows of <see cref="Output"/> per tile (the last tile may have fewer).</param>
+/// <param name="Tiles">Per tile, the rows [Start, End) each tensor of the stage has in it (its band), by tensor id;
+/// tensors from outside the stage are read, never banded.</param>
+/// <param name="BandBytes">Per tensor of the stage (computed, or gathered from outside), its largest band: what the
+/// tile's working memory holds.</param>
+/// <param name="Macs">Multiply-accumulates of the stage run tile by tile (halo rows counted as often as computed).</param>
+/// <param name="UntiledMacs">The same ops run whole.</param>
+public sealed record TiledStage(
+    int LastOp,
+    IReadOnlyList<int> Inputs,
+    int Output,
+    int TileRows,
+    IReadOnlyList<IReadOnlyDictionary<int, (int Start, int End)>> Tiles,
+    IReadOnlyDictionary<int, int> BandBytes,
+    long Macs,
+    long UntiledMacs)
+{
+    public int TileCount => Tiles.Count;
+
+    /// <summary>MACs the halo costs: rows computed more than once.</summary>
+    public long RecomputedMacs => Macs - UntiledMacs;
+}
+
+/// <summary>What tiling would do to a model: its arena and MACs untiled and with <see cref="Stage"/> (null: no
+/// tiling lowers the arena within the compute budget), and why.</summary>
+public sealed record TilingChoice(
+    TiledStage? Stage,
+    int UntiledArenaBytes,
+    int TiledArenaBytes,
+    long ModelMacs,
+    string Reason)
+{
+    /// <summary>The extra MACs over the whole model's.</summary>
+    public double ComputeOverhead => Stage is null || ModelMacs == 0 ? 0 : (double)Stage.RecomputedMacs / ModelMacs;
+}
+
+/// <summary>A tile's working memory: <see cref="Bytes"/> in all, each band's offset in it by tensor id, and each op's
+/// scratch offset (null: none).</summary>
+public sealed record TileLayout(int Bytes, IReadOnlyDictionary<int, int> BandOffset, IReadOnlyList<int?> ScratchOffset);

@@ -1,0 +1,67 @@
+namespace TinyML.Plan.Tiling;
+
+/// <summary>Replaces a model's first ops by one <see cref="TiledStageOp"/> running them tile by tile.</summary>
+public static class TilingLowering
+{
+    /// <param name="inputInPlace">Read the model's input where the caller has it (<see cref="LoweredModel.InputInPlace"/>),
+    /// when only the stage reads it and the model has one input.</param>
+    public static LoweredModel Apply(LoweredModel model, TiledStage stage, int alignment, bool inputInPlace = false)
+    {
+        var ops = model.Ops.Take(stage.LastOp + 1).ToList();
+        var variants = ops.Select(_ => new List<LoweredOp>()).ToList();
+        var keys = ops.Select(_ => new List<string>()).ToList();
+        var tileVariants = new List<IReadOnlyList<int>>();
+        var tileOps = new List<IReadOnlyList<LoweredOp>>();
+        foreach (var rows in stage.Tiles)
+        {
+            var chosen = new List<int>();
+            var run = new List<LoweredOp>();
+            for (var j = 0; j < ops.Count; j++)
+            {
+                if (!rows.TryGetValue(ops[j].Output, out var computed))
+                {
+                    chosen.Add(-1);
+                    continue;
+                }
+
+                var band = BandOps.For(model, ops[j], computed);
+                var key = BandOps.Key(band);
+                var v = keys[j].IndexOf(key);
+                if (v < 0)
+                {
+                    v = keys[j].Count;
+                    keys[j].Add(key);
+                    variants[j].Add(band);
+                }
+
+                chosen.Add(v);
+                run.Add(variants[j][v]);
+            }
+
+            tileVariants.Add(chosen);
+            tileOps.Add(run);
+        }
+
+        var result = model.WithoutOps();
+        result.Ops.Add(new TiledStageOp
+        {
+            NodeName = model.Ops[stage.LastOp].NodeName,
+            Inputs = [.. stage.Inputs],
+            Output = stage.Output,
+            Ops = ops,
+            Stage = stage,
+            Layout = RowTiling.Layout(model, stage, alignment),
+            Variants = variants,
+            TileVariants = tileVariants,
+            TileOps = tileOps,
+        });
+        result.Ops.AddRange(model.Ops.Skip(stage.LastOp + 1));
+        result.InputInPlace = inputInPlace && CanReadInputInPlace(model, stage);
+        return result;
+    }
+
+    /// <summary>Only the stage reads the model's one input (nothing after it, no learning head, no other input).</summary>
+    public static bool CanReadInputInPlace(LoweredModel model, TiledStage stage) =>
+        stage.Inputs.Contains(model.Input) && model.ExtraInputs.Count == 0 && !model.Ops.OfType<QTrainableHead>().Any()
+        && model.Ops.Skip(stage.LastOp + 1).All(op => !op.Inputs.Contains(model.Input)) && !model.Outputs.Contains(model.Input);
+}

@@ -1,0 +1,241 @@
+using TinyML.Emit;
+using TinyML.Ir;
+using TinyML.Quantize;
+using TinyML.Pipeline;
+using TinyML.Plan;
+using TinyML.Plan.Tiling;
+using TinyML.Reference;
+using TinyML.Verify;
+
+namespace TinyML.Tests.Plan;
+
+/// <summary>
+/// Fused-layer tiling's analysis (<see cref="RowTiling"/>): the rows each tensor needs per tile, the stages a model
+/// allows, and the arena and MACs the planner would choose, on the shared vision models.
+/// </summary>
+[TestClass]
+public sealed class RowTilingTests
+{
+    /// <summary>
+    /// Random chains of int8 convolutions (kernels 1-5, strides 1-2, dilation 1-2, uneven padding, depthwise), max and
+    /// average pooling and clamps: every stage length and every tile height gives the untiled bytes in the reference.
+    /// </summary>
+    [TestMethod]
+    public void RandomChains_EveryStageAndTileHeight_GiveTheUntiledBytes()
+    {
+        var (tilings, padded) = (0, 0);
+        for (var seed = 0; seed < 40; seed++)
+        {
+            var random = new Random(seed);
+            var model = RandomChain(random);
+            var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+            var untiled = Int8Interpreter.RunAll(model, input);
+            for (var last = 0; last < model.Ops.Count; last++)
+            {
+                Assert.IsNull(RowTiling.WhyNotStage(model, last), $"seed {seed}: a chain is a stage");
+                var height = model.Tensors[model.Ops[last].Output].Shape[2];
+                for (var rows = 1; rows <= height; rows++)
+                {
+                    var stage = RowTiling.Bands(model, last, rows);
+                    var tiled = TilingLowering.Apply(model, stage, 4);
+                    padded += ((TiledStageOp)tiled.Ops[0]).TileOps.Skip(1).SelectMany(ops => ops).Count(op => op is QConv2D { Geometry.PadTop: > 0 } or QPool { Geometry.PadTop: > 0 });
+                    var outputs = Int8Interpreter.RunAll(tiled, input);
+                    CollectionAssert.AreEqual(untiled[model.Output], outputs[model.Output], $"seed {seed}, ops 0..{last}, tiles of {rows} rows");
+                    tilings++;
+                }
+            }
+        }
+
+        Console.WriteLine($"{tilings} tilings of 40 random chains byte-identical with the untiled chains ({padded} band ops after the first tile with padding above)");
+        Assert.IsGreaterThan(1000, tilings);
+    }
+
+    /// <summary>
+    /// The emitted C of tiled stages: random chains (every stage length, a few tile heights each) on the host, and the
+    /// MLPerf Tiny VWW model with the tiling the planner chooses on the host and the Cortex-M4 in QEMU, its DSP kernels
+    /// on bands; the bytes are the untiled model's reference bytes.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void EmittedTiledStages_GiveTheReferenceBytes_OnHostAndCortexM4()
+    {
+        var work = TestPaths.NewTempDir("tiling-c");
+        var runs = 0;
+        for (var seed = 0; seed < 6; seed++)
+        {
+            var random = new Random(100 + seed);
+            var model = RandomChain(random);
+            var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+            var expected = Int8Interpreter.Run(model, input);
+            for (var last = 0; last < model.Ops.Count; last++)
+            {
+                var height = model.Tensors[model.Ops[last].Output].Shape[2];
+                foreach (var rows in new[] { 1, 2, height / 2 + 1 }.Where(r => r < height).Distinct())
+                {
+                    var tiled = TilingLowering.Apply(model, RowTiling.Bands(model, last, rows), 4);
+                    var run = RunC(work, tiled, input, "host");
+                    CollectionAssert.AreEqual(expected, run, $"seed {seed}, ops 0..{last}, tiles of {rows} rows: C on the host");
+                    runs++;
+                }
+            }
+        }
+
+        var vwwPath = TestPaths.SharedOrSkip("models/mlperf_tiny_vww_mobilenetv1_025_int8_qdq/model.onnx");
+        var vww = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = "nrf52840" }, TextWriter.Null).Model;
+        var choice = RowTiling.Choose(vww, 4);
+        Assert.IsNotNull(choice.Stage, choice.Reason);
+        var image = Enumerable.Range(0, vww.InputTensor.Bytes).Select(i => (sbyte)((i * 37 % 251) - 125)).ToArray();
+        var vwwExpected = Int8Interpreter.Run(vww, image);
+        var vwwTiled = TilingLowering.Apply(vww, choice.Stage, 4);
+        // The input read where the caller has it: the arena holds no copy of it.
+        var inPlace = RowTiling.Choose(vww, 4, inputInPlace: true);
+        Assert.IsNotNull(inPlace.Stage, inPlace.Reason);
+        var vwwInPlace = TilingLowering.Apply(vww, inPlace.Stage, 4, inputInPlace: true);
+        Assert.IsTrue(vwwInPlace.InputInPlace);
+        Assert.AreEqual(inPlace.TiledArenaBytes, ArenaPlanner.Plan(vwwInPlace, 4).ArenaBytes, "the analysis's arena is the plan's");
+        foreach (var board in new[] { "host", "nrf52840" })
+        {
+            CollectionAssert.AreEqual(vwwExpected, RunC(work, vwwTiled, image, board), $"VWW tiled ({choice.Reason}) on {board}");
+            CollectionAssert.AreEqual(vwwExpected, RunC(work, vwwInPlace, image, board), $"VWW tiled ({inPlace.Reason}), input read in place, on {board}");
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"{runs} tiled random chains on the host; VWW ({choice.Reason}, arena {choice.UntiledArenaBytes:N0} -> {choice.TiledArenaBytes:N0} B; input read in place: {inPlace.Reason}, {inPlace.TiledArenaBytes:N0} B) on the host and the Cortex-M4: the reference bytes"));
+    }
+
+    private static sbyte[] RunC(string work, LoweredModel model, sbyte[] input, string board)
+    {
+        var plan = ArenaPlanner.Plan(model, 4);
+        var code = CEmitter.Emit(model, plan, "tiled", "a tiled model");
+        var codeDir = Path.Combine(work, "code-" + board);
+        Directory.CreateDirectory(codeDir);
+        File.WriteAllText(Path.Combine(codeDir, code.HeaderFileName), code.Header);
+        File.WriteAllText(Path.Combine(codeDir, code.SourceFileName), code.Source);
+        return HarnessFirmware.Run(code, codeDir, [input], board, TestPaths.Kernels, Path.Combine(work, "harness-" + board)).Outputs[0];
+    }
+
+    /// <summary>A random chain over NCHW: 2-6 convolutions, pools and clamps with random int8 parameters.</summary>
+    private static LoweredModel RandomChain(Random random)
+    {
+        var (channels, height, width) = (random.Next(1, 5), random.Next(6, 30), random.Next(2, 9));
+        var count = random.Next(2, 7);
+        var model = new LoweredModel { Name = "chain", Input = 0, Output = count };
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "in", Shape = [1, channels, height, width], Scale = 0.05f, ZeroPoint = random.Next(-10, 10) });
+        for (var i = 1; i <= count; i++)
+        {
+            var source = model.Tensors[i - 1];
+            var (inC, inH, inW) = (source.Shape[1], source.Shape[2], source.Shape[3]);
+            var kind = random.Next(4);
+            var kernel = new[] { 1, 2, 3, 3, 5 }[random.Next(5)];
+            var stride = random.Next(1, 3);
+            var dilation = kind < 2 && kernel > 1 && random.Next(3) == 0 ? 2 : 1;
+            var reach = (kernel - 1) * dilation + 1;
+            var (top, bottom) = (random.Next(reach), random.Next(reach));
+            var kernelW = Math.Min(kernel, inW);
+            var left = random.Next(kernelW);
+            var outH = (inH + top + bottom - reach) / stride + 1;
+            var outW = (inW + left + left - kernelW) / stride + 1;
+            if (outH < 2 || inH + top + bottom < reach || kind == 3 && i == 1)
+            {
+                kind = 3; // a clamp keeps the shape
+            }
+
+            int[] shape;
+            LoweredOp op;
+            if (kind < 2)
+            {
+                var depthwise = kind == 1 && inC > 1;
+                var outC = depthwise ? inC : random.Next(1, 6);
+                var groups = depthwise ? inC : 1;
+                var geometry = new ConvGeometry(inC, inH, inW, outC, outH, outW, kernel, kernelW, stride, stride, top, left, dilation, 1, groups);
+                shape = [1, outC, outH, outW];
+                var weights = Enumerable.Range(0, outC * (inC / groups) * kernel * kernelW).Select(_ => (sbyte)random.Next(-127, 128)).ToArray();
+                var requant = Enumerable.Range(0, outC).Select(_ => QuantizationMath.QuantizeMultiplier(0.0005 + random.NextDouble() * 0.01)).ToArray();
+                op = new QConv2D
+                {
+                    NodeName = $"conv{i}", Inputs = [i - 1], Output = i, Geometry = geometry, Weights = weights,
+                    Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-2000, 2000)).ToArray(), Activation = new(random.Next(-128, -100), random.Next(100, 128)),
+                    OutputMultiplier = requant.Select(q => q.Multiplier).ToArray(), OutputShift = requant.Select(q => q.Shift).ToArray(),
+                    InputZeroPoint = source.ZeroPoint, OutputZeroPoint = random.Next(-10, 10),
+                };
+            }
+            else if (kind == 2)
+            {
+                var window = new WindowGeometry(kernel, kernelW, stride, stride, 1, 1, top, left, bottom, left, outH, outW);
+                shape = [1, inC, outH, outW];
+                op = new QPool
+                {
+                    NodeName = $"pool{i}", Inputs = [i - 1], Output = i, Kind = random.Next(2) == 0 ? PoolKind.Max : PoolKind.Average,
+                    InputPlanes = new PlaneGeometry(inC, inH, inW), Geometry = window, Activation = new(-128, 127),
+                };
+            }
+            else
+            {
+                shape = source.Shape;
+                op = new QClamp { NodeName = $"clamp{i}", Inputs = [i - 1], Output = i, Count = source.Bytes, Min = random.Next(-128, 0), Max = random.Next(0, 128) };
+            }
+
+            var zeroPoint = op is QConv2D c ? c.OutputZeroPoint : source.ZeroPoint;
+            model.Tensors.Add(new LoweredTensor { Id = i, Name = $"t{i}", Shape = shape, Scale = 0.05f, ZeroPoint = zeroPoint });
+            model.Ops.Add(op);
+        }
+
+        return model;
+    }
+
+    /// <summary>The tiled stage computes the untiled bytes: every tile height on several stage lengths of a real model
+    /// (stride-2 convolutions, depthwise, pointwise, first and last tiles with padding), in the C# reference.</summary>
+    [TestMethod]
+    [DataRow("mlperf_tiny_vww_mobilenetv1_025_int8_qdq", new[] { 0, 3, 7, 11 })]
+    [DataRow("mlperf_tiny_kws_dscnn_int8_qdq", new[] { 0, 2, 8 })]
+    public void TiledStages_GiveTheUntiledBytes(string folder, int[] lastOps)
+    {
+        var modelPath = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+        var model = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", Board = "nrf52840" }, TextWriter.Null).Model;
+        var random = new Random(17);
+        var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+        var untiled = Int8Interpreter.RunAll(model, input);
+        var checkedStages = 0;
+        foreach (var last in lastOps)
+        {
+            Assert.IsNull(RowTiling.WhyNotStage(model, last));
+            var height = model.Tensors[model.Ops[last].Output].Shape[2];
+            foreach (var rows in Enumerable.Range(1, height).Where(r => r <= 3 || r == height / 2 || r >= height - 1))
+            {
+                var stage = RowTiling.Bands(model, last, rows);
+                var tiled = TilingLowering.Apply(model, stage, 4);
+                var outputs = Int8Interpreter.RunAll(tiled, input);
+                CollectionAssert.AreEqual(untiled[stage.Output], outputs[stage.Output], $"ops 0..{last}, tiles of {rows} rows: the stage's output");
+                CollectionAssert.AreEqual(untiled[model.Output], outputs[model.Output], $"ops 0..{last}, tiles of {rows} rows: the model's output");
+                Assert.IsGreaterThanOrEqualTo(stage.UntiledMacs, stage.Macs, "halo rows only add MACs");
+                checkedStages++;
+            }
+        }
+
+        Console.WriteLine($"{folder}: {checkedStages} tilings byte-identical with the untiled model");
+    }
+
+    [TestMethod]
+    [DataRow("mlperf_tiny_vww_mobilenetv1_025_int8_qdq")]
+    [DataRow("mlperf_tiny_ic_resnet8_int8_qdq")]
+    [DataRow("mlperf_tiny_kws_dscnn_int8_qdq")]
+    public void SharedVisionModels_TilingFigures(string folder)
+    {
+        var modelPath = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
+        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", Board = "nrf52840" }, TextWriter.Null);
+        var model = compiled.Model;
+        foreach (var inPlace in new[] { false, true })
+        {
+            var choice = RowTiling.Choose(model, 4, inputInPlace: inPlace);
+            Console.WriteLine(FormattableString.Invariant($"{folder} (input {(inPlace ? "read in place" : "in the arena")}): arena {choice.UntiledArenaBytes:N0} -> {choice.TiledArenaBytes:N0} B, lower bound {compiled.Plan.LowerBound:N0}; MACs +{choice.ComputeOverhead:P1}; {choice.Reason}"));
+            if (choice.Stage is { } s)
+            {
+                Console.WriteLine(FormattableString.Invariant($"  stage output '{model.Tensors[s.Output].Name}' [{string.Join(",", model.Tensors[s.Output].Shape)}], bands {string.Join(", ", s.BandBytes.Select(b => $"{model.Tensors[b.Key].Name}:{b.Value}"))}, tile bytes {RowTiling.TileBytes(model, s, 4):N0}"));
+            }
+        }
+
+        for (var last = 0; last < model.Ops.Count; last++)
+        {
+            Console.WriteLine($"  op {last} {model.Ops[last].KindName} {model.Ops[last].NodeName} [{string.Join(",", model.Tensors[model.Ops[last].Output].Shape)}] {RowTiling.WhyNotStage(model, last) ?? "stage ok"}");
+        }
+    }
+}
