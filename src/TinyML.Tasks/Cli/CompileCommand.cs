@@ -105,6 +105,7 @@ public static class CompileCommand
             ConstantInputs = pins.ConstantInputs,
             ArenaGroup = args.Get("arena-group") is { Length: > 0 } g ? g : null,
             KernelPolicy = KernelChoice.ParsePolicy(args.Get("kernel-policy")),
+            Tiling = TinyML.Plan.Tiling.TilingSettings.Parse(args.Get("tiling"), args.Get("max-compute-overhead"), spelling),
             Calibration = new CalibrationSettings
             {
                 Method = CalibrationSettings.ParseMethod(args.Get("calibration-method")),

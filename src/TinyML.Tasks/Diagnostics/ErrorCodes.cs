@@ -58,6 +58,9 @@ public static class ErrorCodes
     /// <summary>A <c>KernelPolicy</c> other than speed or ram.</summary>
     public const string InvalidKernelPolicy = "TML3003";
 
+    /// <summary>A <c>Tiling</c> other than auto or off, or a <c>MaxComputeOverhead</c> that is not a share such as 0.1.</summary>
+    public const string InvalidTilingSetting = "TML3004";
+
     // 4xxx Emit
     public const string EmitFailed = "TML4001";
     /// <summary><c>-t:Profile</c> / <c>tinymlc profile</c> cannot profile the model: float32 (Quantize="none"), or several

@@ -23,6 +23,9 @@ public sealed record CompileOptions
     /// <summary>Whether the specialized kernels may raise the arena (<see cref="Emit.KernelPolicy"/>, <c>KernelPolicy</c>).</summary>
     public KernelPolicy KernelPolicy { get; init; } = KernelPolicy.Speed;
 
+    /// <summary>Fused-layer tiling of the first layers (<c>Tiling</c>, <c>MaxComputeOverhead</c>; <see cref="Plan.Tiling.RowTiling"/>).</summary>
+    public Plan.Tiling.TilingSettings Tiling { get; init; } = new();
+
     /// <summary>Refuse, right after planning, a model whose weights alone exceed <see cref="Board"/>'s flash or whose
     /// arena alone exceeds its RAM (TML5002/TML5003), before any C is written; tinymlc compile (and so MSBuild) sets it.</summary>
     public bool CheckBoardBudget { get; init; }
@@ -428,6 +431,43 @@ public static class ModelCompiler
         return new LearningBaseline(baseline.Plan.ArenaBytes, baseline.Code.ConstantBytes);
     }
 
+    /// <summary>
+    /// Fused-layer tiling (<c>Tiling="auto"</c>): the first layers run tile by tile when that lowers the arena by at least
+    /// <see cref="Plan.Tiling.RowTiling.MinimumArenaSaving"/> within <c>MaxComputeOverhead</c> more MACs; the log says
+    /// what was chosen and why (int8 models; float32 and int16x8 layers stay layer by layer for now).
+    /// </summary>
+    private static (LoweredModel Model, ArenaPlan Plan, Plan.Tiling.TilingChoice? Choice) ChooseTiling(CompileOptions options, LoweredModel model, ArenaPlan plan, int alignment, TextWriter log)
+    {
+        if (options.Tiling.Mode == Plan.Tiling.TilingMode.Off || model.IsFloat)
+        {
+            return (model, plan, null);
+        }
+
+        var choice = Plan.Tiling.RowTiling.Choose(model, alignment, options.Tiling.MaxComputeOverhead, inputInPlace: true);
+        if (choice.Stages.Count == 0)
+        {
+            // Worth saying only where a stage was possible at all.
+            if (choice.Considered > 0)
+            {
+                log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: none ({choice.Reason}); arena {plan.ArenaBytes:N0} B layer by layer"));
+            }
+
+            return (model, plan, choice);
+        }
+
+        var tiled = Plan.Tiling.TilingLowering.Apply(model, choice.Stages, alignment, inputInPlace: true);
+        var tiledPlan = ArenaPlanner.Plan(tiled, alignment);
+        foreach (var stage in choice.Stages)
+        {
+            var output = model.Tensors[stage.Output];
+            log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: ops {stage.FirstOp}..{stage.LastOp} ({model.Ops[stage.FirstOp].NodeName} .. {model.Ops[stage.LastOp].NodeName}) run on {stage.TileCount} tiles of {stage.TileRows} row(s) of '{output.Name}' [{string.Join("x", output.Shape.Skip(1))}], {stage.RecomputedMacs:N0} MACs recomputed in the halo rows"));
+        }
+
+        log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: arena {plan.ArenaBytes:N0} -> {tiledPlan.ArenaBytes:N0} B (layer-by-layer bound {plan.LowerBound:N0} B), MACs +{choice.MacOverhead:P1} of {choice.ModelMacs:N0}, estimated instructions +{choice.ComputeOverhead:P1} (MaxComputeOverhead {options.Tiling.MaxComputeOverhead:P0})")
+            + (tiled.InputInPlace ? "; the input is read where the caller has it" : ""));
+        return (tiled, tiledPlan, choice with { TiledArenaBytes = tiledPlan.ArenaBytes });
+    }
+
     private static CompileResult PlanAndEmit(CompileOptions options, Graph graph, LoweredModel model, int sampleCount,
         IReadOnlyList<(string Pass, int Rewrites)> rewrites, DiagnosticBag diagnostics, TextWriter log, LearningBaseline? withoutLearning = null)
     {
@@ -446,6 +486,9 @@ public static class ModelCompiler
         {
             plan = ChooseKernelsForRam(options, model, plan, alignment, log);
         }
+
+        Plan.Tiling.TilingChoice? tiling;
+        (model, plan, tiling) = ChooseTiling(options, model, plan, alignment, log);
 
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         log.WriteLine(model.IsFloat
@@ -467,7 +510,7 @@ public static class ModelCompiler
             Directory.CreateDirectory(outDir);
             WriteText(Path.Combine(outDir, code.HeaderFileName), code.Header);
             WriteText(Path.Combine(outDir, code.SourceFileName), code.Source);
-            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount, withoutLearning));
+            WriteText(Path.Combine(outDir, name + ".report.json"), Report(options, model, plan, code, sampleCount, withoutLearning, tiling));
             if (!model.IsFloat)
             {
                 WriteText(Path.Combine(outDir, name + ".memory.svg"), MemoryTimelineSvg.Render(model, plan));
@@ -548,7 +591,8 @@ public static class ModelCompiler
             .ToList();
     }
 
-    private static string Report(CompileOptions options, LoweredModel model, ArenaPlan plan, EmittedModel code, int samples, LearningBaseline? withoutLearning)
+    private static string Report(CompileOptions options, LoweredModel model, ArenaPlan plan, EmittedModel code, int samples, LearningBaseline? withoutLearning,
+        Plan.Tiling.TilingChoice? tiling)
     {
         var report = new JsonObject
         {
@@ -601,6 +645,33 @@ public static class ModelCompiler
             };
         }
 
+        if (tiling is not null)
+        {
+            // Fused-layer tiling: what was chosen (or why nothing), both arenas, and what the halo rows cost.
+            report["tiling"] = new JsonObject
+            {
+                ["chosen"] = tiling.Stages.Count > 0,
+                ["reason"] = tiling.Reason,
+                ["layerByLayerArenaBytes"] = tiling.UntiledArenaBytes,
+                ["arenaBytes"] = tiling.TiledArenaBytes,
+                ["inputReadInPlace"] = model.InputInPlace,
+                ["recomputedMacs"] = tiling.RecomputedMacs,
+                ["macOverhead"] = Math.Round(tiling.MacOverhead, 4),
+                ["estimatedInstructionOverhead"] = Math.Round(tiling.ComputeOverhead, 4),
+                ["maxComputeOverhead"] = options.Tiling.MaxComputeOverhead,
+                ["stages"] = new JsonArray(model.Ops.OfType<TiledStageOp>().Select(t => (JsonNode)new JsonObject
+                {
+                    ["ops"] = new JsonArray(t.Ops.Select(o => (JsonNode)o.NodeName).ToArray()),
+                    ["output"] = model.Tensors[t.Output].Name,
+                    ["tiles"] = t.Stage.TileCount,
+                    ["tileRows"] = t.Stage.TileRows,
+                    ["haloRows"] = HaloRows(model, t),
+                    ["recomputedMacs"] = t.Stage.RecomputedMacs,
+                    ["tileBytes"] = t.TileBytes,
+                }).ToArray()),
+            };
+        }
+
         report["ops"] = new JsonArray(model.Ops.Select(op => (JsonNode)new JsonObject
         {
             ["node"] = op.NodeName,
@@ -610,6 +681,11 @@ public static class ModelCompiler
         }).ToArray());
         return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
+
+    /// <summary>Rows computed more than once in a tiled stage: over its tensors, the rows the tiles compute minus the
+    /// tensors' heights.</summary>
+    private static int HaloRows(LoweredModel model, TiledStageOp stage) =>
+        stage.Ops.Sum(o => stage.Stage.Tiles.Sum(tile => tile.TryGetValue(o.Output, out var r) ? r.End - r.Start : 0) - model.Tensors[o.Output].Shape[2]);
 
     /// <summary>A model input or output: a float32 tensor has its type, an int8 one its quantization.</summary>
     private static JsonObject TensorJson(LoweredTensor t) => t.ElementType == TensorElementType.Float32

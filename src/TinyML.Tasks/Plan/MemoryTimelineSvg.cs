@@ -19,12 +19,15 @@ public static class MemoryTimelineSvg
         var width = Margin * 2 + columns * OpWidth;
         var scale = plan.ArenaBytes == 0 ? 1.0 : (double)Height / plan.ArenaBytes;
         var sb = new StringBuilder();
-        sb.Append(I, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{Height + Margin * 2}\" font-family=\"sans-serif\" font-size=\"10\">\n");
+        var stageLines = model.Ops.Count(op => op is TiledStageOp);
+        sb.Append(I, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{Height + Margin * 2 + 12 * stageLines}\" font-family=\"sans-serif\" font-size=\"10\">\n");
         sb.Append(I, $"  <title>{Escape(model.Name)}: arena {plan.ArenaBytes} B, live-tensor lower bound {plan.LowerBound} B</title>\n");
         sb.Append(I, $"  <rect x=\"{Margin}\" y=\"{Margin}\" width=\"{columns * OpWidth}\" height=\"{Height}\" fill=\"#f7f7f7\" stroke=\"#999\"/>\n");
         foreach (var buffer in plan.Buffers.OrderBy(b => b.TensorId))
         {
-            var label = plan.IsScratch(buffer) ? $"scratch of op {plan.ScratchOp(buffer)}" : model.Tensors[buffer.TensorId].Name;
+            var label = !plan.IsScratch(buffer) ? model.Tensors[buffer.TensorId].Name
+                : model.Ops[plan.ScratchOp(buffer)] is TiledStageOp stage ? TileLabel(plan.ScratchOp(buffer), stage)
+                : $"scratch of op {plan.ScratchOp(buffer)}";
             var x = Margin + (buffer.FirstOp + 1) * OpWidth;
             var w = (buffer.LastOp - buffer.FirstOp + 1) * OpWidth;
             var y = Margin + buffer.Offset * scale;
@@ -47,9 +50,23 @@ public static class MemoryTimelineSvg
             sb.Append(I, $"  <text x=\"{x}\" y=\"{Margin + Height + 14}\" text-anchor=\"middle\">{op}<title>{Escape(model.Ops[op].NodeName)}</title></text>\n");
         }
 
+        // The tiled stages under the axis: which ops, how many tiles, what the halo costs.
+        var line = 0;
+        for (var op = 0; op < model.Ops.Count; op++)
+        {
+            if (model.Ops[op] is TiledStageOp stage)
+            {
+                sb.Append(I, $"  <text x=\"{Margin}\" y=\"{Margin + Height + 30 + 12 * line++}\">{Escape(TileLabel(op, stage))}</text>\n");
+            }
+        }
+
         sb.Append("</svg>\n");
         return sb.ToString();
     }
+
+    /// <summary>A tiled stage's working memory, as the picture names it.</summary>
+    private static string TileLabel(int op, TiledStageOp stage) => string.Create(CultureInfo.InvariantCulture,
+        $"op {op}: tiled stage of {stage.Ops.Count} ops ({stage.Ops[0].NodeName} .. {stage.Ops[^1].NodeName}), {stage.Stage.TileCount} tiles of {stage.Stage.TileRows} row(s), {stage.TileBytes} B of bands, {stage.Stage.RecomputedMacs} MACs recomputed in the halo rows");
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
 }

@@ -19,7 +19,7 @@ public static class OpCost
         FConv2D c => c.Geometry.Macs,
         FGemm g => (long)g.Geometry.M * g.Geometry.K * g.Geometry.N * (g.Geometry.AOffsets?.Length ?? 1),
         FMatMul mm => mm.Geometry.Macs,
-        TiledStageOp t => t.Stage.Macs, // halo rows counted as often as they are computed
+        TiledStageOp t => t.Stage.UntiledMacs, // the model's MACs; the halo rows' recomputation is reported apart
         _ => 0,
     };
 

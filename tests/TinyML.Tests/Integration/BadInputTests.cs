@@ -59,6 +59,8 @@ public sealed class BadInputTests
         new("WeightBitsUnknown", "TML2020", Metadata: """WeightBits="3" """, Contains: ["WeightBits '3'"], Excludes: ["--weight-bits"]),
         new("PruneBlocksNotAFraction", "TML2020", Metadata: """PruneBlocks="half" """, Contains: ["PruneBlocks 'half'"], Excludes: ["--prune-blocks"]),
         new("PruneNotAFraction", "TML2020", Metadata: """Prune="2" """, Contains: ["Prune '2'"], Excludes: ["--prune"]),
+        new("TilingUnknown", "TML3004", Metadata: """Tiling="sometimes" """, Contains: ["Tiling 'sometimes' is not supported (supported: auto, off)"], Excludes: ["--tiling"]),
+        new("MaxComputeOverheadNotAShare", "TML3004", Metadata: """MaxComputeOverhead="lots" """, Contains: ["MaxComputeOverhead 'lots'"], Excludes: ["--max-compute-overhead"]),
         new("TrainUnknown", "TML2030", Metadata: """Train="first" """, Contains: ["Train 'first'"], Excludes: ["--train"]),
         new("TrainWithPrune", "TML2030", Metadata: """Train="last" Prune="0.3" """, Contains: ["cannot be combined with Prune/PruneBlocks"]),
         new("TrainLayersNotTheLast", "TML2030", Metadata: """TrainLayers="nope" """, Contains: ["TrainLayers must name the last fully connected layers"]),

@@ -6,6 +6,7 @@ using TinyML.Plan;
 using TinyML.Plan.Tiling;
 using TinyML.Reference;
 using TinyML.Verify;
+using TinyML.Tests.Infrastructure;
 
 namespace TinyML.Tests.Plan;
 
@@ -30,24 +31,31 @@ public sealed class RowTilingTests
             var model = RandomChain(random);
             var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
             var untiled = Int8Interpreter.RunAll(model, input);
-            for (var last = 0; last < model.Ops.Count; last++)
+            for (var first = 0; first < model.Ops.Count; first++)
             {
-                Assert.IsNull(RowTiling.WhyNotStage(model, last), $"seed {seed}: a chain is a stage");
-                var height = model.Tensors[model.Ops[last].Output].Shape[2];
-                for (var rows = 1; rows <= height; rows++)
+                for (var last = first; last < model.Ops.Count; last++)
                 {
-                    var stage = RowTiling.Bands(model, last, rows);
-                    var tiled = TilingLowering.Apply(model, stage, 4);
-                    padded += ((TiledStageOp)tiled.Ops[0]).TileOps.Skip(1).SelectMany(ops => ops).Count(op => op is QConv2D { Geometry.PadTop: > 0 } or QPool { Geometry.PadTop: > 0 });
-                    var outputs = Int8Interpreter.RunAll(tiled, input);
-                    CollectionAssert.AreEqual(untiled[model.Output], outputs[model.Output], $"seed {seed}, ops 0..{last}, tiles of {rows} rows");
-                    tilings++;
+                    Assert.IsNull(RowTiling.WhyNotStage(model, first, last), $"seed {seed}: a chain is a stage");
+                    var height = model.Tensors[model.Ops[last].Output].Shape[2];
+                    for (var rows = 1; rows <= height; rows++)
+                    {
+                        var stage = RowTiling.Bands(model, first, last, rows);
+                        // With a second stage after it, of another tile height, when the chain goes on.
+                        IReadOnlyList<TiledStage> stages = last + 1 < model.Ops.Count && rows % 2 == 0
+                            ? [stage, RowTiling.Bands(model, last + 1, model.Ops.Count - 1, 1 + rows % 3)] : [stage];
+                        var tiled = TilingLowering.Apply(model, stages, 4);
+                        padded += tiled.Ops.OfType<TiledStageOp>().SelectMany(t => t.TileOps.Skip(1)).SelectMany(ops => ops).Count(op => op is QConv2D { Geometry.PadTop: > 0 } or QPool { Geometry.PadTop: > 0 });
+                        var outputs = Int8Interpreter.RunAll(tiled, input);
+                        CollectionAssert.AreEqual(untiled[model.Output], outputs[model.Output], $"seed {seed}, ops {first}..{last} on tiles of {rows} rows{(stages.Count > 1 ? ", then the rest" : "")}");
+                        tilings++;
+                    }
                 }
             }
         }
 
         Console.WriteLine($"{tilings} tilings of 40 random chains byte-identical with the untiled chains ({padded} band ops after the first tile with padding above)");
         Assert.IsGreaterThan(1000, tilings);
+        Assert.IsGreaterThan(100, padded, "tiles after the first still inside the padding above");
     }
 
     /// <summary>
@@ -72,7 +80,11 @@ public sealed class RowTilingTests
                 var height = model.Tensors[model.Ops[last].Output].Shape[2];
                 foreach (var rows in new[] { 1, 2, height / 2 + 1 }.Where(r => r < height).Distinct())
                 {
-                    var tiled = TilingLowering.Apply(model, RowTiling.Bands(model, last, rows), 4);
+                    // A stage from the first op, or from the second with the first run whole, and a second stage after.
+                    var first = rows == 2 && last > 0 ? 1 : 0;
+                    IReadOnlyList<TiledStage> stages = last + 1 < model.Ops.Count && rows == 1
+                        ? [RowTiling.Bands(model, first, last, rows), RowTiling.Bands(model, last + 1, model.Ops.Count - 1, 2)] : [RowTiling.Bands(model, first, last, rows)];
+                    var tiled = TilingLowering.Apply(model, stages, 4);
                     var run = RunC(work, tiled, input, "host");
                     CollectionAssert.AreEqual(expected, run, $"seed {seed}, ops 0..{last}, tiles of {rows} rows: C on the host");
                     runs++;
@@ -81,16 +93,16 @@ public sealed class RowTilingTests
         }
 
         var vwwPath = TestPaths.SharedOrSkip("models/mlperf_tiny_vww_mobilenetv1_025_int8_qdq/model.onnx");
-        var vww = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = "nrf52840" }, TextWriter.Null).Model;
+        var vww = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null).Model;
         var choice = RowTiling.Choose(vww, 4);
-        Assert.IsNotNull(choice.Stage, choice.Reason);
+        Assert.IsNotEmpty(choice.Stages, choice.Reason);
         var image = Enumerable.Range(0, vww.InputTensor.Bytes).Select(i => (sbyte)((i * 37 % 251) - 125)).ToArray();
         var vwwExpected = Int8Interpreter.Run(vww, image);
-        var vwwTiled = TilingLowering.Apply(vww, choice.Stage, 4);
+        var vwwTiled = TilingLowering.Apply(vww, choice.Stages, 4);
         // The input read where the caller has it: the arena holds no copy of it.
         var inPlace = RowTiling.Choose(vww, 4, inputInPlace: true);
-        Assert.IsNotNull(inPlace.Stage, inPlace.Reason);
-        var vwwInPlace = TilingLowering.Apply(vww, inPlace.Stage, 4, inputInPlace: true);
+        Assert.IsNotEmpty(inPlace.Stages, inPlace.Reason);
+        var vwwInPlace = TilingLowering.Apply(vww, inPlace.Stages, 4, inputInPlace: true);
         Assert.IsTrue(vwwInPlace.InputInPlace);
         Assert.AreEqual(inPlace.TiledArenaBytes, ArenaPlanner.Plan(vwwInPlace, 4).ArenaBytes, "the analysis's arena is the plan's");
         foreach (var board in new[] { "host", "nrf52840" })
@@ -100,6 +112,62 @@ public sealed class RowTilingTests
         }
 
         Console.WriteLine(FormattableString.Invariant($"{runs} tiled random chains on the host; VWW ({choice.Reason}, arena {choice.UntiledArenaBytes:N0} -> {choice.TiledArenaBytes:N0} B; input read in place: {inPlace.Reason}, {inPlace.TiledArenaBytes:N0} B) on the host and the Cortex-M4: the reference bytes"));
+    }
+
+    /// <summary>
+    /// The build's choice (Tiling="auto", the default): VWW's arena at most half its layer-by-layer bound, within the
+    /// compute budget, said in the log and report.json; invoke_f32 quantizing the input band by band gives the bytes
+    /// of the untiled model's reference for the quantized image, and Tiling="off" keeps the layer-by-layer build.
+    /// </summary>
+    [TestMethod]
+    public void TheBuild_TilesVww_AndSaysWhatAndWhy()
+    {
+        var vwwPath = TestPaths.SharedOrSkip("models/mlperf_tiny_vww_mobilenetv1_025_int8_qdq/model.onnx");
+        var work = TestPaths.NewTempDir("tiling-build");
+        var log = new StringWriter();
+        var tiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = "nrf52840", OutputDirectory = Path.Combine(work, "code") }, log);
+        var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
+        Console.WriteLine(string.Join("\n", log.ToString().Split('\n').Where(l => l.Contains("tiling", StringComparison.Ordinal))));
+
+        Assert.IsLessThanOrEqualTo(untiled.Plan.LowerBound / 2, tiled.Plan.ArenaBytes, "VWW's arena at most half its layer-by-layer bound");
+        StringAssert.Contains(log.ToString(), FormattableString.Invariant($"tinyml: vww: tiling: arena {untiled.Plan.ArenaBytes:N0} -> {tiled.Plan.ArenaBytes:N0} B (layer-by-layer bound {untiled.Plan.LowerBound:N0} B)"));
+        StringAssert.Contains(log.ToString(), "the input is read where the caller has it");
+        var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(work, "code", "vww.report.json")))!["tiling"]!;
+        Assert.IsTrue((bool)report["chosen"]!);
+        Assert.AreEqual(untiled.Plan.ArenaBytes, (int)report["layerByLayerArenaBytes"]!);
+        Assert.AreEqual(tiled.Plan.ArenaBytes, (int)report["arenaBytes"]!);
+        Assert.IsLessThanOrEqualTo(0.10, (double)report["estimatedInstructionOverhead"]!, "within MaxComputeOverhead");
+        StringAssert.Contains(File.ReadAllText(Path.Combine(work, "code", "vww.memory.svg")), "tiled stage of 4 ops");
+
+        // invoke_f32: the float image quantized band by band as the tiles gather it.
+        var image = Enumerable.Range(0, tiled.Model.InputTensor.ElementCount).Select(i => (float)((i * 37 % 251) / 251.0)).ToArray();
+        var quantized = image.Select(v => QuantizationMath.QuantizeFloat(v, tiled.Model.InputTensor.Scale, tiled.Model.InputTensor.ZeroPoint)).ToArray();
+        var expected = Int8Interpreter.Run(untiled.Model, quantized)
+            .Select(q => QuantizationMath.Dequantize(q, untiled.Model.OutputTensor.Scale, untiled.Model.OutputTensor.ZeroPoint)).ToArray();
+        var main = HostC.WriteSource($$"""
+            #include <stdio.h>
+            #include <string.h>
+            #include "vww.h"
+            static const float image[{{image.Length}}] = { {{string.Join(", ", image.Select(CText.FloatLiteral))}} };
+            int main(void)
+            {
+                static float output[TML_VWW_OUTPUT_SIZE];
+                int k;
+                if (tml_vww_invoke_f32(image, output) != 0) {
+                    return 1;
+                }
+                for (k = 0; k < TML_VWW_OUTPUT_SIZE; k++) {
+                    uint32_t u;
+                    memcpy(&u, &output[k], 4);
+                    printf("%08lx\n", (unsigned long)u);
+                }
+                return 0;
+            }
+            """);
+        var run = HostC.CompileAndRun([main, Path.Combine(work, "code", "vww.c"), .. HostC.KernelSources()], [Path.Combine(work, "code"), HostC.KernelInclude]);
+        Assert.AreEqual(0, run.ExitCode, run.StdErr);
+        CollectionAssert.AreEqual(expected.Select(v => BitConverter.SingleToUInt32Bits(v)).ToArray(),
+            run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(h => Convert.ToUInt32(h.Trim(), 16)).ToArray(), "invoke_f32 on the tiled model");
     }
 
     private static sbyte[] RunC(string work, LoweredModel model, sbyte[] input, string board)
@@ -190,7 +258,7 @@ public sealed class RowTilingTests
     public void TiledStages_GiveTheUntiledBytes(string folder, int[] lastOps)
     {
         var modelPath = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
-        var model = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", Board = "nrf52840" }, TextWriter.Null).Model;
+        var model = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null).Model;
         var random = new Random(17);
         var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
         var untiled = Int8Interpreter.RunAll(model, input);
@@ -221,15 +289,27 @@ public sealed class RowTilingTests
     public void SharedVisionModels_TilingFigures(string folder)
     {
         var modelPath = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");
-        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", Board = "nrf52840" }, TextWriter.Null);
+        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "m", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
         var model = compiled.Model;
         foreach (var inPlace in new[] { false, true })
         {
             var choice = RowTiling.Choose(model, 4, inputInPlace: inPlace);
             Console.WriteLine(FormattableString.Invariant($"{folder} (input {(inPlace ? "read in place" : "in the arena")}): arena {choice.UntiledArenaBytes:N0} -> {choice.TiledArenaBytes:N0} B, lower bound {compiled.Plan.LowerBound:N0}; MACs +{choice.ComputeOverhead:P1}; {choice.Reason}"));
-            if (choice.Stage is { } s)
+            foreach (var s in choice.Stages)
             {
                 Console.WriteLine(FormattableString.Invariant($"  stage output '{model.Tensors[s.Output].Name}' [{string.Join(",", model.Tensors[s.Output].Shape)}], bands {string.Join(", ", s.BandBytes.Select(b => $"{model.Tensors[b.Key].Name}:{b.Value}"))}, tile bytes {RowTiling.TileBytes(model, s, 4):N0}"));
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("TML_TILING_TABLE") is not null)
+        {
+            for (var last = 0; last < model.Ops.Count - 1 && RowTiling.WhyNotStage(model, last) is null; last++)
+            {
+                for (var rows = 1; rows < model.Tensors[model.Ops[last].Output].Shape[2]; rows++)
+                {
+                    var stage = RowTiling.Bands(model, last, rows);
+                    Console.WriteLine(FormattableString.Invariant($"  cand last {last} rows {rows} arena {RowTiling.TiledArenaBytes(model, stage, 4, true)} macs +{100.0 * stage.RecomputedMacs / OpCost.Macs(model):0.0}%"));
+                }
             }
         }
 

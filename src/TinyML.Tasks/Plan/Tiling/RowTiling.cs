@@ -47,11 +47,18 @@ public static class RowTiling
     }
 
     /// <summary>
-    /// The ops 0 .. <paramref name="lastOp"/> can form a tiled stage: each runs on row bands, and each tensor they
-    /// compute before the last is read by exactly one op, inside the stage, and is neither a model output nor an alias
-    /// or slice of another tensor. Null when they can; else why not.
+    /// The ops 0 .. <paramref name="lastOp"/> can form a tiled stage: null when they can; else why not
+    /// (see <see cref="WhyNotStage(LoweredModel, int, int)"/>).
     /// </summary>
-    public static string? WhyNotStage(LoweredModel model, int lastOp)
+    public static string? WhyNotStage(LoweredModel model, int lastOp) => WhyNotStage(model, 0, lastOp);
+
+    /// <summary>
+    /// The ops <paramref name="firstOp"/> .. <paramref name="lastOp"/> can form a tiled stage: each runs on row bands,
+    /// each tensor they read is read by one op of the stage, and each they compute before the last is read by exactly
+    /// one op, inside the stage, and is neither a model output nor an alias or slice of another tensor. Null when they
+    /// can; else why not.
+    /// </summary>
+    public static string? WhyNotStage(LoweredModel model, int firstOp, int lastOp)
     {
         var readers = new Dictionary<int, List<int>>();
         for (var i = 0; i < model.Ops.Count; i++)
@@ -63,7 +70,7 @@ public static class RowTiling
         }
 
         var slices = ConcatSlices.Find(model, 4);
-        for (var i = 0; i <= lastOp; i++)
+        for (var i = firstOp; i <= lastOp; i++)
         {
             var op = model.Ops[i];
             if (WindowOf(model, op) is null)
@@ -75,7 +82,7 @@ public static class RowTiling
             // block's, would need the hull of both: not yet).
             foreach (var input in op.Inputs)
             {
-                if (readers[input].Count(r => r <= lastOp) != 1 || op.Inputs.Count(x => x == input) != 1)
+                if (readers[input].Count(r => r >= firstOp && r <= lastOp) != 1 || op.Inputs.Count(x => x == input) != 1)
                 {
                     return $"'{model.Tensors[input].Name}' is read by several ops of the stage";
                 }
@@ -100,21 +107,25 @@ public static class RowTiling
         return null;
     }
 
+    /// <summary>Ops 0 .. <paramref name="lastOp"/> on tiles (see <see cref="Bands(LoweredModel, int, int, int)"/>).</summary>
+    public static TiledStage Bands(LoweredModel model, int lastOp, int tileRows) => Bands(model, 0, lastOp, tileRows);
+
     /// <summary>
-    /// Ops 0 .. <paramref name="lastOp"/> run on tiles of <paramref name="tileRows"/> rows of the last one's output:
-    /// per tile, walking back from the tile's rows, the rows each tensor needs (what its reader's windows cover).
+    /// Ops <paramref name="firstOp"/> .. <paramref name="lastOp"/> run on tiles of <paramref name="tileRows"/> rows of
+    /// the last one's output: per tile, walking back from the tile's rows, the rows each tensor needs (what its
+    /// reader's windows cover).
     /// </summary>
-    public static TiledStage Bands(LoweredModel model, int lastOp, int tileRows)
+    public static TiledStage Bands(LoweredModel model, int firstOp, int lastOp, int tileRows)
     {
         var output = model.Ops[lastOp].Output;
         var height = model.Tensors[output].Shape[2];
-        var produced = Enumerable.Range(0, lastOp + 1).Select(i => model.Ops[i].Output).ToHashSet();
+        var produced = Enumerable.Range(firstOp, lastOp - firstOp + 1).Select(i => model.Ops[i].Output).ToHashSet();
         var tiles = new List<IReadOnlyDictionary<int, (int Start, int End)>>();
-        long macs = 0;
+        long macs = 0, work = 0;
         for (var start = 0; start < height; start += tileRows)
         {
             var rows = new Dictionary<int, (int Start, int End)> { [output] = (start, Math.Min(height, start + tileRows)) };
-            for (var i = lastOp; i >= 0; i--)
+            for (var i = lastOp; i >= firstOp; i--)
             {
                 var op = model.Ops[i];
                 if (!rows.TryGetValue(op.Output, out var computed))
@@ -125,6 +136,7 @@ public static class RowTiling
                 var window = WindowOf(model, op)!;
                 macs += MacsOfRows(op, window, computed.End - computed.Start);
                 var read = window.InputRows(computed.Start, computed.End);
+                work += Work(model, op, window, computed, read);
                 // A tensor from outside the stage is whole, but its rows are gathered into a band too: a kernel reads
                 // an NCHW input of the band's height, channel after channel.
                 foreach (var input in op.Inputs)
@@ -136,10 +148,14 @@ public static class RowTiling
             tiles.Add(rows);
         }
 
-        var inputs = Enumerable.Range(0, lastOp + 1).SelectMany(i => model.Ops[i].Inputs).Where(t => !produced.Contains(t)).Distinct().ToList();
+        var inputs = Enumerable.Range(firstOp, lastOp - firstOp + 1).SelectMany(i => model.Ops[i].Inputs).Where(t => !produced.Contains(t)).Distinct().ToList();
         var bandBytes = produced.Concat(inputs).ToDictionary(t => t, t => tiles.Max(tile => tile.TryGetValue(t, out var r) ? BandBytes(model.Tensors[t], r.End - r.Start) : 0));
-        var untiled = Enumerable.Range(0, lastOp + 1).Sum(i => OpCost.Macs(model.Ops[i]));
-        return new TiledStage(lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled);
+        // The copies: the inputs' rows gathered and the output's scattered, a byte a value.
+        work += tiles.Sum(tile => inputs.Append(output).Where(tile.ContainsKey).Sum(t => (long)BandBytes(model.Tensors[t], tile[t].End - tile[t].Start)));
+        var range = Enumerable.Range(firstOp, lastOp - firstOp + 1);
+        var untiled = range.Sum(i => OpCost.Macs(model.Ops[i]));
+        var untiledWork = range.Sum(i => Work(model, model.Ops[i]));
+        return new TiledStage(firstOp, lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled, work, untiledWork);
     }
 
     /// <summary>Bytes of <paramref name="rows"/> rows of an NCHW tensor: C x rows x W values.</summary>
@@ -156,7 +172,7 @@ public static class RowTiling
     /// <summary>Where each band and each op's scratch sit in a tile's working memory (see <see cref="TileBytes"/>).</summary>
     public static TileLayout Layout(LoweredModel model, TiledStage stage, int alignment)
     {
-        var ops = Enumerable.Range(0, stage.LastOp + 1).Select(i => model.Ops[i]).ToList();
+        var ops = stage.OpIndices.Select(i => model.Ops[i]).ToList();
         var ids = new Dictionary<int, int>();
         var bytes = new List<int>();
         int Local(int tensor)
@@ -183,20 +199,38 @@ public static class RowTiling
             Enumerable.Range(0, ops.Count).Select(plan.ScratchOffsetOf).ToList());
     }
 
+    /// <summary>The model's arena with <paramref name="stage"/> run tile by tile (see
+    /// <see cref="TiledArenaBytes(LoweredModel, IReadOnlyList{TiledStage}, int, bool)"/>).</summary>
+    public static int TiledArenaBytes(LoweredModel model, TiledStage stage, int alignment, bool inputInPlace = false) =>
+        TiledArenaBytes(model, [stage], alignment, inputInPlace);
+
     /// <summary>
-    /// The model's arena with <paramref name="stage"/> run tile by tile: the stage is one op reading the tensors from
-    /// outside it and writing its output whole, with the tile's working memory as its scratch.
-    /// <paramref name="inputInPlace"/>: the model's input is read where the caller has it, not copied into the arena.
+    /// The model's arena with <paramref name="stages"/> (disjoint, in order) run tile by tile: each stage is one op
+    /// reading the tensors from outside it and writing its output whole, with the tile's working memory as its scratch.
+    /// <paramref name="inputInPlace"/>: the model's input is read where the caller has it, not copied into the arena,
+    /// when only a stage starting at the first op reads it.
     /// </summary>
-    public static int TiledArenaBytes(LoweredModel model, TiledStage stage, int alignment, bool inputInPlace = false)
+    public static int TiledArenaBytes(LoweredModel model, IReadOnlyList<TiledStage> stages, int alignment, bool inputInPlace = false)
     {
         var problem = PlanningProblem.From(model, alignment);
-        var ops = new List<(IReadOnlyList<int> Inputs, int Output, bool InPlace)> { (stage.Inputs, stage.Output, false) };
-        ops.AddRange(problem.Ops.Skip(stage.LastOp + 1));
-        var scratch = new List<int> { TileBytes(model, stage, alignment) };
-        scratch.AddRange(Enumerable.Range(stage.LastOp + 1, model.Ops.Count - stage.LastOp - 1).Select(problem.ScratchOf));
+        var ops = new List<(IReadOnlyList<int> Inputs, int Output, bool InPlace)>();
+        var scratch = new List<int>();
+        for (var i = 0; i < model.Ops.Count; i++)
+        {
+            if (stages.FirstOrDefault(s => s.FirstOp == i) is { } stage)
+            {
+                ops.Add((stage.Inputs, stage.Output, false));
+                scratch.Add(TileBytes(model, stage, alignment));
+                i = stage.LastOp;
+                continue;
+            }
+
+            ops.Add(problem.Ops[i]);
+            scratch.Add(problem.ScratchOf(i));
+        }
+
         var bytes = problem.TensorBytes.ToList();
-        if (inputInPlace && TilingLowering.CanReadInputInPlace(model, stage))
+        if (inputInPlace && stages.Count > 0 && TilingLowering.CanReadInputInPlace(model, stages[0]))
         {
             bytes[model.Input] = 0;
         }
@@ -205,50 +239,170 @@ public static class RowTiling
     }
 
     /// <summary>
-    /// Every stage and tile height within <paramref name="maxComputeOverhead"/> of the model's MACs, the smallest arena
-    /// first (then the fewest MACs); the choice when it saves at least <see cref="MinimumArenaSaving"/>.
+    /// The tiling with the smallest arena whose extra work (the halo rows recomputed and the copies, estimated in
+    /// instructions by <see cref="Work(LoweredModel, LoweredOp)"/>) stays within <paramref name="maxComputeOverhead"/> of
+    /// the model's (then the least extra work): up to <see cref="MaxStages"/> consecutive stages, each ending where the maps
+    /// shrink (a strided op) or where tiling must stop, each with its own tile height. Taken when it saves at least
+    /// <see cref="MinimumArenaSaving"/>.
     /// </summary>
     public static TilingChoice Choose(LoweredModel model, int alignment, double maxComputeOverhead = DefaultMaxComputeOverhead, bool inputInPlace = false)
     {
         var untiled = ArenaPlanner.Plan(model, alignment).ArenaBytes;
         var modelMacs = OpCost.Macs(model);
-        (TiledStage Stage, int Arena)? best = null;
+        var modelWork = model.Ops.Sum(op => Work(model, op));
+        var budget = (long)(maxComputeOverhead * modelWork);
+
+        // The ops that can be tiled at all: the longest prefix that is a stage.
+        var prefix = 0;
         string? stop = null;
-        for (var last = 0; last < model.Ops.Count - 1; last++)
+        while (prefix < model.Ops.Count - 1)
         {
-            if (WhyNotStage(model, last) is { } why)
+            if (WhyNotStage(model, 0, prefix) is { } why)
             {
                 stop = why;
                 break;
             }
 
-            var height = model.Tensors[model.Ops[last].Output].Shape[2];
-            for (var rows = 1; rows < height; rows++)
+            prefix++;
+        }
+
+        if (prefix == 0)
+        {
+            return new TilingChoice([], untiled, untiled, modelMacs, modelWork, $"no prefix runs on row bands{(stop is null ? "" : $" (the first op that cannot: {stop})")}");
+        }
+
+        // Where a stage may end: after an op that shrinks the maps, and at the end of the prefix.
+        var ends = Enumerable.Range(0, prefix).Where(i => i == prefix - 1 || Shrinks(model, model.Ops[i])).ToList();
+        var starts = ends.Select(e => e + 1).Where(s => s < prefix).Prepend(0).ToList();
+
+        // Per segment, its tile heights within the budget: the local peak (the stage's inputs and output whole, and
+        // its tiles' working memory) against the work the tiling adds; only the Pareto front is kept.
+        var segments = new Dictionary<(int First, int Last), List<(TiledStage Stage, long Peak)>>();
+        foreach (var first in starts)
+        {
+            foreach (var last in ends.Where(e => e >= first))
             {
-                var stage = Bands(model, last, rows);
-                if (stage.RecomputedMacs > maxComputeOverhead * modelMacs)
+                var height = model.Tensors[model.Ops[last].Output].Shape[2];
+                var options = new List<(TiledStage Stage, long Peak)>();
+                for (var rows = 1; rows < height; rows++)
+                {
+                    var stage = Bands(model, first, last, rows);
+                    if (stage.ExtraWork > budget)
+                    {
+                        continue;
+                    }
+
+                    var inPlace = inputInPlace && TilingLowering.CanReadInputInPlace(model, stage);
+                    var peak = (long)TileBytes(model, stage, alignment) + model.Tensors[stage.Output].Bytes
+                        + stage.Inputs.Where(t => !(inPlace && t == model.Input)).Sum(t => (long)model.Tensors[t].Bytes);
+                    options.Add((stage, peak));
+                }
+
+                segments[(first, last)] = options.Where(o => !options.Any(p => p.Peak <= o.Peak && p.Stage.ExtraWork <= o.Stage.ExtraWork
+                    && (p.Peak < o.Peak || p.Stage.ExtraWork < o.Stage.ExtraWork))).OrderBy(o => o.Peak).ToList();
+            }
+        }
+
+        // Sequences of up to MaxStages consecutive segments; per sequence, the smallest peak every segment can reach
+        // with the budget shared, then the exact arena of that tiling.
+        (IReadOnlyList<TiledStage> Stages, int Arena, long Macs)? best = null;
+        foreach (var sequence in Sequences(starts, ends, MaxStages))
+        {
+            var fronts = sequence.Select(s => segments[s]).ToList();
+            if (fronts.Any(f => f.Count == 0))
+            {
+                continue;
+            }
+
+            foreach (var peak in fronts.SelectMany(f => f.Select(o => o.Peak)).Distinct().Order())
+            {
+                var picks = fronts.Select(f => f.Where(o => o.Peak <= peak).Select(o => o.Stage).MinBy(s => s.ExtraWork)).ToList();
+                if (picks.Any(p => p is null) || picks.Sum(p => p!.ExtraWork) > budget)
                 {
                     continue;
                 }
 
-                var arena = TiledArenaBytes(model, stage, alignment, inputInPlace);
-                if (best is null || arena < best.Value.Arena || (arena == best.Value.Arena && stage.Macs < best.Value.Stage.Macs))
+                var stages = picks.Select(p => p!).ToList();
+                var arena = TiledArenaBytes(model, stages, alignment, inputInPlace);
+                var macs = stages.Sum(p => p.ExtraWork);
+                if (best is null || arena < best.Value.Arena || (arena == best.Value.Arena && macs < best.Value.Macs))
                 {
-                    best = (stage, arena);
+                    best = (stages, arena, macs);
                 }
+
+                break;
             }
         }
 
         if (best is not { } chosen || chosen.Arena > untiled * (1 - MinimumArenaSaving))
         {
-            return new TilingChoice(null, untiled, untiled, modelMacs,
-                best is null ? $"no prefix runs on row bands within the compute budget{(stop is null ? "" : $" (the first that cannot: {stop})")}"
-                : $"the best tiling ({best.Value.Arena:N0} B) saves less than {MinimumArenaSaving:P0} of the arena");
+            return new TilingChoice([], untiled, untiled, modelMacs, modelWork,
+                best is null ? "no tiling of the first layers stays within the compute budget"
+                : $"the best tiling ({best.Value.Arena:N0} B) saves less than {MinimumArenaSaving:P0} of the arena")
+            { Considered = prefix };
         }
 
-        return new TilingChoice(chosen.Stage, untiled, chosen.Arena, modelMacs,
-            $"ops 0..{chosen.Stage.LastOp} on {chosen.Stage.TileCount} tiles of {chosen.Stage.TileRows} row(s)");
+        return new TilingChoice(chosen.Stages, untiled, chosen.Arena, modelMacs, modelWork,
+            string.Join("; ", chosen.Stages.Select(s => $"ops {s.FirstOp}..{s.LastOp} on {s.TileCount} tiles of {s.TileRows} row(s)")))
+        { Considered = prefix };
+    }
+
+    /// <summary>Tiled stages at most (each adds its tiles' calls and copies).</summary>
+    public const int MaxStages = 3;
+
+    /// <summary>An op whose output has fewer rows than its input: where the maps shrink.</summary>
+    private static bool Shrinks(LoweredModel model, LoweredOp op) =>
+        op.Inputs.Length > 0 && model.Tensors[op.Output].Shape.Length == 4 && model.Tensors[op.Inputs[0]].Shape.Length == 4
+        && model.Tensors[op.Output].Shape[2] < model.Tensors[op.Inputs[0]].Shape[2];
+
+    /// <summary>Runs of 1 .. <paramref name="most"/> consecutive segments [first, last], each first a start, each last
+    /// an end, each next first the previous last + 1.</summary>
+    private static IEnumerable<IReadOnlyList<(int First, int Last)>> Sequences(IReadOnlyList<int> starts, IReadOnlyList<int> ends, int most)
+    {
+        IEnumerable<IReadOnlyList<(int, int)>> From(int first, int left)
+        {
+            foreach (var last in ends.Where(e => e >= first))
+            {
+                yield return [(first, last)];
+                if (left > 1 && starts.Contains(last + 1))
+                {
+                    foreach (var rest in From(last + 1, left - 1))
+                    {
+                        yield return [(first, last), .. rest];
+                    }
+                }
+            }
+        }
+
+        return starts.SelectMany(s => From(s, most));
     }
 
     private static long MacsOfRows(LoweredOp op, RowWindow window, int rows) => OpCost.Macs(op) * rows / window.OutH;
+
+    /// <summary>
+    /// What an op costs, estimated in instructions, to compare tilings: its MACs plus <see cref="InstructionsPerValue"/>
+    /// for every value it reads and writes. Early layers have few channels, so loads, stores, padding and
+    /// requantization weigh as much as their MACs there, and those are the layers a tiling recomputes: on VWW's
+    /// Cortex-M4 profile this is within 30 % of each of the first eight layers, where MACs alone are 1.3-4x off.
+    /// </summary>
+    public static long Work(LoweredModel model, LoweredOp op) =>
+        InstructionsPerCall + OpCost.Macs(op) + InstructionsPerValue * (op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount) + model.Tensors[op.Output].ElementCount);
+
+    /// <summary>The estimated instructions per value read or written (see <see cref="Work(LoweredModel, LoweredOp)"/>).</summary>
+    public const int InstructionsPerValue = 8;
+
+    /// <summary>The estimated instructions of a kernel call besides its values: its setup (a DSP depthwise kernel pads its
+    /// band of rows per call); what a tile's calls add. On VWW's two-stage tiling the calls the tiles add cost about
+    /// this each.</summary>
+    public const int InstructionsPerCall = 2500;
+
+    /// <summary><see cref="Work(LoweredModel, LoweredOp)"/> of an op computing output rows <paramref name="rows"/> from
+    /// input rows <paramref name="read"/>.</summary>
+    private static long Work(LoweredModel model, LoweredOp op, RowWindow window, (int Start, int End) rows, (int Start, int End) read)
+    {
+        var output = model.Tensors[op.Output];
+        var values = (long)output.ElementCount / window.OutH * (rows.End - rows.Start)
+            + op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount / window.InH * (read.End - read.Start));
+        return InstructionsPerCall + MacsOfRows(op, window, rows.End - rows.Start) + InstructionsPerValue * values;
+    }
 }

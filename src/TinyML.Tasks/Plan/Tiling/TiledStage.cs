@@ -7,7 +7,8 @@ namespace TinyML.Plan.Tiling;
 /// recomputed; their outputs exist only as row bands (<see cref="BandBytes"/>), so the large early feature maps are
 /// never whole. Only the stage's output is a whole tensor.
 /// </summary>
-/// <param name="LastOp">The stage is ops 0 .. LastOp, in execution order.</param>
+/// <param name="FirstOp">The stage is ops FirstOp .. LastOp, in execution order.</param>
+/// <param name="LastOp">Its last op.</param>
 /// <param name="Inputs">The tensors from outside the stage it reads (whole; their rows gathered into a band per tile).</param>
 /// <param name="Output">The stage's output tensor (LastOp's output), the only one written whole.</param>
 /// <param name="TileRows">Rows of <see cref="Output"/> per tile (the last tile may have fewer).</param>
@@ -17,7 +18,10 @@ namespace TinyML.Plan.Tiling;
 /// tile's working memory holds.</param>
 /// <param name="Macs">Multiply-accumulates of the stage run tile by tile (halo rows counted as often as computed).</param>
 /// <param name="UntiledMacs">The same ops run whole.</param>
+/// <param name="Work">Estimated instructions of the stage run tile by tile, copies included (<see cref="RowTiling.Work"/>).</param>
+/// <param name="UntiledWork">The same ops run whole.</param>
 public sealed record TiledStage(
+    int FirstOp,
     int LastOp,
     IReadOnlyList<int> Inputs,
     int Output,
@@ -25,25 +29,43 @@ public sealed record TiledStage(
     IReadOnlyList<IReadOnlyDictionary<int, (int Start, int End)>> Tiles,
     IReadOnlyDictionary<int, int> BandBytes,
     long Macs,
-    long UntiledMacs)
+    long UntiledMacs,
+    long Work,
+    long UntiledWork)
 {
     public int TileCount => Tiles.Count;
 
+    /// <summary>The model's ops the stage runs.</summary>
+    public IEnumerable<int> OpIndices => Enumerable.Range(FirstOp, LastOp - FirstOp + 1);
+
     /// <summary>MACs the halo costs: rows computed more than once.</summary>
     public long RecomputedMacs => Macs - UntiledMacs;
+
+    /// <summary>Estimated instructions the tiling adds: the halo rows and the copies.</summary>
+    public long ExtraWork => Work - UntiledWork;
 }
 
-/// <summary>What tiling would do to a model: its arena and MACs untiled and with <see cref="Stage"/> (null: no
-/// tiling lowers the arena within the compute budget), and why.</summary>
+/// <summary>What tiling would do to a model: its arena and MACs untiled and with <see cref="Stages"/> (none: no
+/// tiling lowers the arena enough within the compute budget), and why.</summary>
 public sealed record TilingChoice(
-    TiledStage? Stage,
+    IReadOnlyList<TiledStage> Stages,
     int UntiledArenaBytes,
     int TiledArenaBytes,
     long ModelMacs,
+    long ModelWork,
     string Reason)
 {
+    /// <summary>How many stages (prefix lengths) could run on row bands at all.</summary>
+    public int Considered { get; init; }
+
+    /// <summary>The MACs the halo rows add.</summary>
+    public long RecomputedMacs => Stages.Sum(s => s.RecomputedMacs);
+
     /// <summary>The extra MACs over the whole model's.</summary>
-    public double ComputeOverhead => Stage is null || ModelMacs == 0 ? 0 : (double)Stage.RecomputedMacs / ModelMacs;
+    public double MacOverhead => ModelMacs == 0 ? 0 : (double)RecomputedMacs / ModelMacs;
+
+    /// <summary>The estimated extra instructions over the whole model's (what MaxComputeOverhead bounds).</summary>
+    public double ComputeOverhead => ModelWork == 0 ? 0 : (double)Stages.Sum(s => s.ExtraWork) / ModelWork;
 }
 
 /// <summary>A tile's working memory: <see cref="Bytes"/> in all, each band's offset in it by tensor id, and each op's

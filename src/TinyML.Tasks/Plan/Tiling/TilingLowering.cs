@@ -1,13 +1,44 @@
 namespace TinyML.Plan.Tiling;
 
-/// <summary>Replaces a model's first ops by one <see cref="TiledStageOp"/> running them tile by tile.</summary>
+/// <summary>Replaces each tiled stage's ops in a model by one <see cref="TiledStageOp"/> running them tile by tile.</summary>
 public static class TilingLowering
 {
+    /// <summary>One stage (see <see cref="Apply(LoweredModel, IReadOnlyList{TiledStage}, int, bool)"/>).</summary>
+    public static LoweredModel Apply(LoweredModel model, TiledStage stage, int alignment, bool inputInPlace = false) =>
+        Apply(model, [stage], alignment, inputInPlace);
+
+    /// <param name="stages">Disjoint stages, in order.</param>
     /// <param name="inputInPlace">Read the model's input where the caller has it (<see cref="LoweredModel.InputInPlace"/>),
-    /// when only the stage reads it and the model has one input.</param>
-    public static LoweredModel Apply(LoweredModel model, TiledStage stage, int alignment, bool inputInPlace = false)
+    /// when only the first stage reads it and the model has one input.</param>
+    public static LoweredModel Apply(LoweredModel model, IReadOnlyList<TiledStage> stages, int alignment, bool inputInPlace = false)
     {
-        var ops = model.Ops.Take(stage.LastOp + 1).ToList();
+        var result = model.WithoutOps();
+        for (var i = 0; i < model.Ops.Count; i++)
+        {
+            if (stages.FirstOrDefault(s => s.FirstOp == i) is { } stage)
+            {
+                result.Ops.Add(Lower(model, stage, alignment));
+                i = stage.LastOp;
+            }
+            else
+            {
+                result.Ops.Add(model.Ops[i]);
+            }
+        }
+
+        result.InputInPlace = inputInPlace && stages.Count > 0 && CanReadInputInPlace(model, stages[0]);
+        return result;
+    }
+
+    /// <summary>Only a stage that starts at the first op reads the model's one input (nothing after it, no learning head,
+    /// no other input).</summary>
+    public static bool CanReadInputInPlace(LoweredModel model, TiledStage stage) =>
+        stage.FirstOp == 0 && stage.Inputs.Contains(model.Input) && model.ExtraInputs.Count == 0 && !model.Ops.OfType<QTrainableHead>().Any()
+        && model.Ops.Skip(stage.LastOp + 1).All(op => !op.Inputs.Contains(model.Input)) && !model.Outputs.Contains(model.Input);
+
+    private static TiledStageOp Lower(LoweredModel model, TiledStage stage, int alignment)
+    {
+        var ops = stage.OpIndices.Select(i => model.Ops[i]).ToList();
         var variants = ops.Select(_ => new List<LoweredOp>()).ToList();
         var keys = ops.Select(_ => new List<string>()).ToList();
         var tileVariants = new List<IReadOnlyList<int>>();
@@ -42,8 +73,7 @@ public static class TilingLowering
             tileOps.Add(run);
         }
 
-        var result = model.WithoutOps();
-        result.Ops.Add(new TiledStageOp
+        return new TiledStageOp
         {
             NodeName = model.Ops[stage.LastOp].NodeName,
             Inputs = [.. stage.Inputs],
@@ -54,14 +84,6 @@ public static class TilingLowering
             Variants = variants,
             TileVariants = tileVariants,
             TileOps = tileOps,
-        });
-        result.Ops.AddRange(model.Ops.Skip(stage.LastOp + 1));
-        result.InputInPlace = inputInPlace && CanReadInputInPlace(model, stage);
-        return result;
+        };
     }
-
-    /// <summary>Only the stage reads the model's one input (nothing after it, no learning head, no other input).</summary>
-    public static bool CanReadInputInPlace(LoweredModel model, TiledStage stage) =>
-        stage.Inputs.Contains(model.Input) && model.ExtraInputs.Count == 0 && !model.Ops.OfType<QTrainableHead>().Any()
-        && model.Ops.Skip(stage.LastOp + 1).All(op => !op.Inputs.Contains(model.Input)) && !model.Outputs.Contains(model.Input);
 }
