@@ -32,7 +32,7 @@ internal sealed class Int8ModelApi : ModelApi
     {
         var kernels = new List<string> { "#include \"tml_kernels.h\"" };
         // A tiled stage's ops run their own kernels.
-        if (model.Ops.SelectMany(op => op is TiledStageOp stage ? stage.Ops : [op]).Any(op => op.Kernel != Int8Kernel.Generic))
+        if (model.AllOps.Any(op => op.Kernel != Int8Kernel.Generic))
         {
             kernels.Add("#include \"tml_kernels_dsp.h\"");
         }

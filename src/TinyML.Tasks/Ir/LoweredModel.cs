@@ -91,6 +91,10 @@ public sealed class LoweredModel
     public IReadOnlyList<int> Inputs => [Input, .. ExtraInputs];
     public IReadOnlyList<int> Outputs => [Output, .. ExtraOutputs];
 
+    /// <summary>Every op the model runs, a tiled stage's own ops in its place (<see cref="TiledStageOp.Ops"/>): what the
+    /// model computes, whatever the order the tiles run it in.</summary>
+    public IEnumerable<LoweredOp> AllOps => Ops.SelectMany(op => op is TiledStageOp stage ? stage.Ops : [op]);
+
     /// <summary>
     /// The input is read where the caller has it, never copied into the arena: only a tiled stage reads it, row band by
     /// row band (<see cref="TiledStageOp"/>), so the arena holds no copy of it (<c>invoke</c> passes its pointer on;

@@ -41,7 +41,7 @@ public sealed class QdqExporter
             _quantized.TryAdd(tensor.Name, tensor);
         }
 
-        foreach (var op in model.Ops)
+        foreach (var op in model.AllOps)
         {
             _opsByNode.TryAdd(op.NodeName, op);
         }

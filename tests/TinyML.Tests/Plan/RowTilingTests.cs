@@ -170,6 +170,38 @@ public sealed class RowTilingTests
             run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(h => Convert.ToUInt32(h.Trim(), 16)).ToArray(), "invoke_f32 on the tiled model");
     }
 
+    /// <summary>
+    /// VWW as the build tiles it for each core (its kernels, its alignment): the Cortex-M55 (Helium paths on bands),
+    /// the Cortex-M0+ and RISC-V (ESP32-C3) in QEMU give the untiled model's reference bytes.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    [DataRow("corstone300", DisplayName = "Cortex-M55 (Helium)")]
+    [DataRow("rp2040", DisplayName = "Cortex-M0+")]
+    [DataRow("esp32c3", DisplayName = "RISC-V (ESP32-C3)")]
+    public void TheTiledVww_GivesTheReferenceBytes_OnEachCore(string board)
+    {
+        if (board == "esp32c3")
+        {
+            Firmware.Esp32C3QemuBoardTests.RequireRiscv();
+        }
+        else
+        {
+            Kernels.DspKernelEquivalenceTests.RequireArm();
+        }
+
+        var vwwPath = TestPaths.SharedOrSkip("models/mlperf_tiny_vww_mobilenetv1_025_int8_qdq/model.onnx");
+        var work = TestPaths.NewTempDir("tiling-" + board);
+        var log = new StringWriter();
+        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = board, OutputDirectory = Path.Combine(work, "code") }, log);
+        Assert.IsTrue(compiled.Model.Ops.OfType<TiledStageOp>().Any(), $"{board}: VWW is tiled\n{log}");
+        var image = Enumerable.Range(0, compiled.Model.InputTensor.Bytes).Select(i => (sbyte)((i * 53 % 253) - 126)).ToArray();
+        var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = board, Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
+        var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), [image], board, TestPaths.Kernels, Path.Combine(work, "run"));
+        CollectionAssert.AreEqual(Int8Interpreter.Run(untiled.Model, image), run.Outputs[0], $"tiled VWW on {board}");
+        Console.WriteLine(FormattableString.Invariant($"{board}: tiled VWW (arena {untiled.Plan.ArenaBytes:N0} -> {compiled.Plan.ArenaBytes:N0} B) gives the reference bytes"));
+    }
+
     private static sbyte[] RunC(string work, LoweredModel model, sbyte[] input, string board)
     {
         var plan = ArenaPlanner.Plan(model, 4);
