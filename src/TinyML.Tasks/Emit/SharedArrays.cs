@@ -5,12 +5,16 @@ namespace TinyML.Emit;
 /// <summary>
 /// The const arrays of one op emitted twice, for two geometries (a tiled stage's band forms): the second emission's
 /// arrays that are the first's value for value are dropped and its parameter struct points at the first's, so the
-/// weights are in flash once.
+/// weights are in flash once. Arrays are plain (<c>static const T name[n] = { ... };</c>) or word-aligned byte unions
+/// (<c>static const union { int32_t word; int8_t bytes[n]; } name = { .bytes = { ... } };</c>).
 /// </summary>
 internal static partial class SharedArrays
 {
-    [GeneratedRegex(@"static const (?<type>[A-Za-z_][A-Za-z0-9_ ]*?) (?<name>[A-Za-z_][A-Za-z0-9_]*)\[(?<count>\d+)\] = \{\n(?<body>(?:    [^\n]*\n)*)\};\n")]
+    [GeneratedRegex(@"static const [A-Za-z_][A-Za-z0-9_ ]*? (?<name>[A-Za-z_][A-Za-z0-9_]*)\[\d+\] = \{\n(?:    [^\n]*\n)*\};\n")]
     private static partial Regex ArrayDefinition();
+
+    [GeneratedRegex(@"static const union \{\n(?:    [^\n]*\n)*?\} (?<name>[A-Za-z_][A-Za-z0-9_]*) = \{ \.bytes = \{\n(?:    [^\n]*\n)*\} \};\n")]
+    private static partial Regex UnionDefinition();
 
     /// <summary><paramref name="text"/> (whose names start with <paramref name="id"/>) with every array that
     /// <paramref name="firstText"/> (names starting with <paramref name="firstId"/>) holds too replaced by that one;
@@ -19,14 +23,13 @@ internal static partial class SharedArrays
     {
         var renames = new List<(string From, string To)>();
         var kept = 0;
-        var result = ArrayDefinition().Replace(text, m =>
+        string Share(Match m)
         {
             var name = m.Groups["name"].Value;
             if (name.StartsWith(id + "_", StringComparison.Ordinal))
             {
                 var firstName = firstId + name[id.Length..];
-                var same = $"static const {m.Groups["type"].Value} {firstName}[{m.Groups["count"].Value}] = {{\n{m.Groups["body"].Value}}};\n";
-                if (firstText.Contains(same, StringComparison.Ordinal))
+                if (firstText.Contains(Rename(m.Value, name, firstName), StringComparison.Ordinal))
                 {
                     renames.Add((name, firstName));
                     return "";
@@ -35,12 +38,16 @@ internal static partial class SharedArrays
 
             kept++;
             return m.Value;
-        });
+        }
+
+        var result = UnionDefinition().Replace(ArrayDefinition().Replace(text, Share), Share);
         foreach (var (from, to) in renames)
         {
-            result = Regex.Replace(result, $@"\b{Regex.Escape(from)}\b", to);
+            result = Rename(result, from, to);
         }
 
         return (result, kept == 0);
     }
+
+    private static string Rename(string text, string from, string to) => Regex.Replace(text, $@"\b{Regex.Escape(from)}\b", to);
 }

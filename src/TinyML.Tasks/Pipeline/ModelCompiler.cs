@@ -443,7 +443,8 @@ public static class ModelCompiler
             return (model, plan, null);
         }
 
-        var choice = Plan.Tiling.RowTiling.Choose(model, alignment, options.Tiling.MaxComputeOverhead, inputInPlace: true);
+        var choice = Plan.Tiling.RowTiling.Choose(model, alignment, options.Tiling.MaxComputeOverhead, inputInPlace: true,
+            Plan.Tiling.WorkModel.For(Firmware.Boards.KernelIsaOf(options.Board)));
         if (choice.Stages.Count == 0)
         {
             // Worth saying only where a stage was possible at all.

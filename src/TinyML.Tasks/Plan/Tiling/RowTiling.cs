@@ -115,8 +115,9 @@ public static class RowTiling
     /// the last one's output: per tile, walking back from the tile's rows, the rows each tensor needs (what its
     /// reader's windows cover).
     /// </summary>
-    public static TiledStage Bands(LoweredModel model, int firstOp, int lastOp, int tileRows)
+    public static TiledStage Bands(LoweredModel model, int firstOp, int lastOp, int tileRows, WorkModel? cost = null)
     {
+        cost ??= WorkModel.Default;
         var output = model.Ops[lastOp].Output;
         var height = model.Tensors[output].Shape[2];
         var produced = Enumerable.Range(firstOp, lastOp - firstOp + 1).Select(i => model.Ops[i].Output).ToHashSet();
@@ -136,7 +137,7 @@ public static class RowTiling
                 var window = WindowOf(model, op)!;
                 macs += MacsOfRows(op, window, computed.End - computed.Start);
                 var read = window.InputRows(computed.Start, computed.End);
-                work += Work(model, op, window, computed, read);
+                work += Work(model, op, window, computed, read, cost);
                 // A tensor from outside the stage is whole, but its rows are gathered into a band too: a kernel reads
                 // an NCHW input of the band's height, channel after channel.
                 foreach (var input in op.Inputs)
@@ -154,7 +155,7 @@ public static class RowTiling
         work += tiles.Sum(tile => inputs.Append(output).Where(tile.ContainsKey).Sum(t => (long)BandBytes(model.Tensors[t], tile[t].End - tile[t].Start)));
         var range = Enumerable.Range(firstOp, lastOp - firstOp + 1);
         var untiled = range.Sum(i => OpCost.Macs(model.Ops[i]));
-        var untiledWork = range.Sum(i => Work(model, model.Ops[i]));
+        var untiledWork = range.Sum(i => Work(model, model.Ops[i], cost));
         return new TiledStage(firstOp, lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled, work, untiledWork);
     }
 
@@ -245,11 +246,12 @@ public static class RowTiling
     /// shrink (a strided op) or where tiling must stop, each with its own tile height. Taken when it saves at least
     /// <see cref="MinimumArenaSaving"/>.
     /// </summary>
-    public static TilingChoice Choose(LoweredModel model, int alignment, double maxComputeOverhead = DefaultMaxComputeOverhead, bool inputInPlace = false)
+    public static TilingChoice Choose(LoweredModel model, int alignment, double maxComputeOverhead = DefaultMaxComputeOverhead, bool inputInPlace = false, WorkModel? cost = null)
     {
+        cost ??= WorkModel.Default;
         var untiled = ArenaPlanner.Plan(model, alignment).ArenaBytes;
         var modelMacs = OpCost.Macs(model);
-        var modelWork = model.Ops.Sum(op => Work(model, op));
+        var modelWork = model.Ops.Sum(op => Work(model, op, cost));
         var budget = (long)(maxComputeOverhead * modelWork);
 
         // The ops that can be tiled at all: the longest prefix that is a stage.
@@ -286,7 +288,7 @@ public static class RowTiling
                 var options = new List<(TiledStage Stage, long Peak)>();
                 for (var rows = 1; rows < height; rows++)
                 {
-                    var stage = Bands(model, first, last, rows);
+                    var stage = Bands(model, first, last, rows, cost);
                     if (stage.ExtraWork > budget)
                     {
                         continue;
@@ -379,30 +381,17 @@ public static class RowTiling
 
     private static long MacsOfRows(LoweredOp op, RowWindow window, int rows) => OpCost.Macs(op) * rows / window.OutH;
 
-    /// <summary>
-    /// What an op costs, estimated in instructions, to compare tilings: its MACs plus <see cref="InstructionsPerValue"/>
-    /// for every value it reads and writes. Early layers have few channels, so loads, stores, padding and
-    /// requantization weigh as much as their MACs there, and those are the layers a tiling recomputes: on VWW's
-    /// Cortex-M4 profile this is within 30 % of each of the first eight layers, where MACs alone are 1.3-4x off.
-    /// </summary>
-    public static long Work(LoweredModel model, LoweredOp op) =>
-        InstructionsPerCall + OpCost.Macs(op) + InstructionsPerValue * (op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount) + model.Tensors[op.Output].ElementCount);
+    /// <summary>What an op costs, estimated in instructions by <paramref name="cost"/>, to compare tilings.</summary>
+    public static long Work(LoweredModel model, LoweredOp op, WorkModel? cost = null) =>
+        (cost ?? WorkModel.Default).Of(OpCost.Macs(op), op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount) + model.Tensors[op.Output].ElementCount, 1);
 
-    /// <summary>The estimated instructions per value read or written (see <see cref="Work(LoweredModel, LoweredOp)"/>).</summary>
-    public const int InstructionsPerValue = 8;
-
-    /// <summary>The estimated instructions of a kernel call besides its values: its setup (a DSP depthwise kernel pads its
-    /// band of rows per call); what a tile's calls add. On VWW's two-stage tiling the calls the tiles add cost about
-    /// this each.</summary>
-    public const int InstructionsPerCall = 2500;
-
-    /// <summary><see cref="Work(LoweredModel, LoweredOp)"/> of an op computing output rows <paramref name="rows"/> from
-    /// input rows <paramref name="read"/>.</summary>
-    private static long Work(LoweredModel model, LoweredOp op, RowWindow window, (int Start, int End) rows, (int Start, int End) read)
+    /// <summary><see cref="Work(LoweredModel, LoweredOp, WorkModel?)"/> of an op computing output rows
+    /// <paramref name="rows"/> from input rows <paramref name="read"/>.</summary>
+    private static long Work(LoweredModel model, LoweredOp op, RowWindow window, (int Start, int End) rows, (int Start, int End) read, WorkModel cost)
     {
         var output = model.Tensors[op.Output];
         var values = (long)output.ElementCount / window.OutH * (rows.End - rows.Start)
             + op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount / window.InH * (read.End - read.Start));
-        return InstructionsPerCall + MacsOfRows(op, window, rows.End - rows.Start) + InstructionsPerValue * values;
+        return cost.Of(MacsOfRows(op, window, rows.End - rows.Start), values, 1);
     }
 }

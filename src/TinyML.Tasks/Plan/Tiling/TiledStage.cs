@@ -71,3 +71,25 @@ public sealed record TilingChoice(
 /// <summary>A tile's working memory: <see cref="Bytes"/> in all, each band's offset in it by tensor id, and each op's
 /// scratch offset (null: none).</summary>
 public sealed record TileLayout(int Bytes, IReadOnlyDictionary<int, int> BandOffset, IReadOnlyList<int?> ScratchOffset);
+
+/// <summary>
+/// How the planner estimates the instructions of an op, to compare tilings: <see cref="MacPermille"/>/1000 per MAC,
+/// <see cref="PerValue"/> per value read or written and <see cref="PerCall"/> per kernel call. Early layers have few
+/// channels, so their loads, stores, padding and requantization weigh as much as their MACs, and those are the layers a
+/// tiling recomputes; a kernel call's setup (a DSP depthwise kernel pads its band of rows per call) is what a tile's
+/// calls add.
+/// </summary>
+public sealed record WorkModel(int MacPermille, int PerValue, int PerCall)
+{
+    /// <summary>Cortex-M4/M7 DSP and the portable kernels: fitted on VWW's Cortex-M4 profile (within 30 % per layer for
+    /// its first eight, where MACs alone are 1.3-4x off; its two-stage tiling's extra instructions within 2 %).</summary>
+    public static readonly WorkModel Default = new(1000, 8, 2500);
+
+    /// <summary>Cortex-M55 Helium: a vector instruction does 16 MACs, so what is not a MAC weighs more; fitted on VWW's
+    /// Cortex-M55 runs (the tiling it chooses there: +8.7 % estimated, +9.7 % measured).</summary>
+    public static readonly WorkModel Helium = new(160, 8, 8000);
+
+    public static WorkModel For(Emit.KernelIsa isa) => isa == Emit.KernelIsa.ArmHelium ? Helium : Default;
+
+    public long Of(long macs, long values, int calls) => macs * MacPermille / 1000 + PerValue * values + (long)PerCall * calls;
+}
