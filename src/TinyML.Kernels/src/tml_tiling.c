@@ -5,30 +5,27 @@
 
 #include "tml_kernels.h"
 
-void tml_gather_rows(const void *whole, void *band, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows)
+/* bytes of each of channels planes, src planes src_plane bytes apart, dst planes dst_plane apart. */
+static void tml_copy_planes(uint8_t *dst, size_t dst_plane, const uint8_t *src, size_t src_plane, int32_t channels, size_t bytes)
 {
-    const uint8_t *src = (const uint8_t *)whole + (size_t)start * (size_t)row_bytes;
-    uint8_t *dst = (uint8_t *)band;
-    const size_t plane = (size_t)height * (size_t)row_bytes, bytes = (size_t)rows * (size_t)row_bytes;
     int32_t c;
     for (c = 0; c < channels; ++c) {
         memcpy(dst, src, bytes);
-        src += plane;
-        dst += bytes;
+        src += src_plane;
+        dst += dst_plane;
     }
+}
+
+void tml_gather_rows(const void *whole, void *band, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows)
+{
+    const size_t bytes = (size_t)rows * (size_t)row_bytes;
+    tml_copy_planes((uint8_t *)band, bytes, (const uint8_t *)whole + (size_t)start * (size_t)row_bytes, (size_t)height * (size_t)row_bytes, channels, bytes);
 }
 
 void tml_scatter_rows(const void *band, void *whole, int32_t channels, int32_t height, int32_t row_bytes, int32_t start, int32_t rows)
 {
-    const uint8_t *src = (const uint8_t *)band;
-    uint8_t *dst = (uint8_t *)whole + (size_t)start * (size_t)row_bytes;
-    const size_t plane = (size_t)height * (size_t)row_bytes, bytes = (size_t)rows * (size_t)row_bytes;
-    int32_t c;
-    for (c = 0; c < channels; ++c) {
-        memcpy(dst, src, bytes);
-        src += bytes;
-        dst += plane;
-    }
+    const size_t bytes = (size_t)rows * (size_t)row_bytes;
+    tml_copy_planes((uint8_t *)whole + (size_t)start * (size_t)row_bytes, (size_t)height * (size_t)row_bytes, (const uint8_t *)band, bytes, channels, bytes);
 }
 
 void tml_gather_rows_f32_s8(const float *whole, int8_t *band, int32_t channels, int32_t height, int32_t width, int32_t start, int32_t rows,

@@ -50,18 +50,8 @@ public sealed class FPool : PoolOp, IFloat32Op
 /// ConstantA/ConstantB instead of being an arena tensor.</summary>
 public sealed class FBinary : LoweredOp, IFloat32Op
 {
-    private BroadcastGeometry _geometry = default!;
-
     public required BinaryKind Kind { get; init; }
-    public required BroadcastGeometry Geometry { get => _geometry; init => _geometry = value; }
-
-    /// <summary>The same op with another geometry: a band of rows.</summary>
-    public FBinary WithGeometry(BroadcastGeometry geometry)
-    {
-        var copy = Copy<FBinary>();
-        copy._geometry = geometry;
-        return copy;
-    }
+    public required BroadcastGeometry Geometry { get; init; }
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
     public float[]? ConstantA { get; init; }
     public float[]? ConstantB { get; init; }
@@ -73,18 +63,8 @@ public sealed class FBinary : LoweredOp, IFloat32Op
 /// <summary>Element-wise unary op (the activations, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Not, Cast) with its attributes.</summary>
 public sealed class FUnary : LoweredOp, IFloat32Op
 {
-    private int _count;
-
     public required UnaryKind Kind { get; init; }
-    public required int Count { get => _count; init => _count = value; }
-
-    /// <summary>The same op over another number of values: a band of rows.</summary>
-    public FUnary WithCount(int count)
-    {
-        var copy = Copy<FUnary>();
-        copy._count = count;
-        return copy;
-    }
+    public required int Count { get; init; }
     public required float Alpha { get; init; }
     public required float Beta { get; init; }
 }
