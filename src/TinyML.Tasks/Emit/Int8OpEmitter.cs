@@ -388,8 +388,21 @@ internal static class Int8OpEmitter
                     continue;
                 }
 
+                // A reader whose window is less than its input's band (a residual block's) reads a copy of its rows.
+                var opIndex = stage.Stage.FirstOp + j;
+                foreach (var input in stage.Ops[j].Inputs)
+                {
+                    if (stage.Stage.ViewOf(k, opIndex, input) is { } viewed)
+                    {
+                        var t = model.Tensors[input];
+                        var band = rows[input];
+                        sb.Append(I, $"    tml_gather_rows(arena + {work + stage.Layout.BandOffset[input]}, arena + {work + stage.Layout.ViewOffset[(opIndex, input)]}, {t.Shape[1]}, {band.End - band.Start}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {viewed.Start - band.Start}, {viewed.End - viewed.Start});\n");
+                    }
+                }
+
                 var scratch = stage.Layout.ScratchOffset[j] is { } offset ? $"arena + {work + offset}" : "NULL";
-                EmitCall(sb, plan, stage.Variant(j, v), $"{id}_s{j}_v{v}", index, tensor => work + stage.Layout.BandOffset[tensor], scratch);
+                EmitCall(sb, plan, stage.Variant(j, v), $"{id}_s{j}_v{v}", index,
+                    tensor => work + (stage.Stage.ViewOf(k, opIndex, tensor) is null ? stage.Layout.BandOffset[tensor] : stage.Layout.ViewOffset[(opIndex, tensor)]), scratch);
             }
 
             sb.Append(Rows(stage.Output, output, gather: false));

@@ -159,10 +159,30 @@ public static class Int8Interpreter
                 Plan.Tiling.RowBandCopy.Gather(whole(input), bands[input], tensors[input].Shape, rows[input]);
             }
 
-            foreach (var op in stage.TileOps[k])
+            for (var j = 0; j < stage.Ops.Count; j++)
             {
+                if (stage.VariantOf(k, j) is var v && v < 0)
+                {
+                    continue;
+                }
+
+                // A reader whose window is less than its input's band reads a copy of its rows (a view).
+                var index = stage.Stage.FirstOp + j;
+                var views = new Dictionary<int, sbyte[]>();
+                foreach (var input in stage.Ops[j].Inputs)
+                {
+                    if (stage.Stage.ViewOf(k, index, input) is { } viewed)
+                    {
+                        var band = rows[input];
+                        views[input] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[input], viewed.End - viewed.Start)];
+                        int[] bandShape = [1, tensors[input].Shape[1], band.End - band.Start, tensors[input].Shape[3]];
+                        Plan.Tiling.RowBandCopy.Gather(bands[input], views[input], bandShape, (viewed.Start - band.Start, viewed.End - band.Start));
+                    }
+                }
+
+                var op = stage.Variant(j, v);
                 bands[op.Output] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[op.Output], rows[op.Output].End - rows[op.Output].Start)];
-                Execute(op, id => bands[id], fusedMultiplyAdd);
+                Execute(op, id => views.TryGetValue(id, out var view) ? view : bands[id], fusedMultiplyAdd);
             }
 
             Plan.Tiling.RowBandCopy.Scatter(bands[stage.Output], whole(stage.Output), tensors[stage.Output].Shape, rows[stage.Output]);

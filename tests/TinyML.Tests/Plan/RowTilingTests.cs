@@ -59,6 +59,53 @@ public sealed class RowTilingTests
     }
 
     /// <summary>
+    /// Random residual graphs (identity blocks, and projection blocks whose shortcut is a strided 1x1 convolution, as
+    /// ResNet's): every stage that ends outside a block and every tile height gives the untiled bytes in the reference;
+    /// a tensor two ops of the stage read holds the hull of their windows, and a reader whose window is less reads a
+    /// copy of its rows (a view).
+    /// </summary>
+    [TestMethod]
+    public void RandomResidualGraphs_EveryStageAndTileHeight_GiveTheUntiledBytes()
+    {
+        var (tilings, viewed, inside) = (0, 0, 0);
+        for (var seed = 0; seed < 30; seed++)
+        {
+            var random = new Random(1000 + seed);
+            var model = RandomResidualGraph(random);
+            var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+            var untiled = Int8Interpreter.RunAll(model, input);
+            for (var first = 0; first < model.Ops.Count; first++)
+            {
+                for (var last = first; last < model.Ops.Count; last++)
+                {
+                    if (RowTiling.WhyNotStage(model, first, last) is { } why)
+                    {
+                        // Only a stage that ends inside a block (or starts inside one) is refused.
+                        StringAssert.Contains(why, "read after the stage", $"seed {seed}, ops {first}..{last}");
+                        continue;
+                    }
+
+                    var height = model.Tensors[model.Ops[last].Output].Shape[2];
+                    for (var rows = 1; rows <= height; rows++)
+                    {
+                        var stage = RowTiling.Bands(model, first, last, rows);
+                        var tiled = TilingLowering.Apply(model, stage, 4);
+                        var outputs = Int8Interpreter.RunAll(tiled, input);
+                        CollectionAssert.AreEqual(untiled[model.Output], outputs[model.Output], $"seed {seed}, ops {first}..{last} on tiles of {rows} rows");
+                        viewed += stage.Views.Sum(v => v.Count);
+                        inside += stage.OpIndices.Any(i => model.Ops[i] is QAdd) ? 1 : 0;
+                        tilings++;
+                    }
+                }
+            }
+        }
+
+        Console.WriteLine($"{tilings} tilings of 30 random residual graphs byte-identical with the untiled graphs ({inside} with a residual add inside the stage, {viewed} views copied)");
+        Assert.IsGreaterThan(500, inside);
+        Assert.IsGreaterThan(500, viewed, "readers whose window is less than the hull");
+    }
+
+    /// <summary>
     /// The emitted C of tiled stages: random chains (every stage length, a few tile heights each) on the host, and the
     /// MLPerf Tiny VWW model with the tiling the planner chooses on the host and the Cortex-M4 in QEMU, its DSP kernels
     /// on bands; the bytes are the untiled model's reference bytes.
@@ -112,6 +159,53 @@ public sealed class RowTilingTests
         }
 
         Console.WriteLine(FormattableString.Invariant($"{runs} tiled random chains on the host; VWW ({choice.Reason}, arena {choice.UntiledArenaBytes:N0} -> {choice.TiledArenaBytes:N0} B; input read in place: {inPlace.Reason}, {inPlace.TiledArenaBytes:N0} B) on the host and the Cortex-M4: the reference bytes"));
+    }
+
+    /// <summary>
+    /// The emitted C of tiled residual stages (the views copied with tml_gather_rows): random residual graphs on the
+    /// host, and MLPerf Tiny IC (ResNet-8) with the tiling the planner chooses at MaxComputeOverhead 0.2 (its first two
+    /// residual blocks in one stage, the input read in place) on the host and the Cortex-M4 in QEMU; the bytes are the
+    /// untiled model's reference bytes.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void EmittedResidualStages_GiveTheReferenceBytes_OnHostAndCortexM4()
+    {
+        var work = TestPaths.NewTempDir("tiling-residual-c");
+        var runs = 0;
+        for (var seed = 0; seed < 4; seed++)
+        {
+            var random = new Random(2000 + seed);
+            var model = RandomResidualGraph(random);
+            var input = Enumerable.Range(0, model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+            var expected = Int8Interpreter.Run(model, input);
+            foreach (var last in Enumerable.Range(0, model.Ops.Count - 1).Where(l => RowTiling.WhyNotStage(model, l) is null && model.Ops.Take(l + 1).Any(op => op is QAdd)))
+            {
+                var height = model.Tensors[model.Ops[last].Output].Shape[2];
+                foreach (var rows in new[] { 1, height / 2 + 1 }.Where(r => r < height).Distinct())
+                {
+                    var tiled = TilingLowering.Apply(model, RowTiling.Bands(model, last, rows), 4);
+                    CollectionAssert.AreEqual(expected, RunC(work, tiled, input, "host"), $"seed {seed}, ops 0..{last}, tiles of {rows} rows: C on the host");
+                    runs++;
+                }
+            }
+        }
+
+        var icPath = TestPaths.SharedOrSkip("models/mlperf_tiny_ic_resnet8_int8_qdq/model.onnx");
+        var ic = ModelCompiler.Compile(new CompileOptions { ModelPath = icPath, Name = "ic", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null).Model;
+        var choice = RowTiling.Choose(ic, 4, 0.2, inputInPlace: true);
+        Assert.IsTrue(choice.Stages.Any(s => s.OpIndices.Any(i => ic.Ops[i] is QAdd)), $"IC's residual blocks tiled: {choice.Reason}");
+        Assert.IsTrue(choice.Stages.Any(s => s.Views.Any(v => v.Count > 0)), "the residual adds read views");
+        var icTiled = TilingLowering.Apply(ic, choice.Stages, 4, inputInPlace: true);
+        var image = Enumerable.Range(0, ic.InputTensor.Bytes).Select(i => (sbyte)((i * 41 % 247) - 120)).ToArray();
+        var icExpected = Int8Interpreter.Run(ic, image);
+        CollectionAssert.AreEqual(icExpected, Int8Interpreter.Run(icTiled, image), $"IC tiled ({choice.Reason}) in the reference");
+        foreach (var board in new[] { "host", "nrf52840" })
+        {
+            CollectionAssert.AreEqual(icExpected, RunC(work, icTiled, image, board), $"IC tiled ({choice.Reason}) on {board}");
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"{runs} tiled random residual graphs on the host; IC ({choice.Reason}, arena {choice.UntiledArenaBytes:N0} -> {choice.TiledArenaBytes:N0} B, estimated instructions +{choice.ComputeOverhead:P1}) on the host and the Cortex-M4: the reference bytes"));
     }
 
     /// <summary>
@@ -213,6 +307,97 @@ public sealed class RowTilingTests
         return HarnessFirmware.Run(code, codeDir, [input], board, TestPaths.Kernels, Path.Combine(work, "harness-" + board)).Outputs[0];
     }
 
+    /// <summary>
+    /// A random residual graph over NCHW: a stem convolution, then 2-4 blocks, each an identity block (one or two
+    /// convolutions keeping the shape, padding above and below uneven, then an Add with the block's input) or a
+    /// projection block (a convolution of stride 1-2 and a 1x1 convolution of the same stride on the block's input,
+    /// added), sometimes a clamp or a pool between blocks.
+    /// </summary>
+    private static LoweredModel RandomResidualGraph(Random random)
+    {
+        var model = new LoweredModel { Name = "residual", Input = 0, Output = 0 };
+        model.Tensors.Add(new LoweredTensor { Id = 0, Name = "in", Shape = [1, random.Next(1, 4), random.Next(8, 26), random.Next(2, 7)], Scale = 0.05f, ZeroPoint = random.Next(-10, 10) });
+
+        int Add(LoweredOp op, int[] shape, int zeroPoint)
+        {
+            var id = model.Tensors.Count;
+            model.Tensors.Add(new LoweredTensor { Id = id, Name = $"t{id}", Shape = shape, Scale = 0.05f, ZeroPoint = zeroPoint });
+            model.Ops.Add(op);
+            return id;
+        }
+
+        // A convolution of the kernel's height whose padding above and below adds up to kernel - 1: its output has
+        // (H - 1) / stride + 1 rows whatever the split, as the 1x1 shortcut's.
+        int Conv(int source, int outC, int kernel, int stride, bool depthwise = false)
+        {
+            var (inC, inH, inW) = (model.Tensors[source].Shape[1], model.Tensors[source].Shape[2], model.Tensors[source].Shape[3]);
+            depthwise &= outC == inC;
+            var kernelW = kernel <= inW ? kernel : 1;
+            var top = random.Next(kernel);
+            var (outH, outW) = ((inH - 1) / stride + 1, (inW - 1) / stride + 1);
+            var groups = depthwise ? inC : 1;
+            var requant = Enumerable.Range(0, outC).Select(_ => QuantizationMath.QuantizeMultiplier(0.0005 + random.NextDouble() * 0.01)).ToArray();
+            var zeroPoint = random.Next(-10, 10);
+            var id = model.Tensors.Count;
+            return Add(new QConv2D
+            {
+                NodeName = $"conv{id}", Inputs = [source], Output = id,
+                Geometry = new ConvGeometry(inC, inH, inW, outC, outH, outW, kernel, kernelW, stride, stride, top, (kernelW - 1) / 2, 1, 1, groups),
+                Weights = Enumerable.Range(0, outC * (inC / groups) * kernel * kernelW).Select(_ => (sbyte)random.Next(-127, 128)).ToArray(),
+                Bias = Enumerable.Range(0, outC).Select(_ => random.Next(-2000, 2000)).ToArray(), Activation = new(random.Next(-128, -100), random.Next(100, 128)),
+                OutputMultiplier = requant.Select(q => q.Multiplier).ToArray(), OutputShift = requant.Select(q => q.Shift).ToArray(),
+                InputZeroPoint = model.Tensors[source].ZeroPoint, OutputZeroPoint = zeroPoint,
+            }, [1, outC, outH, outW], zeroPoint);
+        }
+
+        int Sum(int a, int b)
+        {
+            var zeroPoint = random.Next(-10, 10);
+            var p = QuantizationMath.PrepareAdd(0.05f, model.Tensors[a].ZeroPoint, 0.05f, model.Tensors[b].ZeroPoint, 0.07f, zeroPoint);
+            var id = model.Tensors.Count;
+            return Add(new QAdd
+            {
+                NodeName = $"add{id}", Inputs = [a, b], Output = id, Count = model.Tensors[a].ElementCount,
+                Input1 = new(model.Tensors[a].ZeroPoint, p.Input1Multiplier, p.Input1Shift), Input2 = new(model.Tensors[b].ZeroPoint, p.Input2Multiplier, p.Input2Shift),
+                LeftShift = p.LeftShift, OutputRequantization = new(p.OutputMultiplier, p.OutputShift), OutputZeroPoint = zeroPoint,
+                Activation = new(random.Next(2) == 0 ? zeroPoint : -128, 127),
+            }, model.Tensors[a].Shape, zeroPoint);
+        }
+
+        var x = Conv(0, random.Next(1, 5), new[] { 1, 3, 3, 5 }[random.Next(4)], 1);
+        for (var blocks = random.Next(2, 5); blocks > 0; blocks--)
+        {
+            var channels = model.Tensors[x].Shape[1];
+            if (random.Next(2) == 0 || model.Tensors[x].Shape[2] < 6)
+            {
+                var y = Conv(x, channels, new[] { 1, 3, 3, 5 }[random.Next(4)], 1, depthwise: random.Next(3) == 0);
+                if (random.Next(2) == 0)
+                {
+                    y = Conv(y, channels, 3, 1);
+                }
+
+                x = random.Next(2) == 0 ? Sum(x, y) : Sum(y, x);
+            }
+            else
+            {
+                var (outC, stride) = (random.Next(1, 6), random.Next(1, 3));
+                var y = Conv(Conv(x, outC, 3, stride), outC, 3, 1);
+                var shortcut = Conv(x, outC, 1, stride);
+                x = random.Next(2) == 0 ? Sum(y, shortcut) : Sum(shortcut, y);
+            }
+
+            if (random.Next(4) == 0)
+            {
+                var id = model.Tensors.Count;
+                x = Add(new QClamp { NodeName = $"clamp{id}", Inputs = [x], Output = id, Count = model.Tensors[x].Bytes, Min = random.Next(-128, 0), Max = random.Next(0, 128) },
+                    model.Tensors[x].Shape, model.Tensors[x].ZeroPoint);
+            }
+        }
+
+        model.Output = x;
+        return model;
+    }
+
     /// <summary>A random chain over NCHW: 2-6 convolutions, pools and clamps with random int8 parameters.</summary>
     private static LoweredModel RandomChain(Random random)
     {
@@ -287,6 +472,7 @@ public sealed class RowTilingTests
     [TestMethod]
     [DataRow("mlperf_tiny_vww_mobilenetv1_025_int8_qdq", new[] { 0, 3, 7, 11 })]
     [DataRow("mlperf_tiny_kws_dscnn_int8_qdq", new[] { 0, 2, 8 })]
+    [DataRow("mlperf_tiny_ic_resnet8_int8_qdq", new[] { 0, 3, 7 })]
     public void TiledStages_GiveTheUntiledBytes(string folder, int[] lastOps)
     {
         var modelPath = TestPaths.SharedOrSkip($"models/{folder}/model.onnx");

@@ -52,10 +52,10 @@ public static class RowTiling
     public static string? WhyNotStage(LoweredModel model, int lastOp) => WhyNotStage(model, 0, lastOp);
 
     /// <summary>
-    /// The ops <paramref name="firstOp"/> .. <paramref name="lastOp"/> can form a tiled stage: each runs on row bands,
-    /// each tensor they read is read by one op of the stage, and each they compute before the last is read by exactly
-    /// one op, inside the stage, and is neither a model output nor an alias or slice of another tensor. Null when they
-    /// can; else why not.
+    /// The ops <paramref name="firstOp"/> .. <paramref name="lastOp"/> can form a tiled stage: each runs on row bands
+    /// and reads a tensor once, and each tensor they compute before the last is read only inside the stage (by one op
+    /// or several, as a residual block's input) and is neither a model output nor an alias or slice of another tensor.
+    /// Null when they can; else why not.
     /// </summary>
     public static string? WhyNotStage(LoweredModel model, int firstOp, int lastOp)
     {
@@ -77,13 +77,14 @@ public static class RowTiling
                 return $"{op.KindName} '{op.NodeName}' does not run on row bands";
             }
 
-            // Each band is exactly the rows its one reader's window covers (a tensor two ops read, as a residual
-            // block's, would need the hull of both: not yet).
+            // A tensor several ops of the stage read (a residual block's) has the hull of their windows in its band,
+            // and a reader whose window is less reads a copy of its rows (a view, see Bands); one op reading a tensor
+            // twice would need two windows at once.
             foreach (var input in op.Inputs)
             {
-                if (readers[input].Count(r => r >= firstOp && r <= lastOp) != 1 || op.Inputs.Count(x => x == input) != 1)
+                if (op.Inputs.Count(x => x == input) != 1)
                 {
-                    return $"'{model.Tensors[input].Name}' is read by several ops of the stage";
+                    return $"{op.KindName} '{op.NodeName}' reads '{model.Tensors[input].Name}' twice";
                 }
             }
 
@@ -95,10 +96,11 @@ public static class RowTiling
 
             if (i < lastOp)
             {
+                // Its bands are all there is of it: every reader must be in the stage.
                 var reading = readers.TryGetValue(op.Output, out var r) ? r : [];
-                if (reading.Count != 1 || reading[0] > lastOp || model.Outputs.Contains(op.Output))
+                if (reading.Count == 0 || reading.Any(x => x > lastOp) || model.Outputs.Contains(op.Output))
                 {
-                    return $"'{tensor.Name}' is read {(reading.Count == 1 ? "after the stage" : $"by {reading.Count} ops")}{(model.Outputs.Contains(op.Output) ? " and is a model output" : "")}";
+                    return $"'{tensor.Name}' is {(model.Outputs.Contains(op.Output) ? "a model output" : reading.Count == 0 ? "read by no op" : "read after the stage")}";
                 }
             }
         }
@@ -121,10 +123,12 @@ public static class RowTiling
         var height = model.Tensors[output].Shape[2];
         var produced = Enumerable.Range(firstOp, lastOp - firstOp + 1).Select(i => model.Ops[i].Output).ToHashSet();
         var tiles = new List<IReadOnlyDictionary<int, (int Start, int End)>>();
+        var views = new List<IReadOnlyDictionary<(int Op, int Tensor), (int Start, int End)>>();
         long macs = 0, work = 0;
         for (var start = 0; start < height; start += tileRows)
         {
             var rows = new Dictionary<int, (int Start, int End)> { [output] = (start, Math.Min(height, start + tileRows)) };
+            var reads = new Dictionary<(int Op, int Tensor), (int Start, int End)>();
             for (var i = lastOp; i >= firstOp; i--)
             {
                 var op = model.Ops[i];
@@ -141,11 +145,17 @@ public static class RowTiling
                 // an NCHW input of the band's height, channel after channel.
                 foreach (var input in op.Inputs)
                 {
+                    reads[(i, input)] = read;
                     rows[input] = rows.TryGetValue(input, out var had) ? (Math.Min(had.Start, read.Start), Math.Max(had.End, read.End)) : read;
                 }
             }
 
+            // A tensor several ops read has the hull of their windows in its band; a reader whose window is less gets
+            // a view, a copy of its rows (a kernel reads its input's channels a band's height apart).
+            var tileViews = reads.Where(r => r.Value != rows[r.Key.Tensor]).ToDictionary(r => r.Key, r => r.Value);
+            work += tileViews.Sum(v => (long)BandBytes(model.Tensors[v.Key.Tensor], v.Value.End - v.Value.Start));
             tiles.Add(rows);
+            views.Add(tileViews);
         }
 
         var inputs = Enumerable.Range(firstOp, lastOp - firstOp + 1).SelectMany(i => model.Ops[i].Inputs).Where(t => !produced.Contains(t)).Distinct().ToList();
@@ -155,7 +165,7 @@ public static class RowTiling
         var range = Enumerable.Range(firstOp, lastOp - firstOp + 1);
         var untiled = range.Sum(i => OpCost.Macs(model.Ops[i]));
         var untiledWork = range.Sum(i => Work(model, model.Ops[i], cost));
-        return new TiledStage(firstOp, lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled, work, untiledWork);
+        return new TiledStage(firstOp, lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled, work, untiledWork) { Views = views };
     }
 
     /// <summary>Bytes of <paramref name="rows"/> rows of an NCHW tensor: C x rows x W values.</summary>
@@ -187,16 +197,35 @@ public static class RowTiling
         }
 
         var inputs = stage.Inputs.Select(Local).ToList();
-        var localOps = ops.Select(op => ((IReadOnlyList<int>)op.Inputs.Select(Local).ToList(), Local(op.Output), false)).ToList();
-        // A kernel's scratch follows its geometry: the largest over the tiles' band forms.
-        var scratch = ops.Select(op => stage.Tiles.Where(rows => rows.ContainsKey(op.Output))
-            .Max(rows => KernelScratch.BytesOf(BandOps.For(model, op, rows[op.Output])))).ToList();
+        var localOps = new List<(IReadOnlyList<int> Inputs, int Output, bool InPlace)>();
+        var scratch = new List<int>();
+        var opAt = new List<int>();
+        var views = new Dictionary<(int Op, int Tensor), int>();
+        foreach (var (op, index) in ops.Zip(stage.OpIndices))
+        {
+            // A view is copied just before its reader runs, from the band of the tensor it views.
+            foreach (var input in op.Inputs.Where(t => stage.ViewKeys.Contains((index, t))))
+            {
+                views[(index, input)] = bytes.Count;
+                bytes.Add(stage.Views.Max(v => v.TryGetValue((index, input), out var rows) ? BandBytes(model.Tensors[input], rows.End - rows.Start) : 0));
+                localOps.Add(([Local(input)], views[(index, input)], false));
+                scratch.Add(0);
+            }
+
+            localOps.Add((op.Inputs.Select(t => views.TryGetValue((index, t), out var view) ? view : Local(t)).ToList(), Local(op.Output), false));
+            // A kernel's scratch follows its geometry: the largest over the tiles' band forms.
+            scratch.Add(stage.Tiles.Where(rows => rows.ContainsKey(op.Output)).Max(rows => KernelScratch.BytesOf(BandOps.For(model, op, rows[op.Output]))));
+            opAt.Add(localOps.Count - 1);
+        }
+
         var problem = new PlanningProblem(bytes, bytes.Select(_ => (int?)null).ToList(), localOps, inputs[0], Local(stage.Output),
             inputs.Count > 1 ? inputs.Skip(1).ToList() : null, OpScratch: scratch);
         var plan = ArenaPlanner.Plan(problem, alignment);
         var offsets = plan.Buffers.Where(b => !plan.IsScratch(b)).ToDictionary(b => b.TensorId, b => b.Offset);
-        return new TileLayout(plan.ArenaBytes, ids.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]),
-            Enumerable.Range(0, ops.Count).Select(plan.ScratchOffsetOf).ToList());
+        return new TileLayout(plan.ArenaBytes, ids.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]), opAt.Select(plan.ScratchOffsetOf).ToList())
+        {
+            ViewOffset = views.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]),
+        };
     }
 
     /// <summary>The model's arena with <paramref name="stage"/> run tile by tile (see
@@ -253,35 +282,48 @@ public static class RowTiling
         var modelWork = model.Ops.Sum(op => Work(model, op, cost));
         var budget = (long)(maxComputeOverhead * modelWork);
 
-        // The ops that can be tiled at all: the longest prefix that is a stage.
-        var prefix = 0;
+        // Where a stage may end: after an op whose output is all that later ops read of the stage (not inside a
+        // residual block), as long as the ops from the first on run on row bands.
+        var cuts = new List<int>();
         string? stop = null;
-        while (prefix < model.Ops.Count - 1)
+        for (var i = 0; i < model.Ops.Count - 1; i++)
         {
-            if (WhyNotStage(model, 0, prefix) is { } why)
+            if (WhyNotStage(model, i, i) is { } blocked)
             {
-                stop = why;
+                stop = blocked;
                 break;
             }
 
-            prefix++;
+            if (WhyNotStage(model, 0, i) is null)
+            {
+                cuts.Add(i);
+            }
         }
 
-        if (prefix == 0)
+        if (cuts.Count == 0)
         {
             return new TilingChoice([], untiled, untiled, modelMacs, modelWork, $"no prefix runs on row bands{(stop is null ? "" : $" (the first op that cannot: {stop})")}");
         }
 
-        // Where a stage may end: after an op that shrinks the maps, and at the end of the prefix.
-        var ends = Enumerable.Range(0, prefix).Where(i => i == prefix - 1 || Shrinks(model, model.Ops[i])).ToList();
-        var starts = ends.Select(e => e + 1).Where(s => s < prefix).Prepend(0).ToList();
+        // A stage ends where the maps have shrunk (at the first cut after a strided op), or at the last cut.
+        var ends = new List<int>();
+        for (var (k, from) = (0, 0); k < cuts.Count; from = cuts[k++] + 1)
+        {
+            if (k == cuts.Count - 1 || Enumerable.Range(from, cuts[k] - from + 1).Any(i => Shrinks(model, model.Ops[i])))
+            {
+                ends.Add(cuts[k]);
+            }
+        }
+
+        var starts = ends.Select(e => e + 1).Where(s => s <= cuts[^1]).Prepend(0).ToList();
+        var prefix = cuts.Count;
 
         // Per segment, its tile heights within the budget: the local peak (the stage's inputs and output whole, and
         // its tiles' working memory) against the work the tiling adds; only the Pareto front is kept.
         var segments = new Dictionary<(int First, int Last), List<(TiledStage Stage, long Peak)>>();
         foreach (var first in starts)
         {
-            foreach (var last in ends.Where(e => e >= first))
+            foreach (var last in ends.Where(e => e >= first && WhyNotStage(model, first, e) is null))
             {
                 var height = model.Tensors[model.Ops[last].Output].Shape[2];
                 var options = new List<(TiledStage Stage, long Peak)>();
@@ -309,7 +351,7 @@ public static class RowTiling
         (IReadOnlyList<TiledStage> Stages, int Arena, long Macs)? best = null;
         foreach (var sequence in Sequences(starts, ends, MaxStages))
         {
-            var fronts = sequence.Select(s => segments[s]).ToList();
+            var fronts = sequence.Select(s => segments.TryGetValue(s, out var front) ? front : []).ToList();
             if (fronts.Any(f => f.Count == 0))
             {
                 continue;

@@ -35,6 +35,19 @@ public sealed record TiledStage(
 {
     public int TileCount => Tiles.Count;
 
+    /// <summary>Per tile, the views it copies: where op Op (the model's index) reads fewer rows [Start, End) of Tensor
+    /// than the tensor's band holds (the hull of its readers' windows, a residual block's input), a copy of those rows
+    /// is what the op reads. Empty where each tensor has one reader.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<(int Op, int Tensor), (int Start, int End)>> Views { get; init; } = [];
+
+    /// <summary>The rows of <paramref name="tensor"/> op <paramref name="op"/> reads in tile <paramref name="tile"/>
+    /// through a view, or null: it reads the tensor's band.</summary>
+    public (int Start, int End)? ViewOf(int tile, int op, int tensor) =>
+        tile < Views.Count && Views[tile].TryGetValue((op, tensor), out var rows) ? rows : null;
+
+    /// <summary>Every (op, tensor) some tile reads through a view.</summary>
+    public IEnumerable<(int Op, int Tensor)> ViewKeys => Views.SelectMany(v => v.Keys).Distinct().OrderBy(k => k.Op).ThenBy(k => k.Tensor);
+
     /// <summary>The model's ops the stage runs.</summary>
     public IEnumerable<int> OpIndices => Enumerable.Range(FirstOp, LastOp - FirstOp + 1);
 
@@ -70,7 +83,11 @@ public sealed record TilingChoice(
 
 /// <summary>A tile's working memory: <see cref="Bytes"/> in all, each band's offset in it by tensor id, and each op's
 /// scratch offset (null: none).</summary>
-public sealed record TileLayout(int Bytes, IReadOnlyDictionary<int, int> BandOffset, IReadOnlyList<int?> ScratchOffset);
+public sealed record TileLayout(int Bytes, IReadOnlyDictionary<int, int> BandOffset, IReadOnlyList<int?> ScratchOffset)
+{
+    /// <summary>Each view's offset (<see cref="TiledStage.Views"/>), by (op, tensor).</summary>
+    public IReadOnlyDictionary<(int Op, int Tensor), int> ViewOffset { get; init; } = new Dictionary<(int Op, int Tensor), int>();
+}
 
 /// <summary>
 /// How the planner estimates the instructions of an op, to compare tilings: <see cref="MacPermille"/>/1000 per MAC,
