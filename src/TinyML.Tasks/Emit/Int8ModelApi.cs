@@ -37,17 +37,17 @@ internal sealed class Int8ModelApi : ModelApi
             kernels.Add("#include \"tml_kernels_dsp.h\"");
         }
 
-        if (model.Ops.Any(op => op is QRecurrent))
+        if (model.AllOps.Any(op => op is QRecurrent))
         {
             kernels.Add("#include \"tml_recurrent_s8.h\"");
         }
 
-        if (model.Ops.Any(op => op is QInt16x8Layer))
+        if (model.AllOps.Any(op => op is QInt16x8Layer))
         {
             kernels.Add("#include \"tml_int16x8.h\"");
         }
 
-        if (model.Ops.Any(op => op is QFloatLayer or QTrainableHead))
+        if (model.AllOps.Any(op => op is QFloatLayer or QTrainableHead))
         {
             kernels.Add("#include \"tml_kernels_f32.h\"");
             kernels.Add(FloatModelApi.MathInclude);

@@ -98,8 +98,18 @@ public sealed class QTrainableHead : LoweredOp
 /// <summary>A requantization between int8 and int16 at the edge of an int16x8 layer: Count values, one multiplier.</summary>
 public abstract class QInt16Conversion : LoweredOp
 {
-    public required int Count { get; init; }
+    private int _count;
+
+    public required int Count { get => _count; init => _count = value; }
     public required QuantizedMultiplier Requantization { get; init; }
+
+    /// <summary>The same conversion over another number of values: a band of rows.</summary>
+    public T WithCount<T>(int count) where T : QInt16Conversion
+    {
+        var copy = Copy<T>();
+        copy._count = count;
+        return copy;
+    }
 }
 
 /// <summary>
@@ -128,6 +138,16 @@ public sealed class QRequantizeS16S8 : QInt16Conversion
 /// </summary>
 public sealed class QInt16x8Layer : LoweredOp
 {
-    public required LoweredOp Op { get; init; }
+    private LoweredOp _op = default!;
+
+    public required LoweredOp Op { get => _op; init => _op = value; }
     public required long[] Bias { get; init; }
+
+    /// <summary>The same layer with another geometry of its op: a band of rows.</summary>
+    public QInt16x8Layer WithOp(LoweredOp op)
+    {
+        var copy = Copy<QInt16x8Layer>();
+        copy._op = op;
+        return copy;
+    }
 }

@@ -464,7 +464,7 @@ public static class ModelCompiler
             log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: ops {stage.FirstOp}..{stage.LastOp} ({model.Ops[stage.FirstOp].NodeName} .. {model.Ops[stage.LastOp].NodeName}) run on {stage.TileCount} tiles of {stage.TileRows} row(s) of '{output.Name}' [{string.Join("x", output.Shape.Skip(1))}], {stage.RecomputedMacs:N0} MACs recomputed in the halo rows"));
         }
 
-        log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: arena {plan.ArenaBytes:N0} -> {tiledPlan.ArenaBytes:N0} B (layer-by-layer bound {plan.LowerBound:N0} B), MACs +{choice.MacOverhead:P1} of {choice.ModelMacs:N0}, estimated instructions +{choice.ComputeOverhead:P1} (MaxComputeOverhead {options.Tiling.MaxComputeOverhead:P0})")
+        log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: arena {plan.ArenaBytes:N0} -> {tiledPlan.ArenaBytes:N0} B (layer-by-layer bound {plan.LowerBound:N0} B), MACs +{choice.MacOverhead:P1} of {choice.ModelMacs:N0}, estimated instructions {(choice.ComputeOverhead * 100).ToString("+0.0;-0.0", CultureInfo.InvariantCulture)} % (MaxComputeOverhead {options.Tiling.MaxComputeOverhead:P0})")
             + (tiled.InputInPlace ? "; the input is read where the caller has it" : ""));
         return (tiled, tiledPlan, choice with { TiledArenaBytes = tiledPlan.ArenaBytes });
     }
@@ -532,10 +532,12 @@ public static class ModelCompiler
     /// <summary>How many ops of which precision, for the build log.</summary>
     private static string OpCount(LoweredModel model)
     {
-        var floatLayers = model.Ops.Count(op => op is QFloatLayer);
-        var int16Layers = model.Ops.Count(op => op is QInt16x8Layer);
-        return floatLayers + int16Layers == 0 ? Invariant($"{model.Ops.Count} int8 ops")
-            : Invariant($"{model.Ops.Count} ops ({(int16Layers > 0 ? $"{int16Layers} int16x8 layer(s), " : "")}{floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
+        // A tiled stage's own ops are the model's.
+        var ops = model.AllOps.ToList();
+        var floatLayers = ops.Count(op => op is QFloatLayer);
+        var int16Layers = ops.Count(op => op is QInt16x8Layer);
+        return floatLayers + int16Layers == 0 ? Invariant($"{ops.Count} int8 ops")
+            : Invariant($"{ops.Count} ops ({(int16Layers > 0 ? $"{int16Layers} int16x8 layer(s), " : "")}{floatLayers} float32 layer(s) with their int8 conversions, the rest int8)");
     }
 
     /// <summary>

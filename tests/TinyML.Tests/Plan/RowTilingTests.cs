@@ -209,6 +209,54 @@ public sealed class RowTilingTests
     }
 
     /// <summary>
+    /// int16x8 layers inside a tiled stage: the float MLPerf Tiny VWW quantized here with its first six convolutions in
+    /// int16x8 (their int8-to-int16 widening and int16-to-int8 narrowing on bands too; the int8 copies of the outputs the
+    /// next int16x8 layer reads in int16 are not computed). Every tile height of a few stages in the reference, and the
+    /// build's choice on the host and the Cortex-M4 in QEMU, give the untiled model's bytes.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void Int16x8Stages_GiveTheUntiledBytes_InTheReferenceOnHostAndCortexM4()
+    {
+        var vwwPath = TestPaths.SharedOrSkip("models/mlperf_tiny_vww_mobilenetv1_025/model.onnx");
+        var work = TestPaths.NewTempDir("tiling-int16");
+        CompileOptions Options(TilingMode mode) => new()
+        {
+            ModelPath = vwwPath, Name = "vww", Board = "nrf52840", Tiling = new TilingSettings(mode), OutputDirectory = mode == TilingMode.Auto ? Path.Combine(work, "code") : null,
+            MixedPrecision = new PrecisionSettings { Layers = PrecisionSettings.ParseLayers(["Conv_1=int16x8;Conv_3=int16x8;Conv_5=int16x8;Conv_7=int16x8;Conv_9=int16x8;Conv_11=int16x8"], "vww") },
+        };
+        var untiled = ModelCompiler.Compile(Options(TilingMode.Off), TextWriter.Null);
+        var model = untiled.Model;
+        Assert.AreEqual(6, model.Ops.Count(op => op is QInt16x8Layer));
+        var image = Enumerable.Range(0, model.InputTensor.Bytes).Select(i => (sbyte)((i * 29 % 241) - 118)).ToArray();
+        var expected = Int8Interpreter.RunAll(model, image);
+        var checkedStages = 0;
+        foreach (var last in Enumerable.Range(0, 16).Where(l => RowTiling.WhyNotStage(model, l) is null && model.Ops.Take(l + 1).Any(op => op is QInt16x8Layer)))
+        {
+            var height = model.Tensors[model.Ops[last].Output].Shape[2];
+            foreach (var rows in new[] { 1, 2, 5, height / 2 + 1 }.Where(r => r < height).Distinct())
+            {
+                var tiled = TilingLowering.Apply(model, RowTiling.Bands(model, last, rows), 4);
+                CollectionAssert.AreEqual(expected[model.Output], Int8Interpreter.Run(tiled, image), $"ops 0..{last} on tiles of {rows} rows");
+                checkedStages++;
+            }
+        }
+
+        var log = new StringWriter();
+        var compiled = ModelCompiler.Compile(Options(TilingMode.Auto), log);
+        var stages = compiled.Model.Ops.OfType<TiledStageOp>().ToList();
+        Assert.IsTrue(stages.Any(s => s.Ops.Any(op => op is QInt16x8Layer)), $"the build tiles the int16x8 layers\n{log}");
+        Assert.IsLessThan(untiled.Plan.ArenaBytes / 2, compiled.Plan.ArenaBytes);
+        foreach (var board in new[] { "host", "nrf52840" })
+        {
+            var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), [image], board, TestPaths.Kernels, Path.Combine(work, "run-" + board));
+            CollectionAssert.AreEqual(expected[model.Output], run.Outputs[0], $"tiled VWW with int16x8 layers on {board}");
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"VWW with 6 int16x8 layers: {checkedStages} tilings in the reference, the build's ({string.Join("; ", stages.Select(s => $"ops {s.Stage.FirstOp}..{s.Stage.LastOp} on {s.Stage.TileCount} tiles"))}; arena {untiled.Plan.ArenaBytes:N0} -> {compiled.Plan.ArenaBytes:N0} B) on the host and the Cortex-M4: the untiled bytes"));
+    }
+
+    /// <summary>
     /// The build's choice (Tiling="auto", the default): VWW's arena at most half its layer-by-layer bound, within the
     /// compute budget, said in the log and report.json; invoke_f32 quantizing the input band by band gives the bytes
     /// of the untiled model's reference for the quantized image, and Tiling="off" keeps the layer-by-layer build.

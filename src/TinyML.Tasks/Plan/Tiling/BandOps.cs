@@ -23,6 +23,9 @@ public static class BandOps
         return op switch
         {
             QConv2D c => c.WithGeometry<QConv2D>(c.Geometry with { InH = inRows, OutH = outRows, PadTop = padTop }),
+            QInt16x8Layer { Op: QConv2D c } l => l.WithOp(c.WithGeometry<QConv2D>(c.Geometry with { InH = inRows, OutH = outRows, PadTop = padTop })),
+            QRequantizeS8S16 r => r.WithCount<QRequantizeS8S16>(count),
+            QRequantizeS16S8 r => r.WithCount<QRequantizeS16S8>(count),
             QPool p => p.WithBand<QPool>(p.InputPlanes with { Height = inRows }, Window(p.Geometry, inRows, outRows, padTop)),
             QClamp c => c.WithCount(count),
             QAdd a => a.WithCount(count),
@@ -35,6 +38,8 @@ public static class BandOps
     public static string Key(LoweredOp band) => band switch
     {
         QConv2D c => c.Geometry.ToString(),
+        QInt16x8Layer { Op: QConv2D c } => c.Geometry.ToString(),
+        QInt16Conversion r => r.Count.ToString(CultureInfo.InvariantCulture),
         QPool p => $"{p.InputPlanes} {p.Geometry}",
         QClamp c => c.Count.ToString(CultureInfo.InvariantCulture),
         QAdd a => a.Count.ToString(CultureInfo.InvariantCulture),

@@ -17,7 +17,7 @@ public static class RowTiling
     public const double MinimumArenaSaving = 0.10;
 
     /// <summary>
-    /// The row window of <paramref name="op"/> (an int8 op; float32 and int16x8 layers stay whole for now), or null
+    /// The row window of <paramref name="op"/> (an int8 op, or an int16x8 convolution and its conversions), or null
     /// when it cannot run on row bands: every tensor it reads from
     /// the arena and writes must be NCHW with batch 1 (element-wise ops: all of one shape, no constant operand).
     /// </summary>
@@ -34,6 +34,8 @@ public static class RowTiling
         return op switch
         {
             QConv2D { Geometry: var g } when Conv(g) && InputIs(1, g.InC, g.InH, g.InW) => Window(g),
+            QInt16x8Layer { Op: QConv2D { Geometry: var g } } when Conv(g) && InputIs(1, g.InC, g.InH, g.InW) => Window(g),
+            QRequantizeS8S16 or QRequantizeS16S8 when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
             QPool p when p.InputPlanes.Count == output[1] && InputIs(1, output[1], p.InputPlanes.Height, p.InputPlanes.Width) =>
                 new RowWindow(p.InputPlanes.Height, p.Geometry.OutH, p.Geometry.KernelH, p.Geometry.StrideH, p.Geometry.PadTop, p.Geometry.DilationH),
             QClamp or QAdd when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
@@ -96,11 +98,12 @@ public static class RowTiling
 
             if (i < lastOp)
             {
-                // Its bands are all there is of it: every reader must be in the stage.
+                // Its bands are all there is of it: every reader must be in the stage. (One no op reads, as the int8
+                // copy of an int16x8 layer's output the next int16x8 layer reads in int16, is not computed at all.)
                 var reading = readers.TryGetValue(op.Output, out var r) ? r : [];
-                if (reading.Count == 0 || reading.Any(x => x > lastOp) || model.Outputs.Contains(op.Output))
+                if (reading.Any(x => x > lastOp) || model.Outputs.Contains(op.Output))
                 {
-                    return $"'{tensor.Name}' is {(model.Outputs.Contains(op.Output) ? "a model output" : reading.Count == 0 ? "read by no op" : "read after the stage")}";
+                    return $"'{tensor.Name}' is {(model.Outputs.Contains(op.Output) ? "a model output" : "read after the stage")}";
                 }
             }
         }
@@ -214,7 +217,7 @@ public static class RowTiling
 
             localOps.Add((op.Inputs.Select(t => views.TryGetValue((index, t), out var view) ? view : Local(t)).ToList(), Local(op.Output), false));
             // A kernel's scratch follows its geometry: the largest over the tiles' band forms.
-            scratch.Add(stage.Tiles.Where(rows => rows.ContainsKey(op.Output)).Max(rows => KernelScratch.BytesOf(BandOps.For(model, op, rows[op.Output]))));
+            scratch.Add(stage.Tiles.Where(rows => rows.ContainsKey(op.Output)).Select(rows => KernelScratch.BytesOf(BandOps.For(model, op, rows[op.Output]))).DefaultIfEmpty(0).Max());
             opAt.Add(localOps.Count - 1);
         }
 
