@@ -671,6 +671,8 @@ public static class ModelCompiler
                     ["haloRows"] = HaloRows(model, t),
                     ["recomputedMacs"] = t.Stage.RecomputedMacs,
                     ["tileBytes"] = t.TileBytes,
+                    // Residual blocks: the rows a reader copies out of a band that holds its readers' hull.
+                    ["viewBytesCopied"] = t.Stage.Views.Sum(v => v.Sum(r => (long)Plan.Tiling.RowTiling.BandBytes(model.Tensors[r.Key.Tensor], r.Value.End - r.Value.Start))),
                 }).ToArray()),
             };
         }
@@ -688,7 +690,8 @@ public static class ModelCompiler
     /// <summary>Rows computed more than once in a tiled stage: over its tensors, the rows the tiles compute minus the
     /// tensors' heights.</summary>
     private static int HaloRows(LoweredModel model, TiledStageOp stage) =>
-        stage.Ops.Sum(o => stage.Stage.Tiles.Sum(tile => tile.TryGetValue(o.Output, out var r) ? r.End - r.Start : 0) - model.Tensors[o.Output].Shape[2]);
+        stage.Ops.Where(o => stage.Stage.Tiles.Any(tile => tile.ContainsKey(o.Output))) // not an output no op reads
+            .Sum(o => stage.Stage.Tiles.Sum(tile => tile.TryGetValue(o.Output, out var r) ? r.End - r.Start : 0) - model.Tensors[o.Output].Shape[2]);
 
     /// <summary>A model input or output: a float32 tensor has its type, an int8 one its quantization.</summary>
     private static JsonObject TensorJson(LoweredTensor t) => t.ElementType == TensorElementType.Float32

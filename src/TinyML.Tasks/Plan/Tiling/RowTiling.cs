@@ -4,8 +4,8 @@ namespace TinyML.Plan.Tiling;
 
 /// <summary>
 /// Fused-layer tiling chosen by the planner: for each prefix of the model that can run on row bands (convolutions,
-/// depthwise convolutions, pooling and element-wise ops over NCHW tensors, each intermediate read by one op of the
-/// prefix) and each tile height, the arena the model would need with that prefix run tile by tile, and the MACs the
+/// depthwise convolutions, pooling and element-wise ops over NCHW tensors, residual blocks whole inside it; int8, with
+/// int16x8 convolutions) and each tile height, the arena the model would need with that prefix run tile by tile, and the MACs the
 /// recomputed halo rows add; the smallest arena within the compute budget wins.
 /// </summary>
 public static class RowTiling
@@ -176,7 +176,8 @@ public static class RowTiling
 
     /// <summary>
     /// The working memory of one tile: every band of the stage planned like an arena of its own (a band lives from the
-    /// op that computes it to the op that reads it; the kernels' scratch during their op), the rows of the tensors from
+    /// op that computes it to the last op that reads it, a view from its copy to its reader; the kernels' scratch
+    /// during their op), the rows of the tensors from
     /// outside gathered into bands first, and the stage's output rows of the tile in a band too, copied into the whole
     /// output after the tile.
     /// </summary>

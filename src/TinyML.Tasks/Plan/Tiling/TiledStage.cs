@@ -68,7 +68,8 @@ public sealed record TilingChoice(
     long ModelWork,
     string Reason)
 {
-    /// <summary>How many stages (prefix lengths) could run on row bands at all.</summary>
+    /// <summary>How many places a stage from the first op could end (prefix lengths that run on row bands, ending
+    /// outside a residual block).</summary>
     public int Considered { get; init; }
 
     /// <summary>The MACs the halo rows add.</summary>
