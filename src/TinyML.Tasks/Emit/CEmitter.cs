@@ -56,7 +56,12 @@ public static class CEmitter
         for (var i = 0; i < model.Ops.Count; i++)
         {
             var id = $"tml_{name}_op{i}";
-            constantBytes += model.Ops[i] is IFloat32Op ? FloatOpEmitter.EmitOpData(sb, model.Ops[i], id) : Int8OpEmitter.EmitOpData(sb, plan, model.Ops[i], id);
+            constantBytes += model.Ops[i] switch
+            {
+                IFloat32Op => FloatOpEmitter.EmitOpData(sb, model.Ops[i], id),
+                TiledStageOp { IsFloat32: true } stage => TiledStageEmitter.EmitData(sb, stage, id, FloatOpEmitter.EmitOpData),
+                _ => Int8OpEmitter.EmitOpData(sb, plan, model.Ops[i], id),
+            };
         }
 
         if (profile)
@@ -113,6 +118,13 @@ public static class CEmitter
             if (model.Ops[i] is IFloat32Op)
             {
                 FloatOpEmitter.EmitCall(sb, tensor => api.PointerTo(model, plan, tensor), model.Ops[i], id, i);
+            }
+            else if (model.Ops[i] is TiledStageOp { IsFloat32: true } stage)
+            {
+                // The float kernels take no scratch: the stage's scratch is its bands only.
+                var index = i;
+                TiledStageEmitter.EmitCalls(sb, model, plan, stage, id, i, api.PointerAt,
+                    (band, bandId, offsetOf, _) => FloatOpEmitter.EmitCall(sb, tensor => api.PointerAt(offsetOf(tensor)), band, bandId, index));
             }
             else
             {

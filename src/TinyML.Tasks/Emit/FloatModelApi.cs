@@ -30,8 +30,10 @@ internal sealed class FloatModelApi : ModelApi
 
     public override (string Line, bool Always) UnusedArena => ("    (void)arena; /* a model of reshapes only has no kernel call */\n", true);
 
+    /// <summary>A tiled stage copies rows with tml_gather_rows/tml_scatter_rows (tml_kernels.h: any element size).</summary>
     public override (IEnumerable<string> Kernels, IEnumerable<string> Library) Includes(LoweredModel model) =>
-        (["#include \"tml_kernels_f32.h\""], [MathInclude, "#include <stddef.h>"]);
+        (model.Ops.Any(op => op is TiledStageOp) ? ["#include \"tml_kernels_f32.h\"", "#include \"tml_kernels.h\""] : ["#include \"tml_kernels_f32.h\""],
+            [MathInclude, "#include <stddef.h>"]);
 
     public override string EntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena) =>
         (SingleInputOutput(model) ? SingleEntryPoints(model, plan, name, upper, arena) + "\n" : "")

@@ -33,7 +33,10 @@ internal abstract class ModelApi
     public abstract string EntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena);
 
     /// <summary>The pointer expression of <paramref name="tensor"/> inside the run function's arena view.</summary>
-    public string PointerTo(LoweredModel model, ArenaPlan plan, int tensor) => $"arena + {IndexOf(plan.OffsetOf(model, tensor))}";
+    public string PointerTo(LoweredModel model, ArenaPlan plan, int tensor) => PointerAt(plan.OffsetOf(model, tensor));
+
+    /// <summary>The run function's pointer to byte <paramref name="byteOffset"/> of the arena (a tiled stage's bands).</summary>
+    public string PointerAt(int byteOffset) => $"arena + {IndexOf(byteOffset)}";
 
     /// <summary>The cast that views the caller's byte arena as <see cref="ArenaElement"/>.</summary>
     protected abstract string ArenaCast { get; }
