@@ -94,7 +94,7 @@ public static class CEmitter
         }
 
         // An input read in place comes as a pointer: int8, or float32 to be quantized band by band (invoke_f32).
-        sb.Append(I, $"static void tml_{name}_run({api.ArenaElement} *arena{(model.InputInPlace ? ", const int8_t *input, const float *input_f32" : "")})\n{{\n");
+        sb.Append(I, $"static void tml_{name}_run({api.ArenaElement} *arena{(model.InputInPlace ? api.InPlaceRunParameters : "")})\n{{\n");
         var (unusedArena, always) = api.UnusedArena;
         if (always)
         {

@@ -24,6 +24,11 @@ internal sealed class FloatModelApi : ModelApi
 
     protected override string InvokeSuffix => "_f32";
 
+    /// <summary>A float model's input read in place: its rows are copied into the tiled stage's bands as they are.</summary>
+    public override string InPlaceRunParameters => ", const float *input";
+
+    protected override string InPlaceRunArguments(string input) => $", {input}";
+
     /// <summary>Arena byte offsets are multiples of 4 (planner alignment), so they index the float view exactly.</summary>
     protected override int IndexOf(int byteOffset) =>
         byteOffset % sizeof(float) == 0 ? byteOffset / sizeof(float) : throw new InvalidOperationException($"arena offset {byteOffset} is not float-aligned");

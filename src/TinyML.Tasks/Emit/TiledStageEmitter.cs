@@ -29,10 +29,10 @@ internal static class TiledStageEmitter
     {
         var I = CultureInfo.InvariantCulture;
         var work = plan.ScratchOffsetOf(index) ?? throw new InvalidOperationException("a tiled stage has its tiles' working memory as scratch");
-        string Rows(int tensor, (int Start, int End) rows, bool gather)
+        string Rows(int tensor, (int Start, int End) rows, bool gather, string? from = null)
         {
             var t = model.Tensors[tensor];
-            var (whole, band) = (pointerAt(plan.OffsetOf(model, tensor)), pointerAt(work + stage.Layout.BandOffset[tensor]));
+            var (whole, band) = (from ?? pointerAt(plan.OffsetOf(model, tensor)), pointerAt(work + stage.Layout.BandOffset[tensor]));
             return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {rows.Start}, {rows.End - rows.Start});\n");
         }
 
@@ -43,6 +43,13 @@ internal static class TiledStageEmitter
             sb.Append(I, $"    /* op {index}, tile {k + 1} of {stage.Stage.TileCount}: rows {output.Start}..{output.End - 1} of '{Comment(model.Tensors[stage.Output].Name)}' */\n");
             foreach (var input in stage.Stage.Inputs.Where(rows.ContainsKey))
             {
+                if (input == model.Input && model.InputInPlace && stage.IsFloat32)
+                {
+                    // A float model's caller's input: its rows copied as they are.
+                    sb.Append(Rows(input, rows[input], gather: true, from: "input"));
+                    continue;
+                }
+
                 if (input == model.Input && model.InputInPlace)
                 {
                     // The caller's input, int8 or float32 (invoke_f32: quantized as it is gathered).

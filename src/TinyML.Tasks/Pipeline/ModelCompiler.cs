@@ -435,7 +435,7 @@ public static class ModelCompiler
     /// Fused-layer tiling (<c>Tiling="auto"</c>): the first layers run tile by tile when that lowers the arena by at least
     /// <see cref="Plan.Tiling.RowTiling.MinimumArenaSaving"/> within <c>MaxComputeOverhead</c> more MACs; the log says
     /// what was chosen and why (int8 and float32 models; the int16x8 and float32 layers of a mixed model stay layer by
-    /// layer for now). Only an int8 model reads its input in place (a float model's stage gathers it from the arena).
+    /// layer for now).
     /// </summary>
     private static (LoweredModel Model, ArenaPlan Plan, Plan.Tiling.TilingChoice? Choice) ChooseTiling(CompileOptions options, LoweredModel model, ArenaPlan plan, int alignment, TextWriter log)
     {
@@ -444,8 +444,7 @@ public static class ModelCompiler
             return (model, plan, null);
         }
 
-        var inputInPlace = !model.IsFloat;
-        var choice = Plan.Tiling.RowTiling.Choose(model, alignment, options.Tiling.MaxComputeOverhead, inputInPlace,
+        var choice = Plan.Tiling.RowTiling.Choose(model, alignment, options.Tiling.MaxComputeOverhead, inputInPlace: true,
             Plan.Tiling.WorkModel.For(Firmware.Boards.KernelIsaOf(options.Board)));
         if (choice.Stages.Count == 0)
         {
@@ -458,7 +457,7 @@ public static class ModelCompiler
             return (model, plan, choice);
         }
 
-        var tiled = Plan.Tiling.TilingLowering.Apply(model, choice.Stages, alignment, inputInPlace);
+        var tiled = Plan.Tiling.TilingLowering.Apply(model, choice.Stages, alignment, inputInPlace: true);
         var tiledPlan = ArenaPlanner.Plan(tiled, alignment);
         foreach (var stage in choice.Stages)
         {
