@@ -93,7 +93,8 @@ public static class CEmitter
             sb.Append("}\n\n");
         }
 
-        // An input read in place comes as a pointer: int8, or float32 to be quantized band by band (invoke_f32).
+        // An input read in place comes as a pointer: an int8 model's as int8, or float32 to be quantized band by band
+        // (invoke_f32); a float model's as float32.
         sb.Append(I, $"static void tml_{name}_run({api.ArenaElement} *arena{(model.InputInPlace ? api.InPlaceRunParameters : "")})\n{{\n");
         var (unusedArena, always) = api.UnusedArena;
         if (always)

@@ -52,7 +52,7 @@ internal static class TiledStageEmitter
 
                 if (input == model.Input && model.InputInPlace)
                 {
-                    // The caller's input, int8 or float32 (invoke_f32: quantized as it is gathered).
+                    // An int8 model's caller's input, int8 or float32 (invoke_f32: quantized as it is gathered).
                     var t = model.Tensors[input];
                     var (start, count) = (rows[input].Start, rows[input].End - rows[input].Start);
                     var band = pointerAt(work + stage.Layout.BandOffset[input]);
