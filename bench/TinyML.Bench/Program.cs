@@ -269,6 +269,12 @@ internal static class Program
                 {
                     InputsNpy = Inputs("mlperf_tiny_kws_dscnn"), MaxSamples = 10, Float = true, InputNote = "float32 (Quantize=none), test_data samples 0-9",
                 });
+                // float32 VWW: on a 256 KB core only tiled (its first layers on row bands, its input read in place).
+                models.Add(new("vww_f32", "vww", "VWW float32", Path.Combine(M("mlperf_tiny_vww_mobilenetv1_025"), "model.onnx"))
+                {
+                    InputsNpy = Path.Combine(M("mlperf_tiny_vww_mobilenetv1_025_int8_qdq"), "test_data", "input.npy"), MaxSamples = 10, Float = true,
+                    InputNote = "float32 (Quantize=none), the int8 export's test_data/input.npy (the same images as floats), samples 0-9",
+                });
                 // int4 weights (WeightBits="4"): every Conv and the Gemm, and automatic per layer.
                 models.Add(new("kws_int4", "kws", "KWS, int4 weights", Path.Combine(M("mlperf_tiny_kws_dscnn"), "model.onnx"))
                 {

@@ -56,7 +56,12 @@ public static class CEmitter
         for (var i = 0; i < model.Ops.Count; i++)
         {
             var id = $"tml_{name}_op{i}";
-            constantBytes += model.Ops[i] is IFloat32Op ? FloatOpEmitter.EmitOpData(sb, model.Ops[i], id) : Int8OpEmitter.EmitOpData(sb, plan, model.Ops[i], id);
+            constantBytes += model.Ops[i] switch
+            {
+                IFloat32Op => FloatOpEmitter.EmitOpData(sb, model.Ops[i], id),
+                TiledStageOp { IsFloat32: true } stage => TiledStageEmitter.EmitData(sb, stage, id, FloatOpEmitter.EmitOpData),
+                _ => Int8OpEmitter.EmitOpData(sb, plan, model.Ops[i], id),
+            };
         }
 
         if (profile)
@@ -88,8 +93,9 @@ public static class CEmitter
             sb.Append("}\n\n");
         }
 
-        // An input read in place comes as a pointer: int8, or float32 to be quantized band by band (invoke_f32).
-        sb.Append(I, $"static void tml_{name}_run({api.ArenaElement} *arena{(model.InputInPlace ? ", const int8_t *input, const float *input_f32" : "")})\n{{\n");
+        // An input read in place comes as a pointer: an int8 model's as int8, or float32 to be quantized band by band
+        // (invoke_f32); a float model's as float32.
+        sb.Append(I, $"static void tml_{name}_run({api.ArenaElement} *arena{(model.InputInPlace ? api.InPlaceRunParameters : "")})\n{{\n");
         var (unusedArena, always) = api.UnusedArena;
         if (always)
         {
@@ -113,6 +119,13 @@ public static class CEmitter
             if (model.Ops[i] is IFloat32Op)
             {
                 FloatOpEmitter.EmitCall(sb, tensor => api.PointerTo(model, plan, tensor), model.Ops[i], id, i);
+            }
+            else if (model.Ops[i] is TiledStageOp { IsFloat32: true } stage)
+            {
+                // The float kernels take no scratch: the stage's scratch is its bands only.
+                var index = i;
+                TiledStageEmitter.EmitCalls(sb, model, plan, stage, id, i, api.PointerAt,
+                    (band, bandId, offsetOf, _) => FloatOpEmitter.EmitCall(sb, tensor => api.PointerAt(offsetOf(tensor)), band, bandId, index));
             }
             else
             {

@@ -24,14 +24,21 @@ internal sealed class FloatModelApi : ModelApi
 
     protected override string InvokeSuffix => "_f32";
 
+    /// <summary>A float model's input read in place: its rows are copied into the tiled stage's bands as they are.</summary>
+    public override string InPlaceRunParameters => ", const float *input";
+
+    protected override string InPlaceRunArguments(string input) => $", {input}";
+
     /// <summary>Arena byte offsets are multiples of 4 (planner alignment), so they index the float view exactly.</summary>
     protected override int IndexOf(int byteOffset) =>
         byteOffset % sizeof(float) == 0 ? byteOffset / sizeof(float) : throw new InvalidOperationException($"arena offset {byteOffset} is not float-aligned");
 
     public override (string Line, bool Always) UnusedArena => ("    (void)arena; /* a model of reshapes only has no kernel call */\n", true);
 
+    /// <summary>A tiled stage copies rows with tml_gather_rows/tml_scatter_rows (tml_kernels.h: any element size).</summary>
     public override (IEnumerable<string> Kernels, IEnumerable<string> Library) Includes(LoweredModel model) =>
-        (["#include \"tml_kernels_f32.h\""], [MathInclude, "#include <stddef.h>"]);
+        (model.Ops.Any(op => op is TiledStageOp) ? ["#include \"tml_kernels_f32.h\"", "#include \"tml_kernels.h\""] : ["#include \"tml_kernels_f32.h\""],
+            [MathInclude, "#include <stddef.h>"]);
 
     public override string EntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena) =>
         (SingleInputOutput(model) ? SingleEntryPoints(model, plan, name, upper, arena) + "\n" : "")

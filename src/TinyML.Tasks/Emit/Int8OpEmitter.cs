@@ -218,7 +218,7 @@ internal static class Int8OpEmitter
             case QTrainableHead head:
                 return EmitTrainableHeadData(sb, head, id);
             case TiledStageOp stage:
-                return EmitTiledStageData(sb, plan, stage, id);
+                return TiledStageEmitter.EmitData(sb, stage, id, (text, band, bandId) => EmitOpData(text, plan, band, bandId));
             default:
                 throw new NotSupportedException($"no emitter for {op.GetType().Name}");
         }
@@ -229,7 +229,8 @@ internal static class Int8OpEmitter
         var scratch = plan.ScratchOffsetOf(index) is { } scratchOffset ? $"arena + {scratchOffset}" : "NULL";
         if (op is TiledStageOp stage)
         {
-            EmitTiledStageCalls(sb, model, plan, stage, id, index);
+            TiledStageEmitter.EmitCalls(sb, model, plan, stage, id, index, offset => $"arena + {offset}",
+                (band, bandId, offsetOf, bandScratch) => EmitCall(sb, plan, band, bandId, index, offsetOf, bandScratch));
             return;
         }
 
@@ -336,112 +337,6 @@ internal static class Int8OpEmitter
 
                 break;
         }
-    }
-
-    /// <summary>
-    /// A tiled stage's calls, tile after tile: the rows of its inputs gathered into their bands, each op's band form on
-    /// the bands in the stage's scratch (<see cref="TiledStageOp.Layout"/>), the tile's rows of the output scattered
-    /// into the whole output.
-    /// </summary>
-    private static void EmitTiledStageCalls(StringBuilder sb, LoweredModel model, ArenaPlan plan, TiledStageOp stage, string id, int index)
-    {
-        var I = CultureInfo.InvariantCulture;
-        var work = plan.ScratchOffsetOf(index) ?? throw new InvalidOperationException("a tiled stage has its tiles' working memory as scratch");
-        string Rows(int tensor, (int Start, int End) rows, bool gather)
-        {
-            var t = model.Tensors[tensor];
-            var (whole, band) = ($"arena + {plan.OffsetOf(model, tensor)}", $"arena + {work + stage.Layout.BandOffset[tensor]}");
-            return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {rows.Start}, {rows.End - rows.Start});\n");
-        }
-
-        for (var k = 0; k < stage.Stage.TileCount; k++)
-        {
-            var rows = stage.Stage.Tiles[k];
-            var output = rows[stage.Output];
-            sb.Append(I, $"    /* op {index}, tile {k + 1} of {stage.Stage.TileCount}: rows {output.Start}..{output.End - 1} of '{Comment(model.Tensors[stage.Output].Name)}' */\n");
-            foreach (var input in stage.Stage.Inputs.Where(rows.ContainsKey))
-            {
-                if (input == model.Input && model.InputInPlace)
-                {
-                    // The caller's input, int8 or float32 (invoke_f32: quantized as it is gathered).
-                    var t = model.Tensors[input];
-                    var (start, count) = (rows[input].Start, rows[input].End - rows[input].Start);
-                    var band = $"arena + {work + stage.Layout.BandOffset[input]}";
-                    sb.Append(I, $$"""
-                            if (input_f32 != NULL) {
-                                tml_gather_rows_f32_s8(input_f32, {{band}}, {{t.Shape[1]}}, {{t.Shape[2]}}, {{t.Shape[3]}}, {{start}}, {{count}}, {{FloatLiteral(t.Scale)}}, {{Int(t.ZeroPoint)}});
-                            } else {
-                                tml_gather_rows(input, {{band}}, {{t.Shape[1]}}, {{t.Shape[2]}}, {{t.Shape[3]}}, {{start}}, {{count}});
-                            }
-
-                        """);
-                    continue;
-                }
-
-                sb.Append(Rows(input, rows[input], gather: true));
-            }
-
-            for (var j = 0; j < stage.Ops.Count; j++)
-            {
-                if (stage.VariantOf(k, j) is var v && v < 0)
-                {
-                    continue;
-                }
-
-                // A reader whose window is less than its input's band (a residual block's) reads a copy of its rows.
-                var opIndex = stage.Stage.FirstOp + j;
-                foreach (var input in stage.Ops[j].Inputs)
-                {
-                    if (stage.Stage.ViewOf(k, opIndex, input) is { } viewed)
-                    {
-                        var t = model.Tensors[input];
-                        var band = rows[input];
-                        sb.Append(I, $"    tml_gather_rows(arena + {work + stage.Layout.BandOffset[input]}, arena + {work + stage.Layout.ViewOffset[(opIndex, input)]}, {t.Shape[1]}, {band.End - band.Start}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {viewed.Start - band.Start}, {viewed.End - viewed.Start});\n");
-                    }
-                }
-
-                var scratch = stage.Layout.ScratchOffset[j] is { } offset ? $"arena + {work + offset}" : "NULL";
-                EmitCall(sb, plan, stage.Variant(j, v), $"{id}_s{j}_v{v}", index,
-                    tensor => work + (stage.Stage.ViewOf(k, opIndex, tensor) is null ? stage.Layout.BandOffset[tensor] : stage.Layout.ViewOffset[(opIndex, tensor)]), scratch);
-            }
-
-            sb.Append(Rows(stage.Output, output, gather: false));
-        }
-    }
-
-    /// <summary>
-    /// A tiled stage's data: each op's band forms, one per distinct geometry (the first tile's, the middle tiles', the
-    /// last's), whose weights and other arrays are the first form's (<see cref="SharedArrays"/>).
-    /// </summary>
-    private static int EmitTiledStageData(StringBuilder sb, ArenaPlan plan, TiledStageOp stage, string id)
-    {
-        var I = CultureInfo.InvariantCulture;
-        sb.Append(I, $"/* {Comment(stage.NodeName)}: ops 0..{stage.Stage.LastOp} run on {stage.Stage.TileCount} tiles of {stage.Stage.TileRows} row(s) of their last output (fused-layer tiling) */\n");
-        var bytes = 0;
-        for (var j = 0; j < stage.Ops.Count; j++)
-        {
-            string? first = null;
-            for (var v = 0; v < stage.VariantCount(j); v++)
-            {
-                var variantId = $"{id}_s{j}_v{v}";
-                var text = new StringBuilder();
-                var variantBytes = stage.Ops[j] is IFloat32Op ? FloatOpEmitter.EmitOpData(text, stage.Variant(j, v), variantId) : EmitOpData(text, plan, stage.Variant(j, v), variantId);
-                if (first is null)
-                {
-                    first = text.ToString();
-                    sb.Append(first);
-                    bytes += variantBytes;
-                }
-                else
-                {
-                    var (shared, allShared) = SharedArrays.Reuse(text.ToString(), variantId, first, $"{id}_s{j}_v0");
-                    sb.Append(shared);
-                    bytes += allShared ? 0 : variantBytes;
-                }
-            }
-        }
-
-        return bytes;
     }
 
     /// <summary>tml_rnn_s8_params and its arrays; the float scales and biases are emitted as round-trip literals so

@@ -33,7 +33,17 @@ internal abstract class ModelApi
     public abstract string EntryPoints(LoweredModel model, ArenaPlan plan, string name, string upper, ArenaStorage arena);
 
     /// <summary>The pointer expression of <paramref name="tensor"/> inside the run function's arena view.</summary>
-    public string PointerTo(LoweredModel model, ArenaPlan plan, int tensor) => $"arena + {IndexOf(plan.OffsetOf(model, tensor))}";
+    public string PointerTo(LoweredModel model, ArenaPlan plan, int tensor) => PointerAt(plan.OffsetOf(model, tensor));
+
+    /// <summary>The run function's pointer to byte <paramref name="byteOffset"/> of the arena (a tiled stage's bands).</summary>
+    public string PointerAt(int byteOffset) => $"arena + {IndexOf(byteOffset)}";
+
+    /// <summary>What the run function takes after the arena when the model reads its input in place
+    /// (<see cref="LoweredModel.InputInPlace"/>): the caller's input (an int8 model's also as floats, for invoke_f32).</summary>
+    public virtual string InPlaceRunParameters => ", const int8_t *input, const float *input_f32";
+
+    /// <summary>The run function's arguments after the arena for an input read in place at <paramref name="input"/>.</summary>
+    protected virtual string InPlaceRunArguments(string input) => $", {input}, NULL";
 
     /// <summary>The cast that views the caller's byte arena as <see cref="ArenaElement"/>.</summary>
     protected abstract string ArenaCast { get; }
@@ -61,7 +71,7 @@ internal abstract class ModelApi
                     return -1;
                 }
                 {{copyInput}}
-                tml_{{name}}_run(a{{(model.InputInPlace ? ", input, NULL" : "")}});
+                tml_{{name}}_run(a{{(model.InputInPlace ? InPlaceRunArguments("input") : "")}});
                 for (i = 0; i < TML_{{upper}}_OUTPUT_SIZE; i++) {
                     output[i] = a[{{IndexOf(plan.OffsetOf(model, model.Output))}} + i];
                 }
@@ -95,10 +105,13 @@ internal abstract class ModelApi
             """);
         for (var k = 0; k < model.Inputs.Count; k++)
         {
-            sb.Append(I, $"    if (inputs[{k}] == NULL) {{\n        return -1;\n    }}\n    for (i = 0; i < TML_{upper}_INPUT{k}_SIZE; i++) {{\n        a[{IndexOf(plan.OffsetOf(model, model.Inputs[k]))} + i] = inputs[{k}][i];\n    }}\n");
+            // An input read in place (the model's only one) is gathered band by band by the tiled stage.
+            sb.Append(I, $"    if (inputs[{k}] == NULL) {{\n        return -1;\n    }}\n").Append(k == 0 && model.InputInPlace
+                ? "    /* input 0 is read where it is: the model's tiled stage gathers it band by band */\n"
+                : string.Create(I, $"    for (i = 0; i < TML_{upper}_INPUT{k}_SIZE; i++) {{\n        a[{IndexOf(plan.OffsetOf(model, model.Inputs[k]))} + i] = inputs[{k}][i];\n    }}\n"));
         }
 
-        sb.Append(I, $"    tml_{name}_run(a);\n");
+        sb.Append(I, $"    tml_{name}_run(a{(model.InputInPlace ? InPlaceRunArguments("inputs[0]") : "")});\n");
         for (var k = 0; k < model.Outputs.Count; k++)
         {
             sb.Append(I, $"    if (outputs[{k}] != NULL) {{\n        for (i = 0; i < TML_{upper}_OUTPUT{k}_SIZE; i++) {{\n            outputs[{k}][i] = a[{IndexOf(plan.OffsetOf(model, model.Outputs[k]))} + i];\n        }}\n    }}\n");

@@ -50,8 +50,19 @@ public sealed class FPool : PoolOp, IFloat32Op
 /// ConstantA/ConstantB instead of being an arena tensor.</summary>
 public sealed class FBinary : LoweredOp, IFloat32Op
 {
+    private BroadcastGeometry _geometry = default!;
+
     public required BinaryKind Kind { get; init; }
-    public required BroadcastGeometry Geometry { get; init; }
+    public required BroadcastGeometry Geometry { get => _geometry; init => _geometry = value; }
+
+    /// <summary>The same op with another geometry: a band of rows.</summary>
+    public FBinary WithGeometry(BroadcastGeometry geometry)
+    {
+        var copy = Copy<FBinary>();
+        copy._geometry = geometry;
+        return copy;
+    }
+
     /// <summary>Arena tensor ids of the operands; null where the operand is a constant.</summary>
     public float[]? ConstantA { get; init; }
     public float[]? ConstantB { get; init; }
@@ -63,8 +74,19 @@ public sealed class FBinary : LoweredOp, IFloat32Op
 /// <summary>Element-wise unary op (the activations, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Not, Cast) with its attributes.</summary>
 public sealed class FUnary : LoweredOp, IFloat32Op
 {
+    private int _count;
+
     public required UnaryKind Kind { get; init; }
-    public required int Count { get; init; }
+    public required int Count { get => _count; init => _count = value; }
+
+    /// <summary>The same op over another number of values: a band of rows.</summary>
+    public FUnary WithCount(int count)
+    {
+        var copy = Copy<FUnary>();
+        copy._count = count;
+        return copy;
+    }
+
     public required float Alpha { get; init; }
     public required float Beta { get; init; }
 }
@@ -97,7 +119,18 @@ public sealed class FLayerNorm : LoweredOp, IFloat32Op
 /// <summary>Element-wise clamp (a Relu/Clip that could not be fused).</summary>
 public sealed class FClamp : LoweredOp, IFloat32Op
 {
-    public required int Count { get; init; }
+    private int _count;
+
+    public required int Count { get => _count; init => _count = value; }
+
+    /// <summary>The same clamp over another number of values: a band of rows.</summary>
+    public FClamp WithCount(int count)
+    {
+        var copy = Copy<FClamp>();
+        copy._count = count;
+        return copy;
+    }
+
     public required float Min { get; init; }
     public required float Max { get; init; }
 }

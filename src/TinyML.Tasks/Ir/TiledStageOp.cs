@@ -10,6 +10,9 @@ public sealed class TiledStageOp : LoweredOp
 {
     public required IReadOnlyList<LoweredOp> Ops { get; init; }
 
+    /// <summary>A float32 stage (a float model's ops; a stage is of one precision): its bands and kernels are float.</summary>
+    public bool IsFloat32 => Ops[0] is IFloat32Op;
+
     /// <summary>Per tile, the band form of each op the tile runs, in order (<see cref="Plan.Tiling.BandOps"/>).</summary>
     public required IReadOnlyList<IReadOnlyList<LoweredOp>> TileOps { get; init; }
 

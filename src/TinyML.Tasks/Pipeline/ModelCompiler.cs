@@ -434,11 +434,12 @@ public static class ModelCompiler
     /// <summary>
     /// Fused-layer tiling (<c>Tiling="auto"</c>): the first layers run tile by tile when that lowers the arena by at least
     /// <see cref="Plan.Tiling.RowTiling.MinimumArenaSaving"/> within <c>MaxComputeOverhead</c> more MACs; the log says
-    /// what was chosen and why (int8 models; float32 and int16x8 layers stay layer by layer for now).
+    /// what was chosen and why (int8 and float32 models; the int16x8 and float32 layers of a mixed model stay layer by
+    /// layer for now).
     /// </summary>
     private static (LoweredModel Model, ArenaPlan Plan, Plan.Tiling.TilingChoice? Choice) ChooseTiling(CompileOptions options, LoweredModel model, ArenaPlan plan, int alignment, TextWriter log)
     {
-        if (options.Tiling.Mode == Plan.Tiling.TilingMode.Off || model.IsFloat)
+        if (options.Tiling.Mode == Plan.Tiling.TilingMode.Off)
         {
             return (model, plan, null);
         }

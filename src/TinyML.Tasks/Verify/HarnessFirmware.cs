@@ -130,9 +130,13 @@ public static class HarnessFirmware
     /// <summary>Writes the harness's main() for <paramref name="model"/> into the work folder and builds it with the model's C for the board's emulator image.</summary>
     /// <param name="code">The model's emitted C (its file names).</param>
     /// <param name="codeDirectory">The folder holding the model's .c and .h.</param>
-    public static HarnessImage Build(EmittedModel code, string codeDirectory, HarnessModel model, string boardName, HarnessSettings settings, TextWriter log)
+    public static HarnessImage Build(EmittedModel code, string codeDirectory, HarnessModel model, string boardName, HarnessSettings settings, TextWriter log) =>
+        Build(code, codeDirectory, model, BoardFor(boardName), settings, log);
+
+    /// <summary>The same for a board given as such: a variant of an emulator image (a test's wider RAM budget, for a
+    /// reference build that does not fit the chip).</summary>
+    public static HarnessImage Build(EmittedModel code, string codeDirectory, HarnessModel model, Board board, HarnessSettings settings, TextWriter log)
     {
-        var board = BoardFor(boardName);
         var work = Path.GetFullPath(settings.WorkDirectory);
         Directory.CreateDirectory(work);
         var main = Path.Combine(work, "harness_main.c");

@@ -26,10 +26,15 @@ public static class BandOps
             QInt16x8Layer { Op: QConv2D c } l => l.WithOp(c.WithGeometry<QConv2D>(c.Geometry with { InH = inRows, OutH = outRows, PadTop = padTop })),
             QRequantizeS8S16 r => r.WithCount<QRequantizeS8S16>(count),
             QRequantizeS16S8 r => r.WithCount<QRequantizeS16S8>(count),
+            FConv2D c => c.WithGeometry<FConv2D>(c.Geometry with { InH = inRows, OutH = outRows, PadTop = padTop }),
             QPool p => p.WithBand<QPool>(p.InputPlanes with { Height = inRows }, Window(p.Geometry, inRows, outRows, padTop)),
+            FPool p => p.WithBand<FPool>(p.InputPlanes with { Height = inRows }, Window(p.Geometry, inRows, outRows, padTop)),
             QClamp c => c.WithCount(count),
+            FClamp c => c.WithCount(count),
+            FUnary u => u.WithCount(count),
             QAdd a => a.WithCount(count),
             QBinary b => b.WithGeometry(BroadcastGeometry.Of(bandShape, bandShape, b.Geometry.A, bandShape, b.Geometry.B)),
+            FBinary b => b.WithGeometry(BroadcastGeometry.Of(bandShape, bandShape, b.Geometry.A, bandShape, b.Geometry.B)),
             _ => throw new InvalidOperationException($"{op.KindName} '{op.NodeName}' has no band form"),
         };
     }
@@ -40,10 +45,14 @@ public static class BandOps
         QConv2D c => c.Geometry.ToString(),
         QInt16x8Layer { Op: QConv2D c } => c.Geometry.ToString(),
         QInt16Conversion r => r.Count.ToString(CultureInfo.InvariantCulture),
-        QPool p => $"{p.InputPlanes} {p.Geometry}",
+        FConv2D c => c.Geometry.ToString(),
+        PoolOp p => $"{p.InputPlanes} {p.Geometry}",
         QClamp c => c.Count.ToString(CultureInfo.InvariantCulture),
+        FClamp c => c.Count.ToString(CultureInfo.InvariantCulture),
+        FUnary u => u.Count.ToString(CultureInfo.InvariantCulture),
         QAdd a => a.Count.ToString(CultureInfo.InvariantCulture),
         QBinary b => string.Join(",", b.Geometry.OutDims),
+        FBinary b => string.Join(",", b.Geometry.OutDims),
         _ => throw new InvalidOperationException($"{band.KindName} has no band form"),
     };
 

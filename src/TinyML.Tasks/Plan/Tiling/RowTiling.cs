@@ -17,9 +17,10 @@ public static class RowTiling
     public const double MinimumArenaSaving = 0.10;
 
     /// <summary>
-    /// The row window of <paramref name="op"/> (an int8 op, or an int16x8 convolution and its conversions), or null
-    /// when it cannot run on row bands: every tensor it reads from
-    /// the arena and writes must be NCHW with batch 1 (element-wise ops: all of one shape, no constant operand).
+    /// The row window of <paramref name="op"/> (an int8 op, an int16x8 convolution and its conversions, or a float32
+    /// op of a float model; the float32 layers of a mixed model stay whole), or null when it cannot run on row bands:
+    /// every tensor it reads from the arena and writes must be NCHW with batch 1 (element-wise ops: all of one shape,
+    /// no constant operand).
     /// </summary>
     public static RowWindow? WindowOf(LoweredModel model, LoweredOp op)
     {
@@ -36,10 +37,12 @@ public static class RowTiling
             QConv2D { Geometry: var g } when Conv(g) && InputIs(1, g.InC, g.InH, g.InW) => Window(g),
             QInt16x8Layer { Op: QConv2D { Geometry: var g } } when Conv(g) && InputIs(1, g.InC, g.InH, g.InW) => Window(g),
             QRequantizeS8S16 or QRequantizeS16S8 when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
-            QPool p when p.InputPlanes.Count == output[1] && InputIs(1, output[1], p.InputPlanes.Height, p.InputPlanes.Width) =>
+            FConv2D { Geometry: var g } when Conv(g) && InputIs(1, g.InC, g.InH, g.InW) => Window(g),
+            PoolOp p when p is QPool or FPool && p.InputPlanes.Count == output[1] && InputIs(1, output[1], p.InputPlanes.Height, p.InputPlanes.Width) =>
                 new RowWindow(p.InputPlanes.Height, p.Geometry.OutH, p.Geometry.KernelH, p.Geometry.StrideH, p.Geometry.PadTop, p.Geometry.DilationH),
-            QClamp or QAdd when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
+            QClamp or QAdd or FClamp or FUnary when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
             QBinary { ConstantA: null, ConstantB: null } when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
+            FBinary { ConstantA: null, ConstantB: null } when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
             _ => null,
         };
 
@@ -77,6 +80,12 @@ public static class RowTiling
             if (WindowOf(model, op) is null)
             {
                 return $"{op.KindName} '{op.NodeName}' does not run on row bands";
+            }
+
+            // A stage's ops are those of one emitter: int8 (with its int16x8 layers) or float32.
+            if ((op is IFloat32Op) != (model.Ops[firstOp] is IFloat32Op))
+            {
+                return $"{op.KindName} '{op.NodeName}' is not of the precision of the stage's first op";
             }
 
             // A tensor several ops of the stage read (a residual block's) has the hull of their windows in its band,

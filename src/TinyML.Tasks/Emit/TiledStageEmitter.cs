@@ -1,0 +1,136 @@
+using TinyML.Plan;
+using static TinyML.Emit.CText;
+
+namespace TinyML.Emit;
+
+/// <summary>
+/// The C of a tiled stage (<see cref="TiledStageOp"/>) whatever its precision: the tile loop is written once, and the
+/// per-op data and calls come from the emitter of the stage's ops (<see cref="Int8OpEmitter"/> for an int8 stage,
+/// <see cref="FloatOpEmitter"/> for a float32 one), given as delegates.
+/// </summary>
+internal static class TiledStageEmitter
+{
+    /// <summary>Writes one band form's call: the op, its parameter struct's name, the byte offsets in the arena of its
+    /// tensors (their bands) and its scratch pointer expression ("NULL": none).</summary>
+    internal delegate void OpCall(LoweredOp op, string id, Func<int, int> offsetOf, string scratch);
+
+    /// <summary>Writes one band form's const data into <paramref name="sb"/>; returns its flash bytes.</summary>
+    internal delegate int OpData(StringBuilder sb, LoweredOp op, string id);
+
+    /// <summary>
+    /// A tiled stage's calls, tile after tile: the rows of its inputs gathered into their bands, each op's band form on
+    /// the bands in the stage's scratch (<see cref="TiledStageOp.Layout"/>), the tile's rows of the output scattered
+    /// into the whole output.
+    /// </summary>
+    /// <param name="pointerAt">The pointer expression of a byte offset in the arena (the arena is an int8 or a float
+    /// array, after the model's API).</param>
+    /// <param name="emitCall">Writes a band form's call.</param>
+    internal static void EmitCalls(StringBuilder sb, LoweredModel model, ArenaPlan plan, TiledStageOp stage, string id, int index, Func<int, string> pointerAt, OpCall emitCall)
+    {
+        var I = CultureInfo.InvariantCulture;
+        var work = plan.ScratchOffsetOf(index) ?? throw new InvalidOperationException("a tiled stage has its tiles' working memory as scratch");
+        string Rows(int tensor, (int Start, int End) rows, bool gather, string? from = null)
+        {
+            var t = model.Tensors[tensor];
+            var (whole, band) = (from ?? pointerAt(plan.OffsetOf(model, tensor)), pointerAt(work + stage.Layout.BandOffset[tensor]));
+            return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {rows.Start}, {rows.End - rows.Start});\n");
+        }
+
+        for (var k = 0; k < stage.Stage.TileCount; k++)
+        {
+            var rows = stage.Stage.Tiles[k];
+            var output = rows[stage.Output];
+            sb.Append(I, $"    /* op {index}, tile {k + 1} of {stage.Stage.TileCount}: rows {output.Start}..{output.End - 1} of '{Comment(model.Tensors[stage.Output].Name)}' */\n");
+            foreach (var input in stage.Stage.Inputs.Where(rows.ContainsKey))
+            {
+                if (input == model.Input && model.InputInPlace && stage.IsFloat32)
+                {
+                    // A float model's caller's input: its rows copied as they are.
+                    sb.Append(Rows(input, rows[input], gather: true, from: "input"));
+                    continue;
+                }
+
+                if (input == model.Input && model.InputInPlace)
+                {
+                    // An int8 model's caller's input, int8 or float32 (invoke_f32: quantized as it is gathered).
+                    var t = model.Tensors[input];
+                    var (start, count) = (rows[input].Start, rows[input].End - rows[input].Start);
+                    var band = pointerAt(work + stage.Layout.BandOffset[input]);
+                    sb.Append(I, $$"""
+                            if (input_f32 != NULL) {
+                                tml_gather_rows_f32_s8(input_f32, {{band}}, {{t.Shape[1]}}, {{t.Shape[2]}}, {{t.Shape[3]}}, {{start}}, {{count}}, {{FloatLiteral(t.Scale)}}, {{Int(t.ZeroPoint)}});
+                            } else {
+                                tml_gather_rows(input, {{band}}, {{t.Shape[1]}}, {{t.Shape[2]}}, {{t.Shape[3]}}, {{start}}, {{count}});
+                            }
+
+                        """);
+                    continue;
+                }
+
+                sb.Append(Rows(input, rows[input], gather: true));
+            }
+
+            for (var j = 0; j < stage.Ops.Count; j++)
+            {
+                if (stage.VariantOf(k, j) is var v && v < 0)
+                {
+                    continue;
+                }
+
+                // A reader whose window is less than its input's band (a residual block's) reads a copy of its rows.
+                var opIndex = stage.Stage.FirstOp + j;
+                foreach (var input in stage.Ops[j].Inputs)
+                {
+                    if (stage.Stage.ViewOf(k, opIndex, input) is { } viewed)
+                    {
+                        var t = model.Tensors[input];
+                        var band = rows[input];
+                        sb.Append(I, $"    tml_gather_rows({pointerAt(work + stage.Layout.BandOffset[input])}, {pointerAt(work + stage.Layout.ViewOffset[(opIndex, input)])}, {t.Shape[1]}, {band.End - band.Start}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {viewed.Start - band.Start}, {viewed.End - viewed.Start});\n");
+                    }
+                }
+
+                var scratch = stage.Layout.ScratchOffset[j] is { } offset ? pointerAt(work + offset) : "NULL";
+                emitCall(stage.Variant(j, v), $"{id}_s{j}_v{v}",
+                    tensor => work + (stage.Stage.ViewOf(k, opIndex, tensor) is null ? stage.Layout.BandOffset[tensor] : stage.Layout.ViewOffset[(opIndex, tensor)]), scratch);
+            }
+
+            sb.Append(Rows(stage.Output, output, gather: false));
+        }
+    }
+
+    /// <summary>
+    /// A tiled stage's data: each op's band forms, one per distinct geometry (the first tile's, the middle tiles', the
+    /// last's), whose weights and other arrays are the first form's (<see cref="SharedArrays"/>).
+    /// </summary>
+    /// <param name="emitData">Writes a band form's data.</param>
+    internal static int EmitData(StringBuilder sb, TiledStageOp stage, string id, OpData emitData)
+    {
+        var I = CultureInfo.InvariantCulture;
+        sb.Append(I, $"/* {Comment(stage.NodeName)}: ops {stage.Stage.FirstOp}..{stage.Stage.LastOp} run on {stage.Stage.TileCount} tiles of {stage.Stage.TileRows} row(s) of their last output (fused-layer tiling) */\n");
+        var bytes = 0;
+        for (var j = 0; j < stage.Ops.Count; j++)
+        {
+            string? first = null;
+            for (var v = 0; v < stage.VariantCount(j); v++)
+            {
+                var variantId = $"{id}_s{j}_v{v}";
+                var text = new StringBuilder();
+                var variantBytes = emitData(text, stage.Variant(j, v), variantId);
+                if (first is null)
+                {
+                    first = text.ToString();
+                    sb.Append(first);
+                    bytes += variantBytes;
+                }
+                else
+                {
+                    var (shared, allShared) = SharedArrays.Reuse(text.ToString(), variantId, first, $"{id}_s{j}_v0");
+                    sb.Append(shared);
+                    bytes += allShared ? 0 : variantBytes;
+                }
+            }
+        }
+
+        return bytes;
+    }
+}
