@@ -4,13 +4,30 @@
 #include <string.h>
 
 #include "tml_kernels.h"
+#include "tml_internal.h"
+
+/* A band's rows are a few dozen bytes a channel: word by word when both ends and the length are word-aligned (a
+ * tile's rows of a tensor whose width is a multiple of four), which a byte-wise memcpy of that size is not. */
+static void tml_copy_row_bytes(uint8_t *dst, const uint8_t *src, size_t bytes)
+{
+    if ((((uintptr_t)dst | (uintptr_t)src | (uintptr_t)bytes) & 3u) == 0u) {
+        size_t i;
+        for (i = 0; i < bytes; i += 4u) {
+            uint32_t word;
+            memcpy(&word, TML_ASSUME_ALIGNED4(src + i), sizeof word);
+            memcpy(TML_ASSUME_ALIGNED4(dst + i), &word, sizeof word);
+        }
+    } else {
+        memcpy(dst, src, bytes);
+    }
+}
 
 /* bytes of each of channels planes, src planes src_plane bytes apart, dst planes dst_plane apart. */
 static void tml_copy_planes(uint8_t *dst, size_t dst_plane, const uint8_t *src, size_t src_plane, int32_t channels, size_t bytes)
 {
     int32_t c;
     for (c = 0; c < channels; ++c) {
-        memcpy(dst, src, bytes);
+        tml_copy_row_bytes(dst, src, bytes);
         src += src_plane;
         dst += dst_plane;
     }

@@ -33,7 +33,7 @@ internal static class TiledStageEmitter
         {
             var t = model.Tensors[tensor];
             var (whole, band) = (from ?? pointerAt(plan.OffsetOf(model, tensor)), pointerAt(work + stage.Layout.BandOffset[tensor]));
-            return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {rows.Start}, {rows.End - rows.Start});\n");
+            return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {RowBytes(t)}, {rows.Start}, {rows.End - rows.Start});\n");
         }
 
         for (var k = 0; k < stage.Stage.TileCount; k++)
@@ -72,31 +72,58 @@ internal static class TiledStageEmitter
 
             for (var j = 0; j < stage.Ops.Count; j++)
             {
-                if (stage.VariantOf(k, j) is var v && v < 0)
+                var produced = stage.Ops[j].Output;
+                var cached = stage.Stage.IsCached(produced);
+                var v = stage.VariantOf(k, j);
+                if (v >= 0)
                 {
-                    continue;
+                    // A reader whose window is less than its input's band (a residual block's) reads a copy of its rows.
+                    var opIndex = stage.Stage.FirstOp + j;
+                    foreach (var input in stage.Ops[j].Inputs)
+                    {
+                        if (stage.Stage.ViewOf(k, opIndex, input) is { } viewed)
+                        {
+                            var t = model.Tensors[input];
+                            var band = rows[input];
+                            sb.Append(I, $"    tml_gather_rows({pointerAt(work + stage.Layout.BandOffset[input])}, {pointerAt(work + stage.Layout.ViewOffset[(opIndex, input)])}, {t.Shape[1]}, {band.End - band.Start}, {RowBytes(t)}, {viewed.Start - band.Start}, {viewed.End - viewed.Start});\n");
+                        }
+                    }
+
+                    var scratch = stage.Layout.ScratchOffset[j] is { } offset ? pointerAt(work + offset) : "NULL";
+                    emitCall(stage.Variant(j, v), $"{id}_s{j}_v{v}", tensor => work + (
+                        tensor == produced && cached ? stage.Layout.ComputedOffset[tensor]
+                        : stage.Stage.ViewOf(k, opIndex, tensor) is null ? stage.Layout.BandOffset[tensor] : stage.Layout.ViewOffset[(opIndex, tensor)]), scratch);
                 }
 
-                // A reader whose window is less than its input's band (a residual block's) reads a copy of its rows.
-                var opIndex = stage.Stage.FirstOp + j;
-                foreach (var input in stage.Ops[j].Inputs)
+                if (cached && rows.TryGetValue(produced, out var rowsOfBand))
                 {
-                    if (stage.Stage.ViewOf(k, opIndex, input) is { } viewed)
+                    // Halo caching: the band is the rows kept from the tile before, then the rows just computed; then
+                    // the rows the next tile keeps go into the cache.
+                    var t = model.Tensors[produced];
+                    var (band, cache, bandRows, kept) = (pointerAt(work + stage.Layout.BandOffset[produced]), pointerAt(work + stage.Layout.CacheOffset[produced]), rowsOfBand.End - rowsOfBand.Start, stage.Stage.KeptRows(k, produced));
+                    if (kept > 0)
                     {
-                        var t = model.Tensors[input];
-                        var band = rows[input];
-                        sb.Append(I, $"    tml_gather_rows({pointerAt(work + stage.Layout.BandOffset[input])}, {pointerAt(work + stage.Layout.ViewOffset[(opIndex, input)])}, {t.Shape[1]}, {band.End - band.Start}, {t.Bytes / (t.Shape[1] * t.Shape[2])}, {viewed.Start - band.Start}, {viewed.End - viewed.Start});\n");
+                        sb.Append(I, $"    tml_scatter_rows({cache}, {band}, {t.Shape[1]}, {bandRows}, {RowBytes(t)}, 0, {kept});\n");
+                    }
+
+                    if (v >= 0)
+                    {
+                        sb.Append(I, $"    tml_scatter_rows({pointerAt(work + stage.Layout.ComputedOffset[produced])}, {band}, {t.Shape[1]}, {bandRows}, {RowBytes(t)}, {kept}, {bandRows - kept});\n");
+                    }
+
+                    if (stage.Stage.RowsToKeep(k, produced) is { } keep)
+                    {
+                        sb.Append(I, $"    tml_gather_rows({band}, {cache}, {t.Shape[1]}, {bandRows}, {RowBytes(t)}, {keep.Offset}, {keep.Rows});\n");
                     }
                 }
-
-                var scratch = stage.Layout.ScratchOffset[j] is { } offset ? pointerAt(work + offset) : "NULL";
-                emitCall(stage.Variant(j, v), $"{id}_s{j}_v{v}",
-                    tensor => work + (stage.Stage.ViewOf(k, opIndex, tensor) is null ? stage.Layout.BandOffset[tensor] : stage.Layout.ViewOffset[(opIndex, tensor)]), scratch);
             }
 
             sb.Append(Rows(stage.Output, output, gather: false));
         }
     }
+
+    /// <summary>Bytes of one row of one channel of an NCHW tensor.</summary>
+    private static int RowBytes(LoweredTensor t) => t.Bytes / (t.Shape[1] * t.Shape[2]);
 
     /// <summary>
     /// A tiled stage's data: each op's band forms, one per distinct geometry (the first tile's, the middle tiles', the

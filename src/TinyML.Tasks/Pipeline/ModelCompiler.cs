@@ -462,7 +462,7 @@ public static class ModelCompiler
         foreach (var stage in choice.Stages)
         {
             var output = model.Tensors[stage.Output];
-            log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: ops {stage.FirstOp}..{stage.LastOp} ({model.Ops[stage.FirstOp].NodeName} .. {model.Ops[stage.LastOp].NodeName}) run on {stage.TileCount} tiles of {stage.TileRows} row(s) of '{output.Name}' [{string.Join("x", output.Shape.Skip(1))}], {stage.RecomputedMacs:N0} MACs recomputed in the halo rows"));
+            log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: ops {stage.FirstOp}..{stage.LastOp} ({model.Ops[stage.FirstOp].NodeName} .. {model.Ops[stage.LastOp].NodeName}) run on {stage.TileCount} tiles of {stage.TileRows} row(s) of '{output.Name}' [{string.Join("x", output.Shape.Skip(1))}], {(stage.CachesHalo ? "the halo rows kept from the tile before (halo caching)" : $"{stage.RecomputedMacs:N0} MACs recomputed in the halo rows")}"));
         }
 
         log.WriteLine(Invariant($"tinyml: {options.Name}: tiling: arena {plan.ArenaBytes:N0} -> {tiledPlan.ArenaBytes:N0} B (layer-by-layer bound {plan.LowerBound:N0} B), MACs +{choice.MacOverhead:P1} of {choice.ModelMacs:N0}, estimated instructions {(choice.ComputeOverhead * 100).ToString("+0.0;-0.0", CultureInfo.InvariantCulture)} % (MaxComputeOverhead {options.Tiling.MaxComputeOverhead:P0})")
@@ -494,7 +494,7 @@ public static class ModelCompiler
 
         var code = CEmitter.Emit(model, plan, name, Path.GetFileName(options.ModelPath), options.ArenaGroup);
         log.WriteLine(model.IsFloat
-            ? Invariant($"tinyml: {name}: {model.Ops.Count} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)")
+            ? Invariant($"tinyml: {name}: {model.AllOps.Count()} float32 ops, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B; no reuse would need {plan.NaiveBytes:N0} B)")
             : Invariant($"tinyml: {name}: {OpCount(model)}, weights {code.ConstantBytes:N0} B, arena {plan.ArenaBytes:N0} B (live-tensor lower bound {plan.LowerBound:N0} B, ratio {Ratio(plan):0.000}; no reuse would need {plan.NaiveBytes:N0} B; {plan.InPlaceOps} op(s) in place)"));
         if (withoutLearning is not null)
         {
@@ -669,6 +669,7 @@ public static class ModelCompiler
                     ["output"] = model.Tensors[t.Output].Name,
                     ["tiles"] = t.Stage.TileCount,
                     ["tileRows"] = t.Stage.TileRows,
+                    ["haloCached"] = t.Stage.CachesHalo,
                     ["haloRows"] = HaloRows(model, t),
                     ["recomputedMacs"] = t.Stage.RecomputedMacs,
                     ["tileBytes"] = t.TileBytes,
@@ -692,7 +693,7 @@ public static class ModelCompiler
     /// tensors' heights.</summary>
     private static int HaloRows(LoweredModel model, TiledStageOp stage) =>
         stage.Ops.Where(o => stage.Stage.Tiles.Any(tile => tile.ContainsKey(o.Output))) // not an output no op reads
-            .Sum(o => stage.Stage.Tiles.Sum(tile => tile.TryGetValue(o.Output, out var r) ? r.End - r.Start : 0) - model.Tensors[o.Output].Shape[2]);
+            .Sum(o => Enumerable.Range(0, stage.Stage.TileCount).Sum(k => stage.Stage.ComputedRows(k, o.Output) is { } r ? r.End - r.Start : 0) - model.Tensors[o.Output].Shape[2]);
 
     /// <summary>A model input or output: a float32 tensor has its type, an int8 one its quantization.</summary>
     private static JsonObject TensorJson(LoweredTensor t) => t.ElementType == TensorElementType.Float32

@@ -66,7 +66,7 @@ public static class MemoryTimelineSvg
 
     /// <summary>A tiled stage's working memory, as the picture names it.</summary>
     private static string TileLabel(int op, TiledStageOp stage) => string.Create(CultureInfo.InvariantCulture,
-        $"op {op}: tiled stage of {stage.Ops.Count} ops ({stage.Ops[0].NodeName} .. {stage.Ops[^1].NodeName}), {stage.Stage.TileCount} tiles of {stage.Stage.TileRows} row(s), {stage.TileBytes} B of bands, {stage.Stage.RecomputedMacs} MACs recomputed in the halo rows");
+        $"op {op}: tiled stage of {stage.Ops.Count} ops ({stage.Ops[0].NodeName} .. {stage.Ops[^1].NodeName}), {stage.Stage.TileCount} tiles of {stage.Stage.TileRows} row(s), {stage.TileBytes} B of bands, {(stage.Stage.CachesHalo ? "halo rows cached" : $"{stage.Stage.RecomputedMacs} MACs recomputed in the halo rows")}");
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
 }

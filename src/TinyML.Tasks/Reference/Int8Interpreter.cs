@@ -143,46 +143,84 @@ public static class Int8Interpreter
     private delegate Span<sbyte> TensorAccessor(int id);
 
     /// <summary>
-    /// A tiled stage as the firmware runs it: per tile, the rows of the tensors from outside gathered into bands, each
-    /// op's band form on the bands (<see cref="TiledStageOp.TileOps"/>), the tile's rows of the output scattered into
-    /// the whole output. The stage's other tensors never exist whole.
+    /// A tiled stage as the firmware runs it, in one block of the tile's working memory laid out as the firmware's
+    /// (<see cref="TiledStageOp.Layout"/>: a layout that let two live bands overlap would change the bytes): per tile,
+    /// the rows of the tensors from outside gathered into bands, each op's band form on the bands
+    /// (<see cref="TiledStageOp.TileOps"/>), a reader whose window is less than its input's band on a copy of its rows
+    /// (a view), a cached tensor's band put together from the rows kept from the tile before and those just computed,
+    /// the tile's rows of the output scattered into the whole output. The stage's other tensors never exist whole.
     /// </summary>
     private static void RunTiled(TiledStageOp stage, IReadOnlyList<LoweredTensor> tensors, TensorAccessor whole, bool fusedMultiplyAdd)
     {
+        var memory = new sbyte[stage.TileBytes];
+        var layout = stage.Layout;
+        ArraySegment<sbyte> Block(int offset, int tensor, int rows) => new(memory, offset, Plan.Tiling.RowTiling.BandBytes(tensors[tensor], rows));
+        int[] BandShape(int tensor, int height) => [1, tensors[tensor].Shape[1], height, tensors[tensor].Shape[3]];
         for (var k = 0; k < stage.Stage.TileCount; k++)
         {
             var rows = stage.Stage.Tiles[k];
-            var bands = new Dictionary<int, sbyte[]>();
+            var bands = new Dictionary<int, ArraySegment<sbyte>>();
+            ArraySegment<sbyte> Band(int tensor) => Block(layout.BandOffset[tensor], tensor, rows[tensor].End - rows[tensor].Start);
             foreach (var input in stage.Stage.Inputs.Where(rows.ContainsKey))
             {
-                bands[input] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[input], rows[input].End - rows[input].Start)];
+                bands[input] = Band(input);
                 Plan.Tiling.RowBandCopy.Gather(whole(input), bands[input], tensors[input].Shape, rows[input]);
             }
 
             for (var j = 0; j < stage.Ops.Count; j++)
             {
-                if (stage.VariantOf(k, j) is var v && v < 0)
+                var output = stage.Ops[j].Output;
+                var cached = stage.Stage.IsCached(output);
+                var v = stage.VariantOf(k, j);
+                ArraySegment<sbyte>? computed = null;
+                if (v >= 0)
                 {
+                    var index = stage.Stage.FirstOp + j;
+                    var views = new Dictionary<int, ArraySegment<sbyte>>();
+                    foreach (var input in stage.Ops[j].Inputs)
+                    {
+                        if (stage.Stage.ViewOf(k, index, input) is { } viewed)
+                        {
+                            var band = rows[input];
+                            views[input] = Block(layout.ViewOffset[(index, input)], input, viewed.End - viewed.Start);
+                            Plan.Tiling.RowBandCopy.Gather(bands[input], views[input], BandShape(input, band.End - band.Start), (viewed.Start - band.Start, viewed.End - band.Start));
+                        }
+                    }
+
+                    var computedRows = stage.Stage.ComputedRows(k, output)!.Value;
+                    var target = Block(cached ? layout.ComputedOffset[output] : layout.BandOffset[output], output, computedRows.End - computedRows.Start);
+                    Execute(stage.Variant(j, v), id => id == output ? target : views.TryGetValue(id, out var view) ? view : bands[id], fusedMultiplyAdd);
+                    computed = target;
+                }
+
+                if (!cached || !rows.ContainsKey(output))
+                {
+                    if (computed is { } band)
+                    {
+                        bands[output] = band;
+                    }
+
                     continue;
                 }
 
-                // A reader whose window is less than its input's band reads a copy of its rows (a view).
-                var index = stage.Stage.FirstOp + j;
-                var views = new Dictionary<int, sbyte[]>();
-                foreach (var input in stage.Ops[j].Inputs)
+                // The band: the rows kept from the tile before, then the rows computed; then what the next tile keeps.
+                var bandRows = rows[output].End - rows[output].Start;
+                var kept = stage.Stage.KeptRows(k, output);
+                bands[output] = Band(output);
+                if (kept > 0)
                 {
-                    if (stage.Stage.ViewOf(k, index, input) is { } viewed)
-                    {
-                        var band = rows[input];
-                        views[input] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[input], viewed.End - viewed.Start)];
-                        int[] bandShape = [1, tensors[input].Shape[1], band.End - band.Start, tensors[input].Shape[3]];
-                        Plan.Tiling.RowBandCopy.Gather(bands[input], views[input], bandShape, (viewed.Start - band.Start, viewed.End - band.Start));
-                    }
+                    Plan.Tiling.RowBandCopy.Scatter(Block(layout.CacheOffset[output], output, kept), bands[output], BandShape(output, bandRows), (0, kept));
                 }
 
-                var op = stage.Variant(j, v);
-                bands[op.Output] = new sbyte[Plan.Tiling.RowTiling.BandBytes(tensors[op.Output], rows[op.Output].End - rows[op.Output].Start)];
-                Execute(op, id => views.TryGetValue(id, out var view) ? view : bands[id], fusedMultiplyAdd);
+                if (computed is { } fresh)
+                {
+                    Plan.Tiling.RowBandCopy.Scatter(fresh, bands[output], BandShape(output, bandRows), (kept, bandRows));
+                }
+
+                if (stage.Stage.RowsToKeep(k, output) is { } keep)
+                {
+                    Plan.Tiling.RowBandCopy.Gather(bands[output], Block(layout.CacheOffset[output], output, keep.Rows), BandShape(output, bandRows), (keep.Offset, keep.Offset + keep.Rows));
+                }
             }
 
             Plan.Tiling.RowBandCopy.Scatter(bands[stage.Output], whole(stage.Output), tensors[stage.Output].Shape, rows[stage.Output]);

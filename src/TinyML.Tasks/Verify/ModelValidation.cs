@@ -240,7 +240,7 @@ public static class ModelValidation
 
         var outputs = stream.Outputs.Select(o => AccuracyReport.Dequantized(model.OutputTensor, HarnessFirmware.Int8(o[0]))).ToList();
         var mixed = model.Ops.Any(op => op is QFloatLayer) ? " with float32 layers" : "";
-        mixed += model.Ops.Any(op => op is QInt16x8Layer) ? (mixed.Length > 0 ? " and int16x8 layers" : " with int16x8 layers") : "";
+        mixed += model.AllOps.Any(op => op is QInt16x8Layer) ? (mixed.Length > 0 ? " and int16x8 layers" : " with int16x8 layers") : "";
         return Compare(request, board, image, samples, outputs, harness, stream, compiled.Plan.ArenaBytes, Macs(model)) with
         {
             Precision = "int8" + mixed,

@@ -25,7 +25,7 @@ public sealed class Int16x8Tests
         var log = new StringWriter();
         var compiled = MixedPrecisionTests.CompileDigits(Path.Combine(work, "code"), log, DigitsInt16Layers);
 
-        var layers = compiled.Model.Ops.OfType<QInt16x8Layer>().Select(l => l.NodeName).ToList();
+        var layers = compiled.Model.AllOps.OfType<QInt16x8Layer>().Select(l => l.NodeName).ToList();
         CollectionAssert.AreEquivalent(new[] { "/net/dw/dw.0/Conv", "/net/pw/pw.0/Conv", "/net/res/res.0/Conv", "/net/fc/Gemm" }, layers);
         // dw widens its int8 input; pw and res read the int16 output of the layer before; the Gemm widens the Flatten.
         Assert.AreEqual(2, compiled.Model.Ops.OfType<QRequantizeS8S16>().Count(), string.Join(", ", compiled.Model.Ops.Select(o => o.NodeName)));
@@ -61,7 +61,7 @@ public sealed class Int16x8Tests
         var work = TestPaths.NewTempDir("int16-float");
         var compiled = MixedPrecisionTests.CompileDigits(Path.Combine(work, "code"), TextWriter.Null,
             "/net/pw/pw.0/Conv=int16x8;/net/res/res.0/Conv=float;/net/Add=float;/net/fc/Gemm=int16x8");
-        Assert.AreEqual(2, compiled.Model.Ops.OfType<QInt16x8Layer>().Count());
+        Assert.AreEqual(2, compiled.Model.AllOps.OfType<QInt16x8Layer>().Count());
         Assert.AreEqual(2, compiled.Model.Ops.OfType<QFloatLayer>().Count());
         var inputs = MixedPrecisionTests.DigitsInputs(compiled.Model, 20);
         var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), inputs, "host", TestPaths.Kernels, Path.Combine(work, "host"));
@@ -102,7 +102,7 @@ public sealed class Int16x8Tests
         var log = new StringWriter();
         var compiled = MixedPrecisionTests.CompileDigits(TestPaths.NewTempDir("int16-all"), log, layers: "/net/stem/stem.0/Conv=int8", mode: PrecisionSettings.ParseMode("int16x8"));
         CollectionAssert.AreEquivalent(new[] { "/net/dw/dw.0/Conv", "/net/pw/pw.0/Conv", "/net/res/res.0/Conv", "/net/fc/Gemm" },
-            compiled.Model.Ops.OfType<QInt16x8Layer>().Select(l => l.NodeName).ToList());
+            compiled.Model.AllOps.OfType<QInt16x8Layer>().Select(l => l.NodeName).ToList());
         Assert.IsFalse(compiled.Model.Ops.Any(o => o is QFloatLayer));
         StringAssert.Contains(log.ToString(), "precision: /net/dw/dw.0/Conv (Conv2D) -> int16x8: Precision=\"int16x8\"");
 

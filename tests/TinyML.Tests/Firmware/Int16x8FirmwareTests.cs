@@ -25,7 +25,7 @@ public sealed class Int16x8FirmwareTests
         var work = TestPaths.NewTempDir("int16-qemu");
         var code = Path.Combine(work, "code");
         var compiled = MixedPrecisionTests.CompileDigits(code, TextWriter.Null, Int16x8Tests.DigitsInt16Layers);
-        Assert.AreEqual(4, compiled.Model.Ops.OfType<QInt16x8Layer>().Count());
+        Assert.AreEqual(4, compiled.Model.AllOps.OfType<QInt16x8Layer>().Count());
 
         var inputs = MixedPrecisionTests.DigitsInputs(compiled.Model, 6);
         var qemu = HarnessFirmware.Run(compiled, code, inputs, "nrf52840", TestPaths.Kernels, Path.Combine(work, "qemu"));
@@ -60,7 +60,7 @@ public sealed class Int16x8FirmwareTests
             ModelPath = model, Name = "kws", OutputDirectory = code, CalibrationData = data, CalibrationSamples = 50,
             MixedPrecision = new PrecisionSettings { Mode = PrecisionMode.Auto },
         }, TextWriter.Null);
-        var layers = compiled.Model.Ops.OfType<QInt16x8Layer>().ToList();
+        var layers = compiled.Model.AllOps.OfType<QInt16x8Layer>().ToList();
         // The SIMD pointwise path: 1x1 stride 1, no padding, one group, whole groups of four output channels.
         Assert.IsTrue(layers.Any(l => l.Op is QConv2D c && c.Geometry.KernelH * c.Geometry.KernelW == 1 && c.Geometry.Groups == 1 && c.Geometry.StrideH == 1
             && c.Geometry.StrideW == 1 && c.Geometry.OutC >= 4 && c.Geometry.InC >= 4), "KWS auto has an int16x8 pointwise Conv");

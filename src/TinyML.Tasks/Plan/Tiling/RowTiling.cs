@@ -128,7 +128,7 @@ public static class RowTiling
     /// the last one's output: per tile, walking back from the tile's rows, the rows each tensor needs (what its
     /// reader's windows cover).
     /// </summary>
-    public static TiledStage Bands(LoweredModel model, int firstOp, int lastOp, int tileRows, WorkModel? cost = null)
+    public static TiledStage Bands(LoweredModel model, int firstOp, int lastOp, int tileRows, WorkModel? cost = null, bool cacheHalo = false)
     {
         cost ??= WorkModel.Default;
         var output = model.Ops[lastOp].Output;
@@ -136,17 +136,39 @@ public static class RowTiling
         var produced = Enumerable.Range(firstOp, lastOp - firstOp + 1).Select(i => model.Ops[i].Output).ToHashSet();
         var tiles = new List<IReadOnlyDictionary<int, (int Start, int End)>>();
         var views = new List<IReadOnlyDictionary<(int Op, int Tensor), (int Start, int End)>>();
+        var cached = new List<IReadOnlyDictionary<int, int>>();
+        var tileReads = new List<Dictionary<(int Op, int Tensor), (int Start, int End)>>();
         long macs = 0, work = 0;
+        // A copy of rows of a tensor: a memcpy per channel plane.
+        long Copy(int tensor, int rows) => cost.OfCopy(model.Tensors[tensor].Shape[1], BandBytes(model.Tensors[tensor], rows));
         for (var start = 0; start < height; start += tileRows)
         {
             var rows = new Dictionary<int, (int Start, int End)> { [output] = (start, Math.Min(height, start + tileRows)) };
             var reads = new Dictionary<(int Op, int Tensor), (int Start, int End)>();
+            var kept = new Dictionary<int, int>();
+            var before = tiles.Count > 0 ? tiles[^1] : null;
             for (var i = lastOp; i >= firstOp; i--)
             {
                 var op = model.Ops[i];
-                if (!rows.TryGetValue(op.Output, out var computed))
+                if (!rows.TryGetValue(op.Output, out var band))
                 {
                     continue;
+                }
+
+                // Halo caching: the rows of the band the tile before had are kept (copied into a cache after that
+                // tile), so the op computes only the rows below them; the band is the cache's rows, then those.
+                var computed = band;
+                if (cacheHalo && op.Output != output && before is not null && before.TryGetValue(op.Output, out var previous)
+                    && previous.Start <= band.Start && band.Start < previous.End)
+                {
+                    kept[op.Output] = Math.Min(previous.End, band.End) - band.Start;
+                    computed = (band.Start + kept[op.Output], band.End);
+                    // The cache's rows into the band, the new rows after them, the next tile's rows into the cache.
+                    work += 2 * Copy(op.Output, band.End - band.Start);
+                    if (computed.Start >= computed.End)
+                    {
+                        continue;
+                    }
                 }
 
                 var window = WindowOf(model, op)!;
@@ -162,22 +184,30 @@ public static class RowTiling
                 }
             }
 
-            // A tensor several ops read has the hull of their windows in its band; a reader whose window is less gets
-            // a view, a copy of its rows (a kernel reads its input's channels a band's height apart).
-            var tileViews = reads.Where(r => r.Value != rows[r.Key.Tensor]).ToDictionary(r => r.Key, r => r.Value);
-            work += tileViews.Sum(v => (long)BandBytes(model.Tensors[v.Key.Tensor], v.Value.End - v.Value.Start));
             tiles.Add(rows);
+            tileReads.Add(reads);
+            cached.Add(kept);
+        }
+
+        // A tensor several ops read has the hull of their windows in its band; a reader whose window is less gets a
+        // view, a copy of its rows (a kernel reads its input's channels a band's height apart). A reader that needs a
+        // view in one tile reads one in every tile: the tile's memory is planned once, with the view.
+        var viewed = tileReads.SelectMany((reads, k) => reads.Where(r => r.Value != tiles[k][r.Key.Tensor]).Select(r => r.Key)).ToHashSet();
+        foreach (var reads in tileReads)
+        {
+            var tileViews = reads.Where(r => viewed.Contains(r.Key)).ToDictionary(r => r.Key, r => r.Value);
+            work += tileViews.Sum(v => Copy(v.Key.Tensor, v.Value.End - v.Value.Start));
             views.Add(tileViews);
         }
 
         var inputs = Enumerable.Range(firstOp, lastOp - firstOp + 1).SelectMany(i => model.Ops[i].Inputs).Where(t => !produced.Contains(t)).Distinct().ToList();
         var bandBytes = produced.Concat(inputs).ToDictionary(t => t, t => tiles.Max(tile => tile.TryGetValue(t, out var r) ? BandBytes(model.Tensors[t], r.End - r.Start) : 0));
         // The copies: the inputs' rows gathered and the output's scattered, a byte a value.
-        work += tiles.Sum(tile => inputs.Append(output).Where(tile.ContainsKey).Sum(t => (long)BandBytes(model.Tensors[t], tile[t].End - tile[t].Start)));
+        work += tiles.Sum(tile => inputs.Append(output).Where(tile.ContainsKey).Sum(t => Copy(t, tile[t].End - tile[t].Start)));
         var range = Enumerable.Range(firstOp, lastOp - firstOp + 1);
         var untiled = range.Sum(i => OpCost.Macs(model.Ops[i]));
         var untiledWork = range.Sum(i => Work(model, model.Ops[i], cost));
-        return new TiledStage(firstOp, lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled, work, untiledWork) { Views = views };
+        return new TiledStage(firstOp, lastOp, inputs, output, tileRows, tiles, bandBytes, macs, untiled, work, untiledWork) { Views = views, CachedRows = cacheHalo ? cached : [] };
     }
 
     /// <summary>Bytes of <paramref name="rows"/> rows of an NCHW tensor: C x rows x W values.</summary>
@@ -214,6 +244,7 @@ public static class RowTiling
         var scratch = new List<int>();
         var opAt = new List<int>();
         var views = new Dictionary<(int Op, int Tensor), int>();
+        var (computedAt, cacheAt) = (new Dictionary<int, int>(), new Dictionary<int, int>());
         foreach (var (op, index) in ops.Zip(stage.OpIndices))
         {
             // A view is copied just before its reader runs, from the band of the tensor it views.
@@ -225,19 +256,41 @@ public static class RowTiling
                 scratch.Add(0);
             }
 
-            localOps.Add((op.Inputs.Select(t => views.TryGetValue((index, t), out var view) ? view : Local(t)).ToList(), Local(op.Output), false));
+            var localInputs = op.Inputs.Select(t => views.TryGetValue((index, t), out var view) ? view : Local(t)).ToList();
+            var computedRows = Enumerable.Range(0, stage.TileCount).Select(k => stage.ComputedRows(k, op.Output)).OfType<(int Start, int End)>().ToList();
             // A kernel's scratch follows its geometry: the largest over the tiles' band forms.
-            scratch.Add(stage.Tiles.Where(rows => rows.ContainsKey(op.Output)).Select(rows => KernelScratch.BytesOf(BandOps.For(model, op, rows[op.Output]))).DefaultIfEmpty(0).Max());
+            var opScratch = computedRows.Select(rows => KernelScratch.BytesOf(BandOps.For(model, op, rows))).DefaultIfEmpty(0).Max();
+            if (!stage.IsCached(op.Output))
+            {
+                localOps.Add((localInputs, Local(op.Output), false));
+                scratch.Add(opScratch);
+                opAt.Add(localOps.Count - 1);
+                continue;
+            }
+
+            // Halo caching: the op writes the rows it computes apart; they and the cache's rows make the band. The
+            // cache lives through every tile.
+            var tensor = model.Tensors[op.Output];
+            computedAt[op.Output] = bytes.Count;
+            bytes.Add(computedRows.Select(r => BandBytes(tensor, r.End - r.Start)).DefaultIfEmpty(0).Max());
+            cacheAt[op.Output] = bytes.Count;
+            bytes.Add(Enumerable.Range(0, stage.TileCount).Max(k => BandBytes(tensor, stage.KeptRows(k, op.Output))));
+            localOps.Add((localInputs, computedAt[op.Output], false));
+            scratch.Add(opScratch);
             opAt.Add(localOps.Count - 1);
+            localOps.Add(([computedAt[op.Output], cacheAt[op.Output]], Local(op.Output), false));
+            scratch.Add(0);
         }
 
         var problem = new PlanningProblem(bytes, bytes.Select(_ => (int?)null).ToList(), localOps, inputs[0], Local(stage.Output),
-            inputs.Count > 1 ? inputs.Skip(1).ToList() : null, OpScratch: scratch);
+            inputs.Count > 1 ? inputs.Skip(1).ToList() : null, OpScratch: scratch, Persistent: cacheAt.Count > 0 ? [.. cacheAt.Values] : null);
         var plan = ArenaPlanner.Plan(problem, alignment);
         var offsets = plan.Buffers.Where(b => !plan.IsScratch(b)).ToDictionary(b => b.TensorId, b => b.Offset);
         return new TileLayout(plan.ArenaBytes, ids.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]), opAt.Select(plan.ScratchOffsetOf).ToList())
         {
             ViewOffset = views.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]),
+            ComputedOffset = computedAt.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]),
+            CacheOffset = cacheAt.ToDictionary(kv => kv.Key, kv => offsets[kv.Value]),
         };
     }
 
@@ -292,7 +345,9 @@ public static class RowTiling
         cost ??= WorkModel.Default;
         var untiled = ArenaPlanner.Plan(model, alignment).ArenaBytes;
         var modelMacs = OpCost.Macs(model);
-        var modelWork = model.Ops.Sum(op => Work(model, op, cost));
+        // The whole model's work as measured (the per-op estimate, fitted on the work a tiling adds, overestimates a
+        // whole layer's loads and stores).
+        var modelWork = model.Ops.Sum(op => Work(model, op, cost)) * cost.WholeModelPermille / 1000;
         var budget = (long)(maxComputeOverhead * modelWork);
 
         // Where a stage may end: after an op whose output is all that later ops read of the stage (not inside a
@@ -340,10 +395,10 @@ public static class RowTiling
             {
                 var height = model.Tensors[model.Ops[last].Output].Shape[2];
                 var options = new List<(TiledStage Stage, long Peak)>();
-                for (var rows = 1; rows < height; rows++)
+                // Each tile height with the halo rows recomputed (less memory) or kept from the tile before (less work).
+                foreach (var stage in Enumerable.Range(1, height - 1).SelectMany(rows => new[] { false, true }.Select(cache => Bands(model, first, last, rows, cost, cache))))
                 {
-                    var stage = Bands(model, first, last, rows, cost);
-                    if (stage.ExtraWork > budget)
+                    if (stage.ExtraWork > budget || (stage.CachedRows.Count > 0 && !stage.CachesHalo))
                     {
                         continue;
                     }
@@ -437,7 +492,16 @@ public static class RowTiling
 
     /// <summary>What an op costs, estimated in instructions by <paramref name="cost"/>, to compare tilings.</summary>
     public static long Work(LoweredModel model, LoweredOp op, WorkModel? cost = null) =>
-        (cost ?? WorkModel.Default).Of(OpCost.Macs(op), op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount) + model.Tensors[op.Output].ElementCount, 1);
+        (cost ?? WorkModel.Default).Of(OpCost.Macs(op), op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount) + model.Tensors[op.Output].ElementCount, 1, WeightCount(op));
+
+    /// <summary>The weights an op reads: an int8 convolution sums them per call (the input zero point's term).</summary>
+    private static int WeightCount(LoweredOp op) => op switch
+    {
+        QConv2D c => c.Weights.Length,
+        QInt16x8Layer { Op: QConv2D c } => c.Weights.Length,
+        FConv2D f => f.Weights.Length,
+        _ => 0,
+    };
 
     /// <summary><see cref="Work(LoweredModel, LoweredOp, WorkModel?)"/> of an op computing output rows
     /// <paramref name="rows"/> from input rows <paramref name="read"/>.</summary>
@@ -446,6 +510,6 @@ public static class RowTiling
         var output = model.Tensors[op.Output];
         var values = (long)output.ElementCount / window.OutH * (rows.End - rows.Start)
             + op.Inputs.Sum(i => (long)model.Tensors[i].ElementCount / window.InH * (read.End - read.Start));
-        return cost.Of(MacsOfRows(op, window, rows.End - rows.Start), values, 1);
+        return cost.Of(MacsOfRows(op, window, rows.End - rows.Start), values, 1, WeightCount(op));
     }
 }

@@ -43,13 +43,13 @@ public static class TilingLowering
         var keys = ops.Select(_ => new List<string>()).ToList();
         var tileVariants = new List<IReadOnlyList<int>>();
         var tileOps = new List<IReadOnlyList<LoweredOp>>();
-        foreach (var rows in stage.Tiles)
+        for (var tile = 0; tile < stage.TileCount; tile++)
         {
             var chosen = new List<int>();
             var run = new List<LoweredOp>();
             for (var j = 0; j < ops.Count; j++)
             {
-                if (!rows.TryGetValue(ops[j].Output, out var computed))
+                if (stage.ComputedRows(tile, ops[j].Output) is not { } computed)
                 {
                     chosen.Add(-1);
                     continue;
