@@ -125,7 +125,7 @@ public static class CEmitter
                 // The float kernels take no scratch: the stage's scratch is its bands only.
                 var index = i;
                 TiledStageEmitter.EmitCalls(sb, model, plan, stage, id, i, api.PointerAt,
-                    (band, bandId, offsetOf, _) => FloatOpEmitter.EmitCall(sb, tensor => api.PointerAt(offsetOf(tensor)), band, bandId, index));
+                    (into, band, bandId, offsetOf, _) => FloatOpEmitter.EmitCall(into, tensor => api.PointerAt(offsetOf(tensor)), band, bandId, index));
             }
             else
             {

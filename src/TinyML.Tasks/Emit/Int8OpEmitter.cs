@@ -230,7 +230,7 @@ internal static class Int8OpEmitter
         if (op is TiledStageOp stage)
         {
             TiledStageEmitter.EmitCalls(sb, model, plan, stage, id, index, offset => $"arena + {offset}",
-                (band, bandId, offsetOf, bandScratch) => EmitCall(sb, plan, band, bandId, index, offsetOf, bandScratch));
+                (into, band, bandId, offsetOf, bandScratch) => EmitCall(into, plan, band, bandId, index, offsetOf, bandScratch));
             return;
         }
 

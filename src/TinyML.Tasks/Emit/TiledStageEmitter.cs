@@ -10,9 +10,9 @@ namespace TinyML.Emit;
 /// </summary>
 internal static class TiledStageEmitter
 {
-    /// <summary>Writes one band form's call: the op, its parameter struct's name, the byte offsets in the arena of its
-    /// tensors (their bands) and its scratch pointer expression ("NULL": none).</summary>
-    internal delegate void OpCall(LoweredOp op, string id, Func<int, int> offsetOf, string scratch);
+    /// <summary>Writes one band form's call into <paramref name="sb"/>: the op, its parameter struct's name, the byte
+    /// offsets in the arena of its tensors (their bands) and its scratch pointer expression ("NULL": none).</summary>
+    internal delegate void OpCall(StringBuilder sb, LoweredOp op, string id, Func<int, int> offsetOf, string scratch);
 
     /// <summary>Writes one band form's const data into <paramref name="sb"/>; returns its flash bytes.</summary>
     internal delegate int OpData(StringBuilder sb, LoweredOp op, string id);
@@ -29,24 +29,25 @@ internal static class TiledStageEmitter
     {
         var I = CultureInfo.InvariantCulture;
         var work = plan.ScratchOffsetOf(index) ?? throw new InvalidOperationException("a tiled stage has its tiles' working memory as scratch");
-        string Rows(int tensor, (int Start, int End) rows, bool gather, string? from = null)
+        string Rows(int tensor, (int Start, int End) rows, string start, bool gather, string? from = null)
         {
             var t = model.Tensors[tensor];
             var (whole, band) = (from ?? pointerAt(plan.OffsetOf(model, tensor)), pointerAt(work + stage.Layout.BandOffset[tensor]));
-            return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {RowBytes(t)}, {rows.Start}, {rows.End - rows.Start});\n");
+            return string.Create(I, $"    tml_{(gather ? "gather" : "scatter")}_rows({(gather ? whole : band)}, {(gather ? band : whole)}, {t.Shape[1]}, {t.Shape[2]}, {RowBytes(t)}, {start}, {rows.End - rows.Start});\n");
         }
 
-        for (var k = 0; k < stage.Stage.TileCount; k++)
+        // Tile k's code; startOf gives the first row of a stage input's or of the output's rows in the whole tensor,
+        // the only thing that moves from one middle tile to the next.
+        void Tile(StringBuilder sb, int k, Func<int, string> startOf)
         {
             var rows = stage.Stage.Tiles[k];
             var output = rows[stage.Output];
-            sb.Append(I, $"    /* op {index}, tile {k + 1} of {stage.Stage.TileCount}: rows {output.Start}..{output.End - 1} of '{Comment(model.Tensors[stage.Output].Name)}' */\n");
             foreach (var input in stage.Stage.Inputs.Where(rows.ContainsKey))
             {
                 if (input == model.Input && model.InputInPlace && stage.IsFloat32)
                 {
                     // A float model's caller's input: its rows copied as they are.
-                    sb.Append(Rows(input, rows[input], gather: true, from: "input"));
+                    sb.Append(Rows(input, rows[input], startOf(input), gather: true, from: "input"));
                     continue;
                 }
 
@@ -54,7 +55,7 @@ internal static class TiledStageEmitter
                 {
                     // An int8 model's caller's input, int8 or float32 (invoke_f32: quantized as it is gathered).
                     var t = model.Tensors[input];
-                    var (start, count) = (rows[input].Start, rows[input].End - rows[input].Start);
+                    var (start, count) = (startOf(input), rows[input].End - rows[input].Start);
                     var band = pointerAt(work + stage.Layout.BandOffset[input]);
                     sb.Append(I, $$"""
                             if (input_f32 != NULL) {
@@ -67,7 +68,7 @@ internal static class TiledStageEmitter
                     continue;
                 }
 
-                sb.Append(Rows(input, rows[input], gather: true));
+                sb.Append(Rows(input, rows[input], startOf(input), gather: true));
             }
 
             for (var j = 0; j < stage.Ops.Count; j++)
@@ -90,7 +91,7 @@ internal static class TiledStageEmitter
                     }
 
                     var scratch = stage.Layout.ScratchOffset[j] is { } offset ? pointerAt(work + offset) : "NULL";
-                    emitCall(stage.Variant(j, v), $"{id}_s{j}_v{v}", tensor => work + (
+                    emitCall(sb, stage.Variant(j, v), $"{id}_s{j}_v{v}", tensor => work + (
                         tensor == produced && cached ? stage.Layout.ComputedOffset[tensor]
                         : stage.Stage.ViewOf(k, opIndex, tensor) is null ? stage.Layout.BandOffset[tensor] : stage.Layout.ViewOffset[(opIndex, tensor)]), scratch);
                 }
@@ -118,7 +119,58 @@ internal static class TiledStageEmitter
                 }
             }
 
-            sb.Append(Rows(stage.Output, output, gather: false));
+            sb.Append(Rows(stage.Output, output, startOf(stage.Output), gather: false));
+        }
+
+        // The tiles in order; a run of middle tiles whose code differs only in those rows, which move by a fixed step,
+        // is one loop (the calls are written once, not once a tile).
+        var outputName = Comment(model.Tensors[stage.Output].Name);
+        string Symbolic(int k)
+        {
+            var text = new StringBuilder();
+            Tile(text, k, tensor => string.Create(I, $"@{tensor}@"));
+            return text.ToString();
+        }
+
+        int StartOf(int k, int tensor) => stage.Stage.Tiles[k][tensor].Start;
+        var moving = stage.Stage.Inputs.Append(stage.Output).ToList();
+        for (var k = 0; k < stage.Stage.TileCount;)
+        {
+            var text = Symbolic(k);
+            var present = moving.Where(stage.Stage.Tiles[k].ContainsKey).ToList();
+            var end = k + 1;
+            while (end < stage.Stage.TileCount && present.All(stage.Stage.Tiles[end].ContainsKey) && moving.Count(stage.Stage.Tiles[end].ContainsKey) == present.Count
+                && (end == k + 1 || present.All(t => StartOf(end, t) - StartOf(end - 1, t) == StartOf(k + 1, t) - StartOf(k, t))) && Symbolic(end) == text)
+            {
+                end++;
+            }
+
+            var first = stage.Stage.Tiles[k][stage.Output];
+            if (end - k < 3)
+            {
+                sb.Append(I, $"    /* op {index}, tile {k + 1} of {stage.Stage.TileCount}: rows {first.Start}..{first.End - 1} of '{outputName}' */\n");
+                Tile(sb, k, tensor => StartOf(k, tensor).ToString(I));
+                k++;
+                continue;
+            }
+
+            var last = stage.Stage.Tiles[end - 1][stage.Output];
+            sb.Append(I, $"    /* op {index}, tiles {k + 1}..{end} of {stage.Stage.TileCount}: rows {first.Start}..{last.End - 1} of '{outputName}', {first.End - first.Start} a tile */\n");
+            sb.Append(I, $"    {{\n        int32_t tile;\n        for (tile = 0; tile < {end - k}; ++tile) {{\n");
+            var loopBody = text;
+            foreach (var t in present)
+            {
+                var (start, step) = (StartOf(k, t), StartOf(k + 1, t) - StartOf(k, t));
+                loopBody = loopBody.Replace(string.Create(I, $"@{t}@"), step == 0 ? start.ToString(I) : string.Create(I, $"{start} + {step} * tile"), StringComparison.Ordinal);
+            }
+
+            foreach (var line in loopBody.Split('\n').Where(l => l.Length > 0))
+            {
+                sb.Append("        ").Append(line).Append('\n');
+            }
+
+            sb.Append("        }\n    }\n");
+            k = end;
         }
     }
 

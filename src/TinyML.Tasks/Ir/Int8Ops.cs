@@ -136,7 +136,18 @@ public sealed class QAdd : QAddArithmeticOp
 /// </summary>
 public sealed class QLut : LoweredOp
 {
-    public required AxisView View { get; init; }
+    private AxisView _view = default!;
+
+    public required AxisView View { get => _view; init => _view = value; }
+
+    /// <summary>The same tables over another view: a band of rows.</summary>
+    public QLut WithView(AxisView view)
+    {
+        var copy = Copy<QLut>();
+        copy._view = view;
+        return copy;
+    }
+
     /// <summary>[Channels, 256]; entry q + 128 is the output for input q.</summary>
     public required sbyte[] Tables { get; init; }
 }

@@ -67,8 +67,8 @@ public sealed class BinaryActivationsTests
         var compiled = CompileBnn(Path.Combine(work, "code"), log);
         Console.WriteLine(log);
 
-        CollectionAssert.AreEqual(BinaryLayers, compiled.Model.Ops.Where(PackedWeights.IsXnor).Select(op => op.NodeName).ToArray(), "the three layers the script binarizes, all over Signs");
-        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.Ops.Single(op => op.NodeName == "/net/stem/stem.0/Conv")), "the float first layer stays int8");
+        CollectionAssert.AreEqual(BinaryLayers, compiled.Model.AllOps.Where(PackedWeights.IsXnor).Select(op => op.NodeName).ToArray(), "the three layers the script binarizes, all over Signs");
+        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.AllOps.Single(op => op.NodeName == "/net/stem/stem.0/Conv")), "the float first layer stays int8");
         StringAssert.Contains(log.ToString(), "precision: /net/bconv1/bconv1.0/Conv (Conv2D) -> binary: detected: every output channel's weights are {-a, +a}; 1-bit codes, the input is binary activations (-1/0/+1 of a Sign): XNOR/popcount, weights 4,608 -> 576 B");
         StringAssert.Contains(log.ToString(), "0 layer(s) with ternary and 3 with binary weights (3 over binary activations: XNOR/popcount) (exact: the trained values), weights 13,312 B as int8 -> 1,728 B");
         var markdown = File.ReadAllText(Path.Combine(work, "code", "digits_bnn.accuracy.md"));
@@ -169,7 +169,7 @@ public sealed class BinaryActivationsTests
         // The Signs are -1/0/+1 at scale 1, zero point 0, whatever calibration saw. conv_0's output is also read by the
         // Relu: calibrated, and its Sign gives 0 for 0. conv_1's and gemm_2's only Signs read: they keep the sign of every
         // sum (bias rounded down, so a sum of 0 is a float sum in [0, 1) steps), and their Signs read 0 as +1.
-        var signs = compiled.Model.Ops.OfType<QLut>().Where(l => l.NodeName.StartsWith("sign_", StringComparison.Ordinal)).ToDictionary(l => l.NodeName);
+        var signs = compiled.Model.AllOps.OfType<QLut>().Where(l => l.NodeName.StartsWith("sign_", StringComparison.Ordinal)).ToDictionary(l => l.NodeName);
         foreach (var sign in signs.Values)
         {
             var output = compiled.Model.Tensors[sign.Output];
@@ -179,10 +179,10 @@ public sealed class BinaryActivationsTests
             CollectionAssert.AreEquivalent(signOnly ? new sbyte[] { -1, 1 } : [-1, 0, 1], sign.Tables.Distinct().ToArray(), sign.NodeName);
         }
 
-        var conv1 = compiled.Model.Ops.OfType<QConv2D>().Single(c => c.NodeName == "conv_1");
-        var gemm2 = compiled.Model.Ops.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_2");
-        var gemm3 = compiled.Model.Ops.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_3");
-        var gemm4 = compiled.Model.Ops.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_4");
+        var conv1 = compiled.Model.AllOps.OfType<QConv2D>().Single(c => c.NodeName == "conv_1");
+        var gemm2 = compiled.Model.AllOps.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_2");
+        var gemm3 = compiled.Model.AllOps.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_3");
+        var gemm4 = compiled.Model.AllOps.OfType<QFullyConnected>().Single(f => f.NodeName == "gemm_4");
         Assert.IsTrue(PackedWeights.IsXnor(conv1) && PackedWeights.IsXnor(gemm2), text);
         var conv1Output = compiled.Model.Tensors[conv1.Output];
         Assert.AreEqual(compiled.Model.Tensors[conv1.Inputs[0]].Scale * conv1.WeightScales!.Min(), conv1Output.Scale, "sign-only scale: s_in * min s_w");

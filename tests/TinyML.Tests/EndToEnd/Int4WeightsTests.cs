@@ -50,7 +50,7 @@ public sealed class Int4WeightsTests
         var log = new StringWriter();
         var compiled = CompileDigits(Path.Combine(work, "code"), log, board == "host" ? "nrf52840" : board);
 
-        var weighted = compiled.Model.Ops.Where(op => op is QConv2D or QFullyConnected).ToList();
+        var weighted = compiled.Model.AllOps.Where(op => op is QConv2D or QFullyConnected).ToList();
         var depthwise = weighted.Where(op => op is QConv2D { Geometry.IsDepthwise: true }).ToList();
         Assert.IsTrue(weighted.Count >= 5 && weighted.Except(depthwise).All(op => PackedWeights.BitsOf(op) == 4), "WeightBits=4: every Conv and Gemm gets int4 weights");
         Assert.IsTrue(depthwise.Count == 1 && PackedWeights.BitsOf(depthwise[0]) == 8, "but the depthwise Conv (9 weights a channel) keeps int8");
@@ -117,7 +117,7 @@ public sealed class Int4WeightsTests
         var work = TestPaths.NewTempDir("int4-layer");
         var log = new StringWriter();
         var compiled = CompileDigits(Path.Combine(work, "code"), log, weightBits: 8, layers: "/net/res/res.0/Conv=int4");
-        var int4 = compiled.Model.Ops.Where(PackedWeights.Has).Select(op => op.NodeName).ToList();
+        var int4 = compiled.Model.AllOps.Where(PackedWeights.Has).Select(op => op.NodeName).ToList();
         CollectionAssert.AreEqual(new[] { "/net/res/res.0/Conv" }, int4);
         StringAssert.Contains(log.ToString(), "precision: /net/res/res.0/Conv (Conv2D) -> int4: set by LayerPrecision / TinyLayerPrecision; weights 2,304 -> 1,152 B");
         StringAssert.Contains(compiled.Code.Source, "tml_conv2d_s4(");
@@ -136,7 +136,7 @@ public sealed class Int4WeightsTests
         Console.WriteLine(log);
 
         var threshold = PrecisionSettings.DefaultInt4ThresholdDb;
-        var int4Layers = allInt4.Model.Ops.Where(op => PackedWeights.BitsOf(op) == 4).Select(op => op.NodeName).ToHashSet();
+        var int4Layers = allInt4.Model.AllOps.Where(op => PackedWeights.BitsOf(op) == 4).Select(op => op.NodeName).ToHashSet();
         var own = allInt4.Accuracy!.Layers.Where(l => int4Layers.Contains(l.Node)).ToDictionary(l => l.Node, l => l.OwnSnrDb);
         var expected = own.Where(kv => kv.Value >= threshold).Select(kv => kv.Key).OrderBy(n => n, StringComparer.Ordinal).ToList();
         var chosen = auto.PrecisionChoices!.Where(c => c.Precision == LayerPrecision.Int4).Select(c => c.Node).OrderBy(n => n, StringComparer.Ordinal).ToList();
@@ -146,7 +146,7 @@ public sealed class Int4WeightsTests
         var kept = own.Keys.Except(chosen).First();
         StringAssert.Contains(log.ToString(), $"auto precision: {kept} (");
         StringAssert.Contains(log.ToString(), "keeps int8 weights: with int4 its own SNR");
-        CollectionAssert.AreEquivalent(chosen, auto.Model.Ops.Where(PackedWeights.Has).Select(op => op.NodeName).ToList());
+        CollectionAssert.AreEquivalent(chosen, auto.Model.AllOps.Where(PackedWeights.Has).Select(op => op.NodeName).ToList());
     }
 
     [TestMethod]

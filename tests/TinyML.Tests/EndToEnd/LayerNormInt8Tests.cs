@@ -38,7 +38,7 @@ public sealed class LayerNormInt8Tests
         {
             ModelPath = modelPath, Name = "layernorm", CalibrationData = Path.Combine(data, "input_*.npy"), OutputDirectory = code,
         }, TextWriter.Null);
-        var layerNorm = compiled.Model.Ops.OfType<Ir.QLayerNorm>().Single();
+        var layerNorm = compiled.Model.AllOps.OfType<Ir.QLayerNorm>().Single();
         Assert.AreEqual(12, layerNorm.View.Outer);
         Assert.AreEqual(40, layerNorm.View.Size);
         var figures = ModelVerification.Verify(compiled, code, modelPath, samples, null, work, runQemu: false);

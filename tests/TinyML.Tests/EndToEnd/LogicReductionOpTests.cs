@@ -98,7 +98,7 @@ public sealed class LogicReductionOpTests
         var max = reduceMax.Ops.OfType<QReduceMax>().Single();
         Assert.AreEqual((reduceMax.Tensors[max.Inputs[0]].Scale, reduceMax.Tensors[max.Inputs[0]].ZeroPoint), (reduceMax.Tensors[max.Output].Scale, reduceMax.Tensors[max.Output].ZeroPoint));
 
-        var rows = CompileInt8("matmul_rows").Model.Ops.OfType<QFullyConnected>().Single();
+        var rows = CompileInt8("matmul_rows").Model.AllOps.OfType<QFullyConnected>().Single();
         Assert.AreEqual(24, rows.Geometry.Rows, "a MatMul on [1, 24, 6] runs the fully connected kernel on 24 rows");
     }
 

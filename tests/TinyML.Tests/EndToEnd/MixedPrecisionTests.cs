@@ -52,11 +52,11 @@ public sealed class MixedPrecisionTests
         var log = new StringWriter();
         var compiled = CompileDigits(Path.Combine(work, "code"), log);
 
-        var floatLayers = compiled.Model.Ops.OfType<QFloatLayer>().Select(l => l.Op is FBinary b ? $"FBinary {b.Kind}" : l.Op.GetType().Name).ToList();
+        var floatLayers = compiled.Model.AllOps.OfType<QFloatLayer>().Select(l => l.Op is FBinary b ? $"FBinary {b.Kind}" : l.Op.GetType().Name).ToList();
         CollectionAssert.AreEquivalent(new[] { "FConv2D", "FBinary Add", "FGemm" }, floatLayers);
         // The Add reads the Conv's float32 output directly: only its other operand and the Conv's input are dequantized.
-        Assert.AreEqual(2, compiled.Model.Ops.OfType<QDequantize>().Count(), string.Join(", ", compiled.Model.Ops.Select(o => o.NodeName)));
-        Assert.AreEqual(3, compiled.Model.Ops.OfType<QQuantize>().Count());
+        Assert.AreEqual(2, compiled.Model.AllOps.OfType<QDequantize>().Count(), string.Join(", ", compiled.Model.Ops.Select(o => o.NodeName)));
+        Assert.AreEqual(3, compiled.Model.AllOps.OfType<QQuantize>().Count());
         StringAssert.Contains(log.ToString(), "precision: /net/fc/Gemm (FullyConnected) -> float: set by LayerPrecision");
         StringAssert.Contains(log.ToString(), "mixed precision: 3 of 10 layer(s) in float32");
         StringAssert.Contains(compiled.Code.Source, "tml_quantize_f32_s8(");
@@ -128,7 +128,7 @@ public sealed class MixedPrecisionTests
         var quiet = new StringWriter();
         var none = CompileDigits(Path.Combine(work, "none"), quiet, layers: null, mode: PrecisionMode.Auto, threshold: 10);
         Assert.IsEmpty(none.PrecisionChoices!);
-        Assert.IsFalse(none.Model.Ops.Any(o => o is QFloatLayer));
+        Assert.IsFalse(none.Model.AllOps.Any(o => o is QFloatLayer));
         StringAssert.Contains(quiet.ToString(), "auto precision: every measured layer's int8 own SNR is at least 10 dB");
     }
 
@@ -137,7 +137,7 @@ public sealed class MixedPrecisionTests
     {
         var log = new StringWriter();
         var compiled = CompileDigits(TestPaths.NewTempDir("mixed-all"), log, layers: "/net/stem/stem.0/Conv=int8", mode: PrecisionMode.Float);
-        var floatNodes = compiled.Model.Ops.OfType<QFloatLayer>().Select(l => l.NodeName).ToList();
+        var floatNodes = compiled.Model.AllOps.OfType<QFloatLayer>().Select(l => l.NodeName).ToList();
         CollectionAssert.AreEquivalent(new[] { "/net/dw/dw.0/Conv", "/net/pw/pw.0/Conv", "/net/res/res.0/Conv", "/net/Add", "/net/fc/Gemm" }, floatNodes);
         StringAssert.Contains(log.ToString(), "precision: /net/stem/stem.0/Conv (Conv2D) -> int8: set by LayerPrecision");
     }

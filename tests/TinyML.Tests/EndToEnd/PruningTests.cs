@@ -80,9 +80,9 @@ public sealed class PruningTests
         var pruned = Compile("pruned", PruneSettings.Parse("exact"), log);
         Console.WriteLine(log);
 
-        var first = pruned.Model.Ops.OfType<QConv2D>().First();
+        var first = pruned.Model.AllOps.OfType<QConv2D>().First();
         Assert.AreEqual(4, first.Geometry.OutC, "channels 1 (zero weights) and 4 (dead ReLU) removed");
-        Assert.AreEqual(4, pruned.Model.Ops.OfType<QConv2D>().Last().Geometry.InC, "the reader lost the same input channels");
+        Assert.AreEqual(4, pruned.Model.AllOps.OfType<QConv2D>().Last().Geometry.InC, "the reader lost the same input channels");
         StringAssert.Contains(log.ToString(), "prune: conv_1 (Conv2D) 6 -> 4 channels: 2 zero on all 16 calibration sample(s) (1 of them with all-zero weights and bias: zero for every input)");
         StringAssert.Contains(log.ToString(), "outputs byte-identical on the calibration samples");
         Assert.IsLessThan(plain.Plan.ArenaBytes, pruned.Plan.ArenaBytes, "narrower tensors, smaller arena");
@@ -169,7 +169,7 @@ public sealed class PruningTests
         var sparse = Compile("sparse", 0.5, log);
         Console.WriteLine(log);
 
-        var layers = sparse.Model.Ops.OfType<QFullyConnected>().ToList();
+        var layers = sparse.Model.AllOps.OfType<QFullyConnected>().ToList();
         Assert.IsTrue(layers.Count == 10 && layers.All(f => f.BlockSparse), "every layer takes less flash block-sparse at 50 % zero blocks");
         StringAssert.Contains(log.ToString(), "prune blocks: Gemm_1 (FullyConnected) 5120 of 10240 blocks of 8 weights zero (50 % asked): stored block-sparse, weights 81,920 -> 51,458 B");
         StringAssert.Contains(sparse.Code.Source, "tml_fully_connected_bsr_s8(");

@@ -146,7 +146,7 @@ public sealed class Rv32FirmwareTests
         var work = TestPaths.NewTempDir("rv32-mixed");
         var code = Path.Combine(work, "code");
         var compiled = MixedPrecisionTests.CompileDigits(code, TextWriter.Null);
-        Assert.AreEqual(3, compiled.Model.Ops.OfType<QFloatLayer>().Count());
+        Assert.AreEqual(3, compiled.Model.AllOps.OfType<QFloatLayer>().Count());
         var inputs = MixedPrecisionTests.DigitsInputs(compiled.Model, 6);
         var run = HarnessFirmware.Run(compiled, code, inputs, Board, TestPaths.Kernels, Path.Combine(work, "rv32"));
         for (var i = 0; i < inputs.Count; i++)

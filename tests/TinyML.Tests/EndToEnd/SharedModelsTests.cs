@@ -309,7 +309,7 @@ public sealed class SharedModelsTests
         // Precision="float" moves the Convs and the Add, never a Mul or a table (those only on request).
         var all = ModelCompiler.Compile(SileroOptions(modelPath, null, ModelPrecision.Int8, calibration)
             with { MixedPrecision = new PrecisionSettings { Mode = PrecisionMode.Float }, CalibrationSamples = 2 }, TextWriter.Null);
-        var floatKinds = all.Model.Ops.OfType<TinyML.Ir.QFloatLayer>().Select(l => l.Op is TinyML.Ir.FBinary b ? $"FBinary {b.Kind}" : l.Op.GetType().Name).Distinct().Order(StringComparer.Ordinal).ToList();
+        var floatKinds = all.Model.AllOps.OfType<TinyML.Ir.QFloatLayer>().Select(l => l.Op is TinyML.Ir.FBinary b ? $"FBinary {b.Kind}" : l.Op.GetType().Name).Distinct().Order(StringComparer.Ordinal).ToList();
         CollectionAssert.AreEqual(new[] { "FBinary Add", "FConv2D" }, floatKinds);
     }
 

@@ -64,10 +64,10 @@ public sealed class TernaryWeightsTests
         var compiled = CompileTernary(Path.Combine(work, "code"), log);
         Console.WriteLine(log);
 
-        var ternary = compiled.Model.Ops.Where(op => PackedWeights.BitsOf(op) == 2).Select(op => op.NodeName).ToList();
+        var ternary = compiled.Model.AllOps.Where(op => PackedWeights.BitsOf(op) == 2).Select(op => op.NodeName).ToList();
         CollectionAssert.AreEqual(new[] { "/net/dw/dw.0/Conv", "/net/pw/pw.0/Conv", "/net/res/res.0/Conv" }, ternary, "the three layers the script trains ternary");
-        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.Ops.Single(op => op.NodeName == "/net/stem/stem.0/Conv")), "the float first layer stays int8");
-        foreach (var op in compiled.Model.Ops.OfType<QConv2D>().Where(c => c.WeightBits == 2))
+        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.AllOps.Single(op => op.NodeName == "/net/stem/stem.0/Conv")), "the float first layer stays int8");
+        foreach (var op in compiled.Model.AllOps.OfType<QConv2D>().Where(c => c.WeightBits == 2))
         {
             Assert.IsTrue(op.Weights.All(w => w is >= -1 and <= 1) && op.Weights.Contains((sbyte)0), $"{op.NodeName}: codes -1, 0, +1");
         }
@@ -115,8 +115,8 @@ public sealed class TernaryWeightsTests
             ModelPath = TernaryModel, Name = "digits_ternary", OutputDirectory = Path.Combine(work, "code"), CalibrationData = Path.Combine(DemoDir, "calib"),
             MixedPrecision = new PrecisionSettings { Layers = PrecisionSettings.ParseLayers(["/net/res/res.0/Conv=int8"], "digits_ternary") },
         }, TextWriter.Null);
-        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.Ops.Single(op => op.NodeName == "/net/res/res.0/Conv")), "named int8: 8-bit weights");
-        Assert.AreEqual(2, PackedWeights.BitsOf(compiled.Model.Ops.Single(op => op.NodeName == "/net/pw/pw.0/Conv")), "the others stay ternary");
+        Assert.AreEqual(8, PackedWeights.BitsOf(compiled.Model.AllOps.Single(op => op.NodeName == "/net/res/res.0/Conv")), "named int8: 8-bit weights");
+        Assert.AreEqual(2, PackedWeights.BitsOf(compiled.Model.AllOps.Single(op => op.NodeName == "/net/pw/pw.0/Conv")), "the others stay ternary");
     }
 
     [TestMethod]
@@ -154,8 +154,8 @@ public sealed class TernaryWeightsTests
 
         var log = new StringWriter();
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "bt", OutputDirectory = Path.Combine(work, "code"), CalibrationData = calibration }, log);
-        Assert.AreEqual(1, compiled.Model.Ops.OfType<QConv2D>().Single().WeightBits, log.ToString());
-        Assert.AreEqual(2, compiled.Model.Ops.OfType<QFullyConnected>().Single().WeightBits, log.ToString());
+        Assert.AreEqual(1, compiled.Model.AllOps.OfType<QConv2D>().Single().WeightBits, log.ToString());
+        Assert.AreEqual(2, compiled.Model.AllOps.OfType<QFullyConnected>().Single().WeightBits, log.ToString());
         StringAssert.Contains(log.ToString(), "conv_1 (Conv2D) -> binary: detected: every output channel's weights are {-a, +a}; 1-bit codes, weights 72 -> 12 B");
         StringAssert.Contains(compiled.Code.Source, "tml_conv2d_s1(");
         StringAssert.Contains(compiled.Code.Source, "tml_fully_connected_s2(");

@@ -30,7 +30,7 @@ public sealed class WakeWordHeadTests
         var code = Path.Combine(work, "code");
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = modelPath, Name = "head", CalibrationData = calibration, OutputDirectory = code }, Console.Out);
 
-        var first = (TinyML.Ir.QFullyConnected)compiled.Model.Ops.First(op => op is TinyML.Ir.QFullyConnected);
+        var first = (TinyML.Ir.QFullyConnected)compiled.Model.AllOps.First(op => op is TinyML.Ir.QFullyConnected);
         Assert.AreEqual(frames * features, first.Geometry.InFeatures);
         Assert.IsGreaterThan(TinyML.Plan.KernelScratch.FullyConnectedColumnMax, first.Geometry.InFeatures, "the first layer takes the chunked path");
         Assert.AreEqual(2 * TinyML.Plan.KernelScratch.FullyConnectedColumnMax + 4 * hidden, TinyML.Plan.KernelScratch.BytesOf(first));

@@ -35,7 +35,7 @@ public sealed class Window1DTests
         {
             ModelPath = modelPath, Name = "conv1d", CalibrationData = Path.Combine(data, "input_*.npy"), OutputDirectory = code,
         }, TextWriter.Null);
-        Assert.AreEqual(3, compiled.Model.Ops.Count(op => op is Ir.QConv2D), "the three 1-D Convs lower to the 2-D kernel");
+        Assert.AreEqual(3, compiled.Model.AllOps.Count(op => op is Ir.QConv2D), "the three 1-D Convs lower to the 2-D kernel");
         var figures = ModelVerification.Verify(compiled, code, modelPath, samples, null, work, runQemu: false);
         Console.WriteLine(FormattableString.Invariant($"conv1d int8: SNR vs ONNX Runtime {figures.SnrDb:0.0} dB over {figures.Samples} samples (host C == reference)"));
         Assert.IsGreaterThanOrEqualTo(25.0, figures.SnrDb, $"int8 SNR {figures.SnrDb:0.0} dB");

@@ -23,7 +23,7 @@ public sealed class MixedPrecisionFirmwareTests
         var work = TestPaths.NewTempDir("mixed-qemu");
         var code = Path.Combine(work, "code");
         var compiled = MixedPrecisionTests.CompileDigits(code, TextWriter.Null);
-        Assert.AreEqual(3, compiled.Model.Ops.OfType<QFloatLayer>().Count());
+        Assert.AreEqual(3, compiled.Model.AllOps.OfType<QFloatLayer>().Count());
 
         var inputs = MixedPrecisionTests.DigitsInputs(compiled.Model, 6);
         var qemu = HarnessFirmware.Run(compiled, code, inputs, "nrf52840", TestPaths.Kernels, Path.Combine(work, "qemu"));

@@ -267,7 +267,7 @@ public sealed class RowTilingTests
 
         var log = new StringWriter();
         var compiled = ModelCompiler.Compile(Options(TilingMode.Auto), log);
-        var stages = compiled.Model.Ops.OfType<TiledStageOp>().ToList();
+        var stages = compiled.Model.AllOps.OfType<TiledStageOp>().ToList();
         Assert.IsTrue(stages.Any(s => s.Ops.Any(op => op is QInt16x8Layer)), $"the build tiles the int16x8 layers\n{log}");
         Assert.IsLessThan(untiled.Plan.ArenaBytes / 2, compiled.Plan.ArenaBytes);
         foreach (var board in new[] { "host", "nrf52840" })
@@ -277,6 +277,37 @@ public sealed class RowTilingTests
         }
 
         Console.WriteLine(FormattableString.Invariant($"VWW with 6 int16x8 layers: {checkedStages} tilings in the reference, the build's ({string.Join("; ", stages.Select(s => $"ops {s.Stage.FirstOp}..{s.Stage.LastOp} on {s.Stage.TileCount} tiles"))}; arena {untiled.Plan.ArenaBytes:N0} -> {compiled.Plan.ArenaBytes:N0} B) on the host and the Cortex-M4: the untiled bytes"));
+    }
+
+    /// <summary>
+    /// The openWakeWord embedding (65 ops: a reshape of the input into NCHW first, then convolutions each followed by
+    /// two lookup tables, LeakyReLU and a maximum, and max pooling): the stages start after the reshape, the lookup
+    /// tables run on bands (one table per channel or one for all), and the build's tiling gives the untiled bytes in
+    /// the reference, on the host and on the Cortex-M4 in QEMU.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void TheTiledOpenWakeWordEmbedding_GivesTheUntiledBytes_OnHostAndCortexM4()
+    {
+        var path = TestPaths.SharedOrSkip("models/openwakeword_embedding/model.onnx");
+        var work = TestPaths.NewTempDir("tiling-oww");
+        var log = new StringWriter();
+        var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "oww", Board = "nrf52840", OutputDirectory = Path.Combine(work, "code") }, log);
+        var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "oww", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
+        var stages = compiled.Model.AllOps.OfType<TiledStageOp>().ToList();
+        Assert.IsTrue(stages.Any(s => s.Stage.FirstOp > 0 && s.Ops.Any(op => op is QLut)), $"stages after the reshape, with lookup tables\n{log}");
+        Assert.IsLessThan(untiled.Plan.ArenaBytes / 2, compiled.Plan.ArenaBytes);
+        var random = new Random(23);
+        var input = Enumerable.Range(0, untiled.Model.InputTensor.Bytes).Select(_ => (sbyte)random.Next(-128, 128)).ToArray();
+        var expected = Int8Interpreter.Run(untiled.Model, input);
+        CollectionAssert.AreEqual(expected, Int8Interpreter.Run(compiled.Model, input), "the tiled model in the reference");
+        foreach (var board in new[] { "host", "nrf52840" })
+        {
+            var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), [input], board, TestPaths.Kernels, Path.Combine(work, "run-" + board));
+            CollectionAssert.AreEqual(expected, run.Outputs[0], $"the tiled embedding on {board}");
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"openWakeWord embedding: {string.Join("; ", stages.Select(s => $"ops {s.Stage.FirstOp}..{s.Stage.LastOp} on {s.Stage.TileCount} tiles{(s.Stage.CachesHalo ? ", halo cached" : "")}"))}; arena {untiled.Plan.ArenaBytes:N0} -> {compiled.Plan.ArenaBytes:N0} B; the untiled bytes in the reference, on the host and the Cortex-M4"));
     }
 
     /// <summary>
@@ -359,7 +390,7 @@ public sealed class RowTilingTests
         var work = TestPaths.NewTempDir("tiling-" + board);
         var log = new StringWriter();
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = board, OutputDirectory = Path.Combine(work, "code") }, log);
-        Assert.IsTrue(compiled.Model.Ops.OfType<TiledStageOp>().Any(), $"{board}: VWW is tiled\n{log}");
+        Assert.IsTrue(compiled.Model.AllOps.OfType<TiledStageOp>().Any(), $"{board}: VWW is tiled\n{log}");
         var image = Enumerable.Range(0, compiled.Model.InputTensor.Bytes).Select(i => (sbyte)((i * 53 % 253) - 126)).ToArray();
         var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = board, Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
         var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), [image], board, TestPaths.Kernels, Path.Combine(work, "run"));
@@ -382,7 +413,7 @@ public sealed class RowTilingTests
     /// A random residual graph over NCHW: a stem convolution, then 2-4 blocks, each an identity block (one or two
     /// convolutions keeping the shape, padding above and below uneven, then an Add with the block's input) or a
     /// projection block (a convolution of stride 1-2 and a 1x1 convolution of the same stride on the block's input,
-    /// added), sometimes a clamp or a pool between blocks.
+    /// added), sometimes a clamp or a lookup table between blocks.
     /// </summary>
     private static LoweredModel RandomResidualGraph(Random random)
     {
@@ -462,6 +493,14 @@ public sealed class RowTilingTests
                 var id = model.Tensors.Count;
                 x = Add(new QClamp { NodeName = $"clamp{id}", Inputs = [x], Output = id, Count = model.Tensors[x].Bytes, Min = random.Next(-128, 0), Max = random.Next(0, 128) },
                     model.Tensors[x].Shape, model.Tensors[x].ZeroPoint);
+            }
+            else if (random.Next(3) == 0)
+            {
+                // A lookup table: one per channel, or one for all values.
+                var (id, shape) = (model.Tensors.Count, model.Tensors[x].Shape);
+                var view = random.Next(2) == 0 ? new AxisView(1, shape[1], shape[2] * shape[3]) : new AxisView(1, 1, model.Tensors[x].Bytes);
+                x = Add(new QLut { NodeName = $"lut{id}", Inputs = [x], Output = id, View = view, Tables = Enumerable.Range(0, view.Size * 256).Select(_ => (sbyte)random.Next(-128, 128)).ToArray() },
+                    shape, model.Tensors[x].ZeroPoint);
             }
         }
 

@@ -31,8 +31,8 @@ public sealed class Int4QdqImportTests
 
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "int4qdq", OutputDirectory = Path.Combine(work, "code") }, TextWriter.Null);
 
-        var conv = compiled.Model.Ops.OfType<QConv2D>().Single();
-        var fc = compiled.Model.Ops.OfType<QFullyConnected>().Single();
+        var conv = compiled.Model.AllOps.OfType<QConv2D>().Single();
+        var fc = compiled.Model.AllOps.OfType<QFullyConnected>().Single();
         Assert.AreEqual(4, conv.WeightBits);
         Assert.AreEqual(4, fc.WeightBits);
         CollectionAssert.AreEqual(convWeights.Select(v => (sbyte)v).ToArray(), conv.Weights, "the INT4 values, -8 included, exactly");

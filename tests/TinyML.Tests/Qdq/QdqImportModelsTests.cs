@@ -87,7 +87,7 @@ public sealed class QdqImportModelsTests
             var scales = file.Floats[dequantize.Input[1]].Data;
             var zeroPoints = file.Integers(dequantize.Input[2]);
             var consumer = file.Nodes.Single(n => n.Input.Contains(dequantize.Output[0]));
-            var op = compiled.Model.Ops.Single(o => o.NodeName == consumer.Name);
+            var op = compiled.Model.AllOps.Single(o => o.NodeName == consumer.Name);
             var unsigned = file.IntegerTypes[dequantize.Input[0]] == DataType.Uint8;
             if (file.IntegerTypes[dequantize.Input[0]] == DataType.Int32)
             {

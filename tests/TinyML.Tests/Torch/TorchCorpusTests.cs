@@ -163,7 +163,7 @@ public sealed class TorchCorpusTests
                 },
             };
         var compiled = ModelCompiler.Compile(options, TextWriter.Null);
-        var floatLayers = compiled.Model.Ops.OfType<TinyML.Ir.QFloatLayer>().Select(l => l.Op).ToList();
+        var floatLayers = compiled.Model.AllOps.OfType<TinyML.Ir.QFloatLayer>().Select(l => l.Op).ToList();
         var figures = ModelVerification.Verify(compiled, options.OutputDirectory!, model, samples.Skip(16).ToList(), null, work, runQemu: false);
 
         TestContext.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -37,7 +37,7 @@ public sealed class OnDeviceLearningTests
             Train = TrainSettings.Parse("last", null),
         }, log);
         StringAssert.Contains(log.ToString(), "on-device learning: /net/fc/Gemm (16 -> 10) in float32, 680 B of parameters in the arena");
-        var head = compiled.Model.Ops.OfType<QTrainableHead>().Single();
+        var head = compiled.Model.AllOps.OfType<QTrainableHead>().Single();
 
         // What learning costs, against the same build without Train compiled here on its own.
         var inferenceOnly = ModelCompiler.Compile(new CompileOptions { ModelPath = Path.Combine(DemoDir, "digits.onnx"), Name = "digits", CalibrationData = Path.Combine(DemoDir, "calib") }, TextWriter.Null);

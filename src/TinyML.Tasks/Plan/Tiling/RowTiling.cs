@@ -41,6 +41,9 @@ public static class RowTiling
             PoolOp p when p is QPool or FPool && p.InputPlanes.Count == output[1] && InputIs(1, output[1], p.InputPlanes.Height, p.InputPlanes.Width) =>
                 new RowWindow(p.InputPlanes.Height, p.Geometry.OutH, p.Geometry.KernelH, p.Geometry.StrideH, p.Geometry.PadTop, p.Geometry.DilationH),
             QClamp or QAdd or FClamp or FUnary when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
+            // A lookup table: one for all values, or one per channel of the NCHW tensor.
+            QLut { View: var v } when AllInputsLikeOutput() && (v.Size == 1 || v is { Outer: 1 } && v.Size == output[1] && v.Inner == output[2] * output[3])
+                => RowWindow.Elementwise(output[2]),
             QBinary { ConstantA: null, ConstantB: null } when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
             FBinary { ConstantA: null, ConstantB: null } when AllInputsLikeOutput() => RowWindow.Elementwise(output[2]),
             _ => null,
@@ -352,17 +355,26 @@ public static class RowTiling
 
         // Where a stage may end: after an op whose output is all that later ops read of the stage (not inside a
         // residual block), as long as the ops from the first on run on row bands.
-        var cuts = new List<int>();
+        // The first layers may start after ops that cannot run on bands (a reshape of the input into NCHW): the
+        // stages start at the first op that can.
+        var begin = 0;
         string? stop = null;
-        for (var i = 0; i < model.Ops.Count - 1; i++)
+        while (begin < model.Ops.Count - 1 && WhyNotStage(model, begin, begin) is { } before)
+        {
+            stop ??= before;
+            begin++;
+        }
+
+        var cuts = new List<int>();
+        for (var i = begin; i < model.Ops.Count - 1; i++)
         {
             if (WhyNotStage(model, i, i) is { } blocked)
             {
-                stop = blocked;
+                stop ??= blocked;
                 break;
             }
 
-            if (WhyNotStage(model, 0, i) is null)
+            if (WhyNotStage(model, begin, i) is null)
             {
                 cuts.Add(i);
             }
@@ -375,7 +387,7 @@ public static class RowTiling
 
         // A stage ends where the maps have shrunk (at the first cut after a strided op), or at the last cut.
         var ends = new List<int>();
-        for (var (k, from) = (0, 0); k < cuts.Count; from = cuts[k++] + 1)
+        for (var (k, from) = (0, begin); k < cuts.Count; from = cuts[k++] + 1)
         {
             if (k == cuts.Count - 1 || Enumerable.Range(from, cuts[k] - from + 1).Any(i => Shrinks(model, model.Ops[i])))
             {
@@ -383,7 +395,7 @@ public static class RowTiling
             }
         }
 
-        var starts = ends.Select(e => e + 1).Where(s => s <= cuts[^1]).Prepend(0).ToList();
+        var starts = ends.Select(e => e + 1).Where(s => s <= cuts[^1]).Prepend(begin).ToList();
         var prefix = cuts.Count;
 
         // Per segment, its tile heights within the budget: the local peak (the stage's inputs and output whole, and
