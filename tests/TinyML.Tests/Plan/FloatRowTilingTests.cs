@@ -118,6 +118,34 @@ public sealed class FloatRowTilingTests
     }
 
     /// <summary>
+    /// The float MLPerf Tiny IC (ResNet-8, Quantize="none") as the build tiles it: its first two residual blocks in one
+    /// stage, the residual adds reading views, the halo rows cached; bit for bit the untiled model's floats on the host
+    /// and on the Cortex-M4 in QEMU.
+    /// </summary>
+    [TestMethod]
+    [TestCategory("Emulator")]
+    public void FloatIc_ResidualStage_GivesTheUntiledFloats_OnHostAndCortexM4()
+    {
+        Kernels.DspKernelEquivalenceTests.RequireArm();
+        var icPath = TestPaths.SharedOrSkip("models/mlperf_tiny_ic_resnet8/model.onnx");
+        var work = TestPaths.NewTempDir("float-tiling-ic");
+        var tiled = ModelCompiler.Compile(new CompileOptions { ModelPath = icPath, Name = "ic", Precision = ModelPrecision.Float32, Board = "nrf52840", OutputDirectory = Path.Combine(work, "tiled") }, TextWriter.Null);
+        var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = icPath, Name = "ic", Precision = ModelPrecision.Float32, Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off), OutputDirectory = Path.Combine(work, "untiled") }, TextWriter.Null);
+        var stage = tiled.Model.Ops.OfType<TiledStageOp>().Single();
+        Assert.IsTrue(stage.IsFloat32 && stage.Ops.Any(op => op is FBinary) && stage.Stage.Views.Any(v => v.Count > 0), "a float residual stage with views");
+        Assert.IsTrue(stage.Stage.CachesHalo, "its halo rows cached");
+        var image = Enumerable.Range(0, tiled.Model.InputTensor.ElementCount).Select(i => (float)((i * 29 % 241) / 241.0)).ToArray();
+        foreach (var board in new[] { "host", "nrf52840" })
+        {
+            var expected = HarnessFirmware.RunFloat(untiled, Path.Combine(work, "untiled"), [image], board, TestPaths.Kernels, Path.Combine(work, "untiled-" + board)).Outputs[0];
+            var actual = HarnessFirmware.RunFloat(tiled, Path.Combine(work, "tiled"), [image], board, TestPaths.Kernels, Path.Combine(work, "tiled-" + board)).Outputs[0];
+            CollectionAssert.AreEqual(Bits(expected), Bits(actual), $"float IC tiled vs untiled on {board}");
+        }
+
+        Console.WriteLine(FormattableString.Invariant($"float IC: ops {stage.Stage.FirstOp}..{stage.Stage.LastOp} on {stage.Stage.TileCount} tiles, halo cached, arena {untiled.Plan.ArenaBytes:N0} -> {tiled.Plan.ArenaBytes:N0} B: the untiled floats on the host and the Cortex-M4"));
+    }
+
+    /// <summary>
     /// The build (default options, Tiling="auto") tiles the float VWW model and says so in the log and report.json;
     /// Tiling="off" keeps it layer by layer.
     /// </summary>
