@@ -95,9 +95,9 @@ public sealed class FloatRowTilingTests
         var work = TestPaths.NewTempDir("float-tiling-vww");
         var tiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Precision = ModelPrecision.Float32, Board = "nrf52840", OutputDirectory = Path.Combine(work, "tiled") }, TextWriter.Null);
         var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Precision = ModelPrecision.Float32, Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off), OutputDirectory = Path.Combine(work, "untiled") }, TextWriter.Null);
-        Assert.IsTrue(tiled.Model.AllOps.OfType<TiledStageOp>().Any(s => s.IsFloat32), "float VWW is tiled");
+        Assert.IsTrue(tiled.Model.Ops.OfType<TiledStageOp>().Any(s => s.IsFloat32), "float VWW is tiled");
         Assert.IsTrue(tiled.Model.InputInPlace, "its input read in place");
-        Assert.IsFalse(untiled.Model.AllOps.OfType<TiledStageOp>().Any());
+        Assert.IsFalse(untiled.Model.Ops.OfType<TiledStageOp>().Any());
         var image = Enumerable.Range(0, tiled.Model.InputTensor.ElementCount).Select(i => (float)((i * 37 % 251) / 251.0)).ToArray();
 
         var hostExpected = HarnessFirmware.RunFloat(untiled, Path.Combine(work, "untiled"), [image], "host", TestPaths.Kernels, Path.Combine(work, "untiled-host")).Outputs[0];
@@ -160,8 +160,8 @@ public sealed class FloatRowTilingTests
         Console.WriteLine(string.Join("\n", log.ToString().Split('\n').Where(l => l.Contains("tiling", StringComparison.Ordinal))));
 
         Assert.IsTrue(tiled.Model.IsFloat);
-        Assert.IsNotEmpty(tiled.Model.AllOps.OfType<TiledStageOp>().ToList(), "float VWW is tiled");
-        Assert.IsEmpty(untiled.Model.AllOps.OfType<TiledStageOp>().ToList());
+        Assert.IsNotEmpty(tiled.Model.Ops.OfType<TiledStageOp>().ToList(), "float VWW is tiled");
+        Assert.IsEmpty(untiled.Model.Ops.OfType<TiledStageOp>().ToList());
         Assert.IsLessThan(untiled.Plan.ArenaBytes * (1 - RowTiling.MinimumArenaSaving), tiled.Plan.ArenaBytes);
         StringAssert.Contains(log.ToString(), FormattableString.Invariant($"tinyml: vww: tiling: arena {untiled.Plan.ArenaBytes:N0} -> {tiled.Plan.ArenaBytes:N0} B (layer-by-layer bound {untiled.Plan.LowerBound:N0} B)"));
         StringAssert.Contains(log.ToString(), "tinyml: vww: tiling: ops 0..");

@@ -267,7 +267,7 @@ public sealed class RowTilingTests
 
         var log = new StringWriter();
         var compiled = ModelCompiler.Compile(Options(TilingMode.Auto), log);
-        var stages = compiled.Model.AllOps.OfType<TiledStageOp>().ToList();
+        var stages = compiled.Model.Ops.OfType<TiledStageOp>().ToList();
         Assert.IsTrue(stages.Any(s => s.Ops.Any(op => op is QInt16x8Layer)), $"the build tiles the int16x8 layers\n{log}");
         Assert.IsLessThan(untiled.Plan.ArenaBytes / 2, compiled.Plan.ArenaBytes);
         foreach (var board in new[] { "host", "nrf52840" })
@@ -294,7 +294,7 @@ public sealed class RowTilingTests
         var log = new StringWriter();
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "oww", Board = "nrf52840", OutputDirectory = Path.Combine(work, "code") }, log);
         var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = path, Name = "oww", Board = "nrf52840", Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
-        var stages = compiled.Model.AllOps.OfType<TiledStageOp>().ToList();
+        var stages = compiled.Model.Ops.OfType<TiledStageOp>().ToList();
         Assert.IsTrue(stages.Any(s => s.Stage.FirstOp > 0 && s.Ops.Any(op => op is QLut)), $"stages after the reshape, with lookup tables\n{log}");
         Assert.IsLessThan(untiled.Plan.ArenaBytes / 2, compiled.Plan.ArenaBytes);
         var random = new Random(23);
@@ -390,7 +390,7 @@ public sealed class RowTilingTests
         var work = TestPaths.NewTempDir("tiling-" + board);
         var log = new StringWriter();
         var compiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = board, OutputDirectory = Path.Combine(work, "code") }, log);
-        Assert.IsTrue(compiled.Model.AllOps.OfType<TiledStageOp>().Any(), $"{board}: VWW is tiled\n{log}");
+        Assert.IsTrue(compiled.Model.Ops.OfType<TiledStageOp>().Any(), $"{board}: VWW is tiled\n{log}");
         var image = Enumerable.Range(0, compiled.Model.InputTensor.Bytes).Select(i => (sbyte)((i * 53 % 253) - 126)).ToArray();
         var untiled = ModelCompiler.Compile(new CompileOptions { ModelPath = vwwPath, Name = "vww", Board = board, Tiling = new TilingSettings(TilingMode.Off) }, TextWriter.Null);
         var run = HarnessFirmware.Run(compiled, Path.Combine(work, "code"), [image], board, TestPaths.Kernels, Path.Combine(work, "run"));
