@@ -241,16 +241,9 @@ public sealed class FloatRowTilingTests
         {
             var (inC, inH, inW) = (previous.Shape[1], previous.Shape[2], previous.Shape[3]);
             var kind = random.Next(7);
-            var kernel = new[] { 1, 2, 3, 3, 5 }[random.Next(5)];
-            var stride = random.Next(1, 3);
-            var dilation = kind < 2 && kernel > 1 && random.Next(3) == 0 ? 2 : 1;
-            var reach = (kernel - 1) * dilation + 1;
-            var (top, bottom) = (random.Next(reach), random.Next(reach));
-            var kernelW = Math.Min(kernel, inW);
-            var left = random.Next(kernelW);
-            var outH = (inH + top + bottom - reach) / stride + 1;
-            var outW = (inW + left + left - kernelW) / stride + 1;
-            if (kind < 3 && (outH < 2 || inH + top + bottom < reach))
+            var window = RandomWindow.Draw(random, inH, inW, dilated: kind < 2);
+            var (kernel, kernelW, stride, dilation, top, bottom, left, outH, outW) = window;
+            if (kind < 3 && !window.Fits(inH))
             {
                 kind = 3; // an element-wise op keeps the shape
             }

@@ -520,16 +520,9 @@ public sealed class RowTilingTests
             var source = model.Tensors[i - 1];
             var (inC, inH, inW) = (source.Shape[1], source.Shape[2], source.Shape[3]);
             var kind = random.Next(4);
-            var kernel = new[] { 1, 2, 3, 3, 5 }[random.Next(5)];
-            var stride = random.Next(1, 3);
-            var dilation = kind < 2 && kernel > 1 && random.Next(3) == 0 ? 2 : 1;
-            var reach = (kernel - 1) * dilation + 1;
-            var (top, bottom) = (random.Next(reach), random.Next(reach));
-            var kernelW = Math.Min(kernel, inW);
-            var left = random.Next(kernelW);
-            var outH = (inH + top + bottom - reach) / stride + 1;
-            var outW = (inW + left + left - kernelW) / stride + 1;
-            if (outH < 2 || inH + top + bottom < reach || kind == 3 && i == 1)
+            var drawn = RandomWindow.Draw(random, inH, inW, dilated: kind < 2);
+            var (kernel, kernelW, stride, dilation, top, bottom, left, outH, outW) = drawn;
+            if (!drawn.Fits(inH) || kind == 3 && i == 1)
             {
                 kind = 3; // a clamp keeps the shape
             }
