@@ -1,7 +1,7 @@
 namespace TinyML.Ir;
 
 /// <summary>
-/// The first ops of a model run tile by tile (fused-layer tiling, <see cref="Plan.Tiling.RowTiling"/>): Inputs = the
+/// Consecutive ops of a model run tile by tile (fused-layer tiling, <see cref="Plan.Tiling.RowTiling"/>): Inputs = the
 /// tensors from outside the stage (read whole, their rows gathered into a band per tile), Output = the stage's output,
 /// written whole; <see cref="Ops"/> are the model's own ops, which each tile runs on row bands of their tensors
 /// (<see cref="Plan.Tiling.BandOps"/>). The bands live in the op's scratch (<see cref="TileBytes"/>).

@@ -3,10 +3,11 @@ using TinyML.Verify;
 namespace TinyML.Plan.Tiling;
 
 /// <summary>
-/// Fused-layer tiling chosen by the planner: for each prefix of the model that can run on row bands (convolutions,
-/// depthwise convolutions, pooling and element-wise ops over NCHW tensors, residual blocks whole inside it; int8, with
-/// int16x8 convolutions) and each tile height, the arena the model would need with that prefix run tile by tile, and the MACs the
-/// recomputed halo rows add; the smallest arena within the compute budget wins.
+/// Fused-layer tiling chosen by the planner: for the first ops of the model that can run on row bands (convolutions,
+/// depthwise convolutions, pooling, element-wise ops and lookup tables over NCHW tensors, residual blocks whole inside a
+/// stage; int8 with its int16x8 convolutions, or float32), up to three consecutive stages, each tile height, and the
+/// halo rows recomputed or cached: the arena the model would need and the work the tiling adds; the smallest arena
+/// within the compute budget wins.
 /// </summary>
 public static class RowTiling
 {

@@ -1,10 +1,10 @@
 namespace TinyML.Plan.Tiling;
 
 /// <summary>
-/// One way to run the first ops of a model on row tiles (fused-layer tiling, MCUNetV2's patch-based inference along
-/// rows): ops <c>0 .. LastOp</c> run once per tile of <see cref="TileRows"/> rows of the stage's output
-/// (<see cref="Output"/>), each computing only the rows of its output the next op needs for that tile, halo rows
-/// recomputed; their outputs exist only as row bands (<see cref="BandBytes"/>), so the large early feature maps are
+/// One way to run consecutive ops of a model on row tiles (fused-layer tiling, MCUNetV2's patch-based inference along
+/// rows): ops <c>FirstOp .. LastOp</c> run once per tile of <see cref="TileRows"/> rows of the stage's output
+/// (<see cref="Output"/>), each computing only the rows of its output the next ops need for that tile, halo rows
+/// recomputed or kept from the tile before (<see cref="CachedRows"/>); their outputs exist only as row bands (<see cref="BandBytes"/>), so the large early feature maps are
 /// never whole. Only the stage's output is a whole tensor.
 /// </summary>
 /// <param name="FirstOp">The stage is ops FirstOp .. LastOp, in execution order.</param>
