@@ -143,8 +143,8 @@ public static class RowTiling
         var cached = new List<IReadOnlyDictionary<int, int>>();
         var tileReads = new List<Dictionary<(int Op, int Tensor), (int Start, int End)>>();
         long macs = 0, work = 0;
-        // A copy of rows of a tensor: a memcpy per channel plane.
-        long Copy(int tensor, int rows) => cost.OfCopy(model.Tensors[tensor].Shape[1], BandBytes(model.Tensors[tensor], rows));
+        // A copy of rows of a tensor, channel plane by channel plane.
+        long Copy(int tensor, int rows) => cost.OfCopy(BandBytes(model.Tensors[tensor], rows));
         for (var start = 0; start < height; start += tileRows)
         {
             var rows = new Dictionary<int, (int Start, int End)> { [output] = (start, Math.Min(height, start + tileRows)) };

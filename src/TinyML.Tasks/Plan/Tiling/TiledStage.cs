@@ -138,7 +138,7 @@ public sealed record TileLayout(int Bytes, IReadOnlyDictionary<int, int> BandOff
 /// tiling recomputes; a kernel call's setup (a DSP depthwise kernel pads its band of rows per call) is what a tile's
 /// calls add.
 /// </summary>
-public sealed record WorkModel(int MacPermille, int PerValue, int PerCall, int PerWeightPermille = 0, int CopyPermille = 1000, int PerCopiedPlane = 0, int WholeModelPermille = 1000)
+public sealed record WorkModel(int MacPermille, int PerValue, int PerCall, int PerWeightPermille = 0, int CopyPermille = 1000, int WholeModelPermille = 1000)
 {
     /// <summary>Cortex-M4/M7 DSP and the portable kernels: fitted (least squares) on 21 tilings of VWW and IC measured
     /// on the Cortex-M4 in QEMU, halo rows recomputed or cached, 1-8 rows a tile (rms error 12 % of the extra
@@ -154,8 +154,8 @@ public sealed record WorkModel(int MacPermille, int PerValue, int PerCall, int P
 
     public static WorkModel For(Emit.KernelIsa isa) => isa == Emit.KernelIsa.ArmHelium ? Helium : Default;
 
-    /// <summary>A copy of <paramref name="bytes"/> bytes in <paramref name="planes"/> channel planes (a memcpy each).</summary>
-    public long OfCopy(int planes, long bytes) => bytes * CopyPermille / 1000 + (long)planes * PerCopiedPlane;
+    /// <summary>A copy of <paramref name="bytes"/> bytes (word by word: a cost per plane did not fit the measurements).</summary>
+    public long OfCopy(long bytes) => bytes * CopyPermille / 1000;
 
     public long Of(long macs, long values, int calls, int weights = 0) =>
         macs * MacPermille / 1000 + PerValue * values + (long)calls * (PerCall + (long)weights * PerWeightPermille / 1000);
